@@ -1,0 +1,72 @@
+"""The ``tinygrad-seq`` command line.
+
+Each subcommand lives in its own module and is imported only when it runs, so
+``tinygrad-seq --help`` stays fast and a broken demo cannot break the others. Bad arguments
+get a one-line error and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# name -> (module, attribute, one-line help). Add a demo by adding a line here.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "tour": ("tinygrad_seq.demos.tour", "tour", "Run every demo; write figures, summary.json, index.html."),
+    "graph": ("tinygrad_seq.demos.graph_cmd", "graph", "Render a model's computation graph to a file."),
+    "derive": ("tinygrad_seq.demos.derive_cmd", "derive", "Derive and check the gradient identities with SymPy."),
+    "bench": ("tinygrad_seq.demos.bench_cmd", "bench", "Time the engine against the NumPy floor (and PyTorch)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinygrad_seq")
+def cli() -> None:
+    """tinygrad_seq: see why each step of sequence modeling's history happened.
+
+    Start with `tinygrad-seq tour --out tour-out --quick`, then open tour-out/index.html.
+    Every command takes --seed and --backend (numpy or cupy); `COMMAND --help` says more.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; usage errors print one line and exit with code 2."""
+    try:
+        cli.main(args=argv, prog_name="tinygrad-seq", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("tinygrad-seq: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        click.echo(f"tinygrad-seq: error: {e.format_message()}", err=True)
+        sys.exit(2)
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError) as e:
+        # bad input discovered by the library (an unusable backend, a bad size, ...)
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        click.echo(f"tinygrad-seq: error: {message}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m tinygrad_seq.demos.cli
+    main()

@@ -1,0 +1,76 @@
+"""tinygrad_seq: a small, fast, honest tensor + autograd engine, and on it every model of
+the history of sequence modeling, from the MLP to the Transformer.
+
+    import tinygrad_seq as ts
+    x = ts.Tensor([[1.0, 2.0]], requires_grad=True)
+    loss = (x.tanh() ** 2).sum()
+    loss.backward()          # x.grad now holds d loss / d x
+
+Importing this package imports NumPy only; graphviz, sympy, matplotlib, click and cupy are
+imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import backend, functional, graph
+from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .autograd import scope
+from .gradcheck import GradcheckError, gradcheck
+from .tensor import (
+    Tensor,
+    arange,
+    cat,
+    get_default_dtype,
+    manual_seed,
+    maximum,
+    ones,
+    randn,
+    set_default_dtype,
+    stack,
+    where,
+    zeros,
+)
+
+F = functional
+__version__ = "0.1.0"
+
+_LAZY = ("nn", "optim", "data", "symbolic", "viz", "demos")
+
+
+def __getattr__(name: str):
+    """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...)."""
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'tinygrad_seq' has no attribute {name!r}")
+
+
+__all__ = [
+    "Tensor",
+    "Function",
+    "AnomalyError",
+    "GradcheckError",
+    "arange",
+    "backend",
+    "cat",
+    "detect_anomaly",
+    "enable_grad",
+    "functional",
+    "F",
+    "get_default_dtype",
+    "gradcheck",
+    "graph",
+    "is_grad_enabled",
+    "manual_seed",
+    "maximum",
+    "no_grad",
+    "ones",
+    "randn",
+    "scope",
+    "set_default_dtype",
+    "stack",
+    "where",
+    "zeros",
+    *_LAZY,
+]

@@ -1,0 +1,257 @@
+"""Reverse-mode autodiff: the `Function` node, the recording switches, and the backward pass.
+
+A `Function` is one node of the recorded graph. Its `forward` takes backend arrays and
+returns one array; its `backward` takes the gradient of that output and returns one
+gradient per input (None where the input needs none). `tensor.apply` runs `forward` and
+wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps its inputs in
+`parents` (a tuple, so sums and renders are deterministic). A Function never holds its own
+output, so a graph has no reference cycles and is freed by reference counting alone.
+
+This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
+`_ctx`), so it sits below tensor.py without importing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+from . import backend
+
+
+class Function:
+    """One recorded op: forward on arrays, backward from the output's gradient.
+
+    Subclasses set `saved` in `forward` to exactly what `backward` needs (tinygrad's
+    `ctx.save_for_backward`), and return gradients of their inputs' shapes; gradients of
+    broadcast inputs may come back in the broadcast shape: the engine sums them down.
+    """
+
+    __slots__ = ("parents", "saved", "grad_out", "pending", "grad_norm")
+    op_name = "function"
+
+    def forward(self, *arrays):  # pragma: no cover - every op overrides it
+        raise NotImplementedError
+
+    def backward(self, g):  # pragma: no cover - every op overrides it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.op_name}>"
+
+
+class OpError(ValueError):
+    """Bad input an op detected itself; its message already names the op and the shapes."""
+
+
+_RELEASED = object()  # marks a Function whose saved arrays were freed by a backward
+
+
+# ---------------------------------------------------------------- recording switches
+class _State:
+    """Global recording switches, read on the hot path (one attribute load each)."""
+
+    __slots__ = ("grad_enabled", "scope", "anomaly", "record_grad_norms")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope = ""  # "encoder/t=3": tags every tensor made inside ts.scope(...)
+        self.anomaly = False
+        self.record_grad_norms = False
+
+
+state = _State()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager: ops inside record no graph (inference, optimiser updates)."""
+    previous = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Context manager: record a graph again inside a `no_grad` block."""
+    previous = state.grad_enabled
+    state.grad_enabled = True
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record a graph right now."""
+    return state.grad_enabled
+
+
+@contextlib.contextmanager
+def scope(name: str) -> Iterator[str]:
+    """Context manager: tag every tensor made inside with `name` (nested: "encoder/t=3")."""
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"scope name must be a non-empty string without '/', got {name!r}")
+    previous = state.scope
+    state.scope = f"{previous}/{name}" if previous else name
+    try:
+        yield state.scope
+    finally:
+        state.scope = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Context manager: raise at the first op whose forward or backward makes NaN or inf."""
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+@contextlib.contextmanager
+def record_grad_norms() -> Iterator[None]:
+    """Context manager: a backward inside stores each node's gradient norm (for renders)."""
+    previous = state.record_grad_norms
+    state.record_grad_norms = True
+    try:
+        yield
+    finally:
+        state.record_grad_norms = previous
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or inf while `detect_anomaly()` was on."""
+
+
+def check_finite(array, where: str) -> None:
+    """Raise AnomalyError naming `where` if `array` holds NaN or inf."""
+    xp = backend.array_module(array)
+    if not bool(xp.isfinite(array).all()):
+        n_nan = int(xp.isnan(array).sum())
+        n_inf = int(xp.isinf(array).sum())
+        raise AnomalyError(
+            f"{where} produced {n_nan} NaN and {n_inf} inf values "
+            f"(shape {tuple(array.shape)}); detect_anomaly() stopped at the first such op"
+        )
+
+
+# ---------------------------------------------------------------- broadcasting undone
+def sum_to(g, shape: tuple[int, ...]):
+    """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if extra:
+        g = g.reshape(shape)
+    return g
+
+
+def _fit_gradient(g, parent, fn: Function):
+    """Make an op's gradient match its input: unbroadcast, cast; else a clear error."""
+    data = parent.data
+    if g.shape != data.shape:
+        if g.ndim >= data.ndim:
+            g = sum_to(g, data.shape)
+        if g.shape != data.shape:
+            raise RuntimeError(
+                f"{fn.op_name}.backward returned a gradient of shape {tuple(g.shape)} "
+                f"for an input of shape {tuple(data.shape)}"
+            )
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
+    return g
+
+
+# ---------------------------------------------------------------- the backward pass
+def backward(root, grad, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) · grad into every leaf's `.grad` that requires grad.
+
+    Iterative (no recursion), ordered by counting each node's consumers first
+    (HIPS/autograd's toposort): a node runs once all the nodes that use it have sent
+    their gradient. Unless `retain_graph`, each node's saved arrays are freed as it runs.
+    """
+    top = root._ctx
+    if top is None:  # a leaf: d(root)/d(root) = grad
+        _accumulate_leaf(root, grad)
+        return
+
+    # Pass 1: count, for every node, how many nodes of this graph consume its output.
+    visited = [top]
+    stack = [top]
+    while stack:
+        fn = stack.pop()
+        if fn.saved is _RELEASED:
+            raise RuntimeError(
+                f"backward through a graph that was already released (at op "
+                f"'{fn.op_name}'): its saved arrays were freed by an earlier backward. "
+                "Pass retain_graph=True to the first backward to backpropagate twice."
+            )
+        for p in fn.parents:
+            pc = p._ctx
+            if pc is not None:
+                if pc.pending == 0:
+                    visited.append(pc)
+                    stack.append(pc)
+                pc.pending += 1
+
+    # Pass 2: run each node once all its consumers have sent their gradient.
+    record = state.record_grad_norms
+    anomaly = state.anomaly
+    top.grad_out = grad
+    ready = [top]
+    try:
+        while ready:
+            fn = ready.pop()
+            g = fn.grad_out
+            fn.grad_out = None
+            if record:
+                fn.grad_norm = _norm(g)
+            grads = fn.backward(g)
+            if not retain_graph:
+                fn.saved = _RELEASED
+            for p, gp in zip(fn.parents, grads):
+                if gp is None or not p.requires_grad:
+                    continue
+                if gp.shape != p.data.shape or gp.dtype != p.data.dtype:
+                    gp = _fit_gradient(gp, p, fn)
+                if anomaly:
+                    check_finite(gp, f"backward of '{fn.op_name}'")
+                pc = p._ctx
+                if pc is None:
+                    _accumulate_leaf(p, gp)
+                    continue
+                if pc.grad_out is None:
+                    pc.grad_out = gp
+                else:
+                    pc.grad_out = pc.grad_out + gp
+                pc.pending -= 1
+                if pc.pending == 0:
+                    ready.append(pc)
+    finally:
+        if ready or any(fn.pending for fn in visited):  # an error stopped us midway
+            for fn in visited:
+                fn.pending = 0
+                fn.grad_out = None
+
+
+def _accumulate_leaf(leaf, g) -> None:
+    """leaf.grad += g, the first time on a private copy (g may be shared with other nodes)."""
+    if leaf.grad is None:
+        leaf.grad = backend.array_module(g).array(g, copy=True)
+    else:
+        leaf.grad += g
+
+
+def _norm(g) -> float:
+    """The Euclidean norm of an array, as a Python float (host copy of one number)."""
+    return math.sqrt(float((g * g).sum()))

@@ -1,0 +1,155 @@
+"""The array-module switch: every array the engine holds lives in NumPy or CuPy.
+
+`xp` (read it as ``backend.xp``) is the active array module. Ops never need it for ufuncs
+(``a + b``, ``a.sum()``), because arrays carry their own methods; they ask ``array_module(a)``
+when they must call a module-level function (``where``, ``zeros``, ``add.at``), so a tensor
+made on one backend keeps working after the global switch moves on.
+
+CuPy is imported lazily, the first time it is asked for: importing tinygrad_seq never needs
+CUDA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from types import ModuleType
+
+import numpy as np
+
+BACKENDS = ("numpy", "cupy")
+
+xp: ModuleType = np  # the active array module
+_name = "numpy"
+_cupy: ModuleType | None = None
+_cupy_error: str | None = None
+
+# Array types the engine accepts as `.data`; cupy.ndarray joins when CuPy loads.
+ARRAY_TYPES: tuple[type, ...] = (np.ndarray,)
+
+
+def _load_cupy() -> ModuleType:
+    """Import CuPy and check a GPU is visible; raise a RuntimeError that says which failed."""
+    global _cupy, _cupy_error, ARRAY_TYPES
+    if _cupy is not None:
+        return _cupy
+    if _cupy_error is not None:
+        raise RuntimeError(_cupy_error)
+    try:
+        import cupy
+    except ImportError as e:
+        _cupy_error = (
+            f"the 'cupy' backend needs CuPy, which is not installed ({e}). Install the extra "
+            "with `pip install 'tinygrad_seq[gpu]'` (or the cupy-cudaXXx wheel matching your "
+            "CUDA driver), or use the 'numpy' backend."
+        )
+        raise RuntimeError(_cupy_error) from None
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver missing or broken
+        n = 0
+        reason = f"({type(e).__name__}: {e})"
+    else:
+        reason = "(cupy.cuda.runtime.getDeviceCount() returned 0)"
+    if n == 0:
+        _cupy_error = (
+            f"CuPy is installed but no GPU is visible {reason}. The 'cupy' backend needs an "
+            "NVIDIA GPU with a working driver; use the 'numpy' backend on this machine."
+        )
+        raise RuntimeError(_cupy_error)
+    _cupy = cupy
+    ARRAY_TYPES = (np.ndarray, cupy.ndarray)
+    return cupy
+
+
+def module(name: str) -> ModuleType:
+    """The array module for a backend name ('numpy' or 'cupy')."""
+    if name == "numpy":
+        return np
+    if name == "cupy":
+        return _load_cupy()
+    raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}")
+
+
+def set_backend(name: str) -> None:
+    """Make `name` ('numpy' or 'cupy') the backend for new tensors."""
+    global xp, _name
+    xp = module(name)
+    _name = name
+
+
+def get_backend() -> str:
+    """The name of the active backend."""
+    return _name
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[ModuleType]:
+    """Context manager: run the block with backend `name`, then restore the previous one."""
+    previous = _name
+    set_backend(name)
+    try:
+        yield xp
+    finally:
+        set_backend(previous)
+
+
+def available() -> list[str]:
+    """The backends that work on this machine: always 'numpy', 'cupy' when a GPU is usable."""
+    names = ["numpy"]
+    try:
+        _load_cupy()
+    except RuntimeError:
+        pass
+    else:
+        names.append("cupy")
+    return names
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why backend `name` cannot be used here, or None if it can."""
+    try:
+        module(name)
+    except (RuntimeError, ValueError) as e:
+        return str(e)
+    return None
+
+
+def array_module(a: object) -> ModuleType:
+    """The array module an array belongs to (NumPy for NumPy arrays and scalars)."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def backend_of(a: object) -> str:
+    """'cupy' for a CuPy array, else 'numpy'."""
+    return "cupy" if _cupy is not None and isinstance(a, _cupy.ndarray) else "numpy"
+
+
+def to_numpy(a: object) -> np.ndarray:
+    """A NumPy copy of an array from either backend."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy.asnumpy(a)
+    return np.array(a, copy=True)
+
+
+def to_backend(a: object, name: str) -> object:
+    """`a` moved (copied) to backend `name`."""
+    target = module(name)
+    if target is np:
+        return to_numpy(a)
+    return target.asarray(a)
+
+
+def as_array(a: object) -> object:
+    """`a` as an array of its own backend (NumPy scalars become 0-d arrays)."""
+    if a.__class__ in ARRAY_TYPES:
+        return a
+    return np.asarray(a)
+
+
+_env = os.environ.get("TINYGRAD_SEQ_BACKEND")
+if _env:
+    set_backend(_env.strip().lower())

@@ -1,0 +1,135 @@
+"""Composite functions of tensors: softmax, cross-entropy, layer norm, dropout, embedding,
+masks. Imported as ``ts.functional`` and ``ts.F``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend, ops
+from .tensor import Tensor, _apply1, apply, rng
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "layer_norm",
+    "dropout",
+    "embedding",
+    "causal_mask",
+    "padding_mask",
+    "relu",
+    "sigmoid",
+    "tanh",
+]
+
+
+def _tensor(x, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along `axis`; stable for any finite x."""
+    return _tensor(x, "softmax").softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x_i − log Σ_j exp(x_j) along `axis`; exact even for logits of ±1e4."""
+    return _tensor(x, "log_softmax").log_softmax(axis)
+
+
+def relu(x: Tensor) -> Tensor:
+    return _tensor(x, "relu").relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return _tensor(x, "sigmoid").sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return _tensor(x, "tanh").tanh()
+
+
+def _ids(ids, op: str, like: Tensor):
+    """Integer ids (Tensor, NumPy or CuPy array, list) as an array on `like`'s backend."""
+    data = ids.data if isinstance(ids, Tensor) else ids
+    xp = backend.array_module(like.data)
+    if not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
+    return xp.asarray(data)
+
+
+def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> Tensor:
+    """Mean over non-ignored positions of −log softmax(logits)[target].
+
+    logits (N, V) with targets (N,), or logits (B, T, V) with targets (B, T). Positions
+    whose target equals `ignore_index` (padding) count for nothing; if every position is
+    ignored the loss is 0 with a zero gradient. Computed in one fused op, stable for
+    logits of any size.
+    """
+    logits = _tensor(logits, "cross_entropy")
+    t = _ids(targets, "cross_entropy", logits)
+    if logits.ndim not in (2, 3) or tuple(t.shape) != tuple(logits.shape[:-1]):
+        raise ValueError(
+            f"cross_entropy: expected logits (N, V) with targets (N,), or logits (B, T, V) "
+            f"with targets (B, T); got logits {tuple(logits.shape)} and targets "
+            f"{tuple(t.shape)}"
+        )
+    if logits.ndim == 3:
+        logits = logits.reshape(-1, logits.shape[-1])
+        t = t.reshape(-1)
+    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index), logits)
+
+
+def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
+    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op)."""
+    x = _tensor(x, "layer_norm")
+    d = x.shape[-1] if x.ndim else None
+    for name, p in (("gain", gain), ("bias", bias)):
+        if not isinstance(p, Tensor) or tuple(p.shape) != (d,):
+            shape = tuple(p.shape) if isinstance(p, Tensor) else type(p).__name__
+            raise ValueError(
+                f"layer_norm: {name} must be a Tensor of shape ({d},) to match the last axis "
+                f"of x {tuple(x.shape)}, got {shape}"
+            )
+    return apply(ops.LayerNorm(eps), x, gain, bias)
+
+
+def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1−p) (training only)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = rng().random(tuple(x.shape)) >= p  # drawn on the host: same masks on every backend
+    scale = (keep / (1.0 - p)).astype(x.dtype)
+    return x * Tensor(backend.array_module(x.data).asarray(scale))
+
+
+def embedding(ids, table: Tensor) -> Tensor:
+    """Rows of `table` (V, D) picked by integer `ids` (any shape) → (*ids.shape, D)."""
+    table = _tensor(table, "embedding")
+    if table.ndim != 2:
+        raise ValueError(f"embedding: table must be (vocab, dim), got {tuple(table.shape)}")
+    idx = _ids(ids, "embedding", table)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= table.shape[0]):
+        raise ValueError(
+            f"embedding: ids must lie in [0, {table.shape[0]}) for a table of shape "
+            f"{tuple(table.shape)}; got ids from {int(idx.min())} to {int(idx.max())}"
+        )
+    return table[idx]
+
+
+def causal_mask(n: int) -> np.ndarray:
+    """(n, n) boolean mask, True where query i may attend to key j (j ≤ i)."""
+    return np.tril(np.ones((n, n), dtype=bool))
+
+
+def padding_mask(lengths, max_len: int) -> np.ndarray:
+    """(B, max_len) boolean mask, True at real positions, False at padding."""
+    lengths = np.asarray(lengths)
+    return np.arange(max_len)[None, :] < lengths[:, None]

@@ -1,0 +1,128 @@
+"""A read-only view of a recorded computation: nodes, edges, scopes.
+
+``trace(loss)`` walks the graph behind a tensor (iteratively, so 100,000-node unrolls are
+fine) and returns a `Graph` whose nodes are listed inputs-first. Scopes come from
+``ts.scope(name)``; gradient norms appear after a backward run inside
+``record_grad_norms()`` (for leaves, the norm of their accumulated ``.grad``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .autograd import record_grad_norms, scope
+from .backend import to_numpy
+from .tensor import Tensor
+
+__all__ = ["Node", "Graph", "trace", "scope", "record_grad_norms"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One tensor of the graph."""
+
+    id: int
+    op: str | None  # None for a leaf
+    name: str | None
+    shape: tuple[int, ...]
+    scope: str
+    is_leaf: bool
+    requires_grad: bool
+    grad_norm: float | None
+
+    @property
+    def is_param(self) -> bool:
+        """A leaf that requires grad: a weight (or an input being differentiated)."""
+        return self.is_leaf and self.requires_grad
+
+    @property
+    def label(self) -> str:
+        """What a picture shows: the name if any, else the op (or 'leaf'/'const')."""
+        if self.name:
+            return self.name
+        if self.op:
+            return self.op
+        return "param" if self.requires_grad else "const"
+
+
+@dataclass
+class Graph:
+    """Nodes (inputs first, the traced tensor last) and edges (parent id, child id)."""
+
+    nodes: list[Node]
+    edges: list[tuple[int, int]]
+    tensors: list[Tensor] = field(repr=False, default_factory=list)
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[-1]
+
+    def scopes(self) -> list[str]:
+        """Every scope that holds a node, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for n in self.nodes:
+            if n.scope:
+                parts = n.scope.split("/")
+                for k in range(1, len(parts) + 1):
+                    seen.setdefault("/".join(parts[:k]), None)
+        return list(seen)
+
+    def in_scope(self, prefix: str) -> list[Node]:
+        """Nodes whose scope is `prefix` or nested inside it."""
+        return [n for n in self.nodes if n.scope == prefix or n.scope.startswith(prefix + "/")]
+
+    def count_ops(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            key = n.op or ("param" if n.requires_grad else "const")
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+def _grad_norm(t: Tensor) -> float | None:
+    if t._ctx is None:
+        if t.grad is None:
+            return None
+        g = to_numpy(t.grad)
+        return math.sqrt(float((g * g).sum()))
+    return getattr(t._ctx, "grad_norm", None)
+
+
+def trace(tensor: Tensor) -> Graph:
+    """The graph that computed `tensor`, as plain data."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"trace: expected a Tensor, got {type(tensor).__name__}")
+    order: list[Tensor] = []
+    index: dict[int, int] = {}
+    stack: list[tuple[Tensor, bool]] = [(tensor, False)]
+    while stack:  # iterative post-order: parents before children
+        t, expanded = stack.pop()
+        if id(t) in index:
+            continue
+        if expanded:
+            index[id(t)] = len(order)
+            order.append(t)
+            continue
+        stack.append((t, True))
+        for p in reversed(t.parents):
+            if id(p) not in index:
+                stack.append((p, False))
+    nodes = [
+        Node(
+            id=i,
+            op=t.op,
+            name=t.name,
+            shape=tuple(t.shape),
+            scope=t.scope,
+            is_leaf=t._ctx is None,
+            requires_grad=t.requires_grad,
+            grad_norm=_grad_norm(t),
+        )
+        for i, t in enumerate(order)
+    ]
+    edges = [(index[id(p)], i) for i, t in enumerate(order) for p in t.parents]
+    return Graph(nodes=nodes, edges=edges, tensors=order)

@@ -1,0 +1,93 @@
+"""Linear, Embedding, MLP and LayerNorm: the feed-forward building blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor, get_default_dtype, rng
+from .module import Module, Parameter, uniform_init
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+
+
+def check_last_axis(x: Tensor, expected: int, who: str, what: str = "input") -> None:
+    """Raise a ValueError naming the shapes if x's last axis is not `expected` wide."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: expected a Tensor {what}, got {type(x).__name__}")
+    if x.ndim == 0 or x.shape[-1] != expected:
+        raise ValueError(
+            f"{who}: expected {what} with last axis {expected}, got shape {tuple(x.shape)}"
+        )
+
+
+class Linear(Module):
+    """y = x Wᵀ + b, with W (out, in) and b (out,); x (..., in) → y (..., out)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.W = uniform_init((out_features, in_features), in_features, name="W")
+        self.b = uniform_init((out_features,), in_features, name="b") if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_last_axis(x, self.in_features, "Linear")
+        y = x @ self.W.T
+        return y + self.b if self.b is not None else y
+
+
+class Embedding(Module):
+    """A lookup table E (vocab, dim): ids (...) → vectors (..., dim)."""
+
+    def __init__(self, vocab_size: int, dim: int) -> None:
+        super().__init__()
+        self.vocab_size, self.dim = vocab_size, dim
+        # N(0, 1) rows, as PyTorch's nn.Embedding
+        self.E = Parameter(rng().standard_normal((vocab_size, dim)).astype(get_default_dtype()),
+                           name="E")
+
+    def forward(self, ids) -> Tensor:
+        return F.embedding(ids, self.E)
+
+
+class MLP(Module):
+    """h⁽ˡ⁾ = σ(W⁽ˡ⁾ h⁽ˡ⁻¹⁾ + b⁽ˡ⁾) for each hidden layer, y = W⁽ᴸ⁾ h⁽ᴸ⁻¹⁾ + b⁽ᴸ⁾ (no σ last).
+
+    `sizes` = [d_in, h_1, ..., d_out]; `activation` is 'tanh', 'relu' or 'sigmoid'.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "tanh") -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ValueError(f"MLP needs at least [d_in, d_out], got sizes {list(sizes)}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.sizes, self.activation = list(sizes), activation
+        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if i < len(self.layers) - 1:
+                h = getattr(h, self.activation)()
+                h.name = f"h({i + 1})"
+        h.name = "y"
+        return h
+
+
+class LayerNorm(Module):
+    """Normalise the last axis to mean 0, variance 1, then scale by `gain`, shift by `bias`."""
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        dt = get_default_dtype()
+        self.gain = Parameter(np.ones(dim, dtype=dt), name="gain")
+        self.bias = Parameter(np.zeros(dim, dtype=dt), name="bias")
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_last_axis(x, self.dim, "LayerNorm")
+        return F.layer_norm(x, self.gain, self.bias, self.eps)

@@ -1,0 +1,167 @@
+"""Module and Parameter: weights that know their names, and models made of modules.
+
+A Module finds its parameters by looking at its own attributes, in the order they were
+assigned: a `Parameter`, a `Module`, or a list/tuple of Modules (named "layers.0", ...).
+No registration calls, no metaclass: what you assign in `__init__` is what you get.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, _check_grad_dtype, _to_array, get_default_dtype, rng
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that requires grad: a weight of a Module."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name: str | None = None, dtype=None) -> None:
+        arr = _to_array(data, dtype)
+        _check_grad_dtype(arr.dtype, "Parameter")
+        super().__init__(arr, requires_grad=True, name=name)
+
+
+def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -> Parameter:
+    """U(−1/√fan_in, 1/√fan_in), as PyTorch initialises Linear, RNN, LSTM and GRU weights."""
+    bound = 1.0 / np.sqrt(fan_in) if fan_in else 0.0
+    values = rng().uniform(-bound, bound, size=shape).astype(get_default_dtype())
+    return Parameter(values, name=name)
+
+
+class Module:
+    """Base class of every model: parameters, train/eval, saving and loading."""
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -------------------------------------------------------------- walking the tree
+    def _children(self) -> Iterator[tuple[str, Parameter | Module]]:
+        if "training" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() before "
+                "assigning parameters or submodules"
+            )
+        for key, value in self.__dict__.items():
+            if isinstance(value, Parameter | Module):
+                yield key, value
+            elif isinstance(value, list | tuple) and value and all(
+                isinstance(v, Module) for v in value
+            ):
+                for i, v in enumerate(value):
+                    yield f"{key}.{i}", v
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) for every parameter, each shared one once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        out: list[tuple[str, Parameter]] = []
+        while stack:
+            pre, module = stack.pop(0)
+            subs = []
+            for key, value in module._children():
+                name = f"{pre}{key}"
+                if isinstance(value, Parameter):
+                    if id(value) not in seen:
+                        seen.add(id(value))
+                        out.append((name, value))
+                else:
+                    subs.append((name + ".", value))
+            stack[0:0] = subs  # depth-first, in assignment order
+        return iter(out)
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter, in the order of `named_parameters()`."""
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every submodule, depth-first."""
+        yield self
+        for _, value in self._children():
+            if isinstance(value, Module):
+                yield from value.modules()
+
+    def num_parameters(self) -> int:
+        """How many numbers the model learns."""
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) for this module and all submodules."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (dropout off)."""
+        return self.train(False)
+
+    def to(self, backend_name: str) -> Module:
+        """Move every parameter to backend 'numpy' or 'cupy', in place."""
+        for p in self.parameters():
+            p.data = backend.to_backend(p.data, backend_name)
+            p.grad = None
+        return self
+
+    # -------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{dotted name: NumPy copy of the weight}."""
+        return {name: p.numpy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> Module:
+        """Copy weights in by name. Every name and shape is checked before anything is
+        copied, so a bad state leaves the module untouched."""
+        params = dict(self.named_parameters())
+        missing = [n for n in params if n not in state]
+        unexpected = [n for n in state if n not in params]
+        if missing or unexpected:
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__}: missing weights {missing}, "
+                f"unexpected weights {unexpected}"
+            )
+        for name, p in params.items():
+            shape = tuple(np.shape(state[name]))
+            if shape != tuple(p.shape):
+                raise ValueError(
+                    f"load_state_dict into {type(self).__name__}: weight {name!r} has shape "
+                    f"{shape} in the state but {tuple(p.shape)} in the model"
+                )
+        for name, p in params.items():
+            value = backend.to_numpy(state[name]) if hasattr(state[name], "shape") else state[name]
+            arr = np.asarray(value, dtype=p.dtype)
+            p.data = backend.to_backend(arr, p.backend) if p.backend != "numpy" else arr.copy()
+            p.grad = None
+        return self
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the weights to a NumPy .npz file."""
+        with open(path, "wb") as f:  # a file object: np.savez must not append ".npz"
+            np.savez(f, **self.state_dict())
+
+    def load(self, path: str | os.PathLike) -> Module:
+        """Read weights saved by `save` into this module (checked first); returns self."""
+        with np.load(path) as data:
+            state = {k: data[k] for k in data.files}
+        return self.load_state_dict(state)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        for name, p in self.named_parameters():
+            lines.append(f"  {name}: {tuple(p.shape)}")
+        lines.append(f")  # {self.num_parameters():,} parameters")
+        return "\n".join(lines)

@@ -1,0 +1,613 @@
+"""The primitive ops. Each is one Function: `forward` on arrays, `backward` beside it.
+
+Read each pair as the math: forward computes y = f(x), backward maps the output's gradient
+g = ∂L/∂y to ∂L/∂x = g · ∂y/∂x. Binary ops may return gradients in the broadcast shape:
+the engine sums them back to each input's shape (autograd.sum_to). `saved` holds exactly
+what backward needs. `backward` returns None for an input that needs no gradient, so no
+work is spent on constants.
+
+Ops work on NumPy or CuPy arrays alike: elementwise work goes through the arrays' own
+operators and methods (``x * y``, ``x.sum()``) or through ufuncs, which CuPy arrays also
+accept; module-level calls (``zeros``, ``where``, ``add.at``) ask
+``backend.array_module(x)`` for the right module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Function, OpError
+from .backend import array_module
+
+tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
+exp = np.exp
+log = np.log
+sqrt = np.sqrt
+
+
+def _needs(fn: Function) -> tuple[bool, ...]:
+    """Which inputs of `fn` want a gradient."""
+    return tuple(p.requires_grad for p in fn.parents)
+
+
+# ------------------------------------------------------------------ elementwise, binary
+class Add(Function):
+    __slots__ = ()
+    op_name = "add"
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g):  # ∂(x+y)/∂x = ∂(x+y)/∂y = 1
+        return g, g
+
+
+class Sub(Function):
+    __slots__ = ()
+    op_name = "sub"
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g):
+        return g, (-g if self.parents[1].requires_grad else None)
+
+
+class Mul(Function):
+    __slots__ = ()
+    op_name = "mul"
+
+    def forward(self, x, y):
+        self.saved = (x, y)
+        return x * y
+
+    def backward(self, g):  # ∂(xy)/∂x = y, ∂(xy)/∂y = x
+        x, y = self.saved
+        px, py = self.parents
+        return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
+
+
+class Div(Function):
+    __slots__ = ()
+    op_name = "div"
+
+    def forward(self, x, y):
+        out = x / y
+        self.saved = (y, out)
+        return out
+
+    def backward(self, g):  # ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = -x/y² = -out/y
+        y, out = self.saved
+        gx = g / y
+        return gx, (-gx * out if self.parents[1].requires_grad else None)
+
+
+class Pow(Function):
+    """x ** y for tensors x and y (use PowConst for a constant exponent)."""
+
+    __slots__ = ()
+    op_name = "pow"
+
+    def forward(self, x, y):
+        out = x**y
+        self.saved = (x, y, out)
+        return out
+
+    def backward(self, g):  # ∂x^y/∂x = y x^(y-1), ∂x^y/∂y = x^y log x (x > 0)
+        x, y, out = self.saved
+        px, py = self.parents
+        gx = g * y * x ** (y - 1) if px.requires_grad else None
+        gy = None
+        if py.requires_grad:
+            xp = array_module(x)
+            safe = xp.where(x > 0, x, 1)
+            gy = g * out * log(safe)
+        return gx, gy
+
+
+class PowConst(Function):
+    """x ** c for a constant Python number c."""
+
+    __slots__ = ("c",)
+    op_name = "pow"
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def forward(self, x):
+        self.saved = x
+        return x**self.c
+
+    def backward(self, g):  # ∂x^c/∂x = c x^(c-1)
+        c = self.c
+        if c == 2:
+            return (g * (2 * self.saved),)
+        return (g * (c * self.saved ** (c - 1)),)
+
+
+class Maximum(Function):
+    """Elementwise max(x, y); a tie sends the gradient to x."""
+
+    __slots__ = ()
+    op_name = "maximum"
+
+    def forward(self, x, y):
+        self.saved = x >= y
+        return array_module(x).maximum(x, y)
+
+    def backward(self, g):
+        x_wins = self.saved
+        return g * x_wins, g * ~x_wins
+
+
+# ------------------------------------------------------------------ elementwise, unary
+class Neg(Function):
+    __slots__ = ()
+    op_name = "neg"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Function):
+    __slots__ = ()
+    op_name = "exp"
+
+    def forward(self, x):
+        out = exp(x)
+        self.saved = out
+        return out
+
+    def backward(self, g):  # ∂eˣ/∂x = eˣ
+        return (g * self.saved,)
+
+
+class Log(Function):
+    __slots__ = ()
+    op_name = "log"
+
+    def forward(self, x):
+        self.saved = x
+        return log(x)
+
+    def backward(self, g):  # ∂log x/∂x = 1/x
+        return (g / self.saved,)
+
+
+class Tanh(Function):
+    __slots__ = ()
+    op_name = "tanh"
+
+    def forward(self, x):
+        out = tanh(x)
+        self.saved = out
+        return out
+
+    def backward(self, g):  # tanh'(x) = 1 − tanh²(x)
+        y = self.saved
+        return (g * (1 - y * y),)
+
+
+class Sigmoid(Function):
+    __slots__ = ()
+    op_name = "sigmoid"
+
+    def forward(self, x):
+        # σ(x) = ½(1 + tanh(x/2)): the same function, but never overflows (σ(±1000) is
+        # exactly 1 and 0, with no warning), and costs one transcendental call.
+        out = tanh(x * 0.5)
+        out += 1
+        out *= 0.5
+        self.saved = out
+        return out
+
+    def backward(self, g):  # σ'(x) = σ(x)(1 − σ(x))
+        s = self.saved
+        return (g * (s * (1 - s)),)
+
+
+class Relu(Function):
+    __slots__ = ()
+    op_name = "relu"
+
+    def forward(self, x):
+        positive = x > 0
+        self.saved = positive
+        return x * positive
+
+    def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
+        return (g * self.saved,)
+
+
+class Sqrt(Function):
+    __slots__ = ()
+    op_name = "sqrt"
+
+    def forward(self, x):
+        out = sqrt(x)
+        self.saved = out
+        return out
+
+    def backward(self, g):  # ∂√x/∂x = 1/(2√x)
+        return (g / (2 * self.saved),)
+
+
+class Abs(Function):
+    __slots__ = ()
+    op_name = "abs"
+
+    def forward(self, x):
+        self.saved = x
+        return abs(x)
+
+    def backward(self, g):  # ∂|x|/∂x = sign(x) (0 at 0)
+        return (g * np.sign(self.saved),)
+
+
+# ------------------------------------------------------------------ matrix product
+class MatMul(Function):
+    """x @ y with NumPy's rules: batched over leading axes, 1-D operands promoted."""
+
+    __slots__ = ()
+    op_name = "matmul"
+
+    def forward(self, x, y):
+        self.saved = (x, y)
+        return x @ y
+
+    def backward(self, g):  # ∂L/∂x = g yᵀ, ∂L/∂y = xᵀ g
+        x, y = self.saved
+        px, py = self.parents
+        if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
+            return (g @ y.T if px.requires_grad else None), (x.T @ g if py.requires_grad else None)
+        # Promote 1-D operands as matmul does (x: row vector, y: column vector), so the
+        # batched formulas below apply; the added axis is dropped again at the end.
+        if x.ndim == 1:
+            x, g = x[None, :], g[..., None, :]
+        if y.ndim == 1:
+            y, g = y[:, None], g[..., None]
+        gx = g @ y.swapaxes(-1, -2) if px.requires_grad else None
+        gy = x.swapaxes(-1, -2) @ g if py.requires_grad else None
+        if px.data.ndim == 1 and gx is not None:
+            gx = gx[..., 0, :]
+        if py.data.ndim == 1 and gy is not None:
+            gy = gy[..., 0]
+        return gx, gy
+
+    def describe_error(self, shapes) -> str:
+        a, b = shapes
+        inner_a = a[-1] if a else None
+        inner_b = (b[-2] if len(b) > 1 else b[0]) if b else None
+        if not a or not b:
+            return f"matmul needs operands with at least 1 axis, got shapes {a} and {b}"
+        return (
+            f"matmul: cannot multiply shapes {a} @ {b}: the last axis of the left operand "
+            f"({inner_a}) must equal the {'second-to-last' if len(b) > 1 else 'only'} axis "
+            f"of the right operand ({inner_b}), and leading (batch) axes must broadcast"
+        )
+
+
+# ------------------------------------------------------------------ reductions
+def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
+    """`axis` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(out))
+
+
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    __slots__ = ("axis", "keepdims")
+    op_name = "sum"
+
+    def __init__(self, axis=None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.saved = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):  # every summed element gets the gradient of the sum
+        shape = self.saved
+        if not self.keepdims and self.axis is not None:
+            g = g.reshape(_keepdims_shape(shape, _normalize_axis(self.axis, len(shape))))
+        return (array_module(g).broadcast_to(g, shape),)
+
+
+class Mean(Function):
+    __slots__ = ("axis", "keepdims")
+    op_name = "mean"
+
+    def __init__(self, axis=None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.saved = x.shape
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):  # every averaged element gets 1/n of the gradient
+        shape = self.saved
+        axes = _normalize_axis(self.axis, len(shape))
+        n = 1
+        for a in axes:
+            n *= shape[a]
+        if not self.keepdims:
+            g = g.reshape(_keepdims_shape(shape, axes))
+        return (array_module(g).broadcast_to(g / n, shape),)
+
+
+class Max(Function):
+    """max over axes; tied maxima share the gradient equally (as PyTorch's amax)."""
+
+    __slots__ = ("axis", "keepdims")
+    op_name = "max"
+
+    def __init__(self, axis=None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        m = x.max(axis=self.axis, keepdims=True)
+        is_max = x == m
+        self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True))
+        if self.keepdims:
+            return m
+        return m.reshape(()) if self.axis is None else m.squeeze(axis=self.axis)
+
+    def backward(self, g):
+        is_max, count = self.saved
+        g = g.reshape(count.shape)
+        return (g * is_max / count,)
+
+
+# ------------------------------------------------------------------ shape ops
+class Reshape(Function):
+    __slots__ = ("shape",)
+    op_name = "reshape"
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        self.saved = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, g):
+        return (g.reshape(self.saved),)
+
+
+class Transpose(Function):
+    __slots__ = ("axes",)
+    op_name = "transpose"
+
+    def __init__(self, axes: tuple[int, ...] | None) -> None:
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, g):  # undo the permutation
+        if self.axes is None:
+            return (g.transpose(),)
+        return (g.transpose(np.argsort(self.axes)),)
+
+
+def _is_basic_index(index) -> bool:
+    """True for ints/slices/None/Ellipsis only: then each element is picked at most once."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, (int, slice, type(None), type(Ellipsis))) and not isinstance(i, bool)
+        for i in items
+    )
+
+
+class GetItem(Function):
+    """x[index]; backward scatters the gradient back, adding where indices repeat."""
+
+    __slots__ = ("index", "basic")
+    op_name = "getitem"
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.basic = _is_basic_index(index)
+
+    def forward(self, x):
+        self.saved = (x.shape, x.dtype)
+        return x[self.index]
+
+    def backward(self, g):
+        shape, dtype = self.saved
+        xp = array_module(g)
+        gx = xp.zeros(shape, dtype=dtype)
+        if self.basic:
+            gx[self.index] = g
+        else:
+            xp.add.at(gx, self.index, g)  # repeated indices accumulate
+        return (gx,)
+
+
+class Concat(Function):
+    __slots__ = ("axis",)
+    op_name = "cat"
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.saved = [x.shape[self.axis] for x in xs]
+        return array_module(xs[0]).concatenate(xs, axis=self.axis)
+
+    def backward(self, g):  # each input gets its own slab of the gradient
+        axis = self.axis % g.ndim
+        grads, start = [], 0
+        lead = (slice(None),) * axis
+        for n in self.saved:
+            grads.append(g[lead + (slice(start, start + n),)])
+            start += n
+        return grads
+
+
+class Stack(Function):
+    __slots__ = ("axis",)
+    op_name = "stack"
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        return array_module(xs[0]).stack(xs, axis=self.axis)
+
+    def backward(self, g):
+        axis = self.axis % g.ndim
+        lead = (slice(None),) * axis
+        return [g[lead + (i,)] for i in range(g.shape[axis])]
+
+
+class Where(Function):
+    """where(cond, x, y) with a constant boolean cond."""
+
+    __slots__ = ("cond",)
+    op_name = "where"
+
+    def __init__(self, cond) -> None:
+        self.cond = cond
+
+    def forward(self, x, y):
+        return array_module(x).where(self.cond, x, y)
+
+    def backward(self, g):
+        cond = self.cond
+        zero = g.dtype.type(0)
+        xp = array_module(g)
+        px, py = self.parents
+        return (
+            xp.where(cond, g, zero) if px.requires_grad else None,
+            xp.where(cond, zero, g) if py.requires_grad else None,
+        )
+
+
+# ------------------------------------------------------------------ fused primitives
+# Each is measurably faster than its composition from the primitives above (one node
+# instead of five to ten) and is gradient-checked like every other op.
+class Softmax(Function):
+    __slots__ = ("axis",)
+    op_name = "softmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        y = exp(x - x.max(axis=self.axis, keepdims=True))  # shift: exp never overflows
+        y /= y.sum(axis=self.axis, keepdims=True)
+        self.saved = y
+        return y
+
+    def backward(self, g):  # ∂L/∂x = y ⊙ (g − Σ g ⊙ y), i.e. (diag(y) − y yᵀ) g
+        y = self.saved
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    __slots__ = ("axis",)
+    op_name = "log_softmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        z = x - x.max(axis=self.axis, keepdims=True)
+        out = z - log(exp(z).sum(axis=self.axis, keepdims=True))
+        self.saved = out
+        return out
+
+    def backward(self, g):  # ∂L/∂x = g − softmax(x) Σ g
+        return (g - exp(self.saved) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class SoftmaxCrossEntropy(Function):
+    """mean over counted rows of −log softmax(logits)[target]; logits (N, V), targets (N,)."""
+
+    __slots__ = ("targets", "ignore_index")
+    op_name = "cross_entropy"
+
+    def __init__(self, targets, ignore_index: int | None = None) -> None:
+        self.targets, self.ignore_index = targets, ignore_index
+
+    def forward(self, logits):
+        xp = array_module(logits)
+        n, v = logits.shape
+        t = self.targets
+        keep = None if self.ignore_index is None else t != self.ignore_index
+        if keep is not None:
+            t = xp.where(keep, t, 0)
+        if n and (int(t.min()) < 0 or int(t.max()) >= v):
+            raise OpError(
+                f"cross_entropy: target ids must lie in [0, {v}) for logits of shape "
+                f"{tuple(logits.shape)}; got ids from {int(t.min())} to {int(t.max())}"
+            )
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_z = log(exp(z).sum(axis=1, keepdims=True))
+        rows = xp.arange(n)
+        nll = log_z[:, 0] - z[rows, t]  # −log p(target) = log Σ exp z − z_target
+        count = n if keep is None else int(keep.sum())
+        if keep is not None:
+            nll = nll * keep
+        self.saved = (z, log_z, t, keep, max(count, 1))
+        return nll.sum() / max(count, 1)
+
+    def backward(self, g):  # ∂L/∂logits = (softmax − onehot(target)) / count
+        z, log_z, t, keep, count = self.saved
+        xp = array_module(z)
+        d = exp(z - log_z)
+        d[xp.arange(len(t)), t] -= 1
+        if keep is not None:
+            d *= keep[:, None]
+        d *= g / count
+        return (d,)
+
+
+class LayerNorm(Function):
+    """y = gain ⊙ (x − μ)/√(σ² + ε) + bias over the last axis."""
+
+    __slots__ = ("eps",)
+    op_name = "layer_norm"
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        self.eps = eps
+
+    def forward(self, x, gain, bias):
+        mu = x.mean(axis=-1, keepdims=True)
+        centred = x - mu
+        var = (centred * centred).mean(axis=-1, keepdims=True)
+        rstd = 1.0 / sqrt(var + self.eps)
+        x_hat = centred * rstd
+        self.saved = (x_hat, rstd, gain)
+        return x_hat * gain + bias
+
+    def backward(self, g):
+        x_hat, rstd, gain = self.saved
+        px, pg, pb = self.parents
+        g_hat = g * gain
+        gx = None
+        if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε)
+            gx = rstd * (
+                g_hat
+                - g_hat.mean(axis=-1, keepdims=True)
+                - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)
+            )
+        return (
+            gx,
+            g * x_hat if pg.requires_grad else None,  # summed to (D,) by the engine
+            g if pb.requires_grad else None,
+        )

@@ -1,0 +1,117 @@
+"""Optimisers: SGD (with momentum), Adam, and gradient-norm clipping.
+
+Updates run in place on each parameter's array, outside the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .backend import array_module
+from .tensor import Tensor
+
+
+def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who}: got an empty parameter list")
+    for p in params:
+        if not isinstance(p, Tensor) or not p.requires_grad:
+            raise TypeError(f"{who}: every parameter must be a Tensor with requires_grad=True")
+    return params
+
+
+class Optimizer:
+    """Holds the parameters; `zero_grad()` clears their gradients."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: learning rate must be > 0, got {lr}")
+        self.params = _param_list(params, type(self).__name__)
+        self.lr = lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """θ ← θ − lr · v, with v ← momentum · v + ∇θ (v = ∇θ when momentum is 0)."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.velocity: list = [None] * len(self.params)
+
+    def step(self) -> None:
+        for k, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if self.momentum:
+                v = self.velocity[k]
+                v = g.copy() if v is None else v * self.momentum + g
+                self.velocity[k] = v
+                g = v
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): bias-corrected running means of ∇θ and ∇θ²."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        self.betas, self.eps = (b1, b2), eps
+        self.m: list = [None] * len(self.params)
+        self.v: list = [None] * len(self.params)
+        self.t = 0
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        correction1 = 1 - b1**self.t
+        correction2 = 1 - b2**self.t
+        for k, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if self.m[k] is None:
+                xp = array_module(g)
+                self.m[k] = xp.zeros_like(p.data)
+                self.v[k] = xp.zeros_like(p.data)
+            m, v = self.m[k], self.v[k]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
+            p.data -= step.astype(p.data.dtype, copy=False)
+
+
+def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
+    """Scale all gradients so their joint L2 norm is at most `max_norm`; return the norm
+    before clipping (the exploding-gradient remedy of RNN training)."""
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm}")
+    grads = [p.grad for p in params if p.grad is not None]
+    total = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-12)
+        for g in grads:
+            g *= scale
+    return total

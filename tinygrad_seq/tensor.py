@@ -1,0 +1,617 @@
+"""Tensor: an array, its gradient, and the op that made it.
+
+`apply(fn, *tensors)` is where a Function meets tensors: it runs `fn.forward` on their
+arrays, wraps the result, and, when a gradient is wanted, records `fn` as the result's
+`_ctx` with the inputs as `fn.parents`. Everything a Tensor method does goes through it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import autograd, backend, ops
+from .autograd import OpError, state
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the float dtype that Python floats and lists become (float32 or float64)."""
+    global _default_dtype
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"the default dtype must be a float dtype, got {dt}")
+    _default_dtype = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype that Python floats and lists become."""
+    return _default_dtype
+
+
+# ------------------------------------------------------------------ applying an op
+def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception) -> Exception:
+    """Turn a NumPy/CuPy error inside `fn.forward` into one that names the op and shapes."""
+    shapes = [tuple(t.data.shape) for t in inputs]
+    backends = {backend.backend_of(t.data) for t in inputs}
+    if len(backends) > 1:
+        names = ", ".join(f"{s} on {backend.backend_of(t.data)}" for s, t in zip(shapes, inputs))
+        return TypeError(
+            f"{fn.op_name}: inputs live on different backends ({names}); move them to one "
+            "backend first with .to('numpy') or .to('cupy') (no silent host-device copies)"
+        )
+    describe = getattr(fn, "describe_error", None)
+    if describe is not None and isinstance(error, ValueError):
+        return ValueError(describe(shapes))
+    shown = " and ".join(str(s) for s in shapes)
+    if isinstance(error, ValueError) and "broadcast" in str(error):
+        return ValueError(
+            f"{fn.op_name}: cannot broadcast shapes {shown}: each axis, aligned from the "
+            "right, must be equal or 1"
+        )
+    return type(error)(f"{fn.op_name} on shapes {shown}: {error}")
+
+
+def _wrap(out, fn: autograd.Function | None, inputs: tuple[Tensor, ...]) -> Tensor:
+    """The Tensor for an op's output; records `fn` when an input wants a gradient."""
+    if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
+        out = backend.as_array(out)  # NumPy returns scalars from 0-d ops
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t.name = None
+    t.scope = state.scope
+    if fn is not None and state.grad_enabled:
+        for x in inputs:
+            if x.requires_grad:
+                fn.parents = inputs
+                fn.grad_out = None
+                fn.pending = 0
+                t.requires_grad = True
+                t._ctx = fn
+                if state.anomaly:
+                    autograd.check_finite(out, f"forward of '{fn.op_name}'")
+                return t
+    t.requires_grad = False
+    t._ctx = None
+    if state.anomaly and fn is not None:
+        autograd.check_finite(out, f"forward of '{fn.op_name}'")
+    return t
+
+
+def apply(fn: autograd.Function, *inputs: Tensor) -> Tensor:
+    """Run op `fn` on tensors: forward on their arrays, and record it for backward."""
+    fn.saved = None
+    try:
+        out = fn.forward(*[x.data for x in inputs])
+    except OpError:
+        raise
+    except (ValueError, TypeError, IndexError) as e:
+        raise _op_error(fn, inputs, e) from None
+    return _wrap(out, fn, inputs)
+
+
+def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
+    """`apply` for one input, without the argument packing (the hot path)."""
+    fn.saved = None
+    try:
+        out = fn.forward(x.data)
+    except OpError:
+        raise
+    except (ValueError, TypeError, IndexError) as e:
+        raise _op_error(fn, (x,), e) from None
+    return _wrap(out, fn, (x,))
+
+
+def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
+    """`apply` for two inputs, without the argument packing (the hot path)."""
+    fn.saved = None
+    try:
+        out = fn.forward(x.data, y.data)
+    except OpError:
+        raise
+    except (ValueError, TypeError, IndexError) as e:
+        raise _op_error(fn, (x, y), e) from None
+    return _wrap(out, fn, (x, y))
+
+
+# ------------------------------------------------------------------ making arrays
+def _to_array(data, dtype=None):
+    """`data` as an array of the right backend and dtype (see Tensor's docstring)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if data.__class__ in backend.ARRAY_TYPES and data.__class__ is not _ndarray:
+        arr = data  # already a CuPy array: stays on the GPU
+    elif isinstance(data, np.ndarray | np.generic):
+        arr = np.asarray(data)
+        if backend.xp is not np:
+            arr = backend.xp.asarray(arr)
+    else:
+        try:
+            arr = np.asarray(data)
+        except ValueError as e:
+            raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
+        if arr.dtype == object:
+            raise TypeError(
+                f"cannot make a tensor from {type(data).__name__} holding "
+                f"{type(arr.flat[0]).__name__ if arr.size else 'nothing'}: expected numbers, "
+                "nested lists of numbers, or an array"
+            )
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(_default_dtype)  # Python floats follow the default dtype
+        if backend.xp is not np:
+            arr = backend.xp.asarray(arr)
+    if dtype is not None:
+        dt = np.dtype(dtype)
+        if arr.dtype != dt:
+            arr = arr.astype(dt)
+    return arr
+
+
+def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """A leaf Tensor around an array that is already of the right backend and dtype."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.name = name
+    t.scope = state.scope
+    t._ctx = None
+    return t
+
+
+def _check_grad_dtype(dtype, op: str = "requires_grad") -> None:
+    if dtype.kind not in "fc":
+        raise TypeError(
+            f"{op}: only float tensors can require gradients, this one holds {dtype} "
+            "(integer data such as token ids stays integer; make it float first if you "
+            "need a gradient)"
+        )
+
+
+class Tensor:
+    """An n-dimensional array on the active backend, with reverse-mode autodiff.
+
+    `data` may be a Python scalar or (nested) list, a NumPy array or a CuPy array. Python
+    floats become the default float dtype (float32; see `set_default_dtype`); a NumPy array
+    keeps its dtype (float64 stays float64) and, on the NumPy backend, shares its memory;
+    integer data stays integer (token ids) and cannot require a gradient.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx")
+    __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
+    __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        arr = _to_array(data, dtype)
+        if requires_grad:
+            _check_grad_dtype(arr.dtype)
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self.scope = state.scope
+        self._ctx = None
+
+    # -------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that made this tensor; None for a leaf."""
+        return None if self._ctx is None else self._ctx.op_name
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The tensors this one was computed from (empty for a leaf)."""
+        return () if self._ctx is None else self._ctx.parents
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def backend(self) -> str:
+        return backend.backend_of(self.data)
+
+    def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(", threshold=60)
+        extra = [f"dtype={self.dtype}"]
+        if self.backend != "numpy":
+            extra.append(f"backend={self.backend}")
+        if self._ctx is not None:
+            extra.append(f"op={self.op}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        return f"Tensor({body}, {', '.join(extra)})"
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous; "
+                "use .all() on .numpy(), or compare single elements"
+            )
+        return bool(self.data)
+
+    # -------------------------------------------------------------- leaving the engine
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the data (from the GPU if the tensor lives there)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> float | int | bool:
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a single-element tensor, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """A leaf sharing this tensor's data, outside any graph."""
+        return _leaf(self.data, False, self.name)
+
+    def to(self, backend_name: str) -> Tensor:
+        """A copy on backend 'numpy' or 'cupy' (a leaf, same requires_grad and name)."""
+        return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -------------------------------------------------------------- autodiff
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf)·grad into `.grad` of every leaf that requires grad.
+
+        `grad` (same shape as self) may be omitted only for a single-element tensor.
+        The graph's saved arrays are freed afterwards unless `retain_graph=True`.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a single-element tensor, but this "
+                    f"one has shape {tuple(self.shape)}: pass grad= of that shape, or reduce "
+                    "it first (e.g. .sum())"
+                )
+            g = backend.array_module(self.data).ones_like(self.data)
+        else:
+            g = grad.data if isinstance(grad, Tensor) else grad
+            g = backend.array_module(self.data).asarray(g, dtype=self.dtype)
+            if g.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad): grad has shape {tuple(g.shape)} but the tensor has "
+                    f"shape {tuple(self.shape)}; they must match"
+                )
+        autograd.backward(self, g, retain_graph=retain_graph)
+
+    # -------------------------------------------------------------- operators
+    def _lift(self, other) -> Tensor:
+        """A scalar or array operand as a constant Tensor of a matching dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
+            xp = backend.array_module(self.data)
+            if self.data.dtype.kind == "f" and not isinstance(other, complex):
+                return _leaf(xp.asarray(other, dtype=self.data.dtype))
+            return _leaf(xp.asarray(other))
+        return Tensor(other)
+
+    def __add__(self, other) -> Tensor:
+        return _apply2(ops.Add(), self, other if other.__class__ is Tensor else self._lift(other))
+
+    def __radd__(self, other) -> Tensor:
+        return _apply2(ops.Add(), self._lift(other), self)
+
+    def __sub__(self, other) -> Tensor:
+        return _apply2(ops.Sub(), self, other if other.__class__ is Tensor else self._lift(other))
+
+    def __rsub__(self, other) -> Tensor:
+        return _apply2(ops.Sub(), self._lift(other), self)
+
+    def __mul__(self, other) -> Tensor:
+        return _apply2(ops.Mul(), self, other if other.__class__ is Tensor else self._lift(other))
+
+    def __rmul__(self, other) -> Tensor:
+        return _apply2(ops.Mul(), self._lift(other), self)
+
+    def __truediv__(self, other) -> Tensor:
+        return _apply2(ops.Div(), self, other if other.__class__ is Tensor else self._lift(other))
+
+    def __rtruediv__(self, other) -> Tensor:
+        return _apply2(ops.Div(), self._lift(other), self)
+
+    def __pow__(self, other) -> Tensor:
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return _apply1(ops.PowConst(other), self)
+        return _apply2(ops.Pow(), self, self._lift(other))
+
+    def __rpow__(self, other) -> Tensor:
+        return _apply2(ops.Pow(), self._lift(other), self)
+
+    def __matmul__(self, other) -> Tensor:
+        return _apply2(ops.MatMul(), self, other if other.__class__ is Tensor else Tensor(other))
+
+    def __rmatmul__(self, other) -> Tensor:
+        return _apply2(ops.MatMul(), Tensor(other), self)
+
+    def __neg__(self) -> Tensor:
+        return _apply1(ops.Neg(), self)
+
+    def __getitem__(self, index) -> Tensor:
+        return _apply1(ops.GetItem(_unwrap_index(index, self.data)), self)
+
+    # comparisons: boolean tensors, outside the graph
+    def _compare(self, other, op) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        return _leaf(backend.as_array(op(self.data, other_data)))
+
+    def __lt__(self, other) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    # -------------------------------------------------------------- elementwise methods
+    def exp(self) -> Tensor:
+        return _apply1(ops.Exp(), self)
+
+    def log(self) -> Tensor:
+        return _apply1(ops.Log(), self)
+
+    def tanh(self) -> Tensor:
+        return _apply1(ops.Tanh(), self)
+
+    def sigmoid(self) -> Tensor:
+        return _apply1(ops.Sigmoid(), self)
+
+    def relu(self) -> Tensor:
+        return _apply1(ops.Relu(), self)
+
+    def sqrt(self) -> Tensor:
+        return _apply1(ops.Sqrt(), self)
+
+    def abs(self) -> Tensor:
+        return _apply1(ops.Abs(), self)
+
+    # -------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Sum over `axis` (all axes by default, giving a 0-d tensor)."""
+        return _apply1(ops.Sum(_check_axis(axis, self.ndim, "sum"), keepdims), self)
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Mean over `axis` (all axes by default, giving a 0-d tensor)."""
+        return _apply1(ops.Mean(_check_axis(axis, self.ndim, "mean"), keepdims), self)
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Max over `axis`; tied maxima share the gradient."""
+        return _apply1(ops.Max(_check_axis(axis, self.ndim, "max"), keepdims), self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / Σ exp(x) along `axis`, computed stably."""
+        return _apply1(ops.Softmax(_check_axis(axis, self.ndim, "softmax")), self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x − log Σ exp(x) along `axis`, computed stably."""
+        return _apply1(ops.LogSoftmax(_check_axis(axis, self.ndim, "log_softmax")), self)
+
+    # -------------------------------------------------------------- shape
+    def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (`-1` infers one axis)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        try:
+            new_size = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+            if shape.count(-1) > 1 or (-1 not in shape and new_size != self.size) or (
+                -1 in shape and (new_size == 0 or self.size % new_size)
+            ):
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {tuple(self.shape)} "
+                f"({self.size} elements) into shape {shape}"
+            ) from None
+        return _apply1(ops.Reshape(shape), self)
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        if axes and sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+            raise ValueError(
+                f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of a "
+                f"tensor of shape {tuple(self.shape)}"
+            )
+        return _apply1(ops.Transpose(tuple(a % self.ndim for a in axes) or None), self)
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
+        return _apply1(ops.Transpose(None), self)
+
+
+def _check_axis(axis, ndim: int, op: str):
+    """Validate a reduction axis so that errors name the op and the tensor's rank."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} axes")
+    return axis
+
+
+def _unwrap_index(index, data):
+    """An index with Tensors and lists turned into arrays of `data`'s backend."""
+    if isinstance(index, tuple):
+        return tuple(_unwrap_index(i, data) for i in index)
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    if isinstance(index, np.ndarray) and index.dtype == bool:
+        index = index.nonzero()  # masks become index arrays, which add.at accepts
+        index = index[0] if len(index) == 1 else index
+    elif hasattr(index, "dtype") and index.dtype == bool:
+        index = index.nonzero()
+        index = index[0] if len(index) == 1 else index
+    if isinstance(index, np.ndarray) and backend.array_module(data) is not np:
+        index = backend.array_module(data).asarray(index)
+    return index
+
+
+# ------------------------------------------------------------------ functions
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = _as_tensors(tensors, "cat")
+    ndim = tensors[0].ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"cat: axis {axis} is out of range for tensors with {ndim} axes")
+    ax = axis % ndim
+    for t in tensors:
+        if t.ndim != ndim or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != ax
+        ):
+            shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
+            raise ValueError(
+                f"cat: all shapes must match except along axis {axis}; got {shapes}"
+            )
+    return apply(ops.Concat(ax), *tensors)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis."""
+    tensors = _as_tensors(tensors, "stack")
+    first = tensors[0].shape
+    if any(t.shape != first for t in tensors):
+        shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
+        raise ValueError(f"stack: all tensors must have the same shape; got {shapes}")
+    ndim = len(first) + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for a result with {ndim} axes")
+    return apply(ops.Stack(axis % ndim), *tensors)
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise `a` where `cond` is true, else `b`; the gradient flows to the chosen side."""
+    cond_data = cond.data if isinstance(cond, Tensor) else cond
+    if isinstance(a, Tensor):
+        like = a
+    elif isinstance(b, Tensor):
+        like = b
+    else:
+        like = Tensor(a)
+    xp = backend.array_module(like.data)
+    cond_data = xp.asarray(cond_data)
+    if cond_data.dtype != bool:
+        raise TypeError(f"where: cond must be boolean, got {cond_data.dtype}")
+    return _apply2(ops.Where(cond_data), like._lift(a), like._lift(b))
+
+
+def maximum(a: Tensor, b) -> Tensor:
+    """Elementwise maximum; a tie sends the gradient to `a`."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    return _apply2(ops.Maximum(), a, a._lift(b))
+
+
+def _as_tensors(tensors, op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+def _shape_arg(shape) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _float_dtype(dtype):
+    return np.dtype(dtype) if dtype is not None else _default_dtype
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros on the active backend."""
+    return Tensor(backend.xp.zeros(_shape_arg(shape), dtype=_float_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones on the active backend."""
+    return Tensor(backend.xp.ones(_shape_arg(shape), dtype=_float_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator behind `randn`, `nn` initialisation and dropout."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def rng() -> np.random.Generator:
+    """The engine's random generator (NumPy, on the host, so both backends agree)."""
+    return _rng
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples (drawn on the host, so every backend gets the same values)."""
+    data = _rng.standard_normal(_shape_arg(shape)).astype(_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    """Evenly spaced values, as NumPy's arange (integers stay integer)."""
+    if stop is None:
+        start, stop = 0, start
+    data = np.arange(start, stop, step)
+    if dtype is not None:
+        data = data.astype(dtype)
+    elif data.dtype.kind == "f":
+        data = data.astype(_default_dtype)
+    return Tensor(data)

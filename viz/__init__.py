@@ -1,0 +1,4 @@
+"""Pictures of the engine's work: Graphviz renders of computation graphs and matplotlib
+plots. Installed as ``tinygrad_seq.viz``; graphviz and matplotlib are imported only when a
+function here is called.
+"""

@@ -263,6 +263,8 @@ class MatMul(Function):
         px, py = self.parents
         if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
             return (g @ y.T if px.requires_grad else None), (x.T @ g if py.requires_grad else None)
+        if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d
+            return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
         # Promote 1-D operands as matmul does (x: row vector, y: column vector), so the
         # batched formulas below apply; the added axis is dropped again at the end.
         if x.ndim == 1:

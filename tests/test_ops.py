@@ -1,0 +1,461 @@
+"""Every primitive op of tinygrad_seq/ops.py: forward against NumPy, backward against finite
+differences (ts.gradcheck) and, where the formula is short, against a hand-derived NumPy
+gradient. All gradient comparisons run in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """NumPy reference for undoing broadcasting: sum `g` down to `shape`."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1:
+            g = g.sum(axis=i, keepdims=True)
+    return g
+
+
+def positive(rng, *shape, requires_grad=True) -> ts.Tensor:
+    """A float64 tensor with entries in [0.5, 2] (safe for log, sqrt, division, pow)."""
+    return ts.Tensor(rng.uniform(0.5, 2.0, shape), requires_grad=requires_grad)
+
+
+def away_from_zero(rng, *shape) -> ts.Tensor:
+    """A float64 tensor with |entries| in [0.3, 2] (abs and relu are smooth there)."""
+    values = rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return ts.Tensor(values, requires_grad=True)
+
+
+# ------------------------------------------------------------------ binary elementwise
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b, g: (g, g)),
+    "sub": (lambda a, b: a - b, lambda a, b, g: (g, -g)),
+    "mul": (lambda a, b: a * b, lambda a, b, g: (g * b, g * a)),
+    "div": (lambda a, b: a / b, lambda a, b, g: (g / b, -g * a / b**2)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [
+        ((3, 4), (3, 4)),
+        ((3, 1), (1, 4)),
+        ((2, 3, 4), (4,)),
+        ((4,), (2, 3, 4)),
+        ((2, 1, 4), (3, 1)),
+        ((), (2, 3)),
+    ],
+)
+def test_binary_op_gradcheck_with_broadcasting(op, shape_a, shape_b, rng):
+    fn, _ = BINARY[op]
+    a = f64(rng, *shape_a)
+    b = positive(rng, *shape_b) if op == "div" else f64(rng, *shape_b)
+    out = fn(a, b)
+    np.testing.assert_allclose(out.numpy(), fn(a.numpy(), b.numpy()), rtol=1e-12)
+    assert out.shape == np.broadcast_shapes(shape_a, shape_b)
+    assert ts.gradcheck(fn, a, b)
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+def test_binary_op_gradient_matches_numpy_derivation(op, rng):
+    fn, grads = BINARY[op]
+    a, b = f64(rng, 3, 1), positive(rng, 1, 4)
+    g = rng.standard_normal((3, 4))
+    fn(a, b).backward(g)
+    ga, gb = grads(a.numpy(), b.numpy(), g)
+    np.testing.assert_allclose(np_of(a.grad), unbroadcast(ga, (3, 1)), rtol=1e-12)
+    np.testing.assert_allclose(np_of(b.grad), unbroadcast(gb, (1, 4)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: 2.0 - x,
+        lambda x: x - 2.0,
+        lambda x: 3.0 * x,
+        lambda x: x * 3,
+        lambda x: x / 3,
+        lambda x: 3.0 / x,
+        lambda x: 2**x,
+        lambda x: 1.5 + x,
+        lambda x: x + 1.5,
+    ],
+    ids=["rsub", "sub", "rmul", "mul", "div", "rdiv", "rpow", "radd", "add"],
+)
+def test_scalar_on_either_side(fn, rng):
+    x = positive(rng, 2, 3)
+    out = fn(x)
+    np.testing.assert_allclose(out.numpy(), fn(x.numpy()), rtol=1e-12)
+    assert ts.gradcheck(fn, x)
+
+
+def test_leading_added_axes_are_summed_away(rng):
+    a, b = f64(rng, 4), f64(rng, 2, 3, 4)
+    (a * b).sum().backward()
+    np.testing.assert_allclose(np_of(a.grad), b.numpy().sum(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(np_of(b.grad), np.broadcast_to(a.numpy(), (2, 3, 4)))
+
+
+def test_pow_constant_exponent(rng):
+    x = positive(rng, 3, 2)
+    for c in (2, 3, 0.5, -1.5, 1):
+        out = x**c
+        np.testing.assert_allclose(out.numpy(), x.numpy() ** c, rtol=1e-12)
+        assert out.op == "pow"
+        assert ts.gradcheck(lambda t, c=c: t**c, x)
+
+
+def test_pow_tensor_exponent_and_scalar_base(rng):
+    x, y = positive(rng, 3, 2), f64(rng, 3, 2)
+    assert ts.gradcheck(lambda a, b: a**b, x, y)
+    assert ts.gradcheck(lambda b: 2.5**b, y)
+    x.grad = y.grad = None
+    (x**y).backward(np.ones((3, 2)))
+    xv, yv = x.numpy(), y.numpy()
+    np.testing.assert_allclose(np_of(x.grad), yv * xv ** (yv - 1), rtol=1e-12)
+    np.testing.assert_allclose(np_of(y.grad), xv**yv * np.log(xv), rtol=1e-12)
+
+
+def test_pow_tensor_exponent_broadcasts(rng):
+    x, y = positive(rng, 3, 1), f64(rng, 4)
+    assert ts.gradcheck(lambda a, b: a**b, x, y)
+
+
+def test_maximum_gradcheck_and_ties_go_to_first(rng):
+    a, b = f64(rng, 3, 4), f64(rng, 4)
+    assert ts.gradcheck(ts.maximum, a, b)
+    x = ts.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = ts.Tensor(np.array([1.0, 5.0, 0.0]), requires_grad=True)
+    ts.maximum(x, y).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(np_of(y.grad), [0.0, 1.0, 0.0])
+
+
+def test_maximum_with_a_scalar(rng):
+    x = away_from_zero(rng, 5)
+    out = ts.maximum(x, 0.0)
+    np.testing.assert_array_equal(out.numpy(), np.maximum(x.numpy(), 0.0))
+    assert ts.gradcheck(lambda t: ts.maximum(t, 0.0), x)
+
+
+# ------------------------------------------------------------------ property tests
+def broadcastable_pair():
+    """Two shapes that broadcast together (rank 0 to 3, axes of length 1 to 3)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+
+
+PROPERTY_OPS = {
+    "add": (lambda a, b: a + b, lambda a, b: (np.ones_like(a + b), np.ones_like(a + b))),
+    "sub": (lambda a, b: a - b, lambda a, b: (np.ones_like(a - b), -np.ones_like(a - b))),
+    "mul": (lambda a, b: a * b, lambda a, b: (b + 0 * a, a + 0 * b)),
+    "div": (lambda a, b: a / b, lambda a, b: (1 / b + 0 * a, -a / b**2)),
+    "maximum": (
+        lambda a, b: ts.maximum(a, b) if isinstance(a, ts.Tensor) else np.maximum(a, b),
+        lambda a, b: ((a >= b) + 0.0 * b, (a < b) + 0.0 * a),
+    ),
+}
+
+
+@pytest.mark.parametrize("op", sorted(PROPERTY_OPS))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(shapes=broadcastable_pair(), seed=st.integers(0, 2**31 - 1))
+def test_binary_ops_match_numpy_on_random_broadcastable_shapes(op, shapes, seed):
+    fn, local_grads = PROPERTY_OPS[op]
+    shape_a, shape_b = shapes.input_shapes
+    rng = np.random.default_rng(seed)
+    a_np = rng.standard_normal(shape_a)
+    b_np = rng.uniform(0.5, 2.0, shape_b) * rng.choice([-1.0, 1.0], shape_b)
+    a = ts.Tensor(a_np, requires_grad=True)
+    b = ts.Tensor(b_np, requires_grad=True)
+    out = fn(a, b)
+    expected = fn(a_np, b_np)
+    assert out.shape == np.shape(expected) == shapes.result_shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=0)
+    g = rng.standard_normal(shapes.result_shape)
+    out.backward(g)
+    da, db = local_grads(a_np, b_np)
+    assert a.grad.shape == shape_a and b.grad.shape == shape_b
+    np.testing.assert_allclose(np_of(a.grad), unbroadcast(g * da, shape_a), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np_of(b.grad), unbroadcast(g * db, shape_b), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ unary elementwise
+UNARY = {
+    "neg": (lambda x: -x, lambda x: -np.ones_like(x)),
+    "exp": (lambda x: x.exp(), np.exp),
+    "log": (lambda x: x.log(), lambda x: 1 / x),
+    "tanh": (lambda x: x.tanh(), lambda x: 1 - np.tanh(x) ** 2),
+    "sigmoid": (lambda x: x.sigmoid(), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+    "relu": (lambda x: x.relu(), lambda x: (x > 0).astype(float)),
+    "sqrt": (lambda x: x.sqrt(), lambda x: 0.5 / np.sqrt(x)),
+    "abs": (lambda x: x.abs(), np.sign),
+}
+UNARY_NUMPY = {
+    "neg": np.negative,
+    "exp": np.exp,
+    "log": np.log,
+    "tanh": np.tanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary_op_forward_and_gradient(op, rng):
+    fn, derivative = UNARY[op]
+    x = positive(rng, 3, 4) if op in ("log", "sqrt") else away_from_zero(rng, 3, 4)
+    out = fn(x)
+    assert out.op == op and out.parents == (x,)
+    np.testing.assert_allclose(out.numpy(), UNARY_NUMPY[op](x.numpy()), rtol=1e-12)
+    assert ts.gradcheck(fn, x)
+    g = rng.standard_normal((3, 4))
+    x.grad = None
+    fn(x).backward(g)
+    np.testing.assert_allclose(np_of(x.grad), g * derivative(x.numpy()), rtol=1e-10)
+
+
+# ------------------------------------------------------------------ matmul
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [
+        ((3, 4), (4, 2)),  # 2-D
+        ((2, 3, 4), (2, 4, 5)),  # batched 3-D
+        ((2, 2, 3, 4), (2, 2, 4, 3)),  # batched 4-D
+        ((2, 3, 4), (4, 5)),  # batch on the left only
+        ((4, 5), (2, 5, 3)),  # batch on the right only
+        ((2, 1, 3, 4), (3, 4, 2)),  # broadcasting batch axes
+        ((4,), (4, 3)),  # 1-D on the left
+        ((3, 4), (4,)),  # 1-D on the right
+        ((4,), (2, 4, 3)),  # 1-D with a batched right side
+        ((2, 3, 4), (4,)),  # batched left with a 1-D right side
+        ((4,), (4,)),  # inner product
+    ],
+)
+def test_matmul_gradcheck(shape_a, shape_b, rng):
+    a, b = f64(rng, *shape_a), f64(rng, *shape_b)
+    out = a @ b
+    np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy(), rtol=1e-12)
+    assert out.op == "matmul"
+    assert ts.gradcheck(lambda x, y: x @ y, a, b)
+
+
+def test_matmul_gradient_matches_hand_derivation(rng):
+    a, b = f64(rng, 2, 3, 4), f64(rng, 4, 5)
+    g = rng.standard_normal((2, 3, 5))
+    (a @ b).backward(g)
+    np.testing.assert_allclose(np_of(a.grad), g @ b.numpy().T, rtol=1e-12)
+    expected_b = np.einsum("bij,bik->jk", a.numpy(), g)  # Σ over the batch of aᵀ g
+    np.testing.assert_allclose(np_of(b.grad), expected_b, rtol=1e-12)
+
+
+def test_matmul_with_a_numpy_operand_on_either_side(rng):
+    a = f64(rng, 3, 4)
+    w = rng.standard_normal((4, 2))
+    np.testing.assert_allclose((a @ w).numpy(), a.numpy() @ w, rtol=1e-12)
+    v = rng.standard_normal((5, 3))
+    out = v @ a
+    assert isinstance(out, ts.Tensor)
+    np.testing.assert_allclose(out.numpy(), v @ a.numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ reductions
+@pytest.mark.parametrize("method", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (1, -1), (0, 1, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions(method, axis, keepdims, rng):
+    x = f64(rng, 2, 3, 4)
+    out = getattr(x, method)(axis=axis, keepdims=keepdims)
+    expected = getattr(np, method)(x.numpy(), axis=axis, keepdims=keepdims)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    assert ts.gradcheck(lambda t: getattr(t, method)(axis=axis, keepdims=keepdims), x)
+
+
+def test_reduction_gradients_by_hand(rng):
+    x = f64(rng, 3, 4)
+    x.sum(axis=0).backward(np.arange(4.0))
+    np.testing.assert_array_equal(np_of(x.grad), np.tile(np.arange(4.0), (3, 1)))
+    x.grad = None
+    x.mean(axis=1, keepdims=True).backward(np.ones((3, 1)))
+    np.testing.assert_allclose(np_of(x.grad), np.full((3, 4), 0.25))
+    x.grad = None
+    x.max(axis=1).backward(np.ones(3))
+    expected = (x.numpy() == x.numpy().max(axis=1, keepdims=True)).astype(float)
+    np.testing.assert_array_equal(np_of(x.grad), expected)
+
+
+def test_max_ties_share_the_gradient():
+    x = ts.Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]), requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+
+
+# ------------------------------------------------------------------ shape ops
+def test_reshape(rng):
+    x = f64(rng, 2, 3, 4)
+    for shape in [(6, 4), (4, -1), (24,), (2, 12, 1), ((3, 8),)]:
+        out = x.reshape(*shape)
+        target = shape[0] if isinstance(shape[0], tuple) else shape
+        np.testing.assert_array_equal(out.numpy(), x.numpy().reshape(target))
+        assert ts.gradcheck(lambda t, s=shape: t.reshape(*s), x)
+
+
+@pytest.mark.parametrize("axes", [(), (1, 0, 2), (2, 0, 1), (-1, 0, 1), ((0, 2, 1),)])
+def test_transpose(axes, rng):
+    x = f64(rng, 2, 3, 4)
+    out = x.transpose(*axes)
+    perm = axes[0] if axes and isinstance(axes[0], tuple) else (axes or None)
+    np.testing.assert_array_equal(out.numpy(), x.numpy().transpose(perm))
+    assert ts.gradcheck(lambda t: t.transpose(*axes), x)
+
+
+def test_T(rng):
+    x = f64(rng, 3, 4)
+    np.testing.assert_array_equal(x.T.numpy(), x.numpy().T)
+    assert ts.gradcheck(lambda t: t.T, x)
+    y = f64(rng, 2, 3, 4)
+    assert y.T.shape == (4, 3, 2)
+    assert ts.gradcheck(lambda t: t.T, y)
+
+
+# ------------------------------------------------------------------ indexing
+INDICES = {
+    "int": 1,
+    "negative int": -1,
+    "slice": slice(1, 3),
+    "negative slice step": slice(None, None, -2),
+    "tuple of int and slice": (0, slice(None, 2)),
+    "None": (None, slice(None), 1),
+    "ellipsis": (Ellipsis, 2),
+    "int array": np.array([0, 2]),
+    "negative int array": np.array([-1, 0]),
+    "list": [2, 0],
+    "pairs of int arrays": (np.array([0, 2]), np.array([1, 3])),
+    "int array after slice": (slice(None), np.array([3, 1])),
+    "bool mask 1-D": np.array([True, False, True]),
+    "bool mask 2-D": np.arange(12).reshape(3, 4) % 3 == 0,
+    "bool mask on axis 1": (slice(None), np.array([True, False, False, True])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDICES))
+def test_getitem(name, rng):
+    index = INDICES[name]
+    x = f64(rng, 3, 4)
+    out = x[index]
+    np.testing.assert_array_equal(out.numpy(), x.numpy()[index])
+    assert out.op == "getitem"
+    assert ts.gradcheck(lambda t: t[index], x)
+
+
+def test_getitem_with_an_integer_tensor_index(rng):
+    x = f64(rng, 4, 2)
+    idx = ts.Tensor(np.array([3, 1, 3]))
+    np.testing.assert_array_equal(x[idx].numpy(), x.numpy()[[3, 1, 3]])
+    assert ts.gradcheck(lambda t: t[idx], x)
+
+
+def test_getitem_with_a_bool_tensor_mask(rng):
+    x = f64(rng, 5)
+    mask = x > 0.0
+    assert mask.dtype == bool
+    np.testing.assert_array_equal(x[mask].numpy(), x.numpy()[x.numpy() > 0])
+    x[mask].sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), (x.numpy() > 0).astype(float))
+
+
+def test_getitem_repeated_indices_accumulate(rng):
+    x = f64(rng, 4, 3)
+    x[np.array([1, 1, 3, 1])].sum().backward()
+    expected = np.zeros((4, 3))
+    expected[1], expected[3] = 3.0, 1.0
+    np.testing.assert_array_equal(np_of(x.grad), expected)
+    x.grad = None
+    x[[0, 0], [2, 2]].sum().backward()
+    expected = np.zeros((4, 3))
+    expected[0, 2] = 2.0
+    np.testing.assert_array_equal(np_of(x.grad), expected)
+
+
+def test_getitem_basic_slices_scatter_back(rng):
+    x = f64(rng, 3, 4)
+    g = rng.standard_normal((2, 2))
+    x[1:, ::2].backward(g)
+    expected = np.zeros((3, 4))
+    expected[1:, ::2] = g
+    np.testing.assert_array_equal(np_of(x.grad), expected)
+
+
+# ------------------------------------------------------------------ joining and selecting
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_cat(axis, rng):
+    shapes = {0: [(1, 3), (2, 3), (3, 3)], 1: [(2, 1), (2, 2), (2, 3)], -1: [(2, 2), (2, 1)]}
+    xs = [f64(rng, *s) for s in shapes[axis]]
+    out = ts.cat(xs, axis=axis)
+    np.testing.assert_array_equal(out.numpy(), np.concatenate([x.numpy() for x in xs], axis))
+    assert out.parents == tuple(xs)
+    assert ts.gradcheck(lambda *ts_: ts.cat(ts_, axis=axis), *xs)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_stack(axis, rng):
+    xs = [f64(rng, 2, 3) for _ in range(3)]
+    out = ts.stack(xs, axis=axis)
+    np.testing.assert_array_equal(out.numpy(), np.stack([x.numpy() for x in xs], axis))
+    assert out.parents == tuple(xs)
+    assert ts.gradcheck(lambda *ts_: ts.stack(ts_, axis=axis), *xs)
+
+
+def test_cat_with_a_constant_part(rng):
+    x = f64(rng, 2, 3)
+    c = ts.Tensor(rng.standard_normal((1, 3)))
+    ts.cat([c, x], axis=0).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), np.ones((2, 3)))
+    assert c.grad is None
+
+
+def test_where(rng):
+    a, b = f64(rng, 3, 4), f64(rng, 4)
+    cond = rng.standard_normal((3, 4)) > 0
+    out = ts.where(cond, a, b)
+    np.testing.assert_array_equal(out.numpy(), np.where(cond, a.numpy(), b.numpy()))
+    assert ts.gradcheck(lambda x, y: ts.where(cond, x, y), a, b)
+    a.grad = b.grad = None
+    ts.where(cond, a, b).sum().backward()
+    np.testing.assert_array_equal(np_of(a.grad), cond.astype(float))
+    np.testing.assert_array_equal(np_of(b.grad), (~cond).sum(axis=0).astype(float))
+
+
+def test_where_with_a_bool_tensor_and_a_scalar(rng):
+    x = f64(rng, 5)
+    out = ts.where(x > 0, x, 0.0)
+    np.testing.assert_array_equal(out.numpy(), np.where(x.numpy() > 0, x.numpy(), 0.0))
+    assert out.dtype == np.float64
+    assert ts.gradcheck(lambda t: ts.where(t.detach() > 0, t, 0.0), x)
+
+
+# ------------------------------------------------------------------ fused primitives
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_and_log_softmax_methods(axis, rng):
+    x = f64(rng, 3, 4)
+    z = x.numpy() - x.numpy().max(axis=axis, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(x.softmax(axis).numpy(), p, rtol=1e-12)
+    np.testing.assert_allclose(x.log_softmax(axis).numpy(), np.log(p), rtol=1e-12)
+    assert ts.gradcheck(lambda t: t.softmax(axis), x)
+    assert ts.gradcheck(lambda t: t.log_softmax(axis), x)

@@ -1,0 +1,322 @@
+"""Attention as the seed writes it: scores e, weights α = softmax(e), context c = Σ α h.
+
+    additive (Bahdanau)       e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc)
+    multiplicative (Luong)    e_{t,i} = h_t^dec W_a h_i^enc
+    scaled dot-product        e_{t,i} = h_t^dec · h_i^enc / √d
+    weights                   α_{t,i} = exp(e_{t,i}) / Σ_j exp(e_{t,j})
+    context                   c_t = Σ_i α_{t,i} h_i^enc
+
+and the Transformer's multi-head attention, MultiHead(Q, K, V) = Concat(head_1..head_h) W^O
+with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).
+
+Every attention takes a batch of queries at once: query (B, Tq, dq), keys (B, Tk, dk),
+values (B, Tk, dv) (the keys themselves when None), and returns the contexts (B, Tq, dv)
+and the weights (B, Tq, Tk). Masks are boolean, True where a query may attend to a key:
+(B, Tq, Tk), (Tq, Tk), or (B, 1, Tk) for key padding. A query that may attend to nothing
+(a padding query) gets all-zero weights and a zero context, as in PyTorch, never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, where
+from .module import Module, uniform_init
+
+__all__ = [
+    "AdditiveAttention",
+    "MultiplicativeAttention",
+    "ScaledDotProductAttention",
+    "MultiHeadAttention",
+    "masked_softmax",
+    "scaled_dot_product_attention",
+]
+
+# A masked score is set to this before the softmax, so exp gives exactly 0 there without
+# the NaN that −inf would give in a row where every key is masked.
+MASKED_SCORE = -1e9
+
+
+# ------------------------------------------------------------------ shared pieces
+def _shape(x) -> tuple[int, ...]:
+    return tuple(x.shape)
+
+
+def _check_tensor(x, who: str, what: str, ndim: int = 3) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: {what} must be a Tensor, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{who}: {what} must have {ndim} axes (B, T, d), got shape {_shape(x)}")
+
+
+def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> None:
+    """Check query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) agree on B and Tk."""
+    _check_tensor(query, who, "query")
+    _check_tensor(keys, who, "keys")
+    _check_tensor(values, who, "values")
+    if not query.shape[0] == keys.shape[0] == values.shape[0]:
+        raise ValueError(
+            f"{who}: query, keys and values must share the batch size; got query "
+            f"{_shape(query)}, keys {_shape(keys)}, values {_shape(values)}"
+        )
+    if keys.shape[1] != values.shape[1]:
+        raise ValueError(
+            f"{who}: keys and values must have the same length (one value per key); got "
+            f"keys {_shape(keys)} and values {_shape(values)}"
+        )
+
+
+def as_mask(mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor):
+    """A boolean mask as a backend array of shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
+
+    Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk);
+    anything else is a ValueError naming the shapes that would fit.
+    """
+    data = mask.data if isinstance(mask, Tensor) else mask
+    if not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    if data.dtype != bool:
+        raise TypeError(f"{who}: mask must be boolean (True = may attend), got dtype {data.dtype}")
+    shape = _shape(data)
+    if shape == (t_query, t_key):
+        data = data.reshape(1, t_query, t_key)
+    elif shape not in ((batch, t_query, t_key), (batch, 1, t_key)):
+        raise ValueError(
+            f"{who}: mask of shape {shape} does not fit {t_query} queries and {t_key} keys "
+            f"in a batch of {batch}: expected (B, Tq, Tk) = {(batch, t_query, t_key)}, "
+            f"(Tq, Tk) = {(t_query, t_key)}, or key padding (B, 1, Tk) = {(batch, 1, t_key)}"
+        )
+    return backend.array_module(like.data).asarray(data)
+
+
+def masked_softmax(e: Tensor, mask=None) -> Tensor:
+    """α = softmax(e) over the last axis (keys), exactly 0 where `mask` is False.
+
+    e (..., Tq, Tk); mask a boolean backend array broadcastable to e. A row with no
+    allowed key gets all-zero weights (and zero gradient), not NaN.
+    """
+    if mask is None:
+        return e.softmax(axis=-1)
+    alpha = where(mask, e, MASKED_SCORE).softmax(axis=-1)
+    if not bool(mask.any(axis=-1).all()):  # some query may attend to nothing
+        alpha = where(mask, alpha, 0.0)  # its row was uniform over masked keys: zero it
+    return alpha
+
+
+def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None):
+    """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V, batched over every leading axis.
+
+    Q (..., Tq, d_k), K (..., Tk, d_k), V (..., Tk, d_v) → (context (..., Tq, d_v),
+    α (..., Tq, Tk)); `mask` a boolean backend array broadcastable to (..., Tq, Tk).
+    """
+    d_k = Q.shape[-1]
+    e = (Q @ K.transpose(*range(K.ndim - 2), -1, -2)) * (1.0 / math.sqrt(d_k))  # (.., Tq, Tk)
+    e.name = "e"
+    alpha = masked_softmax(e, mask)  # (..., Tq, Tk)
+    alpha.name = "alpha"
+    context = alpha @ V  # (..., Tq, d_v)
+    context.name = "c"
+    return context, alpha
+
+
+class _Attention(Module):
+    """The part every score function shares: α = softmax(e), c_t = Σ_i α_{t,i} v_i.
+
+    A subclass defines `project_keys(keys)` (the key-side work, done once per sequence)
+    and `scores(query, projected_keys) -> e (B, Tq, Tk)`. A recurrent decoder that asks
+    for one query per step calls `project_keys` once and `attend` at each step.
+    """
+
+    q_dim: int | None = None
+    k_dim: int | None = None
+
+    def _check_widths(self, query: Tensor, keys: Tensor) -> None:
+        who = type(self).__name__
+        if self.q_dim is not None and query.shape[-1] != self.q_dim:
+            raise ValueError(
+                f"{who}: expected query with last axis q_dim={self.q_dim}, got query "
+                f"{_shape(query)}"
+            )
+        if self.k_dim is not None and keys.shape[-1] != self.k_dim:
+            raise ValueError(
+                f"{who}: expected keys with last axis k_dim={self.k_dim}, got keys {_shape(keys)}"
+            )
+
+    def project_keys(self, keys: Tensor) -> Tensor:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def attend(self, query: Tensor, projected_keys: Tensor, values: Tensor, mask=None):
+        """(c (B, Tq, dv), α (B, Tq, Tk)) from keys already through `project_keys`.
+
+        `mask` must already be a backend array from `as_mask` (or None); no checks here.
+        """
+        e = self.scores(query, projected_keys)  # (B, Tq, Tk)
+        e.name = "e_t"
+        alpha = masked_softmax(e, mask)  # α_{t,i}, each row a distribution over keys
+        alpha.name = "alpha_t"
+        context = alpha @ values  # c_t = Σ_i α_{t,i} h_i^enc: (B, Tq, dv)
+        context.name = "c_t"
+        self._last_attention = alpha.data
+        return context, alpha
+
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask=None):
+        """query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys), mask
+        boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk) → (context (B, Tq, dv), α (B, Tq, Tk))."""
+        values = keys if values is None else values
+        who = type(self).__name__
+        check_qkv(who, query, keys, values)
+        self._check_widths(query, keys)
+        B, Tq, Tk = query.shape[0], query.shape[1], keys.shape[1]
+        if mask is not None:
+            mask = as_mask(mask, B, Tq, Tk, who, query)
+        return self.attend(query, self.project_keys(keys), values, mask)
+
+    @property
+    def last_attention(self) -> np.ndarray | None:
+        """The weights α (B, Tq, Tk) of the last call, as a NumPy array (for plots)."""
+        last = getattr(self, "_last_attention", None)
+        return None if last is None else backend.to_numpy(last)
+
+
+# ------------------------------------------------------------------ the seed's scores
+class AdditiveAttention(_Attention):
+    """Bahdanau: e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc).
+
+    W_a (attn_dim, q_dim), U_a (attn_dim, k_dim), v_a (attn_dim,).
+    """
+
+    def __init__(self, q_dim: int, k_dim: int, attn_dim: int) -> None:
+        super().__init__()
+        self.q_dim, self.k_dim, self.attn_dim = q_dim, k_dim, attn_dim
+        self.W_a = uniform_init((attn_dim, q_dim), q_dim, name="W_a")
+        self.U_a = uniform_init((attn_dim, k_dim), k_dim, name="U_a")
+        self.v_a = uniform_init((attn_dim,), attn_dim, name="v_a")
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """U_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, attn_dim)."""
+        U_h = keys @ self.U_a.T
+        U_h.name = "U_a h_enc"
+        return U_h
+
+    def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        B, Tq, _ = query.shape
+        Tk = projected_keys.shape[1]
+        W_h = (query @ self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
+        U_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
+        hidden = (W_h + U_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
+        return hidden @ self.v_a  # v_aᵀ tanh(...): (B, Tq, Tk)
+
+
+class MultiplicativeAttention(_Attention):
+    """Luong: e_{t,i} = h_t^dec W_a h_i^enc, with W_a (q_dim, k_dim)."""
+
+    def __init__(self, q_dim: int, k_dim: int) -> None:
+        super().__init__()
+        self.q_dim, self.k_dim = q_dim, k_dim
+        self.W_a = uniform_init((q_dim, k_dim), k_dim, name="W_a")
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """W_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, dq)."""
+        W_h = keys @ self.W_a.T
+        W_h.name = "W_a h_enc"
+        return W_h
+
+    def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        return query @ projected_keys.transpose(0, 2, 1)  # (B, Tq, dq) @ (B, dq, Tk)
+
+
+class ScaledDotProductAttention(_Attention):
+    """e_{t,i} = h_t^dec · h_i^enc / √d: no weights; query and keys must be equally wide."""
+
+    def _check_widths(self, query: Tensor, keys: Tensor) -> None:
+        if query.shape[-1] != keys.shape[-1]:
+            raise ValueError(
+                f"ScaledDotProductAttention: query and keys must have the same last axis "
+                f"(the dot product needs it); got query {_shape(query)} and keys "
+                f"{_shape(keys)}"
+            )
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        return keys
+
+    def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        d = query.shape[-1]
+        return (query @ projected_keys.transpose(0, 2, 1)) * (1.0 / math.sqrt(d))
+
+
+# ------------------------------------------------------------------ the Transformer's
+class MultiHeadAttention(Module):
+    """MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O, head_i = Attention(Q W_i^Q, ...).
+
+    W_Q, W_K, W_V, W_O are (d_model, d_model) and multiply from the right, as the seed's
+    Q = X W^Q; head i owns columns [i·d_k, (i+1)·d_k) of W_Q, W_K and W_V, with
+    d_k = d_model / num_heads. All heads run at once, as one batched matmul.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, bias: bool = True) -> None:
+        super().__init__()
+        if num_heads < 1 or d_model % num_heads:
+            raise ValueError(
+                f"MultiHeadAttention: num_heads must divide d_model so every head gets "
+                f"d_k = d_model / num_heads columns; got d_model={d_model}, "
+                f"num_heads={num_heads}"
+            )
+        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        d = d_model
+        self.W_Q = uniform_init((d, d), d, "W_Q")
+        self.W_K = uniform_init((d, d), d, "W_K")
+        self.W_V = uniform_init((d, d), d, "W_V")
+        self.W_O = uniform_init((d, d), d, "W_O")
+        self.b_Q = uniform_init((d,), d, "b_Q") if bias else None
+        self.b_K = uniform_init((d,), d, "b_K") if bias else None
+        self.b_V = uniform_init((d,), d, "b_V") if bias else None
+        self.b_O = uniform_init((d,), d, "b_O") if bias else None
+
+    def _split_heads(self, X: Tensor) -> Tensor:
+        """(B, T, d_model) → (B, heads, T, d_k): head i is columns [i·d_k, (i+1)·d_k)."""
+        B, T, _ = X.shape
+        return X.reshape(B, T, self.num_heads, self.d_k).transpose(0, 2, 1, 3)
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, mask=None):
+        """q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or
+        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk))."""
+        check_qkv("MultiHeadAttention", q, k, v)
+        for what, x in (("query", q), ("keys", k), ("values", v)):
+            if x.shape[-1] != self.d_model:
+                raise ValueError(
+                    f"MultiHeadAttention: expected {what} with last axis d_model="
+                    f"{self.d_model}, got {_shape(x)} (query {_shape(q)}, keys {_shape(k)}, "
+                    f"values {_shape(v)})"
+                )
+        B, Tq, Tk = q.shape[0], q.shape[1], k.shape[1]
+        if mask is not None:
+            mask = as_mask(mask, B, Tq, Tk, "MultiHeadAttention", q)
+            mask = mask.reshape(mask.shape[0], 1, mask.shape[1], Tk)  # broadcast over heads
+
+        Q, K, V = q @ self.W_Q, k @ self.W_K, v @ self.W_V  # Q = X W^Q: (B, T, d_model)
+        if self.b_Q is not None:
+            Q, K, V = Q + self.b_Q, K + self.b_K, V + self.b_V
+        Q.name, K.name, V.name = "Q", "K", "V"
+        Q, K, V = self._split_heads(Q), self._split_heads(K), self._split_heads(V)
+        heads, alpha = scaled_dot_product_attention(Q, K, V, mask)  # (B, h, Tq, d_k)
+        heads.name = "head_i"
+        concat = heads.transpose(0, 2, 1, 3).reshape(B, Tq, self.d_model)  # Concat(heads)
+        concat.name = "Concat(head_1..head_h)"
+        out = concat @ self.W_O
+        if self.b_O is not None:
+            out = out + self.b_O
+        out.name = "MultiHead"
+        self._last_attention = alpha.data
+        return out, alpha
+
+    @property
+    def last_attention(self) -> np.ndarray | None:
+        """The weights (B, heads, Tq, Tk) of the last call, as a NumPy array (for plots)."""
+        last = getattr(self, "_last_attention", None)
+        return None if last is None else backend.to_numpy(last)

@@ -1,0 +1,326 @@
+"""The Transformer: attention only, no recurrence ("Attention Is All You Need").
+
+    input     = token_embedding + positional_encoding
+    PE_{pos,2i}   = sin(pos / 10000^{2i/d_model})
+    PE_{pos,2i+1} = cos(pos / 10000^{2i/d_model})
+
+    encoder block                      decoder block
+    x = LN(x + MultiHead(x, x, x))     y = LN(y + MultiHead(y, y, y, causal mask))
+    x = LN(x + FFN(x))                 y = LN(y + MultiHead(y, enc, enc))   (cross-attention)
+                                       y = LN(y + FFN(y))
+
+with FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 and post-LN "Add & normalize", in the seed's
+order. Every layer runs inside ts.scope("encoder"/"decoder") and ts.scope(f"layer={i}"),
+so a rendered graph shows the blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .. import functional as F
+from ..autograd import no_grad, scope
+from ..tensor import Tensor
+from .attention import MultiHeadAttention
+from .linear import Embedding, LayerNorm, Linear, check_last_axis
+from .module import Module, uniform_init
+
+__all__ = [
+    "sinusoidal_positions",
+    "PositionalEncoding",
+    "FeedForward",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "Transformer",
+]
+
+
+def sinusoidal_positions(n_positions: int, d_model: int) -> np.ndarray:
+    """The seed's PE (n_positions, d_model): sin on even columns 2i, cos on odd 2i+1.
+
+    PE_{pos,2i} = sin(pos / 10000^{2i/d_model}), PE_{pos,2i+1} = cos(pos / 10000^{2i/d_model}).
+    A NumPy float64 array (wrap it in a Tensor to use it on a backend).
+    """
+    if n_positions < 0 or d_model < 1:
+        raise ValueError(
+            f"sinusoidal_positions: need n_positions >= 0 and d_model >= 1, got "
+            f"n_positions={n_positions}, d_model={d_model}"
+        )
+    pos = np.arange(n_positions, dtype=np.float64)[:, None]  # (n, 1)
+    two_i = np.arange(0, d_model, 2, dtype=np.float64)[None, :]  # 2i = 0, 2, 4, ...: (1, ⌈d/2⌉)
+    angle = pos / 10000.0 ** (two_i / d_model)  # (n, ⌈d/2⌉)
+    PE = np.zeros((n_positions, d_model))
+    PE[:, 0::2] = np.sin(angle)
+    PE[:, 1::2] = np.cos(angle[:, : d_model // 2])  # an odd d_model has one sin column more
+    return PE
+
+
+class PositionalEncoding(Module):
+    """x (B, T, d_model) → x + PE[:T]: tells attention where each token sits (no weights)."""
+
+    def __init__(self, d_model: int, max_len: int = 512) -> None:
+        super().__init__()
+        self.d_model, self.max_len = d_model, max_len
+        self._table = sinusoidal_positions(max_len, d_model)  # float64, cast per use
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_last_axis(x, self.d_model, "PositionalEncoding")
+        T = x.shape[-2]
+        if T > self.max_len:
+            raise ValueError(
+                f"PositionalEncoding: sequence of length {T} (input {tuple(x.shape)}) is "
+                f"longer than max_len={self.max_len}; build it with a larger max_len"
+            )
+        xp = backend.array_module(x.data)
+        PE = Tensor(xp.asarray(self._table[:T], dtype=x.dtype), name="PE")  # (T, d_model)
+        out = x + PE
+        out.name = "x + PE"
+        return out
+
+
+class FeedForward(Module):
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied at every position alike.
+
+    W_1 (d_model, d_ff), W_2 (d_ff, d_model): right-multiplied, as the seed's Q = X W^Q.
+    """
+
+    def __init__(self, d_model: int, d_ff: int) -> None:
+        super().__init__()
+        self.d_model, self.d_ff = d_model, d_ff
+        self.W_1 = uniform_init((d_model, d_ff), d_model, "W_1")
+        self.b_1 = uniform_init((d_ff,), d_model, "b_1")
+        self.W_2 = uniform_init((d_ff, d_model), d_ff, "W_2")
+        self.b_2 = uniform_init((d_model,), d_ff, "b_2")
+
+    def forward(self, x: Tensor) -> Tensor:
+        hidden = (x @ self.W_1 + self.b_1).relu()  # (B, T, d_ff)
+        out = hidden @ self.W_2 + self.b_2  # (B, T, d_model)
+        out.name = "FFN"
+        return out
+
+
+def _check_heads(d_model: int, heads: int, who: str) -> None:
+    if heads < 1 or d_model % heads:
+        raise ValueError(
+            f"{who}: heads must divide d_model (each head gets d_model / heads columns); "
+            f"got d_model={d_model}, heads={heads}"
+        )
+
+
+class TransformerEncoderLayer(Module):
+    """One encoder block: x = LN(x + MultiHead(x, x, x)); x = LN(x + FFN(x)). (B, T, d)."""
+
+    def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        _check_heads(d_model, heads, "TransformerEncoderLayer")
+        self.d_model, self.dropout = d_model, dropout
+        self.self_attention = MultiHeadAttention(d_model, heads)
+        self.norm_1 = LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, d_ff)
+        self.norm_2 = LayerNorm(d_model)
+
+    def forward(self, x: Tensor, mask=None) -> Tensor:
+        """x (B, T, d_model), mask (B, 1, T) key padding or (T, T)/(B, T, T) → (B, T, d)."""
+        check_last_axis(x, self.d_model, "TransformerEncoderLayer")
+        with scope("self_attention"):
+            a, _ = self.self_attention(x, x, x, mask)
+            x = self.norm_1(x + F.dropout(a, self.dropout, self.training))  # add & normalize
+        with scope("ffn"):
+            x = self.norm_2(x + F.dropout(self.ffn(x), self.dropout, self.training))
+        return x
+
+    @property
+    def last_attention(self) -> np.ndarray | None:
+        """Self-attention weights (B, heads, T, T) of the last call."""
+        return self.self_attention.last_attention
+
+
+class TransformerDecoderLayer(Module):
+    """One decoder block: masked self-attention, cross-attention to the encoder, FFN, each
+    followed by add & normalize. y (B, T_out, d), memory (B, T_in, d) → (B, T_out, d)."""
+
+    def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        _check_heads(d_model, heads, "TransformerDecoderLayer")
+        self.d_model, self.dropout = d_model, dropout
+        self.self_attention = MultiHeadAttention(d_model, heads)
+        self.norm_1 = LayerNorm(d_model)
+        self.cross_attention = MultiHeadAttention(d_model, heads)
+        self.norm_2 = LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, d_ff)
+        self.norm_3 = LayerNorm(d_model)
+
+    def forward(self, y: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None) -> Tensor:
+        """y (B, T_out, d), memory = encoder output (B, T_in, d); tgt_mask defaults to the
+        causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source padding."""
+        check_last_axis(y, self.d_model, "TransformerDecoderLayer")
+        check_last_axis(memory, self.d_model, "TransformerDecoderLayer", "memory")
+        if tgt_mask is None:
+            tgt_mask = F.causal_mask(y.shape[1])  # position t sees targets ≤ t only
+        p, training = self.dropout, self.training
+        with scope("self_attention"):
+            a, _ = self.self_attention(y, y, y, tgt_mask)
+            y = self.norm_1(y + F.dropout(a, p, training))
+        with scope("cross_attention"):
+            a, _ = self.cross_attention(y, memory, memory, memory_mask)
+            y = self.norm_2(y + F.dropout(a, p, training))
+        with scope("ffn"):
+            y = self.norm_3(y + F.dropout(self.ffn(y), p, training))
+        return y
+
+    @property
+    def last_attention(self) -> dict[str, np.ndarray | None]:
+        """{"self": (B, heads, T_out, T_out), "cross": (B, heads, T_out, T_in)}."""
+        return {
+            "self": self.self_attention.last_attention,
+            "cross": self.cross_attention.last_attention,
+        }
+
+
+def _ids_array(ids, who: str, what: str):
+    """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T)."""
+    data = ids.data if isinstance(ids, Tensor) else ids
+    if not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    if data.dtype.kind not in "iu" or data.ndim != 2:
+        raise ValueError(
+            f"{who}: {what} must be integer token ids of shape (B, T), got dtype "
+            f"{data.dtype} and shape {tuple(data.shape)}"
+        )
+    return data
+
+
+def source_mask(src, src_lengths=None, src_mask=None, who: str = "model"):
+    """The (B, T_in) boolean mask of real source tokens (True) from lengths or a mask."""
+    B, T = src.shape
+    if src_lengths is not None and src_mask is not None:
+        raise ValueError(f"{who}: give src_lengths or src_mask, not both")
+    if src_lengths is not None:
+        lengths = backend.to_numpy(getattr(src_lengths, "data", src_lengths))
+        lengths = np.asarray(lengths)
+        if lengths.shape != (B,) or lengths.min(initial=1) < 1 or lengths.max(initial=0) > T:
+            raise ValueError(
+                f"{who}: src_lengths must be ({B},) values in [1, {T}] for src of shape "
+                f"{(B, T)}, got shape {lengths.shape}"
+            )
+        return F.padding_mask(lengths, T)
+    if src_mask is not None:
+        mask = getattr(src_mask, "data", src_mask)
+        if not hasattr(mask, "dtype"):
+            mask = np.asarray(mask)
+        if mask.dtype != bool or tuple(mask.shape) != (B, T):
+            raise ValueError(
+                f"{who}: src_mask must be boolean of shape (B, T_in) = {(B, T)}, got "
+                f"{mask.dtype} of shape {tuple(mask.shape)}"
+            )
+        return mask
+    return None
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer: logits (B, T_out, tgt_vocab) for src (B, T_in) and the
+    shifted target tgt_in (B, T_out), trained with teacher forcing like Seq2Seq.
+
+    Token embeddings (one table each side) plus sinusoidal positions; `layers` encoder and
+    `layers` decoder blocks; a Linear to the target vocabulary.
+    """
+
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        d_model: int,
+        heads: int,
+        d_ff: int,
+        layers: int,
+        dropout: float = 0.0,
+        max_len: int = 512,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, heads, "Transformer")
+        self.src_vocab, self.tgt_vocab, self.d_model = src_vocab, tgt_vocab, d_model
+        self.src_embedding = Embedding(src_vocab, d_model)
+        self.tgt_embedding = Embedding(tgt_vocab, d_model)
+        self.positions = PositionalEncoding(d_model, max_len)
+        self.encoder_layers = [
+            TransformerEncoderLayer(d_model, heads, d_ff, dropout) for _ in range(layers)
+        ]
+        self.decoder_layers = [
+            TransformerDecoderLayer(d_model, heads, d_ff, dropout) for _ in range(layers)
+        ]
+        self.out = Linear(d_model, tgt_vocab)
+
+    def encode(self, src, src_mask=None) -> Tensor:
+        """src ids (B, T_in) → encoder output (B, T_in, d_model); src_mask (B, T_in) bool."""
+        src = _ids_array(src, "Transformer", "src")
+        key_mask = None if src_mask is None else src_mask.reshape(src.shape[0], 1, -1)
+        with scope("encoder"):
+            x = self.positions(self.src_embedding(src))  # (B, T_in, d_model)
+            for i, layer in enumerate(self.encoder_layers):
+                with scope(f"layer={i}"):
+                    x = layer(x, key_mask)
+                    x.name = "h_enc"
+        return x
+
+    def decode(self, tgt_in, memory: Tensor, src_mask=None) -> Tensor:
+        """tgt_in ids (B, T_out), encoder output (B, T_in, d) → logits (B, T_out, V)."""
+        tgt_in = _ids_array(tgt_in, "Transformer", "tgt_in")
+        if tgt_in.shape[0] != memory.shape[0]:
+            raise ValueError(
+                f"Transformer: src and tgt_in must share the batch size; got tgt_in "
+                f"{tuple(tgt_in.shape)} for encoder output {tuple(memory.shape)}"
+            )
+        key_mask = None if src_mask is None else src_mask.reshape(memory.shape[0], 1, -1)
+        with scope("decoder"):
+            y = self.positions(self.tgt_embedding(tgt_in))  # (B, T_out, d_model)
+            causal = F.causal_mask(tgt_in.shape[1])
+            for i, layer in enumerate(self.decoder_layers):
+                with scope(f"layer={i}"):
+                    y = layer(y, memory, causal, key_mask)
+                    y.name = "h_dec"
+            logits = self.out(y)  # (B, T_out, tgt_vocab)
+            logits.name = "logits"
+        return logits
+
+    def forward(self, src, tgt_in, src_lengths=None, src_mask=None) -> Tensor:
+        """src (B, T_in), tgt_in (B, T_out) ids → logits (B, T_out, tgt_vocab).
+
+        Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in).
+        """
+        src = _ids_array(src, "Transformer", "src")
+        mask = source_mask(src, src_lengths, src_mask, "Transformer")
+        return self.decode(tgt_in, self.encode(src, mask), mask)
+
+    def greedy_decode(
+        self, src, max_len: int, bos: int, eos: int, src_lengths=None, src_mask=None
+    ) -> np.ndarray:
+        """Generate by always taking the likeliest next token, from `bos` until every row
+        has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
+        with `bos`; a finished row is filled with `eos` after its first `eos`."""
+        src = _ids_array(src, "Transformer", "src")
+        mask = source_mask(src, src_lengths, src_mask, "Transformer")
+        B = src.shape[0]
+        out = np.full((B, 1), bos, dtype=np.int64)
+        done = np.zeros(B, dtype=bool)
+        with no_grad():
+            memory = self.encode(src, mask)
+            for _ in range(max_len):
+                logits = self.decode(out, memory, mask)  # (B, t, V): the whole prefix again
+                next_ids = backend.to_numpy(logits.data[:, -1].argmax(axis=-1)).astype(np.int64)
+                next_ids[done] = eos
+                out = np.concatenate([out, next_ids[:, None]], axis=1)
+                done |= next_ids == eos
+                if done.all():
+                    break
+        return out
+
+    @property
+    def last_attention(self) -> dict[str, list]:
+        """Weights of the last call, per layer: {"encoder": [(B, h, T_in, T_in)],
+        "decoder_self": [(B, h, T_out, T_out)], "cross": [(B, h, T_out, T_in)]}."""
+        return {
+            "encoder": [layer.last_attention for layer in self.encoder_layers],
+            "decoder_self": [layer.self_attention.last_attention for layer in self.decoder_layers],
+            "cross": [layer.cross_attention.last_attention for layer in self.decoder_layers],
+        }

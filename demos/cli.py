@@ -14,10 +14,76 @@ import click
 
 # name -> (module, attribute, one-line help). Add a demo by adding a line here.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "tour": ("tinygrad_seq.demos.tour", "tour", "Run every demo; write figures, summary.json, index.html."),
-    "graph": ("tinygrad_seq.demos.graph_cmd", "graph", "Render a model's computation graph to a file."),
-    "derive": ("tinygrad_seq.demos.derive_cmd", "derive", "Derive and check the gradient identities with SymPy."),
-    "bench": ("tinygrad_seq.demos.bench_cmd", "bench", "Time the engine against the NumPy floor (and PyTorch)."),
+    "tour": (
+        "tinygrad_seq.demos.tour",
+        "tour",
+        "Run every demo; write figures, summary.json, index.html.",
+    ),
+    "fixed-size": (
+        "tinygrad_seq.demos.fixed_size",
+        "command",
+        "Demo 1: bag-of-words, n-grams, padding vs an RNN.",
+    ),
+    "vanishing": (
+        "tinygrad_seq.demos.vanishing",
+        "command",
+        "Demo 2: ||dh_T/dh_1|| against T: RNN, LSTM, GRU.",
+    ),
+    "memory": (
+        "tinygrad_seq.demos.memory",
+        "command",
+        "Demo 3: the long-delay task, RNN vs LSTM vs GRU.",
+    ),
+    "gru-vs-lstm": (
+        "tinygrad_seq.demos.gru_vs_lstm",
+        "command",
+        "Demo 4: GRU vs LSTM parameters and accuracy.",
+    ),
+    "bottleneck": (
+        "tinygrad_seq.demos.bottleneck",
+        "command",
+        "Demo 5: seq2seq accuracy vs length, with and without attention.",
+    ),
+    "alignments": (
+        "tinygrad_seq.demos.alignments",
+        "command",
+        "Demo 6: attention weights as heatmaps, three scores.",
+    ),
+    "transformer": (
+        "tinygrad_seq.demos.transformer_demo",
+        "command",
+        "Demo 7: Transformer, positional encodings, heads.",
+    ),
+    "complexity": (
+        "tinygrad_seq.demos.complexity",
+        "command",
+        "Demo 8: O(n) recurrence vs O(n^2) self-attention, measured.",
+    ),
+    "bptt-graphs": (
+        "tinygrad_seq.demos.graphs_demo",
+        "command",
+        "Demo 9: unrolled BPTT graphs with gradient colours.",
+    ),
+    "derivations": (
+        "tinygrad_seq.demos.derivations_demo",
+        "command",
+        "Demo 10: the gradient identities, derived and checked.",
+    ),
+    "graph": (
+        "tinygrad_seq.demos.graph_cmd",
+        "graph",
+        "Render a model's computation graph to a file.",
+    ),
+    "derive": (
+        "tinygrad_seq.demos.derive_cmd",
+        "derive",
+        "Derive and check the gradient identities with SymPy.",
+    ),
+    "bench": (
+        "tinygrad_seq.demos.bench_cmd",
+        "bench",
+        "Time the engine against the NumPy floor (and PyTorch).",
+    ),
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +37,10 @@ def backend_option(f: Callable) -> Callable:
 def out_option(default: str, help_: str = "Output folder.") -> Callable:
     def wrap(f: Callable) -> Callable:
         return click.option(
-            "--out", type=click.Path(file_okay=False), default=default, show_default=True,
+            "--out",
+            type=click.Path(file_okay=False),
+            default=default,
+            show_default=True,
             help=help_,
         )(f)
 
@@ -65,8 +70,7 @@ def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterat
     """Iterate with a progress bar on stderr (hidden when stderr is not a terminal)."""
     from tqdm.auto import tqdm
 
-    yield from tqdm(items, desc=label, total=total, leave=False, dynamic_ncols=True,
-                    disable=None)
+    yield from tqdm(items, desc=label, total=total, leave=False, dynamic_ncols=True, disable=None)
 
 
 def ensure_dir(path: str | os.PathLike) -> Path:
@@ -88,3 +92,108 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
         raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
     Path(path).write_text(json.dumps(data, indent=2, default=default) + "\n")
+
+
+# ----------------------------------------------------------------------------- the demos
+
+SIZES = ("tiny", "quick", "full")  # tiny: the tests; quick: `--quick` (~2 min tour); full
+
+
+class Skip(Exception):
+    """A demo cannot run here (a part it needs is missing); the message says which."""
+
+
+def require(module: str, *names: str) -> Any:
+    """Import `module` and return it (or its attribute when one name is given).
+
+    Raises `Skip` naming what is missing, so a demo whose model is not built yet degrades
+    to "skipped: ..." in the summary instead of crashing the tour.
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise Skip(f"needs {module} ({e})") from None
+    found = []
+    for name in names:
+        obj = mod
+        for part in name.split("."):
+            if not hasattr(obj, part):
+                raise Skip(f"needs {module}.{name}, which is not there yet")
+            obj = getattr(obj, part)
+        found.append(obj)
+    if not names:
+        return mod
+    return found[0] if len(found) == 1 else tuple(found)
+
+
+@dataclass
+class DemoContext:
+    """What a demo's `run(ctx)` gets: where to write, how big to be, the seed, a cache.
+
+    `cache` is shared by the demos of one tour, so a model trained by one demo can be
+    looked at by the next without training it twice (a demo run alone trains its own).
+    """
+
+    out: Path
+    size: str = "quick"
+    seed: int = 0
+    backend: str = "numpy"
+    cache: dict = field(default_factory=dict)
+
+    def pick(self, *, tiny: T, quick: T, full: T) -> T:
+        """The value for this run's size."""
+        return {"tiny": tiny, "quick": quick, "full": full}[self.size]
+
+    def figure(self, name: str) -> Path:
+        """Where a figure called `name` goes (out/img/name), the folder made."""
+        return ensure_dir(self.out / "img") / name
+
+    def progress(self, items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
+        return progress(items, label, total)
+
+    def cached(self, key: tuple, make: Callable[[], T]) -> T:
+        """`make()` once per key (key includes the size and seed) for this tour."""
+        full_key = (self.size, self.seed, self.backend, *key)
+        if full_key not in self.cache:
+            self.cache[full_key] = make()
+        return self.cache[full_key]
+
+
+def size_options(f: Callable) -> Callable:
+    """--quick, and a hidden --size (tiny|quick|full) that the tests use."""
+    f = click.option(
+        "--size",
+        type=click.Choice(SIZES),
+        default=None,
+        hidden=True,
+        help="Run size (tiny is for the tests); overrides --quick.",
+    )(f)
+    return click.option(
+        "--quick", is_flag=True, help="Small sizes: the whole tour in about two minutes."
+    )(f)
+
+
+def resolve_size(quick: bool, size: str | None) -> str:
+    if size is not None:
+        return size
+    return "quick" if quick else "full"
+
+
+def demo_command(name: str) -> click.Command:
+    """The click subcommand that runs one demo of the tour (same options, same outputs)."""
+    from . import tour as tour_module
+
+    spec = tour_module.DEMOS[name]
+
+    @click.command(
+        name=name,
+        help=f"{spec.title}. Writes OUT/img/, OUT/summary.json, "
+        "OUT/index.html (merged with what OUT already holds).",
+    )
+    @common_options
+    @out_option("tour-out", "Output folder (figures, summary.json, index.html).")
+    @size_options
+    def command(seed: int, backend: str, out: str, quick: bool, size: str | None) -> None:
+        tour_module.run_and_report([name], out, resolve_size(quick, size), seed, backend)
+
+    return command

@@ -1,0 +1,295 @@
+"""ts.functional (ts.F): softmax, log_softmax, cross_entropy, layer_norm, dropout, embedding,
+masks. Gradients checked in float64; stability checked at logits of ±1e4 with NumPy's
+floating-point warnings turned into errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+
+F = ts.F
+
+
+def np_log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Float64 reference: x − max − log Σ exp(x − max)."""
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def np_cross_entropy(logits, targets, ignore_index=None) -> float:
+    """Float64 reference: mean over non-ignored rows of −log softmax(logits)[target]."""
+    logits = logits.reshape(-1, logits.shape[-1]).astype(np.float64)
+    targets = targets.reshape(-1)
+    keep = np.ones(len(targets), bool) if ignore_index is None else targets != ignore_index
+    if not keep.any():
+        return 0.0
+    logp = np_log_softmax(logits[keep])
+    return float(-logp[np.arange(keep.sum()), targets[keep]].mean())
+
+
+class strict_floats:
+    """Context: any NumPy overflow, invalid value or division by zero is an error.
+
+    Underflow stays allowed: exp(−2e4) rounding to exactly 0 is the right answer.
+    """
+
+    def __enter__(self):
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("error")
+        self._errstate = np.errstate(over="raise", invalid="raise", divide="raise")
+        self._errstate.__enter__()
+
+    def __exit__(self, *exc):
+        self._errstate.__exit__(*exc)
+        self._warnings.__exit__(*exc)
+
+
+# ------------------------------------------------------------------ softmax family
+def test_softmax_and_log_softmax(rng):
+    x = f64(rng, 4, 5)
+    np.testing.assert_allclose(F.softmax(x).numpy(), np.exp(np_log_softmax(x.numpy())))
+    np.testing.assert_allclose(F.log_softmax(x).numpy(), np_log_softmax(x.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(F.softmax(x, axis=0).numpy().sum(axis=0), np.ones(5))
+    assert ts.gradcheck(F.softmax, x)
+    assert ts.gradcheck(F.log_softmax, x)
+    assert ts.gradcheck(lambda t: F.softmax(t, axis=0), x)
+
+
+def test_softmax_gradient_matches_jacobian(rng):
+    x = f64(rng, 4)
+    g = rng.standard_normal(4)
+    F.softmax(x).backward(g)
+    p = np.exp(np_log_softmax(x.numpy()))
+    jacobian = np.diag(p) - np.outer(p, p)  # ∂p_i/∂x_j
+    np.testing.assert_allclose(np_of(x.grad), jacobian.T @ g, rtol=1e-12)
+
+
+def test_softmax_3d_last_axis(rng):
+    x = f64(rng, 2, 3, 4)
+    assert ts.gradcheck(F.softmax, x)
+    assert ts.gradcheck(F.log_softmax, x)
+
+
+def test_functional_rejects_non_tensors():
+    with pytest.raises(TypeError, match="softmax"):
+        F.softmax(np.zeros(3))
+
+
+# ------------------------------------------------------------------ cross-entropy
+def test_cross_entropy_2d(rng):
+    logits = f64(rng, 5, 4)
+    targets = rng.integers(0, 4, 5)
+    loss = F.cross_entropy(logits, targets)
+    assert loss.shape == ()
+    assert loss.item() == pytest.approx(np_cross_entropy(logits.numpy(), targets), rel=1e-12)
+    assert ts.gradcheck(lambda t: F.cross_entropy(t, targets), logits)
+    logits.grad = None
+    F.cross_entropy(logits, targets).backward()
+    onehot = np.eye(4)[targets]
+    expected = (np.exp(np_log_softmax(logits.numpy())) - onehot) / 5
+    np.testing.assert_allclose(np_of(logits.grad), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_3d_and_target_tensor(rng):
+    logits = f64(rng, 2, 3, 4)
+    targets = ts.Tensor(rng.integers(0, 4, (2, 3)))
+    loss = F.cross_entropy(logits, targets)
+    expected = np_cross_entropy(logits.numpy(), targets.numpy())
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+    assert ts.gradcheck(lambda t: F.cross_entropy(t, targets), logits)
+
+
+def test_cross_entropy_ignore_index(rng):
+    logits = f64(rng, 2, 4, 5)
+    targets = rng.integers(1, 5, (2, 4))
+    targets[0, 2:] = 0
+    targets[1, 3] = 0
+    loss = F.cross_entropy(logits, targets, ignore_index=0)
+    expected = np_cross_entropy(logits.numpy(), targets, ignore_index=0)
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+    assert ts.gradcheck(lambda t: F.cross_entropy(t, targets, ignore_index=0), logits)
+    logits.grad = None
+    F.cross_entropy(logits, targets, ignore_index=0).backward()
+    np.testing.assert_array_equal(np_of(logits.grad)[targets == 0], 0.0)
+
+
+def test_cross_entropy_ignore_index_outside_vocab(rng):
+    logits = f64(rng, 4, 3)
+    targets = np.array([0, -100, 2, -100])
+    loss = F.cross_entropy(logits, targets, ignore_index=-100)
+    expected = np_cross_entropy(logits.numpy(), targets, ignore_index=-100)
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+    assert ts.gradcheck(lambda t: F.cross_entropy(t, targets, ignore_index=-100), logits)
+
+
+def test_cross_entropy_all_ignored_is_zero_with_zero_gradient(rng):
+    logits = f64(rng, 3, 4)
+    loss = F.cross_entropy(logits, np.full(3, 7), ignore_index=7)
+    assert loss.item() == 0.0
+    loss.backward()
+    np.testing.assert_array_equal(np_of(logits.grad), np.zeros((3, 4)))
+
+
+# ------------------------------------------------------------------ stability
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_family_exact_at_huge_logits(dtype):
+    logits_np = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
+    targets = np.array([1, 2, 0])
+    x = ts.Tensor(logits_np, requires_grad=True)
+    reference = np_log_softmax(logits_np.astype(np.float64))
+    with strict_floats():
+        log_p = F.log_softmax(x)
+        p = F.softmax(x)
+        loss = F.cross_entropy(x, targets)
+        loss.backward()
+        log_p.sum().backward()
+    assert log_p.dtype == p.dtype == loss.dtype == dtype
+    for out in (log_p.numpy(), p.numpy(), loss.numpy(), np_of(x.grad)):
+        assert np.isfinite(out).all()
+    np.testing.assert_allclose(log_p.numpy(), reference, rtol=1e-6)
+    np.testing.assert_allclose(p.numpy(), np.exp(reference), rtol=1e-6, atol=0)
+    assert loss.item() == pytest.approx(np_cross_entropy(logits_np, targets), rel=1e-6)
+    assert loss.item() == pytest.approx((2e4 + 0.0 + np.log(2)) / 3, rel=1e-6)
+
+
+def test_sigmoid_saturates_exactly_without_warnings():
+    x = ts.Tensor(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0]), requires_grad=True)
+    with strict_floats():
+        s = x.sigmoid()
+        s.sum().backward()
+    out = s.numpy()
+    assert out[0] == 0.0 and out[-1] == 1.0 and out[2] == 0.5
+    assert np.isfinite(np_of(x.grad)).all()
+    assert np_of(x.grad)[0] == 0.0 and np_of(x.grad)[-1] == 0.0
+    x32 = ts.Tensor(np.array([-1000.0, 1000.0], dtype=np.float32))
+    with strict_floats():
+        s32 = x32.sigmoid().numpy()
+    assert s32.dtype == np.float32 and s32[0] == 0.0 and s32[1] == 1.0
+
+
+def test_tanh_and_exp_log_stay_finite_at_large_inputs():
+    x = ts.Tensor(np.array([-1e4, 1e4]), requires_grad=True)
+    with strict_floats():
+        y = x.tanh()
+        y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [-1.0, 1.0])
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0])
+
+
+# ------------------------------------------------------------------ layer norm
+def test_layer_norm(rng):
+    x, gain, bias = f64(rng, 2, 3, 5), f64(rng, 5), f64(rng, 5)
+    out = F.layer_norm(x, gain, bias, eps=1e-5)
+    xv = x.numpy()
+    mu, var = xv.mean(-1, keepdims=True), xv.var(-1, keepdims=True)
+    expected = gain.numpy() * (xv - mu) / np.sqrt(var + 1e-5) + bias.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10)
+    assert out.parents == (x, gain, bias)
+    assert ts.gradcheck(lambda a, b, c: F.layer_norm(a, b, c), x, gain, bias)
+
+
+def test_layer_norm_normalises_each_row(rng):
+    x = ts.Tensor(rng.standard_normal((4, 8)) * 10 + 3)
+    out = F.layer_norm(x, ts.Tensor(np.ones(8)), ts.Tensor(np.zeros(8)), eps=0.0)
+    np.testing.assert_allclose(out.numpy().mean(-1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(out.numpy().std(-1), 1.0, rtol=1e-12)
+
+
+def test_layer_norm_with_constant_gain_and_bias(rng):
+    x = f64(rng, 3, 4)
+    gain, bias = ts.Tensor(rng.standard_normal(4)), ts.Tensor(rng.standard_normal(4))
+    assert ts.gradcheck(lambda t: F.layer_norm(t, gain, bias), x)
+    assert gain.grad is None and bias.grad is None
+
+
+def test_layer_norm_rejects_wrong_gain_shape(rng):
+    x = f64(rng, 3, 4)
+    with pytest.raises(ValueError, match=r"layer_norm.*\(4,\).*\(3, 4\).*\(5,\)"):
+        F.layer_norm(x, ts.Tensor(np.ones(5)), ts.Tensor(np.zeros(4)))
+
+
+# ------------------------------------------------------------------ dropout
+def test_dropout_mask_scaling(rng):
+    x = ts.Tensor(np.ones((200, 50)), requires_grad=True)
+    ts.manual_seed(3)
+    out = F.dropout(x, p=0.25, training=True)
+    values = out.numpy()
+    kept = values != 0
+    np.testing.assert_allclose(values[kept], 1 / 0.75)  # survivors scaled by 1/(1−p)
+    assert abs(kept.mean() - 0.75) < 0.02
+    out.sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), values)  # same mask and scale backward
+
+
+def test_dropout_gradcheck_with_a_fixed_mask(rng):
+    x = f64(rng, 4, 5)
+
+    def fn(t):
+        ts.manual_seed(11)  # the same mask on every evaluation
+        return F.dropout(t, p=0.4, training=True)
+
+    assert ts.gradcheck(fn, x)
+
+
+def test_dropout_is_identity_in_eval_mode_and_at_p0(rng):
+    x = f64(rng, 3, 4)
+    assert F.dropout(x, p=0.5, training=False) is x
+    assert F.dropout(x, p=0.0, training=True) is x
+
+
+def test_dropout_keeps_dtype(rng):
+    x = ts.Tensor(np.ones(10, dtype=np.float32))
+    assert F.dropout(x, 0.5, training=True).dtype == np.float32
+
+
+def test_dropout_rejects_bad_p(rng):
+    with pytest.raises(ValueError, match="dropout"):
+        F.dropout(f64(rng, 3), p=1.0)
+
+
+# ------------------------------------------------------------------ embedding
+def test_embedding_lookup_and_repeated_ids_accumulate(rng):
+    table = f64(rng, 5, 3)
+    ids = np.array([[1, 4, 1], [1, 0, 2]])
+    out = F.embedding(ids, table)
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_array_equal(out.numpy(), table.numpy()[ids])
+    g = rng.standard_normal((2, 3, 3))
+    out.backward(g)
+    expected = np.zeros((5, 3))
+    np.add.at(expected, ids, g)
+    np.testing.assert_allclose(np_of(table.grad), expected, rtol=1e-12)
+    np.testing.assert_allclose(np_of(table.grad)[1], g[0, 0] + g[0, 2] + g[1, 0], rtol=1e-12)
+    np.testing.assert_array_equal(np_of(table.grad)[3], 0.0)
+    assert ts.gradcheck(lambda t: F.embedding(ids, t), table)
+
+
+def test_embedding_with_an_integer_tensor_and_a_list(rng):
+    table = f64(rng, 4, 2)
+    ids = ts.Tensor([3, 3, 0])
+    assert ids.dtype.kind == "i"
+    np.testing.assert_array_equal(F.embedding(ids, table).numpy(), table.numpy()[[3, 3, 0]])
+    np.testing.assert_array_equal(F.embedding([2], table).numpy(), table.numpy()[[2]])
+
+
+def test_embedding_errors(rng):
+    table = f64(rng, 4, 2)
+    with pytest.raises(ValueError, match=r"embedding.*\[0, 4\).*\(4, 2\)"):
+        F.embedding(np.array([0, 4]), table)
+    with pytest.raises(TypeError, match="embedding.*float"):
+        F.embedding(np.array([0.0, 1.0]), table)
+
+
+# ------------------------------------------------------------------ masks
+def test_causal_and_padding_masks():
+    np.testing.assert_array_equal(F.causal_mask(3), np.tril(np.ones((3, 3), bool)))
+    mask = F.padding_mask([2, 0, 3], 3)
+    np.testing.assert_array_equal(mask, [[1, 1, 0], [0, 0, 0], [1, 1, 1]])
+    assert mask.dtype == bool

@@ -353,6 +353,8 @@ class Tensor:
 
     def __pow__(self, other) -> Tensor:
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            if isinstance(other, np.generic):  # a NumPy scalar would promote float32 data
+                other = other.item()
             return _apply1(ops.PowConst(other), self)
         return _apply2(ops.Pow(), self, self._lift(other))
 

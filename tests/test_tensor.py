@@ -1,0 +1,287 @@
+"""The Tensor API of tinygrad_seq/tensor.py: attributes, dtype rules, operators with NumPy
+operands, comparisons, constructors and leaving the engine (.numpy, .item, .to, .detach).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+
+
+# ------------------------------------------------------------------ attributes
+def test_attributes_of_a_leaf(rng):
+    data = rng.standard_normal((2, 3))
+    x = ts.Tensor(data, requires_grad=True, name="x")
+    assert x.shape == (2, 3) and x.ndim == 2 and x.dtype == np.float64
+    assert x.op is None and x.parents == () and x.grad is None
+    assert x.requires_grad and x.name == "x" and x.is_leaf
+    assert isinstance(x.data, ts.backend.module(ts.backend.get_backend()).ndarray)
+
+
+def test_op_and_parents_in_argument_order(rng):
+    a, b = f64(rng, 2, 3), f64(rng, 3)
+    y = b - a
+    assert y.op == "sub" and isinstance(y.parents, tuple)
+    assert y.parents[0] is b and y.parents[1] is a
+    z = ts.where(np.ones((2, 3), bool), a, b)
+    assert z.op == "where" and z.parents == (a, b)
+    w = 2.0 * a
+    assert w.op == "mul" and w.parents[1] is a and w.parents[0].requires_grad is False
+    assert (a @ b.reshape(3, 1)).parents[0] is a
+
+
+def test_names_and_scopes(rng):
+    x = f64(rng, 2)
+    y = x.tanh()
+    assert y.name is None
+    y.name = "h_t"
+    assert y.name == "h_t"
+    with ts.scope("encoder"), ts.scope("t=3"):
+        z = y * 2
+    assert z.scope == "encoder/t=3" and y.scope == ""
+
+
+def test_item_and_numpy_copy(rng):
+    x = ts.Tensor(np.array([[2.5]]))
+    assert x.item() == 2.5 and isinstance(x.item(), float)
+    assert isinstance(ts.Tensor([3]).item(), int)
+    y = f64(rng, 3)
+    copy = y.numpy()
+    assert isinstance(copy, np.ndarray)
+    copy[0] = 1e9
+    assert y.numpy()[0] != 1e9  # .numpy() never aliases the tensor's data
+    with pytest.raises(ValueError, match=r"item.*\(3,\)"):
+        y.item()
+
+
+def test_repr_does_not_crash(rng):
+    for t in [
+        f64(rng, 2, 3, name="W"),
+        ts.Tensor(3.0),
+        ts.Tensor(np.zeros((100, 100))),
+        f64(rng, 2) > 0,
+        f64(rng, 2).exp(),
+        ts.Tensor(np.arange(4)),
+    ]:
+        text = repr(t)
+        assert text.startswith("Tensor(") and str(t.dtype) in text
+    assert "op=exp" in repr(f64(rng, 2).exp())
+    assert "name='W'" in repr(f64(rng, 2, name="W"))
+
+
+def test_len_and_bool(rng):
+    assert len(f64(rng, 4, 2)) == 4
+    assert bool(ts.Tensor([1.0]))
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        bool(ts.Tensor([1.0, 2.0]))
+
+
+# ------------------------------------------------------------------ dtype rules
+def test_python_data_becomes_float32_by_default():
+    assert ts.get_default_dtype() == np.float32
+    assert ts.Tensor(1.5).dtype == np.float32
+    assert ts.Tensor([1.0, 2.0]).dtype == np.float32
+    assert ts.Tensor([[1, 2.5]]).dtype == np.float32
+
+
+def test_default_dtype_float64():
+    ts.set_default_dtype(np.float64)  # the backend fixture restores float32 afterwards
+    assert ts.Tensor([1.0, 2.0]).dtype == np.float64
+    assert ts.Tensor(0.5).dtype == np.float64
+    assert ts.zeros(2).dtype == ts.ones(2).dtype == ts.randn(2).dtype == np.float64
+    assert ts.Tensor(np.ones(2, np.float32)).dtype == np.float32  # arrays keep theirs
+    with pytest.raises(TypeError, match="int"):
+        ts.set_default_dtype(np.int32)
+
+
+def test_numpy_arrays_keep_their_dtype():
+    assert ts.Tensor(np.ones(3)).dtype == np.float64
+    assert ts.Tensor(np.ones(3, np.float32)).dtype == np.float32
+    assert ts.Tensor(np.float64(2.0)).dtype == np.float64
+    assert ts.Tensor(np.ones(3), dtype=np.float32).dtype == np.float32
+
+
+def test_integers_stay_integer_and_cannot_require_grad():
+    ids = ts.Tensor([1, 2, 3])
+    assert ids.dtype.kind == "i" and not ids.requires_grad
+    assert ts.Tensor(np.arange(3, dtype=np.int32)).dtype == np.int32
+    with pytest.raises(TypeError, match="int64"):
+        ts.Tensor(np.arange(3), requires_grad=True)
+    with pytest.raises(TypeError, match="int32"):
+        ts.Tensor(np.arange(3, dtype=np.int32), requires_grad=True)
+    with pytest.raises(TypeError, match="bool"):
+        ts.Tensor(np.array([True]), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x * 2.5,
+        lambda x: 2.5 * x,
+        lambda x: x / 3,
+        lambda x: 3 / x,
+        lambda x: x - 1,
+        lambda x: 1.0 - x,
+        lambda x: x + np.float64(1.0),
+        lambda x: 2**x,
+        lambda x: x**2,
+        lambda x: x**0.5,
+        lambda x: x ** np.float64(2.0),
+        lambda x: ts.maximum(x, 0.0),
+        lambda x: ts.where(np.array([True, False, True]), x, 0.0),
+    ],
+)
+def test_float32_op_scalar_stays_float32(fn):
+    x = ts.Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
+    out = fn(x)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_float32_result_gradients_stay_float32(rng):
+    w = ts.Tensor(rng.standard_normal((3, 2)).astype(np.float32), requires_grad=True)
+    x = ts.Tensor(rng.standard_normal((4, 3)).astype(np.float32))
+    loss = ts.F.cross_entropy((x @ w).tanh(), np.array([0, 1, 1, 0]))
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert w.grad.dtype == np.float32 and w.grad.shape == (3, 2)
+
+
+# ------------------------------------------------------------------ operators
+def test_numpy_array_on_the_left_gives_a_tensor(rng):
+    x = f64(rng, 2, 2)
+    a = rng.standard_normal((2, 2))
+    xv = x.numpy()
+    cases = [
+        (a + x, a + xv),
+        (a - x, a - xv),
+        (a * x, a * xv),
+        (a / x, a / xv),
+        (np.abs(a) ** x, np.abs(a) ** xv),
+        (a @ x, a @ xv),
+        (np.float64(2.0) * x, 2.0 * xv),
+    ]
+    for out, expected in cases:
+        assert isinstance(out, ts.Tensor) and out.requires_grad
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    (a - x).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), -np.ones((2, 2)))
+
+
+def test_comparisons_give_bool_tensors_without_grad(rng):
+    x, y = f64(rng, 3, 4), f64(rng, 4)
+    xv, yv = x.numpy(), y.numpy()
+    cases = [
+        (x < y, xv < yv),
+        (x <= 0.0, xv <= 0.0),
+        (x > y, xv > yv),
+        (x >= 0, xv >= 0),
+        (x == x, np.ones((3, 4), bool)),
+        (x != y, xv != yv),
+    ]
+    for out, expected in cases:
+        assert isinstance(out, ts.Tensor)
+        assert out.dtype == bool and not out.requires_grad and out.op is None
+        np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_tensor_is_hashable_by_identity(rng):
+    x, y = f64(rng, 2), f64(rng, 2)
+    assert len({x, y, x}) == 2
+
+
+# ------------------------------------------------------------------ reductions to 0-d
+@pytest.mark.parametrize("method", ["sum", "mean", "max"])
+def test_reductions_over_every_axis_are_0d(method, rng):
+    x = f64(rng, 2, 3, 4)
+    for axis in (None, (0, 1, 2), (-1, 0, 1)):
+        out = getattr(x, method)(axis=axis)
+        assert out.shape == () and out.ndim == 0
+        assert out.item() == pytest.approx(getattr(np, method)(x.numpy()))
+    out = getattr(ts.Tensor(np.arange(3.0)), method)()
+    assert out.shape == ()
+
+
+def test_0d_tensor_backward(rng):
+    x = ts.Tensor(np.float64(1.5), requires_grad=True)
+    y = (x * x).exp()
+    assert y.shape == ()
+    y.backward()
+    assert np_of(x.grad) == pytest.approx(2 * 1.5 * np.exp(1.5**2))
+
+
+# ------------------------------------------------------------------ graph switches
+def test_no_grad_records_nothing(rng):
+    x = f64(rng, 3)
+    with ts.no_grad():
+        y = (x * 2).tanh().sum()
+        assert not ts.is_grad_enabled()
+    assert ts.is_grad_enabled()
+    assert y.op is None and y.parents == () and not y.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+    with ts.no_grad(), ts.enable_grad():
+        z = x * 2
+    assert z.requires_grad and z.op == "mul"
+
+
+def test_detach_cuts_the_graph(rng):
+    x = f64(rng, 3)
+    h = x.tanh()
+    d = h.detach()
+    assert d.op is None and d.parents == () and not d.requires_grad
+    np.testing.assert_array_equal(d.numpy(), h.numpy())
+    (h * d).sum().backward()  # d is a constant: ∂(h·d)/∂x = d (1 − h²)
+    expected = d.numpy() * (1 - np.tanh(x.numpy()) ** 2)
+    np.testing.assert_allclose(np_of(x.grad), expected, rtol=1e-12)
+
+
+def test_zero_grad(rng):
+    x = f64(rng, 2)
+    x.sum().backward()
+    assert x.grad is not None
+    x.zero_grad()
+    assert x.grad is None
+
+
+# ------------------------------------------------------------------ constructors
+def test_constructors():
+    assert ts.zeros(2, 3).shape == (2, 3) and ts.zeros((2, 3)).numpy().sum() == 0
+    assert ts.ones(4).numpy().sum() == 4 and ts.ones(4).dtype == np.float32
+    assert ts.zeros(2, dtype=np.float64, requires_grad=True).requires_grad
+    np.testing.assert_array_equal(ts.arange(5).numpy(), np.arange(5))
+    assert ts.arange(5).dtype.kind == "i"
+    assert ts.arange(0.0, 1.0, 0.25).dtype == np.float32
+    np.testing.assert_array_equal(ts.arange(2, 8, 3).numpy(), [2, 5])
+
+
+def test_randn_is_seeded():
+    ts.manual_seed(5)
+    a = ts.randn(3, 2).numpy()
+    ts.manual_seed(5)
+    b = ts.randn(3, 2).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 2) and a.dtype == np.float32
+    assert ts.tensor.rng().standard_normal() != ts.tensor.rng().standard_normal()
+
+
+def test_tensor_from_tensor_and_lists(rng):
+    x = f64(rng, 2)
+    assert ts.Tensor(x).dtype == np.float64
+    np.testing.assert_array_equal(ts.Tensor([[1, 2], [3, 4]]).numpy(), [[1, 2], [3, 4]])
+    with pytest.raises(TypeError, match="cannot make a tensor"):
+        ts.Tensor(["a", object()])
+
+
+def test_to_numpy_backend(rng):
+    x = f64(rng, 2, 3, name="x")
+    y = x.to("numpy")
+    assert isinstance(y.data, np.ndarray) and y.is_leaf
+    assert y.requires_grad and y.name == "x" and y.dtype == np.float64
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    y.data[0, 0] = 123.0  # a copy: the original is untouched
+    assert x.numpy()[0, 0] != 123.0

@@ -13,13 +13,23 @@ from .tensor import Tensor
 
 
 def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
-    params = list(params)
-    if not params:
-        raise ValueError(f"{who}: got an empty parameter list")
+    """The parameters as a list, each once (a weight listed twice must not step twice)."""
+    if isinstance(params, Tensor):
+        raise TypeError(
+            f"{who}: expected an iterable of parameters (e.g. model.parameters()), "
+            "got a single Tensor; wrap it in a list"
+        )
+    unique: dict[int, Tensor] = {}
     for p in params:
         if not isinstance(p, Tensor) or not p.requires_grad:
-            raise TypeError(f"{who}: every parameter must be a Tensor with requires_grad=True")
-    return params
+            raise TypeError(
+                f"{who}: every parameter must be a Tensor with requires_grad=True, "
+                f"got {type(p).__name__}"
+            )
+        unique.setdefault(id(p), p)
+    if not unique:
+        raise ValueError(f"{who}: got an empty parameter list")
+    return list(unique.values())
 
 
 class Optimizer:
@@ -108,8 +118,9 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     before clipping (the exploding-gradient remedy of RNN training)."""
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm}")
-    grads = [p.grad for p in params if p.grad is not None]
-    total = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    grads = [p.grad for p in _param_list(params, "clip_grad_norm") if p.grad is not None]
+    # one host transfer for the whole sum, not one per parameter
+    total = math.sqrt(float(sum((g * g).sum() for g in grads))) if grads else 0.0
     if total > max_norm:
         scale = max_norm / (total + 1e-12)
         for g in grads:

@@ -45,8 +45,9 @@ class Embedding(Module):
         super().__init__()
         self.vocab_size, self.dim = vocab_size, dim
         # N(0, 1) rows, as PyTorch's nn.Embedding
-        self.E = Parameter(rng().standard_normal((vocab_size, dim)).astype(get_default_dtype()),
-                           name="E")
+        self.E = Parameter(
+            rng().standard_normal((vocab_size, dim)).astype(get_default_dtype()), name="E"
+        )
 
     def forward(self, ids) -> Tensor:
         return F.embedding(ids, self.E)
@@ -65,7 +66,7 @@ class MLP(Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.sizes, self.activation = list(sizes), activation
-        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
     def forward(self, x: Tensor) -> Tensor:
         h = x

@@ -57,8 +57,10 @@ class Module:
         for key, value in self.__dict__.items():
             if isinstance(value, Parameter | Module):
                 yield key, value
-            elif isinstance(value, list | tuple) and value and all(
-                isinstance(v, Module) for v in value
+            elif (
+                isinstance(value, list | tuple)
+                and value
+                and all(isinstance(v, Module) for v in value)
             ):
                 for i, v in enumerate(value):
                     yield f"{key}.{i}", v
@@ -134,17 +136,28 @@ class Module:
                 f"load_state_dict into {type(self).__name__}: missing weights {missing}, "
                 f"unexpected weights {unexpected}"
             )
+        arrays = {}
         for name, p in params.items():
-            shape = tuple(np.shape(state[name]))
+            value = state[name]
+            if isinstance(value, Tensor):
+                value = value.data
+            shape = tuple(np.shape(value))
             if shape != tuple(p.shape):
                 raise ValueError(
                     f"load_state_dict into {type(self).__name__}: weight {name!r} has shape "
                     f"{shape} in the state but {tuple(p.shape)} in the model"
                 )
+            value = backend.to_numpy(value) if hasattr(value, "shape") else value
+            try:
+                arrays[name] = np.asarray(value, dtype=p.dtype)
+            except (TypeError, ValueError) as e:
+                raise TypeError(
+                    f"load_state_dict into {type(self).__name__}: weight {name!r} cannot be "
+                    f"read as {p.dtype} numbers: {e}"
+                ) from None
+        # Every weight is checked and converted: only now is anything replaced.
         for name, p in params.items():
-            value = backend.to_numpy(state[name]) if hasattr(state[name], "shape") else state[name]
-            arr = np.asarray(value, dtype=p.dtype)
-            p.data = backend.to_backend(arr, p.backend) if p.backend != "numpy" else arr.copy()
+            p.data = backend.to_backend(arrays[name], p.backend)
             p.grad = None
         return self
 

@@ -1,0 +1,100 @@
+"""Gated Recurrent Unit (Cho et al., 2014): the LSTM's gates merged, no separate cell state.
+
+The seed's four equations (with biases, which `bias=False` drops as the seed writes them):
+
+    z_t = σ(W_z·[h_{t-1}, x_t] + b_z)                 update gate
+    r_t = σ(W_r·[h_{t-1}, x_t] + b_r)                 reset gate
+    h̃_t = tanh(W_h·[r_t ⊙ h_{t-1}, x_t] + b_h)        candidate hidden state
+    h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t             hidden state
+
+In the seed's convention z_t = 1 takes the candidate and z_t = 0 keeps h_{t-1} unchanged
+(PyTorch swaps the roles of z_t and 1 − z_t). Each W is (h, h+d) acting on row vectors.
+"""
+
+from __future__ import annotations
+
+from ..autograd import scope
+from ..tensor import Tensor, cat, stack, where
+from .module import Module, uniform_init
+from .rnn import check_sequence, check_step_input, initial_state, step_masks
+
+STEP_NAMES = ("z_t", "r_t", "h_tilde", "h_t")
+
+
+class GRUCell(Module):
+    """One GRU step: `cell(x_t (B, d), h_prev (B, h) or None) -> h_t (B, h)`.
+
+    Weights W_z, W_r, W_h (h, h+d) and, with `bias`, b_z, b_r, b_h (h,), all initialised
+    U(−1/√h, 1/√h).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        h, d = hidden_size, input_size
+        self.W_z = uniform_init((h, h + d), h, name="W_z")
+        self.W_r = uniform_init((h, h + d), h, name="W_r")
+        self.W_h = uniform_init((h, h + d), h, name="W_h")
+        self.b_z = uniform_init((h,), h, name="b_z") if bias else None
+        self.b_r = uniform_init((h,), h, name="b_r") if bias else None
+        self.b_h = uniform_init((h,), h, name="b_h") if bias else None
+
+    def forward(self, x_t: Tensor, h_prev: Tensor | None = None) -> Tensor:
+        B = check_step_input(x_t, self.input_size, "GRUCell")
+        h_prev = initial_state(h_prev, B, self.hidden_size, x_t, "GRUCell", "h_prev")
+        return self.step(x_t, h_prev, self.weights_T())
+
+    def weights_T(self) -> tuple[Tensor, Tensor, Tensor]:
+        """W_zᵀ, W_rᵀ, W_hᵀ (h+d, h): transposed once per sequence, not at every step."""
+        return self.W_z.T, self.W_r.T, self.W_h.T
+
+    def step(self, x_t: Tensor, h_prev: Tensor, weights_T: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        """h_t (B, h) from x_t (B, d) and h_prev (B, h); shapes already checked."""
+        W_z_T, W_r_T, W_h_T = weights_T
+        b_z, b_r, b_h = self.b_z, self.b_r, self.b_h  # None without bias
+        hx = cat([h_prev, x_t], axis=-1)  # [h_{t-1}, x_t]  (B, h+d)
+        # fmt: off
+        z_t = _affine(hx, W_z_T, b_z).sigmoid()     # z_t = σ(W_z·[h_{t-1}, x_t] + b_z)
+        r_t = _affine(hx, W_r_T, b_r).sigmoid()     # r_t = σ(W_r·[h_{t-1}, x_t] + b_r)
+        rhx = cat([r_t * h_prev, x_t], axis=-1)     # [r_t ⊙ h_{t-1}, x_t]
+        h_tilde = _affine(rhx, W_h_T, b_h).tanh()   # h̃_t = tanh(W_h·[r_t ⊙ h_{t-1}, x_t] + b_h)
+        h_t = (1 - z_t) * h_prev + z_t * h_tilde    # h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
+        # fmt: on
+        hx.name, rhx.name = "[h_prev, x_t]", "[r_t*h_prev, x_t]"
+        z_t.name, r_t.name, h_tilde.name, h_t.name = STEP_NAMES
+        return h_t
+
+
+class GRU(Module):
+    """A GRU over a whole sequence.
+
+    `gru(xs (B, T, d), h0 (B, h) = zeros, mask (B, T) bool = None) -> (hs (B, T, h), h_T)`.
+    With a mask, padded steps (False) leave the state unchanged, so h_T is each sequence's
+    state after its own last real token.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.cell = GRUCell(input_size, hidden_size, bias)
+
+    def forward(self, xs: Tensor, h0: Tensor | None = None, mask=None) -> tuple[Tensor, Tensor]:
+        B, T = check_sequence(xs, self.input_size, "GRU")
+        h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
+        keep = step_masks(mask, B, T, xs, "GRU")
+        cell, weights_T = self.cell, self.cell.weights_T()
+        hs = []
+        for t in range(T):
+            with scope(f"t={t}"):
+                h_new = cell.step(xs[:, t], h_t, weights_T)  # (B, h)
+                if keep is not None:  # padding: keep h_{t-1}
+                    h_new = where(keep[t], h_new, h_t)
+                    h_new.name = "h_t (masked)"
+                h_t = h_new
+            hs.append(h_t)
+        return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+
+
+def _affine(v: Tensor, W_T: Tensor, b: Tensor | None) -> Tensor:
+    """v @ Wᵀ + b, or v @ Wᵀ without a bias."""
+    return v @ W_T if b is None else v @ W_T + b

@@ -1,0 +1,182 @@
+"""The vanilla RNN of the seed (Elman, 1990): one hidden state carried through time.
+
+    h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)
+    y_t = W_hy h_t + b_y
+
+Inputs are row vectors in batches, so W v is written v @ Wᵀ: x_t (B, d) @ W_xhᵀ (d, h).
+`RNN` runs `RNNCell` over a batch-first sequence xs (B, T, d), each step inside
+`ts.scope("t=3")`, and backpropagation through time is the engine's ordinary backward over
+the unrolled graph.
+
+This file also holds the checks and the padding mask shared by LSTM and GRU.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import scope
+from ..tensor import Tensor, stack, where
+from .module import Module, uniform_init
+
+# --------------------------------------------------------------------------- checks
+# Shared by every recurrent module (RNN, LSTM, GRU): clear errors before any arithmetic.
+
+
+def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
+    """Check that x_t is (B, input_size); return B."""
+    if not isinstance(x_t, Tensor):
+        raise TypeError(
+            f"{who}: expected x_t as a Tensor of shape (B, {input_size}), got {type(x_t).__name__}"
+        )
+    if x_t.ndim != 2 or x_t.shape[1] != input_size:
+        raise ValueError(
+            f"{who}: expected x_t of shape (B, {input_size}) (one step of a batch), got shape "
+            f"{tuple(x_t.shape)}"
+        )
+    return x_t.shape[0]
+
+
+def check_sequence(xs: Tensor, input_size: int, who: str) -> tuple[int, int]:
+    """Check that xs is (B, T, input_size) with T >= 1; return (B, T)."""
+    if not isinstance(xs, Tensor):
+        raise TypeError(
+            f"{who}: expected xs as a Tensor of shape (B, T, {input_size}), got {type(xs).__name__}"
+        )
+    if xs.ndim != 3 or xs.shape[2] != input_size:
+        hint = " (a single sequence? add a batch axis: xs.reshape(1, T, d))" if xs.ndim == 2 else ""
+        raise ValueError(
+            f"{who}: expected a batch-first sequence xs of shape (B, T, {input_size}), got "
+            f"shape {tuple(xs.shape)}{hint}"
+        )
+    if xs.shape[1] == 0:
+        raise ValueError(f"{who}: the sequence has no steps (xs of shape {tuple(xs.shape)})")
+    return xs.shape[0], xs.shape[1]
+
+
+def initial_state(
+    state: Tensor | None, batch: int, hidden: int, like: Tensor, who: str, what: str
+) -> Tensor:
+    """`state` checked to be (B, hidden), or zeros of that shape (the seed's h_0 = 0)."""
+    if state is None:
+        xp = backend.array_module(like.data)
+        return Tensor(xp.zeros((batch, hidden), dtype=like.dtype), name=what)
+    if not isinstance(state, Tensor):
+        raise TypeError(
+            f"{who}: expected {what} as a Tensor of shape ({batch}, {hidden}), "
+            f"got {type(state).__name__}"
+        )
+    if tuple(state.shape) != (batch, hidden):
+        raise ValueError(
+            f"{who}: expected {what} of shape ({batch}, {hidden}) (batch, hidden), got shape "
+            f"{tuple(state.shape)}"
+        )
+    return state
+
+
+def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list | None:
+    """The (B, T) padding mask as T boolean arrays of shape (B, 1), on `like`'s backend.
+
+    True marks a real token; at a False (padding) step the state is carried over unchanged.
+    """
+    if mask is None:
+        return None
+    data = mask.data if isinstance(mask, Tensor) else mask
+    if not hasattr(data, "dtype"):
+        raise TypeError(
+            f"{who}: expected mask as a bool Tensor or array of shape "
+            f"({batch}, {steps}), got {type(mask).__name__}"
+        )
+    if data.dtype != bool:
+        raise TypeError(f"{who}: mask must be boolean (True = real token), got dtype {data.dtype}")
+    if tuple(data.shape) != (batch, steps):
+        raise ValueError(
+            f"{who}: expected mask of shape ({batch}, {steps}) to match xs (B, T), got shape "
+            f"{tuple(data.shape)}"
+        )
+    cond = backend.array_module(like.data).asarray(data)[:, :, None]  # (B, T, 1)
+    return [cond[:, t] for t in range(steps)]
+
+
+# --------------------------------------------------------------------------- the model
+class RNNCell(Module):
+    """One step of the vanilla RNN: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h).
+
+    Weights as the seed names them: W_xh (h, d), W_hh (h, h), b_h (h,), initialised
+    U(−1/√h, 1/√h). `cell(x_t (B, d), h_prev (B, h) or None) -> h_t (B, h)`.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        h, d = hidden_size, input_size
+        self.W_xh = uniform_init((h, d), h, name="W_xh")
+        self.W_hh = uniform_init((h, h), h, name="W_hh")
+        self.b_h = uniform_init((h,), h, name="b_h")
+
+    def forward(self, x_t: Tensor, h_prev: Tensor | None = None) -> Tensor:
+        B = check_step_input(x_t, self.input_size, "RNNCell")
+        h_prev = initial_state(h_prev, B, self.hidden_size, x_t, "RNNCell", "h_prev")
+        return self.step(x_t, h_prev, self.weights_T())
+
+    def weights_T(self) -> tuple[Tensor, Tensor]:
+        """W_hhᵀ (h, h) and W_xhᵀ (d, h): transposed once per sequence, not at every step."""
+        return self.W_hh.T, self.W_xh.T
+
+    def step(self, x_t: Tensor, h_prev: Tensor, weights_T: tuple[Tensor, Tensor]) -> Tensor:
+        """h_t from x_t (B, d) and h_prev (B, h), shapes already checked."""
+        W_hh_T, W_xh_T = weights_T
+        # h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h), with W v written v @ Wᵀ
+        h_t = (h_prev @ W_hh_T + x_t @ W_xh_T + self.b_h).tanh()  # (B, h)
+        h_t.name = "h_t"
+        return h_t
+
+
+class RNN(Module):
+    """The vanilla RNN over a whole sequence, with an optional output layer y_t = W_hy h_t + b_y.
+
+    `rnn(xs (B, T, d), h0 (B, h) = zeros, mask (B, T) bool = None) -> (hs (B, T, h), h_T (B, h))`.
+    With `output=o`, `rnn.output(hs)` gives ys (B, T, o) (W_hy (o, h), b_y (o,)).
+    With a mask, padded steps (False) leave the state unchanged, so h_T is each sequence's
+    state after its own last real token (and hs repeats that state over the padding).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output: int | None = None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output
+        self.cell = RNNCell(input_size, hidden_size)
+        if output is not None:
+            self.W_hy = uniform_init((output, hidden_size), hidden_size, name="W_hy")
+            self.b_y = uniform_init((output,), hidden_size, name="b_y")
+
+    def forward(self, xs: Tensor, h0: Tensor | None = None, mask=None) -> tuple[Tensor, Tensor]:
+        B, T = check_sequence(xs, self.input_size, "RNN")
+        h_t = initial_state(h0, B, self.hidden_size, xs, "RNN", "h0")
+        keep = step_masks(mask, B, T, xs, "RNN")
+        cell, weights_T = self.cell, self.cell.weights_T()
+        hs = []
+        for t in range(T):
+            with scope(f"t={t}"):
+                h_new = cell.step(xs[:, t], h_t, weights_T)  # (B, h)
+                if keep is not None:  # padding: keep h_{t-1}
+                    h_new = where(keep[t], h_new, h_t)
+                    h_new.name = "h_t (masked)"
+                h_t = h_new
+            hs.append(h_t)
+        return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+
+    def output(self, h: Tensor) -> Tensor:
+        """y_t = W_hy h_t + b_y for every h_t at once: h (..., h) -> y (..., o)."""
+        if self.output_size is None:
+            raise ValueError(
+                "RNN.output: this RNN has no output layer; build it with "
+                "RNN(input, hidden, output=o)"
+            )
+        if not isinstance(h, Tensor) or h.ndim == 0 or h.shape[-1] != self.hidden_size:
+            shape = tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__
+            raise ValueError(
+                f"RNN.output: expected hidden states of shape (..., "
+                f"{self.hidden_size}), got {shape}"
+            )
+        y = h @ self.W_hy.T + self.b_y
+        y.name = "y_t"
+        return y

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..tensor import Tensor, where
+from .. import backend, ops
+from ..tensor import Tensor, apply, where
 from .module import Module, uniform_init
 
 __all__ = [
@@ -41,6 +41,15 @@ MASKED_SCORE = -1e9
 
 
 # ------------------------------------------------------------------ shared pieces
+def matmul(x: Tensor, W: Tensor) -> Tensor:
+    """x @ W, also when W is a Parameter.
+
+    Written out because `Tensor.__matmul__` wraps a right operand that is a Tensor subclass
+    (a Parameter) in a new constant Tensor, which would silently drop W's gradient.
+    """
+    return apply(ops.MatMul(), x, W)
+
+
 def _shape(x) -> tuple[int, ...]:
     return tuple(x.shape)
 
@@ -210,7 +219,7 @@ class AdditiveAttention(_Attention):
         W_h = (query @ self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
         U_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
         hidden = (W_h + U_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
-        return hidden @ self.v_a  # v_aᵀ tanh(...): (B, Tq, Tk)
+        return matmul(hidden, self.v_a)  # v_aᵀ tanh(...): (B, Tq, Tk)
 
 
 class MultiplicativeAttention(_Attention):
@@ -299,7 +308,9 @@ class MultiHeadAttention(Module):
             mask = as_mask(mask, B, Tq, Tk, "MultiHeadAttention", q)
             mask = mask.reshape(mask.shape[0], 1, mask.shape[1], Tk)  # broadcast over heads
 
-        Q, K, V = q @ self.W_Q, k @ self.W_K, v @ self.W_V  # Q = X W^Q: (B, T, d_model)
+        Q = matmul(q, self.W_Q)  # Q = X W^Q: (B, Tq, d_model)
+        K = matmul(k, self.W_K)  # (B, Tk, d_model)
+        V = matmul(v, self.W_V)  # (B, Tk, d_model)
         if self.b_Q is not None:
             Q, K, V = Q + self.b_Q, K + self.b_K, V + self.b_V
         Q.name, K.name, V.name = "Q", "K", "V"
@@ -308,7 +319,7 @@ class MultiHeadAttention(Module):
         heads.name = "head_i"
         concat = heads.transpose(0, 2, 1, 3).reshape(B, Tq, self.d_model)  # Concat(heads)
         concat.name = "Concat(head_1..head_h)"
-        out = concat @ self.W_O
+        out = matmul(concat, self.W_O)  # Concat(head_1..head_h) W^O
         if self.b_O is not None:
             out = out + self.b_O
         out.name = "MultiHead"

@@ -22,7 +22,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad, scope
 from ..tensor import Tensor
-from .attention import MultiHeadAttention
+from .attention import MultiHeadAttention, matmul
 from .linear import Embedding, LayerNorm, Linear, check_last_axis
 from .module import Module, uniform_init
 
@@ -94,8 +94,8 @@ class FeedForward(Module):
         self.b_2 = uniform_init((d_model,), d_ff, "b_2")
 
     def forward(self, x: Tensor) -> Tensor:
-        hidden = (x @ self.W_1 + self.b_1).relu()  # (B, T, d_ff)
-        out = hidden @ self.W_2 + self.b_2  # (B, T, d_model)
+        hidden = (matmul(x, self.W_1) + self.b_1).relu()  # (B, T, d_ff)
+        out = matmul(hidden, self.W_2) + self.b_2  # (B, T, d_model)
         out.name = "FFN"
         return out
 

@@ -4,11 +4,24 @@ Weights follow the seed's names and shapes; inputs are batch-first; a weight W (
 acts on row vectors as v Wᵀ.
 """
 
+from .attention import (
+    AdditiveAttention,
+    MultiHeadAttention,
+    MultiplicativeAttention,
+    ScaledDotProductAttention,
+)
 from .gru import GRU, GRUCell
 from .linear import MLP, Embedding, LayerNorm, Linear
 from .lstm import LSTM, LSTMCell
 from .module import Module, Parameter
 from .rnn import RNN, RNNCell
+from .transformer import (
+    PositionalEncoding,
+    Transformer,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    sinusoidal_positions,
+)
 
 __all__ = [
     "Module",
@@ -23,4 +36,13 @@ __all__ = [
     "LSTM",
     "GRUCell",
     "GRU",
+    "AdditiveAttention",
+    "MultiplicativeAttention",
+    "ScaledDotProductAttention",
+    "MultiHeadAttention",
+    "sinusoidal_positions",
+    "PositionalEncoding",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "Transformer",
 ]

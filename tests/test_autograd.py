@@ -1,0 +1,222 @@
+"""The backward pass of tinygrad_seq/autograd.py: iterative (deep graphs), consumer counting
+(shared nodes), gradient accumulation, graph release and retain_graph, detect_anomaly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+
+
+# ------------------------------------------------------------------ deep graphs
+def test_100k_op_chain_backward_needs_no_recursion():
+    x = ts.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    y = x
+    for _ in range(50_000):  # 100,000 ops: y ← (y + 0.001) · (1 + 2e−5)
+        y = (y + 0.001) * 1.00002
+    loss = y.sum()
+    loss.backward()
+    np.testing.assert_allclose(np_of(x.grad), np.full(2, 1.00002**50_000), rtol=1e-9)
+    del loss, y  # freeing a 100,000-deep chain must not overflow the C stack either
+
+
+def tanh_recurrence_bptt(h0, W, xs, cs):
+    """NumPy forward and hand-written backward of L = Σ_t c_t · h_t, h_t = tanh(h_{t−1} W + x_t).
+
+    Returns (L, dL/dh0, dL/dW, [dL/dx_t]).
+    """
+    hs = [h0]
+    for x_t in xs:
+        hs.append(np.tanh(hs[-1] @ W + x_t))
+    loss = sum((c * h).sum() for c, h in zip(cs, hs[1:], strict=True))
+    dW = np.zeros_like(W)
+    dxs = [None] * len(xs)
+    dh = np.zeros_like(h0)
+    for t in reversed(range(len(xs))):
+        dh = dh + cs[t]  # ∂L/∂h_t: from the loss at step t and from step t+1
+        da = dh * (1 - hs[t + 1] ** 2)  # through tanh
+        dW += hs[t].T @ da
+        dxs[t] = da
+        dh = da @ W.T  # on to h_{t−1}
+    return loss, dh, dW, dxs
+
+
+def test_2000_step_tanh_recurrence_matches_numpy_bptt(rng):
+    T, B, H = 2000, 2, 3
+    W_np = rng.standard_normal((H, H)) * 0.9
+    h0_np = rng.standard_normal((B, H))
+    xs_np = [rng.standard_normal((B, H)) * 0.5 for _ in range(T)]
+    cs = [rng.standard_normal((B, H)) for _ in range(T)]
+    W = ts.Tensor(W_np, requires_grad=True)
+    h0 = ts.Tensor(h0_np, requires_grad=True)
+    xs = [ts.Tensor(x, requires_grad=True) for x in xs_np]
+    h, loss = h0, ts.Tensor(np.float64(0.0))
+    for x_t, c_t in zip(xs, cs, strict=True):
+        h = (h @ W + x_t).tanh()
+        loss = loss + (h * c_t).sum()
+    loss.backward()
+    ref_loss, ref_dh0, ref_dW, ref_dxs = tanh_recurrence_bptt(h0_np, W_np, xs_np, cs)
+    assert loss.item() == pytest.approx(ref_loss, rel=1e-10)
+    np.testing.assert_allclose(np_of(W.grad), ref_dW, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np_of(h0.grad), ref_dh0, rtol=1e-9, atol=1e-12)
+    for t in (0, 1, T // 2, T - 1):
+        np.testing.assert_allclose(np_of(xs[t].grad), ref_dxs[t], rtol=1e-9, atol=1e-12)
+
+
+def test_short_recurrence_gradcheck(rng):
+    W, h0, x = f64(rng, 3, 3), f64(rng, 2, 3), f64(rng, 5, 2, 3)
+
+    def run(W, h0, x):
+        h = h0
+        for t in range(5):
+            h = (h @ W + x[t]).tanh()
+        return h
+
+    assert ts.gradcheck(run, W, h0, x)
+
+
+# ------------------------------------------------------------------ shared nodes
+def test_node_with_several_consumers_sums_their_gradients(rng):
+    x = f64(rng, 4)
+    h = x.tanh()
+    y = (h * h + h.exp() - h).sum()
+    y.backward()
+    t = np.tanh(x.numpy())
+    np.testing.assert_allclose(np_of(x.grad), (2 * t + np.exp(t) - 1) * (1 - t**2), rtol=1e-12)
+    assert ts.gradcheck(lambda a: (a.tanh() * a.tanh() + a.tanh().exp()).sum(), x)
+
+
+def test_same_tensor_twice_in_one_op(rng):
+    x = f64(rng, 3)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), 2 * x.numpy(), rtol=1e-12)
+    h = x.exp()
+    x.grad = None
+    (h + h).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), 2 * np.exp(x.numpy()), rtol=1e-12)
+
+
+def test_only_inputs_that_require_grad_get_one(rng):
+    x, c = f64(rng, 3), f64(rng, 3, requires_grad=False)
+    (x * c + c.exp()).sum().backward()
+    assert c.grad is None
+    np.testing.assert_array_equal(np_of(x.grad), c.numpy())
+
+
+# ------------------------------------------------------------------ backward's contract
+def test_backward_with_an_explicit_grad_and_on_a_leaf(rng):
+    x = f64(rng, 2, 3)
+    g = rng.standard_normal((2, 3))
+    (x * 3.0).backward(g)
+    np.testing.assert_allclose(np_of(x.grad), 3 * g, rtol=1e-12)
+    x.grad = None
+    x.backward(ts.Tensor(g))  # a leaf's gradient is the given grad itself
+    np.testing.assert_array_equal(np_of(x.grad), g)
+
+
+def test_backward_grad_list_is_accepted_and_cast(rng):
+    x = ts.Tensor(np.ones(2, np.float32), requires_grad=True)
+    (x * 2).backward([1.0, 2.0])
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(np_of(x.grad), [2.0, 4.0])
+
+
+def test_gradients_accumulate_across_backward_calls(rng):
+    x = f64(rng, 3)
+    (x * 2).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), 2 + 2 * x.numpy(), rtol=1e-12)
+
+
+def test_leaf_grad_is_private(rng):
+    x, y = f64(rng, 3), f64(rng, 3)
+    (x + y).sum().backward()  # Add sends the same array to both inputs
+    x.grad += 1.0
+    np.testing.assert_array_equal(np_of(y.grad), np.ones(3))
+
+
+def test_retain_graph_allows_a_second_backward_that_accumulates(rng):
+    x = f64(rng, 3)
+    y = (x.tanh() * x).sum()
+    y.backward(retain_graph=True)
+    first = np_of(x.grad).copy()
+    y.backward(retain_graph=True)
+    np.testing.assert_allclose(np_of(x.grad), 2 * first, rtol=1e-12)
+    y.backward()
+    np.testing.assert_allclose(np_of(x.grad), 3 * first, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_second_backward_without_retain_graph_is_a_clear_error(rng):
+    x = f64(rng, 3)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"already released.*retain_graph=True"):
+        y.backward()
+    np.testing.assert_allclose(np_of(x.grad), 2 * np.exp(x.numpy()), rtol=1e-12)
+
+
+def test_backward_into_a_released_shared_subgraph_is_an_error(rng):
+    x = f64(rng, 3)
+    h = x.tanh()
+    (h * 2).sum().backward()
+    with pytest.raises(RuntimeError, match="tanh"):
+        (h * 3).sum().backward()
+
+
+def test_no_grad_ops_are_not_recorded(rng):
+    x = f64(rng, 3)
+    with ts.no_grad():
+        y = x @ ts.Tensor(np.ones((3, 2)))
+    assert y.op is None and not y.requires_grad and y.parents == ()
+    z = (y * x[:2]).sum()  # y is a constant here
+    z.backward()
+    np.testing.assert_array_equal(np_of(x.grad), np.r_[y.numpy(), 0.0])
+
+
+# ------------------------------------------------------------------ detect_anomaly
+def test_detect_anomaly_names_the_first_forward_op():
+    x = ts.Tensor(np.array([1.0, -1.0]), requires_grad=True)
+    with np.errstate(invalid="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'log'.*1 NaN"):
+            x.log().exp()
+
+
+def test_detect_anomaly_zero_times_inf():
+    x = ts.Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    y = ts.Tensor(np.array([np.inf, 1.0]))
+    with np.errstate(invalid="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match="'mul'"):
+            x * y
+
+
+def test_detect_anomaly_in_backward():
+    x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with np.errstate(divide="ignore"), ts.detect_anomaly():
+        y = x.sqrt().sum()  # sqrt(0) = 0 is fine; its gradient 1/(2·0) is not
+        with pytest.raises(ts.AnomalyError, match=r"backward of 'sqrt'.*inf"):
+            y.backward()
+    assert isinstance(ts.AnomalyError("x"), FloatingPointError)
+
+
+def test_without_detect_anomaly_nan_passes_silently():
+    x = ts.Tensor(np.array([0.0, -1.0]), requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = x.log().sum()
+        y.backward()
+    assert np.isnan(y.item())
+    assert np.isinf(np_of(x.grad)[0]) and np_of(x.grad)[1] == -1.0
+
+
+def test_graph_is_usable_after_an_anomaly_stopped_backward(rng):
+    x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    y = x.sqrt().sum()
+    with np.errstate(divide="ignore"):
+        with ts.detect_anomaly(), pytest.raises(ts.AnomalyError):
+            y.backward(retain_graph=True)
+        y.backward()  # the half-done pass left no stale state behind
+    np.testing.assert_array_equal(np_of(x.grad), [np.inf, 0.25])

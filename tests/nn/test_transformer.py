@@ -1,0 +1,266 @@
+"""The Transformer: positions by the seed's formula, blocks against NumPy references,
+gradient checks, permutation equivariance without positions, causality, padding, and
+bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64
+from tinygrad_seq.nn import (
+    PositionalEncoding,
+    Transformer,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    sinusoidal_positions,
+)
+
+
+@pytest.fixture(autouse=True)
+def float64_weights():
+    ts.set_default_dtype(np.float64)  # restored by the conftest fixture
+
+
+# ------------------------------------------------------------------ NumPy references
+def np_layer_norm(x, gain, bias, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return gain * (x - mu) / np.sqrt(var + eps) + bias
+
+
+def np_attention(Q, K, V, mask=None):
+    """softmax(Q Kᵀ / √d_k) V for one head of one sequence."""
+    e = Q @ K.T / np.sqrt(Q.shape[-1])
+    if mask is not None:
+        e = np.where(mask, e, -np.inf)
+    alpha = np.exp(e - e.max(-1, keepdims=True))
+    alpha /= alpha.sum(-1, keepdims=True)
+    return alpha @ V
+
+
+def np_multihead(mha, q, k, v, mask=None):
+    """Concat(head_1..head_h) W^O, head i on columns [i·d_k, (i+1)·d_k), per sequence."""
+    W_Q, W_K, W_V, W_O = (p.numpy() for p in (mha.W_Q, mha.W_K, mha.W_V, mha.W_O))
+    b_Q, b_K, b_V, b_O = (p.numpy() for p in (mha.b_Q, mha.b_K, mha.b_V, mha.b_O))
+    d_k = mha.d_k
+    out = []
+    for n in range(q.shape[0]):
+        Q, K, V = q[n] @ W_Q + b_Q, k[n] @ W_K + b_K, v[n] @ W_V + b_V
+        m = None if mask is None else (mask if mask.ndim == 2 else mask[n])
+        heads = [
+            np_attention(Q[:, c], K[:, c], V[:, c], m)
+            for c in (slice(i * d_k, (i + 1) * d_k) for i in range(mha.num_heads))
+        ]
+        out.append(np.concatenate(heads, axis=1) @ W_O + b_O)
+    return np.stack(out)
+
+
+def np_ffn(ffn, x):
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2."""
+    W_1, b_1, W_2, b_2 = (p.numpy() for p in (ffn.W_1, ffn.b_1, ffn.W_2, ffn.b_2))
+    return np.maximum(0, x @ W_1 + b_1) @ W_2 + b_2
+
+
+def np_ln(norm, x):
+    return np_layer_norm(x, norm.gain.numpy(), norm.bias.numpy())
+
+
+def np_encoder_layer(layer, x, mask=None):
+    """Multi-head self-attention, add & normalize, FFN, add & normalize."""
+    x = np_ln(layer.norm_1, x + np_multihead(layer.self_attention, x, x, x, mask))
+    return np_ln(layer.norm_2, x + np_ffn(layer.ffn, x))
+
+
+def np_decoder_layer(layer, y, memory):
+    """Masked self-attention, add & norm, cross-attention, add & norm, FFN, add & norm."""
+    causal = np.tril(np.ones((y.shape[1], y.shape[1]), dtype=bool))
+    y = np_ln(layer.norm_1, y + np_multihead(layer.self_attention, y, y, y, causal))
+    y = np_ln(layer.norm_2, y + np_multihead(layer.cross_attention, y, memory, memory))
+    return np_ln(layer.norm_3, y + np_ffn(layer.ffn, y))
+
+
+# ------------------------------------------------------------------ positions
+@pytest.mark.parametrize("d_model", [6, 7])
+def test_sinusoidal_positions_follow_the_seed_formula(d_model):
+    PE = sinusoidal_positions(11, d_model)
+    assert PE.shape == (11, d_model)
+    for pos in range(11):
+        for j in range(d_model):
+            i = j // 2
+            angle = pos / 10000 ** (2 * i / d_model)
+            expected = np.sin(angle) if j % 2 == 0 else np.cos(angle)
+            assert PE[pos, j] == pytest.approx(expected, abs=1e-15)
+
+
+def test_positional_encoding_adds_the_table(rng):
+    pe = PositionalEncoding(6, max_len=10)
+    x = f64(rng, 2, 4, 6)
+    np.testing.assert_allclose(pe(x).numpy(), x.numpy() + sinusoidal_positions(4, 6))
+    assert pe.parameters() == []
+    assert ts.gradcheck(pe, x)
+    with pytest.raises(ValueError, match=r"length 11.*max_len=10"):
+        pe(f64(rng, 1, 11, 6))
+
+
+# ------------------------------------------------------------------ blocks vs references
+def test_encoder_layer_matches_reference(rng):
+    layer = TransformerEncoderLayer(6, 2, 10)
+    x = f64(rng, 2, 5, 6)
+    np.testing.assert_allclose(layer(x).numpy(), np_encoder_layer(layer, x.numpy()), atol=1e-12)
+    mask = np.array([[True] * 5, [True, True, True, False, False]])[:, None, :]
+    np.testing.assert_allclose(
+        layer(x, mask).numpy(), np_encoder_layer(layer, x.numpy(), mask), atol=1e-12
+    )
+    assert layer.last_attention.shape == (2, 2, 5, 5)
+
+
+def test_decoder_layer_matches_reference(rng):
+    layer = TransformerDecoderLayer(4, 2, 8)
+    y, memory = f64(rng, 2, 3, 4), f64(rng, 2, 5, 4)
+    np.testing.assert_allclose(
+        layer(y, memory).numpy(), np_decoder_layer(layer, y.numpy(), memory.numpy()), atol=1e-12
+    )
+    weights = layer.last_attention
+    assert weights["self"].shape == (2, 2, 3, 3) and weights["cross"].shape == (2, 2, 3, 5)
+    assert (np.triu(weights["self"], k=1) == 0).all()  # causal: no weight on the future
+
+
+# ------------------------------------------------------------------ gradients
+def test_gradcheck_encoder_layer(rng):
+    layer = TransformerEncoderLayer(4, 2, 6)
+    x = f64(rng, 2, 3, 4)
+    mask = np.array([[True, True, True], [True, True, False]])[:, None, :]
+    assert ts.gradcheck(lambda *_: layer(x, mask), x, *layer.parameters())
+
+
+def test_gradcheck_decoder_layer(rng):
+    layer = TransformerDecoderLayer(4, 2, 6)
+    y, memory = f64(rng, 2, 3, 4), f64(rng, 2, 2, 4)
+    assert ts.gradcheck(lambda *_: layer(y, memory), y, memory, *layer.parameters())
+
+
+def test_gradcheck_transformer_end_to_end(rng):
+    model = Transformer(5, 6, d_model=4, heads=2, d_ff=6, layers=1)
+    src = rng.integers(0, 5, (2, 3))
+    tgt_in = rng.integers(0, 6, (2, 3))
+    targets = rng.integers(0, 6, (2, 3))
+
+    def loss(*_):
+        return ts.F.cross_entropy(model(src, tgt_in, src_lengths=[3, 2]), targets)
+
+    assert ts.gradcheck(loss, *model.parameters())
+
+
+# ------------------------------------------------------------------ structure
+def test_encoder_without_positions_is_permutation_equivariant(rng):
+    layers = [TransformerEncoderLayer(8, 2, 16) for _ in range(2)]
+    x = f64(rng, 2, 6, 8, requires_grad=False)
+    perm = rng.permutation(6)
+
+    def encode(x):
+        for layer in layers:
+            x = layer(x)
+        return x.numpy()
+
+    np.testing.assert_allclose(encode(x[:, perm]), encode(x)[:, perm], atol=1e-12)
+
+    positions = PositionalEncoding(8)  # the seed's fix: add where each token sits
+    with_pos = encode(positions(x))
+    assert not np.allclose(encode(positions(x[:, perm])), with_pos[:, perm], atol=1e-3)
+
+
+def test_transformer_encoder_sees_order_through_positions(rng):
+    model = Transformer(9, 9, d_model=8, heads=2, d_ff=16, layers=2)
+    src = rng.integers(0, 9, (2, 6))
+    perm = np.array([5, 4, 3, 2, 1, 0])
+    out, out_perm = model.encode(src).numpy(), model.encode(src[:, perm]).numpy()
+    assert not np.allclose(out_perm, out[:, perm], atol=1e-3)
+
+
+def test_decoder_is_causal(rng):
+    model = Transformer(7, 8, d_model=8, heads=2, d_ff=16, layers=2)
+    src = rng.integers(0, 7, (3, 5))
+    tgt_in = rng.integers(0, 8, (3, 6))
+    logits = model(src, tgt_in).numpy()
+    for t in range(5):
+        changed = tgt_in.copy()
+        changed[:, t + 1 :] = rng.integers(0, 8, changed[:, t + 1 :].shape)
+        changed[:, t + 1] = (tgt_in[:, t + 1] + 1) % 8  # surely different
+        other = model(src, changed).numpy()
+        np.testing.assert_allclose(other[:, : t + 1], logits[:, : t + 1], atol=1e-12)
+        assert not np.allclose(other[:, t + 1], logits[:, t + 1])
+
+
+def test_source_padding_is_invisible(rng):
+    model = Transformer(7, 8, d_model=8, heads=2, d_ff=16, layers=1)
+    src = rng.integers(1, 7, (2, 5))
+    tgt_in = rng.integers(0, 8, (2, 4))
+    lengths = np.array([5, 3])
+    logits = model(src, tgt_in, src_lengths=lengths).numpy()
+    src2 = src.copy()
+    src2[1, 3:] = (src[1, 3:] + 2) % 7  # change only the padding of row 1
+    np.testing.assert_allclose(model(src2, tgt_in, src_lengths=lengths).numpy(), logits, atol=1e-12)
+    mask = ts.F.padding_mask(lengths, 5)
+    np.testing.assert_allclose(model(src2, tgt_in, src_mask=mask).numpy(), logits, atol=1e-12)
+    cross = model.last_attention["cross"][0]  # (B, heads, T_out, T_in)
+    assert (cross[1, :, :, 3:] == 0).all()
+    np.testing.assert_allclose(cross.sum(-1), 1.0)
+
+
+def test_layers_run_inside_scopes(rng):
+    model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=2)
+    logits = model(rng.integers(0, 5, (1, 3)), rng.integers(0, 5, (1, 2)))
+    scopes = ts.graph.trace(logits.sum()).scopes()
+    for s in (
+        "encoder/layer=0/self_attention",
+        "encoder/layer=1/ffn",
+        "decoder/layer=0/self_attention",
+        "decoder/layer=1/cross_attention",
+        "decoder/layer=1/ffn",
+    ):
+        assert s in scopes
+
+
+def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
+    model = Transformer(6, 7, d_model=8, heads=2, d_ff=16, layers=1)
+    src = rng.integers(0, 6, (4, 5))
+    bos, eos = 0, 1
+    out = model.greedy_decode(src, max_len=6, bos=bos, eos=eos)
+    assert out.dtype.kind == "i" and out.shape[0] == 4 and out.shape[1] <= 7
+    assert (out[:, 0] == bos).all()
+    # Feeding the decoded prefix back in, the argmax at every step is the next decoded token,
+    # up to each row's first EOS (after which rows are filled with EOS).
+    predicted = model(src, out[:, :-1]).numpy().argmax(-1)
+    for row, pred in zip(out, predicted, strict=True):
+        stop = np.flatnonzero(row[1:] == eos)
+        n = stop[0] + 1 if stop.size else len(row) - 1
+        np.testing.assert_array_equal(pred[:n], row[1 : n + 1])
+        assert (row[n + 1 :] == eos).all()
+
+
+# ------------------------------------------------------------------ bad input
+def test_heads_must_divide_d_model():
+    for make in (TransformerEncoderLayer, TransformerDecoderLayer):
+        with pytest.raises(ValueError, match=r"d_model=6, heads=4"):
+            make(6, 4, 8)
+    with pytest.raises(ValueError, match=r"d_model=6, heads=4"):
+        Transformer(5, 5, 6, 4, 8, 1)
+
+
+def test_layer_input_width_is_checked(rng):
+    with pytest.raises(ValueError, match=r"last axis 4, got shape \(2, 3, 5\)"):
+        TransformerEncoderLayer(4, 2, 8)(f64(rng, 2, 3, 5))
+    with pytest.raises(ValueError, match=r"memory with last axis 4, got shape \(2, 3, 6\)"):
+        TransformerDecoderLayer(4, 2, 8)(f64(rng, 2, 3, 4), f64(rng, 2, 3, 6))
+
+
+def test_bad_ids_and_batches(rng):
+    model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
+    with pytest.raises(ValueError, match=r"integer token ids of shape \(B, T\)"):
+        model(rng.random((2, 3)), rng.integers(0, 5, (2, 3)))
+    with pytest.raises(ValueError, match=r"batch size.*\(3, 2\)"):
+        model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (3, 2)))
+    with pytest.raises(ValueError, match=r"src_lengths must be \(2,\)"):
+        model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[3, 4])

@@ -15,6 +15,7 @@ from .linear import MLP, Embedding, LayerNorm, Linear
 from .lstm import LSTM, LSTMCell
 from .module import Module, Parameter
 from .rnn import RNN, RNNCell
+from .seq2seq import Seq2Seq
 from .transformer import (
     PositionalEncoding,
     Transformer,
@@ -45,4 +46,5 @@ __all__ = [
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",
     "Transformer",
+    "Seq2Seq",
 ]

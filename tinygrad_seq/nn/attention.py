@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from .. import backend, ops
+from ..functional import padding_mask
 from ..tensor import Tensor, apply, where
 from .module import Module, uniform_init
 
@@ -129,6 +130,47 @@ def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None):
     context = alpha @ V  # (..., Tq, d_v)
     context.name = "c"
     return context, alpha
+
+
+# ------------------------------------------------------------------ token masks
+def ids_array(ids, who: str, what: str):
+    """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T)."""
+    data = ids.data if isinstance(ids, Tensor) else ids
+    if not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    if data.dtype.kind not in "iu" or data.ndim != 2:
+        raise ValueError(
+            f"{who}: {what} must be integer token ids of shape (B, T), got dtype "
+            f"{data.dtype} and shape {tuple(data.shape)}"
+        )
+    return data
+
+
+def source_mask(src, src_lengths=None, src_mask=None, who: str = "model"):
+    """The (B, T_in) boolean mask of real source tokens (True) from lengths or a mask."""
+    B, T = src.shape
+    if src_lengths is not None and src_mask is not None:
+        raise ValueError(f"{who}: give src_lengths or src_mask, not both")
+    if src_lengths is not None:
+        lengths = backend.to_numpy(getattr(src_lengths, "data", src_lengths))
+        lengths = np.asarray(lengths)
+        if lengths.shape != (B,) or lengths.min(initial=1) < 1 or lengths.max(initial=0) > T:
+            raise ValueError(
+                f"{who}: src_lengths must be ({B},) values in [1, {T}] for src of shape "
+                f"{(B, T)}, got shape {lengths.shape}"
+            )
+        return padding_mask(lengths, T)
+    if src_mask is not None:
+        mask = getattr(src_mask, "data", src_mask)
+        if not hasattr(mask, "dtype"):
+            mask = np.asarray(mask)
+        if mask.dtype != bool or tuple(mask.shape) != (B, T):
+            raise ValueError(
+                f"{who}: src_mask must be boolean of shape (B, T_in) = {(B, T)}, got "
+                f"{mask.dtype} of shape {tuple(mask.shape)}"
+            )
+        return mask
+    return None
 
 
 class _Attention(Module):

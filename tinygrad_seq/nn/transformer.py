@@ -22,7 +22,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad, scope
 from ..tensor import Tensor
-from .attention import MultiHeadAttention, matmul
+from .attention import MultiHeadAttention, ids_array, matmul, source_mask
 from .linear import Embedding, LayerNorm, Linear, check_last_axis
 from .module import Module, uniform_init
 
@@ -178,46 +178,6 @@ class TransformerDecoderLayer(Module):
         }
 
 
-def _ids_array(ids, who: str, what: str):
-    """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T)."""
-    data = ids.data if isinstance(ids, Tensor) else ids
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data)
-    if data.dtype.kind not in "iu" or data.ndim != 2:
-        raise ValueError(
-            f"{who}: {what} must be integer token ids of shape (B, T), got dtype "
-            f"{data.dtype} and shape {tuple(data.shape)}"
-        )
-    return data
-
-
-def source_mask(src, src_lengths=None, src_mask=None, who: str = "model"):
-    """The (B, T_in) boolean mask of real source tokens (True) from lengths or a mask."""
-    B, T = src.shape
-    if src_lengths is not None and src_mask is not None:
-        raise ValueError(f"{who}: give src_lengths or src_mask, not both")
-    if src_lengths is not None:
-        lengths = backend.to_numpy(getattr(src_lengths, "data", src_lengths))
-        lengths = np.asarray(lengths)
-        if lengths.shape != (B,) or lengths.min(initial=1) < 1 or lengths.max(initial=0) > T:
-            raise ValueError(
-                f"{who}: src_lengths must be ({B},) values in [1, {T}] for src of shape "
-                f"{(B, T)}, got shape {lengths.shape}"
-            )
-        return F.padding_mask(lengths, T)
-    if src_mask is not None:
-        mask = getattr(src_mask, "data", src_mask)
-        if not hasattr(mask, "dtype"):
-            mask = np.asarray(mask)
-        if mask.dtype != bool or tuple(mask.shape) != (B, T):
-            raise ValueError(
-                f"{who}: src_mask must be boolean of shape (B, T_in) = {(B, T)}, got "
-                f"{mask.dtype} of shape {tuple(mask.shape)}"
-            )
-        return mask
-    return None
-
-
 class Transformer(Module):
     """Encoder-decoder Transformer: logits (B, T_out, tgt_vocab) for src (B, T_in) and the
     shifted target tgt_in (B, T_out), trained with teacher forcing like Seq2Seq.
@@ -253,7 +213,7 @@ class Transformer(Module):
 
     def encode(self, src, src_mask=None) -> Tensor:
         """src ids (B, T_in) → encoder output (B, T_in, d_model); src_mask (B, T_in) bool."""
-        src = _ids_array(src, "Transformer", "src")
+        src = ids_array(src, "Transformer", "src")
         key_mask = None if src_mask is None else src_mask.reshape(src.shape[0], 1, -1)
         with scope("encoder"):
             x = self.positions(self.src_embedding(src))  # (B, T_in, d_model)
@@ -265,7 +225,7 @@ class Transformer(Module):
 
     def decode(self, tgt_in, memory: Tensor, src_mask=None) -> Tensor:
         """tgt_in ids (B, T_out), encoder output (B, T_in, d) → logits (B, T_out, V)."""
-        tgt_in = _ids_array(tgt_in, "Transformer", "tgt_in")
+        tgt_in = ids_array(tgt_in, "Transformer", "tgt_in")
         if tgt_in.shape[0] != memory.shape[0]:
             raise ValueError(
                 f"Transformer: src and tgt_in must share the batch size; got tgt_in "
@@ -288,7 +248,7 @@ class Transformer(Module):
 
         Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in).
         """
-        src = _ids_array(src, "Transformer", "src")
+        src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         return self.decode(tgt_in, self.encode(src, mask), mask)
 
@@ -298,7 +258,7 @@ class Transformer(Module):
         """Generate by always taking the likeliest next token, from `bos` until every row
         has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
         with `bos`; a finished row is filled with `eos` after its first `eos`."""
-        src = _ids_array(src, "Transformer", "src")
+        src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         B = src.shape[0]
         out = np.full((B, 1), bos, dtype=np.int64)

@@ -1,0 +1,211 @@
+"""Seq2Seq: an encoder RNN reads the source, a decoder RNN writes the target.
+
+    encoder     h_t^enc = f_enc(x_t, h_{t-1}^enc),      c = h_T^enc
+    decoder     h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c)
+    output      p(y_t | y_{<t}, x) = softmax(W_o h_t^dec + b_o)
+
+and with attention (Bahdanau et al.), a fresh context at every decoder step:
+
+    e_{t,i} = a(h_{t-1}^dec, h_i^enc),   α_t = softmax(e_t),   c_t = Σ_i α_{t,i} h_i^enc
+    h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
+    output    softmax(W_o [h_t^dec; c_t] + b_o)
+
+f_enc and f_dec are RNN, LSTM or GRU cells. The decoder takes the context by concatenation,
+x_t = [embedding(y_{t-1}); c] (or c_t), and starts from the encoder's final state. Training
+uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run inside
+ts.scope("encoder") and ts.scope(f"t={t}"), decoder steps inside ts.scope("decoder") and
+ts.scope(f"t={t}").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad, scope
+from ..tensor import Tensor, cat, stack
+from .attention import (
+    AdditiveAttention,
+    MultiplicativeAttention,
+    ScaledDotProductAttention,
+    ids_array,
+    source_mask,
+)
+from .gru import GRU, GRUCell
+from .linear import Embedding
+from .lstm import LSTM, LSTMCell
+from .module import Module, uniform_init
+from .rnn import RNN, RNNCell
+
+__all__ = ["Seq2Seq"]
+
+CELLS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)}
+ATTENTIONS = (None, "additive", "multiplicative", "dot")
+
+
+class Seq2Seq(Module):
+    """Encoder-decoder over RNN/LSTM/GRU cells, with or without attention.
+
+    `model(src (B, T_in), tgt_in (B, T_out)) -> logits (B, T_out, tgt_vocab)` under teacher
+    forcing; `greedy_decode(src, max_len, bos, eos)` generates. Source padding is given by
+    `src_lengths` (B,) or `src_mask` (B, T_in): padded steps leave the encoder state
+    unchanged (so c = h_T^enc is each row's state after its last real token) and get no
+    attention. With attention, `.last_attention` holds α (B, T_out, T_in) of the last call.
+    """
+
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        emb: int,
+        hidden: int,
+        cell: str = "lstm",
+        attention: str | None = None,
+    ) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"Seq2Seq: cell must be one of {tuple(CELLS)}, got {cell!r}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"Seq2Seq: attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.src_vocab, self.tgt_vocab, self.emb, self.hidden = src_vocab, tgt_vocab, emb, hidden
+        self.cell, self.attention_kind = cell, attention
+        Encoder, DecoderCell = CELLS[cell]
+        self.src_embedding = Embedding(src_vocab, emb)
+        self.tgt_embedding = Embedding(tgt_vocab, emb)
+        self.encoder = Encoder(emb, hidden)
+        self.decoder = DecoderCell(emb + hidden, hidden)  # input [embedding(y_{t-1}); c_t]
+        if attention == "additive":
+            self.attention = AdditiveAttention(hidden, hidden, hidden)
+        elif attention == "multiplicative":
+            self.attention = MultiplicativeAttention(hidden, hidden)
+        elif attention == "dot":
+            self.attention = ScaledDotProductAttention()
+        else:
+            self.attention = None
+        out_in = 2 * hidden if attention else hidden  # [h_t^dec; c_t] or h_t^dec
+        self.W_o = uniform_init((tgt_vocab, out_in), out_in, "W_o")
+        self.b_o = uniform_init((tgt_vocab,), out_in, "b_o")
+        self._last_attention = None
+
+    # -------------------------------------------------------------- the two halves
+    def encode(self, src, mask=None):
+        """src ids (B, T_in) → (h^enc (B, T_in, h), the final state): c = h_T^enc."""
+        with scope("encoder"):
+            x = self.src_embedding(src)  # (B, T_in, emb)
+            x.name = "x"
+            hs, final = self.encoder(x, None, mask)  # each step in scope "encoder/t=..."
+            hs.name = "h_enc"
+        return hs, final
+
+    def _start(self, src, src_lengths, src_mask):
+        """Encode and set up everything the decoder steps share."""
+        src = ids_array(src, "Seq2Seq", "src")
+        mask = source_mask(src, src_lengths, src_mask, "Seq2Seq")
+        h_enc, state = self.encode(src, mask)
+        h_T = state[0] if self.cell == "lstm" else state  # c = h_T^enc
+        h_T.name = "c"
+        memory = None
+        if self.attention is not None:
+            B, T_in = src.shape
+            projected = self.attention.project_keys(h_enc)  # key-side work, once
+            key_mask = None
+            if mask is not None:
+                key_mask = backend.array_module(h_enc.data).asarray(mask).reshape(B, 1, T_in)
+            memory = (h_enc, projected, key_mask)
+        return src, state, h_T, memory, self.decoder.weights_T()
+
+    def _step(self, y_prev: Tensor, state, c: Tensor, memory, weights_T):
+        """One decoder step: (new state, features for W_o, α_t (B, 1, T_in) or None)."""
+        h_prev = state[0] if self.cell == "lstm" else state
+        alpha_t = None
+        if memory is not None:  # c_t = Σ_i α_{t,i} h_i^enc, from the query h_{t-1}^dec
+            h_enc, projected, key_mask = memory
+            B = h_prev.shape[0]
+            query = h_prev.reshape(B, 1, self.hidden)
+            c_t, alpha_t = self.attention.attend(query, projected, h_enc, key_mask)
+            c = c_t.reshape(B, self.hidden)
+            c.name = "c_t"
+        x_t = cat([y_prev, c], axis=-1)  # [embedding(y_{t-1}); c_t]: (B, emb + h)
+        x_t.name = "[y_prev; c_t]"
+        if self.cell == "lstm":  # h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
+            state = self.decoder.step(x_t, state[0], state[1], weights_T)
+            h_t = state[0]
+        else:
+            state = h_t = self.decoder.step(x_t, state, weights_T)
+        h_t.name = "h_t^dec"
+        features = cat([h_t, c], axis=-1) if memory is not None else h_t  # [h_t^dec; c_t]
+        return state, features, alpha_t
+
+    def _logits(self, features: Tensor) -> Tensor:
+        """W_o h_t^dec + b_o (or W_o [h_t^dec; c_t] + b_o) for every step at once."""
+        logits = features @ self.W_o.T + self.b_o
+        logits.name = "logits"
+        return logits
+
+    # -------------------------------------------------------------- public
+    def forward(self, src, tgt_in, src_lengths=None, src_mask=None) -> Tensor:
+        """Teacher forcing: src (B, T_in), tgt_in (B, T_out) (BOS, y_1, ...) ids →
+        logits (B, T_out, tgt_vocab), the scores of y_1 ... y_{T_out}."""
+        src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
+        tgt_in = ids_array(tgt_in, "Seq2Seq", "tgt_in")
+        if tgt_in.shape[0] != src.shape[0]:
+            raise ValueError(
+                f"Seq2Seq: src and tgt_in must share the batch size; got src "
+                f"{tuple(src.shape)} and tgt_in {tuple(tgt_in.shape)}"
+            )
+        features, alphas = [], []
+        with scope("decoder"):
+            y = self.tgt_embedding(tgt_in)  # (B, T_out, emb), all steps at once
+            y.name = "y"
+            for t in range(tgt_in.shape[1]):
+                with scope(f"t={t}"):
+                    state, f_t, alpha_t = self._step(y[:, t], state, c, memory, weights_T)
+                features.append(f_t)
+                alphas.append(alpha_t)
+            logits = self._logits(stack(features, axis=1))  # (B, T_out, V)
+        self._keep_attention(alphas)
+        return logits
+
+    def greedy_decode(
+        self, src, max_len: int, bos: int, eos: int, src_lengths=None, src_mask=None
+    ) -> np.ndarray:
+        """Generate by feeding back the likeliest token, from `bos` until every row has
+        produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with
+        `bos`; after its first `eos` a row is filled with `eos`."""
+        if max_len < 0:
+            raise ValueError(f"Seq2Seq.greedy_decode: max_len must be >= 0, got {max_len}")
+        with no_grad():
+            src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
+            B = src.shape[0]
+            out = [np.full(B, bos, dtype=np.int64)]
+            done = np.zeros(B, dtype=bool)
+            alphas = []
+            with scope("decoder"):
+                for t in range(max_len):
+                    with scope(f"t={t}"):
+                        y_prev = self.tgt_embedding(out[-1])  # (B, emb)
+                        state, f_t, alpha_t = self._step(y_prev, state, c, memory, weights_T)
+                        logits = self._logits(f_t)  # (B, V)
+                    alphas.append(alpha_t)
+                    next_ids = backend.to_numpy(logits.data.argmax(axis=-1)).astype(np.int64)
+                    next_ids[done] = eos
+                    out.append(next_ids)
+                    done |= next_ids == eos
+                    if done.all():
+                        break
+        self._keep_attention(alphas)
+        return np.stack(out, axis=1)
+
+    def _keep_attention(self, alphas: list) -> None:
+        if self.attention is None or not alphas:
+            self._last_attention = None
+            return
+        xp = backend.array_module(alphas[0].data)
+        self._last_attention = xp.concatenate([a.data for a in alphas], axis=1)
+
+    @property
+    def last_attention(self) -> np.ndarray | None:
+        """α (B, T_out, T_in) of the last forward or greedy_decode (None without attention):
+        row t is where the decoder looked while producing y_t."""
+        last = self._last_attention
+        return None if last is None else backend.to_numpy(last)

@@ -1,0 +1,435 @@
+"""Turn the workers' records into the tables of RESULTS.md (pure functions, no timing).
+
+``aggregate`` folds the per-process records of each (engine, workload) cell into one: the
+median over rounds of each process's median. ``render`` writes the Markdown page.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from .workloads import WORKLOADS
+
+ENGINE = "tinygrad_seq"
+FLOOR = "numpy-floor"
+TORCH = "torch"
+# A cell is "contended" when its median wall time exceeds its median process-CPU time by
+# more than this factor: another process had the CPU while it was timed.
+CONTENDED_RATIO = 1.10
+
+# DESIGN.md's targets (medians of the same run)
+TARGET_VS_TORCH = 1.0
+TARGET_W5_US_PER_OP = 2.0
+TARGET_W4_VS_FLOOR = 1.5
+TARGET_W4_MEMORY_VS_FLOOR = 2.0
+
+
+def contended(rec: dict | None) -> bool:
+    """Whether another process visibly took the CPU while this cell was timed."""
+    if not rec or rec.get("status") != "ok" or not rec.get("cpu_median_ms"):
+        return False
+    return rec["median_ms"] > CONTENDED_RATIO * rec["cpu_median_ms"]
+
+
+def aggregate(records: list[dict]) -> dict[tuple[str, str], dict]:
+    """{(engine, workload): cell}; a cell is the median over rounds of per-process medians.
+
+    Any failed round fails the cell (its error is kept). ``round_spread`` is
+    (max − min) / median of the per-process medians: this machine's process-to-process noise.
+    """
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["engine"], r["workload"]), []).append(r)
+    cells = {}
+    for key, recs in groups.items():
+        bad = [r for r in recs if r.get("status") != "ok"]
+        if bad:
+            cell = {k: v for k, v in bad[0].items() if k != "traceback_tail"}
+            cell["traceback_tail"] = bad[0].get("traceback_tail")
+        else:
+            meds = [r["median_ms"] for r in recs]
+            traced = [r["tracemalloc_peak_mib"] for r in recs if r.get("tracemalloc_peak_mib")]
+            cell = {
+                "status": "ok",
+                "engine": key[0],
+                "workload": key[1],
+                "median_ms": statistics.median(meds),
+                "cpu_median_ms": statistics.median(r["cpu_median_ms"] for r in recs),
+                "round_spread": (max(meds) - min(meds)) / statistics.median(meds),
+                "rounds": len(recs),
+                "reps": min(r["reps"] for r in recs),
+                "cpu_util": min(r["cpu_util"] for r in recs),
+                "rss_growth_mib": max(r["rss_growth_mib"] for r in recs),
+                "minflt_per_call": statistics.median(r["minflt_per_call"] for r in recs),
+                "tracemalloc_peak_mib": statistics.median(traced) if traced else None,
+                "grad_rel_diff": max(r["grad_check"]["rel_diff"] for r in recs),
+                "loadavg_1min": max(r.get("loadavg_1min", 0.0) for r in recs),
+                "info": recs[0].get("info", {}),
+            }
+        cell["per_round_ms"] = [r.get("median_ms") for r in recs]
+        cells[key] = cell
+    return cells
+
+
+# ------------------------------------------------------------------ formatting
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    if ms >= 100:
+        return f"{ms:.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    if ms >= 1:
+        return f"{ms:.2f}"
+    return f"{ms:.3f}"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}×"
+
+
+def _ok(cells: dict, engine: str, workload: str) -> dict | None:
+    c = cells.get((engine, workload))
+    return c if c and c.get("status") == "ok" else None
+
+
+def _ms(cells: dict, engine: str, workload: str) -> float | None:
+    c = _ok(cells, engine, workload)
+    return c["median_ms"] if c else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _cell_text(cells: dict, engine: str, workload: str, skipped: dict) -> str:
+    c = cells.get((engine, workload))
+    if engine not in WORKLOADS[workload].engines:
+        return "—"
+    if c is None:
+        return skipped.get(engine, "—")
+    if c.get("status") != "ok":
+        return f"**{c.get('status', 'fail').upper()}**"
+    return fmt_ms(c["median_ms"]) + (" ⚠" if contended(c) else "")
+
+
+def _floor_workload(workload: str) -> str:
+    return WORKLOADS[workload].base or workload
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _cpu_ms(cells: dict, engine: str, workload: str) -> float | None:
+    c = _ok(cells, engine, workload)
+    return c["cpu_median_ms"] if c else None
+
+
+def main_table(cells: dict, workloads: list[str], engines: list[str], skipped: dict) -> list[str]:
+    """Medians (ms) per engine, the engine's ratios to the floor and to torch (from wall
+    medians, and from process-CPU medians, which being descheduled does not inflate)."""
+    header = (
+        ["workload"]
+        + [f"{e} ms" for e in engines]
+        + ["engine ÷ floor", "engine ÷ torch", "CPU-time ÷ floor", "CPU-time ÷ torch"]
+    )
+    rows = []
+    for w in workloads:
+        base = _floor_workload(w)
+        ratios = [
+            _ratio(_ms(cells, ENGINE, w), _ms(cells, FLOOR, base)),
+            _ratio(_ms(cells, ENGINE, w), _ms(cells, TORCH, base)),
+            _ratio(_cpu_ms(cells, ENGINE, w), _cpu_ms(cells, FLOOR, base)),
+            _ratio(_cpu_ms(cells, ENGINE, w), _cpu_ms(cells, TORCH, base)),
+        ]
+        rows.append(
+            [f"**{w}**"]
+            + [_cell_text(cells, e, w, skipped) for e in engines]
+            + [fmt_ratio(r) for r in ratios]
+        )
+    return _table(header, rows)
+
+
+def overhead_table(cells: dict, workloads: list[str], engines: list[str]) -> list[str]:
+    """µs per op (W5) / per step (W4), and above the floor: the engine's own bookkeeping."""
+    rows = []
+    for w in workloads:
+        spec = WORKLOADS[w]
+        n = spec.count()
+        if n is None:
+            continue
+        floor = _ms(cells, FLOOR, _floor_workload(w))
+        for e in engines:
+            ms = _ms(cells, e, w)
+            if ms is None:
+                continue
+            above = None if floor is None else (ms - floor) * 1e3 / n
+            rows.append(
+                [
+                    w,
+                    e,
+                    f"{n} {spec.per}s",
+                    f"{ms * 1e3 / n:.2f}",
+                    "—" if above is None else f"{above:.2f}",
+                ]
+            )
+    if not rows:
+        return []
+    return _table(["workload", "engine", "count", "µs per op/step", "µs above floor"], rows)
+
+
+def switches_table(cells: dict, workloads: list[str]) -> list[str]:
+    """The engine's recording switches on W4: what turning each on costs."""
+    base = _ms(cells, ENGINE, "W4")
+    rows = []
+    for w in workloads:
+        spec = WORKLOADS[w]
+        if spec.base != "W4":
+            continue
+        ms = _ms(cells, ENGINE, w)
+        if ms is None or base is None:
+            rows.append([w, spec.title, fmt_ms(ms), "—", "—"])
+            continue
+        per_step = (ms - base) * 1e3 / spec.count()
+        rows.append([w, spec.title, fmt_ms(ms), fmt_ratio(ms / base), f"{per_step:+.2f}"])
+    if not rows:
+        return []
+    header = ["variant", "what", "ms", "÷ W4 (switch off)", "µs per step added"]
+    return _table(header, [["W4", "switches off", fmt_ms(base), "1.00×", "0"]] + rows)
+
+
+def memory_table(cells: dict, workloads: list[str], engines: list[str]) -> list[str]:
+    """Peak RSS growth over the post-import baseline, and one call's tracemalloc peak."""
+    rows = []
+    for w in workloads:
+        rss = []
+        for e in engines:
+            c = _ok(cells, e, w)
+            rss.append(f"{c['rss_growth_mib']:.1f}" if c else "—")
+        mine = _ok(cells, ENGINE, w)
+        floor = _ok(cells, FLOOR, _floor_workload(w))
+        tm_e = mine["tracemalloc_peak_mib"] if mine else None
+        tm_f = floor["tracemalloc_peak_mib"] if floor else None
+        rows.append(
+            [w]
+            + rss
+            + [
+                "—" if tm_e is None else f"{tm_e:.2f}",
+                "—" if tm_f is None else f"{tm_f:.2f}",
+                fmt_ratio(_ratio(tm_e, tm_f)),
+            ]
+        )
+    header = (
+        ["workload"]
+        + [f"{e} RSS growth MiB" for e in engines]
+        + ["engine traced peak MiB", "floor traced peak MiB", "engine ÷ floor"]
+    )
+    return _table(header, rows)
+
+
+def noise_table(cells: dict, workloads: list[str], engines: list[str]) -> list[str]:
+    """Per cell: CPU-time median, round spread, fewest reps, lowest CPU share, page faults."""
+    rows = []
+    for w in workloads:
+        row = [w]
+        for e in engines:
+            c = _ok(cells, e, w)
+            if c is None:
+                row.append("—")
+                continue
+            row.append(
+                f"{fmt_ms(c['cpu_median_ms'])} · {c['round_spread']:.0%} · {c['reps']} · "
+                f"{c['cpu_util']:.2f} · {c['minflt_per_call']:.0f}"
+            )
+        rows.append(row)
+    return _table(["workload"] + engines, rows)
+
+
+def grad_table(check: dict, workloads: list[str], engines: list[str]) -> list[str]:
+    """The pre-timing gradient check: worst relative difference from the floor."""
+    results = check.get("results", {})
+    rows = []
+    for w in workloads:
+        row = [w]
+        for e in engines:
+            if e == FLOOR:
+                row.append("reference")
+                continue
+            r = results.get(f"{e}/{w}")
+            if r is None:
+                row.append("—")
+            elif r.get("status") == "ok":
+                row.append(f"{r['rel_diff']:.0e} ✓")
+            elif r.get("status") == "grad-mismatch":
+                row.append(f"**{r['rel_diff']:.1e} at {r['where']}** ✗")
+            else:
+                row.append(f"**{r.get('status', 'fail')}**")
+        rows.append(row)
+    return _table(["workload"] + engines, rows)
+
+
+def targets(cells: dict, workloads: list[str]) -> list[tuple[str, str, bool | None]]:
+    """DESIGN's targets: (what, measured, met?) — None where this run cannot tell."""
+    out: list[tuple[str, str, bool | None]] = []
+    for w in workloads:
+        if WORKLOADS[w].variant:
+            continue
+        r = _ratio(_ms(cells, ENGINE, w), _ms(cells, TORCH, w))
+        out.append(
+            (
+                f"{w}: engine ≤ {TARGET_VS_TORCH:.1f}× torch",
+                fmt_ratio(r),
+                None if r is None else r <= TARGET_VS_TORCH,
+            )
+        )
+    if "W5" in workloads:
+        mine, floor = _ms(cells, ENGINE, "W5"), _ms(cells, FLOOR, "W5")
+        n = WORKLOADS["W5"].count()
+        above = None if mine is None or floor is None else (mine - floor) * 1e3 / n
+        out.append(
+            (
+                f"W5: engine ≤ {TARGET_W5_US_PER_OP:.0f} µs per op above the floor",
+                "—" if above is None else f"{above:.2f} µs",
+                None if above is None else above <= TARGET_W5_US_PER_OP,
+            )
+        )
+    if "W4" in workloads:
+        r = _ratio(_ms(cells, ENGINE, "W4"), _ms(cells, FLOOR, "W4"))
+        out.append(
+            (
+                f"W4: engine ≤ {TARGET_W4_VS_FLOOR}× floor",
+                fmt_ratio(r),
+                None if r is None else r <= TARGET_W4_VS_FLOOR,
+            )
+        )
+        mine, floor = _ok(cells, ENGINE, "W4"), _ok(cells, FLOOR, "W4")
+        m = _ratio(mine and mine["tracemalloc_peak_mib"], floor and floor["tracemalloc_peak_mib"])
+        out.append(
+            (
+                f"W4: graph's peak memory ≤ {TARGET_W4_MEMORY_VS_FLOOR:.0f}× the floor's "
+                "(tracemalloc)",
+                fmt_ratio(m),
+                None if m is None else m <= TARGET_W4_MEMORY_VS_FLOOR,
+            )
+        )
+    return out
+
+
+def render(results: dict) -> str:
+    """The whole RESULTS.md page."""
+    meta = results["meta"]
+    cells = aggregate(results["records"])
+    workloads, engines = meta["workloads"], meta["engines"]
+    skipped = meta.get("skipped_engines", {})
+    lines = [
+        "# Speed suite results",
+        "",
+        f"Generated by `{meta['command']}` on {meta['date']} ({meta['total_s'] / 60:.1f} min).",
+        "",
+        f"- Machine: {meta['machine']['cpu']}, {meta['machine']['cores']} logical cores, "
+        f"{meta['machine']['os']}; load average at start {meta['machine']['loadavg_start']:.2f}, "
+        f"at end {meta['machine'].get('loadavg_end', float('nan')):.2f}.",
+        f"- Versions: {meta['versions']}.",
+        f"- Settings: float32, single-threaded BLAS (OMP/OPENBLAS/MKL_NUM_THREADS=1, "
+        f"torch.set_num_threads(1)), backend {meta['backend']}, data seed {meta['seed']}; "
+        f"{meta['rounds']} round(s) of fresh processes, interleaved over the cells; each "
+        f"process warms up (≥ 3 calls, ≥ {meta['warmup']} s) then times repetitions for "
+        f"{meta['budget']} s ({meta['min_reps']}–{meta['max_reps']} reps) and takes their median.",
+        "",
+        "## Medians (ms per forward + backward)",
+        "",
+        "Each cell is the median over rounds of each process's median. ⚠ = median wall time "
+        f"> {CONTENDED_RATIO:.2f}× median CPU time: another process took the CPU while it ran "
+        "(see the noise table's CPU-time medians). Ratios use the wall medians of this run.",
+        "",
+    ]
+    lines += main_table(cells, workloads, engines, skipped)
+    lines += ["", "Workloads:", ""]
+    lines += [f"- **{w}**: {WORKLOADS[w].title}" for w in workloads]
+
+    tg = targets(cells, workloads)
+    if tg:
+        lines += ["", "## Targets (DESIGN.md, Performance)", ""]
+        mark = {True: "met", False: "**not met**", None: "—"}
+        lines += _table(["target", "measured", ""], [[t, m, mark[ok]] for t, m, ok in tg])
+
+    ov = overhead_table(cells, workloads, engines)
+    if ov:
+        lines += [
+            "",
+            "## Per-op overhead",
+            "",
+            "Time per elementwise op (W5) or per time step (W4: 5 graph nodes per step), "
+            "and the same above the floor's time: the engine's own bookkeeping.",
+            "",
+        ]
+        lines += ov
+
+    sw = switches_table(cells, workloads)
+    if sw:
+        lines += [
+            "",
+            "## Recording switches (engine, W4)",
+            "",
+            "Off is the default; the rows show what switching each one on costs.",
+            "",
+        ]
+        lines += sw
+
+    lines += [
+        "",
+        "## Memory",
+        "",
+        "RSS growth: peak RSS of the worker (ru_maxrss) minus its RSS after imports, the "
+        "largest over the rounds (includes the data, the warm-up and every repetition). "
+        "Traced peak: the most memory one forward + backward held at once, as tracemalloc "
+        "sees it (NumPy buffers and Python objects: the graph plus temporaries; PyTorch's "
+        "allocator is invisible to it).",
+        "",
+    ]
+    lines += memory_table(cells, workloads, engines)
+
+    lines += [
+        "",
+        "## Gradient check (before timing)",
+        "",
+        "Worst difference of each engine's gradients from the floor's, relative to the "
+        f"gradient's size, float32 (tolerance {results['check'].get('tolerance', 1e-3):.0e}). "
+        "A cell that fails is not timed. Every timing process also re-checks its own "
+        "gradients after timing.",
+        "",
+    ]
+    lines += grad_table(results["check"], workloads, engines)
+
+    lines += [
+        "",
+        "## Noise",
+        "",
+        "Cell: CPU-time median ms · round spread ((max − min) / median of the per-process "
+        "medians) · fewest reps in a process · lowest CPU share of a process's timed loop "
+        "(1.00 = never descheduled) · minor page faults per call. Differences between "
+        "columns smaller than the round spread are not meaningful.",
+        "",
+    ]
+    lines += noise_table(cells, workloads, engines)
+
+    failed = [c for c in cells.values() if c.get("status") != "ok"]
+    check_fail = {
+        k: v
+        for k, v in results["check"].get("results", {}).items()
+        if v.get("status") not in ("ok", "unavailable")
+    }
+    if failed or check_fail or skipped:
+        lines += ["", "## Failures and skips", ""]
+        for name, why in skipped.items():
+            lines.append(f"- **{name}** skipped: {why}")
+        for key, r in check_fail.items():
+            lines.append(
+                f"- **{key}** gradient check: {r.get('status')}: {r.get('error') or r.get('where')}"
+            )
+        for c in failed:
+            lines.append(f"- **{c.get('engine')}/{c.get('workload')}**: {c.get('error')}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,213 @@
+"""One measurement in a fresh process; prints one JSON line for the runner.
+
+    python -m benchmarks.worker time ENGINE WORKLOAD [--budget S] [--seed N] [--backend B]
+    python -m benchmarks.worker check W1,W2,... --engines tinygrad_seq,torch
+
+``time`` warms up, times repetitions for ``--budget`` seconds and reports their median (wall
+and process-CPU time), the peak-RSS growth over the post-import baseline, minor page faults
+per call, the tracemalloc peak of one call, and finally checks this very process's
+gradients against the floor. ``check`` runs each engine once per workload and compares its
+gradients with the floor's, before any timing.
+
+BLAS must be single-threaded, and its thread count is fixed when NumPy loads, so the
+environment is set here before anything imports NumPy (the runner sets it too).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import tracemalloc  # noqa: E402
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _import_engine(engine: str, backend: str) -> dict:
+    """Import what `engine` needs (so the RSS baseline includes it); return its versions."""
+    import numpy as np
+
+    info = {"numpy": np.__version__}
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set in this process
+            pass
+        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    elif engine == "tinygrad_seq":
+        import tinygrad_seq as ts
+
+        ts.backend.set_backend(backend)
+        info.update(tinygrad_seq=ts.__version__, backend=backend)
+    return info
+
+
+def _tracemalloc_peak(step) -> float | None:
+    """Peak bytes (MiB) that one call holds at once, as tracemalloc sees them.
+
+    NumPy reports its array buffers to tracemalloc and Python objects are traced anyway,
+    so for the engine and the floor this is the memory of the graph plus temporaries.
+    PyTorch's allocator is invisible to tracemalloc: None for torch.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def time_cell(args: argparse.Namespace) -> dict:
+    from . import workloads
+
+    rec: dict = {"engine": args.engine, "workload": args.workload, "pid": os.getpid()}
+    rec["info"] = _import_engine(args.engine, args.backend)
+    rec["rss_after_import_mib"] = _rss_mib()
+    t0 = time.perf_counter()
+    step = workloads.make(args.engine, args.workload, seed=args.seed)
+    rec["setup_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    step()
+    rec["first_call_ms"] = (time.perf_counter() - t0) * 1e3
+    # warm-up: >= 3 calls and >= --warmup seconds (the virtual CPU needs time to settle)
+    warm: list[float] = []
+    while len(warm) < 3 or sum(warm) < args.warmup:
+        t0 = time.perf_counter()
+        step()
+        warm.append(time.perf_counter() - t0)
+        if warm[-1] > 1.0:
+            break
+    estimate = statistics.median(warm)
+    reps = int(min(args.max_reps, max(args.min_reps, args.budget / max(estimate, 1e-9))))
+    rec["warmup_reps"] = len(warm)
+
+    gc.collect()
+    wall, cpu = [], []
+    perf, proc = time.perf_counter, time.process_time
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    cpu0, wall0 = proc(), perf()
+    for _ in range(reps):
+        c0 = proc()
+        t0 = perf()
+        step()
+        t1 = perf()
+        cpu.append(proc() - c0)
+        wall.append(t1 - t0)
+    # CPU seconds per wall second: well below 1 means another process took the core
+    rec["cpu_util"] = (proc() - cpu0) / (perf() - wall0)
+    rec["minflt_per_call"] = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / reps
+    rec["loadavg_1min"] = os.getloadavg()[0]
+    ms = sorted(t * 1e3 for t in wall)
+    rec.update(
+        status="ok",
+        reps=reps,
+        median_ms=statistics.median(ms),
+        min_ms=ms[0],
+        p25_ms=ms[len(ms) // 4],
+        p75_ms=ms[(3 * len(ms)) // 4],
+        cpu_median_ms=statistics.median(cpu) * 1e3,
+    )
+    rec["peak_rss_mib"] = _rss_mib()
+    rec["rss_growth_mib"] = rec["peak_rss_mib"] - rec["rss_after_import_mib"]
+    rec["tracemalloc_peak_mib"] = None if args.engine == "torch" else _tracemalloc_peak(step)
+    # the gradients this process timed must be the floor's, or the timing does not count
+    check = workloads.check_against_floor(step, args.workload, seed=args.seed)
+    rec["grad_check"] = check
+    if not check["ok"]:
+        rec["status"] = "grad-mismatch"
+        rec["error"] = (
+            f"gradient differs from the floor's: relative {check['rel_diff']:.2e} at "
+            f"{check['where']} (tolerance {check['tolerance']:.0e})"
+        )
+    return rec
+
+
+def check_all(args: argparse.Namespace) -> dict:
+    """Each engine once per workload, gradients against the floor (float32, full size)."""
+    from . import workloads
+
+    out: dict = {"status": "ok", "results": {}}
+    for engine in args.engines.split(","):
+        try:
+            out.setdefault("info", {})[engine] = _import_engine(engine, args.backend)
+        except ImportError as e:
+            out["results"][engine] = {"status": "unavailable", "error": str(e)}
+    for workload in args.workloads.split(","):
+        for engine in args.engines.split(","):
+            if out["results"].get(engine, {}).get("status") == "unavailable":
+                continue
+            if engine not in workloads.WORKLOADS[workload].engines or engine == "numpy-floor":
+                continue
+            key = f"{engine}/{workload}"
+            try:
+                step = workloads.make(engine, workload, seed=args.seed, tiny=args.tiny)
+                res = workloads.check_against_floor(step, workload, seed=args.seed, tiny=args.tiny)
+                res["status"] = "ok" if res["ok"] else "grad-mismatch"
+            except Exception as e:  # noqa: BLE001 - reported, and the cell is not timed
+                res = {
+                    "status": "fail",
+                    "error": f"{type(e).__name__}: {e}"[:500],
+                    "traceback_tail": traceback.format_exc().splitlines()[-8:],
+                }
+            out["results"][key] = res
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("time")
+    t.add_argument("engine")
+    t.add_argument("workload")
+    t.add_argument("--budget", type=float, default=2.0, help="seconds of timed repetitions")
+    t.add_argument("--warmup", type=float, default=0.5, help="minimum seconds of warm-up")
+    t.add_argument("--min-reps", type=int, default=10)
+    t.add_argument("--max-reps", type=int, default=500)
+    c = sub.add_parser("check")
+    c.add_argument("workloads")
+    c.add_argument("--engines", default="tinygrad_seq,torch")
+    c.add_argument("--tiny", action="store_true")
+    for p in (t, c):
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--backend", default="numpy")
+    args = ap.parse_args(argv)
+    try:
+        rec = time_cell(args) if args.cmd == "time" else check_all(args)
+    except BaseException as e:  # noqa: BLE001 - everything goes back to the runner as JSON
+        rec = {
+            "status": "fail",
+            "error": f"{type(e).__name__}: {e}"[:500],
+            "traceback_tail": traceback.format_exc().splitlines()[-8:],
+        }
+        if args.cmd == "time":
+            rec.update(engine=args.engine, workload=args.workload)
+    sys.stdout.write(json.dumps(rec) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

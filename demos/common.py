@@ -126,6 +126,23 @@ def require(module: str, *names: str) -> Any:
     return found[0] if len(found) == 1 else tuple(found)
 
 
+def nn_class(name: str, submodule: str) -> Any:
+    """`ts.nn.<name>`, or `tinygrad_seq.nn.<submodule>.<name>` before it is exported; else Skip."""
+    import tinygrad_seq.nn as nn
+
+    if hasattr(nn, name):
+        return getattr(nn, name)
+    return require(f"tinygrad_seq.nn.{submodule}", name)
+
+
+def log_slope(x: Iterable[float], y: Iterable[float]) -> float:
+    """The least-squares slope of log y against log x (the exponent k of y ~ x^k)."""
+    import numpy as np
+
+    lx, ly = np.log(np.asarray(list(x), float)), np.log(np.asarray(list(y), float))
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
 @dataclass
 class DemoContext:
     """What a demo's `run(ctx)` gets: where to write, how big to be, the seed, a cache.

@@ -1,0 +1,192 @@
+"""The tour's figures, drawn with matplotlib (imported inside each function, Agg canvas).
+
+Every function takes plain NumPy data and a path, writes one PNG and returns the path, so
+the figures can be redrawn from `summary.json` alone. Nothing here touches pyplot's global
+state: figures are `matplotlib.figure.Figure` objects on an Agg canvas, safe in scripts,
+tests and threads, with no display needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PathLike = str | os.PathLike
+
+# One colour per model family, the same in every figure.
+COLORS = {
+    "MLP": "#7f7f7f",
+    "BoW MLP": "#7f7f7f",
+    "RNN": "#d62728",
+    "LSTM": "#1f77b4",
+    "GRU": "#2ca02c",
+    "seq2seq": "#d62728",
+    "seq2seq + attention": "#1f77b4",
+    "Transformer": "#9467bd",
+    "self-attention": "#9467bd",
+}
+
+
+def new_figure(
+    nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.4, 4.2), **kwargs: Any
+):
+    """A Figure on an Agg canvas and its axes (squeezed like pyplot.subplots)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=True, **kwargs)
+    return fig, axes
+
+
+def save(fig, path: PathLike, dpi: int = 110) -> Path:
+    """Write the figure as PNG (or SVG by the suffix) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def heatmap(
+    ax,
+    matrix: np.ndarray,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    annotate: bool | None = None,
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    cmap: str = "viridis",
+    colorbar: bool = True,
+):
+    """Draw `matrix` (rows = ylabels, columns = xlabels) on `ax`; numbers in cells if small."""
+    matrix = np.asarray(matrix, dtype=float)
+    im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    rows, cols = matrix.shape
+    if xlabels is not None:
+        ax.set_xticks(
+            range(cols),
+            labels=list(xlabels),
+            rotation=45 if cols > 4 else 0,
+            ha="right" if cols > 4 else "center",
+        )
+    if ylabels is not None:
+        ax.set_yticks(range(rows), labels=list(ylabels))
+    if annotate is None:
+        annotate = rows * cols <= 80
+    if annotate:
+        hi = np.nanmax(matrix) if vmax is None else vmax
+        lo = np.nanmin(matrix) if vmin is None else vmin
+        mid = (hi + lo) / 2
+        for r in range(rows):
+            for c in range(cols):
+                v = matrix[r, c]
+                ax.text(
+                    c,
+                    r,
+                    f"{v:.2f}".lstrip("0") if 0 <= v < 1 else f"{v:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black" if v > mid else "white",
+                )
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.85)
+    return im
+
+
+def _loglog_panel(
+    ax,
+    ns,
+    ys: dict[str, Sequence[float]],
+    slopes: dict[str, float],
+    fit_from: int,
+    ylabel: str,
+    title: str,
+    scale: float = 1.0,
+) -> None:
+    """One log-log panel: a line per model, its fitted slope in the legend, and guides."""
+    ns = np.asarray(ns, float)
+    for model, y in ys.items():
+        y = np.asarray(y, float) * scale
+        if not len(y):
+            continue
+        label = (
+            f"{model}: slope {abs(slopes[model]) if abs(slopes[model]) < 5e-3 else slopes[model]:.2f}"
+            if model in slopes
+            else model
+        )
+        ax.loglog(ns, y, "o-", color=COLORS.get(model), label=label, lw=1.8, ms=4)
+        fit = ns >= fit_from
+        if fit.sum() >= 2:  # the fitted line, drawn over the fitted range
+            k, c = np.polyfit(np.log(ns[fit]), np.log(y[fit]), 1)
+            ax.loglog(ns[fit], np.exp(c) * ns[fit] ** k, ":", color="black", lw=1.2)
+    ax.axvspan(fit_from, ns.max(), color="#f3f3f3", zorder=0, label=f"fit range n ≥ {fit_from}")
+    ax.set_xlabel("sequence length n (tokens)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def complexity_figure(
+    path: PathLike,
+    ns: Sequence[int],
+    series: dict[str, dict[str, list]],
+    slopes: dict[str, dict[str, float]],
+    fit_from: int,
+    d_model: int,
+) -> Path:
+    """Time, peak memory and sequential depth against n, log-log, slopes fitted."""
+    has_memory = any(s.get("peak_bytes") for s in series.values())
+    panels = 3 if has_memory else 2
+    fig, axes = new_figure(1, panels, size=(5.0 * panels, 4.2))
+    get = lambda key: {m: s[key] for m, s in series.items()}  # noqa: E731
+    _loglog_panel(
+        axes[0],
+        ns,
+        get("time_s"),
+        {m: s["time"] for m, s in slopes.items()},
+        fit_from,
+        "forward + backward time (ms)",
+        "Time (best of several runs)",
+        scale=1e3,
+    )
+    k = 1
+    if has_memory:
+        _loglog_panel(
+            axes[1],
+            ns,
+            get("peak_bytes"),
+            {m: s["memory"] for m, s in slopes.items() if "memory" in s},
+            fit_from,
+            "peak memory during forward + backward (MiB)",
+            "Peak memory (tracemalloc)",
+            scale=1 / 2**20,
+        )
+        k = 2
+    _loglog_panel(
+        axes[k],
+        ns,
+        get("depth"),
+        {m: s["depth"] for m, s in slopes.items()},
+        fit_from,
+        "longest chain of ops in the graph",
+        "Sequential depth (what cannot run in parallel)",
+    )
+    fig.suptitle(
+        "Recurrence is O(n), self-attention O(n²): measured exponents of n "
+        f"(d = {d_model}, batch 1)",
+        fontsize=11,
+    )
+    return save(fig, path)

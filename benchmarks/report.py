@@ -343,7 +343,9 @@ def render(results: dict) -> str:
         "",
         "Each cell is the median over rounds of each process's median. ⚠ = median wall time "
         f"> {CONTENDED_RATIO:.2f}× median CPU time: another process took the CPU while it ran "
-        "(see the noise table's CPU-time medians). Ratios use the wall medians of this run.",
+        "(see the noise table's CPU-time medians). The engine's ratios come from the wall "
+        "medians and, in the last two columns, from the process-CPU medians, which are not "
+        "inflated by sharing the machine.",
         "",
     ]
     lines += main_table(cells, workloads, engines, skipped)

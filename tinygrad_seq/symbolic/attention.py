@@ -1,0 +1,9 @@
+"""stub"""
+
+
+def derive():
+    return []
+
+
+def check(seed=0):
+    return []

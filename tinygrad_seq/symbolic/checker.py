@@ -1,0 +1,583 @@
+"""The shared checker: one gradient identity, derived three ways and compared.
+
+A `Derivation` holds, for small explicit dimensions and matrices of element symbols:
+
+- the model's equations (SymPy expressions of the seed's symbols),
+- the *derived* Jacobian or gradient: SymPy's own ``.jacobian`` / ``diff`` of those equations,
+- the *stated* closed form, as the seed (or the textbook) writes it,
+- the *engine* side: a function that builds the same computation from tinygrad_seq Tensors in
+  float64 and reads the Jacobian off the engine's own backward, one backward per output
+  coordinate.
+
+`check_identity` then (a) has SymPy simplify ``derived − stated`` to zero, and (b) evaluates
+derived and stated at a random float64 point and compares both with the engine's Jacobian to
+1e-10. It returns a `CheckResult` that prints. Feed it a wrong stated form
+(``check_identity(d, stated=...)``) and it says so: the checker can fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+import tinygrad_seq as ts
+
+TOLERANCE = 1e-10  # max |difference| allowed between derived, stated and engine Jacobians
+PRETTY_WIDTH = 100  # a matrix wider than this prints one entry per line
+
+_SUBSCRIPTS = str.maketrans("0123456789-+t", "₀₁₂₃₄₅₆₇₈₉₋₊ₜ")
+
+# LaTeX spelling of every element symbol made by `vector`/`matrix` (SymPy's own would mangle
+# names such as "W_hh₁₂"): passed to sympy.latex as symbol_names.
+LATEX_NAMES: dict[sp.Symbol, str] = {}
+
+
+# ------------------------------------------------------------------ symbols
+def sub(text: object) -> str:
+    """Unicode subscripts for digits, '-', '+' and 't' ("t-1" → "ₜ₋₁")."""
+    return str(text).translate(_SUBSCRIPTS)
+
+
+def symbol(pretty: str, latex: str) -> sp.Symbol:
+    """A real symbol named for pretty printing, with its LaTeX spelling registered."""
+    s = sp.Symbol(pretty, real=True)
+    LATEX_NAMES[s] = latex
+    return s
+
+
+def vector(pretty: str, latex: str, n: int) -> sp.Matrix:
+    """A column vector (n, 1) of element symbols; names are format strings of the index.
+
+    vector("hₜ₋₁,{}", "h_{{t-1,{}}}", 2) → [hₜ₋₁,₁, hₜ₋₁,₂]ᵀ.
+    """
+    return sp.Matrix([symbol(pretty.format(sub(i)), latex.format(i)) for i in range(1, n + 1)])
+
+
+def matrix(pretty: str, latex: str, rows: int, cols: int) -> sp.Matrix:
+    """A (rows, cols) matrix of element symbols: matrix("W_hh{}{}", "W_{{hh,{}{}}}", 2, 2)."""
+    return sp.Matrix(
+        rows,
+        cols,
+        lambda i, j: symbol(pretty.format(sub(i + 1), sub(j + 1)), latex.format(i + 1, j + 1)),
+    )
+
+
+def diag(v: sp.Matrix) -> sp.Matrix:
+    """diag(v) for a column (or row) vector v."""
+    return sp.diag(*list(v))
+
+
+def hadamard(a: sp.Matrix, b: sp.Matrix) -> sp.Matrix:
+    """a ⊙ b, elementwise, for matrices of the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(f"hadamard: shapes differ: {a.shape} and {b.shape}")
+    return a.multiply_elementwise(b)
+
+
+class sigmoid(sp.Function):  # noqa: N801  (a SymPy function reads like the math: σ(x))
+    """σ(x) = 1 / (1 + e^{−x}).
+
+    SymPy differentiates it by the rule σ'(x) = σ(x)(1 − σ(x)) (`fdiff`), exactly as it
+    differentiates tanh by tanh' = 1 − tanh²; `lstm.sigmoid_derivative` checks that rule
+    against SymPy's derivative of the definition.
+    """
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-x))
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+    def _pretty(self, printer: Any) -> Any:
+        return printer._print_Function(self, func_name="σ")
+
+
+def sigma(v: sp.Matrix) -> sp.Matrix:
+    """σ applied elementwise."""
+    return v.applyfunc(sigmoid)
+
+
+def tanh(v: sp.Matrix) -> sp.Matrix:
+    """tanh applied elementwise."""
+    return v.applyfunc(sp.tanh)
+
+
+# ------------------------------------------------------------------ printing
+def to_latex(expr: Any) -> str:
+    """LaTeX of an expression, with the registered spellings of element symbols."""
+    return sp.latex(expr, symbol_names=LATEX_NAMES)
+
+
+def to_pretty(expr: Any) -> str:
+    """Unicode pretty print; a matrix too wide for a terminal prints one entry per line."""
+    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+    if not isinstance(expr, sp.MatrixBase) or max(map(len, text.splitlines())) <= PRETTY_WIDTH:
+        return text
+    lines = []
+    for i in range(expr.rows):
+        for j in range(expr.cols):
+            entry = sp.pretty(expr[i, j], use_unicode=True, wrap_line=False)
+            lines.append(_hang(f"[{i + 1},{j + 1}] = ", entry))
+    return "\n".join(lines)
+
+
+def _hang(label: str, text: str) -> str:
+    """Put `label` on the baseline of a (possibly multi-line) pretty-printed block."""
+    rows = text.splitlines()
+    base = max(0, len(rows) // 2)
+    pad = " " * len(label)
+    return "\n".join((label if k == base else pad) + row for k, row in enumerate(rows))
+
+
+def _indent(text: str, by: str = "    ") -> str:
+    return "\n".join(by + line if line else line for line in text.splitlines())
+
+
+# ------------------------------------------------------------------ the engine side
+def float64_values(m: sp.Matrix, point: Mapping[sp.Symbol, float]) -> np.ndarray:
+    """The float64 values of a matrix of symbols at `point`, in the matrix's shape."""
+    return np.array(
+        [[point[m[i, j]] for j in range(m.cols)] for i in range(m.rows)], dtype=np.float64
+    )
+
+
+def row(
+    m: sp.Matrix,
+    point: Mapping[sp.Symbol, float],
+    requires_grad: bool = False,
+    name: str | None = None,
+) -> ts.Tensor:
+    """A column vector of symbols as an engine row vector (1, n) in float64 (batch of one)."""
+    values = float64_values(m, point).reshape(1, -1)
+    return ts.Tensor(values, requires_grad=requires_grad, name=name)
+
+
+def tensor(
+    m: sp.Matrix,
+    point: Mapping[sp.Symbol, float],
+    requires_grad: bool = False,
+    name: str | None = None,
+) -> ts.Tensor:
+    """A matrix of symbols as an engine float64 Tensor of the same shape."""
+    return ts.Tensor(float64_values(m, point), requires_grad=requires_grad, name=name)
+
+
+def float64_module(factory: Callable[[], Any], weights: Mapping[str, np.ndarray]) -> Any:
+    """Build a ts.nn module with float64 parameters and load `weights` into it by name."""
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(np.float64)
+    try:
+        module = factory()
+    finally:
+        ts.set_default_dtype(previous)
+    return module.load_state_dict(dict(weights))
+
+
+def engine_jacobian(output: ts.Tensor, wrt: Sequence[ts.Tensor]) -> list[np.ndarray]:
+    """∂output/∂w for each w in `wrt`, from the engine's backward: one per output coordinate.
+
+    Returns one NumPy array (output.size, w.size) per w; row k is the gradient of the k-th
+    output coordinate (row-major order), read from `.grad` after `output.backward(e_k)`.
+    """
+    xp = ts.backend.array_module(output.data)
+    n = output.size
+    jacobians = [np.zeros((n, w.size)) for w in wrt]
+    for k in range(n):
+        for w in wrt:
+            w.grad = None
+        seed = xp.zeros(n, dtype=output.dtype)
+        seed[k] = 1.0
+        output.backward(seed.reshape(output.shape), retain_graph=k < n - 1)
+        for jac, w in zip(jacobians, wrt, strict=True):
+            if w.grad is not None:
+                jac[k] = ts.backend.to_numpy(w.grad).reshape(-1)
+    return jacobians
+
+
+# ------------------------------------------------------------------ the derivation
+@dataclass(frozen=True)
+class Equation:
+    """One model equation: its vector form (text and LaTeX) and its elements, explicitly."""
+
+    text: str  # "hₜ = tanh(W_hh hₜ₋₁ + W_xh xₜ + b_h)"
+    latex: str
+    lhs: str  # "hₜ"
+    lhs_latex: str  # "h_t"
+    rhs: sp.Matrix  # the elements, written with the names of earlier equations
+
+
+@dataclass(frozen=True)
+class Block:
+    """One named piece of an identity (a Jacobian block or one parameter's gradient)."""
+
+    key: str  # ascii, for the engine's dict: "dh/dh_prev"
+    label: str  # unicode: "∂hₜ/∂hₜ₋₁"
+    latex: str  # r"\partial h_t / \partial h_{t-1}"
+    derived: sp.Matrix  # SymPy's own jacobian/diff of the model equations
+    stated: sp.Matrix  # the closed form
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A gradient identity on small explicit dimensions: equations, derived and stated forms.
+
+    `names` gives the seed's names to pieces of the equations ({hₜ,₁: tanh(aₜ,₁), fₜ,₁:
+    σ(a_f,₁), ...}); derived and stated forms are printed, and their difference simplified,
+    with those pieces written as the names. `engine(point)` returns {block key: array}
+    computed by tinygrad_seq at the float64 `point` {symbol: value}.
+    """
+
+    name: str
+    title: str
+    dims: Mapping[str, int]
+    equations: Sequence[Equation]
+    statement: str  # the stated closed form, in words and symbols
+    statement_latex: str
+    blocks: Sequence[Block]
+    names: Mapping[sp.Symbol, sp.Expr]
+    engine: Callable[[Mapping[sp.Symbol, float]], Mapping[str, np.ndarray]]
+    engine_source: str
+    seed_says: str = ""  # the seed's own statement, when it has one
+    notes: Sequence[str] = ()
+    scale: float = 1.0  # the random point is N(0, scale²) in every symbol
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        """Every free symbol of the derived and stated forms, in a fixed order."""
+        free: set[sp.Symbol] = set()
+        for b in self.blocks:
+            free |= b.derived.free_symbols | b.stated.free_symbols
+        return tuple(sorted(free, key=sp.default_sort_key))
+
+    def show(self, expr: Any) -> Any:
+        """`expr` written with the seed's names (hₜ for tanh(aₜ), fₜ for σ(a_f), ...)."""
+        return expr.xreplace({definition: name for name, definition in self.names.items()})
+
+    def with_stated(
+        self, stated: Mapping[str, sp.Matrix], name: str | None = None, statement: str | None = None
+    ) -> Derivation:
+        """The same derivation with other stated forms for the given blocks (e.g. a wrong one)."""
+        unknown = set(stated) - {b.key for b in self.blocks}
+        if unknown:
+            raise ValueError(
+                f"with_stated({self.name}): no block named {sorted(unknown)}; blocks are "
+                f"{[b.key for b in self.blocks]}"
+            )
+        blocks = [replace(b, stated=stated.get(b.key, b.stated)) for b in self.blocks]
+        return replace(
+            self,
+            blocks=blocks,
+            name=name or f"{self.name} (alternative)",
+            title=f"stated instead: {statement}" if statement else self.title,
+            statement=statement or self.statement,
+        )
+
+    def check(self, seed: int = 0, tol: float = TOLERANCE) -> CheckResult:
+        """Run `check_identity` on this derivation."""
+        return check_identity(self, seed=seed, tol=tol)
+
+    def __str__(self) -> str:
+        dims = ", ".join(f"{k} = {v}" for k, v in self.dims.items())
+        out = [f"{self.title}   [{self.name}; {dims}]", "  model:"]
+        for eq in self.equations:
+            out.append(f"    {eq.text}, elementwise:")
+            out.append(_indent(_hang(f"{eq.lhs} = ", to_pretty(eq.rhs)), "      "))
+        out.append(f"  stated: {self.statement}")
+        if self.seed_says:
+            out.append(f"  the seed writes: {self.seed_says}")
+        for note in self.notes:
+            out.append(f"  note: {note}")
+        for b in self.blocks:
+            out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
+            out.append(_indent(to_pretty(self.show(b.derived)), "    "))
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        """A Markdown section with the equations and derived forms in LaTeX."""
+        dims = ", ".join(f"${k} = {v}$" for k, v in self.dims.items())
+        out = [f"### {self.title}", "", f"`{self.name}` on {dims}.", "", "Model:", ""]
+        for eq in self.equations:
+            out += [
+                "$$",
+                eq.latex,
+                "$$",
+                "",
+                "$$",
+                f"{eq.lhs_latex} = {to_latex(eq.rhs)}",
+                "$$",
+                "",
+            ]
+        out += ["Stated closed form:", "", "$$", self.statement_latex, "$$", ""]
+        if self.seed_says:
+            out += [f"The seed writes: {self.seed_says}", ""]
+        out += [f"- {note}" for note in self.notes] + ([""] if self.notes else [])
+        for b in self.blocks:
+            out += [
+                f"Derived by SymPy, ${b.latex}$:",
+                "",
+                "$$",
+                to_latex(self.show(b.derived)),
+                "$$",
+                "",
+            ]
+        return "\n".join(out)
+
+
+# ------------------------------------------------------------------ the result
+@dataclass
+class CheckResult:
+    """What `check` found: symbolic (SymPy) and numeric (engine) agreement, and the time.
+
+    `symbolic_ok` is None for a statement that is not an identity (an inequality), which is
+    checked numerically only; `conditions` holds any further named pass/fail facts.
+    """
+
+    name: str
+    title: str
+    symbolic_ok: bool | None
+    numeric_max_error: float
+    seconds: float
+    expressions: dict[str, dict[str, Any]]  # block label -> {"derived", "stated", "residual"}
+    errors: dict[str, float] = field(default_factory=dict)  # per comparison, max |Δ|
+    engine_source: str = ""
+    tol: float = TOLERANCE
+    proof: str = ""  # how SymPy reached zero (or why it did not)
+    conditions: dict[str, bool] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def numeric_ok(self) -> bool:
+        return bool(np.isfinite(self.numeric_max_error) and self.numeric_max_error <= self.tol)
+
+    @property
+    def passed(self) -> bool:
+        return self.symbolic_ok is not False and self.numeric_ok and all(self.conditions.values())
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _symbolic_line(self) -> str:
+        if self.symbolic_ok is None:
+            return f"symbolic: n/a ({self.proof})"
+        verdict = "ok, simplifies to 0" if self.symbolic_ok else "FAILED, does not simplify to 0"
+        return f"symbolic: {verdict} ({self.proof})"
+
+    def _numeric_line(self) -> str:
+        parts = ", ".join(f"{k} {v:.1e}" for k, v in self.errors.items())
+        verdict = "ok" if self.numeric_ok else "FAILED"
+        return (
+            f"numeric:  {verdict}, max |Δ| = {self.numeric_max_error:.2e} "
+            f"(tol {self.tol:.0e}; {parts}); engine: {self.engine_source}"
+        )
+
+    def __str__(self) -> str:
+        head = "PASS" if self.passed else "FAIL"
+        out = [
+            f"[{head}] {self.name}: {self.title}  ({self.seconds:.2f} s)",
+            "  " + self._symbolic_line(),
+            "  " + self._numeric_line(),
+        ]
+        for name, ok in self.conditions.items():
+            out.append(f"  {'ok' if ok else 'FAILED'}: {name}")
+        for label, exprs in self.expressions.items():
+            residual = exprs.get("residual")
+            if residual is not None and any(e != 0 for e in residual):
+                out.append(f"  {label}: derived − stated =")
+                out.append(_indent(to_pretty(residual), "    "))
+        out += [f"  {note}" for note in self.notes]
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        """The result as Markdown (residuals in LaTeX)."""
+        head = "PASS" if self.passed else "FAIL"
+        out = [
+            f"**{head}** `{self.name}` ({self.seconds:.2f} s)",
+            "",
+            f"- {self._symbolic_line()}",
+            f"- {self._numeric_line()}",
+        ]
+        out += [f"- {'ok' if ok else 'FAILED'}: {name}" for name, ok in self.conditions.items()]
+        out += [f"- {note}" for note in self.notes]
+        out.append("")
+        for label, exprs in self.expressions.items():
+            residual = exprs.get("residual")
+            if residual is not None and any(e != 0 for e in residual):
+                out += [
+                    f"Residual derived − stated for {label}:",
+                    "",
+                    "$$",
+                    to_latex(residual),
+                    "$$",
+                    "",
+                ]
+        return "\n".join(out)
+
+
+# ------------------------------------------------------------------ checking
+_FUNCTIONS: dict[type, Callable[[float], float]] = {
+    sp.tanh: np.tanh,
+    sp.exp: np.exp,
+    sigmoid: lambda x: 1.0 / (1.0 + np.exp(-x)),
+}
+
+
+def evaluate(
+    m: sp.Matrix, variables: Sequence[sp.Symbol], point: Mapping[sp.Symbol, float]
+) -> np.ndarray:
+    """A SymPy matrix evaluated in float64 at `point` (every free symbol must be in it).
+
+    A direct walk of each expression tree, shared subexpressions computed once (lambdify
+    would first rebuild every expression with dummy symbols, which costs seconds here).
+    """
+    memo: dict[sp.Basic, float] = {v: float(point[v]) for v in variables}
+
+    def value(e: sp.Basic) -> float:
+        if e in memo:
+            return memo[e]
+        if e.is_Number or e.is_NumberSymbol:
+            out = float(e)
+        else:
+            args = [value(a) for a in e.args]
+            if e.is_Add:
+                out = float(np.sum(args))
+            elif e.is_Mul:
+                out = float(np.prod(args))
+            elif e.is_Pow:
+                out = float(args[0] ** args[1])
+            elif e.func in _FUNCTIONS:
+                out = float(_FUNCTIONS[e.func](args[0]))
+            else:
+                raise TypeError(f"evaluate: no float64 rule for {e.func.__name__} in {e}")
+        memo[e] = out
+        return out
+
+    return np.array(
+        [[value(m[i, j]) for j in range(m.cols)] for i in range(m.rows)], dtype=np.float64
+    )
+
+
+def random_point(
+    variables: Sequence[sp.Symbol], seed: int = 0, scale: float = 1.0
+) -> dict[sp.Symbol, float]:
+    """A seeded N(0, scale²) float64 value for every symbol."""
+    values = np.random.default_rng(seed).normal(0.0, scale, size=len(variables))
+    return {v: float(x) for v, x in zip(variables, values, strict=True)}
+
+
+def simplify_to_zero(
+    expr: sp.Expr, variables: Sequence[sp.Symbol], point: Mapping[sp.Symbol, float]
+) -> tuple[sp.Expr, str]:
+    """Simplify one entry of derived − stated; return (simplified, how).
+
+    First `cancel`: the entry as a rational function whose generators are the symbols and
+    the transcendental atoms (tanh(·), σ(·), exp(·)) taken as independent unknowns; zero
+    there is a proof of zero. If that leaves something that is nonetheless 0 at a random
+    point (atoms related, e.g. exp(a)·exp(b) = exp(a + b)), rewrite in exp, expand, and
+    fall back to SymPy's full `simplify`.
+    """
+    cancelled = sp.cancel(expr)
+    if cancelled == 0:
+        return cancelled, "cancel"
+    try:
+        value = evaluate(sp.Matrix([cancelled]), list(point), point)[0, 0]
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        value = abs(complex(cancelled.evalf(subs=dict(point))))
+    if abs(value) > 1e-9:  # certainly not zero: no need for the slow simplifiers
+        return cancelled, "cancel (nonzero at a random point)"
+    rewritten = sp.cancel(sp.expand(cancelled.rewrite(sp.exp), power_exp=True))
+    if rewritten == 0:
+        return rewritten, "exp-rewrite + cancel"
+    return sp.simplify(cancelled), "simplify"
+
+
+def check_identity(
+    derivation: Derivation,
+    stated: Mapping[str, sp.Matrix] | None = None,
+    seed: int = 0,
+    tol: float = TOLERANCE,
+) -> CheckResult:
+    """Check one identity: (a) SymPy simplifies derived − stated to 0; (b) at a random
+    float64 point, derived, stated and the engine's backward agree to `tol`.
+
+    `stated` replaces the derivation's stated form for the named blocks (to show the
+    checker failing on a wrong identity).
+    """
+    start = time.perf_counter()
+    d = derivation.with_stated(stated, name=derivation.name) if stated else derivation
+    variables = d.variables
+    point = random_point(variables, seed, d.scale)
+
+    # (a) symbolic: derived − stated, written with the seed's names, simplified entry by entry
+    readable_point = {**point, **_named_values(d, point)}
+    symbolic_ok, how, expressions = True, set(), {}
+    for b in d.blocks:
+        if b.derived.shape != b.stated.shape:
+            raise ValueError(
+                f"check({d.name}): block {b.key}: derived has shape {b.derived.shape} but "
+                f"stated has shape {b.stated.shape}"
+            )
+        residual = sp.zeros(*b.derived.shape)
+        for i in range(b.derived.rows):
+            for j in range(b.derived.cols):
+                entry = d.show(b.derived[i, j] - b.stated[i, j])
+                residual[i, j], method = simplify_to_zero(entry, variables, readable_point)
+                how.add(method)
+        symbolic_ok = symbolic_ok and all(e == 0 for e in residual)
+        expressions[b.label] = {
+            "derived": d.show(b.derived),
+            "stated": d.show(b.stated),
+            "residual": residual,
+        }
+
+    # (b) numeric: derived and stated (lambdified) against the engine's own Jacobian
+    engine = d.engine(point)
+    errors = {"derived vs engine": 0.0, "stated vs engine": 0.0, "derived vs stated": 0.0}
+    for b in d.blocks:
+        got = np.asarray(engine[b.key], dtype=np.float64)
+        if got.size != b.derived.rows * b.derived.cols:
+            raise ValueError(
+                f"check({d.name}): block {b.key}: the engine gave {got.shape} values, the "
+                f"derivation has shape {b.derived.shape}"
+            )
+        got = got.reshape(b.derived.shape)
+        derived_value = evaluate(b.derived, variables, point)
+        stated_value = evaluate(b.stated, variables, point)
+        pairs = {
+            "derived vs engine": (derived_value, got),
+            "stated vs engine": (stated_value, got),
+            "derived vs stated": (derived_value, stated_value),
+        }
+        for key, (a, c) in pairs.items():
+            err = float(np.max(np.abs(a - c))) if np.all(np.isfinite(a - c)) else float("inf")
+            errors[key] = max(errors[key], err)
+    return CheckResult(
+        name=d.name,
+        title=d.title,
+        symbolic_ok=symbolic_ok,
+        numeric_max_error=max(errors.values()),
+        seconds=time.perf_counter() - start,
+        expressions=expressions,
+        errors=errors,
+        engine_source=d.engine_source,
+        tol=tol,
+        proof=", ".join(sorted(how)),
+    )
+
+
+def _named_values(d: Derivation, point: Mapping[sp.Symbol, float]) -> dict[sp.Symbol, float]:
+    """Values of the seed's names (hₜ, fₜ, ...) at `point`, to test residuals numerically."""
+    if not d.names:
+        return {}
+    names = list(d.names)
+    values = evaluate(sp.Matrix([d.names[n] for n in names]), d.variables, point)
+    return {n: float(v) for n, v in zip(names, values.reshape(-1), strict=True)}

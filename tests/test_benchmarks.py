@@ -1,0 +1,197 @@
+"""The speed suite's correctness (no timing): every workload's engine version computes the
+floor's loss and gradients, the floor agrees with PyTorch, and the report's tables are
+computed right from given records.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import report, runner, workloads
+from benchmarks.workloads import WORKLOADS
+
+ALL = list(WORKLOADS)
+ENGINE_AND_FLOOR = ("tinygrad_seq", "numpy-floor")
+
+
+@pytest.mark.parametrize("workload", ALL)
+def test_engine_matches_floor_float64(workload):
+    """In float64 the engine and the hand-written backward agree to round-off."""
+    w = WORKLOADS[workload]
+    floor = workloads.make_floor(w.base or workload, tiny=True, dtype="float64", seed=3)
+    engine = workloads.make_engine(workload, tiny=True, dtype="float64", seed=3)
+    floor_loss, engine_loss = floor(), engine()
+    assert engine_loss == pytest.approx(floor_loss, rel=1e-10)
+    rel, where = workloads.compare_grads(engine.grads(), floor.grads(), w.params)
+    assert rel < 1e-9, f"{workload}: gradient of {where} differs by {rel:.2e}"
+
+
+@pytest.mark.parametrize("workload", ALL)
+def test_engine_matches_floor_float32(workload):
+    """The check the runner applies before timing passes at the suite's dtype."""
+    engine = workloads.make_engine(workload, tiny=True)
+    result = workloads.check_against_floor(engine, workload, tiny=True)
+    assert result["ok"], result
+    assert all(g.dtype == np.float32 for g in engine.grads())
+
+
+def test_repeated_calls_do_not_accumulate_gradients():
+    engine = workloads.make_engine("W4", tiny=True)
+    engine()
+    first = [g.copy() for g in engine.grads()]
+    engine()
+    for a, b in zip(first, engine.grads(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.numpy_only
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+@pytest.mark.parametrize("workload", ["W1", "W2", "W3", "W4", "W5"])
+def test_torch_matches_floor(workload):
+    """The floor is the reference, so it must agree with PyTorch's autograd too."""
+    step = workloads.make_torch(workload, tiny=True, dtype="float64")
+    floor = workloads.make_floor(workload, tiny=True, dtype="float64")
+    assert step() == pytest.approx(floor(), rel=1e-10)
+    rel, where = workloads.compare_grads(step.grads(), floor.grads(), WORKLOADS[workload].params)
+    assert rel < 1e-9, f"{workload}: gradient of {where} differs by {rel:.2e}"
+
+
+def test_compare_grads_catches_wrong_gradients():
+    ref = [np.array([1.0, -2.0]), np.array([[0.5]])]
+    assert workloads.compare_grads([r.copy() for r in ref], ref, ("a", "b")) == (0.0, "")
+    rel, where = workloads.compare_grads([ref[0], ref[1] * 1.1], ref, ("a", "b"))
+    assert where == "b" and rel == pytest.approx(0.1)  # |0.55 − 0.5| / 0.5
+    rel, where = workloads.compare_grads([ref[0] * np.nan, ref[1]], ref, ("a", "b"))
+    assert math.isinf(rel) and "NaN" in where
+    rel, where = workloads.compare_grads([ref[0][:1], ref[1]], ref, ("a", "b"))
+    assert math.isinf(rel) and "shape" in where
+
+
+def test_check_against_floor_flags_a_wrong_engine():
+    floor = workloads.make_floor("W4", tiny=True)
+    floor()
+    wrong = [g * 1.01 for g in floor.grads()]
+    step = workloads.Step(lambda: 0.0, lambda: wrong)
+    result = workloads.check_against_floor(step, "W4", tiny=True)
+    assert not result["ok"] and result["rel_diff"] == pytest.approx(0.01, rel=1e-3)
+
+
+# ------------------------------------------------------------------ the report
+def _record(engine, workload, ms, cpu_ms=None, rnd=1, traced=None, rss=1.0):
+    return {
+        "status": "ok",
+        "engine": engine,
+        "workload": workload,
+        "round": rnd,
+        "median_ms": ms,
+        "cpu_median_ms": ms if cpu_ms is None else cpu_ms,
+        "reps": 50,
+        "cpu_util": 1.0,
+        "rss_growth_mib": rss,
+        "minflt_per_call": 0.0,
+        "tracemalloc_peak_mib": traced,
+        "grad_check": {"rel_diff": 1e-7},
+        "loadavg_1min": 0.5,
+    }
+
+
+def _results(records, workloads_=("W4", "W5"), engines=("tinygrad_seq", "numpy-floor", "torch")):
+    return {
+        "meta": {
+            "command": "python -m benchmarks",
+            "date": "2026-01-01T00:00:00",
+            "total_s": 60.0,
+            "machine": {"cpu": "CPU", "cores": 2, "os": "Linux", "loadavg_start": 0.1},
+            "versions": "NumPy 2",
+            "workloads": list(workloads_),
+            "engines": list(engines),
+            "skipped_engines": {},
+            "rounds": 3,
+            "budget": 2.0,
+            "warmup": 0.5,
+            "min_reps": 10,
+            "max_reps": 500,
+            "seed": 0,
+            "backend": "numpy",
+        },
+        "check": {"results": {"tinygrad_seq/W4": {"status": "ok", "rel_diff": 0.0}}},
+        "records": records,
+    }
+
+
+def test_aggregate_takes_the_median_of_rounds_and_their_spread():
+    recs = [_record("tinygrad_seq", "W5", ms, rnd=i) for i, ms in enumerate((3.0, 1.0, 2.0))]
+    cell = report.aggregate(recs)[("tinygrad_seq", "W5")]
+    assert cell["median_ms"] == 2.0
+    assert cell["round_spread"] == pytest.approx(1.0)  # (3 − 1) / 2
+    assert cell["rounds"] == 3
+
+
+def test_a_failed_round_fails_the_cell():
+    bad = {"status": "fail", "engine": "torch", "workload": "W5", "error": "boom"}
+    cells = report.aggregate([_record("torch", "W5", 1.0), bad])
+    assert cells[("torch", "W5")]["status"] == "fail"
+    page = report.render(_results([_record("tinygrad_seq", "W5", 1.0), bad]))
+    assert "**FAIL**" in page and "boom" in page
+
+
+def test_render_ratios_per_op_and_targets():
+    records = [
+        _record("tinygrad_seq", "W5", 6.0, traced=1.0),  # 2000 ops: 3 µs/op
+        _record("numpy-floor", "W5", 2.0, traced=0.5),  # 1 µs/op: 2 µs/op above the floor
+        _record("torch", "W5", 12.0),
+        _record("tinygrad_seq", "W4", 30.0, cpu_ms=20.0, traced=3.0),  # contended
+        _record("numpy-floor", "W4", 10.0, traced=1.0),
+        _record("torch", "W4", 40.0),
+    ]
+    page = report.render(_results(records))
+    w5 = next(line for line in page.splitlines() if line.startswith("| **W5**"))
+    assert w5.split(" | ")[1:6] == ["6.00", "2.00", "12.0", "3.00×", "0.50×"]
+    w4 = next(line for line in page.splitlines() if line.startswith("| **W4**"))
+    assert "30.0 ⚠" in w4 and "2.00×" in w4  # CPU-time ratio 20 / 10
+    assert "| W5 | tinygrad_seq | 2000 ops | 3.00 | 2.00 |" in page
+    assert "| W4 | tinygrad_seq | 1000 steps | 30.00 | 20.00 |" in page
+    targets = {t: ok for t, _, ok in report.targets(report.aggregate(records), ["W4", "W5"])}
+    assert targets["W5: engine ≤ 2 µs per op above the floor"] is True
+    assert targets["W4: engine ≤ 1.5× floor"] is False
+    assert targets["W4: graph's peak memory ≤ 2× the floor's (tracemalloc)"] is False
+    assert targets["W5: engine ≤ 1.0× torch"] is True
+
+
+def test_render_switch_costs():
+    records = [
+        _record("tinygrad_seq", "W4", 20.0),
+        _record("tinygrad_seq", "W4-scope", 25.0),  # +5 ms over 1000 steps: +5 µs per step
+        _record("numpy-floor", "W4", 10.0),
+    ]
+    page = report.render(_results(records, workloads_=("W4", "W4-scope"), engines=ENGINE_AND_FLOOR))
+    assert "| W4-scope | W4 with every step inside" in page
+    assert "| 25.0 | 1.25× | +5.00 |" in page
+
+
+def test_runner_options():
+    quick = runner.parse_args(["--quick"], "bench")
+    assert (quick.rounds, quick.budget, quick.retries) == (1, 0.3, 0)
+    full = runner.parse_args(["--workloads", "W5,W1", "--engines", "floor,engine"], "bench")
+    assert (full.rounds, full.budget) == (3, 2.0)
+    assert full.workload_list == ["W1", "W5"]  # table order
+    assert full.engine_list == ["tinygrad_seq", "numpy-floor"]
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--workloads", "W9"], "bench")
+
+
+@pytest.mark.numpy_only
+def test_runner_end_to_end(tmp_path, capsys):
+    """One tiny real run: worker processes, gradient check, RESULTS.md written."""
+    status = runner.main(
+        ["--workloads", "W5", "--engines", "tinygrad_seq,numpy-floor", "--quick",
+         "--budget", "0.02", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    page = (tmp_path / "RESULTS.md").read_text()
+    assert "| **W5** |" in page and "✓" in page
+    assert (tmp_path / "results.json").is_file()

@@ -459,3 +459,13 @@ def test_softmax_and_log_softmax_methods(axis, rng):
     np.testing.assert_allclose(x.log_softmax(axis).numpy(), np.log(p), rtol=1e-12)
     assert ts.gradcheck(lambda t: t.softmax(axis), x)
     assert ts.gradcheck(lambda t: t.log_softmax(axis), x)
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "max", "softmax", "log_softmax"])
+def test_numpy_integer_axis(method, rng):
+    x = f64(rng, 2, 3)
+    axis = np.int64(1)
+    np.testing.assert_array_equal(
+        getattr(x, method)(axis=axis).numpy(), getattr(x, method)(axis=1).numpy()
+    )
+    assert ts.gradcheck(lambda t: getattr(t, method)(axis=axis), x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, ops
+from .autograd import OpError
 from .tensor import Tensor, _apply1, apply, rng
 
 __all__ = [
@@ -80,8 +81,13 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
             f"{tuple(t.shape)}"
         )
     if logits.ndim == 3:
-        logits = logits.reshape(-1, logits.shape[-1])
-        t = t.reshape(-1)
+        shape = tuple(logits.shape)
+        try:
+            return _apply1(
+                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index), logits.reshape(-1, shape[-1])
+            )
+        except OpError as e:  # name the logits as the caller passed them, not flattened
+            raise OpError(f"{e} (logits {shape} flattened to rows)") from None
     return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index), logits)
 
 

@@ -285,6 +285,12 @@ class MatMul(Function):
         inner_b = (b[-2] if len(b) > 1 else b[0]) if b else None
         if not a or not b:
             return f"matmul needs operands with at least 1 axis, got shapes {a} and {b}"
+        if inner_a == inner_b:  # the inner axes agree, so the batch axes are to blame
+            return (
+                f"matmul: cannot multiply shapes {a} @ {b}: the leading (batch) axes "
+                f"{a[:-2]} and {b[:-2]} do not broadcast (aligned from the right, each must "
+                "be equal or 1)"
+            )
         return (
             f"matmul: cannot multiply shapes {a} @ {b}: the last axis of the left operand "
             f"({inner_a}) must equal the {'second-to-last' if len(b) > 1 else 'only'} axis "
@@ -297,7 +303,7 @@ def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
     """`axis` (None, int or tuple) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
@@ -487,6 +493,13 @@ class Where(Function):
 
     def forward(self, x, y):
         return array_module(x).where(self.cond, x, y)
+
+    def describe_error(self, shapes) -> str:
+        a, b = shapes
+        return (
+            f"where: cannot broadcast cond {tuple(self.cond.shape)} with a {a} and b {b}: "
+            "each axis, aligned from the right, must be equal or 1"
+        )
 
     def backward(self, g):
         cond = self.cond

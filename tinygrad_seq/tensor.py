@@ -421,23 +421,23 @@ class Tensor:
     # -------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Sum over `axis` (all axes by default, giving a 0-d tensor)."""
-        return _apply1(ops.Sum(_check_axis(axis, self.ndim, "sum"), keepdims), self)
+        return _apply1(ops.Sum(_check_axis(axis, self.shape, "sum"), keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """Mean over `axis` (all axes by default, giving a 0-d tensor)."""
-        return _apply1(ops.Mean(_check_axis(axis, self.ndim, "mean"), keepdims), self)
+        return _apply1(ops.Mean(_check_axis(axis, self.shape, "mean"), keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """Max over `axis`; tied maxima share the gradient."""
-        return _apply1(ops.Max(_check_axis(axis, self.ndim, "max"), keepdims), self)
+        return _apply1(ops.Max(_check_axis(axis, self.shape, "max"), keepdims), self)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / Σ exp(x) along `axis`, computed stably."""
-        return _apply1(ops.Softmax(_check_axis(axis, self.ndim, "softmax")), self)
+        return _apply1(ops.Softmax(_check_axis(axis, self.shape, "softmax")), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x − log Σ exp(x) along `axis`, computed stably."""
-        return _apply1(ops.LogSoftmax(_check_axis(axis, self.ndim, "log_softmax")), self)
+        return _apply1(ops.LogSoftmax(_check_axis(axis, self.shape, "log_softmax")), self)
 
     # -------------------------------------------------------------- shape
     def reshape(self, *shape) -> Tensor:
@@ -461,7 +461,8 @@ class Tensor:
         """Permute the axes (reverse them when none are given)."""
         if len(axes) == 1 and isinstance(axes[0], tuple | list):
             axes = tuple(axes[0])
-        if axes and sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        # `a % ndim` alone would let an out-of-range axis (5 of 2 axes) wrap around silently
+        if axes and sorted(a + self.ndim if a < 0 else a for a in axes) != list(range(self.ndim)):
             raise ValueError(
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of a "
                 f"tensor of shape {tuple(self.shape)}"
@@ -474,14 +475,18 @@ class Tensor:
         return _apply1(ops.Transpose(None), self)
 
 
-def _check_axis(axis, ndim: int, op: str):
-    """Validate a reduction axis so that errors name the op and the tensor's rank."""
+def _check_axis(axis, shape: tuple[int, ...], op: str):
+    """Validate a reduction axis so that errors name the op and the tensor's shape."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    ndim = len(shape)
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     for a in axes:
         if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} axes")
+            raise ValueError(
+                f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} "
+                f"({ndim} axes)"
+            )
     return axis
 
 

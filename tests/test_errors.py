@@ -1,0 +1,223 @@
+"""Bad input gets the documented exception, with a message that names the op and the
+shapes involved (never a bare NumPy traceback).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64
+from tinygrad_seq.tensor import apply
+
+
+def names(*parts: object) -> str:
+    """A regex matching a message that mentions every part, in order."""
+    return ".*".join(re.escape(str(p)) for p in parts)
+
+
+# ------------------------------------------------------------------ shapes
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [((2, 3), (4, 5)), ((2, 3), (4,)), ((4,), (2, 3)), ((2, 3, 4), (2, 5, 3))],
+)
+def test_matmul_inner_axis_mismatch(shape_a, shape_b, rng):
+    a, b = f64(rng, *shape_a), f64(rng, *shape_b)
+    with pytest.raises(ValueError, match=names("matmul", shape_a, shape_b)):
+        a @ b
+
+
+def test_matmul_batch_axes_mismatch(rng):
+    a, b = f64(rng, 2, 3, 4), f64(rng, 3, 4, 5)
+    with pytest.raises(ValueError, match=names("matmul", (2, 3, 4), (3, 4, 5), "batch")):
+        a @ b
+
+
+def test_matmul_of_a_0d_tensor(rng):
+    with pytest.raises(ValueError, match=names("matmul", (), (2, 3))):
+        ts.Tensor(np.float64(2.0)) @ f64(rng, 2, 3)
+
+
+@pytest.mark.parametrize(
+    "op, fn",
+    [
+        ("add", lambda a, b: a + b),
+        ("sub", lambda a, b: a - b),
+        ("mul", lambda a, b: a * b),
+        ("div", lambda a, b: a / b),
+        ("pow", lambda a, b: a.abs() ** b),
+        ("maximum", ts.maximum),
+    ],
+)
+def test_broadcast_mismatch_names_both_shapes(op, fn, rng):
+    a, b = f64(rng, 2, 3), f64(rng, 4, 2)
+    with pytest.raises(ValueError, match=names(op, "broadcast", (2, 3), (4, 2))):
+        fn(a, b)
+
+
+def test_broadcast_mismatch_with_a_numpy_operand(rng):
+    a = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names("mul", (2, 3), (3, 2))):
+        a * np.ones((3, 2))
+    with pytest.raises(ValueError, match=names("add", (3, 2), (2, 3))):
+        np.ones((3, 2)) + a
+
+
+def test_where_errors(rng):
+    a = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names("where", (4,), (2, 3))):
+        ts.where(np.ones(4, bool), a, 0.0)
+    with pytest.raises(TypeError, match=names("where", "boolean", "float64")):
+        ts.where(np.ones((2, 3)), a, 0.0)
+
+
+def test_reshape_to_an_impossible_shape(rng):
+    a = f64(rng, 2, 3)
+    for shape in [(4, 2), (-1, 4), (-1, -1), (7,)]:
+        with pytest.raises(ValueError, match=names("reshape", (2, 3), shape)):
+            a.reshape(*shape)
+
+
+@pytest.mark.parametrize(
+    "method, axis",
+    [("sum", 2), ("mean", (0, 3)), ("max", -3), ("softmax", 2), ("log_softmax", -5)],
+)
+def test_bad_axis(method, axis, rng):
+    a = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names(method, "axis", "(2, 3)")):
+        getattr(a, method)(axis=axis)
+
+
+def test_duplicate_axis(rng):
+    with pytest.raises(ValueError, match=names("sum", (2, 3), "axis")):
+        f64(rng, 2, 3).sum(axis=(0, 0))
+
+
+@pytest.mark.parametrize("axes", [(0, 0), (0, 2), (2, 1), (0, 1, 2), (1,)])
+def test_transpose_bad_permutation(axes, rng):
+    a = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names("transpose", axes, "permutation", (2, 3))):
+        a.transpose(*axes)
+
+
+def test_cat_and_stack_errors(rng):
+    a, b = f64(rng, 2, 3), f64(rng, 2, 4)
+    with pytest.raises(ValueError, match=names("cat", "axis 0", (2, 3), (2, 4))):
+        ts.cat([a, b], axis=0)
+    with pytest.raises(ValueError, match=names("cat", "axis 2")):
+        ts.cat([a, a], axis=2)
+    with pytest.raises(ValueError, match=names("stack", (2, 3), (2, 4))):
+        ts.stack([a, b])
+    with pytest.raises(ValueError, match=names("stack", "axis 3")):
+        ts.stack([a, a], axis=3)
+    with pytest.raises(ValueError, match="cat: needs at least one tensor"):
+        ts.cat([])
+
+
+def test_index_out_of_range(rng):
+    a = f64(rng, 2, 3)
+    with pytest.raises(IndexError, match=names("getitem", (2, 3), "5")):
+        a[5]
+    with pytest.raises(IndexError, match=names("getitem", (2, 3))):
+        a[0, 0, 0]
+    with pytest.raises(IndexError, match=names("getitem", (2, 3), "7")):
+        a[np.array([0, 7])]
+
+
+# ------------------------------------------------------------------ backward
+def test_backward_on_a_non_scalar_without_grad(rng):
+    y = f64(rng, 2, 3) * 2
+    with pytest.raises(ValueError, match=names("backward", "single-element", (2, 3))):
+        y.backward()
+
+
+def test_backward_grad_of_the_wrong_shape(rng):
+    y = f64(rng, 2, 3) * 2
+    with pytest.raises(ValueError, match=names("backward", (3,), (2, 3))):
+        y.backward(np.ones(3))
+    with pytest.raises(ValueError, match=names("backward", (3, 2), (2, 3))):
+        y.backward(ts.Tensor(np.ones((3, 2))))
+
+
+def test_backward_on_a_tensor_without_grad(rng):
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        f64(rng, 3, requires_grad=False).sum().backward()
+
+
+class WrongShapeGradient(ts.Function):
+    """y = 2x whose backward forgets to un-reduce: returns a gradient of the wrong shape."""
+
+    __slots__ = ()
+    op_name = "wrong_shape"
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, g):
+        return (g.sum(axis=0),)
+
+
+def test_a_function_returning_a_wrong_shape_gradient_is_caught(rng):
+    x = f64(rng, 3, 4)
+    y = apply(WrongShapeGradient(), x)
+    with pytest.raises(RuntimeError, match=names("wrong_shape", (4,), (3, 4))):
+        y.sum().backward()
+
+
+# ------------------------------------------------------------------ dtypes and data
+@pytest.mark.parametrize(
+    "data, dtype",
+    [(np.arange(3), "int64"), (np.arange(3, dtype=np.int32), "int32"), ([1, 2], "int64")],
+)
+def test_requires_grad_on_integer_data(data, dtype):
+    with pytest.raises(TypeError, match=names("requires_grad", dtype)):
+        ts.Tensor(data, requires_grad=True)
+
+
+def test_integer_zeros_cannot_require_grad():
+    with pytest.raises(TypeError, match="int"):
+        ts.zeros(2, dtype=np.int64, requires_grad=True)
+
+
+# ------------------------------------------------------------------ functional
+def test_cross_entropy_target_out_of_range(rng):
+    logits = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names("cross_entropy", "[0, 3)", (2, 3), "3")):
+        ts.F.cross_entropy(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match=names("cross_entropy", "[0, 3)", (2, 3), "-1")):
+        ts.F.cross_entropy(logits, np.array([-1, 0]))
+    logits3 = f64(rng, 2, 3, 4)
+    with pytest.raises(ValueError, match=names("cross_entropy", "[0, 4)", (2, 3, 4))):
+        ts.F.cross_entropy(logits3, np.array([[0, 1, 4], [0, 0, 0]]))
+
+
+def test_cross_entropy_shape_and_dtype_errors(rng):
+    logits = f64(rng, 2, 3)
+    with pytest.raises(ValueError, match=names("cross_entropy", (2, 3), (3,))):
+        ts.F.cross_entropy(logits, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=names("cross_entropy", (4,), (4,))):
+        ts.F.cross_entropy(f64(rng, 4), np.array([0, 1, 2, 3]))
+    with pytest.raises(TypeError, match=names("cross_entropy", "integers", "float64")):
+        ts.F.cross_entropy(logits, np.array([0.0, 1.0]))
+
+
+# ------------------------------------------------------------------ backends
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(ValueError, match=names("unknown backend", "jax", "numpy", "cupy")):
+        ts.backend.set_backend("jax")
+    with pytest.raises(ValueError, match="unknown backend"):
+        ts.Tensor([1.0]).to("tpu")
+
+
+def test_cupy_where_unavailable_says_why():
+    if "cupy" in ts.backend.available():
+        pytest.skip("CuPy works on this machine")
+    before = ts.backend.get_backend()
+    with pytest.raises(RuntimeError, match="(not installed|no GPU)"):
+        ts.backend.set_backend("cupy")
+    with pytest.raises(RuntimeError, match="cupy"):
+        ts.Tensor([1.0]).to("cupy")
+    assert ts.backend.get_backend() == before

@@ -1,0 +1,116 @@
+"""ts.gradcheck itself: it passes correct gradients, catches a wrong one (naming the worst
+element's analytic and numeric values), warns on float32, handles non-scalar outputs.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+from tinygrad_seq.tensor import apply
+
+
+class WrongSquare(ts.Function):
+    """y = x², with a backward that forgets the factor 2 (returns g·x instead of 2g·x)."""
+
+    __slots__ = ()
+    op_name = "wrong_square"
+
+    def forward(self, x):
+        self.saved = x
+        return x * x
+
+    def backward(self, g):
+        return (g * self.saved,)
+
+
+class RightSquare(WrongSquare):
+    __slots__ = ()
+    op_name = "right_square"
+
+    def backward(self, g):
+        return (2 * g * self.saved,)
+
+
+def test_passes_correct_gradients(rng):
+    x, w = f64(rng, 3, 4), f64(rng, 4, 2)
+    assert ts.gradcheck(lambda a, b: ((a @ b).tanh() ** 2).sum(), x, w) is True
+    assert ts.gradcheck(lambda a: apply(RightSquare(), a).sum(), x) is True
+
+
+def test_catches_a_wrong_backward_and_names_the_values(rng):
+    x = ts.Tensor(np.array([[0.5, -2.0], [1.5, 3.0]]), requires_grad=True, name="x")
+    with pytest.raises(ts.GradcheckError) as info:
+        ts.gradcheck(lambda a: apply(WrongSquare(), a).sum(), x)
+    message = str(info.value)
+    assert "x" in message and "(2, 2)" in message
+    # The worst element is the largest |x|: analytic x = 3, numeric 2x = 6.
+    assert "(1, 1)" in message
+    analytic = float(re.search(r"analytic ([-\d.e+]+)", message).group(1))
+    numeric = float(re.search(r"numeric ([-\d.e+]+)", message).group(1))
+    assert analytic == pytest.approx(3.0, rel=1e-9)
+    assert numeric == pytest.approx(6.0, rel=1e-6)
+    assert isinstance(info.value, AssertionError)
+
+
+def test_catches_a_wrong_gradient_in_the_second_input(rng):
+    a, b = f64(rng, 3), f64(rng, 3, name="b")
+    with pytest.raises(ts.GradcheckError, match=r"\bb\b.*analytic.*numeric"):
+        ts.gradcheck(lambda p, q: (p * apply(WrongSquare(), q)).sum(), a, b)
+
+
+def test_non_scalar_outputs(rng):
+    x = f64(rng, 2, 3)
+    assert ts.gradcheck(lambda a: a.tanh() * 3, x)
+    assert ts.gradcheck(lambda a: a.T @ a, x)
+    with pytest.raises(ts.GradcheckError):
+        ts.gradcheck(lambda a: apply(WrongSquare(), a), x)
+
+
+def test_warns_on_float32_inputs(rng):
+    x = ts.Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="float64"):
+        ts.gradcheck(lambda a: (a * 2).sum(), x, eps=1e-2, atol=1e-2)
+
+
+def test_no_warning_on_float64_inputs(rng):
+    x = f64(rng, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ts.gradcheck(lambda a: (a * 2).sum(), x)
+
+
+def test_leaves_grads_and_data_as_they_were(rng):
+    x = f64(rng, 3)
+    before = x.numpy()
+    x.grad = ts.backend.array_module(x.data).full(3, 7.0)
+    ts.gradcheck(lambda a: (a**3).sum(), x)
+    np.testing.assert_array_equal(np_of(x.grad), np.full(3, 7.0))
+    np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_constant_inputs_are_skipped(rng):
+    x, c = f64(rng, 3), f64(rng, 3, requires_grad=False)
+    assert ts.gradcheck(lambda a, k: (a * k).exp().sum(), x, c)
+
+
+def test_an_input_the_output_ignores_gets_zero_gradient(rng):
+    x, unused = f64(rng, 3), f64(rng, 2)
+    assert ts.gradcheck(lambda a, b: a.sum(), x, unused)
+
+
+def test_0d_inputs(rng):
+    x = ts.Tensor(np.float64(0.7), requires_grad=True)
+    assert ts.gradcheck(lambda a: (a * a).tanh(), x)
+
+
+def test_usage_errors(rng):
+    with pytest.raises(ValueError, match="requires_grad"):
+        ts.gradcheck(lambda a: a.sum(), f64(rng, 2, requires_grad=False))
+    with pytest.raises(TypeError, match="Tensor"):
+        ts.gradcheck(lambda a: 3.0, f64(rng, 2))

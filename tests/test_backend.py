@@ -1,0 +1,135 @@
+"""The array-module switch of tinygrad_seq/backend.py, the environment variable, moving
+tensors between backends, and `import tinygrad_seq` staying light.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+
+HEAVY_MODULES = ("sympy", "graphviz", "matplotlib", "click", "cupy", "tqdm", "torch")
+CUPY_WORKS = "cupy" in ts.backend.available()
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter (with extra environment variables)."""
+    environ = {k: v for k, v in os.environ.items() if k != "TINYGRAD_SEQ_BACKEND"}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=60
+    )
+
+
+# ------------------------------------------------------------------ the switch
+def test_available_always_has_numpy():
+    names = ts.backend.available()
+    assert names[0] == "numpy" and set(names) <= {"numpy", "cupy"}
+    assert ts.backend.unavailable_reason("numpy") is None
+    assert "unknown backend" in ts.backend.unavailable_reason("jax")
+
+
+def test_the_active_backend_is_the_fixtures(backend):
+    assert ts.backend.get_backend() == backend
+    assert ts.backend.xp is ts.backend.module(backend)
+    x = ts.Tensor([1.0, 2.0])
+    assert isinstance(x.data, ts.backend.xp.ndarray) and x.backend == backend
+
+
+def test_set_backend_and_using_restore(backend):
+    with ts.backend.using("numpy") as xp:
+        assert xp is np and ts.backend.get_backend() == "numpy"
+        assert isinstance(ts.Tensor([1.0]).data, np.ndarray)
+    assert ts.backend.get_backend() == backend
+    with pytest.raises(KeyError), ts.backend.using("numpy"):
+        raise KeyError("the block failed")
+    assert ts.backend.get_backend() == backend
+    with pytest.raises(ValueError):
+        ts.backend.set_backend("nope")
+    assert ts.backend.get_backend() == backend  # a failed switch changes nothing
+    ts.backend.set_backend("numpy")
+    assert ts.backend.get_backend() == "numpy"
+    ts.backend.set_backend(backend)
+
+
+def test_array_helpers(rng):
+    a = rng.standard_normal(3)
+    assert ts.backend.array_module(a) is np and ts.backend.backend_of(a) == "numpy"
+    copy = ts.backend.to_numpy(a)
+    copy[0] = 99.0
+    assert a[0] != 99.0
+    assert isinstance(ts.backend.as_array(np.float64(2.0)), np.ndarray)
+
+
+def test_tensor_to_numpy(rng):
+    x = f64(rng, 2, 3, name="w")
+    y = x.to("numpy")
+    assert y.backend == "numpy" and isinstance(y.data, np.ndarray)
+    assert y.requires_grad and y.name == "w" and y.op is None
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    (y * 2).sum().backward()
+    np.testing.assert_array_equal(np_of(y.grad), np.full((2, 3), 2.0))
+    assert x.grad is None  # the copy is its own leaf
+
+
+# ------------------------------------------------------------------ environment variable
+@pytest.mark.numpy_only
+def test_environment_variable_selects_the_backend():
+    code = "import tinygrad_seq as ts; print(ts.backend.get_backend())"
+    for value in ("numpy", " NumPy "):
+        result = run_python(code, TINYGRAD_SEQ_BACKEND=value)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "numpy"
+    result = run_python(code, TINYGRAD_SEQ_BACKEND="tpu")
+    assert result.returncode != 0
+    assert "unknown backend 'tpu'" in result.stderr and "numpy" in result.stderr
+
+
+@pytest.mark.numpy_only
+@pytest.mark.skipif(not CUPY_WORKS, reason="needs a usable CuPy")
+def test_environment_variable_selects_cupy():
+    code = "import tinygrad_seq as ts; print(ts.backend.get_backend(), ts.Tensor([1.0]).backend)"
+    result = run_python(code, TINYGRAD_SEQ_BACKEND="cupy")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cupy", "cupy"]
+
+
+@pytest.mark.numpy_only
+@pytest.mark.skipif(CUPY_WORKS, reason="CuPy works on this machine")
+def test_environment_variable_asking_for_missing_cupy_says_why():
+    result = run_python("import tinygrad_seq", TINYGRAD_SEQ_BACKEND="cupy")
+    assert result.returncode != 0
+    assert "RuntimeError" in result.stderr and "cupy" in result.stderr.lower()
+    assert "not installed" in result.stderr or "no GPU" in result.stderr
+
+
+@pytest.mark.numpy_only
+def test_import_is_light():
+    code = (
+        "import sys, tinygrad_seq as ts\n"
+        "x = ts.Tensor([[1.0, 2.0]], requires_grad=True)\n"
+        "(ts.F.softmax(x @ x.T) * 2).sum().backward()\n"
+        "ts.gradcheck(lambda a: a.tanh().sum(), ts.Tensor(x.numpy().astype('float64'), "
+        "requires_grad=True))\n"
+        f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ CuPy (GPU machines)
+@pytest.mark.skipif(not CUPY_WORKS, reason="needs a usable CuPy")
+def test_moving_between_backends_and_mixing_is_an_error(rng):
+    x = f64(rng, 2, 3)
+    on_gpu, on_cpu = x.to("cupy"), x.to("numpy")
+    assert on_gpu.backend == "cupy" and on_cpu.backend == "numpy"
+    np.testing.assert_array_equal(on_gpu.numpy(), on_cpu.numpy())
+    with pytest.raises(TypeError, match=r"add.*cupy.*numpy|add.*numpy.*cupy"):
+        on_gpu + on_cpu

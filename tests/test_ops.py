@@ -116,6 +116,13 @@ def test_pow_constant_exponent(rng):
         assert ts.gradcheck(lambda t, c=c: t**c, x)
 
 
+def test_pow_zero_has_zero_gradient_even_at_zero():
+    x = ts.Tensor(np.array([0.0, 2.0, -1.0]), requires_grad=True)
+    with np.errstate(all="raise"):
+        (x**0).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), np.zeros(3))
+
+
 def test_pow_tensor_exponent_and_scalar_base(rng):
     x, y = positive(rng, 3, 2), f64(rng, 3, 2)
     assert ts.gradcheck(lambda a, b: a**b, x, y)
@@ -361,6 +368,16 @@ def test_getitem(name, rng):
     np.testing.assert_array_equal(out.numpy(), x.numpy()[index])
     assert out.op == "getitem"
     assert ts.gradcheck(lambda t: t[index], x)
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_getitem_2d_bool_mask_inside_a_tuple(as_tensor, rng):
+    x = f64(rng, 3, 4, 2)
+    mask_np = rng.standard_normal((3, 4)) > 0
+    mask = ts.Tensor(mask_np) if as_tensor else mask_np
+    for index, np_index in [((mask, 1), (mask_np, 1)), ((mask,), (mask_np,))]:
+        np.testing.assert_array_equal(x[index].numpy(), x.numpy()[np_index])
+        assert ts.gradcheck(lambda t, i=index: t[i], x)
 
 
 def test_getitem_with_an_integer_tensor_index(rng):

@@ -120,6 +120,8 @@ class PowConst(Function):
 
     def backward(self, g):  # ∂x^c/∂x = c x^(c-1)
         c = self.c
+        if c == 0:  # x⁰ = 1 has gradient 0 everywhere, x = 0 included (not 0 · ∞ = NaN)
+            return (array_module(g).zeros_like(self.saved),)
         if c == 2:
             return (g * (2 * self.saved),)
         return (g * (c * self.saved ** (c - 1)),)

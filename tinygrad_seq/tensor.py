@@ -493,7 +493,14 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
 def _unwrap_index(index, data):
     """An index with Tensors and lists turned into arrays of `data`'s backend."""
     if isinstance(index, tuple):
-        return tuple(_unwrap_index(i, data) for i in index)
+        parts = []
+        for i in index:
+            u = _unwrap_index(i, data)
+            if isinstance(u, tuple) and not isinstance(i, tuple):
+                parts.extend(u)  # a k-D boolean mask spans k axes: splice in its k index arrays
+            else:
+                parts.append(u)
+        return tuple(parts)
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, list):

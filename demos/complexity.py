@@ -87,6 +87,10 @@ def _time(layer, x: ts.Tensor) -> float:
     return time.perf_counter() - t0
 
 
+def _triple(slopes: dict[str, dict[str, float]], what: str) -> str:
+    return " / ".join(f"{slopes[m][what]:.2f}" for m in ORDER)
+
+
 def run(ctx: DemoContext) -> dict[str, Any]:
     ns = ctx.pick(
         tiny=[16, 32, 64, 128, 256, 512],
@@ -168,10 +172,12 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "measured": measured,
         "figures": [f"img/{fig.name}"],
         "key": {  # every triple is ordered self-attention / RNN / LSTM
-            "fitted time exponent: self-attention / RNN / LSTM": f"{att['time']:.2f} / {rnn['time']:.2f} / {lstm['time']:.2f}",
+            "fitted time exponent: self-attention / RNN / LSTM": _triple(slopes, "time"),
             **(
                 {
-                    "fitted peak-memory exponent: self-attention / RNN / LSTM": f"{att['memory']:.2f} / {rnn['memory']:.2f} / {lstm['memory']:.2f}"
+                    "fitted peak-memory exponent: self-attention / RNN / LSTM": _triple(
+                        slopes, "memory"
+                    )
                 }
                 if track_memory
                 else {}
@@ -206,8 +212,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "fit_from_n": FIT_FROM,
             "series": series,
             "slopes": slopes,
-            "what": "time_s: best of `repeats` seconds of forward+backward; peak_bytes: tracemalloc "
-            "peak during forward+backward above the start; depth: longest chain of "
+            "what": "time_s: best of `repeats` seconds of forward+backward; peak_bytes: "
+            "tracemalloc peak during forward+backward above the start; depth: longest chain of "
             "ops in the recorded graph",
         },
     }

@@ -121,11 +121,10 @@ def _loglog_panel(
         y = np.asarray(y, float) * scale
         if not len(y):
             continue
-        label = (
-            f"{model}: slope {abs(slopes[model]) if abs(slopes[model]) < 5e-3 else slopes[model]:.2f}"
-            if model in slopes
-            else model
-        )
+        label = model
+        if model in slopes:
+            k = slopes[model]
+            label = f"{model}: slope {abs(k) if abs(k) < 5e-3 else k:.2f}"  # no "-0.00"
         ax.loglog(ns, y, "o-", color=COLORS.get(model), label=label, lw=1.8, ms=4)
         fit = ns >= fit_from
         if fit.sum() >= 2:  # the fitted line, drawn over the fitted range
@@ -189,4 +188,127 @@ def complexity_figure(
         f"(d = {d_model}, batch 1)",
         fontsize=11,
     )
+    return save(fig, path)
+
+
+def _chance(ax, value: float, label: str = "chance", unit: str = "%") -> None:
+    """A dashed horizontal line at `value` (same units as the axis), labelled."""
+    ax.axhline(value, color="black", ls="--", lw=1)
+    ax.annotate(
+        f"{label} {value:g}{unit}",
+        (0.99, value),
+        xycoords=("axes fraction", "data"),
+        va="bottom",
+        ha="right",
+        fontsize=8,
+    )
+
+
+def _bar_labels(ax, names, values, fmt="{:.0%}", scale=100.0) -> None:
+    bars = ax.bar(names, [v * scale for v in values], color=[COLORS.get(n, "#888") for n in names])
+    for b, v in zip(bars, values, strict=True):
+        ax.text(
+            b.get_x() + b.get_width() / 2, v * scale + 1, fmt.format(v), ha="center", fontsize=9
+        )
+
+
+def fixed_size_figure(
+    path: PathLike,
+    words,
+    v1,
+    v2,
+    s1: str,
+    s2: str,
+    accuracy: dict[str, float],
+    losses: dict[str, list[float]],
+    windows,
+    window_acc,
+    ngram_n,
+    distinct,
+    word_vocab: int,
+    Ls,
+    cut,
+    padded,
+) -> Path:
+    """Demo 1: identical BoW vectors; order-task accuracy and loss; windows; n-grams;
+    truncation vs padding."""
+    fig, axes = new_figure(2, 3, size=(15, 8.4))
+    ax = axes[0, 0]
+    x = np.arange(len(words))
+    ax.bar(x - 0.2, v1, 0.4, label=f'"{s1}"', color="#1f77b4")
+    ax.bar(x + 0.2, v2, 0.4, label=f'"{s2}"', color="#ff7f0e", hatch="//")
+    ax.set_xticks(x, labels=words)
+    ax.set_ylim(0, max(max(v1), max(v2)) * 1.4)
+    ax.set_ylabel("count in the sentence")
+    ax.set_title("Bag-of-words: two sentences, one vector", fontsize=10)
+    ax.legend(fontsize=8)
+
+    ax = axes[0, 1]
+    names = list(accuracy)
+    _bar_labels(ax, names, [accuracy[n] for n in names])
+    ax.set_ylim(0, 112)
+    _chance(ax, 50.0)
+    ax.set_ylabel("test accuracy on unseen sentences (%)")
+    ax.set_title(
+        'Order task: "the cat sat on the dog" — is the first\nanimal the smaller? '
+        "(BoW cannot tell)",
+        fontsize=10,
+    )
+
+    ax = axes[0, 2]
+    for name, loss in losses.items():
+        ax.plot(np.arange(1, len(loss) + 1), loss, color=COLORS.get(name), label=name, lw=1.3)
+    ax.axhline(np.log(2), color="black", ls="--", lw=1)
+    ax.annotate(
+        "ln 2 (a coin flip)",
+        (0.01, np.log(2)),
+        xycoords=("axes fraction", "data"),
+        va="bottom",
+        fontsize=8,
+    )
+    ax.set_yscale("log")
+    ax.set_xlabel("training step (Adam, batch 32)")
+    ax.set_ylabel("cross-entropy loss (nats, log scale)")
+    ax.set_title("Order task: training loss", fontsize=10)
+    ax.legend(fontsize=8)
+
+    ax = axes[1, 0]
+    ax.plot(
+        windows,
+        np.asarray(window_acc) * 100,
+        "o-",
+        color="#8c564b",
+        label="MLP on one-hot of the last n tokens",
+    )
+    _chance(ax, 50.0)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("window size n (tokens)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Fixed window: blind to anything more than n tokens back", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+
+    ax = axes[1, 1]
+    ax.semilogy(ngram_n, distinct, "s-", color="#17becf", label="distinct n-grams in the corpus")
+    ax.semilogy(
+        ngram_n,
+        [float(word_vocab) ** n for n in ngram_n],
+        ":",
+        color="#17becf",
+        label=f"possible n-grams ({word_vocab}^n)",
+    )
+    ax.set_xlabel("n (tokens per window)")
+    ax.set_ylabel("number of n-grams (log scale)")
+    ax.set_title("n-gram features: the vocabulary grows exponentially", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+
+    ax = axes[1, 2]
+    ax.plot(Ls, np.asarray(cut) * 100, "-", color="#d62728", label="tokens cut (lost)")
+    ax.plot(Ls, np.asarray(padded) * 100, "-", color="#7f7f7f", label="slots padded (wasted)")
+    ax.set_xlabel("fixed length L (tokens)")
+    ax.set_ylabel("share (%)")
+    ax.set_title("Truncate or pad to L: every L loses something", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    fig.suptitle("Fixed-size inputs for an MLP, and what each loses", fontsize=12)
     return save(fig, path)

@@ -9,13 +9,32 @@ fine) and returns a `Graph` whose nodes are listed inputs-first. Scopes come fro
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from .autograd import record_grad_norms, scope
 from .backend import to_numpy
 from .tensor import Tensor
 
-__all__ = ["Node", "Graph", "trace", "scope", "record_grad_norms"]
+__all__ = ["Node", "Graph", "trace", "scope", "record_grad_norms", "step_of"]
+
+_STEP = re.compile(r"^t=(\d+)$")
+
+
+def step_of(scope: str) -> tuple[str, int] | None:
+    """The outermost time step in a scope path: "encoder/t=3/attn" -> ("encoder", 3).
+
+    None when no component of the path is a step ("t=<int>", as ``ts.scope(f"t={t}")``
+    writes it). The first item is the scope that holds the steps (their group).
+    """
+    if not scope:
+        return None
+    parts = scope.split("/")
+    for k, part in enumerate(parts):
+        m = _STEP.match(part)
+        if m:
+            return "/".join(parts[:k]), int(m.group(1))
+    return None
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,11 @@ class Node:
     def is_param(self) -> bool:
         """A leaf that requires grad: a weight (or an input being differentiated)."""
         return self.is_leaf and self.requires_grad
+
+    @property
+    def is_input(self) -> bool:
+        """A leaf that needs no gradient: data, a constant, an initial state."""
+        return self.is_leaf and not self.requires_grad
 
     @property
     def label(self) -> str:
@@ -71,6 +95,26 @@ class Graph:
     def in_scope(self, prefix: str) -> list[Node]:
         """Nodes whose scope is `prefix` or nested inside it."""
         return [n for n in self.nodes if n.scope == prefix or n.scope.startswith(prefix + "/")]
+
+    def parameters(self) -> list[Node]:
+        """The leaves that require grad (weights), each once, in trace order."""
+        return [n for n in self.nodes if n.is_param]
+
+    def consumers(self) -> dict[int, list[int]]:
+        """For each node id, the ids of the nodes that take it as an input (with repeats)."""
+        out: dict[int, list[int]] = {n.id: [] for n in self.nodes}
+        for src, dst in self.edges:
+            out[src].append(dst)
+        return out
+
+    def steps(self) -> dict[str, list[int]]:
+        """Time steps per group: {"encoder": [0, 1, 2], ...} (sorted), from ``t=<int>`` scopes."""
+        found: dict[str, set[int]] = {}
+        for n in self.nodes:
+            step = step_of(n.scope)
+            if step is not None:
+                found.setdefault(step[0], set()).add(step[1])
+        return {group: sorted(ts) for group, ts in found.items()}
 
     def count_ops(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -2,3 +2,6 @@
 plots. Installed as ``tinygrad_seq.viz``; graphviz and matplotlib are imported only when a
 function here is called.
 """
+
+from .graph_render import render_graph as render_graph
+from .graph_render import renderer_for as renderer_for

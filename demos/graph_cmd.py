@@ -1,0 +1,222 @@
+"""`tinygrad-seq graph MODEL`: draw a small model's computation graph, coloured by gradient.
+
+    tinygrad-seq graph rnn --steps 20 --collapse 3 --out rnn.svg
+    tinygrad-seq graph lstm --steps 4 --out lstm.png
+
+Builds the model small (batch 2, a few units, so the shapes stay readable), runs a forward
+pass and a backward pass inside `ts.graph.record_grad_norms()`, and renders the graph with
+`ts.viz.render_graph`: one cluster per time step, shared weights drawn once, every node
+coloured by log10 of the gradient norm that reached it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import click
+import numpy as np
+
+import tinygrad_seq as ts
+
+from .common import common_options
+
+BATCH, INPUT, HIDDEN, CLASSES, VOCAB = 2, 3, 4, 3, 6
+
+
+@dataclass
+class Built:
+    """A model's loss after a forward pass, the model, and a heading for the picture."""
+
+    loss: ts.Tensor
+    model: ts.nn.Module
+    title: str
+
+
+def _inputs(steps: int) -> tuple[ts.Tensor, np.ndarray]:
+    """xs (B, T, d) floats and one class per row, from the seeded host generator."""
+    rng = ts.tensor.rng()
+    xs = rng.standard_normal((BATCH, steps, INPUT)).astype(ts.get_default_dtype())
+    targets = rng.integers(0, CLASSES, size=BATCH)
+    return ts.Tensor(xs, name="x"), targets
+
+
+def _tokens(steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """src, tgt_in and tgt_out token ids, each (B, T)."""
+    rng = ts.tensor.rng()
+    src = rng.integers(1, VOCAB, size=(BATCH, steps))
+    tgt = rng.integers(1, VOCAB, size=(BATCH, steps + 1))
+    return src, tgt[:, :-1], tgt[:, 1:]
+
+
+def _last_step_loss(model: ts.nn.Module, h_T: ts.Tensor, targets: np.ndarray) -> ts.Tensor:
+    """L = cross-entropy of a linear read-out of the final state: the gradient must travel
+    back through every step to reach the early ones."""
+    with ts.scope("readout"):
+        logits = model.readout(h_T)
+        logits.name = "y_T"
+        loss = ts.F.cross_entropy(logits, targets)
+    loss.name = "L"
+    return loss
+
+
+def build_mlp(steps: int) -> Built:
+    model = ts.nn.MLP([INPUT, HIDDEN, HIDDEN, CLASSES])
+    xs, targets = _inputs(1)
+    x = xs[:, 0]
+    x.name = "x"
+    loss = ts.F.cross_entropy(model(x), targets)
+    loss.name = "L"
+    return Built(loss, model, f"MLP {INPUT}-{HIDDEN}-{HIDDEN}-{CLASSES}, batch {BATCH}")
+
+
+def _recurrent(kind: str, make: Callable[[], ts.nn.Module], title: str) -> Callable[[int], Built]:
+    def build(steps: int) -> Built:
+        model = _Readout(make())
+        xs, targets = _inputs(steps)
+        with ts.scope(kind):
+            _, final = model.body(xs)
+        h_T = final[0] if isinstance(final, tuple) else final
+        loss = _last_step_loss(model, h_T, targets)
+        return Built(loss, model, f"{title}, T={steps}, batch {BATCH}, loss on the last step")
+
+    return build
+
+
+class _Readout(ts.nn.Module):
+    """A recurrent body and a Linear read-out of its last hidden state."""
+
+    def __init__(self, body: ts.nn.Module) -> None:
+        super().__init__()
+        self.body = body
+        self.readout = ts.nn.Linear(HIDDEN, CLASSES)
+
+
+def _seq2seq(attention: str | None) -> Callable[[int], Built]:
+    def build(steps: int) -> Built:
+        model = ts.nn.Seq2Seq(
+            VOCAB, VOCAB, emb=INPUT, hidden=HIDDEN, cell="lstm", attention=attention
+        )
+        src, tgt_in, tgt_out = _tokens(steps)
+        loss = ts.F.cross_entropy(model(src, tgt_in), tgt_out)
+        loss.name = "L"
+        kind = f"with {attention} attention" if attention else "without attention"
+        return Built(loss, model, f"LSTM encoder-decoder {kind}, T_in = T_out = {steps}")
+
+    return build
+
+
+def build_transformer(steps: int) -> Built:
+    model = ts.nn.Transformer(VOCAB, VOCAB, d_model=8, heads=2, d_ff=16, layers=1)
+    src, tgt_in, tgt_out = _tokens(steps)
+    loss = ts.F.cross_entropy(model(src, tgt_in), tgt_out)
+    loss.name = "L"
+    return Built(loss, model, f"Transformer, 1 layer, d_model 8, 2 heads, {steps} tokens")
+
+
+BUILDERS: dict[str, Callable[[int], Built]] = {
+    "mlp": build_mlp,
+    "rnn": _recurrent("rnn", lambda: ts.nn.RNN(INPUT, HIDDEN), "vanilla RNN"),
+    "lstm": _recurrent("lstm", lambda: ts.nn.LSTM(INPUT, HIDDEN), "LSTM"),
+    "gru": _recurrent("gru", lambda: ts.nn.GRU(INPUT, HIDDEN), "GRU"),
+    "seq2seq": _seq2seq(None),
+    "attention": _seq2seq("additive"),
+    "transformer": build_transformer,
+}
+
+
+def build(model: str, steps: int) -> Built:
+    """Forward `model` ("rnn", "lstm", ...) for `steps` steps, run the backward pass with
+    gradient norms recorded, and return the loss (its graph keeps the norms)."""
+    if model not in BUILDERS:
+        raise ValueError(f"graph: unknown model {model!r}; choose one of {', '.join(BUILDERS)}")
+    if steps < 1:
+        raise ValueError(f"graph: --steps must be at least 1, got {steps}")
+    built = BUILDERS[model](steps)
+    with ts.graph.record_grad_norms():
+        built.loss.backward()
+    return built
+
+
+@click.command("graph")
+@click.argument("model", type=click.Choice(list(BUILDERS)), metavar="MODEL")
+@click.option(
+    "--steps",
+    "-T",
+    type=click.IntRange(1, 500),
+    default=4,
+    show_default=True,
+    help="Time steps to unroll (sequence length; the MLP ignores it).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (.svg, .png or .dot).  [default: MODEL.svg]",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "dot"]),
+    default=None,
+    help="Output format.  [default: from the file's suffix, else svg]",
+)
+@click.option(
+    "--collapse",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep the first and last K steps and summarise the middle ones.",
+)
+@click.option(
+    "--detail",
+    type=click.Choice(["ops", "symbols"]),
+    default="ops",
+    show_default=True,
+    help="Every op, or only the seed's named tensors (unnamed ops folded in).",
+)
+@click.option("--no-grads", is_flag=True, help="Draw the graph without gradient colours.")
+@click.option(
+    "--renderer",
+    type=click.Choice(["auto", "dot", "wasm"]),
+    default="auto",
+    show_default=True,
+    help="System Graphviz, WebAssembly Graphviz, or auto.",
+)
+@common_options
+def graph(
+    model: str,
+    steps: int,
+    out: str | None,
+    fmt: str | None,
+    collapse: int | None,
+    detail: str,
+    no_grads: bool,
+    renderer: str,
+    seed: int,
+    backend: str,
+) -> None:
+    """Render MODEL's computation graph (mlp, rnn, lstm, gru, seq2seq, attention,
+    transformer) after one forward and backward pass, coloured by gradient norm."""
+    from tinygrad_seq.viz import render_graph, renderer_for
+
+    if out is None:
+        out = f"{model}.{fmt or 'svg'}"
+    built = build(model, steps)
+    graph_view = ts.graph.trace(built.loss)
+    path = render_graph(
+        graph_view,
+        out,
+        format=fmt,
+        show_grads=not no_grads,
+        collapse=collapse,
+        title=built.title,
+        module=built.model,
+        detail=detail,
+        renderer=renderer,
+    )
+    fmt_used = path.rsplit(".", 1)[-1]
+    click.echo(
+        f"wrote {path}: {len(graph_view)} nodes, {len(graph_view.parameters())} "
+        f"weights; renderer: {renderer_for(fmt_used, renderer)}"
+    )

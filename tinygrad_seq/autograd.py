@@ -191,6 +191,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     while stack:
         fn = stack.pop()
         if fn.saved is _RELEASED:
+            for visited_fn in visited:  # undo the counting, or a later backward would stall
+                visited_fn.pending = 0
             raise RuntimeError(
                 f"backward through a graph that was already released (at op "
                 f"'{fn.op_name}'): its saved arrays were freed by an earlier backward. "

@@ -312,3 +312,80 @@ def fixed_size_figure(
     ax.grid(True, alpha=0.3)
     fig.suptitle("Fixed-size inputs for an MLP, and what each loses", fontsize=12)
     return save(fig, path)
+
+
+def vanishing_figure(
+    path: PathLike,
+    Ts,
+    curves: dict[str, list[float]],
+    bound,
+    typical,
+    seed_line,
+    mean_dtanh: float,
+    sweep: dict[str, list[float]],
+    at: int,
+    dashed: Sequence[str] = (),
+) -> Path:
+    """Demo 2: Jacobian norms against T (log scale) per model, and the ρ sweep."""
+    fig, (ax, ax2) = new_figure(1, 2, size=(13, 6.6))
+    Ts = np.asarray(Ts)
+    for label, norms in curves.items():
+        family = label.split(",")[0].split()[0]  # "LSTM cell path, b_f = 3" -> "LSTM"
+        gates_open = label in dashed
+        ax.semilogy(
+            Ts, norms, ls="--" if gates_open else "-", lw=2, color=COLORS.get(family), label=label
+        )
+    ax.semilogy(
+        Ts,
+        bound,
+        ":",
+        color=COLORS["RNN"],
+        lw=1.5,
+        label="seed's bound ‖W_hh‖^(T−1) Π max tanh' (RNN)",
+    )
+    ax.semilogy(
+        Ts,
+        typical,
+        "-.",
+        color=COLORS["RNN"],
+        lw=1,
+        label=f"(0.9 × mean tanh' {mean_dtanh:.2f})^(T−1)",
+    )
+    ax.semilogy(Ts, seed_line, "--", color="black", lw=1, label="seed's example (0.9 × 0.3)^(T−1)")
+    seed_at = seed_line[at - 1]
+    ax.plot([at], [seed_at], "ko")
+    ax.annotate(
+        f"seed's example at T = {at}:\n(0.9)^19 (0.3)^19 ≈ {seed_at:.2e}",
+        (at, seed_at),
+        xytext=(10, 0),
+        textcoords="offset points",
+        fontsize=8,
+    )
+    ax.axvline(at, color="#999", lw=0.8)
+    ax.set_xlabel("T (time steps back to h_1)")
+    ax.set_ylabel("‖∂h_T/∂h_1‖₂  (for the LSTM ‖∂C_T/∂C_1‖₂), log scale")
+    ax.set_title("Gradient norm through time, from the engine's backward", fontsize=10)
+    ax.set_ylim(max(min(min(v) for v in curves.values()), 1e-40) / 10, 10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2)
+
+    from matplotlib import colormaps
+
+    cmap = colormaps["coolwarm"]
+    for k, (label, norms) in enumerate(sweep.items()):
+        ax2.semilogy(Ts, norms, color=cmap(k / max(len(sweep) - 1, 1)), lw=2, label=label)
+    ax2.axhline(1.0, color="black", lw=0.8)
+    ax2.set_xlabel("T (time steps back to h_1)")
+    ax2.set_ylabel("‖∂h_T/∂h_1‖₂, log scale")
+    ax2.set_title("Vanilla RNN: spectral radius ρ of W_hh (small inputs)", fontsize=10)
+    ax2.grid(True, which="major", alpha=0.3)
+    ax2.legend(
+        fontsize=8,
+        title="W_hh = ρ · orthogonal",
+        title_fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.11),
+        ncol=4,
+    )
+    fig.suptitle("Vanishing and exploding gradients (float64, hidden size 32)", fontsize=12)
+    return save(fig, path)

@@ -1,0 +1,412 @@
+"""Small seeded toy tasks that show the seed's points, and the fixed-size baselines.
+
+Nothing is downloaded: every task is generated from a seed (an int or a NumPy Generator)
+and comes back as NumPy arrays, so the same seed gives the same data on every machine.
+
+- The seed's fixed-size inputs for MLPs, as data transforms: `bag_of_words`,
+  `ngram_windows`, `pad_or_truncate` (with its mask), and a tiny word `Vocab`.
+- `order_task`: "the cat sat on the dog" vs "the dog sat on the cat": the label depends on
+  word order only, so bag-of-words is exactly at chance (50%) while an RNN can solve it.
+- `delay_task`: remember the first token across D distractor steps (chance 1/num_symbols):
+  hard for a vanilla RNN (vanishing gradients), easy for an LSTM or GRU.
+- `translation_task`, `reverse_task`, `copy_task`: source/target pairs with BOS/EOS/PAD for
+  the encoder-decoder models.
+
+Token ids 0-3 are the same in every vocabulary: PAD, BOS, EOS, UNK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
+
+__all__ = [
+    "PAD",
+    "BOS",
+    "EOS",
+    "UNK",
+    "Vocab",
+    "bag_of_words",
+    "ngram_windows",
+    "pad_or_truncate",
+    "SequenceData",
+    "PairData",
+    "order_task",
+    "ORDER_ANIMALS",
+    "delay_task",
+    "translation_task",
+    "TRANSLATION_DICTIONARY",
+    "reverse_task",
+    "copy_task",
+]
+
+
+def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A NumPy Generator from an int seed (or the Generator itself)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, int | np.integer):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
+
+
+def _positive(value: int, what: str, who: str, minimum: int = 1) -> int:
+    if not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{who}: {what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- vocabulary
+class Vocab:
+    """Words <-> integer ids; ids 0-3 are <pad> <bos> <eos> <unk>, then the words in order.
+
+    >>> v = Vocab("the cat sat on mat".split())
+    >>> v.encode("the cat sat on the mat")
+    array([4, 5, 6, 7, 4, 8])
+    >>> v.decode([4, 5, 6, 7, 4, 8])
+    'the cat sat on the mat'
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.itos: list[str] = list(SPECIALS)
+        self.stoi: dict[str, int] = {w: i for i, w in enumerate(SPECIALS)}
+        for w in words:
+            if w not in self.stoi:
+                self.stoi[w] = len(self.itos)
+                self.itos.append(w)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Vocab:
+        """A vocabulary of every whitespace-separated word in `texts`, in order of appearance."""
+        return cls(w for text in texts for w in text.split())
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __repr__(self) -> str:
+        return (
+            f"Vocab({len(self)} ids: {' '.join(self.itos[:12])}{' ...' if len(self) > 12 else ''})"
+        )
+
+    def encode(
+        self, sentence: str | Sequence[str], bos: bool = False, eos: bool = False
+    ) -> np.ndarray:
+        """ids (L,) int64 of a sentence (a string split on spaces, or a list of words);
+        unknown words become UNK."""
+        words = sentence.split() if isinstance(sentence, str) else list(sentence)
+        ids = [self.stoi.get(w, UNK) for w in words]
+        return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
+
+    def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
+        """The words of `ids` joined by spaces; stops at EOS and drops PAD/BOS (unless
+        `skip_special` is False)."""
+        words = []
+        for i in np.asarray(ids).reshape(-1).tolist():
+            if skip_special and i == EOS:
+                break
+            if skip_special and i in (PAD, BOS):
+                continue
+            words.append(self.itos[i] if 0 <= i < len(self.itos) else SPECIALS[UNK])
+        return " ".join(words)
+
+
+# --------------------------------------------------------------------------- fixed-size inputs
+def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarray:
+    """Word counts: ids (L,) -> (V,), or (B, L) / a list of B sequences -> (B, V), float32.
+
+    Order is lost: "cat sat on mat" and "mat sat on cat" give the same vector. Pass
+    `ignore_id=PAD` not to count padding.
+    """
+    vocab_size = _positive(vocab_size, "vocab_size", "bag_of_words")
+    if isinstance(ids, list | tuple) and ids and not np.isscalar(ids[0]):
+        return np.stack([bag_of_words(s, vocab_size, ignore_id) for s in ids])
+    ids = np.asarray(ids)
+    if ids.ndim not in (1, 2) or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(
+            f"bag_of_words: expected integer ids of shape (L,) or (B, L), got {ids.dtype} of "
+            f"shape {ids.shape}"
+        )
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"bag_of_words: ids must lie in [0, {vocab_size}), got ids from {ids.min()} to "
+            f"{ids.max()}"
+        )
+    rows = ids.reshape(-1, ids.shape[-1]).astype(np.int64)
+    counts = np.zeros((rows.shape[0], vocab_size), dtype=np.float32)
+    np.add.at(counts, (np.arange(rows.shape[0])[:, None], rows), 1.0)
+    if ignore_id is not None and 0 <= ignore_id < vocab_size:
+        counts[:, ignore_id] = 0.0
+    return counts[0] if ids.ndim == 1 else counts
+
+
+def ngram_windows(ids, n: int) -> np.ndarray:
+    """Sliding windows of n consecutive ids: (L,) -> (L−n+1, n), or (B, L) -> (B, L−n+1, n).
+
+    The seed's fixed-window input: each window sees n tokens and nothing further back.
+    """
+    n = _positive(n, "n", "ngram_windows")
+    ids = np.asarray(ids)
+    if ids.ndim not in (1, 2) or ids.shape[-1] < n:
+        raise ValueError(
+            f"ngram_windows: expected ids of shape (L,) or (B, L) with L >= n = {n}, got shape "
+            f"{ids.shape}"
+        )
+    return np.lib.stride_tricks.sliding_window_view(ids, n, axis=-1).copy()
+
+
+def pad_or_truncate(
+    seqs: Iterable[Sequence[int]], length: int, pad_id: int = PAD
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each sequence to `length` ids or pad it with `pad_id`.
+
+    Returns ids (B, length) int64 and mask (B, length) bool, True at real tokens. What is
+    cut is lost, and the padding is wasted work: the seed's two objections.
+    """
+    length = _positive(length, "length", "pad_or_truncate", minimum=0)
+    seqs = [np.asarray(s, dtype=np.int64).reshape(-1) for s in seqs]
+    ids = np.full((len(seqs), length), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), length), dtype=bool)
+    for b, s in enumerate(seqs):
+        n = min(len(s), length)
+        ids[b, :n] = s[:n]
+        mask[b, :n] = True
+    return ids, mask
+
+
+# --------------------------------------------------------------------------- classification tasks
+class SequenceData(NamedTuple):
+    """A sequence-classification data set: ids (N, L) int64 padded with PAD, mask (N, L)
+    bool (True = real token), labels (N,) int64, and the vocabulary."""
+
+    ids: np.ndarray
+    mask: np.ndarray
+    labels: np.ndarray
+    vocab: Vocab
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels.size else 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+# smallest to largest: the label says whether the animal on top is the smaller one
+ORDER_ANIMALS = ("mouse", "cat", "dog", "horse", "elephant")
+_ORDER_ADJECTIVES = ("old", "young", "black", "white", "lazy", "happy")
+_ORDER_VERBS = ("sat", "slept", "stood")
+_ORDER_VOCAB = Vocab(["the", "on", *_ORDER_VERBS, *_ORDER_ADJECTIVES, *ORDER_ANIMALS])
+
+
+def order_task(num_pairs: int, seed: int | np.random.Generator = 0) -> SequenceData:
+    """Sentences "the [adj] X sat on the [adj] Y"; label 1 if X is smaller than Y.
+
+    Sizes follow ORDER_ANIMALS (mouse < cat < dog < horse < elephant); adjectives are
+    optional, so lengths vary from 6 to 8 words. Every sentence comes with its swap
+    ("... Y sat on the X ...", same adjectives and verb, opposite label), so each
+    bag-of-words vector appears exactly once with each label: any classifier of word counts
+    scores exactly 50%, while the order of the words decides the label.
+
+    Returns 2·num_pairs examples (pairs adjacent): ids (N, 8), mask (N, 8), labels (N,).
+    """
+    num_pairs = _positive(num_pairs, "num_pairs", "order_task")
+    rng = _generator(seed)
+    vocab = _ORDER_VOCAB
+    sentences, labels = [], []
+    for _ in range(num_pairs):
+        x, y = rng.choice(len(ORDER_ANIMALS), size=2, replace=False)
+        adj_x, adj_y = (
+            [_ORDER_ADJECTIVES[rng.integers(len(_ORDER_ADJECTIVES))]] if rng.random() < 0.5 else []
+            for _ in range(2)
+        )
+        verb = _ORDER_VERBS[rng.integers(len(_ORDER_VERBS))]
+        for a, b in ((x, y), (y, x)):
+            words = ["the", *adj_x, ORDER_ANIMALS[a], verb, "on", "the", *adj_y, ORDER_ANIMALS[b]]
+            sentences.append(vocab.encode(words))
+            labels.append(int(a < b))
+    ids, mask = pad_or_truncate(sentences, 8)
+    return SequenceData(ids, mask, np.array(labels, dtype=np.int64), vocab)
+
+
+def delay_task(
+    num_samples: int,
+    delay: int,
+    num_symbols: int = 4,
+    num_distractors: int = 4,
+    seed: int | np.random.Generator = 0,
+) -> SequenceData:
+    """Remember the first token: [s, n_1, ..., n_D, ?] -> label s.
+
+    s is one of `num_symbols` symbols ("A", "B", ...), the D = `delay` tokens after it are
+    random distractors ("n1", "n2", ...) and "?" asks for s. Chance is 1/num_symbols. The
+    answer's only trace is D + 1 steps back, so a vanilla RNN's gradient must survive a
+    product of D + 1 Jacobians (the seed's vanishing-gradient problem). Try D = 10, 50, 100.
+
+    Returns ids (N, D+2), mask (N, D+2) all True, labels (N,).
+    """
+    who = "delay_task"
+    num_samples = _positive(num_samples, "num_samples", who)
+    delay = _positive(delay, "delay", who, minimum=0)
+    num_symbols = _positive(num_symbols, "num_symbols", who, minimum=2)
+    num_distractors = _positive(num_distractors, "num_distractors", who)
+    rng = _generator(seed)
+    symbols = [chr(ord("A") + i) if i < 26 else f"S{i}" for i in range(num_symbols)]
+    distractors = [f"n{i + 1}" for i in range(num_distractors)]
+    vocab = Vocab([*symbols, *distractors, "?"])
+    first_symbol, first_distractor = len(SPECIALS), len(SPECIALS) + num_symbols
+    labels = rng.integers(num_symbols, size=num_samples)
+    ids = np.empty((num_samples, delay + 2), dtype=np.int64)
+    ids[:, 0] = first_symbol + labels
+    ids[:, 1:-1] = first_distractor + rng.integers(num_distractors, size=(num_samples, delay))
+    ids[:, -1] = vocab.stoi["?"]
+    mask = np.ones(ids.shape, dtype=bool)
+    return SequenceData(ids, mask, labels.astype(np.int64), vocab)
+
+
+# --------------------------------------------------------------------------- sequence pairs
+class PairData(NamedTuple):
+    """Source/target pairs for encoder-decoder models.
+
+    src (N, S) int64: source ids padded with PAD; src_lengths (N,).
+    tgt (N, L) int64: BOS, target ids, EOS, then PAD; tgt_lengths (N,) counts BOS and EOS.
+    Teacher forcing feeds `tgt_in` = tgt[:, :-1] and predicts `tgt_out` = tgt[:, 1:]
+    (ignore PAD in the loss: cross_entropy(..., ignore_index=PAD)).
+    """
+
+    src: np.ndarray
+    src_lengths: np.ndarray
+    tgt: np.ndarray
+    tgt_lengths: np.ndarray
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+
+    @property
+    def src_mask(self) -> np.ndarray:
+        """(N, S) bool, True at real source tokens."""
+        return np.arange(self.src.shape[1])[None, :] < self.src_lengths[:, None]
+
+    @property
+    def tgt_in(self) -> np.ndarray:
+        """(N, L−1): the decoder's inputs under teacher forcing (starts with BOS)."""
+        return self.tgt[:, :-1]
+
+    @property
+    def tgt_out(self) -> np.ndarray:
+        """(N, L−1): what the decoder must predict at each step (ends with EOS, then PAD)."""
+        return self.tgt[:, 1:]
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+def _pairs(
+    sources: list[np.ndarray], targets: list[np.ndarray], src_vocab: Vocab, tgt_vocab: Vocab
+) -> PairData:
+    """Pad sources, wrap targets in BOS ... EOS and pad them."""
+    targets = [np.concatenate([[BOS], t, [EOS]]).astype(np.int64) for t in targets]
+    src_lengths = np.array([len(s) for s in sources], dtype=np.int64)
+    tgt_lengths = np.array([len(t) for t in targets], dtype=np.int64)
+    src, _ = pad_or_truncate(sources, int(src_lengths.max()))
+    tgt, _ = pad_or_truncate(targets, int(tgt_lengths.max()))
+    return PairData(src, src_lengths, tgt, tgt_lengths, src_vocab, tgt_vocab)
+
+
+# A word-for-word dictionary; colours follow their noun in the target language, as in French.
+TRANSLATION_DICTIONARY = {
+    "the": "le", "a": "un", "and": "et",
+    "cat": "chat", "dog": "chien", "bird": "oiseau", "mouse": "souris", "horse": "cheval",
+    "sees": "voit", "chases": "chasse", "likes": "aime", "bites": "mord",
+    "red": "rouge", "black": "noir", "white": "blanc", "green": "vert",
+}  # fmt: skip
+_NOUNS = ("cat", "dog", "bird", "mouse", "horse")
+_VERBS = ("sees", "chases", "likes", "bites")
+_COLOURS = ("red", "black", "white", "green")
+_SRC_VOCAB = Vocab(TRANSLATION_DICTIONARY)
+_TGT_VOCAB = Vocab(TRANSLATION_DICTIONARY.values())
+
+
+def _noun_phrase(rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    """("the red cat", "le chat rouge"): determiner, optional colour, noun; colour moves."""
+    det = ("the", "a")[rng.integers(2)]
+    noun = _NOUNS[rng.integers(len(_NOUNS))]
+    colour = [_COLOURS[rng.integers(len(_COLOURS))]] if rng.random() < 0.5 else []
+    source = [det, *colour, noun]
+    target = [TRANSLATION_DICTIONARY[w] for w in (det, noun, *colour)]
+    return source, target
+
+
+def translation_task(
+    num_pairs: int, max_clauses: int = 1, seed: int | np.random.Generator = 0
+) -> PairData:
+    """A toy language pair: "the red cat sees a dog" -> "le chat rouge voit un chien".
+
+    Each clause is noun-phrase verb noun-phrase (3 to 5 words); up to `max_clauses` clauses
+    joined by "and" make longer sentences. Words translate one for one through
+    TRANSLATION_DICTIONARY, but a colour adjective moves after its noun, so the alignment
+    is not the identity. Returns PairData (see its shapes).
+    """
+    num_pairs = _positive(num_pairs, "num_pairs", "translation_task")
+    max_clauses = _positive(max_clauses, "max_clauses", "translation_task")
+    rng = _generator(seed)
+    sources, targets = [], []
+    for _ in range(num_pairs):
+        src_words: list[str] = []
+        tgt_words: list[str] = []
+        for k in range(int(rng.integers(1, max_clauses + 1))):
+            if k:
+                src_words.append("and")
+                tgt_words.append("et")
+            subj_src, subj_tgt = _noun_phrase(rng)
+            obj_src, obj_tgt = _noun_phrase(rng)
+            verb = _VERBS[rng.integers(len(_VERBS))]
+            src_words += [*subj_src, verb, *obj_src]
+            tgt_words += [*subj_tgt, TRANSLATION_DICTIONARY[verb], *obj_tgt]
+        sources.append(_SRC_VOCAB.encode(src_words))
+        targets.append(_TGT_VOCAB.encode(tgt_words))
+    return _pairs(sources, targets, _SRC_VOCAB, _TGT_VOCAB)
+
+
+def _symbol_pairs(
+    num_pairs: int, min_len: int, max_len: int, num_symbols: int, seed, reverse: bool, who: str
+) -> PairData:
+    num_pairs = _positive(num_pairs, "num_pairs", who)
+    min_len = _positive(min_len, "min_len", who)
+    max_len = _positive(max_len, "max_len", who, minimum=min_len)
+    num_symbols = _positive(num_symbols, "num_symbols", who)
+    rng = _generator(seed)
+    vocab = Vocab(f"s{i}" for i in range(num_symbols))
+    lengths = rng.integers(min_len, max_len + 1, size=num_pairs)
+    sources = [len(SPECIALS) + rng.integers(num_symbols, size=n) for n in lengths]
+    targets = [s[::-1] if reverse else s for s in sources]
+    return _pairs(sources, targets, vocab, vocab)
+
+
+def reverse_task(
+    num_pairs: int,
+    min_len: int = 3,
+    max_len: int = 8,
+    num_symbols: int = 10,
+    seed: int | np.random.Generator = 0,
+) -> PairData:
+    """Random symbol strings and their reversal: [s3 s1 s7] -> BOS s7 s1 s3 EOS.
+
+    Lengths are uniform in [min_len, max_len]; source and target share one vocabulary
+    (PAD BOS EOS UNK s0 s1 ...). Returns PairData (see its shapes).
+    """
+    return _symbol_pairs(num_pairs, min_len, max_len, num_symbols, seed, True, "reverse_task")
+
+
+def copy_task(
+    num_pairs: int,
+    min_len: int = 3,
+    max_len: int = 8,
+    num_symbols: int = 10,
+    seed: int | np.random.Generator = 0,
+) -> PairData:
+    """Random symbol strings copied: [s3 s1 s7] -> BOS s3 s1 s7 EOS (see `reverse_task`)."""
+    return _symbol_pairs(num_pairs, min_len, max_len, num_symbols, seed, False, "copy_task")

@@ -43,12 +43,18 @@ MASKED_SCORE = -1e9
 
 # ------------------------------------------------------------------ shared pieces
 def matmul(x: Tensor, W: Tensor) -> Tensor:
-    """x @ W, also when W is a Parameter.
+    """x (..., n) @ W (n, m) or (n,), also when W is a Parameter.
 
-    Written out because `Tensor.__matmul__` wraps a right operand that is a Tensor subclass
-    (a Parameter) in a new constant Tensor, which would silently drop W's gradient.
+    The leading axes of x are folded into one first, so the backward's weight gradient is
+    a single matrix product rather than one per batch row summed afterwards. (Written out
+    also because `Tensor.__matmul__` wraps a right operand that is a Tensor subclass, a
+    Parameter, in a new constant Tensor, which would silently drop W's gradient.)
     """
-    return apply(ops.MatMul(), x, W)
+    if x.ndim <= 2:
+        return apply(ops.MatMul(), x, W)
+    lead = x.shape[:-1]
+    flat = apply(ops.MatMul(), x.reshape(-1, x.shape[-1]), W)  # (N, m) or (N,)
+    return flat.reshape(*lead, *W.shape[1:])
 
 
 def _shape(x) -> tuple[int, ...]:
@@ -251,14 +257,14 @@ class AdditiveAttention(_Attention):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """U_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, attn_dim)."""
-        U_h = keys @ self.U_a.T
+        U_h = matmul(keys, self.U_a.T)
         U_h.name = "U_a h_enc"
         return U_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         B, Tq, _ = query.shape
         Tk = projected_keys.shape[1]
-        W_h = (query @ self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
+        W_h = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
         U_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
         hidden = (W_h + U_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
         return matmul(hidden, self.v_a)  # v_aᵀ tanh(...): (B, Tq, Tk)
@@ -274,7 +280,7 @@ class MultiplicativeAttention(_Attention):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """W_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, dq)."""
-        W_h = keys @ self.W_a.T
+        W_h = matmul(keys, self.W_a.T)
         W_h.name = "W_a h_enc"
         return W_h
 

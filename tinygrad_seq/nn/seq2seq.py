@@ -29,6 +29,7 @@ from .attention import (
     MultiplicativeAttention,
     ScaledDotProductAttention,
     ids_array,
+    matmul,
     source_mask,
 )
 from .gru import GRU, GRUCell
@@ -138,7 +139,7 @@ class Seq2Seq(Module):
 
     def _logits(self, features: Tensor) -> Tensor:
         """W_o h_t^dec + b_o (or W_o [h_t^dec; c_t] + b_o) for every step at once."""
-        logits = features @ self.W_o.T + self.b_o
+        logits = matmul(features, self.W_o.T) + self.b_o
         logits.name = "logits"
         return logits
 

@@ -1,0 +1,239 @@
+"""Seq2Seq: every cell and attention against a NumPy reference written here from the seed's
+equations (one unpadded sequence at a time), gradient checks in float64, padding, the
+attention weights, greedy decoding, scopes and bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tinygrad_seq.nn import Seq2Seq
+
+CELLS = ("rnn", "lstm", "gru")
+ATTENTIONS = (None, "additive", "multiplicative", "dot")
+SRC_V, TGT_V, EMB, HID = 6, 7, 3, 4
+
+
+@pytest.fixture(autouse=True)
+def float64_weights():
+    ts.set_default_dtype(np.float64)  # restored by the conftest fixture
+
+
+# ------------------------------------------------------------------ NumPy reference
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_cell(kind: str, cell, x, state):
+    """One step of the seed's RNN / LSTM / GRU on column vectors; state h or (h, C)."""
+    P = {n: p.numpy() for n, p in cell.named_parameters()}
+    if kind == "rnn":  # h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)
+        return np.tanh(P["W_hh"] @ state + P["W_xh"] @ x + P["b_h"])
+    if kind == "lstm":
+        h, C = state
+        hx = np.concatenate([h, x])
+        f = sigmoid(P["W_f"] @ hx + P["b_f"])
+        i = sigmoid(P["W_i"] @ hx + P["b_i"])
+        C_tilde = np.tanh(P["W_C"] @ hx + P["b_C"])
+        C = f * C + i * C_tilde
+        o = sigmoid(P["W_o"] @ hx + P["b_o"])
+        return o * np.tanh(C), C
+    h = state  # GRU, the seed's convention h_t = (1 − z) h_{t-1} + z h̃
+    hx = np.concatenate([h, x])
+    z = sigmoid(P["W_z"] @ hx + P["b_z"])
+    r = sigmoid(P["W_r"] @ hx + P["b_r"])
+    h_tilde = np.tanh(P["W_h"] @ np.concatenate([r * h, x]) + P["b_h"])
+    return (1 - z) * h + z * h_tilde
+
+
+def np_score(model, query, key):
+    """e = a(h_{t-1}^dec, h_i^enc) by the seed's three formulas."""
+    kind = model.attention_kind
+    P = {n: p.numpy() for n, p in model.attention.named_parameters()}
+    if kind == "additive":  # v_aᵀ tanh(W_a h^dec + U_a h^enc)
+        return P["v_a"] @ np.tanh(P["W_a"] @ query + P["U_a"] @ key)
+    if kind == "multiplicative":  # h^dec W_a h^enc
+        return query @ P["W_a"] @ key
+    return query @ key / np.sqrt(len(key))  # h^dec · h^enc / √d
+
+
+def np_seq2seq(model, src, tgt_in, lengths):
+    """Logits (B, T_out, V), one sequence at a time, over its real source tokens only."""
+    kind = model.cell
+    E_src, E_tgt = model.src_embedding.E.numpy(), model.tgt_embedding.E.numpy()
+    W_o, b_o = model.W_o.numpy(), model.b_o.numpy()
+    out = np.zeros((len(src), tgt_in.shape[1], W_o.shape[0]))
+    alphas = np.zeros((len(src), tgt_in.shape[1], src.shape[1]))
+    for b, n in enumerate(lengths):
+        zeros = np.zeros(HID)
+        state = (zeros, zeros) if kind == "lstm" else zeros
+        h_enc = []
+        for x_id in src[b, :n]:  # h_t^enc = f_enc(x_t, h_{t-1}^enc)
+            state = np_cell(kind, model.encoder.cell, E_src[x_id], state)
+            h_enc.append(state[0] if kind == "lstm" else state)
+        c = h_enc[-1]  # c = h_T^enc; the decoder starts from the encoder's final state
+        for t, y_id in enumerate(tgt_in[b]):
+            h_prev = state[0] if kind == "lstm" else state
+            if model.attention is not None:
+                e = np.array([np_score(model, h_prev, h_i) for h_i in h_enc])
+                alpha = np.exp(e - e.max()) / np.exp(e - e.max()).sum()
+                c = sum(a * h_i for a, h_i in zip(alpha, h_enc, strict=True))  # c_t
+                alphas[b, t, :n] = alpha
+            state = np_cell(kind, model.decoder, np.concatenate([E_tgt[y_id], c]), state)
+            h_t = state[0] if kind == "lstm" else state
+            features = np.concatenate([h_t, c]) if model.attention is not None else h_t
+            out[b, t] = W_o @ features + b_o  # W_o [h_t^dec; c_t] + b_o
+    return out, alphas
+
+
+def batch(rng, B=3, T_in=5, T_out=4):
+    src = rng.integers(4, SRC_V, (B, T_in))
+    lengths = np.array([T_in, 3, 1][:B])
+    src[1, 3:] = 0  # PAD
+    src[2, 1:] = 0
+    return src, lengths, rng.integers(0, TGT_V, (B, T_out))
+
+
+# ------------------------------------------------------------------ forward vs reference
+@pytest.mark.parametrize("cell,attention", list(itertools.product(CELLS, ATTENTIONS)))
+def test_matches_reference(rng, cell, attention):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, cell, attention)
+    src, lengths, tgt_in = batch(rng)
+    logits = model(src, tgt_in, src_lengths=lengths)
+    ref, ref_alpha = np_seq2seq(model, src, tgt_in, lengths)
+    assert logits.shape == (3, 4, TGT_V)
+    np.testing.assert_allclose(logits.numpy(), ref, rtol=1e-10, atol=1e-12)
+    if attention is None:
+        assert model.last_attention is None
+    else:
+        np.testing.assert_allclose(model.last_attention, ref_alpha, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ gradients
+@pytest.mark.parametrize(
+    "cell,attention",
+    [("rnn", "additive"), ("lstm", None), ("gru", "multiplicative"), ("lstm", "dot")],
+)
+def test_gradcheck(rng, cell, attention):
+    model = Seq2Seq(5, 5, 2, 3, cell, attention)
+    src = np.array([[4, 3, 2], [2, 4, 0]])
+    tgt_in = rng.integers(0, 5, (2, 3))
+    targets = rng.integers(0, 5, (2, 3))
+
+    def loss(*_):
+        logits = model(src, tgt_in, src_lengths=[3, 2])
+        return ts.F.cross_entropy(logits, targets, ignore_index=0)
+
+    assert ts.gradcheck(loss, *model.parameters())
+
+
+@pytest.mark.parametrize("cell,attention", list(itertools.product(CELLS, ATTENTIONS)))
+def test_every_parameter_gets_a_gradient(rng, cell, attention):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, cell, attention)
+    src, lengths, tgt_in = batch(rng)
+    ts.F.cross_entropy(model(src, tgt_in, src_lengths=lengths), tgt_in).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and np.abs(ts.backend.to_numpy(p.grad)).sum() > 0, name
+
+
+# ------------------------------------------------------------------ padding and attention
+@pytest.mark.parametrize("attention", [None, "additive"])
+def test_padding_changes_nothing(rng, attention):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", attention)
+    src, lengths, tgt_in = batch(rng)
+    logits = model(src, tgt_in, src_lengths=lengths).numpy()
+    other = src.copy()
+    other[1, 3:], other[2, 1:] = 5, 4  # different tokens where there is only padding
+    np.testing.assert_allclose(model(other, tgt_in, src_lengths=lengths).numpy(), logits)
+    mask = ts.F.padding_mask(lengths, src.shape[1])
+    np.testing.assert_allclose(model(other, tgt_in, src_mask=mask).numpy(), logits)
+    alone = model(src[1:2, :3], tgt_in[1:2]).numpy()  # row 1 without any padding
+    np.testing.assert_allclose(alone[0], logits[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("attention", ["additive", "multiplicative", "dot"])
+def test_attention_weights_are_distributions_over_real_tokens(rng, attention):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", attention)
+    src, lengths, tgt_in = batch(rng)
+    model(src, tgt_in, src_lengths=lengths)
+    alpha = model.last_attention
+    assert alpha.shape == (3, 4, 5)  # (B, T_out, T_in)
+    np.testing.assert_allclose(alpha.sum(-1), 1.0)
+    assert (alpha[1, :, 3:] == 0).all() and (alpha[2, :, 1:] == 0).all()
+    np.testing.assert_allclose(alpha[2, :, 0], 1.0)  # one real token: all weight on it
+
+
+def test_plain_decoder_sees_the_context_at_every_step(rng):
+    """c = h_T^enc enters each decoder step: two sources that differ only in their first
+    token give different logits at the last step too."""
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", None)
+    src = np.array([[4, 5, 4], [5, 5, 4]])
+    tgt_in = np.zeros((2, 6), dtype=np.int64)
+    logits = model(src, tgt_in).numpy()
+    assert not np.allclose(logits[0, -1], logits[1, -1])
+
+
+# ------------------------------------------------------------------ greedy decoding
+@pytest.mark.parametrize("attention", [None, "dot"])
+def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng, attention):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", attention)
+    src, lengths, _ = batch(rng)
+    bos, eos = 1, 2
+    out = model.greedy_decode(src, max_len=6, bos=bos, eos=eos, src_lengths=lengths)
+    assert out.dtype == np.int64 and out.shape[0] == 3 and 2 <= out.shape[1] <= 7
+    assert (out[:, 0] == bos).all()
+    decode_alpha = model.last_attention
+    logits = model(src, out[:, :-1], src_lengths=lengths).numpy()
+    for row, pred in zip(out, logits.argmax(-1), strict=True):
+        stop = np.flatnonzero(row[1:] == eos)
+        n = stop[0] + 1 if stop.size else len(row) - 1
+        np.testing.assert_array_equal(pred[:n], row[1 : n + 1])
+        assert (row[n + 1 :] == eos).all()
+    if attention is not None:
+        assert decode_alpha.shape == (3, out.shape[1] - 1, 5)
+        np.testing.assert_allclose(decode_alpha[:, :1], model.last_attention[:, :1])
+
+
+def test_greedy_decode_stops_at_max_len(rng):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "rnn", "additive")
+    src, lengths, _ = batch(rng)
+    out = model.greedy_decode(src, max_len=3, bos=1, eos=-1, src_lengths=lengths)  # never ends
+    assert out.shape == (3, 4)
+    assert model.greedy_decode(src, max_len=0, bos=1, eos=2).shape == (3, 1)
+
+
+# ------------------------------------------------------------------ graphs
+def test_steps_run_inside_scopes_with_the_seed_symbols(rng):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")
+    src, lengths, tgt_in = batch(rng)
+    graph = ts.graph.trace(model(src, tgt_in, src_lengths=lengths).sum())
+    assert graph.steps() == {"encoder": [0, 1, 2, 3, 4], "decoder": [0, 1, 2, 3]}
+    names = {n.name for n in graph.in_scope("decoder/t=2")}
+    assert {"e_t", "alpha_t", "c_t", "h_t^dec", "[y_prev; c_t]"} <= names
+    assert "c" in {n.name for n in graph.nodes}
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Seq2Seq(5, 5, 2, 3, cell="transformer")
+    with pytest.raises(ValueError, match="attention must be one of"):
+        Seq2Seq(5, 5, 2, 3, attention="bahdanau")
+
+
+def test_bad_inputs(rng):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", "additive")
+    src, lengths, tgt_in = batch(rng)
+    with pytest.raises(ValueError, match=r"batch size.*\(3, 5\).*\(2, 4\)"):
+        model(src, tgt_in[:2])
+    with pytest.raises(ValueError, match=r"integer token ids of shape \(B, T\)"):
+        model(src.astype(float), tgt_in)
+    with pytest.raises(ValueError, match=r"src_lengths must be \(3,\) values in \[1, 5\]"):
+        model(src, tgt_in, src_lengths=[5, 6, 1])
+    with pytest.raises(ValueError, match=r"src_mask must be boolean of shape"):
+        model(src, tgt_in, src_mask=np.ones((3, 4), dtype=bool))
+    with pytest.raises(ValueError, match="not both"):
+        model(src, tgt_in, src_lengths=lengths, src_mask=np.ones((3, 5), dtype=bool))

@@ -1,9 +1,314 @@
-"""stub"""
+"""Attention's gradient identities, derived by SymPy and checked against the engine.
+
+- `softmax_jacobian`: α = softmax(e), ∂α/∂e = diag(α) − ααᵀ (`softmax_wrong_sign` feeds the
+  checker diag(α) + ααᵀ, which it rejects).
+- `scaled_dot_product_gradients`: O = softmax(QKᵀ/√d_k) V, L = Σ δO ⊙ O for a generic
+  upstream δO: ∂L/∂V = Aᵀ δO, ∂L/∂Q = δS K/√d_k, ∂L/∂K = δSᵀ Q/√d_k, where row i of
+  δS is (diag(αᵢ) − αᵢαᵢᵀ)(δO Vᵀ)ᵢ — the softmax Jacobian again, once per query.
+- `additive_score_gradients`: e = v_aᵀ tanh(W_a s + U_a h) (s = h_t^dec, h = h_i^enc),
+  with u = tanh(W_a s + U_a h) and δ = v_a ⊙ (1 − u²): ∂e/∂s = W_aᵀ δ, ∂e/∂h = U_aᵀ δ,
+  ∂e/∂W_a = δ sᵀ, ∂e/∂U_a = δ hᵀ, ∂e/∂v_a = u.
+
+The softmax is written with exponentials, αᵢ = exp(eᵢ)/Z, Z = Σⱼ exp(eⱼ), and SymPy
+differentiates that; for printing (and for the first, fastest simplification) exp(eᵢ) is
+written αᵢ·Z, an invertible change of variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+
+import sympy as sp
+
+import tinygrad_seq as ts
+
+from .checker import (
+    Block,
+    CheckResult,
+    Derivation,
+    Equation,
+    diag,
+    engine_jacobian,
+    float64_module,
+    float64_values,
+    hadamard,
+    matrix,
+    symbol,
+    tanh,
+    tensor,
+    vector,
+)
 
 
-def derive():
-    return []
+def _exp_as_alpha(bases: Mapping[sp.Expr, sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
+    """A rewrite exp(k·eᵢ) → (αᵢ·Z)^k for printing, `bases` = {eᵢ: αᵢ·Z}."""
+
+    def swap(arg: sp.Expr) -> sp.Expr:
+        if arg in bases:
+            return bases[arg]
+        for base, named in bases.items():
+            ratio = arg / base  # SymPy's automatic simplification finds k in k·eᵢ / eᵢ
+            if ratio.is_Rational:
+                return named**ratio
+        return sp.exp(arg)
+
+    return lambda expr: expr.replace(sp.exp, swap)
 
 
-def check(seed=0):
-    return []
+def _softmax(e: sp.Matrix, alpha: sp.Matrix, Z: sp.Symbol):
+    """α = exp(e)/Σ exp(e) for one row of scores; returns (α, names, display bases)."""
+    total = sum(sp.exp(x) for x in e)
+    values = sp.Matrix(e.shape[0], e.shape[1], [sp.exp(x) / total for x in e])
+    names = {alpha[k]: values[k] for k in range(len(e))}
+    names[Z] = total
+    bases = {e[k]: alpha[k] * Z for k in range(len(e))}
+    return values, names, bases
+
+
+# ------------------------------------------------------------------ softmax
+@cache
+def softmax_jacobian(n: int = 3) -> Derivation:
+    """∂α/∂e = diag(α) − ααᵀ for α = softmax(e), e of length n."""
+    e = vector("e{}", "e_{{{}}}", n)
+    alpha = vector("α{}", r"\alpha_{{{}}}", n)
+    Z = symbol("Z", "Z")
+    values, names, bases = _softmax(e, alpha, Z)
+    derived = values.jacobian(e)
+    stated = diag(values) - values * values.T
+
+    def engine(point):
+        scores = ts.Tensor(float64_values(e, point).reshape(1, n), requires_grad=True)
+        (J,) = engine_jacobian(scores.softmax(axis=-1), [scores])
+        return {"dalpha/de": J}
+
+    return Derivation(
+        name="attention.softmax_jacobian",
+        title="softmax Jacobian: ∂α/∂e = diag(α) − ααᵀ",
+        dims={"n": n},
+        equations=[
+            Equation(
+                "αᵢ = exp(eᵢ) / Σⱼ exp(eⱼ)",
+                r"\alpha_i = \frac{\exp(e_i)}{\sum_j \exp(e_j)}",
+                "α",
+                r"\alpha",
+                values,
+            )
+        ],
+        statement="∂αᵢ/∂eⱼ = αᵢ(δᵢⱼ − αⱼ), i.e. ∂α/∂e = diag(α) − ααᵀ",
+        statement_latex=r"\frac{\partial \alpha}{\partial e} = \operatorname{diag}(\alpha) - "
+        r"\alpha\alpha^\top",
+        blocks=[Block("dalpha/de", "∂α/∂e", r"\partial \alpha / \partial e", derived, stated)],
+        names=names,
+        engine=engine,
+        engine_source="ts.Tensor.softmax (float64)",
+        seed_says="αₜ,ᵢ = exp(eₜ,ᵢ) / Σⱼ exp(eₜ,ⱼ) (no gradient stated)",
+        display=_exp_as_alpha(bases),
+        notes=["each row sums to 0 (Σᵢ αᵢ = 1 cannot change), and the matrix is symmetric."],
+    )
+
+
+def softmax_wrong_sign(n: int = 3) -> Derivation:
+    """∂α/∂e stated as diag(α) + ααᵀ (a wrong sign), for the checker to reject."""
+    d = softmax_jacobian(n)
+    alpha = sp.Matrix([d.names[k] for k in d.names if str(k).startswith("α")])
+    return d.with_stated(
+        {"dalpha/de": diag(alpha) + alpha * alpha.T},
+        name="attention.softmax_wrong_sign",
+        statement="∂α/∂e = diag(α) + ααᵀ (wrong sign)",
+    )
+
+
+# ------------------------------------------------------------------ scaled dot-product
+SDPA_TEXT = """O = A V, A = softmax(S) row by row, S = QKᵀ/√d_k; for L = Σ δO ⊙ O:
+      ∂L/∂V = Aᵀ δO
+      δA = δO Vᵀ,   δSᵢ = (diag(αᵢ) − αᵢαᵢᵀ) δAᵢ   (row i: the softmax Jacobian)
+      ∂L/∂Q = δS K / √d_k,   ∂L/∂K = δSᵀ Q / √d_k"""
+
+SDPA_LATEX = (
+    r"\begin{aligned}"
+    r"\frac{\partial L}{\partial V} &= A^\top \delta O,\quad \delta A = \delta O\,V^\top,\quad "
+    r"\delta S_{i} = (\operatorname{diag}(\alpha_i) - \alpha_i\alpha_i^\top)\,\delta A_{i}\\"
+    r"\frac{\partial L}{\partial Q} &= \frac{\delta S\,K}{\sqrt{d_k}},\quad "
+    r"\frac{\partial L}{\partial K} = \frac{\delta S^\top Q}{\sqrt{d_k}}"
+    r"\end{aligned}"
+)
+
+
+@cache
+def scaled_dot_product_gradients(
+    n_q: int = 2, n_k: int = 2, d_k: int = 2, d_v: int = 2
+) -> Derivation:
+    """∂L/∂Q, ∂L/∂K, ∂L/∂V of softmax(QKᵀ/√d_k)V for L = Σ δO ⊙ O (δO generic)."""
+    Q = matrix("Q{}{}", "Q_{{{}{}}}", n_q, d_k)
+    K = matrix("K{}{}", "K_{{{}{}}}", n_k, d_k)
+    V = matrix("V{}{}", "V_{{{}{}}}", n_k, d_v)
+    dO = matrix("δO{}{}", r"\delta O_{{{}{}}}", n_q, d_v)
+    alpha = matrix("α{}{}", r"\alpha_{{{}{}}}", n_q, n_k)
+    Zs = vector("Z{}", "Z_{{{}}}", n_q)
+    S = Q * K.T / sp.sqrt(d_k)
+    rows, names, bases = [], {}, {}
+    for i in range(n_q):
+        values, row_names, row_bases = _softmax(S[i, :], alpha[i, :], Zs[i])
+        rows.append(values)
+        names.update(row_names)
+        bases.update(row_bases)
+    A = sp.Matrix.vstack(*rows)  # (n_q, n_k)
+    out = A * V  # O: (n_q, d_v)
+    L = sum(hadamard(dO, out))
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(L, p))
+
+    dA = dO * V.T
+    dS = sp.Matrix.vstack(
+        *[((diag(A[i, :]) - A[i, :].T * A[i, :]) * dA[i, :].T).T for i in range(n_q)]
+    )
+    stated = {"Q": dS * K / sp.sqrt(d_k), "K": dS.T * Q / sp.sqrt(d_k), "V": A.T * dO}
+    labels = {
+        "Q": ("∂L/∂Q", r"\partial L / \partial Q"),
+        "K": ("∂L/∂K", r"\partial L / \partial K"),
+        "V": ("∂L/∂V", r"\partial L / \partial V"),
+    }
+    inputs = {"Q": Q, "K": K, "V": V}
+
+    def engine(point):
+        q, k, v = (tensor(inputs[x], point, requires_grad=True, name=x) for x in "QKV")
+        attn = ts.nn.ScaledDotProductAttention()
+        context, _ = attn(q.reshape(1, n_q, d_k), k.reshape(1, n_k, d_k), v.reshape(1, n_k, d_v))
+        loss = (context * tensor(dO, point).reshape(1, n_q, d_v)).sum()
+        loss.backward()  # L is one number: its gradient is one backward
+        return {x: ts.backend.to_numpy(t.grad) for x, t in zip("QKV", (q, k, v), strict=True)}
+
+    return Derivation(
+        name="attention.scaled_dot_product_gradients",
+        title="scaled dot-product attention: ∂L/∂Q, ∂L/∂K, ∂L/∂V of softmax(QKᵀ/√d_k)V",
+        dims={"n_q": n_q, "n_k": n_k, "d_k": d_k, "d_v": d_v},
+        equations=[
+            Equation(
+                "A = softmax(QKᵀ/√d_k) (row-wise)",
+                r"A = \operatorname{softmax}\left(\frac{QK^\top}{\sqrt{d_k}}\right)",
+                "A",
+                "A",
+                A,
+            ),
+            Equation("O = A V", "O = A V", "O", "O", alpha * V),
+        ],
+        statement=SDPA_TEXT,
+        statement_latex=SDPA_LATEX,
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in "QKV"],
+        names=names,
+        engine=engine,
+        engine_source="ts.nn.ScaledDotProductAttention (float64), one backward of L",
+        seed_says="Attention(Q, K, V) = softmax(QKᵀ/√d_k) V (no gradient stated)",
+        display=_exp_as_alpha(bases),
+        tidy=lambda expr: sp.collect(sp.expand(expr), list(dO)),
+        notes=[
+            "δO is a matrix of free symbols, so this is the vector-Jacobian product for "
+            "every upstream gradient, i.e. the full Jacobian of O."
+        ],
+    )
+
+
+# ------------------------------------------------------------------ additive score
+ADDITIVE_TEXT = """e = v_aᵀ u, u = tanh(W_a s + U_a h), δ = v_a ⊙ (1 − u²):
+      ∂e/∂s = W_aᵀ δ,  ∂e/∂h = U_aᵀ δ,  ∂e/∂W_a = δ sᵀ,  ∂e/∂U_a = δ hᵀ,  ∂e/∂v_a = u"""
+
+ADDITIVE_LATEX = (
+    r"\delta = v_a\odot(1-u^2),\ u = \tanh(W_a s + U_a h):\quad "
+    r"\frac{\partial e}{\partial s} = W_a^\top\delta,\ "
+    r"\frac{\partial e}{\partial h} = U_a^\top\delta,\ "
+    r"\frac{\partial e}{\partial W_a} = \delta s^\top,\ "
+    r"\frac{\partial e}{\partial U_a} = \delta h^\top,\ "
+    r"\frac{\partial e}{\partial v_a} = u"
+)
+
+
+@cache
+def additive_score_gradients(q_dim: int = 2, k_dim: int = 2, attn_dim: int = 2) -> Derivation:
+    """Gradients of Bahdanau's score e = v_aᵀ tanh(W_a s + U_a h) w.r.t. s, h, W_a, U_a, v_a."""
+    s = vector("s{}", "s_{{{}}}", q_dim)  # the decoder state h_t^dec
+    h = vector("h{}", "h_{{{}}}", k_dim)  # an encoder state h_i^enc
+    W_a = matrix("W_a{}{}", "W_{{a,{}{}}}", attn_dim, q_dim)
+    U_a = matrix("U_a{}{}", "U_{{a,{}{}}}", attn_dim, k_dim)
+    v_a = vector("v_a{}", "v_{{a,{}}}", attn_dim)
+    u_names = vector("u{}", "u_{{{}}}", attn_dim)
+    u = tanh(W_a * s + U_a * h)
+    e = (v_a.T * u)[0, 0]
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(e, p))
+
+    delta = hadamard(v_a, u.applyfunc(lambda x: 1 - x**2))
+    stated = {
+        "s": W_a.T * delta,
+        "h": U_a.T * delta,
+        "W_a": delta * s.T,
+        "U_a": delta * h.T,
+        "v_a": u,
+    }
+    inputs = {"s": s, "h": h, "W_a": W_a, "U_a": U_a, "v_a": v_a}
+    labels = {
+        "s": ("∂e/∂s", r"\partial e / \partial s"),
+        "h": ("∂e/∂h", r"\partial e / \partial h"),
+        "W_a": ("∂e/∂W_a", r"\partial e / \partial W_a"),
+        "U_a": ("∂e/∂U_a", r"\partial e / \partial U_a"),
+        "v_a": ("∂e/∂v_a", r"\partial e / \partial v_a"),
+    }
+
+    def engine(point):
+        weights = {
+            "W_a": float64_values(W_a, point),
+            "U_a": float64_values(U_a, point),
+            "v_a": float64_values(v_a, point).reshape(-1),
+        }
+        attn = float64_module(lambda: ts.nn.AdditiveAttention(q_dim, k_dim, attn_dim), weights)
+        query = ts.Tensor(float64_values(s, point).reshape(1, 1, q_dim), requires_grad=True)
+        key = ts.Tensor(float64_values(h, point).reshape(1, 1, k_dim), requires_grad=True)
+        score = attn.scores(query, attn.project_keys(key))  # e: (1, 1, 1)
+        wrt = [query, key, attn.W_a, attn.U_a, attn.v_a]
+        grads = engine_jacobian(score, wrt)  # one output coordinate: one backward
+        return {x: g.reshape(-1) for x, g in zip(inputs, grads, strict=True)}
+
+    return Derivation(
+        name="attention.additive_score_gradients",
+        title="additive (Bahdanau) score e = v_aᵀ tanh(W_a s + U_a h): ∂e/∂(s, h, W_a, U_a, v_a)",
+        dims={"q_dim": q_dim, "k_dim": k_dim, "attn_dim": attn_dim},
+        equations=[
+            Equation(
+                "e = v_aᵀ tanh(W_a s + U_a h), s = h_t^dec, h = h_i^enc",
+                r"e = v_a^\top \tanh(W_a s + U_a h)",
+                "e",
+                "e",
+                sp.Matrix([e]),
+            )
+        ],
+        statement=ADDITIVE_TEXT,
+        statement_latex=ADDITIVE_LATEX,
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in inputs],
+        names={u_names[i]: u[i] for i in range(attn_dim)},
+        engine=engine,
+        engine_source="ts.nn.AdditiveAttention.scores (float64)",
+        seed_says="eₜ,ᵢ = v_aᵀ tanh(W_a hₜ^dec + U_a hᵢ^enc) (no gradient stated)",
+    )
+
+
+# ------------------------------------------------------------------ all of it
+def derive() -> list[Derivation]:
+    """Every attention identity as a Derivation."""
+    return [softmax_jacobian(), scaled_dot_product_gradients(), additive_score_gradients()]
+
+
+def check(seed: int = 0) -> list[CheckResult]:
+    """Check every attention identity."""
+    return [d.check(seed=seed) for d in derive()]
+
+
+__all__ = [
+    "additive_score_gradients",
+    "check",
+    "derive",
+    "scaled_dot_product_gradients",
+    "softmax_jacobian",
+    "softmax_wrong_sign",
+]

@@ -44,8 +44,12 @@ def sub(text: object) -> str:
 
 
 def symbol(pretty: str, latex: str) -> sp.Symbol:
-    """A real symbol named for pretty printing, with its LaTeX spelling registered."""
-    s = sp.Symbol(pretty, real=True)
+    """A symbol named for pretty printing, with its LaTeX spelling registered.
+
+    No assumptions (not even real=True): SymPy's assumption queries would cost more time
+    than all the algebra here, and no identity needs them.
+    """
+    s = sp.Symbol(pretty)
     LATEX_NAMES[s] = latex
     return s
 
@@ -250,18 +254,37 @@ class Derivation:
     seed_says: str = ""  # the seed's own statement, when it has one
     notes: Sequence[str] = ()
     scale: float = 1.0  # the random point is N(0, scale²) in every symbol
+    # a further rewrite for printing, after the names (attention writes exp(eᵢ) as αᵢ·Z);
+    # it must be an invertible change of variables, since residuals are simplified in it
+    display: Callable[[sp.Expr], sp.Expr] | None = None
+    tidy: Callable[[sp.Expr], sp.Expr] | None = None  # printing only (e.g. expand + collect)
 
     @property
     def variables(self) -> tuple[sp.Symbol, ...]:
-        """Every free symbol of the derived and stated forms, in a fixed order."""
+        """Every free symbol of the derived and stated forms and the names' definitions, in a
+        fixed order."""
         free: set[sp.Symbol] = set()
         for b in self.blocks:
             free |= b.derived.free_symbols | b.stated.free_symbols
+        for definition in self.names.values():
+            free |= definition.free_symbols
         return tuple(sorted(free, key=sp.default_sort_key))
 
     def show(self, expr: Any) -> Any:
         """`expr` written with the seed's names (hₜ for tanh(aₜ), fₜ for σ(a_f), ...)."""
-        return expr.xreplace({definition: name for name, definition in self.names.items()})
+        named = expr.xreplace({definition: name for name, definition in self.names.items()})
+        if self.display is None:
+            return named
+        if isinstance(named, sp.MatrixBase):
+            return named.applyfunc(self.display)
+        return self.display(named)
+
+    def readable(self, expr: Any) -> Any:
+        """`show(expr)`, tidied for printing by the derivation's `tidy` (if any)."""
+        shown = self.show(expr)
+        if self.tidy is None:
+            return shown
+        return shown.applyfunc(self.tidy) if isinstance(shown, sp.MatrixBase) else self.tidy(shown)
 
     def with_stated(
         self, stated: Mapping[str, sp.Matrix], name: str | None = None, statement: str | None = None
@@ -287,8 +310,8 @@ class Derivation:
         return check_identity(self, seed=seed, tol=tol)
 
     def __str__(self) -> str:
-        dims = ", ".join(f"{k} = {v}" for k, v in self.dims.items())
-        out = [f"{self.title}   [{self.name}; {dims}]", "  model:"]
+        dims = "".join(f"; {k} = {v}" for k, v in self.dims.items())
+        out = [f"{self.title}   [{self.name}{dims}]", "  model:"]
         for eq in self.equations:
             out.append(f"    {eq.text}, elementwise:")
             out.append(_indent(_hang(f"{eq.lhs} = ", to_pretty(eq.rhs)), "      "))
@@ -299,13 +322,14 @@ class Derivation:
             out.append(f"  note: {note}")
         for b in self.blocks:
             out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
-            out.append(_indent(to_pretty(self.show(b.derived)), "    "))
+            out.append(_indent(to_pretty(self.readable(b.derived)), "    "))
         return "\n".join(out)
 
     def to_markdown(self) -> str:
         """A Markdown section with the equations and derived forms in LaTeX."""
         dims = ", ".join(f"${k} = {v}$" for k, v in self.dims.items())
-        out = [f"### {self.title}", "", f"`{self.name}` on {dims}.", "", "Model:", ""]
+        where = f" on {dims}" if dims else ""
+        out = [f"### {self.title}", "", f"`{self.name}`{where}.", "", "Model:", ""]
         for eq in self.equations:
             out += [
                 "$$",
@@ -326,7 +350,7 @@ class Derivation:
                 f"Derived by SymPy, ${b.latex}$:",
                 "",
                 "$$",
-                to_latex(self.show(b.derived)),
+                to_latex(self.readable(b.derived)),
                 "$$",
                 "",
             ]
@@ -474,30 +498,40 @@ def random_point(
     return {v: float(x) for v, x in zip(variables, values, strict=True)}
 
 
-def simplify_to_zero(
-    expr: sp.Expr, variables: Sequence[sp.Symbol], point: Mapping[sp.Symbol, float]
-) -> tuple[sp.Expr, str]:
-    """Simplify one entry of derived − stated; return (simplified, how).
+def _tidy(residual: sp.Expr, max_ops: int = 60) -> sp.Expr:
+    """A nonzero residual factored for reading, when it is small enough to factor quickly."""
+    return sp.factor(residual) if sp.count_ops(residual) <= max_ops else residual
 
-    First `cancel`: the entry as a rational function whose generators are the symbols and
-    the transcendental atoms (tanh(·), σ(·), exp(·)) taken as independent unknowns; zero
-    there is a proof of zero. If that leaves something that is nonetheless 0 at a random
-    point (atoms related, e.g. exp(a)·exp(b) = exp(a + b)), rewrite in exp, expand, and
-    fall back to SymPy's full `simplify`.
+
+def simplify_to_zero(
+    named: sp.Expr, raw: sp.Expr, point: Mapping[sp.Symbol, float]
+) -> tuple[sp.Expr, str]:
+    """Simplify one entry of derived − stated; return (simplified, how SymPy got there).
+
+    `named` is the entry written with the seed's names (hₜ for tanh(aₜ), ...), `raw` the same
+    entry in the primitive symbols. First `cancel` on `named`: a rational function whose
+    generators are the symbols and names taken as independent unknowns; zero there proves
+    zero. If that leaves something, and `raw` is not zero at the random `point` either,
+    it is not an identity: return the cancelled `named` residual at once. Otherwise `cancel`
+    `raw`, then rewrite it in exponentials (exp(a)·exp(b) = exp(a + b) relations), then
+    SymPy's full `simplify`.
     """
-    cancelled = sp.cancel(expr)
+    cancelled = sp.cancel(named)
     if cancelled == 0:
         return cancelled, "cancel"
     try:
-        value = evaluate(sp.Matrix([cancelled]), list(point), point)[0, 0]
+        value = evaluate(sp.Matrix([raw]), list(point), point)[0, 0]
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        value = abs(complex(cancelled.evalf(subs=dict(point))))
-    if abs(value) > 1e-9:  # certainly not zero: no need for the slow simplifiers
-        return cancelled, "cancel (nonzero at a random point)"
-    rewritten = sp.cancel(sp.expand(cancelled.rewrite(sp.exp), power_exp=True))
-    if rewritten == 0:
-        return rewritten, "exp-rewrite + cancel"
-    return sp.simplify(cancelled), "simplify"
+        value = abs(complex(raw.evalf(subs=dict(point))))
+    if not abs(value) <= 1e-9:  # certainly not zero: no need for the slow simplifiers
+        return _tidy(cancelled), "cancel; nonzero at a random point"
+    if sp.cancel(raw) == 0:
+        return sp.S.Zero, "cancel"
+    if sp.cancel(sp.expand(raw.rewrite(sp.exp), power_exp=True)) == 0:
+        return sp.S.Zero, "exp-rewrite + cancel"
+    if sp.simplify(raw) == 0:
+        return sp.S.Zero, "simplify"
+    return _tidy(cancelled), "cancel, simplify: not zero"
 
 
 def check_identity(
@@ -518,7 +552,6 @@ def check_identity(
     point = random_point(variables, seed, d.scale)
 
     # (a) symbolic: derived − stated, written with the seed's names, simplified entry by entry
-    readable_point = {**point, **_named_values(d, point)}
     symbolic_ok, how, expressions = True, set(), {}
     for b in d.blocks:
         if b.derived.shape != b.stated.shape:
@@ -529,8 +562,8 @@ def check_identity(
         residual = sp.zeros(*b.derived.shape)
         for i in range(b.derived.rows):
             for j in range(b.derived.cols):
-                entry = d.show(b.derived[i, j] - b.stated[i, j])
-                residual[i, j], method = simplify_to_zero(entry, variables, readable_point)
+                raw = b.derived[i, j] - b.stated[i, j]
+                residual[i, j], method = simplify_to_zero(d.show(raw), raw, point)
                 how.add(method)
         symbolic_ok = symbolic_ok and all(e == 0 for e in residual)
         expressions[b.label] = {
@@ -572,12 +605,3 @@ def check_identity(
         tol=tol,
         proof=", ".join(sorted(how)),
     )
-
-
-def _named_values(d: Derivation, point: Mapping[sp.Symbol, float]) -> dict[sp.Symbol, float]:
-    """Values of the seed's names (hₜ, fₜ, ...) at `point`, to test residuals numerically."""
-    if not d.names:
-        return {}
-    names = list(d.names)
-    values = evaluate(sp.Matrix([d.names[n] for n in names]), d.variables, point)
-    return {n: float(v) for n, v in zip(names, values.reshape(-1), strict=True)}

@@ -1,9 +1,265 @@
-"""stub"""
+"""The GRU's step Jacobian, derived by SymPy and checked against the engine.
+
+The seed's convention (with biases; the seed leaves them out, which is b = 0 here):
+
+    zₜ = σ(W_z [hₜ₋₁, xₜ] + b_z)             rₜ = σ(W_r [hₜ₋₁, xₜ] + b_r)
+    h̃ₜ = tanh(W_h [rₜ ⊙ hₜ₋₁, xₜ] + b_h)     hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ
+
+- `direct_term`: ∂hₜ/∂hₜ₋₁ with zₜ and h̃ₜ held fixed = diag(1 − zₜ): the GRU's gradient
+  highway, open when zₜ ≈ 0 (PyTorch's convention swaps zₜ and 1 − zₜ).
+- `step_jacobian`: the whole ∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) + the paths through zₜ, h̃ₜ and rₜ;
+  `direct_term_only` shows the checker rejecting diag(1 − zₜ) as the whole Jacobian.
+
+W_g^h = W_g[:, :h] is the part of W_g (h, h+d) that multiplies hₜ₋₁ (or rₜ ⊙ hₜ₋₁).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+import tinygrad_seq as ts
+
+from .checker import (
+    Block,
+    CheckResult,
+    Derivation,
+    Equation,
+    diag,
+    engine_jacobian,
+    float64_module,
+    float64_values,
+    hadamard,
+    matrix,
+    row,
+    sigma,
+    tanh,
+    vector,
+)
+
+ENGINE = "ts.nn.GRUCell (float64)"
+GATES = ("z", "r", "h")
 
 
-def derive():
-    return []
+@dataclass(frozen=True)
+class _Step:
+    h_prev: sp.Matrix
+    x_t: sp.Matrix
+    W: dict[str, sp.Matrix]
+    b: dict[str, sp.Matrix]
+    z: sp.Matrix
+    r: sp.Matrix
+    h_tilde: sp.Matrix
+    h: sp.Matrix
+    names: dict[sp.Symbol, sp.Expr]
+    named: dict[str, sp.Matrix]
 
 
-def check(seed=0):
-    return []
+def _step(hidden: int, inputs: int, gates_read: sp.Matrix | None = None) -> _Step:
+    """One GRU step in symbols. `gates_read`: the hₜ₋₁ the gates and h̃ₜ see (default hₜ₋₁
+    itself; a separate, held copy for the direct term)."""
+    h_prev = vector("hₜ₋₁,{}", "h_{{t-1,{}}}", hidden)
+    x_t = vector("xₜ,{}", "x_{{t,{}}}", inputs)
+    W = {
+        g: matrix(f"W_{g}{{}}{{}}", f"W_{{{{{g},{{}}{{}}}}}}", hidden, hidden + inputs)
+        for g in GATES
+    }
+    b = {g: vector(f"b_{g}{{}}", f"b_{{{{{g},{{}}}}}}", hidden) for g in GATES}
+    seen = h_prev if gates_read is None else gates_read
+    hx = sp.Matrix.vstack(seen, x_t)  # [hₜ₋₁, xₜ]
+    z = sigma(W["z"] * hx + b["z"])
+    r = sigma(W["r"] * hx + b["r"])
+    h_tilde = tanh(W["h"] * sp.Matrix.vstack(hadamard(r, seen), x_t) + b["h"])
+    h = hadamard(z.applyfunc(lambda e: 1 - e), h_prev) + hadamard(z, h_tilde)
+    named = {
+        "z": vector("zₜ,{}", "z_{{t,{}}}", hidden),
+        "r": vector("rₜ,{}", "r_{{t,{}}}", hidden),
+        "h_tilde": vector("h̃ₜ,{}", r"\tilde{{h}}_{{t,{}}}", hidden),
+    }
+    values = {"z": z, "r": r, "h_tilde": h_tilde}
+    names = {named[k][n]: values[k][n] for k in named for n in range(hidden)}
+    return _Step(h_prev, x_t, W, b, z, r, h_tilde, h, names, named)
+
+
+def _equations(s: _Step, held: bool = False) -> list[Equation]:
+    n = s.named
+    seen = "h̄ₜ₋₁" if held else "hₜ₋₁"
+    seen_latex = r"\bar h_{t-1}" if held else "h_{t-1}"
+    return [
+        Equation(
+            f"zₜ = σ(W_z·[{seen}, xₜ] + b_z)",
+            rf"z_t = \sigma(W_z [{seen_latex}, x_t] + b_z)",
+            "zₜ",
+            "z_t",
+            s.z,
+        ),
+        Equation(
+            f"rₜ = σ(W_r·[{seen}, xₜ] + b_r)",
+            rf"r_t = \sigma(W_r [{seen_latex}, x_t] + b_r)",
+            "rₜ",
+            "r_t",
+            s.r,
+        ),
+        Equation(
+            f"h̃ₜ = tanh(W_h·[rₜ ⊙ {seen}, xₜ] + b_h)",
+            rf"\tilde h_t = \tanh(W_h [r_t \odot {seen_latex}, x_t] + b_h)",
+            "h̃ₜ",
+            r"\tilde h_t",
+            tanh(s.W["h"] * sp.Matrix.vstack(hadamard(n["r"], s.h_prev), s.x_t) + s.b["h"])
+            if not held
+            else s.h_tilde,
+        ),
+        Equation(
+            "hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ",
+            r"h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t",
+            "hₜ",
+            "h_t",
+            hadamard(n["z"].applyfunc(lambda e: 1 - e), s.h_prev) + hadamard(n["z"], n["h_tilde"]),
+        ),
+    ]
+
+
+def _cell(point, s: _Step):
+    """The library's GRUCell with float64 weights taken from the point."""
+    hidden, inputs = s.h_prev.rows, s.x_t.rows
+    weights = {f"W_{g}": float64_values(s.W[g], point) for g in GATES}
+    weights.update({f"b_{g}": float64_values(s.b[g], point).reshape(-1) for g in GATES})
+    return float64_module(lambda: ts.nn.GRUCell(inputs, hidden), weights)
+
+
+def _one_minus(v: sp.Matrix) -> sp.Matrix:
+    return v.applyfunc(lambda e: 1 - e)
+
+
+# ------------------------------------------------------------------ the direct term
+@cache
+def direct_term(hidden: int = 2, inputs: int = 2) -> Derivation:
+    """∂hₜ/∂hₜ₋₁ with zₜ, rₜ, h̃ₜ held fixed (they read a copy h̄ₜ₋₁) = diag(1 − zₜ)."""
+    held = vector("h̄ₜ₋₁,{}", r"\bar h_{{t-1,{}}}", hidden)
+    s = _step(hidden, inputs, gates_read=held)
+    # differentiate with the gates' copy held, then evaluate where the copy equals hₜ₋₁
+    same = dict(zip(held, s.h_prev, strict=True))
+    derived = s.h.jacobian(s.h_prev).xreplace(same)
+    stated = diag(_one_minus(s.z)).xreplace(same)
+    names = {k: v.xreplace(same) for k, v in s.names.items()}
+
+    def engine(point):
+        cell = _cell(point, s)
+        x = row(s.x_t, point)
+        h0 = row(s.h_prev, point, requires_grad=True, name="h_prev")
+        h_held = h0.detach()  # the gates read hₜ₋₁ but pass no gradient back to it
+        hx = ts.cat([h_held, x], axis=-1)
+        z_t = (hx @ cell.W_z.T + cell.b_z).sigmoid()
+        r_t = (hx @ cell.W_r.T + cell.b_r).sigmoid()
+        h_tilde = (ts.cat([r_t * h_held, x], axis=-1) @ cell.W_h.T + cell.b_h).tanh()
+        h_t = (1 - z_t) * h0 + z_t * h_tilde  # the seed's update, hₜ₋₁ live in one place
+        (J,) = engine_jacobian(h_t, [h0])
+        return {"dh/dh_prev": J}
+
+    return Derivation(
+        name="gru.direct_term",
+        title="GRU direct term: ∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) with zₜ, rₜ, h̃ₜ held fixed",
+        dims={"h": hidden, "d": inputs},
+        equations=_equations(s, held=True),
+        statement="∂hₜ/∂hₜ₋₁ |_(zₜ, rₜ, h̃ₜ fixed) = diag(1 − zₜ)",
+        statement_latex=r"\left.\frac{\partial h_t}{\partial h_{t-1}}\right|_{z_t, r_t, "
+        r"\tilde h_t} = \operatorname{diag}(1 - z_t)",
+        blocks=[
+            Block("dh/dh_prev", "∂hₜ/∂hₜ₋₁", r"\partial h_t / \partial h_{t-1}", derived, stated)
+        ],
+        names=names,
+        engine=engine,
+        engine_source="raw ts.Tensor ops on a GRUCell's float64 weights, gates fed a detached hₜ₋₁",
+        seed_says="hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ (no gradient stated)",
+        notes=[
+            "the gates read a held copy h̄ₜ₋₁ (equal to hₜ₋₁ in value), so only the "
+            "(1 − zₜ) ⊙ hₜ₋₁ term carries gradient: the highway is open when zₜ ≈ 0."
+        ],
+    )
+
+
+# ------------------------------------------------------------------ the whole Jacobian
+STEP_TEXT = """∂hₜ/∂hₜ₋₁ = diag(1 − zₜ)                                          (direct)
+                 + diag((h̃ₜ − hₜ₋₁) ⊙ zₜ ⊙ (1 − zₜ)) W_z^h                     (through zₜ)
+                 + diag(zₜ ⊙ (1 − h̃ₜ²)) W_h^h diag(rₜ)                        (through h̃ₜ)
+                 + diag(zₜ ⊙ (1 − h̃ₜ²)) W_h^h diag(hₜ₋₁ ⊙ rₜ ⊙ (1 − rₜ)) W_r^h  (through rₜ)"""
+
+STEP_LATEX = (
+    r"\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}(1 - z_t) + "
+    r"\operatorname{diag}((\tilde h_t - h_{t-1})\odot z_t\odot(1 - z_t))\,W_z^h + "
+    r"\operatorname{diag}(z_t\odot(1-\tilde h_t^2))\,W_h^h\left(\operatorname{diag}(r_t) + "
+    r"\operatorname{diag}(h_{t-1}\odot r_t\odot(1-r_t))\,W_r^h\right)"
+)
+
+
+def _stated_step(s: _Step) -> sp.Matrix:
+    hidden = s.h_prev.rows
+    Wh = {g: s.W[g][:, :hidden] for g in GATES}
+    sig_z = hadamard(s.z, _one_minus(s.z))
+    sig_r = hadamard(s.r, _one_minus(s.r))
+    tanh_prime = s.h_tilde.applyfunc(lambda e: 1 - e**2)
+    return (
+        diag(_one_minus(s.z))
+        + diag(hadamard(s.h_tilde - s.h_prev, sig_z)) * Wh["z"]
+        + diag(hadamard(s.z, tanh_prime))
+        * Wh["h"]
+        * (diag(s.r) + diag(hadamard(s.h_prev, sig_r)) * Wh["r"])
+    )
+
+
+@cache
+def step_jacobian(hidden: int = 2, inputs: int = 2) -> Derivation:
+    """∂hₜ/∂hₜ₋₁ of the GRU: SymPy's jacobian against the four-term closed form."""
+    s = _step(hidden, inputs)
+    derived = s.h.jacobian(s.h_prev)
+    stated = _stated_step(s)
+
+    def engine(point):
+        cell = _cell(point, s)
+        h0 = row(s.h_prev, point, requires_grad=True, name="h_prev")
+        (J,) = engine_jacobian(cell(row(s.x_t, point), h0), [h0])
+        return {"dh/dh_prev": J}
+
+    return Derivation(
+        name="gru.step_jacobian",
+        title="GRU step Jacobian ∂hₜ/∂hₜ₋₁: direct term diag(1 − zₜ) + the gates' paths",
+        dims={"h": hidden, "d": inputs},
+        equations=_equations(s),
+        statement=STEP_TEXT,
+        statement_latex=STEP_LATEX,
+        blocks=[
+            Block("dh/dh_prev", "∂hₜ/∂hₜ₋₁", r"\partial h_t / \partial h_{t-1}", derived, stated)
+        ],
+        names=s.names,
+        engine=engine,
+        engine_source=ENGINE,
+        seed_says="hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ (no gradient stated)",
+        notes=[
+            "diag(1 − zₜ) is the whole Jacobian only when the gates' paths vanish "
+            "(e.g. zₜ = 0 exactly); direct_term_only shows the checker rejecting it."
+        ],
+    )
+
+
+def direct_term_only(hidden: int = 2, inputs: int = 2) -> Derivation:
+    """The whole GRU Jacobian stated as diag(1 − zₜ) alone (wrong: drops the gates' paths)."""
+    d = step_jacobian(hidden, inputs)
+    z = sp.Matrix([d.names[k] for k in d.names if str(k).startswith("zₜ,")])
+    return d.with_stated(
+        {"dh/dh_prev": diag(_one_minus(z))},
+        name="gru.direct_term_only",
+        statement="∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) (the direct term alone)",
+    )
+
+
+# ------------------------------------------------------------------ all of it
+def derive() -> list[Derivation]:
+    """Every GRU identity as a Derivation."""
+    return [direct_term(), step_jacobian()]
+
+
+def check(seed: int = 0) -> list[CheckResult]:
+    """Check every GRU identity."""
+    return [d.check(seed=seed) for d in derive()]

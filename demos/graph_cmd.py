@@ -170,10 +170,11 @@ def build(model: str, steps: int) -> Built:
 )
 @click.option(
     "--detail",
-    type=click.Choice(["ops", "symbols"]),
-    default="ops",
+    type=click.Choice(["symbols", "ops"]),
+    default="symbols",
     show_default=True,
-    help="Every op, or only the seed's named tensors (unnamed ops folded in).",
+    help="symbols: the seed's named tensors (h_t, C_t), unnamed ops folded into them; "
+    "ops: every recorded op.",
 )
 @click.option("--no-grads", is_flag=True, help="Draw the graph without gradient colours.")
 @click.option(

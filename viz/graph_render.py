@@ -14,9 +14,10 @@ What the picture shows:
 - nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
   inputs and constants dashed, weights in bold boxes, ops in ellipses;
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
-  log10 of the gradient norm that reached it (an edge carries the gradient that flows back
-  from the node it points to), with a colour key: a vanishing gradient is a run of dark
-  nodes.
+  log10 of the gradient norm that reached it, with a colour key: a vanishing gradient is a
+  run of dark nodes. An edge shows the gradient that flows back along it: exactly, where
+  its tail has no other user (``W_hh`` into one step: that step's share of ∂L/∂W_hh);
+  else the gradient that reached its head.
 
 ``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
 in place of the others.
@@ -120,13 +121,12 @@ class _Summary:
     hidden: list[int]
     norms: list[float] = field(default_factory=list)
 
-    @property
-    def label(self) -> str:
+    def label(self, show_grads: bool) -> str:
         n = len(self.hidden)
-        text = f"… {n} step{'s' if n != 1 else ''} …\nt={self.hidden[0]} … t={self.hidden[-1]}"
+        text = f"… {n} step{'s' if n != 1 else ''} …\\nt={self.hidden[0]} … t={self.hidden[-1]}"
         grads = [v for v in self.norms if v > 0]
-        if grads:
-            text += f"\n‖g‖ {min(grads):.1e} … {max(grads):.1e}"
+        if grads and show_grads:
+            text += f"\\n‖g‖ {min(grads):.1e} … {max(grads):.1e}"
         return text
 
 
@@ -186,6 +186,21 @@ def _fold(graph: Graph, detail: str, consumers: dict[int, list[int]]) -> list[in
     return rep
 
 
+def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]) -> float | None:
+    """The norm of the gradient that flows back along the edge src -> dst.
+
+    When src has this one user, that is src's own gradient, exactly. Otherwise the engine
+    recorded only the sum over src's users, so the edge shows the gradient that reached
+    its user dst. None where no gradient flows (src needs none).
+    """
+    tail = graph.nodes[src]
+    if not tail.requires_grad:
+        return None
+    if len(consumers[src]) == 1:
+        return tail.grad_norm
+    return graph.nodes[dst].grad_norm
+
+
 def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
     consumers = graph.consumers()
     rep_of = _fold(graph, detail, consumers)
@@ -232,9 +247,7 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
                 continue
             seen.add((a, b))
         through_summary = not (a.startswith("n") and b.startswith("n"))
-        # the gradient that flows back along the edge: the one that reached its user
-        norm = None if through_summary else graph.nodes[dst].grad_norm
-        edges.append((a, b, norm, through_summary))
+        edges.append((a, b, _edge_norm(graph, src, dst, consumers), through_summary))
     return _Plan(visible, home, list(summaries.values()), edges, folded)
 
 
@@ -291,7 +304,7 @@ def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
 def _node_attrs(
     node: Node, title: str, scale: _Scale | None, show_grads: bool, is_root: bool, folded: int
 ) -> dict[str, str]:
-    lines = [title]
+    lines = [title.replace("\\", "\\\\")]  # a backslash would start a DOT escape
     op = node.op or ""
     if folded:
         op = f"{op} +{folded} op{'s' if folded > 1 else ''}" if op else f"+{folded} ops"
@@ -302,7 +315,7 @@ def _node_attrs(
     graded = show_grads and scale is not None and node.requires_grad
     if graded and node.grad_norm is not None:
         lines.append(f"‖g‖ {node.grad_norm:.1e}")
-    attrs = {"label": "\n".join(lines), "tooltip": f"{node.scope or '(top)'}: {title}"}
+    attrs = {"label": "\\n".join(lines), "tooltip": f"{node.scope or '(top)'}: {title}"}
 
     if node.is_input:
         attrs.update(
@@ -460,7 +473,7 @@ def graph_to_dot(
         attrs_of[f"n{n.id}"] = _node_attrs(n, title, scale, show_grads, n.id == root_id, folded)
     for s in plan.summaries:
         attrs_of[s.dot_id] = {
-            "label": s.label,
+            "label": s.label(scale is not None),
             "shape": "box",
             "style": "rounded,dashed,filled",
             "fillcolor": "#ffffff",
@@ -659,7 +672,7 @@ def render_graph(
 
 
 # ------------------------------------------------------------------ PNG from a layout
-def _png_from_layout(layout: dict, max_pixels: int = 9000) -> bytes:
+def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
     """Draw Graphviz's own layout (its JSON output's xdot drawing ops) with matplotlib."""
     import io
 
@@ -669,7 +682,7 @@ def _png_from_layout(layout: dict, max_pixels: int = 9000) -> bytes:
     x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
     pad = 4.0
     width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-    dpi = min(150.0, max_pixels * 72.0 / max(width, height))
+    dpi = min(120.0, max_pixels * 72.0 / max(width, height))
     fig = Figure(figsize=(width / 72.0, height / 72.0))
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))

@@ -1,0 +1,117 @@
+"""ts.graph: trace() as plain data, scopes, steps, weights, and recorded gradient norms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import np_of
+from tinygrad_seq.graph import step_of
+
+
+def unrolled_rnn(rng: np.random.Generator, T: int, H: int = 3, D: int = 2, B: int = 2):
+    """h_t = tanh(x_t W_xhᵀ + h_{t-1} W_hhᵀ + b_h) in scope "rnn/t=<t>"; L = sum(h_T²)."""
+    W_xh = ts.Tensor(rng.uniform(-0.5, 0.5, (H, D)), requires_grad=True, name="W_xh")
+    W_hh = ts.Tensor(rng.uniform(-0.5, 0.5, (H, H)), requires_grad=True, name="W_hh")
+    b_h = ts.Tensor(rng.uniform(-0.5, 0.5, (H,)), requires_grad=True, name="b_h")
+    xs = ts.Tensor(rng.standard_normal((B, T, D)), name="x")
+    h = ts.Tensor(np.zeros((B, H)), name="h_0")
+    with ts.scope("rnn"):
+        for t in range(T):
+            with ts.scope(f"t={t}"):
+                h = (xs[:, t] @ W_xh.T + h @ W_hh.T + b_h).tanh()
+                h.name = "h_t"
+    loss = (h * h).sum()
+    loss.name = "L"
+    return loss, h, (W_xh, W_hh, b_h)
+
+
+def test_step_of_reads_the_outermost_step():
+    assert step_of("encoder/t=3/attention") == ("encoder", 3)
+    assert step_of("t=0") == ("", 0)
+    assert step_of("decoder/t=12") == ("decoder", 12)
+    assert step_of("encoder/layer=0") is None
+    assert step_of("") is None
+    assert step_of("t=x") is None
+
+
+def test_trace_is_inputs_first_with_edges_forward(rng):
+    loss, _, params = unrolled_rnn(rng, T=3)
+    g = ts.graph.trace(loss)
+    assert g.root.name == "L" and g.root.op == "sum" and g.root.shape == ()
+    assert [n.id for n in g.nodes] == list(range(len(g)))
+    assert all(src < dst for src, dst in g.edges)
+    # every non-leaf has exactly its op's inputs as edges; leaves have none
+    parents = {n.id: 0 for n in g.nodes}
+    for _, dst in g.edges:
+        parents[dst] += 1
+    for node, tensor in zip(g.nodes, g.tensors, strict=True):
+        assert parents[node.id] == len(tensor.parents)
+        assert node.is_leaf == (tensor.op is None)
+
+
+def test_steps_scopes_and_equal_node_counts_per_step(rng):
+    T = 5
+    loss, _, _ = unrolled_rnn(rng, T)
+    g = ts.graph.trace(loss)
+    assert g.steps() == {"rnn": list(range(T))}
+    assert set(g.scopes()) == {"rnn"} | {f"rnn/t={t}" for t in range(T)}
+    counts = [len(g.in_scope(f"rnn/t={t}")) for t in range(T)]
+    assert len(set(counts)) == 1 and counts[0] > 0
+    per_step_ops = [sorted(n.op or "leaf" for n in g.in_scope(f"rnn/t={t}")) for t in range(T)]
+    assert all(ops == per_step_ops[0] for ops in per_step_ops)
+    # nothing else lives in "rnn": every node there is in exactly one step
+    assert sum(counts) == len(g.in_scope("rnn"))
+
+
+def test_parameter_and_input_flags(rng):
+    loss, _, params = unrolled_rnn(rng, T=3)
+    g = ts.graph.trace(loss)
+    # shared by the 3 steps, each listed once
+    assert sorted(n.name for n in g.parameters()) == ["W_hh", "W_xh", "b_h"]
+    for n in g.parameters():
+        assert n.is_param and n.is_leaf and n.requires_grad and not n.is_input
+        assert n.scope == ""  # made outside the unroll
+    h0 = [n for n in g.nodes if n.name == "h_0"]
+    assert len(h0) == 1 and h0[0].is_input and not h0[0].is_param
+    consumers = g.consumers()
+    W_hh = next(n for n in g.parameters() if n.name == "W_hh")
+    users = {step_of(g.nodes[c].scope) for c in consumers[W_hh.id]}
+    assert users == {("rnn", t) for t in range(3)}
+
+
+def test_grad_norms_recorded_only_when_asked(rng):
+    loss, h_T, params = unrolled_rnn(rng, T=3)
+    loss.backward(retain_graph=True)
+    g = ts.graph.trace(loss)
+    assert all(n.grad_norm is None for n in g.nodes if not n.is_leaf)
+    grads = {p.name: float(np.linalg.norm(np_of(p.grad))) for p in params}
+    for n in g.parameters():  # a leaf's norm is that of its accumulated .grad
+        assert n.grad_norm == pytest.approx(grads[n.name])
+
+    with ts.graph.record_grad_norms():
+        loss.backward()
+    g = ts.graph.trace(loss)
+    by_id = {n.id: n for n in g.nodes}
+    assert g.root.grad_norm == pytest.approx(1.0)  # dL/dL
+    # L = sum(h_T * h_T): dL/d(h_T * h_T) = ones, dL/dh_T = 2 h_T
+    (mul,) = [by_id[src] for src, dst in g.edges if dst == g.root.id]
+    assert mul.grad_norm == pytest.approx(np.sqrt(h_T.data.size))
+    h_T_node = next(n for n in g.nodes if n.name == "h_t" and n.scope == "rnn/t=2")
+    assert h_T_node.grad_norm == pytest.approx(2 * float(np.linalg.norm(h_T.numpy())), rel=1e-6)
+
+
+def test_trace_is_iterative_on_long_chains():
+    x = ts.Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(20_000):  # far past Python's recursion limit
+        y = y.tanh()
+    g = ts.graph.trace(y)
+    assert len(g) == 20_001 and len(g.edges) == 20_000
+    assert g.count_ops() == {"param": 1, "tanh": 20_000}
+
+
+def test_trace_rejects_non_tensors():
+    with pytest.raises(TypeError, match="trace: expected a Tensor"):
+        ts.graph.trace(np.ones(3))

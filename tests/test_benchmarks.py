@@ -195,3 +195,37 @@ def test_runner_end_to_end(tmp_path, capsys):
     page = (tmp_path / "RESULTS.md").read_text()
     assert "| **W5** |" in page and "✓" in page
     assert (tmp_path / "results.json").is_file()
+
+
+@pytest.mark.numpy_only
+def test_bench_command_rejects_unknown_names_in_one_line(capsys):
+    from tinygrad_seq.demos.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--workloads", "W1,W9"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "W9" in err
+
+
+def test_profile_summarizes_pyspy_samples(tmp_path):
+    from benchmarks import profile
+
+    raw = tmp_path / "w.txt"
+    raw.write_text(
+        "main (p.py:1);Step.__call__ (w.py:2);backward (autograd.py:10) 3\n"
+        "main (p.py:1);Step.__call__ (w.py:2);forward (ops.py:5) 1\n"
+        "main (p.py:1);import (x.py:1) 100\n"  # start-up: outside the timed calls
+    )
+    text = profile.summarize_collapsed(str(raw), top=5)
+    assert text.startswith("4 samples")
+    assert "75.0%  backward (autograd.py:10)" in text
+    assert "100.0%  Step.__call__ (w.py)" in text
+
+
+def test_peers_page_sections():
+    from benchmarks import peers
+
+    head, parts = peers.sections("# T\nintro\n\n## Per-op overhead\n\n| a |\n## Failures\nNone.\n")
+    assert head == "# T\nintro"
+    assert parts == {"Per-op overhead": "| a |", "Failures": "None."}

@@ -41,8 +41,7 @@ THREAD_ENV = {
 
 def default_out() -> Path:
     """benchmarks/ itself in a source checkout; ./bench-results for an installed copy."""
-    installed = any(part in ("site-packages", "dist-packages") for part in HERE.parts)
-    if not installed and os.access(HERE, os.W_OK):
+    if (HERE.parent / "pyproject.toml").is_file() and os.access(HERE, os.W_OK):
         return HERE
     return Path("bench-results")
 

@@ -67,9 +67,12 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
 
     failed = [n for n, ok, _ in summary if not ok]
     total = time.perf_counter() - start
+    click.echo("seconds per check (symbolic + numeric):")
+    for check_name, ok, seconds in summary:
+        click.echo(f"  {seconds:6.2f}  {'PASS' if ok else 'FAIL'}  {check_name}")
     click.echo(
         f"{len(summary) - len(failed)}/{len(summary)} identities passed "
-        f"({total:.1f} s in all; checks " + ", ".join(f"{n} {s:.2f} s" for n, _, s in summary) + ")"
+        f"({total:.1f} s in all, derivations and printing included)"
     )
     if latex_path is not None:
         Path(latex_path).write_text("\n".join(page) + "\n", encoding="utf-8")

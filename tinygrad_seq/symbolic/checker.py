@@ -17,6 +17,7 @@ derived and stated at a random float64 point and compares both with the engine's
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -123,16 +124,42 @@ def to_latex(expr: Any) -> str:
 
 
 def to_pretty(expr: Any) -> str:
-    """Unicode pretty print; a matrix too wide for a terminal prints one entry per line."""
-    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
-    if not isinstance(expr, sp.MatrixBase) or max(map(len, text.splitlines())) <= PRETTY_WIDTH:
-        return text
-    lines = []
-    for i in range(expr.rows):
-        for j in range(expr.cols):
-            entry = sp.pretty(expr[i, j], use_unicode=True, wrap_line=False)
-            lines.append(_hang(f"[{i + 1},{j + 1}] = ", entry))
-    return "\n".join(lines)
+    """Unicode pretty print. A matrix too wide for a terminal prints one entry per line, and
+    an entry too wide even alone prints as linear text wrapped to the width."""
+    if not isinstance(expr, sp.MatrixBase):
+        return _labelled("", expr)
+    if expr.rows * expr.cols <= 16:  # small enough to try as a whole
+        text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+        if max(map(len, text.splitlines())) <= PRETTY_WIDTH:
+            return text
+    return "\n".join(
+        _labelled(f"[{i + 1},{j + 1}] = ", expr[i, j])
+        for i in range(expr.rows)
+        for j in range(expr.cols)
+    )
+
+
+def _labelled(label: str, expr: Any) -> str:
+    """`label` then `expr`: 2-D pretty print if it fits the width, else wrapped linear text."""
+    width = PRETTY_WIDTH - len(label)
+    if sp.count_ops(expr) <= 60:
+        text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+        if max(map(len, text.splitlines())) <= width:
+            return _hang(label, text)
+    linear = sp.sstr(expr).replace("sigmoid(", "σ(").replace("**", "^").replace("*", "·")
+    rows = textwrap.wrap(linear, width, break_on_hyphens=False)
+    return "\n".join((label if k == 0 else " " * len(label)) + r for k, r in enumerate(rows))
+
+
+def _wrap(text: str, indent: str, width: int = PRETTY_WIDTH) -> list[str]:
+    """A long line of prose wrapped to `width`, continuation lines indented under it."""
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=" " * (len(indent) + 2),
+        break_on_hyphens=False,
+    )
 
 
 def _hang(label: str, text: str) -> str:
@@ -311,15 +338,15 @@ class Derivation:
 
     def __str__(self) -> str:
         dims = "".join(f"; {k} = {v}" for k, v in self.dims.items())
-        out = [f"{self.title}   [{self.name}{dims}]", "  model:"]
+        out = [self.title, f"  [{self.name}{dims}]", "  model:"]
         for eq in self.equations:
             out.append(f"    {eq.text}, elementwise:")
             out.append(_indent(_hang(f"{eq.lhs} = ", to_pretty(eq.rhs)), "      "))
         out.append(f"  stated: {self.statement}")
         if self.seed_says:
-            out.append(f"  the seed writes: {self.seed_says}")
+            out += _wrap(self.seed_says, "  the seed writes: ")
         for note in self.notes:
-            out.append(f"  note: {note}")
+            out += _wrap(note, "  note: ")
         for b in self.blocks:
             out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
             out.append(_indent(to_pretty(self.readable(b.derived)), "    "))
@@ -408,8 +435,8 @@ class CheckResult:
         head = "PASS" if self.passed else "FAIL"
         out = [
             f"[{head}] {self.name}: {self.title}  ({self.seconds:.2f} s)",
-            "  " + self._symbolic_line(),
-            "  " + self._numeric_line(),
+            *_wrap(self._symbolic_line(), "  "),
+            *_wrap(self._numeric_line(), "  "),
         ]
         for name, ok in self.conditions.items():
             out.append(f"  {'ok' if ok else 'FAILED'}: {name}")
@@ -418,7 +445,8 @@ class CheckResult:
             if residual is not None and any(e != 0 for e in residual):
                 out.append(f"  {label}: derived − stated =")
                 out.append(_indent(to_pretty(residual), "    "))
-        out += [f"  {note}" for note in self.notes]
+        for note in self.notes:
+            out += _wrap(note, "  ")
         return "\n".join(out)
 
     def to_markdown(self) -> str:

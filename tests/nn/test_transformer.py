@@ -16,6 +16,7 @@ from tinygrad_seq.nn import (
     TransformerEncoderLayer,
     sinusoidal_positions,
 )
+from tinygrad_seq.nn.transformer import FeedForward
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +265,21 @@ def test_bad_ids_and_batches(rng):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (3, 2)))
     with pytest.raises(ValueError, match=r"src_lengths must be \(2,\)"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[3, 4])
+
+
+def test_gradcheck_feed_forward(rng):
+    ffn = FeedForward(3, 5)
+    x = f64(rng, 2, 2, 3)
+    assert ts.gradcheck(lambda *_: ffn(x), x, *ffn.parameters())
+    W_1, b_1, W_2, b_2 = (p.numpy() for p in ffn.parameters())
+    expected = np.maximum(0, x.numpy() @ W_1 + b_1) @ W_2 + b_2  # max(0, x W_1 + b_1) W_2 + b_2
+    np.testing.assert_allclose(ffn(x).numpy(), expected, atol=1e-12)
+
+
+def test_dropout_only_while_training(rng):
+    layer = TransformerEncoderLayer(8, 2, 16, dropout=0.5)
+    x = f64(rng, 2, 5, 8, requires_grad=False)
+    assert not np.allclose(layer(x).numpy(), layer(x).numpy())  # fresh masks each call
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
+    np.testing.assert_allclose(layer(x).numpy(), np_encoder_layer(layer, x.numpy()), atol=1e-12)

@@ -62,7 +62,8 @@ class PositionalEncoding(Module):
     def __init__(self, d_model: int, max_len: int = 512) -> None:
         super().__init__()
         self.d_model, self.max_len = d_model, max_len
-        self._table = sinusoidal_positions(max_len, d_model)  # float64, cast per use
+        self._table = sinusoidal_positions(max_len, d_model)  # NumPy float64
+        self._on_backend: dict = {}  # (array module, dtype) -> the table there, made once
 
     def forward(self, x: Tensor) -> Tensor:
         check_last_axis(x, self.d_model, "PositionalEncoding")
@@ -73,7 +74,10 @@ class PositionalEncoding(Module):
                 f"longer than max_len={self.max_len}; build it with a larger max_len"
             )
         xp = backend.array_module(x.data)
-        PE = Tensor(xp.asarray(self._table[:T], dtype=x.dtype), name="PE")  # (T, d_model)
+        key = (xp.__name__, x.dtype)
+        if key not in self._on_backend:  # no host-to-device copy at every call
+            self._on_backend[key] = xp.asarray(self._table, dtype=x.dtype)
+        PE = Tensor(self._on_backend[key][:T], name="PE")  # (T, d_model)
         out = x + PE
         out.name = "x + PE"
         return out

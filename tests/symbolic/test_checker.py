@@ -146,3 +146,10 @@ def test_symbolic_is_lazy_and_sympy_free_on_import():
         "ts.symbolic; assert 'sympy' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_package_entry_points():
+    assert set(ts.symbolic.MODELS) == {"rnn", "lstm", "gru", "attention"}
+    assert [d.name for d in ts.symbolic.derive("gru")] == ["gru.direct_term", "gru.step_jacobian"]
+    with pytest.raises(ValueError, match="no model 'transformer'"):
+        ts.symbolic.derive("transformer")

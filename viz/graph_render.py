@@ -298,7 +298,7 @@ def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
         weight = names.get(parents[0].id, parents[0].name)
         if weight:
             return f"{weight}ᵀ"
-    return node.label
+    return "input" if node.is_input else node.label  # data, an initial state, a constant
 
 
 def _node_attrs(
@@ -358,18 +358,22 @@ def _edge_attrs(norm: float | None, dashed: bool, scale: _Scale | None) -> dict[
     return {"color": _palette(f), "penwidth": f"{0.8 + 2.4 * f:.2f}", "arrowsize": "0.6"}
 
 
-def _param_names(graph: Graph, module) -> dict[int, str]:
-    """Dotted module names for weights whose own names clash within this graph."""
+def _param_names(graph: Graph, plan: _Plan, module) -> dict[int, str]:
+    """Dotted module names ("layers.0.W") for weights that would otherwise be drawn with
+    the same name in the same cluster, or with no name at all."""
     if module is None:
         return {}
     dotted = {id(p): name for name, p in module.named_parameters()}
-    counts: dict[str | None, int] = {}
-    for n in graph.parameters():
-        counts[n.name] = counts.get(n.name, 0) + 1
+    weights = [n for n in plan.nodes if n.is_param]
+    counts: dict[tuple[str, str | None], int] = {}
+    for n in weights:
+        key = (plan.home[n.id], n.name)
+        counts[key] = counts.get(key, 0) + 1
     names = {}
-    for n in graph.parameters():
+    for n in weights:
         tensor = graph.tensors[n.id] if graph.tensors else None
-        if tensor is not None and id(tensor) in dotted and (not n.name or counts[n.name] > 1):
+        clash = not n.name or counts[(plan.home[n.id], n.name)] > 1
+        if clash and tensor is not None and id(tensor) in dotted:
             names[n.id] = dotted[id(tensor)]
     return names
 
@@ -423,7 +427,7 @@ def graph_to_dot(
     _check_options(cluster, collapse, detail)
     graph = _as_graph(tensor_or_graph)
     plan = _plan(graph, collapse, detail)
-    names = _param_names(graph, module)
+    names = _param_names(graph, plan, module)
     scale = _scale_of([n.grad_norm for n in plan.nodes if n.requires_grad]) if show_grads else None
     root_id = graph.root.id if graph.nodes else -1
 
@@ -647,8 +651,8 @@ def render_graph(
     detail: "ops" (every recorded op) or "symbols" (an unnamed op used once is drawn inside
     the tensor it feeds, so a step shows the seed's named tensors: f_t, i_t, C_t, h_t).
     title: a heading. module: the Module whose dotted names label weights whose own names
-    clash ("encoder.W_f" and "decoder.W_f"). renderer: "auto", "dot" or "wasm" (see
-    `renderer_for`, which names the renderer that runs; it is also logged at INFO level).
+    would clash within one cluster ("layers.0.W", "layers.1.W"). renderer: "auto", "dot"
+    or "wasm" (see `renderer_for`, which names the renderer that runs; also logged at INFO).
     """
     path = Path(path)
     suffix = path.suffix.lstrip(".").lower()
@@ -791,6 +795,8 @@ class _XdotPainter:
                 codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(pts) - 1)
                 closed = pts[0] == pts[-1]
                 face = fill if (kind == "b" or (filled and closed)) and fill else "none"
+                if kind == "B" and filled and closed:
+                    filled = False  # only the innermost of several peripheries is filled
                 ax.add_patch(
                     PathPatch(MplPath(pts, codes), lw=lw, ls=ls, edgecolor=pen, facecolor=face)
                 )

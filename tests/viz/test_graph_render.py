@@ -199,10 +199,8 @@ def test_weight_names_clashing_in_one_cluster_get_module_paths(rng):
     model = ts.nn.MLP([3, 4, 4, 2])
     x = ts.Tensor(rng.standard_normal((2, 3)))
     loss = backward_with_norms(ts.F.cross_entropy(model(x), np.array([0, 1])))
-    titles = {
-        parse_dot(graph_to_dot(loss, module=model)).title(n)
-        for n in parse_dot(graph_to_dot(loss, module=model)).nodes
-    }
+    drawn = parse_dot(graph_to_dot(loss, module=model))
+    titles = {drawn.title(n) for n in drawn.nodes}
     assert {f"layers.{i}.{w}" for i in range(3) for w in "Wb"} <= titles
     assert "W" not in titles
     # the same names in different clusters stay short: the cluster tells them apart

@@ -127,7 +127,7 @@ class Seq2Seq(Module):
             c = c_t.reshape(B, self.hidden)
             c.name = "c_t"
         x_t = cat([y_prev, c], axis=-1)  # [embedding(y_{t-1}); c_t]: (B, emb + h)
-        x_t.name = "[y_prev; c_t]"
+        x_t.name = "[y_prev; c_t]" if memory is not None else "[y_prev; c]"
         if self.cell == "lstm":  # h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
             state = self.decoder.step(x_t, state[0], state[1], weights_T)
             h_t = state[0]

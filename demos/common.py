@@ -168,12 +168,41 @@ class DemoContext:
     def progress(self, items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
         return progress(items, label, total)
 
+    def training_bar(self, steps: int, label: str):
+        """A progress bar for a training run, and the `callback(step, loss)` that moves it.
+
+        Use as ``with ctx.training_bar(steps, "LSTM") as callback: train(..., callback)``.
+        """
+        return _TrainingBar(steps, label)
+
     def cached(self, key: tuple, make: Callable[[], T]) -> T:
         """`make()` once per key (key includes the size and seed) for this tour."""
         full_key = (self.size, self.seed, self.backend, *key)
         if full_key not in self.cache:
             self.cache[full_key] = make()
         return self.cache[full_key]
+
+
+class _TrainingBar:
+    def __init__(self, steps: int, label: str) -> None:
+        self.steps, self.label = steps, label
+
+    def __enter__(self) -> Callable[[int, float], None]:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=self.steps, desc=self.label, leave=False, dynamic_ncols=True, disable=None
+        )
+
+        def callback(step: int, loss: float) -> None:
+            self.bar.update(1)
+            if step % 10 == 0:
+                self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+        return callback
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 def size_options(f: Callable) -> Callable:

@@ -82,12 +82,11 @@ def heatmap(
     if annotate is None:
         annotate = rows * cols <= 80
     if annotate:
-        hi = np.nanmax(matrix) if vmax is None else vmax
-        lo = np.nanmin(matrix) if vmin is None else vmin
-        mid = (hi + lo) / 2
         for r in range(rows):
             for c in range(cols):
                 v = matrix[r, c]
+                red, green, blue, _ = im.cmap(im.norm(v))
+                light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5  # text must contrast
                 ax.text(
                     c,
                     r,
@@ -95,7 +94,7 @@ def heatmap(
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="black" if v > mid else "white",
+                    color="black" if light else "white",
                 )
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
@@ -388,4 +387,238 @@ def vanishing_figure(
         ncol=4,
     )
     fig.suptitle("Vanishing and exploding gradients (float64, hidden size 32)", fontsize=12)
+    return save(fig, path)
+
+
+def memory_figure(
+    path: PathLike,
+    delays,
+    acc: dict[str, list[float]],
+    chance: float,
+    losses: dict[str, list[float]],
+    longest: int,
+    f_mean: np.ndarray,
+    cum_trained: np.ndarray,
+    cum_init: np.ndarray,
+    top: int,
+) -> Path:
+    """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path."""
+    fig, axes = new_figure(2, 2, size=(12, 8.6))
+    ax = axes[0, 0]
+    for label, a in acc.items():
+        ax.plot(delays, np.asarray(a) * 100, "o-", color=COLORS.get(label), label=label, lw=2)
+    _chance(ax, chance * 100)
+    ax.set_ylim(0, 105)
+    ax.set_xticks(delays)
+    ax.set_xlabel("delay D (distractor tokens between the symbol and the question)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Remember the first token across D steps", fontsize=10)
+    ax.legend(fontsize=8)
+
+    ax = axes[0, 1]
+    for label, loss in losses.items():
+        ax.plot(np.arange(1, len(loss) + 1), loss, color=COLORS.get(label), label=label, lw=1)
+    ax.axhline(np.log(4), color="black", ls="--", lw=1)
+    ax.annotate(
+        "ln 4 (guessing)",
+        (0.99, np.log(4)),
+        xycoords=("axes fraction", "data"),
+        ha="right",
+        va="bottom",
+        fontsize=8,
+    )
+    ax.set_xlabel("training step (Adam, batch 32)")
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title(f"Training at D = {longest}", fontsize=10)
+    ax.legend(fontsize=8)
+
+    ax = axes[1, 0]
+    im = ax.imshow(
+        f_mean.T,
+        aspect="auto",
+        cmap="magma",
+        vmin=0,
+        vmax=1,
+        extent=(0.5, f_mean.shape[0] + 0.5, f_mean.shape[1] - 0.5, -0.5),
+    )
+    fig.colorbar(im, ax=ax, label="forget gate f_t (mean over test sequences)")
+    ax.set_xlabel("time step t (1 = the symbol to remember)")
+    ax.set_ylabel("LSTM unit")
+    ax.set_title(f"Trained LSTM (D = {longest}): forget gates f_t", fontsize=10)
+
+    ax = axes[1, 1]
+    steps = np.arange(2, cum_trained.shape[0] + 2)
+    ax.semilogy(steps, cum_init, color="#bbbbbb", lw=0.8)
+    ax.semilogy(steps, cum_trained, color=COLORS["LSTM"], lw=0.6, alpha=0.6)
+    ax.semilogy(
+        steps,
+        cum_init.max(axis=1),
+        color="#777777",
+        lw=2,
+        ls="--",
+        label="best unit before training",
+    )
+    ax.semilogy(
+        steps,
+        cum_trained[:, top],
+        color=COLORS["LSTM"],
+        lw=2.5,
+        label=f"best unit after training (unit {top})",
+    )
+    ax.set_xlabel("T (time step)")
+    ax.set_ylabel("Π_{t=2..T} f_t = ∂C_T/∂C_1 per unit (log scale)")
+    ax.set_title("The cell path's gradient: thin lines = every unit", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle("LSTM memory: gates that learn to stay open", fontsize=12)
+    return save(fig, path)
+
+
+def gru_vs_lstm_figure(
+    path: PathLike,
+    sizes,
+    d: int,
+    params: dict[str, list[int]],
+    delays,
+    acc: dict[str, list[float]],
+    ms_per_step: dict[str, list[float]],
+    ops: dict[str, int],
+) -> Path:
+    """Demo 4: parameters against hidden size; accuracy per delay; time per training step."""
+    fig, axes = new_figure(1, 3, size=(15, 4.6))
+    ax = axes[0]
+    styles = {"LSTM": "o-", "GRU": "s-"}
+    for label, counts in params.items():
+        family = label.split(",")[0]
+        ax.loglog(
+            sizes,
+            counts,
+            styles.get(label, ":"),
+            color=COLORS.get(family),
+            lw=2,
+            label=label,
+            base=2,
+        )
+    for h, lstm, gru in zip(sizes, params["LSTM"], params["GRU"], strict=True):
+        ax.annotate(
+            f"{gru / lstm:.2f}×",
+            (h, gru),
+            xytext=(0, -14),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            color=COLORS["GRU"],
+        )
+    ax.set_xlabel("hidden size h")
+    ax.set_ylabel("parameters in one layer (log scale)")
+    ax.set_title(f"Parameters (input size d = {d}): GRU = 3/4 LSTM", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+
+    x = np.arange(len(delays))
+    for ax, values, ylabel, title, fmt in (
+        (
+            axes[1],
+            {k: np.asarray(v) * 100 for k, v in acc.items()},
+            "test accuracy (%)",
+            "Delay task: accuracy with the same training budget",
+            "{:.0f}%",
+        ),
+        (
+            axes[2],
+            ms_per_step,
+            "wall time per training step (ms)",
+            f"Cost per training step (ops per time step: LSTM {ops['LSTM']}, GRU {ops['GRU']})",
+            "{:.0f}",
+        ),
+    ):
+        for k, (label, v) in enumerate(values.items()):
+            bars = ax.bar(x + (k - 0.5) * 0.38, v, 0.38, color=COLORS.get(label), label=label)
+            for b, value in zip(bars, v, strict=True):
+                ax.text(
+                    b.get_x() + b.get_width() / 2,
+                    value,
+                    fmt.format(value),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
+        ax.set_xticks(x, labels=[f"D = {dl}" for dl in delays])
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    axes[1].set_ylim(0, 112)
+    _chance(axes[1], 25.0)
+    fig.suptitle("GRU vs LSTM: fewer parameters, comparable accuracy", fontsize=12)
+    return save(fig, path)
+
+
+def bottleneck_figure(
+    path: PathLike,
+    lengths,
+    acc: dict[str, list[float]],
+    losses: dict[str, list[float]],
+    hidden: int,
+    chance: float,
+) -> Path:
+    """Demo 5: token accuracy against source length, plain vs attention; training losses."""
+    fig, (ax, ax2) = new_figure(1, 2, size=(12, 4.6))
+    for label, a in acc.items():
+        ax.plot(lengths, np.asarray(a) * 100, "o-", color=COLORS.get(label), lw=2, label=label)
+    _chance(ax, chance * 100, "chance (one symbol)")
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("source length (symbols)")
+    ax.set_ylabel("token accuracy of greedy decoding (%)")
+    ax.set_title(f"Reversal: the context vector c (size {hidden}) is a bottleneck", fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(True, alpha=0.3)
+    for label, loss in losses.items():
+        ax2.semilogy(np.arange(1, len(loss) + 1), loss, color=COLORS.get(label), lw=1, label=label)
+    ax2.set_xlabel("training step (Adam)")
+    ax2.set_ylabel("teacher-forced cross-entropy (nats, log scale)")
+    ax2.set_title("Training loss", fontsize=10)
+    ax2.legend(fontsize=8)
+    ax2.grid(True, which="major", alpha=0.3)
+    fig.suptitle("Seq2seq: accuracy falls with input length; attention holds it", fontsize=12)
+    return save(fig, path)
+
+
+def alignments_figure(
+    path: PathLike,
+    seed_alpha: np.ndarray,
+    seed_src,
+    seed_tgt,
+    learned: dict[str, np.ndarray],
+    src_words,
+    tgt_words,
+) -> Path:
+    """Demo 6: the seed's α table as a heatmap, beside the learned α of each score."""
+    n = 1 + len(learned)
+    fig, axes = new_figure(1, n, size=(4.3 * n, 4.6))
+    heatmap(
+        axes[0],
+        seed_alpha,
+        seed_src,
+        seed_tgt,
+        title="The seed's example table",
+        xlabel="source (English)",
+        ylabel="decoder step (French)",
+        colorbar=False,
+        cmap="Blues",
+    )
+    for ax, (label, alpha) in zip(axes[1:], learned.items(), strict=True):
+        heatmap(
+            ax,
+            alpha,
+            src_words,
+            tgt_words,
+            title=f"Learned: {label}",
+            xlabel="source (toy English)",
+            ylabel="decoder step (toy French)",
+            colorbar=ax is axes[-1],
+            cmap="Blues",
+        )
+    fig.suptitle(
+        "Attention weights α_{t,i}: where each output word looks (rows sum to 1)", fontsize=12
+    )
     return save(fig, path)

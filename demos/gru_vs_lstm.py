@@ -1,0 +1,111 @@
+"""Demo 4: the GRU against the LSTM — parameters, accuracy, cost.
+
+- Parameter counts of one layer for several sizes: the LSTM has four weight matrices
+  (h, h+d) (W_f, W_i, W_C, W_o), the GRU three (W_z, W_r, W_h): the seed's "fewer
+  parameters", 3/4 of the LSTM's with or without biases.
+- Accuracy on the delay task at each delay, both trained with the same budget (the runs of
+  the memory demo, reused within a tour).
+- Cost: ops recorded per time step in the graph, and measured training time per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tinygrad_seq as ts
+
+from .common import DemoContext, demo_command, nn_class
+from .memory import settings, train_delay
+
+NO_BIAS = "GRU, no biases (the seed's equations)"
+
+
+def _ops_per_step(seq_cls, d: int, h: int) -> int:
+    """Ops recorded inside one time step's scope ("t=1") of a 3-step unroll."""
+    xs = ts.Tensor(np.zeros((1, 3, d), dtype=np.float32))
+    hs, _ = seq_cls(d, h)(xs)
+    graph = ts.graph.trace(hs.sum())
+    return sum(1 for n in graph.in_scope("t=1") if n.op is not None)
+
+
+def run(ctx: DemoContext) -> dict[str, Any]:
+    LSTMCell, GRUCell = nn_class("LSTMCell", "lstm"), nn_class("GRUCell", "gru")
+    d = 32
+    sizes = [16, 32, 64, 128, 256]
+    params = {
+        "LSTM": [LSTMCell(d, h).num_parameters() for h in sizes],
+        "GRU": [GRUCell(d, h).num_parameters() for h in sizes],
+        NO_BIAS: [GRUCell(d, h, bias=False).num_parameters() for h in sizes],
+    }
+    ratio = [g / m for g, m in zip(params["GRU"], params["LSTM"], strict=True)]
+    LSTM, GRU = nn_class("LSTM", "lstm"), nn_class("GRU", "gru")
+    ops = {"LSTM": _ops_per_step(LSTM, d, 32), "GRU": _ops_per_step(GRU, d, 32)}
+
+    cfg = settings(ctx)
+    delays = cfg["delays"]
+    acc: dict[str, list[float]] = {"LSTM": [], "GRU": []}
+    ms_per_step: dict[str, list[float]] = {"LSTM": [], "GRU": []}
+    trained_params: dict[str, int] = {}
+    for delay in delays:
+        for kind, label in (("lstm", "LSTM"), ("gru", "GRU")):
+            rec = train_delay(ctx, kind, delay)
+            acc[label].append(rec["test_accuracy"])
+            ms_per_step[label].append(1e3 * rec["seconds"] / len(rec["losses"]))
+            trained_params[label] = rec["parameters"]
+
+    from tinygrad_seq.viz import plots
+
+    fig = plots.gru_vs_lstm_figure(
+        ctx.figure("gru_vs_lstm.png"), sizes, d, params, delays, acc, ms_per_step, ops
+    )
+    time_ratio = float(np.mean(ms_per_step["GRU"]) / np.mean(ms_per_step["LSTM"]))
+    measured = (
+        f"One layer with input size {d}: the GRU has {ratio[0]:.2f}× the LSTM's parameters at "
+        f"every size ({params['GRU'][1]:,} vs {params['LSTM'][1]:,} at hidden 32; "
+        f"{params[NO_BIAS][1]:,} without biases as the seed "
+        f"writes it). The classifiers trained on the delay task have "
+        f"{trained_params['GRU']:,} (GRU) and {trained_params['LSTM']:,} (LSTM) parameters in "
+        "all. Test accuracy: "
+        + "; ".join(
+            f"D = {dl}: LSTM {acc['LSTM'][k]:.0%}, GRU {acc['GRU'][k]:.0%}"
+            for k, dl in enumerate(delays)
+        )
+        + f". A GRU step records {ops['GRU']} ops against the LSTM's {ops['LSTM']}, and a "
+        f"training step took {time_ratio:.2f}× the LSTM's time on average (measured wall time "
+        "on this machine)."
+    )
+    return {
+        "headline": f"GRU/LSTM parameters {ratio[0]:.2f}; accuracy at D={delays[-1]}: "
+        f"LSTM {acc['LSTM'][-1]:.0%}, GRU {acc['GRU'][-1]:.0%}",
+        "measured": measured,
+        "figures": [f"img/{fig.name}"],
+        "key": {
+            "parameters GRU / LSTM (one layer, any size)": f"{ratio[0]:.3f}",
+            "parameters at h=32, d=32: LSTM / GRU / GRU without biases": (
+                f"{params['LSTM'][1]:,} / {params['GRU'][1]:,} / {params[NO_BIAS][1]:,}"
+            ),
+            **{
+                f"delay task D={dl}: LSTM / GRU": f"{acc['LSTM'][k]:.0%} / {acc['GRU'][k]:.0%}"
+                for k, dl in enumerate(delays)
+            },
+            "ops per time step: LSTM / GRU": f"{ops['LSTM']} / {ops['GRU']}",
+            "training time per step GRU / LSTM": f"{time_ratio:.2f}",
+        },
+        "numbers": {
+            "input_size": d,
+            "hidden_sizes": sizes,
+            "parameters": params,
+            "gru_over_lstm": ratio,
+            "ops_per_step": ops,
+            "delays": delays,
+            "test_accuracy": acc,
+            "ms_per_training_step": ms_per_step,
+            "classifier_parameters": trained_params,
+            "time_ratio_gru_over_lstm": time_ratio,
+        },
+    }
+
+
+command = demo_command("gru-vs-lstm")

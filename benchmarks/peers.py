@@ -60,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no run.py in {args.peers_dir}: give the peer benchmark's folder")
 
     extra = ["--engines", args.engines, "--no-malloc-variant"]
-    for flag, value in (("--workloads", args.workloads), ("--budget", args.budget),
-                        ("--rounds", args.rounds)):  # fmt: skip
+    for flag, value in (
+        ("--workloads", args.workloads),
+        ("--budget", args.budget),
+        ("--rounds", args.rounds),
+    ):
         if value is not None:
             extra += [flag, str(value)]
     env = dict(os.environ)

@@ -120,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--sort", choices=("tottime", "cumulative"), default="tottime")
     ap.add_argument("--dump", help="also write the raw profile here (pstats format)")
-    ap.add_argument("--loop", type=float, default=None,
-                    help="run unprofiled for this many seconds (for py-spy) and exit")  # fmt: skip
+    ap.add_argument(
+        "--loop",
+        type=float,
+        default=None,
+        help="run unprofiled for this many seconds (for py-spy) and exit",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if args.collapsed:

@@ -223,6 +223,11 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
         "checkout, else ./bench-results)",
     )
     ap.add_argument("--no-write", action="store_true", help="print the table only")
+    ap.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite RESULTS.md from the results.json in --out (no runs)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
     ap.add_argument(
         "--backend",
@@ -284,6 +289,12 @@ def log(msg: str) -> None:
 def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     opts = parse_args(argv, prog)
+    if opts.render_only:
+        out = opts.out or default_out()
+        page = report.render(json.loads((out / "results.json").read_text()))
+        (out / "RESULTS.md").write_text(page)
+        log(f"wrote {out / 'RESULTS.md'} from {out / 'results.json'}")
+        return 0
     t_start = time.perf_counter()
     workloads, engines = opts.workload_list, opts.engine_list
     skipped: dict[str, str] = {}

@@ -153,13 +153,15 @@ def test_render_ratios_per_op_and_targets():
     assert w5.split(" | ")[1:6] == ["6.00", "2.00", "12.0", "3.00×", "0.50×"]
     w4 = next(line for line in page.splitlines() if line.startswith("| **W4**"))
     assert "30.0 ⚠" in w4 and "2.00×" in w4  # CPU-time ratio 20 / 10
-    assert "| W5 | tinygrad_seq | 2000 ops | 3.00 | 2.00 |" in page
-    assert "| W4 | tinygrad_seq | 1000 steps | 30.00 | 20.00 |" in page
-    targets = {t: ok for t, _, ok in report.targets(report.aggregate(records), ["W4", "W5"])}
-    assert targets["W5: engine ≤ 2 µs per op above the floor"] is True
-    assert targets["W4: engine ≤ 1.5× floor"] is False
-    assert targets["W4: graph's peak memory ≤ 2× the floor's (tracemalloc)"] is False
-    assert targets["W5: engine ≤ 1.0× torch"] is True
+    assert "| W5 | tinygrad_seq | 2000 ops | 3.00 | 2.00 | 2.00 |" in page
+    assert "| W4 | tinygrad_seq | 1000 steps | 30.00 | 20.00 | 10.00 |" in page  # CPU: 20 − 10
+    targets = {t["what"]: t for t in report.targets(report.aggregate(records), ["W4", "W5"])}
+    assert targets["W5: engine ≤ 2 µs per op above the floor"]["wall"] == ("2.00 µs", True)
+    assert targets["W4: engine ≤ 1.5× floor"]["wall"] == ("3.00×", False)
+    assert targets["W4: engine ≤ 1.5× floor"]["cpu"] == ("2.00×", False)
+    memory = targets["W4: graph's peak memory ≤ 2× the floor's (tracemalloc)"]
+    assert memory["wall"] == ("3.00×", False)
+    assert targets["W5: engine ≤ 1.0× torch"]["wall"] == ("0.50×", True)
 
 
 def test_render_switch_costs():
@@ -170,7 +172,7 @@ def test_render_switch_costs():
     ]
     page = report.render(_results(records, workloads_=("W4", "W4-scope"), engines=ENGINE_AND_FLOOR))
     assert "| W4-scope | W4 with every step inside" in page
-    assert "| 25.0 | 1.25× | +5.00 |" in page
+    assert "| 25.0 | 1.25× | +5.00 | +5.00 |" in page
 
 
 def test_runner_options():
@@ -188,9 +190,18 @@ def test_runner_options():
 def test_runner_end_to_end(tmp_path, capsys):
     """One tiny real run: worker processes, gradient check, RESULTS.md written."""
     status = runner.main(
-        ["--workloads", "W5", "--engines", "tinygrad_seq,numpy-floor", "--quick",
-         "--budget", "0.02", "--out", str(tmp_path)],
-    )  # fmt: skip
+        [
+            "--workloads",
+            "W5",
+            "--engines",
+            "tinygrad_seq,numpy-floor",
+            "--quick",
+            "--budget",
+            "0.02",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert status == 0, capsys.readouterr().err
     page = (tmp_path / "RESULTS.md").read_text()
     assert "| **W5** |" in page and "✓" in page

@@ -162,8 +162,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "figures": [f"img/{fig.name}"],
         "key": {
             **{
-                f"{label}: α on the aligned word / argmax right / exact translations": f"{r['mass_on_gold']:.0%} / {r['argmax_on_gold']:.0%} / "
-                f"{r['exact_translations']:.0%}"
+                f"{label}: α on the aligned word / argmax right / exact translations": " / ".join(
+                    f"{r[k]:.0%}" for k in ("mass_on_gold", "argmax_on_gold", "exact_translations")
+                )
                 for label, r in results.items()
             },
             "best score function here": best[0],

@@ -85,7 +85,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "key": {
             f"token accuracy at length {short}: plain / attention": f"{p[0]:.0%} / {a[0]:.0%}",
             f"token accuracy at length {longest}: plain / attention": f"{p[-1]:.0%} / {a[-1]:.0%}",
-            "exact-match sequences: plain / attention": f"{plain.sequence_accuracy:.0%} / {attn.sequence_accuracy:.0%}",
+            "exact-match sequences: plain / attention": (
+                f"{plain.sequence_accuracy:.0%} / {attn.sequence_accuracy:.0%}"
+            ),
             "attention mass on the anti-diagonal": f"{attn.antidiagonal:.0%}",
         },
         "numbers": {

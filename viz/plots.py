@@ -622,3 +622,72 @@ def alignments_figure(
         "Attention weights α_{t,i}: where each output word looks (rows sum to 1)", fontsize=12
     )
     return save(fig, path)
+
+
+def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps: int) -> Path:
+    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) per time step, read from the recorded graphs."""
+    fig, ax = new_figure(1, 1, size=(7.5, 4.4))
+    for label, c in curves.items():
+        family = label.split()[0]
+        ax.semilogy(
+            list(c),
+            list(c.values()),
+            "o-" if "C_t" in label else "s--",
+            ms=3,
+            color=COLORS.get(family),
+            lw=2 if "C_t" in label else 1.3,
+            label=label,
+        )
+    ax.set_xlabel("time step t (the loss is on the last step)")
+    ax.set_ylabel("gradient norm reaching the node (log scale)")
+    ax.set_title(
+        f"BPTT through {steps} steps: gradient norms recorded during backward", fontsize=10
+    )
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: float) -> Path:
+    """Demo 10: each identity's engine-vs-SymPy error (log scale) against the tolerance."""
+    n = len(identities)
+    fig, ax = new_figure(1, 1, size=(11, 0.42 * n + 1.6))
+    floor = 1e-19
+    errors = [max(float(d["numeric_max_error"]), floor) for d in identities]
+    colours = [
+        {True: "#2ca02c", None: "#7f7f7f", False: "#d62728"}[d["symbolic_ok"]] for d in identities
+    ]
+    y = np.arange(n)[::-1]
+    ax.barh(y, errors, color=colours, left=floor / 10)
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 10, 1e-6)
+    ax.axvline(tol, color="black", ls="--", lw=1)
+    ax.annotate(
+        f"tolerance {tol:.0e}",
+        (tol, n - 0.5),
+        xytext=(4, 0),
+        textcoords="offset points",
+        fontsize=8,
+        va="top",
+    )
+    labels = [d["title"] if len(d["title"]) < 70 else d["title"][:67] + "…" for d in identities]
+    ax.set_yticks(y, labels=labels, fontsize=8)
+    for yi, d, e in zip(y, identities, errors, strict=True):
+        text = "exactly 0" if d["numeric_max_error"] == 0 else f"{d['numeric_max_error']:.1e}"
+        ax.text(e, yi, f" {text}", va="center", fontsize=7)
+    ax.set_xlabel("max |engine backward − SymPy derivative| at a random float64 point (log scale)")
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[
+            Patch(color="#2ca02c", label="SymPy: derived − stated = 0"),
+            Patch(color="#7f7f7f", label="an inequality (numeric check only)"),
+        ],
+        fontsize=8,
+        loc="lower right",
+    )
+    ax.set_title(
+        "The seed's gradient identities, derived with SymPy and checked against the engine",
+        fontsize=11,
+    )
+    return save(fig, path)

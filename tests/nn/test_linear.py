@@ -1,0 +1,118 @@
+"""Linear, Embedding, MLP and LayerNorm: values against NumPy, gradients by finite
+differences, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import f64, np_of
+from tinygrad_seq.nn import MLP, Embedding, LayerNorm, Linear
+from tinygrad_seq.nn.linear import check_last_axis
+from tinygrad_seq.nn.module import uniform_init
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    ts.set_default_dtype(np.float64)  # the conftest fixture restores the default afterwards
+
+
+def test_uniform_init_bounds_and_dtype():
+    p = uniform_init((200, 50), fan_in=25, name="W")
+    values = p.numpy()
+    assert p.name == "W" and p.requires_grad and p.dtype == np.float64
+    assert np.abs(values).max() <= 1 / 5 and np.abs(values).max() > 0.19  # U(−1/√25, 1/√25)
+
+
+def test_linear_is_x_W_transpose_plus_b(rng):
+    lin = Linear(3, 2)
+    assert lin.W.shape == (2, 3) and lin.b.shape == (2,)
+    x = f64(rng, 4, 3)
+    np.testing.assert_allclose(lin(x).numpy(), x.numpy() @ lin.W.numpy().T + lin.b.numpy())
+    x3 = f64(rng, 2, 5, 3)  # any leading axes
+    np.testing.assert_allclose(lin(x3).numpy(), x3.numpy() @ lin.W.numpy().T + lin.b.numpy())
+
+
+def test_linear_without_bias(rng):
+    lin = Linear(3, 2, bias=False)
+    assert [n for n, _ in lin.named_parameters()] == ["W"]
+    x = f64(rng, 4, 3)
+    np.testing.assert_allclose(lin(x).numpy(), x.numpy() @ lin.W.numpy().T)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradcheck(rng, bias):
+    lin = Linear(3, 2, bias=bias)
+    x = f64(rng, 4, 3)
+    assert ts.gradcheck(lambda *_: lin(x), x, *lin.parameters())
+
+
+def test_linear_rejects_the_wrong_width(rng):
+    with pytest.raises(
+        ValueError, match=r"Linear: expected input with last axis 3, got shape \(4, 5\)"
+    ):
+        Linear(3, 2)(f64(rng, 4, 5))
+    with pytest.raises(TypeError, match="Linear: expected a Tensor"):
+        Linear(3, 2)(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"who: expected state with last axis 2"):
+        check_last_axis(f64(rng, 3), 2, "who", "state")
+
+
+def test_embedding_looks_up_rows_and_scatters_gradients(rng):
+    emb = Embedding(5, 3)
+    ids = np.array([[0, 4, 4], [2, 0, 4]])
+    out = emb(ids)
+    np.testing.assert_array_equal(out.numpy(), emb.E.numpy()[ids])
+    out.sum().backward()
+    counts = np.bincount(ids.ravel(), minlength=5)[:, None] * np.ones((1, 3))
+    np.testing.assert_array_equal(np_of(emb.E.grad), counts)  # repeated ids accumulate
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 5\)"):
+        emb(np.array([5]))
+
+
+def test_embedding_gradcheck(rng):
+    emb = Embedding(4, 2)
+    ids = ts.Tensor(np.array([[1, 3], [3, 3]]))
+    assert ts.gradcheck(lambda *_: emb(ids), emb.E)
+
+
+def test_mlp_is_the_seeds_stack_without_a_last_activation(rng):
+    mlp = MLP([3, 5, 4, 2], activation="tanh")
+    x = f64(rng, 6, 3)
+    h = x.numpy()
+    for i, layer in enumerate(mlp.layers):
+        h = h @ layer.W.numpy().T + layer.b.numpy()  # h⁽ˡ⁾ = σ(W⁽ˡ⁾ h⁽ˡ⁻¹⁾ + b⁽ˡ⁾)
+        if i < 2:
+            h = np.tanh(h)
+    y = mlp(x)
+    np.testing.assert_allclose(y.numpy(), h, rtol=1e-12)
+    assert y.name == "y"
+    assert [n for n, _ in mlp.named_parameters()][:2] == ["layers.0.W", "layers.0.b"]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_mlp_gradcheck(rng, activation):
+    mlp = MLP([3, 4, 2], activation=activation)
+    x = f64(rng, 5, 3)
+    assert ts.gradcheck(lambda *_: mlp(x), x, *mlp.parameters())
+
+
+def test_mlp_bad_arguments():
+    with pytest.raises(ValueError, match="at least"):
+        MLP([3])
+    with pytest.raises(ValueError, match="activation"):
+        MLP([3, 2], activation="gelu")
+
+
+def test_layer_norm_normalises_the_last_axis(rng):
+    ln = LayerNorm(4)
+    x = f64(rng, 3, 4)
+    ln.gain.data[:] = rng.standard_normal(4)
+    ln.bias.data[:] = rng.standard_normal(4)
+    v = x.numpy()
+    x_hat = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(ln(x).numpy(), x_hat * ln.gain.numpy() + ln.bias.numpy())
+    assert ts.gradcheck(lambda *_: ln(x), x, ln.gain, ln.bias)
+    with pytest.raises(ValueError, match=r"LayerNorm.*last axis 4"):
+        ln(f64(rng, 3, 5))

@@ -1,0 +1,166 @@
+"""Module: parameter discovery with dotted names, sharing, train/eval, zero_grad, and saving
+and loading weights (a bad file is a clear error and leaves the model untouched)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import np_of
+from tinygrad_seq.nn import LSTM, MLP, Linear, Module, Parameter
+
+
+class Encoder(Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = Parameter(np.ones(3), name="scale")
+        self.proj = Linear(3, 4)
+        self.blocks = [Linear(4, 4), Linear(4, 4, bias=False)]
+        self.rnn = LSTM(4, 2)
+        self.not_a_weight = np.zeros(3)  # plain arrays are not parameters
+        self.nothing = None
+
+    def forward(self, x):
+        return self.proj(x * self.scale)
+
+
+def test_named_parameters_are_dotted_and_in_order():
+    names = [n for n, _ in Encoder().named_parameters()]
+    assert names == [
+        "scale",
+        "proj.W",
+        "proj.b",
+        "blocks.0.W",
+        "blocks.0.b",
+        "blocks.1.W",
+        *[f"rnn.cell.{w}_{g}" for w in ("W", "b") for g in ("f", "i", "C", "o")],
+    ]
+    enc = Encoder()
+    assert [id(p) for p in enc.parameters()] == [id(p) for _, p in enc.named_parameters()]
+    assert enc.num_parameters() == 3 + (12 + 4) + (16 + 4) + 16 + (4 * 2 * 6 + 4 * 2)
+
+
+def test_shared_parameters_and_modules_are_counted_once():
+    class Tied(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = Linear(2, 2)
+            self.b = self.a  # the same module under two names
+            self.c = Linear(2, 2)
+            self.c.W = self.a.W  # one weight used twice
+
+    tied = Tied()
+    params = tied.parameters()
+    assert len(params) == 3  # a.W, a.b, c.b
+    assert len({id(p) for p in params}) == 3
+    assert tied.num_parameters() == 4 + 2 + 2
+    opt = ts.optim.SGD(params + [tied.c.W], lr=0.1)
+    assert len(opt.params) == 3  # listed twice, stepped once
+
+
+def test_forgetting_super_init_is_a_clear_error():
+    class Broken(Module):
+        def __init__(self) -> None:
+            self.w = Parameter(np.ones(2))
+
+    with pytest.raises(RuntimeError, match=r"super\(\).__init__\(\)"):
+        Broken().parameters()
+
+
+def test_train_and_eval_reach_every_submodule():
+    enc = Encoder()
+    modules = list(enc.modules())
+    assert len(modules) == 1 + 1 + 2 + 2  # enc, proj, blocks.0, blocks.1, rnn, rnn.cell
+    assert enc.eval() is enc
+    assert not any(m.training for m in modules)
+    enc.train()
+    assert all(m.training for m in modules)
+
+
+def test_zero_grad_clears_every_gradient(rng):
+    mlp = MLP([3, 5, 2])
+    mlp(ts.Tensor(rng.standard_normal((4, 3)).astype(np.float32))).sum().backward()
+    assert all(p.grad is not None for p in mlp.parameters())
+    mlp.zero_grad()
+    assert all(p.grad is None for p in mlp.parameters())
+
+
+# ----------------------------------------------------------------- saving and loading
+def test_state_dict_is_a_copy(rng):
+    lin = Linear(2, 3)
+    state = lin.state_dict()
+    assert set(state) == {"W", "b"} and all(isinstance(v, np.ndarray) for v in state.values())
+    state["W"][:] = 7.0
+    assert not np.any(lin.W.numpy() == 7.0)
+
+
+def test_save_and_load_round_trip(tmp_path, rng):
+    ts.manual_seed(1)
+    enc = Encoder()
+    path = tmp_path / "weights.npz"
+    enc.save(path)
+    ts.manual_seed(2)
+    other = Encoder()
+    assert not np.allclose(other.proj.W.numpy(), enc.proj.W.numpy())
+    assert other.load(path) is other
+    for (name, p), (name2, q) in zip(enc.named_parameters(), other.named_parameters(), strict=True):
+        assert name == name2
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        assert q.dtype == p.dtype and q.backend == ts.backend.get_backend()
+    x = ts.Tensor(rng.standard_normal((2, 3)).astype(np.float32))
+    np.testing.assert_array_equal(enc(x).numpy(), other(x).numpy())
+    # loaded weights are the model's own copies: changing the state afterwards changes nothing
+    state = enc.state_dict()
+    other.load_state_dict(state)
+    state["proj.W"][...] = 0
+    assert np.any(other.proj.W.numpy() != 0)
+
+
+def _unchanged(model: Module, before: dict[str, np.ndarray]) -> bool:
+    return all(np.array_equal(p.numpy(), before[n]) for n, p in model.named_parameters())
+
+
+def test_loading_a_file_with_a_missing_weight_names_it_and_changes_nothing(tmp_path):
+    enc = Encoder()
+    state = {n: v + 1 for n, v in enc.state_dict().items()}
+    del state["blocks.1.W"]
+    np.savez(tmp_path / "partial.npz", **state)
+    before = enc.state_dict()
+    with pytest.raises(ValueError, match=r"missing weights \['blocks.1.W'\]"):
+        enc.load(tmp_path / "partial.npz")
+    assert _unchanged(enc, before)
+
+
+def test_loading_a_mis_shaped_weight_names_it_and_changes_nothing(tmp_path):
+    enc = Encoder()
+    state = {n: v + 1 for n, v in enc.state_dict().items()}
+    state["rnn.cell.W_o"] = np.zeros((2, 5))
+    np.savez(tmp_path / "bad.npz", **state)
+    before = enc.state_dict()
+    with pytest.raises(ValueError, match=r"'rnn.cell.W_o'.*\(2, 5\).*\(2, 6\)"):
+        enc.load(tmp_path / "bad.npz")
+    assert _unchanged(enc, before)
+
+
+def test_unexpected_and_unreadable_weights_are_errors(tmp_path):
+    lin = Linear(2, 2)
+    before = lin.state_dict()
+    with pytest.raises(ValueError, match=r"unexpected weights \['extra'\]"):
+        lin.load_state_dict({**before, "extra": np.zeros(1)})
+    with pytest.raises(TypeError, match="'b' cannot be read as float32"):
+        lin.load_state_dict({"W": np.zeros((2, 2)), "b": np.array(["a", "b"])})
+    assert _unchanged(lin, before)
+
+
+def test_load_state_dict_accepts_tensors(rng):
+    lin = Linear(2, 2)
+    W = rng.standard_normal((2, 2)).astype(np.float32)
+    lin.load_state_dict({"W": ts.Tensor(W), "b": np.zeros(2)})
+    np.testing.assert_array_equal(np_of(lin.W), W)
+    assert lin.W.grad is None and lin.W.requires_grad
+
+
+def test_repr_lists_weights_and_count():
+    text = repr(Linear(2, 3))
+    assert "W: (3, 2)" in text and "b: (3,)" in text and "9 parameters" in text

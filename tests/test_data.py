@@ -1,0 +1,167 @@
+"""The toy tasks and the seed's fixed-size baselines: shapes, determinism by seed, and the
+properties each task exists to show."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from tinygrad_seq import data
+from tinygrad_seq.data import BOS, EOS, PAD, Vocab
+
+pytestmark = pytest.mark.numpy_only  # host-side NumPy only: nothing here depends on the backend
+
+
+# ----------------------------------------------------------------- vocabulary and baselines
+def test_vocab_round_trip_and_specials():
+    vocab = Vocab("the cat sat on mat".split())
+    ids = vocab.encode("the cat sat on the mat")
+    assert ids.dtype == np.int64 and ids.tolist() == [4, 5, 6, 7, 4, 8]
+    assert vocab.decode(ids) == "the cat sat on the mat"
+    assert vocab.encode("the dog", bos=True, eos=True).tolist() == [BOS, 4, data.UNK, EOS]
+    assert vocab.decode([BOS, 5, 6, EOS, 7, PAD]) == "cat sat"  # stops at EOS
+    assert vocab.decode([BOS, 5, PAD], skip_special=False) == "<bos> cat <pad>"
+    assert len(vocab) == 9 and Vocab.from_texts(["a b", "b c"]).itos[4:] == ["a", "b", "c"]
+
+
+def test_bag_of_words_forgets_order():
+    vocab = Vocab("the cat sat on mat".split())
+    a = data.bag_of_words(vocab.encode("cat sat on mat"), len(vocab))
+    b = data.bag_of_words(vocab.encode("mat sat on cat"), len(vocab))
+    np.testing.assert_array_equal(a, b)  # the seed's example: identical representations
+    counts = data.bag_of_words(vocab.encode("the cat sat on the mat"), len(vocab))
+    assert counts[vocab.stoi["the"]] == 2 and counts.sum() == 6 and counts.shape == (9,)
+
+
+def test_bag_of_words_batches_and_ignores_padding():
+    ids, _ = data.pad_or_truncate([[4, 5], [6, 6, 6]], 4)
+    counts = data.bag_of_words(ids, 8, ignore_id=PAD)
+    assert counts.shape == (2, 8) and counts.dtype == np.float32
+    assert counts[0].tolist() == [0, 0, 0, 0, 1, 1, 0, 0] and counts[1, 6] == 3
+    ragged = data.bag_of_words([[4, 5], [6, 6, 6]], 8)  # a list of sequences of any length
+    np.testing.assert_array_equal(ragged, counts)
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 8\)"):
+        data.bag_of_words([9], 8)
+
+
+def test_ngram_windows_slide_one_token_at_a_time():
+    windows = data.ngram_windows(np.array([10, 11, 12, 13]), 3)
+    assert windows.tolist() == [[10, 11, 12], [11, 12, 13]]
+    batch = data.ngram_windows(np.arange(10).reshape(2, 5), 2)
+    assert batch.shape == (2, 4, 2) and batch[1, 0].tolist() == [5, 6]
+    with pytest.raises(ValueError, match="L >= n = 5"):
+        data.ngram_windows(np.arange(3), 5)
+
+
+def test_pad_or_truncate_returns_ids_and_mask():
+    ids, mask = data.pad_or_truncate([[5, 6], [7, 8, 9, 10, 11]], 4, pad_id=PAD)
+    assert ids.tolist() == [[5, 6, PAD, PAD], [7, 8, 9, 10]]  # padded, and cut
+    assert mask.tolist() == [[True, True, False, False], [True] * 4]
+    assert ids.dtype == np.int64 and mask.dtype == bool
+
+
+# ----------------------------------------------------------------- the order task
+def test_order_task_is_invisible_to_bag_of_words():
+    """Every bag-of-words vector occurs exactly as often with label 0 as with label 1,
+    so any function of word counts is right on exactly half the examples."""
+    task = data.order_task(300, seed=3)
+    counts = data.bag_of_words(task.ids, len(task.vocab), ignore_id=PAD)
+    by_vector = defaultdict(lambda: [0, 0])
+    for vector, label in zip(counts, task.labels, strict=True):
+        by_vector[vector.tobytes()][label] += 1
+    assert all(zero == one for zero, one in by_vector.values())
+    # so the best possible bag-of-words classifier (majority vote per vector) scores 50%
+    best = sum(max(c) for c in by_vector.values()) / len(task)
+    assert best == 0.5
+
+
+def test_order_task_labels_follow_the_word_order():
+    task = data.order_task(50, seed=0)
+    assert task.ids.shape == (100, 8) and task.mask.shape == (100, 8) and len(task) == 100
+    assert set(task.mask.sum(axis=1)) <= {6, 7, 8} and task.num_classes == 2
+    for ids, label in zip(task.ids, task.labels, strict=True):
+        words = task.vocab.decode(ids).split()
+        animals = [w for w in words if w in data.ORDER_ANIMALS]
+        assert words[0] == "the" and "on" in words and len(animals) == 2
+        sitter, below = (data.ORDER_ANIMALS.index(a) for a in animals)
+        assert label == int(sitter < below)
+
+
+def test_tasks_are_deterministic_by_seed():
+    a, b, c = data.order_task(20, seed=1), data.order_task(20, seed=1), data.order_task(20, seed=2)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    assert not np.array_equal(a.ids, c.ids)
+    rng = np.random.default_rng(5)
+    d1 = data.delay_task(10, 3, seed=rng)  # a Generator works too, and moves on
+    d2 = data.delay_task(10, 3, seed=rng)
+    assert not np.array_equal(d1.ids, d2.ids)
+
+
+# ----------------------------------------------------------------- the delay task
+@pytest.mark.parametrize("delay", [10, 50, 100])
+def test_delay_task_asks_for_the_first_token(delay):
+    task = data.delay_task(200, delay, num_symbols=4, seed=0)
+    assert task.ids.shape == (200, delay + 2) and task.mask.all()
+    first = [task.vocab.itos[i] for i in task.ids[:, 0]]
+    assert first == [task.vocab.itos[4 + label] for label in task.labels]
+    assert set(task.vocab.itos[i] for i in task.ids[:, -1]) == {"?"}
+    distractors = {task.vocab.itos[i] for i in task.ids[:, 1:-1].ravel()}
+    assert distractors == {"n1", "n2", "n3", "n4"}
+    # chance is 1/num_symbols: the labels are spread evenly
+    assert np.bincount(task.labels, minlength=4).min() > 30
+
+
+# ----------------------------------------------------------------- sequence pairs
+def test_translation_is_word_by_word_with_colours_after_nouns():
+    pairs = data.translation_task(200, max_clauses=2, seed=0)
+    assert len(pairs) == 200
+    colours = {"red", "black", "white", "green"}
+    for n in range(len(pairs)):
+        source = pairs.src_vocab.decode(pairs.src[n]).split()
+        target = pairs.tgt_vocab.decode(pairs.tgt[n]).split()
+        expected, k = [], 0
+        while k < len(source):  # move each colour after the noun it precedes
+            if source[k] in colours:
+                expected += [source[k + 1], source[k]]
+                k += 2
+            else:
+                expected.append(source[k])
+                k += 1
+        assert target == [data.TRANSLATION_DICTIONARY[w] for w in expected]
+    assert pairs.src_lengths.max() > 7  # two clauses make longer sentences
+    assert any("et" in pairs.tgt_vocab.decode(t).split() for t in pairs.tgt)
+
+
+def test_pairs_have_bos_eos_padding_and_lengths():
+    pairs = data.reverse_task(50, min_len=2, max_len=6, num_symbols=5, seed=1)
+    assert pairs.src.shape == (50, 6) and pairs.tgt.shape == (50, 8)
+    for n in range(50):
+        length = pairs.src_lengths[n]
+        src = pairs.src[n, :length]
+        assert np.all(pairs.src[n, length:] == PAD) and np.all(src >= 4)
+        tgt = pairs.tgt[n]
+        assert pairs.tgt_lengths[n] == length + 2
+        assert tgt[0] == BOS and tgt[length + 1] == EOS and np.all(tgt[length + 2 :] == PAD)
+        np.testing.assert_array_equal(tgt[1 : length + 1], src[::-1])
+    np.testing.assert_array_equal(pairs.src_mask, pairs.src != PAD)
+    np.testing.assert_array_equal(pairs.tgt_in, pairs.tgt[:, :-1])
+    np.testing.assert_array_equal(pairs.tgt_out, pairs.tgt[:, 1:])
+    assert set(pairs.src_lengths) == {2, 3, 4, 5, 6}
+
+
+def test_copy_task_copies():
+    pairs = data.copy_task(20, seed=0)
+    for n in range(20):
+        length = pairs.src_lengths[n]
+        np.testing.assert_array_equal(pairs.tgt[n, 1 : length + 1], pairs.src[n, :length])
+
+
+def test_bad_sizes_are_clear_errors():
+    with pytest.raises(ValueError, match="delay_task: delay must be an integer >= 0"):
+        data.delay_task(10, -1)
+    with pytest.raises(ValueError, match="reverse_task: max_len must be an integer >= 5"):
+        data.reverse_task(10, min_len=5, max_len=3)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        data.order_task(10, seed="x")

@@ -1,0 +1,136 @@
+"""Optimisers: SGD (with momentum) and Adam against hand-written updates, both minimising a
+quadratic, and gradient-norm clipping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import np_of
+from tinygrad_seq.optim import SGD, Adam, clip_grad_norm
+
+
+def param(values) -> ts.Tensor:
+    return ts.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def quadratic_loss(x: ts.Tensor, target: np.ndarray) -> ts.Tensor:
+    """½ Σ a_i (x_i − target_i)²: gradient a ⊙ (x − target), minimum at target."""
+    a = np.array([1.0, 3.0, 0.5])
+    return (ts.Tensor(a) * (x - ts.Tensor(target)) ** 2).sum() * 0.5
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: SGD(p, lr=0.2),
+        lambda p: SGD(p, lr=0.1, momentum=0.9),
+        lambda p: Adam(p, lr=0.1),
+    ],
+    ids=["sgd", "sgd-momentum", "adam"],
+)
+def test_optimisers_minimise_a_quadratic(make):
+    target = np.array([1.0, -2.0, 0.5])
+    x = param([0.0, 0.0, 0.0])
+    opt = make([x])
+    for _ in range(300):
+        opt.zero_grad()
+        quadratic_loss(x, target).backward()
+        opt.step()
+    np.testing.assert_allclose(x.numpy(), target, atol=1e-3)
+
+
+def test_sgd_momentum_matches_the_hand_written_update(rng):
+    p = param(rng.standard_normal(4))
+    opt = SGD([p], lr=0.05, momentum=0.8)
+    expected, v = p.numpy(), np.zeros(4)
+    for _ in range(4):
+        g = rng.standard_normal(4)
+        p.grad = ts.backend.array_module(p.data).asarray(g)
+        opt.step()
+        v = 0.8 * v + g  # v ← μ v + ∇θ
+        expected = expected - 0.05 * v  # θ ← θ − lr v
+        np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12)
+
+
+def test_plain_sgd_is_theta_minus_lr_grad(rng):
+    p = param(rng.standard_normal(3))
+    before = p.numpy()
+    g = rng.standard_normal(3)
+    p.grad = ts.backend.array_module(p.data).asarray(g)
+    SGD([p], lr=0.3).step()
+    np.testing.assert_allclose(p.numpy(), before - 0.3 * g, rtol=1e-12)
+
+
+def test_adam_matches_the_hand_written_update(rng):
+    p = param(rng.standard_normal(5))
+    lr, (b1, b2), eps = 0.01, (0.9, 0.999), 1e-8
+    opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps)
+    theta, m, v = p.numpy(), np.zeros(5), np.zeros(5)
+    for t in range(1, 6):
+        g = rng.standard_normal(5)
+        p.grad = ts.backend.array_module(p.data).asarray(g)
+        opt.step()
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10)
+
+
+def test_parameters_without_gradients_are_left_alone():
+    used, unused = param([1.0]), param([2.0])
+    for opt in (SGD([used, unused], lr=0.1, momentum=0.5), Adam([used, unused], lr=0.1)):
+        used.grad = ts.backend.array_module(used.data).asarray([1.0])
+        opt.step()
+        assert unused.numpy()[0] == 2.0
+
+
+def test_zero_grad_and_float32_parameters_stay_float32():
+    p = ts.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    opt = Adam([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    assert p.dtype == np.float32
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
+    a, b = param([3.0, 0.0]), param([0.0, 4.0, 0.0])
+    xp = ts.backend.array_module(a.data)
+    a.grad, b.grad = xp.asarray([3.0, 0.0]), xp.asarray([0.0, 4.0, 12.0])
+    norm = clip_grad_norm([a, b], max_norm=2.6)
+    assert norm == pytest.approx(13.0)  # √(9 + 16 + 144)
+    np.testing.assert_allclose(np_of(a.grad), [0.6, 0.0])  # scaled by 2.6 / 13
+    np.testing.assert_allclose(np_of(b.grad), [0.0, 0.8, 2.4])
+    total = math.sqrt(float((np_of(a.grad) ** 2).sum() + (np_of(b.grad) ** 2).sum()))
+    assert total == pytest.approx(2.6)
+
+
+def test_clip_grad_norm_leaves_small_gradients_and_skips_missing_ones():
+    a, b = param([1.0]), param([1.0])
+    a.grad = ts.backend.array_module(a.data).asarray([0.5])
+    assert clip_grad_norm([a, b], max_norm=1.0) == pytest.approx(0.5)
+    np.testing.assert_allclose(np_of(a.grad), [0.5])
+    assert b.grad is None
+
+
+def test_bad_arguments_are_clear_errors():
+    p = param([1.0])
+    with pytest.raises(ValueError, match="learning rate must be > 0"):
+        SGD([p], lr=0.0)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        SGD([p], lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="betas"):
+        Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        Adam([])
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        SGD([ts.Tensor([1.0])], lr=0.1)
+    with pytest.raises(TypeError, match="single Tensor"):
+        SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="max_norm must be > 0"):
+        clip_grad_norm([p], 0.0)

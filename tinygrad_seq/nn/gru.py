@@ -87,7 +87,7 @@ class GRU(Module):
         for t in range(T):
             with scope(f"t={t}"):
                 h_new = cell.step(xs[:, t], h_t, weights_T)  # (B, h)
-                if keep is not None:  # padding: keep h_{t-1}
+                if keep[t] is not None:  # padding: keep h_{t-1}
                     h_new = where(keep[t], h_new, h_t)
                     h_new.name = "h_t (masked)"
                 h_t = h_new

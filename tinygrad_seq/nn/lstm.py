@@ -114,7 +114,7 @@ class LSTM(Module):
         for t in range(T):
             with scope(f"t={t}"):
                 h_new, C_new = cell.step(xs[:, t], h_t, C_t, weights_T)  # (B, h) each
-                if keep is not None:  # padding: keep h_{t-1} and C_{t-1}
+                if keep[t] is not None:  # padding: keep h_{t-1} and C_{t-1}
                     h_new = where(keep[t], h_new, h_t)
                     C_new = where(keep[t], C_new, C_t)
                     h_new.name, C_new.name = "h_t (masked)", "C_t (masked)"

@@ -73,13 +73,14 @@ def initial_state(
     return state
 
 
-def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list | None:
-    """The (B, T) padding mask as T boolean arrays of shape (B, 1), on `like`'s backend.
+def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list:
+    """The (B, T) padding mask as one entry per step: a (B, 1) boolean array on `like`'s
+    backend, or None where every sequence has a real token (nothing to mask there).
 
     True marks a real token; at a False (padding) step the state is carried over unchanged.
     """
     if mask is None:
-        return None
+        return [None] * steps
     data = mask.data if isinstance(mask, Tensor) else mask
     if not hasattr(data, "dtype"):
         raise TypeError(
@@ -93,8 +94,9 @@ def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list | N
             f"{who}: expected mask of shape ({batch}, {steps}) to match xs (B, T), got shape "
             f"{tuple(data.shape)}"
         )
+    full = backend.to_numpy(data).all(axis=0)  # (T,): steps without padding, on the host
     cond = backend.array_module(like.data).asarray(data)[:, :, None]  # (B, T, 1)
-    return [cond[:, t] for t in range(steps)]
+    return [None if full[t] else cond[:, t] for t in range(steps)]
 
 
 # --------------------------------------------------------------------------- the model
@@ -157,7 +159,7 @@ class RNN(Module):
         for t in range(T):
             with scope(f"t={t}"):
                 h_new = cell.step(xs[:, t], h_t, weights_T)  # (B, h)
-                if keep is not None:  # padding: keep h_{t-1}
+                if keep[t] is not None:  # padding: keep h_{t-1}
                     h_new = where(keep[t], h_new, h_t)
                     h_new.name = "h_t (masked)"
                 h_t = h_new

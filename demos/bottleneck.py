@@ -45,7 +45,11 @@ def train_reversal(ctx: DemoContext, attention: str | None):
                 attention, CELL, ctx.size != "full", ctx.seed, progress=callback, **cfg
             )
 
-    return ctx.cached(("reversal", attention, CELL, tuple(sorted(cfg.items()))), make)
+    return ctx.cached(reversal_key(ctx, attention), make)
+
+
+def reversal_key(ctx: DemoContext, attention: str | None) -> tuple:
+    return ("reversal", attention, CELL, tuple(sorted(sizes(ctx).items())))
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:

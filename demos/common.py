@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -64,6 +65,23 @@ def setup(seed: int, backend: str) -> None:
     """Seed the engine and switch the backend (a clear error if it is unusable here)."""
     ts.backend.set_backend(backend)
     ts.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[str]:
+    """Run the block with BLAS on one thread; yield what was done (for the summary).
+
+    The demos' matrices are small: on a 2-core machine shared with other work, BLAS threads
+    spin and wait far longer than they compute (a 32×32 matmul ran 10-50× slower with two
+    threads under load). Uses threadpoolctl when it is installed, else leaves BLAS alone.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield "unchanged (threadpoolctl not installed)"
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield "1 (threadpoolctl)"
 
 
 def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
@@ -174,6 +192,10 @@ class DemoContext:
         Use as ``with ctx.training_bar(steps, "LSTM") as callback: train(..., callback)``.
         """
         return _TrainingBar(steps, label)
+
+    def peek(self, key: tuple) -> Any:
+        """What `cached(key, ...)` made earlier in this tour, or None."""
+        return self.cache.get((self.size, self.seed, self.backend, *key))
 
     def cached(self, key: tuple, make: Callable[[], T]) -> T:
         """`make()` once per key (key includes the size and seed) for this tour."""

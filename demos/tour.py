@@ -36,6 +36,7 @@ from .common import (
     out_option,
     resolve_size,
     setup,
+    single_threaded_blas,
     size_options,
     write_json,
 )
@@ -172,6 +173,21 @@ def run_tour(
         "machine": platform.machine(),
     }
     ctx = DemoContext(out=out, size=size, seed=seed, backend=backend)
+    with single_threaded_blas() as blas:
+        summary["meta"]["blas_threads"] = blas
+        _run_demos(names, ctx, summary, summary_path, out, echo)
+    return summary
+
+
+def _run_demos(
+    names: list[str],
+    ctx: DemoContext,
+    summary: dict[str, Any],
+    summary_path: Path,
+    out: Path,
+    echo: bool,
+) -> None:
+    seed, backend, size = ctx.seed, ctx.backend, ctx.size
     started = time.perf_counter()
     for k, name in enumerate(names, 1):
         spec = DEMOS[name]
@@ -206,7 +222,6 @@ def run_tour(
         if echo:
             line = entry.get("headline", "") if entry["status"] == "ok" else entry["status"]
             click.echo(f"[{k}/{len(names)}] {name} ({entry['seconds']:.1f} s): {line}", err=True)
-    return summary
 
 
 def run_and_report(names: list[str], out: str, size: str, seed: int, backend: str) -> None:

@@ -691,3 +691,107 @@ def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: fl
         fontsize=11,
     )
     return save(fig, path)
+
+
+def transformer_figure(
+    path: PathLike,
+    PE: np.ndarray,
+    lengths,
+    acc: dict[str, list[float]],
+    perm: dict[str, dict[str, float]],
+    enc_heads: np.ndarray,
+    cross: np.ndarray,
+    src_labels,
+    chance: float,
+) -> Path:
+    """Demo 7: PE image; accuracy by length; permutation test; heads and cross-attention."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(16, 9), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1])
+    a0, a1, a2 = top.subplots(1, 3, width_ratios=[1.2, 1.2, 0.9])
+    im = a0.imshow(PE, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
+    top.colorbar(im, ax=a0, shrink=0.85)
+    a0.set_xlabel("dimension (even 2i: sin, odd 2i+1: cos)")
+    a0.set_ylabel("position pos")
+    a0.set_title(
+        f"Sinusoidal positional encodings PE(pos, ·), d_model = {PE.shape[1]}", fontsize=10
+    )
+
+    styles = {
+        "Transformer": ("o-", COLORS["Transformer"]),
+        "Transformer without positions": ("o--", "#c5b0d5"),
+        "seq2seq": (":", COLORS["seq2seq"]),
+        "seq2seq + attention": (":", COLORS["seq2seq + attention"]),
+    }
+    for label, a in acc.items():
+        style, colour = styles.get(label, ("-", None))
+        a1.plot(lengths, np.asarray(a) * 100, style, color=colour, lw=2, label=label)
+    _chance(a1, chance * 100)
+    a1.set_ylim(0, 105)
+    a1.set_xlabel("source length (symbols)")
+    a1.set_ylabel("token accuracy of greedy decoding (%)")
+    a1.set_title("Reversal, the same task as the bottleneck demo", fontsize=10)
+    a1.legend(fontsize=7.5, loc="lower left")
+    a1.grid(True, alpha=0.3)
+
+    names = ["permuted outputs", "mean-pooled"]
+    keys = ["permuted_outputs", "mean_pooled"]
+    x = np.arange(2)
+    floor = 1e-17
+    for k, (variant, colour) in enumerate(
+        (("without_positions", "#c5b0d5"), ("with_positions", COLORS["Transformer"]))
+    ):
+        v = [max(perm[variant][key], floor) for key in keys]
+        bars = a2.bar(x + (k - 0.5) * 0.38, v, 0.38, color=colour, label=variant.replace("_", " "))
+        for b, value in zip(bars, v, strict=True):
+            a2.text(
+                b.get_x() + b.get_width() / 2,
+                value * 1.5,
+                f"{value:.0e}" if value < 1e-3 else f"{value:.2f}",
+                ha="center",
+                fontsize=8,
+            )
+    a2.set_yscale("log")
+    a2.set_ylim(floor, 100)
+    a2.set_xticks(x, labels=names)
+    a2.set_ylabel("max |enc(mat on sat cat) − permuted enc(cat sat on mat)|")
+    a2.set_title("Self-attention is permutation-equivariant\nwithout positions", fontsize=10)
+    a2.legend(fontsize=8)
+
+    heads = enc_heads.shape[0]
+    axes = bottom.subplots(1, heads + 1)
+    for h in range(heads):
+        heatmap(
+            axes[h],
+            enc_heads[h],
+            src_labels,
+            src_labels,
+            title=f"encoder head {h + 1}",
+            xlabel="key position",
+            ylabel="query position" if h == 0 else "",
+            annotate=False,
+            colorbar=False,
+            cmap="Purples",
+        )
+    out_labels = [f"y{t + 1}" for t in range(cross.shape[0] - 1)] + ["EOS"]
+    heatmap(
+        axes[-1],
+        cross,
+        src_labels,
+        out_labels,
+        title="cross-attention (mean of heads)",
+        xlabel="source position",
+        ylabel="output step",
+        annotate=False,
+        cmap="Purples",
+    )
+    bottom.suptitle(
+        "Trained Transformer on one source: self-attention heads (layer 1) and "
+        "the decoder's cross-attention (last layer)",
+        fontsize=10,
+    )
+    fig.suptitle("The Transformer: positions, permutations, heads", fontsize=12)
+    return save(fig, path)

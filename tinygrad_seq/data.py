@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .backend import to_numpy
+
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 
@@ -53,6 +55,13 @@ def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is None or isinstance(seed, int | np.integer):
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
+
+
+def _host(ids) -> np.ndarray:
+    """ids from a list, a NumPy or CuPy array, or a Tensor, as a NumPy array."""
+    if callable(getattr(ids, "numpy", None)):  # a Tensor
+        return ids.numpy()
+    return to_numpy(ids) if hasattr(ids, "dtype") else np.asarray(ids)
 
 
 def _positive(value: int, what: str, who: str, minimum: int = 1) -> int:
@@ -103,10 +112,10 @@ class Vocab:
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
 
     def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
-        """The words of `ids` joined by spaces; stops at EOS and drops PAD/BOS (unless
-        `skip_special` is False)."""
+        """The words of `ids` (a list, a NumPy/CuPy array or a Tensor) joined by spaces;
+        stops at EOS and drops PAD/BOS (unless `skip_special` is False)."""
         words = []
-        for i in np.asarray(ids).reshape(-1).tolist():
+        for i in _host(ids).reshape(-1).tolist():
             if skip_special and i == EOS:
                 break
             if skip_special and i in (PAD, BOS):
@@ -125,7 +134,7 @@ def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarr
     vocab_size = _positive(vocab_size, "vocab_size", "bag_of_words")
     if isinstance(ids, list | tuple) and ids and not np.isscalar(ids[0]):
         return np.stack([bag_of_words(s, vocab_size, ignore_id) for s in ids])
-    ids = np.asarray(ids)
+    ids = _host(ids)
     if ids.ndim not in (1, 2) or (ids.size and ids.dtype.kind not in "iu"):
         raise ValueError(
             f"bag_of_words: expected integer ids of shape (L,) or (B, L), got {ids.dtype} of "
@@ -150,7 +159,7 @@ def ngram_windows(ids, n: int) -> np.ndarray:
     The seed's fixed-window input: each window sees n tokens and nothing further back.
     """
     n = _positive(n, "n", "ngram_windows")
-    ids = np.asarray(ids)
+    ids = _host(ids)
     if ids.ndim not in (1, 2) or ids.shape[-1] < n:
         raise ValueError(
             f"ngram_windows: expected ids of shape (L,) or (B, L) with L >= n = {n}, got shape "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import backend, functional, graph
+from . import _malloc, backend, functional, graph
 from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .autograd import scope
 from .gradcheck import GradcheckError, gradcheck
@@ -33,6 +33,7 @@ from .tensor import (
     zeros,
 )
 
+_malloc.tune()  # keep freed memory for reuse: see _malloc.py
 F = functional
 __version__ = "0.1.0"
 

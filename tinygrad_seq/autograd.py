@@ -30,6 +30,11 @@ class Function:
 
     __slots__ = ("parents", "saved", "grad_out", "pending", "grad_norm")
     op_name = "function"
+    # True when backward may return a gradient in a broadcast shape (or another dtype)
+    # that the engine must sum back to the input's. Ops whose gradients have their inputs'
+    # shapes by construction (unary, shape ops) set False and skip the check; it still
+    # runs for every op under detect_anomaly(), and the tests gradcheck every op.
+    may_broadcast = True
 
     def forward(self, *arrays):  # pragma: no cover - every op overrides it
         raise NotImplementedError
@@ -146,13 +151,13 @@ def check_finite(array, where: str) -> None:
 def sum_to(g, shape: tuple[int, ...]):
     """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
     extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
+    stretched = tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
     )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if extra:
-        g = g.reshape(shape)
+    if stretched:  # axes that were 1 in `shape` and got broadcast
+        g = g.sum(axis=stretched, keepdims=True)
+    if extra:  # leading axes that broadcasting added
+        g = g.sum(axis=tuple(range(extra)))
     return g
 
 
@@ -167,8 +172,10 @@ def _fit_gradient(g, parent, fn: Function):
                 f"{fn.op_name}.backward returned a gradient of shape {tuple(g.shape)} "
                 f"for an input of shape {tuple(data.shape)}"
             )
-    if g.dtype != data.dtype:
+    if g.dtype is not data.dtype and g.dtype != data.dtype:
         g = g.astype(data.dtype)
+    if state.anomaly:
+        check_finite(g, f"backward of '{fn.op_name}'")
     return g
 
 
@@ -184,72 +191,69 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if top is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
         return
-
-    # Pass 1: count, for every node, how many nodes of this graph consume its output.
     visited = [top]
-    stack = [top]
-    while stack:
-        fn = stack.pop()
-        if fn.saved is _RELEASED:
-            for visited_fn in visited:  # undo the counting, or a later backward would stall
-                visited_fn.pending = 0
-            raise RuntimeError(
-                f"backward through a graph that was already released (at op "
-                f"'{fn.op_name}'): its saved arrays were freed by an earlier backward. "
-                "Pass retain_graph=True to the first backward to backpropagate twice."
-            )
-        for p in fn.parents:
-            pc = p._ctx
-            if pc is not None:
-                if pc.pending == 0:
-                    visited.append(pc)
-                    stack.append(pc)
-                pc.pending += 1
-
-    # Pass 2: run each node once all its consumers have sent their gradient.
-    record = state.record_grad_norms
-    anomaly = state.anomaly
-    top.grad_out = grad
-    ready = [top]
     try:
+        # Pass 1: count, for every node, how many nodes of this graph consume its output.
+        stack = [top]
+        while stack:
+            fn = stack.pop()
+            if fn.grad_out is _RELEASED:
+                raise RuntimeError(
+                    f"backward through a graph that was already released (at op "
+                    f"'{fn.op_name}'): its saved arrays were freed by an earlier backward. "
+                    "Pass retain_graph=True to the first backward to backpropagate twice."
+                )
+            for p in fn.parents:
+                pc = p._ctx
+                if pc is not None:
+                    if pc.pending == 0:
+                        visited.append(pc)
+                        stack.append(pc)
+                    pc.pending += 1
+
+        # Pass 2: run each node once all its consumers have sent their gradient.
+        record = state.record_grad_norms
+        check_all = state.anomaly
+        top.grad_out = grad
+        ready = [top]
         while ready:
             fn = ready.pop()
             g = fn.grad_out
-            fn.grad_out = None
             if record:
                 fn.grad_norm = _norm(g)
             grads = fn.backward(g)
-            if not retain_graph:
-                fn.saved = _RELEASED
+            if retain_graph:
+                fn.grad_out = None
+            else:  # free what backward needed; mark the node so a 2nd backward fails clearly
+                fn.saved = None
+                fn.grad_out = _RELEASED
+            check = fn.may_broadcast or check_all
             for p, gp in zip(fn.parents, grads):
                 if gp is None or not p.requires_grad:
                     continue
-                if gp.shape != p.data.shape or gp.dtype != p.data.dtype:
+                if check:
                     gp = _fit_gradient(gp, p, fn)
-                if anomaly:
-                    check_finite(gp, f"backward of '{fn.op_name}'")
                 pc = p._ctx
                 if pc is None:
                     _accumulate_leaf(p, gp)
                     continue
-                if pc.grad_out is None:
-                    pc.grad_out = gp
-                else:
-                    pc.grad_out = pc.grad_out + gp
+                acc = pc.grad_out
+                pc.grad_out = gp if acc is None else acc + gp
                 pc.pending -= 1
                 if pc.pending == 0:
                     ready.append(pc)
-    finally:
-        if ready or any(fn.pending for fn in visited):  # an error stopped us midway
-            for fn in visited:
-                fn.pending = 0
+    except BaseException:
+        for fn in visited:  # undo the bookkeeping, so a later backward is not misled
+            fn.pending = 0
+            if fn.grad_out is not _RELEASED:
                 fn.grad_out = None
+        raise
 
 
 def _accumulate_leaf(leaf, g) -> None:
     """leaf.grad += g, the first time on a private copy (g may be shared with other nodes)."""
     if leaf.grad is None:
-        leaf.grad = backend.array_module(g).array(g, copy=True)
+        leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += g
 

@@ -110,6 +110,7 @@ class PowConst(Function):
 
     __slots__ = ("c",)
     op_name = "pow"
+    may_broadcast = False
 
     def __init__(self, c: float) -> None:
         self.c = c
@@ -146,6 +147,7 @@ class Maximum(Function):
 class Neg(Function):
     __slots__ = ()
     op_name = "neg"
+    may_broadcast = False
 
     def forward(self, x):
         return -x
@@ -157,6 +159,7 @@ class Neg(Function):
 class Exp(Function):
     __slots__ = ()
     op_name = "exp"
+    may_broadcast = False
 
     def forward(self, x):
         out = exp(x)
@@ -170,6 +173,7 @@ class Exp(Function):
 class Log(Function):
     __slots__ = ()
     op_name = "log"
+    may_broadcast = False
 
     def forward(self, x):
         self.saved = x
@@ -182,6 +186,7 @@ class Log(Function):
 class Tanh(Function):
     __slots__ = ()
     op_name = "tanh"
+    may_broadcast = False
 
     def forward(self, x):
         out = tanh(x)
@@ -196,6 +201,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     __slots__ = ()
     op_name = "sigmoid"
+    may_broadcast = False
 
     def forward(self, x):
         # σ(x) = ½(1 + tanh(x/2)): the same function, but never overflows (σ(±1000) is
@@ -214,6 +220,7 @@ class Sigmoid(Function):
 class Relu(Function):
     __slots__ = ()
     op_name = "relu"
+    may_broadcast = False
 
     def forward(self, x):
         positive = x > 0
@@ -227,6 +234,7 @@ class Relu(Function):
 class Sqrt(Function):
     __slots__ = ()
     op_name = "sqrt"
+    may_broadcast = False
 
     def forward(self, x):
         out = sqrt(x)
@@ -240,6 +248,7 @@ class Sqrt(Function):
 class Abs(Function):
     __slots__ = ()
     op_name = "abs"
+    may_broadcast = False
 
     def forward(self, x):
         self.saved = x
@@ -265,6 +274,14 @@ class MatMul(Function):
         px, py = self.parents
         if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
             return (g @ y.T if px.requires_grad else None), (x.T @ g if py.requires_grad else None)
+        if y.ndim == 2 and x.ndim > 2:  # (..., n, k) @ (k, m), as in a Linear layer:
+            # one big product for ∂L/∂y instead of one per batch element, then a sum
+            gx = g @ y.T if px.requires_grad else None
+            gy = None
+            if py.requires_grad:
+                k, m = y.shape
+                gy = x.reshape(-1, k).T @ g.reshape(-1, m)
+            return gx, gy
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d
             return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
         # Promote 1-D operands as matmul does (x: row vector, y: column vector), so the
@@ -321,6 +338,7 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
 class Sum(Function):
     __slots__ = ("axis", "keepdims")
     op_name = "sum"
+    may_broadcast = False
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
@@ -339,6 +357,7 @@ class Sum(Function):
 class Mean(Function):
     __slots__ = ("axis", "keepdims")
     op_name = "mean"
+    may_broadcast = False
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
@@ -363,6 +382,7 @@ class Max(Function):
 
     __slots__ = ("axis", "keepdims")
     op_name = "max"
+    may_broadcast = False
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
@@ -385,6 +405,7 @@ class Max(Function):
 class Reshape(Function):
     __slots__ = ("shape",)
     op_name = "reshape"
+    may_broadcast = False
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -400,6 +421,7 @@ class Reshape(Function):
 class Transpose(Function):
     __slots__ = ("axes",)
     op_name = "transpose"
+    may_broadcast = False
 
     def __init__(self, axes: tuple[int, ...] | None) -> None:
         self.axes = axes
@@ -427,6 +449,7 @@ class GetItem(Function):
 
     __slots__ = ("index", "basic")
     op_name = "getitem"
+    may_broadcast = False
 
     def __init__(self, index) -> None:
         self.index = index
@@ -450,6 +473,7 @@ class GetItem(Function):
 class Concat(Function):
     __slots__ = ("axis",)
     op_name = "cat"
+    may_broadcast = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -471,6 +495,7 @@ class Concat(Function):
 class Stack(Function):
     __slots__ = ("axis",)
     op_name = "stack"
+    may_broadcast = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -520,6 +545,7 @@ class Where(Function):
 class Softmax(Function):
     __slots__ = ("axis",)
     op_name = "softmax"
+    may_broadcast = False
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -538,6 +564,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     __slots__ = ("axis",)
     op_name = "log_softmax"
+    may_broadcast = False
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -557,6 +584,7 @@ class SoftmaxCrossEntropy(Function):
 
     __slots__ = ("targets", "ignore_index")
     op_name = "cross_entropy"
+    may_broadcast = False
 
     def __init__(self, targets, ignore_index: int | None = None) -> None:
         self.targets, self.ignore_index = targets, ignore_index

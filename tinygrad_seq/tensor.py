@@ -58,8 +58,13 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     return type(error)(f"{fn.op_name} on shapes {shown}: {error}")
 
 
-def _wrap(out, fn: autograd.Function | None, inputs: tuple[Tensor, ...]) -> Tensor:
-    """The Tensor for an op's output; records `fn` when an input wants a gradient."""
+def _wrap(out, fn: autograd.Function, x: Tensor, y: Tensor | None = None,
+          inputs: tuple[Tensor, ...] | None = None) -> Tensor:
+    """The Tensor for an op's output; records `fn` when an input wants a gradient.
+
+    `x` (and `y`) are the inputs of a one- (two-) input op; `inputs` the tuple of any
+    other op. This is the hottest function of the engine: every op passes through it.
+    """
     if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
         out = backend.as_array(out)  # NumPy returns scalars from 0-d ops
     t = _new(Tensor)
@@ -67,58 +72,55 @@ def _wrap(out, fn: autograd.Function | None, inputs: tuple[Tensor, ...]) -> Tens
     t.grad = None
     t.name = None
     t.scope = state.scope
-    if fn is not None and state.grad_enabled:
-        for x in inputs:
-            if x.requires_grad:
-                fn.parents = inputs
-                fn.grad_out = None
-                fn.pending = 0
-                t.requires_grad = True
-                t._ctx = fn
-                if state.anomaly:
-                    autograd.check_finite(out, f"forward of '{fn.op_name}'")
-                return t
-    t.requires_grad = False
-    t._ctx = None
-    if state.anomaly and fn is not None:
+    if state.grad_enabled and (
+        x.requires_grad
+        or (y is not None and y.requires_grad)
+        or (inputs is not None and any(i.requires_grad for i in inputs))
+    ):
+        fn.parents = inputs if inputs is not None else (x,) if y is None else (x, y)
+        fn.grad_out = None
+        fn.pending = 0
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    if state.anomaly:
         autograd.check_finite(out, f"forward of '{fn.op_name}'")
     return t
 
 
 def apply(fn: autograd.Function, *inputs: Tensor) -> Tensor:
     """Run op `fn` on tensors: forward on their arrays, and record it for backward."""
-    fn.saved = None
     try:
         out = fn.forward(*[x.data for x in inputs])
     except OpError:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, inputs, e) from None
-    return _wrap(out, fn, inputs)
+    return _wrap(out, fn, inputs[0], None, inputs)
 
 
 def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
     """`apply` for one input, without the argument packing (the hot path)."""
-    fn.saved = None
     try:
         out = fn.forward(x.data)
     except OpError:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, (x,), e) from None
-    return _wrap(out, fn, (x,))
+    return _wrap(out, fn, x)
 
 
 def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
     """`apply` for two inputs, without the argument packing (the hot path)."""
-    fn.saved = None
     try:
         out = fn.forward(x.data, y.data)
     except OpError:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, (x, y), e) from None
-    return _wrap(out, fn, (x, y))
+    return _wrap(out, fn, x, y)
 
 
 # ------------------------------------------------------------------ making arrays
@@ -362,7 +364,7 @@ class Tensor:
         return _apply2(ops.Pow(), self._lift(other), self)
 
     def __matmul__(self, other) -> Tensor:
-        return _apply2(ops.MatMul(), self, other if other.__class__ is Tensor else Tensor(other))
+        return _apply2(ops.MatMul(), self, other if isinstance(other, Tensor) else Tensor(other))
 
     def __rmatmul__(self, other) -> Tensor:
         return _apply2(ops.MatMul(), Tensor(other), self)

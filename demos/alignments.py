@@ -56,7 +56,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     train_pairs = require("tinygrad_seq.train_seq2seq", "train_pairs")
     Seq2Seq = nn_class("Seq2Seq", "seq2seq")
     cfg = ctx.pick(
-        tiny=dict(steps=120, hidden=32, emb=16, batch=64, lr=0.01, pairs=2000, clauses=1),
+        tiny=dict(steps=100, hidden=32, emb=16, batch=64, lr=0.01, pairs=2000, clauses=1),
         quick=dict(steps=150, hidden=32, emb=16, batch=64, lr=0.01, pairs=3000, clauses=1),
         full=dict(steps=800, hidden=64, emb=32, batch=64, lr=0.005, pairs=6000, clauses=2),
     )

@@ -19,7 +19,7 @@ from .common import DemoContext, demo_command, require
 def sizes(ctx: DemoContext) -> dict[str, Any]:
     return ctx.pick(
         tiny=dict(
-            min_len=2, max_len=10, num_symbols=8, emb=16, hidden=32, steps=120, batch=96, lr=0.01
+            min_len=2, max_len=10, num_symbols=8, emb=16, hidden=32, steps=100, batch=96, lr=0.01
         ),
         quick=dict(
             min_len=2, max_len=12, num_symbols=8, emb=16, hidden=32, steps=160, batch=96, lr=0.01

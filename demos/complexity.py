@@ -93,7 +93,7 @@ def _triple(slopes: dict[str, dict[str, float]], what: str) -> str:
 
 def run(ctx: DemoContext) -> dict[str, Any]:
     ns = ctx.pick(
-        tiny=[16, 32, 64, 128, 256, 512],
+        tiny=[32, 64, 128, 256, 512],
         quick=[16, 32, 64, 128, 256, 512, 1024],
         full=[16, 32, 64, 128, 256, 512, 1024, 2048],
     )
@@ -105,15 +105,20 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     }
     jobs = [(m, n) for n in ns for m in layers]
     inputs = {n: _input(n) for n in ns}
+    first: dict[tuple[str, int], float] = {}
     for model, n in ctx.progress(jobs, "complexity: depth and memory"):
         r = _depth_and_memory(layers[model], inputs[n], track_memory)
         series[model]["depth"].append(r["depth"])
         if "peak_bytes" in r:
             series[model]["peak_bytes"].append(r["peak_bytes"])
-    # Timing passes sweep every (model, n) in turn, and the best of the passes counts: on a
-    # shared machine, other work only ever adds time, so the minimum is the least disturbed.
-    times: dict[tuple[str, int], list[float]] = {job: [] for job in jobs}
-    passes = [job for _ in range(repeats) for job in jobs]
+        first[(model, n)] = _time(layers[model], inputs[n])
+    # Timing passes sweep every (model, n) in turn, and the best run counts: on a shared
+    # machine other work only ever adds time, so the minimum is the least disturbed. Fast
+    # cases get more runs (up to about 0.2 s each), so their minimum is as reliable.
+    budget = ctx.pick(tiny=0.03, quick=0.2, full=0.5)  # seconds of timing per case, at most
+    runs = {job: int(min(max(repeats, budget / max(t, 1e-6)), 30)) for job, t in first.items()}
+    times: dict[tuple[str, int], list[float]] = {job: [first[job]] for job in jobs}
+    passes = [job for p in range(max(runs.values())) for job in jobs if p < runs[job]]
     for model, n in ctx.progress(passes, "complexity: timing"):
         times[(model, n)].append(_time(layers[model], inputs[n]))
     for model, n in jobs:
@@ -154,7 +159,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     last = -1
     measured = (
         f"Forward + backward, batch 1, d = {D_MODEL}, n = {ns[0]}..{ns[-1]}, best of "
-        f"{repeats} runs; slopes fitted on log-log axes over n >= {FIT_FROM}. Time slopes: "
+        f"{repeats + 1} to 30 runs (more for the fast cases); slopes fitted on log-log axes "
+        f"over n >= {FIT_FROM}. Time slopes: "
         f"self-attention {att['time']:.2f}, RNN {rnn['time']:.2f}, LSTM {lstm['time']:.2f}; "
         + mem_note
         + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:.2f}: "
@@ -206,13 +212,14 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         ],
         "numbers": {
             "n": ns,
+            "runs": {f"{m} n={n}": r for (m, n), r in runs.items()},
             "d": D_MODEL,
             "batch": 1,
             "repeats": repeats,
             "fit_from_n": FIT_FROM,
             "series": series,
             "slopes": slopes,
-            "what": "time_s: best of `repeats` seconds of forward+backward; peak_bytes: "
+            "what": "time_s: best of repeats+1 to 30 runs (seconds, forward+backward); peak_bytes: "
             "tracemalloc peak during forward+backward above the start; depth: longest chain of "
             "ops in the recorded graph",
         },

@@ -70,7 +70,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     counts_example = {w: int(v3[seed_vocab.stoi[w]]) for w in seed_vocab.itos[4:]}
 
     # 2. The order task: BoW MLP vs RNN / LSTM / GRU, and fixed windows of n tokens.
-    steps = ctx.pick(tiny=120, quick=150, full=600)
+    steps = ctx.pick(tiny=100, quick=150, full=600)
     quick = ctx.size != "full"
     accuracy: dict[str, float] = {}
     losses: dict[str, list[float]] = {}
@@ -84,7 +84,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
 
     train = data.order_task(300 if quick else 2000, seed=ctx.seed)
     test = _unseen(data.order_task(200 if quick else 1000, seed=ctx.seed + 10_000), train)
-    windows = [1, 2, 3, 4, 5, 6, 8]
+    windows = ctx.pick(tiny=[1, 3, 6], quick=[1, 2, 3, 4, 5, 6, 8], full=[1, 2, 3, 4, 5, 6, 8])
     window_acc = []
     for n in ctx.progress(windows, "fixed-size: windows"):
         ts.manual_seed(ctx.seed)

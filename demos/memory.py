@@ -24,9 +24,9 @@ KINDS = (("rnn", "RNN"), ("lstm", "LSTM"), ("gru", "GRU"))
 def settings(ctx: DemoContext) -> dict[str, Any]:
     """Sizes shared with the GRU-vs-LSTM demo (so the tour trains each model once)."""
     return {
-        "delays": ctx.pick(tiny=[5, 15], quick=[5, 10, 20], full=[5, 10, 20, 40, 60]),
-        "steps": ctx.pick(tiny=250, quick=400, full=1200),
-        "hidden": ctx.pick(tiny=24, quick=32, full=32),
+        "delays": ctx.pick(tiny=[5, 15], quick=[5, 15, 30], full=[5, 10, 20, 40, 60]),
+        "steps": ctx.pick(tiny=200, quick=400, full=1200),
+        "hidden": 32,
         "embed": 8,
         "batch": 64,
         "lr": 5e-3,

@@ -17,7 +17,6 @@ import html
 import importlib
 import json
 import platform
-import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -163,7 +162,10 @@ def run_tour(
     summary_path = out / "summary.json"
     summary = _load_summary(summary_path)
     summary["meta"] = {
-        "command": "tinygrad-seq " + " ".join(sys.argv[1:]) if sys.argv else "",
+        "command": (
+            f"tinygrad-seq {'tour' if len(names) > 1 else names[0]} --out {out} --seed {seed} "
+            f"--backend {backend}" + {"quick": " --quick", "tiny": " --size tiny"}.get(size, "")
+        ),
         "size": size,
         "seed": seed,
         "backend": backend,
@@ -188,12 +190,12 @@ def _run_demos(
     echo: bool,
 ) -> None:
     seed, backend, size = ctx.seed, ctx.backend, ctx.size
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for k, name in enumerate(names, 1):
         spec = DEMOS[name]
         setup(seed, backend)
         dtype = ts.get_default_dtype()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             module = importlib.import_module(f"{__package__}.{spec.module}")
             result = module.run(ctx)
@@ -211,17 +213,23 @@ def _run_demos(
             title=spec.title,
             claim=spec.claim,
             seconds=round(time.perf_counter() - t0, 2),
+            cpu_seconds=round(time.process_time() - cpu0, 2),
             size=size,
             seed=seed,
             backend=backend,
         )
         summary["demos"][name] = entry
         summary["meta"]["seconds"] = round(time.perf_counter() - started, 2)
+        summary["meta"]["cpu_seconds"] = round(time.process_time() - cpu_started, 2)
         write_json(summary_path, summary)
         write_index(out / "index.html", summary)
         if echo:
             line = entry.get("headline", "") if entry["status"] == "ok" else entry["status"]
-            click.echo(f"[{k}/{len(names)}] {name} ({entry['seconds']:.1f} s): {line}", err=True)
+            click.echo(
+                f"[{k}/{len(names)}] {name} ({entry['seconds']:.1f} s, CPU "
+                f"{entry['cpu_seconds']:.1f} s): {line}",
+                err=True,
+            )
 
 
 def run_and_report(names: list[str], out: str, size: str, seed: int, backend: str) -> None:
@@ -233,7 +241,8 @@ def run_and_report(names: list[str], out: str, size: str, seed: int, backend: st
     click.echo(
         f"wrote {Path(out) / 'index.html'} and summary.json "
         f"({len(names) - len(failed) - len(skipped)} ok, {len(skipped)} skipped, "
-        f"{len(failed)} failed; {summary['meta']['seconds']:.0f} s)",
+        f"{len(failed)} failed; {summary['meta']['seconds']:.0f} s, CPU "
+        f"{summary['meta']['cpu_seconds']:.0f} s)",
         err=True,
     )
     if failed:

@@ -32,7 +32,7 @@ def sizes(ctx: DemoContext) -> dict[str, Any]:
             d_model=32,
             heads=4,
             layers=1,
-            steps=120,
+            steps=100,
             batch=96,
             lr=0.005,
         ),

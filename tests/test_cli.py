@@ -1,0 +1,91 @@
+"""The `tinygrad-seq` command line: every demo is a subcommand with the shared options, and
+bad arguments get a one-line error and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tinygrad_seq.demos.cli import COMMANDS, main
+from tinygrad_seq.demos.tour import DEMOS
+
+pytestmark = pytest.mark.numpy_only  # the command line itself; the backends are tested elsewhere
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run `tinygrad-seq argv...` in-process; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+        raise SystemExit(0)  # main returned normally
+    out = capsys.readouterr()
+    return exit_info.value.code or 0, out.out, out.err
+
+
+def test_every_demo_is_a_subcommand_of_the_cli():
+    for name, spec in DEMOS.items():
+        assert name in COMMANDS, name
+        module, attr, _ = COMMANDS[name]
+        assert module == f"tinygrad_seq.demos.{spec.module}" and attr == "command"
+
+
+def test_help_lists_the_tour_and_every_demo(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for name in ["tour", *DEMOS]:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", ["tour", *DEMOS])
+def test_each_command_takes_seed_backend_out_and_quick(capsys, name):
+    code, out, _ = run_cli(capsys, name, "--help")
+    assert code == 0
+    for option in ("--seed", "--backend", "--out", "--quick"):
+        assert option in out, (name, option)
+    assert "--size" not in out  # the tests' sizing knob stays hidden
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["tour", "--size", "huge"], ["--size", "huge"]),
+        (["tour", "--only", "vanishing,nope"], ["nope"]),
+        (["vanishing", "--seed", "abc"], ["--seed", "abc"]),
+        (["memory", "--backend", "tpu"], ["--backend", "tpu"]),
+        (["complexity", "--frobnicate"], ["--frobnicate"]),
+        (["no-such-demo"], ["no-such-demo"]),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tinygrad-seq: error:")
+    assert "Traceback" not in err + out
+    for w in words:
+        assert w in lines[0]
+
+
+def test_out_that_is_a_file_is_a_usage_error(capsys, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    code, _, err = run_cli(capsys, "vanishing", "--out", str(target), "--size", "tiny")
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_demo_subcommand_writes_its_results_and_merges_into_the_folder(capsys, tmp_path):
+    out = tmp_path / "tour"
+    code, _, err = run_cli(capsys, "derivations", "--out", str(out), "--size", "tiny")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "vanishing", "--out", str(out), "--size", "tiny", "--seed", "3")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["demos"]) == {"derivations", "vanishing"}  # the second run added one
+    assert summary["demos"]["vanishing"]["seed"] == 3
+    html = (out / "index.html").read_text()
+    for entry in summary["demos"].values():
+        assert entry["status"] == "ok"
+        for fig in entry["figures"]:
+            assert (out / fig).stat().st_size > 1000
+            assert fig in html

@@ -1,0 +1,154 @@
+"""The tour end to end: `tinygrad-seq tour` at the tests' size writes every figure, a
+summary.json whose numbers say what the seed says, and an index.html that shows them.
+
+The tour runs once for the module (about a minute on 2 cores); each test reads one demo's
+numbers. Training demos are checked with margins, not exact values.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape as html_escape
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from tinygrad_seq.demos.cli import cli
+from tinygrad_seq.demos.tour import DEMOS
+
+pytestmark = pytest.mark.numpy_only  # one end-to-end run; the backends are tested elsewhere
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    """Run the whole tour (size "tiny") into a folder; return (folder, summary)."""
+    out = tmp_path_factory.mktemp("tour")
+    result = CliRunner().invoke(cli, ["tour", "--out", str(out), "--size", "tiny", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def numbers(tour, name: str) -> dict:
+    _, summary = tour
+    entry = summary["demos"][name]
+    assert entry["status"] == "ok", entry.get("traceback", entry["status"])
+    return entry["numbers"]
+
+
+def test_every_demo_ran_and_index_shows_every_figure(tour):
+    out, summary = tour
+    assert list(summary["demos"]) == list(DEMOS)
+    html = (out / "index.html").read_text()
+    for name, entry in summary["demos"].items():
+        assert entry["status"] == "ok", (name, entry["status"])
+        assert entry["figures"], name
+        assert html_escape(entry["claim"]) in html
+        for fig in entry["figures"]:
+            assert (out / fig).stat().st_size > 5_000, fig
+            assert f"src='{fig}'" in html, fig
+        for value in entry["key"].values():  # the key numbers are printed on the page
+            assert html_escape(str(value)) in html
+
+
+def test_fixed_size_inputs(tour):
+    n = numbers(tour, "fixed-size")
+    assert n["bow"]["equal"] is True
+    assert n["bow"]["vectors"][0] == n["bow"]["vectors"][1]
+    assert n["bow"]["the_cat_sat_on_the_mat"]["the"] == 2
+    acc = n["order_task"]["test_accuracy"]
+    assert acc["BoW MLP"] == pytest.approx(0.5, abs=0.02)  # exactly chance by construction
+    for model in ("RNN", "LSTM", "GRU"):
+        assert acc[model] >= 0.9, (model, acc)
+    window = n["windows"]["test_accuracy"]
+    assert window[-1] >= 0.9 and window[-1] > window[0] + 0.1  # a wider window sees more
+    assert np.all(np.diff(n["ngrams"]["distinct"]) > 0)
+    cut, padded = n["pad_truncate"]["fraction_cut"], n["pad_truncate"]["fraction_padded"]
+    assert np.all(np.diff(cut) <= 0) and np.all(np.diff(padded) >= 0)
+
+
+def test_vanishing_gradients(tour):
+    n = numbers(tour, "vanishing")
+    at = n["at_T_values"]
+    assert n["at_T"] == 20
+    assert n["seed_example_T20"] == pytest.approx(0.9**19 * 0.3**19, rel=1e-12)
+    assert at["rnn"] < 1e-3 and at["lstm_cell_path"] > 100 * at["rnn"]  # orders of magnitude
+    assert at["lstm_cell_path_open"] > 0.1 and at["gru_open"] > 0.1
+    assert n["lstm_cell_path_vs_prod_f_max_error"] < 1e-12  # ∂C_T/∂C_1 = diag(Π f_t)
+    rnn, bound = np.array(n["rnn"]), np.array(n["rnn_bound"])
+    assert np.all(rnn <= bound * (1 + 1e-9))  # the seed's bound holds
+    assert np.all(np.diff(np.log(rnn)) < 0)  # and the gradient shrinks at every step
+    sweep = n["spectral_sweep"]
+    ends = [sweep["norms"][f"ρ = {r:g}"][-1] for r in sweep["rho"]]
+    assert np.all(np.diff(ends) > 0)
+    assert ends[0] < 1e-6 and ends[-1] > 10  # vanishing below ρ = 1, exploding above
+
+
+def test_lstm_memory_and_forget_gates(tour):
+    n = numbers(tour, "memory")
+    acc = n["test_accuracy"]
+    for model in ("RNN", "LSTM", "GRU"):
+        assert acc[model][0] >= 0.9, (model, acc)  # the short delay is easy for all
+    assert max(acc["LSTM"][-1], acc["GRU"][-1]) >= acc["RNN"][-1]
+    gates = n["forget_gates"]
+    best_after = gates["prod_f_per_unit_trained"][gates["best_unit"]]
+    assert best_after > 10 * max(gates["prod_f_per_unit_init"])
+
+
+def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
+    n = numbers(tour, "gru-vs-lstm")
+    assert n["gru_over_lstm"] == pytest.approx([0.75] * len(n["hidden_sizes"]))
+    d, hs = n["input_size"], n["hidden_sizes"]
+    assert n["parameters"]["LSTM"] == [4 * h * (h + d) + 4 * h for h in hs]
+    assert n["ops_per_step"]["GRU"] > 0 and n["ops_per_step"]["LSTM"] > 0
+
+
+def test_attention_removes_the_bottleneck(tour):
+    n = numbers(tour, "bottleneck")
+    plain, attention = n["token_accuracy"]["seq2seq"], n["token_accuracy"]["seq2seq + attention"]
+    assert attention[-1] > plain[-1] + 0.15  # attention wins at the longest input
+    assert plain[0] > plain[-1] + 0.2  # the plain model falls as inputs grow
+
+
+def test_learned_alignments(tour):
+    n = numbers(tour, "alignments")
+    mass = {label: r["mass_on_gold"] for label, r in n["results"].items()}
+    assert max(mass.values()) > 0.6, mass  # uniform attention would put ~1/5 there
+    assert all(v > 0.3 for v in mass.values()), mass
+    table = np.array(n["seed_table"]["alpha"])
+    assert table.shape == (7, 6) and np.allclose(table.sum(axis=1), 1.0)
+
+
+def test_transformer_positions(tour):
+    n = numbers(tour, "transformer")
+    perm = n["permutation"]
+    assert perm["without_positions"]["permuted_outputs"] < 1e-5  # equivariant: same vectors
+    assert perm["without_positions"]["mean_pooled"] < 1e-5  # pooled: identical
+    assert perm["with_positions"]["permuted_outputs"] > 1e-2
+    acc = n["token_accuracy"]
+    assert acc["Transformer"][-1] > acc["Transformer without positions"][-1]
+
+
+def test_complexity_slopes(tour):
+    n = numbers(tour, "complexity")
+    slopes = n["slopes"]
+    # memory (tracemalloc, deterministic) and graph depth; time slopes are printed, not tested
+    assert 1.6 < slopes["self-attention"]["memory"] < 2.4
+    assert 0.8 < slopes["RNN"]["memory"] < 1.2 and 0.8 < slopes["LSTM"]["memory"] < 1.2
+    assert 0.95 < slopes["RNN"]["depth"] < 1.05
+    assert abs(slopes["self-attention"]["depth"]) < 0.05
+
+
+def test_bptt_graphs(tour):
+    out, _ = tour
+    n = numbers(tour, "bptt-graphs")
+    ratios = n["first_over_last"]
+    assert ratios["RNN ‖∂L/∂h_t‖"] < ratios["LSTM ‖∂L/∂C_t‖"]
+    for name in ("bptt_rnn.svg", "bptt_lstm.svg"):
+        assert "<svg" in (out / "img" / name).read_text()[:2000]
+
+
+def test_derivations(tour):
+    n = numbers(tour, "derivations")
+    assert n["passed"] == n["total"] > 10
+    assert n["worst_numeric_error"] < n["tolerance"]
+    assert n["worked_example"]["value"] == pytest.approx(0.9**19 * 0.3**19, rel=1e-12)

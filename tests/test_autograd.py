@@ -232,3 +232,38 @@ def test_graph_is_usable_after_an_anomaly_stopped_backward(rng):
             y.backward(retain_graph=True)
         y.backward()  # the half-done pass left no stale state behind
     np.testing.assert_array_equal(np_of(x.grad), [np.inf, 0.25])
+
+
+def test_gradients_meeting_at_a_0d_node_all_count():
+    # NumPy returns 0-d results as immutable scalars: accumulating into them in place
+    # would drop every contribution after the second.
+    x = ts.Tensor(np.array(1.5), requires_grad=True)
+    s = x * 2.0  # one 0-d node with four consumers
+    loss = s * s + s * 3.0 + s.exp() + s
+    loss.backward()
+    expected = 2 * (2 * 3.0 + 3.0 + np.exp(3.0) + 1.0)
+    assert np.isclose(np_of(x.grad), expected)
+
+
+def test_slicing_steps_accumulates_into_one_buffer(rng):
+    # xs[:, t] for every t sends sparse gradients; they must add up exactly
+    xs = f64(rng, 2, 7, 3)
+    w = f64(rng, 3)
+    total = None
+    for t in range(7):
+        term = (xs[:, t] * w).tanh() * float(t + 1)
+        total = term if total is None else total + term
+    total.sum().backward()
+    x = np_of(xs)
+    expected = (1 - np.tanh(x * np_of(w)) ** 2) * np_of(w) * np.arange(1, 8)[None, :, None]
+    np.testing.assert_allclose(np_of(xs.grad), expected, rtol=1e-12)
+
+
+def test_matmul_with_a_parameter_on_the_right_reaches_the_parameter(rng):
+    layer = ts.nn.Linear(3, 2)
+    x = ts.Tensor(rng.standard_normal((4, 3)).astype(np.float32))
+    (x @ layer.W.T).sum().backward()
+    assert layer.W.grad is not None
+    w2 = ts.nn.Parameter(rng.standard_normal((3, 2)))
+    (ts.Tensor(rng.standard_normal((4, 3))) @ w2).sum().backward()
+    assert w2.grad is not None and w2.grad.shape == (3, 2)

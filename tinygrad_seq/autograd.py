@@ -28,7 +28,7 @@ class Function:
     broadcast inputs may come back in the broadcast shape: the engine sums them down.
     """
 
-    __slots__ = ("parents", "saved", "grad_out", "pending", "grad_norm")
+    __slots__ = ("parents", "saved", "grad_out", "owns_grad", "pending", "grad_norm")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -51,6 +51,33 @@ class OpError(ValueError):
 
 
 _RELEASED = object()  # marks a Function whose saved arrays were freed by a backward
+
+
+class IndexedGrad:
+    """A gradient that is zero except at `index` (what indexing sends back).
+
+    The engine adds it in place into the gradient buffer of the indexed tensor, so a
+    loop over `xs[:, t]` costs one buffer, not one dense zero array per step.
+    """
+
+    __slots__ = ("shape", "dtype", "index", "values", "basic")
+
+    def __init__(self, shape, dtype, index, values, basic: bool) -> None:
+        self.shape, self.dtype, self.index = shape, dtype, index
+        self.values, self.basic = values, basic
+
+    def add_to(self, buffer) -> None:
+        """buffer += this gradient, in place."""
+        if self.basic:  # each element picked at most once
+            buffer[self.index] += self.values
+        else:  # repeated indices must accumulate
+            backend.array_module(buffer).add.at(buffer, self.index, self.values)
+
+    def dense(self):
+        """This gradient as a full array (a fresh one, safe to modify)."""
+        buffer = backend.array_module(self.values).zeros(self.shape, dtype=self.dtype)
+        self.add_to(buffer)
+        return buffer
 
 
 # ---------------------------------------------------------------- recording switches
@@ -137,6 +164,8 @@ class AnomalyError(FloatingPointError):
 
 def check_finite(array, where: str) -> None:
     """Raise AnomalyError naming `where` if `array` holds NaN or inf."""
+    if array.__class__ is IndexedGrad:
+        array = array.values
     xp = backend.array_module(array)
     if not bool(xp.isfinite(array).all()):
         n_nan = int(xp.isnan(array).sum())
@@ -238,7 +267,24 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     _accumulate_leaf(p, gp)
                     continue
                 acc = pc.grad_out
-                pc.grad_out = gp if acc is None else acc + gp
+                if acc is None:  # the first gradient to arrive: keep it as it is
+                    if gp.__class__ is IndexedGrad:
+                        pc.grad_out, pc.owns_grad = gp.dense(), True
+                    else:
+                        pc.grad_out, pc.owns_grad = gp, False  # may be shared: no writes
+                elif pc.owns_grad:  # our own buffer: add in place
+                    if gp.__class__ is IndexedGrad:
+                        gp.add_to(acc)
+                    else:
+                        acc += gp
+                else:  # a shared array: add into a new buffer we then own
+                    if gp.__class__ is IndexedGrad:
+                        acc = acc.copy()
+                        gp.add_to(acc)
+                    else:
+                        acc = acc + gp
+                    # (NumPy gives 0-d results as immutable scalars: never add into those)
+                    pc.grad_out, pc.owns_grad = acc, acc.ndim > 0
                 pc.pending -= 1
                 if pc.pending == 0:
                     ready.append(pc)
@@ -252,7 +298,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
 
 def _accumulate_leaf(leaf, g) -> None:
     """leaf.grad += g, the first time on a private copy (g may be shared with other nodes)."""
-    if leaf.grad is None:
+    if g.__class__ is IndexedGrad:
+        if leaf.grad is None:
+            leaf.grad = g.dense()
+        else:
+            g.add_to(leaf.grad)
+    elif leaf.grad is None:
         leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += g

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, OpError
+from .autograd import Function, IndexedGrad, OpError
 from .backend import array_module
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -460,14 +460,11 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, g):
+        # ∂L/∂x is zero except at x[index], where it is g. Rather than a dense zero array
+        # per use (quadratic for a loop of xs[:, t] over T steps), hand the engine the
+        # nonzero part: it adds it in place into x's gradient buffer.
         shape, dtype = self.saved
-        xp = array_module(g)
-        gx = xp.zeros(shape, dtype=dtype)
-        if self.basic:
-            gx[self.index] = g
-        else:
-            xp.add.at(gx, self.index, g)  # repeated indices accumulate
-        return (gx,)
+        return (IndexedGrad(shape, dtype, self.index, g, self.basic),)
 
 
 class Concat(Function):

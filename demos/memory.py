@@ -19,6 +19,11 @@ import tinygrad_seq as ts
 from .common import DemoContext, demo_command, require
 
 KINDS = (("rnn", "RNN"), ("lstm", "LSTM"), ("gru", "GRU"))
+# The LSTM starts with b_f = 1 (f_t ≈ 0.73, the library's default, Gers et al. 2000); the GRU
+# gets the same start, b_z = −1 (1 − z_t ≈ 0.73 of h_{t−1} kept), so both gated models begin
+# able to carry a token. With b_z at its random initial value (z_t ≈ 0.5) the GRU waits much
+# longer on the loss plateau: 0.5^D of the gradient reaches the first token.
+GRU_UPDATE_BIAS = -1.0
 
 
 def settings(ctx: DemoContext) -> dict[str, Any]:
@@ -44,6 +49,8 @@ def train_delay(ctx: DemoContext, kind: str, delay: int) -> dict[str, Any]:
         test = data.delay_task(500, delay, seed=ctx.seed + 10_000)
         ts.manual_seed(ctx.seed)
         model = train_mod.SequenceClassifier(len(train.vocab), 4, cfg["embed"], cfg["hidden"], kind)
+        if kind == "gru":  # start remembering, as the LSTM's forget bias of 1 does
+            model.rnn.cell.b_z.data[...] = GRU_UPDATE_BIAS
         with ctx.training_bar(cfg["steps"], f"{kind.upper()} delay {delay}") as callback:
             r = train_mod.train_classifier(
                 model, train, test, cfg["steps"], cfg["batch"], cfg["lr"], 1.0, ctx.seed, callback
@@ -134,6 +141,12 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "its forget gates near 1 where it must remember."
     )
     rnn_l, lstm_l, gru_l = acc["RNN"][-1], acc["LSTM"][-1], acc["GRU"][-1]
+    measured += (
+        " Both gated models start remembering: the LSTM's forget-gate bias b_f = 1 (the "
+        "library's default) and the GRU's update-gate bias b_z = −1 (1 − z_t ≈ 0.73), the same "
+        "start; with b_z at its random initial value (z_t ≈ 0.5) the GRU sits far longer on "
+        "the loss plateau."
+    )
     return {
         "headline": f"D={longest}: RNN {rnn_l:.0%}, LSTM {lstm_l:.0%}, GRU {gru_l:.0%} "
         f"(chance 25%); best-unit Π f_t {float(prod_trained[top]):.2f}",
@@ -156,6 +169,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "numbers": {
             "delays": delays,
             "chance": 0.25,
+            "initial_gate_biases": {"LSTM b_f": 1.0, "GRU b_z": GRU_UPDATE_BIAS},
             "settings": cfg,
             "test_accuracy": acc,
             "train_accuracy": {

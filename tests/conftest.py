@@ -42,4 +42,3 @@ def xp(backend):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-

@@ -15,8 +15,15 @@ from __future__ import annotations
 import importlib
 
 from . import _malloc, backend, functional, graph
-from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .autograd import scope
+from .autograd import (
+    AnomalyError,
+    Function,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    scope,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import (
     Tensor,

@@ -180,9 +180,7 @@ def check_finite(array, where: str) -> None:
 def sum_to(g, shape: tuple[int, ...]):
     """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
     extra = g.ndim - len(shape)
-    stretched = tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
-    )
+    stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if stretched:  # axes that were 1 in `shape` and got broadcast
         g = g.sum(axis=stretched, keepdims=True)
     if extra:  # leading axes that broadcasting added
@@ -257,7 +255,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 fn.saved = None
                 fn.grad_out = _RELEASED
             check = fn.may_broadcast or check_all
-            for p, gp in zip(fn.parents, grads):
+            for p, gp in zip(fn.parents, grads, strict=True):
                 if gp is None or not p.requires_grad:
                     continue
                 if check:

@@ -66,8 +66,7 @@ def gradcheck(
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
         out.backward(v)
         analytic = [
-            backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape)
-            for t in checked
+            backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in checked
         ]
 
         worst = None  # (excess, input number, index, analytic, numeric)
@@ -98,5 +97,5 @@ def gradcheck(
             )
         return True
     finally:
-        for t, g in zip(checked, saved_grads):
+        for t, g in zip(checked, saved_grads, strict=True):
             t.grad = g

@@ -41,7 +41,9 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     shapes = [tuple(t.data.shape) for t in inputs]
     backends = {backend.backend_of(t.data) for t in inputs}
     if len(backends) > 1:
-        names = ", ".join(f"{s} on {backend.backend_of(t.data)}" for s, t in zip(shapes, inputs))
+        names = ", ".join(
+            f"{s} on {backend.backend_of(t.data)}" for s, t in zip(shapes, inputs, strict=True)
+        )
         return TypeError(
             f"{fn.op_name}: inputs live on different backends ({names}); move them to one "
             "backend first with .to('numpy') or .to('cupy') (no silent host-device copies)"
@@ -58,8 +60,13 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     return type(error)(f"{fn.op_name} on shapes {shown}: {error}")
 
 
-def _wrap(out, fn: autograd.Function, x: Tensor, y: Tensor | None = None,
-          inputs: tuple[Tensor, ...] | None = None) -> Tensor:
+def _wrap(
+    out,
+    fn: autograd.Function,
+    x: Tensor,
+    y: Tensor | None = None,
+    inputs: tuple[Tensor, ...] | None = None,
+) -> Tensor:
     """The Tensor for an op's output; records `fn` when an input wants a gradient.
 
     `x` (and `y`) are the inputs of a one- (two-) input op; `inputs` the tuple of any
@@ -448,8 +455,10 @@ class Tensor:
             shape = tuple(shape[0])
         try:
             new_size = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
-            if shape.count(-1) > 1 or (-1 not in shape and new_size != self.size) or (
-                -1 in shape and (new_size == 0 or self.size % new_size)
+            if (
+                shape.count(-1) > 1
+                or (-1 not in shape and new_size != self.size)
+                or (-1 in shape and (new_size == 0 or self.size % new_size))
             ):
                 raise ValueError
         except (ValueError, TypeError):
@@ -486,8 +495,7 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     for a in axes:
         if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(
-                f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} "
-                f"({ndim} axes)"
+                f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"
             )
     return axis
 
@@ -528,12 +536,12 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     ax = axis % ndim
     for t in tensors:
         if t.ndim != ndim or any(
-            a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != ax
+            a != b
+            for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape, strict=True))
+            if i != ax
         ):
             shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
-            raise ValueError(
-                f"cat: all shapes must match except along axis {axis}; got {shapes}"
-            )
+            raise ValueError(f"cat: all shapes must match except along axis {axis}; got {shapes}")
     return apply(ops.Concat(ax), *tensors)
 
 
@@ -591,14 +599,16 @@ def _float_dtype(dtype):
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros on the active backend."""
-    return Tensor(backend.xp.zeros(_shape_arg(shape), dtype=_float_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return Tensor(
+        backend.xp.zeros(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad
+    )
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones on the active backend."""
-    return Tensor(backend.xp.ones(_shape_arg(shape), dtype=_float_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return Tensor(
+        backend.xp.ones(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad
+    )
 
 
 _rng = np.random.default_rng()

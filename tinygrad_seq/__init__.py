@@ -44,7 +44,7 @@ _malloc.tune()  # keep freed memory for reuse: see _malloc.py
 F = functional
 __version__ = "0.1.0"
 
-_LAZY = ("nn", "optim", "data", "symbolic", "viz", "demos")
+_LAZY = ("nn", "optim", "data", "train", "train_seq2seq", "symbolic", "viz", "demos")
 
 
 def __getattr__(name: str):

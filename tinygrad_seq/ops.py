@@ -432,7 +432,7 @@ class Transpose(Function):
     def backward(self, g):  # undo the permutation
         if self.axes is None:
             return (g.transpose(),)
-        return (g.transpose(np.argsort(self.axes)),)
+        return (g.transpose(tuple(int(a) for a in np.argsort(self.axes))),)
 
 
 def _is_basic_index(index) -> bool:

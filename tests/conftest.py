@@ -5,10 +5,17 @@ is marked ``@pytest.mark.numpy_only``.
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-import tinygrad_seq as ts
+# Small matrices run faster on one BLAS thread than on several fighting over 2 cores;
+# set before NumPy loads its BLAS (an explicit setting in the environment wins).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import tinygrad_seq as ts  # noqa: E402
 
 BACKENDS = ("numpy", "cupy")
 

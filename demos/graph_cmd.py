@@ -22,6 +22,7 @@ import tinygrad_seq as ts
 from .common import common_options
 
 BATCH, INPUT, HIDDEN, CLASSES, VOCAB = 2, 3, 4, 3, 6
+AUTO_COLLAPSE, AUTO_COLLAPSE_AFTER = 3, 12  # long unrolls: unreadable, and slow to lay out
 
 
 @dataclass
@@ -164,9 +165,10 @@ def build(model: str, steps: int) -> Built:
 )
 @click.option(
     "--collapse",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=None,
-    help="Keep the first and last K steps and summarise the middle ones.",
+    help="Keep the first and last K steps and summarise the middle ones; 0 draws every "
+    f"step.  [default: {AUTO_COLLAPSE} when --steps > {AUTO_COLLAPSE_AFTER}]",
 )
 @click.option(
     "--detail",
@@ -203,6 +205,8 @@ def graph(
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
+    if collapse is None:
+        collapse = AUTO_COLLAPSE if steps > AUTO_COLLAPSE_AFTER else 0
     built = build(model, steps)
     graph_view = ts.graph.trace(built.loss)
     path = render_graph(
@@ -210,7 +214,7 @@ def graph(
         out,
         format=fmt,
         show_grads=not no_grads,
-        collapse=collapse,
+        collapse=collapse or None,
         title=built.title,
         module=built.model,
         detail=detail,

@@ -58,6 +58,7 @@ FONT = "Helvetica"
 PLAIN = {"param": "#fde9b5", "named": "#cfe0f5", "op": "#eef3fb", "input": "#ffffff"}
 CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
 STEP_FILL = "#f4f6fb"
+LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, warn
 
 
 class RendererMissing(RuntimeError):
@@ -445,6 +446,17 @@ def graph_to_dot(
         fontsize="18",
     )
     dot.attr("node", fontname=FONT, height="0.3")
+    drawn = len(plan.nodes) + len(plan.summaries)
+    if drawn > LARGE:
+        # Graphviz's network simplex dominates the time on long unrolls (minutes at 600
+        # nodes); a few passes per node give nearly the same picture in seconds.
+        dot.attr(nslimit="5", nslimit1="5")
+    if drawn > 4 * LARGE:
+        log.warning(
+            "render_graph: %d nodes to lay out; this can take a while. collapse=k keeps the "
+            "first and last k steps only",
+            drawn,
+        )
     dot.attr("edge", fontname=FONT)
     heading = [title] if title else []
     if scale is not None:

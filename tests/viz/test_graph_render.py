@@ -388,13 +388,17 @@ def test_graph_command_collapse_and_no_grads(tmp_path):
     main(["graph", "rnn", "--steps", "9", "--collapse", "2", "--no-grads", "--out", str(out)])
     dot = parse_dot(out.read_text(encoding="utf-8"))
     assert len(dot.step_clusters()) == 4
+    main(["graph", "rnn", "--steps", "14", "--out", str(out)])  # long: collapsed by default
+    assert len(parse_dot(out.read_text(encoding="utf-8")).step_clusters()) == 6
+    main(["graph", "rnn", "--steps", "14", "--collapse", "0", "--out", str(out)])
+    assert len(parse_dot(out.read_text(encoding="utf-8")).step_clusters()) == 14
     assert not any("‖g‖" in a["label"] for a in dot.nodes.values())
 
 
 @pytest.mark.numpy_only
 @pytest.mark.parametrize(
     "argv",
-    [["graph", "resnet"], ["graph", "rnn", "--steps", "0"], ["graph", "rnn", "--collapse", "0"]],
+    [["graph", "resnet"], ["graph", "rnn", "--steps", "0"], ["graph", "rnn", "--collapse", "-1"]],
 )
 def test_graph_command_bad_arguments_exit_2(argv, capsys):
     from tinygrad_seq.demos.cli import main

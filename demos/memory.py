@@ -123,6 +123,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         cum_trained,
         cum_init,
         top,
+        batch=cfg["batch"],
     )
     T = f_trained.shape[1]
     measured = (

@@ -66,6 +66,16 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
         assert w in lines[0]
 
 
+def test_an_unusable_backend_is_a_one_line_error(capsys):
+    import tinygrad_seq as ts
+
+    if ts.backend.unavailable_reason("cupy") is None:
+        pytest.skip("CuPy works here")
+    code, out, err = run_cli(capsys, "vanishing", "--backend", "cupy", "--size", "tiny")
+    assert code == 2 and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1 and "cupy" in err.lower()
+
+
 def test_out_that_is_a_file_is_a_usage_error(capsys, tmp_path):
     target = tmp_path / "a-file"
     target.write_text("not a folder")

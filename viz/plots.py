@@ -401,12 +401,23 @@ def memory_figure(
     cum_trained: np.ndarray,
     cum_init: np.ndarray,
     top: int,
+    batch: int = 32,
 ) -> Path:
     """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path."""
     fig, axes = new_figure(2, 2, size=(12, 8.6))
     ax = axes[0, 0]
+    styles = {"RNN": ("o-", 2.0), "LSTM": ("s-", 4.0), "GRU": ("^--", 2.0)}  # may overlap
     for label, a in acc.items():
-        ax.plot(delays, np.asarray(a) * 100, "o-", color=COLORS.get(label), label=label, lw=2)
+        style, width = styles.get(label, ("o-", 2.0))
+        ax.plot(
+            delays,
+            np.asarray(a) * 100,
+            style,
+            color=COLORS.get(label),
+            label=label,
+            lw=width,
+            ms=7 if width > 2 else 5,
+        )
     _chance(ax, chance * 100)
     ax.set_ylim(0, 105)
     ax.set_xticks(delays)
@@ -427,7 +438,7 @@ def memory_figure(
         va="bottom",
         fontsize=8,
     )
-    ax.set_xlabel("training step (Adam, batch 32)")
+    ax.set_xlabel(f"training step (Adam, batch {batch})")
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_title(f"Training at D = {longest}", fontsize=10)
     ax.legend(fontsize=8)
@@ -466,7 +477,7 @@ def memory_figure(
         label=f"best unit after training (unit {top})",
     )
     ax.set_xlabel("T (time step)")
-    ax.set_ylabel("Π_{t=2..T} f_t = ∂C_T/∂C_1 per unit (log scale)")
+    ax.set_ylabel(r"$\prod\nolimits_{t=2}^{T} f_t$ = ∂C_T/∂C_1 per unit (log scale)")
     ax.set_title("The cell path's gradient: thin lines = every unit", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")

@@ -86,7 +86,9 @@ class GRU(Module):
         hs = []
         for t in range(T):
             with scope(f"t={t}"):
-                h_new = cell.step(xs[:, t], h_t, weights_T)  # (B, h)
+                x_t = xs[:, t]  # (B, d)
+                x_t.name = "x_t"
+                h_new = cell.step(x_t, h_t, weights_T)  # (B, h)
                 if keep[t] is not None:  # padding: keep h_{t-1}
                     h_new = where(keep[t], h_new, h_t)
                     h_new.name = "h_t (masked)"

@@ -114,7 +114,9 @@ class LSTM(Module):
         hs = []
         for t in range(T):
             with scope(f"t={t}"):
-                h_new, C_new = cell.step(xs[:, t], h_t, C_t, weights_T)  # (B, h) each
+                x_t = xs[:, t]  # (B, d)
+                x_t.name = "x_t"
+                h_new, C_new = cell.step(x_t, h_t, C_t, weights_T)  # (B, h) each
                 if keep[t] is not None:  # padding: keep h_{t-1} and C_{t-1}
                     h_new = where(keep[t], h_new, h_t)
                     C_new = where(keep[t], C_new, C_t)

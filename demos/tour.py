@@ -247,7 +247,7 @@ def run_and_report(names: list[str], out: str, size: str, seed: int, backend: st
     )
     if failed:
         click.echo(f"tinygrad-seq: failed: {', '.join(failed)} (see summary.json)", err=True)
-        click.get_current_context().exit(1)
+        raise SystemExit(1)  # (click's ctx.exit is swallowed by main's standalone_mode=False)
 
 
 @click.command(

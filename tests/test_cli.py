@@ -99,3 +99,36 @@ def test_a_demo_subcommand_writes_its_results_and_merges_into_the_folder(capsys,
         for fig in entry["figures"]:
             assert (out / fig).stat().st_size > 1000
             assert fig in html
+
+
+def test_a_missing_part_skips_a_demo_and_a_broken_demo_fails_without_stopping_the_tour(
+    capsys, tmp_path, monkeypatch
+):
+    from tinygrad_seq.demos import common, graphs_demo, vanishing
+
+    def missing(ctx):
+        raise common.Skip("needs tinygrad_seq.nn.Something, which is not there yet")
+
+    def broken(ctx):
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(vanishing, "run", missing)
+    monkeypatch.setattr(graphs_demo, "run", broken)
+    code, _, err = run_cli(
+        capsys,
+        "tour",
+        "--only",
+        "vanishing,bptt-graphs,derivations",
+        "--out",
+        str(tmp_path),
+        "--size",
+        "tiny",
+    )
+    assert code == 1 and "bptt-graphs" in err.splitlines()[-1]
+    demos = json.loads((tmp_path / "summary.json").read_text())["demos"]
+    assert demos["vanishing"]["status"].startswith("skipped: needs tinygrad_seq.nn.Something")
+    assert demos["bptt-graphs"]["status"] == "failed: RuntimeError: something broke"
+    assert "Traceback" in demos["bptt-graphs"]["traceback"]
+    assert demos["derivations"]["status"] == "ok"  # the tour went on
+    html = (tmp_path / "index.html").read_text()
+    assert "skipped: needs" in html and "failed: RuntimeError" in html

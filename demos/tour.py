@@ -203,8 +203,9 @@ def _run_demos(
         except Skip as e:
             entry = {"status": f"skipped: {e}"}
         except Exception as e:  # a broken demo must not stop the tour
+            first_line = next((line for line in str(e).splitlines() if line.strip()), "")
             entry = {
-                "status": f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                "status": f"failed: {type(e).__name__}: {first_line}",
                 "traceback": traceback.format_exc(),
             }
         finally:

@@ -477,7 +477,7 @@ def memory_figure(
         label=f"best unit after training (unit {top})",
     )
     ax.set_xlabel("T (time step)")
-    ax.set_ylabel(r"$\prod\nolimits_{t=2}^{T} f_t$ = ∂C_T/∂C_1 per unit (log scale)")
+    ax.set_ylabel("Π f_t over t = 2..T  (= ∂C_T/∂C_1 per unit, log scale)")
     ax.set_title("The cell path's gradient: thin lines = every unit", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")

@@ -56,6 +56,7 @@ def aggregate(records: list[dict]) -> dict[tuple[str, str], dict]:
                 "median_ms": statistics.median(meds),
                 "cpu_median_ms": statistics.median(r["cpu_median_ms"] for r in recs),
                 "round_spread": (max(meds) - min(meds)) / statistics.median(meds),
+                "best_ms": min(meds),
                 "rounds": len(recs),
                 "reps": min(r["reps"] for r in recs),
                 "cpu_util": min(r["cpu_util"] for r in recs),
@@ -265,7 +266,7 @@ def memory_table(cells: dict, workloads: list[str], engines: list[str]) -> list[
 
 
 def noise_table(cells: dict, workloads: list[str], engines: list[str]) -> list[str]:
-    """Per cell: CPU-time median, round spread, fewest reps, lowest CPU share, page faults."""
+    """Per cell: CPU-time median, best round, spread, reps, CPU share, page faults, load."""
     rows = []
     for w in workloads:
         row = [w]
@@ -275,8 +276,9 @@ def noise_table(cells: dict, workloads: list[str], engines: list[str]) -> list[s
                 row.append("—")
                 continue
             row.append(
-                f"{fmt_ms(c['cpu_median_ms'])} · {c['round_spread']:.0%} · {c['reps']} · "
-                f"{c['cpu_util']:.2f} · {c['minflt_per_call']:.0f}"
+                f"{fmt_ms(c['cpu_median_ms'])} · {fmt_ms(c['best_ms'])} · "
+                f"{c['round_spread']:.0%} · {c['reps']} · {c['cpu_util']:.2f} · "
+                f"{c['minflt_per_call']:.0f} · {c['loadavg_1min']:.1f}"
             )
         rows.append(row)
     return _table(["workload"] + engines, rows)
@@ -471,10 +473,14 @@ def render(results: dict) -> str:
         "",
         "## Noise",
         "",
-        "Cell: CPU-time median ms · round spread ((max − min) / median of the per-process "
-        "medians) · fewest reps in a process · lowest CPU share of a process's timed loop "
-        "(1.00 = never descheduled) · minor page faults per call. Differences between "
-        "columns smaller than the round spread are not meaningful.",
+        "Cell: CPU-time median ms · best round (lowest per-process median, ms) · round "
+        "spread ((max − min) / median of the per-process medians) · fewest reps in a process "
+        "· lowest CPU share of a process's timed loop (1.00 = never descheduled) · minor page "
+        "faults per call · highest 1-min load average seen. Differences between columns "
+        "smaller than the round spread are not meaningful. A load average above 1 means "
+        "other processes ran beside the worker: on a machine whose logical CPUs share a core "
+        "or a cache, that slows a cell without descheduling it, so neither ⚠ nor the CPU "
+        "time shows it; the best round is then the least disturbed estimate.",
         "",
     ]
     lines += noise_table(cells, workloads, engines)

@@ -398,6 +398,7 @@ def memory_figure(
     losses: dict[str, list[float]],
     longest: int,
     f_mean: np.ndarray,
+    gate_delay: int,
     cum_trained: np.ndarray,
     cum_init: np.ndarray,
     top: int,
@@ -455,7 +456,7 @@ def memory_figure(
     fig.colorbar(im, ax=ax, label="forget gate f_t (mean over test sequences)")
     ax.set_xlabel("time step t (1 = the symbol to remember)")
     ax.set_ylabel("LSTM unit")
-    ax.set_title(f"Trained LSTM (D = {longest}): forget gates f_t", fontsize=10)
+    ax.set_title(f"Trained LSTM (D = {gate_delay}): forget gates f_t", fontsize=10)
 
     ax = axes[1, 1]
     steps = np.arange(2, cum_trained.shape[0] + 2)

@@ -89,6 +89,7 @@ def test_training_figures(tmp_path):
             losses,
             10,
             rng.random((12, 8)),
+            10,
             rng.random((11, 8)),
             rng.random((11, 8)) * 0.1,
             3,

@@ -8,6 +8,7 @@ get a one-line error and exit code 2, never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -118,7 +119,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; usage errors print one line and exit with code 2."""
     try:
-        cli.main(args=argv, prog_name="tinygrad-seq", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="tinygrad-seq", standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.Abort:
@@ -129,9 +130,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as e:
         # bad input discovered by the library (an unusable backend, a bad size, ...)
+        if os.environ.get("TINYGRAD_SEQ_DEBUG"):
+            raise  # the full traceback, for developers
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        click.echo(f"tinygrad-seq: error: {message}", err=True)
+        click.echo(f"tinygrad-seq: error: {message} (TINYGRAD_SEQ_DEBUG=1 shows where)", err=True)
         sys.exit(2)
+    if isinstance(status, int) and status:  # a command's ctx.exit(n)
+        sys.exit(status)
 
 
 if __name__ == "__main__":  # python -m tinygrad_seq.demos.cli

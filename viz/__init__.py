@@ -3,5 +3,6 @@ plots. Installed as ``tinygrad_seq.viz``; graphviz and matplotlib are imported o
 function here is called.
 """
 
+from . import plots as plots  # matplotlib is imported inside its functions
 from .graph_render import render_graph as render_graph
 from .graph_render import renderer_for as renderer_for

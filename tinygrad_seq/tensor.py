@@ -60,17 +60,10 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     return type(error)(f"{fn.op_name} on shapes {shown}: {error}")
 
 
-def _wrap(
-    out,
-    fn: autograd.Function,
-    x: Tensor,
-    y: Tensor | None = None,
-    inputs: tuple[Tensor, ...] | None = None,
-) -> Tensor:
-    """The Tensor for an op's output; records `fn` when an input wants a gradient.
+def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: bool) -> Tensor:
+    """The Tensor for an op's output; records `fn` (with its inputs) if a gradient is wanted.
 
-    `x` (and `y`) are the inputs of a one- (two-) input op; `inputs` the tuple of any
-    other op. This is the hottest function of the engine: every op passes through it.
+    This is the hottest function of the engine: every op passes through it once.
     """
     if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
         out = backend.as_array(out)  # NumPy returns scalars from 0-d ops
@@ -79,12 +72,8 @@ def _wrap(
     t.grad = None
     t.name = None
     t.scope = state.scope
-    if state.grad_enabled and (
-        x.requires_grad
-        or (y is not None and y.requires_grad)
-        or (inputs is not None and any(i.requires_grad for i in inputs))
-    ):
-        fn.parents = inputs if inputs is not None else (x,) if y is None else (x, y)
+    if wants_grad and state.grad_enabled:
+        fn.parents = parents
         fn.grad_out = None
         fn.pending = 0
         t.requires_grad = True
@@ -105,7 +94,7 @@ def apply(fn: autograd.Function, *inputs: Tensor) -> Tensor:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, inputs, e) from None
-    return _wrap(out, fn, inputs[0], None, inputs)
+    return _wrap(out, fn, inputs, any(x.requires_grad for x in inputs))
 
 
 def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
@@ -116,7 +105,7 @@ def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, (x,), e) from None
-    return _wrap(out, fn, x)
+    return _wrap(out, fn, (x,), x.requires_grad)
 
 
 def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
@@ -127,7 +116,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, (x, y), e) from None
-    return _wrap(out, fn, x, y)
+    return _wrap(out, fn, (x, y), x.requires_grad or y.requires_grad)
 
 
 # ------------------------------------------------------------------ making arrays

@@ -139,6 +139,38 @@ _ALL = (
 )
 WORKLOADS: dict[str, Workload] = {w.id: w for w in _ALL}
 
+# Larger workloads for a GPU (benchmarks/gpu.py): the same kinds at sizes where a GPU pays off.
+GPU_WORKLOADS: dict[str, Workload] = {
+    w.id: w
+    for w in (
+        Workload(
+            id="G1",
+            kind="transformer",
+            title="post-LN Transformer encoder block, batch 64, seq 512, d 512, 8 heads, "
+            "FFN 2048, loss mean",
+            sizes={"B": 64, "S": 512, "D": 512, "heads": 8, "F": 2048},
+            tiny={"B": 2, "S": 5, "D": 16, "heads": 4, "F": 24},
+            params=_ENCODER,
+        ),
+        Workload(
+            id="G2",
+            kind="lstm",
+            title="LSTM cell loop, T 100, batch 256, input 1024, hidden 1024, loss sum(h_T²)",
+            sizes={"T": 100, "B": 256, "I": 1024, "H": 1024},
+            tiny={"T": 4, "B": 3, "I": 5, "H": 6},
+            params=_LSTM,
+        ),
+    )
+}
+
+
+def spec(workload: str) -> Workload:
+    """The Workload named `workload` (CPU suite or GPU suite)."""
+    if workload in WORKLOADS:
+        return WORKLOADS[workload]
+    return GPU_WORKLOADS[workload]
+
+
 ENGINES = ("tinygrad_seq", "numpy-floor", "torch")
 ENGINE_ALIASES = {"engine": "tinygrad_seq", "ts": "tinygrad_seq", "floor": "numpy-floor"}
 
@@ -154,7 +186,7 @@ def make_data(workload: str, tiny: bool = False, seed: int = DEFAULT_SEED) -> di
 
     Weights are scaled by 1/sqrt(fan_in) so activations stay O(1); biases are small.
     """
-    w = WORKLOADS[workload]
+    w = spec(workload)
     s = w.size(tiny)
     rng = np.random.default_rng(seed)
 
@@ -233,7 +265,7 @@ def make_engine(
     """The workload in tinygrad_seq, through its public API (on the active backend)."""
     import tinygrad_seq as ts
 
-    w = WORKLOADS[workload]
+    w = spec(workload)
     s = w.size(tiny)
     arrays, inputs = _cast(make_data(workload, tiny, seed), dtype)
     params = [ts.Tensor(a, requires_grad=True) for a in arrays]
@@ -354,7 +386,7 @@ def make_floor(
     workload: str, tiny: bool = False, dtype: str = "float32", seed: int = DEFAULT_SEED
 ) -> Step:
     """The workload as hand-written NumPy forward and backward passes (the floor)."""
-    w = WORKLOADS[workload]
+    w = spec(workload)
     if w.variant is not None:
         raise ValueError(f"{workload} is an engine-only variant; the floor is {w.base}")
     s = w.size(tiny)
@@ -545,20 +577,25 @@ def make_floor(
 
 # ------------------------------------------------------------------ PyTorch CPU eager
 def make_torch(
-    workload: str, tiny: bool = False, dtype: str = "float32", seed: int = DEFAULT_SEED
+    workload: str,
+    tiny: bool = False,
+    dtype: str = "float32",
+    seed: int = DEFAULT_SEED,
+    device: str = "cpu",
 ) -> Step:
-    """The workload in PyTorch CPU eager (idiomatic: F.cross_entropy, F.layer_norm)."""
+    """The workload in PyTorch eager (idiomatic: F.cross_entropy, F.layer_norm), on the
+    CPU or, with device="cuda", on a GPU."""
     import torch
     import torch.nn.functional as TF
 
-    w = WORKLOADS[workload]
+    w = spec(workload)
     if w.variant is not None:
         raise ValueError(f"{workload} is an engine-only variant; torch runs {w.base}")
     s = w.size(tiny)
     dt = getattr(torch, dtype)
     arrays, inputs = _cast(make_data(workload, tiny, seed), dtype)
-    params = [torch.tensor(a, requires_grad=True) for a in arrays]
-    inp = {k: torch.from_numpy(v) for k, v in inputs.items()}
+    params = [torch.tensor(a, requires_grad=True, device=device) for a in arrays]
+    inp = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
 
     if w.kind == "mlp":
         x, y = inp["x"], inp["y"]
@@ -575,8 +612,8 @@ def make_torch(
         B, H = s["B"], s["H"]
 
         def loss_fn():
-            h = torch.zeros(B, H, dtype=dt)
-            c = torch.zeros(B, H, dtype=dt)
+            h = torch.zeros(B, H, dtype=dt, device=device)
+            c = torch.zeros(B, H, dtype=dt, device=device)
             for x_t in xs:
                 z = x_t @ W_x + h @ W_h + b
                 i = torch.sigmoid(z[:, :H])
@@ -611,7 +648,7 @@ def make_torch(
         B, H = s["B"], s["H"]
 
         def loss_fn():
-            h = torch.zeros(B, H, dtype=dt)
+            h = torch.zeros(B, H, dtype=dt, device=device)
             for x_t in xs:
                 h = torch.tanh(h @ W + x_t @ U + b)
             return (h * h).sum()
@@ -642,7 +679,7 @@ def make_torch(
         loss.backward()
         return float(loss.item())
 
-    return Step(run, lambda: [p.grad.numpy() for p in params])
+    return Step(run, lambda: [p.grad.cpu().numpy() for p in params])
 
 
 MAKERS: dict[str, Callable[..., Step]] = {
@@ -713,7 +750,7 @@ def check_against_floor(
     The result has ``ok`` (within GRAD_TOLERANCE[dtype]), ``rel_diff``, ``where`` (the
     parameter with the worst difference), ``loss`` and ``floor_loss``.
     """
-    w = WORKLOADS[workload]
+    w = spec(workload)
     floor = make_floor(w.base or workload, tiny=tiny, dtype=dtype, seed=seed)
     floor_loss = floor()
     loss = step()

@@ -13,10 +13,9 @@ In the seed's convention z_t = 1 takes the candidate and z_t = 0 keeps h_{t-1} u
 
 from __future__ import annotations
 
-from ..autograd import scope
-from ..tensor import Tensor, cat, stack, where
+from ..tensor import Tensor, cat
 from .module import Module, uniform_init
-from .rnn import check_sequence, check_step_input, initial_state, step_masks
+from .rnn import check_sequence, check_step_input, initial_state, step_masks, unroll
 
 STEP_NAMES = ("z_t", "r_t", "h_tilde", "h_t")
 
@@ -82,19 +81,7 @@ class GRU(Module):
         B, T = check_sequence(xs, self.input_size, "GRU")
         h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
         keep = step_masks(mask, B, T, xs, "GRU")
-        cell, weights_T = self.cell, self.cell.weights_T()
-        hs = []
-        for t in range(T):
-            with scope(f"t={t}"):
-                x_t = xs[:, t]  # (B, d)
-                x_t.name = "x_t"
-                h_new = cell.step(x_t, h_t, weights_T)  # (B, h)
-                if keep[t] is not None:  # padding: keep h_{t-1}
-                    h_new = where(keep[t], h_new, h_t)
-                    h_new.name = "h_t (masked)"
-                h_t = h_new
-            hs.append(h_t)
-        return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+        return unroll(self.cell, xs, h_t, keep)
 
 
 def _affine(v: Tensor, W_T: Tensor, b: Tensor | None) -> Tensor:

@@ -99,6 +99,27 @@ def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list:
     return [None if full[t] else cond[:, t] for t in range(steps)]
 
 
+def unroll(cell, xs: Tensor, h_t: Tensor, keep: list) -> tuple[Tensor, Tensor]:
+    """Backpropagation through time's forward half: `cell.step` over xs (B, T, d), one step
+    per ts.scope("t=…"), carrying h from step to step. A step whose `keep` mask (from
+    step_masks) is False for a row leaves that row's h unchanged (padding).
+    Returns (hs (B, T, h), h_T (B, h)). Used by RNN and GRU, whose state is h alone.
+    """
+    weights_T = cell.weights_T()  # transposed once, shared by every step
+    hs = []
+    for t in range(xs.shape[1]):
+        with scope(f"t={t}"):
+            x_t = xs[:, t]  # (B, d)
+            x_t.name = "x_t"
+            h_new = cell.step(x_t, h_t, weights_T)  # (B, h)
+            if keep[t] is not None:  # padding: keep h_{t-1}
+                h_new = where(keep[t], h_new, h_t)
+                h_new.name = "h_t (masked)"
+            h_t = h_new
+        hs.append(h_t)
+    return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+
+
 # --------------------------------------------------------------------------- the model
 class RNNCell(Module):
     """One step of the vanilla RNN: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h).
@@ -154,19 +175,7 @@ class RNN(Module):
         B, T = check_sequence(xs, self.input_size, "RNN")
         h_t = initial_state(h0, B, self.hidden_size, xs, "RNN", "h0")
         keep = step_masks(mask, B, T, xs, "RNN")
-        cell, weights_T = self.cell, self.cell.weights_T()
-        hs = []
-        for t in range(T):
-            with scope(f"t={t}"):
-                x_t = xs[:, t]  # (B, d)
-                x_t.name = "x_t"
-                h_new = cell.step(x_t, h_t, weights_T)  # (B, h)
-                if keep[t] is not None:  # padding: keep h_{t-1}
-                    h_new = where(keep[t], h_new, h_t)
-                    h_new.name = "h_t (masked)"
-                h_t = h_new
-            hs.append(h_t)
-        return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+        return unroll(self.cell, xs, h_t, keep)
 
     def output(self, h: Tensor) -> Tensor:
         """y_t = W_hy h_t + b_y for every h_t at once: h (..., h) -> y (..., o)."""

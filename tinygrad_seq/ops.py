@@ -195,7 +195,9 @@ class Tanh(Function):
 
     def backward(self, g):  # tanh'(x) = 1 − tanh²(x)
         y = self.saved
-        return (g * (1 - y * y),)
+        d = 1 - y * y
+        d *= g  # in place: one temporary fewer (this runs at every step of an RNN)
+        return (d,)
 
 
 class Sigmoid(Function):
@@ -214,7 +216,10 @@ class Sigmoid(Function):
 
     def backward(self, g):  # σ'(x) = σ(x)(1 − σ(x))
         s = self.saved
-        return (g * (s * (1 - s)),)
+        d = 1 - s
+        d *= s  # in place: one new array, not three
+        d *= g
+        return (d,)
 
 
 class Relu(Function):
@@ -548,14 +553,17 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        y = exp(x - x.max(axis=self.axis, keepdims=True))  # shift: exp never overflows
+        y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
+        y = exp(y, out=y)  # in place, as the divisions below
         y /= y.sum(axis=self.axis, keepdims=True)
         self.saved = y
         return y
 
     def backward(self, g):  # ∂L/∂x = y ⊙ (g − Σ g ⊙ y), i.e. (diag(y) − y yᵀ) g
         y = self.saved
-        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+        gx = g * y
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)  # y ⊙ g − y ⊙ Σ g ⊙ y
+        return (gx,)
 
 
 class LogSoftmax(Function):
@@ -630,24 +638,25 @@ class LayerNorm(Function):
 
     def forward(self, x, gain, bias):
         mu = x.mean(axis=-1, keepdims=True)
-        centred = x - mu
-        var = (centred * centred).mean(axis=-1, keepdims=True)
+        x_hat = x - mu
+        var = (x_hat * x_hat).mean(axis=-1, keepdims=True)
         rstd = 1.0 / sqrt(var + self.eps)
-        x_hat = centred * rstd
+        x_hat *= rstd  # x̂ = (x − μ)/√(σ² + ε), in place
         self.saved = (x_hat, rstd, gain)
-        return x_hat * gain + bias
+        y = x_hat * gain
+        y += bias
+        return y
 
     def backward(self, g):
         x_hat, rstd, gain = self.saved
         px, pg, pb = self.parents
-        g_hat = g * gain
         gx = None
-        if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε)
-            gx = rstd * (
-                g_hat
-                - g_hat.mean(axis=-1, keepdims=True)
-                - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)
-            )
+        if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
+            gx = g * gain  # ĝ, then turned into ∂L/∂x in place
+            mean_g_x = (gx * x_hat).mean(axis=-1, keepdims=True)
+            gx -= gx.mean(axis=-1, keepdims=True)
+            gx -= x_hat * mean_g_x
+            gx *= rstd
         return (
             gx,
             g * x_hat if pg.requires_grad else None,  # summed to (D,) by the engine

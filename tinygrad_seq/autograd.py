@@ -269,7 +269,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             for p, gp in zip(fn.parents, grads):  # noqa: B905 (strict=True costs ~1 µs a node)
                 if gp is None or not p.requires_grad:
                     continue
-                if check:
+                if check and (
+                    check_all or gp.shape != p.data.shape or gp.dtype is not p.data.dtype
+                ):
                     gp = _fit_gradient(gp, p, fn)
                 pc = p._ctx
                 if pc is None:  # a leaf: its .grad accumulates

@@ -554,7 +554,7 @@ class Softmax(Function):
 
     def forward(self, x):
         y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
-        y = exp(y, out=y)  # in place, as the divisions below
+        array_module(y).exp(y, out=y)  # in place, as the division below
         y /= y.sum(axis=self.axis, keepdims=True)
         self.saved = y
         return y

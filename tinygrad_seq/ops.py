@@ -25,11 +25,6 @@ log = np.log
 sqrt = np.sqrt
 
 
-def _needs(fn: Function) -> tuple[bool, ...]:
-    """Which inputs of `fn` want a gradient."""
-    return tuple(p.requires_grad for p in fn.parents)
-
-
 # ------------------------------------------------------------------ elementwise, binary
 class Add(Function):
     __slots__ = ()

@@ -270,6 +270,22 @@ def test_matmul_gradient_matches_hand_derivation(rng):
     np.testing.assert_allclose(np_of(b.grad), expected_b, rtol=1e-12)
 
 
+def test_matmul_flattened_linear_path_handles_views(rng):
+    # (..., n, k) @ (k, m) runs as one 2-D product when the left side is contiguous; a
+    # transposed (non-contiguous) left side and a non-contiguous output gradient take the
+    # other paths and must agree
+    a, b = f64(rng, 2, 4, 3), f64(rng, 4, 5)
+    left = a.transpose(0, 2, 1)  # (2, 3, 4), not contiguous
+    assert not left.data.flags.c_contiguous
+    np.testing.assert_allclose((left @ b).numpy(), left.numpy() @ b.numpy(), rtol=1e-12)
+    assert ts.gradcheck(lambda x, y: x.transpose(0, 2, 1) @ y, a, b)
+    g = rng.standard_normal((2, 5, 3)).transpose(0, 2, 1)  # (2, 3, 5), not contiguous
+    c = f64(rng, 2, 3, 4)
+    (c @ b).backward(g)
+    np.testing.assert_allclose(np_of(c.grad), g @ b.numpy().T, rtol=1e-12)
+    np.testing.assert_allclose(np_of(b.grad), np.einsum("bij,bik->jk", c.numpy(), g), rtol=1e-12)
+
+
 def test_matmul_with_a_numpy_operand_on_either_side(rng):
     a = f64(rng, 3, 4)
     w = rng.standard_normal((4, 2))

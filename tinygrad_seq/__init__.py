@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import _malloc, backend, functional, graph
+from . import _gc, _malloc, backend, functional, graph
 from .autograd import (
     AnomalyError,
     Function,
@@ -41,6 +41,7 @@ from .tensor import (
 )
 
 _malloc.tune()  # keep freed memory for reuse: see _malloc.py
+_gc.tune()  # graphs have no cycles: collect cycles less often, see _gc.py
 F = functional
 __version__ = "0.1.0"
 

@@ -189,8 +189,10 @@ def _sum(g, axis, keepdims: bool = False):
 def sum_to(g, shape: tuple[int, ...]):
     """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
     extra = g.ndim - len(shape)
-    if extra == 1 and g.shape[1:] == shape:  # a bias added to a batch: the common case
-        return _sum(g, 0)
+    if extra and g.shape[extra:] == shape:  # a bias added to a batch: the common case
+        if g.dtype.kind == "f" and g.size and g.flags.c_contiguous:
+            return backend.sum_leading(g, extra)  # one BLAS product, see backend.py
+        return _sum(g, tuple(range(extra)) if extra > 1 else 0)
     stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if stretched:  # axes that were 1 in `shape` and got broadcast
         g = _sum(g, stretched, keepdims=True)
@@ -229,12 +231,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if top is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
         return
-    visited = [top]
     try:
         # Pass 1: count, for every node, how many nodes of this graph consume its output.
         stack = [top]
+        push, pop = stack.append, stack.pop
         while stack:
-            fn = stack.pop()
+            fn = pop()
             if fn.grad_out is _RELEASED:
                 raise RuntimeError(
                     f"backward through a graph that was already released (at op "
@@ -245,8 +247,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 pc = p._ctx
                 if pc is not None:
                     if pc.pending == 0:
-                        visited.append(pc)
-                        stack.append(pc)
+                        push(pc)
                     pc.pending += 1
 
         # Pass 2: run each node once all its consumers have sent their gradient.
@@ -254,8 +255,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         check_all = state.anomaly
         top.grad_out = grad
         ready = [top]
+        push, pop = ready.append, ready.pop
         while ready:
-            fn = ready.pop()
+            fn = pop()
             g = fn.grad_out
             if record:
                 fn.grad_norm = _norm(g)
@@ -302,13 +304,25 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     pc.grad_out, pc.owns_grad = acc, acc.ndim > 0
                 pc.pending -= 1
                 if pc.pending == 0:
-                    ready.append(pc)
+                    push(pc)
     except BaseException:
-        for fn in visited:  # undo the bookkeeping, so a later backward is not misled
-            fn.pending = 0
-            if fn.grad_out is not _RELEASED:
-                fn.grad_out = None
+        _reset(top)  # undo the bookkeeping, so a later backward is not misled
         raise
+
+
+def _reset(top: Function) -> None:
+    """Clear the counts and gradients a failed backward left on the graph below `top`."""
+    seen = set()
+    stack = [top]
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        fn.pending = 0
+        if fn.grad_out is not _RELEASED:
+            fn.grad_out = None
+        stack.extend(p._ctx for p in fn.parents if p._ctx is not None)
 
 
 def _accumulate_leaf(leaf, g) -> None:

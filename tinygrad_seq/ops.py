@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Function, IndexedGrad, OpError
-from .backend import array_module
+from .backend import array_module, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
 exp = np.exp
@@ -554,15 +554,22 @@ class Softmax(Function):
     def forward(self, x):
         y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
         array_module(y).exp(y, out=y)  # in place, as the division below
-        y /= y.sum(axis=self.axis, keepdims=True)
+        y /= self._sum(y)
         self.saved = y
         return y
 
     def backward(self, g):  # ∂L/∂x = y ⊙ (g − Σ g ⊙ y), i.e. (diag(y) − y yᵀ) g
         y = self.saved
-        gx = g * y
-        gx -= y * gx.sum(axis=self.axis, keepdims=True)  # y ⊙ g − y ⊙ Σ g ⊙ y
+        gy = g * y
+        gx = g - self._sum(gy)
+        gx *= y
         return (gx,)
+
+    def _sum(self, a):
+        """Σ over the softmax axis, kept; over the last axis as one BLAS product."""
+        if self.axis in (-1, a.ndim - 1) and a.dtype.kind == "f":
+            return sum_last(a)
+        return a.sum(axis=self.axis, keepdims=True)
 
 
 class LogSoftmax(Function):
@@ -635,10 +642,12 @@ class LayerNorm(Function):
     def __init__(self, eps: float = 1e-5) -> None:
         self.eps = eps
 
+    # Means over the last axis are sums as BLAS products (backend.sum_last), ×1/D.
     def forward(self, x, gain, bias):
-        mu = x.mean(axis=-1, keepdims=True)
+        inv_d = 1.0 / x.shape[-1]
+        mu = sum_last(x) * inv_d
         x_hat = x - mu
-        var = (x_hat * x_hat).mean(axis=-1, keepdims=True)
+        var = sum_last(x_hat * x_hat) * inv_d
         rstd = 1.0 / sqrt(var + self.eps)
         x_hat *= rstd  # x̂ = (x − μ)/√(σ² + ε), in place
         self.saved = (x_hat, rstd, gain)
@@ -651,9 +660,10 @@ class LayerNorm(Function):
         px, pg, pb = self.parents
         gx = None
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
+            inv_d = 1.0 / g.shape[-1]
             gx = g * gain  # ĝ, then turned into ∂L/∂x in place
-            mean_g_x = (gx * x_hat).mean(axis=-1, keepdims=True)
-            gx -= gx.mean(axis=-1, keepdims=True)
+            mean_g_x = sum_last(gx * x_hat) * inv_d
+            gx -= sum_last(gx) * inv_d
             gx -= x_hat * mean_g_x
             gx *= rstd
         return (

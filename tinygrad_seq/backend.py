@@ -150,7 +150,6 @@ def as_array(a: object) -> object:
     return np.asarray(a)
 
 
-
 # ---------------------------------------------------------------- sums as BLAS products
 # NumPy reduces an array along its last axis one short row at a time, and along its first
 # axis one row-add at a time; a matrix-vector product with a vector of ones does the same
@@ -179,6 +178,7 @@ def sum_leading(g, n_axes: int):
     for n in g.shape[:n_axes]:
         rows *= n
     return (_ones(rows, g) @ g.reshape(rows, -1)).reshape(g.shape[n_axes:])
+
 
 _env = os.environ.get("TINYGRAD_SEQ_BACKEND")
 if _env:

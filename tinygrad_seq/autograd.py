@@ -78,7 +78,10 @@ class IndexedGrad:
     def dense(self):
         """This gradient as a full array (a fresh one, safe to modify)."""
         buffer = backend.array_module(self.values).zeros(self.shape, dtype=self.dtype)
-        self.add_to(buffer)
+        if self.basic:  # written, not added: cheaper, and the buffer is zero there anyway
+            buffer[self.index] = self.values
+        else:
+            self.add_to(buffer)
         return buffer
 
 

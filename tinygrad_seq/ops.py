@@ -455,9 +455,9 @@ class GetItem(Function):
     op_name = "getitem"
     may_broadcast = False
 
-    def __init__(self, index) -> None:
+    def __init__(self, index, basic: bool | None = None) -> None:
         self.index = index
-        self.basic = _is_basic_index(index)
+        self.basic = _is_basic_index(index) if basic is None else basic
 
     def forward(self, x):
         self.saved = (x.shape, x.dtype)

@@ -375,6 +375,8 @@ class Tensor:
         return _apply1(ops.Neg(), self)
 
     def __getitem__(self, index) -> Tensor:
+        if index.__class__ is tuple and all(i.__class__ in _BASIC_INDEX for i in index):
+            return _apply1(ops.GetItem(index, basic=True), self)  # z[:, :H]: the hot path
         return _apply1(ops.GetItem(_unwrap_index(index, self.data)), self)
 
     # comparisons: boolean tensors, outside the graph
@@ -493,6 +495,9 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
                 f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"
             )
     return axis
+
+
+_BASIC_INDEX = (slice, int)  # index parts that pick each element at most once
 
 
 def _unwrap_index(index, data):

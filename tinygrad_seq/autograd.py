@@ -193,7 +193,7 @@ def sum_to(g, shape: tuple[int, ...]):
     """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
     extra = g.ndim - len(shape)
     if extra and g.shape[extra:] == shape:  # a bias added to a batch: the common case
-        if g.dtype.kind == "f" and g.size and g.flags.c_contiguous:
+        if g.size >= 16384 and g.dtype.kind == "f" and g.flags.c_contiguous:
             return backend.sum_leading(g, extra)  # one BLAS product, see backend.py
         return _sum(g, tuple(range(extra)) if extra > 1 else 0)
     stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)

@@ -180,6 +180,31 @@ def test_a_failed_backward_leaves_no_stale_state(rng):
     np.testing.assert_allclose(np_of(x.grad), 6 * np.exp(x.numpy()), rtol=1e-12)
 
 
+class _SendsNothing(ts.Function):
+    """A custom op whose backward sends no gradient to its (recorded) input."""
+
+    op_name = "sends_nothing"
+
+    def forward(self, x):
+        return x * 1.0
+
+    def backward(self, g):
+        return (None,)
+
+
+def test_a_function_that_sends_no_gradient_does_not_stall_the_backward(rng):
+    from tinygrad_seq.tensor import apply
+
+    x = f64(rng, 3)
+    h = x.tanh()  # two consumers: the custom op (sends nothing) and the multiply
+    loss = (apply(_SendsNothing(), h) + h * 2).sum()
+    loss.backward(retain_graph=True)
+    expected = 2 * (1 - np.tanh(x.numpy()) ** 2)
+    np.testing.assert_allclose(np_of(x.grad), expected, rtol=1e-12)
+    loss.backward()  # the counts were left clean: a second pass gives the same again
+    np.testing.assert_allclose(np_of(x.grad), 2 * expected, rtol=1e-12)
+
+
 def test_no_grad_ops_are_not_recorded(rng):
     x = f64(rng, 3)
     with ts.no_grad():

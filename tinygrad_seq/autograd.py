@@ -8,7 +8,8 @@ wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps it
 output, so a graph has no reference cycles and is freed by reference counting alone.
 
 This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
-`_ctx`), so it sits below tensor.py without importing it.
+`_ctx`, and the backward pass's own `_grad_out`, `_owns_grad`, `_pending`), so it sits
+below tensor.py without importing it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Function:
     broadcast inputs may come back in the broadcast shape: the engine sums them down.
     """
 
-    __slots__ = ("parents", "saved", "grad_out", "owns_grad", "pending", "grad_norm")
+    __slots__ = ("parents", "saved", "grad_norm")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -52,7 +53,7 @@ class OpError(ValueError):
     """Bad input an op detected itself; its message already names the op and the shapes."""
 
 
-_RELEASED = object()  # marks a Function whose saved arrays were freed by a backward
+_RELEASED = object()  # marks a tensor whose Function's saved arrays a backward freed
 
 
 class IndexedGrad:
@@ -229,70 +230,80 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     Iterative (no recursion), ordered by counting each node's consumers first
     (HIPS/autograd's toposort): a node runs once all the nodes that use it have sent
     their gradient. Unless `retain_graph`, each node's saved arrays are freed as it runs.
+
+    The pass walks the graph's tensors, not its Functions, and keeps its counts and
+    gradients on them (`_pending`, `_grad_out`, `_owns_grad`): every tensor is of one
+    class, so Python's attribute caches hit, where Functions are of many (Add, Mul, ...).
     """
-    top = root._ctx
-    if top is None:  # a leaf: d(root)/d(root) = grad
+    if root._ctx is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
         return
     try:
         # Pass 1: count, for every node, how many nodes of this graph consume its output.
-        stack = [top]
+        root._pending = 0
+        stack = [root]
         push, pop = stack.append, stack.pop
         while stack:
-            fn = pop()
-            if fn.grad_out is _RELEASED:
+            t = pop()
+            if t._grad_out is _RELEASED:
                 raise RuntimeError(
                     f"backward through a graph that was already released (at op "
-                    f"'{fn.op_name}'): its saved arrays were freed by an earlier backward. "
-                    "Pass retain_graph=True to the first backward to backpropagate twice."
+                    f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier "
+                    "backward. Pass retain_graph=True to the first backward to "
+                    "backpropagate twice."
                 )
-            for p in fn.parents:
-                pc = p._ctx
-                if pc is not None:
-                    if pc.pending == 0:
-                        push(pc)
-                    pc.pending += 1
+            for p in t._ctx.parents:
+                if p._ctx is not None:
+                    if p._pending == 0:
+                        push(p)
+                    p._pending += 1
 
         # Pass 2: run each node once all its consumers have sent their gradient.
         record = state.record_grad_norms
         check_all = state.anomaly
-        top.grad_out = grad
-        ready = [top]
+        root._grad_out = grad
+        ready = [root]
         push, pop = ready.append, ready.pop
         while ready:
-            fn = pop()
-            g = fn.grad_out
+            t = pop()
+            fn = t._ctx
+            g = t._grad_out
             if record:
                 fn.grad_norm = _norm(g)
             grads = fn.backward(g)
             if retain_graph:
-                fn.grad_out = None
+                t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly
                 fn.saved = None
-                fn.grad_out = _RELEASED
+                t._grad_out = _RELEASED
             check = fn.may_broadcast or check_all
             for p, gp in zip(fn.parents, grads):  # noqa: B905 (strict=True costs ~1 µs a node)
-                if gp is None or not p.requires_grad:
+                if gp is None:
+                    if p._ctx is None:  # a constant, or a leaf that gets no gradient here
+                        continue
+                    # a Function sent nothing to a recorded input (zero gradient): count it
+                    # as sent, or that input would wait for it forever
+                    gp = backend.array_module(p.data).zeros_like(p.data)
+                elif not p.requires_grad:
                     continue
                 if check and (
                     check_all or gp.shape != p.data.shape or gp.dtype is not p.data.dtype
                 ):
                     gp = _fit_gradient(gp, p, fn)
-                pc = p._ctx
-                if pc is None:  # a leaf: its .grad accumulates
+                if p._ctx is None:  # a leaf: its .grad accumulates
                     leaf_grad = p.grad
                     if leaf_grad is not None and gp.__class__ is not IndexedGrad:
                         leaf_grad += gp  # the common case, inline
                     else:
                         _accumulate_leaf(p, gp)
                     continue
-                acc = pc.grad_out
+                acc = p._grad_out
                 if acc is None:  # the first gradient to arrive: keep it as it is
                     if gp.__class__ is IndexedGrad:
-                        pc.grad_out, pc.owns_grad = gp.dense(), True
+                        p._grad_out, p._owns_grad = gp.dense(), True
                     else:
-                        pc.grad_out, pc.owns_grad = gp, False  # may be shared: no writes
-                elif pc.owns_grad:  # our own buffer: add in place
+                        p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
+                elif p._owns_grad:  # our own buffer: add in place
                     if gp.__class__ is IndexedGrad:
                         gp.add_to(acc)
                     else:
@@ -304,28 +315,28 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     else:
                         acc = acc + gp
                     # (NumPy gives 0-d results as immutable scalars: never add into those)
-                    pc.grad_out, pc.owns_grad = acc, acc.ndim > 0
-                pc.pending -= 1
-                if pc.pending == 0:
-                    push(pc)
+                    p._grad_out, p._owns_grad = acc, acc.ndim > 0
+                p._pending -= 1
+                if p._pending == 0:
+                    push(p)
     except BaseException:
-        _reset(top)  # undo the bookkeeping, so a later backward is not misled
+        _reset(root)  # undo the bookkeeping, so a later backward is not misled
         raise
 
 
-def _reset(top: Function) -> None:
-    """Clear the counts and gradients a failed backward left on the graph below `top`."""
+def _reset(root) -> None:
+    """Clear the counts and gradients a failed backward left on the graph below `root`."""
     seen = set()
-    stack = [top]
+    stack = [root]
     while stack:
-        fn = stack.pop()
-        if id(fn) in seen:
+        t = stack.pop()
+        if id(t) in seen:
             continue
-        seen.add(id(fn))
-        fn.pending = 0
-        if fn.grad_out is not _RELEASED:
-            fn.grad_out = None
-        stack.extend(p._ctx for p in fn.parents if p._ctx is not None)
+        seen.add(id(t))
+        t._pending = 0
+        if t._grad_out is not _RELEASED:
+            t._grad_out = None
+        stack.extend(p for p in t._ctx.parents if p._ctx is not None)
 
 
 def _accumulate_leaf(leaf, g) -> None:

@@ -74,8 +74,8 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
     t.scope = state.scope
     if wants_grad and state.grad_enabled:
         fn.parents = parents
-        fn.grad_out = None
-        fn.pending = 0
+        t._grad_out = None
+        t._pending = 0
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -116,8 +116,8 @@ def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
     t.scope = state.scope
     if x.requires_grad and state.grad_enabled:
         fn.parents = (x,)
-        fn.grad_out = None
-        fn.pending = 0
+        t._grad_out = None
+        t._pending = 0
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -145,8 +145,8 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
     t.scope = state.scope
     if (x.requires_grad or y.requires_grad) and state.grad_enabled:
         fn.parents = (x, y)
-        fn.grad_out = None
-        fn.pending = 0
+        t._grad_out = None
+        t._pending = 0
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -220,7 +220,18 @@ class Tensor:
     integer data stays integer (token ids) and cannot require a gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx")
+    # _grad_out, _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "name",
+        "scope",
+        "_ctx",
+        "_grad_out",
+        "_owns_grad",
+        "_pending",
+    )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
 

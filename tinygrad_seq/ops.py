@@ -223,7 +223,7 @@ class Relu(Function):
     may_broadcast = False
 
     def forward(self, x):
-        positive = x > 0
+        positive = (x > 0).astype(x.dtype)  # 1.0 / 0.0: float × float beats float × bool
         self.saved = positive
         return x * positive
 
@@ -543,6 +543,11 @@ class Where(Function):
 # ------------------------------------------------------------------ fused primitives
 # Each is measurably faster than its composition from the primitives above (one node
 # instead of five to ten) and is gradient-checked like every other op.
+# A row sum this large (√ of the smallest normal float) means the row's exps stayed far from
+# underflow: what did underflow is below the dtype's precision relative to the sum.
+_SAFE_SUM = {c: float(np.sqrt(np.finfo(c).tiny)) for c in "efdg"}
+
+
 class Softmax(Function):
     __slots__ = ("axis",)
     op_name = "softmax"
@@ -552,8 +557,21 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        xp = array_module(x)
+        if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
+            # One shift for the whole array: NumPy's max over each short row costs as much
+            # as the exp. Softmax is the same for any shift; this one is fine unless a row
+            # lies so far below the array's max that its exps underflow, and then (or for
+            # NaN or inf) the row sums below tell, and the per-row shift is used instead.
+            y = x - x.max()
+            xp.exp(y, out=y)
+            s = sum_last(y)
+            if s.min() >= _SAFE_SUM[y.dtype.char]:
+                y /= s
+                self.saved = y
+                return y
         y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
-        array_module(y).exp(y, out=y)  # in place, as the division below
+        xp.exp(y, out=y)  # in place, as the division below
         y /= self._sum(y)
         self.saved = y
         return y

@@ -578,8 +578,9 @@ class Softmax(Function):
 
     def backward(self, g):  # ∂L/∂x = y ⊙ (g − Σ g ⊙ y), i.e. (diag(y) − y yᵀ) g
         y = self.saved
-        gy = g * y
-        gx = g - self._sum(gy)
+        gx = g * y
+        s = self._sum(gx)  # Σ g ⊙ y, then gx's buffer is reused for y ⊙ (g − Σ g ⊙ y)
+        array_module(gx).subtract(g, s, out=gx)
         gx *= y
         return (gx,)
 
@@ -680,9 +681,10 @@ class LayerNorm(Function):
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
             inv_d = 1.0 / g.shape[-1]
             gx = g * gain  # ĝ, then turned into ∂L/∂x in place
-            mean_g_x = sum_last(gx * x_hat) * inv_d
+            tmp = gx * x_hat
+            mean_g_x = sum_last(tmp) * inv_d
             gx -= sum_last(gx) * inv_d
-            gx -= x_hat * mean_g_x
+            gx -= array_module(tmp).multiply(x_hat, mean_g_x, out=tmp)  # tmp's buffer reused
             gx *= rstd
         return (
             gx,

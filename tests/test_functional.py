@@ -192,6 +192,21 @@ def test_sigmoid_saturates_exactly_without_warnings():
     assert s32.dtype == np.float32 and s32[0] == 0.0 and s32[1] == 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_relative_precision_for_negative_inputs(dtype):
+    # σ(−20) = 2.06e-9: a form that cancels (½(1 + tanh(x/2))) would give 0 in float32
+    x_np = np.array([-80.0, -20.0, -5.0, 0.0, 5.0, 20.0], dtype=dtype)
+    x = ts.Tensor(x_np, requires_grad=True)
+    with np.errstate(all="raise"):  # even underflow: the op silences only its own
+        s = x.sigmoid()
+        s.sum().backward()
+    reference = 1 / (1 + np.exp(-x_np.astype(np.float64)))
+    np.testing.assert_allclose(s.numpy(), reference, rtol=1e-6)
+    # σ' = σ(1 − σ) from the saved σ, as PyTorch does: exact on the negative side, while
+    # for large positive x, 1 − σ rounds to 0 in float32 (absolute error < 1e-8)
+    np.testing.assert_allclose(np_of(x.grad), reference * (1 - reference), rtol=1e-5, atol=1e-8)
+
+
 def test_tanh_and_exp_log_stay_finite_at_large_inputs():
     x = ts.Tensor(np.array([-1e4, 1e4]), requires_grad=True)
     with strict_floats():

@@ -326,3 +326,50 @@ def test_causal_and_padding_masks():
     mask = F.padding_mask([2, 0, 3], 3)
     np.testing.assert_array_equal(mask, [[1, 1, 0], [0, 0, 0], [1, 1, 1]])
     assert mask.dtype == bool
+
+
+# ------------------------------------------------------------------ fused RNN step
+def _rnn_inputs(rng, batch=3, d_in=2, hidden=4):
+    h, x = f64(rng, batch, hidden), f64(rng, batch, d_in)
+    return h, x, f64(rng, hidden, hidden), f64(rng, d_in, hidden), f64(rng, hidden)
+
+
+def test_rnn_step_gradcheck_all_five_inputs(rng):
+    assert ts.gradcheck(F.rnn_step, *_rnn_inputs(rng))
+
+
+def test_rnn_step_equals_the_five_primitives(rng):
+    h, x, W, U, b = _rnn_inputs(rng)
+    fused = F.rnn_step(h, x, W, U, b)
+    assert fused.op == "rnn_step" and fused.parents == (h, x, W, U, b)
+    fused.sum().backward()
+    grads = [np_of(t.grad).copy() for t in (h, x, W, U, b)]
+    for t in (h, x, W, U, b):
+        t.grad = None
+    composed = (h @ W + x @ U + b).tanh()
+    composed.sum().backward()
+    np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-12)
+    for got, t in zip(grads, (h, x, W, U, b), strict=True):
+        np.testing.assert_allclose(got, np_of(t.grad), rtol=1e-12)
+
+
+def test_rnn_step_unrolls_into_one_node_per_step(rng):
+    _, _, W, U, b = _rnn_inputs(rng)
+    h = ts.Tensor(np.zeros((3, 4)))
+    xs = [ts.Tensor(rng.standard_normal((3, 2))) for _ in range(6)]  # constants: no grad
+    for x_t in xs:
+        h = F.rnn_step(h, x_t, W, U, b)
+    graph = ts.graph.trace(h.sum())
+    assert sum(n.op == "rnn_step" for n in graph.nodes) == 6
+    h.sum().backward()
+    assert all(t.grad is not None for t in (W, U, b))
+
+
+def test_rnn_step_names_the_expected_shapes(rng):
+    h, x, W, U, b = _rnn_inputs(rng)
+    with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\).*\(3, 4\)"):
+        F.rnn_step(h, x, W, U, b.reshape(1, 4))
+    with pytest.raises(ValueError, match="rnn_step"):
+        F.rnn_step(h, x, U, W, b)  # W and U swapped: the products do not fit
+    with pytest.raises(TypeError, match="rnn_step: expected a Tensor"):
+        F.rnn_step(h.numpy(), x, W, U, b)

@@ -658,6 +658,45 @@ class SoftmaxCrossEntropy(Function):
         return (d,)
 
 
+class RNNStep(Function):
+    """h_t = tanh(h_{t−1} W + x_t U + b): a vanilla RNN step as one node.
+
+    The same math as five primitives (two matmuls, two adds, tanh), but one graph node per
+    time step: on a 1000-step RNN with hidden size 32 it runs ~1.6× faster and its graph
+    holds ~5× less memory (benchmarks W4 and W4-fused). h (B, H), x (B, I), W (H, H'),
+    U (I, H'), b (H',).
+    """
+
+    __slots__ = ()
+    op_name = "rnn_step"
+
+    def forward(self, h, x, W, U, b):
+        if h.ndim != 2 or x.ndim != 2 or W.ndim != 2 or U.ndim != 2 or b.ndim != 1:
+            raise OpError(
+                f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "
+                f"shapes {h.shape}, {x.shape}, {W.shape}, {U.shape}, {b.shape}"
+            )
+        pre = h @ W
+        pre += x @ U  # in place: the pre-activation is not kept (backward needs only h_t)
+        pre += b
+        h_t = tanh(pre, out=pre)
+        self.saved = (h, x, W, U, h_t)
+        return h_t
+
+    def backward(self, g):  # with a = pre-activation: ∂L/∂a = g ⊙ (1 − h_t²)
+        h, x, W, U, h_t = self.saved
+        ph, px, pW, pU, pb = self.parents
+        da = 1 - h_t * h_t
+        da *= g
+        return (
+            da @ W.T if ph.requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
+            da @ U.T if px.requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ
+            h.T @ da if pW.requires_grad else None,  # ∂L/∂W = h_{t−1}ᵀ ∂L/∂a
+            x.T @ da if pU.requires_grad else None,  # ∂L/∂U = x_tᵀ ∂L/∂a
+            da if pb.requires_grad else None,  # summed over the batch by the engine
+        )
+
+
 class LayerNorm(Function):
     """y = gain ⊙ (x − μ)/√(σ² + ε) + bias over the last axis."""
 

@@ -15,7 +15,8 @@ arrays in the order ``WORKLOADS[id].params``, so the versions can be compared.
 
 Variants of W4 measure the engine's recording switches: ``W4-scope`` runs every time step
 inside ``ts.scope(f"t={t}")``, ``W4-gradnorms`` runs the backward inside
-``ts.graph.record_grad_norms()``. Only the engine has them.
+``ts.graph.record_grad_norms()``; ``W4-fused`` writes each step as one fused node,
+``F.rnn_step``. Only the engine has them; they are compared with W4's floor.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Workload:
     sizes: dict
     tiny: dict
     params: tuple[str, ...]
-    variant: str | None = None  # "scope" | "gradnorms" (engine only)
+    variant: str | None = None  # "scope" | "gradnorms" | "fused" (engine only)
     base: str | None = None  # the workload a variant modifies
     engines: tuple[str, ...] = ("tinygrad_seq", "numpy-floor", "torch")
     per: str | None = None  # what "µs per ..." divides by: "op" (W5) or "step" (W4)
@@ -120,6 +121,18 @@ _ALL = (
         tiny=_W4_TINY,
         params=_RNN,
         variant="scope",
+        base="W4",
+        engines=("tinygrad_seq",),
+        per="step",
+    ),
+    Workload(
+        id="W4-fused",
+        kind="rnn",
+        title="W4 with each step one fused node, F.rnn_step (PyTorch column: its W4)",
+        sizes=_W4_SIZES,
+        tiny=_W4_TINY,
+        params=_RNN,
+        variant="fused",
         base="W4",
         engines=("tinygrad_seq",),
         per="step",
@@ -329,6 +342,14 @@ def make_engine(
                 for t, x_t in enumerate(xs):
                     with ts.scope(f"t={t}"):
                         h = (h @ W + x_t @ U + b).tanh()
+                return (h * h).sum()
+
+        elif w.variant == "fused":
+
+            def loss_fn():
+                h = ts.Tensor(h0)
+                for x_t in xs:
+                    h = F.rnn_step(h, x_t, W, U, b)  # the same step as one graph node
                 return (h * h).sum()
 
         else:

@@ -175,6 +175,21 @@ def test_render_switch_costs():
     assert "| 25.0 | 1.25× | +5.00 | +5.00 |" in page
 
 
+def test_the_fused_variant_gets_the_w4_targets_and_is_not_a_switch():
+    records = [
+        _record("tinygrad_seq", "W4", 20.0, traced=4.0),
+        _record("tinygrad_seq", "W4-fused", 12.0, traced=1.5),
+        _record("numpy-floor", "W4", 10.0, traced=1.0),
+    ]
+    cells = report.aggregate(records)
+    targets = {t["what"]: t for t in report.targets(cells, ["W4", "W4-fused"])}
+    assert targets["W4-fused: engine ≤ 1.5× floor"]["wall"] == ("1.20×", True)
+    memory = targets["W4-fused: graph's peak memory ≤ 2× the floor's (tracemalloc)"]
+    assert memory["wall"] == ("1.50×", True)
+    assert targets["W4: engine ≤ 1.5× floor"]["wall"] == ("2.00×", False)
+    assert report.switches_table(cells, ["W4", "W4-fused"]) == []  # not a recording switch
+
+
 def test_runner_options():
     quick = runner.parse_args(["--quick"], "bench")
     assert (quick.rounds, quick.budget, quick.retries) == (1, 0.3, 0)

@@ -680,12 +680,13 @@ class RNNStep(Function):
         pre += x @ U  # in place: the pre-activation is not kept (backward needs only h_t)
         pre += b
         h_t = tanh(pre, out=pre)
-        self.saved = (h, x, W, U, h_t)
-        return h_t
+        self.saved = h_t  # the inputs backward needs are the parents' arrays: no tuple,
+        return h_t  # ~80 bytes less per step of a long unroll
 
     def backward(self, g):  # with a = pre-activation: ∂L/∂a = g ⊙ (1 − h_t²)
-        h, x, W, U, h_t = self.saved
+        h_t = self.saved
         ph, px, pW, pU, pb = self.parents
+        h, x, W, U = ph.data, px.data, pW.data, pU.data
         da = 1 - h_t * h_t
         da *= g
         return (

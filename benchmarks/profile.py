@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summarize_collapsed(args.collapsed, args.top))
         return 0
     if args.workload is None:
-        ap.error("name a workload (W1 ... W5, W4-scope, W4-gradnorms, W4-fused) or give --collapsed")
+        ap.error("name a workload (W1 ... W5 or a W4 variant, e.g. W4-fused) or give --collapsed")
 
     from . import workloads
 

@@ -133,3 +133,21 @@ def test_moving_between_backends_and_mixing_is_an_error(rng):
     np.testing.assert_array_equal(on_gpu.numpy(), on_cpu.numpy())
     with pytest.raises(TypeError, match=r"add.*cupy.*numpy|add.*numpy.*cupy"):
         on_gpu + on_cpu
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_as_blas_products_match_numpy(dtype, rng):
+    xp = ts.backend.xp
+    x = xp.asarray(rng.standard_normal((3, 5, 7)).astype(dtype))
+    last = ts.backend.sum_last(x)
+    assert last.shape == (3, 5, 1) and last.dtype == dtype
+    np.testing.assert_allclose(np_of(last), np_of(x).sum(axis=-1, keepdims=True), rtol=1e-5)
+    view = x.transpose(0, 2, 1)  # not contiguous: the product still reads it right
+    np.testing.assert_allclose(
+        np_of(ts.backend.sum_last(view)), np_of(view).sum(axis=-1, keepdims=True), rtol=1e-5
+    )
+    for n_axes in (1, 2):
+        lead = ts.backend.sum_leading(x, n_axes)
+        expected = np_of(x).sum(axis=tuple(range(n_axes)))
+        assert lead.shape == expected.shape and lead.dtype == dtype
+        np.testing.assert_allclose(np_of(lead), expected, rtol=1e-5)

@@ -138,6 +138,24 @@ def test_leaf_grad_is_private(rng):
     np.testing.assert_array_equal(np_of(y.grad), np.ones(3))
 
 
+def test_a_matmul_gradient_kept_as_a_leaf_grad_stays_correct(rng):
+    # a matrix product's gradients are new arrays, so a leaf keeps its first one without a
+    # copy; the same leaf on both sides must still get the sum, and later backwards add
+    a = f64(rng, 3, 3)
+    (a @ a).sum().backward()
+    ones = np.ones((3, 3))
+    expected = ones @ a.numpy().T + a.numpy().T @ ones
+    np.testing.assert_allclose(np_of(a.grad), expected, rtol=1e-12)
+    (a @ a).sum().backward()
+    np.testing.assert_allclose(np_of(a.grad), 2 * expected, rtol=1e-12)
+    w = f64(rng, 3, 2)
+    x = ts.Tensor(rng.standard_normal((4, 3)))
+    y = x @ w
+    y.sum().backward()
+    w.grad += 1.0  # the leaf's own array: nothing else sees the write
+    np.testing.assert_allclose(np_of(w.grad), x.numpy().T @ np.ones((4, 2)) + 1.0)
+
+
 def test_retain_graph_allows_a_second_backward_that_accumulates(rng):
     x = f64(rng, 3)
     y = (x.tanh() * x).sum()

@@ -38,6 +38,9 @@ class Function:
     # shapes by construction (unary, shape ops) set False and skip the check; it still
     # runs for every op under detect_anomaly(), and the tests gradcheck every op.
     may_broadcast = True
+    # True when every gradient backward returns is a new array made for that input alone
+    # (a matrix product's): a leaf's first gradient is then kept as its .grad, not copied.
+    fresh_grads = False
 
     def forward(self, *arrays):  # pragma: no cover - every op overrides it
         raise NotImplementedError
@@ -292,9 +295,13 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     gp = _fit_gradient(gp, p, fn)
                 if p._ctx is None:  # a leaf: its .grad accumulates
                     leaf_grad = p.grad
-                    if leaf_grad is not None and gp.__class__ is not IndexedGrad:
+                    if gp.__class__ is IndexedGrad:
+                        _accumulate_leaf(p, gp)
+                    elif leaf_grad is not None:
                         leaf_grad += gp  # the common case, inline
-                    else:
+                    elif fn.fresh_grads:  # made for this leaf alone: keep it, no copy
+                        p.grad = gp
+                    else:  # may be shared with another input: a private copy
                         _accumulate_leaf(p, gp)
                     continue
                 acc = p._grad_out

@@ -270,6 +270,7 @@ class MatMul(Function):
 
     __slots__ = ()
     op_name = "matmul"
+    fresh_grads = True  # every gradient below is a new product (or a sum, or a view of one)
 
     def forward(self, x, y):
         self.saved = (x, y)
@@ -669,6 +670,7 @@ class RNNStep(Function):
 
     __slots__ = ()
     op_name = "rnn_step"
+    fresh_grads = True  # all five are new arrays (b's is summed over the batch)
 
     def forward(self, h, x, W, U, b):
         if h.ndim != 2 or x.ndim != 2 or W.ndim != 2 or U.ndim != 2 or b.ndim != 1:

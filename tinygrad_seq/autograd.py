@@ -295,14 +295,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     gp = _fit_gradient(gp, p, fn)
                 if p._ctx is None:  # a leaf: its .grad accumulates
                     leaf_grad = p.grad
-                    if gp.__class__ is IndexedGrad:
-                        _accumulate_leaf(p, gp)
-                    elif leaf_grad is not None:
+                    if leaf_grad is not None and gp.__class__ is not IndexedGrad:
                         leaf_grad += gp  # the common case, inline
-                    elif fn.fresh_grads:  # made for this leaf alone: keep it, no copy
-                        p.grad = gp
-                    else:  # may be shared with another input: a private copy
-                        _accumulate_leaf(p, gp)
+                    else:
+                        _accumulate_leaf(p, gp, fn.fresh_grads)
                     continue
                 acc = p._grad_out
                 if acc is None:  # the first gradient to arrive: keep it as it is
@@ -346,15 +342,20 @@ def _reset(root) -> None:
         stack.extend(p for p in t._ctx.parents if p._ctx is not None)
 
 
-def _accumulate_leaf(leaf, g) -> None:
-    """leaf.grad += g, the first time on a private copy (g may be shared with other nodes)."""
+def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
+    """leaf.grad += g. The first time, g itself if `fresh` (made for this leaf alone, as a
+    matrix product's gradients are: see Function.fresh_grads), else a private copy (g may
+    be shared with other nodes)."""
     if g.__class__ is IndexedGrad:
         if leaf.grad is None:
             leaf.grad = g.dense()
         else:
             g.add_to(leaf.grad)
     elif leaf.grad is None:
-        leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
+        if fresh:
+            leaf.grad = g
+        else:
+            leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += g
 

@@ -18,8 +18,10 @@ from .common import DemoContext, demo_command, require
 
 def sizes(ctx: DemoContext) -> dict[str, Any]:
     return ctx.pick(
+        # tiny: by ~100 steps attention has only begun to pull ahead (its accuracy at length
+        # 10 then ranges 56-84 % over seeds and CPUs); by 140 it is settled (85-94 %)
         tiny=dict(
-            min_len=2, max_len=10, num_symbols=8, emb=16, hidden=32, steps=100, batch=96, lr=0.01
+            min_len=2, max_len=10, num_symbols=8, emb=16, hidden=32, steps=140, batch=96, lr=0.01
         ),
         quick=dict(
             min_len=2, max_len=12, num_symbols=8, emb=16, hidden=32, steps=160, batch=96, lr=0.01

@@ -73,6 +73,83 @@ def aggregate(records: list[dict]) -> dict[tuple[str, str], dict]:
     return cells
 
 
+def _name(engine: str, workload: str) -> str:
+    return f"{engine}:{workload}"
+
+
+def _median_of(pairs) -> float:
+    return statistics.median(pairs)
+
+
+def pair_stats(rec: dict) -> dict[str, dict]:
+    """Per contestant of one paired process (worker.pair_cells): its median ms, and the
+    medians over the turns of its time ÷ the floor's, ÷ torch's (the engine's cells),
+    ÷ the engine's base workload (a variant), and (time − floor's) per op or step in µs."""
+    times, group = rec["times_ms"], rec["group"]
+    floor, torch = times.get(_name(FLOOR, group)), times.get(_name(TORCH, group))
+    base = times.get(_name(ENGINE, group))
+    out = {}
+    for name, ts in times.items():
+        engine, workload = name.split(":")
+        n = WORKLOADS[workload].count()
+        st = {"median_ms": statistics.median(ts), "turns": len(ts)}
+        if floor and engine != FLOOR:
+            st["vs_floor"] = _median_of(a / b for a, b in zip(ts, floor, strict=True))
+            if n:
+                st["us_above_floor"] = _median_of(
+                    (a - b) * 1e3 / n for a, b in zip(ts, floor, strict=True)
+                )
+        if torch and engine == ENGINE:
+            st["vs_torch"] = _median_of(a / b for a, b in zip(ts, torch, strict=True))
+        if base and engine == ENGINE and workload != group:
+            st["vs_base"] = _median_of(a / b for a, b in zip(ts, base, strict=True))
+            if n:
+                st["us_added"] = _median_of(
+                    (a - b) * 1e3 / n for a, b in zip(ts, base, strict=True)
+                )
+        out[name] = st
+    return out
+
+
+def pair_summary(rec: dict) -> dict[str, float]:
+    """The engine's paired ratios in one process, for the progress log."""
+    out = {}
+    for name, st in pair_stats(rec).items():
+        engine, workload = name.split(":")
+        if engine != ENGINE:
+            continue
+        for key, label in (("vs_floor", "floor"), ("vs_torch", "torch")):
+            if key in st:
+                out[f"{workload} ÷ {label}"] = st[key]
+    return out
+
+
+def aggregate_pairs(pairs: list[dict]) -> dict[str, dict]:
+    """{"engine:workload": stats}: the median over paired processes of each statistic of
+    pair_stats, with the spread ((max − min) / median) of its ratio to the floor."""
+    per: dict[str, list[dict]] = {}
+    for rec in pairs:
+        if rec.get("status") != "ok":
+            continue
+        for name, st in pair_stats(rec).items():
+            per.setdefault(name, []).append(st)
+    out = {}
+    for name, stats in per.items():
+        cell: dict = {"processes": len(stats), "turns": min(st["turns"] for st in stats)}
+        for key in ("median_ms", "vs_floor", "vs_torch", "vs_base", "us_above_floor", "us_added"):
+            values = [st[key] for st in stats if key in st]
+            if values:
+                cell[key] = statistics.median(values)
+                if key == "vs_floor":
+                    cell["vs_floor_spread"] = (max(values) - min(values)) / cell[key]
+        out[name] = cell
+    return out
+
+
+def _paired(paired: dict, engine: str, workload: str, key: str) -> float | None:
+    return paired.get(_name(engine, workload), {}).get(key)
+
+
 # ------------------------------------------------------------------ formatting
 def fmt_ms(ms: float | None) -> str:
     if ms is None:
@@ -202,7 +279,44 @@ def overhead_table(cells: dict, workloads: list[str], engines: list[str]) -> lis
     return _table(header, rows)
 
 
-def switches_table(cells: dict, workloads: list[str]) -> list[str]:
+def paired_table(paired: dict, workloads: list[str], engines: list[str]) -> list[str]:
+    """Each cell as timed in its workload's paired processes: medians and per-turn ratios."""
+    rows = []
+    for w in workloads:
+        for e in engines:
+            st = paired.get(_name(e, w))
+            if st is None:
+                continue
+            n = WORKLOADS[w].count()
+            spread = st.get("vs_floor_spread")
+            rows.append(
+                [
+                    w,
+                    e,
+                    f"{st['processes']} × {st['turns']}",
+                    fmt_ms(st["median_ms"]),
+                    fmt_ratio(st.get("vs_floor")),
+                    fmt_ratio(st.get("vs_torch")),
+                    _us(st.get("us_above_floor")) if n else "",
+                    "—" if spread is None else f"{spread:.0%}",
+                ]
+            )
+    if not rows:
+        return []
+    header = [
+        "workload",
+        "engine",
+        "processes × turns",
+        "ms",
+        "÷ floor",
+        "÷ torch",
+        "µs above floor per op/step",
+        "spread of ÷ floor",
+    ]
+    return _table(header, rows)
+
+
+def switches_table(cells: dict, workloads: list[str], paired: dict | None = None) -> list[str]:
     """The engine's recording switches on W4: what turning each on costs."""
     base, base_cpu = _ms(cells, ENGINE, "W4"), _cpu_ms(cells, ENGINE, "W4")
     rows = []
@@ -222,6 +336,7 @@ def switches_table(cells: dict, workloads: list[str]) -> list[str]:
                 fmt_ratio(_ratio(ms, base)),
                 _us(added, "+"),
                 _us(added_cpu, "+"),
+                _us(_paired(paired or {}, ENGINE, w, "us_added"), "+"),
             ]
         )
     if not rows:
@@ -233,8 +348,10 @@ def switches_table(cells: dict, workloads: list[str]) -> list[str]:
         "÷ W4 (switch off)",
         "µs per step added",
         "CPU µs per step added",
+        "paired µs per step added",
     ]
-    return _table(header, [["W4", "switches off", fmt_ms(base), "1.00×", "0", "0"]] + rows)
+    off = ["W4", "switches off", fmt_ms(base), "1.00×", "0", "0", "0"]
+    return _table(header, [off] + rows)
 
 
 def memory_table(cells: dict, workloads: list[str], engines: list[str]) -> list[str]:
@@ -308,18 +425,23 @@ def grad_table(check: dict, workloads: list[str], engines: list[str]) -> list[st
     return _table(["workload"] + engines, rows)
 
 
-def targets(cells: dict, workloads: list[str]) -> list[dict]:
-    """DESIGN's targets, each measured from wall-time and from CPU-time medians.
+def targets(cells: dict, workloads: list[str], paired: dict | None = None) -> list[dict]:
+    """DESIGN's targets, each measured from wall-time and from CPU-time medians of the
+    cells, and from the paired processes' per-turn ratios.
 
-    A row: {"what", "wall", "cpu"}, each value a (text, met) pair, met None where this run
-    cannot tell. Memory has no CPU-time version: both give the tracemalloc ratio.
+    A row: {"what", "wall", "cpu", "paired"}, each value a (text, met) pair, met None where
+    this run cannot tell. Memory is not a timing: all three give the tracemalloc ratio.
     """
+    paired = paired or {}
 
-    def row(what: str, fmt, limit: float, wall: float | None, cpu: float | None) -> dict:
+    def row(
+        what: str, fmt, limit: float, wall: float | None, cpu: float | None, pair: float | None
+    ) -> dict:
         return {
             "what": what,
             "wall": (fmt(wall), None if wall is None else wall <= limit),
             "cpu": (fmt(cpu), None if cpu is None else cpu <= limit),
+            "paired": (fmt(pair), None if pair is None else pair <= limit),
         }
 
     out = []
@@ -333,6 +455,7 @@ def targets(cells: dict, workloads: list[str]) -> list[dict]:
                 TARGET_VS_TORCH,
                 _ratio(_ms(cells, ENGINE, w), _ms(cells, TORCH, w)),
                 _ratio(_cpu_ms(cells, ENGINE, w), _cpu_ms(cells, TORCH, w)),
+                _paired(paired, ENGINE, w, "vs_torch"),
             )
         )
     if "W5" in workloads:
@@ -343,6 +466,7 @@ def targets(cells: dict, workloads: list[str]) -> list[dict]:
                 TARGET_W5_US_PER_OP,
                 _above_floor_us(cells, ENGINE, "W5", "median_ms"),
                 _above_floor_us(cells, ENGINE, "W5", "cpu_median_ms"),
+                _paired(paired, ENGINE, "W5", "us_above_floor"),
             )
         )
     # W4's own targets, and the same for W4-fused (the step as one fused node), both
@@ -357,6 +481,7 @@ def targets(cells: dict, workloads: list[str]) -> list[dict]:
                 TARGET_W4_VS_FLOOR,
                 _ratio(_ms(cells, ENGINE, w), _ms(cells, FLOOR, "W4")),
                 _ratio(_cpu_ms(cells, ENGINE, w), _cpu_ms(cells, FLOOR, "W4")),
+                _paired(paired, ENGINE, w, "vs_floor"),
             )
         )
         key = "tracemalloc_peak_mib"
@@ -369,6 +494,7 @@ def targets(cells: dict, workloads: list[str]) -> list[dict]:
                 TARGET_W4_MEMORY_VS_FLOOR,
                 memory,
                 memory,
+                memory,
             )
         )
     return out
@@ -378,6 +504,7 @@ def render(results: dict) -> str:
     """The whole RESULTS.md page."""
     meta = results["meta"]
     cells = aggregate(results["records"])
+    paired = aggregate_pairs(results.get("pairs", []))
     workloads, engines = meta["workloads"], meta["engines"]
     skipped = meta.get("skipped_engines", {})
     lines = [
@@ -409,22 +536,44 @@ def render(results: dict) -> str:
     lines += ["", "Workloads:", ""]
     lines += [f"- **{w}**: {WORKLOADS[w].title}" for w in workloads]
 
-    tg = targets(cells, workloads)
+    tg = targets(cells, workloads, paired)
     if tg:
         lines += ["", "## Targets (DESIGN.md, Performance)", ""]
         mark = {True: "met", False: "**not met**", None: "—"}
         lines += [
-            "From wall-time medians, and from CPU-time medians (trust these when the cells "
-            "are marked ⚠).",
+            "From the cells' wall-time medians, from their CPU-time medians (trust these "
+            "when the cells are marked ⚠), and from the paired processes (see below: "
+            "ratios of calls made side by side, which the machine's drift between "
+            "processes cannot skew).",
             "",
         ]
         lines += _table(
-            ["target", "wall time", "", "CPU time", ""],
+            ["target", "wall time", "", "CPU time", "", "paired", ""],
             [
-                [t["what"], t["wall"][0], mark[t["wall"][1]], t["cpu"][0], mark[t["cpu"][1]]]
+                [t["what"]]
+                + [x for k in ("wall", "cpu", "paired") for x in (t[k][0], mark[t[k][1]])]
                 for t in tg
             ],
         )
+
+    pt = paired_table(paired, workloads, engines)
+    if pt:
+        lines += [
+            "",
+            "## Paired: each workload's cells taking turns in one process",
+            "",
+            "Per round, one fresh process per workload builds every cell of that workload "
+            "(the engine's variants too), warms them up, then calls each once per turn in a "
+            "shuffled order until its budget is spent. Ratios are medians over the turns of "
+            "the per-turn ratios, then the median over the processes; the spread is that of "
+            "the per-process ratios to the floor. A slow phase of the machine, which moves "
+            "a cell's own median by 10–40 % between processes, slows both sides of a turn "
+            "alike. All cells share the process, so the engine's import-time settings "
+            "(freed memory kept, the cycle collector's threshold) apply to the floor and "
+            "torch as well: a stricter comparison than the cells' own processes.",
+            "",
+        ]
+        lines += pt
 
     ov = overhead_table(cells, workloads, engines)
     if ov:
@@ -438,7 +587,7 @@ def render(results: dict) -> str:
         ]
         lines += ov
 
-    sw = switches_table(cells, workloads)
+    sw = switches_table(cells, workloads, paired)
     if sw:
         lines += [
             "",
@@ -491,6 +640,11 @@ def render(results: dict) -> str:
     lines += noise_table(cells, workloads, engines)
 
     failed = [c for c in cells.values() if c.get("status") != "ok"]
+    failed += [
+        {"engine": "paired", "workload": r.get("group"), "error": r.get("error")}
+        for r in results.get("pairs", [])
+        if r.get("status") != "ok"
+    ]
     check_fail = {
         k: v
         for k, v in results["check"].get("results", {}).items()

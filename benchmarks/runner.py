@@ -8,8 +8,11 @@ First one process runs every engine once per workload and compares its gradients
 floor's: a mismatch is printed loudly, that cell is not timed, and the exit status is 1.
 Then each (engine, workload) cell is timed by a fresh worker process, round after round,
 interleaved over the cells so slow drift of the machine hits every column alike; a process
-that was visibly descheduled (wall time > 1.1× CPU time) is re-run. The table of medians is
-printed and written to RESULTS.md (and the raw records to results.json) in --out.
+that was visibly descheduled (wall time > 1.1× CPU time) is re-run. Each round also runs, per
+workload, one process in which all of that workload's cells take turns call by call: the
+ratios of those turns (engine ÷ floor, engine ÷ torch) are immune to the machine's drift
+between processes. The tables are printed and written to RESULTS.md (and the raw records to
+results.json) in --out.
 """
 
 from __future__ import annotations
@@ -114,6 +117,38 @@ def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
     if len(attempts) > 1:
         best["attempts_ms"] = [a.get("median_ms") for a in attempts]
     return best
+
+
+def pair_group(group: str, contestants: list[tuple[str, str]], opts: argparse.Namespace) -> dict:
+    """One process timing every contestant of `group` in turn (see worker.pair_cells)."""
+    args = [
+        "pair",
+        group,
+        ",".join(f"{e}:{w}" for e, w in contestants),
+        "--budget",
+        str(opts.budget),
+        "--warmup",
+        str(opts.warmup),
+        "--min-reps",
+        str(max(opts.min_reps, 10)),
+        "--max-reps",
+        str(opts.max_reps),
+        "--seed",
+        str(opts.seed),
+        "--backend",
+        opts.backend,
+    ]
+    rec = run_worker(args, opts.timeout, opts.extra_env)
+    rec.setdefault("group", group)
+    return rec
+
+
+def groups_of(cells: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """{base workload: its cells as (engine, workload)}: what one paired process times."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for w, e in cells:
+        groups.setdefault(WORKLOADS[w].base or w, []).append((e, w))
+    return groups
 
 
 def _excess(rec: dict) -> float:
@@ -224,6 +259,12 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
     )
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument(
+        "--no-paired",
+        dest="paired",
+        action="store_false",
+        help="skip the paired processes (each workload's cells taking turns in one process)",
+    )
+    ap.add_argument(
         "--render-only",
         action="store_true",
         help="rewrite RESULTS.md from the results.json in --out (no runs)",
@@ -305,10 +346,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     cells = [(w, e) for w in workloads for e in run_engines if e in WORKLOADS[w].engines]
     machine = machine_info()
     n_proc = len(cells) * opts.rounds
+    n_pair = sum(len(m) > 1 for m in groups_of(cells).values()) * opts.rounds if opts.paired else 0
+    minutes = (n_proc + n_pair) * (opts.budget + opts.warmup + 1.5) / 60
     log(
-        f"{prog}: {len(cells)} cells × {opts.rounds} round(s) = {n_proc} timing processes, "
-        f"~{n_proc * (opts.budget + opts.warmup + 1.5) / 60:.1f} min on {machine['cores']} "
-        "cores"
+        f"{prog}: {len(cells)} cells × {opts.rounds} round(s) = {n_proc} timing processes "
+        f"and {n_pair} paired ones, ~{minutes:.1f} min on {machine['cores']} cores"
     )
 
     # 1. gradients against the floor, before any timing
@@ -346,8 +388,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
         log(f"\n!!! GRADIENT CHECK FAILED for {key}: {why}\n!!! this cell will not be timed.\n")
     cells = [(w, e) for w, e in cells if f"{e}/{w}" not in bad and e not in skipped]
 
-    # 2. timing rounds, interleaved over the cells
+    # 2. timing rounds, interleaved over the cells; then, per round, each workload group in
+    # one process whose contestants take turns (paired ratios)
     records: list[dict] = []
+    pairs: list[dict] = []
+    groups = groups_of(cells) if opts.paired else {}
     for rnd in range(1, opts.rounds + 1):
         for w, e in cells:
             rec = time_cell(e, w, opts)
@@ -363,6 +408,23 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
             else:
                 log(
                     f"[round {rnd}/{opts.rounds}] {w:<13} {e:<13} "
+                    f"{rec.get('status', 'fail').upper()}: {rec.get('error')}"
+                )
+        for group, members in groups.items():
+            if len(members) < 2:
+                continue
+            rec = pair_group(group, members, opts)
+            rec["round"] = rnd
+            pairs.append(rec)
+            if rec.get("status") == "ok":
+                summary = report.pair_summary(rec)
+                log(
+                    f"[round {rnd}/{opts.rounds}] {group:<13} paired, {rec['rounds']} turns: "
+                    + ", ".join(f"{k} {report.fmt_ratio(v)}" for k, v in summary.items())
+                )
+            else:
+                log(
+                    f"[round {rnd}/{opts.rounds}] {group:<13} paired "
                     f"{rec.get('status', 'fail').upper()}: {rec.get('error')}"
                 )
 
@@ -392,6 +454,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
         },
         "check": check,
         "records": records,
+        "pairs": pairs,
     }
     page = report.render(results)
     print(page)
@@ -402,4 +465,5 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
         (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
         log(f"wrote {out / 'RESULTS.md'} and {out / 'results.json'}")
     hard_failures = [v for v in bad.values() if v.get("status") != "unavailable"]
-    return 1 if hard_failures or any(r.get("status") != "ok" for r in records) else 0
+    failed = [r for r in records + pairs if r.get("status") != "ok"]
+    return 1 if hard_failures or failed else 0

@@ -1,13 +1,16 @@
 """One measurement in a fresh process; prints one JSON line for the runner.
 
     python -m benchmarks.worker time ENGINE WORKLOAD [--budget S] [--seed N] [--backend B]
+    python -m benchmarks.worker pair W4 tinygrad_seq:W4,tinygrad_seq:W4-fused,numpy-floor:W4
     python -m benchmarks.worker check W1,W2,... --engines tinygrad_seq,torch
 
 ``time`` warms up, times repetitions for ``--budget`` seconds and reports their median (wall
 and process-CPU time), the peak-RSS growth over the post-import baseline, minor page faults
 per call, the tracemalloc peak of one call, and finally checks this very process's
-gradients against the floor. ``check`` runs each engine once per workload and compares its
-gradients with the floor's, before any timing.
+gradients against the floor. ``pair`` times several (engine, workload) cells of one group in
+this one process, a call of each in turn, for ratios that the machine's drift cannot skew.
+``check`` runs each engine once per workload and compares its gradients with the floor's,
+before any timing.
 
 BLAS must be single-threaded, and its thread count is fixed when NumPy loads, so the
 environment is set here before anything imports NumPy (the runner sets it too).
@@ -146,6 +149,59 @@ def time_cell(args: argparse.Namespace) -> dict:
     return rec
 
 
+def pair_cells(args: argparse.Namespace) -> dict:
+    """Every contestant of one workload group in this one process, called in turn.
+
+    A contestant is an (engine, workload) pair sharing one base workload: e.g. the engine's
+    W4 and W4-fused beside the floor's and torch's W4. Each round calls every contestant
+    once, in a shuffled order, so a slow phase of the machine (this VM's speed drifts by
+    10-40 % over seconds) hits all of them alike; the runner then takes per-round ratios.
+    """
+    import random
+
+    from . import workloads
+
+    contestants = [c.split(":") for c in args.contestants.split(",")]
+    rec: dict = {"group": args.group, "pid": os.getpid(), "info": {}}
+    steps = {}
+    for engine, workload in contestants:
+        rec["info"].update(_import_engine(engine, args.backend))
+        steps[f"{engine}:{workload}"] = workloads.make(engine, workload, seed=args.seed)
+    names = list(steps)
+    warm: list[float] = []  # seconds per round
+    while len(warm) < 3 or sum(warm) < args.warmup:
+        t0 = time.perf_counter()
+        for name in names:
+            steps[name]()
+        warm.append(time.perf_counter() - t0)
+    per_round = statistics.median(warm)
+    rounds = int(min(args.max_reps, max(args.min_reps, args.budget / max(per_round, 1e-9))))
+
+    gc.collect()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    order = random.Random(args.seed)
+    perf = time.perf_counter
+    for _ in range(rounds):
+        order.shuffle(names)
+        for name in names:
+            t0 = perf()
+            steps[name]()
+            times[name].append((perf() - t0) * 1e3)
+    rec.update(status="ok", rounds=rounds, times_ms=times, loadavg_1min=os.getloadavg()[0])
+    for name, step in steps.items():  # the timed gradients must be the floor's
+        engine, workload = name.split(":")
+        if engine == "numpy-floor":
+            continue
+        check = workloads.check_against_floor(step, workload, seed=args.seed)
+        if not check["ok"]:
+            rec["status"] = "grad-mismatch"
+            rec["error"] = (
+                f"{name}: gradient differs from the floor's: relative "
+                f"{check['rel_diff']:.2e} at {check['where']}"
+            )
+    return rec
+
+
 def check_all(args: argparse.Namespace) -> dict:
     """Each engine once per workload, gradients against the floor (float32, full size)."""
     from . import workloads
@@ -187,16 +243,24 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--warmup", type=float, default=0.5, help="minimum seconds of warm-up")
     t.add_argument("--min-reps", type=int, default=10)
     t.add_argument("--max-reps", type=int, default=500)
+    pr = sub.add_parser("pair")
+    pr.add_argument("group", help="the base workload the contestants share, e.g. W4")
+    pr.add_argument("contestants", help="comma list of ENGINE:WORKLOAD")
+    pr.add_argument("--budget", type=float, default=2.0, help="seconds of timed rounds")
+    pr.add_argument("--warmup", type=float, default=0.5, help="minimum seconds of warm-up")
+    pr.add_argument("--min-reps", type=int, default=10, help="fewest rounds")
+    pr.add_argument("--max-reps", type=int, default=500, help="most rounds")
     c = sub.add_parser("check")
     c.add_argument("workloads")
     c.add_argument("--engines", default="tinygrad_seq,torch")
     c.add_argument("--tiny", action="store_true")
-    for p in (t, c):
+    for p in (t, pr, c):
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--backend", default="numpy")
     args = ap.parse_args(argv)
     try:
-        rec = time_cell(args) if args.cmd == "time" else check_all(args)
+        run = {"time": time_cell, "pair": pair_cells, "check": check_all}[args.cmd]
+        rec = run(args)
     except BaseException as e:  # noqa: BLE001 - everything goes back to the runner as JSON
         rec = {
             "status": "fail",
@@ -205,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.cmd == "time":
             rec.update(engine=args.engine, workload=args.workload)
+        elif args.cmd == "pair":
+            rec.update(group=args.group)
     sys.stdout.write(json.dumps(rec) + "\n")
     return 0
 

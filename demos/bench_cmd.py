@@ -90,7 +90,9 @@ def bench(
     """Time forward + backward of W1–W5 against the NumPy floor and PyTorch CPU.
 
     Gradients are checked against the floor first; each cell then runs in several fresh
-    processes with single-threaded BLAS. Prints the table and writes RESULTS.md.
+    processes with single-threaded BLAS, and each workload's cells also take turns in one
+    process (ratios the machine's drift cannot skew). Prints the tables and writes
+    RESULTS.md.
     """
     runner = load_suite()
     _check_names(workloads, list(runner.WORKLOADS), {}, "--workloads")

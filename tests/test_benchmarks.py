@@ -190,6 +190,62 @@ def test_the_fused_variant_gets_the_w4_targets_and_is_not_a_switch():
     assert report.switches_table(cells, ["W4", "W4-fused"]) == []  # not a recording switch
 
 
+def _pair(group, times_ms, status="ok"):
+    return {"status": status, "group": group, "rounds": 3, "times_ms": times_ms, "round": 1}
+
+
+def test_paired_ratios_are_medians_of_per_turn_ratios():
+    # turn 2 ran in a slow phase of the machine: every contestant took twice as long
+    rec = _pair(
+        "W4",
+        {
+            "tinygrad_seq:W4": [20.0, 40.0, 22.0],
+            "tinygrad_seq:W4-fused": [12.0, 24.0, 12.0],
+            "numpy-floor:W4": [10.0, 20.0, 10.0],
+            "torch:W4": [30.0, 60.0, 33.0],
+        },
+    )
+    stats = report.pair_stats(rec)
+    engine = stats["tinygrad_seq:W4"]
+    assert engine["median_ms"] == 22.0
+    assert engine["vs_floor"] == 2.0  # turns: 2.0, 2.0, 2.2 (the ratio of medians: 2.2)
+    assert engine["vs_torch"] == pytest.approx(2 / 3)  # 0.667, 0.667, 0.667
+    assert engine["us_above_floor"] == 12.0  # (20 − 10) ms, (40 − 20), (22 − 10): per step
+    fused = stats["tinygrad_seq:W4-fused"]
+    assert fused["vs_floor"] == pytest.approx(1.2) and fused["vs_base"] == pytest.approx(0.6)
+    assert fused["us_added"] == -10.0  # 12 − 22 ms over 1000 steps
+    assert "vs_torch" not in stats["torch:W4"] and stats["torch:W4"]["vs_floor"] == 3.0
+    assert report.pair_summary(rec)["W4-fused ÷ floor"] == pytest.approx(1.2)
+
+
+def test_paired_processes_in_the_page_and_the_targets():
+    records = [
+        _record("tinygrad_seq", "W5", 12.0),  # a slow process: its own ratio says 6×
+        _record("numpy-floor", "W5", 2.0),
+        _record("torch", "W5", 12.0),
+    ]
+    pairs = [
+        _pair("W5", {"tinygrad_seq:W5": [6.0] * 3, "numpy-floor:W5": [2.0] * 3,
+                     "torch:W5": [12.0] * 3}),
+        _pair("W5", {"tinygrad_seq:W5": [7.0] * 3, "numpy-floor:W5": [2.0] * 3,
+                     "torch:W5": [14.0] * 3}),
+        _pair("W5", {}, status="fail") | {"error": "worker died"},
+    ]  # fmt: skip
+    results = _results(records, workloads_=("W5",)) | {"pairs": pairs}
+    paired = report.aggregate_pairs(pairs)
+    assert paired["tinygrad_seq:W5"]["processes"] == 2
+    assert paired["tinygrad_seq:W5"]["vs_floor"] == pytest.approx(3.25)  # median of 3, 3.5
+    assert paired["tinygrad_seq:W5"]["vs_floor_spread"] == pytest.approx(0.5 / 3.25)
+    targets = {t["what"]: t for t in report.targets(report.aggregate(records), ["W5"], paired)}
+    per_op = targets["W5: engine ≤ 2 µs per op above the floor"]
+    assert per_op["wall"] == ("5.00 µs", False) and per_op["paired"] == ("2.25 µs", False)
+    assert targets["W5: engine ≤ 1.0× torch"]["paired"] == ("0.50×", True)
+    page = report.render(results)
+    assert "## Paired" in page
+    assert "| W5 | tinygrad_seq | 2 × 3 | 6.50 | 3.25× | 0.50× | 2.25 | 15% |" in page
+    assert "paired" in page and "worker died" in page
+
+
 def test_runner_options():
     quick = runner.parse_args(["--quick"], "bench")
     assert (quick.rounds, quick.budget, quick.retries) == (1, 0.3, 0)
@@ -220,6 +276,7 @@ def test_runner_end_to_end(tmp_path, capsys):
     assert status == 0, capsys.readouterr().err
     page = (tmp_path / "RESULTS.md").read_text()
     assert "| **W5** |" in page and "✓" in page
+    assert "| W5 | tinygrad_seq | 1 × " in page  # the paired process ran too
     assert (tmp_path / "results.json").is_file()
 
 

@@ -223,6 +223,28 @@ def test_a_function_that_sends_no_gradient_does_not_stall_the_backward(rng):
     np.testing.assert_allclose(np_of(x.grad), 2 * expected, rtol=1e-12)
 
 
+def test_requires_grad_set_false_on_a_computed_tensor_stops_the_gradient_there(rng):
+    x = f64(rng, 2)
+    q = x * 2.0
+    p = q * 3.0
+    p.requires_grad = False  # like p.detach(): nothing flows back through p
+    loss = (p + q).sum()
+    loss.backward(retain_graph=True)
+    np.testing.assert_array_equal(np_of(x.grad), [2.0, 2.0])  # the q path alone
+    loss.backward(retain_graph=True)  # no counts were left behind: the same again
+    np.testing.assert_array_equal(np_of(x.grad), [4.0, 4.0])
+    x.grad = None
+    (p * q).sum().backward()  # only the q factor passes: ∂(p q)/∂q · ∂q/∂x = p · 2 = 12x
+    np.testing.assert_allclose(np_of(x.grad), 12 * np_of(x.data), rtol=1e-12)
+
+
+def test_requires_grad_set_true_on_integer_data_fails_at_backward():
+    i = ts.Tensor([1, 2])
+    i.requires_grad = True  # the constructor refuses this; by hand it is caught at backward
+    with pytest.raises(TypeError, match="int64.*only float tensors"):
+        (i * 2).sum().backward()
+
+
 def test_no_grad_ops_are_not_recorded(rng):
     x = f64(rng, 3)
     with ts.no_grad():

@@ -151,3 +151,11 @@ def test_sums_as_blas_products_match_numpy(dtype, rng):
         expected = np_of(x).sum(axis=tuple(range(n_axes)))
         assert lead.shape == expected.shape and lead.dtype == dtype
         np.testing.assert_allclose(np_of(lead), expected, rtol=1e-5)
+
+
+def test_the_cache_of_ones_vectors_stays_bounded():
+    x = ts.backend.xp.ones((2, 3), dtype=np.float32)
+    for n in range(1, 200):  # row lengths that vary without end (batch × T, say)
+        ts.backend.sum_leading(ts.backend.xp.ones((n, 3), dtype=np.float32), 1)
+    assert len(ts.backend._ones_cache) <= ts.backend._ONES_CACHED
+    np.testing.assert_array_equal(np_of(ts.backend.sum_last(x)), [[3.0], [3.0]])

@@ -66,6 +66,29 @@ def test_broadcast_mismatch_with_a_numpy_operand(rng):
         np.ones((3, 2)) + a
 
 
+def test_a_numpy_type_error_is_reported_with_the_op_and_its_cause():
+    # NumPy raises UFuncTypeError subclasses whose constructors take other arguments: the
+    # message must still name the op, the shapes and NumPy's reason
+    with pytest.raises(TypeError, match=names("sigmoid", (2,), "Cannot cast")):
+        ts.Tensor([1, 2]).sigmoid()
+    with pytest.raises(TypeError, match=names("softmax", (2,), "Cannot cast")):
+        ts.Tensor([1, 2]).softmax()
+    with pytest.raises(TypeError, match="expected numbers"):
+        ts.Tensor(np.ones(3)) + "s"
+
+
+@pytest.mark.parametrize("data", ["abc", ["a", "b"], [b"x"]])
+def test_a_tensor_of_text_is_a_type_error(data):
+    with pytest.raises(TypeError, match="expected numbers"):
+        ts.Tensor(data)
+
+
+@pytest.mark.parametrize("make", [ts.zeros, ts.ones, ts.randn])
+def test_a_shape_of_floats_is_a_type_error(make):
+    with pytest.raises(TypeError, match=r"integers, got \(2.7,\)"):
+        make(2.7)
+
+
 def test_where_errors(rng):
     a = f64(rng, 2, 3)
     with pytest.raises(ValueError, match=names("where", (4,), (2, 3))):

@@ -58,6 +58,25 @@ def test_catches_a_wrong_backward_and_names_the_values(rng):
     assert isinstance(info.value, AssertionError)
 
 
+class NaNSquare(WrongSquare):
+    """y = x², with a backward whose gradient is NaN at one element."""
+
+    __slots__ = ()
+    op_name = "nan_square"
+
+    def backward(self, g):
+        d = 2 * g * self.saved
+        d[(0,) * d.ndim] = np.nan
+        return (d,)
+
+
+def test_catches_a_nan_gradient(rng):
+    # NaN compares False with any tolerance: the check must count it as a failure
+    x = f64(rng, 2, 3, name="x")
+    with pytest.raises(ts.GradcheckError, match=r"x.*\(0, 0\): analytic nan"):
+        ts.gradcheck(lambda a: apply(NaNSquare(), a).sum(), x)
+
+
 def test_catches_a_wrong_gradient_in_the_second_input(rng):
     a, b = f64(rng, 3), f64(rng, 3, name="b")
     with pytest.raises(ts.GradcheckError, match=r"\bb\b.*analytic.*numeric"):

@@ -134,6 +134,40 @@ def test_pow_tensor_exponent_and_scalar_base(rng):
     np.testing.assert_allclose(np_of(y.grad), xv**yv * np.log(xv), rtol=1e-12)
 
 
+def test_pow_tensor_exponent_zero_has_zero_base_gradient_even_at_zero():
+    x = ts.Tensor(np.array([0.0, 2.0, 0.0]), requires_grad=True)
+    y = ts.Tensor(np.array([0.0, 0.0, 2.0]), requires_grad=True)
+    with np.errstate(all="raise"):  # and no warning on the way
+        (x**y).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0, 0.0])  # 0⁰, 2⁰, and 2·0¹
+
+
+def test_matmul_with_an_empty_inner_axis_gives_zeros():
+    a = ts.Tensor(np.ones((2, 3, 0)), requires_grad=True)
+    b = ts.Tensor(np.ones((0, 4)), requires_grad=True)
+    c = a @ b
+    np.testing.assert_array_equal(c.numpy(), np.zeros((2, 3, 4)))
+    c.sum().backward()
+    assert a.grad.shape == (2, 3, 0) and b.grad.shape == (0, 4)
+
+
+def test_reductions_take_a_list_of_axes_and_0d_tensors_any_axis(rng):
+    x = f64(rng, 2, 3)
+    assert x.sum(axis=[0, 1]).item() == pytest.approx(x.numpy().sum())
+    for method in ("sum", "mean", "max"):
+        for axis in (0, -1, None):
+            assert getattr(ts.Tensor(2.5), method)(axis=axis).item() == 2.5
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax"])
+def test_elementwise_and_softmax_on_0d_tensors(method):
+    # NumPy returns 0-d results as scalars, which an op must not try to write into
+    x = ts.Tensor(np.float64(0.3), requires_grad=True)
+    y = getattr(x, method)()
+    assert y.shape == ()
+    assert ts.gradcheck(lambda t: getattr(t, method)() * t, x)
+
+
 def test_pow_tensor_exponent_broadcasts(rng):
     x, y = positive(rng, 3, 1), f64(rng, 4)
     assert ts.gradcheck(lambda a, b: a**b, x, y)

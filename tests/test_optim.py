@@ -80,6 +80,18 @@ def test_adam_matches_the_hand_written_update(rng):
         np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10)
 
 
+def test_adam_counts_each_parameters_own_steps(rng):
+    # b first gets a gradient at the 4th step: its first update must be Adam's first
+    # update, ±lr·g/(|g| + eps) = lr, whatever the other parameter did before
+    a, b = param(np.ones(2)), param(np.ones(2))
+    opt = Adam([a, b], lr=0.1)
+    for step in range(4):
+        a.grad = ts.backend.array_module(a.data).asarray(rng.standard_normal(2))
+        b.grad = None if step < 3 else ts.backend.array_module(b.data).asarray([2.0, -3.0])
+        opt.step()
+    np.testing.assert_allclose(b.numpy(), [1.0 - 0.1, 1.0 + 0.1], rtol=1e-7)
+
+
 def test_parameters_without_gradients_are_left_alone():
     used, unused = param([1.0]), param([2.0])
     for opt in (SGD([used, unused], lr=0.1, momentum=0.5), Adam([used, unused], lr=0.1)):

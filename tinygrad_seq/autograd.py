@@ -258,6 +258,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             for p in t._ctx.parents:
                 if p._ctx is not None:
                     if p._pending == 0:
+                        if not p.requires_grad:  # set False by hand: the gradient stops here
+                            continue
                         push(p)
                     p._pending += 1
 
@@ -282,8 +284,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             check = fn.may_broadcast or check_all
             for p, gp in zip(fn.parents, grads):  # noqa: B905 (strict=True costs ~1 µs a node)
                 if gp is None:
-                    if p._ctx is None:  # a constant, or a leaf that gets no gradient here
-                        continue
+                    if p._ctx is None or not p.requires_grad:  # a constant, a leaf that gets
+                        continue  # no gradient here, or a node whose gradient stops here
                     # a Function sent nothing to a recorded input (zero gradient): count it
                     # as sent, or that input would wait for it forever
                     gp = backend.array_module(p.data).zeros_like(p.data)
@@ -352,6 +354,11 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
         else:
             g.add_to(leaf.grad)
     elif leaf.grad is None:
+        if leaf.data.dtype.kind != "f":
+            raise TypeError(
+                f"a leaf of dtype {leaf.data.dtype} has requires_grad=True: only float "
+                "tensors can hold gradients (make it float first)"
+            )
         if fresh:
             leaf.grad = g
         else:

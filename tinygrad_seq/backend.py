@@ -156,6 +156,7 @@ def as_array(a: object) -> object:
 # sum in one BLAS call: 5–7× faster for the (rows, 64–512) blocks of softmax and layer
 # norm, 1.5–3× for bias gradients. Float arrays only (a product of booleans is an OR).
 _ones_cache: dict = {}
+_ONES_CACHED = 32  # vectors kept at most: a model meets a few row lengths, not hundreds
 
 
 def _ones(n: int, like) -> object:
@@ -163,6 +164,8 @@ def _ones(n: int, like) -> object:
     key = (n, like.dtype, like.__class__)
     ones = _ones_cache.get(key)
     if ones is None:
+        if len(_ones_cache) >= _ONES_CACHED:  # sizes that vary without end (batch × T)
+            _ones_cache.clear()
         ones = _ones_cache[key] = array_module(like).ones(n, dtype=like.dtype)
     return ones
 

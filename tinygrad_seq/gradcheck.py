@@ -82,6 +82,8 @@ def gradcheck(
                     t.data[idx] = original
                 numeric[idx] = (f_plus - f_minus) / (2 * eps)
             excess = np.abs(analytic[k] - numeric) - (atol + rtol * np.abs(numeric))
+            # NaN or inf on either side is a failure (NaN compares False with everything)
+            excess = np.where(np.isfinite(excess), excess, np.inf)
             if excess.size and excess.max() > 0:
                 i = np.unravel_index(int(excess.argmax()), excess.shape)
                 if worst is None or excess[i] > worst[0]:

@@ -92,7 +92,10 @@ class Pow(Function):
     def backward(self, g):  # ∂x^y/∂x = y x^(y-1), ∂x^y/∂y = x^y log x (x > 0)
         x, y, out = self.saved
         px, py = self.parents
-        gx = g * y * x ** (y - 1) if px.requires_grad else None
+        gx = None
+        if px.requires_grad:  # where y = 0, x^y = 1 has slope 0, x = 0 included (not 0 · ∞)
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0^(0−1) = ∞, masked below
+                gx = g * array_module(x).where(y == 0, 0, y * x ** (y - 1))
         gy = None
         if py.requires_grad:
             xp = array_module(x)
@@ -208,6 +211,8 @@ class Sigmoid(Function):
         # ~half its tanh, and unlike ½(1 + tanh(x/2)) this keeps σ's relative precision
         # for negative x (σ(−20) = 2.1e-9, not 0).
         out = -x
+        if not out.ndim:  # NumPy gives a 0-d result as a scalar, which cannot be written into
+            out = array_module(x).asarray(out)
         with np.errstate(over="ignore", under="ignore"):
             exp(out, out=out)
         out += 1
@@ -274,7 +279,7 @@ class MatMul(Function):
 
     def forward(self, x, y):
         self.saved = (x, y)
-        if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous:
+        if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element
             return (x.reshape(-1, y.shape[0]) @ y).reshape(*x.shape[:-1], y.shape[1])
@@ -285,7 +290,7 @@ class MatMul(Function):
         px, py = self.parents
         if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
             return (g @ y.T if px.requires_grad else None), (x.T @ g if py.requires_grad else None)
-        if y.ndim == 2 and x.ndim > 2:  # (..., n, k) @ (k, m), as in a Linear layer:
+        if y.ndim == 2 and x.ndim > 2 and y.size:  # (..., n, k) @ (k, m), as in Linear:
             # flattened to one big product each (∂L/∂y: instead of one per batch element
             # and a sum)
             k, m = y.shape
@@ -550,9 +555,12 @@ class Where(Function):
 # ------------------------------------------------------------------ fused primitives
 # Each is measurably faster than its composition from the primitives above (one node
 # instead of five to ten) and is gradient-checked like every other op.
-# A row sum this large (√ of the smallest normal float) means the row's exps stayed far from
-# underflow: what did underflow is below the dtype's precision relative to the sum.
-_SAFE_SUM = {c: float(np.sqrt(np.finfo(c).tiny)) for c in "efdg"}
+# After one shift by the array's max, a row sum of at least e^−14 puts the row's own max
+# within 14 + log(row length) of it, so the shift costs the row at most that much of the
+# dtype's range: an exp that underflows had a probability below e^(−87 + 14 + log n)
+# (~1e-27 in float32, whose normal range ends at e^−87), which the per-row shift would
+# keep. Rows that sit lower take the per-row shift.
+_SAFE_SUM = float(np.exp(-14.0))
 
 
 class Softmax(Function):
@@ -573,11 +581,13 @@ class Softmax(Function):
             y = x - x.max()
             xp.exp(y, out=y)
             s = sum_last(y)
-            if s.min() >= _SAFE_SUM[y.dtype.char]:
+            if s.min() >= _SAFE_SUM:
                 y /= s
                 self.saved = y
                 return y
         y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
+        if not y.ndim:  # a 0-d result comes back as a scalar (softmax of one number: 1)
+            y = xp.asarray(y)
         xp.exp(y, out=y)  # in place, as the division below
         y /= self._sum(y)
         self.saved = y
@@ -585,6 +595,8 @@ class Softmax(Function):
 
     def backward(self, g):  # ∂L/∂x = y ⊙ (g − Σ g ⊙ y), i.e. (diag(y) − y yᵀ) g
         y = self.saved
+        if not y.ndim:  # softmax of one number is 1 whatever it is
+            return (array_module(y).zeros_like(y),)
         gx = g * y
         s = self._sum(gx)  # Σ g ⊙ y, then gx's buffer is reused for y ⊙ (g − Σ g ⊙ y)
         array_module(gx).subtract(g, s, out=gx)
@@ -593,7 +605,7 @@ class Softmax(Function):
 
     def _sum(self, a):
         """Σ over the softmax axis, kept; over the last axis as one BLAS product."""
-        if self.axis in (-1, a.ndim - 1) and a.dtype.kind == "f":
+        if a.ndim and self.axis in (-1, a.ndim - 1) and a.dtype.kind == "f":
             return sum_last(a)
         return a.sum(axis=self.axis, keepdims=True)
 

@@ -73,7 +73,12 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): bias-corrected running means of ∇θ and ∇θ²."""
+    """Adam (Kingma & Ba): bias-corrected running means of ∇θ and ∇θ².
+
+    Each parameter counts its own steps, the ones where it had a gradient (as PyTorch
+    does): a weight first used late gets a full first update, not one damped by the bias
+    corrections of steps it sat out.
+    """
 
     def __init__(
         self,
@@ -89,13 +94,10 @@ class Adam(Optimizer):
         self.betas, self.eps = (b1, b2), eps
         self.m: list = [None] * len(self.params)
         self.v: list = [None] * len(self.params)
-        self.t = 0
+        self.steps = [0] * len(self.params)  # per parameter: the steps it had a gradient
 
     def step(self) -> None:
-        self.t += 1
         b1, b2 = self.betas
-        correction1 = 1 - b1**self.t
-        correction2 = 1 - b2**self.t
         for k, p in enumerate(self.params):
             g = p.grad
             if g is None:
@@ -104,6 +106,9 @@ class Adam(Optimizer):
                 xp = array_module(g)
                 self.m[k] = xp.zeros_like(p.data)
                 self.v[k] = xp.zeros_like(p.data)
+            self.steps[k] += 1
+            t = self.steps[k]
+            correction1, correction2 = 1 - b1**t, 1 - b2**t
             m, v = self.m[k], self.v[k]
             m *= b1
             m += (1 - b1) * g

@@ -57,7 +57,10 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
             f"{fn.op_name}: cannot broadcast shapes {shown}: each axis, aligned from the "
             "right, must be equal or 1"
         )
-    return type(error)(f"{fn.op_name} on shapes {shown}: {error}")
+    # the plain built-in class: NumPy's own subclasses (UFuncTypeError, ...) take other
+    # constructor arguments
+    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    return kind(f"{fn.op_name} on shapes {shown}: {error}")
 
 
 def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: bool) -> Tensor:
@@ -135,7 +138,7 @@ def _to_array(data, dtype=None):
             arr = np.asarray(data)
         except ValueError as e:
             raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
-        if arr.dtype == object:
+        if arr.dtype.kind in "OSUV":  # objects, strings, raw bytes: not numbers
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding "
                 f"{type(arr.flat[0]).__name__ if arr.size else 'nothing'}: expected numbers, "
@@ -499,13 +502,14 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     if axis is None:
         return None
     ndim = len(shape)
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-    for a in axes:
+    if not isinstance(axis, int | np.integer):
+        axis = tuple(axis)  # a list of axes, too
+    for a in (axis,) if isinstance(axis, int | np.integer) else axis:
         if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(
                 f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"
             )
-    return axis
+    return axis if ndim else None  # a 0-d tensor has no axis: axis 0 or -1 means all of it
 
 
 _BASIC_INDEX = (slice, int)  # index parts that pick each element at most once
@@ -601,6 +605,8 @@ def _as_tensors(tensors, op: str) -> list[Tensor]:
 def _shape_arg(shape) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], tuple | list):
         shape = tuple(shape[0])
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"a shape is made of integers, got {shape}")
     return tuple(int(n) for n in shape)
 
 

@@ -64,8 +64,22 @@ def test_forgetting_super_init_is_a_clear_error():
         def __init__(self) -> None:
             self.w = Parameter(np.ones(2))
 
-    with pytest.raises(RuntimeError, match=r"super\(\).__init__\(\)"):
+    with pytest.raises(TypeError, match=r"super\(\).__init__\(\)"):
         Broken().parameters()
+
+
+def test_a_list_of_parameters_is_registered_too():
+    class Gates(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias = Parameter(np.zeros(2))
+            self.weights = [Parameter(np.ones(2)), Parameter(np.ones(3))]
+            self.mixed = (Linear(2, 2), Parameter(np.ones(1)))
+
+    gates = Gates()
+    names = [n for n, _ in gates.named_parameters()]
+    assert names == ["bias", "weights.0", "weights.1", "mixed.1", "mixed.0.W", "mixed.0.b"]
+    assert gates.num_parameters() == 2 + 2 + 3 + 1 + 4 + 2
 
 
 def test_train_and_eval_reach_every_submodule():
@@ -150,6 +164,23 @@ def test_unexpected_and_unreadable_weights_are_errors(tmp_path):
         lin.load_state_dict({**before, "extra": np.zeros(1)})
     with pytest.raises(TypeError, match="'b' cannot be read as float32"):
         lin.load_state_dict({"W": np.zeros((2, 2)), "b": np.array(["a", "b"])})
+    assert _unchanged(lin, before)
+
+
+@pytest.mark.parametrize("kind", ["garbage", "npy", "empty"])
+def test_loading_a_file_that_is_not_a_weights_file_says_so(tmp_path, kind):
+    path = tmp_path / "weights.npz"
+    if kind == "garbage":
+        path.write_bytes(b"not a zip file")
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.ones(3))
+    else:
+        path.write_bytes(b"")
+    lin = Linear(2, 2)
+    before = lin.state_dict()
+    with pytest.raises(ValueError, match="not a weights file written by Module.save"):
+        lin.load(path)
     assert _unchanged(lin, before)
 
 

@@ -1,13 +1,15 @@
 """Module and Parameter: weights that know their names, and models made of modules.
 
-A Module finds its parameters by looking at its own attributes, in the order they were
-assigned: a `Parameter`, a `Module`, or a list/tuple of Modules (named "layers.0", ...).
+A Module finds its parameters by looking at its own attributes: a `Parameter`, a `Module`,
+or a list/tuple of them (named "layers.0", ...). `named_parameters()` lists a module's own
+parameters first, in the order they were assigned, then each submodule's the same way.
 No registration calls, no metaclass: what you assign in `__init__` is what you get.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +52,7 @@ class Module:
     # -------------------------------------------------------------- walking the tree
     def _children(self) -> Iterator[tuple[str, Parameter | Module]]:
         if "training" not in self.__dict__:
-            raise RuntimeError(
+            raise TypeError(
                 f"{type(self).__name__}.__init__ must call super().__init__() before "
                 "assigning parameters or submodules"
             )
@@ -60,7 +62,7 @@ class Module:
             elif (
                 isinstance(value, list | tuple)
                 and value
-                and all(isinstance(v, Module) for v in value)
+                and all(isinstance(v, Parameter | Module) for v in value)
             ):
                 for i, v in enumerate(value):
                     yield f"{key}.{i}", v
@@ -81,7 +83,7 @@ class Module:
                         out.append((name, value))
                 else:
                     subs.append((name + ".", value))
-            stack[0:0] = subs  # depth-first, in assignment order
+            stack[0:0] = subs  # then the submodules, depth-first, in assignment order
         return iter(out)
 
     def parameters(self) -> list[Parameter]:
@@ -100,6 +102,7 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     def zero_grad(self) -> None:
+        """Clear every parameter's gradient (`.grad = None`)."""
         for p in self.parameters():
             p.grad = None
 
@@ -168,7 +171,17 @@ class Module:
 
     def load(self, path: str | os.PathLike) -> Module:
         """Read weights saved by `save` into this module (checked first); returns self."""
-        with np.load(path) as data:
+        not_weights = ValueError(
+            f"{type(self).__name__}.load: {os.fspath(path)!r} is not a weights file written "
+            "by Module.save (an .npz archive of named arrays)"
+        )
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, EOFError, zipfile.BadZipFile):  # not an .npz (or .npy) file
+            raise not_weights from None
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+            raise not_weights
+        with data:
             state = {k: data[k] for k in data.files}
         return self.load_state_dict(state)
 

@@ -43,9 +43,8 @@ THREAD_ENV = {
 
 
 def default_out() -> Path:
-    """benchmarks/ itself in a source checkout; ./bench-results for an installed copy."""
-    if (HERE.parent / "pyproject.toml").is_file() and os.access(HERE, os.W_OK):
-        return HERE
+    """./bench-results: a run never replaces the recorded results in benchmarks/ unless
+    asked to (--out benchmarks)."""
     return Path("bench-results")
 
 
@@ -254,8 +253,8 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
         "--out",
         type=Path,
         default=None,
-        help="folder for RESULTS.md and results.json (default: benchmarks/ in a "
-        "checkout, else ./bench-results)",
+        help="folder for RESULTS.md and results.json (default ./bench-results; "
+        "--out benchmarks replaces the recorded run in a checkout)",
     )
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument(

@@ -73,8 +73,8 @@ def _check_names(text: str | None, known, aliases: dict, option: str) -> None:
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Folder for RESULTS.md and results.json (default: benchmarks/ in a checkout, "
-    "else ./bench-results).",
+    help="Folder for RESULTS.md and results.json (default ./bench-results; "
+    "--out benchmarks replaces the recorded run in a checkout).",
 )
 @common_options
 def bench(

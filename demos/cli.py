@@ -111,7 +111,11 @@ class LazyGroup(click.Group):
 def cli() -> None:
     """tinygrad_seq: see why each step of sequence modeling's history happened.
 
-    Start with `tinygrad-seq tour --out tour-out --quick`, then open tour-out/index.html.
+    \b
+    Start with
+        tinygrad-seq tour --out tour-out --quick
+    then open tour-out/index.html in a browser.
+
     Every command takes --seed and --backend (numpy or cupy); `COMMAND --help` says more.
     """
 
@@ -125,10 +129,19 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         click.echo("tinygrad-seq: aborted", err=True)
         sys.exit(1)
+    except click.exceptions.NoArgsIsHelpError as e:  # bare `tinygrad-seq`: the help
+        click.echo(e.format_message())
+        sys.exit(0)
     except click.ClickException as e:
         click.echo(f"tinygrad-seq: error: {e.format_message()}", err=True)
         sys.exit(2)
-    except (ValueError, TypeError, RuntimeError, FileNotFoundError) as e:
+    except OSError as e:  # a file or folder that cannot be read or written
+        if os.environ.get("TINYGRAD_SEQ_DEBUG"):
+            raise
+        where = f" {e.filename!r}" if e.filename else ""
+        click.echo(f"tinygrad-seq: error: cannot use{where}: {e.strerror or e}", err=True)
+        sys.exit(2)
+    except (ValueError, TypeError, RuntimeError) as e:
         # bad input discovered by the library (an unusable backend, a bad size, ...)
         if os.environ.get("TINYGRAD_SEQ_DEBUG"):
             raise  # the full traceback, for developers

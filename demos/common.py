@@ -21,7 +21,11 @@ T = TypeVar("T")
 
 def seed_option(f: Callable) -> Callable:
     return click.option(
-        "--seed", type=int, default=0, show_default=True, help="Random seed (data and weights)."
+        "--seed",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Random seed (data and weights).",
     )(f)
 
 
@@ -89,6 +93,31 @@ def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterat
     from tqdm.auto import tqdm
 
     yield from tqdm(items, desc=label, total=total, leave=False, dynamic_ncols=True, disable=None)
+
+
+def output_file(path: str | os.PathLike, option: str) -> Path:
+    """The file an option names, checked before any work: its folder made if missing, and
+    a one-line usage error if it cannot be written there."""
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.BadParameter(
+            f"cannot make the folder of {str(p)!r}: {e.strerror}", param_hint=option
+        ) from None
+    if p.is_dir():
+        raise click.BadParameter(f"{str(p)!r} is a folder, not a file", param_hint=option)
+    existed = p.exists()
+    try:
+        with open(p, "a"):  # appending changes nothing; the work comes after the check
+            pass
+    except OSError as e:
+        raise click.BadParameter(
+            f"cannot write to {str(p)!r}: {e.strerror}", param_hint=option
+        ) from None
+    if not existed:
+        p.unlink()
+    return p
 
 
 def ensure_dir(path: str | os.PathLike) -> Path:
@@ -237,7 +266,9 @@ def size_options(f: Callable) -> Callable:
         help="Run size (tiny is for the tests); overrides --quick.",
     )(f)
     return click.option(
-        "--quick", is_flag=True, help="Small sizes: the whole tour in about two minutes."
+        "--quick",
+        is_flag=True,
+        help="Small sizes, shorter training (the whole tour takes about two minutes).",
     )(f)
 
 

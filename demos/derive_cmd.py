@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .common import common_options
+from .common import common_options, output_file
 
 MODELS = ("rnn", "lstm", "gru", "attention")
 TITLES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU", "attention": "Attention"}
@@ -36,8 +36,8 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
     NAME is one of rnn, lstm, gru, attention (default: all). --seed picks the random point
     of the numeric check; --backend the engine's arrays.
     """
-    if latex_path is not None and not Path(latex_path).resolve().parent.is_dir():
-        raise click.BadParameter(f"folder of {latex_path!r} does not exist", param_hint="--latex")
+    if latex_path is not None:
+        output_file(latex_path, "--latex")  # before the derivations, not after them
     from tinygrad_seq import symbolic  # imports SymPy: only when this command runs
 
     start = time.perf_counter()

@@ -19,7 +19,7 @@ import numpy as np
 
 import tinygrad_seq as ts
 
-from .common import common_options
+from .common import common_options, output_file
 
 BATCH, INPUT, HIDDEN, CLASSES, VOCAB = 2, 3, 4, 3, 6
 AUTO_COLLAPSE, AUTO_COLLAPSE_AFTER = 3, 12  # long unrolls: unreadable, and slow to lay out
@@ -205,6 +205,12 @@ def graph(
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
+    suffix = out.rsplit(".", 1)[-1].lower() if "." in out.rsplit("/", 1)[-1] else ""
+    if fmt is None and suffix not in ("svg", "png", "dot"):
+        raise click.BadParameter(
+            f"{out!r} does not end in .svg, .png or .dot (or pass --format)", param_hint="--out"
+        )
+    output_file(out, "--out")
     if collapse is None:
         collapse = AUTO_COLLAPSE if steps > AUTO_COLLAPSE_AFTER else 0
     built = build(model, steps)

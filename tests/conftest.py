@@ -5,6 +5,7 @@ is marked ``@pytest.mark.numpy_only``.
 
 from __future__ import annotations
 
+import collections
 import os
 
 # Small matrices run faster on one BLAS thread than on several fighting over 2 cores;
@@ -49,3 +50,17 @@ def xp(backend):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say why tests were skipped, one line per reason (most are the CuPy cases)."""
+    counts: collections.Counter = collections.Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        counts[reason if len(reason) <= 110 else reason[:107] + "..."] += 1
+    if counts:
+        terminalreporter.write_sep("-", "skipped tests, by reason")
+        for reason, n in counts.most_common():
+            terminalreporter.write_line(f"{n:5d}  {reason}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -255,6 +256,8 @@ def test_runner_options():
     assert full.engine_list == ["tinygrad_seq", "numpy-floor"]
     with pytest.raises(SystemExit):
         runner.parse_args(["--workloads", "W9"], "bench")
+    # a run writes to ./bench-results unless told otherwise: never over the recorded run
+    assert runner.default_out() == Path("bench-results")
 
 
 @pytest.mark.numpy_only

@@ -4,6 +4,7 @@ bad arguments get a one-line error and exit code 2, never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from tinygrad_seq.demos.cli import COMMANDS, main
@@ -64,6 +65,55 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
     assert "Traceback" not in err + out
     for w in words:
         assert w in lines[0]
+
+
+def test_the_bare_command_shows_the_help(capsys):
+    code, out, err = run_cli(capsys)
+    assert code == 0 and err == ""
+    assert "tinygrad-seq tour --out tour-out --quick" in out  # on one line, copyable
+    assert all(name in out for name in COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["vanishing", "--seed", "-1"], ["--seed", "-1"]),
+        (["graph", "rnn", "--out", "g.pdf"], ["--out", "g.pdf", ".svg"]),
+    ],
+)
+def test_more_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err + out and all(w in err for w in words)
+
+
+def test_graph_out_where_no_file_can_be_written_is_one_line_exit_2(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = run_cli(capsys, "graph", "rnn", "--out", str(blocker / "g.svg"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--out" in err and "Traceback" not in err + out
+
+
+def test_an_unusable_backend_in_the_environment_does_not_break_the_command_line():
+    import subprocess
+    import sys
+
+    import tinygrad_seq as ts
+
+    if ts.backend.unavailable_reason("cupy") is None:
+        pytest.skip("CuPy works here")
+    env = {**os.environ, "TINYGRAD_SEQ_BACKEND": "cupy"}
+
+    def cli(*argv: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "tinygrad_seq.demos.cli", *argv]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    assert cli("--help").returncode == 0
+    failed = cli("derive", "rnn")
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and "cupy" in failed.stderr.lower()
+    assert cli("derive", "rnn", "--backend", "numpy").returncode == 0
 
 
 def test_an_unusable_backend_is_a_one_line_error(capsys):

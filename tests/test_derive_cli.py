@@ -46,6 +46,15 @@ def test_bad_name_is_one_line_exit_2(capsys):
     assert "Traceback" not in err
 
 
-def test_latex_into_a_missing_folder_is_one_line_exit_2(capsys, tmp_path):
+def test_latex_into_a_missing_folder_makes_it(capsys, tmp_path):
     code, _, err = run(capsys, "rnn", "--latex", str(tmp_path / "missing" / "x.md"))
+    assert code == 0, err
+    assert "∂" in (tmp_path / "missing" / "x.md").read_text(encoding="utf-8")
+
+
+def test_latex_where_no_file_can_be_written_is_one_line_exit_2_before_any_work(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = run(capsys, "rnn", "--latex", str(blocker / "x.md"))
     assert code == 2 and err.count("\n") == 1 and "--latex" in err
+    assert "Traceback" not in err and out == ""  # no derivation was run first

@@ -13,6 +13,7 @@ imported by the functions that need them.
 from __future__ import annotations
 
 import importlib
+import os
 
 from . import _gc, _malloc, backend, functional, graph
 from .autograd import (
@@ -39,6 +40,18 @@ from .tensor import (
     where,
     zeros,
 )
+
+# viz/, demos/ and benchmarks/ sit beside this folder in a source checkout and install as
+# tinygrad_seq.viz, tinygrad_seq.demos, tinygrad_seq.benchmarks (pyproject's package-dir).
+# When this package is imported from the checkout itself (from the repository root, where
+# Python looks first), it finds them there, as the installed copy has them inside.
+_here = os.path.dirname(os.path.abspath(__file__))
+_root = os.path.dirname(_here)
+if not os.path.isdir(os.path.join(_here, "viz")) and all(
+    os.path.isfile(os.path.join(_root, *parts))
+    for parts in (("pyproject.toml",), ("viz", "__init__.py"), ("demos", "__init__.py"))
+):
+    __path__.append(_root)
 
 _malloc.tune()  # keep freed memory for reuse: see _malloc.py
 _gc.tune()  # graphs have no cycles: collect cycles less often, see _gc.py

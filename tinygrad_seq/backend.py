@@ -183,6 +183,21 @@ def sum_leading(g, n_axes: int):
     return (_ones(rows, g) @ g.reshape(rows, -1)).reshape(g.shape[n_axes:])
 
 
-_env = os.environ.get("TINYGRAD_SEQ_BACKEND")
+class _Unusable:
+    """Stands in for the array module when $TINYGRAD_SEQ_BACKEND names one that cannot be
+    used here: importing still works (so does `tinygrad-seq --help`, and set_backend can
+    pick another), and the first tensor made raises the reason."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def __getattr__(self, name: str):
+        raise type(self._error)(f"TINYGRAD_SEQ_BACKEND: {self._error}")
+
+
+_env = os.environ.get("TINYGRAD_SEQ_BACKEND", "").strip().lower()
 if _env:
-    set_backend(_env.strip().lower())
+    try:
+        set_backend(_env)
+    except (RuntimeError, ValueError) as e:
+        xp, _name = _Unusable(e), _env  # type: ignore[assignment]

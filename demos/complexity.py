@@ -88,7 +88,7 @@ def _time(layer, x: ts.Tensor) -> float:
 
 
 def _triple(slopes: dict[str, dict[str, float]], what: str) -> str:
-    return " / ".join(f"{slopes[m][what]:.2f}" for m in ORDER)
+    return " / ".join(f"{slopes[m][what]:z.2f}" for m in ORDER)
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:
@@ -147,12 +147,14 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     rows = []
     for model, (t_seed, s_seed, p_seed) in seed_rows.items():
         sl = slopes[model]
-        mem = f"{sl['memory']:.2f}" if "memory" in sl else "n/a (GPU)"
-        rows.append([model, t_seed, f"{sl['time']:.2f}", s_seed, mem, p_seed, f"{sl['depth']:.2f}"])
+        mem = f"{sl['memory']:z.2f}" if "memory" in sl else "n/a (GPU)"
+        rows.append(
+            [model, t_seed, f"{sl['time']:z.2f}", s_seed, mem, p_seed, f"{sl['depth']:z.2f}"]
+        )
     att, rnn, lstm = slopes["self-attention"], slopes["RNN"], slopes["LSTM"]
     mem_note = (
-        f"peak memory slopes: attention {att['memory']:.2f}, RNN {rnn['memory']:.2f}, "
-        f"LSTM {lstm['memory']:.2f}. "
+        f"peak memory slopes: attention {att['memory']:z.2f}, RNN {rnn['memory']:z.2f}, "
+        f"LSTM {lstm['memory']:z.2f}. "
         if track_memory
         else "Peak memory is measured with tracemalloc on the NumPy backend only. "
     )
@@ -161,9 +163,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"Forward + backward, batch 1, d = {D_MODEL}, n = {ns[0]}..{ns[-1]}, best of "
         f"{repeats + 1} to 30 runs (more for the fast cases); slopes fitted on log-log axes "
         f"over n >= {FIT_FROM}. Time slopes: "
-        f"self-attention {att['time']:.2f}, RNN {rnn['time']:.2f}, LSTM {lstm['time']:.2f}; "
+        f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}; "
         + mem_note
-        + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:.2f}: "
+        + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:z.2f}: "
         f"{series['RNN']['depth'][last]} chained ops at n = {ns[last]}) while self-attention's "
         f"stays at {series['self-attention']['depth'][last]} ops for every n: all positions "
         "run in parallel. Note the seed's O(d) space for the RNN is the state carried at "
@@ -172,8 +174,12 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     )
     return {
         "headline": (
-            f"time slope attention {att['time']:.2f} vs RNN {rnn['time']:.2f}"
-            + (f"; memory slope {att['memory']:.2f} vs {rnn['memory']:.2f}" if track_memory else "")
+            f"time slope attention {att['time']:z.2f} vs RNN {rnn['time']:z.2f}"
+            + (
+                f"; memory slope {att['memory']:z.2f} vs {rnn['memory']:z.2f}"
+                if track_memory
+                else ""
+            )
         ),
         "measured": measured,
         "figures": [f"img/{fig.name}"],

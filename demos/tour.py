@@ -335,7 +335,8 @@ def write_index(path: Path, summary: dict[str, Any]) -> None:
         if d.get("measured"):
             parts.append(f"<p><b>Measured:</b> {e(str(d['measured']))}</p>")
         for fig in d.get("figures", []):
-            parts.append(f"<a href='{e(fig)}'><img src='{e(fig)}' alt='{e(fig)}'></a>")
+            alt = f"{d.get('title', name)}: {d.get('headline', '')}".rstrip(": ")
+            parts.append(f"<a href='{e(fig)}'><img src='{e(fig)}' alt='{e(alt)}'></a>")
         key = d.get("key") or {}
         if key:
             parts.append(

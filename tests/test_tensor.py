@@ -285,3 +285,20 @@ def test_to_numpy_backend(rng):
     np.testing.assert_array_equal(y.numpy(), x.numpy())
     y.data[0, 0] = 123.0  # a copy: the original is untouched
     assert x.numpy()[0, 0] != 123.0
+
+
+def test_numpy_and_python_conversions(rng):
+    x = ts.Tensor(rng.standard_normal((2, 3)).astype(np.float32))
+    a = np.asarray(x)  # a NumPy array, not an object array of 0-d tensors
+    assert a.dtype == np.float32 and a.shape == (2, 3)
+    np.testing.assert_array_equal(a, x.numpy())
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert float(ts.Tensor(2.5)) == 2.5 and int(ts.Tensor([3])) == 3
+    assert f"{float(x.sum()):.3f}" == f"{a.sum():.3f}"
+    with pytest.raises(ValueError, match="single-element"):
+        float(x)
+
+
+def test_complex_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="complex128"):
+        ts.Tensor(np.ones(2, dtype=complex), requires_grad=True)

@@ -168,7 +168,7 @@ def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
 
 
 def _check_grad_dtype(dtype, op: str = "requires_grad") -> None:
-    if dtype.kind not in "fc":
+    if dtype.kind != "f":  # no op here defines a complex gradient
         raise TypeError(
             f"{op}: only float tensors can require gradients, this one holds {dtype} "
             "(integer data such as token ids stays integer; make it float first if you "
@@ -282,6 +282,17 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the data (from the GPU if the tensor lives there)."""
         return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """np.asarray(tensor): the data as a NumPy array (a copy from the GPU)."""
+        out = backend.to_numpy(self.data)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     def item(self) -> float | int | bool:
         """The single element as a Python number."""

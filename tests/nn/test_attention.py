@@ -16,6 +16,9 @@ from tinygrad_seq.nn.attention import (
     MultiHeadAttention,
     MultiplicativeAttention,
     ScaledDotProductAttention,
+    as_mask,
+    ids_array,
+    source_mask,
 )
 
 B, TQ, TK, DQ, DK, DV, A = 2, 3, 4, 5, 6, 3, 7
@@ -350,3 +353,23 @@ def test_query_width_is_checked(rng):
 def test_inputs_must_be_batched_sequences(rng):
     with pytest.raises(ValueError, match=r"3 axes.*\(3, 6\)"):
         ScaledDotProductAttention()(f64(rng, 3, 6), f64(rng, B, TK, 6))
+
+
+def test_dtype_mistakes_are_type_errors_and_shape_mistakes_value_errors():
+    ids = np.zeros((2, 3), dtype=np.int64)
+    with pytest.raises(TypeError, match=r"who: src must be integer token ids.*float64"):
+        ids_array(ids.astype(float), "who", "src")
+    with pytest.raises(ValueError, match=r"who: src must be .*\(B, T\), got shape \(3,\)"):
+        ids_array(ids[0], "who", "src")
+    with pytest.raises(ValueError, match=r"who: src has no tokens \(shape \(2, 0\)\)"):
+        ids_array(ids[:, :0], "who", "src")
+    assert ids_array([[1, 2, 3]], "who", "src").shape == (1, 3)
+    with pytest.raises(TypeError, match=r"who: src_mask must be boolean.*float64"):
+        source_mask(ids, src_mask=np.ones((2, 3)), who="who")
+    with pytest.raises(ValueError, match=r"who: src_mask .*\(2, 3\).*got shape \(3, 2\)"):
+        source_mask(ids, src_mask=np.ones((3, 2), dtype=bool), who="who")
+    like = ts.Tensor(np.zeros((2, 3, 4)))
+    with pytest.raises(TypeError, match=r"who: mask must be boolean"):
+        as_mask(np.ones((3, 4)), 2, 3, 4, "who", like)
+    with pytest.raises(ValueError, match=r"who: mask of shape \(2, 4\)"):
+        as_mask(np.ones((2, 4), dtype=bool), 2, 3, 4, "who", like)

@@ -229,11 +229,26 @@ def test_bad_inputs(rng):
     src, lengths, tgt_in = batch(rng)
     with pytest.raises(ValueError, match=r"batch size.*\(3, 5\).*\(2, 4\)"):
         model(src, tgt_in[:2])
-    with pytest.raises(ValueError, match=r"integer token ids of shape \(B, T\)"):
+    with pytest.raises(TypeError, match=r"Seq2Seq: src must be integer token ids.*float64"):
         model(src.astype(float), tgt_in)
+    with pytest.raises(ValueError, match=r"Seq2Seq: tgt_in must be .* shape \(B, T\).*\(4,\)"):
+        model(src, tgt_in[0])
     with pytest.raises(ValueError, match=r"src_lengths must be \(3,\) values in \[1, 5\]"):
         model(src, tgt_in, src_lengths=[5, 6, 1])
-    with pytest.raises(ValueError, match=r"src_mask must be boolean of shape"):
+    with pytest.raises(ValueError, match=r"src_mask must be boolean of shape.*\(3, 5\).*\(3, 4\)"):
         model(src, tgt_in, src_mask=np.ones((3, 4), dtype=bool))
+    with pytest.raises(TypeError, match=r"src_mask must be boolean.*int64"):
+        model(src, tgt_in, src_mask=np.ones((3, 5), dtype=np.int64))
     with pytest.raises(ValueError, match="not both"):
         model(src, tgt_in, src_lengths=lengths, src_mask=np.ones((3, 5), dtype=bool))
+
+
+def test_empty_sequences_name_the_model_and_the_shape(rng):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")
+    src, _, tgt_in = batch(rng)
+    with pytest.raises(ValueError, match=r"Seq2Seq: tgt_in has no tokens \(shape \(3, 0\)\)"):
+        model(src, tgt_in[:, :0])
+    with pytest.raises(ValueError, match=r"Seq2Seq: src has no tokens \(shape \(3, 0\)\)"):
+        model(src[:, :0], tgt_in)
+    with pytest.raises(ValueError, match=r"Seq2Seq: src has no tokens \(shape \(3, 0\)\)"):
+        model.greedy_decode(src[:, :0], max_len=3, bos=1, eos=2)

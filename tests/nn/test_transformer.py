@@ -259,8 +259,10 @@ def test_layer_input_width_is_checked(rng):
 
 def test_bad_ids_and_batches(rng):
     model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
-    with pytest.raises(ValueError, match=r"integer token ids of shape \(B, T\)"):
+    with pytest.raises(TypeError, match=r"Transformer: src must be integer token ids.*float64"):
         model(rng.random((2, 3)), rng.integers(0, 5, (2, 3)))
+    with pytest.raises(ValueError, match=r"Transformer: tgt_in must be .*\(B, T\).*\(2, 3, 1\)"):
+        model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 3, 1)))
     with pytest.raises(ValueError, match=r"batch size.*\(3, 2\)"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (3, 2)))
     with pytest.raises(ValueError, match=r"src_lengths must be \(2,\)"):
@@ -283,3 +285,50 @@ def test_dropout_only_while_training(rng):
     layer.eval()
     np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
     np.testing.assert_allclose(layer(x).numpy(), np_encoder_layer(layer, x.numpy()), atol=1e-12)
+
+
+def test_greedy_decode_rejects_a_negative_max_len(rng):
+    model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
+    with pytest.raises(ValueError, match=r"Transformer.greedy_decode: max_len must be >= 0"):
+        model.greedy_decode(rng.integers(0, 5, (2, 3)), -1, bos=1, eos=2)
+    assert model.greedy_decode(rng.integers(0, 5, (2, 3)), 0, bos=1, eos=2).shape == (2, 1)
+
+
+def test_empty_sequences_name_the_model_and_the_shape(rng):
+    model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
+    src, tgt_in = rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2))
+    empty = np.zeros((2, 0), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"Transformer: src has no tokens \(shape \(2, 0\)\)"):
+        model(empty, tgt_in)
+    with pytest.raises(ValueError, match=r"Transformer: tgt_in has no tokens \(shape \(2, 0\)\)"):
+        model(src, empty)
+    with pytest.raises(ValueError, match=r"Transformer: src has no tokens \(shape \(2, 0\)\)"):
+        model.encode(empty)
+    memory = model.encode(src)
+    with pytest.raises(ValueError, match=r"Transformer: tgt_in has no tokens \(shape \(2, 0\)\)"):
+        model.decode(empty, memory)
+    with pytest.raises(ValueError, match=r"memory .*T_in >= 1, got shape \(2, 0, 4\)"):
+        model.decode(tgt_in, memory[:, :0])
+    with pytest.raises(TypeError, match=r"Transformer: memory must be the encoder output"):
+        model.decode(tgt_in, memory.numpy())
+
+
+def test_encode_and_decode_check_src_mask_as_forward_does(rng):
+    model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
+    src, tgt_in = rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2))
+    mask = np.array([[True, True, True], [True, False, False]])
+    memory = model.encode(src, mask)
+    logits = model.decode(tgt_in, memory, mask)
+    np.testing.assert_allclose(logits.numpy(), model(src, tgt_in, src_mask=mask).numpy())
+    # a nested list is a mask too, as in forward
+    np.testing.assert_allclose(model.encode(src, mask.tolist()).numpy(), memory.numpy())
+    np.testing.assert_allclose(model.decode(tgt_in, memory, mask.tolist()).numpy(), logits.numpy())
+    for call in (
+        lambda m: model(src, tgt_in, src_mask=m),
+        lambda m: model.encode(src, m),
+        lambda m: model.decode(tgt_in, memory, m),
+    ):
+        with pytest.raises(TypeError, match=r"Transformer: src_mask must be boolean.*int64"):
+            call(mask.astype(np.int64))
+        with pytest.raises(ValueError, match=r"Transformer: src_mask .*\(2, 3\).*\(2, 2\)"):
+            call(mask[:, :2])

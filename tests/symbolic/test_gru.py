@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+import tinygrad_seq as ts
+from tinygrad_seq.nn.gru import STEP_NAMES
 from tinygrad_seq.symbolic import gru
 
 
@@ -34,3 +36,52 @@ def test_step_jacobian_uses_the_module_with_the_seeds_convention():
     d = gru.step_jacobian()
     assert "GRUCell" in d.engine_source
     assert "(1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ" in str(d)
+
+
+# ------------------------------------------------------------------ the engine side is GRUCell
+def _step_with_update(update):
+    """GRUCell.step with another update hₜ = update(zₜ, hₜ₋₁, h̃ₜ); the gates as the library's."""
+
+    def step(self, x_t, h_prev, weights_T):
+        W_z_T, W_r_T, W_h_T = weights_T
+        hx = ts.cat([h_prev, x_t], axis=-1)
+        z_t = (hx @ W_z_T + self.b_z).sigmoid()
+        r_t = (hx @ W_r_T + self.b_r).sigmoid()
+        h_tilde = (ts.cat([r_t * h_prev, x_t], axis=-1) @ W_h_T + self.b_h).tanh()
+        h_t = update(z_t, h_prev, h_tilde)
+        z_t.name, r_t.name, h_tilde.name, h_t.name = STEP_NAMES
+        return h_t
+
+    return step
+
+
+def test_direct_term_passes_for_the_seeds_update_written_out(monkeypatch):
+    # the control for the test below: the same rewritten step, with the seed's update
+    seed = _step_with_update(lambda z, h_prev, h_tilde: (1 - z) * h_prev + z * h_tilde)
+    monkeypatch.setattr(ts.nn.GRUCell, "step", seed)
+    assert gru.direct_term().check(seed=7).passed
+
+
+def test_direct_term_fails_for_a_grucell_with_pytorchs_convention(monkeypatch):
+    pytorch = _step_with_update(lambda z, h_prev, h_tilde: z * h_prev + (1 - z) * h_tilde)
+    monkeypatch.setattr(ts.nn.GRUCell, "step", pytorch)
+    result = gru.direct_term().check(seed=7)
+    assert result.symbolic_ok is True  # the identity itself still holds...
+    assert result.errors["derived vs engine"] > 1e-2, str(result)  # ...but not for this cell
+    assert not result.passed
+    assert "GRUCell" in result.engine_source
+
+
+def test_direct_term_names_the_gates_it_could_not_hold(monkeypatch):
+    unnamed = _step_with_update(lambda z, h_prev, h_tilde: (1 - z) * h_prev + z * h_tilde)
+
+    def step(self, x_t, h_prev, weights_T):
+        h_t = unnamed(self, x_t, h_prev, weights_T)
+        for node in ts.graph.trace(h_t).tensors:
+            if node.name == "h_tilde":
+                node.name = None
+        return h_t
+
+    monkeypatch.setattr(ts.nn.GRUCell, "step", step)
+    with pytest.raises(ValueError, match=r"no node named \['h_tilde'\]"):
+        gru.direct_term().check()

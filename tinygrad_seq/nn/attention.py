@@ -12,20 +12,23 @@ with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).
 Every attention takes a batch of queries at once: query (B, Tq, dq), keys (B, Tk, dk),
 values (B, Tk, dv) (the keys themselves when None), and returns the contexts (B, Tq, dv)
 and the weights (B, Tq, Tk). Masks are boolean, True where a query may attend to a key:
-(B, Tq, Tk), (Tq, Tk), or (B, 1, Tk) for key padding. A query that may attend to nothing
-(a padding query) gets all-zero weights and a zero context, as in PyTorch, never NaN.
+(B, Tq, Tk), (Tq, Tk), or (B, 1, Tk) for key padding. A 2-D mask is always (Tq, Tk), the
+same for every batch row: a key-padding mask (B, Tk) must be reshaped to (B, 1, Tk). A
+query that may attend to nothing (a padding query) gets all-zero weights and a zero
+context, as in PyTorch, never NaN.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from .. import backend, ops
 from ..functional import padding_mask
 from ..tensor import Tensor, apply, where
-from .module import Module, uniform_init
+from .module import Ids, Mask, Module, uniform_init
 
 __all__ = [
     "AdditiveAttention",
@@ -36,6 +39,9 @@ __all__ = [
     "scaled_dot_product_attention",
 ]
 
+# Sequence lengths, as source_mask takes them: (B,) integers as a list, array or Tensor.
+Lengths = Tensor | np.ndarray | list
+
 # A masked score is set to this before the softmax, so exp gives exactly 0 there without
 # the NaN that −inf would give in a row where every key is masked.
 MASKED_SCORE = -1e9
@@ -43,12 +49,10 @@ MASKED_SCORE = -1e9
 
 # ------------------------------------------------------------------ shared pieces
 def matmul(x: Tensor, W: Tensor) -> Tensor:
-    """x (..., n) @ W (n, m) or (n,), also when W is a Parameter.
+    """x (..., n) @ W (n, m) or (n,) → (..., m) or (...).
 
     The leading axes of x are folded into one first, so the backward's weight gradient is
-    a single matrix product rather than one per batch row summed afterwards. (Written out
-    also because `Tensor.__matmul__` wraps a right operand that is a Tensor subclass, a
-    Parameter, in a new constant Tensor, which would silently drop W's gradient.)
+    a single matrix product rather than one per batch row summed afterwards.
     """
     if x.ndim <= 2:
         return apply(ops.MatMul(), x, W)
@@ -85,11 +89,13 @@ def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> None:
         )
 
 
-def as_mask(mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor):
+def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor) -> Any:
     """A boolean mask as a backend array of shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
 
-    Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk);
-    anything else is a ValueError naming the shapes that would fit.
+    Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk).
+    A 2-D mask is always (Tq, Tk), shared by the batch, even when B == Tq: key padding must
+    be given as (B, 1, Tk). A mask that is not boolean is a TypeError; any other shape is a
+    ValueError naming the shapes that would fit.
     """
     data = mask.data if isinstance(mask, Tensor) else mask
     if not hasattr(data, "dtype"):
@@ -108,7 +114,7 @@ def as_mask(mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor):
     return backend.array_module(like.data).asarray(data)
 
 
-def masked_softmax(e: Tensor, mask=None) -> Tensor:
+def masked_softmax(e: Tensor, mask: Any = None) -> Tensor:
     """α = softmax(e) over the last axis (keys), exactly 0 where `mask` is False.
 
     e (..., Tq, Tk); mask a boolean backend array broadcastable to e. A row with no
@@ -122,7 +128,9 @@ def masked_softmax(e: Tensor, mask=None) -> Tensor:
     return alpha
 
 
-def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None):
+def scaled_dot_product_attention(
+    Q: Tensor, K: Tensor, V: Tensor, mask: Any = None
+) -> tuple[Tensor, Tensor]:
     """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V, batched over every leading axis.
 
     Q (..., Tq, d_k), K (..., Tk, d_k), V (..., Tk, d_v) → (context (..., Tq, d_v),
@@ -139,21 +147,61 @@ def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None):
 
 
 # ------------------------------------------------------------------ token masks
-def ids_array(ids, who: str, what: str):
-    """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T)."""
+def ids_array(ids: Ids, who: str, what: str) -> Any:
+    """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T).
+
+    Ids that are not integers are a TypeError; a shape other than (B, T) with T >= 1 is a
+    ValueError (a model has nothing to read or write in an empty sequence).
+    """
     data = ids.data if isinstance(ids, Tensor) else ids
     if not hasattr(data, "dtype"):
         data = np.asarray(data)
-    if data.dtype.kind not in "iu" or data.ndim != 2:
+    if data.dtype.kind not in "iu":
+        raise TypeError(
+            f"{who}: {what} must be integer token ids of shape (B, T), got dtype {data.dtype} "
+            f"(shape {tuple(data.shape)})"
+        )
+    if data.ndim != 2:
         raise ValueError(
-            f"{who}: {what} must be integer token ids of shape (B, T), got dtype "
-            f"{data.dtype} and shape {tuple(data.shape)}"
+            f"{who}: {what} must be integer token ids of shape (B, T), got shape "
+            f"{tuple(data.shape)}"
+        )
+    if data.shape[1] == 0:
+        raise ValueError(
+            f"{who}: {what} has no tokens (shape {tuple(data.shape)}); each row needs at "
+            "least one, T >= 1"
         )
     return data
 
 
-def source_mask(src, src_lengths=None, src_mask=None, who: str = "model"):
-    """The (B, T_in) boolean mask of real source tokens (True) from lengths or a mask."""
+def check_src_mask(src_mask: Mask, batch: int, t_in: int, who: str) -> Any:
+    """`src_mask` checked to be boolean (a TypeError if not) of shape (B, T_in) (a
+    ValueError if not); returned as an array."""
+    mask = src_mask.data if isinstance(src_mask, Tensor) else src_mask
+    if not hasattr(mask, "dtype"):
+        mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(
+            f"{who}: src_mask must be boolean (True = real token) of shape (B, T_in) = "
+            f"{(batch, t_in)}, got dtype {mask.dtype}"
+        )
+    if tuple(mask.shape) != (batch, t_in):
+        raise ValueError(
+            f"{who}: src_mask must be boolean of shape (B, T_in) = {(batch, t_in)}, got "
+            f"shape {tuple(mask.shape)}"
+        )
+    return mask
+
+
+def source_mask(
+    src: Any, src_lengths: Lengths | None = None, src_mask: Mask | None = None, who: str = "model"
+) -> Any:
+    """The (B, T_in) boolean mask of real source tokens (True) from lengths or a mask.
+
+    src: the ids array (B, T_in) from `ids_array` (only its shape is read); src_lengths
+    (B,) integers in [1, T_in]; src_mask (B, T_in) boolean. → a boolean array (B, T_in),
+    or None when neither is given (no padding).
+    """
     B, T = src.shape
     if src_lengths is not None and src_mask is not None:
         raise ValueError(f"{who}: give src_lengths or src_mask, not both")
@@ -167,15 +215,7 @@ def source_mask(src, src_lengths=None, src_mask=None, who: str = "model"):
             )
         return padding_mask(lengths, T)
     if src_mask is not None:
-        mask = getattr(src_mask, "data", src_mask)
-        if not hasattr(mask, "dtype"):
-            mask = np.asarray(mask)
-        if mask.dtype != bool or tuple(mask.shape) != (B, T):
-            raise ValueError(
-                f"{who}: src_mask must be boolean of shape (B, T_in) = {(B, T)}, got "
-                f"{mask.dtype} of shape {tuple(mask.shape)}"
-            )
-        return mask
+        return check_src_mask(src_mask, B, T, who)
     return None
 
 
@@ -203,12 +243,16 @@ class _Attention(Module):
             )
 
     def project_keys(self, keys: Tensor) -> Tensor:  # pragma: no cover - overridden
+        """The key-side work of the scores: keys (B, Tk, dk) → projected keys (B, Tk, a)."""
         raise NotImplementedError
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:  # pragma: no cover
+        """query (B, Tq, dq), projected keys (B, Tk, a) → e (B, Tq, Tk)."""
         raise NotImplementedError
 
-    def attend(self, query: Tensor, projected_keys: Tensor, values: Tensor, mask=None):
+    def attend(
+        self, query: Tensor, projected_keys: Tensor, values: Tensor, mask: Any = None
+    ) -> tuple[Tensor, Tensor]:
         """(c (B, Tq, dv), α (B, Tq, Tk)) from keys already through `project_keys`.
 
         `mask` must already be a backend array from `as_mask` (or None); no checks here.
@@ -222,9 +266,13 @@ class _Attention(Module):
         self._last_attention = alpha.data
         return context, alpha
 
-    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask=None):
+    def forward(
+        self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask: Mask | None = None
+    ) -> tuple[Tensor, Tensor]:
         """query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys), mask
-        boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk) → (context (B, Tq, dv), α (B, Tq, Tk))."""
+        boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk) → (context (B, Tq, dv), α (B, Tq, Tk)).
+
+        A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
         values = keys if values is None else values
         who = type(self).__name__
         check_qkv(who, query, keys, values)
@@ -262,6 +310,8 @@ class AdditiveAttention(_Attention):
         return U_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc): query (B, Tq, dq), projected keys
+        U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)."""
         B, Tq, _ = query.shape
         Tk = projected_keys.shape[1]
         W_h = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
@@ -285,6 +335,8 @@ class MultiplicativeAttention(_Attention):
         return W_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """e_{t,i} = h_t^dec W_a h_i^enc: query (B, Tq, dq), projected keys W_a h^enc
+        (B, Tk, dq) → e (B, Tq, Tk)."""
         return query @ projected_keys.transpose(0, 2, 1)  # (B, Tq, dq) @ (B, dq, Tk)
 
 
@@ -300,9 +352,11 @@ class ScaledDotProductAttention(_Attention):
             )
 
     def project_keys(self, keys: Tensor) -> Tensor:
+        """No key-side work: keys (B, Tk, d) are used as they are."""
         return keys
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """e_{t,i} = h_t^dec · h_i^enc / √d: query (B, Tq, d), keys (B, Tk, d) → e (B, Tq, Tk)."""
         d = query.shape[-1]
         return (query @ projected_keys.transpose(0, 2, 1)) * (1.0 / math.sqrt(d))
 
@@ -340,9 +394,13 @@ class MultiHeadAttention(Module):
         B, T, _ = X.shape
         return X.reshape(B, T, self.num_heads, self.d_k).transpose(0, 2, 1, 3)
 
-    def forward(self, q: Tensor, k: Tensor, v: Tensor, mask=None):
+    def forward(
+        self, q: Tensor, k: Tensor, v: Tensor, mask: Mask | None = None
+    ) -> tuple[Tensor, Tensor]:
         """q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or
-        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk))."""
+        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
+
+        A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
         check_qkv("MultiHeadAttention", q, k, v)
         for what, x in (("query", q), ("keys", k), ("values", v)):
             if x.shape[-1] != self.d_model:

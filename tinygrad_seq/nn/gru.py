@@ -14,7 +14,7 @@ In the seed's convention z_t = 1 takes the candidate and z_t = 0 keeps h_{t-1} u
 from __future__ import annotations
 
 from ..tensor import Tensor, cat
-from .module import Module, uniform_init
+from .module import Mask, Module, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks, unroll
 
 STEP_NAMES = ("z_t", "r_t", "h_tilde", "h_t")
@@ -77,7 +77,9 @@ class GRU(Module):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.cell = GRUCell(input_size, hidden_size, bias)
 
-    def forward(self, xs: Tensor, h0: Tensor | None = None, mask=None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
+    ) -> tuple[Tensor, Tensor]:
         B, T = check_sequence(xs, self.input_size, "GRU")
         h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
         keep = step_masks(mask, B, T, xs, "GRU")

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor, get_default_dtype, rng
-from .module import Module, Parameter, uniform_init
+from .module import Ids, Module, Parameter, uniform_init
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
@@ -49,7 +49,7 @@ class Embedding(Module):
             rng().standard_normal((vocab_size, dim)).astype(get_default_dtype()), name="E"
         )
 
-    def forward(self, ids) -> Tensor:
+    def forward(self, ids: Ids) -> Tensor:
         return F.embedding(ids, self.E)
 
 
@@ -80,7 +80,11 @@ class MLP(Module):
 
 
 class LayerNorm(Module):
-    """Normalise the last axis to mean 0, variance 1, then scale by `gain`, shift by `bias`."""
+    """Normalise the last axis to mean 0, variance 1, then scale by `gain`, shift by `bias`.
+
+    x (..., dim) → gain ⊙ (x − μ) / √(σ² + eps) + bias (..., dim), with μ and σ² the mean
+    and variance over the last axis; gain (dim,) starts at 1, bias (dim,) at 0.
+    """
 
     def __init__(self, dim: int, eps: float = 1e-5) -> None:
         super().__init__()

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor, cat, get_default_dtype, stack, where
-from .module import Module, Parameter, uniform_init
+from .module import Mask, Module, Parameter, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks
 
 STEP_NAMES = ("f_t", "i_t", "C_tilde", "C_t", "o_t", "h_t")
@@ -103,7 +103,7 @@ class LSTM(Module):
         self.cell = LSTMCell(input_size, hidden_size, forget_bias)
 
     def forward(
-        self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask=None
+        self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         B, T = check_sequence(xs, self.input_size, "LSTM")
         h_t, C_t = _split_state(state0, "LSTM", "state0")

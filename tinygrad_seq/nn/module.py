@@ -18,13 +18,18 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor, _check_grad_dtype, _to_array, get_default_dtype, rng
 
+# Type hints for the models' inputs (each model checks them at run time): token ids as an
+# integer Tensor, NumPy (or CuPy) array or nested list; masks as a bool Tensor or array.
+Ids = Tensor | np.ndarray | list
+Mask = Tensor | np.ndarray
+
 
 class Parameter(Tensor):
     """A leaf Tensor that requires grad: a weight of a Module."""
 
     __slots__ = ()
 
-    def __init__(self, data, name: str | None = None, dtype=None) -> None:
+    def __init__(self, data: Any, name: str | None = None, dtype: Any = None) -> None:
         arr = _to_array(data, dtype)
         _check_grad_dtype(arr.dtype, "Parameter")
         super().__init__(arr, requires_grad=True, name=name)

@@ -13,10 +13,15 @@ This file also holds the checks and the padding mask shared by LSTM and GRU.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import backend
 from ..autograd import scope
 from ..tensor import Tensor, stack, where
-from .module import Module, uniform_init
+from .module import Mask, Module, uniform_init
+
+if TYPE_CHECKING:  # for a type hint only: gru.py imports this file
+    from .gru import GRUCell
 
 # --------------------------------------------------------------------------- checks
 # Shared by every recurrent module (RNN, LSTM, GRU): clear errors before any arithmetic.
@@ -73,7 +78,7 @@ def initial_state(
     return state
 
 
-def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list:
+def step_masks(mask: Mask | None, batch: int, steps: int, like: Tensor, who: str) -> list:
     """The (B, T) padding mask as one entry per step: a (B, 1) boolean array on `like`'s
     backend, or None where every sequence has a real token (nothing to mask there).
 
@@ -99,7 +104,7 @@ def step_masks(mask, batch: int, steps: int, like: Tensor, who: str) -> list:
     return [None if full[t] else cond[:, t] for t in range(steps)]
 
 
-def unroll(cell, xs: Tensor, h_t: Tensor, keep: list) -> tuple[Tensor, Tensor]:
+def unroll(cell: RNNCell | GRUCell, xs: Tensor, h_t: Tensor, keep: list) -> tuple[Tensor, Tensor]:
     """Backpropagation through time's forward half: `cell.step` over xs (B, T, d), one step
     per ts.scope("t=…"), carrying h from step to step. A step whose `keep` mask (from
     step_masks) is False for a row leaves that row's h unchanged (padding).
@@ -171,7 +176,9 @@ class RNN(Module):
             self.W_hy = uniform_init((output, hidden_size), hidden_size, name="W_hy")
             self.b_y = uniform_init((output,), hidden_size, name="b_y")
 
-    def forward(self, xs: Tensor, h0: Tensor | None = None, mask=None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
+    ) -> tuple[Tensor, Tensor]:
         B, T = check_sequence(xs, self.input_size, "RNN")
         h_t = initial_state(h0, B, self.hidden_size, xs, "RNN", "h0")
         keep = step_masks(mask, B, T, xs, "RNN")

@@ -10,6 +10,10 @@ and with attention (Bahdanau et al.), a fresh context at every decoder step:
     h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
     output    softmax(W_o [h_t^dec; c_t] + b_o)
 
+The query is the previous state h_{t-1}^dec, where the seed writes a(h_t^dec, h_i^enc): as
+written that is circular, since h_t^dec needs c_t, which needs the scores e_{t,i}. Bahdanau
+et al. query with the previous state, which is known before step t begins.
+
 f_enc and f_dec are RNN, LSTM or GRU cells. The decoder takes the context by concatenation,
 x_t = [embedding(y_{t-1}); c] (or c_t), and starts from the encoder's final state. Training
 uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run inside
@@ -26,6 +30,7 @@ from ..autograd import no_grad, scope
 from ..tensor import Tensor, cat, stack
 from .attention import (
     AdditiveAttention,
+    Lengths,
     MultiplicativeAttention,
     ScaledDotProductAttention,
     ids_array,
@@ -35,7 +40,7 @@ from .attention import (
 from .gru import GRU, GRUCell
 from .linear import Embedding
 from .lstm import LSTM, LSTMCell
-from .module import Module, uniform_init
+from .module import Ids, Mask, Module, uniform_init
 from .rnn import RNN, RNNCell
 
 __all__ = ["Seq2Seq"]
@@ -89,8 +94,11 @@ class Seq2Seq(Module):
         self._last_attention = None
 
     # -------------------------------------------------------------- the two halves
-    def encode(self, src, mask=None):
-        """src ids (B, T_in) → (h^enc (B, T_in, h), the final state): c = h_T^enc."""
+    def encode(
+        self, src: Ids, mask: Mask | None = None
+    ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+        """src ids (B, T_in), mask (B, T_in) bool → (h^enc (B, T_in, h), the final state:
+        h_T^enc (B, h), or (h_T, C_T) for an LSTM): c = h_T^enc."""
         with scope("encoder"):
             x = self.src_embedding(src)  # (B, T_in, emb)
             x.name = "x"
@@ -98,7 +106,7 @@ class Seq2Seq(Module):
             hs.name = "h_enc"
         return hs, final
 
-    def _start(self, src, src_lengths, src_mask):
+    def _start(self, src: Ids, src_lengths: Lengths | None, src_mask: Mask | None):
         """Encode and set up everything the decoder steps share."""
         src = ids_array(src, "Seq2Seq", "src")
         mask = source_mask(src, src_lengths, src_mask, "Seq2Seq")
@@ -120,6 +128,7 @@ class Seq2Seq(Module):
         h_prev = state[0] if self.cell == "lstm" else state
         alpha_t = None
         if memory is not None:  # c_t = Σ_i α_{t,i} h_i^enc, from the query h_{t-1}^dec
+            # (not the seed's h_t^dec: that one is computed from c_t, so it cannot pick c_t)
             h_enc, projected, key_mask = memory
             B = h_prev.shape[0]
             query = h_prev.reshape(B, 1, self.hidden)
@@ -144,7 +153,13 @@ class Seq2Seq(Module):
         return logits
 
     # -------------------------------------------------------------- public
-    def forward(self, src, tgt_in, src_lengths=None, src_mask=None) -> Tensor:
+    def forward(
+        self,
+        src: Ids,
+        tgt_in: Ids,
+        src_lengths: Lengths | None = None,
+        src_mask: Mask | None = None,
+    ) -> Tensor:
         """Teacher forcing: src (B, T_in), tgt_in (B, T_out) (BOS, y_1, ...) ids →
         logits (B, T_out, tgt_vocab), the scores of y_1 ... y_{T_out}."""
         src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
@@ -168,7 +183,13 @@ class Seq2Seq(Module):
         return logits
 
     def greedy_decode(
-        self, src, max_len: int, bos: int, eos: int, src_lengths=None, src_mask=None
+        self,
+        src: Ids,
+        max_len: int,
+        bos: int,
+        eos: int,
+        src_lengths: Lengths | None = None,
+        src_mask: Mask | None = None,
     ) -> np.ndarray:
         """Generate by feeding back the likeliest token, from `bos` until every row has
         produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with

@@ -22,9 +22,16 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad, scope
 from ..tensor import Tensor
-from .attention import MultiHeadAttention, ids_array, matmul, source_mask
+from .attention import (
+    Lengths,
+    MultiHeadAttention,
+    check_src_mask,
+    ids_array,
+    matmul,
+    source_mask,
+)
 from .linear import Embedding, LayerNorm, Linear, check_last_axis
-from .module import Module, uniform_init
+from .module import Ids, Mask, Module, uniform_init
 
 __all__ = [
     "sinusoidal_positions",
@@ -124,7 +131,7 @@ class TransformerEncoderLayer(Module):
         self.ffn = FeedForward(d_model, d_ff)
         self.norm_2 = LayerNorm(d_model)
 
-    def forward(self, x: Tensor, mask=None) -> Tensor:
+    def forward(self, x: Tensor, mask: Mask | None = None) -> Tensor:
         """x (B, T, d_model), mask (B, 1, T) key padding or (T, T)/(B, T, T) → (B, T, d)."""
         check_last_axis(x, self.d_model, "TransformerEncoderLayer")
         with scope("self_attention"):
@@ -155,7 +162,13 @@ class TransformerDecoderLayer(Module):
         self.ffn = FeedForward(d_model, d_ff)
         self.norm_3 = LayerNorm(d_model)
 
-    def forward(self, y: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None) -> Tensor:
+    def forward(
+        self,
+        y: Tensor,
+        memory: Tensor,
+        tgt_mask: Mask | None = None,
+        memory_mask: Mask | None = None,
+    ) -> Tensor:
         """y (B, T_out, d), memory = encoder output (B, T_in, d); tgt_mask defaults to the
         causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source padding."""
         check_last_axis(y, self.d_model, "TransformerDecoderLayer")
@@ -215,10 +228,13 @@ class Transformer(Module):
         ]
         self.out = Linear(d_model, tgt_vocab)
 
-    def encode(self, src, src_mask=None) -> Tensor:
+    def encode(self, src: Ids, src_mask: Mask | None = None) -> Tensor:
         """src ids (B, T_in) → encoder output (B, T_in, d_model); src_mask (B, T_in) bool."""
         src = ids_array(src, "Transformer", "src")
-        key_mask = None if src_mask is None else src_mask.reshape(src.shape[0], 1, -1)
+        B, T_in = src.shape
+        key_mask = None  # src_mask (B, T_in) as key padding (B, 1, T_in), checked as in forward
+        if src_mask is not None:
+            key_mask = check_src_mask(src_mask, B, T_in, "Transformer").reshape(B, 1, T_in)
         with scope("encoder"):
             x = self.positions(self.src_embedding(src))  # (B, T_in, d_model)
             for i, layer in enumerate(self.encoder_layers):
@@ -227,15 +243,29 @@ class Transformer(Module):
                     x.name = "h_enc"
         return x
 
-    def decode(self, tgt_in, memory: Tensor, src_mask=None) -> Tensor:
-        """tgt_in ids (B, T_out), encoder output (B, T_in, d) → logits (B, T_out, V)."""
+    def decode(self, tgt_in: Ids, memory: Tensor, src_mask: Mask | None = None) -> Tensor:
+        """tgt_in ids (B, T_out), encoder output (B, T_in, d), src_mask (B, T_in) bool →
+        logits (B, T_out, V)."""
         tgt_in = ids_array(tgt_in, "Transformer", "tgt_in")
+        if not isinstance(memory, Tensor):
+            raise TypeError(
+                f"Transformer: memory must be the encoder output, a Tensor (B, T_in, "
+                f"{self.d_model}), got {type(memory).__name__}"
+            )
+        if memory.ndim != 3 or memory.shape[1] == 0:
+            raise ValueError(
+                f"Transformer: memory must be the encoder output (B, T_in, {self.d_model}) "
+                f"with T_in >= 1, got shape {tuple(memory.shape)}"
+            )
         if tgt_in.shape[0] != memory.shape[0]:
             raise ValueError(
                 f"Transformer: src and tgt_in must share the batch size; got tgt_in "
                 f"{tuple(tgt_in.shape)} for encoder output {tuple(memory.shape)}"
             )
-        key_mask = None if src_mask is None else src_mask.reshape(memory.shape[0], 1, -1)
+        B, T_in = memory.shape[0], memory.shape[1]
+        key_mask = None  # src_mask (B, T_in) as key padding (B, 1, T_in), checked as in forward
+        if src_mask is not None:
+            key_mask = check_src_mask(src_mask, B, T_in, "Transformer").reshape(B, 1, T_in)
         with scope("decoder"):
             y = self.positions(self.tgt_embedding(tgt_in))  # (B, T_out, d_model)
             causal = F.causal_mask(tgt_in.shape[1])
@@ -247,7 +277,13 @@ class Transformer(Module):
             logits.name = "logits"
         return logits
 
-    def forward(self, src, tgt_in, src_lengths=None, src_mask=None) -> Tensor:
+    def forward(
+        self,
+        src: Ids,
+        tgt_in: Ids,
+        src_lengths: Lengths | None = None,
+        src_mask: Mask | None = None,
+    ) -> Tensor:
         """src (B, T_in), tgt_in (B, T_out) ids → logits (B, T_out, tgt_vocab).
 
         Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in).
@@ -257,11 +293,19 @@ class Transformer(Module):
         return self.decode(tgt_in, self.encode(src, mask), mask)
 
     def greedy_decode(
-        self, src, max_len: int, bos: int, eos: int, src_lengths=None, src_mask=None
+        self,
+        src: Ids,
+        max_len: int,
+        bos: int,
+        eos: int,
+        src_lengths: Lengths | None = None,
+        src_mask: Mask | None = None,
     ) -> np.ndarray:
         """Generate by always taking the likeliest next token, from `bos` until every row
         has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
         with `bos`; a finished row is filled with `eos` after its first `eos`."""
+        if max_len < 0:
+            raise ValueError(f"Transformer.greedy_decode: max_len must be >= 0, got {max_len}")
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         B = src.shape[0]

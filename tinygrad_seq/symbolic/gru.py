@@ -6,7 +6,9 @@ The seed's convention (with biases; the seed leaves them out, which is b = 0 her
     h̃ₜ = tanh(W_h [rₜ ⊙ hₜ₋₁, xₜ] + b_h)     hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ
 
 - `direct_term`: ∂hₜ/∂hₜ₋₁ with zₜ and h̃ₜ held fixed = diag(1 − zₜ): the GRU's gradient
-  highway, open when zₜ ≈ 0 (PyTorch's convention swaps zₜ and 1 − zₜ).
+  highway, open when zₜ ≈ 0 (PyTorch's convention swaps zₜ and 1 − zₜ). The engine side is
+  ts.nn.GRUCell's own backward with its gates' gradient stopped, so a GRUCell with PyTorch's
+  convention fails it.
 - `step_jacobian`: the whole ∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) + the paths through zₜ, h̃ₜ and rₜ;
   `direct_term_only` shows the checker rejecting diag(1 − zₜ) as the whole Jacobian.
 
@@ -22,6 +24,7 @@ import sympy as sp
 
 import tinygrad_seq as ts
 
+from ..nn.gru import STEP_NAMES
 from .checker import (
     Block,
     CheckResult,
@@ -134,29 +137,46 @@ def _one_minus(v: sp.Matrix) -> sp.Matrix:
 
 
 # ------------------------------------------------------------------ the direct term
+HELD = STEP_NAMES[:3]  # z_t, r_t, h_tilde: the nodes GRUCell.step names, held fixed here
+
+
+def _held_nodes(h_t: ts.Tensor) -> dict[str, ts.Tensor]:
+    """GRUCell's own zₜ, rₜ, h̃ₜ nodes, found by name in the graph that computed `h_t`."""
+    found = {t.name: t for t in ts.graph.trace(h_t).tensors if t.name in HELD}
+    missing = [name for name in HELD if name not in found]
+    if missing:
+        raise ValueError(
+            f"gru.direct_term: GRUCell.step made no node named {missing}; it must name its "
+            f"gates {list(HELD)} (ts.nn.gru.STEP_NAMES) so that they can be held fixed"
+        )
+    return found
+
+
 @cache
 def direct_term(hidden: int = 2, inputs: int = 2) -> Derivation:
-    """∂hₜ/∂hₜ₋₁ with zₜ, rₜ, h̃ₜ held fixed (they read a copy h̄ₜ₋₁) = diag(1 − zₜ)."""
+    """∂hₜ/∂hₜ₋₁ with zₜ, rₜ, h̃ₜ held fixed (they read a copy h̄ₜ₋₁) = diag(1 − zₜ).
+
+    The engine side runs ts.nn.GRUCell itself: its hₜ must be the seed's update, and its own
+    backward, stopped at its zₜ, rₜ and h̃ₜ nodes, must give diag(1 − zₜ). A GRUCell with
+    PyTorch's convention, hₜ = zₜ ⊙ hₜ₋₁ + (1 − zₜ) ⊙ h̃ₜ, gives diag(zₜ) and fails.
+    """
     held = vector("h̄ₜ₋₁,{}", r"\bar h_{{t-1,{}}}", hidden)
     s = _step(hidden, inputs, gates_read=held)
     # differentiate with the gates' copy held, then evaluate where the copy equals hₜ₋₁
     same = dict(zip(held, s.h_prev, strict=True))
     derived = s.h.jacobian(s.h_prev).xreplace(same)
     stated = diag(_one_minus(s.z)).xreplace(same)
+    update = s.h.xreplace(same)  # hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ, elementwise
     names = {k: v.xreplace(same) for k, v in s.names.items()}
 
     def engine(point):
         cell = _cell(point, s)
-        x = row(s.x_t, point)
         h0 = row(s.h_prev, point, requires_grad=True, name="h_prev")
-        h_held = h0.detach()  # the gates read hₜ₋₁ but pass no gradient back to it
-        hx = ts.cat([h_held, x], axis=-1)
-        z_t = (hx @ cell.W_z.T + cell.b_z).sigmoid()
-        r_t = (hx @ cell.W_r.T + cell.b_r).sigmoid()
-        h_tilde = (ts.cat([r_t * h_held, x], axis=-1) @ cell.W_h.T + cell.b_h).tanh()
-        h_t = (1 - z_t) * h0 + z_t * h_tilde  # the seed's update, hₜ₋₁ live in one place
-        (J,) = engine_jacobian(h_t, [h0])
-        return {"dh/dh_prev": J}
+        h_t = cell(row(s.x_t, point), h0)
+        for gate in _held_nodes(h_t).values():
+            gate.requires_grad = False  # backward stops here: the gate is held fixed
+        (J,) = engine_jacobian(h_t, [h0])  # only the direct path hₜ₋₁ → hₜ is left
+        return {"dh/dh_prev": J, "h_t": h_t.numpy()}
 
     return Derivation(
         name="gru.direct_term",
@@ -167,15 +187,19 @@ def direct_term(hidden: int = 2, inputs: int = 2) -> Derivation:
         statement_latex=r"\left.\frac{\partial h_t}{\partial h_{t-1}}\right|_{z_t, r_t, "
         r"\tilde h_t} = \operatorname{diag}(1 - z_t)",
         blocks=[
-            Block("dh/dh_prev", "∂hₜ/∂hₜ₋₁", r"\partial h_t / \partial h_{t-1}", derived, stated)
+            Block("dh/dh_prev", "∂hₜ/∂hₜ₋₁", r"\partial h_t / \partial h_{t-1}", derived, stated),
+            Block("h_t", "hₜ (the update itself)", "h_t", update, update),
         ],
         names=names,
         engine=engine,
-        engine_source="raw ts.Tensor ops on a GRUCell's float64 weights, gates fed a detached hₜ₋₁",
+        engine_source=f"{ENGINE}, its backward stopped at its {', '.join(HELD)} nodes",
         seed_says="hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ (no gradient stated)",
         notes=[
             "the gates read a held copy h̄ₜ₋₁ (equal to hₜ₋₁ in value), so only the "
-            "(1 − zₜ) ⊙ hₜ₋₁ term carries gradient: the highway is open when zₜ ≈ 0."
+            "(1 − zₜ) ⊙ hₜ₋₁ term carries gradient: the highway is open when zₜ ≈ 0.",
+            "the engine runs ts.nn.GRUCell and holds its own zₜ, rₜ, h̃ₜ fixed (their gradient "
+            "stopped); hₜ is also compared, so PyTorch's convention zₜ ⊙ hₜ₋₁ + (1 − zₜ) ⊙ h̃ₜ "
+            "fails both blocks.",
         ],
     )
 

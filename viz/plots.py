@@ -190,11 +190,26 @@ def complexity_figure(
     return save(fig, path)
 
 
-def _chance(ax, value: float, label: str = "chance", unit: str = "%") -> None:
-    """A dashed horizontal line at `value` (same units as the axis), labelled."""
+def _whole_ticks(axis) -> None:
+    """Ticks at whole numbers only (1, 2, 5 or 10 apart): time steps, units."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+
+
+def _chance(
+    ax, value: float, label: str = "chance", unit: str = "%", in_legend: bool = False
+) -> None:
+    """A dashed horizontal line at `value` (same units as the axis), labelled at its right
+    end, or (in_legend: behind bars, where a label on the plot would sit on a bar) in the
+    axes' legend."""
+    text = f"{label} {value:g}{unit}"
+    if in_legend:
+        ax.axhline(value, color="black", ls="--", lw=1, zorder=3, label=text)
+        return
     ax.axhline(value, color="black", ls="--", lw=1)
     ax.annotate(
-        f"{label} {value:g}{unit}",
+        text,
         (0.99, value),
         xycoords=("axes fraction", "data"),
         va="bottom",
@@ -245,8 +260,10 @@ def fixed_size_figure(
     ax = axes[0, 1]
     names = list(accuracy)
     _bar_labels(ax, names, [accuracy[n] for n in names])
-    ax.set_ylim(0, 112)
-    _chance(ax, 50.0)
+    ax.set_ylim(0, 125)  # the key above bars of 100 %
+    ax.set_yticks(range(0, 101, 20))
+    _chance(ax, 50.0, in_legend=True)
+    ax.legend(fontsize=8, loc="upper center")
     ax.set_ylabel("test accuracy on unseen sentences (%)")
     ax.set_title(
         'Order task: "the cat sat on the dog" — is the first\nanimal the smaller? '
@@ -255,16 +272,21 @@ def fixed_size_figure(
     )
 
     ax = axes[0, 2]
-    for name, loss in losses.items():
-        ax.plot(np.arange(1, len(loss) + 1), loss, color=COLORS.get(name), label=name, lw=1.3)
-    ax.axhline(np.log(2), color="black", ls="--", lw=1)
-    ax.annotate(
-        "ln 2 (a coin flip)",
-        (0.01, np.log(2)),
-        xycoords=("axes fraction", "data"),
-        va="bottom",
-        fontsize=8,
+    # ln 2 in the key, a thin line under the curves: the BoW MLP's loss stays on it
+    ax.axhline(
+        np.log(2), color="black", ls=(0, (4, 3)), lw=0.8, zorder=1, label="ln 2 (a coin flip)"
     )
+    for name, loss in losses.items():
+        flat = name.startswith("BoW")  # drawn thicker, over the ln 2 line it follows
+        ax.plot(
+            np.arange(1, len(loss) + 1),
+            loss,
+            color=COLORS.get(name),
+            label=name,
+            lw=2.2 if flat else 1.3,
+            alpha=0.8 if flat else 1.0,
+            zorder=2,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("training step (Adam, batch 32)")
     ax.set_ylabel("cross-entropy loss (nats, log scale)")
@@ -328,12 +350,31 @@ def vanishing_figure(
     """Demo 2: Jacobian norms against T (log scale) per model, and the ρ sweep."""
     fig, (ax, ax2) = new_figure(1, 2, size=(13, 6.6))
     Ts = np.asarray(Ts)
+    # The gates-open curves (LSTM b_f = 3, GRU b_z = -3) nearly coincide: each gets its own
+    # marker, and their dashes are staggered, so that where one lies on the other both show
+    open_styles = [((0, (6, 4)), "s"), ((5, (6, 4)), "^"), ((2, (2, 2)), "D"), ((0, (1, 2)), "v")]
+    every = max(len(Ts) // 8, 1)
+    k_open = 0
     for label, norms in curves.items():
         family = label.split(",")[0].split()[0]  # "LSTM cell path, b_f = 3" -> "LSTM"
-        gates_open = label in dashed
-        ax.semilogy(
-            Ts, norms, ls="--" if gates_open else "-", lw=2, color=COLORS.get(family), label=label
-        )
+        if label in dashed:
+            ls, marker = open_styles[k_open % len(open_styles)]
+            start = (k_open * every) // 2  # markers of overlapping curves side by side
+            ax.semilogy(
+                Ts,
+                norms,
+                ls=ls,
+                lw=2,
+                marker=marker,
+                ms=6,
+                markevery=(start, every),
+                mfc="white",
+                color=COLORS.get(family),
+                label=label,
+            )
+            k_open += 1
+        else:
+            ax.semilogy(Ts, norms, ls="-", lw=2, color=COLORS.get(family), label=label)
     ax.semilogy(
         Ts,
         bound,
@@ -353,12 +394,18 @@ def vanishing_figure(
     ax.semilogy(Ts, seed_line, "--", color="black", lw=1, label="seed's example (0.9 × 0.3)^(T−1)")
     seed_at = seed_line[at - 1]
     ax.plot([at], [seed_at], "ko")
+    # the text in the lower left corner, which every curve has left by then (they all start
+    # at 1 for T = 1 and fall), with an arrow to the point
     ax.annotate(
-        f"seed's example at T = {at}:\n(0.9)^19 (0.3)^19 ≈ {seed_at:.2e}",
+        f"seed's example at T = {at}:\n(0.9)^{at - 1} (0.3)^{at - 1} ≈ {seed_at:.2e}",
         (at, seed_at),
-        xytext=(10, 0),
-        textcoords="offset points",
+        xytext=(0.03, 0.05),
+        textcoords="axes fraction",
         fontsize=8,
+        ha="left",
+        va="bottom",
+        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#999999", "lw": 0.6},
+        arrowprops={"arrowstyle": "->", "color": "black", "lw": 0.8, "shrinkB": 4},
     )
     ax.axvline(at, color="#999", lw=0.8)
     ax.set_xlabel("T (time steps back to h_1)")
@@ -405,27 +452,41 @@ def memory_figure(
     batch: int = 32,
 ) -> Path:
     """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path."""
+    from matplotlib.lines import Line2D
+
     fig, axes = new_figure(2, 2, size=(12, 8.6))
     ax = axes[0, 0]
-    styles = {"RNN": ("o-", 2.0), "LSTM": ("s-", 4.0), "GRU": ("^--", 2.0)}  # may overlap
-    for label, a in acc.items():
-        style, width = styles.get(label, ("o-", 2.0))
+    # Curves often coincide (all at 100 %): nested markers and line widths keep each one
+    # visible on the others, the widest drawn first. (line style, width, marker, size, fill)
+    styles = {
+        "LSTM": ("-", 5.0, "s", 13, "white"),
+        "GRU": ((0, (4, 2)), 2.5, "^", 8, None),
+        "RNN": ("-", 1.2, "o", 4, None),
+    }
+    order = sorted(acc, key=lambda name: -styles.get(name, ("-", 2.0))[1])
+    for label in order:
+        ls, width, marker, size, face = styles.get(label, ("-", 2.0, "o", 5, None))
         ax.plot(
             delays,
-            np.asarray(a) * 100,
-            style,
+            np.asarray(acc[label]) * 100,
+            ls=ls,
+            lw=width,
+            marker=marker,
+            ms=size,
+            mew=2 if face else 1,
+            mfc=face or COLORS.get(label),
             color=COLORS.get(label),
             label=label,
-            lw=width,
-            ms=7 if width > 2 else 5,
         )
+    handles, labels = ax.get_legend_handles_labels()
+    keep = [labels.index(n) for n in acc if n in labels]  # the key in the data's order
     _chance(ax, chance * 100)
     ax.set_ylim(0, 105)
     ax.set_xticks(delays)
     ax.set_xlabel("delay D (distractor tokens between the symbol and the question)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Remember the first token across D steps", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=8, markerscale=0.7)
 
     ax = axes[0, 1]
     for label, loss in losses.items():
@@ -454,6 +515,8 @@ def memory_figure(
         extent=(0.5, f_mean.shape[0] + 0.5, f_mean.shape[1] - 0.5, -0.5),
     )
     fig.colorbar(im, ax=ax, label="forget gate f_t (mean over test sequences)")
+    _whole_ticks(ax.xaxis)  # time steps and units are whole numbers
+    _whole_ticks(ax.yaxis)
     ax.set_xlabel("time step t (1 = the symbol to remember)")
     ax.set_ylabel("LSTM unit")
     ax.set_title(f"Trained LSTM (D = {gate_delay}): forget gates f_t", fontsize=10)
@@ -478,10 +541,16 @@ def memory_figure(
         label=f"best unit after training (unit {top})",
     )
     ax.set_xlabel("T (time step)")
+    _whole_ticks(ax.xaxis)
     ax.set_ylabel("Π f_t over t = 2..T  (= ∂C_T/∂C_1 per unit, log scale)")
     ax.set_title("The cell path's gradient: thin lines = every unit", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    handles, _ = ax.get_legend_handles_labels()
+    thin = [  # the thin lines, one per unit, have no label of their own
+        Line2D([], [], color="#bbbbbb", lw=0.8, label="each unit before training"),
+        Line2D([], [], color=COLORS["LSTM"], lw=0.6, alpha=0.6, label="each unit after training"),
+    ]
+    ax.legend(handles=[handles[0], thin[0], handles[1], thin[1]], fontsize=8, loc="lower left")
     fig.suptitle("LSTM memory: gates that learn to stay open", fontsize=12)
     return save(fig, path)
 
@@ -521,6 +590,8 @@ def gru_vs_lstm_figure(
             fontsize=7,
             color=COLORS["GRU"],
         )
+    lowest = min(min(counts) for counts in params.values())
+    ax.set_ylim(bottom=lowest / 2)  # room for the ratio under the first point
     ax.set_xlabel("hidden size h")
     ax.set_ylabel("parameters in one layer (log scale)")
     ax.set_title(f"Parameters (input size d = {d}): GRU = 3/4 LSTM", fontsize=10)
@@ -528,6 +599,8 @@ def gru_vs_lstm_figure(
     ax.grid(True, which="major", alpha=0.3)
 
     x = np.arange(len(delays))
+    ms = {label: np.asarray(v, dtype=float) for label, v in ms_per_step.items()}
+    lstm_ms = ms.get("LSTM")
     for ax, values, ylabel, title, fmt in (
         (
             axes[1],
@@ -538,19 +611,22 @@ def gru_vs_lstm_figure(
         ),
         (
             axes[2],
-            ms_per_step,
+            ms,
             "wall time per training step (ms)",
             f"Cost per training step (ops per time step: LSTM {ops['LSTM']}, GRU {ops['GRU']})",
-            "{:.0f}",
+            "{:.1f}",  # whole ms would hide differences of a few tenths
         ),
     ):
         for k, (label, v) in enumerate(values.items()):
             bars = ax.bar(x + (k - 0.5) * 0.38, v, 0.38, color=COLORS.get(label), label=label)
-            for b, value in zip(bars, v, strict=True):
+            for i, (b, value) in enumerate(zip(bars, v, strict=True)):
+                text = fmt.format(value)
+                if values is ms and label != "LSTM" and lstm_ms is not None and lstm_ms[i] > 0:
+                    text += f"\n{value / lstm_ms[i]:.2f}×"  # relative to the LSTM beside it
                 ax.text(
                     b.get_x() + b.get_width() / 2,
                     value,
-                    fmt.format(value),
+                    text,
                     ha="center",
                     va="bottom",
                     fontsize=8,
@@ -558,9 +634,14 @@ def gru_vs_lstm_figure(
         ax.set_xticks(x, labels=[f"D = {dl}" for dl in delays])
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
-    axes[1].set_ylim(0, 112)
-    _chance(axes[1], 25.0)
+    # the bars reach 100 %: the key above them, the chance line in it
+    axes[1].set_ylim(0, 125)
+    axes[1].set_yticks(range(0, 101, 20))
+    _chance(axes[1], 25.0, in_legend=True)
+    axes[1].legend(fontsize=8, loc="upper center", ncol=3)
+    top = max((float(v.max()) for v in ms.values() if v.size), default=1.0)
+    axes[2].set_ylim(0, top * 1.35)  # room for two-line labels and the key
+    axes[2].legend(fontsize=8, loc="upper left")
     fig.suptitle("GRU vs LSTM: fewer parameters, comparable accuracy", fontsize=12)
     return save(fig, path)
 
@@ -650,6 +731,7 @@ def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps
             lw=2 if "C_t" in label else 1.3,
             label=label,
         )
+    _whole_ticks(ax.xaxis)  # time steps are whole numbers
     ax.set_xlabel("time step t (the loss is on the last step)")
     ax.set_ylabel("gradient norm reaching the node (log scale)")
     ax.set_title(
@@ -769,7 +851,7 @@ def transformer_figure(
     a2.set_yscale("log")
     a2.set_ylim(floor, 1e5)  # headroom for the legend
     a2.set_xticks(x, labels=names)
-    a2.set_ylabel("max |enc(mat on sat cat) − permuted enc(cat sat on mat)|")
+    a2.set_ylabel("max |enc(mat on sat cat) −\npermuted enc(cat sat on mat)|")
     a2.set_title("Self-attention is permutation-equivariant\nwithout positions", fontsize=10)
     a2.legend(fontsize=8, loc="upper center", ncol=2)
 

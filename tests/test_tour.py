@@ -86,7 +86,7 @@ def test_vanishing_gradients(tour):
 def test_lstm_memory_and_forget_gates(tour):
     n = numbers(tour, "memory")
     acc = n["test_accuracy"]
-    for model in ("LSTM", "GRU"):
+    for model in ("LSTM", "LSTM, b_f = 3", "GRU"):
         assert acc[model][0] >= 0.9, (model, acc)  # the short delay is easy for gated models
     assert acc["RNN"][0] >= 0.5  # and learnable by the RNN (chance 25%)
     assert max(acc["LSTM"][-1], acc["GRU"][-1]) >= acc["RNN"][-1]

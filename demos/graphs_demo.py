@@ -35,7 +35,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     viz = require("tinygrad_seq.viz")
     render_graph = require("tinygrad_seq.viz", "render_graph")
     steps = ctx.pick(tiny=8, quick=20, full=30)
-    lstm_steps = ctx.pick(tiny=4, quick=6, full=10)
+    lstm_steps = ctx.pick(tiny=4, quick=4, full=6)  # an LSTM step is wide: keep it legible
     collapse = 3
 
     rnn = graph_cmd("rnn", steps)

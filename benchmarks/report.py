@@ -563,8 +563,10 @@ def render(results: dict) -> str:
             "## Paired: each workload's cells taking turns in one process",
             "",
             "Per round, one fresh process per workload builds every cell of that workload "
-            "(the engine's variants too), warms them up, then calls each once per turn in a "
-            "shuffled order until its budget is spent. Ratios are medians over the turns of "
+            "(the engine's variants too), warms them up, then gives each a turn, in a "
+            "shuffled order, until its budget is spent: two calls back to back, the second "
+            "timed (the first warms the caches the others' calls emptied). Ratios are "
+            "medians over the turns of "
             "the per-turn ratios, then the median over the processes; the spread is that of "
             "the per-process ratios to the floor. A slow phase of the machine, which moves "
             "a cell's own median by 10–40 % between processes, slows both sides of a turn "

@@ -153,9 +153,12 @@ def pair_cells(args: argparse.Namespace) -> dict:
     """Every contestant of one workload group in this one process, called in turn.
 
     A contestant is an (engine, workload) pair sharing one base workload: e.g. the engine's
-    W4 and W4-fused beside the floor's and torch's W4. Each round calls every contestant
-    once, in a shuffled order, so a slow phase of the machine (this VM's speed drifts by
-    10-40 % over seconds) hits all of them alike; the runner then takes per-round ratios.
+    W4 and W4-fused beside the floor's and torch's W4. Each round (a turn) runs every
+    contestant in a shuffled order, so a slow phase of the machine (this VM's speed drifts
+    by 10-40 % over seconds) hits all of them alike; the runner then takes per-turn ratios.
+    A contestant's turn is two calls back to back, and only the second is timed: the first
+    refills the caches the others' calls emptied, so each timed call runs warm, as the
+    repetitions of a cell's own process do.
     """
     import random
 
@@ -174,7 +177,7 @@ def pair_cells(args: argparse.Namespace) -> dict:
         for name in names:
             steps[name]()
         warm.append(time.perf_counter() - t0)
-    per_round = statistics.median(warm)
+    per_round = 2 * statistics.median(warm)  # two calls per contestant per turn
     rounds = int(min(args.max_reps, max(args.min_reps, args.budget / max(per_round, 1e-9))))
 
     gc.collect()
@@ -184,6 +187,7 @@ def pair_cells(args: argparse.Namespace) -> dict:
     for _ in range(rounds):
         order.shuffle(names)
         for name in names:
+            steps[name]()  # untimed: back to warm caches after the other contestants
             t0 = perf()
             steps[name]()
             times[name].append((perf() - t0) * 1e3)

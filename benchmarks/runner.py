@@ -84,18 +84,15 @@ def run_worker(args: list[str], timeout: float, extra_env: dict[str, str] | None
     return json.loads(lines[-1])
 
 
-def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
-    """One timing process for a cell, re-run while another process visibly took the CPU."""
-    args = [
-        "time",
-        engine,
-        workload,
+def _timing_options(opts: argparse.Namespace, min_reps: int) -> list[str]:
+    """The options every timing worker takes, from the runner's."""
+    return [
         "--budget",
         str(opts.budget),
         "--warmup",
         str(opts.warmup),
         "--min-reps",
-        str(opts.min_reps),
+        str(min_reps),
         "--max-reps",
         str(opts.max_reps),
         "--seed",
@@ -103,6 +100,11 @@ def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
         "--backend",
         opts.backend,
     ]
+
+
+def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
+    """One timing process for a cell, re-run while another process visibly took the CPU."""
+    args = ["time", engine, workload, *_timing_options(opts, opts.min_reps)]
     best = run_worker(args, opts.timeout, opts.extra_env)
     attempts = [best]
     while report.contended(best) and len(attempts) <= opts.retries:
@@ -120,23 +122,8 @@ def time_cell(engine: str, workload: str, opts: argparse.Namespace) -> dict:
 
 def pair_group(group: str, contestants: list[tuple[str, str]], opts: argparse.Namespace) -> dict:
     """One process timing every contestant of `group` in turn (see worker.pair_cells)."""
-    args = [
-        "pair",
-        group,
-        ",".join(f"{e}:{w}" for e, w in contestants),
-        "--budget",
-        str(opts.budget),
-        "--warmup",
-        str(opts.warmup),
-        "--min-reps",
-        str(max(opts.min_reps, 10)),
-        "--max-reps",
-        str(opts.max_reps),
-        "--seed",
-        str(opts.seed),
-        "--backend",
-        opts.backend,
-    ]
+    names = ",".join(f"{e}:{w}" for e, w in contestants)
+    args = ["pair", group, names, *_timing_options(opts, max(opts.min_reps, 10))]
     rec = run_worker(args, opts.timeout, opts.extra_env)
     rec.setdefault("group", group)
     return rec

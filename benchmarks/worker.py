@@ -140,13 +140,18 @@ def time_cell(args: argparse.Namespace) -> dict:
     # the gradients this process timed must be the floor's, or the timing does not count
     check = workloads.check_against_floor(step, args.workload, seed=args.seed)
     rec["grad_check"] = check
+    _fail_on_mismatch(rec, check, "")
+    return rec
+
+
+def _fail_on_mismatch(rec: dict, check: dict, what: str) -> None:
+    """Mark `rec` failed if `check` (workloads.check_against_floor) found other gradients."""
     if not check["ok"]:
         rec["status"] = "grad-mismatch"
         rec["error"] = (
-            f"gradient differs from the floor's: relative {check['rel_diff']:.2e} at "
+            f"{what}gradient differs from the floor's: relative {check['rel_diff']:.2e} at "
             f"{check['where']} (tolerance {check['tolerance']:.0e})"
         )
-    return rec
 
 
 def pair_cells(args: argparse.Namespace) -> dict:
@@ -197,12 +202,7 @@ def pair_cells(args: argparse.Namespace) -> dict:
         if engine == "numpy-floor":
             continue
         check = workloads.check_against_floor(step, workload, seed=args.seed)
-        if not check["ok"]:
-            rec["status"] = "grad-mismatch"
-            rec["error"] = (
-                f"{name}: gradient differs from the floor's: relative "
-                f"{check['rel_diff']:.2e} at {check['where']}"
-            )
+        _fail_on_mismatch(rec, check, f"{name}: ")
     return rec
 
 

@@ -87,12 +87,13 @@ def get_backend() -> str:
 @contextlib.contextmanager
 def using(name: str) -> Iterator[ModuleType]:
     """Context manager: run the block with backend `name`, then restore the previous one."""
-    previous = _name
+    global xp, _name
+    previous = xp, _name  # restored as they were (even an unusable $TINYGRAD_SEQ_BACKEND)
     set_backend(name)
     try:
         yield xp
     finally:
-        set_backend(previous)
+        xp, _name = previous
 
 
 def available() -> list[str]:

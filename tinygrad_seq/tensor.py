@@ -182,7 +182,9 @@ class Tensor:
     `data` may be a Python scalar or (nested) list, a NumPy array or a CuPy array. Python
     floats become the default float dtype (float32; see `set_default_dtype`); a NumPy array
     keeps its dtype (float64 stays float64) and, on the NumPy backend, shares its memory;
-    integer data stays integer (token ids) and cannot require a gradient.
+    integer data stays integer (token ids) and cannot require a gradient. Setting
+    `requires_grad = False` on a computed tensor stops backward there, as `detach()` would,
+    while the graph still shows it.
     """
 
     # _grad_out, _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)

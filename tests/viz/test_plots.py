@@ -153,27 +153,27 @@ def test_attention_figures(tmp_path):
     )
 
 
+def _fixed_size_words() -> tuple:
+    """fixed_size_figure's bag-of-words arguments: vocabulary, two count vectors, texts."""
+    return ["cat", "sat"], [1, 1], [1, 1], "cat sat", "sat cat"
+
+
+def _fixed_size_rest() -> tuple:
+    """fixed_size_figure's arguments after the accuracies and losses: windows, n-grams,
+    padding."""
+    return [1, 2], [0.6, 1.0], [1, 2], [10, 50], 10, [1, 2, 3], [0.5, 0.2, 0.0], [0.0, 0.1, 0.3]
+
+
 def test_fixed_size_and_summary_figures(tmp_path):
     from tinygrad_seq.viz import plots
 
     _png(
         plots.fixed_size_figure(
             tmp_path / "f.png",
-            ["cat", "sat"],
-            [1, 1],
-            [1, 1],
-            "cat sat",
-            "sat cat",
+            *_fixed_size_words(),
             {"BoW MLP": 0.5, "RNN": 1.0},
             {"BoW MLP": [0.7, 0.69], "RNN": [0.7, 0.01]},
-            [1, 2],
-            [0.6, 1.0],
-            [1, 2],
-            [10, 50],
-            10,
-            [1, 2, 3],
-            [0.5, 0.2, 0.0],
-            [0.0, 0.1, 0.3],
+            *_fixed_size_rest(),
         )
     )
     _png(plots.bptt_norms_figure(tmp_path / "n.png", {"RNN ‖∂L/∂h_t‖": {0: 1e-5, 1: 1.0}}, 2))
@@ -293,21 +293,10 @@ def test_bar_charts_keep_chance_off_the_bars_and_show_tenths_of_ms(tmp_path, fig
 
     plots.fixed_size_figure(
         tmp_path / "f.png",
-        ["cat", "sat"],
-        [1, 1],
-        [1, 1],
-        "cat sat",
-        "sat cat",
+        *_fixed_size_words(),
         {"BoW MLP": 0.5, "RNN": 1.0, "LSTM": 1.0, "GRU": 1.0},
         {"BoW MLP": [0.7, 0.69, 0.695], "RNN": [0.7, 0.3, 0.01]},
-        [1, 2],
-        [0.6, 1.0],
-        [1, 2],
-        [10, 50],
-        10,
-        [1, 2, 3],
-        [0.5, 0.2, 0.0],
-        [0.0, 0.1, 0.3],
+        *_fixed_size_rest(),
     )
     fig = figures["f.png"]
     accuracy, loss = fig.axes[1], fig.axes[2]

@@ -276,8 +276,7 @@ _SMALL_PRODUCT = 4096  # output elements (16 KB of float32)
 def _product(a, b):
     """a @ b for 2-D a and b. A small product goes through ndarray.dot, which skips
     matmul's generalised-ufunc dispatch: ~0.5 µs a call, a third of an RNN step's h W
-    (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products stay with @.
-    (MatMul.forward has this test inline: it runs once per product on the hot path.)"""
+    (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products stay with @."""
     return a.dot(b) if a.shape[0] * b.shape[1] <= _SMALL_PRODUCT else a @ b
 
 
@@ -291,7 +290,7 @@ class MatMul(Function):
     def forward(self, x, y):
         self.saved = (x, y)
         if x.ndim == 2 and y.ndim == 2:
-            return x.dot(y) if x.shape[0] * y.shape[1] <= _SMALL_PRODUCT else x @ y
+            return _product(x, y)
         if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element

@@ -515,9 +515,11 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     if axis is None:
         return None
     ndim = len(shape)
-    if not isinstance(axis, int | np.integer):
-        axis = tuple(axis)  # a list of axes, too
-    for a in (axis,) if isinstance(axis, int | np.integer) else axis:
+    if isinstance(axis, int | np.integer):
+        axes = (axis,)
+    else:
+        axis = axes = tuple(axis)  # a list of axes, too
+    for a in axes:
         if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(
                 f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"

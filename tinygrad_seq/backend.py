@@ -184,6 +184,26 @@ def sum_leading(g, n_axes: int):
     return (_ones(rows, g) @ g.reshape(rows, -1)).reshape(g.shape[n_axes:])
 
 
+# ---------------------------------------------------------------- the constant 1
+# NumPy converts a Python number operand anew on every ufunc call (`1 - s`): ~0.3 µs, as
+# much as subtracting two 4 × 4 arrays. A 0-d array of the other operand's dtype it takes
+# as it is, and the result keeps that dtype.
+_one_numpy: dict = {}
+
+
+def one_like(x) -> object:
+    """1 as a read-only 0-d NumPy array of x's dtype (for `one_like(s) - s`); a plain 1
+    for anything else (CuPy hands a Python scalar to its kernel as it is)."""
+    if x.__class__ is not np.ndarray:
+        return 1
+    one = _one_numpy.get(x.dtype)
+    if one is None:
+        one = np.ones((), x.dtype)
+        one.flags.writeable = False
+        _one_numpy[x.dtype] = one
+    return one
+
+
 class _Unusable:
     """Stands in for the array module when $TINYGRAD_SEQ_BACKEND names one that cannot be
     used here: importing still works (so does `tinygrad-seq --help`, and set_backend can

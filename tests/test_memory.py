@@ -60,7 +60,8 @@ def live_engine_objects(generation: int | None = None) -> tuple[int, int]:
     for o in gc.get_objects(generation):
         if type(o) is ts.Tensor:
             tensors += 1
-        elif issubclass(type(o), Function):  # not isinstance: it reads __class__, which warns on some lazy modules
+        # (not isinstance: it reads o.__class__, which warns on some lazily loaded modules)
+        elif issubclass(type(o), Function):
             functions += 1
     return tensors, functions
 

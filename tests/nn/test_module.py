@@ -195,3 +195,14 @@ def test_load_state_dict_accepts_tensors(rng):
 def test_repr_lists_weights_and_count():
     text = repr(Linear(2, 3))
     assert "W: (3, 2)" in text and "b: (3,)" in text and "9 parameters" in text
+
+
+def test_constructors_take_the_keyword_names_of_the_design():
+    """DESIGN.md spells the sizes `input`, `hidden` and `vocab`; keyword calls work with them."""
+    nn = ts.nn
+    for cls in (nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.RNN, nn.LSTM, nn.GRU):
+        model = cls(input=3, hidden=5)
+        assert (model.input_size, model.hidden_size) == (3, 5), cls.__name__
+    assert nn.Embedding(vocab=7, dim=4).E.shape == (7, 4)
+    lstm = nn.LSTMCell(input=3, hidden=5)
+    assert lstm.W_f.shape == (5, 5 + 3)  # (h, h + d), acting on [h_{t-1}, x_t]

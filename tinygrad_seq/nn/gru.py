@@ -27,10 +27,10 @@ class GRUCell(Module):
     U(−1/√h, 1/√h).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+    def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        h, d = hidden_size, input_size
+        self.input_size, self.hidden_size = input, hidden
+        h, d = hidden, input
         self.W_z = uniform_init((h, h + d), h, name="W_z")
         self.W_r = uniform_init((h, h + d), h, name="W_r")
         self.W_h = uniform_init((h, h + d), h, name="W_h")
@@ -72,10 +72,10 @@ class GRU(Module):
     state after its own last real token.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+    def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.cell = GRUCell(input_size, hidden_size, bias)
+        self.input_size, self.hidden_size = input, hidden
+        self.cell = GRUCell(input, hidden, bias)
 
     def forward(
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None

@@ -41,12 +41,12 @@ class Linear(Module):
 class Embedding(Module):
     """A lookup table E (vocab, dim): ids (...) → vectors (..., dim)."""
 
-    def __init__(self, vocab_size: int, dim: int) -> None:
+    def __init__(self, vocab: int, dim: int) -> None:
         super().__init__()
-        self.vocab_size, self.dim = vocab_size, dim
+        self.vocab_size, self.dim = vocab, dim
         # N(0, 1) rows, as PyTorch's nn.Embedding
         self.E = Parameter(
-            rng().standard_normal((vocab_size, dim)).astype(get_default_dtype()), name="E"
+            rng().standard_normal((vocab, dim)).astype(get_default_dtype()), name="E"
         )
 
     def forward(self, ids: Ids) -> Tensor:

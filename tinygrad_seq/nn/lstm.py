@@ -37,10 +37,10 @@ class LSTMCell(Module):
     0.73⁴⁰ ≈ 3·10⁻⁶, while b_f = 3 gives 0.95⁴⁰ ≈ 0.13 (see `train.run_delay_task`).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0) -> None:
+    def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        h, d = hidden_size, input_size
+        self.input_size, self.hidden_size = input, hidden
+        h, d = hidden, input
         self.W_f = uniform_init((h, h + d), h, name="W_f")
         self.W_i = uniform_init((h, h + d), h, name="W_i")
         self.W_C = uniform_init((h, h + d), h, name="W_C")
@@ -97,10 +97,10 @@ class LSTM(Module):
     unchanged, so (h_T, C_T) is each sequence's state after its own last real token.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0) -> None:
+    def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.cell = LSTMCell(input_size, hidden_size, forget_bias)
+        self.input_size, self.hidden_size = input, hidden
+        self.cell = LSTMCell(input, hidden, forget_bias)
 
     def forward(
         self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None

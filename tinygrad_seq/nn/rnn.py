@@ -133,10 +133,10 @@ class RNNCell(Module):
     U(−1/√h, 1/√h). `cell(x_t (B, d), h_prev (B, h) or None) -> h_t (B, h)`.
     """
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input: int, hidden: int) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        h, d = hidden_size, input_size
+        self.input_size, self.hidden_size = input, hidden
+        h, d = hidden, input
         self.W_xh = uniform_init((h, d), h, name="W_xh")
         self.W_hh = uniform_init((h, h), h, name="W_hh")
         self.b_h = uniform_init((h,), h, name="b_h")
@@ -168,13 +168,13 @@ class RNN(Module):
     state after its own last real token (and hs repeats that state over the padding).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, output: int | None = None) -> None:
+    def __init__(self, input: int, hidden: int, output: int | None = None) -> None:
         super().__init__()
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output
-        self.cell = RNNCell(input_size, hidden_size)
+        self.input_size, self.hidden_size, self.output_size = input, hidden, output
+        self.cell = RNNCell(input, hidden)
         if output is not None:
-            self.W_hy = uniform_init((output, hidden_size), hidden_size, name="W_hy")
-            self.b_y = uniform_init((output,), hidden_size, name="b_y")
+            self.W_hy = uniform_init((output, hidden), hidden, name="W_hy")
+            self.b_y = uniform_init((output,), hidden, name="b_y")
 
     def forward(
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None

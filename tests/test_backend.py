@@ -165,3 +165,19 @@ def test_the_cache_of_ones_vectors_stays_bounded():
         ts.backend.sum_leading(ts.backend.xp.ones((n, 3), dtype=np.float32), 1)
     assert len(ts.backend._ones_cache) <= ts.backend._ONES_CACHED
     np.testing.assert_array_equal(np_of(ts.backend.sum_last(x)), [[3.0], [3.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_one_like_keeps_the_dtype_and_cannot_be_written(dtype):
+    x = ts.backend.xp.full((2, 3), 0.5, dtype=dtype)
+    one = ts.backend.one_like(x)
+    out = one - x * x  # 1 − x², as tanh's backward computes it
+    assert out.dtype == dtype and out.shape == (2, 3)
+    np.testing.assert_allclose(np_of(out), 0.75)
+    if isinstance(one, np.ndarray):  # NumPy: one cached, read-only 0-d array per dtype
+        assert one.shape == () and one.dtype == dtype and one is ts.backend.one_like(x)
+        with pytest.raises(ValueError):
+            one += 1
+    y = ts.Tensor(x, requires_grad=True)
+    y.sigmoid().sum().backward()  # σ' = σ(1 − σ): the same dtype comes back
+    assert y.grad.dtype == dtype

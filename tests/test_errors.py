@@ -190,6 +190,43 @@ def test_a_function_returning_a_wrong_shape_gradient_is_caught(rng):
         y.sum().backward()
 
 
+class ForgetsAGradient(ts.Function):
+    """x · y whose backward returns the gradient of x only."""
+
+    __slots__ = ()
+    op_name = "forgetful_mul"
+
+    def forward(self, x, y):
+        self.saved = (x, y)
+        return x * y
+
+    def backward(self, g):
+        x, y = self.saved
+        return (g * y,)  # y's gradient forgotten: zip would have dropped it silently
+
+
+class ReturnsABareArray(ts.Function):
+    """y = 2x whose backward returns an array, not a tuple of one."""
+
+    __slots__ = ()
+    op_name = "bare"
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, g):
+        return 2 * g
+
+
+def test_a_function_must_return_one_gradient_per_input(rng):
+    x, y = f64(rng, 3), f64(rng, 3)
+    with pytest.raises(TypeError, match=names("forgetful_mul", "1 gradients", "2 input")):
+        apply(ForgetsAGradient(), x, y).sum().backward()
+    assert x.grad is None and y.grad is None  # nothing half-accumulated
+    with pytest.raises(TypeError, match=names("bare", "type ndarray", "1 input", "(g * 2,)")):
+        apply(ReturnsABareArray(), x).sum().backward()
+
+
 # ------------------------------------------------------------------ dtypes and data
 @pytest.mark.parametrize(
     "data, dtype",

@@ -15,6 +15,7 @@ below tensor.py without importing it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Iterator
 
@@ -50,6 +51,38 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        # A Function written outside the engine gets its backward checked to return one
+        # gradient per input: the backward pass pairs them with zip, which would drop a
+        # missing one silently. The engine's own ops skip the check (a call per node).
+        super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__ and not cls.__module__.startswith(f"{__package__}."):
+            cls.backward = _one_gradient_per_input(cls.__dict__["backward"])
+
+
+def _one_gradient_per_input(backward):
+    """`backward`, raising a clear TypeError unless it returns a tuple or list of one
+    gradient (or None) per input."""
+
+    @functools.wraps(backward)
+    def checked(self, g):
+        grads = backward(self, g)
+        n = len(self.parents)
+        if not isinstance(grads, tuple | list) or len(grads) != n:
+            got = (
+                f"{len(grads)} gradients"
+                if isinstance(grads, tuple | list)
+                else f"a value of type {type(grads).__name__}"
+            )
+            raise TypeError(
+                f"{self.op_name}.backward returned {got} for {n} input(s): return a tuple "
+                "with one gradient per input, in order (None for an input that needs none), "
+                "e.g. `return (g * 2,)` for one input"
+            )
+        return grads
+
+    return checked
 
 
 class OpError(ValueError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import types
 from collections.abc import Iterator
 
 import numpy as np
@@ -57,8 +58,13 @@ class Function:
         # gradient per input: the backward pass pairs them with zip, which would drop a
         # missing one silently. The engine's own ops skip the check (a call per node).
         super().__init_subclass__(**kwargs)
-        if "backward" in cls.__dict__ and not cls.__module__.startswith(f"{__package__}."):
-            cls.backward = _one_gradient_per_input(cls.__dict__["backward"])
+        backward = next(k.__dict__["backward"] for k in cls.__mro__ if "backward" in k.__dict__)
+        if (
+            isinstance(backward, types.FunctionType)  # not a static or class method
+            and not hasattr(backward, "checked_backward")  # inherited, already checked
+            and not backward.__module__.startswith(f"{__package__}.")
+        ):
+            cls.backward = _one_gradient_per_input(backward)
 
 
 def _one_gradient_per_input(backward):
@@ -68,20 +74,24 @@ def _one_gradient_per_input(backward):
     @functools.wraps(backward)
     def checked(self, g):
         grads = backward(self, g)
-        n = len(self.parents)
-        if not isinstance(grads, tuple | list) or len(grads) != n:
+        parents = getattr(self, "parents", None)  # None: called by hand, not by the engine
+        # checked once, outermost: a subclass's backward may build on super().backward
+        if parents is None or type(self).backward is not checked:
+            return grads
+        if not isinstance(grads, tuple | list) or len(grads) != len(parents):
             got = (
                 f"{len(grads)} gradients"
                 if isinstance(grads, tuple | list)
                 else f"a value of type {type(grads).__name__}"
             )
             raise TypeError(
-                f"{self.op_name}.backward returned {got} for {n} input(s): return a tuple "
-                "with one gradient per input, in order (None for an input that needs none), "
-                "e.g. `return (g * 2,)` for one input"
+                f"{self.op_name}.backward returned {got} for {len(parents)} input(s): return "
+                "a tuple with one gradient per input, in order (None for an input that needs "
+                "none), e.g. `return (g * 2,)` for one input"
             )
         return grads
 
+    checked.checked_backward = backward
     return checked
 
 

@@ -213,12 +213,10 @@ class Sigmoid(Function):
         out = -x
         if not out.ndim:  # NumPy gives a 0-d result as a scalar, which cannot be written into
             out = array_module(x).asarray(out)
-        # (outputs passed by position and a 0-d 1: NumPy parses keywords and converts a
-        # Python 1 anew on every call, ~0.3 µs each, as much as the op on a small array)
         with np.errstate(over="ignore", under="ignore"):
-            exp(out, out)
-        out += one_like(out)
-        reciprocal(out, out)
+            exp(out, out=out)
+        out += one_like(out)  # (a 0-d 1: NumPy converts a Python 1 anew on every call)
+        reciprocal(out, out=out)
         self.saved = out
         return out
 
@@ -595,7 +593,7 @@ class Softmax(Function):
             # lies so far below the array's max that its exps underflow, and then (or for
             # NaN or inf) the row sums below tell, and the per-row shift is used instead.
             y = x - x.max()
-            xp.exp(y, y)  # in place
+            xp.exp(y, out=y)
             s = sum_last(y)
             if s.min() >= _SAFE_SUM:
                 y /= s
@@ -604,7 +602,7 @@ class Softmax(Function):
         y = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
         if not y.ndim:  # a 0-d result comes back as a scalar (softmax of one number: 1)
             y = xp.asarray(y)
-        xp.exp(y, y)  # in place, as the division below
+        xp.exp(y, out=y)  # in place, as the division below
         y /= self._sum(y)
         self.saved = y
         return y
@@ -615,7 +613,7 @@ class Softmax(Function):
             return (array_module(y).zeros_like(y),)
         gx = g * y
         s = self._sum(gx)  # Σ g ⊙ y, then gx's buffer is reused for y ⊙ (g − Σ g ⊙ y)
-        array_module(gx).subtract(g, s, gx)
+        array_module(gx).subtract(g, s, out=gx)
         gx *= y
         return (gx,)
 
@@ -709,7 +707,7 @@ class RNNStep(Function):
         pre = _product(h, W)
         pre += _product(x, U)  # in place: the pre-activation is not kept (backward needs h_t)
         pre += b
-        h_t = tanh(pre, pre)  # in place (the output by position: keywords cost ~0.3 µs)
+        h_t = tanh(pre, out=pre)
         # backward's other inputs are the parents' arrays: saving only h_t, not a tuple of
         # five, keeps ~80 bytes less per step of a long unroll
         self.saved = h_t
@@ -762,7 +760,7 @@ class LayerNorm(Function):
             tmp = gx * x_hat
             mean_g_x = sum_last(tmp) * inv_d
             gx -= sum_last(gx) * inv_d
-            gx -= array_module(tmp).multiply(x_hat, mean_g_x, tmp)  # tmp's buffer reused
+            gx -= array_module(tmp).multiply(x_hat, mean_g_x, out=tmp)  # tmp's buffer reused
             gx *= rstd
         return (
             gx,

@@ -332,3 +332,81 @@ def test_matmul_with_a_parameter_on_the_right_reaches_the_parameter(rng):
     w2 = ts.nn.Parameter(rng.standard_normal((3, 2)))
     (ts.Tensor(rng.standard_normal((4, 3))) @ w2).sum().backward()
     assert w2.grad is not None and w2.grad.shape == (3, 2)
+
+
+def _weight_used_at_every_step(rng, T: int, B: int = 2, k: int = 3, m: int = 4):
+    """y = Σ_t tanh(x_t W)·c_t with one leaf W: T matmul terms reach the same weight."""
+    W = f64(rng, k, m)
+    xs = [rng.standard_normal((B, k)) for _ in range(T)]
+    cs = [rng.standard_normal((B, m)) for _ in range(T)]
+    loss = None
+    for x_t, c_t in zip(xs, cs, strict=True):
+        term = ((ts.Tensor(x_t) @ W).tanh() * c_t).sum()
+        loss = term if loss is None else loss + term
+    W_np = W.numpy()
+    expected = sum(
+        x_t.T @ ((1 - np.tanh(x_t @ W_np) ** 2) * c_t) for x_t, c_t in zip(xs, cs, strict=True)
+    )
+    return W, loss, expected
+
+
+@pytest.mark.parametrize("T", [1, 7, 40])
+def test_a_weight_used_at_every_step_gets_the_sum_of_its_products(rng, T):
+    # the weight's terms x_tᵀ g_t are multiplied out together at the end (Xᵀ G)
+    W, loss, expected = _weight_used_at_every_step(rng, T)
+    loss.backward()
+    np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_collected_weight_products_flush_early_and_add_to_an_existing_grad(rng, monkeypatch):
+    from tinygrad_seq import autograd
+
+    monkeypatch.setattr(autograd._Products, "FLUSH_TERMS", 3)  # 40 terms: 13 early flushes
+    W, loss, expected = _weight_used_at_every_step(rng, 40)
+    W.sum().backward()  # a gradient of ones already there: the products add to it
+    loss.backward()
+    np.testing.assert_allclose(np_of(W.grad), expected + 1.0, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(autograd._Products, "FLUSH_BYTES", 8)  # every term flushes at once
+    W, loss, expected = _weight_used_at_every_step(rng, 5)
+    loss.backward()
+    np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_weight_also_used_elementwise_and_as_a_left_operand_gets_every_term(rng):
+    W = f64(rng, 3, 3)
+    xs = [f64(rng, 2, 3, requires_grad=False) for _ in range(4)]
+    loss = (W * W).sum() + (W @ W).sum()
+    for x_t in xs:
+        loss = loss + (x_t @ W).sum()
+    loss.backward()
+    W_np, ones = W.numpy(), np.ones((3, 3))
+    expected = 2 * W_np + ones @ W_np.T + W_np.T @ ones
+    expected += sum(x_t.numpy().T @ np.ones((2, 3)) for x_t in xs)
+    np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12)
+
+
+def test_a_weight_over_batched_inputs_gets_the_sum_of_its_products(rng):
+    # (B, S, k) @ (k, m), as a Linear layer on a sequence, twice on the same weight
+    W = f64(rng, 3, 2)
+    a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((4, 1, 3))
+    ((ts.Tensor(a) @ W).sum() + ((ts.Tensor(b) @ W) ** 2).sum()).backward()
+    expected = a.reshape(-1, 3).T @ np.ones((10, 2))
+    expected += b.reshape(-1, 3).T @ (2 * (b.reshape(-1, 3) @ W.numpy()))
+    np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12)
+
+
+def test_a_weight_of_another_dtype_than_its_input_still_gets_its_gradient(rng):
+    W = ts.Tensor(rng.standard_normal((3, 2)).astype(np.float32), requires_grad=True)
+    x = rng.standard_normal((4, 3))  # float64 input: the product is float64
+    ((ts.Tensor(x) @ W).sum() + (ts.Tensor(x) @ W).sum()).backward()
+    assert W.grad.dtype == np.float32
+    np.testing.assert_allclose(np_of(W.grad), 2 * x.T @ np.ones((4, 2)), rtol=1e-5)
+
+
+def test_detect_anomaly_sees_an_inf_weight_gradient():
+    W = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    x = ts.Tensor(np.array([[np.inf, 1.0]]))
+    loss = (x @ W).sum()
+    with np.errstate(invalid="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"backward of 'matmul'.*inf"):
+            loss.backward()

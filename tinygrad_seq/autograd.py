@@ -132,6 +132,59 @@ class IndexedGrad:
         return buffer
 
 
+class ProductGrad:
+    """A weight's gradient xᵀ g from a matrix product x @ W, not yet multiplied out.
+
+    An RNN uses its weights at every time step, so each weight gets one such term per step.
+    The backward pass collects a leaf's terms and multiplies once, at the end:
+    Σ_t x_tᵀ g_t = Xᵀ G, with X and G the x_t and g_t stacked row by row. One product with
+    a long inner axis replaces T small products and T in-place sums (each ~0.5 µs of NumPy
+    call overhead on small arrays, and BLAS runs faster on the long inner axis).
+    """
+
+    __slots__ = ("x", "g", "shape", "dtype")
+
+    def __init__(self, x, g, weight) -> None:
+        self.x, self.g = x, g  # (N, k) and (N, m): the gradient is x.T @ g, (k, m)
+        self.shape, self.dtype = weight.shape, weight.dtype
+
+    def dense(self):
+        """This gradient as a full array (a fresh one, safe to modify)."""
+        return self.x.T @ self.g
+
+
+class _Products:
+    """The ProductGrads one leaf received in a backward pass, multiplied out together."""
+
+    __slots__ = ("leaf", "xs", "gs", "nbytes")
+    # Multiplied out early past this many terms or bytes of g: bounds the memory they keep
+    # alive (the x are mostly kept by the graph anyway) to ~1 MiB a weight.
+    FLUSH_TERMS = 256
+    FLUSH_BYTES = 2**20
+
+    def __init__(self, leaf) -> None:
+        self.leaf, self.xs, self.gs, self.nbytes = leaf, [], [], 0
+
+    def add(self, term: ProductGrad) -> None:
+        self.xs.append(term.x)
+        self.gs.append(term.g)
+        self.nbytes += term.g.nbytes
+        if self.nbytes >= self.FLUSH_BYTES or len(self.gs) >= self.FLUSH_TERMS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Add Xᵀ G into the leaf's .grad and start collecting afresh."""
+        if not self.xs:
+            return
+        if len(self.xs) == 1:
+            total = self.xs[0].T @ self.gs[0]
+        else:
+            xp = backend.array_module(self.gs[0])
+            total = xp.concatenate(self.xs).T @ xp.concatenate(self.gs)
+        self.xs, self.gs, self.nbytes = [], [], 0
+        _accumulate_leaf(self.leaf, total, fresh=True)
+
+
 # ---------------------------------------------------------------- recording switches
 class _State:
     """Global recording switches, read on the hot path (one attribute load each)."""
@@ -218,6 +271,8 @@ def check_finite(array, where: str) -> None:
     """Raise AnomalyError naming `where` if `array` holds NaN or inf."""
     if array.__class__ is IndexedGrad:
         array = array.values
+    elif array.__class__ is ProductGrad:
+        array = array.dense()
     xp = backend.array_module(array)
     if not bool(xp.isfinite(array).all()):
         n_nan = int(xp.isnan(array).sum())
@@ -311,6 +366,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         # Pass 2: run each node once all its consumers have sent their gradient.
         record = state.record_grad_norms
         check_all = state.anomaly
+        products = {}  # id(leaf) -> _Products: weight gradients multiplied out at the end
         root._grad_out = grad
         ready = [root]
         push, pop = ready.append, ready.pop
@@ -341,6 +397,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 ):
                     gp = _fit_gradient(gp, p, fn)
                 if p._ctx is None:  # a leaf: its .grad accumulates
+                    if gp.__class__ is ProductGrad:  # collected, multiplied out at the end
+                        collected = products.get(id(p))
+                        if collected is None:
+                            collected = products[id(p)] = _Products(p)
+                        collected.add(gp)
+                        continue
                     leaf_grad = p.grad
                     if leaf_grad is not None and gp.__class__ is not IndexedGrad:
                         leaf_grad += gp  # the common case, inline
@@ -369,6 +431,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 p._pending -= 1
                 if p._pending == 0:
                     push(p)
+        for collected in products.values():
+            collected.flush()
     except BaseException:
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         raise

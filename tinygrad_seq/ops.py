@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, IndexedGrad, OpError
+from .autograd import Function, IndexedGrad, OpError, ProductGrad
 from .backend import array_module, one_like, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -301,17 +301,24 @@ class MatMul(Function):
         x, y = self.saved
         px, py = self.parents
         if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
-            return (_product(g, y.T) if px.requires_grad else None), (
-                _product(x.T, g) if py.requires_grad else None
-            )
+            gx = _product(g, y.T) if px.requires_grad else None
+            if not py.requires_grad:
+                return gx, None
+            if py._ctx is None and x.dtype is g.dtype is y.dtype:  # a weight: its terms
+                return gx, ProductGrad(x, g, y)  # are multiplied out once, at the end
+            return gx, _product(x.T, g)
         if y.ndim == 2 and x.ndim > 2 and y.size:  # (..., n, k) @ (k, m), as in Linear:
             # flattened to one big product each (∂L/∂y: instead of one per batch element
             # and a sum)
             k, m = y.shape
             g2 = g.reshape(-1, m)
             gx = (g2 @ y.T).reshape(x.shape) if px.requires_grad else None
-            gy = x.reshape(-1, k).T @ g2 if py.requires_grad else None
-            return gx, gy
+            if not py.requires_grad:
+                return gx, None
+            x2 = x.reshape(-1, k)
+            if py._ctx is None and x.dtype is g.dtype is y.dtype:
+                return gx, ProductGrad(x2, g2, y)
+            return gx, x2.T @ g2
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d
             return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
         # Promote 1-D operands as matmul does (x: row vector, y: column vector), so the

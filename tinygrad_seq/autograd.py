@@ -321,16 +321,21 @@ def sum_to(g, shape: tuple[int, ...]):
     return g
 
 
+_SMALL_ROWS = 4096  # elements: a bias gradient this small is collected, not summed at once
+
+
 def _fit_gradient(g, parent, fn: Function):
     """Make an op's gradient match its input: unbroadcast, cast; else a clear error.
 
-    A leaf's gradient over a batch (a bias's) is kept as a ProductGrad of ones: the
-    backward pass sums all such rows at once, at the end."""
+    A leaf's small gradient over a batch (a bias's in an RNN step) is kept as a ProductGrad
+    of ones: the backward pass sums all such rows at once, at the end. (A large one is
+    summed now: there the sum costs more than the call.)"""
     data = parent.data
     if (
         parent._ctx is None
         and g.__class__ in backend.ARRAY_TYPES
         and not state.anomaly
+        and g.size <= _SMALL_ROWS
         and g.ndim == data.ndim + 1
         and g.dtype is data.dtype
         and g.shape[1:] == data.shape

@@ -140,9 +140,6 @@ class ProductGrad:
     Σ_t x_tᵀ g_t = Xᵀ G, with X and G the x_t and g_t stacked row by row. One product with
     a long inner axis replaces T small products and T in-place sums (each ~0.5 µs of NumPy
     call overhead on small arrays, and BLAS runs faster on the long inner axis).
-
-    x None stands for a column of ones: a bias added to a batch, whose gradient 1ᵀ g is
-    the sum of g's rows (g of shape (N, *bias.shape)), collected the same way.
     """
 
     __slots__ = ("x", "g", "shape", "dtype")
@@ -153,49 +150,40 @@ class ProductGrad:
 
     def dense(self):
         """This gradient as a full array (a fresh one, safe to modify)."""
-        if self.x is None:
-            return sum_to(self.g, self.shape).copy()
         return self.x.T @ self.g
 
 
 class _Products:
     """The ProductGrads one leaf received in a backward pass, multiplied out together."""
 
-    __slots__ = ("leaf", "xs", "gs", "rows", "nbytes")
+    __slots__ = ("leaf", "xs", "gs", "nbytes")
     # Multiplied out early past this many terms or bytes of g: bounds the memory they keep
     # alive (the x are mostly kept by the graph anyway) to ~1 MiB a weight.
     FLUSH_TERMS = 256
     FLUSH_BYTES = 2**20
 
     def __init__(self, leaf) -> None:
-        self.leaf, self.xs, self.gs, self.rows, self.nbytes = leaf, [], [], [], 0
+        self.leaf, self.xs, self.gs, self.nbytes = leaf, [], [], 0
 
     def add(self, term: ProductGrad) -> None:
-        if term.x is None:
-            self.rows.append(term.g)
-        else:
-            self.xs.append(term.x)
-            self.gs.append(term.g)
+        self.xs.append(term.x)
+        self.gs.append(term.g)
         self.nbytes += term.g.nbytes
-        if self.nbytes >= self.FLUSH_BYTES or len(self.gs) + len(self.rows) >= self.FLUSH_TERMS:
+        if self.nbytes >= self.FLUSH_BYTES or len(self.gs) >= self.FLUSH_TERMS:
             self.flush()
 
     def flush(self) -> None:
-        """Add Xᵀ G (and the sum of the collected rows) into the leaf's .grad, and start
-        collecting afresh."""
-        xs, gs, rows = self.xs, self.gs, self.rows
-        self.xs, self.gs, self.rows, self.nbytes = [], [], [], 0
-        if xs:
-            if len(xs) == 1:
-                total = xs[0].T @ gs[0]
-            else:
-                xp = backend.array_module(gs[0])
-                total = xp.concatenate(xs).T @ xp.concatenate(gs)
-            _accumulate_leaf(self.leaf, total, fresh=True)
-        if rows:
-            stacked = rows[0] if len(rows) == 1 else backend.array_module(rows[0]).concatenate(rows)
-            total = sum_to(stacked, self.leaf.data.shape)
-            _accumulate_leaf(self.leaf, total, fresh=len(rows) > 1)  # one: maybe a view of g
+        """Add Xᵀ G into the leaf's .grad and start collecting afresh."""
+        xs, gs = self.xs, self.gs
+        if not xs:
+            return
+        self.xs, self.gs, self.nbytes = [], [], 0
+        if len(xs) == 1:
+            total = xs[0].T @ gs[0]
+        else:
+            xp = backend.array_module(gs[0])
+            total = xp.concatenate(xs).T @ xp.concatenate(gs)
+        _accumulate_leaf(self.leaf, total, fresh=True)
 
 
 # ---------------------------------------------------------------- recording switches
@@ -321,26 +309,9 @@ def sum_to(g, shape: tuple[int, ...]):
     return g
 
 
-_SMALL_ROWS = 4096  # elements: a bias gradient this small is collected, not summed at once
-
-
 def _fit_gradient(g, parent, fn: Function):
-    """Make an op's gradient match its input: unbroadcast, cast; else a clear error.
-
-    A leaf's small gradient over a batch (a bias's in an RNN step) is kept as a ProductGrad
-    of ones: the backward pass sums all such rows at once, at the end. (A large one is
-    summed now: there the sum costs more than the call.)"""
+    """Make an op's gradient match its input: unbroadcast, cast; else a clear error."""
     data = parent.data
-    if (
-        parent._ctx is None
-        and g.__class__ in backend.ARRAY_TYPES
-        and not state.anomaly
-        and g.size <= _SMALL_ROWS
-        and g.ndim == data.ndim + 1
-        and g.dtype is data.dtype
-        and g.shape[1:] == data.shape
-    ):
-        return ProductGrad(None, g, data)
     if g.shape != data.shape:
         if g.ndim >= data.ndim:
             g = sum_to(g, data.shape)

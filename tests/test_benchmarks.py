@@ -315,3 +315,39 @@ def test_peers_page_sections():
     head, parts = peers.sections("# T\nintro\n\n## Per-op overhead\n\n| a |\n## Failures\nNone.\n")
     assert head == "# T\nintro"
     assert parts == {"Per-op overhead": "| a |", "Failures": "None."}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _in_a_git_checkout() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return False
+    probe = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _in_a_git_checkout(), reason="needs git and a git checkout")
+def test_compare_times_a_revision_against_the_checkout(capsys):
+    from benchmarks import compare
+
+    assert compare.main(["HEAD", "--workloads", "W5,W4", "--tiny", "--seconds", "0.2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| W")]
+    assert [row.split("|")[1].strip() for row in rows] == ["W5", "W4"]
+    for row in rows:
+        turns, *ratios = (float(cell) for cell in row.split("|")[2:6])
+        assert turns >= 5 and all(0.05 < r < 20 for r in ratios)
+    import tinygrad_seq
+
+    assert Path(tinygrad_seq.__file__).resolve().is_relative_to(ROOT)  # the checkout's again
+
+
+@pytest.mark.skipif(not _in_a_git_checkout(), reason="needs git and a git checkout")
+def test_compare_rejects_an_unknown_revision_in_one_line():
+    from benchmarks import compare
+
+    with pytest.raises(SystemExit, match="cannot read tinygrad_seq/ at revision 'no-such-rev'"):
+        compare.main(["no-such-rev", "--tiny", "--seconds", "0.1"])

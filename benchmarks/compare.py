@@ -55,13 +55,21 @@ def extract_revision(rev: str, into: Path) -> Path:
         message = e.stderr.decode(errors="replace").strip()
         raise SystemExit(f"cannot read {PACKAGE}/ at revision {rev!r}: {message}") from None
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-        archive.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python ≥ 3.11.4: refuse odd paths and links
+            archive.extractall(into, filter="data")
+        else:  # pragma: no cover - git's own archive of a folder of source files
+            archive.extractall(into)
     return into
+
+
+def _package_modules() -> dict:
+    """The package's entries in sys.modules."""
+    return {n: m for n, m in sys.modules.items() if n == PACKAGE or n.startswith(PACKAGE + ".")}
 
 
 def _import_from(folder: Path):
     """Import the package found in `folder`, replacing any copy already imported."""
-    for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+    for name in _package_modules():
         del sys.modules[name]
     sys.path.insert(0, str(folder))
     try:
@@ -76,7 +84,6 @@ def _import_from(folder: Path):
 def build(folders: dict[str, Path], workload: str, tiny: bool) -> dict:
     """One step per engine version (each built while its version is `tinygrad_seq`),
     plus the floor."""
-    sys.path.insert(0, str(ROOT))
     from benchmarks import workloads
 
     steps = {}
@@ -135,18 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [w for w in names if w not in workloads.WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s) {unknown}; known: {sorted(workloads.WORKLOADS)}")
-    with tempfile.TemporaryDirectory(prefix="tinygrad-seq-compare-") as tmp:
-        folders = {"old": extract_revision(args.revision, Path(tmp)), "new": ROOT}
-        print(f"old: {PACKAGE} at {args.revision}; new: this checkout; {args.seconds:g} s each")
-        print("| workload | turns | new ÷ old | old ÷ floor | new ÷ floor |")
-        print("|---|---|---|---|---|")
-        for w in names:
-            times = race(build(folders, w, args.tiny), args.seconds)
-            print(
-                f"| {w} | {len(times['new'])} | {ratio(times, 'new', 'old'):.3f} "
-                f"| {ratio(times, 'old', 'floor'):.3f} | {ratio(times, 'new', 'floor'):.3f} |",
-                flush=True,
-            )
+    imported = _package_modules()
+    try:
+        with tempfile.TemporaryDirectory(prefix="tinygrad-seq-compare-") as tmp:
+            folders = {"old": extract_revision(args.revision, Path(tmp)), "new": ROOT}
+            print(f"old: {PACKAGE} at {args.revision}; new: this checkout; {args.seconds:g} s each")
+            print("| workload | turns | new ÷ old | old ÷ floor | new ÷ floor |")
+            print("|---|---|---|---|---|")
+            for w in names:
+                times = race(build(folders, w, args.tiny), args.seconds)
+                print(
+                    f"| {w} | {len(times['new'])} | {ratio(times, 'new', 'old'):.3f} "
+                    f"| {ratio(times, 'old', 'floor'):.3f} | {ratio(times, 'new', 'floor'):.3f} |",
+                    flush=True,
+                )
+    finally:  # the package as imported before: one copy of its classes and state again
+        for name in _package_modules():
+            del sys.modules[name]
+        sys.modules.update(imported)
     return 0
 
 

@@ -429,3 +429,47 @@ def test_a_bias_added_at_every_step_gets_the_sum_of_its_rows(rng, batch, T):
     np.testing.assert_allclose(np_of(x.grad), per_row, rtol=1e-12)
     b.grad += 1.0  # b's .grad is its own array: x's gradient does not move
     np.testing.assert_allclose(np_of(x.grad), per_row, rtol=1e-12)
+
+
+def test_a_weight_whose_data_changed_dtype_before_backward_still_gets_its_gradient(rng):
+    W = f64(rng, 3, 2)
+    x = rng.standard_normal((4, 3))
+    loss = (ts.Tensor(x) @ W).sum() + (ts.Tensor(x) @ W).sum()
+    W.data = W.data.astype(np.float32)  # swapped between forward and backward
+    loss.backward()
+    assert W.grad.dtype == np.float32
+    np.testing.assert_allclose(np_of(W.grad), 2 * x.T @ np.ones((4, 2)), rtol=1e-6)
+
+
+def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):
+    # a weight used once, or a large product, is multiplied out at once: nothing is kept
+    # alive until the end of the pass; from a weight's second small term on they are
+    # collected, and the bound counts the bytes of x as well as g
+    from tinygrad_seq import autograd
+
+    added, flushed = [], []
+    original_add, original_flush = autograd._Products.add, autograd._Products.flush
+    monkeypatch.setattr(
+        autograd._Products, "add", lambda self, t: (added.append(t), original_add(self, t))
+    )
+    monkeypatch.setattr(
+        autograd._Products,
+        "flush",
+        lambda self: (flushed.append(len(self.xs)), original_flush(self)),
+    )
+    once = f64(rng, 3, 2)
+    (ts.Tensor(rng.standard_normal((4, 3))) @ once).sum().backward()
+    assert added == []
+    big = f64(rng, 300, 2)
+    x_big = rng.standard_normal((300, 300))  # 90,000 elements: past the size for collecting
+    ((ts.Tensor(x_big) @ big).sum() + (ts.Tensor(x_big) @ big).sum()).backward()
+    assert added == []
+    np.testing.assert_allclose(np_of(big.grad), 2 * x_big.T @ np.ones((300, 2)), rtol=1e-12)
+    flushed.clear()
+    monkeypatch.setattr(autograd._Products, "FLUSH_BYTES", 2 * (2 * 100 + 2 * 1) * 8)
+    wide = f64(rng, 100, 1)  # x (2, 100) is 50× g (2, 1): two terms reach the bound
+    xs = [rng.standard_normal((2, 100)) for _ in range(5)]
+    sum((ts.Tensor(x) @ wide).sum() for x in xs).backward()
+    assert len(added) == 4 and flushed == [2, 2, 0]  # 2 + 2 flushed early, then the end
+    expected = sum(x.T @ np.ones((2, 1)) for x in xs)
+    np.testing.assert_allclose(np_of(wide.grad), expected, rtol=1e-12)

@@ -157,8 +157,8 @@ class _Products:
     """The ProductGrads one leaf received in a backward pass, multiplied out together."""
 
     __slots__ = ("leaf", "xs", "gs", "nbytes")
-    # Multiplied out early past this many terms or bytes of g: bounds the memory they keep
-    # alive (the x are mostly kept by the graph anyway) to ~1 MiB a weight.
+    # Multiplied out early past this many terms or bytes of x and g: bounds the memory the
+    # collected terms keep alive to ~1 MiB a weight.
     FLUSH_TERMS = 256
     FLUSH_BYTES = 2**20
 
@@ -168,7 +168,7 @@ class _Products:
     def add(self, term: ProductGrad) -> None:
         self.xs.append(term.x)
         self.gs.append(term.g)
-        self.nbytes += term.g.nbytes
+        self.nbytes += term.x.nbytes + term.g.nbytes
         if self.nbytes >= self.FLUSH_BYTES or len(self.gs) >= self.FLUSH_TERMS:
             self.flush()
 
@@ -312,6 +312,8 @@ def sum_to(g, shape: tuple[int, ...]):
 def _fit_gradient(g, parent, fn: Function):
     """Make an op's gradient match its input: unbroadcast, cast; else a clear error."""
     data = parent.data
+    if g.__class__ is ProductGrad:  # the weight changed shape or dtype since the forward
+        g = g.dense()
     if g.shape != data.shape:
         if g.ndim >= data.ndim:
             g = sum_to(g, data.shape)
@@ -398,11 +400,14 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 ):
                     gp = _fit_gradient(gp, p, fn)
                 if p._ctx is None:  # a leaf: its .grad accumulates
-                    if gp.__class__ is ProductGrad:  # collected, multiplied out at the end
+                    if gp.__class__ is ProductGrad:
                         collected = products.get(id(p))
-                        if collected is None:
-                            collected = products[id(p)] = _Products(p)
-                        collected.add(gp)
+                        if collected is None:  # the first term: multiplied out now, so
+                            # a weight used once keeps nothing alive until the end
+                            products[id(p)] = _Products(p)
+                            _accumulate_leaf(p, gp.dense(), fresh=True)
+                        else:  # the next ones: collected, multiplied out together
+                            collected.add(gp)
                         continue
                     leaf_grad = p.grad
                     if leaf_grad is not None and gp.__class__ is not IndexedGrad:

@@ -280,6 +280,11 @@ def _product(a, b):
     return a.dot(b) if a.shape[0] * b.shape[1] <= _SMALL_PRODUCT else a @ b
 
 
+# Elements of x and g up to which a weight's gradient term xᵀ g is collected (ProductGrad):
+# there the call's overhead is most of its cost; a larger product gains nothing.
+_SMALL_TERM = 65536
+
+
 class MatMul(Function):
     """x @ y with NumPy's rules: batched over leading axes, 1-D operands promoted."""
 
@@ -304,8 +309,9 @@ class MatMul(Function):
             gx = _product(g, y.T) if px.requires_grad else None
             if not py.requires_grad:
                 return gx, None
-            if py._ctx is None and x.dtype is g.dtype is y.dtype:  # a weight: its terms
-                return gx, ProductGrad(x, g, y)  # are multiplied out once, at the end
+            # a weight's small term: multiplied out with its others (see ProductGrad)
+            if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
+                return gx, ProductGrad(x, g, y)
             return gx, _product(x.T, g)
         if y.ndim == 2 and x.ndim > 2 and y.size:  # (..., n, k) @ (k, m), as in Linear:
             # flattened to one big product each (∂L/∂y: instead of one per batch element
@@ -316,7 +322,7 @@ class MatMul(Function):
             if not py.requires_grad:
                 return gx, None
             x2 = x.reshape(-1, k)
-            if py._ctx is None and x.dtype is g.dtype is y.dtype:
+            if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
                 return gx, ProductGrad(x2, g2, y)
             return gx, x2.T @ g2
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d

@@ -136,10 +136,12 @@ class ProductGrad:
     """A weight's gradient xᵀ g from a matrix product x @ W, not yet multiplied out.
 
     An RNN uses its weights at every time step, so each weight gets one such term per step.
-    The backward pass collects a leaf's terms and multiplies once, at the end:
+    The backward pass multiplies a weight's first term out at once (a weight used once
+    keeps nothing alive) and collects the others, multiplied out together at the end:
     Σ_t x_tᵀ g_t = Xᵀ G, with X and G the x_t and g_t stacked row by row. One product with
     a long inner axis replaces T small products and T in-place sums (each ~0.5 µs of NumPy
-    call overhead on small arrays, and BLAS runs faster on the long inner axis).
+    call overhead on small arrays, and BLAS runs faster on the long inner axis). MatMul
+    sends one only for a small term (ops._SMALL_TERM); a large product gains nothing.
     """
 
     __slots__ = ("x", "g", "shape", "dtype")
@@ -369,7 +371,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         # Pass 2: run each node once all its consumers have sent their gradient.
         record = state.record_grad_norms
         check_all = state.anomaly
-        products = {}  # id(leaf) -> _Products: weight gradients multiplied out at the end
+        products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
         root._grad_out = grad
         ready = [root]
         push, pop = ready.append, ready.pop

@@ -186,7 +186,7 @@ def test_the_fused_variant_gets_the_w4_targets_and_is_not_a_switch():
     targets = {t["what"]: t for t in report.targets(cells, ["W4", "W4-fused"])}
     assert targets["W4-fused: engine ≤ 1.5× floor"]["wall"] == ("1.20×", True)
     memory = targets["W4-fused: graph's peak memory ≤ 2× the floor's (tracemalloc)"]
-    assert memory["wall"] == ("1.50×", True)
+    assert memory["wall"] == ("1.50×", True) and memory["processes"] == "—"
     assert targets["W4: engine ≤ 1.5× floor"]["wall"] == ("2.00×", False)
     assert report.switches_table(cells, ["W4", "W4-fused"]) == []  # not a recording switch
 
@@ -240,11 +240,14 @@ def test_paired_processes_in_the_page_and_the_targets():
     targets = {t["what"]: t for t in report.targets(report.aggregate(records), ["W5"], paired)}
     per_op = targets["W5: engine ≤ 2 µs per op above the floor"]
     assert per_op["wall"] == ("5.00 µs", False) and per_op["paired"] == ("2.25 µs", False)
+    assert per_op["processes"] == "1 of 2"  # 2.0 µs in the first process, 2.5 in the second
     assert targets["W5: engine ≤ 1.0× torch"]["paired"] == ("0.50×", True)
+    assert targets["W5: engine ≤ 1.0× torch"]["processes"] == "2 of 2"
     page = report.render(results)
     assert "## Paired" in page
     assert "| W5 | tinygrad_seq | 2 × 3 | 6.50 | 3.25× | 0.50× | 2.25 | 15% |" in page
     assert "paired" in page and "worker died" in page
+    assert "| 2.25 µs | **not met** | 1 of 2 |" in page
 
 
 def test_runner_options():

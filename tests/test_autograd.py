@@ -473,3 +473,27 @@ def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):
     assert len(added) == 4 and flushed == [2, 2, 0]  # 2 + 2 flushed early, then the end
     expected = sum(x.T @ np.ones((2, 1)) for x in xs)
     np.testing.assert_allclose(np_of(wide.grad), expected, rtol=1e-12)
+
+
+def test_a_number_set_by_hand_as_grad_is_added_to_not_lost(rng):
+    # the inline `leaf_grad += g` would rebind a local name for a number: the gradient lost
+    x = f64(rng, 3)
+    x.grad = 0.5
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), np.full(3, 2.5))
+    w = f64(rng, 2, 3)  # a matmul weight, and an indexed leaf
+    w.grad = 1.0
+    x = rng.standard_normal((4, 2))
+    (ts.Tensor(x) @ w).sum().backward()
+    np.testing.assert_allclose(np_of(w.grad), 1.0 + x.T @ np.ones((4, 3)), rtol=1e-12)
+    xs = f64(rng, 4)
+    xs.grad = 1.0
+    (xs[1:3] * 3).sum().backward()
+    np.testing.assert_allclose(np_of(xs.grad), [1.0, 4.0, 4.0, 1.0])
+
+
+def test_a_grad_set_by_hand_to_a_list_is_a_clear_error(rng):
+    x = f64(rng, 3)
+    x.grad = [0.0, 0.0, 0.0]
+    with pytest.raises(TypeError, match=r"\.grad holds a list: it must be None or an array"):
+        (x * 2).sum().backward()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import numbers
 import types
 from collections.abc import Iterator
 
@@ -99,6 +100,7 @@ class OpError(ValueError):
     """Bad input an op detected itself; its message already names the op and the shapes."""
 
 
+_ndarray = np.ndarray  # the inline leaf update below is for arrays only (in place)
 _RELEASED = object()  # marks a tensor whose Function's saved arrays a backward freed
 
 
@@ -412,8 +414,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                             collected.add(gp)
                         continue
                     leaf_grad = p.grad
-                    if leaf_grad is not None and gp.__class__ is not IndexedGrad:
-                        leaf_grad += gp  # the common case, inline
+                    if leaf_grad.__class__ is _ndarray and gp.__class__ is not IndexedGrad:
+                        leaf_grad += gp  # the common case, inline (in place: an array)
                     else:
                         _accumulate_leaf(p, gp, fn.fresh_grads)
                     continue
@@ -464,7 +466,17 @@ def _reset(root) -> None:
 def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
     """leaf.grad += g. The first time, g itself if `fresh` (made for this leaf alone, as a
     matrix product's gradients are: see Function.fresh_grads), else a private copy (g may
-    be shared with other nodes)."""
+    be shared with other nodes). A number set by hand as .grad counts as an array full of it."""
+    grad = leaf.grad
+    if grad is not None and not hasattr(grad, "dtype"):  # set by hand, not by backward
+        if not isinstance(grad, numbers.Number):
+            raise TypeError(
+                f"a leaf's .grad holds a {type(grad).__name__}: it must be None or an array "
+                "of the leaf's shape for backward to add into (set it to None, or call "
+                "zero_grad(), to clear it)"
+            )
+        xp = backend.array_module(leaf.data)
+        leaf.grad = xp.full(leaf.data.shape, grad, dtype=leaf.data.dtype)
     if g.__class__ is IndexedGrad:
         if leaf.grad is None:
             leaf.grad = g.dense()
@@ -481,7 +493,7 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
         else:
             leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
-        leaf.grad += g
+        leaf.grad += g  # rebinds the attribute: right for a NumPy scalar too
 
 
 def _norm(g) -> float:

@@ -320,6 +320,33 @@ def test_matmul_flattened_linear_path_handles_views(rng):
     np.testing.assert_allclose(np_of(b.grad), np.einsum("bij,bik->jk", c.numpy(), g), rtol=1e-12)
 
 
+@pytest.mark.parametrize("broadcast_right", [False, True])
+def test_stacked_matmul_with_a_transposed_right_operand(broadcast_right, rng):
+    # attention's q kᵀ: the right operand is a transposed view, which a stack of small
+    # products copies to C order first (ops._stacked_product); the values and both
+    # gradients must be those of the plain product, and the inputs stay untouched
+    q = f64(rng, 2, 3, 5, 4)
+    k = f64(rng, 3, 6, 4) if broadcast_right else f64(rng, 2, 3, 6, 4)
+    k_before = k.numpy().copy()
+    k_t = k.transpose(0, 2, 1) if broadcast_right else k.transpose(0, 1, 3, 2)
+    assert k_t.data.strides[-2] == k_t.data.itemsize  # the transposed layout
+    out = q @ k_t
+    np.testing.assert_allclose(out.numpy(), q.numpy() @ k_t.numpy(), rtol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    np.testing.assert_allclose(np_of(q.grad), g @ np.swapaxes(k_t.numpy(), -1, -2), rtol=1e-12)
+    expected_k_t = np.swapaxes(q.numpy(), -1, -2) @ g
+    if broadcast_right:
+        expected_k_t = expected_k_t.sum(axis=0)
+    np.testing.assert_allclose(np_of(k.grad), np.swapaxes(expected_k_t, -1, -2), rtol=1e-12)
+    np.testing.assert_array_equal(k.numpy(), k_before)
+    assert ts.gradcheck(
+        lambda a, b: a @ (b.transpose(0, 2, 1) if broadcast_right else b.transpose(0, 1, 3, 2)),
+        q,
+        k,
+    )
+
+
 def test_matmul_with_a_numpy_operand_on_either_side(rng):
     a = f64(rng, 3, 4)
     w = rng.standard_normal((4, 2))

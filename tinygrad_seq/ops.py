@@ -280,6 +280,28 @@ def _product(a, b):
     return a.dot(b) if a.shape[0] * b.shape[1] <= _SMALL_PRODUCT else a @ b
 
 
+# Multiply-adds per matrix up to which a stack of products copies a transposed right
+# operand first (see _stacked_product).
+_SMALL_STACKED = 64**3
+
+
+def _stacked_product(a, b):
+    """a @ b for stacked (batched) operands. NumPy runs a stack of small products whose
+    right operand is transposed in memory (attention's q kᵀ, whose kᵀ is a view) at about
+    half speed: 64 products of 64 × 32 @ 32 × 64 take ~0.32 ms as they are and ~0.23 ms
+    after a copy of the right operand in C order. Larger products run as fast either way,
+    so only small ones are copied (a copy moves k·n numbers for m·k·n multiply-adds)."""
+    if (
+        b.__class__ is np.ndarray
+        and b.ndim > 2
+        and b.strides[-2] == b.itemsize
+        and b.shape[-1] > 1
+        and a.shape[-2] * a.shape[-1] * b.shape[-1] <= _SMALL_STACKED
+    ):
+        b = b.copy()
+    return a @ b
+
+
 # Elements of x and g up to which a weight's gradient term xᵀ g is collected (ProductGrad):
 # there the call's overhead is most of its cost; a larger product gains nothing.
 _SMALL_TERM = 65536
@@ -300,7 +322,7 @@ class MatMul(Function):
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element
             return (x.reshape(-1, y.shape[0]) @ y).reshape(*x.shape[:-1], y.shape[1])
-        return x @ y
+        return _stacked_product(x, y)
 
     def backward(self, g):  # ∂L/∂x = g yᵀ, ∂L/∂y = xᵀ g
         x, y = self.saved
@@ -333,8 +355,8 @@ class MatMul(Function):
             x, g = x[None, :], g[..., None, :]
         if y.ndim == 1:
             y, g = y[:, None], g[..., None]
-        gx = g @ y.swapaxes(-1, -2) if px.requires_grad else None
-        gy = x.swapaxes(-1, -2) @ g if py.requires_grad else None
+        gx = _stacked_product(g, y.swapaxes(-1, -2)) if px.requires_grad else None
+        gy = _stacked_product(x.swapaxes(-1, -2), g) if py.requires_grad else None
         if px.data.ndim == 1 and gx is not None:
             gx = gx[..., 0, :]
         if py.data.ndim == 1 and gy is not None:

@@ -271,6 +271,29 @@ def test_detect_anomaly_zero_times_inf():
             x * y
 
 
+def test_detect_anomaly_lets_a_carried_minus_inf_mask_through(rng):
+    # a user's −inf attention mask: the addition carries the inf, softmax turns it into an
+    # exact 0, and the gradients stay finite: nothing anomalous happened
+    scores = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    mask = np.triu(np.full((3, 4), -np.inf), k=1)
+    with ts.detect_anomaly():
+        attention = (scores + mask).softmax(axis=-1)
+        (attention * ts.Tensor(rng.standard_normal((3, 4)))).sum().backward()
+    assert np.all(attention.numpy()[np.isinf(mask)] == 0)
+    assert np.isfinite(np_of(scores.grad)).all()
+
+
+def test_detect_anomaly_still_flags_an_overflow_and_a_nan_from_inf():
+    big = ts.Tensor(np.array([1.0, 1000.0]), requires_grad=True)
+    with np.errstate(over="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'exp'.*0 NaN and 1 inf"):
+            big.exp()  # an inf made from finite numbers
+    inf = ts.Tensor(np.array([np.inf, 1.0]), requires_grad=True)
+    with np.errstate(invalid="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'sub'.*1 NaN"):
+            inf - inf  # inf − inf: a NaN is always an anomaly
+
+
 def test_detect_anomaly_in_backward():
     x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
     with np.errstate(divide="ignore"), ts.detect_anomaly():

@@ -248,7 +248,9 @@ def scope(name: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
-    """Context manager: raise at the first op whose forward or backward makes NaN or inf."""
+    """Context manager: raise at the first op whose forward or backward makes NaN or inf.
+
+    A forward that only carries an inf its inputs held (x + a −inf mask) is let through."""
     previous = state.anomaly
     state.anomaly = True
     try:
@@ -272,8 +274,12 @@ class AnomalyError(FloatingPointError):
     """An op produced NaN or inf while `detect_anomaly()` was on."""
 
 
-def check_finite(array, where: str) -> None:
-    """Raise AnomalyError naming `where` if `array` holds NaN or inf."""
+def check_finite(array, where: str, inputs=()) -> None:
+    """Raise AnomalyError naming `where` if `array` holds NaN or inf.
+
+    With `inputs` (an op's input arrays), infs in `array` pass when an input held an inf
+    too: a −inf attention mask added to the scores is carried, not made, by the addition.
+    NaN is always an anomaly, and so is an inf made from finite inputs (an overflow)."""
     if array.__class__ is IndexedGrad:
         array = array.values
     elif array.__class__ is ProductGrad:
@@ -282,6 +288,13 @@ def check_finite(array, where: str) -> None:
     if not bool(xp.isfinite(array).all()):
         n_nan = int(xp.isnan(array).sum())
         n_inf = int(xp.isinf(array).sum())
+        if not n_nan and any(
+            getattr(x, "dtype", None) is not None
+            and x.dtype.kind in "fc"
+            and bool(backend.array_module(x).isinf(x).any())
+            for x in inputs
+        ):
+            return
         raise AnomalyError(
             f"{where} produced {n_nan} NaN and {n_inf} inf values "
             f"(shape {tuple(array.shape)}); detect_anomaly() stopped at the first such op"

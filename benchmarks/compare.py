@@ -95,7 +95,8 @@ def build(folders: dict[str, Path], workload: str, tiny: bool) -> dict:
             raise SystemExit(
                 f"{workload} does not build against the {label} engine: {type(e).__name__}: {e}"
             ) from None
-    steps["floor"] = workloads.make_floor(workload, tiny=tiny)
+    # an engine-only variant (W4-scope, W4-gradnorms, W4-fused) races its base's floor
+    steps["floor"] = workloads.make_floor(workloads.spec(workload).base or workload, tiny=tiny)
     return steps
 
 

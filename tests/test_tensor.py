@@ -44,6 +44,37 @@ def test_names_and_scopes(rng):
     assert z.scope == "encoder/t=3" and y.scope == ""
 
 
+def test_scope_gives_its_full_name_and_restores_the_outer_one(rng):
+    x = f64(rng, 2)
+    with ts.scope("encoder") as outer:
+        assert outer == "encoder"
+        with pytest.raises(RuntimeError), ts.scope("t=0") as inner:
+            assert inner == "encoder/t=0"
+            raise RuntimeError("an error inside a step")
+        assert (x * 2).scope == "encoder"  # restored after the error
+    assert (x * 2).scope == ""
+    with pytest.raises(ValueError, match="without '/'"):
+        ts.scope("a/b")
+
+
+def test_scope_object_entered_again_inside_itself_and_as_a_decorator(rng):
+    x = f64(rng, 2)
+    step = ts.scope("step")
+    with step:
+        with step:  # one object, entered twice: each exit restores its own entry's scope
+            assert (x * 2).scope == "step/step"
+        assert (x * 2).scope == "step"
+    assert (x * 2).scope == ""
+
+    @ts.scope("layer")
+    def depth(n: int) -> list[str]:  # recursive: the decorator enters the same object
+        here = [(x * 2).scope]
+        return here + depth(n - 1) if n else here
+
+    assert depth(2) == ["layer", "layer/layer", "layer/layer/layer"]
+    assert (x * 2).scope == ""
+
+
 def test_item_and_numpy_copy(rng):
     x = ts.Tensor(np.array([[2.5]]))
     assert x.item() == 2.5 and isinstance(x.item(), float)

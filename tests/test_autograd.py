@@ -283,11 +283,26 @@ def test_detect_anomaly_lets_a_carried_minus_inf_mask_through(rng):
     assert np.isfinite(np_of(scores.grad)).all()
 
 
+def test_detect_anomaly_lets_an_op_that_moves_elements_carry_an_inf(rng):
+    mask = np.triu(np.full((3, 3), -np.inf), k=1)  # square: a transpose moves the infs
+    scores = ts.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    with ts.detect_anomaly():
+        moved = (scores + mask).transpose(1, 0).reshape(9)[::-1]
+    assert np.isinf(moved.numpy()).sum() == 3
+
+
 def test_detect_anomaly_still_flags_an_overflow_and_a_nan_from_inf():
     big = ts.Tensor(np.array([1.0, 1000.0]), requires_grad=True)
     with np.errstate(over="ignore"), ts.detect_anomaly():
         with pytest.raises(ts.AnomalyError, match=r"forward of 'exp'.*0 NaN and 1 inf"):
             big.exp()  # an inf made from finite numbers
+    # an overflow beside an inf the input carries: that inf does not excuse the new one
+    both = ts.Tensor(np.array([1000.0, -np.inf]), requires_grad=True)
+    with np.errstate(over="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'exp'.*0 NaN and 1 inf"):
+            both.exp()  # e^1000 overflows; e^−inf = 0 is fine
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'mul'.*0 NaN and 2 inf"):
+            both * 1e308
     inf = ts.Tensor(np.array([np.inf, 1.0]), requires_grad=True)
     with np.errstate(invalid="ignore"), ts.detect_anomaly():
         with pytest.raises(ts.AnomalyError, match=r"forward of 'sub'.*1 NaN"):
@@ -520,3 +535,20 @@ def test_a_grad_set_by_hand_to_a_list_is_a_clear_error(rng):
     x.grad = [0.0, 0.0, 0.0]
     with pytest.raises(TypeError, match=r"\.grad holds a list: it must be None or an array"):
         (x * 2).sum().backward()
+
+
+@pytest.mark.parametrize(
+    "g",
+    [
+        np.array(-3.0),  # 0-d
+        np.float64(2.5),  # a NumPy scalar
+        np.arange(12.0).reshape(3, 4)[:, ::2],  # not contiguous
+        np.full((4, 4), 300.0, np.float16),  # squares past float16's range
+        np.linspace(-1, 1, 1000, dtype=np.float32),
+    ],
+)
+def test_recorded_gradient_norm_is_the_euclidean_norm(g):
+    from tinygrad_seq.autograd import _norm
+
+    expected = float(np.sqrt((np.asarray(g, np.float64) ** 2).sum()))
+    assert _norm(g) == pytest.approx(expected, rel=1e-5)

@@ -320,31 +320,61 @@ def test_matmul_flattened_linear_path_handles_views(rng):
     np.testing.assert_allclose(np_of(b.grad), np.einsum("bij,bik->jk", c.numpy(), g), rtol=1e-12)
 
 
-@pytest.mark.parametrize("broadcast_right", [False, True])
-def test_stacked_matmul_with_a_transposed_right_operand(broadcast_right, rng):
-    # attention's q kᵀ: the right operand is a transposed view, which a stack of small
-    # products copies to C order first (ops._stacked_product); the values and both
-    # gradients must be those of the plain product, and the inputs stay untouched
-    q = f64(rng, 2, 3, 5, 4)
-    k = f64(rng, 3, 6, 4) if broadcast_right else f64(rng, 2, 3, 6, 4)
-    k_before = k.numpy().copy()
-    k_t = k.transpose(0, 2, 1) if broadcast_right else k.transpose(0, 1, 3, 2)
-    assert k_t.data.strides[-2] == k_t.data.itemsize  # the transposed layout
-    out = q @ k_t
-    np.testing.assert_allclose(out.numpy(), q.numpy() @ k_t.numpy(), rtol=1e-12)
+# Stacked products whose right operand (forward, or backward's g @ yᵀ) is a transposed
+# view: ops._stacked_product copies it to C order first when that pays (rows ≥ inner
+# length, small products) and leaves it alone otherwise; every case must give the plain
+# product and its gradients. (left shape, right operand's shape before the transpose)
+STACKED = {
+    "q kᵀ (copied)": ((2, 3, 5, 4), (2, 3, 6, 4), (0, 1, 3, 2)),
+    "kᵀ broadcast over the batch": ((2, 3, 5, 4), (3, 6, 4), (0, 2, 1)),
+    "one query row (not copied)": ((2, 3, 1, 4), (2, 3, 6, 4), (0, 1, 3, 2)),
+    "a vector on the left": ((4,), (2, 6, 4), (0, 2, 1)),
+    "inner length 1": ((2, 5, 1), (2, 6, 1), (0, 2, 1)),
+    # α @ v with v a head-split view: backward's g @ vᵀ meets the transposed layout
+    "α v, v a view": ((2, 3, 5, 6), (2, 6, 3, 4), (0, 2, 1, 3)),
+}
+
+
+@pytest.mark.parametrize("case", STACKED)
+def test_stacked_matmul_with_transposed_operands(case, rng):
+    shape_a, shape_b, axes = STACKED[case]
+    a, b = f64(rng, *shape_a), f64(rng, *shape_b)
+    b_before = b.numpy().copy()
+    right = b.transpose(*axes)
+    out = a @ right
+    np.testing.assert_allclose(out.numpy(), a.numpy() @ right.numpy(), rtol=1e-12)
     g = rng.standard_normal(out.shape)
     out.backward(g)
-    np.testing.assert_allclose(np_of(q.grad), g @ np.swapaxes(k_t.numpy(), -1, -2), rtol=1e-12)
-    expected_k_t = np.swapaxes(q.numpy(), -1, -2) @ g
-    if broadcast_right:
-        expected_k_t = expected_k_t.sum(axis=0)
-    np.testing.assert_allclose(np_of(k.grad), np.swapaxes(expected_k_t, -1, -2), rtol=1e-12)
-    np.testing.assert_array_equal(k.numpy(), k_before)
-    assert ts.gradcheck(
-        lambda a, b: a @ (b.transpose(0, 2, 1) if broadcast_right else b.transpose(0, 1, 3, 2)),
-        q,
-        k,
-    )
+    a_np, right_np = a.numpy(), right.numpy()
+    if a_np.ndim == 1:  # promoted to a row, as matmul does
+        expected_a = (g[..., None, :] @ np.swapaxes(right_np, -1, -2))[..., 0, :]
+        expected_right = a_np[:, None] @ g[..., None, :]
+    else:
+        expected_a = g @ np.swapaxes(right_np, -1, -2)
+        expected_right = np.swapaxes(a_np, -1, -2) @ g
+    while expected_a.ndim > a_np.ndim:
+        expected_a = expected_a.sum(axis=0)
+    while expected_right.ndim > right_np.ndim:
+        expected_right = expected_right.sum(axis=0)
+    np.testing.assert_allclose(np_of(a.grad), expected_a, rtol=1e-12)
+    inverse = np.argsort(axes)
+    np.testing.assert_allclose(np_of(b.grad), expected_right.transpose(*inverse), rtol=1e-12)
+    np.testing.assert_array_equal(b.numpy(), b_before)  # the copy never writes back
+    assert ts.gradcheck(lambda x, y: x @ y.transpose(*axes), a, b)
+
+
+def test_stacked_product_copies_a_transposed_right_operand_only_where_it_pays(rng):
+    from tinygrad_seq.ops import _copy_pays
+
+    q = rng.standard_normal((2, 64, 32))
+    k_t = rng.standard_normal((2, 64, 32)).swapaxes(-1, -2)  # (2, 32, 64), transposed
+    assert _copy_pays(q, k_t)  # 64 rows, inner length 32: attention's q kᵀ
+    assert not _copy_pays(q[:, :1], k_t)  # one query row: the copy would cost more
+    assert not _copy_pays(q, np.ascontiguousarray(k_t))  # already in C order
+    assert not _copy_pays(q[0].ravel()[:32], k_t)  # a vector on the left
+    assert not _copy_pays(q, k_t[0])  # a single 2-D right operand
+    large = rng.standard_normal((2, 128, 128))
+    assert not _copy_pays(large, large.swapaxes(-1, -2))  # 2²¹ multiply-adds: BLAS copes
 
 
 def test_matmul_with_a_numpy_operand_on_either_side(rng):

@@ -8,11 +8,10 @@ fine) and returns a `Graph` whose nodes are listed inputs-first. Scopes come fro
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
-from .autograd import record_grad_norms, scope
+from .autograd import _norm, record_grad_norms, scope
 from .backend import to_numpy
 from .tensor import Tensor
 
@@ -131,8 +130,7 @@ def _grad_norm(t: Tensor) -> float | None:
     if t._ctx is None:
         if t.grad is None:
             return None
-        g = to_numpy(t.grad)
-        return math.sqrt(float((g * g).sum()))
+        return _norm(to_numpy(t.grad))
     return getattr(t._ctx, "grad_norm", None)
 
 

@@ -30,6 +30,7 @@ reciprocal = np.reciprocal
 class Add(Function):
     __slots__ = ()
     op_name = "add"
+    elementwise = True
 
     def forward(self, x, y):
         return x + y
@@ -41,6 +42,7 @@ class Add(Function):
 class Sub(Function):
     __slots__ = ()
     op_name = "sub"
+    elementwise = True
 
     def forward(self, x, y):
         return x - y
@@ -52,6 +54,7 @@ class Sub(Function):
 class Mul(Function):
     __slots__ = ()
     op_name = "mul"
+    elementwise = True
 
     def forward(self, x, y):
         self.saved = (x, y)
@@ -66,6 +69,7 @@ class Mul(Function):
 class Div(Function):
     __slots__ = ()
     op_name = "div"
+    elementwise = True
 
     def forward(self, x, y):
         out = x / y
@@ -83,6 +87,7 @@ class Pow(Function):
 
     __slots__ = ()
     op_name = "pow"
+    elementwise = True
 
     def forward(self, x, y):
         out = x**y
@@ -109,6 +114,7 @@ class PowConst(Function):
 
     __slots__ = ("c",)
     op_name = "pow"
+    elementwise = True
     may_broadcast = False
 
     def __init__(self, c: float) -> None:
@@ -132,6 +138,7 @@ class Maximum(Function):
 
     __slots__ = ()
     op_name = "maximum"
+    elementwise = True
 
     def forward(self, x, y):
         self.saved = x >= y
@@ -146,6 +153,7 @@ class Maximum(Function):
 class Neg(Function):
     __slots__ = ()
     op_name = "neg"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -158,6 +166,7 @@ class Neg(Function):
 class Exp(Function):
     __slots__ = ()
     op_name = "exp"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -172,6 +181,7 @@ class Exp(Function):
 class Log(Function):
     __slots__ = ()
     op_name = "log"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -185,6 +195,7 @@ class Log(Function):
 class Tanh(Function):
     __slots__ = ()
     op_name = "tanh"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -202,6 +213,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     __slots__ = ()
     op_name = "sigmoid"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -231,6 +243,7 @@ class Sigmoid(Function):
 class Relu(Function):
     __slots__ = ()
     op_name = "relu"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -245,6 +258,7 @@ class Relu(Function):
 class Sqrt(Function):
     __slots__ = ()
     op_name = "sqrt"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -259,6 +273,7 @@ class Sqrt(Function):
 class Abs(Function):
     __slots__ = ()
     op_name = "abs"
+    elementwise = True
     may_broadcast = False
 
     def forward(self, x):
@@ -282,24 +297,33 @@ def _product(a, b):
 
 # Multiply-adds per matrix up to which a stack of products copies a transposed right
 # operand first (see _stacked_product).
-_SMALL_STACKED = 64**3
+_SMALL_STACKED = 2**19
 
 
 def _stacked_product(a, b):
-    """a @ b for stacked (batched) operands. NumPy runs a stack of small products whose
-    right operand is transposed in memory (attention's q kᵀ, whose kᵀ is a view) at about
-    half speed: 64 products of 64 × 32 @ 32 × 64 take ~0.32 ms as they are and ~0.23 ms
-    after a copy of the right operand in C order. Larger products run as fast either way,
-    so only small ones are copied (a copy moves k·n numbers for m·k·n multiply-adds)."""
-    if (
+    """a @ b for stacked (batched) operands.
+
+    NumPy runs a stack of small products whose right operand is transposed in memory
+    (attention's q kᵀ, whose kᵀ is a view) slowly: 64 products of 64 × 32 @ 32 × 64 take
+    ~0.32 ms as they are and ~0.23 ms after copying the right operand to C order. The copy
+    pays off when each product has at least as many rows m as inner length k (it moves k·n
+    numbers for m·k·n multiply-adds) and is small (m·k·n ≤ 2¹⁹); elsewhere, e.g. a
+    decoder's one query row (m = 1), it costs more than it saves (measured on a grid of
+    m, k, n from 16 to 128)."""
+    return a @ (b.copy() if _copy_pays(a, b) else b)
+
+
+def _copy_pays(a, b) -> bool:
+    """Whether _stacked_product copies `b`: a NumPy stack of transposed right operands
+    (unit stride down each column) whose products are small and have m ≥ k."""
+    return (
         b.__class__ is np.ndarray
+        and a.ndim > 1
         and b.ndim > 2
         and b.strides[-2] == b.itemsize
-        and b.shape[-1] > 1
+        and 1 < b.shape[-2] <= a.shape[-2]
         and a.shape[-2] * a.shape[-1] * b.shape[-1] <= _SMALL_STACKED
-    ):
-        b = b.copy()
-    return a @ b
+    )
 
 
 # Elements of x and g up to which a weight's gradient term xᵀ g is collected (ProductGrad):
@@ -576,6 +600,7 @@ class Where(Function):
 
     __slots__ = ("cond",)
     op_name = "where"
+    elementwise = True
 
     def __init__(self, cond) -> None:
         self.cond = cond

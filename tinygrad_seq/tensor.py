@@ -85,7 +85,9 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
         t.requires_grad = False
         t._ctx = None
     if state.anomaly:
-        autograd.check_finite(out, f"forward of '{fn.op_name}'", [p.data for p in parents])
+        autograd.check_finite(
+            out, f"forward of '{fn.op_name}'", [p.data for p in parents], fn.elementwise
+        )
     return t
 
 

@@ -340,8 +340,8 @@ class MatMul(Function):
 
     def forward(self, x, y):
         self.saved = (x, y)
-        if x.ndim == 2 and y.ndim == 2:
-            return _product(x, y)
+        if x.ndim == 2 and y.ndim == 2:  # _product, inline: the hot path of every RNN step
+            return x.dot(y) if x.shape[0] * y.shape[1] <= _SMALL_PRODUCT else x @ y
         if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element

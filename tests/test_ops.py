@@ -371,6 +371,7 @@ def test_stacked_product_copies_a_transposed_right_operand_only_where_it_pays(rn
     assert _copy_pays(q, k_t)  # 64 rows, inner length 32: attention's q kᵀ
     assert not _copy_pays(q[:, :1], k_t)  # one query row: the copy would cost more
     assert not _copy_pays(q, np.ascontiguousarray(k_t))  # already in C order
+    assert not _copy_pays(q, rng.standard_normal((2, 32, 1)))  # columns: C order as well
     assert not _copy_pays(q[0].ravel()[:32], k_t)  # a vector on the left
     assert not _copy_pays(q, k_t[0])  # a single 2-D right operand
     large = rng.standard_normal((2, 128, 128))

@@ -321,6 +321,7 @@ def _copy_pays(a, b) -> bool:
         and a.ndim > 1
         and b.ndim > 2
         and b.strides[-2] == b.itemsize
+        and b.shape[-1] > 1  # (…, k, 1) has that stride in C order too
         and 1 < b.shape[-2] <= a.shape[-2]
         and a.shape[-2] * a.shape[-1] * b.shape[-1] <= _SMALL_STACKED
     )

@@ -441,6 +441,39 @@ def test_a_weight_of_another_dtype_than_its_input_still_gets_its_gradient(rng):
     np.testing.assert_allclose(np_of(W.grad), 2 * x.T @ np.ones((4, 2)), rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape"),
+    [
+        ((4, 3), (3, 2)),
+        ((2, 5, 3), (3, 2)),
+        ((2, 1, 4, 3), (5, 3, 2)),
+        ((3,), (3, 2)),
+        ((3,), (3,)),
+    ],
+)
+def test_matmul_gradients_come_back_in_each_inputs_shape_and_dtype(rng, x_shape, w_shape):
+    # MatMul fits its own gradients (no check by the engine): broadcast batch axes summed,
+    # 1-D operands' added axes dropped, each gradient in its input's dtype
+    x64, w64 = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    x = ts.Tensor(x64.astype(np.float32), requires_grad=True)
+    w = ts.Tensor(w64, requires_grad=True)  # float64: the product is float64
+    (x @ w).sum().backward()
+    x_ref, w_ref = ts.Tensor(x64, requires_grad=True), ts.Tensor(w64, requires_grad=True)
+    (x_ref @ w_ref).sum().backward()
+    assert (x.grad.shape, x.grad.dtype) == (x_shape, np.float32)
+    assert (w.grad.shape, w.grad.dtype) == (w_shape, np.float64)
+    np.testing.assert_allclose(np_of(x.grad), np_of(x_ref.grad), rtol=1e-6)
+    np.testing.assert_allclose(np_of(w.grad), np_of(w_ref.grad), rtol=1e-6)
+
+
+def test_a_leaf_whose_data_changed_shape_before_backward_is_a_clear_error(rng):
+    W = f64(rng, 3, 2)
+    loss = (ts.Tensor(rng.standard_normal((4, 3))) @ W).sum()
+    W.data = np.zeros((2, 3))
+    with pytest.raises(RuntimeError, match=r"changed shape between the forward"):
+        loss.backward()
+
+
 def test_detect_anomaly_sees_an_inf_weight_gradient():
     W = ts.Tensor(np.ones((2, 2)), requires_grad=True)
     x = ts.Tensor(np.array([[np.inf, 1.0]]))

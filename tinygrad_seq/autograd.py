@@ -545,12 +545,22 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
         else:
             g.add_to(leaf.grad)
     elif leaf.grad is None:
-        if leaf.data.dtype.kind != "f":
+        data = leaf.data
+        if data.dtype.kind != "f":
             raise TypeError(
-                f"a leaf of dtype {leaf.data.dtype} has requires_grad=True: only float "
+                f"a leaf of dtype {data.dtype} has requires_grad=True: only float "
                 "tensors can hold gradients (make it float first)"
             )
-        if fresh:
+        # Checked here, once a leaf and pass: ops with may_broadcast False return their
+        # gradients in their inputs' shapes and dtypes as of the forward, which a leaf's
+        # new .data may no longer have.
+        if g.shape != data.shape:
+            raise RuntimeError(
+                f"a gradient of shape {tuple(g.shape)} for a leaf of shape "
+                f"{tuple(data.shape)}: the leaf's .data changed shape between the forward "
+                "and this backward"
+            )
+        if fresh and g.dtype is data.dtype:
             leaf.grad = g
         else:
             leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)

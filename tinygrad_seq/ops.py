@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, IndexedGrad, OpError, ProductGrad
+from .autograd import Function, IndexedGrad, OpError, ProductGrad, sum_to
 from .backend import array_module, one_like, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -24,6 +24,17 @@ exp = np.exp
 log = np.log
 sqrt = np.sqrt
 reciprocal = np.reciprocal
+
+
+def _fit(g, x):
+    """The gradient g (of a broadcast result) as one for input x: summed over the axes
+    broadcasting added or stretched, in x's dtype (a float32 input of a float64 result).
+    For ops that fit their own gradients (may_broadcast = False) off their common path."""
+    if g.shape != x.shape:
+        g = sum_to(g, x.shape)
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)
+    return g
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -337,6 +348,7 @@ class MatMul(Function):
 
     __slots__ = ()
     op_name = "matmul"
+    may_broadcast = False  # backward fits its gradients to the inputs itself (_fit)
     fresh_grads = True  # every gradient below is a new product (or a sum, or a view of one)
 
     def forward(self, x, y):
@@ -352,39 +364,55 @@ class MatMul(Function):
     def backward(self, g):  # ∂L/∂x = g yᵀ, ∂L/∂y = xᵀ g
         x, y = self.saved
         px, py = self.parents
-        if x.ndim == 2 and y.ndim == 2:  # the common case, without reshaping
+        if x.ndim == 2 and y.ndim == 2 and x.dtype is y.dtype:
+            # the common case: no reshaping, and the products have the inputs' shapes and
+            # dtype already
             gx = _product(g, y.T) if px.requires_grad else None
             if not py.requires_grad:
                 return gx, None
             # a weight's small term: multiplied out with its others (see ProductGrad)
-            if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
+            if py._ctx is None and x.size + g.size <= _SMALL_TERM:
                 return gx, ProductGrad(x, g, y)
             return gx, _product(x.T, g)
+        gx, gy = self._batched_backward(g, x, y)
+        return (  # back to each input's shape and dtype (broadcast batch axes summed)
+            _fit(gx, px.data) if gx is not None else None,
+            _fit(gy, py.data) if gy is not None else None,
+        )
+
+    def _batched_backward(self, g, x, y):
+        """(∂L/∂x, ∂L/∂y) for operands with batch axes, 1-D ones, or two dtypes, in the
+        shapes and dtype the products give (backward fits them to the inputs)."""
+        px, py = self.parents
+        x_wants, y_wants = px.requires_grad, py.requires_grad
         if y.ndim == 2 and x.ndim > 2 and y.size:  # (..., n, k) @ (k, m), as in Linear:
             # flattened to one big product each (∂L/∂y: instead of one per batch element
             # and a sum)
             k, m = y.shape
             g2 = g.reshape(-1, m)
-            gx = (g2 @ y.T).reshape(x.shape) if px.requires_grad else None
-            if not py.requires_grad:
+            gx = (g2 @ y.T).reshape(x.shape) if x_wants else None
+            if not y_wants:
                 return gx, None
             x2 = x.reshape(-1, k)
             if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
                 return gx, ProductGrad(x2, g2, y)
             return gx, x2.T @ g2
+        if x.ndim == 2 and y.ndim == 2:  # two dtypes
+            return (_product(g, y.T) if x_wants else None), (_product(x.T, g) if y_wants else None)
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d
-            return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
+            return (g * y if x_wants else None), (g * x if y_wants else None)
         # Promote 1-D operands as matmul does (x: row vector, y: column vector), so the
         # batched formulas below apply; the added axis is dropped again at the end.
-        if x.ndim == 1:
+        x_was_1d, y_was_1d = x.ndim == 1, y.ndim == 1
+        if x_was_1d:
             x, g = x[None, :], g[..., None, :]
-        if y.ndim == 1:
+        if y_was_1d:
             y, g = y[:, None], g[..., None]
-        gx = _stacked_product(g, y.swapaxes(-1, -2)) if px.requires_grad else None
-        gy = _stacked_product(x.swapaxes(-1, -2), g) if py.requires_grad else None
-        if px.data.ndim == 1 and gx is not None:
+        gx = _stacked_product(g, y.swapaxes(-1, -2)) if x_wants else None
+        gy = _stacked_product(x.swapaxes(-1, -2), g) if y_wants else None
+        if x_was_1d and gx is not None:
             gx = gx[..., 0, :]
-        if py.data.ndim == 1 and gy is not None:
+        if y_was_1d and gy is not None:
             gy = gy[..., 0]
         return gx, gy
 

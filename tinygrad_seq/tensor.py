@@ -121,7 +121,26 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         raise
     except (ValueError, TypeError, IndexError) as e:
         raise _op_error(fn, (x, y), e) from None
-    return _wrap(out, fn, (x, y), x.requires_grad or y.requires_grad)
+    # _wrap, inline (a call fewer on the hottest path; keep the two in step)
+    if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
+        out = backend.as_array(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t.name = None
+    t.scope = state.scope
+    if (x.requires_grad or y.requires_grad) and state.grad_enabled:
+        fn.parents = (x, y)
+        t._grad_out = None
+        t._pending = 0
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    if state.anomaly:
+        autograd.check_finite(out, f"forward of '{fn.op_name}'", [x.data, y.data], fn.elementwise)
+    return t
 
 
 # ------------------------------------------------------------------ making arrays

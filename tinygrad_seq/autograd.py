@@ -149,11 +149,19 @@ class ProductGrad:
     sends one only for a small term (ops._SMALL_TERM); a large product gains nothing.
     """
 
-    __slots__ = ("x", "g", "shape", "dtype")
+    __slots__ = ("x", "g", "weight")
 
     def __init__(self, x, g, weight) -> None:
         self.x, self.g = x, g  # (N, k) and (N, m): the gradient is x.T @ g, (k, m)
-        self.shape, self.dtype = weight.shape, weight.dtype
+        self.weight = weight  # the weight's array in the forward: its shape and dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.weight.shape
+
+    @property
+    def dtype(self):
+        return self.weight.dtype
 
     def dense(self):
         """This gradient as a full array (a fresh one, safe to modify)."""

@@ -216,9 +216,9 @@ class Tanh(Function):
 
     def backward(self, g):  # tanh'(x) = 1 − tanh²(x)
         y = self.saved
-        d = one_like(y) - y * y  # (a 0-d 1: NumPy converts a Python 1 anew on each call)
-        d *= g  # in place: one temporary fewer (this runs at every step of an RNN)
-        return (d,)
+        g_y2 = y * y
+        g_y2 *= g  # in place: one temporary fewer (this runs at every step of an RNN)
+        return (g - g_y2,)  # g (1 − y²) as g − g y²: no constant 1 to convert
 
 
 class Sigmoid(Function):
@@ -303,7 +303,7 @@ def _product(a, b):
     """a @ b for 2-D a and b. A small product goes through ndarray.dot, which skips
     matmul's generalised-ufunc dispatch: ~0.5 µs a call, a third of an RNN step's h W
     (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products stay with @."""
-    return a.dot(b) if a.shape[0] * b.shape[1] <= _SMALL_PRODUCT else a @ b
+    return a.dot(b) if len(a) * b.shape[1] <= _SMALL_PRODUCT else a @ b  # len: rows
 
 
 # Multiply-adds per matrix up to which a stack of products copies a transposed right
@@ -354,7 +354,7 @@ class MatMul(Function):
     def forward(self, x, y):
         self.saved = (x, y)
         if x.ndim == 2 and y.ndim == 2:  # _product, inline: the hot path of every RNN step
-            return x.dot(y) if x.shape[0] * y.shape[1] <= _SMALL_PRODUCT else x @ y
+            return x.dot(y) if len(x) * y.shape[1] <= _SMALL_PRODUCT else x @ y
         if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element
@@ -806,8 +806,9 @@ class RNNStep(Function):
         h_t = self.saved
         ph, px, pW, pU, pb = self.parents
         h, x, W, U = ph.data, px.data, pW.data, pU.data
-        da = one_like(h_t) - h_t * h_t
-        da *= g
+        g_h2 = h_t * h_t
+        g_h2 *= g
+        da = g - g_h2  # g (1 − h_t²) as g − g h_t², as in Tanh
         return (
             _product(da, W.T) if ph.requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
             _product(da, U.T) if px.requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ

@@ -466,9 +466,10 @@ def test_matmul_gradients_come_back_in_each_inputs_shape_and_dtype(rng, x_shape,
     np.testing.assert_allclose(np_of(w.grad), np_of(w_ref.grad), rtol=1e-6)
 
 
-def test_a_leaf_whose_data_changed_shape_before_backward_is_a_clear_error(rng):
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3)])  # 2-D product, Linear's path
+def test_a_leaf_whose_data_changed_shape_before_backward_is_a_clear_error(rng, x_shape):
     W = f64(rng, 3, 2)
-    loss = (ts.Tensor(rng.standard_normal((4, 3))) @ W).sum()
+    loss = (ts.Tensor(rng.standard_normal(x_shape)) @ W).sum()
     W.data = np.zeros((2, 3))
     with pytest.raises(RuntimeError, match=r"changed shape between the forward"):
         loss.backward()
@@ -502,14 +503,16 @@ def test_a_bias_added_at_every_step_gets_the_sum_of_its_rows(rng, batch, T):
     np.testing.assert_allclose(np_of(x.grad), per_row, rtol=1e-12)
 
 
-def test_a_weight_whose_data_changed_dtype_before_backward_still_gets_its_gradient(rng):
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3)])  # 2-D product, Linear's path
+def test_a_weight_whose_data_changed_dtype_before_backward_still_gets_its_gradient(rng, x_shape):
     W = f64(rng, 3, 2)
-    x = rng.standard_normal((4, 3))
+    x = rng.standard_normal(x_shape)
     loss = (ts.Tensor(x) @ W).sum() + (ts.Tensor(x) @ W).sum()
     W.data = W.data.astype(np.float32)  # swapped between forward and backward
     loss.backward()
     assert W.grad.dtype == np.float32
-    np.testing.assert_allclose(np_of(W.grad), 2 * x.T @ np.ones((4, 2)), rtol=1e-6)
+    rows = x.reshape(-1, 3)
+    np.testing.assert_allclose(np_of(W.grad), 2 * rows.T @ np.ones((len(rows), 2)), rtol=1e-6)
 
 
 def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):

@@ -626,3 +626,49 @@ def test_numpy_integer_axis(method, rng):
         getattr(x, method)(axis=axis).numpy(), getattr(x, method)(axis=1).numpy()
     )
     assert ts.gradcheck(lambda t: getattr(t, method)(axis=axis), x)
+
+
+# ------------------------------------------------------------------ trusted gradients
+# Ops with may_broadcast = False return gradients the backward pass does not check: each
+# must come back in its input's shape and dtype, float32 included (an integer count or a
+# Python float must not widen it to float64).
+UNCHECKED = {
+    "neg": lambda x: -x,
+    "exp": lambda x: x.exp(),
+    "log": lambda x: x.log(),
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "relu": lambda x: x.relu(),
+    "sqrt": lambda x: x.sqrt(),
+    "abs": lambda x: x.abs(),
+    "pow_const": lambda x: x**3,
+    "sum": lambda x: x.sum(axis=1),
+    "mean": lambda x: x.mean(axis=(0, 2)),
+    "max": lambda x: x.max(axis=1),
+    "max_all": lambda x: x.max(),
+    "softmax": lambda x: x.softmax(axis=-1),
+    "log_softmax": lambda x: x.log_softmax(axis=1),
+    "reshape": lambda x: x.reshape(6, 5),
+    "transpose": lambda x: x.transpose(2, 0, 1),
+    "getitem": lambda x: x[:, 1:],
+    "getitem_fancy": lambda x: x[[0, 0, 1]],
+    "cat": lambda x: ts.cat([x, x * 2], axis=1),
+    "stack": lambda x: ts.stack([x, x * 2]),
+    "matmul_2d": lambda x: x.reshape(6, 5) @ x.reshape(5, 6),
+    "matmul_linear": lambda x: x @ x[0].T,
+    "matmul_stacked": lambda x: x @ x.transpose(0, 2, 1),
+    "cross_entropy": lambda x: ts.functional.cross_entropy(x.reshape(6, 5), [0, 1, 2, 3, 4, 0]),
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNCHECKED))
+def test_unchecked_gradients_have_their_inputs_shape_and_dtype(op, rng):
+    x = ts.Tensor(rng.uniform(0.5, 2.0, (2, 3, 5)).astype(np.float32), requires_grad=True)
+    out = UNCHECKED[op](x)
+    fn = out._ctx
+    assert not fn.may_broadcast, f"{fn.op_name} is checked by the engine: test it elsewhere"
+    g = ts.backend.array_module(out.data).ones(out.shape, dtype=np.float32)
+    for parent, grad in zip(fn.parents, fn.backward(g), strict=True):
+        if grad is None:
+            continue
+        assert (tuple(grad.shape), grad.dtype) == (parent.shape, np.float32), fn.op_name

@@ -38,8 +38,9 @@ class Function:
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
-    # shapes by construction (unary, shape ops) set False and skip the check; it still
-    # runs for every op under detect_anomaly(), and the tests gradcheck every op.
+    # shapes and dtypes by construction (unary, shape ops), or that fit them themselves
+    # (MatMul), set False and skip the check; it still runs for every op under
+    # detect_anomaly(), and the tests gradcheck every op.
     may_broadcast = True
     # True when output element i depends on input element i alone (after broadcasting):
     # detect_anomaly() then lets an inf through only where an input held one.

@@ -1,10 +1,13 @@
 """The primitive ops. Each is one Function: `forward` on arrays, `backward` beside it.
 
 Read each pair as the math: forward computes y = f(x), backward maps the output's gradient
-g = ∂L/∂y to ∂L/∂x = g · ∂y/∂x. Binary ops may return gradients in the broadcast shape:
-the engine sums them back to each input's shape (autograd.sum_to). `saved` holds exactly
-what backward needs. `backward` returns None for an input that needs no gradient, so no
-work is spent on constants.
+g = ∂L/∂y to ∂L/∂x = g · ∂y/∂x. Ops that broadcast (the elementwise binary ops, where,
+layer_norm, rnn_step) may return a gradient in the broadcast shape or another dtype: the
+engine sums it back to its input's shape and casts it (autograd.sum_to). Every other op
+(`may_broadcast = False`) returns each gradient in its input's shape and dtype, which the
+engine does not check; MatMul fits its own off its common path (`_fit`). `saved` holds
+exactly what backward needs. `backward` returns None for an input that needs no gradient,
+so no work is spent on constants.
 
 Ops work on NumPy or CuPy arrays alike: elementwise work goes through the arrays' own
 operators and methods (``x * y``, ``x.sum()``) or through ufuncs, which CuPy arrays also
@@ -30,6 +33,10 @@ def _fit(g, x):
     """The gradient g (of a broadcast result) as one for input x: summed over the axes
     broadcasting added or stretched, in x's dtype (a float32 input of a float64 result).
     For ops that fit their own gradients (may_broadcast = False) off their common path."""
+    if g.__class__ is ProductGrad:
+        if g.shape == x.shape and g.dtype == x.dtype:
+            return g  # a weight's term, multiplied out later
+        g = g.dense()  # the weight's .data changed shape or dtype since the forward
     if g.shape != x.shape:
         g = sum_to(g, x.shape)
     if g.dtype != x.dtype:
@@ -364,7 +371,7 @@ class MatMul(Function):
     def backward(self, g):  # ∂L/∂x = g yᵀ, ∂L/∂y = xᵀ g
         x, y = self.saved
         px, py = self.parents
-        if x.ndim == 2 and y.ndim == 2 and x.dtype is y.dtype:
+        if x.ndim == 2 and y.ndim == 2 and x.dtype is y.dtype is g.dtype:
             # the common case: no reshaping, and the products have the inputs' shapes and
             # dtype already
             gx = _product(g, y.T) if px.requires_grad else None
@@ -508,7 +515,8 @@ class Max(Function):
     def forward(self, x):
         m = x.max(axis=self.axis, keepdims=True)
         is_max = x == m
-        self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True))
+        # the count in x's dtype: an integer count would make the gradient float64
+        self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True, dtype=x.dtype))
         if self.keepdims:
             return m
         return m.reshape(()) if self.axis is None else m.squeeze(axis=self.axis)

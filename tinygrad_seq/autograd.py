@@ -378,15 +378,17 @@ def sum_to(g, shape: tuple[int, ...]):
 def _fit_gradient(g, parent, fn: Function):
     """Make an op's gradient match its input: unbroadcast, cast; else a clear error."""
     data = parent.data
-    if (  # a bias added to a batch of one, as at every step of an RNN: a reshape
-        g.__class__ is _ndarray
-        and g.ndim == data.ndim + 1
-        and g.shape[0] == 1
-        and g.dtype is data.dtype
-        and g.shape[1:] == data.shape
-        and not state.anomaly
-    ):
-        return g.reshape(data.shape)
+    if g.__class__ is _ndarray and not state.anomaly:
+        # a bias added to a batch of one, as at every step of an RNN: a reshape (each
+        # shape read once: ~0.2 µs a read)
+        g_shape, shape = g.shape, data.shape
+        if (
+            len(g_shape) == len(shape) + 1
+            and g_shape[0] == 1
+            and g_shape[1:] == shape
+            and g.dtype is data.dtype
+        ):
+            return g.reshape(shape)
     if g.__class__ is ProductGrad:  # the weight changed shape or dtype since the forward
         g = g.dense()
     if g.shape != data.shape:

@@ -333,3 +333,20 @@ def test_numpy_and_python_conversions(rng):
 def test_complex_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match="complex128"):
         ts.Tensor(np.ones(2, dtype=complex), requires_grad=True)
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_one_two_and_many_input_ops_make_results_alike(rng, grad):
+    # _apply1, _apply2 (which wraps its result inline) and apply must stay in step
+    x = ts.Tensor(rng.standard_normal((2, 3)), requires_grad=grad)
+    with ts.scope("s"):
+        results = {"one": x.tanh(), "two": x + x, "many": ts.stack([x, x, x])}
+    for path, t in results.items():
+        state = {slot: getattr(t, slot, "unset") for slot in ts.Tensor.__slots__}
+        assert state["grad"] is None and state["name"] is None, path
+        assert state["scope"] == "s" and state["requires_grad"] is grad, path
+        if grad:
+            assert state["_ctx"].parents and state["_grad_out"] is None, path
+            assert state["_pending"] == 0, path
+        else:
+            assert state["_ctx"] is None, path

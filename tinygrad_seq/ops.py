@@ -404,7 +404,7 @@ class MatMul(Function):
             if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
                 return gx, ProductGrad(x2, g2, y)
             return gx, x2.T @ g2
-        if x.ndim == 2 and y.ndim == 2:  # two dtypes
+        if x.ndim == 2 and y.ndim == 2:  # two dtypes (or a wider g)
             return (_product(g, y.T) if x_wants else None), (_product(x.T, g) if y_wants else None)
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d
             return (g * y if x_wants else None), (g * x if y_wants else None)

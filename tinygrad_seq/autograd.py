@@ -389,20 +389,30 @@ def _fit_gradient(g, parent, fn: Function):
             and g.dtype is data.dtype
         ):
             return g.reshape(shape)
-    if g.__class__ is ProductGrad:  # the weight changed shape or dtype since the forward
-        g = g.dense()
+    g = fit_to(g, data)
     if g.shape != data.shape:
-        if g.ndim >= data.ndim:
-            g = sum_to(g, data.shape)
-        if g.shape != data.shape:
-            raise RuntimeError(
-                f"{fn.op_name}.backward returned a gradient of shape {tuple(g.shape)} "
-                f"for an input of shape {tuple(data.shape)}"
-            )
-    if g.dtype is not data.dtype and g.dtype != data.dtype:
-        g = g.astype(data.dtype)
+        raise RuntimeError(
+            f"{fn.op_name}.backward returned a gradient of shape {tuple(g.shape)} "
+            f"for an input of shape {tuple(data.shape)}"
+        )
     if state.anomaly:
         check_finite(g, f"backward of '{fn.op_name}'")
+    return g
+
+
+def fit_to(g, data):
+    """Gradient g (of a broadcast result) as one for the array `data`: summed over the
+    axes broadcasting added or stretched (sum_to), in data's dtype. A ProductGrad that
+    fits is kept as it is; one whose weight changed shape or dtype since the forward is
+    multiplied out first. (A shape broadcasting cannot explain stays: callers check.)"""
+    if g.__class__ is ProductGrad:
+        if g.shape == data.shape and g.dtype == data.dtype:
+            return g
+        g = g.dense()
+    if g.shape != data.shape and g.ndim >= data.ndim:
+        g = sum_to(g, data.shape)
+    if g.dtype is not data.dtype and g.dtype != data.dtype:
+        g = g.astype(data.dtype)
     return g
 
 

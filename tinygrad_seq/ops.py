@@ -3,11 +3,11 @@
 Read each pair as the math: forward computes y = f(x), backward maps the output's gradient
 g = ∂L/∂y to ∂L/∂x = g · ∂y/∂x. Ops that broadcast (the elementwise binary ops, where,
 layer_norm, rnn_step) may return a gradient in the broadcast shape or another dtype: the
-engine sums it back to its input's shape and casts it (autograd.sum_to). Every other op
+engine sums it back to its input's shape and casts it (autograd.fit_to). Every other op
 (`may_broadcast = False`) returns each gradient in its input's shape and dtype, which the
-engine does not check; MatMul fits its own off its common path (`_fit`). `saved` holds
-exactly what backward needs. `backward` returns None for an input that needs no gradient,
-so no work is spent on constants.
+engine does not check; MatMul fits its own off its common path (fit_to again). `saved`
+holds exactly what backward needs. `backward` returns None for an input that needs no
+gradient, so no work is spent on constants.
 
 Ops work on NumPy or CuPy arrays alike: elementwise work goes through the arrays' own
 operators and methods (``x * y``, ``x.sum()``) or through ufuncs, which CuPy arrays also
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, IndexedGrad, OpError, ProductGrad, sum_to
+from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to
 from .backend import array_module, one_like, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -27,21 +27,6 @@ exp = np.exp
 log = np.log
 sqrt = np.sqrt
 reciprocal = np.reciprocal
-
-
-def _fit(g, x):
-    """The gradient g (of a broadcast result) as one for input x: summed over the axes
-    broadcasting added or stretched, in x's dtype (a float32 input of a float64 result).
-    For ops that fit their own gradients (may_broadcast = False) off their common path."""
-    if g.__class__ is ProductGrad:
-        if g.shape == x.shape and g.dtype == x.dtype:
-            return g  # a weight's term, multiplied out later
-        g = g.dense()  # the weight's .data changed shape or dtype since the forward
-    if g.shape != x.shape:
-        g = sum_to(g, x.shape)
-    if g.dtype != x.dtype:
-        g = g.astype(x.dtype)
-    return g
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -355,7 +340,7 @@ class MatMul(Function):
 
     __slots__ = ()
     op_name = "matmul"
-    may_broadcast = False  # backward fits its gradients to the inputs itself (_fit)
+    may_broadcast = False  # backward fits its gradients to the inputs itself (fit_to)
     fresh_grads = True  # every gradient below is a new product (or a sum, or a view of one)
 
     def forward(self, x, y):
@@ -383,8 +368,8 @@ class MatMul(Function):
             return gx, _product(x.T, g)
         gx, gy = self._batched_backward(g, x, y)
         return (  # back to each input's shape and dtype (broadcast batch axes summed)
-            _fit(gx, px.data) if gx is not None else None,
-            _fit(gy, py.data) if gy is not None else None,
+            fit_to(gx, px.data) if gx is not None else None,
+            fit_to(gy, py.data) if gy is not None else None,
         )
 
     def _batched_backward(self, g, x, y):

@@ -579,7 +579,8 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
             raise RuntimeError(
                 f"a gradient of shape {tuple(g.shape)} for a leaf of shape "
                 f"{tuple(data.shape)}: the leaf's .data changed shape between the forward "
-                "and this backward"
+                "and this backward (or a Function with may_broadcast = False returned a "
+                "gradient of the wrong shape)"
             )
         if fresh and g.dtype is data.dtype:
             leaf.grad = g

@@ -1,5 +1,6 @@
-"""The backward pass of tinygrad_seq/autograd.py: iterative (deep graphs), consumer counting
-(shared nodes), gradient accumulation, graph release and retain_graph, detect_anomaly.
+"""The backward pass of tinygrad_seq/autograd.py: iterative (deep graphs), every node after
+all its consumers (shared nodes, build order), gradient accumulation, graph release and
+retain_graph, detect_anomaly.
 """
 
 from __future__ import annotations
@@ -97,6 +98,30 @@ def test_same_tensor_twice_in_one_op(rng):
     x.grad = None
     (h + h).sum().backward()
     np.testing.assert_allclose(np_of(x.grad), 2 * np.exp(x.numpy()), rtol=1e-12)
+
+
+def test_a_node_runs_after_all_its_consumers_whatever_order_they_were_built_in(rng):
+    x = f64(rng, 3)
+    a = x.tanh()  # consumed at once by a long path, and much later by three short ones
+    long = a
+    for _ in range(50):
+        long = long * 1.01
+    other = (x * 3).exp()  # an unrelated branch, built in between
+    loss = (long * a).sum() + other.sum() + a.sum()
+    loss.backward()
+    t, xs = np.tanh(x.numpy()), x.numpy()
+    expected = (2 * 1.01**50 * t + 1) * (1 - t**2) + 3 * np.exp(3 * xs)
+    np.testing.assert_allclose(np_of(x.grad), expected, rtol=1e-12)
+
+
+def test_a_consumer_that_is_never_backpropagated_does_not_hold_up_its_input(rng):
+    x = f64(rng, 3)
+    h = x.tanh()
+    logged = (h * 2).sum()  # e.g. a number printed during training; never backpropagated
+    (h * h).sum().backward()
+    t = np.tanh(x.numpy())
+    np.testing.assert_allclose(np_of(x.grad), 2 * t * (1 - t**2), rtol=1e-12)
+    assert logged.item() == pytest.approx(2 * t.sum())
 
 
 def test_only_inputs_that_require_grad_get_one(rng):

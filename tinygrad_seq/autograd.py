@@ -8,7 +8,7 @@ wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps it
 output, so a graph has no reference cycles and is freed by reference counting alone.
 
 This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
-`_ctx`, and the backward pass's own `_grad_out`, `_owns_grad`, `_pending`), so it sits
+`_ctx`, and the backward pass's own `_order`, `_grad_out`, `_owns_grad`), so it sits
 below tensor.py without importing it.
 """
 
@@ -20,6 +20,7 @@ import math
 import numbers
 import types
 from collections.abc import Iterator
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -420,48 +421,32 @@ def fit_to(g, data):
 def backward(root, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) · grad into every leaf's `.grad` that requires grad.
 
-    Iterative (no recursion), ordered by counting each node's consumers first
-    (HIPS/autograd's toposort): a node runs once all the nodes that use it have sent
-    their gradient. Unless `retain_graph`, each node's saved arrays are freed as it runs.
+    Iterative (no recursion), and one walk over the graph: a node runs once all the nodes
+    that use it have sent their gradient. Every recorded result holds a number (`_order`)
+    smaller than its inputs' (it was made after them), so the nodes that have received a
+    gradient wait in a heap and the smallest number runs first: by then every consumer of
+    it that this root reaches has run (each lies on a path from the root, along which the
+    numbers fall). No first pass to count consumers, as in HIPS/autograd's toposort,
+    which walked the whole graph once more. Unless `retain_graph`, each node's saved
+    arrays are freed as it runs.
 
-    The pass walks the graph's tensors, not its Functions, and keeps its counts and
-    gradients on them (`_pending`, `_grad_out`, `_owns_grad`): every tensor is of one
-    class, so Python's attribute caches hit, where Functions are of many (Add, Mul, ...).
+    The pass keeps its gradients on the graph's tensors, not its Functions (`_grad_out`,
+    `_owns_grad`): every tensor is of one class, so Python's attribute caches hit, where
+    Functions are of many (Add, Mul, ...).
     """
     if root._ctx is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
         return
+    if root._grad_out is _RELEASED:
+        raise _released(root)
     try:
-        # Pass 1: count, for every node, how many nodes of this graph consume its output.
-        root._pending = 0
-        stack = [root]
-        push, pop = stack.append, stack.pop
-        while stack:
-            t = pop()
-            if t._grad_out is _RELEASED:
-                raise RuntimeError(
-                    f"backward through a graph that was already released (at op "
-                    f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier "
-                    "backward. Pass retain_graph=True to the first backward to "
-                    "backpropagate twice."
-                )
-            for p in t._ctx.parents:
-                if p._ctx is not None:
-                    if p._pending == 0:
-                        if not p.requires_grad:  # set False by hand: the gradient stops here
-                            continue
-                        push(p)
-                    p._pending += 1
-
-        # Pass 2: run each node once all its consumers have sent their gradient.
         record = state.record_grad_norms
         check_all = state.anomaly
         products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
         root._grad_out = grad
-        ready = [root]
-        push, pop = ready.append, ready.pop
-        while ready:
-            t = pop()
+        waiting = [(root._order, root)]  # a heap of (order, node): the newest node first
+        while waiting:
+            t = heappop(waiting)[1]
             fn = t._ctx
             g = t._grad_out
             if record:
@@ -474,14 +459,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 t._grad_out = _RELEASED
             check = fn.may_broadcast or check_all
             for p, gp in zip(fn.parents, grads):  # noqa: B905 (strict=True costs ~1 µs a node)
-                if gp is None:
-                    if p._ctx is None or not p.requires_grad:  # a constant, a leaf that gets
-                        continue  # no gradient here, or a node whose gradient stops here
-                    # a Function sent nothing to a recorded input (zero gradient): count it
-                    # as sent, or that input would wait for it forever
-                    gp = backend.array_module(p.data).zeros_like(p.data)
-                elif not p.requires_grad:
-                    continue
+                if gp is None or not p.requires_grad:  # nothing sent, or a constant, or a
+                    continue  # node whose gradient stops here (requires_grad set False)
                 if check and (
                     check_all or gp.shape != p.data.shape or gp.dtype is not p.data.dtype
                 ):
@@ -503,11 +482,14 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         _accumulate_leaf(p, gp, fn.fresh_grads)
                     continue
                 acc = p._grad_out
-                if acc is None:  # the first gradient to arrive: keep it as it is
+                if acc is None:  # the first gradient to arrive: keep it as it is, and wait
                     if gp.__class__ is IndexedGrad:
                         p._grad_out, p._owns_grad = gp.dense(), True
                     else:
                         p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
+                    heappush(waiting, (p._order, p))
+                elif acc is _RELEASED:
+                    raise _released(p)
                 elif p._owns_grad:  # our own buffer: add in place
                     if gp.__class__ is IndexedGrad:
                         gp.add_to(acc)
@@ -521,9 +503,6 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         acc = acc + gp
                     # (NumPy gives 0-d results as immutable scalars: never add into those)
                     p._grad_out, p._owns_grad = acc, acc.ndim > 0
-                p._pending -= 1
-                if p._pending == 0:
-                    push(p)
         for collected in products.values():
             collected.flush()
     except BaseException:
@@ -531,8 +510,16 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         raise
 
 
+def _released(t) -> RuntimeError:
+    return RuntimeError(
+        f"backward through a graph that was already released (at op "
+        f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier backward. Pass "
+        "retain_graph=True to the first backward to backpropagate twice."
+    )
+
+
 def _reset(root) -> None:
-    """Clear the counts and gradients a failed backward left on the graph below `root`."""
+    """Clear the gradients a failed backward left waiting on the graph below `root`."""
     seen = set()
     stack = [root]
     while stack:
@@ -540,7 +527,6 @@ def _reset(root) -> None:
         if id(t) in seen:
             continue
         seen.add(id(t))
-        t._pending = 0
         if t._grad_out is not _RELEASED:
             t._grad_out = None
         stack.extend(p for p in t._ctx.parents if p._ctx is not None)

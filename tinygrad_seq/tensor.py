@@ -7,6 +7,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Sequence
 
@@ -19,6 +20,11 @@ _new = object.__new__
 _ndarray = np.ndarray
 
 _default_dtype = np.dtype(np.float32)
+
+# Each recorded op's result gets the next number of a falling count (0, -1, -2, ...): a
+# result is made after its inputs, so it holds a smaller number than any of them, and
+# backward runs nodes smallest first (autograd.backward).
+_next_order = itertools.count(0, -1).__next__
 
 
 def set_default_dtype(dtype) -> None:
@@ -78,7 +84,7 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
     if wants_grad and state.grad_enabled:
         fn.parents = parents
         t._grad_out = None
-        t._pending = 0
+        t._order = _next_order()
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -132,7 +138,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
     if (x.requires_grad or y.requires_grad) and state.grad_enabled:
         fn.parents = (x, y)
         t._grad_out = None
-        t._pending = 0
+        t._order = _next_order()
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -208,7 +214,8 @@ class Tensor:
     while the graph still shows it.
     """
 
-    # _grad_out, _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
+    # _order (when it was recorded), _grad_out, _owns_grad: the backward pass's bookkeeping
+    # (autograd.backward)
     __slots__ = (
         "data",
         "grad",
@@ -218,7 +225,7 @@ class Tensor:
         "_ctx",
         "_grad_out",
         "_owns_grad",
-        "_pending",
+        "_order",
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
@@ -233,6 +240,18 @@ class Tensor:
         self.name = name
         self.scope = state.scope
         self._ctx = None
+
+    def __reduce_ex__(self, protocol):
+        """copy.copy, copy.deepcopy and pickle: a leaf copies as usual; a recorded result
+        does not, as a copy would share its graph node (whose backward would then run
+        twice) or duplicate the graph (as PyTorch, which deep-copies leaves only)."""
+        if self._ctx is not None:
+            raise RuntimeError(
+                f"cannot copy or pickle a recorded tensor (the result of "
+                f"'{self._ctx.op_name}', which backward runs through): copy t.detach(), a "
+                "leaf with the same data, or the leaves it was computed from"
+            )
+        return super().__reduce_ex__(protocol)
 
     # -------------------------------------------------------------- attributes
     @property

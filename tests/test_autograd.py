@@ -124,6 +124,31 @@ def test_a_consumer_that_is_never_backpropagated_does_not_hold_up_its_input(rng)
     assert logged.item() == pytest.approx(2 * t.sum())
 
 
+@pytest.mark.parametrize("retain", [False, True])
+def test_uses_that_never_send_a_gradient_leave_it_unchanged(rng, retain):
+    # each logged value is a recorded use of h that the backward never reaches: the pass
+    # must not wait for it, and must still run every node after all its real consumers
+    x, W = f64(rng, 1, 3), f64(rng, 3, 3)
+
+    def grads(log: bool) -> list[np.ndarray]:
+        x.grad = W.grad = None
+        h, logged = x, []
+        for t in range(6):
+            h = (h @ W).tanh()
+            if log:
+                logged.append((h * 2).sum())
+            if t % 2:
+                h = h + h.exp() * 0.5  # h used twice more
+        loss = (h * h).sum()
+        loss.backward(retain_graph=retain)
+        if retain:  # a second pass over the same graph gives the same again
+            loss.backward()
+        return [np_of(x.grad), np_of(W.grad)]
+
+    for with_logs, without in zip(grads(True), grads(False), strict=True):
+        np.testing.assert_allclose(with_logs, without, rtol=1e-12)
+
+
 def test_only_inputs_that_require_grad_get_one(rng):
     x, c = f64(rng, 3), f64(rng, 3, requires_grad=False)
     (x * c + c.exp()).sum().backward()

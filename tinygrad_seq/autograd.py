@@ -8,7 +8,8 @@ wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps it
 output, so a graph has no reference cycles and is freed by reference counting alone.
 
 This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
-`_ctx`, and the backward pass's own `_order`, `_grad_out`, `_owns_grad`), so it sits
+`_ctx`, and the backward pass's own `_uses`, `_order`, `_grad_out`, `_owns_grad`,
+`_pending`), so it sits
 below tensor.py without importing it.
 """
 
@@ -422,17 +423,22 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) · grad into every leaf's `.grad` that requires grad.
 
     Iterative (no recursion), and one walk over the graph: a node runs once all the nodes
-    that use it have sent their gradient. Every recorded result holds a number (`_order`)
-    smaller than its inputs' (it was made after them), so the nodes that have received a
-    gradient wait in a heap and the smallest number runs first: by then every consumer of
-    it that this root reaches has run (each lies on a path from the root, along which the
-    numbers fall). No first pass to count consumers, as in HIPS/autograd's toposort,
-    which walked the whole graph once more. Unless `retain_graph`, each node's saved
-    arrays are freed as it runs.
+    that use it have sent their gradient (Kahn's order). How many recorded ops used each
+    node was counted as the graph was built (`_uses`), so no first pass over the graph
+    is needed to count them (HIPS/autograd's toposort walks it twice):
+    - a node used once (most nodes of a chain or an unrolled RNN) is ready as soon as
+      that op sends its gradient;
+    - a node used more than once counts down the consumers still to send (`_pending`).
+    A use that never sends (a logged `h.mean()`, another loss not backpropagated) would
+    leave its input waiting forever; so when no node is ready, the waiting node made last
+    runs (`_order` falls with every recorded result). That is safe: each consumer it
+    has here lies on a path from the root along which the order falls, and the first node
+    of that path still to run would be waiting, and made later.
+    Unless `retain_graph`, each node's saved arrays are freed as it runs.
 
-    The pass keeps its gradients on the graph's tensors, not its Functions (`_grad_out`,
-    `_owns_grad`): every tensor is of one class, so Python's attribute caches hit, where
-    Functions are of many (Add, Mul, ...).
+    The pass keeps its gradients and counts on the graph's tensors, not its Functions
+    (`_grad_out`, `_owns_grad`, `_pending`): every tensor is of one class, so Python's
+    attribute caches hit, where Functions are of many (Add, Mul, ...).
     """
     if root._ctx is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
@@ -444,9 +450,17 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         check_all = state.anomaly
         products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
         root._grad_out = grad
-        waiting = [(root._order, root)]  # a heap of (order, node): the newest node first
-        while waiting:
-            t = heappop(waiting)[1]
+        ready = [root]  # nodes all of whose consumers have sent their gradient
+        push, pop = ready.append, ready.pop
+        stalled = []  # nodes used more than once, when their first gradient came
+        by_order = []  # a heap of (order, node), filled from `stalled` when none is ready
+        while True:
+            if ready:
+                t = pop()
+            else:
+                t = _newest_stalled(stalled, by_order)
+                if t is None:
+                    break
             fn = t._ctx
             g = t._grad_out
             if record:
@@ -487,10 +501,15 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         p._grad_out, p._owns_grad = gp.dense(), True
                     else:
                         p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
-                    heappush(waiting, (p._order, p))
-                elif acc is _RELEASED:
+                    if p._uses == 1:  # its one consumer: ready
+                        push(p)
+                    else:
+                        p._pending = p._uses - 1  # the consumers still to send
+                        stalled.append(p)
+                    continue
+                if acc is _RELEASED:
                     raise _released(p)
-                elif p._owns_grad:  # our own buffer: add in place
+                if p._owns_grad:  # our own buffer: add in place
                     if gp.__class__ is IndexedGrad:
                         gp.add_to(acc)
                     else:
@@ -503,11 +522,29 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         acc = acc + gp
                     # (NumPy gives 0-d results as immutable scalars: never add into those)
                     p._grad_out, p._owns_grad = acc, acc.ndim > 0
+                p._pending -= 1
+                if p._pending == 0:
+                    push(p)
         for collected in products.values():
             collected.flush()
     except BaseException:
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         raise
+
+
+def _newest_stalled(stalled, by_order):
+    """The stalled node (see backward) made last, of those still to run; None if none is.
+
+    Moves the nodes of `stalled` into the heap `by_order` first: a later call finds them
+    there, and each node is pushed once a pass."""
+    for t in stalled:
+        heappush(by_order, (t._order, t))
+    stalled.clear()
+    while by_order:
+        t = heappop(by_order)[1]
+        if t._grad_out is not None and t._grad_out is not _RELEASED:  # not run yet
+            return t
+    return None
 
 
 def _released(t) -> RuntimeError:

@@ -83,8 +83,12 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
     t.scope = state.scope
     if wants_grad and state.grad_enabled:
         fn.parents = parents
+        for p in parents:
+            if p._ctx is not None:  # (a leaf's uses are not counted)
+                p._uses += 1
         t._grad_out = None
         t._order = _next_order()
+        t._uses = 0
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -137,8 +141,13 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
     t.scope = state.scope
     if (x.requires_grad or y.requires_grad) and state.grad_enabled:
         fn.parents = (x, y)
+        if x._ctx is not None:  # (a leaf's uses are not counted)
+            x._uses += 1
+        if y._ctx is not None:
+            y._uses += 1
         t._grad_out = None
         t._order = _next_order()
+        t._uses = 0
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -214,8 +223,8 @@ class Tensor:
     while the graph still shows it.
     """
 
-    # _order (when it was recorded), _grad_out, _owns_grad: the backward pass's bookkeeping
-    # (autograd.backward)
+    # _uses (how many recorded ops took it as an input), _order (when it was recorded),
+    # _grad_out, _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
     __slots__ = (
         "data",
         "grad",
@@ -226,6 +235,8 @@ class Tensor:
         "_grad_out",
         "_owns_grad",
         "_order",
+        "_uses",
+        "_pending",
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes

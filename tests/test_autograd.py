@@ -149,6 +149,40 @@ def test_uses_that_never_send_a_gradient_leave_it_unchanged(rng, retain):
         np.testing.assert_allclose(with_logs, without, rtol=1e-12)
 
 
+def test_a_use_that_never_sends_does_not_hold_up_slices_gathered_below_it(rng):
+    # the uncounted path: once the waiting node is counted again, the nodes below it
+    # (here h, whose two slices send indexed gradients) keep exact counts
+    x = f64(rng, 4)
+
+    def grad(dead_use: bool) -> np.ndarray:
+        x.grad = None
+        h = x.exp()
+        w = (h[:2] * h[2:]).tanh()
+        if dead_use:
+            _ = w * 7  # recorded, never backpropagated
+        w.sum().backward()
+        return np_of(x.grad)
+
+    np.testing.assert_allclose(grad(True), grad(False), rtol=1e-12)
+    e = np.exp(x.numpy())
+    d = 1 - np.tanh(e[:2] * e[2:]) ** 2
+    np.testing.assert_allclose(grad(True), np.concatenate([d * e[2:], d * e[:2]]) * e)
+
+
+def test_a_released_node_found_while_counting_again_is_a_clear_error(rng):
+    x = f64(rng, 3)
+    h = x.tanh()
+    h.sum().backward()  # releases tanh
+    q = x.exp()
+    a = q * h
+    _ = a * 3  # a second use of a, never backpropagated: backward counts again below a
+    with pytest.raises(RuntimeError, match="already released.*'tanh'"):
+        a.sum().backward()
+    x.grad = None
+    (q * 2).sum().backward()  # q was counted in the failed pass; that left nothing behind
+    np.testing.assert_allclose(np_of(x.grad), 2 * np.exp(x.numpy()), rtol=1e-12)
+
+
 def test_only_inputs_that_require_grad_get_one(rng):
     x, c = f64(rng, 3), f64(rng, 3, requires_grad=False)
     (x * c + c.exp()).sum().backward()

@@ -8,9 +8,8 @@ wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps it
 output, so a graph has no reference cycles and is freed by reference counting alone.
 
 This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
-`_ctx`, and the backward pass's own `_uses`, `_order`, `_grad_out`, `_owns_grad`,
-`_pending`), so it sits
-below tensor.py without importing it.
+`_ctx`, and the backward pass's own `_uses`, `_grad_out`, `_owns_grad`, `_pending`), so
+it sits below tensor.py without importing it.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import math
 import numbers
 import types
 from collections.abc import Iterator
-from heapq import heappop, heappush
 
 import numpy as np
 
@@ -108,6 +106,7 @@ class OpError(ValueError):
 
 _ndarray = np.ndarray  # the inline leaf update below is for arrays only (in place)
 _RELEASED = object()  # marks a tensor whose Function's saved arrays a backward freed
+_COUNTED = object()  # marks a tensor whose consumers backward's _recount counted
 
 
 class IndexedGrad:
@@ -422,19 +421,18 @@ def fit_to(g, data):
 def backward(root, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) · grad into every leaf's `.grad` that requires grad.
 
-    Iterative (no recursion), and one walk over the graph: a node runs once all the nodes
-    that use it have sent their gradient (Kahn's order). How many recorded ops used each
-    node was counted as the graph was built (`_uses`), so no first pass over the graph
-    is needed to count them (HIPS/autograd's toposort walks it twice):
+    Iterative (no recursion), and one walk over the graph: a node runs once every op that
+    used it has sent its gradient (Kahn's order). How many recorded ops used each node was
+    counted as the graph was built (`_uses`), so no first pass over the graph is needed to
+    count its consumers (HIPS/autograd's toposort walks it twice):
     - a node used once (most nodes of a chain or an unrolled RNN) is ready as soon as
       that op sends its gradient;
     - a node used more than once counts down the consumers still to send (`_pending`).
     A use that never sends (a logged `h.mean()`, another loss not backpropagated) would
-    leave its input waiting forever; so when no node is ready, the waiting node made last
-    runs (`_order` falls with every recorded result). That is safe: each consumer it
-    has here lies on a path from the root along which the order falls, and the first node
-    of that path still to run would be waiting, and made later.
-    Unless `retain_graph`, each node's saved arrays are freed as it runs.
+    leave its input waiting forever. So when no node is ready but some wait, the
+    rest of the graph is counted once more, only through the nodes still to run
+    (`_recount`): those counts are exact, and the pass completes. Unless `retain_graph`,
+    each node's saved arrays are freed as it runs.
 
     The pass keeps its gradients and counts on the graph's tensors, not its Functions
     (`_grad_out`, `_owns_grad`, `_pending`): every tensor is of one class, so Python's
@@ -452,15 +450,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         root._grad_out = grad
         ready = [root]  # nodes all of whose consumers have sent their gradient
         push, pop = ready.append, ready.pop
-        stalled = []  # nodes used more than once, when their first gradient came
-        by_order = []  # a heap of (order, node), filled from `stalled` when none is ready
-        while True:
-            if ready:
-                t = pop()
-            else:
-                t = _newest_stalled(stalled, by_order)
-                if t is None:
-                    break
+        waiting = []  # nodes used more than once, as their first gradient came
+        while ready or (waiting and _recount(waiting, push)):
+            t = pop()
             fn = t._ctx
             g = t._grad_out
             if record:
@@ -473,8 +465,14 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 t._grad_out = _RELEASED
             check = fn.may_broadcast or check_all
             for p, gp in zip(fn.parents, grads):  # noqa: B905 (strict=True costs ~1 µs a node)
-                if gp is None or not p.requires_grad:  # nothing sent, or a constant, or a
-                    continue  # node whose gradient stops here (requires_grad set False)
+                if not p.requires_grad:  # a constant, or a node whose gradient stops here
+                    continue  # (requires_grad set False by hand)
+                if gp is None:
+                    if p._ctx is None:  # a leaf that gets no gradient here
+                        continue
+                    # a Function sent nothing to a recorded input (zero gradient): count it
+                    # as sent, or that input would wait for it
+                    gp = backend.array_module(p.data).zeros_like(p.data)
                 if check and (
                     check_all or gp.shape != p.data.shape or gp.dtype is not p.data.dtype
                 ):
@@ -505,7 +503,15 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         push(p)
                     else:
                         p._pending = p._uses - 1  # the consumers still to send
-                        stalled.append(p)
+                        waiting.append(p)
+                    continue
+                if acc is _COUNTED:  # the first gradient since _recount counted its consumers
+                    p._grad_out, p._owns_grad = (
+                        (gp.dense(), True) if gp.__class__ is IndexedGrad else (gp, False)
+                    )
+                    p._pending -= 1
+                    if p._pending == 0:
+                        push(p)
                     continue
                 if acc is _RELEASED:
                     raise _released(p)
@@ -532,19 +538,38 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         raise
 
 
-def _newest_stalled(stalled, by_order):
-    """The stalled node (see backward) made last, of those still to run; None if none is.
+def _recount(waiting, push) -> bool:
+    """Count again, for every node still to run, its consumers still to run; push the
+    waiting nodes that then wait for none. True if one was pushed.
 
-    Moves the nodes of `stalled` into the heap `by_order` first: a later call finds them
-    there, and each node is pushed once a pass."""
-    for t in stalled:
-        heappush(by_order, (t._order, t))
-    stalled.clear()
-    while by_order:
-        t = heappop(by_order)[1]
-        if t._grad_out is not None and t._grad_out is not _RELEASED:  # not run yet
-            return t
-    return None
+    Backward's way past uses that never send (see backward): called when no node is ready
+    while some wait, it walks down from the waiting nodes through the nodes still to run,
+    as the first pass of a two-pass backward would. Nodes reached that have no gradient
+    yet are marked `_COUNTED`, so their first gradient keeps the new count. The counts are
+    exact from then on, so a pass calls this at most once with nodes left to run."""
+    live = [t for t in waiting if t._grad_out is not None and t._grad_out is not _RELEASED]
+    waiting.clear()
+    for t in live:
+        t._pending = 0
+    stack = live[:]
+    while stack:
+        t = stack.pop()
+        for p in t._ctx.parents:
+            if p._ctx is None or not p.requires_grad:
+                continue
+            g = p._grad_out
+            if g is None:  # reached the first time: no gradient yet
+                p._grad_out, p._pending = _COUNTED, 0
+                stack.append(p)
+            elif g is _RELEASED:
+                raise _released(p)
+            p._pending += 1
+    pushed = False
+    for t in live:
+        if t._pending == 0:
+            push(t)
+            pushed = True
+    return pushed
 
 
 def _released(t) -> RuntimeError:

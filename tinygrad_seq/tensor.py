@@ -7,7 +7,6 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from collections.abc import Sequence
 
@@ -20,11 +19,6 @@ _new = object.__new__
 _ndarray = np.ndarray
 
 _default_dtype = np.dtype(np.float32)
-
-# Each recorded op's result gets the next number of a falling count (0, -1, -2, ...): a
-# result is made after its inputs, so it holds a smaller number than any of them, and
-# backward runs nodes smallest first (autograd.backward).
-_next_order = itertools.count(0, -1).__next__
 
 
 def set_default_dtype(dtype) -> None:
@@ -87,7 +81,6 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
             if p._ctx is not None:  # (a leaf's uses are not counted)
                 p._uses += 1
         t._grad_out = None
-        t._order = _next_order()
         t._uses = 0
         t.requires_grad = True
         t._ctx = fn
@@ -146,7 +139,6 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         if y._ctx is not None:
             y._uses += 1
         t._grad_out = None
-        t._order = _next_order()
         t._uses = 0
         t.requires_grad = True
         t._ctx = fn
@@ -223,8 +215,8 @@ class Tensor:
     while the graph still shows it.
     """
 
-    # _uses (how many recorded ops took it as an input), _order (when it was recorded),
-    # _grad_out, _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
+    # _uses (how many recorded ops took it as an input), _grad_out, _owns_grad, _pending:
+    # the backward pass's bookkeeping (autograd.backward)
     __slots__ = (
         "data",
         "grad",
@@ -234,7 +226,6 @@ class Tensor:
         "_ctx",
         "_grad_out",
         "_owns_grad",
-        "_order",
         "_uses",
         "_pending",
     )

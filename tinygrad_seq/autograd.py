@@ -421,18 +421,23 @@ def fit_to(g, data):
 def backward(root, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) · grad into every leaf's `.grad` that requires grad.
 
-    Iterative (no recursion), and one walk over the graph: a node runs once every op that
-    used it has sent its gradient (Kahn's order). How many recorded ops used each node was
-    counted as the graph was built (`_uses`), so no first pass over the graph is needed to
-    count its consumers (HIPS/autograd's toposort walks it twice):
+    Iterative (no recursion), in Kahn's order: a node runs once every recorded use of it
+    that leads here has sent its gradient. The uses were counted as the graph was built
+    (`_uses`: x * x counts two), so when every use sends, the pass walks the graph once,
+    with no first pass to count consumers (HIPS/autograd's toposort walks it twice):
     - a node used once (most nodes of a chain or an unrolled RNN) is ready as soon as
       that op sends its gradient;
-    - a node used more than once counts down the consumers still to send (`_pending`).
-    A use that never sends (a logged `h.mean()`, another loss not backpropagated) would
-    leave its input waiting forever. So when no node is ready but some wait, the
-    rest of the graph is counted once more, only through the nodes still to run
-    (`_recount`): those counts are exact, and the pass completes. Unless `retain_graph`,
-    each node's saved arrays are freed as it runs.
+    - a node used more than once counts down the uses still to send (`_pending`).
+    A use that never sends (a logged `h.mean()`, another loss not backpropagated, a
+    consumer set to requires_grad=False) would leave its input waiting forever. So when
+    no node is ready but some wait, the rest of the graph is counted again through the
+    nodes still to run (`_recount`, the first pass of old, over what is left): those counts
+    are exact, and the pass completes.
+
+    Unless `retain_graph`, each node's saved arrays are freed as it runs. A pass that
+    fails midway (an op's backward raises, detect_anomaly stops it, or it reaches a node
+    an earlier backward released) has already added the gradients of the nodes it ran to
+    the leaves' `.grad` and freed those nodes; the rest of the graph is left as it was.
 
     The pass keeps its gradients and counts on the graph's tensors, not its Functions
     (`_grad_out`, `_owns_grad`, `_pending`): every tensor is of one class, so Python's
@@ -539,14 +544,15 @@ def backward(root, grad, retain_graph: bool = False) -> None:
 
 
 def _recount(waiting, push) -> bool:
-    """Count again, for every node still to run, its consumers still to run; push the
+    """Count again, for every node still to run, its uses still to send; push the
     waiting nodes that then wait for none. True if one was pushed.
 
     Backward's way past uses that never send (see backward): called when no node is ready
-    while some wait, it walks down from the waiting nodes through the nodes still to run,
-    as the first pass of a two-pass backward would. Nodes reached that have no gradient
-    yet are marked `_COUNTED`, so their first gradient keeps the new count. The counts are
-    exact from then on, so a pass calls this at most once with nodes left to run."""
+    while some wait, it walks down from the waiting nodes that hold a gradient through the
+    nodes still to run, as the first pass of a two-pass backward would. Nodes reached that
+    have no gradient yet are marked `_COUNTED`, so their first gradient keeps the new
+    count. The counts are exact from then on (every op sends one gradient per recorded
+    input), so a pass calls this at most once."""
     live = [t for t in waiting if t._grad_out is not None and t._grad_out is not _RELEASED]
     waiting.clear()
     for t in live:
@@ -576,7 +582,10 @@ def _released(t) -> RuntimeError:
     return RuntimeError(
         f"backward through a graph that was already released (at op "
         f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier backward. Pass "
-        "retain_graph=True to the first backward to backpropagate twice."
+        "retain_graph=True to the first backward to backpropagate twice, or detach() a "
+        "tensor carried over from an earlier graph (a hidden state between batches). The "
+        "nodes this backward ran before it got here have already added their gradients "
+        "to the leaves' .grad: zero those before trying again."
     )
 
 

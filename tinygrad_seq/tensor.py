@@ -215,8 +215,8 @@ class Tensor:
     while the graph still shows it.
     """
 
-    # _uses (how many recorded ops took it as an input), _grad_out, _owns_grad, _pending:
-    # the backward pass's bookkeeping (autograd.backward)
+    # _uses (how many times recorded ops took it as an input; x * x counts two), _grad_out,
+    # _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
     __slots__ = (
         "data",
         "grad",
@@ -246,7 +246,7 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         """copy.copy, copy.deepcopy and pickle: a leaf copies as usual; a recorded result
         does not, as a copy would share its graph node (whose backward would then run
-        twice) or duplicate the graph (as PyTorch, which deep-copies leaves only)."""
+        twice) or duplicate the graph; PyTorch likewise deep-copies only leaves."""
         if self._ctx is not None:
             raise RuntimeError(
                 f"cannot copy or pickle a recorded tensor (the result of "

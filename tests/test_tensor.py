@@ -362,6 +362,10 @@ def test_one_two_and_many_input_ops_make_results_alike(rng, grad):
     x = ts.Tensor(rng.standard_normal((2, 3)), requires_grad=grad)
     with ts.scope("s"):
         results = {"one": x.tanh(), "two": x + x, "many": ts.stack([x, x, x])}
+    if grad:  # each path counts its recorded inputs' uses (a leaf's are not counted)
+        h = x * 1.0
+        h.tanh(), h + h, ts.stack([h, h, h])
+        assert h._uses == 6
     for path, t in results.items():
         state = {slot: getattr(t, slot, "unset") for slot in ts.Tensor.__slots__}
         assert state["grad"] is None and state["name"] is None, path

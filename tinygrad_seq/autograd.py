@@ -504,13 +504,14 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         p._grad_out, p._owns_grad = gp.dense(), True
                     else:
                         p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
-                    if p._uses == 1:  # its one consumer: ready
+                    if p._uses == 1:  # its one use sent it: ready
                         push(p)
                     else:
-                        p._pending = p._uses - 1  # the consumers still to send
+                        p._pending = p._uses - 1  # the uses still to send
                         waiting.append(p)
                     continue
-                if acc is _COUNTED:  # the first gradient since _recount counted its consumers
+                if acc is _COUNTED:  # the first gradient, its uses counted again (_recount);
+                    # kept apart from the branch above: one test fewer for every other node
                     p._grad_out, p._owns_grad = (
                         (gp.dense(), True) if gp.__class__ is IndexedGrad else (gp, False)
                     )

@@ -591,7 +591,8 @@ def _released(t) -> RuntimeError:
 
 
 def _reset(root) -> None:
-    """Clear the gradients a failed backward left waiting on the graph below `root`."""
+    """Clear what a failed backward left on the graph below `root`: the gradients waiting
+    there and `_recount`'s marks (released nodes stay released)."""
     seen = set()
     stack = [root]
     while stack:

@@ -297,6 +297,22 @@ def test_a_backward_that_fails_midway_has_run_and_released_what_came_before(rng)
         b.sum().backward()
 
 
+def test_a_backward_that_fails_midway_adds_a_weights_collected_terms_too(rng):
+    # a weight used at several steps gets its terms x_tᵀ g_t collected (ProductGrad) and
+    # multiplied out at the end of the pass: a pass that fails midway adds them too, as it
+    # adds every other gradient of the nodes it ran
+    x = f64(rng, 2)
+    h = x.tanh()
+    h.sum().backward()  # releases tanh
+    W = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((1, 3)))
+    steps = (v @ W) + ((v * 2) @ W) + ((v * 3) @ W)  # three terms for W
+    with pytest.raises(RuntimeError, match="already released.*'tanh'"):
+        (h.sum() + steps.sum()).backward()  # W's terms run first, then tanh
+    expected = 6 * v.numpy().T @ np.ones((1, 4))
+    np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12)
+
+
 class _SendsNothing(ts.Function):
     """A custom op whose backward sends no gradient to its (recorded) input."""
 

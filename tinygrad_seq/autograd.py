@@ -437,7 +437,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     Unless `retain_graph`, each node's saved arrays are freed as it runs. A pass that
     fails midway (an op's backward raises, detect_anomaly stops it, or it reaches a node
     an earlier backward released) has already added the gradients of the nodes it ran to
-    the leaves' `.grad` and freed those nodes; the rest of the graph is left as it was.
+    the leaves' `.grad` (a weight's collected terms too) and freed those nodes; the rest of
+    the graph is left as it was.
 
     The pass keeps its gradients and counts on the graph's tensors, not its Functions
     (`_grad_out`, `_owns_grad`, `_pending`): every tensor is of one class, so Python's
@@ -448,10 +449,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         return
     if root._grad_out is _RELEASED:
         raise _released(root)
+    products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
     try:
         record = state.record_grad_norms
         check_all = state.anomaly
-        products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
         root._grad_out = grad
         ready = [root]  # nodes all of whose consumers have sent their gradient
         push, pop = ready.append, ready.pop
@@ -544,6 +545,11 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         for collected in products.values():
             collected.flush()
     except BaseException:
+        # the weight terms of the nodes that ran are theirs too (see the docstring): added
+        # as well, so a failed pass leaves every leaf with the same nodes' gradients
+        with contextlib.suppress(Exception):
+            for collected in products.values():
+                collected.flush()
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         raise
 

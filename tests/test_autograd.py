@@ -313,6 +313,81 @@ def test_a_backward_that_fails_midway_adds_a_weights_collected_terms_too(rng):
     np.testing.assert_allclose(np_of(W.grad), expected, rtol=1e-12)
 
 
+def _two_weights_then_a_released_node(rng):
+    """A graph whose pass runs two weights' matrix products (three terms each), then
+    reaches a node an earlier backward released: (loss, W1, W2, v, waiting), with `waiting`
+    a node used twice that is still waiting for its second gradient when the pass fails."""
+    x = f64(rng, 2)
+    h = x.tanh()
+    h.sum().backward()  # releases tanh
+    W1 = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    W2 = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((1, 3)))
+    waiting = (W1 * 3).sum()
+    _logged = waiting * 5  # a second use that never sends
+    terms = sum((v * k) @ W for W in (W1, W2) for k in (1, 2, 3))
+    return (waiting + h.sum()) + terms.sum(), W1, W2, v, waiting
+
+
+def test_a_failed_flush_on_the_way_out_loses_only_its_own_weights_terms(rng, monkeypatch):
+    from tinygrad_seq import autograd
+
+    loss, W1, W2, v, _ = _two_weights_then_a_released_node(rng)
+    flush = autograd._Products.flush
+
+    def flush_fails_for_W2(self):  # out of memory while multiplying out W2's terms
+        if self.leaf is W2 and self.xs:
+            raise MemoryError("simulated")
+        flush(self)
+
+    monkeypatch.setattr(autograd._Products, "flush", flush_fails_for_W2)
+    with pytest.raises(RuntimeError, match="already released"):  # the first error, kept
+        loss.backward()
+    ones = v.numpy().T @ np.ones((1, 4))
+    np.testing.assert_allclose(np_of(W1.grad), 6 * ones, rtol=1e-12)  # every term
+    # W2: only the term that reached it first (v·3, built last), added as it came
+    np.testing.assert_allclose(np_of(W2.grad), 3 * ones, rtol=1e-12)
+
+
+def test_an_interrupt_while_flushing_on_the_way_out_still_leaves_the_graph_clean(rng, monkeypatch):
+    from tinygrad_seq import autograd
+
+    loss, W1, _, _, waiting = _two_weights_then_a_released_node(rng)
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(autograd._Products, "flush", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loss.backward()
+    monkeypatch.undo()
+    W1.grad = None
+    (waiting * 2).backward()  # the bookkeeping was reset before the flush: no stale gradient
+    np.testing.assert_allclose(np_of(W1.grad), np.full((3, 4), 6.0), rtol=1e-12)
+
+
+class _ExtraGradient(ts.Function):
+    """A custom op whose static backward (not checked by Function) returns a gradient too
+    many."""
+
+    op_name = "extra_gradient"
+
+    def forward(self, x):
+        return x * 2
+
+    @staticmethod
+    def backward(g):
+        return g * 2, g
+
+
+def test_a_backward_returning_more_gradients_than_inputs_is_named(rng):
+    from tinygrad_seq.tensor import apply
+
+    x = f64(rng, 2)
+    with pytest.raises(TypeError, match="extra_gradient.backward returned more gradients"):
+        apply(_ExtraGradient(), x).sum().backward()
+
+
 class _SendsNothing(ts.Function):
     """A custom op whose backward sends no gradient to its (recorded) input."""
 

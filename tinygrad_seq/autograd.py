@@ -60,8 +60,9 @@ class Function:
 
     def __init_subclass__(cls, **kwargs) -> None:
         # A Function written outside the engine gets its backward checked to return one
-        # gradient per input: the backward pass pairs them with zip, which would drop a
-        # missing one silently. The engine's own ops skip the check (a call per node).
+        # gradient per input: the backward pass pairs them with the inputs by index, and a
+        # missing one would go unnoticed. The engine's own ops skip the check (a call per
+        # node).
         super().__init_subclass__(**kwargs)
         backward = next(k.__dict__["backward"] for k in cls.__mro__ if "backward" in k.__dict__)
         if (
@@ -437,8 +438,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     Unless `retain_graph`, each node's saved arrays are freed as it runs. A pass that
     fails midway (an op's backward raises, detect_anomaly stops it, or it reaches a node
     an earlier backward released) has already added the gradients of the nodes it ran to
-    the leaves' `.grad` (a weight's collected terms too) and freed those nodes; the rest of
-    the graph is left as it was.
+    the leaves' `.grad` (a weight's collected terms too, unless multiplying them out runs
+    out of memory as well) and freed those nodes; the rest of the graph is left as it was.
 
     The pass keeps its gradients and counts on the graph's tensors, not its Functions
     (`_grad_out`, `_owns_grad`, `_pending`): every tensor is of one class, so Python's
@@ -450,6 +451,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if root._grad_out is _RELEASED:
         raise _released(root)
     products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
+    parents, i = (), 0  # the node running and its input: read by the except clause below
     try:
         record = state.record_grad_norms
         check_all = state.anomaly
@@ -473,8 +475,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             parents = fn.parents
             i = 0
             for gp in grads:  # each input's gradient, paired by index: zip's iterators and
-                p = parents[i]  # result tuple cost ~0.1 µs a node
-                i += 1
+                i += 1  # result tuple cost ~0.1 µs a node
+                p = parents[i - 1]
                 if not p.requires_grad:  # a constant, or a node whose gradient stops here
                     continue  # (requires_grad set False by hand)
                 if gp is None:
@@ -544,13 +546,19 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     push(p)
         for collected in products.values():
             collected.flush()
-    except BaseException:
+    except BaseException as error:
+        _reset(root)  # undo the bookkeeping, so a later backward is not misled
         # the weight terms of the nodes that ran are theirs too (see the docstring): added
         # as well, so a failed pass leaves every leaf with the same nodes' gradients
-        with contextlib.suppress(Exception):
-            for collected in products.values():
+        for collected in products.values():
+            with contextlib.suppress(Exception):  # (out of memory: that weight's are lost)
                 collected.flush()
-        _reset(root)  # undo the bookkeeping, so a later backward is not misled
+        if error.__class__ is IndexError and i > len(parents):  # more gradients than inputs
+            raise TypeError(
+                f"{fn.op_name}.backward returned more gradients than the op has inputs "
+                f"({len(parents)}): return one per input, in order (None for an input that "
+                "gets no gradient)"
+            ) from None
         raise
 
 

@@ -451,7 +451,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if root._grad_out is _RELEASED:
         raise _released(root)
     products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
-    parents, i = (), 0  # the node running and its input: read by the except clause below
+    parents, i = (), 0  # the running node's inputs, how many got a gradient: for the except
     try:
         record = state.record_grad_norms
         check_all = state.anomaly
@@ -472,10 +472,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 fn.saved = None
                 t._grad_out = _RELEASED
             check = fn.may_broadcast or check_all
+            # each input with its gradient, paired by index (zip's iterator objects cost
+            # ~0.1 µs a node); i counts first, so a gradient too many leaves it past the end
             parents = fn.parents
             i = 0
-            for gp in grads:  # each input's gradient, paired by index: zip's iterators and
-                i += 1  # result tuple cost ~0.1 µs a node
+            for gp in grads:
+                i += 1
                 p = parents[i - 1]
                 if not p.requires_grad:  # a constant, or a node whose gradient stops here
                     continue  # (requires_grad set False by hand)

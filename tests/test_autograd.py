@@ -388,6 +388,21 @@ def test_a_backward_returning_more_gradients_than_inputs_is_named(rng):
         apply(_ExtraGradient(), x).sum().backward()
 
 
+@pytest.mark.parametrize("order", ["index_last", "index_first"])
+def test_a_0d_node_indexed_and_used_in_arithmetic(rng, order):
+    # s[()] sends an indexed gradient; s * 2 a 0-d one, which NumPy makes a scalar: the
+    # indexed one must still add into it, in either order of arrival
+    x = f64(rng, 3)
+    s = x.sum()
+    loss = (s[()] + s * 2.0) if order == "index_last" else (s * 2.0 + s[()])
+    loss.backward()
+    np.testing.assert_allclose(np_of(x.grad), np.full(3, 3.0), rtol=1e-12)
+    x.grad = None
+    s = x.sum()
+    (s[None].sum() + s * s).backward()
+    np.testing.assert_allclose(np_of(x.grad), np.full(3, 1 + 2 * x.numpy().sum()), rtol=1e-12)
+
+
 class _SendsNothing(ts.Function):
     """A custom op whose backward sends no gradient to its (recorded) input."""
 

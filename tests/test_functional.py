@@ -120,6 +120,26 @@ def test_cross_entropy_ignore_index(rng):
     np.testing.assert_array_equal(np_of(logits.grad)[targets == 0], 0.0)
 
 
+def test_cross_entropy_ignores_a_row_of_minus_inf_logits(rng):
+    # a padding row masked with −inf and ignored: its NaN must not reach the loss or the
+    # gradient (×0 would keep it: NaN × 0 is NaN)
+    logits = f64(rng, 3, 4)
+    masked = logits.numpy()
+    masked[1] = -np.inf
+    masked = ts.Tensor(masked, requires_grad=True)
+    targets = np.array([2, -100, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no warning for the ignored row
+        loss = F.cross_entropy(masked, targets, ignore_index=-100)
+        loss.backward()
+    kept = np.array([0, 2])
+    expected = np_cross_entropy(logits.numpy()[kept], targets[kept])
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+    grad = np_of(masked.grad)
+    np.testing.assert_array_equal(grad[1], 0.0)
+    assert np.isfinite(grad).all()
+
+
 def test_cross_entropy_ignore_index_outside_vocab(rng):
     logits = f64(rng, 4, 3)
     targets = np.array([0, -100, 2, -100])

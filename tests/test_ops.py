@@ -168,6 +168,25 @@ def test_elementwise_and_softmax_on_0d_tensors(method):
     assert ts.gradcheck(lambda t: getattr(t, method)() * t, x)
 
 
+@pytest.mark.parametrize("method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.bool_])
+def test_float_ops_on_integer_tensors_give_numpys_float(method, dtype):
+    # integers get no gradient, but the forward works as NumPy's ufuncs do, in the float
+    # dtype NumPy's exp gives them (ops that write in place need a float buffer)
+    data = np.array([[1, 0, 2], [0, 1, 1]]).astype(dtype)
+    y = getattr(ts.Tensor(data), method)()
+    float_data = data.astype(np.float64)
+    expected = {
+        "sigmoid": 1 / (1 + np.exp(-float_data)),
+        "softmax": np.exp(float_data) / np.exp(float_data).sum(-1, keepdims=True),
+        "tanh": np.tanh(float_data),
+        "exp": np.exp(float_data),
+        "log_softmax": float_data - np.log(np.exp(float_data).sum(-1, keepdims=True)),
+    }[method]
+    assert y.dtype.kind == "f"
+    np.testing.assert_allclose(np_of(y), expected, rtol=1e-2 if y.dtype == np.float16 else 1e-7)
+
+
 def test_pow_tensor_exponent_broadcasts(rng):
     x, y = positive(rng, 3, 1), f64(rng, 4)
     assert ts.gradcheck(lambda a, b: a**b, x, y)
@@ -525,6 +544,15 @@ def test_getitem_with_an_integer_tensor_index(rng):
     idx = ts.Tensor(np.array([3, 1, 3]))
     np.testing.assert_array_equal(x[idx].numpy(), x.numpy()[[3, 1, 3]])
     assert ts.gradcheck(lambda t: t[idx], x)
+
+
+def test_getitem_with_an_empty_list_selects_nothing(rng):
+    # [] comes out of np.asarray as float64; NumPy indexes with it as an empty int index
+    x = f64(rng, 3, 2)
+    y = x[[]]
+    assert y.shape == x.numpy()[[]].shape == (0, 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), 0.0)
 
 
 def test_getitem_with_a_bool_tensor_mask(rng):

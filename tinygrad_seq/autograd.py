@@ -536,9 +536,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     else:
                         acc += gp
                 else:  # a shared array: add into a new buffer we then own
-                    if gp.__class__ is IndexedGrad:
-                        acc = acc.copy()
-                        gp.add_to(acc)
+                    if gp.__class__ is IndexedGrad:  # (a 0-d acc may be a NumPy scalar,
+                        acc = backend.array_module(acc).array(acc)  # which array() makes
+                        gp.add_to(acc)  # a writable copy of)
                     else:
                         acc = acc + gp
                     # (NumPy gives 0-d results as immutable scalars: never add into those)

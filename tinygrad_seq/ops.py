@@ -213,6 +213,14 @@ class Tanh(Function):
         return (g - g_y2,)  # g (1 − y²) as g − g y²: no constant 1 to convert
 
 
+def _as_float(x):
+    """x, or integers and booleans (which get no gradient) as floats, the dtype NumPy's exp
+    would give them: ops that work in place in their output need a float buffer."""
+    if x.dtype.kind in "fc":
+        return x
+    return x.astype(np.result_type(x.dtype, np.float16))
+
+
 class Sigmoid(Function):
     __slots__ = ()
     op_name = "sigmoid"
@@ -225,6 +233,7 @@ class Sigmoid(Function):
         # is silenced (as for e^−x underflowing to 0 above x ≈ 88). NumPy's exp costs
         # ~half its tanh, and unlike ½(1 + tanh(x/2)) this keeps σ's relative precision
         # for negative x (σ(−20) = 2.1e-9, not 0).
+        x = _as_float(x)
         out = -x
         if not out.ndim:  # NumPy gives a 0-d result as a scalar, which cannot be written into
             out = array_module(x).asarray(out)
@@ -669,6 +678,7 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = array_module(x)
+        x = _as_float(x)
         if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
             # One shift for the whole array: NumPy's max over each short row costs as much
             # as the exp. Softmax is the same for any shift; this one is fine unless a row
@@ -715,6 +725,7 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        x = _as_float(x)
         z = x - x.max(axis=self.axis, keepdims=True)
         out = z - log(exp(z).sum(axis=self.axis, keepdims=True))
         self.saved = out
@@ -746,13 +757,18 @@ class SoftmaxCrossEntropy(Function):
                 f"cross_entropy: target ids must lie in [0, {v}) for logits of shape "
                 f"{tuple(logits.shape)}; got ids from {int(t.min())} to {int(t.max())}"
             )
-        z = logits - logits.max(axis=1, keepdims=True)
+        shift = logits.max(axis=1, keepdims=True)
+        if keep is None:
+            z = logits - shift
+        else:
+            with np.errstate(invalid="ignore"):  # an ignored row of −inf logits: NaN, dropped
+                z = logits - shift
         log_z = log(exp(z).sum(axis=1, keepdims=True))
         rows = xp.arange(n)
         nll = log_z[:, 0] - z[rows, t]  # −log p(target) = log Σ exp z − z_target
         count = n if keep is None else int(keep.sum())
-        if keep is not None:
-            nll = nll * keep
+        if keep is not None:  # (where, not × keep: an ignored row of −inf logits is NaN)
+            nll = xp.where(keep, nll, 0)
         self.saved = (z, log_z, t, keep, max(count, 1))
         return nll.sum() / max(count, 1)
 
@@ -762,7 +778,7 @@ class SoftmaxCrossEntropy(Function):
         d = exp(z - log_z)
         d[xp.arange(len(t)), t] -= 1
         if keep is not None:
-            d *= keep[:, None]
+            d[~keep] = 0
         d *= g / count
         return (d,)
 

@@ -587,6 +587,8 @@ def _unwrap_index(index, data):
         index = index.data
     elif isinstance(index, list):
         index = np.asarray(index)
+        if not index.size:  # [] comes out float: NumPy indexes with it as integers
+            index = index.astype(np.intp)
     if isinstance(index, np.ndarray) and index.dtype == bool:
         index = index.nonzero()  # masks become index arrays, which add.at accepts
         index = index[0] if len(index) == 1 else index

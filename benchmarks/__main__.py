@@ -4,4 +4,9 @@ import sys
 
 from .runner import main
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except OSError as e:  # an --out folder that cannot be written: one line, as the CLI says it
+    where = f" {e.filename!r}" if e.filename else ""
+    print(f"python -m benchmarks: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
+    sys.exit(2)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import importlib.util
 import json
 import os
@@ -313,6 +314,13 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _writable_folder(out: Path) -> None:
+    """Make `out` (and its parents); an OSError naming it unless files can be written there."""
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(errno.EACCES, "the folder is not writable", str(out))
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     opts = parse_args(argv, prog)
@@ -322,6 +330,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
         (out / "RESULTS.md").write_text(page)
         log(f"wrote {out / 'RESULTS.md'} from {out / 'results.json'}")
         return 0
+    if not opts.no_write:  # a folder that cannot be written fails now, not after the run
+        _writable_folder(opts.out or default_out())  # (an OSError naming it)
     t_start = time.perf_counter()
     workloads, engines = opts.workload_list, opts.engine_list
     skipped: dict[str, str] = {}

@@ -269,12 +269,14 @@ def tour(
     seed: int, backend: str, out: str, quick: bool, size: str | None, only: str | None
 ) -> None:
     names = list(DEMOS)
-    if only:
-        names = [n.strip() for n in only.split(",") if n.strip()]
+    if only is not None:
+        names = list(dict.fromkeys(n.strip() for n in only.split(",") if n.strip()))  # once each
         unknown = [n for n in names if n not in DEMOS]
-        if unknown:
+        if unknown or not names:
             raise click.BadParameter(
-                f"unknown demo(s) {', '.join(unknown)}; choose from {', '.join(DEMOS)}",
+                f"unknown demo(s) {', '.join(unknown)}; choose from {', '.join(DEMOS)}"
+                if unknown
+                else f"names no demo; choose from {', '.join(DEMOS)}",
                 param_hint="--only",
             )
     run_and_report(names, out, resolve_size(quick, size), seed, backend)

@@ -50,6 +50,8 @@ def test_each_command_takes_seed_backend_out_and_quick(capsys, name):
     [
         (["tour", "--size", "huge"], ["--size", "huge"]),
         (["tour", "--only", "vanishing,nope"], ["nope"]),
+        (["tour", "--only", ","], ["--only", "names no demo"]),
+        (["bench", "--out", "/proc/none/b", "--quick", "--workloads", "W5"], ["/proc/none"]),
         (["vanishing", "--seed", "abc"], ["--seed", "abc"]),
         (["memory", "--backend", "tpu"], ["--backend", "tpu"]),
         (["complexity", "--frobnicate"], ["--frobnicate"]),

@@ -132,8 +132,17 @@ def test_clip_grad_norm_leaves_small_gradients_and_skips_missing_ones():
 
 def test_bad_arguments_are_clear_errors():
     p = param([1.0])
-    with pytest.raises(ValueError, match="learning rate must be > 0"):
+    with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
         SGD([p], lr=0.0)
+    for lr in (float("inf"), float("nan"), -0.1):
+        with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
+            SGD([p], lr=lr)
+    for lr in ("0.1", None, True):
+        with pytest.raises(TypeError, match="learning rate must be a number"):
+            Adam([p], lr=lr)
+    for eps in (0.0, -1e-8):  # eps = 0 makes a zero gradient's step 0 / 0
+        with pytest.raises(ValueError, match="Adam: eps must be a finite number > 0"):
+            Adam([p], eps=eps)
     with pytest.raises(ValueError, match="momentum must be in"):
         SGD([p], lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="betas"):

@@ -6,6 +6,7 @@ Updates run in place on each parameter's array, outside the graph.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 from .backend import array_module
@@ -32,12 +33,19 @@ def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
     return list(unique.values())
 
 
+def _check_positive(value, what: str) -> None:
+    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(f"{what} must be a finite number > 0, got {value}")
+
+
 class Optimizer:
     """Holds the parameters; `zero_grad()` clears their gradients."""
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be > 0, got {lr}")
+        _check_positive(lr, f"{type(self).__name__}: learning rate")
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
 
@@ -91,6 +99,7 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        _check_positive(eps, "Adam: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
         self.betas, self.eps = (b1, b2), eps
         self.m: list = [None] * len(self.params)
         self.v: list = [None] * len(self.params)

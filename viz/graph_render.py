@@ -841,7 +841,12 @@ def render_graph(
     path = Path(path)
     suffix = path.suffix.lstrip(".").lower()
     if format is None:
-        format = suffix if suffix in FORMATS else "svg"
+        if suffix and suffix not in FORMATS:  # out.pdf: not a name to add .svg to silently
+            raise ValueError(
+                f"render_graph: path {str(path)!r} ends in .{suffix}; render_graph writes "
+                f"{', '.join('.' + f for f in FORMATS)} (pass format= to add one to this name)"
+            )
+        format = suffix or "svg"
     if format not in FORMATS:
         raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
     if suffix in FORMATS and suffix != format:

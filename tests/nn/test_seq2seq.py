@@ -233,8 +233,12 @@ def test_bad_inputs(rng):
         model(src.astype(float), tgt_in)
     with pytest.raises(ValueError, match=r"Seq2Seq: tgt_in must be .* shape \(B, T\).*\(4,\)"):
         model(src, tgt_in[0])
-    with pytest.raises(ValueError, match=r"src_lengths must be \(3,\) values in \[1, 5\]"):
+    with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 5\].*from 1 to 6"):
         model(src, tgt_in, src_lengths=[5, 6, 1])
+    with pytest.raises(ValueError, match=r"src_lengths must have shape \(3,\).*\(2,\)"):
+        model(src, tgt_in, src_lengths=[5, 1])
+    with pytest.raises(TypeError, match=r"src_lengths must be integers.*float64"):
+        model(src, tgt_in, src_lengths=[2.5, 2, 1])  # not rounded to 3 real tokens
     with pytest.raises(ValueError, match=r"src_mask must be boolean of shape.*\(3, 5\).*\(3, 4\)"):
         model(src, tgt_in, src_mask=np.ones((3, 4), dtype=bool))
     with pytest.raises(TypeError, match=r"src_mask must be boolean.*int64"):

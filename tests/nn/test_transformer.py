@@ -265,8 +265,10 @@ def test_bad_ids_and_batches(rng):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 3, 1)))
     with pytest.raises(ValueError, match=r"batch size.*\(3, 2\)"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (3, 2)))
-    with pytest.raises(ValueError, match=r"src_lengths must be \(2,\)"):
+    with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 3\]"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[3, 4])
+    with pytest.raises(TypeError, match=r"src_lengths must be integers"):
+        model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[2.5, 2])
 
 
 def test_gradcheck_feed_forward(rng):

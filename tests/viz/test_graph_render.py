@@ -328,6 +328,10 @@ def test_bad_options_are_clear_errors(rng, tmp_path):
         ts.viz.render_graph(loss, tmp_path / "x", format="pdf")
     with pytest.raises(ValueError, match="ends in .svg but format='png'"):
         ts.viz.render_graph(loss, tmp_path / "x.svg", format="png")
+    with pytest.raises(ValueError, match=r"ends in .pdf; render_graph writes .svg, .png"):
+        ts.viz.render_graph(loss, tmp_path / "x.pdf")  # not written as x.pdf.svg
+    assert not list(tmp_path.glob("x.pdf*"))
+    assert ts.viz.render_graph(loss, tmp_path / "x.pdf", format="dot").endswith("x.pdf.dot")
 
 
 def test_cluster_none_draws_no_scope_clusters(rng):

@@ -208,10 +208,19 @@ def source_mask(
     if src_lengths is not None:
         lengths = backend.to_numpy(getattr(src_lengths, "data", src_lengths))
         lengths = np.asarray(lengths)
-        if lengths.shape != (B,) or lengths.min(initial=1) < 1 or lengths.max(initial=0) > T:
+        if lengths.dtype.kind not in "iu":  # 2.5 real tokens is no length (nor is True)
+            raise TypeError(
+                f"{who}: src_lengths must be integers (token counts), got {lengths.dtype}"
+            )
+        if lengths.shape != (B,):
             raise ValueError(
-                f"{who}: src_lengths must be ({B},) values in [1, {T}] for src of shape "
-                f"{(B, T)}, got shape {lengths.shape}"
+                f"{who}: src_lengths must have shape ({B},) for src of shape {(B, T)}, got "
+                f"shape {lengths.shape}"
+            )
+        if lengths.min(initial=1) < 1 or lengths.max(initial=0) > T:
+            raise ValueError(
+                f"{who}: src_lengths must lie in [1, {T}] for src of shape {(B, T)}, got "
+                f"values from {lengths.min()} to {lengths.max()}"
             )
         return padding_mask(lengths, T)
     if src_mask is not None:

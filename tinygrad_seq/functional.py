@@ -146,6 +146,8 @@ def embedding(ids, table: Tensor) -> Tensor:
 
 def causal_mask(n: int) -> np.ndarray:
     """(n, n) boolean mask, True where query i may attend to key j (j ≤ i)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"causal_mask: n must be a length (an int ≥ 0), got {n!r}")
     return np.tril(np.ones((n, n), dtype=bool))
 
 

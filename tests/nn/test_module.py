@@ -206,3 +206,49 @@ def test_constructors_take_the_keyword_names_of_the_design():
     assert nn.Embedding(vocab=7, dim=4).E.shape == (7, 4)
     lstm = nn.LSTMCell(input=3, hidden=5)
     assert lstm.W_f.shape == (5, 5 + 3)  # (h, h + d), acting on [h_{t-1}, x_t]
+
+
+_NN = ts.nn
+_BAD_SIZES = [  # (constructor, arguments, the argument named in the error)
+    (lambda n: _NN.Linear(n, 3), "in_features"),
+    (lambda n: _NN.Linear(3, n), "out_features"),
+    (lambda n: _NN.Embedding(n, 3), "vocab"),
+    (lambda n: _NN.MLP([2, n, 3]), r"sizes\[1\]"),
+    (lambda n: _NN.LayerNorm(n), "dim"),
+    (lambda n: _NN.RNN(n, 3), "input"),
+    (lambda n: _NN.RNN(2, 3, output=n), "output"),
+    (lambda n: _NN.LSTM(3, n), "hidden"),
+    (lambda n: _NN.GRU(3, n), "hidden"),
+    (lambda n: _NN.AdditiveAttention(n, 2, 3), "q_dim"),
+    (lambda n: _NN.MultiplicativeAttention(2, n), "k_dim"),
+    (lambda n: _NN.MultiHeadAttention(n, 1), "d_model"),
+    (lambda n: _NN.Transformer(5, 5, 4, 2, 8, layers=n), "layers"),
+    (lambda n: _NN.Seq2Seq(5, n, 4, 4), "tgt_vocab"),
+]
+
+
+@pytest.mark.parametrize("make, argument", _BAD_SIZES)
+@pytest.mark.parametrize("size", [0, -2])
+def test_a_size_below_1_names_the_model_and_the_argument(make, argument, size):
+    # not NumPy's "negative dimensions" from inside the initialisation, nor an empty model
+    with pytest.raises(ValueError, match=rf"{argument} must be at least 1, got {size}"):
+        make(size)
+
+
+@pytest.mark.parametrize("make, argument", _BAD_SIZES[:3])
+def test_a_size_that_is_not_an_int_is_a_type_error(make, argument):
+    for size in (2.0, "3", True):
+        with pytest.raises(TypeError, match=rf"{argument} must be an int"):
+            make(size)
+
+
+def test_transformer_dropout_must_be_a_probability():
+    for dropout in (-0.1, 1.0, 2.0, "0.1"):
+        with pytest.raises(ValueError, match=r"dropout must be a probability in \[0, 1\)"):
+            _NN.Transformer(5, 5, 4, 2, 8, layers=1, dropout=dropout)
+
+
+def test_causal_mask_of_a_negative_length_is_an_error():
+    with pytest.raises(ValueError, match="causal_mask: n must be a length"):
+        ts.F.causal_mask(-1)
+    assert ts.F.causal_mask(0).shape == (0, 0)

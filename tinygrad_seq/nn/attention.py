@@ -28,7 +28,7 @@ import numpy as np
 from .. import backend, ops
 from ..functional import padding_mask
 from ..tensor import Tensor, apply, where
-from .module import Ids, Mask, Module, uniform_init
+from .module import Ids, Mask, Module, check_sizes, uniform_init
 
 __all__ = [
     "AdditiveAttention",
@@ -307,6 +307,7 @@ class AdditiveAttention(_Attention):
 
     def __init__(self, q_dim: int, k_dim: int, attn_dim: int) -> None:
         super().__init__()
+        check_sizes("AdditiveAttention", q_dim=q_dim, k_dim=k_dim, attn_dim=attn_dim)
         self.q_dim, self.k_dim, self.attn_dim = q_dim, k_dim, attn_dim
         self.W_a = uniform_init((attn_dim, q_dim), q_dim, name="W_a")
         self.U_a = uniform_init((attn_dim, k_dim), k_dim, name="U_a")
@@ -334,6 +335,7 @@ class MultiplicativeAttention(_Attention):
 
     def __init__(self, q_dim: int, k_dim: int) -> None:
         super().__init__()
+        check_sizes("MultiplicativeAttention", q_dim=q_dim, k_dim=k_dim)
         self.q_dim, self.k_dim = q_dim, k_dim
         self.W_a = uniform_init((q_dim, k_dim), k_dim, name="W_a")
 
@@ -381,6 +383,7 @@ class MultiHeadAttention(Module):
 
     def __init__(self, d_model: int, num_heads: int, bias: bool = True) -> None:
         super().__init__()
+        check_sizes("MultiHeadAttention", d_model=d_model, num_heads=num_heads)
         if num_heads < 1 or d_model % num_heads:
             raise ValueError(
                 f"MultiHeadAttention: num_heads must divide d_model so every head gets "

@@ -14,7 +14,7 @@ In the seed's convention z_t = 1 takes the candidate and z_t = 0 keeps h_{t-1} u
 from __future__ import annotations
 
 from ..tensor import Tensor, cat
-from .module import Mask, Module, uniform_init
+from .module import Mask, Module, check_sizes, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks, unroll
 
 STEP_NAMES = ("z_t", "r_t", "h_tilde", "h_t")
@@ -29,6 +29,7 @@ class GRUCell(Module):
 
     def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
+        check_sizes("GRUCell", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_z = uniform_init((h, h + d), h, name="W_z")
@@ -74,6 +75,7 @@ class GRU(Module):
 
     def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
+        check_sizes("GRU", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
         self.cell = GRUCell(input, hidden, bias)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor, get_default_dtype, rng
-from .module import Ids, Module, Parameter, uniform_init
+from .module import Ids, Module, Parameter, check_sizes, uniform_init
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
@@ -28,6 +28,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.W = uniform_init((out_features, in_features), in_features, name="W")
         self.b = uniform_init((out_features,), in_features, name="b") if bias else None
@@ -43,6 +44,7 @@ class Embedding(Module):
 
     def __init__(self, vocab: int, dim: int) -> None:
         super().__init__()
+        check_sizes("Embedding", vocab=vocab, dim=dim)
         self.vocab_size, self.dim = vocab, dim
         # N(0, 1) rows, as PyTorch's nn.Embedding
         self.E = Parameter(
@@ -63,6 +65,7 @@ class MLP(Module):
         super().__init__()
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least [d_in, d_out], got sizes {list(sizes)}")
+        check_sizes("MLP", **{f"sizes[{i}]": n for i, n in enumerate(sizes)})
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.sizes, self.activation = list(sizes), activation
@@ -88,6 +91,7 @@ class LayerNorm(Module):
 
     def __init__(self, dim: int, eps: float = 1e-5) -> None:
         super().__init__()
+        check_sizes("LayerNorm", dim=dim)
         self.dim, self.eps = dim, eps
         dt = get_default_dtype()
         self.gain = Parameter(np.ones(dim, dtype=dt), name="gain")

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor, cat, get_default_dtype, stack, where
-from .module import Mask, Module, Parameter, uniform_init
+from .module import Mask, Module, Parameter, check_sizes, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks
 
 STEP_NAMES = ("f_t", "i_t", "C_tilde", "C_t", "o_t", "h_t")
@@ -39,6 +39,7 @@ class LSTMCell(Module):
 
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
         super().__init__()
+        check_sizes("LSTMCell", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_f = uniform_init((h, h + d), h, name="W_f")
@@ -99,6 +100,7 @@ class LSTM(Module):
 
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
         super().__init__()
+        check_sizes("LSTM", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
         self.cell = LSTMCell(input, hidden, forget_bias)
 

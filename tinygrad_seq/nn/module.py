@@ -35,6 +35,16 @@ class Parameter(Tensor):
         super().__init__(arr, requires_grad=True, name=name)
 
 
+def check_sizes(who: str, **sizes: Any) -> None:
+    """A TypeError unless each size is an int, a ValueError unless it is ≥ 1, naming the
+    model and the argument (not NumPy's error from deep inside the initialisation)."""
+    for name, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, int | np.integer):
+            raise TypeError(f"{who}: {name} must be an int, got {type(size).__name__} {size!r}")
+        if size < 1:
+            raise ValueError(f"{who}: {name} must be at least 1, got {size}")
+
+
 def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -> Parameter:
     """U(−1/√fan_in, 1/√fan_in), as PyTorch initialises Linear, RNN, LSTM and GRU weights."""
     bound = 1.0 / np.sqrt(fan_in) if fan_in else 0.0

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .. import backend
 from ..autograd import scope
 from ..tensor import Tensor, stack, where
-from .module import Mask, Module, uniform_init
+from .module import Mask, Module, check_sizes, uniform_init
 
 if TYPE_CHECKING:  # for a type hint only: gru.py imports this file
     from .gru import GRUCell
@@ -135,6 +135,7 @@ class RNNCell(Module):
 
     def __init__(self, input: int, hidden: int) -> None:
         super().__init__()
+        check_sizes("RNNCell", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_xh = uniform_init((h, d), h, name="W_xh")
@@ -170,6 +171,9 @@ class RNN(Module):
 
     def __init__(self, input: int, hidden: int, output: int | None = None) -> None:
         super().__init__()
+        check_sizes("RNN", input=input, hidden=hidden)
+        if output is not None:
+            check_sizes("RNN", output=output)
         self.input_size, self.hidden_size, self.output_size = input, hidden, output
         self.cell = RNNCell(input, hidden)
         if output is not None:

@@ -40,7 +40,7 @@ from .attention import (
 from .gru import GRU, GRUCell
 from .linear import Embedding
 from .lstm import LSTM, LSTMCell
-from .module import Ids, Mask, Module, uniform_init
+from .module import Ids, Mask, Module, check_sizes, uniform_init
 from .rnn import RNN, RNNCell
 
 __all__ = ["Seq2Seq"]
@@ -69,6 +69,7 @@ class Seq2Seq(Module):
         attention: str | None = None,
     ) -> None:
         super().__init__()
+        check_sizes("Seq2Seq", src_vocab=src_vocab, tgt_vocab=tgt_vocab, emb=emb, hidden=hidden)
         if cell not in CELLS:
             raise ValueError(f"Seq2Seq: cell must be one of {tuple(CELLS)}, got {cell!r}")
         if attention not in ATTENTIONS:

@@ -16,6 +16,8 @@ so a rendered graph shows the blocks.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import backend
@@ -31,7 +33,7 @@ from .attention import (
     source_mask,
 )
 from .linear import Embedding, LayerNorm, Linear, check_last_axis
-from .module import Ids, Mask, Module, uniform_init
+from .module import Ids, Mask, Module, check_sizes, uniform_init
 
 __all__ = [
     "sinusoidal_positions",
@@ -68,6 +70,7 @@ class PositionalEncoding(Module):
 
     def __init__(self, d_model: int, max_len: int = 512) -> None:
         super().__init__()
+        check_sizes("PositionalEncoding", d_model=d_model, max_len=max_len)
         self.d_model, self.max_len = d_model, max_len
         self._table = sinusoidal_positions(max_len, d_model)  # NumPy float64
         self._on_backend: dict = {}  # (array module, dtype) -> the table there, made once
@@ -98,6 +101,7 @@ class FeedForward(Module):
 
     def __init__(self, d_model: int, d_ff: int) -> None:
         super().__init__()
+        check_sizes("FeedForward", d_model=d_model, d_ff=d_ff)
         self.d_model, self.d_ff = d_model, d_ff
         self.W_1 = uniform_init((d_model, d_ff), d_model, "W_1")
         self.b_1 = uniform_init((d_ff,), d_model, "b_1")
@@ -109,6 +113,13 @@ class FeedForward(Module):
         out = matmul(hidden, self.W_2) + self.b_2  # (B, T, d_model)
         out.name = "FFN"
         return out
+
+
+def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: float) -> None:
+    check_sizes(who, d_model=d_model, heads=heads, d_ff=d_ff)
+    _check_heads(d_model, heads, who)
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+        raise ValueError(f"{who}: dropout must be a probability in [0, 1), got {dropout!r}")
 
 
 def _check_heads(d_model: int, heads: int, who: str) -> None:
@@ -124,7 +135,7 @@ class TransformerEncoderLayer(Module):
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
-        _check_heads(d_model, heads, "TransformerEncoderLayer")
+        _check_layer_sizes("TransformerEncoderLayer", d_model, heads, d_ff, dropout)
         self.d_model, self.dropout = d_model, dropout
         self.self_attention = MultiHeadAttention(d_model, heads)
         self.norm_1 = LayerNorm(d_model)
@@ -153,7 +164,7 @@ class TransformerDecoderLayer(Module):
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
-        _check_heads(d_model, heads, "TransformerDecoderLayer")
+        _check_layer_sizes("TransformerDecoderLayer", d_model, heads, d_ff, dropout)
         self.d_model, self.dropout = d_model, dropout
         self.self_attention = MultiHeadAttention(d_model, heads)
         self.norm_1 = LayerNorm(d_model)
@@ -215,7 +226,10 @@ class Transformer(Module):
         max_len: int = 512,
     ) -> None:
         super().__init__()
-        _check_heads(d_model, heads, "Transformer")
+        check_sizes(
+            "Transformer", src_vocab=src_vocab, tgt_vocab=tgt_vocab, layers=layers, max_len=max_len
+        )
+        _check_layer_sizes("Transformer", d_model, heads, d_ff, dropout)
         self.src_vocab, self.tgt_vocab, self.d_model = src_vocab, tgt_vocab, d_model
         self.src_embedding = Embedding(src_vocab, d_model)
         self.tgt_embedding = Embedding(tgt_vocab, d_model)

@@ -294,6 +294,11 @@ def test_greedy_decode_rejects_a_negative_max_len(rng):
     with pytest.raises(ValueError, match=r"Transformer.greedy_decode: max_len must be >= 0"):
         model.greedy_decode(rng.integers(0, 5, (2, 3)), -1, bos=1, eos=2)
     assert model.greedy_decode(rng.integers(0, 5, (2, 3)), 0, bos=1, eos=2).shape == (2, 1)
+    with pytest.raises(TypeError, match=r"Transformer.greedy_decode: max_len must be an int"):
+        model.greedy_decode(rng.integers(0, 5, (2, 3)), 2.5, bos=1, eos=2)
+    s2s = ts.nn.Seq2Seq(5, 5, 4, 4)
+    with pytest.raises(TypeError, match=r"Seq2Seq.greedy_decode: max_len must be an int"):
+        s2s.greedy_decode(rng.integers(0, 5, (2, 3)), 2.5, bos=1, eos=2)
 
 
 def test_empty_sequences_name_the_model_and_the_shape(rng):

@@ -318,6 +318,8 @@ class Transformer(Module):
         """Generate by always taking the likeliest next token, from `bos` until every row
         has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
         with `bos`; a finished row is filled with `eos` after its first `eos`."""
+        if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer):
+            raise TypeError(f"Transformer.greedy_decode: max_len must be an int, got {max_len!r}")
         if max_len < 0:
             raise ValueError(f"Transformer.greedy_decode: max_len must be >= 0, got {max_len}")
         src = ids_array(src, "Transformer", "src")

@@ -2,11 +2,11 @@
 
 import sys
 
-from .runner import main
+from .runner import OutFolderError, main
 
 try:
     sys.exit(main())
-except OSError as e:  # an --out folder that cannot be written: one line, as the CLI says it
+except OutFolderError as e:  # an --out folder that cannot be written: one line, as the CLI says
     where = f" {e.filename!r}" if e.filename else ""
     print(f"python -m benchmarks: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
     sys.exit(2)

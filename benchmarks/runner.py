@@ -314,11 +314,19 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class OutFolderError(OSError):
+    """The --out folder cannot be made or written (raised before any timing)."""
+
+
 def _writable_folder(out: Path) -> None:
-    """Make `out` (and its parents); an OSError naming it unless files can be written there."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Make `out` (and its parents); an OutFolderError naming it unless files can be
+    written there."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutFolderError(e.errno, e.strerror, e.filename) from None
     if not os.access(out, os.W_OK):
-        raise PermissionError(errno.EACCES, "the folder is not writable", str(out))
+        raise OutFolderError(errno.EACCES, "the folder is not writable", str(out))
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> int:

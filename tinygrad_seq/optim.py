@@ -6,7 +6,6 @@ Updates run in place on each parameter's array, outside the graph.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
 from .backend import array_module
@@ -34,10 +33,15 @@ def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
 
 
 def _check_positive(value, what: str) -> None:
-    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number: a
+    Python or NumPy number, or a 0-d array)."""
+    if isinstance(value, str | bytes | bool) or value is None:
         raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    if not 0 < value < math.inf:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}") from None
+    if not 0 < number < math.inf:
         raise ValueError(f"{what} must be a finite number > 0, got {value}")
 
 

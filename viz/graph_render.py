@@ -51,6 +51,8 @@ __all__ = ["render_graph", "graph_to_dot", "renderer_for", "RendererMissing", "F
 log = logging.getLogger("tinygrad_seq.viz")
 
 FORMATS = ("svg", "png", "dot")
+# picture and document suffixes a path may end in by mistake (other dotted names get .svg)
+_OTHER_FORMATS = ("pdf", "jpg", "jpeg", "gif", "eps", "ps", "bmp", "tif", "tiff", "webp", "html")
 
 # matplotlib's viridis at 0, 1/8, ..., 1: dark violet = small gradient, yellow = large.
 VIRIDIS = (
@@ -841,12 +843,12 @@ def render_graph(
     path = Path(path)
     suffix = path.suffix.lstrip(".").lower()
     if format is None:
-        if suffix and suffix not in FORMATS:  # out.pdf: not a name to add .svg to silently
+        if suffix in _OTHER_FORMATS:  # out.pdf: not a name to add .svg to silently
             raise ValueError(
                 f"render_graph: path {str(path)!r} ends in .{suffix}; render_graph writes "
                 f"{', '.join('.' + f for f in FORMATS)} (pass format= to add one to this name)"
             )
-        format = suffix or "svg"
+        format = suffix if suffix in FORMATS else "svg"  # graph_t=3.5 -> graph_t=3.5.svg
     if format not in FORMATS:
         raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
     if suffix in FORMATS and suffix != format:

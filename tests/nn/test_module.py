@@ -222,7 +222,7 @@ _BAD_SIZES = [  # (constructor, arguments, the argument named in the error)
     (lambda n: _NN.AdditiveAttention(n, 2, 3), "q_dim"),
     (lambda n: _NN.MultiplicativeAttention(2, n), "k_dim"),
     (lambda n: _NN.MultiHeadAttention(n, 1), "d_model"),
-    (lambda n: _NN.Transformer(5, 5, 4, 2, 8, layers=n), "layers"),
+    (lambda n: _NN.Transformer(5, 5, 4, 2, 8, layers=1, max_len=n), "max_len"),
     (lambda n: _NN.Seq2Seq(5, n, 4, 4), "tgt_vocab"),
 ]
 
@@ -243,9 +243,27 @@ def test_a_size_that_is_not_an_int_is_a_type_error(make, argument):
 
 
 def test_transformer_dropout_must_be_a_probability():
-    for dropout in (-0.1, 1.0, 2.0, "0.1"):
+    for dropout in (-0.1, 1.0, 2.0):
         with pytest.raises(ValueError, match=r"dropout must be a probability in \[0, 1\)"):
             _NN.Transformer(5, 5, 4, 2, 8, layers=1, dropout=dropout)
+    for dropout in ("0.1", None, True):
+        with pytest.raises(TypeError, match=r"dropout must be a number"):
+            _NN.Transformer(5, 5, 4, 2, 8, layers=1, dropout=dropout)
+
+
+def test_sizes_and_rates_may_be_numpy_scalars_or_0d_arrays(rng):
+    # as read from a config file: NumPy integers, 0-d arrays
+    model = _NN.Transformer(
+        np.int64(5), np.array(5), 4, 2, 8, layers=np.array(1), dropout=np.array(0.1)
+    )
+    assert _NN.Linear(np.array(3), np.int32(4))(ts.Tensor(np.ones((2, 3)))).shape == (2, 4)
+    ts.optim.SGD(model.parameters(), lr=np.array(0.1))
+    ts.optim.Adam(model.parameters(), lr=np.float32(1e-3), eps=np.array(1e-8))
+    empty = _NN.Transformer(5, 5, 4, 2, 8, layers=0)  # no layers: a baseline
+    src, tgt = rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2))
+    assert empty(src, tgt).shape == (2, 2, 5)
+    with pytest.raises(ValueError, match="layers must be at least 0, got -1"):
+        _NN.Transformer(5, 5, 4, 2, 8, layers=-1)
 
 
 def test_causal_mask_of_a_negative_length_is_an_error():

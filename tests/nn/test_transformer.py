@@ -291,7 +291,7 @@ def test_dropout_only_while_training(rng):
 
 def test_greedy_decode_rejects_a_negative_max_len(rng):
     model = Transformer(5, 5, d_model=4, heads=2, d_ff=8, layers=1)
-    with pytest.raises(ValueError, match=r"Transformer.greedy_decode: max_len must be >= 0"):
+    with pytest.raises(ValueError, match=r"greedy_decode: max_len must be at least 0, got -1"):
         model.greedy_decode(rng.integers(0, 5, (2, 3)), -1, bos=1, eos=2)
     assert model.greedy_decode(rng.integers(0, 5, (2, 3)), 0, bos=1, eos=2).shape == (2, 1)
     with pytest.raises(TypeError, match=r"Transformer.greedy_decode: max_len must be an int"):

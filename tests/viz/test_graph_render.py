@@ -332,6 +332,8 @@ def test_bad_options_are_clear_errors(rng, tmp_path):
         ts.viz.render_graph(loss, tmp_path / "x.pdf")  # not written as x.pdf.svg
     assert not list(tmp_path.glob("x.pdf*"))
     assert ts.viz.render_graph(loss, tmp_path / "x.pdf", format="dot").endswith("x.pdf.dot")
+    # a name with a dot in it that is no picture format still gets .svg added
+    assert ts.viz.render_graph(loss, tmp_path / "t=3.5", format="dot").endswith("t=3.5.dot")
 
 
 def test_cluster_none_draws_no_scope_clusters(rng):

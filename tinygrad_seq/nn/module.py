@@ -8,6 +8,7 @@ No registration calls, no metaclass: what you assign in `__init__` is what you g
 
 from __future__ import annotations
 
+import operator
 import os
 import zipfile
 from collections.abc import Iterator
@@ -35,14 +36,21 @@ class Parameter(Tensor):
         super().__init__(arr, requires_grad=True, name=name)
 
 
-def check_sizes(who: str, **sizes: Any) -> None:
-    """A TypeError unless each size is an int, a ValueError unless it is ≥ 1, naming the
-    model and the argument (not NumPy's error from deep inside the initialisation)."""
+def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
+    """A TypeError unless each size is an int, a ValueError unless it is ≥ `at_least`,
+    naming the model and the argument (not NumPy's error from deep inside the
+    initialisation)."""
     for name, size in sizes.items():
-        if isinstance(size, bool) or not isinstance(size, int | np.integer):
-            raise TypeError(f"{who}: {name} must be an int, got {type(size).__name__} {size!r}")
-        if size < 1:
-            raise ValueError(f"{who}: {name} must be at least 1, got {size}")
+        try:  # an int, a NumPy integer or a 0-d integer array (not a float, nor True)
+            if isinstance(size, bool):
+                raise TypeError
+            n = operator.index(size)
+        except TypeError:
+            raise TypeError(
+                f"{who}: {name} must be an int, got {type(size).__name__} {size!r}"
+            ) from None
+        if n < at_least:
+            raise ValueError(f"{who}: {name} must be at least {at_least}, got {n}")
 
 
 def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -> Parameter:

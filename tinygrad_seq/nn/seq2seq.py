@@ -195,10 +195,7 @@ class Seq2Seq(Module):
         """Generate by feeding back the likeliest token, from `bos` until every row has
         produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with
         `bos`; after its first `eos` a row is filled with `eos`."""
-        if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer):
-            raise TypeError(f"Seq2Seq.greedy_decode: max_len must be an int, got {max_len!r}")
-        if max_len < 0:
-            raise ValueError(f"Seq2Seq.greedy_decode: max_len must be >= 0, got {max_len}")
+        check_sizes("Seq2Seq.greedy_decode", at_least=0, max_len=max_len)
         with no_grad():
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
             B = src.shape[0]

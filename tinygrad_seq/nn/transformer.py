@@ -16,8 +16,6 @@ so a rendered graph shows the blocks.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import backend
@@ -118,8 +116,16 @@ class FeedForward(Module):
 def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: float) -> None:
     check_sizes(who, d_model=d_model, heads=heads, d_ff=d_ff)
     _check_heads(d_model, heads, who)
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-        raise ValueError(f"{who}: dropout must be a probability in [0, 1), got {dropout!r}")
+    try:
+        if isinstance(dropout, str | bytes | bool):
+            raise TypeError
+        p = float(dropout)
+    except TypeError:
+        raise TypeError(
+            f"{who}: dropout must be a number, got {type(dropout).__name__} {dropout!r}"
+        ) from None
+    if not 0 <= p < 1:
+        raise ValueError(f"{who}: dropout must be a probability in [0, 1), got {p}")
 
 
 def _check_heads(d_model: int, heads: int, who: str) -> None:
@@ -226,9 +232,8 @@ class Transformer(Module):
         max_len: int = 512,
     ) -> None:
         super().__init__()
-        check_sizes(
-            "Transformer", src_vocab=src_vocab, tgt_vocab=tgt_vocab, layers=layers, max_len=max_len
-        )
+        check_sizes("Transformer", src_vocab=src_vocab, tgt_vocab=tgt_vocab, max_len=max_len)
+        check_sizes("Transformer", at_least=0, layers=layers)  # 0: embeddings and output
         _check_layer_sizes("Transformer", d_model, heads, d_ff, dropout)
         self.src_vocab, self.tgt_vocab, self.d_model = src_vocab, tgt_vocab, d_model
         self.src_embedding = Embedding(src_vocab, d_model)
@@ -318,10 +323,7 @@ class Transformer(Module):
         """Generate by always taking the likeliest next token, from `bos` until every row
         has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
         with `bos`; a finished row is filled with `eos` after its first `eos`."""
-        if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer):
-            raise TypeError(f"Transformer.greedy_decode: max_len must be an int, got {max_len!r}")
-        if max_len < 0:
-            raise ValueError(f"Transformer.greedy_decode: max_len must be >= 0, got {max_len}")
+        check_sizes("Transformer.greedy_decode", at_least=0, max_len=max_len)
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         B = src.shape[0]

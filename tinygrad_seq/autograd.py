@@ -451,7 +451,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if root._grad_out is _RELEASED:
         raise _released(root)
     products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
-    parents, i = (), 0  # the running node's inputs, how many got a gradient: for the except
+    parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
         check_all = state.anomaly
@@ -473,12 +473,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 t._grad_out = _RELEASED
             check = fn.may_broadcast or check_all
             # each input with its gradient, paired by index (zip's iterator objects cost
-            # ~0.1 µs a node); i counts first, so a gradient too many leaves it past the end
+            # ~0.1 µs a node)
             parents = fn.parents
             i = 0
             for gp in grads:
+                p = parents[i]
                 i += 1
-                p = parents[i - 1]
                 if not p.requires_grad:  # a constant, or a node whose gradient stops here
                     continue  # (requires_grad set False by hand)
                 if gp is None:
@@ -555,7 +555,11 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         for collected in products.values():
             with contextlib.suppress(Exception):  # (out of memory: that weight's are lost)
                 collected.flush()
-        if error.__class__ is IndexError and i > len(parents):  # more gradients than inputs
+        if (  # parents[i] ran past the end: more gradients than inputs
+            error.__class__ is IndexError
+            and i == len(parents)
+            and error.__traceback__.tb_next is None  # raised here, not in a call below
+        ):
             raise TypeError(
                 f"{fn.op_name}.backward returned more gradients than the op has inputs "
                 f"({len(parents)}): return one per input, in order (None for an input that "

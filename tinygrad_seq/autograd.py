@@ -508,14 +508,15 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         _accumulate_leaf(p, gp, fn.fresh_grads)
                     continue
                 acc = p._grad_out
-                if acc is None:  # the first gradient to arrive: keep it as it is, and wait
-                    if gp.__class__ is IndexedGrad:
-                        p._grad_out, p._owns_grad = gp.dense(), True
-                    else:
-                        p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
-                    if p._uses == 1:  # its one use sent it: ready
+                if acc is None:  # the first gradient to arrive
+                    if p._uses == 1:  # its one use sent it: ready (nothing will add to it)
+                        p._grad_out = gp.dense() if gp.__class__ is IndexedGrad else gp
                         push(p)
-                    else:
+                    else:  # keep it as it is, and wait for the other uses
+                        if gp.__class__ is IndexedGrad:
+                            p._grad_out, p._owns_grad = gp.dense(), True
+                        else:
+                            p._grad_out, p._owns_grad = gp, False  # may be shared: no writes
                         p._pending = p._uses - 1  # the uses still to send
                         waiting.append(p)
                     continue

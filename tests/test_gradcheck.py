@@ -133,3 +133,60 @@ def test_usage_errors(rng):
         ts.gradcheck(lambda a: a.sum(), f64(rng, 2, requires_grad=False))
     with pytest.raises(TypeError, match="Tensor"):
         ts.gradcheck(lambda a: 3.0, f64(rng, 2))
+
+
+def test_an_error_inside_fn_leaves_the_input_unshifted(rng):
+    x = f64(rng, 3)
+    before = x.numpy()
+    calls = []
+
+    def fails_on_the_second_call(a):
+        calls.append(1)
+        if len(calls) == 2:  # the first finite difference, after the input was moved by eps
+            raise RuntimeError("boom")
+        return (a * a).sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        ts.gradcheck(fails_on_the_second_call, x)
+    np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_weights_fn_closes_over_keep_their_grad(rng):
+    x, W = f64(rng, 4, 3), f64(rng, 3, 2)
+    W.grad = ts.backend.array_module(W.data).full((3, 2), 5.0)
+    assert ts.gradcheck(lambda a: (a @ W).tanh(), x)
+    np.testing.assert_array_equal(np_of(W.grad), np.full((3, 2), 5.0))
+    V = f64(rng, 3, 2)  # one with no gradient yet stays without
+    ts.gradcheck(lambda a: (a @ V).sum(), x)
+    assert V.grad is None
+
+
+def test_a_non_leaf_input_is_refused_not_failed(rng):
+    y = f64(rng, 3) * 0.5  # made by an op: backward keeps no gradient on it
+    with pytest.raises(ValueError, match="made by 'mul', not a leaf"):
+        ts.gradcheck(lambda a: (a * a).sum(), y)
+
+
+def test_a_read_only_array_and_an_input_passed_twice(rng):
+    data = rng.standard_normal(3)
+    data.flags.writeable = False
+    x = ts.Tensor(data, requires_grad=True)
+    own = x.data
+    assert ts.gradcheck(lambda a, b: (a * b).sum(), x, x)
+    assert x.data is own
+    assert x.grad is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"eps": 0}, ValueError, "eps must be a finite number > 0"),
+        ({"eps": float("nan")}, ValueError, "eps must be"),
+        ({"eps": "1e-6"}, TypeError, "eps must be a number, got str"),
+        ({"atol": -1.0}, ValueError, "atol must be a finite number >= 0"),
+        ({"rtol": True}, TypeError, "rtol must be a number"),
+    ],
+)
+def test_bad_tolerances_are_named(rng, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ts.gradcheck(lambda a: a.sum(), f64(rng, 2), **kwargs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 import warnings
 from collections.abc import Callable
 
@@ -22,6 +24,31 @@ def _projected(out: Tensor, v) -> float:
     return float((out.data * v).sum())
 
 
+def _leaves(out: Tensor) -> list[Tensor]:
+    """The leaves of out's graph that require grad: those backward adds gradients into."""
+    seen, stack, leaves = set(), [out], []
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t._ctx is None:
+            if t.requires_grad:
+                leaves.append(t)
+        else:
+            stack.extend(t._ctx.parents)
+    return leaves
+
+
+def _check_number(name: str, value, positive: bool) -> None:
+    """A finite real number, > 0 if `positive` (eps: a step of 0 divides by 0), else ≥ 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"gradcheck: {name} must be a finite number {bound}, got {value}")
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     *inputs: Tensor,
@@ -36,11 +63,25 @@ def gradcheck(
     output is reduced to Σ out ⊙ v with a fixed random v (a vector-Jacobian product, so
     every output element takes part). Returns True, or raises GradcheckError naming the
     worst element's analytic and numeric values. Use float64 inputs: float32 rounding
-    swamps the finite differences (a warning says so).
+    swamps the finite differences (a warning says so). Checked inputs must be leaves.
+
+    It leaves no trace: the inputs' arrays are perturbed in copies, and every leaf's
+    `.grad` (the inputs' and those of weights `fn` uses) is as it was afterwards, even
+    when `fn` raises.
     """
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True; nothing to check")
+    _check_number("eps", eps, positive=True)
+    _check_number("atol", atol, positive=False)
+    _check_number("rtol", rtol, positive=False)
+    for k, t in enumerate(checked):
+        if t._ctx is not None:  # backward keeps no .grad on it: the check would see zeros
+            raise ValueError(
+                f"gradcheck: checked input {k} was made by '{t._ctx.op_name}', not a leaf, so "
+                "backward keeps no gradient on it; check a leaf instead, e.g. "
+                "ts.Tensor(y.data.copy(), requires_grad=True)"
+            )
     for t in checked:
         if t.dtype != np.float64:
             warnings.warn(
@@ -50,10 +91,19 @@ def gradcheck(
             )
             break
 
-    saved_grads = [t.grad for t in checked]
+    # Nothing the check does may outlast it: the inputs' arrays are perturbed in copies (a
+    # read-only array works too, and an error midway leaves no input shifted by eps), and
+    # every leaf's .grad (the inputs' and those of weights fn closes over, which backward
+    # adds into) is put back as it was.
+    saved_data: dict[int, tuple[Tensor, object]] = {}  # id -> (tensor, its own array)
+    saved_grads: dict[int, tuple[Tensor, object]] = {}  # id -> (tensor, its .grad)
     try:
         for t in checked:
-            t.grad = None
+            if id(t) not in saved_data:  # (an input passed twice is copied once)
+                saved_data[id(t)] = (t, t.data)
+                saved_grads[id(t)] = (t, t.grad)
+                t.grad = None
+                t.data = t.data.copy()
         out = fn(*inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
@@ -64,6 +114,10 @@ def gradcheck(
             v = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape), out.dtype)
         if not out.requires_grad:
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
+        for leaf in _leaves(out):
+            if id(leaf) not in saved_grads:
+                saved_grads[id(leaf)] = (leaf, leaf.grad)
+                leaf.grad = None
         out.backward(v)
         analytic = [
             backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in checked
@@ -99,5 +153,7 @@ def gradcheck(
             )
         return True
     finally:
-        for t, g in zip(checked, saved_grads, strict=True):
-            t.grad = g
+        for t, data in saved_data.values():
+            t.data = data
+        for t, grad in saved_grads.values():
+            t.grad = grad

@@ -44,3 +44,12 @@ def test_dropping_the_scale_fails():
     d = attention.scaled_dot_product_gradients()
     unscaled = {"Q": d.blocks[0].stated * sp.sqrt(2)}  # forgot the 1/√d_k
     assert not d.with_stated(unscaled, name="attention.unscaled").check().passed
+
+
+def test_one_key_checks_although_v_drops_out_of_the_gradients():
+    # With one key softmax is constant (α = 1): V and the scores drop out of the derived
+    # forms, yet the engine's side still needs values for them.
+    d = attention.scaled_dot_product_gradients(2, 1, 2, 2)
+    assert {str(v)[0] for v in d.variables} >= {"Q", "K", "V"}
+    result = d.check(seed=3)
+    assert result.passed, str(result)

@@ -289,13 +289,21 @@ class Derivation:
     @property
     def variables(self) -> tuple[sp.Symbol, ...]:
         """Every free symbol of the derived and stated forms and the names' definitions, in a
-        fixed order."""
+        fixed order; then any other input of the model's equations. (A gradient need not
+        depend on every input: with one key, softmax is constant and V drops out of it,
+        but the engine's side still needs a value for V. Put last, they leave the random
+        point of the others as it was.)"""
         free: set[sp.Symbol] = set()
         for b in self.blocks:
             free |= b.derived.free_symbols | b.stated.free_symbols
         for definition in self.names.values():
             free |= definition.free_symbols
-        return tuple(sorted(free, key=sp.default_sort_key))
+        inputs: set[sp.Symbol] = set()
+        for equation in self.equations:
+            inputs |= equation.rhs.free_symbols
+        inputs -= free | set(self.names)  # (names stand for expressions, not inputs)
+        key = sp.default_sort_key
+        return tuple(sorted(free, key=key)) + tuple(sorted(inputs, key=key))
 
     def show(self, expr: Any) -> Any:
         """`expr` written with the seed's names (hₜ for tanh(aₜ), fₜ for σ(a_f), ...)."""

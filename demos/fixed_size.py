@@ -2,7 +2,7 @@
 
 - Bag-of-words: "cat sat on mat" and "mat sat on cat" give the same count vector.
 - The order task (`data.order_task`: "the cat sat on the dog" -> is the first animal the
-  smaller?): every count vector occurs once with each label, so an MLP on bag-of-words is
+  smaller?): every count vector occurs equally often with each label, so an MLP on bag-of-words is
   at chance, while an RNN, LSTM and GRU read the order and solve it.
 - Fixed windows: an MLP that sees only the last n tokens (one-hot, concatenated) is as good
   as its window: accuracy against n, and the number of distinct n-grams growing with n.
@@ -139,8 +139,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f'"{s1}" and "{s2}" give the same bag-of-words vector ({bow_equal}); the seed\'s '
         f'"The cat sat on the mat" counts as {counts_example}. On the order task (unseen test '
         f"sentences, {steps} Adam steps) the bag-of-words MLP scores "
-        f"{accuracy['BoW MLP']:.0%} (chance 50%: each count vector occurs once with each "
-        "label), while "
+        f"{accuracy['BoW MLP']:.0%} (chance 50%: each count vector occurs equally often "
+        "with each label), while "
         + ", ".join(f"the {k} {v:.0%}" for k, v in rnn_like.items())
         + ". A fixed window of the last n tokens scores "
         + ", ".join(f"{a:.0%} (n={n})" for n, a in zip(windows, window_acc, strict=True))

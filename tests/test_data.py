@@ -26,6 +26,33 @@ def test_vocab_round_trip_and_specials():
     assert len(vocab) == 9 and Vocab.from_texts(["a b", "b c"]).itos[4:] == ["a", "b", "c"]
 
 
+def test_vocab_decodes_a_batch_row_by_row():
+    vocab = Vocab("the cat sat on".split())
+    batch = np.array([[4, 5, EOS, PAD], [6, 7, EOS, PAD]])  # as greedy_decode returns
+    assert vocab.decode(batch) == ["the cat", "sat on"]
+    assert vocab.decode(np.zeros((0, 3), dtype=np.int64)) == []
+    assert vocab.decode([]) == ""
+
+
+def test_vocab_refuses_float_ids_and_a_bare_string():
+    vocab = Vocab("the cat".split())
+    with pytest.raises(TypeError, match="Vocab.decode: ids must be integers, got dtype float64"):
+        vocab.decode(np.array([4.0]))
+    with pytest.raises(TypeError, match=r"Vocab: expected a list of words.*'the cat'"):
+        Vocab("the cat")  # would be a vocabulary of letters
+    with pytest.raises(TypeError, match="Vocab.from_texts: expected a list of sentences"):
+        Vocab.from_texts("the cat")
+
+
+def test_bag_of_words_of_empty_sentences_is_zeros():
+    vocab = Vocab("the cat".split())
+    np.testing.assert_array_equal(data.bag_of_words(vocab.encode(""), 9), np.zeros(9))
+    assert data.bag_of_words([], 9).shape == (9,)
+    ragged = data.bag_of_words([[], [4]], 9)  # a list of sequences of any length
+    assert ragged.shape == (2, 9) and ragged[0].sum() == 0 and ragged[1, 4] == 1
+    np.testing.assert_array_equal(data.bag_of_words(np.zeros((2, 0), int), 9), np.zeros((2, 9)))
+
+
 def test_bag_of_words_forgets_order():
     vocab = Vocab("the cat sat on mat".split())
     a = data.bag_of_words(vocab.encode("cat sat on mat"), len(vocab))
@@ -60,6 +87,29 @@ def test_pad_or_truncate_returns_ids_and_mask():
     assert ids.tolist() == [[5, 6, PAD, PAD], [7, 8, 9, 10]]  # padded, and cut
     assert mask.tolist() == [[True, True, False, False], [True] * 4]
     assert ids.dtype == np.int64 and mask.dtype == bool
+    ids, mask = data.pad_or_truncate([[], np.array([4, 5])], 3)
+    assert ids.tolist() == [[PAD] * 3, [4, 5, PAD]] and mask.sum() == 2
+
+
+@pytest.mark.parametrize(
+    "seqs, match",
+    [
+        ([[1.7, 2.9]], r"integer ids of shape \(L,\), got float64 of shape \(2,\) at position 0"),
+        ([4, 5, 6], r"got int64 of shape \(\) at position 0; a single sequence goes in a list"),
+        ([["the", "cat"]], "encode words with Vocab.encode first"),
+        ([[4], [[5]]], r"shape \(1, 1\) at position 1"),
+    ],
+)
+def test_pad_or_truncate_refuses_what_it_would_change(seqs, match):
+    with pytest.raises(ValueError, match=match):
+        data.pad_or_truncate(seqs, 5)
+
+
+def test_pad_or_truncate_refuses_a_non_integer_pad_id():
+    with pytest.raises(ValueError, match="pad_id must be an integer id, got 0.5"):
+        data.pad_or_truncate([[4]], 3, pad_id=0.5)
+    ids, _ = data.pad_or_truncate([[4]], 3, pad_id=np.int64(-1))
+    assert ids.tolist() == [[4, -1, -1]]
 
 
 # ----------------------------------------------------------------- the order task
@@ -72,6 +122,7 @@ def test_order_task_is_invisible_to_bag_of_words():
     for vector, label in zip(counts, task.labels, strict=True):
         by_vector[vector.tobytes()][label] += 1
     assert all(zero == one for zero, one in by_vector.values())
+    assert max(zero for zero, _ in by_vector.values()) > 1  # balanced, not once each
     # so the best possible bag-of-words classifier (majority vote per vector) scores 50%
     best = sum(max(c) for c in by_vector.values()) / len(task)
     assert best == 0.5
@@ -113,6 +164,16 @@ def test_delay_task_asks_for_the_first_token(delay):
     assert np.bincount(task.labels, minlength=4).min() > 30
 
 
+def test_num_classes_is_the_tasks_not_the_samples():
+    # 3 samples of 10 symbols cannot show every label: the count comes from the task
+    task = data.delay_task(3, 5, num_symbols=10, seed=0)
+    assert task.labels.max() < 9 and task.num_classes == 10
+    assert data.order_task(1, seed=0).num_classes == 2
+    # built by hand, positionally, without saying: counted from the labels, as before
+    own = data.SequenceData(task.ids, task.mask, np.array([0, 2, 1]), task.vocab)
+    assert own.classes is None and own.num_classes == 3
+
+
 # ----------------------------------------------------------------- sequence pairs
 def test_translation_is_word_by_word_with_colours_after_nouns():
     pairs = data.translation_task(200, max_clauses=2, seed=0)
@@ -131,6 +192,8 @@ def test_translation_is_word_by_word_with_colours_after_nouns():
                 k += 1
         assert target == [data.TRANSLATION_DICTIONARY[w] for w in expected]
     assert pairs.src_lengths.max() > 7  # two clauses make longer sentences
+    one_clause = data.translation_task(200, max_clauses=1, seed=0)
+    assert set(one_clause.src_lengths) == {5, 6, 7}  # as the docstring says
     assert any("et" in pairs.tgt_vocab.decode(t).split() for t in pairs.tgt)
 
 
@@ -165,3 +228,14 @@ def test_bad_sizes_are_clear_errors():
         data.reverse_task(10, min_len=5, max_len=3)
     with pytest.raises(TypeError, match="seed must be an int"):
         data.order_task(10, seed="x")
+
+
+def test_replace_works_on_the_data_sets():
+    # NamedTuple's _replace counted fields with len(), the number of examples here
+    examples = data.order_task(10, seed=0)
+    head = examples._replace(
+        ids=examples.ids[:3], mask=examples.mask[:3], labels=examples.labels[:3]
+    )
+    assert len(head) == 3 and head.num_classes == 2 and head.vocab is examples.vocab
+    pairs = data.reverse_task(10, seed=0)
+    assert len(pairs._replace(src=pairs.src[:4], src_lengths=pairs.src_lengths[:4])) == 4

@@ -310,6 +310,16 @@ def test_dropout_keeps_dtype(rng):
 def test_dropout_rejects_bad_p(rng):
     with pytest.raises(ValueError, match="dropout"):
         F.dropout(f64(rng, 3), p=1.0)
+    for p in ("0.5", None, True):
+        with pytest.raises(TypeError, match=r"dropout: p must be a real number in \[0, 1\)"):
+            F.dropout(f64(rng, 3), p=p)
+    assert F.dropout(f64(rng, 3), p=np.float32(0.5)).shape == (3,)  # NumPy scalars are fine
+
+
+def test_dropout_wants_a_tensor_like_the_other_functions():
+    for x in ([1.0, 2.0], np.ones(3)):
+        with pytest.raises(TypeError, match="dropout: expected a Tensor"):
+            F.dropout(x, 0.5)
 
 
 # ------------------------------------------------------------------ embedding
@@ -337,6 +347,14 @@ def test_embedding_with_an_integer_tensor_and_a_list(rng):
     np.testing.assert_array_equal(F.embedding([2], table).numpy(), table.numpy()[[2]])
 
 
+def test_embedding_of_no_ids_is_empty(rng):
+    table = f64(rng, 4, 2)
+    out = F.embedding([], table)
+    assert out.shape == (0, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(np_of(table.grad), np.zeros((4, 2)))
+
+
 def test_embedding_errors(rng):
     table = f64(rng, 4, 2)
     with pytest.raises(ValueError, match=r"embedding.*\[0, 4\).*\(4, 2\)"):
@@ -351,6 +369,26 @@ def test_causal_and_padding_masks():
     mask = F.padding_mask([2, 0, 3], 3)
     np.testing.assert_array_equal(mask, [[1, 1, 0], [0, 0, 0], [1, 1, 1]])
     assert mask.dtype == bool
+    np.testing.assert_array_equal(F.padding_mask(np.array([1]), np.int64(2)), [[True, False]])
+    assert F.padding_mask([], 3).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    "lengths, max_len, error, match",
+    [
+        ([1, 2], 2.5, ValueError, r"max_len must be a length \(an int ≥ 0\), got 2.5"),
+        ([1, 2], -1, ValueError, "max_len must be a length"),
+        ([1.5, 2], 3, TypeError, "lengths must be integers"),
+        ([True, False], 3, TypeError, "lengths must be integers"),
+        ([[1], [2]], 3, ValueError, r"lengths must be .* shape \(B,\), got shape \(2, 1\)"),
+        (2, 3, ValueError, r"lengths must be .* shape \(B,\), got shape \(\)"),
+        ([1, 4], 3, ValueError, r"lengths must lie in \[0, 3\].*from 1 to 4"),
+        ([-1, 2], 3, ValueError, r"lengths must lie in \[0, 3\].*from -1 to 2"),
+    ],
+)
+def test_padding_mask_checks_its_inputs(lengths, max_len, error, match):
+    with pytest.raises(error, match=f"padding_mask: {match}"):
+        F.padding_mask(lengths, max_len)
 
 
 # ------------------------------------------------------------------ fused RNN step

@@ -57,11 +57,24 @@ def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
 
 
+def _replace_fields(self, **changes):
+    """NamedTuple._replace for the data sets below: theirs counts the fields with len(),
+    which there is the number of examples (typing.NamedTuple allows no override in the
+    class body, hence the assignment after each class)."""
+    return type(self)(**{**self._asdict(), **changes})
+
+
 def _host(ids) -> np.ndarray:
     """ids from a list, a NumPy or CuPy array, or a Tensor, as a NumPy array."""
     if callable(getattr(ids, "numpy", None)):  # a Tensor
         return ids.numpy()
     return to_numpy(ids) if hasattr(ids, "dtype") else np.asarray(ids)
+
+
+def _no_bare_str(value, who: str, expected: str) -> None:
+    # iterating a str gives its characters: almost never what was meant
+    if isinstance(value, str):
+        raise TypeError(f"{who}: expected {expected}, got a single string {value!r}")
 
 
 def _positive(value: int, what: str, who: str, minimum: int = 1) -> int:
@@ -79,9 +92,13 @@ class Vocab:
     array([4, 5, 6, 7, 4, 8])
     >>> v.decode([4, 5, 6, 7, 4, 8])
     'the cat sat on the mat'
+    >>> v.decode([[4, 5, 2, 0], [6, 7, 2, 0]])
+    ['the cat', 'sat on']
     """
 
     def __init__(self, words: Iterable[str]) -> None:
+        """`words`: a list (any iterable) of words, not one string (that would give letters)."""
+        _no_bare_str(words, "Vocab", "a list of words, e.g. Vocab(text.split())")
         self.itos: list[str] = list(SPECIALS)
         self.stoi: dict[str, int] = {w: i for i, w in enumerate(SPECIALS)}
         for w in words:
@@ -91,7 +108,9 @@ class Vocab:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Vocab:
-        """A vocabulary of every whitespace-separated word in `texts`, in order of appearance."""
+        """A vocabulary of every whitespace-separated word in `texts` (a list of sentences),
+        in order of appearance."""
+        _no_bare_str(texts, "Vocab.from_texts", "a list of sentences, e.g. [text]")
         return cls(w for text in texts for w in text.split())
 
     def __len__(self) -> int:
@@ -111,11 +130,27 @@ class Vocab:
         ids = [self.stoi.get(w, UNK) for w in words]
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
 
-    def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
-        """The words of `ids` (a list, a NumPy/CuPy array or a Tensor) joined by spaces;
-        stops at EOS and drops PAD/BOS (unless `skip_special` is False)."""
+    def decode(self, ids, skip_special: bool = True) -> str | list[str]:
+        """The words of integer `ids` (a list, a NumPy/CuPy array or a Tensor) joined by
+        spaces; stops at EOS and drops PAD/BOS (unless `skip_special` is False).
+
+        ids (L,) -> one string; a batch (B, L), such as greedy_decode's output, -> a list
+        of B strings, one per row.
+        """
+        ids = _host(ids)
+        if ids.size and ids.dtype.kind not in "iu":
+            raise TypeError(f"Vocab.decode: ids must be integers, got dtype {ids.dtype}")
+        if ids.ndim > 2:
+            raise ValueError(
+                f"Vocab.decode: expected ids of shape (L,) or (B, L), got shape {ids.shape}"
+            )
+        if ids.ndim == 2:
+            return [self._decode_row(row, skip_special) for row in ids.tolist()]
+        return self._decode_row(ids.reshape(-1).tolist(), skip_special)
+
+    def _decode_row(self, ids: list[int], skip_special: bool) -> str:
         words = []
-        for i in _host(ids).reshape(-1).tolist():
+        for i in ids:
             if skip_special and i == EOS:
                 break
             if skip_special and i in (PAD, BOS):
@@ -128,7 +163,8 @@ class Vocab:
 def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarray:
     """Word counts: ids (L,) -> (V,), or (B, L) / a list of B sequences -> (B, V), float32.
 
-    Order is lost: "cat sat on mat" and "mat sat on cat" give the same vector. Pass
+    The sequences of a list may differ in length; an empty one counts nothing (a row of
+    zeros). Order is lost: "cat sat on mat" and "mat sat on cat" give the same vector. Pass
     `ignore_id=PAD` not to count padding.
     """
     vocab_size = _positive(vocab_size, "vocab_size", "bag_of_words")
@@ -145,7 +181,7 @@ def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarr
             f"bag_of_words: ids must lie in [0, {vocab_size}), got ids from {ids.min()} to "
             f"{ids.max()}"
         )
-    rows = ids.reshape(-1, ids.shape[-1]).astype(np.int64)
+    rows = (ids[None] if ids.ndim == 1 else ids).astype(np.int64)  # (B, L), L may be 0
     counts = np.zeros((rows.shape[0], vocab_size), dtype=np.float32)
     np.add.at(counts, (np.arange(rows.shape[0])[:, None], rows), 1.0)
     if ignore_id is not None and 0 <= ignore_id < vocab_size:
@@ -173,11 +209,27 @@ def pad_or_truncate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut each sequence to `length` ids or pad it with `pad_id`.
 
-    Returns ids (B, length) int64 and mask (B, length) bool, True at real tokens. What is
-    cut is lost, and the padding is wasted work: the seed's two objections.
+    `seqs`: B sequences of integer ids (lists or 1-D arrays, of any lengths); `pad_id` an
+    int. Returns ids (B, length) int64 and mask (B, length) bool, True at real tokens. What
+    is cut is lost, and the padding is wasted work: the seed's two objections.
     """
-    length = _positive(length, "length", "pad_or_truncate", minimum=0)
-    seqs = [np.asarray(s, dtype=np.int64).reshape(-1) for s in seqs]
+    who = "pad_or_truncate"
+    length = _positive(length, "length", who, minimum=0)
+    if isinstance(pad_id, bool) or not isinstance(pad_id, int | np.integer):
+        raise ValueError(f"{who}: pad_id must be an integer id, got {pad_id!r}")
+    seqs = [_host(s) for s in seqs]
+    for b, s in enumerate(seqs):
+        # refuse rather than cast: int() would silently truncate 1.7 to 1
+        if s.ndim != 1 or (s.size and s.dtype.kind not in "iu"):
+            hint = ""
+            if s.ndim == 0:
+                hint = "; a single sequence goes in a list of its own, [ids]"
+            elif s.dtype.kind in "SU":
+                hint = "; encode words with Vocab.encode first"
+            raise ValueError(
+                f"{who}: expected each sequence to be integer ids of shape (L,), got "
+                f"{s.dtype} of shape {s.shape} at position {b}{hint}"
+            )
     ids = np.full((len(seqs), length), pad_id, dtype=np.int64)
     mask = np.zeros((len(seqs), length), dtype=bool)
     for b, s in enumerate(seqs):
@@ -190,19 +242,28 @@ def pad_or_truncate(
 # --------------------------------------------------------------------------- classification tasks
 class SequenceData(NamedTuple):
     """A sequence-classification data set: ids (N, L) int64 padded with PAD, mask (N, L)
-    bool (True = real token), labels (N,) int64, and the vocabulary."""
+    bool (True = real token), labels (N,) int64 in [0, classes), the vocabulary, and the
+    number of classes the task has (None: unknown, counted from the labels)."""
 
     ids: np.ndarray
     mask: np.ndarray
     labels: np.ndarray
     vocab: Vocab
+    classes: int | None = None
 
     @property
     def num_classes(self) -> int:
+        """The task's number of classes; from the labels only when the task did not say,
+        where a class that no example happens to have goes uncounted."""
+        if self.classes is not None:
+            return self.classes
         return int(self.labels.max()) + 1 if self.labels.size else 0
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+SequenceData._replace = _replace_fields
 
 
 # smallest to largest: the label says whether the animal on top is the smaller one
@@ -218,8 +279,9 @@ def order_task(num_pairs: int, seed: int | np.random.Generator = 0) -> SequenceD
     Sizes follow ORDER_ANIMALS (mouse < cat < dog < horse < elephant); adjectives are
     optional, so lengths vary from 6 to 8 words. Every sentence comes with its swap
     ("... Y sat on the X ...", same adjectives and verb, opposite label), so each
-    bag-of-words vector appears exactly once with each label: any classifier of word counts
-    scores exactly 50%, while the order of the words decides the label.
+    bag-of-words vector appears equally often with each label (a vector may recur across
+    pairs, always as a balanced count): any classifier of word counts scores exactly 50%,
+    while the order of the words decides the label.
 
     Returns 2·num_pairs examples (pairs adjacent): ids (N, 8), mask (N, 8), labels (N,).
     """
@@ -239,7 +301,7 @@ def order_task(num_pairs: int, seed: int | np.random.Generator = 0) -> SequenceD
             sentences.append(vocab.encode(words))
             labels.append(int(a < b))
     ids, mask = pad_or_truncate(sentences, 8)
-    return SequenceData(ids, mask, np.array(labels, dtype=np.int64), vocab)
+    return SequenceData(ids, mask, np.array(labels, dtype=np.int64), vocab, classes=2)
 
 
 def delay_task(
@@ -274,7 +336,7 @@ def delay_task(
     ids[:, 1:-1] = first_distractor + rng.integers(num_distractors, size=(num_samples, delay))
     ids[:, -1] = vocab.stoi["?"]
     mask = np.ones(ids.shape, dtype=bool)
-    return SequenceData(ids, mask, labels.astype(np.int64), vocab)
+    return SequenceData(ids, mask, labels.astype(np.int64), vocab, classes=num_symbols)
 
 
 # --------------------------------------------------------------------------- sequence pairs
@@ -311,6 +373,9 @@ class PairData(NamedTuple):
 
     def __len__(self) -> int:
         return len(self.src)
+
+
+PairData._replace = _replace_fields
 
 
 def _pairs(
@@ -354,10 +419,11 @@ def translation_task(
 ) -> PairData:
     """A toy language pair: "the red cat sees a dog" -> "le chat rouge voit un chien".
 
-    Each clause is noun-phrase verb noun-phrase (3 to 5 words); up to `max_clauses` clauses
-    joined by "and" make longer sentences. Words translate one for one through
-    TRANSLATION_DICTIONARY, but a colour adjective moves after its noun, so the alignment
-    is not the identity. Returns PairData (see its shapes).
+    Each clause is noun-phrase verb noun-phrase, a noun phrase being a determiner, an
+    optional colour and a noun, so 5 to 7 words; up to `max_clauses` clauses joined by
+    "and" make longer sentences. Words translate one for one through TRANSLATION_DICTIONARY,
+    but a colour adjective moves after its noun, so the alignment is not the identity.
+    Returns PairData (see its shapes).
     """
     num_pairs = _positive(num_pairs, "num_pairs", "translation_task")
     max_clauses = _positive(max_clauses, "max_clauses", "translation_task")

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 
+_REAL = (float, int, np.floating, np.integer)  # float first: the usual p
+
+
 def _tensor(x, name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -73,6 +76,8 @@ def _ids(ids, op: str, like: Tensor):
     xp = backend.array_module(like.data)
     if not hasattr(data, "dtype"):
         data = np.asarray(data)
+        if data.size == 0:  # np.asarray([]) is float64, but no ids is still integer ids
+            data = data.astype(np.intp)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
     return xp.asarray(data)
@@ -121,6 +126,10 @@ def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tens
 
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1−p) (training only)."""
+    x = _tensor(x, "dropout")
+    # a tuple isinstance, not numbers.Real: dropout runs in every layer's forward
+    if not isinstance(p, _REAL) or isinstance(p, bool):
+        raise TypeError(f"dropout: p must be a real number in [0, 1), got {p!r}")
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:
@@ -152,6 +161,25 @@ def causal_mask(n: int) -> np.ndarray:
 
 
 def padding_mask(lengths, max_len: int) -> np.ndarray:
-    """(B, max_len) boolean mask, True at real positions, False at padding."""
+    """(B, max_len) boolean mask, True at real positions, False at padding.
+
+    lengths (B,): integer token counts in [0, max_len]; max_len an int ≥ 0.
+    """
+    if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 0:
+        raise ValueError(f"padding_mask: max_len must be a length (an int ≥ 0), got {max_len!r}")
     lengths = np.asarray(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(
+            f"padding_mask: lengths must be one count per sequence, shape (B,), got shape "
+            f"{lengths.shape}"
+        )
+    if lengths.size and lengths.dtype.kind not in "iu":  # 2.5 real tokens is no length
+        raise TypeError(
+            f"padding_mask: lengths must be integers (token counts), got {lengths.dtype}"
+        )
+    if lengths.size and (lengths.min() < 0 or lengths.max() > max_len):
+        raise ValueError(
+            f"padding_mask: lengths must lie in [0, {max_len}] (max_len), got values from "
+            f"{lengths.min()} to {lengths.max()}"
+        )
     return np.arange(max_len)[None, :] < lengths[:, None]

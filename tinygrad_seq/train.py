@@ -20,6 +20,7 @@ from . import functional as F
 from .autograd import no_grad
 from .data import PAD, SequenceData, bag_of_words, delay_task, order_task
 from .nn import GRU, LSTM, MLP, RNN, Embedding, Linear, Module
+from .nn.module import check_sizes
 from .optim import Adam, clip_grad_norm
 from .tensor import Tensor, manual_seed
 
@@ -99,7 +100,8 @@ class TrainResult:
 
 
 def accuracy(model: Module, data: SequenceData, batch_size: int = 512) -> float:
-    """Fraction of `data` that `model` labels correctly (eval mode, no graph)."""
+    """Fraction of `data` that `model` labels correctly (eval mode, no graph); NaN for no
+    data (there is nothing to be right or wrong about, and 0.0 would read as a failure)."""
     was_training = model.training
     model.eval()
     correct = 0
@@ -109,7 +111,7 @@ def accuracy(model: Module, data: SequenceData, batch_size: int = 512) -> float:
             logits = model(data.ids[sl], data.mask[sl])
             correct += int((logits.numpy().argmax(axis=-1) == data.labels[sl]).sum())
     model.train(was_training)
-    return correct / max(len(data), 1)
+    return correct / len(data) if len(data) else float("nan")
 
 
 def train_classifier(
@@ -131,6 +133,10 @@ def train_classifier(
     runs after every step (a progress bar, a plot). Training accuracy is measured on the
     first `eval_limit` training examples, test accuracy on all of `test`.
     """
+    check_sizes("train_classifier", at_least=0, steps=steps)
+    check_sizes("train_classifier", batch_size=batch_size)
+    if steps and not len(train):
+        raise ValueError("train_classifier: the training data is empty")
     rng = np.random.default_rng(seed)
     optimizer = Adam(model.parameters(), lr=lr)
     params = optimizer.params
@@ -156,7 +162,9 @@ def train_classifier(
             callback(step, losses[-1])
     seconds = time.perf_counter() - start
     n = eval_limit
-    train_sample = SequenceData(train.ids[:n], train.mask[:n], train.labels[:n], train.vocab)
+    train_sample = SequenceData(
+        train.ids[:n], train.mask[:n], train.labels[:n], train.vocab, train.classes
+    )
     return TrainResult(model, accuracy(model, train_sample), accuracy(model, test), losses, seconds)
 
 
@@ -182,7 +190,9 @@ def _without(test: SequenceData, train: SequenceData) -> SequenceData:
     seen = {row.tobytes() for row in train.ids}
     keep = np.array([row.tobytes() not in seen for row in test.ids]).reshape(-1, 2).all(axis=1)
     rows = np.repeat(keep, 2)
-    return SequenceData(test.ids[rows], test.mask[rows], test.labels[rows], test.vocab)
+    return SequenceData(
+        test.ids[rows], test.mask[rows], test.labels[rows], test.vocab, test.classes
+    )
 
 
 def run_order_task(
@@ -194,15 +204,17 @@ def run_order_task(
 ) -> TrainResult:
     """Train `model` ('bow', 'rnn', 'lstm', 'gru') on `order_task`; test on unseen sentences.
 
-    Bag-of-words stays at exactly 50% (every count vector occurs once with each label);
+    Bag-of-words stays at exactly 50% (every count vector occurs equally often with each label);
     a recurrent model reads the order and reaches ~100%. Quick mode: 300 training pairs,
     150 steps of 32, hidden 16 (seconds); full: 2000 pairs, 600 steps, hidden 32.
     """
+    if steps is None:
+        steps = 150 if quick else 600
+    check_sizes("run_order_task", at_least=0, steps=steps)  # 0: the untrained model
     train = order_task(300 if quick else 2000, seed=seed)
     test = _without(order_task(200 if quick else 1000, seed=seed + 10_000), train)
     manual_seed(seed)
     net = _make_model(model, len(train.vocab), 2, embed_dim=8, hidden_size=16 if quick else 32)
-    steps = steps or (150 if quick else 600)
     return train_classifier(net, train, test, steps, 32, lr=1e-2, seed=seed, callback=callback)
 
 
@@ -231,9 +243,11 @@ def run_delay_task(
     0.95^40 ≈ 0.13 does (initialising b_f from the delay is Tallec & Ollivier's "chrono"
     initialisation). Quick mode: 150 steps of 64 (seconds); full: 600 steps.
     """
-    steps = steps or (150 if quick else 600)
+    if steps is None:
+        steps = 150 if quick else 600
+    check_sizes("run_delay_task", at_least=0, steps=steps)  # 0: the untrained model
     batch_size = DELAY_SETTINGS["batch_size"]
-    train = delay_task(steps * batch_size, delay, seed=seed)
+    train = delay_task(max(steps, 1) * batch_size, delay, seed=seed)  # fresh data each step
     test = delay_task(500 if quick else 2000, delay, seed=seed + 10_000)
     manual_seed(seed)
     net = _make_model(

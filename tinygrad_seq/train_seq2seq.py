@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import functional as F
+from .autograd import no_grad
 from .data import BOS, EOS, PAD, SPECIALS, PairData, reverse_task
 from .nn import Module, Seq2Seq, Transformer
+from .nn.module import check_sizes
 from .optim import Adam, clip_grad_norm
 from .tensor import manual_seed
 
@@ -73,7 +75,13 @@ def _subset(data: PairData, rows: np.ndarray) -> PairData:
 
 
 def batches(data: PairData, batch_size: int, rng: np.random.Generator):
-    """Endless shuffled mini-batches of `data`, each trimmed to its own longest pair."""
+    """Endless shuffled mini-batches of `data`, each trimmed to its own longest pair.
+
+    A batch size larger than the data gives the whole data, shuffled, every time."""
+    check_sizes("batches", batch_size=batch_size)
+    if not len(data):
+        raise ValueError("batches: the data holds no pairs")
+    batch_size = min(batch_size, len(data))
     while True:
         order = rng.permutation(len(data))
         for start in range(0, len(order) - batch_size + 1, batch_size):
@@ -86,12 +94,15 @@ def train_pairs(
     steps: int,
     batch_size: int = 64,
     lr: float = 0.01,
-    max_norm: float = 1.0,
+    max_norm: float | None = 1.0,
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Teacher-forced training: L = −Σ_t log p(y_t^truth | y_{<t}^truth, x), averaged over
-    the real (non-PAD) target tokens. Returns the loss at every step."""
+    the real (non-PAD) target tokens. Gradients are clipped to norm `max_norm` (None: no
+    clipping). Returns the loss at every step."""
+    check_sizes("train_pairs", at_least=0, steps=steps)
+    check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)
     opt = Adam(model.parameters(), lr=lr)
     losses = []
@@ -101,7 +112,8 @@ def train_pairs(
         loss = F.cross_entropy(logits, batch.tgt_out, ignore_index=PAD)
         opt.zero_grad()
         loss.backward()
-        clip_grad_norm(model.parameters(), max_norm)
+        if max_norm is not None:
+            clip_grad_norm(model.parameters(), max_norm)
         opt.step()
         losses.append(loss.item())
         if progress is not None:
@@ -148,10 +160,14 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData) -> float:
     (the anti-diagonal), averaged over the n real output tokens of every pair.
 
     Measured under teacher forcing, so every row is scored on the true prefix. A uniform
-    alignment over the n source tokens would give 1/n.
+    alignment over the n source tokens would give 1/n. Runs in eval mode without recording
+    a graph (a test set's graph would hold every activation); the model's mode is kept.
     """
+    was_training = model.training
     model.eval()
-    model(data.src, data.tgt_in, src_lengths=data.src_lengths)
+    with no_grad():
+        model(data.src, data.tgt_in, src_lengths=data.src_lengths)
+    model.train(was_training)
     alpha = model.last_attention  # (B, T_out, T_in)
     if alpha is None:
         raise ValueError("antidiagonal_weight: the model has no attention")

@@ -270,3 +270,66 @@ def test_causal_mask_of_a_negative_length_is_an_error():
     with pytest.raises(ValueError, match="causal_mask: n must be a length"):
         ts.F.causal_mask(-1)
     assert ts.F.causal_mask(0).shape == (0, 0)
+
+
+def test_modules_in_dicts_and_nested_lists_are_registered():
+    class Heads(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.heads = {"query": Linear(2, 2), "more": [[Linear(2, 1)], None, "not a weight"]}
+
+    names = [n for n, _ in Heads().named_parameters()]
+    assert names == ["heads.query.W", "heads.query.b", "heads.more.0.0.W", "heads.more.0.0.b"]
+    assert len(list(Heads().modules())) == 3
+
+
+def test_a_module_holding_its_parent_is_walked_once():
+    class Child(Module):
+        def __init__(self, parent) -> None:
+            super().__init__()
+            self.parent = parent  # a cycle: parent -> child -> parent
+            self.W = Parameter(np.ones(2, np.float32))
+
+    class Parent(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.child = Child(self)
+
+    net = Parent()
+    assert [n for n, _ in net.named_parameters()] == ["child.W"]
+    assert len(list(net.modules())) == 2
+    assert net.eval().child.training is False
+
+
+def test_saving_keeps_the_old_file_until_the_new_one_is_whole(tmp_path, monkeypatch):
+    path = tmp_path / "weights.npz"
+    Linear(3, 2).save(path)
+    old = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        Linear(3, 2).save(path)
+    assert path.read_bytes() == old  # the earlier weights are intact
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.npz"]  # no partial file left
+
+
+def test_weights_named_like_savez_arguments_round_trip(tmp_path):
+    class Odd(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.file = Parameter(np.arange(3, dtype=np.float32))
+            self.allow_pickle = Parameter(np.ones(2, np.float32))
+
+    Odd().save(tmp_path / "odd.npz")
+    other = Odd()
+    other.file.data[:] = 0
+    other.load(tmp_path / "odd.npz")
+    np.testing.assert_array_equal(np_of(other.file.data), [0, 1, 2])
+
+
+def test_load_on_the_class_says_to_build_the_model_first(tmp_path):
+    with pytest.raises(TypeError, match=r"make the model first.*Linear\(3, 4\)\.load\(path\)"):
+        Linear.load(tmp_path / "w.npz")

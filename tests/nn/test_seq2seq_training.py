@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tinygrad_seq as ts
 from tinygrad_seq.data import BOS, EOS, PAD, reverse_task
 from tinygrad_seq.nn import Seq2Seq, Transformer
 from tinygrad_seq.train_seq2seq import (
@@ -113,3 +114,40 @@ def test_attention_beats_the_bottleneck_and_learns_the_antidiagonal():
     assert mean_acc(attn, long) > 0.85  # ...but only attention keeps it on long inputs
     assert mean_acc(attn, long) > mean_acc(plain, long) + 0.2
     assert attn.antidiagonal > 0.5 and attn.antidiagonal > 2.5 * uniform
+
+
+def _small_reversal():
+    data = reverse_task(12, 2, 4, 6, seed=0)
+    return data, len(data.src_vocab), len(data.tgt_vocab)
+
+
+def test_a_batch_larger_than_the_data_uses_all_of_it():
+    data, v_src, v_tgt = _small_reversal()
+    model = Seq2Seq(v_src, v_tgt, 4, 8, "gru")
+    losses = train_pairs(model, data, steps=3, batch_size=64, max_norm=None)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+
+
+@pytest.mark.parametrize(("batch_size", "error"), [(0, ValueError), (2.5, TypeError)])
+def test_a_bad_batch_size_is_named(batch_size, error):
+    data, v_src, v_tgt = _small_reversal()
+    with pytest.raises(error, match="train_pairs: batch_size"):
+        train_pairs(Seq2Seq(v_src, v_tgt, 4, 8, "gru"), data, steps=3, batch_size=batch_size)
+
+
+def test_antidiagonal_weight_records_no_graph_and_keeps_the_mode():
+    data, v_src, v_tgt = _small_reversal()
+    model = Seq2Seq(v_src, v_tgt, 4, 8, "gru", "dot").train()
+    recording = []
+    forward = model.forward
+
+    def watched(*args, **kwargs):
+        recording.append(ts.autograd.state.grad_enabled)
+        return forward(*args, **kwargs)
+
+    model.forward = watched
+    share = antidiagonal_weight(model, data)
+    assert recording == [False]
+    assert 0 < share < 1
+    assert model.training
+    assert model.last_attention is not None

@@ -11,17 +11,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinygrad_seq.data import SequenceData, order_task
 from tinygrad_seq.train import (
     BagOfWordsClassifier,
     SequenceClassifier,
+    accuracy,
     run_delay_task,
     run_order_task,
+    train_classifier,
 )
 
 
 def test_bag_of_words_mlp_stays_at_chance_on_the_order_task():
     result = run_order_task("bow", quick=True, seed=0)
-    assert result.test_accuracy == 0.5  # exactly: each count vector has both labels once
+    assert result.test_accuracy == 0.5  # exactly: each count vector has both labels
+    # equally often
     assert result.train_accuracy == 0.5
 
 
@@ -55,3 +59,20 @@ def test_classifiers_take_padded_ids_and_masks():
         assert logits.shape == (2, 3)
     with pytest.raises(ValueError, match="cell must be one of"):
         SequenceClassifier(10, 3, cell="transformer")
+
+
+def test_zero_steps_is_the_untrained_model_not_the_default():
+    result = run_order_task("bow", quick=True, seed=0, steps=0)
+    assert result.losses == []
+    assert 0 <= result.test_accuracy <= 1
+
+
+def test_a_bad_batch_size_is_named_and_empty_data_scores_nan():
+    data = order_task(20, seed=0)
+    model = BagOfWordsClassifier(len(data.vocab), 2)
+    with pytest.raises(ValueError, match="train_classifier: batch_size must be at least 1"):
+        train_classifier(model, data, data, steps=5, batch_size=0)
+    empty = SequenceData(data.ids[:0], data.mask[:0], data.labels[:0], data.vocab)
+    assert np.isnan(accuracy(model, empty))
+    with pytest.raises(ValueError, match="training data is empty"):
+        train_classifier(model, empty, data, steps=5)

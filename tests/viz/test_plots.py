@@ -42,6 +42,29 @@ def test_heatmap_text_contrasts_with_its_cell(tmp_path):
     _png(plots.save(fig, tmp_path / "h.png"))
 
 
+def test_save_returns_the_file_it_wrote(tmp_path):
+    from tinygrad_seq.viz import plots
+
+    fig, ax = plots.new_figure()
+    ax.plot([0, 1], [1, 0])
+    for name, written in [
+        ("out/fig", "out/fig.png"),  # matplotlib adds .png: the path says so
+        ("out/loss_lr=0.01", "out/loss_lr=0.01.png"),  # ".01" is no picture format
+        ("out/fig.svg", "out/fig.svg"),
+    ]:
+        path = plots.save(fig, tmp_path / name)
+        assert path == tmp_path / written and path.is_file()
+    _png(tmp_path / "out/loss_lr=0.01.png")
+    assert (tmp_path / "out/fig.svg").read_text().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match=r"ends in \.bmp, which matplotlib cannot write"):
+        plots.save(fig, tmp_path / "out/fig.bmp")  # not written as fig.bmp.png
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "fig.png",
+        "fig.svg",
+        "loss_lr=0.01.png",
+    ]
+
+
 def test_complexity_figure(tmp_path):
     from tinygrad_seq.viz import plots
 
@@ -60,6 +83,7 @@ def test_complexity_figure(tmp_path):
         "self-attention": {"time": 2.0, "memory": 2.0, "depth": 0.0},
     }
     _png(plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 64, 32))
+    assert plots.complexity_figure(tmp_path / "c", ns, series, slopes, 64, 32).is_file()
 
 
 def test_vanishing_figure(tmp_path):

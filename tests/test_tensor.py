@@ -375,3 +375,90 @@ def test_one_two_and_many_input_ops_make_results_alike(rng, grad):
             assert state["_uses"] == 0, path
         else:
             assert state["_ctx"] is None, path
+
+
+@pytest.mark.parametrize(
+    ("fn", "expected"),
+    [
+        (lambda x: x + [0.1, 0.2], [1.1, 1.2]),
+        (lambda x: [0.1, 0.2] + x, [1.1, 1.2]),
+        (lambda x: x * [0.1, 0.2], [0.1, 0.2]),
+        (lambda x: ts.where(np.array([True, False]), x, [0.1, 0.2]), [1.0, 0.2]),
+        (lambda x: ts.cat([x, [0.1, 0.2]]), [1.0, 1.0, 0.1, 0.2]),
+        (lambda x: ts.maximum(x * 0.0, [0.1, 0.2]), [0.1, 0.2]),
+    ],
+)
+def test_a_list_operand_takes_the_tensors_dtype_as_a_scalar_does(fn, expected):
+    # read in float64 for a float64 tensor: not rounded to the float32 default first
+    out = fn(ts.Tensor(np.ones(2), requires_grad=True))
+    assert out.dtype == np.float64
+    assert out.numpy().tolist() == expected  # exactly the float64 sums and products
+    assert fn(ts.Tensor(np.ones(2, np.float32))).dtype == np.float32  # and no widening
+
+
+def test_a_list_operand_of_a_matmul_takes_the_tensors_dtype():
+    x = ts.Tensor(np.eye(2), requires_grad=True)
+    assert (x @ [0.1, 0.2]).dtype == np.float64
+    assert ([0.1, 0.2] @ x).numpy().tolist() == [0.1, 0.2]
+
+
+def test_values_a_dtype_cannot_hold_are_refused_not_wrapped():
+    with pytest.raises(OverflowError, match="out of bounds for int8"):
+        ts.Tensor([300], dtype="int8")
+    with pytest.raises(OverflowError, match="out of bounds for uint8"):
+        ts.Tensor([-1], dtype="uint8")
+    with pytest.raises(OverflowError, match="beyond the int64 range"):
+        ts.Tensor(2**70)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.array(["a", "b"]), np.array([1, None], dtype=object), np.array(["2020-01-01"], "M8[D]")],
+)
+def test_arrays_that_are_not_numbers_are_refused(array):
+    with pytest.raises(TypeError, match="expected numbers"):
+        ts.Tensor(array)
+
+
+def test_creation_arguments_are_checked():
+    with pytest.raises(TypeError, match="randn: dtype must be a float dtype"):
+        ts.randn(4, dtype=np.int64)
+    with pytest.raises(ValueError, match="sizes >= 0"):
+        ts.zeros(-1)
+    with pytest.raises(ValueError, match="step must not be 0"):
+        ts.arange(0, 3, 0)
+    with pytest.raises(TypeError, match="cat: axis must be an int"):
+        ts.cat([ts.ones(2), ts.ones(2)], axis=None)
+
+
+def test_a_boolean_mask_of_the_wrong_length_is_refused_as_numpy_does():
+    x = ts.Tensor(np.arange(6.0).reshape(2, 3))
+    for index in (np.array([True, False, False]), (slice(None), [True, False])):
+        with pytest.raises(IndexError, match="boolean index did not match"):
+            x[index]
+    with pytest.raises(IndexError, match="0-d boolean index"):
+        x[ts.Tensor(1.0) > 0]
+    assert x[np.array([False, True])].numpy().tolist() == [[3.0, 4.0, 5.0]]
+
+
+def test_comparison_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"less: cannot broadcast shapes \(2,\) and \(3,\)"):
+        _ = ts.Tensor([1.0, 2.0]) < ts.Tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="backward\\(grad\\): grad must be numbers"):
+        (ts.Tensor([1.0], requires_grad=True) * 2).sum().backward("ab")
+
+
+def test_format_abs_and_mask_operators():
+    x = ts.Tensor([1.0, -2.0], requires_grad=True)
+    loss = (x * x).sum()
+    assert f"{loss:.2f}" == "5.00" and f"{loss}" == str(loss)
+    with pytest.raises(TypeError, match="single-element"):
+        f"{x:.2f}"
+    abs(x).sum().backward()
+    assert x.grad.tolist() == [1.0, -1.0]
+    positive, small = x > 0, x < 2
+    assert (positive & small).numpy().tolist() == [True, False]
+    assert (positive | ~small).numpy().tolist() == [True, False]
+    assert (np.array([False, True]) ^ positive).numpy().tolist() == [True, True]
+    with pytest.raises(TypeError, match="boolean"):
+        ~x

@@ -679,7 +679,12 @@ class Softmax(Function):
     def forward(self, x):
         xp = array_module(x)
         x = _as_float(x)
-        if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
+        if (
+            x.size >= 16384
+            and self.axis in (-1, x.ndim - 1)
+            and x.dtype.kind == "f"
+            and x.dtype.itemsize >= 4  # float16's normal range ends at e^−9.7: no margin
+        ):
             # One shift for the whole array: NumPy's max over each short row costs as much
             # as the exp. Softmax is the same for any shift; this one is fine unless a row
             # lies so far below the array's max that its exps underflow, and then (or for

@@ -151,6 +151,11 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ making arrays
+# dtype kinds that are not numbers: objects (Python ints beyond int64 too), strings, raw
+# bytes, dates and durations
+_NOT_NUMBERS = frozenset("OSUVMm")
+
+
 def _to_array(data, dtype=None):
     """`data` as an array of the right backend and dtype (see Tensor's docstring)."""
     if isinstance(data, Tensor):
@@ -159,14 +164,26 @@ def _to_array(data, dtype=None):
         arr = data  # already a CuPy array: stays on the GPU
     elif isinstance(data, np.ndarray | np.generic):
         arr = np.asarray(data)
+        if arr.dtype.kind in _NOT_NUMBERS:
+            raise TypeError(
+                f"cannot make a tensor from an array of {arr.dtype}: expected numbers (a bool, "
+                "integer or float dtype)"
+            )
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
     else:
-        try:
-            arr = np.asarray(data)
+        try:  # with the dtype asked for, so that NumPy refuses values it cannot hold
+            arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=np.dtype(dtype))
+        except OverflowError as e:  # [300] as int8, or an int beyond int64
+            raise OverflowError(f"cannot make a tensor from {data!r}: {e}") from None
         except ValueError as e:
             raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
-        if arr.dtype.kind in "OSUV":  # objects, strings, raw bytes: not numbers
+        if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], int):
+            raise OverflowError(
+                f"cannot make a tensor from {type(data).__name__}: an integer beyond the "
+                "int64 range (use a float for huge values)"
+            )
+        if arr.dtype.kind in _NOT_NUMBERS:
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding "
                 f"{type(arr.flat[0]).__name__ if arr.size else 'nothing'}: expected numbers, "
@@ -322,6 +339,17 @@ class Tensor:
             )
         return bool(self.data)
 
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}": a single-element tensor formats as its number."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a single-element tensor, got shape "
+                f"{tuple(self.shape)}: format .numpy() or one element"
+            )
+        return format(self.item(), spec)
+
     # -------------------------------------------------------------- leaving the engine
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the data (from the GPU if the tensor lives there)."""
@@ -380,7 +408,13 @@ class Tensor:
             g = backend.array_module(self.data).ones_like(self.data)
         else:
             g = grad.data if isinstance(grad, Tensor) else grad
-            g = backend.array_module(self.data).asarray(g, dtype=self.dtype)
+            try:
+                g = backend.array_module(self.data).asarray(g, dtype=self.dtype)
+            except (TypeError, ValueError) as e:
+                raise TypeError(
+                    f"backward(grad): grad must be numbers of shape {tuple(self.shape)} (an "
+                    f"array, list or Tensor), got {type(grad).__name__}: {e}"
+                ) from None
             if g.shape != self.shape:
                 raise ValueError(
                     f"backward(grad): grad has shape {tuple(g.shape)} but the tensor has "
@@ -390,7 +424,9 @@ class Tensor:
 
     # -------------------------------------------------------------- operators
     def _lift(self, other) -> Tensor:
-        """A scalar or array operand as a constant Tensor of a matching dtype."""
+        """A scalar, list or array operand as a constant Tensor of a matching dtype: Python
+        numbers and lists of them take this tensor's float dtype (x + 0.1 and x + [0.1, 0.2]
+        stay float64 for a float64 x, float32 for a float32 one); arrays keep their own."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
@@ -398,6 +434,13 @@ class Tensor:
             if self.data.dtype.kind == "f" and not isinstance(other, complex):
                 return _leaf(xp.asarray(other, dtype=self.data.dtype))
             return _leaf(xp.asarray(other))
+        if isinstance(other, list | tuple) and self.data.dtype.kind == "f":
+            try:
+                kind = np.asarray(other).dtype.kind
+            except ValueError:  # ragged: Tensor(other) below says so
+                kind = None
+            if kind in ("i", "u", "f"):  # numbers (not bools): read in this tensor's dtype
+                return Tensor(other, dtype=self.data.dtype)
         return Tensor(other)
 
     def __add__(self, other) -> Tensor:
@@ -435,10 +478,12 @@ class Tensor:
         return _apply2(ops.Pow(), self._lift(other), self)
 
     def __matmul__(self, other) -> Tensor:
-        return _apply2(ops.MatMul(), self, other if isinstance(other, Tensor) else Tensor(other))
+        return _apply2(
+            ops.MatMul(), self, other if isinstance(other, Tensor) else self._lift(other)
+        )
 
     def __rmatmul__(self, other) -> Tensor:
-        return _apply2(ops.MatMul(), Tensor(other), self)
+        return _apply2(ops.MatMul(), self._lift(other), self)
 
     def __neg__(self) -> Tensor:
         return _apply1(ops.Neg(), self)
@@ -446,12 +491,27 @@ class Tensor:
     def __getitem__(self, index) -> Tensor:
         if index.__class__ is tuple and all(i.__class__ in _BASIC_INDEX for i in index):
             return _apply1(ops.GetItem(index, basic=True), self)  # z[:, :H]: the hot path
+        if _has_mask(index):
+            try:
+                _check_masks(index, self.data.shape)
+            except IndexError as e:
+                raise IndexError(f"getitem on shape {tuple(self.data.shape)}: {e}") from None
         return _apply1(ops.GetItem(_unwrap_index(index, self.data)), self)
 
     # comparisons: boolean tensors, outside the graph
     def _compare(self, other, op) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        return _leaf(backend.as_array(op(self.data, other_data)))
+        try:
+            return _leaf(backend.as_array(op(self.data, other_data)))
+        except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
+            kind = ValueError if isinstance(e, ValueError) else TypeError
+            shown = f"{tuple(self.data.shape)} and {tuple(np.shape(other_data))}"
+            if "broadcast" in str(e):
+                raise kind(
+                    f"{op.__name__}: cannot broadcast shapes {shown}: each axis, aligned from "
+                    "the right, must be equal or 1"
+                ) from None
+            raise kind(f"{op.__name__} of a tensor and {type(other).__name__}: {e}") from None
 
     def __lt__(self, other) -> Tensor:
         return self._compare(other, np.less)
@@ -470,6 +530,39 @@ class Tensor:
 
     def __ne__(self, other) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal)
+
+    # masks combined: boolean tensors only, outside the graph like the comparisons
+    def _mask_op(self, other, op, symbol: str) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        if self.dtype.kind != "b" or getattr(other_data, "dtype", np.dtype(bool)).kind != "b":
+            raise TypeError(
+                f"{symbol} combines boolean tensors (masks, e.g. x > 0), got {self.dtype} and "
+                f"{getattr(other_data, 'dtype', type(other).__name__)}"
+            )
+        return self._compare(other, op)
+
+    def __and__(self, other) -> Tensor:
+        return self._mask_op(other, np.logical_and, "&")
+
+    __rand__ = __and__
+
+    def __or__(self, other) -> Tensor:
+        return self._mask_op(other, np.logical_or, "|")
+
+    __ror__ = __or__
+
+    def __xor__(self, other) -> Tensor:
+        return self._mask_op(other, np.logical_xor, "^")
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Tensor:
+        if self.dtype.kind != "b":
+            raise TypeError(f"~ inverts a boolean tensor (a mask), got {self.dtype}")
+        return _leaf(backend.as_array(~self.data))
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
 
     # -------------------------------------------------------------- elementwise methods
     def exp(self) -> Tensor:
@@ -572,6 +665,40 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
 _BASIC_INDEX = (slice, int)  # index parts that pick each element at most once
 
 
+def _is_bool_array(i) -> bool:
+    return getattr(getattr(i, "dtype", None), "kind", None) == "b"
+
+
+def _has_mask(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    for i in parts:
+        if isinstance(i, Tensor):
+            i = i.data
+        if _is_bool_array(i) or (
+            isinstance(i, list) and i and all(isinstance(v, bool | np.bool_) for v in i)
+        ):
+            return True
+    return False
+
+
+def _check_masks(index, shape) -> None:
+    """NumPy's own check of an index holding boolean masks, before they become index
+    arrays (which would let a mask of the wrong length through): the index is tried on a
+    view of one byte repeated to `shape`, so no copy of the data is made."""
+
+    def host(i):
+        i = i.data if isinstance(i, Tensor) else i
+        return backend.to_numpy(i) if hasattr(i, "dtype") else i
+
+    parts = tuple(host(i) for i in index) if isinstance(index, tuple) else host(index)
+    if any(
+        _is_bool_array(p) and p.ndim == 0 for p in (parts if isinstance(parts, tuple) else (parts,))
+    ):
+        raise IndexError("a 0-d boolean index is not supported; index with a mask of x's shape")
+    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
+    probe[parts]  # raises NumPy's IndexError for a mask of the wrong shape
+
+
 def _unwrap_index(index, data):
     """An index with Tensors and lists turned into arrays of `data`'s backend."""
     if isinstance(index, tuple):
@@ -604,6 +731,7 @@ def _unwrap_index(index, data):
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _as_tensors(tensors, "cat")
+    axis = _axis_arg(axis, "cat")
     ndim = tensors[0].ndim
     if not -ndim <= axis < ndim:
         raise ValueError(f"cat: axis {axis} is out of range for tensors with {ndim} axes")
@@ -622,6 +750,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shape tensors along a new axis."""
     tensors = _as_tensors(tensors, "stack")
+    axis = _axis_arg(axis, "stack")
     first = tensors[0].shape
     if any(t.shape != first for t in tensors):
         shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
@@ -654,11 +783,22 @@ def maximum(a: Tensor, b) -> Tensor:
     return _apply2(ops.Maximum(), a, a._lift(b))
 
 
+def _axis_arg(axis, op: str) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    return int(axis)
+
+
 def _as_tensors(tensors, op: str) -> list[Tensor]:
+    """Tensors as they are; lists and arrays among them as constants, lists taking the
+    first tensor's float dtype (as x + [0.1] does)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    if like is None:
+        return [Tensor(t) for t in tensors]
+    return [like._lift(t) if not isinstance(t, Tensor) else t for t in tensors]
 
 
 def _shape_arg(shape) -> tuple[int, ...]:
@@ -666,6 +806,8 @@ def _shape_arg(shape) -> tuple[int, ...]:
         shape = tuple(shape[0])
     if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in shape):
         raise TypeError(f"a shape is made of integers, got {shape}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"a shape is made of sizes >= 0, got {shape}")
     return tuple(int(n) for n in shape)
 
 
@@ -703,7 +845,10 @@ def rng() -> np.random.Generator:
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (drawn on the host, so every backend gets the same values)."""
-    data = _rng.standard_normal(_shape_arg(shape)).astype(_float_dtype(dtype))
+    dt = _float_dtype(dtype)
+    if dt.kind != "f":  # normal samples cut to integers are not normal samples
+        raise TypeError(f"randn: dtype must be a float dtype, got {dt}")
+    data = _rng.standard_normal(_shape_arg(shape)).astype(dt)
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -711,6 +856,8 @@ def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     """Evenly spaced values, as NumPy's arange (integers stay integer)."""
     if stop is None:
         start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
     data = np.arange(start, stop, step)
     if dtype is not None:
         data = data.astype(dtype)

@@ -17,7 +17,7 @@ TORCH = "torch"
 # more than this factor: another process had the CPU while it was timed.
 CONTENDED_RATIO = 1.10
 
-# DESIGN.md's targets (medians of the same run)
+# The design's performance targets (medians of the same run)
 TARGET_VS_TORCH = 1.0
 TARGET_W5_US_PER_OP = 2.0
 TARGET_W4_VS_FLOOR = 1.5
@@ -427,7 +427,7 @@ def grad_table(check: dict, workloads: list[str], engines: list[str]) -> list[st
 
 
 def targets(cells: dict, workloads: list[str], paired: dict | None = None) -> list[dict]:
-    """DESIGN's targets, each measured from wall-time and from CPU-time medians of the
+    """The design's targets, each measured from wall-time and from CPU-time medians of the
     cells, and from the paired processes' per-turn ratios.
 
     A row: {"what", "wall", "cpu", "paired"}, each value a (text, met) pair, met None where
@@ -553,7 +553,7 @@ def render(results: dict) -> str:
 
     tg = targets(cells, workloads, paired)
     if tg:
-        lines += ["", "## Targets (DESIGN.md, Performance)", ""]
+        lines += ["", "## Targets (the performance targets of the design)", ""]
         mark = {True: "met", False: "**not met**", None: "—"}
         lines += [
             "From the cells' wall-time medians, from their CPU-time medians (trust these "

@@ -22,6 +22,7 @@ import datetime as dt
 import errno
 import importlib.util
 import json
+import math
 import os
 import platform
 import subprocess
@@ -295,8 +296,14 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
     opts.workload_list = _choose(opts.workloads, list(WORKLOADS), "workload", ap)
     engines = [ENGINE_ALIASES.get(e, e) for e in opts.engines.split(",") if e]
     opts.engine_list = _choose(",".join(engines), list(ENGINES), "engine", ap)
-    if opts.rounds < 1 or opts.budget <= 0:
-        ap.error("--rounds must be at least 1 and --budget positive")
+    if opts.rounds < 1 or not 0 < opts.budget < math.inf:  # (NaN fails both)
+        ap.error("--rounds must be at least 1 and --budget a positive number of seconds")
+    if not any(e in WORKLOADS[w].engines for w in opts.workload_list for e in opts.engine_list):
+        ap.error(
+            f"nothing to time: {', '.join(opts.workload_list)} run(s) on "
+            f"{', '.join(sorted({e for w in opts.workload_list for e in WORKLOADS[w].engines}))}"
+            f", not on {', '.join(opts.engine_list)}"
+        )
     return opts
 
 
@@ -348,6 +355,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     run_engines = [e for e in engines if e not in skipped]
     # a W4 variant needs W4's floor to compare and W4's engine cell for its ratio
     cells = [(w, e) for w in workloads for e in run_engines if e in WORKLOADS[w].engines]
+    if not cells:  # only engines that are not installed
+        log(f"error: nothing to time: {'; '.join(skipped.values())}")
+        return 2
     machine = machine_info()
     n_proc = len(cells) * opts.rounds
     n_pair = sum(len(m) > 1 for m in groups_of(cells).values()) * opts.rounds if opts.paired else 0

@@ -9,6 +9,7 @@ and ``python -m benchmarks`` run the same code and write the same RESULTS.md.
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +46,22 @@ def _check_names(text: str | None, known, aliases: dict, option: str) -> None:
         raise click.BadParameter(
             f"unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}",
             param_hint=option,
+        )
+
+
+def _check_something_to_time(runner: ModuleType, workloads: str | None, engines: str | None):
+    """A usage error unless some chosen workload runs on some chosen engine (the engine's
+    variants, W4-fused and the like, have no floor or PyTorch cell)."""
+    chosen_w = [w.strip() for w in (workloads or ",".join(runner.WORKLOADS)).split(",")]
+    chosen_e = [
+        runner.ENGINE_ALIASES.get(e.strip(), e.strip())
+        for e in (engines or ",".join(runner.ENGINES)).split(",")
+    ]
+    on = {e for w in chosen_w if w in runner.WORKLOADS for e in runner.WORKLOADS[w].engines}
+    if not on & set(chosen_e):
+        raise click.UsageError(
+            f"nothing to time: {', '.join(w for w in chosen_w if w)} run(s) on "
+            f"{', '.join(sorted(on))} only, not on {', '.join(e for e in chosen_e if e)}"
         )
 
 
@@ -97,6 +114,9 @@ def bench(
     runner = load_suite()
     _check_names(workloads, list(runner.WORKLOADS), {}, "--workloads")
     _check_names(engines, list(runner.ENGINES), runner.ENGINE_ALIASES, "--engines")
+    if budget is not None and not math.isfinite(budget):
+        raise click.BadParameter(f"{budget} is not a number of seconds", param_hint="--budget")
+    _check_something_to_time(runner, workloads, engines)
     argv = ["--seed", str(seed), "--backend", backend]
     options = {
         "--workloads": workloads,

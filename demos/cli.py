@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(e.format_message())
         sys.exit(0)
     except click.ClickException as e:
-        click.echo(f"tinygrad-seq: error: {e.format_message()}", err=True)
+        # one line: click lists a missing argument's choices one per line
+        message = " ".join(part.strip() for part in e.format_message().splitlines())
+        click.echo(f"tinygrad-seq: error: {message}", err=True)
         sys.exit(2)
     except OSError as e:  # a file or folder that cannot be read or written
         if os.environ.get("TINYGRAD_SEQ_DEBUG"):

@@ -226,7 +226,7 @@ def graph(
         detail=detail,
         renderer=renderer,
     )
-    fmt_used = path.rsplit(".", 1)[-1]
+    fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
     click.echo(
         f"wrote {path}: {len(graph_view)} nodes, {len(graph_view.parameters())} "
         f"weights; renderer: {renderer_for(fmt_used, renderer)}"

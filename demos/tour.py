@@ -158,7 +158,8 @@ def run_tour(
     try:
         ensure_dir(out / "img")
     except OSError as e:
-        raise click.UsageError(f"cannot write to --out {str(out)!r}: {e.strerror}") from None
+        where = e.filename or out  # (out/img may be the file in the way)
+        raise click.UsageError(f"cannot write to --out {str(where)!r}: {e.strerror}") from None
     summary_path = out / "summary.json"
     summary = _load_summary(summary_path)
     summary["meta"] = {

@@ -81,6 +81,9 @@ def test_the_bare_command_shows_the_help(capsys):
     [
         (["vanishing", "--seed", "-1"], ["--seed", "-1"]),
         (["graph", "rnn", "--out", "g.pdf"], ["--out", "g.pdf", ".svg"]),
+        (["graph"], ["Missing argument 'MODEL'", "mlp, rnn"]),  # click lists them a line each
+        (["bench", "--budget", "nan"], ["--budget"]),
+        (["bench", "--workloads", "W4-fused", "--engines", "numpy-floor"], ["nothing to time"]),
     ],
 )
 def test_more_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
@@ -184,3 +187,16 @@ def test_a_missing_part_skips_a_demo_and_a_broken_demo_fails_without_stopping_th
     assert demos["derivations"]["status"] == "ok"  # the tour went on
     html = (tmp_path / "index.html").read_text()
     assert "skipped: needs" in html and "failed: RuntimeError" in html
+
+
+def test_graph_writes_to_an_upper_case_suffix(capsys, tmp_path):
+    out = tmp_path / "rnn.SVG"
+    code, stdout, err = run_cli(capsys, "graph", "rnn", "--steps", "2", "--out", str(out))
+    assert code == 0, err
+    assert out.is_file() and stdout.startswith(f"wrote {out}")
+
+
+def test_an_img_folder_that_is_a_file_is_named(capsys, tmp_path):
+    (tmp_path / "img").write_text("")
+    code, out, err = run_cli(capsys, "complexity", "--quick", "--out", str(tmp_path))
+    assert code == 2 and str(tmp_path / "img") in err, err

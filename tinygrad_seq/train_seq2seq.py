@@ -54,6 +54,7 @@ class PairResult:
     antidiagonal: float | None = None  # reversal only, with attention
     seconds: float = 0.0
     config: dict = field(default_factory=dict)
+    after_antidiagonal: float | None = None  # the share one source position later
 
     @property
     def token_accuracy(self) -> float:
@@ -155,9 +156,12 @@ def accuracy_by_length(
     return by_length, float(exact.mean())
 
 
-def antidiagonal_weight(model: Seq2Seq, data: PairData) -> float:
+def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> float:
     """Reversal: the share of attention that output step t puts on source position n−1−t
-    (the anti-diagonal), averaged over the n real output tokens of every pair.
+    (the anti-diagonal: the token it must produce), averaged over the n real output tokens
+    of every pair. With `offset`, on position n−1−t+offset instead (+1: the position after
+    it, whose left-to-right encoder state read that token one step before), over the steps
+    where that position is a real token.
 
     Measured under teacher forcing, so every row is scored on the true prefix. A uniform
     alignment over the n source tokens would give 1/n. Runs in eval mode without recording
@@ -174,8 +178,11 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData) -> float:
     shares = []
     for b, n in enumerate(data.src_lengths):
         t = np.arange(n)
-        shares.append(alpha[b, t, n - 1 - t].mean())
-    return float(np.mean(shares))
+        position = n - 1 - t + offset
+        real = (position >= 0) & (position < n)
+        if real.any():
+            shares.append(alpha[b, t[real], position[real]].mean())
+    return float(np.mean(shares)) if shares else float("nan")
 
 
 def _sizes(quick: bool, overrides: dict) -> dict:
@@ -221,11 +228,13 @@ def run_reversal(
         net, train, config["steps"], config["batch"], config["lr"], seed=seed, progress=progress
     )
     by_length, exact = accuracy_by_length(net, test)
-    diag = None
+    diag = after = None
     if isinstance(net, Seq2Seq) and net.attention is not None:
         diag = antidiagonal_weight(net, test)
+        after = antidiagonal_weight(net, test, offset=1)
     config.update(cell=cell, attention=attention, model=model, seed=seed)
-    return PairResult(net, losses, by_length, exact, diag, time.perf_counter() - start, config)
+    seconds = time.perf_counter() - start
+    return PairResult(net, losses, by_length, exact, diag, seconds, config, after)
 
 
 def compare_attention(

@@ -687,7 +687,10 @@ def bottleneck_figure(
     ax2.set_title("Training loss", fontsize=10)
     ax2.legend(fontsize=8)
     ax2.grid(True, which="major", alpha=0.3)
-    fig.suptitle("Seq2seq: accuracy falls with input length; attention holds it", fontsize=12)
+    fig.suptitle(
+        "Seq2seq: accuracy falls with input length; with attention it falls far less",
+        fontsize=12,
+    )
     return save(fig, path)
 
 

@@ -151,3 +151,35 @@ def test_antidiagonal_weight_records_no_graph_and_keeps_the_mode():
     assert 0 < share < 1
     assert model.training
     assert model.last_attention is not None
+
+
+class _Aligned:
+    """A model whose attention puts all its weight one source position after the
+    anti-diagonal (as a trained left-to-right encoder-decoder does)."""
+
+    training = False
+
+    def __init__(self, data) -> None:
+        B, T_out, T_in = len(data), data.tgt_in.shape[1], data.src.shape[1]
+        self.last_attention = np.zeros((B, T_out, T_in))
+        for b, n in enumerate(data.src_lengths):
+            for t in range(1, n):
+                self.last_attention[b, t, n - t] = 1.0
+            self.last_attention[b, 0, n - 1] = 1.0  # (no later position at t = 0)
+
+    def eval(self):
+        return self
+
+    def train(self, mode=True):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return None
+
+
+def test_antidiagonal_weight_at_an_offset():
+    data, _, _ = _small_reversal()
+    model = _Aligned(data)
+    assert antidiagonal_weight(model, data, offset=1) == 1.0
+    on_diagonal = np.mean([1 / n for n in data.src_lengths])  # only t = 0 of n steps
+    assert antidiagonal_weight(model, data) == pytest.approx(on_diagonal)

@@ -210,6 +210,21 @@ def graph(
         raise click.BadParameter(
             f"{out!r} does not end in .svg, .png or .dot (or pass --format)", param_hint="--out"
         )
+    if fmt is not None and suffix in ("svg", "png", "dot") and suffix != fmt:
+        raise click.BadParameter(
+            f"{out!r} ends in .{suffix} but --format is {fmt}", param_hint="--out"
+        )
+    try:  # before the model is built: a renderer that is missing fails at once
+        renderer_for(fmt or suffix or "svg", renderer)
+    except RuntimeError as e:  # (RendererMissing), in the command line's words
+        message = str(e).replace("render_graph: ", "")
+        for python, option in (
+            ("renderer='auto'", "--renderer auto"),
+            ("renderer='dot'", "--renderer dot"),
+            ("format='dot'", "--format dot"),
+        ):
+            message = message.replace(python, option)
+        raise click.UsageError(message) from None
     output_file(out, "--out")
     if collapse is None:
         collapse = AUTO_COLLAPSE if steps > AUTO_COLLAPSE_AFTER else 0

@@ -17,6 +17,7 @@ import html
 import importlib
 import json
 import platform
+import shlex
 import time
 import traceback
 from dataclasses import dataclass
@@ -162,10 +163,15 @@ def run_tour(
         raise click.UsageError(f"cannot write to --out {str(where)!r}: {e.strerror}") from None
     summary_path = out / "summary.json"
     summary = _load_summary(summary_path)
+    if len(names) == 1:
+        command = f"tinygrad-seq {names[0]}"
+    else:  # (--only when not every demo ran: rerunning the command reruns these)
+        only = "" if set(names) == set(DEMOS) else f" --only {','.join(names)}"
+        command = f"tinygrad-seq tour{only}"
     summary["meta"] = {
         "command": (
-            f"tinygrad-seq {'tour' if len(names) > 1 else names[0]} --out {out} --seed {seed} "
-            f"--backend {backend}" + {"quick": " --quick", "tiny": " --size tiny"}.get(size, "")
+            f"{command} --out {shlex.quote(str(out))} --seed {seed} --backend {backend}"
+            + {"quick": " --quick", "tiny": " --size tiny"}.get(size, "")
         ),
         "size": size,
         "seed": seed,
@@ -314,6 +320,12 @@ def write_index(path: Path, summary: dict[str, Any]) -> None:
     """index.html: for each demo, the seed's claim, what was measured, figures, numbers."""
     e = html.escape
     meta = summary.get("meta", {})
+    demos = summary.get("demos", {})
+
+    def run_wide(key: str) -> str:  # the sections' setting, or "mixed" when they differ
+        values = {str(d.get(key)) for d in demos.values()} or {str(meta.get(key))}
+        return values.pop() if len(values) == 1 else "mixed (see each section)"
+
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>tinygrad_seq tour</title>",
@@ -321,11 +333,10 @@ def write_index(path: Path, summary: dict[str, Any]) -> None:
         "<h1>The history of sequence modeling, measured</h1>",
         "<p class='meta'>Each section quotes what the seed text claims, then what this run "
         "measured with tinygrad_seq. Every number is in <a href='summary.json'>summary.json"
-        f"</a>. Run: size {e(str(meta.get('size')))}, seed {e(str(meta.get('seed')))}, "
-        f"backend {e(str(meta.get('backend')))}, Python {e(str(meta.get('python')))}, "
+        f"</a>. Run: size {e(run_wide('size'))}, seed {e(run_wide('seed'))}, "
+        f"backend {e(run_wide('backend'))}, Python {e(str(meta.get('python')))}, "
         f"NumPy {e(str(meta.get('numpy')))}.</p>",
     ]
-    demos = summary.get("demos", {})
     for name in [n for n in DEMOS if n in demos] + [n for n in demos if n not in DEMOS]:
         d = demos[name]
         status = str(d.get("status", "?"))

@@ -82,6 +82,7 @@ def test_the_bare_command_shows_the_help(capsys):
         (["vanishing", "--seed", "-1"], ["--seed", "-1"]),
         (["graph", "rnn", "--out", "g.pdf"], ["--out", "g.pdf", ".svg"]),
         (["graph"], ["Missing argument 'MODEL'", "mlp, rnn"]),  # click lists them a line each
+        (["graph", "rnn", "--format", "png", "--out", "x.svg"], ["ends in .svg", "--format"]),
         (["bench", "--budget", "nan"], ["--budget"]),
         (["bench", "--workloads", "W4-fused", "--engines", "numpy-floor"], ["nothing to time"]),
     ],

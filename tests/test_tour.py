@@ -153,3 +153,16 @@ def test_derivations(tour):
     assert n["passed"] == n["total"] > 10
     assert n["worst_numeric_error"] < n["tolerance"]
     assert n["worked_example"]["value"] == pytest.approx(0.9**19 * 0.3**19, rel=1e-12)
+
+
+def test_the_index_header_says_mixed_when_the_sections_were_run_differently(tmp_path):
+    from tinygrad_seq.demos.tour import write_index
+
+    section = {"status": "ok", "title": "t", "claim": "c", "size": "quick", "backend": "numpy"}
+    summary = {
+        "meta": {"size": "quick", "seed": 3, "backend": "numpy"},  # the last command's
+        "demos": {"vanishing": {**section, "seed": 0}, "memory": {**section, "seed": 3}},
+    }
+    write_index(tmp_path / "index.html", summary)
+    header = (tmp_path / "index.html").read_text().split("<section")[0]
+    assert "seed mixed (see each section)" in header and "size quick" in header

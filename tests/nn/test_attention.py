@@ -373,3 +373,10 @@ def test_dtype_mistakes_are_type_errors_and_shape_mistakes_value_errors():
         as_mask(np.ones((3, 4)), 2, 3, 4, "who", like)
     with pytest.raises(ValueError, match=r"who: mask of shape \(2, 4\)"):
         as_mask(np.ones((2, 4), dtype=bool), 2, 3, 4, "who", like)
+
+
+def test_attention_over_no_keys_is_a_clear_error():
+    from tinygrad_seq.nn import ScaledDotProductAttention
+
+    with pytest.raises(ValueError, match="at least one key"):
+        ScaledDotProductAttention()(ts.Tensor(np.ones((1, 2, 4))), ts.Tensor(np.ones((1, 0, 4))))

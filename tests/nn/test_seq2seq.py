@@ -200,7 +200,7 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng, attent
 def test_greedy_decode_stops_at_max_len(rng):
     model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "rnn", "additive")
     src, lengths, _ = batch(rng)
-    out = model.greedy_decode(src, max_len=3, bos=1, eos=-1, src_lengths=lengths)  # never ends
+    out = model.greedy_decode(src, max_len=3, bos=1, eos=None, src_lengths=lengths)  # no stop
     assert out.shape == (3, 4)
     assert model.greedy_decode(src, max_len=0, bos=1, eos=2).shape == (3, 1)
 
@@ -256,3 +256,18 @@ def test_empty_sequences_name_the_model_and_the_shape(rng):
         model(src[:, :0], tgt_in)
     with pytest.raises(ValueError, match=r"Seq2Seq: src has no tokens \(shape \(3, 0\)\)"):
         model.greedy_decode(src[:, :0], max_len=3, bos=1, eos=2)
+
+
+def test_greedy_decode_checks_bos_eos_and_keeps_attention_shapes():
+    model = Seq2Seq(10, 10, 4, 8, "gru", "dot")
+    with pytest.raises(TypeError, match="Seq2Seq.greedy_decode: bos must be an int"):
+        model.greedy_decode([[1, 2, 3]], 3, 0.5, 1)
+    with pytest.raises(ValueError, match=r"eos must be a token id in \[0, 10\)"):
+        model.greedy_decode([[1, 2, 3]], 3, 0, 10)
+    assert model.greedy_decode([[1, 2, 3]], 0, 0, 1).tolist() == [[0]]
+    assert model.last_attention.shape == (1, 0, 3)  # no output rows, one column per token
+
+
+def test_ragged_ids_are_a_clear_error():
+    with pytest.raises(ValueError, match="rows have different lengths; pad them"):
+        Seq2Seq(10, 10, 4, 8, "gru")([[1, 2], [3]], [[0, 1], [0, 1]])

@@ -339,3 +339,45 @@ def test_encode_and_decode_check_src_mask_as_forward_does(rng):
             call(mask.astype(np.int64))
         with pytest.raises(ValueError, match=r"Transformer: src_mask .*\(2, 3\).*\(2, 2\)"):
             call(mask[:, :2])
+
+
+def test_greedy_decode_runs_without_dropout_and_gives_the_mode_back():
+    ts.manual_seed(8)
+    model = Transformer(10, 6, 8, 2, 16, 2, dropout=0.5)  # built in training mode
+    src = np.random.default_rng(8).integers(0, 10, (2, 5))
+    first = model.greedy_decode(src, 8, 0, 1)
+    assert all(np.array_equal(first, model.greedy_decode(src, 8, 0, 1)) for _ in range(3))
+    assert model.training
+    np.testing.assert_array_equal(first, model.eval().greedy_decode(src, 8, 0, 1))
+
+
+def test_greedy_decode_checks_its_arguments_before_decoding():
+    model = Transformer(10, 6, 8, 2, 16, 1, max_len=5)
+    src = np.ones((2, 3), dtype=np.int64)
+    with pytest.raises(ValueError, match="max_len=8 needs 9 positions.*built with max_len=5"):
+        model.greedy_decode(src, 8, 0, 1)
+    with pytest.raises(TypeError, match="bos must be an int token id, got float"):
+        model.greedy_decode(src, 3, 0.5, 1)
+    with pytest.raises(ValueError, match=r"eos must be a token id in \[0, 6\), got 99"):
+        model.greedy_decode(src, 3, 0, 99)
+
+
+def test_greedy_decode_of_nothing_leaves_no_stale_decoder_weights():
+    model = Transformer(10, 6, 8, 2, 16, 1)
+    model(np.ones((3, 4), dtype=np.int64), np.ones((3, 2), dtype=np.int64))
+    model.greedy_decode(np.ones((2, 5), dtype=np.int64), 0, 0, 1)
+    weights = model.last_attention
+    assert weights["encoder"][0].shape == (2, 2, 5, 5)
+    assert weights["decoder_self"] == [None] and weights["cross"] == [None]
+
+
+def test_layer_inputs_and_settings_are_checked():
+    with pytest.raises(ValueError, match=r"x must be \(\.\.\., T, d_model\)"):
+        PositionalEncoding(4)(ts.Tensor(np.ones(4)))
+    with pytest.raises(ValueError, match="FeedForward: expected input with last axis 4"):
+        FeedForward(4, 8)(ts.Tensor(np.ones((2, 3, 5))))
+    with pytest.raises(TypeError, match="n_positions must be an int"):
+        sinusoidal_positions(3.5, 4)
+    # a dropout that is a 0-d array passes the check and works in training, too
+    out = Transformer(10, 6, 8, 2, 16, 1, dropout=np.array(0.1))([[1, 2]], [[0, 1]])
+    assert out.shape == (1, 2, 6)

@@ -87,6 +87,8 @@ def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> None:
             f"{who}: keys and values must have the same length (one value per key); got "
             f"keys {_shape(keys)} and values {_shape(values)}"
         )
+    if keys.shape[1] == 0:  # softmax over nothing: no weights that sum to 1
+        raise ValueError(f"{who}: there must be at least one key, got keys {_shape(keys)}")
 
 
 def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor) -> Any:
@@ -155,7 +157,13 @@ def ids_array(ids: Ids, who: str, what: str) -> Any:
     """
     data = ids.data if isinstance(ids, Tensor) else ids
     if not hasattr(data, "dtype"):
-        data = np.asarray(data)
+        try:
+            data = np.asarray(data)
+        except ValueError:  # rows of different lengths
+            raise ValueError(
+                f"{who}: {what} rows have different lengths; pad them to one length "
+                "(data.pad_or_truncate) and pass the true lengths as src_lengths"
+            ) from None
     if data.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: {what} must be integer token ids of shape (B, T), got dtype {data.dtype} "

@@ -17,6 +17,8 @@ through many steps instead of vanishing.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..autograd import scope
@@ -40,6 +42,11 @@ class LSTMCell(Module):
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
         super().__init__()
         check_sizes("LSTMCell", input=input, hidden=hidden)
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
+            raise TypeError(
+                f"LSTMCell: forget_bias must be a number, got {type(forget_bias).__name__} "
+                f"{forget_bias!r}"
+            )
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_f = uniform_init((h, h + d), h, name="W_f")

@@ -56,6 +56,33 @@ def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
             raise ValueError(f"{who}: {name} must be at least {at_least}, got {n}")
 
 
+def check_token(who: str, name: str, token: Any, vocab: int) -> int:
+    """A token id argument (bos, eos) as an int in [0, vocab), or a TypeError/ValueError
+    naming it (not an embedding's error about ids, nor 0.5 silently read as 0)."""
+    try:
+        if isinstance(token, bool):
+            raise TypeError
+        token = operator.index(token)
+    except TypeError:
+        raise TypeError(
+            f"{who}: {name} must be an int token id, got {type(token).__name__} {token!r}"
+        ) from None
+    if not 0 <= token < vocab:
+        raise ValueError(f"{who}: {name} must be a token id in [0, {vocab}), got {token}")
+    return token
+
+
+@contextlib.contextmanager
+def evaluating(module: Module) -> Iterator[None]:
+    """Run a block in eval mode (dropout off), then give the module its mode back."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
 def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -> Parameter:
     """U(−1/√fan_in, 1/√fan_in), as PyTorch initialises Linear, RNN, LSTM and GRU weights."""
     bound = 1.0 / np.sqrt(fan_in) if fan_in else 0.0

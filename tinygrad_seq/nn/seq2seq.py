@@ -40,7 +40,15 @@ from .attention import (
 from .gru import GRU, GRUCell
 from .linear import Embedding
 from .lstm import LSTM, LSTMCell
-from .module import Ids, Mask, Module, check_sizes, uniform_init
+from .module import (
+    Ids,
+    Mask,
+    Module,
+    check_sizes,
+    check_token,
+    evaluating,
+    uniform_init,
+)
 from .rnn import RNN, RNNCell
 
 __all__ = ["Seq2Seq"]
@@ -180,7 +188,7 @@ class Seq2Seq(Module):
                 features.append(f_t)
                 alphas.append(alpha_t)
             logits = self._logits(stack(features, axis=1))  # (B, T_out, V)
-        self._keep_attention(alphas)
+        self._keep_attention(alphas, tuple(src.shape))
         return logits
 
     def greedy_decode(
@@ -188,15 +196,20 @@ class Seq2Seq(Module):
         src: Ids,
         max_len: int,
         bos: int,
-        eos: int,
+        eos: int | None,
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
     ) -> np.ndarray:
         """Generate by feeding back the likeliest token, from `bos` until every row has
         produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with
-        `bos`; after its first `eos` a row is filled with `eos`."""
-        check_sizes("Seq2Seq.greedy_decode", at_least=0, max_len=max_len)
-        with no_grad():
+        `bos`; after its first `eos` a row is filled with `eos` (`eos=None`: no stop token,
+        max_len tokens each). Runs in eval mode (the model's mode is given back)."""
+        who = "Seq2Seq.greedy_decode"
+        check_sizes(who, at_least=0, max_len=max_len)
+        bos = check_token(who, "bos", bos, self.tgt_vocab)
+        # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
+        eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
+        with no_grad(), evaluating(self):
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
             B = src.shape[0]
             out = [np.full(B, bos, dtype=np.int64)]
@@ -215,12 +228,15 @@ class Seq2Seq(Module):
                     done |= next_ids == eos
                     if done.all():
                         break
-        self._keep_attention(alphas)
+        self._keep_attention(alphas, tuple(src.shape))
         return np.stack(out, axis=1)
 
-    def _keep_attention(self, alphas: list) -> None:
-        if self.attention is None or not alphas:
+    def _keep_attention(self, alphas: list, src_shape: tuple[int, int]) -> None:
+        if self.attention is None:
             self._last_attention = None
+            return
+        if not alphas:  # nothing decoded (max_len 0): no rows, one column per source token
+            self._last_attention = np.zeros((src_shape[0], 0, src_shape[1]))
             return
         xp = backend.array_module(alphas[0].data)
         self._last_attention = xp.concatenate([a.data for a in alphas], axis=1)

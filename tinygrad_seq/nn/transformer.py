@@ -31,7 +31,15 @@ from .attention import (
     source_mask,
 )
 from .linear import Embedding, LayerNorm, Linear, check_last_axis
-from .module import Ids, Mask, Module, check_sizes, uniform_init
+from .module import (
+    Ids,
+    Mask,
+    Module,
+    check_sizes,
+    check_token,
+    evaluating,
+    uniform_init,
+)
 
 __all__ = [
     "sinusoidal_positions",
@@ -49,11 +57,8 @@ def sinusoidal_positions(n_positions: int, d_model: int) -> np.ndarray:
     PE_{pos,2i} = sin(pos / 10000^{2i/d_model}), PE_{pos,2i+1} = cos(pos / 10000^{2i/d_model}).
     A NumPy float64 array (wrap it in a Tensor to use it on a backend).
     """
-    if n_positions < 0 or d_model < 1:
-        raise ValueError(
-            f"sinusoidal_positions: need n_positions >= 0 and d_model >= 1, got "
-            f"n_positions={n_positions}, d_model={d_model}"
-        )
+    check_sizes("sinusoidal_positions", at_least=0, n_positions=n_positions)
+    check_sizes("sinusoidal_positions", d_model=d_model)
     pos = np.arange(n_positions, dtype=np.float64)[:, None]  # (n, 1)
     two_i = np.arange(0, d_model, 2, dtype=np.float64)[None, :]  # 2i = 0, 2, 4, ...: (1, ⌈d/2⌉)
     angle = pos / 10000.0 ** (two_i / d_model)  # (n, ⌈d/2⌉)
@@ -75,6 +80,10 @@ class PositionalEncoding(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_last_axis(x, self.d_model, "PositionalEncoding")
+        if x.ndim < 2:
+            raise ValueError(
+                f"PositionalEncoding: x must be (..., T, d_model), got shape {tuple(x.shape)}"
+            )
         T = x.shape[-2]
         if T > self.max_len:
             raise ValueError(
@@ -107,13 +116,15 @@ class FeedForward(Module):
         self.b_2 = uniform_init((d_model,), d_ff, "b_2")
 
     def forward(self, x: Tensor) -> Tensor:
+        check_last_axis(x, self.d_model, "FeedForward")
         hidden = (matmul(x, self.W_1) + self.b_1).relu()  # (B, T, d_ff)
         out = matmul(hidden, self.W_2) + self.b_2  # (B, T, d_model)
         out.name = "FFN"
         return out
 
 
-def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: float) -> None:
+def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: float) -> float:
+    """The sizes checked; returns dropout as a float (a 0-d array or a Fraction works)."""
     check_sizes(who, d_model=d_model, heads=heads, d_ff=d_ff)
     _check_heads(d_model, heads, who)
     try:
@@ -126,6 +137,7 @@ def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: f
         ) from None
     if not 0 <= p < 1:
         raise ValueError(f"{who}: dropout must be a probability in [0, 1), got {p}")
+    return p
 
 
 def _check_heads(d_model: int, heads: int, who: str) -> None:
@@ -141,7 +153,7 @@ class TransformerEncoderLayer(Module):
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
-        _check_layer_sizes("TransformerEncoderLayer", d_model, heads, d_ff, dropout)
+        dropout = _check_layer_sizes("TransformerEncoderLayer", d_model, heads, d_ff, dropout)
         self.d_model, self.dropout = d_model, dropout
         self.self_attention = MultiHeadAttention(d_model, heads)
         self.norm_1 = LayerNorm(d_model)
@@ -170,7 +182,7 @@ class TransformerDecoderLayer(Module):
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
-        _check_layer_sizes("TransformerDecoderLayer", d_model, heads, d_ff, dropout)
+        dropout = _check_layer_sizes("TransformerDecoderLayer", d_model, heads, d_ff, dropout)
         self.d_model, self.dropout = d_model, dropout
         self.self_attention = MultiHeadAttention(d_model, heads)
         self.norm_1 = LayerNorm(d_model)
@@ -316,20 +328,34 @@ class Transformer(Module):
         src: Ids,
         max_len: int,
         bos: int,
-        eos: int,
+        eos: int | None,
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
     ) -> np.ndarray:
         """Generate by always taking the likeliest next token, from `bos` until every row
         has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
-        with `bos`; a finished row is filled with `eos` after its first `eos`."""
-        check_sizes("Transformer.greedy_decode", at_least=0, max_len=max_len)
+        with `bos`; a finished row is filled with `eos` after its first `eos` (`eos=None`: no
+        stop token, max_len tokens each). Runs in eval mode (no dropout; the model's mode is
+        given back)."""
+        who = "Transformer.greedy_decode"
+        check_sizes(who, at_least=0, max_len=max_len)
+        bos = check_token(who, "bos", bos, self.tgt_vocab)
+        # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
+        eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
+        if max_len + 1 > self.positions.max_len:  # (the prefix grows to max_len + 1)
+            raise ValueError(
+                f"{who}: max_len={max_len} needs {max_len + 1} positions, but the model was "
+                f"built with max_len={self.positions.max_len}"
+            )
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         B = src.shape[0]
         out = np.full((B, 1), bos, dtype=np.int64)
         done = np.zeros(B, dtype=bool)
-        with no_grad():
+        for layer in self.decoder_layers:  # max_len 0 decodes nothing: no stale weights
+            layer.self_attention._last_attention = None
+            layer.cross_attention._last_attention = None
+        with no_grad(), evaluating(self):
             memory = self.encode(src, mask)
             for _ in range(max_len):
                 logits = self.decode(out, memory, mask)  # (B, t, V): the whole prefix again

@@ -342,10 +342,11 @@ class Transformer(Module):
         bos = check_token(who, "bos", bos, self.tgt_vocab)
         # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
         eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
-        if max_len + 1 > self.positions.max_len:  # (the prefix grows to max_len + 1)
+        positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
+        if positions is not None and max_len + 1 > positions:  # the prefix grows to max_len + 1
             raise ValueError(
                 f"{who}: max_len={max_len} needs {max_len + 1} positions, but the model was "
-                f"built with max_len={self.positions.max_len}"
+                f"built with max_len={positions}"
             )
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")

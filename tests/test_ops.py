@@ -700,3 +700,18 @@ def test_unchecked_gradients_have_their_inputs_shape_and_dtype(op, rng):
         if grad is None:
             continue
         assert (tuple(grad.shape), grad.dtype) == (parent.shape, np.float32), fn.op_name
+
+
+def test_cat_and_stack_send_each_input_its_own_dtype():
+    x32 = ts.Tensor(np.ones(2, np.float32), requires_grad=True).tanh()
+    x64 = ts.Tensor(np.ones(2), requires_grad=True)
+    for joined in (ts.cat([x32, x64]), ts.stack([x32, x64])):
+        grads = joined._ctx.backward(np.ones(joined.shape))  # a float64 gradient
+        assert [g.dtype for g in grads] == [np.float32, np.float64]
+
+
+def test_maximum_and_div_spend_nothing_on_a_constant():
+    x = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    g = np.ones(2)
+    assert ts.maximum(x, 1.5)._ctx.backward(g)[1] is None
+    assert (1.0 / x)._ctx.backward(g)[0] is None

@@ -46,14 +46,17 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
+    """max(0, x), elementwise (the same as x.relu())."""
     return _tensor(x, "relu").relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e^−x), elementwise (the same as x.sigmoid())."""
     return _tensor(x, "sigmoid").sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
+    """tanh(x), elementwise (the same as x.tanh())."""
     return _tensor(x, "tanh").tanh()
 
 
@@ -111,7 +114,10 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
 
 
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op)."""
+    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op).
+
+    x (..., D), gain (D,), bias (D,) → (..., D).
+    """
     x = _tensor(x, "layer_norm")
     d = x.shape[-1] if x.ndim else None
     for name, p in (("gain", gain), ("bias", bias)):

@@ -61,7 +61,7 @@ class Node:
 
     @property
     def label(self) -> str:
-        """What a picture shows: the name if any, else the op (or 'leaf'/'const')."""
+        """What a picture shows: the name if any, else the op (or 'param'/'const' for a leaf)."""
         if self.name:
             return self.name
         if self.op:

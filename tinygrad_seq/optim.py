@@ -54,6 +54,7 @@ class Optimizer:
         self.lr = lr
 
     def zero_grad(self) -> None:
+        """Clear every parameter's gradient (`.grad = None`) before the next backward."""
         for p in self.params:
             p.grad = None
 
@@ -72,6 +73,7 @@ class SGD(Optimizer):
         self.velocity: list = [None] * len(self.params)
 
     def step(self) -> None:
+        """One update of every parameter from its `.grad` (parameters without one are skipped)."""
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -110,6 +112,7 @@ class Adam(Optimizer):
         self.steps = [0] * len(self.params)  # per parameter: the steps it had a gradient
 
     def step(self) -> None:
+        """One update of every parameter from its `.grad` (parameters without one are skipped)."""
         b1, b2 = self.betas
         for k, p in enumerate(self.params):
             g = p.grad

@@ -22,7 +22,8 @@ _default_dtype = np.dtype(np.float32)
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the float dtype that Python floats and lists become (float32 or float64)."""
+    """Set the float dtype that Python floats and lists become (float32, the default, or
+    float64; float16 works too, at its precision)."""
     global _default_dtype
     dt = np.dtype(dtype)
     if dt.kind != "f":
@@ -275,18 +276,22 @@ class Tensor:
     # -------------------------------------------------------------- attributes
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's NumPy dtype (float32 unless set otherwise)."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -301,10 +306,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True unless a recorded op made this tensor (inputs, weights, constants)."""
         return self._ctx is None
 
     @property
     def backend(self) -> str:
+        """'numpy' or 'cupy': where the data lives."""
         return backend.backend_of(self.data)
 
     def __len__(self) -> int:
@@ -373,6 +380,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers."""
         return self.numpy().tolist()
 
     def detach(self) -> Tensor:
@@ -384,6 +392,7 @@ class Tensor:
         return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
 
     def zero_grad(self) -> None:
+        """Clear the gradient (`.grad = None`)."""
         self.grad = None
 
     # -------------------------------------------------------------- autodiff
@@ -566,24 +575,31 @@ class Tensor:
 
     # -------------------------------------------------------------- elementwise methods
     def exp(self) -> Tensor:
+        """eˣ, elementwise."""
         return _apply1(ops.Exp(), self)
 
     def log(self) -> Tensor:
+        """The natural log, elementwise."""
         return _apply1(ops.Log(), self)
 
     def tanh(self) -> Tensor:
+        """tanh(x), elementwise; its gradient is 1 − tanh²(x)."""
         return _apply1(ops.Tanh(), self)
 
     def sigmoid(self) -> Tensor:
+        """σ(x) = 1 / (1 + e^−x), elementwise."""
         return _apply1(ops.Sigmoid(), self)
 
     def relu(self) -> Tensor:
+        """max(0, x), elementwise."""
         return _apply1(ops.Relu(), self)
 
     def sqrt(self) -> Tensor:
+        """√x, elementwise."""
         return _apply1(ops.Sqrt(), self)
 
     def abs(self) -> Tensor:
+        """|x|, elementwise (gradient sign(x), 0 at 0)."""
         return _apply1(ops.Abs(), self)
 
     # -------------------------------------------------------------- reductions

@@ -207,7 +207,8 @@ def run_reversal(
     symbol strings, then measure accuracy by source length on fresh pairs.
 
     `sizes` override QUICK / FULL: min_len, max_len, num_symbols, emb, hidden, steps,
-    batch, lr. The test set holds 40 (quick) or 200 pairs of every length.
+    batch, lr. The test set holds about 40 (quick) or 200 pairs of each length (lengths
+    are drawn at random).
     """
     config = _sizes(quick, sizes)
     rng = np.random.default_rng(seed)

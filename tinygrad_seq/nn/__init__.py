@@ -1,7 +1,9 @@
 """Models of the seed, one file per family, on the engine's own autograd.
 
-Weights follow the seed's names and shapes; inputs are batch-first; a weight W (out, in)
-acts on row vectors as v Wᵀ.
+Weights follow the seed's names and shapes; inputs are batch-first. A recurrent or linear
+weight W (out, in) acts on row vectors as v Wᵀ; the Transformer's W^Q, W^K, W^V, W^O and
+its feed-forward W_1, W_2 are (in, out) and multiply from the right, as the seed's
+Q = X W^Q.
 """
 
 from .attention import (

@@ -15,7 +15,7 @@ and the weights (B, Tq, Tk). Masks are boolean, True where a query may attend to
 (B, Tq, Tk), (Tq, Tk), or (B, 1, Tk) for key padding. A 2-D mask is always (Tq, Tk), the
 same for every batch row: a key-padding mask (B, Tk) must be reshaped to (B, 1, Tk). A
 query that may attend to nothing (a padding query) gets all-zero weights and a zero
-context, as in PyTorch, never NaN.
+context, as PyTorch's F.scaled_dot_product_attention gives, never NaN.
 """
 
 from __future__ import annotations

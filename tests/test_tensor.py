@@ -403,9 +403,9 @@ def test_a_list_operand_of_a_matmul_takes_the_tensors_dtype():
 
 
 def test_values_a_dtype_cannot_hold_are_refused_not_wrapped():
-    with pytest.raises(OverflowError, match="out of bounds for int8"):
+    with pytest.raises(OverflowError, match="int8 holds -128 to 127"):
         ts.Tensor([300], dtype="int8")
-    with pytest.raises(OverflowError, match="out of bounds for uint8"):
+    with pytest.raises(OverflowError, match="uint8 holds 0 to 255"):
         ts.Tensor([-1], dtype="uint8")
     with pytest.raises(OverflowError, match="beyond the int64 range"):
         ts.Tensor(2**70)
@@ -418,6 +418,16 @@ def test_values_a_dtype_cannot_hold_are_refused_not_wrapped():
 def test_arrays_that_are_not_numbers_are_refused(array):
     with pytest.raises(TypeError, match="expected numbers"):
         ts.Tensor(array)
+
+
+def test_with_a_dtype_none_and_strings_are_still_refused_and_object_arrays_cast():
+    for data in ([None, 1.0], ["1", "2"]):
+        with pytest.raises(TypeError, match="expected numbers"):
+            ts.Tensor(data, dtype="float32")
+    with pytest.raises(TypeError, match="holding NoneType"):  # the odd one named, not int
+        ts.Tensor([1, None])
+    cast = ts.Tensor(np.array([1.0, 2.0], dtype=object), dtype=np.float32)
+    assert cast.dtype == np.float32 and cast.numpy().tolist() == [1.0, 2.0]
 
 
 def test_creation_arguments_are_checked():
@@ -462,3 +472,20 @@ def test_format_abs_and_mask_operators():
     assert (np.array([False, True]) ^ positive).numpy().tolist() == [True, True]
     with pytest.raises(TypeError, match="boolean"):
         ~x
+
+
+def test_number_like_arguments_and_mask_operands():
+    from fractions import Fraction
+
+    x = ts.Tensor(np.ones(3), requires_grad=True)
+    assert ts.F.dropout(x, Fraction(1, 10)).shape == (3,)
+    assert ts.F.dropout(x, np.array(0.1)).shape == (3,)
+    assert ts.cat([x, x], axis=np.array(0)).shape == (6,)
+    assert ts.gradcheck(lambda a: (a * a).sum(), x, eps=np.array(1e-6))
+    mask = x > 0
+    for other in (2, 0.5, [1, 0, 1]):
+        with pytest.raises(TypeError, match="combines boolean tensors"):
+            _ = mask & other
+    assert (mask & [True, False, True]).numpy().tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="less of a tensor and list"):  # not a crash inside
+        _ = x < [[1, 2], [3]]

@@ -133,9 +133,14 @@ def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tens
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1−p) (training only)."""
     x = _tensor(x, "dropout")
-    # a tuple isinstance, not numbers.Real: dropout runs in every layer's forward
-    if not isinstance(p, _REAL) or isinstance(p, bool):
-        raise TypeError(f"dropout: p must be a real number in [0, 1), got {p!r}")
+    # a tuple isinstance first, not numbers.Real: dropout runs in every layer's forward
+    if p.__class__ is not float and (not isinstance(p, _REAL) or isinstance(p, bool)):
+        try:  # a Fraction, a 0-d array: as a float (a string or None: a TypeError)
+            if isinstance(p, bool | str | bytes):
+                raise TypeError
+            p = float(p)
+        except (TypeError, ValueError):
+            raise TypeError(f"dropout: p must be a real number in [0, 1), got {p!r}") from None
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:

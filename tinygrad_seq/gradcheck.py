@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 import warnings
 from collections.abc import Callable
 
@@ -42,8 +41,12 @@ def _leaves(out: Tensor) -> list[Tensor]:
 
 def _check_number(name: str, value, positive: bool) -> None:
     """A finite real number, > 0 if `positive` (eps: a step of 0 divides by 0), else ≥ 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}")
+    try:  # a Python or NumPy number, or a 0-d array (not a bool, nor a string)
+        if isinstance(value, bool | str | bytes):
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}") from None
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"gradcheck: {name} must be a finite number {bound}, got {value}")

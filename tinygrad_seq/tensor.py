@@ -8,6 +8,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -165,40 +166,58 @@ def _to_array(data, dtype=None):
         arr = data  # already a CuPy array: stays on the GPU
     elif isinstance(data, np.ndarray | np.generic):
         arr = np.asarray(data)
-        if arr.dtype.kind in _NOT_NUMBERS:
+        if dtype is None and arr.dtype.kind in _NOT_NUMBERS:  # (with a dtype: cast below)
             raise TypeError(
                 f"cannot make a tensor from an array of {arr.dtype}: expected numbers (a bool, "
-                "integer or float dtype)"
+                "integer or float dtype), or pass dtype= to convert it"
             )
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
     else:
-        try:  # with the dtype asked for, so that NumPy refuses values it cannot hold
-            arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=np.dtype(dtype))
-        except OverflowError as e:  # [300] as int8, or an int beyond int64
-            raise OverflowError(f"cannot make a tensor from {data!r}: {e}") from None
+        try:
+            arr = np.asarray(data)
         except ValueError as e:
             raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
-        if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], int):
+        if arr.dtype.kind == "O" and arr.size and all(isinstance(v, int) for v in arr.flat):
             raise OverflowError(
                 f"cannot make a tensor from {type(data).__name__}: an integer beyond the "
                 "int64 range (use a float for huge values)"
             )
-        if arr.dtype.kind in _NOT_NUMBERS:
+        if arr.dtype.kind in _NOT_NUMBERS:  # None, strings, ...: refused, dtype or not
+            odd = next((v for v in arr.flat if not isinstance(v, numbers.Number)), None)
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding "
-                f"{type(arr.flat[0]).__name__ if arr.size else 'nothing'}: expected numbers, "
+                f"{type(odd).__name__ if arr.size else 'nothing'}: expected numbers, "
                 "nested lists of numbers, or an array"
             )
-        if arr.dtype.kind == "f" and dtype is None:
+        if dtype is not None:
+            _check_fits(arr, np.dtype(dtype), data)
+        elif arr.dtype.kind == "f":
             arr = arr.astype(_default_dtype)  # Python floats follow the default dtype
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
     if dtype is not None:
         dt = np.dtype(dtype)
         if arr.dtype != dt:
-            arr = arr.astype(dt)
+            try:
+                arr = arr.astype(dt)
+            except (TypeError, ValueError) as e:
+                message = f"cannot make a tensor of {dt} from {arr.dtype} data: {e}"
+                raise TypeError(message) from None
     return arr
+
+
+def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
+    """An OverflowError for Python integers that `dt` cannot hold ([300] as int8), which a
+    cast would wrap around silently."""
+    if dt.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
+        info = np.iinfo(dt)
+        low, high = arr.min(), arr.max()
+        if low < info.min or high > info.max:
+            raise OverflowError(
+                f"cannot make a tensor of {dt} from {data!r}: values from {low} to {high}, "
+                f"and {dt} holds {info.min} to {info.max}"
+            )
 
 
 def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
@@ -500,7 +519,7 @@ class Tensor:
     def __getitem__(self, index) -> Tensor:
         if index.__class__ is tuple and all(i.__class__ in _BASIC_INDEX for i in index):
             return _apply1(ops.GetItem(index, basic=True), self)  # z[:, :H]: the hot path
-        if _has_mask(index):
+        if (index.dtype.kind == "b") if index.__class__ is _ndarray else _has_mask(index):
             try:
                 _check_masks(index, self.data.shape)
             except IndexError as e:
@@ -514,7 +533,11 @@ class Tensor:
             return _leaf(backend.as_array(op(self.data, other_data)))
         except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
             kind = ValueError if isinstance(e, ValueError) else TypeError
-            shown = f"{tuple(self.data.shape)} and {tuple(np.shape(other_data))}"
+            try:
+                other_shape = tuple(np.shape(other_data))
+            except ValueError:  # a ragged list has no shape
+                other_shape = "a ragged list"
+            shown = f"{tuple(self.data.shape)} and {other_shape}"
             if "broadcast" in str(e):
                 raise kind(
                     f"{op.__name__}: cannot broadcast shapes {shown}: each axis, aligned from "
@@ -543,12 +566,24 @@ class Tensor:
     # masks combined: boolean tensors only, outside the graph like the comparisons
     def _mask_op(self, other, op, symbol: str) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        if self.dtype.kind != "b" or getattr(other_data, "dtype", np.dtype(bool)).kind != "b":
+        if isinstance(other_data, list | tuple):
+            other_data = np.asarray(other_data)
+        if isinstance(other_data, bool | np.bool_):
+            other_kind = "b"
+        else:
+            other_kind = getattr(getattr(other_data, "dtype", None), "kind", None)
+        if self.dtype.kind != "b" or other_kind != "b":
             raise TypeError(
                 f"{symbol} combines boolean tensors (masks, e.g. x > 0), got {self.dtype} and "
                 f"{getattr(other_data, 'dtype', type(other).__name__)}"
             )
-        return self._compare(other, op)
+        try:
+            return _leaf(backend.as_array(op(self.data, other_data)))
+        except ValueError:
+            raise ValueError(
+                f"{symbol}: cannot broadcast shapes {tuple(self.data.shape)} and "
+                f"{tuple(np.shape(other_data))}"
+            ) from None
 
     def __and__(self, other) -> Tensor:
         return self._mask_op(other, np.logical_and, "&")
@@ -800,9 +835,12 @@ def maximum(a: Tensor, b) -> Tensor:
 
 
 def _axis_arg(axis, op: str) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    return int(axis)
+    try:  # an int, a NumPy integer or a 0-d integer array (not a float, nor True)
+        if isinstance(axis, bool):
+            raise TypeError
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}") from None
 
 
 def _as_tensors(tensors, op: str) -> list[Tensor]:

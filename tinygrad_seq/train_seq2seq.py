@@ -22,7 +22,7 @@ from . import functional as F
 from .autograd import no_grad
 from .data import BOS, EOS, PAD, SPECIALS, PairData, reverse_task
 from .nn import Module, Seq2Seq, Transformer
-from .nn.module import check_sizes
+from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
 from .tensor import manual_seed
 
@@ -167,11 +167,8 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> floa
     alignment over the n source tokens would give 1/n. Runs in eval mode without recording
     a graph (a test set's graph would hold every activation); the model's mode is kept.
     """
-    was_training = model.training
-    model.eval()
-    with no_grad():
+    with no_grad(), evaluating(model):
         model(data.src, data.tgt_in, src_lengths=data.src_lengths)
-    model.train(was_training)
     alpha = model.last_attention  # (B, T_out, T_in)
     if alpha is None:
         raise ValueError("antidiagonal_weight: the model has no attention")

@@ -333,3 +333,36 @@ def test_weights_named_like_savez_arguments_round_trip(tmp_path):
 def test_load_on_the_class_says_to_build_the_model_first(tmp_path):
     with pytest.raises(TypeError, match=r"make the model first.*Linear\(3, 4\)\.load\(path\)"):
         Linear.load(tmp_path / "w.npz")
+
+
+def test_save_through_a_symlink_writes_its_target_and_keeps_the_mode(tmp_path):
+    import os
+
+    target = tmp_path / "run3.npz"
+    Linear(3, 2).save(target)
+    os.chmod(target, 0o640)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    Linear(3, 2).save(link)
+    assert link.is_symlink() and (os.stat(target).st_mode & 0o777) == 0o640
+    with pytest.raises(FileNotFoundError) as error:
+        Linear(3, 2).save(tmp_path / "no-folder" / "w.npz")
+    assert error.value.filename.endswith("no-folder/w.npz")  # the path asked for
+
+
+def test_records_are_not_looked_through_and_a_list_holding_itself_is_fine():
+    import time
+
+    class Logged(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = Linear(2, 2)
+            self.losses = [0.5] * 1_000_000  # a training record
+            self.loop = []
+            self.loop.append(self.loop)
+
+    model = Logged()
+    start = time.perf_counter()
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["layer.W", "layer.b"]
+    assert time.perf_counter() - start < 0.1

@@ -170,6 +170,9 @@ class _Aligned:
     def eval(self):
         return self
 
+    def modules(self):
+        return iter([self])
+
     def train(self, mode=True):
         return self
 

@@ -354,8 +354,9 @@ def test_greedy_decode_runs_without_dropout_and_gives_the_mode_back():
 def test_greedy_decode_checks_its_arguments_before_decoding():
     model = Transformer(10, 6, 8, 2, 16, 1, max_len=5)
     src = np.ones((2, 3), dtype=np.int64)
-    with pytest.raises(ValueError, match="max_len=8 needs 9 positions.*built with max_len=5"):
-        model.greedy_decode(src, 8, 0, 1)
+    with pytest.raises(ValueError, match="max_len=6 needs 6 positions.*built with max_len=5"):
+        model.greedy_decode(src, 6, 0, 1)
+    assert model.greedy_decode(src, 5, 0, None).shape == (2, 6)  # 5 positions fed: fits
     with pytest.raises(TypeError, match="bos must be an int token id, got float"):
         model.greedy_decode(src, 3, 0.5, 1)
     with pytest.raises(ValueError, match=r"eos must be a token id in \[0, 6\), got 99"):
@@ -381,3 +382,10 @@ def test_layer_inputs_and_settings_are_checked():
     # a dropout that is a 0-d array passes the check and works in training, too
     out = Transformer(10, 6, 8, 2, 16, 1, dropout=np.array(0.1))([[1, 2]], [[0, 1]])
     assert out.shape == (1, 2, 6)
+
+
+def test_greedy_decode_gives_each_submodule_its_own_mode_back():
+    model = Transformer(10, 6, 8, 2, 16, 1, dropout=0.1).train()
+    model.encoder_layers[0].eval()
+    model.greedy_decode(np.ones((1, 3), dtype=np.int64), 2, 0, 1)
+    assert model.training and not model.encoder_layers[0].training

@@ -10,9 +10,11 @@ No registration calls, no metaclass: what you assign in `__init__` is what you g
 from __future__ import annotations
 
 import contextlib
+import numbers
 import operator
 import os
 import secrets
+import shutil
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -74,13 +76,14 @@ def check_token(who: str, name: str, token: Any, vocab: int) -> int:
 
 @contextlib.contextmanager
 def evaluating(module: Module) -> Iterator[None]:
-    """Run a block in eval mode (dropout off), then give the module its mode back."""
-    was_training = module.training
+    """Run a block in eval mode (dropout off), then give each submodule its own mode back."""
+    modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         yield
     finally:
-        module.train(was_training)
+        for m, training in modes:
+            m.training = training
 
 
 def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -> Parameter:
@@ -90,17 +93,34 @@ def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -
     return Parameter(values, name=name)
 
 
-def _held(key: str, value: Any) -> Iterator[tuple[str, Parameter | Module]]:
+# what a container of data (not of modules) starts with: it is not looked through
+_DATA = (numbers.Number, str, bytes, np.ndarray, np.generic, Tensor)
+
+
+def _held(key: str, value: Any, seen: set[int] | None = None):
     """The parameters and modules in attribute `key`: the value itself, or those inside a
-    list, tuple or dict, at any depth ("layers.0", "heads.query.1", ...)."""
+    list, tuple or dict, at any depth ("layers.0", "heads.query.1", ...). A container whose
+    first item is data (a number, a string, an array) is a record, not looked through (a
+    list of a million losses costs nothing); one met before (a list holding itself) is
+    skipped."""
     if isinstance(value, Parameter | Module):
         yield key, value
+        return
+    if isinstance(value, dict):
+        items = value.items()
     elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            yield from _held(f"{key}.{i}", item)
-    elif isinstance(value, dict):
-        for k, item in value.items():
-            yield from _held(f"{key}.{k}", item)
+        items = enumerate(value)
+    else:
+        return
+    seen = set() if seen is None else seen
+    if not value or id(value) in seen:
+        return
+    first = next(iter(value.values() if isinstance(value, dict) else value))
+    if isinstance(first, _DATA) and not isinstance(first, Parameter):
+        return
+    seen.add(id(value))
+    for k, item in items:
+        yield from _held(f"{key}.{k}", item, seen)
 
 
 class Module:
@@ -237,11 +257,16 @@ class Module:
         The file is written beside `path` under another name, then moved over it: an
         error or an interrupt midway leaves any earlier file at `path` as it was."""
         state = self.state_dict()
-        path = os.fspath(path)
-        folder, name = os.path.split(os.path.abspath(path))
-        # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode)
+        given = os.fspath(path)
+        path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
+        folder, name = os.path.split(path)
+        # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode,
+        # or the old file's)
         partial = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-        f = open(partial, "xb")  # (closed by the with below)
+        try:
+            f = open(partial, "xb")  # (closed by the with below)
+        except OSError as e:  # a missing or read-only folder: name the file asked for
+            raise type(e)(e.errno, e.strerror, given) from None
         try:
             with f, zipfile.ZipFile(f, "w") as archive:
                 # what np.savez writes, one .npy member per weight, without passing the
@@ -249,6 +274,8 @@ class Module:
                 for name, array in state.items():
                     with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                         np.lib.format.write_array(member, array, allow_pickle=False)
+            if os.path.exists(path):
+                shutil.copymode(path, partial)
             os.replace(partial, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -343,10 +343,10 @@ class Transformer(Module):
         # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
         eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
         positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
-        if positions is not None and max_len + 1 > positions:  # the prefix grows to max_len + 1
+        if positions is not None and max_len > positions:  # (the last token is not fed back)
             raise ValueError(
-                f"{who}: max_len={max_len} needs {max_len + 1} positions, but the model was "
-                f"built with max_len={positions}"
+                f"{who}: max_len={max_len} needs {max_len} positions, but the model was built "
+                f"with max_len={positions}"
             )
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")

@@ -41,19 +41,25 @@ class Parameter(Tensor):
         super().__init__(arr, requires_grad=True, name=name)
 
 
+def _as_int(who: str, name: str, value: Any, what: str = "an int") -> int:
+    """value as an int: a Python or NumPy integer or a 0-d integer array (not a float, nor
+    True); else a TypeError naming the argument."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{who}: {name} must be {what}, got {type(value).__name__} {value!r}"
+        ) from None
+
+
 def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
     """A TypeError unless each size is an int, a ValueError unless it is ≥ `at_least`,
     naming the model and the argument (not NumPy's error from deep inside the
     initialisation)."""
     for name, size in sizes.items():
-        try:  # an int, a NumPy integer or a 0-d integer array (not a float, nor True)
-            if isinstance(size, bool):
-                raise TypeError
-            n = operator.index(size)
-        except TypeError:
-            raise TypeError(
-                f"{who}: {name} must be an int, got {type(size).__name__} {size!r}"
-            ) from None
+        n = _as_int(who, name, size)
         if n < at_least:
             raise ValueError(f"{who}: {name} must be at least {at_least}, got {n}")
 
@@ -61,14 +67,7 @@ def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
 def check_token(who: str, name: str, token: Any, vocab: int) -> int:
     """A token id argument (bos, eos) as an int in [0, vocab), or a TypeError/ValueError
     naming it (not an embedding's error about ids, nor 0.5 silently read as 0)."""
-    try:
-        if isinstance(token, bool):
-            raise TypeError
-        token = operator.index(token)
-    except TypeError:
-        raise TypeError(
-            f"{who}: {name} must be an int token id, got {type(token).__name__} {token!r}"
-        ) from None
+    token = _as_int(who, name, token, "an int token id")
     if not 0 <= token < vocab:
         raise ValueError(f"{who}: {name} must be a token id in [0, {vocab}), got {token}")
     return token

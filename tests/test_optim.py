@@ -153,5 +153,34 @@ def test_bad_arguments_are_clear_errors():
         SGD([ts.Tensor([1.0])], lr=0.1)
     with pytest.raises(TypeError, match="single Tensor"):
         SGD(p, lr=0.1)
-    with pytest.raises(ValueError, match="max_norm must be > 0"):
+    with pytest.raises(ValueError, match="max_norm must be a finite number > 0"):
         clip_grad_norm([p], 0.0)
+
+
+def test_clipping_a_norm_whose_squares_overflow_scales_instead_of_zeroing():
+    p = ts.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    p.grad = np.array([1e20, 1e20, 0], np.float32)  # Σg² overflows float32
+    total = ts.optim.clip_grad_norm([p], 1.0)
+    assert total == pytest.approx(np.sqrt(2) * 1e20, rel=1e-6)
+    np.testing.assert_allclose(p.grad, [0.70710677, 0.70710677, 0], rtol=1e-6)
+    q = ts.Tensor(np.zeros(2), requires_grad=True)
+    q.grad = 5.0  # a number set by hand means that number everywhere
+    assert ts.optim.clip_grad_norm([q], 1.0) == pytest.approx(np.sqrt(50))
+
+
+def test_frozen_weights_are_kept_and_mistakes_are_named():
+    model = ts.nn.Linear(3, 2)
+    model.b.requires_grad = False  # frozen: no gradient, so no step
+    assert len(ts.optim.Adam(model.parameters()).params) == 2
+    with pytest.raises(TypeError, match="pass model.parameters()"):
+        ts.optim.Adam(model)
+    with pytest.raises(TypeError, match="call it: model.parameters()"):
+        ts.optim.Adam(model.parameters)
+    with pytest.raises(TypeError, match="momentum must be a number"):
+        ts.optim.SGD(model.parameters(), 0.1, momentum="0.9")
+    with pytest.raises(TypeError, match="betas must be a pair"):
+        ts.optim.Adam(model.parameters(), betas=0.9)
+    with pytest.raises(TypeError, match="max_norm must be a number"):
+        ts.optim.clip_grad_norm(model.parameters(), "1")
+    with pytest.raises(TypeError, match="must be a leaf"):
+        ts.optim.Adam([model.W * 2])

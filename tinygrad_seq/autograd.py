@@ -298,7 +298,11 @@ def detect_anomaly() -> Iterator[None]:
 
 @contextlib.contextmanager
 def record_grad_norms() -> Iterator[None]:
-    """Context manager: a backward inside stores each node's gradient norm (for renders)."""
+    """Context manager: a backward inside stores each node's gradient norm (for renders).
+
+    A node keeps the norm of the last backward recorded this way: a later backward outside
+    (with retain_graph) does not overwrite it, while a leaf's norm is always its current
+    `.grad`'s. Record the backward you mean to show."""
     previous = state.record_grad_norms
     state.record_grad_norms = True
     try:

@@ -8,40 +8,57 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+
 from .backend import array_module
 from .tensor import Tensor
 
 
 def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
-    """The parameters as a list, each once (a weight listed twice must not step twice)."""
+    """The parameters as a list, each once (a weight listed twice must not step twice).
+    Frozen ones (requires_grad=False) are kept, as long as some are not: they get no
+    gradient, so no step."""
     if isinstance(params, Tensor):
         raise TypeError(
             f"{who}: expected an iterable of parameters (e.g. model.parameters()), "
             "got a single Tensor; wrap it in a list"
         )
+    if callable(getattr(params, "parameters", None)):  # Adam(model)
+        raise TypeError(f"{who}: got a {type(params).__name__}; pass model.parameters()")
+    if callable(params):  # Adam(model.parameters)
+        raise TypeError(f"{who}: got a method or function; call it: model.parameters()")
     unique: dict[int, Tensor] = {}
     for p in params:
-        if not isinstance(p, Tensor) or not p.requires_grad:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{who}: every parameter must be a Tensor, got {type(p).__name__}")
+        if p._ctx is not None:  # only leaves accumulate a gradient
             raise TypeError(
-                f"{who}: every parameter must be a Tensor with requires_grad=True, "
-                f"got {type(p).__name__}"
+                f"{who}: a parameter must be a leaf (a weight), not a tensor computed by '{p.op}'"
             )
         unique.setdefault(id(p), p)
     if not unique:
         raise ValueError(f"{who}: got an empty parameter list")
+    if not any(p.requires_grad for p in unique.values()):  # a forgotten requires_grad=True?
+        raise TypeError(
+            f"{who}: no parameter has requires_grad=True: nothing would ever get a gradient "
+            "(make weights with requires_grad=True, or nn.Parameter)"
+        )
     return list(unique.values())
 
 
-def _check_positive(value, what: str) -> None:
-    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number: a
-    Python or NumPy number, or a 0-d array)."""
+def _number(value, what: str) -> float:
+    """`value` as a float: a Python or NumPy number, or a 0-d array (else a TypeError)."""
     if isinstance(value, str | bytes | bool) or value is None:
         raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}") from None
-    if not 0 < number < math.inf:
+
+
+def _check_positive(value, what: str) -> None:
+    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number)."""
+    if not 0 < _number(value, what) < math.inf:
         raise ValueError(f"{what} must be a finite number > 0, got {value}")
 
 
@@ -67,7 +84,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
+        if not 0.0 <= _number(momentum, "SGD: momentum") < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
         self.velocity: list = [None] * len(self.params)
@@ -102,7 +119,11 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, lr)
-        b1, b2 = betas
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise TypeError(
+                f"Adam: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {betas!r}"
+            )
+        b1, b2 = (_number(b, "Adam: each of betas") for b in betas)
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         _check_positive(eps, "Adam: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
@@ -137,11 +158,21 @@ class Adam(Optimizer):
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients so their joint L2 norm is at most `max_norm`; return the norm
     before clipping (the exploding-gradient remedy of RNN training)."""
-    if not max_norm > 0:
-        raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm}")
-    grads = [p.grad for p in _param_list(params, "clip_grad_norm") if p.grad is not None]
+    _check_positive(max_norm, "clip_grad_norm: max_norm")
+    grads = []
+    for p in _param_list(params, "clip_grad_norm"):
+        if p.grad is None:
+            continue
+        if not hasattr(p.grad, "shape"):  # a number set by hand: that number everywhere
+            p.grad = array_module(p.data).full_like(p.data, p.grad)
+        grads.append(p.grad)
     # one host transfer for the whole sum, not one per parameter
-    total = math.sqrt(float(sum((g * g).sum() for g in grads))) if grads else 0.0
+    with np.errstate(over="ignore"):
+        total = math.sqrt(float(sum((g * g).sum() for g in grads))) if grads else 0.0
+    if total == math.inf:  # the squares overflowed (float32 beyond ~1.8e19): scale first
+        top = max(float(abs(g).max()) for g in grads if g.size)
+        if top < math.inf:
+            total = top * math.sqrt(float(sum(((g / top) ** 2).sum() for g in grads)))
     if total > max_norm:
         scale = max_norm / (total + 1e-12)
         for g in grads:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, ops
+from ._checks import as_float
 from .autograd import OpError
 from .tensor import Tensor, _apply1, apply, rng
 
@@ -135,12 +136,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     x = _tensor(x, "dropout")
     # a tuple isinstance first, not numbers.Real: dropout runs in every layer's forward
     if p.__class__ is not float and (not isinstance(p, _REAL) or isinstance(p, bool)):
-        try:  # a Fraction, a 0-d array: as a float (a string or None: a TypeError)
-            if isinstance(p, bool | str | bytes):
-                raise TypeError
-            p = float(p)
-        except (TypeError, ValueError):
-            raise TypeError(f"dropout: p must be a real number in [0, 1), got {p!r}") from None
+        p = as_float(p, "dropout: p", "a real number in [0, 1)")  # a Fraction, a 0-d array
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:

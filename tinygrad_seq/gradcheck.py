@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import backend
+from ._checks import as_float
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -41,12 +42,7 @@ def _leaves(out: Tensor) -> list[Tensor]:
 
 def _check_number(name: str, value, positive: bool) -> None:
     """A finite real number, > 0 if `positive` (eps: a step of 0 divides by 0), else ≥ 0."""
-    try:  # a Python or NumPy number, or a 0-d array (not a bool, nor a string)
-        if isinstance(value, bool | str | bytes):
-            raise TypeError
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}") from None
+    value = as_float(value, f"gradcheck: {name}")
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"gradcheck: {name} must be a finite number {bound}, got {value}")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._checks import as_float
 from .backend import array_module
 from .tensor import Tensor
 
@@ -46,19 +47,9 @@ def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
     return list(unique.values())
 
 
-def _number(value, what: str) -> float:
-    """`value` as a float: a Python or NumPy number, or a 0-d array (else a TypeError)."""
-    if isinstance(value, str | bytes | bool) or value is None:
-        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}") from None
-
-
 def _check_positive(value, what: str) -> None:
     """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number)."""
-    if not 0 < _number(value, what) < math.inf:
+    if not 0 < as_float(value, what) < math.inf:
         raise ValueError(f"{what} must be a finite number > 0, got {value}")
 
 
@@ -84,7 +75,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= _number(momentum, "SGD: momentum") < 1.0:
+        if not 0.0 <= as_float(momentum, "SGD: momentum") < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
         self.velocity: list = [None] * len(self.params)
@@ -123,7 +114,7 @@ class Adam(Optimizer):
             raise TypeError(
                 f"Adam: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {betas!r}"
             )
-        b1, b2 = (_number(b, "Adam: each of betas") for b in betas)
+        b1, b2 = (as_float(b, "Adam: each of betas") for b in betas)
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         _check_positive(eps, "Adam: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)

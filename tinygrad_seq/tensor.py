@@ -8,12 +8,12 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 from __future__ import annotations
 
 import numbers
-import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import autograd, backend, ops
+from ._checks import as_int
 from .autograd import OpError, state
 
 _new = object.__new__
@@ -835,12 +835,7 @@ def maximum(a: Tensor, b) -> Tensor:
 
 
 def _axis_arg(axis, op: str) -> int:
-    try:  # an int, a NumPy integer or a 0-d integer array (not a float, nor True)
-        if isinstance(axis, bool):
-            raise TypeError
-        return operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}") from None
+    return as_int(axis, f"{op}: axis")
 
 
 def _as_tensors(tensors, op: str) -> list[Tensor]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import operator
 import os
 import secrets
 import shutil
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .._checks import as_int
 from ..tensor import Tensor, _check_grad_dtype, _to_array, get_default_dtype, rng
 
 # Type hints for the models' inputs (each model checks them at run time): token ids as an
@@ -41,25 +41,12 @@ class Parameter(Tensor):
         super().__init__(arr, requires_grad=True, name=name)
 
 
-def _as_int(who: str, name: str, value: Any, what: str = "an int") -> int:
-    """value as an int: a Python or NumPy integer or a 0-d integer array (not a float, nor
-    True); else a TypeError naming the argument."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{who}: {name} must be {what}, got {type(value).__name__} {value!r}"
-        ) from None
-
-
 def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
     """A TypeError unless each size is an int, a ValueError unless it is ≥ `at_least`,
     naming the model and the argument (not NumPy's error from deep inside the
     initialisation)."""
     for name, size in sizes.items():
-        n = _as_int(who, name, size)
+        n = as_int(size, f"{who}: {name}")
         if n < at_least:
             raise ValueError(f"{who}: {name} must be at least {at_least}, got {n}")
 
@@ -67,7 +54,7 @@ def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
 def check_token(who: str, name: str, token: Any, vocab: int) -> int:
     """A token id argument (bos, eos) as an int in [0, vocab), or a TypeError/ValueError
     naming it (not an embedding's error about ids, nor 0.5 silently read as 0)."""
-    token = _as_int(who, name, token, "an int token id")
+    token = as_int(token, f"{who}: {name}", "an int token id")
     if not 0 <= token < vocab:
         raise ValueError(f"{who}: {name} must be a token id in [0, {vocab}), got {token}")
     return token

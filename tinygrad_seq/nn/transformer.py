@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
+from .._checks import as_float
 from ..autograd import no_grad, scope
 from ..tensor import Tensor
 from .attention import (
@@ -127,14 +128,7 @@ def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: f
     """The sizes checked; returns dropout as a float (a 0-d array or a Fraction works)."""
     check_sizes(who, d_model=d_model, heads=heads, d_ff=d_ff)
     _check_heads(d_model, heads, who)
-    try:
-        if isinstance(dropout, str | bytes | bool):
-            raise TypeError
-        p = float(dropout)
-    except TypeError:
-        raise TypeError(
-            f"{who}: dropout must be a number, got {type(dropout).__name__} {dropout!r}"
-        ) from None
+    p = as_float(dropout, f"{who}: dropout")
     if not 0 <= p < 1:
         raise ValueError(f"{who}: dropout must be a probability in [0, 1), got {p}")
     return p

@@ -1,0 +1,30 @@
+"""Arguments read as numbers, in one place, so that every function takes the same things:
+Python and NumPy numbers and 0-d arrays (a size from a config file, a rate from NumPy),
+never a bool or a string, and says the same when it gets something else."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+
+def as_int(value: Any, what: str, kind: str = "an int") -> int:
+    """`value` as an int (a Python or NumPy integer, or a 0-d integer array; not a float,
+    nor True), or a TypeError saying "`what` must be `kind`"."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {value!r}") from None
+
+
+def as_float(value: Any, what: str, kind: str = "a number") -> float:
+    """`value` as a float (a Python or NumPy number, a Fraction, a 0-d array; not a bool,
+    a string or None), or a TypeError saying "`what` must be `kind`"."""
+    try:
+        if isinstance(value, bool | str | bytes) or value is None:
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {value!r}") from None

@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if args.collapsed:
-        print(summarize_collapsed(args.collapsed, args.top))
+        try:
+            print(summarize_collapsed(args.collapsed, args.top))
+        except OSError as e:  # (a py-spy run that wrote nothing, a typo)
+            ap.error(f"cannot read --collapsed {args.collapsed!r}: {e.strerror}")
         return 0
     if args.workload is None:
         ap.error("name a workload (W1 ... W5 or a W4 variant, e.g. W4-fused) or give --collapsed")

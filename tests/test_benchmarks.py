@@ -310,6 +310,9 @@ def test_profile_summarizes_pyspy_samples(tmp_path):
     assert text.startswith("4 samples")
     assert "75.0%  backward (autograd.py:10)" in text
     assert "100.0%  Step.__call__ (w.py)" in text
+    with pytest.raises(SystemExit) as exit_info:  # a file py-spy never wrote: one line
+        profile.main(["--collapsed", str(tmp_path / "missing.txt")])
+    assert exit_info.value.code == 2
 
 
 def test_peers_page_sections():

@@ -12,6 +12,7 @@ import numpy as np
 from . import backend
 from ._checks import as_float
 from .autograd import no_grad
+from .graph import trace
 from .tensor import Tensor
 
 
@@ -22,22 +23,6 @@ class GradcheckError(AssertionError):
 def _projected(out: Tensor, v) -> float:
     """Σ out ⊙ v as a Python float."""
     return float((out.data * v).sum())
-
-
-def _leaves(out: Tensor) -> list[Tensor]:
-    """The leaves of out's graph that require grad: those backward adds gradients into."""
-    seen, stack, leaves = set(), [out], []
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t._ctx is None:
-            if t.requires_grad:
-                leaves.append(t)
-        else:
-            stack.extend(t._ctx.parents)
-    return leaves
 
 
 def _check_number(name: str, value, positive: bool) -> None:
@@ -113,8 +98,9 @@ def gradcheck(
             v = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape), out.dtype)
         if not out.requires_grad:
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
-        for leaf in _leaves(out):
-            if id(leaf) not in saved_grads:
+        # the leaves backward adds into (weights fn uses too)
+        for leaf in trace(out).tensors:
+            if leaf._ctx is None and leaf.requires_grad and id(leaf) not in saved_grads:
                 saved_grads[id(leaf)] = (leaf, leaf.grad)
                 leaf.grad = None
         out.backward(v)

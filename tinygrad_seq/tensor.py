@@ -527,8 +527,9 @@ class Tensor:
         return _apply1(ops.GetItem(_unwrap_index(index, self.data)), self)
 
     # comparisons: boolean tensors, outside the graph
-    def _compare(self, other, op) -> Tensor:
+    def _compare(self, other, op, name: str | None = None) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
+        name = name or op.__name__
         try:
             return _leaf(backend.as_array(op(self.data, other_data)))
         except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
@@ -540,10 +541,10 @@ class Tensor:
             shown = f"{tuple(self.data.shape)} and {other_shape}"
             if "broadcast" in str(e):
                 raise kind(
-                    f"{op.__name__}: cannot broadcast shapes {shown}: each axis, aligned from "
+                    f"{name}: cannot broadcast shapes {shown}: each axis, aligned from "
                     "the right, must be equal or 1"
                 ) from None
-            raise kind(f"{op.__name__} of a tensor and {type(other).__name__}: {e}") from None
+            raise kind(f"{name} of a tensor and {type(other).__name__}: {e}") from None
 
     def __lt__(self, other) -> Tensor:
         return self._compare(other, np.less)
@@ -577,13 +578,7 @@ class Tensor:
                 f"{symbol} combines boolean tensors (masks, e.g. x > 0), got {self.dtype} and "
                 f"{getattr(other_data, 'dtype', type(other).__name__)}"
             )
-        try:
-            return _leaf(backend.as_array(op(self.data, other_data)))
-        except ValueError:
-            raise ValueError(
-                f"{symbol}: cannot broadcast shapes {tuple(self.data.shape)} and "
-                f"{tuple(np.shape(other_data))}"
-            ) from None
+        return self._compare(other_data, op, symbol)
 
     def __and__(self, other) -> Tensor:
         return self._mask_op(other, np.logical_and, "&")
@@ -741,13 +736,12 @@ def _check_masks(index, shape) -> None:
         i = i.data if isinstance(i, Tensor) else i
         return backend.to_numpy(i) if hasattr(i, "dtype") else i
 
-    parts = tuple(host(i) for i in index) if isinstance(index, tuple) else host(index)
-    if any(
-        _is_bool_array(p) and p.ndim == 0 for p in (parts if isinstance(parts, tuple) else (parts,))
-    ):
+    parts = [host(i) for i in (index if isinstance(index, tuple) else (index,))]
+    if any(_is_bool_array(p) and p.ndim == 0 for p in parts):
         raise IndexError("a 0-d boolean index is not supported; index with a mask of x's shape")
     probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
-    probe[parts]  # raises NumPy's IndexError for a mask of the wrong shape
+    probe[tuple(parts) if isinstance(index, tuple) else parts[0]]  # NumPy's IndexError for
+    # a mask of the wrong shape
 
 
 def _unwrap_index(index, data):
@@ -782,7 +776,7 @@ def _unwrap_index(index, data):
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _as_tensors(tensors, "cat")
-    axis = _axis_arg(axis, "cat")
+    axis = as_int(axis, "cat: axis")
     ndim = tensors[0].ndim
     if not -ndim <= axis < ndim:
         raise ValueError(f"cat: axis {axis} is out of range for tensors with {ndim} axes")
@@ -801,7 +795,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shape tensors along a new axis."""
     tensors = _as_tensors(tensors, "stack")
-    axis = _axis_arg(axis, "stack")
+    axis = as_int(axis, "stack: axis")
     first = tensors[0].shape
     if any(t.shape != first for t in tensors):
         shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
@@ -832,10 +826,6 @@ def maximum(a: Tensor, b) -> Tensor:
     """Elementwise maximum; a tie sends the gradient to `a`."""
     a = a if isinstance(a, Tensor) else Tensor(a)
     return _apply2(ops.Maximum(), a, a._lift(b))
-
-
-def _axis_arg(axis, op: str) -> int:
-    return as_int(axis, f"{op}: axis")
 
 
 def _as_tensors(tensors, op: str) -> list[Tensor]:

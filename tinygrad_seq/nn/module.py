@@ -60,6 +60,15 @@ def check_token(who: str, name: str, token: Any, vocab: int) -> int:
     return token
 
 
+def check_decode(who: str, max_len: Any, bos: Any, eos: Any, vocab: int) -> tuple[int, int]:
+    """greedy_decode's arguments checked: max_len an int ≥ 0, bos and eos token ids (eos
+    None: no stop token, every row gets max_len tokens; -1 stands for it, as no argmax is
+    ever -1). Returns (bos, eos)."""
+    check_sizes(who, at_least=0, max_len=max_len)
+    bos = check_token(who, "bos", bos, vocab)
+    return bos, -1 if eos is None else check_token(who, "eos", eos, vocab)
+
+
 @contextlib.contextmanager
 def evaluating(module: Module) -> Iterator[None]:
     """Run a block in eval mode (dropout off), then give each submodule its own mode back."""

@@ -44,8 +44,8 @@ from .module import (
     Ids,
     Mask,
     Module,
+    check_decode,
     check_sizes,
-    check_token,
     evaluating,
     uniform_init,
 )
@@ -204,11 +204,7 @@ class Seq2Seq(Module):
         produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with
         `bos`; after its first `eos` a row is filled with `eos` (`eos=None`: no stop token,
         max_len tokens each). Runs in eval mode (the model's mode is given back)."""
-        who = "Seq2Seq.greedy_decode"
-        check_sizes(who, at_least=0, max_len=max_len)
-        bos = check_token(who, "bos", bos, self.tgt_vocab)
-        # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
-        eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
+        bos, eos = check_decode("Seq2Seq.greedy_decode", max_len, bos, eos, self.tgt_vocab)
         with no_grad(), evaluating(self):
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
             B = src.shape[0]

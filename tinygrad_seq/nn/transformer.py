@@ -36,8 +36,8 @@ from .module import (
     Ids,
     Mask,
     Module,
+    check_decode,
     check_sizes,
-    check_token,
     evaluating,
     uniform_init,
 )
@@ -332,10 +332,7 @@ class Transformer(Module):
         stop token, max_len tokens each). Runs in eval mode (no dropout; the model's mode is
         given back)."""
         who = "Transformer.greedy_decode"
-        check_sizes(who, at_least=0, max_len=max_len)
-        bos = check_token(who, "bos", bos, self.tgt_vocab)
-        # eos None: no stop token, every row gets max_len tokens (-1 is never predicted)
-        eos = -1 if eos is None else check_token(who, "eos", eos, self.tgt_vocab)
+        bos, eos = check_decode(who, max_len, bos, eos, self.tgt_vocab)
         positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
         if positions is not None and max_len > positions:  # (the last token is not fed back)
             raise ValueError(

@@ -5,6 +5,8 @@ gradient. All gradient comparisons run in float64.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -287,6 +289,21 @@ def test_unary_op_forward_and_gradient(op, rng):
     x.grad = None
     fn(x).backward(g)
     np.testing.assert_allclose(np_of(x.grad), g * derivative(x.numpy()), rtol=1e-10)
+
+
+def test_relu_of_infinities_and_nan_is_max_of_x_and_0():
+    # x · relu'(x) would make −inf · 0 = NaN: max(x, 0) is 0 there
+    x = ts.Tensor([-np.inf, -1.0, 0.0, 2.0, np.inf, np.nan], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value" warning either
+        out = x.relu()
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 0.0, 2.0, np.inf, np.nan])
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    for data in (np.array([True, False]), np.array([-3, 4], np.int16)):  # dtypes kept
+        out = ts.Tensor(data).relu()
+        assert out.dtype == data.dtype
+        np.testing.assert_array_equal(out.numpy(), np.maximum(data, 0).astype(data.dtype))
 
 
 # ------------------------------------------------------------------ matmul

@@ -489,3 +489,16 @@ def test_number_like_arguments_and_mask_operands():
     assert (mask & [True, False, True]).numpy().tolist() == [True, False, True]
     with pytest.raises(ValueError, match="less of a tensor and list"):  # not a crash inside
         _ = x < [[1, 2], [3]]
+
+
+def test_an_integer_tensor_and_a_python_int_keep_the_tensors_dtype():
+    # NumPy's rule (NEP 50): a Python int adapts to the array; it does not widen to int64
+    i = ts.Tensor(np.array([1, 2], np.int32))
+    for out in (i + 1, 1 + i, i * 2, i - np.int64(3)):
+        assert out.dtype == np.int32
+    assert (i + 1).numpy().tolist() == [2, 3]
+    assert (i + 1.5).dtype == np.float64  # a float still makes floats, as in NumPy
+    small = ts.Tensor(np.array([1], np.int8))
+    for big in (1000, np.int64(1000)):  # refused, not wrapped around to -24
+        with pytest.raises(OverflowError, match="the value 1000, and int8 holds -128 to 127"):
+            small + big

@@ -27,6 +27,7 @@ exp = np.exp
 log = np.log
 sqrt = np.sqrt
 reciprocal = np.reciprocal
+maximum = np.maximum
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -263,9 +264,9 @@ class Relu(Function):
     may_broadcast = False
 
     def forward(self, x):
-        positive = (x > 0).astype(x.dtype)  # 1.0 / 0.0: float × float beats float × bool
-        self.saved = positive
-        return x * positive
+        self.saved = (x > 0).astype(x.dtype)  # relu'(x) as 1.0 / 0.0: float × float beats
+        # float × bool in backward. max(x, 0), not x · relu'(x): −inf · 0 would be NaN.
+        return maximum(x, 0) if x.dtype.kind != "b" else x.copy()  # (bool: max(0, 1) is 1)
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         return (g * self.saved,)

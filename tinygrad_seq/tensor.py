@@ -214,9 +214,10 @@ def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
         info = np.iinfo(dt)
         low, high = arr.min(), arr.max()
         if low < info.min or high > info.max:
+            values = f"the value {low}" if arr.size == 1 else f"values from {low} to {high}"
             raise OverflowError(
-                f"cannot make a tensor of {dt} from {data!r}: values from {low} to {high}, "
-                f"and {dt} holds {info.min} to {info.max}"
+                f"cannot make a tensor of {dt} from {data!r}: {values}, and {dt} holds "
+                f"{info.min} to {info.max}"
             )
 
 
@@ -454,13 +455,18 @@ class Tensor:
     def _lift(self, other) -> Tensor:
         """A scalar, list or array operand as a constant Tensor of a matching dtype: Python
         numbers and lists of them take this tensor's float dtype (x + 0.1 and x + [0.1, 0.2]
-        stay float64 for a float64 x, float32 for a float32 one); arrays keep their own."""
+        stay float64 for a float64 x, float32 for a float32 one), integers an integer
+        tensor's (i + 1 stays int32 for an int32 i); arrays keep their own."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
             xp = backend.array_module(self.data)
-            if self.data.dtype.kind == "f" and not isinstance(other, complex):
+            kind = self.data.dtype.kind
+            if kind == "f" and not isinstance(other, complex):
                 return _leaf(xp.asarray(other, dtype=self.data.dtype))
+            if kind in "iu" and isinstance(other, numbers.Integral):  # int32 + 1 stays int32,
+                # as in NumPy; a value the dtype cannot hold is refused (OverflowError)
+                return Tensor(int(other), dtype=self.data.dtype)
             return _leaf(xp.asarray(other))
         if isinstance(other, list | tuple) and self.data.dtype.kind == "f":
             try:

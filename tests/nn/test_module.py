@@ -366,3 +366,31 @@ def test_records_are_not_looked_through_and_a_list_holding_itself_is_fine():
     names = [n for n, _ in model.named_parameters()]
     assert names == ["layer.W", "layer.b"]
     assert time.perf_counter() - start < 0.1
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda: ts.nn.Linear(3, 2), (2, 3)),
+        (lambda: ts.nn.LayerNorm(3), (2, 3)),
+        (lambda: ts.nn.RNN(3, 4), (2, 5, 3)),
+        (lambda: ts.nn.LSTMCell(3, 4), (2, 3)),
+        (lambda: ts.nn.GRU(3, 4), (2, 5, 3)),
+        (lambda: ts.nn.TransformerEncoderLayer(4, 2, 8), (2, 5, 4)),
+    ],
+)
+def test_integer_inputs_to_float_layers_are_refused_not_promoted_to_float64(make, shape):
+    # NumPy would make int64 @ float32 a float64 result; token ids belong in an Embedding
+    model = make()
+    with pytest.raises(TypeError, match="expected a float .*got dtype int64.*Embedding"):
+        model(ts.Tensor(np.ones(shape, np.int64)))
+    out = model(ts.Tensor(np.ones(shape, np.float32)))  # the same numbers as floats work
+    first = out[0] if isinstance(out, tuple) else out
+    assert first.dtype == np.float32
+
+
+def test_integer_queries_to_attention_are_refused():
+    attend = ts.nn.ScaledDotProductAttention()
+    keys = ts.Tensor(np.ones((1, 2, 3), np.float32))
+    with pytest.raises(TypeError, match="ScaledDotProductAttention: expected a float query"):
+        attend(ts.Tensor(np.ones((1, 2, 3), np.int64)), keys)

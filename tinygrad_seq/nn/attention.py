@@ -28,7 +28,7 @@ import numpy as np
 from .. import backend, ops
 from ..functional import padding_mask
 from ..tensor import Tensor, apply, where
-from .module import Ids, Mask, Module, check_sizes, uniform_init
+from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
 
 __all__ = [
     "AdditiveAttention",
@@ -68,6 +68,7 @@ def _shape(x) -> tuple[int, ...]:
 def _check_tensor(x, who: str, what: str, ndim: int = 3) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: {what} must be a Tensor, got {type(x).__name__}")
+    check_float(x, who, what)
     if x.ndim != ndim:
         raise ValueError(f"{who}: {what} must have {ndim} axes (B, T, d), got shape {_shape(x)}")
 

@@ -8,15 +8,17 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor, get_default_dtype, rng
-from .module import Ids, Module, Parameter, check_sizes, uniform_init
+from .module import Ids, Module, Parameter, check_float, check_sizes, uniform_init
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
 def check_last_axis(x: Tensor, expected: int, who: str, what: str = "input") -> None:
-    """Raise a ValueError naming the shapes if x's last axis is not `expected` wide."""
+    """Raise a ValueError naming the shapes if x's last axis is not `expected` wide (and a
+    TypeError if x is not a float Tensor)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: expected a Tensor {what}, got {type(x).__name__}")
+    check_float(x, who, what)
     if x.ndim == 0 or x.shape[-1] != expected:
         raise ValueError(
             f"{who}: expected {what} with last axis {expected}, got shape {tuple(x.shape)}"

@@ -41,6 +41,17 @@ class Parameter(Tensor):
         super().__init__(arr, requires_grad=True, name=name)
 
 
+def check_float(x: Tensor, who: str, what: str = "input") -> None:
+    """A TypeError unless x holds floats: integers meeting float weights would make a
+    float64 result (NumPy's promotion) and token ids belong in an Embedding first."""
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{who}: expected a float {what}, got dtype {x.data.dtype} (token ids go through "
+            "an Embedding first; to use other numbers as features, make them float: "
+            "Tensor(x, dtype='float32'))"
+        )
+
+
 def check_sizes(who: str, *, at_least: int = 1, **sizes: Any) -> None:
     """A TypeError unless each size is an int, a ValueError unless it is ≥ `at_least`,
     naming the model and the argument (not NumPy's error from deep inside the

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .. import backend
 from ..autograd import scope
 from ..tensor import Tensor, stack, where
-from .module import Mask, Module, check_sizes, uniform_init
+from .module import Mask, Module, check_float, check_sizes, uniform_init
 
 if TYPE_CHECKING:  # for a type hint only: gru.py imports this file
     from .gru import GRUCell
@@ -33,6 +33,7 @@ def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
         raise TypeError(
             f"{who}: expected x_t as a Tensor of shape (B, {input_size}), got {type(x_t).__name__}"
         )
+    check_float(x_t, who, "x_t")
     if x_t.ndim != 2 or x_t.shape[1] != input_size:
         raise ValueError(
             f"{who}: expected x_t of shape (B, {input_size}) (one step of a batch), got shape "
@@ -47,6 +48,7 @@ def check_sequence(xs: Tensor, input_size: int, who: str) -> tuple[int, int]:
         raise TypeError(
             f"{who}: expected xs as a Tensor of shape (B, T, {input_size}), got {type(xs).__name__}"
         )
+    check_float(xs, who, "sequence xs")
     if xs.ndim != 3 or xs.shape[2] != input_size:
         hint = " (a single sequence? add a batch axis: xs.reshape(1, T, d))" if xs.ndim == 2 else ""
         raise ValueError(

@@ -200,6 +200,26 @@ def test_a_function_returning_a_wrong_shape_gradient_is_caught(rng):
         y.sum().backward()
 
 
+class TooBigGradient(ts.Function):
+    """y = 2x whose backward returns a (4, 5) gradient for a (4,) input."""
+
+    __slots__ = ()
+    op_name = "too_big"
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, g):
+        return (np.ones((4, 5)),)
+
+
+def test_the_wrong_shape_error_names_the_shape_backward_returned(rng):
+    # not the (5,) left after the engine summed the leading axis away, trying to fit it
+    y = apply(TooBigGradient(), f64(rng, 4))
+    with pytest.raises(RuntimeError, match=r"gradient of shape \(4, 5\) for an input of shape"):
+        y.sum().backward()
+
+
 class ForgetsAGradient(ts.Function):
     """x · y whose backward returns the gradient of x only."""
 

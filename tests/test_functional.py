@@ -446,3 +446,29 @@ def test_float16_softmax_of_a_large_array_is_as_exact_as_row_by_row():
     together = F.softmax(ts.Tensor(x)).numpy().astype(np.float64)
     alone = F.softmax(ts.Tensor(x[1:])).numpy().astype(np.float64)
     np.testing.assert_allclose(together[1:], alone, rtol=2e-3)
+
+
+def test_float16_layer_norm_matches_float64_on_long_rows(rng):
+    # float16 row sums overflow past 65504 (D σ² here): worked out in float32 instead
+    x = (rng.standard_normal((2, 4096)) * 5 + 20).astype(np.float16)
+    gain, bias = np.ones(4096, np.float16), np.zeros(4096, np.float16)
+    xt = ts.Tensor(x, requires_grad=True)
+    out = ts.F.layer_norm(xt, ts.Tensor(gain), ts.Tensor(bias))
+    assert out.dtype == np.float16
+    x64 = x.astype(np.float64)
+    expected = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(out.numpy(), expected, atol=2e-2)
+    (out * out).sum().backward()
+    assert xt.grad.dtype == np.float16 and np.isfinite(np_of(xt.grad)).all()
+
+
+def test_layer_norm_without_a_last_axis_to_normalise_is_a_clear_error():
+    for shape in ((2, 0), ()):
+        with pytest.raises(ValueError, match="layer_norm: x must have a last axis of at least"):
+            ts.F.layer_norm(ts.Tensor(np.ones(shape)), ts.Tensor(np.ones(0)), ts.Tensor(np.ones(0)))
+
+
+def test_dropout_refuses_integer_tensors():
+    # 1/(1 − p) cast to an integer is 1: the kept values would not be scaled
+    with pytest.raises(TypeError, match="dropout: expected a float tensor, got dtype int64"):
+        ts.F.dropout(ts.Tensor(np.full(10, 10)), 0.3)

@@ -732,3 +732,55 @@ def test_maximum_and_div_spend_nothing_on_a_constant():
     g = np.ones(2)
     assert ts.maximum(x, 1.5)._ctx.backward(g)[1] is None
     assert (1.0 / x)._ctx.backward(g)[0] is None
+
+
+def test_div_gradient_of_a_zero_numerator_over_a_tiny_denominator_is_zero_not_nan():
+    # ∂(a/b)/∂b = −a/b² = 0 at a = 0, though 1/b overflows float32 (∞ · 0 would be NaN)
+    a = ts.Tensor(np.array([0.0], np.float32), requires_grad=True)
+    b = ts.Tensor(np.array([1e-39], np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 1/b overflowing is real: a's gradient is ∞
+        (a / b).backward(np.ones(1, np.float32))
+    assert np_of(b.grad).tolist() == [0.0]
+    assert np.isinf(np_of(a.grad)).all()
+
+
+def test_pow_exponent_gradient_follows_pytorch_at_negative_and_zero_bases():
+    # x^y log x has no real value for x < 0 (NaN, not a silent 0); at x = 0 it is 0 for
+    # y ≥ 0 and −∞ for y < 0
+    x = ts.Tensor(np.array([-2.0, 0.0, 0.0, 3.0]), requires_grad=True)
+    y = ts.Tensor(np.array([2.0, 2.0, -1.0, 2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy's forward warns of 0^−1 = ∞ (it is)
+        out = x**y
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the backward's masked values warn of nothing
+        out.backward(np.ones(4))
+    got = np_of(y.grad)
+    assert np.isnan(got[0]) and got[1] == 0.0 and got[2] == -np.inf
+    assert got[3] == pytest.approx(9 * np.log(3.0))
+
+
+def test_float16_reductions_over_more_than_65504_elements():
+    # a count or a row sum past float16's largest number (65504) would be ∞ there
+    n = 70_000
+    x = ts.Tensor(np.ones(n, np.float16), requires_grad=True)
+    x.mean().backward()
+    np.testing.assert_allclose(np_of(x.grad), 1 / n, rtol=1e-2)
+    z = ts.Tensor(np.zeros(n, np.float16), requires_grad=True)
+    z.max().backward()
+    assert z.grad.dtype == np.float16
+    np.testing.assert_allclose(np_of(z.grad), 1 / n, rtol=1e-2)  # ties share it equally
+    for fn, expected in ((lambda t: t.softmax(), 1 / n), (lambda t: t.log_softmax(), -np.log(n))):
+        out = fn(ts.Tensor(np.zeros((1, n), np.float16)))
+        assert out.dtype == np.float16
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-2)
+
+
+def test_softmax_of_an_empty_axis_is_empty_as_in_pytorch():
+    for fn in (lambda t: t.softmax(), lambda t: t.log_softmax()):
+        x = ts.Tensor(np.ones((3, 0)), requires_grad=True)
+        out = fn(x)
+        assert out.shape == (3, 0)
+        out.sum().backward()
+        assert x.grad.shape == (3, 0)

@@ -498,7 +498,20 @@ def test_an_integer_tensor_and_a_python_int_keep_the_tensors_dtype():
         assert out.dtype == np.int32
     assert (i + 1).numpy().tolist() == [2, 3]
     assert (i + 1.5).dtype == np.float64  # a float still makes floats, as in NumPy
+    assert (i + [1, 2]).dtype == np.int32  # a list of ints too
+    assert (i + [0.1]).numpy().tolist() == [1.1, 2.1]  # floats read as float64, not float32
+    assert (i + 0.1).numpy().tolist() == [1.1, 2.1]
     small = ts.Tensor(np.array([1], np.int8))
     for big in (1000, np.int64(1000)):  # refused, not wrapped around to -24
         with pytest.raises(OverflowError, match="the value 1000, and int8 holds -128 to 127"):
             small + big
+
+
+def test_a_float_axis_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="sum: axis must be an int, a tuple of ints or None"):
+        ts.Tensor(np.ones((2, 3))).sum(axis=1.0)
+
+
+def test_an_overflow_in_a_forward_names_the_op():
+    with pytest.raises(OverflowError, match="pow on shapes"):
+        ts.Tensor(np.array([2], np.int8)) ** 300

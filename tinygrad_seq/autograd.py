@@ -395,11 +395,12 @@ def _fit_gradient(g, parent, fn: Function):
             and g.dtype is data.dtype
         ):
             return g.reshape(shape)
+    returned = tuple(g.shape)  # (for the error: fit_to may have summed part of it down)
     g = fit_to(g, data)
     if g.shape != data.shape:
         raise RuntimeError(
-            f"{fn.op_name}.backward returned a gradient of shape {tuple(g.shape)} "
-            f"for an input of shape {tuple(data.shape)}"
+            f"{fn.op_name}.backward returned a gradient of shape {returned} for an input of "
+            f"shape {tuple(data.shape)}, which broadcasting cannot explain"
         )
     if state.anomaly:
         check_finite(g, f"backward of '{fn.op_name}'")

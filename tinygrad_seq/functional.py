@@ -120,7 +120,12 @@ def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tens
     x (..., D), gain (D,), bias (D,) → (..., D).
     """
     x = _tensor(x, "layer_norm")
-    d = x.shape[-1] if x.ndim else None
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(
+            f"layer_norm: x must have a last axis of at least one element to normalise over, "
+            f"got shape {tuple(x.shape)}"
+        )
+    d = x.shape[-1]
     for name, p in (("gain", gain), ("bias", bias)):
         if not isinstance(p, Tensor) or tuple(p.shape) != (d,):
             shape = tuple(p.shape) if isinstance(p, Tensor) else type(p).__name__
@@ -139,6 +144,11 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         p = as_float(p, "dropout: p", "a real number in [0, 1)")  # a Fraction, a 0-d array
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"dropout: expected a float tensor, got dtype {x.data.dtype} (its kept values "
+            "are scaled by 1/(1−p), which integers cannot hold)"
+        )
     if not training or p == 0.0:
         return x
     keep = rng().random(tuple(x.shape)) >= p  # drawn on the host: same masks on every backend

@@ -83,8 +83,10 @@ class Div(Function):
     def backward(self, g):  # ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = -x/y² = -out/y
         y, out = self.saved
         px, py = self.parents
-        gx = g / y  # (needed for ∂/∂y too, so computed either way)
-        return (gx if px.requires_grad else None), (-gx * out if py.requires_grad else None)
+        gx = g / y if px.requires_grad else None
+        # out/y first, not (g/y)·out: where x = 0 and 1/y overflows, that would be ∞ · 0
+        gy = -g * (out / y) if py.requires_grad else None
+        return gx, gy
 
 
 class Pow(Function):
@@ -107,10 +109,10 @@ class Pow(Function):
             with np.errstate(divide="ignore", invalid="ignore"):  # 0^(0−1) = ∞, masked below
                 gx = g * array_module(x).where(y == 0, 0, y * x ** (y - 1))
         gy = None
-        if py.requires_grad:
-            xp = array_module(x)
-            safe = xp.where(x > 0, x, 1)
-            gy = g * out * log(safe)
+        if py.requires_grad:  # x^y log x: NaN for x < 0 (no real slope), 0 where x = 0
+            # and y ≥ 0 (x^y is 0 or 1 there, not 0 · −∞), as in PyTorch
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gy = g * array_module(x).where((x == 0) & (y >= 0), 0, out * log(x))
         return gx, gy
 
 
@@ -498,7 +500,8 @@ class Mean(Function):
             n *= shape[a]
         if not self.keepdims:
             g = g.reshape(_keepdims_shape(shape, axes))
-        return (array_module(g).broadcast_to(g / n, shape),)
+        # n past 65504 would be ∞ as a float16 (NumPy casts n to g's dtype): × 1/n then
+        return (array_module(g).broadcast_to(g / n if n <= 65504 else g * (1 / n), shape),)
 
 
 class Max(Function):
@@ -514,8 +517,10 @@ class Max(Function):
     def forward(self, x):
         m = x.max(axis=self.axis, keepdims=True)
         is_max = x == m
-        # the count in x's dtype: an integer count would make the gradient float64
-        self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True, dtype=x.dtype))
+        # the count in x's dtype: an integer count would make the gradient float64 (but
+        # float32 for a float16 x, whose counts end at 65504; backward casts back)
+        count_dtype = x.dtype if x.dtype.itemsize >= 4 or x.dtype.kind != "f" else np.float32
+        self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True, dtype=count_dtype))
         if self.keepdims:
             return m
         return m.reshape(()) if self.axis is None else m.squeeze(axis=self.axis)
@@ -523,7 +528,8 @@ class Max(Function):
     def backward(self, g):
         is_max, count = self.saved
         g = g.reshape(count.shape)
-        return (g * is_max / count,)
+        gx = g * is_max / count
+        return (gx if gx.dtype == g.dtype else gx.astype(g.dtype),)
 
 
 # ------------------------------------------------------------------ shape ops
@@ -690,12 +696,12 @@ class Softmax(Function):
     def forward(self, x):
         xp = array_module(x)
         x = _as_float(x)
-        if (
-            x.size >= 16384
-            and self.axis in (-1, x.ndim - 1)
-            and x.dtype.kind == "f"
-            and x.dtype.itemsize >= 4  # float16's normal range ends at e^−9.7: no margin
-        ):
+        if x.size == 0 or x.dtype.itemsize < 4:  # nothing to normalise; or float16, whose
+            # sums over a row overflow past 65504: worked out in float32
+            y = self._float32(x) if x.size else x.copy()
+            self.saved = y
+            return y
+        if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
             # One shift for the whole array: NumPy's max over each short row costs as much
             # as the exp. Softmax is the same for any shift; this one is fine unless a row
             # lies so far below the array's max that its exps underflow, and then (or for
@@ -725,6 +731,10 @@ class Softmax(Function):
         gx *= y
         return (gx,)
 
+    def _float32(self, x):
+        """The forward of a float16 x, worked out in float32 and rounded back."""
+        return self.forward(x.astype(np.float32)).astype(x.dtype)
+
     def _sum(self, a):
         """Σ over the softmax axis, kept; over the last axis as one BLAS product."""
         if a.ndim and self.axis in (-1, a.ndim - 1) and a.dtype.kind == "f":
@@ -742,8 +752,13 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         x = _as_float(x)
-        z = x - x.max(axis=self.axis, keepdims=True)
-        out = z - log(exp(z).sum(axis=self.axis, keepdims=True))
+        if x.size == 0:  # nothing to normalise
+            out = x.copy()
+        elif x.dtype.itemsize < 4:  # float16: Σ exp over a long row overflows; in float32
+            out = self.forward(x.astype(np.float32)).astype(x.dtype)
+        else:
+            z = x - x.max(axis=self.axis, keepdims=True)
+            out = z - log(exp(z).sum(axis=self.axis, keepdims=True))
         self.saved = out
         return out
 
@@ -854,6 +869,10 @@ class LayerNorm(Function):
 
     # Means over the last axis are sums as BLAS products (backend.sum_last), ×1/D.
     def forward(self, x, gain, bias):
+        if x.dtype.itemsize < 4:  # float16: the row sums overflow past 65504; worked out
+            # in float32 (backward returns float32 gradients, which the engine casts back)
+            y = self.forward(x.astype(np.float32), gain.astype(np.float32), bias.astype(np.float32))
+            return y.astype(x.dtype)
         inv_d = 1.0 / x.shape[-1]
         mu = sum_last(x) * inv_d
         x_hat = x - mu
@@ -867,6 +886,8 @@ class LayerNorm(Function):
 
     def backward(self, g):
         x_hat, rstd, gain = self.saved
+        if g.dtype != x_hat.dtype:  # a float16 forward, worked out in float32
+            g = g.astype(x_hat.dtype)
         px, pg, pb = self.parents
         gx = None
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain

@@ -61,7 +61,9 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
         )
     # the plain built-in class: NumPy's own subclasses (UFuncTypeError, ...) take other
     # constructor arguments
-    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    kind = next(
+        k for k in (IndexError, TypeError, ValueError, OverflowError) if isinstance(error, k)
+    )
     return kind(f"{fn.op_name} on shapes {shown}: {error}")
 
 
@@ -102,7 +104,7 @@ def apply(fn: autograd.Function, *inputs: Tensor) -> Tensor:
         out = fn.forward(*[x.data for x in inputs])
     except OpError:
         raise
-    except (ValueError, TypeError, IndexError) as e:
+    except (ValueError, TypeError, IndexError, OverflowError) as e:
         raise _op_error(fn, inputs, e) from None
     return _wrap(out, fn, inputs, any(x.requires_grad for x in inputs))
 
@@ -113,7 +115,7 @@ def _apply1(fn: autograd.Function, x: Tensor) -> Tensor:
         out = fn.forward(x.data)
     except OpError:
         raise
-    except (ValueError, TypeError, IndexError) as e:
+    except (ValueError, TypeError, IndexError, OverflowError) as e:
         raise _op_error(fn, (x,), e) from None
     return _wrap(out, fn, (x,), x.requires_grad)
 
@@ -124,7 +126,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         out = fn.forward(x.data, y.data)
     except OpError:
         raise
-    except (ValueError, TypeError, IndexError) as e:
+    except (ValueError, TypeError, IndexError, OverflowError) as e:
         raise _op_error(fn, (x, y), e) from None
     # _wrap, inline (a call fewer on the hottest path; keep the two in step)
     if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
@@ -453,28 +455,41 @@ class Tensor:
 
     # -------------------------------------------------------------- operators
     def _lift(self, other) -> Tensor:
-        """A scalar, list or array operand as a constant Tensor of a matching dtype: Python
-        numbers and lists of them take this tensor's float dtype (x + 0.1 and x + [0.1, 0.2]
-        stay float64 for a float64 x, float32 for a float32 one), integers an integer
-        tensor's (i + 1 stays int32 for an int32 i); arrays keep their own."""
+        """A scalar, list or array operand as a constant Tensor of a matching dtype, as
+        PyTorch reads Python numbers (NumPy scalars count as Python numbers):
+        - numbers and lists of them take a float tensor's dtype (x + 0.1 and x + [0.1, 0.2]
+          stay float64 for a float64 x, float32 for a float32 one);
+        - integers take an integer tensor's (i + 1 stays int32 for an int32 i; a value it
+          cannot hold is an OverflowError, not wrapped around);
+        - floats meeting an integer or bool tensor are read as float64 (the result's dtype
+          in NumPy);
+        - arrays keep their own dtype (NumPy's promotion)."""
         if isinstance(other, Tensor):
             return other
+        kind = self.data.dtype.kind
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
             xp = backend.array_module(self.data)
-            kind = self.data.dtype.kind
-            if kind == "f" and not isinstance(other, complex):
+            if isinstance(other, complex):
+                return _leaf(xp.asarray(other))
+            if kind == "f":
                 return _leaf(xp.asarray(other, dtype=self.data.dtype))
-            if kind in "iu" and isinstance(other, numbers.Integral):  # int32 + 1 stays int32,
-                # as in NumPy; a value the dtype cannot hold is refused (OverflowError)
-                return Tensor(int(other), dtype=self.data.dtype)
-            return _leaf(xp.asarray(other))
-        if isinstance(other, list | tuple) and self.data.dtype.kind == "f":
+            if isinstance(other, numbers.Integral):
+                if kind in "iu":  # int32 + 1 stays int32; a value the dtype cannot hold is
+                    return Tensor(int(other), dtype=self.data.dtype)  # refused (OverflowError)
+                return _leaf(xp.asarray(int(other)))  # bool + 1: int64, as in NumPy
+            # a float meets integers or bools: read at Python's precision, float64 (NumPy
+            # makes the result float64 whatever the float: read as float32, 0.1 was off)
+            return _leaf(xp.asarray(other, dtype=np.float64))
+        if isinstance(other, list | tuple):
             try:
-                kind = np.asarray(other).dtype.kind
+                list_kind = np.asarray(other).dtype.kind
             except ValueError:  # ragged: Tensor(other) below says so
-                kind = None
-            if kind in ("i", "u", "f"):  # numbers (not bools): read in this tensor's dtype
-                return Tensor(other, dtype=self.data.dtype)
+                list_kind = None
+            if list_kind in ("i", "u", "f"):  # numbers (not bools), read as a scalar is
+                if kind == "f" or (kind in "iu" and list_kind != "f"):
+                    return Tensor(other, dtype=self.data.dtype)
+                if list_kind == "f":
+                    return Tensor(other, dtype=np.float64)
         return Tensor(other)
 
     def __add__(self, other) -> Tensor:
@@ -704,8 +719,13 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     ndim = len(shape)
     if isinstance(axis, int | np.integer):
         axes = (axis,)
-    else:
+    elif isinstance(axis, list | tuple):
         axis = axes = tuple(axis)  # a list of axes, too
+    else:
+        raise TypeError(
+            f"{op}: axis must be an int, a tuple of ints or None, got {type(axis).__name__} "
+            f"{axis!r}"
+        )
     for a in axes:
         if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(

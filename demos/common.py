@@ -29,11 +29,36 @@ def seed_option(f: Callable) -> Callable:
     )(f)
 
 
+BACKEND_ENV = "TINYGRAD_SEQ_BACKEND"
+
+
+class BackendChoice(click.Choice):
+    """numpy or cupy; a bad value that came from $TINYGRAD_SEQ_BACKEND (no --backend given)
+    is named as the environment variable's, not as an option the user never passed."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            source = ctx.get_parameter_source(param.name) if ctx and param else None
+            from_env = source is click.core.ParameterSource.DEFAULT and value == os.environ.get(
+                BACKEND_ENV
+            )
+            if not from_env:
+                raise
+            choices = ", ".join(repr(c) for c in self.choices)
+            raise click.UsageError(
+                f"environment variable {BACKEND_ENV}={value!r} is not one of {choices}; "
+                f"set it to one of them, unset it, or pass --backend",
+                ctx,
+            ) from None
+
+
 def backend_option(f: Callable) -> Callable:
     return click.option(
         "--backend",
-        type=click.Choice(["numpy", "cupy"]),
-        default=lambda: os.environ.get("TINYGRAD_SEQ_BACKEND", "numpy"),
+        type=BackendChoice(["numpy", "cupy"]),
+        default=lambda: os.environ.get(BACKEND_ENV, "numpy"),
         show_default="numpy, or $TINYGRAD_SEQ_BACKEND",
         help="Array backend to run on.",
     )(f)
@@ -59,7 +84,15 @@ def common_options(f: Callable) -> Callable:
     @backend_option
     @functools.wraps(f)
     def wrapper(*args: Any, seed: int, backend: str, **kwargs: Any) -> Any:
-        setup(seed, backend)
+        try:
+            setup(seed, backend)
+        except RuntimeError as e:  # an unusable backend: say where the name came from
+            ctx = click.get_current_context(silent=True)
+            source = ctx.get_parameter_source("backend") if ctx else None
+            if source is not click.core.ParameterSource.DEFAULT or BACKEND_ENV not in os.environ:
+                raise
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise RuntimeError(f"environment variable {BACKEND_ENV}={backend!r}: {first}") from e
         return f(*args, seed=seed, backend=backend, **kwargs)
 
     return wrapper

@@ -38,9 +38,16 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     lstm_steps = ctx.pick(tiny=4, quick=4, full=6)  # an LSTM step is wide: keep it legible
     collapse = 3
 
-    rnn = graph_cmd("rnn", steps)
-    lstm = graph_cmd("lstm", lstm_steps)
-    lstm_long = graph_cmd("lstm", steps)
+    def build(model: str, T: int):
+        """The model `tinygrad-seq graph MODEL --steps T --seed SEED` draws: each one seeded
+        afresh, so its weights and inputs (and every number below) are the command's, not
+        dependent on which models were built before it."""
+        ts.manual_seed(ctx.seed)
+        return graph_cmd(model, T)
+
+    rnn = build("rnn", steps)
+    lstm = build("lstm", lstm_steps)
+    lstm_long = build("lstm", steps)
     renderer = viz.renderer_for("svg")
     files = []
     for built, name, k in ((rnn, "bptt_rnn", collapse), (lstm, "bptt_lstm", None)):
@@ -69,6 +76,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         return c[max(c)] / c[min(c)]
 
     decay = {k: span(v) for k, v in curves.items()}
+    c0_over_rnn = curves["LSTM ‖∂L/∂C_t‖"][0] / curves["RNN ‖∂L/∂h_t‖"][0]
     measured = (
         f"Unrolled graphs rendered with {renderer}: the RNN over {steps} steps (first and last "
         f"{collapse} steps drawn, the middle summarised) and the LSTM over {lstm_steps} steps, "
@@ -76,7 +84,10 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"same recorded graphs (loss on the last step only, T = {steps}): ‖∂L/∂h_t‖ of the "
         f"RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}× from t = {steps - 1} back to t = 0, the "
         f"LSTM's ‖∂L/∂C_t‖ by {decay['LSTM ‖∂L/∂C_t‖']:.1e}× and its ‖∂L/∂h_t‖ by "
-        f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights)."
+        f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights). At t = 0 the LSTM's "
+        f"cell state keeps {c0_over_rnn:.0f}× the gradient the RNN's h_0 gets. Each model is the "
+        f"one `tinygrad-seq graph rnn|lstm --steps T --seed {ctx.seed}` draws (batch 2, 3 "
+        f"inputs, 4 units), so that command reproduces these numbers and pictures."
     )
     return {
         "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {1 / decay['RNN ‖∂L/∂h_t‖']:.1e}, LSTM cell "
@@ -96,6 +107,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "renderer": renderer,
             "grad_norms": {k: {str(t): v for t, v in c.items()} for k, c in curves.items()},
             "first_over_last": {k: 1 / v for k, v in decay.items()},
+            "lstm_C0_over_rnn_h0": c0_over_rnn,
             "graph_nodes": {
                 "rnn": len(ts.graph.trace(rnn.loss).nodes),
                 "lstm": len(ts.graph.trace(lstm.loss).nodes),

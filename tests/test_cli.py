@@ -201,3 +201,41 @@ def test_an_img_folder_that_is_a_file_is_named(capsys, tmp_path):
     (tmp_path / "img").write_text("")
     code, out, err = run_cli(capsys, "complexity", "--quick", "--out", str(tmp_path))
     assert code == 2 and str(tmp_path / "img") in err, err
+
+
+@pytest.mark.parametrize("argv", [["graph", "rnn"], ["derive", "rnn"], ["tour", "--quick"]])
+def test_a_bad_backend_in_the_environment_is_named_as_the_environment_variable(
+    capsys, monkeypatch, argv
+):
+    """No --backend was passed, so the error must not blame --backend."""
+    monkeypatch.setenv("TINYGRAD_SEQ_BACKEND", "foo")
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and "Traceback" not in err + out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-seq: error:"), err
+    assert "TINYGRAD_SEQ_BACKEND" in lines[0] and "'foo'" in lines[0]
+    assert "--backend'" not in lines[0]  # not "Invalid value for '--backend'"
+    code, _, err = run_cli(capsys, *argv[:2], "--backend", "bar")  # a bad --backend still is
+    assert code == 2 and "'--backend'" in err and "TINYGRAD_SEQ_BACKEND" not in err
+
+
+def test_an_unusable_backend_from_the_environment_names_the_variable(capsys, monkeypatch):
+    import tinygrad_seq as ts
+
+    if ts.backend.unavailable_reason("cupy") is None:
+        pytest.skip("CuPy works here")
+    monkeypatch.setenv("TINYGRAD_SEQ_BACKEND", "cupy")
+    code, out, err = run_cli(capsys, "derive", "rnn")
+    assert code == 2 and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1 and "TINYGRAD_SEQ_BACKEND='cupy'" in err
+
+
+def test_gru_vs_lstm_alone_does_not_claim_the_memory_demos_runs(capsys, tmp_path):
+    """Run on its own, gru-vs-lstm trains its own models: its text must not say they are the
+    memory demo's runs (the tour, where they are, is checked in test_tour)."""
+    code, _, err = run_cli(capsys, "gru-vs-lstm", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0, err
+    entry = json.loads((tmp_path / "summary.json").read_text())["demos"]["gru-vs-lstm"]
+    assert "whose runs these are" not in entry["measured"]
+    assert "trained here" in entry["measured"]
+    assert entry["numbers"]["runs_reused_from_memory_demo"] == 0

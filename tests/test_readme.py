@@ -39,3 +39,57 @@ def test_lstm_excerpt_matches_the_source():
     source = (README.parent / "tinygrad_seq" / "nn" / "lstm.py").read_text()
     for line in excerpt.strip().splitlines():
         assert line.strip() in source, line
+
+
+def test_every_python_dash_m_command_in_the_readme_works_where_it_says():
+    """`python -m benchmarks` only imports from the repository root (pip installs the suite as
+    `tinygrad_seq.benchmarks`), so the README must say so wherever it names it; the installed
+    names it gives must exist."""
+    import importlib.util
+    import tomllib
+
+    text = README.read_text()
+    flat = " ".join(text.split())  # the README wraps its lines
+    pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
+    installed = pyproject["tool"]["setuptools"]["packages"]
+    assert "tinygrad_seq.benchmarks" in installed
+    assert "benchmarks" not in installed  # so `python -m benchmarks` needs the checkout
+    for match in re.finditer(r"`python -m (benchmarks[\w.]*)", flat):
+        nearby = flat[match.start() : match.end() + 90]
+        if match.group(1) == "benchmarks.compare":
+            continue  # compares two git revisions: a checkout by its nature
+        assert "repository root" in nearby or "checkout" in nearby, nearby
+    for name in set(re.findall(r"`python -m (tinygrad_seq[\w.]*)", flat)):
+        assert importlib.util.find_spec(name) is not None, name
+    assert "It runs from any folder after `pip install .`" in flat  # tinygrad-seq bench
+
+
+@pytest.mark.numpy_only
+def test_the_bptt_numbers_are_what_the_named_commands_draw():
+    """The "Seeing backpropagation through time" numbers come from `tinygrad-seq graph rnn
+    --steps 20` and `graph lstm --steps 4 / 20` at the default seed 0: rebuild those models
+    as the commands do and find each number in the README."""
+    from tinygrad_seq.demos import graph_cmd
+    from tinygrad_seq.demos.graphs_demo import _norms_by_step
+
+    flat = " ".join(README.read_text().split())
+    for command in ("graph rnn --steps 20", "graph lstm --steps 4", "graph lstm --steps 20"):
+        assert command in flat, command
+
+    def e(x: float) -> str:  # as the README writes it: 2.2e-1, not 2.2e-01
+        return re.sub(r"e([+-])0(\d)", r"e\1\2", f"{x:.1e}")
+
+    def norms(model: str, steps: int, name: str) -> dict[int, float]:
+        ts.manual_seed(0)  # what the command's --seed 0 does before it builds the model
+        return _norms_by_step(graph_cmd.build(model, steps).loss, name)
+
+    rnn = norms("rnn", 20, "h_t")
+    said = f"‖∂L/∂h_t‖ is {e(rnn[19])} at t = 19, {e(rnn[10])} at t = 10 and {e(rnn[0])} at t = 0"
+    assert said in flat
+    assert f"about {round(rnn[19] / rnn[0], -3):,.0f} over 19 steps" in flat
+    c4 = norms("lstm", 4, "C_t")
+    assert f"goes from {e(c4[3])} to {e(c4[2])}, {e(c4[1])} and {e(c4[0])}" in flat
+    c20 = norms("lstm", 20, "C_t")
+    assert f"falls from {e(c20[19])} at t = 19 to {e(c20[0])} at t = 0" in flat
+    assert f"a factor of about {round(c20[19] / c20[0], -1):.0f}" in flat
+    assert f"about {round(c20[0] / rnn[0], -1):.0f} times more gradient at t = 0" in flat

@@ -101,6 +101,10 @@ def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
     d, hs = n["input_size"], n["hidden_sizes"]
     assert n["parameters"]["LSTM"] == [4 * h * (h + d) + 4 * h for h in hs]
     assert n["ops_per_step"]["GRU"] > 0 and n["ops_per_step"]["LSTM"] > 0
+    # in the tour the memory demo ran first: its runs are reused, and the text says so
+    assert n["runs_trained_here"] == 0 and n["runs_reused_from_memory_demo"] > 0
+    _, summary = tour
+    assert "whose runs these are" in summary["demos"]["gru-vs-lstm"]["measured"]
 
 
 def test_attention_removes_the_bottleneck(tour):
@@ -148,10 +152,42 @@ def test_bptt_graphs(tour):
         assert "<svg" in (out / "img" / name).read_text()[:2000]
 
 
+def test_bptt_graphs_are_what_the_graph_command_draws(tour, tmp_path):
+    """The section's models are `tinygrad-seq graph rnn|lstm --steps T --seed 0`'s (the
+    README quotes that command's numbers): the same norms, the same LSTM picture, whatever
+    the section built before each one."""
+    from tinygrad_seq.demos import graph_cmd
+    from tinygrad_seq.demos.graphs_demo import _norms_by_step
+
+    import tinygrad_seq as ts
+
+    out, _ = tour
+    n = numbers(tour, "bptt-graphs")
+    for label, model, name in (
+        ("RNN ‖∂L/∂h_t‖", "rnn", "h_t"),
+        ("LSTM ‖∂L/∂h_t‖", "lstm", "h_t"),
+        ("LSTM ‖∂L/∂C_t‖", "lstm", "C_t"),
+    ):
+        ts.manual_seed(0)  # as the command's --seed 0
+        expected = _norms_by_step(graph_cmd.build(model, n["steps"]).loss, name)
+        got = {int(t): v for t, v in n["grad_norms"][label].items()}
+        assert got == pytest.approx(expected, rel=1e-6), label
+    picture = tmp_path / "lstm.svg"
+    argv = ["graph", "lstm", "--steps", str(n["lstm_render_steps"]), "--out", str(picture)]
+    result = CliRunner().invoke(cli, [*argv, "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    assert picture.read_text() == (out / "img" / "bptt_lstm.svg").read_text()
+
+
 def test_derivations(tour):
     n = numbers(tour, "derivations")
     assert n["passed"] == n["total"] > 10
     assert n["worst_numeric_error"] < n["tolerance"]
+    assert n["worst_engine_vs_sympy"] <= n["worst_numeric_error"]
+    # the inequality has no SymPy derivative: its number says what it was compared with
+    (bound,) = [d for d in n["identities"] if d["symbolic_ok"] is None]
+    assert "SymPy" not in bound["compared"] and "J_T⋯J₂" in bound["compared"]
+    assert all("SymPy" in d["compared"] for d in n["identities"] if d["symbolic_ok"])
     assert n["worked_example"]["value"] == pytest.approx(0.9**19 * 0.3**19, rel=1e-12)
 
 

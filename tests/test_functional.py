@@ -468,7 +468,20 @@ def test_layer_norm_without_a_last_axis_to_normalise_is_a_clear_error():
             ts.F.layer_norm(ts.Tensor(np.ones(shape)), ts.Tensor(np.ones(0)), ts.Tensor(np.ones(0)))
 
 
-def test_dropout_refuses_integer_tensors():
+def test_dropout_refuses_integer_tensors_when_it_would_scale_them():
     # 1/(1 − p) cast to an integer is 1: the kept values would not be scaled
+    ids = ts.Tensor(np.full(10, 10))
     with pytest.raises(TypeError, match="dropout: expected a float tensor, got dtype int64"):
-        ts.F.dropout(ts.Tensor(np.full(10, 10)), 0.3)
+        ts.F.dropout(ids, 0.3)
+    assert ts.F.dropout(ids, 0.3, training=False) is ids  # nothing to scale: as it is
+    assert ts.F.dropout(ids, 0.0) is ids
+
+
+def test_layer_norm_dtypes_follow_numpy_promotion():
+    gain, bias = ts.Tensor(np.ones(3, np.float32)), ts.Tensor(np.zeros(3, np.float32))
+    for data in (np.array([[1, 2, 3]], np.int16), np.array([[True, False, True]])):
+        out = ts.F.layer_norm(ts.Tensor(data), gain, bias)  # small integers: still floats
+        assert out.dtype.kind == "f"
+        assert abs(out.numpy()).max() > 0.5
+    x16 = ts.Tensor(np.array([[1.0, 2.0, 3.0]], np.float16))
+    assert ts.F.layer_norm(x16, gain, bias).dtype == np.float32  # float16 with float32 params

@@ -772,9 +772,21 @@ def test_float16_reductions_over_more_than_65504_elements():
     assert z.grad.dtype == np.float16
     np.testing.assert_allclose(np_of(z.grad), 1 / n, rtol=1e-2)  # ties share it equally
     for fn, expected in ((lambda t: t.softmax(), 1 / n), (lambda t: t.log_softmax(), -np.log(n))):
-        out = fn(ts.Tensor(np.zeros((1, n), np.float16)))
+        x = ts.Tensor(np.zeros((1, n), np.float16), requires_grad=True)
+        out = fn(x)
         assert out.dtype == np.float16
         np.testing.assert_allclose(out.numpy(), expected, rtol=1e-2)
+        out.backward(np.ones(out.shape, np.float16))  # Σ g over the row: n, past float16's
+        assert x.grad.dtype == np.float16
+        np.testing.assert_allclose(np_of(x.grad), 0.0, atol=1e-3)
+
+
+def test_float16_mean_gradient_is_accurate_for_huge_counts():
+    # 1/n as a float16 is a subnormal, off by up to 80 %: the division is made in float32
+    for n in (1_000_000, 30_000_000):
+        x = ts.Tensor(np.ones(n, np.float16), requires_grad=True)
+        x.mean().backward(np.array(1024, np.float16))  # (a loss scale, as in float16 training)
+        np.testing.assert_allclose(np_of(x.grad)[:3], 1024 / n, rtol=2e-3)
 
 
 def test_softmax_of_an_empty_axis_is_empty_as_in_pytorch():

@@ -503,13 +503,16 @@ def test_an_integer_tensor_and_a_python_int_keep_the_tensors_dtype():
     assert (i + 0.1).numpy().tolist() == [1.1, 2.1]
     small = ts.Tensor(np.array([1], np.int8))
     for big in (1000, np.int64(1000)):  # refused, not wrapped around to -24
-        with pytest.raises(OverflowError, match="the value 1000, and int8 holds -128 to 127"):
+        with pytest.raises(OverflowError, match="integer 1000: int8 holds -128 to 127"):
             small + big
+    z = ts.Tensor(np.array([1, 2], np.int32)) + np.complex64(1 + 1j)  # complex stays complex
+    assert z.numpy().tolist() == [2 + 1j, 3 + 1j]
 
 
 def test_a_float_axis_is_a_clear_type_error():
-    with pytest.raises(TypeError, match="sum: axis must be an int, a tuple of ints or None"):
-        ts.Tensor(np.ones((2, 3))).sum(axis=1.0)
+    for axis in (1.0, (1.0,)):
+        with pytest.raises(TypeError, match="sum: axis must be an int, a tuple of ints or None"):
+            ts.Tensor(np.ones((2, 3))).sum(axis=axis)
 
 
 def test_an_overflow_in_a_forward_names_the_op():

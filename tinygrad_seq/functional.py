@@ -144,13 +144,13 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         p = as_float(p, "dropout: p", "a real number in [0, 1)")  # a Fraction, a 0-d array
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
     if x.data.dtype.kind != "f":
         raise TypeError(
             f"dropout: expected a float tensor, got dtype {x.data.dtype} (its kept values "
             "are scaled by 1/(1−p), which integers cannot hold)"
         )
-    if not training or p == 0.0:
-        return x
     keep = rng().random(tuple(x.shape)) >= p  # drawn on the host: same masks on every backend
     scale = (keep / (1.0 - p)).astype(x.dtype)
     return x * Tensor(backend.array_module(x.data).asarray(scale))

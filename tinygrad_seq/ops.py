@@ -259,6 +259,9 @@ class Sigmoid(Function):
         return (d,)
 
 
+_ZEROS = {}  # dtype → its 0 as a NumPy scalar: NumPy converts a Python 0 anew each call
+
+
 class Relu(Function):
     __slots__ = ()
     op_name = "relu"
@@ -268,7 +271,12 @@ class Relu(Function):
     def forward(self, x):
         self.saved = (x > 0).astype(x.dtype)  # relu'(x) as 1.0 / 0.0: float × float beats
         # float × bool in backward. max(x, 0), not x · relu'(x): −inf · 0 would be NaN.
-        return maximum(x, 0) if x.dtype.kind != "b" else x.copy()  # (bool: max(0, 1) is 1)
+        if x.dtype.kind == "b":  # max(False, 0) is False, max(True, 0) True
+            return x.copy()
+        zero = _ZEROS.get(x.dtype)
+        if zero is None:
+            zero = _ZEROS[x.dtype] = x.dtype.type(0)
+        return maximum(x, zero)
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         return (g * self.saved,)
@@ -500,8 +508,11 @@ class Mean(Function):
             n *= shape[a]
         if not self.keepdims:
             g = g.reshape(_keepdims_shape(shape, axes))
-        # n past 65504 would be ∞ as a float16 (NumPy casts n to g's dtype): × 1/n then
-        return (array_module(g).broadcast_to(g / n if n <= 65504 else g * (1 / n), shape),)
+        if n > 65504 and g.dtype.itemsize < 4:  # n as a float16 would be ∞: in float32
+            g = (g.astype(np.float32) / n).astype(g.dtype)
+        else:
+            g = g / n
+        return (array_module(g).broadcast_to(g, shape),)
 
 
 class Max(Function):
@@ -763,7 +774,11 @@ class LogSoftmax(Function):
         return out
 
     def backward(self, g):  # ∂L/∂x = g − softmax(x) Σ g
-        return (g - exp(self.saved) * g.sum(axis=self.axis, keepdims=True),)
+        out = self.saved
+        if g.dtype.itemsize < 4:  # float16: Σ g over a long row overflows; in float32
+            g32, out32 = g.astype(np.float32), out.astype(np.float32)
+            return ((g32 - exp(out32) * g32.sum(axis=self.axis, keepdims=True)).astype(g.dtype),)
+        return (g - exp(out) * g.sum(axis=self.axis, keepdims=True),)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -869,10 +884,12 @@ class LayerNorm(Function):
 
     # Means over the last axis are sums as BLAS products (backend.sum_last), ×1/D.
     def forward(self, x, gain, bias):
-        if x.dtype.itemsize < 4:  # float16: the row sums overflow past 65504; worked out
-            # in float32 (backward returns float32 gradients, which the engine casts back)
-            y = self.forward(x.astype(np.float32), gain.astype(np.float32), bias.astype(np.float32))
-            return y.astype(x.dtype)
+        if x.dtype.kind == "f" and x.dtype.itemsize < 4:  # float16: its row sums overflow
+            # past 65504; worked out in float32 (backward's float32 gradients are cast back
+            # by the engine), the result in the dtype NumPy's promotion gives
+            out_dtype = np.result_type(x.dtype, gain.dtype, bias.dtype)
+            f32 = np.float32
+            return self.forward(x.astype(f32), gain.astype(f32), bias.astype(f32)).astype(out_dtype)
         inv_d = 1.0 / x.shape[-1]
         mu = sum_last(x) * inv_d
         x_hat = x - mu

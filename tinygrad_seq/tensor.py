@@ -466,17 +466,26 @@ class Tensor:
         - arrays keep their own dtype (NumPy's promotion)."""
         if isinstance(other, Tensor):
             return other
-        kind = self.data.dtype.kind
+        dtype = self.data.dtype
+        kind = dtype.kind
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
-            xp = backend.array_module(self.data)
-            if isinstance(other, complex):
+            xp = backend.array_module(self.data)  # (the operand lives where self does)
+            if not isinstance(other, numbers.Real):  # complex, NumPy's too
                 return _leaf(xp.asarray(other))
             if kind == "f":
-                return _leaf(xp.asarray(other, dtype=self.data.dtype))
+                return _leaf(xp.asarray(other, dtype=dtype))
             if isinstance(other, numbers.Integral):
+                value = int(other)
                 if kind in "iu":  # int32 + 1 stays int32; a value the dtype cannot hold is
-                    return Tensor(int(other), dtype=self.data.dtype)  # refused (OverflowError)
-                return _leaf(xp.asarray(int(other)))  # bool + 1: int64, as in NumPy
+                    info = np.iinfo(dtype)  # refused (a cast would wrap it around)
+                    if not info.min <= value <= info.max:
+                        raise OverflowError(
+                            f"cannot combine a tensor of {dtype} with the integer {value}: "
+                            f"{dtype} holds {info.min} to {info.max} (convert the tensor "
+                            "to a wider dtype first)"
+                        )
+                    return _leaf(xp.asarray(value, dtype=dtype))
+                return _leaf(xp.asarray(value))  # bool + 1: int64, as in NumPy
             # a float meets integers or bools: read at Python's precision, float64 (NumPy
             # makes the result float64 whatever the float: read as float32, 0.1 was off)
             return _leaf(xp.asarray(other, dtype=np.float64))
@@ -485,11 +494,15 @@ class Tensor:
                 list_kind = np.asarray(other).dtype.kind
             except ValueError:  # ragged: Tensor(other) below says so
                 list_kind = None
+            read_as = None
             if list_kind in ("i", "u", "f"):  # numbers (not bools), read as a scalar is
                 if kind == "f" or (kind in "iu" and list_kind != "f"):
-                    return Tensor(other, dtype=self.data.dtype)
-                if list_kind == "f":
-                    return Tensor(other, dtype=np.float64)
+                    read_as = dtype
+                elif list_kind == "f":
+                    read_as = np.float64
+            made = Tensor(other, dtype=read_as)
+            where = backend.backend_of(self.data)  # on self's backend, not the default one
+            return made if backend.backend_of(made.data) == where else made.to(where)
         return Tensor(other)
 
     def __add__(self, other) -> Tensor:
@@ -727,7 +740,11 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
             f"{axis!r}"
         )
     for a in axes:
-        if not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
+        if not isinstance(a, int | np.integer):
+            raise TypeError(
+                f"{op}: axis must be an int, a tuple of ints or None, got {type(a).__name__} {a!r}"
+            )
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(
                 f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"
             )

@@ -709,7 +709,7 @@ class Softmax(Function):
         x = _as_float(x)
         if x.size == 0 or x.dtype.itemsize < 4:  # nothing to normalise; or float16, whose
             # sums over a row overflow past 65504: worked out in float32
-            y = self._float32(x) if x.size else x.copy()
+            y = self.forward(x.astype(np.float32)).astype(x.dtype) if x.size else x.copy()
             self.saved = y
             return y
         if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
@@ -741,10 +741,6 @@ class Softmax(Function):
         array_module(gx).subtract(g, s, out=gx)
         gx *= y
         return (gx,)
-
-    def _float32(self, x):
-        """The forward of a float16 x, worked out in float32 and rounded back."""
-        return self.forward(x.astype(np.float32)).astype(x.dtype)
 
     def _sum(self, a):
         """Σ over the softmax axis, kept; over the last axis as one BLAS product."""

@@ -754,6 +754,45 @@ def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):
     np.testing.assert_allclose(np_of(wide.grad), expected, rtol=1e-12)
 
 
+def test_a_weights_transpose_is_copied_on_its_second_use_in_a_pass_and_not_kept(rng, monkeypatch):
+    from tinygrad_seq import autograd
+
+    W = rng.standard_normal((3, 4))
+    assert np.shares_memory(autograd.transposed_weight(W, 2), W)  # outside a pass: a view
+    monkeypatch.setattr(autograd.state, "transposes", {})  # as inside a backward pass
+    first, second = autograd.transposed_weight(W, 2), autograd.transposed_weight(W, 2)
+    assert np.shares_memory(first, W)  # a weight used once is not copied
+    assert not np.shares_memory(second, W) and second.flags.c_contiguous
+    np.testing.assert_array_equal(second, W.T)
+    assert autograd.transposed_weight(W, 2) is second  # one copy a pass
+    assert np.shares_memory(autograd.transposed_weight(W, 10_000), W)  # many rows: the view
+    monkeypatch.undo()
+
+    # end to end: a weight changed in place between two passes (an optimiser step) gets
+    # the new weight's gradient, and nothing is kept after a pass, even a failed one
+    W = f64(rng, 3, 3)
+    h0 = f64(rng, 2, 3)
+    xs = [rng.standard_normal((2, 3)) for _ in range(4)]
+    cs = [np.zeros((2, 3))] * 3 + [np.ones((2, 3))]
+    for _ in range(2):
+        W.grad = h0.grad = None
+        h = h0
+        for x_t in xs:
+            h = (h @ W + x_t).tanh()
+        h.sum().backward()
+        _, ref_dh0, ref_dW, _ = tanh_recurrence_bptt(h0.numpy(), W.numpy(), xs, cs)
+        np.testing.assert_allclose(np_of(h0.grad), ref_dh0, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(np_of(W.grad), ref_dW, rtol=1e-12, atol=1e-15)
+        assert autograd.state.transposes is None
+        W.data *= -0.5  # in place, as an optimiser does
+    x = f64(rng, 2)
+    released = x.tanh()
+    released.sum().backward()
+    with pytest.raises(RuntimeError, match="already released"):
+        (released.sum() + ((h0 @ W) @ W).sum()).backward()
+    assert autograd.state.transposes is None
+
+
 def test_a_number_set_by_hand_as_grad_is_added_to_not_lost(rng):
     # the inline `leaf_grad += g` would rebind a local name for a number: the gradient lost
     x = f64(rng, 3)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to
+from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to, transposed_weight
 from .backend import array_module, one_like, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -383,7 +383,11 @@ class MatMul(Function):
         if x.ndim == 2 and y.ndim == 2 and x.dtype is y.dtype is g.dtype:
             # the common case: no reshaping, and the products have the inputs' shapes and
             # dtype already
-            gx = _product(g, y.T) if px.requires_grad else None
+            gx = (
+                _product(g, y.T if py._ctx is not None else transposed_weight(y, len(g)))
+                if px.requires_grad
+                else None
+            )
             if not py.requires_grad:
                 return gx, None
             # a weight's small term: multiplied out with its others (see ProductGrad)

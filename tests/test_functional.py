@@ -462,6 +462,26 @@ def test_float16_layer_norm_matches_float64_on_long_rows(rng):
     assert xt.grad.dtype == np.float16 and np.isfinite(np_of(xt.grad)).all()
 
 
+def test_float16_cross_entropy_of_many_rows_or_a_long_row_matches_float64(rng):
+    # float16's sum of 70,000 row losses, its count 70,000 and 1/count all overflow or
+    # underflow (the loss was NaN, the gradient zero): worked out in float32 instead
+    for n, v in ((70_000, 4), (3, 70_000)):
+        logits = rng.standard_normal((n, v)).astype(np.float16)
+        targets = rng.integers(0, v, n)
+        x = ts.Tensor(logits, requires_grad=True)
+        loss = F.cross_entropy(x, ts.Tensor(targets))
+        loss.backward()
+        assert loss.dtype == np.float16 and x.grad.dtype == np.float16
+        x64 = logits.astype(np.float64)
+        log_p = x64 - np.log(np.exp(x64).sum(1, keepdims=True))
+        expected = -log_p[np.arange(n), targets].mean()
+        assert loss.item() == pytest.approx(expected, rel=2e-3)
+        d = np.exp(log_p)
+        d[np.arange(n), targets] -= 1
+        # float16 keeps ~3 digits; 1/70,000 of a gradient is a subnormal, with fewer
+        np.testing.assert_allclose(np_of(x.grad), d / n, rtol=0, atol=3e-3 * np.abs(d / n).max())
+
+
 def test_layer_norm_without_a_last_axis_to_normalise_is_a_clear_error():
     for shape in ((2, 0), ()):
         with pytest.raises(ValueError, match="layer_norm: x must have a last axis of at least"):

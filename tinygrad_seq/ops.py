@@ -792,6 +792,9 @@ class SoftmaxCrossEntropy(Function):
         self.targets, self.ignore_index = targets, ignore_index
 
     def forward(self, logits):
+        if logits.dtype.kind == "f" and logits.dtype.itemsize < 4:  # float16: Σ exp over a
+            # long row, or the sum and count of many rows, pass 65504; worked out in float32
+            return self.forward(logits.astype(np.float32)).astype(logits.dtype)
         xp = array_module(logits)
         n, v = logits.shape
         t = self.targets
@@ -825,8 +828,9 @@ class SoftmaxCrossEntropy(Function):
         d[xp.arange(len(t)), t] -= 1
         if keep is not None:
             d[~keep] = 0
-        d *= g / count
-        return (d,)
+        d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not a subnormal)
+        logits_dtype = self.parents[0].data.dtype
+        return (d if d.dtype is logits_dtype else d.astype(logits_dtype),)
 
 
 class RNNStep(Function):

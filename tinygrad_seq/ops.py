@@ -32,6 +32,8 @@ maximum = np.maximum
 
 # ------------------------------------------------------------------ elementwise, binary
 class Add(Function):
+    """x + y, elementwise with NumPy broadcasting."""
+
     __slots__ = ()
     op_name = "add"
     elementwise = True
@@ -44,6 +46,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """x − y, elementwise with NumPy broadcasting."""
+
     __slots__ = ()
     op_name = "sub"
     elementwise = True
@@ -56,6 +60,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """x ⊙ y, elementwise with NumPy broadcasting."""
+
     __slots__ = ()
     op_name = "mul"
     elementwise = True
@@ -71,6 +77,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """x / y, elementwise with NumPy broadcasting."""
+
     __slots__ = ()
     op_name = "div"
     elementwise = True
@@ -161,6 +169,8 @@ class Maximum(Function):
 
 # ------------------------------------------------------------------ elementwise, unary
 class Neg(Function):
+    """−x."""
+
     __slots__ = ()
     op_name = "neg"
     elementwise = True
@@ -174,6 +184,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    """eˣ, elementwise."""
+
     __slots__ = ()
     op_name = "exp"
     elementwise = True
@@ -189,6 +201,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """ln x, elementwise (the natural logarithm)."""
+
     __slots__ = ()
     op_name = "log"
     elementwise = True
@@ -203,6 +217,8 @@ class Log(Function):
 
 
 class Tanh(Function):
+    """tanh x, elementwise."""
+
     __slots__ = ()
     op_name = "tanh"
     elementwise = True
@@ -229,6 +245,8 @@ def _as_float(x):
 
 
 class Sigmoid(Function):
+    """σ(x) = 1/(1 + e^−x), elementwise."""
+
     __slots__ = ()
     op_name = "sigmoid"
     elementwise = True
@@ -263,6 +281,8 @@ _ZEROS = {}  # dtype → its 0 as a NumPy scalar: NumPy converts a Python 0 anew
 
 
 class Relu(Function):
+    """max(x, 0), elementwise."""
+
     __slots__ = ()
     op_name = "relu"
     elementwise = True
@@ -283,6 +303,8 @@ class Relu(Function):
 
 
 class Sqrt(Function):
+    """√x, elementwise."""
+
     __slots__ = ()
     op_name = "sqrt"
     elementwise = True
@@ -298,6 +320,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    """|x|, elementwise."""
+
     __slots__ = ()
     op_name = "abs"
     elementwise = True
@@ -474,6 +498,8 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
 
 
 class Sum(Function):
+    """Σ of x over `axis` (all axes if None), keeping them as size-1 axes if `keepdims`."""
+
     __slots__ = ("axis", "keepdims")
     op_name = "sum"
     may_broadcast = False
@@ -493,6 +519,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """The mean of x over `axis` (all axes if None), keeping them if `keepdims`."""
+
     __slots__ = ("axis", "keepdims")
     op_name = "mean"
     may_broadcast = False
@@ -549,6 +577,8 @@ class Max(Function):
 
 # ------------------------------------------------------------------ shape ops
 class Reshape(Function):
+    """x with a new shape of the same number of elements (a view where NumPy can)."""
+
     __slots__ = ("shape",)
     op_name = "reshape"
     may_broadcast = False
@@ -565,6 +595,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """x with its axes permuted by `axes` (reversed if None), as a view."""
+
     __slots__ = ("axes",)
     op_name = "transpose"
     may_broadcast = False
@@ -619,6 +651,8 @@ def _in_dtype(g, dtype):
 
 
 class Concat(Function):
+    """The inputs joined along an existing `axis`."""
+
     __slots__ = ("axis",)
     op_name = "cat"
     may_broadcast = False
@@ -641,6 +675,8 @@ class Concat(Function):
 
 
 class Stack(Function):
+    """The inputs (of one shape) stacked along a new `axis`."""
+
     __slots__ = ("axis",)
     op_name = "stack"
     may_broadcast = False
@@ -701,6 +737,8 @@ _SAFE_SUM = float(np.exp(-14.0))
 
 
 class Softmax(Function):
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along `axis`, shifted by the max for safety."""
+
     __slots__ = ("axis",)
     op_name = "softmax"
     may_broadcast = False
@@ -754,6 +792,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """log softmax(x) = x − log Σ e^x along `axis`, shifted by the max for safety."""
+
     __slots__ = ("axis",)
     op_name = "log_softmax"
     may_broadcast = False

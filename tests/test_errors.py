@@ -355,6 +355,37 @@ def test_cross_entropy_shape_and_dtype_errors(rng):
         ts.F.cross_entropy(logits, np.array([0.0, 1.0]))
 
 
+def test_bad_ignore_index_ragged_ids_and_layer_norm_eps_are_named(rng):
+    logits = f64(rng, 2, 3)
+    for bad in (1.5, True, "0"):  # 1.5 ignored nothing; True was read as class 1
+        with pytest.raises(TypeError, match=names("cross_entropy: ignore_index", "integer")):
+            ts.F.cross_entropy(logits, np.array([0, 1]), ignore_index=bad)
+    assert np.isfinite(ts.F.cross_entropy(logits, [0, 1], ignore_index=np.int64(1)).item())
+    with pytest.raises(ValueError, match=names("embedding", "different lengths", "pad")):
+        ts.nn.Embedding(5, 2)([[1, 2], [3]])
+    with pytest.raises(ValueError, match=names("cross_entropy", "different lengths")):
+        ts.F.cross_entropy(f64(rng, 2, 2, 3), [[1], [2, 0]])
+    for bad, kind in ((-1.0, ValueError), (float("nan"), ValueError), ("1e-5", TypeError)):
+        with pytest.raises(kind, match=names("LayerNorm: eps")):
+            ts.nn.LayerNorm(4, eps=bad)
+        with pytest.raises(kind, match=names("layer_norm: eps")):
+            ts.F.layer_norm(f64(rng, 2, 4), ts.Tensor(np.ones(4)), ts.Tensor(np.zeros(4)), bad)
+    assert ts.nn.LayerNorm(4, eps=0).eps == 0.0
+
+
+def test_an_integer_initial_state_is_refused_like_integer_inputs(rng):
+    # an int64 h0 turned a float32 model's outputs into float64
+    xs = ts.Tensor(rng.standard_normal((2, 3, 4)), dtype="float32")
+    h0 = ts.Tensor(np.zeros((2, 5), np.int64))
+    for model, state in (
+        (ts.nn.RNN(4, 5), h0),
+        (ts.nn.GRU(4, 5), h0),
+        (ts.nn.LSTM(4, 5), (h0, ts.Tensor(np.zeros((2, 5), np.float32)))),
+    ):
+        with pytest.raises(TypeError, match=names("expected a float h0", "int64")):
+            model(xs, state)
+
+
 # ------------------------------------------------------------------ backends
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError, match=names("unknown backend", "jax", "numpy", "cupy")):

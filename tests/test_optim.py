@@ -184,3 +184,18 @@ def test_frozen_weights_are_kept_and_mistakes_are_named():
         ts.optim.clip_grad_norm(model.parameters(), "1")
     with pytest.raises(TypeError, match="must be a leaf"):
         ts.optim.Adam([model.W * 2])
+
+
+def test_a_gradient_set_by_hand_in_another_shape_is_named_not_broadcast():
+    # a (2,) grad on a (2, 2) weight was broadcast into the update without a word
+    for make in (lambda ps: ts.optim.SGD(ps, 0.1), lambda ps: ts.optim.Adam(ps)):
+        W = ts.Tensor(np.ones((2, 2)), requires_grad=True, name="W")
+        opt = make([W])
+        for bad in (np.ones(2), np.ones((3, 3))):
+            W.grad = bad
+            with pytest.raises(ValueError, match=r"gradient of parameter W has shape"):
+                opt.step()
+        np.testing.assert_array_equal(W.numpy(), 1.0)  # nothing was applied
+        W.grad = 0.5  # a number: that number everywhere, as before
+        opt.step()
+        assert (W.numpy() < 1.0).all()

@@ -4,6 +4,8 @@ masks. Imported as ``ts.functional`` and ``ts.F``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backend, ops
@@ -79,7 +81,13 @@ def _ids(ids, op: str, like: Tensor):
     data = ids.data if isinstance(ids, Tensor) else ids
     xp = backend.array_module(like.data)
     if not hasattr(data, "dtype"):
-        data = np.asarray(data)
+        try:
+            data = np.asarray(data)
+        except ValueError:  # rows of different lengths
+            raise ValueError(
+                f"{op}: the rows of ids/targets have different lengths; pad them to one "
+                "length (data.pad_or_truncate)"
+            ) from None
         if data.size == 0:  # np.asarray([]) is float64, but no ids is still integer ids
             data = data.astype(np.intp)
     if data.dtype.kind not in "iu":
@@ -97,6 +105,13 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
     """
     logits = _tensor(logits, "cross_entropy")
     t = _ids(targets, "cross_entropy", logits)
+    if ignore_index is not None and (
+        isinstance(ignore_index, bool) or not isinstance(ignore_index, int | np.integer)
+    ):  # (1.5 ignored nothing; True was read as class 1)
+        raise TypeError(
+            f"cross_entropy: ignore_index must be an integer id (the padding id) or None, got "
+            f"{type(ignore_index).__name__} {ignore_index!r}"
+        )
     if logits.ndim not in (2, 3) or tuple(t.shape) != tuple(logits.shape[:-1]):
         raise ValueError(
             f"cross_entropy: expected logits (N, V) with targets (N,), or logits (B, T, V) "
@@ -133,7 +148,17 @@ def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tens
                 f"layer_norm: {name} must be a Tensor of shape ({d},) to match the last axis "
                 f"of x {tuple(x.shape)}, got {shape}"
             )
-    return apply(ops.LayerNorm(eps), x, gain, bias)
+    return apply(ops.LayerNorm(check_eps(eps, "layer_norm")), x, gain, bias)
+
+
+def check_eps(eps, who: str) -> float:
+    """layer_norm's eps as a float ≥ 0, or a clear error (a negative eps gives NaN on a
+    constant row; a string failed deep inside NumPy)."""
+    if eps.__class__ is not float and (not isinstance(eps, _REAL) or isinstance(eps, bool)):
+        eps = as_float(eps, f"{who}: eps", "a real number ≥ 0")
+    if not 0.0 <= eps < math.inf:
+        raise ValueError(f"{who}: eps must be a finite number ≥ 0 (added to σ²), got {eps}")
+    return eps
 
 
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:

@@ -85,7 +85,7 @@ class SGD(Optimizer):
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad
+            g = _checked_grad(p, "SGD")
             if self.momentum:
                 v = self.velocity[k]
                 v = g.copy() if v is None else v * self.momentum + g
@@ -127,9 +127,9 @@ class Adam(Optimizer):
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
         b1, b2 = self.betas
         for k, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
+            g = _checked_grad(p, "Adam")
             if self.m[k] is None:
                 xp = array_module(g)
                 self.m[k] = xp.zeros_like(p.data)
@@ -144,6 +144,19 @@ class Adam(Optimizer):
             v += (1 - b2) * (g * g)
             step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
             p.data -= step.astype(p.data.dtype, copy=False)
+
+
+def _checked_grad(p: Tensor, who: str):
+    """p.grad, if it is a number or has p's shape: a gradient set by hand in another shape
+    would be broadcast into the update (a (2,) grad on a (2, 2) weight) or fail in NumPy."""
+    g = p.grad
+    shape = getattr(g, "shape", ())
+    if shape and tuple(shape) != tuple(p.data.shape):
+        raise ValueError(
+            f"{who}: the gradient of parameter {p.name or '(unnamed)'} has shape {tuple(shape)}, "
+            f"but the parameter has shape {tuple(p.data.shape)}"
+        )
+    return g
 
 
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:

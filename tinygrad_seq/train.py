@@ -20,7 +20,7 @@ from . import functional as F
 from .autograd import no_grad
 from .data import PAD, SequenceData, bag_of_words, delay_task, order_task
 from .nn import GRU, LSTM, MLP, RNN, Embedding, Linear, Module
-from .nn.module import check_sizes
+from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
 from .tensor import Tensor, manual_seed
 
@@ -103,15 +103,12 @@ class TrainResult:
 def accuracy(model: Module, data: SequenceData, batch_size: int = 512) -> float:
     """Fraction of `data` that `model` labels correctly (eval mode, no graph); NaN for no
     data (there is nothing to be right or wrong about, and 0.0 would read as a failure)."""
-    was_training = model.training
-    model.eval()
     correct = 0
-    with no_grad():
+    with no_grad(), evaluating(model):  # each submodule's own mode back, even after an error
         for start in range(0, len(data), batch_size):
             sl = slice(start, start + batch_size)
             logits = model(data.ids[sl], data.mask[sl])
             correct += int((logits.numpy().argmax(axis=-1) == data.labels[sl]).sum())
-    model.train(was_training)
     return correct / len(data) if len(data) else float("nan")
 
 

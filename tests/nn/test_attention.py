@@ -269,6 +269,26 @@ def test_fully_masked_row_gives_zero_weights_and_context_without_warnings(rng, w
     np.testing.assert_array_equal(rows, 0.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_masked_keys_get_no_weight_however_low_the_allowed_scores(dtype):
+    # the allowed keys score −7e9 and −1.4e10, the masked one +3.5e10: a fixed masked
+    # score of −1e9 gave the masked key all the weight (PyTorch: [1, 0, 0])
+    scale = 1e5 if dtype != np.float16 else 100.0  # (float16 ends at 65504)
+    q = np.array([[[scale, 0.0]]], dtype)
+    k = np.array([[[-scale, 0.0], [-2 * scale, 0.0], [5 * scale, 0.0]]], dtype)
+    v = np.array([[[1.0], [2.0], [100.0]]], dtype)
+    mask = np.array([[[True, True, False]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in score − max, no NaN
+        c, alpha = ScaledDotProductAttention()(ts.Tensor(q), ts.Tensor(k), ts.Tensor(v), mask)
+        _, none = ScaledDotProductAttention()(
+            ts.Tensor(q), ts.Tensor(k), ts.Tensor(v), np.zeros((1, 1, 3), bool)
+        )
+    np.testing.assert_array_equal(alpha.numpy().ravel(), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(c.numpy().ravel(), [1.0])
+    np.testing.assert_array_equal(none.numpy(), 0.0)  # a fully masked row: zeros
+
+
 def test_mask_forms_agree(rng):
     """(Tq, Tk) broadcast over the batch, (B, 1, Tk) over queries, bool Tensor or array."""
     attn = ScaledDotProductAttention()

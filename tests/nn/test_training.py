@@ -76,3 +76,13 @@ def test_a_bad_batch_size_is_named_and_empty_data_scores_nan():
     assert np.isnan(accuracy(model, empty))
     with pytest.raises(ValueError, match="training data is empty"):
         train_classifier(model, empty, data, steps=5)
+
+
+def test_accuracy_gives_each_submodule_its_own_mode_back():
+    # model.train(was_training) after scoring set every submodule to the top's mode
+    data = order_task(4, seed=0)
+    model = SequenceClassifier(len(data.vocab), 2)
+    model.train()
+    model.rnn.eval()
+    accuracy(model, data)
+    assert model.training and not model.rnn.training

@@ -42,9 +42,14 @@ __all__ = [
 # Sequence lengths, as source_mask takes them: (B,) integers as a list, array or Tensor.
 Lengths = Tensor | np.ndarray | list
 
-# A masked score is set to this before the softmax, so exp gives exactly 0 there without
-# the NaN that −inf would give in a row where every key is masked.
-MASKED_SCORE = -1e9
+
+def masked_score(dtype) -> float:
+    """What a masked score is set to before the softmax: half the most negative number of
+    the scores' dtype (−1.7e38 in float32). Below any score a model computes (a fixed −1e9
+    lost to allowed scores under it), so exp gives exactly 0 there; finite, so a row where
+    every key is masked has no NaN (−inf − (−inf)); and halved, so score − max cannot
+    overflow past the dtype's range."""
+    return float(np.finfo(dtype).min) / 2
 
 
 # ------------------------------------------------------------------ shared pieces
@@ -125,7 +130,9 @@ def masked_softmax(e: Tensor, mask: Any = None) -> Tensor:
     """
     if mask is None:
         return e.softmax(axis=-1)
-    alpha = where(mask, e, MASKED_SCORE).softmax(axis=-1)
+    xp = backend.array_module(e.data)
+    fill = Tensor(xp.asarray(masked_score(e.dtype), dtype=e.dtype), name="masked")
+    alpha = where(mask, e, fill).softmax(axis=-1)
     if not bool(mask.any(axis=-1).all()):  # some query may attend to nothing
         alpha = where(mask, alpha, 0.0)  # its row was uniform over masked keys: zero it
     return alpha

@@ -94,7 +94,7 @@ class LayerNorm(Module):
     def __init__(self, dim: int, eps: float = 1e-5) -> None:
         super().__init__()
         check_sizes("LayerNorm", dim=dim)
-        self.dim, self.eps = dim, eps
+        self.dim, self.eps = dim, F.check_eps(eps, "LayerNorm")
         dt = get_default_dtype()
         self.gain = Parameter(np.ones(dim, dtype=dt), name="gain")
         self.bias = Parameter(np.zeros(dim, dtype=dt), name="bias")

@@ -77,6 +77,7 @@ def initial_state(
             f"{who}: expected {what} of shape ({batch}, {hidden}) (batch, hidden), got shape "
             f"{tuple(state.shape)}"
         )
+    check_float(state, who, what)  # (an int64 state made a float32 model's outputs float64)
     return state
 
 

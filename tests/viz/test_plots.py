@@ -391,3 +391,22 @@ def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figure
     renderer = figures["d.png"].canvas.get_renderer()
     box, frame = bar_texts[bound].get_window_extent(renderer), ax.get_window_extent(renderer)
     assert frame.x0 <= box.x0 and box.x1 <= frame.x1  # the mark is not cut off
+
+
+def test_derivations_figure_shows_its_tolerance_label_with_one_bar_or_many(tmp_path, figures):
+    # the label hung from the top bar's edge: with one bar that lay above the axes, unseen
+    from tinygrad_seq.viz import plots
+
+    for n in (1, 12):
+        ids = [
+            {"title": f"identity {i}", "symbolic_ok": True, "numeric_max_error": 1e-16}
+            for i in range(n)
+        ]
+        plots.derivations_figure(tmp_path / f"d{n}.png", ids, 1e-10)
+        fig = figures[f"d{n}.png"]
+        ax = fig.axes[0]
+        (label,) = [t for t in ax.texts if t.get_text().startswith("tolerance")]
+        renderer = fig.canvas.get_renderer()
+        box, frame = label.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert label.get_visible() and label.get_text() == "tolerance 1e-10"
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1 and frame.x0 <= box.x0 <= frame.x1

@@ -91,6 +91,61 @@ def test_non_scalar_outputs(rng):
         ts.gradcheck(lambda a: apply(WrongSquare(), a), x)
 
 
+def _matvec_with_one_wrong_row(W, j, scale):
+    """y = x W with a backward that scales output j's gradient by `scale` (0: drops it)."""
+
+    class MatVecOneRowWrong(ts.Function):
+        __slots__ = ()
+        op_name = "matvec_one_row_wrong"
+
+        def forward(self, x):
+            return x @ W
+
+        def backward(self, g):
+            g = g.copy()
+            g[:, j] *= scale
+            return (g @ W.T,)
+
+    return MatVecOneRowWrong
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.01])
+def test_an_error_in_one_output_elements_gradient_is_caught_wherever_it_is(rng, scale):
+    # one random projection vᵀJ let a 1 % error in output 52 of 200 through (its v_j was
+    # −0.0045, and 57 of the 200 outputs slipped by at 1 %): the whole Jacobian is compared
+    W = rng.standard_normal((3, 200))
+    x = f64(rng, 1, 3)
+    for j in (0, 52, 117, 199):
+        op = _matvec_with_one_wrong_row(W, j, scale)
+        with pytest.raises(ts.GradcheckError, match=rf"of output element \(0, {j}\)"):
+            ts.gradcheck(lambda a, op=op: apply(op(), a), x)
+    assert ts.gradcheck(lambda a: apply(_matvec_with_one_wrong_row(W, 0, 1.0)(), a), x)
+
+
+def test_large_output_values_do_not_swamp_the_finite_differences(rng):
+    # projecting each output first and differencing the two sums lost a 1e-8 difference
+    # in sums near 1e6: a correct tanh(x) + 1e5 failed
+    x = f64(rng, 200)
+    assert ts.gradcheck(lambda a: a.tanh() + 1e5, x)
+
+
+def test_outputs_past_the_full_jacobian_size_are_checked_by_projections(rng, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("tinygrad_seq.gradcheck")  # (ts.gradcheck: the function)
+    monkeypatch.setattr(module, "FULL_JACOBIAN_OUTPUTS", 4)
+    x = f64(rng, 2, 3)
+    assert ts.gradcheck(lambda a: a.tanh() * 3, x)  # 6 outputs: 8 projections
+    with pytest.raises(ts.GradcheckError, match="random projection"):
+        ts.gradcheck(lambda a: apply(WrongSquare(), a), x)
+
+
+def test_under_no_grad_the_error_says_recording_is_off(rng):
+    x = f64(rng, 3)
+    with ts.no_grad(), pytest.raises(RuntimeError, match="not being recorded.*no_grad"):
+        ts.gradcheck(lambda a: a.tanh(), x)
+
+
 def test_warns_on_float32_inputs(rng):
     x = ts.Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
     with pytest.warns(UserWarning, match="float64"):

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import backend
 from ._checks import as_float
-from .autograd import no_grad
+from .autograd import no_grad, state
 from .graph import trace
 from .tensor import Tensor
 
@@ -20,9 +20,10 @@ class GradcheckError(AssertionError):
     """The analytic and numeric gradients disagree (the message names the worst element)."""
 
 
-def _projected(out: Tensor, v) -> float:
-    """Σ out ⊙ v as a Python float."""
-    return float((out.data * v).sum())
+# Outputs up to this many elements are checked element by element (the whole Jacobian: one
+# backward pass per output element); larger ones through PROJECTIONS random vectors.
+FULL_JACOBIAN_OUTPUTS = 512
+PROJECTIONS = 8
 
 
 def _check_number(name: str, value, positive: bool) -> None:
@@ -43,11 +44,15 @@ def gradcheck(
 ) -> bool:
     """Compare backward's gradients of `fn(*inputs)` with central finite differences.
 
-    Every input with `requires_grad=True` is checked, element by element. A non-scalar
-    output is reduced to Σ out ⊙ v with a fixed random v (a vector-Jacobian product, so
-    every output element takes part). Returns True, or raises GradcheckError naming the
-    worst element's analytic and numeric values. Use float64 inputs: float32 rounding
-    swamps the finite differences (a warning says so). Checked inputs must be leaves.
+    Every input with `requires_grad=True` is checked, element by element, against every
+    output element: the whole Jacobian ∂out/∂input, its rows from one backward pass per
+    output element, its columns from (out(x + ε) − out(x − ε)) / 2ε. An output of more
+    than FULL_JACOBIAN_OUTPUTS (512) elements is checked through PROJECTIONS (8) fixed
+    random vectors v instead (vᵀJ, one backward pass each), which can miss an error
+    confined to a few of its elements: check a smaller case for those. Returns True, or
+    raises GradcheckError naming the worst entry's analytic and numeric values. Use float64
+    inputs: float32 rounding swamps the finite differences (a warning says so). Checked
+    inputs must be leaves.
 
     It leaves no trace: the inputs' arrays are perturbed in copies, and every leaf's
     `.grad` (the inputs' and those of weights `fn` uses) is as it was afterwards, even
@@ -91,49 +96,72 @@ def gradcheck(
         out = fn(*inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-        xp = backend.array_module(out.data)
-        if out.data.size == 1:
-            v = xp.ones_like(out.data)
-        else:
-            v = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape), out.dtype)
         if not out.requires_grad:
+            if not state.grad_enabled:
+                raise RuntimeError(
+                    "gradcheck: gradients are not being recorded (called inside ts.no_grad()); "
+                    "call it outside, or inside ts.enable_grad()"
+                )
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
+        xp = backend.array_module(out.data)
+        n_out = out.data.size
+        full = n_out <= FULL_JACOBIAN_OUTPUTS
+        if full:  # the rows of the identity: backward with each gives a row of J
+            V = np.eye(n_out)
+        else:
+            V = np.random.default_rng(seed).standard_normal((PROJECTIONS, n_out))
         # the leaves backward adds into (weights fn uses too)
         for leaf in trace(out).tensors:
             if leaf._ctx is None and leaf.requires_grad and id(leaf) not in saved_grads:
                 saved_grads[id(leaf)] = (leaf, leaf.grad)
                 leaf.grad = None
-        out.backward(v)
-        analytic = [
-            backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in checked
-        ]
+        analytic = [np.zeros((len(V), *t.shape)) for t in checked]  # [k][r] = (vᵣᵀ J)_k
+        for r, v in enumerate(V):
+            for leaf, _ in saved_grads.values():
+                leaf.grad = None
+            out.backward(xp.asarray(v.reshape(out.shape), out.dtype), retain_graph=r < len(V) - 1)
+            for k, t in enumerate(checked):
+                if t.grad is not None:
+                    analytic[k][r] = backend.to_numpy(t.grad)
 
-        worst = None  # (excess, input number, index, analytic, numeric)
+        worst = None  # (excess, input number, index, row, analytic, numeric)
         for k, t in enumerate(checked):
-            numeric = np.zeros(t.shape)
+            numeric = np.zeros((len(V), *t.shape))
             for idx in itertools.product(*(range(n) for n in t.shape)):
                 original = t.data[idx].copy() if t.ndim else t.data.copy()
                 with no_grad():
                     t.data[idx] = original + eps
-                    f_plus = _projected(fn(*inputs), v)
+                    f_plus = backend.to_numpy(fn(*inputs).data).astype(np.float64)
                     t.data[idx] = original - eps
-                    f_minus = _projected(fn(*inputs), v)
+                    f_minus = backend.to_numpy(fn(*inputs).data).astype(np.float64)
                     t.data[idx] = original
-                numeric[idx] = (f_plus - f_minus) / (2 * eps)
+                # the difference first, then the projection: a large output's rounding
+                # would swamp the difference of two projections
+                column = (f_plus - f_minus).reshape(-1) / (2 * eps)  # ∂out/∂x[idx]
+                numeric[(slice(None), *idx)] = column if full else V @ column
             excess = np.abs(analytic[k] - numeric) - (atol + rtol * np.abs(numeric))
             # NaN or inf on either side is a failure (NaN compares False with everything)
             excess = np.where(np.isfinite(excess), excess, np.inf)
             if excess.size and excess.max() > 0:
-                i = np.unravel_index(int(excess.argmax()), excess.shape)
-                if worst is None or excess[i] > worst[0]:
-                    worst = (excess[i], k, i, analytic[k][i], numeric[i])
+                r, *i = np.unravel_index(int(excess.argmax()), excess.shape)
+                i = tuple(i)
+                if worst is None or excess[(r, *i)] > worst[0]:
+                    worst = (excess[(r, *i)], k, i, r, analytic[k][(r, *i)], numeric[(r, *i)])
         if worst is not None:
-            _, k, i, a, n = worst
+            _, k, i, r, a, n = worst
             position = next(j for j, x in enumerate(inputs) if x is checked[k])
             name = checked[k].name or f"input {position}"
+            if n_out == 1:
+                which = ""
+            elif full:
+                which = (
+                    f" of output element {tuple(int(j) for j in np.unravel_index(r, out.shape))}"
+                )
+            else:
+                which = f" of random projection {r} of the output"
             raise GradcheckError(
                 f"gradcheck failed for {name} (shape {tuple(checked[k].shape)}) at index "
-                f"{tuple(int(j) for j in i)}: analytic {a:.10g}, numeric {n:.10g} "
+                f"{tuple(int(j) for j in i)}{which}: analytic {a:.10g}, numeric {n:.10g} "
                 f"(|diff| {abs(a - n):.3g} > atol {atol} + rtol {rtol} * |numeric|)"
             )
         return True

@@ -153,3 +153,12 @@ def test_package_entry_points():
     assert [d.name for d in ts.symbolic.derive("gru")] == ["gru.direct_term", "gru.step_jacobian"]
     with pytest.raises(ValueError, match="no model 'transformer'"):
         ts.symbolic.derive("transformer")
+
+
+def test_a_matrix_past_nine_rows_has_one_symbol_per_element():
+    # run together, the indices of (1, 11) and (11, 1) named one symbol: the "generic"
+    # 11 × 11 matrix was symmetric there, and a correct identity failed against the engine
+    W = checker.matrix("W_a{}{}", "W_{{a,{}{}}}", 11, 11)
+    assert len(W.free_symbols) == 121 and W[0, 10] != W[10, 0]
+    assert len(checker.matrix("W{}{}", "W_{{{}{}}}", 3, 3).free_symbols) == 9
+    assert str(checker.matrix("W{}{}", "W_{{{}{}}}", 2, 2)[0, 1]) == "W₁₂"  # as before

@@ -64,11 +64,17 @@ def vector(pretty: str, latex: str, n: int) -> sp.Matrix:
 
 
 def matrix(pretty: str, latex: str, rows: int, cols: int) -> sp.Matrix:
-    """A (rows, cols) matrix of element symbols: matrix("W_hh{}{}", "W_{{hh,{}{}}}", 2, 2)."""
+    """A (rows, cols) matrix of element symbols: matrix("W_hh{}{}", "W_{{hh,{}{}}}", 2, 2).
+
+    Past 9 rows or columns a comma separates the two indices (W₁,₁₁ and W₁₁,₁): run
+    together, elements (1, 11) and (11, 1) would be one symbol."""
+    comma = "," if max(rows, cols) > 9 else ""
     return sp.Matrix(
         rows,
         cols,
-        lambda i, j: symbol(pretty.format(sub(i + 1), sub(j + 1)), latex.format(i + 1, j + 1)),
+        lambda i, j: symbol(
+            pretty.format(sub(i + 1) + comma, sub(j + 1)), latex.format(f"{i + 1}{comma}", j + 1)
+        ),
     )
 
 

@@ -115,3 +115,25 @@ def test_trace_is_iterative_on_long_chains():
 def test_trace_rejects_non_tensors():
     with pytest.raises(TypeError, match="trace: expected a Tensor"):
         ts.graph.trace(np.ones(3))
+
+
+def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
+    # loss2's graph showed, on the node it shares with loss1, ‖∂loss1/∂h‖ = 1414 from an
+    # earlier recorded pass, where ‖∂loss2/∂h‖ is 0.0014
+    x = ts.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    h = (x * 3.0).tanh()
+    h.name = "h"
+    loss1, loss2 = (h * 1000.0).sum(), (h * 0.001).sum()
+    with ts.graph.record_grad_norms():
+        loss1.backward(retain_graph=True)
+    (node,) = [n for n in ts.graph.trace(loss1).nodes if n.label == "h"]
+    assert node.grad_norm == pytest.approx(1000 * np.sqrt(2))
+    loss2.backward()  # not recorded
+    (node,) = [n for n in ts.graph.trace(loss2).nodes if n.label == "h"]
+    assert node.grad_norm is None
+    with ts.graph.record_grad_norms():  # recorded again: shown again
+        y = (x * 3.0).tanh()
+        y.name = "h"
+        (y * 0.001).sum().backward()
+    (node,) = [n for n in ts.graph.trace(y).nodes if n.label == "h"]
+    assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))

@@ -239,13 +239,21 @@ _ROWS_FOR_COPY = 256  # beyond this many rows of g both layouts multiply alike
 class _State:
     """Global recording switches, read on the hot path (one attribute load each)."""
 
-    __slots__ = ("grad_enabled", "scope", "anomaly", "record_grad_norms", "transposes")
+    __slots__ = (
+        "grad_enabled",
+        "scope",
+        "anomaly",
+        "record_grad_norms",
+        "norms_recorded",
+        "transposes",
+    )
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope = ""  # "encoder/t=3": tags every tensor made inside ts.scope(...)
         self.anomaly = False
         self.record_grad_norms = False
+        self.norms_recorded = False  # a pass has recorded norms: later passes clear theirs
         self.transposes = None  # during a backward pass: see transposed_weight
 
 
@@ -332,11 +340,12 @@ def detect_anomaly() -> Iterator[None]:
 def record_grad_norms() -> Iterator[None]:
     """Context manager: a backward inside stores each node's gradient norm (for renders).
 
-    A node keeps the norm of the last backward recorded this way: a later backward outside
-    (with retain_graph) does not overwrite it, while a leaf's norm is always its current
-    `.grad`'s. Record the backward you mean to show."""
+    A node shows the norm from the last backward that ran through it if that one was
+    recorded, and none if it was not (a later unrecorded backward through the node, with
+    retain_graph or from another loss, clears it: it would be another gradient's norm); a
+    leaf's norm is always its current `.grad`'s. Record the backward you mean to show."""
     previous = state.record_grad_norms
-    state.record_grad_norms = True
+    state.record_grad_norms = state.norms_recorded = True
     try:
         yield
     finally:
@@ -492,6 +501,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
+        # a pass that does not record clears the norms an earlier one left on its nodes
+        # (a graph traced after it would show another loss's norms)
+        clear_norms = not record and state.norms_recorded
         check_all = state.anomaly
         root._grad_out = grad
         ready = [root]  # nodes all of whose consumers have sent their gradient
@@ -503,6 +515,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             g = t._grad_out
             if record:
                 fn.grad_norm = _norm(g)
+            elif clear_norms:
+                fn.grad_norm = None
             grads = fn.backward(g)
             if retain_graph:
                 t._grad_out = None

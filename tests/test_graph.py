@@ -137,3 +137,37 @@ def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
         (y * 0.001).sum().backward()
     (node,) = [n for n in ts.graph.trace(y).nodes if n.label == "h"]
     assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))
+
+
+def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(rng):
+    # a weight transposed once and used at every step: the branch into step t is coloured
+    # by what step t sent back (its share of ∂L/∂W), not by the gradient reaching the step
+    from tinygrad_seq.viz.graph_render import _edge_norm
+
+    W_np = rng.standard_normal((3, 3))
+    xs = [rng.standard_normal((2, 3)) for _ in range(3)]
+
+    def run(weights):  # weights[t] used at step t; h_0 = 0
+        h = ts.Tensor(np.zeros((2, 3)))
+        for W_T, x_t in zip(weights, xs, strict=True):
+            h = (h @ W_T + x_t).tanh()
+        return (h * h).sum()
+
+    W = ts.Tensor(W_np, requires_grad=True)
+    W_T = W.T
+    with ts.graph.record_grad_norms():
+        loss = run([W_T] * 3)
+        loss.backward()
+    copies = [ts.Tensor(W_np.T.copy(), requires_grad=True) for _ in range(3)]
+    run(copies).backward()  # each step's own copy: its .grad is that step's share
+    shares = [np.linalg.norm(c.grad) for c in copies]
+    assert shares[0] == 0.0  # h_0 = 0: step 0 adds nothing to ∂L/∂W
+    g = ts.graph.trace(loss)
+    ids = {id(t): i for i, t in enumerate(g.tensors)}
+    transpose = ids[id(W_T)]
+    consumers = g.consumers()
+    steps = consumers[transpose]  # the three matmuls, in step order
+    assert len(steps) == 3
+    drawn = [_edge_norm(g, transpose, dst, consumers) for dst in steps]
+    np.testing.assert_allclose(drawn, shares, rtol=1e-12, atol=0)
+    assert len(set(drawn)) == 3  # no longer the one gradient reaching every step

@@ -34,7 +34,7 @@ class Function:
     broadcast inputs may come back in the broadcast shape: the engine sums them down.
     """
 
-    __slots__ = ("parents", "saved", "grad_norm")
+    __slots__ = ("parents", "saved", "grad_norm", "sent_norms")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -516,8 +516,11 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             if record:
                 fn.grad_norm = _norm(g)
             elif clear_norms:
-                fn.grad_norm = None
+                fn.grad_norm = fn.sent_norms = None
             grads = fn.backward(g)
+            if record:  # what went back along each input edge (a weight's share, per step)
+                grads = tuple(grads)
+                fn.sent_norms = tuple(map(_sent_norm, grads, fn.parents))
             if retain_graph:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly
@@ -726,6 +729,18 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
             leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
         leaf.grad += g  # rebinds the attribute: right for a NumPy scalar too
+
+
+def _sent_norm(gp, p) -> float | None:
+    """The norm of the gradient a node sends its input p (record_grad_norms): in p's shape,
+    as the engine adds it; None where none is sent."""
+    if gp is None or not p.requires_grad:
+        return None
+    if gp.__class__ is ProductGrad or gp.__class__ is IndexedGrad:
+        gp = gp.dense()
+    if gp.shape != p.data.shape:  # a broadcast input's gradient, summed down as backward does
+        gp = sum_to(gp, p.data.shape)
+    return _norm(gp)
 
 
 def _norm(g) -> float:

@@ -71,11 +71,17 @@ class Node:
 
 @dataclass
 class Graph:
-    """Nodes (inputs first, the traced tensor last) and edges (parent id, child id)."""
+    """Nodes (inputs first, the traced tensor last) and edges (parent id, child id).
+
+    `edge_norms[(parent, child)]`: the norm of the gradient the child sent back to that
+    parent, recorded by record_grad_norms (a weight used at every step: that step's share
+    of its gradient); absent where not recorded, or where the child takes the parent twice.
+    """
 
     nodes: list[Node]
     edges: list[tuple[int, int]]
     tensors: list[Tensor] = field(repr=False, default_factory=list)
+    edge_norms: dict[tuple[int, int], float] = field(repr=False, default_factory=dict)
 
     @property
     def root(self) -> Node:
@@ -167,4 +173,13 @@ def trace(tensor: Tensor) -> Graph:
         for i, t in enumerate(order)
     ]
     edges = [(index[id(p)], i) for i, t in enumerate(order) for p in t.parents]
-    return Graph(nodes=nodes, edges=edges, tensors=order)
+    edge_norms: dict[tuple[int, int], float] = {}
+    for i, t in enumerate(order):
+        sent = getattr(t._ctx, "sent_norms", None) if t._ctx is not None else None
+        if sent is None:
+            continue
+        parent_ids = [index[id(p)] for p in t._ctx.parents]
+        for parent, norm in zip(parent_ids, sent, strict=True):
+            if norm is not None and parent_ids.count(parent) == 1:
+                edge_norms[(parent, i)] = norm
+    return Graph(nodes=nodes, edges=edges, tensors=order, edge_norms=edge_norms)

@@ -209,13 +209,17 @@ def _fold(graph: Graph, detail: str, consumers: dict[int, list[int]]) -> list[in
 def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]) -> float | None:
     """The norm of the gradient that flows back along the edge src -> dst.
 
-    When src has this one user, that is src's own gradient, exactly. Otherwise the engine
-    recorded only the sum over src's users, so the edge shows the gradient that reached
-    its user dst. None where no gradient flows (src needs none).
+    As recorded (Graph.edge_norms: what dst sent back to src, e.g. one step's share of a
+    weight's gradient). Otherwise: when src has this one user, src's own gradient, exactly;
+    else the gradient that reached its user dst. None where no gradient flows (src needs
+    none).
     """
     tail = graph.nodes[src]
     if not tail.requires_grad:
         return None
+    sent = graph.edge_norms.get((src, dst))
+    if sent is not None:
+        return sent
     if len(consumers[src]) == 1:
         return tail.grad_norm
     return graph.nodes[dst].grad_norm

@@ -139,16 +139,17 @@ def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
     assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))
 
 
-def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(rng):
+@pytest.mark.parametrize("batch", [1, 2])  # (one row: the norm ‖x‖ ‖g‖ of an outer product)
+def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(rng, batch):
     # a weight transposed once and used at every step: the branch into step t is coloured
     # by what step t sent back (its share of ∂L/∂W), not by the gradient reaching the step
     from tinygrad_seq.viz.graph_render import _edge_norm
 
     W_np = rng.standard_normal((3, 3))
-    xs = [rng.standard_normal((2, 3)) for _ in range(3)]
+    xs = [rng.standard_normal((batch, 3)) for _ in range(3)]
 
     def run(weights):  # weights[t] used at step t; h_0 = 0
-        h = ts.Tensor(np.zeros((2, 3)))
+        h = ts.Tensor(np.zeros((batch, 3)))
         for W_T, x_t in zip(weights, xs, strict=True):
             h = (h @ W_T + x_t).tanh()
         return (h * h).sum()
@@ -158,6 +159,10 @@ def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(r
     with ts.graph.record_grad_norms():
         loss = run([W_T] * 3)
         loss.backward()
+    leaf_weight = ts.Tensor(W_np.T.copy(), requires_grad=True)  # a leaf used at every step
+    with ts.graph.record_grad_norms():
+        leaf_loss = run([leaf_weight] * 3)
+        leaf_loss.backward()
     copies = [ts.Tensor(W_np.T.copy(), requires_grad=True) for _ in range(3)]
     run(copies).backward()  # each step's own copy: its .grad is that step's share
     shares = [np.linalg.norm(c.grad) for c in copies]
@@ -171,3 +176,8 @@ def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(r
     drawn = [_edge_norm(g, transpose, dst, consumers) for dst in steps]
     np.testing.assert_allclose(drawn, shares, rtol=1e-12, atol=0)
     assert len(set(drawn)) == 3  # no longer the one gradient reaching every step
+    g = ts.graph.trace(leaf_loss)  # its terms are collected (ProductGrad): the same shares
+    leaf = [i for i, t in enumerate(g.tensors) if t is leaf_weight][0]
+    consumers = g.consumers()
+    drawn = [_edge_norm(g, leaf, dst, consumers) for dst in consumers[leaf]]
+    np.testing.assert_allclose(drawn, shares, rtol=1e-12, atol=0)

@@ -733,9 +733,12 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
 
 def _sent_norm(gp, p) -> float | None:
     """The norm of the gradient a node sends its input p (record_grad_norms): in p's shape,
-    as the engine adds it; None where none is sent."""
-    if gp is None or not p.requires_grad:
+    as the engine adds it; None where none is sent, and where p has no other use (then it
+    is p's own gradient norm, recorded anyway: not worked out twice)."""
+    if gp is None or not p.requires_grad or (p._ctx is not None and p._uses == 1):
         return None
+    if gp.__class__ is ProductGrad and len(gp.x) == 1:  # ‖xᵀ g‖ = ‖x‖ ‖g‖ for one row
+        return _norm(gp.x) * _norm(gp.g)
     if gp.__class__ is ProductGrad or gp.__class__ is IndexedGrad:
         gp = gp.dense()
     if gp.shape != p.data.shape:  # a broadcast input's gradient, summed down as backward does

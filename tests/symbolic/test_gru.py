@@ -85,3 +85,15 @@ def test_direct_term_names_the_gates_it_could_not_hold(monkeypatch):
     monkeypatch.setattr(ts.nn.GRUCell, "step", step)
     with pytest.raises(ValueError, match=r"no node named \['h_tilde'\]"):
         gru.direct_term().check()
+
+
+def test_the_held_candidate_is_written_with_r_t_and_a_wide_listing_is_not_mislabelled():
+    # h̃ₜ was printed with rₜ expanded to its σ(…), and a matrix too wide for one block,
+    # listed entry by entry, had its "h̃ₜ = " hung before the "[2,1] = " entry
+    small = str(gru.direct_term())
+    (line,) = [k for k, row in enumerate(small.splitlines()) if row.strip().startswith("h̃ₜ = tanh")]
+    block = "\n".join(small.splitlines()[line : line + 4])
+    assert "rₜ,₁" in block and "σ(W_r" not in block
+    wide = str(gru.direct_term(hidden=4, inputs=4))
+    assert "[1,1] = " in wide  # listed entry by entry
+    assert not any("= [" in row for row in wide.splitlines())

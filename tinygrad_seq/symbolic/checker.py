@@ -355,7 +355,10 @@ class Derivation:
         out = [self.title, f"  [{self.name}{dims}]", "  model:"]
         for eq in self.equations:
             out.append(f"    {eq.text}, elementwise:")
-            out.append(_indent(_hang(f"{eq.lhs} = ", to_pretty(eq.rhs)), "      "))
+            text = to_pretty(eq.rhs)
+            if not text.startswith("[1,1] = "):  # (an entry-per-line listing names each
+                text = _hang(f"{eq.lhs} = ", text)  # entry itself: no "lhs =" in its middle)
+            out.append(_indent(text, "      "))
         out.append(f"  stated: {self.statement}")
         if self.seed_says:
             out += _wrap(self.seed_says, "  the seed writes: ")

@@ -49,6 +49,7 @@ GATES = ("z", "r", "h")
 @dataclass(frozen=True)
 class _Step:
     h_prev: sp.Matrix
+    h_seen: sp.Matrix  # the hₜ₋₁ the gates and h̃ₜ read: hₜ₋₁, or its held copy h̄ₜ₋₁
     x_t: sp.Matrix
     W: dict[str, sp.Matrix]
     b: dict[str, sp.Matrix]
@@ -83,7 +84,7 @@ def _step(hidden: int, inputs: int, gates_read: sp.Matrix | None = None) -> _Ste
     }
     values = {"z": z, "r": r, "h_tilde": h_tilde}
     names = {named[k][n]: values[k][n] for k in named for n in range(hidden)}
-    return _Step(h_prev, x_t, W, b, z, r, h_tilde, h, names, named)
+    return _Step(h_prev, seen, x_t, W, b, z, r, h_tilde, h, names, named)
 
 
 def _equations(s: _Step, held: bool = False) -> list[Equation]:
@@ -110,9 +111,8 @@ def _equations(s: _Step, held: bool = False) -> list[Equation]:
             rf"\tilde h_t = \tanh(W_h [r_t \odot {seen_latex}, x_t] + b_h)",
             "h̃ₜ",
             r"\tilde h_t",
-            tanh(s.W["h"] * sp.Matrix.vstack(hadamard(n["r"], s.h_prev), s.x_t) + s.b["h"])
-            if not held
-            else s.h_tilde,
+            # with rₜ by name, as the seed writes it (held: the gates' copy h̄ₜ₋₁)
+            tanh(s.W["h"] * sp.Matrix.vstack(hadamard(n["r"], s.h_seen), s.x_t) + s.b["h"]),
         ),
         Equation(
             "hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ",

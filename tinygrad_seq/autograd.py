@@ -34,7 +34,9 @@ class Function:
     broadcast inputs may come back in the broadcast shape: the engine sums them down.
     """
 
-    __slots__ = ("parents", "saved", "grad_norm", "sent_norms")
+    # norms: (‖gradient reaching the node‖, (‖gradient sent to each input‖ or None, ...)),
+    # kept by a backward inside record_grad_norms() for graph pictures; one slot for both
+    __slots__ = ("parents", "saved", "norms")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -514,13 +516,13 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             fn = t._ctx
             g = t._grad_out
             if record:
-                fn.grad_norm = _norm(g)
+                reaching = _norm(g)
             elif clear_norms:
-                fn.grad_norm = fn.sent_norms = None
+                fn.norms = None
             grads = fn.backward(g)
-            if record:  # what went back along each input edge (a weight's share, per step)
+            if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
-                fn.sent_norms = tuple(map(_sent_norm, grads, fn.parents))
+                fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)))
             if retain_graph:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly

@@ -137,7 +137,8 @@ def _grad_norm(t: Tensor) -> float | None:
         if t.grad is None:
             return None
         return _norm(to_numpy(t.grad))
-    return getattr(t._ctx, "grad_norm", None)
+    norms = getattr(t._ctx, "norms", None)  # (reaching the node, sent to each input)
+    return None if norms is None else norms[0]
 
 
 def trace(tensor: Tensor) -> Graph:
@@ -175,9 +176,10 @@ def trace(tensor: Tensor) -> Graph:
     edges = [(index[id(p)], i) for i, t in enumerate(order) for p in t.parents]
     edge_norms: dict[tuple[int, int], float] = {}
     for i, t in enumerate(order):
-        sent = getattr(t._ctx, "sent_norms", None) if t._ctx is not None else None
-        if sent is None:
+        norms = getattr(t._ctx, "norms", None) if t._ctx is not None else None
+        if norms is None:
             continue
+        sent = norms[1]
         parent_ids = [index[id(p)] for p in t._ctx.parents]
         for parent, norm in zip(parent_ids, sent, strict=True):
             if norm is not None and parent_ids.count(parent) == 1:

@@ -181,3 +181,24 @@ def test_one_like_keeps_the_dtype_and_cannot_be_written(dtype):
     y = ts.Tensor(x, requires_grad=True)
     y.sigmoid().sum().backward()  # σ' = σ(1 − σ): the same dtype comes back
     assert y.grad.dtype == dtype
+
+
+def test_a_cupy_array_made_before_the_backend_was_asked_for_loads_it(monkeypatch):
+    # until CuPy was loaded the engine did not know its arrays: Tensor(cupy_array) failed in
+    # np.asarray with CuPy's own "implicit conversion" error
+    loaded = []
+
+    def load():
+        loaded.append(True)
+        raise RuntimeError("the 'cupy' backend needs CuPy (stub)")
+
+    monkeypatch.setattr(ts.backend, "_cupy", None)
+    monkeypatch.setattr(ts.backend, "_load_cupy", load)
+    FakeCupyArray = type("ndarray", (), {"__module__": "cupy._core.core"})
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        ts.Tensor(FakeCupyArray())
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        ts.backend.to_numpy(FakeCupyArray())
+    assert len(loaded) == 2
+    ts.backend.notice_cupy(np.ones(2))  # a NumPy array: nothing loaded
+    assert len(loaded) == 2

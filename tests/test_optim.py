@@ -199,3 +199,14 @@ def test_a_gradient_set_by_hand_in_another_shape_is_named_not_broadcast():
         W.grad = 0.5  # a number: that number everywhere, as before
         opt.step()
         assert (W.numpy() < 1.0).all()
+
+
+def test_momentum_takes_a_number_set_by_hand_as_grad():
+    # SGD's first momentum step copied the gradient: a Python float has no .copy()
+    for shape in ((2, 2), ()):
+        W = ts.Tensor(np.ones(shape), requires_grad=True)
+        opt = SGD([W], 0.1, momentum=0.9)
+        W.grad = 0.5
+        opt.step()
+        opt.step()  # v = 0.5, then 0.9·0.5 + 0.5 = 0.95: W = 1 − 0.1·(0.5 + 0.95)
+        np.testing.assert_allclose(W.numpy(), np.full(shape, 1 - 0.1 * 1.45))

@@ -518,3 +518,12 @@ def test_a_float_axis_is_a_clear_type_error():
 def test_an_overflow_in_a_forward_names_the_op():
     with pytest.raises(OverflowError, match="pow on shapes"):
         ts.Tensor(np.array([2], np.int8)) ** 300
+
+
+def test_comparisons_and_mask_operators_take_lists_on_every_backend():
+    # a list went to the ufunc as it was: CuPy refuses lists (arithmetic already moved them)
+    x = ts.Tensor(np.arange(3.0))
+    np.testing.assert_array_equal((x > [0, 1, 1]).numpy(), [False, False, True])
+    np.testing.assert_array_equal((x == (0.0, 1.0, 0.0)).numpy(), [True, True, False])
+    np.testing.assert_array_equal(((x > 0) & [True, False, True]).numpy(), [False, False, True])
+    np.testing.assert_array_equal(((x > 0) | [True, False, False]).numpy(), [True, True, True])

@@ -129,8 +129,16 @@ def backend_of(a: object) -> str:
     return "cupy" if _cupy is not None and isinstance(a, _cupy.ndarray) else "numpy"
 
 
+def notice_cupy(a: object) -> None:
+    """Load CuPy when one of its arrays arrives before the backend was asked for (a user's
+    own cupy.asarray): until then the engine would not know it as an array."""
+    if _cupy is None and type(a).__module__.partition(".")[0] == "cupy":
+        _load_cupy()
+
+
 def to_numpy(a: object) -> np.ndarray:
     """A NumPy copy of an array from either backend."""
+    notice_cupy(a)
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return _cupy.asnumpy(a)
     return np.array(a, copy=True)

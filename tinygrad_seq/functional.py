@@ -11,7 +11,7 @@ import numpy as np
 from . import backend, ops
 from ._checks import as_float
 from .autograd import OpError
-from .tensor import Tensor, _apply1, apply, rng
+from .tensor import Tensor, _apply1, _leaf, apply, rng
 
 __all__ = [
     "softmax",
@@ -158,7 +158,7 @@ def check_eps(eps, who: str) -> float:
         eps = as_float(eps, f"{who}: eps", "a real number ≥ 0")
     if not 0.0 <= eps < math.inf:
         raise ValueError(f"{who}: eps must be a finite number ≥ 0 (added to σ²), got {eps}")
-    return eps
+    return float(eps)  # (a NumPy float64 would make a float32 layer's statistics float64)
 
 
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
@@ -178,7 +178,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         )
     keep = rng().random(tuple(x.shape)) >= p  # drawn on the host: same masks on every backend
     scale = (keep / (1.0 - p)).astype(x.dtype)
-    return x * Tensor(backend.array_module(x.data).asarray(scale))
+    return x * _leaf(backend.array_module(x.data).asarray(scale))  # on x's backend
 
 
 def embedding(ids, table: Tensor) -> Tensor:

@@ -136,7 +136,8 @@ def _grad_norm(t: Tensor) -> float | None:
     if t._ctx is None:
         if t.grad is None:
             return None
-        return _norm(to_numpy(t.grad))
+        grad = t.grad
+        return _norm(grad if hasattr(grad, "ravel") else to_numpy(grad))  # (a number by hand)
     norms = getattr(t._ctx, "norms", None)  # (reaching the node, sent to each input)
     return None if norms is None else norms[0]
 

@@ -754,7 +754,12 @@ class Softmax(Function):
             y = self.forward(x.astype(np.float32)).astype(x.dtype) if x.size else x.copy()
             self.saved = y
             return y
-        if x.size >= 16384 and self.axis in (-1, x.ndim - 1) and x.dtype.kind == "f":
+        if (
+            x.size >= 16384
+            and self.axis in (-1, x.ndim - 1)
+            and x.dtype.kind == "f"
+            and x.__class__ is np.ndarray  # (on a GPU the test below would wait for it)
+        ):
             # One shift for the whole array: NumPy's max over each short row costs as much
             # as the exp. Softmax is the same for any shift; this one is fine unless a row
             # lies so far below the array's max that its exps underflow, and then (or for
@@ -866,8 +871,8 @@ class SoftmaxCrossEntropy(Function):
         xp = array_module(z)
         d = exp(z - log_z)
         d[xp.arange(len(t)), t] -= 1
-        if keep is not None:
-            d[~keep] = 0
+        if keep is not None:  # (where, not d[~keep] = 0: no boolean-mask sync on a GPU)
+            d = xp.where(keep[:, None], d, 0)
         d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not a subnormal)
         logits_dtype = self.parents[0].data.dtype
         return (d if d.dtype is logits_dtype else d.astype(logits_dtype),)

@@ -131,7 +131,7 @@ class Adam(Optimizer):
                 continue
             g = _checked_grad(p, "Adam")
             if self.m[k] is None:
-                xp = array_module(g)
+                xp = array_module(p.data)
                 self.m[k] = xp.zeros_like(p.data)
                 self.v[k] = xp.zeros_like(p.data)
             self.steps[k] += 1
@@ -147,13 +147,16 @@ class Adam(Optimizer):
 
 
 def _checked_grad(p: Tensor, who: str):
-    """p.grad, if it is a number or has p's shape: a gradient set by hand in another shape
-    would be broadcast into the update (a (2,) grad on a (2, 2) weight) or fail in NumPy."""
+    """p.grad as an array of p's shape (a number set by hand: that number everywhere), or
+    a ValueError: a gradient set by hand in another shape would be broadcast into the
+    update (a (2,) grad on a (2, 2) weight) or fail in NumPy."""
     g = p.grad
-    shape = getattr(g, "shape", ())
-    if shape and tuple(shape) != tuple(p.data.shape):
+    if not hasattr(g, "shape") or (not g.shape and p.data.shape):  # a number, or 0-d
+        return array_module(p.data).full_like(p.data, g)
+    if tuple(g.shape) != tuple(p.data.shape):
         raise ValueError(
-            f"{who}: the gradient of parameter {p.name or '(unnamed)'} has shape {tuple(shape)}, "
+            f"{who}: the gradient of parameter {p.name or '(unnamed)'} has shape "
+            f"{tuple(g.shape)}, "
             f"but the parameter has shape {tuple(p.data.shape)}"
         )
     return g

@@ -164,6 +164,7 @@ def _to_array(data, dtype=None):
     """`data` as an array of the right backend and dtype (see Tensor's docstring)."""
     if isinstance(data, Tensor):
         data = data.data
+    backend.notice_cupy(data)
     if data.__class__ in backend.ARRAY_TYPES and data.__class__ is not _ndarray:
         arr = data  # already a CuPy array: stays on the GPU
     elif isinstance(data, np.ndarray | np.generic):
@@ -503,7 +504,9 @@ class Tensor:
             made = Tensor(other, dtype=read_as)
             where = backend.backend_of(self.data)  # on self's backend, not the default one
             return made if backend.backend_of(made.data) == where else made.to(where)
-        return Tensor(other)
+        made = Tensor(other)  # an array (or scalar array): on self's backend too
+        where = backend.backend_of(self.data)
+        return made if backend.backend_of(made.data) == where else made.to(where)
 
     def __add__(self, other) -> Tensor:
         return _apply2(ops.Add(), self, other if other.__class__ is Tensor else self._lift(other))
@@ -565,6 +568,8 @@ class Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
         name = name or op.__name__
         try:
+            if isinstance(other_data, list | tuple):  # on self's backend (CuPy refuses lists)
+                other_data = backend.array_module(self.data).asarray(other_data)
             return _leaf(backend.as_array(op(self.data, other_data)))
         except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
             kind = ValueError if isinstance(e, ValueError) else TypeError
@@ -601,8 +606,8 @@ class Tensor:
     # masks combined: boolean tensors only, outside the graph like the comparisons
     def _mask_op(self, other, op, symbol: str) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        if isinstance(other_data, list | tuple):
-            other_data = np.asarray(other_data)
+        if isinstance(other_data, list | tuple):  # on self's backend (CuPy refuses lists)
+            other_data = backend.array_module(self.data).asarray(other_data)
         if isinstance(other_data, bool | np.bool_):
             other_kind = "b"
         else:

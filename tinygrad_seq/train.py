@@ -22,7 +22,7 @@ from .data import PAD, SequenceData, bag_of_words, delay_task, order_task
 from .nn import GRU, LSTM, MLP, RNN, Embedding, Linear, Module
 from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
-from .tensor import Tensor, manual_seed
+from .tensor import Tensor, _leaf, manual_seed
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 MODELS = ("bow", *CELLS)
@@ -77,7 +77,7 @@ class BagOfWordsClassifier(Module):
         host_ids = backend.to_numpy(ids.data if isinstance(ids, Tensor) else np.asarray(ids))
         counts = bag_of_words(host_ids, self.vocab_size, ignore_id=PAD)  # (B, V)
         like = self.mlp.layers[0].W.data
-        return self.mlp(Tensor(backend.array_module(like).asarray(counts, dtype=like.dtype)))
+        return self.mlp(_leaf(backend.array_module(like).asarray(counts, dtype=like.dtype)))
 
 
 @dataclass

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..functional import padding_mask
-from ..tensor import Tensor, apply, where
+from ..tensor import Tensor, _leaf, apply, where  # (_leaf: an array kept on its backend)
 from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
 
 __all__ = [
@@ -131,7 +131,7 @@ def masked_softmax(e: Tensor, mask: Any = None) -> Tensor:
     if mask is None:
         return e.softmax(axis=-1)
     xp = backend.array_module(e.data)
-    fill = Tensor(xp.asarray(masked_score(e.dtype), dtype=e.dtype), name="masked")
+    fill = _leaf(xp.asarray(masked_score(e.dtype), dtype=e.dtype), name="masked")
     alpha = where(mask, e, fill).softmax(axis=-1)
     if not bool(mask.any(axis=-1).all()):  # some query may attend to nothing
         alpha = where(mask, alpha, 0.0)  # its row was uniform over masked keys: zero it

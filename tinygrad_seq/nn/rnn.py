@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .. import backend
 from ..autograd import scope
-from ..tensor import Tensor, stack, where
+from ..tensor import Tensor, _leaf, stack, where
 from .module import Mask, Module, check_float, check_sizes, uniform_init
 
 if TYPE_CHECKING:  # for a type hint only: gru.py imports this file
@@ -66,7 +66,7 @@ def initial_state(
     """`state` checked to be (B, hidden), or zeros of that shape (the seed's h_0 = 0)."""
     if state is None:
         xp = backend.array_module(like.data)
-        return Tensor(xp.zeros((batch, hidden), dtype=like.dtype), name=what)
+        return _leaf(xp.zeros((batch, hidden), dtype=like.dtype), name=what)  # like's backend
     if not isinstance(state, Tensor):
         raise TypeError(
             f"{who}: expected {what} as a Tensor of shape ({batch}, {hidden}), "

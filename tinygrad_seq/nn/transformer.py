@@ -22,7 +22,7 @@ from .. import backend
 from .. import functional as F
 from .._checks import as_float
 from ..autograd import no_grad, scope
-from ..tensor import Tensor
+from ..tensor import Tensor, _leaf
 from .attention import (
     Lengths,
     MultiHeadAttention,
@@ -95,7 +95,7 @@ class PositionalEncoding(Module):
         key = (xp.__name__, x.dtype)
         if key not in self._on_backend:  # no host-to-device copy at every call
             self._on_backend[key] = xp.asarray(self._table, dtype=x.dtype)
-        PE = Tensor(self._on_backend[key][:T], name="PE")  # (T, d_model)
+        PE = _leaf(self._on_backend[key][:T], name="PE")  # (T, d_model), on x's backend
         out = x + PE
         out.name = "x + PE"
         return out

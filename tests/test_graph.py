@@ -181,3 +181,14 @@ def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(r
     consumers = g.consumers()
     drawn = [_edge_norm(g, leaf, dst, consumers) for dst in consumers[leaf]]
     np.testing.assert_allclose(drawn, shares, rtol=1e-12, atol=0)
+
+
+def test_scopes_list_the_steps_in_order_even_when_a_step_makes_a_constant():
+    # the 1 of a GRU's 1 − z_t is a leaf made inside the last step, traced first: the
+    # scopes came out t=2, t=1, t=0
+    from tinygrad_seq.demos import graph_cmd
+
+    ts.manual_seed(0)
+    built = graph_cmd.build("gru", 3)
+    scopes = ts.graph.trace(built.loss).scopes()
+    assert scopes == ["gru", "gru/t=0", "gru/t=1", "gru/t=2", "readout"]

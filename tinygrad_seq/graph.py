@@ -88,9 +88,12 @@ class Graph:
         return self.nodes[-1]
 
     def scopes(self) -> list[str]:
-        """Every scope that holds a node, in order of first appearance."""
+        """Every scope that holds a node, in order of first appearance in the trace (each
+        op after its inputs), counting ops before leaves: a constant made inside step
+        t = 2 (the 1 of 1 − zₜ) is traced before step 0's ops, which would list t = 2
+        first."""
         seen: dict[str, None] = {}
-        for n in self.nodes:
+        for n in sorted(self.nodes, key=lambda n: n.is_leaf):  # (stable: ops, then leaves)
             if n.scope:
                 parts = n.scope.split("/")
                 for k in range(1, len(parts) + 1):

@@ -754,18 +754,23 @@ def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):
     np.testing.assert_allclose(np_of(wide.grad), expected, rtol=1e-12)
 
 
-def test_a_weights_transpose_is_copied_on_its_second_use_in_a_pass_and_not_kept(rng, monkeypatch):
+def test_a_weights_transpose_is_copied_from_its_third_use_in_a_pass_and_not_kept(rng, monkeypatch):
     from tinygrad_seq import autograd
 
     W = rng.standard_normal((3, 4))
     assert np.shares_memory(autograd.transposed_weight(W, 2), W)  # outside a pass: a view
     monkeypatch.setattr(autograd.state, "transposes", {})  # as inside a backward pass
-    first, second = autograd.transposed_weight(W, 2), autograd.transposed_weight(W, 2)
-    assert np.shares_memory(first, W)  # a weight used once is not copied
-    assert not np.shares_memory(second, W) and second.flags.c_contiguous
-    np.testing.assert_array_equal(second, W.T)
-    assert autograd.transposed_weight(W, 2) is second  # one copy a pass
+    uses = [autograd.transposed_weight(W, 2) for _ in range(4)]
+    assert np.shares_memory(uses[0], W) and np.shares_memory(uses[1], W)  # once or twice:
+    third = uses[2]  # not copied; from the third use on, one C-ordered copy a pass
+    assert not np.shares_memory(third, W) and third.flags.c_contiguous
+    np.testing.assert_array_equal(third, W.T)
+    assert uses[3] is third
     assert np.shares_memory(autograd.transposed_weight(W, 10_000), W)  # many rows: the view
+    big = np.ones((600, 600))  # 2.9 MB: its copy would cost more than it saves
+    wide = np.ones((128, 512))  # one row of g times a large weight: the view is faster
+    for w, rows in ((big, 32), (wide, 1)):
+        assert all(np.shares_memory(autograd.transposed_weight(w, rows), w) for _ in range(4))
     monkeypatch.undo()
 
     # end to end: a weight changed in place between two passes (an optimiser step) gets
@@ -785,12 +790,22 @@ def test_a_weights_transpose_is_copied_on_its_second_use_in_a_pass_and_not_kept(
         np.testing.assert_allclose(np_of(W.grad), ref_dW, rtol=1e-12, atol=1e-15)
         assert autograd.state.transposes is None
         W.data *= -0.5  # in place, as an optimiser does
-    x = f64(rng, 2)
-    released = x.tanh()
+    # a pass that fails after the weight's copy was made (the released tanh lies below
+    # three products with W) keeps nothing either
+    from tinygrad_seq import ops
+
+    copies = []
+    real = ops.transposed_weight
+    monkeypatch.setattr(
+        ops,
+        "transposed_weight",
+        lambda w, rows: copies.append(not np.shares_memory(out := real(w, rows), w)) or out,
+    )
+    released = f64(rng, 1, 3).tanh()
     released.sum().backward()
     with pytest.raises(RuntimeError, match="already released"):
-        (released.sum() + ((h0 @ W) @ W).sum()).backward()
-    assert autograd.state.transposes is None
+        (((released @ W) @ W) @ W).sum().backward()
+    assert copies == [False, False, True] and autograd.state.transposes is None
 
 
 def test_a_number_set_by_hand_as_grad_is_added_to_not_lost(rng):

@@ -360,12 +360,14 @@ def test_bad_ignore_index_ragged_ids_and_layer_norm_eps_are_named(rng):
     for bad in (1.5, True, "0"):  # 1.5 ignored nothing; True was read as class 1
         with pytest.raises(TypeError, match=names("cross_entropy: ignore_index", "integer")):
             ts.F.cross_entropy(logits, np.array([0, 1]), ignore_index=bad)
-    assert np.isfinite(ts.F.cross_entropy(logits, [0, 1], ignore_index=np.int64(1)).item())
+    for ok in (np.int64(1), np.array(1)):  # NumPy integers and 0-d integer arrays
+        assert np.isfinite(ts.F.cross_entropy(logits, [0, 1], ignore_index=ok).item())
     with pytest.raises(ValueError, match=names("embedding", "different lengths", "pad")):
         ts.nn.Embedding(5, 2)([[1, 2], [3]])
     with pytest.raises(ValueError, match=names("cross_entropy", "different lengths")):
         ts.F.cross_entropy(f64(rng, 2, 2, 3), [[1], [2, 0]])
-    for bad, kind in ((-1.0, ValueError), (float("nan"), ValueError), ("1e-5", TypeError)):
+    bad_eps = ((-1.0, ValueError), (float("nan"), ValueError), ("1e-5", TypeError))
+    for bad, kind in (*bad_eps, (np.True_, TypeError)):
         with pytest.raises(kind, match=names("LayerNorm: eps")):
             ts.nn.LayerNorm(4, eps=bad)
         with pytest.raises(kind, match=names("layer_norm: eps")):

@@ -192,3 +192,39 @@ def test_scopes_list_the_steps_in_order_even_when_a_step_makes_a_constant():
     built = graph_cmd.build("gru", 3)
     scopes = ts.graph.trace(built.loss).scopes()
     assert scopes == ["gru", "gru/t=0", "gru/t=1", "gru/t=2", "readout"]
+
+
+def test_edge_norms_for_per_step_slices_and_for_an_input_sent_nothing(rng):
+    # a sliced input's edge is the norm of its slice's gradient (no dense array per step);
+    # an input a backward sends None counts as a zero gradient: its edge is 0, not the
+    # gradient reaching the node
+    from tinygrad_seq.tensor import apply
+
+    class IgnoresItsSecondInput(ts.Function):
+        __slots__ = ()
+        op_name = "first_of_two"
+
+        def forward(self, a, b):
+            return a * 1.0
+
+        def backward(self, g):
+            return g, None
+
+    x = ts.Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    E = x * 2.0  # a non-leaf used at every step
+    c = [rng.standard_normal((2, 4)) for _ in range(3)]
+    b = ts.Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    with ts.graph.record_grad_norms():
+        loss = sum((E[:, t] * c[t]).sum() for t in range(3))
+        u = b * 1.0  # used twice: by the op that ignores it, and by a sum
+        loss = loss + apply(IgnoresItsSecondInput(), loss, u) + (u * 0.5).sum()
+        loss.backward()
+    g = ts.graph.trace(loss)
+    ids = {id(t): i for i, t in enumerate(g.tensors)}
+    for t, dst in enumerate(g.consumers()[ids[id(E)]]):
+        assert g.edge_norms[(ids[id(E)], dst)] == pytest.approx(2 * np.linalg.norm(c[t]))
+    from tinygrad_seq.viz.graph_render import _edge_norm
+
+    ignored = (ids[id(u)], [d for s, d in g.edges if g.nodes[d].op == "first_of_two"][0])
+    assert g.edge_norms[ignored] == 0.0
+    assert _edge_norm(g, *ignored, g.consumers()) == 0.0  # not the norm reaching the op

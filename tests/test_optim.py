@@ -210,3 +210,13 @@ def test_momentum_takes_a_number_set_by_hand_as_grad():
         opt.step()
         opt.step()  # v = 0.5, then 0.9·0.5 + 0.5 = 0.95: W = 1 − 0.1·(0.5 + 0.95)
         np.testing.assert_allclose(W.numpy(), np.full(shape, 1 - 0.1 * 1.45))
+
+
+def test_a_list_or_string_set_by_hand_as_grad_is_refused():
+    # [1, 2] on a (2, 2) weight was broadcast to both rows; "1" was read as 1.0
+    W = ts.Tensor(np.ones((2, 2)), requires_grad=True, name="W")
+    for bad in ([1.0, 2.0], "1", True):
+        W.grad = bad
+        with pytest.raises(TypeError, match="gradient of parameter W is a"):
+            SGD([W], 0.1).step()
+    np.testing.assert_array_equal(W.numpy(), 1.0)

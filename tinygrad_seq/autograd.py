@@ -208,33 +208,46 @@ class _Products:
 
 def transposed_weight(w, rows: int):
     """wᵀ, for a weight's share g wᵀ of a gradient (g with `rows` rows): the transposed
-    view the first time a backward pass asks for this array, a C-ordered copy from the
-    second time on, kept until the pass ends.
+    view at first, a C-ordered copy from the weight's third use in a backward pass on,
+    kept until the pass ends, where such a copy pays.
 
     An RNN multiplies the gradient by W_hᵀ at every step. OpenBLAS (measured on an Intel
-    Xeon with AVX-512) multiplies a short g (up to a few hundred rows) by a C-ordered
-    matrix 25–40 % faster than by a transposed view (g (32 × 512) times W_hᵀ (512 × 128):
-    ~63 µs against ~104 µs), and the copy (~70 µs for W_h) is paid once a pass, not once
-    a step. A weight used once is not
-    copied; for many rows the two layouts run alike, so those keep the view. The arrays
-    are the forward's own (no optimiser step runs inside a pass), and outside a pass
-    (`state.transposes` is None) nothing is kept. 2-D NumPy weights only (MatMul's
-    common case)."""
+    Xeon with AVX-512) multiplies a g of 8 to 256 rows by a C-ordered matrix 10–40 %
+    faster than by a transposed view (g (32 × 512) times W_hᵀ (512 × 128): ~63 µs against
+    ~104 µs), and the copy (~70 µs for W_h) is paid once a pass, not once a step. Where it
+    does not pay, the view is kept: a weight used once or twice; a weight over 1 MiB (its
+    copy costs more than it saves: a 1024 × 4096 one ~43 ms); more than 256 rows (both
+    layouts run alike); fewer than 8 rows unless the weight is small (4096 elements: an
+    RNN step of batch 1, 1.7 against 2.1 µs; for one row and a 128 × 512 weight the view
+    is faster). The arrays are the forward's own, which no optimiser step changes inside a
+    pass (a hook that changed a weight in place mid-pass would see the copy made before);
+    outside a pass (`state.transposes` is None) nothing is kept. 2-D NumPy weights only
+    (MatMul's common case)."""
     transposes = state.transposes
-    if transposes is None or rows > _ROWS_FOR_COPY or w.__class__ is not _ndarray:
+    if (
+        transposes is None
+        or w.__class__ is not _ndarray
+        or rows > _ROWS_FOR_COPY
+        or w.nbytes > _BYTES_FOR_COPY
+        or (rows < _FEW_ROWS and w.size > _SMALL_WEIGHT)
+    ):
         return w.T  # (cuBLAS reads a transposed operand at full speed: CuPy keeps the view)
     entry = transposes.get(id(w))
-    if entry is None:  # its first use in this pass (the entry keeps w, so its id is unique)
-        transposes[id(w)] = (w, None)
+    if entry is None:  # [w (which keeps its id unique), its uses, its copy]
+        transposes[id(w)] = [w, 1, None]
         return w.T
-    w_t = entry[1]
-    if w_t is None:
-        w_t = np.ascontiguousarray(w.T)
-        transposes[id(w)] = (w, w_t)
-    return w_t
+    if entry[2] is None:
+        entry[1] += 1
+        if entry[1] < 3:
+            return w.T
+        entry[2] = np.ascontiguousarray(w.T)
+    return entry[2]
 
 
 _ROWS_FOR_COPY = 256  # beyond this many rows of g both layouts multiply alike
+_FEW_ROWS = 8  # below this many rows the copy pays for small weights only
+_SMALL_WEIGHT = 4096  # elements
+_BYTES_FOR_COPY = 2**20
 
 
 # ---------------------------------------------------------------- recording switches
@@ -735,10 +748,15 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
 
 def _sent_norm(gp, p) -> float | None:
     """The norm of the gradient a node sends its input p (record_grad_norms): in p's shape,
-    as the engine adds it; None where none is sent, and where p has no other use (then it
-    is p's own gradient norm, recorded anyway: not worked out twice)."""
-    if gp is None or not p.requires_grad or (p._ctx is not None and p._uses == 1):
+    as the engine adds it (0 where backward sent None); None where p needs no gradient, and
+    where p has no other use (then it is p's own gradient norm, recorded anyway: not
+    worked out twice)."""
+    if not p.requires_grad or (p._ctx is not None and p._uses == 1):
         return None
+    if gp is None:  # nothing sent: the engine counts it as a zero gradient
+        return 0.0
+    if gp.__class__ is IndexedGrad and gp.basic:  # each element picked once: its values'
+        return _norm(gp.values)  # norm, without a dense array per step (xs[:, t] in a loop)
     if gp.__class__ is ProductGrad and len(gp.x) == 1:  # ‖xᵀ g‖ = ‖x‖ ‖g‖ for one row
         return _norm(gp.x) * _norm(gp.g)
     if gp.__class__ is ProductGrad or gp.__class__ is IndexedGrad:

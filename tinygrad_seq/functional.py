@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import backend, ops
-from ._checks import as_float
+from ._checks import as_float, as_int
 from .autograd import OpError
 from .tensor import Tensor, _apply1, _leaf, apply, rng
 
@@ -105,12 +105,9 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
     """
     logits = _tensor(logits, "cross_entropy")
     t = _ids(targets, "cross_entropy", logits)
-    if ignore_index is not None and (
-        isinstance(ignore_index, bool) or not isinstance(ignore_index, int | np.integer)
-    ):  # (1.5 ignored nothing; True was read as class 1)
-        raise TypeError(
-            f"cross_entropy: ignore_index must be an integer id (the padding id) or None, got "
-            f"{type(ignore_index).__name__} {ignore_index!r}"
+    if ignore_index is not None:  # (1.5 ignored nothing; True was read as class 1)
+        ignore_index = as_int(
+            ignore_index, "cross_entropy: ignore_index", "an integer id (the padding id) or None"
         )
     if logits.ndim not in (2, 3) or tuple(t.shape) != tuple(logits.shape[:-1]):
         raise ValueError(
@@ -152,9 +149,12 @@ def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tens
 
 
 def check_eps(eps, who: str) -> float:
-    """layer_norm's eps as a float ≥ 0, or a clear error (a negative eps gives NaN on a
-    constant row; a string failed deep inside NumPy)."""
-    if eps.__class__ is not float and (not isinstance(eps, _REAL) or isinstance(eps, bool)):
+    """layer_norm's eps as a float ≥ 0, or a clear error (a negative eps gave NaN on a
+    constant row; a string failed deep inside NumPy). 0 is allowed, as in PyTorch: a
+    constant row then divides 0 by 0."""
+    if isinstance(eps, bool | np.bool_):
+        raise TypeError(f"{who}: eps must be a real number ≥ 0, got {type(eps).__name__} {eps}")
+    if eps.__class__ is not float and not isinstance(eps, _REAL):
         eps = as_float(eps, f"{who}: eps", "a real number ≥ 0")
     if not 0.0 <= eps < math.inf:
         raise ValueError(f"{who}: eps must be a finite number ≥ 0 (added to σ²), got {eps}")

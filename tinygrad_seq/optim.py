@@ -6,6 +6,7 @@ Updates run in place on each parameter's array, outside the graph.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
@@ -151,7 +152,14 @@ def _checked_grad(p: Tensor, who: str):
     a ValueError: a gradient set by hand in another shape would be broadcast into the
     update (a (2,) grad on a (2, 2) weight) or fail in NumPy."""
     g = p.grad
-    if not hasattr(g, "shape") or (not g.shape and p.data.shape):  # a number, or 0-d
+    if not hasattr(g, "shape"):  # a number set by hand: that number everywhere
+        if isinstance(g, bool) or not isinstance(g, numbers.Real):  # (a list, a string)
+            raise TypeError(
+                f"{who}: the gradient of parameter {p.name or '(unnamed)'} is a "
+                f"{type(g).__name__}; set .grad to an array of the parameter's shape or a number"
+            )
+        return array_module(p.data).full_like(p.data, g)
+    if not g.shape and p.data.shape:  # a 0-d array: as a number
         return array_module(p.data).full_like(p.data, g)
     if tuple(g.shape) != tuple(p.data.shape):
         raise ValueError(

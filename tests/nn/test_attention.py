@@ -18,6 +18,7 @@ from tinygrad_seq.nn.attention import (
     ScaledDotProductAttention,
     as_mask,
     ids_array,
+    masked_softmax,
     source_mask,
 )
 
@@ -287,6 +288,16 @@ def test_masked_keys_get_no_weight_however_low_the_allowed_scores(dtype):
     np.testing.assert_array_equal(alpha.numpy().ravel(), [1.0, 0.0, 0.0])
     np.testing.assert_array_equal(c.numpy().ravel(), [1.0])
     np.testing.assert_array_equal(none.numpy(), 0.0)  # a fully masked row: zeros
+
+
+def test_float16_masked_keys_lose_to_allowed_scores_down_to_its_range_end():
+    # half of float16's range (−32752) lost to allowed scores of −40000
+    e = ts.Tensor(np.array([[[-40000.0, -50000.0, 30000.0]]], np.float16))
+    mask = np.array([[[True, True, False]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alpha = masked_softmax(e, mask)
+    np.testing.assert_array_equal(alpha.numpy().ravel(), [1.0, 0.0, 0.0])
 
 
 def test_mask_forms_agree(rng):

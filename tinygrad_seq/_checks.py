@@ -1,11 +1,13 @@
-"""Arguments read as numbers, in one place, so that every function takes the same things:
-Python and NumPy numbers and 0-d arrays (a size from a config file, a rate from NumPy),
-never a bool or a string, and says the same when it gets something else."""
+"""Arguments read as numbers (and token ids), in one place, so that every function takes the
+same things: Python and NumPy numbers and 0-d arrays (a size from a config file, a rate from
+NumPy), never a bool or a string, and says the same when it gets something else."""
 
 from __future__ import annotations
 
 import operator
 from typing import Any
+
+import numpy as np
 
 
 def as_int(value: Any, what: str, kind: str = "an int") -> int:
@@ -28,3 +30,14 @@ def as_float(value: Any, what: str, kind: str = "a number") -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {value!r}") from None
+
+
+def as_id_array(data: Any, ragged: str) -> Any:
+    """Token ids as an array: an array as it is, a (nested) list read by NumPy; rows of
+    different lengths are a ValueError saying `ragged` (not NumPy's "inhomogeneous shape")."""
+    if hasattr(data, "dtype"):
+        return data
+    try:
+        return np.asarray(data)
+    except ValueError:
+        raise ValueError(ragged) from None

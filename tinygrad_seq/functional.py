@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import backend, ops
-from ._checks import as_float, as_int
+from ._checks import as_float, as_id_array, as_int
 from .autograd import OpError
 from .tensor import Tensor, _apply1, _leaf, apply, rng
 
@@ -81,13 +81,11 @@ def _ids(ids, op: str, like: Tensor):
     data = ids.data if isinstance(ids, Tensor) else ids
     xp = backend.array_module(like.data)
     if not hasattr(data, "dtype"):
-        try:
-            data = np.asarray(data)
-        except ValueError:  # rows of different lengths
-            raise ValueError(
-                f"{op}: the rows of ids/targets have different lengths; pad them to one "
-                "length (data.pad_or_truncate)"
-            ) from None
+        data = as_id_array(
+            data,
+            f"{op}: the rows of ids/targets have different lengths; pad them to one length "
+            "(data.pad_or_truncate)",
+        )
         if data.size == 0:  # np.asarray([]) is float64, but no ids is still integer ids
             data = data.astype(np.intp)
     if data.dtype.kind not in "iu":

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, ops
+from .._checks import as_id_array
 from ..functional import padding_mask
 from ..tensor import Tensor, _leaf, apply, where  # (_leaf: an array kept on its backend)
 from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
@@ -164,15 +165,11 @@ def ids_array(ids: Ids, who: str, what: str) -> Any:
     Ids that are not integers are a TypeError; a shape other than (B, T) with T >= 1 is a
     ValueError (a model has nothing to read or write in an empty sequence).
     """
-    data = ids.data if isinstance(ids, Tensor) else ids
-    if not hasattr(data, "dtype"):
-        try:
-            data = np.asarray(data)
-        except ValueError:  # rows of different lengths
-            raise ValueError(
-                f"{who}: {what} rows have different lengths; pad them to one length "
-                "(data.pad_or_truncate) and pass the true lengths as src_lengths"
-            ) from None
+    data = as_id_array(
+        ids.data if isinstance(ids, Tensor) else ids,
+        f"{who}: {what} rows have different lengths; pad them to one length "
+        "(data.pad_or_truncate) and pass the true lengths as src_lengths",
+    )
     if data.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: {what} must be integer token ids of shape (B, T), got dtype {data.dtype} "

@@ -152,20 +152,19 @@ def _checked_grad(p: Tensor, who: str):
     a ValueError: a gradient set by hand in another shape would be broadcast into the
     update (a (2,) grad on a (2, 2) weight) or fail in NumPy."""
     g = p.grad
-    if not hasattr(g, "shape"):  # a number set by hand: that number everywhere
-        if isinstance(g, bool) or not isinstance(g, numbers.Real):  # (a list, a string)
-            raise TypeError(
-                f"{who}: the gradient of parameter {p.name or '(unnamed)'} is a "
-                f"{type(g).__name__}; set .grad to an array of the parameter's shape or a number"
-            )
+    name = p.name or "(unnamed)"
+    shape = getattr(g, "shape", None)
+    if shape is None and (isinstance(g, bool) or not isinstance(g, numbers.Real)):
+        raise TypeError(  # (a list, a string)
+            f"{who}: the gradient of parameter {name} is a {type(g).__name__}; set .grad to "
+            "an array of the parameter's shape or a number"
+        )
+    if shape is None or (not shape and p.data.shape):  # a number, or 0-d: everywhere
         return array_module(p.data).full_like(p.data, g)
-    if not g.shape and p.data.shape:  # a 0-d array: as a number
-        return array_module(p.data).full_like(p.data, g)
-    if tuple(g.shape) != tuple(p.data.shape):
+    if tuple(shape) != tuple(p.data.shape):
         raise ValueError(
-            f"{who}: the gradient of parameter {p.name or '(unnamed)'} has shape "
-            f"{tuple(g.shape)}, "
-            f"but the parameter has shape {tuple(p.data.shape)}"
+            f"{who}: the gradient of parameter {name} has shape {tuple(shape)}, but the "
+            f"parameter has shape {tuple(p.data.shape)}"
         )
     return g
 
@@ -178,8 +177,7 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     for p in _param_list(params, "clip_grad_norm"):
         if p.grad is None:
             continue
-        if not hasattr(p.grad, "shape"):  # a number set by hand: that number everywhere
-            p.grad = array_module(p.data).full_like(p.data, p.grad)
+        p.grad = _checked_grad(p, "clip_grad_norm")  # (a number by hand: as an array)
         grads.append(p.grad)
     # one host transfer for the whole sum, not one per parameter
     with np.errstate(over="ignore"):

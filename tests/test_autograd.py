@@ -840,10 +840,32 @@ def test_a_grad_set_by_hand_to_a_list_is_a_clear_error(rng):
         np.arange(12.0).reshape(3, 4)[:, ::2],  # not contiguous
         np.full((4, 4), 300.0, np.float16),  # squares past float16's range
         np.linspace(-1, 1, 1000, dtype=np.float32),
+        np.full((2, 3), 1e-25, np.float32),  # squares below float32's range (a vanished RNN
+        np.array([3e-30, -4e-30], np.float32),  # gradient): its norm is not 0
+        np.full((2, 3), 1e20, np.float32),  # squares past float32's range: not inf
+        np.array([1e-170, 2e-170]),  # and float64's
+        np.zeros(5, np.float32),
     ],
 )
 def test_recorded_gradient_norm_is_the_euclidean_norm(g):
     from tinygrad_seq.autograd import _norm
 
-    expected = float(np.sqrt((np.asarray(g, np.float64) ** 2).sum()))
-    assert _norm(g) == pytest.approx(expected, rel=1e-5)
+    big = np.asarray(g, np.float64)
+    top = float(np.abs(big).max()) if big.size else 0.0
+    expected = top * float(np.sqrt(((big / top) ** 2).sum())) if top else 0.0
+    assert _norm(g) == pytest.approx(expected, rel=1e-5, abs=0)
+
+
+def test_recorded_norms_of_a_vanishing_float32_gradient_are_not_zero():
+    # 25 steps of h ← tanh(0.1 h): the gradient shrinks ~10× a step; 24 steps from the
+    # loss it is ~1e-24 an element, whose square underflows float32 while the value does not
+    x = ts.Tensor(np.full((1, 3), 0.5, np.float32), requires_grad=True)
+    hs = [x]
+    for _ in range(25):
+        hs.append((hs[-1] * 0.1).tanh())
+    loss = hs[-1].sum()
+    with ts.graph.record_grad_norms():
+        loss.backward()
+    g = ts.graph.trace(loss)
+    by_tensor = {id(t): n for t, n in zip(g.tensors, g.nodes, strict=True)}
+    assert 1e-26 < by_tensor[id(hs[1])].grad_norm < 1e-22

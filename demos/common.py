@@ -159,8 +159,21 @@ def ensure_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to a file beside `path`, then rename it over `path`: a run cut short, or
+    a reader, finds the old file or the new one, never half of one."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON with NumPy numbers turned into Python ones."""
+    """Write JSON with NumPy numbers turned into Python ones (atomically)."""
 
     def default(o: Any) -> Any:
         import numpy as np
@@ -171,7 +184,7 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
             return o.tolist()
         raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-    Path(path).write_text(json.dumps(data, indent=2, default=default) + "\n")
+    write_atomic(path, json.dumps(data, indent=2, default=default) + "\n")
 
 
 # ----------------------------------------------------------------------------- the demos

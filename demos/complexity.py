@@ -29,6 +29,7 @@ from .common import DemoContext, demo_command, log_slope, nn_class
 
 D_MODEL = 32
 FIT_FROM = 256  # fit slopes over n >= this
+MAX_RUNS = 30  # timed runs per (model, n) at most, the first one included
 ORDER = ("self-attention", "RNN", "LSTM")
 
 
@@ -115,10 +116,13 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     # Timing passes sweep every (model, n) in turn, and the best run counts: on a shared
     # machine other work only ever adds time, so the minimum is the least disturbed. Fast
     # cases get more runs (up to about 0.2 s each), so their minimum is as reliable.
+    # runs[job] counts every timed run, the first one above included.
     budget = ctx.pick(tiny=0.03, quick=0.2, full=0.5)  # seconds of timing per case, at most
-    runs = {job: int(min(max(repeats, budget / max(t, 1e-6)), 30)) for job, t in first.items()}
+    runs = {
+        job: int(min(max(repeats + 1, budget / max(t, 1e-6)), MAX_RUNS)) for job, t in first.items()
+    }
     times: dict[tuple[str, int], list[float]] = {job: [first[job]] for job in jobs}
-    passes = [job for p in range(max(runs.values())) for job in jobs if p < runs[job]]
+    passes = [job for p in range(1, max(runs.values())) for job in jobs if p < runs[job]]
     for model, n in ctx.progress(passes, "complexity: timing"):
         times[(model, n)].append(_time(layers[model], inputs[n]))
     for model, n in jobs:
@@ -161,8 +165,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     last = -1
     measured = (
         f"Forward + backward, batch 1, d = {D_MODEL}, n = {ns[0]}..{ns[-1]}, best of "
-        f"{repeats + 1} to 30 runs (more for the fast cases); slopes fitted on log-log axes "
-        f"over n >= {FIT_FROM}. Time slopes: "
+        f"{repeats + 1} to {MAX_RUNS} runs (more for the fast cases); slopes fitted on log-log "
+        f"axes over n >= {FIT_FROM}. Time slopes: "
         f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}; "
         + mem_note
         + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:z.2f}: "
@@ -225,9 +229,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "fit_from_n": FIT_FROM,
             "series": series,
             "slopes": slopes,
-            "what": "time_s: best of repeats+1 to 30 runs (seconds, forward+backward); peak_bytes: "
-            "tracemalloc peak during forward+backward above the start; depth: longest chain of "
-            "ops in the recorded graph",
+            "what": f"time_s: best of repeats+1 to {MAX_RUNS} runs (runs: how many, per case; "
+            "seconds, forward+backward); peak_bytes: tracemalloc peak during forward+backward "
+            "above the start; depth: longest chain of ops in the recorded graph",
         },
     }
 

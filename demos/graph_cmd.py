@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 import numpy as np
@@ -154,7 +155,9 @@ def build(model: str, steps: int) -> Built:
     "out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="File to write (.svg, .png or .dot).  [default: MODEL.svg]",
+    help="File to write (.svg, .png or .dot). With --format, a name that does not end in "
+    "that suffix gets it added: --format dot --out g.txt writes g.txt.dot.  "
+    "[default: MODEL.svg, or MODEL.FORMAT]",
 )
 @click.option(
     "--format",
@@ -205,7 +208,12 @@ def graph(
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
-    suffix = out.rsplit(".", 1)[-1].lower() if "." in out.rsplit("/", 1)[-1] else ""
+    if not out:  # Path("") is the current folder, which has no name to add a suffix to
+        raise click.BadParameter(
+            f"'' names no file; pass one such as {model}.svg", param_hint="--out"
+        )
+    target = Path(out)
+    suffix = target.suffix.lstrip(".").lower()  # as render_graph reads it
     if fmt is None and suffix not in ("svg", "png", "dot"):
         raise click.BadParameter(
             f"{out!r} does not end in .svg, .png or .dot (or pass --format)", param_hint="--out"
@@ -225,14 +233,18 @@ def graph(
         ):
             message = message.replace(python, option)
         raise click.UsageError(message) from None
-    output_file(out, "--out")
+    # check the file that will be written: render_graph adds .FORMAT to a name without one of
+    # its suffixes (g.txt -> g.txt.dot), so name that file here and pass it on as it is
+    if suffix not in ("svg", "png", "dot"):
+        target = target.with_name(f"{target.name}.{fmt}")
+    output_file(target, "--out")
     if collapse is None:
         collapse = AUTO_COLLAPSE if steps > AUTO_COLLAPSE_AFTER else 0
     built = build(model, steps)
     graph_view = ts.graph.trace(built.loss)
     path = render_graph(
         graph_view,
-        out,
+        target,
         format=fmt,
         show_grads=not no_grads,
         collapse=collapse or None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import os
 import platform
 import shlex
 import time
@@ -38,6 +39,7 @@ from .common import (
     setup,
     single_threaded_blas,
     size_options,
+    write_atomic,
     write_json,
 )
 
@@ -127,16 +129,43 @@ DEMOS: dict[str, DemoSpec] = {
 }
 
 
+def _warn(message: str) -> None:
+    click.echo(f"tinygrad-seq: warning: {message}", err=True)
+
+
 def _load_summary(path: Path) -> dict[str, Any]:
-    """The summary already in the folder (so single demos add up to a tour), or a new one."""
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-            if isinstance(data, dict) and isinstance(data.get("demos"), dict):
-                return data
-        except (OSError, ValueError):
-            pass
-    return {"demos": {}}
+    """The summary already in the folder (so single demos add up to a tour), or a new one.
+
+    One that cannot be read is moved aside rather than overwritten (it may hold earlier
+    demos' results), and entries that are not a demo's record are left out; each with a
+    warning."""
+    if not path.exists():
+        return {"demos": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("demos"), dict):
+            raise ValueError('not an object with a "demos" object')
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) else str(e).splitlines()[0]
+        aside, k = path.with_name(path.name + ".bad"), 1
+        while aside.exists():  # an earlier one may be there: keep it too
+            k += 1
+            aside = path.with_name(f"{path.name}.bad{k}")
+        os.replace(path, aside)
+        _warn(f"{path} could not be read ({reason}); moved it to {aside}, starting a new one")
+        return {"demos": {}}
+    for name, entry in list(data["demos"].items()):
+        if not isinstance(entry, dict):
+            del data["demos"][name]
+            _warn(f"{path}: left out demo {name!r}, a {type(entry).__name__}, not a record")
+    return data
+
+
+def _rerun_options(seed: Any, backend: Any, size: Any) -> str:
+    """The options that make a demo run again as it ran: seed, backend and size."""
+    options = "" if seed is None else f" --seed {seed}"
+    options += "" if backend is None else f" --backend {backend}"
+    return options + {"quick": " --quick", "tiny": " --size tiny"}.get(size, "")
 
 
 def run_tour(
@@ -169,10 +198,7 @@ def run_tour(
         only = "" if set(names) == set(DEMOS) else f" --only {','.join(names)}"
         command = f"tinygrad-seq tour{only}"
     summary["meta"] = {
-        "command": (
-            f"{command} --out {shlex.quote(str(out))} --seed {seed} --backend {backend}"
-            + {"quick": " --quick", "tiny": " --size tiny"}.get(size, "")
-        ),
+        "command": f"{command} --out {shlex.quote(str(out))}" + _rerun_options(seed, backend, size),
         "size": size,
         "seed": seed,
         "backend": backend,
@@ -363,8 +389,9 @@ def write_index(path: Path, summary: dict[str, Any]) -> None:
         parts.append(
             f"<p class='meta'>{e(name)}: {d.get('seconds', '?')} s, size {e(str(d.get('size')))}"
             f", seed {e(str(d.get('seed')))}, backend {e(str(d.get('backend')))}. Rerun alone: "
-            f"<code>tinygrad-seq {e(name)} --out DIR --seed {e(str(d.get('seed')))}"
-            f"{' --quick' if d.get('size') == 'quick' else ''}</code></p></section>"
+            f"<code>tinygrad-seq {e(name)} --out DIR"
+            f"{e(_rerun_options(d.get('seed'), d.get('backend'), d.get('size')))}</code></p>"
+            "</section>"
         )
     parts.append("</body></html>\n")
-    Path(path).write_text("\n".join(parts))
+    write_atomic(path, "\n".join(parts))

@@ -3,8 +3,11 @@ bad arguments get a one-line error and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shlex
+from pathlib import Path
 
 import pytest
 from tinygrad_seq.demos.cli import COMMANDS, main
@@ -83,6 +86,7 @@ def test_the_bare_command_shows_the_help(capsys):
         (["graph", "rnn", "--out", "g.pdf"], ["--out", "g.pdf", ".svg"]),
         (["graph"], ["Missing argument 'MODEL'", "mlp, rnn"]),  # click lists them a line each
         (["graph", "rnn", "--format", "png", "--out", "x.svg"], ["ends in .svg", "--format"]),
+        (["graph", "rnn", "--format", "dot", "--out", ""], ["--out", "names no file"]),
         (["bench", "--budget", "nan"], ["--budget"]),
         (["bench", "--workloads", "W4-fused", "--engines", "numpy-floor"], ["nothing to time"]),
     ],
@@ -157,6 +161,85 @@ def test_a_demo_subcommand_writes_its_results_and_merges_into_the_folder(capsys,
             assert fig in html
 
 
+def stub_vanishing(monkeypatch) -> None:
+    """Make the vanishing demo instant: these tests are about the files around it."""
+    from tinygrad_seq.demos import vanishing
+
+    result = {"headline": "stub", "measured": "stub", "figures": []}
+    monkeypatch.setattr(vanishing, "run", lambda ctx: result)
+
+
+@pytest.mark.parametrize(
+    "size_argv, size_options",
+    [(["--size", "tiny"], " --size tiny"), (["--quick"], " --quick"), ([], "")],
+)
+def test_the_index_says_how_to_rerun_a_demo_as_it_ran(
+    capsys, tmp_path, monkeypatch, size_argv, size_options
+):
+    stub_vanishing(monkeypatch)
+    argv = ["vanishing", "--out", str(tmp_path), "--seed", "3", "--backend", "numpy"]
+    code, _, err = run_cli(capsys, *argv, *size_argv)
+    assert code == 0, err
+    hint = f"tinygrad-seq vanishing --out DIR --seed 3 --backend numpy{size_options}"
+    assert f"<code>{hint}</code>" in (tmp_path / "index.html").read_text()
+    command = json.loads((tmp_path / "summary.json").read_text())["meta"]["command"]
+    assert command == hint.replace("DIR", shlex.quote(str(tmp_path)))
+
+
+def test_a_summary_that_cannot_be_read_is_moved_aside_with_a_warning(capsys, tmp_path, monkeypatch):
+    stub_vanishing(monkeypatch)
+    broken = '{"demos": {"memory": {"status": "ok"}'  # cut short: earlier results in it
+    (tmp_path / "summary.json").write_text(broken)
+    (tmp_path / "summary.json.bad").write_text("an earlier one")
+    code, _, err = run_cli(capsys, "vanishing", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0, err
+    aside = tmp_path / "summary.json.bad2"  # the earlier one is kept too
+    assert aside.read_text() == broken
+    assert (tmp_path / "summary.json.bad").read_text() == "an earlier one"
+    (warning,) = [line for line in err.splitlines() if "warning" in line]
+    assert "could not be read" in warning and str(aside) in warning
+    assert list(json.loads((tmp_path / "summary.json").read_text())["demos"]) == ["vanishing"]
+
+
+def test_summary_entries_that_are_not_records_are_left_out_with_a_warning(
+    capsys, tmp_path, monkeypatch
+):
+    stub_vanishing(monkeypatch)
+    kept = {"status": "ok", "title": "t", "claim": "c", "size": "tiny", "seed": 0}
+    summary = {"demos": {"memory": "oops", "derivations": kept, "alignments": [1, 2]}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    code, out, err = run_cli(capsys, "vanishing", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0 and "Traceback" not in err + out, err
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 2 and "'memory'" in warnings[0] and "'alignments'" in warnings[1]
+    demos = json.loads((tmp_path / "summary.json").read_text())["demos"]
+    assert list(demos) == ["derivations", "vanishing"] and demos["derivations"] == kept
+
+
+@pytest.mark.parametrize("name", ["summary.json", "index.html"])
+def test_summary_and_index_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, name):
+    from tinygrad_seq.demos.common import write_json
+    from tinygrad_seq.demos.tour import write_index
+
+    def write(summary):
+        (write_json if name == "summary.json" else write_index)(tmp_path / name, summary)
+
+    write({"demos": {}})
+    before = (tmp_path / name).read_text()
+
+    def disk_full(path, text, *args, **kwargs):  # half the text written, then the error
+        with open(path, "w") as f:
+            f.write(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError):
+        write({"demos": {"memory": {"status": "ok", "measured": "x" * 1000}}})
+    monkeypatch.undo()
+    assert (tmp_path / name).read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+
+
 def test_a_missing_part_skips_a_demo_and_a_broken_demo_fails_without_stopping_the_tour(
     capsys, tmp_path, monkeypatch
 ):
@@ -195,6 +278,25 @@ def test_graph_writes_to_an_upper_case_suffix(capsys, tmp_path):
     code, stdout, err = run_cli(capsys, "graph", "rnn", "--steps", "2", "--out", str(out))
     assert code == 0, err
     assert out.is_file() and stdout.startswith(f"wrote {out}")
+
+
+def test_graph_format_adds_its_suffix_and_the_file_written_is_the_one_checked(
+    capsys, tmp_path, monkeypatch
+):
+    from tinygrad_seq.demos import graph_cmd
+
+    argv = ["graph", "rnn", "--steps", "2", "--format", "dot", "--out", str(tmp_path / "g.txt")]
+    code, stdout, err = run_cli(capsys, *argv)
+    written = tmp_path / "g.txt.dot"
+    assert code == 0 and stdout.startswith(f"wrote {written}:"), err
+    assert written.read_text().startswith("digraph") and not (tmp_path / "g.txt").exists()
+    # g.txt could be written, g.txt.dot cannot: the check before any work must say so
+    written.unlink()
+    written.mkdir()
+    monkeypatch.setattr(graph_cmd, "build", lambda *_: pytest.fail("built before the check"))
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and str(written) in err and "is a folder" in err, err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_an_img_folder_that_is_a_file_is_named(capsys, tmp_path):

@@ -82,6 +82,19 @@ def test_ngram_windows_slide_one_token_at_a_time():
         data.ngram_windows(np.arange(3), 5)
 
 
+@pytest.mark.parametrize(
+    "ids, match",
+    [
+        ([1.5, 2.5, 3.5], r"integer ids .* got float64 of shape \(3,\)"),  # as bag_of_words
+        (np.array([[True, False]]), r"integer ids .* got bool of shape \(1, 2\)"),
+        ([[4, 5], [6]], "rows of ids have different lengths"),
+    ],
+)
+def test_ngram_windows_refuses_what_are_not_token_ids(ids, match):
+    with pytest.raises(ValueError, match=match):
+        data.ngram_windows(ids, 2)
+
+
 def test_pad_or_truncate_returns_ids_and_mask():
     ids, mask = data.pad_or_truncate([[5, 6], [7, 8, 9, 10, 11]], 4, pad_id=PAD)
     assert ids.tolist() == [[5, 6, PAD, PAD], [7, 8, 9, 10]]  # padded, and cut
@@ -239,3 +252,14 @@ def test_replace_works_on_the_data_sets():
     assert len(head) == 3 and head.num_classes == 2 and head.vocab is examples.vocab
     pairs = data.reverse_task(10, seed=0)
     assert len(pairs._replace(src=pairs.src[:4], src_lengths=pairs.src_lengths[:4])) == 4
+
+
+def test_make_works_on_the_data_sets():
+    # NamedTuple's _make, like _replace, checked the field count with len()
+    examples = data.order_task(10, seed=0)
+    remade = data.SequenceData._make(list(examples))
+    assert type(remade) is data.SequenceData and len(remade) == 20 and remade.num_classes == 2
+    pairs = data.reverse_task(7, seed=0)
+    assert len(data.PairData._make(iter(pairs))) == 7
+    with pytest.raises(TypeError, match="Expected 6 arguments, got 5"):
+        data.PairData._make(list(pairs)[:5])

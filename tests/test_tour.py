@@ -8,6 +8,7 @@ numbers. Training demos are checked with margins, not exact values.
 from __future__ import annotations
 
 import json
+import re
 from html import escape as html_escape
 
 import numpy as np
@@ -202,3 +203,28 @@ def test_the_index_header_says_mixed_when_the_sections_were_run_differently(tmp_
     write_index(tmp_path / "index.html", summary)
     header = (tmp_path / "index.html").read_text().split("<section")[0]
     assert "seed mixed (see each section)" in header and "size quick" in header
+
+
+def test_complexity_times_each_case_as_often_as_it_says(monkeypatch, tmp_path):
+    """The first timing counts among the runs: no case is timed more than the text says."""
+    from collections import Counter
+
+    from tinygrad_seq.demos import complexity
+    from tinygrad_seq.demos.common import DemoContext
+    from tinygrad_seq.viz import plots
+
+    timed = Counter()
+
+    def fake_time(layer, x):  # fast at small n (many runs fit the budget), slow at large n
+        n = x.shape[1]
+        timed[(id(layer), n)] += 1
+        return 1e-7 if n <= 64 else 1.0
+
+    monkeypatch.setattr(complexity, "_time", fake_time)
+    monkeypatch.setattr(complexity, "_depth_and_memory", lambda *_: {"depth": 1, "peak_bytes": 1.0})
+    monkeypatch.setattr(plots, "complexity_figure", lambda path, *_, **__: path)
+    result = complexity.run(DemoContext(out=tmp_path, size="tiny"))
+    low, high = map(int, re.search(r"best of (\d+) to (\d+) runs", result["measured"]).groups())
+    assert low == result["numbers"]["repeats"] + 1
+    assert sorted(set(timed.values())) == [low, high]  # slow cases and fast ones
+    assert sorted(result["numbers"]["runs"].values()) == sorted(timed.values())

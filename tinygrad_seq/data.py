@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import as_id_array
 from .backend import to_numpy
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -63,6 +64,16 @@ def _replace_fields(self, **changes):
     which there is the number of examples (typing.NamedTuple allows no override in the
     class body, hence the assignment after each class)."""
     return type(self)(**{**self._asdict(), **changes})
+
+
+@classmethod
+def _make_fields(cls, iterable):
+    """NamedTuple._make for the data sets below: theirs checks the field count with len(),
+    which there is the number of examples (as with _replace)."""
+    values = tuple(iterable)
+    if len(values) != len(cls._fields):
+        raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(values)}")
+    return tuple.__new__(cls, values)
 
 
 def _host(ids) -> np.ndarray:
@@ -196,11 +207,18 @@ def ngram_windows(ids, n: int) -> np.ndarray:
     The seed's fixed-window input: each window sees n tokens and nothing further back.
     """
     n = _positive(n, "n", "ngram_windows")
-    ids = _host(ids)
-    if ids.ndim not in (1, 2) or ids.shape[-1] < n:
+    ids = _host(
+        as_id_array(
+            ids,
+            "ngram_windows: the rows of ids have different lengths; pad them to one length "
+            "(pad_or_truncate)",
+        )
+    )
+    # refuse float ids, as bag_of_words and pad_or_truncate do: windows of 1.5 are no tokens
+    if ids.ndim not in (1, 2) or ids.shape[-1] < n or (ids.size and ids.dtype.kind not in "iu"):
         raise ValueError(
-            f"ngram_windows: expected ids of shape (L,) or (B, L) with L >= n = {n}, got shape "
-            f"{ids.shape}"
+            f"ngram_windows: expected integer ids of shape (L,) or (B, L) with L >= n = {n}, "
+            f"got {ids.dtype} of shape {ids.shape}"
         )
     return np.lib.stride_tricks.sliding_window_view(ids, n, axis=-1).copy()
 
@@ -265,6 +283,7 @@ class SequenceData(NamedTuple):
 
 
 SequenceData._replace = _replace_fields
+SequenceData._make = _make_fields
 
 
 # smallest to largest: the label says whether the animal on top is the smaller one
@@ -377,6 +396,7 @@ class PairData(NamedTuple):
 
 
 PairData._replace = _replace_fields
+PairData._make = _make_fields
 
 
 def _pairs(

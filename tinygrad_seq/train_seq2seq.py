@@ -133,7 +133,8 @@ def accuracy_by_length(
     model: Module, data: PairData, batch_size: int = 512
 ) -> tuple[dict[int, float], float]:
     """Greedy-decode `data`; return ({source length: fraction of target tokens, EOS included,
-    predicted right at their position}, fraction of pairs decoded exactly)."""
+    predicted right at their position}, fraction of pairs decoded exactly). Only what was
+    generated up to and including the first EOS counts."""
     correct = np.zeros(len(data))
     total = np.zeros(len(data))
     exact = np.zeros(len(data), dtype=bool)
@@ -141,6 +142,11 @@ def accuracy_by_length(
         rows = np.arange(start, min(start + batch_size, len(data)))
         part = _subset(data, rows)
         out = _decode(model, part)[:, 1:]  # drop BOS
+        # greedy_decode fills a finished row with EOS: those slots were never generated, and
+        # would score a model that stops early a hit at the target's own EOS
+        is_eos = out == EOS
+        after_first_eos = np.cumsum(is_eos, axis=1) - is_eos > 0  # an EOS came before
+        out = np.where(after_first_eos, PAD, out)  # PAD never matches a real target token
         target = part.tgt[:, 1:]  # y_1 ... EOS, PAD
         width = max(out.shape[1], target.shape[1])
         out = np.pad(out, ((0, 0), (0, width - out.shape[1])), constant_values=PAD)

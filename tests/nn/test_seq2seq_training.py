@@ -48,6 +48,26 @@ def test_accuracy_by_length_scores_tokens_and_eos():
     assert exact == 0.0
 
 
+class StopsAfter:
+    """Decodes the first `k` tokens of the reversal right, then EOS, which greedy_decode
+    repeats to the end of the row."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def greedy_decode(self, src, max_len, bos, eos, src_lengths):
+        out = Oracle().greedy_decode(src, max_len, bos, eos, src_lengths)
+        out[:, 1 + self.k :] = eos
+        return out
+
+
+def test_accuracy_by_length_gives_no_credit_after_the_first_eos():
+    data = reverse_task(1, 3, 3, 6, seed=1)  # y_1 y_2 y_3 EOS
+    assert accuracy_by_length(StopsAfter(0), data) == ({3: 0.0}, 0.0)  # the EOS fill is no hit
+    assert accuracy_by_length(StopsAfter(1), data) == ({3: 0.25}, 0.0)
+    assert accuracy_by_length(StopsAfter(3), data) == ({3: 1.0}, 1.0)
+
+
 class FixedAttention(Seq2Seq):
     """A Seq2Seq whose attention is replaced by a given alignment (for the metric only)."""
 

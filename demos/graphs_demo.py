@@ -10,6 +10,7 @@ along the LSTM's cell path.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -28,6 +29,14 @@ def _norms_by_step(loss: ts.Tensor, name: str) -> dict[int, float]:
         if node.name == name and m and node.grad_norm is not None:
             out[int(m.group(1))] = node.grad_norm
     return dict(sorted(out.items()))
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, where b = 0 reads as the limit: inf for a > 0, NaN for 0 / 0 (no ratio). A
+    gradient that vanished to exactly 0 at t = 0 fell by an infinite factor."""
+    if b == 0:
+        return math.inf if a > 0 else math.nan
+    return a / b
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:
@@ -72,11 +81,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
 
     fig = plots.bptt_norms_figure(ctx.figure("bptt_norms.png"), curves, steps)
 
-    def span(c: dict[int, float]) -> float:  # last step's norm / first step's
-        return c[max(c)] / c[min(c)]
-
-    decay = {k: span(v) for k, v in curves.items()}
-    c0_over_rnn = curves["LSTM ‖∂L/∂C_t‖"][0] / curves["RNN ‖∂L/∂h_t‖"][0]
+    decay = {k: _ratio(c[max(c)], c[min(c)]) for k, c in curves.items()}  # last / first
+    first_over_last = {k: _ratio(c[min(c)], c[max(c)]) for k, c in curves.items()}
+    c0_over_rnn = _ratio(curves["LSTM ‖∂L/∂C_t‖"][0], curves["RNN ‖∂L/∂h_t‖"][0])
     measured = (
         f"Unrolled graphs rendered with {renderer}: the RNN over {steps} steps (first and last "
         f"{collapse} steps drawn, the middle summarised) and the LSTM over {lstm_steps} steps, "
@@ -90,15 +97,15 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"inputs, 4 units), so that command reproduces these numbers and pictures."
     )
     return {
-        "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {1 / decay['RNN ‖∂L/∂h_t‖']:.1e}, LSTM cell "
-        f"{1 / decay['LSTM ‖∂L/∂C_t‖']:.1e} ({renderer.split(' (')[0]})",
+        "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {first_over_last['RNN ‖∂L/∂h_t‖']:.1e}, LSTM "
+        f"cell {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} ({renderer.split(' (')[0]})",
         "measured": measured,
         "figures": [*files, f"img/{fig.name}"],
         "key": {
             "renderer": renderer,
-            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, RNN": f"{1 / decay['RNN ‖∂L/∂h_t‖']:.2e}",
-            f"‖∂L/∂C_0‖ / ‖∂L/∂C_{steps - 1}‖, LSTM": f"{1 / decay['LSTM ‖∂L/∂C_t‖']:.2e}",
-            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, LSTM": f"{1 / decay['LSTM ‖∂L/∂h_t‖']:.2e}",
+            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, RNN": f"{first_over_last['RNN ‖∂L/∂h_t‖']:.2e}",
+            f"‖∂L/∂C_0‖ / ‖∂L/∂C_{steps - 1}‖, LSTM": f"{first_over_last['LSTM ‖∂L/∂C_t‖']:.2e}",
+            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, LSTM": f"{first_over_last['LSTM ‖∂L/∂h_t‖']:.2e}",
         },
         "numbers": {
             "steps": steps,
@@ -106,7 +113,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "collapse": collapse,
             "renderer": renderer,
             "grad_norms": {k: {str(t): v for t, v in c.items()} for k, c in curves.items()},
-            "first_over_last": {k: 1 / v for k, v in decay.items()},
+            "first_over_last": first_over_last,
             "lstm_C0_over_rnn_h0": c0_over_rnn,
             "graph_nodes": {
                 "rnn": len(ts.graph.trace(rnn.loss).nodes),

@@ -21,7 +21,10 @@ What the picture shows:
   log10 of the gradient norm that reached it, with a colour key: a vanishing gradient is a
   run of dark nodes. An edge shows the gradient that flows back along it: exactly, where
   its tail has no other user (``W_hh`` into one step: that step's share of ∂L/∂W_hh);
-  else the gradient that reached its head.
+  else the gradient that reached its head. An edge that stands for several uses of its tail
+  (ops folded into its head) carries their sum: exactly the tail's own gradient when every
+  use is folded into that head, else at most the sum of the uses' norms (the triangle
+  inequality), and then it is marked "≤".
 
 ``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
 in place of the others.
@@ -42,6 +45,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tinygrad_seq.graph import Graph, Node, step_of, trace
 from tinygrad_seq.tensor import Tensor
@@ -150,19 +154,38 @@ class _Summary:
         return text
 
 
+class _Edge(NamedTuple):
+    """A drawn edge: dot ids of its ends, the norm of the gradient flowing back along it."""
+
+    tail: str
+    head: str
+    norm: float | None
+    dashed: bool  # into or out of a summary of collapsed steps: no colour
+    bound: bool = False  # norm is an upper bound: the sum of several uses' norms
+
+
 @dataclass
 class _Plan:
     nodes: list[Node]  # the visible ones
     home: dict[int, str]  # node id -> the scope (cluster path) it is drawn in
     summaries: list[_Summary]
-    edges: list[tuple[str, str, float | None, bool]]  # tail, head, norm flowing back, dashed
+    edges: list[_Edge]
     folded: dict[int, list[Node]]  # visible node id -> the ops drawn inside it
 
 
-def _param_home(node: Node, graph: Graph, consumers: dict[int, list[int]]) -> str:
-    """Where a weight is drawn: the scope its users share, above any time step."""
+def _param_home(
+    node: Node, graph: Graph, consumers: dict[int, list[int]], rep_of: list[int]
+) -> str:
+    """Where a weight is drawn: the scope its users share, above any time step.
+
+    A transpose drawn as the weight (Wᵀ, made once at the top level for every step) is
+    looked through to its own users: the weight belongs where they are (the decoder).
+    """
+    users = []
+    for c in consumers[node.id]:
+        users.extend(consumers[c] if rep_of[c] == node.id else [c])
     paths = []
-    for c in consumers[node.id] or [node.id]:
+    for c in users or [node.id]:
         scope = graph.nodes[c].scope
         step = step_of(scope)
         if step is not None:
@@ -254,24 +277,44 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
             continue
         dot_id[n.id] = f"n{n.id}"
         visible.append(n)
-        home[n.id] = _param_home(n, graph, consumers) if n.is_param else n.scope
+        home[n.id] = _param_home(n, graph, consumers, rep_of) if n.is_param else n.scope
     for n in graph.nodes:
         if n.id not in dot_id:
             dot_id[n.id] = dot_id[rep_of[n.id]]
 
-    edges: list[tuple[str, str, float | None, bool]] = []
-    seen: set[tuple[str, str]] = set()
+    # Several recorded edges may stand for one drawn edge (ops folded into its head, a
+    # weight's Wᵀ folded into the weight): each drawn edge keeps the recorded ones.
+    drawn: list[tuple[str, str, list[tuple[int, int]]]] = []
+    merged: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    leaving: dict[str, int] = {}  # dot id -> the recorded edges out of what it draws
     for src, dst in graph.edges:
         a, b = dot_id[src], dot_id[dst]
         if a == b:
             continue  # inside a folded node or a collapsed run
-        drawn_as_is = a == f"n{src}" and b == f"n{dst}"
-        if not drawn_as_is:  # several recorded edges may stand for one drawn edge
-            if (a, b) in seen:
-                continue
-            seen.add((a, b))
+        leaving[a] = leaving.get(a, 0) + 1
+        if a == f"n{src}" and b == f"n{dst}":  # drawn as recorded
+            drawn.append((a, b, [(src, dst)]))
+        elif (a, b) in merged:
+            merged[(a, b)].append((src, dst))
+        else:
+            merged[(a, b)] = [(src, dst)]
+            drawn.append((a, b, merged[(a, b)]))
+    edges = []
+    for a, b, recorded in drawn:
         through_summary = not (a.startswith("n") and b.startswith("n"))
-        edges.append((a, b, _edge_norm(graph, src, dst, consumers), through_summary))
+        if len(recorded) == 1:
+            edges.append(_Edge(a, b, _edge_norm(graph, *recorded[0], consumers), through_summary))
+            continue
+        # The gradient sent back along the drawn edge is the sum of the recorded edges'
+        # arrays, and a norm of a sum is not the sum of norms. When they are every use of
+        # the tail, that sum is the tail's own gradient (a weight's Wᵀ uses included).
+        tail = graph.nodes[int(a[1:])] if not through_summary else None
+        if tail is not None and leaving[a] == len(recorded) and tail.requires_grad:
+            edges.append(_Edge(a, b, tail.grad_norm, through_summary))
+            continue
+        norms = [_edge_norm(graph, src, dst, consumers) for src, dst in recorded]
+        total = None if None in norms else math.fsum(norms)  # ≥ ‖sum‖: triangle inequality
+        edges.append(_Edge(a, b, total, through_summary, bound=total is not None))
     return _Plan(visible, home, list(summaries.values()), edges, folded)
 
 
@@ -297,7 +340,7 @@ def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[
     """
     has_parent_inside: set[str] = set()
     has_consumer_inside: set[str] = set()
-    for a, b, _, _ in plan.edges:
+    for a, b, *_ in plan.edges:
         if a in slot_of and slot_of.get(b) == slot_of[a]:
             has_consumer_inside.add(a)
             has_parent_inside.add(b)
@@ -326,14 +369,14 @@ class _Lane:
     weight: str  # its dot id
     group: str  # the scope that holds the steps ("lstm", "encoder")
     taps: list[tuple[str, int]]  # (junction dot id, step t), in time order
-    branches: list[tuple[str, str, float | None, bool]]  # tap, head, norm, into a summary
+    branches: list[_Edge]  # from a tap into a node of its step
 
 
 def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane], set[int]]:
     """The lanes to draw, and the indexes of the plan's edges that they replace."""
     params = {f"n{n.id}" for n in plan.nodes if n.is_param}
     uses: dict[str, list[int]] = {}
-    for i, (a, b, _, _) in enumerate(plan.edges):
+    for i, (a, b, *_) in enumerate(plan.edges):
         if a in params and b in slot_of:
             uses.setdefault(a, []).append(i)
     lanes, replaced = [], set()
@@ -345,8 +388,8 @@ def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane
         tap = {t: f"lane{weight[1:]}_t{t}" for t in steps}
         branches = []
         for i in idx:
-            _, head, norm, dashed = plan.edges[i]
-            branches.append((tap[slot_of[head][1]], head, norm, dashed))
+            edge = plan.edges[i]
+            branches.append(edge._replace(tail=tap[slot_of[edge.head][1]]))
         lanes.append(_Lane(weight, groups.pop(), [(tap[t], t) for t in steps], branches))
         replaced.update(idx)
     return lanes, replaced
@@ -453,12 +496,13 @@ def _node_attrs(
     import graphviz
 
     lines = [_dot_text(title)]
-    op = node.op or ""
+    # the op, unless the title already says it ("sum", "Wᵀ"); the ops folded in, always
+    op = "" if title == node.op or title.endswith("ᵀ") else node.op or ""
     if folded:
-        op = f"{op} +{folded} op{'s' if folded > 1 else ''}" if op else f"+{folded} ops"
+        op = f"{op} +{folded} op{'s' if folded > 1 else ''}".lstrip()
     if constant:  # titled by its value: say what it is
         lines.append("constant" if not node.shape else f"constant {_shape_text(node.shape)}")
-    elif op and title != node.op and not title.endswith("ᵀ"):
+    elif op:
         lines.append(f"{op} {_shape_text(node.shape)}")
     else:
         lines.append(_shape_text(node.shape))
@@ -504,15 +548,25 @@ def _node_attrs(
     return attrs
 
 
-def _edge_attrs(norm: float | None, dashed: bool, scale: _Scale | None) -> dict[str, str]:
-    if dashed:
+def _edge_attrs(edge: _Edge, scale: _Scale | None) -> dict[str, str]:
+    norm = edge.norm
+    if edge.dashed:
         return {"color": "#999999", "style": "dashed", "arrowsize": "0.6"}
     if scale is None or norm is None:
         return {"color": "#555555", "arrowsize": "0.6"}
     if norm == 0.0 or math.isnan(norm):
-        return {"color": scale.colour(norm), "arrowsize": "0.6", "penwidth": "0.8"}
-    f = scale.fraction(norm)
-    return {"color": _palette(f), "penwidth": f"{0.8 + 2.4 * f:.2f}", "arrowsize": "0.6"}
+        attrs = {"color": scale.colour(norm), "arrowsize": "0.6", "penwidth": "0.8"}
+    else:
+        f = scale.fraction(norm)
+        attrs = {"color": _palette(f), "penwidth": f"{0.8 + 2.4 * f:.2f}", "arrowsize": "0.6"}
+    if edge.bound:  # several uses summed: the colour is an upper bound, so say so
+        attrs.update(
+            headlabel="≤",
+            labelfontsize=FONT_SMALL,
+            labelfontcolor="#333333",
+            tooltip=_dot_text(f"‖g‖ ≤ {norm:.1e}: the sum of the norms of several uses"),
+        )
+    return attrs
 
 
 def _param_names(graph: Graph, plan: _Plan, module) -> dict[int, str]:
@@ -610,7 +664,10 @@ def graph_to_dot(
     graph = _as_graph(tensor_or_graph)
     plan = _plan(graph, collapse, detail)
     names = _param_names(graph, plan, module)
-    scale = _scale_of([n.grad_norm for n in plan.nodes if n.requires_grad]) if show_grads else None
+    # the drawn edges too: a weight's share in one step can be below every node's norm
+    graded = [n.grad_norm for n in plan.nodes if n.requires_grad]
+    graded += [e.norm for e in plan.edges if not e.dashed]
+    scale = _scale_of(graded) if show_grads else None
     root_id = graph.root.id if graph.nodes else -1
 
     dot = graphviz.Digraph("computation", strict=False)
@@ -645,6 +702,11 @@ def graph_to_dot(
             "colour = log10 of the gradient norm ‖g‖ = ‖∂L/∂node‖ after backward "
             "(dark: vanishing, yellow: large)"
         )
+        if any(e.bound for e in plan.edges):
+            heading.append(
+                "≤ at an arrowhead: several uses drawn as one edge, coloured by the sum of "
+                "their norms (an upper bound)"
+            )
     if heading:  # "\l" ends a left-justified line
         dot.attr(label=graphviz.nohtml("\\l".join(map(_dot_text, heading)) + "\\l"))
 
@@ -741,9 +803,9 @@ def graph_to_dot(
 
     emit("", dot, 0)
     edges: list[tuple[str, str, dict[str, str]]] = []
-    for i, (a, b, norm, dashed) in enumerate(plan.edges):
+    for i, edge in enumerate(plan.edges):
         if i not in replaced:
-            edges.append((a, b, _edge_attrs(norm, dashed, scale)))
+            edges.append((edge.tail, edge.head, _edge_attrs(edge, scale)))
     for lane in lanes:
         tail = lane.weight
         for tap, _ in lane.taps:  # the lane: a plain grey line along the unroll
@@ -752,8 +814,8 @@ def graph_to_dot(
                 line["constraint"] = "false"
             edges.append((tail, tap, line))
             tail = tap
-        for tap, head, norm, dashed in lane.branches:  # short: each tap just before its step
-            edges.append((tap, head, {**_edge_attrs(norm, dashed, scale), "weight": "8"}))
+        for branch in lane.branches:  # short: each tap just before its step
+            edges.append((branch.tail, branch.head, {**_edge_attrs(branch, scale), "weight": "8"}))
     if cluster == "scope":
         ranked = [(a, b) for a, b, attrs in edges if attrs.get("constraint") != "false"]
         lengths = _entry_lengths(where, ranked)
@@ -770,8 +832,8 @@ def graph_to_dot(
                 dot.edge(lower, upper, style="invis")
     if scale is not None:
         anchor = f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None
-        norms = [n.grad_norm for n in plan.nodes if n.requires_grad and n.grad_norm is not None]
-        _legend(dot, scale, anchor, has_nan=any(math.isnan(v) for v in norms))
+        has_nan = any(v is not None and math.isnan(v) for v in graded)
+        _legend(dot, scale, anchor, has_nan=has_nan)
     return dot.source
 
 
@@ -797,8 +859,9 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
         # the largest ends on top.
         swatches = [("legend_nan", "nan", NAN_GRAD)] if has_nan else []
         swatches.append(("legend_zero", "0", ZERO_GRAD))
-        for k, v in enumerate(reversed(values)):
-            swatches.append((f"legend{k}", f"{10.0**v:.0e}", _palette(scale.fraction(10.0**v))))
+        labels = _distinct_labels([10.0**v for v in reversed(values)])
+        for k, (v, label) in enumerate(zip(reversed(values), labels, strict=True)):
+            swatches.append((f"legend{k}", label, _palette(scale.fraction(10.0**v))))
         for name, label, fill in swatches:
             key.node(
                 name,
@@ -821,6 +884,16 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
             key.edge(a, b, style="invis")
     if anchor is not None:  # level with the loss at its middle swatch
         dot.edge(anchor, ids[len(ids) // 2], style="invis", weight="10")
+
+
+def _distinct_labels(values: list[float]) -> list[str]:
+    """The values in scientific notation, with the fewest digits that tell neighbours apart
+    (a key spanning less than a decade would read 1e+00, 1e+00, 2e+00 with one digit)."""
+    for digits in range(7):
+        labels = [f"{v:.{digits}e}" for v in values]
+        if all(a != b for a, b in zip(labels, labels[1:], strict=False)):
+            return labels
+    return labels
 
 
 # ------------------------------------------------------------------ renderers
@@ -982,7 +1055,7 @@ def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
             painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
             painter.draw(obj.get("_ldraw_", []))
     for edge in layout.get("edges", []):
-        for key in ("_draw_", "_hdraw_", "_tdraw_", "_ldraw_"):
+        for key in ("_draw_", "_hdraw_", "_tdraw_", "_ldraw_", "_hldraw_", "_tldraw_"):
             painter.draw(edge.get(key, []))
     for obj in objects:
         if "nodes" not in obj and "subgraphs" not in obj:

@@ -735,28 +735,81 @@ def alignments_figure(
     return save(fig, path)
 
 
+def _step_list(steps: Sequence[int]) -> str:
+    """Time steps as runs: [0, 1, 2, 5] -> "0–2, 5"."""
+    runs: list[list[int]] = []
+    for t in steps:
+        if runs and t == runs[-1][-1] + 1:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
 def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps: int) -> Path:
-    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) per time step, read from the recorded graphs."""
+    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) per time step, read from the recorded graphs.
+
+    A norm the log axis cannot place is still drawn, as a hollow marker on the axes' frame:
+    0 on the bottom edge (▼), inf (▲) and NaN (✕) on the top one; the legend names those
+    steps. The norms on the scale keep a margin from the frame, so that none reads as one.
+    """
+    from matplotlib.transforms import blended_transform_factory
+
     fig, ax = new_figure(1, 1, size=(7.5, 4.4))
+    at_edge = blended_transform_factory(ax.transData, ax.transAxes)  # x: step, y: axes 0..1
+    placed = False  # some norm is on the log scale
+    marked = False  # and some drawn on the frame
     for label, c in curves.items():
         family = label.split()[0]
-        ax.semilogy(
-            list(c),
-            list(c.values()),
+        ts = list(c)
+        norms = np.asarray(list(c.values()), dtype=float)
+        on_scale = np.isfinite(norms) & (norms > 0)
+        placed = placed or bool(on_scale.any())
+        (line,) = ax.semilogy(
+            ts,
+            np.where(on_scale, norms, np.nan),  # a gap in the line where a norm is off the scale
             "o-" if "C_t" in label else "s--",
             ms=3,
             color=COLORS.get(family),
             lw=2 if "C_t" in label else 1.3,
             label=label,
         )
+        off_scale = (
+            ("0", norms == 0, 0.0, "v", "bottom"),
+            ("inf", np.isinf(norms), 1.0, "^", "top"),
+            ("NaN", np.isnan(norms), 1.0, "X", "top"),
+        )
+        for value, where, y, marker, side in off_scale:
+            if where.any():
+                marked = True
+                hit = [t for t, w in zip(ts, where, strict=True) if w]
+                ax.plot(
+                    hit,
+                    [y] * len(hit),
+                    marker,
+                    ms=7,
+                    mfc="white",
+                    color=line.get_color(),
+                    transform=at_edge,
+                    clip_on=False,
+                    label=f"{label} = {value} at t = {_step_list(hit)} (on the {side} edge)",
+                )
+    if not placed:  # nothing on the log scale: give it a range to draw the markers against
+        ax.set_ylim(1e-1, 1e1)
+    ax.margins(y=0.08)
     _whole_ticks(ax.xaxis)  # time steps are whole numbers
     ax.set_xlabel("time step t (the loss is on the last step)")
     ax.set_ylabel("gradient norm reaching the node (log scale)")
     ax.set_title(
-        f"BPTT through {steps} steps: gradient norms recorded during backward", fontsize=10
+        f"BPTT through {steps} steps: gradient norms recorded during backward",
+        fontsize=10,
+        pad=10 if marked else None,  # clear of the markers on the top edge
     )
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    if marked:  # below the axes: inside, it could hide the markers on the frame
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    elif curves:
+        ax.legend(fontsize=8)
     return save(fig, path)
 
 

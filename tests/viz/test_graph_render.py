@@ -214,6 +214,20 @@ def test_detail_symbols_shows_the_seeds_named_tensors(rng):
     assert len(dot.nodes) < len(full.nodes)
 
 
+def test_ops_folded_into_an_unnamed_node_are_counted():
+    """An unnamed node is titled by its op ("sum"); the ops drawn inside it were not
+    mentioned at all, where a named node says "+3 ops"."""
+    x = ts.Tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    for loss, note in (
+        (((x * 3).exp() ** 2).sum(), "+3 ops scalar"),
+        (x.exp().sum(), "+1 op scalar"),
+    ):
+        backward_with_norms(loss)
+        dot = parse_dot(graph_to_dot(loss, detail="symbols"))
+        root = f"n{ts.graph.trace(loss).root.id}"
+        assert dot.nodes[root]["label"].split("\\n")[:2] == ["sum", note]
+
+
 def test_weight_names_clashing_in_one_cluster_get_module_paths(rng):
     model = ts.nn.MLP([3, 4, 4, 2])
     x = ts.Tensor(rng.standard_normal((2, 3)))
@@ -239,17 +253,17 @@ def test_colours_follow_the_recorded_gradient_norms(rng):
     g = ts.graph.trace(backward_with_norms(loss))
     dot = parse_dot(graph_to_dot(g))
     drawn = [n for n in g.nodes if f"n{n.id}" in dot.nodes and n.requires_grad and n.grad_norm]
-    lo = min(math.log10(n.grad_norm) for n in drawn)
-    hi = max(math.log10(n.grad_norm) for n in drawn)
+    shares = [e.norm for e in graph_render._plan(g, None).edges if e.norm and not e.dashed]
+    logs = [math.log10(v) for v in [n.grad_norm for n in drawn] + shares]
+    lo, hi = min(logs), max(logs)  # the key spans the nodes and the edges
     assert hi - lo > 0.5
     for n in drawn:
         fill = dot.nodes[f"n{n.id}"]["fillcolor"]
         expected = (math.log10(n.grad_norm) - lo) / (hi - lo)
         assert palette_position(fill) == pytest.approx(expected, abs=0.01), n
-    top = max(drawn, key=lambda n: n.grad_norm)
-    bottom = min(drawn, key=lambda n: n.grad_norm)
-    assert dot.nodes[f"n{top.id}"]["fillcolor"] == VIRIDIS[-1]
-    assert dot.nodes[f"n{bottom.id}"]["fillcolor"] == VIRIDIS[0]
+    colours = {a["fillcolor"] for a in dot.nodes.values() if "fillcolor" in a}
+    colours |= {a.get("color") for _, _, a in dot.visible_edges()}
+    assert {VIRIDIS[0], VIRIDIS[-1]} <= colours  # the smallest and the largest norm drawn
     # an edge out of a node with one user carries that node's gradient, exactly
     users = g.consumers()
     for src, _, attrs in dot.visible_edges():
@@ -264,6 +278,70 @@ def test_colours_follow_the_recorded_gradient_norms(rng):
     assert [a["color"] for a in into_step0] == [ZERO_GRAD]
     into_step1 = [a for d, a in dot.out_edges(W_hh) if "t=1" in dot.cluster_path(d)]
     assert len(into_step1) == 1 and into_step1[0]["color"] != ZERO_GRAD
+
+
+def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
+    """With detail="symbols" the ops a named tensor is made of are drawn inside it, and one
+    edge can stand for several uses of its tail. The gradient along it is their sum: the
+    tail's own when every use is folded into that head. The GRU's z_t reaches h_t through
+    1 − z_t and z_t ⊙ h_{t−1}; h_0 = 0, so at t = 0 the first carries nothing, and the edge
+    was drawn grey "0" (the first use's share) though all of z_t's gradient flows along it.
+    """
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("gru", 2)
+    dot = parse_dot(graph_to_dot(built.loss, detail="symbols"))
+    for t in range(2):
+        (z,) = [n for n in dot.named("z_t") if dot.cluster_path(n)[-1] == f"t={t}"]
+        (h,) = [n for n in dot.named("h_t") if dot.cluster_path(n)[-1] == f"t={t}"]
+        (edge,) = [a for s, d, a in dot.visible_edges() if (s, d) == (z, h)]
+        assert edge["color"] == dot.nodes[z]["fillcolor"] != ZERO_GRAD, t
+        assert "headlabel" not in edge  # exact: no mark
+
+    # two uses of x folded into y, a third elsewhere: at most the sum of the two norms
+    x = ts.Tensor(rng.standard_normal(3), requires_grad=True, name="x")
+    y = x * 2.0 + x.exp()
+    y.name = "y"
+    z = x * 3.0
+    z.name = "z"
+    loss = backward_with_norms((y * y).sum() + z.sum())
+    source = graph_to_dot(loss, detail="symbols")
+    dot = parse_dot(source)
+    ((x_id,), (y_id,), (z_id,)) = dot.named("x"), dot.named("y"), dot.named("z")
+    edges = {(s, d): a for s, d, a in dot.visible_edges()}
+    g_y = 2 * y.numpy()
+    shares = np.linalg.norm(2.0 * g_y) + np.linalg.norm(np.exp(x.numpy()) * g_y)
+    assert np.linalg.norm((2.0 + np.exp(x.numpy())) * g_y) <= shares  # an upper bound
+    summed = edges[(x_id, y_id)]
+    assert summed["headlabel"] == "≤" and f"‖g‖ ≤ {shares:.1e}" in summed["tooltip"]
+    assert "headlabel" not in edges[(x_id, z_id)]  # one use, drawn as recorded
+    assert "≤ at an arrowhead" in source  # the heading says what the mark means
+    assert "≤" not in graph_to_dot(built.loss, detail="symbols")  # none where all are exact
+
+
+def test_the_colour_key_spans_the_edges_below_every_node(rng):
+    """A weight's share in one step (the LSTM's b_o into o_t at t = 0, 1.2e-3) can be
+    smaller than every node's norm (6.2e-3): the key was built from the nodes alone, so
+    such shares were all drawn in its darkest colour, which the key labels 6e-03."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("lstm", 4)
+    g = ts.graph.trace(built.loss)
+    dot = parse_dot(graph_to_dot(g, detail="symbols"))
+    lowest_node = min(
+        n.grad_norm for n in g.nodes if f"n{n.id}" in dot.nodes and n.requires_grad and n.grad_norm
+    )
+    shares = [v for v in g.edge_norms.values() if v > 0]  # each step's share of a weight
+    assert sum(v < lowest_node for v in shares) > 3  # the case at hand
+    darkest = [a for _, _, a in dot.visible_edges() if a.get("color") == VIRIDIS[0]]
+    assert 1 <= len(darkest) <= shares.count(min(shares))  # the smallest share only
+    (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
+    labels = [dot.nodes[n]["label"] for n in key.nodes]
+    lowest_label = min(float(v) for v in labels if v not in ("0", "nan"))
+    assert lowest_label == pytest.approx(min(shares), rel=0.35)  # "1e-03": one digit
+    assert lowest_label < lowest_node / 2
 
 
 def test_vanishing_gradient_is_darker_at_early_steps(rng):
@@ -290,6 +368,23 @@ def test_legend_spans_the_norms_and_disappears_without_grads(rng):
     plain = parse_dot(graph_to_dot(loss, show_grads=False))
     assert not any(c.label == "‖g‖" for c in plain.clusters.values())
     assert not any("‖g‖" in a["label"] for a in plain.nodes.values())
+
+
+def test_legend_labels_differ_when_the_norms_span_under_a_decade():
+    """Six swatches between 1.0 and 3.5 read 3e+00, 3e+00, 2e+00, ... with one digit: each
+    label now has the digits it needs to differ from its neighbours."""
+    x = ts.Tensor(np.ones(3), requires_grad=True, name="x")
+    loss = backward_with_norms((x * 2.0).sum())  # norms 1 (L), √3, 2√3 (x)
+    dot = parse_dot(graph_to_dot(loss))
+    (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
+    labels = [
+        dot.nodes[n]["label"] for n in key.nodes if n.startswith("legend") and n[6:].isdigit()
+    ]
+    assert len(labels) == 6 and len(set(labels)) == 6, labels
+    values = sorted(float(v) for v in labels)
+    assert values[0] == pytest.approx(1.0, rel=0.02)  # two digits: within 2 %
+    assert values[-1] == pytest.approx(2 * math.sqrt(3), rel=0.02)
+    assert graph_render._distinct_labels([1e-3, 1e-2]) == ["1e-03", "1e-02"]  # one digit
 
 
 def test_a_nan_gradient_has_its_own_colour_and_key(rng):
@@ -643,6 +738,24 @@ def test_steps_in_no_named_scope_are_held_together_like_a_scopes_steps():
         for p in op.get("points", [])
     ]
     assert min(edge_ys) >= lowest_node - 1  # no lane loops under the picture
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model", ["seq2seq", "attention"])
+def test_decoder_weights_are_drawn_in_the_decoder(model):
+    """The decoder's weights reach its steps through transposes made once at the top level
+    (Seq2Seq._start) and drawn as the weights: they were placed by those transposes' scope,
+    outside the decoder, and their lanes ran in from beside the picture."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 2)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    index = {id(t): i for i, t in enumerate(ts.graph.trace(built.loss).tensors)}
+    decoder = [(name, p) for name, p in built.model.named_parameters() if name[:8] == "decoder."]
+    assert len(decoder) == 8  # the decoder LSTM's four gates
+    for name, p in decoder:
+        assert dot.cluster_path(f"n{index[id(p)]}") == ["decoder"], name
 
 
 @pytest.mark.numpy_only

@@ -3,8 +3,10 @@ importing the plots module does not import matplotlib."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -410,3 +412,46 @@ def test_derivations_figure_shows_its_tolerance_label_with_one_bar_or_many(tmp_p
         box, frame = label.get_window_extent(renderer), ax.get_window_extent(renderer)
         assert label.get_visible() and label.get_text() == "tolerance 1e-10"
         assert frame.y0 <= box.y0 and box.y1 <= frame.y1 and frame.x0 <= box.x0 <= frame.x1
+
+
+def test_bptt_norms_figure_shows_steps_whose_norm_is_zero_nan_or_inf(tmp_path, figures):
+    """A log axis cannot place 0, NaN or inf and matplotlib leaves such points out without
+    a word: the figure said "through 7 steps" and showed 2. They are markers on the frame
+    now (0 at the bottom, NaN and inf at the top), and the legend names their steps."""
+    from tinygrad_seq.viz import plots
+
+    steps = 7
+    norms = {"RNN ‖∂L/∂h_t‖": {0: 0.0, 1: np.nan, 2: np.inf, 3: 0.1, 4: 0.0, 5: 0.0, 6: 0.2}}
+    plots.bptt_norms_figure(tmp_path / "b.png", norms, steps)
+    ax = figures["b.png"].axes[0]
+    key = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "RNN ‖∂L/∂h_t‖ = 0 at t = 0, 4, 5 (on the bottom edge)" in key
+    assert "RNN ‖∂L/∂h_t‖ = NaN at t = 1 (on the top edge)" in key
+    assert "RNN ‖∂L/∂h_t‖ = inf at t = 2 (on the top edge)" in key
+    drawn = set()  # (step, where): a point on the log scale, or a marker on the frame
+    for line in ax.get_lines():
+        on_frame = "edge" in line.get_label()
+        for t, y in line.get_xydata():
+            if np.isfinite(y):
+                drawn.add((int(t), {0.0: "bottom", 1.0: "top"}[y] if on_frame else "scale"))
+    assert drawn == {
+        (0, "bottom"), (4, "bottom"), (5, "bottom"), (1, "top"), (2, "top"),
+        (3, "scale"), (6, "scale"),
+    }  # fmt: skip
+    _texts_inside_axes(figures["b.png"])
+    _png(tmp_path / "b.png")
+    # no norm on the scale at all: the markers still have an axis to sit on, and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.bptt_norms_figure(tmp_path / "z.png", {"RNN ‖∂L/∂h_t‖": {0: 0.0, 1: 0.0}}, 2)
+    _png(tmp_path / "z.png")
+
+
+def test_bptt_demo_ratios_survive_a_zero_norm():
+    """The demo divided by the first step's norm: a gradient that vanished to exactly 0
+    raised ZeroDivisionError. It fell by an infinite factor; 0 / 0 is no ratio at all."""
+    from tinygrad_seq.demos.graphs_demo import _ratio
+
+    assert _ratio(1e-3, 0.1) == pytest.approx(1e-2)
+    assert _ratio(0.5, 0.0) == math.inf
+    assert math.isnan(_ratio(0.0, 0.0))

@@ -302,14 +302,17 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
     edges = []
     for a, b, recorded in drawn:
         through_summary = not (a.startswith("n") and b.startswith("n"))
+        if through_summary and len(recorded) > 1:  # dashed, uncoloured: no norm to combine
+            edges.append(_Edge(a, b, None, through_summary))
+            continue
         if len(recorded) == 1:
             edges.append(_Edge(a, b, _edge_norm(graph, *recorded[0], consumers), through_summary))
             continue
         # The gradient sent back along the drawn edge is the sum of the recorded edges'
         # arrays, and a norm of a sum is not the sum of norms. When they are every use of
         # the tail, that sum is the tail's own gradient (a weight's Wᵀ uses included).
-        tail = graph.nodes[int(a[1:])] if not through_summary else None
-        if tail is not None and leaving[a] == len(recorded) and tail.requires_grad:
+        tail = graph.nodes[int(a[1:])]
+        if leaving[a] == len(recorded) and tail.requires_grad:
             edges.append(_Edge(a, b, tail.grad_norm, through_summary))
             continue
         norms = [_edge_norm(graph, src, dst, consumers) for src, dst in recorded]

@@ -318,6 +318,10 @@ def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
     assert "headlabel" not in edges[(x_id, z_id)]  # one use, drawn as recorded
     assert "≤ at an arrowhead" in source  # the heading says what the mark means
     assert "≤" not in graph_to_dot(built.loss, detail="symbols")  # none where all are exact
+    # nor on the dashed, uncoloured edges into a summary of collapsed steps
+    ts.manual_seed(0)
+    long_rnn = build("rnn", 12)
+    assert "≤" not in graph_to_dot(long_rnn.loss, collapse=2, detail="symbols")
 
 
 def test_the_colour_key_spans_the_edges_below_every_node(rng):

@@ -758,6 +758,9 @@ def test_decoder_weights_are_drawn_in_the_decoder(model):
     index = {id(t): i for i, t in enumerate(ts.graph.trace(built.loss).tensors)}
     decoder = [(name, p) for name, p in built.model.named_parameters() if name[:8] == "decoder."]
     assert len(decoder) == 8  # the decoder LSTM's four gates
+    # and the attention's, whose U_a h^enc is also worked out once before the steps
+    decoder += [(n, p) for n, p in built.model.named_parameters() if n[:10] == "attention."]
+    assert len(decoder) == (11 if model == "attention" else 8)  # W_a, U_a, v_a
     for name, p in decoder:
         assert dot.cluster_path(f"n{index[id(p)]}") == ["decoder"], name
 

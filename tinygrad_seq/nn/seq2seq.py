@@ -123,14 +123,16 @@ class Seq2Seq(Module):
         h_T = state[0] if self.cell == "lstm" else state  # c = h_T^enc
         h_T.name = "c"
         memory = None
-        if self.attention is not None:
-            B, T_in = src.shape
-            projected = self.attention.project_keys(h_enc)  # key-side work, once
-            key_mask = None
-            if mask is not None:
-                key_mask = backend.array_module(h_enc.data).asarray(mask).reshape(B, 1, T_in)
-            memory = (h_enc, projected, key_mask)
-        return src, state, h_T, memory, self.decoder.weights_T()
+        with scope("decoder"):  # the decoder's work done once for all its steps
+            if self.attention is not None:
+                B, T_in = src.shape
+                projected = self.attention.project_keys(h_enc)  # key-side work, once
+                key_mask = None
+                if mask is not None:
+                    key_mask = backend.array_module(h_enc.data).asarray(mask).reshape(B, 1, T_in)
+                memory = (h_enc, projected, key_mask)
+            weights_T = self.decoder.weights_T()
+        return src, state, h_T, memory, weights_T
 
     def _step(self, y_prev: Tensor, state, c: Tensor, memory, weights_T):
         """One decoder step: (new state, features for W_o, α_t (B, 1, T_in) or None)."""

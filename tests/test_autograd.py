@@ -262,6 +262,28 @@ def test_second_backward_without_retain_graph_is_a_clear_error(rng):
     np.testing.assert_allclose(np_of(x.grad), 2 * np.exp(x.numpy()), rtol=1e-12)
 
 
+def test_a_node_that_saved_no_arrays_can_be_backpropagated_through_again(rng):
+    # as in PyTorch: a transpose made once and used by two losses, a sum backpropagated
+    # twice; the first node that saved arrays still refuses a second pass
+    W = f64(rng, 3, 2)
+    W_T = W.T
+    x1, x2 = ts.Tensor(rng.standard_normal((4, 2))), ts.Tensor(rng.standard_normal((5, 2)))
+    (x1 @ W_T).sum().backward()
+    (x2 @ W_T).sum().backward()
+    expected = (x1.numpy().sum(axis=0)[:, None] + x2.numpy().sum(axis=0)[:, None]).T
+    np.testing.assert_allclose(np_of(W.grad), np.broadcast_to(expected, (3, 2)), rtol=1e-12)
+
+    x = f64(rng, 3)
+    y = (x + 1.0).reshape(3, 1)[1:].sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(np_of(x.grad), [0.0, 2.0, 2.0])
+    z = (x * 2).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="already released.*'mul'"):
+        z.backward()
+
+
 def test_backward_into_a_released_shared_subgraph_is_an_error(rng):
     x = f64(rng, 3)
     h = x.tanh()

@@ -209,6 +209,10 @@ def test_maximum_with_a_scalar(rng):
     out = ts.maximum(x, 0.0)
     np.testing.assert_array_equal(out.numpy(), np.maximum(x.numpy(), 0.0))
     assert ts.gradcheck(lambda t: ts.maximum(t, 0.0), x)
+    # a number on either side takes the tensor's dtype (maximum(0, x) was float64)
+    x32 = ts.Tensor(x.numpy().astype(np.float32))
+    assert ts.maximum(0, x32).dtype == ts.maximum(x32, 0).dtype == np.float32
+    np.testing.assert_array_equal(ts.maximum(0.0, x).numpy(), np.maximum(0.0, x.numpy()))
 
 
 # ------------------------------------------------------------------ property tests

@@ -443,7 +443,8 @@ def test_creation_arguments_are_checked():
 
 def test_a_boolean_mask_of_the_wrong_length_is_refused_as_numpy_does():
     x = ts.Tensor(np.arange(6.0).reshape(2, 3))
-    for index in (np.array([True, False, False]), (slice(None), [True, False])):
+    # a nested list is a mask too ([[True], [False]] was read as integer indices)
+    for index in (np.array([True, False, False]), (slice(None), [True, False]), [[True], [False]]):
         with pytest.raises(IndexError, match="boolean index did not match"):
             x[index]
     with pytest.raises(IndexError, match="0-d boolean index"):
@@ -527,3 +528,35 @@ def test_comparisons_and_mask_operators_take_lists_on_every_backend():
     np.testing.assert_array_equal((x == (0.0, 1.0, 0.0)).numpy(), [True, True, False])
     np.testing.assert_array_equal(((x > 0) & [True, False, True]).numpy(), [False, False, True])
     np.testing.assert_array_equal(((x > 0) | [True, False, False]).numpy(), [True, True, True])
+
+
+def test_index_target_and_mask_arrays_are_kept_as_they_were_at_the_forward():
+    # backward reads them after the forward; a caller's buffer refilled in between (a batch
+    # of ids or targets reused in a loop) must not change the gradient (PyTorch refuses it)
+    table = ts.Tensor(np.zeros((3, 2)), requires_grad=True)
+    ids = np.array([0, 1])
+    e = ts.F.embedding(ids, table)
+    ids[:] = 2
+    e.sum().backward()
+    np.testing.assert_array_equal(table.grad, [[1, 1], [1, 1], [0, 0]])
+
+    x = ts.Tensor(np.zeros(3), requires_grad=True)
+    idx = np.array([0, 0])
+    y = x[idx]
+    idx[:] = 2
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2, 0, 0])
+
+    logits = ts.Tensor(np.zeros((2, 3)), requires_grad=True)
+    targets = np.array([0, 1])
+    loss = ts.F.cross_entropy(logits, targets)
+    targets[:] = 2
+    loss.backward()
+    np.testing.assert_allclose(logits.grad, [[-1 / 3, 1 / 6, 1 / 6], [1 / 6, -1 / 3, 1 / 6]])
+
+    w = ts.Tensor(np.ones(2), requires_grad=True)
+    mask = np.array([True, False])
+    out = ts.where(mask, w, 0.0)
+    mask[:] = [False, True]
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad, [1, 0])

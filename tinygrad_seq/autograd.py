@@ -50,6 +50,11 @@ class Function:
     # True when every gradient backward returns is a new array made for that input alone
     # (a matrix product's): a leaf's first gradient is then kept as its .grad, not copied.
     fresh_grads = False
+    # True when forward saves arrays for backward, which a backward pass frees (then a
+    # second backward through the node is refused). Ops that save none, or only shapes
+    # and dtypes (add, transpose, reshape, sum, indexing), set False: as in PyTorch, a
+    # second backward may run through them (a W.T made once and used by several losses).
+    saves_arrays = True
 
     def forward(self, *arrays):  # pragma: no cover - every op overrides it
         raise NotImplementedError
@@ -496,7 +501,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     nodes still to run (`_recount`, the first pass of old, over what is left): those counts
     are exact, and the pass completes.
 
-    Unless `retain_graph`, each node's saved arrays are freed as it runs. A pass that
+    Unless `retain_graph`, each node's saved arrays are freed as it runs (a node that saved
+    none, such as an addition or a transpose, can be backpropagated through again). A pass that
     fails midway (an op's backward raises, detect_anomaly stops it, or it reaches a node
     an earlier backward released) has already added the gradients of the nodes it ran to
     the leaves' `.grad` (a weight's collected terms too, unless multiplying them out runs
@@ -536,7 +542,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
                 fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)))
-            if retain_graph:
+            if retain_graph or not fn.saves_arrays:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly
                 fn.saved = None

@@ -80,6 +80,7 @@ def _ids(ids, op: str, like: Tensor):
     """Integer ids (Tensor, NumPy or CuPy array, list) as an array on `like`'s backend."""
     data = ids.data if isinstance(ids, Tensor) else ids
     xp = backend.array_module(like.data)
+    given = data
     if not hasattr(data, "dtype"):
         data = as_id_array(
             data,
@@ -90,7 +91,10 @@ def _ids(ids, op: str, like: Tensor):
             data = data.astype(np.intp)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
-    return xp.asarray(data)
+    data = xp.asarray(data)
+    # the caller's array: copied, as backward reads it later, after the caller may have
+    # changed it (a batch buffer refilled in a loop)
+    return data.copy() if data is given else data
 
 
 def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> Tensor:

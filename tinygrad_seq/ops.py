@@ -35,6 +35,7 @@ class Add(Function):
     """x + y, elementwise with NumPy broadcasting."""
 
     __slots__ = ()
+    saves_arrays = False
     op_name = "add"
     elementwise = True
 
@@ -49,6 +50,7 @@ class Sub(Function):
     """x − y, elementwise with NumPy broadcasting."""
 
     __slots__ = ()
+    saves_arrays = False
     op_name = "sub"
     elementwise = True
 
@@ -172,6 +174,7 @@ class Neg(Function):
     """−x."""
 
     __slots__ = ()
+    saves_arrays = False
     op_name = "neg"
     elementwise = True
     may_broadcast = False
@@ -501,6 +504,7 @@ class Sum(Function):
     """Σ of x over `axis` (all axes if None), keeping them as size-1 axes if `keepdims`."""
 
     __slots__ = ("axis", "keepdims")
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "sum"
     may_broadcast = False
 
@@ -522,6 +526,7 @@ class Mean(Function):
     """The mean of x over `axis` (all axes if None), keeping them if `keepdims`."""
 
     __slots__ = ("axis", "keepdims")
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "mean"
     may_broadcast = False
 
@@ -580,6 +585,7 @@ class Reshape(Function):
     """x with a new shape of the same number of elements (a view where NumPy can)."""
 
     __slots__ = ("shape",)
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "reshape"
     may_broadcast = False
 
@@ -598,6 +604,7 @@ class Transpose(Function):
     """x with its axes permuted by `axes` (reversed if None), as a view."""
 
     __slots__ = ("axes",)
+    saves_arrays = False
     op_name = "transpose"
     may_broadcast = False
 
@@ -626,6 +633,7 @@ class GetItem(Function):
     """x[index]; backward scatters the gradient back, adding where indices repeat."""
 
     __slots__ = ("index", "basic")
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "getitem"
     may_broadcast = False
 
@@ -654,6 +662,7 @@ class Concat(Function):
     """The inputs joined along an existing `axis`."""
 
     __slots__ = ("axis",)
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "cat"
     may_broadcast = False
 
@@ -678,6 +687,7 @@ class Stack(Function):
     """The inputs (of one shape) stacked along a new `axis`."""
 
     __slots__ = ("axis",)
+    saves_arrays = False  # (shapes and dtypes at most)
     op_name = "stack"
     may_broadcast = False
 
@@ -698,6 +708,7 @@ class Where(Function):
     """where(cond, x, y) with a constant boolean cond."""
 
     __slots__ = ("cond",)
+    saves_arrays = False
     op_name = "where"
     elementwise = True
 

@@ -250,7 +250,8 @@ class Tensor:
 
     `data` may be a Python scalar or (nested) list, a NumPy array or a CuPy array. Python
     floats become the default float dtype (float32; see `set_default_dtype`); a NumPy array
-    keeps its dtype (float64 stays float64) and, on the NumPy backend, shares its memory;
+    keeps its dtype (float64 stays float64) and, on the NumPy backend, shares its memory, as
+    a Tensor passed as `data` does (for a copy: `Tensor(t.numpy())`);
     integer data stays integer (token ids) and cannot require a gradient. Setting
     `requires_grad = False` on a computed tensor stops backward there, as `detach()` would,
     while the graph still shows it.
@@ -768,11 +769,22 @@ def _has_mask(index) -> bool:
     for i in parts:
         if isinstance(i, Tensor):
             i = i.data
-        if _is_bool_array(i) or (
-            isinstance(i, list) and i and all(isinstance(v, bool | np.bool_) for v in i)
-        ):
+        if _is_bool_array(i) or (isinstance(i, list) and i and _is_bool_list(i)):
             return True
     return False
+
+
+def _is_bool_list(index: list) -> bool:
+    """Whether a (nested) list index is a boolean mask: [True, False], [[True], [False]]."""
+    first = index
+    while isinstance(first, list) and first:
+        first = first[0]
+    if not isinstance(first, bool | np.bool_):  # (the common list index: integers)
+        return False
+    try:
+        return np.asarray(index).dtype == bool
+    except ValueError:  # ragged: not a mask NumPy would take either
+        return False
 
 
 def _check_masks(index, shape) -> None:
@@ -815,6 +827,8 @@ def _unwrap_index(index, data):
     elif hasattr(index, "dtype") and index.dtype == bool:
         index = index.nonzero()
         index = index[0] if len(index) == 1 else index
+    elif hasattr(index, "dtype") and index.ndim:  # the caller's integer array: backward
+        index = index.copy()  # scatters by it later, after the caller may have changed it
     if isinstance(index, np.ndarray) and backend.array_module(data) is not np:
         index = backend.array_module(data).asarray(index)
     return index
@@ -864,15 +878,20 @@ def where(cond, a, b) -> Tensor:
     else:
         like = Tensor(a)
     xp = backend.array_module(like.data)
+    given = cond_data
     cond_data = xp.asarray(cond_data)
     if cond_data.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got {cond_data.dtype}")
+    if cond_data is given:  # the caller's array: backward picks by it later, after the
+        cond_data = cond_data.copy()  # caller may have changed it (a mask reused in a loop)
     return _apply2(ops.Where(cond_data), like._lift(a), like._lift(b))
 
 
 def maximum(a: Tensor, b) -> Tensor:
-    """Elementwise maximum; a tie sends the gradient to `a`."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    """Elementwise maximum; a tie sends the gradient to `a`. A number on either side takes
+    the tensor's dtype (maximum(0, x) stays float32 for a float32 x)."""
+    if not isinstance(a, Tensor):
+        a = b._lift(a) if isinstance(b, Tensor) else Tensor(a)
     return _apply2(ops.Maximum(), a, a._lift(b))
 
 

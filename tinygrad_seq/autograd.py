@@ -75,7 +75,7 @@ class Function:
         if (
             isinstance(backward, types.FunctionType)  # not a static or class method
             and not hasattr(backward, "checked_backward")  # inherited, already checked
-            and not backward.__module__.startswith(f"{__package__}.")
+            and not (backward.__module__ or "").startswith(f"{__package__}.")
         ):
             cls.backward = _one_gradient_per_input(backward)
 

@@ -869,6 +869,7 @@ def test_a_grad_set_by_hand_to_a_list_is_a_clear_error(rng):
         np.zeros(5, np.float32),
     ],
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")  # (1e20)
 def test_recorded_gradient_norm_is_the_euclidean_norm(g):
     from tinygrad_seq.autograd import _norm
 

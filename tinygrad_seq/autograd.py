@@ -776,18 +776,23 @@ def _norm(g) -> float:
     """The Euclidean norm of a float array, as a Python float (host copy of one number).
 
     √(g·g) as one dot product (BLAS): 2–4× faster than √Σ g², which squares into a new
-    array first. float16 and float32 arrays are summed in float64, where their squares
-    neither vanish nor overflow: in float32, elements below ~1e-19 square to 0 and above
-    ~1.8e19 to inf, and a gradient vanishing through a long RNN must show its 1e-32, not
-    0 (a copy, not np.errstate around the product: that costs ~2.4 µs a call, the copy
-    ~0.3 µs on a 1 × 32 gradient). A float64 array beyond that range (elements past
-    1e±150) is worked out again, scaled by its largest |gᵢ|."""
+    array first. Where the squares may have left the dtype's range, the norm is worked out
+    again wider: in float32, elements below ~1e-19 square to 0 and above ~1.8e19 to inf,
+    and a gradient vanishing through a long RNN must show its 1e-32, not 0. Float32 data
+    is then summed in float64, which holds all its squares; float64 data past 1e±150 is
+    scaled by its largest |gᵢ| first. (Not np.errstate around every product: that costs
+    ~2.4 µs a call. NumPy warns once of an overflow in the first product: an exploding
+    gradient.)"""
     flat = g.ravel()
-    if flat.dtype.itemsize < 8:
-        flat = flat.astype(np.float64)
+    if flat.dtype.itemsize < 4:  # float16 squares overflow past 256: sum them wider
+        flat = flat.astype(np.float32)
     squares = float(flat.dot(flat))
-    if _SQUARES_EXACT <= squares < math.inf:
+    low, high = _SQUARES_IN_RANGE[flat.dtype.itemsize]
+    if low < squares < high:
         return math.sqrt(squares)
+    if flat.dtype.itemsize < 8:
+        wide = flat.astype(np.float64)
+        return math.sqrt(float(wide.dot(wide)))
     biggest = float(abs(flat).max()) if flat.size else 0.0
     if biggest == 0.0 or not math.isfinite(biggest):  # all zero, or an inf or NaN held
         return biggest
@@ -795,6 +800,6 @@ def _norm(g) -> float:
     return biggest * math.sqrt(float(scaled.dot(scaled)))
 
 
-# Below this sum of squares, float64 squares may have underflowed (the smallest normal
-# float64 is ~2.2e-308): the norm is worked out again, scaled (see _norm).
-_SQUARES_EXACT = 1e-290
+# Sums of squares that float32 / float64 hold without doubt: outside, a square may have
+# underflowed (the smallest normal float32 is ~1.2e-38, float64 ~2.2e-308) or overflowed
+_SQUARES_IN_RANGE = {4: (1e-30, 1e37), 8: (1e-290, 1e300)}

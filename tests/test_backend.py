@@ -50,7 +50,7 @@ def test_set_backend_and_using_restore(backend):
     with pytest.raises(KeyError), ts.backend.using("numpy"):
         raise KeyError("the block failed")
     assert ts.backend.get_backend() == backend
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown backend 'nope'.*'numpy', 'cupy'"):
         ts.backend.set_backend("nope")
     assert ts.backend.get_backend() == backend  # a failed switch changes nothing
     ts.backend.set_backend("numpy")

@@ -138,6 +138,22 @@ def test_outputs_past_the_full_jacobian_size_are_checked_by_projections(rng, mon
     assert ts.gradcheck(lambda a: a.tanh() * 3, x)  # 6 outputs: 8 projections
     with pytest.raises(ts.GradcheckError, match="random projection"):
         ts.gradcheck(lambda a: apply(WrongSquare(), a), x)
+    # one backward pass per projection (not per output element, not just one)
+    passes = []
+
+    class CountedSquare(RightSquare):
+        __slots__ = ()
+
+        def backward(self, g):
+            passes.append(g)
+            return super().backward(g)
+
+    assert ts.gradcheck(lambda a: apply(CountedSquare(), a), x)
+    assert len(passes) == module.PROJECTIONS == 8
+    monkeypatch.setattr(module, "FULL_JACOBIAN_OUTPUTS", 6)  # now the whole Jacobian
+    passes.clear()
+    assert ts.gradcheck(lambda a: apply(CountedSquare(), a), x)
+    assert len(passes) == 6
 
 
 def test_under_no_grad_the_error_says_recording_is_off(rng):

@@ -118,6 +118,17 @@ def test_graph_freed_after_an_error_in_backward(rng):
         assert live_engine_objects() == baseline
 
 
+def test_detach_shares_the_data_instead_of_copying_it(rng):
+    x = ts.Tensor(rng.standard_normal(3), requires_grad=True)
+    y = x.detach()
+    assert not y.requires_grad
+    y.data[0] = 5.0  # one array: a write through the detached tensor shows in the original
+    assert x.numpy()[0] == 5.0
+    h = x * 2
+    h.detach().data[1] = 7.0  # (for a recorded result too)
+    assert h.numpy()[1] == 7.0
+
+
 @pytest.mark.numpy_only
 def test_memory_does_not_grow_over_200_iterations(rng):
     p = make_params(rng)

@@ -122,6 +122,17 @@ def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
     assert total == pytest.approx(2.6)
 
 
+def test_clip_grad_norm_clips_just_above_the_limit_and_not_at_it():
+    a = param([0.0, 0.0])
+    xp = ts.backend.array_module(a.data)
+    a.grad = xp.asarray([0.9, 1.2])  # norm 1.5: only half again the limit
+    assert clip_grad_norm([a], max_norm=1.0) == pytest.approx(1.5)
+    np.testing.assert_allclose(np_of(a.grad), [0.6, 0.8])  # scaled to norm 1
+    a.grad = xp.asarray([0.0, 2.0])  # norm exactly max_norm: left exactly as it is
+    assert clip_grad_norm([a], max_norm=2.0) == 2.0
+    np.testing.assert_array_equal(np_of(a.grad), [0.0, 2.0])
+
+
 def test_clip_grad_norm_leaves_small_gradients_and_skips_missing_ones():
     a, b = param([1.0]), param([1.0])
     a.grad = ts.backend.array_module(a.data).asarray([0.5])

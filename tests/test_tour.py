@@ -88,9 +88,10 @@ def test_lstm_memory_and_forget_gates(tour):
     n = numbers(tour, "memory")
     acc = n["test_accuracy"]
     for model in ("LSTM", "LSTM, b_f = 3", "GRU"):
-        assert acc[model][0] >= 0.9, (model, acc)  # the short delay is easy for gated models
-    assert acc["RNN"][0] >= 0.5  # and learnable by the RNN (chance 25%)
-    assert max(acc["LSTM"][-1], acc["GRU"][-1]) >= acc["RNN"][-1]
+        assert min(acc[model]) >= 0.9, (model, acc)  # gated models hold every delay
+    assert acc["RNN"][0] >= 0.5  # the short one is learnable by the RNN too (chance 25%)
+    # (at this size even the longest delay is short enough for the RNN, so the gated models
+    # cannot beat it here; the RNN failing at delay 40 is tested in nn/test_training.py)
     gates = n["forget_gates"]
     best_after = gates["prod_f_per_unit_trained"][gates["best_unit"]]
     assert best_after > 10 * max(gates["prod_f_per_unit_init"])

@@ -116,3 +116,12 @@ def test_layer_norm_normalises_the_last_axis(rng):
     assert ts.gradcheck(lambda *_: ln(x), x, ln.gain, ln.bias)
     with pytest.raises(ValueError, match=r"LayerNorm.*last axis 4"):
         ln(f64(rng, 3, 5))
+
+
+def test_layer_norm_adds_its_eps_to_the_variance(rng):
+    ln = LayerNorm(4, eps=1.0)  # large enough to move every output visibly
+    x = f64(rng, 3, 4)
+    v = x.numpy()
+    x_hat = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + 1.0)
+    np.testing.assert_allclose(ln(x).numpy(), x_hat)  # gain 1, bias 0
+    assert ts.gradcheck(lambda *_: ln(x), x)

@@ -192,6 +192,14 @@ def test_load_state_dict_accepts_tensors(rng):
     assert lin.W.grad is None and lin.W.requires_grad
 
 
+def test_load_state_dict_clears_the_gradients_of_the_old_weights(rng):
+    lin = Linear(2, 2)
+    lin(ts.Tensor(rng.standard_normal((3, 2)).astype(np.float32))).sum().backward()
+    assert lin.W.grad is not None and lin.b.grad is not None
+    lin.load_state_dict({n: v + 1 for n, v in lin.state_dict().items()})
+    assert lin.W.grad is None and lin.b.grad is None  # they were for the weights replaced
+
+
 def test_repr_lists_weights_and_count():
     text = repr(Linear(2, 3))
     assert "W: (3, 2)" in text and "b: (3,)" in text and "9 parameters" in text

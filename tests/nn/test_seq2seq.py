@@ -205,6 +205,38 @@ def test_greedy_decode_stops_at_max_len(rng):
     assert model.greedy_decode(src, max_len=0, bos=1, eos=2).shape == (3, 1)
 
 
+@pytest.mark.parametrize("attention", [None, "dot"])
+def test_greedy_decode_fills_finished_rows_with_eos_and_stops_when_all_are_done(rng, attention):
+    # An untrained model never emits EOS: the logits of each step are scripted instead.
+    # Row 0 says EOS at step 1 and then (ignored) other tokens; row 1 says EOS at step 3.
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", attention)
+    src, lengths, _ = batch(rng)
+    src, lengths = src[:2], lengths[:2]
+    bos, eos = 1, 2
+    script = np.array([[5, eos, 4, 5, 4, 5], [5, 4, 5, eos, 4, 5]])
+    steps = []
+
+    def scripted_logits(features):
+        assert features.shape[0] == 2  # one step of the batch: (B, features)
+        logits = np.zeros((2, TGT_V))
+        logits[np.arange(2), script[:, len(steps)]] = 1.0
+        steps.append(len(steps))
+        return ts.Tensor(logits)
+
+    model._logits = scripted_logits
+    out = model.greedy_decode(src, max_len=6, bos=bos, eos=eos, src_lengths=lengths)
+    np.testing.assert_array_equal(
+        out,
+        [
+            [bos, 5, eos, eos, eos],  # EOS-filled after its EOS, whatever the logits say
+            [bos, 5, 4, 5, eos],  # the last row to finish: decoding stopped there
+        ],
+    )
+    assert len(steps) == 4  # no step after every row was done
+    if attention is not None:  # one row of weights per decoded step
+        assert model.last_attention.shape == (2, 4, src.shape[1])
+
+
 # ------------------------------------------------------------------ graphs
 def test_steps_run_inside_scopes_with_the_seed_symbols(rng):
     model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")

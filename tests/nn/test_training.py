@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinygrad_seq import train as train_module
 from tinygrad_seq.data import SequenceData, order_task
 from tinygrad_seq.train import (
     BagOfWordsClassifier,
     SequenceClassifier,
+    TrainResult,
     accuracy,
     run_delay_task,
     run_order_task,
@@ -84,5 +86,71 @@ def test_accuracy_gives_each_submodule_its_own_mode_back():
     model = SequenceClassifier(len(data.vocab), 2)
     model.train()
     model.rnn.eval()
+    modes = []
+    forward = model.forward
+
+    def watched(*args, **kwargs):
+        modes.append([m.training for m in model.modules()])
+        return forward(*args, **kwargs)
+
+    model.forward = watched
     accuracy(model, data)
+    assert modes and not any(any(during) for during in modes)  # scored in eval mode
     assert model.training and not model.rnn.training
+
+
+# ------------------------------------------------------------------ what the runs measure
+@pytest.fixture
+def order_run(monkeypatch):
+    """run_order_task's training and test data, as it hands them to train_classifier."""
+    seen = {}
+
+    def keep(model, train, test, steps, *args, **kwargs):
+        seen.update(model=model, train=train, test=test)
+        return TrainResult(model, float("nan"), float("nan"))
+
+    monkeypatch.setattr(train_module, "train_classifier", keep)
+    run_order_task("bow", quick=True, seed=0, steps=0)
+    return seen
+
+
+def test_order_task_tests_on_sentences_never_seen_in_training(order_run):
+    train, test = order_run["train"], order_run["test"]
+    seen = {row.tobytes() for row in train.ids}
+    assert len(test) > 0 and not any(row.tobytes() in seen for row in test.ids)
+    # whole pairs are kept: each sentence next to its swapped twin, with the other label
+    assert len(test) % 2 == 0 and (test.labels[0::2] != test.labels[1::2]).all()
+    assert len(test) < 400  # the fresh draw of 200 pairs repeated some training pairs
+
+
+@pytest.mark.parametrize(("clip", "calls"), [(0.5, 3), (None, 0)])
+def test_gradients_are_clipped_every_step_when_clip_is_set(monkeypatch, clip, calls):
+    data = order_task(20, seed=0)
+    model = SequenceClassifier(len(data.vocab), 2, embed_dim=4, hidden_size=4, cell="gru")
+    norms = []
+    real = train_module.clip_grad_norm
+
+    def counted(params, max_norm):
+        params = list(params)
+        assert {id(p) for p in params} == {id(p) for p in model.parameters()}
+        norms.append(max_norm)
+        return real(params, max_norm)
+
+    monkeypatch.setattr(train_module, "clip_grad_norm", counted)
+    train_classifier(model, data, data, steps=3, batch_size=8, clip=clip)
+    assert norms == [clip] * calls
+
+
+def test_train_accuracy_is_on_the_first_eval_limit_training_examples():
+    train = order_task(40, seed=0)
+    n = 30
+    # the same sentences with the labels swapped: what a model gets right there, it gets
+    # wrong here, so train and test accuracy cannot agree by chance
+    test = SequenceData(train.ids[:n], train.mask[:n], 1 - train.labels[:n], train.vocab)
+    model = SequenceClassifier(len(train.vocab), 2, embed_dim=4, hidden_size=8, cell="gru")
+    result = train_classifier(model, train, test, steps=10, batch_size=16, eval_limit=n)
+    sample = SequenceData(train.ids[:n], train.mask[:n], train.labels[:n], train.vocab)
+    assert result.train_accuracy == accuracy(model, sample)
+    assert result.test_accuracy == accuracy(model, test)
+    assert result.test_accuracy == pytest.approx(1 - result.train_accuracy)
+    assert result.train_accuracy != 0.5

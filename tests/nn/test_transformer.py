@@ -241,6 +241,35 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
         assert (row[n + 1 :] == eos).all()
 
 
+def test_greedy_decode_fills_finished_rows_with_eos_and_stops_when_all_are_done(rng):
+    # An untrained model never emits EOS: the next-token logits are scripted instead.
+    # Row 0 says EOS at step 1 and then (ignored) other tokens; row 1 says EOS at step 3.
+    model = Transformer(6, 7, d_model=8, heads=2, d_ff=16, layers=1)
+    bos, eos = 0, 1
+    script = np.array([[5, eos, 4, 5, 4, 5], [5, 4, 5, eos, 4, 5]])
+    prefixes = []
+
+    def scripted_decode(tgt_in, memory, src_mask=None):
+        prefixes.append(np.array(tgt_in))
+        step = tgt_in.shape[1] - 1
+        logits = np.zeros((*tgt_in.shape, 7))
+        logits[np.arange(2), -1, script[:, step]] = 1.0
+        return ts.Tensor(logits)
+
+    model.decode = scripted_decode
+    out = model.greedy_decode(rng.integers(0, 6, (2, 5)), max_len=6, bos=bos, eos=eos)
+    np.testing.assert_array_equal(
+        out,
+        [
+            [bos, 5, eos, eos, eos],  # EOS-filled after its EOS, whatever the logits say
+            [bos, 5, 4, 5, eos],  # the last row to finish: decoding stopped there
+        ],
+    )
+    assert len(prefixes) == 4  # no step after every row was done
+    for step, prefix in enumerate(prefixes):  # each step was fed the output so far
+        np.testing.assert_array_equal(prefix, out[:, : step + 1])
+
+
 # ------------------------------------------------------------------ bad input
 def test_heads_must_divide_d_model():
     for make in (TransformerEncoderLayer, TransformerDecoderLayer):

@@ -25,6 +25,44 @@ def _png(path) -> np.ndarray:
     return image
 
 
+@pytest.fixture
+def figures(monkeypatch):
+    """The Figure each plot function saves, by file name."""
+    from pathlib import Path
+
+    from tinygrad_seq.viz import plots
+
+    saved = {}
+    real = plots.save
+
+    def keep(fig, path, *args, **kwargs):
+        saved[Path(path).name] = fig
+        return real(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "save", keep)
+    return saved
+
+
+def _lines(ax) -> dict:
+    """The axes' labelled lines (those a key can show), by label."""
+    return {line.get_label(): line for line in ax.get_lines() if line.get_label()[0] != "_"}
+
+
+def _plotted(line, x, y) -> None:
+    """The line draws exactly the points (x, y)."""
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), x)
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), y)
+
+
+def _heights(ax) -> list[float]:
+    """The heights of the axes' bars, in drawing order."""
+    return [float(bar.get_height()) for bar in ax.patches]
+
+
+def _ticks(labels) -> list[str]:
+    return [t.get_text() for t in labels]
+
+
 def test_importing_plots_does_not_import_matplotlib():
     code = (
         "import sys, tinygrad_seq, tinygrad_seq.viz, tinygrad_seq.viz.plots; "
@@ -88,7 +126,7 @@ def test_complexity_figure(tmp_path):
     assert plots.complexity_figure(tmp_path / "c", ns, series, slopes, 64, 32).is_file()
 
 
-def test_vanishing_figure(tmp_path):
+def test_vanishing_figure(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
     Ts = list(range(1, 31))
@@ -97,86 +135,147 @@ def test_vanishing_figure(tmp_path):
         "LSTM cell path, b_f = 1": [0.7**t for t in range(30)],
     }
     sweep = {f"ρ = {r}": [r**t for t in range(30)] for r in (0.5, 1.0, 1.5)}
-    line = [0.27**t for t in range(30)]
-    _png(plots.vanishing_figure(tmp_path / "v.png", Ts, curves, line, line, line, 0.4, sweep, 20))
+    bound, typical, seed = ([c**t for t in range(30)] for c in (0.9, 0.36, 0.27))
+    _png(
+        plots.vanishing_figure(tmp_path / "v.png", Ts, curves, bound, typical, seed, 0.4, sweep, 20)
+    )
+    ax, ax2 = figures["v.png"].axes
+    assert ax.get_yscale() == ax2.get_yscale() == "log"
+    assert ax.get_xlabel() == ax2.get_xlabel() == "T (time steps back to h_1)"
+    assert "Gradient norm through time" in ax.get_title() and "ρ" in ax2.get_title()
+    lines = _lines(ax)
+    assert len(lines) == 5  # the two curves and the three reference lines
+    for label, norms in curves.items():
+        _plotted(lines[label], Ts, norms)
+    _plotted(lines["seed's bound ‖W_hh‖^(T−1) Π max tanh' (RNN)"], Ts, bound)
+    _plotted(lines["(0.9 × mean tanh' 0.40)^(T−1)"], Ts, typical)
+    _plotted(lines["seed's example (0.9 × 0.3)^(T−1)"], Ts, seed)
+    (point,) = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    _plotted(point, [20], [seed[19]])  # the seed's example, marked at T = 20
+    sweep_lines = _lines(ax2)
+    assert list(sweep_lines) == list(sweep)
+    for label, norms in sweep.items():
+        _plotted(sweep_lines[label], Ts, norms)
 
 
-def test_training_figures(tmp_path):
+def test_training_figures(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
     rng = np.random.default_rng(0)
     losses = {"RNN": list(np.linspace(1.4, 0.1, 50)), "LSTM": list(np.linspace(1.4, 0.01, 50))}
+    acc = {"RNN": [1.0, 0.3], "LSTM": [1.0, 1.0]}
+    f_mean, cum_trained = rng.random((12, 8)), rng.random((11, 8))
+    cum_init = rng.random((11, 8)) * 0.1
     _png(
         plots.memory_figure(
-            tmp_path / "m.png",
-            [5, 10],
-            {"RNN": [1.0, 0.3], "LSTM": [1.0, 1.0]},
-            0.25,
-            losses,
-            10,
-            rng.random((12, 8)),
-            10,
-            rng.random((11, 8)),
-            rng.random((11, 8)) * 0.1,
-            3,
+            tmp_path / "m.png", [5, 10], acc, 0.25, losses, 10, f_mean, 10, cum_trained, cum_init, 3
         )
     )
-    _png(
-        plots.bottleneck_figure(
-            tmp_path / "b.png",
-            [2, 3, 4],
-            {"seq2seq": [1.0, 0.8, 0.5], "seq2seq + attention": [1.0, 1.0, 0.9]},
-            {"seq2seq": [2.0, 1.0], "seq2seq + attention": [2.0, 0.1]},
-            32,
-            0.125,
-        )
-    )
+    accuracy, loss, gates, cell_path = figures["m.png"].axes[:4]
+    assert accuracy.get_ylabel() == "test accuracy (%)"
+    for label, a in acc.items():
+        _plotted(_lines(accuracy)[label], [5, 10], np.array(a) * 100)
+    assert "chance 25%" in [text.get_text() for text in accuracy.texts]
+    assert loss.get_title() == "Training at D = 10"
+    for label, curve in losses.items():
+        _plotted(_lines(loss)[label], np.arange(1, 51), curve)
+    np.testing.assert_array_equal(gates.images[0].get_array(), f_mean.T)  # units on the rows
+    assert gates.get_title().startswith("Trained LSTM (D = 10)")
+    assert len(cell_path.get_lines()) == 2 * 8 + 2  # every unit before and after, and the best
+    best = _lines(cell_path)
+    _plotted(best["best unit before training"], np.arange(2, 13), cum_init.max(axis=1))
+    _plotted(best["best unit after training (unit 3)"], np.arange(2, 13), cum_trained[:, 3])
+
+    acc = {"seq2seq": [1.0, 0.8, 0.5], "seq2seq + attention": [1.0, 1.0, 0.9]}
+    losses = {"seq2seq": [2.0, 1.0], "seq2seq + attention": [2.0, 0.1]}
+    _png(plots.bottleneck_figure(tmp_path / "b.png", [2, 3, 4], acc, losses, 32, 0.125))
+    ax, ax2 = figures["b.png"].axes
+    assert "(size 32)" in ax.get_title() and ax2.get_yscale() == "log"
+    for label in acc:
+        _plotted(_lines(ax)[label], [2, 3, 4], np.array(acc[label]) * 100)
+        _plotted(_lines(ax2)[label], [1, 2], losses[label])
+    assert "chance (one symbol) 12.5%" in [text.get_text() for text in ax.texts]
+
+    params = {"LSTM": [3200, 8320], "GRU": [2400, 6240]}
     _png(
         plots.gru_vs_lstm_figure(
             tmp_path / "g.png",
             [16, 32],
             32,
-            {"LSTM": [3200, 8320], "GRU": [2400, 6240]},
+            params,
             [5, 10],
             {"LSTM": [1.0, 0.9], "GRU": [1.0, 1.0]},
             {"LSTM": [10.0, 12.0], "GRU": [8.0, 9.0]},
             {"LSTM": 13, "GRU": 14},
         )
     )
+    counts, accuracy, cost = figures["g.png"].axes
+    for label, n in params.items():
+        _plotted(_lines(counts)[label], [16, 32], n)
+    assert _heights(accuracy) == pytest.approx([100, 90, 100, 100])  # LSTM's bars, then GRU's
+    assert _heights(cost) == pytest.approx([10, 12, 8, 9])
+    assert _ticks(cost.get_xticklabels()) == ["D = 5", "D = 10"]
+    assert "LSTM 13, GRU 14" in cost.get_title()
 
 
-def test_attention_figures(tmp_path):
+def test_attention_figures(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
-    alpha = np.eye(3)
+    seed_alpha = np.array([[0.9, 0.1], [0.2, 0.8]])
+    learned = {"additive": np.eye(3), "dot": np.eye(3)[::-1]}
     _png(
         plots.alignments_figure(
             tmp_path / "a.png",
-            np.eye(2),
+            seed_alpha,
             ["a", "b"],
             ["x", "y"],
-            {"additive": alpha, "dot": alpha},
+            learned,
             list("abc"),
             list("xyz"),
         )
     )
+    seed_ax, *learned_axes, _colorbar = figures["a.png"].axes
+    assert seed_ax.get_title() == "The seed's example table"
+    np.testing.assert_array_equal(seed_ax.images[0].get_array(), seed_alpha)
+    assert _ticks(seed_ax.get_xticklabels()) == ["a", "b"]  # source along x
+    assert _ticks(seed_ax.get_yticklabels()) == ["x", "y"]  # decoder steps down the rows
+    for ax, (label, alpha) in zip(learned_axes, learned.items(), strict=True):
+        assert ax.get_title() == f"Learned: {label}"
+        np.testing.assert_array_equal(ax.images[0].get_array(), alpha)
+        assert _ticks(ax.get_xticklabels()) == list("abc")
+
     perm = {
         "without_positions": {"permuted_outputs": 1e-7, "mean_pooled": 0.0},
         "with_positions": {"permuted_outputs": 2.0, "mean_pooled": 0.1},
     }
+    PE = np.random.default_rng(0).random((16, 8))
+    heads = np.random.default_rng(1).random((2, 3, 3))
+    cross = np.random.default_rng(2).random((4, 3))
     _png(
         plots.transformer_figure(
             tmp_path / "t.png",
-            np.random.default_rng(0).random((16, 8)),
+            PE,
             [2, 3],
             {"Transformer": [1.0, 0.9]},
             perm,
-            np.random.default_rng(1).random((2, 3, 3)),
-            np.random.default_rng(2).random((4, 3)),
+            heads,
+            cross,
             ["s0", "s1", "s2"],
             0.125,
         )
     )
+    pe_ax, acc_ax, perm_ax, _pe_colorbar, head_1, head_2, cross_ax, _ = figures["t.png"].axes
+    np.testing.assert_array_equal(pe_ax.images[0].get_array(), PE)
+    assert pe_ax.get_title().endswith("d_model = 8")
+    _plotted(_lines(acc_ax)["Transformer"], [2, 3], [100, 90])
+    # without positions, then with; a difference of exactly 0 sits on the log axis' floor
+    assert _heights(perm_ax) == pytest.approx([1e-7, 1e-17, 2.0, 0.1], abs=0)
+    assert _ticks(perm_ax.get_xticklabels()) == ["permuted outputs", "mean-pooled"]
+    for h, ax in enumerate((head_1, head_2)):
+        np.testing.assert_array_equal(ax.images[0].get_array(), heads[h])
+        assert ax.get_title().startswith(f"encoder head {h + 1} (max α {heads[h].max():.2f})")
+    np.testing.assert_array_equal(cross_ax.images[0].get_array(), cross)
+    assert _ticks(cross_ax.get_yticklabels()) == ["y1", "y2", "y3", "EOS"]
 
 
 def _fixed_size_words() -> tuple:
@@ -190,45 +289,55 @@ def _fixed_size_rest() -> tuple:
     return [1, 2], [0.6, 1.0], [1, 2], [10, 50], 10, [1, 2, 3], [0.5, 0.2, 0.0], [0.0, 0.1, 0.3]
 
 
-def test_fixed_size_and_summary_figures(tmp_path):
+def test_fixed_size_and_summary_figures(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
+    losses = {"BoW MLP": [0.7, 0.69], "RNN": [0.7, 0.01]}
     _png(
         plots.fixed_size_figure(
             tmp_path / "f.png",
             *_fixed_size_words(),
             {"BoW MLP": 0.5, "RNN": 1.0},
-            {"BoW MLP": [0.7, 0.69], "RNN": [0.7, 0.01]},
+            losses,
             *_fixed_size_rest(),
         )
     )
+    words, accuracy, loss, window, ngrams, cut = figures["f.png"].axes
+    assert _ticks(words.get_xticklabels()) == ["cat", "sat"] and _heights(words) == [1, 1, 1, 1]
+    assert _heights(accuracy) == pytest.approx([50, 100])
+    assert _ticks(accuracy.get_xticklabels()) == ["BoW MLP", "RNN"]
+    for label, curve in losses.items():
+        _plotted(_lines(loss)[label], [1, 2], curve)
+    assert loss.get_yscale() == ngrams.get_yscale() == "log"
+    _plotted(_lines(window)["MLP on one-hot of the last n tokens"], [1, 2], [60, 100])
+    _plotted(_lines(ngrams)["distinct n-grams in the corpus"], [1, 2], [10, 50])
+    _plotted(_lines(ngrams)["possible n-grams (10^n)"], [1, 2], [10, 100])
+    _plotted(_lines(cut)["tokens cut (lost)"], [1, 2, 3], [50, 20, 0])
+    _plotted(_lines(cut)["slots padded (wasted)"], [1, 2, 3], [0, 10, 30])
+
     _png(plots.bptt_norms_figure(tmp_path / "n.png", {"RNN ‖∂L/∂h_t‖": {0: 1e-5, 1: 1.0}}, 2))
+    (ax,) = figures["n.png"].axes
+    assert ax.get_title().startswith("BPTT through 2 steps") and ax.get_yscale() == "log"
+    assert list(_lines(ax)) == ["RNN ‖∂L/∂h_t‖"]  # every norm on the scale: no frame markers
+    _plotted(_lines(ax)["RNN ‖∂L/∂h_t‖"], [0, 1], [1e-5, 1.0])
+
     ids = [
         {"title": "tanh'", "symbolic_ok": True, "numeric_max_error": 0.0},
         {"title": "bound", "symbolic_ok": None, "numeric_max_error": 1e-16},
     ]
     _png(plots.derivations_figure(tmp_path / "d.png", ids, 1e-10))
+    (ax,) = figures["d.png"].axes
+    from matplotlib.colors import to_hex
+
+    rows = dict(zip(_ticks(ax.get_yticklabels()), ax.get_yticks(), strict=True))
+    assert rows == {"tanh'": 1, "bound": 0}  # the first identity on top
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == pytest.approx([1e-19, 1e-16], abs=0)  # an error of 0: on the floor
+    assert [to_hex(bar.get_facecolor()) for bar in ax.patches] == ["#2ca02c", "#7f7f7f"]
+    assert {"exactly 0", "1.0e-16", "tolerance 1e-10"} <= {t.get_text().strip() for t in ax.texts}
 
 
 # ------------------------------------------------------------------ nothing hidden, nothing cut
-@pytest.fixture
-def figures(monkeypatch):
-    """The Figure each plot function saves, by file name."""
-    from pathlib import Path
-
-    from tinygrad_seq.viz import plots
-
-    saved = {}
-    real = plots.save
-
-    def keep(fig, path, *args, **kwargs):
-        saved[Path(path).name] = fig
-        return real(fig, path, *args, **kwargs)
-
-    monkeypatch.setattr(plots, "save", keep)
-    return saved
-
-
 def _texts_inside_axes(fig) -> None:
     """Every label drawn in an axes lies inside it (none cut off by the frame)."""
     renderer = fig.canvas.get_renderer()

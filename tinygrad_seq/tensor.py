@@ -819,6 +819,7 @@ def _unwrap_index(index, data):
             else:
                 parts.append(u)
         return tuple(parts)
+    given = index  # (a list becomes a new array: only the caller's own arrays are copied)
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, list):
@@ -831,8 +832,9 @@ def _unwrap_index(index, data):
     elif hasattr(index, "dtype") and index.dtype == bool:
         index = index.nonzero()
         index = index[0] if len(index) == 1 else index
-    elif hasattr(index, "dtype") and index.ndim:  # the caller's integer array: backward
-        index = index.copy()  # scatters by it later, after the caller may have changed it
+    elif hasattr(index, "dtype") and index.ndim and given.__class__ is not list:
+        index = index.copy()  # the caller's integer array: backward scatters by it later,
+        # after the caller may have changed it
     if isinstance(index, np.ndarray) and backend.array_module(data) is not np:
         index = backend.array_module(data).asarray(index)
     return index

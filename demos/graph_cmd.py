@@ -155,8 +155,9 @@ def build(model: str, steps: int) -> Built:
     "out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="File to write (.svg, .png or .dot). With --format, a name that does not end in "
-    "that suffix gets it added: --format dot --out g.txt writes g.txt.dot.  "
+    help="File to write (.svg, .png or .dot). With --format, a name without one of those "
+    "suffixes gets the format's added (--format dot --out g.txt writes g.txt.dot); one with "
+    "another of them is an error.  "
     "[default: MODEL.svg, or MODEL.FORMAT]",
 )
 @click.option(

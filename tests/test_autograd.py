@@ -280,8 +280,28 @@ def test_a_node_that_saved_no_arrays_can_be_backpropagated_through_again(rng):
     np.testing.assert_allclose(np_of(x.grad), [0.0, 2.0, 2.0])
     z = (x * 2).sum()
     z.backward()
-    with pytest.raises(RuntimeError, match="already released.*'mul'"):
+    with pytest.raises(RuntimeError, match="already released.*'sum'"):
         z.backward()
+    # a root whose pass freed a node refuses a second pass before adding to any leaf (it
+    # would have reached w through the add and the sum first, then stopped at the tanh)
+    w = f64(rng, 2)
+    loss = x.tanh().sum() + w.sum()
+    loss.backward()
+    first = np_of(w.grad).copy()
+    with pytest.raises(RuntimeError, match="already released"):
+        loss.backward()
+    np.testing.assert_array_equal(np_of(w.grad), first)
+
+
+def test_a_long_double_gradient_is_traced_and_its_norm_recorded():
+    if np.dtype(np.longdouble).itemsize <= 8:
+        pytest.skip("long double is float64 on this platform")
+    x = ts.Tensor(np.ones(3, np.longdouble), requires_grad=True)
+    y = (x * 2).sum()
+    with ts.graph.record_grad_norms():
+        y.backward()
+    g = ts.graph.trace(y)
+    assert g.nodes[0].grad_norm == pytest.approx(2 * np.sqrt(3))
 
 
 def test_backward_into_a_released_shared_subgraph_is_an_error(rng):

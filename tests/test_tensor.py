@@ -560,3 +560,28 @@ def test_index_target_and_mask_arrays_are_kept_as_they_were_at_the_forward():
     mask[:] = [False, True]
     out.sum().backward()
     np.testing.assert_array_equal(w.grad, [1, 0])
+
+    # a 0-d index array (a view into a reused buffer), and an array subclass whose
+    # np.asarray is a new object sharing its memory (a memmap's)
+    buf = np.array([1, 2])
+    x.grad = None
+    y = x[buf[..., 0]]
+    buf[0] = 2
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [0, 1, 0])
+
+    class Buffer(np.ndarray):
+        pass
+
+    w.grad = None
+    mask = np.array([True, False]).view(Buffer)
+    out = ts.where(mask, w, 0.0)
+    mask[:] = [False, True]
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad, [1, 0])
+    targets = np.array([0, 1]).view(Buffer)
+    logits.grad = None
+    loss = ts.F.cross_entropy(logits, targets)
+    targets[:] = 2
+    loss.backward()
+    np.testing.assert_allclose(logits.grad, [[-1 / 3, 1 / 6, 1 / 6], [1 / 6, -1 / 3, 1 / 6]])

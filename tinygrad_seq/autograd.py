@@ -501,8 +501,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     nodes still to run (`_recount`, the first pass of old, over what is left): those counts
     are exact, and the pass completes.
 
-    Unless `retain_graph`, each node's saved arrays are freed as it runs (a node that saved
-    none, such as an addition or a transpose, can be backpropagated through again). A pass that
+    Unless `retain_graph`, each node's saved arrays are freed as it runs. A node that saved
+    none, such as an addition or a transpose, can be backpropagated through again (a W.T
+    shared by two losses), but a root whose pass freed any node refuses a second pass at
+    once, before it adds to a leaf. A pass that
     fails midway (an op's backward raises, detect_anomaly stops it, or it reaches a node
     an earlier backward released) has already added the gradients of the nodes it ran to
     the leaves' `.grad` (a weight's collected terms too, unless multiplying them out runs
@@ -527,6 +529,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         clear_norms = not record and state.norms_recorded
         check_all = state.anomaly
         root._grad_out = grad
+        released = False  # whether the pass freed a node's saved arrays
         ready = [root]  # nodes all of whose consumers have sent their gradient
         push, pop = ready.append, ready.pop
         waiting = []  # nodes used more than once, as their first gradient came
@@ -547,6 +550,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly
                 fn.saved = None
                 t._grad_out = _RELEASED
+                released = True
             check = fn.may_broadcast or check_all
             # each input with its gradient, paired by index (zip's iterator objects cost
             # ~0.1 µs a node)
@@ -625,6 +629,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     push(p)
         for collected in products.values():
             collected.flush()
+        if released:  # a second backward from this root would stop at a released node
+            root._grad_out = _RELEASED  # after adding to some leaves: refuse it here, whole
     except BaseException as error:
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         # the weight terms of the nodes that ran are theirs too (see the docstring): added
@@ -787,7 +793,7 @@ def _norm(g) -> float:
     if flat.dtype.itemsize < 4:  # float16 squares overflow past 256: sum them wider
         flat = flat.astype(np.float32)
     squares = float(flat.dot(flat))
-    low, high = _SQUARES_IN_RANGE[flat.dtype.itemsize]
+    low, high = _SQUARES_IN_RANGE.get(flat.dtype.itemsize, _SQUARES_IN_RANGE[8])
     if low < squares < high:
         return math.sqrt(squares)
     if flat.dtype.itemsize < 8:

@@ -92,9 +92,10 @@ def _ids(ids, op: str, like: Tensor):
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
     data = xp.asarray(data)
-    # the caller's array: copied, as backward reads it later, after the caller may have
-    # changed it (a batch buffer refilled in a loop)
-    return data.copy() if data is given else data
+    # the caller's array (or a view of it): copied, as backward reads it later, after the
+    # caller may have changed it (a batch buffer refilled in a loop)
+    mine = hasattr(given, "dtype") and backend.array_module(given) is xp  # (not a list's)
+    return data.copy() if mine else data
 
 
 def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> Tensor:

@@ -832,7 +832,11 @@ def _unwrap_index(index, data):
     elif hasattr(index, "dtype") and index.dtype == bool:
         index = index.nonzero()
         index = index[0] if len(index) == 1 else index
-    elif hasattr(index, "dtype") and index.ndim and given.__class__ is not list:
+    elif (
+        hasattr(index, "dtype")
+        and not isinstance(index, np.generic)
+        and given.__class__ is not list
+    ):
         index = index.copy()  # the caller's integer array: backward scatters by it later,
         # after the caller may have changed it
     if isinstance(index, np.ndarray) and backend.array_module(data) is not np:
@@ -888,8 +892,9 @@ def where(cond, a, b) -> Tensor:
     cond_data = xp.asarray(cond_data)
     if cond_data.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got {cond_data.dtype}")
-    if cond_data is given:  # the caller's array: backward picks by it later, after the
-        cond_data = cond_data.copy()  # caller may have changed it (a mask reused in a loop)
+    if hasattr(given, "dtype") and backend.array_module(given) is xp:  # the caller's array
+        # (or a view of it: a memmap's): backward picks by it later, after the caller may
+        cond_data = cond_data.copy()  # have changed it (a mask reused in a loop)
     return _apply2(ops.Where(cond_data), like._lift(a), like._lift(b))
 
 

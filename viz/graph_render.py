@@ -315,6 +315,11 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
         if leaving[a] == len(recorded) and tail.requires_grad:
             edges.append(_Edge(a, b, tail.grad_norm, through_summary))
             continue
+        # a bound needs each use's own norm: one recorded for it, or its tail's sole use (the
+        # fallback, the norm that reached the head, bounds nothing: x*x's x)
+        if not all((s, d) in graph.edge_norms or len(consumers[s]) == 1 for s, d in recorded):
+            edges.append(_Edge(a, b, None, through_summary))  # uncoloured: no sound number
+            continue
         norms = [_edge_norm(graph, src, dst, consumers) for src, dst in recorded]
         total = None if None in norms else math.fsum(norms)  # ≥ ‖sum‖: triangle inequality
         edges.append(_Edge(a, b, total, through_summary, bound=total is not None))

@@ -318,6 +318,18 @@ def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
     assert "headlabel" not in edges[(x_id, z_id)]  # one use, drawn as recorded
     assert "≤ at an arrowhead" in source  # the heading says what the mark means
     assert "≤" not in graph_to_dot(built.loss, detail="symbols")  # none where all are exact
+    # no bound where a use's own norm is unknown: x*x sends one gradient for both uses,
+    # and the norm that reached the head (4.0 here) bounds nothing (‖2x‖ = 40)
+    x = ts.Tensor(np.full(4, 10.0), requires_grad=True, name="x")
+    h = x * x + 0.0
+    h.name = "h"
+    z = x * 3.0
+    z.name = "z"
+    loss = backward_with_norms(h.sum() + z.sum())
+    dot = parse_dot(graph_to_dot(loss, detail="symbols"))
+    ((x_id,), (h_id,)) = dot.named("x"), dot.named("h")
+    edge = {(s, d): a for s, d, a in dot.visible_edges()}[(x_id, h_id)]
+    assert "headlabel" not in edge and edge["color"] == "#555555"  # drawn uncoloured
     # nor on the dashed, uncoloured edges into a summary of collapsed steps
     ts.manual_seed(0)
     long_rnn = build("rnn", 12)

@@ -124,6 +124,21 @@ def array_module(a: object) -> ModuleType:
     return np
 
 
+def own_copy(array, given):
+    """`array`, made by asarray from the caller's `given`, as an op's own: a copy where it may
+    still be the caller's memory (asarray returns an array as it is, and an ndarray
+    subclass's, a memmap's, as a new view of it), so that a later change to `given` (a
+    batch buffer refilled in a loop) cannot reach what backward reads. One already new
+    (made from a list or a number, or moved to the other backend) is returned as it is."""
+    if (
+        hasattr(given, "dtype")
+        and not isinstance(given, np.generic)  # (NumPy scalars cannot change)
+        and array_module(given) is array_module(array)
+    ):
+        return array.copy()
+    return array
+
+
 def backend_of(a: object) -> str:
     """'cupy' for a CuPy array, else 'numpy'."""
     return "cupy" if _cupy is not None and isinstance(a, _cupy.ndarray) else "numpy"

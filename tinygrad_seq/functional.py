@@ -91,11 +91,7 @@ def _ids(ids, op: str, like: Tensor):
             data = data.astype(np.intp)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
-    data = xp.asarray(data)
-    # the caller's array (or a view of it): copied, as backward reads it later, after the
-    # caller may have changed it (a batch buffer refilled in a loop)
-    mine = hasattr(given, "dtype") and backend.array_module(given) is xp  # (not a list's)
-    return data.copy() if mine else data
+    return backend.own_copy(xp.asarray(data), given)  # (backward reads it later)
 
 
 def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> Tensor:

@@ -819,10 +819,10 @@ def _unwrap_index(index, data):
             else:
                 parts.append(u)
         return tuple(parts)
-    given = index  # (a list becomes a new array: only the caller's own arrays are copied)
     if isinstance(index, Tensor):
         index = index.data
-    elif isinstance(index, list):
+    given, integers = index, False
+    if isinstance(index, list):
         index = np.asarray(index)
         if not index.size:  # [] comes out float: NumPy indexes with it as integers
             index = index.astype(np.intp)
@@ -832,16 +832,12 @@ def _unwrap_index(index, data):
     elif hasattr(index, "dtype") and index.dtype == bool:
         index = index.nonzero()
         index = index[0] if len(index) == 1 else index
-    elif (
-        hasattr(index, "dtype")
-        and not isinstance(index, np.generic)
-        and given.__class__ is not list
-    ):
-        index = index.copy()  # the caller's integer array: backward scatters by it later,
-        # after the caller may have changed it
+    elif hasattr(index, "dtype"):
+        integers = True
     if isinstance(index, np.ndarray) and backend.array_module(data) is not np:
         index = backend.array_module(data).asarray(index)
-    return index
+    # the caller's integers: backward scatters by them later (mask positions are new)
+    return backend.own_copy(index, given) if integers else index
 
 
 # ------------------------------------------------------------------ functions
@@ -892,9 +888,7 @@ def where(cond, a, b) -> Tensor:
     cond_data = xp.asarray(cond_data)
     if cond_data.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got {cond_data.dtype}")
-    if hasattr(given, "dtype") and backend.array_module(given) is xp:  # the caller's array
-        # (or a view of it: a memmap's): backward picks by it later, after the caller may
-        cond_data = cond_data.copy()  # have changed it (a mask reused in a loop)
+    cond_data = backend.own_copy(cond_data, given)  # (backward picks by it later)
     return _apply2(ops.Where(cond_data), like._lift(a), like._lift(b))
 
 

@@ -181,7 +181,19 @@ def versions(check: dict) -> str:
     import tinygrad_seq
 
     parts.append(f"tinygrad_seq {tinygrad_seq.__version__}{_git_revision()}")
-    return ", ".join(parts)
+    return ", ".join(parts) + f"; the engine's large products: {_product_library()}"
+
+
+def _product_library() -> str:
+    """Who multiplies the engine's large matrices: MKL (with its version) or NumPy."""
+    from tinygrad_seq import _mkl
+
+    library = _mkl.library()
+    if library != "mkl":
+        return library
+    import importlib.metadata
+
+    return f"MKL {importlib.metadata.version('mkl')} (tinygrad_seq[mkl]; the floor uses NumPy's)"
 
 
 def _git_revision() -> str:

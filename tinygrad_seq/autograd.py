@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import backend
+from . import _mkl, backend
 
 
 class Function:
@@ -175,7 +175,7 @@ class ProductGrad:
 
     def dense(self):
         """This gradient as a full array (a fresh one, safe to modify)."""
-        return self.x.T @ self.g
+        return _mkl.product(self.x.T, self.g)
 
 
 class _Products:
@@ -204,10 +204,10 @@ class _Products:
             return
         self.xs, self.gs, self.nbytes = [], [], 0
         if len(xs) == 1:
-            total = xs[0].T @ gs[0]
+            total = _mkl.product(xs[0].T, gs[0])
         else:
             xp = backend.array_module(gs[0])
-            total = xp.concatenate(xs).T @ xp.concatenate(gs)
+            total = _mkl.product(xp.concatenate(xs).T, xp.concatenate(gs))
         _accumulate_leaf(self.leaf, total, fresh=True)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _mkl
 from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to, transposed_weight
 from .backend import array_module, one_like, sum_last
 
@@ -346,7 +347,7 @@ def _product(a, b):
     """a @ b for 2-D a and b. A small product goes through ndarray.dot, which skips
     matmul's generalised-ufunc dispatch: ~0.5 µs a call, a third of an RNN step's h W
     (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products stay with @."""
-    return a.dot(b) if len(a) * b.shape[1] <= _SMALL_PRODUCT else a @ b  # len: rows
+    return a.dot(b) if len(a) * b.shape[1] <= _SMALL_PRODUCT else _mkl.product(a, b)  # len: rows
 
 
 # Multiply-adds per matrix up to which a stack of products copies a transposed right
@@ -397,11 +398,11 @@ class MatMul(Function):
     def forward(self, x, y):
         self.saved = (x, y)
         if x.ndim == 2 and y.ndim == 2:  # _product, inline: the hot path of every RNN step
-            return x.dot(y) if len(x) * y.shape[1] <= _SMALL_PRODUCT else x @ y
+            return x.dot(y) if len(x) * y.shape[1] <= _SMALL_PRODUCT else _mkl.product(x, y)
         if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
             # ~10 % faster than NumPy's loop of one small product per batch element
-            return (x.reshape(-1, y.shape[0]) @ y).reshape(*x.shape[:-1], y.shape[1])
+            return _mkl.product(x.reshape(-1, y.shape[0]), y).reshape(*x.shape[:-1], y.shape[1])
         return _stacked_product(x, y)
 
     def backward(self, g):  # ∂L/∂x = g yᵀ, ∂L/∂y = xᵀ g
@@ -437,13 +438,13 @@ class MatMul(Function):
             # and a sum)
             k, m = y.shape
             g2 = g.reshape(-1, m)
-            gx = (g2 @ y.T).reshape(x.shape) if x_wants else None
+            gx = _mkl.product(g2, y.T).reshape(x.shape) if x_wants else None
             if not y_wants:
                 return gx, None
             x2 = x.reshape(-1, k)
             if py._ctx is None and x.dtype is g.dtype is y.dtype and x.size + g.size <= _SMALL_TERM:
                 return gx, ProductGrad(x2, g2, y)
-            return gx, x2.T @ g2
+            return gx, _mkl.product(x2.T, g2)
         if x.ndim == 2 and y.ndim == 2:  # two dtypes (or a wider g)
             return (_product(g, y.T) if x_wants else None), (_product(x.T, g) if y_wants else None)
         if x.ndim == 1 and y.ndim == 1:  # inner product x·y: g is 0-d

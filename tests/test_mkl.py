@@ -1,0 +1,208 @@
+"""Large NumPy matrix products through Intel MKL (tinygrad_seq/_mkl.py): the same results
+as NumPy's in every memory layout, NumPy for everything MKL cannot or need not take, and
+the same gradients through the engine either way. Tests of the MKL path skip where the
+`mkl` package is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tinygrad_seq import _mkl
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+pytestmark = pytest.mark.numpy_only  # MKL multiplies NumPy arrays; CuPy has its own BLAS
+
+
+def _can_load() -> str:
+    """'mkl' when MKL loads on this machine (on any CPU), else NumPy's reason."""
+    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
+    _mkl.set_enabled(True)
+    library = _mkl.library()
+    _mkl._status, _mkl._reason = saved[0], saved[1]
+    _mkl._gemm.clear()
+    _mkl._gemm.update(saved[2])
+    return library
+
+
+LOADS = _can_load()
+needs_mkl = pytest.mark.skipif(LOADS != "mkl", reason=f"MKL does not load here: {LOADS}")
+
+
+@pytest.fixture
+def restore_state():
+    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
+    yield
+    _mkl._status, _mkl._reason = saved[0], saved[1]
+    _mkl._gemm.clear()
+    _mkl._gemm.update(saved[2])
+
+
+@pytest.fixture
+def calls(monkeypatch, restore_state):
+    """MKL in use (on any CPU), its routines wrapped to count their calls (per dtype);
+    the module's state restored afterwards."""
+    _mkl.set_enabled(True)
+    counts = {F32: 0, F64: 0}
+    for dtype, routine in list(_mkl._gemm.items()):
+
+        def counting(*args, routine=routine, dtype=dtype):
+            counts[dtype] += 1
+            return routine(*args)
+
+        monkeypatch.setitem(_mkl._gemm, dtype, counting)
+    return counts
+
+
+def _operand(rng, shape, dtype, layout):
+    """A `shape` array laid out as `layout` says, with the values of a fresh draw."""
+    rows, cols = shape
+    if layout == "C":
+        return rng.standard_normal(shape).astype(dtype)
+    if layout == "transposed":  # a transposed view: unit stride down the columns
+        return rng.standard_normal((cols, rows)).astype(dtype).T
+    if layout == "row slice":  # rows further apart than they are long (lda > cols)
+        return rng.standard_normal((rows, cols + 7)).astype(dtype)[:, :cols]
+    if layout == "column slice":  # a transposed view of a row slice
+        return rng.standard_normal((cols, rows + 5)).astype(dtype)[:, :rows].T
+    if layout == "strided":  # every other element both ways: MKL cannot read it
+        return rng.standard_normal((2 * rows, 2 * cols)).astype(dtype)[::2, ::2]
+    raise ValueError(layout)
+
+
+LAYOUTS = ("C", "transposed", "row slice", "column slice", "strided")
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
+@pytest.mark.parametrize("layout_b", LAYOUTS)
+@pytest.mark.parametrize("layout_a", LAYOUTS)
+def test_large_products_match_numpy_in_every_layout(layout_a, layout_b, dtype, calls, rng):
+    m, k, n = 160, 128, 112  # 2.3 M multiply-adds: over MIN_MULTIPLY_ADDS
+    assert m * k * n >= _mkl.MIN_MULTIPLY_ADDS
+    a = _operand(rng, (m, k), dtype, layout_a)
+    b = _operand(rng, (k, n), dtype, layout_b)
+    got = _mkl.product(a, b)
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    assert got.shape == (m, n) and got.dtype == dtype and got.flags.c_contiguous
+    tol = 1e-4 if dtype == F32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(k))
+    through_mkl = "strided" not in (layout_a, layout_b)
+    assert calls[dtype] == int(through_mkl)
+
+
+@needs_mkl
+@pytest.mark.parametrize(
+    "a_shape, b_shape, dtype",
+    [
+        ((32, 64), (64, 64), F32),  # small: a ctypes call costs more than it saves
+        ((160, 128), (128, 112), np.dtype(np.float16)),  # no half-precision gemm
+        ((160, 128), (128, 112), np.dtype(np.int64)),  # integers: NumPy's exact product
+        ((1, 4096), (4096, 1024), F32),  # one row: large, read as it is
+    ],
+)
+def test_what_numpy_keeps(a_shape, b_shape, dtype, calls, rng):
+    a = (rng.standard_normal(a_shape) * 3).astype(dtype)
+    b = (rng.standard_normal(b_shape) * 3).astype(dtype)
+    got = _mkl.product(a, b)
+    np.testing.assert_allclose(got, a @ b, rtol=1e-3 if dtype.itemsize < 4 else 1e-5)
+    large = a_shape[0] * a_shape[1] * b_shape[1] >= _mkl.MIN_MULTIPLY_ADDS
+    assert sum(calls.values()) == int(large and dtype in (F32, F64))
+
+
+@needs_mkl
+def test_mixed_dtypes_and_empty_products(calls, rng):
+    a = rng.standard_normal((160, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 112))  # float64: NumPy promotes, MKL is not asked
+    np.testing.assert_allclose(_mkl.product(a, b), a @ b, rtol=1e-6)
+    assert _mkl.product(np.ones((0, 5000), np.float32), np.ones((5000, 600), np.float32)).shape == (
+        0,
+        600,
+    )
+    assert sum(calls.values()) == 0
+
+
+def _mlp_gradients(rng_seed: int) -> list[np.ndarray]:
+    """Float64 gradients of a model whose products are large: a 2-D layer, a 3-D input
+    through a (k, m) weight (the reshaped path), and a weight used twice (collected
+    terms, multiplied out at the end)."""
+    rng = np.random.default_rng(rng_seed)
+    x = ts.Tensor(rng.standard_normal((4, 64, 96)), dtype="float64")  # (B, S, d)
+    W_in = ts.Tensor(rng.standard_normal((96, 128)) * 0.1, requires_grad=True, dtype="float64")
+    W_h = ts.Tensor(rng.standard_normal((128, 128)) * 0.1, requires_grad=True, dtype="float64")
+    W_out = ts.Tensor(rng.standard_normal((256, 128)) * 0.1, requires_grad=True, dtype="float64")
+    h = (x @ W_in).tanh().reshape(256, 128)  # (B·S, 128)
+    h = (h @ W_h).tanh() @ W_h  # W_h twice
+    loss = ((h.T @ W_out) ** 2).sum()  # (128, 256) @ (256, 128)
+    loss.backward()
+    return [t.grad for t in (W_in, W_h, W_out)]
+
+
+@needs_mkl
+def test_engine_gradients_agree_through_mkl_and_numpy(calls):
+    through_mkl = _mlp_gradients(0)
+    assert calls[F64] >= 8  # forward and backward products took the MKL path
+    _mkl.set_enabled(False)
+    through_numpy = _mlp_gradients(0)
+    for got, expected in zip(through_mkl, through_numpy, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_turned_off_everything_goes_through_numpy(restore_state, rng):
+    _mkl.set_enabled(False)
+    assert _mkl.library() == "numpy (turned off by set_enabled(False))"
+    a, b = rng.standard_normal((160, 128)), rng.standard_normal((128, 112))
+    np.testing.assert_allclose(_mkl.product(a, b), a @ b, rtol=1e-12)
+
+
+def test_without_the_package_numpy_multiplies_and_says_why(monkeypatch, restore_state):
+    monkeypatch.setattr(_mkl, "_library_path", lambda: None)
+    _mkl.set_enabled(True)
+    assert _mkl._status == "numpy" and not _mkl._gemm
+    assert "pip install" in _mkl.library() and "[mkl]" in _mkl.library()
+
+
+def test_a_library_that_fails_to_load_leaves_numpy(monkeypatch, restore_state, tmp_path):
+    broken = tmp_path / "libmkl_rt.so.3"
+    broken.write_bytes(b"not a library")
+    monkeypatch.setattr(_mkl, "_library_path", lambda: str(broken))
+    _mkl.set_enabled(True)
+    assert _mkl.library().startswith("numpy (MKL could not be loaded")
+    a = np.ones((200, 200), np.float32)
+    np.testing.assert_array_equal(_mkl.product(a, a), np.full((200, 200), 200, np.float32))
+
+
+def test_only_intel_cpus_get_it_unless_asked(monkeypatch, restore_state):
+    monkeypatch.delenv("TINYGRAD_SEQ_GEMM", raising=False)
+    monkeypatch.setattr(_mkl, "_cpu_vendor", lambda: "AuthenticAMD")
+    _mkl._status = "not loaded"
+    assert _mkl.library() == (
+        "numpy (not an Intel CPU (AuthenticAMD); TINYGRAD_SEQ_GEMM=mkl forces MKL)"
+    )
+    monkeypatch.setenv("TINYGRAD_SEQ_GEMM", "mkl")
+    _mkl._status = "not loaded"
+    assert _mkl.library() == LOADS  # asked for: loaded whatever the vendor
+
+
+def test_the_cpu_vendor_is_read():
+    assert isinstance(_mkl._cpu_vendor(), str)
+    if os.path.exists("/proc/cpuinfo"):
+        assert _mkl._cpu_vendor() in open("/proc/cpuinfo").read()
+
+
+def test_the_environment_variable_turns_it_off():
+    env = dict(os.environ, TINYGRAD_SEQ_GEMM="numpy")
+    code = (
+        "import numpy as np; from tinygrad_seq import _mkl; "
+        "a = np.ones((256, 256), np.float32); "
+        "assert (_mkl.product(a, a) == 256).all(); print(_mkl.library())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "numpy (TINYGRAD_SEQ_GEMM=numpy)"

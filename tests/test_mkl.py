@@ -116,6 +116,26 @@ def test_what_numpy_keeps(a_shape, b_shape, dtype, calls, rng):
     assert sum(calls.values()) == int(large and dtype in (F32, F64))
 
 
+def test_addresses_are_those_of_the_first_element():
+    a = np.arange(24.0).reshape(4, 6)
+    read_only = a.copy()
+    read_only.flags.writeable = False
+    views = (a, a.T, a[1:], a[:, 2:], a[::2, ::3], np.asfortranarray(a), read_only, read_only.T)
+    for view in views:
+        assert _mkl._address(view) == view.__array_interface__["data"][0]
+
+
+@needs_mkl
+def test_read_only_operands(calls, rng):
+    a = rng.standard_normal((160, 128)).astype(np.float32)
+    rows_of_b_transposed = rng.standard_normal((112, 128)).astype(np.float32)
+    a.flags.writeable = rows_of_b_transposed.flags.writeable = False
+    b = rows_of_b_transposed.T  # a transposed view, read-only too
+    assert not b.flags.writeable
+    np.testing.assert_allclose(_mkl.product(a, b), a @ b, rtol=1e-4, atol=1e-4)
+    assert calls[F32] == 1
+
+
 @needs_mkl
 def test_mixed_dtypes_and_empty_products(calls, rng):
     a = rng.standard_normal((160, 128)).astype(np.float32)

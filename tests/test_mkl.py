@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -45,7 +47,7 @@ def restore_state():
 
 
 @pytest.fixture
-def calls(monkeypatch, restore_state):
+def calls(restore_state, monkeypatch):  # (monkeypatch undone first, then the state)
     """MKL in use (on any CPU), its routines wrapped to count their calls (per dtype);
     the module's state restored afterwards."""
     _mkl.set_enabled(True)
@@ -114,6 +116,52 @@ def test_what_numpy_keeps(a_shape, b_shape, dtype, calls, rng):
     np.testing.assert_allclose(got, a @ b, rtol=1e-3 if dtype.itemsize < 4 else 1e-5)
     large = a_shape[0] * a_shape[1] * b_shape[1] >= _mkl.MIN_MULTIPLY_ADDS
     assert sum(calls.values()) == int(large and dtype in (F32, F64))
+
+
+def test_strides_beyond_32_bit_integers_are_left_to_numpy():
+    # a view whose rows lie 2³¹ floats apart: MKL's 32-bit lda would wrap (never read here)
+    base = np.zeros(8, np.float32)
+    for ld in (2**31 + 8, 2**32 + 8):
+        rows = np.lib.stride_tricks.as_strided(base, (2, 8), (ld * 4, 4))
+        assert _mkl._layout(rows) is None and _mkl._layout(rows.T) is None
+    assert _mkl._layout(np.lib.stride_tricks.as_strided(base, (2, 8), ((2**31 - 1) * 4, 4)))
+
+
+@needs_mkl
+def test_a_64_bit_interface_layer_in_the_environment_is_overridden():
+    env = dict(os.environ, MKL_INTERFACE_LAYER="ILP64", TINYGRAD_SEQ_GEMM="mkl")
+    code = (
+        "import numpy as np; from tinygrad_seq import _mkl; "
+        "a = np.arange(300 * 300, dtype=np.float32).reshape(300, 300) % 7; "
+        "assert _mkl.library() == 'mkl'; "
+        "assert np.array_equal(_mkl.product(a, a), a @ a); print('same')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "same"
+
+
+def test_switching_off_while_another_thread_loads_wins(monkeypatch, restore_state):
+    loading = threading.Event()
+    find = _mkl._library_path
+
+    def slow_find():
+        loading.set()
+        time.sleep(0.3)  # set_enabled(False) is called meanwhile, and waits for the lock
+        return find()
+
+    monkeypatch.setattr(_mkl, "_library_path", slow_find)
+    monkeypatch.setenv("TINYGRAD_SEQ_GEMM", "mkl")
+    _mkl._status = "not loaded"
+    a = np.ones((256, 256), np.float32)
+    worker = threading.Thread(target=_mkl.product, args=(a, a))
+    worker.start()
+    assert loading.wait(5)
+    switcher = threading.Thread(target=_mkl.set_enabled, args=(False,))
+    switcher.start()
+    worker.join(5)
+    switcher.join(5)
+    assert _mkl.library() == "numpy (turned off by set_enabled(False))"
 
 
 def test_addresses_are_those_of_the_first_element():

@@ -15,7 +15,9 @@ OpenBLAS. `TINYGRAD_SEQ_GEMM=mkl` (or `set_enabled(True)`) uses it on any CPU.
 
 MKL picks its threads as NumPy's OpenBLAS does (all cores unless MKL_NUM_THREADS or
 OMP_NUM_THREADS says otherwise). Its sums may round differently from OpenBLAS's in the
-last bits, as any two BLAS libraries do.
+last bits, as any two BLAS libraries do. Unlike NumPy's `@` it does not report overflow
+to `np.seterr` (an inf comes back without a warning): `ts.detect_anomaly()` still catches
+it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import ctypes
 import importlib.metadata
 import os
 import platform
+import threading
 
 import numpy as np
 
@@ -33,6 +36,9 @@ import numpy as np
 MIN_MULTIPLY_ADDS = 2**21
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enum values
+_LP64 = 0  # MKL_INTERFACE_LP64: 32-bit integer arguments, as declared below
+_INT_MAX = 2**31 - 1  # sizes and strides beyond it do not fit those arguments: NumPy's then
+_lock = threading.Lock()  # one thread loads (or switches) at a time
 
 _gemm: dict = {}  # dtype -> MKL's cblas_?gemm, once loaded
 _status = "not loaded"  # "mkl", "numpy", or "not loaded" (loaded at the first large product)
@@ -89,6 +95,9 @@ def _load(force: bool = False) -> None:
         return
     try:
         lib = ctypes.CDLL(path)
+        # 32-bit integers whatever MKL_INTERFACE_LAYER says (ILP64 would read 64-bit ones)
+        if lib.MKL_Set_Interface_Layer(_LP64) != _LP64:
+            raise OSError("MKL refused the LP64 interface layer")
         c_int, pointer = ctypes.c_int, ctypes.c_void_p
         for dtype, name, real in (
             (np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
@@ -107,23 +116,29 @@ def _load(force: bool = False) -> None:
     _status = "mkl"
 
 
+def _load_once() -> None:
+    with _lock:
+        if _status == "not loaded":  # (another thread may have loaded it meanwhile)
+            _load()
+
+
 def library() -> str:
     """Who multiplies the large NumPy products: 'mkl' or 'numpy (why)'."""
     if _status == "not loaded":
-        _load()
+        _load_once()
     return "mkl" if _status == "mkl" else f"numpy ({_reason})"
 
 
 def set_enabled(enabled: bool) -> None:
     """Route large products through MKL (if it loads, on any CPU) or through NumPy alone."""
     global _status, _reason
-    if enabled:
+    with _lock:
         _gemm.clear()
-        _status = "not loaded"
-        _load(force=True)
-    else:
-        _gemm.clear()
-        _status, _reason = "numpy", "turned off by set_enabled(False)"
+        if enabled:
+            _status = "not loaded"
+            _load(force=True)
+        else:
+            _status, _reason = "numpy", "turned off by set_enabled(False)"
 
 
 def _layout(a) -> tuple[int, int] | None:
@@ -132,10 +147,12 @@ def _layout(a) -> tuple[int, int] | None:
     item = a.itemsize
     rows_step, cols_step = a.strides
     if cols_step == item and rows_step % item == 0 and rows_step >= a.shape[1] * item:
-        return _NO_TRANS, rows_step // item  # rows apart by lda elements
-    if rows_step == item and cols_step % item == 0 and cols_step >= a.shape[0] * item:
-        return _TRANS, cols_step // item  # a transposed view of a row-major array
-    return None
+        layout = _NO_TRANS, rows_step // item  # rows apart by lda elements
+    elif rows_step == item and cols_step % item == 0 and cols_step >= a.shape[0] * item:
+        layout = _TRANS, cols_step // item  # a transposed view of a row-major array
+    else:
+        return None
+    return layout if layout[1] <= _INT_MAX else None
 
 
 _char_at = ctypes.c_char.from_buffer
@@ -163,10 +180,11 @@ def product(a, b):
     n = b.shape[1]
     if m * n * k >= MIN_MULTIPLY_ADDS and _status != "numpy":
         if _status == "not loaded":
-            _load()
+            _load_once()
         gemm = _gemm.get(a.dtype)
         if (
             gemm is not None
+            and max(m, n, k) <= _INT_MAX
             and b.dtype is a.dtype
             and a.__class__ is b.__class__ is np.ndarray
             and a.flags.aligned

@@ -181,6 +181,21 @@ def test_softmax_of_a_large_array_matches_the_per_row_reference(dtype, low_rows,
     np.testing.assert_allclose(p.numpy(), reference, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("shape", [(8, 32, 64), (2, 8, 64)], ids=["large", "small"])
+def test_softmax_backward_of_large_and_small_arrays_is_the_jacobian_product(shape, rng):
+    # Large arrays (≥ 16,384 elements) sum g ⊙ y in one contraction; small ones as a
+    # product and a sum: both must give y ⊙ (g − Σ g ⊙ y), over the last axis and another.
+    x_np = rng.standard_normal(shape)
+    g_np = rng.standard_normal(shape)
+    for axis in (-1, 1):
+        x = ts.Tensor(x_np, requires_grad=True)
+        F.softmax(x, axis=axis).backward(ts.Tensor(g_np))
+        e = np.exp(x_np - x_np.max(axis=axis, keepdims=True))
+        y = e / e.sum(axis=axis, keepdims=True)
+        expected = y * (g_np - (g_np * y).sum(axis=axis, keepdims=True))
+        np.testing.assert_allclose(np_of(x.grad), expected, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_family_exact_at_huge_logits(dtype):
     logits_np = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)

@@ -800,6 +800,12 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
+        if y.size >= 16384 and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
+            # Σ g ⊙ y as one contraction, no g ⊙ y array (attention's 16·4 × 64 × 64
+            # scores: ~0.48 against ~0.59 ms; on small arrays einsum's set-up costs more)
+            gx = g - _row_dots(g, y)
+            gx *= y
+            return (gx,)
         gx = g * y
         s = self._sum(gx)  # Σ g ⊙ y, then gx's buffer is reused for y ⊙ (g − Σ g ⊙ y)
         array_module(gx).subtract(g, s, out=gx)

@@ -512,6 +512,40 @@ def test_dropout_refuses_integer_tensors_when_it_would_scale_them():
     assert ts.F.dropout(ids, 0.0) is ids
 
 
+def test_layer_norm_of_integers_and_booleans_is_that_of_their_values():
+    # row sums in the input's dtype would wrap (uint8: 200 + 200 + 200 + 100 = 188) or OR
+    gain, bias = ts.Tensor(np.ones(4, np.float32)), ts.Tensor(np.zeros(4, np.float32))
+    for data in ([[200, 200, 200, 100]], [[True, True, True, False]]):
+        values = np.array(data, np.float64)
+        expected = (values - values.mean()) / np.sqrt(values.var() + 1e-5)
+        for dtype in (np.uint8, np.int16, np.int64, bool):
+            if dtype is bool and values.max() > 1:
+                continue
+            out = ts.F.layer_norm(ts.Tensor(np.array(data, dtype)), gain, bias)
+            np.testing.assert_allclose(out.numpy(), expected, rtol=2e-3, err_msg=str(dtype))
+
+
+def test_layer_norm_op_whose_gain_stretches_a_last_axis_of_one(rng):
+    # The op broadcasts like NumPy (F.layer_norm refuses such a gain: this is the op
+    # itself): x (3, 1) with a (8,) gain normalises to 0s, and the gradients have the
+    # inputs' shapes.
+    from tinygrad_seq import ops
+    from tinygrad_seq.tensor import apply
+
+    x, gain, bias = f64(rng, 3, 1), f64(rng, 8), f64(rng, 8)
+    assert ts.gradcheck(lambda a, b, c: apply(ops.LayerNorm(), a, b, c), x, gain, bias)
+
+
+def test_row_sums_of_long_float32_rows_round_as_blas_does(rng):
+    from tinygrad_seq import ops
+
+    for length in (ops._LONG_ROW, 65536):
+        a = rng.standard_normal((3, length)).astype(np.float32)
+        exact = (a.astype(np.float64) ** 2).sum(-1)
+        got = ops._row_dots(a, a)[:, 0]
+        assert np.abs(got / exact - 1).max() < 1e-6  # einsum's float32 sum: 1.5e-6 at 65,536
+
+
 def test_layer_norm_dtypes_follow_numpy_promotion():
     gain, bias = ts.Tensor(np.ones(3, np.float32)), ts.Tensor(np.zeros(3, np.float32))
     for data in (np.array([[1, 2, 3]], np.int16), np.array([[True, False, True]])):

@@ -1,9 +1,9 @@
 """Large matrix products through Intel MKL, when the `mkl` extra is installed.
 
 PyTorch's CPU build multiplies matrices with MKL; NumPy's wheels with OpenBLAS, which on
-one Intel Xeon core is 15–45 % slower on the products of an MLP layer or a Transformer
-block (64 × 784 @ 784 × 256: ~0.39 ms against ~0.23 ms; 1024 × 128 @ 128 × 128: ~0.36 ms
-against ~0.28 ms). `pip install "tinygrad_seq[mkl]"` puts MKL's library beside NumPy;
+one Intel Xeon core takes 1.2–1.7× MKL's time on the products of an MLP layer or a
+Transformer block (64 × 784 @ 784 × 256: ~0.39 ms against ~0.23 ms; 1024 × 128 @ 128 ×
+128: ~0.36 ms against ~0.28 ms). `pip install "tinygrad_seq[mkl]"` puts MKL's library beside NumPy;
 then every 2-D float32 or float64 NumPy product of at least MIN_MULTIPLY_ADDS
 multiply-adds goes to MKL's `cblas_sgemm` / `cblas_dgemm`. A ctypes call costs ~10 µs,
 more than a small product takes, so small products (an RNN step's), CuPy arrays, other
@@ -31,8 +31,10 @@ import threading
 import numpy as np
 
 # Below this many multiply-adds NumPy's own product is as fast or faster: measured on an
-# Intel Xeon (AVX-512), 64 × 256 @ 256 × 256 (4.2 M) ran alike both ways, 64 × 784 @
-# 784 × 256 (12.8 M) 40 % faster through MKL.
+# Intel Xeon (AVX-512), 32 × 128 @ 128 × 512 (2.1 M) ran alike both ways (~0.07 ms),
+# 64 × 64 @ 64 × 64 in 8 µs through NumPy against 22 through MKL (the call's cost), 64 ×
+# 784 @ 784 × 256 (12.8 M) in 0.39 against 0.22 ms. W1 took 0.874× of its all-NumPy time
+# with this threshold, 0.876× at 2²², 0.955× at 2²³ (which left its 4.2 M products out).
 MIN_MULTIPLY_ADDS = 2**21
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enum values

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .runner import _git_revision, default_out
+from .runner import _git_revision, _product_library, default_out
 
 DEFAULT_ENGINES = "torch,numpy-floor,tinygrad_seq,mygrad-noguard,autograd"
 KEEP = (
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(extra)
         + f"` on {dt.datetime.now().isoformat(timespec='seconds')}: the peer benchmark's "
         f"own driver, with tinygrad_seq{_git_revision()} as one more column (through its "
-        "public API). Its summary follows unchanged.",
+        f"public API; its large matrix products: {_product_library()}). Its summary follows "
+        "unchanged.",
         "",
         intro.strip(),
         "",

@@ -78,6 +78,19 @@ def _operand(rng, shape, dtype, layout):
     raise ValueError(layout)
 
 
+def _run_fresh(code: str, **env: str) -> str:
+    """What `code` prints in a fresh interpreter (NumPy and _mkl imported) with `env` set."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"import numpy as np; from tinygrad_seq import _mkl; {code}"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 LAYOUTS = ("C", "transposed", "row slice", "column slice", "strided")
 
 
@@ -129,16 +142,14 @@ def test_strides_beyond_32_bit_integers_are_left_to_numpy():
 
 @needs_mkl
 def test_a_64_bit_interface_layer_in_the_environment_is_overridden():
-    env = dict(os.environ, MKL_INTERFACE_LAYER="ILP64", TINYGRAD_SEQ_GEMM="mkl")
-    code = (
-        "import numpy as np; from tinygrad_seq import _mkl; "
+    printed = _run_fresh(
         "a = np.arange(300 * 300, dtype=np.float32).reshape(300, 300) % 7; "
         "assert _mkl.library() == 'mkl'; "
-        "assert np.array_equal(_mkl.product(a, a), a @ a); print('same')"
+        "assert np.array_equal(_mkl.product(a, a), a @ a); print('same')",
+        MKL_INTERFACE_LAYER="ILP64",  # MKL would read 64-bit integers: a crash, unless set
+        TINYGRAD_SEQ_GEMM="mkl",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "same"
+    assert printed == "same"
 
 
 def test_switching_off_while_another_thread_loads_wins(monkeypatch, restore_state):
@@ -265,12 +276,9 @@ def test_the_cpu_vendor_is_read():
 
 
 def test_the_environment_variable_turns_it_off():
-    env = dict(os.environ, TINYGRAD_SEQ_GEMM="numpy")
-    code = (
-        "import numpy as np; from tinygrad_seq import _mkl; "
+    printed = _run_fresh(
         "a = np.ones((256, 256), np.float32); "
-        "assert (_mkl.product(a, a) == 256).all(); print(_mkl.library())"
+        "assert (_mkl.product(a, a) == 256).all(); print(_mkl.library())",
+        TINYGRAD_SEQ_GEMM="numpy",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "numpy (TINYGRAD_SEQ_GEMM=numpy)"
+    assert printed == "numpy (TINYGRAD_SEQ_GEMM=numpy)"

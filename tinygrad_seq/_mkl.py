@@ -3,9 +3,10 @@
 PyTorch's CPU build multiplies matrices with MKL; NumPy's wheels with OpenBLAS, which on
 one Intel Xeon core takes 1.2–1.7× MKL's time on the products of an MLP layer or a
 Transformer block (64 × 784 @ 784 × 256: ~0.39 ms against ~0.23 ms; 1024 × 128 @ 128 ×
-128: ~0.36 ms against ~0.28 ms). `pip install "tinygrad_seq[mkl]"` puts MKL's library beside NumPy;
-then every 2-D float32 or float64 NumPy product of at least MIN_MULTIPLY_ADDS
-multiply-adds goes to MKL's `cblas_sgemm` / `cblas_dgemm`. A ctypes call costs ~10 µs,
+128: ~0.36 ms against ~0.28 ms). `pip install "tinygrad_seq[mkl]"` puts MKL's library
+beside NumPy; then every 2-D float32 or float64 NumPy product given to `product` with at
+least MIN_MULTIPLY_ADDS multiply-adds goes to MKL's `cblas_sgemm` / `cblas_dgemm` (the
+engine's matmul sends it the products with over 4096 output elements). A ctypes call costs ~10 µs,
 more than a small product takes, so small products (an RNN step's), CuPy arrays, other
 dtypes and operands strided along both axes stay with NumPy, as does everything when MKL
 is not installed or `TINYGRAD_SEQ_GEMM=numpy` is set.
@@ -145,7 +146,8 @@ def set_enabled(enabled: bool) -> None:
 
 def _layout(a) -> tuple[int, int] | None:
     """(transpose flag, leading dimension) under which MKL reads the 2-D array `a` as it
-    lies in memory, or None if it cannot (strided along both axes, or misaligned)."""
+    lies in memory, or None if it cannot (strided along both axes, or a leading dimension
+    past 32-bit integers)."""
     item = a.itemsize
     rows_step, cols_step = a.strides
     if cols_step == item and rows_step % item == 0 and rows_step >= a.shape[1] * item:

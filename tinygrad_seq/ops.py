@@ -351,7 +351,8 @@ _SMALL_PRODUCT = 4096  # output elements (16 KB of float32)
 def _product(a, b):
     """a @ b for 2-D a and b. A small product goes through ndarray.dot, which skips
     matmul's generalised-ufunc dispatch: ~0.5 µs a call, a third of an RNN step's h W
-    (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products stay with @."""
+    (1 × 32 @ 32 × 32). dot zero-fills its output first, so large products go to
+    _mkl.product: MKL's where it is installed and gains, else @."""
     return a.dot(b) if len(a) * b.shape[1] <= _SMALL_PRODUCT else _mkl.product(a, b)  # len: rows
 
 

@@ -363,3 +363,16 @@ def test_compare_rejects_an_unknown_revision_in_one_line():
 
     with pytest.raises(SystemExit, match="cannot read tinygrad_seq/ at revision 'no-such-rev'"):
         compare.main(["no-such-rev", "--tiny", "--seconds", "0.1"])
+
+
+@pytest.mark.numpy_only
+def test_the_versions_line_names_who_multiplies_the_engines_large_products(monkeypatch):
+    from tinygrad_seq import _mkl
+
+    line = runner.versions({})
+    assert f"the engine's large products: {runner._product_library()}" in line
+    monkeypatch.setattr(_mkl, "library", lambda: "numpy (TINYGRAD_SEQ_GEMM=numpy)")
+    assert runner._product_library() == "numpy (TINYGRAD_SEQ_GEMM=numpy)"
+    if _mkl._library_path() is not None:  # the mkl package is installed: its version
+        monkeypatch.setattr(_mkl, "library", lambda: "mkl")
+        assert runner._product_library().startswith("MKL 20")

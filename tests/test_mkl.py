@@ -6,6 +6,7 @@ the same gradients through the engine either way. Tests of the MKL path skip whe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,15 +23,23 @@ F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 pytestmark = pytest.mark.numpy_only  # MKL multiplies NumPy arrays; CuPy has its own BLAS
 
 
+@contextlib.contextmanager
+def _state_kept():
+    """The _mkl module's state (who multiplies, why, the loaded routines) as it was."""
+    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
+    try:
+        yield
+    finally:
+        _mkl._status, _mkl._reason = saved[0], saved[1]
+        _mkl._gemm.clear()
+        _mkl._gemm.update(saved[2])
+
+
 def _can_load() -> str:
     """'mkl' when MKL loads on this machine (on any CPU), else NumPy's reason."""
-    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
-    _mkl.set_enabled(True)
-    library = _mkl.library()
-    _mkl._status, _mkl._reason = saved[0], saved[1]
-    _mkl._gemm.clear()
-    _mkl._gemm.update(saved[2])
-    return library
+    with _state_kept():
+        _mkl.set_enabled(True)
+        return _mkl.library()
 
 
 LOADS = _can_load()
@@ -39,11 +48,8 @@ needs_mkl = pytest.mark.skipif(LOADS != "mkl", reason=f"MKL does not load here: 
 
 @pytest.fixture
 def restore_state():
-    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
-    yield
-    _mkl._status, _mkl._reason = saved[0], saved[1]
-    _mkl._gemm.clear()
-    _mkl._gemm.update(saved[2])
+    with _state_kept():
+        yield
 
 
 @pytest.fixture

@@ -754,6 +754,11 @@ class Where(Function):
 _SAFE_SUM = float(np.exp(-14.0))
 
 
+# Elements from which softmax takes its whole-array paths (one shift in forward, one
+# contraction in backward): below it their set-up costs more than they save.
+_LARGE_SOFTMAX = 16384
+
+
 class Softmax(Function):
     """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along `axis`, shifted by the max for safety."""
 
@@ -773,7 +778,7 @@ class Softmax(Function):
             self.saved = y
             return y
         if (
-            x.size >= 16384
+            x.size >= _LARGE_SOFTMAX
             and self.axis in (-1, x.ndim - 1)
             and x.dtype.kind == "f"
             and x.__class__ is np.ndarray  # (on a GPU the test below would wait for it)
@@ -801,7 +806,7 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
-        if y.size >= 16384 and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
+        if y.size >= _LARGE_SOFTMAX and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
             # Σ g ⊙ y as one contraction, no g ⊙ y array (attention's 16·4 × 64 × 64
             # scores: ~0.48 against ~0.59 ms; on small arrays einsum's set-up costs more)
             gx = g - _row_dots(g, y)

@@ -554,3 +554,17 @@ def test_layer_norm_dtypes_follow_numpy_promotion():
         assert abs(out.numpy()).max() > 0.5
     x16 = ts.Tensor(np.array([[1.0, 2.0, 3.0]], np.float16))
     assert ts.F.layer_norm(x16, gain, bias).dtype == np.float32  # float16 with float32 params
+
+
+def test_layer_norm_with_a_float64_gain_on_float32_x_keeps_float64_gradients(rng):
+    # y is float64 there (NumPy's promotion), so its gradient is too: the gain's gradient
+    # must not pass through float32 on the way (it was ~1e-7 off)
+    x = ts.Tensor(rng.standard_normal((3, 5)).astype(np.float32))
+    gain, bias = f64(rng, 5), f64(rng, 5)
+    out = ts.F.layer_norm(x, gain, bias)
+    assert out.dtype == np.float64
+    (out * out).sum().backward()
+    y = np_of(out.data)
+    x_hat = (y - np_of(bias.data)) / np_of(gain.data)  # the forward's x̂, to float64's digits
+    assert gain.grad.dtype == np.float64
+    np.testing.assert_allclose(np_of(gain.grad), (2 * y * x_hat).sum(0), rtol=1e-10)

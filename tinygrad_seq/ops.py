@@ -995,8 +995,9 @@ class LayerNorm(Function):
 
     def backward(self, g):
         x_hat, rstd, gain = self.saved
-        if g.dtype != x_hat.dtype:  # a float16 forward, worked out in float32
-            g = g.astype(x_hat.dtype)
+        if g.dtype.itemsize < x_hat.dtype.itemsize:  # a float16 forward, worked out in
+            g = g.astype(x_hat.dtype)  # float32 (a wider g, as from a float64 gain on
+            # float32 x, is kept: its gain's gradient keeps float64's digits)
         px, pg, pb = self.parents
         gx = None
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain

@@ -32,6 +32,11 @@ def test_vocab_decodes_a_batch_row_by_row():
     assert vocab.decode(batch) == ["the cat", "sat on"]
     assert vocab.decode(np.zeros((0, 3), dtype=np.int64)) == []
     assert vocab.decode([]) == ""
+    # a list of rows of different lengths (e.g. decoded sequences cut at EOS)
+    assert vocab.decode([[4, 5, EOS], [6]]) == ["the cat", "sat"]
+    assert vocab.decode([np.array([4, 5]), [6, 7]]) == ["the cat", "sat on"]
+    with pytest.raises(ValueError, match=r"Vocab.decode: expected ids of shape \(L,\) or \(B, L\)"):
+        vocab.decode([[[4]], [[5]]])
 
 
 def test_vocab_refuses_float_ids_and_a_bare_string():

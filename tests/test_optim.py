@@ -164,8 +164,28 @@ def test_bad_arguments_are_clear_errors():
         SGD([ts.Tensor([1.0])], lr=0.1)
     with pytest.raises(TypeError, match="single Tensor"):
         SGD(p, lr=0.1)
-    with pytest.raises(ValueError, match="max_norm must be a finite number > 0"):
-        clip_grad_norm([p], 0.0)
+    for max_norm in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_norm must be a number > 0"):
+            clip_grad_norm([p], max_norm)
+
+
+def test_clipping_to_an_infinite_norm_measures_it_and_changes_nothing():
+    p = ts.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    p.grad = np.array([3.0, 4.0], np.float32)
+    assert clip_grad_norm([p], float("inf")) == pytest.approx(5.0)  # as in PyTorch
+    np.testing.assert_array_equal(p.grad, [3.0, 4.0])
+
+
+def test_clipping_scales_a_numpy_scalar_or_integer_gradient_set_by_hand():
+    scalar = ts.Tensor(np.array(10.0), requires_grad=True)
+    scalar.grad = np.float64(20.0)  # immutable: it must become an array to be scaled
+    ints = ts.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    ints.grad = np.array([3, 4])  # integers cannot hold the scaled values
+    assert clip_grad_norm([scalar], 1.0) == pytest.approx(20.0)
+    assert float(scalar.grad) == pytest.approx(1.0)
+    assert clip_grad_norm([ints], 1.0) == pytest.approx(5.0)
+    assert ints.grad.dtype == np.float32
+    np.testing.assert_allclose(ints.grad, [0.6, 0.8], rtol=1e-6)
 
 
 def test_clipping_a_norm_whose_squares_overflow_scales_instead_of_zeroing():

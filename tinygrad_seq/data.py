@@ -83,6 +83,11 @@ def _host(ids) -> np.ndarray:
     return to_numpy(ids) if hasattr(ids, "dtype") else np.asarray(ids)
 
 
+def _is_sequence(value) -> bool:
+    """Whether `value` is a list, tuple or array with an axis (a row of ids, not one id)."""
+    return isinstance(value, list | tuple) or bool(getattr(value, "ndim", 0))
+
+
 def _no_bare_str(value, who: str, expected: str) -> None:
     # iterating a str gives its characters: almost never what was meant
     if isinstance(value, str):
@@ -149,6 +154,14 @@ class Vocab:
         ids (L,) -> one string; a batch (B, L), such as greedy_decode's output, -> a list
         of B strings, one per row.
         """
+        if isinstance(ids, list | tuple) and ids and all(map(_is_sequence, ids)):
+            # a batch as a list of rows, which may differ in length: one row at a time
+            rows = [self.decode(row, skip_special) for row in ids]
+            if not all(isinstance(row, str) for row in rows):
+                raise ValueError(
+                    "Vocab.decode: expected ids of shape (L,) or (B, L); a row here holds rows"
+                )
+            return rows
         ids = _host(ids)
         if ids.size and ids.dtype.kind not in "iu":
             raise TypeError(f"Vocab.decode: ids must be integers, got dtype {ids.dtype}")

@@ -166,13 +166,20 @@ def _checked_grad(p: Tensor, who: str):
             f"{who}: the gradient of parameter {name} has shape {tuple(shape)}, but the "
             f"parameter has shape {tuple(p.data.shape)}"
         )
+    if g.__class__ is not p.data.__class__ or g.dtype.kind != "f":
+        # a NumPy scalar on a 0-d parameter (immutable: clipping could not scale it in
+        # place), or integers set by hand (a float scale cannot be written into them): an
+        # array of the parameter's backend and dtype
+        return array_module(p.data).asarray(g, dtype=p.data.dtype)
     return g
 
 
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients so their joint L2 norm is at most `max_norm`; return the norm
-    before clipping (the exploding-gradient remedy of RNN training)."""
-    _check_positive(max_norm, "clip_grad_norm: max_norm")
+    before clipping (the exploding-gradient remedy of RNN training). `max_norm=math.inf`
+    only measures the norm, as in PyTorch."""
+    if not as_float(max_norm, "clip_grad_norm: max_norm") > 0:  # (NaN fails too)
+        raise ValueError(f"clip_grad_norm: max_norm must be a number > 0, got {max_norm}")
     grads = []
     for p in _param_list(params, "clip_grad_norm"):
         if p.grad is None:

@@ -291,6 +291,29 @@ def test_modules_in_dicts_and_nested_lists_are_registered():
     assert len(list(Heads().modules())) == 3
 
 
+def test_modules_after_data_in_a_container_are_registered():
+    # (name, module) pairs, and a dict whose first value is a number: the rule once looked
+    # only at a container's first item, and dropped these weights from parameters()
+    class Mixed(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = [("enc", Linear(2, 2)), ("dec", Linear(2, 1))]
+            self.heads = {"scale": 0.5, "proj": Linear(2, 2)}
+
+    names = [n for n, _ in Mixed().named_parameters()]
+    assert names == [
+        "blocks.0.1.W", "blocks.0.1.b", "blocks.1.1.W", "blocks.1.1.b", "heads.proj.W",
+        "heads.proj.b",
+    ]  # fmt: skip
+    assert sorted(Mixed().state_dict()) == sorted(names)
+
+
+def test_named_parameters_with_a_prefix_are_dotted():
+    assert [n for n, _ in Linear(2, 2).named_parameters("enc")] == ["enc.W", "enc.b"]
+    mlp = MLP([2, 3, 1])
+    assert [n for n, _ in mlp.named_parameters(prefix="head")][0] == "head.layers.0.W"
+
+
 def test_a_module_holding_its_parent_is_walked_once():
     class Child(Module):
         def __init__(self, parent) -> None:

@@ -168,6 +168,14 @@ def test_warns_on_float32_inputs(rng):
         ts.gradcheck(lambda a: (a * 2).sum(), x, eps=1e-2, atol=1e-2)
 
 
+def test_float32_differences_divide_by_the_step_the_dtype_took():
+    # float32 cannot hold 1 ± 1e-3 (nor 3 ± 1e-3) exactly: dividing by 2ε read 2x's slope
+    # as ~2.0003 and ~1.9998, and the check failed at a tight tolerance
+    x = ts.Tensor(np.array([1.0, 3.0], np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="float64"):
+        assert ts.gradcheck(lambda a: a * 2, x, eps=1e-3, atol=0, rtol=1e-6)
+
+
 def test_no_warning_on_float64_inputs(rng):
     x = f64(rng, 3)
     with warnings.catch_warnings():

@@ -63,6 +63,8 @@ def test_steps_scopes_and_equal_node_counts_per_step(rng):
     assert all(ops == per_step_ops[0] for ops in per_step_ops)
     # nothing else lives in "rnn": every node there is in exactly one step
     assert sum(counts) == len(g.in_scope("rnn"))
+    assert g.in_scope("rnn/") == g.in_scope("rnn")  # a trailing slash names the same scope
+    assert g.in_scope("") == list(g.nodes)  # every scope is nested in the top one
 
 
 def test_parameter_and_input_flags(rng):

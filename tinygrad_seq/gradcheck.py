@@ -46,7 +46,8 @@ def gradcheck(
 
     Every input with `requires_grad=True` is checked, element by element, against every
     output element: the whole Jacobian ∂out/∂input, its rows from one backward pass per
-    output element, its columns from (out(x + ε) − out(x − ε)) / 2ε. An output of more
+    output element, its columns from (out(x + ε) − out(x − ε)) / 2ε (divided by
+    the step the input's dtype could take, which float32 rounds). An output of more
     than FULL_JACOBIAN_OUTPUTS (512) elements is checked through PROJECTIONS (8) fixed
     random vectors v instead (vᵀJ, one backward pass each), which can miss an error
     confined to a few of its elements: check a smaller case for those. Returns True, or
@@ -131,13 +132,18 @@ def gradcheck(
                 original = t.data[idx].copy() if t.ndim else t.data.copy()
                 with no_grad():
                     t.data[idx] = original + eps
+                    x_plus = float(backend.to_numpy(t.data[idx]))
                     f_plus = backend.to_numpy(fn(*inputs).data).astype(np.float64)
                     t.data[idx] = original - eps
+                    x_minus = float(backend.to_numpy(t.data[idx]))
                     f_minus = backend.to_numpy(fn(*inputs).data).astype(np.float64)
                     t.data[idx] = original
+                # divided by the step the input's dtype could take (float32 at x = 1
+                # rounds x ± 1e-3 by up to ~5 %), not the one asked for
+                step = (x_plus - x_minus) or 2 * eps
                 # the difference first, then the projection: a large output's rounding
                 # would swamp the difference of two projections
-                column = (f_plus - f_minus).reshape(-1) / (2 * eps)  # ∂out/∂x[idx]
+                column = (f_plus - f_minus).reshape(-1) / step  # ∂out/∂x[idx]
                 numeric[(slice(None), *idx)] = column if full else V @ column
             excess = np.abs(analytic[k] - numeric) - (atol + rtol * np.abs(numeric))
             # NaN or inf on either side is a failure (NaN compares False with everything)

@@ -101,7 +101,11 @@ class Graph:
         return list(seen)
 
     def in_scope(self, prefix: str) -> list[Node]:
-        """Nodes whose scope is `prefix` or nested inside it."""
+        """Nodes whose scope is `prefix` or nested inside it ("encoder" or "encoder/": the
+        encoder's nodes; "": every node, as every scope is nested in the top one)."""
+        prefix = prefix.rstrip("/")
+        if not prefix:
+            return list(self.nodes)
         return [n for n in self.nodes if n.scope == prefix or n.scope.startswith(prefix + "/")]
 
     def parameters(self) -> list[Node]:

@@ -39,6 +39,7 @@ from .checker import (
     matrix,
     row,
     sigma,
+    sigmoid,
     symbol,
     tanh,
     vector,
@@ -194,7 +195,9 @@ def sigmoid_derivative() -> Derivation:
     x = symbol("x", "x")
     definition = 1 / (1 + sp.exp(-x))
     derived = sp.Matrix([sp.diff(definition, x)])
-    stated = sp.Matrix([definition * (1 - definition)])
+    # the rule the other identities use: SymPy's derivative of the σ function (its fdiff,
+    # σ(1 − σ)), written out with σ(x) = 1/(1 + e⁻ˣ)
+    stated = sp.Matrix([sp.diff(sigmoid(x), x).rewrite(sp.exp)])
     sigma_x = symbol("σ(x)", r"\sigma(x)")
 
     def engine(point):
@@ -360,8 +363,10 @@ def full_jacobian(hidden: int = 2, inputs: int = 1) -> Derivation:
 
 # ------------------------------------------------------------------ two steps
 @cache
-def two_steps(hidden: int = 1, inputs: int = 1) -> Derivation:
-    """∂Cₜ₊₁/∂Cₜ₋₁ over two steps (h = 1): fₜ₊₁ fₜ plus the path through hₜ and the gates."""
+def two_steps(hidden: int = 2, inputs: int = 1) -> Derivation:
+    """∂Cₜ₊₁/∂Cₜ₋₁ over two steps: fₜ₊₁ fₜ plus the path through hₜ and the gates. h = 2 by
+    default: with h = 1 every block is 1 × 1, and a product in the wrong order or a
+    transposed factor would pass."""
     h_prev, C_prev, x_t = _inputs(hidden, inputs)
     s1 = _step(hidden, inputs, h_prev, C_prev, x_t)
     x_next = vector("xₜ₊₁,{}", "x_{{t+1,{}}}", inputs)
@@ -408,7 +413,7 @@ def two_steps(hidden: int = 1, inputs: int = 1) -> Derivation:
     )
 
 
-def two_steps_cell_path_only(hidden: int = 1, inputs: int = 1) -> Derivation:
+def two_steps_cell_path_only(hidden: int = 2, inputs: int = 1) -> Derivation:
     """The seed's ∂Cₜ₊₁/∂Cₜ₋₁ = fₜ₊₁ fₜ stated as the whole two-step derivative (wrong)."""
     d = two_steps(hidden, inputs)
     f_t = [d.names[s] for s in d.names if str(s).startswith("fₜ,")]

@@ -246,6 +246,9 @@ def test_bad_sizes_are_clear_errors():
         data.reverse_task(10, min_len=5, max_len=3)
     with pytest.raises(TypeError, match="seed must be an int"):
         data.order_task(10, seed="x")
+    for bad in (2.0, "3", True):  # a float, a string, a bool: not a count of examples
+        with pytest.raises(TypeError, match="order_task: num_pairs must be an integer"):
+            data.order_task(bad)
 
 
 def test_replace_works_on_the_data_sets():

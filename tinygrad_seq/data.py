@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_id_array
+from ._checks import as_id_array, as_int
 from .backend import to_numpy
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -95,9 +95,12 @@ def _no_bare_str(value, who: str, expected: str) -> None:
 
 
 def _positive(value: int, what: str, who: str, minimum: int = 1) -> int:
-    if not isinstance(value, int | np.integer) or value < minimum:
+    """`value` as an int ≥ `minimum`: a TypeError for a float, a string or a bool (True is
+    not 1 example), a ValueError below the minimum."""
+    n = as_int(value, f"{who}: {what}", "an integer")
+    if n < minimum:
         raise ValueError(f"{who}: {what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return n
 
 
 # --------------------------------------------------------------------------- vocabulary

@@ -103,6 +103,7 @@ class TrainResult:
 def accuracy(model: Module, data: SequenceData, batch_size: int = 512) -> float:
     """Fraction of `data` that `model` labels correctly (eval mode, no graph); NaN for no
     data (there is nothing to be right or wrong about, and 0.0 would read as a failure)."""
+    check_sizes("accuracy", batch_size=batch_size)
     correct = 0
     with no_grad(), evaluating(model):  # each submodule's own mode back, even after an error
         for start in range(0, len(data), batch_size):
@@ -133,6 +134,7 @@ def train_classifier(
     """
     check_sizes("train_classifier", at_least=0, steps=steps)
     check_sizes("train_classifier", batch_size=batch_size)
+    check_sizes("train_classifier", at_least=0, eval_limit=eval_limit)
     if steps and not len(train):
         raise ValueError("train_classifier: the training data is empty")
     rng = np.random.default_rng(seed)

@@ -135,6 +135,7 @@ def accuracy_by_length(
     """Greedy-decode `data`; return ({source length: fraction of target tokens, EOS included,
     predicted right at their position}, fraction of pairs decoded exactly). Only what was
     generated up to and including the first EOS counts."""
+    check_sizes("accuracy_by_length", batch_size=batch_size)
     correct = np.zeros(len(data))
     total = np.zeros(len(data))
     exact = np.zeros(len(data), dtype=bool)

@@ -347,6 +347,13 @@ def test_saving_keeps_the_old_file_until_the_new_one_is_whole(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["weights.npz"]  # no partial file left
 
 
+def test_saving_to_a_folder_names_the_folder(tmp_path):
+    with pytest.raises(IsADirectoryError, match="a folder, not a file") as error:
+        Linear(3, 2).save(tmp_path)
+    assert error.value.filename == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no partial file left
+
+
 def test_weights_named_like_savez_arguments_round_trip(tmp_path):
     class Odd(Module):
         def __init__(self) -> None:

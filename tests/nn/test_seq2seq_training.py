@@ -159,6 +159,8 @@ def test_a_bad_batch_size_is_named(batch_size, error):
     data, v_src, v_tgt = _small_reversal()
     with pytest.raises(error, match="train_pairs: batch_size"):
         train_pairs(Seq2Seq(v_src, v_tgt, 4, 8, "gru"), data, steps=3, batch_size=batch_size)
+    with pytest.raises(error, match="accuracy_by_length: batch_size"):
+        accuracy_by_length(Seq2Seq(v_src, v_tgt, 4, 8, "gru"), data, batch_size=batch_size)
 
 
 def test_antidiagonal_weight_records_no_graph_and_keeps_the_mode():

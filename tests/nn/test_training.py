@@ -74,6 +74,10 @@ def test_a_bad_batch_size_is_named_and_empty_data_scores_nan():
     model = BagOfWordsClassifier(len(data.vocab), 2)
     with pytest.raises(ValueError, match="train_classifier: batch_size must be at least 1"):
         train_classifier(model, data, data, steps=5, batch_size=0)
+    with pytest.raises(ValueError, match="accuracy: batch_size must be at least 1"):
+        accuracy(model, data, batch_size=0)  # (range() refused its step of 0)
+    with pytest.raises(ValueError, match="train_classifier: eval_limit must be at least 0"):
+        train_classifier(model, data, data, steps=1, eval_limit=-1)  # dropped the last rows
     empty = SequenceData(data.ids[:0], data.mask[:0], data.labels[:0], data.vocab)
     assert np.isnan(accuracy(model, empty))
     with pytest.raises(ValueError, match="training data is empty"):

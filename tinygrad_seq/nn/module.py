@@ -10,6 +10,7 @@ No registration calls, no metaclass: what you assign in `__init__` is what you g
 from __future__ import annotations
 
 import contextlib
+import errno
 import numbers
 import os
 import secrets
@@ -271,6 +272,10 @@ class Module:
         state = self.state_dict()
         given = os.fspath(path)
         path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
+        if os.path.isdir(path):  # (os.replace would name the hidden partial file)
+            raise IsADirectoryError(
+                errno.EISDIR, "a folder, not a file: give the weights file's path", given
+            )
         folder, name = os.path.split(path)
         # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode,
         # or the old file's)

@@ -64,6 +64,14 @@ def backend_option(f: Callable) -> Callable:
     )(f)
 
 
+def _named_folder(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--out's value, unless it is empty (which would scatter the outputs into the current
+    folder: pass "." to mean that)."""
+    if value == "":
+        raise click.BadParameter("'' names no folder; pass one such as tour-out, or '.'")
+    return value
+
+
 def out_option(default: str, help_: str = "Output folder.") -> Callable:
     def wrap(f: Callable) -> Callable:
         return click.option(
@@ -72,6 +80,7 @@ def out_option(default: str, help_: str = "Output folder.") -> Callable:
             default=default,
             show_default=True,
             help=help_,
+            callback=_named_folder,
         )(f)
 
     return wrap
@@ -117,6 +126,9 @@ def single_threaded_blas() -> Iterator[str]:
     except ImportError:
         yield "unchanged (threadpoolctl not installed)"
         return
+    # threadpoolctl limits the libraries loaded when the block starts: the engine's MKL
+    # (loaded at its first large product) is loaded first, or it would keep every core
+    ts._mkl.library()
     with threadpool_limits(limits=1, user_api="blas"):
         yield "1 (threadpoolctl)"
 

@@ -80,3 +80,9 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
     if failed:
         click.echo(f"FAILED: {', '.join(failed)}", err=True)
         click.get_current_context().exit(1)
+
+
+# here the seed draws no data or weights, only the point each identity is checked at
+next(
+    p for p in derive.params if p.name == "seed"
+).help = "Random seed: the point at which each identity is checked numerically."

@@ -165,7 +165,7 @@ def build(model: str, steps: int) -> Built:
     "fmt",
     type=click.Choice(["svg", "png", "dot"]),
     default=None,
-    help="Output format.  [default: from the file's suffix, else svg]",
+    help="Output format.  [default: from --out's suffix; svg when --out is not given]",
 )
 @click.option(
     "--collapse",
@@ -215,6 +215,11 @@ def graph(
         )
     target = Path(out)
     suffix = target.suffix.lstrip(".").lower()  # as render_graph reads it
+    if fmt is None and target.name.lower() in (".svg", ".png", ".dot"):  # all suffix: a
+        raise click.BadParameter(  # hidden file with no suffix, to Python's pathlib
+            f"{out!r} is a suffix without a name; pass one such as {model}{out}",
+            param_hint="--out",
+        )
     if fmt is None and suffix not in ("svg", "png", "dot"):
         raise click.BadParameter(
             f"{out!r} does not end in .svg, .png or .dot (or pass --format)", param_hint="--out"

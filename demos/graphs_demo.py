@@ -97,8 +97,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"inputs, 4 units), so that command reproduces these numbers and pictures."
     )
     return {
-        "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_T‖ = {first_over_last['RNN ‖∂L/∂h_t‖']:.1e}, LSTM "
-        f"cell {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} ({renderer.split(' (')[0]})",
+        "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_{steps - 1}‖ = "
+        f"{first_over_last['RNN ‖∂L/∂h_t‖']:.1e}, "
+        f"LSTM cell {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} ({renderer.split(' (')[0]})",
         "measured": measured,
         "figures": [*files, f"img/{fig.name}"],
         "key": {

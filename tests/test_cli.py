@@ -87,6 +87,8 @@ def test_the_bare_command_shows_the_help(capsys):
         (["graph"], ["Missing argument 'MODEL'", "mlp, rnn"]),  # click lists them a line each
         (["graph", "rnn", "--format", "png", "--out", "x.svg"], ["ends in .svg", "--format"]),
         (["graph", "rnn", "--format", "dot", "--out", ""], ["--out", "names no file"]),
+        (["graph", "rnn", "--out", ".svg"], ["--out", "a suffix without a name", "rnn.svg"]),
+        (["vanishing", "--quick", "--out", ""], ["--out", "names no folder"]),
         (["bench", "--budget", "nan"], ["--budget"]),
         (["bench", "--workloads", "W4-fused", "--engines", "numpy-floor"], ["nothing to time"]),
     ],

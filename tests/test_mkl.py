@@ -288,3 +288,21 @@ def test_the_environment_variable_turns_it_off():
         TINYGRAD_SEQ_GEMM="numpy",
     )
     assert printed == "numpy (TINYGRAD_SEQ_GEMM=numpy)"
+
+
+@needs_mkl
+def test_the_demos_single_threaded_blas_covers_mkl_loaded_inside_it():
+    # threadpoolctl limits only libraries already loaded: MKL, loaded lazily at the first
+    # large product inside the block, kept every core while the summary said one thread
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "from threadpoolctl import threadpool_info; "
+        "from tinygrad_seq.demos.common import single_threaded_blas; "
+        "import tinygrad_seq as ts\n"
+        "with single_threaded_blas():\n"
+        "    ts.randn(1024, 64) @ ts.randn(64, 64)\n"
+        "    print(_mkl.library(), [i['num_threads'] for i in threadpool_info() "
+        "if i['internal_api'] == 'mkl'])"
+    )
+    env = {v: "" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    assert _run_fresh(code, TINYGRAD_SEQ_GEMM="mkl", **env) == "mkl [1]"

@@ -1,9 +1,9 @@
 """The tour's figures, drawn with matplotlib (imported inside each function, Agg canvas).
 
-Every function takes plain NumPy data and a path, writes one PNG and returns the path, so
-the figures can be redrawn from `summary.json` alone. Nothing here touches pyplot's global
-state: figures are `matplotlib.figure.Figure` objects on an Agg canvas, safe in scripts,
-tests and threads, with no display needed.
+Every function takes plain NumPy data and a path, writes one PNG and returns the path (the
+data comes from the demos: `summary.json` keeps their numbers, not every curve). Nothing
+here touches pyplot's global state: figures are `matplotlib.figure.Figure` objects on an
+Agg canvas, safe in scripts, tests and threads, with no display needed.
 """
 
 from __future__ import annotations
@@ -546,7 +546,7 @@ def memory_figure(
         color="#777777",
         lw=2,
         ls="--",
-        label="best unit before training",
+        label="highest unit at each T, before training",
     )
     ax.semilogy(
         steps,
@@ -939,7 +939,7 @@ def transformer_figure(
     a2.set_yscale("log")
     a2.set_ylim(floor, 1e5)  # headroom for the legend
     a2.set_xticks(x, labels=names)
-    a2.set_ylabel("max |enc(mat on sat cat) −\npermuted enc(cat sat on mat)|")
+    a2.set_ylabel("max |difference| between the encodings\nof two orders of one sentence")
     a2.set_title("Self-attention is permutation-equivariant\nwithout positions", fontsize=10)
     a2.legend(fontsize=8, loc="upper center", ncol=2)
 

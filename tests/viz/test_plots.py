@@ -183,7 +183,9 @@ def test_training_figures(tmp_path, figures):
     assert gates.get_title().startswith("Trained LSTM (D = 10)")
     assert len(cell_path.get_lines()) == 2 * 8 + 2  # every unit before and after, and the best
     best = _lines(cell_path)
-    _plotted(best["best unit before training"], np.arange(2, 13), cum_init.max(axis=1))
+    _plotted(
+        best["highest unit at each T, before training"], np.arange(2, 13), cum_init.max(axis=1)
+    )
     _plotted(best["best unit after training (unit 3)"], np.arange(2, 13), cum_trained[:, 3])
 
     acc = {"seq2seq": [1.0, 0.8, 0.5], "seq2seq + attention": [1.0, 1.0, 0.9]}

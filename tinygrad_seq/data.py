@@ -278,7 +278,11 @@ def pad_or_truncate(
 class SequenceData(NamedTuple):
     """A sequence-classification data set: ids (N, L) int64 padded with PAD, mask (N, L)
     bool (True = real token), labels (N,) int64 in [0, classes), the vocabulary, and the
-    number of classes the task has (None: unknown, counted from the labels)."""
+    number of classes the task has (None: unknown, counted from the labels).
+
+    `len(data)` counts the examples (N), while indexing and unpacking go over the fields,
+    as for any named tuple (`ids, mask, labels, vocab, classes = data`): pick examples
+    from the arrays (`data.ids[:10]`)."""
 
     ids: np.ndarray
     mask: np.ndarray
@@ -383,6 +387,9 @@ class PairData(NamedTuple):
     tgt (N, L) int64: BOS, target ids, EOS, then PAD; tgt_lengths (N,) counts BOS and EOS.
     Teacher forcing feeds `tgt_in` = tgt[:, :-1] and predicts `tgt_out` = tgt[:, 1:]
     (ignore PAD in the loss: cross_entropy(..., ignore_index=PAD)).
+
+    `len(data)` counts the pairs (N), while indexing and unpacking go over the fields, as
+    for any named tuple: pick pairs from the arrays (`data.src[:10]`).
     """
 
     src: np.ndarray

@@ -19,6 +19,7 @@ from tinygrad_seq.nn.attention import (
     as_mask,
     ids_array,
     masked_softmax,
+    scaled_dot_product_attention,
     source_mask,
 )
 
@@ -315,6 +316,15 @@ def test_mask_forms_agree(rng):
     a4 = attn(q, k, v, padding[:, None, :])[1].numpy()
     a5 = attn(q, k, v, np.repeat(padding[:, None, :], TQ, axis=1))[1].numpy()
     np.testing.assert_array_equal(a4, a5)
+    # the public functions take a Tensor mask as the modules do (they raised on .any)
+    e = ts.Tensor(rng.standard_normal((B, TQ, TK)))
+    np.testing.assert_array_equal(
+        masked_softmax(e, ts.Tensor(full)).numpy(), masked_softmax(e, full).numpy()
+    )
+    context, _ = scaled_dot_product_attention(q, k, v, ts.Tensor(full))
+    np.testing.assert_array_equal(
+        context.numpy(), scaled_dot_product_attention(q, k, v, full)[0].numpy()
+    )
 
 
 def test_all_heads_in_one_batched_product_equal_one_head_at_a_time(rng):

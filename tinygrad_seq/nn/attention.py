@@ -127,11 +127,13 @@ def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Te
 def masked_softmax(e: Tensor, mask: Any = None) -> Tensor:
     """α = softmax(e) over the last axis (keys), exactly 0 where `mask` is False.
 
-    e (..., Tq, Tk); mask a boolean backend array broadcastable to e. A row with no
-    allowed key gets all-zero weights (and zero gradient), not NaN.
+    e (..., Tq, Tk); mask a boolean backend array (or a Tensor of one) broadcastable to
+    e. A row with no allowed key gets all-zero weights (and zero gradient), not NaN.
     """
     if mask is None:
         return e.softmax(axis=-1)
+    if isinstance(mask, Tensor):  # (as the modules take it)
+        mask = mask.data
     xp = backend.array_module(e.data)
     fill = _leaf(xp.asarray(masked_score(e.dtype), dtype=e.dtype), name="masked")
     alpha = where(mask, e, fill).softmax(axis=-1)
@@ -146,7 +148,8 @@ def scaled_dot_product_attention(
     """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V, batched over every leading axis.
 
     Q (..., Tq, d_k), K (..., Tk, d_k), V (..., Tk, d_v) → (context (..., Tq, d_v),
-    α (..., Tq, Tk)); `mask` a boolean backend array broadcastable to (..., Tq, Tk).
+    α (..., Tq, Tk)); `mask` a boolean backend array (or a Tensor of one) broadcastable to
+    (..., Tq, Tk).
     """
     d_k = Q.shape[-1]
     e = (Q @ K.transpose(*range(K.ndim - 2), -1, -2)) * (1.0 / math.sqrt(d_k))  # (.., Tq, Tk)

@@ -70,7 +70,7 @@ class GRU(Module):
 
     `gru(xs (B, T, d), h0 (B, h) = zeros, mask (B, T) bool = None) -> (hs (B, T, h), h_T)`.
     With a mask, padded steps (False) leave the state unchanged, so h_T is each sequence's
-    state after its own last real token.
+    state after its own last real token (padded inputs must be finite, as for RNN).
     """
 
     def __init__(self, input: int, hidden: int, bias: bool = True) -> None:

@@ -102,7 +102,8 @@ class LSTM(Module):
 
     `lstm(xs (B, T, d), state0 = (h0, C0) or None, mask (B, T) bool = None)
     -> (hs (B, T, h), (h_T, C_T))`. With a mask, padded steps (False) leave h and C
-    unchanged, so (h_T, C_T) is each sequence's state after its own last real token.
+    unchanged, so (h_T, C_T) is each sequence's state after its own last real token
+    (padded inputs must be finite, as for RNN).
     """
 
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:

@@ -170,6 +170,9 @@ class RNN(Module):
     With `output=o`, `rnn.output(hs)` gives ys (B, T, o) (W_hy (o, h), b_y (o,)).
     With a mask, padded steps (False) leave the state unchanged, so h_T is each sequence's
     state after its own last real token (and hs repeats that state over the padding).
+    Padded inputs must still be finite numbers (a PAD embedding is): each step is computed
+    for the whole batch and its padded rows dropped, and a NaN there would reach the
+    weights' gradients as 0 · NaN.
     """
 
     def __init__(self, input: int, hidden: int, output: int | None = None) -> None:

@@ -7,7 +7,8 @@
 The other revision's `tinygrad_seq/` comes out of git (`git archive`) into a temporary
 folder, and both versions are imported into this one process under the same name, one
 after the other; their workloads (benchmarks/workloads.py, this checkout's) are built
-against each. Every turn then runs the old engine, the new one and the NumPy floor in a
+against each, and each version's gradients are checked against the floor's. Every turn
+then runs the old engine, the new one and the NumPy floor in a
 shuffled order, two calls each with the second timed, as the suite's paired processes do.
 A slow phase of the machine (this VM's speed drifts by 10-40 % between processes, and
 even bimodally) slows all three alike, so the median of the per-turn ratios new ÷ old
@@ -95,6 +96,13 @@ def build(folders: dict[str, Path], workload: str, tiny: bool) -> dict:
             raise SystemExit(
                 f"{workload} does not build against the {label} engine: {type(e).__name__}: {e}"
             ) from None
+        # a change that broke the math must not pass for a speed-up
+        check = workloads.check_against_floor(steps[label], workload, tiny=tiny)
+        if not check["ok"]:
+            raise SystemExit(
+                f"{workload}: the {label} engine's gradients differ from the floor's at "
+                f"{check['where']} ({check['rel_diff']:.2g} > {check['tolerance']:g})"
+            )
     # an engine-only variant (W4-scope, W4-gradnorms, W4-fused) races its base's floor
     steps["floor"] = workloads.make_floor(workloads.spec(workload).base or workload, tiny=tiny)
     return steps

@@ -602,7 +602,9 @@ def render(results: dict) -> str:
             "## Per-op overhead",
             "",
             "Time per elementwise op (W5) or per time step (W4: 5 graph nodes per step), "
-            "and the same above the floor's time: the engine's own bookkeeping.",
+            "and the same above the floor's time: the engine's own bookkeeping (on W4 less "
+            "what its stacked weight gradients save over the floor's textbook per-step "
+            "products: `python -m benchmarks.floors` races a floor that stacks them too).",
             "",
         ]
         lines += ov

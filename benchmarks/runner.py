@@ -354,6 +354,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     if opts.render_only:
         out = opts.out or default_out()
         page = report.render(json.loads((out / "results.json").read_text()))
+        if opts.no_write:  # the page on stdout, the folder untouched
+            print(page)
+            return 0
         (out / "RESULTS.md").write_text(page)
         log(f"wrote {out / 'RESULTS.md'} from {out / 'results.json'}")
         return 0

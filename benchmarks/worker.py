@@ -41,12 +41,24 @@ import tracemalloc  # noqa: E402
 
 
 def _rss_mib() -> float:
+    """The process's peak RSS so far (MiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _current_rss_mib() -> float:
+    """The process's RSS now (MiB): /proc/self/statm where there is one, else the peak."""
+    try:
+        with open("/proc/self/statm") as f:
+            resident_pages = int(f.read().split()[1])
+        return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return _rss_mib()
 
 
 def _import_engine(engine: str, backend: str) -> dict:
     """Import what `engine` needs (so the RSS baseline includes it); return its versions."""
     import numpy as np
+    import numpy.random  # noqa: F401  (the data is drawn with it: ~7 MiB, every engine alike)
 
     info = {"numpy": np.__version__}
     if engine == "torch":
@@ -88,7 +100,7 @@ def time_cell(args: argparse.Namespace) -> dict:
 
     rec: dict = {"engine": args.engine, "workload": args.workload, "pid": os.getpid()}
     rec["info"] = _import_engine(args.engine, args.backend)
-    rec["rss_after_import_mib"] = _rss_mib()
+    rec["rss_after_import_mib"] = _current_rss_mib()
     t0 = time.perf_counter()
     step = workloads.make(args.engine, args.workload, seed=args.seed)
     rec["setup_s"] = time.perf_counter() - t0

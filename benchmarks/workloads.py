@@ -5,8 +5,11 @@ For every workload this file holds, side by side:
 - ``make_data``: seeded float64 parameters and inputs (every version casts them to its dtype);
 - the engine version, through tinygrad_seq's public API only;
 - the floor: a hand-written NumPy forward and backward (no autograd). It keeps the op
-  structure the engine runs (the same per-step matmuls, no hoisting of ``x_t U`` out of the
-  loop), so "engine time − floor time" is the engine's own bookkeeping;
+  structure the engine runs in the forward (the same per-step matmuls, no hoisting of
+  ``x_t U`` out of the loop), so "engine time − floor time" is the engine's own
+  bookkeeping; except that W2's and W4's backward is the textbook one, a small product per
+  step and weight, which the engine's stacked weight gradients beat (benchmarks/floors.py
+  races a floor that stacks them too);
 - the PyTorch CPU eager version (only built when torch is importable).
 
 Each ``make_*`` returns a `Step`: calling it runs one forward + backward from fresh

@@ -284,6 +284,14 @@ def test_runner_end_to_end(tmp_path, capsys):
     assert "| **W5** |" in page and "✓" in page
     assert "| W5 | tinygrad_seq | 1 × " in page  # the paired process ran too
     assert (tmp_path / "results.json").is_file()
+    # --render-only redraws the page from results.json; with --no-write onto stdout only
+    (tmp_path / "RESULTS.md").unlink()
+    capsys.readouterr()
+    assert runner.main(["--render-only", "--no-write", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == page.strip()
+    assert not (tmp_path / "RESULTS.md").exists()
+    assert runner.main(["--render-only", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "RESULTS.md").read_text() == page
 
 
 @pytest.mark.numpy_only
@@ -358,6 +366,18 @@ def test_compare_times_a_revision_against_the_checkout(capsys):
 
 
 @pytest.mark.skipif(not _in_a_git_checkout(), reason="needs git and a git checkout")
+def test_compare_refuses_to_time_an_engine_whose_gradients_are_wrong(monkeypatch):
+    from benchmarks import compare
+
+    def wrong(step, workload, tiny=False, **kwargs):
+        return {"ok": False, "where": "x", "rel_diff": 0.5, "tolerance": 1e-3}
+
+    monkeypatch.setattr(workloads, "check_against_floor", wrong)
+    with pytest.raises(SystemExit, match="W5: the old engine's gradients differ .* at x"):
+        compare.main(["HEAD", "--workloads", "W5", "--tiny", "--seconds", "0.1"])
+
+
+@pytest.mark.skipif(not _in_a_git_checkout(), reason="needs git and a git checkout")
 def test_compare_rejects_an_unknown_revision_in_one_line():
     from benchmarks import compare
 
@@ -376,3 +396,38 @@ def test_the_versions_line_names_who_multiplies_the_engines_large_products(monke
     if _mkl._library_path() is not None:  # the mkl package is installed: its version
         monkeypatch.setattr(_mkl, "library", lambda: "mkl")
         assert runner._product_library().startswith("MKL 20")
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("workload", ["W2", "W4"])
+def test_the_tuned_floor_computes_the_floors_gradients_and_races(workload, capsys):
+    from benchmarks import floors
+
+    for dtype in ("float64", "float32"):
+        tuned, floor = (
+            floors.make_tuned_floor(workload, True, dtype),
+            workloads.make_floor(workload, True, dtype),
+        )
+        assert tuned() == pytest.approx(floor(), rel=1e-6)
+        rel, where = workloads.compare_grads(
+            tuned.grads(), floor.grads(), WORKLOADS[workload].params
+        )
+        assert rel < (1e-12 if dtype == "float64" else 1e-5), where
+    assert floors.main(["--workloads", workload, "--tiny", "--seconds", "0.2"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| W"))
+    turns, _, *ratios = (float(cell) for cell in row.split("|")[2:7])
+    assert turns >= 5 and all(0.05 < r < 50 for r in ratios)
+
+
+def test_the_tuned_floor_checker_fails_on_wrong_gradients(monkeypatch):
+    from benchmarks import floors
+
+    made = floors.make_tuned_floor
+
+    def wrong(*args, **kwargs):
+        step = made(*args, **kwargs)
+        return workloads.Step(step.run, lambda: [g * 1.01 for g in step.grads()])
+
+    monkeypatch.setattr(floors, "make_tuned_floor", wrong)
+    with pytest.raises(SystemExit, match="W4: the tuned floor's gradients differ"):
+        floors.check("W4", tiny=True)

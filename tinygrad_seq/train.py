@@ -130,7 +130,8 @@ def train_classifier(
     Batches are drawn by a generator seeded with `seed`, so a run is reproducible.
     Gradients are clipped to norm `clip` (None: no clipping). `callback(step, loss)`
     runs after every step (a progress bar, a plot). Training accuracy is measured on the
-    first `eval_limit` training examples, test accuracy on all of `test`.
+    first `eval_limit` training examples, test accuracy on all of `test` (each in eval
+    mode, which is then undone: the model is left in train mode).
     """
     check_sizes("train_classifier", at_least=0, steps=steps)
     check_sizes("train_classifier", batch_size=batch_size)

@@ -101,7 +101,8 @@ def train_pairs(
 ) -> list[float]:
     """Teacher-forced training: L = −Σ_t log p(y_t^truth | y_{<t}^truth, x), averaged over
     the real (non-PAD) target tokens. Gradients are clipped to norm `max_norm` (None: no
-    clipping). Returns the loss at every step."""
+    clipping). Returns the loss at every step, and leaves the model in eval mode, ready to
+    decode (call `model.train()` to train it further with dropout)."""
     check_sizes("train_pairs", at_least=0, steps=steps)
     check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)

@@ -116,6 +116,10 @@ def test_pow_constant_exponent(rng):
         np.testing.assert_allclose(out.numpy(), x.numpy() ** c, rtol=1e-12)
         assert out.op == "pow"
         assert ts.gradcheck(lambda t, c=c: t**c, x)
+    from fractions import Fraction  # any real number, read as the others are: x's dtype
+
+    x32 = ts.Tensor(x.numpy().astype(np.float32))
+    assert (x32 ** Fraction(1, 2)).dtype == np.float32 == (x32 * Fraction(1, 2)).dtype
 
 
 def test_pow_zero_has_zero_gradient_even_at_zero():
@@ -502,13 +506,21 @@ def test_reshape(rng):
         assert ts.gradcheck(lambda t, s=shape: t.reshape(*s), x)
 
 
-@pytest.mark.parametrize("axes", [(), (1, 0, 2), (2, 0, 1), (-1, 0, 1), ((0, 2, 1),)])
+@pytest.mark.parametrize("axes", [(), (None,), (1, 0, 2), (2, 0, 1), (-1, 0, 1), ((0, 2, 1),)])
 def test_transpose(axes, rng):
     x = f64(rng, 2, 3, 4)
     out = x.transpose(*axes)
     perm = axes[0] if axes and isinstance(axes[0], tuple) else (axes or None)
+    perm = None if perm == (None,) else perm  # transpose(None) reverses, as NumPy's
     np.testing.assert_array_equal(out.numpy(), x.numpy().transpose(perm))
     assert ts.gradcheck(lambda t: t.transpose(*axes), x)
+
+
+def test_transpose_refuses_axes_that_are_not_integers(rng):
+    x = f64(rng, 2, 3)
+    for axes in ((0.0, 1), (None, 0), (True, False)):
+        with pytest.raises(TypeError, match="transpose: axes must be integers"):
+            x.transpose(*axes)
 
 
 def test_T(rng):

@@ -344,6 +344,13 @@ def test_a_leaf_copies_and_pickles_and_a_recorded_result_says_to_detach_first(rn
     (deep * 2).sum().backward()  # a copy is a leaf of its own
     np.testing.assert_array_equal(deep.grad, [2.0, 2.0, 2.0])
     assert x.grad is None
+    # a shallow copy shares the data, not the gradient backward adds into in place
+    x.sum().backward()
+    shallow = copy.copy(x)
+    (shallow * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(shallow.grad, [4.0, 4.0, 4.0])
+    x.grad = None
     y = x * 2
     for make_copy in (copy.copy, copy.deepcopy, pickle.dumps):
         with pytest.raises(RuntimeError, match="recorded tensor.*'mul'.*detach"):

@@ -297,6 +297,16 @@ class Tensor:
             )
         return super().__reduce_ex__(protocol)
 
+    def __copy__(self) -> Tensor:
+        """copy.copy: a leaf sharing the data (a shallow copy) but with its own `.grad`
+        (backward adds into `.grad` in place: a shared one would mix two leaves' gradients)."""
+        self.__reduce_ex__(2)  # a recorded tensor: the same clear error as deepcopy's
+        t = _leaf(self.data, self.requires_grad, self.name)
+        t.scope = self.scope
+        grad = self.grad
+        t.grad = grad.copy() if hasattr(grad, "copy") else grad
+        return t
+
     # -------------------------------------------------------------- attributes
     @property
     def shape(self) -> tuple[int, ...]:
@@ -537,6 +547,8 @@ class Tensor:
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
             if isinstance(other, np.generic):  # a NumPy scalar would promote float32 data
                 other = other.item()
+            elif not isinstance(other, int | float):  # a Fraction: NumPy would make objects
+                other = float(other)
             return _apply1(ops.PowConst(other), self)
         return _apply2(ops.Pow(), self, self._lift(other))
 
@@ -718,9 +730,13 @@ class Tensor:
         return _apply1(ops.Reshape(shape), self)
 
     def transpose(self, *axes) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
+        """Permute the axes (reverse them when none are given, or None, as in NumPy)."""
         if len(axes) == 1 and isinstance(axes[0], tuple | list):
             axes = tuple(axes[0])
+        elif axes == (None,):
+            axes = ()
+        if not all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"transpose: axes must be integers, got {axes}")
         # `a % ndim` alone would let an out-of-range axis (5 of 2 axes) wrap around silently
         if axes and sorted(a + self.ndim if a < 0 else a for a in axes) != list(range(self.ndim)):
             raise ValueError(

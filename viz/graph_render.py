@@ -233,9 +233,9 @@ def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]
     """The norm of the gradient that flows back along the edge src -> dst.
 
     As recorded (Graph.edge_norms: what dst sent back to src, e.g. one step's share of a
-    weight's gradient). Otherwise: when src has this one user, src's own gradient, exactly;
-    else the gradient that reached its user dst. None where no gradient flows (src needs
-    none).
+    weight's gradient). Otherwise: when src has this one user, src's own gradient, exactly
+    (for x * x, the two uses together: each edge alone is not recorded); else the gradient
+    that reached its user dst. None where no gradient flows (src needs none).
     """
     tail = graph.nodes[src]
     if not tail.requires_grad:
@@ -243,7 +243,8 @@ def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]
     sent = graph.edge_norms.get((src, dst))
     if sent is not None:
         return sent
-    if len(consumers[src]) == 1:
+    users = consumers[src]
+    if len(users) == 1 or all(u == dst for u in users):
         return tail.grad_norm
     return graph.nodes[dst].grad_norm
 
@@ -614,21 +615,34 @@ def _check_options(cluster: str | None, collapse: int | None, detail: str) -> No
     if cluster not in ("scope", None, "none"):
         raise ValueError(f"render_graph: cluster must be 'scope' or None, got {cluster!r}")
     if collapse is not None and (
-        isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 1
+        isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 0
     ):
         raise ValueError(
-            "render_graph: collapse must be None or a positive int (the steps kept at each "
-            f"end of an unroll), got {collapse!r}"
+            "render_graph: collapse must be None (or 0: every step) or a positive int (the "
+            f"steps kept at each end of an unroll), got {collapse!r}"
         )
 
 
-def _cluster_key(path: str) -> tuple:
-    """Sort clusters so that steps come in time order: t=2 before t=10."""
-    key = []
-    for part in path.split("/"):
-        step = step_of(part)
-        key.append((0, step[1], "") if step is not None else (1, 0, part))
-    return tuple(key)
+def _cluster_key(graph: Graph):
+    """A sort key for sibling clusters: steps in time order (t=2 before t=10), other scopes
+    in the order the forward pass first entered them (encoder before decoder, layer=2
+    before layer=10), where names sorted as strings would not be."""
+    first: dict[str, int] = {}
+    ops_then_leaves = sorted(graph.nodes, key=lambda n: n.is_leaf)  # (stable: trace order)
+    for i, n in enumerate(ops_then_leaves):
+        parts = n.scope.split("/") if n.scope else []
+        for k in range(1, len(parts) + 1):
+            first.setdefault("/".join(parts[:k]), i)
+
+    def key(path: str) -> tuple:
+        step = step_of(path.rsplit("/", 1)[-1])
+        if step is not None:
+            return (0, step[1], 0, path)
+        if path.endswith(UNROLL):  # the unnamed unroll first, as it always came
+            return (1, 0, -1, path)
+        return (1, 0, first.get(path, len(first)), path)
+
+    return key
 
 
 UNROLL = "\x00unroll"  # an unnamed cluster around steps recorded outside any named scope
@@ -669,7 +683,19 @@ def graph_to_dot(
     import graphviz
 
     _check_options(cluster, collapse, detail)
+    collapse = collapse or None  # 0: every step, as the command line's --collapse 0
     graph = _as_graph(tensor_or_graph)
+    ops = [n for n in graph.nodes if not n.is_leaf]
+    if show_grads and ops and all(n.grad_norm is None for n in ops):
+        # a backward outside record_grad_norms() leaves norms on the weights (their .grad)
+        # only: colouring those alone, on a key of their own, would mislead
+        if any(n.grad_norm is not None for n in graph.nodes):
+            log.warning(
+                "render_graph: no gradient norms were recorded for the ops, so the graph is "
+                "drawn without colours; run the backward inside "
+                "ts.graph.record_grad_norms() to colour it"
+            )
+        show_grads = False
     plan = _plan(graph, collapse, detail)
     names = _param_names(graph, plan, module)
     # the drawn edges too: a weight's share in one step can be below every node's norm
@@ -755,9 +781,10 @@ def graph_to_dot(
         }
 
     counter = iter(range(1_000_000))
+    cluster_key = _cluster_key(graph)
 
     def emit(path: str, container, depth: int) -> None:
-        for child in sorted(children.get(path, ()), key=_cluster_key):
+        for child in sorted(children.get(path, ()), key=cluster_key):
             with container.subgraph(name=f"cluster_{next(counter)}") as sub:
                 if child == UNROLL:  # unnamed: it only holds the unroll together
                     sub.attr(label="", style="invis")
@@ -916,6 +943,8 @@ def renderer_for(format: str = "svg", renderer: str = "auto") -> str:
     """Name the program that renders `format` here, or raise RendererMissing saying what
     to install. `renderer`: "auto" (system dot if present, else WebAssembly), "dot", "wasm".
     """
+    if isinstance(format, str):
+        format = format.lower()  # "PNG", as suffixes are read
     if format not in FORMATS:
         raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
     if renderer not in ("auto", "dot", "wasm"):
@@ -1000,7 +1029,8 @@ def render_graph(
     format: "svg", "png" or "dot" (default: the path's suffix, else "svg"; a path without
     a suffix gets one). cluster: "scope" (one nested cluster per scope) or None.
     show_grads: colour by the gradient norms a backward inside `record_grad_norms()` left.
-    collapse: keep the first and last `collapse` steps of each unroll, summarise the rest.
+    collapse: keep the first and last `collapse` steps of each unroll, summarise the rest
+    (None or 0: draw every step).
     detail: "ops" (every recorded op) or "symbols" (an unnamed op used once is drawn inside
     the tensor it feeds, so a step shows the seed's named tensors: f_t, i_t, C_t, h_t).
     title: a heading. module: the Module whose dotted names label weights whose own names
@@ -1019,6 +1049,8 @@ def render_graph(
                 f"{', '.join('.' + f for f in FORMATS)} (pass format= to add one to this name)"
             )
         format = suffix if suffix in FORMATS else "svg"  # graph_t=3.5 -> graph_t=3.5.svg
+    if isinstance(format, str):
+        format = format.lower()  # "PNG", as suffixes are read
     if format not in FORMATS:
         raise ValueError(f"render_graph: format must be one of {FORMATS}, got {format!r}")
     if suffix in FORMATS and suffix != format:

@@ -445,8 +445,10 @@ def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
 
 def test_bad_options_are_clear_errors(rng, tmp_path):
     loss, _, _ = unrolled_rnn(rng, T=2)
-    with pytest.raises(ValueError, match="collapse must be None or a positive int"):
-        graph_to_dot(loss, collapse=0)
+    with pytest.raises(ValueError, match=r"collapse must be None \(or 0: every step\)"):
+        graph_to_dot(loss, collapse=-1)
+    assert graph_to_dot(loss, collapse=0) == graph_to_dot(loss)  # as --collapse 0
+    assert ts.viz.render_graph(loss, tmp_path / "g", format="DOT").endswith("g.dot")
     with pytest.raises(ValueError, match="cluster must be"):
         graph_to_dot(loss, cluster="time")
     with pytest.raises(ValueError, match="detail must be"):
@@ -794,3 +796,43 @@ def test_a_one_element_constant_is_labelled_by_its_value(model, values):
     # named inputs keep their names; a larger unnamed input is still "input"
     assert "x_t" in {dot.title(n) for n in dashed} or model == "transformer"
     assert ("masked" in {dot.title(n) for n in dashed}) == (model == "transformer")
+
+
+def test_named_scopes_are_drawn_in_the_order_the_forward_entered_them():
+    # names sorted as strings put layer=10 before layer=2 and "decoder" before "encoder"
+    x = ts.Tensor(np.ones((2, 3)), requires_grad=True)
+    with ts.scope("encoder"):
+        h = x
+        for i in range(12):
+            with ts.scope(f"layer={i}"):
+                h = (h * 1.1).tanh()
+    with ts.scope("decoder"):
+        loss = (h * 2.0).sum()
+    labels = re.findall(r'label="?(layer=\d+|encoder|decoder)\b', graph_to_dot(loss))
+    assert labels == ["encoder", *[f"layer={i}" for i in range(12)], "decoder"]
+
+
+def test_an_input_used_twice_by_one_op_is_coloured_by_its_own_gradient():
+    # x * x: the two uses' shares are not recorded apart; the edges took the gradient that
+    # reached the product (here ~50× larger), not the one that flowed back into h
+    W = ts.Tensor(np.array([[0.01, -0.02], [0.03, 0.001]]), requires_grad=True, name="W")
+    h = W * 1.0
+    h.name = "h"
+    loss = (h * h).sum()
+    g = ts.graph.trace(backward_with_norms(loss))
+    plan = graph_render._plan(g, None, "ops")
+    h_id = next(n.id for n in g.nodes if n.name == "h")
+    out = [e for e in plan.edges if e.tail == f"n{h_id}"]
+    assert len(out) == 2 and all(e.norm == pytest.approx(g.nodes[h_id].grad_norm) for e in out)
+
+
+def test_a_backward_without_recorded_norms_is_drawn_uncoloured_with_a_hint(rng, caplog):
+    # the weights' .grad gave them colours on a key of their own while every op was grey
+    loss, _, _ = unrolled_rnn(rng, T=3)
+    loss.backward()
+    with caplog.at_level("WARNING", logger=graph_render.log.name):
+        source = graph_to_dot(loss)
+    assert "record_grad_norms" in caplog.text
+    fills = set(re.findall(r'fillcolor="(#[0-9a-f]{6})"', source))
+    assert not fills & {c.lower() for c in VIRIDIS}  # no gradient colour anywhere
+    assert "colour = log10" not in source  # and no key or heading for one

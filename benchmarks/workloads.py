@@ -406,6 +406,27 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free, one transcendental
 
 
+def lstm_floor_forward(xs, W_x, W_h, b) -> tuple[np.ndarray, list[tuple]]:
+    """W2's forward in NumPy (gates side by side in the order i, f, g, o): h_T and, per
+    step, what the backward needs (h_{t−1}, c_{t−1}, i, f, g, o, tanh c_t)."""
+    B, H = xs[0].shape[0], W_h.shape[0]
+    h = np.zeros((B, H), W_h.dtype)
+    c = np.zeros((B, H), W_h.dtype)
+    cache = []
+    for x_t in xs:
+        z = x_t @ W_x + h @ W_h + b
+        i = _sigmoid(z[:, :H])
+        f = _sigmoid(z[:, H : 2 * H])
+        g = np.tanh(z[:, 2 * H : 3 * H])
+        o = _sigmoid(z[:, 3 * H :])
+        h_prev, c_prev = h, c
+        c = f * c_prev + i * g
+        tanh_c = np.tanh(c)
+        h = o * tanh_c
+        cache.append((h_prev, c_prev, i, f, g, o, tanh_c))
+    return h, cache
+
+
 def make_floor(
     workload: str, tiny: bool = False, dtype: str = "float32", seed: int = DEFAULT_SEED
 ) -> Step:
@@ -449,20 +470,7 @@ def make_floor(
 
         def run() -> float:
             W_x, W_h, b = P
-            h = np.zeros((B, H), dt)
-            c = np.zeros((B, H), dt)
-            cache = []
-            for x_t in xs:
-                z = x_t @ W_x + h @ W_h + b
-                i = _sigmoid(z[:, :H])
-                f = _sigmoid(z[:, H : 2 * H])
-                g = np.tanh(z[:, 2 * H : 3 * H])
-                o = _sigmoid(z[:, 3 * H :])
-                h_prev, c_prev = h, c
-                c = f * c_prev + i * g
-                tanh_c = np.tanh(c)
-                h = o * tanh_c
-                cache.append((h_prev, c_prev, i, f, g, o, tanh_c))
+            h, cache = lstm_floor_forward(xs, W_x, W_h, b)
             loss = (h * h).sum()
             # backward through time
             dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(b)

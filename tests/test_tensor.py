@@ -351,6 +351,8 @@ def test_a_leaf_copies_and_pickles_and_a_recorded_result_says_to_detach_first(rn
     np.testing.assert_array_equal(x.grad, [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(shallow.grad, [4.0, 4.0, 4.0])
     x.grad = None
+    weight = ts.nn.Parameter(np.ones(2), name="W")
+    assert type(copy.copy(weight)) is type(copy.deepcopy(weight)) is ts.nn.Parameter
     y = x * 2
     for make_copy in (copy.copy, copy.deepcopy, pickle.dumps):
         with pytest.raises(RuntimeError, match="recorded tensor.*'mul'.*detach"):

@@ -286,26 +286,32 @@ class Tensor:
         self._ctx = None
 
     def __reduce_ex__(self, protocol):
-        """copy.copy, copy.deepcopy and pickle: a leaf copies as usual; a recorded result
-        does not, as a copy would share its graph node (whose backward would then run
-        twice) or duplicate the graph; PyTorch likewise deep-copies only leaves."""
+        """copy.deepcopy and pickle: a leaf copies as usual; a recorded result does not, as
+        a copy would share its graph node (whose backward would then run twice) or
+        duplicate the graph; PyTorch likewise deep-copies only leaves."""
+        self._refuse_if_recorded()
+        return super().__reduce_ex__(protocol)
+
+    def __copy__(self) -> Tensor:
+        """copy.copy: a leaf of the same class sharing the data (a shallow copy) but with a
+        `.grad` of its own (backward adds into `.grad` in place: a shared one would mix two
+        leaves' gradients); a recorded result is refused, as by deepcopy."""
+        self._refuse_if_recorded()
+        t = _new(self.__class__)
+        t.data, t.requires_grad, t.name, t.scope, t._ctx = (
+            self.data, self.requires_grad, self.name, self.scope, None
+        )  # fmt: skip
+        grad = self.grad
+        t.grad = grad.copy() if hasattr(grad, "copy") else grad
+        return t
+
+    def _refuse_if_recorded(self) -> None:
         if self._ctx is not None:
             raise RuntimeError(
                 f"cannot copy or pickle a recorded tensor (the result of "
                 f"'{self._ctx.op_name}', which backward runs through): copy t.detach(), a "
                 "leaf with the same data, or the leaves it was computed from"
             )
-        return super().__reduce_ex__(protocol)
-
-    def __copy__(self) -> Tensor:
-        """copy.copy: a leaf sharing the data (a shallow copy) but with its own `.grad`
-        (backward adds into `.grad` in place: a shared one would mix two leaves' gradients)."""
-        self.__reduce_ex__(2)  # a recorded tensor: the same clear error as deepcopy's
-        t = _leaf(self.data, self.requires_grad, self.name)
-        t.scope = self.scope
-        grad = self.grad
-        t.grad = grad.copy() if hasattr(grad, "copy") else grad
-        return t
 
     # -------------------------------------------------------------- attributes
     @property

@@ -366,7 +366,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     workloads, engines = opts.workload_list, opts.engine_list
     skipped: dict[str, str] = {}
     if "torch" in engines and importlib.util.find_spec("torch") is None:
-        skipped["torch"] = "PyTorch is not installed (pip install 'tinygrad_seq[bench]')"
+        skipped["torch"] = (
+            'PyTorch is not installed (pip install ".[bench]" in the project\'s folder)'
+        )
     run_engines = [e for e in engines if e not in skipped]
     # a W4 variant needs W4's floor to compare and W4's engine cell for its ratio
     cells = [(w, e) for w in workloads for e in run_engines if e in WORKLOADS[w].engines]

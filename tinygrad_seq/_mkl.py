@@ -94,7 +94,10 @@ def _load(force: bool = False) -> None:
             return
     path = _library_path()
     if path is None:
-        _status, _reason = "numpy", 'MKL is not installed (pip install "tinygrad_seq[mkl]")'
+        _status, _reason = (
+            "numpy",
+            'MKL is not installed (pip install ".[mkl]" in the project\'s folder)',
+        )
         return
     try:
         lib = ctypes.CDLL(path)

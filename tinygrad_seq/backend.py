@@ -41,8 +41,8 @@ def _load_cupy() -> ModuleType:
     except ImportError as e:
         _cupy_error = (
             f"the 'cupy' backend needs CuPy, which is not installed ({e}). Install the extra "
-            "with `pip install 'tinygrad_seq[gpu]'` (or the cupy-cudaXXx wheel matching your "
-            "CUDA driver), or use the 'numpy' backend."
+            "with `pip install '.[gpu]'` in the project's folder (or the cupy-cudaXXx wheel "
+            "matching your CUDA driver), or use the 'numpy' backend."
         )
         raise RuntimeError(_cupy_error) from None
     try:

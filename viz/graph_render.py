@@ -627,12 +627,7 @@ def _cluster_key(graph: Graph):
     """A sort key for sibling clusters: steps in time order (t=2 before t=10), other scopes
     in the order the forward pass first entered them (encoder before decoder, layer=2
     before layer=10), where names sorted as strings would not be."""
-    first: dict[str, int] = {}
-    ops_then_leaves = sorted(graph.nodes, key=lambda n: n.is_leaf)  # (stable: trace order)
-    for i, n in enumerate(ops_then_leaves):
-        parts = n.scope.split("/") if n.scope else []
-        for k in range(1, len(parts) + 1):
-            first.setdefault("/".join(parts[:k]), i)
+    first = {path: i for i, path in enumerate(graph.scopes())}  # (in that order already)
 
     def key(path: str) -> tuple:
         step = step_of(path.rsplit("/", 1)[-1])

@@ -184,6 +184,13 @@ def render(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _default_out() -> Path:
+    """benchmarks/gpu, where a checkout records its GPU run; installed as a package (no
+    pyproject.toml beside it), gpu-results in the working folder, not site-packages."""
+    here = Path(__file__).resolve().parent
+    return here / "gpu" if (here.parent / "pyproject.toml").is_file() else Path("gpu-results")
+
+
 def main(argv: list[str] | None = None) -> int:
     import tinygrad_seq as ts
 
@@ -194,7 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=10, help="timed calls per cell (default 10)")
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time cap per cell")
     ap.add_argument("--no-numpy", action="store_true", help="skip the (slow) NumPy column")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "gpu"))
+    ap.add_argument(
+        "--out",
+        default=str(_default_out()),
+        help="folder for RESULTS.md and results.json (default: benchmarks/gpu in a "
+        "checkout, gpu-results otherwise)",
+    )
     opts = ap.parse_args(argv)
 
     reason = ts.backend.unavailable_reason("cupy")

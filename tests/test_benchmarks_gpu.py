@@ -34,6 +34,17 @@ def test_larger_workloads_match_torch_at_tiny_size(workload):
 
 
 @pytest.mark.numpy_only
+def test_records_in_the_checkout_but_not_in_site_packages(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    assert gpu._default_out() == Path(gpu.__file__).resolve().parent / "gpu"  # a checkout
+    installed = tmp_path / "site-packages" / "tinygrad_seq" / "benchmarks" / "gpu.py"
+    installed.parent.mkdir(parents=True)
+    monkeypatch.setattr(gpu, "__file__", str(installed))
+    assert gpu._default_out() == Path("gpu-results")
+
+
+@pytest.mark.numpy_only
 def test_refuses_clearly_without_cupy(capsys):
     reason = ts.backend.unavailable_reason("cupy")
     if reason is None:

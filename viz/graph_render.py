@@ -24,7 +24,9 @@ What the picture shows:
   else the gradient that reached its head. An edge that stands for several uses of its tail
   (ops folded into its head) carries their sum: exactly the tail's own gradient when every
   use is folded into that head, else at most the sum of the uses' norms (the triangle
-  inequality), and then it is marked "≤".
+  inequality), and then it is marked "≤". A few norms far below all the others (a
+  gradient that is zero but for rounding) are drawn in the key's bottom colour, which
+  then reads "≤", so that they do not squeeze every other colour into the top of it.
 
 ``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
 in place of the others.
@@ -89,10 +91,12 @@ class RendererMissing(RuntimeError):
 # ------------------------------------------------------------------ the colour scale
 @dataclass(frozen=True)
 class _Scale:
-    """Maps a gradient norm to a colour by where log10(norm) falls in [lo, hi]."""
+    """Maps a gradient norm to a colour by where log10(norm) falls in [lo, hi]; with
+    `below`, some norms lie under lo (drawn in the bottom colour, the key reads "≤")."""
 
     lo: float
     hi: float
+    below: bool = False
 
     def fraction(self, norm: float) -> float:
         if self.hi <= self.lo:
@@ -128,11 +132,25 @@ def _text_colour(fill: str) -> str:
     return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 110 else "#ffffff"
 
 
+# A few norms this many decades below all the others start the scale above them.
+OUTLIER_GAP = 3.0
+OUTLIER_SHARE = 0.05  # at most this share of the norms
+
+
 def _scale_of(norms: list[float]) -> _Scale | None:
-    logs = [math.log10(v) for v in norms if v is not None and v > 0 and math.isfinite(v)]
+    """The log scale from the smallest to the largest norm, but for a few far below the
+    rest: a gradient that is zero but for rounding (the Transformer's b_K: softmax ignores
+    a shift of its row, so b_K's gradient is ~1e-9 in float32 where the others are ~1e-2)
+    would squeeze every other colour into the top of the scale. A run of steadily
+    vanishing norms (an RNN's steps) has no such gap and keeps its whole range."""
+    logs = sorted(math.log10(v) for v in norms if v is not None and v > 0 and math.isfinite(v))
     if not logs:
         return None
-    return _Scale(min(logs), max(logs))
+    start = 0  # the lowest norm on the scale: above the highest wide gap among the fewest
+    for k in range(min(int(len(logs) * OUTLIER_SHARE), len(logs) - 1)):
+        if logs[k + 1] - logs[k] > OUTLIER_GAP:
+            start = k + 1
+    return _Scale(logs[start], logs[-1], below=start > 0)
 
 
 # ------------------------------------------------------------------ what to draw where
@@ -890,6 +908,8 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
         swatches = [("legend_nan", "nan", NAN_GRAD)] if has_nan else []
         swatches.append(("legend_zero", "0", ZERO_GRAD))
         labels = _distinct_labels([10.0**v for v in reversed(values)])
+        if scale.below:  # the bottom colour also stands for the few norms under the scale
+            labels[0] = "≤ " + labels[0]
         for k, (v, label) in enumerate(zip(reversed(values), labels, strict=True)):
             swatches.append((f"legend{k}", label, _palette(scale.fraction(10.0**v))))
         for name, label, fill in swatches:

@@ -836,3 +836,42 @@ def test_a_backward_without_recorded_norms_is_drawn_uncoloured_with_a_hint(rng, 
     fills = set(re.findall(r'fillcolor="(#[0-9a-f]{6})"', source))
     assert not fills & {c.lower() for c in VIRIDIS}  # no gradient colour anywhere
     assert "colour = log10" not in source  # and no key or heading for one
+
+
+@pytest.mark.numpy_only
+def test_a_few_norms_far_below_the_rest_start_the_key_above_them():
+    """The Transformer's b_K gets no gradient (softmax ignores a shift of its row): in
+    float32 it comes out ~1e-9 where every other norm is 1e-3 to 1, and a key down to 1e-9
+    drew the whole picture in its top third. The key now starts above those few, draws them
+    in its bottom colour and reads "≤" there; their own labels keep their values."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("transformer", 4)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    b_K = dot.named("b_K")
+    assert len(b_K) == 3  # encoder self-, decoder self- and cross-attention
+    assert all(dot.nodes[n]["fillcolor"] == VIRIDIS[0] for n in b_K)
+    (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
+    labels = [dot.nodes[n]["label"] for n in key.nodes if n[6:].isdigit()]
+    assert labels[0].startswith("≤ ") and not any(v.startswith("≤") for v in labels[1:])
+    bottom = float(labels[0][2:])
+    b_K_norms = [float(dot.nodes[n]["label"].rsplit(" ", 1)[1]) for n in b_K]
+    assert max(b_K_norms) < bottom * 1e-3  # far below the key: the case at hand
+    # the others spread over the key: the weights alone take most of its colours
+    weights = [n for n, a in dot.nodes.items() if a.get("shape") == "box" and n not in b_K]
+    positions = {round(palette_position(dot.nodes[n]["fillcolor"]), 1) for n in weights}
+    assert len(positions) >= 6
+
+
+@pytest.mark.numpy_only
+def test_only_a_few_far_outliers_leave_the_key():
+    scale_of = graph_render._scale_of
+    decay = [10.0**-k for k in range(25)]  # an RNN's steps: 24 decades, no wide gap
+    assert (scale_of(decay).lo, scale_of(decay).below) == (-24, False)
+    rest = list(np.geomspace(1e-3, 1.0, 60))
+    scale = scale_of(rest + [1e-9, 2e-9])  # two of 62, six decades under the rest
+    assert scale.lo == pytest.approx(-3) and scale.below
+    many = rest[:30] + [1e-9] * 3  # three of 33 (over 5 %): they keep their place
+    assert scale_of(many).lo == pytest.approx(-9) and not scale_of(many).below
+    assert scale_of([0.0, math.nan, None]) is None

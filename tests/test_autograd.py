@@ -796,6 +796,7 @@ def test_only_small_repeated_weight_terms_are_collected(rng, monkeypatch):
     np.testing.assert_allclose(np_of(wide.grad), expected, rtol=1e-12)
 
 
+@pytest.mark.numpy_only  # CuPy keeps the transposed view (cuBLAS reads it at full speed)
 def test_a_weights_transpose_is_copied_from_its_third_use_in_a_pass_and_not_kept(rng, monkeypatch):
     from tinygrad_seq import autograd
 
@@ -912,3 +913,12 @@ def test_recorded_norms_of_a_vanishing_float32_gradient_are_not_zero():
     g = ts.graph.trace(loss)
     by_tensor = {id(t): n for t, n in zip(g.tensors, g.nodes, strict=True)}
     assert 1e-26 < by_tensor[id(hs[1])].grad_norm < 1e-22
+
+
+def test_a_numpy_gradient_set_by_hand_on_a_leaf_of_the_backend_is_added_into():
+    """As the optimisers accept one: on CuPy, backward's in-place sum was numpy += cupy."""
+    p = ts.Tensor(np.ones(3), requires_grad=True)
+    p.grad = np.array([1.0, 2.0, 3.0])  # e.g. restored from a checkpoint
+    (p * 2).sum().backward()
+    assert ts.backend.backend_of(p.grad) == ts.backend.backend_of(p.data)
+    np.testing.assert_array_equal(np_of(p.grad), [3.0, 4.0, 5.0])

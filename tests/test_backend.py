@@ -67,6 +67,14 @@ def test_array_helpers(rng):
     assert isinstance(ts.backend.as_array(np.float64(2.0)), np.ndarray)
 
 
+def test_to_the_backend_a_tensor_is_on_is_still_a_copy(rng):
+    """`to` promises a copy: on CuPy, cupy.asarray handed back the same array."""
+    x = f64(rng, 3)
+    y = x.to(ts.backend.get_backend())
+    y.data[0] = 99.0
+    assert np_of(x)[0] != 99.0
+
+
 def test_tensor_to_numpy(rng):
     x = f64(rng, 2, 3, name="w")
     y = x.to("numpy")

@@ -386,6 +386,9 @@ def test_causal_and_padding_masks():
     assert mask.dtype == bool
     np.testing.assert_array_equal(F.padding_mask(np.array([1]), np.int64(2)), [[True, False]])
     assert F.padding_mask([], 3).shape == (0, 3)
+    on_backend = F.padding_mask(ts.backend.xp.asarray([2, 0, 3]), 3)  # (CuPy: read on the host)
+    np.testing.assert_array_equal(on_backend, mask)
+    np.testing.assert_array_equal(F.padding_mask(ts.Tensor([2, 0, 3]), 3), mask)
 
 
 @pytest.mark.parametrize(

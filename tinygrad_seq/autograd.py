@@ -582,7 +582,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                             collected.add(gp)
                         continue
                     leaf_grad = p.grad
-                    if leaf_grad.__class__ is _ndarray and gp.__class__ is not IndexedGrad:
+                    if leaf_grad.__class__ is _ndarray and gp.__class__ is _ndarray:
                         leaf_grad += gp  # the common case, inline (in place: an array)
                     else:
                         _accumulate_leaf(p, gp, fn.fresh_grads)
@@ -728,6 +728,10 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
             )
         xp = backend.array_module(leaf.data)
         leaf.grad = xp.full(leaf.data.shape, grad, dtype=leaf.data.dtype)
+    elif grad is not None and backend.array_module(grad) is not backend.array_module(leaf.data):
+        # an array of the other backend set by hand (a NumPy one on a CuPy leaf, as the
+        # optimizers accept): moved to the leaf's, as the gradient added into it lives there
+        leaf.grad = backend.to_backend(grad, backend.backend_of(leaf.data))
     if g.__class__ is IndexedGrad:
         if leaf.grad is None:
             leaf.grad = g.dense()

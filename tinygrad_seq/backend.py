@@ -159,12 +159,18 @@ def to_numpy(a: object) -> np.ndarray:
     return np.array(a, copy=True)
 
 
+def host(a: object) -> np.ndarray:
+    """A list, number, NumPy or CuPy array as a NumPy array: a CuPy one copied to the host
+    (NumPy refuses to convert one implicitly), the others read as `np.asarray` reads them."""
+    return to_numpy(a) if hasattr(a, "dtype") else np.asarray(a)
+
+
 def to_backend(a: object, name: str) -> object:
-    """`a` moved (copied) to backend `name`."""
+    """`a` copied to backend `name` (a copy even where it already lives there)."""
     target = module(name)
     if target is np:
         return to_numpy(a)
-    return target.asarray(a)
+    return target.array(a, copy=True)  # (asarray would hand back a CuPy array itself)
 
 
 def as_array(a: object) -> object:

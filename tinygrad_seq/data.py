@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_id_array, as_int
-from .backend import to_numpy
+from .backend import host
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -80,7 +80,7 @@ def _host(ids) -> np.ndarray:
     """ids from a list, a NumPy or CuPy array, or a Tensor, as a NumPy array."""
     if callable(getattr(ids, "numpy", None)):  # a Tensor
         return ids.numpy()
-    return to_numpy(ids) if hasattr(ids, "dtype") else np.asarray(ids)
+    return host(ids)
 
 
 def _is_sequence(value) -> bool:

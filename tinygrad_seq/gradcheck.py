@@ -63,6 +63,7 @@ def gradcheck(
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True; nothing to check")
     _check_number("eps", eps, positive=True)
+    eps = float(eps)  # (a 0-d NumPy array would not combine with a CuPy element)
     _check_number("atol", atol, positive=False)
     _check_number("rtol", rtol, positive=False)
     for k, t in enumerate(checked):

@@ -175,6 +175,8 @@ def _to_array(data, dtype=None):
                 "integer or float dtype), or pass dtype= to convert it"
             )
         if backend.xp is not np:
+            if dtype is not None and arr.dtype != np.dtype(dtype):
+                arr = _cast(arr, np.dtype(dtype))  # on the host: CuPy has no object/str dtypes
             arr = backend.xp.asarray(arr)
     else:
         try:
@@ -202,12 +204,16 @@ def _to_array(data, dtype=None):
     if dtype is not None:
         dt = np.dtype(dtype)
         if arr.dtype != dt:
-            try:
-                arr = arr.astype(dt)
-            except (TypeError, ValueError) as e:
-                message = f"cannot make a tensor of {dt} from {arr.dtype} data: {e}"
-                raise TypeError(message) from None
+            arr = _cast(arr, dt)
     return arr
+
+
+def _cast(arr, dt):
+    try:
+        return arr.astype(dt)
+    except (TypeError, ValueError) as e:
+        message = f"cannot make a tensor of {dt} from {arr.dtype} data: {e}"
+        raise TypeError(message) from None
 
 
 def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
@@ -584,14 +590,20 @@ class Tensor:
                 _check_masks(index, self.data.shape)
             except IndexError as e:
                 raise IndexError(f"getitem on shape {tuple(self.data.shape)}: {e}") from None
-        return _apply1(ops.GetItem(_unwrap_index(index, self.data)), self)
+        unwrapped = _unwrap_index(index, self.data)
+        if self.data.__class__ is not _ndarray:
+            try:
+                _check_index_bounds(unwrapped, self.data.shape)
+            except IndexError as e:
+                raise IndexError(f"getitem on shapes {tuple(self.data.shape)}: {e}") from None
+        return _apply1(ops.GetItem(unwrapped), self)
 
     # comparisons: boolean tensors, outside the graph
     def _compare(self, other, op, name: str | None = None) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
         name = name or op.__name__
         try:
-            if isinstance(other_data, list | tuple):  # on self's backend (CuPy refuses lists)
+            if isinstance(other_data, list | tuple | np.ndarray):  # on self's backend
                 other_data = backend.array_module(self.data).asarray(other_data)
             return _leaf(backend.as_array(op(self.data, other_data)))
         except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
@@ -629,7 +641,7 @@ class Tensor:
     # masks combined: boolean tensors only, outside the graph like the comparisons
     def _mask_op(self, other, op, symbol: str) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        if isinstance(other_data, list | tuple):  # on self's backend (CuPy refuses lists)
+        if isinstance(other_data, list | tuple | np.ndarray):  # on self's backend
             other_data = backend.array_module(self.data).asarray(other_data)
         if isinstance(other_data, bool | np.bool_):
             other_kind = "b"
@@ -860,6 +872,27 @@ def _unwrap_index(index, data):
         index = backend.array_module(data).asarray(index)
     # the caller's integers: backward scatters by them later (mask positions are new)
     return backend.own_copy(index, given) if integers else index
+
+
+def _check_index_bounds(index, shape) -> None:
+    """IndexError for an integer index array reaching past its axis: CuPy wraps such
+    indices around (a documented difference from NumPy) where NumPy raises."""
+    parts = index if isinstance(index, tuple) else (index,)
+    used = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    axis = 0
+    for p in parts:
+        if p is None:
+            continue
+        if p is Ellipsis:
+            axis += len(shape) - used
+            continue
+        if p.__class__ in backend.ARRAY_TYPES and p.dtype.kind in "iu" and p.size:
+            n = shape[axis]
+            lo, hi = int(p.min()), int(p.max())  # host arrays: no sync
+            if lo < -n or hi >= n:
+                bad = hi if hi >= n else lo
+                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
+        axis += 1
 
 
 # ------------------------------------------------------------------ functions

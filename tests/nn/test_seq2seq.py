@@ -112,6 +112,18 @@ def test_matches_reference(rng, cell, attention):
         np.testing.assert_allclose(model.last_attention, ref_alpha, rtol=1e-10, atol=1e-12)
 
 
+def test_src_lengths_may_be_an_array_of_the_backend(rng):
+    """A CuPy src_lengths was read through its `.data` (a device pointer, not the numbers)."""
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", "additive")
+    src, lengths, tgt_in = batch(rng)
+    expected = model(src, tgt_in, src_lengths=lengths).numpy()
+    for given in (ts.backend.xp.asarray(lengths), ts.Tensor(lengths)):
+        got = model(src, tgt_in, src_lengths=given).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    decoded = model.greedy_decode(src, 3, bos=1, eos=2, src_lengths=ts.backend.xp.asarray(lengths))
+    np.testing.assert_array_equal(decoded, model.greedy_decode(src, 3, 1, 2, src_lengths=lengths))
+
+
 # ------------------------------------------------------------------ gradients
 @pytest.mark.parametrize(
     "cell,attention",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tinygrad_seq as ts
 from tinygrad_seq import train as train_module
 from tinygrad_seq.data import SequenceData, order_task
 from tinygrad_seq.train import (
@@ -61,6 +62,14 @@ def test_classifiers_take_padded_ids_and_masks():
         assert logits.shape == (2, 3)
     with pytest.raises(ValueError, match="cell must be one of"):
         SequenceClassifier(10, 3, cell="transformer")
+
+
+def test_classifiers_take_ids_on_the_backend_as_they_take_numpy_ids():
+    """BagOfWordsClassifier read raw ids with np.asarray, which a CuPy array refuses."""
+    ids = np.array([[5, 6, 7, 0], [5, 6, 0, 0]])
+    for model in (SequenceClassifier(10, 3, cell="gru"), BagOfWordsClassifier(10, 3)):
+        on_backend = model(ts.backend.xp.asarray(ids))
+        np.testing.assert_array_equal(on_backend.numpy(), model(ids).numpy())
 
 
 def test_zero_steps_is_the_untrained_model_not_the_default():

@@ -199,6 +199,21 @@ def test_clipping_a_norm_whose_squares_overflow_scales_instead_of_zeroing():
     assert ts.optim.clip_grad_norm([q], 1.0) == pytest.approx(np.sqrt(50))
 
 
+def test_clipping_many_float16_gradients_sums_their_squares_wider():
+    """70,000 unit squares pass float16's 65504, as does any |g| ≥ 256 squared: the norm
+    came out inf and clipping multiplied every gradient by 1/inf = 0."""
+    many = ts.Tensor(np.zeros(70_000, np.float16), requires_grad=True)
+    many.grad = ts.backend.xp.ones(70_000, np.float16)
+    big = ts.Tensor(np.zeros(2, np.float16), requires_grad=True)
+    big.grad = ts.backend.xp.asarray([300.0, 400.0], np.float16)
+    total = ts.optim.clip_grad_norm([many], 1.0)
+    assert total == pytest.approx(math.sqrt(70_000), rel=1e-3)
+    assert many.grad.dtype == np.float16  # scaled in place, in its own dtype
+    np.testing.assert_allclose(np_of(many.grad), 1 / total, rtol=1e-3)
+    assert ts.optim.clip_grad_norm([big], 1.0) == pytest.approx(500.0, rel=1e-3)
+    np.testing.assert_allclose(np_of(big.grad), [0.6, 0.8], rtol=1e-3)
+
+
 def test_frozen_weights_are_kept_and_mistakes_are_named():
     model = ts.nn.Linear(3, 2)
     model.b.requires_grad = False  # frozen: no gradient, so no step

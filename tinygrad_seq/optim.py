@@ -186,13 +186,16 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
             continue
         p.grad = _checked_grad(p, "clip_grad_norm")  # (a number by hand: as an array)
         grads.append(p.grad)
+    # float16 squared and summed in float32: its squares pass 65504 from |g| = 256 on, and
+    # so does the sum of 65,505 unit squares (the norm came out inf, and every gradient 0)
+    wide = [g.astype(np.float32) if g.dtype.itemsize < 4 else g for g in grads]
     # one host transfer for the whole sum, not one per parameter
     with np.errstate(over="ignore"):
-        total = math.sqrt(float(sum((g * g).sum() for g in grads))) if grads else 0.0
+        total = math.sqrt(float(sum((g * g).sum() for g in wide))) if wide else 0.0
     if total == math.inf:  # the squares overflowed (float32 beyond ~1.8e19): scale first
-        top = max(float(abs(g).max()) for g in grads if g.size)
+        top = max(float(abs(g).max()) for g in wide if g.size)
         if top < math.inf:
-            total = top * math.sqrt(float(sum(((g / top) ** 2).sum() for g in grads)))
+            total = top * math.sqrt(float(sum(((g / top) ** 2).sum() for g in wide)))
     if total > max_norm:
         scale = max_norm / (total + 1e-12)
         for g in grads:

@@ -1,5 +1,6 @@
-"""Composite functions of tensors: softmax, cross-entropy, layer norm, dropout, embedding,
-masks. Imported as ``ts.functional`` and ``ts.F``.
+"""Functions of tensors: softmax, log_softmax, cross-entropy and layer norm (each one fused,
+gradient-checked op in ops.py), dropout, embedding, masks, the relu/sigmoid/tanh aliases and
+the fused rnn_step. Imported as ``ts.functional`` and ``ts.F``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def _tensor(x, name: str) -> Tensor:
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / Σ_j exp(x_j) along `axis`; stable for any finite x."""
+    """exp(x_i) / Σ_j exp(x_j) along `axis`; stable for any finite x (worked out as
+    exp(x_i − max x) / Σ_j exp(x_j − max x): the same value, and exp cannot overflow)."""
     return _tensor(x, "softmax").softmax(axis)
 
 
@@ -66,7 +68,10 @@ def tanh(x: Tensor) -> Tensor:
 def rnn_step(h: Tensor, x: Tensor, W: Tensor, U: Tensor, b: Tensor) -> Tensor:
     """h_t = tanh(h_{t−1} W + x_t U + b) as one fused, gradient-checked node.
 
-    h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',) -> (B, H'). The same as
+    h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',) -> (B, H'). Right-multiplied, as in
+    benchmark W4: the seed's tanh(W_hh h_{t−1} + W_xh x_t + b_h) with W = W_hhᵀ and U =
+    W_xhᵀ. From an RNNCell pass ``*cell.weights_T()`` and ``cell.b_h``: its W_hh itself is
+    square too, so passing it untransposed gives a wrong h_t with no error. The same as
     ``(h @ W + x @ U + b).tanh()``, which records five nodes per step; this one is faster
     and its graph much smaller on long unrolls (benchmarks W4 vs W4-fused), at the price of
     hiding the pre-activation from the graph. The models in ``ts.nn`` keep the five ops, so
@@ -100,7 +105,8 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
     logits (N, V) with targets (N,), or logits (B, T, V) with targets (B, T). Positions
     whose target equals `ignore_index` (padding) count for nothing; if every position is
     ignored the loss is 0 with a zero gradient. Computed in one fused op, stable for
-    logits of any size.
+    logits of any size (its gradient is simply (softmax − one-hot) / N, N the counted
+    positions).
     """
     logits = _tensor(logits, "cross_entropy")
     t = _ids(targets, "cross_entropy", logits)
@@ -126,7 +132,8 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
 
 
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op).
+    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op; var
+    divides by D, not D − 1, as PyTorch's).
 
     x (..., D), gain (D,), bias (D,) → (..., D).
     """

@@ -1,7 +1,7 @@
 """Attention as the seed writes it: scores e, weights α = softmax(e), context c = Σ α h.
 
     additive (Bahdanau)       e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc)
-    multiplicative (Luong)    e_{t,i} = h_t^dec W_a h_i^enc
+    multiplicative (Luong)    e_{t,i} = h_t^dec W_a h_i^enc, i.e. (h_t^dec)ᵀ (W_a h_i^enc)
     scaled dot-product        e_{t,i} = h_t^dec · h_i^enc / √d
     weights                   α_{t,i} = exp(e_{t,i}) / Σ_j exp(e_{t,j})
     context                   c_t = Σ_i α_{t,i} h_i^enc
@@ -16,6 +16,9 @@ and the weights (B, Tq, Tk). Masks are boolean, True where a query may attend to
 same for every batch row: a key-padding mask (B, Tk) must be reshaped to (B, 1, Tk). A
 query that may attend to nothing (a padding query) gets all-zero weights and a zero
 context, as PyTorch's F.scaled_dot_product_attention gives, never NaN.
+
+As in the rest of ts.nn, vectors are rows: the seed's W_a h (a weight times a column
+vector) is computed for a whole batch of rows as h @ W_aᵀ.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ Lengths = Tensor | np.ndarray | list
 
 def masked_score(dtype) -> float:
     """What a masked score is set to before the softmax: below any score a model computes
-    (a fixed −1e9 lost to allowed scores under it), so exp gives exactly 0 there; finite,
+    (a fixed −1e9 would outrank any allowed score below −1e9), so exp gives exactly 0 there; finite,
     so a row where every key is masked has no NaN (−inf − (−inf)). float32 and float64:
     half their most negative number (−1.7e38 in float32), so score − max cannot overflow;
     float16: its most negative, −65504 (its softmax works in float32)."""
@@ -332,23 +335,23 @@ class AdditiveAttention(_Attention):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """U_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, attn_dim)."""
-        U_h = matmul(keys, self.U_a.T)
-        U_h.name = "U_a h_enc"
-        return U_h
+        Ua_h = matmul(keys, self.U_a.T)  # U_a h_i^enc for every key, as rows: keys @ U_aᵀ
+        Ua_h.name = "U_a h_enc"
+        return Ua_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         """e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc): query (B, Tq, dq), projected keys
         U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)."""
         B, Tq, _ = query.shape
         Tk = projected_keys.shape[1]
-        W_h = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
-        U_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
-        hidden = (W_h + U_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
+        Wa_s = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
+        Ua_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
+        hidden = (Wa_s + Ua_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
         return matmul(hidden, self.v_a)  # v_aᵀ tanh(...): (B, Tq, Tk)
 
 
 class MultiplicativeAttention(_Attention):
-    """Luong: e_{t,i} = h_t^dec W_a h_i^enc, with W_a (q_dim, k_dim)."""
+    """Luong: e_{t,i} = h_t^dec W_a h_i^enc = (h_t^dec)ᵀ W_a h_i^enc, with W_a (q_dim, k_dim)."""
 
     def __init__(self, q_dim: int, k_dim: int) -> None:
         super().__init__()
@@ -358,14 +361,15 @@ class MultiplicativeAttention(_Attention):
 
     def project_keys(self, keys: Tensor) -> Tensor:
         """W_a h_i^enc for every key: (B, Tk, dk) → (B, Tk, dq)."""
-        W_h = matmul(keys, self.W_a.T)
-        W_h.name = "W_a h_enc"
-        return W_h
+        Wa_h = matmul(keys, self.W_a.T)  # W_a h_i^enc for every key, as rows: keys @ W_aᵀ
+        Wa_h.name = "W_a h_enc"
+        return Wa_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        """e_{t,i} = h_t^dec W_a h_i^enc: query (B, Tq, dq), projected keys W_a h^enc
+        """e_{t,i} = (h_t^dec)ᵀ W_a h_i^enc: query (B, Tq, dq), projected keys W_a h^enc
         (B, Tk, dq) → e (B, Tq, Tk)."""
-        return query @ projected_keys.transpose(0, 2, 1)  # (B, Tq, dq) @ (B, dq, Tk)
+        # e_{t,i} = (h_t^dec)ᵀ (W_a h_i^enc): (B, Tq, dq) @ (B, dq, Tk)
+        return query @ projected_keys.transpose(0, 2, 1)
 
 
 class ScaledDotProductAttention(_Attention):

@@ -60,7 +60,9 @@ class Embedding(Module):
 class MLP(Module):
     """h⁽ˡ⁾ = σ(W⁽ˡ⁾ h⁽ˡ⁻¹⁾ + b⁽ˡ⁾) for each hidden layer, y = W⁽ᴸ⁾ h⁽ᴸ⁻¹⁾ + b⁽ᴸ⁾ (no σ last).
 
-    `sizes` = [d_in, h_1, ..., d_out]; `activation` is 'tanh', 'relu' or 'sigmoid'.
+    `sizes` = [d_in, h_1, ..., d_out]; `activation` is 'tanh', 'relu' or 'sigmoid': the
+    seed's σ is any nonlinearity, not necessarily the sigmoid (tanh by default here). Each
+    layer is a Linear, computed on rows as h Wᵀ + b.
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "tanh") -> None:
@@ -88,7 +90,8 @@ class LayerNorm(Module):
     """Normalise the last axis to mean 0, variance 1, then scale by `gain`, shift by `bias`.
 
     x (..., dim) → gain ⊙ (x − μ) / √(σ² + eps) + bias (..., dim), with μ and σ² the mean
-    and variance over the last axis; gain (dim,) starts at 1, bias (dim,) at 0.
+    and variance over the last axis (divided by dim, not dim − 1, as PyTorch's); gain (dim,)
+    starts at 1, bias (dim,) at 0.
     """
 
     def __init__(self, dim: int, eps: float = 1e-5) -> None:

@@ -11,8 +11,10 @@ The seed's six equations, on the concatenation [h_{t-1}, x_t]:
 
 Each W is (h, h+d) and acts on row vectors as [h_{t-1}, x_t] @ Wᵀ. The four gates are four
 separate products here, as in the seed, so a graph of one step shows each of them.
-Because C_t is a sum, ∂C_t/∂C_{t-1} = f_t: with forget gates near 1 the gradient flows back
-through many steps instead of vanishing.
+Because C_t is a sum, ∂C_t/∂C_{t-1} = diag(f_t) for one step (the gates read h_{t-1}, not
+C_{t-1}). Over many steps Π f_t is the cell path's term; the paths through h_t add more (see
+ts.symbolic.lstm.two_steps). Forget gates near 1 keep the cell path open, so the gradient
+flows back through many steps instead of vanishing.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class LSTMCell(Module):
     U(−1/√h, 1/√h) except b_f, which starts at `forget_bias` (1 by default): a common choice
     (Gers et al., 2000; Jozefowicz et al., 2015) that starts the cell mostly remembering,
     f_t ≈ σ(1) ≈ 0.73, instead of halving its memory at every step. Long delays want more:
-    0.73⁴⁰ ≈ 3·10⁻⁶, while b_f = 3 gives 0.95⁴⁰ ≈ 0.13 (see `train.run_delay_task`).
+    σ(1)⁴⁰ ≈ 4·10⁻⁶, while b_f = 3 gives σ(3)⁴⁰ ≈ 0.95⁴⁰ ≈ 0.14 (see `train.run_delay_task`).
     """
 
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:

@@ -10,13 +10,15 @@ and with attention (Bahdanau et al.), a fresh context at every decoder step:
     h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
     output    softmax(W_o [h_t^dec; c_t] + b_o)
 
-The query is the previous state h_{t-1}^dec, where the seed writes a(h_t^dec, h_i^enc): as
-written that is circular, since h_t^dec needs c_t, which needs the scores e_{t,i}. Bahdanau
-et al. query with the previous state, which is known before step t begins.
+The query is the previous state h_{t-1}^dec, where the seed writes a(h_t^dec, h_i^enc): with
+the seed's f_dec above that is circular, since h_t^dec needs c_t, which needs the scores
+e_{t,i}. Bahdanau et al. query with the previous state, which is known before step t begins.
+(Luong et al. avoid the circle the other way: they query with h_t^dec and use c_t only in
+the output, W_o [h_t^dec; c_t].)
 
-f_enc and f_dec are RNN, LSTM or GRU cells. The decoder takes the context by concatenation,
-x_t = [embedding(y_{t-1}); c] (or c_t), and starts from the encoder's final state. Training
-uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run inside
+f_enc and f_dec are RNN, LSTM or GRU cells. The decoder takes the context by concatenation
+(its cell's input is [embedding(y_{t-1}); c], or c_t) and starts from the encoder's final
+state. Training uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run inside
 ts.scope("encoder") and ts.scope(f"t={t}"), decoder steps inside ts.scope("decoder") and
 ts.scope(f"t={t}").
 """
@@ -146,13 +148,14 @@ class Seq2Seq(Module):
             c_t, alpha_t = self.attention.attend(query, projected, h_enc, key_mask)
             c = c_t.reshape(B, self.hidden)
             c.name = "c_t"
-        x_t = cat([y_prev, c], axis=-1)  # [embedding(y_{t-1}); c_t]: (B, emb + h)
-        x_t.name = "[y_prev; c_t]" if memory is not None else "[y_prev; c]"
+        # the decoder cell's input (not the seed's x_t, the source token the encoder reads)
+        dec_in = cat([y_prev, c], axis=-1)  # [embedding(y_{t-1}); c_t]: (B, emb + h)
+        dec_in.name = "[y_prev; c_t]" if memory is not None else "[y_prev; c]"
         if self.cell == "lstm":  # h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)
-            state = self.decoder.step(x_t, state[0], state[1], weights_T)
+            state = self.decoder.step(dec_in, state[0], state[1], weights_T)
             h_t = state[0]
         else:
-            state = h_t = self.decoder.step(x_t, state, weights_T)
+            state = h_t = self.decoder.step(dec_in, state, weights_T)
         h_t.name = "h_t^dec"
         features = cat([h_t, c], axis=-1) if memory is not None else h_t  # [h_t^dec; c_t]
         return state, features, alpha_t
@@ -186,8 +189,9 @@ class Seq2Seq(Module):
             y.name = "y"
             for t in range(tgt_in.shape[1]):
                 with scope(f"t={t}"):
-                    state, f_t, alpha_t = self._step(y[:, t], state, c, memory, weights_T)
-                features.append(f_t)
+                    # out_t: [h_t^dec; c_t] (or h_t^dec), the input of W_o
+                    state, out_t, alpha_t = self._step(y[:, t], state, c, memory, weights_T)
+                features.append(out_t)
                 alphas.append(alpha_t)
             logits = self._logits(stack(features, axis=1))  # (B, T_out, V)
         self._keep_attention(alphas, tuple(src.shape))
@@ -217,8 +221,8 @@ class Seq2Seq(Module):
                 for t in range(max_len):
                     with scope(f"t={t}"):
                         y_prev = self.tgt_embedding(out[-1])  # (B, emb)
-                        state, f_t, alpha_t = self._step(y_prev, state, c, memory, weights_T)
-                        logits = self._logits(f_t)  # (B, V)
+                        state, out_t, alpha_t = self._step(y_prev, state, c, memory, weights_T)
+                        logits = self._logits(out_t)  # (B, V)
                     alphas.append(alpha_t)
                     next_ids = backend.to_numpy(logits.data.argmax(axis=-1)).astype(np.int64)
                     next_ids[done] = eos

@@ -617,7 +617,7 @@ def check_identity(
             "residual": residual,
         }
 
-    # (b) numeric: derived and stated (lambdified) against the engine's own Jacobian
+    # (b) numeric: derived and stated (evaluated by `evaluate`) against the engine's own Jacobian
     engine = d.engine(point)
     errors = {"derived vs engine": 0.0, "stated vs engine": 0.0, "derived vs stated": 0.0}
     for b in d.blocks:

@@ -1,6 +1,7 @@
 """The GRU's step Jacobian, derived by SymPy and checked against the engine.
 
-The seed's convention (with biases; the seed leaves them out, which is b = 0 here):
+The seed's convention (with biases; the seed leaves them out, which is b = 0 here; the
+seed's candidate weight W is named W_h):
 
     zₜ = σ(W_z [hₜ₋₁, xₜ] + b_z)             rₜ = σ(W_r [hₜ₋₁, xₜ] + b_r)
     h̃ₜ = tanh(W_h [rₜ ⊙ hₜ₋₁, xₜ] + b_h)     hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ

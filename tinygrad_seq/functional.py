@@ -75,7 +75,9 @@ def rnn_step(h: Tensor, x: Tensor, W: Tensor, U: Tensor, b: Tensor) -> Tensor:
     ``(h @ W + x @ U + b).tanh()``, which records five nodes per step; this one is faster
     and its graph much smaller on long unrolls (benchmarks W4 vs W4-fused), at the price of
     hiding the pre-activation from the graph. The models in ``ts.nn`` keep the five ops, so
-    their graphs show the seed's equation term by term.
+    their graphs show the seed's equation term by term. Its backward reads h, x, W and U
+    from the inputs' ``.data`` (to keep its graph small): rebind none of them between the
+    forward and the backward.
     """
     args = [_tensor(t, "rnn_step") for t in (h, x, W, U, b)]
     return apply(ops.RNNStep(), *args)

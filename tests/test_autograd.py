@@ -922,3 +922,53 @@ def test_a_numpy_gradient_set_by_hand_on_a_leaf_of_the_backend_is_added_into():
     (p * 2).sum().backward()
     assert ts.backend.backend_of(p.grad) == ts.backend.backend_of(p.data)
     np.testing.assert_array_equal(np_of(p.grad), [3.0, 4.0, 5.0])
+
+
+def test_a_node_counted_again_does_not_take_a_gradient_it_shares():
+    """After _recount (a use that never sends: a logged mean), the first gradient to reach
+    a node is kept as it came, shared: y + y sends one array to y twice, and k + a one
+    array to k and a. Owning it, the next arrival added into the sibling's gradient."""
+    x = ts.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * 2.0
+    a = y + y
+    _logged = a.mean()
+    a.sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), [4.0, 4.0, 4.0])
+    x.grad = None
+    c = np.array([1.0, -2.0, 0.5])
+    k = x * 5.0
+    y = x * 2.0
+    w = k + (y + y)
+    _logged = w.mean()
+    (w * c).sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), 9.0 * c)  # 5 + 2 · 2
+
+
+class _SendsNothing(ts.Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (None,)
+
+
+def test_an_input_sent_no_gradient_counts_as_zero_and_the_graph_below_it_runs():
+    x = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = ts.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    h = x * 2.0  # used once: by the op that sends nothing
+    (ts.tensor.apply(_SendsNothing(), h) + w).sum().backward()
+    np.testing.assert_array_equal(np_of(w.grad), [1.0, 1.0])
+    assert x.grad is not None, "the graph below a zero gradient did not run"
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape", [(256, 128), (8, 64, 64)])  # one, two leading axes
+def test_a_bias_gradient_over_a_large_batch_is_the_exact_row_sum(rng, shape):
+    """Past 16,384 elements sum_to sums the leading axes as one BLAS product."""
+    x = ts.Tensor(rng.standard_normal(shape), requires_grad=True)
+    b = ts.Tensor(rng.standard_normal(shape[-1]), requires_grad=True)
+    g = rng.standard_normal(shape)
+    (x + b).backward(g)
+    lead = tuple(range(len(shape) - 1))
+    np.testing.assert_allclose(np_of(b.grad), g.sum(axis=lead), rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(np_of(x.grad), g)

@@ -571,3 +571,24 @@ def test_layer_norm_with_a_float64_gain_on_float32_x_keeps_float64_gradients(rng
     x_hat = (y - np_of(bias.data)) / np_of(gain.data)  # the forward's x̂, to float64's digits
     assert gain.grad.dtype == np.float64
     np.testing.assert_allclose(np_of(gain.grad), (2 * y * x_hat).sum(0), rtol=1e-10)
+
+
+def test_cross_entropy_over_a_square_batch_of_steps_reads_targets_by_position(rng):
+    """(B, T, V) logits with B == T: a mix-up of the batch and time axes keeps every shape."""
+    logits = rng.standard_normal((3, 3, 5))
+    targets = np.array([[0, 1, 2], [3, 4, 0], [1, 1, 4]])
+    x = ts.Tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, targets)
+    loss.backward()
+    flat, t = logits.reshape(9, 5), targets.reshape(9)
+    p = np.exp(flat - flat.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    assert loss.item() == pytest.approx(-np.log(p[np.arange(9), t]).mean(), rel=1e-12)
+    p[np.arange(9), t] -= 1.0  # (softmax − one-hot) / N
+    np.testing.assert_allclose(np_of(x.grad), (p / 9).reshape(3, 3, 5), rtol=1e-10, atol=1e-14)
+
+
+def test_embedding_refuses_negative_ids():
+    table = ts.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    with pytest.raises(ValueError, match="ids must lie in"):
+        F.embedding(np.array([0, -1]), table)  # NumPy would read −1 as the last row

@@ -812,3 +812,22 @@ def test_softmax_of_an_empty_axis_is_empty_as_in_pytorch():
         assert out.shape == (3, 0)
         out.sum().backward()
         assert x.grad.shape == (3, 0)
+
+
+def test_pow_gradients_at_zero_to_the_zero_follow_pytorch():
+    # 0⁰ = 1: ∂/∂y = xʸ log x is 1 · (−∞) as written, 0 in PyTorch (as at x = 0, y > 0);
+    # ∂/∂x = y xʸ⁻¹ is 0 · ∞ as written, 0 in PyTorch
+    x = ts.Tensor(np.array([0.0, 0.0, 2.0]), requires_grad=True)
+    y = ts.Tensor(np.array([0.0, 1.0, 0.0]), requires_grad=True)
+    with np.errstate(all="ignore"):
+        (x**y).sum().backward()
+    np.testing.assert_array_equal(np_of(y.grad), [0.0, 0.0, np.log(2.0)])
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 1.0, 0.0])
+
+
+def test_abs_gradient_is_zero_at_zero_and_relu_of_bools_is_a_new_array():
+    x = ts.Tensor(np.array([0.0, -0.0, 1.5, -2.0]), requires_grad=True)
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0, 1.0, -1.0])
+    b = ts.Tensor(np.array([True, False]))
+    assert not ts.backend.array_module(b.data).shares_memory(b.relu().data, b.data)

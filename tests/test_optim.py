@@ -266,3 +266,29 @@ def test_a_list_or_string_set_by_hand_as_grad_is_refused():
         with pytest.raises(TypeError, match="gradient of parameter W is a"):
             SGD([W], 0.1).step()
     np.testing.assert_array_equal(W.numpy(), 1.0)
+
+
+def test_momentum_keeps_its_own_velocity_and_skips_a_weight_without_a_gradient():
+    """The first velocity is a copy of .grad (not the array itself, which a backward
+    without zero_grad adds into); a weight with no gradient this step does not move (a
+    zero gradient would still step it by the velocity), as in PyTorch."""
+    c1, c2 = np.array([1.0, -2.0]), np.array([0.5, 3.0])
+    p = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    (p * c1).sum().backward()
+    opt.step()
+    (p * c2).sum().backward()  # no zero_grad: .grad accumulates in place to c1 + c2
+    opt.step()
+    v2 = 0.9 * c1 + (c1 + c2)
+    np.testing.assert_allclose(np_of(p), np.array([1.0, 2.0]) - 0.1 * c1 - 0.1 * v2)
+    moved = np_of(p)
+    opt.zero_grad()
+    opt.step()  # the weight was not used this time: nothing moves
+    np.testing.assert_array_equal(np_of(p), moved)
+
+
+def test_a_norm_half_a_percent_over_the_limit_is_clipped():
+    a = ts.Tensor(np.zeros(2), requires_grad=True)
+    a.grad = ts.backend.xp.asarray([0.603, 0.804])  # norm 1.005
+    assert clip_grad_norm([a], max_norm=1.0) == pytest.approx(1.005)
+    np.testing.assert_allclose(np_of(a.grad), [0.6, 0.8], rtol=1e-9)

@@ -418,3 +418,14 @@ def test_greedy_decode_gives_each_submodule_its_own_mode_back():
     model.encoder_layers[0].eval()
     model.greedy_decode(np.ones((1, 3), dtype=np.int64), 2, 0, 1)
     assert model.training and not model.encoder_layers[0].training
+
+
+def test_positional_encoding_follows_each_inputs_dtype():
+    """The table is cached per backend and dtype: one PositionalEncoding called in float64
+    then float32 must give each its own dtype (and float64 its unrounded table)."""
+    pe = PositionalEncoding(4, max_len=8)
+    x64 = ts.Tensor(np.zeros((1, 3, 4)))
+    x32 = ts.Tensor(np.zeros((1, 3, 4), np.float32))
+    assert pe(x64).dtype == np.float64
+    assert pe(x32).dtype == np.float32
+    np.testing.assert_array_equal(pe(x64).numpy()[0], sinusoidal_positions(3, 4))

@@ -174,9 +174,9 @@ def _to_array(data, dtype=None):
                 f"cannot make a tensor from an array of {arr.dtype}: expected numbers (a bool, "
                 "integer or float dtype), or pass dtype= to convert it"
             )
+        if dtype is not None and arr.dtype != np.dtype(dtype):
+            arr = _cast(arr, np.dtype(dtype))  # on the host: CuPy has no object/str dtypes
         if backend.xp is not np:
-            if dtype is not None and arr.dtype != np.dtype(dtype):
-                arr = _cast(arr, np.dtype(dtype))  # on the host: CuPy has no object/str dtypes
             arr = backend.xp.asarray(arr)
     else:
         try:
@@ -888,7 +888,7 @@ def _check_index_bounds(index, shape) -> None:
             continue
         if p.__class__ in backend.ARRAY_TYPES and p.dtype.kind in "iu" and p.size:
             n = shape[axis]
-            lo, hi = int(p.min()), int(p.max())  # host arrays: no sync
+            lo, hi = int(p.min()), int(p.max())  # (on a GPU: one wait per index array)
             if lo < -n or hi >= n:
                 bad = hi if hi >= n else lo
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")

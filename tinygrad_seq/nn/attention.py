@@ -49,10 +49,10 @@ Lengths = Tensor | np.ndarray | list
 
 def masked_score(dtype) -> float:
     """What a masked score is set to before the softmax: below any score a model computes
-    (a fixed −1e9 would outrank any allowed score below −1e9), so exp gives exactly 0 there; finite,
-    so a row where every key is masked has no NaN (−inf − (−inf)). float32 and float64:
-    half their most negative number (−1.7e38 in float32), so score − max cannot overflow;
-    float16: its most negative, −65504 (its softmax works in float32)."""
+    (a fixed −1e9 would outrank any allowed score below −1e9), so exp gives exactly 0
+    there; finite, so a row where every key is masked has no NaN (−inf − (−inf)). float32
+    and float64: half their most negative number (−1.7e38 in float32), so score − max
+    cannot overflow; float16: its most negative, −65504 (its softmax works in float32)."""
     info = np.finfo(dtype)
     return float(info.min) if info.bits < 32 else float(info.min) / 2
 

@@ -18,9 +18,9 @@ the output, W_o [h_t^dec; c_t].)
 
 f_enc and f_dec are RNN, LSTM or GRU cells. The decoder takes the context by concatenation
 (its cell's input is [embedding(y_{t-1}); c], or c_t) and starts from the encoder's final
-state. Training uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run inside
-ts.scope("encoder") and ts.scope(f"t={t}"), decoder steps inside ts.scope("decoder") and
-ts.scope(f"t={t}").
+state. Training uses teacher forcing: y_{t-1} is the true previous token. Encoder steps run
+inside ts.scope("encoder") and ts.scope(f"t={t}"), decoder steps inside ts.scope("decoder")
+and ts.scope(f"t={t}").
 """
 
 from __future__ import annotations

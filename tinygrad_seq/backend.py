@@ -160,8 +160,12 @@ def to_numpy(a: object) -> np.ndarray:
 
 
 def host(a: object) -> np.ndarray:
-    """A list, number, NumPy or CuPy array as a NumPy array: a CuPy one copied to the host
-    (NumPy refuses to convert one implicitly), the others read as `np.asarray` reads them."""
+    """A Tensor, list, number, NumPy or CuPy array as a NumPy array (ids, lengths): an array
+    copied to the host (NumPy refuses to convert a CuPy one implicitly), a Tensor's data
+    likewise (known by its `numpy` method: this module sits below tensor.py), the others
+    read as `np.asarray` reads them."""
+    if callable(getattr(a, "numpy", None)):  # a Tensor
+        return a.numpy()
     return to_numpy(a) if hasattr(a, "dtype") else np.asarray(a)
 
 

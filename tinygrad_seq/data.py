@@ -76,13 +76,6 @@ def _make_fields(cls, iterable):
     return tuple.__new__(cls, values)
 
 
-def _host(ids) -> np.ndarray:
-    """ids from a list, a NumPy or CuPy array, or a Tensor, as a NumPy array."""
-    if callable(getattr(ids, "numpy", None)):  # a Tensor
-        return ids.numpy()
-    return host(ids)
-
-
 def _is_sequence(value) -> bool:
     """Whether `value` is a list, tuple or array with an axis (a row of ids, not one id)."""
     return isinstance(value, list | tuple) or bool(getattr(value, "ndim", 0))
@@ -165,7 +158,7 @@ class Vocab:
                     "Vocab.decode: expected ids of shape (L,) or (B, L); a row here holds rows"
                 )
             return rows
-        ids = _host(ids)
+        ids = host(ids)
         if ids.size and ids.dtype.kind not in "iu":
             raise TypeError(f"Vocab.decode: ids must be integers, got dtype {ids.dtype}")
         if ids.ndim > 2:
@@ -198,7 +191,7 @@ def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarr
     vocab_size = _positive(vocab_size, "vocab_size", "bag_of_words")
     if isinstance(ids, list | tuple) and ids and not np.isscalar(ids[0]):
         return np.stack([bag_of_words(s, vocab_size, ignore_id) for s in ids])
-    ids = _host(ids)
+    ids = host(ids)
     if ids.ndim not in (1, 2) or (ids.size and ids.dtype.kind not in "iu"):
         raise ValueError(
             f"bag_of_words: expected integer ids of shape (L,) or (B, L), got {ids.dtype} of "
@@ -223,7 +216,7 @@ def ngram_windows(ids, n: int) -> np.ndarray:
     The seed's fixed-window input: each window sees n tokens and nothing further back.
     """
     n = _positive(n, "n", "ngram_windows")
-    ids = _host(
+    ids = host(
         as_id_array(
             ids,
             "ngram_windows: the rows of ids have different lengths; pad them to one length "
@@ -252,7 +245,7 @@ def pad_or_truncate(
     length = _positive(length, "length", who, minimum=0)
     if isinstance(pad_id, bool) or not isinstance(pad_id, int | np.integer):
         raise ValueError(f"{who}: pad_id must be an integer id, got {pad_id!r}")
-    seqs = [_host(s) for s in seqs]
+    seqs = [host(s) for s in seqs]
     for b, s in enumerate(seqs):
         # refuse rather than cast: int() would silently truncate 1.7 to 1
         if s.ndim != 1 or (s.size and s.dtype.kind not in "iu"):

@@ -217,7 +217,7 @@ def padding_mask(lengths, max_len: int) -> np.ndarray:
     """
     if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 0:
         raise ValueError(f"padding_mask: max_len must be a length (an int ≥ 0), got {max_len!r}")
-    lengths = backend.host(lengths.data if isinstance(lengths, Tensor) else lengths)
+    lengths = backend.host(lengths)
     if lengths.ndim != 1:
         raise ValueError(
             f"padding_mask: lengths must be one count per sequence, shape (B,), got shape "

@@ -74,7 +74,7 @@ class BagOfWordsClassifier(Module):
         self.mlp = MLP([vocab_size, hidden_size, num_classes])
 
     def forward(self, ids, mask=None) -> Tensor:
-        host_ids = backend.to_numpy(ids.data if isinstance(ids, Tensor) else ids)
+        host_ids = backend.host(ids)
         counts = bag_of_words(host_ids, self.vocab_size, ignore_id=PAD)  # (B, V)
         like = self.mlp.layers[0].W.data
         return self.mlp(_leaf(backend.array_module(like).asarray(counts, dtype=like.dtype)))

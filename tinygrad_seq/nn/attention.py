@@ -226,8 +226,7 @@ def source_mask(
     if src_lengths is not None and src_mask is not None:
         raise ValueError(f"{who}: give src_lengths or src_mask, not both")
     if src_lengths is not None:
-        lengths = src_lengths.data if isinstance(src_lengths, Tensor) else src_lengths
-        lengths = backend.host(lengths)
+        lengths = backend.host(src_lengths)
         if lengths.dtype.kind not in "iu":  # 2.5 real tokens is no length (nor is True)
             raise TypeError(
                 f"{who}: src_lengths must be integers (token counts), got {lengths.dtype}"

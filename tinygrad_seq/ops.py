@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _mkl
+from . import _mkl, _native
 from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to, transposed_weight
 from .backend import array_module, one_like, sum_last
 
@@ -41,6 +41,8 @@ class Add(Function):
     elementwise = True
 
     def forward(self, x, y):
+        if y.ndim == 1 and x.size >= _native.MIN_ROW_ADD and _native.can_add_rows(x, y):
+            return _native.add_rows(x, y)  # a bias on every row: compiled (_native.py)
         return x + y
 
     def backward(self, g):  # ∂(x+y)/∂x = ∂(x+y)/∂y = 1
@@ -308,7 +310,15 @@ class Relu(Function):
         return y
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
-        return (g * (self.saved > 0),)
+        y = self.saved
+        if (
+            g.dtype == y.dtype
+            and _native.rows_ok(g)
+            and y.shape == g.shape
+            and y.flags.c_contiguous
+        ):
+            return (_native.relu_backward(g, y),)  # compiled: one pass, no mask array
+        return (g * (y > 0),)
 
 
 class Sqrt(Function):
@@ -777,6 +787,13 @@ class Softmax(Function):
             y = self.forward(x.astype(np.float32)).astype(x.dtype) if x.size else x.copy()
             self.saved = y
             return y
+        if self.axis in (-1, x.ndim - 1) and _native.rows_ok(x):
+            # compiled (_native.py): shift and normalise a row at a time; NumPy's exp
+            y = _native.softmax_shift(x)
+            exp(y, out=y)
+            _native.softmax_normalize(y)
+            self.saved = y
+            return y
         if (
             x.size >= _LARGE_SOFTMAX
             and self.axis in (-1, x.ndim - 1)
@@ -806,6 +823,14 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
+        if (
+            self.axis in (-1, y.ndim - 1)
+            and _native.rows_ok(g)
+            and g.dtype == y.dtype
+            and g.shape == y.shape
+            and y.flags.c_contiguous
+        ):  # compiled (_native.py): the formula above, one pass a row
+            return (_native.softmax_backward(g, y),)
         if y.size >= _LARGE_SOFTMAX and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
             # Σ g ⊙ y as one contraction, no g ⊙ y array (attention's 16·4 × 64 × 64
             # scores: ~0.48 against ~0.59 ms; on small arrays einsum's set-up costs more)
@@ -985,6 +1010,13 @@ class LayerNorm(Function):
             out_dtype = np.result_type(x.dtype, gain.dtype, bias.dtype)
             f32 = np.float32
             return self.forward(x.astype(f32), gain.astype(f32), bias.astype(f32)).astype(out_dtype)
+        if _native.rows_ok(x) and _native.rows_ok(gain) and _native.rows_ok(bias):
+            d = x.shape[-1]
+            if gain.shape == bias.shape == (d,) and gain.dtype == bias.dtype == x.dtype:
+                # compiled: one pass a row (_native.py), the same math as below
+                y, x_hat, rstd = _native.layer_norm_forward(x, gain, bias, self.eps)
+                self.saved = (x_hat, rstd, gain)
+                return y
         inv_d = 1.0 / x.shape[-1]
         mu = sum_last(x) * inv_d
         x_hat = x - mu
@@ -1002,6 +1034,19 @@ class LayerNorm(Function):
             g = g.astype(x_hat.dtype)  # float32 (a wider g, as from a float64 gain on
             # float32 x, is kept: its gain's gradient keeps float64's digits)
         px, pg, pb = self.parents
+        if g.__class__ is np.ndarray and not g.flags.c_contiguous and _native.enabled:
+            g = np.ascontiguousarray(g)  # (a mean's gradient, broadcast): one pass, then
+            # the compiled rows below, much faster than the NumPy path on a strided g
+        if (
+            _native.rows_ok(g)
+            and g.dtype == x_hat.dtype == gain.dtype
+            and g.shape == x_hat.shape
+            and gain.shape == g.shape[-1:]
+            and x_hat.flags.c_contiguous
+            and gain.flags.c_contiguous
+        ):  # compiled (_native.py): the formulas below, one pass a row
+            gx, g_gain = _native.layer_norm_backward(g, x_hat, rstd, gain, pg.requires_grad)
+            return (gx if px.requires_grad else None), g_gain, (g if pb.requires_grad else None)
         gx = None
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
             inv_d = 1.0 / g.shape[-1]

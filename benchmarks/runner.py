@@ -181,7 +181,14 @@ def versions(check: dict) -> str:
     import tinygrad_seq
 
     parts.append(f"tinygrad_seq {tinygrad_seq.__version__}{_git_revision()}")
-    return ", ".join(parts) + f"; the engine's large products: {_product_library()}"
+    from tinygrad_seq import _native
+
+    return (
+        ", ".join(parts)
+        + f"; the engine's large products: {_product_library()}"
+        + f"; compiled helpers: {_native.status()} (the allocator serves the floor's arrays"
+        + " too where both run in one process)"
+    )
 
 
 def _product_library() -> str:

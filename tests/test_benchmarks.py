@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tinygrad_seq as ts
 from benchmarks import report, runner, workloads
 from benchmarks.workloads import WORKLOADS
 
@@ -387,10 +388,11 @@ def test_compare_rejects_an_unknown_revision_in_one_line():
 
 @pytest.mark.numpy_only
 def test_the_versions_line_names_who_multiplies_the_engines_large_products(monkeypatch):
-    from tinygrad_seq import _mkl
+    from tinygrad_seq import _mkl, _native
 
     line = runner.versions({})
     assert f"the engine's large products: {runner._product_library()}" in line
+    assert f"compiled helpers: {_native.status()}" in line
     monkeypatch.setattr(_mkl, "library", lambda: "numpy (TINYGRAD_SEQ_GEMM=numpy)")
     assert runner._product_library() == "numpy (TINYGRAD_SEQ_GEMM=numpy)"
     if _mkl._library_path() is not None:  # the mkl package is installed: its version
@@ -431,3 +433,32 @@ def test_the_tuned_floor_checker_fails_on_wrong_gradients(monkeypatch):
     monkeypatch.setattr(floors, "make_tuned_floor", wrong)
     with pytest.raises(SystemExit, match="W4: the tuned floor's gradients differ"):
         floors.check("W4", tiny=True)
+
+
+@pytest.mark.numpy_only
+def test_ceiling_times_the_engine_with_ops_made_free(capsys):
+    from benchmarks import ceiling
+    from tinygrad_seq import ops
+
+    originals = (ops.LayerNorm.forward, ops.Softmax.backward, ops.Add.forward)
+    args = ["W3", "--free", "layer_norm,softmax,add", "--tiny", "--seconds", "0.2"]
+    assert ceiling.main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    names = [row.split("|")[1].strip() for row in rows[1:]]
+    assert names[:3] == ["engine", "free", "floor"]
+    for row in rows[1:]:
+        median_ms, to_engine, to_floor = (float(c) for c in row.split("|")[2:5])
+        assert median_ms > 0 and 0.01 < to_engine < 100 and 0.01 < to_floor < 100
+    # the ops are themselves again afterwards
+    assert (ops.LayerNorm.forward, ops.Softmax.backward, ops.Add.forward) == originals
+    x = ts.Tensor(np.ones((2, 3)))
+    assert np.allclose(ts.functional.layer_norm(x, ts.ones(3), ts.ones(3)).numpy(), 1)
+
+
+@pytest.mark.numpy_only
+def test_ceiling_refuses_ops_it_cannot_make_free(capsys):
+    from benchmarks import ceiling
+
+    with pytest.raises(SystemExit):
+        ceiling.main(["W3", "--free", "matmul", "--tiny", "--seconds", "0.1"])
+    assert "cannot make ['matmul'] free" in capsys.readouterr().err

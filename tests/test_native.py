@@ -1,0 +1,346 @@
+"""The optional compiled helpers (tinygrad_seq/_native_ext.c, through _native.py): the same
+results as the NumPy path, to rounding, for everything they take (layer norm, softmax,
+relu's backward, a bias added to every row), the NumPy path for what they do not take,
+gradients checked in float64 both ways, clear errors for bad arguments, and NumPy's large
+array blocks aligned to 64 bytes. Tests of the compiled path skip where it was not built.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tinygrad_seq import _native
+
+pytestmark = pytest.mark.numpy_only  # the kernels take NumPy arrays; CuPy has its own
+
+BUILT = _native._ext is not None
+needs_native = pytest.mark.skipif(not BUILT, reason=f"not compiled here: {_native.status()}")
+
+try:  # NumPy 2
+    from numpy._core.multiarray import get_handler_name
+except ImportError:  # NumPy 1.x
+    from numpy.core.multiarray import get_handler_name
+
+
+@pytest.fixture
+def kernels():
+    """Kernels on for the test (skips where they were not built); the switch restored."""
+    if not BUILT:
+        pytest.skip(f"not compiled here: {_native.status()}")
+    was = _native.enabled
+    _native.set_enabled(True)
+    yield
+    _native.set_enabled(was)
+
+
+@pytest.fixture
+def counted(kernels, monkeypatch):
+    """Kernels on, each wrapper counting its calls."""
+    calls = dict.fromkeys(
+        ("layer_norm_forward", "layer_norm_backward", "softmax_shift", "softmax_backward",
+         "relu_backward", "add_rows"), 0)  # fmt: skip
+    for name in calls:
+        original = getattr(_native, name)
+
+        def counting(*args, _name=name, _original=original):
+            calls[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(_native, name, counting)
+    return calls
+
+
+def both_paths(fn):
+    """fn() with the kernels on and with them off (NumPy): (compiled, numpy)."""
+    was = _native.enabled
+    try:
+        _native.set_enabled(True)
+        compiled = fn()
+        _native.set_enabled(False)
+        numpy_path = fn()
+    finally:
+        _native.set_enabled(was)
+    return compiled, numpy_path
+
+
+def assert_same(a, b, dtype):
+    tol = 2e-5 if np.dtype(dtype) == np.float32 else 1e-12
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=tol, atol=tol, equal_nan=True)
+
+
+def layer_norm_run(x, gain, bias, g):
+    """Output and the gradients of x, gain and bias for upstream gradient g."""
+    tx, tg, tb = (ts.Tensor(a.copy(), requires_grad=True) for a in (x, gain, bias))
+    y = ts.functional.layer_norm(tx, tg, tb)
+    y.backward(g)
+    return y.numpy(), tx.grad.copy(), tg.grad.copy(), tb.grad.copy()
+
+
+SHAPES = [(1, 1), (3, 1), (5, 7), (2, 3, 4), (64, 128)]
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_layer_norm_matches_numpy_path(counted, rng, shape, dtype):
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    gain, bias = (rng.standard_normal(shape[-1]).astype(dtype) for _ in range(2))
+    g = rng.standard_normal(shape).astype(dtype)
+    compiled, numpy_path = both_paths(lambda: layer_norm_run(x, gain, bias, g))
+    assert counted["layer_norm_forward"] == counted["layer_norm_backward"] == 1
+    assert compiled[0].dtype == numpy_path[0].dtype == dtype
+    assert_same(compiled, numpy_path, dtype)
+
+
+@needs_native
+def test_layer_norm_strided_gradient_and_fallbacks(counted, rng):
+    x = rng.standard_normal((6, 8))
+    gain, bias = rng.standard_normal(8), rng.standard_normal(8)
+
+    def mean_of_norm(x, gain, bias):  # a mean's gradient arrives broadcast (stride 0)
+        tx, tg, tb = (ts.Tensor(a.copy(), requires_grad=True) for a in (x, gain, bias))
+        ts.functional.layer_norm(tx, tg, tb).mean().backward()
+        return tx.grad.copy(), tg.grad.copy(), tb.grad.copy()
+
+    compiled, numpy_path = both_paths(lambda: mean_of_norm(x, gain, bias))
+    assert counted["layer_norm_backward"] == 1
+    assert_same(compiled, numpy_path, np.float64)
+    # what the kernels do not take goes the NumPy way, with the same results
+    for args in (
+        (np.asfortranarray(x), gain, bias),  # x not C-contiguous
+        (x.astype(np.float32), gain, bias),  # gain and bias of another dtype
+        (x.astype(np.float16), gain.astype(np.float16), bias.astype(np.float16)),
+    ):
+        counted["layer_norm_forward"] = 0
+        got = ts.functional.layer_norm(*(ts.Tensor(a) for a in args)).numpy()
+        _native.set_enabled(False)
+        want = ts.functional.layer_norm(*(ts.Tensor(a) for a in args)).numpy()
+        _native.set_enabled(True)
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+        if args[0].dtype != np.float16:  # (float16 is worked out in float32: compiled)
+            assert counted["layer_norm_forward"] == 0
+
+
+def softmax_run(x, g):
+    tx = ts.Tensor(x.copy(), requires_grad=True)
+    y = tx.softmax(-1)
+    y.backward(g)
+    return y.numpy(), tx.grad.copy()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES + [(4, 2, 16, 16)])
+def test_softmax_matches_numpy_path(counted, rng, shape, dtype):
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    compiled, numpy_path = both_paths(lambda: softmax_run(x, g))
+    assert counted["softmax_shift"] == counted["softmax_backward"] == 1
+    assert_same(compiled, numpy_path, dtype)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_with_infinities_and_nan(counted, dtype):
+    info = np.finfo(dtype)
+    x = np.array(
+        [
+            [0.0, -np.inf, 1.0, -np.inf],  # masked entries: weight 0
+            [-np.inf, 2.0, -np.inf, -np.inf],  # one entry left: weight 1
+            [np.inf, 0.0, 1.0, 2.0],  # +inf: NaN, as NumPy's path gives
+            [np.nan, 0.0, 1.0, 2.0],  # NaN spreads over its row
+            [info.max, info.max / 2, -info.max, 0.0],  # huge: no overflow
+            [-1e4, -1e4 + 1, -1e4 + 2, -1e4 + 3],  # far below 0: no underflow to 0/0
+        ],
+        dtype,
+    )
+    g = np.arange(x.size, dtype=dtype).reshape(x.shape) / 10
+    with np.errstate(invalid="ignore", over="ignore"):  # (NumPy's path warns on them)
+        compiled, numpy_path = both_paths(lambda: softmax_run(x, g))
+    assert counted["softmax_shift"] == 1
+    assert_same(compiled, numpy_path, dtype)
+    y = compiled[0]
+    np.testing.assert_allclose(y[:2].sum(-1), 1, rtol=1e-6)
+    assert np.isnan(y[3]).all() and not np.isnan(y[[0, 1, 4, 5]]).any()
+    np.testing.assert_allclose(y[5], numpy_softmax(x[5].astype(np.float64)), rtol=1e-5)
+
+
+def numpy_softmax(x):
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_and_bias_rows_match_numpy_path(counted, rng, dtype):
+    x = rng.standard_normal((40, 64)).astype(dtype)
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]  # relu'(0) = 0; NaN > 0 is False
+    b = rng.standard_normal(64).astype(dtype)
+    b[:4] = 0  # (so relu sees those four as they are)
+    g = rng.standard_normal((40, 64)).astype(dtype)
+
+    def run():
+        tx, tb = ts.Tensor(x.copy(), requires_grad=True), ts.Tensor(b.copy(), requires_grad=True)
+        y = (tx + tb).relu()
+        y.backward(g)
+        return y.numpy(), tx.grad.copy(), tb.grad.copy()
+
+    with np.errstate(invalid="ignore"):
+        compiled, numpy_path = both_paths(run)
+    assert counted["relu_backward"] == counted["add_rows"] == 1
+    assert_same(compiled, numpy_path, dtype)
+    np.testing.assert_array_equal(compiled[1][0, :4], [0, 0, 0, g[0, 3]])
+
+
+@needs_native
+def test_bias_rows_only_where_they_apply(counted, rng):
+    cases = [
+        (rng.standard_normal((64, 32)), rng.standard_normal(32), 1),  # (N, d) + (d,)
+        (rng.standard_normal((4, 16, 32)), rng.standard_normal(32), 1),  # batched rows
+        (rng.standard_normal((8, 8)), rng.standard_normal(8), 0),  # small: NumPy's add
+        (rng.standard_normal((64, 32)), rng.standard_normal(32).astype(np.float32), 0),
+        (rng.standard_normal((32, 64)).T, rng.standard_normal(32), 0),  # x transposed
+        (rng.standard_normal((64, 32)), rng.standard_normal((1, 32)), 0),  # a 2-D bias
+        (rng.standard_normal(2048), rng.standard_normal(2048), 0),  # two vectors
+    ]
+    for x, b, calls in cases:
+        counted["add_rows"] = 0
+        got = (ts.Tensor(x) + ts.Tensor(b)).numpy()
+        np.testing.assert_allclose(got, x + b, rtol=1e-6)
+        assert counted["add_rows"] == calls, (x.shape, b.shape, b.dtype)
+
+
+@needs_native
+def test_gradcheck_through_the_kernels(kernels, rng):
+    x, gain, bias = (ts.Tensor(a, requires_grad=True) for a in (
+        rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)))  # fmt: skip
+    assert ts.gradcheck(lambda x, g, b: ts.functional.layer_norm(x, g, b), x, gain, bias)
+    assert ts.gradcheck(lambda x: x.softmax(-1), x)
+    shifted = ts.Tensor(rng.standard_normal((4, 300)) + 0.5, requires_grad=True)  # ≥ 1024
+    row = ts.Tensor(rng.standard_normal(300), requires_grad=True)
+    assert ts.gradcheck(lambda x, b: (x + b).relu(), shifted, row)
+
+
+def test_gradcheck_numpy_path(rng):
+    was = _native.enabled
+    _native.set_enabled(False)
+    try:
+        x, gain, bias = (ts.Tensor(a, requires_grad=True) for a in (
+            rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)))  # fmt: skip
+        assert ts.gradcheck(lambda x, g, b: ts.functional.layer_norm(x, g, b), x, gain, bias)
+        assert ts.gradcheck(lambda x: x.softmax(-1), x)
+        assert ts.gradcheck(lambda x, b: (x + b).relu(), x, bias)
+    finally:
+        _native.set_enabled(was)
+
+
+@needs_native
+def test_bad_arguments_raise_not_crash():
+    ext = _native._ext
+    x = np.ones((4, 8), np.float32)
+    gain, bias = np.ones(8, np.float32), np.zeros(8, np.float32)
+    y, h, r = np.empty_like(x), np.empty_like(x), np.empty((4, 1), np.float32)
+    ext.layer_norm_forward(x, gain, bias, 1e-5, y, h, r)  # the right arguments work
+    np.testing.assert_allclose(y, 0, atol=1e-6)
+    bad = [
+        lambda: ext.layer_norm_forward(x.astype(np.float64), gain, bias, 1e-5, y, h, r),
+        lambda: ext.layer_norm_forward(x, gain[:4], bias, 1e-5, y, h, r),
+        lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y[:2], h, r),
+        lambda: ext.layer_norm_forward(x.T, gain[:4], bias[:4], 1e-5, y, h, r),
+        lambda: ext.layer_norm_forward(x, gain, bias, "eps", y, h, r),
+        lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y, h),
+        lambda: ext.layer_norm_backward(x, h, r, gain, np.empty((4, 8), np.int32), None),
+        lambda: ext.softmax_shift(x.astype(np.int64), np.empty((4, 8), np.int64)),
+        lambda: ext.softmax_shift(np.float32(1.0), y),
+        lambda: ext.softmax_normalize(np.ones((2, 2), np.float32)[:, :1]),
+        lambda: ext.softmax_backward(x, x, np.empty((3, 8), np.float32)),
+        lambda: ext.relu_backward([1.0], x, y),
+        lambda: ext.add_rows(x, np.ones(7, np.float32), y),
+    ]
+    for call in bad:
+        with pytest.raises((TypeError, ValueError)):
+            call()
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ext.add_rows(x, gain, read_only)
+
+
+# ------------------------------------------------------------------ the allocator
+needs_aligned = pytest.mark.skipif(
+    not _native.aligned, reason=f"aligned allocator not in use here: {_native.status()}"
+)
+
+
+@needs_aligned
+def test_large_blocks_are_aligned_small_ones_numpys():
+    for nbytes in (4096, 4100, 10_000, 131_072, 1 << 22):
+        a = np.empty(nbytes, np.uint8)
+        assert a.ctypes.data % 64 == 0, nbytes
+        assert get_handler_name(a) == "tinygrad_seq_aligned64"
+    small = np.ones(3)
+    assert small.sum() == 3  # NumPy's own small blocks, through our handler
+    # zeros (calloc) come zeroed both sides of the threshold
+    for n in (10, 511, 512, 100_000):
+        assert not np.zeros(n).any()
+
+
+@needs_aligned
+def test_blocks_survive_resizing_across_the_threshold():
+    a = np.arange(10, dtype=np.float64)  # 80 bytes: NumPy's block
+    for n in (100, 1000, 20, 5000, 3):  # realloc up past 4 KiB and back down
+        a.resize(n, refcheck=False)
+        assert (a[: min(n, 10)] == np.arange(min(n, 10))).all()
+    held = [np.empty(n, np.uint8) for n in range(4000, 4200)]  # either side of it
+    for i, block in enumerate(held):
+        block[:] = i % 256
+    assert all((block == i % 256).all() for i, block in enumerate(held))
+    big = np.random.default_rng(0).standard_normal((300, 300))
+    assert np.array_equal(pickle.loads(pickle.dumps(big)), big)
+
+
+@needs_aligned
+def test_other_threads_keep_numpys_allocator():
+    """The handler is per context: a new thread starts with NumPy's default (both kinds
+    of block are freed by the allocator that made them, whichever thread frees them)."""
+    names = []
+    made = []
+
+    def work():
+        b = np.empty(10_000, np.uint8)
+        names.append(get_handler_name(b))
+        made.append(b)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert names == ["default_allocator"]
+    del made[:]  # freed here, by its own handler
+
+
+def test_switched_off_by_the_environment():
+    code = (
+        "import numpy as np, tinygrad_seq as ts\n"
+        "from tinygrad_seq import _native\n"
+        "try:\n    from numpy._core.multiarray import get_handler_name\n"
+        "except ImportError:\n    from numpy.core.multiarray import get_handler_name\n"
+        "print(_native.status()); print(get_handler_name(np.empty(100_000)))\n"
+        "x = ts.Tensor(np.ones((2, 3)), requires_grad=True)\n"
+        "print(float(ts.functional.layer_norm(x, ts.ones(3), ts.zeros(3)).sum().item()))\n"
+    )
+    env = dict(os.environ, TINYGRAD_SEQ_NATIVE="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0].startswith("NumPy only") and "TINYGRAD_SEQ_NATIVE=0" in out[0]
+    assert out[1] == "default_allocator"
+    assert float(out[2]) == 0.0

@@ -234,8 +234,8 @@ def test_gradcheck_numpy_path(rng):
     was = _native.enabled
     _native.set_enabled(False)
     try:
-        x, gain, bias = (ts.Tensor(a, requires_grad=True) for a in (
-            rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)))  # fmt: skip
+        arrays = rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)
+        x, gain, bias = (ts.Tensor(a, requires_grad=True) for a in arrays)
         assert ts.gradcheck(lambda x, g, b: ts.functional.layer_norm(x, g, b), x, gain, bias)
         assert ts.gradcheck(lambda x: x.softmax(-1), x)
         assert ts.gradcheck(lambda x, b: (x + b).relu(), x, bias)

@@ -30,9 +30,10 @@ MIN_ALIGNED_BYTES = 4096
 _reason = ""
 try:
     from . import _native_ext as _ext  # the compiled module
-except ImportError as error:  # not built: no C compiler when it was installed
+except ImportError:  # not built: no C compiler when it was installed (or a source
+    # checkout used without `pip install -e .` or `python setup.py build_ext --inplace`)
     _ext = None
-    _reason = f"not built ({error})"
+    _reason = "not built (no C compiler when tinygrad_seq was installed)"
 
 if _ext is not None and os.environ.get("TINYGRAD_SEQ_NATIVE", "1").strip() == "0":
     _ext, _reason = None, "TINYGRAD_SEQ_NATIVE=0"

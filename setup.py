@@ -1,9 +1,13 @@
 """Builds the optional compiled helpers (tinygrad_seq/_native_ext.c); everything else is in
 pyproject.toml. Without a C compiler the build skips them and the engine uses NumPy alone."""
 
-import numpy
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+try:  # NumPy's headers (pyproject's build requirements bring NumPy)
+    import numpy
+except ImportError:  # a build without it (no isolation): no compiled helpers
+    numpy = None
 
 
 class BuildNative(build_ext):
@@ -25,6 +29,8 @@ setup(
             include_dirs=[numpy.get_include()],
             optional=True,
         )
-    ],
+    ]
+    if numpy is not None
+    else [],
     cmdclass={"build_ext": BuildNative},
 )

@@ -24,10 +24,7 @@ pytestmark = pytest.mark.numpy_only  # the kernels take NumPy arrays; CuPy has i
 BUILT = _native._ext is not None
 needs_native = pytest.mark.skipif(not BUILT, reason=f"not compiled here: {_native.status()}")
 
-try:  # NumPy 2
-    from numpy._core.multiarray import get_handler_name
-except ImportError:  # NumPy 1.x
-    from numpy.core.multiarray import get_handler_name
+get_handler_name = _native.get_handler_name
 
 
 @pytest.fixture
@@ -199,6 +196,13 @@ def test_relu_backward_and_bias_rows_match_numpy_path(counted, rng, dtype):
     assert counted["relu_backward"] == counted["add_rows"] == 1
     assert_same(compiled, numpy_path, dtype)
     np.testing.assert_array_equal(compiled[1][0, :4], [0, 0, 0, g[0, 3]])
+    # an inf or NaN arriving where relu is flat: NaN both ways, as g * (y > 0) gives
+    g[1, :3] = [np.inf, np.nan, -np.inf]
+    x[1, :3] = -1.0
+    with np.errstate(invalid="ignore"):
+        compiled, numpy_path = both_paths(run)
+    assert_same(compiled, numpy_path, dtype)
+    assert np.isnan(compiled[1][1, :3]).all()
 
 
 @needs_native
@@ -217,6 +221,19 @@ def test_bias_rows_only_where_they_apply(counted, rng):
         got = (ts.Tensor(x) + ts.Tensor(b)).numpy()
         np.testing.assert_allclose(got, x + b, rtol=1e-6)
         assert counted["add_rows"] == calls, (x.shape, b.shape, b.dtype)
+
+
+@needs_native
+def test_unaligned_arrays_take_the_numpy_path(counted):
+    unaligned = np.frombuffer(bytearray(8 * 16 + 1), np.float64, offset=1).reshape(2, 8)
+    assert not unaligned.flags.aligned
+    unaligned[:] = np.arange(16.0).reshape(2, 8)
+    y = ts.Tensor(unaligned).softmax(-1).numpy()
+    z = ts.functional.layer_norm(ts.Tensor(unaligned), ts.ones(8, dtype=np.float64),
+                                 ts.zeros(8, dtype=np.float64)).numpy()  # fmt: skip
+    assert counted["softmax_shift"] == counted["layer_norm_forward"] == 0
+    np.testing.assert_allclose(y.sum(-1), 1)
+    np.testing.assert_allclose(z.mean(-1), 0, atol=1e-12)
 
 
 @needs_native
@@ -277,7 +294,7 @@ def test_bad_arguments_raise_not_crash():
 
 # ------------------------------------------------------------------ the allocator
 needs_aligned = pytest.mark.skipif(
-    not _native.aligned, reason=f"aligned allocator not in use here: {_native.status()}"
+    not _native.aligned(), reason=f"aligned allocator not in use here: {_native.status()}"
 )
 
 
@@ -317,14 +334,17 @@ def test_other_threads_keep_numpys_allocator():
 
     def work():
         b = np.empty(10_000, np.uint8)
-        names.append(get_handler_name(b))
+        names.append((get_handler_name(b), _native.aligned(), _native.status()))
         made.append(b)
 
     t = threading.Thread(target=work)
     t.start()
     t.join()
-    assert names == ["default_allocator"]
+    assert names[0][:2] == ("default_allocator", False)
+    assert names[0][2].endswith("NumPy's default_allocator")
+    assert _native.aligned() and "64-byte aligned arrays" in _native.status()
     del made[:]  # freed here, by its own handler
+    assert _native._ext.install_allocator(_native.MIN_ALIGNED_BYTES)  # again: still ours
 
 
 def test_switched_off_by_the_environment():

@@ -2,13 +2,18 @@
 
 `pip install` compiles `_native_ext.c` when a C compiler is at hand; without one (or with
 `TINYGRAD_SEQ_NATIVE=0` set) the engine computes the same things with NumPy alone, and
-every result agrees to rounding. What the helpers buy, on one Intel Xeon core:
+the results agree to rounding (but for float32 layer norms of numbers beyond ~1e19, whose
+squares overflow float32 in NumPy's path; the kernel sums them in double). What the
+helpers buy, on one Intel Xeon core:
 
-- NumPy's array data in blocks of 4 KiB or more start on a 64-byte boundary (glibc
-  aligns to 16): NumPy's SIMD loops then never straddle cache lines. Installed once, at
-  import, for the importing thread; it changes where NumPy puts large arrays in the whole
-  process, not what they hold. The Transformer block of the speed suite (W3) ran ~8 %
-  faster, the LSTM (W2) and MLP (W1) ~4 %, and the hand-written NumPy floors as much.
+- NumPy's array data in blocks of 4 KiB or more (but zeroed ones, `np.zeros`, which keep
+  calloc's free zero pages) start on a 64-byte boundary, where glibc aligns to 16, so
+  NumPy's SIMD loops do not straddle cache lines. A NumPy allocator is installed at
+  import, for the importing thread's context (NumPy keeps one per context; threads
+  started elsewhere keep NumPy's), and only over NumPy's default one: it changes where
+  NumPy puts that thread's large arrays, in the library's code and yours, not what they
+  hold. The Transformer block of the speed suite (W3) ran ~8 % faster, the LSTM (W2) and
+  MLP (W1) ~4 %, and the hand-written NumPy floors as much.
 - layer norm and softmax over the last axis, forward and backward, one row at a time
   (ops.LayerNorm, ops.Softmax); relu's backward in one pass (ops.Relu); a bias added to
   every row of a matrix (ops.Add). For C-contiguous float32 and float64 arrays on the
@@ -30,24 +35,39 @@ MIN_ALIGNED_BYTES = 4096
 _reason = ""
 try:
     from . import _native_ext as _ext  # the compiled module
-except ImportError:  # not built: no C compiler when it was installed (or a source
-    # checkout used without `pip install -e .` or `python setup.py build_ext --inplace`)
+except ImportError as error:  # not built: no C compiler when it was installed (or a
+    # source checkout used without `pip install -e .` or `setup.py build_ext --inplace`)
     _ext = None
-    _reason = "not built (no C compiler when tinygrad_seq was installed)"
+    _reason = f"not built or not loadable ({error})"
 
 if _ext is not None and os.environ.get("TINYGRAD_SEQ_NATIVE", "1").strip() == "0":
     _ext, _reason = None, "TINYGRAD_SEQ_NATIVE=0"
 
 enabled = _ext is not None  # the kernels (tests switch them off to compare both paths)
-aligned = bool(_ext is not None and _ext.install_allocator(MIN_ALIGNED_BYTES))
+if _ext is not None:  # False where another library's allocator was installed first
+    _ext.install_allocator(MIN_ALIGNED_BYTES)
+
+try:  # NumPy 2
+    from numpy._core.multiarray import get_handler_name
+except ImportError:  # NumPy 1.x
+    from numpy.core.multiarray import get_handler_name
+
+HANDLER_NAME = "tinygrad_seq_aligned64"
+
+
+def aligned() -> bool:
+    """Whether new large arrays of this thread get 64-byte aligned blocks. NumPy keeps
+    its allocator per context: threads started before or after the import begin with
+    NumPy's own, and their arrays are correct, just not aligned."""
+    return get_handler_name() == HANDLER_NAME
 
 
 def status() -> str:
-    """In words: whether the compiled helpers are in use, and why not."""
+    """In words: whether the compiled helpers are in use (in this thread), and why not."""
     if _ext is None:
         return f"NumPy only: compiled helpers {_reason}"
     parts = ["compiled row kernels" + ("" if enabled else " (switched off)")]
-    parts.append("64-byte aligned arrays" if aligned else "NumPy's own allocator")
+    parts.append("64-byte aligned arrays" if aligned() else f"NumPy's {get_handler_name()}")
     return ", ".join(parts)
 
 
@@ -61,8 +81,9 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def rows_ok(x) -> bool:
-    """Whether the row kernels take `x`: a C-contiguous float32/float64 NumPy array with
-    at least one element and one axis."""
+    """Whether the row kernels take `x`: a C-contiguous, aligned float32/float64 NumPy
+    array (of the native byte order, which these dtypes compare equal to) with at least
+    one element and one axis."""
     return (
         enabled
         and x.__class__ is np.ndarray
@@ -70,6 +91,7 @@ def rows_ok(x) -> bool:
         and x.ndim > 0
         and x.size > 0
         and x.flags.c_contiguous
+        and x.flags.aligned
     )
 
 
@@ -122,6 +144,7 @@ def can_add_rows(x, b) -> bool:
         and x.dtype == b.dtype
         and rows_ok(x)
         and b.flags.c_contiguous
+        and b.flags.aligned
     )
 
 

@@ -17,8 +17,24 @@ class BuildNative(build_ext):
     def build_extensions(self):
         if self.compiler.compiler_type == "unix":
             for ext in self.extensions:
-                ext.extra_compile_args += ["-O3", "-fopenmp-simd"]
+                ext.extra_compile_args += ["-O3", "-fopenmp-simd", "-fno-math-errno"]
+                if _vector_exp():  # glibc's vector exponentials: a one-pass softmax
+                    ext.define_macros.append(("TGS_VECTOR_EXP", "1"))
+                    ext.libraries.append("mvec")
         super().build_extensions()
+
+
+def _vector_exp() -> bool:
+    """Whether glibc's libmvec is at hand (x86-64 Linux): expf on 16 floats at once."""
+    import ctypes.util
+    import platform
+
+    return (
+        platform.system() == "Linux"
+        and platform.machine() in ("x86_64", "AMD64")
+        and platform.libc_ver()[0] == "glibc"
+        and ctypes.util.find_library("mvec") is not None
+    )
 
 
 setup(

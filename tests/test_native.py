@@ -42,8 +42,8 @@ def kernels():
 def counted(kernels, monkeypatch):
     """Kernels on, each wrapper counting its calls."""
     calls = dict.fromkeys(
-        ("layer_norm_forward", "layer_norm_backward", "softmax_shift", "softmax_backward",
-         "relu_backward", "add_rows"), 0)  # fmt: skip
+        ("layer_norm_forward", "layer_norm_backward", "softmax", "softmax_shift",
+         "softmax_backward", "relu_backward", "add_rows"), 0)  # fmt: skip
     for name in calls:
         original = getattr(_native, name)
 
@@ -111,6 +111,19 @@ def test_layer_norm_strided_gradient_and_fallbacks(counted, rng):
     compiled, numpy_path = both_paths(lambda: mean_of_norm(x, gain, bias))
     assert counted["layer_norm_backward"] == 1
     assert_same(compiled, numpy_path, np.float64)
+    # a float64 gradient into a float32 layer norm keeps its digits, as the NumPy path;
+    # and a kernel switched off between forward and backward changes nothing
+    x32, gain32, bias32 = x.astype(np.float32), gain.astype(np.float32), bias.astype(np.float32)
+    g64 = rng.standard_normal((6, 8))
+    compiled, numpy_path = both_paths(lambda: layer_norm_run(x32, gain32, bias32, g64))
+    assert compiled[1].dtype == numpy_path[1].dtype
+    assert_same(compiled, numpy_path, np.float32)
+    tx = ts.Tensor(x.copy(), requires_grad=True)
+    y = ts.functional.layer_norm(tx, ts.Tensor(gain), ts.Tensor(bias))
+    _native.set_enabled(False)
+    y.backward(g64)
+    _native.set_enabled(True)
+    assert_same([tx.grad], [numpy_path[1].astype(np.float64)], np.float32)
     # what the kernels do not take goes the NumPy way, with the same results
     for args in (
         (np.asfortranarray(x), gain, bias),  # x not C-contiguous
@@ -137,17 +150,28 @@ def softmax_run(x, g):
 @needs_native
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", SHAPES + [(4, 2, 16, 16)])
-def test_softmax_matches_numpy_path(counted, rng, shape, dtype):
+def test_softmax_matches_numpy_path(counted, softmax_kind, rng, shape, dtype):
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
     compiled, numpy_path = both_paths(lambda: softmax_run(x, g))
-    assert counted["softmax_shift"] == counted["softmax_backward"] == 1
+    assert counted["softmax"] == counted["softmax_backward"] == 1
     assert_same(compiled, numpy_path, dtype)
+
+
+@pytest.fixture(params=["one pass", "shift, exp, normalize"])
+def softmax_kind(request, monkeypatch):
+    """The one-pass softmax kernel (where the C library has vector exponentials) and the
+    three-step one used elsewhere: both tried wherever this machine has the first."""
+    if request.param != "one pass":
+        monkeypatch.setattr(_native, "_ONE_PASS_SOFTMAX", False)
+    elif not _native._ONE_PASS_SOFTMAX:
+        pytest.skip("no vector exponentials in this build: the three-step softmax only")
+    return request.param
 
 
 @needs_native
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_rows_with_infinities_and_nan(counted, dtype):
+def test_softmax_rows_with_infinities_and_nan(counted, softmax_kind, dtype):
     info = np.finfo(dtype)
     x = np.array(
         [
@@ -163,7 +187,8 @@ def test_softmax_rows_with_infinities_and_nan(counted, dtype):
     g = np.arange(x.size, dtype=dtype).reshape(x.shape) / 10
     with np.errstate(invalid="ignore", over="ignore"):  # (NumPy's path warns on them)
         compiled, numpy_path = both_paths(lambda: softmax_run(x, g))
-    assert counted["softmax_shift"] == 1
+    assert counted["softmax"] == 1
+    assert counted["softmax_shift"] == (softmax_kind != "one pass")
     assert_same(compiled, numpy_path, dtype)
     y = compiled[0]
     np.testing.assert_allclose(y[:2].sum(-1), 1, rtol=1e-6)
@@ -231,7 +256,7 @@ def test_unaligned_arrays_take_the_numpy_path(counted):
     y = ts.Tensor(unaligned).softmax(-1).numpy()
     z = ts.functional.layer_norm(ts.Tensor(unaligned), ts.ones(8, dtype=np.float64),
                                  ts.zeros(8, dtype=np.float64)).numpy()  # fmt: skip
-    assert counted["softmax_shift"] == counted["layer_norm_forward"] == 0
+    assert counted["softmax"] == counted["layer_norm_forward"] == 0
     np.testing.assert_allclose(y.sum(-1), 1)
     np.testing.assert_allclose(z.mean(-1), 0, atol=1e-12)
 
@@ -265,17 +290,20 @@ def test_bad_arguments_raise_not_crash():
     ext = _native._ext
     x = np.ones((4, 8), np.float32)
     gain, bias = np.ones(8, np.float32), np.zeros(8, np.float32)
-    y, h, r = np.empty_like(x), np.empty_like(x), np.empty((4, 1), np.float32)
+    y, h, r = np.empty_like(x), np.empty(4, np.float32), np.empty(4, np.float32)
     ext.layer_norm_forward(x, gain, bias, 1e-5, y, h, r)  # the right arguments work
     np.testing.assert_allclose(y, 0, atol=1e-6)
+    np.testing.assert_allclose(h, 1)  # (the means)
     bad = [
         lambda: ext.layer_norm_forward(x.astype(np.float64), gain, bias, 1e-5, y, h, r),
         lambda: ext.layer_norm_forward(x, gain[:4], bias, 1e-5, y, h, r),
         lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y[:2], h, r),
+        lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y, h[:2], r),
         lambda: ext.layer_norm_forward(x.T, gain[:4], bias[:4], 1e-5, y, h, r),
         lambda: ext.layer_norm_forward(x, gain, bias, "eps", y, h, r),
         lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y, h),
-        lambda: ext.layer_norm_backward(x, h, r, gain, np.empty((4, 8), np.int32), None),
+        lambda: ext.layer_norm_backward(x, x, h, r, gain, np.empty((4, 8), np.int32), None),
+        lambda: ext.layer_norm_backward(x, x, h, r, gain, y),  # 6 arguments, not 7
         lambda: ext.softmax_shift(x.astype(np.int64), np.empty((4, 8), np.int64)),
         lambda: ext.softmax_shift(np.float32(1.0), y),
         lambda: ext.softmax_normalize(np.ones((2, 2), np.float32)[:, :1]),

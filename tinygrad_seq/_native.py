@@ -78,6 +78,7 @@ def set_enabled(on: bool) -> None:
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ONE_PASS_SOFTMAX = _ext is not None and hasattr(_ext, "softmax_forward")
 
 
 def rows_ok(x) -> bool:
@@ -96,20 +97,33 @@ def rows_ok(x) -> bool:
 
 
 def layer_norm_forward(x, gain, bias, eps):
-    """(y, x̂, 1/√(σ² + ε) with a trailing axis of 1), as ops.LayerNorm's NumPy path."""
+    """(y, μ, 1/√(σ² + ε)), μ and 1/√(σ² + ε) one per row (shape x.shape[:-1])."""
     y = np.empty_like(x)
-    x_hat = np.empty_like(x)
-    rstd = np.empty(x.shape[:-1] + (1,), x.dtype)
-    _ext.layer_norm_forward(x, gain, bias, float(eps), y, x_hat, rstd)
-    return y, x_hat, rstd
+    mean = np.empty(x.shape[:-1], x.dtype)
+    rstd = np.empty(x.shape[:-1], x.dtype)
+    _ext.layer_norm_forward(x, gain, bias, float(eps), y, mean, rstd)
+    return y, mean, rstd
 
 
-def layer_norm_backward(g, x_hat, rstd, gain, want_gain: bool):
-    """(∂L/∂x, ∂L/∂gain or None)."""
+def layer_norm_backward(g, x, mean, rstd, gain, want_gain: bool):
+    """(∂L/∂x, ∂L/∂gain or None), x̂ made again from x, μ and 1/√(σ² + ε)."""
     gx = np.empty_like(g)
     g_gain = np.empty_like(gain) if want_gain else None
-    _ext.layer_norm_backward(g, x_hat, rstd, gain, gx, g_gain)
+    _ext.layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain)
     return gx, g_gain
+
+
+def softmax(x):
+    """softmax over the last axis: in one pass a row where the C library has vector
+    exponentials; else shifted here, exponentiated by NumPy, normalised here."""
+    if _ONE_PASS_SOFTMAX:
+        y = np.empty_like(x)
+        _ext.softmax_forward(x, y)
+        return y
+    y = softmax_shift(x)
+    np.exp(y, out=y)
+    softmax_normalize(y)
+    return y
 
 
 def softmax_shift(x):

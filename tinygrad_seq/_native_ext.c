@@ -222,36 +222,35 @@ has_size(PyObject *obj, const char *what, Py_ssize_t n)
 #endif
 
 /* --------------------------------------------------------------------- layer norm */
-/* y = gain ⊙ (x − μ)/√(σ² + ε) + bias over each row; also writes x̂ = (x − μ)/√(σ² + ε)
- * and 1/√(σ² + ε) per row, which backward needs. Sums in double: a float32 row of many
- * elements keeps its digits. Two passes for σ² (the mean first), as the NumPy path. */
+/* y = gain ⊙ (x − μ)/√(σ² + ε) + bias over each row; also writes μ and 1/√(σ² + ε) per
+ * row, from which backward makes x̂ = (x − μ)/√(σ² + ε) again (bit for bit: the same
+ * operations), so the forward writes one array, not two. Sums in double: a float32 row of
+ * many elements keeps its digits. Two passes for σ² (the mean first), as the NumPy path. */
 #define LAYER_NORM_FORWARD(NAME, T)                                                        \
-    KERNEL NAME(const T *x, const T *gain, const T *bias, double eps, T *y, T *x_hat, \
-                     T *rstd, Py_ssize_t rows, Py_ssize_t d)                               \
+    KERNEL NAME(const T *x, const T *gain, const T *bias, double eps, T *y, T *mean,       \
+                T *rstd, Py_ssize_t rows, Py_ssize_t d)                                    \
     {                                                                                      \
         const double inv_d = 1.0 / (double)d;                                              \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *xi = x + i * d;                                                       \
-            T *hi = x_hat + i * d, *yi = y + i * d;                                        \
+            T *yi = y + i * d;                                                             \
             double sum = 0.0;                                                              \
-            SIMD(reduction(+ : sum))                                                   \
+            SIMD(reduction(+ : sum))                                                       \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
                 sum += xi[j];                                                              \
             const T mu = (T)(sum * inv_d);                                                 \
             double squares = 0.0;                                                          \
-            SIMD(reduction(+ : squares))                                               \
+            SIMD(reduction(+ : squares))                                                   \
             for (Py_ssize_t j = 0; j < d; j++) {                                           \
                 const T c = xi[j] - mu;                                                    \
-                hi[j] = c;                                                                 \
                 squares += (double)c * c;                                                  \
             }                                                                              \
             const T r = (T)(1.0 / sqrt(squares * inv_d + eps));                           \
+            mean[i] = mu;                                                                  \
             rstd[i] = r;                                                                   \
-            for (Py_ssize_t j = 0; j < d; j++) {                                           \
-                const T h = hi[j] * r;                                                     \
-                hi[j] = h;                                                                 \
-                yi[j] = h * gain[j] + bias[j];                                             \
-            }                                                                              \
+            SIMD()                                                                         \
+            for (Py_ssize_t j = 0; j < d; j++)                                             \
+                yi[j] = (xi[j] - mu) * r * gain[j] + bias[j];                              \
         }                                                                                  \
     }
 LAYER_NORM_FORWARD(layer_norm_forward_f32, float)
@@ -260,34 +259,37 @@ LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
 /* ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε) with ĝ = g ⊙ gain, per row; and, if
  * g_gain is given, ∂L/∂gain = Σ over rows of g ⊙ x̂ (summed in double, in `acc`). */
 #define LAYER_NORM_BACKWARD(NAME, T)                                                       \
-    KERNEL NAME(const T *g, const T *x_hat, const T *rstd, const T *gain, T *gx,      \
-                     double *acc, Py_ssize_t rows, Py_ssize_t d)                           \
+    KERNEL NAME(const T *g, const T *x, const T *mean, const T *rstd, const T *gain,       \
+                T *gx, double *acc, Py_ssize_t rows, Py_ssize_t d)                         \
     {                                                                                      \
         const double inv_d = 1.0 / (double)d;                                              \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
-            const T *gi = g + i * d, *hi = x_hat + i * d;                                  \
+            const T *gi = g + i * d, *xi = x + i * d;                                      \
             T *out = gx + i * d;                                                           \
+            const T mu = mean[i], r = rstd[i];                                             \
             double sum_g = 0.0, sum_gh = 0.0;                                              \
-            SIMD(reduction(+ : sum_g, sum_gh))                                       \
+            SIMD(reduction(+ : sum_g, sum_gh))                                             \
             for (Py_ssize_t j = 0; j < d; j++) {                                           \
                 const T gg = gi[j] * gain[j];                                              \
                 sum_g += gg;                                                               \
-                sum_gh += (double)gg * hi[j];                                              \
+                sum_gh += (double)gg * ((xi[j] - mu) * r);                                 \
             }                                                                              \
             const T mean_g = (T)(sum_g * inv_d), mean_gh = (T)(sum_gh * inv_d);            \
-            const T r = rstd[i];                                                           \
+            SIMD()                                                                         \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
-                out[j] = (gi[j] * gain[j] - mean_g - hi[j] * mean_gh) * r;                 \
-            if (acc)                                                                       \
+                out[j] = (gi[j] * gain[j] - mean_g - (xi[j] - mu) * r * mean_gh) * r;      \
+            if (acc) {                                                                     \
+                SIMD()                                                                     \
                 for (Py_ssize_t j = 0; j < d; j++)                                         \
-                    acc[j] += (double)gi[j] * hi[j];                                       \
+                    acc[j] += (double)gi[j] * ((xi[j] - mu) * r);                          \
+            }                                                                              \
         }                                                                                  \
     }
 LAYER_NORM_BACKWARD(layer_norm_backward_f32, float)
 LAYER_NORM_BACKWARD(layer_norm_backward_f64, double)
 
-/* layer_norm_forward(x, gain, bias, eps, y, x_hat, rstd): x (..., d); gain, bias (d,);
- * y and x_hat like x; rstd one per row. */
+/* layer_norm_forward(x, gain, bias, eps, y, mean, rstd): x (..., d); gain, bias (d,);
+ * y like x; mean and rstd one per row. */
 static PyObject *
 layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -304,9 +306,9 @@ layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "gain", t, 0) ||
         !check_array(args[2], "bias", t, 0) || !check_array(args[4], "y", t, 1) ||
-        !check_array(args[5], "x_hat", t, 1) || !check_array(args[6], "rstd", t, 1) ||
+        !check_array(args[5], "mean", t, 1) || !check_array(args[6], "rstd", t, 1) ||
         !has_size(args[1], "gain", d) || !has_size(args[2], "bias", d) ||
-        !has_size(args[4], "y", rows * d) || !has_size(args[5], "x_hat", rows * d) ||
+        !has_size(args[4], "y", rows * d) || !has_size(args[5], "mean", rows) ||
         !has_size(args[6], "rstd", rows))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
@@ -322,25 +324,26 @@ layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* layer_norm_backward(g, x_hat, rstd, gain, gx, g_gain or None): g, x_hat, gx (..., d);
- * rstd one per row; gain and g_gain (d,). */
+/* layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None): g, x, gx (..., d);
+ * mean and rstd one per row; gain and g_gain (d,). */
 static PyObject *
 layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_ssize_t rows, d;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "layer_norm_backward takes 6 arguments");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "layer_norm_backward takes 7 arguments");
         return NULL;
     }
     if (!rows_of(args[0], "g", &rows, &d))
         return NULL;
     int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    PyObject *g_gain = args[5] == Py_None ? NULL : args[5];
-    if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "x_hat", t, 0) ||
-        !check_array(args[2], "rstd", t, 0) || !check_array(args[3], "gain", t, 0) ||
-        !check_array(args[4], "gx", t, 1) || !has_size(args[1], "x_hat", rows * d) ||
-        !has_size(args[2], "rstd", rows) || !has_size(args[3], "gain", d) ||
-        !has_size(args[4], "gx", rows * d))
+    PyObject *g_gain = args[6] == Py_None ? NULL : args[6];
+    if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "x", t, 0) ||
+        !check_array(args[2], "mean", t, 0) || !check_array(args[3], "rstd", t, 0) ||
+        !check_array(args[4], "gain", t, 0) || !check_array(args[5], "gx", t, 1) ||
+        !has_size(args[1], "x", rows * d) || !has_size(args[2], "mean", rows) ||
+        !has_size(args[3], "rstd", rows) || !has_size(args[4], "gain", d) ||
+        !has_size(args[5], "gx", rows * d))
         return NULL;
     if (g_gain && (!check_array(g_gain, "g_gain", t, 1) || !has_size(g_gain, "g_gain", d)))
         return NULL;
@@ -354,7 +357,7 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (t == NPY_FLOAT32) {
         layer_norm_backward_f32(DATA(args[0], float), DATA(args[1], float),
                                 DATA(args[2], float), DATA(args[3], float),
-                                DATA(args[4], float), acc, rows, d);
+                                DATA(args[4], float), DATA(args[5], float), acc, rows, d);
         if (acc)
             for (Py_ssize_t j = 0; j < d; j++)
                 DATA(g_gain, float)[j] = (float)acc[j];
@@ -362,7 +365,7 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     else {
         layer_norm_backward_f64(DATA(args[0], double), DATA(args[1], double),
                                 DATA(args[2], double), DATA(args[3], double),
-                                DATA(args[4], double), acc, rows, d);
+                                DATA(args[4], double), DATA(args[5], double), acc, rows, d);
         if (acc)
             memcpy(DATA(g_gain, double), acc, d * sizeof(double));
     }
@@ -395,6 +398,74 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
 SOFTMAX_SHIFT(softmax_shift_f32, float)
 SOFTMAX_SHIFT(softmax_shift_f64, double)
+
+/* softmax_forward: the whole of softmax in one pass a row, where the C library has
+ * vector exponentials (glibc's libmvec on x86-64, which setup.py links when it finds it:
+ * TGS_VECTOR_EXP). Elsewhere a scalar exp would be slower than NumPy's SIMD one, and
+ * softmax_shift / NumPy's exp / softmax_normalize run instead. */
+#if defined(TGS_VECTOR_EXP)
+#pragma omp declare simd notinbranch
+extern float expf(float);
+#pragma omp declare simd notinbranch
+extern double exp(double);
+
+#define SOFTMAX_FORWARD(NAME, T, EXP)                                                      \
+    KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d)                           \
+    {                                                                                      \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const T *xi = x + i * d;                                                       \
+            T *yi = y + i * d;                                                             \
+            T m = xi[0];                                                                   \
+            int nan = 0;                                                                   \
+            SIMD(reduction(max : m) reduction(| : nan))                                    \
+            for (Py_ssize_t j = 0; j < d; j++) {                                           \
+                m = xi[j] > m ? xi[j] : m;                                                 \
+                nan |= xi[j] != xi[j];                                                     \
+            }                                                                              \
+            if (nan)                                                                       \
+                m = (T)NAN;                                                                \
+            double s = 0.0;                                                                \
+            SIMD(reduction(+ : s))                                                         \
+            for (Py_ssize_t j = 0; j < d; j++) {                                           \
+                const T e = EXP(xi[j] - m);                                                \
+                yi[j] = e;                                                                 \
+                s += e;                                                                    \
+            }                                                                              \
+            const T inv = (T)(1.0 / s);                                                    \
+            SIMD()                                                                         \
+            for (Py_ssize_t j = 0; j < d; j++)                                             \
+                yi[j] *= inv;                                                              \
+        }                                                                                  \
+    }
+SOFTMAX_FORWARD(softmax_forward_f32, float, expf)
+SOFTMAX_FORWARD(softmax_forward_f64, double, exp)
+
+/* softmax_forward(x, y) */
+static PyObject *
+softmax_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t rows, d;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "softmax_forward takes 2 arguments");
+        return NULL;
+    }
+    if (!rows_of(args[0], "x", &rows, &d))
+        return NULL;
+    int t = PyArray_TYPE((PyArrayObject *)args[0]);
+    if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "y", t, 1) ||
+        !has_size(args[1], "y", rows * d))
+        return NULL;
+    if (d == 0)
+        Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS
+    if (t == NPY_FLOAT32)
+        softmax_forward_f32(DATA(args[0], float), DATA(args[1], float), rows, d);
+    else
+        softmax_forward_f64(DATA(args[0], double), DATA(args[1], double), rows, d);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+#endif
 
 /* y /= Σ of its row (in double), in place: softmax's second half. */
 #define SOFTMAX_NORMALIZE(NAME, T)                                                         \
@@ -594,11 +665,15 @@ static PyMethodDef methods[] = {
      "install_allocator(min_bytes): align NumPy's data blocks of at least min_bytes to 64 "
      "bytes (smaller ones stay with NumPy's allocator); False where it cannot."},
     {"layer_norm_forward", (PyCFunction)(void (*)(void))layer_norm_forward, METH_FASTCALL,
-     "layer_norm_forward(x, gain, bias, eps, y, x_hat, rstd)"},
+     "layer_norm_forward(x, gain, bias, eps, y, mean, rstd)"},
     {"layer_norm_backward", (PyCFunction)(void (*)(void))layer_norm_backward, METH_FASTCALL,
-     "layer_norm_backward(g, x_hat, rstd, gain, gx, g_gain or None)"},
+     "layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None)"},
     {"softmax_shift", (PyCFunction)(void (*)(void))softmax_shift, METH_FASTCALL,
      "softmax_shift(x, y): y = x - the max of its row"},
+#if defined(TGS_VECTOR_EXP)
+    {"softmax_forward", (PyCFunction)(void (*)(void))softmax_forward, METH_FASTCALL,
+     "softmax_forward(x, y): y = softmax of each row of x"},
+#endif
     {"softmax_normalize", softmax_normalize, METH_O,
      "softmax_normalize(y): each row divided by its sum, in place"},
     {"softmax_backward", (PyCFunction)(void (*)(void))softmax_backward, METH_FASTCALL,

@@ -788,10 +788,7 @@ class Softmax(Function):
             self.saved = y
             return y
         if self.axis in (-1, x.ndim - 1) and _native.rows_ok(x):
-            # compiled (_native.py): shift and normalise a row at a time; NumPy's exp
-            y = _native.softmax_shift(x)
-            exp(y, out=y)
-            _native.softmax_normalize(y)
+            y = _native.softmax(x)  # compiled (_native.py): a row at a time
             self.saved = y
             return y
         if (
@@ -1013,9 +1010,10 @@ class LayerNorm(Function):
         if _native.rows_ok(x) and _native.rows_ok(gain) and _native.rows_ok(bias):
             d = x.shape[-1]
             if gain.shape == bias.shape == (d,) and gain.dtype == bias.dtype == x.dtype:
-                # compiled: one pass a row (_native.py), the same math as below
-                y, x_hat, rstd = _native.layer_norm_forward(x, gain, bias, self.eps)
-                self.saved = (x_hat, rstd, gain)
+                # compiled: one pass a row (_native.py), the same math as below; saves x
+                # and μ (x̂ is made again in backward), x being kept by the graph anyway
+                y, mean, rstd = _native.layer_norm_forward(x, gain, bias, self.eps)
+                self.saved = (x, rstd, gain, mean)
                 return y
         inv_d = 1.0 / x.shape[-1]
         mu = sum_last(x) * inv_d
@@ -1029,24 +1027,15 @@ class LayerNorm(Function):
         return y
 
     def backward(self, g):
-        x_hat, rstd, gain = self.saved
+        if len(self.saved) == 4:  # after the compiled forward: x, 1/√(σ² + ε), gain, μ
+            return self._compiled_backward(g)
+        return self._backward(g, *self.saved)
+
+    def _backward(self, g, x_hat, rstd, gain):
         if g.dtype.itemsize < x_hat.dtype.itemsize:  # a float16 forward, worked out in
             g = g.astype(x_hat.dtype)  # float32 (a wider g, as from a float64 gain on
             # float32 x, is kept: its gain's gradient keeps float64's digits)
         px, pg, pb = self.parents
-        if g.__class__ is np.ndarray and not g.flags.c_contiguous and _native.enabled:
-            g = np.ascontiguousarray(g)  # (a mean's gradient, broadcast): one pass, then
-            # the compiled rows below, much faster than the NumPy path on a strided g
-        if (
-            _native.rows_ok(g)
-            and g.dtype == x_hat.dtype == gain.dtype
-            and g.shape == x_hat.shape
-            and gain.shape == g.shape[-1:]
-            and x_hat.flags.c_contiguous
-            and gain.flags.c_contiguous
-        ):  # compiled (_native.py): the formulas below, one pass a row
-            gx, g_gain = _native.layer_norm_backward(g, x_hat, rstd, gain, pg.requires_grad)
-            return (gx if px.requires_grad else None), g_gain, (g if pb.requires_grad else None)
         gx = None
         if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
             inv_d = 1.0 / g.shape[-1]
@@ -1063,3 +1052,16 @@ class LayerNorm(Function):
             else:
                 g_gain = g * x_hat  # summed to the gain's shape by the engine
         return gx, g_gain, (g if pb.requires_grad else None)
+
+    def _compiled_backward(self, g):
+        """The backward above, one pass a row (_native.py), after a compiled forward."""
+        x, rstd, gain, mean = self.saved
+        if g.dtype != x.dtype or not _native.enabled:  # (a wider g keeps its digits, a
+            # float16 one is widened: the NumPy path, given the x̂ it would have saved)
+            x_hat = (x - mean[..., None]) * rstd[..., None]
+            return self._backward(g, x_hat, rstd[..., None], gain)
+        px, pg, pb = self.parents
+        if not (g.flags.c_contiguous and g.flags.aligned):  # (a mean's gradient arrives
+            g = np.ascontiguousarray(g)  # broadcast, stride 0): one pass, then the rows
+        gx, g_gain = _native.layer_norm_backward(g, x, mean, rstd, gain, pg.requires_grad)
+        return (gx if px.requires_grad else None), g_gain, (g if pb.requires_grad else None)

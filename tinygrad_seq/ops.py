@@ -316,6 +316,7 @@ class Relu(Function):
             and _native.rows_ok(g)
             and y.shape == g.shape
             and y.flags.c_contiguous
+            and y.flags.aligned
         ):
             return (_native.relu_backward(g, y),)  # compiled: one pass, no mask array
         return (g * (y > 0),)
@@ -826,6 +827,7 @@ class Softmax(Function):
             and g.dtype == y.dtype
             and g.shape == y.shape
             and y.flags.c_contiguous
+            and y.flags.aligned
         ):  # compiled (_native.py): the formula above, one pass a row
             return (_native.softmax_backward(g, y),)
         if y.size >= _LARGE_SOFTMAX and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":

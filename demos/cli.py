@@ -106,8 +106,27 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version: the version, and whether the compiled helpers are in use (and why not)."""
+    if not value or ctx.resilient_parsing:
+        return
+    import importlib.metadata
+
+    from tinygrad_seq import _native
+
+    click.echo(f"tinygrad-seq {importlib.metadata.version('tinygrad_seq')}; {_native.status()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tinygrad_seq")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, and whether the compiled helpers are in use, and exit.",
+)
 def cli() -> None:
     """tinygrad_seq: see why each step of sequence modeling's history happened.
 

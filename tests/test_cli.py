@@ -343,3 +343,15 @@ def test_gru_vs_lstm_alone_does_not_claim_the_memory_demos_runs(capsys, tmp_path
     assert "whose runs these are" not in entry["measured"]
     assert "trained here" in entry["measured"]
     assert entry["numbers"]["runs_reused_from_memory_demo"] == 0
+
+
+def test_version_says_whether_the_compiled_helpers_are_in_use():
+    from click.testing import CliRunner
+    from tinygrad_seq.demos.cli import cli
+
+    from tinygrad_seq import _native
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("tinygrad-seq ")
+    assert _native.status() in result.output

@@ -38,7 +38,14 @@ try:
 except ImportError as error:  # not built: no C compiler when it was installed (or a
     # source checkout used without `pip install -e .` or `setup.py build_ext --inplace`)
     _ext = None
-    _reason = f"not built or not loadable ({error})"
+    _here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isfile(os.path.join(os.path.dirname(_here), "setup.py")):  # a checkout
+        _reason = (
+            f"not built in this source tree ({_here}; `pip install -e .` builds it here, "
+            "and a copy installed elsewhere is not the one imported from this folder)"
+        )
+    else:
+        _reason = f"not built or not loadable ({error})"
 
 if _ext is not None and os.environ.get("TINYGRAD_SEQ_NATIVE", "1").strip() == "0":
     _ext, _reason = None, "TINYGRAD_SEQ_NATIVE=0"

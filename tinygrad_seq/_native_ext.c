@@ -221,6 +221,62 @@ has_size(PyObject *obj, const char *what, Py_ssize_t n)
 #define KERNEL static void
 #endif
 
+/* The kernels of one array to another, or of two to a third, each a float32 and a float64
+ * version taking (inputs..., output, rows, d): one wrapper each checks the arrays and
+ * calls the version for their dtype. */
+typedef void (*rows_1_f32)(const float *, float *, Py_ssize_t, Py_ssize_t);
+typedef void (*rows_1_f64)(const double *, double *, Py_ssize_t, Py_ssize_t);
+typedef void (*rows_2_f32)(const float *, const float *, float *, Py_ssize_t, Py_ssize_t);
+typedef void (*rows_2_f64)(const double *, const double *, double *, Py_ssize_t, Py_ssize_t);
+
+/* kernel(x, y): y like x */
+static PyObject *
+call_rows_1(const char *name, PyObject *const *args, Py_ssize_t nargs, rows_1_f32 f32,
+            rows_1_f64 f64)
+{
+    Py_ssize_t rows, d;
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "%s takes 2 arguments", name);
+    if (!rows_of(args[0], "x", &rows, &d))
+        return NULL;
+    int t = PyArray_TYPE((PyArrayObject *)args[0]);
+    if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "y", t, 1) ||
+        !has_size(args[1], "y", rows * d))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (t == NPY_FLOAT32)
+        f32(DATA(args[0], float), DATA(args[1], float), rows, d);
+    else
+        f64(DATA(args[0], double), DATA(args[1], double), rows, d);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* kernel(a, b, out): a and out (..., d); b like a, or one row of d if `b_is_row` */
+static PyObject *
+call_rows_2(const char *name, PyObject *const *args, Py_ssize_t nargs, int b_is_row,
+            rows_2_f32 f32, rows_2_f64 f64)
+{
+    Py_ssize_t rows, d;
+    if (nargs != 3)
+        return PyErr_Format(PyExc_TypeError, "%s takes 3 arguments", name);
+    if (!rows_of(args[0], "first argument", &rows, &d))
+        return NULL;
+    int t = PyArray_TYPE((PyArrayObject *)args[0]);
+    if (!check_array(args[0], "first argument", t, 0) ||
+        !check_array(args[1], "second argument", t, 0) || !check_array(args[2], "out", t, 1) ||
+        !has_size(args[1], "second argument", b_is_row ? d : rows * d) ||
+        !has_size(args[2], "out", rows * d))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (t == NPY_FLOAT32)
+        f32(DATA(args[0], float), DATA(args[1], float), DATA(args[2], float), rows, d);
+    else
+        f64(DATA(args[0], double), DATA(args[1], double), DATA(args[2], double), rows, d);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* --------------------------------------------------------------------- layer norm */
 /* y = gain ⊙ (x − μ)/√(σ² + ε) + bias over each row; also writes μ and 1/√(σ² + ε) per
  * row, from which backward makes x̂ = (x − μ)/√(σ² + ε) again (bit for bit: the same
@@ -245,7 +301,7 @@ has_size(PyObject *obj, const char *what, Py_ssize_t n)
                 const T c = xi[j] - mu;                                                    \
                 squares += (double)c * c;                                                  \
             }                                                                              \
-            const T r = (T)(1.0 / sqrt(squares * inv_d + eps));                           \
+            const T r = (T)(1.0 / sqrt(squares * inv_d + eps));                            \
             mean[i] = mu;                                                                  \
             rstd[i] = r;                                                                   \
             SIMD()                                                                         \
@@ -375,23 +431,29 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* ------------------------------------------------------------------------ softmax */
+/* T m = the max of row xi, of d numbers (NaN if the row holds one, as NumPy's max) */
+#define ROW_MAX(T, xi, d, m)                                                               \
+    T m = (xi)[0];                                                                         \
+    do {                                                                                   \
+        int nan = 0;                                                                       \
+        SIMD(reduction(max : m) reduction(| : nan))                                        \
+        for (Py_ssize_t j = 0; j < (d); j++) {                                             \
+            m = (xi)[j] > m ? (xi)[j] : m;                                                 \
+            nan |= (xi)[j] != (xi)[j];                                                     \
+        }                                                                                  \
+        if (nan)                                                                           \
+            m = (T)NAN;                                                                    \
+    } while (0)
+
 /* y = x − max of its row (NaN if the row holds one, as NumPy's max), the first half of
  * softmax: NumPy's exp follows, in place, then softmax_normalize. */
 #define SOFTMAX_SHIFT(NAME, T)                                                             \
-    KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d)                      \
+    KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d)                           \
     {                                                                                      \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *xi = x + i * d;                                                       \
             T *yi = y + i * d;                                                             \
-            T m = xi[0];                                                                   \
-            int nan = 0;                                                                   \
-            SIMD(reduction(max : m) reduction(| : nan))                                               \
-            for (Py_ssize_t j = 0; j < d; j++) {                                           \
-                m = xi[j] > m ? xi[j] : m;                                                 \
-                nan |= xi[j] != xi[j];                                                     \
-            }                                                                              \
-            if (nan)                                                                       \
-                m = (T)NAN;                                                                \
+            ROW_MAX(T, xi, d, m);                                                          \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
                 yi[j] = xi[j] - m;                                                         \
         }                                                                                  \
@@ -415,15 +477,7 @@ extern double exp(double);
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *xi = x + i * d;                                                       \
             T *yi = y + i * d;                                                             \
-            T m = xi[0];                                                                   \
-            int nan = 0;                                                                   \
-            SIMD(reduction(max : m) reduction(| : nan))                                    \
-            for (Py_ssize_t j = 0; j < d; j++) {                                           \
-                m = xi[j] > m ? xi[j] : m;                                                 \
-                nan |= xi[j] != xi[j];                                                     \
-            }                                                                              \
-            if (nan)                                                                       \
-                m = (T)NAN;                                                                \
+            ROW_MAX(T, xi, d, m);                                                          \
             double s = 0.0;                                                                \
             SIMD(reduction(+ : s))                                                         \
             for (Py_ssize_t j = 0; j < d; j++) {                                           \
@@ -440,41 +494,16 @@ extern double exp(double);
 SOFTMAX_FORWARD(softmax_forward_f32, float, expf)
 SOFTMAX_FORWARD(softmax_forward_f64, double, exp)
 
-/* softmax_forward(x, y) */
-static PyObject *
-softmax_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t rows, d;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "softmax_forward takes 2 arguments");
-        return NULL;
-    }
-    if (!rows_of(args[0], "x", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "y", t, 1) ||
-        !has_size(args[1], "y", rows * d))
-        return NULL;
-    if (d == 0)
-        Py_RETURN_NONE;
-    Py_BEGIN_ALLOW_THREADS
-    if (t == NPY_FLOAT32)
-        softmax_forward_f32(DATA(args[0], float), DATA(args[1], float), rows, d);
-    else
-        softmax_forward_f64(DATA(args[0], double), DATA(args[1], double), rows, d);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
-}
 #endif
 
 /* y /= Σ of its row (in double), in place: softmax's second half. */
 #define SOFTMAX_NORMALIZE(NAME, T)                                                         \
-    KERNEL NAME(T *y, Py_ssize_t rows, Py_ssize_t d)                                  \
+    KERNEL NAME(T *y, Py_ssize_t rows, Py_ssize_t d)                                       \
     {                                                                                      \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             T *yi = y + i * d;                                                             \
             double s = 0.0;                                                                \
-            SIMD(reduction(+ : s))                                                     \
+            SIMD(reduction(+ : s))                                                         \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
                 s += yi[j];                                                                \
             const T inv = (T)(1.0 / s);                                                    \
@@ -487,13 +516,13 @@ SOFTMAX_NORMALIZE(softmax_normalize_f64, double)
 
 /* ∂L/∂x = y ⊙ (g − Σ g ⊙ y) per row */
 #define SOFTMAX_BACKWARD(NAME, T)                                                          \
-    KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t rows, Py_ssize_t d)         \
+    KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t rows, Py_ssize_t d)              \
     {                                                                                      \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *gi = g + i * d, *yi = y + i * d;                                      \
             T *out = gx + i * d;                                                           \
             double s = 0.0;                                                                \
-            SIMD(reduction(+ : s))                                                     \
+            SIMD(reduction(+ : s))                                                         \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
                 s += (double)gi[j] * yi[j];                                                \
             const T dot = (T)s;                                                            \
@@ -504,31 +533,6 @@ SOFTMAX_NORMALIZE(softmax_normalize_f64, double)
 SOFTMAX_BACKWARD(softmax_backward_f32, float)
 SOFTMAX_BACKWARD(softmax_backward_f64, double)
 
-/* softmax_shift(x, y) */
-static PyObject *
-softmax_shift(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t rows, d;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "softmax_shift takes 2 arguments");
-        return NULL;
-    }
-    if (!rows_of(args[0], "x", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "y", t, 1) ||
-        !has_size(args[1], "y", rows * d))
-        return NULL;
-    if (d == 0)
-        Py_RETURN_NONE;
-    Py_BEGIN_ALLOW_THREADS
-    if (t == NPY_FLOAT32)
-        softmax_shift_f32(DATA(args[0], float), DATA(args[1], float), rows, d);
-    else
-        softmax_shift_f64(DATA(args[0], double), DATA(args[1], double), rows, d);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
-}
 
 /* softmax_normalize(y) */
 static PyObject *
@@ -549,32 +553,6 @@ softmax_normalize(PyObject *self, PyObject *y)
     Py_RETURN_NONE;
 }
 
-/* softmax_backward(g, y, gx) */
-static PyObject *
-softmax_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t rows, d;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "softmax_backward takes 3 arguments");
-        return NULL;
-    }
-    if (!rows_of(args[0], "g", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "y", t, 0) ||
-        !check_array(args[2], "gx", t, 1) || !has_size(args[1], "y", rows * d) ||
-        !has_size(args[2], "gx", rows * d))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (t == NPY_FLOAT32)
-        softmax_backward_f32(DATA(args[0], float), DATA(args[1], float), DATA(args[2], float),
-                             rows, d);
-    else
-        softmax_backward_f64(DATA(args[0], double), DATA(args[1], double),
-                             DATA(args[2], double), rows, d);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
-}
 
 /* ------------------------------------------------------------------ adding a bias */
 /* out = x + b with b (d,) added to every row of x: NumPy's broadcast runs its inner loop
@@ -593,39 +571,15 @@ softmax_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 ADD_ROWS(add_rows_f32, float)
 ADD_ROWS(add_rows_f64, double)
 
-/* add_rows(x, b, out) */
-static PyObject *
-add_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t rows, d;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "add_rows takes 3 arguments");
-        return NULL;
-    }
-    if (!rows_of(args[0], "x", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "b", t, 0) ||
-        !check_array(args[2], "out", t, 1) || !has_size(args[1], "b", d) ||
-        !has_size(args[2], "out", rows * d))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (t == NPY_FLOAT32)
-        add_rows_f32(DATA(args[0], float), DATA(args[1], float), DATA(args[2], float), rows, d);
-    else
-        add_rows_f64(DATA(args[0], double), DATA(args[1], double), DATA(args[2], double), rows,
-                     d);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
-}
 
 /* --------------------------------------------------------------------------- relu */
 /* ∂L/∂x = g ⊙ (y > 0) for relu's output y: one pass, no mask array. As the NumPy path
  * g * (y > 0): an inf or NaN in g gives NaN even where y ≤ 0 (0 · inf), and y > 0 is
  * false for NaN. */
 #define RELU_BACKWARD(NAME, T)                                                             \
-    KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t n)                               \
+    KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t rows, Py_ssize_t d)              \
     {                                                                                      \
+        const Py_ssize_t n = rows * d;                                                     \
         SIMD()                                                                             \
         for (Py_ssize_t i = 0; i < n; i++)                                                 \
             gx[i] = g[i] * (T)(y[i] > 0);                                                  \
@@ -633,31 +587,40 @@ add_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 RELU_BACKWARD(relu_backward_f32, float)
 RELU_BACKWARD(relu_backward_f64, double)
 
-/* relu_backward(g, y, gx) */
+
+/* ------------------------------------------------------------ the Python functions */
+#if defined(TGS_VECTOR_EXP)
+static PyObject *
+softmax_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_rows_1("softmax_forward", args, nargs, softmax_forward_f32,
+                       softmax_forward_f64);
+}
+#endif
+
+static PyObject *
+softmax_shift(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_rows_1("softmax_shift", args, nargs, softmax_shift_f32, softmax_shift_f64);
+}
+
+static PyObject *
+softmax_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_rows_2("softmax_backward", args, nargs, 0, softmax_backward_f32,
+                       softmax_backward_f64);
+}
+
+static PyObject *
+add_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_rows_2("add_rows", args, nargs, 1, add_rows_f32, add_rows_f64);
+}
+
 static PyObject *
 relu_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t rows, d;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "relu_backward takes 3 arguments");
-        return NULL;
-    }
-    if (!rows_of(args[0], "g", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
-    Py_ssize_t n = rows * d;
-    if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "y", t, 0) ||
-        !check_array(args[2], "gx", t, 1) || !has_size(args[1], "y", n) ||
-        !has_size(args[2], "gx", n))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    if (t == NPY_FLOAT32)
-        relu_backward_f32(DATA(args[0], float), DATA(args[1], float), DATA(args[2], float), n);
-    else
-        relu_backward_f64(DATA(args[0], double), DATA(args[1], double), DATA(args[2], double),
-                          n);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    return call_rows_2("relu_backward", args, nargs, 0, relu_backward_f32, relu_backward_f64);
 }
 
 static PyMethodDef methods[] = {

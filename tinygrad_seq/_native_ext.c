@@ -206,6 +206,22 @@ has_size(PyObject *obj, const char *what, Py_ssize_t n)
     return 1;
 }
 
+/* The start of every kernel's wrapper: `nargs` as expected, and rows × d and the dtype of
+ * its first argument (the arrays it is checked against), else an exception set. */
+static int
+begin(const char *name, Py_ssize_t nargs, Py_ssize_t expected, PyObject *first,
+      const char *first_name, Py_ssize_t *rows, Py_ssize_t *d, int *typenum)
+{
+    if (nargs != expected) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments", name, expected);
+        return 0;
+    }
+    if (!rows_of(first, first_name, rows, d))
+        return 0;
+    *typenum = PyArray_TYPE((PyArrayObject *)first);
+    return 1;
+}
+
 #define DATA(obj, T) ((T *)PyArray_DATA((PyArrayObject *)(obj)))
 
 /* Sums over a row are vectorised (`omp simd reduction`: the compiler may add in any
@@ -235,11 +251,9 @@ call_rows_1(const char *name, PyObject *const *args, Py_ssize_t nargs, rows_1_f3
             rows_1_f64 f64)
 {
     Py_ssize_t rows, d;
-    if (nargs != 2)
-        return PyErr_Format(PyExc_TypeError, "%s takes 2 arguments", name);
-    if (!rows_of(args[0], "x", &rows, &d))
+    int t;
+    if (!begin(name, nargs, 2, args[0], "x", &rows, &d, &t))
         return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
     if (!check_array(args[0], "x", t, 0) || !check_array(args[1], "y", t, 1) ||
         !has_size(args[1], "y", rows * d))
         return NULL;
@@ -258,11 +272,9 @@ call_rows_2(const char *name, PyObject *const *args, Py_ssize_t nargs, int b_is_
             rows_2_f32 f32, rows_2_f64 f64)
 {
     Py_ssize_t rows, d;
-    if (nargs != 3)
-        return PyErr_Format(PyExc_TypeError, "%s takes 3 arguments", name);
-    if (!rows_of(args[0], "first argument", &rows, &d))
+    int t;
+    if (!begin(name, nargs, 3, args[0], "first argument", &rows, &d, &t))
         return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
     if (!check_array(args[0], "first argument", t, 0) ||
         !check_array(args[1], "second argument", t, 0) || !check_array(args[2], "out", t, 1) ||
         !has_size(args[1], "second argument", b_is_row ? d : rows * d) ||
@@ -350,13 +362,9 @@ static PyObject *
 layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_ssize_t rows, d;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "layer_norm_forward takes 7 arguments");
+    int t;
+    if (!begin("layer_norm_forward", nargs, 7, args[0], "x", &rows, &d, &t))
         return NULL;
-    }
-    if (!rows_of(args[0], "x", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
     double eps = PyFloat_AsDouble(args[3]);
     if (eps == -1.0 && PyErr_Occurred())
         return NULL;
@@ -386,13 +394,9 @@ static PyObject *
 layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_ssize_t rows, d;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "layer_norm_backward takes 7 arguments");
+    int t;
+    if (!begin("layer_norm_backward", nargs, 7, args[0], "g", &rows, &d, &t))
         return NULL;
-    }
-    if (!rows_of(args[0], "g", &rows, &d))
-        return NULL;
-    int t = PyArray_TYPE((PyArrayObject *)args[0]);
     PyObject *g_gain = args[6] == Py_None ? NULL : args[6];
     if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "x", t, 0) ||
         !check_array(args[2], "mean", t, 0) || !check_array(args[3], "rstd", t, 0) ||

@@ -90,8 +90,8 @@ _ONE_PASS_SOFTMAX = _ext is not None and hasattr(_ext, "softmax_forward")
 
 def rows_ok(x) -> bool:
     """Whether the row kernels take `x`: a C-contiguous, aligned float32/float64 NumPy
-    array (of the native byte order, which these dtypes compare equal to) with at least
-    one element and one axis."""
+    array in the machine's byte order (a byte-swapped dtype compares unequal to both)
+    with at least one element and one axis."""
     return (
         enabled
         and x.__class__ is np.ndarray
@@ -177,7 +177,8 @@ def add_rows(x, b):
 
 
 def relu_backward(g, y):
-    """g where relu's output y > 0, else 0, in one pass."""
+    """g ⊙ (y > 0) for relu's output y, in one pass (as NumPy's g * (y > 0): an inf or NaN
+    in g where y ≤ 0 gives NaN)."""
     gx = np.empty_like(g)
     _ext.relu_backward(g, y, gx)
     return gx

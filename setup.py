@@ -17,10 +17,10 @@ class BuildNative(build_ext):
     def build_extensions(self):
         if self.compiler.compiler_type == "unix":
             for ext in self.extensions:
-                ext.extra_compile_args += ["-O3", "-fopenmp-simd", "-fno-math-errno"]
+                ext.extra_compile_args = ["-O3", "-fopenmp-simd", "-fno-math-errno"]
                 if _vector_exp():  # glibc's vector exponentials: a one-pass softmax
-                    ext.define_macros.append(("TGS_VECTOR_EXP", "1"))
-                    ext.libraries.append("mvec")
+                    ext.define_macros = [("TGS_VECTOR_EXP", "1")]
+                    ext.libraries = ["mvec"]
         super().build_extensions()
 
 

@@ -75,7 +75,12 @@ def _free_forward(self, *inputs):
     keep = 0
     if len(inputs) > 1:
         shape = np.broadcast_shapes(*(x.shape for x in inputs))
-        keep = next(i for i, x in enumerate(inputs) if x.shape == shape)
+        keep = next((i for i, x in enumerate(inputs) if x.shape == shape), None)
+        if keep is None:  # e.g. (3, 1) + (1, 4): no input to hand back
+            raise ValueError(
+                f"{self.op_name} broadcasts its inputs {[x.shape for x in inputs]} to {shape}: "
+                "it cannot be made free here"
+            )
     self.saved = keep
     return inputs[keep]
 

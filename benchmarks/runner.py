@@ -183,11 +183,11 @@ def versions(check: dict) -> str:
     parts.append(f"tinygrad_seq {tinygrad_seq.__version__}{_git_revision()}")
     from tinygrad_seq import _native
 
+    shared = " (the allocator serves the floor's arrays too where both run in one process)"
     return (
         ", ".join(parts)
         + f"; the engine's large products: {_product_library()}"
-        + f"; compiled helpers: {_native.status()} (the allocator serves the floor's arrays"
-        + " too where both run in one process)"
+        + f"; compiled helpers: {_native.status()}{shared if _native.aligned() else ''}"
     )
 
 

@@ -110,11 +110,10 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     """--version: the version, and whether the compiled helpers are in use (and why not)."""
     if not value or ctx.resilient_parsing:
         return
-    import importlib.metadata
-
+    import tinygrad_seq
     from tinygrad_seq import _native
 
-    click.echo(f"tinygrad-seq {importlib.metadata.version('tinygrad_seq')}; {_native.status()}")
+    click.echo(f"tinygrad-seq {tinygrad_seq.__version__}; {_native.status()}")
     ctx.exit()
 
 

@@ -158,9 +158,24 @@ def test_cross_entropy_all_ignored_is_zero_with_zero_gradient(rng):
 
 
 # ------------------------------------------------------------------ stability
+@pytest.fixture(params=["NumPy path", "compiled kernels"])
+def softmax_path(request, backend):
+    """The NumPy path's large-array tricks, and the compiled kernels (_native.py) where
+    they were built (they take NumPy arrays only)."""
+    from tinygrad_seq import _native
+
+    compiled = request.param == "compiled kernels"
+    if compiled and (backend != "numpy" or _native._ext is None):
+        pytest.skip(f"compiled kernels not used here ({backend}): {_native.status()}")
+    was = _native.enabled
+    _native.set_enabled(compiled)
+    yield request.param
+    _native.set_enabled(was)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("low_rows", ["none", "far", "tiny"])
-def test_softmax_of_a_large_array_matches_the_per_row_reference(dtype, low_rows, rng):
+def test_softmax_of_a_large_array_matches_the_per_row_reference(dtype, low_rows, rng, softmax_path):
     # Large arrays take one shift for the whole array (the per-row max is slow in NumPy);
     # a row far below the rest (fully masked at -1e9, or -300 under) must still come out
     # exact, through the per-row shift; and so must a tiny probability (~1e-33, float32's
@@ -182,7 +197,9 @@ def test_softmax_of_a_large_array_matches_the_per_row_reference(dtype, low_rows,
 
 
 @pytest.mark.parametrize("shape", [(8, 32, 64), (2, 8, 64)], ids=["large", "small"])
-def test_softmax_backward_of_large_and_small_arrays_is_the_jacobian_product(shape, rng):
+def test_softmax_backward_of_large_and_small_arrays_is_the_jacobian_product(
+    shape, rng, softmax_path
+):
     # Large arrays (≥ 16,384 elements) sum g ⊙ y in one contraction; small ones as a
     # product and a sum: both must give y ⊙ (g − Σ g ⊙ y), over the last axis and another.
     x_np = rng.standard_normal(shape)

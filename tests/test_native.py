@@ -389,6 +389,8 @@ def test_switched_off_by_the_environment():
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert out[0].startswith("NumPy only") and "TINYGRAD_SEQ_NATIVE=0" in out[0]
+    assert out[0].startswith("NumPy only")
+    if BUILT:  # (elsewhere it says it was not built)
+        assert "TINYGRAD_SEQ_NATIVE=0" in out[0]
     assert out[1] == "default_allocator"
     assert float(out[2]) == 0.0

@@ -3,7 +3,9 @@
 `pip install` compiles `_native_ext.c` when a C compiler is at hand; without one (or with
 `TINYGRAD_SEQ_NATIVE=0` set) the engine computes the same things with NumPy alone, and
 the results agree to rounding (but for float32 layer norms of numbers beyond ~1e19, whose
-squares overflow float32 in NumPy's path; the kernel sums them in double). What the
+squares overflow float32 in NumPy's path, where the kernel sums them in double; and a
+layer norm's input changed in place between forward and backward, which the compiled
+path reads again, as Mul and MatMul read theirs, where the NumPy path kept x̂). What the
 helpers buy, on one Intel Xeon core:
 
 - NumPy's array data in blocks of 4 KiB or more (but zeroed ones, `np.zeros`, which keep
@@ -39,13 +41,17 @@ except ImportError as error:  # not built: no C compiler when it was installed (
     # source checkout used without `pip install -e .` or `setup.py build_ext --inplace`)
     _ext = None
     _here = os.path.dirname(os.path.abspath(__file__))
-    if os.path.isfile(os.path.join(os.path.dirname(_here), "setup.py")):  # a checkout
+    _built = [n for n in os.listdir(_here) if n.startswith("_native_ext.") and n[-2:] != ".c"]
+    if _built:  # there, but it failed to load (another NumPy's ABI, a missing symbol)
+        _reason = f"built but not loadable ({error})"
+    elif os.path.isfile(os.path.join(os.path.dirname(_here), "setup.py")):  # a checkout
         _reason = (
-            f"not built in this source tree ({_here}; `pip install -e .` builds it here, "
-            "and a copy installed elsewhere is not the one imported from this folder)"
+            f"not built in this source tree ({_here}; `pip install -e .` builds it here "
+            "where a C compiler is at hand, and a copy installed elsewhere is not the one "
+            "imported from this folder)"
         )
     else:
-        _reason = f"not built or not loadable ({error})"
+        _reason = "not built (no C compiler when tinygrad_seq was installed)"
 
 if _ext is not None and os.environ.get("TINYGRAD_SEQ_NATIVE", "1").strip() == "0":
     _ext, _reason = None, "TINYGRAD_SEQ_NATIVE=0"
@@ -103,6 +109,17 @@ def rows_ok(x) -> bool:
     )
 
 
+def rows_ok_with(g, y) -> bool:
+    """Whether the row kernels take g and y together: both as rows_ok asks, one shape."""
+    return (
+        rows_ok(g)
+        and g.dtype == y.dtype
+        and g.shape == y.shape
+        and y.flags.c_contiguous
+        and y.flags.aligned
+    )
+
+
 def layer_norm_forward(x, gain, bias, eps):
     """(y, μ, 1/√(σ² + ε)), μ and 1/√(σ² + ε) one per row (shape x.shape[:-1])."""
     y = np.empty_like(x)
@@ -157,9 +174,11 @@ MIN_ROW_ADD = 1024
 
 
 def can_add_rows(x, b) -> bool:
-    """Whether `add_rows` takes x (..., d) and b (d,): both C-contiguous, one float dtype."""
+    """Whether `add_rows` takes x (..., d) and b (d,): both C-contiguous, one float dtype,
+    x large enough to gain."""
     return (
-        x.ndim > 1
+        x.size >= MIN_ROW_ADD
+        and x.ndim > 1
         and b.__class__ is np.ndarray
         and x.shape[-1] == b.shape[0]
         and x.dtype == b.dtype

@@ -9,10 +9,11 @@
  *    against ~36 aligned. PyTorch's allocator aligns to 64 bytes too. Small blocks stay
  *    with NumPy's own allocator (and its cache of small blocks).
  *
- * 2. Row kernels for layer norm and softmax over the last axis: one pass over each row
- *    where NumPy makes one pass over the whole array per operation, and a row-broadcast
- *    pass costs NumPy ~55 ns a row of loop overhead. The exponentials stay with NumPy,
- *    whose SIMD exp is faster than a scalar one here.
+ * 2. Row kernels for layer norm and softmax over the last axis, relu's backward and a
+ *    bias added to every row: one pass over each row where NumPy makes one pass over the
+ *    whole array per operation, and a row-broadcast pass costs NumPy ~55 ns a row of loop
+ *    overhead. Softmax's exponentials are glibc's vector ones where setup.py finds them
+ *    (libmvec); elsewhere NumPy's, whose SIMD exp is faster than a scalar one.
  *
  * The kernels take C-contiguous float32 or float64 arrays and write into arrays the
  * caller made, which must not overlap their inputs; the Python side (_native.py, ops.py)
@@ -226,8 +227,8 @@ begin(const char *name, Py_ssize_t nargs, Py_ssize_t expected, PyObject *first,
 
 /* Sums over a row are vectorised (`omp simd reduction`: the compiler may add in any
  * order, as NumPy's pairwise sums and BLAS do; -fopenmp-simd needs no OpenMP runtime),
- * and on x86-64 Linux each kernel is compiled for AVX-512, AVX2 and the baseline, the
- * CPU picking at load time. */
+ * and built by GCC on x86-64 glibc Linux each kernel is compiled for AVX-512, AVX2 and the
+ * baseline, the CPU picking at load time (elsewhere: for the compiler's default target). */
 #define SIMD(clauses) _Pragma(STRINGIFY(omp simd clauses))
 #define STRINGIFY(x) #x
 #if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && defined(__GNUC__) && \
@@ -435,22 +436,19 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* ------------------------------------------------------------------------ softmax */
-/* T m = the max of row xi, of d numbers (NaN if the row holds one, as NumPy's max) */
+/* T m = the max of row xi, of d numbers. A NaN in the row may or may not come out as m
+ * (comparisons with NaN are false, in any lane order): either way the row's sum of
+ * exponentials is NaN, and so is its every softmax, as NumPy's path gives. */
 #define ROW_MAX(T, xi, d, m)                                                               \
     T m = (xi)[0];                                                                         \
     do {                                                                                   \
-        int nan = 0;                                                                       \
-        SIMD(reduction(max : m) reduction(| : nan))                                        \
-        for (Py_ssize_t j = 0; j < (d); j++) {                                             \
+        SIMD(reduction(max : m))                                                           \
+        for (Py_ssize_t j = 0; j < (d); j++)                                               \
             m = (xi)[j] > m ? (xi)[j] : m;                                                 \
-            nan |= (xi)[j] != (xi)[j];                                                     \
-        }                                                                                  \
-        if (nan)                                                                           \
-            m = (T)NAN;                                                                    \
     } while (0)
 
-/* y = x − max of its row (NaN if the row holds one, as NumPy's max), the first half of
- * softmax: NumPy's exp follows, in place, then softmax_normalize. */
+/* y = x − the max of its row, the first half of softmax: NumPy's exp follows, in place,
+ * then softmax_normalize. */
 #define SOFTMAX_SHIFT(NAME, T)                                                             \
     KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d)                           \
     {                                                                                      \

@@ -41,7 +41,7 @@ class Add(Function):
     elementwise = True
 
     def forward(self, x, y):
-        if y.ndim == 1 and x.size >= _native.MIN_ROW_ADD and _native.can_add_rows(x, y):
+        if y.ndim == 1 and _native.can_add_rows(x, y):
             return _native.add_rows(x, y)  # a bias on every row: compiled (_native.py)
         return x + y
 
@@ -311,13 +311,7 @@ class Relu(Function):
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         y = self.saved
-        if (
-            g.dtype == y.dtype
-            and _native.rows_ok(g)
-            and y.shape == g.shape
-            and y.flags.c_contiguous
-            and y.flags.aligned
-        ):
+        if _native.rows_ok_with(g, y):
             return (_native.relu_backward(g, y),)  # compiled: one pass, no mask array
         return (g * (y > 0),)
 
@@ -821,15 +815,8 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
-        if (
-            self.axis in (-1, y.ndim - 1)
-            and _native.rows_ok(g)
-            and g.dtype == y.dtype
-            and g.shape == y.shape
-            and y.flags.c_contiguous
-            and y.flags.aligned
-        ):  # compiled (_native.py): the formula above, one pass a row
-            return (_native.softmax_backward(g, y),)
+        if self.axis in (-1, y.ndim - 1) and _native.rows_ok_with(g, y):
+            return (_native.softmax_backward(g, y),)  # compiled: the formula, a row at a time
         if y.size >= _LARGE_SOFTMAX and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
             # Σ g ⊙ y as one contraction, no g ⊙ y array (attention's 16·4 × 64 × 64
             # scores: ~0.48 against ~0.59 ms; on small arrays einsum's set-up costs more)
@@ -1012,8 +999,11 @@ class LayerNorm(Function):
         if _native.rows_ok(x) and _native.rows_ok(gain) and _native.rows_ok(bias):
             d = x.shape[-1]
             if gain.shape == bias.shape == (d,) and gain.dtype == bias.dtype == x.dtype:
-                # compiled: one pass a row (_native.py), the same math as below; saves x
-                # and μ (x̂ is made again in backward), x being kept by the graph anyway
+                # compiled: one pass a row (_native.py), the same math as below. Saves x
+                # and μ, not x̂ (made again in backward): an array fewer to write and keep.
+                # Like every op that keeps its inputs (Mul, MatMul), it then reads x as it
+                # is at backward: x changed in place in between (an optimiser step between
+                # two backwards of one graph) reaches it, where the NumPy path's x̂ would not
                 y, mean, rstd = _native.layer_norm_forward(x, gain, bias, self.eps)
                 self.saved = (x, rstd, gain, mean)
                 return y

@@ -394,3 +394,21 @@ def test_switched_off_by_the_environment():
         assert "TINYGRAD_SEQ_NATIVE=0" in out[0]
     assert out[1] == "default_allocator"
     assert float(out[2]) == 0.0
+
+
+@needs_native
+def test_layer_norm_with_a_constant_gain(counted, rng):
+    """A gain and bias that want no gradient: the kernel skips the gain's sum."""
+    x = rng.standard_normal((4, 6))
+    gain, bias = rng.standard_normal(6), rng.standard_normal(6)
+    g = rng.standard_normal((4, 6))
+
+    def run():
+        tx = ts.Tensor(x.copy(), requires_grad=True)
+        y = ts.functional.layer_norm(tx, ts.Tensor(gain), ts.Tensor(bias))
+        y.backward(g)
+        return y.numpy(), tx.grad.copy()
+
+    compiled, numpy_path = both_paths(run)
+    assert counted["layer_norm_backward"] == 1
+    assert_same(compiled, numpy_path, np.float64)

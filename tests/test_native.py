@@ -412,3 +412,14 @@ def test_layer_norm_with_a_constant_gain(counted, rng):
     compiled, numpy_path = both_paths(run)
     assert counted["layer_norm_backward"] == 1
     assert_same(compiled, numpy_path, np.float64)
+
+
+@needs_native
+def test_layer_norm_backward_of_an_unaligned_gradient(counted, rng):
+    x = rng.standard_normal((2, 8))
+    g = np.frombuffer(bytearray(8 * 16 + 1), np.float64, offset=1).reshape(2, 8)
+    g[:] = rng.standard_normal((2, 8))  # C-contiguous, but not aligned: copied first
+    assert g.flags.c_contiguous and not g.flags.aligned
+    compiled, numpy_path = both_paths(lambda: layer_norm_run(x, np.ones(8), np.zeros(8), g))
+    assert counted["layer_norm_backward"] == 1
+    assert_same(compiled, numpy_path, np.float64)

@@ -1054,6 +1054,6 @@ class LayerNorm(Function):
             return self._backward(g, x_hat, rstd[..., None], gain)
         px, pg, pb = self.parents
         if not (g.flags.c_contiguous and g.flags.aligned):  # (a mean's gradient arrives
-            g = np.ascontiguousarray(g)  # broadcast, stride 0): one pass, then the rows
+            g = np.require(g, requirements="CA")  # broadcast, stride 0): a copy, the rows
         gx, g_gain = _native.layer_norm_backward(g, x, mean, rstd, gain, pg.requires_grad)
         return (gx if px.requires_grad else None), g_gain, (g if pb.requires_grad else None)

@@ -174,11 +174,10 @@ MIN_ROW_ADD = 1024
 
 
 def can_add_rows(x, b) -> bool:
-    """Whether `add_rows` takes x (..., d) and b (d,): both C-contiguous, one float dtype,
-    x large enough to gain."""
+    """Whether `add_rows` takes x (..., d) and b (d,): both C-contiguous, one float dtype
+    (the caller checks first that x has MIN_ROW_ADD elements or more)."""
     return (
-        x.size >= MIN_ROW_ADD
-        and x.ndim > 1
+        x.ndim > 1
         and b.__class__ is np.ndarray
         and x.shape[-1] == b.shape[0]
         and x.dtype == b.dtype

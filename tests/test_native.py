@@ -1,8 +1,9 @@
 """The optional compiled helpers (tinygrad_seq/_native_ext.c, through _native.py): the same
 results as the NumPy path, to rounding, for everything they take (layer norm, softmax,
-relu's backward, a bias added to every row), the NumPy path for what they do not take,
-gradients checked in float64 both ways, clear errors for bad arguments, and NumPy's large
-array blocks aligned to 64 bytes. Tests of the compiled path skip where it was not built.
+relu's backward, a bias added to every row, σ and its backward, tanh's backward), the
+NumPy path for what they do not take, gradients checked in float64 both ways, clear errors
+for bad arguments, and NumPy's large array blocks aligned to 64 bytes. Tests of the
+compiled path skip where it was not built.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def counted(kernels, monkeypatch):
     """Kernels on, each wrapper counting its calls."""
     calls = dict.fromkeys(
         ("layer_norm_forward", "layer_norm_backward", "softmax", "softmax_shift",
-         "softmax_backward", "relu_backward", "add_rows"), 0)  # fmt: skip
+         "softmax_backward", "relu_backward", "add_rows", "sigmoid", "sigmoid_backward",
+         "tanh_backward"), 0)  # fmt: skip
     for name in calls:
         original = getattr(_native, name)
 
@@ -248,6 +250,115 @@ def test_bias_rows_only_where_they_apply(counted, rng):
         assert counted["add_rows"] == calls, (x.shape, b.shape, b.dtype)
 
 
+SIGMOID_BUILT = BUILT and hasattr(_native._ext, "sigmoid")  # (needs vector exponentials)
+
+
+def gates_run(z, g, H):
+    """An LSTM step's gate nonlinearities on slices of z (B, 4H): σ on three, tanh on one,
+    and the gradient of z for upstream gradient g (B, H) on each."""
+    tz = ts.Tensor(z.copy(), requires_grad=True)
+    i, f = tz[:, :H].sigmoid(), tz[:, H : 2 * H].sigmoid()
+    c_tilde, o = tz[:, 2 * H : 3 * H].tanh(), tz[:, 3 * H :].sigmoid()
+    out = i * c_tilde + f * o
+    out.backward(g)
+    return i.numpy(), f.numpy(), c_tilde.numpy(), o.numpy(), tz.grad.copy()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("B,H", [(1, 1), (3, 5), (32, 128)])
+def test_gates_match_numpy_path(counted, rng, dtype, B, H):
+    z = (3 * rng.standard_normal((B, 4 * H))).astype(dtype)
+    z[0, 0], z[0, H] = -1000.0, 1000.0  # σ saturates to exactly 0 (i) and 1 (f)
+    g = rng.standard_normal((B, H)).astype(dtype)
+    compiled, numpy_path = both_paths(lambda: gates_run(z, g, H))
+    assert counted["sigmoid"] == 3 and counted["sigmoid_backward"] == 3
+    assert counted["tanh_backward"] == 1
+    assert_same(compiled, numpy_path, dtype)
+    assert compiled[0][0, 0] == 0 and compiled[1][0, 0] == 1
+    assert all(a.dtype == dtype for a in compiled)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_tanh_of_infinities_and_nan(kernels, dtype):
+    x = np.array([[-np.inf, np.inf, np.nan, -90.0, 90.0, 0.0]], dtype)
+    g = np.array([[1.0, 1.0, 1.0, np.inf, np.nan, 2.0]], dtype)
+
+    def run():
+        tx = ts.Tensor(x.copy(), requires_grad=True)
+        ty = ts.Tensor(x.copy(), requires_grad=True)
+        s, t = tx.sigmoid(), ty.tanh()
+        s.backward(g)
+        t.backward(g)
+        return s.numpy(), t.numpy(), tx.grad.copy(), ty.grad.copy()
+
+    with np.errstate(all="ignore"):
+        compiled, numpy_path = both_paths(run)
+    assert_same(compiled, numpy_path, dtype)
+    np.testing.assert_array_equal(compiled[0][0, :2], [0, 1])
+
+
+@pytest.mark.skipif(not SIGMOID_BUILT, reason="compiled σ not built here (no vector exp)")
+def test_sigmoid_kernel_takes_rows_only():
+    """What the compiled σ takes (else None, and NumPy runs): float32/float64 ndarrays laid
+    out in rows, C-contiguous or 2-D with gaps between rows."""
+    z = np.linspace(-3, 3, 8 * 12, dtype=np.float32).reshape(8, 12)
+    expected = 1 / (1 + np.exp(-z.astype(np.float64)))
+    taken = {
+        "C-contiguous": (z, expected),
+        "3-D": (z.reshape(2, 4, 12), expected.reshape(2, 4, 12)),
+        "a gate's columns": (z[:, 4:8], expected[:, 4:8]),
+        "every other row": (z[::2], expected[::2]),
+        "one row": (z[0], expected[0]),
+        "float64": (z.astype(np.float64), expected),
+    }
+    for name, (x, want) in taken.items():
+        y = _native._ext.sigmoid(x)
+        assert y is not None, name
+        assert y.flags.c_contiguous and y.dtype == x.dtype and y.shape == x.shape, name
+        np.testing.assert_allclose(y, want, rtol=1e-6, err_msg=name)
+    swapped = z.astype(z.dtype.newbyteorder())
+    unaligned = np.frombuffer(bytearray(4 * 12 + 1), np.float32, offset=1).reshape(4, 3)
+
+    class Sub(np.ndarray):
+        pass
+
+    not_taken = {
+        "transposed": z.T,
+        "every other column": z[:, ::2],
+        "reversed rows": z[::-1],
+        "3-D with gaps": z.reshape(2, 4, 12)[:, :, :6],
+        "0-d": np.float32(1.0),
+        "0-d array": np.array(1.0, np.float32),
+        "empty": np.empty((0, 4), np.float32),
+        "float16": z.astype(np.float16),
+        "int": np.arange(6).reshape(2, 3),
+        "byte-swapped": swapped,
+        "unaligned": unaligned,
+        "a subclass": z.view(Sub),
+        "a list": [1.0, 2.0],
+    }
+    for name, x in not_taken.items():
+        assert _native._ext.sigmoid(x) is None, name
+
+
+@needs_native
+def test_backward_kernels_take_matching_arrays_only():
+    ext = _native._ext
+    g = np.ones((4, 6), np.float32)
+    y = np.full((4, 6), 0.5, np.float32)
+    np.testing.assert_allclose(ext.sigmoid_backward(g, y), 0.25)
+    np.testing.assert_allclose(ext.tanh_backward(g, y), 0.75)
+    for other in (y[:2], y.astype(np.float64), np.ones((4, 12), np.float32)[:, ::2], y.T,
+                  y.reshape(6, 4), np.empty((0,), np.float32), 0.5):  # fmt: skip
+        assert ext.sigmoid_backward(g, other) is None
+        assert ext.tanh_backward(other, g) is None
+    for call in (lambda: ext.tanh_backward(g), lambda: ext.sigmoid_backward(g, y, y)):
+        with pytest.raises(TypeError, match="takes 2 arguments"):
+            call()
+
+
 @needs_native
 def test_unaligned_arrays_take_the_numpy_path(counted):
     unaligned = np.frombuffer(bytearray(8 * 16 + 1), np.float64, offset=1).reshape(2, 8)
@@ -270,6 +381,8 @@ def test_gradcheck_through_the_kernels(kernels, rng):
     shifted = ts.Tensor(rng.standard_normal((4, 300)) + 0.5, requires_grad=True)  # ≥ 1024
     row = ts.Tensor(rng.standard_normal(300), requires_grad=True)
     assert ts.gradcheck(lambda x, b: (x + b).relu(), shifted, row)
+    z = ts.Tensor(rng.standard_normal((3, 8)), requires_grad=True)
+    assert ts.gradcheck(lambda z: z[:, :4].sigmoid() * z[:, 4:].tanh(), z)
 
 
 def test_gradcheck_numpy_path(rng):
@@ -281,6 +394,8 @@ def test_gradcheck_numpy_path(rng):
         assert ts.gradcheck(lambda x, g, b: ts.functional.layer_norm(x, g, b), x, gain, bias)
         assert ts.gradcheck(lambda x: x.softmax(-1), x)
         assert ts.gradcheck(lambda x, b: (x + b).relu(), x, bias)
+        z = ts.Tensor(rng.standard_normal((3, 8)), requires_grad=True)
+        assert ts.gradcheck(lambda z: z[:, :4].sigmoid() * z[:, 4:].tanh(), z)
     finally:
         _native.set_enabled(was)
 

@@ -18,8 +18,10 @@ helpers buy, on one Intel Xeon core:
   MLP (W1) ~4 %, and the hand-written NumPy floors as much.
 - layer norm and softmax over the last axis, forward and backward, one row at a time
   (ops.LayerNorm, ops.Softmax); relu's backward in one pass (ops.Relu); a bias added to
-  every row of a matrix (ops.Add). For C-contiguous float32 and float64 arrays on the
-  CPU; anything else takes the NumPy path.
+  every row of a matrix (ops.Add); σ and its backward, and tanh's backward, one call each
+  (ops.Sigmoid, ops.Tanh: an LSTM step's gates). For C-contiguous float32 and float64
+  arrays on the CPU (σ also takes a 2-D slice of rows); anything else takes the NumPy
+  path.
 
 `status()` says which is in use and why.
 """
@@ -167,6 +169,22 @@ def softmax_backward(g, y):
     gx = np.empty_like(g)
     _ext.softmax_backward(g, y, gx)
     return gx
+
+
+def _not_taken(*arrays):
+    return None
+
+
+# σ(x), σ's backward (1 − s)·s·g and tanh's g − y²·g, each one C call that checks its
+# arguments and makes its output, or answers None for arrays it does not take (not an
+# ndarray, not float32/float64, empty, or not laid out in rows: C-contiguous, or 2-D rows
+# with gaps, as an LSTM gate's slice z[:, H:2H]; the backward ones: g and y C-contiguous,
+# of one shape and dtype). No Python-level checks: these run on an RNN step's small
+# arrays, where NumPy's four calls cost ~5 µs (σ, (32, 128)) and the compiled one ~1.5.
+# σ needs the C library's vector exponentials (see softmax): without them, NumPy's.
+sigmoid = getattr(_ext, "sigmoid", _not_taken)
+sigmoid_backward = getattr(_ext, "sigmoid_backward", _not_taken)
+tanh_backward = getattr(_ext, "tanh_backward", _not_taken)
 
 
 # below this many elements NumPy's broadcast add is as fast (the call costs the same)

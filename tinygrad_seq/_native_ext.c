@@ -590,6 +590,169 @@ RELU_BACKWARD(relu_backward_f32, float)
 RELU_BACKWARD(relu_backward_f64, double)
 
 
+/* ------------------------------------------------- sigmoid and tanh, element by element */
+/* For arrays of any size, small ones too (an RNN step's (batch, hidden)): each function
+ * below checks its arguments itself and makes its output, one C call in all, and answers
+ * None for arrays it does not take (the caller then runs NumPy), so the caller pays no
+ * Python-level checks. NumPy's own call costs ~0.5-1 µs an operation; σ(x) = 1/(1 + e^−x)
+ * is four of them, and so is its backward with tanh's. */
+
+/* Whether `obj` is a float32/float64 ndarray (not a subclass) of at least one element,
+ * aligned and in native byte order, whose rows lie evenly spaced in memory: C-contiguous
+ * (rows = its size / d, the last axis d), or 2-D with each row contiguous and a gap
+ * between rows (an LSTM's gate z[:, H:2H]). `step` is the distance from one row's start
+ * to the next, in elements. */
+static int
+spaced_rows(PyObject *obj, int *typenum, Py_ssize_t *rows, Py_ssize_t *d, Py_ssize_t *step)
+{
+    if (!PyArray_CheckExact(obj))
+        return 0;
+    PyArrayObject *a = (PyArrayObject *)obj;
+    const int t = PyArray_TYPE(a), nd = PyArray_NDIM(a);
+    if ((t != NPY_FLOAT32 && t != NPY_FLOAT64) || nd == 0 || PyArray_SIZE(a) == 0 ||
+        !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a))
+        return 0;
+    const Py_ssize_t item = PyArray_ITEMSIZE(a);
+    *d = PyArray_DIM(a, nd - 1);
+    if (PyArray_IS_C_CONTIGUOUS(a)) {
+        *rows = PyArray_SIZE(a) / *d;
+        *step = *d;
+    }
+    else if (nd == 2 && PyArray_STRIDE(a, 1) == item && PyArray_STRIDE(a, 0) % item == 0 &&
+             PyArray_STRIDE(a, 0) >= *d * item) {
+        *rows = PyArray_DIM(a, 0);
+        *step = PyArray_STRIDE(a, 0) / item;
+    }
+    else
+        return 0;
+    *typenum = t;
+    return 1;
+}
+
+/* Whether g and y are C-contiguous, aligned, native-order ndarrays of one float dtype
+ * and one shape, of at least one element (a backward's gradient and the output it saved). */
+static int
+same_arrays(PyObject *g, PyObject *y, int *typenum)
+{
+    if (!PyArray_CheckExact(g) || !PyArray_CheckExact(y))
+        return 0;
+    PyArrayObject *a = (PyArrayObject *)g, *b = (PyArrayObject *)y;
+    const int t = PyArray_TYPE(a);
+    if ((t != NPY_FLOAT32 && t != NPY_FLOAT64) || PyArray_TYPE(b) != t ||
+        PyArray_SIZE(a) == 0 || !PyArray_SAMESHAPE(a, b) || !PyArray_IS_C_CONTIGUOUS(a) ||
+        !PyArray_IS_C_CONTIGUOUS(b) || !PyArray_ISALIGNED(a) || !PyArray_ISALIGNED(b) ||
+        !PyArray_ISNOTSWAPPED(a) || !PyArray_ISNOTSWAPPED(b))
+        return 0;
+    *typenum = t;
+    return 1;
+}
+
+/* a new C-contiguous array of `like`'s shape (NumPy's allocator: aligned when large) */
+static PyObject *
+new_like(PyObject *like, int typenum)
+{
+    PyArrayObject *a = (PyArrayObject *)like;
+    return PyArray_SimpleNew(PyArray_NDIM(a), PyArray_DIMS(a), typenum);
+}
+
+#if defined(TGS_VECTOR_EXP)
+/* σ(x) = 1/(1 + e^−x), as the NumPy path computes it. Below x ≈ −88 (float32) e^−x is inf
+ * and σ exactly 0, the right answer; no warning is raised (NumPy's path silences it). */
+#define SIGMOID(NAME, T, EXP)                                                              \
+    KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t step)          \
+    {                                                                                      \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const T *xi = x + i * step;                                                    \
+            T *yi = y + i * d;                                                             \
+            SIMD()                                                                         \
+            for (Py_ssize_t j = 0; j < d; j++)                                             \
+                yi[j] = (T)1 / ((T)1 + EXP(-xi[j]));                                       \
+        }                                                                                  \
+    }
+SIGMOID(sigmoid_f32, float, expf)
+SIGMOID(sigmoid_f64, double, exp)
+
+/* sigmoid(x): σ(x) in a new C-contiguous array, or None for an x it does not take */
+static PyObject *
+sigmoid(PyObject *self, PyObject *x)
+{
+    int t;
+    Py_ssize_t rows, d, step;
+    if (!spaced_rows(x, &t, &rows, &d, &step))
+        Py_RETURN_NONE;
+    PyObject *y = new_like(x, t);
+    if (y == NULL)
+        return NULL;
+    if (t == NPY_FLOAT32)
+        sigmoid_f32(DATA(x, float), DATA(y, float), rows, d, step);
+    else
+        sigmoid_f64(DATA(x, double), DATA(y, double), rows, d, step);
+    return y;
+}
+#endif
+
+/* ∂L/∂x = g ⊙ σ(x)(1 − σ(x)), from σ's output s, in the NumPy path's order: (1 − s)·s·g */
+#define SIGMOID_BACKWARD(NAME, T)                                                          \
+    KERNEL NAME(const T *g, const T *s, T *gx, Py_ssize_t n)                               \
+    {                                                                                      \
+        SIMD()                                                                             \
+        for (Py_ssize_t i = 0; i < n; i++)                                                 \
+            gx[i] = ((T)1 - s[i]) * s[i] * g[i];                                           \
+    }
+SIGMOID_BACKWARD(sigmoid_backward_f32, float)
+SIGMOID_BACKWARD(sigmoid_backward_f64, double)
+
+/* ∂L/∂x = g ⊙ (1 − y²) from tanh's output y, as the NumPy path's g − g·y² */
+#define TANH_BACKWARD(NAME, T)                                                             \
+    KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t n)                               \
+    {                                                                                      \
+        SIMD()                                                                             \
+        for (Py_ssize_t i = 0; i < n; i++)                                                 \
+            gx[i] = g[i] - y[i] * y[i] * g[i];                                             \
+    }
+TANH_BACKWARD(tanh_backward_f32, float)
+TANH_BACKWARD(tanh_backward_f64, double)
+
+typedef void (*map_2_f32)(const float *, const float *, float *, Py_ssize_t);
+typedef void (*map_2_f64)(const double *, const double *, double *, Py_ssize_t);
+
+/* f(g, y) into a new array like g, or None for arrays it does not take (same_arrays) */
+static PyObject *
+call_map_2(const char *name, PyObject *const *args, Py_ssize_t nargs, map_2_f32 f32,
+           map_2_f64 f64)
+{
+    int t;
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "%s takes 2 arguments", name);
+        return NULL;
+    }
+    if (!same_arrays(args[0], args[1], &t))
+        Py_RETURN_NONE;
+    PyObject *gx = new_like(args[0], t);
+    if (gx == NULL)
+        return NULL;
+    const Py_ssize_t n = PyArray_SIZE((PyArrayObject *)args[0]);
+    if (t == NPY_FLOAT32)
+        f32(DATA(args[0], float), DATA(args[1], float), DATA(gx, float), n);
+    else
+        f64(DATA(args[0], double), DATA(args[1], double), DATA(gx, double), n);
+    return gx;
+}
+
+static PyObject *
+sigmoid_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_map_2("sigmoid_backward", args, nargs, sigmoid_backward_f32,
+                      sigmoid_backward_f64);
+}
+
+static PyObject *
+tanh_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return call_map_2("tanh_backward", args, nargs, tanh_backward_f32, tanh_backward_f64);
+}
+
+
 /* ------------------------------------------------------------ the Python functions */
 #if defined(TGS_VECTOR_EXP)
 static PyObject *
@@ -647,6 +810,14 @@ static PyMethodDef methods[] = {
      "add_rows(x, b, out): out = x + b, b added to every row of x"},
     {"relu_backward", (PyCFunction)(void (*)(void))relu_backward, METH_FASTCALL,
      "relu_backward(g, y, gx): gx = g where y > 0, else 0"},
+#if defined(TGS_VECTOR_EXP)
+    {"sigmoid", sigmoid, METH_O,
+     "sigmoid(x): 1/(1 + exp(-x)) in a new array, or None for an x it does not take"},
+#endif
+    {"sigmoid_backward", (PyCFunction)(void (*)(void))sigmoid_backward, METH_FASTCALL,
+     "sigmoid_backward(g, s): (1 - s) * s * g in a new array, or None"},
+    {"tanh_backward", (PyCFunction)(void (*)(void))tanh_backward, METH_FASTCALL,
+     "tanh_backward(g, y): g - y * y * g in a new array, or None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -238,6 +238,10 @@ class Tanh(Function):
 
     def backward(self, g):  # tanh'(x) = 1 − tanh²(x)
         y = self.saved
+        if _native.enabled:
+            gx = _native.tanh_backward(g, y)  # compiled, one call (None: not for these)
+            if gx is not None:
+                return (gx,)
         g_y2 = y * y
         g_y2 *= g  # in place: one temporary fewer (this runs at every step of an RNN)
         return (g - g_y2,)  # g (1 − y²) as g − g y²: no constant 1 to convert
@@ -265,6 +269,11 @@ class Sigmoid(Function):
         # is silenced (as for e^−x underflowing to 0 above x ≈ 88). NumPy's exp costs
         # ~half its tanh, and unlike ½(1 + tanh(x/2)) this keeps σ's relative precision
         # for negative x (σ(−20) = 2.1e-9, not 0).
+        if _native.enabled:
+            out = _native.sigmoid(x)  # compiled: one pass, one call (None: not for this x)
+            if out is not None:
+                self.saved = out
+                return out
         x = _as_float(x)
         out = -x
         if not out.ndim:  # NumPy gives a 0-d result as a scalar, which cannot be written into
@@ -278,6 +287,10 @@ class Sigmoid(Function):
 
     def backward(self, g):  # σ'(x) = σ(x)(1 − σ(x))
         s = self.saved
+        if _native.enabled:
+            d = _native.sigmoid_backward(g, s)  # compiled, one call (None: not for these)
+            if d is not None:
+                return (d,)
         d = one_like(s) - s
         d *= s  # in place: one new array, not three
         d *= g

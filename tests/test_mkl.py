@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tinygrad_seq import _mkl
+from tinygrad_seq import _mkl, _native
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 pytestmark = pytest.mark.numpy_only  # MKL multiplies NumPy arrays; CuPy has its own BLAS
@@ -52,12 +52,26 @@ def restore_state():
         yield
 
 
-@pytest.fixture
-def calls(restore_state, monkeypatch):  # (monkeypatch undone first, then the state)
-    """MKL in use (on any CPU), its routines wrapped to count their calls (per dtype);
-    the module's state restored afterwards."""
+@pytest.fixture(params=["compiled", "ctypes"])
+def calls(request, restore_state, monkeypatch):  # (monkeypatch undone first, then the state)
+    """MKL in use (on any CPU), called from the compiled helpers or through ctypes, each
+    call into it counted (per dtype); the module's state restored afterwards."""
     _mkl.set_enabled(True)
     counts = {F32: 0, F64: 0}
+    if request.param == "compiled":
+        if _native.gemm is _native._not_taken or not _native.enabled:
+            pytest.skip(f"compiled helpers not in use here: {_native.status()}")
+        compiled = _native.gemm
+
+        def counting_compiled(a, b):
+            out = compiled(a, b)
+            if out is not None:
+                counts[a.dtype] += 1
+            return out
+
+        monkeypatch.setattr(_native, "gemm", counting_compiled)
+    else:
+        monkeypatch.setattr(_native, "gemm", _native._not_taken)
     for dtype, routine in list(_mkl._gemm.items()):
 
         def counting(*args, routine=routine, dtype=dtype):
@@ -306,3 +320,47 @@ def test_the_demos_single_threaded_blas_covers_mkl_loaded_inside_it():
     )
     env = {v: "" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     assert _run_fresh(code, TINYGRAD_SEQ_GEMM="mkl", **env) == "mkl [1]"
+
+
+@pytest.mark.skipif(_native._ext is None, reason=f"not compiled here: {_native.status()}")
+def test_compiled_gemm_takes_what_cblas_reads_only(restore_state, rng):
+    """The compiled call into MKL answers None (NumPy multiplies) for what CBLAS cannot
+    read, and for everything once no routine is set; bad calls raise."""
+    ext = _native._ext
+    a = rng.standard_normal((8, 4)).astype(np.float32)
+    b = rng.standard_normal((4, 6)).astype(np.float32)
+
+    class Sub(np.ndarray):
+        pass
+
+    refused = [
+        (a.astype(np.float64), b),  # two dtypes
+        (a.astype(np.float16), b.astype(np.float16)),
+        (a.astype(np.int32), b.astype(np.int32)),
+        (a[:, :3], b),  # inner sizes differ
+        (a[0], b),  # 1-D
+        (a[None], b),  # 3-D
+        (a[::2, ::2], b[::2]),  # strided both ways
+        (a[:, :0], b[:0]),  # k = 0
+        (a.view(Sub), b),
+        (a.astype(a.dtype.newbyteorder()), b),
+        ([[1.0]], [[1.0]]),
+    ]
+    for x, y in refused:
+        assert ext.gemm(x, y) is None
+    with pytest.raises(TypeError, match="2 arguments"):
+        ext.gemm(a)
+    with pytest.raises(TypeError, match="2 arguments"):
+        ext.set_gemm(0)
+    with pytest.raises(TypeError):
+        ext.set_gemm("sgemm", 0)
+    ext.set_gemm(0, 0)  # no routine: nothing is taken
+    try:
+        assert ext.gemm(a, b) is None
+    finally:
+        if LOADS == "mkl":
+            _mkl.set_enabled(True)  # (sets the routines again)
+    if LOADS == "mkl":
+        got = ext.gemm(a, b)
+        np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-6)
+        assert got.flags.c_contiguous and got.dtype == np.float32

@@ -6,8 +6,10 @@ Transformer block (64 × 784 @ 784 × 256: ~0.39 ms against ~0.23 ms; 1024 × 12
 128: ~0.36 ms against ~0.28 ms). `pip install "tinygrad_seq[mkl]"` puts MKL's library
 beside NumPy; then every 2-D float32 or float64 NumPy product given to `product` with at
 least MIN_MULTIPLY_ADDS multiply-adds goes to MKL's `cblas_sgemm` / `cblas_dgemm` (the
-engine's matmul sends it the products with over 4096 output elements). A ctypes call costs ~10 µs,
-more than a small product takes, so small products (an RNN step's), CuPy arrays, other
+engine's matmul sends it the products with over 4096 output elements), called from the
+optional compiled helpers where they were built (tinygrad_seq/_native_ext.c: ~1 µs a
+call) and through ctypes elsewhere. A ctypes call costs ~5-10 µs, more than a small
+product takes, so small products (an RNN step's), CuPy arrays, other
 dtypes and operands strided along both axes stay with NumPy, as does everything when MKL
 is not installed or `TINYGRAD_SEQ_GEMM=numpy` is set.
 
@@ -30,6 +32,8 @@ import platform
 import threading
 
 import numpy as np
+
+from . import _native
 
 # Below this many multiply-adds NumPy's own product is as fast or faster: measured on an
 # Intel Xeon (AVX-512), 32 × 128 @ 128 × 512 (2.1 M) ran alike both ways (~0.07 ms),
@@ -120,6 +124,12 @@ def _load(force: bool = False) -> None:
         _status, _reason = "numpy", f"MKL could not be loaded: {e}"
         return
     _status = "mkl"
+    if _native._ext is not None:  # the compiled helpers call them without ctypes' ~4 µs
+        address = ctypes.cast  # (MKL stays loaded: `lib` lives on in the functions)
+        _native._ext.set_gemm(
+            address(_gemm[np.dtype(np.float32)], ctypes.c_void_p).value,
+            address(_gemm[np.dtype(np.float64)], ctypes.c_void_p).value,
+        )
 
 
 def _load_once() -> None:
@@ -182,12 +192,17 @@ def _address(a) -> int:
 
 def product(a, b):
     """a @ b for 2-D NumPy arrays: through MKL when it is loaded and the product is large
-    enough to gain, else NumPy's."""
+    enough to gain, else NumPy's. MKL is called from the compiled helpers where they were
+    built (_native.py; the same function, without a ctypes call), else through ctypes."""
     m, k = a.shape
     n = b.shape[1]
     if m * n * k >= MIN_MULTIPLY_ADDS and _status != "numpy":
         if _status == "not loaded":
             _load_once()
+        if _native.enabled and _status == "mkl":
+            out = _native.gemm(a, b)  # None where it does not take them: as below
+            if out is not None:
+                return out
         gemm = _gemm.get(a.dtype)
         if (
             gemm is not None

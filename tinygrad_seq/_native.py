@@ -187,6 +187,10 @@ sigmoid_backward = getattr(_ext, "sigmoid_backward", _not_taken)
 tanh_backward = getattr(_ext, "tanh_backward", _not_taken)
 
 
+# a @ b through the CBLAS product _mkl.py hands over (MKL's), or None (see _native_ext.c)
+gemm = getattr(_ext, "gemm", _not_taken)
+
+
 # below this many elements NumPy's broadcast add is as fast (the call costs the same)
 MIN_ROW_ADD = 1024
 

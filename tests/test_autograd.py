@@ -972,3 +972,80 @@ def test_a_bias_gradient_over_a_large_batch_is_the_exact_row_sum(rng, shape):
     lead = tuple(range(len(shape) - 1))
     np.testing.assert_allclose(np_of(b.grad), g.sum(axis=lead), rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(np_of(x.grad), g)
+
+
+# ------------------------------------------------------------ gradients a node may reuse
+class _Probe(ts.autograd.Function):
+    """x unchanged; its backward notes whether the gradient it got was its own."""
+
+    op_name = "probe"
+    seen: list = []
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        _Probe.seen.append(ts.autograd.grad_is_yours())
+        return (g,)
+
+
+def _probe(t):
+    return ts.tensor.apply(_Probe(), t)
+
+
+@pytest.mark.parametrize(
+    "build, owned",
+    [
+        (lambda x, w: (_probe(x @ w) @ w).sum(), True),  # its one use: a matmul (fresh)
+        (lambda x, w: (_probe(x @ w) * 2.0).sum(), True),  # a product by a constant
+        (lambda x, w: (_probe(x @ w) + x).sum(), False),  # an add shares g with x
+        (lambda x, w: _probe(x @ w).sum(), False),  # a sum's gradient is a broadcast view
+        (lambda x, w: (_probe(x @ w) @ w + _probe(x @ w).relu() @ w).sum(), True),
+        (lambda x, w: (lambda p: (p @ w + p @ w).sum())(_probe(x @ w)), True),  # two uses,
+        # summed into a buffer the pass made
+        (lambda x, w: (lambda p: (p + p).sum())(_probe(x @ w)), True),
+    ],
+)
+def test_a_node_gets_its_gradient_as_its_own_only_when_no_one_else_holds_it(rng, build, owned):
+    x = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    w = ts.Tensor(rng.standard_normal((4, 4)), requires_grad=True)
+    _Probe.seen = []
+    build(x, w).backward()
+    assert _Probe.seen and all(seen is owned for seen in _Probe.seen), _Probe.seen
+    assert ts.autograd.grad_is_yours() is False  # outside a backward pass
+
+
+def test_the_gradient_passed_to_backward_is_never_written_into(rng):
+    x = ts.Tensor(rng.standard_normal((8, 16)), requires_grad=True)
+    w = ts.Tensor(rng.standard_normal((16, 16)), requires_grad=True)
+    for make in (lambda: (x @ w).relu(), lambda: (x @ w) * 3.0, lambda: (x @ w).softmax(-1),
+                 lambda: _probe((x @ w).relu())):  # fmt: skip
+        g = rng.standard_normal((8, 16))
+        kept = g.copy()
+        _Probe.seen = []
+        make().backward(g)
+        np.testing.assert_array_equal(g, kept)
+        assert not any(_Probe.seen)
+
+
+@pytest.mark.parametrize("op", ["relu", "softmax", "scale", "sigmoid", "tanh"])
+def test_ops_that_reuse_their_gradient_give_the_same_gradients(rng, op):
+    """Each op after a matmul (whose gradient it may overwrite) and after an add (whose
+    gradient it must not): float64 gradcheck, and the same result as when nothing is
+    reused."""
+    apply = {
+        "relu": lambda t: t.relu(),
+        "softmax": lambda t: t.softmax(-1),
+        "scale": lambda t: t * 0.125,
+        "sigmoid": lambda t: t.sigmoid(),
+        "tanh": lambda t: t.tanh(),
+    }[op]
+    x = ts.Tensor(rng.standard_normal((5, 6)), requires_grad=True)
+    w = ts.Tensor(rng.standard_normal((6, 6)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((6, 3)), requires_grad=True)
+
+    def f(x, w, v):  # the op's gradient comes from v's matmul (its own) and is shared by
+        h = apply(x @ w)  # the add below with x @ w's other use
+        return (h @ v).sum() + (h * (x @ w)).sum()
+
+    assert ts.gradcheck(f, x, w, v)

@@ -49,9 +49,9 @@ def counted(kernels, monkeypatch):
     for name in calls:
         original = getattr(_native, name)
 
-        def counting(*args, _name=name, _original=original):
+        def counting(*args, _name=name, _original=original, **kwargs):
             calls[_name] += 1
-            return _original(*args)
+            return _original(*args, **kwargs)
 
         monkeypatch.setattr(_native, name, counting)
     return calls

@@ -164,9 +164,9 @@ def softmax_normalize(y) -> None:
     _ext.softmax_normalize(y)
 
 
-def softmax_backward(g, y):
-    """y ⊙ (g − Σ g ⊙ y) per row."""
-    gx = np.empty_like(g)
+def softmax_backward(g, y, out=None):
+    """y ⊙ (g − Σ g ⊙ y) per row, into `out` (which may be g itself) or a new array."""
+    gx = np.empty_like(g) if out is None else out
     _ext.softmax_backward(g, y, gx)
     return gx
 
@@ -216,9 +216,9 @@ def add_rows(x, b):
     return out
 
 
-def relu_backward(g, y):
+def relu_backward(g, y, out=None):
     """g ⊙ (y > 0) for relu's output y, in one pass (as NumPy's g * (y > 0): an inf or NaN
-    in g where y ≤ 0 gives NaN)."""
-    gx = np.empty_like(g)
+    in g where y ≤ 0 gives NaN), into `out` (which may be g itself) or a new array."""
+    gx = np.empty_like(g) if out is None else out
     _ext.relu_backward(g, y, gx)
     return gx

@@ -16,8 +16,10 @@
  *    (libmvec); elsewhere NumPy's, whose SIMD exp is faster than a scalar one.
  *
  * The kernels take C-contiguous float32 or float64 arrays and write into arrays the
- * caller made, which must not overlap their inputs; the Python side (_native.py, ops.py)
- * makes them and checks what it sends. They hold no state.
+ * caller made, which must not overlap their inputs (but that relu's and softmax's
+ * backward may write into g itself: each element of g is read before it is written); the
+ * Python side (_native.py, ops.py) makes them and checks what it sends. They hold no
+ * state.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

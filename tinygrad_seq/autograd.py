@@ -48,7 +48,9 @@ class Function:
     # detect_anomaly() then lets an inf through only where an input held one.
     elementwise = False
     # True when every gradient backward returns is a new array made for that input alone
-    # (a matrix product's): a leaf's first gradient is then kept as its .grad, not copied.
+    # (a matrix product's), or the gradient it was handed when that one was its own (see
+    # grad_is_yours): a leaf's first gradient is then kept as its .grad, not copied, and a
+    # node whose one use sent it may overwrite it.
     fresh_grads = False
     # True when forward saves arrays for backward, which a backward pass frees (then a
     # second backward through the node is refused). Ops that save none, or only shapes
@@ -266,6 +268,7 @@ class _State:
         "record_grad_norms",
         "norms_recorded",
         "transposes",
+        "grad_owned",
     )
 
     def __init__(self) -> None:
@@ -275,9 +278,21 @@ class _State:
         self.record_grad_norms = False
         self.norms_recorded = False  # a pass has recorded norms: later passes clear theirs
         self.transposes = None  # during a backward pass: see transposed_weight
+        self.grad_owned = False  # inside one op's backward: see grad_is_yours
 
 
 state = _State()
+
+
+def grad_is_yours() -> bool:
+    """Inside an op's `backward(g)`: whether `g` belongs to this node alone, so backward may
+    write its result into g rather than into a new array (relu's g ⊙ (y > 0) on a
+    Transformer's 1024 × 512 hidden layer: ~145 µs in place against ~220 into a new array,
+    whose memory must be fetched before it is written). True when the only use of the
+    node's output sent a gradient made for it alone (`Function.fresh_grads`: a matrix
+    product's), or when the node's uses summed into a buffer the pass made; never for the
+    gradient a caller passed to backward(). Outside the engine's backward pass: False."""
+    return state.grad_owned
 
 
 @contextlib.contextmanager
@@ -529,6 +544,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         clear_norms = not record and state.norms_recorded
         check_all = state.anomaly
         root._grad_out = grad
+        root._owns_grad = False  # (the caller's: never written into)
         released = False  # whether the pass freed a node's saved arrays
         ready = [root]  # nodes all of whose consumers have sent their gradient
         push, pop = ready.append, ready.pop
@@ -541,7 +557,12 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 reaching = _norm(g)
             elif clear_norms:
                 fn.norms = None
-            grads = fn.backward(g)
+            if t._owns_grad:  # g is this node's alone: its backward may write into it
+                state.grad_owned = True
+                grads = fn.backward(g)
+                state.grad_owned = False
+            else:
+                grads = fn.backward(g)
             if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
                 fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)))
@@ -590,7 +611,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 acc = p._grad_out
                 if acc is None:  # the first gradient to arrive
                     if p._uses == 1:  # its one use sent it: ready (nothing will add to it)
-                        p._grad_out = gp.dense() if gp.__class__ is IndexedGrad else gp
+                        if gp.__class__ is IndexedGrad:
+                            p._grad_out, p._owns_grad = gp.dense(), True
+                        else:  # its own if made for it alone
+                            p._grad_out, p._owns_grad = gp, fn.fresh_grads
                         push(p)
                     else:  # keep it as it is, and wait for the other uses
                         if gp.__class__ is IndexedGrad:
@@ -632,6 +656,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         if released:  # a second backward from this root would stop at a released node
             root._grad_out = _RELEASED  # after adding to some leaves: refuse it here, whole
     except BaseException as error:
+        state.grad_owned = False  # (an op's backward raised)
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         # the weight terms of the nodes that ran are theirs too (see the docstring): added
         # as well, so a failed pass leaves every leaf with the same nodes' gradients

@@ -20,7 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import _mkl, _native
-from .autograd import Function, IndexedGrad, OpError, ProductGrad, fit_to, transposed_weight
+from .autograd import (
+    Function,
+    IndexedGrad,
+    OpError,
+    ProductGrad,
+    fit_to,
+    grad_is_yours,
+    transposed_weight,
+)
 from .backend import array_module, one_like, sum_last
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
@@ -71,6 +79,7 @@ class Mul(Function):
     __slots__ = ()
     op_name = "mul"
     elementwise = True
+    fresh_grads = True  # new products, or g itself when it was this node's (below)
 
     def forward(self, x, y):
         self.saved = (x, y)
@@ -79,7 +88,13 @@ class Mul(Function):
     def backward(self, g):  # ∂(xy)/∂x = y, ∂(xy)/∂y = x
         x, y = self.saved
         px, py = self.parents
-        return (g * y if px.requires_grad else None), (g * x if py.requires_grad else None)
+        gy = g * x if py.requires_grad else None
+        if not px.requires_grad:
+            return None, gy
+        if grad_is_yours() and y.dtype == g.dtype and (y.shape == g.shape or y.ndim == 0):
+            g *= y  # g ⊙ y into g, which is ours (a scaled attention score's gradient)
+            return g, gy
+        return g * y, gy
 
 
 class Div(Function):
@@ -230,6 +245,7 @@ class Tanh(Function):
     op_name = "tanh"
     elementwise = True
     may_broadcast = False
+    fresh_grads = True  # backward makes a new array
 
     def forward(self, x):
         out = tanh(x)
@@ -262,6 +278,7 @@ class Sigmoid(Function):
     op_name = "sigmoid"
     elementwise = True
     may_broadcast = False
+    fresh_grads = True  # backward makes a new array
 
     def forward(self, x):
         # σ(x) = 1/(1 + e^−x), in place after the negation. Below x ≈ −88 (float32) e^−x
@@ -307,6 +324,7 @@ class Relu(Function):
     op_name = "relu"
     elementwise = True
     may_broadcast = False
+    fresh_grads = True  # a new array, or g itself when it was this node's (below)
 
     def forward(self, x):
         # max(x, 0), not x · relu'(x): −inf · 0 would be NaN
@@ -325,8 +343,12 @@ class Relu(Function):
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         y = self.saved
-        if _native.rows_ok_with(g, y):
-            return (_native.relu_backward(g, y),)  # compiled: one pass, no mask array
+        mine = grad_is_yours()  # then into g itself: no new array to fetch and fill
+        if _native.rows_ok_with(g, y):  # compiled: one pass, no mask array
+            return (_native.relu_backward(g, y, out=g if mine else None),)
+        if mine and g.shape == y.shape:
+            g *= y > 0
+            return (g,)
         return (g * (y > 0),)
 
 
@@ -784,6 +806,7 @@ class Softmax(Function):
     __slots__ = ("axis",)
     op_name = "softmax"
     may_broadcast = False
+    fresh_grads = True  # a new array, or g itself when it was this node's (below)
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -829,12 +852,18 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
+        mine = grad_is_yours()  # then into g itself: no new array to fetch and fill
         if self.axis in (-1, y.ndim - 1) and _native.rows_ok_with(g, y):
-            return (_native.softmax_backward(g, y),)  # compiled: the formula, a row at a time
+            # compiled: the formula, a row at a time
+            return (_native.softmax_backward(g, y, out=g if mine else None),)
         if y.size >= _LARGE_SOFTMAX and self.axis in (-1, y.ndim - 1) and y.dtype.kind == "f":
             # Σ g ⊙ y as one contraction, no g ⊙ y array (attention's 16·4 × 64 × 64
             # scores: ~0.48 against ~0.59 ms; on small arrays einsum's set-up costs more)
-            gx = g - _row_dots(g, y)
+            if mine and g.shape == y.shape and g.dtype == y.dtype:
+                gx = g
+                gx -= _row_dots(g, y)
+            else:
+                gx = g - _row_dots(g, y)
             gx *= y
             return (gx,)
         gx = g * y

@@ -417,8 +417,9 @@ def test_bad_arguments_raise_not_crash():
         lambda: ext.layer_norm_forward(x.T, gain[:4], bias[:4], 1e-5, y, h, r),
         lambda: ext.layer_norm_forward(x, gain, bias, "eps", y, h, r),
         lambda: ext.layer_norm_forward(x, gain, bias, 1e-5, y, h),
-        lambda: ext.layer_norm_backward(x, x, h, r, gain, np.empty((4, 8), np.int32), None),
-        lambda: ext.layer_norm_backward(x, x, h, r, gain, y),  # 6 arguments, not 7
+        lambda: ext.layer_norm_backward(x, x, h, r, gain, np.empty((4, 8), np.int32), None, None),
+        lambda: ext.layer_norm_backward(x, x, h, r, gain, y, None),  # 7 arguments, not 8
+        lambda: ext.layer_norm_backward(x, x, h, r, gain, y, None, gain[:4].copy()),
         lambda: ext.softmax_shift(x.astype(np.int64), np.empty((4, 8), np.int64)),
         lambda: ext.softmax_shift(np.float32(1.0), y),
         lambda: ext.softmax_normalize(np.ones((2, 2), np.float32)[:, :1]),
@@ -535,6 +536,46 @@ def test_layer_norm_backward_of_an_unaligned_gradient(counted, rng):
     g = np.frombuffer(bytearray(8 * 16 + 1), np.float64, offset=1).reshape(2, 8)
     g[:] = rng.standard_normal((2, 8))  # C-contiguous, but not aligned: copied first
     assert g.flags.c_contiguous and not g.flags.aligned
+    kept = g.copy()
     compiled, numpy_path = both_paths(lambda: layer_norm_run(x, np.ones(8), np.zeros(8), g))
     assert counted["layer_norm_backward"] == 1
     assert_same(compiled, numpy_path, np.float64)
+    np.testing.assert_array_equal(g, kept)  # the caller's gradient: read, never written
+
+
+@needs_native
+def test_layer_norm_parameter_gradients_over_many_rows_keep_their_digits(kernels, rng):
+    """The gain's and bias's gradients sum g ⊙ x̂ and g over every row (float32 blocks of
+    rows, the blocks in double): over 50,000 rows as close to float64's as float32 allows."""
+    x = rng.standard_normal((50_000, 16))
+    g = rng.standard_normal((50_000, 16)) + 0.1
+    gain, bias = 1 + rng.standard_normal(16) / 4, rng.standard_normal(16)
+    got = layer_norm_run(*(a.astype(np.float32) for a in (x, gain, bias, g)))
+    want = layer_norm_run(x, gain, bias, g)
+    for got_grad, want_grad in zip(got[2:], want[2:], strict=True):
+        assert got_grad.dtype == np.float32
+        np.testing.assert_allclose(got_grad, want_grad, rtol=1e-6, atol=1e-3)  # ~half an ulp
+
+
+@needs_native
+@pytest.mark.parametrize("wants", [(True, True), (False, True), (True, False), (False, False)])
+def test_layer_norm_between_products_writes_into_its_own_gradient(counted, rng, wants):
+    """A layer norm whose gradient comes from a matrix product (its own to overwrite), with
+    or without gain and bias gradients (computed in the same pass): as the NumPy path."""
+    x, w, v = rng.standard_normal((6, 8)), rng.standard_normal((8, 8)), rng.standard_normal((8, 3))
+    gain, bias = 1 + rng.standard_normal(8) / 4, rng.standard_normal(8)
+
+    def run():
+        tx, tw, tv = (ts.Tensor(a.copy(), requires_grad=True) for a in (x, w, v))
+        tg, tb = ts.Tensor(gain, requires_grad=wants[0]), ts.Tensor(bias, requires_grad=wants[1])
+        (ts.functional.layer_norm(tx @ tw, tg, tb) @ tv).sum().backward()
+        return [tx.grad, tw.grad, tv.grad] + [t.grad for t in (tg, tb) if t.requires_grad]
+
+    compiled, numpy_path = both_paths(run)
+    assert counted["layer_norm_backward"] == 1
+    assert_same(compiled, numpy_path, np.float64)
+    tx, tw = ts.Tensor(x, requires_grad=True), ts.Tensor(w, requires_grad=True)
+    tg, tb = ts.Tensor(gain, requires_grad=True), ts.Tensor(bias, requires_grad=True)
+    assert ts.gradcheck(
+        lambda x, w, g, b: ts.functional.layer_norm(x @ w, g, b) @ ts.Tensor(v), tx, tw, tg, tb
+    )

@@ -131,12 +131,14 @@ def layer_norm_forward(x, gain, bias, eps):
     return y, mean, rstd
 
 
-def layer_norm_backward(g, x, mean, rstd, gain, want_gain: bool):
-    """(∂L/∂x, ∂L/∂gain or None), x̂ made again from x, μ and 1/√(σ² + ε)."""
-    gx = np.empty_like(g)
+def layer_norm_backward(g, x, mean, rstd, gain, want_gain: bool, want_bias: bool, out=None):
+    """(∂L/∂x, ∂L/∂gain or None, ∂L/∂bias or None), x̂ made again from x, μ and
+    1/√(σ² + ε); ∂L/∂x into `out` (which may be g itself) or a new array."""
+    gx = np.empty_like(g) if out is None else out
     g_gain = np.empty_like(gain) if want_gain else None
-    _ext.layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain)
-    return gx, g_gain
+    g_bias = np.empty_like(gain) if want_bias else None
+    _ext.layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain, g_bias)
+    return gx, g_gain, g_bias
 
 
 def softmax(x):

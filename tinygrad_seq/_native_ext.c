@@ -329,12 +329,18 @@ LAYER_NORM_FORWARD(layer_norm_forward_f32, float)
 LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
 
 /* ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε) with ĝ = g ⊙ gain, per row; and, if
- * g_gain is given, ∂L/∂gain = Σ over rows of g ⊙ x̂ (summed in double, in `acc`). */
+ * asked (`acc`: 2d doubles, zeroed), ∂L/∂gain = Σ over rows of g ⊙ x̂ and ∂L/∂bias = Σ
+ * over rows of g in the same pass, into acc[0..d) and acc[d..2d): summed in T over
+ * blocks of SUM_BLOCK rows (in `block`, 2d T's), the blocks' sums in double (a float32
+ * sum over 64 rows keeps ~6 digits; double over every row would halve the SIMD width).
+ * gx may be g itself: each element of a row is read before it is written. */
+#define SUM_BLOCK 64
 #define LAYER_NORM_BACKWARD(NAME, T)                                                       \
     KERNEL NAME(const T *g, const T *x, const T *mean, const T *rstd, const T *gain,       \
-                T *gx, double *acc, Py_ssize_t rows, Py_ssize_t d)                         \
+                T *gx, double *acc, T *block, Py_ssize_t rows, Py_ssize_t d)               \
     {                                                                                      \
         const double inv_d = 1.0 / (double)d;                                              \
+        T *block_gain = block, *block_bias = block ? block + d : NULL;                     \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *gi = g + i * d, *xi = x + i * d;                                      \
             T *out = gx + i * d;                                                           \
@@ -347,14 +353,23 @@ LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
                 sum_gh += (double)gg * ((xi[j] - mu) * r);                                 \
             }                                                                              \
             const T mean_g = (T)(sum_g * inv_d), mean_gh = (T)(sum_gh * inv_d);            \
+            if (acc) { /* (before gx is written: it may be g) */                           \
+                SIMD()                                                                     \
+                for (Py_ssize_t j = 0; j < d; j++) {                                       \
+                    block_gain[j] += gi[j] * ((xi[j] - mu) * r);                           \
+                    block_bias[j] += gi[j];                                                \
+                }                                                                          \
+                if ((i + 1) % SUM_BLOCK == 0 || i + 1 == rows) {                           \
+                    for (Py_ssize_t j = 0; j < d; j++) {                                   \
+                        acc[j] += block_gain[j];                                           \
+                        acc[d + j] += block_bias[j];                                       \
+                        block_gain[j] = block_bias[j] = 0;                                 \
+                    }                                                                      \
+                }                                                                          \
+            }                                                                              \
             SIMD()                                                                         \
             for (Py_ssize_t j = 0; j < d; j++)                                             \
                 out[j] = (gi[j] * gain[j] - mean_g - (xi[j] - mu) * r * mean_gh) * r;      \
-            if (acc) {                                                                     \
-                SIMD()                                                                     \
-                for (Py_ssize_t j = 0; j < d; j++)                                         \
-                    acc[j] += (double)gi[j] * ((xi[j] - mu) * r);                          \
-            }                                                                              \
         }                                                                                  \
     }
 LAYER_NORM_BACKWARD(layer_norm_backward_f32, float)
@@ -392,16 +407,17 @@ layer_norm_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None): g, x, gx (..., d);
- * mean and rstd one per row; gain and g_gain (d,). */
+/* layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None, g_bias or None): g, x,
+ * gx (..., d), gx may be g; mean and rstd one per row; gain, g_gain and g_bias (d,). */
 static PyObject *
 layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_ssize_t rows, d;
     int t;
-    if (!begin("layer_norm_backward", nargs, 7, args[0], "g", &rows, &d, &t))
+    if (!begin("layer_norm_backward", nargs, 8, args[0], "g", &rows, &d, &t))
         return NULL;
     PyObject *g_gain = args[6] == Py_None ? NULL : args[6];
+    PyObject *g_bias = args[7] == Py_None ? NULL : args[7];
     if (!check_array(args[0], "g", t, 0) || !check_array(args[1], "x", t, 0) ||
         !check_array(args[2], "mean", t, 0) || !check_array(args[3], "rstd", t, 0) ||
         !check_array(args[4], "gain", t, 0) || !check_array(args[5], "gx", t, 1) ||
@@ -411,29 +427,46 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (g_gain && (!check_array(g_gain, "g_gain", t, 1) || !has_size(g_gain, "g_gain", d)))
         return NULL;
+    if (g_bias && (!check_array(g_bias, "g_bias", t, 1) || !has_size(g_bias, "g_bias", d)))
+        return NULL;
+    /* both sums when either is asked (one pass; the other's cost is small) */
     double *acc = NULL;
-    if (g_gain) {
-        acc = PyMem_RawCalloc(d ? d : 1, sizeof(double));
-        if (acc == NULL)
+    void *block = NULL;
+    const Py_ssize_t item = t == NPY_FLOAT32 ? sizeof(float) : sizeof(double);
+    if (g_gain || g_bias) {
+        acc = PyMem_RawCalloc(2 * (d ? d : 1), sizeof(double));
+        block = PyMem_RawCalloc(2 * (d ? d : 1), item);
+        if (acc == NULL || block == NULL) {
+            PyMem_RawFree(acc);
+            PyMem_RawFree(block);
             return PyErr_NoMemory();
+        }
     }
     Py_BEGIN_ALLOW_THREADS
     if (t == NPY_FLOAT32) {
         layer_norm_backward_f32(DATA(args[0], float), DATA(args[1], float),
                                 DATA(args[2], float), DATA(args[3], float),
-                                DATA(args[4], float), DATA(args[5], float), acc, rows, d);
-        if (acc)
-            for (Py_ssize_t j = 0; j < d; j++)
+                                DATA(args[4], float), DATA(args[5], float), acc, block, rows,
+                                d);
+        for (Py_ssize_t j = 0; acc && j < d; j++) {
+            if (g_gain)
                 DATA(g_gain, float)[j] = (float)acc[j];
+            if (g_bias)
+                DATA(g_bias, float)[j] = (float)acc[d + j];
+        }
     }
     else {
         layer_norm_backward_f64(DATA(args[0], double), DATA(args[1], double),
                                 DATA(args[2], double), DATA(args[3], double),
-                                DATA(args[4], double), DATA(args[5], double), acc, rows, d);
-        if (acc)
+                                DATA(args[4], double), DATA(args[5], double), acc, block,
+                                rows, d);
+        if (g_gain)
             memcpy(DATA(g_gain, double), acc, d * sizeof(double));
+        if (g_bias)
+            memcpy(DATA(g_bias, double), acc + d, d * sizeof(double));
     }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(block);
     PyMem_RawFree(acc);
     Py_RETURN_NONE;
 }
@@ -897,7 +930,7 @@ static PyMethodDef methods[] = {
     {"layer_norm_forward", (PyCFunction)(void (*)(void))layer_norm_forward, METH_FASTCALL,
      "layer_norm_forward(x, gain, bias, eps, y, mean, rstd)"},
     {"layer_norm_backward", (PyCFunction)(void (*)(void))layer_norm_backward, METH_FASTCALL,
-     "layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None)"},
+     "layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None, g_bias or None)"},
     {"softmax_shift", (PyCFunction)(void (*)(void))softmax_shift, METH_FASTCALL,
      "softmax_shift(x, y): y = x - the max of its row"},
 #if defined(TGS_VECTOR_EXP)

@@ -26,7 +26,7 @@ from .autograd import (
     OpError,
     ProductGrad,
     fit_to,
-    grad_is_yours,
+    state,
     transposed_weight,
 )
 from .backend import array_module, one_like, sum_last
@@ -79,7 +79,6 @@ class Mul(Function):
     __slots__ = ()
     op_name = "mul"
     elementwise = True
-    fresh_grads = True  # new products, or g itself when it was this node's (below)
 
     def forward(self, x, y):
         self.saved = (x, y)
@@ -91,10 +90,20 @@ class Mul(Function):
         gy = g * x if py.requires_grad else None
         if not px.requires_grad:
             return None, gy
-        if grad_is_yours() and y.dtype == g.dtype and (y.shape == g.shape or y.ndim == 0):
-            g *= y  # g ⊙ y into g, which is ours (a scaled attention score's gradient)
+        if (  # g ⊙ y into g where g is this node's (autograd.grad_is_yours) and large
+            state.grad_owned is g  # enough to gain (a scaled attention score's gradient)
+            and g.size >= _REUSE_MIN
+            and y.dtype == g.dtype
+            and (y.ndim == 0 or y.shape == g.shape)
+        ):
+            g *= y
             return g, gy
         return g * y, gy
+
+
+# Elements from which a product's backward writes into a gradient that is its own: on
+# smaller arrays the checks cost about what a new array does.
+_REUSE_MIN = 16384
 
 
 class Div(Function):
@@ -245,7 +254,6 @@ class Tanh(Function):
     op_name = "tanh"
     elementwise = True
     may_broadcast = False
-    fresh_grads = True  # backward makes a new array
 
     def forward(self, x):
         out = tanh(x)
@@ -278,7 +286,6 @@ class Sigmoid(Function):
     op_name = "sigmoid"
     elementwise = True
     may_broadcast = False
-    fresh_grads = True  # backward makes a new array
 
     def forward(self, x):
         # σ(x) = 1/(1 + e^−x), in place after the negation. Below x ≈ −88 (float32) e^−x
@@ -343,7 +350,7 @@ class Relu(Function):
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         y = self.saved
-        mine = grad_is_yours()  # then into g itself: no new array to fetch and fill
+        mine = state.grad_owned is g  # then into g itself: no new array to fetch and fill
         if _native.rows_ok_with(g, y):  # compiled: one pass, no mask array
             return (_native.relu_backward(g, y, out=g if mine else None),)
         if mine and g.shape == y.shape:
@@ -852,7 +859,7 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
-        mine = grad_is_yours()  # then into g itself: no new array to fetch and fill
+        mine = state.grad_owned is g  # then into g itself: no new array to fetch and fill
         if self.axis in (-1, y.ndim - 1) and _native.rows_ok_with(g, y):
             # compiled: the formula, a row at a time
             return (_native.softmax_backward(g, y, out=g if mine else None),)
@@ -1096,7 +1103,11 @@ class LayerNorm(Function):
             x_hat = (x - mean[..., None]) * rstd[..., None]
             return self._backward(g, x_hat, rstd[..., None], gain)
         px, pg, pb = self.parents
+        mine = state.grad_owned is g  # then ∂L/∂x into g itself (autograd.grad_is_yours)
         if not (g.flags.c_contiguous and g.flags.aligned):  # (a mean's gradient arrives
             g = np.require(g, requirements="CA")  # broadcast, stride 0): a copy, the rows
-        gx, g_gain = _native.layer_norm_backward(g, x, mean, rstd, gain, pg.requires_grad)
-        return (gx if px.requires_grad else None), g_gain, (g if pb.requires_grad else None)
+            mine = True  # (the copy is ours)
+        gx, g_gain, g_bias = _native.layer_norm_backward(  # the bias's in the same pass
+            g, x, mean, rstd, gain, pg.requires_grad, pb.requires_grad, out=g if mine else None
+        )
+        return (gx if px.requires_grad else None), g_gain, g_bias

@@ -4,11 +4,13 @@
     python -m benchmarks.compare main --workloads W2,W4 --seconds 30
     python -m benchmarks.compare v0.1 --tiny --seconds 1  # a quick smoke run
 
-The other revision's `tinygrad_seq/` comes out of git (`git archive`) into a temporary
-folder, and both versions are imported into this one process under the same name, one
-after the other; their workloads (benchmarks/workloads.py, this checkout's) are built
-against each, and each version's gradients are checked against the floor's. Every turn
-then runs the old engine, the new one and the NumPy floor in a
+The other revision's `tinygrad_seq/` (and its setup.py) comes out of git (`git archive`)
+into a temporary folder, where its optional compiled helpers are built, if it has them
+(else, or if they do not build there, it runs on NumPy alone: an editable install would
+otherwise hand it this checkout's); both versions are imported into this one process
+under the same name, one after the other; their workloads (benchmarks/workloads.py, this
+checkout's) are built against each, and each version's gradients are checked against the
+floor's. Every turn then runs the old engine, the new one and the NumPy floor in a
 shuffled order, two calls each with the second timed, as the suite's paired processes do.
 A slow phase of the machine (this VM's speed drifts by 10-40 % between processes, and
 even bimodally) slows all three alike, so the median of the per-turn ratios new ÷ old
@@ -42,10 +44,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def extract_revision(rev: str, into: Path) -> Path:
-    """`git archive` the package at `rev` into `into`; return that folder."""
+    """`git archive` the package (and setup.py, where it has one) at `rev` into `into`;
+    return that folder."""
+    has_setup = (
+        subprocess.run(
+            ["git", "cat-file", "-e", f"{rev}:setup.py"], cwd=ROOT, capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         tar = subprocess.run(
-            ["git", "archive", "--format=tar", rev, PACKAGE],
+            ["git", "archive", "--format=tar", rev, PACKAGE] + (["setup.py"] if has_setup else []),
             cwd=ROOT,
             check=True,
             capture_output=True,
@@ -63,33 +72,58 @@ def extract_revision(rev: str, into: Path) -> Path:
     return into
 
 
+def build_native(folder: Path) -> bool:
+    """Compile the optional extension of the revision in `folder` in place, where it has
+    one; whether it was built (each version must run its own: their C functions differ)."""
+    if not (folder / PACKAGE / "_native_ext.c").is_file() or not (folder / "setup.py").is_file():
+        return False
+    built = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    return built.returncode == 0 and any((folder / PACKAGE).glob("_native_ext.*"))
+
+
 def _package_modules() -> dict:
     """The package's entries in sys.modules."""
     return {n: m for n, m in sys.modules.items() if n == PACKAGE or n.startswith(PACKAGE + ".")}
 
 
-def _import_from(folder: Path):
-    """Import the package found in `folder`, replacing any copy already imported."""
+def _import_from(folder: Path, numpy_only: bool = False):
+    """Import the package found in `folder`, replacing any copy already imported; with
+    `numpy_only`, without its compiled helpers (TINYGRAD_SEQ_NATIVE=0 while it imports)."""
     for name in _package_modules():
         del sys.modules[name]
     sys.path.insert(0, str(folder))
+    switch = os.environ.get("TINYGRAD_SEQ_NATIVE")
+    if numpy_only:
+        os.environ["TINYGRAD_SEQ_NATIVE"] = "0"
     try:
         module = importlib.import_module(PACKAGE)
     finally:
         sys.path.pop(0)
+        if numpy_only:
+            if switch is None:
+                del os.environ["TINYGRAD_SEQ_NATIVE"]
+            else:
+                os.environ["TINYGRAD_SEQ_NATIVE"] = switch
     if not Path(module.__file__).resolve().is_relative_to(folder.resolve()):
         raise RuntimeError(f"imported {module.__file__}, not the copy in {folder}")
     return module
 
 
-def build(folders: dict[str, Path], workload: str, tiny: bool) -> dict:
-    """One step per engine version (each built while its version is `tinygrad_seq`),
-    plus the floor."""
+def build(
+    folders: dict[str, Path], workload: str, tiny: bool, numpy_only: frozenset = frozenset()
+) -> dict:
+    """One step per engine version (each built while its version is `tinygrad_seq`; those
+    labelled in `numpy_only` without compiled helpers), plus the floor."""
     from benchmarks import workloads
 
     steps = {}
     for label, folder in folders.items():
-        _import_from(folder)
+        _import_from(folder, numpy_only=label in numpy_only)
         try:
             steps[label] = workloads.make_engine(workload, tiny=tiny)
         except Exception as e:  # e.g. an old revision without an op the workload uses
@@ -155,11 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="tinygrad-seq-compare-") as tmp:
             folders = {"old": extract_revision(args.revision, Path(tmp)), "new": ROOT}
-            print(f"old: {PACKAGE} at {args.revision}; new: this checkout; {args.seconds:g} s each")
+            numpy_only = frozenset() if build_native(folders["old"]) else frozenset({"old"})
+            helpers = "compiled helpers" if _import_from(ROOT)._native.enabled else "NumPy only"
+            print(
+                f"old: {PACKAGE} at {args.revision} "
+                f"({'NumPy only' if numpy_only else 'its own compiled helpers'}); "
+                f"new: this checkout ({helpers}); {args.seconds:g} s each"
+            )
             print("| workload | turns | new ÷ old | old ÷ floor | new ÷ floor |")
             print("|---|---|---|---|---|")
             for w in names:
-                times = race(build(folders, w, args.tiny), args.seconds)
+                times = race(build(folders, w, args.tiny, numpy_only), args.seconds)
                 print(
                     f"| {w} | {len(times['new'])} | {ratio(times, 'new', 'old'):.3f} "
                     f"| {ratio(times, 'old', 'floor'):.3f} | {ratio(times, 'new', 'floor'):.3f} |",

@@ -356,7 +356,12 @@ def test_compare_times_a_revision_against_the_checkout(capsys):
     # W4-gradnorms: an engine-only variant races its base's floor
     workloads = "W5,W4,W4-gradnorms"
     assert compare.main(["HEAD", "--workloads", workloads, "--tiny", "--seconds", "0.2"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| W")]
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| W")]
+    # the old revision runs its own compiled helpers where this checkout has them built
+    # (its C functions may differ), else NumPy alone
+    own = "its own compiled helpers" if tinygrad_seq._native._ext is not None else "NumPy only"
+    assert f"at HEAD ({own})" in out
     assert [row.split("|")[1].strip() for row in rows] == workloads.split(",")
     for row in rows:
         turns, *ratios = (float(cell) for cell in row.split("|")[2:6])
@@ -364,6 +369,28 @@ def test_compare_times_a_revision_against_the_checkout(capsys):
     # the package as imported before, not a second copy with classes of its own
     assert sys.modules["tinygrad_seq"] is tinygrad_seq
     assert sys.modules["tinygrad_seq.tensor"] is before
+
+
+def test_compare_imports_a_revision_without_helpers_on_numpy_alone(tmp_path, monkeypatch):
+    import os
+    import shutil
+    import sys
+
+    from benchmarks import compare
+
+    shutil.copytree(ROOT / "tinygrad_seq", tmp_path / "tinygrad_seq",
+                    ignore=shutil.ignore_patterns("_native_ext*", "__pycache__"))  # fmt: skip
+    assert not compare.build_native(tmp_path)  # no C source: nothing to build
+    monkeypatch.delenv("TINYGRAD_SEQ_NATIVE", raising=False)
+    imported = compare._package_modules()
+    try:
+        copy = compare._import_from(tmp_path, numpy_only=True)
+        assert copy._native._ext is None and "TINYGRAD_SEQ_NATIVE=0" in copy._native.status()
+        assert "TINYGRAD_SEQ_NATIVE" not in os.environ  # (set for the import only)
+    finally:
+        for name in compare._package_modules():
+            del sys.modules[name]
+        sys.modules.update(imported)
 
 
 @pytest.mark.skipif(not _in_a_git_checkout(), reason="needs git and a git checkout")

@@ -1051,3 +1051,56 @@ def test_ops_that_reuse_their_gradient_give_the_same_gradients(rng, op, monkeypa
         return (h @ v).sum() + (h * (x @ w)).sum()
 
     assert ts.gradcheck(f, x, w, v)
+
+
+@pytest.mark.parametrize("op", ["relu", "softmax", "scale", "layer_norm"])
+def test_large_gradients_shared_by_two_consumers_are_not_written_into(rng, op):
+    """An add hands one gradient to both its inputs: neither node below may write into it,
+    at sizes where every op that can reuse its gradient does (the answer: twice one
+    input's gradient, exactly)."""
+    apply = {
+        "relu": lambda t: t.relu(),
+        "softmax": lambda t: t.softmax(-1),
+        "scale": lambda t: t * 0.5,
+        "layer_norm": lambda t: ts.functional.layer_norm(t, ts.ones(256), ts.zeros(256)),
+    }[op]
+    x = ts.Tensor(rng.standard_normal((128, 64)), requires_grad=True)
+    w = ts.Tensor(rng.standard_normal((64, 256)) / 8, requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((256, 8)), requires_grad=True)
+    ((apply(x @ w) + apply(x @ w)) @ v).sum().backward()
+    twice = x.grad.copy()
+    x.grad = None
+    (apply(x @ w) @ v).sum().backward()
+    np.testing.assert_allclose(twice, 2 * x.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_a_subclass_with_its_own_backward_makes_no_fresh_gradient_promise(rng):
+    """A straight-through relu (backward hands g on unchanged) must not tell the node below
+    that g is its own: fresh_grads goes with the backward it was declared beside."""
+
+    class StraightThrough(ts.ops.Relu):
+        op_name = "straight_through"
+
+        def backward(self, g):
+            return (g,)
+
+    assert ts.ops.Relu.fresh_grads and not StraightThrough.fresh_grads
+    x = ts.Tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    w = ts.Tensor(rng.standard_normal((5, 6)), requires_grad=True)
+    g = rng.standard_normal((4, 6))
+    kept = g.copy()
+    ts.tensor.apply(StraightThrough(), (x @ w).relu()).backward(g)
+    np.testing.assert_array_equal(g, kept)
+
+
+def test_a_0d_gradient_is_never_handed_over_as_writable(rng):
+    """NumPy gives 0-d results as immutable scalars: relu's gradient of a 0-d node is not
+    marked the node's own, and a 0-d leaf still gets an array as its .grad."""
+    x = ts.Tensor(np.float64(1.5), requires_grad=True)
+    _Probe.seen = []
+    _probe(x * 2.0).relu().backward()
+    assert _Probe.seen == [False]
+    assert x.grad.__class__ is np.ndarray and x.grad.shape == () and x.grad == 2.0
+    y = ts.Tensor(np.float64(0.5), requires_grad=True)
+    y.relu().backward()
+    assert y.grad.__class__ is np.ndarray and y.grad == 1.0

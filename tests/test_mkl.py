@@ -364,3 +364,24 @@ def test_compiled_gemm_takes_what_cblas_reads_only(restore_state, rng):
         got = ext.gemm(a, b)
         np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-6)
         assert got.flags.c_contiguous and got.dtype == np.float32
+
+
+@needs_mkl
+@pytest.mark.skipif(_native._ext is None, reason=f"not compiled here: {_native.status()}")
+def test_routines_switched_by_another_thread_mid_call_do_not_crash():
+    """gemm reads the routines once, with the GIL held, before it releases the GIL for the
+    product: another thread's set_gemm(0, 0) meanwhile must not leave it calling NULL."""
+    printed = _run_fresh(
+        "import ctypes, sys, threading, time; from tinygrad_seq import _native; "
+        "sys.setswitchinterval(1e-6); assert _mkl.library() == 'mkl'; ext = _native._ext; "
+        "s, d = (ctypes.cast(_mkl._gemm[np.dtype(t)], ctypes.c_void_p).value "
+        "for t in (np.float32, np.float64)); a = np.ones((1, 1), np.float32); "
+        "stop = time.time() + 1.0\n"
+        "def toggle():\n"
+        "    while time.time() < stop: ext.set_gemm(0, 0); ext.set_gemm(s, d)\n"
+        "t = threading.Thread(target=toggle); t.start(); taken = 0\n"
+        "while time.time() < stop: taken += ext.gemm(a, a) is not None\n"
+        "t.join(); print('taken' if taken else 'none taken')",
+        TINYGRAD_SEQ_GEMM="mkl",
+    )
+    assert printed == "taken"

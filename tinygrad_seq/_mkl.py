@@ -124,9 +124,10 @@ def _load(force: bool = False) -> None:
         _status, _reason = "numpy", f"MKL could not be loaded: {e}"
         return
     _status = "mkl"
-    if _native._ext is not None:  # the compiled helpers call them without ctypes' ~4 µs
+    set_gemm = getattr(_native._ext, "set_gemm", None)
+    if set_gemm is not None:  # the compiled helpers call them without ctypes' ~4 µs
         address = ctypes.cast  # (MKL stays loaded: `lib` lives on in the functions)
-        _native._ext.set_gemm(
+        set_gemm(
             address(_gemm[np.dtype(np.float32)], ctypes.c_void_p).value,
             address(_gemm[np.dtype(np.float64)], ctypes.c_void_p).value,
         )

@@ -58,6 +58,16 @@ except ImportError as error:  # not built: no C compiler when it was installed (
     else:
         _reason = "not built (no C compiler when tinygrad_seq was installed)"
 
+# the version of _native_ext.c's functions this module calls (its ABI_VERSION): one built
+# from another version of the source (a checkout updated but not rebuilt) is not used
+ABI_VERSION = 2
+if _ext is not None and getattr(_ext, "ABI_VERSION", 1) != ABI_VERSION:
+    _reason = (
+        f"built from another version of _native_ext.c (ABI {getattr(_ext, 'ABI_VERSION', 1)}, "
+        f"this tinygrad_seq needs {ABI_VERSION}): rebuild it with `pip install -e .` or "
+        "`python setup.py build_ext --inplace`"
+    )
+    _ext = None
 if _ext is not None and os.environ.get("TINYGRAD_SEQ_NATIVE", "1").strip() == "0":
     _ext, _reason = None, "TINYGRAD_SEQ_NATIVE=0"
 

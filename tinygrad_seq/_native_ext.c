@@ -330,17 +330,14 @@ LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
 
 /* ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε) with ĝ = g ⊙ gain, per row; and, if
  * asked (`acc`: 2d doubles, zeroed), ∂L/∂gain = Σ over rows of g ⊙ x̂ and ∂L/∂bias = Σ
- * over rows of g in the same pass, into acc[0..d) and acc[d..2d): summed in T over
- * blocks of SUM_BLOCK rows (in `block`, 2d T's), the blocks' sums in double (a float32
- * sum over 64 rows keeps ~6 digits; double over every row would halve the SIMD width).
- * gx may be g itself: each element of a row is read before it is written. */
-#define SUM_BLOCK 64
+ * over rows of g in the same pass, into acc[0..d) and acc[d..2d), in double. gx may be
+ * g itself: each element of a row is read before it is written. */
 #define LAYER_NORM_BACKWARD(NAME, T)                                                       \
     KERNEL NAME(const T *g, const T *x, const T *mean, const T *rstd, const T *gain,       \
-                T *gx, double *acc, T *block, Py_ssize_t rows, Py_ssize_t d)               \
+                T *gx, double *acc, Py_ssize_t rows, Py_ssize_t d)                         \
     {                                                                                      \
         const double inv_d = 1.0 / (double)d;                                              \
-        T *block_gain = block, *block_bias = block ? block + d : NULL;                     \
+        double *acc_gain = acc, *acc_bias = acc ? acc + d : NULL;                          \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *gi = g + i * d, *xi = x + i * d;                                      \
             T *out = gx + i * d;                                                           \
@@ -356,15 +353,8 @@ LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
             if (acc) { /* (before gx is written: it may be g) */                           \
                 SIMD()                                                                     \
                 for (Py_ssize_t j = 0; j < d; j++) {                                       \
-                    block_gain[j] += gi[j] * ((xi[j] - mu) * r);                           \
-                    block_bias[j] += gi[j];                                                \
-                }                                                                          \
-                if ((i + 1) % SUM_BLOCK == 0 || i + 1 == rows) {                           \
-                    for (Py_ssize_t j = 0; j < d; j++) {                                   \
-                        acc[j] += block_gain[j];                                           \
-                        acc[d + j] += block_bias[j];                                       \
-                        block_gain[j] = block_bias[j] = 0;                                 \
-                    }                                                                      \
+                    acc_gain[j] += (double)gi[j] * ((xi[j] - mu) * r);                     \
+                    acc_bias[j] += (double)gi[j];                                          \
                 }                                                                          \
             }                                                                              \
             SIMD()                                                                         \
@@ -431,23 +421,16 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     /* both sums when either is asked (one pass; the other's cost is small) */
     double *acc = NULL;
-    void *block = NULL;
-    const Py_ssize_t item = t == NPY_FLOAT32 ? sizeof(float) : sizeof(double);
     if (g_gain || g_bias) {
         acc = PyMem_RawCalloc(2 * (d ? d : 1), sizeof(double));
-        block = PyMem_RawCalloc(2 * (d ? d : 1), item);
-        if (acc == NULL || block == NULL) {
-            PyMem_RawFree(acc);
-            PyMem_RawFree(block);
+        if (acc == NULL)
             return PyErr_NoMemory();
-        }
     }
     Py_BEGIN_ALLOW_THREADS
     if (t == NPY_FLOAT32) {
         layer_norm_backward_f32(DATA(args[0], float), DATA(args[1], float),
                                 DATA(args[2], float), DATA(args[3], float),
-                                DATA(args[4], float), DATA(args[5], float), acc, block, rows,
-                                d);
+                                DATA(args[4], float), DATA(args[5], float), acc, rows, d);
         for (Py_ssize_t j = 0; acc && j < d; j++) {
             if (g_gain)
                 DATA(g_gain, float)[j] = (float)acc[j];
@@ -458,15 +441,14 @@ layer_norm_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     else {
         layer_norm_backward_f64(DATA(args[0], double), DATA(args[1], double),
                                 DATA(args[2], double), DATA(args[3], double),
-                                DATA(args[4], double), DATA(args[5], double), acc, block,
-                                rows, d);
+                                DATA(args[4], double), DATA(args[5], double), acc, rows,
+                                d);
         if (g_gain)
             memcpy(DATA(g_gain, double), acc, d * sizeof(double));
         if (g_bias)
             memcpy(DATA(g_bias, double), acc + d, d * sizeof(double));
     }
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(block);
     PyMem_RawFree(acc);
     Py_RETURN_NONE;
 }
@@ -862,8 +844,12 @@ gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     PyArrayObject *a = (PyArrayObject *)args[0], *b = (PyArrayObject *)args[1];
     const int t = PyArray_TYPE(a);
+    /* the routines as they are now, read with the GIL held: another thread's set_gemm
+     * cannot change them under the call below, which runs without it */
+    const sgemm_f sgemm = blas_sgemm;
+    const dgemm_f dgemm = blas_dgemm;
     if (PyArray_NDIM(a) != 2 || PyArray_NDIM(b) != 2 || PyArray_TYPE(b) != t ||
-        !(t == NPY_FLOAT32 ? blas_sgemm != NULL : t == NPY_FLOAT64 && blas_dgemm != NULL) ||
+        !(t == NPY_FLOAT32 ? sgemm != NULL : t == NPY_FLOAT64 && dgemm != NULL) ||
         !PyArray_ISALIGNED(a) || !PyArray_ISALIGNED(b) || !PyArray_ISNOTSWAPPED(a) ||
         !PyArray_ISNOTSWAPPED(b))
         Py_RETURN_NONE;
@@ -878,11 +864,11 @@ gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (t == NPY_FLOAT32)
-        blas_sgemm(ROW_MAJOR, ta, tb, (int)m, (int)n, (int)k, 1.0f, PyArray_DATA(a), lda,
-                   PyArray_DATA(b), ldb, 0.0f, DATA(c, float), (int)n);
+        sgemm(ROW_MAJOR, ta, tb, (int)m, (int)n, (int)k, 1.0f, PyArray_DATA(a), lda,
+              PyArray_DATA(b), ldb, 0.0f, DATA(c, float), (int)n);
     else
-        blas_dgemm(ROW_MAJOR, ta, tb, (int)m, (int)n, (int)k, 1.0, PyArray_DATA(a), lda,
-                   PyArray_DATA(b), ldb, 0.0, DATA(c, double), (int)n);
+        dgemm(ROW_MAJOR, ta, tb, (int)m, (int)n, (int)k, 1.0, PyArray_DATA(a), lda,
+              PyArray_DATA(b), ldb, 0.0, DATA(c, double), (int)n);
     Py_END_ALLOW_THREADS
     return c;
 }
@@ -965,9 +951,20 @@ static struct PyModuleDef module = {
     -1, methods,
 };
 
+/* The version of this file's functions and their arguments, which _native.py checks: an
+ * extension built from an older source (a checkout pulled but not rebuilt) is then not
+ * used, rather than called with arguments it does not take. Raise it with any change to
+ * a function's arguments or results. */
+#define ABI_VERSION 2
+
 PyMODINIT_FUNC
 PyInit__native_ext(void)
 {
     import_array();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "ABI_VERSION", ABI_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

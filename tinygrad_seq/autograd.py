@@ -73,6 +73,10 @@ class Function:
         # missing one would go unnoticed. The engine's own ops skip the check (a call per
         # node).
         super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__ and "fresh_grads" not in cls.__dict__:
+            # a promise about the backward it is written beside: a subclass with a backward
+            # of its own (a straight-through relu returning g itself) makes none
+            cls.fresh_grads = False
         backward = next(k.__dict__["backward"] for k in cls.__mro__ if "backward" in k.__dict__)
         if (
             isinstance(backward, types.FunctionType)  # not a static or class method
@@ -615,8 +619,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     if p._uses == 1:  # its one use sent it: ready (nothing will add to it)
                         if gp.__class__ is IndexedGrad:
                             p._grad_out, p._owns_grad = gp.dense(), True
-                        else:  # its own if made for it alone
-                            p._grad_out, p._owns_grad = gp, fn.fresh_grads
+                        else:  # its own if made for it alone (and an array: NumPy
+                            # gives 0-d results as immutable scalars)
+                            p._grad_out = gp
+                            p._owns_grad = fn.fresh_grads and gp.ndim > 0
                         push(p)
                     else:  # keep it as it is, and wait for the other uses
                         if gp.__class__ is IndexedGrad:
@@ -781,7 +787,7 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
                 "and this backward (or a Function with may_broadcast = False returned a "
                 "gradient of the wrong shape)"
             )
-        if fresh and g.dtype is data.dtype:
+        if fresh and g.dtype is data.dtype and g.ndim:  # (a 0-d one may be a NumPy scalar)
             leaf.grad = g
         else:
             leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)

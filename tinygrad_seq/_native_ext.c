@@ -909,40 +909,43 @@ relu_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return call_rows_2("relu_backward", args, nargs, 0, relu_backward_f32, relu_backward_f64);
 }
 
+/* a METH_FASTCALL entry of the table below: the function, under its own name */
+#define FASTCALL(name, doc) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL, doc}
+
 static PyMethodDef methods[] = {
     {"install_allocator", install_allocator, METH_O,
      "install_allocator(min_bytes): align NumPy's data blocks of at least min_bytes to 64 "
      "bytes (smaller ones stay with NumPy's allocator); False where it cannot."},
-    {"layer_norm_forward", (PyCFunction)(void (*)(void))layer_norm_forward, METH_FASTCALL,
-     "layer_norm_forward(x, gain, bias, eps, y, mean, rstd)"},
-    {"layer_norm_backward", (PyCFunction)(void (*)(void))layer_norm_backward, METH_FASTCALL,
-     "layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None, g_bias or None)"},
-    {"softmax_shift", (PyCFunction)(void (*)(void))softmax_shift, METH_FASTCALL,
-     "softmax_shift(x, y): y = x - the max of its row"},
+    FASTCALL(layer_norm_forward,
+     "layer_norm_forward(x, gain, bias, eps, y, mean, rstd)"),
+    FASTCALL(layer_norm_backward,
+     "layer_norm_backward(g, x, mean, rstd, gain, gx, g_gain or None, g_bias or None)"),
+    FASTCALL(softmax_shift,
+     "softmax_shift(x, y): y = x - the max of its row"),
 #if defined(TGS_VECTOR_EXP)
-    {"softmax_forward", (PyCFunction)(void (*)(void))softmax_forward, METH_FASTCALL,
-     "softmax_forward(x, y): y = softmax of each row of x"},
+    FASTCALL(softmax_forward,
+     "softmax_forward(x, y): y = softmax of each row of x"),
 #endif
     {"softmax_normalize", softmax_normalize, METH_O,
      "softmax_normalize(y): each row divided by its sum, in place"},
-    {"softmax_backward", (PyCFunction)(void (*)(void))softmax_backward, METH_FASTCALL,
-     "softmax_backward(g, y, gx): gx = y * (g - sum(g * y) over the row)"},
-    {"add_rows", (PyCFunction)(void (*)(void))add_rows, METH_FASTCALL,
-     "add_rows(x, b, out): out = x + b, b added to every row of x"},
-    {"relu_backward", (PyCFunction)(void (*)(void))relu_backward, METH_FASTCALL,
-     "relu_backward(g, y, gx): gx = g where y > 0, else 0"},
+    FASTCALL(softmax_backward,
+     "softmax_backward(g, y, gx): gx = y * (g - sum(g * y) over the row)"),
+    FASTCALL(add_rows,
+     "add_rows(x, b, out): out = x + b, b added to every row of x"),
+    FASTCALL(relu_backward,
+     "relu_backward(g, y, gx): gx = g where y > 0, else 0"),
 #if defined(TGS_VECTOR_EXP)
     {"sigmoid", sigmoid, METH_O,
      "sigmoid(x): 1/(1 + exp(-x)) in a new array, or None for an x it does not take"},
 #endif
-    {"sigmoid_backward", (PyCFunction)(void (*)(void))sigmoid_backward, METH_FASTCALL,
-     "sigmoid_backward(g, s): (1 - s) * s * g in a new array, or None"},
-    {"tanh_backward", (PyCFunction)(void (*)(void))tanh_backward, METH_FASTCALL,
-     "tanh_backward(g, y): g - y * y * g in a new array, or None"},
-    {"set_gemm", (PyCFunction)(void (*)(void))set_gemm, METH_FASTCALL,
-     "set_gemm(sgemm_address, dgemm_address): the CBLAS products gemm calls (0: none)"},
-    {"gemm", (PyCFunction)(void (*)(void))gemm, METH_FASTCALL,
-     "gemm(a, b): a @ b through the CBLAS product set_gemm gave, or None"},
+    FASTCALL(sigmoid_backward,
+     "sigmoid_backward(g, s): (1 - s) * s * g in a new array, or None"),
+    FASTCALL(tanh_backward,
+     "tanh_backward(g, y): g - y * y * g in a new array, or None"),
+    FASTCALL(set_gemm,
+     "set_gemm(sgemm_address, dgemm_address): the CBLAS products gemm calls (0: none)"),
+    FASTCALL(gemm,
+     "gemm(a, b): a @ b through the CBLAS product set_gemm gave, or None"),
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,8 +13,9 @@ except ImportError:  # a build without it (no isolation): no compiled helpers
 class BuildNative(build_ext):
     """Optimised, and vectorised where gcc or clang can (`omp simd` needs no OpenMP
     runtime), with a * b + c rounded as written, not fused into one instruction where the
-    CPU has one: the same results as the NumPy path on every CPU; a failure to compile
-    leaves the extension out (it is optional)."""
+    CPU has one (so σ's and tanh's backward give the NumPy path's numbers bit for bit on
+    every CPU; the other kernels agree with it to rounding); a failure to compile leaves
+    the extension out (it is optional)."""
 
     def build_extensions(self):
         if self.compiler.compiler_type == "unix":

@@ -1104,3 +1104,58 @@ def test_a_0d_gradient_is_never_handed_over_as_writable(rng):
     y = ts.Tensor(np.float64(0.5), requires_grad=True)
     y.relu().backward()
     assert y.grad.__class__ is np.ndarray and y.grad == 1.0
+
+
+def test_a_backward_pass_inside_an_ops_backward_owns_none_of_the_outer_gradient(rng):
+    """An op that recomputes its forward in backward and runs a backward pass through it
+    with the g it was handed (gradient checkpointing): the inner pass must not treat that g,
+    its own root's, as any inner node's to write into, though the outer node owns it."""
+    seen = []
+
+    class Recompute(ts.autograd.Function):
+        op_name = "recompute"
+
+        def forward(self, x):
+            self.saved = x
+            return np.maximum(x, 0) + 3.0 * x
+
+        def backward(self, g):
+            seen.append(ts.autograd.grad_is_yours(g))
+            with ts.enable_grad():
+                xd = ts.Tensor(self.saved.copy(), requires_grad=True)
+                (xd.relu() + xd * 3.0).backward(g)  # an add hands g to both terms
+                seen.append(ts.autograd.grad_is_yours(g))  # (the outer pass's again)
+            return (xd.grad,)
+
+    x = ts.Tensor(rng.standard_normal((256, 64)), requires_grad=True)  # 256 × 128 products:
+    w = ts.Tensor(rng.standard_normal((64, 128)), requires_grad=True)  # large enough for a
+    v = ts.Tensor(rng.standard_normal((128, 8)), requires_grad=True)  # product to reuse g
+    (ts.tensor.apply(Recompute(), x @ w) @ v).sum().backward()
+    nested = x.grad.copy()
+    assert seen == [True, True]
+    x.grad = None
+    (((x @ w).relu() + (x @ w) * 3.0) @ v).sum().backward()
+    np.testing.assert_allclose(nested, x.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_a_backward_from_a_mixin_drops_the_fresh_gradient_promise_too(rng):
+    class PassThrough:  # a plain mixin: its backward hands g on unchanged
+        def backward(self, g):
+            return (g,)
+
+    class StraightThrough(PassThrough, ts.ops.Relu):
+        op_name = "straight_through_mixin"
+
+    class Declared(ts.ops.Relu):  # a backward of its own, declared fresh: kept
+        fresh_grads = True
+
+        def backward(self, g):
+            return (g * (self.saved > 0),)
+
+    assert not StraightThrough.fresh_grads and Declared.fresh_grads
+    assert ts.ops.Relu.fresh_grads and not type("Sub", (StraightThrough,), {}).fresh_grads
+    x = ts.Tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    g = rng.standard_normal((4, 5))
+    kept = g.copy()
+    ts.tensor.apply(StraightThrough(), x.relu()).backward(g)
+    np.testing.assert_array_equal(g, kept)

@@ -73,9 +73,13 @@ class Function:
         # missing one would go unnoticed. The engine's own ops skip the check (a call per
         # node).
         super().__init_subclass__(**kwargs)
-        if "backward" in cls.__dict__ and "fresh_grads" not in cls.__dict__:
-            # a promise about the backward it is written beside: a subclass with a backward
-            # of its own (a straight-through relu returning g itself) makes none
+        mro = cls.__mro__
+        backward_from = next(i for i, k in enumerate(mro) if "backward" in k.__dict__)
+        fresh_from = next(i for i, k in enumerate(mro) if "fresh_grads" in k.__dict__)
+        if fresh_from > backward_from:
+            # a promise about the backward it is written beside: a class whose backward
+            # comes from nearer in its bases (its own, or a mixin's: a straight-through
+            # relu returning g itself) makes none
             cls.fresh_grads = False
         backward = next(k.__dict__["backward"] for k in cls.__mro__ if "backward" in k.__dict__)
         if (
@@ -295,8 +299,10 @@ def grad_is_yours(g) -> bool:
     into a new array, whose memory must be fetched before it is written). True when the
     only use of the node's output sent a gradient made for it alone (`Function.fresh_grads`:
     a matrix product's), or when the node's uses summed into a buffer the pass made; never
-    for the gradient a caller passed to backward(), nor for any other array (another op's
-    backward called by hand inside this one gets False for its own g). Outside the
+    for the gradient a caller passed to backward() (a pass run inside an op's backward, as
+    gradient checkpointing does, owns none of the g it was given), nor for any other array
+    (another op's backward called by hand inside this one gets False for its own g; given
+    this node's own g, True: pass it a copy if you read g afterwards). Outside the
     engine's backward pass: False. (The engine's ops read `state.grad_owned is g` inline.)"""
     return g is not None and state.grad_owned is g
 
@@ -542,6 +548,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         raise _released(root)
     products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
     outer_transposes, state.transposes = state.transposes, {}  # (see transposed_weight)
+    # a pass run inside an op's backward (recomputing a checkpointed forward) starts with
+    # no gradient owned: the outer node's g is not this pass's
+    outer_owned, state.grad_owned = state.grad_owned, None
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
@@ -664,7 +673,6 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         if released:  # a second backward from this root would stop at a released node
             root._grad_out = _RELEASED  # after adding to some leaves: refuse it here, whole
     except BaseException as error:
-        state.grad_owned = None  # (an op's backward raised)
         _reset(root)  # undo the bookkeeping, so a later backward is not misled
         # the weight terms of the nodes that ran are theirs too (see the docstring): added
         # as well, so a failed pass leaves every leaf with the same nodes' gradients
@@ -684,6 +692,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         raise
     finally:
         state.transposes = outer_transposes
+        state.grad_owned = outer_owned
 
 
 def _recount(waiting, push) -> bool:

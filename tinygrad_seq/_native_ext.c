@@ -15,11 +15,18 @@
  *    overhead. Softmax's exponentials are glibc's vector ones where setup.py finds them
  *    (libmvec); elsewhere NumPy's, whose SIMD exp is faster than a scalar one.
  *
- * The kernels take C-contiguous float32 or float64 arrays and write into arrays the
- * caller made, which must not overlap their inputs (but that relu's and softmax's
- * backward may write into g itself: each element of g is read before it is written); the
- * Python side (_native.py, ops.py) makes them and checks what it sends. They hold no
- * state.
+ * 3. σ, σ's backward and tanh's backward, for arrays of any size: each checks its own
+ *    arguments and makes its output (one C call where NumPy's path makes four), or
+ *    answers None for arrays it does not take.
+ *
+ * 4. A call into MKL's matrix product (whose address _mkl.py hands over), without
+ *    ctypes' few microseconds a call.
+ *
+ * The row kernels take C-contiguous float32 or float64 arrays and write into arrays the
+ * caller made, which must not overlap their inputs (but that relu's, softmax's and layer
+ * norm's backward may write into g itself: each element of g is read before it is
+ * written); the Python side (_native.py, ops.py) makes them and checks what it sends.
+ * Nothing holds state but the allocator and the MKL routines' addresses.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -190,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tinygrad-seq-compare-") as tmp:
             folders = {"old": extract_revision(args.revision, Path(tmp)), "new": ROOT}
             numpy_only = frozenset() if build_native(folders["old"]) else frozenset({"old"})
-            helpers = "compiled helpers" if _import_from(ROOT)._native.enabled else "NumPy only"
+            # what each version runs with, as imported (TINYGRAD_SEQ_NATIVE=0 holds for both)
+            old_has = _import_from(folders["old"], "old" in numpy_only)._native._ext is not None
+            new_has = _import_from(ROOT)._native._ext is not None
             print(
                 f"old: {PACKAGE} at {args.revision} "
-                f"({'NumPy only' if numpy_only else 'its own compiled helpers'}); "
-                f"new: this checkout ({helpers}); {args.seconds:g} s each"
+                f"({'its own compiled helpers' if old_has else 'NumPy only'}); "
+                f"new: this checkout ({'compiled helpers' if new_has else 'NumPy only'}); "
+                f"{args.seconds:g} s each"
             )
             print("| workload | turns | new ÷ old | old ÷ floor | new ÷ floor |")
             print("|---|---|---|---|---|")

@@ -177,9 +177,12 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> floa
     """
     with no_grad(), evaluating(model):
         model(data.src, data.tgt_in, src_lengths=data.src_lengths)
-    alpha = model.last_attention  # (B, T_out, T_in)
-    if alpha is None:
-        raise ValueError("antidiagonal_weight: the model has no attention")
+    alpha = getattr(model, "last_attention", None)  # (B, T_out, T_in)
+    if getattr(alpha, "ndim", None) != 3:  # none, or a Transformer's dict of one per layer
+        raise TypeError(
+            "antidiagonal_weight: expected a Seq2Seq with attention (one alignment of output "
+            f"steps to source positions), got {_describe(model)}"
+        )
     shares = []
     for b, n in enumerate(data.src_lengths):
         t = np.arange(n)
@@ -188,6 +191,12 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> floa
         if real.any():
             shares.append(alpha[b, t[real], position[real]].mean())
     return float(np.mean(shares)) if shares else float("nan")
+
+
+def _describe(model) -> str:
+    if isinstance(model, Seq2Seq):
+        return "a Seq2Seq without attention"
+    return f"a {type(model).__name__}"
 
 
 def _sizes(quick: bool, overrides: dict) -> dict:

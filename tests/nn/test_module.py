@@ -164,6 +164,13 @@ def test_unexpected_and_unreadable_weights_are_errors(tmp_path):
         lin.load_state_dict({**before, "extra": np.zeros(1)})
     with pytest.raises(TypeError, match="'b' cannot be read as float32"):
         lin.load_state_dict({"W": np.zeros((2, 2)), "b": np.array(["a", "b"])})
+    with pytest.raises(TypeError, match="'W' cannot be read as float32 numbers: it holds complex"):
+        lin.load_state_dict({"W": np.ones((2, 2)) * 1j, "b": np.zeros(2)})  # (not dropped)
+    with pytest.raises(TypeError, match="'W' cannot be read as an array"):
+        lin.load_state_dict({"W": [[1, 2], [3]], "b": [0, 0]})  # ragged
+    for not_a_dict in (None, list(lin.named_parameters())):
+        with pytest.raises(TypeError, match="expected a dict of weight name -> array"):
+            lin.load_state_dict(not_a_dict)
     assert _unchanged(lin, before)
 
 

@@ -92,6 +92,18 @@ def test_antidiagonal_weight_of_perfect_and_uniform_alignments():
     assert antidiagonal_weight(FixedAttention(uniform), data) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    "model, says",
+    [
+        (lambda: Transformer(14, 14, d_model=4, heads=2, d_ff=8, layers=1), "got a Transformer"),
+        (lambda: Seq2Seq(14, 14, 4, 4, "gru"), "got a Seq2Seq without attention"),
+    ],
+)
+def test_antidiagonal_weight_needs_a_seq2seq_with_attention(model, says):
+    with pytest.raises(TypeError, match=f"expected a Seq2Seq with attention.*{says}"):
+        antidiagonal_weight(model(), reverse_task(4, 2, 4, 4, seed=0))
+
+
 # ------------------------------------------------------------------ training
 @pytest.mark.parametrize("make", ["seq2seq", "transformer"])
 def test_training_reduces_the_loss(make):

@@ -16,7 +16,7 @@ import os
 import secrets
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -231,33 +231,37 @@ class Module:
     def load_state_dict(self, state: dict[str, Any]) -> Module:
         """Copy weights in by name. Every name and shape is checked before anything is
         copied, so a bad state leaves the module untouched."""
+        who = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"{who}: expected a dict of weight name -> array (as state_dict() returns), "
+                f"got {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [n for n in params if n not in state]
         unexpected = [n for n in state if n not in params]
         if missing or unexpected:
-            raise ValueError(
-                f"load_state_dict into {type(self).__name__}: missing weights {missing}, "
-                f"unexpected weights {unexpected}"
-            )
+            raise ValueError(f"{who}: missing weights {missing}, unexpected weights {unexpected}")
         arrays = {}
         for name, p in params.items():
             value = state[name]
             if isinstance(value, Tensor):
                 value = value.data
-            shape = tuple(np.shape(value))
-            if shape != tuple(p.shape):
-                raise ValueError(
-                    f"load_state_dict into {type(self).__name__}: weight {name!r} has shape "
-                    f"{shape} in the state but {tuple(p.shape)} in the model"
-                )
-            value = backend.to_numpy(value) if hasattr(value, "shape") else value
             try:
-                arrays[name] = np.asarray(value, dtype=p.dtype)
-            except (TypeError, ValueError) as e:
+                value = backend.to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
+            except (TypeError, ValueError) as e:  # e.g. ragged nested lists
+                raise TypeError(f"{who}: weight {name!r} cannot be read as an array: {e}") from None
+            if value.shape != tuple(p.shape):
+                raise ValueError(
+                    f"{who}: weight {name!r} has shape {value.shape} in the state but "
+                    f"{tuple(p.shape)} in the model"
+                )
+            if value.dtype.kind not in "biuf":  # complex would lose its imaginary part
                 raise TypeError(
-                    f"load_state_dict into {type(self).__name__}: weight {name!r} cannot be "
-                    f"read as {p.dtype} numbers: {e}"
-                ) from None
+                    f"{who}: weight {name!r} cannot be read as {p.dtype} numbers: it holds "
+                    f"{value.dtype} values"
+                )
+            arrays[name] = value.astype(p.dtype, copy=False)
         # Every weight is checked and converted: only now is anything replaced.
         for name, p in params.items():
             p.data = backend.to_backend(arrays[name], p.backend)

@@ -1139,6 +1139,63 @@ def test_a_backward_pass_inside_an_ops_backward_owns_none_of_the_outer_gradient(
     np.testing.assert_allclose(np_of(nested), np_of(x.grad), rtol=1e-12, atol=1e-12)
 
 
+def test_a_pass_in_another_thread_gives_back_no_gradient_it_did_not_own(rng):
+    """A backward pass in a second thread that starts while one of this thread's nodes owns
+    its g and ends after that node is done must not hand that g back as owned: the next
+    node given the same array (an add sends one g to both inputs) would write into it."""
+    import threading
+
+    inside, finish, seen = threading.Event(), threading.Event(), []
+
+    class Wait(ts.autograd.Function):  # the other thread's op: its backward waits for us
+        op_name = "wait"
+
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, g):
+            inside.set()
+            finish.wait(10)
+            return (g,)
+
+    def other_pass():
+        ts.tensor.apply(Wait(), ts.Tensor(np.ones(3), requires_grad=True)).sum().backward()
+
+    other = threading.Thread(target=other_pass)
+
+    class Fork(ts.autograd.Function):  # a + b, whose g (owned) goes on to both inputs
+        op_name = "fork"
+
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, g):
+            seen.append(ts.autograd.grad_is_yours(g))
+            other.start()  # its pass begins while this node owns g
+            inside.wait(10)
+            return g, g
+
+    class Probe(ts.autograd.Function):
+        op_name = "probe"
+
+        def forward(self, a):
+            return a.copy()
+
+        def backward(self, g):
+            finish.set()  # the other pass ends now, after the fork is done
+            other.join(10)
+            seen.append(ts.autograd.grad_is_yours(g))
+            return (g,)
+
+    x = ts.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    a, b = ts.tensor.apply(Probe(), x * 2.0), ts.tensor.apply(Probe(), x * 3.0)
+    (ts.tensor.apply(Fork(), a, b) @ v).sum().backward()
+    assert not other.is_alive()
+    assert seen == [True, False, False]  # the fork's own g; then the probes': shared
+    np.testing.assert_allclose(np_of(x.grad), 5.0 * np_of(v).sum(axis=1)[None, :].repeat(4, 0))
+
+
 def test_a_backward_from_a_mixin_drops_the_fresh_gradient_promise_too(rng):
     class PassThrough:  # a plain mixin: its backward hands g on unchanged
         def backward(self, g):

@@ -20,6 +20,7 @@ import math
 import numbers
 import types
 from collections.abc import Iterator
+from threading import get_ident
 
 import numpy as np
 
@@ -277,6 +278,7 @@ class _State:
         "norms_recorded",
         "transposes",
         "grad_owned",
+        "pass_thread",
     )
 
     def __init__(self) -> None:
@@ -287,6 +289,7 @@ class _State:
         self.norms_recorded = False  # a pass has recorded norms: later passes clear theirs
         self.transposes = None  # during a backward pass: see transposed_weight
         self.grad_owned = None  # inside one op's backward: its g, if its own (grad_is_yours)
+        self.pass_thread = None  # the thread of the pass that set the two above
 
 
 state = _State()
@@ -551,6 +554,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     # a pass run inside an op's backward (recomputing a checkpointed forward) starts with
     # no gradient owned: the outer node's g is not this pass's
     outer_owned, state.grad_owned = state.grad_owned, None
+    me = get_ident()
+    outer_thread, state.pass_thread = state.pass_thread, me
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
@@ -691,8 +696,17 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             ) from None
         raise
     finally:
-        state.transposes = outer_transposes
-        state.grad_owned = outer_owned
+        # Back to the outer pass's state only if that pass is this thread's (this one ran
+        # inside one of its ops' backward). Another thread's pass may have moved on since: a
+        # g it had owned, given back, would let the next of its nodes handed the same array
+        # (an add sends one g to both inputs) write into a gradient that is not its alone.
+        # Without them the other pass is only slower (its arrays are not written in place,
+        # its transposed weights not kept).
+        if outer_thread == me:
+            state.transposes, state.grad_owned = outer_transposes, outer_owned
+        else:
+            state.transposes = state.grad_owned = None
+        state.pass_thread = outer_thread
 
 
 def _recount(waiting, push) -> bool:

@@ -574,6 +574,12 @@ def test_layer_norm_dtypes_follow_numpy_promotion():
         assert abs(out.numpy()).max() > 0.5
     x16 = ts.Tensor(np.array([[1.0, 2.0, 3.0]], np.float16))
     assert ts.F.layer_norm(x16, gain, bias).dtype == np.float32  # float16 with float32 params
+    x = ts.Tensor(np.array([[1.0, 2.0, 4.0]], np.float32))
+    wide_gain, wide_bias = ts.Tensor(np.full(3, 1 + 1e-9)), ts.Tensor(np.full(3, 1e-9))
+    for g, b in ((wide_gain, bias), (gain, wide_bias), (wide_gain, wide_bias)):
+        out = ts.F.layer_norm(x, g, b)
+        assert out.dtype == np.float64  # as x * g + b: the wider of gain and bias wins
+        assert out.numpy()[0, 0] != np.float32(out.numpy()[0, 0])  # with float64's digits
 
 
 def test_layer_norm_with_a_float64_gain_on_float32_x_keeps_float64_gradients(rng):

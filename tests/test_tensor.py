@@ -519,8 +519,8 @@ def test_an_integer_tensor_and_a_python_int_keep_the_tensors_dtype():
     assert z.numpy().tolist() == [2 + 1j, 3 + 1j]
 
 
-def test_a_float_axis_is_a_clear_type_error():
-    for axis in (1.0, (1.0,)):
+def test_a_float_or_bool_axis_is_a_clear_type_error():
+    for axis in (1.0, (1.0,), True, (0, False)):  # (x.sum(True) meant keepdims=True?)
         with pytest.raises(TypeError, match="sum: axis must be an int, a tuple of ints or None"):
             ts.Tensor(np.ones((2, 3))).sum(axis=axis)
 

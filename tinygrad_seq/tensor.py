@@ -774,7 +774,7 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     if axis is None:
         return None
     ndim = len(shape)
-    if isinstance(axis, int | np.integer):
+    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
         axes = (axis,)
     elif isinstance(axis, list | tuple):
         axis = axes = tuple(axis)  # a list of axes, too
@@ -784,7 +784,7 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
             f"{axis!r}"
         )
     for a in axes:
-        if not isinstance(a, int | np.integer):
+        if not isinstance(a, int | np.integer) or isinstance(a, bool):  # (x.sum(True): keepdims?)
             raise TypeError(
                 f"{op}: axis must be an int, a tuple of ints or None, got {type(a).__name__} {a!r}"
             )

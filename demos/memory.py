@@ -3,9 +3,12 @@
 The task (`data.delay_task`): [s, n_1, ..., n_D, ?] -> s, one of 4 symbols (chance 25%),
 with D random distractors in between. Each model (Embedding -> RNN/LSTM/GRU -> Linear on
 h_T, `train.SequenceClassifier`) is trained with the same budget at each delay D and tested
-on fresh sequences. Then the trained LSTM's forget gates f_t = σ(W_f·[h_{t−1}, x_t] + b_f)
-are read along the sequence, and Π f_t — the cell path's gradient ∂C_T/∂C_1 — compared
-with the same product before training.
+on fresh sequences, several times over (runs): whether a model learns a long delay within
+the budget depends on its initial weights and data, so one run per model would tell a
+different story for each --seed (a vanilla RNN sometimes learns D = 30; an LSTM started at
+b_f = 1 sometimes does not). Then the trained LSTM's forget gates
+f_t = σ(W_f·[h_{t−1}, x_t] + b_f) are read along the sequence, and Π f_t — the cell path's
+gradient ∂C_T/∂C_1 — compared with the same product before training.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ KINDS = (
     ("gru", "GRU", None),
 )
 GRU_UPDATE_BIAS = -1.0
+RUN_SEED_STRIDE = 7919  # run r uses seed + r·7919 (its data and its initial weights)
+LEARNED = 0.9  # test accuracy from which a run counts as having learned the delay
 
 
 def settings(ctx: DemoContext) -> dict[str, Any]:
@@ -45,31 +50,35 @@ def settings(ctx: DemoContext) -> dict[str, Any]:
         "batch": 64,
         "lr": 5e-3,
         "train_size": ctx.pick(tiny=1000, quick=2000, full=4000),
+        "runs": ctx.pick(tiny=2, quick=3, full=3),
     }
 
 
 def train_delay(
-    ctx: DemoContext, kind: str, delay: int, forget_bias: float | None = None
+    ctx: DemoContext, kind: str, delay: int, forget_bias: float | None = None, run: int = 0
 ) -> dict[str, Any]:
     """Train `kind` on the delay task at `delay` (cached for this tour); return its record.
-    An LSTM starts with b_f = `forget_bias` (the library's 1 when None)."""
+    An LSTM starts with b_f = `forget_bias` (the library's 1 when None). Run `run` draws its
+    data and initial weights from seed + run·RUN_SEED_STRIDE."""
     data, train_mod = require("tinygrad_seq.data"), require("tinygrad_seq.train")
     cfg = settings(ctx)
     forget_bias = 1.0 if forget_bias is None else forget_bias
+    seed = ctx.seed + run * RUN_SEED_STRIDE
 
     def make() -> dict[str, Any]:
-        train = data.delay_task(cfg["train_size"], delay, seed=ctx.seed)
-        test = data.delay_task(500, delay, seed=ctx.seed + 10_000)
-        ts.manual_seed(ctx.seed)
+        train = data.delay_task(cfg["train_size"], delay, seed=seed)
+        test = data.delay_task(500, delay, seed=seed + 10_000)
+        ts.manual_seed(seed)
         model = train_mod.SequenceClassifier(
             len(train.vocab), 4, cfg["embed"], cfg["hidden"], kind, forget_bias=forget_bias
         )
         if kind == "gru":  # start remembering, as the LSTM's forget bias of 1 does
             model.rnn.cell.b_z.data[...] = GRU_UPDATE_BIAS
         label = kind.upper() + (f" b_f={forget_bias:g}" if kind == "lstm" else "")
-        with ctx.training_bar(cfg["steps"], f"{label} delay {delay}") as callback:
+        label += f" delay {delay}" + (f" run {run + 1}/{cfg['runs']}" if cfg["runs"] > 1 else "")
+        with ctx.training_bar(cfg["steps"], label) as callback:
             r = train_mod.train_classifier(
-                model, train, test, cfg["steps"], cfg["batch"], cfg["lr"], 1.0, ctx.seed, callback
+                model, train, test, cfg["steps"], cfg["batch"], cfg["lr"], 1.0, seed, callback
             )
         return {
             "model": model,
@@ -81,10 +90,22 @@ def train_delay(
             "test": test,
         }
 
-    key = ("delay", kind, delay, cfg["steps"], cfg["hidden"], cfg["train_size"])
+    key = ("delay", kind, delay, cfg["steps"], cfg["hidden"], cfg["train_size"], run)
     if kind == "lstm" and forget_bias != 1.0:
         key += (forget_bias,)
     return ctx.cached(key, make)
+
+
+def train_runs(
+    ctx: DemoContext, kind: str, delay: int, forget_bias: float | None = None
+) -> list[dict[str, Any]]:
+    """Every run of `kind` at `delay` (settings' "runs" of them), each `train_delay`'s record."""
+    return [train_delay(ctx, kind, delay, forget_bias, r) for r in range(settings(ctx)["runs"])]
+
+
+def count_learned(accuracies) -> int:
+    """How many runs learned the delay (test accuracy ≥ LEARNED)."""
+    return sum(a >= LEARNED for a in accuracies)
 
 
 def forget_gates(model, ids: np.ndarray) -> np.ndarray:
@@ -103,23 +124,29 @@ def forget_gates(model, ids: np.ndarray) -> np.ndarray:
 def run(ctx: DemoContext) -> dict[str, Any]:
     train_mod = require("tinygrad_seq.train")
     cfg = settings(ctx)
-    delays = cfg["delays"]
-    acc: dict[str, list[float]] = {label: [] for _, label, _ in KINDS}
-    records: dict[tuple[str, int], dict[str, Any]] = {}
+    delays, n_runs = cfg["delays"], cfg["runs"]
+    acc: dict[str, list[float]] = {label: [] for _, label, _ in KINDS}  # mean over the runs
+    per_run: dict[str, list[list[float]]] = {label: [] for _, label, _ in KINDS}
+    records: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for delay in delays:
         for kind, label, forget_bias in KINDS:
-            rec = train_delay(ctx, kind, delay, forget_bias)
-            records[(label, delay)] = rec
-            acc[label].append(rec["test_accuracy"])
+            runs = train_runs(ctx, kind, delay, forget_bias)
+            records[(label, delay)] = runs
+            per_run[label].append([r["test_accuracy"] for r in runs])
+            acc[label].append(float(np.mean(per_run[label][-1])))
+    learned_runs = {label: [count_learned(a) for a in per_run[label]] for label in per_run}
 
-    # The forget gates of the LSTM trained at the longest delay it learned (else the longest)
+    # The forget gates of the LSTM (b_f = 1) at the longest delay a run of it learned (else
+    # the longest), from its best run there
     longest = delays[-1]
-    learned = [d for d, a in zip(delays, acc["LSTM"], strict=True) if a >= 0.9]
+    learned = [d for d, k in zip(delays, learned_runs["LSTM"], strict=True) if k]
     gate_delay = learned[-1] if learned else longest
-    lstm = records[("LSTM", gate_delay)]
+    gate_runs = records[("LSTM", gate_delay)]
+    gate_run = max(range(n_runs), key=lambda r: gate_runs[r]["test_accuracy"])
+    lstm = gate_runs[gate_run]
     test = lstm["test"]
     f_trained = forget_gates(lstm["model"], test.ids[:200])  # (B, T, h)
-    ts.manual_seed(ctx.seed)  # the same model before training
+    ts.manual_seed(ctx.seed + gate_run * RUN_SEED_STRIDE)  # the same model before training
     fresh = train_mod.SequenceClassifier(len(test.vocab), 4, cfg["embed"], cfg["hidden"], "lstm")
     f_init = forget_gates(fresh, test.ids[:200])
     # Π f_t from step 2 to T: the cell path ∂C_T/∂C_1 (per unit, averaged over sequences)
@@ -137,7 +164,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         delays,
         acc,
         0.25,
-        {label: records[(label, longest)]["losses"] for _, label, _ in KINDS},
+        {label: [r["losses"] for r in records[(label, longest)]] for _, label, _ in KINDS},
         longest,
         f_trained.mean(axis=0),
         gate_delay,
@@ -145,18 +172,33 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         cum_init,
         top,
         batch=cfg["batch"],
+        per_run=per_run,
     )
     T = f_trained.shape[1]
     chrono = "LSTM, b_f = 3"
+
+    def result(label: str, k: int) -> str:  # "66% (2 of 3)": the runs that learned it
+        if n_runs == 1:
+            return f"{acc[label][k]:.0%}"
+        return f"{acc[label][k]:.0%} ({learned_runs[label][k]} of {n_runs})"
+
     measured = (
-        f"Test accuracy on fresh sequences (chance 25%), {cfg['steps']} Adam steps per model, "
-        f"hidden size {cfg['hidden']}: "
+        f"Test accuracy on fresh sequences (chance 25%), {cfg['steps']} Adam steps per run, "
+        f"hidden size {cfg['hidden']}"
+        + (
+            f", the mean of {n_runs} runs each with its own data and initial weights (in "
+            f"brackets: the runs that learned the delay, reaching {LEARNED:.0%})"
+            if n_runs > 1
+            else ""
+        )
+        + ": "
         + "; ".join(
-            f"D = {d}: RNN {acc['RNN'][k]:.0%}, LSTM {acc['LSTM'][k]:.0%} (started at b_f = 3: "
-            f"{acc[chrono][k]:.0%}), GRU {acc['GRU'][k]:.0%}"
+            f"D = {d}: RNN {result('RNN', k)}, LSTM {result('LSTM', k)}, the LSTM started at "
+            f"b_f = 3 {result(chrono, k)}, GRU {result('GRU', k)}"
             for k, d in enumerate(delays)
         )
         + f". In the LSTM trained at D = {gate_delay}"
+        + (f" (its best run there, run {gate_run + 1})" if n_runs > 1 else "")
         + (" (the longest delay it learned)" if gate_delay != longest else "")
         + f", the mean forget gate is {float(f_trained.mean()):.2f} (it starts at "
         f"{float(f_init.mean()):.2f}); {int((mean_f_per_unit > 0.9).sum())} of "
@@ -170,35 +212,51 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             else ": these forget gates did not open."
         )
     )
-    unlearned = [d for d, a in zip(delays, acc["LSTM"], strict=True) if d > gate_delay]
-    if learned and unlearned:
+    short = [k for k, n in enumerate(learned_runs["LSTM"]) if n < n_runs]  # not every run
+    if short:
+        k = short[0]
+        d = delays[k]
         measured += (
-            f" Within this budget the LSTM started at b_f = 1 did not learn D = "
-            f"{', '.join(str(d) for d in unlearned)}: its forget gates start near 0.73, so "
-            f"the cell path passes about 0.73^D of the gradient ({0.73 ** unlearned[0]:.0e} "
-            f"at D = {unlearned[0]}), too little to learn to hold them open. Started at "
-            f"b_f = 3 (f_t ≈ 0.95, 0.95^{unlearned[0]} ≈ {0.95 ** unlearned[0]:.2f}) the same "
-            f"LSTM reached {acc[chrono][delays.index(unlearned[0])]:.0%} there: the gates must "
-            "start near 1 to learn to stay there (Tallec and Ollivier's chrono "
-            "initialisation sets b_f from the delays to bridge)."
+            f" Within this budget the LSTM started at b_f = 1 learned D = {d} in "
+            f"{learned_runs['LSTM'][k]} of {n_runs} runs: its forget gates start near 0.73, so "
+            f"the cell path passes about 0.73^D of the gradient ({0.73**d:.0e} at D = {d}), "
+            f"little to learn to hold them open from. Started at b_f = 3 (f_t ≈ 0.95, "
+            f"0.95^{d} ≈ {0.95**d:.2f}) the same LSTM learned it in {learned_runs[chrono][k]} "
+            f"of {n_runs}: the gates must start near 1 to learn to stay there (Tallec and "
+            "Ollivier's chrono initialisation sets b_f from the delays to bridge)."
         )
-    rnn_l, lstm_l, gru_l = acc["RNN"][-1], acc["LSTM"][-1], acc["GRU"][-1]
+    if n_runs > 1:
+        counts = learned_runs["RNN"]
+        measured += (
+            " The vanilla RNN, whose gradient to the first token shrinks at every step (the "
+            "vanishing demo), learned "
+            + ", ".join(
+                f"D = {d} in {n} of {n_runs} runs" for d, n in zip(delays, counts, strict=True)
+            )
+            + (
+                ": now and then a run finds a way, but not reliably."
+                if any(0 < n < n_runs for n in counts)
+                else "."
+            )
+        )
     measured += (
         " Both gated models start remembering: the LSTM's forget-gate bias b_f = 1 (the "
         "library's default) and the GRU's update-gate bias b_z = −1 (1 − z_t ≈ 0.73), the same "
         "start; with b_z at its random initial value (z_t ≈ 0.5) the GRU sits far longer on "
         "the loss plateau."
     )
+    mean_of = f"mean of {n_runs} runs" if n_runs > 1 else "one run"
     return {
-        "headline": f"D={longest}: RNN {rnn_l:.0%}, LSTM {lstm_l:.0%} (b_f = 3: "
-        f"{acc[chrono][-1]:.0%}), GRU {gru_l:.0%} (chance 25%); best-unit Π f_t "
-        f"{float(prod_trained[top]):.2g} at D={gate_delay}",
+        "headline": f"D={longest}: RNN {acc['RNN'][-1]:.0%}, LSTM {acc['LSTM'][-1]:.0%} (b_f = "
+        f"3: {acc[chrono][-1]:.0%}), GRU {acc['GRU'][-1]:.0%} ({mean_of}; chance 25%); "
+        f"best-unit Π f_t {float(prod_trained[top]):.2g} at D={gate_delay}",
         "measured": measured,
         "figures": [f"img/{fig.name}"],
         "key": {
             **{
-                f"test accuracy at D={d}: RNN / LSTM / LSTM (b_f = 3) / GRU": " / ".join(
-                    f"{acc[label][k]:.0%}" for _, label, _ in KINDS
+                f"test accuracy at D={d}, {mean_of} (runs that learned it): RNN / LSTM / "
+                "LSTM (b_f = 3) / GRU": " / ".join(
+                    f"{acc[label][k]:.0%} ({learned_runs[label][k]})" for _, label, _ in KINDS
                 )
                 for k, d in enumerate(delays)
             },
@@ -212,6 +270,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "numbers": {
             "delays": delays,
             "chance": 0.25,
+            "runs": n_runs,
+            "learned_from": LEARNED,
             "initial_gate_biases": {
                 "LSTM b_f": 1.0,
                 f"{chrono} b_f": 3.0,
@@ -219,18 +279,26 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             },
             "settings": cfg,
             "test_accuracy": acc,
+            "test_accuracy_per_run": per_run,
+            "runs_that_learned": learned_runs,
             "train_accuracy": {
-                label: [records[(label, d)]["train_accuracy"] for d in delays]
+                label: [
+                    float(np.mean([r["train_accuracy"] for r in records[(label, d)]]))
+                    for d in delays
+                ]
                 for _, label, _ in KINDS
             },
             "seconds": {
-                label: [records[(label, d)]["seconds"] for d in delays] for _, label, _ in KINDS
+                label: [sum(r["seconds"] for r in records[(label, d)]) for d in delays]
+                for _, label, _ in KINDS
             },
             "final_loss": {
-                label: [records[(label, d)]["losses"][-1] for d in delays] for _, label, _ in KINDS
+                label: [[r["losses"][-1] for r in records[(label, d)]] for d in delays]
+                for _, label, _ in KINDS
             },
             "forget_gates": {
                 "delay": gate_delay,
+                "run": gate_run,
                 "mean_trained": float(f_trained.mean()),
                 "mean_init": float(f_init.mean()),
                 "mean_per_unit": mean_f_per_unit,

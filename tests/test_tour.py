@@ -92,6 +92,14 @@ def test_lstm_memory_and_forget_gates(tour):
     assert acc["RNN"][0] >= 0.5  # the short one is learnable by the RNN too (chance 25%)
     # (at this size even the longest delay is short enough for the RNN, so the gated models
     # cannot beat it here; the RNN failing at delay 40 is tested in nn/test_training.py)
+    runs, per_run = n["runs"], n["test_accuracy_per_run"]
+    assert runs == 2
+    for label, by_delay in per_run.items():  # the means and counts are of these runs
+        assert all(len(r) == runs for r in by_delay)
+        assert acc[label] == pytest.approx([np.mean(r) for r in by_delay])
+        assert n["runs_that_learned"][label] == [sum(a >= 0.9 for a in r) for r in by_delay]
+    first, second = n["final_loss"]["RNN"][0]
+    assert first != second  # each run its own data and initial weights
     gates = n["forget_gates"]
     best_after = gates["prod_f_per_unit_trained"][gates["best_unit"]]
     assert best_after > 10 * max(gates["prod_f_per_unit_init"])

@@ -463,8 +463,13 @@ def memory_figure(
     cum_init: np.ndarray,
     top: int,
     batch: int = 32,
+    per_run: dict[str, list[list[float]]] | None = None,
 ) -> Path:
-    """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path."""
+    """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path.
+
+    `acc` holds each model's mean accuracy per delay, `per_run` (optional) every run's, drawn
+    as dots beside the mean; `losses` one curve per model, or a list of curves (one per run).
+    """
     from matplotlib.lines import Line2D
 
     fig, axes = new_figure(2, 2, size=(12, 8.6))
@@ -494,17 +499,46 @@ def memory_figure(
         )
     handles, labels = ax.get_legend_handles_labels()
     keep = [labels.index(n) for n in acc if n in labels]  # the key in the data's order
+    handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
+    n_runs = len(per_run[next(iter(per_run))][0]) if per_run else 1
+    if n_runs > 1:  # each run a dot, the models side by side around each delay
+        spread = 0.012 * (max(delays) - min(delays) or 1)
+        for i, label in enumerate(acc):
+            offset = (i - (len(acc) - 1) / 2) * spread
+            for d, runs in zip(delays, per_run[label], strict=True):
+                ax.plot(
+                    [d + offset] * len(runs),
+                    np.asarray(runs) * 100,
+                    ls="none",
+                    marker=".",
+                    ms=7,
+                    alpha=0.75,
+                    color=COLORS.get(label),
+                    zorder=5,
+                )
+        handles.append(Line2D([], [], ls="none", marker=".", ms=7, color="#555555"))
+        labels.append(f"one run (lines: the mean of {n_runs})")
     _chance(ax, chance * 100)
     ax.set_ylim(0, 105)
     ax.set_xticks(delays)
     ax.set_xlabel("delay D (distractor tokens between the symbol and the question)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Remember the first token across D steps", fontsize=10)
-    ax.legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=8, markerscale=0.7)
+    ax.legend(handles, labels, fontsize=8, markerscale=0.7)
 
     ax = axes[0, 1]
-    for label, loss in losses.items():
-        ax.plot(np.arange(1, len(loss) + 1), loss, color=COLORS.get(label), label=label, lw=1)
+    for label, curves in losses.items():
+        if curves and np.ndim(curves[0]) == 0:  # one curve
+            curves = [curves]
+        for r, loss in enumerate(curves):
+            ax.plot(
+                np.arange(1, len(loss) + 1),
+                loss,
+                color=COLORS.get(label),
+                label=label if r == 0 else None,
+                lw=1,
+                alpha=1.0 if len(curves) == 1 else 0.7,
+            )
     ax.axhline(np.log(4), color="black", ls="--", lw=1)
     ax.annotate(
         "ln 4 (guessing)",
@@ -516,7 +550,9 @@ def memory_figure(
     )
     ax.set_xlabel(f"training step (Adam, batch {batch})")
     ax.set_ylabel("cross-entropy loss (nats)")
-    ax.set_title(f"Training at D = {longest}", fontsize=10)
+    n_curves = max(len(c) if c and np.ndim(c[0]) else 1 for c in losses.values())
+    runs_note = f" (each run a line: {n_curves} per model)" if n_curves > 1 else ""
+    ax.set_title(f"Training at D = {longest}{runs_note}", fontsize=10)
     # below the plateau and above the solved curves, clear of the ln 4 note
     ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 0.08))
 

@@ -447,6 +447,37 @@ def test_bar_charts_keep_chance_off_the_bars_and_show_tenths_of_ms(tmp_path, fig
     _texts_inside_axes(fig)
 
 
+def test_the_memory_figure_shows_every_run_beside_the_mean(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    rng = np.random.default_rng(0)
+    per_run = {"RNN": [[1.0, 0.5, 0.75], [0.25, 0.5, 0.3]], "GRU": [[1.0] * 3, [1.0, 0.9, 1.0]]}
+    acc = {label: [float(np.mean(r)) for r in runs] for label, runs in per_run.items()}
+    runs = {label: [list(rng.random(20)) for _ in range(3)] for label in per_run}
+    plots.memory_figure(
+        tmp_path / "m.png", [5, 30], acc, 0.25, runs, 30, rng.random((12, 8)), 30,
+        rng.random((11, 8)), rng.random((11, 8)) * 0.1, 3, per_run=per_run,
+    )  # fmt: skip
+    accuracy, loss = figures["m.png"].axes[:2]
+    for label, a in acc.items():  # the mean as the line
+        _plotted(_lines(accuracy)[label], [5, 30], np.array(a) * 100)
+    dots = [
+        line
+        for line in accuracy.get_lines()
+        if line.get_marker() == "." and line.get_label()[0] == "_"
+    ]
+    assert len(dots) == 2 * 2  # a column of dots per model and delay: every run's accuracy
+    got = sorted(tuple(np.round(d.get_ydata(), 6)) for d in dots)
+    want = sorted(tuple(np.round(np.array(r) * 100, 6)) for v in per_run.values() for r in v)
+    assert got == want
+    assert "one run (lines: the mean of 3)" in [
+        t.get_text() for t in accuracy.get_legend().get_texts()
+    ]
+    curves = [line for line in loss.get_lines() if len(line.get_xdata()) == 20]
+    assert len(curves) == 2 * 3  # a loss curve per run
+    assert loss.get_title() == "Training at D = 30 (each run a line: 3 per model)"
+
+
 def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_path, figures):
     from tinygrad_seq.viz import plots
 

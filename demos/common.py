@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import importlib
 import json
@@ -179,6 +180,11 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, p)
+    except OSError as e:  # name the file asked for, not the hidden one beside it
+        tmp.unlink(missing_ok=True)
+        if p.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(p)) from None
+        raise type(e)(e.errno, e.strerror, str(p)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -307,6 +307,14 @@ def test_an_img_folder_that_is_a_file_is_named(capsys, tmp_path):
     assert code == 2 and str(tmp_path / "img") in err, err
 
 
+def test_a_folder_where_index_html_goes_is_named(capsys, tmp_path):
+    name = "index.html"
+    (tmp_path / name).mkdir()
+    code, out, err = run_cli(capsys, "vanishing", "--size", "tiny", "--out", str(tmp_path))
+    assert code == 2 and f"cannot use {str(tmp_path / name)!r}: a folder is in the way" in err
+    assert ".tmp" not in err and not list(tmp_path.glob(".*.tmp"))  # (not the hidden file)
+
+
 @pytest.mark.parametrize("argv", [["graph", "rnn"], ["derive", "rnn"], ["tour", "--quick"]])
 def test_a_bad_backend_in_the_environment_is_named_as_the_environment_variable(
     capsys, monkeypatch, argv

@@ -153,6 +153,10 @@ def test_package_entry_points():
     assert [d.name for d in ts.symbolic.derive("gru")] == ["gru.direct_term", "gru.step_jacobian"]
     with pytest.raises(ValueError, match="no model 'transformer'"):
         ts.symbolic.derive("transformer")
+    with pytest.raises(ValueError, match="check: seed must be an integer ≥ 0, got -1"):
+        ts.symbolic.check("rnn", seed=-1)
+    with pytest.raises(TypeError, match="check: seed must be an integer ≥ 0, got float 1.5"):
+        ts.symbolic.check("rnn", seed=1.5)
 
 
 def test_a_matrix_past_nine_rows_has_one_symbol_per_element():

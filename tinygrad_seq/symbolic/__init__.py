@@ -16,6 +16,7 @@ first use).
 
 from __future__ import annotations
 
+from .._checks import as_int
 from . import attention, checker, gru, lstm, rnn
 from .checker import CheckResult, Derivation, check_identity
 
@@ -36,7 +37,11 @@ def derive(name: str | None = None) -> list[Derivation]:
 
 
 def check(name: str | None = None, seed: int = 0) -> list[CheckResult]:
-    """Check the identities of one model, or of all; one CheckResult each."""
+    """Check the identities of one model, or of all; one CheckResult each. `seed` (an
+    integer ≥ 0) draws the random point of the numerical check."""
+    seed = as_int(seed, "ts.symbolic.check: seed", "an integer ≥ 0")
+    if seed < 0:
+        raise ValueError(f"ts.symbolic.check: seed must be an integer ≥ 0, got {seed}")
     return [r for module in _modules(name) for r in module.check(seed=seed)]
 
 

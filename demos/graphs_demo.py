@@ -92,7 +92,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}× from t = {steps - 1} back to t = 0, the "
         f"LSTM's ‖∂L/∂C_t‖ by {decay['LSTM ‖∂L/∂C_t‖']:.1e}× and its ‖∂L/∂h_t‖ by "
         f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights). At t = 0 the LSTM's "
-        f"cell state keeps {c0_over_rnn:.0f}× the gradient the RNN's h_0 gets. Each model is the "
+        f"cell state keeps {c0_over_rnn:.3g}× the gradient the RNN's h_0 gets. Each model is the "
         f"one `tinygrad-seq graph rnn|lstm --steps T --seed {ctx.seed}` draws (batch 2, 3 "
         f"inputs, 4 units), so that command reproduces these numbers and pictures."
     )

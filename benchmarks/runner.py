@@ -52,7 +52,9 @@ def default_out() -> Path:
 
 # glibc's malloc serves big blocks with a fresh mmap and trims the heap after frees, so a
 # workload whose temporaries are large pays page faults on every call; these keep freed
-# memory in the process instead (--malloc-keep, a side experiment).
+# memory in the process instead. Every worker runs with them unless --malloc-default: the
+# engine keeps freed memory in its own processes anyway (tinygrad_seq/_malloc.py, at
+# import), so without them the floor's and PyTorch's processes alone would pay the faults.
 MALLOC_KEEP_ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 
 
@@ -290,11 +292,13 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
         help="re-runs of a contended process (default 1, --quick 0)",
     )
     ap.add_argument(
-        "--malloc-keep",
+        "--malloc-default",
         action="store_true",
-        help="run every worker with glibc's malloc keeping freed memory (no mmap/trim per "
-        "large temporary): shows what page faults cost",
+        help="run the workers with glibc's malloc settings as they are (the default keeps "
+        "freed memory in every worker, as the engine does in its own at import; this shows "
+        "what the page faults of a fresh mmap per large temporary cost the floor and PyTorch)",
     )
+    ap.add_argument("--malloc-keep", action="store_true", help=argparse.SUPPRESS)  # (the default)
     ap.add_argument("--retry-wait", type=float, default=2.0, help=argparse.SUPPRESS)
     ap.add_argument("--warmup", type=float, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--min-reps", type=int, default=None, help=argparse.SUPPRESS)
@@ -311,7 +315,9 @@ def parse_args(argv: list[str] | None, prog: str) -> argparse.Namespace:
     ):
         if getattr(opts, name) is None:
             setattr(opts, name, short if quick else full)
-    opts.extra_env = MALLOC_KEEP_ENV if opts.malloc_keep else {}
+    if opts.malloc_default and opts.malloc_keep:
+        ap.error("--malloc-default and --malloc-keep contradict each other")
+    opts.extra_env = {} if opts.malloc_default else MALLOC_KEEP_ENV
     opts.workload_list = _choose(opts.workloads, list(WORKLOADS), "workload", ap)
     engines = [ENGINE_ALIASES.get(e, e) for e in opts.engines.split(",") if e]
     opts.engine_list = _choose(",".join(engines), list(ENGINES), "engine", ap)
@@ -484,11 +490,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
             "max_reps": opts.max_reps,
             "seed": opts.seed,
             "backend": opts.backend,
-            "malloc": "freed memory kept ("
+            "malloc": "glibc's defaults in the floor's and PyTorch's own processes (the "
+            "engine's keep freed memory, set at its import)"
+            if opts.malloc_default
+            else "freed memory kept in every worker ("
             + ", ".join(f"{k}={v}" for k, v in MALLOC_KEEP_ENV.items())
-            + ")"
-            if opts.malloc_keep
-            else "glibc default",
+            + "; the engine's import lowers the mmap threshold to glibc's maximum, 32 MiB, "
+            "in the processes that import it)",
         },
         "check": check,
         "records": records,

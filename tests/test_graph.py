@@ -141,6 +141,45 @@ def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
     assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))
 
 
+def test_unrecorded_passes_stop_clearing_norms_once_the_recorded_graphs_are_gone():
+    """Clearing costs a store a node: it is paid only while a node holding norms lives."""
+    from tinygrad_seq import autograd
+
+    x = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    with ts.graph.record_grad_norms():
+        loss = (x.tanh() * 2.0).sum()
+        loss.backward()
+    assert len(autograd._norm_holders) == 3  # tanh, mul, sum
+    other = (x * 3.0).sum()
+    other.backward()
+    assert all(n.grad_norm is None for n in ts.graph.trace(other).nodes if not n.is_leaf)
+    assert len(autograd._norm_holders) == 3  # the recorded graph lives on: it is cleared
+    assert ts.graph.trace(loss).root.grad_norm is not None  # (not touched by the other pass)
+    del loss
+    assert len(autograd._norm_holders) == 0  # freed by reference counting: no more clearing
+    seen = []
+
+    class Probe(ts.autograd.Function):
+        op_name = "probe"
+
+        def forward(self, a):
+            return a.copy()
+
+        def backward(self, g):
+            return (g,)
+
+        @property
+        def norms(self):
+            return None
+
+        @norms.setter
+        def norms(self, value):  # a store by the pass (clearing) shows here
+            seen.append(value)
+
+    ts.tensor.apply(Probe(), x).sum().backward()
+    assert seen == []
+
+
 @pytest.mark.parametrize("batch", [1, 2])  # (one row: the norm ‖x‖ ‖g‖ of an outer product)
 def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(rng, batch):
     # a weight transposed once and used at every step: the branch into step t is coloured

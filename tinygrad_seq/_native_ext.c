@@ -129,28 +129,32 @@ install_allocator(PyObject *self, PyObject *arg)
         return NULL;
     if (!CAN_ALIGN)
         Py_RETURN_FALSE;
+    /* The handler of this thread's context, checked on every call: a call after the first
+     * (another thread, another context) must not replace another library's either. */
+    PyObject *current = PyDataMem_GetHandler();
+    if (current == NULL)
+        return NULL;
+    PyDataMem_Handler *h = PyCapsule_GetPointer(current, "mem_handler");
+    if (h == NULL) {
+        Py_DECREF(current);
+        return NULL;
+    }
+    if (h == &aligned_handler) { /* (already ours here) */
+        Py_DECREF(current);
+        Py_RETURN_TRUE;
+    }
+    if (strcmp(h->name, "default_allocator") != 0) {
+        /* another library's handler: its blocks may not be malloc's (a header before
+         * each, a pool), which realloc and free above could not take. Leave it be. */
+        Py_DECREF(current);
+        Py_RETURN_FALSE;
+    }
     if (numpy_handler_capsule == NULL) {
-        PyObject *current = PyDataMem_GetHandler();
-        if (current == NULL)
-            return NULL;
-        PyDataMem_Handler *h = PyCapsule_GetPointer(current, "mem_handler");
-        if (h == NULL) {
-            Py_DECREF(current);
-            return NULL;
-        }
-        if (h == &aligned_handler) { /* (already ours: another interpreter state) */
-            Py_DECREF(current);
-            Py_RETURN_TRUE;
-        }
-        if (strcmp(h->name, "default_allocator") != 0) {
-            /* another library's handler: its blocks may not be malloc's (a header before
-             * each, a pool), which realloc and free above could not take. Leave it be. */
-            Py_DECREF(current);
-            Py_RETURN_FALSE;
-        }
         numpy_allocator = h->allocator;
         numpy_handler_capsule = current; /* kept: its blocks may be freed through it */
     }
+    else
+        Py_DECREF(current);
     min_aligned_bytes = threshold < 1 ? 1 : (size_t)threshold;
     PyObject *capsule = PyCapsule_New(&aligned_handler, "mem_handler", NULL);
     if (capsule == NULL)

@@ -19,6 +19,7 @@ import functools
 import math
 import numbers
 import types
+import weakref
 from collections.abc import Iterator
 from threading import get_ident
 
@@ -37,7 +38,7 @@ class Function:
 
     # norms: (‖gradient reaching the node‖, (‖gradient sent to each input‖ or None, ...)),
     # kept by a backward inside record_grad_norms() for graph pictures; one slot for both
-    __slots__ = ("parents", "saved", "norms")
+    __slots__ = ("parents", "saved", "norms", "__weakref__")  # (weak: _norm_holders)
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -275,7 +276,6 @@ class _State:
         "scope",
         "anomaly",
         "record_grad_norms",
-        "norms_recorded",
         "transposes",
         "grad_owned",
         "pass_thread",
@@ -286,13 +286,15 @@ class _State:
         self.scope = ""  # "encoder/t=3": tags every tensor made inside ts.scope(...)
         self.anomaly = False
         self.record_grad_norms = False
-        self.norms_recorded = False  # a pass has recorded norms: later passes clear theirs
         self.transposes = None  # during a backward pass: see transposed_weight
         self.grad_owned = None  # inside one op's backward: its g, if its own (grad_is_yours)
         self.pass_thread = None  # the thread of the pass that set the two above
 
 
 state = _State()
+# The Functions a backward inside record_grad_norms() left norms on, held weakly: a graph
+# freed leaves the set by itself.
+_norm_holders: weakref.WeakSet = weakref.WeakSet()
 
 
 def grad_is_yours(g) -> bool:
@@ -395,7 +397,7 @@ def record_grad_norms() -> Iterator[None]:
     retain_graph or from another loss, clears it: it would be another gradient's norm); a
     leaf's norm is always its current `.grad`'s. Record the backward you mean to show."""
     previous = state.record_grad_norms
-    state.record_grad_norms = state.norms_recorded = True
+    state.record_grad_norms = True
     try:
         yield
     finally:
@@ -560,8 +562,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     try:
         record = state.record_grad_norms
         # a pass that does not record clears the norms an earlier one left on its nodes
-        # (a graph traced after it would show another loss's norms)
-        clear_norms = not record and state.norms_recorded
+        # (a graph traced after it would show another loss's norms), while any node that
+        # holds norms is alive: once those graphs are gone, passes pay nothing for it
+        clear_norms = not record and len(_norm_holders) > 0
         check_all = state.anomaly
         root._grad_out = grad
         root._owns_grad = False  # (the caller's: never written into)
@@ -586,6 +589,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
                 fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)))
+                _norm_holders.add(fn)
             if retain_graph or not fn.saves_arrays:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly

@@ -446,11 +446,16 @@ def targets(cells: dict, workloads: list[str], paired: dict | None = None) -> li
         pair: float | None,
         per_process: list[float] | None = None,
     ) -> dict:
+        def shown(x):  # a ratio that rounds to the limit gets a third digit: "1.004×"
+            if fmt is fmt_ratio and x is not None and x != limit and f"{x:.2f}" == f"{limit:.2f}":
+                return f"{x:.3f}×"
+            return fmt(x)
+
         return {
             "what": what,
-            "wall": (fmt(wall), None if wall is None else wall <= limit),
-            "cpu": (fmt(cpu), None if cpu is None else cpu <= limit),
-            "paired": (fmt(pair), None if pair is None else pair <= limit),
+            "wall": (shown(wall), None if wall is None else wall <= limit),
+            "cpu": (shown(cpu), None if cpu is None else cpu <= limit),
+            "paired": (shown(pair), None if pair is None else pair <= limit),
             "processes": "—"
             if not per_process
             else f"{sum(v <= limit for v in per_process)} of {len(per_process)}",
@@ -573,6 +578,16 @@ def render(results: dict) -> str:
                 for t in tg
             ],
         )
+        if any(t["what"].startswith("W4") for t in tg):
+            lines += [
+                "",
+                "W4's floor is the textbook one the target was set against: a product per "
+                "step and weight, `@` on 1 × 32 rows. A tuned floor (`.dot`, stacked weight "
+                "gradients; `python -m benchmarks.floors`) takes about a third of its time, "
+                "and the engine about 3× the tuned floor's (measured on the Intel VMs): "
+                "against the fastest NumPy, the five graph nodes of a step cost about twice "
+                "the step's own work.",
+            ]
 
     pt = paired_table(paired, workloads, engines)
     if pt:

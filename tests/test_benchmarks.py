@@ -157,6 +157,7 @@ def test_render_ratios_per_op_and_targets():
     assert "30.0 ⚠" in w4 and "2.00×" in w4  # CPU-time ratio 20 / 10
     assert "| W5 | tinygrad_seq | 2000 ops | 3.00 | 2.00 | 2.00 |" in page
     assert "| W4 | tinygrad_seq | 1000 steps | 30.00 | 20.00 | 10.00 |" in page  # CPU: 20 − 10
+    assert "W4's floor is the textbook one the target was set against" in page
     targets = {t["what"]: t for t in report.targets(report.aggregate(records), ["W4", "W5"])}
     assert targets["W5: engine ≤ 2 µs per op above the floor"]["wall"] == ("2.00 µs", True)
     assert targets["W4: engine ≤ 1.5× floor"]["wall"] == ("3.00×", False)
@@ -249,11 +250,28 @@ def test_paired_processes_in_the_page_and_the_targets():
     assert "| W5 | tinygrad_seq | 2 × 3 | 6.50 | 3.25× | 0.50× | 2.25 | 15% |" in page
     assert "paired" in page and "worker died" in page
     assert "| 2.25 µs | **not met** | 1 of 2 |" in page
+    assert "W4's floor is the textbook one" not in page  # (only where W4 is measured)
+
+
+def test_a_ratio_that_rounds_to_the_limit_shows_a_third_digit():
+    records = [_record("tinygrad_seq", "W3", 10.04), _record("torch", "W3", 10.0)]
+    (row,) = report.targets(report.aggregate(records), ["W3"])
+    assert row["wall"] == ("1.004×", False)  # not "1.00× not met"
+    records = [_record("tinygrad_seq", "W3", 9.97), _record("torch", "W3", 10.0)]
+    (row,) = report.targets(report.aggregate(records), ["W3"])
+    assert row["wall"] == ("0.997×", True)
+    records = [_record("tinygrad_seq", "W3", 9.0), _record("torch", "W3", 10.0)]
+    (row,) = report.targets(report.aggregate(records), ["W3"])
+    assert row["wall"] == ("0.90×", True)
 
 
 def test_runner_options():
     quick = runner.parse_args(["--quick"], "bench")
     assert (quick.rounds, quick.budget, quick.retries) == (1, 0.3, 0)
+    assert quick.extra_env == runner.MALLOC_KEEP_ENV  # every worker keeps freed memory
+    assert runner.parse_args(["--malloc-default"], "bench").extra_env == {}
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--malloc-default", "--malloc-keep"], "bench")
     full = runner.parse_args(["--workloads", "W5,W1", "--engines", "floor,engine"], "bench")
     assert (full.rounds, full.budget) == (3, 2.0)
     assert full.workload_list == ["W1", "W5"]  # table order

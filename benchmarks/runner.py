@@ -206,7 +206,8 @@ def _product_library() -> str:
 
 
 def _git_revision() -> str:
-    """' at commit abc1234' (+ ' with uncommitted engine changes') in a checkout, else ''."""
+    """' at commit abc1234' (+ ' with uncommitted changes to the engine or the suite') in a
+    checkout, else ''."""
     root = HERE.parent
     if not (root / ".git").exists():
         return ""
@@ -218,7 +219,18 @@ def _git_revision() -> str:
             timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "tinygrad_seq"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--",
+                "tinygrad_seq",
+                "benchmarks",
+                ":(exclude)benchmarks/*.md",
+                ":(exclude)benchmarks/results.json",
+            ],  # (its results)
             capture_output=True,
             text=True,
             timeout=10,
@@ -227,7 +239,9 @@ def _git_revision() -> str:
         return ""
     if not rev:
         return ""
-    return f" at commit {rev}" + (" with uncommitted engine changes" if dirty else "")
+    return f" at commit {rev}" + (
+        " with uncommitted changes to the engine or the suite" if dirty else ""
+    )
 
 
 # ------------------------------------------------------------------ command line

@@ -141,22 +141,9 @@ def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
     assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))
 
 
-def test_unrecorded_passes_stop_clearing_norms_once_the_recorded_graphs_are_gone():
-    """Clearing costs a store a node: it is paid only while a node holding norms lives."""
-    from tinygrad_seq import autograd
-
-    x = ts.Tensor(np.ones((2, 2)), requires_grad=True)
-    with ts.graph.record_grad_norms():
-        loss = (x.tanh() * 2.0).sum()
-        loss.backward()
-    assert len(autograd._norm_holders) == 3  # tanh, mul, sum
-    other = (x * 3.0).sum()
-    other.backward()
-    assert all(n.grad_norm is None for n in ts.graph.trace(other).nodes if not n.is_leaf)
-    assert len(autograd._norm_holders) == 3  # the recorded graph lives on: it is cleared
-    assert ts.graph.trace(loss).root.grad_norm is not None  # (not touched by the other pass)
-    del loss
-    assert len(autograd._norm_holders) == 0  # freed by reference counting: no more clearing
+def test_an_unrecorded_pass_touches_no_node_but_its_root():
+    """Recording off costs nothing a node: a pass that does not record clears its root's
+    norms only; the pictures tell the rest apart by the number of the pass that left them."""
     seen = []
 
     class Probe(ts.autograd.Function):
@@ -170,14 +157,42 @@ def test_unrecorded_passes_stop_clearing_norms_once_the_recorded_graphs_are_gone
 
         @property
         def norms(self):
-            return None
+            return seen[-1] if seen else None
 
         @norms.setter
-        def norms(self, value):  # a store by the pass (clearing) shows here
+        def norms(self, value):  # every store by a pass shows here
             seen.append(value)
 
-    ts.tensor.apply(Probe(), x).sum().backward()
-    assert seen == []
+    x = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    probe = ts.tensor.apply(Probe(), x)
+    with ts.graph.record_grad_norms():
+        (probe * 2.0).sum().backward(retain_graph=True)
+    assert len(seen) == 1 and seen[0][0] == pytest.approx(4.0)  # ‖∂L/∂probe‖ = ‖2·ones‖
+    (probe * 3.0).sum().backward(retain_graph=True)  # not recorded: below its root, the
+    # probe is not touched
+    assert len(seen) == 1
+    loss = (probe * 3.0).sum()
+    with ts.graph.record_grad_norms():
+        loss.backward(retain_graph=True)
+    assert len(seen) == 2
+    loss.backward()  # again from the same root, unrecorded: its root is cleared, not the probe
+    assert len(seen) == 2
+    assert all(n.grad_norm is None for n in ts.graph.trace(loss).nodes if not n.is_leaf)
+
+
+def test_a_picture_shows_its_own_roots_last_recorded_pass():
+    x = ts.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    h = (x * 3.0).tanh()
+    h.name = "h"
+    loss1, loss2 = (h * 1000.0).sum(), (h * 0.001).sum()
+    with ts.graph.record_grad_norms():
+        loss1.backward(retain_graph=True)
+        loss2.backward(retain_graph=True)  # recorded too, through h: h now holds loss2's
+    (h1,) = [n for n in ts.graph.trace(loss1).nodes if n.label == "h"]
+    (h2,) = [n for n in ts.graph.trace(loss2).nodes if n.label == "h"]
+    assert h1.grad_norm is None  # loss1's norm on h was replaced: not shown as loss1's
+    assert h2.grad_norm == pytest.approx(0.001 * np.sqrt(2))
+    assert ts.graph.trace(loss1).root.grad_norm == pytest.approx(1.0)  # its own still shown
 
 
 @pytest.mark.parametrize("batch", [1, 2])  # (one row: the norm ‖x‖ ‖g‖ of an outer product)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import numbers
 import types
-import weakref
 from collections.abc import Iterator
 from threading import get_ident
 
@@ -36,9 +36,10 @@ class Function:
     broadcast inputs may come back in the broadcast shape: the engine sums them down.
     """
 
-    # norms: (‖gradient reaching the node‖, (‖gradient sent to each input‖ or None, ...)),
-    # kept by a backward inside record_grad_norms() for graph pictures; one slot for both
-    __slots__ = ("parents", "saved", "norms", "__weakref__")  # (weak: _norm_holders)
+    # norms: (‖gradient reaching the node‖, (‖gradient sent to each input‖ or None, ...),
+    # the recorded pass's number), kept by a backward inside record_grad_norms() for graph
+    # pictures; one slot for all three
+    __slots__ = ("parents", "saved", "norms")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
@@ -292,9 +293,7 @@ class _State:
 
 
 state = _State()
-# The Functions a backward inside record_grad_norms() left norms on, held weakly: a graph
-# freed leaves the set by itself.
-_norm_holders: weakref.WeakSet = weakref.WeakSet()
+_recorded_passes = itertools.count(1)  # numbers each backward inside record_grad_norms()
 
 
 def grad_is_yours(g) -> bool:
@@ -392,10 +391,11 @@ def detect_anomaly() -> Iterator[None]:
 def record_grad_norms() -> Iterator[None]:
     """Context manager: a backward inside stores each node's gradient norm (for renders).
 
-    A node shows the norm from the last backward that ran through it if that one was
-    recorded, and none if it was not (a later unrecorded backward through the node, with
-    retain_graph or from another loss, clears it: it would be another gradient's norm); a
-    leaf's norm is always its current `.grad`'s. Record the backward you mean to show."""
+    `graph.trace(t)` shows the norms of the last backward run from t: none if that one was
+    not recorded (t's node is cleared), and none on a node whose norms a later recorded
+    backward from another root (through a shared node) replaced; each recorded pass numbers
+    its norms, so the two are told apart. A leaf's norm is always its current `.grad`'s.
+    Record the backward you mean to show."""
     previous = state.record_grad_norms
     state.record_grad_norms = True
     try:
@@ -561,10 +561,14 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
-        # a pass that does not record clears the norms an earlier one left on its nodes
-        # (a graph traced after it would show another loss's norms), while any node that
-        # holds norms is alive: once those graphs are gone, passes pay nothing for it
-        clear_norms = not record and len(_norm_holders) > 0
+        # Norms carry the number of the recorded pass that left them, and a picture of a
+        # graph shows only those of the last pass from its root (graph.trace). A pass that
+        # does not record clears its root's alone: the root then shows that its last pass
+        # left no norms, and the nodes below keep theirs at no cost a node.
+        if record:
+            pass_number = next(_recorded_passes)
+        elif getattr(root._ctx, "norms", None) is not None:
+            root._ctx.norms = None
         check_all = state.anomaly
         root._grad_out = grad
         root._owns_grad = False  # (the caller's: never written into)
@@ -578,8 +582,6 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             g = t._grad_out
             if record:
                 reaching = _norm(g)
-            elif clear_norms:
-                fn.norms = None
             if t._owns_grad:  # g is this node's alone: its backward may write into it
                 state.grad_owned = g
                 grads = fn.backward(g)
@@ -588,8 +590,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 grads = fn.backward(g)
             if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
-                fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)))
-                _norm_holders.add(fn)
+                fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)), pass_number)
             if retain_graph or not fn.saves_arrays:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly

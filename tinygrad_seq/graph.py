@@ -139,20 +139,29 @@ class Graph:
         return len(self.nodes)
 
 
-def _grad_norm(t: Tensor) -> float | None:
+def _norms(t: Tensor, shown) -> tuple | None:
+    """(reaching the node, sent to each input, pass) on t's node, if left by pass `shown`."""
+    norms = getattr(t._ctx, "norms", None) if t._ctx is not None else None
+    return norms if norms is not None and norms[2] == shown else None
+
+
+def _grad_norm(t: Tensor, shown) -> float | None:
     if t._ctx is None:
         if t.grad is None:
             return None
         grad = t.grad
         return _norm(grad if hasattr(grad, "ravel") else to_numpy(grad))  # (a number by hand)
-    norms = getattr(t._ctx, "norms", None)  # (reaching the node, sent to each input)
+    norms = _norms(t, shown)
     return None if norms is None else norms[0]
 
 
 def trace(tensor: Tensor) -> Graph:
-    """The graph that computed `tensor`, as plain data."""
+    """The graph that computed `tensor`, as plain data (with the gradient norms of the last
+    backward from `tensor`, where it ran inside record_grad_norms())."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"trace: expected a Tensor, got {type(tensor).__name__}")
+    own = getattr(tensor._ctx, "norms", None) if tensor._ctx is not None else None
+    shown = None if own is None else own[2]  # the number of that pass, if it recorded
     order: list[Tensor] = []
     index: dict[int, int] = {}
     stack: list[tuple[Tensor, bool]] = [(tensor, False)]
@@ -177,14 +186,14 @@ def trace(tensor: Tensor) -> Graph:
             scope=t.scope,
             is_leaf=t._ctx is None,
             requires_grad=t.requires_grad,
-            grad_norm=_grad_norm(t),
+            grad_norm=_grad_norm(t, shown),
         )
         for i, t in enumerate(order)
     ]
     edges = [(index[id(p)], i) for i, t in enumerate(order) for p in t.parents]
     edge_norms: dict[tuple[int, int], float] = {}
     for i, t in enumerate(order):
-        norms = getattr(t._ctx, "norms", None) if t._ctx is not None else None
+        norms = _norms(t, shown)
         if norms is None:
             continue
         sent = norms[1]

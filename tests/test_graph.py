@@ -119,26 +119,32 @@ def test_trace_rejects_non_tensors():
         ts.graph.trace(np.ones(3))
 
 
-def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
-    # loss2's graph showed, on the node it shares with loss1, ‖∂loss1/∂h‖ = 1414 from an
-    # earlier recorded pass, where ‖∂loss2/∂h‖ is 0.0014
+def _two_losses_through_h():
+    """x, and loss1 = Σ 1000 h, loss2 = Σ 0.001 h sharing the node h = tanh(3x)."""
     x = ts.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
     h = (x * 3.0).tanh()
     h.name = "h"
-    loss1, loss2 = (h * 1000.0).sum(), (h * 0.001).sum()
+    return x, (h * 1000.0).sum(), (h * 0.001).sum()
+
+
+def _h_norm(loss) -> float | None:
+    (node,) = [n for n in ts.graph.trace(loss).nodes if n.label == "h"]
+    return node.grad_norm
+
+
+def test_an_unrecorded_backward_clears_the_norms_an_earlier_one_left():
+    # loss2's graph showed, on the node it shares with loss1, ‖∂loss1/∂h‖ = 1414 from an
+    # earlier recorded pass, where ‖∂loss2/∂h‖ is 0.0014
+    _, loss1, loss2 = _two_losses_through_h()
     with ts.graph.record_grad_norms():
         loss1.backward(retain_graph=True)
-    (node,) = [n for n in ts.graph.trace(loss1).nodes if n.label == "h"]
-    assert node.grad_norm == pytest.approx(1000 * np.sqrt(2))
+    assert _h_norm(loss1) == pytest.approx(1000 * np.sqrt(2))
     loss2.backward()  # not recorded
-    (node,) = [n for n in ts.graph.trace(loss2).nodes if n.label == "h"]
-    assert node.grad_norm is None
+    assert _h_norm(loss2) is None
     with ts.graph.record_grad_norms():  # recorded again: shown again
-        y = (x * 3.0).tanh()
-        y.name = "h"
-        (y * 0.001).sum().backward()
-    (node,) = [n for n in ts.graph.trace(y).nodes if n.label == "h"]
-    assert node.grad_norm == pytest.approx(0.001 * np.sqrt(2))
+        _, _, loss3 = _two_losses_through_h()
+        loss3.backward()
+    assert _h_norm(loss3) == pytest.approx(0.001 * np.sqrt(2))
 
 
 def test_an_unrecorded_pass_touches_no_node_but_its_root():
@@ -181,17 +187,12 @@ def test_an_unrecorded_pass_touches_no_node_but_its_root():
 
 
 def test_a_picture_shows_its_own_roots_last_recorded_pass():
-    x = ts.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
-    h = (x * 3.0).tanh()
-    h.name = "h"
-    loss1, loss2 = (h * 1000.0).sum(), (h * 0.001).sum()
+    _, loss1, loss2 = _two_losses_through_h()
     with ts.graph.record_grad_norms():
         loss1.backward(retain_graph=True)
         loss2.backward(retain_graph=True)  # recorded too, through h: h now holds loss2's
-    (h1,) = [n for n in ts.graph.trace(loss1).nodes if n.label == "h"]
-    (h2,) = [n for n in ts.graph.trace(loss2).nodes if n.label == "h"]
-    assert h1.grad_norm is None  # loss1's norm on h was replaced: not shown as loss1's
-    assert h2.grad_norm == pytest.approx(0.001 * np.sqrt(2))
+    assert _h_norm(loss1) is None  # loss1's norm on h was replaced: not shown as loss1's
+    assert _h_norm(loss2) == pytest.approx(0.001 * np.sqrt(2))
     assert ts.graph.trace(loss1).root.grad_norm == pytest.approx(1.0)  # its own still shown
 
 

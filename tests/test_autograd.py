@@ -1196,6 +1196,30 @@ def test_a_pass_in_another_thread_gives_back_no_gradient_it_did_not_own(rng):
     np.testing.assert_allclose(np_of(x.grad), 5.0 * np_of(v).sum(axis=1)[None, :].repeat(4, 0))
 
 
+def test_a_gradient_owned_in_one_thread_is_not_another_threads(rng):
+    import threading
+
+    seen = []
+
+    class Look(ts.autograd.Function):
+        op_name = "look"
+
+        def forward(self, a):
+            return a.copy()
+
+        def backward(self, g):
+            seen.append(ts.autograd.grad_is_yours(g))
+            other = threading.Thread(target=lambda: seen.append(ts.autograd.grad_is_yours(g)))
+            other.start()
+            other.join(10)
+            return (g,)
+
+    x = ts.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    (ts.tensor.apply(Look(), x @ v) @ v.T).sum().backward()  # a product's fresh g: owned
+    assert seen == [True, False]  # this pass's, not the other thread's (which runs none)
+
+
 def test_a_backward_from_a_mixin_drops_the_fresh_gradient_promise_too(rng):
     class PassThrough:  # a plain mixin: its backward hands g on unchanged
         def backward(self, g):

@@ -19,9 +19,9 @@ import functools
 import itertools
 import math
 import numbers
+import threading
 import types
 from collections.abc import Iterator
-from threading import get_ident
 
 import numpy as np
 
@@ -239,11 +239,13 @@ def transposed_weight(w, rows: int):
     RNN step of batch 1, 1.7 against 2.1 µs; for one row and a 128 × 512 weight the view
     is faster). The arrays are the forward's own, which no optimiser step changes inside a
     pass (a hook that changed a weight in place mid-pass would see the copy made before);
-    outside a pass (`state.transposes` is None) nothing is kept. 2-D NumPy weights only
-    (MatMul's common case)."""
+    outside a pass (`state.transposes` is None) nothing is kept, nor by a pass of another
+    thread than the one running (`state.transposes_of`). 2-D NumPy weights only (MatMul's common
+    case)."""
     transposes = state.transposes
     if (
         transposes is None
+        or state.transposes_of is not _this_thread.pass_token
         or w.__class__ is not _ndarray
         or rows > _ROWS_FOR_COPY
         or w.nbytes > _BYTES_FOR_COPY
@@ -278,8 +280,9 @@ class _State:
         "anomaly",
         "record_grad_norms",
         "transposes",
+        "transposes_of",
         "grad_owned",
-        "pass_thread",
+        "owned_by",
     )
 
     def __init__(self) -> None:
@@ -289,10 +292,19 @@ class _State:
         self.record_grad_norms = False
         self.transposes = None  # during a backward pass: see transposed_weight
         self.grad_owned = None  # inside one op's backward: its g, if its own (grad_is_yours)
-        self.pass_thread = None  # the thread of the pass that set the two above
+        # the token of the pass that set each of the two above: two threads' passes at once
+        # share this object, and each trusts only what its own pass set
+        self.transposes_of = self.owned_by = None
 
 
 state = _State()
+
+
+class _ThisThread(threading.local):
+    pass_token = None  # the token of this thread's running backward pass (None: none runs)
+
+
+_this_thread = _ThisThread()
 _recorded_passes = itertools.count(1)  # numbers each backward inside record_grad_norms()
 
 
@@ -307,8 +319,12 @@ def grad_is_yours(g) -> bool:
     gradient checkpointing does, owns none of the g it was given), nor for any other array
     (another op's backward called by hand inside this one gets False for its own g; given
     this node's own g, True: pass it a copy if you read g afterwards). Outside the
-    engine's backward pass: False. (The engine's ops read `state.grad_owned is g` inline.)"""
-    return g is not None and state.grad_owned is g
+    engine's backward pass: False. (The engine's ops make the same two tests inline.)"""
+    return (
+        g is not None
+        and state.grad_owned is g
+        and state.owned_by is _this_thread.pass_token  # (this thread's pass's g)
+    )
 
 
 @contextlib.contextmanager
@@ -552,12 +568,16 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     if root._grad_out is _RELEASED:
         raise _released(root)
     products = {}  # id(leaf) -> _Products: a weight's terms, multiplied out at the end
-    outer_transposes, state.transposes = state.transposes, {}  # (see transposed_weight)
-    # a pass run inside an op's backward (recomputing a checkpointed forward) starts with
-    # no gradient owned: the outer node's g is not this pass's
-    outer_owned, state.grad_owned = state.grad_owned, None
-    me = get_ident()
-    outer_thread, state.pass_thread = state.pass_thread, me
+    # A pass run inside an op's backward (recomputing a checkpointed forward) starts with
+    # no gradient owned: the outer node's g is not this pass's. It gives the outer pass its
+    # state back at the end; what another thread's pass set it leaves alone (given back
+    # after that pass moved on, a g it had owned would let its next node handed the same
+    # array, as an add hands one g to both inputs, write into a gradient not its alone).
+    token = object()
+    outer_token, _this_thread.pass_token = _this_thread.pass_token, token
+    outer = (state.transposes, state.transposes_of, state.grad_owned, state.owned_by)
+    state.transposes, state.transposes_of = {}, token  # (see transposed_weight)
+    state.grad_owned = None
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
@@ -583,7 +603,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             if record:
                 reaching = _norm(g)
             if t._owns_grad:  # g is this node's alone: its backward may write into it
-                state.grad_owned = g
+                state.grad_owned, state.owned_by = g, token
                 grads = fn.backward(g)
                 state.grad_owned = None
             else:
@@ -701,17 +721,16 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             ) from None
         raise
     finally:
-        # Back to the outer pass's state only if that pass is this thread's (this one ran
-        # inside one of its ops' backward). Another thread's pass may have moved on since: a
-        # g it had owned, given back, would let the next of its nodes handed the same array
-        # (an add sends one g to both inputs) write into a gradient that is not its alone.
-        # Without them the other pass is only slower (its arrays are not written in place,
-        # its transposed weights not kept).
-        if outer_thread == me:
-            state.transposes, state.grad_owned = outer_transposes, outer_owned
+        _this_thread.pass_token = outer_token
+        mine = outer_token is not None  # (an outer pass of this thread's)
+        if mine and outer[1] is outer_token:
+            state.transposes, state.transposes_of = outer[0], outer_token
         else:
-            state.transposes = state.grad_owned = None
-        state.pass_thread = outer_thread
+            state.transposes = state.transposes_of = None
+        if mine and outer[3] is outer_token:
+            state.grad_owned, state.owned_by = outer[2], outer_token
+        else:
+            state.grad_owned = state.owned_by = None
 
 
 def _recount(waiting, push) -> bool:

@@ -26,6 +26,7 @@ from .autograd import (
     OpError,
     ProductGrad,
     fit_to,
+    grad_is_yours,
     state,
     transposed_weight,
 )
@@ -92,6 +93,7 @@ class Mul(Function):
             return None, gy
         if (  # g ⊙ y into g where g is this node's (autograd.grad_is_yours) and large
             state.grad_owned is g  # enough to gain (a scaled attention score's gradient)
+            and grad_is_yours(g)  # (this thread's pass's: autograd.grad_is_yours)
             and g.size >= _REUSE_MIN
             and y.dtype == g.dtype
             and (y.ndim == 0 or y.shape == g.shape)
@@ -350,7 +352,7 @@ class Relu(Function):
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
         y = self.saved
-        mine = state.grad_owned is g  # then into g itself: no new array to fetch and fill
+        mine = grad_is_yours(g)  # then into g itself: no new array to fetch and fill
         if _native.rows_ok_with(g, y):  # compiled: one pass, no mask array
             return (_native.relu_backward(g, y, out=g if mine else None),)
         if mine and g.shape == y.shape:
@@ -859,7 +861,7 @@ class Softmax(Function):
         y = self.saved
         if not y.ndim:  # softmax of one number is 1 whatever it is
             return (array_module(y).zeros_like(y),)
-        mine = state.grad_owned is g  # then into g itself: no new array to fetch and fill
+        mine = grad_is_yours(g)  # then into g itself: no new array to fetch and fill
         if self.axis in (-1, y.ndim - 1) and _native.rows_ok_with(g, y):
             # compiled: the formula, a row at a time
             return (_native.softmax_backward(g, y, out=g if mine else None),)
@@ -1105,7 +1107,7 @@ class LayerNorm(Function):
             x_hat = (x - mean[..., None]) * rstd[..., None]
             return self._backward(g, x_hat, rstd[..., None], gain)
         px, pg, pb = self.parents
-        mine = state.grad_owned is g  # then ∂L/∂x into g itself (autograd.grad_is_yours)
+        mine = grad_is_yours(g)  # then ∂L/∂x into g itself (autograd.grad_is_yours)
         if not (g.flags.c_contiguous and g.flags.aligned):  # (a mean's gradient arrives
             g = np.require(g, requirements="CA")  # broadcast, stride 0): a copy, the rows
             mine = True  # (the copy is ours)

@@ -448,7 +448,10 @@ def targets(cells: dict, workloads: list[str], paired: dict | None = None) -> li
     ) -> dict:
         def shown(x):  # a ratio that rounds to the limit gets a third digit: "1.004×"
             if fmt is fmt_ratio and x is not None and x != limit and f"{x:.2f}" == f"{limit:.2f}":
-                return f"{x:.3f}×"
+                digits = 3
+                while digits < 6 and f"{x:.{digits}f}" == f"{limit:.{digits}f}":
+                    digits += 1
+                return f"{x:.{digits}f}×"
             return fmt(x)
 
         return {

@@ -214,13 +214,14 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     )
     short = [k for k, n in enumerate(learned_runs["LSTM"]) if n < n_runs]  # not every run
     if short:
-        k = short[0]
+        k = short[-1]  # the longest such delay
         d = delays[k]
         measured += (
             f" Within this budget the LSTM started at b_f = 1 learned D = {d} in "
             f"{learned_runs['LSTM'][k]} of {n_runs} runs: its forget gates start near 0.73, so "
             f"the cell path passes about 0.73^D of the gradient ({0.73**d:.0e} at D = {d}), "
-            f"little to learn to hold them open from. Started at b_f = 3 (f_t ≈ 0.95, "
+            f"too little for a run to count on to learn to hold them open. Started at b_f = 3 "
+            f"(f_t ≈ 0.95, "
             f"0.95^{d} ≈ {0.95**d:.2f}) the same LSTM learned it in {learned_runs[chrono][k]} "
             f"of {n_runs}: the gates must start near 1 to learn to stay there (Tallec and "
             "Ollivier's chrono initialisation sets b_f from the delays to bridge)."
@@ -274,7 +275,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "learned_from": LEARNED,
             "initial_gate_biases": {
                 "LSTM b_f": 1.0,
-                f"{chrono} b_f": 3.0,
+                "the second LSTM's b_f": 3.0,
                 "GRU b_z": GRU_UPDATE_BIAS,
             },
             "settings": cfg,

@@ -257,6 +257,9 @@ def test_a_ratio_that_rounds_to_the_limit_shows_a_third_digit():
     records = [_record("tinygrad_seq", "W3", 10.04), _record("torch", "W3", 10.0)]
     (row,) = report.targets(report.aggregate(records), ["W3"])
     assert row["wall"] == ("1.004×", False)  # not "1.00× not met"
+    records = [_record("tinygrad_seq", "W3", 10.004), _record("torch", "W3", 10.0)]
+    (row,) = report.targets(report.aggregate(records), ["W3"])
+    assert row["wall"] == ("1.0004×", False)
     records = [_record("tinygrad_seq", "W3", 9.97), _record("torch", "W3", 10.0)]
     (row,) = report.targets(report.aggregate(records), ["W3"])
     assert row["wall"] == ("0.997×", True)

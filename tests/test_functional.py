@@ -580,6 +580,8 @@ def test_layer_norm_dtypes_follow_numpy_promotion():
         out = ts.F.layer_norm(x, g, b)
         assert out.dtype == np.float64  # as x * g + b: the wider of gain and bias wins
         assert out.numpy()[0, 0] != np.float32(out.numpy()[0, 0])  # with float64's digits
+    int_bias = ts.Tensor(np.zeros(3, np.int32))  # NumPy: float32 with int32 is float64
+    assert ts.F.layer_norm(x, gain, int_bias).dtype == np.result_type(np.float32, np.int32)
 
 
 def test_layer_norm_with_a_float64_gain_on_float32_x_keeps_float64_gradients(rng):

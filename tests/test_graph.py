@@ -186,6 +186,30 @@ def test_an_unrecorded_pass_touches_no_node_but_its_root():
     assert all(n.grad_norm is None for n in ts.graph.trace(loss).nodes if not n.is_leaf)
 
 
+def test_a_recorded_pass_that_fails_at_its_root_leaves_no_older_norms_showing():
+    class Fails(ts.autograd.Function):
+        op_name = "fails"
+
+        def forward(self, a):
+            return a.sum()
+
+        def backward(self, g):
+            if fail:
+                raise RuntimeError("boom")
+            return (np.ones((2, 2)) * g,)
+
+    x = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    y = ts.tensor.apply(Fails(), x.tanh())
+    fail = False
+    with ts.graph.record_grad_norms():
+        y.backward(retain_graph=True)
+    assert ts.graph.trace(y).root.grad_norm == pytest.approx(1.0)
+    fail = True
+    with ts.graph.record_grad_norms(), pytest.raises(RuntimeError, match="boom"):
+        y.backward(np.float64(100.0), retain_graph=True)
+    assert all(n.grad_norm is None for n in ts.graph.trace(y).nodes if not n.is_leaf)
+
+
 def test_a_picture_shows_its_own_roots_last_recorded_pass():
     _, loss1, loss2 = _two_losses_through_h()
     with ts.graph.record_grad_norms():

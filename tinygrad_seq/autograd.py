@@ -585,10 +585,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         # graph shows only those of the last pass from its root (graph.trace). A pass that
         # does not record clears its root's alone: the root then shows that its last pass
         # left no norms, and the nodes below keep theirs at no cost a node.
+        if getattr(root._ctx, "norms", None) is not None:
+            root._ctx.norms = None  # (a pass that fails in the root's backward shows none)
         if record:
             pass_number = next(_recorded_passes)
-        elif getattr(root._ctx, "norms", None) is not None:
-            root._ctx.norms = None
         check_all = state.anomaly
         root._grad_out = grad
         root._owns_grad = False  # (the caller's: never written into)

@@ -1067,8 +1067,8 @@ class LayerNorm(Function):
         x_hat *= rstd  # x̂ = (x − μ)/√(σ² + ε), in place
         self.saved = (x_hat, rstd, gain)
         y = x_hat * gain
-        if bias.dtype.itemsize > y.dtype.itemsize:  # a wider bias: NumPy's promotion, as
-            return y + bias  # a wider gain gets (+= would round it to y's dtype)
+        if np.result_type(y, bias) != y.dtype:  # a wider bias: NumPy's promotion, as a
+            return y + bias  # wider gain gets (+= would round it to y's dtype)
         y += bias
         return y
 

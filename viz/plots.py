@@ -528,7 +528,7 @@ def memory_figure(
 
     ax = axes[0, 1]
     for label, curves in losses.items():
-        if curves and np.ndim(curves[0]) == 0:  # one curve
+        if len(curves) and np.ndim(curves[0]) == 0:  # one curve
             curves = [curves]
         for r, loss in enumerate(curves):
             ax.plot(
@@ -550,7 +550,7 @@ def memory_figure(
     )
     ax.set_xlabel(f"training step (Adam, batch {batch})")
     ax.set_ylabel("cross-entropy loss (nats)")
-    n_curves = max(len(c) if c and np.ndim(c[0]) else 1 for c in losses.values())
+    n_curves = max(len(c) if len(c) and np.ndim(c[0]) else 1 for c in losses.values())
     runs_note = f" (each run a line: {n_curves} per model)" if n_curves > 1 else ""
     ax.set_title(f"Training at D = {longest}{runs_note}", fontsize=10)
     # below the plateau and above the solved curves, clear of the ln 4 note

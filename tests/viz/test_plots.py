@@ -453,7 +453,7 @@ def test_the_memory_figure_shows_every_run_beside_the_mean(tmp_path, figures):
     rng = np.random.default_rng(0)
     per_run = {"RNN": [[1.0, 0.5, 0.75], [0.25, 0.5, 0.3]], "GRU": [[1.0] * 3, [1.0, 0.9, 1.0]]}
     acc = {label: [float(np.mean(r)) for r in runs] for label, runs in per_run.items()}
-    runs = {label: [list(rng.random(20)) for _ in range(3)] for label in per_run}
+    runs = {label: [rng.random(20) for _ in range(3)] for label in per_run}  # (arrays)
     plots.memory_figure(
         tmp_path / "m.png", [5, 30], acc, 0.25, runs, 30, rng.random((12, 8)), 30,
         rng.random((11, 8)), rng.random((11, 8)) * 0.1, 3, per_run=per_run,

@@ -239,9 +239,8 @@ def transposed_weight(w, rows: int):
     RNN step of batch 1, 1.7 against 2.1 µs; for one row and a 128 × 512 weight the view
     is faster). The arrays are the forward's own, which no optimiser step changes inside a
     pass (a hook that changed a weight in place mid-pass would see the copy made before);
-    outside a pass (`state.transposes` is None) nothing is kept, nor by a pass of another
-    thread than the one running (`state.transposes_of`). 2-D NumPy weights only (MatMul's common
-    case)."""
+    outside a pass (`state.transposes` is None) nothing is kept, nor for a pass of another
+    thread (`state.transposes_of`). 2-D NumPy weights only (MatMul's common case)."""
     transposes = state.transposes
     if (
         transposes is None
@@ -319,7 +318,7 @@ def grad_is_yours(g) -> bool:
     gradient checkpointing does, owns none of the g it was given), nor for any other array
     (another op's backward called by hand inside this one gets False for its own g; given
     this node's own g, True: pass it a copy if you read g afterwards). Outside the
-    engine's backward pass: False. (The engine's ops make the same two tests inline.)"""
+    engine's backward pass: False."""
     return (
         g is not None
         and state.grad_owned is g
@@ -575,18 +574,19 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     # array, as an add hands one g to both inputs, write into a gradient not its alone).
     token = object()
     outer_token, _this_thread.pass_token = _this_thread.pass_token, token
-    outer = (state.transposes, state.transposes_of, state.grad_owned, state.owned_by)
+    outer_transposes, outer_transposes_of = state.transposes, state.transposes_of
+    outer_owned, outer_owned_by = state.grad_owned, state.owned_by
     state.transposes, state.transposes_of = {}, token  # (see transposed_weight)
     state.grad_owned = None
     parents, i = (), 0  # the running node's inputs and the next one's index: for the except
     try:
         record = state.record_grad_norms
         # Norms carry the number of the recorded pass that left them, and a picture of a
-        # graph shows only those of the last pass from its root (graph.trace). A pass that
-        # does not record clears its root's alone: the root then shows that its last pass
-        # left no norms, and the nodes below keep theirs at no cost a node.
+        # graph shows only those of the last pass from its root (graph.trace). Every pass
+        # clears its root's first (one that fails there, or does not record, then shows
+        # none); an unrecorded pass touches no other node.
         if getattr(root._ctx, "norms", None) is not None:
-            root._ctx.norms = None  # (a pass that fails in the root's backward shows none)
+            root._ctx.norms = None
         if record:
             pass_number = next(_recorded_passes)
         check_all = state.anomaly
@@ -722,13 +722,13 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         raise
     finally:
         _this_thread.pass_token = outer_token
-        mine = outer_token is not None  # (an outer pass of this thread's)
-        if mine and outer[1] is outer_token:
-            state.transposes, state.transposes_of = outer[0], outer_token
+        nested = outer_token is not None  # (inside an op of this thread's own pass)
+        if nested and outer_transposes_of is outer_token:
+            state.transposes, state.transposes_of = outer_transposes, outer_token
         else:
             state.transposes = state.transposes_of = None
-        if mine and outer[3] is outer_token:
-            state.grad_owned, state.owned_by = outer[2], outer_token
+        if nested and outer_owned_by is outer_token:
+            state.grad_owned, state.owned_by = outer_owned, outer_token
         else:
             state.grad_owned = state.owned_by = None
 

@@ -92,8 +92,8 @@ class Mul(Function):
         if not px.requires_grad:
             return None, gy
         if (  # g ⊙ y into g where g is this node's (autograd.grad_is_yours) and large
-            state.grad_owned is g  # enough to gain (a scaled attention score's gradient)
-            and grad_is_yours(g)  # (this thread's pass's: autograd.grad_is_yours)
+            state.grad_owned is g  # enough to gain (a scaled attention score's gradient);
+            and grad_is_yours(g)  # the quick test first: most Mul nodes own nothing
             and g.size >= _REUSE_MIN
             and y.dtype == g.dtype
             and (y.ndim == 0 or y.shape == g.shape)

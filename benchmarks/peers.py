@@ -6,10 +6,11 @@
 PEERS_DIR is a checkout of the peer benchmark (its driver is ``run.py``; it times PyTorch,
 HIPS/autograd, MyGrad, DeZero and micrograd on the same workloads, with a column for
 tinygrad_seq through its public API). Its engines must be importable by this interpreter
-(e.g. ``pip install mygrad autograd scipy``); missing ones are reported as skipped or failed
-by the driver. The driver writes into a temporary folder; this script copies its main
-tables, with the date and command, into PEERS.md beside RESULTS.md. The suite itself never
-needs PEERS_DIR.
+(e.g. ``pip install mygrad autograd scipy micrograd dezero``; DeZero's own column wants a
+second interpreter with NumPy 1.23, given as ``PEERS_PY_NP1``); missing ones are reported
+as skipped or failed by the driver. The driver writes into a temporary folder; this script
+copies its main tables, with the date and command, into PEERS.md beside RESULTS.md. The
+suite itself never needs PEERS_DIR.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,10 @@ from pathlib import Path
 
 from .runner import _git_revision, _product_library, default_out
 
-DEFAULT_ENGINES = "torch,numpy-floor,tinygrad_seq,mygrad-noguard,autograd"
+# every column the driver knows; one whose engine is not installed is reported as skipped
+DEFAULT_ENGINES = (
+    "torch,numpy-floor,autograd,mygrad,mygrad-noguard,dezero,dezero+np2shim,micrograd,tinygrad_seq"
+)
 KEEP = (
     "Per-op overhead",
     "Side experiment",  # (the malloc variant, where it ran)
@@ -45,6 +50,12 @@ def sections(markdown: str) -> tuple[str, dict[str, str]]:
         title, _, body = block.partition("\n")
         out[title.strip()] = body.strip()
     return head.strip(), out
+
+
+def without_paths(text: str) -> str:
+    """Interpreter paths (every venv's, the driver's default one for DeZero too) name this
+    machine's folders: show just "python"."""
+    return re.sub(r"/[^\s`'\"]*/bin/python[\d.]*", "python", text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if status or not results.is_file():
             print(f"the peer driver failed (exit status {status})", file=sys.stderr)
             return 1
-        # interpreter paths name this machine's folders: show just "python"
-        text = results.read_text().replace(sys.executable, "python")
+        text = without_paths(results.read_text())
         head, parts = sections(text)
 
     title, _, intro = head.partition("\n")

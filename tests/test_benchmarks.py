@@ -345,6 +345,13 @@ def test_profile_summarizes_pyspy_samples(tmp_path):
     assert exit_info.value.code == 2
 
 
+def test_peers_page_names_no_interpreter_path():
+    from benchmarks import peers
+
+    text = "ran `/opt/venvs/a-b/../x/bin/python3.11` and (/tmp/np1/bin/python), 'py'"
+    assert peers.without_paths(text) == "ran `python` and (python), 'py'"
+
+
 def test_peers_page_sections():
     from benchmarks import peers
 

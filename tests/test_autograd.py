@@ -556,6 +556,44 @@ def test_detect_anomaly_still_flags_an_overflow_and_a_nan_from_inf():
             inf - inf  # inf − inf: a NaN is always an anomaly
 
 
+def test_detect_anomaly_a_reduction_carries_an_inf_only_from_what_it_reduced():
+    x = ts.Tensor(np.array([[-np.inf, 0.0], [1e308, 1e308]]), requires_grad=True)
+    with np.errstate(over="ignore"), ts.detect_anomaly():
+        for reduce in (lambda t: t.sum(axis=1), lambda t: t.mean(axis=-1, keepdims=True)):
+            # row 0's −inf is carried; row 1's overflow is made here and must not pass
+            with pytest.raises(ts.AnomalyError, match=r"forward of '(sum|mean)'.*2 inf"):
+                reduce(x)
+        assert x[0].sum().item() == -np.inf  # carried: no error
+        assert x.max(axis=0).numpy()[0] == 1e308
+
+
+def test_detect_anomaly_an_infinite_loss_is_never_carried():
+    # −inf logits are masks; a target whose logit is −inf makes the loss infinite
+    logits = ts.Tensor(np.array([[0.0, -np.inf, 1.0], [0.0, -np.inf, 1.0]]), requires_grad=True)
+    with ts.detect_anomaly():
+        assert np.isfinite(ts.F.cross_entropy(logits, np.array([0, 2])).item())
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'cross_entropy'.*1 inf"):
+            ts.F.cross_entropy(logits, np.array([0, 1]))
+
+
+def test_detect_anomaly_names_an_input_that_was_already_nan():
+    w = ts.Tensor(np.array([np.nan, 1.0]), requires_grad=True, name="W")
+    x = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with ts.detect_anomaly():
+        with pytest.raises(
+            ts.AnomalyError,
+            match=r"'mul'.*input 1 \(a leaf 'W' of shape \(2,\)\) already held 1 NaN",
+        ):
+            x * w
+    y = x * w  # made outside detect_anomaly(): named as the op that made it
+    with ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"'matmul'.*input 0 \(made by 'mul' of shape"):
+            y @ x
+    with ts.detect_anomaly(), np.errstate(invalid="ignore"):  # made here: the op is named
+        with pytest.raises(ts.AnomalyError, match="stopped at the first such op"):
+            x * np.inf - np.inf
+
+
 def test_detect_anomaly_in_backward():
     x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
     with np.errstate(divide="ignore"), ts.detect_anomaly():

@@ -67,6 +67,22 @@ class Function:
     def backward(self, g):  # pragma: no cover - every op overrides it
         raise NotImplementedError
 
+    def carries_infs(self, out, inputs) -> bool:
+        """Under detect_anomaly(): whether every inf in `out`, this op's forward output,
+        was carried in by the input arrays (some hold an inf). An `elementwise` op carries
+        one only where an input held one (after broadcasting); an op that moves or combines
+        elements (reshape, matmul) whenever any input held one. Reductions and losses say
+        more precisely (ops.Sum, ops.SoftmaxCrossEntropy)."""
+        xp = backend.array_module(out)
+        if not self.elementwise:
+            return True
+        held = None  # where the inputs held an inf, broadcast to out's shape
+        for x in inputs:
+            if _has_inf(x):
+                inf = xp.broadcast_to(xp.isinf(x), out.shape)
+                held = inf if held is None else held | inf
+        return held is not None and not bool((xp.isinf(out) & ~held).any())
+
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
 
@@ -423,45 +439,53 @@ class AnomalyError(FloatingPointError):
     """An op produced NaN or inf while `detect_anomaly()` was on."""
 
 
-def check_finite(array, where: str, inputs=(), elementwise: bool = False) -> None:
+def check_finite(array, where: str, fn: Function | None = None, inputs=()) -> None:
     """Raise AnomalyError naming `where` if `array` holds NaN or inf.
 
-    With `inputs` (an op's input arrays), infs the inputs carried in pass: a −inf attention
-    mask added to the scores is carried, not made, by the addition. For an `elementwise`
-    op an inf passes where an input held an inf at that place (after broadcasting); for
-    one that moves or combines elements (reshape, matmul, a sum) when an input held any.
-    NaN is always an anomaly, and so is an inf made from finite numbers (an overflow)."""
+    With op `fn` and its input Tensors `inputs`: infs the inputs carried in pass (a −inf
+    attention mask added to the scores is carried, not made, by the addition; which ones
+    count as carried is `fn.carries_infs`), and a NaN that an input already held is named
+    as coming from that input, not from `fn`. NaN is otherwise always an anomaly, and so is
+    an inf made from finite numbers (an overflow)."""
     if array.__class__ is IndexedGrad:
         array = array.values
     elif array.__class__ is ProductGrad:
         array = array.dense()
     xp = backend.array_module(array)
-    if not bool(xp.isfinite(array).all()):
-        n_nan = int(xp.isnan(array).sum())
-        n_inf = int(xp.isinf(array).sum())
-        if not n_nan and inputs and _carried_in(array, inputs, elementwise):
+    if bool(xp.isfinite(array).all()):
+        return
+    n_nan = int(xp.isnan(array).sum())
+    n_inf = int(xp.isinf(array).sum())
+    arrays = [x.data for x in inputs]
+    if not n_nan and fn is not None and any(_has_inf(x) for x in arrays):
+        if fn.carries_infs(array, arrays):
             return
-        raise AnomalyError(
-            f"{where} produced {n_nan} NaN and {n_inf} inf values "
-            f"(shape {tuple(array.shape)}); detect_anomaly() stopped at the first such op"
-        )
+    made = f"{where} produced {n_nan} NaN and {n_inf} inf values (shape {tuple(array.shape)})"
+    for i, x in enumerate(inputs):
+        if n_nan and _is_float(x.data) and bool(xp.isnan(x.data).any()):
+            n_in = int(xp.isnan(x.data).sum())
+            raise AnomalyError(
+                f"{made}, but its input {i} ({_describe(x)}) already held {n_in} NaN: "
+                "it was NaN before this op (data, or a weight that became NaN outside "
+                "detect_anomaly(), e.g. in an optimizer step after a NaN gradient)"
+            )
+    raise AnomalyError(f"{made}; detect_anomaly() stopped at the first such op")
 
 
-def _carried_in(out, inputs, elementwise: bool) -> bool:
-    """Whether every inf in `out` is one that `inputs` carried in (see check_finite)."""
-    xp = backend.array_module(out)
-    held = None  # where the inputs held an inf, broadcast to out's shape
-    for x in inputs:
-        if getattr(x, "dtype", None) is None or x.dtype.kind not in "fc":
-            continue
-        inf = xp.isinf(x)
-        if not bool(inf.any()):
-            continue
-        if not elementwise:
-            return True
-        inf = xp.broadcast_to(inf, out.shape)
-        held = inf if held is None else held | inf
-    return held is not None and not bool((xp.isinf(out) & ~held).any())
+def _is_float(x) -> bool:
+    return getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
+
+
+def _has_inf(x) -> bool:
+    return _is_float(x) and bool(backend.array_module(x).isinf(x).any())
+
+
+def _describe(t) -> str:
+    """A Tensor in an anomaly message: 'a leaf 'W_hh' of shape (4, 4)', or the op that
+    made it."""
+    name = f" '{t.name}'" if t.name else ""
+    what = f"a leaf{name}" if t._ctx is None else f"made by '{t._ctx.op_name}'{name}"
+    return f"{what} of shape {tuple(t.data.shape)}"
 
 
 # ---------------------------------------------------------------- broadcasting undone

@@ -557,6 +557,15 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced_infs(fn, out, inputs) -> bool:
+    """carries_infs for a reduction over fn.axis: an inf in an output element is carried
+    only when the elements reduced into it held one (a −inf in one row does not explain an
+    overflow in another)."""
+    xp = array_module(out)
+    held = xp.isinf(inputs[0]).any(axis=fn.axis, keepdims=fn.keepdims)
+    return not bool((xp.isinf(out) & ~held).any())
+
+
 class Sum(Function):
     """Σ of x over `axis` (all axes if None), keeping them as size-1 axes if `keepdims`."""
 
@@ -571,6 +580,8 @@ class Sum(Function):
     def forward(self, x):
         self.saved = x.shape
         return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    carries_infs = _reduced_infs
 
     def backward(self, g):  # every summed element gets the gradient of the sum
         shape = self.saved
@@ -593,6 +604,8 @@ class Mean(Function):
     def forward(self, x):
         self.saved = x.shape
         return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    carries_infs = _reduced_infs
 
     def backward(self, g):  # every averaged element gets 1/n of the gradient
         shape = self.saved
@@ -629,6 +642,8 @@ class Max(Function):
         if self.keepdims:
             return m
         return m.reshape(()) if self.axis is None else m.squeeze(axis=self.axis)
+
+    carries_infs = _reduced_infs
 
     def backward(self, g):
         is_max, count = self.saved
@@ -957,6 +972,11 @@ class SoftmaxCrossEntropy(Function):
             nll = xp.where(keep, nll, 0)
         self.saved = (z, log_z, t, keep, max(count, 1))
         return nll.sum() / max(count, 1)
+
+    def carries_infs(self, out, inputs) -> bool:
+        # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
+        # the row overflowed): never carried, always an anomaly
+        return False
 
     def backward(self, g):  # ∂L/∂logits = (softmax − onehot(target)) / count
         z, log_z, t, keep, count = self.saved

@@ -92,9 +92,7 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
         t.requires_grad = False
         t._ctx = None
     if state.anomaly:
-        autograd.check_finite(
-            out, f"forward of '{fn.op_name}'", [p.data for p in parents], fn.elementwise
-        )
+        autograd.check_finite(out, f"forward of '{fn.op_name}'", fn, parents)
     return t
 
 
@@ -150,7 +148,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         t.requires_grad = False
         t._ctx = None
     if state.anomaly:
-        autograd.check_finite(out, f"forward of '{fn.op_name}'", [x.data, y.data], fn.elementwise)
+        autograd.check_finite(out, f"forward of '{fn.op_name}'", fn, (x, y))
     return t
 
 

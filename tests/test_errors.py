@@ -125,8 +125,72 @@ def test_bad_axis(method, axis, rng):
 
 
 def test_duplicate_axis(rng):
-    with pytest.raises(ValueError, match=names("sum", (2, 3), "axis")):
+    with pytest.raises(ValueError, match=names("sum", "axis (0, 0)", "twice", (2, 3))):
         f64(rng, 2, 3).sum(axis=(0, 0))
+    with pytest.raises(ValueError, match=names("mean", "axis (0, -2)", "twice", (2, 3))):
+        f64(rng, 2, 3).mean(axis=(0, -2))  # the same axis, counted from each end
+
+
+@pytest.mark.parametrize(
+    "call, what",
+    [
+        (lambda: ts.Tensor([1.0], requires_grad="no"), "Tensor: requires_grad"),
+        (lambda: ts.Tensor([1.0]).sum(keepdims="no"), "sum: keepdims"),
+        (lambda: (ts.Tensor([1.0], requires_grad=True) * 2).sum().backward(retain_graph="yes"),
+         "backward: retain_graph"),
+        (lambda: ts.F.dropout(ts.Tensor([1.0]), 0.5, training="no"), "dropout: training"),
+        (lambda: ts.nn.Linear(2, 2, bias="no"), "Linear: bias"),
+        (lambda: ts.nn.GRUCell(2, 2, bias="no"), "GRUCell: bias"),
+        (lambda: ts.nn.MultiHeadAttention(4, 2, bias="no"), "MultiHeadAttention: bias"),
+        (lambda: ts.nn.Linear(2, 2).train("no"), "Linear.train: mode"),
+    ],
+)  # fmt: skip
+def test_a_flag_given_a_string_is_a_type_error(call, what):
+    # "no" would read as True
+    with pytest.raises(TypeError, match=names(what, "True or False, got str")):
+        call()
+
+
+def test_flags_take_bools_numpy_bools_and_0_or_1():
+    assert ts.Tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True
+    assert ts.Tensor([1.0]).sum(keepdims=1).shape == (1,)
+    assert ts.nn.Linear(2, 2, bias=0).b is None
+    assert ts.nn.Linear(2, 2).train(np.False_).training is False
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ts.Tensor([1j, 2.0]),
+        lambda: ts.Tensor(np.array([1 + 2j])),
+        lambda: ts.Tensor(np.array([1 + 0j]), dtype=np.float32),  # dropped .imag silently
+        lambda: ts.Tensor([1.0], dtype=np.complex64),
+        lambda: ts.Tensor([1.0, 2.0], requires_grad=True) * np.array([1j, 1j]),
+        lambda: (ts.Tensor([1.0, 2.0], requires_grad=True) * 2).backward(np.array([1j, 1j])),
+        lambda: (ts.Tensor([1.0, 2.0], requires_grad=True) * 2).backward([1j, 1]),
+    ],
+)
+def test_complex_numbers_are_refused(make):
+    # no op defines a complex gradient: w * 1j summed gave w.grad = 0, silently
+    with pytest.raises(TypeError, match="not complex.*real, .imag or abs"):
+        make()
+
+
+def test_converting_an_array_to_a_dtype_that_cannot_hold_it():
+    # as for lists: a cast would wrap around (300 as uint8 is 44) or make up a number
+    with pytest.raises(
+        OverflowError, match=names("uint8", "array of int64", "-1 to 300", "0 to 255")
+    ):
+        ts.Tensor(np.array([300, -1]), dtype=np.uint8)
+    with pytest.raises(OverflowError, match=names("int64", "9.22")):
+        ts.Tensor(np.array([2.0**63]), dtype=np.int64)
+    with pytest.raises(ValueError, match=names("int64", "NaN or inf")):
+        ts.Tensor([float("nan")], dtype=np.int64)
+    with pytest.raises(ValueError, match=names("int32", "NaN or inf")):
+        ts.Tensor(np.array([1.0, np.inf]), dtype=np.int32)
+    # floats are truncated toward 0, as NumPy and PyTorch do: -0.5 fits uint8
+    assert ts.Tensor(np.array([-0.5, 255.9]), dtype=np.uint8).numpy().tolist() == [0, 255]
+    assert ts.Tensor([1.5, -2.7], dtype=np.int64).numpy().tolist() == [1, -2]
 
 
 @pytest.mark.parametrize("axes", [(0, 0), (0, 2), (2, 1), (0, 1, 2), (1,)])
@@ -148,6 +212,14 @@ def test_cat_and_stack_errors(rng):
         ts.stack([a, a], axis=3)
     with pytest.raises(ValueError, match="cat: needs at least one tensor"):
         ts.cat([])
+    for make in (ts.cat, ts.stack):  # list(a) would split a into its rows, silently
+        for single in (a, a.numpy()):
+            with pytest.raises(
+                TypeError, match=names(make.__name__, "single", "wrap it in a list")
+            ):
+                make(single)
+    with pytest.raises(TypeError, match=names("stack", "sequence of tensors", "int")):
+        ts.stack(3)
 
 
 def test_index_out_of_range(rng):

@@ -32,6 +32,16 @@ def as_float(value: Any, what: str, kind: str = "a number") -> float:
         raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {value!r}") from None
 
 
+def as_bool(value: Any, what: str) -> bool:
+    """`value` as a bool (True/False, a NumPy bool, or the ints 0 and 1), or a TypeError
+    naming `what`: a string such as "no" would otherwise read as True."""
+    if value is True or value is False:
+        return value
+    if isinstance(value, np.bool_) or (isinstance(value, int | np.integer) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{what} must be True or False, got {type(value).__name__} {value!r}")
+
+
 def as_id_array(data: Any, ragged: str) -> Any:
     """Token ids as an array: an array as it is, a (nested) list read by NumPy; rows of
     different lengths are a ValueError saying `ragged` (not NumPy's "inhomogeneous shape")."""

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from . import backend, ops
-from ._checks import as_float, as_id_array, as_int
+from ._checks import as_bool, as_float, as_id_array, as_int
 from .autograd import OpError
 from .tensor import Tensor, _apply1, _leaf, apply, rng
 
@@ -177,6 +177,8 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         p = as_float(p, "dropout: p", "a real number in [0, 1)")  # a Fraction, a 0-d array
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if training is not True and training is not False:
+        training = as_bool(training, "dropout: training")
     if not training or p == 0.0:
         return x
     if x.data.dtype.kind != "f":

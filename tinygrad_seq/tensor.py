@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import autograd, backend, ops
-from ._checks import as_int
+from ._checks import as_bool, as_int
 from .autograd import OpError, state
 
 _new = object.__new__
@@ -162,6 +162,8 @@ def _to_array(data, dtype=None):
     """`data` as an array of the right backend and dtype (see Tensor's docstring)."""
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        raise TypeError(_COMPLEX.format(what=f"a tensor of {np.dtype(dtype)}"))
     backend.notice_cupy(data)
     if data.__class__ in backend.ARRAY_TYPES and data.__class__ is not _ndarray:
         arr = data  # already a CuPy array: stays on the GPU
@@ -172,7 +174,10 @@ def _to_array(data, dtype=None):
                 f"cannot make a tensor from an array of {arr.dtype}: expected numbers (a bool, "
                 "integer or float dtype), or pass dtype= to convert it"
             )
+        if arr.dtype.kind == "c":
+            raise TypeError(_COMPLEX.format(what=f"a tensor from {arr.dtype} data"))
         if dtype is not None and arr.dtype != np.dtype(dtype):
+            _check_fits(arr, np.dtype(dtype), data)
             arr = _cast(arr, np.dtype(dtype))  # on the host: CuPy has no object/str dtypes
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
@@ -193,17 +198,27 @@ def _to_array(data, dtype=None):
                 f"{type(odd).__name__ if arr.size else 'nothing'}: expected numbers, "
                 "nested lists of numbers, or an array"
             )
+        if arr.dtype.kind == "c":
+            raise TypeError(_COMPLEX.format(what=f"a tensor from {type(data).__name__} data"))
         if dtype is not None:
             _check_fits(arr, np.dtype(dtype), data)
         elif arr.dtype.kind == "f":
             arr = arr.astype(_default_dtype)  # Python floats follow the default dtype
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
+    if arr.dtype.kind == "c":  # (a CuPy array)
+        raise TypeError(_COMPLEX.format(what=f"a tensor from {arr.dtype} data"))
     if dtype is not None:
         dt = np.dtype(dtype)
         if arr.dtype != dt:
             arr = _cast(arr, dt)
     return arr
+
+
+_COMPLEX = (
+    "cannot make {what}: tinygrad_seq supports bool, integer and float dtypes, not complex "
+    "(take .real, .imag or abs() first)"
+)
 
 
 def _cast(arr, dt):
@@ -215,17 +230,26 @@ def _cast(arr, dt):
 
 
 def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
-    """An OverflowError for Python integers that `dt` cannot hold ([300] as int8), which a
-    cast would wrap around silently."""
-    if dt.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
-        info = np.iinfo(dt)
-        low, high = arr.min(), arr.max()
-        if low < info.min or high > info.max:
-            values = f"the value {low}" if arr.size == 1 else f"values from {low} to {high}"
-            raise OverflowError(
-                f"cannot make a tensor of {dt} from {data!r}: {values}, and {dt} holds "
-                f"{info.min} to {info.max}"
-            )
+    """An OverflowError for integers that integer `dt` cannot hold ([300] as int8), which a
+    cast would wrap around silently; a ValueError for NaN or ±inf made integers (a cast
+    gives an arbitrary number). Floats are truncated toward 0, as NumPy and PyTorch do."""
+    if dt.kind not in "iu" or arr.dtype.kind not in "iuf" or not arr.size:
+        return
+    source = f"an array of {arr.dtype}" if hasattr(data, "dtype") else repr(data)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"cannot make a tensor of {dt} from {source} holding NaN or inf")
+    info = np.iinfo(dt)
+    low, high = arr.min(), arr.max()
+    too_high = high > info.max
+    if arr.dtype.kind == "f":  # truncated toward 0 (-0.5 fits an unsigned dtype); in floats
+        low, high = np.trunc(low), np.trunc(high)  # int64's max rounds up to 2**63
+        too_high = high >= float(info.max) + 1.0
+    if low < info.min or too_high:
+        values = f"the value {low}" if arr.size == 1 else f"values from {low} to {high}"
+        raise OverflowError(
+            f"cannot make a tensor of {dt} from {source}: {values}, and {dt} holds "
+            f"{info.min} to {info.max}"
+        )
 
 
 def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
@@ -280,11 +304,13 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         arr = _to_array(data, dtype)
+        if requires_grad is not False:
+            requires_grad = as_bool(requires_grad, "Tensor: requires_grad")
         if requires_grad:
             _check_grad_dtype(arr.dtype)
         self.data = arr
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self.name = name
         self.scope = state.scope
         self._ctx = None
@@ -446,6 +472,8 @@ class Tensor:
         `grad` (same shape as self) may be omitted only for a single-element tensor.
         The graph's saved arrays are freed afterwards unless `retain_graph=True`.
         """
+        if retain_graph is not False:
+            retain_graph = as_bool(retain_graph, "backward: retain_graph")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "
@@ -461,13 +489,20 @@ class Tensor:
             g = backend.array_module(self.data).ones_like(self.data)
         else:
             g = grad.data if isinstance(grad, Tensor) else grad
+            xp = backend.array_module(self.data)
             try:
-                g = backend.array_module(self.data).asarray(g, dtype=self.dtype)
+                if getattr(g, "dtype", None) is None and not isinstance(g, str | bytes):
+                    g = xp.asarray(g)  # (a list: read first, so complex numbers show)
+                complex_ = getattr(g, "dtype", None) is not None and g.dtype.kind == "c"
+                if not complex_:
+                    g = xp.asarray(g, dtype=self.dtype)
             except (TypeError, ValueError) as e:
                 raise TypeError(
                     f"backward(grad): grad must be numbers of shape {tuple(self.shape)} (an "
                     f"array, list or Tensor), got {type(grad).__name__}: {e}"
                 ) from None
+            if complex_:
+                raise TypeError(_COMPLEX.format(what=f"a gradient from {g.dtype} data"))
             if g.shape != self.shape:
                 raise ValueError(
                     f"backward(grad): grad has shape {tuple(g.shape)} but the tensor has "
@@ -707,14 +742,20 @@ class Tensor:
     # -------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Sum over `axis` (all axes by default, giving a 0-d tensor)."""
+        if keepdims is not False and keepdims is not True:
+            keepdims = as_bool(keepdims, "sum: keepdims")
         return _apply1(ops.Sum(_check_axis(axis, self.shape, "sum"), keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """Mean over `axis` (all axes by default, giving a 0-d tensor)."""
+        if keepdims is not False and keepdims is not True:
+            keepdims = as_bool(keepdims, "mean: keepdims")
         return _apply1(ops.Mean(_check_axis(axis, self.shape, "mean"), keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """Max over `axis`; tied maxima share the gradient."""
+        if keepdims is not False and keepdims is not True:
+            keepdims = as_bool(keepdims, "max: keepdims")
         return _apply1(ops.Max(_check_axis(axis, self.shape, "max"), keepdims), self)
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -790,6 +831,10 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
             raise ValueError(
                 f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} ({ndim} axes)"
             )
+    if len(axes) > 1 and len({a % max(ndim, 1) for a in axes}) < len(axes):
+        raise ValueError(
+            f"{op}: axis {axis} names the same axis twice, for a tensor of shape {tuple(shape)}"
+        )
     return axis if ndim else None  # a 0-d tensor has no axis: axis 0 or -1 means all of it
 
 
@@ -956,7 +1001,17 @@ def maximum(a: Tensor, b) -> Tensor:
 def _as_tensors(tensors, op: str) -> list[Tensor]:
     """Tensors as they are; lists and arrays among them as constants, lists taking the
     first tensor's float dtype (as x + [0.1] does)."""
-    tensors = list(tensors)
+    if isinstance(tensors, Tensor) or hasattr(tensors, "dtype"):  # list() would split rows
+        raise TypeError(
+            f"{op}: expected a sequence of tensors (e.g. [a, b]), got a single "
+            f"{type(tensors).__name__}; wrap it in a list"
+        )
+    try:
+        tensors = list(tensors)
+    except TypeError:
+        raise TypeError(
+            f"{op}: expected a sequence of tensors (e.g. [a, b]), got {type(tensors).__name__}"
+        ) from None
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
     like = next((t for t in tensors if isinstance(t, Tensor)), None)

@@ -287,6 +287,10 @@ def test_bad_inputs(rng):
         model(src, tgt_in, src_mask=np.ones((3, 4), dtype=bool))
     with pytest.raises(TypeError, match=r"src_mask must be boolean.*int64"):
         model(src, tgt_in, src_mask=np.ones((3, 5), dtype=np.int64))
+    empty_row = np.ones((3, 5), dtype=bool)
+    empty_row[1] = False  # as src_lengths 0, which is refused: no real token to attend to
+    with pytest.raises(ValueError, match=r"Seq2Seq: src_mask row 1 has no True"):
+        model(src, tgt_in, src_mask=empty_row)
     with pytest.raises(ValueError, match="not both"):
         model(src, tgt_in, src_lengths=lengths, src_mask=np.ones((3, 5), dtype=bool))
 

@@ -296,6 +296,8 @@ def test_bad_ids_and_batches(rng):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (3, 2)))
     with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 3\]"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[3, 4])
+    with pytest.raises(ValueError, match=r"Transformer: src_mask row 0 has no True"):
+        model.encode(rng.integers(0, 5, (2, 3)), np.array([[False] * 3, [True] * 3]))
     with pytest.raises(TypeError, match=r"src_lengths must be integers"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[2.5, 2])
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, ops
-from .._checks import as_id_array
+from .._checks import as_bool, as_id_array
 from ..functional import padding_mask
 from ..tensor import Tensor, _leaf, apply, where  # (_leaf: an array kept on its backend)
 from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
@@ -195,8 +195,9 @@ def ids_array(ids: Ids, who: str, what: str) -> Any:
 
 
 def check_src_mask(src_mask: Mask, batch: int, t_in: int, who: str) -> Any:
-    """`src_mask` checked to be boolean (a TypeError if not) of shape (B, T_in) (a
-    ValueError if not); returned as an array."""
+    """`src_mask` checked to be boolean (a TypeError if not) of shape (B, T_in) with a
+    True in every row (a ValueError if not: as src_lengths >= 1, every source needs a real
+    token); returned as an array."""
     mask = src_mask.data if isinstance(src_mask, Tensor) else src_mask
     if not hasattr(mask, "dtype"):
         mask = np.asarray(mask)
@@ -209,6 +210,12 @@ def check_src_mask(src_mask: Mask, batch: int, t_in: int, who: str) -> Any:
         raise ValueError(
             f"{who}: src_mask must be boolean of shape (B, T_in) = {(batch, t_in)}, got "
             f"shape {tuple(mask.shape)}"
+        )
+    if t_in and not bool(mask.any(axis=1).all()):
+        row = int(backend.to_numpy(~mask.any(axis=1)).argmax())
+        raise ValueError(
+            f"{who}: src_mask row {row} has no True (real token); every source needs at "
+            "least one, as src_lengths must be >= 1"
         )
     return mask
 
@@ -404,6 +411,7 @@ class MultiHeadAttention(Module):
     def __init__(self, d_model: int, num_heads: int, bias: bool = True) -> None:
         super().__init__()
         check_sizes("MultiHeadAttention", d_model=d_model, num_heads=num_heads)
+        bias = as_bool(bias, "MultiHeadAttention: bias")
         if num_heads < 1 or d_model % num_heads:
             raise ValueError(
                 f"MultiHeadAttention: num_heads must divide d_model so every head gets "

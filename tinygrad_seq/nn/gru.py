@@ -15,6 +15,7 @@ W is (h, h+d) and acts on row vectors as [h_{t-1}, x_t] @ Wᵀ.
 
 from __future__ import annotations
 
+from .._checks import as_bool
 from ..tensor import Tensor, cat
 from .module import Mask, Module, check_sizes, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks, unroll
@@ -32,6 +33,7 @@ class GRUCell(Module):
     def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
         check_sizes("GRUCell", input=input, hidden=hidden)
+        bias = as_bool(bias, "GRUCell: bias")
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_z = uniform_init((h, h + d), h, name="W_z")

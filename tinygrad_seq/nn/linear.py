@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional as F
+from .._checks import as_bool
 from ..tensor import Tensor, get_default_dtype, rng
 from .module import Ids, Module, Parameter, check_float, check_sizes, uniform_init
 
@@ -31,6 +32,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         check_sizes("Linear", in_features=in_features, out_features=out_features)
+        bias = as_bool(bias, "Linear: bias")
         self.in_features, self.out_features = in_features, out_features
         self.W = uniform_init((out_features, in_features), in_features, name="W")
         self.b = uniform_init((out_features,), in_features, name="b") if bias else None

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._checks import as_int
+from .._checks import as_bool, as_int
 from ..tensor import Tensor, _check_grad_dtype, _to_array, get_default_dtype, rng
 
 # Type hints for the models' inputs (each model checks them at run time): token ids as an
@@ -208,6 +208,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active) for this module and all submodules."""
+        mode = as_bool(mode, f"{type(self).__name__}.train: mode")
         for m in self.modules():
             m.training = mode
         return self

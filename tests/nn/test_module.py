@@ -3,6 +3,8 @@ and loading weights (a bad file is a clear error and leaves the model untouched)
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -375,9 +377,66 @@ def test_weights_named_like_savez_arguments_round_trip(tmp_path):
     np.testing.assert_array_equal(np_of(other.file.data), [0, 1, 2])
 
 
-def test_load_on_the_class_says_to_build_the_model_first(tmp_path):
-    with pytest.raises(TypeError, match=r"make the model first.*Linear\(3, 4\)\.load\(path\)"):
-        Linear.load(tmp_path / "w.npz")
+def test_load_on_the_class_builds_the_saved_model(tmp_path, rng):
+    # DESIGN's Module.load(path): the file holds the class and the arguments it was built with
+    path = tmp_path / "s2s.npz"
+    model = ts.nn.Seq2Seq(10, 12, 6, 8, cell="gru", attention="additive")
+    model.save(path)
+    src, tgt_in = rng.integers(1, 10, (2, 4)), rng.integers(1, 12, (2, 3))
+    for cls in (ts.nn.Seq2Seq, Module):  # the class itself, or any: Module
+        rebuilt = cls.load(path)
+        assert type(rebuilt) is ts.nn.Seq2Seq and rebuilt is not model
+        np.testing.assert_array_equal(rebuilt(src, tgt_in).numpy(), model(src, tgt_in).numpy())
+    with pytest.raises(TypeError, match=r"Linear.load: .* holds a Seq2Seq, not a Linear"):
+        Linear.load(path)
+    # sizes given as a tuple and NumPy ints come back; float64 weights stay float64
+    ts.set_default_dtype(np.float64)
+    try:
+        mlp = ts.nn.MLP((4, np.int64(8), 2), activation="relu")
+    finally:
+        ts.set_default_dtype(np.float32)
+    mlp.save(path)
+    again = ts.nn.MLP.load(path)
+    for (name, p), (_, q) in zip(mlp.named_parameters(), again.named_parameters(), strict=True):
+        assert q.dtype == np.float64, name
+        np.testing.assert_array_equal(q.numpy(), p.numpy())
+    x = ts.Tensor(rng.standard_normal((3, 4)))
+    np.testing.assert_array_equal(again(x).numpy(), mlp(x).numpy())  # relu, not tanh
+
+
+def test_load_on_the_class_of_a_model_built_from_objects_says_to_build_it(tmp_path):
+    class Wrapper(Module):
+        def __init__(self, inner: Module) -> None:  # a module: no file can hold it
+            super().__init__()
+            self.inner = inner
+
+    model = Wrapper(Linear(2, 3))
+    assert [n for n, _ in model.named_parameters()] == ["inner.W", "inner.b"]
+    model.save(tmp_path / "w.npz")
+    with pytest.raises(TypeError, match=r"weights only.*build the model first.*model\.load"):
+        Wrapper.load(tmp_path / "w.npz")
+    assert Wrapper(Linear(2, 3)).load(tmp_path / "w.npz").inner.W.shape == (3, 2)
+    with pytest.raises(TypeError, match=r"MLP.load needs the path of a weights file, got None"):
+        ts.nn.MLP.load(None)
+
+
+def test_load_on_the_class_imports_nothing_a_file_names(tmp_path):
+    import json
+    import zipfile
+
+    def file_naming(cls: str):
+        path = tmp_path / "w.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            with archive.open("__model__.npy", "w") as member:
+                build = {"class": cls, "arguments": {}}
+                np.lib.format.write_array(member, np.array(json.dumps(build)))
+        return path
+
+    with pytest.raises(TypeError, match=r"a Evil from module not_imported_yet, which is not"):
+        Module.load(file_naming("not_imported_yet:Evil"))  # only imported classes count
+    assert "not_imported_yet" not in sys.modules
+    with pytest.raises(TypeError, match=r"names os:system, which is not a model class"):
+        Module.load(file_naming("os:system"))
 
 
 def test_save_through_a_symlink_writes_its_target_and_keeps_the_mode(tmp_path):

@@ -5,16 +5,26 @@ or lists, tuples and dicts holding them (named "layers.0", "heads.query", ...).
 `named_parameters()` lists a module's own parameters first, in the order they were
 assigned, then each submodule's the same way.
 No registration calls, no metaclass: what you assign in `__init__` is what you get.
+
+`save(path)` writes the weights and, when they are plain values (sizes, names, flags), the
+arguments the model was built with; so `model.load(path)` reads weights into a built model
+and `Seq2Seq.load(path)` (or `Module.load(path)`) builds the model first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import inspect
+import json
+import math
 import numbers
 import os
 import secrets
 import shutil
+import sys
+import types
 import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -23,7 +33,14 @@ import numpy as np
 
 from .. import backend
 from .._checks import as_bool, as_int
-from ..tensor import Tensor, _check_grad_dtype, _to_array, get_default_dtype, rng
+from ..tensor import (
+    Tensor,
+    _check_grad_dtype,
+    _to_array,
+    get_default_dtype,
+    rng,
+    set_default_dtype,
+)
 
 # Type hints for the models' inputs (each model checks them at run time): token ids as an
 # integer Tensor, NumPy (or CuPy) array or nested list; masks as a bool Tensor or array.
@@ -135,11 +152,99 @@ def _held(key: str, value: Any, seen: set[int] | None = None):
         yield from _held(f"{key}.{k}", item, seen)
 
 
+# the archive member that holds how to build the saved model (see Module.save)
+_BUILD = "__model__"
+
+
+def _plain(value: Any) -> Any:
+    """A constructor argument as a file can hold it (JSON): None, a bool, int, float or
+    string, or a list of them (a tuple becomes a list, a NumPy number a Python one); or
+    _NOT_PLAIN (an array, a module, a function, NaN...)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NOT_PLAIN  # (JSON has no NaN)
+    if isinstance(value, list | tuple):
+        items = [_plain(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items) else items
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+def _recording_arguments(init):
+    """`init` that first notes the arguments the model is built with (the outermost
+    constructor's only: a subclass's super().__init__(...) is part of building it)."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "_built_with" not in self.__dict__:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError:
+                bound = None  # init raises the same error, with its own message
+            arguments = None
+            if bound is not None:
+                bound.apply_defaults()
+                given = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}  # (no self)
+                kinds = {p.kind for p in list(signature.parameters.values())[1:]}
+                variadic = {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+                if _NOT_PLAIN not in given.values() and not kinds & variadic:
+                    arguments = given
+            # (None: the file gets the weights only; the class form of load says why)
+            object.__setattr__(self, "_built_with", arguments)
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
+    """{name: array} of a file written by Module.save; a clear ValueError for another."""
+    not_weights = ValueError(
+        f"{who}.load: {os.fspath(path)!r} is not a weights file written by Module.save (an "
+        ".npz archive of named arrays)"
+    )
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile):  # not an .npz (or .npy) file
+        raise not_weights from None
+    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+        raise not_weights
+    with data:
+        try:
+            return {k: data[k] for k in data.files}
+        except (ValueError, OSError, zipfile.BadZipFile) as e:  # an object array, a bad member
+            raise ValueError(f"{not_weights} ({e})") from None
+
+
+class _ModelOrClassMethod:
+    """A method that runs on the model when called on one (`model.load(path)`) and on the
+    class when called on it (`Seq2Seq.load(path)`)."""
+
+    def __init__(self, on_model, on_class, doc: str) -> None:
+        self.on_model, self.on_class = on_model, on_class
+        self.__doc__ = on_model.__doc__ = on_class.__doc__ = doc  # (what help() shows)
+
+    def __get__(self, model, cls=None):
+        if model is None:
+            return types.MethodType(self.on_class, cls)
+        return types.MethodType(self.on_model, model)
+
+
 class Module:
     """Base class of every model: parameters, train/eval, saving and loading."""
 
     def __init__(self) -> None:
         self.training = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:  # note what each model is built with, for load
+            cls.__init__ = _recording_arguments(cls.__dict__["__init__"])
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -270,11 +375,18 @@ class Module:
         return self
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the weights to a NumPy .npz file (at `path` exactly: no suffix added).
+        """Write the weights to a NumPy .npz file (at `path` exactly: no suffix added),
+        and how to build the model: its class and the arguments it was built with, when
+        they are plain values (sizes, names, flags), so `Class.load(path)` can rebuild it.
 
         The file is written beside `path` under another name, then moved over it: an
         error or an interrupt midway leaves any earlier file at `path` as it was."""
         state = self.state_dict()
+        built_with = self.__dict__.get("_built_with")
+        if built_with is not None:
+            cls = type(self)
+            build = {"class": f"{cls.__module__}:{cls.__qualname__}", "arguments": built_with}
+            state[_BUILD] = np.array(json.dumps(build))  # (a string array: no pickle)
         given = os.fspath(path)
         path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
         if os.path.isdir(path):  # (os.replace would name the hidden partial file)
@@ -304,31 +416,74 @@ class Module:
                 os.remove(partial)
             raise
 
-    def load(self, path: str | os.PathLike | None = None) -> Module:
-        """Read weights saved by `save` into this module (checked first); returns self.
-
-        Called on a built model, `model.load(path)`: the file holds weights, not the sizes
-        to build one from (`Linear.load(path)` on the class is a TypeError saying so)."""
+    def _load_into(self, path: str | os.PathLike | None = None) -> Module:
+        """Read weights saved by `save` into this built model (checked first); returns it."""
         if path is None:
-            if isinstance(self, str | os.PathLike):  # Linear.load("w.npz"): self is the path
-                raise TypeError(
-                    "load reads weights into a model that is already built: make the model "
-                    "first, then call load on it, e.g. Linear(3, 4).load(path)"
-                )
             raise TypeError(f"{type(self).__name__}.load needs the path of a weights file")
-        not_weights = ValueError(
-            f"{type(self).__name__}.load: {os.fspath(path)!r} is not a weights file written "
-            "by Module.save (an .npz archive of named arrays)"
-        )
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile):  # not an .npz (or .npy) file
-            raise not_weights from None
-        if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
-            raise not_weights
-        with data:
-            state = {k: data[k] for k in data.files}
+        state = _read_weights(path, type(self).__name__)
+        state.pop(_BUILD, None)
         return self.load_state_dict(state)
+
+    def _build_from(cls, path: str | os.PathLike | None = None) -> Module:
+        """Build the model saved at `path` (its class and arguments, as `save` wrote
+        them) and read its weights into it; `cls` is the class asked for (Module: any)."""
+        who = f"{cls.__name__}.load"
+        if path is None or not isinstance(path, str | os.PathLike):
+            raise TypeError(f"{who} needs the path of a weights file, got {path!r}")
+        state = _read_weights(path, cls.__name__)
+        if _BUILD not in state:
+            raise TypeError(
+                f"{who}: {os.fspath(path)!r} holds weights only, not how to build the model "
+                "(it was built with arguments a file cannot hold, or saved by an older "
+                f"version): build the model first, then load into it: model.load(path)"
+            )
+        try:
+            build = json.loads(str(state.pop(_BUILD)))
+            module_name, _, qualname = build["class"].partition(":")
+            arguments = dict(build["arguments"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise ValueError(
+                f"{who}: {os.fspath(path)!r} says how to build the model in a form this "
+                "version cannot read: build the model and call model.load(path)"
+            ) from None
+        saved = sys.modules.get(module_name)  # (a file never makes us import a module)
+        if saved is None:
+            raise TypeError(
+                f"{who}: {os.fspath(path)!r} holds a {qualname} from module {module_name}, "
+                "which is not imported: import it first, or build the model and call "
+                "model.load(path)"
+            )
+        for part in qualname.split("."):
+            saved = getattr(saved, part, None)
+        if not (isinstance(saved, type) and issubclass(saved, Module)):
+            raise TypeError(
+                f"{who}: {os.fspath(path)!r} names {build['class']}, which is not a model "
+                "class (a Module) here: build the model and call model.load(path)"
+            )
+        if not issubclass(saved, cls):
+            raise TypeError(f"{who}: {os.fspath(path)!r} holds a {qualname}, not a {cls.__name__}")
+        floats = [a.dtype for a in state.values() if a.dtype.kind == "f"]
+        dtype = get_default_dtype()
+        try:  # built in the weights' float dtype, so none is rounded on the way in
+            if floats:
+                set_default_dtype(floats[0])
+            model = saved(**arguments)
+        except TypeError as e:  # the class changed since the file was saved
+            raise TypeError(
+                f"{who}: cannot build {qualname} from the saved arguments {arguments}: {e}"
+            ) from None
+        finally:
+            set_default_dtype(dtype)
+        return model.load_state_dict(state)
+
+    load = _ModelOrClassMethod(
+        _load_into,
+        _build_from,
+        """`model.load(path)`: read weights saved by `save` into this built model (every
+        name and shape checked first); returns the model. `Seq2Seq.load(path)` or
+        `Module.load(path)`: build the saved model (its class must be imported) with the
+        arguments it was saved with, then read its weights into it; returns it.""",
+    )
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]

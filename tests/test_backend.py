@@ -124,6 +124,31 @@ def test_environment_variable_asking_for_missing_cupy_says_why():
 
 
 @pytest.mark.numpy_only
+def test_a_cupy_that_fails_to_import_is_not_called_missing(tmp_path):
+    # an installed CuPy whose CUDA libraries are missing: not "not installed"
+    fake = tmp_path / "cupy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "raise ImportError('libcuda.so.1: cannot open shared object file')\n"
+    )
+    code = "import tinygrad_seq as ts; ts.backend.set_backend('cupy')"
+    result = run_python(code, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    assert result.returncode != 0
+    assert "CuPy is installed but cannot be imported" in result.stderr
+    assert "libcuda.so.1" in result.stderr and "not installed" not in result.stderr
+
+
+def test_backend_names_in_any_case(backend):
+    ts.backend.set_backend("numpy")
+    try:
+        ts.backend.set_backend(" NumPy ")  # as $TINYGRAD_SEQ_BACKEND is read
+        assert ts.backend.get_backend() == "numpy"
+        assert ts.Tensor([1.0]).to("NUMPY").backend == "numpy"
+    finally:
+        ts.backend.set_backend(backend)
+
+
+@pytest.mark.numpy_only
 def test_import_is_light():
     code = (
         "import sys, tinygrad_seq as ts\n"

@@ -37,3 +37,19 @@ def test_the_checkout_imports_viz_demos_and_benchmarks_as_subpackages():
     assert package == ROOT / "tinygrad_seq" / "__init__.py"
     assert viz == ROOT / "viz" / "__init__.py"
     assert benchmarks == ROOT / "benchmarks" / "__init__.py"
+
+
+def test_the_package_namespace_holds_the_public_names_only():
+    # DESIGN: __init__.py holds "the public names below, nothing else" (helpers it imports
+    # are private: no `os`, `importlib` or `annotations` beside `ts.Tensor`)
+    import types
+
+    import tinygrad_seq as ts
+
+    extra = {
+        name
+        for name, value in vars(ts).items()
+        if not name.startswith("_")
+        and not (isinstance(value, types.ModuleType) and value.__name__.startswith("tinygrad_seq."))
+    } - set(ts.__all__)
+    assert not extra

@@ -10,10 +10,8 @@ Importing this package imports NumPy only; graphviz, sympy, matplotlib, click an
 imported by the functions that need them.
 """
 
-from __future__ import annotations
-
-import importlib
-import os
+import importlib as _importlib
+import os as _os
 
 from . import _gc, _malloc, backend, functional, graph
 from .autograd import (
@@ -45,10 +43,10 @@ from .tensor import (
 # tinygrad_seq.viz, tinygrad_seq.demos, tinygrad_seq.benchmarks (pyproject's package-dir).
 # When this package is imported from the checkout itself (from the repository root, where
 # Python looks first), it finds them there, as the installed copy has them inside.
-_here = os.path.dirname(os.path.abspath(__file__))
-_root = os.path.dirname(_here)
-if not os.path.isdir(os.path.join(_here, "viz")) and all(
-    os.path.isfile(os.path.join(_root, *parts))
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_root = _os.path.dirname(_here)
+if not _os.path.isdir(_os.path.join(_here, "viz")) and all(
+    _os.path.isfile(_os.path.join(_root, *parts))
     for parts in (("pyproject.toml",), ("viz", "__init__.py"), ("demos", "__init__.py"))
 ):
     __path__.append(_root)
@@ -64,7 +62,7 @@ _LAZY = ("nn", "optim", "data", "train", "train_seq2seq", "symbolic", "viz", "de
 def __getattr__(name: str):
     """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...)."""
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'tinygrad_seq' has no attribute {name!r}")
 
 

@@ -39,11 +39,18 @@ def _load_cupy() -> ModuleType:
     try:
         import cupy
     except ImportError as e:
-        _cupy_error = (
-            f"the 'cupy' backend needs CuPy, which is not installed ({e}). Install the extra "
-            "with `pip install '.[gpu]'` in the project's folder (or the cupy-cudaXXx wheel "
-            "matching your CUDA driver), or use the 'numpy' backend."
-        )
+        if getattr(e, "name", None) == "cupy":  # no package named cupy at all
+            _cupy_error = (
+                f"the 'cupy' backend needs CuPy, which is not installed ({e}). Install the "
+                "extra with `pip install '.[gpu]'` in the project's folder (or the "
+                "cupy-cudaXXx wheel matching your CUDA driver), or use the 'numpy' backend."
+            )
+        else:  # installed, but a library it loads is missing (libcuda, the CUDA runtime)
+            _cupy_error = (
+                f"CuPy is installed but cannot be imported ({type(e).__name__}: {e}): its "
+                "wheel must match the CUDA installed here (cupy-cudaXXx), and an NVIDIA "
+                "driver must be present; or use the 'numpy' backend."
+            )
         raise RuntimeError(_cupy_error) from None
     try:
         n = cupy.cuda.runtime.getDeviceCount()
@@ -69,14 +76,16 @@ def module(name: str) -> ModuleType:
         return np
     if name == "cupy":
         return _load_cupy()
+    if isinstance(name, str) and name.strip().lower() in BACKENDS:  # "NumPy", as the
+        return module(name.strip().lower())  # environment variable is read
     raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}")
 
 
 def set_backend(name: str) -> None:
-    """Make `name` ('numpy' or 'cupy') the backend for new tensors."""
+    """Make `name` ('numpy' or 'cupy', in any case) the backend for new tensors."""
     global xp, _name
     xp = module(name)
-    _name = name
+    _name = name.strip().lower()
 
 
 def get_backend() -> str:

@@ -477,3 +477,28 @@ def test_cupy_where_unavailable_says_why():
     with pytest.raises(RuntimeError, match="cupy"):
         ts.Tensor([1.0]).to("cupy")
     assert ts.backend.get_backend() == before
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ts.manual_seed("a"), (TypeError, "manual_seed: seed must be an int >= 0, got")),
+        (lambda: ts.manual_seed(-1), (ValueError, "manual_seed: seed must be an int >= 0, got -1")),
+        (lambda: ts.arange("5"), (TypeError, "arange: stop must be a number, got str '5'")),
+        (lambda: ts.nn.MLP(5), (TypeError, "MLP: sizes must be a list of layer widths")),
+        (lambda: ts.gradcheck(3, ts.Tensor([1.0], requires_grad=True)),
+         (TypeError, "gradcheck: the first argument is the function to check, got int")),
+    ],
+)  # fmt: skip
+def test_arguments_of_the_wrong_kind_are_named(call, message):
+    kind, text = message
+    with pytest.raises(kind, match=re.escape(text)):
+        call()
+
+
+def test_a_hand_set_grad_of_the_wrong_shape_is_named(rng):
+    w = ts.Tensor(rng.standard_normal(3), requires_grad=True)
+    for loss in (lambda: (w * 2).sum(), lambda: (w @ np.ones((3, 2))).sum()):
+        w.grad = np.ones(2)  # backward adds into it
+        with pytest.raises(ValueError, match=names(".grad has shape (2,)", "leaf has shape (3,)")):
+            loss().backward()

@@ -673,7 +673,11 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                         continue
                     leaf_grad = p.grad
                     if leaf_grad.__class__ is _ndarray and gp.__class__ is _ndarray:
-                        leaf_grad += gp  # the common case, inline (in place: an array)
+                        try:
+                            leaf_grad += gp  # the common case, inline (in place: an array)
+                        except ValueError:
+                            _check_hand_set_grad(p)
+                            raise
                     else:
                         _accumulate_leaf(p, gp, fn.fresh_grads)
                     continue
@@ -863,7 +867,22 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
         else:
             leaf.grad = backend.array_module(g).array(g, dtype=leaf.data.dtype, copy=True)
     else:
-        leaf.grad += g  # rebinds the attribute: right for a NumPy scalar too
+        try:
+            leaf.grad += g  # rebinds the attribute: right for a NumPy scalar too
+        except ValueError:
+            _check_hand_set_grad(leaf)
+            raise
+
+
+def _check_hand_set_grad(leaf) -> None:
+    """A clear error for a .grad of the wrong shape set by hand, which backward could not
+    add into (called after NumPy refused to)."""
+    if tuple(leaf.grad.shape) != tuple(leaf.data.shape):
+        raise ValueError(
+            f"a leaf's .grad has shape {tuple(leaf.grad.shape)} but the leaf has shape "
+            f"{tuple(leaf.data.shape)}: backward adds into .grad, so it must be None or of "
+            "the leaf's shape (set it to None, or call zero_grad(), to clear it)"
+        )
 
 
 def _sent_norm(gp, p) -> float | None:

@@ -59,6 +59,11 @@ def gradcheck(
     `.grad` (the inputs' and those of weights `fn` uses) is as it was afterwards, even
     when `fn` raises.
     """
+    if not callable(fn):
+        raise TypeError(
+            f"gradcheck: the first argument is the function to check, got "
+            f"{type(fn).__name__} {fn!r}: gradcheck(fn, *inputs)"
+        )
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True; nothing to check")

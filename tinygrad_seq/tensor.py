@@ -1052,8 +1052,11 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator behind `randn`, `nn` initialisation and dropout."""
+    """Seed the generator behind `randn`, `nn` initialisation and dropout (an int >= 0)."""
     global _rng
+    seed = as_int(seed, "manual_seed: seed", "an int >= 0")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be an int >= 0, got {seed}")
     _rng = np.random.default_rng(seed)
 
 
@@ -1075,6 +1078,11 @@ def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     """Evenly spaced values, as NumPy's arange (integers stay integer)."""
     if stop is None:
         start, stop = 0, start
+    for what, value in (("start", start), ("stop", stop), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                f"arange: {what} must be a number, got {type(value).__name__} {value!r}"
+            )
     if step == 0:
         raise ValueError("arange: step must not be 0")
     data = np.arange(start, stop, step)

@@ -69,6 +69,11 @@ class MLP(Module):
 
     def __init__(self, sizes: Sequence[int], activation: str = "tanh") -> None:
         super().__init__()
+        if isinstance(sizes, str | bytes) or not hasattr(sizes, "__len__"):
+            raise TypeError(
+                f"MLP: sizes must be a list of layer widths, e.g. [784, 256, 10], got "
+                f"{type(sizes).__name__} {sizes!r}"
+            )
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least [d_in, d_out], got sizes {list(sizes)}")
         check_sizes("MLP", **{f"sizes[{i}]": n for i, n in enumerate(sizes)})

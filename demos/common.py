@@ -144,12 +144,17 @@ def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterat
 def output_file(path: str | os.PathLike, option: str) -> Path:
     """The file an option names, checked before any work: its folder made if missing, and
     a one-line usage error if it cannot be written there."""
+    if not str(path):  # Path("") is ".", the working folder
+        raise click.BadParameter("an empty path: give a file name", param_hint=option)
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        # a file where a folder of the path should be: name it (mkdir says "File exists")
+        blocking = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        reason = f"{str(blocking)!r} is a file, not a folder" if blocking else e.strerror
         raise click.BadParameter(
-            f"cannot make the folder of {str(p)!r}: {e.strerror}", param_hint=option
+            f"cannot make the folder of {str(p)!r}: {reason}", param_hint=option
         ) from None
     if p.is_dir():
         raise click.BadParameter(f"{str(p)!r} is a folder, not a file", param_hint=option)

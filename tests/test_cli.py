@@ -105,6 +105,9 @@ def test_graph_out_where_no_file_can_be_written_is_one_line_exit_2(capsys, tmp_p
     code, out, err = run_cli(capsys, "graph", "rnn", "--out", str(blocker / "g.svg"))
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "--out" in err and "Traceback" not in err + out
+    assert f"{str(blocker)!r} is a file, not a folder" in err  # (mkdir said "File exists")
+    code, out, err = run_cli(capsys, "derive", "rnn", "--latex", "")
+    assert code == 2 and "--latex" in err and "an empty path" in err, err
 
 
 def test_an_unusable_backend_in_the_environment_does_not_break_the_command_line():

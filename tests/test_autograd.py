@@ -1279,3 +1279,21 @@ def test_a_backward_from_a_mixin_drops_the_fresh_gradient_promise_too(rng):
     kept = g.copy()
     ts.tensor.apply(StraightThrough(), x.relu()).backward(g)
     np.testing.assert_array_equal(g, kept)
+
+
+def test_a_function_applies_itself_to_tensors(rng):
+    class Square(ts.Function):
+        op_name = "square"
+
+        def forward(self, x):
+            self.saved = x
+            return x * x
+
+        def backward(self, g):
+            return (2 * self.saved * g,)
+
+    x = ts.Tensor(rng.standard_normal(3), requires_grad=True)
+    y = Square().apply(x)  # as tinygrad_seq.tensor.apply(Square(), x)
+    assert y.op == "square" and y.parents == (x,)
+    y.sum().backward()
+    np.testing.assert_allclose(np_of(x.grad), 2 * np_of(x.data))

@@ -502,3 +502,9 @@ def test_a_hand_set_grad_of_the_wrong_shape_is_named(rng):
         w.grad = np.ones(2)  # backward adds into it
         with pytest.raises(ValueError, match=names(".grad has shape (2,)", "leaf has shape (3,)")):
             loss().backward()
+
+
+def test_gradcheck_of_a_comparison_says_it_has_no_gradient(rng):
+    x = ts.Tensor(rng.standard_normal(2), requires_grad=True)
+    with pytest.raises(ValueError, match="gradcheck: fn returned a bool tensor.*no gradient"):
+        ts.gradcheck(lambda a: a > 0, x)

@@ -67,6 +67,14 @@ class Function:
     def backward(self, g):  # pragma: no cover - every op overrides it
         raise NotImplementedError
 
+    def apply(self, *inputs):
+        """Run this op on Tensors (`Cube().apply(x)`) and record it in the graph; returns
+        the output Tensor. (The same as `tinygrad_seq.tensor.apply(op, *inputs)`.)"""
+        # imported at call time: tensor.py sits above this file (and imports it)
+        from .tensor import apply
+
+        return apply(self, *inputs)
+
     def carries_infs(self, out, inputs) -> bool:
         """Under detect_anomaly(): whether every inf in `out`, this op's forward output,
         was carried in by the input arrays (some hold an inf). An `elementwise` op carries

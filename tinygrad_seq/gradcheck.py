@@ -109,6 +109,11 @@ def gradcheck(
                     "gradcheck: gradients are not being recorded (called inside ts.no_grad()); "
                     "call it outside, or inside ts.enable_grad()"
                 )
+            if out.dtype.kind != "f":  # a comparison, an argmax: no gradient to check
+                raise ValueError(
+                    f"gradcheck: fn returned a {out.dtype} tensor, which has no gradient "
+                    "(comparisons and integer results have none): return a float tensor"
+                )
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
         xp = backend.array_module(out.data)
         n_out = out.data.size

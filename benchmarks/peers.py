@@ -53,9 +53,11 @@ def sections(markdown: str) -> tuple[str, dict[str, str]]:
 
 
 def without_paths(text: str) -> str:
-    """Interpreter paths (every venv's, the driver's default one for DeZero too) name this
-    machine's folders: show just "python"."""
-    return re.sub(r"/[^\s`'\"]*/bin/python[\d.]*", "python", text)
+    """Interpreter paths (every venv's, the driver's default one for DeZero too) and the
+    folders of installed packages (in a failure's traceback) name this machine's folders:
+    show just "python" and "site-packages/"."""
+    text = re.sub(r"/[^\s`'\"]*/bin/python[\d.]*", "python", text)
+    return re.sub(r"/[^\s`'\"]*/(site|dist)-packages/", r"\1-packages/", text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -350,6 +350,8 @@ def test_peers_page_names_no_interpreter_path():
 
     text = "ran `/opt/venvs/a-b/../x/bin/python3.11` and (/tmp/np1/bin/python), 'py'"
     assert peers.without_paths(text) == "ran `python` and (python), 'py'"
+    trace = 'File "/home/u/v/lib/python3.11/site-packages/micrograd/engine.py", line 61'
+    assert peers.without_paths(trace) == 'File "site-packages/micrograd/engine.py", line 61'
 
 
 def test_peers_page_sections():

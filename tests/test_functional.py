@@ -467,8 +467,12 @@ def test_rnn_step_names_the_expected_shapes(rng):
     h, x, W, U, b = _rnn_inputs(rng)
     with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\).*\(3, 4\)"):
         F.rnn_step(h, x, W, U, b.reshape(1, 4))
-    with pytest.raises(ValueError, match="rnn_step"):
+    with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\)"):
         F.rnn_step(h, x, U, W, b)  # W and U swapped: the products do not fit
+    with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\)"):
+        F.rnn_step(h, x, W, U, ts.Tensor(np.zeros(W.shape[1] + 1)))  # a bias of another width
+    with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\)"):
+        F.rnn_step(h, ts.cat([x, x]), W, U, b)  # x's batch is not h's
     with pytest.raises(TypeError, match="rnn_step: expected a Tensor"):
         F.rnn_step(h.numpy(), x, W, U, b)
 

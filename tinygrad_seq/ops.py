@@ -1004,7 +1004,11 @@ class RNNStep(Function):
     fresh_grads = True  # all five are new arrays (b's is summed over the batch)
 
     def forward(self, h, x, W, U, b):
-        if h.ndim != 2 or x.ndim != 2 or W.ndim != 2 or U.ndim != 2 or b.ndim != 1:
+        if (
+            h.ndim != 2 or x.ndim != 2 or W.ndim != 2 or U.ndim != 2 or b.ndim != 1
+            or x.shape[0] != h.shape[0] or W.shape[0] != h.shape[1] or U.shape[0] != x.shape[1]
+            or not W.shape[1] == U.shape[1] == b.shape[0]
+        ):  # fmt: skip
             raise OpError(
                 f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "
                 f"shapes {h.shape}, {x.shape}, {W.shape}, {U.shape}, {b.shape}"

@@ -151,7 +151,10 @@ def output_file(path: str | os.PathLike, option: str) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         # a file where a folder of the path should be: name it (mkdir says "File exists")
-        blocking = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        try:
+            blocking = next((a for a in p.parents if a.exists() and not a.is_dir()), None)
+        except OSError:  # (a part too long to look at, or unreadable: mkdir's reason)
+            blocking = None
         reason = f"{str(blocking)!r} is a file, not a folder" if blocking else e.strerror
         raise click.BadParameter(
             f"cannot make the folder of {str(p)!r}: {reason}", param_hint=option

@@ -567,6 +567,22 @@ def test_detect_anomaly_a_reduction_carries_an_inf_only_from_what_it_reduced():
         assert x.max(axis=0).numpy()[0] == 1e308
 
 
+def test_detect_anomaly_matmul_and_log_softmax_carry_infs_row_by_row():
+    big = 3e38
+    rows = np.array([[-np.inf, 0.0], [big, big]], dtype=np.float32)
+    W = ts.Tensor(np.ones((2, 1), np.float32), requires_grad=True)
+    with np.errstate(over="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'matmul'"):
+            ts.Tensor(rows) @ W  # row 1 overflowed: row 0's −inf does not explain it
+        with pytest.raises(ts.AnomalyError, match=r"forward of 'log_softmax'"):
+            ts.Tensor(
+                np.array([[-np.inf, 0.0], [big, -big]], np.float32), requires_grad=True
+            ).log_softmax()
+        assert (ts.Tensor(rows[:1]) @ W).item() == -np.inf  # carried: no error
+        masked = ts.Tensor(np.array([[-np.inf, 0.0], [0.0, 1.0]]), requires_grad=True)
+        assert masked.log_softmax().numpy()[0, 0] == -np.inf
+
+
 def test_detect_anomaly_an_infinite_loss_is_never_carried():
     # −inf logits are masks; a target whose logit is −inf makes the loss infinite
     logits = ts.Tensor(np.array([[0.0, -np.inf, 1.0], [0.0, -np.inf, 1.0]]), requires_grad=True)
@@ -585,6 +601,9 @@ def test_detect_anomaly_names_an_input_that_was_already_nan():
             match=r"'mul'.*input 1 \(a leaf 'W' of shape \(2,\)\) already held 1 NaN",
         ):
             x * w
+    with ts.detect_anomaly():  # data without a gradient: a constant
+        with pytest.raises(ts.AnomalyError, match=r"input 1 \(a constant 'c' \(not recorded\)"):
+            x * ts.Tensor(np.array([np.nan, 1.0]), name="c")
     y = x * w  # made outside detect_anomaly(): named as the op that made it
     with ts.detect_anomaly():
         with pytest.raises(ts.AnomalyError, match=r"'matmul'.*input 0 \(made by 'mul' of shape"):
@@ -1297,3 +1316,26 @@ def test_a_function_applies_itself_to_tensors(rng):
     assert y.op == "square" and y.parents == (x,)
     y.sum().backward()
     np.testing.assert_allclose(np_of(x.grad), 2 * np_of(x.data))
+    z = Square.apply(x)  # on the class: a new op object each call, as PyTorch's
+    assert z.op == "square" and z._ctx is not y._ctx
+    # one object is one node: applied again it would rewire the first result's graph
+    square = Square()
+    square.apply(x)
+    with pytest.raises(RuntimeError, match="square object was applied already.*Square\\(\\)"):
+        square.apply(x)
+    with pytest.raises(TypeError, match="square.apply: input 0 must be a Tensor, got ndarray"):
+        Square().apply(np.ones(3))
+
+    class Scale(ts.Function):
+        def __init__(self, k):
+            self.k = k
+
+        def forward(self, x):
+            return x * self.k
+
+        def backward(self, g):
+            return (g * self.k,)
+
+    with pytest.raises(TypeError, match=r"Scale.apply: its constructor needs arguments"):
+        Scale.apply(x)
+    np.testing.assert_allclose(Scale(2.0).apply(x).numpy(), 2 * x.numpy())

@@ -168,6 +168,11 @@ def test_flags_take_bools_numpy_bools_and_0_or_1():
         lambda: ts.Tensor([1.0, 2.0], requires_grad=True) * np.array([1j, 1j]),
         lambda: (ts.Tensor([1.0, 2.0], requires_grad=True) * 2).backward(np.array([1j, 1j])),
         lambda: (ts.Tensor([1.0, 2.0], requires_grad=True) * 2).backward([1j, 1]),
+        lambda: ts.Tensor([1.0, 2.0], requires_grad=True) * 1j,  # a number operand
+        lambda: ts.Tensor([1.0, 2.0], requires_grad=True) + np.complex64(1j),
+        lambda: ts.Tensor([1.0, 2.0], requires_grad=True) ** 1j,
+        lambda: ts.maximum(ts.Tensor([1.0, 2.0], requires_grad=True), 1j),
+        lambda: ts.where(np.array([True, False]), ts.Tensor([1.0, 2.0]), 1j),
     ],
 )
 def test_complex_numbers_are_refused(make):
@@ -496,11 +501,14 @@ def test_arguments_of_the_wrong_kind_are_named(call, message):
         call()
 
 
-def test_a_hand_set_grad_of_the_wrong_shape_is_named(rng):
+def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_named(rng):
     w = ts.Tensor(rng.standard_normal(3), requires_grad=True)
     for loss in (lambda: (w * 2).sum(), lambda: (w @ np.ones((3, 2))).sum()):
         w.grad = np.ones(2)  # backward adds into it
         with pytest.raises(ValueError, match=names(".grad has shape (2,)", "leaf has shape (3,)")):
+            loss().backward()
+        w.grad = np.zeros(3, dtype=np.int64)
+        with pytest.raises(TypeError, match=names(".grad holds int64 values", "float array")):
             loss().backward()
 
 

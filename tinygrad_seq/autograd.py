@@ -28,6 +28,56 @@ import numpy as np
 from . import _mkl, backend
 
 
+def _apply_op(op: Function, *inputs):
+    """Run op `op` on Tensors and record it in the graph; returns the output Tensor. One
+    object is one node of the graph (it keeps its inputs and saved arrays), so each call
+    needs a new one. (`tinygrad_seq.tensor.apply(op, *inputs)` does the same.)"""
+    # imported at call time: tensor.py sits above this file (and imports it)
+    from .tensor import Tensor, apply
+
+    try:
+        op.parents  # noqa: B018 (set when a call was recorded)
+    except AttributeError:
+        pass
+    else:
+        raise RuntimeError(
+            f"this {op.op_name} object was applied already and is a node of that graph (its "
+            f"inputs and saved arrays): make a new one for each call, e.g. "
+            f"{type(op).__name__}().apply(x)"
+        )
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{op.op_name}.apply: input {i} must be a Tensor, got {type(x).__name__} "
+                "(wrap arrays in ts.Tensor)"
+            )
+    return apply(op, *inputs)
+
+
+class _Apply:
+    """`Function.apply`: on an op object, `Cube().apply(x)`; on its class, `Cube.apply(x)`,
+    a new object each call (for an op whose constructor takes no arguments)."""
+
+    __doc__ = _apply_op.__doc__
+
+    def __get__(self, op, cls=None):
+        if op is not None:
+            return types.MethodType(_apply_op, op)
+
+        def apply_new(*inputs):
+            try:
+                op = cls()
+            except TypeError as e:
+                raise TypeError(
+                    f"{cls.__name__}.apply: its constructor needs arguments ({e}): make the "
+                    f"op first, {cls.__name__}(...).apply(x)"
+                ) from None
+            return _apply_op(op, *inputs)
+
+        apply_new.__doc__ = _apply_op.__doc__
+        return apply_new
+
+
 class Function:
     """One recorded op: forward on arrays, backward from the output's gradient.
 
@@ -67,13 +117,8 @@ class Function:
     def backward(self, g):  # pragma: no cover - every op overrides it
         raise NotImplementedError
 
-    def apply(self, *inputs):
-        """Run this op on Tensors (`Cube().apply(x)`) and record it in the graph; returns
-        the output Tensor. (The same as `tinygrad_seq.tensor.apply(op, *inputs)`.)"""
-        # imported at call time: tensor.py sits above this file (and imports it)
-        from .tensor import apply
-
-        return apply(self, *inputs)
+    # Cube().apply(x), or Cube.apply(x) for an op whose constructor takes no arguments
+    apply = _Apply()
 
     def carries_infs(self, out, inputs) -> bool:
         """Under detect_anomaly(): whether every inf in `out`, this op's forward output,
@@ -489,10 +534,13 @@ def _has_inf(x) -> bool:
 
 
 def _describe(t) -> str:
-    """A Tensor in an anomaly message: 'a leaf 'W_hh' of shape (4, 4)', or the op that
-    made it."""
+    """A Tensor in an anomaly message: "a leaf 'W_hh' of shape (4, 4)" (a weight), "a
+    constant" (data, or a result made without recording), or the op that made it."""
     name = f" '{t.name}'" if t.name else ""
-    what = f"a leaf{name}" if t._ctx is None else f"made by '{t._ctx.op_name}'{name}"
+    if t._ctx is not None:
+        what = f"made by '{t._ctx.op_name}'{name}"
+    else:
+        what = f"a leaf{name}" if t.requires_grad else f"a constant{name} (not recorded)"
     return f"{what} of shape {tuple(t.data.shape)}"
 
 
@@ -683,7 +731,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                     if leaf_grad.__class__ is _ndarray and gp.__class__ is _ndarray:
                         try:
                             leaf_grad += gp  # the common case, inline (in place: an array)
-                        except ValueError:
+                        except (ValueError, TypeError):  # (NumPy's casting error is a TypeError)
                             _check_hand_set_grad(p)
                             raise
                     else:
@@ -877,14 +925,20 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
     else:
         try:
             leaf.grad += g  # rebinds the attribute: right for a NumPy scalar too
-        except ValueError:
+        except (ValueError, TypeError):
             _check_hand_set_grad(leaf)
             raise
 
 
 def _check_hand_set_grad(leaf) -> None:
-    """A clear error for a .grad of the wrong shape set by hand, which backward could not
-    add into (called after NumPy refused to)."""
+    """A clear error for a .grad of the wrong shape or dtype set by hand, which backward
+    could not add into (called after NumPy refused to)."""
+    if leaf.grad.dtype.kind != "f":
+        raise TypeError(
+            f"a leaf's .grad holds {leaf.grad.dtype} values: backward adds float gradients "
+            "into it, so it must be None or a float array (set it to None, or call "
+            "zero_grad(), to clear it)"
+        )
     if tuple(leaf.grad.shape) != tuple(leaf.data.shape):
         raise ValueError(
             f"a leaf's .grad has shape {tuple(leaf.grad.shape)} but the leaf has shape "

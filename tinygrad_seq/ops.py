@@ -451,6 +451,19 @@ class MatMul(Function):
     may_broadcast = False  # backward fits its gradients to the inputs itself (fit_to)
     fresh_grads = True  # every gradient below is a new product (or a sum, or a view of one)
 
+    def carries_infs(self, out, inputs) -> bool:
+        # out[i, j] combines row i of x with column j of y: it carries an inf only from
+        # those (a −inf in one row of x does not explain an overflow in another)
+        x, y = inputs
+        xp = array_module(out)
+        x_rows = xp.isinf(x).any(axis=-1) if x.ndim > 1 else xp.isinf(x).any()  # (..., n)
+        y_cols = xp.isinf(y).any(axis=-2) if y.ndim > 1 else xp.isinf(y).any()  # (..., m)
+        if x.ndim > 1 and y.ndim > 1:
+            held = x_rows[..., :, None] | y_cols[..., None, :]
+        else:  # a 1-D operand: its one row or column meets every output element
+            held = x_rows | y_cols
+        return not bool((xp.isinf(out) & ~xp.broadcast_to(held, out.shape)).any())
+
     def forward(self, x, y):
         self.saved = (x, y)
         if x.ndim == 2 and y.ndim == 2:  # _product, inline: the hot path of every RNN step
@@ -909,6 +922,12 @@ class LogSoftmax(Function):
     __slots__ = ("axis",)
     op_name = "log_softmax"
     may_broadcast = False
+
+    def carries_infs(self, out, inputs) -> bool:
+        # a −inf logit stays −inf (a masked entry); an inf elsewhere came from its own row
+        xp = array_module(out)
+        held = xp.isinf(inputs[0]).any(axis=self.axis, keepdims=True)
+        return not bool((xp.isinf(out) & ~held).any())
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis

@@ -211,6 +211,7 @@ def _to_array(data, dtype=None):
     if dtype is not None:
         dt = np.dtype(dtype)
         if arr.dtype != dt:
+            _check_fits(arr, dt, data)  # (again for a host array: a CuPy one's first check)
             arr = _cast(arr, dt)
     return arr
 
@@ -528,7 +529,7 @@ class Tensor:
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
             xp = backend.array_module(self.data)  # (the operand lives where self does)
             if not isinstance(other, numbers.Real):  # complex, NumPy's too
-                return _leaf(xp.asarray(other))
+                raise TypeError(_COMPLEX.format(what=f"a tensor from the number {other!r}"))
             if kind == "f":
                 return _leaf(xp.asarray(other, dtype=dtype))
             if isinstance(other, numbers.Integral):

@@ -420,14 +420,17 @@ def test_load_on_the_class_of_a_model_built_from_objects_says_to_build_it(tmp_pa
         ts.nn.MLP.load(None)
 
 
-def test_load_on_the_class_imports_nothing_a_file_names(tmp_path):
+def test_load_on_the_class_imports_nothing_a_file_names(tmp_path, monkeypatch):
     import json
+    import types
     import zipfile
+
+    from tinygrad_seq.nn.module import _BUILD
 
     def file_naming(cls: str):
         path = tmp_path / "w.npz"
         with zipfile.ZipFile(path, "w") as archive:
-            with archive.open("__model__.npy", "w") as member:
+            with archive.open(f"{_BUILD}.npy", "w") as member:
                 build = {"class": cls, "arguments": {}}
                 np.lib.format.write_array(member, np.array(json.dumps(build)))
         return path
@@ -437,6 +440,48 @@ def test_load_on_the_class_imports_nothing_a_file_names(tmp_path):
     assert "not_imported_yet" not in sys.modules
     with pytest.raises(TypeError, match=r"names os:system, which is not a model class"):
         Module.load(file_naming("os:system"))
+    # a module's __getattr__ (a lazy import, as tinygrad_seq's own) is never asked
+    asked = []
+    lazy = types.ModuleType("lazy_package")
+    lazy.__getattr__ = lambda name: asked.append(name)
+    monkeypatch.setitem(sys.modules, "lazy_package", lazy)
+    with pytest.raises(TypeError, match=r"names lazy_package:sub.Model, which is not a model"):
+        Module.load(file_naming("lazy_package:sub.Model"))
+    assert asked == []
+    # a class found under another name than its own is refused too
+    monkeypatch.setattr(lazy, "Alias", Linear, raising=False)
+    with pytest.raises(TypeError, match=r"names lazy_package:Alias, which is not a model class"):
+        Module.load(file_naming("lazy_package:Alias"))
+
+
+def test_files_that_say_how_to_build_load_into_built_models_too(tmp_path):
+    path = tmp_path / "m.npz"
+    model = MLP([2, 3, 1])
+    model.save(path)
+    again = MLP([2, 3, 1])
+    again.load_state_dict(dict(np.load(path)))  # the build entry is not a weight
+    assert Module.load(again, path) is again  # the method called unbound, as before
+    np.testing.assert_array_equal(np_of(again.layers[0].W.data), np_of(model.layers[0].W.data))
+    with pytest.raises(TypeError, match="takes the path of a weights file only"):
+        MLP.load(path, path)
+
+
+def test_a_model_built_again_saves_its_latest_arguments(tmp_path):
+    model = MLP([2, 3, 1], activation="tanh")
+    model.__init__([2, 3, 1], activation="relu")  # built again: a reset
+    model.save(tmp_path / "m.npz")
+    assert MLP.load(tmp_path / "m.npz").activation == "relu"
+
+
+def test_positional_only_arguments_save_the_weights_only(tmp_path):
+    class Positional(Module):
+        def __init__(self, n, /) -> None:
+            super().__init__()
+            self.lin = Linear(n, n)
+
+    Positional(2).save(tmp_path / "p.npz")
+    with pytest.raises(TypeError, match="weights only"):
+        Positional.load(tmp_path / "p.npz")
 
 
 def test_save_through_a_symlink_writes_its_target_and_keeps_the_mode(tmp_path):

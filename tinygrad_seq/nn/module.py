@@ -152,8 +152,9 @@ def _held(key: str, value: Any, seen: set[int] | None = None):
         yield from _held(f"{key}.{k}", item, seen)
 
 
-# the archive member that holds how to build the saved model (see Module.save)
-_BUILD = "__model__"
+# the archive member that holds how to build the saved model (see Module.save); a ':'
+# cannot be in a weight's name, made of attribute names and dots
+_BUILD = "tinygrad_seq:model"
 
 
 def _plain(value: Any) -> Any:
@@ -179,25 +180,35 @@ def _recording_arguments(init):
     """`init` that first notes the arguments the model is built with (the outermost
     constructor's only: a subclass's super().__init__(...) is part of building it)."""
     signature = inspect.signature(init)
+    kinds = {p.kind for p in list(signature.parameters.values())[1:]}
+    # rebuilt as Class(**arguments): not for *args, **kwargs or positional-only parameters
+    by_name = not kinds & {
+        inspect.Parameter.VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD,
+        inspect.Parameter.POSITIONAL_ONLY,
+    }
 
     @functools.wraps(init)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if "_built_with" not in self.__dict__:
-            try:
-                bound = signature.bind(self, *args, **kwargs)
-            except TypeError:
-                bound = None  # init raises the same error, with its own message
-            arguments = None
-            if bound is not None:
-                bound.apply_defaults()
-                given = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}  # (no self)
-                kinds = {p.kind for p in list(signature.parameters.values())[1:]}
-                variadic = {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
-                if _NOT_PLAIN not in given.values() and not kinds & variadic:
-                    arguments = given
-            # (None: the file gets the weights only; the class form of load says why)
-            object.__setattr__(self, "_built_with", arguments)
-        init(self, *args, **kwargs)
+        if self.__dict__.get("_building"):  # a super().__init__(...) inside the outermost
+            init(self, *args, **kwargs)
+            return
+        arguments = None  # (None: the file gets the weights only; Class.load says why)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            bound = None  # init raises the same error, with its own message
+        if bound is not None and by_name:
+            bound.apply_defaults()
+            given = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}  # (no self)
+            if _NOT_PLAIN not in given.values():
+                arguments = given
+        object.__setattr__(self, "_built_with", arguments)  # (again if built again)
+        self.__dict__["_building"] = True
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            del self.__dict__["_building"]
 
     return __init__
 
@@ -345,7 +356,8 @@ class Module:
             )
         params = dict(self.named_parameters())
         missing = [n for n in params if n not in state]
-        unexpected = [n for n in state if n not in params]
+        # (how to build the model, which save writes beside the weights, is not a weight)
+        unexpected = [n for n in state if n not in params and n != _BUILD]
         if missing or unexpected:
             raise ValueError(f"{who}: missing weights {missing}, unexpected weights {unexpected}")
         arrays = {}
@@ -424,10 +436,14 @@ class Module:
         state.pop(_BUILD, None)
         return self.load_state_dict(state)
 
-    def _build_from(cls, path: str | os.PathLike | None = None) -> Module:
+    def _build_from(cls, path: str | os.PathLike | None = None, *rest: Any) -> Module:
         """Build the model saved at `path` (its class and arguments, as `save` wrote
         them) and read its weights into it; `cls` is the class asked for (Module: any)."""
+        if isinstance(path, Module):  # Module.load(model, path): the method called unbound
+            return path._load_into(*rest)
         who = f"{cls.__name__}.load"
+        if rest:
+            raise TypeError(f"{who} takes the path of a weights file only, got {len(rest) + 1}")
         if path is None or not isinstance(path, str | os.PathLike):
             raise TypeError(f"{who} needs the path of a weights file, got {path!r}")
         state = _read_weights(path, cls.__name__)
@@ -453,9 +469,13 @@ class Module:
                 "which is not imported: import it first, or build the model and call "
                 "model.load(path)"
             )
-        for part in qualname.split("."):
-            saved = getattr(saved, part, None)
-        if not (isinstance(saved, type) and issubclass(saved, Module)):
+        for part in qualname.split("."):  # looked up in the namespaces themselves: no
+            saved = vars(saved).get(part) if hasattr(saved, "__dict__") else None  # __getattr__
+        if not (
+            isinstance(saved, type)
+            and issubclass(saved, Module)
+            and f"{saved.__module__}:{saved.__qualname__}" == build["class"]
+        ):
             raise TypeError(
                 f"{who}: {os.fspath(path)!r} names {build['class']}, which is not a model "
                 "class (a Module) here: build the model and call model.load(path)"
@@ -482,7 +502,8 @@ class Module:
         """`model.load(path)`: read weights saved by `save` into this built model (every
         name and shape checked first); returns the model. `Seq2Seq.load(path)` or
         `Module.load(path)`: build the saved model (its class must be imported) with the
-        arguments it was saved with, then read its weights into it; returns it.""",
+        arguments it was saved with, then read its weights into it; returns it. (The file
+        says how big a model to build: load files you trust, as with any model file.)""",
     )
 
     def __repr__(self) -> str:

@@ -1023,11 +1023,19 @@ class RNNStep(Function):
     fresh_grads = True  # all five are new arrays (b's is summed over the batch)
 
     def forward(self, h, x, W, U, b):
-        if (
-            h.ndim != 2 or x.ndim != 2 or W.ndim != 2 or U.ndim != 2 or b.ndim != 1
-            or x.shape[0] != h.shape[0] or W.shape[0] != h.shape[1] or U.shape[0] != x.shape[1]
-            or not W.shape[1] == U.shape[1] == b.shape[0]
-        ):  # fmt: skip
+        try:  # (unpacked once: this runs every step of an unroll)
+            (B, H), (B_x, D), (H_W, H_out), (D_U, H_U), (H_b,) = (
+                h.shape,
+                x.shape,
+                W.shape,
+                U.shape,
+                b.shape,
+            )
+        except ValueError:  # a rank other than these
+            fits = False
+        else:
+            fits = B == B_x and H == H_W and D == D_U and H_out == H_U == H_b
+        if not fits:
             raise OpError(
                 f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "
                 f"shapes {h.shape}, {x.shape}, {W.shape}, {U.shape}, {b.shape}"

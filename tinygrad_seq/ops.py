@@ -1023,14 +1023,9 @@ class RNNStep(Function):
     fresh_grads = True  # all five are new arrays (b's is summed over the batch)
 
     def forward(self, h, x, W, U, b):
+        shapes = h.shape, x.shape, W.shape, U.shape, b.shape
         try:  # (unpacked once: this runs every step of an unroll)
-            (B, H), (B_x, D), (H_W, H_out), (D_U, H_U), (H_b,) = (
-                h.shape,
-                x.shape,
-                W.shape,
-                U.shape,
-                b.shape,
-            )
+            (B, H), (B_x, D), (H_W, H_out), (D_U, H_U), (H_b,) = shapes
         except ValueError:  # a rank other than these
             fits = False
         else:

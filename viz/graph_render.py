@@ -693,6 +693,13 @@ def graph_to_dot(
     detail: str = "ops",
 ) -> str:
     """The DOT source of the picture `render_graph` draws (same options)."""
+    return _dot_source(tensor_or_graph, cluster, show_grads, collapse, title, module, detail)[0]
+
+
+def _dot_source(
+    tensor_or_graph, cluster, show_grads, collapse, title, module, detail
+) -> tuple[str, int]:
+    """graph_to_dot's source, and how many nodes Graphviz will lay out for it."""
     import graphviz
 
     _check_options(cluster, collapse, detail)
@@ -736,12 +743,6 @@ def graph_to_dot(
         # Graphviz's network simplex dominates the time on long unrolls (minutes at 600
         # nodes); a few passes per node give nearly the same picture in seconds.
         dot.attr(nslimit="5", nslimit1="5")
-    if drawn > 4 * LARGE:
-        log.warning(
-            "render_graph: %d nodes to lay out; this can take a while. collapse=k keeps the "
-            "first and last k steps only",
-            drawn,
-        )
     dot.attr("edge", fontname=FONT)
     heading = [title] if title else []
     if scale is not None:
@@ -882,7 +883,7 @@ def graph_to_dot(
         anchor = f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None
         has_nan = any(v is not None and math.isnan(v) for v in graded)
         _legend(dot, scale, anchor, has_nan=has_nan)
-    return dot.source
+    return dot.source, drawn
 
 
 def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
@@ -1076,7 +1077,15 @@ def render_graph(
         path = path.with_name(path.name + "." + format)
         _check_not_a_directory(path)
     which = renderer_for(format, renderer)
-    source = graph_to_dot(tensor_or_graph, cluster, show_grads, collapse, title, module, detail)
+    source, drawn = _dot_source(
+        tensor_or_graph, cluster, show_grads, collapse, title, module, detail
+    )
+    if format != "dot" and drawn > 4 * LARGE:  # (writing the DOT source is quick)
+        log.warning(
+            "render_graph: %d nodes to lay out; this can take a while. collapse=k keeps the "
+            "first and last k steps only",
+            drawn,
+        )
     data = source.encode() if format == "dot" else _render_bytes(source, format, renderer)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

@@ -875,3 +875,16 @@ def test_only_a_few_far_outliers_leave_the_key():
     many = rest[:30] + [1e-9] * 3  # three of 33 (over 5 %): they keep their place
     assert scale_of(many).lo == pytest.approx(-9) and not scale_of(many).below
     assert scale_of([0.0, math.nan, None]) is None
+
+
+def test_only_a_layout_of_many_nodes_warns_that_it_takes_a_while(tmp_path, monkeypatch, caplog):
+    x = ts.Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(4 * graph_render.LARGE + 10):  # a long chain of drawn nodes
+        y = y * 1.0
+    monkeypatch.setattr(graph_render, "_render_bytes", lambda source, fmt, renderer: b"")
+    with caplog.at_level("WARNING", logger=graph_render.log.name):
+        ts.viz.render_graph(y, tmp_path / "g.dot")  # the DOT source only: quick
+        assert "take a while" not in caplog.text
+        ts.viz.render_graph(y, tmp_path / "g.svg", renderer="wasm")  # a layout: slow
+        assert "take a while" in caplog.text

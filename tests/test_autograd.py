@@ -1321,9 +1321,9 @@ def test_a_function_applies_itself_to_tensors(rng):
     # one object is one node: applied again it would rewire the first result's graph
     square = Square()
     square.apply(x)
-    with pytest.raises(RuntimeError, match="square object was applied already.*Square\\(\\)"):
+    with pytest.raises(RuntimeError, match="Square object was applied already.*Square\\(\\)"):
         square.apply(x)
-    with pytest.raises(TypeError, match="square.apply: input 0 must be a Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="Square.apply: input 0 must be a Tensor, got ndarray"):
         Square().apply(np.ones(3))
 
     class Scale(ts.Function):
@@ -1339,3 +1339,12 @@ def test_a_function_applies_itself_to_tensors(rng):
     with pytest.raises(TypeError, match=r"Scale.apply: its constructor needs arguments"):
         Scale.apply(x)
     np.testing.assert_allclose(Scale(2.0).apply(x).numpy(), 2 * x.numpy())
+    # called unbound, as a plain method would be: the op object first
+    np.testing.assert_allclose(ts.Function.apply(Scale(3.0), x).numpy(), 3 * x.numpy())
+
+    class BadInit(Square):
+        def __init__(self):
+            raise TypeError("a bug inside __init__")
+
+    with pytest.raises(TypeError, match="^a bug inside __init__$"):  # its own error
+        BadInit.apply(x)

@@ -493,6 +493,8 @@ def test_cupy_where_unavailable_says_why():
         (lambda: ts.nn.MLP(5), (TypeError, "MLP: sizes must be a list of layer widths")),
         (lambda: ts.gradcheck(3, ts.Tensor([1.0], requires_grad=True)),
          (TypeError, "gradcheck: the first argument is the function to check, got int")),
+        (lambda: ts.Tensor([1.0]) * __import__("decimal").Decimal("0.5"),
+         (TypeError, "cannot combine a tensor with a Decimal (Decimal('0.5')): convert it")),
     ],
 )  # fmt: skip
 def test_arguments_of_the_wrong_kind_are_named(call, message):
@@ -510,6 +512,12 @@ def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_named(rng):
         w.grad = np.zeros(3, dtype=np.int64)
         with pytest.raises(TypeError, match=names(".grad holds int64 values", "float array")):
             loss().backward()
+    table = ts.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    ids = np.array([1, 1, 2])
+    for bad, error in ((np.zeros((4, 2), np.int64), TypeError), (np.zeros((5, 2)), ValueError)):
+        table.grad = bad  # added into by index: NumPy would cast or index silently
+        with pytest.raises(error, match=r"a leaf's \.grad"):
+            (ts.F.embedding(ids, table) * 0.5).sum().backward()
 
 
 def test_gradcheck_of_a_comparison_says_it_has_no_gradient(rng):

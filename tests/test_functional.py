@@ -471,6 +471,8 @@ def test_rnn_step_names_the_expected_shapes(rng):
         F.rnn_step(h, x, U, W, b)  # W and U swapped: the products do not fit
     with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\)"):
         F.rnn_step(h, x, W, U, ts.Tensor(np.zeros(W.shape[1] + 1)))  # a bias of another width
+    one = ts.Tensor(np.full(1, 0.3), requires_grad=True)  # one bias for every unit: broadcast
+    assert ts.gradcheck(lambda one: F.rnn_step(h, x, W, U, one), one)
     with pytest.raises(ValueError, match=r"rnn_step: expected h \(B, H\)"):
         F.rnn_step(h, ts.cat([x, x]), W, U, b)  # x's batch is not h's
     with pytest.raises(TypeError, match="rnn_step: expected a Tensor"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import itertools
 import math
 import numbers
@@ -35,21 +36,21 @@ def _apply_op(op: Function, *inputs):
     # imported at call time: tensor.py sits above this file (and imports it)
     from .tensor import Tensor, apply
 
+    who = type(op).__name__
     try:
         op.parents  # noqa: B018 (set when a call was recorded)
     except AttributeError:
         pass
     else:
         raise RuntimeError(
-            f"this {op.op_name} object was applied already and is a node of that graph (its "
-            f"inputs and saved arrays): make a new one for each call, e.g. "
-            f"{type(op).__name__}().apply(x)"
+            f"this {who} object was applied already and is a node of that graph (its "
+            f"inputs and saved arrays): make a new one for each call, e.g. {who}().apply(x)"
         )
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(
-                f"{op.op_name}.apply: input {i} must be a Tensor, got {type(x).__name__} "
-                "(wrap arrays in ts.Tensor)"
+                f"{who}.apply: input {i} must be a Tensor, got {type(x).__name__} (wrap "
+                "arrays in ts.Tensor)"
             )
     return apply(op, *inputs)
 
@@ -65,14 +66,16 @@ class _Apply:
             return types.MethodType(_apply_op, op)
 
         def apply_new(*inputs):
+            if inputs and isinstance(inputs[0], Function):  # Function.apply(op, x): unbound
+                return _apply_op(*inputs)
             try:
-                op = cls()
+                inspect.signature(cls).bind()
             except TypeError as e:
                 raise TypeError(
                     f"{cls.__name__}.apply: its constructor needs arguments ({e}): make the "
                     f"op first, {cls.__name__}(...).apply(x)"
                 ) from None
-            return _apply_op(op, *inputs)
+            return _apply_op(cls(), *inputs)
 
         apply_new.__doc__ = _apply_op.__doc__
         return apply_new
@@ -899,7 +902,8 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
     if g.__class__ is IndexedGrad:
         if leaf.grad is None:
             leaf.grad = g.dense()
-        else:
+        else:  # (added in place by index: NumPy would cast into an integer .grad)
+            _check_hand_set_grad(leaf)
             g.add_to(leaf.grad)
     elif leaf.grad is None:
         data = leaf.data
@@ -932,7 +936,7 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
 
 def _check_hand_set_grad(leaf) -> None:
     """A clear error for a .grad of the wrong shape or dtype set by hand, which backward
-    could not add into (called after NumPy refused to)."""
+    cannot add into (called after NumPy refused to, or before an add by index)."""
     if leaf.grad.dtype.kind != "f":
         raise TypeError(
             f"a leaf's .grad holds {leaf.grad.dtype} values: backward adds float gradients "

@@ -1029,7 +1029,7 @@ class RNNStep(Function):
         except ValueError:  # a rank other than these
             fits = False
         else:
-            fits = B == B_x and H == H_W and D == D_U and H_out == H_U == H_b
+            fits = B == B_x and H == H_W and D == D_U and H_out == H_U and H_b in (H_out, 1)
         if not fits:
             raise OpError(
                 f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "

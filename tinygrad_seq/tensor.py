@@ -7,6 +7,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -240,12 +241,10 @@ def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"cannot make a tensor of {dt} from {source} holding NaN or inf")
     info = np.iinfo(dt)
-    low, high = arr.min(), arr.max()
-    too_high = high > info.max
-    if arr.dtype.kind == "f":  # truncated toward 0 (-0.5 fits an unsigned dtype); in floats
-        low, high = np.trunc(low), np.trunc(high)  # int64's max rounds up to 2**63
-        too_high = high >= float(info.max) + 1.0
-    if low < info.min or too_high:
+    # as Python numbers, compared exactly (a CuPy 0-d array cannot meet uint64's max); a
+    # float truncated toward 0, as the cast does (-0.5 fits an unsigned dtype)
+    low, high = arr.min().item(), arr.max().item()
+    if math.trunc(low) < info.min or math.trunc(high) > info.max:
         values = f"the value {low}" if arr.size == 1 else f"values from {low} to {high}"
         raise OverflowError(
             f"cannot make a tensor of {dt} from {source}: {values}, and {dt} holds "
@@ -528,8 +527,13 @@ class Tensor:
         kind = dtype.kind
         if isinstance(other, numbers.Number) and not isinstance(other, bool | np.bool_):
             xp = backend.array_module(self.data)  # (the operand lives where self does)
-            if not isinstance(other, numbers.Real):  # complex, NumPy's too
+            if isinstance(other, numbers.Complex) and not isinstance(other, numbers.Real):
                 raise TypeError(_COMPLEX.format(what=f"a tensor from the number {other!r}"))
+            if not isinstance(other, numbers.Real):  # a Decimal: not mixed with floats
+                raise TypeError(
+                    f"cannot combine a tensor with a {type(other).__name__} ({other!r}): "
+                    "convert it to float first"
+                )
             if kind == "f":
                 return _leaf(xp.asarray(other, dtype=dtype))
             if isinstance(other, numbers.Integral):

@@ -3,6 +3,7 @@ and loading weights (a bad file is a clear error and leaves the model untouched)
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import numpy as np
@@ -466,11 +467,27 @@ def test_files_that_say_how_to_build_load_into_built_models_too(tmp_path):
         MLP.load(path, path)
 
 
+class Snapshot(Module):  # (at module level: Class.load finds classes by their names)
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.lin = Linear(n, n)
+        self.snap = copy.deepcopy(self) if n == 2 else None  # a copy made while building
+
+
 def test_a_model_built_again_saves_its_latest_arguments(tmp_path):
     model = MLP([2, 3, 1], activation="tanh")
     model.__init__([2, 3, 1], activation="relu")  # built again: a reset
     model.save(tmp_path / "m.npz")
     assert MLP.load(tmp_path / "m.npz").activation == "relu"
+    with pytest.raises(ValueError):
+        model.__init__([2, 3, 1], activation="no such")  # failed: the last good ones stay
+    model.save(tmp_path / "m.npz")
+    assert MLP.load(tmp_path / "m.npz").activation == "relu"
+
+    first = Snapshot(2)
+    first.snap.__init__(5)  # the copy is not marked as being built: it records 5
+    first.snap.save(tmp_path / "s.npz")
+    assert Snapshot.load(tmp_path / "s.npz").lin.W.shape == (5, 5)
 
 
 def test_positional_only_arguments_save_the_weights_only(tmp_path):

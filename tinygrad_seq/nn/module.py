@@ -24,6 +24,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 import types
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -190,7 +191,8 @@ def _recording_arguments(init):
 
     @functools.wraps(init)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if self.__dict__.get("_building"):  # a super().__init__(...) inside the outermost
+        building = _building.__dict__.setdefault("ids", set())  # (this thread's)
+        if id(self) in building:  # a super().__init__(...) inside the outermost
             init(self, *args, **kwargs)
             return
         arguments = None  # (None: the file gets the weights only; Class.load says why)
@@ -203,14 +205,19 @@ def _recording_arguments(init):
             given = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}  # (no self)
             if _NOT_PLAIN not in given.values():
                 arguments = given
-        object.__setattr__(self, "_built_with", arguments)  # (again if built again)
-        self.__dict__["_building"] = True
+        building.add(id(self))
         try:
             init(self, *args, **kwargs)
         finally:
-            del self.__dict__["_building"]
+            building.discard(id(self))
+        object.__setattr__(self, "_built_with", arguments)  # (built again: the latest)
 
     return __init__
+
+
+# the models whose outermost constructor is running, per thread (kept off the models, so
+# a copy made while building is not marked)
+_building = threading.local()
 
 
 def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
@@ -428,8 +435,13 @@ class Module:
                 os.remove(partial)
             raise
 
-    def _load_into(self, path: str | os.PathLike | None = None) -> Module:
+    def _load_into(self, path: str | os.PathLike | None = None, *rest: Any) -> Module:
         """Read weights saved by `save` into this built model (checked first); returns it."""
+        if rest:
+            raise TypeError(
+                f"{type(self).__name__}.load takes the path of a weights file only, got "
+                f"{len(rest) + 1} arguments"
+            )
         if path is None:
             raise TypeError(f"{type(self).__name__}.load needs the path of a weights file")
         state = _read_weights(path, type(self).__name__)
@@ -443,7 +455,9 @@ class Module:
             return path._load_into(*rest)
         who = f"{cls.__name__}.load"
         if rest:
-            raise TypeError(f"{who} takes the path of a weights file only, got {len(rest) + 1}")
+            raise TypeError(
+                f"{who} takes the path of a weights file only, got {len(rest) + 1} arguments"
+            )
         if path is None or not isinstance(path, str | os.PathLike):
             raise TypeError(f"{who} needs the path of a weights file, got {path!r}")
         state = _read_weights(path, cls.__name__)
@@ -478,7 +492,8 @@ class Module:
         ):
             raise TypeError(
                 f"{who}: {os.fspath(path)!r} names {build['class']}, which is not a model "
-                "class (a Module) here: build the model and call model.load(path)"
+                "class (a Module) defined under that name in that module: build the model "
+                "and call model.load(path)"
             )
         if not issubclass(saved, cls):
             raise TypeError(f"{who}: {os.fspath(path)!r} holds a {qualname}, not a {cls.__name__}")

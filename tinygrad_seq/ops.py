@@ -1023,20 +1023,22 @@ class RNNStep(Function):
     fresh_grads = True  # all five are new arrays (b's is summed over the batch)
 
     def forward(self, h, x, W, U, b):
-        shapes = h.shape, x.shape, W.shape, U.shape, b.shape
-        try:  # (unpacked once: this runs every step of an unroll)
-            (B, H), (B_x, D), (H_W, H_out), (D_U, H_U), (H_b,) = shapes
-        except ValueError:  # a rank other than these
+        # the shapes checked through the products' (fewer tests than the five inputs',
+        # on a node that runs every step): each (B, H'), with a bias of H' (or 1) values
+        try:
+            pre = _product(h, W)
+            from_x = _product(x, U)
+            shape = pre.shape
+            fits = len(shape) == 2 and from_x.shape == shape and b.ndim == 1
+            fits = fits and b.shape[0] in (shape[1], 1)
+        except (ValueError, IndexError, TypeError):  # inner sizes differ, or a rank is not 2
             fits = False
-        else:
-            fits = B == B_x and H == H_W and D == D_U and H_out == H_U and H_b in (H_out, 1)
         if not fits:
             raise OpError(
                 f"rnn_step: expected h (B, H), x (B, I), W (H, H'), U (I, H'), b (H',); got "
                 f"shapes {h.shape}, {x.shape}, {W.shape}, {U.shape}, {b.shape}"
             )
-        pre = _product(h, W)
-        pre += _product(x, U)  # in place: the pre-activation is not kept (backward needs h_t)
+        pre += from_x  # in place: the pre-activation is not kept (backward needs h_t)
         pre += b
         h_t = tanh(pre, out=pre)
         # backward's other inputs are the parents' arrays: saving only h_t, not a tuple of

@@ -1341,6 +1341,8 @@ def test_a_function_applies_itself_to_tensors(rng):
     np.testing.assert_allclose(Scale(2.0).apply(x).numpy(), 2 * x.numpy())
     # called unbound, as a plain method would be: the op object first
     np.testing.assert_allclose(ts.Function.apply(Scale(3.0), x).numpy(), 3 * x.numpy())
+    with pytest.raises(TypeError, match="Square.apply: input 0 must be a Tensor, got Scale"):
+        Square.apply(Scale(3.0), x)  # another class's op: not this class's apply
 
     class BadInit(Square):
         def __init__(self):

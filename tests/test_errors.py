@@ -193,6 +193,9 @@ def test_converting_an_array_to_a_dtype_that_cannot_hold_it():
         ts.Tensor([float("nan")], dtype=np.int64)
     with pytest.raises(ValueError, match=names("int32", "NaN or inf")):
         ts.Tensor(np.array([1.0, np.inf]), dtype=np.int32)
+    assert ts.Tensor(np.array([3.5], np.longdouble), dtype=np.int8).numpy().tolist() == [3]
+    with pytest.raises(OverflowError, match=names("int8", "300")):
+        ts.Tensor(np.array([300], np.longdouble), dtype=np.int8)
     # floats are truncated toward 0, as NumPy and PyTorch do: -0.5 fits uint8
     assert ts.Tensor(np.array([-0.5, 255.9]), dtype=np.uint8).numpy().tolist() == [0, 255]
     assert ts.Tensor([1.5, -2.7], dtype=np.int64).numpy().tolist() == [1, -2]
@@ -495,6 +498,10 @@ def test_cupy_where_unavailable_says_why():
          (TypeError, "gradcheck: the first argument is the function to check, got int")),
         (lambda: ts.Tensor([1.0]) * __import__("decimal").Decimal("0.5"),
          (TypeError, "cannot combine a tensor with a Decimal (Decimal('0.5')): convert it")),
+        (lambda: ts.Tensor([__import__("fractions").Fraction(1, 2), 1]),
+         (TypeError, "cannot make a tensor from list holding Fraction")),
+        (lambda: ts.Function.apply(ts.Tensor([1.0])),
+         (NotImplementedError, "Function defines no forward")),
     ],
 )  # fmt: skip
 def test_arguments_of_the_wrong_kind_are_named(call, message):
@@ -512,6 +519,10 @@ def test_a_hand_set_grad_of_the_wrong_shape_or_dtype_is_named(rng):
         w.grad = np.zeros(3, dtype=np.int64)
         with pytest.raises(TypeError, match=names(".grad holds int64 values", "float array")):
             loss().backward()
+    scalar = ts.Tensor(np.float64(2.0), requires_grad=True)
+    scalar.grad = np.float64(1.0)  # a NumPy scalar as a 0-d leaf's .grad, added by index
+    scalar[()].backward()
+    assert float(scalar.grad) == 2.0
     table = ts.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
     ids = np.array([1, 1, 2])
     for bad, error in ((np.zeros((4, 2), np.int64), TypeError), (np.zeros((5, 2)), ValueError)):

@@ -66,16 +66,20 @@ class _Apply:
             return types.MethodType(_apply_op, op)
 
         def apply_new(*inputs):
-            if inputs and isinstance(inputs[0], Function):  # Function.apply(op, x): unbound
+            if inputs and isinstance(inputs[0], cls):  # Function.apply(op, x): unbound
                 return _apply_op(*inputs)
             try:
-                inspect.signature(cls).bind()
+                op = cls()
             except TypeError as e:
-                raise TypeError(
-                    f"{cls.__name__}.apply: its constructor needs arguments ({e}): make the "
-                    f"op first, {cls.__name__}(...).apply(x)"
-                ) from None
-            return _apply_op(cls(), *inputs)
+                try:  # (the signature only now: reading it costs ~40 µs a call)
+                    inspect.signature(cls).bind()
+                except TypeError:
+                    raise TypeError(
+                        f"{cls.__name__}.apply: its constructor needs arguments ({e}): make "
+                        f"the op first, {cls.__name__}(...).apply(x)"
+                    ) from None
+                raise  # the constructor's own error
+            return _apply_op(op, *inputs)
 
         apply_new.__doc__ = _apply_op.__doc__
         return apply_new
@@ -115,7 +119,10 @@ class Function:
     saves_arrays = True
 
     def forward(self, *arrays):  # pragma: no cover - every op overrides it
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no forward: an op subclasses Function with its "
+            "own forward and backward"
+        )
 
     def backward(self, g):  # pragma: no cover - every op overrides it
         raise NotImplementedError
@@ -904,6 +911,8 @@ def _accumulate_leaf(leaf, g, fresh: bool = False) -> None:
             leaf.grad = g.dense()
         else:  # (added in place by index: NumPy would cast into an integer .grad)
             _check_hand_set_grad(leaf)
+            if leaf.grad.__class__ not in backend.ARRAY_TYPES:  # a NumPy scalar (0-d leaf)
+                leaf.grad = backend.array_module(leaf.data).array(leaf.grad)
             g.add_to(leaf.grad)
     elif leaf.grad is None:
         data = leaf.data

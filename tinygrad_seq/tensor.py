@@ -7,7 +7,6 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -193,7 +192,8 @@ def _to_array(data, dtype=None):
                 "int64 range (use a float for huge values)"
             )
         if arr.dtype.kind in _NOT_NUMBERS:  # None, strings, ...: refused, dtype or not
-            odd = next((v for v in arr.flat if not isinstance(v, numbers.Number)), None)
+            # (a Decimal or a Fraction is a number, but not one NumPy holds as such)
+            odd = next((v for v in arr.flat if not isinstance(v, int | float | np.generic)), None)
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding "
                 f"{type(odd).__name__ if arr.size else 'nothing'}: expected numbers, "
@@ -244,7 +244,7 @@ def _check_fits(arr: np.ndarray, dt: np.dtype, data) -> None:
     # as Python numbers, compared exactly (a CuPy 0-d array cannot meet uint64's max); a
     # float truncated toward 0, as the cast does (-0.5 fits an unsigned dtype)
     low, high = arr.min().item(), arr.max().item()
-    if math.trunc(low) < info.min or math.trunc(high) > info.max:
+    if int(low) < info.min or int(high) > info.max:  # (int(): also a long double's)
         values = f"the value {low}" if arr.size == 1 else f"values from {low} to {high}"
         raise OverflowError(
             f"cannot make a tensor of {dt} from {source}: {values}, and {dt} holds "

@@ -474,15 +474,30 @@ class Snapshot(Module):  # (at module level: Class.load finds classes by their n
         self.snap = copy.deepcopy(self) if n == 2 else None  # a copy made while building
 
 
+class Checkpointed(Module):  # saves itself while it is built
+    def __init__(self, n: int, path: str) -> None:
+        super().__init__()
+        self.lin = Linear(n, n)
+        self.save(path)
+
+
+def test_a_model_saved_while_it_is_built_can_be_rebuilt(tmp_path):
+    path = str(tmp_path / "c.npz")
+    Checkpointed(2, path)
+    assert Checkpointed.load(path).lin.W.shape == (2, 2)
+
+
 def test_a_model_built_again_saves_its_latest_arguments(tmp_path):
     model = MLP([2, 3, 1], activation="tanh")
     model.__init__([2, 3, 1], activation="relu")  # built again: a reset
     model.save(tmp_path / "m.npz")
     assert MLP.load(tmp_path / "m.npz").activation == "relu"
     with pytest.raises(ValueError):
-        model.__init__([2, 3, 1], activation="no such")  # failed: the last good ones stay
-    model.save(tmp_path / "m.npz")
-    assert MLP.load(tmp_path / "m.npz").activation == "relu"
+        model.__init__([2, 3, 1], activation="no such")  # failed: its weights may be half
+    model.save(tmp_path / "m.npz")  # changed, so the file holds them only
+    with pytest.raises(TypeError, match="weights only"):
+        MLP.load(tmp_path / "m.npz")
+    assert MLP([2, 3, 1]).load(tmp_path / "m.npz").layers[0].W.shape == (3, 2)
 
     first = Snapshot(2)
     first.snap.__init__(5)  # the copy is not marked as being built: it records 5

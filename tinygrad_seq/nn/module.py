@@ -205,12 +205,17 @@ def _recording_arguments(init):
             given = {k: _plain(v) for k, v in list(bound.arguments.items())[1:]}  # (no self)
             if _NOT_PLAIN not in given.values():
                 arguments = given
+        # set first (a model may save itself while it is built); None if building fails,
+        # as the weights may then be half changed: a file with weights only
+        object.__setattr__(self, "_built_with", arguments)
         building.add(id(self))
         try:
             init(self, *args, **kwargs)
+        except BaseException:
+            object.__setattr__(self, "_built_with", None)
+            raise
         finally:
             building.discard(id(self))
-        object.__setattr__(self, "_built_with", arguments)  # (built again: the latest)
 
     return __init__
 

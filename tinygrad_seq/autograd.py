@@ -133,9 +133,9 @@ class Function:
     def carries_infs(self, out, inputs) -> bool:
         """Under detect_anomaly(): whether every inf in `out`, this op's forward output,
         was carried in by the input arrays (some hold an inf). An `elementwise` op carries
-        one only where an input held one (after broadcasting); an op that moves or combines
-        elements (reshape, matmul) whenever any input held one. Reductions and losses say
-        more precisely (ops.Sum, ops.SoftmaxCrossEntropy)."""
+        one only where an input held one (after broadcasting); an op that moves elements
+        (reshape, transpose, indexing) whenever any input held one. Reductions, matmul,
+        log_softmax and cross-entropy say more precisely (see their classes in ops.py)."""
         xp = backend.array_module(out)
         if not self.elementwise:
             return True

@@ -535,3 +535,12 @@ def test_gradcheck_of_a_comparison_says_it_has_no_gradient(rng):
     x = ts.Tensor(rng.standard_normal(2), requires_grad=True)
     with pytest.raises(ValueError, match="gradcheck: fn returned a bool tensor.*no gradient"):
         ts.gradcheck(lambda a: a > 0, x)
+
+
+def test_comparisons_with_complex_numbers_are_refused():
+    # NumPy orders complex numbers by their real part: x < 1j was False, silently
+    x = ts.Tensor([1.0, 2.0])
+    for compare in (lambda: x < 1j, lambda: x == np.array([1j, 2]), lambda: x >= [1j, 2]):
+        with pytest.raises(TypeError, match="no comparison with complex numbers"):
+            compare()
+    assert (x < 1.5).numpy().tolist() == [True, False]

@@ -643,6 +643,13 @@ class Tensor:
         try:
             if isinstance(other_data, list | tuple | np.ndarray):  # on self's backend
                 other_data = backend.array_module(self.data).asarray(other_data)
+            if isinstance(other_data, complex | np.complexfloating) or (
+                getattr(other_data, "dtype", None) is not None and other_data.dtype.kind == "c"
+            ):  # (NumPy orders complex numbers by real part: x < 1j is False, silently)
+                raise TypeError(
+                    "no comparison with complex numbers: tinygrad_seq supports bool, integer "
+                    "and float dtypes (take .real, .imag or abs() first)"
+                )
             return _leaf(backend.as_array(op(self.data, other_data)))
         except (ValueError, TypeError) as e:  # as apply does: name the op and the shapes
             kind = ValueError if isinstance(e, ValueError) else TypeError

@@ -590,11 +590,11 @@ class Sum(Function):
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
+    carries_infs = _reduced_infs  # (under detect_anomaly)
+
     def forward(self, x):
         self.saved = x.shape
         return x.sum(axis=self.axis, keepdims=self.keepdims)
-
-    carries_infs = _reduced_infs
 
     def backward(self, g):  # every summed element gets the gradient of the sum
         shape = self.saved
@@ -614,11 +614,11 @@ class Mean(Function):
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
+    carries_infs = _reduced_infs  # (under detect_anomaly)
+
     def forward(self, x):
         self.saved = x.shape
         return x.mean(axis=self.axis, keepdims=self.keepdims)
-
-    carries_infs = _reduced_infs
 
     def backward(self, g):  # every averaged element gets 1/n of the gradient
         shape = self.saved
@@ -645,6 +645,8 @@ class Max(Function):
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
+    carries_infs = _reduced_infs  # (under detect_anomaly)
+
     def forward(self, x):
         m = x.max(axis=self.axis, keepdims=True)
         is_max = x == m
@@ -655,8 +657,6 @@ class Max(Function):
         if self.keepdims:
             return m
         return m.reshape(()) if self.axis is None else m.squeeze(axis=self.axis)
-
-    carries_infs = _reduced_infs
 
     def backward(self, g):
         is_max, count = self.saved
@@ -923,14 +923,14 @@ class LogSoftmax(Function):
     op_name = "log_softmax"
     may_broadcast = False
 
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
     def carries_infs(self, out, inputs) -> bool:
         # a −inf logit stays −inf (a masked entry); an inf elsewhere came from its own row
         xp = array_module(out)
         held = xp.isinf(inputs[0]).any(axis=self.axis, keepdims=True)
         return not bool((xp.isinf(out) & ~held).any())
-
-    def __init__(self, axis: int = -1) -> None:
-        self.axis = axis
 
     def forward(self, x):
         x = _as_float(x)
@@ -962,6 +962,11 @@ class SoftmaxCrossEntropy(Function):
     def __init__(self, targets, ignore_index: int | None = None) -> None:
         self.targets, self.ignore_index = targets, ignore_index
 
+    def carries_infs(self, out, inputs) -> bool:
+        # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
+        # the row overflowed): never carried, always an anomaly
+        return False
+
     def forward(self, logits):
         if logits.dtype.kind == "f" and logits.dtype.itemsize < 4:  # float16: Σ exp over a
             # long row, or the sum and count of many rows, pass 65504; worked out in float32
@@ -991,11 +996,6 @@ class SoftmaxCrossEntropy(Function):
             nll = xp.where(keep, nll, 0)
         self.saved = (z, log_z, t, keep, max(count, 1))
         return nll.sum() / max(count, 1)
-
-    def carries_infs(self, out, inputs) -> bool:
-        # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
-        # the row overflowed): never carried, always an anomaly
-        return False
 
     def backward(self, g):  # ∂L/∂logits = (softmax − onehot(target)) / count
         z, log_z, t, keep, count = self.saved

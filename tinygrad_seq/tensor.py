@@ -199,20 +199,16 @@ def _to_array(data, dtype=None):
                 f"{type(odd).__name__ if arr.size else 'nothing'}: expected numbers, "
                 "nested lists of numbers, or an array"
             )
-        if arr.dtype.kind == "c":
-            raise TypeError(_COMPLEX.format(what=f"a tensor from {type(data).__name__} data"))
-        if dtype is not None:
-            _check_fits(arr, np.dtype(dtype), data)
-        elif arr.dtype.kind == "f":
+        if dtype is None and arr.dtype.kind == "f":
             arr = arr.astype(_default_dtype)  # Python floats follow the default dtype
         if backend.xp is not np:
             arr = backend.xp.asarray(arr)
-    if arr.dtype.kind == "c":  # (a CuPy array)
+    if arr.dtype.kind == "c":  # (a list or a CuPy array: an ndarray was checked above)
         raise TypeError(_COMPLEX.format(what=f"a tensor from {arr.dtype} data"))
     if dtype is not None:
         dt = np.dtype(dtype)
-        if arr.dtype != dt:
-            _check_fits(arr, dt, data)  # (again for a host array: a CuPy one's first check)
+        if arr.dtype != dt:  # (a list or a CuPy array: an ndarray was cast above)
+            _check_fits(arr, dt, data)
             arr = _cast(arr, dt)
     return arr
 

@@ -496,6 +496,16 @@ def test_max_ties_share_the_gradient():
     np.testing.assert_array_equal(np_of(x.grad), [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
 
 
+@pytest.mark.parametrize("dtype", [">f8", ">f4"])
+def test_max_of_byte_swapped_data(dtype):
+    # data read from a big-endian file: NumPy's sum refused the swapped dtype for the count
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]).astype(dtype)
+    x = ts.Tensor(data, requires_grad=True)
+    assert x.max().item() == 3.0
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(np_of(x.grad), [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+
+
 # ------------------------------------------------------------------ shape ops
 def test_reshape(rng):
     x = f64(rng, 2, 3, 4)

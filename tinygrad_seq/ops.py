@@ -651,8 +651,9 @@ class Max(Function):
         m = x.max(axis=self.axis, keepdims=True)
         is_max = x == m
         # the count in x's dtype: an integer count would make the gradient float64 (but
-        # float32 for a float16 x, whose counts end at 65504; backward casts back)
-        count_dtype = x.dtype if x.dtype.itemsize >= 4 or x.dtype.kind != "f" else np.float32
+        # float32 for a float16 x, whose counts end at 65504; backward casts back), in the
+        # machine's byte order (a sum refuses a byte-swapped dtype= such as '>f8')
+        count_dtype = x.dtype.type if x.dtype.itemsize >= 4 or x.dtype.kind != "f" else np.float32
         self.saved = (is_max, is_max.sum(axis=self.axis, keepdims=True, dtype=count_dtype))
         if self.keepdims:
             return m

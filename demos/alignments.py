@@ -37,7 +37,7 @@ KINDS = (
     ("multiplicative", "multiplicative (Luong)"),
     ("dot", "scaled dot-product"),
 )
-EXAMPLE = "the black cat chases a white mouse"
+EXAMPLE = "the black cat chases a white rat"
 
 
 def gold_alignment(src_words: list[str], tgt_words: list[str], dictionary: dict) -> list[int]:
@@ -49,6 +49,21 @@ def gold_alignment(src_words: list[str], tgt_words: list[str], dictionary: dict)
         positions.append(sources[min(seen[w], len(sources) - 1)])
         seen[w] += 1
     return positions
+
+
+def _first_row_note(results: dict, src_words: list[str], tgt_words: list[str]) -> str:
+    """Why a dot-product model's first output word may look at the last source word."""
+    alpha = results["scaled dot-product"]["example_alpha"]
+    if int(np.argmax(alpha[0])) != len(src_words) - 1 or len(src_words) < 2:
+        return ""
+    return (
+        "The scaled dot-product model's first word "
+        f'"{tgt_words[0]}" looks at the last '
+        f'source word "{src_words[-1]}" ({alpha[0, -1]:.2f}): its query is h_0 of the '
+        "decoder, which is the encoder's final state, the very annotation of that last word, "
+        "and a vector's dot product with itself is large; the additive and multiplicative "
+        "scores have weights to learn past it. "
+    )
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:
@@ -149,7 +164,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         )
         + f'. On "{EXAMPLE}" the weights follow the moved colours ("{ex_tgt_words[1]} '
         f'{ex_tgt_words[2]}" looks at "{ex_src_words[2]}" then "{ex_src_words[1]}"). '
-        "The seed's table is drawn as given: its rows sum to "
+        + _first_row_note(results, ex_src_words, ex_tgt_words)
+        + "The seed's table is drawn as given: its rows sum to "
         + ", ".join(f"{v:.1f}" for v in seed_rows)
         + '; its row for "le" puts 0.9 on "mat" although its comment says it focuses on '
         '"the".'

@@ -86,12 +86,14 @@ def _recurrent(kind: str, make: Callable[[], ts.nn.Module], title: str) -> Calla
 
 
 class _Readout(ts.nn.Module):
-    """A recurrent body and a Linear read-out of its last hidden state."""
+    """A recurrent body and a Linear read-out of its last hidden state: y_T = W_hy h_T + b_y."""
 
     def __init__(self, body: ts.nn.Module) -> None:
         super().__init__()
         self.body = body
         self.readout = ts.nn.Linear(HIDDEN, CLASSES)
+        # drawn with the seed's names for the output layer (a Linear's are W and b)
+        self.readout.W.name, self.readout.b.name = "W_hy", "b_y"
 
 
 def _seq2seq(attention: str | None) -> Callable[[int], Built]:

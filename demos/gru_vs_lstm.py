@@ -30,6 +30,17 @@ def _ops_per_step(seq_cls, d: int, h: int) -> int:
     return sum(1 for n in graph.in_scope("t=1") if n.op is not None)
 
 
+def _verdict_sentence(verdict: str) -> str:
+    """The verdict in the measured paragraph: against the seed's "performs comparably"."""
+    if verdict == "as accurate or more here":
+        return (
+            "the seed says the GRU performs comparably; here it was as accurate or more at "
+            "every delay: where the LSTM fell behind, the memory demo's LSTM started at "
+            "b_f = 3 shows how much of the gap its forget gates' start explains"
+        )
+    return f"the seed says the GRU performs comparably; here: {verdict}"
+
+
 def _provenance(reused: int, runs: int) -> str:
     """Where the trained runs came from: the memory demo earlier in this tour, or here."""
     if reused == runs:
@@ -43,6 +54,24 @@ def _provenance(reused: int, runs: int) -> str:
         f"as in the memory demo; {reused} of these {runs} runs are the memory demo's from "
         "earlier in this tour, the rest were trained here with its settings and seed."
     )
+
+
+CLOSE = 0.05  # accuracies this close count as "comparable"
+
+
+def accuracy_verdict(acc: dict[str, list[float]], delays) -> str:
+    """What the mean accuracies say of the seed's "performs comparably", in a few words."""
+    gap = np.asarray(acc["GRU"]) - np.asarray(acc["LSTM"])
+    if np.all(np.abs(gap) <= CLOSE):
+        return "comparable accuracy here"
+    lstm_ahead = [d for d, g in zip(delays, gap, strict=True) if g < -CLOSE]
+    if not lstm_ahead:
+        return "as accurate or more here"
+    gru_ahead = [d for d, g in zip(delays, gap, strict=True) if g > CLOSE]
+    where = ", ".join(map(str, lstm_ahead))
+    if gru_ahead:
+        return f"the LSTM ahead at D = {where}, the GRU at D = {', '.join(map(str, gru_ahead))}"
+    return f"the LSTM more accurate here at D = {where}"
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:
@@ -78,8 +107,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
 
     from tinygrad_seq.viz import plots
 
+    verdict = accuracy_verdict(acc, delays)
     fig = plots.gru_vs_lstm_figure(
-        ctx.figure("gru_vs_lstm.png"), sizes, d, params, delays, acc, ms_per_step, ops
+        ctx.figure("gru_vs_lstm.png"), sizes, d, params, delays, acc, ms_per_step, ops, verdict
     )
     time_ratio = float(np.mean(ms_per_step["GRU"]) / np.mean(ms_per_step["LSTM"]))
     measured = (
@@ -95,6 +125,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             f"D = {dl}: LSTM {acc['LSTM'][k]:.0%}, GRU {acc['GRU'][k]:.0%}"
             for k, dl in enumerate(delays)
         )
+        + f" ({_verdict_sentence(verdict)})"
         + f". A GRU step records {ops['GRU']} ops against the LSTM's {ops['LSTM']}, and a "
         f"training step took {time_ratio:.2f}× the LSTM's time on average (measured wall time "
         "on this machine). Both gated models start remembering (LSTM b_f = 1, GRU b_z = −1), "
@@ -114,6 +145,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
                 f"delay task D={dl}: LSTM / GRU": f"{acc['LSTM'][k]:.0%} / {acc['GRU'][k]:.0%}"
                 for k, dl in enumerate(delays)
             },
+            "accuracy, GRU against LSTM": verdict,
             "ops per time step: LSTM / GRU": f"{ops['LSTM']} / {ops['GRU']}",
             "training time per step GRU / LSTM": f"{time_ratio:.2f}",
         },
@@ -128,6 +160,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "ms_per_training_step": ms_per_step,
             "classifier_parameters": trained_params,
             "time_ratio_gru_over_lstm": time_ratio,
+            "accuracy_verdict": verdict,
             "runs_reused_from_memory_demo": reused,
             "runs_trained_here": runs - reused,
         },

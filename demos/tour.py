@@ -84,7 +84,7 @@ DEMOS: dict[str, DemoSpec] = {
     ),
     "bottleneck": DemoSpec(
         "bottleneck",
-        "5. The seq2seq bottleneck, and attention removing it",
+        "5. The seq2seq bottleneck, and attention easing it",
         '"All information about the input sequence must pass through a single fixed-size '
         'context vector c": quality decreases with input length. With attention, '
         '"performance doesn\'t degrade with input length".',
@@ -253,6 +253,8 @@ def _run_demos(
             backend=backend,
         )
         summary["demos"][name] = entry
+        for key in ("size", "seed", "backend"):  # the folder's, not only this command's
+            summary["meta"][key] = _run_wide(summary, key)
         summary["meta"]["seconds"] = round(time.perf_counter() - started, 2)
         summary["meta"]["cpu_seconds"] = round(time.process_time() - cpu_started, 2)
         write_json(summary_path, summary)
@@ -342,15 +344,27 @@ def _table(caption: str, header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><caption>{e(caption)}</caption><tr>{head}</tr>{body}</table>"
 
 
+MIXED = "mixed (see each section)"
+
+
+def _run_wide(summary: dict[str, Any], key: str) -> Any:
+    """The sections' size, seed or backend, or MIXED when demos in the folder ran with
+    different ones (each command adds its demos to what earlier ones wrote there)."""
+    demos = summary.get("demos", {})
+    values = {str(d.get(key)): d.get(key) for d in demos.values()}
+    if not values:
+        return summary.get("meta", {}).get(key)
+    return next(iter(values.values())) if len(values) == 1 else MIXED
+
+
 def write_index(path: Path, summary: dict[str, Any]) -> None:
     """index.html: for each demo, the seed's claim, what was measured, figures, numbers."""
     e = html.escape
     meta = summary.get("meta", {})
     demos = summary.get("demos", {})
 
-    def run_wide(key: str) -> str:  # the sections' setting, or "mixed" when they differ
-        values = {str(d.get(key)) for d in demos.values()} or {str(meta.get(key))}
-        return values.pop() if len(values) == 1 else "mixed (see each section)"
+    def run_wide(key: str) -> str:
+        return str(_run_wide(summary, key))
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -377,6 +391,12 @@ def write_index(path: Path, summary: dict[str, Any]) -> None:
         for fig in d.get("figures", []):
             alt = f"{d.get('title', name)}: {d.get('headline', '')}".rstrip(": ")
             parts.append(f"<a href='{e(fig)}'><img src='{e(fig)}' alt='{e(alt)}'></a>")
+        if any(str(fig).endswith(".svg") for fig in d.get("figures", [])):
+            # the graphs are far wider than the page: shrunk to fit, their labels are tiny
+            parts.append(
+                "<p class='meta'>The drawings are wider than this page: click one to open it "
+                "at full size.</p>"
+            )
         key = d.get("key") or {}
         if key:
             parts.append(

@@ -62,6 +62,8 @@ def test_fixed_size_inputs(tour):
         assert acc[model] >= 0.9, (model, acc)
     window = n["windows"]["test_accuracy"]
     assert window[-1] >= 0.9 and window[-1] > window[0] + 0.1  # a wider window sees more
+    # the second animal's size alone settles 4 cases in 5 (rank 1 or 5: certain; 2, 4: 3/4)
+    assert n["windows"]["last_word_alone"] == pytest.approx(0.8, abs=0.1)
     assert np.all(np.diff(n["ngrams"]["distinct"]) > 0)
     cut, padded = n["pad_truncate"]["fraction_cut"], n["pad_truncate"]["fraction_padded"]
     assert np.all(np.diff(cut) <= 0) and np.all(np.diff(padded) >= 0)
@@ -113,8 +115,34 @@ def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
     assert n["ops_per_step"]["GRU"] > 0 and n["ops_per_step"]["LSTM"] > 0
     # in the tour the memory demo ran first: its runs are reused, and the text says so
     assert n["runs_trained_here"] == 0 and n["runs_reused_from_memory_demo"] > 0
+    from tinygrad_seq.demos.gru_vs_lstm import accuracy_verdict
+
+    assert n["accuracy_verdict"] == accuracy_verdict(n["test_accuracy"], n["delays"])
     _, summary = tour
+    assert (
+        summary["demos"]["gru-vs-lstm"]["key"]["accuracy, GRU against LSTM"]
+        == (n["accuracy_verdict"])
+    )
     assert "whose runs these are" in summary["demos"]["gru-vs-lstm"]["measured"]
+
+
+def test_the_gru_verdict_says_what_the_accuracies_show():
+    from tinygrad_seq.demos.gru_vs_lstm import accuracy_verdict
+
+    d = [5, 15, 30]
+    verdict = lambda lstm, gru: accuracy_verdict({"LSTM": lstm, "GRU": gru}, d)  # noqa: E731
+    assert verdict([1, 0.98, 0.97], [1, 1, 0.95]) == "comparable accuracy here"
+    assert verdict([1, 0.93, 0.66], [1, 1, 1]) == "as accurate or more here"
+    assert verdict([1, 1, 0.9], [1, 0.8, 0.9]) == "the LSTM more accurate here at D = 15"
+    assert verdict([1, 1, 0.6], [1, 0.8, 0.9]) == "the LSTM ahead at D = 15, the GRU at D = 30"
+
+
+def test_the_heads_text_claims_different_roles_only_when_measured():
+    from tinygrad_seq.demos.transformer_demo import _heads_note
+
+    assert "different distances" in _heads_note([1.0, 3.9, 2.0, 4.1], 4.0)
+    near_uniform = _heads_note([3.7, 3.8, 3.4, 3.6], 4.0)
+    assert "no clearly different roles" in near_uniform and "3.7, 3.8, 3.4, 3.6" in near_uniform
 
 
 def test_attention_removes_the_bottleneck(tour):
@@ -141,6 +169,10 @@ def test_transformer_positions(tour):
     assert perm["with_positions"]["permuted_outputs"] > 1e-2
     acc = n["token_accuracy"]
     assert acc["Transformer"][-1] > acc["Transformer without positions"][-1]
+    reach, length = n["encoder_head_mean_distance"], n["example_source_length"]
+    assert len(reach) == n["settings"]["heads"]
+    assert all(0 <= r <= length - 1 for r in reach)
+    assert 0 < n["uniform_mean_distance"] < length - 1
 
 
 def test_complexity_slopes(tour):
@@ -160,6 +192,8 @@ def test_bptt_graphs(tour):
     assert ratios["RNN ‖∂L/∂h_t‖"] < ratios["LSTM ‖∂L/∂C_t‖"]
     for name in ("bptt_rnn.svg", "bptt_lstm.svg"):
         assert "<svg" in (out / "img" / name).read_text()[:2000]
+    section = (out / "index.html").read_text().split("<section id='bptt-graphs'>")[1]
+    assert "click one to open it at full size" in section.split("</section>")[0]
 
 
 def test_bptt_graphs_are_what_the_graph_command_draws(tour, tmp_path):
@@ -212,6 +246,20 @@ def test_the_index_header_says_mixed_when_the_sections_were_run_differently(tmp_
     write_index(tmp_path / "index.html", summary)
     header = (tmp_path / "index.html").read_text().split("<section")[0]
     assert "seed mixed (see each section)" in header and "size quick" in header
+
+
+def test_the_summary_says_mixed_when_commands_ran_with_different_seeds(tmp_path):
+    runner = CliRunner()
+    for seed in ("0", "1"):
+        argv = ["derivations", "--out", str(tmp_path), "--size", "tiny", "--seed", seed]
+        result = runner.invoke(cli, argv)
+        assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "summary.json").read_text())["meta"]
+    assert meta["seed"] == 1 and meta["size"] == "tiny"  # one demo: its latest run
+    result = runner.invoke(cli, ["vanishing", "--out", str(tmp_path), "--size", "tiny"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "summary.json").read_text())["meta"]
+    assert meta["seed"] == "mixed (see each section)" and meta["size"] == "tiny"
 
 
 def test_complexity_times_each_case_as_often_as_it_says(monkeypatch, tmp_path):

@@ -427,14 +427,15 @@ def _pairs(
     return PairData(src, src_lengths, tgt, tgt_lengths, src_vocab, tgt_vocab)
 
 
-# A word-for-word dictionary; colours follow their noun in the target language, as in French.
+# A word-for-word dictionary; colours follow their noun in the target language, as in French
+# (every noun masculine, so "le", "un" and the colours agree with each: real French).
 TRANSLATION_DICTIONARY = {
     "the": "le", "a": "un", "and": "et",
-    "cat": "chat", "dog": "chien", "bird": "oiseau", "mouse": "souris", "horse": "cheval",
+    "cat": "chat", "dog": "chien", "bird": "oiseau", "rat": "rat", "horse": "cheval",
     "sees": "voit", "chases": "chasse", "likes": "aime", "bites": "mord",
     "red": "rouge", "black": "noir", "white": "blanc", "green": "vert",
 }  # fmt: skip
-_NOUNS = ("cat", "dog", "bird", "mouse", "horse")
+_NOUNS = ("cat", "dog", "bird", "rat", "horse")
 _VERBS = ("sees", "chases", "likes", "bites")
 _COLOURS = ("red", "black", "white", "green")
 _SRC_VOCAB = Vocab(TRANSLATION_DICTIONARY)

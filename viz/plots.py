@@ -250,6 +250,7 @@ def fixed_size_figure(
     losses: dict[str, list[float]],
     windows,
     window_acc,
+    last_word,
     ngram_n,
     distinct,
     word_vocab: int,
@@ -257,8 +258,9 @@ def fixed_size_figure(
     cut,
     padded,
 ) -> Path:
-    """Demo 1: identical BoW vectors; order-task accuracy and loss; windows; n-grams;
-    truncation vs padding."""
+    """Demo 1: identical BoW vectors; order-task accuracy and loss; windows (beside
+    `last_word`, the accuracy of a guess from the last word alone); n-grams; truncation vs
+    padding."""
     fig, axes = new_figure(2, 3, size=(15, 8.4))
     ax = axes[0, 0]
     x = np.arange(len(words))
@@ -314,11 +316,18 @@ def fixed_size_figure(
         color="#8c564b",
         label="MLP on one-hot of the last n tokens",
     )
-    _chance(ax, 50.0)
+    ax.axhline(
+        last_word * 100,
+        color="#8c564b",
+        ls=":",
+        lw=1.2,
+        label=f"the last word alone: {last_word:.0%}",
+    )
+    _chance(ax, 50.0, in_legend=True)
     ax.set_ylim(0, 105)
     ax.set_xlabel("window size n (tokens)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Fixed window: blind to anything more than n tokens back", fontsize=10)
+    ax.set_title("Fixed window: it sees only the last n tokens", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
 
     ax = axes[1, 1]
@@ -421,7 +430,7 @@ def vanishing_figure(
         arrowprops={"arrowstyle": "->", "color": "black", "lw": 0.8, "shrinkB": 4},
     )
     ax.axvline(at, color="#999", lw=0.8)
-    ax.set_xlabel("T (time steps back to h_1)")
+    ax.set_xlabel("T (h_T is T − 1 steps after h_1)")
     ax.set_ylabel("‖∂h_T/∂h_1‖₂  (for the LSTM ‖∂C_T/∂C_1‖₂), log scale")
     ax.set_title("Gradient norm through time, from the engine's backward", fontsize=10)
     ax.set_ylim(max(min(min(v) for v in curves.values()), 1e-40) / 10, 10)
@@ -434,7 +443,7 @@ def vanishing_figure(
     for k, (label, norms) in enumerate(sweep.items()):
         ax2.semilogy(Ts, norms, color=cmap(k / max(len(sweep) - 1, 1)), lw=2, label=label)
     ax2.axhline(1.0, color="black", lw=0.8)
-    ax2.set_xlabel("T (time steps back to h_1)")
+    ax2.set_xlabel("T (h_T is T − 1 steps after h_1)")
     ax2.set_ylabel("‖∂h_T/∂h_1‖₂, log scale")
     ax2.set_title("Vanilla RNN: spectral radius ρ of W_hh (small inputs)", fontsize=10)
     ax2.grid(True, which="major", alpha=0.3)
@@ -497,8 +506,11 @@ def memory_figure(
             color=COLORS.get(label),
             label=label,
         )
+    # the chance line in the key: a label at its end would sit on the runs' dots there
+    _chance(ax, chance * 100, in_legend=True)
     handles, labels = ax.get_legend_handles_labels()
     keep = [labels.index(n) for n in acc if n in labels]  # the key in the data's order
+    keep += [k for k, n in enumerate(labels) if n.startswith("chance")]
     handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
     n_runs = len(per_run[next(iter(per_run))][0]) if per_run else 1
     if n_runs > 1:  # each run a dot, the models side by side around each delay
@@ -518,7 +530,6 @@ def memory_figure(
                 )
         handles.append(Line2D([], [], ls="none", marker=".", ms=7, color="#555555"))
         labels.append(f"one run (lines: the mean of {n_runs})")
-    _chance(ax, chance * 100)
     ax.set_ylim(0, 105)
     ax.set_xticks(delays)
     ax.set_xlabel("delay D (distractor tokens between the symbol and the question)")
@@ -539,21 +550,14 @@ def memory_figure(
                 lw=1,
                 alpha=1.0 if len(curves) == 1 else 0.7,
             )
-    ax.axhline(np.log(4), color="black", ls="--", lw=1)
-    ax.annotate(
-        "ln 4 (guessing)",
-        (0.99, np.log(4)),
-        xycoords=("axes fraction", "data"),
-        ha="right",
-        va="bottom",
-        fontsize=8,
-    )
+    # in the key: a label on the line would sit on the curves that stay at guessing
+    ax.axhline(np.log(4), color="black", ls="--", lw=1, zorder=3, label="ln 4 (guessing)")
     ax.set_xlabel(f"training step (Adam, batch {batch})")
     ax.set_ylabel("cross-entropy loss (nats)")
     n_curves = max(len(c) if len(c) and np.ndim(c[0]) else 1 for c in losses.values())
     runs_note = f" (each run a line: {n_curves} per model)" if n_curves > 1 else ""
     ax.set_title(f"Training at D = {longest}{runs_note}", fontsize=10)
-    # below the plateau and above the solved curves, clear of the ln 4 note
+    # below the plateau and above the solved curves
     ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 0.08))
 
     ax = axes[1, 0]
@@ -615,19 +619,26 @@ def gru_vs_lstm_figure(
     acc: dict[str, list[float]],
     ms_per_step: dict[str, list[float]],
     ops: dict[str, int],
+    verdict: str = "",
 ) -> Path:
-    """Demo 4: parameters against hidden size; accuracy per delay; time per training step."""
+    """Demo 4: parameters against hidden size; accuracy per delay; time per training step.
+
+    `verdict` ends the title: what the accuracies measured here say ("as accurate here").
+    """
     fig, axes = new_figure(1, 3, size=(15, 4.6))
     ax = axes[0]
     styles = {"LSTM": "o-", "GRU": "s-"}
     for label, counts in params.items():
         family = label.split(",")[0]
+        main = label in styles
         ax.loglog(
             sizes,
             counts,
             styles.get(label, ":"),
-            color=COLORS.get(family),
-            lw=2,
+            # the bias-free count lies almost on the GRU's line: dark, thin and on top
+            color=COLORS.get(family) if main else "black",
+            lw=2 if main else 1.2,
+            zorder=2 if main else 3,
             label=label,
             base=2,
         )
@@ -693,7 +704,9 @@ def gru_vs_lstm_figure(
     top = max((float(v.max()) for v in ms.values() if v.size), default=1.0)
     axes[2].set_ylim(0, top * 1.35)  # room for two-line labels and the key
     axes[2].legend(fontsize=8, loc="upper left")
-    fig.suptitle("GRU vs LSTM: fewer parameters, comparable accuracy", fontsize=12)
+    fig.suptitle(
+        "GRU vs LSTM: 3/4 of the parameters" + (f", {verdict}" if verdict else ""), fontsize=12
+    )
     return save(fig, path)
 
 
@@ -1008,8 +1021,8 @@ def transformer_figure(
         cmap="Purples",
     )
     bottom.suptitle(
-        "Trained Transformer on one source: self-attention heads (layer 1, each on its own "
-        "colour scale) and the decoder's cross-attention (last layer)",
+        "Trained Transformer on one source: self-attention heads (the first encoder layer, "
+        "each on its own colour scale) and the decoder's cross-attention (its last layer)",
         fontsize=10,
     )
     fig.suptitle("The Transformer: positions, permutations, heads", fontsize=12)

@@ -141,7 +141,7 @@ def test_vanishing_figure(tmp_path, figures):
     )
     ax, ax2 = figures["v.png"].axes
     assert ax.get_yscale() == ax2.get_yscale() == "log"
-    assert ax.get_xlabel() == ax2.get_xlabel() == "T (time steps back to h_1)"
+    assert ax.get_xlabel() == ax2.get_xlabel() == "T (h_T is T − 1 steps after h_1)"
     assert "Gradient norm through time" in ax.get_title() and "ρ" in ax2.get_title()
     lines = _lines(ax)
     assert len(lines) == 5  # the two curves and the three reference lines
@@ -175,7 +175,10 @@ def test_training_figures(tmp_path, figures):
     assert accuracy.get_ylabel() == "test accuracy (%)"
     for label, a in acc.items():
         _plotted(_lines(accuracy)[label], [5, 10], np.array(a) * 100)
-    assert "chance 25%" in [text.get_text() for text in accuracy.texts]
+    # the chance and guessing lines are named in the keys, where no curve can hide them
+    assert "chance 25%" in [text.get_text() for text in accuracy.get_legend().get_texts()]
+    assert not accuracy.texts
+    assert "ln 4 (guessing)" in [text.get_text() for text in loss.get_legend().get_texts()]
     assert loss.get_title() == "Training at D = 10"
     for label, curve in losses.items():
         _plotted(_lines(loss)[label], np.arange(1, 51), curve)
@@ -209,8 +212,10 @@ def test_training_figures(tmp_path, figures):
             {"LSTM": [1.0, 0.9], "GRU": [1.0, 1.0]},
             {"LSTM": [10.0, 12.0], "GRU": [8.0, 9.0]},
             {"LSTM": 13, "GRU": 14},
+            "as accurate or more here",
         )
     )
+    assert figures["g.png"]._suptitle.get_text().endswith("parameters, as accurate or more here")
     counts, accuracy, cost = figures["g.png"].axes
     for label, n in params.items():
         _plotted(_lines(counts)[label], [16, 32], n)
@@ -286,9 +291,13 @@ def _fixed_size_words() -> tuple:
 
 
 def _fixed_size_rest() -> tuple:
-    """fixed_size_figure's arguments after the accuracies and losses: windows, n-grams,
-    padding."""
-    return [1, 2], [0.6, 1.0], [1, 2], [10, 50], 10, [1, 2, 3], [0.5, 0.2, 0.0], [0.0, 0.1, 0.3]
+    """fixed_size_figure's arguments after the accuracies and losses: windows (and the last
+    word alone), n-grams, padding."""
+    return (
+        *([1, 2], [0.6, 1.0], 0.8),
+        *([1, 2], [10, 50], 10),
+        *([1, 2, 3], [0.5, 0.2, 0.0], [0.0, 0.1, 0.3]),
+    )
 
 
 def test_fixed_size_and_summary_figures(tmp_path, figures):
@@ -312,6 +321,7 @@ def test_fixed_size_and_summary_figures(tmp_path, figures):
         _plotted(_lines(loss)[label], [1, 2], curve)
     assert loss.get_yscale() == ngrams.get_yscale() == "log"
     _plotted(_lines(window)["MLP on one-hot of the last n tokens"], [1, 2], [60, 100])
+    assert _lines(window)["the last word alone: 80%"].get_ydata()[0] == pytest.approx(80)
     _plotted(_lines(ngrams)["distinct n-grams in the corpus"], [1, 2], [10, 50])
     _plotted(_lines(ngrams)["possible n-grams (10^n)"], [1, 2], [10, 100])
     _plotted(_lines(cut)["tokens cut (lost)"], [1, 2, 3], [50, 20, 0])

@@ -368,4 +368,7 @@ def demo_command(name: str) -> click.Command:
     def command(seed: int, backend: str, out: str, quick: bool, size: str | None) -> None:
         tour_module.run_and_report([name], out, resolve_size(quick, size), seed, backend)
 
+    if name == "derivations":  # it draws no data or weights, only the points it checks at
+        seed = next(p for p in command.params if p.name == "seed")
+        seed.help = "Random seed: the point at which each identity is checked numerically."
     return command

@@ -24,6 +24,8 @@ def test_vocab_round_trip_and_specials():
     assert vocab.decode([BOS, 5, 6, EOS, 7, PAD]) == "cat sat"  # stops at EOS
     assert vocab.decode([BOS, 5, PAD], skip_special=False) == "<bos> cat <pad>"
     assert len(vocab) == 9 and Vocab.from_texts(["a b", "b c"]).itos[4:] == ["a", "b", "c"]
+    with pytest.raises(TypeError, match="Vocab.encode: bos must be True or False, got int 2"):
+        vocab.encode("the cat", bos=2)  # it gave two BOS tokens
 
 
 def test_vocab_decodes_a_batch_row_by_row():
@@ -76,6 +78,10 @@ def test_bag_of_words_batches_and_ignores_padding():
     np.testing.assert_array_equal(ragged, counts)
     with pytest.raises(ValueError, match=r"ids must lie in \[0, 8\)"):
         data.bag_of_words([9], 8)
+    # a third level is refused, as a list as it is as an array (it gave (2, 1, 8))
+    for nested in ([[[1, 2]], [[3, 4]]], np.array([[[1, 2]], [[3, 4]]])):
+        with pytest.raises(ValueError, match=r"bag_of_words: expected .*\(L,\) or \(B, L\)"):
+            data.bag_of_words(nested, 8)
 
 
 def test_ngram_windows_slide_one_token_at_a_time():
@@ -213,6 +219,9 @@ def test_translation_is_word_by_word_with_colours_after_nouns():
     one_clause = data.translation_task(200, max_clauses=1, seed=0)
     assert set(one_clause.src_lengths) == {5, 6, 7}  # as the docstring says
     assert any("et" in pairs.tgt_vocab.decode(t).split() for t in pairs.tgt)
+    # French as it is written: every noun takes "le" and "un" before it, none elides to "l'"
+    nouns = [data.TRANSLATION_DICTIONARY[w] for w in data._NOUNS]
+    assert all(noun[0] not in "aeiouhy" for noun in nouns)
 
 
 def test_pairs_have_bos_eos_padding_and_lengths():

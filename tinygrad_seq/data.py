@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_id_array, as_int
+from ._checks import as_bool, as_id_array, as_int
 from .backend import host
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -139,6 +139,7 @@ class Vocab:
     ) -> np.ndarray:
         """ids (L,) int64 of a sentence (a string split on spaces, or a list of words);
         unknown words become UNK."""
+        bos, eos = as_bool(bos, "Vocab.encode: bos"), as_bool(eos, "Vocab.encode: eos")
         words = sentence.split() if isinstance(sentence, str) else list(sentence)
         ids = [self.stoi.get(w, UNK) for w in words]
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
@@ -190,7 +191,13 @@ def bag_of_words(ids, vocab_size: int, ignore_id: int | None = None) -> np.ndarr
     """
     vocab_size = _positive(vocab_size, "vocab_size", "bag_of_words")
     if isinstance(ids, list | tuple) and ids and not np.isscalar(ids[0]):
-        return np.stack([bag_of_words(s, vocab_size, ignore_id) for s in ids])
+        rows = [bag_of_words(s, vocab_size, ignore_id) for s in ids]
+        if any(row.ndim != 1 for row in rows):  # a row that holds rows: (B, L) at most
+            raise ValueError(
+                "bag_of_words: expected integer ids of shape (L,) or (B, L), or a list of "
+                "sequences; a sequence here holds sequences"
+            )
+        return np.stack(rows)
     ids = host(ids)
     if ids.ndim not in (1, 2) or (ids.size and ids.dtype.kind not in "iu"):
         raise ValueError(
@@ -428,14 +435,15 @@ def _pairs(
 
 
 # A word-for-word dictionary; colours follow their noun in the target language, as in French
-# (every noun masculine, so "le", "un" and the colours agree with each: real French).
+# (every noun masculine and starting with a consonant, so "le", "un" and the colours agree
+# with each, and no "le" elides to "l'").
 TRANSLATION_DICTIONARY = {
     "the": "le", "a": "un", "and": "et",
-    "cat": "chat", "dog": "chien", "bird": "oiseau", "rat": "rat", "horse": "cheval",
+    "cat": "chat", "dog": "chien", "wolf": "loup", "rat": "rat", "horse": "cheval",
     "sees": "voit", "chases": "chasse", "likes": "aime", "bites": "mord",
     "red": "rouge", "black": "noir", "white": "blanc", "green": "vert",
 }  # fmt: skip
-_NOUNS = ("cat", "dog", "bird", "rat", "horse")
+_NOUNS = ("cat", "dog", "wolf", "rat", "horse")
 _VERBS = ("sees", "chases", "likes", "bites")
 _COLOURS = ("red", "black", "white", "green")
 _SRC_VOCAB = Vocab(TRANSLATION_DICTIONARY)

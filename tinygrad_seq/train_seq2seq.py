@@ -20,7 +20,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import no_grad
-from .data import BOS, EOS, PAD, SPECIALS, PairData, reverse_task
+from .data import BOS, EOS, PAD, SPECIALS, PairData, _generator, reverse_task
 from .nn import Module, Seq2Seq, Transformer
 from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
@@ -75,14 +75,19 @@ def _subset(data: PairData, rows: np.ndarray) -> PairData:
     )
 
 
-def batches(data: PairData, batch_size: int, rng: np.random.Generator):
-    """Endless shuffled mini-batches of `data`, each trimmed to its own longest pair.
+def batches(data: PairData, batch_size: int, rng: np.random.Generator | int):
+    """Endless shuffled mini-batches of `data`, each trimmed to its own longest pair;
+    `rng` a NumPy Generator or an int seed.
 
-    A batch size larger than the data gives the whole data, shuffled, every time."""
+    A batch size larger than the data gives the whole data, shuffled, every time. Bad
+    arguments are refused here, not at the first batch."""
     check_sizes("batches", batch_size=batch_size)
     if not len(data):
         raise ValueError("batches: the data holds no pairs")
-    batch_size = min(batch_size, len(data))
+    return _batches(data, min(batch_size, len(data)), _generator(rng))
+
+
+def _batches(data: PairData, batch_size: int, rng: np.random.Generator):
     while True:
         order = rng.permutation(len(data))
         for start in range(0, len(order) - batch_size + 1, batch_size):

@@ -405,6 +405,46 @@ def test_load_on_the_class_builds_the_saved_model(tmp_path, rng):
     np.testing.assert_array_equal(again(x).numpy(), mlp(x).numpy())  # relu, not tanh
 
 
+class _NoInit(Module):  # (at module level: the class form finds classes by name)
+    def forward(self, x):
+        return x.tanh()
+
+
+class _InheritedInit(Linear):  # built with Linear's constructor
+    pass
+
+
+class _MixedDtypes(Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = ts.nn.Parameter(np.ones(1, np.float32))  # float32 whatever the default
+        self.lin = Linear(3, 3)  # in the default dtype
+
+
+def test_load_on_the_class_of_models_without_an_init_of_their_own(tmp_path):
+    _NoInit().save(tmp_path / "n.npz")
+    assert type(Module.load(tmp_path / "n.npz")) is _NoInit
+    ts.nn.ScaledDotProductAttention().save(tmp_path / "a.npz")  # no weights, no arguments
+    assert type(Module.load(tmp_path / "a.npz")) is ts.nn.ScaledDotProductAttention
+    model = _InheritedInit(3, 5, bias=False)
+    model.save(tmp_path / "i.npz")
+    again = _InheritedInit.load(tmp_path / "i.npz")
+    assert type(again) is _InheritedInit and again.W.shape == (5, 3) and again.b is None
+    np.testing.assert_array_equal(again.W.numpy(), model.W.numpy())
+
+
+def test_load_on_the_class_keeps_each_weight_in_its_saved_dtype(tmp_path):
+    ts.set_default_dtype(np.float64)
+    try:
+        model = _MixedDtypes()
+    finally:
+        ts.set_default_dtype(np.float32)
+    model.save(tmp_path / "m.npz")
+    again = _MixedDtypes.load(tmp_path / "m.npz")
+    assert again.scale.dtype == np.float32 and again.lin.W.dtype == np.float64
+    np.testing.assert_array_equal(again.lin.W.numpy(), model.lin.W.numpy())  # not rounded
+
+
 def test_load_on_the_class_of_a_model_built_from_objects_says_to_build_it(tmp_path):
     class Wrapper(Module):
         def __init__(self, inner: Module) -> None:  # a module: no file can hold it

@@ -13,6 +13,7 @@ from tinygrad_seq.nn import Seq2Seq, Transformer
 from tinygrad_seq.train_seq2seq import (
     accuracy_by_length,
     antidiagonal_weight,
+    batches,
     compare_attention,
     train_pairs,
 )
@@ -164,6 +165,17 @@ def test_a_batch_larger_than_the_data_uses_all_of_it():
     model = Seq2Seq(v_src, v_tgt, 4, 8, "gru")
     losses = train_pairs(model, data, steps=3, batch_size=64, max_norm=None)
     assert len(losses) == 3 and all(np.isfinite(losses))
+
+
+def test_batches_take_a_seed_or_a_generator_and_refuse_bad_arguments_at_once():
+    data, _, _ = _small_reversal()
+    by_seed = next(batches(data, 4, 7))
+    by_generator = next(batches(data, 4, np.random.default_rng(7)))
+    np.testing.assert_array_equal(by_seed.src, by_generator.src)
+    with pytest.raises(ValueError, match="batches: batch_size"):
+        batches(data, 0, 7)  # when called, not at the first batch
+    with pytest.raises(TypeError, match="seed must be an int or a numpy.random.Generator"):
+        batches(data, 4, "seven")
 
 
 @pytest.mark.parametrize(("batch_size", "error"), [(0, ValueError), (2.5, TypeError)])

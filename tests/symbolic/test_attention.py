@@ -42,8 +42,26 @@ def test_gradients_cover_q_k_v_and_the_additive_parameters():
 
 def test_dropping_the_scale_fails():
     d = attention.scaled_dot_product_gradients()
-    unscaled = {"Q": d.blocks[0].stated * sp.sqrt(2)}  # forgot the 1/√d_k
+    unscaled = {"Q": d.blocks[0].stated * sp.sqrt(3)}  # forgot the 1/√d_k
     assert not d.with_stated(unscaled, name="attention.unscaled").check().passed
+
+
+@pytest.mark.parametrize("wrong", ["n_k", "n_q", "d_v"])
+def test_an_engine_scaling_by_another_size_fails(monkeypatch, wrong):
+    # d_k differs from every other size by default, so √ of the wrong one is caught
+    import math
+
+    from tinygrad_seq.nn import attention as nn_attention
+
+    def scaled_wrongly(Q, K, V, mask=None):
+        size = {"n_k": K.shape[-2], "n_q": Q.shape[-2], "d_v": V.shape[-1]}[wrong]
+        alpha = ((Q @ K.transpose(-1, -2)) * (1.0 / math.sqrt(size))).softmax(axis=-1)
+        return alpha @ V, alpha
+
+    d = attention.scaled_dot_product_gradients()
+    assert d.check(seed=0).passed
+    monkeypatch.setattr(nn_attention, "scaled_dot_product_attention", scaled_wrongly)
+    assert not d.check(seed=0).passed
 
 
 def test_one_key_checks_although_v_drops_out_of_the_gradients():

@@ -504,9 +504,9 @@ class Module:
             raise TypeError(f"{who}: {os.fspath(path)!r} holds a {qualname}, not a {cls.__name__}")
         floats = [a.dtype for a in state.values() if a.dtype.kind == "f"]
         dtype = get_default_dtype()
-        try:  # built in the weights' float dtype, so none is rounded on the way in
-            if floats:
-                set_default_dtype(floats[0])
+        try:  # built in the widest of the weights' float dtypes, so none is rounded on
+            if floats:  # the way in
+                set_default_dtype(max(floats, key=lambda d: d.itemsize))
             model = saved(**arguments)
         except TypeError as e:  # the class changed since the file was saved
             raise TypeError(
@@ -514,7 +514,12 @@ class Module:
             ) from None
         finally:
             set_default_dtype(dtype)
-        return model.load_state_dict(state)
+        model.load_state_dict(state)
+        for name, p in model.named_parameters():  # and each weight in its saved dtype
+            kept = state.get(name)
+            if kept is not None and kept.dtype.kind == "f" and p.data.dtype != kept.dtype:
+                p.data = p.data.astype(kept.dtype)  # (exact: widened from it just above)
+        return model
 
     load = _ModelOrClassMethod(
         _load_into,
@@ -532,3 +537,8 @@ class Module:
             lines.append(f"  {name}: {tuple(p.shape)}")
         lines.append(f")  # {self.num_parameters():,} parameters")
         return "\n".join(lines)
+
+
+# A model class with no __init__ of its own is built with Module's (or a base's): noted too,
+# so `Class.load(path)` can rebuild it with no arguments
+Module.__init__ = _recording_arguments(Module.__init__)  # type: ignore[method-assign]

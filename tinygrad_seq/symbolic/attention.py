@@ -137,9 +137,12 @@ SDPA_LATEX = (
 
 @cache
 def scaled_dot_product_gradients(
-    n_q: int = 2, n_k: int = 2, d_k: int = 2, d_v: int = 2
+    n_q: int = 2, n_k: int = 2, d_k: int = 3, d_v: int = 2
 ) -> Derivation:
-    """∂L/∂Q, ∂L/∂K, ∂L/∂V of softmax(QKᵀ/√d_k)V for L = Σ δO ⊙ O (δO generic)."""
+    """∂L/∂Q, ∂L/∂K, ∂L/∂V of softmax(QKᵀ/√d_k)V for L = Σ δO ⊙ O (δO generic).
+
+    d_k differs from the other sizes by default, so an engine that scaled by √n_k, √n_q
+    or √d_v instead of √d_k would fail the check."""
     Q = matrix("Q{}{}", "Q_{{{}{}}}", n_q, d_k)
     K = matrix("K{}{}", "K_{{{}{}}}", n_k, d_k)
     V = matrix("V{}{}", "V_{{{}{}}}", n_k, d_v)
@@ -173,10 +176,12 @@ def scaled_dot_product_gradients(
     inputs = {"Q": Q, "K": K, "V": V}
 
     def engine(point):
+        # the function multi-head attention runs for every head: the seed's formula
+        from tinygrad_seq.nn.attention import scaled_dot_product_attention
+
         q, k, v = (tensor(inputs[x], point, requires_grad=True, name=x) for x in "QKV")
-        attn = ts.nn.ScaledDotProductAttention()
-        context, _ = attn(q.reshape(1, n_q, d_k), k.reshape(1, n_k, d_k), v.reshape(1, n_k, d_v))
-        loss = (context * tensor(dO, point).reshape(1, n_q, d_v)).sum()
+        context, _ = scaled_dot_product_attention(q, k, v)
+        loss = (context * tensor(dO, point)).sum()
         loss.backward()  # L is one number: its gradient is one backward
         return {x: ts.backend.to_numpy(t.grad) for x, t in zip("QKV", (q, k, v), strict=True)}
 
@@ -199,7 +204,10 @@ def scaled_dot_product_gradients(
         blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in "QKV"],
         names=names,
         engine=engine,
-        engine_source="ts.nn.ScaledDotProductAttention (float64), one backward of L",
+        engine_source=(
+            "ts.nn.attention.scaled_dot_product_attention, as multi-head attention runs it "
+            "(float64), one backward of L"
+        ),
         seed_says="Attention(Q, K, V) = softmax(QKᵀ/√d_k) V (no gradient stated)",
         display=_exp_as_alpha(bases),
         tidy=lambda expr: sp.collect(sp.expand(expr), list(dO)),

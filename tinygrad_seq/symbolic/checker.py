@@ -7,7 +7,7 @@ A `Derivation` holds, for small explicit dimensions and matrices of element symb
 - the *stated* closed form, as the seed (or the textbook) writes it,
 - the *engine* side: a function that builds the same computation from tinygrad_seq Tensors in
   float64 and reads the Jacobian off the engine's own backward, one backward per output
-  coordinate.
+  coordinate (or, for the gradient of a scalar L = Σ δ ⊙ out, one backward of L).
 
 `check_identity` then (a) has SymPy simplify ``derived − stated`` to zero, and (b) evaluates
 derived and stated at a random float64 point and compares both with the engine's Jacobian to

@@ -220,6 +220,28 @@ def test_a_picture_shows_its_own_roots_last_recorded_pass():
     assert ts.graph.trace(loss1).root.grad_norm == pytest.approx(1.0)  # its own still shown
 
 
+def test_a_later_pass_through_a_root_hides_the_norms_of_that_roots_own():
+    w = ts.Tensor(np.ones(2), requires_grad=True)
+    loss1 = (w * 2.0).tanh().sum()
+    with ts.graph.record_grad_norms():
+        loss1.backward(retain_graph=True)
+    assert ts.graph.trace(loss1).root.grad_norm == pytest.approx(1.0)
+    loss2 = loss1 * 5.0
+    with ts.graph.record_grad_norms():
+        loss2.backward()  # through loss1's whole graph: its nodes now hold ∂loss2/∂node
+    assert all(n.grad_norm is None for n in ts.graph.trace(loss1).nodes if not n.is_leaf)
+    in_loss2 = {n.name or n.op: n.grad_norm for n in ts.graph.trace(loss2).nodes}
+    assert in_loss2["mul"] == pytest.approx(1.0) and in_loss2["sum"] == pytest.approx(5.0)
+
+
+def test_a_hand_set_gradient_that_broadcasts_has_the_norm_backward_adds_with():
+    w = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    w.grad = 3.0  # (a number: backward adds it to every element)
+    assert ts.graph.trace(w).root.grad_norm == pytest.approx(6.0)  # ‖3 · ones(2, 2)‖
+    w.grad = np.array([3.0, 4.0])  # one row for both
+    assert ts.graph.trace(w).root.grad_norm == pytest.approx(5.0 * np.sqrt(2))
+
+
 @pytest.mark.parametrize("batch", [1, 2])  # (one row: the norm ‖x‖ ‖g‖ of an outer product)
 def test_recorded_edge_norms_are_each_steps_share_of_a_shared_weights_gradient(rng, batch):
     # a weight transposed once and used at every step: the branch into step t is coloured

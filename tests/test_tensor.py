@@ -45,6 +45,8 @@ def test_names_and_scopes(rng):
     with ts.scope("encoder"), ts.scope("t=3"):
         z = y * 2
     assert z.scope == "encoder/t=3" and y.scope == ""
+    with pytest.raises(TypeError, match="Tensor: name must be a string or None, got int"):
+        ts.Tensor([1.0], name=7)  # (the renderer failed on it much later)
 
 
 def test_scope_gives_its_full_name_and_restores_the_outer_one(rng):

@@ -94,8 +94,8 @@ class Function:
     """
 
     # norms: (‖gradient reaching the node‖, (‖gradient sent to each input‖ or None, ...),
-    # the recorded pass's number), kept by a backward inside record_grad_norms() for graph
-    # pictures; one slot for all three
+    # the recorded pass's number, whether the pass ran from this node), kept by a backward
+    # inside record_grad_norms() for graph pictures; one slot for all four
     __slots__ = ("parents", "saved", "norms")
     op_name = "function"
     # True when backward may return a gradient in a broadcast shape (or another dtype)
@@ -700,7 +700,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 grads = fn.backward(g)
             if record:  # and what went back along each input edge (a weight's share, per step)
                 grads = tuple(grads)
-                fn.norms = (reaching, tuple(map(_sent_norm, grads, fn.parents)), pass_number)
+                sent = tuple(map(_sent_norm, grads, fn.parents))
+                fn.norms = (reaching, sent, pass_number, t is root)
             if retain_graph or not fn.saves_arrays:
                 t._grad_out = None
             else:  # free what backward needed; mark the node so a 2nd backward fails clearly

@@ -8,6 +8,7 @@ fine) and returns a `Graph` whose nodes are listed inputs-first. Scopes come fro
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -150,7 +151,11 @@ def _grad_norm(t: Tensor, shown) -> float | None:
         if t.grad is None:
             return None
         grad = t.grad
-        return _norm(grad if hasattr(grad, "ravel") else to_numpy(grad))  # (a number by hand)
+        if not hasattr(grad, "ravel"):  # a number set by hand
+            grad = to_numpy(grad)
+        if grad.size != t.data.size:  # one that broadcasts, as backward adds into it
+            return _norm(grad) * math.sqrt(t.data.size / max(grad.size, 1))
+        return _norm(grad)
     norms = _norms(t, shown)
     return None if norms is None else norms[0]
 
@@ -161,7 +166,9 @@ def trace(tensor: Tensor) -> Graph:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"trace: expected a Tensor, got {type(tensor).__name__}")
     own = getattr(tensor._ctx, "norms", None) if tensor._ctx is not None else None
-    shown = None if own is None else own[2]  # the number of that pass, if it recorded
+    # the number of the last pass from `tensor`, if it recorded; none where a later pass
+    # from another root ran through it (its norms are that root's gradients, not these)
+    shown = own[2] if own is not None and own[3] else None
     order: list[Tensor] = []
     index: dict[int, int] = {}
     stack: list[tuple[Tensor, bool]] = [(tensor, False)]

@@ -304,6 +304,8 @@ class Tensor:
             requires_grad = as_bool(requires_grad, "Tensor: requires_grad")
         if requires_grad:
             _check_grad_dtype(arr.dtype)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a string or None, got {type(name).__name__}")
         self.data = arr
         self.grad = None
         self.requires_grad = requires_grad

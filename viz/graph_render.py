@@ -468,11 +468,12 @@ def _entry_lengths(
 # ------------------------------------------------------------------ labels and styles
 def _dot_text(text: str) -> str:
     """`text` as a DOT string that Graphviz draws as written: a backslash would start an
-    escape (\\n, \\l), a line break would split the label, and "<...>" would be read as
-    an HTML label."""
+    escape (\\n, \\l), a line break would split the label, "&amp;" would be read as an
+    entity and "<...>" as an HTML label. (A name set by hand may be any object: its str.)"""
     import graphviz
 
-    text = text.replace("\\", "\\\\").replace("\n", "\\\\n").replace("\r", "\\\\r")
+    text = str(text).replace("&", "&amp;").replace("\\", "\\\\")
+    text = text.replace("\n", "\\\\n").replace("\r", "\\\\r")
     return graphviz.nohtml(text)
 
 
@@ -1227,7 +1228,8 @@ class _XdotPainter:
                     PathPatch(MplPath(pts, codes), lw=lw, ls=ls, edgecolor=pen, facecolor=face)
                 )
             elif kind == "T" and op["text"].strip():
-                text = op["text"]
+                # Graphviz's JSON keeps a label's escaped backslashes (its SVG does not)
+                text = op["text"].replace("\\\\", "\\")
                 fitted = size
                 natural = self._text_width(text, bold) * size
                 # Graphviz has widths for the regular face only; a bold label (a cluster's

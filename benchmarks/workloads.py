@@ -789,10 +789,10 @@ def check_against_floor(
     rel, where = compare_grads(step.grads(), floor.grads(), w.params)
     loss_rel = abs(loss - floor_loss) / max(abs(floor_loss), 1e-30)
     tol = GRAD_TOLERANCE[dtype]
-    if loss_rel > tol and rel <= tol:
+    if not loss_rel <= tol and rel <= tol:  # (a NaN loss fails too: NaN <= tol is False)
         rel, where = loss_rel, "loss"
     return {
-        "ok": bool(rel <= tol),
+        "ok": bool(rel <= tol),  # (False for a NaN)
         "rel_diff": rel,
         "where": where,
         "loss": loss,

@@ -3,7 +3,9 @@
 The suite lives in the top-level ``benchmarks/`` folder. It is found as the installed
 ``tinygrad_seq.benchmarks`` package when the install maps it there (as ``viz/`` and ``demos/``
 are), or else beside this file in a source checkout (the editable install), so the command
-and ``python -m benchmarks`` run the same code and write the same RESULTS.md.
+and ``python -m benchmarks`` run the same code and write the same RESULTS.md. (Installed,
+the workers import the engine's package first, the floor's and PyTorch's too: see the
+benchmarks README on what that changes.)
 """
 
 from __future__ import annotations

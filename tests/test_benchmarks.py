@@ -80,6 +80,18 @@ def test_check_against_floor_flags_a_wrong_engine():
     step = workloads.Step(lambda: 0.0, lambda: wrong)
     result = workloads.check_against_floor(step, "W4", tiny=True)
     assert not result["ok"] and result["rel_diff"] == pytest.approx(0.01, rel=1e-3)
+    # right gradients but a NaN loss (a fused forward broken, its backward not): refused
+    nan_loss = workloads.Step(lambda: float("nan"), lambda: floor.grads())
+    result = workloads.check_against_floor(nan_loss, "W4", tiny=True)
+    assert not result["ok"] and result["where"] == "loss"
+
+
+def test_render_only_without_results_says_so_in_one_line(tmp_path, capsys):
+    assert runner.main(["--render-only", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--render-only needs the results.json of a run in" in err and "Traceback" not in err
+    (tmp_path / "results.json").write_text("{not json")
+    assert runner.main(["--render-only", "--out", str(tmp_path)]) == 2
 
 
 # ------------------------------------------------------------------ the report

@@ -292,3 +292,28 @@ def test_a_norm_half_a_percent_over_the_limit_is_clipped():
     a.grad = ts.backend.xp.asarray([0.603, 0.804])  # norm 1.005
     assert clip_grad_norm([a], max_norm=1.0) == pytest.approx(1.005)
     np.testing.assert_allclose(np_of(a.grad), [0.6, 0.8], rtol=1e-9)
+
+
+@pytest.mark.parametrize("make", [lambda p: SGD(p, lr=0.1, momentum=0.9), lambda p: Adam(p)])
+def test_a_model_moved_between_backends_keeps_its_optimizer_state(backend, make):
+    # trained a step on NumPy, moved to the backend under test, trained on: the momentum
+    # and running means move with it (CuPy refused NumPy state mixed into its arrays)
+    if backend == "numpy":
+        pytest.skip("needs a second backend: runs in the cupy case, where a GPU is usable")
+
+    def run(move: bool) -> np.ndarray:
+        with ts.backend.using("numpy"):
+            ts.manual_seed(0)
+            model = ts.nn.Linear(3, 2)
+        x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+        opt = make(model.parameters())
+        for k in range(3):
+            if move and k == 1:
+                model.to(backend)
+            xs = ts.Tensor(x).to(ts.backend.backend_of(model.W.data))
+            opt.zero_grad()
+            (model(xs) ** 2).sum().backward()
+            opt.step()
+        return ts.backend.to_numpy(model.W.data)
+
+    np.testing.assert_allclose(run(move=True), run(move=False), rtol=1e-5)

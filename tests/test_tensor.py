@@ -49,6 +49,16 @@ def test_names_and_scopes(rng):
         ts.Tensor([1.0], name=7)  # (the renderer failed on it much later)
 
 
+def test_a_list_of_one_backends_elements(backend):
+    a = ts.Tensor([1.0, 2.0])
+    parts = [a.data[0], a.data[1]]  # NumPy scalars, or 0-d CuPy arrays
+    if backend == "numpy":
+        np.testing.assert_array_equal(ts.Tensor(parts).numpy(), [1.0, 2.0])
+    else:  # NumPy may not read GPU arrays: the error says what to do
+        with pytest.raises(TypeError, match="join them with ts.stack or cupy.stack"):
+            ts.Tensor(parts)
+
+
 def test_scope_gives_its_full_name_and_restores_the_outer_one(rng):
     x = f64(rng, 2)
     with ts.scope("encoder") as outer:

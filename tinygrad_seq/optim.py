@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._checks import as_float
-from .backend import array_module
+from .backend import array_module, backend_of, to_backend
 from .tensor import Tensor
 
 
@@ -88,7 +88,7 @@ class SGD(Optimizer):
                 continue
             g = _checked_grad(p, "SGD")
             if self.momentum:
-                v = self.velocity[k]
+                v = _on_backend_of(self.velocity[k], p.data)
                 v = g.copy() if v is None else v * self.momentum + g
                 self.velocity[k] = v
                 g = v
@@ -135,6 +135,9 @@ class Adam(Optimizer):
                 xp = array_module(p.data)
                 self.m[k] = xp.zeros_like(p.data)
                 self.v[k] = xp.zeros_like(p.data)
+            else:  # (the model moved to the other backend since: its state goes with it)
+                self.m[k] = _on_backend_of(self.m[k], p.data)
+                self.v[k] = _on_backend_of(self.v[k], p.data)
             self.steps[k] += 1
             t = self.steps[k]
             correction1, correction2 = 1 - b1**t, 1 - b2**t
@@ -145,6 +148,14 @@ class Adam(Optimizer):
             v += (1 - b2) * (g * g)
             step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
             p.data -= step.astype(p.data.dtype, copy=False)
+
+
+def _on_backend_of(state, data):
+    """An optimizer's array `state` (or None) on `data`'s backend: a model moved with
+    `Module.to` after a step keeps its momentum and running means, moved along."""
+    if state is None or backend_of(state) == backend_of(data):
+        return state
+    return to_backend(state, backend_of(data))
 
 
 def _checked_grad(p: Tensor, who: str):

@@ -235,3 +235,45 @@ def test_a_cupy_array_made_before_the_backend_was_asked_for_loads_it(monkeypatch
     assert len(loaded) == 2
     ts.backend.notice_cupy(np.ones(2))  # a NumPy array: nothing loaded
     assert len(loaded) == 2
+
+
+STANDIN_MODELS = """
+import numpy as np, cupy, tinygrad_seq as ts
+assert not isinstance(cupy.zeros(2), np.ndarray)
+try:
+    np.asarray(cupy.zeros(2))
+except TypeError:
+    pass
+else:
+    raise AssertionError("the stand-in converted a GPU array to NumPy")
+ids = np.random.default_rng(0).integers(0, 7, (3, 5))
+grads = {}
+for name in ("numpy", "cupy"):
+    with ts.backend.using(name):
+        ts.manual_seed(0)
+        s2s = ts.nn.Seq2Seq(7, 7, 4, 6, cell="lstm", attention="additive")
+        tr = ts.nn.Transformer(7, 7, d_model=8, heads=2, d_ff=16, layers=1)
+        loss = 0
+        for model in (s2s, tr):
+            logits = model(ids, ids[:, :4], src_lengths=[5, 3, 2])
+            loss = loss + ts.F.cross_entropy(logits, ids[:, 1:5], ignore_index=0)
+        params = s2s.parameters() + tr.parameters()
+        loss.backward()
+        grads[name] = [ts.backend.to_numpy(p.grad) for p in params]
+        ts.optim.Adam(params).step()
+        assert all(ts.backend.backend_of(p.data) == name for p in params)
+for a, b in zip(grads["numpy"], grads["cupy"], strict=True):  # (float32: other kernels)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+print("ok")
+"""
+
+
+@pytest.mark.numpy_only
+def test_the_cupy_stand_in_runs_the_models_as_numpy_does():
+    # tests/cupy_standin refuses what CuPy refuses (implicit conversion, NumPy operands):
+    # the models' GPU paths run through it in every CI, without a GPU
+    standin = os.path.join(os.path.dirname(__file__), "cupy_standin")
+    if CUPY_WORKS:
+        pytest.skip("a real CuPy is here: the cupy cases run on it")
+    result = run_python(STANDIN_MODELS, PYTHONPATH=standin)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]

@@ -1,0 +1,526 @@
+"""A stand-in for CuPy on the CPU, strict where CuPy is strict: for running the test suite's
+CuPy cases without a GPU (``PYTHONPATH=tests/cupy_standin python -m pytest``).
+
+It does not compute on a GPU and proves nothing about CuPy's numerics or speed. What it
+catches is the engine treating a GPU array as a NumPy one: its ``ndarray`` is not a
+``numpy.ndarray`` (it wraps one), refuses implicit conversion (``__array__`` raises
+TypeError, as CuPy's does), refuses NumPy arrays as operands of its ufuncs and functions
+(CuPy: "Unsupported type numpy.ndarray"), returns 0-d arrays, never scalars, from
+reductions, has no ``.ctypes`` and only three ``flags``. Functions NumPy dispatches to it
+(``__array_function__``, ``__array_ufunc__``) run where CuPy has them. Every refusal and
+dispatch is logged in ``LOG``. Run the real thing where a GPU is at hand.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import types
+
+import numpy as _np
+
+LOG: list = []
+STRICT = True  # raise on refusals (as CuPy would)
+
+
+def _where():
+    frames = traceback.extract_stack()[:-3]
+    keep = [f for f in frames if "tinygrad_seq" in f.filename]
+    return [
+        f"tinygrad_seq{f.filename.rsplit('tinygrad_seq', 1)[-1]}:{f.lineno} {f.line}"
+        for f in keep[-3:]
+    ]
+
+
+def _log(kind, msg):
+    LOG.append((kind, msg, _where()))
+
+
+def _refuse(msg):
+    _log("REFUSED", msg)
+    if STRICT:
+        raise TypeError(msg)
+
+
+USED = set()
+
+
+def _used(name, kwargs=()):
+    USED.add((name, tuple(sorted(kwargs))))
+
+
+def _wrap(r):
+    if isinstance(r, _np.ndarray):
+        return ndarray(r)
+    if isinstance(r, _np.generic):
+        return ndarray(_np.asarray(r))
+    if isinstance(r, tuple):
+        return tuple(_wrap(x) for x in r)
+    return r
+
+
+def _arg(x, who):
+    """An operand of a CuPy function/ufunc."""
+    if isinstance(x, ndarray):
+        return x._a
+    if isinstance(x, _np.ndarray):
+        _refuse(f"{who}: Unsupported type {type(x)} (a NumPy array, shape {x.shape})")
+        return x
+    if isinstance(x, (list, tuple)):
+        _refuse(f"{who}: Unsupported type {type(x)}")
+        return x
+    if x is None or isinstance(x, (bool, int, float, complex, _np.generic)):
+        return x
+    _refuse(f"{who}: Unsupported type {type(x)}")
+    return x
+
+
+def _index(i):
+    if isinstance(i, tuple):
+        return tuple(_index(p) for p in i)
+    if isinstance(i, ndarray):
+        return i._a
+    if isinstance(i, _np.ndarray):
+        _log("NOTE", f"numpy array used as an index into a cupy array (shape {i.shape})")
+        return i
+    if isinstance(i, list):
+        _log("NOTE", "list used as an index into a cupy array")
+    return i
+
+
+class _Flags:
+    def __init__(self, a):
+        self.c_contiguous = a.flags.c_contiguous
+        self.f_contiguous = a.flags.f_contiguous
+        self.owndata = a.flags.owndata
+
+
+_METHODS_WRAP = {
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "any",
+    "all",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "astype",
+    "copy",
+    "ravel",
+    "squeeze",
+    "nonzero",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "clip",
+    "repeat",
+    "take",
+    "var",
+    "std",
+    "prod",
+    "flatten",
+    "view",
+    "round",
+}
+
+
+class ndarray:
+    __slots__ = ("_a",)
+    __array_priority__ = 100
+
+    def __init__(self, a):
+        if not isinstance(a, _np.ndarray):
+            raise AssertionError(f"fake cupy wraps ndarrays only, got {type(a)}")
+        self._a = a
+
+    # ---- NumPy interop, as CuPy
+    def __array__(self, *args, **kwargs):
+        _log("REFUSED", "implicit conversion of a cupy array to NumPy (__array__)")
+        raise TypeError(
+            "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
+            "construct a NumPy array explicitly."
+        )
+
+    def __array_ufunc__(self, uf, method, *inputs, **kwargs):
+        _log("UFUNC", f"np.{uf.__name__}.{method}")
+        cp = _UFUNCS.get(uf.__name__)
+        if cp is None:
+            return NotImplemented
+        if "out" in kwargs:
+            out = kwargs["out"]
+            kwargs["out"] = out[0] if isinstance(out, tuple) else out
+        if method == "__call__":
+            return cp(*inputs, **kwargs)
+        return getattr(cp, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        name = func.__name__
+        mod = func.__module__ or "numpy"
+        target = sys.modules[__name__]
+        for part in mod.split(".")[1:]:
+            target = getattr(target, part, None)
+            if target is None:
+                break
+        f = getattr(target, name, None) if target is not None else None
+        _log("ARRFUNC", f"{mod}.{name} -> {'cupy' if f else 'NOT IN CUPY'}")
+        if f is None:
+            return NotImplemented
+        return f(*args, **kwargs)
+
+    # ---- attributes
+    shape = property(lambda s: s._a.shape)
+    dtype = property(lambda s: s._a.dtype)
+    ndim = property(lambda s: s._a.ndim)
+    size = property(lambda s: s._a.size)
+    nbytes = property(lambda s: s._a.nbytes)
+    itemsize = property(lambda s: s._a.itemsize)
+    strides = property(lambda s: s._a.strides)
+    T = property(lambda s: ndarray(s._a.T))
+    flags = property(lambda s: _Flags(s._a))
+
+    def get(self):
+        return self._a.copy()
+
+    def item(self):
+        return self._a.item()
+
+    def tolist(self):
+        return self._a.tolist()
+
+    def tobytes(self):
+        return self._a.tobytes()
+
+    def __float__(self):
+        return float(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __bool__(self):
+        return bool(self._a)
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (ndarray(_np.asarray(self._a[i])) for i in range(len(self._a)))
+
+    def __repr__(self):
+        return f"cupy.{self._a!r}"
+
+    def dot(self, b, out=None):
+        _used("ndarray.dot")
+        return ndarray(_np.asarray(self._a.dot(_arg(b, "ndarray.dot"))))
+
+    def fill(self, v):
+        self._a.fill(_arg(v, "fill"))
+
+    def __getattr__(self, name):
+        if name in _METHODS_WRAP:
+            m = getattr(self._a, name)
+
+            def call(*args, **kwargs):
+                _used(f"ndarray.{name}", kwargs)
+                args = [
+                    _arg(a, f"ndarray.{name}") if isinstance(a, (ndarray, _np.ndarray)) else a
+                    for a in args
+                ]
+                for k, v in list(kwargs.items()):
+                    if isinstance(v, (ndarray, _np.ndarray)):
+                        kwargs[k] = _arg(v, f"ndarray.{name}")
+                return _wrap(m(*args, **kwargs))
+
+            return call
+        _log("MISSING", f"ndarray.{name}")
+        raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}'")
+
+    # ---- indexing
+    def __getitem__(self, i):
+        return _wrap(self._a[_index(i)])
+
+    def __setitem__(self, i, v):
+        if isinstance(v, _np.ndarray):
+            _log("NOTE", "numpy array assigned into a cupy array (host-to-device copy)")
+            self._a[_index(i)] = v
+        else:
+            self._a[_index(i)] = _arg(v, "setitem")
+
+
+def _binop(name, reflected=False, inplace=False):
+    def op(self, other):
+        uf = _UFUNCS[name]
+        if inplace:
+            return uf(self, other, out=self)
+        return uf(other, self) if reflected else uf(self, other)
+
+    return op
+
+
+for _dunder, _uf in [
+    ("add", "add"),
+    ("sub", "subtract"),
+    ("mul", "multiply"),
+    ("truediv", "true_divide"),
+    ("floordiv", "floor_divide"),
+    ("pow", "power"),
+    ("matmul", "matmul"),
+    ("mod", "remainder"),
+    ("and", "bitwise_and"),
+    ("or", "bitwise_or"),
+    ("xor", "bitwise_xor"),
+]:
+    setattr(ndarray, f"__{_dunder}__", _binop(_uf))
+    setattr(ndarray, f"__r{_dunder}__", _binop(_uf, reflected=True))
+    setattr(ndarray, f"__i{_dunder}__", _binop(_uf, inplace=True))
+for _dunder, _uf in [
+    ("lt", "less"),
+    ("le", "less_equal"),
+    ("gt", "greater"),
+    ("ge", "greater_equal"),
+    ("eq", "equal"),
+    ("ne", "not_equal"),
+]:
+    setattr(ndarray, f"__{_dunder}__", _binop(_uf))
+ndarray.__neg__ = lambda s: _UFUNCS["negative"](s)
+ndarray.__abs__ = lambda s: _UFUNCS["absolute"](s)
+ndarray.__invert__ = lambda s: _UFUNCS["invert"](s)
+ndarray.__pos__ = lambda s: s.copy()
+ndarray.__hash__ = None
+ndarray.__module__ = "cupy"
+ndarray.__qualname__ = ndarray.__name__ = "ndarray"
+
+
+class ufunc:
+    def __init__(self, u):
+        self._u = u
+        self.__name__ = u.__name__
+
+    def __call__(self, *args, out=None, **kwargs):
+        _used(f"ufunc cupy.{self.__name__}", tuple(kwargs) + (("out",) if out is not None else ()))
+        a = [_arg(x, f"cupy.{self.__name__}") for x in args]
+        for k, v in list(kwargs.items()):
+            if isinstance(v, (ndarray, _np.ndarray)):
+                kwargs[k] = _arg(v, f"cupy.{self.__name__}")
+        if out is not None:
+            if isinstance(out, tuple):
+                out = out[0]
+            if not isinstance(out, ndarray):
+                _refuse(f"cupy.{self.__name__}: out must be a cupy.ndarray, got {type(out)}")
+            self._u(*a, out=out._a, **kwargs)
+            return out
+        return _wrap(self._u(*a, **kwargs))
+
+    def at(self, a, indices, b=None):
+        _used(f"cupy.{self.__name__}.at")
+        if not isinstance(a, ndarray):
+            _refuse(f"cupy.{self.__name__}.at: a must be a cupy array")
+        if self.__name__ not in (
+            "add",
+            "subtract",
+            "maximum",
+            "minimum",
+            "bitwise_or",
+            "bitwise_and",
+            "bitwise_xor",
+        ):
+            raise NotImplementedError(f"cupy.{self.__name__}.at")
+        if isinstance(indices, _np.generic) or (
+            isinstance(indices, tuple) and any(isinstance(i, _np.generic) for i in indices)
+        ):
+            _log("NOTE", f"cupy.{self.__name__}.at with a NumPy scalar in the index: {indices!r}")
+        self._u.at(
+            a._a, _index(indices), _arg(b, f"cupy.{self.__name__}.at") if b is not None else None
+        )
+
+    def reduce(self, a, axis=0, dtype=None, out=None, keepdims=False):
+        return _wrap(self._u.reduce(_arg(a, "reduce"), axis=axis, dtype=dtype, keepdims=keepdims))
+
+
+_UFUNCS = {n: ufunc(getattr(_np, n)) for n in dir(_np) if isinstance(getattr(_np, n), _np.ufunc)}
+globals().update(_UFUNCS)
+divide = _UFUNCS["true_divide"]
+abs = _UFUNCS["absolute"]  # noqa: A001
+
+
+# ---- creation
+def _holds_cupy(a):
+    return any(
+        isinstance(x, ndarray) or (isinstance(x, (list, tuple)) and _holds_cupy(x)) for x in a
+    )
+
+
+def _from_host(a, dtype=None, copy=True):
+    if isinstance(a, ndarray):
+        r = a._a.astype(dtype) if dtype is not None else (a._a.copy() if copy else a._a)
+        return ndarray(r) if (copy or dtype is not None) else a
+    if isinstance(a, (list, tuple)) and _holds_cupy(a):
+        # real CuPy accepts a list of cupy arrays; note it
+        _log("NOTE", "cupy.array/asarray of a list holding cupy arrays")
+        a = _np.array([_from_host(x)._a if isinstance(x, (list, tuple, ndarray)) else x for x in a])
+    r = _np.array(a, dtype=dtype, copy=True)
+    if r.dtype.kind in "OUSV":
+        raise ValueError(f"Unsupported dtype {r.dtype}")
+    return ndarray(r)
+
+
+def asarray(a, dtype=None, order=None):
+    _used("cupy.asarray", (("dtype",) if dtype is not None else ()))
+    if isinstance(a, ndarray):
+        if dtype is None or _np.dtype(dtype) == a.dtype:
+            return a
+        return ndarray(a._a.astype(dtype))
+    return _from_host(a, dtype)
+
+
+def array(a, dtype=None, copy=True, order="K", ndmin=0):
+    _used("cupy.array")
+    return _from_host(a, dtype, copy=True)
+
+
+def ascontiguousarray(a, dtype=None):
+    return ndarray(_np.ascontiguousarray(_arg(a, "ascontiguousarray"), dtype=dtype))
+
+
+def asnumpy(a, stream=None, order="C", out=None):
+    if isinstance(a, ndarray):
+        return a._a.copy()
+    return _np.asarray(a)
+
+
+def _maker(name):
+    f = getattr(_np, name)
+
+    def make(*args, **kwargs):
+        _used(f"cupy.{name}", kwargs)
+        return ndarray(_np.asarray(f(*args, **kwargs)))
+
+    make.__name__ = name
+    return make
+
+
+for _n in ("zeros", "ones", "empty", "full", "arange", "eye", "tril", "triu", "linspace"):
+    globals()[_n] = _maker(_n)
+
+
+def _like(name):
+    f = getattr(_np, name)
+
+    def make(a, *args, **kwargs):
+        _used(f"cupy.{name}", kwargs)
+        args = [
+            _arg(x, f"cupy.{name}") if isinstance(x, (ndarray, _np.ndarray)) else x for x in args
+        ]
+        return ndarray(f(_arg(a, f"cupy.{name}"), *args, **kwargs))
+
+    make.__name__ = name
+    return make
+
+
+for _n in ("zeros_like", "ones_like", "empty_like", "full_like"):
+    globals()[_n] = _like(_n)
+
+
+def _generic(name):
+    f = getattr(_np, name)
+
+    def call(*args, **kwargs):
+        def conv(x):
+            if (
+                isinstance(x, (list, tuple))
+                and x
+                and all(isinstance(y, (ndarray, _np.ndarray)) for y in x)
+            ):
+                return [_arg(y, f"cupy.{name}") for y in x]
+            if isinstance(x, (ndarray, _np.ndarray)):
+                return _arg(x, f"cupy.{name}")
+            return x
+
+        _used(f"cupy.{name}", kwargs)
+        args = [conv(x) for x in args]
+        kwargs = {k: conv(v) for k, v in kwargs.items()}
+        return _wrap(f(*args, **kwargs))
+
+    call.__name__ = name
+    return call
+
+
+for _n in (
+    "where",
+    "concatenate",
+    "stack",
+    "einsum",
+    "broadcast_to",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argsort",
+    "sign",
+    "reshape",
+    "transpose",
+    "squeeze",
+    "expand_dims",
+    "any",
+    "all",
+    "argmax",
+    "nonzero",
+    "cumsum",
+    "tensordot",
+    "outer",
+    "vstack",
+    "hstack",
+    "pad",
+    "unique",
+    "take_along_axis",
+    "count_nonzero",
+    "shares_memory",
+    "may_share_memory",
+):
+    if hasattr(_np, _n):
+        globals()[_n] = _generic(_n)
+
+
+def copyto(dst, src, casting="same_kind", where=True):
+    _used("cupy.copyto", ("where",))
+    if not isinstance(dst, ndarray):
+        _refuse("cupy.copyto: dst must be a cupy array")
+    w = where._a if isinstance(where, ndarray) else _arg(where, "copyto where")
+    _np.copyto(dst._a, _arg(src, "copyto src"), casting=casting, where=w)
+
+
+def result_type(*arrays_and_dtypes):
+    return _np.result_type(*[a.dtype if isinstance(a, ndarray) else a for a in arrays_and_dtypes])
+
+
+def shape(a):
+    return a.shape
+
+
+def ndim(a):
+    return a.ndim
+
+
+def isscalar(x):
+    return _np.isscalar(x)
+
+
+def get_array_module(*args):
+    return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else _np
+
+
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int8, int16, int32, int64, intp = _np.int8, _np.int16, _np.int32, _np.int64, _np.intp
+uint8, bool_, dtype, newaxis, inf, nan = _np.uint8, _np.bool_, _np.dtype, None, _np.inf, _np.nan
+iinfo, finfo, errstate = _np.iinfo, _np.finfo, _np.errstate
+
+linalg = types.ModuleType("cupy.linalg")
+linalg.norm = lambda x, *a, **k: _wrap(_np.linalg.norm(_arg(x, "linalg.norm"), *a, **k))
+cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    _log("MISSING", f"cupy.{name} (not in the stand-in)")
+    raise AttributeError(f"module 'cupy' has no attribute '{name}' (stand-in)")

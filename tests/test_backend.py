@@ -172,6 +172,10 @@ def test_moving_between_backends_and_mixing_is_an_error(rng):
     np.testing.assert_array_equal(on_gpu.numpy(), on_cpu.numpy())
     with pytest.raises(TypeError, match=r"add.*cupy.*numpy|add.*numpy.*cupy"):
         on_gpu + on_cpu
+    leaf = on_cpu.detach()
+    leaf.requires_grad = True
+    with pytest.raises(TypeError, match=r"backward\(grad\): grad is a CuPy array .* NumPy"):
+        (leaf * 2).backward(on_gpu.data)  # (a NumPy grad for a CuPy tensor is copied in)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

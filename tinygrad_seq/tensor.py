@@ -493,6 +493,12 @@ class Tensor:
         else:
             g = grad.data if isinstance(grad, Tensor) else grad
             xp = backend.array_module(self.data)
+            backend.notice_cupy(g)
+            if xp is np and backend.backend_of(g) == "cupy":  # (the other way: copied in)
+                raise TypeError(
+                    "backward(grad): grad is a CuPy array but the tensor lives on NumPy; "
+                    "mixing backends: move one of them (ts.backend.to_numpy(grad))"
+                )
             try:
                 if getattr(g, "dtype", None) is None and not isinstance(g, str | bytes):
                     g = xp.asarray(g)  # (a list: read first, so complex numbers show)

@@ -173,8 +173,9 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> floa
     """Reversal: the share of attention that output step t puts on source position n−1−t
     (the anti-diagonal: the token it must produce), averaged over the n real output tokens
     of every pair. With `offset`, on position n−1−t+offset instead (+1: the position after
-    it, whose left-to-right encoder state read that token one step before), over the steps
-    where that position is a real token.
+    it, whose left-to-right encoder state read that token one step before), averaged over
+    the same n steps, a step without such a position counting 0: so the shares at two
+    offsets are parts of the same attention and add up to at most 1.
 
     Measured under teacher forcing, so every row is scored on the true prefix. A uniform
     alignment over the n source tokens would give 1/n. Runs in eval mode without recording
@@ -193,8 +194,7 @@ def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> floa
         t = np.arange(n)
         position = n - 1 - t + offset
         real = (position >= 0) & (position < n)
-        if real.any():
-            shares.append(alpha[b, t[real], position[real]].mean())
+        shares.append(alpha[b, t[real], position[real]].sum() / n)
     return float(np.mean(shares)) if shares else float("nan")
 
 

@@ -235,6 +235,9 @@ class _Aligned:
 def test_antidiagonal_weight_at_an_offset():
     data, _, _ = _small_reversal()
     model = _Aligned(data)
-    assert antidiagonal_weight(model, data, offset=1) == 1.0
+    after = np.mean([(n - 1) / n for n in data.src_lengths])  # every step but t = 0
+    assert antidiagonal_weight(model, data, offset=1) == pytest.approx(after)
     on_diagonal = np.mean([1 / n for n in data.src_lengths])  # only t = 0 of n steps
     assert antidiagonal_weight(model, data) == pytest.approx(on_diagonal)
+    # parts of one attention: the shares at two offsets never add up to more than all of it
+    assert on_diagonal + after == pytest.approx(1.0)

@@ -83,15 +83,17 @@ def heatmap(
     matrix = np.asarray(matrix, dtype=float)
     im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     rows, cols = matrix.shape
+    many = 12  # past this many columns (rows), labels stand upright and small: no overlaps
     if xlabels is not None:
         ax.set_xticks(
             range(cols),
             labels=list(xlabels),
-            rotation=45 if cols > 4 else 0,
-            ha="right" if cols > 4 else "center",
+            rotation=90 if cols > many else 45 if cols > 4 else 0,
+            ha="right" if 4 < cols <= many else "center",
+            fontsize=6 if cols > many else None,
         )
     if ylabels is not None:
-        ax.set_yticks(range(rows), labels=list(ylabels))
+        ax.set_yticks(range(rows), labels=list(ylabels), fontsize=6 if rows > 2 * many else None)
     if annotate is None:
         annotate = rows * cols <= 80
     if annotate:

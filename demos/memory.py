@@ -121,12 +121,14 @@ def forget_gates(model, ids: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(hx @ W_f.T + b_f)))  # f_t = σ(W_f·[h_{t−1}, x_t] + b_f)
 
 
-def _gates_verdict(best_after: float, best_before: float, steps: int, units_open: int) -> str:
-    """What Π f_t of the best unit, before and after training, says of its forget gates."""
+def _gates_verdict(best_after: float, best_before: float, steps: int) -> str:
+    """What Π f_t of the best unit over `steps` steps, before and after training, says of
+    its forget gates (the steps the cell path multiplies: not step 1's, which C_0 = 0
+    leaves free)."""
     if best_after <= 10 * best_before:
         return ": these forget gates did not open."
     per_step = best_after ** (1 / steps)  # the geometric mean of that unit's f_t
-    if units_open and per_step > 0.95:
+    if per_step > 0.95:
         return (
             f" (f_t ≈ {per_step:.3f} at each step): the network learned to hold its forget "
             "gates near 1 where it must remember."
@@ -171,7 +173,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     top = int(np.argmax(prod_trained))
     cum_trained = np.exp(np.cumsum(np.log(f_trained[:, 1:]), axis=1)).mean(axis=0)  # (T−1, h)
     cum_init = np.exp(np.cumsum(np.log(f_init[:, 1:]), axis=1)).mean(axis=0)
-    mean_f_per_unit = f_trained.mean(axis=(0, 1))  # (h,)
+    # over steps 2..T, the ones the cell path multiplies (step 1's gate meets C_0 = 0)
+    mean_f_per_unit = f_trained[:, 1:].mean(axis=(0, 1))  # (h,)
 
     from tinygrad_seq.viz import plots
 
@@ -218,16 +221,11 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         + (" (the longest delay it learned)" if gate_delay != longest else "")
         + f", the mean forget gate is {float(f_trained.mean()):.2f} (it starts at "
         f"{float(f_init.mean()):.2f}); {int((mean_f_per_unit > 0.9).sum())} of "
-        f"{cfg['hidden']} units keep f_t > 0.9 on average. Along the cell path, Π f_t over the "
+        f"{cfg['hidden']} units keep f_t > 0.9 on average over steps 2 to T. Along the cell "
+        "path, Π f_t over the "
         f"{T - 1} steps (= ∂C_T/∂C_1 for that unit) is {float(prod_trained[top]):.2g} for the "
         f"best unit after training against {float(prod_init.max()):.2g} for the best unit "
-        "before"
-        + _gates_verdict(
-            float(prod_trained[top]),
-            float(prod_init.max()),
-            T - 1,
-            int((mean_f_per_unit > 0.9).sum()),
-        )
+        "before" + _gates_verdict(float(prod_trained[top]), float(prod_init.max()), T - 1)
     )
     short = [k for k, n in enumerate(learned_runs["LSTM"]) if n < n_runs]  # not every run
     if short:

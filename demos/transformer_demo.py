@@ -91,15 +91,21 @@ def _heads_note(reach: list[float], uniform: float) -> str:
     """What the first encoder layer's heads measured say of "different heads capture
     different relationships": how far each looks, against uniform weights."""
     values = ", ".join(f"{r:.1f}" for r in reach)
+    measured = f"the mean |i − j| under each head's weights is {values}"
     if max(reach) - min(reach) > 0.25 * uniform:
         return (
-            "Its first encoder layer's heads look at different distances: the mean |i − j| "
-            f"under each head's weights is {values} (uniform weights: {uniform:.1f})."
+            f"Its first encoder layer's heads look at different distances: {measured} "
+            f"(uniform weights: {uniform:.1f})."
         )
+    if all(abs(r - uniform) <= 0.25 * uniform for r in reach):
+        return (
+            "Its first encoder layer's heads show no clearly different roles here: "
+            f"{measured}, near uniform weights' {uniform:.1f}."
+        )
+    side = "nearer" if max(reach) < uniform else "farther"
     return (
-        "Its first encoder layer's heads show no clearly different roles here: the mean "
-        f"|i − j| under each head's weights is {values}, near uniform weights' {uniform:.1f}. "
-        "This small model reverses through the decoder's cross-attention (right panel)."
+        f"Its first encoder layer's heads all look {side} than uniform weights would "
+        f"({uniform:.1f}), and at similar distances: {measured}."
     )
 
 

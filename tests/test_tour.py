@@ -131,9 +131,13 @@ def test_the_gru_verdict_says_what_the_accuracies_show():
 
     d = [5, 15, 30]
     verdict = lambda lstm, gru: accuracy_verdict({"LSTM": lstm, "GRU": gru}, d)  # noqa: E731
-    assert verdict([1, 0.98, 0.97], [1, 1, 0.95]) == "comparable accuracy here"
-    assert verdict([1, 0.93, 0.66], [1, 1, 1]) == "as accurate or more here"
-    assert verdict([1, 1, 0.9], [1, 0.8, 0.9]) == "the LSTM more accurate here at D = 15"
+    assert verdict([1, 0.98, 0.97], [1, 1, 0.95]) == (
+        "comparable accuracy (within 5 points at every delay)"
+    )
+    assert verdict([1, 0.93, 0.66], [0.96, 1, 1]) == (  # 4 points behind at D = 5: level
+        "as accurate or more (ahead at D = 15, 30, within 5 points elsewhere)"
+    )
+    assert verdict([1, 1, 0.9], [1, 0.8, 0.9]) == "the LSTM more accurate at D = 15"
     assert verdict([1, 1, 0.6], [1, 0.8, 0.9]) == "the LSTM ahead at D = 15, the GRU at D = 30"
 
 
@@ -143,9 +147,24 @@ def test_the_heads_text_claims_different_roles_only_when_measured():
     assert "different distances" in _heads_note([1.0, 3.9, 2.0, 4.1], 4.0)
     near_uniform = _heads_note([3.7, 3.8, 3.4, 3.6], 4.0)
     assert "no clearly different roles" in near_uniform and "3.7, 3.8, 3.4, 3.6" in near_uniform
+    local = _heads_note([0.6, 0.7, 0.8, 0.9], 4.0)  # alike, but far from uniform
+    assert "all look nearer than uniform" in local and "near uniform" not in local
 
 
-def test_attention_removes_the_bottleneck(tour):
+def test_the_memory_and_bottleneck_texts_follow_their_numbers():
+    from tinygrad_seq.demos.bottleneck import attention_falls_note
+    from tinygrad_seq.demos.memory import _gates_verdict
+
+    assert "near 1 where it must remember" in _gates_verdict(0.56, 0.001, 19)  # f ≈ 0.970
+    assert "though not to near 1" in _gates_verdict(0.04, 0.00045, 31)  # f ≈ 0.90
+    assert "did not open" in _gates_verdict(1e-4, 2e-5, 31)
+    assert attention_falls_note([0.97, 0.95], [0.9, 0.3], 12) == ""  # it holds
+    eases = attention_falls_note([0.99, 0.56], [0.97, 0.33], 12)
+    assert "eases the bottleneck" in eases and "23 points above" in eases
+    assert "does not show attention easing" in attention_falls_note([0.99, 0.4], [0.97, 0.35], 12)
+
+
+def test_attention_eases_the_bottleneck(tour):
     n = numbers(tour, "bottleneck")
     plain, attention = n["token_accuracy"]["seq2seq"], n["token_accuracy"]["seq2seq + attention"]
     assert attention[-1] > plain[-1] + 0.15  # attention wins at the longest input

@@ -141,7 +141,8 @@ class Graph:
 
 
 def _norms(t: Tensor, shown) -> tuple | None:
-    """(reaching the node, sent to each input, pass) on t's node, if left by pass `shown`."""
+    """(reaching the node, sent to each input, pass, whether it ran from there) on t's node,
+    if left by pass `shown`."""
     norms = getattr(t._ctx, "norms", None) if t._ctx is not None else None
     return norms if norms is not None and norms[2] == shown else None
 
@@ -151,10 +152,8 @@ def _grad_norm(t: Tensor, shown) -> float | None:
         if t.grad is None:
             return None
         grad = t.grad
-        if not hasattr(grad, "ravel"):  # a number set by hand
-            grad = to_numpy(grad)
-        if grad.size != t.data.size:  # one that broadcasts, as backward adds into it
-            return _norm(grad) * math.sqrt(t.data.size / max(grad.size, 1))
+        if not hasattr(grad, "ravel"):  # a number set by hand: backward adds it everywhere
+            return _norm(to_numpy(grad)) * math.sqrt(t.data.size)
         return _norm(grad)
     norms = _norms(t, shown)
     return None if norms is None else norms[0]

@@ -186,11 +186,13 @@ def _to_array(data, dtype=None):
             arr = np.asarray(data)
         except ValueError as e:
             raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
-        except TypeError as e:  # a list holding CuPy arrays: NumPy may not read them
-            raise TypeError(
-                f"cannot make a tensor from {type(data).__name__}: {e} (a list of GPU "
-                "arrays: join them with ts.stack or cupy.stack first)"
-            ) from None
+        except TypeError as e:  # e.g. a list holding CuPy arrays: NumPy may not read them
+            hint = (
+                " (a list of GPU arrays: join them with ts.stack or cupy.stack first)"
+                if isinstance(data, list | tuple)
+                else ""
+            )
+            raise TypeError(f"cannot make a tensor from {type(data).__name__}: {e}{hint}") from None
         if arr.dtype.kind == "O" and arr.size and all(isinstance(v, int) for v in arr.flat):
             raise OverflowError(
                 f"cannot make a tensor from {type(data).__name__}: an integer beyond the "

@@ -83,7 +83,8 @@ def heatmap(
     matrix = np.asarray(matrix, dtype=float)
     im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     rows, cols = matrix.shape
-    many = 12  # past this many columns (rows), labels stand upright and small: no overlaps
+    many = 12  # past this many columns, labels stand upright and small (past twice as many
+    # rows, small): no overlaps
     if xlabels is not None:
         ax.set_xticks(
             range(cols),

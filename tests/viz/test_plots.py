@@ -212,10 +212,13 @@ def test_training_figures(tmp_path, figures):
             {"LSTM": [1.0, 0.9], "GRU": [1.0, 1.0]},
             {"LSTM": [10.0, 12.0], "GRU": [8.0, 9.0]},
             {"LSTM": 13, "GRU": 14},
-            "as accurate or more here",
+            "as accurate or more (ahead at D = 10, within 5 points elsewhere)",
         )
     )
-    assert figures["g.png"]._suptitle.get_text().endswith("parameters, as accurate or more here")
+    title = figures["g.png"]._suptitle.get_text()
+    assert title.endswith(
+        "parameters, as accurate or more (ahead at D = 10, within 5 points elsewhere)"
+    )
     counts, accuracy, cost = figures["g.png"].axes
     for label, n in params.items():
         _plotted(_lines(counts)[label], [16, 32], n)

@@ -153,7 +153,7 @@ class Adam(Optimizer):
 def _on_backend_of(state, data):
     """An optimizer's array `state` (or None) on `data`'s backend: a model moved with
     `Module.to` after a step keeps its momentum and running means, moved along."""
-    if state is None or backend_of(state) == backend_of(data):
+    if state is None or state.__class__ is data.__class__:  # (the common case, cheaply)
         return state
     return to_backend(state, backend_of(data))
 

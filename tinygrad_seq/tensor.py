@@ -475,7 +475,10 @@ class Tensor:
         """Accumulate d(self)/d(leaf)·grad into `.grad` of every leaf that requires grad.
 
         `grad` (same shape as self) may be omitted only for a single-element tensor.
-        The graph's saved arrays are freed afterwards unless `retain_graph=True`.
+        The graph's saved arrays are freed afterwards unless `retain_graph=True`. Its
+        tensors stay reachable from this one, values and all (`ts.graph.trace` reads the
+        gradient norms after backward), until the last reference to it goes: in a training
+        loop, `del loss` after the step, or the next forward holds two graphs at once.
         """
         if retain_graph is not False:
             retain_graph = as_bool(retain_graph, "backward: retain_graph")

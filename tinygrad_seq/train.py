@@ -159,6 +159,7 @@ def train_classifier(
             clip_grad_norm(params, clip)
         optimizer.step()
         losses.append(loss.item())
+        del logits, loss  # the graph's values go now, not after the next forward builds one
         if callback is not None:
             callback(step, losses[-1])
     seconds = time.perf_counter() - start

@@ -123,6 +123,7 @@ def train_pairs(
             clip_grad_norm(model.parameters(), max_norm)
         opt.step()
         losses.append(loss.item())
+        del logits, loss  # the graph's values go now, not after the next forward builds one
         if progress is not None:
             progress(step, losses[-1])
     model.eval()

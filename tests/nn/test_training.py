@@ -54,12 +54,31 @@ def test_training_is_deterministic_for_a_seed():
     assert a.losses == b.losses and a.losses != c.losses
 
 
-def test_classifiers_take_padded_ids_and_masks():
-    ids = np.array([[5, 6, 7, 0], [5, 6, 0, 0]])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_padded_sentence_is_classified_as_the_sentence_alone(cell):
+    """Padding and its mask change nothing: row 1 padded to 4 tokens gets the logits of
+    its 2 tokens alone (the mask keeps h_T at the last real token)."""
+    ids = np.array([[5, 6, 7, 2], [5, 6, 0, 0]])  # 0 is PAD
     mask = ids != 0
-    for model in (SequenceClassifier(10, 3, cell="gru"), BagOfWordsClassifier(10, 3)):
-        logits = model(ids, mask)
-        assert logits.shape == (2, 3)
+    model = SequenceClassifier(10, 3, cell=cell)
+    logits = model(ids, mask)
+    assert logits.shape == (2, 3)
+    alone = model(ids[1:, :2], mask[1:, :2])
+    np.testing.assert_allclose(logits.numpy()[1], alone.numpy()[0], rtol=1e-5, atol=1e-6)
+    unmasked = model(ids, np.ones_like(mask))  # without the mask the PADs are words
+    assert not np.allclose(unmasked.numpy()[1], alone.numpy()[0], rtol=1e-5, atol=1e-6)
+
+
+def test_bag_of_words_counts_every_word_but_pad():
+    model = BagOfWordsClassifier(10, 3)
+    padded = model(np.array([[1, 5, 6, 0, 0]]))  # 1 is BOS: a word like the others
+    np.testing.assert_allclose(padded.numpy(), model(np.array([[1, 5, 6]])).numpy(), rtol=1e-6)
+    swapped = model(np.array([[6, 5, 1]]))  # order is invisible
+    np.testing.assert_allclose(swapped.numpy(), padded.numpy(), rtol=1e-6)
+    without_bos = model(np.array([[5, 6]]))
+    assert not np.allclose(without_bos.numpy(), padded.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        SequenceClassifier(10, 3, cell="transformer")
     with pytest.raises(ValueError, match="cell must be one of"):
         SequenceClassifier(10, 3, cell="transformer")
 
@@ -75,7 +94,15 @@ def test_classifiers_take_ids_on_the_backend_as_they_take_numpy_ids():
 def test_zero_steps_is_the_untrained_model_not_the_default():
     result = run_order_task("bow", quick=True, seed=0, steps=0)
     assert result.losses == []
-    assert 0 <= result.test_accuracy <= 1
+    ts.manual_seed(0)
+    fresh = train_module._make_model("bow", len(order_task(300, seed=0).vocab), 2, 8, 16)
+    for name, w in result.model.state_dict().items():  # the weights as built
+        np.testing.assert_array_equal(w, fresh.state_dict()[name])
+    trained_once = run_order_task("bow", quick=True, seed=0, steps=1)
+    assert len(trained_once.losses) == 1
+    assert not np.array_equal(
+        trained_once.model.state_dict()["mlp.layers.0.W"], fresh.state_dict()["mlp.layers.0.W"]
+    )
 
 
 def test_a_bad_batch_size_is_named_and_empty_data_scores_nan():

@@ -241,6 +241,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "permutation": perm,
             "cross_attention_antidiagonal": cross_anti,
             "encoder_head_mean_distance": head_reach,
+            "encoder_head_weights": ts.backend.to_numpy(enc_heads).tolist(),  # (heads, n, n)
             "uniform_mean_distance": uniform_reach,
             "example_source_length": n,
         },

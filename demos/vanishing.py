@@ -226,6 +226,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "at_T": at,
             "rnn": curves["RNN, ‖W_hh‖ = 0.9"],
             "rnn_bound": bound,
+            "rnn_max_tanh_prime": max_dtanh.tolist(),  # per step t = 2..T: the bound's factor
             "rnn_typical": typical,
             "rnn_mean_tanh_prime": mean_dtanh,
             "seed_example_T20": SEED_EXAMPLE,

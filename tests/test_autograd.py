@@ -670,10 +670,13 @@ def test_matmul_with_a_parameter_on_the_right_reaches_the_parameter(rng):
     layer = ts.nn.Linear(3, 2)
     x = ts.Tensor(rng.standard_normal((4, 3)).astype(np.float32))
     (x @ layer.W.T).sum().backward()
-    assert layer.W.grad is not None
+    # Σ_nk (x Wᵀ)_nk = Σ_nk Σ_j x_nj W_kj: ∂/∂W_kj = Σ_n x_nj, the same row for each k
+    column_sums = x.numpy().sum(axis=0)
+    np.testing.assert_allclose(layer.W.grad, np.stack([column_sums] * 2), rtol=1e-6)
     w2 = ts.nn.Parameter(rng.standard_normal((3, 2)))
-    (ts.Tensor(rng.standard_normal((4, 3))) @ w2).sum().backward()
-    assert w2.grad is not None and w2.grad.shape == (3, 2)
+    x2 = rng.standard_normal((4, 3))
+    (ts.Tensor(x2) @ w2).sum().backward()
+    np.testing.assert_allclose(w2.grad, np.stack([x2.sum(axis=0)] * 2, axis=1), rtol=1e-12)
 
 
 def _weight_used_at_every_step(rng, T: int, B: int = 2, k: int = 3, m: int = 4):

@@ -52,7 +52,7 @@ def test_trace_is_inputs_first_with_edges_forward(rng):
 
 
 def test_steps_scopes_and_equal_node_counts_per_step(rng):
-    T = 5
+    T = 12  # past 10: "t=1" must not take in t=10 and t=11
     loss, _, _ = unrolled_rnn(rng, T)
     g = ts.graph.trace(loss)
     assert g.steps() == {"rnn": list(range(T))}

@@ -609,3 +609,27 @@ def test_layer_norm_between_products_writes_into_its_own_gradient(counted, rng, 
     assert ts.gradcheck(
         lambda x, w, g, b: ts.functional.layer_norm(x @ w, g, b) @ ts.Tensor(v), tx, tw, tg, tb
     )
+
+
+@pytest.mark.numpy_only  # (the subprocess runs every backend's cases itself)
+@pytest.mark.skipif(not BUILT, reason="not built: every other test already runs without it")
+def test_the_numpy_paths_pass_the_engine_and_model_tests():
+    """The NumPy code the kernels replace stays right: the engine's and the models' tests
+    again with TINYGRAD_SEQ_NATIVE=0 (a bug there, e.g. relu's in-place backward, passed
+    every test while the kernels ran)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = ["test_ops.py", "test_autograd.py", "test_functional.py", "test_tensor.py"]
+    files += ["test_gradcheck.py", "nn"]
+    env = dict(os.environ, TINYGRAD_SEQ_NATIVE="0")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-x", "-p", "no:cacheprovider"]
+        + [os.path.join("tests", f) for f in files],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    import re
+
+    assert re.search(r"\b[1-9]\d* passed", run.stdout) and " failed" not in run.stdout

@@ -220,8 +220,14 @@ def test_numpy_array_on_the_left_gives_a_tensor(rng):
 
 def test_comparisons_give_bool_tensors_without_grad(rng):
     x, y = f64(rng, 3, 4), f64(rng, 4)
+    x.data[0, :2] = 0.0  # on the threshold: tells <= from < and >= from >
+    x.data[1, 1] = y.data[1]
     xv, yv = x.numpy(), y.numpy()
     cases = [
+        (x <= y, xv <= yv),
+        (x >= y, xv >= yv),
+        (x < 0.0, xv < 0.0),
+        (x > 0, xv > 0),
         (x < y, xv < yv),
         (x <= 0.0, xv <= 0.0),
         (x > y, xv > yv),
@@ -491,7 +497,7 @@ def test_format_abs_and_mask_operators():
     positive, small = x > 0, x < 2
     assert (positive & small).numpy().tolist() == [True, False]
     assert (positive | ~small).numpy().tolist() == [True, False]
-    assert (np.array([False, True]) ^ positive).numpy().tolist() == [True, True]
+    assert (np.array([True, True]) ^ positive).numpy().tolist() == [False, True]
     with pytest.raises(TypeError, match="boolean"):
         ~x
 

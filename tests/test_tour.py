@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from tinygrad_seq.demos.cli import cli
 from tinygrad_seq.demos.tour import DEMOS
 
+import tinygrad_seq as ts
+
 pytestmark = pytest.mark.numpy_only  # one end-to-end run; the backends are tested elsewhere
 
 
@@ -79,6 +81,11 @@ def test_vanishing_gradients(tour):
     assert n["lstm_cell_path_vs_prod_f_max_error"] < 1e-12  # ∂C_T/∂C_1 = diag(Π f_t)
     rnn, bound = np.array(n["rnn"]), np.array(n["rnn_bound"])
     assert np.all(rnn <= bound * (1 + 1e-9))  # the seed's bound holds
+    # ...and is the seed's: ‖W_hh‖^{T−1} Π max tanh', with ‖W_hh‖ = 0.9 and 0 < tanh' ≤ 1
+    max_tanh_prime = np.array(n["rnn_max_tanh_prime"])
+    assert np.all((max_tanh_prime > 0) & (max_tanh_prime <= 1))
+    np.testing.assert_allclose(bound[1:] / bound[:-1], 0.9 * max_tanh_prime[: len(bound) - 1])
+    assert bound[0] == 1.0  # T = 1: ∂h_1/∂h_1 = I
     assert np.all(np.diff(np.log(rnn)) < 0)  # and the gradient shrinks at every step
     sweep = n["spectral_sweep"]
     ends = [sweep["norms"][f"ρ = {r:g}"][-1] for r in sweep["rho"]]
@@ -112,7 +119,13 @@ def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
     assert n["gru_over_lstm"] == pytest.approx([0.75] * len(n["hidden_sizes"]))
     d, hs = n["input_size"], n["hidden_sizes"]
     assert n["parameters"]["LSTM"] == [4 * h * (h + d) + 4 * h for h in hs]
-    assert n["ops_per_step"]["GRU"] > 0 and n["ops_per_step"]["LSTM"] > 0
+    for name, cls in (("LSTM", ts.nn.LSTM), ("GRU", ts.nn.GRU)):  # one more step, more ops:
+        ops = []
+        for T in (2, 3):
+            hs, _ = cls(d, 32)(ts.Tensor(np.zeros((1, T, d), dtype=np.float32)))
+            ops.append(sum(1 for node in ts.graph.trace(hs.sum()).nodes if node.op is not None))
+        assert n["ops_per_step"][name] == ops[1] - ops[0]
+    assert n["ops_per_step"]["GRU"] < n["ops_per_step"]["LSTM"]
     # in the tour the memory demo ran first: its runs are reused, and the text says so
     assert n["runs_trained_here"] == 0 and n["runs_reused_from_memory_demo"] > 0
     from tinygrad_seq.demos.gru_vs_lstm import accuracy_verdict
@@ -190,8 +203,16 @@ def test_transformer_positions(tour):
     assert acc["Transformer"][-1] > acc["Transformer without positions"][-1]
     reach, length = n["encoder_head_mean_distance"], n["example_source_length"]
     assert len(reach) == n["settings"]["heads"]
-    assert all(0 <= r <= length - 1 for r in reach)
-    assert 0 < n["uniform_mean_distance"] < length - 1
+    weights = np.array(n["encoder_head_weights"])  # (heads, n, n), rows sum to 1
+    assert weights.shape == (len(reach), length, length)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-5)
+    for head, r in zip(weights, reach, strict=True):  # Σ_j α_ij |i − j|, mean over i
+        expected = np.mean(
+            [sum(head[i, j] * abs(i - j) for j in range(length)) for i in range(length)]
+        )
+        assert r == pytest.approx(expected, rel=1e-5)
+    # uniform weights over n keys: mean |i − j| = (n² − 1) / (3n)
+    assert n["uniform_mean_distance"] == pytest.approx((length**2 - 1) / (3 * length))
 
 
 def test_complexity_slopes(tour):

@@ -123,6 +123,13 @@ def test_bptt_over_1000_steps(rng):
     _, h_T = gru(xs)
     h_T.sum().backward()
     assert all(np.all(np.isfinite(np_of(p.grad))) for p in gru.parameters())
+    assert all(np.abs(np_of(p.grad)).max() > 0 for p in gru.parameters())
+    # the last 3 steps replayed from h before them, detached, give x_t's the same gradient
+    with ts.no_grad():
+        _, h_before = gru(ts.Tensor(xs.numpy()[:, :-3]))
+    tail = ts.Tensor(xs.numpy()[:, -3:], requires_grad=True)
+    gru(tail, h0=h_before)[1].sum().backward()
+    np.testing.assert_allclose(np_of(xs.grad)[:, -3:], np_of(tail.grad))
 
 
 def test_graph_shows_every_step_and_the_seeds_symbols(rng):

@@ -74,6 +74,26 @@ def test_vanishing_bound_holds_on_the_engine():
     assert any("(0.9·0.3)^19" in note for note in result.notes)
 
 
+@pytest.mark.parametrize(("past_the_bound", "holds"), [(1.01, False), (0.99, True)])
+def test_the_bound_fails_for_an_engine_gradient_past_it(monkeypatch, past_the_bound, holds):
+    """A checker that cannot fail proves nothing: an engine whose ∂h_T/∂h₁ comes out 1 %
+    above the bound is caught, and 1 % under it passes that condition."""
+    import re
+
+    first = rnn.vanishing_bound(steps=6, hidden=3, trials=1, seed=2)
+    ratio = float(re.search(r"ratio ([0-9.e+-]+)\)", first.notes[0]).group(1))  # lhs / bound
+    engine_jacobian = rnn.engine_jacobian
+    scale = past_the_bound / ratio
+
+    def scaled(*args, **kwargs):
+        return [scale * j for j in engine_jacobian(*args, **kwargs)]
+
+    monkeypatch.setattr(rnn, "engine_jacobian", scaled)
+    result = rnn.vanishing_bound(steps=6, hidden=3, trials=1, seed=2)
+    assert result.conditions == {"bound holds in all 1 trials": holds}
+    assert not result.passed  # the engine no longer matches J_T ⋯ J_2 either
+
+
 def test_derivation_prints_the_seed_statement_and_latex():
     d = rnn.step_jacobian()
     text = str(d)

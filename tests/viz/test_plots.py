@@ -126,6 +126,35 @@ def test_complexity_figure(tmp_path):
     assert plots.complexity_figure(tmp_path / "c", ns, series, slopes, 64, 32).is_file()
 
 
+def test_complexity_figure_plots_each_measure_in_its_units(tmp_path, monkeypatch):
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128]
+    n = np.array(ns, float)
+    series = {
+        "RNN": {"time_s": list(1e-4 * n), "peak_bytes": list(2**20 * n), "depth": list(2 * n)},
+        "self-attention": {"time_s": list(1e-6 * n**2), "peak_bytes": list(n**2), "depth": [9] * 4},
+    }
+    slopes = {m: {"time": 1.0, "memory": 1.0, "depth": 1.0} for m in series}
+    drawn = []
+    save = plots.save
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 32, 32)
+    (fig,) = drawn
+    time_ax, memory_ax, depth_ax = fig.axes
+    expected = [
+        (time_ax, "(ms)", lambda s: 1e3 * np.array(s["time_s"])),
+        (memory_ax, "(MiB)", lambda s: np.array(s["peak_bytes"]) / 2**20),
+        (depth_ax, "ops", lambda s: np.array(s["depth"], float)),
+    ]
+    for ax, unit, values in expected:
+        assert unit in ax.get_ylabel()
+        lines = {line.get_label().split(":")[0]: line for line in ax.get_lines()}
+        for model, s in series.items():
+            np.testing.assert_allclose(lines[model].get_xdata(), n)
+            np.testing.assert_allclose(lines[model].get_ydata(), values(s))
+
+
 def test_vanishing_figure(tmp_path, figures):
     from tinygrad_seq.viz import plots
 

@@ -68,7 +68,9 @@ def _check_something_to_time(runner: ModuleType, workloads: str | None, engines:
 
 
 @click.command("bench")
-@click.option("--workloads", default=None, help="Comma list, e.g. W4,W5 (default: all).")
+@click.option(
+    "--workloads", default=None, help="Comma list, e.g. W4,W5 or W4-fused (default: all)."
+)
 @click.option(
     "--engines",
     default=None,
@@ -106,7 +108,8 @@ def bench(
     seed: int,
     backend: str,
 ) -> None:
-    """Time forward + backward of W1–W5 against the NumPy floor and PyTorch CPU.
+    """Time forward + backward of W1–W5 (and W4's variants W4-scope, W4-fused,
+    W4-gradnorms) against the NumPy floor and PyTorch CPU.
 
     Gradients are checked against the floor first; each cell then runs in several fresh
     processes with single-threaded BLAS, and each workload's cells also take turns in one

@@ -340,7 +340,7 @@ def size_options(f: Callable) -> Callable:
     return click.option(
         "--quick",
         is_flag=True,
-        help="Small sizes, shorter training: seconds to a minute a demo (`tour --quick`, "
+        help="Small sizes and short runs: seconds to a minute a demo (`tour --quick`, "
         "every demo: about two minutes on 2 CPU cores).",
     )(f)
 

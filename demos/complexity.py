@@ -190,7 +190,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}; "
         + mem_note
         + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:z.2f}: "
-        f"{series['RNN']['depth'][last]} chained ops at n = {ns[last]}) while self-attention's "
+        f"the RNN's {series['RNN']['depth'][last]} chained ops at n = {ns[last]}, the LSTM's "
+        f"{series['LSTM']['depth'][last]}) while self-attention's "
         f"stays at {series['self-attention']['depth'][last]} ops for every n: all positions "
         "run in parallel. Note the seed's O(d) space for the RNN is the state carried at "
         "inference; training by backpropagation through time keeps every step, so its memory "

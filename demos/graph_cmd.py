@@ -159,7 +159,7 @@ def build(model: str, steps: int) -> Built:
     default=None,
     help="File to write (.svg, .png or .dot). With --format, a name without one of those "
     "suffixes gets the format's added (--format dot --out g.txt writes g.txt.dot); one with "
-    "another of them is an error.  "
+    "another of them is an error. Missing folders are made.  "
     "[default: MODEL.svg, or MODEL.FORMAT]",
 )
 @click.option(

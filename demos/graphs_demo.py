@@ -4,8 +4,9 @@ A vanilla RNN and an LSTM (3 inputs, 4 units, batch 2) are unrolled, a loss is t
 last step only, and the backward pass runs with `ts.graph.record_grad_norms()`. Their graphs
 are rendered with `ts.viz.render_graph` (one cluster per time step, colours = log10 of the
 gradient norm reaching each node), and the norms of ∂L/∂h_t (and ∂L/∂C_t) per step are read
-from the same recorded graph and plotted: the colours fade step by step in the RNN and hold
-along the LSTM's cell path.
+from recorded graphs over the RNN's T steps (the drawn LSTM is shorter, to stay legible, so
+its norms come from the same LSTM unrolled T steps) and plotted: the colours fade step by
+step in the RNN and hold along the LSTM's cell path.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"Unrolled graphs rendered with {renderer}: the RNN over {steps} steps (first and last "
         f"{collapse} steps drawn, the middle summarised) and the LSTM over {lstm_steps} steps, "
         f"each node coloured by log10 of the gradient norm that reached it. Read from the "
-        f"same recorded graphs (loss on the last step only, T = {steps}): ‖∂L/∂h_t‖ of the "
+        f"recorded graphs over T = {steps} steps (the drawn RNN's, and the same LSTM's "
+        f"unrolled {steps} steps; loss on the last step only): ‖∂L/∂h_t‖ of the "
         f"RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}× from t = {steps - 1} back to t = 0, the "
         f"LSTM's ‖∂L/∂C_t‖ by {decay['LSTM ‖∂L/∂C_t‖']:.1e}× and its ‖∂L/∂h_t‖ by "
         f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights). At t = 0 the LSTM's "
@@ -97,9 +99,10 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"inputs, 4 units), so that command reproduces these numbers and pictures."
     )
     return {
-        "headline": f"RNN ‖∂L/∂h_0‖/‖∂L/∂h_{steps - 1}‖ = "
+        "headline": f"over T = {steps}: RNN ‖∂L/∂h_0‖/‖∂L/∂h_{steps - 1}‖ = "
         f"{first_over_last['RNN ‖∂L/∂h_t‖']:.1e}, "
-        f"LSTM cell {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} ({renderer.split(' (')[0]})",
+        f"LSTM ‖∂L/∂C_0‖/‖∂L/∂C_{steps - 1}‖ = {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} "
+        f"({renderer.split(' (')[0]})",
         "measured": measured,
         "figures": [*files, f"img/{fig.name}"],
         "key": {

@@ -121,21 +121,22 @@ def forget_gates(model, ids: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(hx @ W_f.T + b_f)))  # f_t = σ(W_f·[h_{t−1}, x_t] + b_f)
 
 
-def _gates_verdict(best_after: float, best_before: float, steps: int) -> str:
+def _gates_verdict(best_after: float, best_before: float, steps: int) -> tuple[str, str]:
     """What Π f_t of the best unit over `steps` steps, before and after training, says of
     its forget gates (the steps the cell path multiplies: not step 1's, which C_0 = 0
-    leaves free)."""
+    leaves free): a note on the trained unit's f_t, to follow its product, and the verdict,
+    to end the sentence."""
     if best_after <= 10 * best_before:
-        return ": these forget gates did not open."
+        return "", ": these forget gates did not open."
     per_step = best_after ** (1 / steps)  # the geometric mean of that unit's f_t
     if per_step > 0.95:
         return (
-            f" (f_t ≈ {per_step:.3f} at each step): the network learned to hold its forget "
-            "gates near 1 where it must remember."
+            f" (f_t ≈ {per_step:.3f} at each step)",
+            ": the network learned to hold its forget gates near 1 where it must remember.",
         )
     return (
-        f" (f_t ≈ {per_step:.2f} at each step): training opened its forget gates wider, "
-        "though not to near 1."
+        f" (f_t ≈ {per_step:.2f} at each step)",
+        ": training opened its forget gates wider, though not to near 1.",
     )
 
 
@@ -201,6 +202,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             return f"{acc[label][k]:.0%}"
         return f"{acc[label][k]:.0%} ({learned_runs[label][k]} of {n_runs})"
 
+    f_note, verdict = _gates_verdict(float(prod_trained[top]), float(prod_init.max()), T - 1)
     measured = (
         f"Test accuracy on fresh sequences (chance 25%), {cfg['steps']} Adam steps per run, "
         f"hidden size {cfg['hidden']}"
@@ -224,8 +226,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"{cfg['hidden']} units keep f_t > 0.9 on average over steps 2 to T. Along the cell "
         "path, Π f_t over the "
         f"{T - 1} steps (= ∂C_T/∂C_1 for that unit) is {float(prod_trained[top]):.2g} for the "
-        f"best unit after training against {float(prod_init.max()):.2g} for the best unit "
-        "before" + _gates_verdict(float(prod_trained[top]), float(prod_init.max()), T - 1)
+        f"best unit after training{f_note} against {float(prod_init.max()):.2g} for the best "
+        f"unit before{verdict}"
     )
     short = [k for k, n in enumerate(learned_runs["LSTM"]) if n < n_runs]  # not every run
     if short:
@@ -314,7 +316,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             },
             "forget_gates": {
                 "delay": gate_delay,
-                "run": gate_run,
+                "run": gate_run + 1,  # counted from 1, as the text and the figure count
                 "mean_trained": float(f_trained.mean()),
                 "mean_init": float(f_init.mean()),
                 "mean_per_unit": mean_f_per_unit,

@@ -112,6 +112,14 @@ def test_lstm_memory_and_forget_gates(tour):
     gates = n["forget_gates"]
     best_after = gates["prod_f_per_unit_trained"][gates["best_unit"]]
     assert best_after > 10 * max(gates["prod_f_per_unit_init"])
+    assert 1 <= gates["run"] <= runs  # counted from 1, as the text counts
+    _, summary = tour
+    measured = summary["demos"]["memory"]["measured"]
+    assert f"(its best run there, run {gates['run']})" in measured
+    f_t = re.search(r"after training \(f_t ≈ ([0-9.]+) at each step\)", measured)
+    assert f_t is not None, measured  # the trained unit's f_t, beside its product:
+    steps = len(gates["mean_per_step"]) - 1  # (steps 2..T)
+    assert float(f_t.group(1)) == pytest.approx(best_after ** (1 / steps), abs=0.005)
 
 
 def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
@@ -168,13 +176,18 @@ def test_the_memory_and_bottleneck_texts_follow_their_numbers():
     from tinygrad_seq.demos.bottleneck import attention_falls_note
     from tinygrad_seq.demos.memory import _gates_verdict
 
-    assert "near 1 where it must remember" in _gates_verdict(0.56, 0.001, 19)  # f ≈ 0.970
-    assert "though not to near 1" in _gates_verdict(0.04, 0.00045, 31)  # f ≈ 0.90
-    assert "did not open" in _gates_verdict(1e-4, 2e-5, 31)
-    assert attention_falls_note([0.97, 0.95], [0.9, 0.3], 12) == ""  # it holds
-    eases = attention_falls_note([0.99, 0.56], [0.97, 0.33], 12)
+    note, verdict = _gates_verdict(0.56, 0.001, 19)
+    assert note == " (f_t ≈ 0.970 at each step)"  # 0.970¹⁹ = 0.56: the trained unit's f_t
+    assert "near 1 where it must remember" in verdict
+    note, verdict = _gates_verdict(0.04, 0.00045, 31)
+    assert note == " (f_t ≈ 0.90 at each step)" and "though not to near 1" in verdict
+    assert _gates_verdict(1e-4, 2e-5, 31) == ("", ": these forget gates did not open.")
+    assert attention_falls_note([0.97, 0.95], [0.9, 0.3], [2, 12]) == ""  # it holds
+    eases = attention_falls_note([0.97, 0.99, 0.56], [0.98, 0.97, 0.33], [2, 3, 12])
+    assert "from 99% (its best, at length 3) to 56% at length 12" in eases
     assert "eases the bottleneck" in eases and "23 points above" in eases
-    assert "does not show attention easing" in attention_falls_note([0.99, 0.4], [0.97, 0.35], 12)
+    falls = attention_falls_note([0.99, 0.4], [0.97, 0.35], [2, 12])
+    assert "does not show attention easing" in falls
 
 
 def test_attention_eases_the_bottleneck(tour):

@@ -4,9 +4,9 @@
     y_t = W_hy h_t + b_y
 
 Inputs are row vectors in batches, so W v is written v @ Wᵀ: x_t (B, d) @ W_xhᵀ (d, h).
-`RNN` runs `RNNCell` over a batch-first sequence xs (B, T, d), each step inside
-`ts.scope("t=3")`, and backpropagation through time is the engine's ordinary backward over
-the unrolled graph.
+`RNN` runs `RNNCell` over a batch-first sequence xs (B, T, d), each step t inside
+`ts.scope(f"t={t}")` ("t=0", "t=1", ...), and backpropagation through time is the
+engine's ordinary backward over the unrolled graph.
 
 This file also holds the checks and the padding mask shared by LSTM and GRU.
 """

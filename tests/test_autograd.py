@@ -502,6 +502,57 @@ def test_no_grad_ops_are_not_recorded(rng):
     np.testing.assert_array_equal(np_of(x.grad), np.r_[y.numpy(), 0.0])
 
 
+def test_grad_mode_blocks_nest_and_decorate(rng):
+    x = f64(rng, 3)
+    with ts.no_grad():
+        with ts.enable_grad():
+            assert (x * 2).requires_grad
+            with ts.no_grad():
+                assert not ts.is_grad_enabled()
+            assert ts.is_grad_enabled()
+        assert not (x * 2).requires_grad
+    assert ts.is_grad_enabled()
+
+    @ts.no_grad()
+    def doubled(t):
+        return t * 2
+
+    assert not doubled(x).requires_grad and not doubled(x).requires_grad  # (each call)
+    assert (x * 2).requires_grad
+    with pytest.raises(KeyError), ts.no_grad():
+        raise KeyError("inside")
+    assert ts.is_grad_enabled()
+
+
+def test_no_grad_blocks_of_two_threads_closing_out_of_order_leave_recording_on(rng):
+    """A opens, B opens, A closes, B closes: B's block found recording off, and putting
+    that back left it off for good."""
+    import threading
+
+    x = f64(rng, 3)
+    a_opened, a_closed = threading.Event(), threading.Event()
+    b_opened = threading.Event()
+
+    def a():
+        with ts.no_grad():
+            a_opened.set()
+            b_opened.wait(5)
+        a_closed.set()
+
+    def b():
+        a_opened.wait(5)
+        with ts.no_grad():
+            b_opened.set()
+            a_closed.wait(5)
+
+    threads = [threading.Thread(target=f) for f in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert ts.is_grad_enabled() and (x * 2).requires_grad
+
+
 # ------------------------------------------------------------------ detect_anomaly
 def test_detect_anomaly_names_the_first_forward_op():
     x = ts.Tensor(np.array([1.0, -1.0]), requires_grad=True)

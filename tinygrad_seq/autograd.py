@@ -405,26 +405,41 @@ def grad_is_yours(g) -> bool:
     )
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager: ops inside record no graph (inference, optimiser updates)."""
-    previous = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
+# The open no_grad / enable_grad blocks, oldest first: the newest one's mode is in force.
+# Each block takes itself out when it closes, wherever it stands, so two threads whose
+# blocks close out of order (A opens, B opens, A closes, B closes) leave recording on once
+# all are closed; a block that put back the mode it found would leave it off for good.
+_grad_blocks: list[tuple[object, bool]] = []
+_grad_blocks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
-    """Context manager: record a graph again inside a `no_grad` block."""
-    previous = state.grad_enabled
-    state.grad_enabled = True
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    block = (object(), enabled)  # (a token: equal modes are still two blocks)
+    with _grad_blocks_lock:
+        _grad_blocks.append(block)
+        state.grad_enabled = enabled
     try:
         yield
     finally:
-        state.grad_enabled = previous
+        with _grad_blocks_lock:
+            for i in range(len(_grad_blocks) - 1, -1, -1):
+                if _grad_blocks[i] is block:
+                    del _grad_blocks[i]
+                    break
+            state.grad_enabled = _grad_blocks[-1][1] if _grad_blocks else True
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager (or decorator): ops inside record no graph (inference, optimiser
+    updates). One global switch, as the others: another thread's ops inside it record
+    none either."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager (or decorator): record a graph again inside a `no_grad` block."""
+    return _grad_mode(True)
 
 
 def is_grad_enabled() -> bool:

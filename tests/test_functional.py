@@ -432,8 +432,9 @@ def _rnn_inputs(rng, batch=3, d_in=2, hidden=4):
     return h, x, f64(rng, hidden, hidden), f64(rng, d_in, hidden), f64(rng, hidden)
 
 
-def test_rnn_step_gradcheck_all_five_inputs(rng):
-    assert ts.gradcheck(F.rnn_step, *_rnn_inputs(rng))
+@pytest.mark.parametrize("batch", [1, 3])  # batch 1: W4's one-row step
+def test_rnn_step_gradcheck_all_five_inputs(rng, batch):
+    assert ts.gradcheck(F.rnn_step, *_rnn_inputs(rng, batch=batch))
 
 
 def test_rnn_step_equals_the_five_primitives(rng):

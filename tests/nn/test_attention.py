@@ -191,17 +191,29 @@ def test_intermediates_carry_the_seed_symbols(rng):
 
 
 # ------------------------------------------------------------------ gradients
-def test_gradcheck_additive(rng):
+# every mask shape the API takes, for query length 2, key length 3, batch 2
+MASKS = {
+    "none": None,
+    "(Tq, Tk)": np.array([[True, False, True], [True, True, False]]),
+    "(B, 1, Tk)": np.array([[[True, True, False]], [[True, False, False]]]),
+    "(B, Tq, Tk)": np.array([[[True, False, True], [False, True, True]], [[True] * 3] * 2]),
+}
+
+
+@pytest.mark.parametrize("mask", list(MASKS))
+def test_gradcheck_additive(rng, mask):
     attn = AdditiveAttention(3, 4, 2)
     q, k, v = qkv(rng, 3, 4, 2, tq=2, tk=3)
-    mask = np.array([[True, False, True], [True, True, False]])
-    assert ts.gradcheck(lambda *_: attn(q, k, v, mask)[0], q, k, v, *attn.parameters())
+    m = MASKS[mask]
+    assert ts.gradcheck(lambda *_: attn(q, k, v, m)[0], q, k, v, *attn.parameters())
 
 
-def test_gradcheck_multiplicative(rng):
+@pytest.mark.parametrize("mask", list(MASKS))
+def test_gradcheck_multiplicative(rng, mask):
     attn = MultiplicativeAttention(3, 4)
     q, k, v = qkv(rng, 3, 4, 2, tq=2, tk=3)
-    assert ts.gradcheck(lambda *_: attn(q, k, v)[0], q, k, v, *attn.parameters())
+    m = MASKS[mask]
+    assert ts.gradcheck(lambda *_: attn(q, k, v, m)[0], q, k, v, *attn.parameters())
 
 
 def test_gradcheck_scaled_dot_product(rng):
@@ -217,6 +229,18 @@ def test_gradcheck_multihead(rng):
     q, k, v = qkv(rng, 4, 4, 4, tq=2, tk=3)
     mask = np.tril(np.ones((2, 3), dtype=bool))
     assert ts.gradcheck(lambda *_: mha(q, k, v, mask)[0], q, k, v, *mha.parameters())
+
+
+@pytest.mark.parametrize(
+    ("heads", "bias", "mask"),
+    [(1, False, "(B, 1, Tk)"), (4, True, "(B, Tq, Tk)"), (2, False, "none")],
+)
+def test_gradcheck_multihead_heads_biases_and_masks(rng, heads, bias, mask):
+    mha = MultiHeadAttention(4, heads, bias=bias)
+    q, k, v = qkv(rng, 4, 4, 4, tq=2, tk=3)
+    m = MASKS[mask]
+    assert ts.gradcheck(lambda *_: mha(q, k, v, m)[0], q, k, v, *mha.parameters())
+    assert ts.gradcheck(lambda *_: mha(q, k, v, m)[1], q, k, mha.W_Q, mha.W_K)  # the weights
 
 
 def test_gradcheck_through_a_fully_masked_row(rng):

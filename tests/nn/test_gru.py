@@ -98,8 +98,9 @@ def test_gru_gradcheck_inputs_state_and_parameters(rng):
     assert ts.gradcheck(lambda *_: gru(xs, h0)[0], xs, h0, *gru.parameters())
 
 
-def test_gru_gradcheck_with_a_padding_mask(rng):
-    gru = GRU(D, H)
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_gradcheck_with_a_padding_mask(rng, bias):
+    gru = GRU(D, H, bias=bias)
     xs, h0 = f64(rng, B, T, D), f64(rng, B, H)
     mask = ts.Tensor(np.array([[True, True, False], [True, False, False]]))
     assert ts.gradcheck(lambda *_: gru(xs, h0, mask=mask)[1], xs, h0, *gru.parameters())

@@ -42,9 +42,10 @@ def test_linear_without_bias(rng):
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_gradcheck(rng, bias):
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3), (3,)])  # rows, a batch of them, one
+def test_linear_gradcheck(rng, bias, x_shape):
     lin = Linear(3, 2, bias=bias)
-    x = f64(rng, 4, 3)
+    x = f64(rng, *x_shape)
     assert ts.gradcheck(lambda *_: lin(x), x, *lin.parameters())
 
 
@@ -93,7 +94,7 @@ def test_mlp_is_the_seeds_stack_without_a_last_activation(rng):
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 def test_mlp_gradcheck(rng, activation):
-    mlp = MLP([3, 4, 2], activation=activation)
+    mlp = MLP([3, 4, 5, 2], activation=activation)  # two hidden layers
     x = f64(rng, 5, 3)
     assert ts.gradcheck(lambda *_: mlp(x), x, *mlp.parameters())
 

@@ -125,19 +125,29 @@ def test_src_lengths_may_be_an_array_of_the_backend(rng):
 
 
 # ------------------------------------------------------------------ gradients
-@pytest.mark.parametrize(
-    "cell,attention",
-    [("rnn", "additive"), ("lstm", None), ("gru", "multiplicative"), ("lstm", "dot")],
-)
+@pytest.mark.parametrize("cell,attention", list(itertools.product(CELLS, ATTENTIONS)))
 def test_gradcheck(rng, cell, attention):
     model = Seq2Seq(5, 5, 2, 3, cell, attention)
-    src = np.array([[4, 3, 2], [2, 4, 0]])
-    tgt_in = rng.integers(0, 5, (2, 3))
-    targets = rng.integers(0, 5, (2, 3))
+    src = np.array([[4, 3, 2], [2, 4, 0], [3, 0, 0]])
+    tgt_in = rng.integers(0, 5, (3, 3))
+    targets = rng.integers(0, 5, (3, 3))
 
     def loss(*_):
-        logits = model(src, tgt_in, src_lengths=[3, 2])
+        logits = model(src, tgt_in, src_lengths=[3, 2, 1])
         return ts.F.cross_entropy(logits, targets, ignore_index=0)
+
+    assert ts.gradcheck(loss, *model.parameters())
+
+
+@pytest.mark.parametrize("attention", ["additive", "dot"])
+def test_gradcheck_with_a_source_mask_with_gaps(rng, attention):
+    model = Seq2Seq(5, 5, 2, 3, "gru", attention)
+    src = np.array([[4, 3, 2], [2, 4, 1]])
+    src_mask = np.array([[True, False, True], [True, True, True]])  # not only a padded tail
+    tgt_in, targets = rng.integers(0, 5, (2, 2)), rng.integers(0, 5, (2, 2))
+
+    def loss(*_):
+        return ts.F.cross_entropy(model(src, tgt_in, src_mask=src_mask), targets)
 
     assert ts.gradcheck(loss, *model.parameters())
 

@@ -154,6 +154,27 @@ def test_gradcheck_transformer_end_to_end(rng):
     assert ts.gradcheck(loss, *model.parameters())
 
 
+def test_gradcheck_two_layers_a_source_mask_and_eval_mode_dropout(rng):
+    model = Transformer(5, 6, d_model=4, heads=2, d_ff=6, layers=2, dropout=0.5).eval()
+    src, tgt_in = rng.integers(0, 5, (2, 3)), rng.integers(0, 6, (2, 2))
+    targets = rng.integers(0, 6, (2, 2))
+    src_mask = np.array([[True, False, True], [True, True, True]])
+
+    def loss(*_):
+        return ts.F.cross_entropy(model(src, tgt_in, src_mask=src_mask), targets)
+
+    assert ts.gradcheck(loss, *model.parameters())
+
+
+def test_gradcheck_decoder_layer_with_a_memory_mask(rng):
+    layer = TransformerDecoderLayer(4, 2, 6)
+    y, memory = f64(rng, 2, 3, 4), f64(rng, 2, 2, 4)
+    memory_mask = np.array([[[True, False]], [[True, True]]])  # (B, 1, T_in)
+    assert ts.gradcheck(
+        lambda *_: layer(y, memory, memory_mask=memory_mask), y, memory, *layer.parameters()
+    )
+
+
 # ------------------------------------------------------------------ structure
 def test_encoder_without_positions_is_permutation_equivariant(rng):
     layers = [TransformerEncoderLayer(8, 2, 16) for _ in range(2)]

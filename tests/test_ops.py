@@ -841,3 +841,62 @@ def test_abs_gradient_is_zero_at_zero_and_relu_of_bools_is_a_new_array():
     np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0, 1.0, -1.0])
     b = ts.Tensor(np.array([True, False]))
     assert not ts.backend.array_module(b.data).shares_memory(b.relu().data, b.data)
+
+
+# ------------------------------------------------------------------ the large-array paths
+def _directional_check(fn, inputs, rng, eps=1e-6) -> None:
+    """∇L·v of the engine against (L(x + εv) − L(x − εv)) / 2ε for L = Σ w ⊙ fn(inputs), in
+    one random direction v over every input at once: a finite-difference check that stays
+    cheap on arrays too large for a full Jacobian (the paths taken only past a size)."""
+    out = fn(*inputs)
+    w = rng.standard_normal(out.shape)
+    (out * ts.Tensor(w)).sum().backward()
+    directions = [rng.standard_normal(x.shape) for x in inputs]
+    analytic = sum(
+        float((np_of(x.grad) * v).sum()) for x, v in zip(inputs, directions, strict=True)
+    )
+    saved = [x.numpy() for x in inputs]
+
+    def loss_at(sign):
+        with ts.no_grad():
+            shifted = [
+                ts.Tensor(s + sign * eps * v) for s, v in zip(saved, directions, strict=True)
+            ]
+            return float((fn(*shifted).numpy() * w).sum())
+
+    numeric = (loss_at(1) - loss_at(-1)) / (2 * eps)
+    assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-6 * abs(numeric) + 1e-8)
+
+
+LARGE = (160, 128)  # 20,480 elements: past every size at which an op changes path
+
+
+@pytest.mark.parametrize("own_g", [False, True])
+@pytest.mark.parametrize(
+    "name",
+    ["mul", "square", "softmax", "log_softmax", "relu", "tanh", "sigmoid", "matmul", "layer_norm"],
+)
+def test_large_array_paths_against_finite_differences(rng, name, own_g):
+    """Each op as it is, and (own_g) followed by a matrix product, whose gradient is the
+    op's own to write its result into (the in-place paths)."""
+    x, y = f64(rng, *LARGE), f64(rng, *LARGE)
+    cases = {
+        "mul": (lambda a, b: a * b, [x, y]),
+        "square": (lambda a: a * a, [x]),
+        "softmax": (lambda a: a.softmax(axis=-1), [x]),
+        "log_softmax": (lambda a: a.log_softmax(axis=-1), [x]),
+        "relu": (lambda a: (a * 1.5).relu(), [x]),
+        "tanh": (lambda a: (a * 0.5).tanh(), [x]),
+        "sigmoid": (lambda a: a.sigmoid(), [x]),
+        "matmul": (lambda a, b: a @ b.T, [x, y]),
+        "layer_norm": (
+            lambda a, g, b: ts.F.layer_norm(a, g, b),
+            [x, f64(rng, LARGE[1]), f64(rng, LARGE[1])],
+        ),
+    }
+    fn, inputs = cases[name]
+    if own_g:
+        op = fn
+        product = ts.Tensor(rng.standard_normal((op(*inputs).shape[-1], 64)))
+        fn = lambda *a: op(*a) @ product  # noqa: E731
+    _directional_check(fn, inputs, rng)

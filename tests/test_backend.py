@@ -281,3 +281,15 @@ def test_the_cupy_stand_in_runs_the_models_as_numpy_does():
         pytest.skip("a real CuPy is here: the cupy cases run on it")
     result = run_python(STANDIN_MODELS, PYTHONPATH=standin)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_using_restores_the_backend_when_its_block_raises(monkeypatch):
+    from tinygrad_seq import backend
+
+    before = object()  # stands for another backend's module, whatever this machine has
+    monkeypatch.setattr(backend, "xp", before)
+    monkeypatch.setattr(backend, "_name", "before")
+    with pytest.raises(KeyError), backend.using("numpy"):
+        assert backend.get_backend() == "numpy"
+        raise KeyError("inside")
+    assert backend.xp is before and backend._name == "before"

@@ -138,10 +138,10 @@ def _results(records, workloads_=("W4", "W5"), engines=("tinygrad_seq", "numpy-f
 
 
 def test_aggregate_takes_the_median_of_rounds_and_their_spread():
-    recs = [_record("tinygrad_seq", "W5", ms, rnd=i) for i, ms in enumerate((3.0, 1.0, 2.0))]
+    recs = [_record("tinygrad_seq", "W5", ms, rnd=i) for i, ms in enumerate((9.0, 1.0, 2.0))]
     cell = report.aggregate(recs)[("tinygrad_seq", "W5")]
-    assert cell["median_ms"] == 2.0
-    assert cell["round_spread"] == pytest.approx(1.0)  # (3 − 1) / 2
+    assert cell["median_ms"] == 2.0  # (the mean would be 4)
+    assert cell["round_spread"] == pytest.approx(4.0)  # (9 − 1) / 2
     assert cell["rounds"] == 3
 
 
@@ -531,3 +531,11 @@ def test_ceiling_refuses_ops_it_cannot_make_free(capsys):
     with pytest.raises(SystemExit):
         ceiling.main(["W3", "--free", "matmul", "--tiny", "--seconds", "0.1"])
     assert "cannot make ['matmul'] free" in capsys.readouterr().err
+
+
+def test_compare_ratio_is_the_median_of_a_over_b_per_turn():
+    from benchmarks import compare
+
+    times = {"a": [2.0, 4.0, 30.0], "b": [1.0, 1.0, 1.0]}
+    assert compare.ratio(times, "a", "b") == 4.0  # median of 2, 4, 30: not of the sums
+    assert compare.ratio(times, "b", "a") == 0.25

@@ -280,3 +280,11 @@ def test_make_works_on_the_data_sets():
     assert len(data.PairData._make(iter(pairs))) == 7
     with pytest.raises(TypeError, match="Expected 6 arguments, got 5"):
         data.PairData._make(list(pairs)[:5])
+
+
+def test_encode_adds_bos_and_eos_only_where_asked():
+    vocab = Vocab(["the", "cat"])
+    the, cat = vocab.encode("the cat").tolist()
+    assert vocab.encode("the cat", bos=True).tolist() == [BOS, the, cat]
+    assert vocab.encode("the cat", eos=True).tolist() == [the, cat, EOS]
+    assert vocab.encode("the cat", bos=True, eos=True).tolist() == [BOS, the, cat, EOS]

@@ -269,3 +269,12 @@ def test_a_read_only_array_and_an_input_passed_twice(rng):
 def test_bad_tolerances_are_named(rng, kwargs, error, match):
     with pytest.raises(error, match=match):
         ts.gradcheck(lambda a: a.sum(), f64(rng, 2), **kwargs)
+
+
+def test_the_default_tolerances_catch_a_truncation_error_of_a_few_percent():
+    """Central differences of 0.01 a³ at a = 1 with eps = 0.1: numeric 0.0301, analytic
+    0.03, off by 1e-4, past atol + rtol·|numeric| = 1e-5 + 3e-5 (float64)."""
+    a = ts.Tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(AssertionError, match="analytic"):
+        ts.gradcheck(lambda t: 0.01 * t**3, a, eps=0.1)
+    assert ts.gradcheck(lambda t: 0.01 * t**3, a, eps=1e-6)

@@ -51,6 +51,13 @@ def test_trace_is_inputs_first_with_edges_forward(rng):
         assert node.is_leaf == (tensor.op is None)
 
 
+def test_step_of_takes_the_outermost_step():
+    assert step_of("encoder/t=3/attn") == ("encoder", 3)
+    assert step_of("outer/t=1/inner/t=2") == ("outer", 1)  # a step holds the inner loop
+    assert step_of("t=7") == ("", 7)
+    assert step_of("encoder/attn") is None and step_of("") is None
+
+
 def test_steps_scopes_and_equal_node_counts_per_step(rng):
     T = 12  # past 10: "t=1" must not take in t=10 and t=11
     loss, _, _ = unrolled_rnn(rng, T)

@@ -619,3 +619,29 @@ def test_integer_queries_to_attention_are_refused():
     keys = ts.Tensor(np.ones((1, 2, 3), np.float32))
     with pytest.raises(TypeError, match="ScaledDotProductAttention: expected a float query"):
         attend(ts.Tensor(np.ones((1, 2, 3), np.int64)), keys)
+
+
+def test_named_parameters_go_depth_first_in_the_order_of_assignment():
+    class Outer(Module):
+        def __init__(self):
+            super().__init__()
+            self.first = MLP([2, 3, 1])
+            self.last = Linear(1, 1)
+
+    names = [name for name, _ in Outer().named_parameters()]
+    assert names == [
+        "first.layers.0.W",
+        "first.layers.0.b",
+        "first.layers.1.W",
+        "first.layers.1.b",
+        "last.W",
+        "last.b",
+    ]
+
+
+def test_loading_wider_weights_keeps_the_model_dtype():
+    lin = Linear(2, 2)  # float32
+    weights = {name: np.full(p.shape, 0.25, np.float64) for name, p in lin.named_parameters()}
+    lin.load_state_dict(weights)
+    assert lin.W.dtype == np.float32 and lin.b.dtype == np.float32
+    assert np_of(lin.W).tolist() == [[0.25, 0.25], [0.25, 0.25]]

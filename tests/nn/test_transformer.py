@@ -262,6 +262,22 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
         assert (row[n + 1 :] == eos).all()
 
 
+def test_greedy_decode_reads_no_source_padding(rng):
+    """With src_lengths, what stands in a row's padding changes neither the decoded ids nor
+    their agreement with teacher forcing under the same lengths."""
+    model = Transformer(6, 7, d_model=8, heads=2, d_ff=16, layers=1)
+    src, lengths = rng.integers(2, 6, (4, 5)), np.array([5, 2, 3, 1])
+    out = model.greedy_decode(src, max_len=6, bos=0, eos=None, src_lengths=lengths)
+    other = src.copy()
+    for row, n in enumerate(lengths):
+        other[row, n:] = (src[row, n:] + 1) % 6  # only the padding differs
+    np.testing.assert_array_equal(
+        model.greedy_decode(other, max_len=6, bos=0, eos=None, src_lengths=lengths), out
+    )
+    forced = model(src, out[:, :-1], src_lengths=lengths).numpy().argmax(-1)
+    np.testing.assert_array_equal(forced, out[:, 1:])
+
+
 def test_greedy_decode_fills_finished_rows_with_eos_and_stops_when_all_are_done(rng):
     # An untrained model never emits EOS: the next-token logits are scripted instead.
     # Row 0 says EOS at step 1 and then (ignored) other tokens; row 1 says EOS at step 3.

@@ -539,3 +539,24 @@ def test_compare_ratio_is_the_median_of_a_over_b_per_turn():
     times = {"a": [2.0, 4.0, 30.0], "b": [1.0, 1.0, 1.0]}
     assert compare.ratio(times, "a", "b") == 4.0  # median of 2, 4, 30: not of the sums
     assert compare.ratio(times, "b", "a") == 0.25
+
+
+@pytest.mark.numpy_only
+def test_a_cell_that_fails_the_gradient_check_is_not_timed(tmp_path, monkeypatch):
+    checked = {
+        "status": "ok",
+        "results": {"tinygrad_seq/W5": {"status": "fail", "rel_diff": 0.5, "where": "x[0]"}},
+    }
+    timed = []
+
+    def fake_time_cell(engine, workload, opts):
+        timed.append((engine, workload))
+        return {"status": "fail", "engine": engine, "workload": workload, "error": "not run"}
+
+    monkeypatch.setattr(runner, "run_worker", lambda *a, **k: checked)
+    monkeypatch.setattr(runner, "time_cell", fake_time_cell)
+    monkeypatch.setattr(runner, "pair_group", lambda *a, **k: {"status": "fail", "error": "-"})
+    args = ["--workloads", "W1,W5", "--engines", "tinygrad_seq,numpy-floor", "--quick"]
+    runner.main([*args, "--out", str(tmp_path)])
+    assert ("tinygrad_seq", "W5") not in timed
+    assert ("tinygrad_seq", "W1") in timed and ("numpy-floor", "W5") in timed

@@ -43,6 +43,15 @@ def test_named_parameters_are_dotted_and_in_order():
     assert [id(p) for p in enc.parameters()] == [id(p) for _, p in enc.named_parameters()]
     assert enc.num_parameters() == 3 + (12 + 4) + (16 + 4) + 16 + (4 * 2 * 6 + 4 * 2)
 
+    class Outer(Module):  # depth first: a submodule's own submodules before its sibling
+        def __init__(self):
+            super().__init__()
+            self.first = MLP([2, 3, 1])
+            self.last = Linear(1, 1)
+
+    names = [name for name, _ in Outer().named_parameters()]
+    assert names == [f"first.layers.{k}.{w}" for k in (0, 1) for w in "Wb"] + ["last.W", "last.b"]
+
 
 def test_shared_parameters_and_modules_are_counted_once():
     class Tied(Module):
@@ -619,24 +628,6 @@ def test_integer_queries_to_attention_are_refused():
     keys = ts.Tensor(np.ones((1, 2, 3), np.float32))
     with pytest.raises(TypeError, match="ScaledDotProductAttention: expected a float query"):
         attend(ts.Tensor(np.ones((1, 2, 3), np.int64)), keys)
-
-
-def test_named_parameters_go_depth_first_in_the_order_of_assignment():
-    class Outer(Module):
-        def __init__(self):
-            super().__init__()
-            self.first = MLP([2, 3, 1])
-            self.last = Linear(1, 1)
-
-    names = [name for name, _ in Outer().named_parameters()]
-    assert names == [
-        "first.layers.0.W",
-        "first.layers.0.b",
-        "first.layers.1.W",
-        "first.layers.1.b",
-        "last.W",
-        "last.b",
-    ]
 
 
 def test_loading_wider_weights_keeps_the_model_dtype():

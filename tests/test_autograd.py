@@ -518,6 +518,11 @@ def test_grad_mode_blocks_nest_and_decorate(rng):
         return t * 2
 
     assert not doubled(x).requires_grad and not doubled(x).requires_grad  # (each call)
+    blocker = ts.no_grad()  # one object, entered twice (nested): each exit closes its own
+    with blocker:
+        with blocker:
+            assert not ts.is_grad_enabled()
+        assert not ts.is_grad_enabled()
     assert (x * 2).requires_grad
     with pytest.raises(KeyError), ts.no_grad():
         raise KeyError("inside")
@@ -533,24 +538,31 @@ def test_no_grad_blocks_of_two_threads_closing_out_of_order_leave_recording_on(r
     a_opened, a_closed = threading.Event(), threading.Event()
     b_opened = threading.Event()
 
+    waited = []  # each wait's outcome: False would mean the blocks closed in order after all
+
     def a():
         with ts.no_grad():
             a_opened.set()
-            b_opened.wait(5)
+            waited.append(b_opened.wait(5))
         a_closed.set()
 
     def b():
-        a_opened.wait(5)
+        waited.append(a_opened.wait(5))
         with ts.no_grad():
             b_opened.set()
-            a_closed.wait(5)
+            waited.append(a_closed.wait(5))
 
     threads = [threading.Thread(target=f) for f in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert ts.is_grad_enabled() and (x * 2).requires_grad
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert waited == [True] * 3 and not any(t.is_alive() for t in threads)
+        assert ts.is_grad_enabled() and (x * 2).requires_grad
+    finally:  # a failure here must not leave recording off for the tests after it
+        ts.autograd._grad_blocks.clear()
+        ts.autograd.state.grad_enabled = True
 
 
 # ------------------------------------------------------------------ detect_anomaly
@@ -723,11 +735,11 @@ def test_matmul_with_a_parameter_on_the_right_reaches_the_parameter(rng):
     (x @ layer.W.T).sum().backward()
     # Σ_nk (x Wᵀ)_nk = Σ_nk Σ_j x_nj W_kj: ∂/∂W_kj = Σ_n x_nj, the same row for each k
     column_sums = x.numpy().sum(axis=0)
-    np.testing.assert_allclose(layer.W.grad, np.stack([column_sums] * 2), rtol=1e-6)
+    np.testing.assert_allclose(np_of(layer.W.grad), np.stack([column_sums] * 2), rtol=1e-6)
     w2 = ts.nn.Parameter(rng.standard_normal((3, 2)))
     x2 = rng.standard_normal((4, 3))
     (ts.Tensor(x2) @ w2).sum().backward()
-    np.testing.assert_allclose(w2.grad, np.stack([x2.sum(axis=0)] * 2, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(np_of(w2.grad), np.stack([x2.sum(axis=0)] * 2, axis=1), rtol=1e-12)
 
 
 def _weight_used_at_every_step(rng, T: int, B: int = 2, k: int = 3, m: int = 4):

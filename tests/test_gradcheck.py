@@ -271,7 +271,7 @@ def test_bad_tolerances_are_named(rng, kwargs, error, match):
         ts.gradcheck(lambda a: a.sum(), f64(rng, 2), **kwargs)
 
 
-def test_the_default_tolerances_catch_a_truncation_error_of_a_few_percent():
+def test_the_default_tolerances_catch_a_truncation_error_of_a_third_of_a_percent():
     """Central differences of 0.01 a³ at a = 1 with eps = 0.1: numeric 0.0301, analytic
     0.03, off by 1e-4, past atol + rtol·|numeric| = 1e-5 + 3e-5 (float64)."""
     a = ts.Tensor(np.array([1.0]), requires_grad=True)

@@ -628,6 +628,7 @@ def test_the_numpy_paths_pass_the_engine_and_model_tests():
         env=env,
         capture_output=True,
         text=True,
+        timeout=900,  # (~12 s here: a hang fails, not stalls the suite)
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     import re

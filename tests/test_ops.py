@@ -868,18 +868,36 @@ def _directional_check(fn, inputs, rng, eps=1e-6) -> None:
     assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-6 * abs(numeric) + 1e-8)
 
 
-LARGE = (160, 128)  # 20,480 elements: past every size at which an op changes path
+@pytest.fixture(params=["NumPy path", "compiled kernels"])
+def kernels(request, backend):
+    """Each op's NumPy code, and the compiled kernels that replace it where they were built."""
+    from tinygrad_seq import _native
+
+    compiled = request.param == "compiled kernels"
+    if compiled and (backend != "numpy" or _native._ext is None):
+        pytest.skip(f"compiled kernels not used here ({backend}): {_native.status()}")
+    was = _native.enabled
+    _native.set_enabled(compiled)
+    yield request.param
+    _native.set_enabled(was)
 
 
+# 20,480 elements, and rows past 4096 (the row kernels' long-row path): past every size at
+# which an op changes path
+LARGE, LONG_ROWS = (160, 128), (5, 4100)
+
+
+@pytest.mark.parametrize("shape", [LARGE, LONG_ROWS], ids=["160x128", "5x4100"])
 @pytest.mark.parametrize("own_g", [False, True])
 @pytest.mark.parametrize(
     "name",
     ["mul", "square", "softmax", "log_softmax", "relu", "tanh", "sigmoid", "matmul", "layer_norm"],
 )
-def test_large_array_paths_against_finite_differences(rng, name, own_g):
+def test_large_array_paths_against_finite_differences(rng, name, own_g, shape, kernels):
     """Each op as it is, and (own_g) followed by a matrix product, whose gradient is the
-    op's own to write its result into (the in-place paths)."""
-    x, y = f64(rng, *LARGE), f64(rng, *LARGE)
+    op's own to write its result into (the in-place paths); on the NumPy path and with
+    the compiled kernels."""
+    x, y = f64(rng, *shape), f64(rng, *shape)
     cases = {
         "mul": (lambda a, b: a * b, [x, y]),
         "square": (lambda a: a * a, [x]),
@@ -891,7 +909,7 @@ def test_large_array_paths_against_finite_differences(rng, name, own_g):
         "matmul": (lambda a, b: a @ b.T, [x, y]),
         "layer_norm": (
             lambda a, g, b: ts.F.layer_norm(a, g, b),
-            [x, f64(rng, LARGE[1]), f64(rng, LARGE[1])],
+            [x, f64(rng, shape[1]), f64(rng, shape[1])],
         ),
     }
     fn, inputs = cases[name]

@@ -413,16 +413,24 @@ _grad_blocks: list[tuple[object, bool]] = []
 _grad_blocks_lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    block = (object(), enabled)  # (a token: equal modes are still two blocks)
-    with _grad_blocks_lock:
-        _grad_blocks.append(block)
-        state.grad_enabled = enabled
-    try:
-        yield
-    finally:
+class _GradMode(contextlib.ContextDecorator):
+    """A no_grad / enable_grad block: a context manager, or a decorator (each call of the
+    function one block)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._open: list[tuple[object, bool]] = []  # this object's open blocks (re-entered)
+
+    def __enter__(self) -> None:
+        block = (object(), self.enabled)  # (a token: equal modes are still two blocks)
         with _grad_blocks_lock:
+            _grad_blocks.append(block)
+            self._open.append(block)
+            state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc) -> None:
+        with _grad_blocks_lock:
+            block = self._open.pop()
             for i in range(len(_grad_blocks) - 1, -1, -1):
                 if _grad_blocks[i] is block:
                     del _grad_blocks[i]
@@ -430,16 +438,16 @@ def _grad_mode(enabled: bool) -> Iterator[None]:
             state.grad_enabled = _grad_blocks[-1][1] if _grad_blocks else True
 
 
-def no_grad() -> contextlib.AbstractContextManager[None]:
+def no_grad() -> _GradMode:
     """Context manager (or decorator): ops inside record no graph (inference, optimiser
     updates). One global switch, as the others: another thread's ops inside it record
     none either."""
-    return _grad_mode(False)
+    return _GradMode(False)
 
 
-def enable_grad() -> contextlib.AbstractContextManager[None]:
+def enable_grad() -> _GradMode:
     """Context manager (or decorator): record a graph again inside a `no_grad` block."""
-    return _grad_mode(True)
+    return _GradMode(True)
 
 
 def is_grad_enabled() -> bool:

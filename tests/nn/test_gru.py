@@ -125,12 +125,19 @@ def test_bptt_over_1000_steps(rng):
     h_T.sum().backward()
     assert all(np.all(np.isfinite(np_of(p.grad))) for p in gru.parameters())
     assert all(np.abs(np_of(p.grad)).max() > 0 for p in gru.parameters())
-    # the last 3 steps replayed from h before them, detached, give x_t's the same gradient
+    # BPTT in two parts (see the LSTM's test): ∂L/∂h_s from the second part, then the
+    # first part's x_t from it, as the 1000-step pass gave them
+    s, x = 980, xs.numpy()  # (a split near the end: the gradient there has not vanished)
     with ts.no_grad():
-        _, h_before = gru(ts.Tensor(xs.numpy()[:, :-3]))
-    tail = ts.Tensor(xs.numpy()[:, -3:], requires_grad=True)
-    gru(tail, h0=h_before)[1].sum().backward()
-    np.testing.assert_allclose(np_of(xs.grad)[:, -3:], np_of(tail.grad))
+        _, h_s = gru(ts.Tensor(x[:, :s]))
+    h_s = ts.Tensor(h_s.numpy(), requires_grad=True)
+    late = ts.Tensor(x[:, s:], requires_grad=True)
+    gru(late, h0=h_s)[1].sum().backward()
+    early = ts.Tensor(x[:, :s], requires_grad=True)
+    (gru(early)[1] * ts.Tensor(np_of(h_s.grad))).sum().backward()
+    np.testing.assert_allclose(np_of(xs.grad)[:, s:], np_of(late.grad), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(np_of(xs.grad)[:, :s], np_of(early.grad), rtol=1e-10, atol=1e-14)
+    assert np.abs(np_of(early.grad)[:, -1]).max() > 1e-8  # far above atol: a real comparison
 
 
 def test_graph_shows_every_step_and_the_seeds_symbols(rng):

@@ -157,14 +157,25 @@ def test_bptt_over_1000_steps(rng):
     (h_T.sum() + C_T.sum()).backward()
     assert all(np.all(np.isfinite(np_of(p.grad))) for p in lstm.parameters())
     assert all(np.abs(np_of(p.grad)).max() > 0 for p in lstm.parameters())
-    # the last 3 steps replayed from the state before them, detached, give x_t's the same
-    # gradient: the 1000-step pass delivered it through the whole chain intact
+    # BPTT in two parts: steps s.. from the state at s as a leaf give ∂L/∂(h, C)_s;
+    # steps ..s run backward from that gradient give the first part's x_t theirs, which
+    # the 1000-step pass delivered through the whole chain
+    s, x = 980, xs.numpy()  # (a split near the end: the gradient there has not vanished)
     with ts.no_grad():
-        _, state = lstm(ts.Tensor(xs.numpy()[:, :-3]))
-    tail = ts.Tensor(xs.numpy()[:, -3:], requires_grad=True)
-    _, (h, C) = lstm(tail, state0=state)
+        _, (h_s, C_s) = lstm(ts.Tensor(x[:, :s]))
+    h_s, C_s = (
+        ts.Tensor(h_s.numpy(), requires_grad=True),
+        ts.Tensor(C_s.numpy(), requires_grad=True),
+    )
+    late = ts.Tensor(x[:, s:], requires_grad=True)
+    _, (h, C) = lstm(late, state0=(h_s, C_s))
     (h.sum() + C.sum()).backward()
-    np.testing.assert_allclose(np_of(xs.grad)[:, -3:], np_of(tail.grad))
+    early = ts.Tensor(x[:, :s], requires_grad=True)
+    _, (h_mid, C_mid) = lstm(early)
+    (h_mid * ts.Tensor(np_of(h_s.grad)) + C_mid * ts.Tensor(np_of(C_s.grad))).sum().backward()
+    np.testing.assert_allclose(np_of(xs.grad)[:, s:], np_of(late.grad), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(np_of(xs.grad)[:, :s], np_of(early.grad), rtol=1e-10, atol=1e-14)
+    assert np.abs(np_of(early.grad)[:, -1]).max() > 1e-8  # far above atol: a real comparison
 
 
 def test_graph_shows_every_step_and_the_seeds_symbols(rng):

@@ -79,8 +79,6 @@ def test_bag_of_words_counts_every_word_but_pad():
     assert not np.allclose(without_bos.numpy(), padded.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="cell must be one of"):
         SequenceClassifier(10, 3, cell="transformer")
-    with pytest.raises(ValueError, match="cell must be one of"):
-        SequenceClassifier(10, 3, cell="transformer")
 
 
 def test_classifiers_take_ids_on_the_backend_as_they_take_numpy_ids():

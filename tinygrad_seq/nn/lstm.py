@@ -38,7 +38,7 @@ class LSTMCell(Module):
     U(−1/√h, 1/√h) except b_f, which starts at `forget_bias` (1 by default): a common choice
     (Gers et al., 2000; Jozefowicz et al., 2015) that starts the cell mostly remembering,
     f_t ≈ σ(1) ≈ 0.73, instead of halving its memory at every step. Long delays want more:
-    σ(1)⁴⁰ ≈ 4·10⁻⁶, while b_f = 3 gives σ(3)⁴⁰ ≈ 0.953⁴⁰ ≈ 0.14 (see `train.run_delay_task`).
+    σ(1)⁴⁰ ≈ 4·10⁻⁶, while b_f = 3 gives σ(3)⁴⁰ = 0.9526⁴⁰ ≈ 0.14 (see `train.run_delay_task`).
     """
 
     def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:

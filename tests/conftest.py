@@ -52,6 +52,21 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(params=["NumPy path", "compiled kernels"])
+def kernels(request, backend):
+    """Each op's NumPy code, and the compiled kernels (_native.py) that replace it where
+    they were built (they take NumPy arrays only)."""
+    from tinygrad_seq import _native
+
+    compiled = request.param == "compiled kernels"
+    if compiled and (backend != "numpy" or _native._ext is None):
+        pytest.skip(f"compiled kernels not used here ({backend}): {_native.status()}")
+    was = _native.enabled
+    _native.set_enabled(compiled)
+    yield request.param
+    _native.set_enabled(was)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say why tests were skipped, one line per reason (most are the CuPy cases)."""
     counts: collections.Counter = collections.Counter()

@@ -158,19 +158,10 @@ def test_cross_entropy_all_ignored_is_zero_with_zero_gradient(rng):
 
 
 # ------------------------------------------------------------------ stability
-@pytest.fixture(params=["NumPy path", "compiled kernels"])
-def softmax_path(request, backend):
-    """The NumPy path's large-array tricks, and the compiled kernels (_native.py) where
-    they were built (they take NumPy arrays only)."""
-    from tinygrad_seq import _native
-
-    compiled = request.param == "compiled kernels"
-    if compiled and (backend != "numpy" or _native._ext is None):
-        pytest.skip(f"compiled kernels not used here ({backend}): {_native.status()}")
-    was = _native.enabled
-    _native.set_enabled(compiled)
-    yield request.param
-    _native.set_enabled(was)
+@pytest.fixture
+def softmax_path(kernels):
+    """The NumPy path's large-array tricks, and the compiled kernels (conftest's kernels)."""
+    return kernels
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -868,20 +868,6 @@ def _directional_check(fn, inputs, rng, eps=1e-6) -> None:
     assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-6 * abs(numeric) + 1e-8)
 
 
-@pytest.fixture(params=["NumPy path", "compiled kernels"])
-def kernels(request, backend):
-    """Each op's NumPy code, and the compiled kernels that replace it where they were built."""
-    from tinygrad_seq import _native
-
-    compiled = request.param == "compiled kernels"
-    if compiled and (backend != "numpy" or _native._ext is None):
-        pytest.skip(f"compiled kernels not used here ({backend}): {_native.status()}")
-    was = _native.enabled
-    _native.set_enabled(compiled)
-    yield request.param
-    _native.set_enabled(was)
-
-
 # 20,480 elements, and rows past 4096 (the row kernels' long-row path): past every size at
 # which an op changes path
 LARGE, LONG_ROWS = (160, 128), (5, 4100)

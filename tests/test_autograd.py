@@ -529,26 +529,37 @@ def test_grad_mode_blocks_nest_and_decorate(rng):
     assert ts.is_grad_enabled()
 
 
-def test_no_grad_blocks_of_two_threads_closing_out_of_order_leave_recording_on(rng):
-    """A opens, B opens, A closes, B closes: B's block found recording off, and putting
-    that back left it off for good."""
+SWITCHES = {  # each switch: its block, and whether it is back at its default
+    "no_grad": (ts.no_grad, lambda: ts.is_grad_enabled()),
+    "scope": (lambda: ts.scope("t=1"), lambda: ts.autograd.state.scope == ""),
+    "detect_anomaly": (ts.detect_anomaly, lambda: not ts.autograd.state.anomaly),
+    "record_grad_norms": (
+        ts.graph.record_grad_norms,
+        lambda: not ts.autograd.state.record_grad_norms,
+    ),
+}
+
+
+@pytest.mark.parametrize("switch", list(SWITCHES))
+def test_blocks_of_two_threads_closing_out_of_order_leave_the_default(switch):
+    """A opens, B opens, A closes, B closes: B's block found the setting A made, and putting
+    that back left it set for good (recording off, a stale scope name, ...)."""
     import threading
 
-    x = f64(rng, 3)
+    block, at_default = SWITCHES[switch]
     a_opened, a_closed = threading.Event(), threading.Event()
     b_opened = threading.Event()
-
     waited = []  # each wait's outcome: False would mean the blocks closed in order after all
 
     def a():
-        with ts.no_grad():
+        with block():
             a_opened.set()
             waited.append(b_opened.wait(5))
         a_closed.set()
 
     def b():
         waited.append(a_opened.wait(5))
-        with ts.no_grad():
+        with block():
             b_opened.set()
             waited.append(a_closed.wait(5))
 
@@ -559,10 +570,14 @@ def test_no_grad_blocks_of_two_threads_closing_out_of_order_leave_recording_on(r
         for t in threads:
             t.join(10)
         assert waited == [True] * 3 and not any(t.is_alive() for t in threads)
-        assert ts.is_grad_enabled() and (x * 2).requires_grad
-    finally:  # a failure here must not leave recording off for the tests after it
+        assert at_default()
+    finally:  # a failure here must not leave a setting on for the tests after it
         ts.autograd._grad_blocks.clear()
-        ts.autograd.state.grad_enabled = True
+        for name in ("_open_scopes", "_open_anomaly", "_open_recording"):
+            getattr(ts.autograd, name).clear()
+        state = ts.autograd.state
+        state.grad_enabled, state.scope = True, ""
+        state.anomaly = state.record_grad_norms = False
 
 
 # ------------------------------------------------------------------ detect_anomaly

@@ -455,13 +455,23 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+# One item per open scope / detect_anomaly / record_grad_norms block, of any thread
+# (list.append and list.pop are atomic): each block puts back the setting it found, but
+# the last to close puts back the default, so blocks of two threads that close out of
+# order (A opens, B opens, A closes, B closes) cannot leave a setting on for good.
+_open_scopes: list[None] = []
+_open_anomaly: list[None] = []
+_open_recording: list[None] = []
+
+
 class scope:  # lower case, as contextlib.suppress: it reads as a function call
     """Context manager: tag every tensor made inside with `name` (nested: "encoder/t=3").
 
     `with ts.scope("t=3") as full:` gives the full name; `@ts.scope("encoder")` runs every
     call of a function inside it. A class rather than a generator function: an RNN enters
     one per time step, and this costs ~0.55 µs to enter and leave, not ~1.3. Like the other
-    switches it is one global setting, not one per thread."""
+    switches it is one global setting, not one per thread (once every scope is closed it
+    is "" again, however two threads' scopes interleaved)."""
 
     __slots__ = ("name", "_previous")
 
@@ -474,11 +484,14 @@ class scope:  # lower case, as contextlib.suppress: it reads as a function call
     def __enter__(self) -> str:
         previous = state.scope
         self._previous.append(previous)
+        _open_scopes.append(None)
         state.scope = full = f"{previous}/{self.name}" if previous else self.name
         return full
 
     def __exit__(self, *exc_info) -> None:
-        state.scope = self._previous.pop()
+        previous = self._previous.pop()
+        _open_scopes.pop()
+        state.scope = previous if _open_scopes else ""
 
     def __call__(self, func):
         """As a decorator: each call of `func` runs inside this scope."""
@@ -498,10 +511,12 @@ def detect_anomaly() -> Iterator[None]:
     A forward that only carries an inf its inputs held (x + a −inf mask) is let through."""
     previous = state.anomaly
     state.anomaly = True
+    _open_anomaly.append(None)
     try:
         yield
     finally:
-        state.anomaly = previous
+        _open_anomaly.pop()
+        state.anomaly = previous if _open_anomaly else False
 
 
 @contextlib.contextmanager
@@ -515,10 +530,12 @@ def record_grad_norms() -> Iterator[None]:
     Record the backward you mean to show."""
     previous = state.record_grad_norms
     state.record_grad_norms = True
+    _open_recording.append(None)
     try:
         yield
     finally:
-        state.record_grad_norms = previous
+        _open_recording.pop()
+        state.record_grad_norms = previous if _open_recording else False
 
 
 class AnomalyError(FloatingPointError):

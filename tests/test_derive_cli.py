@@ -23,8 +23,9 @@ def test_derive_one_model_with_latex(capsys, tmp_path):
     code, out, err = run(capsys, "gru", "--latex", str(page), "--seed", "2")
     assert code == 0, err
     assert "gru.direct_term" in out and "gru.step_jacobian" in out
+    assert "gru.parameter_gradients" in out
     assert "derived by SymPy" in out and "symbolic: ok" in out and "numeric:  ok" in out
-    assert "2/2 identities passed" in out
+    assert "3/3 identities passed" in out
     text = page.read_text(encoding="utf-8")
     assert text.startswith("# Gradient identities") and "$$" in text and "## GRU" in text
 

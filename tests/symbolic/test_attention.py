@@ -10,7 +10,12 @@ from tinygrad_seq.symbolic import attention
 
 @pytest.mark.parametrize(
     "derivation",
-    ["softmax_jacobian", "scaled_dot_product_gradients", "additive_score_gradients"],
+    [
+        "softmax_jacobian",
+        "softmax_cross_entropy",
+        "scaled_dot_product_gradients",
+        "additive_score_gradients",
+    ],
 )
 def test_identity_checks(derivation):
     result = getattr(attention, derivation)().check(seed=11)
@@ -32,6 +37,25 @@ def test_the_wrong_sign_fails():
     assert result.numeric_max_error > 1e-3
     assert not result.passed
     assert "FAIL" in str(result)
+
+
+@pytest.mark.parametrize(("n", "target"), [(3, 0), (4, 3)])
+def test_cross_entropy_gradient_is_p_minus_one_hot(n, target):
+    d = attention.softmax_cross_entropy(n, target)
+    assert d.check(seed=2).passed
+    p = sp.Matrix([sp.Symbol(f"p{s}") for s in "₁₂₃₄"[:n]])
+    one_hot = sp.Matrix([int(k == target) for k in range(n)])
+    assert (d.show(d.blocks[0].derived) - (p - one_hot)).applyfunc(sp.simplify) == sp.zeros(n, 1)
+    assert f"−log p{'₁₂₃₄'[target]}" in str(d)  # the seed counts classes from 1
+
+
+def test_cross_entropy_without_the_one_hot_fails_and_a_bad_target_is_refused():
+    d = attention.softmax_cross_entropy()
+    p = sp.Matrix(list(d.names.values())[:3])  # p = softmax(o), without − e_y
+    result = d.with_stated({"dL/do": p}, name="attention.ce_without_one_hot").check()
+    assert not result.passed and result.numeric_max_error > 1e-3
+    with pytest.raises(ValueError, match="target must be in"):
+        attention.softmax_cross_entropy(3, 3)
 
 
 def test_gradients_cover_q_k_v_and_the_additive_parameters():

@@ -150,7 +150,11 @@ def test_symbolic_is_lazy_and_sympy_free_on_import():
 
 def test_package_entry_points():
     assert set(ts.symbolic.MODELS) == {"rnn", "lstm", "gru", "attention"}
-    assert [d.name for d in ts.symbolic.derive("gru")] == ["gru.direct_term", "gru.step_jacobian"]
+    assert [d.name for d in ts.symbolic.derive("gru")] == [
+        "gru.direct_term",
+        "gru.step_jacobian",
+        "gru.parameter_gradients",
+    ]
     with pytest.raises(ValueError, match="no model 'transformer'"):
         ts.symbolic.derive("transformer")
     with pytest.raises(ValueError, match="check: seed must be an integer ≥ 0, got -1"):

@@ -10,7 +10,7 @@ from tinygrad_seq.nn.gru import STEP_NAMES
 from tinygrad_seq.symbolic import gru
 
 
-@pytest.mark.parametrize("derivation", ["direct_term", "step_jacobian"])
+@pytest.mark.parametrize("derivation", ["direct_term", "step_jacobian", "parameter_gradients"])
 def test_identity_checks(derivation):
     result = getattr(gru, derivation)().check(seed=7)
     assert result.symbolic_ok is True, str(result)
@@ -30,6 +30,30 @@ def test_the_direct_term_alone_is_not_the_jacobian():
     assert result.symbolic_ok is False
     assert result.numeric_max_error > 1e-3
     assert not result.passed
+
+
+def test_parameter_gradients_cover_every_weight_and_bias():
+    d = gru.parameter_gradients()
+    assert {b.key for b in d.blocks} == {f"{p}_{g}" for p in "Wb" for g in "zrh"} | {"h_prev"}
+    assert any(x is d for x in gru.derive())
+
+
+@pytest.mark.parametrize(("key", "instead"), [("b_z", "b_r"), ("b_r", "b_h")])
+def test_a_wrong_bias_gradient_fails(key, instead):
+    d = gru.parameter_gradients()
+    wrong = {key: d.blocks[[b.key for b in d.blocks].index(instead)].stated}
+    result = d.with_stated(wrong, name=f"gru.wrong_{key}").check()
+    assert not result.passed and result.symbolic_ok is False
+
+
+def test_h_prev_gradient_without_the_highway_fails():
+    """∂L/∂hₜ₋₁ without its direct term δhₜ ⊙ (1 − zₜ) (the gates' paths alone) is wrong."""
+    d = gru.parameter_gradients()
+    z = sp.Matrix([d.names[sp.Symbol(f"zₜ,{i}")] for i in "₁₂"])
+    dh = sp.Matrix([sp.Symbol(f"δhₜ,{i}") for i in "₁₂"])
+    stated = d.blocks[-1].stated - dh.multiply_elementwise(z.applyfunc(lambda e: 1 - e))
+    result = d.with_stated({"h_prev": stated}, name="gru.no_highway").check()
+    assert not result.passed and result.numeric_max_error > 1e-3
 
 
 def test_step_jacobian_uses_the_module_with_the_seeds_convention():

@@ -11,7 +11,9 @@ import sympy as sp
 from tinygrad_seq.symbolic import rnn
 
 
-@pytest.mark.parametrize("derivation", ["tanh_derivative", "step_jacobian", "bptt_product"])
+@pytest.mark.parametrize(
+    "derivation", ["tanh_derivative", "step_jacobian", "bptt_product", "bptt_parameter_gradients"]
+)
 def test_identity_checks(derivation):
     result = getattr(rnn, derivation)().check(seed=3)
     assert result.symbolic_ok is True, str(result)
@@ -51,6 +53,36 @@ def test_unknown_reading_is_a_clear_error():
 def test_bptt_product_in_the_wrong_order_fails():
     result = rnn.bptt_wrong_order().check()
     assert result.symbolic_ok is False and not result.passed
+
+
+def test_bptt_parameter_gradients_cover_the_shared_weights():
+    d = rnn.bptt_parameter_gradients()
+    assert [b.key for b in d.blocks] == ["W_hh", "W_xh", "b_h", "h_1"]
+    assert any(x is d for x in rnn.derive())  # `tinygrad-seq derive rnn` shows it
+
+
+def _sym(name: str) -> sp.Symbol:
+    return sp.Symbol(name)
+
+
+def test_gradients_without_the_path_back_through_time_fail():
+    """Each step's local gradient alone, δaₜ = δhₜ ⊙ (1 − hₜ²) with no W_hhᵀ δaₜ₊₁ carried
+    back (what treating the steps as independent gives), is wrong for all three weights."""
+    d = rnn.bptt_parameter_gradients()
+    h = {t: sp.Matrix([d.names[_sym(f"h{t},{i}")] for i in "₁₂"]) for t in "₂₃"}
+    dh = {t: sp.Matrix([_sym(f"δh{t},{i}") for i in "₁₂"]) for t in "₂₃"}
+    local = {t: dh[t].multiply_elementwise(h[t].applyfunc(lambda e: 1 - e**2)) for t in "₂₃"}
+    h_1 = sp.Matrix([_sym(f"h₁,{i}") for i in "₁₂"])
+    x = {t: sp.Matrix([_sym(f"x{t},₁")]) for t in "₂₃"}
+    wrong = {
+        "W_hh": local["₃"] * h["₂"].T + local["₂"] * h_1.T,
+        "W_xh": local["₃"] * x["₃"].T + local["₂"] * x["₂"].T,
+        "b_h": local["₃"] + local["₂"],
+    }
+    for key, stated in wrong.items():
+        result = d.with_stated({key: stated}, name=f"rnn.no_path_back[{key}]").check()
+        assert result.symbolic_ok is False and not result.passed, key
+        assert result.numeric_max_error > 1e-3, key
 
 
 def test_worked_example_reproduced():

@@ -2,6 +2,8 @@
 
 - `softmax_jacobian`: α = softmax(e), ∂α/∂e = diag(α) − ααᵀ (`softmax_wrong_sign` feeds the
   checker diag(α) + ααᵀ, which it rejects).
+- `softmax_cross_entropy`: L = −log p_y, p = softmax(o): ∂L/∂o = p − e_y, the output
+  layer's gradient (checked against the engine's fused cross-entropy).
 - `scaled_dot_product_gradients`: O = softmax(QKᵀ/√d_k) V, L = Σ δO ⊙ O for a generic
   upstream δO: ∂L/∂V = Aᵀ δO, ∂L/∂Q = δS K/√d_k, ∂L/∂K = δSᵀ Q/√d_k, where row i of
   δS is (diag(αᵢ) − αᵢαᵢᵀ)(δO Vᵀ)ᵢ — the softmax Jacobian again, once per query.
@@ -34,6 +36,7 @@ from .checker import (
     float64_values,
     hadamard,
     matrix,
+    sub,
     symbol,
     tanh,
     tensor,
@@ -116,6 +119,65 @@ def softmax_wrong_sign(n: int = 3) -> Derivation:
         {"dalpha/de": diag(alpha) + alpha * alpha.T},
         name="attention.softmax_wrong_sign",
         statement="∂α/∂e = diag(α) + ααᵀ (wrong sign)",
+    )
+
+
+# ------------------------------------------------------------------ the output layer's loss
+@cache
+def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
+    """∂L/∂o = p − e_y for L = −log p_y, p = softmax(o): the gradient every model's output
+    layer starts backpropagation with (the seed's cross-entropy over p(y_t | y_<t, x))."""
+    if not 0 <= target < n:
+        raise ValueError(f"softmax_cross_entropy: target must be in [0, {n}), got {target}")
+    o = vector("o{}", "o_{{{}}}", n)
+    p = vector("p{}", "p_{{{}}}", n)
+    Z = symbol("Z", "Z")
+    values, names, bases = _softmax(o, p, Z)
+    loss = -sp.log(values[target])
+    derived = sp.Matrix([sp.diff(loss, x) for x in o])
+    one_hot = sp.Matrix([int(k == target) for k in range(n)])
+    stated = values - one_hot
+
+    def engine(point):
+        logits = ts.Tensor(float64_values(o, point).reshape(1, n), requires_grad=True)
+        ts.functional.cross_entropy(logits, [target]).backward()
+        return {"dL/do": ts.backend.to_numpy(logits.grad).reshape(n, 1)}
+
+    y = target + 1  # the seed counts from 1
+    return Derivation(
+        name="attention.softmax_cross_entropy",
+        title="cross-entropy on a softmax: ∂L/∂o = p − e_y",
+        dims={"n": n, "y": y},
+        equations=[
+            Equation(
+                "pᵢ = exp(oᵢ) / Σⱼ exp(oⱼ)",
+                r"p_i = \frac{\exp(o_i)}{\sum_j \exp(o_j)}",
+                "p",
+                "p",
+                values,
+            ),
+            Equation(
+                f"L = −log p{sub(y)}",
+                rf"L = -\log p_{{{y}}}",
+                "L",
+                "L",
+                sp.Matrix([loss]),
+            ),
+        ],
+        statement=f"∂L/∂oᵢ = pᵢ − [i = y], i.e. ∂L/∂o = p − e_y (here y = {y})",
+        statement_latex=r"\frac{\partial L}{\partial o} = p - e_y",
+        blocks=[Block("dL/do", "∂L/∂o", r"\partial L / \partial o", derived, stated)],
+        names=names,
+        engine=engine,
+        engine_source="ts.functional.cross_entropy (float64, one fused op)",
+        seed_says="p(y_t | y_<t, x) = softmax(W_o h_t^dec + b_o); cross-entropy over the "
+        "output sequence (no gradient stated)",
+        display=lambda expr: sp.cancel(_exp_as_alpha(bases)(expr)),  # −(p₂ − p₂²)/p₂ → p₂ − 1
+        notes=[
+            "the softmax Jacobian diag(p) − ppᵀ times −1/p_y on entry y collapses to p − e_y: "
+            "no Jacobian is ever built, which is why the engine fuses softmax and "
+            "cross-entropy into one op. The entries sum to 0.",
+        ],
     )
 
 
@@ -304,7 +366,12 @@ def additive_score_gradients(q_dim: int = 2, k_dim: int = 2, attn_dim: int = 2) 
 # ------------------------------------------------------------------ all of it
 def derive() -> list[Derivation]:
     """Every attention identity as a Derivation."""
-    return [softmax_jacobian(), scaled_dot_product_gradients(), additive_score_gradients()]
+    return [
+        softmax_jacobian(),
+        softmax_cross_entropy(),
+        scaled_dot_product_gradients(),
+        additive_score_gradients(),
+    ]
 
 
 def check(seed: int = 0) -> list[CheckResult]:
@@ -317,6 +384,7 @@ __all__ = [
     "check",
     "derive",
     "scaled_dot_product_gradients",
+    "softmax_cross_entropy",
     "softmax_jacobian",
     "softmax_wrong_sign",
 ]

@@ -1,4 +1,4 @@
-"""The GRU's step Jacobian, derived by SymPy and checked against the engine.
+"""The GRU's gradient identities, derived by SymPy and checked against the engine.
 
 The seed's convention (with biases; the seed leaves them out, which is b = 0 here; the
 seed's candidate weight W is named W_h):
@@ -12,6 +12,8 @@ seed's candidate weight W is named W_h):
   convention fails it.
 - `step_jacobian`: the whole ∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) + the paths through zₜ, h̃ₜ and rₜ;
   `direct_term_only` shows the checker rejecting diag(1 − zₜ) as the whole Jacobian.
+- `parameter_gradients`: ∂L/∂W_g, ∂L/∂b_g (g = z, r, h) and ∂L/∂hₜ₋₁ for L = δhₜᵀ hₜ, one
+  BPTT step of the GRU in closed form.
 
 W_g^h = W_g[:, :h] is the part of W_g (h, h+d) that multiplies hₜ₋₁ (or rₜ ⊙ hₜ₋₁).
 """
@@ -279,10 +281,111 @@ def direct_term_only(hidden: int = 2, inputs: int = 2) -> Derivation:
     )
 
 
+# ------------------------------------------------------------------ parameter gradients
+PARAMETER_GRADIENTS_TEXT = """for L = δhₜᵀ hₜ (δhₜ: the upstream gradient):
+      δh̃ = δhₜ ⊙ zₜ,   δz = δhₜ ⊙ (h̃ₜ − hₜ₋₁)
+      δa_h = δh̃ ⊙ (1 − h̃ₜ²),   δa_z = δz ⊙ zₜ ⊙ (1 − zₜ)
+      δa_r = ((W_h^h)ᵀ δa_h) ⊙ hₜ₋₁ ⊙ rₜ ⊙ (1 − rₜ)
+      ∂L/∂W_z = δa_z [hₜ₋₁, xₜ]ᵀ,  ∂L/∂W_r = δa_r [hₜ₋₁, xₜ]ᵀ,  ∂L/∂W_h = δa_h [rₜ ⊙ hₜ₋₁, xₜ]ᵀ
+      ∂L/∂b_g = δa_g
+      ∂L/∂hₜ₋₁ = δhₜ ⊙ (1 − zₜ) + (W_z^h)ᵀ δa_z + (W_r^h)ᵀ δa_r + ((W_h^h)ᵀ δa_h) ⊙ rₜ"""
+
+PARAMETER_GRADIENTS_LATEX = (
+    r"\begin{aligned}"
+    r"\delta \tilde h &= \delta h_t \odot z_t,\quad "
+    r"\delta z = \delta h_t \odot (\tilde h_t - h_{t-1})\\"
+    r"\delta a_h &= \delta \tilde h \odot (1 - \tilde h_t^2),\quad "
+    r"\delta a_z = \delta z \odot z_t \odot (1 - z_t),\quad "
+    r"\delta a_r = ((W_h^h)^\top \delta a_h) \odot h_{t-1} \odot r_t \odot (1 - r_t)\\"
+    r"\frac{\partial L}{\partial W_z} &= \delta a_z\,[h_{t-1}, x_t]^\top,\quad "
+    r"\frac{\partial L}{\partial W_r} = \delta a_r\,[h_{t-1}, x_t]^\top,\quad "
+    r"\frac{\partial L}{\partial W_h} = \delta a_h\,[r_t \odot h_{t-1}, x_t]^\top,\quad "
+    r"\frac{\partial L}{\partial b_g} = \delta a_g\\"
+    r"\frac{\partial L}{\partial h_{t-1}} &= \delta h_t \odot (1 - z_t) + (W_z^h)^\top "
+    r"\delta a_z + (W_r^h)^\top \delta a_r + ((W_h^h)^\top \delta a_h) \odot r_t"
+    r"\end{aligned}"
+)
+
+
+@cache
+def parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
+    """∂L/∂(W_z, W_r, W_h, b_z, b_r, b_h, hₜ₋₁) for L = δhₜᵀ hₜ: SymPy's diff of L, per
+    element, against the closed forms of one GRU backward step."""
+    s = _step(hidden, inputs)
+    dh = vector("δhₜ,{}", r"\delta h_{{t,{}}}", hidden)  # upstream ∂L/∂hₜ
+    L = (dh.T * s.h)[0, 0]
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(L, p))
+
+    def slope(gate: sp.Matrix) -> sp.Matrix:  # σ' = σ(1 − σ), by the gate's value
+        return hadamard(gate, _one_minus(gate))
+
+    hx = sp.Matrix.vstack(s.h_prev, s.x_t)
+    rhx = sp.Matrix.vstack(hadamard(s.r, s.h_prev), s.x_t)
+    W_h_h = {g: s.W[g][:, :hidden] for g in GATES}  # W_g^h: the columns that read hₜ₋₁
+    delta = {"h": hadamard(hadamard(dh, s.z), s.h_tilde.applyfunc(lambda e: 1 - e**2))}
+    delta["z"] = hadamard(hadamard(dh, s.h_tilde - s.h_prev), slope(s.z))
+    d_rh = W_h_h["h"].T * delta["h"]  # ∂L/∂(rₜ ⊙ hₜ₋₁)
+    delta["r"] = hadamard(hadamard(d_rh, s.h_prev), slope(s.r))
+    reads = {"z": hx, "r": hx, "h": rhx}
+    blocks = [
+        Block(
+            f"W_{g}",
+            f"∂L/∂W_{g}",
+            rf"\partial L / \partial W_{g}",
+            grad(s.W[g]),
+            delta[g] * reads[g].T,
+        )
+        for g in GATES
+    ]
+    blocks += [
+        Block(f"b_{g}", f"∂L/∂b_{g}", rf"\partial L / \partial b_{g}", grad(s.b[g]), delta[g])
+        for g in GATES
+    ]
+    d_h_prev = (
+        hadamard(dh, _one_minus(s.z))  # the direct term: the highway of direct_term
+        + W_h_h["z"].T * delta["z"]
+        + W_h_h["r"].T * delta["r"]
+        + hadamard(d_rh, s.r)
+    )
+    blocks.append(
+        Block("h_prev", "∂L/∂hₜ₋₁", r"\partial L / \partial h_{t-1}", grad(s.h_prev), d_h_prev)
+    )
+
+    def engine(point):
+        cell = _cell(point, s)
+        h0 = row(s.h_prev, point, requires_grad=True, name="h_prev")
+        h_t = cell(row(s.x_t, point), h0)
+        (h_t * row(dh, point)).sum().backward()  # L is one number: one backward
+        out = {name: p.grad for name, p in cell.named_parameters()}
+        out["h_prev"] = h0.grad
+        return {k: ts.backend.to_numpy(v) for k, v in out.items()}
+
+    return Derivation(
+        name="gru.parameter_gradients",
+        title="GRU gradients: ∂L/∂W_z, W_r, W_h, the biases and hₜ₋₁",
+        dims={"h": hidden, "d": inputs},
+        equations=_equations(s),
+        statement=PARAMETER_GRADIENTS_TEXT,
+        statement_latex=PARAMETER_GRADIENTS_LATEX,
+        blocks=blocks,
+        names=s.names,
+        engine=engine,
+        engine_source=ENGINE + ", one backward of L",
+        notes=[
+            "δhₜ is a free symbol, so the identity holds for every upstream gradient: it is "
+            "the vector-Jacobian product of the step, i.e. one BPTT step.",
+            "the reset gate's gradient comes only through h̃ₜ, and only where hₜ₋₁ ≠ 0: "
+            "rₜ multiplies hₜ₋₁ before W_h sees it.",
+        ],
+    )
+
+
 # ------------------------------------------------------------------ all of it
 def derive() -> list[Derivation]:
     """Every GRU identity as a Derivation."""
-    return [direct_term(), step_jacobian()]
+    return [direct_term(), step_jacobian(), parameter_gradients()]
 
 
 def check(seed: int = 0) -> list[CheckResult]:

@@ -9,6 +9,8 @@
   that NumPy's broadcast reading of "⊙", W_hh diag(tanh'(aₜ)), is wrong).
 - `bptt_product`:   ∂h_T/∂h₁ = J_T ⋯ J₃ J₂ with J_t = ∂h_t/∂h_{t−1}: later steps on the left
   (the seed's Π leaves the order unsaid; matrices do not commute).
+- `bptt_parameter_gradients`: ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ (and W_xh, b_h, h₁) through two
+  steps that share the weights, δaₜ = (δhₜ + W_hhᵀ δaₜ₊₁) ⊙ (1 − hₜ²): BPTT's sum over time.
 - `vanishing_bound`: ‖∂h_T/∂h₁‖ ≤ ‖W_hh‖^{T−1} Π ‖tanh'(aₜ)‖, checked numerically on the
   engine over T = 20 steps, and `worked_example`, the seed's (0.9·0.3)¹⁹.
 """
@@ -269,6 +271,102 @@ def bptt_wrong_order(hidden: int = 2, inputs: int = 1) -> Derivation:
     )
 
 
+# ------------------------------------------------------------------ shared weights
+BPTT_GRADIENTS_TEXT = """one W_hh, W_xh, b_h at every step; for L = δh₂ᵀ h₂ + δh₃ᵀ h₃ (T = 3):
+      δa₃ = δh₃ ⊙ (1 − h₃²),   δa₂ = (δh₂ + W_hhᵀ δa₃) ⊙ (1 − h₂²)
+      ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ,   ∂L/∂W_xh = Σₜ δaₜ xₜᵀ,   ∂L/∂b_h = Σₜ δaₜ
+      ∂L/∂h₁ = W_hhᵀ δa₂"""
+
+BPTT_GRADIENTS_LATEX = (
+    r"\begin{aligned}"
+    r"\delta a_3 &= \delta h_3 \odot (1 - h_3^2),\quad "
+    r"\delta a_2 = (\delta h_2 + W_{hh}^\top \delta a_3) \odot (1 - h_2^2)\\"
+    r"\frac{\partial L}{\partial W_{hh}} &= \textstyle\sum_t \delta a_t\, h_{t-1}^\top,\quad "
+    r"\frac{\partial L}{\partial W_{xh}} = \textstyle\sum_t \delta a_t\, x_t^\top,\quad "
+    r"\frac{\partial L}{\partial b_h} = \textstyle\sum_t \delta a_t,\quad "
+    r"\frac{\partial L}{\partial h_1} = W_{hh}^\top \delta a_2"
+    r"\end{aligned}"
+)
+
+
+@cache
+def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
+    """∂L/∂(W_hh, W_xh, b_h, h₁) through two steps that share the weights: BPTT's sum over
+    time, Σₜ δaₜ hₜ₋₁ᵀ, derived by SymPy's diff of L and checked against the engine."""
+    W_xh, W_hh, b_h = _weights(hidden, inputs)
+    h_1 = vector("h₁,{}", "h_{{1,{}}}", hidden)
+    x_2 = vector("x₂,{}", "x_{{2,{}}}", inputs)
+    x_3 = vector("x₃,{}", "x_{{3,{}}}", inputs)
+    h_2, h_3 = (
+        vector(f"h{s},{{}}", f"h_{{{{{t},{{}}}}}}", hidden) for s, t in (("₂", 2), ("₃", 3))
+    )
+    dh_2 = vector("δh₂,{}", r"\delta h_{{2,{}}}", hidden)  # upstream ∂ℓ/∂h₂ (free symbols)
+    dh_3 = vector("δh₃,{}", r"\delta h_{{3,{}}}", hidden)
+    h_2_expr = tanh(W_hh * h_1 + W_xh * x_2 + b_h)
+    h_3_expr = tanh(W_hh * h_2_expr + W_xh * x_3 + b_h)
+    L = (dh_2.T * h_2_expr + dh_3.T * h_3_expr)[0, 0]
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(L, p))
+
+    da_3 = hadamard(dh_3, _tanh_prime(h_3_expr))  # backward from the last step ...
+    da_2 = hadamard(dh_2 + W_hh.T * da_3, _tanh_prime(h_2_expr))  # ... into the one before
+    blocks = [
+        Block(
+            "W_hh",
+            "∂L/∂W_hh",
+            r"\partial L / \partial W_{hh}",
+            grad(W_hh),
+            da_3 * h_2_expr.T + da_2 * h_1.T,
+        ),
+        Block(
+            "W_xh",
+            "∂L/∂W_xh",
+            r"\partial L / \partial W_{xh}",
+            grad(W_xh),
+            da_3 * x_3.T + da_2 * x_2.T,
+        ),
+        Block("b_h", "∂L/∂b_h", r"\partial L / \partial b_h", grad(b_h), da_3 + da_2),
+        Block("h_1", "∂L/∂h₁", r"\partial L / \partial h_1", grad(h_1), W_hh.T * da_2),
+    ]
+
+    def engine(point):
+        cell = _cell(point, W_xh, W_hh, b_h)
+        h1 = row(h_1, point, requires_grad=True, name="h_1")
+        h2 = cell(row(x_2, point), h1)
+        h3 = cell(row(x_3, point), h2)
+        loss = (h2 * row(dh_2, point)).sum() + (h3 * row(dh_3, point)).sum()
+        loss.backward()  # one backward through both steps: the engine's BPTT
+        out = {name: p.grad for name, p in cell.named_parameters()}
+        out["h_1"] = h1.grad
+        return {k: ts.backend.to_numpy(v) for k, v in out.items()}
+
+    names = {h_2[i]: h_2_expr[i] for i in range(hidden)}
+    names.update({h_3[i]: h_3_expr[i] for i in range(hidden)})
+    return Derivation(
+        name="rnn.bptt_parameter_gradients",
+        title="RNN weights through time: ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ (and W_xh, b_h, h₁)",
+        dims={"h": hidden, "d": inputs, "T": 3},
+        equations=[
+            _RNN_EQUATION("2", h_2_expr),
+            _RNN_EQUATION("3", tanh(W_hh * h_2 + W_xh * x_3 + b_h)),
+        ],
+        statement=BPTT_GRADIENTS_TEXT,
+        statement_latex=BPTT_GRADIENTS_LATEX,
+        blocks=blocks,
+        names=names,
+        engine=engine,
+        engine_source=ENGINE + ", one backward of L through both steps",
+        seed_says="the same weights W_hh, W_xh, b_h at every time step (no gradient stated)",
+        notes=[
+            "a weight used at every step gets the sum of each step's gradient: that sum is "
+            "what makes BPTT 'through time'. δa₂ carries δa₃ back through W_hhᵀ, so a "
+            "step's share of ∂L/∂W_hh shrinks with every tanh' and W_hh it passes.",
+            "δh₂ and δh₃ are free symbols, so the identity holds for every loss on h₂ and h₃.",
+        ],
+    )
+
+
 # ------------------------------------------------------------------ the bound
 SEED_WORKED_VALUE = 0.15e-10  # the seed prints "≈ 0.15 × 10^{-10}"
 
@@ -369,7 +467,7 @@ def vanishing_bound(
 # ------------------------------------------------------------------ all of it
 def derive() -> list[Derivation]:
     """Every RNN identity as a Derivation (the bound is numeric: see `vanishing_bound`)."""
-    return [tanh_derivative(), step_jacobian(), bptt_product()]
+    return [tanh_derivative(), step_jacobian(), bptt_product(), bptt_parameter_gradients()]
 
 
 def check(seed: int = 0) -> list[CheckResult]:

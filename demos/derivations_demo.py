@@ -1,6 +1,7 @@
 """Demo 10: the seed's gradient identities, derived with SymPy and checked against the engine.
 
-Runs `ts.symbolic.check()` for every model (RNN, LSTM, GRU, attention): each identity is
+Runs `ts.symbolic.check()` for every model (RNN, LSTM, GRU, attention, the Transformer's
+Add & normalize): each identity is
 derived from the model's equations on small explicit dimensions, SymPy simplifies
 derived − stated to zero, and both are compared with the engine's own backward at a random
 float64 point. The figure shows each check's largest numeric disagreement against the
@@ -33,7 +34,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     check, derive = symbolic
     rnn_sym = require("tinygrad_seq.symbolic.rnn")
     results = []
-    for model in ctx.progress(["rnn", "lstm", "gru", "attention"], "derivations: SymPy"):
+    models = ["rnn", "lstm", "gru", "attention", "transformer"]
+    for model in ctx.progress(models, "derivations: SymPy"):
         results.extend(check(model, seed=ctx.seed))
     statements = {d.name: d.statement for d in derive()}
     example = rnn_sym.worked_example() if hasattr(rnn_sym, "worked_example") else None

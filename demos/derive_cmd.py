@@ -1,4 +1,4 @@
-"""`tinygrad-seq derive [rnn|lstm|gru|attention] [--latex FILE]`.
+"""`tinygrad-seq derive [rnn|lstm|gru|attention|transformer] [--latex FILE]`.
 
 For each gradient identity of the seed: the model's equations, SymPy's derivation, the
 stated closed form, and both checks (SymPy simplifies derived − stated to 0; the engine's
@@ -16,8 +16,14 @@ import click
 
 from .common import common_options, output_file
 
-MODELS = ("rnn", "lstm", "gru", "attention")
-TITLES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU", "attention": "Attention"}
+MODELS = ("rnn", "lstm", "gru", "attention", "transformer")
+TITLES = {
+    "rnn": "Vanilla RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "attention": "Attention",
+    "transformer": "Transformer: Add & normalize",
+}
 
 
 @click.command(name="derive")
@@ -33,8 +39,8 @@ TITLES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU", "attention": "Atte
 def derive(name: str | None, latex_path: str | None, seed: int, backend: str) -> None:
     """Derive the seed's gradient identities with SymPy and check them against the engine.
 
-    NAME is one of rnn, lstm, gru, attention (default: all). --seed picks the random point
-    of the numeric check; --backend the engine's arrays.
+    NAME is one of rnn, lstm, gru, attention, transformer (default: all). --seed picks the
+    random point of the numeric check; --backend the engine's arrays.
     """
     if latex_path is not None:
         output_file(latex_path, "--latex")  # before the derivations, not after them

@@ -51,7 +51,7 @@ def test_cross_entropy_gradient_is_p_minus_one_hot(n, target):
 
 def test_cross_entropy_without_the_one_hot_fails_and_a_bad_target_is_refused():
     d = attention.softmax_cross_entropy()
-    p = sp.Matrix(list(d.names.values())[:3])  # p = softmax(o), without − e_y
+    p = sp.Matrix(list(d.names.values())[:3])  # p = softmax(o), without the one-hot
     result = d.with_stated({"dL/do": p}, name="attention.ce_without_one_hot").check()
     assert not result.passed and result.numeric_max_error > 1e-3
     with pytest.raises(ValueError, match="target must be in"):

@@ -149,14 +149,14 @@ def test_symbolic_is_lazy_and_sympy_free_on_import():
 
 
 def test_package_entry_points():
-    assert set(ts.symbolic.MODELS) == {"rnn", "lstm", "gru", "attention"}
+    assert set(ts.symbolic.MODELS) == {"rnn", "lstm", "gru", "attention", "transformer"}
     assert [d.name for d in ts.symbolic.derive("gru")] == [
         "gru.direct_term",
         "gru.step_jacobian",
         "gru.parameter_gradients",
     ]
-    with pytest.raises(ValueError, match="no model 'transformer'"):
-        ts.symbolic.derive("transformer")
+    with pytest.raises(ValueError, match="no model 'mlp'"):
+        ts.symbolic.derive("mlp")
     with pytest.raises(ValueError, match="check: seed must be an integer ≥ 0, got -1"):
         ts.symbolic.check("rnn", seed=-1)
     with pytest.raises(TypeError, match="check: seed must be an integer ≥ 0, got float 1.5"):

@@ -1,4 +1,5 @@
-"""The GRU's step Jacobian: the direct term diag(1 − zₜ) and the whole thing."""
+"""The GRU's identities: the direct term diag(1 − zₜ), the whole step Jacobian, and the
+weight, bias and hₜ₋₁ gradients."""
 
 from __future__ import annotations
 
@@ -38,12 +39,24 @@ def test_parameter_gradients_cover_every_weight_and_bias():
     assert any(x is d for x in gru.derive())
 
 
-@pytest.mark.parametrize(("key", "instead"), [("b_z", "b_r"), ("b_r", "b_h")])
-def test_a_wrong_bias_gradient_fails(key, instead):
+def _stated(d, key):
+    return d.blocks[[b.key for b in d.blocks].index(key)].stated
+
+
+@pytest.mark.parametrize("slip", ["W_h reads hₜ₋₁, not rₜ ⊙ hₜ₋₁", "δz with its sign flipped"])
+def test_plausible_slips_fail(slip):
+    """Two slips one makes by hand: ∂L/∂W_h = δa_h [hₜ₋₁, xₜ]ᵀ, forgetting that W_h reads
+    rₜ ⊙ hₜ₋₁; and δz = δhₜ ⊙ (hₜ₋₁ − h̃ₜ), the sign PyTorch's convention (zₜ and 1 − zₜ
+    swapped) gives."""
     d = gru.parameter_gradients()
-    wrong = {key: d.blocks[[b.key for b in d.blocks].index(instead)].stated}
-    result = d.with_stated(wrong, name=f"gru.wrong_{key}").check()
+    if slip.startswith("W_h"):
+        hx = sp.Matrix([sp.Symbol("hₜ₋₁,₁"), sp.Symbol("hₜ₋₁,₂"), sp.Symbol("xₜ,₁")])
+        wrong = {"W_h": _stated(d, "b_h") * hx.T}  # δa_h [hₜ₋₁, xₜ]ᵀ
+    else:
+        wrong = {"b_z": -_stated(d, "b_z"), "W_z": -_stated(d, "W_z")}
+    result = d.with_stated(wrong, name="gru.slip").check()
     assert not result.passed and result.symbolic_ok is False
+    assert result.numeric_max_error > 1e-3
 
 
 def test_h_prev_gradient_without_the_highway_fails():

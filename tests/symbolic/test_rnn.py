@@ -65,9 +65,14 @@ def _sym(name: str) -> sp.Symbol:
     return sp.Symbol(name)
 
 
+def _W_hh() -> sp.Matrix:
+    return sp.Matrix(2, 2, lambda i, j: _sym(f"W_hh{'₁₂'[i]}{'₁₂'[j]}"))
+
+
 def test_gradients_without_the_path_back_through_time_fail():
     """Each step's local gradient alone, δaₜ = δhₜ ⊙ (1 − hₜ²) with no W_hhᵀ δaₜ₊₁ carried
-    back (what treating the steps as independent gives), is wrong for all three weights."""
+    back (what treating the steps as independent gives), is wrong for all three weights and
+    for h₁."""
     d = rnn.bptt_parameter_gradients()
     h = {t: sp.Matrix([d.names[_sym(f"h{t},{i}")] for i in "₁₂"]) for t in "₂₃"}
     dh = {t: sp.Matrix([_sym(f"δh{t},{i}") for i in "₁₂"]) for t in "₂₃"}
@@ -78,6 +83,7 @@ def test_gradients_without_the_path_back_through_time_fail():
         "W_hh": local["₃"] * h["₂"].T + local["₂"] * h_1.T,
         "W_xh": local["₃"] * x["₃"].T + local["₂"] * x["₂"].T,
         "b_h": local["₃"] + local["₂"],
+        "h_1": _W_hh().T * local["₂"],
     }
     for key, stated in wrong.items():
         result = d.with_stated({key: stated}, name=f"rnn.no_path_back[{key}]").check()

@@ -1,6 +1,7 @@
 """SymPy derivations of the seed's gradient identities, checked against the engine.
 
-One module per model (`rnn`, `lstm`, `gru`, `attention`); each has a `derive()` that returns
+One module per model (`rnn`, `lstm`, `gru`, `attention`, and `transformer` for its
+"Add & normalize"); each has a `derive()` that returns
 its identities as `Derivation`s (the model's equations, SymPy's own Jacobian of them, the
 stated closed form) and a `check()` that returns a `CheckResult` per identity: SymPy
 simplifies derived − stated to 0 on small explicit dimensions, and the engine's backward
@@ -17,10 +18,10 @@ first use).
 from __future__ import annotations
 
 from .._checks import as_int
-from . import attention, checker, gru, lstm, rnn
+from . import attention, checker, gru, lstm, rnn, transformer
 from .checker import CheckResult, Derivation, check_identity
 
-MODELS = {"rnn": rnn, "lstm": lstm, "gru": gru, "attention": attention}
+MODELS = {"rnn": rnn, "lstm": lstm, "gru": gru, "attention": attention, "transformer": transformer}
 
 
 def _modules(name: str | None):
@@ -32,7 +33,8 @@ def _modules(name: str | None):
 
 
 def derive(name: str | None = None) -> list[Derivation]:
-    """The identities of one model ("rnn", "lstm", "gru", "attention"), or of all."""
+    """The identities of one model ("rnn", "lstm", "gru", "attention", "transformer"), or of
+    all."""
     return [d for module in _modules(name) for d in module.derive()]
 
 
@@ -57,4 +59,5 @@ __all__ = [
     "gru",
     "lstm",
     "rnn",
+    "transformer",
 ]

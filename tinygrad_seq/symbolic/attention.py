@@ -2,8 +2,9 @@
 
 - `softmax_jacobian`: α = softmax(e), ∂α/∂e = diag(α) − ααᵀ (`softmax_wrong_sign` feeds the
   checker diag(α) + ααᵀ, which it rejects).
-- `softmax_cross_entropy`: L = −log p_y, p = softmax(o): ∂L/∂o = p − e_y, the output
-  layer's gradient (checked against the engine's fused cross-entropy).
+- `softmax_cross_entropy`: L = −log p_y, p = softmax(o): ∂L/∂oᵢ = pᵢ − δᵢᵧ, the output
+  layer's gradient (checked against the engine's fused cross-entropy; not attention, but
+  the softmax Jacobian above simplified).
 - `scaled_dot_product_gradients`: O = softmax(QKᵀ/√d_k) V, L = Σ δO ⊙ O for a generic
   upstream δO: ∂L/∂V = Aᵀ δO, ∂L/∂Q = δS K/√d_k, ∂L/∂K = δSᵀ Q/√d_k, where row i of
   δS is (diag(αᵢ) − αᵢαᵢᵀ)(δO Vᵀ)ᵢ — the softmax Jacobian again, once per query.
@@ -125,8 +126,11 @@ def softmax_wrong_sign(n: int = 3) -> Derivation:
 # ------------------------------------------------------------------ the output layer's loss
 @cache
 def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
-    """∂L/∂o = p − e_y for L = −log p_y, p = softmax(o): the gradient every model's output
-    layer starts backpropagation with (the seed's cross-entropy over p(y_t | y_<t, x))."""
+    """∂L/∂oᵢ = pᵢ − δᵢᵧ for L = −log p_y, p = softmax(o), o = W_o hₜ^dec + b_o the logits: the
+    gradient every model's output layer starts backpropagation with (the seed's
+    cross-entropy over p(y_t | y_<t, x)). It sits here beside the softmax Jacobian it
+    simplifies. `target` is the class index counted from 0 (as the engine takes it); the
+    printed y counts from 1, as the element names p₁, p₂, ... do."""
     if not 0 <= target < n:
         raise ValueError(f"softmax_cross_entropy: target must be in [0, {n}), got {target}")
     o = vector("o{}", "o_{{{}}}", n)
@@ -143,11 +147,11 @@ def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
         ts.functional.cross_entropy(logits, [target]).backward()
         return {"dL/do": ts.backend.to_numpy(logits.grad).reshape(n, 1)}
 
-    y = target + 1  # the seed counts from 1
+    y = target + 1  # element names count from 1: p₁, p₂, ...
     return Derivation(
         name="attention.softmax_cross_entropy",
-        title="cross-entropy on a softmax: ∂L/∂o = p − e_y",
-        dims={"n": n, "y": y},
+        title=f"cross-entropy on a softmax: ∂L/∂oᵢ = pᵢ − δᵢᵧ (here y = {y})",
+        dims={"n": n},
         equations=[
             Equation(
                 "pᵢ = exp(oᵢ) / Σⱼ exp(oⱼ)",
@@ -164,8 +168,9 @@ def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
                 sp.Matrix([loss]),
             ),
         ],
-        statement=f"∂L/∂oᵢ = pᵢ − [i = y], i.e. ∂L/∂o = p − e_y (here y = {y})",
-        statement_latex=r"\frac{\partial L}{\partial o} = p - e_y",
+        statement=f"∂L/∂oᵢ = pᵢ − δᵢᵧ (δᵢᵧ = 1 if i = y, else 0): p minus the one-hot "
+        f"target, here y = {y}; o = W_o hₜ^dec + b_o are the output layer's logits",
+        statement_latex=r"\frac{\partial L}{\partial o_i} = p_i - \delta_{iy}",
         blocks=[Block("dL/do", "∂L/∂o", r"\partial L / \partial o", derived, stated)],
         names=names,
         engine=engine,
@@ -174,9 +179,14 @@ def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
         "output sequence (no gradient stated)",
         display=lambda expr: sp.cancel(_exp_as_alpha(bases)(expr)),  # −(p₂ − p₂²)/p₂ → p₂ − 1
         notes=[
-            "the softmax Jacobian diag(p) − ppᵀ times −1/p_y on entry y collapses to p − e_y: "
-            "no Jacobian is ever built, which is why the engine fuses softmax and "
-            "cross-entropy into one op. The entries sum to 0.",
+            "the softmax Jacobian diag(p) − ppᵀ times −1/p_y on entry y collapses to p minus "
+            "the one-hot target, so no Jacobian need be built. The engine fuses softmax and "
+            "cross-entropy into one op for that, and for stability: it computes −log p_y as "
+            "log Σ exp(o − max o) − (o_y − max o), which neither overflows nor takes log 0. "
+            "The entries sum to 0.",
+            "the seed sums the loss over the output steps; the engine's cross_entropy takes "
+            "the mean over its N counted positions, so its gradient is (p − one-hot)/N "
+            "(N = 1 here).",
         ],
     )
 

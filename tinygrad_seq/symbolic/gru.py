@@ -282,7 +282,9 @@ def direct_term_only(hidden: int = 2, inputs: int = 2) -> Derivation:
 
 
 # ------------------------------------------------------------------ parameter gradients
-PARAMETER_GRADIENTS_TEXT = """for L = δhₜᵀ hₜ (δhₜ: the upstream gradient):
+PARAMETER_GRADIENTS_TEXT = """for L = δhₜᵀ hₜ (δhₜ: the upstream gradient), a_g the pre-activation of gate g
+    (g = z, r, h; a_h that of h̃ₜ), δa_g = ∂L/∂a_g, W_g^h = W_g[:, :h] the columns that read
+    hₜ₋₁ (or rₜ ⊙ hₜ₋₁):
       δh̃ = δhₜ ⊙ zₜ,   δz = δhₜ ⊙ (h̃ₜ − hₜ₋₁)
       δa_h = δh̃ ⊙ (1 − h̃ₜ²),   δa_z = δz ⊙ zₜ ⊙ (1 − zₜ)
       δa_r = ((W_h^h)ᵀ δa_h) ⊙ hₜ₋₁ ⊙ rₜ ⊙ (1 − rₜ)
@@ -373,6 +375,9 @@ def parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         names=s.names,
         engine=engine,
         engine_source=ENGINE + ", one backward of L",
+        seed_says="zₜ = σ(W_z·[hₜ₋₁, xₜ]), rₜ = σ(W_r·[hₜ₋₁, xₜ]), "
+        "h̃ₜ = tanh(W·[rₜ ⊙ hₜ₋₁, xₜ]), hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ; no biases (b_g are "
+        "the module's) and no gradient stated",
         notes=[
             "δhₜ is a free symbol, so the identity holds for every upstream gradient: it is "
             "the vector-Jacobian product of the step, i.e. one BPTT step.",

@@ -442,7 +442,7 @@ PARAMETER_GRADIENTS_LATEX = (
     r"\delta a_C = \delta C\odot i_t\odot(1-\tilde C_t^2)\\"
     r"\frac{\partial L}{\partial W_g} &= \delta a_g\,[h_{t-1}, x_t]^\top,\quad "
     r"\frac{\partial L}{\partial b_g} = \delta a_g\\"
-    r"\frac{\partial L}{\partial h_{t-1}} &= \textstyle\sum_g (W_g^h)^\top \delta a_g,\quad "
+    r"\frac{\partial L}{\partial h_{t-1}} &= {\textstyle\sum_g} (W_g^h)^\top \delta a_g,\quad "
     r"\frac{\partial L}{\partial C_{t-1}} = \delta C\odot f_t"
     r"\end{aligned}"
 )

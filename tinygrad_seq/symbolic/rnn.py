@@ -272,7 +272,9 @@ def bptt_wrong_order(hidden: int = 2, inputs: int = 1) -> Derivation:
 
 
 # ------------------------------------------------------------------ shared weights
-BPTT_GRADIENTS_TEXT = """one W_hh, W_xh, b_h at every step; for L = δh₂ᵀ h₂ + δh₃ᵀ h₃ (T = 3):
+BPTT_GRADIENTS_TEXT = """one W_hh, W_xh, b_h at every step; for L = δh₂ᵀ h₂ + δh₃ᵀ h₃ (T = 3), δhₜ the
+    loss's direct gradient on hₜ (not through later steps), δaₜ = ∂L/∂aₜ, aₜ the pre-activation
+    W_hh hₜ₋₁ + W_xh xₜ + b_h, Σₜ over t = 2, 3:
       δa₃ = δh₃ ⊙ (1 − h₃²),   δa₂ = (δh₂ + W_hhᵀ δa₃) ⊙ (1 − h₂²)
       ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ,   ∂L/∂W_xh = Σₜ δaₜ xₜᵀ,   ∂L/∂b_h = Σₜ δaₜ
       ∂L/∂h₁ = W_hhᵀ δa₂"""
@@ -281,9 +283,9 @@ BPTT_GRADIENTS_LATEX = (
     r"\begin{aligned}"
     r"\delta a_3 &= \delta h_3 \odot (1 - h_3^2),\quad "
     r"\delta a_2 = (\delta h_2 + W_{hh}^\top \delta a_3) \odot (1 - h_2^2)\\"
-    r"\frac{\partial L}{\partial W_{hh}} &= \textstyle\sum_t \delta a_t\, h_{t-1}^\top,\quad "
-    r"\frac{\partial L}{\partial W_{xh}} = \textstyle\sum_t \delta a_t\, x_t^\top,\quad "
-    r"\frac{\partial L}{\partial b_h} = \textstyle\sum_t \delta a_t,\quad "
+    r"\frac{\partial L}{\partial W_{hh}} &= {\textstyle\sum_t} \delta a_t\, h_{t-1}^\top,\quad "
+    r"\frac{\partial L}{\partial W_{xh}} = {\textstyle\sum_t} \delta a_t\, x_t^\top,\quad "
+    r"\frac{\partial L}{\partial b_h} = {\textstyle\sum_t} \delta a_t,\quad "
     r"\frac{\partial L}{\partial h_1} = W_{hh}^\top \delta a_2"
     r"\end{aligned}"
 )
@@ -357,11 +359,14 @@ def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         names=names,
         engine=engine,
         engine_source=ENGINE + ", one backward of L through both steps",
-        seed_says="the same weights W_hh, W_xh, b_h at every time step (no gradient stated)",
+        seed_says="Parameter Sharing: Same weight matrices W_hh, W_xh, W_hy used at every time "
+        "step (no gradient stated)",
         notes=[
             "a weight used at every step gets the sum of each step's gradient: that sum is "
-            "what makes BPTT 'through time'. δa₂ carries δa₃ back through W_hhᵀ, so a "
-            "step's share of ∂L/∂W_hh shrinks with every tanh' and W_hh it passes.",
+            "what makes BPTT 'through time'. δa₂ carries δa₃ back through W_hhᵀ, so a later "
+            "loss's share in an early step is multiplied by W_hhᵀ and tanh' once per step "
+            "between them: it shrinks when ‖W_hh‖·max tanh' < 1 (vanishing) and can grow "
+            "otherwise (exploding).",
             "δh₂ and δh₃ are free symbols, so the identity holds for every loss on h₂ and h₃.",
         ],
     )

@@ -1,0 +1,77 @@
+"""The Transformer's Add & normalize: the residual's Jacobian and layer norm's gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import tinygrad_seq as ts
+from tinygrad_seq.symbolic import transformer
+
+
+@pytest.mark.parametrize("derivation", ["residual_jacobian", "layer_norm_gradients"])
+def test_identity_checks(derivation):
+    result = getattr(transformer, derivation)().check(seed=5)
+    assert result.symbolic_ok is True, str(result)
+    assert result.numeric_max_error <= 1e-10, str(result)
+    assert result.passed
+
+
+def test_the_residual_without_its_identity_fails():
+    """∂z/∂x stated as the sublayer's Jacobian alone (a block without its residual)."""
+    d = transformer.residual_jacobian()
+    wrong = d.blocks[0].stated - sp.eye(2)
+    result = d.with_stated({"dz/dx": wrong}, name="transformer.no_identity").check()
+    assert not result.passed and result.symbolic_ok is False
+    assert result.numeric_max_error > 0.5  # the identity's 1s are missing from the diagonal
+
+
+def test_layer_norm_gradients_cover_x_gain_and_bias_and_x_sums_to_zero():
+    d = transformer.layer_norm_gradients()
+    assert [b.key for b in d.blocks] == ["x", "gain", "bias"]
+    dx = d.blocks[0].stated
+    assert sp.cancel(sum(dx)) == 0  # shifting every xᵢ leaves x̂ (and so L) as it was
+
+
+@pytest.mark.parametrize(
+    "slip",
+    ["no mean(δx̂) term", "no x̂·mean(δx̂ ⊙ x̂) term", "σ² for σ"],
+)
+def test_plausible_layer_norm_slips_fail(slip):
+    d = transformer.layer_norm_gradients()
+    names = {str(k): v for k, v in d.names.items()}
+    sigma = names["σ"]
+    x_hat = sp.Matrix([names[f"x̂{i}"] for i in "₁₂₃"])
+    dy = sp.Matrix([sp.Symbol(f"δy{i}") for i in "₁₂₃"])
+    g = sp.Matrix([sp.Symbol(f"g{i}") for i in "₁₂₃"])
+    d_x_hat = g.multiply_elementwise(dy)
+    mean_d = sum(d_x_hat) / 3
+    mean_dx = sum(d_x_hat.multiply_elementwise(x_hat)) / 3
+    ones = sp.ones(3, 1)
+    wrong = {
+        "no mean(δx̂) term": (d_x_hat - x_hat * mean_dx) / sigma,
+        "no x̂·mean(δx̂ ⊙ x̂) term": (d_x_hat - ones * mean_d) / sigma,
+        "σ² for σ": (d_x_hat - ones * mean_d - x_hat * mean_dx) / sigma**2,
+    }[slip]
+    result = d.with_stated({"x": wrong}, name="transformer.layer_norm_slip").check()
+    assert not result.passed and result.symbolic_ok is False
+    assert result.numeric_max_error > 1e-3
+
+
+def test_layer_norm_identity_holds_for_the_kernels_on_a_long_row():
+    """The closed form, evaluated in NumPy, against the engine's fused layer norm on a row
+    long enough for the compiled kernels (when built): the identity is not only for d = 3."""
+    rng = np.random.default_rng(0)
+    d = 5000
+    x, g, b, dy = (rng.standard_normal((1, d)) for _ in range(4))
+    xt = ts.Tensor(x, requires_grad=True)
+    gain, bias = ts.Tensor(g[0], requires_grad=True), ts.Tensor(b[0], requires_grad=True)
+    (ts.functional.layer_norm(xt, gain, bias) * ts.Tensor(dy)).sum().backward()
+    sigma = np.sqrt(x.var() + 1e-5)
+    x_hat = (x - x.mean()) / sigma
+    d_x_hat = g * dy
+    stated = (d_x_hat - d_x_hat.mean() - x_hat * (d_x_hat * x_hat).mean()) / sigma
+    np.testing.assert_allclose(ts.backend.to_numpy(xt.grad), stated, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ts.backend.to_numpy(gain.grad), (dy * x_hat)[0], rtol=1e-9)
+    np.testing.assert_allclose(ts.backend.to_numpy(bias.grad), dy[0])

@@ -1,0 +1,211 @@
+"""The Transformer's "Add & normalize", derived by SymPy and checked against the engine.
+
+The seed's encoder and decoder blocks follow every sublayer with "Add & normalize":
+z = x + Sublayer(x) (the residual connection), then LayerNorm(z).
+
+- `residual_jacobian`: for z = x + s, s = tanh(W x + c) (a sublayer), ∂z/∂x = I + diag(1 − s²) W.
+  The identity matrix passes the gradient through unchanged whatever the sublayer does: the
+  Transformer's gradient highway, as diag(fₜ) is the LSTM's and diag(1 − zₜ) the GRU's.
+- `layer_norm_gradients`: y = g ⊙ x̂ + b, x̂ = (x − μ)/σ, μ = mean(x), σ = √(mean((x − μ)²) + ε);
+  for L = δyᵀ y: ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / σ with δx̂ = g ⊙ δy,
+  ∂L/∂g = δy ⊙ x̂, ∂L/∂b = δy. Checked against the engine's fused layer norm.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+import tinygrad_seq as ts
+
+from .checker import (
+    Block,
+    CheckResult,
+    Derivation,
+    Equation,
+    diag,
+    engine_jacobian,
+    float64_values,
+    hadamard,
+    matrix,
+    row,
+    symbol,
+    tanh,
+    tensor,
+    vector,
+)
+
+EPS = sp.Rational(1, 10**5)  # the library's default ε, exactly
+
+
+# ------------------------------------------------------------------ Add
+@cache
+def residual_jacobian(d_model: int = 2) -> Derivation:
+    """∂z/∂x = I + diag(1 − s²) W for z = x + s, s = tanh(W x + c)."""
+    x = vector("x{}", "x_{{{}}}", d_model)
+    W = matrix("W{}{}", "W_{{{}{}}}", d_model, d_model)
+    c = vector("c{}", "c_{{{}}}", d_model)
+    s = vector("s{}", "s_{{{}}}", d_model)  # the name of the sublayer's output
+    s_expr = tanh(W * x + c)
+    z = x + s_expr
+    derived = z.jacobian(x)
+    stated = sp.eye(d_model) + diag(s_expr.applyfunc(lambda e: 1 - e**2)) * W
+
+    def engine(point):
+        xt = row(x, point, requires_grad=True, name="x")
+        sublayer = (xt @ tensor(W, point).T + row(c, point)).tanh()
+        (J,) = engine_jacobian(xt + sublayer, [xt])
+        return {"dz/dx": J}
+
+    return Derivation(
+        name="transformer.residual_jacobian",
+        title="Transformer residual (Add): ∂z/∂x = I + ∂Sublayer/∂x",
+        dims={"d_model": d_model},
+        equations=[
+            Equation(
+                "s = tanh(W x + c)  (a sublayer)",
+                r"s = \tanh(W x + c)",
+                "s",
+                "s",
+                s_expr,
+            ),
+            Equation("z = x + s", "z = x + s", "z", "z", x + s),
+        ],
+        statement="∂z/∂x = I + diag(1 − s²) W: the identity, plus the sublayer's Jacobian",
+        statement_latex=r"\frac{\partial z}{\partial x} = I + \operatorname{diag}(1 - s^2)\,W",
+        blocks=[Block("dz/dx", "∂z/∂x", r"\partial z / \partial x", derived, stated)],
+        names={s[i]: s_expr[i] for i in range(d_model)},
+        engine=engine,
+        engine_source="ts.Tensor ops x + tanh(x Wᵀ + c) (float64)",
+        seed_says="Add & normalize (residual connection); direct information flow",
+        notes=[
+            "through N residual blocks the Jacobian is Π (I + Jₙ): its expansion always holds "
+            "the term I, so a gradient reaches the first layer even when every sublayer's Jₙ "
+            "is small. Compare the vanilla RNN's Π diag(1 − hₜ²) W_hh, which has no such term.",
+        ],
+    )
+
+
+# ------------------------------------------------------------------ normalize
+LAYER_NORM_TEXT = """y = g ⊙ x̂ + b, x̂ = (x − μ)/σ; for L = δyᵀ y (δy: the upstream gradient):
+      δx̂ = g ⊙ δy
+      ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / σ
+      ∂L/∂g = δy ⊙ x̂,   ∂L/∂b = δy"""
+
+LAYER_NORM_LATEX = (
+    r"\begin{aligned}"
+    r"\delta\hat x &= g \odot \delta y\\"
+    r"\frac{\partial L}{\partial x} &= \frac{1}{\sigma}\left(\delta\hat x - "
+    r"\operatorname{mean}(\delta\hat x) - \hat x\,\operatorname{mean}(\delta\hat x \odot "
+    r"\hat x)\right)\\"
+    r"\frac{\partial L}{\partial g} &= \delta y \odot \hat x,\quad "
+    r"\frac{\partial L}{\partial b} = \delta y"
+    r"\end{aligned}"
+)
+
+
+@cache
+def layer_norm_gradients(d_model: int = 3) -> Derivation:
+    """∂L/∂(x, g, b) of layer norm over d_model features, for L = δyᵀ y."""
+    x = vector("x{}", "x_{{{}}}", d_model)
+    g = vector("g{}", "g_{{{}}}", d_model)  # the gain
+    b = vector("b{}", "b_{{{}}}", d_model)  # the bias
+    dy = vector("δy{}", r"\delta y_{{{}}}", d_model)  # upstream ∂L/∂y (free symbols)
+    mu_name, sigma_name = symbol("μ", r"\mu"), symbol("σ", r"\sigma")
+    x_hat = vector("x̂{}", r"\hat x_{{{}}}", d_model)
+
+    mu = sum(x) / d_model
+    variance_plus_eps = sum((e - mu) ** 2 for e in x) / d_model + EPS
+    sigma = sp.sqrt(variance_plus_eps)
+    x_hat_expr = (x - sp.ones(d_model, 1) * mu) / sigma
+    y = hadamard(g, x_hat_expr) + b
+    L = (dy.T * y)[0, 0]
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(L, p))
+
+    def mean(v: sp.Matrix) -> sp.Expr:
+        return sum(v) / d_model
+
+    d_x_hat = hadamard(g, dy)
+    d_x = (
+        d_x_hat
+        - sp.ones(d_model, 1) * mean(d_x_hat)
+        - x_hat_expr * mean(hadamard(d_x_hat, x_hat_expr))
+    ) / sigma
+    blocks = [
+        Block("x", "∂L/∂x", r"\partial L / \partial x", grad(x), d_x),
+        Block("gain", "∂L/∂g", r"\partial L / \partial g", grad(g), hadamard(dy, x_hat_expr)),
+        Block("bias", "∂L/∂b", r"\partial L / \partial b", grad(b), dy),
+    ]
+
+    def engine(point):
+        xt = row(x, point, requires_grad=True, name="x")
+        gain, bias = (
+            ts.Tensor(float64_values(v, point).reshape(-1), requires_grad=True, name=name)
+            for v, name in ((g, "gain"), (b, "bias"))
+        )
+        out = ts.functional.layer_norm(xt, gain, bias, eps=float(EPS))
+        (out * row(dy, point)).sum().backward()  # L is one number: one backward
+        grads = {"x": xt.grad, "gain": gain.grad, "bias": bias.grad}
+        return {k: ts.backend.to_numpy(v) for k, v in grads.items()}
+
+    def display(expr: sp.Expr) -> sp.Expr:  # (σ² + ε)^(k/2) → σᵏ: σ > 0, so invertible
+        return expr.replace(
+            lambda e: e.is_Pow and e.base == variance_plus_eps,
+            lambda e: sigma_name ** (2 * e.exp),
+        )
+
+    names = {mu_name: mu, sigma_name: sigma}
+    names.update({x_hat[i]: x_hat_expr[i] for i in range(d_model)})
+    return Derivation(
+        name="transformer.layer_norm_gradients",
+        title="Transformer layer norm (normalize): ∂L/∂x, ∂L/∂g, ∂L/∂b",
+        dims={"d_model": d_model, "ε": 1e-5},
+        equations=[
+            Equation("μ = mean(x)", r"\mu = \frac{1}{d}\sum_i x_i", "μ", r"\mu", sp.Matrix([mu])),
+            Equation(
+                "σ = √(mean((x − μ)²) + ε)",
+                r"\sigma = \sqrt{\tfrac{1}{d}{\textstyle\sum_i} (x_i - \mu)^2 + \epsilon}",
+                "σ",
+                r"\sigma",
+                sp.Matrix([sigma]),
+            ),
+            Equation(
+                "y = g ⊙ (x − μ)/σ + b",
+                r"y = g \odot \frac{x - \mu}{\sigma} + b",
+                "y",
+                "y",
+                hadamard(g, x_hat) + b,
+            ),
+        ],
+        statement=LAYER_NORM_TEXT,
+        statement_latex=LAYER_NORM_LATEX,
+        blocks=blocks,
+        names=names,
+        engine=engine,
+        engine_source="ts.functional.layer_norm (float64, one fused op), one backward of L",
+        seed_says="Add & normalize (no formula or gradient stated)",
+        display=display,
+        notes=[
+            "∂L/∂x is δx̂/σ with two directions taken out: the mean (shifting every xᵢ "
+            "leaves x̂ as it was) and x̂ itself (scaling x − μ leaves x̂ as it was, up to ε). "
+            "So the entries of ∂L/∂x sum to 0.",
+            "δy is a free symbol, so the identity holds for every upstream gradient.",
+        ],
+    )
+
+
+# ------------------------------------------------------------------ all of it
+def derive() -> list[Derivation]:
+    """Every Add & normalize identity as a Derivation."""
+    return [residual_jacobian(), layer_norm_gradients()]
+
+
+def check(seed: int = 0) -> list[CheckResult]:
+    """Check every Add & normalize identity."""
+    return [d.check(seed=seed) for d in derive()]
+
+
+__all__ = ["check", "derive", "layer_norm_gradients", "residual_jacobian"]

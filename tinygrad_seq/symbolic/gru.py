@@ -282,9 +282,9 @@ def direct_term_only(hidden: int = 2, inputs: int = 2) -> Derivation:
 
 
 # ------------------------------------------------------------------ parameter gradients
-PARAMETER_GRADIENTS_TEXT = """for L = δhₜᵀ hₜ (δhₜ: the upstream gradient), a_g the pre-activation of gate g
-    (g = z, r, h; a_h that of h̃ₜ), δa_g = ∂L/∂a_g, W_g^h = W_g[:, :h] the columns that read
-    hₜ₋₁ (or rₜ ⊙ hₜ₋₁):
+PARAMETER_GRADIENTS_TEXT = """for L = δhₜᵀ hₜ (δhₜ: the upstream gradient),
+    a_g the pre-activation of gate g (g = z, r, h; a_h that of h̃ₜ), δa_g = ∂L/∂a_g,
+    W_g^h = W_g[:, :h] the columns that read hₜ₋₁ (or rₜ ⊙ hₜ₋₁):
       δh̃ = δhₜ ⊙ zₜ,   δz = δhₜ ⊙ (h̃ₜ − hₜ₋₁)
       δa_h = δh̃ ⊙ (1 − h̃ₜ²),   δa_z = δz ⊙ zₜ ⊙ (1 − zₜ)
       δa_r = ((W_h^h)ᵀ δa_h) ⊙ hₜ₋₁ ⊙ rₜ ⊙ (1 − rₜ)

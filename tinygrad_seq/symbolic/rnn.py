@@ -272,9 +272,9 @@ def bptt_wrong_order(hidden: int = 2, inputs: int = 1) -> Derivation:
 
 
 # ------------------------------------------------------------------ shared weights
-BPTT_GRADIENTS_TEXT = """one W_hh, W_xh, b_h at every step; for L = δh₂ᵀ h₂ + δh₃ᵀ h₃ (T = 3), δhₜ the
-    loss's direct gradient on hₜ (not through later steps), δaₜ = ∂L/∂aₜ, aₜ the pre-activation
-    W_hh hₜ₋₁ + W_xh xₜ + b_h, Σₜ over t = 2, 3:
+BPTT_GRADIENTS_TEXT = """one W_hh, W_xh, b_h at every step; for L = δh₂ᵀ h₂ + δh₃ᵀ h₃ (T = 3),
+    δhₜ the loss's direct gradient on hₜ (not through later steps), δaₜ = ∂L/∂aₜ with
+    aₜ = W_hh hₜ₋₁ + W_xh xₜ + b_h the pre-activation, Σₜ over t = 2, 3:
       δa₃ = δh₃ ⊙ (1 − h₃²),   δa₂ = (δh₂ + W_hhᵀ δa₃) ⊙ (1 − h₂²)
       ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ,   ∂L/∂W_xh = Σₜ δaₜ xₜᵀ,   ∂L/∂b_h = Σₜ δaₜ
       ∂L/∂h₁ = W_hhᵀ δa₂"""

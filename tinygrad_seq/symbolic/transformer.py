@@ -78,7 +78,7 @@ def residual_jacobian(d_model: int = 2) -> Derivation:
         names={s[i]: s_expr[i] for i in range(d_model)},
         engine=engine,
         engine_source="ts.Tensor ops x + tanh(x Wᵀ + c) (float64)",
-        seed_says="Add & normalize (residual connection); direct information flow",
+        seed_says="Add & normalize (residual connection) after every sublayer",
         notes=[
             "through N residual blocks the Jacobian is Π (I + Jₙ): its expansion always holds "
             "the term I, so a gradient reaches the first layer even when every sublayer's Jₙ "
@@ -173,12 +173,13 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
                 sp.Matrix([sigma]),
             ),
             Equation(
-                "y = g ⊙ (x − μ)/σ + b",
-                r"y = g \odot \frac{x - \mu}{\sigma} + b",
-                "y",
-                "y",
-                hadamard(g, x_hat) + b,
+                "x̂ = (x − μ)/σ",
+                r"\hat x = \frac{x - \mu}{\sigma}",
+                "x̂",
+                r"\hat x",
+                (x - sp.ones(d_model, 1) * mu_name) / sigma_name,
             ),
+            Equation("y = g ⊙ x̂ + b", r"y = g \odot \hat x + b", "y", "y", hadamard(g, x_hat) + b),
         ],
         statement=LAYER_NORM_TEXT,
         statement_latex=LAYER_NORM_LATEX,

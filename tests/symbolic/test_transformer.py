@@ -18,13 +18,20 @@ def test_identity_checks(derivation):
     assert result.passed
 
 
-def test_the_residual_without_its_identity_fails():
-    """∂z/∂x stated as the sublayer's Jacobian alone (a block without its residual)."""
+@pytest.mark.parametrize("slip", ["without its I", "columns scaled"])
+def test_plausible_residual_slips_fail(slip):
+    """∂z/∂x stated as the sublayer's Jacobian alone (a block without its residual), or
+    with tanh' scaling W's columns, I + W diag(1 − s²) (the RNN's broadcast slip)."""
     d = transformer.residual_jacobian()
-    wrong = d.blocks[0].stated - sp.eye(2)
-    result = d.with_stated({"dz/dx": wrong}, name="transformer.no_identity").check()
+    if slip == "without its I":
+        wrong = d.blocks[0].stated - sp.eye(2)
+    else:
+        W = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"W{'₁₂'[i]}{'₁₂'[j]}"))
+        s = sp.Matrix([d.names[sp.Symbol(f"s{i}")] for i in "₁₂"])
+        wrong = sp.eye(2) + W * sp.diag(*[1 - e**2 for e in s])
+    result = d.with_stated({"dz/dx": wrong}, name="transformer.residual_slip").check()
     assert not result.passed and result.symbolic_ok is False
-    assert result.numeric_max_error > 0.5  # the identity's 1s are missing from the diagonal
+    assert result.numeric_max_error > 1e-3
 
 
 def test_layer_norm_gradients_cover_x_gain_and_bias_and_x_sums_to_zero():
@@ -36,7 +43,7 @@ def test_layer_norm_gradients_cover_x_gain_and_bias_and_x_sums_to_zero():
 
 @pytest.mark.parametrize(
     "slip",
-    ["no mean(δx̂) term", "no x̂·mean(δx̂ ⊙ x̂) term", "σ² for σ"],
+    ["no mean(δx̂) term", "no x̂·mean(δx̂ ⊙ x̂) term", "σ² for σ", "∂L/∂g without /σ"],
 )
 def test_plausible_layer_norm_slips_fail(slip):
     d = transformer.layer_norm_gradients()
@@ -53,8 +60,10 @@ def test_plausible_layer_norm_slips_fail(slip):
         "no mean(δx̂) term": (d_x_hat - x_hat * mean_dx) / sigma,
         "no x̂·mean(δx̂ ⊙ x̂) term": (d_x_hat - ones * mean_d) / sigma,
         "σ² for σ": (d_x_hat - ones * mean_d - x_hat * mean_dx) / sigma**2,
+        "∂L/∂g without /σ": dy.multiply_elementwise(x_hat * sigma),  # δy ⊙ (x − μ)
     }[slip]
-    result = d.with_stated({"x": wrong}, name="transformer.layer_norm_slip").check()
+    key = "gain" if "∂L/∂g" in slip else "x"
+    result = d.with_stated({key: wrong}, name="transformer.layer_norm_slip").check()
     assert not result.passed and result.symbolic_ok is False
     assert result.numeric_max_error > 1e-3
 

@@ -17,6 +17,7 @@ derived and stated at a random float64 point and compares both with the engine's
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -242,6 +243,11 @@ def engine_jacobian(output: ts.Tensor, wrt: Sequence[ts.Tensor]) -> list[np.ndar
 
 
 # ------------------------------------------------------------------ the derivation
+def _latex_subscripts(name: str) -> str:
+    """d_model → d_{model}: in LaTeX a bare _model would subscript only the m."""
+    return re.sub(r"_(\w{2,})", r"_{\1}", name)
+
+
 @dataclass(frozen=True)
 class Equation:
     """One model equation: its vector form (text and LaTeX) and its elements, explicitly."""
@@ -371,7 +377,7 @@ class Derivation:
 
     def to_markdown(self) -> str:
         """A Markdown section with the equations and derived forms in LaTeX."""
-        dims = ", ".join(f"${k} = {v}$" for k, v in self.dims.items())
+        dims = ", ".join(f"${_latex_subscripts(k)} = {v}$" for k, v in self.dims.items())
         where = f" on {dims}" if dims else ""
         out = [f"### {self.title}", "", f"`{self.name}`{where}.", "", "Model:", ""]
         for eq in self.equations:

@@ -80,9 +80,11 @@ def residual_jacobian(d_model: int = 2) -> Derivation:
         engine_source="ts.Tensor ops x + tanh(x Wᵀ + c) (float64)",
         seed_says="Add & normalize (residual connection) after every sublayer",
         notes=[
-            "through N residual blocks the Jacobian is Π (I + Jₙ): its expansion always holds "
+            "through N residual Adds the Jacobian is Π (I + Jₙ): its expansion always holds "
             "the term I, so a gradient reaches the first layer even when every sublayer's Jₙ "
-            "is small. Compare the vanilla RNN's Π diag(1 − hₜ²) W_hh, which has no such term.",
+            "is small. Compare the vanilla RNN's Π diag(1 − hₜ²) W_hh, which has no such term. "
+            "(This leaves out the layer norm the seed puts after each Add; each multiplies "
+            "the product by its own Jacobian, so the I passes through them, not around.)",
         ],
     )
 
@@ -151,7 +153,7 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
         grads = {"x": xt.grad, "gain": gain.grad, "bias": bias.grad}
         return {k: ts.backend.to_numpy(v) for k, v in grads.items()}
 
-    def display(expr: sp.Expr) -> sp.Expr:  # (σ² + ε)^(k/2) → σᵏ: σ > 0, so invertible
+    def display(expr: sp.Expr) -> sp.Expr:  # (var + ε)^(k/2) → σᵏ: σ > 0, so invertible
         return expr.replace(
             lambda e: e.is_Pow and e.base == variance_plus_eps,
             lambda e: sigma_name ** (2 * e.exp),
@@ -162,15 +164,17 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
     return Derivation(
         name="transformer.layer_norm_gradients",
         title="Transformer layer norm (normalize): ∂L/∂x, ∂L/∂g, ∂L/∂b",
-        dims={"d_model": d_model, "ε": 1e-5},
+        dims={"d_model": d_model},
         equations=[
-            Equation("μ = mean(x)", r"\mu = \frac{1}{d}\sum_i x_i", "μ", r"\mu", sp.Matrix([mu])),
+            Equation(
+                "μ = mean(x)", r"\mu = \frac{1}{d_{model}}\sum_i x_i", "μ", r"\mu", sp.Matrix([mu])
+            ),
             Equation(
                 "σ = √(mean((x − μ)²) + ε)",
-                r"\sigma = \sqrt{\tfrac{1}{d}{\textstyle\sum_i} (x_i - \mu)^2 + \epsilon}",
+                r"\sigma = \sqrt{\tfrac{1}{d_{model}}{\textstyle\sum_i} (x_i - \mu)^2 + \epsilon}",
                 "σ",
                 r"\sigma",
-                sp.Matrix([sigma]),
+                sp.Matrix([sp.sqrt(sum((e - mu_name) ** 2 for e in x) / d_model + EPS)]),
             ),
             Equation(
                 "x̂ = (x − μ)/σ",
@@ -193,7 +197,8 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
             "∂L/∂x is δx̂/σ with two directions taken out: the mean (shifting every xᵢ "
             "leaves x̂ as it was) and x̂ itself (scaling x − μ leaves x̂ as it was, up to ε). "
             "So the entries of ∂L/∂x sum to 0.",
-            "δy is a free symbol, so the identity holds for every upstream gradient.",
+            "δy is a free symbol, so the identity holds for every upstream gradient; ε is the "
+            "library's default 10⁻⁵, exactly.",
         ],
     )
 

@@ -288,3 +288,40 @@ def test_encode_adds_bos_and_eos_only_where_asked():
     assert vocab.encode("the cat", bos=True).tolist() == [BOS, the, cat]
     assert vocab.encode("the cat", eos=True).tolist() == [the, cat, EOS]
     assert vocab.encode("the cat", bos=True, eos=True).tolist() == [BOS, the, cat, EOS]
+
+
+def test_decode_writes_unknown_and_out_of_range_ids_as_unk():
+    vocab = Vocab("the cat".split())
+    the = vocab.encode(["the"], bos=False, eos=False)[0]
+    assert vocab.decode([the, data.UNK]) == "the <unk>"  # an unknown word is not dropped
+    assert vocab.decode([len(vocab)]) == "<unk>"  # one past the end: no IndexError
+    assert vocab.decode([len(vocab) - 1]) != "<unk>"  # the last real id is a word
+
+
+def test_bag_of_words_ignores_only_a_real_id():
+    """ignore_id=-1 (no such id) must not zero the last word through negative indexing."""
+    counts = data.bag_of_words(np.array([4, 4, 2]), 5, ignore_id=-1)
+    np.testing.assert_array_equal(counts, [0, 0, 1, 0, 2])
+    assert data.bag_of_words(np.array([4, 2]), 5, ignore_id=4)[4] == 0
+
+
+def test_ngram_windows_of_a_sequence_exactly_n_long_is_one_window():
+    np.testing.assert_array_equal(data.ngram_windows([4, 5, 6], 3), [[4, 5, 6]])
+
+
+def test_pad_or_truncate_to_length_zero_keeps_the_batch():
+    ids, mask = data.pad_or_truncate([[4, 5], [6]], 0)
+    assert ids.shape == (2, 0) and mask.shape == (2, 0)
+
+
+def test_num_classes_counts_from_the_labels_only_when_the_task_does_not_say():
+    task = data.delay_task(4, 2, seed=0)
+    assert task.num_classes == 4  # said by the task, whatever the 4 labels happen to be
+    unsaid = task._replace(labels=np.array([0, 2, 2, 1]), classes=None)
+    assert unsaid.num_classes == 3
+    assert unsaid._replace(labels=unsaid.labels[:0]).num_classes == 0  # no labels, no classes
+
+
+def test_delay_task_needs_two_symbols_to_tell_apart():
+    with pytest.raises(ValueError, match="num_symbols"):
+        data.delay_task(4, 2, num_symbols=1)

@@ -336,3 +336,34 @@ def test_a_parameter_listed_twice_steps_once():
     p.grad = ts.backend.xp.ones(2)
     opt.step()
     assert p.numpy().tolist() == [0.5, 0.5]
+
+
+def test_adam_defaults_are_the_papers(rng):
+    """Adam(params) is lr 1e-3, betas (0.9, 0.999), eps 1e-8: checked through the updates,
+    with gradients small enough (≈ 1e-8) for eps to count."""
+    p = param(rng.standard_normal(4))
+    opt = Adam([p])
+    theta, m, v = p.numpy(), np.zeros(4), np.zeros(4)
+    for t in range(1, 5):
+        g = rng.standard_normal(4) * 10.0 ** rng.integers(-9, 0, size=4)
+        p.grad = ts.backend.array_module(p.data).asarray(g)
+        opt.step()
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        theta = theta - 1e-3 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10, atol=1e-15)
+
+
+def test_adam_takes_betas_of_zero():
+    """β = 0 is allowed ([0, 1)): no averaging, each step lr·g/(|g| + eps)."""
+    p = param([1.0, 1.0])
+    opt = Adam([p], lr=0.1, betas=(0.0, 0.0))
+    p.grad = ts.backend.array_module(p.data).asarray([2.0, -0.5])
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1, 1.0 + 0.1], rtol=1e-6)
+
+
+def test_clip_grad_norm_of_parameters_without_gradients_is_zero():
+    a = param([1.0])
+    assert clip_grad_norm([a], max_norm=1.0) == 0.0
+    assert a.grad is None

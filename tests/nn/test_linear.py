@@ -127,3 +127,31 @@ def test_layer_norm_adds_its_eps_to_the_variance(rng):
     x_hat = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + 1.0)
     np.testing.assert_allclose(ln(x).numpy(), x_hat)  # gain 1, bias 0
     assert ts.gradcheck(lambda *_: ln(x), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_and_linear_take_the_default_dtype(dtype):
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(dtype)
+    try:
+        assert Embedding(5, 3).E.dtype == dtype
+        layer = Linear(2, 3)
+        assert layer.W.dtype == dtype and layer.b.dtype == dtype
+    finally:
+        ts.set_default_dtype(previous)
+
+
+def test_linear_bias_bound_comes_from_the_inputs_as_in_pytorch():
+    """b ~ U(−1/√in, 1/√in): for Linear(400, 50) every |b| ≤ 0.05 (not 1/√50 ≈ 0.14)."""
+    ts.manual_seed(0)
+    b = np.abs(Linear(400, 50).b.numpy())
+    assert b.max() <= 0.05 and b.max() > 0.04
+
+
+def test_mlp_is_tanh_by_default():
+    ts.manual_seed(0)
+    mlp = MLP([2, 3, 1])
+    x = np.array([[0.5, -1.5]], dtype=np.float32)
+    (W1, b1), (W2, b2) = ((layer.W.numpy(), layer.b.numpy()) for layer in mlp.layers)
+    expected = np.tanh(x @ W1.T + b1) @ W2.T + b2
+    np.testing.assert_allclose(np_of(mlp(ts.Tensor(x)).data), expected, rtol=1e-5)

@@ -636,3 +636,22 @@ def test_loading_wider_weights_keeps_the_model_dtype():
     lin.load_state_dict(weights)
     assert lin.W.dtype == np.float32 and lin.b.dtype == np.float32
     assert np_of(lin.W).tolist() == [[0.25, 0.25], [0.25, 0.25]]
+
+
+def test_loading_a_transposed_weight_is_refused():
+    """Same number of elements, other shape: W (3, 2) given as (2, 3) must not be taken."""
+    model = Linear(2, 3)
+    state = model.state_dict()
+    before = model.W.numpy().copy()
+    state["W"] = state["W"].T
+    with pytest.raises(ValueError, match="shape"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.W.numpy(), before)
+
+
+def test_moving_a_model_drops_its_gradients():
+    model = Linear(2, 3)
+    model(ts.Tensor(np.ones((1, 2), dtype=np.float32))).sum().backward()
+    assert model.W.grad is not None
+    model.to("numpy")
+    assert all(p.grad is None for p in model.parameters())

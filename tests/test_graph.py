@@ -338,3 +338,32 @@ def test_edge_norms_for_per_step_slices_and_for_an_input_sent_nothing(rng):
     ignored = (ids[id(u)], [d for s, d in g.edges if g.nodes[d].op == "first_of_two"][0])
     assert g.edge_norms[ignored] == 0.0
     assert _edge_norm(g, *ignored, g.consumers()) == 0.0  # not the norm reaching the op
+
+
+def test_a_scope_that_only_starts_like_a_step_is_no_step():
+    assert step_of("dec/t=3x/attn") is None and step_of("dec/at=3") is None
+    assert step_of("dec/t=3/attn") == ("dec", 3)
+
+
+def test_leaves_are_labelled_param_or_const_by_whether_they_learn():
+    x = ts.Tensor(np.ones(2), requires_grad=True)
+    c = ts.Tensor(np.array([3.0, 4.0]))  # a leaf that learns nothing: a constant
+    assert [n.label for n in ts.graph.trace(c * x).nodes] == ["const", "param", "mul"]
+
+
+def test_consumers_list_an_input_once_per_use():
+    x = ts.Tensor(np.ones(2), requires_grad=True)
+    assert ts.graph.trace(x * x).consumers() == {0: [1, 1], 1: []}
+
+
+def test_recording_goes_on_in_the_outer_block_after_an_inner_one_closes():
+    x = ts.Tensor(np.ones(3), requires_grad=True)
+    with ts.graph.record_grad_norms():
+        with ts.graph.record_grad_norms():
+            pass
+        loss = (x * 2.0).sum()
+        loss.backward()
+    graph = ts.graph.trace(loss)
+    assert graph.root.grad_norm == 1.0
+    (leaf,) = [n for n in graph.nodes if n.is_param]
+    assert leaf.grad_norm == pytest.approx(2.0 * np.sqrt(3.0))

@@ -612,3 +612,41 @@ def test_index_target_and_mask_arrays_are_kept_as_they_were_at_the_forward():
     targets[:] = 2
     loss.backward()
     np.testing.assert_allclose(np_of(logits.grad), [[-1 / 3, 1 / 6, 1 / 6], [1 / 6, -1 / 3, 1 / 6]])
+
+
+def test_ones_and_zeros_take_the_dtype_asked_for():
+    for make in (ts.ones, ts.zeros):
+        assert make(2, dtype=np.float64).dtype == np.float64
+        assert make(2, dtype=np.float32).dtype == np.float32
+
+
+def test_a_bool_tensor_plus_an_int_counts_as_numpy_does():
+    t = ts.Tensor(np.array([True, False])) + 1
+    np.testing.assert_array_equal(np_of(t.data), [2, 1])
+    assert t.dtype == np.int64
+
+
+def test_repr_says_requires_grad_only_of_a_leaf_and_detach_keeps_the_name():
+    x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
+    assert "requires_grad=True" in repr(x)
+    y = x * 2.0
+    assert "requires_grad" not in repr(y) and "op=mul" in repr(y)
+    d = x.detach()
+    assert d.name == "x" and not d.requires_grad and "requires_grad" not in repr(d)
+
+
+@pytest.mark.numpy_only
+def test_index_bounds_are_checked_per_axis_as_numpy_would():
+    """The check CuPy needs (it wraps an index past the end to 0 where NumPy raises),
+    run here on NumPy arrays: the last valid index passes, one past it is named by axis."""
+    from tinygrad_seq.tensor import _check_index_bounds
+
+    _check_index_bounds(np.array([2, -3]), (3,))  # the first and last, from both ends
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        _check_index_bounds(np.array([3]), (3,))
+    with pytest.raises(IndexError, match="index -4 is out of bounds for axis 0"):
+        _check_index_bounds(np.array([-4]), (3,))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 1 with size 3"):
+        _check_index_bounds((Ellipsis, np.array([0, 5])), (1, 3))
+    with pytest.raises(IndexError, match="index 4 is out of bounds for axis 2 with size 4"):
+        _check_index_bounds((0, None, Ellipsis, np.array([4])), (2, 5, 4))

@@ -162,3 +162,24 @@ def test_errors_name_expected_and_received_shapes(rng):
         gru(f64(rng, 2, 3, D), mask=np.ones(3, dtype=bool))
     with pytest.raises(ValueError, match=r"GRUCell.*\(B, 3\).*\(2, 1\)"):
         GRUCell(D, H)(f64(rng, 2, 1))
+
+
+def test_the_sequence_gru_passes_bias_false_to_its_cell():
+    gru = GRU(3, 4, bias=False)
+    names = [name for name, _ in gru.named_parameters()]
+    assert names and not any(name.split(".")[-1].startswith("b_") for name in names)
+    assert any(name.split(".")[-1].startswith("b_") for name, _ in GRU(3, 4).named_parameters())
+
+
+def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
+    gru = GRU(3, 4)
+    xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
+    lengths = [3, 5]
+    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
+    hs, h_T = gru(xs, mask=mask)
+    hs = np_of(hs.data)
+    for b, n in enumerate(lengths):
+        alone, _ = gru(xs[b : b + 1, :n])
+        np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], 5 - n, axis=0))
+        np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])

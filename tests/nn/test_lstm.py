@@ -208,3 +208,24 @@ def test_errors_name_expected_and_received_shapes(rng):
         cell(f64(rng, 2, 7))
     with pytest.raises(ValueError, match=r"LSTMCell.*C_prev.*\(2, 4\).*\(2, 5\)"):
         cell(f64(rng, 2, D), (f64(rng, 2, H), f64(rng, 2, 5)))
+
+
+def test_the_sequence_lstm_starts_its_forget_gates_open_too():
+    """LSTM(d, h), as Seq2Seq and the classifier build it, gets the cell's b_f = 1 default."""
+    np.testing.assert_array_equal(np_of(LSTM(3, 4).cell.b_f.data), np.ones(4))
+    np.testing.assert_array_equal(np_of(LSTM(3, 4, forget_bias=3.0).cell.b_f.data), np.full(4, 3))
+
+
+def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
+    """hs, not only h_T: at a padded step the output is h of the last real token."""
+    lstm = LSTM(3, 4)
+    xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
+    lengths = [2, 5]
+    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
+    hs, (h_T, C_T) = lstm(xs, mask=mask)
+    hs = np_of(hs.data)
+    for b, n in enumerate(lengths):
+        alone, _ = lstm(xs[b : b + 1, :n])
+        np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], 5 - n, axis=0))
+        np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])

@@ -329,3 +329,10 @@ def test_greedy_decode_checks_bos_eos_and_keeps_attention_shapes():
 def test_ragged_ids_are_a_clear_error():
     with pytest.raises(ValueError, match="rows have different lengths; pad them"):
         Seq2Seq(10, 10, 4, 8, "gru")([[1, 2], [3]], [[0, 1], [0, 1]])
+
+
+def test_seq2seq_defaults_to_an_lstm_and_additive_attention_of_the_hidden_size():
+    model = Seq2Seq(5, 6, 4, 8)
+    assert model.cell == "lstm" and isinstance(model.encoder, ts.nn.LSTM)
+    attentive = Seq2Seq(5, 6, 4, 8, attention="additive")
+    assert attentive.attention.v_a.shape == (8,)  # attn_dim = hidden, not emb

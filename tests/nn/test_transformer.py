@@ -468,3 +468,15 @@ def test_positional_encoding_follows_each_inputs_dtype():
     assert pe(x64).dtype == np.float64
     assert pe(x32).dtype == np.float32
     np.testing.assert_array_equal(pe(x64).numpy()[0], sinusoidal_positions(3, 4))
+
+
+def test_source_and_target_have_their_own_embeddings_even_for_one_vocabulary():
+    model = Transformer(7, 7, 8, 2, 16, 1)
+    assert model.src_embedding is not model.tgt_embedding
+    names = [name for name, _ in model.named_parameters()]
+    assert "src_embedding.E" in names and "tgt_embedding.E" in names
+
+
+def test_positions_default_to_512_of_them():
+    assert PositionalEncoding(4).max_len == 512
+    assert Transformer(7, 7, 8, 2, 16, 1).positions.max_len == 512

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -206,9 +207,24 @@ def seed_elementwise_reading(
 
 
 # ------------------------------------------------------------------ over steps
-@cache
-def bptt_product(hidden: int = 2, inputs: int = 1) -> Derivation:
-    """∂h₃/∂h₁ = J₃ J₂ (J_t = diag(1 − h_t²) W_hh): the chain rule through two steps."""
+@dataclass(frozen=True)
+class _TwoSteps:
+    """h₂ = tanh(W_hh h₁ + W_xh x₂ + b_h), h₃ likewise from h₂: the symbols, h₂ and h₃ as
+    expressions of h₁, x₂, x₃ and the weights, their names, and the two equations."""
+
+    W_xh: sp.Matrix
+    W_hh: sp.Matrix
+    b_h: sp.Matrix
+    h_1: sp.Matrix
+    x_2: sp.Matrix
+    x_3: sp.Matrix
+    h_2: sp.Matrix  # expressions
+    h_3: sp.Matrix
+    names: dict[sp.Symbol, sp.Expr]
+    equations: list[Equation]
+
+
+def _two_steps(hidden: int, inputs: int) -> _TwoSteps:
     W_xh, W_hh, b_h = _weights(hidden, inputs)
     h_1 = vector("h₁,{}", "h_{{1,{}}}", hidden)
     x_2 = vector("x₂,{}", "x_{{2,{}}}", inputs)
@@ -218,6 +234,21 @@ def bptt_product(hidden: int = 2, inputs: int = 1) -> Derivation:
     )
     h_2_expr = tanh(W_hh * h_1 + W_xh * x_2 + b_h)
     h_3_expr = tanh(W_hh * h_2_expr + W_xh * x_3 + b_h)
+    names = {h_2[i]: h_2_expr[i] for i in range(hidden)}
+    names.update({h_3[i]: h_3_expr[i] for i in range(hidden)})
+    equations = [
+        _RNN_EQUATION("2", h_2_expr),
+        _RNN_EQUATION("3", tanh(W_hh * h_2 + W_xh * x_3 + b_h)),  # with h₂ by name
+    ]
+    return _TwoSteps(W_xh, W_hh, b_h, h_1, x_2, x_3, h_2_expr, h_3_expr, names, equations)
+
+
+@cache
+def bptt_product(hidden: int = 2, inputs: int = 1) -> Derivation:
+    """∂h₃/∂h₁ = J₃ J₂ (J_t = diag(1 − h_t²) W_hh): the chain rule through two steps."""
+    s = _two_steps(hidden, inputs)
+    W_xh, W_hh, b_h, h_1, x_2, x_3 = s.W_xh, s.W_hh, s.b_h, s.h_1, s.x_2, s.x_3
+    h_2_expr, h_3_expr = s.h_2, s.h_3
 
     def J(h_t_expr: sp.Matrix) -> sp.Matrix:
         return diag(_tanh_prime(h_t_expr)) * W_hh
@@ -232,22 +263,17 @@ def bptt_product(hidden: int = 2, inputs: int = 1) -> Derivation:
         (Jac,) = engine_jacobian(h3, [h1])
         return {"dh3/dh1": Jac}
 
-    names = {h_2[i]: h_2_expr[i] for i in range(hidden)}
-    names.update({h_3[i]: h_3_expr[i] for i in range(hidden)})
     return Derivation(
         name="rnn.bptt_product",
         title="RNN through time: ∂h₃/∂h₁ = J₃ J₂, J_t = diag(1 − h_t²) W_hh",
         dims={"h": hidden, "d": inputs, "T": 3},
-        equations=[
-            _RNN_EQUATION("2", h_2_expr),
-            _RNN_EQUATION("3", tanh(W_hh * h_2 + W_xh * x_3 + b_h)),
-        ],
+        equations=s.equations,
         statement="∂h_T/∂h₁ = Π_{t=T..2} ∂h_t/∂h_{t−1} = J_T ⋯ J₂ (later steps on the left); "
         "here T = 3",
         statement_latex=r"\frac{\partial h_T}{\partial h_1} = J_T J_{T-1}\cdots J_2,\quad "
         r"J_t = \operatorname{diag}\!\left(1 - h_t^{2}\right) W_{hh}\quad (T = 3)",
         blocks=[Block("dh3/dh1", "∂h₃/∂h₁", r"\partial h_3 / \partial h_1", derived, stated)],
-        names=names,
+        names=s.names,
         engine=engine,
         engine_source=ENGINE,
         seed_says="∂h_T/∂h₁ = Π_{t=2}^{T} ∂h_t/∂h_{t−1} = Π_{t=2}^{T} W_hh ⊙ tanh'(·)",
@@ -295,17 +321,11 @@ BPTT_GRADIENTS_LATEX = (
 def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
     """∂L/∂(W_hh, W_xh, b_h, h₁) through two steps that share the weights: BPTT's sum over
     time, Σₜ δaₜ hₜ₋₁ᵀ, derived by SymPy's diff of L and checked against the engine."""
-    W_xh, W_hh, b_h = _weights(hidden, inputs)
-    h_1 = vector("h₁,{}", "h_{{1,{}}}", hidden)
-    x_2 = vector("x₂,{}", "x_{{2,{}}}", inputs)
-    x_3 = vector("x₃,{}", "x_{{3,{}}}", inputs)
-    h_2, h_3 = (
-        vector(f"h{s},{{}}", f"h_{{{{{t},{{}}}}}}", hidden) for s, t in (("₂", 2), ("₃", 3))
-    )
+    s = _two_steps(hidden, inputs)
+    W_xh, W_hh, b_h, h_1, x_2, x_3 = s.W_xh, s.W_hh, s.b_h, s.h_1, s.x_2, s.x_3
+    h_2_expr, h_3_expr = s.h_2, s.h_3
     dh_2 = vector("δh₂,{}", r"\delta h_{{2,{}}}", hidden)  # upstream ∂ℓ/∂h₂ (free symbols)
     dh_3 = vector("δh₃,{}", r"\delta h_{{3,{}}}", hidden)
-    h_2_expr = tanh(W_hh * h_1 + W_xh * x_2 + b_h)
-    h_3_expr = tanh(W_hh * h_2_expr + W_xh * x_3 + b_h)
     L = (dh_2.T * h_2_expr + dh_3.T * h_3_expr)[0, 0]
 
     def grad(P: sp.Matrix) -> sp.Matrix:
@@ -343,20 +363,15 @@ def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         out["h_1"] = h1.grad
         return {k: ts.backend.to_numpy(v) for k, v in out.items()}
 
-    names = {h_2[i]: h_2_expr[i] for i in range(hidden)}
-    names.update({h_3[i]: h_3_expr[i] for i in range(hidden)})
     return Derivation(
         name="rnn.bptt_parameter_gradients",
         title="RNN weights through time: ∂L/∂W_hh = Σₜ δaₜ hₜ₋₁ᵀ (and W_xh, b_h, h₁)",
         dims={"h": hidden, "d": inputs, "T": 3},
-        equations=[
-            _RNN_EQUATION("2", h_2_expr),
-            _RNN_EQUATION("3", tanh(W_hh * h_2 + W_xh * x_3 + b_h)),
-        ],
+        equations=s.equations,
         statement=BPTT_GRADIENTS_TEXT,
         statement_latex=BPTT_GRADIENTS_LATEX,
         blocks=blocks,
-        names=names,
+        names=s.names,
         engine=engine,
         engine_source=ENGINE + ", one backward of L through both steps",
         seed_says="Parameter Sharing: Same weight matrices W_hh, W_xh, W_hy used at every time "

@@ -17,3 +17,19 @@ def np_of(x) -> np.ndarray:
     if isinstance(x, ts.Tensor):
         return x.numpy()
     return ts.backend.to_numpy(x)
+
+
+def assert_padding_repeats_the_last_real_state(model, xs, lengths: list[int]) -> None:
+    """Run a sequence model (LSTM or GRU) on `xs` (B, T, d) with a padding mask for
+    `lengths`: each row's outputs match the row run alone up to its length, every padded
+    step repeats its last real state, and the final h is that state."""
+    T = xs.shape[1]
+    mask = np.arange(T)[None, :] < np.array(lengths)[:, None]
+    hs, final = model(xs, mask=mask)
+    h_T = final[0] if isinstance(final, tuple) else final  # LSTM: (h_T, C_T)
+    hs = np_of(hs.data)
+    for b, n in enumerate(lengths):
+        alone, _ = model(xs[b : b + 1, :n])
+        np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], T - n, axis=0))
+        np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import f64, np_of
+from tests.helpers import assert_padding_repeats_the_last_real_state, f64, np_of
 from tinygrad_seq.nn import GRU, GRUCell
 
 B, D, H, T = 2, 3, 4, 3
@@ -172,14 +172,5 @@ def test_the_sequence_gru_passes_bias_false_to_its_cell():
 
 
 def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
-    gru = GRU(3, 4)
     xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
-    lengths = [3, 5]
-    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
-    hs, h_T = gru(xs, mask=mask)
-    hs = np_of(hs.data)
-    for b, n in enumerate(lengths):
-        alone, _ = gru(xs[b : b + 1, :n])
-        np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], 5 - n, axis=0))
-        np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])
+    assert_padding_repeats_the_last_real_state(GRU(3, 4), xs, [3, 5])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import f64, np_of
+from tests.helpers import assert_padding_repeats_the_last_real_state, f64, np_of
 from tinygrad_seq.nn import LSTM, LSTMCell
 
 B, D, H, T = 2, 3, 4, 3
@@ -218,14 +218,5 @@ def test_the_sequence_lstm_starts_its_forget_gates_open_too():
 
 def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
     """hs, not only h_T: at a padded step the output is h of the last real token."""
-    lstm = LSTM(3, 4)
     xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
-    lengths = [2, 5]
-    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
-    hs, (h_T, C_T) = lstm(xs, mask=mask)
-    hs = np_of(hs.data)
-    for b, n in enumerate(lengths):
-        alone, _ = lstm(xs[b : b + 1, :n])
-        np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], 5 - n, axis=0))
-        np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])
+    assert_padding_repeats_the_last_real_state(LSTM(3, 4), xs, [2, 5])

@@ -221,6 +221,14 @@ def float64_module(factory: Callable[[], Any], weights: Mapping[str, np.ndarray]
     return module.load_state_dict(dict(weights))
 
 
+def engine_gradients(module: Any, **inputs: ts.Tensor) -> dict[str, np.ndarray]:
+    """After a backward: {parameter name: its .grad} for `module`, then {key: .grad} for
+    each input given by keyword, all as NumPy arrays (the engine's side of a gradient)."""
+    out = {name: p.grad for name, p in module.named_parameters()}
+    out.update({key: t.grad for key, t in inputs.items()})
+    return {key: ts.backend.to_numpy(g) for key, g in out.items()}
+
+
 def engine_jacobian(output: ts.Tensor, wrt: Sequence[ts.Tensor]) -> list[np.ndarray]:
     """∂output/∂w for each w in `wrt`, from the engine's backward: one per output coordinate.
 

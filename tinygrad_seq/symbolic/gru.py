@@ -34,6 +34,7 @@ from .checker import (
     Derivation,
     Equation,
     diag,
+    engine_gradients,
     engine_jacobian,
     float64_module,
     float64_values,
@@ -360,9 +361,7 @@ def parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         h0 = row(s.h_prev, point, requires_grad=True, name="h_prev")
         h_t = cell(row(s.x_t, point), h0)
         (h_t * row(dh, point)).sum().backward()  # L is one number: one backward
-        out = {name: p.grad for name, p in cell.named_parameters()}
-        out["h_prev"] = h0.grad
-        return {k: ts.backend.to_numpy(v) for k, v in out.items()}
+        return engine_gradients(cell, h_prev=h0)
 
     return Derivation(
         name="gru.parameter_gradients",

@@ -32,6 +32,7 @@ from .checker import (
     Derivation,
     Equation,
     diag,
+    engine_gradients,
     engine_jacobian,
     float64_module,
     float64_values,
@@ -504,9 +505,7 @@ def parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         h_t, C_t = cell(row(s.x_t, point), (h0, C0))
         loss = (h_t * row(dh, point)).sum() + (C_t * row(dC_up, point)).sum()
         loss.backward()  # L is one number: its gradient is one backward
-        out = {name: ts.backend.to_numpy(p.grad) for name, p in cell.named_parameters()}
-        out["h_prev"], out["C_prev"] = h0.grad, C0.grad
-        return {k: ts.backend.to_numpy(v) for k, v in out.items()}
+        return engine_gradients(cell, h_prev=h0, C_prev=C0)
 
     return Derivation(
         name="lstm.parameter_gradients",

@@ -32,6 +32,7 @@ from .checker import (
     Derivation,
     Equation,
     diag,
+    engine_gradients,
     engine_jacobian,
     float64_module,
     float64_values,
@@ -359,9 +360,7 @@ def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
         h3 = cell(row(x_3, point), h2)
         loss = (h2 * row(dh_2, point)).sum() + (h3 * row(dh_3, point)).sum()
         loss.backward()  # one backward through both steps: the engine's BPTT
-        out = {name: p.grad for name, p in cell.named_parameters()}
-        out["h_1"] = h1.grad
-        return {k: ts.backend.to_numpy(v) for k, v in out.items()}
+        return engine_gradients(cell, h_1=h1)
 
     return Derivation(
         name="rnn.bptt_parameter_gradients",

@@ -47,15 +47,7 @@ def test_the_fitted_line_starts_at_fit_from(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
     ns = [16, 32, 64, 128, 256]
-    n = np.array(ns, float)
-    series = {
-        "RNN": {"time_s": list(1e-4 * n), "peak_bytes": list(1e3 * n), "depth": list(2 * n)},
-        "self-attention": {
-            "time_s": list(1e-6 * n**2),
-            "peak_bytes": list(8 * n**2),
-            "depth": [13.0] * 5,
-        },
-    }
+    series = test_plots.complexity_series(ns)
     slopes = {m: {"time": 1.0, "memory": 1.0, "depth": 1.0} for m in series}
     plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 64, 32)
     for ax in figures["c.png"].axes:

@@ -105,19 +105,24 @@ def test_save_returns_the_file_it_wrote(tmp_path):
     ]
 
 
-def test_complexity_figure(tmp_path):
-    from tinygrad_seq.viz import plots
-
-    ns = [16, 32, 64, 128, 256]
+def complexity_series(ns: list[int]) -> dict[str, dict[str, list[float]]]:
+    """Measurements growing as n (the RNN) and n² (self-attention; constant depth)."""
     n = np.array(ns, float)
-    series = {
+    return {
         "RNN": {"time_s": list(1e-4 * n), "peak_bytes": list(1e3 * n), "depth": list(2 * n)},
         "self-attention": {
             "time_s": list(1e-6 * n**2),
             "peak_bytes": list(8 * n**2),
-            "depth": [13] * 5,
+            "depth": [13] * len(ns),
         },
     }
+
+
+def test_complexity_figure(tmp_path):
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128, 256]
+    series = complexity_series(ns)
     slopes = {
         "RNN": {"time": 1.0, "memory": 1.0, "depth": 1.0},
         "self-attention": {"time": 2.0, "memory": 2.0, "depth": 0.0},

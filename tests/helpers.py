@@ -33,3 +33,32 @@ def assert_padding_repeats_the_last_real_state(model, xs, lengths: list[int]) ->
         np.testing.assert_allclose(hs[b, :n], np_of(alone.data)[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(hs[b, n:], np.repeat(hs[b, n - 1 : n], T - n, axis=0))
         np.testing.assert_array_equal(np_of(h_T.data)[b], hs[b, n - 1])
+
+
+def watch_modes(model) -> list[bool]:
+    """model.training at every forward from now on (the list fills as the model runs)."""
+    modes: list[bool] = []
+    forward = model.forward
+
+    def watched(*args, **kwargs):
+        modes.append(model.training)
+        return forward(*args, **kwargs)
+
+    model.forward = watched
+    return modes
+
+
+def spy_on_clipping(monkeypatch, module, model) -> list:
+    """The max_norm of every clip_grad_norm call a training loop in `module` makes from now
+    on, each checked to clip all of `model`'s parameters (the clipping itself still runs)."""
+    norms: list = []
+    real = module.clip_grad_norm
+
+    def counted(params, max_norm):
+        params = list(params)
+        assert {id(p) for p in params} == {id(p) for p in model.parameters()}
+        norms.append(max_norm)
+        return real(params, max_norm)
+
+    monkeypatch.setattr(module, "clip_grad_norm", counted)
+    return norms

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
+from tests.helpers import spy_on_clipping, watch_modes
 from tinygrad_seq import functional as F
 from tinygrad_seq import train_seq2seq as s2s_module
 from tinygrad_seq.data import PAD, reverse_task
@@ -27,19 +28,6 @@ def _data_and_model(seed: int = 0):
     return data, Seq2Seq(len(data.src_vocab), len(data.tgt_vocab), 4, 8, "gru")
 
 
-def _watch_modes(model) -> list[bool]:
-    """model.training at every forward from now on."""
-    modes = []
-    forward = model.forward
-
-    def watched(*args, **kwargs):
-        modes.append(model.training)
-        return forward(*args, **kwargs)
-
-    model.forward = watched
-    return modes
-
-
 # ------------------------------------------------------------------ train_pairs
 def test_train_pairs_leaves_the_model_in_eval_mode():
     data, model = _data_and_model()
@@ -50,7 +38,7 @@ def test_train_pairs_leaves_the_model_in_eval_mode():
 
 def test_every_train_pairs_call_trains_in_train_mode():
     data, model = _data_and_model()
-    modes = _watch_modes(model)
+    modes = watch_modes(model)
     model.eval()  # as a first call leaves it
     train_pairs(model, data, steps=2, batch_size=4)
     assert modes == [True, True] and not model.training
@@ -61,16 +49,7 @@ def test_every_train_pairs_call_trains_in_train_mode():
 @pytest.mark.parametrize(("max_norm", "calls"), [(0.25, 3), (None, 0)])
 def test_gradients_are_clipped_to_max_norm_every_step(monkeypatch, max_norm, calls):
     data, model = _data_and_model()
-    norms = []
-    real = s2s_module.clip_grad_norm
-
-    def counted(params, norm):
-        params = list(params)
-        assert {id(p) for p in params} == {id(p) for p in model.parameters()}
-        norms.append(norm)
-        return real(params, norm)
-
-    monkeypatch.setattr(s2s_module, "clip_grad_norm", counted)
+    norms = spy_on_clipping(monkeypatch, s2s_module, model)
     train_pairs(model, data, steps=3, batch_size=4, max_norm=max_norm)
     assert norms == [max_norm] * calls
 

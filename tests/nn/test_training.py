@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
+from tests.helpers import spy_on_clipping
 from tinygrad_seq import train as train_module
 from tinygrad_seq.data import SequenceData, order_task
 from tinygrad_seq.train import (
@@ -165,16 +166,7 @@ def test_order_task_tests_on_sentences_never_seen_in_training(order_run):
 def test_gradients_are_clipped_every_step_when_clip_is_set(monkeypatch, clip, calls):
     data = order_task(20, seed=0)
     model = SequenceClassifier(len(data.vocab), 2, embed_dim=4, hidden_size=4, cell="gru")
-    norms = []
-    real = train_module.clip_grad_norm
-
-    def counted(params, max_norm):
-        params = list(params)
-        assert {id(p) for p in params} == {id(p) for p in model.parameters()}
-        norms.append(max_norm)
-        return real(params, max_norm)
-
-    monkeypatch.setattr(train_module, "clip_grad_norm", counted)
+    norms = spy_on_clipping(monkeypatch, train_module, model)
     train_classifier(model, data, data, steps=3, batch_size=8, clip=clip)
     assert norms == [clip] * calls
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
+from tests.helpers import watch_modes
 from tinygrad_seq import train as train_module
 from tinygrad_seq.data import order_task
 from tinygrad_seq.train import (
@@ -43,14 +44,7 @@ def test_a_model_handed_over_in_eval_mode_trains_in_train_mode_and_stays_there()
     data = order_task(20, seed=0)
     model = _tiny_model(len(data.vocab))
     model.eval()
-    modes = []
-    forward = model.forward
-
-    def watched(*args, **kwargs):
-        modes.append(model.training)
-        return forward(*args, **kwargs)
-
-    model.forward = watched
+    modes = watch_modes(model)
     train_classifier(model, data, data, steps=3, batch_size=8, eval_limit=8)
     assert modes[:3] == [True, True, True]  # the training steps
     assert not any(modes[3:])  # the accuracies, in eval mode

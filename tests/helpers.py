@@ -24,7 +24,7 @@ def assert_padding_repeats_the_last_real_state(model, xs, lengths: list[int]) ->
     `lengths`: each row's outputs match the row run alone up to its length, every padded
     step repeats its last real state, and the final h is that state."""
     T = xs.shape[1]
-    mask = np.arange(T)[None, :] < np.array(lengths)[:, None]
+    mask = ts.functional.padding_mask(lengths, T)
     hs, final = model(xs, mask=mask)
     h_T = final[0] if isinstance(final, tuple) else final  # LSTM: (h_T, C_T)
     hs = np_of(hs.data)

@@ -13,7 +13,6 @@ import re
 import shlex
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 from tinygrad_seq.demos import common, derivations_demo, graphs_demo, vanishing
 from tinygrad_seq.demos.common import DemoContext, progress
@@ -26,9 +25,18 @@ pytestmark = pytest.mark.numpy_only  # the command line itself; the backends are
 STUB = {"headline": "stub", "measured": "stub", "figures": []}
 
 
+@pytest.fixture(autouse=True)
+def default_backend(monkeypatch):
+    """The commands' --backend default comes from $TINYGRAD_SEQ_BACKEND: not set here."""
+    monkeypatch.delenv("TINYGRAD_SEQ_BACKEND", raising=False)
+
+
 def draws_of(seed: int) -> list[float]:
     """What the engine's generator draws first after ts.manual_seed(seed)."""
-    return np.random.default_rng(seed).standard_normal(3).tolist()
+    import tinygrad_seq as ts
+
+    ts.manual_seed(seed)
+    return ts.tensor.rng().standard_normal(3).tolist()
 
 
 def recording_demo(seen: list) -> Callable:

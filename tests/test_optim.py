@@ -65,19 +65,25 @@ def test_plain_sgd_is_theta_minus_lr_grad(rng):
     np.testing.assert_allclose(p.numpy(), before - 0.3 * g, rtol=1e-12)
 
 
-def test_adam_matches_the_hand_written_update(rng):
-    p = param(rng.standard_normal(5))
-    lr, (b1, b2), eps = 0.01, (0.9, 0.999), 1e-8
-    opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps)
-    theta, m, v = p.numpy(), np.zeros(5), np.zeros(5)
-    for t in range(1, 6):
-        g = rng.standard_normal(5)
+def check_adam_by_hand(p, opt, grads, lr, betas, eps) -> None:
+    """Step `opt` with each gradient in turn; after each step p must be where Adam's
+    update rule, written out in NumPy, puts it."""
+    (b1, b2), theta = betas, p.numpy()
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
         p.grad = ts.backend.array_module(p.data).asarray(g)
         opt.step()
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
-        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10)
+        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10, atol=1e-15)
+
+
+def test_adam_matches_the_hand_written_update(rng):
+    p = param(rng.standard_normal(5))
+    lr, betas, eps = 0.01, (0.9, 0.999), 1e-8
+    grads = [rng.standard_normal(5) for _ in range(5)]
+    check_adam_by_hand(p, Adam([p], lr=lr, betas=betas, eps=eps), grads, lr, betas, eps)
 
 
 def test_adam_counts_each_parameters_own_steps(rng):
@@ -342,16 +348,8 @@ def test_adam_defaults_are_the_papers(rng):
     """Adam(params) is lr 1e-3, betas (0.9, 0.999), eps 1e-8: checked through the updates,
     with gradients small enough (≈ 1e-8) for eps to count."""
     p = param(rng.standard_normal(4))
-    opt = Adam([p])
-    theta, m, v = p.numpy(), np.zeros(4), np.zeros(4)
-    for t in range(1, 5):
-        g = rng.standard_normal(4) * 10.0 ** rng.integers(-9, 0, size=4)
-        p.grad = ts.backend.array_module(p.data).asarray(g)
-        opt.step()
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        theta = theta - 1e-3 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-        np.testing.assert_allclose(p.numpy(), theta, rtol=1e-10, atol=1e-15)
+    grads = [rng.standard_normal(4) * 10.0 ** rng.integers(-9, 0, size=4) for _ in range(4)]
+    check_adam_by_hand(p, Adam([p]), grads, 1e-3, (0.9, 0.999), 1e-8)
 
 
 def test_adam_takes_betas_of_zero():

@@ -635,7 +635,18 @@ def test_repr_says_requires_grad_only_of_a_leaf_and_detach_keeps_the_name():
     assert d.name == "x" and not d.requires_grad and "requires_grad" not in repr(d)
 
 
-@pytest.mark.numpy_only
+def test_an_index_past_the_end_is_an_index_error_naming_its_axis_on_every_backend():
+    """NumPy raises for it; CuPy would wrap it to 0, so the engine checks (below)."""
+    xp = ts.backend.xp
+    t = ts.Tensor(np.arange(3.0))
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        t[xp.asarray([3])]
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 1 with size 3"):
+        t.reshape(1, 3)[..., xp.asarray([0, 5])]
+    np.testing.assert_array_equal(np_of(t[xp.asarray([2, -3])].data), [2.0, 0.0])
+
+
+@pytest.mark.numpy_only  # the helper itself, on NumPy arrays: CI has no GPU to reach it
 def test_index_bounds_are_checked_per_axis_as_numpy_would():
     """The check CuPy needs (it wraps an index past the end to 0 where NumPy raises),
     run here on NumPy arrays: the last valid index passes, one past it is named by axis."""

@@ -63,6 +63,8 @@ def test_parameters_have_the_seeds_names_and_shapes():
 
 def test_forget_bias_starts_at_one_unless_told_otherwise():
     np.testing.assert_array_equal(LSTMCell(D, H).b_f.numpy(), np.ones(H))
+    # LSTM(d, h), as Seq2Seq and the classifier build it, gets the cell's default too
+    np.testing.assert_array_equal(LSTM(D, H).cell.b_f.numpy(), np.ones(H))
     np.testing.assert_array_equal(LSTM(D, H, forget_bias=3.0).cell.b_f.numpy(), np.full(H, 3.0))
     assert np.ptp(LSTMCell(D, H).b_i.numpy()) > 0  # the other biases are drawn at random
 
@@ -208,12 +210,6 @@ def test_errors_name_expected_and_received_shapes(rng):
         cell(f64(rng, 2, 7))
     with pytest.raises(ValueError, match=r"LSTMCell.*C_prev.*\(2, 4\).*\(2, 5\)"):
         cell(f64(rng, 2, D), (f64(rng, 2, H), f64(rng, 2, 5)))
-
-
-def test_the_sequence_lstm_starts_its_forget_gates_open_too():
-    """LSTM(d, h), as Seq2Seq and the classifier build it, gets the cell's b_f = 1 default."""
-    np.testing.assert_array_equal(np_of(LSTM(3, 4).cell.b_f.data), np.ones(4))
-    np.testing.assert_array_equal(np_of(LSTM(3, 4, forget_bias=3.0).cell.b_f.data), np.full(4, 3))
 
 
 def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):

@@ -11,8 +11,6 @@ from tests.viz import test_plots
 
 pytestmark = pytest.mark.numpy_only  # figures are drawn from host data: one backend is enough
 
-figures = test_plots.figures  # the fixture: the Figure each plot function saves, by file name
-
 
 def _fitted_lines(ax) -> list:
     """The dotted black lines a log-log panel draws over its fit range."""

@@ -25,24 +25,6 @@ def _png(path) -> np.ndarray:
     return image
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The Figure each plot function saves, by file name."""
-    from pathlib import Path
-
-    from tinygrad_seq.viz import plots
-
-    saved = {}
-    real = plots.save
-
-    def keep(fig, path, *args, **kwargs):
-        saved[Path(path).name] = fig
-        return real(fig, path, *args, **kwargs)
-
-    monkeypatch.setattr(plots, "save", keep)
-    return saved
-
-
 def _lines(ax) -> dict:
     """The axes' labelled lines (those a key can show), by label."""
     return {line.get_label(): line for line in ax.get_lines() if line.get_label()[0] != "_"}

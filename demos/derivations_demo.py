@@ -30,12 +30,10 @@ def _compared(result: Any) -> str:
 
 
 def run(ctx: DemoContext) -> dict[str, Any]:
-    symbolic = require("tinygrad_seq.symbolic", "check", "derive")
-    check, derive = symbolic
+    check, derive, models = require("tinygrad_seq.symbolic", "check", "derive", "MODELS")
     rnn_sym = require("tinygrad_seq.symbolic.rnn")
     results = []
-    models = ["rnn", "lstm", "gru", "attention", "transformer"]
-    for model in ctx.progress(models, "derivations: SymPy"):
+    for model in ctx.progress(list(models), "derivations: SymPy"):
         results.extend(check(model, seed=ctx.seed))
     statements = {d.name: d.statement for d in derive()}
     example = rnn_sym.worked_example() if hasattr(rnn_sym, "worked_example") else None

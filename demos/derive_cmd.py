@@ -16,6 +16,7 @@ import click
 
 from .common import common_options, output_file
 
+# ts.symbolic.MODELS, spelled out: importing it for click.Choice would import SymPy at start-up
 MODELS = ("rnn", "lstm", "gru", "attention", "transformer")
 TITLES = {
     "rnn": "Vanilla RNN",

@@ -59,3 +59,12 @@ def test_latex_where_no_file_can_be_written_is_one_line_exit_2_before_any_work(c
     code, out, err = run(capsys, "rnn", "--latex", str(blocker / "x.md"))
     assert code == 2 and err.count("\n") == 1 and "--latex" in err
     assert "Traceback" not in err and out == ""  # no derivation was run first
+
+
+def test_the_commands_model_names_are_the_packages():
+    from tinygrad_seq.demos import derive_cmd
+
+    from tinygrad_seq import symbolic
+
+    assert derive_cmd.MODELS == tuple(symbolic.MODELS)
+    assert set(derive_cmd.TITLES) == set(symbolic.MODELS)

@@ -1,4 +1,5 @@
-"""Attention's identities: the softmax Jacobian, scaled dot-product and additive scores."""
+"""Attention's identities: the softmax Jacobian, scaled dot-product, additive and
+multiplicative scores, multi-head attention."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 import sympy as sp
 
 from tinygrad_seq.symbolic import attention
+from tinygrad_seq.symbolic.checker import matrix, vector
 
 
 @pytest.mark.parametrize(
@@ -15,6 +17,8 @@ from tinygrad_seq.symbolic import attention
         "softmax_cross_entropy",
         "scaled_dot_product_gradients",
         "additive_score_gradients",
+        "multiplicative_score_gradients",
+        "multi_head_gradients",
     ],
 )
 def test_identity_checks(derivation):
@@ -95,3 +99,41 @@ def test_one_key_checks_although_v_drops_out_of_the_gradients():
     assert {str(v)[0] for v in d.variables} >= {"Q", "K", "V"}
     result = d.check(seed=3)
     assert result.passed, str(result)
+
+
+def test_multiplicative_score_without_the_transpose_fails():
+    # ∂e/∂h = W_aᵀ s; with a square W_a, W_a s has the right shape: the slip to catch
+    d = attention.multiplicative_score_gradients(2, 2)
+    assert [b.key for b in d.blocks] == ["s", "h", "W_a"]
+    W_a = matrix("W_a{}{}", "W_{{a,{}{}}}", 2, 2)  # the derivation's own symbols
+    s = vector("s{}", "s_{{{}}}", 2)
+    assert d.check(seed=2).passed
+    wrong = d.with_stated({"h": W_a * s}, name="attention.luong_untransposed").check(seed=2)
+    assert wrong.symbolic_ok is False and not wrong.passed
+
+
+def _block(d, key):
+    return next(b for b in d.blocks if b.key == key)
+
+
+def test_multi_head_covers_every_weight_and_both_inputs():
+    d = attention.multi_head_gradients()
+    assert [b.key for b in d.blocks] == ["W_Q", "W_K", "W_V", "W_O", "X", "M"]
+    assert d.dims == {"n_q": 1, "n_k": 2, "d_model": 2, "num_heads": 2, "d_k": 1}
+    with pytest.raises(ValueError, match="num_heads must divide d_model"):
+        attention.multi_head_gradients(1, 2, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "key, slip",
+    [
+        ("W_V", lambda m: m[:, [1, 0]]),  # each head's columns filled from the other head
+        ("W_O", lambda m: m.T),  # δOᵀ C instead of Cᵀ δO
+        ("M", lambda m: 2 * m),  # (any wrong sum of the key and value paths)
+    ],
+)
+def test_multi_head_bookkeeping_slips_fail(key, slip):
+    d = attention.multi_head_gradients()
+    wrong = {key: slip(_block(d, key).stated)}
+    result = d.with_stated(wrong, name=f"attention.slip_{key}").check(seed=4)
+    assert result.symbolic_ok is False and not result.passed

@@ -11,6 +11,8 @@
 - `additive_score_gradients`: e = v_aᵀ tanh(W_a s + U_a h) (s = h_t^dec, h = h_i^enc),
   with u = tanh(W_a s + U_a h) and δ = v_a ⊙ (1 − u²): ∂e/∂s = W_aᵀ δ, ∂e/∂h = U_aᵀ δ,
   ∂e/∂W_a = δ sᵀ, ∂e/∂U_a = δ hᵀ, ∂e/∂v_a = u.
+- `multiplicative_score_gradients`: Luong's e = sᵀ W_a h: ∂e/∂s = W_a h, ∂e/∂h = W_aᵀ s,
+  ∂e/∂W_a = s hᵀ.
 
 The softmax is written with exponentials, αᵢ = exp(eᵢ)/Z, Z = Σⱼ exp(eⱼ), and SymPy
 differentiates that; for printing (and for the first, fastest simplification) exp(eᵢ) is
@@ -32,6 +34,7 @@ from .checker import (
     Derivation,
     Equation,
     diag,
+    engine_gradients,
     engine_jacobian,
     float64_module,
     float64_values,
@@ -373,6 +376,249 @@ def additive_score_gradients(q_dim: int = 2, k_dim: int = 2, attn_dim: int = 2) 
     )
 
 
+# ------------------------------------------------------------------ multiplicative score
+MULTIPLICATIVE_TEXT = """e = sᵀ W_a h (s = h_t^dec, h = h_i^enc):
+      ∂e/∂s = W_a h,  ∂e/∂h = W_aᵀ s,  ∂e/∂W_a = s hᵀ"""
+
+MULTIPLICATIVE_LATEX = (
+    r"\frac{\partial e}{\partial s} = W_a h,\quad "
+    r"\frac{\partial e}{\partial h} = W_a^\top s,\quad "
+    r"\frac{\partial e}{\partial W_a} = s\,h^\top"
+)
+
+
+@cache
+def multiplicative_score_gradients(q_dim: int = 2, k_dim: int = 3) -> Derivation:
+    """Gradients of Luong's score e = sᵀ W_a h w.r.t. s, h and W_a.
+
+    q_dim ≠ k_dim by default, so a W_a used the wrong way round cannot pass."""
+    s = vector("s{}", "s_{{{}}}", q_dim)  # the decoder state h_t^dec
+    h = vector("h{}", "h_{{{}}}", k_dim)  # an encoder state h_i^enc
+    W_a = matrix("W_a{}{}", "W_{{a,{}{}}}", q_dim, k_dim)
+    e = (s.T * W_a * h)[0, 0]
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        return P.applyfunc(lambda p: sp.diff(e, p))
+
+    stated = {"s": W_a * h, "h": W_a.T * s, "W_a": s * h.T}
+    inputs = {"s": s, "h": h, "W_a": W_a}
+    labels = {
+        "s": ("∂e/∂s", r"\partial e / \partial s"),
+        "h": ("∂e/∂h", r"\partial e / \partial h"),
+        "W_a": ("∂e/∂W_a", r"\partial e / \partial W_a"),
+    }
+
+    def engine(point):
+        weights = {"W_a": float64_values(W_a, point)}
+        attn = float64_module(lambda: ts.nn.MultiplicativeAttention(q_dim, k_dim), weights)
+        query = ts.Tensor(float64_values(s, point).reshape(1, 1, q_dim), requires_grad=True)
+        key = ts.Tensor(float64_values(h, point).reshape(1, 1, k_dim), requires_grad=True)
+        score = attn.scores(query, attn.project_keys(key))  # e: (1, 1, 1)
+        grads = engine_jacobian(score, [query, key, attn.W_a])  # one output: one backward
+        return {x: g.reshape(-1) for x, g in zip(inputs, grads, strict=True)}
+
+    return Derivation(
+        name="attention.multiplicative_score_gradients",
+        title="multiplicative (Luong) score e = sᵀ W_a h: ∂e/∂(s, h, W_a)",
+        dims={"q_dim": q_dim, "k_dim": k_dim},
+        equations=[
+            Equation(
+                "e = sᵀ W_a h, s = h_t^dec, h = h_i^enc",
+                r"e = s^\top W_a h",
+                "e",
+                "e",
+                sp.Matrix([e]),
+            )
+        ],
+        statement=MULTIPLICATIVE_TEXT,
+        statement_latex=MULTIPLICATIVE_LATEX,
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in inputs],
+        names={},
+        engine=engine,
+        engine_source="ts.nn.MultiplicativeAttention.scores (float64)",
+        seed_says="eₜ,ᵢ = hₜ^dec W_a hᵢ^enc (no gradient stated)",
+        notes=[
+            "e is linear in each of s, h and W_a: each gradient is the score with that factor "
+            "taken out. The engine computes W_a h once per key (project_keys) and then a "
+            "dot product per query, so ∂e/∂W_a arrives through that projection."
+        ],
+    )
+
+
+# ------------------------------------------------------------------ multi-head
+MULTI_HEAD_TEXT = """O = C W^O, C = Concat(head_1, …, head_h), head_i = softmax(Q_i K_iᵀ/√d_k) V_i;
+    Q = X W^Q, K = M W^K, V = M W^V; head i owns column block i (d_k wide). For L = Σ δO ⊙ O:
+      ∂L/∂W^O = Cᵀ δO,   δC = δO W^Oᵀ,   δhead_i = columns block i of δC
+      each head alone: δQ_i, δK_i, δV_i by the scaled dot-product rule (A_i, δhead_i)
+      ∂L/∂W^Q = Xᵀ [δQ_1 … δQ_h],  ∂L/∂W^K = Mᵀ [δK_1 … δK_h],  ∂L/∂W^V = Mᵀ [δV_1 … δV_h]
+      ∂L/∂X = δQ W^Qᵀ,   ∂L/∂M = δK W^Kᵀ + δV W^Vᵀ   (keys and values both read M)"""
+
+MULTI_HEAD_LATEX = (
+    r"\begin{aligned}"
+    r"\frac{\partial L}{\partial W^O} &= C^\top \delta O,\quad "
+    r"\delta C = \delta O\,W^{O\top} = [\delta\mathrm{head}_1 \cdots \delta\mathrm{head}_h]\\"
+    r"\delta V_i &= A_i^\top \delta\mathrm{head}_i,\quad "
+    r"\delta S_i = \text{row-wise softmax Jacobian of } \delta\mathrm{head}_i V_i^\top,\quad "
+    r"\delta Q_i = \frac{\delta S_i K_i}{\sqrt{d_k}},\quad "
+    r"\delta K_i = \frac{\delta S_i^\top Q_i}{\sqrt{d_k}}\\"
+    r"\frac{\partial L}{\partial W^Q} &= X^\top [\delta Q_1 \cdots \delta Q_h],\quad "
+    r"\frac{\partial L}{\partial W^K} = M^\top [\delta K_1 \cdots \delta K_h],\quad "
+    r"\frac{\partial L}{\partial W^V} = M^\top [\delta V_1 \cdots \delta V_h]\\"
+    r"\frac{\partial L}{\partial X} &= \delta Q\,W^{Q\top},\quad "
+    r"\frac{\partial L}{\partial M} = \delta K\,W^{K\top} + \delta V\,W^{V\top}"
+    r"\end{aligned}"
+)
+
+
+@cache
+def multi_head_gradients(
+    n_q: int = 1, n_k: int = 2, d_model: int = 2, num_heads: int = 2
+) -> Derivation:
+    """∂L/∂(W^Q, W^K, W^V, W^O, X, M) of multi-head attention (no biases) for L = Σ δO ⊙ O:
+    queries from X (n_q, d_model), keys and values from M (n_k, d_model), as the decoder's
+    cross-attention reads the encoder's states. The stated form runs each head's own
+    scaled dot-product backward and assembles the weight gradients block by block: the
+    heads meet only in W^O."""
+    if num_heads < 1 or d_model % num_heads:
+        raise ValueError(
+            f"multi_head_gradients: num_heads must divide d_model; got d_model={d_model}, "
+            f"num_heads={num_heads}"
+        )
+    d_k = d_model // num_heads
+    X = matrix("X{}{}", "X_{{{}{}}}", n_q, d_model)
+    M = matrix("M{}{}", "M_{{{}{}}}", n_k, d_model)
+    W = {w: matrix(f"W_{w}" + "{}{}", f"W^{w}_{{{{{{}}{{}}}}}}", d_model, d_model) for w in "QKVO"}
+    dO = matrix("δO{}{}", r"\delta O_{{{}{}}}", n_q, d_model)
+    # Q, K, V named element by element: the printed gradients then read in them
+    Q_name = matrix("Q{}{}", "Q_{{{}{}}}", n_q, d_model)
+    K_name = matrix("K{}{}", "K_{{{}{}}}", n_k, d_model)
+    V_name = matrix("V{}{}", "V_{{{}{}}}", n_k, d_model)
+    Q, K, V = X * W["Q"], M * W["K"], M * W["V"]
+    projections = {Q_name[i]: Q[i] for i in range(len(Q))}
+    projections.update({K_name[i]: K[i] for i in range(len(K))})
+    projections.update({V_name[i]: V[i] for i in range(len(V))})
+
+    # L written in the projections Q, K, V (as symbols), and in X, M, W^… (for the stated form)
+    heads_named, heads, A, alphas, names, bases = [], [], [], [], dict(projections), {}
+    for i in range(num_heads):
+        cols = slice(i * d_k, (i + 1) * d_k)
+        S_named = Q_name[:, cols] * K_name[:, cols].T / sp.sqrt(d_k)
+        alpha = matrix(
+            f"α{sub(i + 1)}," + "{}{}", rf"\alpha^{{{{({i + 1})}}}}_{{{{{{}}{{}}}}}}", n_q, n_k
+        )
+        Zs = vector(f"Z{sub(i + 1)}," + "{}", rf"Z^{{{{({i + 1})}}}}_{{{{{{}}}}}}", n_q)
+        alphas.append(alpha)
+        rows_named, rows = [], []
+        for j in range(n_q):
+            values, _, _ = _softmax(S_named[j, :], alpha[j, :], Zs[j])
+            rows_named.append(values)
+            row = values.xreplace(projections)
+            rows.append(row)
+            names.update({alpha[j, k]: row[k] for k in range(n_k)})
+            names[Zs[j]] = sum(sp.exp(s) for s in S_named[j, :]).xreplace(projections)
+            bases.update({S_named[j, k]: alpha[j, k] * Zs[j] for k in range(n_k)})
+        A.append(sp.Matrix.vstack(*rows))
+        heads_named.append(sp.Matrix.vstack(*rows_named) * V_name[:, cols])
+        heads.append(A[i] * V[:, cols])  # head_i: (n_q, d_k)
+    C = sp.Matrix.hstack(*heads)  # Concat(head_1, ..., head_h): (n_q, d_model)
+    L_named = sum(hadamard(dO, sp.Matrix.hstack(*heads_named) * W["O"]))
+    C_shown = sp.Matrix.hstack(  # C written in the names α and V, for the model's equations
+        *[alphas[i] * V_name[:, i * d_k : (i + 1) * d_k] for i in range(num_heads)]
+    )
+
+    # SymPy differentiates L in Q, K, V and W^O, then each projection (Q = X W^Q, ...) in
+    # its inputs; the chain rule joins them. (Differentiating L written out in X, M and
+    # the weights gives the same, many times slower: every projection is a sum inside exp.)
+    dL_dprojection = {q: sp.diff(L_named, q) for q in projections}
+
+    def grad(P: sp.Matrix) -> sp.Matrix:
+        def entry(p: sp.Symbol) -> sp.Expr:
+            if p in W["O"]:
+                return sp.diff(L_named, p).xreplace(projections)
+            total = sum(dL_dq * sp.diff(projections[q], p) for q, dL_dq in dL_dprojection.items())
+            return total.xreplace(projections)
+
+        return P.applyfunc(entry)
+
+    # the stated form: W^O's backward, then each head's own scaled dot-product backward
+    dC = dO * W["O"].T
+    dQ, dK, dV = [], [], []
+    for i in range(num_heads):
+        cols = slice(i * d_k, (i + 1) * d_k)
+        d_head, A_i = dC[:, cols], A[i]
+        dV.append(A_i.T * d_head)
+        dA = d_head * V[:, cols].T
+        dS = sp.Matrix.vstack(
+            *[((diag(A_i[j, :]) - A_i[j, :].T * A_i[j, :]) * dA[j, :].T).T for j in range(n_q)]
+        )
+        dQ.append(dS * K[:, cols] / sp.sqrt(d_k))
+        dK.append(dS.T * Q[:, cols] / sp.sqrt(d_k))
+    dQ, dK, dV = (sp.Matrix.hstack(*parts) for parts in (dQ, dK, dV))
+    stated = {
+        "W_Q": X.T * dQ,
+        "W_K": M.T * dK,
+        "W_V": M.T * dV,
+        "W_O": C.T * dO,
+        "X": dQ * W["Q"].T,
+        "M": dK * W["K"].T + dV * W["V"].T,
+    }
+    inputs = {"W_Q": W["Q"], "W_K": W["K"], "W_V": W["V"], "W_O": W["O"], "X": X, "M": M}
+    labels = {
+        key: (f"∂L/∂{key.replace('_', '^')}", rf"\partial L / \partial {key.replace('_', '^')}")
+        for key in inputs
+    }
+
+    def engine(point):
+        weights = {f"W_{w}": float64_values(W[w], point) for w in "QKVO"}
+        mha = float64_module(
+            lambda: ts.nn.MultiHeadAttention(d_model, num_heads, bias=False), weights
+        )
+        x = ts.Tensor(float64_values(X, point)[None], requires_grad=True, name="X")
+        m = ts.Tensor(float64_values(M, point)[None], requires_grad=True, name="M")
+        out, _ = mha(x, m, m)  # cross-attention: keys and values both from M
+        (out * ts.Tensor(float64_values(dO, point)[None])).sum().backward()
+        return engine_gradients(mha, X=x, M=m)
+
+    return Derivation(
+        name="attention.multi_head_gradients",
+        title="multi-head attention: ∂L/∂(W^Q, W^K, W^V, W^O, X, M), head by head",
+        dims={"n_q": n_q, "n_k": n_k, "d_model": d_model, "num_heads": num_heads, "d_k": d_k},
+        equations=[
+            Equation("Q = X W^Q", "Q = X W^Q", "Q", "Q", Q),
+            Equation("K = M W^K", "K = M W^K", "K", "K", K),
+            Equation("V = M W^V", "V = M W^V", "V", "V", V),
+            Equation(
+                "C = Concat(head_1, ..., head_h), head_i = softmax(Q_i K_iᵀ/√d_k) V_i",
+                r"C = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h),\ "
+                r"\mathrm{head}_i = \operatorname{softmax}\left("
+                r"\frac{Q_i K_i^\top}{\sqrt{d_k}}\right) V_i",
+                "C",
+                "C",
+                C_shown,
+            ),
+            Equation("O = C W^O", "O = C W^O", "O", "O", C_shown * W["O"]),
+        ],
+        statement=MULTI_HEAD_TEXT,
+        statement_latex=MULTI_HEAD_LATEX,
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in inputs],
+        names=names,
+        engine=engine,
+        engine_source="ts.nn.MultiHeadAttention(bias=False) (float64), one backward of L",
+        seed_says="MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O, "
+        "head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V) (no gradient stated)",
+        display=_exp_as_alpha(bases),
+        tidy=lambda expr: sp.collect(sp.expand(expr), list(dO)),
+        notes=[
+            "the heads never mix before W^O: head i's gradient is δO through head i's rows of "
+            "W^O, and it reaches only head i's columns of W^Q, W^K and W^V. So multi-head "
+            "attention's backward is h small scaled dot-product backwards side by side.",
+            "M feeds both keys and values, so its gradient is the sum of the two paths.",
+            "the default d_k = 1 keeps SymPy's algebra to about a second; the √d_k scale is "
+            "checked with d_k = 3 by attention.scaled_dot_product_gradients.",
+        ],
+    )
+
+
 # ------------------------------------------------------------------ all of it
 def derive() -> list[Derivation]:
     """Every attention identity as a Derivation."""
@@ -381,6 +627,8 @@ def derive() -> list[Derivation]:
         softmax_cross_entropy(),
         scaled_dot_product_gradients(),
         additive_score_gradients(),
+        multiplicative_score_gradients(),
+        multi_head_gradients(),
     ]
 
 
@@ -393,6 +641,8 @@ __all__ = [
     "additive_score_gradients",
     "check",
     "derive",
+    "multi_head_gradients",
+    "multiplicative_score_gradients",
     "scaled_dot_product_gradients",
     "softmax_cross_entropy",
     "softmax_jacobian",

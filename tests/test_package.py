@@ -53,3 +53,18 @@ def test_the_package_namespace_holds_the_public_names_only():
         and not (isinstance(value, types.ModuleType) and value.__name__.startswith("tinygrad_seq."))
     } - set(ts.__all__)
     assert not extra
+
+
+def test_dir_offers_the_lazy_subpackages_before_they_are_imported():
+    # tab completion (IPython, Jupyter) lists dir(ts): ts.nn must be there before first use
+    script = (
+        "import sys, tinygrad_seq as ts; listed = dir(ts); "
+        "print(sorted(listed) == listed, 'tinygrad_seq.nn' in sys.modules, *listed)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    is_sorted, nn_imported, *listed = out.stdout.split()
+    assert is_sorted == "True" and nn_imported == "False"
+    assert {"nn", "optim", "viz", "symbolic", "Tensor", "no_grad"} <= set(listed)

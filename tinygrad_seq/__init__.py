@@ -66,6 +66,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'tinygrad_seq' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The loaded names and the lazy subpackages, so tab completion offers ts.nn."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "Tensor",
     "Function",

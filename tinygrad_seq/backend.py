@@ -78,7 +78,13 @@ def module(name: str) -> ModuleType:
         return _load_cupy()
     if isinstance(name, str) and name.strip().lower() in BACKENDS:  # "NumPy", as the
         return module(name.strip().lower())  # environment variable is read
-    raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}")
+    hint = ""
+    if isinstance(name, str) and name.strip().lower().startswith("float"):
+        hint = (
+            f"; {name!r} is a dtype, not a backend: for float64 weights build the model "
+            f"after ts.set_default_dtype({name.strip().lower()!r})"
+        )
+    raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}{hint}")
 
 
 def set_backend(name: str) -> None:

@@ -34,6 +34,35 @@ def _check_number(name: str, value, positive: bool) -> None:
         raise ValueError(f"gradcheck: {name} must be a finite number {bound}, got {value}")
 
 
+def _check_deterministic(fn, inputs, out: Tensor, eps: float, atol: float) -> None:
+    """Refuse an `fn` whose two calls at the same inputs differ (dropout in training mode):
+    finite differences of it measure the noise. A difference of δ moves a numeric
+    derivative by δ/2ε, so one that alone could exceed atol counts; below the output
+    dtype's rounding nothing does."""
+    with no_grad():
+        again = fn(*inputs)
+    first = backend.to_numpy(out.data).astype(np.float64)
+    second = backend.to_numpy(again.data).astype(np.float64)
+    if first.shape != second.shape:
+        raise ValueError(
+            f"gradcheck: fn is not deterministic: two calls at the same inputs returned "
+            f"shapes {first.shape} and {second.shape}"
+        )
+    same = (first == second) | (np.isnan(first) & np.isnan(second))  # inf and NaN too
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same, 0.0, np.abs(first - second))
+    largest = float(np.nan_to_num(diff, nan=np.inf).max(initial=0.0))
+    finite = np.abs(first[np.isfinite(first)])
+    rounding = 8 * np.finfo(out.dtype).eps * float(finite.max(initial=0.0))
+    if largest > max(2 * eps * atol, rounding):
+        raise ValueError(
+            f"gradcheck: fn is not deterministic: two calls at the same inputs differ by up "
+            f"to {largest:.3g}, so finite differences would measure that noise. A random op "
+            f"(dropout in training mode: call model.eval() first) or state that fn changes "
+            f"between calls does this."
+        )
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     *inputs: Tensor,
@@ -115,6 +144,7 @@ def gradcheck(
                     "(comparisons and integer results have none): return a float tensor"
                 )
             raise ValueError("gradcheck: fn's output does not depend on any checked input")
+        _check_deterministic(fn, inputs, out, eps, atol)
         xp = backend.array_module(out.data)
         n_out = out.data.size
         full = n_out <= FULL_JACOBIAN_OUTPUTS

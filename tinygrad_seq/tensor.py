@@ -23,8 +23,11 @@ _default_dtype = np.dtype(np.float32)
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the float dtype that Python floats and lists become (float32, the default, or
-    float64; float16 works too, at its precision)."""
+    """Set the float dtype of new tensors: what Python floats and lists become, and the
+    dtype of `randn`, `zeros`, `ones` and every new `ts.nn` weight (float32, the default, or
+    float64; float16 works too, at its precision). Call it before building a model: for a
+    float64 model (what `gradcheck` wants), `ts.set_default_dtype("float64")` first.
+    A NumPy array keeps its own dtype."""
     global _default_dtype
     dt = np.dtype(dtype)
     if dt.kind != "f":
@@ -630,6 +633,60 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return _apply1(ops.Neg(), self)
 
+    # In-place operators. A weight (a leaf that requires grad) changes in place inside
+    # `no_grad()`: the update idiom `p -= lr * p.grad`, as an optimizer's step. Outside it
+    # the update could not be recorded, so it is refused. Any other tensor gets a new one,
+    # `a += b` meaning `a = a + b`: a graph that saved the old value stays right.
+    def __iadd__(self, other) -> Tensor:
+        return self._in_place(other, "+=", Tensor.__add__)
+
+    def __isub__(self, other) -> Tensor:
+        return self._in_place(other, "-=", Tensor.__sub__)
+
+    def __imul__(self, other) -> Tensor:
+        return self._in_place(other, "*=", Tensor.__mul__)
+
+    def __itruediv__(self, other) -> Tensor:
+        return self._in_place(other, "/=", Tensor.__truediv__)
+
+    def _in_place(self, other, symbol: str, out_of_place) -> Tensor:
+        if self._ctx is not None or not self.requires_grad:
+            return out_of_place(self, other)
+        what = f"'{self.name}'" if self.name else f"a weight of shape {tuple(self.shape)}"
+        if state.grad_enabled:
+            raise RuntimeError(
+                f"{symbol} on {what}, a leaf that requires grad: an in-place change of a weight "
+                f"cannot be recorded for backward. For an update step, do it inside "
+                f"`with ts.no_grad():` (p -= lr * p.grad) or use ts.optim; for a new tensor "
+                f"write p = p {symbol[0]} ..."
+            )
+        value = other.data if other.__class__ is Tensor else self._lift(other).data
+        data = self.data
+        try:
+            if symbol == "+=":
+                data += value
+            elif symbol == "-=":
+                data -= value
+            elif symbol == "*=":
+                data *= value
+            else:
+                data /= value
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"{symbol} on {what}: cannot update it in place with a value of shape "
+                f"{tuple(getattr(value, 'shape', ()))} (the result must keep the shape "
+                f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
+            ) from None
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        raise TypeError(
+            "Tensor does not support item assignment (an in-place write cannot be recorded "
+            "for backward): build a new tensor instead, e.g. ts.where(mask, value, x) or "
+            "ts.cat([...]); to change a weight's numbers outside the graph, write to its "
+            "array: x.data[index] = value"
+        )
+
     def __getitem__(self, index) -> Tensor:
         if index.__class__ is tuple and (  # z[:, :H], xs[:, t]: the hot path, two parts
             # tested one by one (a generator over them costs ~0.6 µs more)
@@ -822,9 +879,19 @@ class Tensor:
             raise TypeError(f"transpose: axes must be integers, got {axes}")
         # `a % ndim` alone would let an out-of-range axis (5 of 2 axes) wrap around silently
         if axes and sorted(a + self.ndim if a < 0 else a for a in axes) != list(range(self.ndim)):
+            hint = ""
+            i, j = (a % self.ndim for a in axes) if len(axes) == 2 and self.ndim > 2 else (0, 0)
+            if i != j and self.ndim > 2 and all(-self.ndim <= a < self.ndim for a in axes):
+                swapped = list(range(self.ndim))  # PyTorch's transpose(i, j) swaps two axes
+                swapped[i], swapped[j] = j, i
+                hint = (
+                    f"; to swap axes {i} and {j}, as PyTorch's transpose(i, j) does: "
+                    f"transpose{tuple(swapped)}"
+                )
             raise ValueError(
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of a "
-                f"tensor of shape {tuple(self.shape)}"
+                f"tensor of shape {tuple(self.shape)} (NumPy's transpose takes all of them)"
+                f"{hint}"
             )
         return _apply1(ops.Transpose(tuple(a % self.ndim for a in axes) or None), self)
 

@@ -1,0 +1,93 @@
+"""In-place operators: a weight updates in place inside no_grad; elsewhere a += b is a + b."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+
+
+def _trained_linear():
+    ts.manual_seed(0)
+    layer = ts.nn.Linear(3, 2)
+    (layer(ts.randn(4, 3)) ** 2).sum().backward()
+    return layer
+
+
+def test_the_manual_update_idiom_changes_each_weight_in_place():
+    layer, twin = _trained_linear(), _trained_linear()
+    weights = list(layer.parameters())
+    with ts.no_grad():
+        for p in layer.parameters():
+            p -= 0.1 * p.grad
+    ts.optim.SGD(twin.parameters(), lr=0.1).step()
+    assert [id(p) for p in layer.parameters()] == [id(p) for p in weights]
+    assert [name for name, _ in layer.named_parameters()] == ["W", "b"]
+    for mine, reference in zip(layer.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_allclose(ts.backend.to_numpy(mine.data), reference.numpy(), rtol=1e-6)
+        assert mine.requires_grad and mine.grad is not None
+
+
+@pytest.mark.parametrize(
+    "update, expected",
+    [
+        (lambda p: p.__iadd__(2.0), lambda w: w + 2.0),
+        (lambda p: p.__isub__(ts.Tensor(np.full(2, 0.5, np.float32))), lambda w: w - 0.5),
+        (lambda p: p.__imul__(np.float32(3.0)), lambda w: w * 3.0),
+        (lambda p: p.__itruediv__([2.0, 4.0]), lambda w: w / np.array([2.0, 4.0])),
+    ],
+)
+def test_every_in_place_operator_on_a_weight_inside_no_grad(update, expected):
+    weight = ts.Tensor(np.arange(1.0, 7.0, dtype=np.float32).reshape(3, 2), requires_grad=True)
+    before = weight.numpy().copy()
+    with ts.no_grad():
+        assert update(weight) is weight
+    np.testing.assert_allclose(weight.numpy(), expected(before), rtol=1e-6)
+    assert weight.dtype == np.float32 and weight.is_leaf and weight.requires_grad
+
+
+def test_an_in_place_update_of_a_weight_that_would_be_recorded_is_refused():
+    layer = _trained_linear()
+    before = layer.W.numpy().copy()
+    with pytest.raises(RuntimeError, match=r"-= on 'W'.*ts\.no_grad\(\)"):
+        layer.W -= 0.1 * layer.W.grad
+    np.testing.assert_array_equal(layer.W.numpy(), before)
+    unnamed = ts.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\+= on a weight of shape \(2,\)"):
+        unnamed += 1.0
+
+
+def test_a_weight_keeps_its_shape_and_says_so():
+    weight = ts.Tensor(np.ones((2, 2), np.float32), requires_grad=True, name="W")
+    with ts.no_grad(), pytest.raises(ValueError, match=r"\(3, 2, 2\).*keep the shape \(2, 2\)"):
+        weight += np.ones((3, 2, 2))
+    np.testing.assert_array_equal(weight.numpy(), np.ones((2, 2)))
+
+
+def test_a_computed_tensor_gets_a_new_tensor_and_backward_sees_both_terms():
+    x = ts.Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    y = x * 2.0
+    first = y
+    y += x  # y = 2x + x
+    assert y is not first and y.op == "add"
+    np.testing.assert_array_equal(first.numpy(), [2.0, -4.0, 6.0])
+    y.sum().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), [3.0, 3.0, 3.0])
+
+
+def test_a_tensor_without_grad_is_not_changed_behind_its_other_names():
+    source = np.array([1.0, 2.0])
+    t = ts.Tensor(source)  # shares `source` on the NumPy backend
+    alias = t
+    with ts.no_grad():
+        t *= 10.0
+    np.testing.assert_array_equal(t.numpy(), [10.0, 20.0])
+    np.testing.assert_array_equal(alias.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(source, [1.0, 2.0])
+
+
+def test_item_assignment_points_to_where_and_the_array():
+    t = ts.Tensor(np.zeros(3))
+    with pytest.raises(TypeError, match=r"item assignment.*ts\.where.*x\.data\[index\] = value"):
+        t[0] = 1.0

@@ -1,0 +1,40 @@
+"""PyTorch habits that do not carry over get an error that says what to write instead."""
+
+from __future__ import annotations
+
+import pytest
+
+import tinygrad_seq as ts
+
+
+def test_pytorchs_two_axis_transpose_is_answered_with_the_permutation():
+    x = ts.randn(2, 3, 4)
+    with pytest.raises(ValueError, match=r"swap axes 1 and 2.*transpose\(0, 2, 1\)"):
+        x.transpose(1, 2)
+    with pytest.raises(ValueError, match=r"swap axes 0 and 2.*transpose\(2, 1, 0\)"):
+        x.transpose(0, -1)
+    assert x.transpose(0, 2, 1).shape == (2, 4, 3)
+
+
+@pytest.mark.parametrize("axes", [(1, 1), (5, 1), (0, 1, 1)])
+def test_no_swap_is_suggested_where_none_is_meant(axes):
+    with pytest.raises(ValueError, match="not a permutation") as caught:
+        ts.randn(2, 3, 4).transpose(*axes)
+    assert "swap" not in str(caught.value)
+
+
+def test_a_scalar_refuses_two_axes_plainly():
+    with pytest.raises(ValueError, match=r"not a permutation of the 0 axes"):
+        ts.Tensor(1.0).transpose(0, 1)
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("name", ["float64", "Float32"])
+def test_a_dtype_given_as_a_backend_points_to_set_default_dtype(name):
+    layer = ts.nn.Linear(2, 2)
+    lowered = name.lower()
+    with pytest.raises(ValueError, match=rf"is a dtype.*set_default_dtype\('{lowered}'\)"):
+        layer.to(name)
+    with pytest.raises(ValueError, match=r"unknown backend 'torch'") as caught:
+        layer.to("torch")
+    assert "dtype" not in str(caught.value)

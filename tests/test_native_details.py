@@ -1,0 +1,260 @@
+"""Details of the compiled helpers (tinygrad_seq/_native_ext.c, through _native.py) that
+tests/test_native.py leaves open: the kernels' own argument checks (sizes, byte order),
+the layouts left to the NumPy path (transposed outputs, a strided bias, 0-d tensors),
+gradients shared between two ops, σ on 3-D views, MKL on transposed views, a float32
+softmax's sum in double, and the environment switch's default. Each was found by a
+mutation of the kernels or of _native.py that every other test let through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tinygrad_seq import _mkl, _native
+
+pytestmark = pytest.mark.numpy_only  # the kernels take NumPy arrays; CuPy has its own
+
+BUILT = _native._ext is not None
+
+
+def _loadable() -> bool:
+    """Whether the extension imports and is of the version _native.py calls (whatever
+    TINYGRAD_SEQ_NATIVE says in this process)."""
+    try:
+        from tinygrad_seq import _native_ext
+    except ImportError:
+        return False
+    return getattr(_native_ext, "ABI_VERSION", 1) == _native.ABI_VERSION
+
+
+LOADABLE = _loadable()
+needs_native = pytest.mark.skipif(not BUILT, reason=f"not compiled here: {_native.status()}")
+
+
+@pytest.fixture
+def compiled():
+    """The kernels on for the test (skips where they were not built); the switch restored."""
+    if not BUILT:
+        pytest.skip(f"not compiled here: {_native.status()}")
+    was = _native.enabled
+    _native.set_enabled(True)
+    yield _native._ext
+    _native.set_enabled(was)
+
+
+def softmax_grad(y, g):
+    """softmax's backward in float64: y ⊙ (g − Σ g ⊙ y) over the last axis."""
+    y, g = y.astype(np.float64), g.astype(np.float64)
+    return y * (g - (g * y).sum(-1, keepdims=True))
+
+
+def reference_softmax(x):
+    e = np.exp(x.astype(np.float64) - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+# ------------------------------------------------------------ the kernels' own checks
+@needs_native
+def test_kernels_refuse_arrays_of_the_wrong_size(compiled):
+    """A too-small output or input raises, and nothing past it is written or read (the
+    arrays are views into a larger buffer, whose tail must stay as it was)."""
+    x = np.arange(32, dtype=np.float32).reshape(4, 8)
+    buf = np.full(64, 7.0, np.float32)
+    short = buf[:16]  # C-contiguous, 16 elements where 32 are needed
+    kernels = [compiled.softmax_shift] + [getattr(compiled, "softmax_forward", None)]
+    for kernel in filter(None, kernels):
+        with pytest.raises(ValueError, match="expected 32 elements"):
+            kernel(x, short)
+        np.testing.assert_array_equal(buf, 7.0)
+    g = np.ones((4, 8), np.float32)
+    mean, rstd = np.zeros(4, np.float32), np.ones(4, np.float32)
+    gain, gx = np.ones(8, np.float32), np.empty((4, 8), np.float32)
+    with pytest.raises(ValueError, match="x: expected 32 elements"):
+        compiled.layer_norm_backward(g, short, mean, rstd, gain, gx, None, None)
+    with pytest.raises(ValueError, match="second argument: expected 32 elements"):
+        compiled.softmax_backward(g, short, gx)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_refuse_byte_swapped_arrays(compiled, dtype):
+    """Arrays in the other byte order (their dtype's number the same as the native one)
+    raise, whichever argument they are: the kernels would read their bytes as numbers."""
+    x = np.linspace(-2, 2, 24).astype(dtype).reshape(3, 8)
+    swapped = x.astype(x.dtype.newbyteorder())
+    b, out = np.ones(8, dtype), np.empty_like(x)
+    calls = {
+        "add_rows x": lambda: compiled.add_rows(swapped, b, out),
+        "add_rows b": lambda: compiled.add_rows(x, b.astype(b.dtype.newbyteorder()), out),
+        "relu_backward y": lambda: compiled.relu_backward(x, swapped, out),
+        "softmax_shift x": lambda: compiled.softmax_shift(swapped, out),
+        "softmax_normalize y": lambda: compiled.softmax_normalize(swapped),
+        "layer_norm_forward x": lambda: compiled.layer_norm_forward(
+            swapped, b, b, 1e-5, out, np.empty(3, dtype), np.empty(3, dtype)
+        ),
+    }
+    for name, call in calls.items():
+        try:
+            call()
+        except ValueError as error:
+            assert "native-byte-order" in str(error), name
+        else:
+            pytest.fail(f"{name}: a byte-swapped array was taken")
+
+
+# ------------------------------------------------- layouts the NumPy path keeps
+@pytest.mark.parametrize("op", ["relu", "softmax"])
+def test_backward_of_an_op_on_a_transposed_view(kernels, rng, op):
+    """The op's saved output is laid out as its transposed input (not C-contiguous): its
+    backward takes the NumPy path, with a C-contiguous upstream gradient."""
+    a = rng.standard_normal((16, 40))
+    g = rng.standard_normal((40, 16))
+    ta = ts.Tensor(a, requires_grad=True)
+    y = ta.T.relu() if op == "relu" else ta.T.softmax(-1)
+    y.backward(g)
+    if op == "relu":
+        np.testing.assert_allclose(y.numpy(), np.maximum(a.T, 0))
+        want = g * (a.T > 0)
+    else:
+        np.testing.assert_allclose(y.numpy(), reference_softmax(a.T), rtol=1e-12)
+        want = softmax_grad(reference_softmax(a.T), g)
+    np.testing.assert_allclose(ta.grad, want.T, rtol=1e-10, atol=1e-12)
+
+
+def test_a_strided_bias_added_to_every_row(kernels, rng):
+    """A bias that is a strided view (every other element of a longer vector) on a matrix
+    large enough for the compiled row add: NumPy's broadcast, both values and gradients."""
+    x = rng.standard_normal((64, 32))
+    long = rng.standard_normal(64)
+    tx, tlong = ts.Tensor(x, requires_grad=True), ts.Tensor(long, requires_grad=True)
+    bias = tlong[::2]
+    assert x.size >= _native.MIN_ROW_ADD and bias.data.strides == (16,)
+    y = tx + bias
+    np.testing.assert_allclose(y.numpy(), x + long[::2])
+    g = rng.standard_normal((64, 32))
+    y.backward(g)
+    np.testing.assert_allclose(tx.grad, g)
+    want = np.zeros(64)
+    want[::2] = g.sum(0)
+    np.testing.assert_allclose(tlong.grad, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["relu", "softmax"])
+def test_ops_on_a_zero_dim_tensor(kernels, op):
+    """A 0-d tensor (no last axis for a row kernel): the NumPy path, forward and backward."""
+    t = ts.Tensor(np.array(2.5), requires_grad=True)
+    y = t.relu() if op == "relu" else t.softmax(-1)
+    y.backward()
+    assert float(y.item()) == (2.5 if op == "relu" else 1.0)
+    assert float(np.asarray(t.grad)) == (1.0 if op == "relu" else 0.0)
+
+
+# ------------------------------------------------------ a gradient shared by two ops
+@pytest.mark.parametrize("op", ["relu", "softmax", "layer_norm"])
+def test_a_gradient_shared_with_another_op_is_not_overwritten(kernels, rng, op):
+    """x's op and y both receive the sum's one upstream gradient: the op's backward (which
+    may write into a gradient that is its own) leaves y's, and the caller's, unchanged."""
+    x, y = rng.standard_normal((8, 32)), rng.standard_normal((8, 32))
+    gain, bias = rng.standard_normal(32), rng.standard_normal(32)
+    g = rng.standard_normal((8, 32))
+    kept = g.copy()
+    tx, ty = ts.Tensor(x, requires_grad=True), ts.Tensor(y, requires_grad=True)
+    if op == "relu":
+        out = tx.relu()
+    elif op == "softmax":
+        out = tx.softmax(-1)
+    else:
+        out = ts.functional.layer_norm(tx, ts.Tensor(gain), ts.Tensor(bias))
+    (out + ty).backward(g)
+    np.testing.assert_array_equal(g, kept)
+    np.testing.assert_array_equal(ty.grad, kept)
+    if op == "relu":
+        np.testing.assert_allclose(tx.grad, kept * (x > 0))
+    elif op == "softmax":
+        np.testing.assert_allclose(tx.grad, softmax_grad(reference_softmax(x), kept), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------- σ
+SIGMOID_BUILT = BUILT and hasattr(_native._ext, "sigmoid")  # (needs vector exponentials)
+
+
+@pytest.mark.skipif(not SIGMOID_BUILT, reason=f"compiled σ not in use here: {_native.status()}")
+def test_sigmoid_of_a_3d_view_with_gaps(compiled, rng):
+    """A 3-D view whose second axis is unit-stride (a 2-D slice reshaped to (2, 6, 1)) is
+    not rows the kernel can step through: None, and σ through the engine is right."""
+    z = rng.standard_normal((8, 12)).astype(np.float32)
+    view = z[:2, :6].reshape(2, 6, 1)
+    assert not view.flags.c_contiguous and view.strides[1] == view.itemsize
+    assert compiled.sigmoid(view) is None
+    got = ts.Tensor(z)[:2, :6].reshape(2, 6, 1).sigmoid().numpy()
+    want = 1 / (1 + np.exp(-z[:2, :6].astype(np.float64)))
+    np.testing.assert_allclose(got, want.reshape(2, 6, 1), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ MKL's product
+@contextlib.contextmanager
+def _mkl_loaded():
+    """MKL loaded (the compiled call into it set), the _mkl module's state restored after;
+    skips where it does not load."""
+    saved = (_mkl._status, _mkl._reason, dict(_mkl._gemm))
+    try:
+        _mkl.set_enabled(True)
+        loads = _mkl.library()
+        if loads != "mkl":
+            pytest.skip(f"MKL does not load here: {loads}")
+        yield
+    finally:
+        _mkl._status, _mkl._reason = saved[0], saved[1]
+        _mkl._gemm.clear()
+        _mkl._gemm.update(saved[2])
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_gemm_takes_transposed_views_wider_than_tall(compiled, rng, dtype):
+    """a = Xᵀ with fewer rows than columns (leading dimension = its rows), and b likewise:
+    CBLAS reads both transposed, so the compiled call takes them."""
+    with _mkl_loaded():
+        a = rng.standard_normal((48, 8)).astype(dtype).T  # (8, 48), lda = 8
+        b = rng.standard_normal((64, 48)).astype(dtype).T  # (48, 64), ldb = 48
+        got = compiled.gemm(a, b)
+        assert got is not None
+        assert got.shape == (8, 64) and got.dtype == dtype and got.flags.c_contiguous
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        want = a.astype(np.float64) @ b.astype(np.float64)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+# ------------------------------------------------------------------------- softmax
+@needs_native
+def test_a_long_float32_softmax_row_is_summed_in_double(compiled, rng):
+    """One float32 row of 4 M numbers: its sum of exponentials in double keeps every
+    softmax within float32 rounding of float64's (a float32 sum was ~6e-6 off)."""
+    x = rng.standard_normal((1, 1 << 22)).astype(np.float32)
+    y = ts.Tensor(x).softmax(-1).numpy()
+    want = reference_softmax(x)
+    assert np.abs(y / want - 1).max() < 2e-6
+
+
+# ------------------------------------------------------------- the switch's default
+@pytest.mark.skipif(not LOADABLE, reason=f"not compiled here: {_native.status()}")
+def test_the_kernels_are_on_unless_switched_off():
+    """With TINYGRAD_SEQ_NATIVE unset, an extension that loads is used (were it not,
+    every compiled-path test would skip rather than fail)."""
+    code = (
+        "from tinygrad_seq import _native; "
+        "print(_native._ext is not None, _native.enabled, _native.status())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TINYGRAD_SEQ_NATIVE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("True True compiled row kernels"), out.stdout

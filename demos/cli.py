@@ -161,6 +161,17 @@ def main(argv: list[str] | None = None) -> None:
         where = f" {e.filename!r}" if e.filename else ""
         click.echo(f"tinygrad-seq: error: cannot use{where}: {e.strerror or e}", err=True)
         sys.exit(2)
+    except UnicodeEncodeError as e:  # (a ValueError) stdout in cp1252, as on Windows
+        if os.environ.get("TINYGRAD_SEQ_DEBUG"):
+            raise
+        click.echo(
+            f"tinygrad-seq: error: the output's encoding ({sys.stdout.encoding or e.encoding}) "
+            f"cannot write "
+            f"{e.object[e.start : e.end]!r}: set PYTHONIOENCODING=utf-8 (or PYTHONUTF8=1) "
+            "and run it again",
+            err=True,
+        )
+        sys.exit(2)
     except (ValueError, TypeError, RuntimeError) as e:
         # bad input discovered by the library (an unusable backend, a bad size, ...)
         if os.environ.get("TINYGRAD_SEQ_DEBUG"):

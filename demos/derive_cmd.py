@@ -8,6 +8,8 @@ writes it all as a Markdown page with LaTeX math. Exit code 1 if any check fails
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from itertools import zip_longest
 from pathlib import Path
@@ -25,6 +27,25 @@ TITLES = {
     "attention": "Attention",
     "transformer": "Transformer: Add & normalize",
 }
+
+
+class _Console:
+    """click.echo that stops printing, quietly, once the reader has gone (`derive | head`):
+    the checks still run, --latex is still written and the exit code still says whether
+    they passed."""
+
+    def __init__(self) -> None:
+        self.reader_gone = False
+
+    def __call__(self, text: str = "") -> None:
+        if self.reader_gone:
+            return
+        try:
+            click.echo(text)
+        except BrokenPipeError:
+            self.reader_gone = True
+            # stdout onto /dev/null, so that the flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @click.command(name="derive")
@@ -47,6 +68,7 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
         output_file(latex_path, "--latex")  # before the derivations, not after them
     from tinygrad_seq import symbolic  # imports SymPy: only when this command runs
 
+    echo = _Console()
     start = time.perf_counter()
     page = [
         "# Gradient identities of the seed, derived with SymPy",
@@ -57,33 +79,33 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
     summary: list[tuple[str, bool, float]] = []
     for model in (name,) if name else MODELS:
         module = symbolic.MODELS[model]
-        click.echo(f"{'=' * 30} {TITLES[model]} {'=' * 30}")
+        echo(f"{'=' * 30} {TITLES[model]} {'=' * 30}")
         page += [f"## {TITLES[model]}", ""]
         derivations = module.derive()
         results = module.check(seed=seed)  # one per derivation, in order, then any extra
         for derivation, result in zip_longest(derivations, results):
             if derivation is not None:
-                click.echo(str(derivation))
+                echo(str(derivation))
                 page.append(derivation.to_markdown())
             else:
                 page += [f"### {result.title}", ""]
-            click.echo(str(result))
-            click.echo("")
+            echo(str(result))
+            echo("")
             page.append(result.to_markdown())
             summary.append((result.name, result.passed, result.seconds))
 
     failed = [n for n, ok, _ in summary if not ok]
     total = time.perf_counter() - start
-    click.echo("seconds per check (symbolic + numeric):")
+    echo("seconds per check (symbolic + numeric):")
     for check_name, ok, seconds in summary:
-        click.echo(f"  {seconds:6.2f}  {'PASS' if ok else 'FAIL'}  {check_name}")
-    click.echo(
+        echo(f"  {seconds:6.2f}  {'PASS' if ok else 'FAIL'}  {check_name}")
+    echo(
         f"{len(summary) - len(failed)}/{len(summary)} identities passed "
         f"({total:.1f} s in all, derivations and printing included)"
     )
     if latex_path is not None:
         Path(latex_path).write_text("\n".join(page) + "\n", encoding="utf-8")
-        click.echo(f"wrote {latex_path}")
+        echo(f"wrote {latex_path}")
     if failed:
         click.echo(f"FAILED: {', '.join(failed)}", err=True)
         click.get_current_context().exit(1)

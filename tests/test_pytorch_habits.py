@@ -38,3 +38,42 @@ def test_a_dtype_given_as_a_backend_points_to_set_default_dtype(name):
     with pytest.raises(ValueError, match=r"unknown backend 'torch'") as caught:
         layer.to("torch")
     assert "dtype" not in str(caught.value)
+
+
+def test_an_op_without_a_name_is_named_after_its_class():
+    from tinygrad_seq import ops
+
+    class Doubled(ts.Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, g):
+            return g * 2  # not a tuple: the error must say which op
+
+    class LoudTanh(ops.Tanh):  # a subclass of a named op keeps its name
+        pass
+
+    x = ts.Tensor([1.0, 2.0], requires_grad=True)
+    y = Doubled.apply(x)
+    assert y.op == "Doubled" and LoudTanh.op_name == "tanh"
+    with pytest.raises(TypeError, match=r"^Doubled\.backward returned a value of type"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_pytorchs_static_ctx_methods_are_refused_where_the_class_is_written(method):
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        return (g,)
+
+    def torch_style(ctx, x):
+        return x
+
+    methods = {"forward": forward, "backward": backward}
+    with pytest.raises(TypeError, match=rf"TorchStyle\.{method} is a staticmethod taking ctx"):
+        type("TorchStyle", (ts.Function,), {**methods, method: staticmethod(torch_style)})
+    # a static method without ctx works as it is (backward(g) needs no self)
+    static = type("Static", (ts.Function,), {**methods, method: staticmethod(lambda x: (x,)[0])})
+    assert static.op_name == "Static"

@@ -97,7 +97,7 @@ class Function:
     # the recorded pass's number, whether the pass ran from this node), kept by a backward
     # inside record_grad_norms() for graph pictures; one slot for all four
     __slots__ = ("parents", "saved", "norms")
-    op_name = "function"
+    op_name = "function"  # a subclass without its own is named after its class
     # True when backward may return a gradient in a broadcast shape (or another dtype)
     # that the engine must sum back to the input's. Ops whose gradients have their inputs'
     # shapes and dtypes by construction (unary, shape ops), or that fit them themselves
@@ -155,6 +155,17 @@ class Function:
         # missing one would go unnoticed. The engine's own ops skip the check (a call per
         # node).
         super().__init_subclass__(**kwargs)
+        if cls.op_name == "function":  # a user's op without a name: its class's (`Cube`),
+            cls.op_name = cls.__name__  # so graphs and error messages say which op it was
+        for method in ("forward", "backward"):
+            found = cls.__dict__.get(method)
+            if isinstance(found, staticmethod) and _first_parameter(found.__func__) == "ctx":
+                raise TypeError(  # PyTorch's form: ctx would be handed the first array
+                    f"{cls.__name__}.{method} is a staticmethod taking ctx, as PyTorch's are: "
+                    f"here forward(self, *arrays) and backward(self, g) are plain methods, "
+                    f"self in ctx's place (save with `self.saved = ...` instead of "
+                    f"ctx.save_for_backward)"
+                )
         mro = cls.__mro__
         backward_from = next(i for i, k in enumerate(mro) if "backward" in k.__dict__)
         fresh_from = next(i for i, k in enumerate(mro) if "fresh_grads" in k.__dict__)
@@ -170,6 +181,12 @@ class Function:
             and not (backward.__module__ or "").startswith(f"{__package__}.")
         ):
             cls.backward = _one_gradient_per_input(backward)
+
+
+def _first_parameter(function) -> str | None:
+    """The name of `function`'s first parameter (None if it takes none)."""
+    code = function.__code__
+    return code.co_varnames[0] if code.co_argcount else None
 
 
 def _one_gradient_per_input(backward):

@@ -841,6 +841,26 @@ class Tensor:
             keepdims = as_bool(keepdims, "max: keepdims")
         return _apply1(ops.Max(_check_axis(axis, self.shape, "max"), keepdims), self)
 
+    def min(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Min over `axis`, as −max(−x) (the graph shows those ops); tied minima share the
+        gradient."""
+        return -((-self).max(axis, keepdims))
+
+    def var(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Variance over `axis`: mean((x − mean(x))²), dividing by n (NumPy's default;
+        PyTorch's divides by n − 1). Written with the ops it is made of."""
+        centred = self - self.mean(_check_axis(axis, self.shape, "var"), keepdims=True)
+        return (centred * centred).mean(axis, keepdims)
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """Index of the largest element (over the flattened tensor by default, as NumPy's):
+        an integer tensor without a gradient."""
+        if isinstance(axis, tuple | list):  # (NumPy's argmax takes one axis)
+            raise TypeError(f"argmax: axis must be one int or None, got {axis!r}")
+        axis = _check_axis(axis, self.shape, "argmax")  # (None for a 0-d tensor)
+        xp = backend.array_module(self.data)
+        return Tensor(xp.asarray(xp.argmax(self.data, axis=axis)))
+
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / Σ exp(x) along `axis`, computed stably."""
         return _apply1(ops.Softmax(_check_axis(axis, self.shape, "softmax")), self)
@@ -850,6 +870,34 @@ class Tensor:
         return _apply1(ops.LogSoftmax(_check_axis(axis, self.shape, "log_softmax")), self)
 
     # -------------------------------------------------------------- shape
+    def unsqueeze(self, axis: int) -> Tensor:
+        """A new axis of size 1 at `axis` (negative counts from the end of the result), as
+        a reshape."""
+        axis = as_int(axis, "unsqueeze: axis")
+        if not -self.ndim - 1 <= axis <= self.ndim:
+            raise ValueError(
+                f"unsqueeze: axis {axis} is out of range for a tensor of shape "
+                f"{tuple(self.shape)}: a new axis goes at -{self.ndim + 1}..{self.ndim}"
+            )
+        shape = list(self.shape)
+        shape.insert(axis % (self.ndim + 1), 1)
+        return self.reshape(*shape)
+
+    def squeeze(self, axis=None) -> Tensor:
+        """Without the axes of size 1 (all of them, or those named), as a reshape."""
+        named = _check_axis(axis, self.shape, "squeeze")
+        if named is None:
+            drop = {a for a, n in enumerate(self.shape) if n == 1}
+        else:
+            drop = {a % self.ndim for a in (named if isinstance(named, tuple) else (named,))}
+            wide = [a for a in sorted(drop) if self.shape[a] != 1]
+            if wide:
+                raise ValueError(
+                    f"squeeze: axis {wide[0]} has size {self.shape[wide[0]]}, not 1, in a "
+                    f"tensor of shape {tuple(self.shape)}"
+                )
+        return self.reshape(*[n for a, n in enumerate(self.shape) if a not in drop])
+
     def reshape(self, *shape) -> Tensor:
         """The same elements in a new shape (`-1` infers one axis)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):

@@ -1,0 +1,72 @@
+"""min, var, argmax, squeeze and unsqueeze: written with the engine's own ops, so each is
+checked against NumPy and gradient-checked in float64 here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+
+
+def f64(rng, *shape):
+    return ts.Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), ((0, 2), False)])
+def test_min_and_var_match_numpy_and_gradcheck(rng, axis, keepdims):
+    x = f64(rng, 3, 4, 2)
+    a = x.numpy()
+    np.testing.assert_allclose(x.min(axis, keepdims).numpy(), a.min(axis, keepdims=keepdims))
+    np.testing.assert_allclose(
+        x.var(axis, keepdims).numpy(), a.var(axis, keepdims=keepdims), rtol=1e-12
+    )
+    assert ts.gradcheck(lambda x: x.min(axis, keepdims), x)
+    assert ts.gradcheck(lambda x: x.var(axis, keepdims), x)
+
+
+def test_tied_minima_share_the_gradient():
+    x = ts.Tensor(np.array([2.0, -1.0, -1.0, 3.0]), requires_grad=True)
+    x.min().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), [0.0, 0.5, 0.5, 0.0])
+
+
+def test_var_divides_by_n_as_numpy_does():
+    x = ts.Tensor(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert x.var().item() == pytest.approx(1.25)  # PyTorch's unbiased var: 5/3
+
+
+def test_argmax_is_numpys_without_a_gradient(rng):
+    x = f64(rng, 3, 5)
+    a = x.numpy()
+    flat, rows = x.argmax(), x.argmax(axis=1)
+    assert flat.item() == a.argmax() and rows.numpy().tolist() == a.argmax(axis=1).tolist()
+    assert rows.dtype.kind == "i" and not rows.requires_grad and rows.op is None
+    assert ts.Tensor(2.0).argmax(axis=0).item() == 0
+    with pytest.raises(TypeError, match="one int or None"):
+        x.argmax(axis=(0, 1))
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        x.argmax(axis=2)
+
+
+@pytest.mark.parametrize(
+    "shape, axis, expected",
+    [((2, 3), 0, (1, 2, 3)), ((2, 3), 2, (2, 3, 1)), ((2, 3), -1, (2, 3, 1)), ((), 0, (1,))],
+)
+def test_unsqueeze_places_the_new_axis(shape, axis, expected):
+    x = ts.Tensor(np.ones(shape), requires_grad=True)
+    y = x.unsqueeze(axis)
+    assert y.shape == expected and y.op == "reshape"
+    y.sum().backward()
+    assert ts.backend.to_numpy(x.grad).shape == shape
+
+
+def test_squeeze_drops_size_one_axes_all_or_named():
+    x = ts.Tensor(np.ones((1, 3, 1, 2)), requires_grad=True)
+    assert x.squeeze().shape == (3, 2)
+    assert x.squeeze(0).shape == (3, 1, 2) and x.squeeze((0, -2)).shape == (3, 2)
+    assert ts.gradcheck(lambda x: x.squeeze(2) * 2.0, x)
+    with pytest.raises(ValueError, match=r"axis 1 has size 3, not 1"):
+        x.squeeze(1)
+    with pytest.raises(ValueError, match="unsqueeze: axis 5 is out of range"):
+        x.unsqueeze(5)

@@ -378,6 +378,7 @@ class _State:
         "transposes_of",
         "grad_owned",
         "owned_by",
+        "keeps_grads",
     )
 
     def __init__(self) -> None:
@@ -390,6 +391,7 @@ class _State:
         # the token of the pass that set each of the two above: two threads' passes at once
         # share this object, and each trusts only what its own pass set
         self.transposes_of = self.owned_by = None
+        self.keeps_grads = False  # True once any tensor asked for retain_grad()
 
 
 state = _State()
@@ -737,6 +739,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         if record:
             pass_number = next(_recorded_passes)
         check_all = state.anomaly
+        keep = state.keeps_grads
         root._grad_out = grad
         root._owns_grad = False  # (the caller's: never written into)
         released = False  # whether the pass freed a node's saved arrays
@@ -749,6 +752,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             g = t._grad_out
             if record:
                 reaching = _norm(g)
+            if keep and getattr(t, "_keeps_grad", False):  # retain_grad(): a copy (g may
+                t.grad = g.copy() if t.grad is None else t.grad + g  # be written into)
             if t._owns_grad:  # g is this node's alone: its backward may write into it
                 state.grad_owned, state.owned_by = g, token
                 grads = fn.backward(g)

@@ -304,6 +304,7 @@ class Tensor:
         "_owns_grad",
         "_uses",
         "_pending",
+        "_keeps_grad",  # set by retain_grad() (unset otherwise: read with getattr)
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
@@ -468,6 +469,19 @@ class Tensor:
     def to(self, backend_name: str) -> Tensor:
         """A copy on backend 'numpy' or 'cupy' (a leaf, same requires_grad and name)."""
         return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
+
+    def retain_grad(self) -> None:
+        """Keep this computed tensor's gradient in `.grad` at every later backward pass
+        (adding up, as a leaf's does), as PyTorch's `retain_grad`: ∂L/∂h_t of a hidden
+        state, say. A leaf keeps its gradient anyway."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "retain_grad: this tensor does not require grad, so no gradient reaches it "
+                "(made from constants, or under no_grad())"
+            )
+        if self._ctx is not None:
+            self._keeps_grad = True
+            state.keeps_grads = True
 
     def zero_grad(self) -> None:
         """Clear the gradient (`.grad = None`)."""

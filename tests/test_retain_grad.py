@@ -1,0 +1,82 @@
+"""retain_grad: a computed tensor keeps ∂L/∂itself in .grad, as PyTorch's does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+
+
+def np_of(a):
+    return ts.backend.to_numpy(a)
+
+
+def _unrolled(cell, xs, h, cut_at=None):
+    """h_t for every step of `cell` over xs; with `cut_at`, the state entering that step is
+    replaced by a leaf of the same value (the gradient there, read off a leaf)."""
+    states, leaf = [], None
+    for t in range(xs.shape[1]):
+        if t == cut_at:
+            leaf = h = ts.Tensor(h.numpy(), requires_grad=True)
+        h = cell(xs[:, t], h)
+        states.append(h)
+    return states, leaf
+
+
+def test_each_hidden_state_keeps_the_gradient_a_leaf_in_its_place_would_get(rng):
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype("float64")
+    try:
+        ts.manual_seed(0)
+        cell = ts.nn.RNNCell(3, 4)
+    finally:
+        ts.set_default_dtype(previous)
+    xs = ts.Tensor(rng.standard_normal((2, 6, 3)))
+    h0 = ts.Tensor(np.zeros((2, 4)))
+    states, _ = _unrolled(cell, xs, h0)
+    for h in states:
+        h.retain_grad()
+    (states[-1] ** 2).sum().backward()
+    for k in (1, 3, 5):  # ∂L/∂h_{k-1} from a leaf standing for h_{k-1}
+        cut_states, leaf = _unrolled(cell, xs, h0, cut_at=k)
+        (cut_states[-1] ** 2).sum().backward()
+        np.testing.assert_allclose(np_of(states[k - 1].grad), np_of(leaf.grad), rtol=1e-12)
+    norms = [np.linalg.norm(np_of(h.grad)) for h in states]
+    assert norms[0] < norms[-1]  # (the teaching point: earlier states get less of it)
+
+
+def test_a_node_used_twice_keeps_the_sum_and_the_root_its_seed():
+    x = ts.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    z = y * y + y  # two uses of y, plus one
+    z.retain_grad()
+    seed = np.array([1.0, 0.5])
+    z.backward(seed)
+    np.testing.assert_allclose(np_of(y.grad), seed * (2 * np.array([3.0, -6.0]) + 1))
+    np.testing.assert_allclose(np_of(z.grad), seed)
+    assert np_of(z.grad) is not seed  # a copy: the caller's array is not kept
+    assert (y * 1.0).grad is None
+
+
+def test_retained_gradients_add_up_over_passes_as_a_leafs_do():
+    x = ts.Tensor(np.array([0.5, 1.5]), requires_grad=True)
+    h = x.tanh()
+    h.retain_grad()
+    loss = (h * 2.0).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(np_of(h.grad), [4.0, 4.0])
+    untouched = (x.exp() * 2.0).sum()  # a node that did not ask keeps no gradient
+    untouched.backward()
+    assert untouched.grad is None
+
+
+def test_a_leaf_needs_nothing_and_a_constant_has_no_gradient_to_keep():
+    w = ts.Tensor(np.ones(2), requires_grad=True)
+    w.retain_grad()  # a leaf keeps its gradient anyway
+    (w * 2.0).sum().backward()
+    np.testing.assert_allclose(np_of(w.grad), [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ts.Tensor(np.ones(2)).retain_grad()

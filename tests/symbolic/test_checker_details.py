@@ -402,3 +402,14 @@ def test_the_derivations_demo_reports_each_result_as_it_is(monkeypatch, tmp_path
     assert [r[1] for r in rows] == ["0 (proved)", "FAILED", "n/a (an inequality)"]
     assert [r[3] for r in rows] == ["pass", "FAIL", "pass"]
     assert n["identities"][0]["statement"] == "s"
+
+
+def test_an_identity_between_large_terms_is_not_taken_for_nonzero_by_its_rounding():
+    # 10¹² tanh(x) and 10¹² (e^{2x} − 1)/(e^{2x} + 1) differ by ~1e-4 in float64: the
+    # random-point screen must allow for the terms' size, and the simplifiers prove it
+    x = sp.Symbol("x")
+    raw = 10**12 * sp.tanh(x) - 10**12 * (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1)
+    assert checker.simplify_to_zero(raw, raw, {x: 0.7}) == (0, "exp-rewrite + cancel")
+    wrong = raw + 10**4  # off by far more than the rounding: found nonzero at once
+    _, how = checker.simplify_to_zero(wrong, wrong, {x: 0.7})
+    assert how == "cancel; nonzero at a random point"

@@ -570,19 +570,23 @@ def simplify_to_zero(
     `named` is the entry written with the seed's names (hₜ for tanh(aₜ), ...), `raw` the same
     entry in the primitive symbols. First `cancel` on `named`: a rational function whose
     generators are the symbols and names taken as independent unknowns; zero there proves
-    zero. If that leaves something, and `raw` is not zero at the random `point` either,
-    it is not an identity: return the cancelled `named` residual at once. Otherwise `cancel`
-    `raw`, then rewrite it in exponentials (exp(a)·exp(b) = exp(a + b) relations), then
-    SymPy's full `simplify`.
+    zero. If that leaves something, and `raw` is not zero at the random `point` either
+    (beyond 1e-9 of the size of its terms: an identity between terms of 1e12 rounds to
+    about 1e-4), it is not an identity: return the cancelled `named` residual at once.
+    Otherwise `cancel` `raw`, then rewrite it in exponentials (exp(a)·exp(b) = exp(a + b)
+    relations), then SymPy's full `simplify`.
     """
     cancelled = sp.cancel(named)
     if cancelled == 0:
         return cancelled, "cancel"
+    terms = raw.args if raw.is_Add else (raw,)
     try:
-        value = evaluate(sp.Matrix([raw]), list(point), point)[0, 0]
+        values = evaluate(sp.Matrix([terms]), list(point), point)[0]
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        value = abs(complex(raw.evalf(subs=dict(point))))
-    if not abs(value) <= 1e-9:  # certainly not zero: no need for the slow simplifiers
+        values = np.array([complex(t.evalf(subs=dict(point))) for t in terms])
+    value, scale = abs(values.sum()), float(np.abs(values).sum())
+    # certainly not zero (beyond the rounding of terms this large): no slow simplifiers
+    if not value <= 1e-9 * max(1.0, scale):
         return _tidy(cancelled), "cancel; nonzero at a random point"
     if sp.cancel(raw) == 0:
         return sp.S.Zero, "cancel"

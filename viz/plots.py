@@ -9,6 +9,7 @@ Agg canvas, safe in scripts, tests and threads, with no display needed.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -897,7 +898,10 @@ def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: fl
         fontsize=8,
         va="top",
     )
-    labels = [d["title"] if len(d["title"]) < 70 else d["title"][:67] + "…" for d in identities]
+    # a long title on two lines rather than cut: its end often names what is checked
+    labels = [
+        "\n".join(textwrap.wrap(d["title"], 64, max_lines=2, placeholder=" …")) for d in identities
+    ]
     ax.set_yticks(y, labels=labels, fontsize=8)
     footnotes: dict[str, str] = {}  # comparison -> its mark, for bars not against SymPy
     for yi, d, e in zip(y, identities, errors, strict=True):

@@ -75,16 +75,20 @@ def test_a_slope_that_rounds_to_zero_reads_0_00_not_minus_0_00(tmp_path, figures
     assert not any("-0.00" in label for label in labels)
 
 
-def test_a_long_bar_title_is_cut_with_an_ellipsis(tmp_path, figures):
+def test_a_long_bar_title_wraps_onto_two_lines_and_only_then_is_cut(tmp_path, figures):
     from tinygrad_seq.viz import plots
 
-    long = "the vanishing-gradient bound " + "x" * 80
+    two_lines = "LSTM gradients: ∂L/∂W_f, W_i, W_C, W_o, the biases, hₜ₋₁ and the cell state Cₜ₋₁"
+    longer = "the vanishing-gradient bound " + " ".join(["term"] * 40)
     ids = [
         {"title": "tanh'", "symbolic_ok": True, "numeric_max_error": 1e-16},
-        {"title": long, "symbolic_ok": None, "numeric_max_error": 1e-15},
+        {"title": two_lines, "symbolic_ok": True, "numeric_max_error": 1e-16},
+        {"title": longer, "symbolic_ok": None, "numeric_max_error": 1e-15},
     ]
     plots.derivations_figure(tmp_path / "d.png", ids, 1e-10)
     ax = figures["d.png"].axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks[0] == "tanh'"  # a short one as written
-    assert ticks[1] == long[:67] + "…" and len(ticks[1]) == 68
+    assert ticks[1].count("\n") == 1 and ticks[1].replace("\n", " ") == two_lines  # all of it
+    first, second = ticks[2].split("\n")
+    assert longer.startswith(first) and second.endswith(" …") and len(second) <= 64

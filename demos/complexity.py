@@ -4,8 +4,12 @@ For sequence lengths n from 16 up, one forward + backward pass (batch 1, width d
   - a vanilla RNN layer and an LSTM layer (n sequential steps of O(d²) work each), and
   - a self-attention layer (single-head MultiHeadAttention: Q = X W^Q, ..., softmax(QKᵀ/√d) V,
     whose n×n score and weight matrices are the O(n²) the seed warns about),
-measuring three things:
-  - time: the best of a few wall-time measurements of forward + backward;
+measuring four things:
+  - time: the least CPU time of this process over several runs of forward + backward, in
+    blocks of back-to-back runs (on a shared machine, wall time also counts the time the
+    process waits for a core; other work only ever adds time); wall time on the GPU;
+  - work: the arithmetic of the forward pass, counted from its recorded graph (no clock, so
+    no noise: the same on every machine and every run);
   - memory: the peak of memory allocated during forward + backward (tracemalloc, which
     sees every NumPy buffer; NumPy backend only);
   - sequential depth: the longest chain of ops in the recorded graph (the steps that must run
@@ -17,8 +21,11 @@ is the measured exponent of n.
 from __future__ import annotations
 
 import gc
+import math
+import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,7 +37,10 @@ from .common import DemoContext, demo_command, log_slope, nn_class
 D_MODEL = 32
 FIT_FROM = 256  # fit slopes over n >= this
 MAX_RUNS = 30  # timed runs per (model, n) at most, the first one included
+ROUNDS = 5  # sweeps over every (model, n), each timing a share of its runs back to back
 ORDER = ("self-attention", "RNN", "LSTM")
+RECURRENT = ("RNN", "LSTM")
+MOVES = frozenset({"reshape", "transpose", "getitem", "cat", "stack"})  # no arithmetic
 
 
 def _sync() -> None:
@@ -49,23 +59,44 @@ def _layers() -> dict[str, Any]:
     }
 
 
-def _depth(out: ts.Tensor) -> int:
-    """The longest chain of ops from any input to `out` in its recorded graph."""
-    graph = ts.graph.trace(out)
+def _depth(graph: ts.graph.Graph) -> int:
+    """The longest chain of ops from any input to the graph's root."""
     depth = [0] * len(graph.nodes)
     for parent, child in graph.edges:  # nodes are listed inputs first
         depth[child] = max(depth[child], depth[parent] + 1)
     return depth[-1]
 
 
+def _flops(graph: ts.graph.Graph) -> int:
+    """The arithmetic of the graph's ops, counted from their shapes: a matrix product
+    (m × k) @ (k × p) counts 2·m·k·p (a multiply and an add per term), an op that only moves
+    values (reshape, transpose, indexing, cat, stack) none, any other op one per output
+    element (a rough count for softmax; the exponent of n, not the constant, is the point)."""
+    left: dict[int, int] = {}  # node -> its first input (a product's left operand)
+    for parent, child in graph.edges:  # in the order of each op's inputs
+        left.setdefault(child, parent)
+    total = 0
+    for node in graph.nodes:
+        if node.is_leaf or node.op in MOVES:
+            continue
+        size = math.prod(node.shape)
+        if node.op == "matmul":
+            size *= 2 * graph.nodes[left[node.id]].shape[-1]
+        total += size
+    return total
+
+
 def _input(n: int) -> ts.Tensor:
     return ts.Tensor(ts.tensor.rng().standard_normal((1, n, D_MODEL)).astype(np.float32))
 
 
-def _depth_and_memory(layer, x: ts.Tensor, track_memory: bool) -> dict[str, float]:
-    """Sequential depth of the graph, and (NumPy) the peak memory of forward + backward."""
+def _counts_and_memory(layer, x: ts.Tensor, track_memory: bool) -> dict[str, float]:
+    """Sequential depth and counted work of the forward graph, and (NumPy) the peak memory
+    of forward + backward."""
     out = layer(x)
-    result: dict[str, float] = {"depth": _depth(out)}
+    graph = ts.graph.trace(out)
+    result: dict[str, float] = {"depth": _depth(graph), "flops": _flops(graph)}
+    del graph
     out.sum().backward()  # also the warm-up
     if track_memory:
         gc.collect()
@@ -79,21 +110,62 @@ def _depth_and_memory(layer, x: ts.Tensor, track_memory: bool) -> dict[str, floa
     return result
 
 
+def _clock() -> tuple[str, Callable[[], float]]:
+    """What to time with: the process's CPU time, which leaves out the time the process
+    waits for a core while other work runs. Wall time counts it: on a busy 2-core machine
+    the least wall time of six runs was twice the CPU time or more for the cases long
+    enough to be interrupted (the RNN at n = 256: 14.7 ms for 6.7 ms of CPU time) and the
+    same for the shortest, which bent the slopes. Wall time on the GPU, whose work the CPU
+    time does not see, and on Windows, whose CPU-time clock ticks only every 15.6 ms."""
+    if ts.backend.get_backend() == "cupy" or sys.platform == "win32":
+        return "wall time", time.perf_counter
+    return "CPU time", time.process_time
+
+
 def _time(layer, x: ts.Tensor) -> float:
-    """Seconds for one forward + backward."""
-    _sync()
-    t0 = time.perf_counter()
-    layer(x).sum().backward()
-    _sync()
-    return time.perf_counter() - t0
+    """Seconds for one forward + backward, on _clock(), with the garbage collector paused
+    as timeit does (a collection's cost depends on all else alive in the process)."""
+    clock = _clock()[1]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _sync()
+        t0 = clock()
+        layer(x).sum().backward()
+        _sync()
+        return clock() - t0
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def _time_caveat(ns, series, attention_slope: float) -> str:
-    """Why the measured times may not look like the seed's O(n²) and O(n) yet, when not."""
+def _contradiction(slopes: dict[str, dict[str, float]], what: str) -> list[str]:
+    """The recurrent layers whose `what` slope is not below self-attention's: where this
+    run's measurement contradicts the seed's O(n) against O(n²)."""
+    att = slopes["self-attention"][what]
+    return [m for m in RECURRENT if slopes[m][what] >= att]
+
+
+def _time_caveat(ns, series, slopes: dict[str, dict[str, float]]) -> str:
+    """Where the measured times do not look like the seed's O(n²) and O(n), and why."""
+    att_slope, att_work = slopes["self-attention"]["time"], slopes["self-attention"]["work"]
     note = ""
-    if attention_slope < 1.7:
+    against = _contradiction(slopes, "time")
+    if against:
+        which = " and ".join(f"the {m}'s ({slopes[m]['time']:z.2f})" for m in against)
         note += (
-            f" Attention's time slope ({attention_slope:.2f}) is still below 2 at these n: "
+            f" In this run the time slopes contradict the seed's claim: {which} "
+            f"{'is' if len(against) == 1 else 'are'} not below self-attention's "
+            f"({att_slope:z.2f}). Something besides the computation set these times (other "
+            "work on the machine evicting the caches, the processor's clock speed changing "
+            "between sizes): rerun it. The counted work, which no clock disturbs, grows as "
+            "the seed says: "
+            + ", ".join(f"{m} {slopes[m]['work']:z.2f}" for m in RECURRENT)
+            + f" against self-attention's {att_work:z.2f}."
+        )
+    if att_slope < 1.7:
+        note += (
+            f" Attention's time slope ({att_slope:z.2f}) is below 2 at these n: "
             "each op has a fixed cost, and only at larger n does the n×n work outweigh it"
             + (" (the default run, up to n = 2048, comes closer to 2)." if ns[-1] < 2048 else ".")
         )
@@ -122,29 +194,34 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     track_memory = ts.backend.get_backend() == "numpy"
     layers = _layers()  # ordered: RNN, LSTM, self-attention
     series: dict[str, dict[str, list[float]]] = {
-        m: {"time_s": [], "peak_bytes": [], "depth": []} for m in layers
+        m: {"time_s": [], "flops": [], "peak_bytes": [], "depth": []} for m in layers
     }
     jobs = [(m, n) for n in ns for m in layers]
     inputs = {n: _input(n) for n in ns}
     first: dict[tuple[str, int], float] = {}
-    for model, n in ctx.progress(jobs, "complexity: depth and memory"):
-        r = _depth_and_memory(layers[model], inputs[n], track_memory)
-        series[model]["depth"].append(r["depth"])
-        if "peak_bytes" in r:
-            series[model]["peak_bytes"].append(r["peak_bytes"])
+    for model, n in ctx.progress(jobs, "complexity: graph and memory"):
+        counted = _counts_and_memory(layers[model], inputs[n], track_memory)  # (a warm-up)
+        for key, value in counted.items():
+            series[model][key].append(value)
         first[(model, n)] = _time(layers[model], inputs[n])
-    # Timing passes sweep every (model, n) in turn, and the best run counts: on a shared
-    # machine other work only ever adds time, so the minimum is the least disturbed. Fast
-    # cases get more runs (up to about 0.2 s each), so their minimum is as reliable.
-    # runs[job] counts every timed run, the first one above included.
+    # The least time of a case's runs counts: other work on the machine only ever adds time
+    # (to CPU time too: it evicts the caches), so the least is the least disturbed. Fast
+    # cases get more runs (up to `budget` seconds of them), so their least is as reliable.
+    # A case's runs go back to back, so that all but the first find the caches warm (runs
+    # of other cases in between left them cold: a cost the same at every n, which flattened
+    # attention's slope), in ROUNDS groups that sweep every case in turn, so that a burst
+    # of other work does not disturb all of one case's runs. runs[job] counts every timed
+    # run, the first one above included.
     budget = ctx.pick(tiny=0.03, quick=0.2, full=0.5)  # seconds of timing per case, at most
     runs = {
         job: int(min(max(repeats + 1, budget / max(t, 1e-6)), MAX_RUNS)) for job, t in first.items()
     }
     times: dict[tuple[str, int], list[float]] = {job: [first[job]] for job in jobs}
-    passes = [job for p in range(1, max(runs.values())) for job in jobs if p < runs[job]]
-    for model, n in ctx.progress(passes, "complexity: timing"):
-        times[(model, n)].append(_time(layers[model], inputs[n]))
+    sweeps = [(r, job) for r in range(ROUNDS) for job in jobs]
+    for r, (model, n) in ctx.progress(sweeps, "complexity: timing"):
+        more = runs[(model, n)] - 1  # after the first: split as evenly as can be
+        for _ in range(more * (r + 1) // ROUNDS - more * r // ROUNDS):
+            times[(model, n)].append(_time(layers[model], inputs[n]))
     for model, n in jobs:
         series[model]["time_s"].append(min(times[(model, n)]))
 
@@ -152,15 +229,34 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     fit_ns = [ns[i] for i in fit]
     slopes: dict[str, dict[str, float]] = {}
     for model, s in series.items():
-        slopes[model] = {"time": log_slope(fit_ns, [s["time_s"][i] for i in fit])}
+        slopes[model] = {
+            "time": log_slope(fit_ns, [s["time_s"][i] for i in fit]),
+            "work": log_slope(fit_ns, [s["flops"][i] for i in fit]),
+        }
         if s["peak_bytes"]:
             slopes[model]["memory"] = log_slope(fit_ns, [s["peak_bytes"][i] for i in fit])
         slopes[model]["depth"] = log_slope(fit_ns, [max(s["depth"][i], 1) for i in fit])
 
+    clock = _clock()[0]
+    against = _contradiction(slopes, "time")
+    att, rnn, lstm = slopes["self-attention"], slopes["RNN"], slopes["LSTM"]
     from tinygrad_seq.viz import plots
 
     fig = plots.complexity_figure(
-        ctx.figure("complexity.png"), ns, series, slopes, FIT_FROM, D_MODEL
+        ctx.figure("complexity.png"),
+        ns,
+        series,
+        slopes,
+        FIT_FROM,
+        D_MODEL,
+        time_title=f"Time (least {clock} of several runs)",
+        note=(
+            "This run's time slopes contradict it: "
+            + ", ".join(f"{m} {slopes[m]['time']:z.2f}" for m in against)
+            + f" against self-attention's {att['time']:z.2f} (see the text)"
+            if against
+            else ""
+        ),
     )
 
     seed_rows = {
@@ -173,21 +269,35 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         sl = slopes[model]
         mem = f"{sl['memory']:z.2f}" if "memory" in sl else "n/a (GPU)"
         rows.append(
-            [model, t_seed, f"{sl['time']:z.2f}", s_seed, mem, p_seed, f"{sl['depth']:z.2f}"]
+            [model, t_seed, f"{sl['time']:z.2f}", f"{sl['work']:z.2f}"]
+            + [s_seed, mem, p_seed, f"{sl['depth']:z.2f}"]
         )
-    att, rnn, lstm = slopes["self-attention"], slopes["RNN"], slopes["LSTM"]
     mem_note = (
-        f"peak memory slopes: attention {att['memory']:z.2f}, RNN {rnn['memory']:z.2f}, "
+        f"Peak memory slopes: attention {att['memory']:z.2f}, RNN {rnn['memory']:z.2f}, "
         f"LSTM {lstm['memory']:z.2f}. "
         if track_memory
         else "Peak memory is measured with tracemalloc on the NumPy backend only. "
     )
     last = -1
     measured = (
-        f"Forward + backward, batch 1, d = {D_MODEL}, n = {ns[0]}..{ns[-1]}, best of "
-        f"{repeats + 1} to {MAX_RUNS} runs (more for the fast cases); slopes fitted on log-log "
-        f"axes over n >= {FIT_FROM}. Time slopes: "
-        f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}; "
+        f"Forward + backward, batch 1, d = {D_MODEL}, n = {ns[0]}..{ns[-1]}; slopes fitted on "
+        f"log-log axes over n >= {FIT_FROM}. Time is the process's {clock}"
+        + (
+            " (wall time would also count the time it waits for a core while other work runs)"
+            if clock == "CPU time"
+            else ""
+        )
+        + f", best of {repeats + 1} to {MAX_RUNS} runs (more for the fast cases) spread over "
+        f"{ROUNDS} sweeps through every case; within a sweep a case's runs go back to back, "
+        "so that they find the caches warm (a run right after another case's pays for cold "
+        "caches, the same cost at every n, which flattens a slope). Time slopes: "
+        f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}. "
+        "Work, the forward pass's arithmetic counted from its graph (a product of m × k by "
+        "k × p matrices counts 2mkp, other ops one per element; no clock, so the same on "
+        f"every run), has slopes {att['work']:z.2f}, {rnn['work']:z.2f} and "
+        f"{lstm['work']:z.2f}: attention's n×n products and softmax grow as n², but at "
+        f"d = {D_MODEL} its four projections (n × d by d × d) add work that grows as n, "
+        "so at these n even its counted exponent is below 2. "
         + mem_note
         + f"The recurrent layers' sequential depth grows with n (slope {rnn['depth']:z.2f}: "
         f"the RNN's {series['RNN']['depth'][last]} chained ops at n = {ns[last]}, the LSTM's "
@@ -196,11 +306,13 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "run in parallel. Note the seed's O(d) space for the RNN is the state carried at "
         "inference; training by backpropagation through time keeps every step, so its memory "
         "grows as n (slope 1), still one power of n below attention's n×n matrices."
-        + _time_caveat(ns, series, att["time"])
+        + _time_caveat(ns, series, slopes)
     )
     return {
         "headline": (
             f"time slope attention {att['time']:z.2f} vs RNN {rnn['time']:z.2f}"
+            + (" (contradicts the claim: see the text)" if against else "")
+            + f"; work slope {att['work']:z.2f} vs {rnn['work']:z.2f}"
             + (
                 f"; memory slope {att['memory']:z.2f} vs {rnn['memory']:z.2f}"
                 if track_memory
@@ -210,7 +322,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "measured": measured,
         "figures": [f"img/{fig.name}"],
         "key": {  # every triple is ordered self-attention / RNN / LSTM
-            "fitted time exponent: self-attention / RNN / LSTM": _triple(slopes, "time"),
+            f"fitted time exponent ({clock}): self-attention / RNN / LSTM": _triple(slopes, "time"),
+            "fitted work exponent (counted): self-attention / RNN / LSTM": _triple(slopes, "work"),
             **(
                 {
                     "fitted peak-memory exponent: self-attention / RNN / LSTM": _triple(
@@ -223,6 +336,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             f"time at n={ns[-1]}: self-attention / RNN / LSTM (ms)": " / ".join(
                 f"{series[m]['time_s'][-1] * 1e3:.1f}" for m in ORDER
             ),
+            f"forward work at n={ns[-1]}: self-attention / RNN / LSTM (MFLOP)": " / ".join(
+                f"{series[m]['flops'][-1] / 1e6:.1f}" for m in ORDER
+            ),
             f"sequential depth at n={ns[-1]}: self-attention / RNN / LSTM": " / ".join(
                 str(series[m]["depth"][-1]) for m in ORDER
             ),
@@ -234,6 +350,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
                     "model",
                     "seed: time",
                     "measured time slope",
+                    "counted work slope",
                     "seed: space",
                     "measured memory slope",
                     "seed: parallelization",
@@ -249,11 +366,16 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "batch": 1,
             "repeats": repeats,
             "fit_from_n": FIT_FROM,
+            "clock": clock,
+            "rounds": ROUNDS,
             "series": series,
             "slopes": slopes,
+            "time_contradicts_claim": against,
             "what": f"time_s: best of repeats+1 to {MAX_RUNS} runs (runs: how many, per case; "
-            "seconds, forward+backward); peak_bytes: tracemalloc peak during forward+backward "
-            "above the start; depth: longest chain of ops in the recorded graph",
+            f"seconds of the process's {clock}, forward+backward); flops: the forward pass's "
+            "arithmetic counted from its graph; peak_bytes: tracemalloc peak during "
+            "forward+backward above the start; depth: longest chain of ops in the recorded "
+            "graph",
         },
     }
 

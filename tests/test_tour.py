@@ -231,7 +231,10 @@ def test_transformer_positions(tour):
 def test_complexity_slopes(tour):
     n = numbers(tour, "complexity")
     slopes = n["slopes"]
-    # memory (tracemalloc, deterministic) and graph depth; time slopes are printed, not tested
+    # counted work, memory (tracemalloc, deterministic) and graph depth; time slopes are
+    # printed, not tested (tests/test_complexity_demo.py tests how they are taken)
+    assert slopes["RNN"]["work"] == pytest.approx(1) == slopes["LSTM"]["work"]
+    assert 1.8 < slopes["self-attention"]["work"] < 2
     assert 1.6 < slopes["self-attention"]["memory"] < 2.4
     assert 0.8 < slopes["RNN"]["memory"] < 1.2 and 0.8 < slopes["LSTM"]["memory"] < 1.2
     assert 0.95 < slopes["RNN"]["depth"] < 1.05
@@ -331,7 +334,8 @@ def test_complexity_times_each_case_as_often_as_it_says(monkeypatch, tmp_path):
         return 1e-7 if n <= 64 else 1.0
 
     monkeypatch.setattr(complexity, "_time", fake_time)
-    monkeypatch.setattr(complexity, "_depth_and_memory", lambda *_: {"depth": 1, "peak_bytes": 1.0})
+    counts = {"depth": 1, "flops": 1, "peak_bytes": 1.0}
+    monkeypatch.setattr(complexity, "_counts_and_memory", lambda *_: counts)
     monkeypatch.setattr(plots, "complexity_figure", lambda path, *_, **__: path)
     result = complexity.run(DemoContext(out=tmp_path, size="tiny"))
     low, high = map(int, re.search(r"best of (\d+) to (\d+) runs", result["measured"]).groups())

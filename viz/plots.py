@@ -161,49 +161,48 @@ def complexity_figure(
     slopes: dict[str, dict[str, float]],
     fit_from: int,
     d_model: int,
+    time_title: str = "Time (best of several runs)",
+    note: str = "",
 ) -> Path:
-    """Time, peak memory and sequential depth against n, log-log, slopes fitted."""
-    has_memory = any(s.get("peak_bytes") for s in series.values())
-    panels = 3 if has_memory else 2
-    fig, axes = new_figure(1, panels, size=(5.0 * panels, 4.2))
-    get = lambda key: {m: s[key] for m, s in series.items()}  # noqa: E731
-    _loglog_panel(
-        axes[0],
-        ns,
-        get("time_s"),
-        {m: s["time"] for m, s in slopes.items()},
-        fit_from,
-        "forward + backward time (ms)",
-        "Time (best of several runs)",
-        scale=1e3,
-    )
-    k = 1
-    if has_memory:
-        _loglog_panel(
-            axes[1],
-            ns,
-            get("peak_bytes"),
-            {m: s["memory"] for m, s in slopes.items() if "memory" in s},
-            fit_from,
+    """Time, counted work, peak memory and sequential depth against n, log-log, slopes
+    fitted (work and memory where the series hold them: "flops", "peak_bytes"). `note`, if
+    any, goes under the title (where this run's measurements contradict it)."""
+    get = lambda key: {m: s.get(key, []) for m, s in series.items()}  # noqa: E731
+    panels = [
+        ("time_s", "time", "forward + backward time (ms)", time_title, 1e3),
+        (
+            "flops",
+            "work",
+            "forward-pass arithmetic (MFLOP, counted)",
+            "Work (counted in the graph: no clock)",
+            1e-6,
+        ),
+        (
+            "peak_bytes",
+            "memory",
             "peak memory during forward + backward (MiB)",
             "Peak memory (tracemalloc)",
-            scale=1 / 2**20,
-        )
-        k = 2
-    _loglog_panel(
-        axes[k],
-        ns,
-        get("depth"),
-        {m: s["depth"] for m, s in slopes.items()},
-        fit_from,
-        "longest chain of ops in the graph",
-        "Sequential depth (what cannot run in parallel)",
+            1 / 2**20,
+        ),
+        (
+            "depth",
+            "depth",
+            "longest chain of ops in the graph",
+            "Sequential depth (what cannot run in parallel)",
+            1.0,
+        ),
+    ]
+    panels = [p for p in panels if p[0] in ("time_s", "depth") or any(get(p[0]).values())]
+    grid = (2, 2) if len(panels) == 4 else (1, len(panels))
+    fig, axes = new_figure(*grid, size=(5.0 * grid[1], 4.2 * grid[0]))
+    for ax, (key, slope, ylabel, title, scale) in zip(np.ravel(axes), panels, strict=True):
+        fitted = {m: s[slope] for m, s in slopes.items() if slope in s}
+        _loglog_panel(ax, ns, get(key), fitted, fit_from, ylabel, title, scale=scale)
+    title = (
+        "The seed: recurrence is O(n), self-attention O(n²). Measured exponents of n "
+        f"(d = {d_model}, batch 1)"
     )
-    fig.suptitle(
-        "Recurrence is O(n), self-attention O(n²): measured exponents of n "
-        f"(d = {d_model}, batch 1)",
-        fontsize=11,
-    )
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
     return save(fig, path)
 
 

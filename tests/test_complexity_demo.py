@@ -1,0 +1,194 @@
+"""The complexity demo's measurements: counted work, the clock, the timing order, and the
+page saying so when a run's time slopes contradict the seed's O(n) against O(n²)."""
+
+import gc
+import itertools
+import time
+
+import numpy as np
+import pytest
+from tinygrad_seq.demos import complexity
+from tinygrad_seq.demos.common import DemoContext
+
+import tinygrad_seq as ts
+
+pytestmark = pytest.mark.numpy_only  # a demo's measurements; the backends are tested elsewhere
+
+
+def _work(model: str, n: int) -> int:
+    layer = complexity._layers()[model]
+    return complexity._flops(ts.graph.trace(layer(complexity._input(n))))
+
+
+def test_a_product_counts_2mkp_with_k_from_its_left_operand():
+    x = ts.Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    w = ts.Tensor(np.ones((3, 5), np.float32), requires_grad=True)
+    y = x @ w  # (2, 5), 3 terms each: 2 · 2 · 3 · 5
+    assert complexity._flops(ts.graph.trace(y)) == 60
+    z = (y.reshape(5, 2).T).tanh()  # moving values counts nothing, tanh one per element
+    assert complexity._flops(ts.graph.trace(z)) == 60 + 10
+
+
+@pytest.mark.parametrize("model", ["RNN", "LSTM"])
+def test_the_recurrent_layers_work_grows_exactly_as_n(model):
+    assert _work(model, 64) == 2 * _work(model, 32) == 4 * _work(model, 16)
+
+
+def test_self_attentions_work_is_its_products_and_softmax_over_n_by_n():
+    d = complexity.D_MODEL
+    # four n×d by d×d projections (2nd² each) and their biases (nd each); QKᵀ and αV (2n²d
+    # each), the 1/√d scale and the softmax (n² each)
+    expected = [4 * (2 * n * d * d + n * d) + 2 * (2 * n * n * d) + 2 * n * n for n in (8, 16)]
+    assert [_work("self-attention", n) for n in (8, 16)] == expected
+
+
+def test_time_is_cpu_time_not_the_wait_for_a_core():
+    """A layer that waits (as a process does while other work has its core) takes no CPU
+    time: the wall clock, which the demo used before, counted the wait."""
+    x = ts.Tensor(np.ones(3, np.float32), requires_grad=True)
+    waiting = lambda x: (time.sleep(0.05), x * 2)[1]  # noqa: E731
+    assert complexity._clock()[0] == "CPU time"
+    assert complexity._time(waiting, x) < 0.02
+
+
+def test_time_pauses_the_garbage_collector_and_restores_it():
+    x = ts.Tensor(np.ones(3, np.float32), requires_grad=True)
+    seen = []
+
+    def layer(x):
+        seen.append(gc.isenabled())
+        return x * 2
+
+    assert gc.isenabled()
+    complexity._time(layer, x)
+    assert seen == [False] and gc.isenabled()
+
+    def failing(x):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        complexity._time(failing, x)
+    assert gc.isenabled()
+
+
+def _fake_run(monkeypatch, tmp_path, seconds, size="tiny"):
+    """The demo run with each layer replaced by its name and _time by seconds(model, n);
+    returns (result, the order the cases were timed in, what the figure was given)."""
+    from tinygrad_seq.viz import plots
+
+    order = []
+    drawn = {}
+
+    def fake_time(layer, x):
+        order.append((layer, x.shape[1]))
+        return seconds(layer, x.shape[1])
+
+    def counts(layer, x, track_memory):
+        n = x.shape[1]
+        if layer == "self-attention":
+            return {"depth": 16, "flops": n * n, "peak_bytes": float(n * n)}
+        return {"depth": 4 * n, "flops": n, "peak_bytes": float(n)}
+
+    def figure(path, *args, **kwargs):
+        drawn.update(kwargs)
+        return path
+
+    monkeypatch.setattr(
+        complexity, "_layers", lambda: {m: m for m in ("RNN", "LSTM", "self-attention")}
+    )
+    monkeypatch.setattr(complexity, "_time", fake_time)
+    monkeypatch.setattr(complexity, "_counts_and_memory", counts)
+    monkeypatch.setattr(plots, "complexity_figure", figure)
+    result = complexity.run(DemoContext(out=tmp_path, size=size))
+    return result, order, drawn
+
+
+def test_each_cases_runs_go_back_to_back_in_a_few_sweeps(monkeypatch, tmp_path):
+    """Runs of other cases in between leave the caches cold (a fixed cost per run, which
+    flattened attention's slope): a case's runs come in at most ROUNDS + 1 blocks (the
+    first run, then one block per sweep), and every sweep visits every case in turn."""
+    result, order, _ = _fake_run(monkeypatch, tmp_path, lambda m, n: 1e-7 if n <= 64 else 1.0)
+    blocks = [case for case, _ in itertools.groupby(order)]
+    for case in set(order):
+        assert blocks.count(case) <= complexity.ROUNDS + 1, case
+    runs = result["numbers"]["runs"]
+    assert max(runs.values()) == complexity.MAX_RUNS  # the fast cases: a long block each
+    longest = max(len(list(g)) for _, g in itertools.groupby(order))
+    assert longest >= (complexity.MAX_RUNS - 1) // complexity.ROUNDS
+
+
+def test_a_run_whose_time_slopes_contradict_the_claim_says_so(monkeypatch, tmp_path):
+    # the RNN's time grows as n², attention's as n: the opposite of the seed's claim
+    def seconds(model, n):
+        return 1e-6 * n * n if model == "RNN" else 1e-4 * n
+
+    result, _, drawn = _fake_run(monkeypatch, tmp_path, seconds)
+    assert "In this run the time slopes contradict the seed's claim" in result["measured"]
+    assert "the RNN's (2.00)" in result["measured"] and "(1.00)" in result["measured"]
+    assert "contradicts the claim" in result["headline"]
+    assert result["numbers"]["time_contradicts_claim"] == ["RNN", "LSTM"]  # LSTM: 1.00 too
+    assert drawn["note"].startswith("This run's time slopes contradict it: RNN 2.00, LSTM 1.00")
+    # the counted work (no clock) is quoted beside it
+    assert "RNN 1.00, LSTM 1.00 against self-attention's 2.00" in result["measured"]
+
+
+def test_a_run_that_bears_the_claim_out_claims_no_contradiction(monkeypatch, tmp_path):
+    def seconds(model, n):
+        return 1e-6 * n * n if model == "self-attention" else 1e-4 * n
+
+    result, _, drawn = _fake_run(monkeypatch, tmp_path, seconds)
+    assert "contradict" not in result["measured"] + result["headline"]
+    assert result["numbers"]["time_contradicts_claim"] == [] and drawn["note"] == ""
+
+
+def test_the_page_names_the_clock_and_the_work(monkeypatch, tmp_path):
+    result, _, drawn = _fake_run(monkeypatch, tmp_path, lambda m, n: 1e-4 * n)
+    assert result["numbers"]["clock"] == "CPU time"
+    assert "Time is the process's CPU time" in result["measured"]
+    assert drawn["time_title"] == "Time (least CPU time of several runs)"
+    assert "work slope 2.00 vs 1.00" in result["headline"]
+    key = result["key"]["fitted work exponent (counted): self-attention / RNN / LSTM"]
+    assert key == "2.00 / 1.00 / 1.00"
+
+
+def _series(ns):
+    n = np.array(ns, float)
+    return {
+        "RNN": {
+            "time_s": list(1e-4 * n),
+            "flops": list(4e3 * n),
+            "peak_bytes": list(1e3 * n),
+            "depth": list(4 * n),
+        },
+        "self-attention": {
+            "time_s": list(1e-6 * n**2),
+            "flops": list(130 * n**2),
+            "peak_bytes": list(8 * n**2),
+            "depth": [16] * len(ns),
+        },
+    }
+
+
+def test_the_figure_shows_the_counted_work_and_any_contradiction(tmp_path, monkeypatch):
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128, 256]
+    slopes = {
+        "RNN": {"time": 1.0, "work": 1.0, "memory": 1.0, "depth": 1.0},
+        "self-attention": {"time": 2.0, "work": 2.0, "memory": 2.0, "depth": 0.0},
+    }
+    drawn = []
+    save = plots.save
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    note = "This run's time slopes contradict it: RNN 2.10 against self-attention's 1.50"
+    plots.complexity_figure(tmp_path / "c.png", ns, _series(ns), slopes, 64, 32, note=note)
+    (fig,) = drawn
+    time_ax, work_ax, memory_ax, depth_ax = fig.axes
+    assert "Work" in work_ax.get_title() and "MFLOP" in work_ax.get_ylabel()
+    (attention,) = [line for line in work_ax.get_lines() if "self-attention" in line.get_label()]
+    np.testing.assert_allclose(attention.get_ydata(), 130e-6 * np.array(ns, float) ** 2)
+    assert "Sequential depth" in depth_ax.get_title() and "memory" in memory_ax.get_ylabel()
+    assert fig._suptitle.get_text().endswith("\n" + note)
+    assert "The seed: recurrence is O(n)" in fig._suptitle.get_text()
+    plots.complexity_figure(tmp_path / "d.png", ns, _series(ns), slopes, 64, 32)
+    assert "\n" not in drawn[-1]._suptitle.get_text()  # no contradiction, no second line

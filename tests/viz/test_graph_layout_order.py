@@ -4,11 +4,12 @@ every time step in the same rows, and a colour key that reads in decades."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import combinations
 
 import pytest
-from tinygrad_seq.viz.graph_render import graph_to_dot
+from tinygrad_seq.viz.graph_render import VIRIDIS, graph_to_dot
 
 import tinygrad_seq as ts
 
@@ -174,3 +175,96 @@ def test_reordered_finds_a_swap():
     columns = {"t=0": [["x()"], ["f()", "i()"]], "t=1": [["x()"], ["i()", "f()"]]}
     assert reordered(columns) == [("t=0", "t=1", "f()", "i()")]
     assert reordered({"t=0": [["f()", "i()"]], "t=1": [["f()"], ["i()"]]}) == []
+
+
+# ------------------------------------------------------------------ the colour key
+def _key_swatches(source: str) -> list[tuple[str, str]]:
+    """(label, fill) of the key's swatches on the log scale, top (largest) first, as
+    Graphviz places them."""
+    from tests.viz.test_graph_render import parse_dot
+
+    dot = parse_dot(source)
+    names = [n for n in dot.nodes if n.startswith("legend") and n[6:].isdigit()]
+    objects = _layout(source)["objects"]
+    ys = {o["name"]: float(o["pos"].split(",")[1]) for o in objects if "pos" in o}
+    names.sort(key=lambda n: -ys[n])
+    return [(dot.nodes[n]["label"], dot.nodes[n]["fillcolor"]) for n in names]
+
+
+def _mapping(source: str) -> tuple[float, float]:
+    """(a, b) of the colour scale, position = a log10(norm) + b, fitted to the nodes that
+    print their norm (those not clamped at either end of the scale)."""
+    from tests.viz.test_graph_render import palette_position, parse_dot
+
+    points = []
+    for attrs in parse_dot(source).nodes.values():
+        found = re.search(r"‖g‖ (\S+)$", attrs.get("label", ""))
+        if found and float(found.group(1)) > 0 and attrs.get("fillcolor", "").startswith("#"):
+            position = palette_position(attrs["fillcolor"])
+            if 0.02 < position < 0.98:
+                points.append((math.log10(float(found.group(1))), position))
+    n = len(points)
+    assert n >= 5
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    a = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    return a, my - a * mx
+
+
+@pytest.mark.parametrize("model, steps", [("rnn", 20), ("lstm", 20), ("lstm", 4), ("gru", 4)])
+def test_the_key_reads_in_decades_in_the_colours_the_norms_get(model, steps):
+    """The key read 1e+00, 7e-02, 5e-03, 4e-04, ... (six values evenly spread between the
+    largest and smallest norm). It now reads 1, 1e-1, 1e-2, ... top to bottom, and each
+    swatch has the colour a node of that norm is drawn in."""
+    from tests.viz.test_graph_render import palette_position
+
+    built = _built(model, steps)
+    source = graph_to_dot(
+        built.loss, collapse=3 if steps > 12 else None, module=built.model, detail="symbols"
+    )
+    swatches = _key_swatches(source)
+    values = [float(label) for label, _ in swatches]
+    assert len(values) >= 3
+    assert values[0] == 1.0  # the loss's own gradient
+    assert all(10 ** round(math.log10(v)) == v for v in values), values  # powers of ten
+    assert all(a / b == pytest.approx(10) for a, b in zip(values, values[1:], strict=False))
+    assert [label for label, _ in swatches][:3] == ["1", "1e-1", "1e-2"]
+    a, b = _mapping(source)
+    for value, (_, fill) in zip(values, swatches, strict=True):
+        assert palette_position(fill) == pytest.approx(a * math.log10(value) + b, abs=0.02)
+
+
+def test_the_key_reads_the_few_norms_below_it_with_its_bottom_swatch():
+    """The Transformer's b_K gradients (~1e-9, zero but for rounding) are drawn in the
+    bottom colour; the key's bottom swatch says so ("≤ 2e-3"), the others are decades."""
+    built = _built("transformer", 4)
+    swatches = _key_swatches(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    labels = [label for label, _ in swatches]
+    assert labels[-1].startswith("≤ ") and float(labels[-1][2:]) < float(labels[-2])
+    assert labels[:-1] == ["1", "1e-1", "1e-2"]
+    assert swatches[-1][1] == VIRIDIS[0]
+
+
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [
+        (-5.8, 0.0, ["1", "1e-1", "1e-2", "1e-3", "1e-4", "1e-5"]),
+        (-4.05, 0.0, ["1", "1e-1", "1e-2", "1e-3", "1e-4"]),
+        (-3.0, 0.0, ["1", "1e-1", "1e-2", "1e-3"]),  # ends on a decade exactly
+        (-2.2, 0.5, ["1", "1e-1", "1e-2"]),
+        (-1.0, 1.0, ["10", "1", "1e-1"]),
+        (-24.0, 0.0, ["1", "1e-4", "1e-8", "1e-12", "1e-16", "1e-20", "1e-24"]),  # every 4th
+        (-7.2, 0.0, ["1", "1e-2", "1e-4", "1e-6"]),  # 8 decades: every second
+        (-12.5, -3.2, ["1e-4", "1e-6", "1e-8", "1e-10", "1e-12"]),
+        (-1.7, 0.0, ["1", "3e-1", "1e-1", "3e-2"]),  # under two decades: 1 and 3
+        (0.0, 0.54, ["3", "2", "1"]),  # under a decade: 1 to 9
+        (0.05, 0.12, ["1.3", "1.1"]),  # no round value inside: the ends
+    ],
+)
+def test_key_ticks(lo, hi, expected):
+    from tinygrad_seq.viz.graph_render import KEY_MOST, _key_ticks
+
+    ticks = _key_ticks(lo, hi)
+    assert [label for _, label in ticks] == expected
+    assert len(ticks) <= KEY_MOST
+    assert all(10**lo * 0.999 <= v <= 10**hi * 1.001 for v, _ in ticks)
+    assert [v for v, _ in ticks] == sorted((v for v, _ in ticks), reverse=True)

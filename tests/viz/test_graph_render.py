@@ -356,8 +356,10 @@ def test_the_colour_key_spans_the_edges_below_every_node(rng):
     (key,) = [c for c in dot.clusters.values() if c.label == "‖g‖"]
     labels = [dot.nodes[n]["label"] for n in key.nodes]
     lowest_label = min(float(v) for v in labels if v not in ("0", "nan"))
-    assert lowest_label == pytest.approx(min(shares), rel=0.35)  # "1e-03": one digit
-    assert lowest_label < lowest_node / 2
+    # the key reads down to the decade just above the smallest share (its ticks are
+    # powers of ten): 1e-2 for 1.2e-3, where the nodes alone would stop it at 1e-2 as well
+    # but colour that share as their own darkest
+    assert min(shares) <= lowest_label < 10 * min(shares)
 
 
 def test_vanishing_gradient_is_darker_at_early_steps(rng):
@@ -380,15 +382,22 @@ def test_legend_spans_the_norms_and_disappears_without_grads(rng):
     after = parse_dot(graph_to_dot(loss))
     (key,) = [c for c in after.clusters.values() if c.label == "‖g‖"]
     fills = {after.nodes[n]["fillcolor"] for n in key.nodes}
-    assert {VIRIDIS[0], VIRIDIS[-1], ZERO_GRAD} <= fills
+    assert ZERO_GRAD in fills and len(fills) >= 4  # "0", and three or more values
+    # the key's values lie within the norms drawn, each in the colour such a norm gets
+    drawn = [a for n, a in after.nodes.items() if "‖g‖" in a["label"]]
+    norms = [float(a["label"].rsplit(" ", 1)[1]) for a in drawn]
+    for n in key.nodes:
+        if n[6:].isdigit():
+            value = float(after.nodes[n]["label"])
+            assert 0.95 * min(norms) <= value <= 1.05 * max(norms)
     plain = parse_dot(graph_to_dot(loss, show_grads=False))
     assert not any(c.label == "‖g‖" for c in plain.clusters.values())
     assert not any("‖g‖" in a["label"] for a in plain.nodes.values())
 
 
 def test_legend_labels_differ_when_the_norms_span_under_a_decade():
-    """Six swatches between 1.0 and 3.5 read 3e+00, 3e+00, 2e+00, ... with one digit: each
-    label now has the digits it needs to differ from its neighbours."""
+    """Between 1.0 and 3.5 there is one power of ten: the key reads 1, 2, 3 instead (each
+    label differs from its neighbours and is a round number within the norms)."""
     x = ts.Tensor(np.ones(3), requires_grad=True, name="x")
     loss = backward_with_norms((x * 2.0).sum())  # norms 1 (L), √3, 2√3 (x)
     dot = parse_dot(graph_to_dot(loss))
@@ -396,10 +405,7 @@ def test_legend_labels_differ_when_the_norms_span_under_a_decade():
     labels = [
         dot.nodes[n]["label"] for n in key.nodes if n.startswith("legend") and n[6:].isdigit()
     ]
-    assert len(labels) == 6 and len(set(labels)) == 6, labels
-    values = sorted(float(v) for v in labels)
-    assert values[0] == pytest.approx(1.0, rel=0.02)  # two digits: within 2 %
-    assert values[-1] == pytest.approx(2 * math.sqrt(3), rel=0.02)
+    assert labels == ["1", "2", "3"], labels  # listed bottom first
     assert graph_render._distinct_labels([1e-3, 1e-2]) == ["1e-03", "1e-02"]  # one digit
 
 

@@ -8,6 +8,7 @@ checks what a reader of the picture would see.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -44,21 +45,24 @@ def _heading(source: str) -> str:
 def test_the_key_pairs_larger_numbers_with_lighter_colours(rng):
     loss, _, _ = unrolled_rnn(rng, T=6)
     swatches = _key(parse_dot(graph_to_dot(backward_with_norms(loss))))
-    assert len(swatches) == 6
+    assert len(swatches) >= 3
     by_colour = sorted(swatches, key=lambda s: palette_position(s[1]))
     values = [float(label) for label, _, _ in by_colour]
     assert values == sorted(values) and values[0] < values[-1] / 10
-    # the darkest swatch reads the smallest norm, the yellow one the largest
-    assert by_colour[0][1] == VIRIDIS[0] and by_colour[-1][1] == VIRIDIS[-1]
+    # round values, evenly apart on the log scale: 3e-2, 1e-1, 3e-1, 1 over 1.6 decades
+    assert all(float(f"{v:.0e}") == v for v in values), values
+    steps = [math.log10(b / a) for a, b in zip(values, values[1:], strict=False)]
+    assert max(steps) - min(steps) < 0.1, values
 
 
 def test_key_text_is_black_on_the_yellow_end_and_white_on_the_dark_end(rng):
     loss, _, _ = unrolled_rnn(rng, T=4)
     dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
-    fonts = {fill: font for _, fill, font in _key(dot)}
-    assert fonts[VIRIDIS[-1]] == "#000000"  # lightest fill: black text
-    assert fonts[VIRIDIS[0]] == "#ffffff"  # darkest fill: white text
-    # and the nodes drawn in those colours read the same way
+    swatches = sorted(_key(dot), key=lambda s: palette_position(s[1]))
+    assert swatches[-1][2] == "#000000"  # lightest fill: black text
+    assert swatches[0][2] == "#ffffff"  # darkest fill: white text
+    assert all(font == graph_render._text_colour(fill) for _, fill, font in swatches)
+    # and the nodes drawn in the scale's end colours read the same way
     for attrs in dot.nodes.values():
         if attrs.get("fillcolor") == VIRIDIS[-1]:
             assert attrs["fontcolor"] == "#000000"

@@ -264,7 +264,7 @@ def test_a_multi_line_error_is_reported_on_one_line(capsys, monkeypatch):
 
 
 def step_clusters(dot: str) -> list[int]:
-    return [int(t) for t in re.findall(r'label="t=(\d+)"', dot)]
+    return [int(t) for t in re.findall(r'label="t=(\d+)(?:\\r)?"', dot)]  # (\r: from the right)
 
 
 def test_graph_draws_every_step_up_to_12_and_collapses_from_13(capsys, tmp_path):

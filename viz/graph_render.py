@@ -78,7 +78,7 @@ NO_GRAD = "#f2f2f2"  # needs a gradient, but none was recorded
 FONT = "DejaVu Sans"
 FONT_BOLD = FONT + " Bold"  # short labels only (clusters): no table for its widths
 FONT_FALLBACKS = "Bitstream Vera Sans,Verdana,Geneva,sans-serif"
-FONT_SIZE, FONT_SMALL = "11", "9"  # named tensors and weights; ops and inputs
+FONT_SIZE, FONT_SMALL = "11", "9"  # tensors, ops and weights; inputs and constants
 RANKSEP = "0.25"  # inches between ranks (columns): the pictures are wide enough
 # Fills when no gradients are shown.
 PLAIN = {"param": "#fde9b5", "named": "#cfe0f5", "op": "#eef3fb", "input": "#ffffff"}
@@ -643,7 +643,7 @@ def _node_attrs(
             shape="ellipse",
             style="filled",
             color="#666666",
-            fontsize=FONT_SMALL,
+            fontsize=FONT_SIZE,
             margin="0.04,0.02",
         )
     if is_root:
@@ -895,8 +895,12 @@ def _dot_source(
                     continue
                 last = child.rsplit("/", 1)[-1]
                 is_step = step_of(last) is not None
+                # "\l" ("\r") ends a line set from its box's left (right) edge: Graphviz
+                # has no widths for the bold face and sizes the box from narrower ones
+                # (Times'), so a centred name stuck out of its cluster on both sides
+                end = "\\r" if is_step else "\\l"
                 sub.attr(
-                    label=_dot_text(last),
+                    label=graphviz.nohtml(_dot_text(last) + end),
                     style="rounded,filled",
                     color="#8a93a8",
                     fillcolor=STEP_FILL if is_step else CLUSTER_FILL[min(depth, 2)],
@@ -1395,7 +1399,7 @@ class _XdotPainter:
                 fitted = size
                 natural = self._text_width(text, bold) * size
                 # Graphviz has widths for the regular face only; a bold label (a cluster's
-                # name) has room around it and is drawn at its size
+                # name, set from its box's edge: "\l") has room beside it: drawn at its size
                 if not bold and natural > op["width"] * 1.02 and natural > 0:
                     fitted = size * op["width"] / natural
                 align = {"l": "left", "c": "center", "r": "right"}[op["align"]]

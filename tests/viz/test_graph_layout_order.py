@@ -43,6 +43,16 @@ def _command_layout(model: str, steps: int, detail: str, module: bool = True) ->
     return _layout(source)
 
 
+def _name(cluster: dict) -> str:
+    """A cluster's name as drawn (its label less a "\\l" or "\\r" that justifies it); ""
+    for a node, or a subgraph that is no cluster (it inherits its parent's label)."""
+    from tests.viz.test_graph_render import cluster_label
+
+    if not cluster.get("name", "").startswith("cluster"):
+        return ""
+    return cluster_label(cluster.get("label", ""))
+
+
 def _title(obj: dict) -> str:
     return obj.get("label", "").split("\\n")[0]
 
@@ -56,10 +66,10 @@ def step_columns(layout: dict) -> dict[str, list[list[str]]]:
     by_id = {o["_gvid"]: o for o in objs}
     step_of = {}
     for cluster in objs:
-        if "nodes" in cluster and re.fullmatch(r"t=\d+", cluster.get("label", "")):
+        if "nodes" in cluster and re.fullmatch(r"t=\d+", _name(cluster)):
             for i in cluster["nodes"]:
                 if objs[i].get("shape") != "point":
-                    step_of[objs[i]["_gvid"]] = cluster["label"]
+                    step_of[objs[i]["_gvid"]] = _name(cluster)
     parents: dict[int, list[int]] = {}
     for edge in layout.get("edges", []):
         if edge.get("style") != "invis":
@@ -160,7 +170,7 @@ def test_the_steps_stay_level_in_one_row_with_the_rows_fixed():
         rows: dict[int, list[list[float]]] = {}  # the steps under each cluster
         for parent in objs:
             for i in parent.get("subgraphs", ()):
-                if re.fullmatch(r"t=\d+", objs[i].get("label", "")):
+                if re.fullmatch(r"t=\d+", _name(objs[i])):
                     box = [float(v) for v in objs[i]["bb"].split(",")]
                     rows.setdefault(parent["_gvid"], []).append(box)
         assert len(rows) == (2 if model == "attention" else 1)
@@ -268,3 +278,98 @@ def test_key_ticks(lo, hi, expected):
     assert len(ticks) <= KEY_MOST
     assert all(10**lo * 0.999 <= v <= 10**hi * 1.001 for v, _ in ticks)
     assert [v for v, _ in ticks] == sorted((v for v, _ in ticks), reverse=True)
+
+
+# ------------------------------------------------------------------ the PNG's text
+def _painted(layout: dict):
+    """The axes a PNG without the dot program is painted on, sized as _png_from_layout
+    sizes it (one unit of the layout is one point), and drawn, so texts have extents."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from tinygrad_seq.viz import graph_render
+
+    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+    fig = Figure(figsize=((x1 - x0) / 72.0, (y1 - y0) / 72.0), dpi=72)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_axis_off()
+    graph_render._paint_layout(ax, layout)
+    fig.canvas.draw()
+    return ax
+
+
+def _extent(ax, text) -> tuple[float, float, float, float]:
+    """A drawn text's box in the layout's units: (x0, y0, x1, y1)."""
+    box = text.get_window_extent().transformed(ax.transData.inverted())
+    return box.x0, box.y0, box.x1, box.y1
+
+
+@pytest.mark.parametrize("model, steps", [("lstm", 4), ("transformer", 4), ("attention", 3)])
+def test_png_cluster_names_sit_inside_their_boxes(model, steps):
+    """`graph transformer --out tf.png` drew "layer=0" and "self_attention", and `graph
+    lstm --steps 4` "readout", across their box's left border: Graphviz sized and centred
+    each bold name by narrower widths (it has none for the bold face). Each name now starts
+    at its box's left edge (a step's ends at its right edge) and stays inside the box."""
+    layout = _command_layout(model, steps, "symbols")
+    ax = _painted(layout)
+    clusters = [o for o in layout["objects"] if ("nodes" in o or "subgraphs" in o) and _name(o)]
+    checked = 0
+    for cluster in clusters:
+        bx0, by0, bx1, by1 = (float(v) for v in cluster["bb"].split(","))
+        (text,) = [
+            t
+            for t in ax.texts
+            if t.get_text() == _name(cluster)
+            and bx0 <= t.get_position()[0] <= bx1
+            and by0 <= t.get_position()[1] <= by1
+        ]
+        x0, y0, x1, y1 = _extent(ax, text)
+        name = _name(cluster)
+        assert bx0 + 4 <= x0 and x1 <= bx1 - 4, (name, (x0, x1), (bx0, bx1))
+        assert by0 <= y0 and y1 <= by1, name
+        if re.fullmatch(r"t=\d+", name):
+            assert bx1 - x1 < 12  # at the right edge, where the steps' names always were
+        elif name != "‖g‖":  # (the key's name is centred)
+            assert x0 - bx0 < 12, name  # at the left edge
+        checked += 1
+    assert checked >= (6 if model == "lstm" else 8)
+
+
+def test_svg_cluster_names_start_at_their_boxes_edge(tmp_path):
+    """The SVG sets each cluster's name from the edge it is justified to (text-anchor start
+    or end), not centred on Graphviz's too narrow estimate of its bold width."""
+    built = _built("lstm", 4)
+    path = ts.viz.render_graph(built.loss, tmp_path / "l.svg", module=built.model, renderer="wasm")
+    svg = open(path).read()
+    groups = re.findall(r'<g id="clust\d+" class="cluster">(.*?)</g>', svg, flags=re.S)
+    anchors = {}
+    for group in groups:
+        found = re.search(r'<text[^>]*text-anchor="(\w+)" x="([\d.]+)"[^>]*>([^<]+)</text>', group)
+        outline = re.search(r'<(?:path|polygon)[^>]* (?:d|points)="([^"]*)"', group)
+        if found and outline:
+            xs = [float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", outline.group(1))]
+            anchors[found.group(3)] = found.group(1)
+            assert min(xs) < float(found.group(2)) < max(xs), found.group(3)
+    assert anchors["lstm"] == anchors["readout"] == "start"
+    assert {anchors[f"t={t}"] for t in range(4)} == {"end"}
+    assert anchors["‖g‖"] == "middle"
+
+
+def test_png_op_ellipses_are_lettered_as_large_as_the_named_boxes():
+    """Ops (ellipses) were set in 9 pt, the named tensors and weights (boxes) in 11 pt: on a
+    slide an op's name read smaller than its neighbours'. They now share one size."""
+    layout = _command_layout("rnn", 4, "ops")
+    sizes: dict[str, set[float]] = {}
+    for obj in layout["objects"]:
+        if not re.fullmatch(r"n\d+", obj.get("name", "")):  # a drawn tensor
+            continue
+        kind = "input" if "dashed" in obj.get("style", "") else obj.get("shape")
+        for op in obj.get("_ldraw_", []):
+            if op["op"] == "F":
+                sizes.setdefault(kind, set()).add(float(op["size"]))
+    assert sizes["ellipse"] == sizes["box"] == {11.0}, sizes
+    ax = _painted(layout)
+    drawn = {t.get_fontsize() for t in ax.texts if t.get_text() in ("matmul", "add")}
+    assert drawn and min(drawn) >= 0.95 * 11.0, drawn  # as set (fitted to Graphviz's width)

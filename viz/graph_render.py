@@ -1060,7 +1060,7 @@ KEY_MANTISSAS = ((1,), (1, 3), (1, 2, 5), tuple(range(1, 10)))
 def _key_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
     """The key's values between 10**lo and 10**hi, largest first, with their labels.
 
-    Powers of ten (1, 1e-1, 1e-2, ...), every second or third one when there would be more
+    Powers of ten (1, 1e-1, 1e-2, ...), every second (third, ...) one when there would be more
     than KEY_MOST of them, so that each swatch reads at a glance and one step down the key
     is the same factor all the way. A scale spanning under two decades holds too few of
     them: then 1 and 3, 1-2-5 or 1 to 9 times powers of ten, whichever first gives three

@@ -150,7 +150,8 @@ def build(model: str, steps: int) -> Built:
     type=click.IntRange(1, 500),
     default=4,
     show_default=True,
-    help="Time steps to unroll (sequence length; the MLP ignores it).",
+    help="Sequence length: the steps an RNN, LSTM or GRU unrolls, the input (and output) "
+    "length of seq2seq and attention, the tokens of the Transformer; the MLP ignores it.",
 )
 @click.option(
     "--out",
@@ -205,8 +206,17 @@ def graph(
     seed: int,
     backend: str,
 ) -> None:
-    """Render MODEL's computation graph (mlp, rnn, lstm, gru, seq2seq, attention,
-    transformer) after one forward and backward pass, coloured by gradient norm."""
+    """Render MODEL's computation graph after one forward and backward pass, coloured by
+    gradient norm.
+
+    \b
+    MODEL is one of
+      mlp             an MLP with two hidden layers, on one input
+      rnn, lstm, gru  one recurrent layer, unrolled over --steps
+      seq2seq         an LSTM encoder-decoder with teacher forcing
+      attention       the same seq2seq with additive (Bahdanau) attention
+      transformer     one encoder and one decoder layer
+    """
     from tinygrad_seq.viz import render_graph, renderer_for
 
     if out is None:
@@ -262,7 +272,11 @@ def graph(
         renderer=renderer,
     )
     fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
+    # (as render_graph's collapse: one hidden step would be drawn, not summarised)
+    summarised = collapse and steps > 2 * collapse + 1
     click.echo(
-        f"wrote {path}: {len(graph_view)} nodes, {len(graph_view.parameters())} "
-        f"weights; renderer: {renderer_for(fmt_used, renderer)}"
+        f"wrote {path}: a graph of {len(graph_view)} recorded nodes, "
+        f"{len(graph_view.parameters())} weights"
+        + (f" (t={collapse}..{steps - collapse - 1} summarised)" if summarised else "")
+        + f"; renderer: {renderer_for(fmt_used, renderer)}"
     )

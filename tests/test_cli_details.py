@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from tinygrad_seq.demos import common, derivations_demo, graphs_demo, vanishing
@@ -324,3 +325,28 @@ def test_bench_forwards_seed_and_quick_and_the_runners_failure(capsys, tmp_path,
     (forwarded,) = seen
     assert forwarded[forwarded.index("--seed") + 1] == "5" and "--quick" in forwarded
     assert forwarded[forwarded.index("--workloads") + 1] == "W5"
+
+
+@pytest.mark.numpy_only
+def test_graph_says_which_steps_it_summarised(capsys, tmp_path):
+    out = str(tmp_path / "g.dot")
+    for argv, said in (
+        (["--steps", "20"], "(t=3..16 summarised)"),
+        (["--steps", "8", "--collapse", "2"], "(t=2..5 summarised)"),
+        (["--steps", "7", "--collapse", "3"], None),  # one hidden step: drawn
+        (["--steps", "20", "--collapse", "0"], None),
+    ):
+        code, printed, err = run_cli(capsys, "graph", "rnn", *argv, "--out", out)
+        assert code == 0, err
+        assert "recorded nodes" in printed
+        assert (said in printed) if said else ("summarised" not in printed), (argv, printed)
+        summary_drawn = "steps …" in Path(out).read_text()
+        assert summary_drawn == (said is not None), argv
+
+
+def test_graph_help_says_what_each_model_is(capsys):
+    code, printed, _ = run_cli(capsys, "graph", "--help")
+    assert code == 0
+    flat = " ".join(printed.split())
+    assert "attention the same seq2seq with additive (Bahdanau) attention" in flat
+    assert "the tokens of the Transformer" in flat

@@ -45,7 +45,9 @@ class _Console:
         except BrokenPipeError:
             self.reader_gone = True
             # stdout onto /dev/null, so that the flush at exit does not fail again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 @click.command(name="derive")

@@ -218,6 +218,7 @@ def graph(
       transformer     one encoder and one decoder layer
     """
     from tinygrad_seq.viz import render_graph, renderer_for
+    from tinygrad_seq.viz.graph_render import collapsed_steps
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
@@ -272,11 +273,13 @@ def graph(
         renderer=renderer,
     )
     fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
-    # (as render_graph's collapse: one hidden step would be drawn, not summarised)
-    summarised = collapse and steps > 2 * collapse + 1
+    hidden = [
+        f"{group + ' ' if group else ''}t={steps[0]}..{steps[-1]}"
+        for group, steps in collapsed_steps(graph_view, collapse).items()
+    ]
     click.echo(
         f"wrote {path}: a graph of {len(graph_view)} recorded nodes, "
         f"{len(graph_view.parameters())} weights"
-        + (f" (t={collapse}..{steps - collapse - 1} summarised)" if summarised else "")
+        + (f" ({', '.join(hidden)} summarised)" if hidden else "")
         + f"; renderer: {renderer_for(fmt_used, renderer)}"
     )

@@ -331,12 +331,14 @@ def test_bench_forwards_seed_and_quick_and_the_runners_failure(capsys, tmp_path,
 def test_graph_says_which_steps_it_summarised(capsys, tmp_path):
     out = str(tmp_path / "g.dot")
     for argv, said in (
-        (["--steps", "20"], "(t=3..16 summarised)"),
-        (["--steps", "8", "--collapse", "2"], "(t=2..5 summarised)"),
-        (["--steps", "7", "--collapse", "3"], None),  # one hidden step: drawn
-        (["--steps", "20", "--collapse", "0"], None),
+        (["rnn", "--steps", "20"], "(rnn t=3..16 summarised)"),
+        (["rnn", "--steps", "8", "--collapse", "2"], "(rnn t=2..5 summarised)"),
+        (["rnn", "--steps", "7", "--collapse", "3"], None),  # one hidden step: drawn
+        (["rnn", "--steps", "20", "--collapse", "0"], None),
+        (["attention", "--steps", "9", "--collapse", "3"], "(decoder t=3..5, encoder t=3..5"),
+        (["transformer", "--steps", "20"], None),  # positions, not steps: nothing hidden
     ):
-        code, printed, err = run_cli(capsys, "graph", "rnn", *argv, "--out", out)
+        code, printed, err = run_cli(capsys, "graph", *argv, "--out", out)
         assert code == 0, err
         assert "recorded nodes" in printed
         assert (said in printed) if said else ("summarised" not in printed), (argv, printed)

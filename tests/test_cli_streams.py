@@ -44,3 +44,15 @@ def test_an_encoding_without_the_math_characters_says_how_to_fix_it():
     err = done.stderr.decode("cp1252")
     assert done.returncode == 2 and "Traceback" not in err
     assert "(cp1252) cannot write" in err and "PYTHONIOENCODING=utf-8" in err
+
+
+def test_any_command_whose_reader_left_before_it_wrote_stops_quietly(tmp_path):
+    out = str(tmp_path / "g.dot")
+    with subprocess.Popen(
+        _cli("graph", "rnn", "--out", out), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as reader:
+        reader.stdout.close()  # gone before the command starts writing (its imports take long)
+        err = reader.stderr.read().decode()
+        code = reader.wait(timeout=300)
+    assert code == 1 and err == "", err  # (click's own handling of a closed pipe)
+    assert (tmp_path / "g.dot").exists()  # the work was done; only its report went nowhere

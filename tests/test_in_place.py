@@ -91,3 +91,38 @@ def test_item_assignment_points_to_where_and_the_array():
     t = ts.Tensor(np.zeros(3))
     with pytest.raises(TypeError, match=r"item assignment.*ts\.where.*x\.data\[index\] = value"):
         t[0] = 1.0
+
+
+def test_a_frozen_weight_is_updated_in_place_and_stays_a_parameter():
+    layer = ts.nn.Linear(2, 2)
+    layer.W.requires_grad = False  # frozen: no gradient, still a weight of the module
+    before = layer.W.numpy().copy()
+    with ts.no_grad():
+        layer.W -= 1.0
+    assert [name for name, _ in layer.named_parameters()] == ["W", "b"]
+    np.testing.assert_allclose(layer.W.numpy(), before - 1.0)
+    layer.W *= 2.0  # nothing to record for a frozen weight: in place outside no_grad too
+    np.testing.assert_allclose(layer.W.numpy(), (before - 1.0) * 2.0)
+
+
+def test_power_updates_in_place_too():
+    weight = ts.Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    with ts.no_grad():
+        weight **= 2
+    np.testing.assert_allclose(ts.backend.to_numpy(weight.data), [4.0, 9.0])
+
+
+@pytest.mark.numpy_only
+def test_a_weight_held_as_a_numpy_scalar_is_still_updated():
+    weight = ts.Tensor(2.0, requires_grad=True)
+    weight.data = weight.data * np.float32(0.5)  # by hand: a NumPy scalar, not an array
+    with ts.no_grad():
+        weight -= 0.25
+    assert weight.item() == pytest.approx(0.75)
+
+
+@pytest.mark.numpy_only
+def test_a_read_only_weight_says_so():
+    weight = ts.Tensor(np.broadcast_to(np.ones(3, np.float32), (2, 3)), requires_grad=True)
+    with ts.no_grad(), pytest.raises(ValueError, match=r"read-only.*p\.data = p\.data\.copy"):
+        weight += 1.0

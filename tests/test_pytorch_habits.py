@@ -33,7 +33,9 @@ def test_a_scalar_refuses_two_axes_plainly():
 def test_a_dtype_given_as_a_backend_points_to_set_default_dtype(name):
     layer = ts.nn.Linear(2, 2)
     lowered = name.lower()
-    with pytest.raises(ValueError, match=rf"is a dtype.*set_default_dtype\('{lowered}'\)"):
+    with pytest.raises(
+        ValueError, match=rf"is a dtype.*for {lowered} weights.*set_default_dtype\('{lowered}'\)"
+    ):
         layer.to(name)
     with pytest.raises(ValueError, match=r"unknown backend 'torch'") as caught:
         layer.to("torch")
@@ -77,3 +79,44 @@ def test_pytorchs_static_ctx_methods_are_refused_where_the_class_is_written(meth
     # a static method without ctx works as it is (backward(g) needs no self)
     static = type("Static", (ts.Function,), {**methods, method: staticmethod(lambda x: (x,)[0])})
     assert static.op_name == "Static"
+
+
+@pytest.mark.parametrize("axes", [(0, 1), (-2, -1)])
+def test_a_pytorch_swap_on_a_2d_tensor_warns_that_it_is_numpys_identity(axes):
+    x = ts.randn(2, 3)
+    with pytest.warns(UserWarning, match=r"leaves it as it is.*x\.T"):
+        assert x.transpose(*axes).shape == (2, 3)
+
+
+def test_a_real_2d_transpose_does_not_warn():
+    import warnings
+
+    x = ts.randn(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.transpose(1, 0).shape == x.T.shape == x.transpose().shape == (3, 2)
+
+
+def test_a_subclass_of_an_unnamed_op_is_named_after_itself_and_a_ufunc_may_be_forward():
+    import numpy as np
+
+    class Base(ts.Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, g):
+            return (g,)
+
+    class Derived(Base):
+        pass
+
+    class Negate(ts.Function):
+        forward = staticmethod(np.negative)  # C code: no parameters to read
+
+        def backward(self, g):
+            return (-g,)
+
+    assert (Base.op_name, Derived.op_name, Negate.op_name) == ("Base", "Derived", "Negate")
+    x = ts.Tensor([1.0, 2.0], requires_grad=True)
+    Negate.apply(x).sum().backward()
+    assert ts.backend.to_numpy(x.grad).tolist() == [-1.0, -1.0]

@@ -80,3 +80,25 @@ def test_a_leaf_needs_nothing_and_a_constant_has_no_gradient_to_keep():
     np.testing.assert_allclose(np_of(w.grad), [2.0, 2.0])
     with pytest.raises(RuntimeError, match="does not require grad"):
         ts.Tensor(np.ones(2)).retain_grad()
+
+
+def test_unrecorded_calls_ignore_it_so_gradcheck_can_run_such_a_function():
+    def fn(x):
+        h = x * 2.0
+        h.retain_grad()  # called again, unrecorded, by gradcheck's finite differences
+        return (h * h).sum()
+
+    x = ts.Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    assert ts.gradcheck(fn, x)
+    with ts.no_grad():
+        ts.Tensor(np.ones(2)).retain_grad()  # nothing recorded: nothing to keep, no error
+
+
+def test_a_retained_0d_gradient_is_an_array():
+    x = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    s = x.sum()
+    s.retain_grad()
+    (s * 3.0).backward()
+    (s * 3.0).backward()
+    assert isinstance(s.grad, ts.backend.ARRAY_TYPES) and s.grad.shape == ()
+    assert float(s.grad) == 6.0

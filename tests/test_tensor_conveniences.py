@@ -70,3 +70,18 @@ def test_squeeze_drops_size_one_axes_all_or_named():
         x.squeeze(1)
     with pytest.raises(ValueError, match="unsqueeze: axis 5 is out of range"):
         x.unsqueeze(5)
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [(np.array([7, 0, 5], np.uint8), 0), (np.array([True, False]), False)],
+)
+def test_min_of_unsigned_and_boolean_tensors(values, expected):
+    x = ts.Tensor(values)
+    assert x.min().item() == expected and x.min().dtype == values.dtype
+    assert x.max().item() == values.max()
+
+
+def test_squeeze_names_the_axis_as_it_was_given():
+    with pytest.raises(ValueError, match=r"axis -2 has size 3"):
+        ts.Tensor(np.ones((2, 3, 1))).squeeze(-2)

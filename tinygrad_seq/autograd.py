@@ -155,8 +155,11 @@ class Function:
         # missing one would go unnoticed. The engine's own ops skip the check (a call per
         # node).
         super().__init_subclass__(**kwargs)
-        if cls.op_name == "function":  # a user's op without a name: its class's (`Cube`),
-            cls.op_name = cls.__name__  # so graphs and error messages say which op it was
+        # a user's op without a name of its own takes its class's (`Cube`), so graphs and
+        # errors say which op it was; a subclass of a named op keeps that op's name
+        named_by = next(k for k in cls.__mro__ if "op_name" in k.__dict__)
+        if named_by is Function or named_by.__dict__.get("_named_after_class"):
+            cls.op_name, cls._named_after_class = cls.__name__, True
         for method in ("forward", "backward"):
             found = cls.__dict__.get(method)
             if isinstance(found, staticmethod) and _first_parameter(found.__func__) == "ctx":
@@ -183,10 +186,20 @@ class Function:
             cls.backward = _one_gradient_per_input(backward)
 
 
+def _keep_grad(t, g) -> None:
+    """retain_grad(): add g into t.grad, as a leaf's; a copy, since the pass may write into
+    g, and an array even where NumPy made g a scalar."""
+    if t.grad is None:
+        t.grad = backend.as_array(g.copy())
+    else:
+        t.grad = backend.as_array(t.grad + g)
+
+
 def _first_parameter(function) -> str | None:
-    """The name of `function`'s first parameter (None if it takes none)."""
-    code = function.__code__
-    return code.co_varnames[0] if code.co_argcount else None
+    """The name of `function`'s first parameter (None if it takes none, or is not Python
+    code: a NumPy ufunc as a static forward)."""
+    code = getattr(function, "__code__", None)
+    return code.co_varnames[0] if code is not None and code.co_argcount else None
 
 
 def _one_gradient_per_input(backward):
@@ -752,8 +765,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             g = t._grad_out
             if record:
                 reaching = _norm(g)
-            if keep and getattr(t, "_keeps_grad", False):  # retain_grad(): a copy (g may
-                t.grad = g.copy() if t.grad is None else t.grad + g  # be written into)
+            if keep and t._keeps_grad:  # retain_grad()
+                _keep_grad(t, g)
             if t._owns_grad:  # g is this node's alone: its backward may write into it
                 state.grad_owned, state.owned_by = g, token
                 grads = fn.backward(g)

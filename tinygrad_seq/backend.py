@@ -80,9 +80,10 @@ def module(name: str) -> ModuleType:
         return module(name.strip().lower())  # environment variable is read
     hint = ""
     if isinstance(name, str) and name.strip().lower().startswith("float"):
+        dtype = name.strip().lower()
         hint = (
-            f"; {name!r} is a dtype, not a backend: for float64 weights build the model "
-            f"after ts.set_default_dtype({name.strip().lower()!r})"
+            f"; {name!r} is a dtype, not a backend: for {dtype} weights build the model "
+            f"after ts.set_default_dtype({dtype!r})"
         )
     raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}{hint}")
 

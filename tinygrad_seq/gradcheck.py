@@ -84,6 +84,9 @@ def gradcheck(
     inputs: float32 rounding swamps the finite differences (a warning says so). Checked
     inputs must be leaves.
 
+    A function whose two calls at the same inputs differ (dropout in training mode) is
+    refused with a ValueError: finite differences of it would measure the noise.
+
     It leaves no trace: the inputs' arrays are perturbed in copies, and every leaf's
     `.grad` (the inputs' and those of weights `fn` uses) is as it was afterwards, even
     when `fn` raises.

@@ -8,6 +8,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,6 +90,7 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
                 p._uses += 1
         t._grad_out = None
         t._uses = 0
+        t._keeps_grad = False
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -145,6 +147,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
             y._uses += 1
         t._grad_out = None
         t._uses = 0
+        t._keeps_grad = False
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -304,7 +307,7 @@ class Tensor:
         "_owns_grad",
         "_uses",
         "_pending",
-        "_keeps_grad",  # set by retain_grad() (unset otherwise: read with getattr)
+        "_keeps_grad",  # retain_grad(): set on every recorded node (False) as it is made
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
@@ -473,7 +476,10 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this computed tensor's gradient in `.grad` at every later backward pass
         (adding up, as a leaf's does), as PyTorch's `retain_grad`: ∂L/∂h_t of a hidden
-        state, say. A leaf keeps its gradient anyway."""
+        state, say. A leaf keeps its gradient anyway, and inside `no_grad()` nothing is
+        recorded, so there it does nothing (a function gradcheck also runs unrecorded)."""
+        if not state.grad_enabled:
+            return
         if not self.requires_grad:
             raise RuntimeError(
                 "retain_grad: this tensor does not require grad, so no gradient reaches it "
@@ -647,10 +653,12 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return _apply1(ops.Neg(), self)
 
-    # In-place operators. A weight (a leaf that requires grad) changes in place inside
-    # `no_grad()`: the update idiom `p -= lr * p.grad`, as an optimizer's step. Outside it
-    # the update could not be recorded, so it is refused. Any other tensor gets a new one,
-    # `a += b` meaning `a = a + b`: a graph that saved the old value stays right.
+    # In-place operators. A weight (a leaf that requires grad, or a module's Parameter,
+    # frozen too) changes in place inside `no_grad()`: the update idiom `p -= lr * p.grad`,
+    # as an optimizer's step (a graph recorded before it saved the old array: backpropagate
+    # first, as a training step does). Outside no_grad a weight's update could not be
+    # recorded, so it is refused. Any other tensor gets a new one, `a += b` meaning
+    # `a = a + b`: a graph that saved the old value stays right.
     def __iadd__(self, other) -> Tensor:
         return self._in_place(other, "+=", Tensor.__add__)
 
@@ -663,19 +671,33 @@ class Tensor:
     def __itruediv__(self, other) -> Tensor:
         return self._in_place(other, "/=", Tensor.__truediv__)
 
+    def __ipow__(self, other) -> Tensor:
+        return self._in_place(other, "**=", Tensor.__pow__)
+
     def _in_place(self, other, symbol: str, out_of_place) -> Tensor:
-        if self._ctx is not None or not self.requires_grad:
+        # a weight: a leaf that requires grad, or a Parameter (a subclass) whatever its flag
+        if self._ctx is not None or not (self.requires_grad or self.__class__ is not Tensor):
             return out_of_place(self, other)
         what = f"'{self.name}'" if self.name else f"a weight of shape {tuple(self.shape)}"
-        if state.grad_enabled:
+        if state.grad_enabled and self.requires_grad:
             raise RuntimeError(
                 f"{symbol} on {what}, a leaf that requires grad: an in-place change of a weight "
                 f"cannot be recorded for backward. For an update step, do it inside "
                 f"`with ts.no_grad():` (p -= lr * p.grad) or use ts.optim; for a new tensor "
-                f"write p = p {symbol[0]} ..."
+                f"write p = p {symbol[:-1]} ..."
             )
-        value = other.data if other.__class__ is Tensor else self._lift(other).data
+        value = other.data if isinstance(other, Tensor) else self._lift(other).data
         data = self.data
+        if backend.array_module(value) is not backend.array_module(data):
+            raise ValueError(
+                f"{symbol} on {what}: the value is on backend '{backend.backend_of(value)}', "
+                f"the weight on '{backend.backend_of(data)}': move it first (.to(...))"
+            )
+        if not isinstance(data, np.generic) and not getattr(data.flags, "writeable", True):
+            raise ValueError(
+                f"{symbol} on {what}: its array is read-only (a broadcast view, or a "
+                f"read-only NumPy array): give it a writable copy first, p.data = p.data.copy()"
+            )
         try:
             if symbol == "+=":
                 data += value
@@ -683,14 +705,17 @@ class Tensor:
                 data -= value
             elif symbol == "*=":
                 data *= value
-            else:
+            elif symbol == "/=":
                 data /= value
+            else:
+                data **= value
         except (ValueError, TypeError) as e:
             raise ValueError(
                 f"{symbol} on {what}: cannot update it in place with a value of shape "
                 f"{tuple(getattr(value, 'shape', ()))} (the result must keep the shape "
                 f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
             ) from None
+        self.data = data  # (the same array; a NumPy scalar, though, is a new object)
         return self
 
     def __setitem__(self, index, value) -> None:
@@ -858,6 +883,11 @@ class Tensor:
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
         """Min over `axis`, as −max(−x) (the graph shows those ops); tied minima share the
         gradient."""
+        if self.dtype.kind != "f":  # (−x wraps unsigned integers and refuses booleans)
+            keepdims = as_bool(keepdims, "min: keepdims")
+            xp = backend.array_module(self.data)
+            axis = _check_axis(axis, self.shape, "min")
+            return Tensor(xp.asarray(xp.min(self.data, axis=axis, keepdims=keepdims)))
         return -((-self).max(axis, keepdims))
 
     def var(self, axis=None, keepdims: bool = False) -> Tensor:
@@ -903,12 +933,13 @@ class Tensor:
         if named is None:
             drop = {a for a, n in enumerate(self.shape) if n == 1}
         else:
-            drop = {a % self.ndim for a in (named if isinstance(named, tuple) else (named,))}
-            wide = [a for a in sorted(drop) if self.shape[a] != 1]
-            if wide:
+            named = named if isinstance(named, tuple) else (named,)
+            drop = {a % self.ndim for a in named}
+            wide = [a for a in named if self.shape[a % self.ndim] != 1]
+            if wide:  # (NumPy's squeeze refuses one too; PyTorch's leaves the axis)
                 raise ValueError(
-                    f"squeeze: axis {wide[0]} has size {self.shape[wide[0]]}, not 1, in a "
-                    f"tensor of shape {tuple(self.shape)}"
+                    f"squeeze: axis {wide[0]} has size {self.shape[wide[0] % self.ndim]}, not "
+                    f"1, in a tensor of shape {tuple(self.shape)}"
                 )
         return self.reshape(*[n for a, n in enumerate(self.shape) if a not in drop])
 
@@ -954,6 +985,14 @@ class Tensor:
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of a "
                 f"tensor of shape {tuple(self.shape)} (NumPy's transpose takes all of them)"
                 f"{hint}"
+            )
+        if self.ndim == 2 and len(axes) == 2 and axes[0] % 2 == 0:
+            # x.transpose(0, 1) or (-2, -1): NumPy's identity, PyTorch's swap of two axes
+            warnings.warn(
+                f"transpose{tuple(axes)} of a 2-D tensor leaves it as it is (NumPy's axes are "
+                f"the new order, not two axes to swap, as in PyTorch): for the transpose "
+                f"write x.T or x.transpose(1, 0)",
+                stacklevel=2,
             )
         return _apply1(ops.Transpose(tuple(a % self.ndim for a in axes) or None), self)
 

@@ -271,17 +271,27 @@ def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]
     return graph.nodes[dst].grad_norm
 
 
+def collapsed_steps(graph: Graph, collapse: int | None) -> dict[str, list[int]]:
+    """{unroll (scope group): the steps `collapse` hides in it}: all but the first and
+    last `collapse` of each unroll, where that leaves more than one (a single hidden step
+    is drawn, not summarised). Empty for None or 0, or a graph without time steps."""
+    if not collapse:
+        return {}
+    return {
+        group: steps[collapse:-collapse]
+        for group, steps in sorted(graph.steps().items())
+        if len(steps) > 2 * collapse + 1
+    }
+
+
 def _plan(graph: Graph, collapse: int | None, detail: str = "ops") -> _Plan:
     consumers = graph.consumers()
     rep_of = _fold(graph, detail, consumers)
     hidden_steps: dict[str, set[int]] = {}
     summaries: dict[str, _Summary] = {}
-    if collapse is not None:
-        for i, (group, steps) in enumerate(sorted(graph.steps().items())):
-            if len(steps) > 2 * collapse + 1:  # (one hidden step: drawn, not summarised)
-                hidden = steps[collapse:-collapse]
-                hidden_steps[group] = set(hidden)
-                summaries[group] = _Summary(f"collapsed{i}", group, hidden)
+    for i, (group, hidden) in enumerate(collapsed_steps(graph, collapse).items()):
+        hidden_steps[group] = set(hidden)
+        summaries[group] = _Summary(f"collapsed{i}", group, hidden)
 
     dot_id: dict[int, str] = {}  # node id -> the dot id that stands for it
     visible: list[Node] = []

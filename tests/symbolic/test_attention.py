@@ -137,3 +137,12 @@ def test_multi_head_bookkeeping_slips_fail(key, slip):
     wrong = {key: slip(_block(d, key).stated)}
     result = d.with_stated(wrong, name=f"attention.slip_{key}").check(seed=4)
     assert result.symbolic_ok is False and not result.passed
+
+
+def test_multi_head_with_two_columns_a_head_checks_the_scale_and_the_split():
+    # d_k = 2 (the default's d_k = 1 makes √d_k = 1 and every split of columns the same):
+    # an engine that forgot the 1/√d_k, or split the heads' columns another way, fails here
+    d = attention.multi_head_gradients(1, 2, 4, 2)
+    assert d.dims["d_k"] == 2
+    result = d.check(seed=1)
+    assert result.passed, str(result)

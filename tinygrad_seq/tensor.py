@@ -8,6 +8,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 from __future__ import annotations
 
 import numbers
+import operator
 import warnings
 from collections.abc import Sequence
 
@@ -660,21 +661,21 @@ class Tensor:
     # recorded, so it is refused. Any other tensor gets a new one, `a += b` meaning
     # `a = a + b`: a graph that saved the old value stays right.
     def __iadd__(self, other) -> Tensor:
-        return self._in_place(other, "+=", Tensor.__add__)
+        return self._in_place(other, "+=", Tensor.__add__, operator.iadd)
 
     def __isub__(self, other) -> Tensor:
-        return self._in_place(other, "-=", Tensor.__sub__)
+        return self._in_place(other, "-=", Tensor.__sub__, operator.isub)
 
     def __imul__(self, other) -> Tensor:
-        return self._in_place(other, "*=", Tensor.__mul__)
+        return self._in_place(other, "*=", Tensor.__mul__, operator.imul)
 
     def __itruediv__(self, other) -> Tensor:
-        return self._in_place(other, "/=", Tensor.__truediv__)
+        return self._in_place(other, "/=", Tensor.__truediv__, operator.itruediv)
 
     def __ipow__(self, other) -> Tensor:
-        return self._in_place(other, "**=", Tensor.__pow__)
+        return self._in_place(other, "**=", Tensor.__pow__, operator.ipow)
 
-    def _in_place(self, other, symbol: str, out_of_place) -> Tensor:
+    def _in_place(self, other, symbol: str, out_of_place, in_place) -> Tensor:
         # a weight: a leaf that requires grad, or a Parameter (a subclass) whatever its flag
         if self._ctx is not None or not (self.requires_grad or self.__class__ is not Tensor):
             return out_of_place(self, other)
@@ -699,23 +700,14 @@ class Tensor:
                 f"read-only NumPy array): give it a writable copy first, p.data = p.data.copy()"
             )
         try:
-            if symbol == "+=":
-                data += value
-            elif symbol == "-=":
-                data -= value
-            elif symbol == "*=":
-                data *= value
-            elif symbol == "/=":
-                data /= value
-            else:
-                data **= value
+            data = in_place(data, value)  # the array itself (a NumPy scalar: a new one)
         except (ValueError, TypeError) as e:
             raise ValueError(
                 f"{symbol} on {what}: cannot update it in place with a value of shape "
                 f"{tuple(getattr(value, 'shape', ()))} (the result must keep the shape "
                 f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
             ) from None
-        self.data = data  # (the same array; a NumPy scalar, though, is a new object)
+        self.data = data
         return self
 
     def __setitem__(self, index, value) -> None:

@@ -210,6 +210,19 @@ SDPA_LATEX = (
 )
 
 
+def _attention_backward(
+    Q: sp.Matrix, K: sp.Matrix, V: sp.Matrix, A: sp.Matrix, dO: sp.Matrix
+) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """The stated backward of O = A V, A = softmax(QKᵀ/√d_k) row by row, for an upstream
+    δO: (∂L/∂Q, ∂L/∂K, ∂L/∂V), with δSᵢ = (diag(αᵢ) − αᵢαᵢᵀ) δAᵢ, row i's softmax Jacobian."""
+    scale = sp.sqrt(Q.cols)  # √d_k
+    dA = dO * V.T
+    dS = sp.Matrix.vstack(
+        *[((diag(A[i, :]) - A[i, :].T * A[i, :]) * dA[i, :].T).T for i in range(A.rows)]
+    )
+    return dS * K / scale, dS.T * Q / scale, A.T * dO
+
+
 @cache
 def scaled_dot_product_gradients(
     n_q: int = 2, n_k: int = 2, d_k: int = 3, d_v: int = 2
@@ -238,11 +251,7 @@ def scaled_dot_product_gradients(
     def grad(P: sp.Matrix) -> sp.Matrix:
         return P.applyfunc(lambda p: sp.diff(L, p))
 
-    dA = dO * V.T
-    dS = sp.Matrix.vstack(
-        *[((diag(A[i, :]) - A[i, :].T * A[i, :]) * dA[i, :].T).T for i in range(n_q)]
-    )
-    stated = {"Q": dS * K / sp.sqrt(d_k), "K": dS.T * Q / sp.sqrt(d_k), "V": A.T * dO}
+    stated = dict(zip("QKV", _attention_backward(Q, K, V, A, dO), strict=True))
     labels = {
         "Q": ("∂L/∂Q", r"\partial L / \partial Q"),
         "K": ("∂L/∂K", r"\partial L / \partial K"),
@@ -545,14 +554,12 @@ def multi_head_gradients(
     dQ, dK, dV = [], [], []
     for i in range(num_heads):
         cols = slice(i * d_k, (i + 1) * d_k)
-        d_head, A_i = dC[:, cols], A[i]
-        dV.append(A_i.T * d_head)
-        dA = d_head * V[:, cols].T
-        dS = sp.Matrix.vstack(
-            *[((diag(A_i[j, :]) - A_i[j, :].T * A_i[j, :]) * dA[j, :].T).T for j in range(n_q)]
+        dQ_i, dK_i, dV_i = _attention_backward(
+            Q[:, cols], K[:, cols], V[:, cols], A[i], dC[:, cols]
         )
-        dQ.append(dS * K[:, cols] / sp.sqrt(d_k))
-        dK.append(dS.T * Q[:, cols] / sp.sqrt(d_k))
+        dQ.append(dQ_i)
+        dK.append(dK_i)
+        dV.append(dV_i)
     dQ, dK, dV = (sp.Matrix.hstack(*parts) for parts in (dQ, dK, dV))
     stated = {
         "W_Q": X.T * dQ,

@@ -392,6 +392,7 @@ class _State:
         "grad_owned",
         "owned_by",
         "keeps_grads",
+        "updates",
     )
 
     def __init__(self) -> None:
@@ -405,9 +406,48 @@ class _State:
         # share this object, and each trusts only what its own pass set
         self.transposes_of = self.owned_by = None
         self.keeps_grads = False  # True once any tensor asked for retain_grad()
+        # how many in-place updates of weights ran so far (see changed_in_place): every
+        # recorded node keeps the count at its making (`_made_at`)
+        self.updates = 0
 
 
 state = _State()
+
+
+def changed_in_place(weight) -> None:
+    """Note that `weight`'s array was just changed in place (`p -= lr * p.grad` under
+    no_grad, an optimizer step). PyTorch's version counter, cheaply: a node recorded
+    before the change that saved arrays refuses to backpropagate (its saved copy of the
+    weight is the changed array: its gradients would be wrong, silently)."""
+    state.updates += 1
+    weight._updated_at = state.updates
+
+
+def _changed_input(t):
+    """The input of node `t` changed in place after `t` was recorded, if `t`'s op saved
+    arrays (which may be that input's: its gradients would use the new values), or None.
+    An op that saved none (an addition, a transpose) does not mind: its gradient does not
+    read the values."""
+    fn = t._ctx
+    if not fn.saves_arrays:
+        return None
+    made = t._made_at
+    for p in fn.parents:
+        if getattr(p, "_updated_at", 0) > made:  # (set only on tensors changed in place)
+            return p
+    return None
+
+
+def _changed_error(t, p) -> RuntimeError:
+    what = f"'{p.name}'" if p.name else f"a weight of shape {tuple(p.data.shape)}"
+    return RuntimeError(
+        f"backward through op '{t._ctx.op_name}', which used {what} before it was changed "
+        "in place (an optimizer step, or p -= ... under no_grad): the op saved that "
+        "weight's array for its gradients, and the array now holds the new values, so "
+        "the gradients would be wrong. Call backward before updating the weights, or run "
+        "the forward again after the update. The nodes this backward ran before it got "
+        "here have already added their gradients to the leaves' .grad."
+    )
 
 
 class _ThisThread(threading.local):
@@ -753,6 +793,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             pass_number = next(_recorded_passes)
         check_all = state.anomaly
         keep = state.keeps_grads
+        updates = state.updates  # a node made since the last in-place update has this
         root._grad_out = grad
         root._owns_grad = False  # (the caller's: never written into)
         released = False  # whether the pass freed a node's saved arrays
@@ -763,6 +804,8 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             t = pop()
             fn = t._ctx
             g = t._grad_out
+            if t._made_at != updates and (changed := _changed_input(t)) is not None:
+                raise _changed_error(t, changed)
             if record:
                 reaching = _norm(g)
             if keep and t._keeps_grad:  # retain_grad()

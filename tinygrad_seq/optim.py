@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._checks import as_float
+from .autograd import changed_in_place
 from .backend import array_module, backend_of, to_backend
 from .tensor import Tensor
 
@@ -93,6 +94,7 @@ class SGD(Optimizer):
                 self.velocity[k] = v
                 g = v
             p.data -= self.lr * g
+            changed_in_place(p)
 
 
 class Adam(Optimizer):
@@ -148,6 +150,7 @@ class Adam(Optimizer):
             v += (1 - b2) * (g * g)
             step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
             p.data -= step.astype(p.data.dtype, copy=False)
+            changed_in_place(p)
 
 
 def _on_backend_of(state, data):

@@ -92,6 +92,7 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
         t._grad_out = None
         t._uses = 0
         t._keeps_grad = False
+        t._made_at = state.updates  # (see autograd.changed_in_place)
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -149,6 +150,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         t._grad_out = None
         t._uses = 0
         t._keeps_grad = False
+        t._made_at = state.updates  # (see autograd.changed_in_place)
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -309,6 +311,8 @@ class Tensor:
         "_uses",
         "_pending",
         "_keeps_grad",  # retain_grad(): set on every recorded node (False) as it is made
+        "_made_at",  # on every recorded node: state.updates when it was made
+        "_updated_at",  # on a weight changed in place: state.updates just after
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
@@ -708,6 +712,7 @@ class Tensor:
                 f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
             ) from None
         self.data = data
+        autograd.changed_in_place(self)
         return self
 
     def __setitem__(self, index, value) -> None:

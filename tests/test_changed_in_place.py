@@ -1,0 +1,143 @@
+"""A weight changed in place after a graph used it: that graph's backward refuses to run
+(its saved arrays hold the new values), as PyTorch's version counter makes it do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+
+
+def _weight(name="W"):
+    ts.manual_seed(0)
+    return ts.Tensor(ts.randn(3, 3).data, requires_grad=True, name=name)
+
+
+def _x():
+    return ts.Tensor(np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float32))
+
+
+def _sub_in_place(W):
+    with ts.no_grad():
+        W -= 0.1
+
+
+def _sgd_step(W):
+    W.grad = np.ones_like(W.data)
+    ts.optim.SGD([W], lr=0.1).step()
+
+
+def _adam_step(W):
+    W.grad = np.ones_like(W.data)
+    ts.optim.Adam([W], lr=0.1).step()
+
+
+@pytest.mark.parametrize("update", [_sub_in_place, _sgd_step, _adam_step])
+def test_backward_after_the_weight_changed_in_place_is_refused(update):
+    W = _weight()
+    loss = (_x() @ W).tanh().sum()
+    update(W)
+    with pytest.raises(RuntimeError, match=r"'matmul'.*'W' before it was changed in place"):
+        loss.backward()
+
+
+def test_the_message_names_an_unnamed_weight_by_its_shape():
+    W = ts.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    loss = (_x() @ W).sum()
+    _sub_in_place(W)
+    with pytest.raises(RuntimeError, match=r"a weight of shape \(3, 4\)"):
+        loss.backward()
+
+
+def test_an_op_that_saved_no_arrays_does_not_mind():
+    # the gradient of W + 1 and of W.T does not read W's values: still right after a change
+    W = _weight()
+    loss = ((W + 1.0).T * 2.0).sum()
+    _sub_in_place(W)
+    loss.backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(W.grad), np.full((3, 3), 2.0))
+
+
+def test_the_train_loop_order_never_trips_it_and_matches_fresh_tensors():
+    W = _weight()
+    opt = ts.optim.SGD([W], lr=0.1)
+    x = _x()
+    for _ in range(3):
+        opt.zero_grad()
+        (x @ W).tanh().sum().backward()
+        opt.step()
+    # the same three steps with a new tensor for each step's weight
+    w = _weight().numpy()
+    for _ in range(3):
+        fresh = ts.Tensor(w, requires_grad=True)
+        (x @ fresh).tanh().sum().backward()
+        w = w - 0.1 * fresh.grad
+    np.testing.assert_allclose(W.numpy(), w, rtol=1e-6)
+
+
+def test_a_graph_recorded_after_the_change_runs_while_the_older_one_refuses():
+    W = _weight()
+    old = (_x() @ W).sum()
+    _sub_in_place(W)
+    new = (_x() @ W).sum()
+    new.backward()
+    assert W.grad is not None
+    with pytest.raises(RuntimeError, match="changed in place"):
+        old.backward()
+
+
+def test_half_a_graph_recorded_before_the_change_is_caught():
+    W = _weight()
+    h = (_x() @ W).tanh()  # recorded with the old W
+    _sub_in_place(W)
+    loss = (h @ W).sum()  # with the new one
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_a_retained_graph_refuses_a_second_backward_after_an_update():
+    W = _weight()
+    loss = (_x() @ W).tanh().sum()
+    loss.backward(retain_graph=True)
+    first = W.grad.copy()
+    _sgd_step(W)
+    W.grad = None
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    assert first.shape == (3, 3)
+
+
+def test_changing_another_model_s_weight_leaves_this_graph_alone():
+    W, other = _weight(), _weight("other")
+    loss = (_x() @ W).tanh().sum()
+    _sub_in_place(other)
+    loss.backward()
+    reference = _weight()
+    (_x() @ reference).tanh().sum().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(W.grad), ts.backend.to_numpy(reference.grad))
+
+
+def test_the_fused_rnn_step_which_reads_its_inputs_at_backward_is_caught():
+    ts.manual_seed(1)
+    W = ts.Tensor(ts.randn(4, 4).data, requires_grad=True)
+    U = ts.Tensor(ts.randn(3, 4).data, requires_grad=True)
+    b = ts.Tensor(np.zeros(4, np.float32), requires_grad=True)
+    h = ts.F.rnn_step(ts.zeros(2, 4), ts.randn(2, 3), W, U, b)
+    loss = ts.F.rnn_step(h, ts.randn(2, 3), W, U, b).sum()
+    _sub_in_place(U)
+    with pytest.raises(RuntimeError, match="'rnn_step'"):
+        loss.backward()
+
+
+def test_a_model_trained_with_its_optimizer_over_several_steps_is_unaffected():
+    ts.manual_seed(0)
+    rnn = ts.nn.RNN(3, 4)
+    opt = ts.optim.Adam(rnn.parameters(), lr=1e-2)
+    xs = ts.randn(2, 5, 3)
+    for _ in range(3):
+        opt.zero_grad()
+        hs, _ = rnn(xs)
+        (hs**2).mean().backward()
+        opt.step()
+    assert all(p.grad is not None for p in rnn.parameters())

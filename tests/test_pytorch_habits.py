@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import tinygrad_seq as ts
@@ -120,3 +121,64 @@ def test_a_subclass_of_an_unnamed_op_is_named_after_itself_and_a_ufunc_may_be_fo
     x = ts.Tensor([1.0, 2.0], requires_grad=True)
     Negate.apply(x).sum().backward()
     assert ts.backend.to_numpy(x.grad).tolist() == [-1.0, -1.0]
+
+
+# PyTorch's dim= and keepdim= where the engine takes NumPy's axis= and keepdims=: every
+# entry point that takes an axis answers with NumPy's spelling
+_TAKES_AXIS_AND_KEEPDIMS = {
+    "sum": lambda x, **kw: x.sum(**kw),
+    "mean": lambda x, **kw: x.mean(**kw),
+    "max": lambda x, **kw: x.max(**kw),
+    "min": lambda x, **kw: x.min(**kw),
+    "var": lambda x, **kw: x.var(**kw),
+    "argmax": lambda x, **kw: x.argmax(**kw),
+}
+_TAKES_AXIS = {
+    "softmax": lambda x, **kw: x.softmax(**kw),
+    "log_softmax": lambda x, **kw: x.log_softmax(**kw),
+    "F.softmax": lambda x, **kw: ts.F.softmax(x, **kw),
+    "F.log_softmax": lambda x, **kw: ts.F.log_softmax(x, **kw),
+    "squeeze": lambda x, **kw: x.reshape(2, 1, 3).squeeze(**kw),
+    "unsqueeze": lambda x, **kw: x.unsqueeze(**kw),
+    "cat": lambda x, **kw: ts.cat([x, x], **kw),
+    "stack": lambda x, **kw: ts.stack([x, x], **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TAKES_AXIS_AND_KEEPDIMS))
+def test_pytorchs_dim_and_keepdim_are_answered_with_numpys_spelling(name):
+    call = _TAKES_AXIS_AND_KEEPDIMS[name]
+    x = ts.randn(2, 3)
+    op = name.removeprefix("F.")
+    with pytest.raises(TypeError, match=rf"^{op}: dim= is PyTorch's name for NumPy's axis=.*"):
+        call(x, dim=1)
+    with pytest.raises(
+        TypeError,
+        match=rf"^{op}: dim= and keepdim= are PyTorch's names for NumPy's axis= and "
+        r"keepdims=, which tinygrad_seq takes: write axis=1, keepdims=True$",
+    ):
+        call(x, dim=1, keepdim=True)
+    with pytest.raises(TypeError, match=r"keepdim= is PyTorch's name.*write keepdims=True$"):
+        call(x, axis=1, keepdim=True)
+    assert call(x, axis=1, keepdims=True).shape == (2, 1)  # what the message says to write
+    with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'axes'"):
+        call(x, axes=1)  # any other keyword: as Python says it
+
+
+@pytest.mark.parametrize("name", sorted(_TAKES_AXIS))
+def test_pytorchs_dim_is_answered_where_an_op_takes_an_axis(name):
+    call = _TAKES_AXIS[name]
+    x = ts.randn(2, 3)
+    op = name.removeprefix("F.")
+    with pytest.raises(TypeError, match=rf"^{op}: dim= is PyTorch's name.*: write axis=1$"):
+        call(x, dim=1)
+    call(x, axis=1)  # what the message says to write
+    with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'keepdim'"):
+        call(x, axis=1, keepdim=True)  # (no keepdims here to point to)
+
+
+def test_an_integer_tensor_given_requires_grad_by_hand_is_refused_at_backward():
+    ids = ts.Tensor(np.array([1, 2, 3]))
+    ids.requires_grad = True  # (Tensor(..., requires_grad=True) refuses it at once)
+    with pytest.raises(TypeError, match=r"a leaf of dtype int64 has requires_grad=True"):
+        (ids * 2.0).sum().backward()

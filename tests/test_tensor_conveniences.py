@@ -1,5 +1,6 @@
 """min, var, argmax, squeeze and unsqueeze: written with the engine's own ops, so each is
-checked against NumPy and gradient-checked in float64 here."""
+checked against NumPy and gradient-checked in float64 here; and what the reductions say
+about an empty axis."""
 
 from __future__ import annotations
 
@@ -85,3 +86,47 @@ def test_min_of_unsigned_and_boolean_tensors(values, expected):
 def test_squeeze_names_the_axis_as_it_was_given():
     with pytest.raises(ValueError, match=r"axis -2 has size 3"):
         ts.Tensor(np.ones((2, 3, 1))).squeeze(-2)
+
+
+def test_argmax_keeps_the_axis_as_numpys(rng):
+    x = f64(rng, 3, 5)
+    kept = x.argmax(axis=1, keepdims=True)
+    assert kept.shape == (3, 1)
+    assert kept.numpy().tolist() == x.numpy().argmax(axis=1, keepdims=True).tolist()
+    assert x.argmax(keepdims=True).shape == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "method, why",
+    [
+        ("mean", "the mean of no numbers is undefined"),
+        ("var", "the variance of no numbers is undefined"),
+        ("max", "the max of no numbers is undefined"),
+        ("min", "the min of no numbers is undefined"),
+        ("argmax", "no element can be the largest"),
+    ],
+)
+def test_reducing_an_empty_axis_is_refused_where_the_result_is_undefined(method, why):
+    x = ts.Tensor(np.ones((3, 0)), requires_grad=method != "argmax")
+    with pytest.raises(
+        ValueError, match=rf"^{method}: the tensor of shape \(3, 0\) has size 0 along axis 1: {why}"
+    ):
+        getattr(x, method)(axis=1)
+    with pytest.raises(
+        ValueError, match=rf"^{method}: the tensor of shape \(3, 0\) has no elements"
+    ):
+        getattr(x, method)()
+    # reducing an axis that has elements is fine: nothing to take the mean of is not asked
+    assert getattr(x, method)(axis=0).shape == (0,)
+
+
+def test_the_sum_of_an_empty_axis_is_zero_as_in_numpy_and_pytorch():
+    x = ts.Tensor(np.ones((3, 0)), requires_grad=True)
+    assert x.sum(axis=1).numpy().tolist() == [0.0, 0.0, 0.0] and x.sum().item() == 0.0
+    x.sum().backward()
+    assert x.grad.shape == (3, 0)
+
+
+def test_unsqueeze_without_an_axis_says_it_needs_one():
+    with pytest.raises(TypeError, match="unsqueeze: missing axis"):
+        ts.Tensor(np.ones(2)).unsqueeze()

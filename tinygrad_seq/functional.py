@@ -39,15 +39,17 @@ def _tensor(x, name: str) -> Tensor:
     raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
+def softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along `axis`; stable for any finite x (worked out as
-    exp(x_i − max x) / Σ_j exp(x_j − max x): the same value, and exp cannot overflow)."""
-    return _tensor(x, "softmax").softmax(axis)
+    exp(x_i − max x) / Σ_j exp(x_j − max x): the same value, and exp cannot overflow).
+    (PyTorch's dim= is refused with NumPy's spelling, as the Tensor methods do.)"""
+    return _tensor(x, "softmax").softmax(axis, **misnamed)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x_i − log Σ_j exp(x_j) along `axis`; exact even for logits of ±1e4."""
-    return _tensor(x, "log_softmax").log_softmax(axis)
+def log_softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
+    """x_i − log Σ_j exp(x_j) along `axis`; exact even for logits of ±1e4. (PyTorch's
+    dim= is refused with NumPy's spelling, as the Tensor methods do.)"""
+    return _tensor(x, "log_softmax").log_softmax(axis, **misnamed)
 
 
 def relu(x: Tensor) -> Tensor:

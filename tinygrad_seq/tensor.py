@@ -859,61 +859,103 @@ class Tensor:
         return _apply1(ops.Abs(), self)
 
     # -------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Sum over `axis` (all axes by default, giving a 0-d tensor)."""
+    # (each takes NumPy's axis= and keepdims=; `misnamed` catches PyTorch's dim= and
+    # keepdim= to say so: see _misnamed)
+    def sum(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
+        """Sum over `axis` (all axes by default, giving a 0-d tensor); the sum over an
+        empty axis is 0."""
+        if misnamed:
+            raise _misnamed("sum", misnamed)
         if keepdims is not False and keepdims is not True:
             keepdims = as_bool(keepdims, "sum: keepdims")
         return _apply1(ops.Sum(_check_axis(axis, self.shape, "sum"), keepdims), self)
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Mean over `axis` (all axes by default, giving a 0-d tensor)."""
+    def mean(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
+        """Mean over `axis` (all axes by default, giving a 0-d tensor). The mean over an
+        empty axis is a ValueError (NumPy's is nan, with a warning)."""
+        if misnamed:
+            raise _misnamed("mean", misnamed)
         if keepdims is not False and keepdims is not True:
             keepdims = as_bool(keepdims, "mean: keepdims")
-        return _apply1(ops.Mean(_check_axis(axis, self.shape, "mean"), keepdims), self)
+        axis = _check_axis(axis, self.shape, "mean")
+        if not self.data.size:
+            _refuse_empty(
+                axis, self.shape, "mean", "the mean of no numbers is undefined (NumPy's is nan)"
+            )
+        return _apply1(ops.Mean(axis, keepdims), self)
 
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Max over `axis`; tied maxima share the gradient."""
+    def max(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
+        """Max over `axis`; tied maxima share the gradient. The max over an empty axis is
+        a ValueError, as in NumPy."""
+        if misnamed:
+            raise _misnamed("max", misnamed)
         if keepdims is not False and keepdims is not True:
             keepdims = as_bool(keepdims, "max: keepdims")
-        return _apply1(ops.Max(_check_axis(axis, self.shape, "max"), keepdims), self)
+        axis = _check_axis(axis, self.shape, "max")
+        if not self.data.size:
+            _refuse_empty(axis, self.shape, "max", "the max of no numbers is undefined")
+        return _apply1(ops.Max(axis, keepdims), self)
 
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
+    def min(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
         """Min over `axis`, as −max(−x) (the graph shows those ops); tied minima share the
-        gradient."""
+        gradient. The min over an empty axis is a ValueError, as in NumPy."""
+        if misnamed:
+            raise _misnamed("min", misnamed)
+        checked = _check_axis(axis, self.shape, "min")
+        if not self.data.size:
+            _refuse_empty(checked, self.shape, "min", "the min of no numbers is undefined")
         if self.dtype.kind != "f":  # (−x wraps unsigned integers and refuses booleans)
             keepdims = as_bool(keepdims, "min: keepdims")
             xp = backend.array_module(self.data)
-            axis = _check_axis(axis, self.shape, "min")
-            return Tensor(xp.asarray(xp.min(self.data, axis=axis, keepdims=keepdims)))
+            return Tensor(xp.asarray(xp.min(self.data, axis=checked, keepdims=keepdims)))
         return -((-self).max(axis, keepdims))
 
-    def var(self, axis=None, keepdims: bool = False) -> Tensor:
+    def var(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
         """Variance over `axis`: mean((x − mean(x))²), dividing by n (NumPy's default;
-        PyTorch's divides by n − 1). Written with the ops it is made of."""
-        centred = self - self.mean(_check_axis(axis, self.shape, "var"), keepdims=True)
+        PyTorch's divides by n − 1). Written with the ops it is made of. Over an empty
+        axis, a ValueError, as the mean."""
+        if misnamed:
+            raise _misnamed("var", misnamed)
+        axis = _check_axis(axis, self.shape, "var")
+        if not self.data.size:
+            _refuse_empty(axis, self.shape, "var", "the variance of no numbers is undefined")
+        centred = self - self.mean(axis, keepdims=True)
         return (centred * centred).mean(axis, keepdims)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Index of the largest element (over the flattened tensor by default, as NumPy's):
-        an integer tensor without a gradient."""
+    def argmax(self, axis: int | None = None, keepdims: bool = False, **misnamed) -> Tensor:
+        """Index of the largest element (over the flattened tensor by default, as NumPy's;
+        `keepdims` keeps `axis` with size 1): an integer tensor without a gradient."""
+        if misnamed:
+            raise _misnamed("argmax", misnamed)
         if isinstance(axis, tuple | list):  # (NumPy's argmax takes one axis)
             raise TypeError(f"argmax: axis must be one int or None, got {axis!r}")
+        keepdims = as_bool(keepdims, "argmax: keepdims")
         axis = _check_axis(axis, self.shape, "argmax")  # (None for a 0-d tensor)
+        if not self.data.size:
+            _refuse_empty(axis, self.shape, "argmax", "no element can be the largest")
         xp = backend.array_module(self.data)
-        return Tensor(xp.asarray(xp.argmax(self.data, axis=axis)))
+        return Tensor(xp.asarray(xp.argmax(self.data, axis=axis, keepdims=keepdims)))
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softmax(self, axis: int = -1, **misnamed) -> Tensor:
         """exp(x) / Σ exp(x) along `axis`, computed stably."""
+        if misnamed:
+            raise _misnamed("softmax", misnamed, takes=("axis",))
         return _apply1(ops.Softmax(_check_axis(axis, self.shape, "softmax")), self)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, **misnamed) -> Tensor:
         """x − log Σ exp(x) along `axis`, computed stably."""
+        if misnamed:
+            raise _misnamed("log_softmax", misnamed, takes=("axis",))
         return _apply1(ops.LogSoftmax(_check_axis(axis, self.shape, "log_softmax")), self)
 
     # -------------------------------------------------------------- shape
-    def unsqueeze(self, axis: int) -> Tensor:
+    def unsqueeze(self, axis: int | None = None, **misnamed) -> Tensor:
         """A new axis of size 1 at `axis` (negative counts from the end of the result), as
         a reshape."""
+        if misnamed:  # (axis has a default only so that dim= gets this answer)
+            raise _misnamed("unsqueeze", misnamed, takes=("axis",))
+        if axis is None:
+            raise TypeError("unsqueeze: missing axis, where the new axis of size 1 goes (an int)")
         axis = as_int(axis, "unsqueeze: axis")
         if not -self.ndim - 1 <= axis <= self.ndim:
             raise ValueError(
@@ -924,8 +966,10 @@ class Tensor:
         shape.insert(axis % (self.ndim + 1), 1)
         return self.reshape(*shape)
 
-    def squeeze(self, axis=None) -> Tensor:
+    def squeeze(self, axis=None, **misnamed) -> Tensor:
         """Without the axes of size 1 (all of them, or those named), as a reshape."""
+        if misnamed:
+            raise _misnamed("squeeze", misnamed, takes=("axis",))
         named = _check_axis(axis, self.shape, "squeeze")
         if named is None:
             drop = {a for a, n in enumerate(self.shape) if n == 1}
@@ -1029,6 +1073,37 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
     return axis if ndim else None  # a 0-d tensor has no axis: axis 0 or -1 means all of it
 
 
+# PyTorch's names for NumPy's keywords, which the engine takes (the README's "NumPy's names")
+_NUMPY_NAME = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def _misnamed(op: str, given: dict, takes: tuple[str, ...] = ("axis", "keepdims")) -> TypeError:
+    """The TypeError for keywords that `op` does not take: PyTorch's `dim=` and `keepdim=`
+    (where `op` takes NumPy's `axis=`, `keepdims=`) are answered with NumPy's spelling,
+    any other as Python answers it."""
+    for name in given:
+        if _NUMPY_NAME.get(name) not in takes:
+            return TypeError(f"{op}() got an unexpected keyword argument {name!r}")
+    ours = " and ".join(f"{name}=" for name in given)
+    numpys = " and ".join(f"{_NUMPY_NAME[name]}=" for name in given)
+    write = ", ".join(f"{_NUMPY_NAME[name]}={value!r}" for name, value in given.items())
+    are = "are PyTorch's names" if len(given) > 1 else "is PyTorch's name"
+    return TypeError(
+        f"{op}: {ours} {are} for NumPy's {numpys}, which tinygrad_seq takes: write {write}"
+    )
+
+
+def _refuse_empty(axis, shape: tuple[int, ...], op: str, why: str) -> None:
+    """A ValueError if reduction `op` over `axis` (checked; None: all) of a tensor of
+    `shape` that has no elements would reduce an empty axis (`why`: why that is an
+    error); a tensor whose reduced axes are not empty (shape (0, 3), axis 1) passes."""
+    axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    empty = next((a for a in axes if shape[a] == 0), None)
+    if empty is not None:
+        what = "has no elements" if axis is None else f"has size 0 along axis {empty}"
+        raise ValueError(f"{op}: the tensor of shape {tuple(shape)} {what}: {why}")
+
+
 _BASIC = (slice, int)  # index parts that pick each element at most once
 
 
@@ -1130,8 +1205,10 @@ def _check_index_bounds(index, shape) -> None:
 
 
 # ------------------------------------------------------------------ functions
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], axis: int = 0, **misnamed) -> Tensor:
     """Join tensors along an existing axis."""
+    if misnamed:
+        raise _misnamed("cat", misnamed, takes=("axis",))
     tensors = _as_tensors(tensors, "cat")
     axis = as_int(axis, "cat: axis")
     ndim = tensors[0].ndim
@@ -1149,8 +1226,10 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return apply(ops.Concat(ax), *tensors)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], axis: int = 0, **misnamed) -> Tensor:
     """Join same-shape tensors along a new axis."""
+    if misnamed:
+        raise _misnamed("stack", misnamed, takes=("axis",))
     tensors = _as_tensors(tensors, "stack")
     axis = as_int(axis, "stack: axis")
     first = tensors[0].shape

@@ -272,6 +272,7 @@ UNARY = {
     "relu": (lambda x: x.relu(), lambda x: (x > 0).astype(float)),
     "sqrt": (lambda x: x.sqrt(), lambda x: 0.5 / np.sqrt(x)),
     "abs": (lambda x: x.abs(), np.sign),
+    "clone": (lambda x: x.clone(), np.ones_like),
 }
 UNARY_NUMPY = {
     "neg": np.negative,
@@ -282,6 +283,7 @@ UNARY_NUMPY = {
     "relu": lambda x: np.maximum(x, 0),
     "sqrt": np.sqrt,
     "abs": np.abs,
+    "clone": np.copy,
 }
 
 

@@ -1,6 +1,6 @@
-"""min, var, argmax, squeeze and unsqueeze: written with the engine's own ops, so each is
-checked against NumPy and gradient-checked in float64 here; and what the reductions say
-about an empty axis."""
+"""min, var, argmax, squeeze, unsqueeze, clone, zeros_like and ones_like: each checked
+against NumPy and, where it has a gradient, gradient-checked in float64 here; and what the
+reductions say about an empty axis."""
 
 from __future__ import annotations
 
@@ -94,6 +94,37 @@ def test_argmax_keeps_the_axis_as_numpys(rng):
     assert kept.shape == (3, 1)
     assert kept.numpy().tolist() == x.numpy().argmax(axis=1, keepdims=True).tolist()
     assert x.argmax(keepdims=True).shape == (1, 1)
+
+
+def test_clone_is_a_recorded_copy_whose_gradient_flows_back(rng):
+    x = f64(rng, 2, 3)
+    y = x.clone()
+    assert y.op == "clone" and y.parents == (x,) and y.requires_grad
+    assert y.dtype == x.dtype and y.data is not x.data
+    y.data[0, 0] = 100.0  # its own memory, unlike detach()
+    assert x.numpy()[0, 0] != 100.0 and x.detach().data is x.data
+    assert ts.gradcheck(lambda x: x.clone() * x, x)
+    ids = ts.Tensor(np.array([3, 1, 2]))
+    copied = ids.clone()  # integers too, without a gradient
+    assert copied.dtype == ids.dtype and not copied.requires_grad
+    assert copied.numpy().tolist() == [3, 1, 2]
+
+
+@pytest.mark.parametrize("factory, value", [(ts.zeros_like, 0.0), (ts.ones_like, 1.0)])
+def test_zeros_like_and_ones_like_take_shape_dtype_and_backend(factory, value, backend):
+    x = ts.Tensor(np.ones((2, 3), np.float64))
+    made = factory(x)
+    assert made.shape == (2, 3) and made.dtype == np.float64 and made.backend == backend
+    assert (made.numpy() == value).all() and not made.requires_grad
+    assert factory(ts.Tensor(np.ones(4, np.int32))).dtype == np.int32  # as NumPy's
+    assert factory(np.ones((3, 1), np.float32)).shape == (3, 1)  # an array too
+    assert factory(x, dtype="float32").dtype == np.float32
+    weights = factory(x, requires_grad=True)
+    assert weights.requires_grad and weights.is_leaf
+    with pytest.raises(TypeError, match="only float tensors can require gradients"):
+        factory(ts.Tensor(np.ones(2, np.int64)), requires_grad=True)
+    with pytest.raises(TypeError, match=r"like: expected a Tensor or an array, got tuple"):
+        factory((2, 3))  # (the shape goes to ts.zeros / ts.ones)
 
 
 @pytest.mark.parametrize(

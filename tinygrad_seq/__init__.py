@@ -32,11 +32,13 @@ from .tensor import (
     manual_seed,
     maximum,
     ones,
+    ones_like,
     randn,
     set_default_dtype,
     stack,
     where,
     zeros,
+    zeros_like,
 )
 
 # viz/, demos/ and benchmarks/ sit beside this folder in a source checkout and install as
@@ -91,11 +93,13 @@ __all__ = [
     "maximum",
     "no_grad",
     "ones",
+    "ones_like",
     "randn",
     "scope",
     "set_default_dtype",
     "stack",
     "where",
     "zeros",
+    "zeros_like",
     *_LAZY,
 ]

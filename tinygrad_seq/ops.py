@@ -216,6 +216,22 @@ class Neg(Function):
         return (-g,)
 
 
+class Clone(Function):
+    """A copy of x (`x.clone()`): the same values in an array of its own."""
+
+    __slots__ = ()
+    saves_arrays = False
+    op_name = "clone"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):  # ∂x/∂x = 1: the gradient passes through
+        return (g,)
+
+
 class Exp(Function):
     """eˣ, elementwise."""
 

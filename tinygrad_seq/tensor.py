@@ -474,6 +474,11 @@ class Tensor:
         """A leaf sharing this tensor's data, outside any graph."""
         return _leaf(self.data, False, self.name)
 
+    def clone(self) -> Tensor:
+        """A copy with data of its own, recorded: the gradient flows back through it to
+        this tensor, as PyTorch's `clone` (`detach()` shares the data and stops it)."""
+        return _apply1(ops.Clone(), self)
+
     def to(self, backend_name: str) -> Tensor:
         """A copy on backend 'numpy' or 'cupy' (a leaf, same requires_grad and name)."""
         return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
@@ -1315,6 +1320,38 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones on the active backend."""
     return Tensor(
         backend.xp.ones(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad
+    )
+
+
+def _like(like, op: str):
+    """The array that `zeros_like` or `ones_like` copies the shape, dtype and backend of."""
+    if isinstance(like, Tensor):
+        return like.data
+    if hasattr(like, "shape") and hasattr(like, "dtype"):  # a NumPy or CuPy array
+        backend.notice_cupy(like)
+        return like
+    raise TypeError(f"{op}: expected a Tensor or an array, got {type(like).__name__}")
+
+
+def zeros_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros with the shape of `like` (a Tensor or an array), its dtype unless
+    `dtype` is given, on its backend (as NumPy's and PyTorch's zeros_like)."""
+    data = _like(like, "zeros_like")
+    xp = backend.array_module(data)
+    return Tensor(
+        xp.zeros(data.shape, dtype=data.dtype if dtype is None else dtype),
+        requires_grad=requires_grad,
+    )
+
+
+def ones_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones with the shape of `like` (a Tensor or an array), its dtype unless
+    `dtype` is given, on its backend (as NumPy's and PyTorch's ones_like)."""
+    data = _like(like, "ones_like")
+    xp = backend.array_module(data)
+    return Tensor(
+        xp.ones(data.shape, dtype=data.dtype if dtype is None else dtype),
+        requires_grad=requires_grad,
     )
 
 

@@ -454,6 +454,28 @@ def test_load_on_the_class_keeps_each_weight_in_its_saved_dtype(tmp_path):
     np.testing.assert_array_equal(again.lin.W.numpy(), model.lin.W.numpy())  # not rounded
 
 
+def test_load_into_a_model_casts_to_its_dtype_as_load_state_dict_does(tmp_path):
+    # the two forms of load agree with load_state_dict on what a dtype is: a weight takes
+    # the dtype of the model it goes into, and Class.load builds the model the file holds
+    ts.set_default_dtype(np.float64)
+    try:
+        wide = Linear(3, 2)
+    finally:
+        ts.set_default_dtype(np.float32)
+    wide.save(tmp_path / "wide.npz")
+    narrow = Linear(3, 2)  # float32
+    assert narrow.load(tmp_path / "wide.npz") is narrow
+    assert narrow.W.dtype == np.float32 and narrow.b.dtype == np.float32
+    np.testing.assert_array_equal(narrow.W.numpy(), wide.W.numpy().astype(np.float32))
+    by_state = Linear(3, 2).load_state_dict(wide.state_dict())
+    np.testing.assert_array_equal(by_state.W.numpy(), narrow.W.numpy())
+    rebuilt = Linear.load(tmp_path / "wide.npz")  # the file's model, float64 as saved
+    assert rebuilt.W.dtype == np.float64
+    np.testing.assert_array_equal(rebuilt.W.numpy(), wide.W.numpy())
+    for doc in (Module.load.__doc__, narrow.load.__doc__, Module.load_state_dict.__doc__):
+        assert "dtype" in doc
+
+
 def test_load_on_the_class_of_a_model_built_from_objects_says_to_build_it(tmp_path):
     class Wrapper(Module):
         def __init__(self, inner: Module) -> None:  # a module: no file can hold it

@@ -359,8 +359,10 @@ class Module:
         return {name: p.numpy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any]) -> Module:
-        """Copy weights in by name. Every name and shape is checked before anything is
-        copied, so a bad state leaves the module untouched."""
+        """Copy weights in by name, each cast to the dtype (and moved to the backend) of
+        the parameter it replaces, as PyTorch's copies into the existing parameter: float64
+        weights loaded into a float32 model make float32 weights. Every name and shape is
+        checked before anything is copied, so a bad state leaves the module untouched."""
         who = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state, Mapping):
             raise TypeError(
@@ -526,10 +528,13 @@ class Module:
         _load_into,
         _build_from,
         """`model.load(path)`: read weights saved by `save` into this built model (every
-        name and shape checked first); returns the model. `Seq2Seq.load(path)` or
+        name and shape checked first), each cast to the dtype of the weight it replaces,
+        as `load_state_dict` does; returns the model. `Seq2Seq.load(path)` or
         `Module.load(path)`: build the saved model (its class must be imported) with the
-        arguments it was saved with, then read its weights into it; returns it. (The file
-        says how big a model to build: load files you trust, as with any model file.)""",
+        arguments it was saved with, then read its weights into it, each in the dtype it
+        was saved in (a float64 model comes back float64 whatever the default dtype: the
+        file says what the model is); returns it. (The file also says how big a model to
+        build: load files you trust, as with any model file.)""",
     )
 
     def __repr__(self) -> str:

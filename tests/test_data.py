@@ -325,3 +325,26 @@ def test_num_classes_counts_from_the_labels_only_when_the_task_does_not_say():
 def test_delay_task_needs_two_symbols_to_tell_apart():
     with pytest.raises(ValueError, match="num_symbols"):
         data.delay_task(4, 2, num_symbols=1)
+
+
+def test_as_generator_is_the_public_reading_of_a_seed():
+    rng = np.random.default_rng(3)
+    assert data.as_generator(rng) is rng and "as_generator" in data.__all__
+    assert data.as_generator(7).integers(1000) == np.random.default_rng(7).integers(1000)
+    assert data.as_generator(np.int64(7)).integers(1000) == data.as_generator(7).integers(1000)
+    with pytest.raises(TypeError, match=r"seed must be an int or a numpy.random.Generator"):
+        data.as_generator("seven")
+
+
+def test_the_training_loops_use_public_names_of_data_only():
+    # the training helpers are examples a reader copies: no private helper of data.py
+    import ast
+    import inspect
+
+    from tinygrad_seq import train, train_seq2seq
+
+    for module in (train, train_seq2seq):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and node.module == "data":
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, (module.__name__, private)

@@ -47,11 +47,13 @@ __all__ = [
     "TRANSLATION_DICTIONARY",
     "reverse_task",
     "copy_task",
+    "as_generator",
 ]
 
 
-def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A NumPy Generator from an int seed (or the Generator itself)."""
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A NumPy Generator from an int seed (None: a fresh one), or the Generator itself:
+    what every task here takes as `seed`."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or isinstance(seed, int | np.integer):
@@ -326,7 +328,7 @@ def order_task(num_pairs: int, seed: int | np.random.Generator = 0) -> SequenceD
     Returns 2·num_pairs examples (pairs adjacent): ids (N, 8), mask (N, 8), labels (N,).
     """
     num_pairs = _positive(num_pairs, "num_pairs", "order_task")
-    rng = _generator(seed)
+    rng = as_generator(seed)
     vocab = _ORDER_VOCAB
     sentences, labels = [], []
     for _ in range(num_pairs):
@@ -365,7 +367,7 @@ def delay_task(
     delay = _positive(delay, "delay", who, minimum=0)
     num_symbols = _positive(num_symbols, "num_symbols", who, minimum=2)
     num_distractors = _positive(num_distractors, "num_distractors", who)
-    rng = _generator(seed)
+    rng = as_generator(seed)
     symbols = [chr(ord("A") + i) if i < 26 else f"S{i}" for i in range(num_symbols)]
     distractors = [f"n{i + 1}" for i in range(num_distractors)]
     vocab = Vocab([*symbols, *distractors, "?"])
@@ -473,7 +475,7 @@ def translation_task(
     """
     num_pairs = _positive(num_pairs, "num_pairs", "translation_task")
     max_clauses = _positive(max_clauses, "max_clauses", "translation_task")
-    rng = _generator(seed)
+    rng = as_generator(seed)
     sources, targets = [], []
     for _ in range(num_pairs):
         src_words: list[str] = []
@@ -499,7 +501,7 @@ def _symbol_pairs(
     min_len = _positive(min_len, "min_len", who)
     max_len = _positive(max_len, "max_len", who, minimum=min_len)
     num_symbols = _positive(num_symbols, "num_symbols", who)
-    rng = _generator(seed)
+    rng = as_generator(seed)
     vocab = Vocab(f"s{i}" for i in range(num_symbols))
     lengths = rng.integers(min_len, max_len + 1, size=num_pairs)
     sources = [len(SPECIALS) + rng.integers(num_symbols, size=n) for n in lengths]

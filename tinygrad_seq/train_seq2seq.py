@@ -20,7 +20,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import no_grad
-from .data import BOS, EOS, PAD, SPECIALS, PairData, _generator, reverse_task
+from .data import BOS, EOS, PAD, SPECIALS, PairData, as_generator, reverse_task
 from .nn import Module, Seq2Seq, Transformer
 from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
@@ -84,7 +84,7 @@ def batches(data: PairData, batch_size: int, rng: np.random.Generator | int):
     check_sizes("batches", batch_size=batch_size)
     if not len(data):
         raise ValueError("batches: the data holds no pairs")
-    return _batches(data, min(batch_size, len(data)), _generator(rng))
+    return _batches(data, min(batch_size, len(data)), as_generator(rng))
 
 
 def _batches(data: PairData, batch_size: int, rng: np.random.Generator):

@@ -1018,8 +1018,17 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
     ticks = _key_ticks(scale.lo, scale.hi)  # [(value, label)], largest first
     if scale.below:  # the bottom colour also stands for the few norms under the scale
         bottom = 10.0**scale.lo
-        if scale.fraction(ticks[-1][0]) > 0:  # no tick at the bottom: a swatch for it
-            ticks.append((bottom, _short(f"{bottom:.0e}")))
+        mantissa, exponent = f"{bottom:.0e}".split("e")
+        label = _tick_label(int(mantissa), int(exponent))
+        # A swatch of its own for the bottom, unless the lowest tick already stands for it:
+        # the same label once rounded (a bottom of 0.0098 under a tick at 1e-2), or nearly
+        # the same colour (less than half a step between two of VIRIDIS's colours apart; on
+        # a scale of one value every norm gets the top colour). Either would show one swatch
+        # twice, "1e-2" above "≤ 1e-2"; instead the lowest tick takes the bottom's colour.
+        lowest_value, lowest_label = ticks[-1]
+        apart = scale.fraction(lowest_value) - scale.fraction(bottom)
+        if label != lowest_label and apart >= KEY_SAME_COLOUR:
+            ticks.append((bottom, label))
         ticks[-1] = (bottom, "≤ " + ticks[-1][1])
     with dot.subgraph(name="cluster_legend") as key:
         key.attr(
@@ -1062,6 +1071,7 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
 
 
 KEY_MOST = 7  # swatches of round values in the key, at most
+KEY_SAME_COLOUR = 0.5 / (len(VIRIDIS) - 1)  # scale fractions closer than this: one colour
 # Round values for the key, tried in turn: powers of ten, then 1 and 3, 1-2-5, 1 to 9 times
 # powers of ten (for a scale spanning a decade or two, or less).
 KEY_MANTISSAS = ((1,), (1, 3), (1, 2, 5), tuple(range(1, 10)))
@@ -1097,9 +1107,16 @@ def _key_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
         if len(best) >= 3:
             break
     if len(best) >= 2:
-        return [(v, str(m * 10**e) if 0 <= e <= 2 else f"{m}e{e}") for v, m, e in best]
+        return [(v, _tick_label(m, e)) for v, m, e in best]
     ends = [10.0**hi, 10.0**lo]
     return list(zip(ends, map(_short, _distinct_labels(ends)), strict=True))
+
+
+def _tick_label(mantissa: int, exponent: int) -> str:
+    """A round value of the key, mantissa × 10^exponent: "30", "1", "2e-3"."""
+    if 0 <= exponent <= 2:
+        return str(mantissa * 10**exponent)
+    return f"{mantissa}e{exponent}"
 
 
 def _short(label: str) -> str:

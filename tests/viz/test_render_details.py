@@ -70,6 +70,53 @@ def test_key_text_is_black_on_the_yellow_end_and_white_on_the_dark_end(rng):
             assert attrs["fontcolor"] == "#ffffff"
 
 
+def _key_of_scale(scale) -> list[tuple[str, str, str]]:
+    """The swatches `_legend` draws for `scale`, bottom first."""
+    import graphviz
+
+    dot = graphviz.Digraph()
+    graph_render._legend(dot, scale, anchor=None, has_nan=False)
+    return _key(parse_dot(dot.source))
+
+
+@pytest.mark.parametrize(
+    "smallest, below_it",
+    [
+        (0.0098, "1e-2"),  # rounds to the lowest tick's label
+        (0.00097, "1e-3"),  # the same under a 1-2-5 key (5e-3, 2e-3, 1e-3)
+        (0.00093, "1e-3"),  # "9e-4": another label, but nearly the lowest tick's colour
+    ],
+)
+def test_the_keys_bottom_swatch_is_not_the_lowest_tick_again(smallest, below_it):
+    """With a few norms under the scale, the key's bottom swatch reads "≤ ..." in the
+    bottom colour. Where the scale's bottom lies just under a tick, the key read
+    "1e-2" above "≤ 1e-2" (or "≤ 9e-4") in all but the same colour: one swatch twice. The
+    lowest tick now stands for the bottom, in the bottom's colour."""
+    hi = 0.0 if smallest > 0.005 else math.log10(0.0051)
+    swatches = _key_of_scale(graph_render._Scale(math.log10(smallest), hi, below=True))
+    labels = [label for label, _, _ in swatches]
+    assert labels[0] == f"≤ {below_it}"
+    assert below_it not in labels  # not also drawn as a plain tick
+    assert len({fill for _, fill, _ in swatches}) == len(swatches)
+    assert swatches[0][1] == VIRIDIS[0]  # the colour the norms under the scale get
+
+
+def test_a_key_of_one_value_over_a_few_norms_below_it_has_one_swatch():
+    """Norms of one value but for a few far below: every norm is drawn in the top colour,
+    and the key drew it twice ("1.2e-2", "≤ 1e-2"), both yellow."""
+    one = math.log10(0.0123)
+    swatches = _key_of_scale(graph_render._Scale(one, one, below=True))
+    assert [(label, fill) for label, fill, _ in swatches] == [("≤ 1.2e-2", VIRIDIS[-1])]
+
+
+def test_a_bottom_well_under_the_lowest_tick_keeps_its_own_swatch():
+    """The usual case (the Transformer's b_K): the bottom is a swatch of its own, below
+    the decades."""
+    swatches = _key_of_scale(graph_render._Scale(math.log10(0.0021), 0.0, below=True))
+    assert [label for label, _, _ in swatches] == ["≤ 2e-3", "1e-2", "1e-1", "1"]
+    assert swatches[0][1] == VIRIDIS[0]
+
+
 def test_the_heading_says_dark_is_vanishing_and_yellow_is_large(rng):
     loss, _, _ = unrolled_rnn(rng, T=3)
     heading = _heading(graph_to_dot(backward_with_norms(loss)))

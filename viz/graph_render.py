@@ -86,6 +86,10 @@ CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
 STEP_FILL = "#f4f6fb"
 LANE = "#9aa2b4"  # a shared weight's line past the steps (its taps' branches carry colour)
 LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, warn
+# The weight of the invisible edges from each step to the next (see _time_order): more than
+# a step's tap branches together (8 each), or they pull each step up towards its taps, the
+# next step starts level with that, and the row climbs in a staircase.
+TIME_WEIGHT = "30"
 
 
 class RendererMissing(RuntimeError):
@@ -993,7 +997,7 @@ def _dot_source(
     for a, b, attrs in edges:
         dot.edge(a, b, **attrs)
     for a, b in _time_order(plan, slot_of):  # weighted: they also keep the steps level
-        dot.edge(a, b, style="invis", weight="3")
+        dot.edge(a, b, style="invis", weight=TIME_WEIGHT)
     if any(len(column) > 1 for cols in columns.values() for column in cols):
         # Graphviz's second pass of crossing minimisation, over the whole graph once the
         # clusters are laid out, ignores their columns' invisible edges: it drew the gates

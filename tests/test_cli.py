@@ -366,3 +366,21 @@ def test_version_says_whether_the_compiled_helpers_are_in_use():
     assert result.exit_code == 0
     assert result.output.startswith("tinygrad-seq ")
     assert _native.status() in result.output
+
+
+def test_graph_says_when_a_png_was_scaled_down_and_points_to_the_svg(capsys, tmp_path, monkeypatch):
+    from tinygrad_seq.viz import graph_render
+
+    argv = ["graph", "rnn", "--steps", "2", "--renderer", "wasm", "--out"]
+    code, stdout, err = run_cli(capsys, *argv, str(tmp_path / "full.png"))
+    assert code == 0, err
+    full_width = int.from_bytes((tmp_path / "full.png").read_bytes()[16:20], "big")
+    assert "scaled down" not in stdout  # a small graph: drawn at full size
+    monkeypatch.setattr(graph_render, "PNG_MAX_PIXELS", full_width // 2)
+    code, stdout, err = run_cli(capsys, *argv, str(tmp_path / "small.png"))
+    assert code == 0, err
+    small = (tmp_path / "small.png").read_bytes()
+    assert max(int.from_bytes(small[16:20], "big"), int.from_bytes(small[20:24], "big")) <= (
+        full_width // 2 + 1
+    )
+    assert f"scaled down to {full_width // 2} pixels" in stdout and "--out small.svg" in stdout

@@ -1318,8 +1318,15 @@ def render_graph(
 
 
 # ------------------------------------------------------------------ PNG from a layout
-def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
-    """Draw Graphviz's own layout (its JSON output's xdot drawing ops) with matplotlib."""
+# The longer side of a PNG drawn from a layout, at most: a 120-dpi picture of a long unroll
+# would be tens of thousands of pixels (hundreds of MB to draw). Larger ones are scaled
+# down to it; their SVG keeps every label sharp.
+PNG_MAX_PIXELS = 7000
+
+
+def _png_from_layout(layout: dict, max_pixels: int | None = None) -> bytes:
+    """Draw Graphviz's own layout (its JSON output's xdot drawing ops) with matplotlib, at
+    most `max_pixels` (default PNG_MAX_PIXELS) on the longer side."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -1328,7 +1335,7 @@ def _png_from_layout(layout: dict, max_pixels: int = 7000) -> bytes:
     x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
     pad = 4.0
     width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-    dpi = min(120.0, max_pixels * 72.0 / max(width, height))
+    dpi = min(120.0, (max_pixels or PNG_MAX_PIXELS) * 72.0 / max(width, height))
     fig = Figure(figsize=(width / 72.0, height / 72.0))
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))

@@ -124,14 +124,18 @@ def train_classifier(
     seed: int = 0,
     callback: Callable[[int, float], None] | None = None,
     eval_limit: int = 2000,
+    stop: Callable[[list[float]], bool] | None = None,
 ) -> TrainResult:
     """Minimise cross-entropy with Adam for `steps` minibatches; report accuracies.
 
     Batches are drawn by a generator seeded with `seed`, so a run is reproducible.
     Gradients are clipped to norm `clip` (None: no clipping). `callback(step, loss)`
-    runs after every step (a progress bar, a plot). Training accuracy is measured on the
-    first `eval_limit` training examples, test accuracy on all of `test` (each in eval
-    mode, which is then undone: the model is left in train mode).
+    runs after every step (a progress bar, a plot). `stop(losses)`, if given, is asked
+    after every step (after the callback) with the losses so far, and ends the training
+    early when it returns True: a run that has learned need not spend the rest of its
+    budget (the result's `losses` then has fewer than `steps` entries). Training accuracy
+    is measured on the first `eval_limit` training examples, test accuracy on all of
+    `test` (each in eval mode, which is then undone: the model is left in train mode).
     """
     check_sizes("train_classifier", at_least=0, steps=steps)
     check_sizes("train_classifier", batch_size=batch_size)
@@ -162,6 +166,8 @@ def train_classifier(
         del logits, loss  # the graph's values go now, not after the next forward builds one
         if callback is not None:
             callback(step, losses[-1])
+        if stop is not None and stop(losses):
+            break
     seconds = time.perf_counter() - start
     n = eval_limit
     train_sample = SequenceData(

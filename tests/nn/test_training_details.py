@@ -68,6 +68,25 @@ def test_the_callback_gets_every_step_and_its_own_loss():
     assert calls == list(enumerate(result.losses))
 
 
+def test_stop_ends_the_training_early_and_sees_every_loss_so_far():
+    data = order_task(20, seed=0)
+    asked, calls = [], []
+
+    def stop(losses):
+        asked.append(list(losses))
+        return len(losses) == 3
+
+    def train(**kwargs):
+        model = _tiny_model(len(data.vocab))
+        return train_classifier(model, data, data, steps=10, batch_size=8, eval_limit=0, **kwargs)
+
+    result = train(stop=stop, callback=lambda step, loss: calls.append(step))
+    assert len(result.losses) == 3 and calls == [0, 1, 2]  # the callback first, then stop
+    assert asked == [result.losses[:1], result.losses[:2], result.losses]
+    assert train().losses[:3] == result.losses  # until then, the run that did not stop
+    assert len(train(stop=lambda losses: False).losses) == 10
+
+
 def test_the_summary_reports_the_last_loss_and_the_number_of_steps():
     result = TrainResult(None, 0.75, 0.5, [3.0, 2.0, 1.0], seconds=0.25)
     assert result.summary() == {

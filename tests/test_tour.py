@@ -109,6 +109,12 @@ def test_lstm_memory_and_forget_gates(tour):
         assert n["runs_that_learned"][label] == [sum(a >= 0.9 for a in r) for r in by_delay]
     first, second = n["final_loss"]["RNN"][0]
     assert first != second  # each run its own data and initial weights
+    budget = n["settings"]["steps"]  # a run stops once it has learned, and only then:
+    for label, by_delay in n["steps_trained"].items():
+        for trained, accuracies in zip(by_delay, per_run[label], strict=True):
+            for steps, accuracy in zip(trained, accuracies, strict=True):
+                assert steps == budget or (steps < budget and accuracy >= 0.9), (label, steps)
+    assert min(n["steps_trained"]["LSTM, b_f = 3"][0]) < budget  # (some runs do stop)
     gates = n["forget_gates"]
     best_after = gates["prod_f_per_unit_trained"][gates["best_unit"]]
     assert best_after > 10 * max(gates["prod_f_per_unit_init"])

@@ -476,11 +476,15 @@ def memory_figure(
     top: int,
     batch: int = 32,
     per_run: dict[str, list[list[float]]] | None = None,
+    stopped: bool = False,
 ) -> Path:
     """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path.
 
     `acc` holds each model's mean accuracy per delay, `per_run` (optional) every run's, drawn
     as dots beside the mean; `losses` one curve per model, or a list of curves (one per run).
+    `stopped`: the runs stopped once they had learned. The losses' axis says so (a curve
+    that ends early would look cut off), and their key goes above the plateau: below it,
+    where it goes otherwise, a run solved late ends.
     """
     from matplotlib.lines import Line2D
 
@@ -556,13 +560,18 @@ def memory_figure(
             )
     # in the key: a label on the line would sit on the curves that stay at guessing
     ax.axhline(np.log(4), color="black", ls="--", lw=1, zorder=3, label="ln 4 (guessing)")
-    ax.set_xlabel(f"training step (Adam, batch {batch})")
+    stop_note = "; a run stops once it has learned" if stopped else ""
+    ax.set_xlabel(f"training step (Adam, batch {batch}{stop_note})")
     ax.set_ylabel("cross-entropy loss (nats)")
     n_curves = max(len(c) if len(c) and np.ndim(c[0]) else 1 for c in losses.values())
     runs_note = f" (each run a line: {n_curves} per model)" if n_curves > 1 else ""
     ax.set_title(f"Training at D = {longest}{runs_note}", fontsize=10)
-    # below the plateau and above the solved curves
-    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 0.08))
+    if stopped:  # above the plateau: a run solved late ends where the key would go below it
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.3 * (high - low))
+        ax.legend(fontsize=8, loc="upper right", ncol=3)
+    else:  # below the plateau and above the solved curves
+        ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 0.08))
 
     ax = axes[1, 0]
     im = ax.imshow(

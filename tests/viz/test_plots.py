@@ -505,6 +505,17 @@ def test_the_memory_figure_shows_every_run_beside_the_mean(tmp_path, figures):
     curves = [line for line in loss.get_lines() if len(line.get_xdata()) == 20]
     assert len(curves) == 2 * 3  # a loss curve per run
     assert loss.get_title() == "Training at D = 30 (each run a line: 3 per model)"
+    plots.memory_figure(
+        tmp_path / "s.png", [5, 30], acc, 0.25, runs, 30, rng.random((12, 8)), 30,
+        rng.random((11, 8)), rng.random((11, 8)) * 0.1, 3, per_run=per_run, stopped=True,
+    )  # fmt: skip
+    stopped = figures["s.png"].axes[1]  # the runs stopped once they had learned: it says so,
+    assert stopped.get_title() == loss.get_title()
+    assert stopped.get_xlabel() == "training step (Adam, batch 32; a run stops once it has learned)"
+    # and the key goes above the plateau, where no curve ends
+    assert (
+        stopped.get_legend().get_window_extent().y0 > stopped.transData.transform((0, np.log(4)))[1]
+    )
 
 
 def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_path, figures):

@@ -341,7 +341,7 @@ def size_options(f: Callable) -> Callable:
         "--quick",
         is_flag=True,
         help="Small sizes and short runs: seconds to a minute a demo (`tour --quick`, "
-        "every demo: about two minutes on 2 CPU cores).",
+        "every demo: about a minute on 2 CPU cores).",
     )(f)
 
 

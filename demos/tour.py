@@ -1,6 +1,6 @@
 """The tour: every demo of the seed's claims, one after another, into one folder.
 
-    tinygrad-seq tour --out tour-out --quick      # about two minutes on 2 CPU cores
+    tinygrad-seq tour --out tour-out --quick      # about a minute on 2 CPU cores
     open tour-out/index.html
 
 Each demo is a module of this package with a `run(ctx) -> dict` (see `DemoContext` in
@@ -289,7 +289,7 @@ def run_and_report(names: list[str], out: str, size: str, seed: int, backend: st
 @click.command(
     name="tour",
     help="Run every demo of the seed's claims; write OUT/index.html, OUT/summary.json and "
-    "the figures in OUT/img/. --quick takes about two minutes on 2 CPU cores.",
+    "the figures in OUT/img/. --quick takes about a minute on 2 CPU cores.",
 )
 @common_options
 @out_option("tour-out", "Output folder (figures, summary.json, index.html).")

@@ -57,7 +57,7 @@ DEMOS: dict[str, DemoSpec] = {
         "1. Fixed-size inputs: bag-of-words, n-grams, padding",
         'Bag-of-words "completely loses sequential information": "Cat sat on mat" and '
         '"Mat sat on cat" have identical representations. Fixed windows "can\'t capture '
-        'dependencies longer than the window" and grow the vocabulary exponentially; '
+        'dependencies longer than window" and grow the vocabulary exponentially; '
         "truncation loses information and padding wastes computation. An RNN's sequential "
         'processing "inherently captures order information".',
     ),
@@ -92,9 +92,9 @@ DEMOS: dict[str, DemoSpec] = {
     "alignments": DemoSpec(
         "alignments",
         "6. Attention alignments: additive, multiplicative, scaled dot-product",
-        'Attention weights alpha_{t,i} are distributions over the input that "show what the '
-        'model is looking at" and "automatically learn input-output correspondences" '
-        '(the seed\'s table for "The cat sat on the mat" -> "Le chat s\'est assis sur le '
+        'Attention weights alpha_{t,i} are distributions over the input that show what the '
+        'model is "looking at"; attention "automatically learns input-output '
+        'correspondences" (the seed\'s table for "The cat sat on the mat" -> "Le chat s\'est assis sur le '
         'tapis").',
     ),
     "transformer": DemoSpec(

@@ -405,7 +405,9 @@ class MultiHeadAttention(Module):
 
     W_Q, W_K, W_V, W_O are (d_model, d_model) and multiply from the right, as the seed's
     Q = X W^Q; head i owns columns [i·d_k, (i+1)·d_k) of W_Q, W_K and W_V, with
-    d_k = d_model / num_heads. All heads run at once, as one batched matmul.
+    d_k = d_model / num_heads. All heads run at once, as one batched matmul. With `bias`
+    (the default, as in PyTorch's nn.MultiheadAttention) b_Q, b_K, b_V, b_O (d_model,) are
+    added after each product; the seed writes none (bias=False).
     """
 
     def __init__(self, d_model: int, num_heads: int, bias: bool = True) -> None:

@@ -94,8 +94,8 @@ DEMOS: dict[str, DemoSpec] = {
         "6. Attention alignments: additive, multiplicative, scaled dot-product",
         'Attention weights alpha_{t,i} are distributions over the input that show what the '
         'model is "looking at"; attention "automatically learns input-output '
-        'correspondences" (the seed\'s table for "The cat sat on the mat" -> "Le chat s\'est assis sur le '
-        'tapis").',
+        'correspondences" (the seed\'s table for "The cat sat on the mat" -> '
+        '"Le chat s\'est assis sur le tapis").',
     ),
     "transformer": DemoSpec(
         "transformer_demo",

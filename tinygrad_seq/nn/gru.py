@@ -9,8 +9,8 @@ The seed's four equations (with biases, which `bias=False` drops as the seed wri
 
 In the seed's convention z_t = 1 takes the candidate and z_t = 0 keeps h_{t-1} unchanged
 (PyTorch swaps the roles of z_t and 1 − z_t). The seed writes the candidate's weight as
-plain W; it is W_h here (h for the hidden candidate), and b_h is the candidate's bias, not the RNN's. Each
-W is (h, h+d) and acts on row vectors as [h_{t-1}, x_t] @ Wᵀ.
+plain W; it is W_h here (h for the candidate h̃_t), and b_h is the candidate's bias, not
+the RNN's. Each W is (h, h+d) and acts on row vectors as [h_{t-1}, x_t] @ Wᵀ.
 """
 
 from __future__ import annotations

@@ -141,3 +141,73 @@ def test_a_model_trained_with_its_optimizer_over_several_steps_is_unaffected():
         (hs**2).mean().backward()
         opt.step()
     assert all(p.grad is not None for p in rnn.parameters())
+
+
+def test_a_graph_recorded_between_two_updates_runs():
+    # W changed, then the graph, then another weight: nothing the graph saved has changed
+    W, other = _weight(), _weight("other")
+    _sub_in_place(W)
+    loss = (_x() @ W).tanh().sum()
+    _sub_in_place(other)
+    loss.backward()
+    fresh = ts.Tensor(W.numpy(), requires_grad=True)
+    (_x() @ fresh).tanh().sum().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(W.grad), ts.backend.to_numpy(fresh.grad))
+
+
+@pytest.mark.parametrize(
+    "forward", [lambda x, W: x @ W, lambda x, W: W @ x.T], ids=["second input", "first input"]
+)
+def test_the_weight_is_caught_as_either_input_of_the_op(forward):
+    W = _weight()
+    loss = forward(_x(), W).sum()
+    _sub_in_place(W)
+    with pytest.raises(RuntimeError, match=r"'matmul'.*'W'"):
+        loss.backward()
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [lambda x, W: (x @ W).tanh().sum(), lambda x, W: (x @ W.tanh()).sum()],
+    ids=["two-input op reads W", "one-input op reads W"],
+)
+def test_a_graph_recorded_after_each_step_runs(forward):
+    # each step's new graph is stamped with the updates so far, whichever op reads W
+    W = _weight()
+    opt = ts.optim.SGD([W], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        forward(_x(), W).backward()
+        opt.step()
+    assert W.grad is not None
+
+
+def test_a_failed_in_place_update_changes_nothing_and_the_graph_still_runs():
+    W = _weight()
+    loss = (_x() @ W).sum()
+    with ts.no_grad(), pytest.raises(ValueError, match="cannot update it in place"):
+        W -= np.ones((5, 5), np.float32)
+    loss.backward()
+    assert W.grad is not None
+
+
+@pytest.mark.parametrize("optimizer", [ts.optim.SGD, ts.optim.Adam], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("used", [0, 1], ids=["first weight used", "second weight used"])
+def test_an_optimizer_step_marks_every_weight_it_changed(optimizer, used):
+    weights = [_weight("W"), _weight("V")]
+    loss = (_x() @ weights[used]).tanh().sum()
+    for w in weights:
+        w.grad = np.ones_like(w.data)
+    optimizer(weights, lr=0.1).step()
+    with pytest.raises(RuntimeError, match=f"'{weights[used].name}' before it was changed"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("optimizer", [ts.optim.SGD, ts.optim.Adam], ids=["SGD", "Adam"])
+def test_a_weight_the_step_skipped_for_want_of_a_grad_is_not_marked(optimizer):
+    W, skipped = _weight("W"), _weight("skipped")
+    loss = (_x() @ skipped).tanh().sum()
+    W.grad = np.ones_like(W.data)
+    optimizer([W, skipped], lr=0.1).step()  # skipped.grad is None: left as it was
+    loss.backward()
+    assert skipped.grad is not None

@@ -51,12 +51,13 @@ def test_the_message_names_an_unnamed_weight_by_its_shape():
 
 
 def test_an_op_that_saved_no_arrays_does_not_mind():
-    # the gradient of W + 1 and of W.T does not read W's values: still right after a change
+    # the gradient of W + 1, of W.T and of W.clone() does not read W's values: still right
+    # after a change
     W = _weight()
-    loss = ((W + 1.0).T * 2.0).sum()
+    loss = ((W + 1.0).T * 2.0).sum() + W.clone().sum()
     _sub_in_place(W)
     loss.backward()
-    np.testing.assert_allclose(ts.backend.to_numpy(W.grad), np.full((3, 3), 2.0))
+    np.testing.assert_allclose(ts.backend.to_numpy(W.grad), np.full((3, 3), 3.0))
 
 
 def test_the_train_loop_order_never_trips_it_and_matches_fresh_tensors():

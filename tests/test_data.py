@@ -334,6 +334,10 @@ def test_as_generator_is_the_public_reading_of_a_seed():
     assert data.as_generator(np.int64(7)).integers(1000) == data.as_generator(7).integers(1000)
     with pytest.raises(TypeError, match=r"seed must be an int or a numpy.random.Generator"):
         data.as_generator("seven")
+    # None: a fresh Generator each time, seeded from the OS (two agree once in 2**62)
+    fresh = [data.as_generator(None) for _ in range(2)]
+    assert all(isinstance(g, np.random.Generator) for g in fresh)
+    assert fresh[0].integers(2**62) != fresh[1].integers(2**62)
 
 
 def test_the_training_loops_use_public_names_of_data_only():

@@ -163,6 +163,8 @@ def test_pytorchs_dim_and_keepdim_are_answered_with_numpys_spelling(name):
     assert call(x, axis=1, keepdims=True).shape == (2, 1)  # what the message says to write
     with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'axes'"):
         call(x, axes=1)  # any other keyword: as Python says it
+    with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'dtype'"):
+        call(x, dim=1, dtype="float64")  # (PyTorch's sum takes a dtype=), even after a dim=
 
 
 @pytest.mark.parametrize("name", sorted(_TAKES_AXIS))
@@ -175,6 +177,8 @@ def test_pytorchs_dim_is_answered_where_an_op_takes_an_axis(name):
     call(x, axis=1)  # what the message says to write
     with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'keepdim'"):
         call(x, axis=1, keepdim=True)  # (no keepdims here to point to)
+    with pytest.raises(TypeError, match=rf"^{op}\(\) got an unexpected keyword argument 'keepdim'"):
+        call(x, dim=1, keepdim=True)  # nor when dim= comes first
 
 
 def test_an_integer_tensor_given_requires_grad_by_hand_is_refused_at_backward():

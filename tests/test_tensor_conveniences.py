@@ -94,6 +94,8 @@ def test_argmax_keeps_the_axis_as_numpys(rng):
     assert kept.shape == (3, 1)
     assert kept.numpy().tolist() == x.numpy().argmax(axis=1, keepdims=True).tolist()
     assert x.argmax(keepdims=True).shape == (1, 1)
+    with pytest.raises(TypeError, match=r"argmax: keepdims must be True or False, got str 'no'"):
+        x.argmax(axis=1, keepdims="no")  # (NumPy would read any string as True)
 
 
 def test_clone_is_a_recorded_copy_whose_gradient_flows_back(rng):
@@ -123,22 +125,32 @@ def test_zeros_like_and_ones_like_take_shape_dtype_and_backend(factory, value, b
     assert weights.requires_grad and weights.is_leaf
     with pytest.raises(TypeError, match="only float tensors can require gradients"):
         factory(ts.Tensor(np.ones(2, np.int64)), requires_grad=True)
-    with pytest.raises(TypeError, match=r"like: expected a Tensor or an array, got tuple"):
+    name = factory.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor or an array, got tuple"):
         factory((2, 3))  # (the shape goes to ts.zeros / ts.ones)
 
+    class Table:  # a shape but no dtype, as a pandas DataFrame: not an array
+        shape = (2, 3)
 
-@pytest.mark.parametrize(
-    "method, why",
-    [
-        ("mean", "the mean of no numbers is undefined"),
-        ("var", "the variance of no numbers is undefined"),
-        ("max", "the max of no numbers is undefined"),
-        ("min", "the min of no numbers is undefined"),
-        ("argmax", "no element can be the largest"),
-    ],
-)
-def test_reducing_an_empty_axis_is_refused_where_the_result_is_undefined(method, why):
-    x = ts.Tensor(np.ones((3, 0)), requires_grad=method != "argmax")
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor or an array, got Table"):
+        factory(Table())
+
+
+_UNDEFINED_ON_EMPTY = [
+    ("mean", "the mean of no numbers is undefined"),
+    ("var", "the variance of no numbers is undefined"),
+    ("max", "the max of no numbers is undefined"),
+    ("min", "the min of no numbers is undefined"),
+    ("argmax", "no element can be the largest"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+@pytest.mark.parametrize("method, why", _UNDEFINED_ON_EMPTY)
+def test_reducing_an_empty_axis_is_refused_where_the_result_is_undefined(method, why, dtype):
+    # integer tensors too (token ids: min, max and argmax take their own path there)
+    grad = method != "argmax" and dtype == np.float64
+    x = ts.Tensor(np.ones((3, 0), dtype), requires_grad=grad)
     with pytest.raises(
         ValueError, match=rf"^{method}: the tensor of shape \(3, 0\) has size 0 along axis 1: {why}"
     ):
@@ -149,6 +161,16 @@ def test_reducing_an_empty_axis_is_refused_where_the_result_is_undefined(method,
         getattr(x, method)()
     # reducing an axis that has elements is fine: nothing to take the mean of is not asked
     assert getattr(x, method)(axis=0).shape == (0,)
+
+
+@pytest.mark.parametrize("method, why", _UNDEFINED_ON_EMPTY[:4])
+def test_the_empty_axis_is_found_among_several_and_named_alike_however_given(method, why):
+    x = ts.Tensor(np.ones((3, 0)))
+    # axis 0 has elements, axis 1 none; a list of axes reads as the tuple, and an axis is
+    # named as it was given
+    for axis, named in [((0, 1), 1), ((1, 0), 1), ([0, 1], 1), ((0, -1), -1), (-1, -1)]:
+        with pytest.raises(ValueError, match=rf"^{method}: .* size 0 along axis {named}: {why}"):
+            getattr(x, method)(axis=axis)
 
 
 def test_the_sum_of_an_empty_axis_is_zero_as_in_numpy_and_pytorch():

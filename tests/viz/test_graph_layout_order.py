@@ -196,14 +196,15 @@ def test_the_rnn_steps_sit_level_not_in_a_staircase(steps):
     assert max(centres) - min(centres) < 5, centres
 
 
+@pytest.mark.parametrize("steps", [4, 20])  # (20: the middle steps summarised)
 @pytest.mark.parametrize("detail", ["symbols", "ops"])
 @pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
-def test_the_weights_stand_beside_the_first_step_not_above_the_row(model, detail):
+def test_the_weights_stand_beside_the_first_step_not_above_the_row(model, detail, steps):
     """The weights' column is drawn left of step 0, at the height of the row of steps.
     Once step 0 drew x_0 (going into [h_prev, x_t], one rank before the taps), x_0 shared
     the weights' rank, and Graphviz stacked the column above the whole row: a picture half
     empty. The column now stands a rank before each step's first inputs."""
-    objs = _command_layout(model, 4, detail)["objects"]
+    objs = _command_layout(model, steps, detail)["objects"]
     (step0,) = [o for o in objs if _name(o) == "t=0"]
     x0, y0, _, y1 = (float(v) for v in step0["bb"].split(","))
     shared = [o for o in objs if o.get("style") == "filled,bold" and o.get("shape") == "box"]

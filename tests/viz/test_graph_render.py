@@ -782,6 +782,7 @@ def test_the_initial_state_is_drawn_as_an_input_with_its_gradient(capsys, tmp_pa
     built = build("lstm", 3)
     g = ts.graph.trace(built.loss)
     dot = parse_dot(graph_to_dot(g, module=built.model))
+    (weight,) = dot.named("W_f")
     for name in ("h0", "C0"):
         (node,) = dot.named(name)
         (state,) = [n for n in g.nodes if n.name == name]
@@ -794,13 +795,41 @@ def test_the_initial_state_is_drawn_as_an_input_with_its_gradient(capsys, tmp_pa
         assert max(abs(a - b) for a, b in zip(nearest, rgb, strict=True)) <= 2
         assert attrs["fontcolor"] == graph_render._text_colour(fill)
         assert attrs["label"].endswith(f"‖g‖ {state.grad_norm:.1e}") and state.grad_norm > 0
-    (weight,) = dot.named("W_f")
+        # made in the LSTM's scope, as its own zero state is, and drawn in its cluster
+        assert attrs["tooltip"] == f"lstm: {name}" and state.scope == "lstm"
+        assert dot.cluster_path(node) == dot.cluster_path(weight)
     assert "bold" in dot.nodes[weight]["style"]
+    # the data beside them, with no gradient, is drawn as an input is: white, its text in
+    # a muted grey (not the black of the other labels)
+    for node in dot.named("x_t"):
+        assert dot.nodes[node]["fillcolor"] == graph_render.PLAIN["input"]
+        red, green, blue = graph_render._rgb(dot.nodes[node]["fontcolor"])
+        assert red == green == blue and 0 < red < 0xFF
     # without the module to tell weights from inputs, every leaf with a gradient is a weight
     plain = parse_dot(graph_to_dot(g))
     assert "bold" in plain.nodes[plain.named("h0")[0]]["style"]
     main(["graph", "lstm", "--steps", "3", "--out", str(tmp_path / "lstm.dot")])
     assert ", 10 weights" in capsys.readouterr().out  # W_f ... b_o, W_hy, b_y: not h0, C0
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+def test_the_differentiated_initial_state_is_the_models_own_zero_state(model, monkeypatch):
+    """The command passes h_0 (and C_0) in only to see their gradient: the loss drawn is
+    the one the model computes from its own zero state, in the model's dtype."""
+    from tinygrad_seq.demos import graph_cmd
+
+    made = []
+    inputs = graph_cmd._inputs
+    monkeypatch.setattr(graph_cmd, "_inputs", lambda steps: made.append(inputs(steps)) or made[0])
+    ts.manual_seed(0)
+    built = graph_cmd.build(model, 3)
+    ((xs, targets),) = made
+    _, final = built.model.body(xs)  # the model's own h_0 = 0 (and C_0 = 0)
+    h_T = final[0] if isinstance(final, tuple) else final
+    own = ts.F.cross_entropy(built.model.readout(h_T), targets)
+    assert built.loss.dtype == own.dtype == built.model.readout.W.dtype
+    np.testing.assert_allclose(built.loss.item(), own.item(), rtol=1e-6)
 
 
 @pytest.mark.numpy_only

@@ -101,6 +101,34 @@ def test_the_keys_bottom_swatch_is_not_the_lowest_tick_again(smallest, below_it)
     assert swatches[0][1] == VIRIDIS[0]  # the colour the norms under the scale get
 
 
+@pytest.mark.parametrize(
+    "smallest, largest, ticks",
+    [(0.00951, 0.0201, ["1e-2", "2e-2"]), (9.51, 20.1, ["10", "20"]), (95.1, 201, ["100", "200"])],
+)
+def test_a_bottom_written_as_the_lowest_tick_is_that_tick_even_a_colour_apart(
+    smallest, largest, ticks
+):
+    """A scale of about a third of a decade: the bottom lies well over half a colour step
+    under the lowest tick, but rounds to it ("1e-2" for 0.00951): the key draws it once,
+    "≤ 1e-2", not "1e-2" above "≤ 1e-2". Values of 10 to 999 are written out, as the
+    ticks are ("10", "100"; not "1e1", "1e2")."""
+    swatches = _key_of_scale(
+        graph_render._Scale(math.log10(smallest), math.log10(largest), below=True)
+    )
+    assert [label for label, _, _ in swatches] == [f"≤ {ticks[0]}", *ticks[1:]]
+    assert swatches[0][1] == VIRIDIS[0]
+
+
+def test_a_bottom_nearly_a_colour_step_under_the_lowest_tick_keeps_its_own_swatch():
+    """0.0008 under a key of 1e-3, 2e-3, 5e-3: written "8e-4", and almost a whole step of
+    the palette darker than 1e-3's colour, so it is a swatch of its own."""
+    swatches = _key_of_scale(
+        graph_render._Scale(math.log10(0.0008), math.log10(0.0051), below=True)
+    )
+    assert [label for label, _, _ in swatches] == ["≤ 8e-4", "1e-3", "2e-3", "5e-3"]
+    assert swatches[0][1] == VIRIDIS[0] != swatches[1][1]
+
+
 def test_a_key_of_one_value_over_a_few_norms_below_it_has_one_swatch():
     """Norms of one value but for a few far below: every norm is drawn in the top colour,
     and the key drew it twice ("1.2e-2", "≤ 1e-2"), both yellow."""

@@ -24,15 +24,17 @@ What the picture shows:
   gradient (told from a weight by the ``module`` passed in);
 - after a backward inside ``record_grad_norms()``, every node and edge coloured by
   log10 of the gradient norm that reached it, with a colour key in powers of ten (1, 1e-1,
-  1e-2, ..., each swatch in the colour that norm gets): a vanishing gradient is a run of
-  dark nodes. An edge shows the gradient that flows back along it: exactly, where
-  its tail has no other user (``W_hh`` into one step: that step's share of ∂L/∂W_hh);
-  else the gradient that reached its head. An edge that stands for several uses of its tail
-  (ops folded into its head) carries their sum: exactly the tail's own gradient when every
-  use is folded into that head, else at most the sum of the uses' norms (the triangle
-  inequality), and then it is marked "≤". A few norms far below all the others (a
-  gradient that is zero but for rounding) are drawn in the key's bottom colour, which
-  then reads "≤", so that they do not squeeze every other colour into the top of it.
+  1e-2, ..., each swatch in the colour that norm gets) from the picture's largest norm at
+  its top to its smallest at its bottom: a vanishing gradient is a run of dark nodes. (Dark
+  is the smallest in this picture, not small in itself.) An edge shows the gradient that
+  flows back along it: exactly, where its tail has no other user (``W_hh`` into one step:
+  that step's share of ∂L/∂W_hh); else the gradient that reached its head. An edge that
+  stands for several uses of its tail (ops folded into its head) carries their sum:
+  exactly the tail's own gradient when every use is folded into that head, else at most
+  the sum of the uses' norms (the triangle inequality), and then it is marked "≤". A few
+  norms far below all the others (a gradient that is zero but for rounding) are drawn in
+  the key's bottom colour, which then reads "≤", so that they do not squeeze every other
+  colour into the top of it.
 
 ``collapse=k`` keeps the first and last k steps of a long unroll and puts one summary node
 in place of the others (an unroll of at most 2k + 1 steps is drawn whole).
@@ -866,7 +868,7 @@ def _dot_source(
     if scale is not None:
         heading.append(
             "colour = log10 of the gradient norm ‖g‖ = ‖∂L/∂node‖ after backward "
-            "(dark: vanishing, yellow: large)"
+            "(dark: smallest in this picture, yellow: largest)"
         )
         if any(e.bound for e in plan.edges):
             heading.append(
@@ -1048,9 +1050,17 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
     """A colour key to the right of the loss: a swatch for each of a few round values of
     the norm (powers of ten, see `_key_ticks`), the largest on top, each in the colour that
     value gets; grey for a gradient that is exactly zero, and red for a NaN one (shown
-    only when there is one)."""
+    only when there is one). Its ends are the picture's: the top swatch in the colour of
+    the largest norm, the bottom one in that of the smallest, each labelled with its value
+    where no round value stands for it (see `_with_end`)."""
     ticks = _key_ticks(scale.lo, scale.hi)  # [(value, label)], largest first
-    if scale.below:  # the bottom colour also stands for the few norms under the scale
+    # The round values lie inside the norms' range, and may stop well short of its ends:
+    # the MLP's norms run from 0.12 to 1, its key read 1, 5e-1, 2e-1, and h(1) at 0.12 was
+    # drawn darker than any swatch.
+    _with_end(ticks, 0, 10.0**scale.hi, scale)
+    if not scale.below:
+        _with_end(ticks, len(ticks) - 1, 10.0**scale.lo, scale)
+    else:  # the bottom colour also stands for the few norms under the scale
         bottom = 10.0**scale.lo
         mantissa, exponent = f"{bottom:.0e}".split("e")
         label = _tick_label(int(mantissa), int(exponent))
@@ -1102,6 +1112,29 @@ def _legend(dot, scale: _Scale, anchor: str | None, has_nan: bool) -> None:
             key.edge(a, b, style="invis")
     if anchor is not None:  # level with the loss at its middle swatch
         dot.edge(anchor, ids[len(ids) // 2], style="invis", weight="10")
+
+
+def _with_end(ticks: list[tuple[float, str]], index: int, end: float, scale: _Scale) -> None:
+    """Make the key's top (index 0) or bottom (the last index) swatch the colour of `end`,
+    the picture's largest or smallest norm. A round value the same once rounded (1 for a
+    top of 1.0000001) keeps its label; one nearly the same colour (less than half a step
+    between two of VIRIDIS's colours apart) gives way to the end and its value, so that
+    no colour shows twice; else the end is a swatch of its own, beyond the round values,
+    labelled with two significant digits (1.2e-1, as the nodes print their norms)."""
+    value, label = ticks[index]
+    if math.isclose(value, end, rel_tol=1e-9):
+        return
+    others = {float(lab) for k, (_, lab) in enumerate(ticks) if k != index}
+    for digits in range(1, 7):  # two significant digits, more if a neighbour reads the same
+        own = _short(f"{end:.{digits}e}")
+        if float(own) not in others:
+            break
+    if float(own) == float(label):
+        ticks[index] = (end, label)
+    elif abs(scale.fraction(value) - scale.fraction(end)) < KEY_SAME_COLOUR:
+        ticks[index] = (end, own)
+    else:
+        ticks.insert(index if index == 0 else len(ticks), (end, own))
 
 
 KEY_MOST = 7  # swatches of round values in the key, at most

@@ -260,7 +260,9 @@ def _mapping(source: str) -> tuple[float, float]:
 @pytest.mark.parametrize("model, steps", [("rnn", 20), ("lstm", 20), ("lstm", 4), ("gru", 4)])
 def test_the_key_reads_in_decades_in_the_colours_the_norms_get(model, steps):
     """The key read 1e+00, 7e-02, 5e-03, 4e-04, ... (six values evenly spread between the
-    largest and smallest norm). It now reads 1, 1e-1, 1e-2, ... top to bottom, and each
+    largest and smallest norm). It now reads 1, 1e-1, 1e-2, ... top to bottom, down to the
+    picture's smallest norm (its own value, under the last power of ten: within a decade,
+    or in the place of the next one down when nearly its colour, 9.1e-6 for 1e-5), and each
     swatch has the colour a node of that norm is drawn in."""
     from tests.viz.test_graph_render import palette_position
 
@@ -270,10 +272,13 @@ def test_the_key_reads_in_decades_in_the_colours_the_norms_get(model, steps):
     )
     swatches = _key_swatches(source)
     values = [float(label) for label, _ in swatches]
-    assert len(values) >= 3
+    decades, bottom = values[:-1], values[-1]
+    assert len(decades) >= 3
     assert values[0] == 1.0  # the loss's own gradient
-    assert all(10 ** round(math.log10(v)) == v for v in values), values  # powers of ten
-    assert all(a / b == pytest.approx(10) for a, b in zip(values, values[1:], strict=False))
+    assert all(10 ** round(math.log10(v)) == v for v in decades), values  # powers of ten
+    assert all(a / b == pytest.approx(10) for a, b in zip(decades, decades[1:], strict=False))
+    assert decades[-1] / 100 < bottom < decades[-1], values
+    assert swatches[-1][1] == VIRIDIS[0]  # the picture's darkest colour
     assert [label for label, _ in swatches][:3] == ["1", "1e-1", "1e-2"]
     a, b = _mapping(source)
     for value, (_, fill) in zip(values, swatches, strict=True):
@@ -282,13 +287,14 @@ def test_the_key_reads_in_decades_in_the_colours_the_norms_get(model, steps):
 
 def test_the_key_reads_the_few_norms_below_it_with_its_bottom_swatch():
     """The Transformer's b_K gradients (~1e-9, zero but for rounding) are drawn in the
-    bottom colour; the key's bottom swatch says so ("≤ 2e-3"), the others are decades."""
+    bottom colour; the key's bottom swatch says so ("≤ 2e-3"), the others are decades up to
+    the largest norm (1.1, in the place of 1: nearly its colour)."""
     built = _built("transformer", 4)
     swatches = _key_swatches(graph_to_dot(built.loss, module=built.model, detail="symbols"))
     labels = [label for label, _ in swatches]
     assert labels[-1].startswith("≤ ") and float(labels[-1][2:]) < float(labels[-2])
-    assert labels[:-1] == ["1", "1e-1", "1e-2"]
-    assert swatches[-1][1] == VIRIDIS[0]
+    assert labels[:-1] == ["1.1", "1e-1", "1e-2"]
+    assert swatches[-1][1] == VIRIDIS[0] and swatches[0][1] == VIRIDIS[-1]
 
 
 @pytest.mark.parametrize(

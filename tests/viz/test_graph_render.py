@@ -403,7 +403,8 @@ def test_legend_spans_the_norms_and_disappears_without_grads(rng):
 
 def test_legend_labels_differ_when_the_norms_span_under_a_decade():
     """Between 1.0 and 3.5 there is one power of ten: the key reads 1, 2, 3 instead (each
-    label differs from its neighbours and is a round number within the norms)."""
+    label differs from its neighbours and is a round number within the norms), and the
+    largest norm on top, 3.5 (2√3)."""
     x = ts.Tensor(np.ones(3), requires_grad=True, name="x")
     loss = backward_with_norms((x * 2.0).sum())  # norms 1 (L), √3, 2√3 (x)
     dot = parse_dot(graph_to_dot(loss))
@@ -411,7 +412,7 @@ def test_legend_labels_differ_when_the_norms_span_under_a_decade():
     labels = [
         dot.nodes[n]["label"] for n in key.nodes if n.startswith("legend") and n[6:].isdigit()
     ]
-    assert labels == ["1", "2", "3"], labels  # listed bottom first
+    assert labels == ["1", "2", "3", "3.5"], labels  # listed bottom first
     assert graph_render._distinct_labels([1e-3, 1e-2]) == ["1e-03", "1e-02"]  # one digit
 
 

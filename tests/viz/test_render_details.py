@@ -49,9 +49,11 @@ def test_the_key_pairs_larger_numbers_with_lighter_colours(rng):
     by_colour = sorted(swatches, key=lambda s: palette_position(s[1]))
     values = [float(label) for label, _, _ in by_colour]
     assert values == sorted(values) and values[0] < values[-1] / 10
-    # round values, evenly apart on the log scale: 3e-2, 1e-1, 3e-1, 1 over 1.6 decades
-    assert all(float(f"{v:.0e}") == v for v in values), values
-    steps = [math.log10(b / a) for a, b in zip(values, values[1:], strict=False)]
+    # between the picture's smallest and largest norm (2.7e-2 and 2.4), round values evenly
+    # apart on the log scale: 1e-1, 3e-1, 1
+    inner = values[1:-1]
+    assert len(inner) >= 3 and all(float(f"{v:.0e}") == v for v in inner), values
+    steps = [math.log10(b / a) for a, b in zip(inner, inner[1:], strict=False)]
     assert max(steps) - min(steps) < 0.1, values
 
 
@@ -145,10 +147,77 @@ def test_a_bottom_well_under_the_lowest_tick_keeps_its_own_swatch():
     assert swatches[0][1] == VIRIDIS[0]
 
 
-def test_the_heading_says_dark_is_vanishing_and_yellow_is_large(rng):
+def _built(model: str, steps: int):
+    """The model `tinygrad-seq graph MODEL --steps STEPS` draws at its default seed 0."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, steps)
+    collapse = 3 if steps > 12 else None  # as the command does past 12 steps
+    source = graph_to_dot(built.loss, collapse=collapse, module=built.model, detail="symbols")
+    return parse_dot(source)
+
+
+@pytest.mark.parametrize(
+    "model, steps, darkest",
+    [
+        ("mlp", 1, "h(1)"),  # norms 0.12 to 1: the key read 1, 5e-1, 2e-1
+        ("rnn", 20, "h0"),  # the initial state, 1.5e-6: the key stopped at 1e-5
+        ("lstm", 4, None),  # the darkest is a branch into o_t at t=0: the key stopped at 1e-2
+    ],
+)
+def test_the_keys_ends_are_the_pictures_darkest_and_lightest_colours(model, steps, darkest):
+    """The key's round values lie inside the norms' range and stopped short of its ends:
+    `graph mlp` drew h(1) at 1.2e-1 in the darkest violet beside a key whose lowest
+    swatch was 2e-1, in blue; `graph rnn --steps 20` drew h0 (1.5e-6) darker than its
+    lowest swatch (1e-5). The key's bottom swatch is now the picture's darkest colour,
+    labelled with its value, and its top swatch the picture's lightest."""
+    dot = _built(model, steps)
+    swatches = _key(dot)  # bottom first
+    drawn = {a["fillcolor"] for n, a in dot.nodes.items() if "‖g‖" in a.get("label", "")}
+    drawn |= {a.get("color") for _, _, a in dot.edges}
+    assert VIRIDIS[0] in drawn and VIRIDIS[-1] in drawn  # the scale's ends, in the picture
+    assert swatches[0][1] == VIRIDIS[0] and swatches[-1][1] == VIRIDIS[-1]
+    assert len({fill for _, fill, _ in swatches}) == len(swatches)  # no colour twice
+    values = [float(label) for label, _, _ in swatches]
+    assert values == sorted(values) and values[0] < values[1]
+    if darkest is not None:
+        (node,) = dot.named(darkest)
+        assert dot.nodes[node]["fillcolor"] == VIRIDIS[0]
+        printed = float(dot.nodes[node]["label"].rsplit(" ", 1)[1])  # "‖g‖ 1.2e-01"
+        assert swatches[0][0] == re.sub(r"e([+-])0", r"e\1", f"{printed:.1e}")  # 1.2e-1
+
+
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [
+        (0.12, 1.0, ["1.2e-1", "2e-1", "5e-1", "1"]),  # the MLP's: a bottom of its own
+        (1.0, 2 * 3**0.5, ["1", "2", "3", "3.5"]),  # a top of its own
+        (1.5e-6, 0.22, ["1.5e-6", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "2.2e-1"]),  # both
+        (1.5e-6, 1.1, ["1.5e-6", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1.1"]),  # 1.1: not 1
+        (9.3e-7, 1.0, ["9.3e-7", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1"]),  # not 1e-6
+        (0.001, 1.0, ["1e-3", "1e-2", "1e-1", "1"]),  # ends on round values: no more
+        (1.0000000001e-3, 1.02, ["1e-3", "1e-2", "1e-1", "1"]),  # rounded: the same
+    ],
+)
+def test_the_key_runs_from_the_smallest_norm_to_the_largest(lo, hi, expected):
+    """Ends that no round value stands for are swatches of their own, labelled with two
+    digits; an end nearly the colour of the round value next to it (1.1 against 1, 9.3e-7
+    against 1e-6, on a scale of six decades) takes that swatch's place, so that no colour
+    shows twice."""
+    swatches = _key_of_scale(graph_render._Scale(math.log10(lo), math.log10(hi)))
+    assert [label for label, _, _ in swatches] == expected
+    assert swatches[0][1] == VIRIDIS[0] and swatches[-1][1] == VIRIDIS[-1]
+    assert len({fill for _, fill, _ in swatches}) == len(swatches)
+
+
+def test_the_heading_says_dark_is_the_smallest_here_and_yellow_the_largest(rng):
+    """It said "dark: vanishing": over the MLP's norms, 0.12 to 1, nothing vanishes; the
+    colours are relative to the picture's own range."""
     loss, _, _ = unrolled_rnn(rng, T=3)
     heading = _heading(graph_to_dot(backward_with_norms(loss)))
-    assert "dark: vanishing" in heading and "yellow: large" in heading
+    assert "dark: smallest in this picture, yellow: largest" in heading
+    assert "vanishing" not in heading
 
 
 # ------------------------------------------------------------------ numbers and widths

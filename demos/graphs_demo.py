@@ -3,10 +3,16 @@
 A vanilla RNN and an LSTM (3 inputs, 4 units, batch 2) are unrolled, a loss is taken on the
 last step only, and the backward pass runs with `ts.graph.record_grad_norms()`. Their graphs
 are rendered with `ts.viz.render_graph` (one cluster per time step, colours = log10 of the
-gradient norm reaching each node), and the norms of ∂L/∂h_t (and ∂L/∂C_t) per step are read
-from recorded graphs over the RNN's T steps (the drawn LSTM is shorter, to stay legible, so
-its norms come from the same LSTM unrolled T steps) and plotted: the colours fade step by
-step in the RNN and hold along the LSTM's cell path.
+gradient norm reaching each node), and the norms of ∂L/∂h_t (and ∂L/∂C_t) are read from
+recorded graphs over the RNN's T steps (the drawn LSTM is shorter, to stay legible, so its
+norms come from the same LSTM unrolled T steps) and plotted: the colours fade step by step in
+the RNN and hold along the LSTM's cell path.
+
+The states are counted as the seed counts them: h_0 = 0 is the initial state (C_0 = 0 the
+LSTM's), drawn as the `h0` (`C0`) box the graph command gives a gradient to, and h_t the
+state after t inputs, so the step the pictures draw as t=k (the models' scope, counted from
+0) outputs h_{k+1}, and the last one h_T. The ratios compare the initial state with the last
+output: ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖, all the way back through the T steps.
 """
 
 from __future__ import annotations
@@ -30,6 +36,22 @@ def _norms_by_step(loss: ts.Tensor, name: str) -> dict[int, float]:
         if node.name == name and m and node.grad_norm is not None:
             out[int(m.group(1))] = node.grad_norm
     return dict(sorted(out.items()))
+
+
+def _norms_by_state(loss: ts.Tensor, name: str, initial: str) -> dict[int, float]:
+    """‖∂L/∂x_t‖ counted as the seed counts the states: t = 0 is the initial state (the
+    leaf called `initial`, "h0" or "C0"), t = k + 1 the node called `name` that step t=k
+    outputs (h_{k+1}), up to h_T."""
+    starts = [
+        n.grad_norm
+        for n in ts.graph.trace(loss).nodes
+        if n.name == initial and n.grad_norm is not None
+    ]
+    if len(starts) != 1:
+        raise RuntimeError(
+            f"graphs: {len(starts)} gradient norms recorded on the initial state {initial}, not one"
+        )
+    return {0: starts[0], **{k + 1: v for k, v in _norms_by_step(loss, name).items()}}
 
 
 def _ratio(a: float, b: float) -> float:
@@ -70,52 +92,64 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             title=built.title,
         )
         files.append(f"img/{name}.svg")
+    # t as the seed counts: 0 the initial state (the pictures' h0, C0), T the last output
     curves = {
-        "RNN ‖∂L/∂h_t‖": _norms_by_step(rnn.loss, "h_t"),
-        "LSTM ‖∂L/∂h_t‖": _norms_by_step(lstm_long.loss, "h_t"),
-        "LSTM ‖∂L/∂C_t‖": _norms_by_step(lstm_long.loss, "C_t"),
+        "RNN ‖∂L/∂h_t‖": _norms_by_state(rnn.loss, "h_t", "h0"),
+        "LSTM ‖∂L/∂h_t‖": _norms_by_state(lstm_long.loss, "h_t", "h0"),
+        "LSTM ‖∂L/∂C_t‖": _norms_by_state(lstm_long.loss, "C_t", "C0"),
     }
-    if not all(curves.values()):
+    if not all(len(c) == steps + 1 for c in curves.values()):
         raise RuntimeError("graphs: no gradient norms recorded on the h_t / C_t nodes")
 
     from tinygrad_seq.viz import plots
 
     fig = plots.bptt_norms_figure(ctx.figure("bptt_norms.png"), curves, steps)
 
-    decay = {k: _ratio(c[max(c)], c[min(c)]) for k, c in curves.items()}  # last / first
-    first_over_last = {k: _ratio(c[min(c)], c[max(c)]) for k, c in curves.items()}
+    T = steps
+    decay = {k: _ratio(c[T], c[0]) for k, c in curves.items()}  # last output / initial state
+    first_over_last = {k: _ratio(c[0], c[T]) for k, c in curves.items()}
     c0_over_rnn = _ratio(curves["LSTM ‖∂L/∂C_t‖"][0], curves["RNN ‖∂L/∂h_t‖"][0])
     measured = (
         f"Unrolled graphs rendered with {renderer}: the RNN over {steps} steps (first and last "
         f"{collapse} steps drawn, the middle summarised) and the LSTM over {lstm_steps} steps, "
-        f"each node coloured by log10 of the gradient norm that reached it. Read from the "
-        f"recorded graphs over T = {steps} steps (the drawn RNN's, and the same LSTM's "
-        f"unrolled {steps} steps; loss on the last step only): ‖∂L/∂h_t‖ of the "
-        f"RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}× from t = {steps - 1} back to t = 0, the "
-        f"LSTM's ‖∂L/∂C_t‖ by {decay['LSTM ‖∂L/∂C_t‖']:.1e}× and its ‖∂L/∂h_t‖ by "
-        f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights). At t = 0 the LSTM's "
-        f"cell state keeps {c0_over_rnn:.3g}× the gradient the RNN's h_0 gets. Each model is the "
-        f"one `tinygrad-seq graph rnn|lstm --steps T --seed {ctx.seed}` draws (batch 2, 3 "
-        f"inputs, 4 units), so that command reproduces these numbers and pictures."
+        f"each node coloured by log10 of the gradient norm that reached it. The states are "
+        f"counted as in the seed: h_0 = 0 is the initial state (drawn as the h0 box, and the "
+        f"LSTM's C_0 = 0 as C0) and h_t is the state after t inputs, so the step drawn as "
+        f"t = k outputs h_(k+1): the last, t = {T - 1}, outputs h_{T} = h_T, which the loss "
+        f"reads. Read from the recorded graphs over T = {T} steps (the drawn RNN's, and the "
+        f"same LSTM's unrolled {T} steps): from the last output h_{T} back to the initial "
+        f"state h_0, ‖∂L/∂h_t‖ of the RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}×, the LSTM's "
+        f"‖∂L/∂C_t‖ by {decay['LSTM ‖∂L/∂C_t‖']:.1e}× and its ‖∂L/∂h_t‖ by "
+        f"{decay['LSTM ‖∂L/∂h_t‖']:.1e}× (random, untrained weights). The LSTM's initial cell "
+        f"state C_0 gets {c0_over_rnn:.3g}× the gradient the RNN's initial state h_0 gets. Each "
+        f"model is the one `tinygrad-seq graph rnn|lstm --steps T --seed {ctx.seed}` draws "
+        f"(batch 2, 3 inputs, 4 units), so that command reproduces these numbers and pictures."
     )
     return {
-        "headline": f"over T = {steps}: RNN ‖∂L/∂h_0‖/‖∂L/∂h_{steps - 1}‖ = "
-        f"{first_over_last['RNN ‖∂L/∂h_t‖']:.1e}, "
-        f"LSTM ‖∂L/∂C_0‖/‖∂L/∂C_{steps - 1}‖ = {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} "
+        "headline": f"over T = {T}: ‖∂L/∂h_0‖/‖∂L/∂h_{T}‖ (initial state / last output) = "
+        f"{first_over_last['RNN ‖∂L/∂h_t‖']:.1e} in the RNN, "
+        f"‖∂L/∂C_0‖/‖∂L/∂C_{T}‖ = {first_over_last['LSTM ‖∂L/∂C_t‖']:.1e} in the LSTM "
         f"({renderer.split(' (')[0]})",
         "measured": measured,
         "figures": [*files, f"img/{fig.name}"],
         "key": {
             "renderer": renderer,
-            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, RNN": f"{first_over_last['RNN ‖∂L/∂h_t‖']:.2e}",
-            f"‖∂L/∂C_0‖ / ‖∂L/∂C_{steps - 1}‖, LSTM": f"{first_over_last['LSTM ‖∂L/∂C_t‖']:.2e}",
-            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{steps - 1}‖, LSTM": f"{first_over_last['LSTM ‖∂L/∂h_t‖']:.2e}",
+            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{T}‖, RNN (initial state / last output)": (
+                f"{first_over_last['RNN ‖∂L/∂h_t‖']:.2e}"
+            ),
+            f"‖∂L/∂C_0‖ / ‖∂L/∂C_{T}‖, LSTM (initial / last cell state)": (
+                f"{first_over_last['LSTM ‖∂L/∂C_t‖']:.2e}"
+            ),
+            f"‖∂L/∂h_0‖ / ‖∂L/∂h_{T}‖, LSTM (initial state / last output)": (
+                f"{first_over_last['LSTM ‖∂L/∂h_t‖']:.2e}"
+            ),
         },
         "numbers": {
             "steps": steps,
             "lstm_render_steps": lstm_steps,
             "collapse": collapse,
             "renderer": renderer,
+            # by t as the seed counts: "0" the initial state h0 (C0), "k" what step t=k−1 outputs
             "grad_norms": {k: {str(t): v for t, v in c.items()} for k, c in curves.items()},
             "first_over_last": first_over_last,
             "lstm_C0_over_rnn_h0": c0_over_rnn,

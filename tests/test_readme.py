@@ -88,13 +88,28 @@ def test_the_bptt_numbers_are_what_the_named_commands_draw():
         ts.manual_seed(0)  # what the command's --seed 0 does before it builds the model
         return _norms_by_step(graph_cmd.build(model, steps).loss, name)
 
-    rnn = norms("rnn", 20, "h_t")
-    said = f"‖∂L/∂h_t‖ is {e(rnn[19])} at t = 19, {e(rnn[10])} at t = 10 and {e(rnn[0])} at t = 0"
+    def initial(model: str, steps: int, name: str) -> float:
+        """‖∂L/∂h_0‖ (or C_0) of the initial state, the command's h0 (C0) box."""
+        ts.manual_seed(0)
+        loss = graph_cmd.build(model, steps).loss
+        (box,) = [n for n in ts.graph.trace(loss).nodes if n.name == name]
+        return box.grad_norm
+
+    # h_0 is the initial state, as in the seed; the step drawn as t = k outputs h_{k+1}
+    rnn, h0 = norms("rnn", 20, "h_t"), initial("rnn", 20, "h0")
+    said = (
+        f"‖∂L/∂h_20‖ is {e(rnn[19])} (step t = 19), ‖∂L/∂h_11‖ is {e(rnn[10])} (t = 10), "
+        f"‖∂L/∂h_1‖ is {e(rnn[0])} (t = 0) and ‖∂L/∂h_0‖ is {e(h0)}"
+    )
     assert said in flat
-    assert f"about {round(rnn[19] / rnn[0], -3):,.0f} over 19 steps" in flat
+    assert f"about {round(rnn[19] / h0, -3):,.0f} over the 20 steps" in flat
     c4 = norms("lstm", 4, "C_t")
-    assert f"goes from {e(c4[3])} to {e(c4[2])}, {e(c4[1])} and {e(c4[0])}" in flat
-    c20 = norms("lstm", 20, "C_t")
-    assert f"falls from {e(c20[19])} at t = 19 to {e(c20[0])} at t = 0" in flat
-    assert f"a factor of about {round(c20[19] / c20[0], -1):.0f}" in flat
-    assert f"about {round(c20[0] / rnn[0], -1):.0f} times more gradient at t = 0" in flat
+    said = (
+        f"goes from {e(c4[3])} at C_4 (step t = 3) to {e(c4[2])}, {e(c4[1])} and {e(c4[0])} "
+        f"at C_1 (t = 0), and {e(initial('lstm', 4, 'C0'))} at the initial state C_0"
+    )
+    assert said in flat
+    c20, c0 = norms("lstm", 20, "C_t"), initial("lstm", 20, "C0")
+    assert f"falls from {e(c20[19])} at C_20 (step t = 19) to {e(c0)} at the initial" in flat
+    assert f"a factor of about {round(c20[19] / c0, -1):.0f}" in flat
+    assert f"C_0 gets about {round(c0 / h0, -1):.0f} times the gradient the RNN's h_0" in flat

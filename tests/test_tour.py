@@ -252,6 +252,14 @@ def test_bptt_graphs(tour):
     n = numbers(tour, "bptt-graphs")
     ratios = n["first_over_last"]
     assert ratios["RNN ‖∂L/∂h_t‖"] < ratios["LSTM ‖∂L/∂C_t‖"]
+    # t counted as the seed counts it: "0" the initial state h_0, "T" the last output h_T
+    norms = n["grad_norms"]
+    T = n["steps"]
+    for label, curve in norms.items():
+        assert sorted(map(int, curve)) == list(range(T + 1)), label
+        assert ratios[label] == pytest.approx(curve["0"] / curve[str(T)]), label
+    h0 = norms["RNN ‖∂L/∂h_t‖"]["0"]
+    assert n["lstm_C0_over_rnn_h0"] == pytest.approx(norms["LSTM ‖∂L/∂C_t‖"]["0"] / h0)
     for name in ("bptt_rnn.svg", "bptt_lstm.svg"):
         assert "<svg" in (out / "img" / name).read_text()[:2000]
     section = (out / "index.html").read_text().split("<section id='bptt-graphs'>")[1]
@@ -261,7 +269,9 @@ def test_bptt_graphs(tour):
 def test_bptt_graphs_are_what_the_graph_command_draws(tour, tmp_path):
     """The section's models are `tinygrad-seq graph rnn|lstm --steps T --seed 0`'s (the
     README quotes that command's numbers): the same norms, the same LSTM picture, whatever
-    the section built before each one."""
+    the section built before each one. Its h_0 and C_0 are the pictures' h0 and C0 boxes,
+    the initial states (its h_0 was the output of the step drawn as t=0, a box of another
+    norm), and its h_t for t ≥ 1 the h_t the step drawn as t=t−1 outputs."""
     from tinygrad_seq.demos import graph_cmd
     from tinygrad_seq.demos.graphs_demo import _norms_by_step
 
@@ -269,13 +279,16 @@ def test_bptt_graphs_are_what_the_graph_command_draws(tour, tmp_path):
 
     out, _ = tour
     n = numbers(tour, "bptt-graphs")
-    for label, model, name in (
-        ("RNN ‖∂L/∂h_t‖", "rnn", "h_t"),
-        ("LSTM ‖∂L/∂h_t‖", "lstm", "h_t"),
-        ("LSTM ‖∂L/∂C_t‖", "lstm", "C_t"),
+    for label, model, name, initial in (
+        ("RNN ‖∂L/∂h_t‖", "rnn", "h_t", "h0"),
+        ("LSTM ‖∂L/∂h_t‖", "lstm", "h_t", "h0"),
+        ("LSTM ‖∂L/∂C_t‖", "lstm", "C_t", "C0"),
     ):
         ts.manual_seed(0)  # as the command's --seed 0
-        expected = _norms_by_step(graph_cmd.build(model, n["steps"]).loss, name)
+        loss = graph_cmd.build(model, n["steps"]).loss
+        (box,) = [node for node in ts.graph.trace(loss).nodes if node.name == initial]
+        expected = {0: box.grad_norm}
+        expected.update({t + 1: v for t, v in _norms_by_step(loss, name).items()})
         got = {int(t): v for t, v in n["grad_norms"][label].items()}
         assert got == pytest.approx(expected, rel=1e-6), label
     picture = tmp_path / "lstm.svg"

@@ -1120,13 +1120,14 @@ def _with_end(ticks: list[tuple[float, str]], index: int, end: float, scale: _Sc
     top of 1.0000001) keeps its label; one nearly the same colour (less than half a step
     between two of VIRIDIS's colours apart) gives way to the end and its value, so that
     no colour shows twice; else the end is a swatch of its own, beyond the round values,
-    labelled with two significant digits (1.2e-1, as the nodes print their norms)."""
+    labelled with two significant digits (1.2e-1, as the nodes print their norms; 35 and
+    3.5 written out, as the round values from 1 to 999 are)."""
     value, label = ticks[index]
     if math.isclose(value, end, rel_tol=1e-9):
         return
     others = {float(lab) for k, (_, lab) in enumerate(ticks) if k != index}
     for digits in range(1, 7):  # two significant digits, more if a neighbour reads the same
-        own = _short(f"{end:.{digits}e}")
+        own = _end_label(end, digits)
         if float(own) not in others:
             break
     if float(own) == float(label):
@@ -1135,6 +1136,14 @@ def _with_end(ticks: list[tuple[float, str]], index: int, end: float, scale: _Sc
         ticks[index] = (end, own)
     else:
         ticks.insert(index if index == 0 else len(ticks), (end, own))
+
+
+def _end_label(value: float, digits: int) -> str:
+    """`value` with digits + 1 significant digits: "1.2e-1", "3.5", "35", "350"."""
+    rounded = float(f"{value:.{digits}e}")
+    if 1 <= rounded < 1000:
+        return f"{rounded:.{max(0, digits - math.floor(math.log10(rounded)))}f}"
+    return _short(f"{value:.{digits}e}")
 
 
 KEY_MOST = 7  # swatches of round values in the key, at most

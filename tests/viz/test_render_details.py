@@ -123,11 +123,12 @@ def test_a_bottom_written_as_the_lowest_tick_is_that_tick_even_a_colour_apart(
 
 def test_a_bottom_nearly_a_colour_step_under_the_lowest_tick_keeps_its_own_swatch():
     """0.0008 under a key of 1e-3, 2e-3, 5e-3: written "8e-4", and almost a whole step of
-    the palette darker than 1e-3's colour, so it is a swatch of its own."""
+    the palette darker than 1e-3's colour, so it is a swatch of its own. (The top is the
+    largest norm, 5.1e-3, in the place of 5e-3: nearly its colour.)"""
     swatches = _key_of_scale(
         graph_render._Scale(math.log10(0.0008), math.log10(0.0051), below=True)
     )
-    assert [label for label, _, _ in swatches] == ["≤ 8e-4", "1e-3", "2e-3", "5e-3"]
+    assert [label for label, _, _ in swatches] == ["≤ 8e-4", "1e-3", "2e-3", "5.1e-3"]
     assert swatches[0][1] == VIRIDIS[0] != swatches[1][1]
 
 
@@ -193,6 +194,7 @@ def test_the_keys_ends_are_the_pictures_darkest_and_lightest_colours(model, step
     [
         (0.12, 1.0, ["1.2e-1", "2e-1", "5e-1", "1"]),  # the MLP's: a bottom of its own
         (1.0, 2 * 3**0.5, ["1", "2", "3", "3.5"]),  # a top of its own
+        (1.0, 35.2, ["1", "3", "10", "35"]),  # 10 to 999 written out, as the round values
         (1.5e-6, 0.22, ["1.5e-6", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "2.2e-1"]),  # both
         (1.5e-6, 1.1, ["1.5e-6", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1.1"]),  # 1.1: not 1
         (9.3e-7, 1.0, ["9.3e-7", "1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1"]),  # not 1e-6

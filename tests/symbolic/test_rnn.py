@@ -138,6 +138,18 @@ def test_derivation_prints_the_seed_statement_and_latex():
     assert "W_hh ⊙ tanh'" in text and "diag(1 − hₜ²) W_hh" in text
     md = d.to_markdown()
     assert r"\operatorname{diag}" in md and "W_{hh,11}" in md
+    # the vector form, then its elements, each labelled
+    assert "written out in elements" in text and "written out in elements" in md
+
+
+def test_a_scalar_model_is_printed_once():
+    """tanh(x) = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ) has no elements to write out: printed again as a
+    1×1 matrix, it read as a second model."""
+    d = rnn.tanh_derivative()
+    md, text = d.to_markdown(), str(d)
+    model = md.split("Model:")[1].split("Stated closed form:")[0]
+    assert model.count("$$") == 2 and r"\begin{matrix}" not in md
+    assert "written out" not in text and "⎡" not in text
 
 
 def test_the_seed_example_note_keeps_the_seeds_numbers_for_any_run():

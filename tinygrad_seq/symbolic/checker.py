@@ -364,12 +364,30 @@ class Derivation:
         """Run `check_identity` on this derivation."""
         return check_identity(self, seed=seed, tol=tol)
 
+    def _written_out(self, eq: Equation) -> sp.Matrix | sp.Expr | None:
+        """An equation's elements, as SymPy differentiates them, to print below its vector
+        form: a 1×1 right-hand side as the scalar it is, and None for a scalar definition
+        on no dimensions (tanh(x) = ..., σ(x) = ...), whose elements are the equation itself:
+        printed twice, once as a 1×1 matrix, it read as a second model."""
+        if eq.rhs.shape != (1, 1):
+            return eq.rhs
+        return eq.rhs[0, 0] if self.dims else None
+
+    def _derived(self, b: Block) -> sp.Matrix | sp.Expr:
+        """A block's derived form, readable: a 1×1 one (d tanh(x)/dx) as its one entry."""
+        shown = self.readable(b.derived)
+        return shown[0, 0] if shown.shape == (1, 1) else shown
+
     def __str__(self) -> str:
         dims = "".join(f"; {k} = {v}" for k, v in self.dims.items())
         out = [self.title, f"  [{self.name}{dims}]", "  model:"]
         for eq in self.equations:
-            out.append(f"    {eq.text}, elementwise:")
-            text = to_pretty(eq.rhs)
+            elements = self._written_out(eq)
+            if elements is None:
+                out.append(f"    {eq.text}")
+                continue
+            out.append(f"    {eq.text}, written out in elements:")
+            text = to_pretty(elements)
             if not text.startswith("[1,1] = "):  # (an entry-per-line listing names each
                 text = _hang(f"{eq.lhs} = ", text)  # entry itself: no "lhs =" in its middle)
             out.append(_indent(text, "      "))
@@ -380,7 +398,7 @@ class Derivation:
             out += _wrap(note, "  note: ")
         for b in self.blocks:
             out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
-            out.append(_indent(to_pretty(self.readable(b.derived)), "    "))
+            out.append(_indent(to_pretty(self._derived(b)), "    "))
         return "\n".join(out)
 
     def to_markdown(self) -> str:
@@ -389,16 +407,17 @@ class Derivation:
         where = f" on {dims}" if dims else ""
         out = [f"### {self.title}", "", f"`{self.name}`{where}.", "", "Model:", ""]
         for eq in self.equations:
-            out += [
-                "$$",
-                eq.latex,
-                "$$",
-                "",
-                "$$",
-                f"{eq.lhs_latex} = {to_latex(eq.rhs)}",
-                "$$",
-                "",
-            ]
+            out += ["$$", eq.latex, "$$", ""]
+            elements = self._written_out(eq)
+            if elements is not None:
+                out += [
+                    "written out in elements, as SymPy differentiates it:",
+                    "",
+                    "$$",
+                    f"{eq.lhs_latex} = {to_latex(elements)}",
+                    "$$",
+                    "",
+                ]
         out += ["Stated closed form:", "", "$$", self.statement_latex, "$$", ""]
         if self.seed_says:
             out += [f"The seed writes: {self.seed_says}", ""]
@@ -408,7 +427,7 @@ class Derivation:
                 f"Derived by SymPy, ${b.latex}$:",
                 "",
                 "$$",
-                to_latex(self.readable(b.derived)),
+                to_latex(self._derived(b)),
                 "$$",
                 "",
             ]

@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gru-vs-lstm": (
         "tinygrad_seq.demos.gru_vs_lstm",
         "command",
-        "Demo 4: GRU vs LSTM parameters and accuracy.",
+        "Demo 4: GRU vs LSTM parameters, accuracy and cost.",
     ),
     "bottleneck": (
         "tinygrad_seq.demos.bottleneck",

@@ -5,18 +5,28 @@
   parameters", 3/4 of the LSTM's with or without biases.
 - Accuracy on the delay task at each delay, both trained with the same budget, the mean of
   several runs (the runs of the memory demo, reused within a tour).
-- Cost: ops recorded per time step in the graph, and measured training time per step.
+- Cost: ops recorded per time step in the graph; the forward pass's arithmetic counted from
+  its graph (as the complexity demo counts it); and the process's CPU time of one forward +
+  backward of the delay task's classifier at fixed sizes (the trained h = 32, and h = 256,
+  where the products' arithmetic outweighs each op's fixed cost), the GRU and the LSTM
+  taking turns in the same process, several times over: the GRU's time over the LSTM's
+  beside it, their median and its spread. (The wall time of whole training runs, which this
+  demo once reported, counted every pause of a shared machine: the GRU came out at
+  0.65-2.00× the LSTM's from one run to the next.)
 """
 
 from __future__ import annotations
 
+import gc
+import math
 from typing import Any
 
 import numpy as np
 
 import tinygrad_seq as ts
 
-from .common import DemoContext, demo_command, nn_class
+from .common import DemoContext, demo_command, nn_class, require
+from .complexity import _clock, _flops, _sync
 from .memory import settings, train_runs
 
 NO_BIAS = "GRU, no biases (the seed's equations)"
@@ -76,6 +86,208 @@ def accuracy_verdict(acc: dict[str, list[float]], delays) -> str:
     return f"the LSTM more accurate at D = {lstm_ahead}"
 
 
+COST_HIDDEN = (32, 256)  # the trained size; a size where the products' arithmetic dominates
+MODELS = (("lstm", "LSTM"), ("gru", "GRU"))
+
+
+class _Pass:
+    """One forward + backward of the delay task's classifier (`kind`, hidden size `hidden`,
+    as trained otherwise) on one batch at `delay`: the cross-entropy included, the Adam
+    update not; the gradients are cleared after each, as a training step clears them."""
+
+    def __init__(self, ctx: DemoContext, cfg: dict[str, Any], kind: str, delay: int, hidden: int):
+        data, train_mod = require("tinygrad_seq.data"), require("tinygrad_seq.train")
+        self.F = require("tinygrad_seq.functional")
+        self.batch = data.delay_task(cfg["batch"], delay, seed=ctx.seed)
+        ts.manual_seed(ctx.seed)
+        self.model = train_mod.SequenceClassifier(
+            len(self.batch.vocab), 4, cfg["embed"], hidden, kind
+        )
+        self.flops = _flops(ts.graph.trace(self._loss()))  # the forward pass's counted work
+        self()  # the warm-up
+
+    def _loss(self) -> ts.Tensor:
+        b = self.batch
+        return self.F.cross_entropy(self.model(b.ids, b.mask), b.labels)
+
+    def __call__(self) -> None:
+        self._loss().backward()
+        self.model.zero_grad()
+
+    def time(self, number: int) -> float:
+        """Seconds per pass of `number` passes back to back, on complexity's clock (the
+        process's CPU time; wall time on the GPU), the garbage collector paused as there."""
+        clock = _clock()[1]
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            _sync()
+            t0 = clock()
+            for _ in range(number):
+                self()
+            _sync()
+            return (clock() - t0) / number
+        finally:
+            if was_enabled:
+                gc.enable()
+
+
+def measure_cost(ctx: DemoContext, cfg: dict[str, Any], delays) -> dict[str, Any]:
+    """The time of one forward + backward (`_Pass`) of the delay task's classifiers at each
+    delay and each of COST_HIDDEN, the GRU's over the LSTM's; and their counted work.
+
+    In each of `rounds` sweeps over every case the GRU and the LSTM run back to back, the
+    one that goes first alternating, so that whatever else the machine does in that moment
+    falls on both: each round gives one ratio, the GRU's time over the LSTM's beside it. The
+    median of those ratios is the measured ratio, and their quartiles its spread. A short
+    case times several passes at once (`number`, the same for both models), so that one
+    timing lasts about `block` seconds: a single pass of a millisecond or so is at the
+    mercy of any interruption."""
+    rounds = ctx.pick(tiny=5, quick=11, full=21)
+    block = ctx.pick(tiny=0.004, quick=0.01, full=0.02)  # seconds per timing, at least
+    cases = [(h, dl) for h in COST_HIDDEN for dl in delays]
+    passes = {
+        (label, *case): _Pass(ctx, cfg, kind, case[1], case[0])
+        for case in cases
+        for kind, label in MODELS
+    }
+    number = {
+        case: max(1, math.ceil(block / max(passes[("LSTM", *case)].time(1), 1e-6)))
+        for case in cases
+    }
+    times: dict[tuple[str, int, int], list[float]] = {key: [] for key in passes}
+    sweeps = [(r, case) for r in range(rounds) for case in cases]
+    for r, case in ctx.progress(sweeps, "gru-vs-lstm: timing"):
+        for _, label in MODELS if r % 2 == 0 else MODELS[::-1]:
+            times[(label, *case)].append(passes[(label, *case)].time(number[case]))
+    by_h: dict[str, Any] = {}
+    for h in COST_HIDDEN:
+        least = {label: [1e3 * min(times[(label, h, dl)]) for dl in delays] for _, label in MODELS}
+        flops = {label: [passes[(label, h, dl)].flops for dl in delays] for _, label in MODELS}
+        ratios = [
+            np.asarray(times[("GRU", h, dl)]) / np.asarray(times[("LSTM", h, dl)]) for dl in delays
+        ]
+        by_h[f"h={h}"] = {
+            "least_ms": least,
+            "passes_per_timing": [number[(h, dl)] for dl in delays],
+            "ratio_median": [float(np.median(r)) for r in ratios],
+            "ratio_q1": [float(np.percentile(r, 25)) for r in ratios],
+            "ratio_q3": [float(np.percentile(r, 75)) for r in ratios],
+            "ratio_min_max": [[float(r.min()), float(r.max())] for r in ratios],
+            "forward_flops": flops,
+            "work_ratio": [g / m for g, m in zip(flops["GRU"], flops["LSTM"], strict=True)],
+        }
+    return {
+        "clock": _clock()[0],
+        "rounds": rounds,
+        "batch": cfg["batch"],
+        "embed": cfg["embed"],
+        "hidden_sizes": list(COST_HIDDEN),
+        "delays": list(delays),
+        "by_hidden": by_h,
+    }
+
+
+def cost_verdict(cost: dict[str, Any]) -> dict[str, str]:
+    """For each hidden size, what the time ratios say of the seed's "less computational
+    cost": less where the upper quartile of the GRU's time over the LSTM's is below 1 at
+    every delay, more (against the seed) where the lower quartile is above 1 at some delay,
+    else a little less where every median is below 1, and otherwise no clear difference."""
+    verdicts = {}
+    for h in cost["hidden_sizes"]:
+        e = cost["by_hidden"][f"h={h}"]
+        more = [d for d, q1 in zip(cost["delays"], e["ratio_q1"], strict=True) if q1 > 1]
+        if more:
+            where = ", ".join(map(str, more))
+            verdicts[f"h={h}"] = f"more (at D = {where}), against the seed's claim"
+        elif all(q3 < 1 for q3 in e["ratio_q3"]):
+            verdicts[f"h={h}"] = "less, as the seed says"
+        elif all(m < 1 for m in e["ratio_median"]):
+            wide = [d for d, q3 in zip(cost["delays"], e["ratio_q3"], strict=True) if q3 >= 1]
+            verdicts[f"h={h}"] = (
+                "a little less at the median, but not clearly: the middle half of the rounds "
+                f"reaches 1 at D = {', '.join(map(str, wide))}"
+            )
+        else:
+            verdicts[f"h={h}"] = "no clear difference"
+    return verdicts
+
+
+def _range(values, fmt: str = "{:.2f}") -> str:
+    """ "0.79–0.81" from the least to the greatest of `values`, or one number if they round
+    alike."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def _cost_sentences(cost: dict[str, Any], verdicts: dict[str, str], ops: dict[str, int]) -> str:
+    """The measured paragraph's account of the cost."""
+    hs = cost["hidden_sizes"]
+    e = {h: cost["by_hidden"][f"h={h}"] for h in hs}
+    per_size = "; ".join(
+        f"at h = {h}{' (the trained size)' if k == 0 else ''} the GRU's time was "
+        f"{_range(e[h]['ratio_median'])}× the LSTM's over the delays: {verdicts[f'h={h}']}"
+        for k, h in enumerate(hs)
+    )
+    work = _range([w for h in hs for w in e[h]["work_ratio"]])
+    text = (
+        f"Cost: the process's {cost['clock']} of one forward + backward (cross-entropy "
+        f"included, the Adam update not) of the same classifiers on a batch of {cost['batch']}, "
+        f"the GRU and the LSTM taking turns in {cost['rounds']} rounds, and each round's GRU "
+        "time divided by the LSTM time beside it; the numbers are the medians of those "
+        "ratios (the table below gives the middle half of the rounds and the least times). "
+        f"{per_size[0].upper()}{per_size[1:]}. The GRU's forward pass "
+        f"counts {work}× the LSTM's arithmetic (from the graph, as the complexity demo "
+        f"counts it: 3 gate products to 4), and a GRU step records {ops['GRU']} ops to the "
+        f"LSTM's {ops['LSTM']}."
+    )
+    small, large = (float(np.median(e[h]["ratio_median"])) for h in (hs[0], hs[-1]))
+    if large < small:
+        text += (
+            f" At h = {hs[0]} each op's fixed cost outweighs its arithmetic, so the time "
+            "follows the count of ops more than the work; at "
+            f"h = {hs[-1]} the products dominate and the time comes nearer the counted work."
+        )
+    else:
+        text += (
+            f" In this run the larger h = {hs[-1]} did not bring the time nearer the counted "
+            "work: something besides the computation set these times; rerun it."
+        )
+    return text
+
+
+def _cost_table(cost: dict[str, Any]) -> dict[str, Any]:
+    rows = []
+    for h in cost["hidden_sizes"]:
+        e = cost["by_hidden"][f"h={h}"]
+        for k, dl in enumerate(cost["delays"]):
+            rows.append(
+                [
+                    h,
+                    dl,
+                    f"{e['least_ms']['LSTM'][k]:.2f}",
+                    f"{e['least_ms']['GRU'][k]:.2f}",
+                    f"{e['ratio_median'][k]:.2f}",
+                    f"{e['ratio_q1'][k]:.2f}–{e['ratio_q3'][k]:.2f}",
+                    f"{e['work_ratio'][k]:.3f}",
+                ]
+            )
+    return {
+        "caption": f"Forward + backward, batch {cost['batch']}: {cost['clock']} in "
+        f"{cost['rounds']} rounds, the GRU and the LSTM taking turns",
+        "header": [
+            "hidden h",
+            "delay D",
+            "LSTM least (ms)",
+            "GRU least (ms)",
+            "GRU ÷ LSTM, median of the rounds",
+            "middle half",
+            "counted work GRU ÷ LSTM",
+        ],
+        "rows": rows,
+    }
+
+
 def run(ctx: DemoContext) -> dict[str, Any]:
     LSTMCell, GRUCell = nn_class("LSTMCell", "lstm"), nn_class("GRUCell", "gru")
     d = 32
@@ -92,28 +304,28 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     cfg = settings(ctx)
     delays = cfg["delays"]
     acc: dict[str, list[float]] = {"LSTM": [], "GRU": []}
-    ms_per_step: dict[str, list[float]] = {"LSTM": [], "GRU": []}
     trained_params: dict[str, int] = {}
     runs, reused = 0, 0  # runs the memory demo already made in this tour are reused
     for delay in delays:
-        for kind, label in (("lstm", "LSTM"), ("gru", "GRU")):
+        for kind, label in MODELS:
             cached_before = len(ctx.cache)
             recs = train_runs(ctx, kind, delay)
             runs += len(recs)
             reused += len(recs) - (len(ctx.cache) - cached_before)
             acc[label].append(float(np.mean([r["test_accuracy"] for r in recs])))
-            ms_per_step[label].append(
-                float(np.mean([1e3 * r["seconds"] / len(r["losses"]) for r in recs]))
-            )
             trained_params[label] = recs[0]["parameters"]
+    cost = measure_cost(ctx, cfg, delays)
+    cost_verdicts = cost_verdict(cost)
 
     from tinygrad_seq.viz import plots
 
     verdict = accuracy_verdict(acc, delays)
     fig = plots.gru_vs_lstm_figure(
-        ctx.figure("gru_vs_lstm.png"), sizes, d, params, delays, acc, ms_per_step, ops, verdict
+        ctx.figure("gru_vs_lstm.png"), sizes, d, params, delays, acc, cost, ops, verdict
     )
-    time_ratio = float(np.mean(ms_per_step["GRU"]) / np.mean(ms_per_step["LSTM"]))
+    last = {
+        h: cost["by_hidden"][f"h={h}"]["ratio_median"][-1] for h in cost["hidden_sizes"]
+    }  # at the longest delay
     measured = (
         f"One layer with input size {d}: the GRU has {ratio[0]:.2f}× the LSTM's parameters at "
         f"every size ({params['GRU'][1]:,} vs {params['LSTM'][1]:,} at hidden 32; "
@@ -127,17 +339,19 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             f"D = {dl}: LSTM {acc['LSTM'][k]:.0%}, GRU {acc['GRU'][k]:.0%}"
             for k, dl in enumerate(delays)
         )
-        + f" ({_verdict_sentence(verdict)})"
-        + f". A GRU step records {ops['GRU']} ops against the LSTM's {ops['LSTM']}, and a "
-        f"training step took {time_ratio:.2f}× the LSTM's time on average (measured wall time "
-        "on this machine). Both gated models start remembering (LSTM b_f = 1, GRU b_z = −1), "
+        + f" ({_verdict_sentence(verdict)}). Both gated models start remembering (LSTM "
+        "b_f = 1, GRU b_z = −1), "
         + _provenance(reused, runs)
+        + " "
+        + _cost_sentences(cost, cost_verdicts, ops)
     )
     return {
         "headline": f"GRU/LSTM parameters {ratio[0]:.2f}; accuracy at D={delays[-1]}: "
-        f"LSTM {acc['LSTM'][-1]:.0%}, GRU {acc['GRU'][-1]:.0%}",
+        f"LSTM {acc['LSTM'][-1]:.0%}, GRU {acc['GRU'][-1]:.0%}; CPU time GRU/LSTM at "
+        f"D={delays[-1]}: " + ", ".join(f"{last[h]:.2f} (h={h})" for h in cost["hidden_sizes"]),
         "measured": measured,
         "figures": [f"img/{fig.name}"],
+        "tables": [_cost_table(cost)],
         "key": {
             "parameters GRU / LSTM (one layer, any size)": f"{ratio[0]:.3f}",
             "parameters at h=32, d=32: LSTM / GRU / GRU without biases": (
@@ -149,7 +363,18 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             },
             "accuracy, GRU against LSTM": verdict,
             "ops per time step: LSTM / GRU": f"{ops['LSTM']} / {ops['GRU']}",
-            "training time per step GRU / LSTM": f"{time_ratio:.2f}",
+            **{
+                f"{cost['clock']} GRU / LSTM at h={h}, D = "
+                + ", ".join(map(str, delays))
+                + " (median of the rounds)": " / ".join(
+                    f"{m:.2f}" for m in cost["by_hidden"][f"h={h}"]["ratio_median"]
+                )
+                for h in cost["hidden_sizes"]
+            },
+            "forward work (counted) GRU / LSTM": _range(
+                [w for e in cost["by_hidden"].values() for w in e["work_ratio"]], "{:.3f}"
+            ),
+            "time, GRU against LSTM": "; ".join(f"{k}: {v}" for k, v in cost_verdicts.items()),
         },
         "numbers": {
             "input_size": d,
@@ -159,10 +384,10 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "ops_per_step": ops,
             "delays": delays,
             "test_accuracy": acc,
-            "ms_per_training_step": ms_per_step,
             "classifier_parameters": trained_params,
-            "time_ratio_gru_over_lstm": time_ratio,
             "accuracy_verdict": verdict,
+            "cost": cost,
+            "cost_verdict": cost_verdicts,
             "runs_reused_from_memory_demo": reused,
             "runs_trained_here": runs - reused,
         },

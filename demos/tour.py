@@ -78,7 +78,7 @@ DEMOS: dict[str, DemoSpec] = {
     ),
     "gru-vs-lstm": DemoSpec(
         "gru_vs_lstm",
-        "4. GRU vs LSTM: parameters and accuracy",
+        "4. GRU vs LSTM: parameters, accuracy and cost",
         'The GRU has "fewer parameters (2 gates vs 3 gates)" and "often performs '
         'comparably to LSTM with less computational cost".',
     ),
@@ -92,7 +92,7 @@ DEMOS: dict[str, DemoSpec] = {
     "alignments": DemoSpec(
         "alignments",
         "6. Attention alignments: additive, multiplicative, scaled dot-product",
-        'Attention weights alpha_{t,i} are distributions over the input that show what the '
+        "Attention weights alpha_{t,i} are distributions over the input that show what the "
         'model is "looking at"; attention "automatically learns input-output '
         'correspondences" (the seed\'s table for "The cat sat on the mat" -> '
         '"Le chat s\'est assis sur le tapis").',

@@ -151,6 +151,36 @@ def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
         == (n["accuracy_verdict"])
     )
     assert "whose runs these are" in summary["demos"]["gru-vs-lstm"]["measured"]
+    cost = n["cost"]  # CPU time of forward + backward, GRU and LSTM taking turns
+    assert cost["hidden_sizes"] == [32, 256] and cost["delays"] == n["delays"]
+    for entry in cost["by_hidden"].values():
+        # the counted work: 3 gate products to 4, plus the embedding, the head and the loss
+        assert all(0.74 < w < 0.76 for w in entry["work_ratio"])
+        quartiles = (entry["ratio_q1"], entry["ratio_median"], entry["ratio_q3"])
+        for q1, m, q3 in zip(*quartiles, strict=True):
+            assert 0 < q1 <= m <= q3
+    from tinygrad_seq.demos.gru_vs_lstm import cost_verdict
+
+    assert n["cost_verdict"] == cost_verdict(cost)
+
+
+def test_the_cost_verdict_says_what_the_time_ratios_show():
+    from tinygrad_seq.demos.gru_vs_lstm import cost_verdict
+
+    def verdict(q1, median, q3):
+        e = {"ratio_q1": q1, "ratio_median": median, "ratio_q3": q3}
+        return cost_verdict({"hidden_sizes": [32], "delays": [5, 30], "by_hidden": {"h=32": e}})[
+            "h=32"
+        ]
+
+    assert verdict([0.78, 0.79], [0.8, 0.8], [0.82, 0.81]) == "less, as the seed says"
+    assert verdict([1.02, 0.9], [1.1, 0.95], [1.2, 0.99]) == (
+        "more (at D = 5), against the seed's claim"
+    )
+    assert verdict([0.9, 0.94], [0.93, 0.96], [1.02, 0.98]).startswith(
+        "a little less at the median, but not clearly"
+    )
+    assert verdict([0.9, 0.94], [1.01, 0.96], [1.05, 0.98]) == "no clear difference"
 
 
 def test_the_gru_verdict_says_what_the_accuracies_show():

@@ -631,13 +631,18 @@ def gru_vs_lstm_figure(
     params: dict[str, list[int]],
     delays,
     acc: dict[str, list[float]],
-    ms_per_step: dict[str, list[float]],
+    cost: dict[str, Any],
     ops: dict[str, int],
     verdict: str = "",
 ) -> Path:
-    """Demo 4: parameters against hidden size; accuracy per delay; time per training step.
+    """Demo 4: parameters against hidden size; accuracy per delay; the GRU's cost over the
+    LSTM's per delay.
 
-    `verdict` ends the title: what the accuracies measured here say ("as accurate here").
+    `cost` is the demo's `measure_cost`: for each hidden size ("h=32": ...) the median of
+    the paired CPU-time ratios GRU / LSTM per delay ("ratio_median"), its quartiles
+    ("ratio_q1", "ratio_q3", the whiskers) and the counted work's ratio ("work_ratio"), with
+    "hidden_sizes", "rounds" and "clock". `verdict` ends the title: what the accuracies
+    measured here say ("as accurate here").
     """
     fig, axes = new_figure(1, 3, size=(15, 4.6))
     ax = axes[0]
@@ -675,49 +680,81 @@ def gru_vs_lstm_figure(
     ax.grid(True, which="major", alpha=0.3)
 
     x = np.arange(len(delays))
-    ms = {label: np.asarray(v, dtype=float) for label, v in ms_per_step.items()}
-    lstm_ms = ms.get("LSTM")
-    for ax, values, ylabel, title, fmt in (
-        (
-            axes[1],
-            {k: np.asarray(v) * 100 for k, v in acc.items()},
-            "test accuracy (%)",
-            "Delay task: accuracy with the same training budget",
-            "{:.0f}%",
-        ),
-        (
-            axes[2],
-            ms,
-            "wall time per training step (ms)",
-            f"Cost per training step (ops per time step: LSTM {ops['LSTM']}, GRU {ops['GRU']})",
-            "{:.1f}",  # whole ms would hide differences of a few tenths
-        ),
-    ):
-        for k, (label, v) in enumerate(values.items()):
-            bars = ax.bar(x + (k - 0.5) * 0.38, v, 0.38, color=COLORS.get(label), label=label)
-            for i, (b, value) in enumerate(zip(bars, v, strict=True)):
-                text = fmt.format(value)
-                if values is ms and label != "LSTM" and lstm_ms is not None and lstm_ms[i] > 0:
-                    text += f"\n{value / lstm_ms[i]:.2f}×"  # relative to the LSTM beside it
-                ax.text(
-                    b.get_x() + b.get_width() / 2,
-                    value,
-                    text,
-                    ha="center",
-                    va="bottom",
-                    fontsize=8,
-                )
-        ax.set_xticks(x, labels=[f"D = {dl}" for dl in delays])
-        ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
+    ax = axes[1]
+    for k, (label, v) in enumerate(acc.items()):
+        values = np.asarray(v) * 100
+        bars = ax.bar(x + (k - 0.5) * 0.38, values, 0.38, color=COLORS.get(label), label=label)
+        for b, value in zip(bars, values, strict=True):
+            ax.text(
+                b.get_x() + b.get_width() / 2,
+                value,
+                f"{value:.0f}%",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    ax.set_xticks(x, labels=[f"D = {dl}" for dl in delays])
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Delay task: accuracy with the same training budget", fontsize=10)
     # the bars reach 100 %: the key above them, the chance line in it
-    axes[1].set_ylim(0, 125)
-    axes[1].set_yticks(range(0, 101, 20))
-    _chance(axes[1], 25.0, in_legend=True)
-    axes[1].legend(fontsize=8, loc="upper center", ncol=3)
-    top = max((float(v.max()) for v in ms.values() if v.size), default=1.0)
-    axes[2].set_ylim(0, top * 1.35)  # room for two-line labels and the key
-    axes[2].legend(fontsize=8, loc="upper left")
+    ax.set_ylim(0, 125)
+    ax.set_yticks(range(0, 101, 20))
+    _chance(ax, 25.0, in_legend=True)
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+
+    ax = axes[2]
+    hs = cost["hidden_sizes"]
+    width = 0.8 / len(hs)
+    shades = ["#98df8a", COLORS["GRU"], "#1a6e1a"]  # light to dark: small h to large
+    top = 1.0
+    for k, h in enumerate(hs):
+        e = cost["by_hidden"][f"h={h}"]
+        median = np.asarray(e["ratio_median"], dtype=float)
+        q1, q3 = np.asarray(e["ratio_q1"], float), np.asarray(e["ratio_q3"], float)
+        pos = x + (k - (len(hs) - 1) / 2) * width
+        bars = ax.bar(
+            pos,
+            median,
+            width,
+            yerr=[median - q1, q3 - median],
+            capsize=3,
+            color=shades[min(k, len(shades) - 1)],
+            label=f"{cost['clock']}, h = {h}",
+            error_kw={"lw": 1},
+        )
+        dark = k == len(hs) - 1 and k > 0
+        for b, value in zip(bars, median, strict=True):  # inside, clear of the lines
+            ax.text(
+                b.get_x() + b.get_width() / 2,
+                value * 0.45,
+                f"{value:.2f}×",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
+        ax.plot(
+            pos,
+            e["work_ratio"],
+            "_",
+            color="black",
+            ms=14,
+            mew=2,
+            label="counted work (forward FLOPs)" if k == 0 else None,
+        )
+        top = max(top, float(q3.max()))
+    ax.axhline(1.0, color="black", ls="--", lw=1, label="equal cost")
+    ax.set_xticks(x, labels=[f"D = {dl}" for dl in delays])
+    ax.set_ylabel(
+        f"GRU ÷ LSTM, forward + backward\n(median of {cost['rounds']} paired runs; "
+        "whiskers: middle half)"
+    )
+    ax.set_title(
+        f"Cost, GRU ÷ LSTM (ops per time step: LSTM {ops['LSTM']}, GRU {ops['GRU']})",
+        fontsize=10,
+    )
+    ax.set_ylim(0, top * 1.45)  # room for the labels and the key
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     fig.suptitle(
         "GRU vs LSTM: 3/4 of the parameters" + (f", {verdict}" if verdict else ""), fontsize=12
     )

@@ -226,7 +226,7 @@ def test_training_figures(tmp_path, figures):
             params,
             [5, 10],
             {"LSTM": [1.0, 0.9], "GRU": [1.0, 1.0]},
-            {"LSTM": [10.0, 12.0], "GRU": [8.0, 9.0]},
+            _cost([5, 10], {32: [0.95, 0.97], 256: [0.8, 0.79]}),
             {"LSTM": 13, "GRU": 14},
             "as accurate or more (ahead at D = 10, within 5 points elsewhere)",
         )
@@ -239,9 +239,33 @@ def test_training_figures(tmp_path, figures):
     for label, n in params.items():
         _plotted(_lines(counts)[label], [16, 32], n)
     assert _heights(accuracy) == pytest.approx([100, 90, 100, 100])  # LSTM's bars, then GRU's
-    assert _heights(cost) == pytest.approx([10, 12, 8, 9])
+    # the GRU's time over the LSTM's, one bar per delay for each hidden size
+    assert _heights(cost) == pytest.approx([0.95, 0.97, 0.8, 0.79])
     assert _ticks(cost.get_xticklabels()) == ["D = 5", "D = 10"]
     assert "LSTM 13, GRU 14" in cost.get_title()
+    keys = [t.get_text() for t in cost.get_legend().get_texts()]
+    assert {"CPU time, h = 32", "CPU time, h = 256", "equal cost"} <= set(keys)
+    assert "counted work (forward FLOPs)" in keys
+
+
+def _cost(delays, medians: dict[int, list[float]]) -> dict:
+    """gru_vs_lstm_figure's `cost`, as the demo's measure_cost gives it: a median ratio per
+    delay for each hidden size, quartiles 0.02 either side, the counted work 0.75."""
+    return {
+        "clock": "CPU time",
+        "rounds": 5,
+        "hidden_sizes": list(medians),
+        "delays": delays,
+        "by_hidden": {
+            f"h={h}": {
+                "ratio_median": m,
+                "ratio_q1": [v - 0.02 for v in m],
+                "ratio_q3": [v + 0.02 for v in m],
+                "work_ratio": [0.75] * len(m),
+            }
+            for h, m in medians.items()
+        },
+    }
 
 
 def test_attention_figures(tmp_path, figures):
@@ -443,16 +467,15 @@ def test_bar_charts_keep_chance_off_the_bars_and_show_tenths_of_ms(tmp_path, fig
         },
         [5, 15, 30],
         {"LSTM": [1.0, 1.0, 1.0], "GRU": [1.0, 1.0, 1.0]},
-        {"LSTM": [3.1, 4.9, 10.7], "GRU": [3.0, 3.6, 10.8]},
+        _cost([5, 15, 30], {32: [0.93, 0.97, 1.01], 256: [0.8, 0.8, 0.79]}),
         {"LSTM": 18, "GRU": 16},
     )
     fig = figures["g.png"]
     params, accuracy, cost = fig.axes[:3]
     assert not any(text.get_text().startswith("chance") for text in accuracy.texts)
     assert "chance 25%" in [text.get_text() for text in accuracy.get_legend().get_texts()]
-    labels = [text.get_text() for text in cost.texts]
-    assert "10.7" in labels and any(label.startswith("10.8\n") for label in labels)
-    assert any(label.endswith("1.01×") for label in labels)  # GRU relative to the LSTM
+    labels = [text.get_text() for text in cost.texts]  # each ratio on its bar, in hundredths
+    assert labels == ["0.93×", "0.97×", "1.01×", "0.80×", "0.80×", "0.79×"]
     ratios = [text.get_text() for text in params.texts]
     assert ratios.count("0.75×") == 5
     _texts_inside_axes(fig)  # the first ratio, under the lowest point, included

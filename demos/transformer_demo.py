@@ -109,6 +109,39 @@ def _heads_note(reach: list[float], uniform: float) -> str:
     )
 
 
+def _budgets(cfg: dict[str, Any], seq2seq: dict[str, Any], drawn: bool) -> dict[str, Any]:
+    """How each curve of the accuracy panel was trained, for its key ("labels"); whether the
+    bottleneck demo's seq2seq curves, when `drawn`, had the Transformer's budget ("same");
+    and a sentence for the measured text that says so (empty when none are drawn)."""
+    steps, batch = cfg["steps"], cfg["batch"]
+    model = f"{cfg['layers']}+{cfg['layers']} layers, d_model {cfg['d_model']}"
+    labels = {
+        "Transformer": f"{model}, {steps} steps",
+        "Transformer without positions": f"the same, {steps} steps",
+    }
+    if not drawn:
+        return {"labels": labels, "same": True, "sentence": ""}
+    s_steps, s_batch = seq2seq["steps"], seq2seq["batch"]
+    rnn = f"GRU, hidden {seq2seq['hidden']}, {s_steps} steps"
+    labels |= {"seq2seq": rnn, "seq2seq + attention": rnn}
+    same = (s_steps, s_batch) == (steps, batch)
+    if same:
+        sentence = (
+            f" The figure's dotted curves are the bottleneck demo's seq2seq models (GRU, hidden "
+            f"{seq2seq['hidden']}), trained on the same task with the same budget: {steps} "
+            f"Adam steps of {batch} pairs."
+        )
+    else:
+        sentence = (
+            f" The figure's dotted curves are the bottleneck demo's seq2seq models (GRU, hidden "
+            f"{seq2seq['hidden']}), trained on the same task with another budget: {s_steps} "
+            f"Adam steps of {s_batch} pairs (learning rate {seq2seq['lr']:g}), against the "
+            f"Transformer's {steps} of {batch} (learning rate {cfg['lr']:g}). They show "
+            "where those models ended, not a comparison at equal training."
+        )
+    return {"labels": labels, "same": same, "sentence": sentence}
+
+
 def _permutation_test(d_model: int, heads: int) -> dict[str, float]:
     """Encoder outputs for "cat sat on mat" vs "mat on sat cat", without and with PE."""
     nn = ts.nn
@@ -154,13 +187,13 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     from .bottleneck import reversal_key
     from .bottleneck import sizes as bottleneck_sizes
 
-    same_task = all(
-        bottleneck_sizes(ctx)[k] == cfg[k] for k in ("min_len", "max_len", "num_symbols")
-    )
+    seq2seq_cfg = bottleneck_sizes(ctx)
+    same_task = all(seq2seq_cfg[k] == cfg[k] for k in ("min_len", "max_len", "num_symbols"))
     for attention, label in ((None, "seq2seq"), ("additive", "seq2seq + attention")):
         rec = ctx.peek(reversal_key(ctx, attention))  # the bottleneck demo's run, this tour
         if rec is not None and same_task:
             acc[label] = [rec.accuracy_by_length.get(n, np.nan) for n in lengths]
+    budgets = _budgets(cfg, seq2seq_cfg, any(label.startswith("seq2seq") for label in acc))
 
     perm = _permutation_test(cfg["d_model"], cfg["heads"])
     PE = sinusoidal(64, cfg["d_model"])  # the formula's picture: 64 positions, the model's d
@@ -194,6 +227,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         cross,
         [f"s{i - 4}" for i in src[0]],
         1 / k,
+        budgets=budgets["labels"],
+        same_budget=budgets["same"],
     )
     wo, wi = perm["without_positions"], perm["with_positions"]
     measured = (
@@ -211,6 +246,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"are ~{wi['scale']:.2f} in size). The trained model's cross-attention puts "
         f"{cross_anti:.0%} of its weight on the anti-diagonal of a length-{n} source. "
         + _heads_note(head_reach, uniform_reach)
+        + budgets["sentence"]
     )
     return {
         "headline": f"accuracy at length {lengths[-1]}: {acc['Transformer'][-1]:.0%} with "
@@ -239,6 +275,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
                 "without_positions": float(np.mean(losses_no[-10:])),
             },
             "permutation": perm,
+            "training_budgets": budgets["labels"],
             "cross_attention_antidiagonal": cross_anti,
             "encoder_head_mean_distance": head_reach,
             "encoder_head_weights": ts.backend.to_numpy(enc_heads).tolist(),  # (heads, n, n)

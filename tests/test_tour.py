@@ -198,6 +198,21 @@ def test_the_gru_verdict_says_what_the_accuracies_show():
     assert verdict([1, 1, 0.6], [1, 0.8, 0.9]) == "the LSTM ahead at D = 15, the GRU at D = 30"
 
 
+def test_the_transformer_text_says_when_the_seq2seq_budget_differs():
+    from tinygrad_seq.demos.transformer_demo import _budgets
+
+    cfg = dict(layers=2, d_model=32, steps=200, batch=96, lr=0.005)
+    seq2seq = dict(hidden=32, steps=160, batch=96, lr=0.01)
+    other = _budgets(cfg, seq2seq, True)
+    assert not other["same"] and "another budget: 160 Adam steps" in other["sentence"]
+    assert other["labels"]["Transformer"] == "2+2 layers, d_model 32, 200 steps"
+    assert other["labels"]["seq2seq"] == "GRU, hidden 32, 160 steps"
+    same = _budgets(cfg, dict(seq2seq, steps=200), True)
+    assert same["same"] and "with the same budget" in same["sentence"]
+    alone = _budgets(cfg, seq2seq, False)  # no seq2seq curves drawn: nothing to say
+    assert alone["same"] and alone["sentence"] == "" and "seq2seq" not in alone["labels"]
+
+
 def test_the_heads_text_claims_different_roles_only_when_measured():
     from tinygrad_seq.demos.transformer_demo import _heads_note
 

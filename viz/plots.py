@@ -994,8 +994,13 @@ def transformer_figure(
     cross: np.ndarray,
     src_labels,
     chance: float,
+    budgets: dict[str, str] | None = None,
+    same_budget: bool = True,
 ) -> Path:
-    """Demo 7: PE image; accuracy by length; permutation test; heads and cross-attention."""
+    """Demo 7: PE image; accuracy by length; permutation test; heads and cross-attention.
+
+    `budgets` adds to each accuracy curve's key how it was trained ("2+2 layers, 200
+    steps"); with `same_budget` False the panel's title says that the budgets differ."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -1017,14 +1022,20 @@ def transformer_figure(
         "seq2seq": (":", COLORS["seq2seq"]),
         "seq2seq + attention": (":", COLORS["seq2seq + attention"]),
     }
+    budgets = budgets or {}
     for label, a in acc.items():
         style, colour = styles.get(label, ("-", None))
-        a1.plot(lengths, np.asarray(a) * 100, style, color=colour, lw=2, label=label)
+        key = f"{label} ({budgets[label]})" if label in budgets else label
+        a1.plot(lengths, np.asarray(a) * 100, style, color=colour, lw=2, label=key)
     _chance(a1, chance * 100)
     a1.set_ylim(0, 105)
     a1.set_xlabel("source length (symbols)")
     a1.set_ylabel("token accuracy of greedy decoding (%)")
-    a1.set_title("Reversal, the same task as the bottleneck demo", fontsize=10)
+    a1.set_title(
+        "Reversal, the same task as the bottleneck demo"
+        + ("" if same_budget else "\n(dotted: its seq2seq models, another training budget)"),
+        fontsize=10,
+    )
     a1.legend(fontsize=7.5, loc="lower left")
     a1.grid(True, alpha=0.3)
 

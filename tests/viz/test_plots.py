@@ -318,6 +318,19 @@ def test_attention_figures(tmp_path, figures):
     np.testing.assert_array_equal(pe_ax.images[0].get_array(), PE)
     assert pe_ax.get_title().endswith("d_model = 8")
     _plotted(_lines(acc_ax)["Transformer"], [2, 3], [100, 90])
+    assert "budget" not in acc_ax.get_title()
+    plots.transformer_figure(
+        tmp_path / "t2.png", PE, [2, 3], {"Transformer": [1.0, 0.9], "seq2seq": [0.9, 0.5]},
+        perm, heads, cross, ["s0", "s1", "s2"], 0.125,
+        budgets={"Transformer": "2+2 layers, 200 steps", "seq2seq": "GRU, 160 steps"},
+        same_budget=False,
+    )  # fmt: skip
+    budgets_ax = figures["t2.png"].axes[1]  # each curve's key says how it was trained
+    assert set(_lines(budgets_ax)) == {
+        "Transformer (2+2 layers, 200 steps)",
+        "seq2seq (GRU, 160 steps)",
+    }
+    assert "another training budget" in budgets_ax.get_title()
     # without positions, then with; a difference of exactly 0 sits on the log axis' floor
     assert _heights(perm_ax) == pytest.approx([1e-7, 1e-17, 2.0, 0.1], abs=0)
     assert _ticks(perm_ax.get_xticklabels()) == ["permuted outputs", "mean-pooled"]

@@ -121,10 +121,11 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     lengths = pairs.src_lengths
     sentences = [row[:L] for row, L in zip(pairs.src, lengths, strict=True)]
     ngram_n = [1, 2, 3, 4, 5, 6]
-    distinct = []
+    distinct, ngram_windows = [], []  # distinct n-grams; n-token windows, the most there can be
     for n in ngram_n:
         grams = {tuple(w) for s in sentences if len(s) >= n for w in data.ngram_windows(s, n)}
         distinct.append(len(grams))
+        ngram_windows.append(int(sum(max(0, len(s) - n + 1) for s in sentences)))
     word_vocab = len(pairs.src_vocab) - len(data.SPECIALS)
     Ls = np.arange(1, int(lengths.max()) + 1)
     cut = [float(np.maximum(lengths - L, 0).sum() / lengths.sum()) for L in Ls]
@@ -152,6 +153,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         Ls,
         cut,
         padded,
+        ngram_windows,
     )
     rnn_like = {k: v for k, v in accuracy.items() if k != "BoW MLP"}
     measured = (
@@ -165,10 +167,14 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         + ", ".join(f"{a:.0%} (n={n})" for n, a in zip(windows, window_acc, strict=True))
         + f": the last word alone (the second animal) scores {last_word:.0%}, as a guess "
         "from its size can (nothing is smaller than the mouse), and the window only solves "
-        "the task once it reaches back to the first animal. In a "
-        f"toy corpus of {len(sentences)} sentences ({word_vocab} words) the distinct n-grams "
-        f"grow from {distinct[0]} (n=1) to {distinct[-1]} (n={ngram_n[-1]}), out of "
-        f'{word_vocab}^n possible; trigrams of "the cat sat on the mat": {trigrams}. For '
+        "the task once it reaches back to the first animal. The possible n-grams of "
+        f"{word_vocab} words, the features an n-gram model must allow for, grow exponentially: "
+        f"{word_vocab}^n, {float(word_vocab) ** ngram_n[-1]:.1e} at n = {ngram_n[-1]}. "
+        f"In a toy corpus of {len(sentences)} sentences the distinct n-grams grow from "
+        f"{distinct[0]} (n=1) to {distinct[-1]:,} (n={ngram_n[-1]}), ever more slowly: the "
+        f"corpus has only {ngram_windows[-1]:,} windows of {ngram_n[-1]} tokens, the most "
+        "distinct ones it could hold, so most possible n-grams never occur in it. "
+        f'Trigrams of "the cat sat on the mat": {trigrams}. For '
         f"the lengths of that corpus ({lengths.min()}–{lengths.max()} words, "
         f"median {median_len}), truncating to L = {median_len} cuts "
         f"{cut[median_len - 1]:.0%} of all tokens and pads {padded[median_len - 1]:.0%} of the"
@@ -215,6 +221,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "ngrams": {
                 "n": ngram_n,
                 "distinct": distinct,
+                "windows_in_corpus": ngram_windows,
                 "word_vocab": word_vocab,
                 "sentences": len(sentences),
                 "trigrams_example": trigrams,

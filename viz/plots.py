@@ -260,10 +260,12 @@ def fixed_size_figure(
     Ls,
     cut,
     padded,
+    ngram_windows=None,
 ) -> Path:
     """Demo 1: identical BoW vectors; order-task accuracy and loss; windows (beside
-    `last_word`, the accuracy of a guess from the last word alone); n-grams; truncation vs
-    padding."""
+    `last_word`, the accuracy of a guess from the last word alone); n-grams, the distinct
+    ones in the corpus beside the word_vocab^n possible and (`ngram_windows`, if given) the
+    corpus's n-token windows, the most distinct ones it can hold; truncation vs padding."""
     fig, axes = new_figure(2, 3, size=(15, 8.4))
     ax = axes[0, 0]
     x = np.arange(len(words))
@@ -342,9 +344,21 @@ def fixed_size_figure(
         color="#17becf",
         label=f"possible n-grams ({word_vocab}^n)",
     )
+    if ngram_windows is not None:
+        ax.semilogy(
+            ngram_n,
+            ngram_windows,
+            "--",
+            color="#7f7f7f",
+            label="n-token windows in the corpus (the most it can hold)",
+        )
     ax.set_xlabel("n (tokens per window)")
     ax.set_ylabel("number of n-grams (log scale)")
-    ax.set_title("n-gram features: the vocabulary grows exponentially", fontsize=10)
+    ax.set_title(
+        f"n-grams: the possible ones grow exponentially ({word_vocab}^n);\n"
+        "the distinct ones in a finite corpus grow ever more slowly",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
 

@@ -380,6 +380,20 @@ def test_fixed_size_and_summary_figures(tmp_path, figures):
     assert _lines(window)["the last word alone: 80%"].get_ydata()[0] == pytest.approx(80)
     _plotted(_lines(ngrams)["distinct n-grams in the corpus"], [1, 2], [10, 50])
     _plotted(_lines(ngrams)["possible n-grams (10^n)"], [1, 2], [10, 100])
+    assert "exponentially (10^n)" in ngrams.get_title()  # the possible ones, not those seen
+    assert "finite corpus" in ngrams.get_title()
+    plots.fixed_size_figure(
+        tmp_path / "w.png",
+        *_fixed_size_words(),
+        {"BoW MLP": 0.5, "RNN": 1.0},
+        losses,
+        *_fixed_size_rest(),
+        [40, 38],
+    )
+    windows_line = _lines(figures["w.png"].axes[4])[
+        "n-token windows in the corpus (the most it can hold)"
+    ]
+    _plotted(windows_line, [1, 2], [40, 38])
     _plotted(_lines(cut)["tokens cut (lost)"], [1, 2, 3], [50, 20, 0])
     _plotted(_lines(cut)["slots padded (wasted)"], [1, 2, 3], [0, 10, 30])
 

@@ -69,6 +69,16 @@ def _unseen(test, train):
     return type(test)(test.ids[rows], test.mask[rows], test.labels[rows], test.vocab)
 
 
+def _scores(accuracy: dict[str, float]) -> str:
+    """ "the RNN scores 100%, the LSTM 98% and the GRU 100%": a clause with its verb."""
+    parts = [f"the {k} {v:.0%}" for k, v in accuracy.items()]
+    if not parts:
+        return ""
+    first = parts[0].rsplit(" ", 1)
+    parts[0] = f"{first[0]} scores {first[1]}"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def run(ctx: DemoContext) -> dict[str, Any]:
     data = require("tinygrad_seq.data")
     train_mod = require("tinygrad_seq.train")
@@ -162,7 +172,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"sentences, {steps} Adam steps) the bag-of-words MLP scores "
         f"{accuracy['BoW MLP']:.0%} (chance 50%: each count vector occurs equally often "
         "with each label), while "
-        + ", ".join(f"the {k} {v:.0%}" for k, v in rnn_like.items())
+        + _scores(rnn_like)
         + ". A fixed window of the last n tokens scores "
         + ", ".join(f"{a:.0%} (n={n})" for n, a in zip(windows, window_acc, strict=True))
         + f": the last word alone (the second animal) scores {last_word:.0%}, as a guess "

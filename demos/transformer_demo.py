@@ -234,14 +234,14 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     measured = (
         f"Reversal of {lo}–{hi} symbols, d_model {cfg['d_model']}, {cfg['heads']} heads, "
         f"{cfg['layers']} encoder + {cfg['layers']} decoder layers, {cfg['steps']} Adam steps. "
-        f"Token accuracy by greedy decoding: {acc['Transformer'][0]:.0%} at length "
-        f"{lengths[0]}, {acc['Transformer'][-1]:.0%} at length {lengths[-1]} (exact "
-        f"sequences {exact_pe:.0%}); the same model without positional encodings "
+        f"Its token accuracy by greedy decoding is {acc['Transformer'][0]:.0%} at length "
+        f"{lengths[0]} and {acc['Transformer'][-1]:.0%} at length {lengths[-1]} (exact "
+        f"sequences {exact_pe:.0%}); the same model without positional encodings scores "
         f"{acc['Transformer without positions'][0]:.0%} and "
         f"{acc['Transformer without positions'][-1]:.0%} (exact {exact_no:.0%}): its encoder "
         f'cannot tell the source order. An encoder layer without positions maps "mat on sat '
         f'cat" to exactly the permuted outputs of "cat sat on mat" (max difference '
-        f"{wo['permuted_outputs']:.1e}; mean-pooled {wo['mean_pooled']:.1e}), with positions "
+        f"{wo['permuted_outputs']:.1e}; mean-pooled {wo['mean_pooled']:.1e}); with positions "
         f"they differ by {wi['permuted_outputs']:.2f} (pooled {wi['mean_pooled']:.2f}; outputs "
         f"are ~{wi['scale']:.2f} in size). The trained model's cross-attention puts "
         f"{cross_anti:.0%} of its weight on the anti-diagonal of a length-{n} source. "

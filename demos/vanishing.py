@@ -186,8 +186,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"Spectral norms of the Jacobians from the engine's backward (float64, h = {HIDDEN}). "
         f"Vanilla RNN with ‖W_hh‖ = 0.9: ‖∂h_{at}/∂h_1‖ = {rnn_20:.2e}. Its tanh' averaged "
         f'{mean_dtanh:.2f} over units and steps (the seed\'s "typical 0.1 to 0.5"), so '
-        f"(0.9·{mean_dtanh:.2f})^{at - 1} = {typical[at - 1]:.1e}; the seed's example "
-        f"(0.9)^19·(0.3)^19 = {SEED_EXAMPLE:.2e}, and the seed's bound with the measured "
+        f"(0.9·{mean_dtanh:.2f})^{at - 1} = {typical[at - 1]:.1e}; the seed's example, "
+        f"(0.9)^19·(0.3)^19, is {SEED_EXAMPLE:.2e}, and the seed's bound with the measured "
         f"max tanh' per step is {bound[at - 1]:.2e} (the bound holds but is loose: one unit "
         f"near zero makes max tanh' ≈ 1). The LSTM's cell path, ∂C_{at}/∂C_1 = diag(Π f_t) "
         f"(engine vs Π f_t from the gates: max difference {diag_error:.1e}), has norm "

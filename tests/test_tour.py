@@ -213,6 +213,15 @@ def test_the_transformer_text_says_when_the_seq2seq_budget_differs():
     assert alone["same"] and alone["sentence"] == "" and "seq2seq" not in alone["labels"]
 
 
+def test_lists_of_scores_have_a_verb():
+    from tinygrad_seq.demos.fixed_size import _scores
+
+    assert _scores({"RNN": 1.0, "LSTM": 0.98, "GRU": 1.0}) == (
+        "the RNN scores 100%, the LSTM 98% and the GRU 100%"
+    )
+    assert _scores({"RNN": 0.5}) == "the RNN scores 50%"
+
+
 def test_the_heads_text_claims_different_roles_only_when_measured():
     from tinygrad_seq.demos.transformer_demo import _heads_note
 

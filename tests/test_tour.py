@@ -173,7 +173,8 @@ def test_the_cost_verdict_says_what_the_time_ratios_show():
             "h=32"
         ]
 
-    assert verdict([0.78, 0.79], [0.8, 0.8], [0.82, 0.81]) == "less, as the seed says"
+    assert verdict([0.78, 0.79], [0.8, 0.8], [0.82, 0.81]) == "less by 20%, as the seed says"
+    assert verdict([0.94, 0.95], [0.96, 0.98], [0.97, 0.99]) == "less by 2–4%, as the seed says"
     assert verdict([1.02, 0.9], [1.1, 0.95], [1.2, 0.99]) == (
         "more (at D = 5), against the seed's claim"
     )

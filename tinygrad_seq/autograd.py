@@ -406,8 +406,9 @@ class _State:
         # share this object, and each trusts only what its own pass set
         self.transposes_of = self.owned_by = None
         self.keeps_grads = False  # True once any tensor asked for retain_grad()
-        # how many in-place updates of weights ran so far (see changed_in_place): every
-        # recorded node keeps the count at its making (`_made_at`)
+        # how many in-place updates of weights ran so far (see changed_in_place): a tensor
+        # keeps the count from when its values were made (`_made_at`), a recorded node's
+        # when it was computed, a weight's when it was last changed in place
         self.updates = 0
 
 
@@ -420,7 +421,7 @@ def changed_in_place(weight) -> None:
     before the change that saved arrays refuses to backpropagate (its saved copy of the
     weight is the changed array: its gradients would be wrong, silently)."""
     state.updates += 1
-    weight._updated_at = state.updates
+    weight._made_at = state.updates  # its values are new
 
 
 def _changed_input(t):
@@ -433,7 +434,9 @@ def _changed_input(t):
         return None
     made = t._made_at
     for p in fn.parents:
-        if getattr(p, "_updated_at", 0) > made:  # (set only on tensors changed in place)
+        # (on a leaf, set only once it was changed in place; an input computed in the graph
+        # was made before t, so only a weight changed since can have a later count)
+        if getattr(p, "_made_at", 0) > made:
             return p
     return None
 

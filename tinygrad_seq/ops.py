@@ -1061,8 +1061,9 @@ class RNNStep(Function):
         # backward's other inputs are the parents' arrays: saving only h_t, not a tuple of
         # five, keeps ~80 bytes less per step of a long unroll. The price: a weight whose
         # .data is rebound between the forward and the backward (load_state_dict, W.data =
-        # ...) is read as it is then, where the other ops keep the forward's arrays
-        # (a change in place, as an optimiser step makes, reaches every op alike)
+        # ...) is read as it is then, where the other ops keep the forward's arrays (a
+        # change in place, as an optimiser step makes, stops every op's backward alike:
+        # autograd.changed_in_place)
         self.saved = h_t
         return h_t
 

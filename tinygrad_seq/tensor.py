@@ -311,8 +311,9 @@ class Tensor:
         "_uses",
         "_pending",
         "_keeps_grad",  # retain_grad(): set on every recorded node (False) as it is made
-        "_made_at",  # on every recorded node: state.updates when it was made
-        "_updated_at",  # on a weight changed in place: state.updates just after
+        # state.updates when the values were made: set on every recorded node, and on a
+        # weight when it is changed in place (see autograd.changed_in_place)
+        "_made_at",
     )
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes

@@ -122,21 +122,28 @@ def _clock() -> tuple[str, Callable[[], float]]:
     return "CPU time", time.process_time
 
 
-def _time(layer, x: ts.Tensor) -> float:
-    """Seconds for one forward + backward, on _clock(), with the garbage collector paused
-    as timeit does (a collection's cost depends on all else alive in the process)."""
+def time_calls(call, number: int = 1) -> float:
+    """Seconds per call of `number` calls of `call()` back to back, on _clock(), with the
+    garbage collector paused as timeit does (a collection's cost depends on all else alive
+    in the process)."""
     clock = _clock()[1]
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         _sync()
         t0 = clock()
-        layer(x).sum().backward()
+        for _ in range(number):
+            call()
         _sync()
-        return clock() - t0
+        return (clock() - t0) / number
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _time(layer, x: ts.Tensor) -> float:
+    """Seconds for one forward + backward of `layer` on `x` (see time_calls)."""
+    return time_calls(lambda: layer(x).sum().backward())
 
 
 def _contradiction(slopes: dict[str, dict[str, float]], what: str) -> list[str]:

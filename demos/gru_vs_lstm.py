@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 import tinygrad_seq as ts
 
 from .common import DemoContext, demo_command, nn_class, require
-from .complexity import _clock, _flops, _sync
+from .complexity import _clock, _flops, time_calls
 from .memory import settings, train_runs
 
 NO_BIAS = "GRU, no biases (the seed's equations)"
@@ -117,19 +116,7 @@ class _Pass:
     def time(self, number: int) -> float:
         """Seconds per pass of `number` passes back to back, on complexity's clock (the
         process's CPU time; wall time on the GPU), the garbage collector paused as there."""
-        clock = _clock()[1]
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            _sync()
-            t0 = clock()
-            for _ in range(number):
-                self()
-            _sync()
-            return (clock() - t0) / number
-        finally:
-            if was_enabled:
-                gc.enable()
+        return time_calls(self, number)
 
 
 def measure_cost(ctx: DemoContext, cfg: dict[str, Any], delays) -> dict[str, Any]:

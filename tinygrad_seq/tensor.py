@@ -1334,26 +1334,25 @@ def _like(like, op: str):
     raise TypeError(f"{op}: expected a Tensor or an array, got {type(like).__name__}")
 
 
+def _filled_like(like, value, dtype, requires_grad: bool, op: str) -> Tensor:
+    data = _like(like, op)
+    xp = backend.array_module(data)
+    return Tensor(
+        xp.full(data.shape, value, dtype=data.dtype if dtype is None else dtype),
+        requires_grad=requires_grad,
+    )
+
+
 def zeros_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros with the shape of `like` (a Tensor or an array), its dtype unless
     `dtype` is given, on its backend (as NumPy's and PyTorch's zeros_like)."""
-    data = _like(like, "zeros_like")
-    xp = backend.array_module(data)
-    return Tensor(
-        xp.zeros(data.shape, dtype=data.dtype if dtype is None else dtype),
-        requires_grad=requires_grad,
-    )
+    return _filled_like(like, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones with the shape of `like` (a Tensor or an array), its dtype unless
     `dtype` is given, on its backend (as NumPy's and PyTorch's ones_like)."""
-    data = _like(like, "ones_like")
-    xp = backend.array_module(data)
-    return Tensor(
-        xp.ones(data.shape, dtype=data.dtype if dtype is None else dtype),
-        requires_grad=requires_grad,
-    )
+    return _filled_like(like, 1, dtype, requires_grad, "ones_like")
 
 
 _rng = np.random.default_rng()

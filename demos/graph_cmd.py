@@ -236,7 +236,11 @@ def graph(
       transformer     one encoder and one decoder layer
     """
     from tinygrad_seq.viz import render_graph, renderer_for
-    from tinygrad_seq.viz.graph_render import PNG_MAX_PIXELS, collapsed_steps
+    from tinygrad_seq.viz.graph_render import (
+        PNG_MAX_PIXELS,
+        _differentiated_inputs,
+        collapsed_steps,
+    )
 
     if out is None:
         out = f"{model}.{fmt or 'svg'}"
@@ -296,11 +300,13 @@ def graph(
         f"{group + ' ' if group else ''}t={steps[0]}..{steps[-1]}"
         for group, steps in collapsed_steps(graph_view, collapse).items()
     ]
-    weights = {id(p) for p in built.model.parameters()}  # (not the differentiated h0, C0)
-    drawn_weights = [n for n in graph_view.parameters() if id(graph_view.tensors[n.id]) in weights]
+    # the weights the picture draws: not the differentiated h0, C0 (drawn as inputs)
+    drawn_weights = len(graph_view.parameters()) - len(
+        _differentiated_inputs(graph_view, built.model)
+    )
     click.echo(
         f"wrote {path}: a graph of {len(graph_view)} recorded nodes, "
-        f"{len(drawn_weights)} weights"
+        f"{drawn_weights} weights"
         + (f" ({', '.join(hidden)} summarised)" if hidden else "")
         + f"; renderer: {used}"
     )

@@ -212,3 +212,14 @@ def test_a_weight_the_step_skipped_for_want_of_a_grad_is_not_marked(optimizer):
     optimizer([W, skipped], lr=0.1).step()  # skipped.grad is None: left as it was
     loss.backward()
     assert skipped.grad is not None
+
+
+def test_a_second_backward_after_a_refused_one_says_the_refused_one_freed_nodes():
+    # the refused backward ran (and freed) the nodes above the matmul before it stopped
+    W = _weight()
+    loss = ((_x() @ W).tanh() * 2.0).sum()
+    _sub_in_place(W)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="one stopped by an error frees the nodes"):
+        loss.backward()

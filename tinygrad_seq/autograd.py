@@ -987,11 +987,12 @@ def _recount(waiting, push) -> bool:
 def _released(t) -> RuntimeError:
     return RuntimeError(
         f"backward through a graph that was already released (at op "
-        f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier backward. Pass "
-        "retain_graph=True to the first backward to backpropagate twice, or detach() a "
-        "tensor carried over from an earlier graph (a hidden state between batches). The "
-        "nodes this backward ran before it got here have already added their gradients "
-        "to the leaves' .grad: zero those before trying again."
+        f"'{t._ctx.op_name}'): its saved arrays were freed by an earlier backward (one "
+        "stopped by an error frees the nodes it ran through too). Pass retain_graph=True "
+        "to the first backward to backpropagate twice, or detach() a tensor carried over "
+        "from an earlier graph (a hidden state between batches). The nodes this backward "
+        "ran before it got here have already added their gradients to the leaves' .grad: "
+        "zero those before trying again."
     )
 
 

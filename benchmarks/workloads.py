@@ -264,11 +264,22 @@ def _cast(data: dict, dtype) -> tuple[list[np.ndarray], dict]:
 
 
 class Step:
-    """One forward + backward of a workload: ``step()`` → loss; ``step.grads()`` → arrays."""
+    """One forward + backward of a workload: ``step()`` → loss; ``step.grads()`` → arrays.
 
-    def __init__(self, run: Callable[[], float], grads: Callable[[], list[np.ndarray]]):
+    ``step.forward()``, where a version has one, runs the forward alone and returns what the
+    backward would need (an engine's loss with its recorded graph, the floor's cache): the
+    graph-memory measurement (benchmarks/graph_memory.py) holds it while it counts bytes.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[], float],
+        grads: Callable[[], list[np.ndarray]],
+        forward: Callable[[], object] | None = None,
+    ):
         self.run = run
         self.grads = grads
+        self.forward = forward
 
     def __call__(self) -> float:
         return self.run()
@@ -398,7 +409,7 @@ def make_engine(
     def grads() -> list[np.ndarray]:
         return [ts.backend.to_numpy(p.grad) for p in params]
 
-    return Step(run, grads)
+    return Step(run, grads, loss_fn)
 
 
 # ------------------------------------------------------------------ the NumPy floor
@@ -438,6 +449,7 @@ def make_floor(
     dt = np.dtype(dtype)
     P, inputs = _cast(make_data(workload, tiny, seed), dtype)
     G: list = [None] * len(P)
+    forward = None  # the forward alone, for the graph-memory measurement (W2, W4)
 
     if w.kind == "mlp":
         x, y = inputs["x"], inputs["y"]
@@ -467,6 +479,9 @@ def make_floor(
     elif w.kind == "lstm":
         xs = list(inputs["x"])  # T arrays (B, I), split once outside the timed call (as
         B, H = s["B"], s["H"]  # the engine's inputs are)
+
+        def forward():
+            return lstm_floor_forward(xs, *P)
 
         def run() -> float:
             W_x, W_h, b = P
@@ -556,13 +571,19 @@ def make_floor(
         xs = list(inputs["x"])  # T arrays (B, I), split once outside the timed call
         B, H = s["B"], s["H"]
 
-        def run() -> float:
+        def forward() -> list[np.ndarray]:  # h_0 .. h_T: all the backward reads
             W, U, b = P
             h = np.zeros((B, H), dt)
             hs = [h]
             for x_t in xs:
                 h = np.tanh(h @ W + x_t @ U + b)
                 hs.append(h)
+            return hs
+
+        def run() -> float:
+            W, U, b = P
+            hs = forward()
+            h = hs[-1]
             loss = (h * h).sum()
             dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
             dh = 2.0 * h
@@ -604,7 +625,7 @@ def make_floor(
     else:  # pragma: no cover
         raise ValueError(f"unknown workload kind {w.kind!r}")
 
-    return Step(run, lambda: list(G))
+    return Step(run, lambda: list(G), forward)
 
 
 # ------------------------------------------------------------------ PyTorch CPU eager
@@ -711,7 +732,7 @@ def make_torch(
         loss.backward()
         return float(loss.item())
 
-    return Step(run, lambda: [p.grad.cpu().numpy() for p in params])
+    return Step(run, lambda: [p.grad.cpu().numpy() for p in params], loss_fn)
 
 
 MAKERS: dict[str, Callable[..., Step]] = {

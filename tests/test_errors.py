@@ -22,7 +22,16 @@ def names(*parts: object) -> str:
 # ------------------------------------------------------------------ shapes
 @pytest.mark.parametrize(
     "shape_a, shape_b",
-    [((2, 3), (4, 5)), ((2, 3), (4,)), ((4,), (2, 3)), ((2, 3, 4), (2, 5, 3))],
+    [
+        ((2, 3), (4, 5)),
+        ((2, 3), (4,)),
+        ((4,), (2, 3)),
+        ((2, 3, 4), (2, 5, 3)),
+        # (..., n, k) @ (k, m) runs as one flattened product, whose reshape let these
+        # through with a wrong shape: m = 0, and an empty left operand
+        ((2, 3, 4), (2, 0)),
+        ((2, 0, 2), (1, 1)),
+    ],
 )
 def test_matmul_inner_axis_mismatch(shape_a, shape_b, rng):
     a, b = f64(rng, *shape_a), f64(rng, *shape_b)

@@ -484,9 +484,11 @@ class MatMul(Function):
         self.saved = (x, y)
         if x.ndim == 2 and y.ndim == 2:  # _product, inline: the hot path of every RNN step
             return x.dot(y) if len(x) * y.shape[1] <= _SMALL_PRODUCT else _mkl.product(x, y)
-        if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and y.shape[0]:
+        if y.ndim == 2 and x.ndim > 2 and x.flags.c_contiguous and x.shape[-1] == y.shape[0] > 0:
             # (..., n, k) @ (k, m), as in a Linear layer: one (N, k) @ (k, m) product is
-            # ~10 % faster than NumPy's loop of one small product per batch element
+            # ~10 % faster than NumPy's loop of one small product per batch element. The
+            # inner sizes are compared here: the reshape alone lets (2, 3, 4) @ (2, 0) or
+            # an empty x through with a wrong shape, where @ (below) says they differ
             return _mkl.product(x.reshape(-1, y.shape[0]), y).reshape(*x.shape[:-1], y.shape[1])
         return _stacked_product(x, y)
 

@@ -442,6 +442,10 @@ def test_cross_entropy_shape_and_dtype_errors(rng):
         ts.F.cross_entropy(f64(rng, 4), np.array([0, 1, 2, 3]))
     with pytest.raises(TypeError, match=names("cross_entropy", "integers", "float64")):
         ts.F.cross_entropy(logits, np.array([0.0, 1.0]))
+    # no classes at all (V = 0): named, not NumPy's max over an empty axis or a reshape's
+    for shape in ((0, 0), (2, 0, 0)):
+        with pytest.raises(ValueError, match=names("cross_entropy", shape, "no classes")):
+            ts.F.cross_entropy(f64(rng, *shape), np.zeros(shape[:-1], np.int64))
 
 
 def test_bad_ignore_index_ragged_ids_and_layer_norm_eps_are_named(rng):

@@ -124,6 +124,11 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
             f"with targets (B, T); got logits {tuple(logits.shape)} and targets "
             f"{tuple(t.shape)}"
         )
+    if logits.shape[-1] == 0:  # (no class to score: NumPy's max over it failed deep inside)
+        raise ValueError(
+            f"cross_entropy: logits {tuple(logits.shape)} have no classes (V = 0); each "
+            "position needs a score for at least one class"
+        )
     if logits.ndim == 3:
         shape = tuple(logits.shape)
         try:

@@ -118,7 +118,8 @@ def test_where_errors(rng):
 
 def test_reshape_to_an_impossible_shape(rng):
     a = f64(rng, 2, 3)
-    for shape in [(4, 2), (-1, 4), (-1, -1), (7,)]:
+    # (-2, -3) and (-1, -6): sizes below -1 (NumPy spoke of "one unknown dimension")
+    for shape in [(4, 2), (-1, 4), (-1, -1), (7,), (-2, -3), (-1, -6)]:
         with pytest.raises(ValueError, match=names("reshape", (2, 3), shape)):
             a.reshape(*shape)
 

@@ -998,6 +998,7 @@ class Tensor:
             new_size = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
             if (
                 shape.count(-1) > 1
+                or any(n < -1 for n in shape)  # (NumPy's own message spoke of -1 here)
                 or (-1 not in shape and new_size != self.size)
                 or (-1 in shape and (new_size == 0 or self.size % new_size))
             ):

@@ -223,13 +223,14 @@ def test_relu_backward_and_bias_rows_match_numpy_path(counted, rng, dtype):
     assert counted["relu_backward"] == counted["add_rows"] == 1
     assert_same(compiled, numpy_path, dtype)
     np.testing.assert_array_equal(compiled[1][0, :4], [0, 0, 0, g[0, 3]])
-    # an inf or NaN arriving where relu is flat: NaN both ways, as g * (y > 0) gives
-    g[1, :3] = [np.inf, np.nan, -np.inf]
-    x[1, :3] = -1.0
-    with np.errstate(invalid="ignore"):
-        compiled, numpy_path = both_paths(run)
+    # an inf or NaN arriving where relu is flat: no gradient passes on either path (a
+    # select, as PyTorch's), where g * (y > 0) would give NaN; where relu passes, it passes
+    g[1, :6] = [np.inf, np.nan, -np.inf, np.inf, np.nan, -np.inf]
+    x[1, :6] = [-1.0, -1.0, -1.0, 1.0, 1.0, 1.0]
+    b[:6] = 0
+    compiled, numpy_path = both_paths(run)
     assert_same(compiled, numpy_path, dtype)
-    assert np.isnan(compiled[1][1, :3]).all()
+    np.testing.assert_array_equal(compiled[1][1, :6], [0, 0, 0, np.inf, np.nan, -np.inf])
 
 
 @needs_native

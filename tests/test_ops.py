@@ -316,6 +316,32 @@ def test_relu_of_infinities_and_nan_is_max_of_x_and_0():
         np.testing.assert_array_equal(out.numpy(), np.maximum(data, 0).astype(data.dtype))
 
 
+@pytest.mark.parametrize("shape", [(2,), (3, 7), (2, 3, 5)])  # small, rows, odd strides
+def test_no_gradient_passes_where_relu_is_flat_not_even_an_inf(shape):
+    # sqrt(relu(x)) sends 1 / (2·0) = inf back where x ≤ 0: PyTorch gives 0 there, and so
+    # does relu's select (g · relu'(x) would be inf · 0 = NaN and poison the weights)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal(shape) + 0.5
+    data.flat[0], data.flat[-1] = -1.0, 2.0
+    for view in (data, data.T.copy().T):  # C order, and a transposed layout
+        x = ts.Tensor(view, requires_grad=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x.relu().sqrt().sum().backward()
+        g = np_of(x.grad)
+        assert not np.isnan(g).any()
+        expected = np.where(view > 0, 0.5 / np.sqrt(np.maximum(view, 1e-300)), 0.0)
+        np.testing.assert_allclose(g, expected, rtol=1e-12)
+
+
+def test_maximum_sends_the_smaller_side_no_gradient_not_even_an_inf():
+    a = ts.Tensor([1.0, -1.0, 4.0], requires_grad=True)
+    b = ts.Tensor([0.0, 0.0, 4.0], requires_grad=True)
+    g = np.array([np.inf, -np.inf, np.nan])
+    ts.maximum(a, b).backward(g)
+    np.testing.assert_array_equal(np_of(a.grad), [np.inf, 0.0, np.nan])  # a tie: to a
+    np.testing.assert_array_equal(np_of(b.grad), [0.0, -np.inf, 0.0])
+
+
 # ------------------------------------------------------------------ matmul
 @pytest.mark.parametrize(
     "shape_a, shape_b",

@@ -232,8 +232,9 @@ def add_rows(x, b):
 
 
 def relu_backward(g, y, out=None):
-    """g ⊙ (y > 0) for relu's output y, in one pass (as NumPy's g * (y > 0): an inf or NaN
-    in g where y ≤ 0 gives NaN), into `out` (which may be g itself) or a new array."""
+    """g where relu's output y > 0, else 0 (a select: an inf or NaN in g where y ≤ 0 gives
+    0, as in ops.Relu's NumPy path), in one pass, into `out` (which may be g itself) or a
+    new array."""
     gx = np.empty_like(g) if out is None else out
     _ext.relu_backward(g, y, gx)
     return gx

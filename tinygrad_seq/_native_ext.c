@@ -604,16 +604,16 @@ ADD_ROWS(add_rows_f64, double)
 
 
 /* --------------------------------------------------------------------------- relu */
-/* ∂L/∂x = g ⊙ (y > 0) for relu's output y: one pass, no mask array. As the NumPy path
- * g * (y > 0): an inf or NaN in g gives NaN even where y ≤ 0 (0 · inf), and y > 0 is
- * false for NaN. */
+/* ∂L/∂x = g where relu's output y > 0, else 0: one pass, no mask array. A select, as the
+ * NumPy path's: an inf or NaN in g where y ≤ 0 gives 0, not 0 · inf = NaN; y > 0 is false
+ * for NaN. */
 #define RELU_BACKWARD(NAME, T)                                                             \
     KERNEL NAME(const T *g, const T *y, T *gx, Py_ssize_t rows, Py_ssize_t d)              \
     {                                                                                      \
         const Py_ssize_t n = rows * d;                                                     \
         SIMD()                                                                             \
         for (Py_ssize_t i = 0; i < n; i++)                                                 \
-            gx[i] = g[i] * (T)(y[i] > 0);                                                  \
+            gx[i] = y[i] > 0 ? g[i] : (T)0;                                                \
     }
 RELU_BACKWARD(relu_backward_f32, float)
 RELU_BACKWARD(relu_backward_f64, double)

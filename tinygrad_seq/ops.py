@@ -181,7 +181,8 @@ class PowConst(Function):
 
 
 class Maximum(Function):
-    """Elementwise max(x, y); a tie sends the gradient to x."""
+    """Elementwise max(x, y); a tie sends the gradient to x, and the smaller side gets
+    none (a select, as where's: an inf or NaN reaching it is not multiplied by 0 into NaN)."""
 
     __slots__ = ()
     op_name = "maximum"
@@ -193,9 +194,12 @@ class Maximum(Function):
 
     def backward(self, g):
         x_wins = self.saved
+        zero = g.dtype.type(0)
+        xp = array_module(g)
         px, py = self.parents
-        return (g * x_wins if px.requires_grad else None), (
-            g * ~x_wins if py.requires_grad else None
+        return (
+            xp.where(x_wins, g, zero) if px.requires_grad else None,
+            xp.where(x_wins, zero, g) if py.requires_grad else None,
         )
 
 
@@ -367,14 +371,18 @@ class Relu(Function):
         return y
 
     def backward(self, g):  # relu'(x) = 1 where x > 0, else 0
+        # A select, not g · (y > 0): where relu is flat no gradient passes, not even an inf
+        # (sqrt(relu(x)) sends one back where x ≤ 0), which 0 · inf would make NaN; as
+        # PyTorch's. NaN > 0 is False, so no gradient passes a NaN output either.
         y = self.saved
         mine = grad_is_yours(g)  # then into g itself: no new array to fetch and fill
         if _native.rows_ok_with(g, y):  # compiled: one pass, no mask array
             return (_native.relu_backward(g, y, out=g if mine else None),)
+        flat = ~(y > 0)
         if mine and g.shape == y.shape:
-            g *= y > 0
+            array_module(g).copyto(g, 0, where=flat)
             return (g,)
-        return (g * (y > 0),)
+        return (array_module(g).where(flat, g.dtype.type(0), g),)
 
 
 class Sqrt(Function):

@@ -86,6 +86,32 @@ def test_tensor_to_numpy(rng):
     assert x.grad is None  # the copy is its own leaf
 
 
+@pytest.mark.parametrize("target", ["numpy", "cupy"])
+def test_to_of_a_computed_tensor_is_recorded_and_sends_the_gradient_back(rng, target):
+    if target not in ts.backend.available():
+        pytest.skip(f"backend {target!r} unavailable here")
+    w = f64(rng, 2, 3, name="w")  # on the active backend
+    h = w * 3.0
+    h.name = "h"
+    moved = h.to(target)
+    assert moved.op == "to" and moved.parents == (h,) and moved.name == "h"
+    assert moved.backend == target and moved.data is not h.data  # a copy, even in place
+    np.testing.assert_array_equal(moved.numpy(), h.numpy())
+    (moved * moved).sum().backward()  # ∂/∂w Σ (3w)² = 18 w, on w's own backend
+    assert ts.backend.backend_of(w.grad) == w.backend
+    np.testing.assert_allclose(np_of(w.grad), 18 * w.numpy(), rtol=1e-12)
+    x = f64(rng, 3, 2)
+    assert ts.gradcheck(lambda x: (x * x).to(target).tanh(), x)
+
+
+def test_to_of_a_computed_tensor_checks_the_name_first(rng):
+    h = f64(rng, 2) * 2.0
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        h.to("tpu")
+    with ts.no_grad():  # not recorded: a plain copy
+        assert (f64(rng, 2) * 2.0).to("numpy").op is None
+
+
 # ------------------------------------------------------------------ environment variable
 @pytest.mark.numpy_only
 def test_environment_variable_selects_the_backend():

@@ -30,7 +30,7 @@ from .autograd import (
     state,
     transposed_weight,
 )
-from .backend import array_module, one_like, sum_last
+from .backend import array_module, backend_of, one_like, sum_last, to_backend
 
 tanh = np.tanh  # ufuncs dispatch to CuPy through __array_ufunc__
 exp = np.exp
@@ -234,6 +234,28 @@ class Clone(Function):
 
     def backward(self, g):  # ∂x/∂x = 1: the gradient passes through
         return (g,)
+
+
+class ToBackend(Function):
+    """A copy of x on another backend ('numpy' or 'cupy', `x.to(name)` of a computed
+    tensor); its gradient is copied back to x's backend."""
+
+    __slots__ = ("target", "source")
+    saves_arrays = False  # (only the backends' names)
+    op_name = "to"
+    elementwise = True
+    may_broadcast = False
+    fresh_grads = True  # a copy, made for x alone
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def forward(self, x):
+        self.source = backend_of(x)
+        return to_backend(x, self.target)
+
+    def backward(self, g):  # the same values on the other side: the gradient passes through
+        return (to_backend(g, self.source),)
 
 
 class Exp(Function):

@@ -481,8 +481,18 @@ class Tensor:
         return _apply1(ops.Clone(), self)
 
     def to(self, backend_name: str) -> Tensor:
-        """A copy on backend 'numpy' or 'cupy' (a leaf, same requires_grad and name)."""
-        return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
+        """A copy on backend 'numpy' or 'cupy', with the same name.
+
+        A computed tensor's copy is recorded, as PyTorch's `.to(device)`: the gradient flows
+        back through it, to this tensor's backend. A leaf's copy is a leaf of its own, with
+        the same requires_grad (a weight moved to the GPU is a weight there: its gradient
+        lands on the copy, not on this tensor)."""
+        if self._ctx is None:
+            return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
+        backend.module(backend_name)  # an unknown or unusable name: the backend's own error
+        moved = _apply1(ops.ToBackend(backend_name), self)
+        moved.name = self.name
+        return moved
 
     def retain_grad(self) -> None:
         """Keep this computed tensor's gradient in `.grad` at every later backward pass

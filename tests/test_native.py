@@ -635,3 +635,52 @@ def test_the_numpy_paths_pass_the_engine_and_model_tests():
     import re
 
     assert re.search(r"\b[1-9]\d* passed", run.stdout) and " failed" not in run.stdout
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "g",
+    [
+        np.linspace(-1, 1, 1000, dtype=np.float32),
+        np.full((2, 3), 1e-25, np.float32),  # squares below float32's range: summed in double
+        np.full((2, 3), 1e20, np.float32),  # and above it
+        np.full((3, 7), 1e200),  # float64 squares past double's range: NumPy's scaled path
+        np.array([1e-170, 2e-170]),
+        np.arange(40.0).reshape(5, 8)[:, 2:7],  # rows with gaps (a gate's slice)
+        np.zeros((4, 5), np.float32),
+        np.linspace(-1, 1, 5000, dtype=np.float32),  # past _NATIVE_SQUARES: NumPy's dot
+    ],
+)
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")
+def test_gradient_norms_agree_on_both_paths_and_with_the_true_norm(kernels, monkeypatch, g):
+    from tinygrad_seq.autograd import _NATIVE_SQUARES, _norm
+
+    calls = []
+    original = _native.sum_squares
+    monkeypatch.setattr(
+        _native,
+        "sum_squares",
+        lambda x: calls.append(x) or original(x),  # counted
+    )
+    compiled, numpy_path = both_paths(lambda: _norm(g))
+    big = np.asarray(g, np.float64)
+    top = float(np.abs(big).max())
+    expected = top * float(np.sqrt(((big / top) ** 2).sum())) if top else 0.0
+    assert compiled == pytest.approx(expected, rel=1e-12 if g.dtype == np.float64 else 1e-6)
+    assert numpy_path == pytest.approx(expected, rel=1e-5, abs=0)
+    assert bool(calls) == (g.size <= _NATIVE_SQUARES)  # (the call answers for both paths)
+
+
+@needs_native
+def test_sum_squares_takes_float_rows_and_answers_none_for_the_rest(kernels):
+    x = np.arange(24.0).reshape(4, 6)
+    assert _native.sum_squares(x) == float((x * x).sum())
+    assert _native.sum_squares(x.astype(np.float32)) == float((x * x).sum())
+    assert _native.sum_squares(x[:, 1:4]) == float((x[:, 1:4] ** 2).sum())  # gaps
+    assert _native.sum_squares(x[::2]) == float((x[::2] ** 2).sum())  # every other row
+    for other in (x.T, x[:, ::2], x.astype(np.float16), np.float64(2.0), np.zeros(0), [1.0]):
+        assert _native.sum_squares(other) is None
+    assert np.isnan(_native.sum_squares(np.array([1.0, np.nan])))
+    assert _native.sum_squares(np.array([np.inf, 1.0], np.float32)) == np.inf
+    _native.set_enabled(False)
+    assert _native.sum_squares(x) is None  # kernels off: NumPy's path

@@ -60,7 +60,7 @@ except ImportError as error:  # not built: no C compiler when it was installed (
 
 # the version of _native_ext.c's functions this module calls (its ABI_VERSION): one built
 # from another version of the source (a checkout updated but not rebuilt) is not used
-ABI_VERSION = 2
+ABI_VERSION = 3
 if _ext is not None and getattr(_ext, "ABI_VERSION", 1) != ABI_VERSION:
     _reason = (
         f"built from another version of _native_ext.c (ABI {getattr(_ext, 'ABI_VERSION', 1)}, "
@@ -200,6 +200,16 @@ def _not_taken(*arrays):
 sigmoid = getattr(_ext, "sigmoid", _not_taken)
 sigmoid_backward = getattr(_ext, "sigmoid_backward", _not_taken)
 tanh_backward = getattr(_ext, "tanh_backward", _not_taken)
+
+
+_sum_squares = getattr(_ext, "sum_squares", _not_taken)
+
+
+def sum_squares(x) -> float | None:
+    """Σ x² in double (a Python float) of a float32/float64 NumPy array laid out in rows,
+    one C call; None for other arrays (CuPy's, float16, 0-d, empty, strided) or with the
+    kernels off (autograd._norm then uses NumPy)."""
+    return _sum_squares(x) if enabled else None
 
 
 # a @ b through the CBLAS product _mkl.py hands over (MKL's), or None (see _native_ext.c)

@@ -920,6 +920,48 @@ relu_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return call_rows_2("relu_backward", args, nargs, 0, relu_backward_f32, relu_backward_f64);
 }
 
+/* ------------------------------------------------------------------ sum of squares */
+/* sum_squares(x): Σ x² of a float32/float64 array laid out in rows (as spaced_rows takes
+ * them), summed in double, as a Python float; None for an x it does not take. For the
+ * gradient norms a backward records (autograd._norm, record_grad_norms): one call where
+ * NumPy's path takes four or more, and float32 squares, which underflow below ~1e-19 in
+ * float32 (a vanishing gradient), always fit a double. Four partial sums, so the adds
+ * need not wait for each other (strict IEEE order forbids the compiler to split one). */
+#define SUM_SQUARES(NAME, T)                                                               \
+    static double NAME(const T *x, Py_ssize_t rows, Py_ssize_t d, Py_ssize_t step)         \
+    {                                                                                      \
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                             \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                            \
+            const T *xi = x + i * step;                                                    \
+            Py_ssize_t j = 0;                                                              \
+            for (; j + 4 <= d; j += 4) {                                                   \
+                const double a = xi[j], b = xi[j + 1], c = xi[j + 2], e = xi[j + 3];       \
+                s0 += a * a;                                                               \
+                s1 += b * b;                                                               \
+                s2 += c * c;                                                               \
+                s3 += e * e;                                                               \
+            }                                                                              \
+            for (; j < d; j++) {                                                           \
+                const double a = xi[j];                                                    \
+                s0 += a * a;                                                               \
+            }                                                                              \
+        }                                                                                  \
+        return (s0 + s1) + (s2 + s3);                                                      \
+    }
+SUM_SQUARES(sum_squares_f32, float)
+SUM_SQUARES(sum_squares_f64, double)
+
+static PyObject *
+sum_squares(PyObject *self, PyObject *x)
+{
+    int t;
+    Py_ssize_t rows, d, step;
+    if (!spaced_rows(x, &t, &rows, &d, &step))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(t == NPY_FLOAT32 ? sum_squares_f32(DATA(x, float), rows, d, step)
+                                               : sum_squares_f64(DATA(x, double), rows, d, step));
+}
+
 /* a METH_FASTCALL entry of the table below: the function, under its own name */
 #define FASTCALL(name, doc) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL, doc}
 
@@ -945,6 +987,8 @@ static PyMethodDef methods[] = {
      "add_rows(x, b, out): out = x + b, b added to every row of x"),
     FASTCALL(relu_backward,
      "relu_backward(g, y, gx): gx = g where y > 0, else 0"),
+    {"sum_squares", sum_squares, METH_O,
+     "sum_squares(x): the sum of x's squares in double, or None for an x it does not take"},
 #if defined(TGS_VECTOR_EXP)
     {"sigmoid", sigmoid, METH_O,
      "sigmoid(x): 1/(1 + exp(-x)) in a new array, or None for an x it does not take"},
@@ -969,7 +1013,7 @@ static struct PyModuleDef module = {
  * extension built from an older source (a checkout pulled but not rebuilt) is then not
  * used, rather than called with arguments it does not take. Raise it with any change to
  * a function's arguments or results. */
-#define ABI_VERSION 2
+#define ABI_VERSION 3
 
 PyMODINIT_FUNC
 PyInit__native_ext(void)

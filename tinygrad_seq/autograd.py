@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import _mkl, backend
+from . import _mkl, _native, backend
 
 
 def _apply_op(op: Function, *inputs):
@@ -1113,7 +1113,12 @@ def _norm(g) -> float:
     is then summed in float64, which holds all its squares; float64 data past 1e±150 is
     scaled by its largest |gᵢ| first. (Not np.errstate around every product: that costs
     ~2.4 µs a call. NumPy warns once of an overflow in the first product: an exploding
-    gradient.)"""
+    gradient.) The compiled helper sums the squares of a small float32/float64 array in
+    double in one call (~0.2 µs where the NumPy path takes ~2): float32 squares then always
+    hold, float64 ones are checked as above."""
+    if g.size <= _NATIVE_SQUARES and (squares := _native.sum_squares(g)) is not None:
+        if g.dtype.itemsize == 4 or _SQUARES_IN_RANGE[8][0] < squares < _SQUARES_IN_RANGE[8][1]:
+            return math.sqrt(squares)  # (NaN and inf pass through sqrt as they are)
     flat = g.ravel()
     if flat.dtype.itemsize < 4:  # float16 squares overflow past 256: sum them wider
         flat = flat.astype(np.float32)
@@ -1134,3 +1139,6 @@ def _norm(g) -> float:
 # Sums of squares that float32 / float64 hold without doubt: outside, a square may have
 # underflowed (the smallest normal float32 is ~1.2e-38, float64 ~2.2e-308) or overflowed
 _SQUARES_IN_RANGE = {4: (1e-30, 1e37), 8: (1e-290, 1e300)}
+# Elements up to which _norm sums squares in the compiled helper: beyond, NumPy's dot (BLAS,
+# vectorised) is faster than its four strict-order sums in double
+_NATIVE_SQUARES = 4096

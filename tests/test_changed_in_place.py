@@ -223,3 +223,49 @@ def test_a_second_backward_after_a_refused_one_says_the_refused_one_freed_nodes(
         loss.backward()
     with pytest.raises(RuntimeError, match="one stopped by an error frees the nodes"):
         loss.backward()
+
+
+@pytest.mark.parametrize(
+    "view",
+    [lambda W: W.T, lambda W: W[0], lambda W: W.reshape(9)[:3], lambda W: W.T[1:].T],
+    ids=["W.T", "W[0]", "a slice of a reshape", "a view of a view"],
+)
+def test_a_view_of_the_weight_made_before_the_change_is_caught(view):
+    # the product saved the view's array, which is W's memory: it changed with W
+    W = _weight()
+    loss = (_x()[:, :2] @ view(W).reshape(3, -1)[:2]).tanh().sum()
+    _sub_in_place(W)
+    with pytest.raises(RuntimeError, match=r"'matmul'.*'W' before it was changed in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize(
+    "model, run",
+    [
+        (lambda: ts.nn.Linear(3, 3), lambda m, xs: m(xs[:, 0]).tanh().sum()),
+        (lambda: ts.nn.RNN(3, 3), lambda m, xs: m(xs)[1].sum()),
+        (lambda: ts.nn.LSTM(3, 3), lambda m, xs: m(xs)[1][1].sum()),
+    ],
+    ids=["Linear", "RNN", "LSTM"],
+)
+def test_a_model_s_graph_made_before_a_step_is_caught(model, run):
+    # every nn model multiplies by W.T: the step changes what that view's products saved
+    ts.manual_seed(0)
+    m = model()
+    xs = ts.randn(2, 4, 3)
+    first, second = run(m, xs), run(m, xs)
+    opt = ts.optim.SGD(m.parameters(), lr=0.1)
+    first.backward()
+    opt.step()
+    with pytest.raises(RuntimeError, match="before it was changed in place"):
+        second.backward()
+
+
+def test_a_new_array_made_from_the_weight_is_not_its_view():
+    # (W + 1) is new memory: the product's saved copy of it is still right after W changes
+    W = _weight()
+    loss = (_x() * (W + 1.0).T[0]).sum()
+    expected = _x().numpy().sum(axis=0)
+    _sub_in_place(W)
+    loss.backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(W.grad)[:, 0], expected, rtol=1e-6)

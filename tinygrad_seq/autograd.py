@@ -438,6 +438,33 @@ def _changed_input(t):
         # was made before t, so only a weight changed since can have a later count)
         if getattr(p, "_made_at", 0) > made:
             return p
+        if p._ctx is not None and (weight := _viewed_weight(p, made)) is not None:
+            return weight
+    return None
+
+
+def _viewed_weight(p, made):
+    """The weight that computed tensor `p`'s array is a view of (W.T, W[0], a reshape),
+    if that weight was changed in place after count `made`, or None. Every nn model
+    multiplies by W.T, made before the products that save it: its array is W's memory,
+    so W's change reaches the saved copy as surely as if W itself were the input. Walks
+    down through ops that save no arrays (views are among them), following the inputs
+    whose memory the array shares; run only for graphs made before an update."""
+    stack = [p]
+    while stack:
+        q = stack.pop()
+        fn = q._ctx
+        if fn is None:  # a leaf whose memory p's array shares
+            if getattr(q, "_made_at", 0) > made:
+                return q
+            continue
+        if fn.saves_arrays:  # (a view op saves none; an op that saves makes new arrays)
+            continue
+        data = q.data
+        may_share = backend.array_module(data).may_share_memory
+        stack.extend(  # (an array of the other backend, .to's input, shares none)
+            r for r in fn.parents if r.data.__class__ is data.__class__ and may_share(data, r.data)
+        )
     return None
 
 

@@ -408,6 +408,27 @@ def test_the_gradient_count_check_leaves_correct_functions_alone(rng):
         apply(ForgetsInAMixin(), x, z).sum().backward()
 
 
+class TwoOutputs(ts.Function):
+    """x and 2x as two outputs, as a PyTorch Function may return them."""
+
+    op_name = "two_outputs"
+
+    def forward(self, x):
+        return x, 2 * x
+
+    def backward(self, g):
+        return (g,)
+
+
+@pytest.mark.parametrize("how", ["instance", "class"])
+def test_a_forward_that_returns_a_tuple_is_refused(rng, how):
+    # NumPy stacked the two into one (2, 3) array, whose gradient then reached x summed
+    # over the stacked axis: x.grad was [2, 2, 2] for (x + 2x).sum(), silently
+    x = f64(rng, 3)
+    with pytest.raises(TypeError, match=names("two_outputs.forward", "tuple of 2", "one output")):
+        TwoOutputs().apply(x) if how == "instance" else TwoOutputs.apply(x)
+
+
 # ------------------------------------------------------------------ dtypes and data
 @pytest.mark.parametrize(
     "data, dtype",

@@ -72,13 +72,27 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     return kind(f"{fn.op_name} on shapes {shown}: {error}")
 
 
+def _as_output(out, fn: autograd.Function):
+    """An op's forward result that is not an array (a NumPy scalar, a number) as one; a
+    clear error for a tuple or list, which NumPy would stack into one array whose
+    gradient then reaches the inputs summed, silently wrong (PyTorch's Functions may
+    return several outputs; here an op has one)."""
+    if isinstance(out, tuple | list):
+        raise TypeError(
+            f"{fn.op_name}.forward returned a {type(out).__name__} of {len(out)}: an op has "
+            "one output, a single array (make one op per output, or stack them into one "
+            "array and index the result)"
+        )
+    return backend.as_array(out)
+
+
 def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: bool) -> Tensor:
     """The Tensor for an op's output; records `fn` (with its inputs) if a gradient is wanted.
 
     This is the hottest function of the engine: every op passes through it once.
     """
     if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
-        out = backend.as_array(out)  # NumPy returns scalars from 0-d ops
+        out = _as_output(out, fn)  # NumPy returns scalars from 0-d ops
     t = _new(Tensor)
     t.data = out
     t.grad = None
@@ -135,7 +149,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         raise _op_error(fn, (x, y), e) from None
     # _wrap, inline (a call fewer on the hottest path; keep the two in step)
     if out.__class__ is not _ndarray and out.__class__ not in backend.ARRAY_TYPES:
-        out = backend.as_array(out)
+        out = _as_output(out, fn)
     t = _new(Tensor)
     t.data = out
     t.grad = None

@@ -408,6 +408,76 @@ def test_the_gradient_count_check_leaves_correct_functions_alone(rng):
         apply(ForgetsInAMixin(), x, z).sum().backward()
 
 
+class ForgetsToSave(ts.Function):
+    """x² whose forward forgets `self.saved = x`."""
+
+    op_name = "forgets_to_save"
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, g):
+        return (2 * g * self.saved,)
+
+
+def test_a_backward_that_reads_saved_which_forward_never_set_says_so(rng):
+    x = f64(rng, 3)
+    with pytest.raises(AttributeError, match=names("forgets_to_save.backward", "did not set")):
+        ForgetsToSave.apply(x).sum().backward()
+
+
+class GradientOfType(ts.Function):
+    """2x whose backward returns its gradient as whatever `make` makes of the array."""
+
+    op_name = "gradient_of_type"
+
+    def __init__(self, make):
+        self.make = make
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, g):
+        return (self.make(2 * g),)
+
+
+@pytest.mark.parametrize(
+    "make, kind, hint",
+    [
+        (lambda g: float(g.sum()), "float", "an array"),
+        (lambda g: g.tolist(), "list", "an array"),
+        (ts.Tensor, "Tensor", "its array, .data"),
+    ],
+    ids=["a number", "a list", "a Tensor"],
+)
+@pytest.mark.parametrize("through", ["leaf", "node"])
+def test_a_gradient_that_is_not_an_array_is_refused(rng, make, kind, hint, through):
+    # a number or list failed on a missing .shape; a Tensor passed into a leaf's .grad and
+    # failed inside NumPy on the way to a computed input
+    x = f64(rng, 3)
+    y = GradientOfType(make).apply(x if through == "leaf" else x * 1.0)
+    with pytest.raises(TypeError, match=names("gradient_of_type", f"a {kind} as the", hint)):
+        (y * 3.0).sum().backward()
+
+
+def test_numpy_scalars_and_none_are_gradients(rng):
+    # 0-d arithmetic gives NumPy scalars, and None means no gradient: both still pass
+    s, x = ts.Tensor(np.float64(2.0), requires_grad=True), f64(rng, 3)
+    GradientOfType(lambda g: np.float64(g)).apply(s).backward()
+    assert float(np_of(s.grad)) == 2.0
+    GradientOfType(lambda g: None).apply(x).sum().backward()
+    assert x.grad is None
+
+
+def test_a_function_without_backward_says_so(rng):
+    class ForwardOnly(ts.Function):
+        def forward(self, x):
+            return x.copy()
+
+    with pytest.raises(NotImplementedError, match=names("ForwardOnly defines no backward")):
+        ForwardOnly.apply(f64(rng, 3)).sum().backward()
+
+
 class TwoOutputs(ts.Function):
     """x and 2x as two outputs, as a PyTorch Function may return them."""
 

@@ -125,7 +125,10 @@ class Function:
         )
 
     def backward(self, g):  # pragma: no cover - every op overrides it
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no backward: an op that is backpropagated "
+            "through needs backward(self, g), returning one gradient per input"
+        )
 
     # Cube().apply(x), or Cube.apply(x) for an op whose constructor takes no arguments
     apply = _Apply()
@@ -204,11 +207,21 @@ def _first_parameter(function) -> str | None:
 
 def _one_gradient_per_input(backward):
     """`backward`, raising a clear TypeError unless it returns a tuple or list of one
-    gradient (or None) per input."""
+    gradient (or None) per input, each an array; and a clear error for a `self.saved`
+    that forward never set."""
 
     @functools.wraps(backward)
     def checked(self, g):
-        grads = backward(self, g)
+        try:
+            grads = backward(self, g)
+        except AttributeError as e:
+            if e.name != "saved" or e.obj is not self:
+                raise
+            raise AttributeError(  # (Python's own says only "no attribute 'saved'")
+                f"{self.op_name}.backward reads self.saved, which its forward did not set: "
+                "in forward, set self.saved = ... to what backward needs (the input arrays "
+                "it reads, e.g. self.saved = x)"
+            ) from None
         parents = getattr(self, "parents", None)  # None: called by hand, not by the engine
         # checked once, outermost: a subclass's backward may build on super().backward
         if parents is None or type(self).backward is not checked:
@@ -224,6 +237,17 @@ def _one_gradient_per_input(backward):
                 "a tuple with one gradient per input, in order (None for an input that needs "
                 "none), e.g. `return (g * 2,)` for one input"
             )
+        for i, gp in enumerate(grads):
+            # the pass reads each gradient's shape and dtype and adds arrays in place: a
+            # number or list fails there on an attribute, and a Tensor fails or passes by
+            # the graph's shape (added into a leaf's .grad it works, into a node's not)
+            if gp is not None and not isinstance(gp, _GRADIENT_TYPES + backend.ARRAY_TYPES):
+                hint = "its array, .data" if hasattr(gp, "_ctx") else "an array"
+                raise TypeError(
+                    f"{self.op_name}.backward returned a {type(gp).__name__} as the gradient "
+                    f"of input {i}: return {hint} (of the input's shape, or one that "
+                    "broadcasting sums down to it), or None"
+                )
         return grads
 
     checked.checked_backward = backward
@@ -298,6 +322,12 @@ class ProductGrad:
     def dense(self):
         """This gradient as a full array (a fresh one, safe to modify)."""
         return _mkl.product(self.x.T, self.g)
+
+
+# what a backward may return for an input besides an array (of ARRAY_TYPES) and None: a
+# NumPy scalar (0-d arithmetic gives those), and the engine's own lazy gradients (a
+# subclass of MatMul or GetItem may pass super().backward's on)
+_GRADIENT_TYPES = (np.generic, IndexedGrad, ProductGrad)
 
 
 class _Products:

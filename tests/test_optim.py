@@ -365,3 +365,29 @@ def test_clip_grad_norm_of_parameters_without_gradients_is_zero():
     a = param([1.0])
     assert clip_grad_norm([a], max_norm=1.0) == 0.0
     assert a.grad is None
+
+
+def _update_with_the_operator(p, delta):
+    with ts.no_grad():
+        p -= delta
+
+
+def _update_the_array_and_say_so(p, delta):
+    p.data -= delta
+    ts.autograd.changed_in_place(p)
+
+
+@pytest.mark.parametrize(
+    "update", [_update_with_the_operator, _update_the_array_and_say_so], ids=["p -=", "p.data -="]
+)
+def test_an_optimizer_of_your_own_as_the_readme_writes_it_is_checked_like_ts_optim(update):
+    # README, "An optimizer of your own": either way, a graph recorded before the step
+    # (through W.T, as the models use their weights) refuses its backward
+    W = param([[1.0, 2.0], [3.0, 4.0]])
+    x = ts.Tensor(np.array([[0.5, -1.0]]))
+    first, second = (x @ W.T).tanh().sum(), (x @ W.T).tanh().sum()
+    first.backward()
+    update(W, 0.1 * W.grad)
+    np.testing.assert_allclose(np_of(W.data), [[1.0, 2.0], [3.0, 4.0]] - 0.1 * np_of(W.grad))
+    with pytest.raises(RuntimeError, match="before it was changed in place"):
+        second.backward()

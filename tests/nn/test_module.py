@@ -80,6 +80,21 @@ def test_forgetting_super_init_is_a_clear_error():
         Broken().parameters()
 
 
+def test_a_plain_tensor_that_requires_grad_is_not_a_parameter(tmp_path):
+    # as README's "A model of your own" says, and as in PyTorch: only Parameters register
+    class Half(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.W = Parameter(np.ones(2), name="W")
+            self.V = ts.Tensor(np.ones(2), requires_grad=True, name="V")
+
+    half = Half()
+    assert [n for n, _ in half.named_parameters()] == ["W"]
+    half.save(tmp_path / "half.npz")
+    assert "V" not in np.load(tmp_path / "half.npz").files
+    assert "W" in np.load(tmp_path / "half.npz").files
+
+
 def test_a_list_of_parameters_is_registered_too():
     class Gates(Module):
         def __init__(self) -> None:

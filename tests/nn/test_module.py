@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -89,10 +90,27 @@ def test_a_plain_tensor_that_requires_grad_is_not_a_parameter(tmp_path):
             self.V = ts.Tensor(np.ones(2), requires_grad=True, name="V")
 
     half = Half()
-    assert [n for n, _ in half.named_parameters()] == ["W"]
-    half.save(tmp_path / "half.npz")
+    with pytest.warns(UserWarning, match=r"attribute 'V' is a Tensor with requires_grad=True, not"):
+        assert [n for n, _ in half.named_parameters()] == ["W"]
+    with pytest.warns(UserWarning, match="'V' is a Tensor"):  # and as it saves
+        half.save(tmp_path / "half.npz")
     assert "V" not in np.load(tmp_path / "half.npz").files
     assert "W" in np.load(tmp_path / "half.npz").files
+
+
+def test_only_a_leaf_that_requires_grad_is_warned_of():
+    class Kept(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.W = Parameter(np.ones(2))
+            self.data_in = ts.Tensor(np.ones(2))  # data: needs no gradient
+            self.h = self.W * 2.0  # a computed tensor (a cached state), not a weight
+            self.forgot = ts.Tensor(np.ones(2), requires_grad=True)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Kept().parameters()
+    assert [str(w.message).split(" is ")[0] for w in caught] == ["attribute 'forgot'"]
 
 
 def test_a_list_of_parameters_is_registered_too():

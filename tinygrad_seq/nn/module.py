@@ -26,6 +26,7 @@ import shutil
 import sys
 import threading
 import types
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -138,6 +139,16 @@ def _held(key: str, value: Any, seen: set[int] | None = None):
     looked through; one met before (a list holding itself) is skipped."""
     if isinstance(value, Parameter | Module):
         yield key, value
+        return
+    if isinstance(value, Tensor):
+        if value.requires_grad and value._ctx is None:  # a weight, by the look of it
+            warnings.warn(
+                f"attribute {key!r} is a Tensor with requires_grad=True, not a "
+                "ts.nn.Parameter: parameters(), optimizers, save and load leave it out (as "
+                "in PyTorch); make it ts.nn.Parameter(...) to train it with the model",
+                UserWarning,
+                stacklevel=2,
+            )
         return
     if isinstance(value, dict):
         items, values = value.items(), value.values()

@@ -106,10 +106,59 @@ def test_to_of_a_computed_tensor_is_recorded_and_sends_the_gradient_back(rng, ta
 
 def test_to_of_a_computed_tensor_checks_the_name_first(rng):
     h = f64(rng, 2) * 2.0
-    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+    with pytest.raises(ValueError, match="unknown backend 'tpu'") as leaf_error:
+        f64(rng, 2).to("tpu")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'") as computed_error:
         h.to("tpu")
+    # the backend's own message, as a leaf's copy gives: not an op's error about shapes
+    assert str(computed_error.value) == str(leaf_error.value)
     with ts.no_grad():  # not recorded: a plain copy
         assert (f64(rng, 2) * 2.0).to("numpy").op is None
+
+
+def test_to_does_not_write_into_the_gradient_a_caller_passed(rng):
+    # relu below `to` may overwrite a gradient that is its own: the copy `to` sends back
+    # is, the caller's gradient is not
+    x = ts.Tensor(np.array([[-1.0, 2.0], [3.0, -4.0]]), requires_grad=True)
+    moved = (x * 1.0).relu().to("numpy")
+    g = np.full((2, 2), 5.0)
+    moved.backward(g)
+    np.testing.assert_array_equal(g, np.full((2, 2), 5.0))
+    np.testing.assert_array_equal(np_of(x.grad), [[0.0, 5.0], [5.0, 0.0]])
+
+
+def test_to_saves_no_arrays_so_a_second_backward_may_run_through_it(rng):
+    # (as through the addition below it, which saves none either)
+    w = f64(rng, 3)
+    loss = (w + 1.0).to("numpy").sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_array_equal(np_of(w.grad), np.full(3, 2.0))
+
+
+STANDIN_TO = """
+import numpy as np, cupy, tinygrad_seq as ts
+for source, target in (("numpy", "cupy"), ("cupy", "numpy"), ("cupy", "cupy")):
+    with ts.backend.using(source):
+        w = ts.Tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    h = w * 3.0
+    moved = h.to(target)
+    assert moved.op == "to" and ts.backend.backend_of(moved.data) == target
+    with ts.backend.using(target):
+        (moved * moved).sum().backward()  # d/dw sum (3w)^2 = 18 w, on w's own backend
+    assert ts.backend.backend_of(w.grad) == source, (source, target)
+    np.testing.assert_array_equal(ts.backend.to_numpy(w.grad), 18 * w.numpy())
+print("ok")
+"""
+
+
+@pytest.mark.numpy_only
+def test_to_sends_the_gradient_back_to_the_source_backend_through_the_cupy_stand_in():
+    if CUPY_WORKS:
+        pytest.skip("a real CuPy is here: the cupy cases run on it")
+    standin = os.path.join(os.path.dirname(__file__), "cupy_standin")
+    result = run_python(STANDIN_TO, PYTHONPATH=standin)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
 
 
 # ------------------------------------------------------------------ environment variable

@@ -106,6 +106,23 @@ def test_cross_entropy_3d_and_target_tensor(rng):
     assert ts.gradcheck(lambda t: F.cross_entropy(t, targets), logits)
 
 
+def test_cross_entropy_of_one_class_or_no_positions_is_zero(rng):
+    # V = 1: log_softmax of one score is 0 (only V = 0 is refused, for having no classes)
+    for shape in ((3, 1), (2, 2, 1)):
+        logits = f64(rng, *shape)
+        loss = F.cross_entropy(logits, np.zeros(shape[:-1], np.int64))
+        loss.backward()
+        assert loss.item() == 0.0
+        np.testing.assert_array_equal(np_of(logits.grad), np.zeros(shape))
+    # no positions at all (an empty batch, or T = 0) but classes to score: nothing counts,
+    # as when every position is ignored, so the loss is 0, not the no-classes error
+    for shape in ((0, 5), (2, 0, 5)):
+        logits = f64(rng, *shape)
+        loss = F.cross_entropy(logits, np.zeros(shape[:-1], np.int64))
+        loss.backward()
+        assert loss.item() == 0.0 and np_of(logits.grad).shape == shape
+
+
 def test_cross_entropy_ignore_index(rng):
     logits = f64(rng, 2, 4, 5)
     targets = rng.integers(1, 5, (2, 4))

@@ -101,3 +101,144 @@ def test_an_unknown_workload_is_a_usage_error():
     with pytest.raises(SystemExit) as e:
         graph_memory.main(["--workloads", "W9"])
     assert e.value.code == 2
+
+
+def test_small_python_bytes_draw_the_line_at_pymalloc_s_512_bytes():
+    # bytes(n) asks for n + 33 bytes: 512 is still pymalloc's, 513 goes to malloc (counted
+    # there, not here too)
+    assert graph_memory._small_python_bytes(lambda: bytes(479)) >= 512
+    assert graph_memory._small_python_bytes(lambda: bytes(480)) < 512
+    # small NumPy buffers (480 B each) are malloc's too, whatever their size: NumPy traces
+    # them in a domain of its own, which is left out
+    arrays = graph_memory._small_python_bytes(lambda: [np.ones(60) for _ in range(200)])
+    assert 200 * 40 < arrays < 200 * 480  # the array objects, not their buffers
+
+
+@needs_mallinfo2
+def test_malloc_bytes_count_mmapped_blocks_and_small_heap_chunks():
+    in_use = graph_memory._malloc_counter()
+    # 40 MiB: past glibc's largest mmap threshold, so an mmapped block (mallinfo2's hblkhd)
+    big = graph_memory._malloc_bytes(lambda: np.empty(5 * 2**20), in_use) / 2**20
+    assert 39.99 < big < 40.1
+    # 2000 buffers of 256 B: chunks of the heap (uordblks), wherever there was room
+    small = graph_memory._malloc_bytes(lambda: [np.ones(32) for _ in range(2000)], in_use)
+    assert 2000 * 256 <= small < 2000 * 512
+
+
+class _FakeStep:
+    """A Step whose forward hands back a marker, counting the calls of each part."""
+
+    def __init__(self):
+        self.runs, self.forwards = 0, 0
+
+    def __call__(self):
+        self.runs += 1
+        return 0.0
+
+    def forward(self):
+        assert self.runs == 2, "measured before the two warm-up steps"
+        self.forwards += 1
+        return "kept"
+
+
+def test_measure_warms_up_twice_and_takes_the_median_of_the_forwards(monkeypatch):
+    step = _FakeStep()
+    monkeypatch.setattr(workloads, "make", lambda engine, workload, tiny: step)
+    monkeypatch.setattr(graph_memory, "_malloc_counter", lambda: lambda: 0)
+    small, big = iter([100, 700, 300]), iter([5000, 1000, 3000])
+
+    def small_bytes(forward):
+        assert forward() == "kept"  # the forward alone, not the whole step
+        return next(small)
+
+    def malloc_bytes(forward, in_use):
+        assert forward() == "kept"
+        return next(big)
+
+    monkeypatch.setattr(graph_memory, "_small_python_bytes", small_bytes)
+    monkeypatch.setattr(graph_memory, "_malloc_bytes", malloc_bytes)
+    r = graph_memory.measure("tinygrad_seq", "W4", tiny=True)
+    assert (step.runs, step.forwards) == (2, 2 * graph_memory.REPEATS)
+    assert (r["python_objects"], r["malloc"], r["total"]) == (300, 3000, 3300)  # medians
+    assert r["steps"] == 6 and r["per_step"] == 550.0
+
+
+def test_measure_refuses_a_version_without_a_forward_and_skips_off_glibc(monkeypatch):
+    monkeypatch.setattr(graph_memory, "_malloc_counter", lambda: lambda: 0)
+    with pytest.raises(ValueError, match="numpy-floor has no forward of its own for W1"):
+        graph_memory.measure("numpy-floor", "W1", tiny=True)  # (the MLP's floor has none)
+    monkeypatch.undo()
+
+    def no_libc(name):
+        raise OSError(f"cannot load {name}")
+
+    monkeypatch.setattr(graph_memory.ctypes, "CDLL", no_libc)
+    assert graph_memory._malloc_counter() is None
+    r = graph_memory.measure("tinygrad_seq", "W4", tiny=True)
+    assert r["status"] == "skip" and "mallinfo2" in r["why"]
+
+
+def test_a_cell_runs_in_a_worker_process_and_reads_its_last_json_line(monkeypatch):
+    import subprocess
+
+    calls = []
+
+    def fake_run(stdout, stderr="", returncode=0):
+        def run(cmd, env=None, **kwargs):
+            calls.append((cmd, env))
+            return subprocess.CompletedProcess(cmd, returncode, stdout, stderr)
+
+        return run
+
+    lines = 'noise\n{"status": "ok", "n": 1}\n{"status": "ok", "n": 2}\n'
+    monkeypatch.setattr(graph_memory.subprocess, "run", fake_run(lines))
+    assert graph_memory._run_cell("tinygrad_seq", "W4", tiny=True) == {"status": "ok", "n": 2}
+    cmd, env = calls[-1]
+    assert cmd[1:] == ["-m", "benchmarks.graph_memory", "--cell", "tinygrad_seq", "W4", "--tiny"]
+    assert env is not None and env["OMP_NUM_THREADS"] == "1"  # as the suite's workers run
+    graph_memory._run_cell("torch", "W2", tiny=False)
+    assert calls[-1][0][-3:] == ["--cell", "torch", "W2"]
+    # a worker that failed, even after printing a line; one that printed none
+    failed = fake_run('{"status": "ok"}\n', "Traceback ...\nValueError: boom", returncode=1)
+    monkeypatch.setattr(graph_memory.subprocess, "run", failed)
+    assert graph_memory._run_cell("torch", "W2", False) == {
+        "status": "fail",
+        "why": "ValueError: boom",
+    }
+    monkeypatch.setattr(graph_memory.subprocess, "run", fake_run("nothing\n"))
+    assert graph_memory._run_cell("torch", "W2", False) == {
+        "status": "fail",
+        "why": "exit status 0",
+    }
+
+
+def test_the_table_gives_no_ratio_where_the_floor_did_not_run():
+    engine = {"status": "ok", "steps": 2, "python_objects": 10, "malloc": 30, "per_step": 20.0}
+    rows = graph_memory.table(
+        {"W2": [("numpy-floor", {"status": "fail", "why": "boom"}), ("tinygrad_seq", engine)]}
+    )
+    assert rows[2] == "| W2 | numpy-floor | fail: boom |  |  |  |"
+    assert rows[3] == "| W2 | tinygrad_seq | 20 | 5 | 15 | — |"
+
+
+def test_main_runs_torch_only_where_it_is_installed_and_a_cell_with_its_sizes(monkeypatch, capsys):
+    ran = []
+    ok = {"status": "ok", "steps": 1, "python_objects": 1, "malloc": 1, "per_step": 2.0}
+    monkeypatch.setattr(
+        graph_memory, "_run_cell", lambda engine, workload, tiny: ran.append(engine) or ok
+    )
+    for installed in (True, False):
+        ran.clear()
+        monkeypatch.setattr(graph_memory, "_torch_available", lambda installed=installed: installed)
+        assert graph_memory.main(["--workloads", "W2"]) == 0
+        torch_row = capsys.readouterr().out.splitlines()[-1]
+        assert ("torch" in ran) is installed
+        assert torch_row.startswith("| W2 | torch |")
+        assert ("skip: torch is not installed" in torch_row) is not installed
+    with pytest.raises(SystemExit) as e:  # a list of no workloads at all
+        graph_memory.main(["--workloads", ","])
+    assert e.value.code == 2
+    # --cell: the one measurement, in this process, as the worker runs it
+    monkeypatch.setattr(graph_memory, "measure", lambda engine, workload, tiny: [engine, tiny])
+    assert graph_memory.main(["--tiny", "--cell", "numpy-floor", "W4"]) == 0
+    assert capsys.readouterr().out.strip() == '["numpy-floor", true]'

@@ -333,6 +333,17 @@ def test_no_gradient_passes_where_relu_is_flat_not_even_an_inf(shape):
         np.testing.assert_allclose(g, expected, rtol=1e-12)
 
 
+def test_relu_writing_into_its_own_gradient_passes_no_inf_where_flat(kernels):
+    # followed by a matrix product, relu's gradient is its own to overwrite (the in-place
+    # paths): an inf in it where relu is flat is zeroed there too, not multiplied into NaN
+    x = ts.Tensor(np.array([[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]]), requires_grad=True)
+    w = ts.Tensor(np.ones((3, 1)))
+    out = x.relu() @ w
+    with np.errstate(invalid="ignore"):
+        out.backward(np.array([[np.inf], [2.0]]))  # ∂L/∂relu(x) = [[inf] * 3, [2] * 3]
+    np.testing.assert_array_equal(np_of(x.grad), [[0.0, np.inf, 0.0], [2.0, 0.0, 2.0]])
+
+
 def test_maximum_sends_the_smaller_side_no_gradient_not_even_an_inf():
     a = ts.Tensor([1.0, -1.0, 4.0], requires_grad=True)
     b = ts.Tensor([0.0, 0.0, 4.0], requires_grad=True)
@@ -785,6 +796,7 @@ def test_maximum_and_div_spend_nothing_on_a_constant():
     x = ts.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     g = ts.backend.array_module(x.data).ones(2)
     assert ts.maximum(x, 1.5)._ctx.backward(g)[1] is None
+    assert ts.maximum(1.5, x)._ctx.backward(g)[0] is None  # the constant on the left
     assert (1.0 / x)._ctx.backward(g)[0] is None
 
 

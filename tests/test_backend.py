@@ -148,12 +148,28 @@ for source, target in (("numpy", "cupy"), ("cupy", "numpy"), ("cupy", "cupy")):
         (moved * moved).sum().backward()  # d/dw sum (3w)^2 = 18 w, on w's own backend
     assert ts.backend.backend_of(w.grad) == source, (source, target)
     np.testing.assert_array_equal(ts.backend.to_numpy(w.grad), 18 * w.numpy())
+# under detect_anomaly(), the copy's check read the input (one backend's array) with the
+# copy's module (the other's), which refused it: a -inf mask moved across raised TypeError
+for source, target in (("numpy", "cupy"), ("cupy", "numpy")):
+    with ts.backend.using(source):
+        mask = ts.Tensor(np.array([0.0, -np.inf]), requires_grad=True)
+        nan = ts.Tensor(np.array([1.0, np.nan]), requires_grad=True) * 1.0
+    with ts.detect_anomaly():
+        moved = (mask + 0.0).to(target)  # the inf is carried, not made: it passes
+        assert ts.backend.to_numpy(moved.data).tolist() == [0.0, -np.inf]
+        try:
+            nan.to(target)
+        except ts.AnomalyError as e:  # the NaN named as its input's
+            assert "forward of 'to'" in str(e) and "already held 1 NaN" in str(e), e
+        else:
+            raise AssertionError("a NaN passed detect_anomaly()")
 print("ok")
 """
 
 
 @pytest.mark.numpy_only
-def test_to_sends_the_gradient_back_to_the_source_backend_through_the_cupy_stand_in():
+def test_to_across_backends_through_the_cupy_stand_in():
+    # the gradient goes back to the source backend; detect_anomaly() checks the copy
     if CUPY_WORKS:
         pytest.skip("a real CuPy is here: the cupy cases run on it")
     standin = os.path.join(os.path.dirname(__file__), "cupy_standin")

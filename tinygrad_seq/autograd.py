@@ -697,8 +697,10 @@ def check_finite(array, where: str, fn: Function | None = None, inputs=()) -> No
             return
     made = f"{where} produced {n_nan} NaN and {n_inf} inf values (shape {tuple(array.shape)})"
     for i, x in enumerate(inputs):
-        if n_nan and _is_float(x.data) and bool(xp.isnan(x.data).any()):
-            n_in = int(xp.isnan(x.data).sum())
+        # (an input's own module: `to` reads one backend's array and makes another's)
+        isnan = backend.array_module(x.data).isnan if n_nan else None
+        if n_nan and _is_float(x.data) and bool(isnan(x.data).any()):
+            n_in = int(isnan(x.data).sum())
             raise AnomalyError(
                 f"{made}, but its input {i} ({_describe(x)}) already held {n_in} NaN: "
                 "it was NaN before this op (data, or a weight that became NaN outside "

@@ -254,6 +254,11 @@ class ToBackend(Function):
         self.source = backend_of(x)
         return to_backend(x, self.target)
 
+    def carries_infs(self, out, inputs) -> bool:
+        # a copy makes no inf: every one it holds is its input's (compared element by
+        # element, the two arrays would be on different backends, which refuse to mix)
+        return True
+
     def backward(self, g):  # the same values on the other side: the gradient passes through
         return (to_backend(g, self.source),)
 

@@ -62,3 +62,15 @@ def spy_on_clipping(monkeypatch, module, model) -> list:
 
     monkeypatch.setattr(module, "clip_grad_norm", counted)
     return norms
+
+
+def assert_greedy_is_teacher_forced_argmax(model, src, out, eos: int) -> None:
+    """Feeding greedy_decode's output `out` back in (teacher forcing on its own prefix), the
+    argmax at every step is the next decoded token, up to each row's first EOS; after it
+    the row is filled with EOS."""
+    predicted = model(src, out[:, :-1]).numpy().argmax(-1)
+    for row, pred in zip(out, predicted, strict=True):
+        stop = np.flatnonzero(row[1:] == eos)
+        n = stop[0] + 1 if stop.size else len(row) - 1
+        np.testing.assert_array_equal(pred[:n], row[1 : n + 1])
+        assert (row[n + 1 :] == eos).all()

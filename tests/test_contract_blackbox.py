@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import np_of
+from tests.helpers import assert_greedy_is_teacher_forced_argmax, np_of
 
 
 def test_every_signature_answers_to_the_keywords_design_writes(tmp_path):
@@ -95,12 +95,7 @@ def test_greedy_decode_is_the_argmax_of_teacher_forcing_on_its_own_output(cell, 
         alpha = np.asarray(model.last_attention)
         assert alpha.shape == (2, out.shape[1] - 1, 4)
         np.testing.assert_allclose(alpha.sum(-1), 1.0, rtol=1e-5)
-    predicted = model(src, out[:, :-1]).numpy().argmax(-1)
-    for row, pred in zip(out, predicted, strict=True):
-        stop = np.flatnonzero(row[1:] == eos)
-        n = stop[0] + 1 if stop.size else len(row) - 1
-        np.testing.assert_array_equal(pred[:n], row[1 : n + 1])
-        assert (row[n + 1 :] == eos).all()
+    assert_greedy_is_teacher_forced_argmax(model, src, out, eos)
 
 
 INDEXES = {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import f64
+from tests.helpers import assert_greedy_is_teacher_forced_argmax, f64
 from tinygrad_seq.nn import (
     PositionalEncoding,
     Transformer,
@@ -252,14 +252,7 @@ def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
     out = model.greedy_decode(src, max_len=6, bos=bos, eos=eos)
     assert out.dtype.kind == "i" and out.shape[0] == 4 and out.shape[1] <= 7
     assert (out[:, 0] == bos).all()
-    # Feeding the decoded prefix back in, the argmax at every step is the next decoded token,
-    # up to each row's first EOS (after which rows are filled with EOS).
-    predicted = model(src, out[:, :-1]).numpy().argmax(-1)
-    for row, pred in zip(out, predicted, strict=True):
-        stop = np.flatnonzero(row[1:] == eos)
-        n = stop[0] + 1 if stop.size else len(row) - 1
-        np.testing.assert_array_equal(pred[:n], row[1 : n + 1])
-        assert (row[n + 1 :] == eos).all()
+    assert_greedy_is_teacher_forced_argmax(model, src, out, eos)
 
 
 def test_greedy_decode_reads_no_source_padding(rng):

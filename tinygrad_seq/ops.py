@@ -405,11 +405,11 @@ class Relu(Function):
         mine = grad_is_yours(g)  # then into g itself: no new array to fetch and fill
         if _native.rows_ok_with(g, y):  # compiled: one pass, no mask array
             return (_native.relu_backward(g, y, out=g if mine else None),)
-        flat = ~(y > 0)
+        passes = y > 0
         if mine and g.shape == y.shape:
-            array_module(g).copyto(g, 0, where=flat)
+            array_module(g).copyto(g, 0, where=~passes)
             return (g,)
-        return (array_module(g).where(flat, g.dtype.type(0), g),)
+        return (array_module(g).where(passes, g, g.dtype.type(0)),)
 
 
 class Sqrt(Function):

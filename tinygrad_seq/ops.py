@@ -181,8 +181,9 @@ class PowConst(Function):
 
 
 class Maximum(Function):
-    """Elementwise max(x, y); a tie sends the gradient to x, and the smaller side gets
-    none (a select, as where's: an inf or NaN reaching it is not multiplied by 0 into NaN)."""
+    """Elementwise max(x, y); a tie sends the gradient to x. The smaller side gets no
+    gradient at all: backward selects, as `where`'s does, rather than multiplying by a
+    0/1 mask, so an inf or NaN arriving there does not become 0 · inf = NaN."""
 
     __slots__ = ()
     op_name = "maximum"

@@ -111,6 +111,7 @@ def test_only_a_leaf_that_requires_grad_is_warned_of():
         warnings.simplefilter("always")
         Kept().parameters()
     assert [str(w.message).split(" is ")[0] for w in caught] == ["attribute 'forgot'"]
+    assert caught[0].filename == __file__  # the line that gathered the parameters
 
 
 def test_a_list_of_parameters_is_registered_too():

@@ -132,6 +132,15 @@ def _only_data(values) -> bool:
     )
 
 
+def _caller_outside_this_file() -> int:
+    """The `stacklevel` that points a warning raised in this file's caller at the first
+    frame outside it (the user's `model.parameters()` line, not a line in here)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _held(key: str, value: Any, seen: set[int] | None = None):
     """The parameters and modules in attribute `key`: the value itself, or those inside a
     list, tuple or dict, at any depth ("layers.0", "heads.query.1", ...). A container that
@@ -147,7 +156,7 @@ def _held(key: str, value: Any, seen: set[int] | None = None):
                 "ts.nn.Parameter: parameters(), optimizers, save and load leave it out (as "
                 "in PyTorch); make it ts.nn.Parameter(...) to train it with the model",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=_caller_outside_this_file(),
             )
         return
     if isinstance(value, dict):

@@ -122,6 +122,10 @@ def test_lstm_memory_and_forget_gates(tour):
     _, summary = tour
     measured = summary["demos"]["memory"]["measured"]
     assert f"(its best run there, run {gates['run']})" in measured
+    from tinygrad_seq.demos.memory import gated_verdict
+
+    verdict = gated_verdict(n["runs_that_learned"], n["delays"], runs)
+    assert n["gated_verdict"] == verdict and f"the RNN) {verdict}." in measured
     f_t = re.search(r"after training \(f_t ≈ ([0-9.]+) at each step\)", measured)
     assert f_t is not None, measured  # the trained unit's f_t, beside its product:
     steps = len(gates["mean_per_step"]) - 1  # (steps 2..T)
@@ -249,6 +253,29 @@ def test_the_memory_and_bottleneck_texts_follow_their_numbers():
     assert "eases the bottleneck" in eases and "23 points above" in eases
     falls = attention_falls_note([0.99, 0.4], [0.97, 0.35], [2, 12])
     assert "does not show attention easing" in falls
+
+
+def test_the_memory_verdict_counts_runs_against_the_rnns():
+    from tinygrad_seq.demos.memory import gated_verdict
+
+    def verdict(rnn, lstm, chrono, gru):
+        learned = {"RNN": [rnn], "LSTM": [lstm], "LSTM, b_f = 3": [chrono], "GRU": [gru]}
+        return gated_verdict(learned, [30], 3)
+
+    assert verdict(0, 1, 3, 3) == (
+        "held at D = 30 for the LSTM at its default b_f = 1 (1 of 3), the LSTM started at "
+        "b_f = 3 (3 of 3), the GRU (3 of 3), against the RNN's 0 of 3"
+    )
+    # seed 5 at the quick size: the default LSTM learned D = 30 in fewer runs than the RNN
+    split = verdict(1, 0, 3, 3)
+    assert split.startswith("held at D = 30 for the LSTM started at b_f = 3 (3 of 3), the GRU")
+    assert split.endswith("; not for the LSTM at its default b_f = 1 (0 of 3, fewer than the RNN)")
+    assert "(1 of 3, as many as the RNN)" in verdict(1, 1, 3, 2)  # a tie is not "held"
+    assert verdict(1, 1, 0, 1) == (
+        "did not hold at D = 30 in this run: no gated model learned it in more runs than the "
+        "RNN (1 of 3)"
+    )
+    assert "the RNN learned it in every run (3 of 3)" in verdict(3, 3, 3, 3)
 
 
 def test_attention_eases_the_bottleneck(tour):

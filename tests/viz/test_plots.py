@@ -212,6 +212,9 @@ def test_training_figures(tmp_path, figures):
     _png(plots.bottleneck_figure(tmp_path / "b.png", [2, 3, 4], acc, losses, 32, 0.125))
     ax, ax2 = figures["b.png"].axes
     assert "(size 32)" in ax.get_title() and ax2.get_yscale() == "log"
+    assert figures["b.png"]._suptitle.get_text().endswith("with attention it falls less")
+    _png(plots.bottleneck_figure(tmp_path / "c.png", [2, 3, 4], acc, losses, 32, 0.125, "a title"))
+    assert figures["c.png"]._suptitle.get_text() == "a title"
     for label in acc:
         _plotted(_lines(ax)[label], [2, 3, 4], np.array(acc[label]) * 100)
         _plotted(_lines(ax2)[label], [1, 2], losses[label])

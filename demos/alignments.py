@@ -66,6 +66,32 @@ def _first_row_note(results: dict, src_words: list[str], tgt_words: list[str]) -
     )
 
 
+def _colours_sentence(results: dict, src_words: list[str], tgt_words: list[str]) -> str:
+    """Whose weights on the example follow the moved colours: each noun and its colour
+    swapped (α_t's largest weight on the word that target word t translates), for the
+    example's two nouns."""
+    moved = [(1, 2), (2, 1), (5, 6), (6, 5)]  # (target row, source word): "chat noir", ...
+    follow = [
+        label
+        for label, r in results.items()
+        if all(int(np.argmax(r["example_alpha"][t])) == i for t, i in moved)
+    ]
+    shown = (
+        f'"{tgt_words[1]} {tgt_words[2]}" looks at "{src_words[2]}" then "{src_words[1]}", '
+        f'"{tgt_words[5]} {tgt_words[6]}" at "{src_words[6]}" then "{src_words[5]}"'
+    )
+    where = f'On "{EXAMPLE}" '
+    if len(follow) == len(results):
+        return f"{where}every model's weights follow the moved colours ({shown}). "
+    if not follow:
+        return f"{where}no model's largest weights follow both moved colours ({shown} would). "
+    others = [label for label in results if label not in follow]
+    return (
+        f"{where}the weights of the {' and the '.join(follow)} model follow the moved colours "
+        f"({shown}); the {' and the '.join(others)} model's largest weights do not. "
+    )
+
+
 def run(ctx: DemoContext) -> dict[str, Any]:
     data = require("tinygrad_seq.data")
     train_pairs = require("tinygrad_seq.train_seq2seq", "train_pairs")
@@ -162,8 +188,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             f"{r['exact_translations']:.0%})"
             for label, r in results.items()
         )
-        + f'. On "{EXAMPLE}" the weights follow the moved colours ("{ex_tgt_words[1]} '
-        f'{ex_tgt_words[2]}" looks at "{ex_src_words[2]}" then "{ex_src_words[1]}"). '
+        + ". "
+        + _colours_sentence(results, ex_src_words, ex_tgt_words)
         + _first_row_note(results, ex_src_words, ex_tgt_words)
         + "The seed's table is drawn as given: its rows sum to "
         + ", ".join(f"{v:.1f}" for v in seed_rows)

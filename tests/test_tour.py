@@ -290,6 +290,23 @@ def test_the_memory_verdict_counts_runs_against_the_rnns():
     assert "the RNN learned it in every run (3 of 3)" in verdict(3, 3, 3, 3)
 
 
+def test_the_alignments_text_says_whose_weights_follow_the_colours():
+    from tinygrad_seq.demos.alignments import EXAMPLE, _colours_sentence
+
+    src = EXAMPLE.split()  # the black cat chases a white rat
+    tgt = "le chat noir chasse un rat blanc".split()
+    follows = np.eye(7)[[0, 2, 1, 3, 4, 6, 5]]  # row t: one-hot on the word it translates
+    diagonal = np.eye(7)  # word for word: the colours not moved
+    both = {"additive": {"example_alpha": follows}, "dot": {"example_alpha": follows}}
+    assert "every model's weights follow the moved colours" in _colours_sentence(both, src, tgt)
+    mixed = {"additive": {"example_alpha": follows}, "dot": {"example_alpha": diagonal}}
+    text = _colours_sentence(mixed, src, tgt)
+    assert "the weights of the additive model follow" in text
+    assert "the dot model's largest weights do not" in text
+    none = {"dot": {"example_alpha": diagonal}}
+    assert "no model's largest weights follow" in _colours_sentence(none, src, tgt)
+
+
 def test_attention_eases_the_bottleneck(tour):
     n = numbers(tour, "bottleneck")
     plain, attention = n["token_accuracy"]["seq2seq"], n["token_accuracy"]["seq2seq + attention"]

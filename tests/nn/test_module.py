@@ -560,6 +560,30 @@ def test_load_on_the_class_imports_nothing_a_file_names(tmp_path, monkeypatch):
         Module.load(file_naming("lazy_package:Alias"))
 
 
+class _SavedByAScript(Module):  # (at module level, as a script's own class would be)
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.lin = Linear(n, 2)
+
+
+def test_a_model_a_script_saved_loads_through_its_class_imported_elsewhere(tmp_path, monkeypatch):
+    # `python train.py` saves a model whose class lives in __main__; an evaluation script
+    # that does `from train import Net` then loads it with Net.load(path)
+    path = tmp_path / "m.npz"
+    monkeypatch.setattr(_SavedByAScript, "__module__", "__main__")
+    model = _SavedByAScript(3)
+    model.save(path)
+    monkeypatch.undo()
+    assert not hasattr(sys.modules["__main__"], "_SavedByAScript")
+    loaded = _SavedByAScript.load(path)
+    assert type(loaded) is _SavedByAScript and loaded.lin.W.shape == (2, 3)
+    np.testing.assert_array_equal(loaded.lin.W.numpy(), model.lin.W.numpy())
+    with pytest.raises(TypeError, match=r"saved by a script.*_SavedByAScript\.load\(path\)"):
+        Module.load(path)  # which class? Module cannot tell: the message says what to do
+    with pytest.raises(TypeError, match=r"names __main__:_SavedByAScript, which is not"):
+        Linear.load(path)  # another class is not taken for it
+
+
 def test_files_that_say_how_to_build_load_into_built_models_too(tmp_path):
     path = tmp_path / "m.npz"
     model = MLP([2, 3, 1])

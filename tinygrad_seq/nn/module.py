@@ -264,6 +264,36 @@ def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
             raise ValueError(f"{not_weights} ({e})") from None
 
 
+def _saved_class(module_name: str, qualname: str, name: str, who: str, path) -> type:
+    """The model class `name` ("module:qualname") a file names, found among the modules
+    already imported (a file never makes us import one), or a clear TypeError."""
+    saved = sys.modules.get(module_name)
+    if saved is None:
+        raise TypeError(
+            f"{who}: {os.fspath(path)!r} holds a {qualname} from module {module_name}, "
+            "which is not imported: import it first, or build the model and call "
+            "model.load(path)"
+        )
+    for part in qualname.split("."):  # looked up in the namespaces themselves: no
+        saved = vars(saved).get(part) if hasattr(saved, "__dict__") else None  # __getattr__
+    if not (
+        isinstance(saved, type)
+        and issubclass(saved, Module)
+        and f"{saved.__module__}:{saved.__qualname__}" == name
+    ):
+        hint = "build the model and call model.load(path)"
+        if module_name == "__main__":
+            hint = (
+                f"it was saved by a script run as __main__: call {qualname}.load(path) on "
+                f"the class itself, imported from the script, or {hint}"
+            )
+        raise TypeError(
+            f"{who}: {os.fspath(path)!r} names {name}, which is not a model class (a "
+            f"Module) defined under that name in that module: {hint}"
+        )
+    return saved
+
+
 class _ModelOrClassMethod:
     """A method that runs on the model when called on one (`model.load(path)`) and on the
     class when called on it (`Seq2Seq.load(path)`)."""
@@ -504,25 +534,13 @@ class Module:
                 f"{who}: {os.fspath(path)!r} says how to build the model in a form this "
                 "version cannot read: build the model and call model.load(path)"
             ) from None
-        saved = sys.modules.get(module_name)  # (a file never makes us import a module)
-        if saved is None:
-            raise TypeError(
-                f"{who}: {os.fspath(path)!r} holds a {qualname} from module {module_name}, "
-                "which is not imported: import it first, or build the model and call "
-                "model.load(path)"
-            )
-        for part in qualname.split("."):  # looked up in the namespaces themselves: no
-            saved = vars(saved).get(part) if hasattr(saved, "__dict__") else None  # __getattr__
-        if not (
-            isinstance(saved, type)
-            and issubclass(saved, Module)
-            and f"{saved.__module__}:{saved.__qualname__}" == build["class"]
-        ):
-            raise TypeError(
-                f"{who}: {os.fspath(path)!r} names {build['class']}, which is not a model "
-                "class (a Module) defined under that name in that module: build the model "
-                "and call model.load(path)"
-            )
+        from_script = module_name == "__main__"  # saved by a script run as `python x.py`
+        if from_script and cls is not Module and cls.__qualname__ == qualname:
+            # the script's class, asked for by name where it is imported from a module
+            # (`from x import Net; Net.load(path)`), in whose __main__ it is not
+            saved = cls
+        else:
+            saved = _saved_class(module_name, qualname, build["class"], who, path)
         if not issubclass(saved, cls):
             raise TypeError(f"{who}: {os.fspath(path)!r} holds a {qualname}, not a {cls.__name__}")
         floats = [a.dtype for a in state.values() if a.dtype.kind == "f"]
@@ -550,11 +568,13 @@ class Module:
         """`model.load(path)`: read weights saved by `save` into this built model (every
         name and shape checked first), each cast to the dtype of the weight it replaces,
         as `load_state_dict` does; returns the model. `Seq2Seq.load(path)` or
-        `Module.load(path)`: build the saved model (its class must be imported) with the
-        arguments it was saved with, then read its weights into it, each in the dtype it
-        was saved in (a float64 model comes back float64 whatever the default dtype: the
-        file says what the model is); returns it. (The file also says how big a model to
-        build: load files you trust, as with any model file.)""",
+        `Module.load(path)`: build the saved model (its class must be imported; a model
+        saved by a script, whose class lived in `__main__`, loads through that class
+        imported from the script: `Net.load(path)`) with the arguments it was saved
+        with, then read its weights into it, each in the dtype it was saved in (a
+        float64 model comes back float64 whatever the default dtype: the file says what
+        the model is); returns it. (The file also says how big a model to build: load
+        files you trust, as with any model file.)""",
     )
 
     def __repr__(self) -> str:

@@ -526,6 +526,20 @@ def test_load_on_the_class_of_a_model_built_from_objects_says_to_build_it(tmp_pa
         ts.nn.MLP.load(None)
 
 
+class _Layers(Module):  # sizes as *args: plain numbers, but not rebuilt by name
+    def __init__(self, *sizes: int) -> None:
+        super().__init__()
+        self.layers = [Linear(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+
+
+def test_load_on_the_class_of_a_model_whose_constructor_takes_args_says_why(tmp_path):
+    # its arguments are plain ints, so "arguments a file cannot hold" alone misled
+    _Layers(2, 3, 4).save(tmp_path / "m.npz")
+    with pytest.raises(TypeError, match=r"weights only.*takes \*args or \*\*kwargs.*model\.load"):
+        _Layers.load(tmp_path / "m.npz")
+    assert _Layers(2, 3, 4).load(tmp_path / "m.npz").layers[1].W.shape == (4, 3)
+
+
 def test_load_on_the_class_imports_nothing_a_file_names(tmp_path, monkeypatch):
     import json
     import types

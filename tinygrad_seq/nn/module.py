@@ -522,8 +522,10 @@ class Module:
         if _BUILD not in state:
             raise TypeError(
                 f"{who}: {os.fspath(path)!r} holds weights only, not how to build the model "
-                "(it was built with arguments a file cannot hold, or saved by an older "
-                f"version): build the model first, then load into it: model.load(path)"
+                "(its constructor takes *args or **kwargs, which Class(**arguments) cannot "
+                "rebuild; or it was built with arguments a file cannot hold, such as an "
+                "array or a module; or an older version saved it): build the model first, "
+                "then load into it: model.load(path)"
             )
         try:
             build = json.loads(str(state.pop(_BUILD)))

@@ -1381,6 +1381,27 @@ def test_a_backward_from_a_mixin_drops_the_fresh_gradient_promise_too(rng):
     np.testing.assert_array_equal(g, kept)
 
 
+def test_an_integer_output_of_a_function_carries_no_gradient(rng):
+    # as a comparison's, and as PyTorch's Functions mark theirs: integers and booleans
+    # (ids, a mask) cannot require a gradient, so none flows back through this op's
+    # backward (it was called before, as a straight-through estimator, and the ids
+    # tensor said requires_grad=True, which no integer Tensor may)
+    class Positive(ts.Function):
+        def forward(self, x):
+            return (x > 0).astype(np.int64)
+
+        def backward(self, g):
+            return (g,)
+
+    x = ts.Tensor(rng.standard_normal(5), requires_grad=True)
+    ids = Positive.apply(x)
+    assert ids.dtype == np.int64 and not ids.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ids.sum().backward()
+    (ids * x).sum().backward()  # the product's own path only: ∂/∂x = ids
+    np.testing.assert_array_equal(np_of(x.grad), np_of(ids.data).astype(np.float64))
+
+
 def test_a_function_applies_itself_to_tensors(rng):
     class Square(ts.Function):
         op_name = "square"

@@ -32,7 +32,9 @@ from . import _mkl, _native, backend
 def _apply_op(op: Function, *inputs):
     """Run op `op` on Tensors and record it in the graph; returns the output Tensor. One
     object is one node of the graph (it keeps its inputs and saved arrays), so each call
-    needs a new one. (`tinygrad_seq.tensor.apply(op, *inputs)` does the same.)"""
+    needs a new one. (`tinygrad_seq.tensor.apply(op, *inputs)`, the built-in ops' way, does
+    the same without checking the inputs; their outputs are float where they need a
+    gradient.)"""
     # imported at call time: tensor.py sits above this file (and imports it)
     from .tensor import Tensor, apply
 
@@ -52,7 +54,12 @@ def _apply_op(op: Function, *inputs):
                 f"{who}.apply: input {i} must be a Tensor, got {type(x).__name__} (wrap "
                 "arrays in ts.Tensor)"
             )
-    return apply(op, *inputs)
+    out = apply(op, *inputs)
+    if out.requires_grad and out.data.dtype.kind not in "fc":
+        # integers or booleans (ids, a mask, a count) carry no gradient: as a comparison's
+        # output, and as PyTorch's Functions mark them; backward stops here
+        out.requires_grad = False
+    return out
 
 
 class _Apply:

@@ -186,3 +186,29 @@ def test_an_integer_tensor_given_requires_grad_by_hand_is_refused_at_backward():
     ids.requires_grad = True  # (Tensor(..., requires_grad=True) refuses it at once)
     with pytest.raises(TypeError, match=r"a leaf of dtype int64 has requires_grad=True"):
         (ids * 2.0).sum().backward()
+
+
+def test_numpy_of_tensors_that_require_grad_warns_at_the_users_line_that_the_graph_is_left():
+    # np.stack of a list of hidden states returns a plain array: a loss from it would leave
+    # the weights without gradients, silently (PyTorch refuses the conversion)
+    W = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    hs = [W * 2.0, W * 3.0]
+    with pytest.warns(UserWarning, match="no gradient flows back") as caught:
+        stacked = np.stack(hs)
+    assert isinstance(stacked, np.ndarray) and stacked.shape == (2, 2, 2)
+    assert {w.filename for w in caught} == {__file__}  # the user's line, not NumPy's
+    with pytest.warns(UserWarning, match=r"np\.asarray\(tensor\)"):
+        np.asarray(W)
+
+
+def test_numpy_of_data_alone_does_not_warn():
+    import warnings
+
+    W = ts.Tensor(np.ones((2, 2)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.asarray(W.detach()).shape == (2, 2)
+        assert np.asarray(ts.Tensor(np.ones(3))).sum() == 3.0
+        assert W.numpy().shape == (2, 2)
+        with ts.no_grad():
+            assert np.stack([W * 2.0]).shape == (1, 2, 2)  # made without a graph

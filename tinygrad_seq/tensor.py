@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -290,6 +292,16 @@ def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return t
 
 
+def _caller_outside_numpy() -> int:
+    """The `stacklevel` that points a warning raised in Tensor.__array__ at the user's line,
+    past NumPy's own frames (np.stack calls np.asarray on each item)."""
+    numpy_dir = os.path.dirname(np.__file__)
+    frame, level = sys._getframe(2), 2  # 1: __array__
+    while frame is not None and frame.f_code.co_filename.startswith(numpy_dir):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _check_grad_dtype(dtype, op: str = "requires_grad") -> None:
     if dtype.kind != "f":  # no op here defines a complex gradient
         raise TypeError(
@@ -465,7 +477,18 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """np.asarray(tensor): the data as a NumPy array (a copy from the GPU)."""
+        """np.asarray(tensor): the data as a NumPy array (a copy from the GPU). Of a tensor
+        that requires grad it warns: a NumPy function (np.stack of a list of hidden states,
+        say) returns a plain array, and a loss computed from it leaves the weights without
+        gradients (PyTorch refuses it; `.numpy()` says plainly that the data is wanted)."""
+        if self.requires_grad:
+            warnings.warn(
+                "np.asarray(tensor) of a tensor that requires grad: NumPy gets its data "
+                "alone, and no gradient flows back through a NumPy function's result. Use "
+                "ts.stack / ts.cat and the tensor's own ops to stay in the graph, or "
+                "tensor.numpy() (or .detach()) where the data is what you want",
+                stacklevel=_caller_outside_numpy(),
+            )
         out = backend.to_numpy(self.data)
         return out if dtype is None else out.astype(dtype, copy=False)
 

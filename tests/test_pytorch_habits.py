@@ -212,3 +212,11 @@ def test_numpy_of_data_alone_does_not_warn():
         assert W.numpy().shape == (2, 2)
         with ts.no_grad():
             assert np.stack([W * 2.0]).shape == (1, 2, 2)  # made without a graph
+
+
+def test_a_tensor_built_from_a_list_of_graph_tensors_warns_at_the_users_line():
+    W = ts.Tensor(np.ones(3), requires_grad=True)
+    with pytest.warns(UserWarning, match="ts.stack") as caught:
+        built = ts.Tensor([W * 1.0, W * 2.0])
+    assert built.is_leaf and not built.requires_grad and built.shape == (2, 3)
+    assert {w.filename for w in caught} == {__file__}

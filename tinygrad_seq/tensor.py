@@ -294,10 +294,13 @@ def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
 
 def _caller_outside_numpy() -> int:
     """The `stacklevel` that points a warning raised in Tensor.__array__ at the user's line,
-    past NumPy's own frames (np.stack calls np.asarray on each item)."""
+    past NumPy's own frames (np.stack calls np.asarray on each item) and this file's
+    (ts.Tensor([h1, h2]) converts its list with NumPy)."""
     numpy_dir = os.path.dirname(np.__file__)
     frame, level = sys._getframe(2), 2  # 1: __array__
-    while frame is not None and frame.f_code.co_filename.startswith(numpy_dir):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(numpy_dir) or frame.f_code.co_filename == __file__
+    ):
         frame, level = frame.f_back, level + 1
     return level
 

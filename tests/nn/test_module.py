@@ -4,6 +4,7 @@ and loading weights (a bad file is a clear error and leaves the model untouched)
 from __future__ import annotations
 
 import copy
+import pickle
 import sys
 import warnings
 
@@ -749,3 +750,27 @@ def test_moving_a_model_drops_its_gradients():
     assert model.W.grad is not None
     model.to("numpy")
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "replacement", [lambda a: ts.Tensor(a), lambda a: a, lambda a: ts.nn.Linear(2, 3)]
+)
+def test_a_weight_replaced_by_something_not_a_parameter_is_refused(replacement):
+    # it would drop out of parameters(), optimizers and save without a word (PyTorch refuses)
+    model = ts.nn.Linear(2, 3)
+    with pytest.raises(TypeError, match=r"Linear\.W is a parameter.*ts\.nn\.Parameter"):
+        model.W = replacement(np.ones((3, 2), dtype=np.float32))
+    assert [name for name, _ in model.named_parameters()] == ["W", "b"]
+
+
+def test_a_weight_replaced_by_a_parameter_or_none_or_written_into_is_taken():
+    model = ts.nn.Linear(2, 3)
+    model.W.data[...] = 1.0
+    assert model.W.numpy().sum() == 6.0
+    model.W = ts.nn.Parameter(np.zeros((3, 2), dtype=np.float32))
+    model.b = None
+    assert [name for name, _ in model.named_parameters()] == ["W"]
+    assert model.W.numpy().sum() == 0.0
+    copied = pickle.loads(pickle.dumps(model))  # unpickling sets no attribute one by one
+    assert [name for name, _ in copied.named_parameters()] == ["W"]
+    model.note = "anything else is free"

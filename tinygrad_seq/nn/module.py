@@ -325,6 +325,21 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        # a weight replaced by a plain Tensor or array (model.W = ts.Tensor(a)) would drop
+        # out of parameters(), optimizers and save without a word: refused, as in PyTorch
+        if isinstance(self.__dict__.get(key), Parameter) and not (
+            value is None or isinstance(value, Parameter)
+        ):
+            raise TypeError(
+                f"{type(self).__name__}.{key} is a parameter: assigning it a value that is not "
+                f"one ({type(value).__name__}) would leave it out of parameters(), optimizers "
+                f"and save. Assign ts.nn.Parameter(new_values) (a new weight: make the optimizer "
+                f"again), or write the new values into its array: model.{key}.data[...] = "
+                "new_values"
+            )
+        object.__setattr__(self, key, value)
+
     # -------------------------------------------------------------- walking the tree
     def _children(self) -> Iterator[tuple[str, Parameter | Module]]:
         if "training" not in self.__dict__:

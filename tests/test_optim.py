@@ -391,3 +391,113 @@ def test_an_optimizer_of_your_own_as_the_readme_writes_it_is_checked_like_ts_opt
     np.testing.assert_allclose(np_of(W.data), [[1.0, 2.0], [3.0, 4.0]] - 0.1 * np_of(W.grad))
     with pytest.raises(RuntimeError, match="before it was changed in place"):
         second.backward()
+
+
+def _training(make_opt, seed=0):
+    """A small LSTM classifier and its optimizer; `step()` trains once, returns the loss."""
+    ts.manual_seed(seed)
+    model, readout = ts.nn.LSTM(3, 4), ts.nn.Linear(4, 2)
+    opt = make_opt(model.parameters() + readout.parameters())
+    rng = np.random.default_rng(0)
+    xs, targets = ts.Tensor(rng.standard_normal((5, 6, 3))), np.arange(5) % 2
+
+    def step():
+        _, (h_T, _) = model(xs)
+        loss = ts.F.cross_entropy(readout(h_T), targets)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return model, readout, opt, step
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: Adam(ps, lr=1e-2),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: SGD(ps, lr=0.1),
+    ],
+)
+def test_a_checkpointed_optimizer_resumes_training_exactly(make_opt):
+    import pickle
+
+    model, readout, opt, step = _training(make_opt)
+    for _ in range(3):
+        step()
+    saved = pickle.dumps((model.state_dict(), readout.state_dict(), opt.state_dict()))
+    went_on = [step() for _ in range(3)]
+
+    model2, readout2, opt2, step2 = _training(make_opt, seed=1)  # other weights, fresh state
+    model_state, readout_state, opt_state = pickle.loads(saved)
+    model2.load_state_dict(model_state)
+    readout2.load_state_dict(readout_state)
+    assert opt2.load_state_dict(opt_state) is opt2
+    assert [step2() for _ in range(3)] == went_on  # bit for bit
+
+    if isinstance(opt, Adam) or opt.momentum:  # without the optimizer's state: another path
+        model3, readout3, _, step3 = _training(make_opt, seed=1)
+        model3.load_state_dict(model_state)
+        readout3.load_state_dict(readout_state)
+        assert [step3() for _ in range(3)] != went_on
+
+
+def test_a_state_dict_is_a_copy_in_numpy(backend):
+    _, _, opt, step = _training(lambda ps: Adam(ps, lr=1e-2))
+    step()
+    state = opt.state_dict()
+    assert state["optimizer"] == "Adam" and state["lr"] == 1e-2 and state["steps"][0] == 1
+    assert all(type(m) is np.ndarray for m in state["m"])
+    before = state["m"][0].copy()
+    step()
+    np.testing.assert_array_equal(state["m"][0], before)  # the optimizer's went on alone
+    opt.load_state_dict(state)
+    assert opt.steps[0] == 1 and ts.backend.backend_of(opt.m[0]) == backend
+
+
+def test_a_bad_state_is_refused_and_leaves_the_optimizer_untouched():
+    _, _, opt, step = _training(lambda ps: Adam(ps, lr=1e-2))
+    step()
+    good = opt.state_dict()
+    m0 = opt.m[0]
+    with pytest.raises(TypeError, match="a SGD's, not a Adam's"):
+        opt.load_state_dict(SGD(opt.params, lr=0.1).state_dict())
+    with pytest.raises(TypeError, match="state_dict"):
+        opt.load_state_dict({"m": good["m"]})
+    fewer = dict(good, m=good["m"][:-1])
+    with pytest.raises(ValueError, match=f"'m' holds {len(opt.params) - 1} entries, for"):
+        opt.load_state_dict(fewer)
+    swapped = dict(good, v=[good["v"][-1], *good["v"][1:-1], good["v"][0]])
+    with pytest.raises(ValueError, match=r"v\[0\] has shape \(2,\), where \(4, 7\) is expected"):
+        opt.load_state_dict(swapped)
+    with pytest.raises(ValueError, match="the state holds"):
+        opt.load_state_dict({k: v for k, v in good.items() if k != "eps"})
+    assert opt.m[0] is m0 and opt.steps[0] == 1  # nothing taken
+
+
+def test_a_subclass_state_comes_along():
+    class RMSprop(ts.optim.Optimizer):  # as in the README
+        def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+            super().__init__(params, lr)
+            self.alpha, self.eps = alpha, eps
+            self.mean_sq = [np.zeros_like(p.data) for p in self.params]
+
+        @ts.no_grad()
+        def step(self):
+            for p, s in zip(self.params, self.mean_sq, strict=True):
+                if p.grad is not None:
+                    s *= self.alpha
+                    s += (1 - self.alpha) * p.grad**2
+                    p -= self.lr * p.grad / (np.sqrt(s) + self.eps)
+
+    model, readout, opt, step = _training(RMSprop)
+    step()
+    saved = (model.state_dict(), readout.state_dict(), opt.state_dict())
+    assert saved[2]["alpha"] == 0.99 and saved[2]["mean_sq"][0].any()
+    went_on = [step() for _ in range(2)]
+    model2, readout2, opt2, step2 = _training(RMSprop, seed=1)
+    model2.load_state_dict(saved[0])
+    readout2.load_state_dict(saved[1])
+    opt2.load_state_dict(saved[2])
+    assert [step2() for _ in range(2)] == went_on

@@ -1,19 +1,23 @@
 """Optimisers: SGD (with momentum), Adam, and gradient-norm clipping.
 
-Updates run in place on each parameter's array, outside the graph.
+Updates run in place on each parameter's array, outside the graph. `state_dict()` and
+`load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
+means, step counts) across a checkpoint, so training resumes exactly.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Iterable
 
 import numpy as np
 
+from . import backend
 from ._checks import as_float
 from .autograd import changed_in_place
-from .backend import array_module, backend_of, to_backend
+from .backend import array_module, backend_of, to_backend, to_numpy
 from .tensor import Tensor
 
 
@@ -70,6 +74,53 @@ class Optimizer:
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """A copy of everything the optimizer holds but its weights: its settings (`lr`,
+        `momentum`, `betas`, ...) and its per-weight state (a list with one entry per
+        weight: momentum, running means, step counts), by attribute name, arrays as NumPy
+        copies. Pickle it beside the model's weights; `load_state_dict` resumes from it.
+        A subclass's own attributes come along the same way."""
+        state = {"optimizer": type(self).__name__}
+        for key, value in vars(self).items():
+            if key != "params":
+                state[key] = _copied(value, to_numpy)
+        return state
+
+    def load_state_dict(self, state: dict) -> Optimizer:
+        """Take the settings and per-weight state of `state_dict()`, from an optimizer of
+        the same class over weights of the same number and shapes (each checked first:
+        a bad state leaves this one untouched); returns the optimizer. Each weight's
+        state goes to that weight's backend."""
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or "optimizer" not in state:
+            raise TypeError(f"{who}: expected the dict of an optimizer's state_dict()")
+        if state["optimizer"] != type(self).__name__:
+            raise TypeError(
+                f"{who}: the state is a {state['optimizer']}'s, not a {type(self).__name__}'s"
+            )
+        mine = {key for key in vars(self) if key != "params"}
+        theirs = set(state) - {"optimizer"}
+        if mine != theirs:
+            raise ValueError(
+                f"{who}: the state holds {sorted(theirs)}, this optimizer {sorted(mine)}"
+            )
+        n = len(self.params)
+        loaded = {}
+        for key in sorted(mine):
+            value, current = state[key], getattr(self, key)
+            if isinstance(current, list) and len(current) == n:  # per-weight state
+                if not isinstance(value, list) or len(value) != n:
+                    size = len(value) if isinstance(value, list) else type(value).__name__
+                    raise ValueError(f"{who}: {key!r} holds {size} entries, for {n} weights")
+                loaded[key] = [
+                    _loaded_entry(v, c, p, f"{who}: {key}[{k}]")
+                    for k, (v, c, p) in enumerate(zip(value, current, self.params, strict=True))
+                ]
+            else:
+                loaded[key] = _copied(value, lambda a: a.copy())
+        vars(self).update(loaded)
+        return self
 
 
 class SGD(Optimizer):
@@ -151,6 +202,32 @@ class Adam(Optimizer):
             step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
             p.data -= step.astype(p.data.dtype, copy=False)
             changed_in_place(p)
+
+
+def _copied(value, copy_array):
+    """`value` with every array in it (inside lists, tuples, dicts) replaced by
+    `copy_array(array)`; anything else deep-copied."""
+    if isinstance(value, backend.ARRAY_TYPES):
+        return copy_array(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_copied(v, copy_array) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v, copy_array) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+def _loaded_entry(value, current, weight: Tensor, where: str):
+    """One weight's saved state, checked and put on the weight's backend: an array must have
+    the shape of the entry it replaces (the weight's, where that is not an array yet)."""
+    if not isinstance(value, backend.ARRAY_TYPES):
+        return _copied(value, lambda a: a.copy())
+    shape = current.shape if isinstance(current, backend.ARRAY_TYPES) else weight.shape
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(
+            f"{where} has shape {tuple(value.shape)}, where {tuple(shape)} is expected (a "
+            "state saved for other weights, or in another order?)"
+        )
+    return to_backend(value, backend_of(weight.data))  # (a copy)
 
 
 def _on_backend_of(state, data):

@@ -220,3 +220,15 @@ def test_a_tensor_built_from_a_list_of_graph_tensors_warns_at_the_users_line():
         built = ts.Tensor([W * 1.0, W * 2.0])
     assert built.is_leaf and not built.requires_grad and built.shape == (2, 3)
     assert {w.filename for w in caught} == {__file__}
+
+
+@pytest.mark.parametrize("reduce", [np.sum, np.mean, np.max, np.min, np.var])
+def test_a_numpy_reduction_of_a_tensor_says_to_call_the_tensors_own(reduce):
+    # np.sum(t) calls t.sum(axis=None, out=None, ...): NumPy's own arguments, not the user's
+    name = reduce.__name__
+    with pytest.raises(
+        TypeError, match=rf"takes no .*out=.*np\.{name}\(tensor\).*tensor\.{name}\("
+    ):
+        reduce(ts.Tensor(np.ones(3), requires_grad=True))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+        getattr(ts.Tensor(np.ones(3)), name)(foo=1)

@@ -1137,7 +1137,15 @@ _NUMPY_NAME = {"dim": "axis", "keepdim": "keepdims"}
 def _misnamed(op: str, given: dict, takes: tuple[str, ...] = ("axis", "keepdims")) -> TypeError:
     """The TypeError for keywords that `op` does not take: PyTorch's `dim=` and `keepdim=`
     (where `op` takes NumPy's `axis=`, `keepdims=`) are answered with NumPy's spelling,
-    any other as Python answers it."""
+    any other as Python answers it; NumPy's `out=` (and `dtype=`...), which np.sum(tensor)
+    and its kin pass to the method, with the method to write."""
+    if "out" in given:  # (every NumPy reduction passes out=, None by default)
+        return TypeError(
+            f"{op}() takes no {' or '.join(f'{k}=' for k in given)}: a NumPy function "
+            f"(np.{op}(tensor)) calls the tensor's own {op} with NumPy's arguments. Write "
+            f"tensor.{op}(axis=..., keepdims=...), which records the op for backward, or "
+            f"np.{op}(tensor.numpy()) for the number alone"
+        )
     for name in given:
         if _NUMPY_NAME.get(name) not in takes:
             return TypeError(f"{op}() got an unexpected keyword argument {name!r}")

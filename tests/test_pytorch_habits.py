@@ -232,3 +232,12 @@ def test_a_numpy_reduction_of_a_tensor_says_to_call_the_tensors_own(reduce):
         reduce(ts.Tensor(np.ones(3), requires_grad=True))
     with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
         getattr(ts.Tensor(np.ones(3)), name)(foo=1)
+
+
+def test_numpy_asked_not_to_copy_a_tensor_is_told_it_always_copies():
+    x = ts.Tensor(np.ones(3))
+    with pytest.raises(ValueError, match="always comes out as a copy"):
+        np.array(x, copy=False)
+    copied = np.array(x)
+    copied[0] = 5.0
+    assert x.numpy()[0] == 1.0  # the copy is the caller's

@@ -492,6 +492,12 @@ class Tensor:
                 "tensor.numpy() (or .detach()) where the data is what you want",
                 stacklevel=_caller_outside_numpy(),
             )
+        if copy is False:  # NumPy 2's protocol: say so rather than copy anyway
+            raise ValueError(
+                "np.array(tensor, copy=False): a tensor's data always comes out as a copy "
+                "(so writing to it cannot change the tensor behind the graph's back); "
+                "tensor.data is the array itself"
+            )
         out = backend.to_numpy(self.data)
         return out if dtype is None else out.astype(dtype, copy=False)
 

@@ -454,6 +454,7 @@ def test_a_state_dict_is_a_copy_in_numpy(backend):
     np.testing.assert_array_equal(state["m"][0], before)  # the optimizer's went on alone
     opt.load_state_dict(state)
     assert opt.steps[0] == 1 and ts.backend.backend_of(opt.m[0]) == backend
+    assert state["betas"] == (0.9, 0.999) and opt.betas == (0.9, 0.999)  # tuples stay tuples
 
 
 def test_a_bad_state_is_refused_and_leaves_the_optimizer_untouched():
@@ -473,6 +474,8 @@ def test_a_bad_state_is_refused_and_leaves_the_optimizer_untouched():
         opt.load_state_dict(swapped)
     with pytest.raises(ValueError, match="the state holds"):
         opt.load_state_dict({k: v for k, v in good.items() if k != "eps"})
+    with pytest.raises(ValueError, match="the state holds"):
+        opt.load_state_dict(dict(good, weight_decay=0.1))  # a key this optimizer lacks
     assert opt.m[0] is m0 and opt.steps[0] == 1  # nothing taken
 
 
@@ -501,3 +504,63 @@ def test_a_subclass_state_comes_along():
     readout2.load_state_dict(saved[1])
     opt2.load_state_dict(saved[2])
     assert [step2() for _ in range(2)] == went_on
+
+
+def _arrays(value):
+    """Every array in `value` (inside lists, tuples and dicts)."""
+    if isinstance(value, ts.backend.ARRAY_TYPES):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+class _RowScaled(ts.optim.Optimizer):
+    """Momentum kept in a dict per weight, a step size per row of each weight (an array of
+    another shape than the weight's), a tuple per weight, and a list that is a setting."""
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, lr)
+        self.schedule = [1.0, 0.5, 0.25]  # a list, but not one entry per weight
+        self.t = 0
+        self.state = [{"v": None, "steps": 0} for _ in self.params]
+        # (made at once: an entry still None is checked against the weight's shape)
+        self.rows = [ts.backend.array_module(p.data).zeros(p.shape[:1]) for p in self.params]
+        self.last = [None] * len(self.params)
+
+    @ts.no_grad()
+    def step(self):
+        factor = self.schedule[min(self.t, len(self.schedule) - 1)]
+        self.t += 1
+        for k, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            s, g = self.state[k], p.grad
+            s["v"] = g.copy() if s["v"] is None else 0.9 * s["v"] + g
+            s["steps"] += 1
+            g2 = (g * g).reshape(p.shape[0], -1).sum(axis=1)
+            self.rows[k] = 0.9 * self.rows[k] + g2
+            scale = (1 / (1 + self.rows[k] ** 0.5)).reshape((-1,) + (1,) * (len(p.shape) - 1))
+            self.last[k] = (factor, scale)
+            p -= self.lr * factor * s["v"] * scale
+
+
+def test_a_subclass_state_in_lists_tuples_and_dicts_resumes_on_the_weights_backend(backend):
+    model, readout, opt, step = _training(_RowScaled)
+    assert len(opt.params) != len(opt.schedule)
+    step()
+    saved = (model.state_dict(), readout.state_dict(), opt.state_dict())
+    assert all(type(a) is np.ndarray for a in _arrays(saved[2]))  # NumPy copies, however nested
+    went_on = [step() for _ in range(3)]
+    model2, readout2, opt2, step2 = _training(_RowScaled, seed=1)
+    model2.load_state_dict(saved[0])
+    readout2.load_state_dict(saved[1])
+    opt2.load_state_dict(saved[2])
+    assert all(ts.backend.backend_of(a) == backend for a in _arrays([opt2.state, opt2.last]))
+    assert opt2.schedule == [1.0, 0.5, 0.25] and opt2.state[0]["steps"] == 1
+    saved[2]["schedule"][0] = 9.0  # the loaded optimizer holds copies, nested ones too
+    saved[2]["state"][0]["v"][...] = 0.0
+    assert opt2.schedule[0] == 1.0 and np_of(opt2.state[0]["v"]).any()
+    assert [step2() for _ in range(3)] == went_on

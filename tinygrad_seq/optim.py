@@ -218,9 +218,10 @@ def _copied(value, copy_array):
 
 def _loaded_entry(value, current, weight: Tensor, where: str):
     """One weight's saved state, checked and put on the weight's backend: an array must have
-    the shape of the entry it replaces (the weight's, where that is not an array yet)."""
+    the shape of the entry it replaces (the weight's, where that is not an array yet); the
+    arrays in a list, tuple or dict (a subclass's entry) go to that backend too."""
     if not isinstance(value, backend.ARRAY_TYPES):
-        return _copied(value, lambda a: a.copy())
+        return _copied(value, lambda a: to_backend(a, backend_of(weight.data)))
     shape = current.shape if isinstance(current, backend.ARRAY_TYPES) else weight.shape
     if tuple(value.shape) != tuple(shape):
         raise ValueError(

@@ -241,3 +241,17 @@ def test_numpy_asked_not_to_copy_a_tensor_is_told_it_always_copies():
     copied = np.array(x)
     copied[0] = 5.0
     assert x.numpy()[0] == 1.0  # the copy is the caller's
+
+
+@pytest.mark.parametrize("beside_numpy", ["numpy_financial", "numpyro", ""])
+def test_the_warning_stops_at_code_beside_numpys_own_folder(beside_numpy):
+    # a package whose name starts like NumPy's (numpyro), or any installed package, is the
+    # user's code: the warning points at its line, not past it
+    import os
+
+    where = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), beside_numpy, "user.py")
+    code = compile("np.asarray(W)\n", where, "exec")
+    W = ts.Tensor(np.ones(2), requires_grad=True)
+    with pytest.warns(UserWarning, match="no gradient flows back") as caught:
+        exec(code, {"np": np, "W": W})
+    assert [w.filename for w in caught] == [where]

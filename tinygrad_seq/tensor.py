@@ -296,7 +296,7 @@ def _caller_outside_numpy() -> int:
     """The `stacklevel` that points a warning raised in Tensor.__array__ at the user's line,
     past NumPy's own frames (np.stack calls np.asarray on each item) and this file's
     (ts.Tensor([h1, h2]) converts its list with NumPy)."""
-    numpy_dir = os.path.dirname(np.__file__)
+    numpy_dir = os.path.dirname(np.__file__) + os.sep  # (not numpyro's, numpy_financial's)
     frame, level = sys._getframe(2), 2  # 1: __array__
     while frame is not None and (
         frame.f_code.co_filename.startswith(numpy_dir) or frame.f_code.co_filename == __file__

@@ -1402,6 +1402,25 @@ def test_an_integer_output_of_a_function_carries_no_gradient(rng):
     np.testing.assert_array_equal(np_of(x.grad), np_of(ids.data).astype(np.float64))
 
 
+def test_a_float_or_complex_output_of_a_function_keeps_its_gradient():
+    # only integers and booleans are cut from the graph
+    class ToComplex(ts.Function):
+        def forward(self, x):
+            return x.astype(np.complex128)
+
+        def backward(self, g):
+            return (g.real,)
+
+    class ToFloat32(ToComplex):
+        def forward(self, x):
+            return x.astype(np.float32)
+
+    x = ts.Tensor(np.ones(3), requires_grad=True)
+    assert ToComplex.apply(x).requires_grad and ToFloat32.apply(x).requires_grad
+    with ts.no_grad():
+        assert not ToFloat32.apply(x).requires_grad
+
+
 def test_a_function_applies_itself_to_tensors(rng):
     class Square(ts.Function):
         op_name = "square"

@@ -265,6 +265,54 @@ def test_the_bottleneck_figure_title_says_what_the_run_showed():
     assert bottleneck_title([1.0, 0.95], [1.0, 0.3]).endswith("with attention it holds")
     assert bottleneck_title([0.99, 0.4], [0.97, 0.35]).endswith("attention did not ease it")
     assert "did not fall" in bottleneck_title([1.0, 0.9], [0.95, 0.9])
+    # 10 points or less is none, exactly at 10 too (0.33 - 0.23 == 0.1 in floats)
+    assert "did not fall" in bottleneck_title([0.9, 0.9], [0.33, 0.23])
+    assert bottleneck_title([0.25, 0.23], [0.9, 0.13]).endswith("attention did not ease it")
+    assert bottleneck_title([0.33, 0.23], [0.9, 0.0]).endswith("with attention it holds")
+    # attention that holds, but at a level no higher than the plain model's end: no easing
+    assert bottleneck_title([0.5, 0.45], [1.0, 0.4]).endswith("attention did not ease it")
+
+
+def test_the_bottleneck_demo_titles_its_figure_and_words_a_plain_model_that_did_not_fall(
+    tmp_path, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from tinygrad_seq.demos import bottleneck
+    from tinygrad_seq.demos.common import DemoContext
+    from tinygrad_seq.viz import plots
+
+    def trained(acc):
+        return SimpleNamespace(
+            accuracy_by_length={2: acc[0], 12: acc[1]},
+            losses=[1.0, 0.5],
+            sequence_accuracy=0.5,
+            antidiagonal=0.9,
+            after_antidiagonal=0.05,
+            seconds=1.0,
+        )
+
+    titles = []
+    monkeypatch.setattr(plots, "bottleneck_figure", lambda path, *a: titles.append(a[-1]) or path)
+    for plain, attention, says in [
+        (
+            [0.9, 0.3],
+            [1.0, 0.95],
+            "plain seq2seq 90% at length 2 falling to 30% at length 12 "
+            "(a drop of 60 points); with attention 100% and 95%.",
+        ),
+        (
+            [0.8, 0.8],
+            [1.0, 0.95],
+            "plain seq2seq 80% at length 2 and 80% at length 12; with attention 100% and 95%.",
+        ),
+    ]:
+        runs = {None: trained(plain), "additive": trained(attention)}
+        monkeypatch.setattr(bottleneck, "train_reversal", lambda ctx, attn, runs=runs: runs[attn])
+        measured = bottleneck.run(DemoContext(out=tmp_path, size="tiny"))["measured"]
+        assert says in measured
+        assert titles[-1] == bottleneck.bottleneck_title(attention, plain)
+    assert titles[0].endswith("with attention it holds") and "did not fall" in titles[1]
 
 
 def test_the_memory_verdict_counts_runs_against_the_rnns():
@@ -288,6 +336,12 @@ def test_the_memory_verdict_counts_runs_against_the_rnns():
         "RNN (1 of 3)"
     )
     assert "the RNN learned it in every run (3 of 3)" in verdict(3, 3, 3, 3)
+    # the longest delay is the one judged, for the RNN and the gated models alike
+    learned = {"RNN": [3, 0], "LSTM": [0, 2], "LSTM, b_f = 3": [0, 3], "GRU": [1, 0]}
+    assert gated_verdict(learned, [10, 30], 3) == (
+        "held at D = 30 for the LSTM at its default b_f = 1 (2 of 3), the LSTM started at "
+        "b_f = 3 (3 of 3), against the RNN's 0 of 3; not for the GRU (0 of 3, as many as the RNN)"
+    )
 
 
 def test_the_alignments_text_says_whose_weights_follow_the_colours():
@@ -305,6 +359,18 @@ def test_the_alignments_text_says_whose_weights_follow_the_colours():
     assert "the dot model's largest weights do not" in text
     none = {"dot": {"example_alpha": diagonal}}
     assert "no model's largest weights follow" in _colours_sentence(none, src, tgt)
+    assert (
+        '("chat noir" looks at "cat" then "black", "rat blanc" at "rat" then "white" would)'
+        in _colours_sentence(none, src, tgt)
+    )
+    first_only = np.eye(7)[[0, 2, 1, 3, 4, 5, 6]]  # "chat noir" moved, "rat blanc" not
+    half = {"dot": {"example_alpha": first_only}}
+    assert "no model's largest weights follow both" in _colours_sentence(half, src, tgt)
+    # each target row's largest weight counts (not each source column's)
+    soft = follows.copy()
+    soft[0], soft[2] = [0.5, 0.45, 0.05, 0, 0, 0, 0], [0, 0.4, 0.3, 0.3, 0, 0, 0]
+    rows = {"dot": {"example_alpha": soft}}
+    assert "every model's weights follow" in _colours_sentence(rows, src, tgt)
 
 
 def test_attention_eases_the_bottleneck(tour):

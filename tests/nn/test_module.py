@@ -561,6 +561,10 @@ def test_load_on_the_class_imports_nothing_a_file_names(tmp_path, monkeypatch):
     assert "not_imported_yet" not in sys.modules
     with pytest.raises(TypeError, match=r"names os:system, which is not a model class"):
         Module.load(file_naming("os:system"))
+    import json.decoder  # a class under its own name, but not a Module
+
+    with pytest.raises(TypeError, match=r"names json\.decoder:JSONDecoder, which is not a model"):
+        Module.load(file_naming("json.decoder:JSONDecoder"))
     # a module's __getattr__ (a lazy import, as tinygrad_seq's own) is never asked
     asked = []
     lazy = types.ModuleType("lazy_package")
@@ -593,10 +597,22 @@ def test_a_model_a_script_saved_loads_through_its_class_imported_elsewhere(tmp_p
     loaded = _SavedByAScript.load(path)
     assert type(loaded) is _SavedByAScript and loaded.lin.W.shape == (2, 3)
     np.testing.assert_array_equal(loaded.lin.W.numpy(), model.lin.W.numpy())
-    with pytest.raises(TypeError, match=r"saved by a script.*_SavedByAScript\.load\(path\)"):
+    with pytest.raises(TypeError, match=r"saved by a script.*: call _SavedByAScript\.load\(path\)"):
         Module.load(path)  # which class? Module cannot tell: the message says what to do
     with pytest.raises(TypeError, match=r"names __main__:_SavedByAScript, which is not"):
         Linear.load(path)  # another class is not taken for it
+
+
+def test_a_class_of_the_same_name_in_another_module_is_not_taken_for_the_saved_one(
+    tmp_path, monkeypatch
+):
+    # only a script's __main__ class is looked for by the name of the class asked
+    path = tmp_path / "m.npz"
+    monkeypatch.setattr(_SavedByAScript, "__module__", "json")  # imported, holds no such class
+    _SavedByAScript(3).save(path)
+    monkeypatch.undo()
+    with pytest.raises(TypeError, match=r"names json:_SavedByAScript, which is not a model"):
+        _SavedByAScript.load(path)
 
 
 def test_files_that_say_how_to_build_load_into_built_models_too(tmp_path):
@@ -774,3 +790,23 @@ def test_a_weight_replaced_by_a_parameter_or_none_or_written_into_is_taken():
     copied = pickle.loads(pickle.dumps(model))  # unpickling sets no attribute one by one
     assert [name for name, _ in copied.named_parameters()] == ["W"]
     model.note = "anything else is free"
+
+
+def test_a_script_class_named_module_is_not_taken_for_the_library_s(tmp_path):
+    class Net(_SavedByAScript):
+        pass
+
+    Net.__module__, Net.__qualname__ = "__main__", "Module"  # a script's own "Module"
+    path = tmp_path / "m.npz"
+    Net(3).save(path)
+    with pytest.raises(TypeError, match=r"saved by a script.*: call Module\.load\(path\)"):
+        Module.load(path)
+
+
+def test_an_attribute_that_is_a_plain_tensor_may_be_replaced_by_anything():
+    # only parameters are guarded: a plain Tensor (a constant, a mask) is no weight
+    model = ts.nn.Linear(2, 3)
+    model.mask = ts.Tensor(np.ones(3))
+    model.mask = np.zeros(3)
+    model.mask = ts.Tensor(np.ones(2))
+    assert model.mask.shape == (2,) and [n for n, _ in model.named_parameters()] == ["W", "b"]

@@ -650,3 +650,12 @@ def test_comparisons_with_complex_numbers_are_refused():
         with pytest.raises(TypeError, match="no comparison with complex numbers"):
             compare()
     assert (x < 1.5).numpy().tolist() == [True, False]
+
+
+def test_backward_of_an_integer_result_says_integers_carry_no_gradient():
+    x = ts.Tensor(np.ones(3), requires_grad=True)
+    for integer in ((x > 0).sum(), x.argmax()):
+        with pytest.raises(RuntimeError, match=r"of (int64|bool), which carries no gradient"):
+            integer.backward()
+    with pytest.raises(RuntimeError, match="no input of the computation had requires_grad"):
+        ts.Tensor(np.ones(3)).sum().backward()  # a float result without a graph: the other

@@ -573,6 +573,13 @@ class Tensor:
         if retain_graph is not False:
             retain_graph = as_bool(retain_graph, "backward: retain_graph")
         if not self.requires_grad:
+            if self.data.dtype.kind not in "fc":  # a count, ids, a mask: no gradient
+                raise RuntimeError(
+                    f"backward() on a tensor of {self.data.dtype}, which carries no "
+                    "gradient: comparisons, argmax and other integer or boolean results "
+                    "have none, and neither has what is computed from them. Build the loss "
+                    "from float tensors (a mask enters as ts.where(mask, x, 0) or x * mask)"
+                )
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True (or it ran under no_grad())"

@@ -69,6 +69,7 @@ UNARY = {
     "3*x+2": lambda lib, x, p: 3 * x + 2,
     "clone": lambda lib, x, p: x.clone(),
     "x*x+x": lambda lib, x, p: x * x + x,  # one tensor, three uses
+    "clip": lambda lib, x, p: x.clip(-0.5, 1.0),  # (PyTorch's clip is its clamp)
 }
 
 BINARY = {
@@ -328,6 +329,17 @@ def test_cross_entropy_layer_norm_and_embedding_match_pytorch(seed):
             assert t.grad.dtype == dtype
             scale = max(1.0, float(np.abs(r.grad.numpy()).max()))
             np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
+
+
+def test_clip_of_nan_and_at_the_bounds_matches_pytorch():
+    data = np.array([np.nan, -1.0, 1.0, -2.0, 2.0, 0.0, np.inf, -np.inf])
+    ref = torch.tensor(data, requires_grad=True)
+    torch.clamp(ref, -1.0, 1.0).sum().backward()
+    x = ts.Tensor(data, requires_grad=True)
+    out = x.clip(-1.0, 1.0)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), torch.clamp(ref, -1.0, 1.0).detach().numpy())
+    np.testing.assert_array_equal(x.grad, ref.grad.numpy())
 
 
 # ------------------------------------------------------------------ bad shapes

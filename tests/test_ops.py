@@ -273,6 +273,7 @@ UNARY = {
     "sqrt": (lambda x: x.sqrt(), lambda x: 0.5 / np.sqrt(x)),
     "abs": (lambda x: x.abs(), np.sign),
     "clone": (lambda x: x.clone(), np.ones_like),
+    "clip": (lambda x: x.clip(-0.8, 1.2), lambda x: ((x >= -0.8) & (x <= 1.2)).astype(float)),
 }
 UNARY_NUMPY = {
     "neg": np.negative,
@@ -284,6 +285,7 @@ UNARY_NUMPY = {
     "sqrt": np.sqrt,
     "abs": np.abs,
     "clone": np.copy,
+    "clip": lambda x: np.clip(x, -0.8, 1.2),
 }
 
 
@@ -351,6 +353,84 @@ def test_maximum_sends_the_smaller_side_no_gradient_not_even_an_inf():
     ts.maximum(a, b).backward(g)
     np.testing.assert_array_equal(np_of(a.grad), [np.inf, 0.0, np.nan])  # a tie: to a
     np.testing.assert_array_equal(np_of(b.grad), [0.0, -np.inf, 0.0])
+
+
+def test_clip_passes_the_gradient_at_the_bounds_as_pytorch_and_none_at_nan_or_outside():
+    x = ts.Tensor([-2.0, -1.0, 0.5, 1.0, 2.0, np.nan, -np.inf, np.inf], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no "invalid value" warning for the NaN)
+        out = x.clip(-1.0, 1.0)
+        out.backward(np.array([np.inf, 1.0, 1.0, 1.0, np.inf, 1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(out.numpy(), [-1.0, -1.0, 0.5, 1.0, 1.0, np.nan, -1.0, 1.0])
+    # the bounds included; outside, not even an inf passes (a select, not g · mask)
+    np.testing.assert_array_equal(np_of(x.grad), [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def test_clip_with_one_bound_and_with_min_above_max(rng):
+    x = ts.Tensor(rng.standard_normal(6), requires_grad=True)
+    data = x.numpy()
+    for kwargs in ({"min": 0.1}, {"max": -0.1}, {"min": 0.5, "max": -0.5}):
+        x.grad = None
+        out = x.clip(**kwargs)
+        low, high = kwargs.get("min"), kwargs.get("max")
+        np.testing.assert_array_equal(out.numpy(), np.clip(data, low, high))  # min > max: max
+        out.sum().backward()
+        inside = (data >= (-np.inf if low is None else low)) & (
+            data <= (np.inf if high is None else high)
+        )
+        np.testing.assert_array_equal(np_of(x.grad), inside.astype(float))
+        assert ts.gradcheck(lambda t, kw=kwargs: t.clip(**kw), x)
+
+
+def test_clip_keeps_the_dtype_and_clips_integers_as_integers():
+    x32 = ts.Tensor(np.array([0.5, 2.0, 3.5], np.float32))
+    assert x32.clip(1, 3.0).dtype == np.float32  # (Python bounds take the tensor's dtype)
+    ids = ts.Tensor(np.array([-3, 4, 9], np.int16))
+    clipped = ids.clip(0, 5)
+    assert clipped.dtype == np.int16 and np_of(clipped.data).tolist() == [0, 4, 5]
+    assert ts.Tensor(2.0).clip(max=1).shape == ()
+    assert x32.clip(np.float64(1.0), np.array(3)).numpy().tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({}, ValueError, r"^clip: give min, max or both"),
+        ({"min": float("nan")}, ValueError, r"^clip: min is NaN"),
+        ({"max": "1"}, TypeError, r"^clip: max must be a number or None, got str"),
+        ({"min": True}, TypeError, r"^clip: min must be a number or None, got bool"),
+        ({"min": np.zeros(3)}, TypeError, r"^clip: min must be a number.*ts\.maximum"),
+        ({"max": ts.Tensor(1.0)}, TypeError, r"^clip: max must be a number.*got Tensor"),
+    ],
+)
+def test_clip_refuses_bad_bounds_clearly(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ts.Tensor([1.0, 2.0]).clip(**kwargs)
+
+
+def test_pytorchs_clamp_is_answered_with_numpys_clip():
+    x = ts.Tensor([1.0, 2.0])
+    with pytest.raises(
+        TypeError, match=r"^clamp is PyTorch's name for NumPy's clip.*x\.clip\(0, 1\)$"
+    ):
+        x.clamp(0, 1)
+    with pytest.raises(TypeError, match=r"write x\.clip\(min=0\.5\)$"):
+        x.clamp(min=0.5)
+
+
+def test_flatten_is_a_reshape_of_every_axis(rng):
+    x = f64(rng, 2, 3, 4)
+    out = x.flatten()
+    assert out.shape == (24,) and out.op == "reshape" and out.parents == (x,)
+    np.testing.assert_array_equal(out.numpy(), x.numpy().flatten())
+    assert ts.gradcheck(lambda t: t.flatten(), x)
+    assert ts.gradcheck(lambda t: t.transpose(2, 0, 1).flatten(), x)  # a non-C-order view
+    assert ts.Tensor(3.0).flatten().shape == (1,)  # as NumPy's
+    assert ts.Tensor(np.zeros((0, 3))).flatten().shape == (0,)
+    with pytest.raises(
+        TypeError, match=r"^flatten\(\) takes no arguments.*reshape\(x\.shape\[0\], -1\)"
+    ):
+        x.flatten(1)  # PyTorch's start_dim
 
 
 # ------------------------------------------------------------------ matmul
@@ -751,6 +831,8 @@ UNCHECKED = {
     "relu": lambda x: x.relu(),
     "sqrt": lambda x: x.sqrt(),
     "abs": lambda x: x.abs(),
+    "clip": lambda x: x.clip(0.7, 1.5),
+    "clip_low": lambda x: x.clip(0.7),
     "pow_const": lambda x: x**3,
     "sum": lambda x: x.sum(axis=1),
     "mean": lambda x: x.mean(axis=(0, 2)),

@@ -38,6 +38,7 @@ log = np.log
 sqrt = np.sqrt
 reciprocal = np.reciprocal
 maximum = np.maximum
+minimum = np.minimum
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -444,6 +445,38 @@ class Abs(Function):
 
     def backward(self, g):  # ∂|x|/∂x = sign(x) (0 at 0)
         return (g * np.sign(self.saved),)
+
+
+class Clip(Function):
+    """min(max(x, low), high), elementwise, for constant bounds (None: no bound on that
+    side). The gradient passes where low ≤ x ≤ high, the bounds included (as PyTorch's
+    clamp), and nowhere else: not where x lies outside, nor where x is NaN."""
+
+    __slots__ = ("low", "high")
+    op_name = "clip"
+    elementwise = True
+    may_broadcast = False
+
+    def __init__(self, low, high) -> None:
+        self.low, self.high = low, high  # numbers in x's dtype, or None
+
+    def forward(self, x):
+        low, high = self.low, self.high
+        inside = None
+        out = x
+        if low is not None:
+            inside = x >= low
+            out = maximum(out, low)  # (NaN stays NaN, as in np.clip)
+        if high is not None:
+            below_high = x <= high
+            inside = below_high if inside is None else inside & below_high
+            out = minimum(out, high)
+        self.saved = inside
+        return out
+
+    def backward(self, g):  # ∂clip(x)/∂x = 1 where low ≤ x ≤ high, else 0
+        # a select, not g · mask: where clip is flat no gradient passes, not even an inf
+        return (array_module(g).where(self.saved, g, g.dtype.type(0)),)
 
 
 # ------------------------------------------------------------------ matrix product

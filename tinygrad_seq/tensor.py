@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import autograd, backend, ops
-from ._checks import as_bool, as_int
+from ._checks import as_bool, as_float, as_int
 from .autograd import OpError, state
 
 _new = object.__new__
@@ -927,6 +927,28 @@ class Tensor:
         """|x|, elementwise (gradient sign(x), 0 at 0)."""
         return _apply1(ops.Abs(), self)
 
+    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (NumPy's and PyTorch's names)
+        """x limited to [min, max], elementwise (NumPy's clip; None leaves that side open).
+
+        The bounds are numbers (for bounds that vary by element, use ts.maximum or
+        ts.where). The gradient is 1 where min ≤ x ≤ max, the bounds included (as
+        PyTorch's clamp), and 0 outside. A NaN in x stays NaN and gets no gradient; a NaN
+        bound is a ValueError. With min > max every element is max, as in NumPy.
+        """
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both (with neither it would do nothing)")
+        low = _clip_bound(min, "min", self.dtype)
+        high = _clip_bound(max, "max", self.dtype)
+        return _apply1(ops.Clip(low, high), self)
+
+    def clamp(self, *args, **kwargs):
+        """PyTorch's name for clip: a TypeError that says to write clip."""
+        given = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        raise TypeError(
+            f"clamp is PyTorch's name for NumPy's clip, which tinygrad_seq takes: write "
+            f"x.clip({', '.join(given) or 'min, max'})"
+        )
+
     # -------------------------------------------------------------- reductions
     # (each takes NumPy's axis= and keepdims=; `misnamed` catches PyTorch's dim= and
     # keepdim= to say so: see _misnamed)
@@ -1073,6 +1095,16 @@ class Tensor:
             ) from None
         return _apply1(ops.Reshape(shape), self)
 
+    def flatten(self, *args, **kwargs) -> Tensor:
+        """Every axis in one, in C order (NumPy's flatten), as a reshape: shape (size,);
+        a 0-d tensor gives shape (1,)."""
+        if args or kwargs:  # (PyTorch's flatten(start_dim, end_dim) keeps the axes before)
+            raise TypeError(
+                "flatten() takes no arguments: it joins every axis into one, as NumPy's does; "
+                "to keep the first axis (PyTorch's flatten(1)), write x.reshape(x.shape[0], -1)"
+            )
+        return self.reshape(-1)
+
     def transpose(self, *axes) -> Tensor:
         """Permute the axes (reverse them when none are given, or None, as in NumPy)."""
         if len(axes) == 1 and isinstance(axes[0], tuple | list):
@@ -1141,6 +1173,29 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
             f"{op}: axis {axis} names the same axis twice, for a tensor of shape {tuple(shape)}"
         )
     return axis if ndim else None  # a 0-d tensor has no axis: axis 0 or -1 means all of it
+
+
+def _clip_bound(bound, name: str, dtype: np.dtype):
+    """clip's `min` or `max` as a number in a float tensor's dtype (a float32 x stays
+    float32), an integer as it is for an integer tensor, None as None; anything else, or
+    NaN, a clear error."""
+    if bound is None:
+        return None
+    if isinstance(bound, Tensor) or getattr(bound, "ndim", 0) != 0:
+        raise TypeError(
+            f"clip: {name} must be a number or None, got {type(bound).__name__}; for bounds "
+            "that vary by element use ts.maximum(x, low) or ts.where"
+        )
+    if (
+        dtype.kind not in "fc"
+        and isinstance(bound, int | np.integer)
+        and not isinstance(bound, bool)
+    ):
+        return int(bound)  # (clip of an integer tensor by integers stays integer)
+    value = as_float(bound, f"clip: {name}", "a number or None")
+    if value != value:
+        raise ValueError(f"clip: {name} is NaN; a bound must be a number (or None for none)")
+    return dtype.type(value) if dtype.kind == "f" else value
 
 
 # PyTorch's names for NumPy's keywords, which the engine takes (the README's "NumPy's names")

@@ -331,6 +331,44 @@ def test_cross_entropy_layer_norm_and_embedding_match_pytorch(seed):
             np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_clip_flatten_mse_and_binary_cross_entropy_match_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    F, TF = ts.functional, torch.nn.functional
+    shape = tuple(int(n) for n in rng.integers(1, 4, int(rng.integers(1, 4))))
+    x = rng.standard_normal(shape) * rng.choice([1.0, 30.0])
+    x.flat[0] = 0.5  # on a bound: both pass the gradient there
+    low, high = [(-0.5, 0.5), (None, 0.5), (-0.5, None), (0.5, -0.5)][seed % 4]
+    target = rng.standard_normal(shape)
+    labels = rng.random(shape) if seed % 2 else (rng.random(shape) > 0.5).astype(np.float64)
+    w = rng.standard_normal(int(np.prod(shape)))
+
+    ref = [torch.tensor(a, requires_grad=True) for a in (x, target, labels)]
+    clipped = torch.clamp(ref[0], low, high)
+    loss = (
+        (clipped.flatten() * torch.tensor(w)).sum()
+        + TF.mse_loss(ref[0], ref[1])
+        + TF.binary_cross_entropy_with_logits(ref[0] * 0.5, ref[2])
+    )
+    loss.backward()
+
+    for dtype, rtol in ((np.float64, 1e-9), (np.float32, 1e-4)):
+        mine = [ts.Tensor(a.astype(dtype), requires_grad=True) for a in (x, target, labels)]
+        xt, tt, lt = mine
+        out = (
+            (xt.clip(low, high).flatten() * ts.Tensor(w.astype(dtype))).sum()
+            + F.mse_loss(xt, tt)
+            + F.binary_cross_entropy_with_logits(xt * 0.5, lt)
+        )
+        out.backward()
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out.item(), loss.item(), rtol=rtol, atol=rtol)
+        for t, r in zip(mine, ref, strict=True):
+            assert t.grad.dtype == dtype
+            scale = max(1.0, float(np.abs(r.grad.numpy()).max()))
+            np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
+
+
 def test_clip_of_nan_and_at_the_bounds_matches_pytorch():
     data = np.array([np.nan, -1.0, 1.0, -2.0, 2.0, 0.0, np.inf, -np.inf])
     ref = torch.tensor(data, requires_grad=True)

@@ -1,6 +1,7 @@
-"""ts.functional (ts.F): softmax, log_softmax, cross_entropy, layer_norm, dropout, embedding,
-masks. Gradients checked in float64; stability checked at logits of ±1e4 with NumPy's
-floating-point warnings turned into errors.
+"""ts.functional (ts.F): softmax, log_softmax, cross_entropy, mse_loss,
+binary_cross_entropy_with_logits, layer_norm, dropout, embedding, masks. Gradients checked in
+float64; stability checked at logits of ±1e4 with NumPy's floating-point warnings turned into
+errors.
 """
 
 from __future__ import annotations
@@ -279,6 +280,119 @@ def test_tanh_and_exp_log_stay_finite_at_large_inputs():
         y.sum().backward()
     np.testing.assert_array_equal(y.numpy(), [-1.0, 1.0])
     np.testing.assert_array_equal(np_of(x.grad), [0.0, 0.0])
+
+
+# ------------------------------------------------------------------ mse and binary cross-entropy
+def np_bce_with_logits(x: np.ndarray, t: np.ndarray) -> float:
+    """Float64 reference: mean of −[t log σ(x) + (1 − t) log(1 − σ(x))], written directly."""
+    p = 1 / (1 + np.exp(-x))
+    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+
+
+LOSSES = {"mse_loss": F.mse_loss, "bce": F.binary_cross_entropy_with_logits}
+
+
+def test_mse_loss_value_graph_and_gradients(rng):
+    prediction, target = f64(rng, 4, 3), f64(rng, 4, 3)
+    loss = F.mse_loss(prediction, target)
+    assert loss.shape == () and loss.op == "mean"  # written with sub, mul and mean
+    diff = prediction.numpy() - target.numpy()
+    np.testing.assert_allclose(loss.item(), (diff**2).mean(), rtol=1e-12)
+    assert ts.gradcheck(F.mse_loss, prediction, target)  # the target may require grad too
+    array_target = rng.standard_normal((4, 3))  # an array target: a constant
+    assert ts.gradcheck(lambda p: F.mse_loss(p, array_target), prediction)
+    prediction.grad = None
+    F.mse_loss(prediction, array_target).backward()
+    np.testing.assert_allclose(
+        np_of(prediction.grad), 2 * (prediction.numpy() - array_target) / 12, rtol=1e-12
+    )
+
+
+def test_binary_cross_entropy_with_logits_value_and_gradients(rng):
+    logits = f64(rng, 5, 2)
+    soft = ts.Tensor(rng.uniform(0, 1, (5, 2)), requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(logits, soft)
+    assert loss.shape == () and loss.op == "binary_cross_entropy_with_logits"
+    np.testing.assert_allclose(loss.item(), np_bce_with_logits(logits.numpy(), soft.numpy()))
+    assert ts.gradcheck(F.binary_cross_entropy_with_logits, logits, soft)
+    labels = rng.random((5, 2)) > 0.5  # booleans: read as 0/1 in the logits' dtype
+    assert ts.gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, labels), logits)
+    logits.grad = None
+    F.binary_cross_entropy_with_logits(logits, labels).backward()
+    sigma = 1 / (1 + np.exp(-logits.numpy()))
+    np.testing.assert_allclose(np_of(logits.grad), (sigma - labels) / 10, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_with_logits_is_exact_at_huge_logits(dtype):
+    x = ts.Tensor(np.array([1e4, -1e4, 30.0, -30.0, 0.0], dtype), requires_grad=True)
+    t = np.array([1, 0, 1, 0, 1])
+    with strict_floats():
+        loss = F.binary_cross_entropy_with_logits(x, t)
+        loss.backward()
+    assert loss.dtype == dtype and x.grad.dtype == dtype
+    # log1p(e^−30) = 9.4e-14 survives (log(1 + e^−30) would round it to 0 in float32)
+    expected = (2 * np.log1p(np.exp(-30.0)) + np.log(2.0)) / 5
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-6)
+    tail = np.exp(-30.0) / (1 + np.exp(-30.0))  # σ(−30) = 1 − σ(30), without cancelling
+    sigma_minus_t = np.array([0.0, 0.0, -tail, tail, -0.5])  # its last digits kept too
+    np.testing.assert_allclose(np_of(x.grad), sigma_minus_t / 5, rtol=1e-6, atol=1e-30)
+    wrong = ts.Tensor(np.array([1e4, -1e4], dtype))
+    with strict_floats():
+        assert F.binary_cross_entropy_with_logits(wrong, [0, 1]).item() == pytest.approx(1e4)
+
+
+def test_float16_binary_cross_entropy_of_many_elements_stays_finite():
+    x = ts.Tensor(np.full(100_000, 2.0, np.float16), requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, np.zeros(100_000, int))  # Σ passes 65504
+    assert loss.dtype == np.float16 and x.grad is None
+    np.testing.assert_allclose(loss.item(), np.log1p(np.exp(2.0)), rtol=1e-3)
+    loss.backward()
+    assert x.grad.dtype == np.float16
+    np.testing.assert_allclose(np_of(x.grad)[:3], 1 / (1 + np.exp(-2.0)) / 100_000, rtol=2e-2)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_refuse_a_broadcast_naming_both_shapes(name):
+    with pytest.raises(
+        ValueError, match=r"prediction \(4, 1\) and target \(4,\) must have the same"
+    ):
+        LOSSES[name](ts.randn(4, 1), np.zeros(4))  # (4, 1) − (4,) would be (4, 4)
+    with pytest.raises(ValueError, match=r"prediction \(3,\) and target \(\) must"):
+        LOSSES[name](ts.randn(3), 0.0)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_check_their_operands(name):
+    loss = LOSSES[name]
+    op = "mse_loss" if name == "mse_loss" else "binary_cross_entropy_with_logits"
+    with pytest.raises(TypeError, match=rf"^{op}: expected a Tensor, got ndarray"):
+        loss(np.zeros(3), np.zeros(3))
+    with pytest.raises(TypeError, match=rf"^{op}: expected a float tensor.*int64"):
+        loss(ts.Tensor(np.arange(3)), np.zeros(3))
+    with pytest.raises(TypeError, match=rf"^{op}: target must be numbers"):
+        loss(ts.randn(2), ["a", "b"])
+    with pytest.raises(ValueError, match=rf"^{op}: .*no elements"):
+        loss(ts.randn(0, 3), np.zeros((0, 3)))
+    x32 = ts.randn(3)
+    assert loss(x32, [0, 1, 1]).dtype == np.float32  # integer targets take its dtype
+    assert loss(x32, ts.Tensor(np.array([0.0, 1.0, 1.0], np.float32))).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_a_nan_makes_the_loss_nan(name):
+    x = ts.Tensor([0.5, np.nan], requires_grad=True)
+    loss = LOSSES[name](x, [1.0, 0.0])
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert np.isnan(np_of(x.grad)[1]) and not np.isnan(np_of(x.grad)[0])
+    assert np.isnan(LOSSES[name](ts.Tensor([0.5, 0.5]), [1.0, np.nan]).item())
+
+
+@pytest.mark.parametrize("targets", [[0.0, 2.0], [-0.5, 1.0]])
+def test_binary_cross_entropy_refuses_targets_outside_0_1(targets):
+    with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\].*from"):
+        F.binary_cross_entropy_with_logits(ts.randn(2), targets)
 
 
 # ------------------------------------------------------------------ layer norm

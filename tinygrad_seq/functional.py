@@ -1,6 +1,7 @@
-"""Functions of tensors: softmax, log_softmax, cross-entropy and layer norm (each one fused,
-gradient-checked op in ops.py), dropout, embedding, masks, the relu/sigmoid/tanh aliases and
-the fused rnn_step. Imported as ``ts.functional`` and ``ts.F``.
+"""Functions of tensors: softmax, log_softmax, cross-entropy, binary cross-entropy with
+logits and layer norm (each one fused, gradient-checked op in ops.py), mse_loss (written with
+the primitives), dropout, embedding, masks, the relu/sigmoid/tanh aliases and the fused
+rnn_step. Imported as ``ts.functional`` and ``ts.F``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import numpy as np
 from . import backend, ops
 from ._checks import as_bool, as_float, as_id_array, as_int
 from .autograd import OpError
-from .tensor import Tensor, _apply1, _leaf, apply, rng
+from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng
 
 __all__ = [
     "softmax",
     "log_softmax",
     "cross_entropy",
+    "mse_loss",
+    "binary_cross_entropy_with_logits",
     "layer_norm",
     "dropout",
     "embedding",
@@ -138,6 +141,72 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
         except OpError as e:  # name the logits as the caller passed them, not flattened
             raise OpError(f"{e} (logits {shape} flattened to rows)") from None
     return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index), logits)
+
+
+def _loss_operands(prediction, target, op: str) -> tuple[Tensor, Tensor]:
+    """(prediction, target) for a loss that compares them element by element: a float
+    prediction Tensor, and a target (Tensor, array, list) of exactly its shape on its
+    backend. Integer or boolean targets (labels) are read in the prediction's dtype; a
+    float target keeps its own, as in `prediction - target`."""
+    prediction = _tensor(prediction, op)
+    if prediction.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: expected a float tensor of predictions (logits), got dtype {prediction.dtype}"
+        )
+    try:
+        target = prediction._lift(target)  # (an array or list, on the prediction's backend)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}: target must be numbers (a Tensor, array or list): {e}") from None
+    if target.dtype.kind in "iub":
+        target = Tensor(target.data.astype(prediction.dtype))
+    elif target.dtype.kind != "f":
+        raise TypeError(f"{op}: expected real-number targets, got dtype {target.dtype}")
+    if tuple(target.shape) != tuple(prediction.shape):  # a broadcast would pair every
+        raise ValueError(  # prediction with every target, silently: (N, 1) − (N,) is (N, N)
+            f"{op}: prediction {tuple(prediction.shape)} and target {tuple(target.shape)} "
+            "must have the same shape (they are compared element by element, not "
+            "broadcast); reshape one of them"
+        )
+    if prediction.size == 0:
+        raise ValueError(
+            f"{op}: prediction and target of shape {tuple(prediction.shape)} have no "
+            "elements: the mean of no losses is undefined"
+        )
+    return prediction, target
+
+
+def mse_loss(prediction: Tensor, target) -> Tensor:
+    """The mean of (prediction − target)² over every element, a 0-d tensor.
+
+    prediction (...) float; target (...) of exactly the same shape: a Tensor (which may
+    require grad too), an array or a list. No broadcasting: shapes (N, 1) and (N,) are a
+    ValueError, not an (N, N) difference. Written with the primitives (sub, mul, mean),
+    so the graph shows each step. A NaN in either makes the loss NaN (as in PyTorch).
+    """
+    prediction, target = _loss_operands(prediction, target, "mse_loss")
+    difference = prediction - target
+    return (difference * difference).mean()
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target) -> Tensor:
+    """The mean over every element of −[t log σ(x) + (1 − t) log(1 − σ(x))], a 0-d tensor.
+
+    logits x (...) float; target t (...) of exactly the same shape, probabilities in [0, 1]
+    (0/1 labels, bools, or soft labels; a Tensor, an array or a list). One fused op, stable
+    for logits of any size: max(x, 0) − x t + log1p(e^−|x|), whose gradient is simply
+    (σ(x) − t) / n. Targets outside [0, 1] are a ValueError; a NaN in either makes the
+    loss NaN (as in PyTorch).
+    """
+    op = "binary_cross_entropy_with_logits"
+    logits, target = _loss_operands(logits, target, op)
+    t = target.data
+    low, high = float(t.min()), float(t.max())  # (NaN passes both tests: the loss says so)
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{op}: targets must be probabilities in [0, 1] (0/1 labels or soft labels), "
+            f"got values from {low} to {high}"
+        )
+    return _apply2(ops.SigmoidBinaryCrossEntropy(), logits, target)
 
 
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:

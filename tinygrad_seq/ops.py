@@ -39,6 +39,7 @@ sqrt = np.sqrt
 reciprocal = np.reciprocal
 maximum = np.maximum
 minimum = np.minimum
+log1p = np.log1p
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -1095,6 +1096,41 @@ class SoftmaxCrossEntropy(Function):
         d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not a subnormal)
         logits_dtype = self.parents[0].data.dtype
         return (d if d.dtype is logits_dtype else d.astype(logits_dtype),)
+
+
+class SigmoidBinaryCrossEntropy(Function):
+    """mean of −[t log σ(x) + (1 − t) log(1 − σ(x))] over every element; logits x and
+    targets t of one shape. Worked out as max(x, 0) − x t + log1p(e^−|x|): the same
+    value, and e^−|x| ≤ 1 never overflows, nor does log1p round a small e^−|x| to 0."""
+
+    __slots__ = ()
+    op_name = "binary_cross_entropy_with_logits"
+    may_broadcast = False  # (one shape, checked by the caller; dtypes fitted below)
+
+    def forward(self, x, t):
+        if x.dtype.itemsize < 4:  # float16: the sum of many elements passes 65504; in float32
+            out_dtype = np.result_type(x.dtype, t.dtype)
+            return self.forward(x.astype(np.float32), t.astype(np.float32)).astype(out_dtype)
+        e = exp(-abs(x))  # e^−|x| in (0, 1]
+        loss = maximum(x, 0) - x * t + log1p(e)
+        self.saved = (x, t, e)
+        return loss.mean()
+
+    def backward(self, g):  # ∂L/∂x = (σ(x) − t) / n, ∂L/∂t = −x / n
+        x, t, e = self.saved
+        px, pt = self.parents
+        xp = array_module(x)
+        scale = g.astype(x.dtype) / x.size  # (a float16 g: 1/n in float32, not a subnormal)
+        gx = gt = None
+        if px.requires_grad:  # σ(x) − t from e = e^−|x|: σ is 1/(1 + e) for x ≥ 0, e/(1 + e)
+            # below; over the common 1 + e, so that σ(30) − 1 keeps its −e^−30 (as 1/(1 + e)
+            # − 1 it would be 0 in float32)
+            u = 1 - t
+            sigma_minus_t = xp.where(x >= 0, u - t * e, u * e - t) / (1 + e)
+            gx = _in_dtype(sigma_minus_t * scale, px.data.dtype)
+        if pt.requires_grad:
+            gt = _in_dtype(-x * scale, pt.data.dtype)
+        return gx, gt
 
 
 class RNNStep(Function):

@@ -322,13 +322,19 @@ def test_cross_entropy_layer_norm_and_embedding_match_pytorch(seed):
             ).sum()
             + (F.embedding(ids, tab) * ts.Tensor(w_emb.astype(dtype))).sum()
         )
-        out.backward()
-        assert out.dtype == dtype
-        np.testing.assert_allclose(out.item(), loss.item(), rtol=rtol, atol=rtol)
-        for t, r in zip(mine, ref, strict=True):
-            assert t.grad.dtype == dtype
-            scale = max(1.0, float(np.abs(r.grad.numpy()).max()))
-            np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
+        _assert_matches_torch(out, loss, mine, ref, dtype, rtol)
+
+
+def _assert_matches_torch(out, loss, mine, ref, dtype, rtol) -> None:
+    """After out.backward(): out's value and dtype, and each input's gradient (dtype, and
+    values to rtol, scaled by the largest), against PyTorch's loss and inputs `ref`."""
+    out.backward()
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.item(), loss.item(), rtol=rtol, atol=rtol)
+    for t, r in zip(mine, ref, strict=True):
+        assert t.grad.dtype == dtype
+        scale = max(1.0, float(np.abs(r.grad.numpy()).max()))
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -360,13 +366,7 @@ def test_clip_flatten_mse_and_binary_cross_entropy_match_pytorch(seed):
             + F.mse_loss(xt, tt)
             + F.binary_cross_entropy_with_logits(xt * 0.5, lt)
         )
-        out.backward()
-        assert out.dtype == dtype
-        np.testing.assert_allclose(out.item(), loss.item(), rtol=rtol, atol=rtol)
-        for t, r in zip(mine, ref, strict=True):
-            assert t.grad.dtype == dtype
-            scale = max(1.0, float(np.abs(r.grad.numpy()).max()))
-            np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=rtol, atol=rtol * scale)
+        _assert_matches_torch(out, loss, mine, ref, dtype, rtol)
 
 
 def test_clip_of_nan_and_at_the_bounds_matches_pytorch():

@@ -270,6 +270,24 @@ def test_steps_run_inside_scopes_with_the_seed_symbols(rng):
     assert "c" in {n.name for n in graph.nodes}
 
 
+@pytest.mark.parametrize("attention", [None, "additive"])
+def test_each_decoder_step_names_each_symbol_once(rng, attention):
+    # a picture (detail="symbols") labels nodes by name: two nodes "c_t" in one step (the
+    # context (B, 1, h) and its reshape to (B, h)) read as two different tensors, and the
+    # output layer's input [h_t^dec; c_t] was an unnamed "cat" among named nodes
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", attention)
+    src, lengths, tgt_in = batch(rng)
+    graph = ts.graph.trace(model(src, tgt_in, src_lengths=lengths).sum())
+    step = [n for n in graph.in_scope("decoder/t=2") if n.name]
+    names = [n.name for n in step]
+    assert len(names) == len(set(names)), sorted(names)
+    if attention is not None:
+        (c_t,) = [n for n in step if n.name == "c_t"]
+        assert c_t.shape == (src.shape[0], HID)
+        ops = {n.name: n.op for n in step}
+        assert ops.get("[h_t^dec; c_t]") == "cat", ops
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_arguments():
     with pytest.raises(ValueError, match="cell must be one of"):

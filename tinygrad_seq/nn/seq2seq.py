@@ -146,6 +146,7 @@ class Seq2Seq(Module):
             B = h_prev.shape[0]
             query = h_prev.reshape(B, 1, self.hidden)
             c_t, alpha_t = self.attention.attend(query, projected, h_enc, key_mask)
+            c_t.name = None  # (B, 1, h): one c_t a step in pictures, the (B, h) one below
             c = c_t.reshape(B, self.hidden)
             c.name = "c_t"
         # the decoder cell's input (not the seed's x_t, the source token the encoder reads)
@@ -157,7 +158,10 @@ class Seq2Seq(Module):
         else:
             state = h_t = self.decoder.step(dec_in, state, weights_T)
         h_t.name = "h_t^dec"
-        features = cat([h_t, c], axis=-1) if memory is not None else h_t  # [h_t^dec; c_t]
+        features = h_t
+        if memory is not None:  # W_o's input, Luong's [h_t^dec; c_t]
+            features = cat([h_t, c], axis=-1)
+            features.name = "[h_t^dec; c_t]"
         return state, features, alpha_t
 
     def _logits(self, features: Tensor) -> Tensor:

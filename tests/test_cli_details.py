@@ -335,7 +335,7 @@ def test_graph_says_which_steps_it_summarised(capsys, tmp_path):
         (["rnn", "--steps", "8", "--collapse", "2"], "(rnn t=2..5 summarised)"),
         (["rnn", "--steps", "7", "--collapse", "3"], None),  # one hidden step: drawn
         (["rnn", "--steps", "20", "--collapse", "0"], None),
-        (["attention", "--steps", "9", "--collapse", "3"], "(decoder t=3..5, encoder t=3..5"),
+        (["attention", "--steps", "9", "--collapse", "3"], "(encoder t=3..5, decoder t=3..5"),
         (["transformer", "--steps", "20"], None),  # positions, not steps: nothing hidden
     ):
         code, printed, err = run_cli(capsys, "graph", *argv, "--out", out)

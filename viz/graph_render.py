@@ -282,12 +282,13 @@ def _edge_norm(graph: Graph, src: int, dst: int, consumers: dict[int, list[int]]
 def collapsed_steps(graph: Graph, collapse: int | None) -> dict[str, list[int]]:
     """{unroll (scope group): the steps `collapse` hides in it}: all but the first and
     last `collapse` of each unroll, where that leaves more than one (a single hidden step
-    is drawn, not summarised). Empty for None or 0, or a graph without time steps."""
+    is drawn, not summarised), in the order the graph ran them (the encoder before the
+    decoder). Empty for None or 0, or a graph without time steps."""
     if not collapse:
         return {}
     return {
         group: steps[collapse:-collapse]
-        for group, steps in sorted(graph.steps().items())
+        for group, steps in graph.steps().items()
         if len(steps) > 2 * collapse + 1
     }
 

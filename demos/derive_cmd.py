@@ -51,7 +51,7 @@ class _Console:
 
 
 @click.command(name="derive")
-@click.argument("name", required=False, type=click.Choice(MODELS))
+@click.argument("name", required=False, type=click.Choice(MODELS, case_sensitive=False))
 @click.option(
     "--latex",
     "latex_path",

@@ -161,7 +161,7 @@ def build(model: str, steps: int) -> Built:
 
 
 @click.command("graph")
-@click.argument("model", type=click.Choice(list(BUILDERS)), metavar="MODEL")
+@click.argument("model", type=click.Choice(list(BUILDERS), case_sensitive=False), metavar="MODEL")
 @click.option(
     "--steps",
     "-T",

@@ -384,3 +384,11 @@ def test_graph_says_when_a_png_was_scaled_down_and_points_to_the_svg(capsys, tmp
         full_width // 2 + 1
     )
     assert f"scaled down to {full_width // 2} pixels" in stdout and "--out small.svg" in stdout
+
+
+@pytest.mark.numpy_only
+def test_graph_takes_the_model_name_as_the_seed_writes_it(capsys, tmp_path):
+    out = tmp_path / "g.dot"
+    code, stdout, err = run_cli(capsys, "graph", "LSTM", "--steps", "2", "--out", str(out))
+    assert code == 0, err
+    assert "C_t" in out.read_text()  # the LSTM's, not another model's

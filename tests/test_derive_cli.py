@@ -68,3 +68,10 @@ def test_the_commands_model_names_are_the_packages():
 
     assert derive_cmd.MODELS == tuple(symbolic.MODELS)
     assert set(derive_cmd.TITLES) == set(symbolic.MODELS)
+
+
+@pytest.mark.numpy_only
+def test_a_model_name_in_capitals_is_taken_as_the_seed_writes_it(capsys):
+    code, out, err = run(capsys, "RNN")  # the seed writes RNN, LSTM, GRU
+    assert code == 0, err
+    assert "[PASS] rnn." in out and "[FAIL]" not in out

@@ -113,3 +113,11 @@ def test_the_bptt_numbers_are_what_the_named_commands_draw():
     assert f"falls from {e(c20[19])} at C_20 (step t = 19) to {e(c0)} at the initial" in flat
     assert f"a factor of about {round(c20[19] / c0, -1):.0f}" in flat
     assert f"C_0 gets about {round(c0 / h0, -1):.0f} times the gradient the RNN's h_0" in flat
+
+
+@pytest.mark.numpy_only
+def test_the_own_cell_identity_example_prints_what_its_comments_say(capsys):
+    # SymPy proves the stated Jacobian, refuses the direct term alone, and the engine agrees
+    (block,) = [b for b in python_blocks() if "forget-only cell" in b]
+    exec(compile(block, "README own-cell block", "exec"), {})
+    assert capsys.readouterr().out.split() == ["True", "False", "True"]

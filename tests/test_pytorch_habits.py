@@ -255,3 +255,12 @@ def test_the_warning_stops_at_code_beside_numpys_own_folder(beside_numpy):
     with pytest.warns(UserWarning, match="no gradient flows back") as caught:
         exec(code, {"np": np, "W": W})
     assert [w.filename for w in caught] == [where]
+
+
+def test_the_warning_points_past_the_librarys_own_files_at_the_users_line():
+    # a loss given a list of graph tensors as its target converts it in functional.py:
+    # the warning names the user's call, not the library's line
+    W = ts.Tensor(np.ones(2), requires_grad=True)
+    with pytest.warns(UserWarning, match="no gradient flows back") as caught:
+        ts.F.mse_loss(ts.randn(2, 2), [W * 1.0, W * 2.0])
+    assert {w.filename for w in caught} == {__file__}

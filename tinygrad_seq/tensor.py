@@ -292,15 +292,17 @@ def _leaf(data, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return t
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _caller_outside_numpy() -> int:
     """The `stacklevel` that points a warning raised in Tensor.__array__ at the user's line,
-    past NumPy's own frames (np.stack calls np.asarray on each item) and this file's
-    (ts.Tensor([h1, h2]) converts its list with NumPy)."""
+    past NumPy's own frames (np.stack calls np.asarray on each item) and this package's
+    (ts.Tensor([h1, h2]) converts its list with NumPy, and so does F.mse_loss a target
+    given as a list)."""
     numpy_dir = os.path.dirname(np.__file__) + os.sep  # (not numpyro's, numpy_financial's)
     frame, level = sys._getframe(2), 2  # 1: __array__
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(numpy_dir) or frame.f_code.co_filename == __file__
-    ):
+    while frame is not None and frame.f_code.co_filename.startswith((numpy_dir, _PACKAGE_DIR)):
         frame, level = frame.f_back, level + 1
     return level
 

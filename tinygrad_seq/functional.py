@@ -143,16 +143,15 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
     return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index), logits)
 
 
-def _loss_operands(prediction, target, op: str) -> tuple[Tensor, Tensor]:
+def _loss_operands(prediction, target, op: str, what: str) -> tuple[Tensor, Tensor]:
     """(prediction, target) for a loss that compares them element by element: a float
-    prediction Tensor, and a target (Tensor, array, list) of exactly its shape on its
-    backend. Integer or boolean targets (labels) are read in the prediction's dtype; a
-    float target keeps its own, as in `prediction - target`."""
+    prediction Tensor (`what` names it: "predictions", "logits"), and a target (Tensor,
+    array, list) of exactly its shape on its backend. Integer or boolean targets (labels)
+    are read in the prediction's dtype; a float target keeps its own, as in
+    `prediction - target`."""
     prediction = _tensor(prediction, op)
     if prediction.dtype.kind != "f":
-        raise TypeError(
-            f"{op}: expected a float tensor of predictions (logits), got dtype {prediction.dtype}"
-        )
+        raise TypeError(f"{op}: expected a float tensor of {what}, got dtype {prediction.dtype}")
     try:
         target = prediction._lift(target)  # (an array or list, on the prediction's backend)
     except (TypeError, ValueError) as e:
@@ -183,7 +182,7 @@ def mse_loss(prediction: Tensor, target) -> Tensor:
     ValueError, not an (N, N) difference. Written with the primitives (sub, mul, mean),
     so the graph shows each step. A NaN in either makes the loss NaN (as in PyTorch).
     """
-    prediction, target = _loss_operands(prediction, target, "mse_loss")
+    prediction, target = _loss_operands(prediction, target, "mse_loss", "predictions")
     difference = prediction - target
     return (difference * difference).mean()
 
@@ -198,7 +197,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target) -> Tensor:
     loss NaN (as in PyTorch).
     """
     op = "binary_cross_entropy_with_logits"
-    logits, target = _loss_operands(logits, target, op)
+    logits, target = _loss_operands(logits, target, op, "logits")
     t = target.data
     low, high = float(t.min()), float(t.max())  # (NaN passes both tests: the loss says so)
     if low < 0.0 or high > 1.0:

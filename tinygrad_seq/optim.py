@@ -97,7 +97,7 @@ class Optimizer:
             raise TypeError(f"{who}: expected the dict of an optimizer's state_dict()")
         if state["optimizer"] != type(self).__name__:
             raise TypeError(
-                f"{who}: the state is a {state['optimizer']}'s, not a {type(self).__name__}'s"
+                f"{who}: the state is {state['optimizer']}'s, not {type(self).__name__}'s"
             )
         mine = {key for key in vars(self) if key != "params"}
         theirs = set(state) - {"optimizer"}

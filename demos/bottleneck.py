@@ -81,13 +81,14 @@ def attention_falls_note(attention, plain, lengths) -> str:
 
 def bottleneck_title(attention, plain) -> str:
     """The figure's title: what this run showed of the seed's claim, by the accuracies at the
-    shortest and the longest length (a fall or a lead of 10 points or less is none)."""
+    shortest and the longest length, and attention's from its best as `attention_falls_note`
+    measures it (a fall or a lead of 10 points or less is none)."""
     a, p = attention, plain
     if p[0] - p[-1] <= 0.1:
         return "Seq2seq: in this run the plain model's accuracy did not fall with input length"
     if a[-1] <= p[-1] + 0.1:
         return "Seq2seq: accuracy falls with input length; in this run attention did not ease it"
-    if a[0] - a[-1] <= 0.1:
+    if max(a) - a[-1] <= 0.1:
         return "Seq2seq: accuracy falls with input length; with attention it holds"
     return "Seq2seq: accuracy falls with input length; with attention it falls less"
 

@@ -256,7 +256,7 @@ def test_the_memory_and_bottleneck_texts_follow_their_numbers():
 
 
 def test_the_bottleneck_figure_title_says_what_the_run_showed():
-    from tinygrad_seq.demos.bottleneck import bottleneck_title
+    from tinygrad_seq.demos.bottleneck import attention_falls_note, bottleneck_title
 
     # seed 0 at the quick size: attention ends 23 points above the plain model, but falls too
     assert bottleneck_title([0.97, 0.99, 0.56], [0.97, 0.99, 0.33]).endswith(
@@ -271,6 +271,11 @@ def test_the_bottleneck_figure_title_says_what_the_run_showed():
     assert bottleneck_title([0.33, 0.23], [0.9, 0.0]).endswith("with attention it holds")
     # attention that holds, but at a level no higher than the plain model's end: no easing
     assert bottleneck_title([0.5, 0.45], [1.0, 0.4]).endswith("attention did not ease it")
+    # attention that fell from its best (as attention_falls_note measures it) did not hold,
+    # though it ends above where it started
+    a, p = [0.5, 0.95, 0.7], [0.9, 0.5, 0.2]
+    assert bottleneck_title(a, p).endswith("with attention it falls less")
+    assert "Attention's accuracy falls too, from 95%" in attention_falls_note(a, p, [2, 7, 12])
 
 
 def test_the_bottleneck_demo_titles_its_figure_and_words_a_plain_model_that_did_not_fall(

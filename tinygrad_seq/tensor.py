@@ -486,6 +486,12 @@ class Tensor:
         that requires grad it warns: a NumPy function (np.stack of a list of hidden states,
         say) returns a plain array, and a loss computed from it leaves the weights without
         gradients (PyTorch refuses it; `.numpy()` says plainly that the data is wanted)."""
+        if copy is False:  # NumPy 2's protocol: say so rather than copy anyway
+            raise ValueError(
+                "np.array(tensor, copy=False): a tensor's data always comes out as a copy "
+                "(so writing to it cannot change the tensor behind the graph's back); "
+                "tensor.data is the array itself"
+            )
         if self.requires_grad:
             warnings.warn(
                 "np.asarray(tensor) of a tensor that requires grad: NumPy gets its data "
@@ -493,12 +499,6 @@ class Tensor:
                 "ts.stack / ts.cat and the tensor's own ops to stay in the graph, or "
                 "tensor.numpy() (or .detach()) where the data is what you want",
                 stacklevel=_caller_outside_numpy(),
-            )
-        if copy is False:  # NumPy 2's protocol: say so rather than copy anyway
-            raise ValueError(
-                "np.array(tensor, copy=False): a tensor's data always comes out as a copy "
-                "(so writing to it cannot change the tensor behind the graph's back); "
-                "tensor.data is the array itself"
             )
         out = backend.to_numpy(self.data)
         return out if dtype is None else out.astype(dtype, copy=False)

@@ -810,3 +810,14 @@ def test_an_attribute_that_is_a_plain_tensor_may_be_replaced_by_anything():
     model.mask = np.zeros(3)
     model.mask = ts.Tensor(np.ones(2))
     assert model.mask.shape == (2,) and [n for n, _ in model.named_parameters()] == ["W", "b"]
+
+
+def test_a_submodule_replaced_by_something_not_a_module_is_refused():
+    model = ts.nn.MLP([2, 3, 2])
+    model.head = ts.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=r"MLP\.head is a submodule.*not a Module \(Tensor\)"):
+        model.head = ts.Tensor(np.ones((3, 2), dtype=np.float32))
+    model.head = ts.nn.Linear(3, 4)  # another module, or None, is taken
+    assert "head.W" in dict(model.named_parameters())
+    model.head = None
+    assert not any(name.startswith("head.") for name, _ in model.named_parameters())

@@ -338,6 +338,14 @@ class Module:
                 f"again), or write the new values into its array: model.{key}.data[...] = "
                 "new_values"
             )
+        if isinstance(self.__dict__.get(key), Module) and not (
+            value is None or isinstance(value, Module)
+        ):  # (likewise a submodule replaced by a Tensor: its weights would drop out)
+            raise TypeError(
+                f"{type(self).__name__}.{key} is a submodule: assigning it a value that is "
+                f"not a Module ({type(value).__name__}) would leave its weights out of "
+                "parameters(), optimizers and save. Assign a Module (or None)"
+            )
         object.__setattr__(self, key, value)
 
     # -------------------------------------------------------------- walking the tree

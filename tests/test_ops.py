@@ -390,6 +390,8 @@ def test_clip_keeps_the_dtype_and_clips_integers_as_integers():
     assert clipped.dtype == np.int16 and np_of(clipped.data).tolist() == [0, 4, 5]
     assert ts.Tensor(2.0).clip(max=1).shape == ()
     assert x32.clip(np.float64(1.0), np.array(3)).numpy().tolist() == [1.0, 2.0, 3.0]
+    zero_d = ids.clip(np.array(0), np.array(5))  # 0-d integer arrays: numbers, as 0 and 5
+    assert zero_d.dtype == np.int16 and np_of(zero_d.data).tolist() == [0, 4, 5]
 
 
 @pytest.mark.parametrize(

@@ -162,13 +162,13 @@ def _loss_operands(prediction, target, op: str, what: str) -> tuple[Tensor, Tens
         raise TypeError(f"{op}: expected real-number targets, got dtype {target.dtype}")
     if tuple(target.shape) != tuple(prediction.shape):  # a broadcast would pair every
         raise ValueError(  # prediction with every target, silently: (N, 1) − (N,) is (N, N)
-            f"{op}: prediction {tuple(prediction.shape)} and target {tuple(target.shape)} "
+            f"{op}: {what} {tuple(prediction.shape)} and target {tuple(target.shape)} "
             "must have the same shape (they are compared element by element, not "
             "broadcast); reshape one of them"
         )
     if prediction.size == 0:
         raise ValueError(
-            f"{op}: prediction and target of shape {tuple(prediction.shape)} have no "
+            f"{op}: {what} and target of shape {tuple(prediction.shape)} have no "
             "elements: the mean of no losses is undefined"
         )
     return prediction, target

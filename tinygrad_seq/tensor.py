@@ -1188,6 +1188,8 @@ def _clip_bound(bound, name: str, dtype: np.dtype):
             f"clip: {name} must be a number or None, got {type(bound).__name__}; for bounds "
             "that vary by element use ts.maximum(x, low) or ts.where"
         )
+    if isinstance(bound, np.ndarray):  # a 0-d array: its number (an int stays an int)
+        bound = bound.item()
     if (
         dtype.kind not in "fc"
         and isinstance(bound, int | np.integer)

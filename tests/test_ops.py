@@ -165,7 +165,9 @@ def test_reductions_take_a_list_of_axes_and_0d_tensors_any_axis(rng):
             assert getattr(ts.Tensor(2.5), method)(axis=axis).item() == 2.5
 
 
-@pytest.mark.parametrize("method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax"])
+@pytest.mark.parametrize(
+    "method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax", "log1p", "expm1", "gelu"]
+)
 def test_elementwise_and_softmax_on_0d_tensors(method):
     # NumPy returns 0-d results as scalars, which an op must not try to write into
     x = ts.Tensor(np.float64(0.3), requires_grad=True)
@@ -174,7 +176,9 @@ def test_elementwise_and_softmax_on_0d_tensors(method):
     assert ts.gradcheck(lambda t: getattr(t, method)() * t, x)
 
 
-@pytest.mark.parametrize("method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax"])
+@pytest.mark.parametrize(
+    "method", ["sigmoid", "softmax", "tanh", "exp", "log_softmax", "log1p", "expm1", "gelu"]
+)
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.bool_])
 def test_float_ops_on_integer_tensors_give_numpys_float(method, dtype):
     # integers get no gradient, but the forward works as NumPy's ufuncs do, in the float
@@ -188,6 +192,9 @@ def test_float_ops_on_integer_tensors_give_numpys_float(method, dtype):
         "tanh": np.tanh(float_data),
         "exp": np.exp(float_data),
         "log_softmax": float_data - np.log(np.exp(float_data).sum(-1, keepdims=True)),
+        "log1p": np.log1p(float_data),
+        "expm1": np.expm1(float_data),
+        "gelu": _gelu_tanh(float_data),
     }[method]
     assert y.dtype.kind == "f"
     np.testing.assert_allclose(np_of(y), expected, rtol=1e-2 if y.dtype == np.float16 else 1e-7)
@@ -274,7 +281,22 @@ UNARY = {
     "abs": (lambda x: x.abs(), np.sign),
     "clone": (lambda x: x.clone(), np.ones_like),
     "clip": (lambda x: x.clip(-0.8, 1.2), lambda x: ((x >= -0.8) & (x <= 1.2)).astype(float)),
+    "log1p": (lambda x: x.log1p(), lambda x: 1 / (1 + x)),
+    "expm1": (lambda x: x.expm1(), np.exp),
+    "gelu": (lambda x: x.gelu(), lambda x: _gelu_tanh_slope(x)),
 }
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def _gelu_tanh_slope(x, h=1e-6):
+    """gelu's slope by central differences of the NumPy formula (a check on the op's
+    hand-derived backward that shares none of its algebra)."""
+    return (_gelu_tanh(x + h) - _gelu_tanh(x - h)) / (2 * h)
+
+
 UNARY_NUMPY = {
     "neg": np.negative,
     "exp": np.exp,
@@ -286,13 +308,16 @@ UNARY_NUMPY = {
     "abs": np.abs,
     "clone": np.copy,
     "clip": lambda x: np.clip(x, -0.8, 1.2),
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "gelu": _gelu_tanh,
 }
 
 
 @pytest.mark.parametrize("op", sorted(UNARY))
 def test_unary_op_forward_and_gradient(op, rng):
     fn, derivative = UNARY[op]
-    x = positive(rng, 3, 4) if op in ("log", "sqrt") else away_from_zero(rng, 3, 4)
+    x = positive(rng, 3, 4) if op in ("log", "sqrt", "log1p") else away_from_zero(rng, 3, 4)
     out = fn(x)
     assert out.op == op and out.parents == (x,)
     np.testing.assert_allclose(out.numpy(), UNARY_NUMPY[op](x.numpy()), rtol=1e-12)
@@ -300,7 +325,8 @@ def test_unary_op_forward_and_gradient(op, rng):
     g = rng.standard_normal((3, 4))
     x.grad = None
     fn(x).backward(g)
-    np.testing.assert_allclose(np_of(x.grad), g * derivative(x.numpy()), rtol=1e-10)
+    rtol = 1e-8 if op == "gelu" else 1e-10  # (gelu's reference slope: a central difference)
+    np.testing.assert_allclose(np_of(x.grad), g * derivative(x.numpy()), rtol=rtol)
 
 
 def test_relu_of_infinities_and_nan_is_max_of_x_and_0():

@@ -1,6 +1,6 @@
-"""min, var, argmax, squeeze, unsqueeze, clone, zeros_like and ones_like: each checked
-against NumPy and, where it has a gradient, gradient-checked in float64 here; and what the
-reductions say about an empty axis."""
+"""min, var, std, argmax, squeeze, unsqueeze, clone, astype, zeros_like and ones_like: each
+checked against NumPy and, where it has a gradient, gradient-checked in float64 here; and
+what the reductions say about an empty axis."""
 
 from __future__ import annotations
 
@@ -35,6 +35,169 @@ def test_tied_minima_share_the_gradient():
 def test_var_divides_by_n_as_numpy_does():
     x = ts.Tensor(np.array([1.0, 2.0, 3.0, 4.0]))
     assert x.var().item() == pytest.approx(1.25)  # PyTorch's unbiased var: 5/3
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+@pytest.mark.parametrize("correction", [0, 1, 0.5, 2])
+@pytest.mark.parametrize(
+    "axis, keepdims", [(None, False), (0, False), (-1, True), ((0, 2), False), ((2, 0), True)]
+)
+def test_var_and_std_with_a_correction_match_numpy_and_gradcheck(
+    rng, method, correction, axis, keepdims
+):
+    x = f64(rng, 3, 4, 3)
+    expected = getattr(np, method)(x.numpy(), axis=axis, keepdims=keepdims, ddof=correction)
+    out = getattr(x, method)(axis, keepdims, correction=correction)
+    assert out.op == method and out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    assert ts.gradcheck(lambda x: getattr(x, method)(axis, keepdims, correction=correction), x)
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_var_and_std_of_a_broadcast_sum_gradcheck_both_inputs(rng, method):
+    x, y = f64(rng, 2, 3, 4), f64(rng, 3, 1)
+    assert ts.gradcheck(lambda x, y: getattr(x + y, method)(axis=(0, 2), correction=1), x, y)
+
+
+def test_var_by_hand_and_its_gradient_2_x_minus_mean_over_n_minus_1():
+    x = ts.Tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    v = x.var(correction=1)
+    assert v.item() == pytest.approx(5 / 3)  # PyTorch's default
+    v.backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), [-1.0, -1 / 3, 1 / 3, 1.0])
+    assert x.var(ddof=1).item() == pytest.approx(5 / 3)  # NumPy's name for it
+    assert x.std(correction=1).item() == pytest.approx(np.sqrt(5 / 3))
+
+
+def test_std_of_equal_elements_is_0_with_gradient_0_not_nan():
+    x = ts.Tensor(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]]), requires_grad=True)
+    s = x.std(axis=1, correction=1)
+    np.testing.assert_allclose(s.numpy(), [0.0, 1.0])
+    s.sum().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), [[0, 0, 0], [-0.5, 0, 0.5]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_var_and_std_keep_a_float_dtype_and_float16_does_not_overflow(method, dtype):
+    x = ts.Tensor((np.arange(4096) % 7 * 60.0).astype(dtype), requires_grad=True)
+    out = getattr(x, method)(correction=1)
+    assert out.dtype == dtype
+    expected = getattr(np, method)(np.arange(4096) % 7 * 60.0, ddof=1)
+    np.testing.assert_allclose(out.item(), expected, rtol=1e-3)  # (Σ (x − μ)² ≈ 5e6 > 65504)
+    out.backward()
+    assert x.grad.dtype == dtype and np.isfinite(ts.backend.to_numpy(x.grad)).all()
+
+
+def test_var_and_std_of_integers_are_float64_as_numpys():
+    x = ts.Tensor(np.array([1, 2, 4], np.int32))
+    assert x.var().dtype == x.std().dtype == np.float64
+    np.testing.assert_allclose(x.std(correction=1).item(), np.std([1, 2, 4], ddof=1))
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_a_correction_that_leaves_no_degrees_of_freedom_is_refused(method):
+    x = ts.Tensor(np.ones((2, 1)), requires_grad=True)
+    with pytest.raises(
+        ValueError,
+        match=rf"^{method}: correction=1 leaves n − correction = 0 for the 1 element reduced "
+        r"into each result \(tensor of shape \(2, 1\), axis=1\); it must be > 0",
+    ):
+        getattr(x, method)(axis=1, correction=1)
+    with pytest.raises(ValueError, match="n − correction = -1 for the 2 elements"):
+        getattr(x, method)(correction=3)
+    assert getattr(x, method)(axis=0, correction=1).shape == (1,)  # 2 elements: fine
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_var_and_std_answer_pytorchs_and_numpys_spellings(method):
+    x = ts.Tensor(np.arange(6.0).reshape(2, 3))
+    fn = getattr(x, method)
+    with pytest.raises(
+        TypeError,
+        match=rf"^{method}: unbiased= is PyTorch's older name: "
+        r"write correction=1",
+    ):
+        fn(unbiased=True)
+    with pytest.raises(TypeError, match="write correction=0"):
+        fn(unbiased=False)
+    with pytest.raises(TypeError, match=rf"^{method}: give correction= or NumPy's ddof=, not both"):
+        fn(ddof=1, correction=1)
+    with pytest.raises(TypeError, match=rf"^{method}: dim= is PyTorch's name for NumPy's axis="):
+        fn(dim=1, correction=1)
+    with pytest.raises(TypeError, match=rf"^{method}: correction must be a number"):
+        fn(correction="1")
+    with pytest.raises(ValueError, match=rf"^{method}: correction must be a finite number"):
+        fn(correction=float("nan"))
+    np.testing.assert_allclose(
+        fn(axis=1, ddof=1).numpy(),
+        getattr(np, method)(np.arange(6.0).reshape(2, 3), axis=1, ddof=1),
+    )
+
+
+# ------------------------------------------------------------------ astype
+@pytest.mark.parametrize(
+    "source, target", [(np.float64, np.float32), (np.float32, np.float64), (np.float32, np.float16)]
+)
+def test_astype_between_floats_is_recorded_and_casts_the_gradient_back(rng, source, target):
+    x = ts.Tensor(rng.standard_normal((2, 3)).astype(source), requires_grad=True)
+    y = x.astype(target)
+    assert y.dtype == target and y.op == "astype" and y.parents == (x,)
+    np.testing.assert_array_equal(y.numpy(), x.numpy().astype(target))
+    (y * y).sum().backward()
+    assert x.grad.dtype == source
+    expected = (2 * x.numpy().astype(target)).astype(source)
+    np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), expected)
+
+
+def test_astype_gradcheck_through_float32_and_back(rng):
+    # float32 rounds each value to ~6e-8: differences over steps of 1e-3 see the slope
+    x = f64(rng, 3, 2)
+    assert ts.gradcheck(
+        lambda x: x.astype(np.float32).tanh().double() * x, x, eps=1e-3, atol=1e-3, rtol=1e-3
+    )
+
+
+def test_float_and_double_and_the_same_dtype_returns_the_tensor_itself(rng):
+    x = f64(rng, 2)
+    assert x.double() is x and x.astype("float64") is x  # as PyTorch's .double()
+    f = x.float()
+    assert f.dtype == np.float32 and f.op == "astype" and f.double().dtype == np.float64
+
+
+@pytest.mark.parametrize("target", [np.int64, np.int8, np.bool_])
+def test_astype_to_integers_or_bool_carries_no_gradient(target):
+    x = ts.Tensor(np.array([-1.7, 0.0, 2.9]), requires_grad=True)
+    y = x.astype(target)
+    assert y.dtype == target and not y.requires_grad and y.is_leaf
+    np.testing.assert_array_equal(y.numpy(), np.array([-1.7, 0.0, 2.9]).astype(target))
+    back = y.astype(np.float64)  # integers made float again: a constant, no gradient
+    assert back.dtype == np.float64 and not back.requires_grad
+
+
+def test_astype_refuses_what_a_cast_would_garble_and_what_is_not_a_dtype():
+    with pytest.raises(ValueError, match="^astype: cannot make a tensor of int64 .* NaN or inf"):
+        ts.Tensor(np.array([1.0, np.nan])).astype(np.int64)
+    with pytest.raises(OverflowError, match="^astype: .*the value 300.0, and int8 holds"):
+        ts.Tensor(np.array([300.0])).astype(np.int8)
+    with pytest.raises(TypeError, match="^astype: cannot make a tensor of complex128"):
+        ts.Tensor([1.0]).astype(complex)
+    with pytest.raises(TypeError, match="^astype: a tensor holds bool, integer or float"):
+        ts.Tensor([1.0]).astype(str)
+    with pytest.raises(TypeError, match=r"^astype: expected a dtype \(np.float32"):
+        ts.Tensor([1.0]).astype("flaot32")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, "float32", "int64"])
+def test_to_a_dtype_says_to_write_astype(dtype):
+    x = ts.Tensor([1.0], requires_grad=True)
+    with pytest.raises(
+        TypeError,
+        match=r"to\(.*\): to\(\) moves a tensor to a backend .* "
+        r"write x\.astype\(",
+    ):
+        x.to(dtype)
+    assert x.to("numpy").dtype == x.dtype  # a backend still moves it
 
 
 def test_argmax_is_numpys_without_a_gradient(rng):
@@ -139,6 +302,7 @@ def test_zeros_like_and_ones_like_take_shape_dtype_and_backend(factory, value, b
 _UNDEFINED_ON_EMPTY = [
     ("mean", "the mean of no numbers is undefined"),
     ("var", "the variance of no numbers is undefined"),
+    ("std", "the standard deviation of no numbers is undefined"),
     ("max", "the max of no numbers is undefined"),
     ("min", "the min of no numbers is undefined"),
     ("argmax", "no element can be the largest"),
@@ -163,7 +327,7 @@ def test_reducing_an_empty_axis_is_refused_where_the_result_is_undefined(method,
     assert getattr(x, method)(axis=0).shape == (0,)
 
 
-@pytest.mark.parametrize("method, why", _UNDEFINED_ON_EMPTY[:4])
+@pytest.mark.parametrize("method, why", _UNDEFINED_ON_EMPTY[:5])
 def test_the_empty_axis_is_found_among_several_and_named_alike_however_given(method, why):
     x = ts.Tensor(np.ones((3, 0)))
     # axis 0 has elements, axis 1 none; a list of axes reads as the tuple, and an axis is

@@ -1,7 +1,7 @@
 """Functions of tensors: softmax, log_softmax, cross-entropy, binary cross-entropy with
 logits and layer norm (each one fused, gradient-checked op in ops.py), mse_loss (written with
-the primitives), dropout, embedding, masks, the relu/sigmoid/tanh aliases and the fused
-rnn_step. Imported as ``ts.functional`` and ``ts.F``.
+the primitives), dropout, embedding, masks, the relu/sigmoid/tanh aliases, gelu and the
+fused rnn_step. Imported as ``ts.functional`` and ``ts.F``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "relu",
     "sigmoid",
     "tanh",
+    "gelu",
     "rnn_step",
 ]
 
@@ -68,6 +69,18 @@ def sigmoid(x: Tensor) -> Tensor:
 def tanh(x: Tensor) -> Tensor:
     """tanh(x), elementwise (the same as x.tanh())."""
     return _tensor(x, "tanh").tanh()
+
+
+def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
+    """GELU in its tanh form, elementwise (the same as x.gelu()):
+
+        gelu(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+
+    PyTorch's gelu(x, approximate="tanh"), one fused node. The exact x Φ(x) (PyTorch's
+    default, approximate="none") needs erf, which NumPy lacks; rather than an
+    approximation under the name "exact" it is refused with a ValueError. The two differ
+    by at most ~4.7e-4 (near x = ±2.7)."""
+    return _tensor(x, "gelu").gelu(approximate)
 
 
 def rnn_step(h: Tensor, x: Tensor, W: Tensor, U: Tensor, b: Tensor) -> Tensor:

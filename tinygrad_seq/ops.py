@@ -17,6 +17,8 @@ accept; module-level calls (``zeros``, ``where``, ``add.at``) ask
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _mkl, _native
@@ -40,6 +42,7 @@ reciprocal = np.reciprocal
 maximum = np.maximum
 minimum = np.minimum
 log1p = np.log1p
+expm1 = np.expm1
 
 
 # ------------------------------------------------------------------ elementwise, binary
@@ -266,6 +269,27 @@ class ToBackend(Function):
         return (to_backend(g, self.source),)
 
 
+class Cast(Function):
+    """x as another float dtype (`x.astype(dtype)`); its gradient is cast back to x's."""
+
+    __slots__ = ("dtype", "source")
+    saves_arrays = False  # (only the two dtypes)
+    op_name = "astype"
+    elementwise = True
+    may_broadcast = False
+    fresh_grads = True  # astype makes a new array
+
+    def __init__(self, dtype) -> None:
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.source = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):  # the same values, rounded: the gradient passes through, in x's dtype
+        return (g.astype(self.source),)
+
+
 class Exp(Function):
     """eˣ, elementwise."""
 
@@ -446,6 +470,66 @@ class Abs(Function):
 
     def backward(self, g):  # ∂|x|/∂x = sign(x) (0 at 0)
         return (g * np.sign(self.saved),)
+
+
+class Log1p(Function):
+    """ln(1 + x), elementwise, exact for small x (where 1 + x would round x away)."""
+
+    __slots__ = ()
+    op_name = "log1p"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        self.saved = x
+        return log1p(x)
+
+    def backward(self, g):  # ∂ln(1 + x)/∂x = 1/(1 + x)
+        return (g / (1 + self.saved),)
+
+
+class Expm1(Function):
+    """eˣ − 1, elementwise, exact for small x (where eˣ − 1 would cancel to few digits)."""
+
+    __slots__ = ()
+    op_name = "expm1"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        out = expm1(x)
+        self.saved = out
+        return out
+
+    def backward(self, g):  # ∂(eˣ − 1)/∂x = eˣ = out + 1
+        return (g * (self.saved + 1),)
+
+
+# GELU's tanh form (Hendrycks & Gimpel): ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+_GELU_SCALE = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class GeluTanh(Function):
+    """gelu(x) ≈ ½ x (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³), elementwise: the tanh
+    approximation of x Φ(x) (PyTorch's gelu(x, approximate="tanh"))."""
+
+    __slots__ = ()
+    op_name = "gelu"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        x = _as_float(x)  # (an integer x: the float NumPy's tanh gives it)
+        u = (x + _GELU_CUBIC * (x * x * x)) * _GELU_SCALE
+        t = tanh(u)
+        self.saved = (x, t)
+        return 0.5 * x * (1 + t)
+
+    def backward(self, g):  # ½ (1 + t) + ½ x (1 − t²) ∂u/∂x, ∂u/∂x = √(2/π) (1 + 3·0.044715 x²)
+        x, t = self.saved
+        du = _GELU_SCALE * (1 + (3 * _GELU_CUBIC) * (x * x))
+        return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
 
 
 class Clip(Function):
@@ -658,6 +742,14 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced_count(shape: tuple[int, ...], axis) -> int:
+    """How many elements each output element of a reduction over `axis` gathers."""
+    n = 1
+    for a in _normalize_axis(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
 def _reduced_infs(fn, out, inputs) -> bool:
     """carries_infs for a reduction over fn.axis: an inf in an output element is carried
     only when the elements reduced into it held one (a −inf in one row does not explain an
@@ -721,6 +813,74 @@ class Mean(Function):
         else:
             g = g / n
         return (array_module(g).broadcast_to(g, shape),)
+
+
+class Var(Function):
+    """The variance of x over `axis` (all axes if None): Σ (x − μ)² / (n − correction),
+    μ the mean; keeping the axes as size-1 axes if `keepdims`. correction 0 divides by n
+    (NumPy's default), 1 by n − 1 (PyTorch's); the caller checks that n − correction > 0."""
+
+    __slots__ = ("axis", "keepdims", "correction")
+    op_name = "var"
+    may_broadcast = False
+
+    def __init__(self, axis=None, keepdims: bool = False, correction: float = 0) -> None:
+        self.axis, self.keepdims, self.correction = axis, keepdims, correction
+
+    carries_infs = _reduced_infs  # (under detect_anomaly)
+
+    def _moments(self, x):
+        """(x − μ, n − correction, the variance with the reduced axes kept)."""
+        if x.dtype.kind != "f":  # integers and booleans: in float64, as NumPy's var
+            x = x.astype(np.float64)
+        n = _reduced_count(x.shape, self.axis)
+        wide = x.astype(np.float32) if x.dtype.itemsize < 4 else x  # float16: its sums
+        centred = wide - wide.mean(axis=self.axis, keepdims=True)  # overflow past 65504
+        dof = n - self.correction
+        var = (centred * centred).sum(axis=self.axis, keepdims=True) / dof
+        return centred, dof, var
+
+    def _out(self, kept, dtype):
+        """A reduced result with the axes kept, as the caller asked, in `dtype`."""
+        if not self.keepdims:
+            kept = kept.reshape(()) if self.axis is None else kept.squeeze(axis=self.axis)
+        return kept.astype(dtype, copy=False)
+
+    def forward(self, x):
+        centred, dof, var = self._moments(x)
+        self.saved = (centred, dof, x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
+        return self._out(var, self.saved[2])
+
+    def backward(self, g):  # ∂var/∂x = 2 (x − μ) / (n − correction)
+        centred, dof, dtype = self.saved
+        g = g.reshape(_keepdims_shape(centred.shape, _normalize_axis(self.axis, centred.ndim)))
+        gx = centred * (2 / dof)
+        gx *= g
+        return (gx.astype(dtype, copy=False),)
+
+
+class Std(Var):
+    """The standard deviation of x over `axis`: √var, var as in Var. Where it is 0 (all
+    the elements equal) its gradient is 0, as PyTorch's, not 0 · ∞ = NaN."""
+
+    __slots__ = ()
+    op_name = "std"
+
+    def forward(self, x):
+        centred, dof, var = self._moments(x)
+        std = sqrt(var)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        self.saved = (centred, dof, std, dtype)
+        return self._out(std, dtype)
+
+    def backward(self, g):  # ∂σ/∂x = (x − μ) / ((n − correction) σ), 0 where σ = 0
+        centred, dof, std, dtype = self.saved
+        g = g.reshape(std.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):  # σ = 0: selected away below
+            ratio = g / (dof * std)
+        scale = array_module(centred).where(std == 0, ratio.dtype.type(0), ratio)
+        gx = centred * scale
+        return (gx.astype(dtype, copy=False),)
 
 
 class Max(Function):

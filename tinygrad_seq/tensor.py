@@ -7,6 +7,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import os
@@ -535,12 +536,40 @@ class Tensor:
         back through it, to this tensor's backend. A leaf's copy is a leaf of its own, with
         the same requires_grad (a weight moved to the GPU is a weight there: its gradient
         lands on the copy, not on this tensor)."""
+        _refuse_a_dtype(backend_name)
         if self._ctx is None:
             return _leaf(backend.to_backend(self.data, backend_name), self.requires_grad, self.name)
         backend.module(backend_name)  # an unknown or unusable name: the backend's own error
         moved = _apply1(ops.ToBackend(backend_name), self)
         moved.name = self.name
         return moved
+
+    def astype(self, dtype) -> Tensor:
+        """This tensor's values in `dtype` (NumPy's astype; PyTorch's `.to(dtype)`).
+
+        To a float dtype the cast is recorded: the gradient flows back through it, cast
+        to this tensor's dtype (a float64 weight used in float32 gets a float64 gradient).
+        To an integer or bool dtype the result carries no gradient (floats are truncated
+        toward 0; NaN, inf or a value the dtype cannot hold is an error, not wrapped
+        around). To this tensor's own dtype it returns this tensor, as PyTorch's does."""
+        dt = _cast_target(dtype, "astype")
+        if dt == self.data.dtype:
+            return self
+        if dt.kind == "f":
+            return _apply1(ops.Cast(dt), self)
+        try:
+            _check_fits(self.data, dt, self.data)
+        except (OverflowError, ValueError) as e:
+            raise type(e)(f"astype: {e}") from None
+        return _leaf(_cast(self.data, dt))
+
+    def float(self) -> Tensor:
+        """This tensor as float32: `astype("float32")` (recorded, as PyTorch's .float())."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """This tensor as float64: `astype("float64")` (recorded, as PyTorch's .double())."""
+        return self.astype(np.float64)
 
     def retain_grad(self) -> None:
         """Keep this computed tensor's gradient in `.grad` at every later backward pass
@@ -929,6 +958,20 @@ class Tensor:
         """|x|, elementwise (gradient sign(x), 0 at 0)."""
         return _apply1(ops.Abs(), self)
 
+    def log1p(self) -> Tensor:
+        """ln(1 + x), elementwise, exact where x is tiny (as (1 + x).log() is not)."""
+        return _apply1(ops.Log1p(), self)
+
+    def expm1(self) -> Tensor:
+        """eˣ − 1, elementwise, exact where x is tiny (as x.exp() − 1 is not)."""
+        return _apply1(ops.Expm1(), self)
+
+    def gelu(self, approximate: str = "tanh") -> Tensor:
+        """GELU, x Φ(x), in its tanh form: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))),
+        elementwise; see ts.F.gelu (only approximate="tanh" is offered)."""
+        _check_gelu(approximate)
+        return _apply1(ops.GeluTanh(), self)
+
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (NumPy's and PyTorch's names)
         """x limited to [min, max], elementwise (NumPy's clip; None leaves that side open).
 
@@ -1003,17 +1046,42 @@ class Tensor:
             return Tensor(xp.asarray(xp.min(self.data, axis=checked, keepdims=keepdims)))
         return -((-self).max(axis, keepdims))
 
-    def var(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Variance over `axis`: mean((x − mean(x))²), dividing by n (NumPy's default;
-        PyTorch's divides by n − 1). Written with the ops it is made of. Over an empty
-        axis, a ValueError, as the mean."""
-        if misnamed:
-            raise _misnamed("var", misnamed)
-        axis = _check_axis(axis, self.shape, "var")
+    def var(self, axis=None, keepdims: bool = False, correction: float = 0, **misnamed) -> Tensor:
+        """Variance over `axis`: Σ (x − mean(x))² / (n − correction), n the number of
+        elements reduced. `correction` 0 (the default) divides by n, as NumPy's var; 1
+        divides by n − 1, PyTorch's default (torch.var's `correction=1`, or NumPy's ddof=1,
+        which is taken too). Where n − correction ≤ 0 (one element with correction=1) it is
+        a ValueError, where PyTorch gives nan or inf with a warning; over an empty axis a
+        ValueError, as the mean."""
+        correction = _correction("var", correction, misnamed)
+        return self._spread(ops.Var, "var", "the variance", axis, keepdims, correction)
+
+    def std(self, axis=None, keepdims: bool = False, correction: float = 0, **misnamed) -> Tensor:
+        """Standard deviation over `axis`: √var(axis, keepdims, correction), var as in
+        `var` (the default divides by n, as NumPy's std; PyTorch's std by n − 1: pass
+        correction=1). Where all the elements reduced are equal it is 0 and so is its
+        gradient, as in PyTorch (not √'s 0 · ∞ = nan)."""
+        correction = _correction("std", correction, misnamed)
+        return self._spread(ops.Std, "std", "the standard deviation", axis, keepdims, correction)
+
+    def _spread(self, op, name: str, what: str, axis, keepdims, correction: float) -> Tensor:
+        """var or std (`op`) over `axis`, after checking the arguments."""
+        if keepdims is not False and keepdims is not True:
+            keepdims = as_bool(keepdims, f"{name}: keepdims")
+        axis = _check_axis(axis, self.shape, name)
         if not self.data.size:
-            _refuse_empty(axis, self.shape, "var", "the variance of no numbers is undefined")
-        centred = self - self.mean(axis, keepdims=True)
-        return (centred * centred).mean(axis, keepdims)
+            _refuse_empty(axis, self.shape, name, f"{what} of no numbers is undefined")
+        n = 1
+        for a in range(self.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,):
+            n *= self.shape[a]
+        if n - correction <= 0:
+            raise ValueError(
+                f"{name}: correction={correction!r} leaves n − correction = {n - correction!r} "
+                f"for the {n} element{'s' if n != 1 else ''} reduced into each result (tensor "
+                f"of shape {tuple(self.shape)}, axis={axis!r}); it must be > 0 (PyTorch gives "
+                "nan or inf here): reduce over more elements, or pass correction=0"
+            )
+        return _apply1(op(axis, keepdims, correction), self)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False, **misnamed) -> Tensor:
         """Index of the largest element (over the flattened tensor by default, as NumPy's;
@@ -1227,6 +1295,74 @@ def _misnamed(op: str, given: dict, takes: tuple[str, ...] = ("axis", "keepdims"
     are = "are PyTorch's names" if len(given) > 1 else "is PyTorch's name"
     return TypeError(
         f"{op}: {ours} {are} for NumPy's {numpys}, which tinygrad_seq takes: write {write}"
+    )
+
+
+def _correction(op: str, correction, misnamed: dict) -> float:
+    """var's and std's `correction` as a number, NumPy's ddof= taken as its other name;
+    PyTorch's older unbiased= answered with correction=, other keywords by _misnamed."""
+    if "ddof" in misnamed and "out" not in misnamed:  # (np.var(tensor) passes out= too)
+        if correction != 0:
+            raise TypeError(f"{op}: give correction= or NumPy's ddof=, not both")
+        correction = misnamed.pop("ddof")
+    if "unbiased" in misnamed and "out" not in misnamed:
+        unbiased = misnamed["unbiased"]
+        raise TypeError(
+            f"{op}: unbiased= is PyTorch's older name: write correction="
+            f"{1 if unbiased else 0} (1 divides by n − 1, 0 by n)"
+        )
+    if misnamed:
+        raise _misnamed(op, misnamed)
+    if isinstance(correction, int | np.integer) and not isinstance(correction, bool):
+        return int(correction)
+    value = as_float(correction, f"{op}: correction", "a number (0 divides by n, 1 by n − 1)")
+    if not math.isfinite(value):
+        raise ValueError(f"{op}: correction must be a finite number, got {correction!r}")
+    return value
+
+
+def _check_gelu(approximate) -> None:
+    """A clear error for a gelu form that is not offered (see ts.F.gelu)."""
+    if approximate == "tanh":
+        return
+    if approximate == "none":
+        raise ValueError(
+            'gelu: approximate="none" (x Φ(x) with the exact erf, PyTorch\'s default) is not '
+            "offered: NumPy has no erf, and the engine ships none of its own rather than an "
+            'approximation labelled exact. Use approximate="tanh" (PyTorch\'s '
+            'gelu(x, approximate="tanh"); within ~5e-4 of the exact form)'
+        )
+    raise ValueError(f'gelu: approximate must be "tanh", got {approximate!r}')
+
+
+def _cast_target(dtype, op: str) -> np.dtype:
+    """`dtype` as a NumPy dtype a tensor may hold (bool, integer or float), or a clear error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"{op}: expected a dtype (np.float32, 'float64', 'int64', ...), got "
+            f"{type(dtype).__name__} {dtype!r}"
+        ) from None
+    if dt.kind == "c":
+        raise TypeError(f"{op}: " + _COMPLEX.format(what=f"a tensor of {dt}"))
+    if dt.kind not in "biuf":
+        raise TypeError(f"{op}: a tensor holds bool, integer or float numbers, not {dt}")
+    return dt
+
+
+def _refuse_a_dtype(name) -> None:
+    """to() takes a backend; a dtype there (PyTorch's .to(torch.float64) habit) gets a
+    TypeError saying to write astype."""
+    if isinstance(name, str) and name.strip().lower() in backend.BACKENDS:
+        return
+    try:
+        dt = np.dtype(name)
+    except (TypeError, ValueError):
+        return  # not a dtype either: the backend's own error names the choices
+    raise TypeError(
+        f"to({name!r}): to() moves a tensor to a backend ('numpy' or 'cupy'); for the dtype "
+        f"{dt} write x.astype({dt.name!r}) (or .float(), .double())"
     )
 
 

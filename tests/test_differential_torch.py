@@ -409,3 +409,53 @@ def test_shapes_pytorch_refuses_are_refused_with_a_clear_error(seed):
         return  # (covered by the chains above)
     with pytest.raises((ValueError, TypeError, IndexError), match=name):
         BAD[name](ts, ts.Tensor(a, requires_grad=True), ts.Tensor(b, requires_grad=True))
+
+
+# ------------------------------------------------------------------ newer ops
+@pytest.mark.parametrize("seed", range(30))
+def test_log1p_expm1_gelu_var_std_and_astype_match_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    TF = torch.nn.functional
+    shape = tuple(int(n) for n in rng.integers(2, 5, int(rng.integers(1, 4))))
+    bias_shape = shape[-int(rng.integers(1, len(shape) + 1)) :]  # broadcast over leading axes
+    axis = _axis(rng, len(shape))
+    correction = [0, 1, 0.5][seed % 3]
+    x = rng.standard_normal(shape) * rng.choice([0.01, 1.0, 4.0])
+    b = rng.standard_normal(bias_shape)
+    w = rng.standard_normal(shape)
+
+    ref = [torch.tensor(a, requires_grad=True) for a in (x, b)]
+    xr, br = ref
+    h = TF.gelu(xr + br, approximate="tanh") + (xr * xr).log1p() + (xr * 0.5).expm1()
+    dims = axis if axis is None or isinstance(axis, tuple) else (axis,)
+    spread = (
+        torch.var(h, dim=dims, correction=correction)
+        + torch.std(h.double() * 2, dim=dims, keepdim=True, correction=correction).sum()
+    )
+    loss = (h * torch.tensor(w)).sum() + spread.sum()
+    loss.backward()
+
+    for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-4)):
+        mine = [ts.Tensor(a.astype(dtype), requires_grad=True) for a in (x, b)]
+        xt, bt = mine
+        h = ts.F.gelu(xt + bt) + (xt * xt).log1p() + (xt * 0.5).expm1()
+        # (a float32 h: made float64 and the result cast back, both casts recorded)
+        std = (h.double() * 2).std(axis, keepdims=True, correction=correction).astype(dtype)
+        spread = h.var(axis, correction=correction) + std.sum()
+        out = (h * ts.Tensor(w.astype(dtype))).sum() + spread.sum()
+        _assert_matches_torch(out, loss, mine, ref, dtype, rtol)
+
+
+def test_std_of_equal_elements_and_a_cast_to_integers_match_pytorch():
+    data = np.array([[1.5, 1.5, 1.5], [0.0, 1.0, 3.0]])
+    ref = torch.tensor(data, requires_grad=True)
+    torch.std(ref, dim=1).sum().backward()  # PyTorch's default correction is 1
+    x = ts.Tensor(data, requires_grad=True)
+    out = x.std(axis=1, correction=1)
+    out.sum().backward()
+    np.testing.assert_allclose(out.numpy(), torch.std(ref, dim=1).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad, ref.grad.numpy(), rtol=1e-12)  # row 0: zeros, not nan
+    as_ints = ts.Tensor(np.array([-1.7, 2.9])).astype(np.int64)
+    expected = torch.tensor([-1.7, 2.9]).to(torch.int64)
+    assert as_ints.numpy().tolist() == expected.tolist()  # truncated toward 0, as PyTorch
+    assert not as_ints.requires_grad

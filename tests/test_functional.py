@@ -761,3 +761,40 @@ def test_embedding_refuses_negative_ids():
 def test_causal_mask_refuses_a_bool_for_its_length():
     with pytest.raises(ValueError, match="causal_mask: n must be a length"):
         ts.functional.causal_mask(True)
+
+
+# ------------------------------------------------------------------ gelu
+def test_gelu_is_the_tanh_formula_and_gradchecks_on_broadcast_inputs(rng):
+    x = ts.Tensor(rng.standard_normal((2, 3, 4)) * 3, requires_grad=True)
+    shift = f64(rng, 4)
+    expected = (
+        0.5
+        * x.numpy()
+        * (1 + np.tanh(np.sqrt(2 / np.pi) * (x.numpy() + 0.044715 * x.numpy() ** 3)))
+    )
+    out = ts.F.gelu(x)
+    assert out.op == "gelu" and out.shape == (2, 3, 4)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(x.gelu().numpy(), ts.F.gelu(x, approximate="tanh").numpy())
+    assert ts.gradcheck(lambda x, s: ts.F.gelu(x + s), x, shift)
+
+
+def test_gelu_tails_are_x_and_0_without_overflow():
+    values = np.array([-1e13, -30.0, 0.0, 30.0, 1e4, 1e13], np.float32)
+    x = ts.Tensor(values, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (x³ overflows float32 at 1e13: tanh(±inf) is ±1)
+        out = ts.F.gelu(x)
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [-0.0, -0.0, 0.0, 30.0, 1e4, values[-1]])
+    np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [0.0, 0.0, 0.5, 1.0, 1.0, 1.0])
+
+
+def test_gelu_refuses_the_exact_form_rather_than_approximate_it():
+    x = ts.Tensor([1.0])
+    with pytest.raises(ValueError, match='^gelu: approximate="none" .* is not offered'):
+        ts.F.gelu(x, approximate="none")
+    with pytest.raises(ValueError, match="^gelu: approximate must be \"tanh\", got 'erf'"):
+        x.gelu(approximate="erf")
+    with pytest.raises(TypeError, match="^gelu: expected a Tensor, got list"):
+        ts.F.gelu([1.0])

@@ -521,7 +521,8 @@ class GeluTanh(Function):
 
     def forward(self, x):
         x = _as_float(x)  # (an integer x: the float NumPy's tanh gives it)
-        u = (x + _GELU_CUBIC * (x * x * x)) * _GELU_SCALE
+        with np.errstate(over="ignore"):  # x³ past the dtype's range: u = ±inf, tanh ±1,
+            u = (x + _GELU_CUBIC * (x * x * x)) * _GELU_SCALE  # the right answer (x or −0)
         t = tanh(u)
         self.saved = (x, t)
         return 0.5 * x * (1 + t)

@@ -1,6 +1,6 @@
-"""min, var, std, argmax, squeeze, unsqueeze, clone, astype, zeros_like and ones_like: each
-checked against NumPy and, where it has a gradient, gradient-checked in float64 here; and
-what the reductions say about an empty axis."""
+"""min, var, std, argmax, squeeze, unsqueeze, split, chunk, clone, astype, zeros_like and
+ones_like: each checked against NumPy (split and chunk against PyTorch) and, where it has a
+gradient, gradient-checked in float64 here; and what the reductions say about an empty axis."""
 
 from __future__ import annotations
 
@@ -347,3 +347,93 @@ def test_the_sum_of_an_empty_axis_is_zero_as_in_numpy_and_pytorch():
 def test_unsqueeze_without_an_axis_says_it_needs_one():
     with pytest.raises(TypeError, match="unsqueeze: missing axis"):
         ts.Tensor(np.ones(2)).unsqueeze()
+
+
+# ------------------------------------------------------------------ split and chunk
+SPLITS = [  # (shape, how, argument, axis): PyTorch's split by size or sizes, and chunk
+    ((7, 3), "split", 3, 0),  # 3, 3, 1
+    ((7, 3), "split", 7, 0),  # one piece
+    ((7, 3), "split", 10, 0),  # a size past the end: one piece, as in PyTorch
+    ((2, 7), "split", [2, 0, 5], -1),  # an empty piece in the list
+    ((2, 3, 4), "split", (1, 3), 2),
+    ((5, 2), "chunk", 4, 0),  # ⌈5/4⌉ = 2: sizes 2, 2, 1, three pieces not four
+    ((6, 2), "chunk", 4, 0),  # 2, 2, 2
+    ((2, 6), "chunk", 3, 1),
+    ((3, 2), "chunk", 5, 0),  # more chunks than elements: 1, 1, 1
+    ((0, 2), "chunk", 3, 0),  # an empty axis: three empty pieces
+    ((0, 2), "split", 2, 0),  # one empty piece
+    ((0, 2), "split", 0, 0),  # size 0 is allowed on an empty axis only, as in PyTorch
+]
+
+
+@pytest.mark.numpy_only  # (the reference runs on the host)
+@pytest.mark.parametrize("shape, how, arg, axis", SPLITS)
+def test_split_and_chunk_match_pytorch_values_and_gradients(shape, how, arg, axis, rng):
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal(shape)
+    x = ts.Tensor(a, requires_grad=True)
+    ours = getattr(x, how)(arg, axis=axis)
+    t = torch.tensor(a, requires_grad=True)
+    theirs = getattr(t, how)(list(arg) if isinstance(arg, tuple) else arg, dim=axis)
+    assert isinstance(ours, tuple) and len(ours) == len(theirs)
+    for mine, ref in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), ref.detach().numpy())
+    # every other piece used, each with its own weight: the rest of x gets no gradient
+    weights = [rng.standard_normal(p.shape) for p in ours]
+    used = range(0, len(ours), 2)
+    sum(((ours[i] * weights[i]).sum() for i in used), ts.Tensor(0.0)).backward()
+    sum(((theirs[i] * torch.tensor(weights[i])).sum() for i in used), torch.tensor(0.0)).backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+def test_split_gradcheck_when_only_some_pieces_are_used(rng):
+    x = f64(rng, 4, 7)
+    # the first and last of four pieces of one axis, sizes 2, 1, 3, 1: the middle ones
+    # send no gradient; the last piece reused
+    assert ts.gradcheck(lambda x: (p := x.split([2, 1, 3, 1], axis=1))[0].tanh().sum() * p[3], x)
+    assert ts.gradcheck(lambda x: ts.split(x, 3)[1] * 2.0, x)  # rows 3..4 only (sizes 3, 1)
+    assert ts.gradcheck(lambda x: x.chunk(3, axis=-1)[2].exp(), x)  # columns 6.. only
+    x.grad = None
+    a, _, c = ts.chunk(x, 3, axis=1)  # sizes 3, 3, 1
+    (a.sum() + 2 * c.sum()).backward()
+    expected = np.zeros((4, 7))
+    expected[:, :3], expected[:, 6:] = 1.0, 2.0
+    np.testing.assert_array_equal(np.asarray(ts.backend.to_numpy(x.grad)), expected)
+
+
+def test_split_pieces_are_slices_of_x_in_the_graph(rng):
+    x = ts.Tensor(rng.standard_normal((6, 2)), requires_grad=True)
+    pieces = x.split(2)
+    assert [p.op for p in pieces] == ["getitem"] * 3 and all(p.parents == (x,) for p in pieces)
+    assert ts.cat(list(pieces)).numpy().tolist() == x.numpy().tolist()
+    assert ts.split(x, [6])[0].shape == (6, 2) and len(x.chunk(1)) == 1
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda x: x.split(0), ValueError, r"^split: a piece's size must be at least 1, got 0"),
+        (lambda x: x.split(-2), ValueError, r"^split: a piece's size must be at least 1"),
+        (
+            lambda x: x.split([2, 2]),
+            ValueError,
+            r"^split: sizes \[2, 2\] must be >= 0 and add up "
+            r"to 6, the length of axis 0 of a tensor of shape \(6, 2\)",
+        ),
+        (lambda x: x.split([7, -1]), ValueError, r"^split: sizes \[7, -1\] must be >= 0"),
+        (lambda x: x.split(1.5), TypeError, r"^split: sizes must be an int .* or a list"),
+        (lambda x: x.split([1.0, 5]), TypeError, r"^split: each size must be an int >= 0"),
+        (lambda x: x.split(True), TypeError, r"^split: sizes must be an int"),
+        (lambda x: x.split(2, axis=2), ValueError, r"^split: axis 2 is out of range .*\(6, 2\)"),
+        (lambda x: x.split(2, dim=1), TypeError, r"^split: dim= is PyTorch's name .* axis=1"),
+        (lambda x: x.chunk(0), ValueError, r"^chunk: chunks must be at least 1"),
+        (lambda x: x.chunk(2.0), TypeError, r"^chunk: chunks must be an int >= 1"),
+        (lambda x: x.chunk(2, axis=-3), ValueError, r"^chunk: axis -3 is out of range"),
+        (lambda x: ts.split(x.numpy(), 2), TypeError, r"^split: expected a Tensor, got ndarray"),
+        (lambda x: ts.chunk([1, 2], 2), TypeError, r"^chunk: expected a Tensor, got list"),
+        (lambda x: ts.Tensor(1.0).split(1), ValueError, r"^split: axis 0 is out of range .*\(\)"),
+    ],
+)
+def test_split_and_chunk_refuse_bad_arguments_naming_them(call, error, match):
+    with pytest.raises(error, match=match):
+        call(ts.Tensor(np.ones((6, 2))))

@@ -1209,6 +1209,55 @@ class Tensor:
             )
         return _apply1(ops.Transpose(tuple(a % self.ndim for a in axes) or None), self)
 
+    def split(self, sizes, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
+        """Pieces along `axis`, as PyTorch's split: an int is each piece's size (the last
+        piece smaller when it does not divide the axis), a list the sizes themselves,
+        which must add up to the axis' length. (NumPy's split reads an int as a count of
+        pieces: that is `chunk`.)
+
+        x (..., n, ...) -> a tuple of (..., n_i, ...), Σ n_i = n. Each piece is a slice
+        of x (a getitem node), so its gradient goes back into its own part of x, and a
+        piece left unused sends none.
+        """
+        if misnamed:
+            raise _misnamed("split", misnamed, takes=("axis",))
+        ax, n = _split_axis(self, axis, "split")
+        if isinstance(sizes, list | tuple):
+            sizes = [as_int(k, "split: each size", "an int >= 0") for k in sizes]
+            if any(k < 0 for k in sizes) or sum(sizes) != n:
+                raise ValueError(
+                    f"split: sizes {sizes} must be >= 0 and add up to {n}, the length of "
+                    f"axis {axis} of a tensor of shape {tuple(self.shape)}"
+                )
+        else:
+            size = as_int(sizes, "split: sizes", "an int (each piece's size) or a list of ints")
+            if size < 1 and not (size == 0 and n == 0):  # (PyTorch's one exception)
+                raise ValueError(
+                    f"split: a piece's size must be at least 1, got {size} (for a number of "
+                    "pieces, use chunk)"
+                )
+            sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
+        return _slices(self, ax, sizes)
+
+    def chunk(self, chunks: int, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
+        """`chunks` pieces along `axis` (NumPy's array_split count), as PyTorch's chunk:
+        each of ⌈n / chunks⌉ elements, the last smaller; so fewer pieces come back when
+        that size covers the axis sooner (5 elements in 4 chunks: sizes 2, 2, 1). An
+        empty axis gives `chunks` empty pieces.
+
+        x (..., n, ...) -> a tuple of at most `chunks` slices (..., n_i, ...), Σ n_i = n.
+        """
+        if misnamed:
+            raise _misnamed("chunk", misnamed, takes=("axis",))
+        chunks = as_int(chunks, "chunk: chunks", "an int >= 1 (how many pieces)")
+        if chunks < 1:
+            raise ValueError(f"chunk: chunks must be at least 1 (how many pieces), got {chunks}")
+        ax, n = _split_axis(self, axis, "chunk")
+        if n == 0:
+            return _slices(self, ax, [0] * chunks)
+        size = -(-n // chunks)  # ⌈n / chunks⌉
+        return _slices(self, ax, [min(size, n - start) for start in range(0, n, size)])
+
     @property
     def T(self) -> Tensor:
         """The transpose (axes reversed)."""
@@ -1243,6 +1292,29 @@ def _check_axis(axis, shape: tuple[int, ...], op: str):
             f"{op}: axis {axis} names the same axis twice, for a tensor of shape {tuple(shape)}"
         )
     return axis if ndim else None  # a 0-d tensor has no axis: axis 0 or -1 means all of it
+
+
+def _split_axis(x: Tensor, axis, op: str) -> tuple[int, int]:
+    """(axis counted from 0, its length) for split and chunk, or a clear error."""
+    axis = as_int(axis, f"{op}: axis")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(
+            f"{op}: axis {axis} is out of range for a tensor of shape {tuple(x.shape)} "
+            f"({x.ndim} axes)"
+        )
+    ax = axis % x.ndim
+    return ax, x.shape[ax]
+
+
+def _slices(x: Tensor, ax: int, sizes: list[int]) -> tuple[Tensor, ...]:
+    """x cut along axis `ax` into consecutive slices of `sizes` (which add up to its
+    length): one getitem each, whose backward adds into its own part of x's gradient."""
+    lead = (slice(None),) * ax
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(_apply1(ops.GetItem(lead + (slice(start, start + size),), True), x))
+        start += size
+    return tuple(pieces)
 
 
 def _clip_bound(bound, name: str, dtype: np.dtype):
@@ -1513,6 +1585,26 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, **misnamed) -> Tensor:
     if not -ndim <= axis < ndim:
         raise ValueError(f"stack: axis {axis} is out of range for a result with {ndim} axes")
     return apply(ops.Stack(axis % ndim), *tensors)
+
+
+def split(x: Tensor, sizes, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
+    """`x.split(sizes, axis)`: pieces of `sizes` elements (an int, the last piece smaller;
+    or a list of sizes) along `axis`, as PyTorch's torch.split."""
+    return _tensor_arg(x, "split").split(sizes, axis, **misnamed)
+
+
+def chunk(x: Tensor, chunks: int, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
+    """`x.chunk(chunks, axis)`: at most `chunks` pieces of ⌈n / chunks⌉ elements along
+    `axis`, as PyTorch's torch.chunk."""
+    return _tensor_arg(x, "chunk").chunk(chunks, axis, **misnamed)
+
+
+def _tensor_arg(x, op: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{op}: expected a Tensor, got {type(x).__name__} (wrap an array in ts.Tensor)"
+        )
+    return x
 
 
 def where(cond, a, b) -> Tensor:

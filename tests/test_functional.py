@@ -1,7 +1,7 @@
 """ts.functional (ts.F): softmax, log_softmax, cross_entropy, mse_loss,
-binary_cross_entropy_with_logits, layer_norm, dropout, embedding, masks. Gradients checked in
-float64; stability checked at logits of ±1e4 with NumPy's floating-point warnings turned into
-errors.
+binary_cross_entropy_with_logits (each loss's reduction= against PyTorch), layer_norm,
+dropout, embedding, masks. Gradients checked in float64; stability checked at logits of ±1e4
+with NumPy's floating-point warnings turned into errors.
 """
 
 from __future__ import annotations
@@ -395,6 +395,148 @@ def test_a_nan_makes_the_loss_nan(name):
 def test_binary_cross_entropy_refuses_targets_outside_0_1(targets):
     with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\].*from"):
         F.binary_cross_entropy_with_logits(ts.randn(2), targets)
+
+
+# ------------------------------------------------------------------ reduction=
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _torch_loss(name, x, target, reduction, ignore_index=None):
+    """PyTorch's loss `name` of float64 arrays: (value, gradient with respect to x, with
+    respect to a float target or None) for a weighted sum of a "none" loss."""
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x, requires_grad=True)
+    soft = target.dtype.kind == "f"
+    tt = torch.tensor(target, requires_grad=soft)
+    if name == "cross_entropy":
+        flat = tx.reshape(-1, x.shape[-1])  # (PyTorch wants the classes on axis 1)
+        kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+        out = torch.nn.functional.cross_entropy(flat, tt.reshape(-1), reduction=reduction, **kw)
+        out = out.reshape(target.shape) if reduction == "none" else out
+    elif name == "mse_loss":
+        out = torch.nn.functional.mse_loss(tx, tt, reduction=reduction)
+    else:
+        out = torch.nn.functional.binary_cross_entropy_with_logits(tx, tt, reduction=reduction)
+    weights = torch.tensor(np.linspace(-1.0, 2.0, out.numel()).reshape(out.shape))
+    (out * weights).sum().backward()
+    return out.detach().numpy(), tx.grad.numpy(), tt.grad.numpy() if soft else None
+
+
+@pytest.mark.numpy_only  # (the reference runs on the host)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    "name, shape, ignore_index",
+    [
+        ("cross_entropy", (6, 5), None),
+        ("cross_entropy", (6, 5), 2),  # an ignore_index inside the vocabulary
+        ("cross_entropy", (2, 4, 5), -100),  # (B, T, V), padding outside it
+        ("mse_loss", (3, 4), None),
+        ("binary_cross_entropy_with_logits", (3, 4), None),
+    ],
+)
+def test_loss_reductions_match_pytorch_values_and_gradients(name, shape, ignore_index, reduction):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape) * 3
+    if name == "cross_entropy":
+        target = rng.integers(0, shape[-1], shape[:-1])
+        if ignore_index is not None:
+            target.reshape(-1)[[1, 4]] = ignore_index
+    else:
+        target = rng.uniform(0, 1, shape)
+    expected, expected_dx, expected_dt = _torch_loss(name, x, target, reduction, ignore_index)
+    logits = ts.Tensor(x, requires_grad=True)
+    t = target if name == "cross_entropy" else ts.Tensor(target, requires_grad=True)
+    kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+    loss = getattr(F, name)(logits, t, reduction=reduction, **kw)
+    assert loss.shape == expected.shape
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-12, atol=1e-15)
+    if reduction == "none" and ignore_index is not None:  # ignored positions: 0, as PyTorch's
+        assert (loss.numpy()[target == ignore_index] == 0.0).all()
+    weights = np.linspace(-1.0, 2.0, loss.size).reshape(loss.shape)
+    (loss * weights).sum().backward()
+    np.testing.assert_allclose(logits.grad, expected_dx, rtol=1e-10, atol=1e-15)
+    if expected_dt is not None:
+        np.testing.assert_allclose(t.grad, expected_dt, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_loss_reductions_gradcheck(reduction, rng):
+    logits, targets = f64(rng, 2, 3, 4), rng.integers(0, 4, (2, 3))
+    targets[0, 1] = targets[1, 2] = -1
+    for ignore_index in (None, -1):
+        loss = F.cross_entropy(logits, targets, ignore_index=-1, reduction=reduction)
+        assert loss.shape == ((2, 3) if reduction == "none" else ())
+        assert ts.gradcheck(
+            lambda x, i=ignore_index: F.cross_entropy(
+                x, np.abs(targets), ignore_index=i, reduction=reduction
+            ),
+            logits,
+        )
+        assert ts.gradcheck(
+            lambda x: F.cross_entropy(x, targets, ignore_index=-1, reduction=reduction), logits
+        )
+    x, soft = f64(rng, 3, 2), ts.Tensor(rng.uniform(0, 1, (3, 2)), requires_grad=True)
+    target = f64(rng, 3, 2)
+    assert ts.gradcheck(lambda x, t: F.mse_loss(x, t, reduction=reduction), x, target)
+    assert ts.gradcheck(
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction), x, soft
+    )
+
+
+def test_a_sum_is_the_mean_times_the_count_and_none_sums_to_it(rng):
+    logits, targets = f64(rng, 7, 3), rng.integers(0, 3, 7)
+    targets[[0, 5]] = 9  # two ignored: the mean and the sum count the other five
+    each = F.cross_entropy(logits, targets, ignore_index=9, reduction="none")
+    total = F.cross_entropy(logits, targets, ignore_index=9, reduction="sum")
+    mean = F.cross_entropy(logits, targets, ignore_index=9)
+    assert each.numpy()[[0, 5]].tolist() == [0.0, 0.0]
+    assert total.item() == pytest.approx(each.numpy().sum(), rel=1e-14)
+    assert total.item() == pytest.approx(5 * mean.item(), rel=1e-14)
+    # every position ignored: the sum is 0 and so is every loss, with zero gradients
+    for reduction in ("sum", "none"):
+        loss = F.cross_entropy(logits, np.full(7, 9), ignore_index=9, reduction=reduction)
+        loss.sum().backward()
+        assert not loss.numpy().any() and not np_of(logits.grad).any()
+
+
+def test_an_ignored_position_gets_no_gradient_even_from_an_infinite_weight(rng):
+    logits, targets = f64(rng, 3, 4), np.array([1, 0, 2])
+    each = F.cross_entropy(logits, targets, ignore_index=0, reduction="none")
+    each.backward(np.array([1.0, np.inf, 1.0]))  # (0 × inf would be NaN)
+    grad = np_of(logits.grad)
+    assert (grad[1] == 0.0).all() and np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_no_elements_sum_to_zero_and_none_gives_them_back(name):
+    x = ts.Tensor(np.zeros((0, 3)), requires_grad=True)
+    total = LOSSES[name](x, np.zeros((0, 3)), reduction="sum")
+    assert total.shape == () and total.item() == 0.0
+    each = LOSSES[name](x, np.zeros((0, 3)), reduction="none")
+    assert each.shape == (0, 3)
+    total.backward()
+    assert np_of(x.grad).shape == (0, 3)
+
+
+def test_float16_reductions_keep_their_dtype():
+    x = ts.Tensor(np.full((4, 3), 0.5, np.float16), requires_grad=True)
+    for reduction in REDUCTIONS:
+        bce = F.binary_cross_entropy_with_logits(x, np.ones((4, 3), int), reduction=reduction)
+        ce = F.cross_entropy(x, [0, 1, 2, 0], reduction=reduction)
+        assert bce.dtype == ce.dtype == np.float16
+        (bce.sum() + ce.sum()).backward()
+        assert x.grad.dtype == np.float16
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", *sorted(LOSSES)])
+def test_a_bad_reduction_is_refused_naming_the_loss(name):
+    loss = getattr(F, name, None) or LOSSES[name]
+    op = {"bce": "binary_cross_entropy_with_logits"}.get(name, name)
+    args = (ts.randn(2, 3), [0, 1] if name == "cross_entropy" else np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=rf'^{op}: reduction must be "mean", "sum" or "none"'):
+        loss(*args, reduction="avg")
+    with pytest.raises(TypeError, match=rf"^{op}: reduction must be .*got None"):
+        loss(*args, reduction=None)
 
 
 # ------------------------------------------------------------------ layer norm

@@ -119,16 +119,21 @@ def _ids(ids, op: str, like: Tensor):
     return backend.own_copy(xp.asarray(data), given)  # (backward reads it later)
 
 
-def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> Tensor:
-    """Mean over non-ignored positions of −log softmax(logits)[target].
+def cross_entropy(
+    logits: Tensor, targets, ignore_index: int | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Mean (or sum, or each) over non-ignored positions of −log softmax(logits)[target].
 
     logits (N, V) with targets (N,), or logits (B, T, V) with targets (B, T). Positions
     whose target equals `ignore_index` (padding) count for nothing; if every position is
-    ignored the loss is 0 with a zero gradient. Computed in one fused op, stable for
-    logits of any size (its gradient is simply (softmax − one-hot) / N, N the counted
-    positions).
+    ignored the loss is 0 with a zero gradient (PyTorch's mean gives NaN there).
+    `reduction`: "mean" (a 0-d tensor), "sum" (0-d, over the non-ignored positions) or
+    "none" (each position's loss, the targets' shape, 0 where ignored), as in PyTorch.
+    Computed in one fused op, stable for logits of any size (its gradient is simply
+    (softmax − one-hot) / N, N the counted positions, for the mean).
     """
     logits = _tensor(logits, "cross_entropy")
+    reduction = _reduction(reduction, "cross_entropy")
     t = _ids(targets, "cross_entropy", logits)
     if ignore_index is not None:  # (1.5 ignored nothing; True was read as class 1)
         ignore_index = as_int(
@@ -148,20 +153,38 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int | None = None) -> T
     if logits.ndim == 3:
         shape = tuple(logits.shape)
         try:
-            return _apply1(
-                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index), logits.reshape(-1, shape[-1])
+            loss = _apply1(
+                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index, reduction),
+                logits.reshape(-1, shape[-1]),
             )
         except OpError as e:  # name the logits as the caller passed them, not flattened
             raise OpError(f"{e} (logits {shape} flattened to rows)") from None
-    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index), logits)
+        return loss.reshape(shape[:2]) if reduction == "none" else loss
+    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index, reduction), logits)
 
 
-def _loss_operands(prediction, target, op: str, what: str) -> tuple[Tensor, Tensor]:
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, op: str) -> str:
+    """A loss's `reduction` argument checked: "mean", "sum" or "none"."""
+    if isinstance(reduction, str) and reduction in _REDUCTIONS:
+        return reduction
+    raise (ValueError if isinstance(reduction, str) else TypeError)(
+        f'{op}: reduction must be "mean", "sum" or "none" (how the per-element losses are '
+        f"combined), got {reduction!r}"
+    )
+
+
+def _loss_operands(
+    prediction, target, op: str, what: str, reduction: str = "mean"
+) -> tuple[Tensor, Tensor]:
     """(prediction, target) for a loss that compares them element by element: a float
     prediction Tensor (`what` names it: "predictions", "logits"), and a target (Tensor,
     array, list) of exactly its shape on its backend. Integer or boolean targets (labels)
     are read in the prediction's dtype; a float target keeps its own, as in
-    `prediction - target`."""
+    `prediction - target`. No elements is an error for the mean only (a sum of none is
+    0, and "none" gives them back empty)."""
     prediction = _tensor(prediction, op)
     if prediction.dtype.kind != "f":
         raise TypeError(f"{op}: expected a float tensor of {what}, got dtype {prediction.dtype}")
@@ -179,7 +202,7 @@ def _loss_operands(prediction, target, op: str, what: str) -> tuple[Tensor, Tens
             "must have the same shape (they are compared element by element, not "
             "broadcast); reshape one of them"
         )
-    if prediction.size == 0:
+    if prediction.size == 0 and reduction == "mean":
         raise ValueError(
             f"{op}: {what} and target of shape {tuple(prediction.shape)} have no "
             "elements: the mean of no losses is undefined"
@@ -187,38 +210,47 @@ def _loss_operands(prediction, target, op: str, what: str) -> tuple[Tensor, Tens
     return prediction, target
 
 
-def mse_loss(prediction: Tensor, target) -> Tensor:
-    """The mean of (prediction − target)² over every element, a 0-d tensor.
+def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
+    """The mean (or sum, or each) of (prediction − target)² over every element.
 
     prediction (...) float; target (...) of exactly the same shape: a Tensor (which may
     require grad too), an array or a list. No broadcasting: shapes (N, 1) and (N,) are a
-    ValueError, not an (N, N) difference. Written with the primitives (sub, mul, mean),
-    so the graph shows each step. A NaN in either makes the loss NaN (as in PyTorch).
+    ValueError, not an (N, N) difference. `reduction`: "mean", "sum" (0-d) or "none"
+    (each element's squared error, the prediction's shape), as in PyTorch. Written with
+    the primitives (sub, mul, mean), so the graph shows each step. A NaN in either makes
+    the loss NaN (as in PyTorch).
     """
-    prediction, target = _loss_operands(prediction, target, "mse_loss", "predictions")
+    reduction = _reduction(reduction, "mse_loss")
+    prediction, target = _loss_operands(prediction, target, "mse_loss", "predictions", reduction)
     difference = prediction - target
-    return (difference * difference).mean()
+    squared = difference * difference
+    if reduction == "mean":
+        return squared.mean()
+    return squared.sum() if reduction == "sum" else squared
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target) -> Tensor:
-    """The mean over every element of −[t log σ(x) + (1 − t) log(1 − σ(x))], a 0-d tensor.
+def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """The mean (or sum, or each) over every element of −[t log σ(x) + (1 − t) log(1 − σ(x))].
 
     logits x (...) float; target t (...) of exactly the same shape, probabilities in [0, 1]
-    (0/1 labels, bools, or soft labels; a Tensor, an array or a list). One fused op, stable
-    for logits of any size: max(x, 0) − x t + log1p(e^−|x|), whose gradient is simply
-    (σ(x) − t) / n. Targets outside [0, 1] are a ValueError; a NaN in either makes the
-    loss NaN (as in PyTorch).
+    (0/1 labels, bools, or soft labels; a Tensor, an array or a list). `reduction`: "mean",
+    "sum" (0-d) or "none" (each element's loss, x's shape), as in PyTorch. One fused op,
+    stable for logits of any size: max(x, 0) − x t + log1p(e^−|x|), whose gradient is
+    simply (σ(x) − t) / n for the mean. Targets outside [0, 1] are a ValueError; a NaN in
+    either makes the loss NaN (as in PyTorch).
     """
     op = "binary_cross_entropy_with_logits"
-    logits, target = _loss_operands(logits, target, op, "logits")
+    reduction = _reduction(reduction, op)
+    logits, target = _loss_operands(logits, target, op, "logits", reduction)
     t = target.data
-    low, high = float(t.min()), float(t.max())  # (NaN passes both tests: the loss says so)
+    # (NaN passes both tests: the loss says so; no targets leave nothing to check)
+    low, high = (float(t.min()), float(t.max())) if t.size else (0.0, 0.0)
     if low < 0.0 or high > 1.0:
         raise ValueError(
             f"{op}: targets must be probabilities in [0, 1] (0/1 labels or soft labels), "
             f"got values from {low} to {high}"
         )
-    return _apply2(ops.SigmoidBinaryCrossEntropy(), logits, target)
+    return _apply2(ops.SigmoidBinaryCrossEntropy(reduction), logits, target)
 
 
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:

@@ -1203,14 +1203,16 @@ class LogSoftmax(Function):
 
 
 class SoftmaxCrossEntropy(Function):
-    """mean over counted rows of −log softmax(logits)[target]; logits (N, V), targets (N,)."""
+    """−log softmax(logits)[target] of each counted row: their mean (`reduction` "mean"),
+    their sum ("sum"), or each row's own ("none": shape (N,), 0 at an ignored row);
+    logits (N, V), targets (N,)."""
 
-    __slots__ = ("targets", "ignore_index")
+    __slots__ = ("targets", "ignore_index", "reduction")
     op_name = "cross_entropy"
     may_broadcast = False
 
-    def __init__(self, targets, ignore_index: int | None = None) -> None:
-        self.targets, self.ignore_index = targets, ignore_index
+    def __init__(self, targets, ignore_index: int | None = None, reduction: str = "mean") -> None:
+        self.targets, self.ignore_index, self.reduction = targets, ignore_index, reduction
 
     def carries_infs(self, out, inputs) -> bool:
         # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
@@ -1244,29 +1246,40 @@ class SoftmaxCrossEntropy(Function):
         count = n if keep is None else int(keep.sum())
         if keep is not None:  # (where, not × keep: an ignored row of −inf logits is NaN)
             nll = xp.where(keep, nll, 0)
-        self.saved = (z, log_z, t, keep, max(count, 1))
-        return nll.sum() / max(count, 1)
+        if self.reduction == "mean":
+            self.saved = (z, log_z, t, keep, max(count, 1))
+            return nll.sum() / max(count, 1)
+        self.saved = (z, log_z, t, keep, 1)
+        return nll.sum() if self.reduction == "sum" else nll
 
     def backward(self, g):  # ∂L/∂logits = (softmax − onehot(target)) / count
         z, log_z, t, keep, count = self.saved
         xp = array_module(z)
         d = exp(z - log_z)
         d[xp.arange(len(t)), t] -= 1
-        if keep is not None:  # in place; copyto, not d[~keep] = 0: no sync on a GPU
-            xp.copyto(d, 0, where=~keep[:, None])
-        d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not a subnormal)
+        if g.ndim:  # reduction "none": each row scaled by its own loss's gradient
+            d *= g.astype(z.dtype)[:, None]
+        else:
+            d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not subnormal)
+        if keep is not None:  # in place; copyto, not d[~keep] = 0: no sync on a GPU (and
+            xp.copyto(d, 0, where=~keep[:, None])  # after the scaling: an ignored row's
+            # gradient is 0 even where its g is inf or NaN)
         logits_dtype = self.parents[0].data.dtype
         return (d if d.dtype is logits_dtype else d.astype(logits_dtype),)
 
 
 class SigmoidBinaryCrossEntropy(Function):
-    """mean of −[t log σ(x) + (1 − t) log(1 − σ(x))] over every element; logits x and
+    """−[t log σ(x) + (1 − t) log(1 − σ(x))] of each element: their mean (`reduction`
+    "mean"), their sum ("sum"), or each element's own ("none", x's shape); logits x and
     targets t of one shape. Worked out as max(x, 0) − x t + log1p(e^−|x|): the same
     value, and e^−|x| ≤ 1 never overflows, nor does log1p round a small e^−|x| to 0."""
 
-    __slots__ = ()
+    __slots__ = ("reduction",)
     op_name = "binary_cross_entropy_with_logits"
     may_broadcast = False  # (one shape, checked by the caller; dtypes fitted below)
+
+    def __init__(self, reduction: str = "mean") -> None:
+        self.reduction = reduction
 
     def forward(self, x, t):
         if x.dtype.itemsize < 4:  # float16: the sum of many elements passes 65504; in float32
@@ -1275,13 +1288,17 @@ class SigmoidBinaryCrossEntropy(Function):
         e = exp(-abs(x))  # e^−|x| in (0, 1]
         loss = maximum(x, 0) - x * t + log1p(e)
         self.saved = (x, t, e)
-        return loss.mean()
+        if self.reduction == "mean":
+            return loss.mean()
+        return loss.sum() if self.reduction == "sum" else loss
 
-    def backward(self, g):  # ∂L/∂x = (σ(x) − t) / n, ∂L/∂t = −x / n
+    def backward(self, g):  # ∂L/∂x = (σ(x) − t) / n, ∂L/∂t = −x / n (n = 1 but for "mean")
         x, t, e = self.saved
         px, pt = self.parents
         xp = array_module(x)
-        scale = g.astype(x.dtype) / x.size  # (a float16 g: 1/n in float32, not a subnormal)
+        scale = g.astype(x.dtype)  # (a float16 g: 1/n in float32, not a subnormal)
+        if self.reduction == "mean":
+            scale = scale / x.size
         gx = gt = None
         if px.requires_grad:  # σ(x) − t from e = e^−|x|: σ is 1/(1 + e) for x ≥ 0, e/(1 + e)
             # below; over the common 1 + e, so that σ(30) − 1 keeps its −e^−30 (as 1/(1 + e)

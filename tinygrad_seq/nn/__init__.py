@@ -18,6 +18,7 @@ from .lstm import LSTM, LSTMCell
 from .module import Module, Parameter
 from .rnn import RNN, RNNCell
 from .seq2seq import Seq2Seq
+from .sequential import Sequential
 from .transformer import (
     PositionalEncoding,
     Transformer,
@@ -29,6 +30,7 @@ from .transformer import (
 __all__ = [
     "Module",
     "Parameter",
+    "Sequential",
     "Linear",
     "Embedding",
     "MLP",

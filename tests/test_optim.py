@@ -1,5 +1,5 @@
 """Optimisers: SGD (with momentum) and Adam against hand-written updates, both minimising a
-quadratic, and gradient-norm clipping."""
+quadratic, weight decay (SGD, Adam, AdamW) against PyTorch, and gradient-norm clipping."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_seq as ts
 from tests.helpers import np_of
-from tinygrad_seq.optim import SGD, Adam, clip_grad_norm
+from tinygrad_seq.optim import SGD, Adam, AdamW, clip_grad_norm
 
 
 def param(values) -> ts.Tensor:
@@ -418,7 +418,11 @@ def _training(make_opt, seed=0):
         lambda ps: Adam(ps, lr=1e-2),
         lambda ps: SGD(ps, lr=0.1, momentum=0.9),
         lambda ps: SGD(ps, lr=0.1),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.05),
+        lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1),
+        lambda ps: AdamW(ps, lr=1e-2, weight_decay=0.2),
     ],
+    ids=["adam", "sgd-momentum", "sgd", "sgd-decay", "adam-decay", "adamw"],
 )
 def test_a_checkpointed_optimizer_resumes_training_exactly(make_opt):
     import pickle
@@ -429,11 +433,13 @@ def test_a_checkpointed_optimizer_resumes_training_exactly(make_opt):
     saved = pickle.dumps((model.state_dict(), readout.state_dict(), opt.state_dict()))
     went_on = [step() for _ in range(3)]
 
-    model2, readout2, opt2, step2 = _training(make_opt, seed=1)  # other weights, fresh state
+    # other weights, fresh state and the class's default settings: the state brings them
+    model2, readout2, opt2, step2 = _training(lambda ps: type(opt)(ps, lr=0.5), seed=1)
     model_state, readout_state, opt_state = pickle.loads(saved)
     model2.load_state_dict(model_state)
     readout2.load_state_dict(readout_state)
     assert opt2.load_state_dict(opt_state) is opt2
+    assert opt2.weight_decay == opt.weight_decay and opt2.lr == opt.lr
     assert [step2() for _ in range(3)] == went_on  # bit for bit
 
     if isinstance(opt, Adam) or opt.momentum:  # without the optimizer's state: another path
@@ -475,7 +481,7 @@ def test_a_bad_state_is_refused_and_leaves_the_optimizer_untouched():
     with pytest.raises(ValueError, match="the state holds"):
         opt.load_state_dict({k: v for k, v in good.items() if k != "eps"})
     with pytest.raises(ValueError, match="the state holds"):
-        opt.load_state_dict(dict(good, weight_decay=0.1))  # a key this optimizer lacks
+        opt.load_state_dict(dict(good, amsgrad=True))  # a key this optimizer lacks
     assert opt.m[0] is m0 and opt.steps[0] == 1  # nothing taken
 
 
@@ -564,3 +570,89 @@ def test_a_subclass_state_in_lists_tuples_and_dicts_resumes_on_the_weights_backe
     saved[2]["state"][0]["v"][...] = 0.0
     assert opt2.schedule[0] == 1.0 and np_of(opt2.state[0]["v"]).any()
     assert [step2() for _ in range(3)] == went_on
+
+
+# torch.optim's own settings, and the same gradients by hand: weight decay as PyTorch has it
+TORCH_TWINS = [
+    ("SGD", {"lr": 0.1, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.05}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.3}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ("AdamW", {}),  # the defaults: lr 1e-3, weight_decay 1e-2
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "name, settings", TORCH_TWINS, ids=[f"{n}-{sorted(s)}" for n, s in TORCH_TWINS]
+)
+def test_weight_decay_steps_as_pytorchs(name, settings, dtype, rng):
+    """Eight steps, each with new gradients, one where a weight has none (it is skipped:
+    no decay either): every weight, after every step, where torch.optim puts it."""
+    torch = pytest.importorskip("torch")
+    start = [rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)]
+    ours = [ts.Tensor(a, requires_grad=True) for a in start]
+    theirs = [torch.tensor(a, requires_grad=True) for a in start]
+    opt = getattr(ts.optim, name)(ours, **settings)
+    reference = getattr(torch.optim, name)(theirs, **settings)
+    xp = ts.backend.array_module(ours[0].data)
+    tol = {"rtol": 1e-10, "atol": 1e-13} if dtype == np.float64 else {"rtol": 2e-5, "atol": 1e-6}
+    for step in range(8):
+        for k, (p, t) in enumerate(zip(ours, theirs, strict=True)):
+            g = None if (step == 2 and k == 1) else rng.standard_normal(p.shape).astype(dtype)
+            p.grad = None if g is None else xp.asarray(g)
+            t.grad = None if g is None else torch.tensor(g)
+        opt.step()
+        reference.step()
+        for p, t in zip(ours, theirs, strict=True):
+            assert p.dtype == dtype
+            np.testing.assert_allclose(np_of(p), t.detach().numpy(), **tol)
+            if t.grad is not None:  # the decay went into the step, not into .grad
+                np.testing.assert_array_equal(np_of(p.grad), t.grad.numpy())
+
+
+def test_adamw_decays_the_weight_itself_and_adam_the_gradient():
+    """With a zero gradient Adam's L2 term is all of g, so its first step is a full
+    lr-sized step (g / √v = ±1), whatever λ; AdamW's is θ · lr · λ and nothing more."""
+    a, w = param([2.0, -4.0]), param([2.0, -4.0])
+    adam, adamw = Adam([a], lr=0.1, weight_decay=0.01), AdamW([w], lr=0.1, weight_decay=0.01)
+    for p, opt in ((a, adam), (w, adamw)):
+        p.grad = ts.backend.array_module(p.data).zeros(2)
+        opt.step()
+    np.testing.assert_allclose(a.numpy(), [2.0 - 0.1, -4.0 + 0.1], rtol=1e-6)
+    np.testing.assert_allclose(w.numpy(), [2.0 * 0.999, -4.0 * 0.999], rtol=1e-12)
+
+
+def test_weight_decay_is_off_by_default_and_checked():
+    p = param([1.0])
+    assert SGD([p], lr=0.1).weight_decay == 0.0 and Adam([p]).weight_decay == 0.0
+    assert AdamW([p]).weight_decay == 1e-2 and AdamW([p]).lr == 1e-3  # torch's defaults
+    for make in (
+        lambda wd: SGD([p], lr=0.1, weight_decay=wd),
+        lambda wd: Adam([p], weight_decay=wd),
+        lambda wd: AdamW([p], weight_decay=wd),
+    ):
+        for bad in (-0.1, float("inf"), float("nan")):
+            with pytest.raises(ValueError, match=r"weight_decay must be a finite number >= 0"):
+                make(bad)
+        for bad in ("0.1", None, True):
+            with pytest.raises(TypeError, match=r"weight_decay must be a number, got"):
+                make(bad)
+    with pytest.raises(ValueError, match=r"^AdamW: weight_decay must be .*, got -1$"):
+        AdamW([p], weight_decay=-1)
+    with pytest.raises(ValueError, match=r"^AdamW: betas must be in"):  # its own name
+        AdamW([p], betas=(1.0, 0.9))
+
+
+def test_a_checkpoint_from_before_weight_decay_loads_as_no_decay():
+    _, _, opt, step = _training(lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1))
+    step()
+    old = {k: v for k, v in opt.state_dict().items() if k != "weight_decay"}
+    assert opt.load_state_dict(old).weight_decay == 0.0 and opt.momentum == 0.9
+    adamw = AdamW(opt.params)  # (AdamW never lacked it: its state must hold it)
+    old = {k: v for k, v in adamw.state_dict().items() if k != "weight_decay"}
+    with pytest.raises(ValueError, match="the state holds"):
+        adamw.load_state_dict(old)
+    with pytest.raises(TypeError, match="^AdamW.load_state_dict: the state is Adam's, not"):
+        adamw.load_state_dict(Adam(opt.params).state_dict())

@@ -1,4 +1,5 @@
-"""Optimisers: SGD (with momentum), Adam, and gradient-norm clipping.
+"""Optimisers: SGD (with momentum), Adam, AdamW (each with PyTorch's weight decay), and
+gradient-norm clipping.
 
 Updates run in place on each parameter's array, outside the graph. `state_dict()` and
 `load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
@@ -59,8 +60,21 @@ def _check_positive(value, what: str) -> None:
         raise ValueError(f"{what} must be a finite number > 0, got {value}")
 
 
+def _checked_weight_decay(value, who: str) -> float:
+    """`value` as a weight decay: a finite number >= 0 (a TypeError unless a number)."""
+    if not 0.0 <= as_float(value, f"{who}: weight_decay") < math.inf:
+        raise ValueError(
+            f"{who}: weight_decay must be a finite number >= 0 (0 turns it off), got {value}"
+        )
+    return value
+
+
 class Optimizer:
     """Holds the parameters; `zero_grad()` clears their gradients."""
+
+    # settings a class gained after its checkpoints were first written, with the value
+    # that an older checkpoint, which lacks them, meant
+    _added_settings: dict = {}
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         _check_positive(lr, f"{type(self).__name__}: learning rate")
@@ -99,6 +113,7 @@ class Optimizer:
             raise TypeError(
                 f"{who}: the state is {state['optimizer']}'s, not {type(self).__name__}'s"
             )
+        state = {**self._added_settings, **state}
         mine = {key for key in vars(self) if key != "params"}
         theirs = set(state) - {"optimizer"}
         if mine != theirs:
@@ -124,37 +139,56 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """θ ← θ − lr · v, with v ← momentum · v + ∇θ (v = ∇θ when momentum is 0)."""
+    """θ ← θ − lr · v, with v ← momentum · v + g (v = g when momentum is 0), where
+    g = ∇θ + weight_decay · θ (L2 regularisation added to the gradient, as in PyTorch)."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
+    _added_settings = {"weight_decay": 0.0}
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         if not 0.0 <= as_float(momentum, "SGD: momentum") < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
+        self.weight_decay = _checked_weight_decay(weight_decay, "SGD")
         self.velocity: list = [None] * len(self.params)
 
     def step(self) -> None:
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
+        lr, momentum, weight_decay = self.lr, self.momentum, self.weight_decay
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
             g = _checked_grad(p, "SGD")
-            if self.momentum:
+            if weight_decay:  # ∇(½ λ‖θ‖²) = λθ (a new array: .grad stays the loss's)
+                g = g + weight_decay * p.data
+            if momentum:
                 v = _on_backend_of(self.velocity[k], p.data)
-                v = g.copy() if v is None else v * self.momentum + g
+                v = g.copy() if v is None else v * momentum + g
                 self.velocity[k] = v
                 g = v
-            p.data -= self.lr * g
+            p.data -= lr * g
             changed_in_place(p)
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): bias-corrected running means of ∇θ and ∇θ².
+    """Adam (Kingma & Ba): bias-corrected running means of g and g², where
+    g = ∇θ + weight_decay · θ (L2 regularisation added to the gradient, as in PyTorch).
 
     Each parameter counts its own steps, the ones where it had a gradient (as PyTorch
     does): a weight first used late gets a full first update, not one damped by the bias
     corrections of steps it sat out.
     """
+
+    _added_settings = {"weight_decay": 0.0}
+    # AdamW: the decay shrinks θ itself, apart from the running means (a class setting, so
+    # that a state_dict names the class, not a flag)
+    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -162,28 +196,34 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
+        who = type(self).__name__
         if not isinstance(betas, tuple | list) or len(betas) != 2:
             raise TypeError(
-                f"Adam: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {betas!r}"
+                f"{who}: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {betas!r}"
             )
-        b1, b2 = (as_float(b, "Adam: each of betas") for b in betas)
+        b1, b2 = (as_float(b, f"{who}: each of betas") for b in betas)
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        _check_positive(eps, "Adam: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
+            raise ValueError(f"{who}: betas must be in [0, 1), got {betas}")
+        _check_positive(eps, f"{who}: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
         self.betas, self.eps = (b1, b2), eps
+        self.weight_decay = _checked_weight_decay(weight_decay, who)
         self.m: list = [None] * len(self.params)
         self.v: list = [None] * len(self.params)
         self.steps = [0] * len(self.params)  # per parameter: the steps it had a gradient
 
     def step(self) -> None:
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
-        b1, b2 = self.betas
+        who, (b1, b2), lr = type(self).__name__, self.betas, self.lr
+        weight_decay, decoupled = self.weight_decay, self.decoupled_weight_decay
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = _checked_grad(p, "Adam")
+            g = _checked_grad(p, who)
+            if weight_decay and not decoupled:  # ∇(½ λ‖θ‖²) = λθ, into the running means
+                g = g + weight_decay * p.data  # (a new array: .grad stays the loss's)
             if self.m[k] is None:
                 xp = array_module(p.data)
                 self.m[k] = xp.zeros_like(p.data)
@@ -199,9 +239,31 @@ class Adam(Optimizer):
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
-            step = (self.lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
+            step = (lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
+            if weight_decay and decoupled:  # θ ← θ (1 − lr λ), then Adam's step
+                p.data *= 1 - lr * weight_decay
             p.data -= step.astype(p.data.dtype, copy=False)
             changed_in_place(p)
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter): Adam whose weight decay shrinks the weight itself,
+    θ ← θ (1 − lr · λ) at each step, apart from the running means (decoupled, as
+    torch.optim.AdamW). Adam's weight_decay adds λθ to the gradient instead, where the
+    division by √v scales it down for weights with large gradients."""
+
+    _added_settings: dict = {}  # (AdamW always had weight_decay)
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
 
 
 def _copied(value, copy_array):

@@ -1,9 +1,10 @@
-"""Optimisers: SGD (with momentum), Adam, AdamW (each with PyTorch's weight decay), and
-gradient-norm clipping.
+"""Optimisers: SGD (with momentum), Adam, AdamW, gradient-norm clipping, and learning-rate
+schedules (StepLR, CosineAnnealingLR, LambdaLR), each with PyTorch's semantics.
 
 Updates run in place on each parameter's array, outside the graph. `state_dict()` and
 `load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
-means, step counts) across a checkpoint, so training resumes exactly.
+means, step counts), and a schedule's position, across a checkpoint, so training resumes
+exactly.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from . import backend
-from ._checks import as_float
+from ._checks import as_float, as_int
 from .autograd import changed_in_place
 from .backend import array_module, backend_of, to_backend, to_numpy
 from .tensor import Tensor
@@ -355,3 +356,131 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
         for g in grads:
             g *= scale
     return total
+
+
+class LRScheduler:
+    """Sets its optimizer's `lr` from the number of `step()` calls so far (PyTorch's
+    `last_epoch`): call `scheduler.step()` once per epoch, after `optimizer.step()`.
+
+    A subclass gives `lr_at(epoch)`, the learning rate of an epoch as a function of
+    `base_lr` (the optimizer's lr when the scheduler was made): PyTorch's closed forms. As
+    in PyTorch, making a scheduler sets the lr of epoch 0 at once.
+    """
+
+    _not_saved: tuple[str, ...] = ("optimizer",)
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__}: expected an optimizer such as ts.optim.SGD(...), "
+                f"got {type(optimizer).__name__}; pass the optimizer whose lr it should set"
+            )
+        self.optimizer = optimizer
+        self.base_lr = float(optimizer.lr)
+        self.last_epoch = -1
+        self.step()
+
+    def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Count one epoch and set the optimizer's lr to the schedule's for it."""
+        lr = self.lr_at(self.last_epoch + 1)  # (first: a bad lr_lambda leaves all as it was)
+        self.last_epoch += 1
+        self._last_lr = self.optimizer.lr = lr
+
+    def get_last_lr(self) -> list[float]:
+        """The lr the last `step()` set, in a list as PyTorch's (one entry per parameter
+        group; these optimizers have one): `scheduler.get_last_lr()[0]`."""
+        return [self._last_lr]
+
+    def state_dict(self) -> dict:
+        """A copy of the scheduler's settings and position (`last_epoch`), without its
+        optimizer: save it beside the optimizer's `state_dict()`."""
+        state = {"scheduler": type(self).__name__}
+        for key, value in vars(self).items():
+            if key not in self._not_saved:
+                state[key] = copy.deepcopy(value)
+        return state
+
+    def load_state_dict(self, state: dict) -> LRScheduler:
+        """Take the settings and position of `state_dict()` from a scheduler of the same
+        class, and set the optimizer's lr to the one it had then; returns the scheduler."""
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or "scheduler" not in state:
+            raise TypeError(f"{who}: expected the dict of a scheduler's state_dict()")
+        if state["scheduler"] != type(self).__name__:
+            raise TypeError(
+                f"{who}: the state is {state['scheduler']}'s, not {type(self).__name__}'s"
+            )
+        mine = {key for key in vars(self) if key not in self._not_saved}
+        theirs = set(state) - {"scheduler"}
+        if mine != theirs:
+            raise ValueError(
+                f"{who}: the state holds {sorted(theirs)}, this scheduler {sorted(mine)}"
+            )
+        vars(self).update((key, copy.deepcopy(state[key])) for key in mine)
+        self.optimizer.lr = self._last_lr  # (so it matters not which state loads first)
+        return self
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr · gamma^⌊epoch / step_size⌋: multiplied by `gamma` every `step_size`
+    epochs (torch.optim.lr_scheduler.StepLR)."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = as_int(step_size, "StepLR: step_size", "an int (epochs)")
+        if self.step_size < 1:
+            raise ValueError(f"StepLR: step_size must be at least 1 epoch, got {step_size}")
+        _check_positive(gamma, "StepLR: gamma")
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + ½ (base_lr − eta_min)(1 + cos(π · epoch / T_max)): half a cosine from
+    base_lr down to eta_min over T_max epochs, then back up over the next T_max, and so on
+    (torch.optim.lr_scheduler.CosineAnnealingLR)."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        self.T_max = as_int(T_max, "CosineAnnealingLR: T_max", "an int (epochs)")
+        if self.T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be at least 1 epoch, got {T_max}")
+        if not 0.0 <= as_float(eta_min, "CosineAnnealingLR: eta_min") < math.inf:
+            raise ValueError(
+                f"CosineAnnealingLR: eta_min must be a finite number >= 0, got {eta_min}"
+            )
+        self.eta_min = eta_min
+        super().__init__(optimizer)
+
+    def lr_at(self, epoch: int) -> float:
+        cosine = 1 + math.cos(math.pi * epoch / self.T_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine / 2
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr · lr_lambda(epoch), for a function of the epoch of your own, such as a
+    warm-up `lambda epoch: min(1.0, (epoch + 1) / 100)` (torch.optim.lr_scheduler.LambdaLR).
+    The function is not in `state_dict()` (it may be a lambda, which pickle refuses): make the
+    scheduler with it again, then load the state."""
+
+    _not_saved = ("optimizer", "lr_lambda")
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+        if not callable(lr_lambda):
+            raise TypeError(
+                "LambdaLR: lr_lambda must be a function of the epoch returning the lr's "
+                f"factor, e.g. lambda epoch: 0.95 ** epoch; got {type(lr_lambda).__name__}"
+            )
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer)
+
+    def lr_at(self, epoch: int) -> float:
+        factor = self.lr_lambda(epoch)
+        what = f"LambdaLR: lr_lambda({epoch})"
+        if not 0.0 <= as_float(factor, what, "a number (the lr's factor)") < math.inf:
+            raise ValueError(f"{what} returned {factor}; the lr's factor must be finite and >= 0")
+        return self.base_lr * float(factor)

@@ -1,0 +1,233 @@
+"""Learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR): the lr of every epoch
+against torch.optim.lr_scheduler's, training with one against torch.optim, and a
+checkpoint that resumes the schedule exactly."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as ts
+from tests.helpers import np_of
+from tinygrad_seq.optim import SGD, AdamW, CosineAnnealingLR, LambdaLR, StepLR
+
+
+def _warm_up(epoch):
+    return min(1.0, (epoch + 1) / 4) * 0.9**epoch
+
+
+# (class name, the schedule's arguments after the optimizer), as PyTorch spells them
+SCHEDULES = [
+    ("StepLR", {"step_size": 3}),  # gamma 0.1
+    ("StepLR", {"step_size": 1, "gamma": 0.7}),
+    ("CosineAnnealingLR", {"T_max": 7}),  # down to 0 at epoch 7, then back up
+    ("CosineAnnealingLR", {"T_max": 5, "eta_min": 1e-3}),
+    ("LambdaLR", {"lr_lambda": _warm_up}),
+]
+IDS = [f"{name}-{sorted(kwargs.values(), key=str)}" for name, kwargs in SCHEDULES]
+
+
+def _torch_lrs(torch, name, kwargs, lr, epochs):
+    """torch.optim.lr_scheduler's lr after making it and after each of `epochs` steps."""
+    weight = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([weight], lr=lr)
+    scheduler = getattr(torch.optim.lr_scheduler, name)(opt, **kwargs)
+    lrs = [scheduler.get_last_lr()[0]]
+    for _ in range(epochs):
+        opt.step()  # (no gradient: a no-op, but the order PyTorch expects)
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr()[0])
+    return lrs
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES, ids=IDS)
+def test_the_lr_of_every_epoch_is_pytorchs(name, kwargs):
+    """PyTorch's schedulers multiply the last lr by a ratio each epoch, these evaluate the
+    closed form: the same sequence up to rounding, over four cosine half-periods."""
+    torch = pytest.importorskip("torch")
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    scheduler = getattr(ts.optim, name)(opt, **kwargs)
+    ours = [scheduler.get_last_lr()[0]]
+    assert opt.lr == ours[0]  # set at once, as PyTorch's
+    for _ in range(30):
+        opt.step()
+        scheduler.step()
+        ours.append(scheduler.get_last_lr()[0])
+        assert opt.lr == ours[-1]
+    np.testing.assert_allclose(
+        ours, _torch_lrs(torch, name, kwargs, 0.1, 30), rtol=1e-12, atol=1e-15
+    )
+    assert len(set(ours)) > 3  # (a schedule that moved)
+
+
+def lib_schedules(lib):
+    """Where a library keeps its schedules: ts.optim, torch.optim.lr_scheduler."""
+    return lib.optim if lib is ts else lib.optim.lr_scheduler
+
+
+@pytest.mark.parametrize(
+    "make_opt, make_scheduler",
+    [
+        (
+            lambda lib, ps: lib.optim.SGD(ps, lr=0.2, momentum=0.9, weight_decay=0.01),
+            lambda lib, opt: lib_schedules(lib).StepLR(opt, step_size=2, gamma=0.5),
+        ),
+        (
+            lambda lib, ps: lib.optim.AdamW(ps, lr=0.05),
+            lambda lib, opt: lib_schedules(lib).CosineAnnealingLR(opt, T_max=4, eta_min=0.01),
+        ),
+        (
+            lambda lib, ps: lib.optim.Adam(ps, lr=0.05, weight_decay=0.1),
+            lambda lib, opt: lib_schedules(lib).LambdaLR(opt, _warm_up),
+        ),
+    ],
+    ids=["sgd-steplr", "adamw-cosine", "adam-lambda"],
+)
+def test_training_with_a_schedule_steps_as_pytorch(make_opt, make_scheduler, rng):
+    """Ten epochs of new gradients: the weights after each, on this test's backend, where
+    torch.optim and its scheduler put them."""
+    torch = pytest.importorskip("torch")
+    start = rng.standard_normal((3, 4))
+    weight, twin = ts.nn.Parameter(start.copy()), torch.tensor(start, requires_grad=True)
+    opt, reference = make_opt(ts, [weight]), make_opt(torch, [twin])
+    scheduler, torch_scheduler = make_scheduler(ts, opt), make_scheduler(torch, reference)
+    xp = ts.backend.array_module(weight.data)
+    for _ in range(10):
+        g = rng.standard_normal((3, 4))
+        weight.grad, twin.grad = xp.asarray(g), torch.tensor(g)
+        opt.step()
+        reference.step()
+        scheduler.step()
+        torch_scheduler.step()
+        np.testing.assert_allclose(np_of(weight), twin.detach().numpy(), rtol=1e-10, atol=1e-13)
+    assert scheduler.get_last_lr()[0] == pytest.approx(torch_scheduler.get_last_lr()[0])
+
+
+@pytest.mark.parametrize(
+    "make_scheduler",
+    [
+        lambda opt: StepLR(opt, step_size=2, gamma=0.5),
+        lambda opt: CosineAnnealingLR(opt, T_max=5, eta_min=1e-3),
+        lambda opt: LambdaLR(opt, lambda epoch: 1 / (1 + epoch)),  # a lambda: not pickled
+    ],
+    ids=["step", "cosine", "lambda"],
+)
+def test_a_checkpointed_schedule_resumes_training_exactly(make_scheduler, rng):
+    """Saved after three epochs with the model's and the optimizer's state, loaded into a
+    model, optimizer and schedule made afresh (other weights, another lr): the next four
+    epochs' losses and lrs are the ones of the run that went on, bit for bit."""
+    xs, ys = ts.Tensor(rng.standard_normal((8, 3))), ts.Tensor(rng.standard_normal((8, 2)))
+
+    def training(seed, lr):
+        ts.manual_seed(seed)
+        model = ts.nn.Linear(3, 2)
+        opt = AdamW(model.parameters(), lr=lr)
+        scheduler = make_scheduler(opt)
+
+        def epoch():
+            opt.zero_grad()
+            loss = ((model(xs) - ys) ** 2).mean()
+            loss.backward()
+            opt.step()
+            scheduler.step()
+            return loss.item(), scheduler.get_last_lr()[0]
+
+        return model, opt, scheduler, epoch
+
+    model, opt, scheduler, epoch = training(seed=0, lr=0.1)
+    for _ in range(3):
+        epoch()
+    saved = pickle.dumps((model.state_dict(), opt.state_dict(), scheduler.state_dict()))
+    went_on = [epoch() for _ in range(4)]
+
+    model2, opt2, scheduler2, epoch2 = training(seed=1, lr=0.5)
+    model_state, opt_state, scheduler_state = pickle.loads(saved)
+    model2.load_state_dict(model_state)
+    assert scheduler2.load_state_dict(scheduler_state) is scheduler2  # (before the optimizer's)
+    assert opt2.lr == opt_state["lr"] != 0.5  # set by the schedule's state
+    opt2.load_state_dict(opt_state)
+    assert scheduler2.last_epoch == 3 and scheduler2.base_lr == 0.1
+    assert [epoch2() for _ in range(4)] == went_on
+
+    model3, opt3, _, epoch3 = training(seed=1, lr=0.5)  # without the schedule's state
+    model3.load_state_dict(model_state)
+    opt3.load_state_dict(opt_state)
+    assert [epoch3() for _ in range(4)] != went_on
+
+
+def test_a_loaded_schedule_sets_the_optimizers_lr_and_keeps_its_own_copy():
+    opt = SGD([ts.nn.Parameter(np.zeros(2))], lr=1.0)
+    scheduler = StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        scheduler.step()
+    state = scheduler.state_dict()
+    assert state["scheduler"] == "StepLR" and "optimizer" not in state
+    assert state["last_epoch"] == 3 and state["_last_lr"] == 0.125
+
+    fresh = SGD([ts.nn.Parameter(np.zeros(2))], lr=1.0)
+    loaded = StepLR(fresh, step_size=1, gamma=0.5).load_state_dict(state)
+    assert fresh.lr == 0.125 and loaded.get_last_lr() == [0.125]
+    state["last_epoch"] = 99  # the loaded scheduler holds its own copy
+    loaded.step()
+    assert fresh.lr == 0.0625 and loaded.last_epoch == 4
+
+
+def test_a_bad_schedule_state_is_refused_and_leaves_the_scheduler_untouched():
+    opt = SGD([ts.nn.Parameter(np.zeros(2))], lr=1.0)
+    scheduler = CosineAnnealingLR(opt, T_max=10)
+    scheduler.step()
+    with pytest.raises(TypeError, match="^CosineAnnealingLR.load_state_dict: the state is"):
+        scheduler.load_state_dict(StepLR(opt, step_size=2).state_dict())
+    with pytest.raises(TypeError, match="expected the dict of a scheduler's state_dict()"):
+        scheduler.load_state_dict(opt.state_dict())
+    partial = {k: v for k, v in scheduler.state_dict().items() if k != "eta_min"}
+    with pytest.raises(ValueError, match=r"the state holds \['T_max', '_last_lr'"):
+        scheduler.load_state_dict(partial)
+    lambda_state = LambdaLR(opt, _warm_up).state_dict()
+    assert "lr_lambda" not in lambda_state and lambda_state["scheduler"] == "LambdaLR"
+
+
+def test_bad_schedule_arguments_are_clear_errors():
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="StepLR: step_size must be at least 1 epoch"):
+            StepLR(opt, step_size=bad)
+    for bad in (2.5, "3", None):
+        with pytest.raises(TypeError, match=r"StepLR: step_size must be an int \(epochs\)"):
+            StepLR(opt, step_size=bad)
+    for bad in (0.0, -0.5, float("nan")):
+        with pytest.raises(ValueError, match="StepLR: gamma must be a finite number > 0"):
+            StepLR(opt, 2, gamma=bad)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be at least 1 epoch"):
+        CosineAnnealingLR(opt, T_max=0)
+    for bad in (-1e-3, math.inf):
+        with pytest.raises(ValueError, match="eta_min must be a finite number >= 0"):
+            CosineAnnealingLR(opt, 10, eta_min=bad)
+    with pytest.raises(TypeError, match="LambdaLR: lr_lambda must be a function of the epoch"):
+        LambdaLR(opt, [_warm_up])
+    with pytest.raises(ValueError, match=r"LambdaLR: lr_lambda\(0\) returned -1"):
+        LambdaLR(opt, lambda epoch: -1)
+    schedule = LambdaLR(opt, lambda epoch: 1.0 if epoch < 1 else "0.5")
+    with pytest.raises(TypeError, match=r"lr_lambda\(1\) must be a number"):
+        schedule.step()
+    assert opt.lr == 0.1 and schedule.last_epoch == 0  # the step that failed did nothing
+    with pytest.raises(TypeError, match="StepLR: expected an optimizer such as ts.optim.SGD"):
+        StepLR(opt.params, step_size=2)
+    assert opt.lr == 0.1
+
+
+def test_a_warm_up_from_zero_steps_nothing_then_the_lr_rises():
+    """A factor of 0 is allowed (PyTorch's warm-ups start there): an lr of 0 steps by 0."""
+    w = ts.nn.Parameter(np.ones(2))
+    opt = SGD([w], lr=0.5)
+    scheduler = LambdaLR(opt, lambda epoch: epoch / 2)
+    assert opt.lr == 0.0
+    w.grad = ts.backend.xp.ones(2)
+    opt.step()
+    assert w.numpy().tolist() == [1.0, 1.0]
+    scheduler.step()
+    opt.step()
+    assert opt.lr == 0.25 and w.numpy().tolist() == [0.75, 0.75]

@@ -628,6 +628,11 @@ def test_weight_decay_is_off_by_default_and_checked():
     p = param([1.0])
     assert SGD([p], lr=0.1).weight_decay == 0.0 and Adam([p]).weight_decay == 0.0
     assert AdamW([p]).weight_decay == 1e-2 and AdamW([p]).lr == 1e-3  # torch's defaults
+    from_numpy = SGD([p], lr=0.1, weight_decay=np.array(0.5))  # (a 0-d array, as lr takes)
+    assert type(from_numpy.weight_decay) is float
+    p.grad = ts.backend.array_module(p.data).zeros(1)
+    from_numpy.step()  # (on CuPy too: a float, not a NumPy array, meets the weight)
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 * 0.5], rtol=1e-12)
     for make in (
         lambda wd: SGD([p], lr=0.1, weight_decay=wd),
         lambda wd: Adam([p], weight_decay=wd),

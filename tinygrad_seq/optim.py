@@ -62,12 +62,14 @@ def _check_positive(value, what: str) -> None:
 
 
 def _checked_weight_decay(value, who: str) -> float:
-    """`value` as a weight decay: a finite number >= 0 (a TypeError unless a number)."""
-    if not 0.0 <= as_float(value, f"{who}: weight_decay") < math.inf:
+    """`value` as a weight decay: a float >= 0 (a Python float, so that a 0-d array cannot
+    meet a CuPy weight in the step), or a ValueError (a TypeError unless a number)."""
+    decay = as_float(value, f"{who}: weight_decay")
+    if not 0.0 <= decay < math.inf:
         raise ValueError(
             f"{who}: weight_decay must be a finite number >= 0 (0 turns it off), got {value}"
         )
-    return value
+    return decay
 
 
 class Optimizer:

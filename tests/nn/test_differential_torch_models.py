@@ -589,6 +589,12 @@ OPTIMIZERS = {
         {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
         {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
     ),
+    "SGD-momentum-decay": (
+        {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.05},
+        {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.05},
+    ),
+    "Adam-decay": ({"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "weight_decay": 0.1}),
+    "AdamW": ({"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "weight_decay": 0.1}),
 }
 # steps on which the parameter `extra` takes part: first used late (Adam counts its steps
 # per parameter), then skipped once after use (no momentum step without a gradient)

@@ -314,7 +314,7 @@ def graph(
     if "matplotlib" in used and max(_png_size(path)) >= PNG_MAX_PIXELS:
         click.echo(
             f"  (the PNG was scaled down to {PNG_MAX_PIXELS} pixels on its longer side, so "
-            f"its labels are small: --out {Path(path).with_suffix('.svg').name} keeps "
+            f"its labels are small: --out {Path(path).with_suffix('.svg')} keeps "
             "every label sharp at any zoom)"
         )
 

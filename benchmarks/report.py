@@ -667,8 +667,9 @@ def render(results: dict) -> str:
         "",
         "## Noise",
         "",
-        "Cell: CPU-time median ms · best round (lowest per-process median, ms) · round "
-        "spread ((max − min) / median of the per-process medians) · fewest reps in a process "
+        "Cell: CPU-time median ms · best round (lowest per-process wall-time median, ms: "
+        "above the CPU time where the machine was shared) · round spread ((max − min) / "
+        "median of the per-process wall-time medians) · fewest reps in a process "
         "· lowest CPU share of a process's timed loop (1.00 = never descheduled) · minor page "
         "faults per call · highest 1-min load average seen. Differences between columns "
         "smaller than the round spread are not meaningful. A load average above 1 means "

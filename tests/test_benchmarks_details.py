@@ -34,6 +34,11 @@ def test_aggregate_takes_each_column_from_the_right_rounds():
     assert cell["rss_growth_mib"] == 7.0  # the largest over the rounds
     assert cell["reps"] == 12 and cell["cpu_util"] == 0.8  # the fewest, the lowest
     assert cell["per_round_ms"] == [9.0, 1.0, 2.0]
+    # the noise table puts the CPU-time median (2.5) beside the best wall-time round (1.0):
+    # its legend must say which clock each one reads, or 17.8 · 57.7 reads as a contradiction
+    page = report.render(_results(recs))
+    assert "| W5 | 2.50 · 1.00 · " in page
+    assert "best round (lowest per-process wall-time median" in page
 
 
 def test_contended_means_wall_strictly_above_110_percent_of_cpu():

@@ -274,11 +274,14 @@ def run_and_report(names: list[str], out: str, size: str, seed: int, backend: st
     statuses = {n: summary["demos"][n]["status"] for n in names}
     failed = [n for n, s in statuses.items() if s.startswith("failed")]
     skipped = [n for n, s in statuses.items() if s.startswith("skipped")]
+    # the folder keeps earlier runs' demos: say so, or "1 ok" reads as all the page holds
+    earlier = len(summary["demos"]) - len(names)
+    kept = f"; the page also shows {earlier} demo(s) from earlier runs in it" if earlier else ""
     click.echo(
         f"wrote {Path(out) / 'index.html'} and summary.json "
         f"({len(names) - len(failed) - len(skipped)} ok, {len(skipped)} skipped, "
         f"{len(failed)} failed; {summary['meta']['seconds']:.0f} s, CPU "
-        f"{summary['meta']['cpu_seconds']:.0f} s)",
+        f"{summary['meta']['cpu_seconds']:.0f} s{kept})",
         err=True,
     )
     if failed:

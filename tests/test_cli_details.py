@@ -352,3 +352,19 @@ def test_graph_help_says_what_each_model_is(capsys):
     flat = " ".join(printed.split())
     assert "attention the same seq2seq with additive (Bahdanau) attention" in flat
     assert "the tokens of the Transformer" in flat
+
+
+def test_the_closing_line_says_when_the_page_keeps_earlier_runs_demos(
+    capsys, tmp_path, monkeypatch
+):
+    """A demo run into a folder that holds a tour's results counts its own demo (1 ok) and
+    says the page shows the others too, so "1 ok" does not read as all the page holds."""
+    stub_three_demos(monkeypatch)
+    code, _, err = run_cli(capsys, "derivations", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0, err
+    assert "(1 ok, 0 skipped, 0 failed;" in err and "earlier runs" not in err
+    code, _, err = run_cli(capsys, "vanishing", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0, err
+    (wrote,) = [line for line in err.splitlines() if line.startswith("wrote ")]
+    assert "(0 ok, 1 skipped, 0 failed;" in wrote
+    assert "the page also shows 1 demo(s) from earlier runs in it)" in wrote

@@ -31,7 +31,8 @@ MODELS = ("bow", *CELLS)
 class SequenceClassifier(Module):
     """ids (B, T) → embeddings (B, T, e) → recurrent states → logits (B, C) from h_T.
 
-    `cell` is 'rnn', 'lstm' or 'gru'; `forget_bias` is the LSTM's initial b_f. With a mask
+    `cell` is 'rnn', 'lstm' or 'gru'; `forget_bias` is the LSTM's initial b_f, `update_bias`
+    the GRU's initial b_z (None: random, as the other biases). With a mask
     (B, T), h_T is each sequence's state after its own last real token.
     """
 
@@ -43,6 +44,7 @@ class SequenceClassifier(Module):
         hidden_size: int = 32,
         cell: str = "lstm",
         forget_bias: float = 1.0,
+        update_bias: float | None = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -53,6 +55,8 @@ class SequenceClassifier(Module):
         self.embed = Embedding(vocab_size, embed_dim)
         if cell == "lstm":
             self.rnn = LSTM(embed_dim, hidden_size, forget_bias=forget_bias)
+        elif cell == "gru":
+            self.rnn = GRU(embed_dim, hidden_size, update_bias=update_bias)
         else:
             self.rnn = CELLS[cell](embed_dim, hidden_size)
         self.head = Linear(hidden_size, num_classes)

@@ -174,3 +174,53 @@ def test_the_sequence_gru_passes_bias_false_to_its_cell():
 def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
     xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
     assert_padding_repeats_the_last_real_state(GRU(3, 4), xs, [3, 5])
+
+
+def test_update_bias_starts_b_z_there_and_leaves_the_other_weights_as_without_it():
+    """A number sets every entry of b_z; the other weights are the same draws as a cell
+    built without it (b_z is drawn first all the same), so the two differ in b_z alone."""
+    ts.manual_seed(3)
+    plain = GRU(D, H)
+    ts.manual_seed(3)
+    shut = GRU(D, H, update_bias=-1.5)
+    np.testing.assert_array_equal(shut.cell.b_z.numpy(), np.full(H, -1.5))
+    assert not np.allclose(plain.cell.b_z.numpy(), -1.5)
+    for (name, a), (_, b) in zip(plain.named_parameters(), shut.named_parameters(), strict=True):
+        if name != "cell.b_z":
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    # z_t = σ(−1.5) ≈ 0.18 at zero inputs and state: the step keeps 82 % of h_{t−1}
+    for p in shut.parameters():
+        if p.name != "b_z":
+            p.data[...] = 0
+    h0 = ts.Tensor(np.ones((B, H)))
+    _, h_T = shut(ts.Tensor(np.zeros((B, 1, D))), h0)
+    np.testing.assert_allclose(h_T.numpy(), np.full((B, H), 1 - sigma(-1.5)))
+
+
+def test_update_bias_survives_save_and_class_load(tmp_path):
+    model = GRU(D, H, update_bias=-1.0)
+    model.save(tmp_path / "gru.npz")
+    loaded = GRU.load(tmp_path / "gru.npz")
+    np.testing.assert_array_equal(loaded.cell.b_z.numpy(), np.full(H, -1.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"update_bias": "-1"}, TypeError, "update_bias must be a number or None, got str"),
+        ({"update_bias": True}, TypeError, "update_bias must be a number or None, got bool"),
+        ({"update_bias": float("nan")}, ValueError, "update_bias must be finite"),
+        ({"update_bias": -1.0, "bias": False}, ValueError, "needs the biases"),
+    ],
+)
+@pytest.mark.parametrize("cls", [GRU, GRUCell])
+def test_bad_update_bias_is_a_clear_error(cls, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        cls(D, H, **kwargs)
+
+
+def test_the_sequence_classifier_passes_update_bias_to_its_gru():
+    from tinygrad_seq.train import SequenceClassifier
+
+    model = SequenceClassifier(10, 2, 4, H, "gru", update_bias=-2.0)
+    np.testing.assert_array_equal(model.rnn.cell.b_z.numpy(), np.full(H, -2.0))

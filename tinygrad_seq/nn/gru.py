@@ -15,6 +15,9 @@ the RNN's. Each W is (h, h+d) and acts on row vectors as [h_{t-1}, x_t] @ Wᵀ.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from .._checks import as_bool
 from ..tensor import Tensor, cat
 from .module import Mask, Module, check_sizes, uniform_init
@@ -27,19 +30,27 @@ class GRUCell(Module):
     """One GRU step: `cell(x_t (B, d), h_prev (B, h) or None) -> h_t (B, h)`.
 
     Weights W_z, W_r, W_h (h, h+d) and, with `bias`, b_z, b_r, b_h (h,), all initialised
-    U(−1/√h, 1/√h).
+    U(−1/√h, 1/√h), except b_z when `update_bias` is a number: every entry starts there.
+    A negative one starts the update gate nearly shut, z_t = σ(b_z) < ½, so h_{t-1} is
+    mostly kept (the GRU's counterpart of the LSTM's forget bias; b_z = −1 keeps 73 % a step
+    as b_f = 1 does). The other weights get the same random values either way.
     """
 
-    def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
+    def __init__(
+        self, input: int, hidden: int, bias: bool = True, update_bias: float | None = None
+    ) -> None:
         super().__init__()
         check_sizes("GRUCell", input=input, hidden=hidden)
         bias = as_bool(bias, "GRUCell: bias")
+        update_bias = _checked_update_bias(update_bias, bias, "GRUCell")
         self.input_size, self.hidden_size = input, hidden
         h, d = hidden, input
         self.W_z = uniform_init((h, h + d), h, name="W_z")
         self.W_r = uniform_init((h, h + d), h, name="W_r")
         self.W_h = uniform_init((h, h + d), h, name="W_h")
         self.b_z = uniform_init((h,), h, name="b_z") if bias else None
+        if update_bias is not None:  # (drawn first all the same: the draws after it stay put)
+            self.b_z.data[...] = update_bias
         self.b_r = uniform_init((h,), h, name="b_r") if bias else None
         self.b_h = uniform_init((h,), h, name="b_h") if bias else None
 
@@ -77,11 +88,14 @@ class GRU(Module):
     state after its own last real token (padded inputs must be finite, as for RNN).
     """
 
-    def __init__(self, input: int, hidden: int, bias: bool = True) -> None:
+    def __init__(
+        self, input: int, hidden: int, bias: bool = True, update_bias: float | None = None
+    ) -> None:
         super().__init__()
         check_sizes("GRU", input=input, hidden=hidden)
+        _checked_update_bias(update_bias, as_bool(bias, "GRU: bias"), "GRU")
         self.input_size, self.hidden_size = input, hidden
-        self.cell = GRUCell(input, hidden, bias)
+        self.cell = GRUCell(input, hidden, bias, update_bias)
 
     def forward(
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
@@ -90,6 +104,22 @@ class GRU(Module):
         h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
         keep = step_masks(mask, B, T, xs, "GRU")
         return unroll(self.cell, xs, h_t, keep)
+
+
+def _checked_update_bias(update_bias, bias: bool, who: str) -> float | None:
+    """`update_bias` as a float, or None; a clear error for a non-number, or without b_z."""
+    if update_bias is None:
+        return None
+    if isinstance(update_bias, bool) or not isinstance(update_bias, numbers.Real):
+        raise TypeError(
+            f"{who}: update_bias must be a number or None, got {type(update_bias).__name__} "
+            f"{update_bias!r}"
+        )
+    if not bias:
+        raise ValueError(f"{who}: update_bias={update_bias!r} needs the biases: drop bias=False")
+    if not math.isfinite(update_bias):
+        raise ValueError(f"{who}: update_bias must be finite, got {update_bias!r}")
+    return float(update_bias)
 
 
 def _affine(v: Tensor, W_T: Tensor, b: Tensor | None) -> Tensor:

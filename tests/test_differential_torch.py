@@ -12,6 +12,8 @@ Seeded: every run checks the same programs; a failing seed replays with `_check(
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -413,7 +415,7 @@ def test_shapes_pytorch_refuses_are_refused_with_a_clear_error(seed):
 
 # ------------------------------------------------------------------ newer ops
 @pytest.mark.parametrize("seed", range(30))
-def test_log1p_expm1_gelu_var_std_and_astype_match_pytorch(seed):
+def test_log1p_expm1_erf_gelu_var_std_and_astype_match_pytorch(seed):
     rng = np.random.default_rng(seed)
     TF = torch.nn.functional
     shape = tuple(int(n) for n in rng.integers(2, 5, int(rng.integers(1, 4))))
@@ -426,7 +428,8 @@ def test_log1p_expm1_gelu_var_std_and_astype_match_pytorch(seed):
 
     ref = [torch.tensor(a, requires_grad=True) for a in (x, b)]
     xr, br = ref
-    h = TF.gelu(xr + br, approximate="tanh") + (xr * xr).log1p() + (xr * 0.5).expm1()
+    h = TF.gelu(xr + br) + TF.gelu(xr, approximate="tanh") + (xr * xr).log1p() + xr.erf()
+    h = h + (xr * 0.5).expm1()
     dims = axis if axis is None or isinstance(axis, tuple) else (axis,)
     spread = (
         torch.var(h, dim=dims, correction=correction)
@@ -438,12 +441,66 @@ def test_log1p_expm1_gelu_var_std_and_astype_match_pytorch(seed):
     for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-4)):
         mine = [ts.Tensor(a.astype(dtype), requires_grad=True) for a in (x, b)]
         xt, bt = mine
-        h = ts.F.gelu(xt + bt) + (xt * xt).log1p() + (xt * 0.5).expm1()
+        h = ts.F.gelu(xt + bt) + ts.F.gelu(xt, approximate="tanh") + (xt * xt).log1p()
+        h = h + xt.erf() + (xt * 0.5).expm1()
         # (a float32 h: made float64 and the result cast back, both casts recorded)
         std = (h.double() * 2).std(axis, keepdims=True, correction=correction).astype(dtype)
         spread = h.var(axis, correction=correction) + std.sum()
         out = (h * ts.Tensor(w.astype(dtype))).sum() + spread.sum()
         _assert_matches_torch(out, loss, mine, ref, dtype, rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_erf_and_exact_gelu_match_pytorch_from_tiny_to_huge_and_at_inf_and_nan(dtype):
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [
+            rng.standard_normal(2000) * 3,
+            rng.uniform(-40, 40, 2000),
+            np.sign(rng.standard_normal(200)) * 10.0 ** rng.uniform(-30, 30, 200),
+            [0.0, -0.0, 1e-38, -1e-38, 0.46875, 4.0, -4.0, 1e38, -1e38, np.inf, -np.inf, np.nan],
+        ]
+    ).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).tiny  # (below tiny: subnormals)
+    finite = np.isfinite(x)
+    for name in ("erf", "gelu"):
+        # PyTorch in float64 on the same values: in float32 it computes gelu's
+        # ½ x (1 + erf(x/√2)) in float32, whose 1 + erf loses digits where x < 0 (the
+        # engine's float32 is float64's, rounded once)
+        ref = torch.tensor(x.astype(np.float64), requires_grad=True)
+        r = ref.erf() if name == "erf" else torch.nn.functional.gelu(ref)  # (exact: default)
+        r.backward(torch.tensor(g.astype(np.float64)))
+        mine = ts.Tensor(x, requires_grad=True)
+        out = mine.erf() if name == "erf" else ts.F.gelu(mine)
+        out.backward(g)
+        assert out.dtype == dtype and mine.grad.dtype == dtype
+        got, grad = out.numpy(), ts.backend.to_numpy(mine.grad)
+        expected, expected_grad = r.detach().numpy(), ref.grad.numpy()
+        keep = finite
+        if name == "gelu":
+            # PyTorch's gelu is NaN at −inf (−inf · 0) and its slope NaN at ±inf: the
+            # engine gives the limits; in the left tail, where 1 + erf cancels to 0 (from
+            # x ≈ −8.3 in float64), x Φ(x) from erfc rather than PyTorch's 0 (below)
+            assert got[x == -np.inf] == 0 and grad[x == -np.inf] == 0
+            assert got[x == np.inf] == np.inf and grad[x == np.inf] == g[x == np.inf]
+        # within one rounding of x's dtype, plus PyTorch's own: its 1 + erf(x/√2) for gelu
+        # is off by up to ~eps·|x| (float64's eps) where x < 0
+        slack = 4 * np.finfo(np.float64).eps * np.abs(x.astype(np.float64)) + tiny
+        for mine_, theirs, rtol in ((got, expected, 2 * eps), (grad, expected_grad, 64 * eps)):
+            mine_, theirs = mine_[keep].astype(np.float64), theirs[keep]
+            assert (np.abs(mine_ - theirs) <= rtol * np.abs(theirs) + slack[keep]).all()
+        zeros = keep & (got == 0)
+        assert np.array_equal(np.signbit(got[zeros]), np.signbit(expected[zeros]))
+        assert np.isnan(got[np.isnan(x)]).all() and np.isnan(grad[np.isnan(x)]).all()
+        if name == "erf":
+            assert (grad[~finite & ~np.isnan(x)] == 0).all()  # e^(−inf) = 0, as PyTorch's
+            np.testing.assert_array_equal(got[np.isinf(x)], np.sign(x[np.isinf(x)]))
+    # gelu's left tail, where PyTorch's cancels: x · ½ erfc(−x/√2) by Python's math.erfc
+    left = finite & (x < 0) & (x > -1e4)
+    # (−x/√2 rounded as the engine rounds it: e^(−t²) turns one rounding of t into ~2t²)
+    tail = [v * 0.5 * math.erfc(v * -math.sqrt(0.5)) for v in x[left].astype(float)]
+    np.testing.assert_allclose(got[left], tail, rtol=16 * eps, atol=tiny)  # (erfc: ≤ 8 ulp)
 
 
 def test_std_of_equal_elements_and_a_cast_to_integers_match_pytorch():

@@ -6,6 +6,7 @@ with NumPy's floating-point warnings turned into errors.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -906,7 +907,20 @@ def test_causal_mask_refuses_a_bool_for_its_length():
 
 
 # ------------------------------------------------------------------ gelu
-def test_gelu_is_the_tanh_formula_and_gradchecks_on_broadcast_inputs(rng):
+def test_gelu_is_x_times_the_normal_cdf_by_default_and_gradchecks_on_broadcast_inputs(rng):
+    x = ts.Tensor(rng.standard_normal((2, 3, 4)) * 3, requires_grad=True)
+    shift = f64(rng, 4)
+    erf = np.vectorize(math.erf, otypes=[float])
+    expected = 0.5 * x.numpy() * (1 + erf(x.numpy() / math.sqrt(2)))  # x Φ(x)
+    out = ts.F.gelu(x)
+    assert out.op == "gelu" and out.shape == (2, 3, 4)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(x.gelu().numpy(), ts.F.gelu(x, approximate="none").numpy())
+    assert ts.gradcheck(lambda x, s: ts.F.gelu(x + s), x, shift)
+    assert ts.gradcheck(lambda x, s: (x * s).erf(), x, shift)
+
+
+def test_gelu_tanh_form_is_the_tanh_formula_and_gradchecks_on_broadcast_inputs(rng):
     x = ts.Tensor(rng.standard_normal((2, 3, 4)) * 3, requires_grad=True)
     shift = f64(rng, 4)
     expected = (
@@ -914,29 +928,49 @@ def test_gelu_is_the_tanh_formula_and_gradchecks_on_broadcast_inputs(rng):
         * x.numpy()
         * (1 + np.tanh(np.sqrt(2 / np.pi) * (x.numpy() + 0.044715 * x.numpy() ** 3)))
     )
-    out = ts.F.gelu(x)
+    out = ts.F.gelu(x, approximate="tanh")
     assert out.op == "gelu" and out.shape == (2, 3, 4)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_array_equal(x.gelu().numpy(), ts.F.gelu(x, approximate="tanh").numpy())
-    assert ts.gradcheck(lambda x, s: ts.F.gelu(x + s), x, shift)
+    np.testing.assert_array_equal(x.gelu("tanh").numpy(), out.numpy())
+    assert np.abs(out.numpy() - ts.F.gelu(x).numpy()).max() < 4.8e-4  # (the two forms)
+    assert ts.gradcheck(lambda x, s: ts.F.gelu(x + s, approximate="tanh"), x, shift)
 
 
-def test_gelu_tails_are_x_and_0_without_overflow():
+def test_gelu_tanh_form_tails_are_x_and_0_without_overflow():
     values = np.array([-1e13, -30.0, 0.0, 30.0, 1e4, 1e13], np.float32)
     x = ts.Tensor(values, requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (x³ overflows float32 at 1e13: tanh(±inf) is ±1)
-        out = ts.F.gelu(x)
+        out = ts.F.gelu(x, approximate="tanh")
         out.sum().backward()
     np.testing.assert_array_equal(out.numpy(), [-0.0, -0.0, 0.0, 30.0, 1e4, values[-1]])
     np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [0.0, 0.0, 0.5, 1.0, 1.0, 1.0])
 
 
-def test_gelu_refuses_the_exact_form_rather_than_approximate_it():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tails_are_x_and_0_and_infinities_their_limits(dtype):
+    values = np.array([-np.inf, -1e30, -40.0, -10.0, -0.0, 0.0, 40.0, 1e30, np.inf, np.nan])
+    x = ts.Tensor(values.astype(dtype), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or inf · 0 on the way
+        out = ts.F.gelu(x)
+        out.sum().backward()
+    got, grad = out.numpy(), ts.backend.to_numpy(x.grad)
+    # x Φ(x) at −10 is −10 · 7.62e-24 (1 + erf(x/√2) would cancel to 0 there)
+    assert got[3] == pytest.approx(-10 * 0.5 * math.erfc(10 / math.sqrt(2)), rel=1e-6)
+    assert grad[3] == pytest.approx(-7.6184e-22, rel=1e-4)  # Φ(x) + x φ(x)
+    got[3] = grad[3] = 0.0
+    expected = [-0.0, -0.0, -0.0, 0.0, -0.0, 0.0, 40.0, 1e30, np.inf, np.nan]
+    np.testing.assert_array_equal(got, np.array(expected, dtype))
+    assert np.array_equal(np.signbit(got[:6]), np.signbit(expected[:6]))
+    np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 1.0, 1.0, 1.0, np.nan])
+
+
+def test_gelu_names_the_forms_it_offers():
     x = ts.Tensor([1.0])
-    with pytest.raises(ValueError, match='^gelu: approximate="none" .* is not offered'):
-        ts.F.gelu(x, approximate="none")
-    with pytest.raises(ValueError, match="^gelu: approximate must be \"tanh\", got 'erf'"):
-        x.gelu(approximate="erf")
+    with pytest.raises(ValueError, match='^gelu: approximate must be "none" .* or "tanh", got'):
+        ts.F.gelu(x, approximate="erf")
+    with pytest.raises(ValueError, match="^gelu: approximate must be .*, got None"):
+        x.gelu(approximate=None)
     with pytest.raises(TypeError, match="^gelu: expected a Tensor, got list"):
         ts.F.gelu([1.0])

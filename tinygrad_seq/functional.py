@@ -71,15 +71,15 @@ def tanh(x: Tensor) -> Tensor:
     return _tensor(x, "tanh").tanh()
 
 
-def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """GELU in its tanh form, elementwise (the same as x.gelu()):
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU, elementwise (the same as x.gelu()), one fused node, as PyTorch's gelu:
 
-        gelu(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+        approximate="none" (default)  gelu(x) = x Φ(x) = ½ x (1 + erf(x/√2))
+        approximate="tanh"            gelu(x) ≈ ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
 
-    PyTorch's gelu(x, approximate="tanh"), one fused node. The exact x Φ(x) (PyTorch's
-    default, approximate="none") needs erf, which NumPy lacks; rather than an
-    approximation under the name "exact" it is refused with a ValueError. The two differ
-    by at most ~4.7e-4 (near x = ±2.7)."""
+    The exact form's erf is the engine's own (Cody's rational approximations, within a few
+    units in the last place of float64); the tanh form differs from it by at most ~4.7e-4
+    (near x = ±2.7)."""
     return _tensor(x, "gelu").gelu(approximate)
 
 

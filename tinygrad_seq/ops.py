@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from . import _mkl, _native
+from ._special import erf, normal_cdf
 from .autograd import (
     Function,
     IndexedGrad,
@@ -503,6 +504,61 @@ class Expm1(Function):
 
     def backward(self, g):  # ∂(eˣ − 1)/∂x = eˣ = out + 1
         return (g * (self.saved + 1),)
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+
+class Erf(Function):
+    """erf x = (2/√π) ∫₀ˣ e^(−t²) dt, elementwise (Cody's rational approximations, to a few
+    units in the last place of float64: _special.py)."""
+
+    __slots__ = ()
+    op_name = "erf"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        x = _as_float(x)  # (an integer x: the float NumPy's exp gives it)
+        self.saved = x
+        return erf(x)
+
+    def backward(self, g):  # ∂erf x/∂x = (2/√π) e^(−x²)
+        x = self.saved
+        with np.errstate(over="ignore"):  # x² past the dtype's range: e^(−inf) = 0, right
+            return (g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),)
+
+
+# GELU (Hendrycks & Gimpel): x Φ(x), Φ the standard normal's CDF
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+class GeluErf(Function):
+    """gelu(x) = x Φ(x) = ½ x (1 + erf(x/√2)), elementwise: the exact form (PyTorch's
+    gelu(x), approximate="none"). Φ(x) is computed as ½ erfc(−x/√2), which keeps its
+    digits where x ≪ 0 (½ (1 + erf) cancels to 0 below x ≈ −8.3 in float64, where PyTorch's
+    gives 0). At ±inf the limits: gelu(−inf) = −0, gelu(inf) = inf, slopes 0 and 1 (PyTorch's
+    forward and backward give NaN there)."""
+
+    __slots__ = ()
+    op_name = "gelu"
+    elementwise = True
+    may_broadcast = False
+
+    def forward(self, x):
+        x = _as_float(x)
+        cdf = normal_cdf(x)  # Φ(x)
+        self.saved = (x, cdf)
+        # −inf read as the lowest finite number: −inf · Φ(−inf) would be −inf · 0 = NaN
+        return maximum(x, np.finfo(x.dtype).min) * cdf
+
+    def backward(self, g):  # ∂(x Φ(x))/∂x = Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π)
+        x, cdf = self.saved
+        info = np.finfo(x.dtype)
+        x = minimum(maximum(x, info.min), info.max)  # ±inf: φ = 0, and ±inf · 0 is NaN
+        with np.errstate(over="ignore"):  # x² past the dtype's range: φ = e^(−inf) = 0
+            pdf = exp(-0.5 * (x * x)) * _INV_SQRT_2PI
+        return (g * (cdf + x * pdf),)
 
 
 # GELU's tanh form (Hendrycks & Gimpel): ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))

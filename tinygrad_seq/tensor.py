@@ -966,11 +966,15 @@ class Tensor:
         """eˣ − 1, elementwise, exact where x is tiny (as x.exp() − 1 is not)."""
         return _apply1(ops.Expm1(), self)
 
-    def gelu(self, approximate: str = "tanh") -> Tensor:
-        """GELU, x Φ(x), in its tanh form: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))),
-        elementwise; see ts.F.gelu (only approximate="tanh" is offered)."""
-        _check_gelu(approximate)
-        return _apply1(ops.GeluTanh(), self)
+    def erf(self) -> Tensor:
+        """erf x = (2/√π) ∫₀ˣ e^(−t²) dt, elementwise; its gradient is (2/√π) e^(−x²)."""
+        return _apply1(ops.Erf(), self)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """GELU, x Φ(x), elementwise: exact (½ x (1 + erf(x/√2))) by default, or with
+        approximate="tanh" the form ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))), as PyTorch's
+        gelu; see ts.F.gelu."""
+        return _apply1(_gelu_op(approximate), self)
 
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (NumPy's and PyTorch's names)
         """x limited to [min, max], elementwise (NumPy's clip; None leaves that side open).
@@ -1393,18 +1397,16 @@ def _correction(op: str, correction, misnamed: dict) -> float:
     return value
 
 
-def _check_gelu(approximate) -> None:
-    """A clear error for a gelu form that is not offered (see ts.F.gelu)."""
-    if approximate == "tanh":
-        return
+def _gelu_op(approximate):
+    """The gelu Function for PyTorch's `approximate` ("none": exact, "tanh"), or a clear
+    error for any other value."""
     if approximate == "none":
-        raise ValueError(
-            'gelu: approximate="none" (x Φ(x) with the exact erf, PyTorch\'s default) is not '
-            "offered: NumPy has no erf, and the engine ships none of its own rather than an "
-            'approximation labelled exact. Use approximate="tanh" (PyTorch\'s '
-            'gelu(x, approximate="tanh"); within ~5e-4 of the exact form)'
-        )
-    raise ValueError(f'gelu: approximate must be "tanh", got {approximate!r}')
+        return ops.GeluErf()
+    if approximate == "tanh":
+        return ops.GeluTanh()
+    raise ValueError(
+        f'gelu: approximate must be "none" (exact, the default) or "tanh", got {approximate!r}'
+    )
 
 
 def _cast_target(dtype, op: str) -> np.dtype:

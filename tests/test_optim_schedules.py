@@ -1,6 +1,6 @@
 """Learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR): the lr of every epoch
 against torch.optim.lr_scheduler's, training with one against torch.optim, and a
-checkpoint that resumes the schedule exactly."""
+checkpoint that resumes the schedule exactly (dropout too, with the generator's state)."""
 
 from __future__ import annotations
 
@@ -156,6 +156,49 @@ def test_a_checkpointed_schedule_resumes_training_exactly(make_scheduler, rng):
     model3.load_state_dict(model_state)
     opt3.load_state_dict(opt_state)
     assert [epoch3() for _ in range(4)] != went_on
+
+
+def test_a_checkpoint_with_the_generators_state_resumes_dropout_exactly(rng):
+    """Dropout draws its masks from the engine's generator: a checkpoint that carries its
+    state (as the README says) resumes bit for bit; one without it draws other masks."""
+    xs, ys = ts.Tensor(rng.standard_normal((8, 3))), ts.Tensor(rng.standard_normal((8, 2)))
+
+    def training(seed):
+        ts.manual_seed(seed)
+        model = ts.nn.Sequential(
+            ts.nn.Linear(3, 16), lambda h: ts.F.dropout(h, 0.5), ts.nn.Linear(16, 2)
+        )
+        opt = AdamW(model.parameters(), lr=0.05)
+        scheduler = CosineAnnealingLR(opt, T_max=6)
+
+        def epoch():
+            opt.zero_grad()
+            loss = ((model(xs) - ys) ** 2).mean()
+            loss.backward()
+            opt.step()
+            scheduler.step()
+            return loss.item()
+
+        return model, opt, scheduler, epoch
+
+    model, opt, scheduler, epoch = training(seed=0)
+    for _ in range(3):
+        epoch()
+    states = (model.state_dict(), opt.state_dict(), scheduler.state_dict())
+    saved = pickle.dumps((*states, ts.tensor.rng().bit_generator.state))
+    went_on = [epoch() for _ in range(3)]
+
+    for carry_generator in (True, False):
+        model2, opt2, scheduler2, epoch2 = training(seed=1)
+        model_state, opt_state, scheduler_state, generator = pickle.loads(saved)
+        model2.load_state_dict(model_state)
+        opt2.load_state_dict(opt_state)
+        scheduler2.load_state_dict(scheduler_state)
+        if carry_generator:
+            ts.tensor.rng().bit_generator.state = generator
+            assert [epoch2() for _ in range(3)] == went_on
+        else:
+            assert [epoch2() for _ in range(3)] != went_on
 
 
 def test_a_loaded_schedule_sets_the_optimizers_lr_and_keeps_its_own_copy():

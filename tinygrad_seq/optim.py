@@ -334,7 +334,9 @@ def _checked_grad(p: Tensor, who: str):
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients so their joint L2 norm is at most `max_norm`; return the norm
     before clipping (the exploding-gradient remedy of RNN training). `max_norm=math.inf`
-    only measures the norm, as in PyTorch."""
+    only measures the norm, as in PyTorch. The factor is max_norm / (norm + 1e-12), where
+    torch.nn.utils.clip_grad_norm_ takes min(1, max_norm / (norm + 1e-6)): a clipped step
+    is longer by ~1e-6 / norm relatively, so runs compared step for step drift apart."""
     if not as_float(max_norm, "clip_grad_norm: max_norm") > 0:  # (NaN fails too)
         raise ValueError(f"clip_grad_norm: max_norm must be a number > 0, got {max_norm}")
     grads = []

@@ -321,6 +321,44 @@ def test_randn_is_seeded():
     assert ts.tensor.rng().standard_normal() != ts.tensor.rng().standard_normal()
 
 
+def test_the_generator_state_puts_back_the_draws_that_followed_it():
+    """get_rng_state is a copy (drawing on does not change it, nor does editing it change
+    the generator); set_rng_state replays randn, initial weights and dropout masks."""
+    ts.manual_seed(2)
+    ts.randn(4)
+    state = ts.get_rng_state()
+    before = copy.deepcopy(state)
+    draws = ts.randn(3).numpy(), ts.nn.Linear(2, 2).W.numpy()
+    mask = ts.F.dropout(ts.ones(64), 0.5, training=True).numpy()
+    assert state == before  # the draws left the returned state alone
+    ts.set_rng_state(state)
+    state["state"]["state"] += 1  # an edit after the call: not the generator's
+    np.testing.assert_array_equal(ts.randn(3).numpy(), draws[0])
+    np.testing.assert_array_equal(ts.nn.Linear(2, 2).W.numpy(), draws[1])
+    np.testing.assert_array_equal(ts.F.dropout(ts.ones(64), 0.5, training=True).numpy(), mask)
+    ts.manual_seed(3)  # another seed: other draws, until the state is put back again
+    assert not np.array_equal(ts.randn(3).numpy(), draws[0])
+    ts.set_rng_state(before)
+    np.testing.assert_array_equal(ts.randn(3).numpy(), draws[0])
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "words"),
+    [
+        (3, TypeError, "must be the dict ts.get_rng_state"),
+        ({"bit_generator": "MT19937"}, ValueError, "not a PCG64 generator's"),
+        ({"bit_generator": "PCG64", "state": {}}, ValueError, "not a state ts.get_rng_state"),
+    ],
+)
+def test_set_rng_state_refuses_what_get_rng_state_did_not_give(state, error, words):
+    ts.manual_seed(0)
+    expected = ts.randn(2).numpy()
+    ts.manual_seed(0)
+    with pytest.raises(error, match=words):
+        ts.set_rng_state(state)
+    np.testing.assert_array_equal(ts.randn(2).numpy(), expected)  # the generator kept
+
+
 def test_tensor_from_tensor_and_lists(rng):
     x = f64(rng, 2)
     assert ts.Tensor(x).dtype == np.float64

@@ -7,6 +7,7 @@ arrays, wraps the result, and, when a gradient is wanted, records `fn` as the re
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import operator
@@ -1726,6 +1727,37 @@ def manual_seed(seed: int) -> None:
     if seed < 0:
         raise ValueError(f"manual_seed: seed must be an int >= 0, got {seed}")
     _rng = np.random.default_rng(seed)
+
+
+def get_rng_state() -> dict:
+    """The state of the generator behind `randn`, `nn` initialisation and dropout: a dict
+    of plain values (a copy) that `set_rng_state` puts back, so a checkpoint resumed in a
+    new process draws the same dropout masks as the run it continues."""
+    return copy.deepcopy(_rng.bit_generator.state)
+
+
+def set_rng_state(state: dict) -> None:
+    """Put back a state from `get_rng_state`: the draws that follow are those that followed
+    it. A state that is not one (another generator's, an edited one) is a ValueError."""
+    global _rng
+    if not isinstance(state, dict):
+        raise TypeError(
+            f"set_rng_state: state must be the dict ts.get_rng_state() gave, got "
+            f"{type(state).__name__}"
+        )
+    kind = type(_rng.bit_generator)
+    if state.get("bit_generator") != kind.__name__:
+        raise ValueError(
+            f"set_rng_state: state is not a {kind.__name__} generator's (its "
+            f"'bit_generator' is {state.get('bit_generator')!r}): give what "
+            "ts.get_rng_state() returned"
+        )
+    generator = kind()
+    try:
+        generator.state = copy.deepcopy(state)  # (a copy: the dict stays the caller's)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"set_rng_state: not a state ts.get_rng_state() gave ({e})") from None
+    _rng = np.random.Generator(generator)
 
 
 def rng() -> np.random.Generator:

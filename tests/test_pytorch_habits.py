@@ -264,3 +264,33 @@ def test_the_warning_points_past_the_librarys_own_files_at_the_users_line():
     with pytest.warns(UserWarning, match="no gradient flows back") as caught:
         ts.F.mse_loss(ts.randn(2, 2), [W * 1.0, W * 2.0])
     assert {w.filename for w in caught} == {__file__}
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("view", r"x\.reshape\(\*shape\)"),
+        ("permute", r"x\.transpose\(\*axes\)"),
+        ("numel", r"x\.size is the number of elements"),
+        ("masked_fill", r"ts\.where\(mask, value, x\)"),
+        ("requires_grad_", r"x\.requires_grad = True"),
+        ("cuda", r"x\.to\('cupy'\)"),
+        ("add_", r"no in-place methods.*x = x \+ y.*ts\.no_grad\(\), p -= lr \* p\.grad"),
+        ("zero_", r"no in-place methods"),
+    ],
+)
+def test_pytorchs_tensor_names_are_answered_with_what_to_write(name, says):
+    x = ts.randn(2, 3)
+    with pytest.raises(
+        AttributeError, match=rf"^Tensor has no '{name}' \(a PyTorch name\): .*{says}"
+    ):
+        getattr(x, name)
+    assert not hasattr(x, name)  # still an AttributeError: hasattr and getattr defaults work
+
+
+def test_other_missing_names_keep_pythons_own_attribute_error():
+    x = ts.randn(2)
+    for name in ("no_such_thing", "_private_", "__array_interface__", "_pending"):
+        with pytest.raises(AttributeError, match=rf"^'Tensor' object has no attribute '{name}'$"):
+            getattr(x, name)
+    assert getattr(x, "view", None) is None

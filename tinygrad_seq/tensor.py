@@ -318,6 +318,35 @@ def _check_grad_dtype(dtype, op: str = "requires_grad") -> None:
         )
 
 
+# PyTorch's tensor names that are not this engine's, with what to write instead (NumPy's
+# names, which this engine takes): Tensor.__getattr__'s hints
+_PYTORCH_NAMES = {
+    "view": "write x.reshape(*shape)",
+    "permute": "write x.transpose(*axes), NumPy's, which takes the whole permutation too",
+    "numel": "x.size is the number of elements (NumPy's name, a number, not a method)",
+    "dim": "x.ndim is the number of axes",
+    "masked_fill": "write ts.where(mask, value, x)",
+    "requires_grad_": "set x.requires_grad = True",
+    "grad_fn": "x.op names the op that made x, and x.parents are its inputs",
+    "t": "write x.T",
+    "mm": "write x @ y",
+    "bmm": "write x @ y (batched over the leading axes)",
+    "matmul": "write x @ y",
+    "pow": "write x ** y",
+    "neg": "write -x",
+    "expand": "no need: the ops broadcast as NumPy's do",
+    "contiguous": "no need: drop it",
+    "cpu": "write x.to('numpy') for another backend, or x.numpy() for an array",
+    "cuda": "write x.to('cupy')",
+    "half": "write x.astype(np.float16)",
+    "long": "write x.astype(np.int64)",
+    "int": "write x.astype(np.int32)",
+    "bool": "write x.astype(bool)",
+    "type": "write x.astype(dtype); x.dtype is its dtype",
+    "norm": "write (x * x).sum().sqrt() (the 2-norm)",
+}
+
+
 class Tensor:
     """An n-dimensional array on the active backend, with reverse-mode autodiff.
 
@@ -445,6 +474,20 @@ class Tensor:
         if not self.data.ndim:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
+
+    def __getattr__(self, name: str):
+        """Only for a name the tensor lacks (found attributes never come here): PyTorch's
+        names get an AttributeError that says what to write instead."""
+        hint = _PYTORCH_NAMES.get(name)
+        if hint is None and name.endswith("_") and not name.startswith("_"):
+            hint = (
+                "tinygrad_seq has no in-place methods (PyTorch's trailing _): write the "
+                "new tensor, x = x + y; a weight changes in place under ts.no_grad(), "
+                "p -= lr * p.grad"
+            )
+        if hint is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeError(f"Tensor has no {name!r} (a PyTorch name): {hint}")
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(", threshold=60)

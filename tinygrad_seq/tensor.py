@@ -319,7 +319,8 @@ def _check_grad_dtype(dtype, op: str = "requires_grad") -> None:
 
 
 # PyTorch's tensor names that are not this engine's, with what to write instead (NumPy's
-# names, which this engine takes): Tensor.__getattr__'s hints
+# names, which this engine takes): each a class attribute that raises (below the class;
+# not a __getattr__, which would slow every attribute read of every tensor by ~20 %)
 _PYTORCH_NAMES = {
     "view": "write x.reshape(*shape)",
     "permute": "write x.transpose(*axes), NumPy's, which takes the whole permutation too",
@@ -345,6 +346,25 @@ _PYTORCH_NAMES = {
     "type": "write x.astype(dtype); x.dtype is its dtype",
     "norm": "write (x * x).sum().sqrt() (the 2-norm)",
 }
+_IN_PLACE = (  # PyTorch's in-place methods (a trailing _) that learners reach for
+    "add_ sub_ mul_ div_ pow_ neg_ exp_ log_ tanh_ sigmoid_ relu_ sqrt_ abs_ clamp_ clip_ "
+    "zero_ fill_ copy_ normal_ uniform_ masked_fill_"
+).split()
+_IN_PLACE_HINT = (
+    "tinygrad_seq has no in-place methods (PyTorch's trailing _): write the new tensor, "
+    "x = x + y; a weight changes in place under ts.no_grad(), p -= lr * p.grad"
+)
+
+
+class _PyTorchName:
+    """A Tensor attribute that PyTorch has and this engine names otherwise: reading it is
+    an AttributeError (so hasattr is False) that says what to write instead."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self.name, self.hint = name, hint
+
+    def __get__(self, instance, owner=None):
+        raise AttributeError(f"Tensor has no {self.name!r} (a PyTorch name): {self.hint}")
 
 
 class Tensor:
@@ -474,20 +494,6 @@ class Tensor:
         if not self.data.ndim:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
-
-    def __getattr__(self, name: str):
-        """Only for a name the tensor lacks (found attributes never come here): PyTorch's
-        names get an AttributeError that says what to write instead."""
-        hint = _PYTORCH_NAMES.get(name)
-        if hint is None and name.endswith("_") and not name.startswith("_"):
-            hint = (
-                "tinygrad_seq has no in-place methods (PyTorch's trailing _): write the "
-                "new tensor, x = x + y; a weight changes in place under ts.no_grad(), "
-                "p -= lr * p.grad"
-            )
-        if hint is None:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        raise AttributeError(f"Tensor has no {name!r} (a PyTorch name): {hint}")
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(", threshold=60)
@@ -1593,6 +1599,11 @@ def _check_index_bounds(index, shape) -> None:
                 bad = hi if hi >= n else lo
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
         axis += 1
+
+
+for _name, _hint in [*_PYTORCH_NAMES.items(), *((n, _IN_PLACE_HINT) for n in _IN_PLACE)]:
+    setattr(Tensor, _name, _PyTorchName(_name, _hint))
+del _name, _hint
 
 
 # ------------------------------------------------------------------ functions

@@ -58,7 +58,8 @@ MARGIN = 1e-6  # how far (relative to the largest value) from a kink or a tie
 # ------------------------------------------------------------------ the interpreter
 # Each op is f(lib, xs, p): lib "ts" or "torch", xs the inputs (Tensors of that lib),
 # p the op's parameters (numbers, axes, constant arrays). Operands named in p are an int
-# (a position in xs) or a float (a Python number on that side).
+# (a position in xs), a float (a Python number on that side) or a NumPy array (a constant,
+# given to the engine as the array itself, on either side).
 def _m(lib):
     return ts if lib == "ts" else torch
 
@@ -67,8 +68,12 @@ def _const(lib, a: np.ndarray):
     return ts.Tensor(a) if lib == "ts" else torch.tensor(a)
 
 
-def _operand(xs, spec):
-    return xs[spec] if isinstance(spec, int) else spec
+def _operand(lib, xs, spec):
+    if isinstance(spec, int):
+        return xs[spec]
+    if isinstance(spec, np.ndarray) and lib == "torch":
+        return torch.tensor(spec)
+    return spec
 
 
 def _positive(x, form: str):
@@ -88,7 +93,7 @@ def _shifted(x, c: float):
 
 def _binary(symbol):
     def f(lib, xs, p):
-        a, b = _operand(xs, p["l"]), _operand(xs, p["r"])
+        a, b = _operand(lib, xs, p["l"]), _operand(lib, xs, p["r"])
         if symbol == "+":
             return a + b
         if symbol == "-":
@@ -99,7 +104,7 @@ def _binary(symbol):
 
 
 def _div(lib, xs, p):
-    a, b = _operand(xs, p["l"]), _operand(xs, p["r"])
+    a, b = _operand(lib, xs, p["l"]), _operand(lib, xs, p["r"])
     return a / (_positive(b, p["form"]) if isinstance(p["r"], int) else b)
 
 
@@ -165,7 +170,7 @@ def _join(lib, xs, p):
 
 def _where(lib, xs, p):
     cond = xs[0] > p["t"]
-    return _m(lib).where(cond, _operand(xs, p["a"]), _operand(xs, p["b"]))
+    return _m(lib).where(cond, _operand(lib, xs, p["a"]), _operand(lib, xs, p["b"]))
 
 
 def _clip(lib, xs, p):
@@ -238,6 +243,9 @@ class Program:
         lines.append(f"loss = Σ (v_k * w_k).sum() over k in {self.sinks}")
         lines.append(f"twice={self.twice}, compiled={self.compiled}")
         return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # (how hypothesis prints an example)
+        printer.text(repr(self))
 
 
 def run(prog: Program, lib: str):
@@ -388,13 +396,18 @@ def _build(draw, op: str, vals):
     i = _pick(draw, n)
     x = vals[i]
     if op in ("add", "sub", "mul", "div"):
-        kind = draw(st.sampled_from(["nodes", "scalar left", "scalar right"]))
+        kind = draw(st.sampled_from(["nodes", "scalar", "array"]))
         if kind == "nodes":
             j = _partner(draw, vals, i, _broadcasts)
             l_, r_, args = 0, 1, (i, j)
         else:
-            s = draw(st.sampled_from([0.5, -1.5, 2.0, 3.0]))
-            l_, r_, args = (s, 0, (i,)) if kind == "scalar left" else (0, s, (i,))
+            if kind == "scalar":
+                s = draw(st.sampled_from([0.5, -1.5, 2.0, 3.0]))
+            else:  # (of x's shape, or of its last axes: broadcast)
+                shape = tuple(x.shape)[draw(st.integers(0, x.ndim)) :]
+                rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+                s = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+            l_, r_, args = (s, 0, (i,)) if draw(st.booleans()) else (0, s, (i,))
         p = {"l": l_, "r": r_}
         if op == "div" and isinstance(r_, int):
             den = vals[args[r_]]
@@ -548,7 +561,8 @@ def programs(draw) -> Program:
                 value = vals[args[0]].tanh()
             steps.append(Step(op, args, p))
             vals.append(value)
-            live.append(op != "no_grad" and any(live[a] for a in args))
+            differentiable = args[1:] if op == "where" else args  # (not the condition)
+            live.append(op != "no_grad" and any(live[a] for a in differentiable))
             read.update(args)
     # the loss reads the last result and some of the others no step reads (the rest are
     # dead ends, whose ops never send a gradient back: the pass must not wait for them)

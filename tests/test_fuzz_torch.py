@@ -4,9 +4,10 @@ engines run each one.
 A program is a DAG of 2-12 ops over 1-3 float64 leaves of small random shapes, drawn from
 the public ops (+ - * / ** @, unary -, exp log tanh sigmoid relu sqrt abs, sum mean max min
 var with random axes and keepdims, reshape transpose .T flatten, indexing with ints, slices
-and int arrays with repeats, softmax and log_softmax, ts.cat ts.stack ts.where
-ts.maximum, clip, and branches computed under ts.no_grad() or through .detach()), with
-broadcasting, and with results reused by several later ops, so gradients accumulate through
+and int arrays with repeats (lists, NumPy arrays or integer Tensors), softmax and
+log_softmax, ts.cat ts.stack ts.where ts.maximum, clip, and branches computed under
+ts.no_grad() or through .detach()), with broadcasting, Python numbers and NumPy arrays on
+either side, and with results reused by several later ops, so gradients accumulate through
 shared nodes. The last result and some of those no later op reads are folded into one
 scalar by a random weighted sum (the others are dead ends, which send no gradient back).
 Every value and every leaf's gradient must agree with PyTorch's to ~1e-9, and no two
@@ -49,7 +50,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:transpose"),  # (a 2-D identity permutation is meant)
 ]
 
-FUZZ_EXAMPLES = int(os.environ.get("TINYGRAD_SEQ_FUZZ_EXAMPLES", "1500"))
+FUZZ_EXAMPLES = int(os.environ.get("TINYGRAD_SEQ_FUZZ_EXAMPLES", "1000"))
 RTOL = 1e-9
 LIMIT = 1e3  # no value larger than this (exp of a sum of products overflows otherwise)
 MARGIN = 1e-6  # how far (relative to the largest value) from a kink or a tie
@@ -158,6 +159,9 @@ def _index(lib, xs, p):
     differ where an int and an array are separated by a slice)."""
     x, index = xs[0], p["index"]
     if lib == "ts":
+        if p["as_tensors"]:  # (the int arrays as integer Tensors)
+            wrap = lambda i: ts.Tensor(i) if isinstance(i, np.ndarray) else i  # noqa: E731
+            index = tuple(map(wrap, index)) if isinstance(index, tuple) else wrap(index)
         return x[index]
     flat = np.arange(int(np.prod(x.shape))).reshape(tuple(x.shape))[index]
     return x.reshape(-1)[torch.as_tensor(np.array(flat, order="C"))]
@@ -462,7 +466,9 @@ def _build(draw, op: str, vals):
         if x.ndim == 0:
             return None
         index = _index_for(draw, tuple(x.shape))
-        return None if index is None else ("index", (i,), {"index": index})
+        if index is None:
+            return None
+        return "index", (i,), {"index": index, "as_tensors": draw(st.booleans())}
     if op == "join":
         stack = draw(st.booleans())
         if x.ndim == 0 and not stack:

@@ -947,6 +947,18 @@ def test_gelu_tanh_form_tails_are_x_and_0_without_overflow():
     np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [0.0, 0.0, 0.5, 1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize(("dtype", "big"), [(np.float16, [300.0, 6e4]), (np.float32, [2e19, 1e30])])
+def test_gelu_tanh_form_slopes_stay_0_and_1_where_x_squared_overflows(dtype, big):
+    # x² passes float16's 65504 from |x| = 256 on, float32's range from 1.8e19: the
+    # slope's x (1 − t²) · ∂u/∂x must be 0 there, not 0 · inf = NaN
+    values = np.array([-big[1], -big[0], big[0], big[1]], dtype)
+    x = ts.Tensor(values, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ts.F.gelu(x, approximate="tanh").sum().backward()
+    np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [0.0, 0.0, 1.0, 1.0])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gelu_tails_are_x_and_0_and_infinities_their_limits(dtype):
     values = np.array([-np.inf, -1e30, -40.0, -10.0, -0.0, 0.0, 40.0, 1e30, np.inf, np.nan])

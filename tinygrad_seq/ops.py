@@ -564,6 +564,7 @@ class GeluErf(Function):
 # GELU's tanh form (Hendrycks & Gimpel): ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
 _GELU_SCALE = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+_GELU_FLAT = 100.0  # past ±100, u > 35000 and tanh(u) is ±1 in every float dtype
 
 
 class GeluTanh(Function):
@@ -585,6 +586,9 @@ class GeluTanh(Function):
 
     def backward(self, g):  # ½ (1 + t) + ½ x (1 − t²) ∂u/∂x, ∂u/∂x = √(2/π) (1 + 3·0.044715 x²)
         x, t = self.saved
+        # x cut to ±100, where 1 − t² is 0 already: x² would overflow (float16 past ±256,
+        # float32 past ±1.8e19) and 0 · inf be NaN; at ±inf the slopes are the limits, 0, 1
+        x = minimum(maximum(x, -_GELU_FLAT), _GELU_FLAT)
         du = _GELU_SCALE * (1 + (3 * _GELU_CUBIC) * (x * x))
         return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
 

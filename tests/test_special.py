@@ -80,3 +80,32 @@ def test_erf_keeps_shapes_and_takes_0d_and_empty_arrays(xp):
     x = np.linspace(-5, 5, 24).reshape(2, 3, 4)
     got = ts.backend.to_numpy(_special.erf(xp.asarray(x)))
     np.testing.assert_allclose(got, np.vectorize(math.erf)(x), rtol=1e-15, atol=0)
+
+
+def test_on_a_gpu_array_no_range_is_asked_about_nor_selected(backend, xp, monkeypatch):
+    """`if mask.any()` or `y[mask]` waits for the device at every call: on a GPU array
+    every range is computed and merged by `where` (the NumPy path skips unused ranges)."""
+    if backend == "numpy":
+        pytest.skip("the NumPy path asks, to skip unused ranges")
+    gpu_array = type(xp.zeros(1))
+    select = gpu_array.__getitem__
+
+    def host_sync(*args):
+        raise AssertionError("a host sync: the device's answer was waited for")
+
+    def getitem(self, index):
+        if getattr(index, "dtype", None) == np.bool_:
+            host_sync()
+        return select(self, index)
+
+    x = _points(2_000, seed=2)
+    on_gpu = xp.asarray(x)
+    monkeypatch.setattr(gpu_array, "__bool__", host_sync)
+    monkeypatch.setattr(gpu_array, "__getitem__", getitem)
+    got = {name: getattr(_special, name)(on_gpu) for name in ("erf", "erfc", "normal_cdf")}
+    t = ts.Tensor(on_gpu, requires_grad=True)
+    y = t.gelu()
+    y.backward(xp.ones_like(on_gpu))  # the gelu op's forward and backward too
+    monkeypatch.undo()
+    for name, values in got.items():  # the same numbers as the NumPy path's
+        np.testing.assert_array_equal(ts.backend.to_numpy(values), getattr(_special, name)(x))

@@ -118,13 +118,13 @@ def _erf(x):  # float64 x
     xp = array_module(x)
     y = abs(x)
     near = y <= _NEAR
-    if near.all():  # (small inputs: one range, nothing to merge)
+    if xp is np and near.all():  # (small inputs: one range, nothing to merge)
         return _erf_near(x)
     # Each range's formula over the whole array, merged by `where`: selecting each
     # range's elements first (x[near]) costs more, 7 ms a selection for 10⁶ normal draws
     out = (0.5 - _erfc_positive(y)) + 0.5  # erf y = 1 − erfc y (NaN stays NaN)
     xp.copysign(out, x, out=out)  # erf(−x) = −erf x
-    if near.any():
+    if _may_hold(near):
         out = xp.where(near, _erf_near(_within_near(x)), out)
     return out
 
@@ -135,9 +135,15 @@ def _erfc(x):  # float64 x
     near = y <= _NEAR
     tail = _erfc_positive(y)
     out = xp.where(x < 0, 2 - tail, tail)  # erfc(−y) = 2 − erfc y
-    if near.any():
+    if _may_hold(near):
         out = xp.where(near, 1 - _erf_near(_within_near(x)), out)
     return out
+
+
+def _may_hold(mask) -> bool:
+    """Whether `mask` may hold a True: asked of a NumPy array (to skip a range's work), always
+    yes for a GPU array, where asking would wait for the device (a host sync per call)."""
+    return array_module(mask) is not np or bool(mask.any())
 
 
 def _within_near(x):
@@ -159,7 +165,12 @@ def _erfc_positive(y):
     y = xp.minimum(y, _FAR)  # (NaN stays NaN)
     ratio = _polynomial(_MID_P, y) / _polynomial(_MID_Q, y)
     far = y > _MID
-    if far.any():  # (few where inputs are O(1): selected, not computed for all)
+    if xp is not np:  # on a GPU every element through both ranges, merged by where: a
+        y_far = xp.maximum(y, _MID)  # selection would wait for the device (y < 4: unused)
+        z = 1 / (y_far * y_far)
+        far_ratio = (_INV_SQRT_PI - z * _polynomial(_FAR_P, z) / _polynomial(_FAR_Q, z)) / y_far
+        ratio = xp.where(far, far_ratio, ratio)
+    elif far.any():  # (few where inputs are O(1): selected, not computed for all)
         y_far = y[far]
         z = 1 / (y_far * y_far)
         ratio[far] = (_INV_SQRT_PI - z * _polynomial(_FAR_P, z) / _polynomial(_FAR_Q, z)) / y_far

@@ -538,7 +538,7 @@ class GeluErf(Function):
     gelu(x), approximate="none"). Φ(x) is computed as ½ erfc(−x/√2), which keeps its
     digits where x ≪ 0 (½ (1 + erf) cancels to 0 below x ≈ −8.3 in float64, where PyTorch's
     gives 0). At ±inf the limits: gelu(−inf) = −0, gelu(inf) = inf, slopes 0 and 1 (PyTorch's
-    forward and backward give NaN there)."""
+    gives NaN for gelu(−inf) and for both slopes)."""
 
     __slots__ = ()
     op_name = "gelu"

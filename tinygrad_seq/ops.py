@@ -803,7 +803,7 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _reduced_count(shape: tuple[int, ...], axis) -> int:
+def reduced_count(shape: tuple[int, ...], axis) -> int:
     """How many elements each output element of a reduction over `axis` gathers."""
     n = 1
     for a in _normalize_axis(axis, len(shape)):
@@ -894,7 +894,7 @@ class Var(Function):
         """(x − μ, n − correction, the variance with the reduced axes kept)."""
         if x.dtype.kind != "f":  # integers and booleans: in float64, as NumPy's var
             x = x.astype(np.float64)
-        n = _reduced_count(x.shape, self.axis)
+        n = reduced_count(x.shape, self.axis)
         wide = x.astype(np.float32) if x.dtype.itemsize < 4 else x  # float16: its sums
         centred = wide - wide.mean(axis=self.axis, keepdims=True)  # overflow past 65504
         dof = n - self.correction

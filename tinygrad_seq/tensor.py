@@ -1125,9 +1125,7 @@ class Tensor:
         axis = _check_axis(axis, self.shape, name)
         if not self.data.size:
             _refuse_empty(axis, self.shape, name, f"{what} of no numbers is undefined")
-        n = 1
-        for a in range(self.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,):
-            n *= self.shape[a]
+        n = ops.reduced_count(tuple(self.shape), axis)  # (the count the op divides by)
         if n - correction <= 0:
             raise ValueError(
                 f"{name}: correction={correction!r} leaves n − correction = {n - correction!r} "

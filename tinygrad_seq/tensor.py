@@ -599,9 +599,11 @@ class Tensor:
 
         To a float dtype the cast is recorded: the gradient flows back through it, cast
         to this tensor's dtype (a float64 weight used in float32 gets a float64 gradient).
-        To an integer or bool dtype the result carries no gradient (floats are truncated
-        toward 0; NaN, inf or a value the dtype cannot hold is an error, not wrapped
-        around). To this tensor's own dtype it returns this tensor, as PyTorch's does."""
+        To an integer or bool dtype the result carries no gradient. To an integer dtype
+        floats are truncated toward 0, and NaN, inf or a value the dtype cannot hold is an
+        error, not wrapped around; to bool every nonzero value is True, NaN too (NumPy's
+        and PyTorch's rule). To this tensor's own dtype it returns this tensor, as
+        PyTorch's does."""
         dt = _cast_target(dtype, "astype")
         if dt == self.data.dtype:
             return self

@@ -89,8 +89,9 @@ def train_delay(
         train = data.delay_task(cfg["train_size"], delay, seed=seed)
         test = data.delay_task(500, delay, seed=seed + 10_000)
         ts.manual_seed(seed)
-        model = train_mod.SequenceClassifier(  # the GRU starts remembering, as the LSTM
-            len(train.vocab), 4, cfg["embed"], cfg["hidden"], kind,  # does with b_f = 1
+        # (the GRU starts remembering, b_z = −1, as the LSTM does with b_f = 1)
+        model = train_mod.SequenceClassifier(
+            len(train.vocab), 4, cfg["embed"], cfg["hidden"], kind,
             forget_bias=forget_bias, update_bias=GRU_UPDATE_BIAS,
         )  # fmt: skip
         label = kind.upper() + (f" b_f={forget_bias:g}" if kind == "lstm" else "")

@@ -384,3 +384,16 @@ def test_using_restores_the_backend_when_its_block_raises(monkeypatch):
         assert backend.get_backend() == "numpy"
         raise KeyError("inside")
     assert backend.xp is before and backend._name == "before"
+
+
+@pytest.mark.parametrize(
+    ("device", "meant"), [("cuda", "cupy"), ("cuda:0", "cupy"), ("CPU", "numpy")]
+)
+def test_a_pytorch_device_name_is_answered_with_its_backend(device, meant):
+    with pytest.raises(
+        ValueError, match=rf"names a device, as in PyTorch: the backend for it is '{meant}'"
+    ):
+        ts.Tensor([1.0]).to(device)
+    with pytest.raises(ValueError, match=rf"unknown backend '{device}'.*the backend for it is"):
+        ts.backend.set_backend(device)
+    assert "device" not in str(pytest.raises(ValueError, ts.backend.set_backend, "tpu").value)

@@ -85,7 +85,14 @@ def module(name: str) -> ModuleType:
             f"; {name!r} is a dtype, not a backend: for {dtype} weights build the model "
             f"after ts.set_default_dtype({dtype!r})"
         )
+    elif isinstance(name, str) and name.strip().lower().split(":")[0] in _DEVICE_NAMES:
+        meant = _DEVICE_NAMES[name.strip().lower().split(":")[0]]  # ("cuda:0" too)
+        hint = f"; {name!r} names a device, as in PyTorch: the backend for it is {meant!r}"
     raise ValueError(f"unknown backend {name!r}: expected one of {BACKENDS}{hint}")
+
+
+# PyTorch's device names, and the backend each means here
+_DEVICE_NAMES = {"cuda": "cupy", "gpu": "cupy", "cpu": "numpy"}
 
 
 def set_backend(name: str) -> None:

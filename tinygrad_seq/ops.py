@@ -1356,7 +1356,7 @@ class SigmoidBinaryCrossEntropy(Function):
         x, t, e = self.saved
         px, pt = self.parents
         xp = array_module(x)
-        scale = g.astype(x.dtype)  # (a float16 g: 1/n in float32, not a subnormal)
+        scale = g.astype(x.dtype)  # (in x's dtype: a float16 g over a large n is subnormal)
         if self.reduction == "mean":
             scale = scale / x.size
         gx = gt = None

@@ -274,3 +274,31 @@ def test_a_warm_up_from_zero_steps_nothing_then_the_lr_rises():
     scheduler.step()
     opt.step()
     assert opt.lr == 0.25 and w.numpy().tolist() == [0.75, 0.75]
+
+
+def test_get_last_lr_is_the_schedules_even_after_the_lr_is_set_by_hand():
+    """As PyTorch's: get_last_lr() answers what the last step() set, not the optimizer's lr
+    of the moment."""
+    torch = pytest.importorskip("torch")
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=1.0)
+    scheduler = StepLR(opt, step_size=1, gamma=0.5)
+    scheduler.step()
+    t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    t_scheduler = torch.optim.lr_scheduler.StepLR(t_opt, step_size=1, gamma=0.5)
+    t_opt.step()
+    t_scheduler.step()
+    opt.lr = t_opt.param_groups[0]["lr"] = 0.3
+    assert scheduler.get_last_lr() == t_scheduler.get_last_lr() == [0.5]
+
+
+def test_a_numpy_float32_lr_gives_python_float_lrs_in_float64():
+    """The base lr is read as a Python float: the schedule's lrs are worked out in float64,
+    not rounded to float32 at each epoch as np.float32(0.1) * 0.1 would be."""
+    base = np.float32(0.1)
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=base)
+    scheduler = StepLR(opt, step_size=1, gamma=0.1)
+    for epoch in range(1, 4):
+        scheduler.step()
+        (lr,) = scheduler.get_last_lr()
+        assert type(lr) is float and type(opt.lr) is float
+        assert lr == float(base) * 0.1**epoch

@@ -147,6 +147,8 @@ def test_duplicate_axis(rng):
     [
         (lambda: ts.Tensor([1.0], requires_grad="no"), "Tensor: requires_grad"),
         (lambda: ts.Tensor([1.0]).sum(keepdims="no"), "sum: keepdims"),
+        (lambda: ts.Tensor([1.0, 2.0]).var(keepdims="no"), "var: keepdims"),
+        (lambda: ts.Tensor([1.0, 2.0]).std(keepdims="no"), "std: keepdims"),
         (lambda: (ts.Tensor([1.0], requires_grad=True) * 2).sum().backward(retain_graph="yes"),
          "backward: retain_graph"),
         (lambda: ts.F.dropout(ts.Tensor([1.0]), 0.5, training="no"), "dropout: training"),

@@ -93,6 +93,11 @@ def test_var_and_std_of_integers_are_float64_as_numpys():
     x = ts.Tensor(np.array([1, 2, 4], np.int32))
     assert x.var().dtype == x.std().dtype == np.float64
     np.testing.assert_allclose(x.std(correction=1).item(), np.std([1, 2, 4], ddof=1))
+    small = np.array([100, -3, 7, 120, 1], np.int8)  # worked out in float64 too, not float32
+    for method in ("var", "std"):
+        out = getattr(ts.Tensor(small), method)()
+        assert out.dtype == np.float64
+        np.testing.assert_allclose(out.item(), getattr(np, method)(small), rtol=1e-14)
 
 
 @pytest.mark.parametrize("method", ["var", "std"])
@@ -107,6 +112,9 @@ def test_a_correction_that_leaves_no_degrees_of_freedom_is_refused(method):
     with pytest.raises(ValueError, match="n − correction = -1 for the 2 elements"):
         getattr(x, method)(correction=3)
     assert getattr(x, method)(axis=0, correction=1).shape == (1,)  # 2 elements: fine
+    row = ts.Tensor(np.arange(3.0).reshape(1, 3))  # over both axes: 1 · 3 elements, not 1
+    expected = getattr(np, method)(np.arange(3.0), ddof=2)
+    assert getattr(row, method)(axis=(0, 1), correction=2).item() == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("method", ["var", "std"])
@@ -148,6 +156,18 @@ def test_astype_between_floats_is_recorded_and_casts_the_gradient_back(rng, sour
     assert x.grad.dtype == source
     expected = (2 * x.numpy().astype(target)).astype(source)
     np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), expected)
+
+
+def test_astype_sends_a_computed_input_its_gradient_in_its_own_dtype():
+    """A float16 node read in float32 gets a float16 gradient (as PyTorch's), rounded there:
+    not the float32 one the cast was handed."""
+    h = ts.Tensor(np.array([1.0, 2.0], np.float16), requires_grad=True)
+    y = h * 1.0  # (float16, not a leaf: nothing casts its gradient but the cast itself)
+    y.retain_grad()
+    weights = np.array([0.1, 0.3], np.float32)
+    (y.astype(np.float32) * ts.Tensor(weights)).sum().backward()
+    assert y.grad.dtype == h.grad.dtype == np.float16
+    np.testing.assert_array_equal(ts.backend.to_numpy(y.grad), weights.astype(np.float16))
 
 
 def test_astype_gradcheck_through_float32_and_back(rng):
@@ -360,6 +380,7 @@ SPLITS = [  # (shape, how, argument, axis): PyTorch's split by size or sizes, an
     ((6, 2), "chunk", 4, 0),  # 2, 2, 2
     ((2, 6), "chunk", 3, 1),
     ((3, 2), "chunk", 5, 0),  # more chunks than elements: 1, 1, 1
+    ((3, 4), "chunk", 2, -2),  # the first axis counted from the end
     ((0, 2), "chunk", 3, 0),  # an empty axis: three empty pieces
     ((0, 2), "split", 2, 0),  # one empty piece
     ((0, 2), "split", 0, 0),  # size 0 is allowed on an empty axis only, as in PyTorch

@@ -56,6 +56,7 @@ def test_indexing_length_iteration_and_slices():
     seq = _mlp()
     assert len(seq) == 3 and len(Sequential()) == 0
     assert seq[1] is ts.Tensor.tanh and seq[-1] is seq[2] and seq[np.int64(0)] is seq[0]
+    assert seq[-3] is seq[0]  # -len(seq): the first layer, as a list's
     assert list(seq) == [seq[0], seq[1], seq[2]]
     head = seq[:2]  # a Sequential of the same layers (shared weights), as PyTorch's
     assert isinstance(head, Sequential) and len(head) == 2 and head[0] is seq[0]
@@ -69,6 +70,8 @@ def test_indexing_length_iteration_and_slices():
         seq[-4]
     with pytest.raises(TypeError, match=r"^Sequential: a layer is picked by an int .*str '0'"):
         seq["0"]
+    with pytest.raises(TypeError, match=r"a layer is picked by an int .*bool True"):
+        seq[True]  # (a bool is an int to Python, but not a position)
 
 
 def test_save_and_load_into_the_same_layers(tmp_path):
@@ -99,6 +102,9 @@ def test_sequential_load_on_the_class_says_to_build_the_layers_first(tmp_path):
         Sequential.load(path)
     with pytest.raises(TypeError, match=r"holds weights only.*model.load\(path\)"):
         Module.load(path)
+    built = _mlp()  # the method called unbound on a Sequential: loads into it
+    assert Sequential.load(built, path) is built
+    np.testing.assert_array_equal(built[0].W.numpy(), np.load(path)["0.W"])
 
 
 class _Net(Module):

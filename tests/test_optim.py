@@ -661,3 +661,36 @@ def test_a_checkpoint_from_before_weight_decay_loads_as_no_decay():
         adamw.load_state_dict(old)
     with pytest.raises(TypeError, match="^AdamW.load_state_dict: the state is Adam's, not"):
         adamw.load_state_dict(Adam(opt.params).state_dict())
+
+
+@pytest.mark.parametrize("who", ["optimizer", "module", "tensor"])
+def test_zero_grad_set_to_none_false_writes_zeros_into_the_kept_arrays(who):
+    model = ts.nn.Linear(3, 2)
+    opt = ts.optim.SGD(model.parameters(), lr=0.1)
+    model(ts.Tensor(np.ones((4, 3)))).sum().backward()
+    kept = [p.grad for p in model.parameters()]
+    clear = {"optimizer": opt.zero_grad, "module": model.zero_grad, "tensor": None}[who]
+    if clear is None:
+        for p in model.parameters():
+            p.zero_grad(set_to_none=False)
+    else:
+        clear(set_to_none=False)
+    for p, array in zip(model.parameters(), kept, strict=True):
+        assert p.grad is array and not array.any()  # the same arrays, now zeros
+    model(ts.Tensor(np.ones((4, 3)))).sum().backward()  # accumulates into them
+    np.testing.assert_allclose(model.b.grad, [4.0, 4.0])
+    opt.zero_grad()  # PyTorch's default, set_to_none=True
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(TypeError, match="set_to_none"):
+        opt.zero_grad(set_to_none="no")
+
+
+def test_pytorchs_param_groups_and_clip_grad_norm__say_what_to_write():
+    opt = ts.optim.Adam([ts.nn.Parameter(np.zeros(2))])
+    with pytest.raises(AttributeError, match=r"Adam has no param_groups.*opt\.lr = 1e-4"):
+        opt.param_groups  # noqa: B018
+    assert "param_groups" not in opt.state_dict()
+    with pytest.raises(AttributeError, match=r"write ts\.optim\.clip_grad_norm\(params, max_norm"):
+        ts.optim.clip_grad_norm_  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        ts.optim.nothing_here  # noqa: B018

@@ -20,7 +20,7 @@ from . import backend
 from ._checks import as_float, as_int
 from .autograd import changed_in_place
 from .backend import array_module, backend_of, to_backend, to_numpy
-from .tensor import Tensor
+from .tensor import Tensor, clear_grads
 
 
 def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
@@ -84,10 +84,19 @@ class Optimizer:
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
 
-    def zero_grad(self) -> None:
-        """Clear every parameter's gradient (`.grad = None`) before the next backward."""
-        for p in self.params:
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient before the next backward: `.grad = None` (as
+        PyTorch's default), or with `set_to_none=False` zeros written into the arrays."""
+        clear_grads(self.params, set_to_none, f"{type(self).__name__}.zero_grad")
+
+    @property
+    def param_groups(self):
+        """PyTorch's groups of settings: an AttributeError that says to use `opt.lr`."""
+        raise AttributeError(
+            f"{type(self).__name__} has no param_groups: its weights share one group of "
+            "settings, read and set as attributes (opt.lr = 1e-4); a schedule such as "
+            "ts.optim.StepLR sets opt.lr for you"
+        )
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -488,3 +497,13 @@ class LambdaLR(LRScheduler):
         if not 0.0 <= as_float(factor, what, "a number (the lr's factor)") < math.inf:
             raise ValueError(f"{what} returned {factor}; the lr's factor must be finite and >= 0")
         return self.base_lr * float(factor)
+
+
+def __getattr__(name: str):
+    """PyTorch's in-place spelling of clip_grad_norm gets the name to write."""
+    if name == "clip_grad_norm_":
+        raise AttributeError(
+            "tinygrad_seq.optim has no 'clip_grad_norm_', PyTorch's name: write "
+            "ts.optim.clip_grad_norm(params, max_norm) (it also clips in place)"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

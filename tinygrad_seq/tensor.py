@@ -639,9 +639,10 @@ class Tensor:
             self._keeps_grad = True
             state.keeps_grads = True
 
-    def zero_grad(self) -> None:
-        """Clear the gradient (`.grad = None`)."""
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradient: `.grad = None`, or zeros written into it with
+        `set_to_none=False` (as PyTorch's optimizers' zero_grad)."""
+        clear_grads((self,), set_to_none, "Tensor.zero_grad")
 
     # -------------------------------------------------------------- autodiff
     def backward(self, grad=None, retain_graph: bool = False) -> None:
@@ -1599,6 +1600,19 @@ def _check_index_bounds(index, shape) -> None:
                 bad = hi if hi >= n else lo
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
         axis += 1
+
+
+def clear_grads(tensors, set_to_none, who: str) -> None:
+    """zero_grad's work for Tensor, Module and Optimizer: each `.grad` set to None, or with
+    `set_to_none` False, zeros written into the gradients there are (an array kept between
+    steps, as PyTorch's set_to_none=False)."""
+    if as_bool(set_to_none, f"{who}: set_to_none"):
+        for t in tensors:
+            t.grad = None
+        return
+    for t in tensors:
+        if t.grad is not None:
+            t.grad[...] = 0
 
 
 for _name, _hint in [*_PYTORCH_NAMES.items(), *((n, _IN_PLACE_HINT) for n in _IN_PLACE)]:

@@ -39,6 +39,7 @@ from ..tensor import (
     Tensor,
     _check_grad_dtype,
     _to_array,
+    clear_grads,
     get_default_dtype,
     rng,
     set_default_dtype,
@@ -402,10 +403,10 @@ class Module:
         """How many numbers the model learns."""
         return sum(p.size for p in self.parameters())
 
-    def zero_grad(self) -> None:
-        """Clear every parameter's gradient (`.grad = None`)."""
-        for p in self.parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: `.grad = None`, or zeros written into it with
+        `set_to_none=False` (as PyTorch's)."""
+        clear_grads(self.parameters(), set_to_none, f"{type(self).__name__}.zero_grad")
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active) for this module and all submodules."""

@@ -2,13 +2,19 @@
 engines run each one.
 
 A program is a DAG of 2-12 ops over 1-3 float64 leaves of small random shapes, drawn from
-the public ops (+ - * / ** @, unary -, exp log tanh sigmoid relu sqrt abs, sum mean max min
-var with random axes and keepdims, reshape transpose .T flatten, indexing with ints, slices
-and int arrays with repeats (lists, NumPy arrays or integer Tensors), softmax and
-log_softmax, ts.cat ts.stack ts.where ts.maximum, clip, and branches computed under
-ts.no_grad() or through .detach()), with broadcasting, Python numbers and NumPy arrays on
-either side, and with results reused by several later ops, so gradients accumulate through
-shared nodes. The last result and some of those no later op reads are folded into one
+the public ops (+ - * / ** @, unary -, exp expm1 log log1p tanh sigmoid relu sqrt abs erf,
+gelu (exact and "tanh"), sum mean max min with random axes and keepdims, var and std with
+a correction of 0, 1 or 0.5 too, reshape transpose .T flatten, indexing with ints, slices
+and int arrays with repeats (lists, NumPy arrays or integer Tensors), split and chunk (one
+piece, or several joined or multiplied), astype to float64, softmax and log_softmax,
+ts.cat ts.stack ts.where ts.maximum, clip (min > max too), the losses F.mse_loss,
+F.binary_cross_entropy_with_logits and F.cross_entropy with each reduction (constant
+targets; mse's may be a node, and cross_entropy may ignore a class), and branches computed
+under ts.no_grad() or through .detach()), with broadcasting, Python numbers and NumPy arrays
+on either side, and with results reused by several later ops, so gradients accumulate
+through shared nodes. (No float32 round trip: rounding to float32 at a point where the two
+engines differ by an ulp of float64 can move a value by an ulp of float32, far past the
+tolerance.) The last result and some of those no later op reads are folded into one
 scalar by a random weighted sum (the others are dead ends, which send no gradient back).
 Every value and every leaf's gradient must agree with PyTorch's to ~1e-9, and no two
 leaves' gradients may share memory. Some programs call backward twice (retain_graph=True
@@ -18,9 +24,9 @@ the kernels that only large arrays take.
 
 The programs are drawn with their values in hand (evaluated as they are built), so they stay
 where both engines are meant to agree: log, sqrt and fractional powers see positive numbers,
-divisors are away from 0, relu, abs, clip and where's comparison are applied away from
-their kinks (shifted when a value is close), max/min/maximum have no ties, and every value
-stays below 1e3 in size.
+log1p numbers above −0.9, divisors are away from 0, std from 0 (the gradient divides by it),
+relu, abs, clip and where's comparison are applied away from their kinks (shifted when a
+value is close), max/min/maximum have no ties, and every value stays below 1e3 in size.
 
 CI runs a small deterministic sample (derandomize=True). A long run draws more programs:
 
@@ -136,11 +142,13 @@ def _reduce(lib, xs, p):
     x, name, axis, keep = xs[0], p["name"], p["axis"], p["keepdims"]
     if p["jitter"] is not None:  # (distinct values where x had ties)
         x = x + _const(lib, p["jitter"])
+    c = p.get("correction")  # (var and std: None is the default, 0, dividing by n)
     if lib == "ts":
-        return getattr(x, name)(axis=axis, keepdims=keep)
+        kw = {} if c is None else {"correction": c}
+        return getattr(x, name)(axis=axis, keepdims=keep, **kw)
     fn = {"max": torch.amax, "min": torch.amin, "sum": torch.sum, "mean": torch.mean}.get(name)
-    if name == "var":
-        fn = lambda v, **kw: torch.var(v, correction=0, **kw)  # noqa: E731 (÷ n, NumPy's)
+    if name in ("var", "std"):  # (÷ n − c; PyTorch's default c is 1, NumPy's 0)
+        fn = lambda v, **kw: getattr(torch, name)(v, correction=c or 0, **kw)  # noqa: E731
     if axis is None:
         out = fn(x)
         return out.reshape((1,) * x.ndim) if keep else out
@@ -183,6 +191,55 @@ def _clip(lib, xs, p):
     return torch.clamp(xs[0], p["lo"], p["hi"])
 
 
+def _pieces(lib, xs, p):
+    """Some of the pieces of split or chunk: one, or several (repeats possible) joined
+    along the axis or multiplied (when their shapes agree)."""
+    x, axis = xs[0], p["axis"]
+    if lib == "ts" and p["method"]:
+        pieces = getattr(x, p["how"])(p["n"], axis)  # (x.split, x.chunk)
+    else:  # (ts.split, ts.chunk; torch.split, torch.chunk)
+        pieces = getattr(_m(lib), p["how"])(x, p["n"], axis)
+    used = [pieces[k] for k in p["use"]]
+    if len(used) == 1:
+        return used[0]
+    if p["join"] == "mul":
+        out = used[0]
+        for u in used[1:]:
+            out = out * u
+        return out
+    return _m(lib).cat(used, axis)
+
+
+def _astype(lib, xs, p):
+    if lib == "ts":
+        return xs[0].astype(p["dtype"])
+    return xs[0].to(torch.float64)
+
+
+def _loss(lib, xs, p):
+    name, red, t = p["name"], p["reduction"], p["target"]
+    if lib == "ts":
+        F = ts.F
+        if name == "mse":
+            target = xs[1] if len(xs) == 2 else t if p["as"] == "array" else ts.Tensor(t)
+            return F.mse_loss(xs[0], target, reduction=red)
+        if name == "bce":
+            target = {"array": t, "tensor": ts.Tensor(t), "bool": t.astype(bool)}[p["as"]]
+            return F.binary_cross_entropy_with_logits(xs[0], target, reduction=red)
+        target = {"array": t, "tensor": ts.Tensor(t), "list": t.tolist()}[p["as"]]
+        return F.cross_entropy(xs[0], target, ignore_index=p["ignore"], reduction=red)
+    F = torch.nn.functional
+    if name == "mse":
+        target = xs[1] if len(xs) == 2 else torch.tensor(t)
+        return F.mse_loss(xs[0], target, reduction=red)
+    if name == "bce":
+        target = torch.tensor(t.astype(np.float64))
+        return F.binary_cross_entropy_with_logits(xs[0], target, reduction=red)
+    x = xs[0].permute(0, 2, 1) if xs[0].ndim == 3 else xs[0]  # (PyTorch's classes: axis 1)
+    ignore = -100 if p["ignore"] is None else p["ignore"]
+    return F.cross_entropy(x, torch.tensor(t), ignore_index=ignore, reduction=red)
+
+
 def _no_grad(lib, xs, p):
     x = xs[0]
     if p["how"] == "detach":
@@ -200,7 +257,13 @@ OPS = {
     "matmul": _matmul,
     "neg": lambda lib, xs, p: -xs[0],
     "exp": lambda lib, xs, p: xs[0].exp(),
+    "expm1": lambda lib, xs, p: xs[0].expm1(),
     "log": lambda lib, xs, p: _positive(xs[0], p["form"]).log(),
+    "log1p": lambda lib, xs, p: _positive(xs[0], p["form"]).log1p(),
+    "erf": lambda lib, xs, p: xs[0].erf(),
+    "gelu": lambda lib, xs, p: (
+        xs[0].gelu(**p) if lib == "ts" else torch.nn.functional.gelu(xs[0], **p)
+    ),
     "sqrt": lambda lib, xs, p: _positive(xs[0], p["form"]).sqrt(),
     "tanh": lambda lib, xs, p: xs[0].tanh(),
     "sigmoid": lambda lib, xs, p: xs[0].sigmoid(),
@@ -217,6 +280,9 @@ OPS = {
     "where": _where,
     "maximum": lambda lib, xs, p: _m(lib).maximum(xs[0], xs[1]),
     "clip": _clip,
+    "pieces": _pieces,
+    "astype": _astype,
+    "loss": _loss,
     "no_grad": _no_grad,
 }
 
@@ -268,8 +334,10 @@ def run(prog: Program, lib: str):
 
 
 # ------------------------------------------------------------------ drawing programs
-REDUCTIONS = ("sum", "mean", "max", "min", "var")  # (each drawn as often as another op)
-CHOICES = [op for op in OPS if op != "reduce"] + list(REDUCTIONS)
+REDUCTIONS = ("sum", "mean", "max", "min", "var", "std")  # (each as often as another op)
+LOSSES = ("mse", "bce", "cross_entropy")
+CHOICES = [op for op in OPS if op not in ("reduce", "pieces", "loss")]
+CHOICES += list(REDUCTIONS) + ["split", "chunk"] + list(LOSSES)
 SHIFTS = (0.0, 0.125, -0.125, 0.3, -0.3, 0.55, -0.7, 0.9)
 
 
@@ -433,10 +501,17 @@ def _build(draw, op: str, vals):
             return None
         j = _partner(draw, vals, i, _matmul_fits) if draw(st.booleans()) else None
         return "matmul", (i,) if j is None else (i, j), {}
-    if op in ("neg", "exp", "tanh", "sigmoid", "flatten"):
+    if op in ("neg", "exp", "expm1", "tanh", "sigmoid", "erf", "flatten"):
         return op, (i,), {}
+    if op == "gelu":  # (the default, or approximate= named)
+        forms = [{}, {"approximate": "none"}, {"approximate": "tanh"}]
+        return op, (i,), draw(st.sampled_from(forms))
+    if op == "astype":
+        return op, (i,), {"dtype": draw(st.sampled_from([np.float64, "float64", np.dtype("f8")]))}
     if op in ("log", "sqrt"):
         return op, (i,), {"form": _form(draw, x, bool(float(x.min()) > 0.05))}
+    if op == "log1p":
+        return op, (i,), {"form": _form(draw, x, bool(float(x.min()) > -0.9))}
     if op in ("relu", "abs"):
         c = _shift(draw, x)
         return None if c is None else (op, (i,), {"c": c})
@@ -451,7 +526,65 @@ def _build(draw, op: str, vals):
             )
             if not _no_ties(x + torch.tensor(p["jitter"]), axis):
                 return None
+        if name in ("var", "std"):
+            axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+            n_reduced = int(np.prod([x.shape[a] for a in axes]))
+            fits = [c for c in (None, 0, 1, 0.5) if n_reduced - (c or 0) > 0]
+            p["correction"] = draw(st.sampled_from(fits))
+            spread = torch.var(x, dim=axis, correction=p["correction"] or 0)
+            if name == "std" and float(spread.min()) <= (1e-3 * _scale(x)) ** 2:
+                return None  # (√'s kink at 0: the gradient ÷ std)
         return "reduce", (i,), p
+    if op in ("split", "chunk"):
+        if x.ndim == 0:
+            return None
+        axis = draw(st.integers(-x.ndim, x.ndim - 1))
+        length = x.shape[axis]
+        if op == "chunk":
+            n = draw(st.integers(1, length + 1))
+            count = len(torch.chunk(x, n, axis))
+        elif draw(st.booleans()):  # each piece's size
+            n = draw(st.integers(1, length + 1))
+            count = -(-length // n)
+        else:  # the sizes, 0 allowed
+            cuts = sorted(draw(st.lists(st.integers(0, length), max_size=3)))
+            n = [b - a for a, b in zip([0, *cuts], [*cuts, length], strict=True)]
+            count = len(n)
+        use = draw(st.lists(st.integers(0, count - 1), min_size=1, max_size=3))
+        p = {"how": op, "n": n, "axis": axis, "use": use, "method": draw(st.booleans())}
+        p["join"] = draw(st.sampled_from(["cat", "mul"]))
+        pieces = torch.split(x, n, axis) if op == "split" else torch.chunk(x, n, axis)
+        if len({tuple(pieces[k].shape) for k in use}) > 1:
+            p["join"] = "cat"
+        return "pieces", (i,), p
+    if op in LOSSES:
+        red = draw(st.sampled_from(["mean", "sum", "none"]))
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        p = {"name": op, "reduction": red}
+        if op == "mse":
+            if draw(st.booleans()):  # the target a node (it gets a gradient too)
+                j = _partner(draw, vals, i, lambda a, b: a.shape == b.shape)
+                return "loss", (i, j), {**p, "target": None, "as": "node"}
+            target = rng.standard_normal(tuple(x.shape))
+            how = draw(st.sampled_from(["array", "tensor"]))
+            return "loss", (i,), {**p, "target": target, "as": how}
+        if op == "bce":
+            how = draw(st.sampled_from(["array", "tensor", "bool", "soft"]))
+            if how == "soft":
+                target = rng.uniform(0.0, 1.0, tuple(x.shape))
+                how = draw(st.sampled_from(["array", "tensor"]))
+            else:
+                target = rng.integers(0, 2, tuple(x.shape)).astype(np.float64)
+            return "loss", (i,), {**p, "target": target, "as": how}
+        if x.ndim not in (2, 3):
+            return None
+        classes = x.shape[-1]
+        target = rng.integers(0, classes, tuple(x.shape[:-1]))
+        ignore = draw(st.sampled_from([None, 0, classes - 1]))
+        if ignore is not None and red == "mean" and bool((target == ignore).all()):
+            ignore = None  # (all ignored: PyTorch's mean is NaN, ours 0)
+        as_ = draw(st.sampled_from(["array", "tensor", "list"]))
+        return "loss", (i,), {**p, "target": target, "ignore": ignore, "as": as_}
     if op in ("softmax", "log_softmax"):
         if x.ndim == 0:
             return None
@@ -507,7 +640,7 @@ def _build(draw, op: str, vals):
     if op == "clip":
         bounds = draw(st.sampled_from(["both", "lo", "hi"]))
         lo = draw(st.sampled_from([-0.5, -0.2, 0.1])) if bounds != "hi" else None
-        hi = draw(st.sampled_from([0.3, 0.6, 1.2])) if bounds != "lo" else None
+        hi = draw(st.sampled_from([0.3, 0.6, 1.2, -0.3])) if bounds != "lo" else None
         if any(b is not None and not _clear_of(x, b) for b in (lo, hi)):
             return None
         return "clip", (i,), {"lo": lo, "hi": hi}
@@ -562,7 +695,12 @@ def programs(draw) -> Program:
             if built is not None:
                 op, args, p = built
                 value = OPS[op]("torch", [vals[a] for a in args], p)
-            if value is None or not bool(value.isfinite().all()) or _scale(value) > LIMIT:
+            if (
+                value is None
+                or not value.numel()  # (an empty piece of a split: max of it would fail)
+                or not bool(value.isfinite().all())
+                or _scale(value) > LIMIT
+            ):
                 op, args, p = "tanh", (_pick(draw, len(vals)),), {}  # (always fits)
                 value = vals[args[0]].tanh()
             steps.append(Step(op, args, p))

@@ -301,3 +301,11 @@ def test_the_hints_are_class_attributes_not_a_getattr_hook():
     ~20 % slower with one. The hints must stay attributes of their own names."""
     assert "__getattr__" not in vars(ts.Tensor)
     assert type(ts.Tensor.__getattribute__) is type(object.__getattribute__)
+
+
+def test_pytorchs_size_call_is_answered_with_shape_and_size_stays_an_int():
+    x = ts.randn(2, 3)
+    assert x.size == 6 and isinstance(x.size, int) and x.size + 1 == 7
+    for args in ((), (0,)):
+        with pytest.raises(TypeError, match=r"number of elements \(6\).*x\.size\(\) is x\.shape"):
+            x.size(*args)

@@ -356,6 +356,19 @@ _IN_PLACE_HINT = (
 )
 
 
+class _ElementCount(int):
+    """Tensor.size: an int, the number of elements, as NumPy's; called as PyTorch's
+    `x.size()`, whose answer is the shape, it says to write `x.shape` instead."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            f"x.size is NumPy's number of elements ({int(self)}), not a method: PyTorch's "
+            "x.size() is x.shape here (x.shape[i] for one axis's length)"
+        )
+
+
 class _PyTorchName:
     """A Tensor attribute that PyTorch has and this engine names otherwise: reading it is
     an AttributeError (so hasattr is False) that says what to write instead."""
@@ -461,8 +474,9 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+        """The number of elements (NumPy's `size`, an int; PyTorch's `x.size()` is
+        `x.shape` here, and calling this says so)."""
+        return _ElementCount(self.data.size)
 
     @property
     def op(self) -> str | None:

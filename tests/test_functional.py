@@ -540,6 +540,84 @@ def test_a_bad_reduction_is_refused_naming_the_loss(name):
         loss(*args, reduction=None)
 
 
+# ------------------------------------------------------------------ label smoothing
+@pytest.mark.numpy_only  # (the reference runs on the host)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore_index", [None, 2, -100])
+@pytest.mark.parametrize("shape", [(6, 5), (2, 4, 5)])
+@pytest.mark.parametrize("eps", [0.1, 0.5, 1.0])
+def test_label_smoothing_matches_pytorch_values_and_gradients(eps, shape, ignore_index, reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape) * 3
+    target = rng.integers(0, shape[-1], shape[:-1])
+    if ignore_index is not None:
+        target.reshape(-1)[[1, 4]] = ignore_index
+    tx = torch.tensor(x, requires_grad=True)
+    kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+    expected = torch.nn.functional.cross_entropy(
+        tx.reshape(-1, shape[-1]),
+        torch.tensor(target.reshape(-1)),
+        reduction=reduction,
+        label_smoothing=eps,
+        **kw,
+    )
+    expected = expected.reshape(target.shape) if reduction == "none" else expected
+    weights = np.linspace(-1.0, 2.0, expected.numel()).reshape(expected.shape)
+    (expected * torch.tensor(weights)).sum().backward()
+    logits = ts.Tensor(x, requires_grad=True)
+    loss = F.cross_entropy(logits, target, reduction=reduction, label_smoothing=eps, **kw)
+    assert loss.shape == tuple(expected.shape)
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+    (loss * weights).sum().backward()
+    np.testing.assert_allclose(logits.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_label_smoothing_gradcheck(reduction, rng):
+    logits, targets = f64(rng, 2, 3, 4), rng.integers(0, 4, (2, 3))
+    targets[0, 1] = -1
+    for eps, ignore_index in ((0.1, None), (0.3, -1), (1.0, -1)):
+        assert ts.gradcheck(
+            lambda x, e=eps, i=ignore_index: F.cross_entropy(
+                x,
+                targets if i is not None else np.abs(targets),
+                ignore_index=i,
+                reduction=reduction,
+                label_smoothing=e,
+            ),
+            logits,
+        )
+
+
+def test_label_smoothing_of_0_is_the_plain_loss_and_others_are_refused(rng):
+    logits, targets = f64(rng, 5, 3), rng.integers(0, 3, 5)
+    plain = F.cross_entropy(logits, targets).item()
+    assert F.cross_entropy(logits, targets, label_smoothing=0).item() == plain
+    assert F.cross_entropy(logits, targets, label_smoothing=np.float32(0.0)).item() == plain
+    # ε = 1 spreads each target evenly: the loss is the mean over classes of −log p
+    uniform = -np_log_softmax(logits.numpy()).mean()
+    assert F.cross_entropy(logits, targets, label_smoothing=1.0).item() == pytest.approx(
+        uniform, rel=1e-14
+    )
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"^cross_entropy: label_smoothing must be in \["):
+            F.cross_entropy(logits, targets, label_smoothing=bad)
+    for bad in (True, "0.1", None):
+        with pytest.raises(TypeError, match=r"^cross_entropy: label_smoothing must be a real"):
+            F.cross_entropy(logits, targets, label_smoothing=bad)
+
+
+def test_float16_label_smoothing_keeps_its_dtype():
+    x = ts.Tensor(np.full((4, 3), 0.5, np.float16), requires_grad=True)
+    loss = F.cross_entropy(x, [0, 1, 2, 0], label_smoothing=0.2)
+    assert loss.dtype == np.float16 and loss.item() == pytest.approx(np.log(3), rel=1e-3)
+    loss.backward()
+    smoothed = 0.8 * np.eye(3)[[0, 1, 2, 0]] + 0.2 / 3  # (softmax − smoothed) / 4
+    assert x.grad.dtype == np.float16
+    np.testing.assert_allclose(np_of(x.grad), (1 / 3 - smoothed) / 4, rtol=1e-3)
+
+
 # ------------------------------------------------------------------ layer norm
 def test_layer_norm(rng):
     x, gain, bias = f64(rng, 2, 3, 5), f64(rng, 5), f64(rng, 5)

@@ -120,7 +120,11 @@ def _ids(ids, op: str, like: Tensor):
 
 
 def cross_entropy(
-    logits: Tensor, targets, ignore_index: int | None = None, reduction: str = "mean"
+    logits: Tensor,
+    targets,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
     """Mean (or sum, or each) over non-ignored positions of −log softmax(logits)[target].
 
@@ -129,11 +133,16 @@ def cross_entropy(
     ignored the loss is 0 with a zero gradient (PyTorch's mean gives NaN there).
     `reduction`: "mean" (a 0-d tensor), "sum" (0-d, over the non-ignored positions) or
     "none" (each position's loss, the targets' shape, 0 where ignored), as in PyTorch.
-    Computed in one fused op, stable for logits of any size (its gradient is simply
-    (softmax − one-hot) / N, N the counted positions, for the mean).
+    `label_smoothing` ε in [0, 1], as PyTorch's: each target becomes the distribution
+    (1 − ε) one-hot + ε/V, so a position's loss is (1 − ε)(−log p_target) + ε · the mean
+    over the V classes of −log p_j. Computed in one fused op, stable for logits of any size
+    (its gradient is simply (softmax − target distribution) / N, N the counted positions,
+    for the mean).
     """
     logits = _tensor(logits, "cross_entropy")
     reduction = _reduction(reduction, "cross_entropy")
+    if label_smoothing.__class__ is not float or not 0.0 <= label_smoothing <= 1.0:
+        label_smoothing = _label_smoothing(label_smoothing)
     t = _ids(targets, "cross_entropy", logits)
     if ignore_index is not None:  # (1.5 ignored nothing; True was read as class 1)
         ignore_index = as_int(
@@ -154,13 +163,24 @@ def cross_entropy(
         shape = tuple(logits.shape)
         try:
             loss = _apply1(
-                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index, reduction),
+                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index, reduction, label_smoothing),
                 logits.reshape(-1, shape[-1]),
             )
         except OpError as e:  # name the logits as the caller passed them, not flattened
             raise OpError(f"{e} (logits {shape} flattened to rows)") from None
         return loss.reshape(shape[:2]) if reduction == "none" else loss
-    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index, reduction), logits)
+    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index, reduction, label_smoothing), logits)
+
+
+def _label_smoothing(eps) -> float:
+    """cross_entropy's label_smoothing as a float in [0, 1], or a clear error."""
+    eps = as_float(eps, "cross_entropy: label_smoothing", "a real number in [0, 1]")
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1] (the share of each target "
+            f"spread over all classes; 0 for none), got {eps}"
+        )
+    return float(eps)
 
 
 _REDUCTIONS = ("mean", "sum", "none")

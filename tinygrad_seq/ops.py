@@ -1265,14 +1265,23 @@ class LogSoftmax(Function):
 class SoftmaxCrossEntropy(Function):
     """−log softmax(logits)[target] of each counted row: their mean (`reduction` "mean"),
     their sum ("sum"), or each row's own ("none": shape (N,), 0 at an ignored row);
-    logits (N, V), targets (N,)."""
+    logits (N, V), targets (N,). With `label_smoothing` ε > 0 each row's target is the
+    distribution (1 − ε) onehot + ε/V, and its loss (1 − ε)(−log p_target) + ε · mean_j
+    (−log p_j), as PyTorch's."""
 
-    __slots__ = ("targets", "ignore_index", "reduction")
+    __slots__ = ("targets", "ignore_index", "reduction", "label_smoothing")
     op_name = "cross_entropy"
     may_broadcast = False
 
-    def __init__(self, targets, ignore_index: int | None = None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        targets,
+        ignore_index: int | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         self.targets, self.ignore_index, self.reduction = targets, ignore_index, reduction
+        self.label_smoothing = label_smoothing
 
     def carries_infs(self, out, inputs) -> bool:
         # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
@@ -1303,6 +1312,9 @@ class SoftmaxCrossEntropy(Function):
         log_z = log(exp(z).sum(axis=1, keepdims=True))
         rows = xp.arange(n)
         nll = log_z[:, 0] - z[rows, t]  # −log p(target) = log Σ exp z − z_target
+        eps = self.label_smoothing
+        if eps:  # + ε · mean_j −log p_j = ε (log Σ exp z − mean_j z_j)
+            nll = (1 - eps) * nll + eps * (log_z[:, 0] - z.mean(axis=1))
         count = n if keep is None else int(keep.sum())
         if keep is not None:  # (where, not × keep: an ignored row of −inf logits is NaN)
             nll = xp.where(keep, nll, 0)
@@ -1316,7 +1328,12 @@ class SoftmaxCrossEntropy(Function):
         z, log_z, t, keep, count = self.saved
         xp = array_module(z)
         d = exp(z - log_z)
-        d[xp.arange(len(t)), t] -= 1
+        eps = self.label_smoothing
+        if eps:  # − the smoothed target (1 − ε) onehot + ε/V
+            d -= eps / z.shape[1]
+            d[xp.arange(len(t)), t] -= 1 - eps
+        else:
+            d[xp.arange(len(t)), t] -= 1
         if g.ndim:  # reduction "none": each row scaled by its own loss's gradient
             d *= g.astype(z.dtype)[:, None]
         else:

@@ -290,7 +290,11 @@ def np_bce_with_logits(x: np.ndarray, t: np.ndarray) -> float:
     return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
 
 
-LOSSES = {"mse_loss": F.mse_loss, "bce": F.binary_cross_entropy_with_logits}
+LOSSES = {
+    "mse_loss": F.mse_loss,
+    "l1_loss": F.l1_loss,
+    "bce": F.binary_cross_entropy_with_logits,
+}
 
 
 def test_mse_loss_value_graph_and_gradients(rng):
@@ -367,10 +371,10 @@ def test_losses_refuse_a_broadcast_naming_both_shapes(name):
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_losses_check_their_operands(name):
     loss = LOSSES[name]
-    op = "mse_loss" if name == "mse_loss" else "binary_cross_entropy_with_logits"
+    op = {"bce": "binary_cross_entropy_with_logits"}.get(name, name)
     with pytest.raises(TypeError, match=rf"^{op}: expected a Tensor, got ndarray"):
         loss(np.zeros(3), np.zeros(3))
-    what = "predictions" if name == "mse_loss" else "logits"  # (an MSE takes no logits)
+    what = "logits" if name == "bce" else "predictions"  # (an MSE takes no logits)
     with pytest.raises(TypeError, match=rf"^{op}: expected a float tensor of {what}, got .*int64"):
         loss(ts.Tensor(np.arange(3)), np.zeros(3))
     with pytest.raises(TypeError, match=rf"^{op}: target must be numbers"):
@@ -414,8 +418,13 @@ def _torch_loss(name, x, target, reduction, ignore_index=None):
         kw = {} if ignore_index is None else {"ignore_index": ignore_index}
         out = torch.nn.functional.cross_entropy(flat, tt.reshape(-1), reduction=reduction, **kw)
         out = out.reshape(target.shape) if reduction == "none" else out
-    elif name == "mse_loss":
-        out = torch.nn.functional.mse_loss(tx, tt, reduction=reduction)
+    elif name == "nll_loss":
+        flat = tx.reshape(-1, x.shape[-1])
+        kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+        out = torch.nn.functional.nll_loss(flat, tt.reshape(-1), reduction=reduction, **kw)
+        out = out.reshape(target.shape) if reduction == "none" else out
+    elif name in ("mse_loss", "l1_loss"):
+        out = getattr(torch.nn.functional, name)(tx, tt, reduction=reduction)
     else:
         out = torch.nn.functional.binary_cross_entropy_with_logits(tx, tt, reduction=reduction)
     weights = torch.tensor(np.linspace(-1.0, 2.0, out.numel()).reshape(out.shape))
@@ -431,14 +440,18 @@ def _torch_loss(name, x, target, reduction, ignore_index=None):
         ("cross_entropy", (6, 5), None),
         ("cross_entropy", (6, 5), 2),  # an ignore_index inside the vocabulary
         ("cross_entropy", (2, 4, 5), -100),  # (B, T, V), padding outside it
+        ("nll_loss", (6, 5), None),
+        ("nll_loss", (6, 5), 2),
+        ("nll_loss", (2, 4, 5), -100),
         ("mse_loss", (3, 4), None),
+        ("l1_loss", (3, 4), None),
         ("binary_cross_entropy_with_logits", (3, 4), None),
     ],
 )
 def test_loss_reductions_match_pytorch_values_and_gradients(name, shape, ignore_index, reduction):
     rng = np.random.default_rng(7)
     x = rng.standard_normal(shape) * 3
-    if name == "cross_entropy":
+    if name in ("cross_entropy", "nll_loss"):
         target = rng.integers(0, shape[-1], shape[:-1])
         if ignore_index is not None:
             target.reshape(-1)[[1, 4]] = ignore_index
@@ -446,7 +459,8 @@ def test_loss_reductions_match_pytorch_values_and_gradients(name, shape, ignore_
         target = rng.uniform(0, 1, shape)
     expected, expected_dx, expected_dt = _torch_loss(name, x, target, reduction, ignore_index)
     logits = ts.Tensor(x, requires_grad=True)
-    t = target if name == "cross_entropy" else ts.Tensor(target, requires_grad=True)
+    classes = name in ("cross_entropy", "nll_loss")  # (nll_loss takes any float scores)
+    t = target if classes else ts.Tensor(target, requires_grad=True)
     kw = {} if ignore_index is None else {"ignore_index": ignore_index}
     loss = getattr(F, name)(logits, t, reduction=reduction, **kw)
     assert loss.shape == expected.shape
@@ -479,6 +493,15 @@ def test_loss_reductions_gradcheck(reduction, rng):
     x, soft = f64(rng, 3, 2), ts.Tensor(rng.uniform(0, 1, (3, 2)), requires_grad=True)
     target = f64(rng, 3, 2)
     assert ts.gradcheck(lambda x, t: F.mse_loss(x, t, reduction=reduction), x, target)
+    assert ts.gradcheck(lambda x, t: F.l1_loss(x, t, reduction=reduction), x, target)
+    for ignore_index in (None, -1):
+        ids = targets if ignore_index is not None else np.abs(targets)
+        assert ts.gradcheck(
+            lambda x, i=ignore_index, ids=ids: F.nll_loss(
+                x.log_softmax(), ids, ignore_index=i, reduction=reduction
+            ),
+            logits,
+        )
     assert ts.gradcheck(
         lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction), x, soft
     )
@@ -538,6 +561,46 @@ def test_a_bad_reduction_is_refused_naming_the_loss(name):
         loss(*args, reduction="avg")
     with pytest.raises(TypeError, match=rf"^{op}: reduction must be .*got None"):
         loss(*args, reduction=None)
+
+
+def test_nll_loss_of_log_softmax_is_cross_entropy(rng):
+    logits, targets = f64(rng, 2, 5, 4), rng.integers(0, 4, (2, 5))
+    targets[1, 3] = -100
+    for reduction in REDUCTIONS:
+        nll = F.nll_loss(logits.log_softmax(), targets, ignore_index=-100, reduction=reduction)
+        ce = F.cross_entropy(logits, targets, ignore_index=-100, reduction=reduction)
+        np.testing.assert_allclose(nll.numpy(), ce.numpy(), rtol=1e-13, atol=1e-15)
+    # every position ignored: 0 with a zero gradient, as cross_entropy (not PyTorch's NaN)
+    scores = ts.Tensor(np.full((3, 4), -np.inf), requires_grad=True)
+    loss = F.nll_loss(scores, np.full(3, 7), ignore_index=7)
+    loss.backward()
+    assert loss.item() == 0.0 and not np_of(scores.grad).any()
+    assert F.nll_loss(ts.zeros(0, 4), np.zeros(0, int), reduction="sum").item() == 0.0
+
+
+def test_nll_loss_checks_its_operands():
+    with pytest.raises(TypeError, match=r"^nll_loss: expected a Tensor, got ndarray"):
+        F.nll_loss(np.zeros((2, 3)), [0, 1])
+    with pytest.raises(TypeError, match=r"^nll_loss: expected a float tensor .*int64"):
+        F.nll_loss(ts.Tensor(np.zeros((2, 3), int)), [0, 1])
+    with pytest.raises(TypeError, match=r"^nll_loss: ids/targets must be integers"):
+        F.nll_loss(ts.randn(2, 3), [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"^nll_loss: expected log_probs \(N, V\) .*\(2, 3\)"):
+        F.nll_loss(ts.randn(2, 3), [0, 1, 2])
+    with pytest.raises(ValueError, match=r"^nll_loss: target ids must lie in \[0, 3\)"):
+        F.nll_loss(ts.randn(2, 3), [0, 3])
+    with pytest.raises(TypeError, match=r"^nll_loss: ignore_index must be an integer"):
+        F.nll_loss(ts.randn(2, 3), [0, 1], ignore_index=1.5)
+
+
+def test_l1_loss_value_graph_and_gradient_at_ties(rng):
+    prediction, target = f64(rng, 4, 3), f64(rng, 4, 3)
+    loss = F.l1_loss(prediction, target)
+    assert loss.shape == () and loss.op == "mean"  # written with sub, abs and mean
+    assert loss.item() == pytest.approx(np.abs(prediction.numpy() - target.numpy()).mean())
+    tie = ts.Tensor([1.0, 2.0], requires_grad=True)
+    F.l1_loss(tie, [1.0, 0.0]).backward()
+    assert np_of(tie.grad).tolist() == [0.0, 0.5]  # a zero difference has slope 0
 
 
 # ------------------------------------------------------------------ label smoothing

@@ -1,7 +1,8 @@
 """Functions of tensors: softmax, log_softmax, cross-entropy, binary cross-entropy with
-logits and layer norm (each one fused, gradient-checked op in ops.py), mse_loss (written with
-the primitives), dropout, embedding, masks, the relu/sigmoid/tanh aliases, gelu and the
-fused rnn_step. Imported as ``ts.functional`` and ``ts.F``.
+logits and layer norm (each one fused, gradient-checked op in ops.py), nll_loss, mse_loss
+and l1_loss (written with the primitives), dropout, embedding, masks, the
+relu/sigmoid/tanh aliases, gelu and the fused rnn_step. Imported as ``ts.functional`` and
+``ts.F``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import numpy as np
 from . import backend, ops
 from ._checks import as_bool, as_float, as_id_array, as_int
 from .autograd import OpError
-from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng
+from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng, where
 
 __all__ = [
     "softmax",
     "log_softmax",
     "cross_entropy",
+    "nll_loss",
     "mse_loss",
+    "l1_loss",
     "binary_cross_entropy_with_logits",
     "layer_norm",
     "dropout",
@@ -183,6 +186,59 @@ def _label_smoothing(eps) -> float:
     return float(eps)
 
 
+def nll_loss(
+    log_probs: Tensor, targets, ignore_index: int | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Mean (or sum, or each) over non-ignored positions of −log_probs[target], as PyTorch's.
+
+    log_probs (N, V) with targets (N,), or (B, T, V) with targets (B, T), as for
+    cross_entropy: nll_loss(log_softmax(x), t) is cross_entropy(x, t), in four nodes
+    (index, negate, mask, sum) instead of one fused op. Positions whose target equals
+    `ignore_index` count for nothing; if every position is ignored the mean is 0 with a
+    zero gradient (PyTorch's gives NaN). `reduction`: "mean", "sum" (0-d) or "none" (each
+    position's loss, the targets' shape, 0 where ignored).
+    """
+    op = "nll_loss"
+    log_probs = _tensor(log_probs, op)
+    reduction = _reduction(reduction, op)
+    if log_probs.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: expected a float tensor of log-probabilities, got dtype {log_probs.dtype}"
+        )
+    t = _ids(targets, op, log_probs)
+    if ignore_index is not None:
+        ignore_index = as_int(
+            ignore_index, f"{op}: ignore_index", "an integer id (the padding id) or None"
+        )
+    shape = tuple(log_probs.shape)
+    if log_probs.ndim not in (2, 3) or tuple(t.shape) != shape[:-1]:
+        raise ValueError(
+            f"{op}: expected log_probs (N, V) with targets (N,), or log_probs (B, T, V) with "
+            f"targets (B, T); got log_probs {shape} and targets {tuple(t.shape)}"
+        )
+    xp = backend.array_module(log_probs.data)
+    ids = t.reshape(-1)
+    keep = None if ignore_index is None else ids != ignore_index
+    if keep is not None:
+        ids = xp.where(keep, ids, 0)  # (an ignored position reads class 0, then is masked)
+    v = shape[-1]
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= v):
+        raise ValueError(
+            f"{op}: target ids must lie in [0, {v}) for log_probs of shape {shape}; got ids "
+            f"from {int(ids.min())} to {int(ids.max())} (pass ignore_index for padding)"
+        )
+    losses = -log_probs.reshape(-1, v)[xp.arange(ids.size), ids]
+    if keep is not None:  # (where, not × keep: an ignored −inf log-probability is no NaN)
+        losses = where(keep, losses, 0.0)
+    if reduction == "none":
+        return losses.reshape(shape[:-1])
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    count = ids.size if keep is None else int(keep.sum())
+    return total / max(count, 1)
+
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -247,6 +303,23 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
     if reduction == "mean":
         return squared.mean()
     return squared.sum() if reduction == "sum" else squared
+
+
+def l1_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
+    """The mean (or sum, or each) of |prediction − target| over every element.
+
+    prediction (...) float; target (...) of exactly the same shape (a Tensor, which may
+    require grad too, an array or a list), as for mse_loss: no broadcasting. `reduction`:
+    "mean", "sum" (0-d) or "none" (each element's absolute error), as in PyTorch. Written
+    with the primitives (sub, abs, mean); the slope at a zero difference is 0, as
+    PyTorch's.
+    """
+    reduction = _reduction(reduction, "l1_loss")
+    prediction, target = _loss_operands(prediction, target, "l1_loss", "predictions", reduction)
+    error = (prediction - target).abs()
+    if reduction == "mean":
+        return error.mean()
+    return error.sum() if reduction == "sum" else error
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -74,6 +74,35 @@ def test_indexing_length_iteration_and_slices():
         seq[True]  # (a bool is an int to Python, but not a position)
 
 
+def test_append_adds_a_layer_at_the_end_and_returns_the_sequential():
+    seq = Sequential(Linear(3, 5))
+    last = Linear(5, 2)
+    assert seq.append(ts.Tensor.tanh).append(last) is seq
+    assert len(seq) == 3 and seq[1] is ts.Tensor.tanh and seq[-1] is last
+    assert [n for n, _ in seq.named_parameters()] == ["0.W", "0.b", "2.W", "2.b"]
+    x = ts.randn(4, 3)
+    np.testing.assert_array_equal(seq(x).numpy(), last(seq[0](x).tanh()).numpy())
+    assert Sequential().append(seq)[0] is seq  # (another Sequential nests, as any Module)
+    with pytest.raises(ValueError, match=r"^Sequential: layer 3 is this Sequential itself"):
+        seq.append(seq)
+    assert len(seq) == 3
+
+
+@pytest.mark.parametrize(
+    "layer, match",
+    [
+        (Linear, r"^Sequential: layer 1 is the class Linear, not a layer: build it first"),
+        (3, r"^Sequential: layer 1 must be a Module or a function of one tensor .*got int"),
+        (Linear(2, 2).forward, r"^Sequential: layer 1 is a method of a Linear \(forward\): its "),
+    ],
+)
+def test_append_refuses_what_is_not_a_layer_and_keeps_the_layers(layer, match):
+    seq = Sequential(ts.Tensor.tanh)
+    with pytest.raises(TypeError, match=match):
+        seq.append(layer)
+    assert len(seq) == 1 and list(seq.__dict__).count("1") == 0
+
+
 def test_save_and_load_into_the_same_layers(tmp_path):
     seq = _mlp()
     x = ts.randn(4, 3)

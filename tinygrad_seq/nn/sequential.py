@@ -17,7 +17,8 @@ class Sequential(Module):
     `ts.Tensor.tanh` or `ts.F.relu` (PyTorch takes Modules only, but ts.nn has no
     activation modules; a function has no weights and keeps its position's number):
     `Sequential(Linear(4, 8), ts.Tensor.tanh, Linear(8, 2))`. `seq[i]` is a layer,
-    `seq[i:j]` a Sequential of those same layers, `len(seq)` how many.
+    `seq[i:j]` a Sequential of those same layers, `len(seq)` how many;
+    `seq.append(layer)` adds one at the end.
 
     `seq.save(path)` writes the weights; `seq.load(path)` reads them into a Sequential
     built with the same layers (every name and shape checked). `Sequential.load(path)`
@@ -32,6 +33,19 @@ class Sequential(Module):
             _check_layer(layer, i)
             setattr(self, str(i), layer)  # (after "training": the walk finds "0", "1", …)
         self._count = len(layers)
+
+    def append(self, layer: Module | Callable[[Any], Any]) -> Sequential:
+        """Add `layer` after the last one (at position len(seq), its weights named by it);
+        returns this Sequential, as PyTorch's. Checked as the constructor's layers."""
+        _check_layer(layer, self._count)
+        if layer is self:  # (its parameters would be walked forever)
+            raise ValueError(
+                f"Sequential: layer {self._count} is this Sequential itself; a Sequential "
+                "cannot contain itself. Append its layers, or a copy"
+            )
+        setattr(self, str(self._count), layer)
+        self._count += 1
+        return self
 
     def _layers(self) -> list[Module | Callable[[Any], Any]]:
         return [self.__dict__[str(i)] for i in range(self._count)]

@@ -821,3 +821,27 @@ def test_a_submodule_replaced_by_something_not_a_module_is_refused():
     assert "head.W" in dict(model.named_parameters())
     model.head = None
     assert not any(name.startswith("head.") for name, _ in model.named_parameters())
+
+
+def test_strict_false_loads_the_weights_both_have_and_names_the_others():
+    """PyTorch's strict=False: a pretrained part goes in, the rest stays, and a warning
+    names what was left and what the state had beyond the model (nothing lost unseen)."""
+    enc = Encoder()
+    before = enc.state_dict()
+    state = {n: v + 1 for n, v in before.items()}
+    del state["blocks.1.W"]
+    state["head.W"] = np.zeros(3)  # not the model's
+    with pytest.warns(
+        UserWarning, match=r"left as they were \['blocks.1.W'\], not in the model \['head.W'\]"
+    ):
+        assert enc.load_state_dict(state, strict=False) is enc
+    for name, p in enc.named_parameters():
+        expected = before[name] if name == "blocks.1.W" else before[name] + 1
+        np.testing.assert_array_equal(p.numpy(), expected, err_msg=name)
+    with pytest.raises(ValueError, match=r"missing weights \['blocks.1.W'\].*strict=False"):
+        enc.load_state_dict(state)
+    bad = dict(state, **{"blocks.0.W": np.zeros((1, 1))})
+    with pytest.raises(ValueError, match="has shape"):
+        enc.load_state_dict(bad, strict=False)  # a shape still has to match
+    with pytest.raises(TypeError, match="strict"):
+        enc.load_state_dict(before, strict="no")

@@ -432,23 +432,34 @@ class Module:
         """{dotted name: NumPy copy of the weight}."""
         return {name: p.numpy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> Module:
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> Module:
         """Copy weights in by name, each cast to the dtype (and moved to the backend) of
         the parameter it replaces, as PyTorch's copies into the existing parameter: float64
         weights loaded into a float32 model make float32 weights. Every name and shape is
-        checked before anything is copied, so a bad state leaves the module untouched."""
+        checked before anything is copied, so a bad state leaves the module untouched.
+
+        A weight of the model missing from `state`, or a name in `state` the model lacks,
+        is an error; with `strict=False` (PyTorch's, for a pretrained part of a model) the
+        weights both have are loaded, the others left as they are, and a warning names
+        them. A shape that differs is an error either way."""
         who = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"{who}: expected a dict of weight name -> array (as state_dict() returns), "
                 f"got {type(state).__name__}"
             )
+        strict = as_bool(strict, f"{who}: strict")
         params = dict(self.named_parameters())
         missing = [n for n in params if n not in state]
         # (how to build the model, which save writes beside the weights, is not a weight)
         unexpected = [n for n in state if n not in params and n != _BUILD]
-        if missing or unexpected:
-            raise ValueError(f"{who}: missing weights {missing}, unexpected weights {unexpected}")
+        if (missing or unexpected) and strict:
+            raise ValueError(
+                f"{who}: missing weights {missing}, unexpected weights {unexpected} (strict="
+                "False loads the weights both have)"
+            )
+        if missing:
+            params = {n: p for n, p in params.items() if n in state}
         arrays = {}
         for name, p in params.items():
             value = state[name]
@@ -470,6 +481,12 @@ class Module:
                 )
             arrays[name] = value.astype(p.dtype, copy=False)
         # Every weight is checked and converted: only now is anything replaced.
+        if missing or unexpected:  # (strict=False: said once the rest has passed its checks)
+            warnings.warn(
+                f"{who} (strict=False): left as they were {missing}, not in the model {unexpected}",
+                UserWarning,
+                stacklevel=2,
+            )
         for name, p in params.items():
             p.data = backend.to_backend(arrays[name], p.backend)
             p.grad = None

@@ -1223,14 +1223,14 @@ class Tensor:
             if (
                 shape.count(-1) > 1
                 or any(n < -1 for n in shape)  # (NumPy's own message spoke of -1 here)
-                or (-1 not in shape and new_size != self.size)
-                or (-1 in shape and (new_size == 0 or self.size % new_size))
+                or (-1 not in shape and new_size != self.data.size)
+                or (-1 in shape and (new_size == 0 or self.data.size % new_size))
             ):
                 raise ValueError
         except (ValueError, TypeError):
             raise ValueError(
                 f"reshape: cannot reshape a tensor of shape {tuple(self.shape)} "
-                f"({self.size} elements) into shape {shape}"
+                f"({self.data.size} elements) into shape {shape}"
             ) from None
         return _apply1(ops.Reshape(shape), self)
 

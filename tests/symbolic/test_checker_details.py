@@ -248,6 +248,34 @@ def test_a_label_hangs_on_the_middle_row():
     assert checker._hang("y = ", "a\nb\nc") == "    a\ny = b\n    c"
 
 
+def test_a_wrapped_line_starts_with_its_label_and_a_listing_names_each_entry():
+    # a scalar too wide for one line wraps as linear text: its label belongs on the first
+    # line, not hung on a continuation line in the middle
+    wide = sum(sp.tanh(sp.Symbol(f"a{k}") + sp.Symbol(f"b{k}")) for k in range(8))
+    rows = to_pretty(wide, "e = ").splitlines()
+    assert len(rows) > 1 and rows[0].startswith("e = ") and "=" not in "".join(rows[1:])
+    # a matrix listed entry by entry names each entry after its label, each entry in the
+    # same style: one entry too wide to draw makes the others linear text too
+    tall = sp.Matrix([[sp.Symbol("x") ** 2, wide], [sp.sqrt(3) * sp.Symbol("y"), 1]])
+    listing = to_pretty(tall, "A = ")
+    heads = [r.split(" = ")[0] for r in listing.splitlines() if " = " in r]
+    assert heads == ["A[1,1]", "A[1,2]", "A[2,1]", "A[2,2]"]
+    assert "A[1,1] = x^2" in listing and "A[2,1] = √3·y" in listing and "sqrt" not in listing
+    assert max(map(len, listing.splitlines())) <= checker.PRETTY_WIDTH
+    assert to_pretty(tall).startswith("[1,1] = x^2")  # no label: the indices alone
+
+
+def test_the_models_written_out_read_from_their_label():
+    # the additive score, one scalar too wide for a line, had its "e = " on the second line;
+    # softmax(QKᵀ/√d_k), listed entry by entry, had "A = " in the middle of the listing
+    rows = str(symbolic.attention.additive_score_gradients()).splitlines()
+    k = next(i for i, r in enumerate(rows) if "written out in elements" in r)
+    assert rows[k + 1].strip().startswith("e = v_a₁·tanh(") and " = " not in rows[k + 2]
+    text = str(symbolic.attention.scaled_dot_product_gradients())
+    assert "A[1,1] = " in text and "A[2,2] = " in text
+    assert not any(r.strip().startswith("A = ") and "[" in r for r in text.splitlines())
+
+
 def test_a_derivation_prints_what_the_seed_says_and_its_notes():
     text = str(_two_blocks(seed_says="h' = 1 - h^2", notes=("a note",)))
     assert "the seed writes: h' = 1 - h^2" in text and "note: a note" in text

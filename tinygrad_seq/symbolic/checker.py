@@ -130,31 +130,50 @@ def to_latex(expr: Any) -> str:
     return sp.latex(expr, symbol_names=LATEX_NAMES)
 
 
-def to_pretty(expr: Any) -> str:
-    """Unicode pretty print. A matrix too wide for a terminal prints one entry per line, and
-    an entry too wide even alone prints as linear text wrapped to the width."""
+def to_pretty(expr: Any, label: str = "") -> str:
+    """Unicode pretty print, after `label` (e.g. "hₜ = "). A matrix too wide for a terminal
+    prints one entry per line, each entry named ("hₜ[2,1] = ", or "[2,1] = " without a
+    label); an entry too wide even alone prints as linear text wrapped to the width, and then
+    so do the other entries of its matrix, so that one listing reads in one style."""
     if not isinstance(expr, sp.MatrixBase):
-        return _labelled("", expr)
+        return _labelled(label, expr)
     if expr.rows * expr.cols <= 16:  # small enough to try as a whole
         text = sp.pretty(expr, use_unicode=True, wrap_line=False)
-        if max(map(len, text.splitlines())) <= PRETTY_WIDTH:
-            return text
-    return "\n".join(
-        _labelled(f"[{i + 1},{j + 1}] = ", expr[i, j])
+        if max(map(len, text.splitlines())) + len(label) <= PRETTY_WIDTH:
+            return _hang(label, text)
+    name = label.removesuffix(" = ")
+    entries = [
+        (f"{name}[{i + 1},{j + 1}] = ", expr[i, j])
         for i in range(expr.rows)
         for j in range(expr.cols)
-    )
+    ]
+    drawn = all(_pretty_fits(entry_label, e) is not None for entry_label, e in entries)
+    return "\n".join(_labelled(entry_label, e, drawn) for entry_label, e in entries)
 
 
-def _labelled(label: str, expr: Any) -> str:
-    """`label` then `expr`: 2-D pretty print if it fits the width, else wrapped linear text."""
-    width = PRETTY_WIDTH - len(label)
-    if sp.count_ops(expr) <= 60:
-        text = sp.pretty(expr, use_unicode=True, wrap_line=False)
-        if max(map(len, text.splitlines())) <= width:
-            return _hang(label, text)
-    linear = sp.sstr(expr).replace("sigmoid(", "σ(").replace("**", "^").replace("*", "·")
-    rows = textwrap.wrap(linear, width, break_on_hyphens=False)
+def _pretty_fits(label: str, expr: Any) -> str | None:
+    """`expr` drawn in 2-D if it fits the width beside `label` (and is not too long to read
+    that way), else None."""
+    if sp.count_ops(expr) > 60:
+        return None
+    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+    return text if max(map(len, text.splitlines())) <= PRETTY_WIDTH - len(label) else None
+
+
+def _linear(expr: Any) -> str:
+    """`expr` as one line of text in the printout's symbols: σ, √, ^ and ·."""
+    text = sp.sstr(expr).replace("sigmoid(", "σ(").replace("**", "^").replace("*", "·")
+    text = re.sub(r"sqrt\((\w+)\)", r"√\1", text)  # sqrt(3) → √3
+    return text.replace("sqrt(", "√(")
+
+
+def _labelled(label: str, expr: Any, drawn: bool = True) -> str:
+    """`label` then `expr`: 2-D pretty print (label on its middle row) if `drawn` and it fits
+    the width, else linear text wrapped to the width, the label on its first line."""
+    text = _pretty_fits(label, expr) if drawn else None
+    if text is not None:
+        return _hang(label, text)
+    rows = textwrap.wrap(_linear(expr), PRETTY_WIDTH - len(label), break_on_hyphens=False)
     return "\n".join((label if k == 0 else " " * len(label)) + r for k, r in enumerate(rows))
 
 
@@ -387,10 +406,7 @@ class Derivation:
                 out.append(f"    {eq.text}")
                 continue
             out.append(f"    {eq.text}, written out in elements:")
-            text = to_pretty(elements)
-            if not text.startswith("[1,1] = "):  # (an entry-per-line listing names each
-                text = _hang(f"{eq.lhs} = ", text)  # entry itself: no "lhs =" in its middle)
-            out.append(_indent(text, "      "))
+            out.append(_indent(to_pretty(elements, f"{eq.lhs} = "), "      "))
         out.append(f"  stated: {self.statement}")
         if self.seed_says:
             out += _wrap(self.seed_says, "  the seed writes: ")

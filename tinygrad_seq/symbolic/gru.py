@@ -266,7 +266,8 @@ def step_jacobian(hidden: int = 2, inputs: int = 2) -> Derivation:
         seed_says="hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ (no gradient stated)",
         notes=[
             "diag(1 − zₜ) is the whole Jacobian only when the gates' paths vanish "
-            "(e.g. zₜ = 0 exactly); direct_term_only shows the checker rejecting it."
+            "(e.g. zₜ = 0 exactly); ts.symbolic.gru.direct_term_only() shows the checker "
+            "rejecting it."
         ],
     )
 

@@ -408,8 +408,8 @@ def two_steps(hidden: int = 2, inputs: int = 1) -> Derivation:
         seed_says="∂C_T/∂C₁ = Π_{t=2}^{T} fₜ",
         notes=[
             "the seed's product Π fₜ is the first term only: it holds along the cell "
-            "path, with each hₜ held fixed; two_steps_cell_path_only shows the checker "
-            "rejecting it as the whole derivative."
+            "path, with each hₜ held fixed; ts.symbolic.lstm.two_steps_cell_path_only() shows "
+            "the checker rejecting it as the whole derivative."
         ],
     )
 

@@ -163,7 +163,8 @@ def step_jacobian(hidden: int = 2, inputs: int = 2) -> Derivation:
             "'W_hh ⊙ tanh'(·)' is right only if the vector tanh'(aₜ) is broadcast down the "
             "columns (each row by its own factor), i.e. diag(tanh'(aₜ)) W_hh; NumPy's "
             "broadcast W_hh * tanh'(aₜ) scales columns instead, W_hh diag(tanh'(aₜ)), "
-            "which is wrong (see seed_elementwise_reading).",
+            "which is wrong: ts.symbolic.rnn.seed_elementwise_reading() shows the checker "
+            "rejecting that reading.",
         ],
     )
 
@@ -281,7 +282,7 @@ def bptt_product(hidden: int = 2, inputs: int = 1) -> Derivation:
         notes=[
             "the product is ordered: J_T ⋯ J₂, the latest step's Jacobian leftmost. "
             "J₂ J₃ (the order Π_{t=2}^{T} suggests when written left to right) differs "
-            "(see bptt_wrong_order)."
+            "(ts.symbolic.rnn.bptt_wrong_order() shows the checker rejecting it)."
         ],
     )
 

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "vanishing": (
         "tinygrad_seq.demos.vanishing",
         "command",
-        "Demo 2: ||dh_T/dh_1|| against T: RNN, LSTM, GRU.",
+        "Demo 2: ‖∂h_T/∂h_1‖ against T: RNN, LSTM, GRU.",
     ),
     "memory": (
         "tinygrad_seq.demos.memory",
@@ -58,7 +58,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "complexity": (
         "tinygrad_seq.demos.complexity",
         "command",
-        "Demo 8: O(n) recurrence vs O(n^2) self-attention, measured.",
+        "Demo 8: O(n) recurrence vs O(n²) self-attention, measured.",
     ),
     "bptt-graphs": (
         "tinygrad_seq.demos.graphs_demo",

@@ -64,17 +64,17 @@ DEMOS: dict[str, DemoSpec] = {
     "vanishing": DemoSpec(
         "vanishing",
         "2. Vanishing (and exploding) gradients through time",
-        "||dh_T/dh_1|| <= ||W_hh||^(T-1) prod ||tanh'||: with ||W_hh|| = 0.9 and "
-        '||tanh\'|| = 0.3, (0.9)^19 (0.3)^19 ~ 0.15e-10 at T = 20, "essentially zero". '
-        "The LSTM's cell path has dC_T/dC_1 = prod f_t, which does not vanish when the "
-        "forget gates stay close to 1; eigenvalues of W_hh below 1 make gradients decay.",
+        "‖∂h_T/∂h_1‖ ≤ ‖W_hh‖^(T−1) Π_{t=2}^{T} ‖tanh′(·)‖: with ‖W_hh‖ = 0.9 and "
+        '‖tanh′(·)‖ = 0.3, (0.9)^19 × (0.3)^19 ≈ 0.15 × 10^−10 at T = 20, "essentially zero". '
+        "The LSTM's cell path has ∂C_T/∂C_1 = Π_{t=2}^{T} f_t, which does not vanish when "
+        "the forget gates stay close to 1; eigenvalues of W_hh below 1 make gradients decay.",
     ),
     "memory": DemoSpec(
         "memory",
         "3. Long-range memory: RNN vs LSTM vs GRU",
         'Vanilla RNNs learn patterns spanning only a few steps; gated networks "can model '
         'dependencies spanning hundreds of time steps" because the forget gates learn to '
-        "stay close to 1, so prod f_t along the cell path does not vanish.",
+        "stay close to 1, so Π f_t along the cell path does not vanish.",
     ),
     "gru-vs-lstm": DemoSpec(
         "gru_vs_lstm",
@@ -92,9 +92,9 @@ DEMOS: dict[str, DemoSpec] = {
     "alignments": DemoSpec(
         "alignments",
         "6. Attention alignments: additive, multiplicative, scaled dot-product",
-        "Attention weights alpha_{t,i} are distributions over the input that show what the "
+        "Attention weights α_{t,i} are distributions over the input that show what the "
         'model is "looking at"; attention "automatically learns input-output '
-        'correspondences" (the seed\'s table for "The cat sat on the mat" -> '
+        'correspondences" (the seed\'s table for "The cat sat on the mat" → '
         '"Le chat s\'est assis sur le tapis").',
     ),
     "transformer": DemoSpec(
@@ -102,14 +102,14 @@ DEMOS: dict[str, DemoSpec] = {
         "7. The Transformer: self-attention, positions, heads",
         'Attention "is permutation-invariant": without positional encodings "cat sat on '
         'mat" and "mat on sat cat" are processed identically; sinusoidal encodings '
-        "PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...) fix that. "
+        "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(…) fix that. "
         "Different heads capture different relationships.",
     ),
     "complexity": DemoSpec(
         "complexity",
-        "8. O(n) vs O(n^2): recurrence against self-attention",
-        "RNN/LSTM: time O(n d^2), space O(d), no parallelism across time. Attention: time "
-        'O(n^2 d), space O(n^2). "Transformers trade space complexity (O(n^2) attention '
+        "8. O(n) vs O(n²): recurrence against self-attention",
+        "RNN/LSTM: time O(n × d²), space O(d), no parallelism across time. Attention: time "
+        'O(n² × d), space O(n²). "Transformers trade space complexity (O(n²) attention '
         'matrix) for parallelization".',
     ),
     "bptt-graphs": DemoSpec(
@@ -122,7 +122,7 @@ DEMOS: dict[str, DemoSpec] = {
     "derivations": DemoSpec(
         "derivations_demo",
         "10. The gradient identities, derived and checked",
-        "dh_t/dh_{t-1} = W_hh (.) tanh'(.), dC_t/dC_{t-1} = f_t, the softmax's "
+        "∂h_t/∂h_{t−1} = W_hh ⊙ tanh′(·), ∂C_t/∂C_{t−1} = f_t, the softmax's "
         "attention weights, ... — each identity of the seed derived with SymPy and checked "
         "against the engine's own backward.",
     ),

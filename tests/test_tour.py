@@ -543,3 +543,14 @@ def test_complexity_times_each_case_as_often_as_it_says(monkeypatch, tmp_path):
     assert low == result["numbers"]["repeats"] + 1
     assert sorted(set(timed.values())) == [low, high]  # slow cases and fast ones
     assert sorted(result["numbers"]["runs"].values()) == sorted(timed.values())
+
+
+def test_the_claims_write_the_seeds_math_in_its_symbols():
+    # the page sets each claim beside measurements written ‖∂h/∂h‖, Π f_t, α, O(n²): the
+    # claims read as the seed's equations, not as ASCII stand-ins for them
+    stand_ins = ("||", "<=", "prod ", "(.)", "alpha", "^2", "dh_", "dC_", "->")
+    for name, spec in DEMOS.items():
+        for text in (spec.title, spec.claim):
+            assert not [s for s in stand_ins if s in text], (name, text)
+    assert "‖∂h_T/∂h_1‖ ≤ ‖W_hh‖^(T−1)" in DEMOS["vanishing"].claim
+    assert "W_hh ⊙ tanh′(·)" in DEMOS["derivations"].claim

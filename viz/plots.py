@@ -110,7 +110,7 @@ def heatmap(
                     f"{v:.2f}".lstrip("0") if 0 <= v < 1 else f"{v:.1f}",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=9 if rows * cols <= 49 else 7,  # (larger where cells are)
                     color="black" if light else "white",
                 )
     ax.set_title(title, fontsize=10)
@@ -342,7 +342,7 @@ def fixed_size_figure(
         [float(word_vocab) ** n for n in ngram_n],
         ":",
         color="#17becf",
-        label=f"possible n-grams ({word_vocab}^n)",
+        label=f"possible n-grams (${word_vocab}^n$)",
     )
     if ngram_windows is not None:
         ax.semilogy(
@@ -355,7 +355,7 @@ def fixed_size_figure(
     ax.set_xlabel("n (tokens per window)")
     ax.set_ylabel("number of n-grams (log scale)")
     ax.set_title(
-        f"n-grams: the possible ones grow exponentially ({word_vocab}^n);\n"
+        f"n-grams: the possible ones grow exponentially (${word_vocab}^n$);\n"
         "the distinct ones in a finite corpus grow ever more slowly",
         fontsize=10,
     )
@@ -363,10 +363,12 @@ def fixed_size_figure(
     ax.grid(True, which="both", alpha=0.3)
 
     ax = axes[1, 2]
-    ax.plot(Ls, np.asarray(cut) * 100, "-", color="#d62728", label="tokens cut (lost)")
-    ax.plot(Ls, np.asarray(padded) * 100, "-", color="#7f7f7f", label="slots padded (wasted)")
+    cut_label = "tokens cut (lost), % of all tokens"
+    ax.plot(Ls, np.asarray(cut) * 100, "-", color="#d62728", label=cut_label)
+    pad_label = "slots padded (wasted), % of all slots"
+    ax.plot(Ls, np.asarray(padded) * 100, "-", color="#7f7f7f", label=pad_label)
     ax.set_xlabel("fixed length L (tokens)")
-    ax.set_ylabel("share (%)")
+    ax.set_ylabel("share cut or padded (%)")
     ax.set_title("Truncate or pad to L: every L loses something", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
@@ -843,7 +845,8 @@ def alignments_figure(
             cmap="Blues",
         )
     fig.suptitle(
-        "Attention weights α_{t,i}: where each output word looks (rows sum to 1)", fontsize=12
+        r"Attention weights $\alpha_{t,i}$: where each output word looks (rows sum to 1)",
+        fontsize=12,
     )
     return save(fig, path)
 

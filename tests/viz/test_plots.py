@@ -289,6 +289,9 @@ def test_attention_figures(tmp_path, figures):
     )
     seed_ax, *learned_axes, _colorbar = figures["a.png"].axes
     assert seed_ax.get_title() == "The seed's example table"
+    # α_{t,i} typeset (mathtext), not shown as raw braces; the cells' numbers readable
+    assert r"$\alpha_{t,i}$" in figures["a.png"]._suptitle.get_text()
+    assert {t.get_fontsize() for t in seed_ax.texts} == {9}
     np.testing.assert_array_equal(seed_ax.images[0].get_array(), seed_alpha)
     assert _ticks(seed_ax.get_xticklabels()) == ["a", "b"]  # source along x
     assert _ticks(seed_ax.get_yticklabels()) == ["x", "y"]  # decoder steps down the rows
@@ -382,8 +385,8 @@ def test_fixed_size_and_summary_figures(tmp_path, figures):
     _plotted(_lines(window)["MLP on one-hot of the last n tokens"], [1, 2], [60, 100])
     assert _lines(window)["the last word alone: 80%"].get_ydata()[0] == pytest.approx(80)
     _plotted(_lines(ngrams)["distinct n-grams in the corpus"], [1, 2], [10, 50])
-    _plotted(_lines(ngrams)["possible n-grams (10^n)"], [1, 2], [10, 100])
-    assert "exponentially (10^n)" in ngrams.get_title()  # the possible ones, not those seen
+    _plotted(_lines(ngrams)["possible n-grams ($10^n$)"], [1, 2], [10, 100])
+    assert "exponentially ($10^n$)" in ngrams.get_title()  # the possible ones, not those seen
     assert "finite corpus" in ngrams.get_title()
     plots.fixed_size_figure(
         tmp_path / "w.png",
@@ -397,8 +400,10 @@ def test_fixed_size_and_summary_figures(tmp_path, figures):
         "n-token windows in the corpus (the most it can hold)"
     ]
     _plotted(windows_line, [1, 2], [40, 38])
-    _plotted(_lines(cut)["tokens cut (lost)"], [1, 2, 3], [50, 20, 0])
-    _plotted(_lines(cut)["slots padded (wasted)"], [1, 2, 3], [0, 10, 30])
+    # each share says what it is a share of: tokens cut of all tokens, padding of all slots
+    _plotted(_lines(cut)["tokens cut (lost), % of all tokens"], [1, 2, 3], [50, 20, 0])
+    _plotted(_lines(cut)["slots padded (wasted), % of all slots"], [1, 2, 3], [0, 10, 30])
+    assert cut.get_ylabel() == "share cut or padded (%)"
 
     _png(plots.bptt_norms_figure(tmp_path / "n.png", {"RNN ‖∂L/∂h_t‖": {0: 1e-5, 1: 1.0}}, 2))
     (ax,) = figures["n.png"].axes

@@ -485,11 +485,18 @@ def test_requires_grad_set_false_on_a_computed_tensor_stops_the_gradient_there(r
     np.testing.assert_allclose(np_of(x.grad), 12 * np_of(x.data), rtol=1e-12)
 
 
-def test_requires_grad_set_true_on_integer_data_fails_at_backward():
+def test_requires_grad_set_true_on_integer_data_is_refused_at_once():
     i = ts.Tensor([1, 2])
-    i.requires_grad = True  # the constructor refuses this; by hand it is caught at backward
+    with pytest.raises(TypeError, match=r"^requires_grad: only float tensors.*holds int64"):
+        i.requires_grad = True  # as the constructor refuses it
+    assert i.requires_grad is False
+
+
+def test_integer_data_written_under_a_leaf_that_requires_grad_fails_at_backward():
+    x = ts.Tensor([1.0, 2.0], requires_grad=True)
+    x.data = np.array([1, 2])  # (the attribute itself is not checked: it is the hot path)
     with pytest.raises(TypeError, match="int64.*only float tensors"):
-        (i * 2).sum().backward()
+        (x * 2).sum().backward()
 
 
 def test_no_grad_ops_are_not_recorded(rng):

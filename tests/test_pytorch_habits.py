@@ -181,11 +181,35 @@ def test_pytorchs_dim_is_answered_where_an_op_takes_an_axis(name):
         call(x, dim=1, keepdim=True)  # nor when dim= comes first
 
 
-def test_an_integer_tensor_given_requires_grad_by_hand_is_refused_at_backward():
+def test_an_integer_tensor_given_requires_grad_by_hand_is_refused_as_by_the_constructor():
     ids = ts.Tensor(np.array([1, 2, 3]))
-    ids.requires_grad = True  # (Tensor(..., requires_grad=True) refuses it at once)
-    with pytest.raises(TypeError, match=r"a leaf of dtype int64 has requires_grad=True"):
-        (ids * 2.0).sum().backward()
+    with pytest.raises(TypeError, match=r"only float tensors can require gradients"):
+        ids.requires_grad = True  # (PyTorch: "only Tensors of floating point ... can require")
+    with pytest.raises(TypeError, match=r"only float tensors can require gradients"):
+        ts.Tensor(np.array([1, 2, 3]), requires_grad=True)
+    assert ids.requires_grad is False  # left as it was
+    ids.requires_grad = False  # (False is always fine)
+
+
+@pytest.mark.parametrize("value", ["no", "False", None, 2, 0.5, [True]])
+def test_requires_grad_set_to_a_non_bool_is_refused_as_by_the_constructor(value):
+    x = ts.Tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"^requires_grad must be True or False, got"):
+        x.requires_grad = value  # "no" or "False" would otherwise read as True
+    with pytest.raises(TypeError, match=r"requires_grad must be True or False, got"):
+        ts.Tensor([1.0, 2.0], requires_grad=value)
+    assert x.requires_grad is False
+
+
+@pytest.mark.parametrize("value", [True, np.True_, 1])
+def test_requires_grad_set_by_hand_is_stored_as_a_bool_and_trains(value):
+    x = ts.Tensor([1.0, 2.0], dtype="float64")
+    x.requires_grad = value
+    assert x.requires_grad is True
+    (x * x).sum().backward()
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), [2.0, 4.0])
+    x.requires_grad = np.False_
+    assert x.requires_grad is False and not (x * 2.0).requires_grad
 
 
 def test_numpy_of_tensors_that_require_grad_warns_at_the_users_line_that_the_graph_is_left():

@@ -434,7 +434,7 @@ def test_one_two_and_many_input_ops_make_results_alike(rng, grad):
     for path, t in results.items():
         state = {slot: getattr(t, slot, "unset") for slot in ts.Tensor.__slots__}
         assert state["grad"] is None and state["name"] is None, path
-        assert state["scope"] == "s" and state["requires_grad"] is grad, path
+        assert state["scope"] == "s" and state["_requires_grad"] is grad, path
         if grad:
             assert state["_ctx"].parents and state["_grad_out"] is None, path
             assert state["_uses"] == 0, path

@@ -7,9 +7,10 @@ wraps the result in a Tensor whose `_ctx` is the Function; the Function keeps it
 `parents` (a tuple, so sums and renders are deterministic). A Function never holds its own
 output, so a graph has no reference cycles and is freed by reference counting alone.
 
-This module knows tensors only by their attributes (`data`, `grad`, `requires_grad`,
-`_ctx`, and the backward pass's own `_uses`, `_grad_out`, `_owns_grad`, `_pending`), so
-it sits below tensor.py without importing it.
+This module knows tensors only by their attributes (`data`, `grad`, `_requires_grad` (the
+slot behind the checked `requires_grad` property), `_ctx`, and the backward pass's own
+`_uses`, `_grad_out`, `_owns_grad`, `_pending`), so it sits below tensor.py without
+importing it.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def _apply_op(op: Function, *inputs):
                 "arrays in ts.Tensor)"
             )
     out = apply(op, *inputs)
-    if out.requires_grad and out.data.dtype.kind not in "fc":
+    if out._requires_grad and out.data.dtype.kind not in "fc":
         # integers or booleans (ids, a mask, a count) carry no gradient: as a comparison's
         # output, and as PyTorch's Functions mark them; backward stops here
-        out.requires_grad = False
+        out._requires_grad = False
     return out
 
 
@@ -731,7 +732,7 @@ def _describe(t) -> str:
     if t._ctx is not None:
         what = f"made by '{t._ctx.op_name}'{name}"
     else:
-        what = f"a leaf{name}" if t.requires_grad else f"a constant{name} (not recorded)"
+        what = f"a leaf{name}" if t._requires_grad else f"a constant{name} (not recorded)"
     return f"{what} of shape {tuple(t.data.shape)}"
 
 
@@ -903,7 +904,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             for gp in grads:
                 p = parents[i]
                 i += 1
-                if not p.requires_grad:  # a constant, or a node whose gradient stops here
+                if not p._requires_grad:  # a constant, or a node whose gradient stops here
                     continue  # (requires_grad set False by hand)
                 if gp is None:
                     if p._ctx is None:  # a leaf that gets no gradient here
@@ -1033,7 +1034,7 @@ def _recount(waiting, push) -> bool:
     while stack:
         t = stack.pop()
         for p in t._ctx.parents:
-            if p._ctx is None or not p.requires_grad:
+            if p._ctx is None or not p._requires_grad:
                 continue
             g = p._grad_out
             if g is None:  # reached the first time: no gradient yet
@@ -1154,7 +1155,7 @@ def _sent_norm(gp, p) -> float | None:
     as the engine adds it (0 where backward sent None); None where p needs no gradient, and
     where p has no other use (then it is p's own gradient norm, recorded anyway: not
     worked out twice)."""
-    if not p.requires_grad or (p._ctx is not None and p._uses == 1):
+    if not p._requires_grad or (p._ctx is not None and p._uses == 1):
         return None
     if gp is None:  # nothing sent: the engine counts it as a zero gradient
         return 0.0

@@ -77,7 +77,7 @@ class Sub(Function):
         return x - y
 
     def backward(self, g):
-        return g, (-g if self.parents[1].requires_grad else None)
+        return g, (-g if self.parents[1]._requires_grad else None)
 
 
 class Mul(Function):
@@ -94,8 +94,8 @@ class Mul(Function):
     def backward(self, g):  # ∂(xy)/∂x = y, ∂(xy)/∂y = x
         x, y = self.saved
         px, py = self.parents
-        gy = g * x if py.requires_grad else None
-        if not px.requires_grad:
+        gy = g * x if py._requires_grad else None
+        if not px._requires_grad:
             return None, gy
         if (  # g ⊙ y into g where g is this node's (autograd.grad_is_yours) and large
             state.grad_owned is g  # enough to gain (a scaled attention score's gradient);
@@ -129,9 +129,9 @@ class Div(Function):
     def backward(self, g):  # ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = -x/y² = -out/y
         y, out = self.saved
         px, py = self.parents
-        gx = g / y if px.requires_grad else None
+        gx = g / y if px._requires_grad else None
         # out/y first, not (g/y)·out: where x = 0 and 1/y overflows, that would be ∞ · 0
-        gy = -g * (out / y) if py.requires_grad else None
+        gy = -g * (out / y) if py._requires_grad else None
         return gx, gy
 
 
@@ -151,11 +151,11 @@ class Pow(Function):
         x, y, out = self.saved
         px, py = self.parents
         gx = None
-        if px.requires_grad:  # where y = 0, x^y = 1 has slope 0, x = 0 included (not 0 · ∞)
+        if px._requires_grad:  # where y = 0, x^y = 1 has slope 0, x = 0 included (not 0 · ∞)
             with np.errstate(divide="ignore", invalid="ignore"):  # 0^(0−1) = ∞, masked below
                 gx = g * array_module(x).where(y == 0, 0, y * x ** (y - 1))
         gy = None
-        if py.requires_grad:  # x^y log x: NaN for x < 0 (no real slope), 0 where x = 0
+        if py._requires_grad:  # x^y log x: NaN for x < 0 (no real slope), 0 where x = 0
             # and y ≥ 0 (x^y is 0 or 1 there, not 0 · −∞), as in PyTorch
             with np.errstate(divide="ignore", invalid="ignore"):
                 gy = g * array_module(x).where((x == 0) & (y >= 0), 0, out * log(x))
@@ -205,8 +205,8 @@ class Maximum(Function):
         xp = array_module(g)
         px, py = self.parents
         return (
-            xp.where(x_wins, g, zero) if px.requires_grad else None,
-            xp.where(x_wins, zero, g) if py.requires_grad else None,
+            xp.where(x_wins, g, zero) if px._requires_grad else None,
+            xp.where(x_wins, zero, g) if py._requires_grad else None,
         )
 
 
@@ -715,10 +715,10 @@ class MatMul(Function):
             # dtype already
             gx = (
                 _product(g, y.T if py._ctx is not None else transposed_weight(y, len(g)))
-                if px.requires_grad
+                if px._requires_grad
                 else None
             )
-            if not py.requires_grad:
+            if not py._requires_grad:
                 return gx, None
             # a weight's small term: multiplied out with its others (see ProductGrad)
             if py._ctx is None and x.size + g.size <= _SMALL_TERM:
@@ -734,7 +734,7 @@ class MatMul(Function):
         """(∂L/∂x, ∂L/∂y) for operands with batch axes, 1-D ones, or two dtypes, in the
         shapes and dtype the products give (backward fits them to the inputs)."""
         px, py = self.parents
-        x_wants, y_wants = px.requires_grad, py.requires_grad
+        x_wants, y_wants = px._requires_grad, py._requires_grad
         if y.ndim == 2 and x.ndim > 2 and y.size:  # (..., n, k) @ (k, m), as in Linear:
             # flattened to one big product each (∂L/∂y: instead of one per batch element
             # and a sum)
@@ -1126,8 +1126,8 @@ class Where(Function):
         xp = array_module(g)
         px, py = self.parents
         return (
-            xp.where(cond, g, zero) if px.requires_grad else None,
-            xp.where(cond, zero, g) if py.requires_grad else None,
+            xp.where(cond, g, zero) if px._requires_grad else None,
+            xp.where(cond, zero, g) if py._requires_grad else None,
         )
 
 
@@ -1377,13 +1377,13 @@ class SigmoidBinaryCrossEntropy(Function):
         if self.reduction == "mean":
             scale = scale / x.size
         gx = gt = None
-        if px.requires_grad:  # σ(x) − t from e = e^−|x|: σ is 1/(1 + e) for x ≥ 0, e/(1 + e)
+        if px._requires_grad:  # σ(x) − t from e = e^−|x|: σ is 1/(1 + e) for x ≥ 0, e/(1 + e)
             # below; over the common 1 + e, so that σ(30) − 1 keeps its −e^−30 (as 1/(1 + e)
             # − 1 it would be 0 in float32)
             u = 1 - t
             sigma_minus_t = xp.where(x >= 0, u - t * e, u * e - t) / (1 + e)
             gx = _in_dtype(sigma_minus_t * scale, px.data.dtype)
-        if pt.requires_grad:
+        if pt._requires_grad:
             gt = _in_dtype(-x * scale, pt.data.dtype)
         return gx, gt
 
@@ -1437,11 +1437,11 @@ class RNNStep(Function):
         g_h2 *= g
         da = g - g_h2  # g (1 − h_t²) as g − g h_t², as in Tanh
         return (
-            _product(da, W.T) if ph.requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
-            _product(da, U.T) if px.requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ
-            _product(h.T, da) if pW.requires_grad else None,  # ∂L/∂W = h_{t−1}ᵀ ∂L/∂a
-            _product(x.T, da) if pU.requires_grad else None,  # ∂L/∂U = x_tᵀ ∂L/∂a
-            da if pb.requires_grad else None,  # summed over the batch by the engine
+            _product(da, W.T) if ph._requires_grad else None,  # ∂L/∂h_{t−1} = ∂L/∂a Wᵀ
+            _product(da, U.T) if px._requires_grad else None,  # ∂L/∂x_t = ∂L/∂a Uᵀ
+            _product(h.T, da) if pW._requires_grad else None,  # ∂L/∂W = h_{t−1}ᵀ ∂L/∂a
+            _product(x.T, da) if pU._requires_grad else None,  # ∂L/∂U = x_tᵀ ∂L/∂a
+            da if pb._requires_grad else None,  # summed over the batch by the engine
         )
 
 
@@ -1511,7 +1511,7 @@ class LayerNorm(Function):
             # float32 x, is kept: its gain's gradient keeps float64's digits)
         px, pg, pb = self.parents
         gx = None
-        if px.requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
+        if px._requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
             inv_d = 1.0 / g.shape[-1]
             gx = g * gain  # ĝ, then turned into ∂L/∂x in place
             mean_g_x = _row_dots(gx, x_hat) * inv_d
@@ -1519,13 +1519,13 @@ class LayerNorm(Function):
             gx -= x_hat * mean_g_x
             gx *= rstd
         g_gain = None
-        if pg.requires_grad:  # Σ over rows of g ⊙ x̂
+        if pg._requires_grad:  # Σ over rows of g ⊙ x̂
             if gain.ndim == 1 and g.shape == x_hat.shape:  # one contraction, no product array
                 d = x_hat.shape[-1]
                 g_gain = array_module(g).einsum("ij,ij->j", g.reshape(-1, d), x_hat.reshape(-1, d))
             else:
                 g_gain = g * x_hat  # summed to the gain's shape by the engine
-        return gx, g_gain, (g if pb.requires_grad else None)
+        return gx, g_gain, (g if pb._requires_grad else None)
 
     def _compiled_backward(self, g):
         """The backward above, one pass a row (_native.py), after a compiled forward."""
@@ -1540,6 +1540,6 @@ class LayerNorm(Function):
             g = np.require(g, requirements="CA")  # broadcast, stride 0): a copy, the rows
             mine = True  # (the copy is ours)
         gx, g_gain, g_bias = _native.layer_norm_backward(  # the bias's in the same pass
-            g, x, mean, rstd, gain, pg.requires_grad, pb.requires_grad, out=g if mine else None
+            g, x, mean, rstd, gain, pg._requires_grad, pb._requires_grad, out=g if mine else None
         )
-        return (gx if px.requires_grad else None), g_gain, g_bias
+        return (gx if px._requires_grad else None), g_gain, g_bias

@@ -129,6 +129,110 @@ def test_a_list_of_parameters_is_registered_too():
     assert gates.num_parameters() == 2 + 2 + 3 + 1 + 4 + 2
 
 
+def test_plain_tensors_that_require_grad_in_a_list_or_dict_are_warned_of(tmp_path):
+    # PyTorch's ParameterList habit with plain tensors: without the warning they would
+    # silently get no optimizer step and no place in the saved file
+    class Held(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.W = Parameter(np.ones(2))
+            self.gates = [ts.Tensor(np.ones(2), requires_grad=True) for _ in range(2)]
+            self.heads = {"q": ts.Tensor(np.ones(2), requires_grad=True), "k": Linear(2, 2)}
+            self.cache = [ts.Tensor(np.ones(2)), self.W * 2.0]  # data and a computed tensor
+
+    held = Held()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = [n for n, _ in held.named_parameters()]
+    assert names == ["W", "heads.k.W", "heads.k.b"]
+    said = sorted(str(w.message) for w in caught)
+    assert len(said) == 2, said
+    assert said[0].startswith("attribute 'heads.q' is a Tensor with requires_grad=True, not a")
+    assert said[1].startswith(
+        "attributes 'gates.0', 'gates.1' are Tensors with requires_grad=True, not "
+        "ts.nn.Parameters: parameters(), optimizers, save and load leave them out"
+    )
+    assert {w.filename for w in caught} == {__file__}  # the line that gathered them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        held.save(tmp_path / "held.npz")
+    assert len(caught) == 2  # as it saves, too
+    weights = set(np.load(tmp_path / "held.npz").files) - {"tinygrad_seq:model"}  # (how to
+    assert sorted(weights) == ["W", "heads.k.W", "heads.k.b"]  # build it is no weight)
+
+
+def test_a_list_of_parameters_or_a_record_of_losses_is_not_warned_of():
+    class Fine(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weights = [Parameter(np.ones(2)), Parameter(np.ones(3))]
+            self.layer = Linear(2, 2)
+            x = ts.Tensor(np.ones((1, 2)))
+            self.losses = [(self.layer(x) ** 2).sum() for _ in range(3)]  # computed: no weights
+            self.inputs = {"x": x, "ids": np.arange(3)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(Fine().parameters()) == 4
+
+
+def test_a_deque_of_modules_is_registered_as_a_list():
+    import collections
+
+    class Queue(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = collections.deque([Linear(2, 2), Linear(2, 1, bias=False)])
+
+    assert [n for n, _ in Queue().named_parameters()] == ["layers.0.W", "layers.0.b", "layers.1.W"]
+
+
+def test_a_set_of_modules_is_warned_of_as_it_has_no_names():
+    class Unordered(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = {Linear(2, 2)}
+            self.stop_words = {"a", "the"}  # a set of data is fine
+
+    with pytest.warns(UserWarning, match=r"attribute 'layers' is a set .*hold them in a list") as w:
+        assert Unordered().parameters() == []
+    assert len(w) == 1 and w[0].filename == __file__
+
+
+@pytest.mark.parametrize(
+    "heads",
+    [
+        lambda: {1: Linear(2, 2), "1": Linear(2, 2)},
+        lambda: {"a.W": Parameter(np.ones((2, 2))), "a": Linear(2, 2)},
+    ],
+)
+def test_two_weights_with_the_same_dotted_name_are_refused(heads, tmp_path):
+    # state_dict would keep one of them, and load would give both the same values
+    class Clash(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.heads = heads()
+
+    clash = Clash()
+    for call in (clash.parameters, clash.state_dict, lambda: clash.save(tmp_path / "c.npz")):
+        with pytest.raises(ValueError, match=r"^Clash: two different weights are both named"):
+            call()
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_a_shared_weight_under_two_names_is_still_one_weight():
+    class Tied(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = ts.nn.Embedding(5, 3)
+            self.out = Linear(3, 5, bias=False)
+            self.out.W = self.emb.E  # weight tying: one weight, named where first met
+
+    tied = Tied()
+    assert [n for n, _ in tied.named_parameters()] == ["emb.E"]
+    assert tied.out.W is tied.emb.E
+
+
 def test_train_and_eval_reach_every_submodule():
     enc = Encoder()
     modules = list(enc.modules())

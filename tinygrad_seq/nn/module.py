@@ -1,7 +1,10 @@
 """Module and Parameter: weights that know their names, and models made of modules.
 
 A Module finds its parameters by looking at its own attributes: a `Parameter`, a `Module`,
-or lists, tuples and dicts holding them (named "layers.0", "heads.query", ...).
+or lists, tuples, deques and dicts holding them (named "layers.0", "heads.query", ...), so
+PyTorch's ModuleList and ModuleDict are plain lists and dicts here. A Tensor that requires
+grad but is not a Parameter, alone or in a container, and a set holding modules (no order,
+so no names) are left out with a warning, as two weights given the same name are refused.
 `named_parameters()` lists a module's own parameters first, in the order they were
 assigned, then each submodule's the same way.
 No registration calls, no metaclass: what you assign in `__init__` is what you get.
@@ -13,6 +16,7 @@ and `Seq2Seq.load(path)` (or `Module.load(path)`) builds the model first.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import functools
@@ -124,12 +128,28 @@ def uniform_init(shape: tuple[int, ...], fan_in: int, name: str | None = None) -
 _DATA = (numbers.Number, str, bytes, np.ndarray, np.generic, Tensor, type(None))
 
 
-def _only_data(values) -> bool:
-    """Whether every item of `values` is data: a number, a string, an array or a tensor that
-    is not a Parameter. Decided by the items' types, gathered in C (~15 ms for a list of a
-    million losses), so a training record costs next to nothing on every `parameters()`."""
-    return all(
-        issubclass(cls, _DATA) and not issubclass(cls, Parameter) for cls in set(map(type, values))
+def _only_data(kinds: set[type]) -> bool:
+    """Whether every item of a container whose items' types are `kinds` is data: a number, a
+    string, an array or a tensor that is not a Parameter. Decided by the types, gathered in
+    C (~15 ms for a list of a million losses), so a training record costs next to nothing
+    on every `parameters()`."""
+    return all(issubclass(cls, _DATA) and not issubclass(cls, Parameter) for cls in kinds)
+
+
+def _warn_plain_weights(names: list[str]) -> None:
+    """Warn that the Tensors `names` look like weights (leaves that require grad) but are
+    not Parameters, so the model leaves them out."""
+    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    one = len(names) == 1
+    warnings.warn(
+        f"attribute{'' if one else 's'} {shown} {'is a Tensor' if one else 'are Tensors'} with "
+        "requires_grad=True, "
+        f"not {'a ts.nn.Parameter' if one else 'ts.nn.Parameters'}: parameters(), optimizers, "
+        f"save and load leave {'it' if one else 'them'} out (as in PyTorch); make "
+        f"{'it' if one else 'each'} ts.nn.Parameter(...) to train {'it' if one else 'them'} "
+        "with the model",
+        UserWarning,
+        stacklevel=_caller_outside_this_file(),
     )
 
 
@@ -152,26 +172,57 @@ def _held(key: str, value: Any, seen: set[int] | None = None):
         return
     if isinstance(value, Tensor):
         if value.requires_grad and value._ctx is None:  # a weight, by the look of it
+            _warn_plain_weights([key])
+        return
+    if isinstance(value, dict):
+        items, values = value.items(), value.values()
+    elif isinstance(value, list | tuple | collections.deque):
+        items, values = enumerate(value), value
+    elif isinstance(value, set | frozenset):  # no order, so no names for its weights
+        if value and not _only_data(set(map(type, value))):
             warnings.warn(
-                f"attribute {key!r} is a Tensor with requires_grad=True, not a "
-                "ts.nn.Parameter: parameters(), optimizers, save and load leave it out (as "
-                "in PyTorch); make it ts.nn.Parameter(...) to train it with the model",
+                f"attribute {key!r} is a set holding modules or parameters: a set has no "
+                "order, so its weights cannot be named, and parameters(), optimizers, save "
+                "and load leave them out; hold them in a list (or a dict, by name)",
                 UserWarning,
                 stacklevel=_caller_outside_this_file(),
             )
         return
-    if isinstance(value, dict):
-        items, values = value.items(), value.values()
-    elif isinstance(value, list | tuple):
-        items, values = enumerate(value), value
     else:
         return
     seen = set() if seen is None else seen
-    if not value or id(value) in seen or _only_data(values):
+    if not value or id(value) in seen:
+        return
+    kinds = set(map(type, values))
+    if _only_data(kinds):
+        if any(issubclass(cls, Tensor) for cls in kinds):  # a list of weights, not Parameters?
+            weights = [
+                f"{key}.{k}"
+                for k, v in items
+                if isinstance(v, Tensor) and v.requires_grad and v._ctx is None
+            ]
+            if weights:
+                _warn_plain_weights(weights)
         return
     seen.add(id(value))
     for k, item in items:
         yield from _held(f"{key}.{k}", item, seen)
+
+
+def _refuse_clashing_names(module: Module, named: list[tuple[str, Parameter]]) -> None:
+    """A ValueError naming two different weights that got the same dotted name (dict keys
+    1 and "1", or a key with a dot in it, read alike): state_dict and save would keep
+    one of them, and load would give both the same values."""
+    names: set[str] = set()
+    for name, _ in named:
+        if name in names:
+            raise ValueError(
+                f"{type(module).__name__}: two different weights are both named {name!r} "
+                "(dict keys such as 1 and '1', or a key with a dot in it, make the same "
+                "dotted name): state_dict and save would keep only one of them. Give them "
+                "distinct string keys without dots"
+            )
+        names.add(name)
 
 
 # the archive member that holds how to build the saved model (see Module.save); a ':'
@@ -380,6 +431,8 @@ class Module:
                 else:
                     subs.append((name + ".", value))
             stack[0:0] = subs  # then the submodules, depth-first, in assignment order
+        if len({name for name, _ in out}) != len(out):
+            _refuse_clashing_names(self, out)
         return iter(out)
 
     def parameters(self) -> list[Parameter]:

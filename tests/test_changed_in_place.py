@@ -269,3 +269,41 @@ def test_a_new_array_made_from_the_weight_is_not_its_view():
     _sub_in_place(W)
     loss.backward()
     np.testing.assert_allclose(ts.backend.to_numpy(W.grad)[:, 0], expected, rtol=1e-6)
+
+
+def test_a_write_into_data_followed_by_changed_in_place_is_caught():
+    # what the Tensor docstring, the README and the item-assignment error say to do after
+    # writing into .data, which no check sees by itself
+    W = _weight()
+    loss = (_x() @ W).tanh().sum()
+    W.data[0] = 0.0
+    ts.autograd.changed_in_place(W)
+    with pytest.raises(RuntimeError, match=r"'matmul'.*'W' before it was changed in place"):
+        loss.backward()
+
+
+def test_a_write_into_data_between_backward_and_forward_gives_the_new_gradients():
+    W = _weight()
+    (_x() @ W).tanh().sum().backward()
+    W.data[0] = 0.0  # after backward, before the next forward: nothing to refuse
+    ts.autograd.changed_in_place(W)
+    W.grad = None
+    x = ts.Tensor(_x().data, requires_grad=True)
+    (x @ W).tanh().sum().backward()
+    W_new = W.numpy()
+    assert (W_new[0] == 0).all()
+    h = _x().numpy() @ W_new
+    expected = (1 - np.tanh(h) ** 2) @ W_new.T  # from the new values
+    np.testing.assert_allclose(ts.backend.to_numpy(x.grad), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        lambda: ts.Tensor(np.ones(2)).__setitem__(0, 1.0),
+        lambda: setattr(ts.nn.Linear(2, 2), "W", ts.Tensor(np.ones((2, 2)))),
+    ],
+)
+def test_the_errors_that_suggest_writing_into_data_say_to_note_it(refused):
+    with pytest.raises(TypeError, match=r"\.data\[.*then ts\.autograd\.changed_in_place\("):
+        refused()

@@ -457,7 +457,9 @@ def changed_in_place(weight) -> None:
     """Note that `weight`'s array was just changed in place (`p -= lr * p.grad` under
     no_grad, an optimizer step). PyTorch's version counter, cheaply: a node recorded
     before the change that saved arrays refuses to backpropagate (its saved copy of the
-    weight is the changed array: its gradients would be wrong, silently)."""
+    weight is the changed array: its gradients would be wrong, silently). `p -= ...` under
+    no_grad and the optimizers call it; a write into `p.data` itself (`p.data[i] = v`) is
+    not seen, so call it after one."""
     state.updates += 1
     weight._made_at = state.updates  # its values are new
 

@@ -390,6 +390,14 @@ class Tensor:
     integer data stays integer (token ids) and cannot require a gradient. Setting
     `requires_grad = False` on a computed tensor stops backward there, as `detach()` would,
     while the graph still shows it.
+
+    `.data` is the array itself, and the ops of a recorded graph keep the arrays they need
+    for backward (a matmul keeps its weight's): a write into it in place (`w.data[...] = v`,
+    `w.data -= v`) between a forward and its backward makes that backward compute with the
+    new values, and nothing checks the array itself. Change a weight between a backward
+    and the next forward, and prefer `with ts.no_grad(): w -= v` (or a `ts.optim` step),
+    which notes the change so that a graph recorded before it refuses its backward; after
+    a write into `.data`, call `ts.autograd.changed_in_place(w)` to the same end.
     """
 
     # _uses (how many times recorded ops took it as an input; x * x counts two), _grad_out,
@@ -907,7 +915,9 @@ class Tensor:
             "Tensor does not support item assignment (an in-place write cannot be recorded "
             "for backward): build a new tensor instead, e.g. ts.where(mask, value, x) or "
             "ts.cat([...]); to change a weight's numbers outside the graph, write to its "
-            "array: x.data[index] = value"
+            "array after backward: x.data[index] = value, then "
+            "ts.autograd.changed_in_place(x) (a graph recorded before the write then refuses "
+            "its backward, which would otherwise use the new values)"
         )
 
     def __getitem__(self, index) -> Tensor:

@@ -388,7 +388,8 @@ class Module:
                 f"one ({type(value).__name__}) would leave it out of parameters(), optimizers "
                 f"and save. Assign ts.nn.Parameter(new_values) (a new weight: make the optimizer "
                 f"again), or write the new values into its array: model.{key}.data[...] = "
-                "new_values"
+                f"new_values, then ts.autograd.changed_in_place(model.{key}) (a graph recorded "
+                "before the write then refuses its backward, which would use the new values)"
             )
         if isinstance(self.__dict__.get(key), Module) and not (
             value is None or isinstance(value, Module)

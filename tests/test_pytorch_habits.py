@@ -333,3 +333,86 @@ def test_pytorchs_size_call_is_answered_with_shape_and_size_stays_an_int():
     for args in ((), (0,)):
         with pytest.raises(TypeError, match=r"number of elements \(6\).*x\.size\(\) is x\.shape"):
             x.size(*args)
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("ModuleList", r"assign a plain list or dict: self\.blocks = \[Block"),
+        ("ParameterDict", r"assign a plain list or dict"),
+        ("ReLU", r"no activation modules: call ts\.F\.relu\(x\)"),
+        ("Dropout", r"ts\.F\.dropout\(x, p, self\.training\)"),
+        ("CrossEntropyLoss", r"ts\.F\.cross_entropy\(logits, targets\)"),
+    ],
+)
+def test_pytorchs_nn_names_are_answered_with_what_to_write(name, says):
+    with pytest.raises(AttributeError, match=rf"^tinygrad_seq\.nn has no '{name}' .*{says}"):
+        getattr(ts.nn, name)
+    assert not hasattr(ts.nn, name)
+    with pytest.raises(AttributeError, match=r"has no attribute 'Nonexistent'$"):
+        ts.nn.Nonexistent  # noqa: B018
+
+
+def test_a_plain_list_does_what_pytorchs_module_list_does():
+    class Stack(ts.nn.Module):  # the hint's own example, with a Parameter list beside it
+        def __init__(self, d, n):
+            super().__init__()
+            self.blocks = [ts.nn.Linear(d, d) for _ in range(n)]
+            self.scales = [ts.nn.Parameter(np.ones(d)) for _ in range(n)]
+
+    names = [name for name, _ in Stack(2, 2).named_parameters()]
+    assert names == ["scales.0", "scales.1", "blocks.0.W", "blocks.0.b", "blocks.1.W", "blocks.1.b"]
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("children", r"model\.modules\(\)"),
+        ("named_modules", r"model\.modules\(\)"),
+        ("requires_grad_", r"for p in model\.parameters\(\): p\.requires_grad = False"),
+        ("register_buffer", r"assign a plain array attribute"),
+        ("add_module", r"assign it: self\.name = module"),
+        ("cuda", r"model\.to\('cupy'\)"),
+        ("double", r"set_default_dtype\('float64'\)"),
+    ],
+)
+def test_pytorchs_module_methods_are_answered_with_what_to_write(name, says):
+    layer = ts.nn.Linear(2, 2)
+    with pytest.raises(
+        AttributeError, match=rf"^Module has no '{name}' \(a PyTorch name\): .*{says}"
+    ):
+        getattr(layer, name)
+    assert not hasattr(layer, name)
+
+
+def test_a_models_own_attribute_with_a_pytorch_name_is_its_own():
+    class Tree(ts.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.children = [ts.nn.Linear(2, 2)]  # a name PyTorch's Module has: here, the model's
+
+        def cuda(self):
+            return "mine"
+
+    tree = Tree()
+    assert len(tree.children) == 1 and tree.cuda() == "mine"
+    assert [n for n, _ in tree.named_parameters()] == ["children.0.W", "children.0.b"]
+
+
+def test_the_module_hints_are_class_attributes_not_a_getattr_hook():
+    """A __getattr__ on Module would slow every attribute read of a forward (self.W)."""
+    assert "__getattr__" not in vars(ts.nn.Module)
+
+
+def test_freezing_as_the_hint_says_leaves_the_frozen_weights_alone():
+    model = ts.nn.MLP([2, 3, 1])
+    frozen = model.parameters()[:2]
+    for p in frozen:
+        p.requires_grad = False
+    before = [p.numpy() for p in frozen]
+    opt = ts.optim.SGD(model.parameters(), lr=0.1)
+    (model(ts.Tensor(np.ones((4, 2), np.float32))) ** 2).sum().backward()
+    opt.step()
+    assert all(p.grad is None for p in frozen)
+    for p, was in zip(frozen, before, strict=True):
+        np.testing.assert_array_equal(p.numpy(), was)

@@ -27,6 +27,33 @@ from .transformer import (
     sinusoidal_positions,
 )
 
+# PyTorch's nn names that ts.nn does without, with what to write instead
+_PYTORCH_NAMES = {
+    **dict.fromkeys(
+        ("ModuleList", "ModuleDict", "ParameterList", "ParameterDict"),
+        "assign a plain list or dict: self.blocks = [Block(d) for _ in range(n)] registers "
+        "every module and Parameter in it (named blocks.0.W, ...)",
+    ),
+    **dict.fromkeys(
+        ("ReLU", "Tanh", "Sigmoid", "GELU"),
+        "ts.nn has no activation modules: call ts.F.relu(x) (tanh, sigmoid, gelu) in forward, "
+        "or pass the function as a Sequential layer: Sequential(Linear(4, 8), ts.F.relu)",
+    ),
+    "Dropout": "call ts.F.dropout(x, p, self.training) in forward",
+    "CrossEntropyLoss": "call ts.F.cross_entropy(logits, targets)",
+    "MSELoss": "call ts.F.mse_loss(prediction, target)",
+}
+
+
+def __getattr__(name: str):
+    """PyTorch's nn names that are not ts.nn's get the name or spelling to write."""
+    if name in _PYTORCH_NAMES:
+        raise AttributeError(
+            f"tinygrad_seq.nn has no {name!r} (a PyTorch name): {_PYTORCH_NAMES[name]}"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Module",
     "Parameter",

@@ -682,6 +682,46 @@ class Module:
         return "\n".join(lines)
 
 
+class _PyTorchName:
+    """A Module attribute that PyTorch has and ts.nn spells otherwise: reading it is an
+    AttributeError (hasattr is False) that says what to write. A class attribute, not a
+    __getattr__ (which would slow every attribute read of a model's forward); a subclass's
+    own attribute of that name wins."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self.name, self.hint = name, hint
+
+    def __get__(self, instance, owner=None):
+        raise AttributeError(f"Module has no {self.name!r} (a PyTorch name): {self.hint}")
+
+
+_DTYPE_HINT = (
+    "build the model after ts.set_default_dtype('float64') (or 'float32'), or load saved "
+    "weights into one built so"
+)
+_MODULE_PYTORCH_NAMES = {
+    "children": "model.modules() is this module and every submodule",
+    "named_modules": "model.modules() is this module and every submodule",
+    "named_children": "model.modules() is this module and every submodule",
+    "requires_grad_": "freeze weights with: for p in model.parameters(): p.requires_grad = False",
+    "register_parameter": "assign it: self.name = ts.nn.Parameter(...) (setattr for a computed "
+    "name); a list or dict attribute of Parameters registers them too",
+    "add_module": "assign it: self.name = module (setattr for a computed name); a list or "
+    "dict attribute of modules registers them too",
+    "register_module": "assign it: self.name = module (setattr for a computed name)",
+    "register_buffer": "assign a plain array attribute, self.name = array (not saved: make it "
+    "a ts.nn.Parameter with requires_grad = False to save it with the weights)",
+    "cuda": "write model.to('cupy')",
+    "cpu": "write model.to('numpy')",
+    "double": _DTYPE_HINT,
+    "float": _DTYPE_HINT,
+    "half": _DTYPE_HINT,
+}
+for _name, _hint in _MODULE_PYTORCH_NAMES.items():
+    setattr(Module, _name, _PyTorchName(_name, _hint))
+del _name, _hint
+
+
 # A model class with no __init__ of its own is built with Module's (or a base's): noted too,
 # so `Class.load(path)` can rebuild it with no arguments
 Module.__init__ = _recording_arguments(Module.__init__)  # type: ignore[method-assign]

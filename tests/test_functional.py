@@ -681,6 +681,144 @@ def test_float16_label_smoothing_keeps_its_dtype():
     np.testing.assert_allclose(np_of(x.grad), (1 / 3 - smoothed) / 4, rtol=1e-3)
 
 
+# ------------------------------------------------------------------ class weights
+def _torch_weighted_loss(torch, name, x, target, weight, ignore_index, reduction, eps):
+    """torch.nn.functional's cross_entropy (or nll_loss of log_softmax) of NumPy inputs:
+    (loss, logits tensor) with the classes on axis 1 as PyTorch wants them."""
+    tx = torch.tensor(x, requires_grad=True)
+    scores = tx.permute(0, 2, 1) if x.ndim == 3 else tx
+    kw = {"weight": torch.tensor(weight), "reduction": reduction}
+    if ignore_index is not None:
+        kw["ignore_index"] = ignore_index
+    t = torch.tensor(target)
+    if name == "cross_entropy":
+        return torch.nn.functional.cross_entropy(scores, t, label_smoothing=eps, **kw), tx
+    return torch.nn.functional.nll_loss(torch.log_softmax(scores, 1), t, **kw), tx
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore_index", [None, 2])
+@pytest.mark.parametrize("eps", [0.0, 0.2, 1.0])
+@pytest.mark.parametrize("shape", [(7, 5), (2, 4, 5)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_class_weights_match_pytorch_values_and_gradients(
+    dtype, shape, eps, ignore_index, reduction
+):
+    """PyTorch's meaning of weight= for every reduction, with ignore_index and
+    label_smoothing: (1 − ε) w_t (−log p_t) + (ε/V) Σ_j w_j (−log p_j) at each position,
+    the mean over Σ w_t of the counted positions. nll_loss (no smoothing) likewise."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(21)
+    x = (rng.standard_normal(shape) * 2).astype(dtype)
+    target = rng.integers(0, shape[-1], shape[:-1])
+    if ignore_index is not None:
+        target.reshape(-1)[[0, 3]] = ignore_index
+    weight = rng.uniform(0.1, 3.0, shape[-1]).astype(dtype)
+    weight[1] = 0.0  # (a class that counts for nothing)
+    tol = {"rtol": 1e-12, "atol": 1e-14} if dtype == np.float64 else {"rtol": 2e-5, "atol": 2e-6}
+    as_given = [weight, ts.Tensor(weight), weight.tolist()]
+    for name, given in (("cross_entropy", as_given[len(shape) - 2]), ("nll_loss", weight)):
+        if name == "nll_loss" and eps:
+            continue
+        expected, tx = _torch_weighted_loss(
+            torch, name, x, target, weight, ignore_index, reduction, eps
+        )
+        seeds = np.linspace(-1.0, 2.0, expected.numel()).reshape(tuple(expected.shape))
+        (expected * torch.tensor(seeds)).sum().backward()
+        logits = ts.Tensor(x, requires_grad=True)
+        kw = {"ignore_index": ignore_index, "reduction": reduction, "weight": given}
+        if name == "cross_entropy":
+            loss = F.cross_entropy(logits, target, label_smoothing=eps, **kw)
+        else:
+            loss = F.nll_loss(logits.log_softmax(), target, **kw)
+        assert loss.shape == tuple(expected.shape) and loss.dtype == dtype
+        np.testing.assert_allclose(np_of(loss), expected.detach().numpy(), **tol)
+        (loss * seeds.astype(dtype)).sum().backward()
+        assert logits.grad.dtype == dtype
+        np.testing.assert_allclose(np_of(logits.grad), tx.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_class_weights_gradcheck(reduction, rng):
+    logits, targets = f64(rng, 2, 3, 4), rng.integers(0, 4, (2, 3))
+    targets[0, 1] = -1
+    weight = np.array([0.5, 2.0, 0.0, 1.5])
+    for eps, ignore_index in ((0.0, None), (0.0, -1), (0.3, -1), (1.0, None)):
+        t = targets if ignore_index is not None else np.abs(targets)
+        assert ts.gradcheck(
+            lambda x, e=eps, i=ignore_index, t=t: F.cross_entropy(
+                x, t, ignore_index=i, reduction=reduction, label_smoothing=e, weight=weight
+            ),
+            logits,
+        )
+    assert ts.gradcheck(
+        lambda x: F.nll_loss(
+            x.log_softmax(), targets, ignore_index=-1, reduction=reduction, weight=weight
+        ),
+        logits,
+    )
+
+
+def test_class_weights_of_ones_are_the_plain_loss_and_a_scale_leaves_the_mean(rng):
+    logits, targets = f64(rng, 6, 3), rng.integers(0, 3, 6)
+    for eps in (0.0, 0.4):
+        plain = F.cross_entropy(logits, targets, label_smoothing=eps).item()
+        ones = F.cross_entropy(logits, targets, label_smoothing=eps, weight=np.ones(3))
+        assert ones.item() == pytest.approx(plain, rel=1e-14)
+        w = np.array([0.2, 1.0, 3.0])
+        once = F.cross_entropy(logits, targets, label_smoothing=eps, weight=w).item()
+        scaled = F.cross_entropy(logits, targets, label_smoothing=eps, weight=7 * w).item()
+        summed = F.cross_entropy(logits, targets, label_smoothing=eps, weight=w, reduction="sum")
+        assert scaled == pytest.approx(once, rel=1e-14) and once != pytest.approx(plain)
+        assert summed.item() == pytest.approx(once * w[targets].sum(), rel=1e-14)
+
+
+def test_class_weights_of_no_counted_position_give_zero_with_zero_gradient(rng):
+    """Every position ignored, or weighted 0: the mean is 0 (PyTorch's is NaN), as for
+    cross_entropy without weights; the gradient 0 too, even for a row of −inf logits."""
+    scores = rng.standard_normal((3, 4))
+    scores[1] = -np.inf
+    for name in ("cross_entropy", "nll_loss"):
+        for targets, ignore_index in (([7, 7, 7], 7), ([2, 7, 2], 7)):
+            logits = ts.Tensor(scores, requires_grad=True)  # (nll_loss: as log-probabilities)
+            weight = [1.0, 1.0, 0.0, 1.0]
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                loss = getattr(F, name)(logits, targets, ignore_index=ignore_index, weight=weight)
+                loss.backward()
+            assert loss.item() == 0.0
+            np.testing.assert_array_equal(np_of(logits.grad), np.zeros((3, 4)))
+
+
+def test_float16_class_weights_keep_the_logits_dtype():
+    x = ts.Tensor(np.full((4, 3), 0.5, np.float16), requires_grad=True)
+    weight = np.array([1.0, 2.0, 3.0])  # (float64: read in the logits' dtype)
+    loss = F.cross_entropy(x, [0, 1, 2, 0], weight=weight, label_smoothing=0.2)
+    # each row log 3 · ((1 − ε) w_t + (ε/V) Σ w), over Σ w_t = 7: PyTorch's combination
+    expected = np.log(3) * (0.8 * 7 + 4 * (0.2 / 3) * 6) / 7
+    assert loss.dtype == np.float16 and loss.item() == pytest.approx(expected, rel=1e-3)
+    loss.backward()
+    assert x.grad.dtype == np.float16 and np.isfinite(np_of(x.grad)).all()
+
+
+def test_bad_class_weights_are_clear_errors():
+    logits = ts.randn(4, 3)
+    for op, x in (("cross_entropy", logits), ("nll_loss", logits.log_softmax())):
+        loss = getattr(F, op)
+        with pytest.raises(ValueError, match=rf"^{op}: weight must have one entry per class, "):
+            loss(x, [0, 1, 2, 0], weight=[1.0, 2.0])
+        with pytest.raises(ValueError, match=r"shape \(3,\) for scores \(4, 3\), got shape \(\)"):
+            loss(x, [0, 1, 2, 0], weight=2.0)
+        for bad in ([1.0, -0.5, 1.0], [1.0, np.nan, 1.0], [np.inf, 1.0, 1.0]):
+            with pytest.raises(ValueError, match=rf"^{op}: weight must hold finite numbers >= 0"):
+                loss(x, [0, 1, 2, 0], weight=bad)
+        for bad in (["a", "b", "c"], [True, False, True], [[1.0], [2.0, 3.0]]):
+            with pytest.raises(TypeError, match=rf"^{op}: weight must be numbers, one per class"):
+                loss(x, [0, 1, 2, 0], weight=bad)
+        with pytest.raises(TypeError, match=rf"^{op}: weight gets no gradient; pass a constant"):
+            loss(x, [0, 1, 2, 0], weight=ts.ones(3, requires_grad=True))
+
+
 # ------------------------------------------------------------------ layer norm
 def test_layer_norm(rng):
     x, gain, bias = f64(rng, 2, 3, 5), f64(rng, 5), f64(rng, 5)

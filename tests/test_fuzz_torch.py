@@ -9,18 +9,18 @@ and int arrays with repeats (lists, NumPy arrays or integer Tensors), split and 
 piece, or several joined or multiplied), astype to float64, softmax and log_softmax,
 ts.cat ts.stack ts.where ts.maximum, clip (min > max too), the losses F.mse_loss,
 F.binary_cross_entropy_with_logits and F.cross_entropy with each reduction (constant
-targets; mse's may be a node, and cross_entropy may ignore a class), and branches computed
-under ts.no_grad() or through .detach()), with broadcasting, Python numbers and NumPy arrays
-on either side, and with results reused by several later ops, so gradients accumulate
-through shared nodes. (No float32 round trip: rounding to float32 at a point where the two
-engines differ by an ulp of float64 can move a value by an ulp of float32, far past the
-tolerance.) The last result and some of those no later op reads are folded into one
-scalar by a random weighted sum (the others are dead ends, which send no gradient back).
-Every value and every leaf's gradient must agree with PyTorch's to ~1e-9, and no two
-leaves' gradients may share memory. Some programs call backward twice (retain_graph=True
-first) and expect twice PyTorch's gradients; programs run with the compiled kernels on and
-off, and some leaves are weights (k, m) for x @ W, or (N, 32+, 33) rows large enough for
-the kernels that only large arrays take.
+targets; mse's may be a node, and cross_entropy may ignore a class and weigh the classes
+with weight=), and branches computed under ts.no_grad() or through .detach()), with
+broadcasting, Python numbers and NumPy arrays on either side, and with results reused by
+several later ops, so gradients accumulate through shared nodes. (No float32 round trip:
+rounding to float32 at a point where the two engines differ by an ulp of float64 can move
+a value by an ulp of float32, far past the tolerance.) The last result and some of those
+no later op reads are folded into one scalar by a random weighted sum (the others are dead
+ends, which send no gradient back). Every value and every leaf's gradient must agree with
+PyTorch's to ~1e-9, and no two leaves' gradients may share memory. Some programs call
+backward twice (retain_graph=True first) and expect twice PyTorch's gradients; programs
+run with the compiled kernels on and off, and some leaves are weights (k, m) for x @ W, or
+(N, 32+, 33) rows large enough for the kernels that only large arrays take.
 
 The programs are drawn with their values in hand (evaluated as they are built), so they stay
 where both engines are meant to agree: log, sqrt and fractional powers see positive numbers,
@@ -227,7 +227,9 @@ def _loss(lib, xs, p):
             target = {"array": t, "tensor": ts.Tensor(t), "bool": t.astype(bool)}[p["as"]]
             return F.binary_cross_entropy_with_logits(xs[0], target, reduction=red)
         target = {"array": t, "tensor": ts.Tensor(t), "list": t.tolist()}[p["as"]]
-        return F.cross_entropy(xs[0], target, ignore_index=p["ignore"], reduction=red)
+        return F.cross_entropy(
+            xs[0], target, ignore_index=p["ignore"], reduction=red, weight=p["weight"]
+        )
     F = torch.nn.functional
     if name == "mse":
         target = xs[1] if len(xs) == 2 else torch.tensor(t)
@@ -237,7 +239,8 @@ def _loss(lib, xs, p):
         return F.binary_cross_entropy_with_logits(xs[0], target, reduction=red)
     x = xs[0].permute(0, 2, 1) if xs[0].ndim == 3 else xs[0]  # (PyTorch's classes: axis 1)
     ignore = -100 if p["ignore"] is None else p["ignore"]
-    return F.cross_entropy(x, torch.tensor(t), ignore_index=ignore, reduction=red)
+    weight = None if p["weight"] is None else torch.tensor(p["weight"])
+    return F.cross_entropy(x, torch.tensor(t), weight, ignore_index=ignore, reduction=red)
 
 
 def _no_grad(lib, xs, p):
@@ -584,7 +587,9 @@ def _build(draw, op: str, vals):
         if ignore is not None and red == "mean" and bool((target == ignore).all()):
             ignore = None  # (all ignored: PyTorch's mean is NaN, ours 0)
         as_ = draw(st.sampled_from(["array", "tensor", "list"]))
-        return "loss", (i,), {**p, "target": target, "ignore": ignore, "as": as_}
+        weight = rng.uniform(0.25, 2.0, classes) if draw(st.booleans()) else None
+        p.update(target=target, ignore=ignore, weight=weight)
+        return "loss", (i,), {**p, "as": as_}
     if op in ("softmax", "log_softmax"):
         if x.ndim == 0:
             return None

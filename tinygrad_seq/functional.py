@@ -128,6 +128,7 @@ def cross_entropy(
     ignore_index: int | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    weight=None,
 ) -> Tensor:
     """Mean (or sum, or each) over non-ignored positions of −log softmax(logits)[target].
 
@@ -141,12 +142,21 @@ def cross_entropy(
     over the V classes of −log p_j. Computed in one fused op, stable for logits of any size
     (its gradient is simply (softmax − target distribution) / N, N the counted positions,
     for the mean).
+
+    `weight` (V,), as PyTorch's: a weight per class (finite, ≥ 0; a Tensor that needs no
+    gradient, an array or a list, read in the logits' dtype). A position's loss becomes
+    (1 − ε) w_target (−log p_target) + (ε/V) Σ_j w_j (−log p_j), and the mean divides the
+    sum by Σ w_target over the non-ignored positions, not by their number (so with
+    ε = 0 it is a weighted mean of −log p_target). If that total weight is 0 the mean is
+    0 with a zero gradient, as when every position is ignored (PyTorch's gives NaN).
     """
     logits = _tensor(logits, "cross_entropy")
     reduction = _reduction(reduction, "cross_entropy")
     if label_smoothing.__class__ is not float or not 0.0 <= label_smoothing <= 1.0:
         label_smoothing = _label_smoothing(label_smoothing)
     t = _ids(targets, "cross_entropy", logits)
+    if weight is not None:
+        weight = _class_weights(weight, "cross_entropy", logits)
     if ignore_index is not None:  # (1.5 ignored nothing; True was read as class 1)
         ignore_index = as_int(
             ignore_index, "cross_entropy: ignore_index", "an integer id (the padding id) or None"
@@ -166,13 +176,49 @@ def cross_entropy(
         shape = tuple(logits.shape)
         try:
             loss = _apply1(
-                ops.SoftmaxCrossEntropy(t.reshape(-1), ignore_index, reduction, label_smoothing),
+                ops.SoftmaxCrossEntropy(
+                    t.reshape(-1), ignore_index, reduction, label_smoothing, weight
+                ),
                 logits.reshape(-1, shape[-1]),
             )
         except OpError as e:  # name the logits as the caller passed them, not flattened
             raise OpError(f"{e} (logits {shape} flattened to rows)") from None
         return loss.reshape(shape[:2]) if reduction == "none" else loss
-    return _apply1(ops.SoftmaxCrossEntropy(t, ignore_index, reduction, label_smoothing), logits)
+    return _apply1(
+        ops.SoftmaxCrossEntropy(t, ignore_index, reduction, label_smoothing, weight), logits
+    )
+
+
+def _class_weights(weight, op: str, like: Tensor):
+    """A loss's per-class `weight` as a constant array (V,) of `like`'s float dtype on its
+    backend (a copy), V = like.shape[-1]: finite numbers ≥ 0, or a clear error."""
+    if isinstance(weight, Tensor):
+        if weight.requires_grad:  # (PyTorch's has no gradient for it either)
+            raise TypeError(
+                f"{op}: weight gets no gradient; pass a constant: weight.detach(), an array "
+                "or a list"
+            )
+        weight = weight.data
+    try:
+        w = np.array(backend.host(weight))
+    except (TypeError, ValueError):  # (a ragged list)
+        w = np.array(None)
+    if w.dtype.kind not in "fiu":
+        got = type(weight).__name__ + ("" if w.dtype.kind == "O" else f" of dtype {w.dtype}")
+        raise TypeError(
+            f"{op}: weight must be numbers, one per class (a Tensor, array or list), got {got}"
+        )
+    v = like.shape[-1]
+    if w.shape != (v,):
+        raise ValueError(
+            f"{op}: weight must have one entry per class, shape ({v},) for scores "
+            f"{tuple(like.shape)}, got shape {w.shape}"
+        )
+    if not (np.isfinite(w) & (w >= 0)).all():
+        got = w.tolist() if v <= 10 else f"values from {w.min()} to {w.max()}"
+        raise ValueError(f"{op}: weight must hold finite numbers >= 0 (one per class), got {got}")
+    dtype = like.dtype if like.dtype.kind == "f" else np.float64
+    return backend.array_module(like.data).asarray(w.astype(dtype))
 
 
 def _label_smoothing(eps) -> float:
@@ -187,7 +233,11 @@ def _label_smoothing(eps) -> float:
 
 
 def nll_loss(
-    log_probs: Tensor, targets, ignore_index: int | None = None, reduction: str = "mean"
+    log_probs: Tensor,
+    targets,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+    weight=None,
 ) -> Tensor:
     """Mean (or sum, or each) over non-ignored positions of −log_probs[target], as PyTorch's.
 
@@ -196,7 +246,10 @@ def nll_loss(
     (index, negate, mask, sum) instead of one fused op. Positions whose target equals
     `ignore_index` count for nothing; if every position is ignored the mean is 0 with a
     zero gradient (PyTorch's gives NaN). `reduction`: "mean", "sum" (0-d) or "none" (each
-    position's loss, the targets' shape, 0 where ignored).
+    position's loss, the targets' shape, 0 where ignored). `weight` (V,), as PyTorch's: a
+    weight per class (finite, ≥ 0) scaling each position's loss, −w_target log_probs[target];
+    the mean divides their sum by Σ w_target over the non-ignored positions (0 if that is 0,
+    as for cross_entropy).
     """
     op = "nll_loss"
     log_probs = _tensor(log_probs, op)
@@ -206,6 +259,8 @@ def nll_loss(
             f"{op}: expected a float tensor of log-probabilities, got dtype {log_probs.dtype}"
         )
     t = _ids(targets, op, log_probs)
+    if weight is not None:
+        weight = _class_weights(weight, op, log_probs)
     if ignore_index is not None:
         ignore_index = as_int(
             ignore_index, f"{op}: ignore_index", "an integer id (the padding id) or None"
@@ -230,11 +285,18 @@ def nll_loss(
     losses = -log_probs.reshape(-1, v)[xp.arange(ids.size), ids]
     if keep is not None:  # (where, not × keep: an ignored −inf log-probability is no NaN)
         losses = where(keep, losses, 0.0)
+    if weight is not None:  # (after the mask: an ignored inf loss times 0 would be NaN)
+        w_t = weight[ids]  # each position's target's weight
+        if keep is not None:
+            w_t = xp.where(keep, w_t, 0)
+        losses = losses * _leaf(w_t)
     if reduction == "none":
         return losses.reshape(shape[:-1])
     total = losses.sum()
     if reduction == "sum":
         return total
+    if weight is not None:
+        return total / (float(w_t.sum()) or 1.0)
     count = ids.size if keep is None else int(keep.sum())
     return total / max(count, 1)
 

@@ -1267,9 +1267,13 @@ class SoftmaxCrossEntropy(Function):
     their sum ("sum"), or each row's own ("none": shape (N,), 0 at an ignored row);
     logits (N, V), targets (N,). With `label_smoothing` ε > 0 each row's target is the
     distribution (1 − ε) onehot + ε/V, and its loss (1 − ε)(−log p_target) + ε · mean_j
-    (−log p_j), as PyTorch's."""
+    (−log p_j), as PyTorch's.
 
-    __slots__ = ("targets", "ignore_index", "reduction", "label_smoothing")
+    With class weights w (V,) (an array of the logits' backend), as PyTorch's: a row's loss
+    is (1 − ε) w_target (−log p_target) + (ε/V) Σ_j w_j (−log p_j), and the mean divides
+    the sum by Σ w_target over the counted rows (not by their number)."""
+
+    __slots__ = ("targets", "ignore_index", "reduction", "label_smoothing", "weight")
     op_name = "cross_entropy"
     may_broadcast = False
 
@@ -1279,9 +1283,10 @@ class SoftmaxCrossEntropy(Function):
         ignore_index: int | None = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        weight=None,
     ) -> None:
         self.targets, self.ignore_index, self.reduction = targets, ignore_index, reduction
-        self.label_smoothing = label_smoothing
+        self.label_smoothing, self.weight = label_smoothing, weight
 
     def carries_infs(self, out, inputs) -> bool:
         # −inf logits are masks; an infinite loss means a target's own logit was −inf (or
@@ -1310,6 +1315,8 @@ class SoftmaxCrossEntropy(Function):
             with np.errstate(invalid="ignore"):  # an ignored row of −inf logits: NaN, dropped
                 z = logits - shift
         log_z = log(exp(z).sum(axis=1, keepdims=True))
+        if self.weight is not None:
+            return self._weighted_forward(z, log_z, t, keep)
         rows = xp.arange(n)
         nll = log_z[:, 0] - z[rows, t]  # −log p(target) = log Σ exp z − z_target
         eps = self.label_smoothing
@@ -1324,7 +1331,34 @@ class SoftmaxCrossEntropy(Function):
         self.saved = (z, log_z, t, keep, 1)
         return nll.sum() if self.reduction == "sum" else nll
 
+    def _weighted_forward(self, z, log_z, t, keep):
+        """The loss with class weights w: each row's terms scaled by them, the mean over
+        Σ w_target (a total weight of 0, every row ignored or weighted 0: a loss of 0)."""
+        xp = array_module(z)
+        n, v = z.shape
+        w = self.weight.astype(z.dtype, copy=False)  # (float16 logits: float32 here)
+        w_t = w[t]  # (N,) each row's target's weight, 0 where ignored
+        if keep is not None:
+            w_t = xp.where(keep, w_t, 0)
+        nll = w_t * (log_z[:, 0] - z[xp.arange(n), t])  # w_target · −log p_target
+        eps = self.label_smoothing
+        if eps:  # + (ε/V) Σ_j w_j (−log p_j) = (ε/V) (Σ_j w_j · log Σ exp z − Σ_j w_j z_j)
+            smooth = w.sum() * log_z[:, 0] - z @ w
+            nll = (1 - eps) * nll + (eps / v) * smooth
+        if keep is not None:  # (where, not × keep: an ignored row of −inf logits is NaN)
+            nll = xp.where(keep, nll, 0)
+        total_weight = 1
+        if self.reduction == "mean":
+            total_weight = w_t.sum()
+            total_weight = total_weight + (total_weight == 0)  # 0 read as 1 (no host sync)
+        self.saved = (z, log_z, t, keep, total_weight, w, w_t)
+        if self.reduction == "none":
+            return nll
+        return nll.sum() / total_weight if self.reduction == "mean" else nll.sum()
+
     def backward(self, g):  # ∂L/∂logits = (softmax − onehot(target)) / count
+        if self.weight is not None:
+            return self._weighted_backward(g)
         z, log_z, t, keep, count = self.saved
         xp = array_module(z)
         d = exp(z - log_z)
@@ -1334,10 +1368,31 @@ class SoftmaxCrossEntropy(Function):
             d[xp.arange(len(t)), t] -= 1 - eps
         else:
             d[xp.arange(len(t)), t] -= 1
-        if g.ndim:  # reduction "none": each row scaled by its own loss's gradient
-            d *= g.astype(z.dtype)[:, None]
+        return self._scaled(d, g, keep, count)
+
+    def _weighted_backward(self, g):
+        # a row's ∂/∂z_j: p_j ((1 − ε) w_t + (ε/V) Σ_k w_k) − (1 − ε) w_t [j = t] − (ε/V) w_j
+        z, log_z, t, keep, total_weight, w, w_t = self.saved
+        xp = array_module(z)
+        d = exp(z - log_z)
+        eps, v = self.label_smoothing, z.shape[1]
+        if eps:
+            d *= ((1 - eps) * w_t + (eps / v) * w.sum())[:, None]
+            d -= (eps / v) * w
+            d[xp.arange(len(t)), t] -= (1 - eps) * w_t
         else:
-            d *= g.astype(z.dtype) / count  # (a float16 g: 1/count in float32, not subnormal)
+            d *= w_t[:, None]
+            d[xp.arange(len(t)), t] -= w_t
+        return self._scaled(d, g, keep, total_weight)
+
+    def _scaled(self, d, g, keep, count):
+        """The gradient `d` of each row's loss times the incoming `g`: each row's own g
+        for reduction "none", g / count for the mean (count 1 for the sum)."""
+        xp = array_module(d)
+        if g.ndim:  # reduction "none": each row scaled by its own loss's gradient
+            d *= g.astype(d.dtype)[:, None]
+        else:
+            d *= g.astype(d.dtype) / count  # (a float16 g: 1/count in float32, not subnormal)
         if keep is not None:  # in place; copyto, not d[~keep] = 0: no sync on a GPU (and
             xp.copyto(d, 0, where=~keep[:, None])  # after the scaling: an ignored row's
             # gradient is 0 even where its g is inf or NaN)

@@ -419,10 +419,13 @@ def _training(make_opt, seed=0):
         lambda ps: SGD(ps, lr=0.1, momentum=0.9),
         lambda ps: SGD(ps, lr=0.1),
         lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.05),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.8, dampening=0.5),
         lambda ps: Adam(ps, lr=1e-2, weight_decay=0.1),
         lambda ps: AdamW(ps, lr=1e-2, weight_decay=0.2),
     ],
-    ids=["adam", "sgd-momentum", "sgd", "sgd-decay", "adam-decay", "adamw"],
+    ids=["adam", "sgd-momentum", "sgd", "sgd-decay", "sgd-nesterov", "sgd-dampening"]
+    + ["adam-decay", "adamw"],
 )
 def test_a_checkpointed_optimizer_resumes_training_exactly(make_opt):
     import pickle
@@ -440,6 +443,12 @@ def test_a_checkpointed_optimizer_resumes_training_exactly(make_opt):
     readout2.load_state_dict(readout_state)
     assert opt2.load_state_dict(opt_state) is opt2
     assert opt2.weight_decay == opt.weight_decay and opt2.lr == opt.lr
+    if isinstance(opt, SGD):  # (made with the defaults: the settings came from the state)
+        assert (opt2.momentum, opt2.dampening, opt2.nesterov) == (
+            opt.momentum,
+            opt.dampening,
+            opt.nesterov,
+        )
     assert [step2() for _ in range(3)] == went_on  # bit for bit
 
     if isinstance(opt, Adam) or opt.momentum:  # without the optimizer's state: another path
@@ -576,6 +585,10 @@ def test_a_subclass_state_in_lists_tuples_and_dicts_resumes_on_the_weights_backe
 TORCH_TWINS = [
     ("SGD", {"lr": 0.1, "weight_decay": 0.05}),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "dampening": 1.0, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.6, "nesterov": True, "weight_decay": 0.05}),
     ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
     ("Adam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.3}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
@@ -655,6 +668,52 @@ def test_a_checkpoint_from_before_weight_decay_loads_as_no_decay():
     step()
     old = {k: v for k, v in opt.state_dict().items() if k != "weight_decay"}
     assert opt.load_state_dict(old).weight_decay == 0.0 and opt.momentum == 0.9
+
+
+def test_an_sgd_checkpoint_from_before_dampening_and_nesterov_loads_as_plain_momentum():
+    """A state saved before SGD had dampening= and nesterov= (and weight_decay=) meant
+    plain momentum: it loads as dampening 0, nesterov off, and training resumes as the run
+    that went on, bit for bit, into an SGD made with other settings."""
+    model, readout, opt, step = _training(lambda ps: SGD(ps, lr=0.1, momentum=0.9))
+    step()
+    weights = (model.state_dict(), readout.state_dict())
+    new_keys = ("dampening", "nesterov", "weight_decay")
+    old = {k: v for k, v in opt.state_dict().items() if k not in new_keys}
+    went_on = [step() for _ in range(3)]
+    for settings in ({"dampening": 0.5, "weight_decay": 0.1}, {"nesterov": True}):
+        model2, readout2, opt2, step2 = _training(
+            lambda ps, s=settings: SGD(ps, lr=0.5, momentum=0.5, **s), seed=1
+        )
+        model2.load_state_dict(weights[0])
+        readout2.load_state_dict(weights[1])
+        opt2.load_state_dict(old)
+        assert (opt2.momentum, opt2.dampening, opt2.nesterov, opt2.weight_decay) == (
+            0.9,
+            0.0,
+            False,
+            0.0,
+        )
+        assert [step2() for _ in range(3)] == went_on
+
+
+def test_sgd_dampening_and_nesterov_are_checked():
+    p = param([1.0])
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"^SGD: dampening must be in \[0, 1\]"):
+            SGD([p], lr=0.1, momentum=0.9, dampening=bad)
+    with pytest.raises(TypeError, match=r"^SGD: dampening must be a number, got str"):
+        SGD([p], lr=0.1, dampening="0.1")
+    for settings in ({}, {"momentum": 0.0}, {"momentum": 0.9, "dampening": 0.1}):
+        with pytest.raises(
+            ValueError, match=r"^SGD: nesterov=True needs momentum > 0 and dampening 0, got"
+        ):
+            SGD([p], lr=0.1, nesterov=True, **settings)
+    with pytest.raises(TypeError, match=r"^SGD: nesterov must be True or False, got str"):
+        SGD([p], lr=0.1, momentum=0.9, nesterov="yes")
+    opt = SGD([p], lr=0.1, momentum=np.float32(0.5), dampening=np.float64(0.25))
+    assert (opt.momentum, opt.dampening, opt.nesterov) == (0.5, 0.25, False)
+    assert type(opt.momentum) is float and type(opt.dampening) is float  # (NumPy's: floats)
+    assert SGD([p], lr=0.1, momentum=0.9, nesterov=np.bool_(True)).nesterov is True
     adamw = AdamW(opt.params)  # (AdamW never lacked it: its state must hold it)
     old = {k: v for k, v in adamw.state_dict().items() if k != "weight_decay"}
     with pytest.raises(ValueError, match="the state holds"):

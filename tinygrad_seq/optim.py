@@ -1,5 +1,6 @@
-"""Optimisers: SGD (with momentum), Adam, AdamW, gradient-norm clipping, and learning-rate
-schedules (StepLR, CosineAnnealingLR, LambdaLR), each with PyTorch's semantics.
+"""Optimisers: SGD (with momentum, dampening, Nesterov), Adam, AdamW, gradient-norm
+clipping, and learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR), each with
+PyTorch's semantics.
 
 Updates run in place on each parameter's array, outside the graph. `state_dict()` and
 `load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from . import backend
-from ._checks import as_float, as_int
+from ._checks import as_bool, as_float, as_int
 from .autograd import changed_in_place
 from .backend import array_module, backend_of, to_backend, to_numpy
 from .tensor import Tensor, clear_grads
@@ -151,10 +152,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """θ ← θ − lr · v, with v ← momentum · v + g (v = g when momentum is 0), where
-    g = ∇θ + weight_decay · θ (L2 regularisation added to the gradient, as in PyTorch)."""
+    """Stochastic gradient descent with momentum, as torch.optim.SGD:
 
-    _added_settings = {"weight_decay": 0.0}
+        g ← ∇θ + weight_decay · θ          (L2 regularisation added to the gradient)
+        v ← momentum · v + (1 − dampening) · g    (v = g at a weight's first step)
+        θ ← θ − lr · v                      (nesterov: θ ← θ − lr · (g + momentum · v))
+
+    momentum 0 (the default) is plain θ ← θ − lr · g. `dampening` in [0, 1] scales the
+    gradient's share of v (not at the first step, as PyTorch's); `nesterov=True` looks ahead
+    along v, and needs momentum > 0 and dampening 0, as PyTorch's does."""
+
+    # (checkpoints written before these settings hold none of them: plain momentum)
+    _added_settings = {"weight_decay": 0.0, "dampening": 0.0, "nesterov": False}
 
     def __init__(
         self,
@@ -162,11 +171,27 @@ class SGD(Optimizer):
         lr: float,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= as_float(momentum, "SGD: momentum") < 1.0:
+        momentum = as_float(momentum, "SGD: momentum")
+        if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        self.momentum = momentum
+        dampening = as_float(dampening, "SGD: dampening")
+        if not 0.0 <= dampening <= 1.0:
+            raise ValueError(
+                f"SGD: dampening must be in [0, 1] (the share of each gradient kept out of "
+                f"the momentum; 0 for none), got {dampening}"
+            )
+        nesterov = as_bool(nesterov, "SGD: nesterov")
+        if nesterov and (momentum <= 0.0 or dampening != 0.0):
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening 0, got momentum "
+                f"{momentum} and dampening {dampening}; give a momentum such as 0.9, or "
+                "leave nesterov off"
+            )
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay = _checked_weight_decay(weight_decay, "SGD")
         self.velocity: list = [None] * len(self.params)
 
@@ -181,9 +206,14 @@ class SGD(Optimizer):
                 g = g + weight_decay * p.data
             if momentum:
                 v = _on_backend_of(self.velocity[k], p.data)
-                v = g.copy() if v is None else v * momentum + g
+                if v is None:  # (the first step: v = g, undamped, as PyTorch's)
+                    v = g.copy()
+                elif self.dampening:
+                    v = v * momentum + (1 - self.dampening) * g
+                else:
+                    v = v * momentum + g
                 self.velocity[k] = v
-                g = v
+                g = g + momentum * v if self.nesterov else v
             p.data -= lr * g
             changed_in_place(p)
 

@@ -753,3 +753,26 @@ def test_pytorchs_param_groups_and_clip_grad_norm__say_what_to_write():
         ts.optim.clip_grad_norm_  # noqa: B018
     with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
         ts.optim.nothing_here  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "lr", [np.float32(0.25), np.float64(0.25), np.array(0.25), np.int64(1), 0.25]
+)
+def test_a_numpy_number_lr_becomes_a_python_float(lr):
+    """The settings are read as Python floats: a NumPy float64 lr or momentum would make a
+    float32 weight's momentum float64 (and a 0-d array lr is no number to print)."""
+    for opt in (
+        SGD([param([1.0])], lr=lr, momentum=np.float64(0.5)),
+        Adam([param([1.0])], lr=lr, eps=np.float32(1e-6)),
+        AdamW([param([1.0])], lr=lr),
+    ):
+        assert type(opt.lr) is float and opt.lr == float(lr)
+        assert type(opt.state_dict()["lr"]) is float
+    assert type(opt.eps) is float and type(Adam([param([1.0])], eps=np.float32(1e-6)).eps) is float
+    w = ts.nn.Parameter(np.ones(3, np.float32))
+    opt = SGD([w], lr=np.float64(0.5), momentum=np.float64(0.5))
+    for _ in range(2):
+        w.grad = ts.backend.array_module(w.data).ones(3, np.float32)
+        opt.step()
+    assert w.dtype == np.float32 and opt.velocity[0].dtype == np.float32
+    np.testing.assert_array_equal(np_of(w), np.full(3, 1 - 0.5 - 0.5 * 1.5, np.float32))

@@ -56,10 +56,14 @@ def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
     return list(unique.values())
 
 
-def _check_positive(value, what: str) -> None:
-    """A ValueError unless `value` is a finite number > 0 (a TypeError unless a number)."""
-    if not 0 < as_float(value, what) < math.inf:
+def _positive(value, what: str) -> float:
+    """`value` as a Python float (a NumPy number or 0-d array too: a NumPy float64 times a
+    float32 array would make float64 arrays), or a ValueError unless it is finite and > 0
+    (a TypeError unless a number)."""
+    number = as_float(value, what)
+    if not 0 < number < math.inf:
         raise ValueError(f"{what} must be a finite number > 0, got {value}")
+    return number
 
 
 def _checked_weight_decay(value, who: str) -> float:
@@ -81,7 +85,7 @@ class Optimizer:
     _added_settings: dict = {}
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        _check_positive(lr, f"{type(self).__name__}: learning rate")
+        lr = _positive(lr, f"{type(self).__name__}: learning rate")
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
 
@@ -249,7 +253,7 @@ class Adam(Optimizer):
         b1, b2 = (as_float(b, f"{who}: each of betas") for b in betas)
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"{who}: betas must be in [0, 1), got {betas}")
-        _check_positive(eps, f"{who}: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
+        eps = _positive(eps, f"{who}: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
         self.betas, self.eps = (b1, b2), eps
         self.weight_decay = _checked_weight_decay(weight_decay, who)
         self.m: list = [None] * len(self.params)
@@ -475,8 +479,7 @@ class StepLR(LRScheduler):
         self.step_size = as_int(step_size, "StepLR: step_size", "an int (epochs)")
         if self.step_size < 1:
             raise ValueError(f"StepLR: step_size must be at least 1 epoch, got {step_size}")
-        _check_positive(gamma, "StepLR: gamma")
-        self.gamma = gamma
+        self.gamma = _positive(gamma, "StepLR: gamma")
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -492,11 +495,11 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = as_int(T_max, "CosineAnnealingLR: T_max", "an int (epochs)")
         if self.T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be at least 1 epoch, got {T_max}")
-        if not 0.0 <= as_float(eta_min, "CosineAnnealingLR: eta_min") < math.inf:
+        self.eta_min = as_float(eta_min, "CosineAnnealingLR: eta_min")
+        if not 0.0 <= self.eta_min < math.inf:
             raise ValueError(
                 f"CosineAnnealingLR: eta_min must be a finite number >= 0, got {eta_min}"
             )
-        self.eta_min = eta_min
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:

@@ -302,3 +302,86 @@ def test_a_numpy_float32_lr_gives_python_float_lrs_in_float64():
         (lr,) = scheduler.get_last_lr()
         assert type(lr) is float and type(opt.lr) is float
         assert lr == float(base) * 0.1**epoch
+
+
+def _resumed_lrs(lib, name, kwargs, done, epochs):
+    """The lrs of a schedule run `done` epochs, its optimizer's state saved, then resumed
+    in a new optimizer (made with another lr) from that state with last_epoch=done: the lr
+    the resumed schedule sets when made, then after each of `epochs` steps; and the lrs of
+    the run that went on, epoch by epoch, for comparison."""
+
+    def make_weight():
+        return ts.nn.Parameter(np.zeros(1)) if lib is ts else lib.zeros(1, requires_grad=True)
+
+    opt = lib.optim.SGD([make_weight()], lr=0.1)
+    scheduler = getattr(lib_schedules(lib), name)(opt, **kwargs)
+    for _ in range(done):
+        opt.step()
+        scheduler.step()
+    saved = opt.state_dict()
+    went_on = []
+    for _ in range(epochs + 1):
+        opt.step()
+        scheduler.step()
+        went_on.append(scheduler.get_last_lr()[0])
+    resumed_opt = lib.optim.SGD([make_weight()], lr=0.5)
+    resumed_opt.load_state_dict(saved)
+    resumed = getattr(lib_schedules(lib), name)(resumed_opt, **kwargs, last_epoch=done)
+    assert resumed.last_epoch == done + 1  # (made, it steps once, as a new one does)
+    lrs = [resumed.get_last_lr()[0]]
+    for _ in range(epochs):
+        resumed_opt.step()
+        resumed.step()
+        lrs.append(resumed.get_last_lr()[0])
+    return lrs, went_on
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES, ids=IDS)
+def test_a_schedule_resumed_with_last_epoch_goes_on_as_pytorchs(name, kwargs):
+    """PyTorch's resume: load the optimizer's state (which holds the schedule's starting
+    lr), then make the schedule with last_epoch: it sets the lr of the next epoch, from the
+    starting lr, not from the optimizer's lr of the moment. The same lrs as the run that
+    went on (bit for bit: the closed forms), which are PyTorch's; PyTorch's resumed StepLR
+    and LambdaLR give them too. Its resumed CosineAnnealingLR does not: its recursive form
+    keeps the loaded lr on the resuming step, and so lags an epoch (from eta_min it stays
+    there until the next period)."""
+    torch = pytest.importorskip("torch")
+    ours, went_on = _resumed_lrs(ts, name, kwargs, done=5, epochs=12)
+    assert ours == went_on and len(set(ours)) > 2
+    theirs_resumed, theirs_went_on = _resumed_lrs(torch, name, kwargs, done=5, epochs=12)
+    np.testing.assert_allclose(ours, theirs_went_on, rtol=1e-12, atol=1e-15)
+    if name != "CosineAnnealingLR":
+        np.testing.assert_allclose(ours, theirs_resumed, rtol=1e-12, atol=1e-15)
+
+
+def test_last_epoch_needs_the_optimizers_starting_lr_and_is_checked():
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    assert opt.initial_lr is None and opt.state_dict()["initial_lr"] is None
+    with pytest.raises(ValueError, match=r"^StepLR: last_epoch=3 resumes a schedule from the"):
+        StepLR(opt, step_size=2, last_epoch=3)
+    assert opt.lr == 0.1 and opt.initial_lr is None  # (nothing changed)
+    for bad in (-2, -10):
+        with pytest.raises(ValueError, match=r"^CosineAnnealingLR: last_epoch must be -1 \(a new"):
+            CosineAnnealingLR(opt, T_max=4, last_epoch=bad)
+    for bad in (1.5, "3", True, None):
+        with pytest.raises(TypeError, match=r"^LambdaLR: last_epoch must be an int \(the last"):
+            LambdaLR(opt, _warm_up, last_epoch=bad)
+    StepLR(opt, step_size=2, gamma=0.5)  # a new schedule records where it started
+    assert opt.initial_lr == 0.1 and opt.state_dict()["initial_lr"] == 0.1
+    opt.lr = 0.3  # set by hand before another new schedule: that one starts there
+    StepLR(opt, step_size=2, gamma=0.5)
+    assert opt.initial_lr == 0.3
+    resumed = StepLR(opt, step_size=2, gamma=0.5, last_epoch=np.int64(2))  # (NumPy's int)
+    assert resumed.base_lr == 0.3 and opt.lr == 0.3 * 0.5 and resumed.last_epoch == 3
+
+
+def test_an_optimizer_checkpoint_from_before_initial_lr_still_loads():
+    opt = SGD([ts.nn.Parameter(np.zeros(2))], lr=0.2, momentum=0.9)
+    StepLR(opt, step_size=1)
+    old = {k: v for k, v in opt.state_dict().items() if k != "initial_lr"}
+    fresh = SGD([ts.nn.Parameter(np.zeros(2))], lr=0.5)
+    StepLR(fresh, step_size=1)
+    assert fresh.initial_lr == 0.5
+    assert fresh.load_state_dict(old).initial_lr is None and fresh.lr == 0.2
+    with pytest.raises(ValueError, match="lacks"):  # (no starting lr to resume from)
+        StepLR(fresh, step_size=1, last_epoch=4)

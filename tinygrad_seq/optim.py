@@ -88,6 +88,9 @@ class Optimizer:
         lr = _positive(lr, f"{type(self).__name__}: learning rate")
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
+        # the lr the last new schedule started from (PyTorch's param_groups[0]["initial_lr"]),
+        # saved with the optimizer so that a schedule can resume from it with last_epoch=
+        self.initial_lr: float | None = None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient before the next backward: `.grad = None` (as
@@ -130,7 +133,10 @@ class Optimizer:
             raise TypeError(
                 f"{who}: the state is {state['optimizer']}'s, not {type(self).__name__}'s"
             )
-        state = {**self._added_settings, **state}
+        added = self._added_settings
+        if "initial_lr" in vars(self):  # (older checkpoints: no schedule's starting lr)
+            added = {"initial_lr": None, **added}
+        state = {**added, **state}
         mine = {key for key in vars(self) if key != "params"}
         theirs = set(state) - {"optimizer"}
         if mine != theirs:
@@ -410,22 +416,51 @@ class LRScheduler:
     `last_epoch`): call `scheduler.step()` once per epoch, after `optimizer.step()`.
 
     A subclass gives `lr_at(epoch)`, the learning rate of an epoch as a function of
-    `base_lr` (the optimizer's lr when the scheduler was made): PyTorch's closed forms. As
-    in PyTorch, making a scheduler sets the lr of epoch 0 at once.
+    `base_lr`: PyTorch's closed forms. As in PyTorch, making a scheduler steps it once: a
+    new one (`last_epoch=-1`) sets the lr of epoch 0 at once, from `base_lr` = the
+    optimizer's lr, which it records as the optimizer's `initial_lr` (saved in the
+    optimizer's `state_dict()`). `last_epoch=k` resumes a schedule after epoch k, as
+    PyTorch's: `base_lr` is the optimizer's `initial_lr` (load the optimizer's state first),
+    and the lr is set for epoch k + 1 (`last_epoch` becomes k + 1), so the schedule goes on
+    as the run that was saved did. (PyTorch's CosineAnnealingLR, worked out recursively
+    from the optimizer's lr, keeps the loaded lr on that step and lags an epoch behind.)
+    Unlike PyTorch's, a new schedule made on an optimizer that had one before starts from
+    the optimizer's lr of the moment, not from the first schedule's starting lr.
     """
 
     _not_saved: tuple[str, ...] = ("optimizer",)
 
-    def __init__(self, optimizer: Optimizer) -> None:
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        who = type(self).__name__
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
-                f"{type(self).__name__}: expected an optimizer such as ts.optim.SGD(...), "
+                f"{who}: expected an optimizer such as ts.optim.SGD(...), "
                 f"got {type(optimizer).__name__}; pass the optimizer whose lr it should set"
             )
+        last_epoch = as_int(
+            last_epoch, f"{who}: last_epoch", "an int (the last epoch done; -1 for a new schedule)"
+        )
+        if last_epoch < -1:
+            raise ValueError(
+                f"{who}: last_epoch must be -1 (a new schedule) or the last epoch done "
+                f"(>= 0, to resume), got {last_epoch}"
+            )
+        if last_epoch == -1:
+            self.base_lr = float(optimizer.lr)
+        else:
+            initial_lr = getattr(optimizer, "initial_lr", None)
+            if initial_lr is None:
+                raise ValueError(
+                    f"{who}: last_epoch={last_epoch} resumes a schedule from the lr it "
+                    "started with, the optimizer's initial_lr, which this optimizer lacks (no "
+                    "schedule was made on it); load the optimizer's state_dict() saved during "
+                    "the schedule first, or set opt.initial_lr to the schedule's starting lr"
+                )
+            self.base_lr = float(initial_lr)
         self.optimizer = optimizer
-        self.base_lr = float(optimizer.lr)
-        self.last_epoch = -1
+        self.last_epoch = last_epoch
         self.step()
+        optimizer.initial_lr = self.base_lr  # (after the step: a bad lr_lambda changes nothing)
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -475,12 +510,14 @@ class StepLR(LRScheduler):
     """lr = base_lr · gamma^⌊epoch / step_size⌋: multiplied by `gamma` every `step_size`
     epochs (torch.optim.lr_scheduler.StepLR)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.step_size = as_int(step_size, "StepLR: step_size", "an int (epochs)")
         if self.step_size < 1:
             raise ValueError(f"StepLR: step_size must be at least 1 epoch, got {step_size}")
         self.gamma = _positive(gamma, "StepLR: gamma")
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -491,7 +528,9 @@ class CosineAnnealingLR(LRScheduler):
     base_lr down to eta_min over T_max epochs, then back up over the next T_max, and so on
     (torch.optim.lr_scheduler.CosineAnnealingLR)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         self.T_max = as_int(T_max, "CosineAnnealingLR: T_max", "an int (epochs)")
         if self.T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be at least 1 epoch, got {T_max}")
@@ -500,7 +539,7 @@ class CosineAnnealingLR(LRScheduler):
             raise ValueError(
                 f"CosineAnnealingLR: eta_min must be a finite number >= 0, got {eta_min}"
             )
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
         cosine = 1 + math.cos(math.pi * epoch / self.T_max)
@@ -515,14 +554,16 @@ class LambdaLR(LRScheduler):
 
     _not_saved = ("optimizer", "lr_lambda")
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1
+    ) -> None:
         if not callable(lr_lambda):
             raise TypeError(
                 "LambdaLR: lr_lambda must be a function of the epoch returning the lr's "
                 f"factor, e.g. lambda epoch: 0.95 ** epoch; got {type(lr_lambda).__name__}"
             )
         self.lr_lambda = lr_lambda
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
         factor = self.lr_lambda(epoch)

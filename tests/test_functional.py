@@ -1226,6 +1226,52 @@ def test_gelu_tanh_form_tails_are_x_and_0_without_overflow():
     np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [0.0, 0.0, 0.5, 1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_gelu_tanh_form_at_infinities_is_its_limits_and_elsewhere_pytorchs(dtype):
+    """gelu(−inf) = −0 with slope 0, gelu(inf) = inf with slope 1, NaN stays NaN (PyTorch's
+    tanh gelu is NaN at −inf: −inf · (1 + tanh(−inf)) = −inf · 0); everywhere else, from
+    tiny to huge, PyTorch's values and (where its are not NaN) slopes."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    finite = np.concatenate(
+        [rng.standard_normal(500) * 4, [0.0, -0.0, -5.0, -9.0, -30.0, 30.0]]
+        + ([] if dtype == np.float16 else [[-1e4, 1e4, -1e30, 1e30]])
+    ).astype(dtype)
+    x = ts.Tensor(np.concatenate([finite, np.array([-np.inf, np.inf, np.nan], dtype)]))
+    x.requires_grad = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no inf · 0 on the way)
+        out = ts.F.gelu(x, approximate="tanh")
+        out.sum().backward()
+    got, grad = out.numpy(), np_of(x.grad)
+    assert out.dtype == dtype and got[-3] == 0.0 and np.signbit(got[-3])
+    np.testing.assert_array_equal(got[-2:], [np.inf, np.nan])
+    np.testing.assert_array_equal(grad[-3:], [0.0, 1.0, np.nan])
+    ref = torch.tensor(finite.astype(np.float64), requires_grad=True)
+    expected = torch.nn.functional.gelu(ref, approximate="tanh")
+    expected.sum().backward()
+    # within a few roundings of x's dtype, absolute ones scaled by |x| in the left tail,
+    # where 1 + tanh(u) cancels in that dtype (against PyTorch's in float64)
+    eps = float(np.finfo(dtype).eps)
+    slack = 16 * eps * (1 + np.abs(finite.astype(np.float64)))
+    n = len(finite)
+    theirs, theirs_grad = expected.detach().numpy(), ref.grad.numpy()
+    assert (np.abs(got[:n] - theirs) <= 16 * eps * np.abs(theirs) + slack).all()
+    assert (np.abs(grad[:n] - theirs_grad) <= 16 * eps * np.abs(theirs_grad) + slack).all()
+    assert np.array_equal(np.signbit(got[:n]), np.signbit(theirs))
+    for value, limit, slope in ((-np.inf, -0.0, 0.0), (-2.0, None, None)):  # 0-d too
+        scalar = ts.Tensor(np.array(value, dtype), requires_grad=True)
+        y = ts.F.gelu(scalar, approximate="tanh")
+        y.backward()
+        want = torch.nn.functional.gelu(
+            torch.tensor(value, dtype=torch.float64), approximate="tanh"
+        )
+        want = want.item() if limit is None else limit
+        assert y.shape == () and y.item() == pytest.approx(want, rel=16 * eps)
+        if slope is not None:
+            assert np.signbit(y.item()) and np_of(scalar.grad) == slope
+
+
 @pytest.mark.parametrize(("dtype", "big"), [(np.float16, [300.0, 6e4]), (np.float32, [2e19, 1e30])])
 def test_gelu_tanh_form_slopes_stay_0_and_1_where_x_squared_overflows(dtype, big):
     # x² passes float16's 65504 from |x| = 256 on, float32's range from 1.8e19: the

@@ -569,7 +569,10 @@ _GELU_FLAT = 100.0  # past ±100, u > 35000 and tanh(u) is ±1 in every float dt
 
 class GeluTanh(Function):
     """gelu(x) ≈ ½ x (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³), elementwise: the tanh
-    approximation of x Φ(x) (PyTorch's gelu(x, approximate="tanh"))."""
+    approximation of x Φ(x) (PyTorch's gelu(x, approximate="tanh")). At ±inf the limits:
+    gelu(−inf) = −0, gelu(inf) = inf, slopes 0 and 1 (PyTorch's gives NaN at −inf, where
+    −inf · (1 + tanh(−inf)) is −inf · 0, and NaN slopes where x² overflows: |x| past
+    ~1.8e19 in float32)."""
 
     __slots__ = ()
     op_name = "gelu"
@@ -578,11 +581,26 @@ class GeluTanh(Function):
 
     def forward(self, x):
         x = _as_float(x)  # (an integer x: the float NumPy's tanh gives it)
-        with np.errstate(over="ignore"):  # x³ past the dtype's range: u = ±inf, tanh ±1,
-            u = (x + _GELU_CUBIC * (x * x * x)) * _GELU_SCALE  # the right answer (x or −0)
-        t = tanh(u)
+        # x³ past the dtype's range: u = ±inf, tanh ±1, the right answer (x or −0); at
+        # x = −inf, x (1 + tanh u) is −inf · 0 = NaN, replaced by the limit −0 below
+        with np.errstate(over="ignore", invalid="ignore"):
+            # u = x (√(2/π) + √(2/π)·0.044715 x²), in place: one new array, not five
+            xp = array_module(x)
+            t = x * x
+            if not t.ndim:  # NumPy gives a 0-d result as a scalar, which cannot be written into
+                t = xp.asarray(t)
+            t *= _GELU_SCALE * _GELU_CUBIC
+            t += _GELU_SCALE
+            t *= x
+            tanh(t, out=t)  # t = tanh(u), kept for backward
+            out = t + 1
+            if not out.ndim:
+                out = xp.asarray(out)
+            out *= x
+        out *= 0.5
+        xp.copyto(out, -0.0, where=x == -math.inf)
         self.saved = (x, t)
-        return 0.5 * x * (1 + t)
+        return out
 
     def backward(self, g):  # ½ (1 + t) + ½ x (1 − t²) ∂u/∂x, ∂u/∂x = √(2/π) (1 + 3·0.044715 x²)
         x, t = self.saved

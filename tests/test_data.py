@@ -78,6 +78,10 @@ def test_bag_of_words_batches_and_ignores_padding():
     np.testing.assert_array_equal(ragged, counts)
     with pytest.raises(ValueError, match=r"ids must lie in \[0, 8\)"):
         data.bag_of_words([9], 8)
+    # the id V is one past the last count: refused as well, not an IndexError from NumPy
+    assert data.bag_of_words([7], 8)[7] == 1
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 8\), got ids from 2 to 8"):
+        data.bag_of_words([2, 8], 8)
     # a third level is refused, as a list as it is as an array (it gave (2, 1, 8))
     for nested in ([[[1, 2]], [[3, 4]]], np.array([[[1, 2]], [[3, 4]]])):
         with pytest.raises(ValueError, match=r"bag_of_words: expected .*\(L,\) or \(B, L\)"):

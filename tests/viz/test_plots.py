@@ -609,6 +609,9 @@ def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_p
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
     drawn = [line.get_label() for line in memory[0].get_lines()]
     assert drawn.index("LSTM") < drawn.index("GRU") < drawn.index("RNN")
+    # while the key lists the models in the data's order, the chance line after them
+    key = [text.get_text() for text in memory[0].get_legend().get_texts()]
+    assert key == ["RNN", "LSTM", "GRU", "chance 25%"]
 
 
 def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figures):
@@ -633,6 +636,19 @@ def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figure
     renderer = figures["d.png"].canvas.get_renderer()
     box, frame = bar_texts[bound].get_window_extent(renderer), ax.get_window_extent(renderer)
     assert frame.x0 <= box.x0 and box.x1 <= frame.x1  # the mark is not cut off
+
+
+def test_only_an_error_of_exactly_zero_reads_exactly_zero(tmp_path, figures):
+    # an error below the axis floor (1e-19) is drawn on the floor, but its number is shown
+    from tinygrad_seq.viz import plots
+
+    ids = [
+        {"title": "zero", "symbolic_ok": True, "numeric_max_error": 0.0},
+        {"title": "tiny", "symbolic_ok": True, "numeric_max_error": 3e-25},
+    ]
+    plots.derivations_figure(tmp_path / "d.png", ids, 1e-10)
+    bar_texts = [t.get_text().strip() for t in figures["d.png"].axes[0].texts]
+    assert "exactly 0" in bar_texts and "3.0e-25" in bar_texts
 
 
 def test_derivations_figure_shows_its_tolerance_label_with_one_bar_or_many(tmp_path, figures):
@@ -685,6 +701,11 @@ def test_bptt_norms_figure_shows_steps_whose_norm_is_zero_nan_or_inf(tmp_path, f
         warnings.simplefilter("error")
         plots.bptt_norms_figure(tmp_path / "z.png", {"RNN ‖∂L/∂h_t‖": {0: 0.0, 1: 0.0}}, 2)
     _png(tmp_path / "z.png")
+    # three or more steps in a row are written as a run
+    runs = {"RNN ‖∂L/∂h_t‖": {0: 0.0, 1: 0.0, 2: 0.0, 3: 0.1, 4: 0.0, 5: 0.0, 6: 0.2}}
+    plots.bptt_norms_figure(tmp_path / "r.png", runs, steps)
+    key = [text.get_text() for text in figures["r.png"].axes[0].get_legend().get_texts()]
+    assert "RNN ‖∂L/∂h_t‖ = 0 at t = 0–2, 4, 5 (on the bottom edge)" in key
 
 
 def test_bptt_demo_ratios_survive_a_zero_norm():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import spy_on_clipping
+from tests.helpers import np_of, spy_on_clipping
 from tinygrad_seq import train as train_module
 from tinygrad_seq.data import SequenceData, order_task
 from tinygrad_seq.train import (
@@ -184,3 +184,32 @@ def test_train_accuracy_is_on_the_first_eval_limit_training_examples():
     assert result.test_accuracy == accuracy(model, test)
     assert result.test_accuracy == pytest.approx(1 - result.train_accuracy)
     assert result.train_accuracy != 0.5
+
+
+def test_the_lstm_classifier_reads_h_T_not_C_T_and_starts_b_f_at_one():
+    model = SequenceClassifier(10, 3, embed_dim=4, hidden_size=5, cell="lstm")
+    np.testing.assert_array_equal(np_of(model.rnn.cell.b_f), np.ones(5))  # LSTMCell's default
+    ids = np.array([[4, 5, 6], [7, 8, 9]])
+    _, (h_T, C_T) = model.rnn(model.embed(ids))
+    assert not np.allclose(np_of(h_T), np_of(C_T))
+    want = np_of(h_T) @ np_of(model.head.W).T + np_of(model.head.b)  # y = h_T Wᵀ + b
+    np.testing.assert_allclose(np_of(model(ids)), want, rtol=1e-5, atol=1e-6)
+
+
+def test_each_epoch_draws_every_training_example_once():
+    n, batch = 16, 8  # an epoch: two batches
+    data = order_task(n // 2, seed=0)
+    drawn = []
+
+    class Recorder(SequenceClassifier):
+        def forward(self, ids, mask=None):
+            if self.training:  # the training batches, not the accuracy passes
+                drawn.append([row.tobytes() for row in np.asarray(ids)])
+            return super().forward(ids, mask)
+
+    model = Recorder(len(data.vocab), 2, embed_dim=4, hidden_size=4, cell="gru")
+    train_classifier(model, data, data, steps=4, batch_size=batch, eval_limit=0)
+    every = sorted(row.tobytes() for row in data.ids)
+    assert len(drawn) == 4
+    for epoch in (drawn[0] + drawn[1], drawn[2] + drawn[3]):
+        assert sorted(epoch) == every

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tinygrad_seq.data import BOS, EOS, PAD, reverse_task
+from tinygrad_seq.data import BOS, EOS, PAD, PairData, reverse_task
 from tinygrad_seq.nn import Seq2Seq, Transformer
 from tinygrad_seq.train_seq2seq import (
     accuracy_by_length,
@@ -67,6 +67,25 @@ def test_accuracy_by_length_gives_no_credit_after_the_first_eos():
     assert accuracy_by_length(StopsAfter(0), data) == ({3: 0.0}, 0.0)  # the EOS fill is no hit
     assert accuracy_by_length(StopsAfter(1), data) == ({3: 0.25}, 0.0)
     assert accuracy_by_length(StopsAfter(3), data) == ({3: 1.0}, 1.0)
+
+
+class Decodes:
+    """Returns a fixed greedy_decode output (cut to max_len + 1 columns)."""
+
+    def __init__(self, out) -> None:
+        self.out = np.asarray(out)
+
+    def greedy_decode(self, src, max_len, bos, eos, src_lengths):
+        return self.out[:, : max_len + 1]
+
+
+def test_accuracy_by_length_pools_the_tokens_of_the_pairs_of_one_length():
+    # two sources of length 2 whose targets hold 3 and 5 tokens (EOS included): all 3 right
+    # in the first, 1 of 5 in the second is 4 of 8 tokens, not the pairs' mean (1 + 0.2) / 2
+    tgt = np.array([[BOS, 4, 5, EOS, PAD, PAD], [BOS, 6, 7, 8, 9, EOS]])
+    data = PairData(np.array([[4, 5], [6, 7]]), np.array([2, 2]), tgt, np.array([4, 6]), None, None)
+    out = np.array([[BOS, 4, 5, EOS, EOS, EOS], [BOS, 6, 4, 4, 4, 4]])
+    assert accuracy_by_length(Decodes(out), data) == ({2: 0.5}, 0.5)
 
 
 class FixedAttention(Seq2Seq):

@@ -307,6 +307,8 @@ def test_bad_inputs(rng):
         model(src, tgt_in[0])
     with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 5\].*from 1 to 6"):
         model(src, tgt_in, src_lengths=[5, 6, 1])
+    with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 5\].*from 0 to 5"):
+        model(src, tgt_in, src_lengths=[5, 0, 1])  # a source needs a real token to encode
     with pytest.raises(ValueError, match=r"src_lengths must have shape \(3,\).*\(2,\)"):
         model(src, tgt_in, src_lengths=[5, 1])
     with pytest.raises(TypeError, match=r"src_lengths must be integers.*float64"):

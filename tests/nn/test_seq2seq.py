@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
+from tests.helpers import watch_modes
 from tinygrad_seq.nn import Seq2Seq
 
 CELLS = ("rnn", "lstm", "gru")
@@ -225,6 +226,15 @@ def test_greedy_decode_stops_at_max_len(rng):
     out = model.greedy_decode(src, max_len=3, bos=1, eos=None, src_lengths=lengths)  # no stop
     assert out.shape == (3, 4)
     assert model.greedy_decode(src, max_len=0, bos=1, eos=2).shape == (3, 1)
+
+
+def test_greedy_decode_runs_in_eval_mode_and_gives_the_mode_back(rng):
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", "dot")  # built in training mode
+    modes = watch_modes(model.encoder)
+    model.greedy_decode(batch(rng)[0], max_len=2, bos=1, eos=None)
+    assert modes == [False] and model.training
+    model.eval().greedy_decode(batch(rng)[0], max_len=2, bos=1, eos=None)
+    assert modes == [False, False] and not model.training
 
 
 @pytest.mark.parametrize("attention", [None, "dot"])

@@ -200,6 +200,10 @@ def test_a_batch_smaller_than_the_data_takes_each_pair_once_an_epoch():
     assert all(len(b.src) == 4 for b in epoch)
     taken = sorted(tuple(r[:n]) for b in epoch for r, n in zip(b.src, b.src_lengths, strict=True))
     assert taken == sorted(tuple(r[:n]) for r, n in zip(data.src, data.src_lengths, strict=True))
+    # each batch trimmed to its own longest pair: no column of padding only
+    for b in epoch:
+        assert b.src.shape[1] == b.src_lengths.max() and b.tgt.shape[1] == b.tgt_lengths.max()
+    assert min(b.src.shape[1] for b in epoch) < data.src.shape[1]  # (some batch was cut)
 
 
 def test_training_holds_one_graph_at_a_time():
@@ -250,12 +254,12 @@ def test_antidiagonal_weight_records_no_graph_and_keeps_the_mode():
     forward = model.forward
 
     def watched(*args, **kwargs):
-        recording.append(ts.autograd.state.grad_enabled)
+        recording.append((ts.autograd.state.grad_enabled, model.training))
         return forward(*args, **kwargs)
 
     model.forward = watched
     share = antidiagonal_weight(model, data)
-    assert recording == [False]
+    assert recording == [(False, False)]  # no graph, in eval mode
     assert 0 < share < 1
     assert model.training
     assert model.last_attention is not None

@@ -24,6 +24,8 @@ def test_vocab_round_trip_and_specials():
     assert vocab.decode([BOS, 5, 6, EOS, 7, PAD]) == "cat sat"  # stops at EOS
     assert vocab.decode([BOS, 5, PAD], skip_special=False) == "<bos> cat <pad>"
     assert len(vocab) == 9 and Vocab.from_texts(["a b", "b c"]).itos[4:] == ["a", "b", "c"]
+    # any run of whitespace separates words: no empty word, no word holding a tab
+    assert Vocab.from_texts([" a  b\tc\n", "d"]).itos[4:] == ["a", "b", "c", "d"]
     with pytest.raises(TypeError, match="Vocab.encode: bos must be True or False, got int 2"):
         vocab.encode("the cat", bos=2)  # it gave two BOS tokens
 

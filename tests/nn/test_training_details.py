@@ -116,3 +116,6 @@ def test_the_delay_task_tests_on_fresh_data_not_the_training_set(monkeypatch):
     # drawn apart: almost none of its sequences are training sequences (4 × 4^5 possible)
     in_train = {row.tobytes() for row in train.ids}
     assert np.mean([row.tobytes() in in_train for row in test.ids]) < 0.2
+    # nor its symbols to remember: the first 64 agree with the training ones about by chance
+    # (1 in 4), as two independent draws do (one random stream would repeat them all)
+    assert np.mean(test.labels[:64] == train.labels) < 0.5

@@ -18,6 +18,18 @@ from types import ModuleType
 
 import numpy as np
 
+# the public switch (ts.backend); the other functions here serve the engine
+__all__ = [
+    "BACKENDS",
+    "set_backend",
+    "get_backend",
+    "using",
+    "available",
+    "unavailable_reason",
+    "module",
+    "array_module",
+]
+
 BACKENDS = ("numpy", "cupy")
 
 xp: ModuleType = np  # the active array module

@@ -401,25 +401,26 @@ class Tensor:
     """
 
     # _uses (how many times recorded ops took it as an input; x * x counts two), _grad_out,
-    # _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward)
-    __slots__ = (
-        "data",
-        "grad",
+    # _owns_grad, _pending: the backward pass's bookkeeping (autograd.backward). A dict of
+    # slots gives each public attribute its docstring (help(), docs/api.md).
+    __slots__ = {
+        "data": "The backend array (NumPy or CuPy) holding the values.",
+        "grad": "The gradient, a backend array of `data`'s shape, after backward; else None.",
         # behind the `requires_grad` property, which checks what it is set to; the engine
         # reads and writes the slot itself (a property read costs ~50 ns more per op)
-        "_requires_grad",
-        "name",
-        "scope",
-        "_ctx",
-        "_grad_out",
-        "_owns_grad",
-        "_uses",
-        "_pending",
-        "_keeps_grad",  # retain_grad(): set on every recorded node (False) as it is made
+        "_requires_grad": "",
+        "name": "A label for graphs and error messages (None: unnamed).",
+        "scope": 'The `ts.scope` path it was made in ("encoder/t=3"; "" outside any).',
+        "_ctx": "",
+        "_grad_out": "",
+        "_owns_grad": "",
+        "_uses": "",
+        "_pending": "",
+        "_keeps_grad": "",  # retain_grad(): set on every recorded node (False) as it is made
         # state.updates when the values were made: set on every recorded node, and on a
         # weight when it is changed in place (see autograd.changed_in_place)
-        "_made_at",
-    )
+        "_made_at": "",
+    }
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of NumPy's add
     __hash__ = object.__hash__  # `==` is elementwise, so identity hashes
 

@@ -6,3 +6,5 @@ function here is called.
 from . import plots as plots  # matplotlib is imported inside its functions
 from .graph_render import render_graph as render_graph
 from .graph_render import renderer_for as renderer_for
+
+__all__ = ["plots", "render_graph", "renderer_for"]

@@ -396,3 +396,13 @@ def derive() -> list[Derivation]:
 def check(seed: int = 0) -> list[CheckResult]:
     """Check every GRU identity."""
     return [d.check(seed=seed) for d in derive()]
+
+
+__all__ = [
+    "check",
+    "derive",
+    "direct_term",
+    "direct_term_only",
+    "parameter_gradients",
+    "step_jacobian",
+]

@@ -534,3 +534,15 @@ def derive() -> list[Derivation]:
 def check(seed: int = 0) -> list[CheckResult]:
     """Check every LSTM identity."""
     return [d.check(seed=seed) for d in derive()]
+
+
+__all__ = [
+    "cell_path",
+    "check",
+    "derive",
+    "full_jacobian",
+    "parameter_gradients",
+    "sigmoid_derivative",
+    "two_steps",
+    "two_steps_cell_path_only",
+]

@@ -493,3 +493,17 @@ def derive() -> list[Derivation]:
 def check(seed: int = 0) -> list[CheckResult]:
     """Check every RNN identity, and the vanishing-gradient bound."""
     return [d.check(seed=seed) for d in derive()] + [vanishing_bound(seed=seed)]
+
+
+__all__ = [
+    "bptt_parameter_gradients",
+    "bptt_product",
+    "bptt_wrong_order",
+    "check",
+    "derive",
+    "seed_elementwise_reading",
+    "step_jacobian",
+    "tanh_derivative",
+    "vanishing_bound",
+    "worked_example",
+]

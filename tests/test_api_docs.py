@@ -1,0 +1,51 @@
+"""docs/api.md, the API reference, is generated from the code (docs/make_api.py): it must
+be in step with the code, and every name it documents must have a docstring whose first
+line is a one-line summary."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.numpy_only
+
+
+@pytest.fixture(scope="module")
+def make_api():
+    spec = importlib.util.spec_from_file_location("make_api", ROOT / "docs" / "make_api.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_api"] = module  # (its dataclass looks its module up there)
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules["make_api"]
+
+
+def test_api_md_is_up_to_date(make_api):
+    written = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert written == make_api.render(), (
+        "docs/api.md is out of date with the code's signatures and docstrings: "
+        f"regenerate it with `{make_api.COMMAND}`"
+    )
+
+
+def test_every_public_name_is_placed_in_a_section(make_api, monkeypatch):
+    make_api.check_placement()  # passes now; a new public name left out must fail it
+    monkeypatch.setattr(make_api, "SECTIONS", make_api.SECTIONS[1:])  # Tensor dropped
+    with pytest.raises(SystemExit, match="not placed: Tensor"):
+        make_api.check_placement()
+
+
+def test_the_reference_has_no_addresses_or_machine_paths(make_api):
+    text = make_api.render()
+    assert " at 0x" not in text
+    assert str(ROOT) not in text and "site-packages" not in text
+    assert "## Contents" in text and "### `ts.nn.LSTM`" in text
+    assert "#### `Tensor.backward`" in text
+    assert "misnamed" not in text  # PyTorch-habit catchers stay out of the signatures

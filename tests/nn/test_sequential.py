@@ -200,3 +200,11 @@ def test_matches_pytorchs_sequential_with_the_same_weights(rng):
 def test_what_is_not_a_layer_is_refused_naming_its_position(layer, match):
     with pytest.raises(TypeError, match=match):
         Sequential(ts.Tensor.tanh, layer)
+
+
+def test_sequential_load_has_its_own_docstring_and_module_load_keeps_its():
+    # Sequential's load reads weights with Module's function: giving it Sequential's
+    # docstring must not change what help(model.load) says for every other model
+    assert ts.nn.Sequential.load.__doc__.startswith("Read weights saved by `save` into this Seq")
+    assert ts.nn.Linear(2, 3).load.__doc__ == ts.nn.Module.load.__doc__
+    assert "build the saved model" in ts.nn.Module.load.__doc__.splitlines()[0]

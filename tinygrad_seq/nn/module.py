@@ -346,13 +346,25 @@ def _saved_class(module_name: str, qualname: str, name: str, who: str, path) -> 
     return saved
 
 
+def _with_doc(fn, doc: str):
+    """A copy of the function `fn` with the docstring `doc`."""
+    copy = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    copy.__kwdefaults__, copy.__annotations__ = fn.__kwdefaults__, fn.__annotations__
+    copy.__qualname__, copy.__doc__ = fn.__qualname__, doc
+    return copy
+
+
 class _ModelOrClassMethod:
     """A method that runs on the model when called on one (`model.load(path)`) and on the
     class when called on it (`Seq2Seq.load(path)`)."""
 
     def __init__(self, on_model, on_class, doc: str) -> None:
-        self.on_model, self.on_class = on_model, on_class
-        self.__doc__ = on_model.__doc__ = on_class.__doc__ = doc  # (what help() shows)
+        # copies carry the doc (what help() shows), so that a function shared with another
+        # class (Sequential's load reads weights as Module's does) keeps its own
+        self.on_model, self.on_class = _with_doc(on_model, doc), _with_doc(on_class, doc)
+        self.__doc__ = doc
 
     def __get__(self, model, cls=None):
         if model is None:
@@ -372,6 +384,7 @@ class Module:
             cls.__init__ = _recording_arguments(cls.__dict__["__init__"])
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        """The model's computation; every subclass defines it, and `model(...)` calls it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -412,8 +425,9 @@ class Module:
             yield from _held(key, value)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, Parameter) for every parameter, each shared one once; with a
-        `prefix`, every name starts with "prefix." ("enc.W"), as in PyTorch."""
+        """(dotted name, Parameter) for every parameter, each shared one once.
+
+        With a `prefix`, every name starts with "prefix." ("enc.W"), as in PyTorch."""
         seen: set[int] = set()  # parameters and modules met already (a module may hold
         stack = [(f"{prefix}." if prefix else "", self)]  # its parent: a cycle, walked once)
         out: list[tuple[str, Parameter]] = []
@@ -458,8 +472,9 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's gradient: `.grad = None`, or zeros written into it with
-        `set_to_none=False` (as PyTorch's)."""
+        """Clear every parameter's gradient: `.grad = None`, or zeros written into it.
+
+        Zeros are written in with `set_to_none=False` (as PyTorch's)."""
         clear_grads(self.parameters(), set_to_none, f"{type(self).__name__}.zero_grad")
 
     def train(self, mode: bool = True) -> Module:
@@ -474,8 +489,9 @@ class Module:
         return self.train(False)
 
     def to(self, backend_name: str) -> Module:
-        """Move every parameter to backend 'numpy' or 'cupy', in place. Gradients are
-        dropped (`.grad = None`): they were on the old backend, for the old graph."""
+        """Move every parameter to backend 'numpy' or 'cupy', in place.
+
+        Gradients are dropped (`.grad = None`): they were on the old backend, for the old graph."""
         for p in self.parameters():
             p.data = backend.to_backend(p.data, backend_name)
             p.grad = None
@@ -487,10 +503,11 @@ class Module:
         return {name: p.numpy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> Module:
-        """Copy weights in by name, each cast to the dtype (and moved to the backend) of
-        the parameter it replaces, as PyTorch's copies into the existing parameter: float64
-        weights loaded into a float32 model make float32 weights. Every name and shape is
-        checked before anything is copied, so a bad state leaves the module untouched.
+        """Copy weights in by name, each cast to its parameter's dtype and backend.
+
+        As PyTorch's copies into the existing parameter: float64 weights loaded into a float32 model
+        make float32 weights. Every name and shape is checked before anything is copied, so a bad
+        state leaves the module untouched.
 
         A weight of the model missing from `state`, or a name in `state` the model lacks,
         is an error; with `strict=False` (PyTorch's, for a pretrained part of a model) the
@@ -547,9 +564,11 @@ class Module:
         return self
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the weights to a NumPy .npz file (at `path` exactly: no suffix added),
-        and how to build the model: its class and the arguments it was built with, when
-        they are plain values (sizes, names, flags), so `Class.load(path)` can rebuild it.
+        """Write the weights, and how to build the model, to a NumPy .npz file.
+
+        The file is written at `path` exactly (no suffix added), with its class and the arguments it
+        was built with, when they are plain values (sizes, names, flags), so `Class.load(path)` can
+        rebuild it.
 
         The file is written beside `path` under another name, then moved over it: an
         error or an interrupt midway leaves any earlier file at `path` as it was."""
@@ -662,7 +681,9 @@ class Module:
     load = _ModelOrClassMethod(
         _load_into,
         _build_from,
-        """`model.load(path)`: read weights saved by `save` into this built model (every
+        """Read saved weights into this model, or (called on a class) build the saved model.
+
+        `model.load(path)`: read weights saved by `save` into this built model (every
         name and shape checked first), each cast to the dtype of the weight it replaces,
         as `load_state_dict` does; returns the model. `Seq2Seq.load(path)` or
         `Module.load(path)`: build the saved model (its class must be imported; a model

@@ -35,8 +35,9 @@ class Sequential(Module):
         self._count = len(layers)
 
     def append(self, layer: Module | Callable[[Any], Any]) -> Sequential:
-        """Add `layer` after the last one (at position len(seq), its weights named by it);
-        returns this Sequential, as PyTorch's. Checked as the constructor's layers."""
+        """Add `layer` after the last one (at position len(seq), its weights named by it).
+
+        Returns this Sequential, as PyTorch's. Checked as the constructor's layers."""
         _check_layer(layer, self._count)
         if layer is self:  # (its parameters would be walked forever)
             raise ValueError(
@@ -101,10 +102,11 @@ class Sequential(Module):
     load = _ModelOrClassMethod(
         Module._load_into,
         _cannot_build,
-        """`seq.load(path)`: read weights saved by `save` into this Sequential (every name
-        and shape checked first, each cast to the dtype of the weight it replaces);
-        returns it. `Sequential.load(path)` is a TypeError: the file does not say what
-        the layers are; build them, then load into them.""",
+        """Read weights saved by `save` into this Sequential; returns it.
+
+        `seq.load(path)`: every name and shape is checked first, each weight cast to the
+        dtype of the one it replaces. `Sequential.load(path)` is a TypeError: the file does
+        not say what the layers are; build them, then load into them.""",
     )
 
 

@@ -303,8 +303,8 @@ def documented_callables() -> list[tuple[str, object]]:
 # ------------------------------------------------------------------ classes
 def members(cls: type) -> list[tuple[str, object, str]]:
     """(name, function, kind) for the public methods and properties a class defines itself
-    (not those it inherits), in source order; kind is "method", "property" or "attribute"
-    (a documented slot)."""
+    (not those it inherits), in source order; kind is "method", "bound" (a function that
+    takes no self), "property" or "attribute" (a documented slot)."""
     out = []
     for name, value in vars(cls).items():
         if name.startswith("_") or _is_pytorch_hint(value):
@@ -320,6 +320,10 @@ def members(cls: type) -> list[tuple[str, object, str]]:
             out.append((name, value, "method"))
         elif hasattr(value, "__get__") and callable(getattr(value, "on_model", None)):
             out.append((name, value.on_model, "method"))  # Module.load: model or class
+        elif hasattr(value, "__get__") and _doc(value):  # Function.apply: read on the class
+            bound = value.__get__(None, cls)
+            if callable(bound):
+                out.append((name, bound, "bound"))
     return out
 
 
@@ -383,7 +387,7 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 
 def _escape(text: str) -> str:
     """Markdown-escape prose (outside code spans): HTML's <, emphasis's * and a _ that
-    could open or close emphasis, backslashes."""
+    could open emphasis, backslashes."""
     out, last = [], 0
     for m in _CODE_SPAN.finditer(text):
         out.append(_escape_plain(text[last : m.start()]))
@@ -395,7 +399,8 @@ def _escape(text: str) -> str:
 
 def _escape_plain(text: str) -> str:
     text = text.replace("\\", "\\\\").replace("<", "&lt;").replace("*", "\\*")
-    return re.sub(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])", r"\\_", text)
+    # a _ can open emphasis only after a non-letter (W_hh, h_{t-1}, clip_grad_norm_ cannot)
+    return re.sub(r"(?<![^\W_])_", r"\\_", text)
 
 
 def _doc(obj) -> str | None:
@@ -407,29 +412,44 @@ def _doc(obj) -> str | None:
 
 
 def docstring(obj) -> str:
-    """The docstring as Markdown: prose escaped, indented blocks kept as code."""
+    """The docstring as Markdown: prose escaped a paragraph at a time (a code span may run
+    over a line break), indented blocks kept as code."""
     doc = _doc(obj)
     if not doc:
         return ""
     lines = inspect.cleandoc(doc).splitlines()
-    out, in_code = [], False
+    out: list[str] = []
+    paragraph: list[str] = []
+    in_code = False
+
+    def flush() -> None:
+        if paragraph:
+            out.append(_escape("\n".join(paragraph)))
+            paragraph.clear()
+
     for i, line in enumerate(lines):
-        indented = line.startswith("    ")
-        if indented and (in_code or i == 0 or not lines[i - 1].strip()):
+        if line.startswith("    ") and (in_code or i == 0 or not lines[i - 1].strip()):
             if not in_code:
+                flush()
                 out.append("```python")
                 in_code = True
             out.append(line[4:])
             continue
         if in_code and line.strip():
-            out.append("```")
+            while out[-1] == "":
+                out.pop()
+            out += ["```", ""]
             in_code = False
         if in_code:  # a blank line inside the block
             out.append("")
-            continue
-        out.append(_escape(line))
+        elif line.strip():
+            paragraph.append(line)
+        else:
+            flush()
+            out.append("")
+    flush()
     if in_code:
-        while out and not out[-1]:
+        while out[-1] == "":
             out.pop()
         out.append("```")
     return "\n".join(out).strip()
@@ -494,11 +514,15 @@ def render_entry(qualified: str, obj, out: list[str]) -> None:
     if obj.__name__ == "Tensor":
         render_tensor_extras(obj, out)
     for member, fn, kind in found:
-        if kind != "method":
+        if kind not in ("method", "bound"):
             continue
         out.append(f"#### `{name}.{member}`")
         out.append("")
-        out += ["```python", signature(fn, member, drop_first=_takes_self(obj, member)), "```"]
+        out += [
+            "```python",
+            signature(fn, member, drop_first=kind == "method" and _takes_self(obj, member)),
+            "```",
+        ]
         text = docstring(fn)
         if text:
             out += ["", text]

@@ -5,6 +5,7 @@ line is a one-line summary."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -49,3 +50,20 @@ def test_the_reference_has_no_addresses_or_machine_paths(make_api):
     assert "## Contents" in text and "### `ts.nn.LSTM`" in text
     assert "#### `Tensor.backward`" in text
     assert "misnamed" not in text  # PyTorch-habit catchers stay out of the signatures
+
+
+def test_every_documented_name_has_a_one_line_summary(make_api):
+    # DESIGN: "docstrings with a one-line summary": the first line says what the name is or
+    # does on its own (a blank line, or nothing, after it), so tables, help() and editors'
+    # hovers show a whole sentence rather than half of one
+    missing, run_on = [], []
+    for name, obj in make_api.documented_callables():
+        doc = make_api._doc(obj)
+        if not doc or not doc.strip():
+            missing.append(name)
+            continue
+        lines = inspect.cleandoc(doc).splitlines()
+        if len(lines) > 1 and lines[1].strip():
+            run_on.append(f"{name}: {lines[0]!r}")
+    assert not missing, "no docstring: " + ", ".join(missing)
+    assert not run_on, "first line runs on into the next:\n" + "\n".join(run_on)

@@ -31,8 +31,9 @@ from . import _mkl, _native, backend
 
 
 def _apply_op(op: Function, *inputs):
-    """Run op `op` on Tensors and record it in the graph; returns the output Tensor. One
-    object is one node of the graph (it keeps its inputs and saved arrays), so each call
+    """Run op `op` on Tensors and record it in the graph; returns the output Tensor.
+
+    One object is one node of the graph (it keeps its inputs and saved arrays), so each call
     needs a new one. (`tinygrad_seq.tensor.apply(op, *inputs)`, the built-in ops' way, does
     the same without checking the inputs; their outputs are float where they need a
     gradient.)"""
@@ -127,12 +128,14 @@ class Function:
     saves_arrays = True
 
     def forward(self, *arrays):  # pragma: no cover - every op overrides it
+        """The op's output array from its input arrays; set `self.saved` for backward."""
         raise NotImplementedError(
             f"{type(self).__name__} defines no forward: an op subclasses Function with its "
             "own forward and backward"
         )
 
     def backward(self, g):  # pragma: no cover - every op overrides it
+        """One gradient per input, each of that input's shape, from the output's gradient `g`."""
         raise NotImplementedError(
             f"{type(self).__name__} defines no backward: an op that is backpropagated "
             "through needs backward(self, g), returning one gradient per input"
@@ -142,11 +145,13 @@ class Function:
     apply = _Apply()
 
     def carries_infs(self, out, inputs) -> bool:
-        """Under detect_anomaly(): whether every inf in `out`, this op's forward output,
-        was carried in by the input arrays (some hold an inf). An `elementwise` op carries
-        one only where an input held one (after broadcasting); an op that moves elements
-        (reshape, transpose, indexing) whenever any input held one. Reductions, matmul,
-        log_softmax and cross-entropy say more precisely (see their classes in ops.py)."""
+        """Whether every inf in `out` was carried in by an input (for detect_anomaly()).
+
+        Under detect_anomaly(), this says whether every inf in `out`, this op's forward output, was
+        carried in by the input arrays (some hold an inf). An `elementwise` op carries one only
+        where an input held one (after broadcasting); an op that moves elements (reshape, transpose,
+        indexing) whenever any input held one. Reductions, matmul, log_softmax and cross-entropy say
+        more precisely (see their classes in ops.py)."""
         xp = backend.array_module(out)
         if not self.elementwise:
             return True
@@ -581,9 +586,9 @@ class _GradMode(contextlib.ContextDecorator):
 
 
 def no_grad() -> _GradMode:
-    """Context manager (or decorator): ops inside record no graph (inference, optimiser
-    updates). One global switch, as the others: another thread's ops inside it record
-    none either."""
+    """Context manager (or decorator): ops inside record no graph (inference, optimiser updates).
+
+    One global switch, as the others: another thread's ops inside it record none either."""
     return _GradMode(False)
 
 

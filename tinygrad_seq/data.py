@@ -52,8 +52,9 @@ __all__ = [
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A NumPy Generator from an int seed (None: a fresh one), or the Generator itself:
-    what every task here takes as `seed`."""
+    """A NumPy Generator from an int seed (None: a fresh one), or the Generator itself.
+
+    This is what every task here takes as `seed`."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or isinstance(seed, int | np.integer):
@@ -123,8 +124,9 @@ class Vocab:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Vocab:
-        """A vocabulary of every whitespace-separated word in `texts` (a list of sentences),
-        in order of appearance."""
+        """A vocabulary of every whitespace-separated word in `texts`, in order of appearance.
+
+        `texts` is a list of sentences."""
         _no_bare_str(texts, "Vocab.from_texts", "a list of sentences, e.g. [text]")
         return cls(w for text in texts for w in text.split())
 
@@ -139,16 +141,18 @@ class Vocab:
     def encode(
         self, sentence: str | Sequence[str], bos: bool = False, eos: bool = False
     ) -> np.ndarray:
-        """ids (L,) int64 of a sentence (a string split on spaces, or a list of words);
-        unknown words become UNK."""
+        """ids (L,) int64 of a sentence (a string split on spaces, or a list of words).
+
+        Unknown words become UNK."""
         bos, eos = as_bool(bos, "Vocab.encode: bos"), as_bool(eos, "Vocab.encode: eos")
         words = sentence.split() if isinstance(sentence, str) else list(sentence)
         ids = [self.stoi.get(w, UNK) for w in words]
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
 
     def decode(self, ids, skip_special: bool = True) -> str | list[str]:
-        """The words of integer `ids` (a list, a NumPy/CuPy array or a Tensor) joined by
-        spaces; stops at EOS and drops PAD/BOS (unless `skip_special` is False).
+        """The words of integer `ids` (a list, a NumPy/CuPy array or a Tensor) joined by spaces.
+
+        Stops at EOS and drops PAD/BOS (unless `skip_special` is False).
 
         ids (L,) -> one string; a batch (B, L), such as greedy_decode's output, -> a list
         of B strings, one per row.
@@ -278,9 +282,11 @@ def pad_or_truncate(
 
 # --------------------------------------------------------------------------- classification tasks
 class SequenceData(NamedTuple):
-    """A sequence-classification data set: ids (N, L) int64 padded with PAD, mask (N, L)
-    bool (True = real token), labels (N,) int64 in [0, classes), the vocabulary, and the
-    number of classes the task has (None: unknown, counted from the labels).
+    """A sequence-classification data set: ids, mask, labels, vocabulary and classes.
+
+    ids (N, L) int64 padded with PAD, mask (N, L) bool (True = real token), labels (N,) int64 in [0,
+    classes), the vocabulary, and the number of classes the task has (None: unknown, counted from
+    the labels).
 
     `len(data)` counts the examples (N), while indexing and unpacking go over the fields,
     as for any named tuple (`ids, mask, labels, vocab, classes = data`): pick examples
@@ -294,8 +300,10 @@ class SequenceData(NamedTuple):
 
     @property
     def num_classes(self) -> int:
-        """The task's number of classes; from the labels only when the task did not say,
-        where a class that no example happens to have goes uncounted."""
+        """The task's number of classes.
+
+        From the labels only when the task did not say, where a class that no example happens to
+        have goes uncounted."""
         if self.classes is not None:
             return self.classes
         return int(self.labels.max()) + 1 if self.labels.size else 0

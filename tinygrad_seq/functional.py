@@ -47,15 +47,19 @@ def _tensor(x, name: str) -> Tensor:
 
 
 def softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
-    """exp(x_i) / Σ_j exp(x_j) along `axis`; stable for any finite x (worked out as
-    exp(x_i − max x) / Σ_j exp(x_j − max x): the same value, and exp cannot overflow).
-    (PyTorch's dim= is refused with NumPy's spelling, as the Tensor methods do.)"""
+    """exp(x_i) / Σ_j exp(x_j) along `axis`.
+
+    Stable for any finite x (worked out as exp(x_i − max x) / Σ_j exp(x_j − max x): the same value,
+    and exp cannot overflow). (PyTorch's dim= is refused with NumPy's spelling, as the Tensor
+    methods do.)"""
     return _tensor(x, "softmax").softmax(axis, **misnamed)
 
 
 def log_softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
-    """x_i − log Σ_j exp(x_j) along `axis`; exact even for logits of ±1e4. (PyTorch's
-    dim= is refused with NumPy's spelling, as the Tensor methods do.)"""
+    """x_i − log Σ_j exp(x_j) along `axis`.
+
+    Exact even for logits of ±1e4. (PyTorch's dim= is refused with NumPy's spelling, as the Tensor
+    methods do.)"""
     return _tensor(x, "log_softmax").log_softmax(axis, **misnamed)
 
 
@@ -409,8 +413,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
 
 
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis (one fused op; var
-    divides by D, not D − 1, as PyTorch's).
+    """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis.
+
+    ( one fused op; var divides by D, not D − 1, as PyTorch's).
 
     x (..., D), gain (D,), bias (D,) → (..., D).
     """

@@ -86,13 +86,14 @@ class Graph:
 
     @property
     def root(self) -> Node:
+        """The traced tensor's node (the last one)."""
         return self.nodes[-1]
 
     def scopes(self) -> list[str]:
-        """Every scope that holds a node, in order of first appearance in the trace (each
-        op after its inputs), counting ops before leaves: a constant made inside step
-        t = 2 (the 1 of 1 − zₜ) is traced before step 0's ops, which would list t = 2
-        first."""
+        """Every scope that holds a node, in order of first appearance in the trace.
+
+        Each op comes after its inputs, counting ops before leaves: a constant made inside step t =
+        2 (the 1 of 1 − zₜ) is traced before step 0's ops, which would list t = 2 first."""
         seen: dict[str, None] = {}
         for n in sorted(self.nodes, key=lambda n: n.is_leaf):  # (stable: ops, then leaves)
             if n.scope:
@@ -102,8 +103,10 @@ class Graph:
         return list(seen)
 
     def in_scope(self, prefix: str) -> list[Node]:
-        """Nodes whose scope is `prefix` or nested inside it ("encoder" or "encoder/": the
-        encoder's nodes; "": every node, as every scope is nested in the top one)."""
+        """Nodes whose scope is `prefix` or nested inside it.
+
+        ( "encoder" or "encoder/": the encoder's nodes; "": every node, as every scope is nested in
+        the top one)."""
         prefix = prefix.rstrip("/")
         if not prefix:
             return list(self.nodes)
@@ -130,6 +133,7 @@ class Graph:
         return {group: sorted(ts) for group, ts in found.items()}
 
     def count_ops(self) -> dict[str, int]:
+        """How many nodes of each op ('param' and 'const' for the leaves), in trace order."""
         counts: dict[str, int] = {}
         for n in self.nodes:
             key = n.op or ("param" if n.requires_grad else "const")
@@ -160,8 +164,10 @@ def _grad_norm(t: Tensor, shown) -> float | None:
 
 
 def trace(tensor: Tensor) -> Graph:
-    """The graph that computed `tensor`, as plain data (with the gradient norms of the last
-    backward from `tensor`, where it ran inside record_grad_norms())."""
+    """The graph that computed `tensor`, as plain data.
+
+    ( with the gradient norms of the last backward from `tensor`, where it ran inside
+    record_grad_norms())."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"trace: expected a Tensor, got {type(tensor).__name__}")
     own = getattr(tensor._ctx, "norms", None) if tensor._ctx is not None else None

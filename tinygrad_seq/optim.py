@@ -93,8 +93,10 @@ class Optimizer:
         self.initial_lr: float | None = None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's gradient before the next backward: `.grad = None` (as
-        PyTorch's default), or with `set_to_none=False` zeros written into the arrays."""
+        """Clear every parameter's gradient before the next backward.
+
+        `.grad = None` (as PyTorch's default), or with `set_to_none=False` zeros written into the
+        arrays."""
         clear_grads(self.params, set_to_none, f"{type(self).__name__}.zero_grad")
 
     @property
@@ -107,14 +109,16 @@ class Optimizer:
         )
 
     def step(self) -> None:  # pragma: no cover - abstract
+        """One update of every parameter from its `.grad`; each optimizer defines it."""
         raise NotImplementedError
 
     def state_dict(self) -> dict:
-        """A copy of everything the optimizer holds but its weights: its settings (`lr`,
-        `momentum`, `betas`, ...) and its per-weight state (a list with one entry per
-        weight: momentum, running means, step counts), by attribute name, arrays as NumPy
-        copies. Pickle it beside the model's weights; `load_state_dict` resumes from it.
-        A subclass's own attributes come along the same way."""
+        """A copy of everything the optimizer holds but its weights.
+
+        It holds its settings (`lr`, `momentum`, `betas`, ...) and its per-weight state (a list with
+        one entry per weight: momentum, running means, step counts), by attribute name, arrays as
+        NumPy copies. Pickle it beside the model's weights; `load_state_dict` resumes from it. A
+        subclass's own attributes come along the same way."""
         state = {"optimizer": type(self).__name__}
         for key, value in vars(self).items():
             if key != "params":
@@ -122,10 +126,11 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state: dict) -> Optimizer:
-        """Take the settings and per-weight state of `state_dict()`, from an optimizer of
-        the same class over weights of the same number and shapes (each checked first:
-        a bad state leaves this one untouched); returns the optimizer. Each weight's
-        state goes to that weight's backend."""
+        """Take the settings and per-weight state of `state_dict()`; returns the optimizer.
+
+        The state must come from an optimizer of the same class over weights of the same number and
+        shapes (each checked first: a bad state leaves this one untouched); returns the optimizer.
+        Each weight's state goes to that weight's backend."""
         who = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict) or "optimizer" not in state:
             raise TypeError(f"{who}: expected the dict of an optimizer's state_dict()")
@@ -162,7 +167,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum, as torch.optim.SGD:
+    """Stochastic gradient descent with momentum, as torch.optim.SGD.
 
         g ← ∇θ + weight_decay · θ          (L2 regularisation added to the gradient)
         v ← momentum · v + (1 − dampening) · g    (v = g at a weight's first step)
@@ -229,8 +234,9 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): bias-corrected running means of g and g², where
-    g = ∇θ + weight_decay · θ (L2 regularisation added to the gradient, as in PyTorch).
+    """Adam (Kingma & Ba): bias-corrected running means of g and g².
+
+    Here g = ∇θ + weight_decay · θ (L2 regularisation added to the gradient, as in PyTorch).
 
     Each parameter counts its own steps, the ones where it had a gradient (as PyTorch
     does): a weight first used late gets a full first update, not one damped by the bias
@@ -299,10 +305,11 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """AdamW (Loshchilov & Hutter): Adam whose weight decay shrinks the weight itself,
-    θ ← θ (1 − lr · λ) at each step, apart from the running means (decoupled, as
-    torch.optim.AdamW). Adam's weight_decay adds λθ to the gradient instead, where the
-    division by √v scales it down for weights with large gradients."""
+    """AdamW (Loshchilov & Hutter): Adam whose weight decay shrinks the weight itself.
+
+    The decay is θ ← θ (1 − lr · λ) at each step, apart from the running means (decoupled, as
+    torch.optim.AdamW). Adam's weight_decay adds λθ to the gradient instead, where the division by
+    √v scales it down for weights with large gradients."""
 
     _added_settings: dict = {}  # (AdamW always had weight_decay)
     decoupled_weight_decay = True
@@ -381,11 +388,12 @@ def _checked_grad(p: Tensor, who: str):
 
 
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
-    """Scale all gradients so their joint L2 norm is at most `max_norm`; return the norm
-    before clipping (the exploding-gradient remedy of RNN training). `max_norm=math.inf`
-    only measures the norm, as in PyTorch. The factor is max_norm / (norm + 1e-12), where
-    torch.nn.utils.clip_grad_norm_ takes min(1, max_norm / (norm + 1e-6)): a clipped step
-    is longer by ~1e-6 / norm relatively, so runs compared step for step drift apart."""
+    """Scale all gradients so their joint L2 norm is at most `max_norm`.
+
+    Return the norm before clipping (the exploding-gradient remedy of RNN training).
+    `max_norm=math.inf` only measures the norm, as in PyTorch. The factor is max_norm / (norm +
+    1e-12), where torch.nn.utils.clip_grad_norm_ takes min(1, max_norm / (norm + 1e-6)): a clipped
+    step is longer by ~1e-6 / norm relatively, so runs compared step for step drift apart."""
     if not as_float(max_norm, "clip_grad_norm: max_norm") > 0:  # (NaN fails too)
         raise ValueError(f"clip_grad_norm: max_norm must be a number > 0, got {max_norm}")
     grads = []
@@ -412,8 +420,10 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
 
 
 class LRScheduler:
-    """Sets its optimizer's `lr` from the number of `step()` calls so far (PyTorch's
-    `last_epoch`): call `scheduler.step()` once per epoch, after `optimizer.step()`.
+    """Sets its optimizer's `lr` from the number of `step()` calls so far.
+
+    That count is PyTorch's `last_epoch`: call `scheduler.step()` once per epoch, after
+    `optimizer.step()`.
 
     A subclass gives `lr_at(epoch)`, the learning rate of an epoch as a function of
     `base_lr`: PyTorch's closed forms. As in PyTorch, making a scheduler steps it once: a
@@ -463,6 +473,7 @@ class LRScheduler:
         optimizer.initial_lr = self.base_lr  # (after the step: a bad lr_lambda changes nothing)
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
+        """The schedule's lr at `epoch` (0: the optimizer's lr when the schedule was made)."""
         raise NotImplementedError
 
     def step(self) -> None:
@@ -472,13 +483,16 @@ class LRScheduler:
         self._last_lr = self.optimizer.lr = lr
 
     def get_last_lr(self) -> list[float]:
-        """The lr the last `step()` set, in a list as PyTorch's (one entry per parameter
-        group; these optimizers have one): `scheduler.get_last_lr()[0]`."""
+        """The lr the last `step()` set, in a list as PyTorch's.
+
+        ( one entry per parameter group; these optimizers have one): `scheduler.get_last_lr()[0]`.
+        """
         return [self._last_lr]
 
     def state_dict(self) -> dict:
-        """A copy of the scheduler's settings and position (`last_epoch`), without its
-        optimizer: save it beside the optimizer's `state_dict()`."""
+        """A copy of the scheduler's settings and position (`last_epoch`), without its optimizer.
+
+        Save it beside the optimizer's `state_dict()`."""
         state = {"scheduler": type(self).__name__}
         for key, value in vars(self).items():
             if key not in self._not_saved:
@@ -486,8 +500,10 @@ class LRScheduler:
         return state
 
     def load_state_dict(self, state: dict) -> LRScheduler:
-        """Take the settings and position of `state_dict()` from a scheduler of the same
-        class, and set the optimizer's lr to the one it had then; returns the scheduler."""
+        """Take the settings and position of `state_dict()`; returns the scheduler.
+
+        The state must come from a scheduler of the same class; the optimizer's lr is set to the one
+        it had then."""
         who = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict) or "scheduler" not in state:
             raise TypeError(f"{who}: expected the dict of a scheduler's state_dict()")
@@ -507,8 +523,9 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr · gamma^⌊epoch / step_size⌋: multiplied by `gamma` every `step_size`
-    epochs (torch.optim.lr_scheduler.StepLR)."""
+    """lr = base_lr · gamma^⌊epoch / step_size⌋.
+
+    The lr is multiplied by `gamma` every `step_size` epochs (torch.optim.lr_scheduler.StepLR)."""
 
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
@@ -520,13 +537,15 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
+        """base_lr · gamma^⌊epoch / step_size⌋."""
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + ½ (base_lr − eta_min)(1 + cos(π · epoch / T_max)): half a cosine from
-    base_lr down to eta_min over T_max epochs, then back up over the next T_max, and so on
-    (torch.optim.lr_scheduler.CosineAnnealingLR)."""
+    """lr = eta_min + ½ (base_lr − eta_min)(1 + cos(π · epoch / T_max)).
+
+    That is half a cosine from base_lr down to eta_min over T_max epochs, then back up over the next
+    T_max, and so on (torch.optim.lr_scheduler.CosineAnnealingLR)."""
 
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
@@ -542,15 +561,17 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
+        """eta_min + ½ (base_lr − eta_min)(1 + cos(π · epoch / T_max))."""
         cosine = 1 + math.cos(math.pi * epoch / self.T_max)
         return self.eta_min + (self.base_lr - self.eta_min) * cosine / 2
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr · lr_lambda(epoch), for a function of the epoch of your own, such as a
-    warm-up `lambda epoch: min(1.0, (epoch + 1) / 100)` (torch.optim.lr_scheduler.LambdaLR).
-    The function is not in `state_dict()` (it may be a lambda, which pickle refuses): make the
-    scheduler with it again, then load the state."""
+    """lr = base_lr · lr_lambda(epoch), for a function of the epoch of your own.
+
+    For example a warm-up `lambda epoch: min(1.0, (epoch + 1) / 100)`
+    (torch.optim.lr_scheduler.LambdaLR). The function is not in `state_dict()` (it may be a lambda,
+    which pickle refuses): make the scheduler with it again, then load the state."""
 
     _not_saved = ("optimizer", "lr_lambda")
 
@@ -566,6 +587,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
+        """base_lr · lr_lambda(epoch), the factor checked to be finite and ≥ 0."""
         factor = self.lr_lambda(epoch)
         what = f"LambdaLR: lr_lambda({epoch})"
         if not 0.0 <= as_float(factor, what, "a number (the lr's factor)") < math.inf:

@@ -29,11 +29,12 @@ _default_dtype = np.dtype(np.float32)
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the float dtype of new tensors: what Python floats and lists become, and the
-    dtype of `randn`, `zeros`, `ones` and every new `ts.nn` weight (float32, the default, or
-    float64; float16 works too, at its precision). Call it before building a model: for a
-    float64 model (what `gradcheck` wants), `ts.set_default_dtype("float64")` first.
-    A NumPy array keeps its own dtype."""
+    """Set the float dtype of new tensors (float32, the default, or float64).
+
+    It is what Python floats and lists become, and the dtype of `randn`, `zeros`, `ones` and every
+    new `ts.nn` weight (float32, the default, or float64; float16 works too, at its precision). Call
+    it before building a model: for a float64 model (what `gradcheck` wants),
+    `ts.set_default_dtype("float64")` first. A NumPy array keeps its own dtype."""
     global _default_dtype
     dt = np.dtype(dtype)
     if dt.kind != "f":
@@ -440,16 +441,18 @@ class Tensor:
         self._ctx = None
 
     def __reduce_ex__(self, protocol):
-        """copy.deepcopy and pickle: a leaf copies as usual; a recorded result does not, as
-        a copy would share its graph node (whose backward would then run twice) or
-        duplicate the graph; PyTorch likewise deep-copies only leaves."""
+        """copy.deepcopy and pickle: a leaf copies as usual; a recorded result is refused.
+
+        A copy of a recorded result would share its graph node (whose backward would then run twice)
+        or duplicate the graph; PyTorch likewise deep-copies only leaves."""
         self._refuse_if_recorded()
         return super().__reduce_ex__(protocol)
 
     def __copy__(self) -> Tensor:
-        """copy.copy: a leaf of the same class sharing the data (a shallow copy) but with a
-        `.grad` of its own (backward adds into `.grad` in place: a shared one would mix two
-        leaves' gradients); a recorded result is refused, as by deepcopy."""
+        """copy.copy: a leaf sharing the data but with a `.grad` of its own.
+
+        A leaf of the same class (a shallow copy): backward adds into `.grad` in place, and a shared
+        one would mix two leaves' gradients. A recorded result is refused, as by deepcopy."""
         self._refuse_if_recorded()
         t = _new(self.__class__)
         t.data, t._requires_grad, t.name, t.scope, t._ctx = (
@@ -502,8 +505,9 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements (NumPy's `size`, an int; PyTorch's `x.size()` is
-        `x.shape` here, and calling this says so)."""
+        """The number of elements, an int (NumPy's `size`).
+
+        PyTorch's `x.size()` is `x.shape` here, and calling this says so."""
         return _ElementCount(self.data.size)
 
     @property
@@ -527,6 +531,7 @@ class Tensor:
         return backend.backend_of(self.data)
 
     def __len__(self) -> int:
+        """The length of the first axis (a TypeError for a 0-d tensor)."""
         if not self.data.ndim:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
@@ -551,6 +556,7 @@ class Tensor:
         return f"Tensor({body}, {', '.join(extra)})"
 
     def __bool__(self) -> bool:
+        """The truth of a single-element tensor (a ValueError for more elements)."""
         if self.data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous; "
@@ -575,9 +581,10 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """np.asarray(tensor): the data as a NumPy array (a copy from the GPU). Of a tensor
-        that requires grad it warns: a NumPy function (np.stack of a list of hidden states,
-        say) returns a plain array, and a loss computed from it leaves the weights without
+        """np.asarray(tensor): the data as a NumPy array (a copy from the GPU).
+
+        Of a tensor that requires grad it warns: a NumPy function (np.stack of a list of hidden
+        states, say) returns a plain array, and a loss computed from it leaves the weights without
         gradients (PyTorch refuses it; `.numpy()` says plainly that the data is wanted)."""
         if copy is False:  # NumPy 2's protocol: say so rather than copy anyway
             raise ValueError(
@@ -597,9 +604,11 @@ class Tensor:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __float__(self) -> float:
+        """The single element as a Python float (`int(x)`: as an int)."""
         return float(self.item())
 
     def __int__(self) -> int:
+        """The single element as a Python int."""
         return int(self.item())
 
     def item(self) -> float | int | bool:
@@ -617,8 +626,10 @@ class Tensor:
         return _leaf(self.data, False, self.name)
 
     def clone(self) -> Tensor:
-        """A copy with data of its own, recorded: the gradient flows back through it to
-        this tensor, as PyTorch's `clone` (`detach()` shares the data and stops it)."""
+        """A copy with data of its own, recorded: the gradient flows back through it.
+
+        The gradient reaches this tensor, as PyTorch's `clone` (`detach()` shares the data and stops
+        it)."""
         return _apply1(ops.Clone(), self)
 
     def to(self, backend_name: str) -> Tensor:
@@ -667,10 +678,11 @@ class Tensor:
         return self.astype(np.float64)
 
     def retain_grad(self) -> None:
-        """Keep this computed tensor's gradient in `.grad` at every later backward pass
-        (adding up, as a leaf's does), as PyTorch's `retain_grad`: ∂L/∂h_t of a hidden
-        state, say. A leaf keeps its gradient anyway, and inside `no_grad()` nothing is
-        recorded, so there it does nothing (a function gradcheck also runs unrecorded)."""
+        """Keep this computed tensor's gradient in `.grad` at every later backward pass.
+
+        It adds up as a leaf's does, as PyTorch's `retain_grad`, for ∂L/∂h_t of a hidden state, say.
+        A leaf keeps its gradient anyway, and inside `no_grad()` nothing is recorded, so there it
+        does nothing (a function gradcheck also runs unrecorded)."""
         if not state.grad_enabled:
             return
         if not self._requires_grad:
@@ -683,8 +695,9 @@ class Tensor:
             state.keeps_grads = True
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradient: `.grad = None`, or zeros written into it with
-        `set_to_none=False` (as PyTorch's optimizers' zero_grad)."""
+        """Clear the gradient: `.grad = None`, or zeros written into it.
+
+        Zeros are written in with `set_to_none=False` (as PyTorch's optimizers' zero_grad)."""
         clear_grads((self,), set_to_none, "Tensor.zero_grad")
 
     # -------------------------------------------------------------- autodiff
@@ -808,30 +821,35 @@ class Tensor:
         return made if backend.backend_of(made.data) == where else made.to(where)
 
     def __add__(self, other) -> Tensor:
+        """x + y, elementwise with NumPy broadcasting; a Tensor or a number on either side."""
         return _apply2(ops.Add(), self, other if other.__class__ is Tensor else self._lift(other))
 
     def __radd__(self, other) -> Tensor:
         return _apply2(ops.Add(), self._lift(other), self)
 
     def __sub__(self, other) -> Tensor:
+        """x − y, elementwise with NumPy broadcasting; a Tensor or a number on either side."""
         return _apply2(ops.Sub(), self, other if other.__class__ is Tensor else self._lift(other))
 
     def __rsub__(self, other) -> Tensor:
         return _apply2(ops.Sub(), self._lift(other), self)
 
     def __mul__(self, other) -> Tensor:
+        """x ⊙ y, elementwise with NumPy broadcasting; a Tensor or a number on either side."""
         return _apply2(ops.Mul(), self, other if other.__class__ is Tensor else self._lift(other))
 
     def __rmul__(self, other) -> Tensor:
         return _apply2(ops.Mul(), self._lift(other), self)
 
     def __truediv__(self, other) -> Tensor:
+        """x / y, elementwise with NumPy broadcasting; a Tensor or a number on either side."""
         return _apply2(ops.Div(), self, other if other.__class__ is Tensor else self._lift(other))
 
     def __rtruediv__(self, other) -> Tensor:
         return _apply2(ops.Div(), self._lift(other), self)
 
     def __pow__(self, other) -> Tensor:
+        """xʸ, elementwise; a number exponent is a constant (gradient y xʸ⁻¹ alone)."""
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
             if isinstance(other, np.generic):  # a NumPy scalar would promote float32 data
                 other = other.item()
@@ -844,6 +862,7 @@ class Tensor:
         return _apply2(ops.Pow(), self._lift(other), self)
 
     def __matmul__(self, other) -> Tensor:
+        """Matrix product, batched over leading axes (NumPy matmul): (..., n, k) @ (..., k, m)."""
         return _apply2(
             ops.MatMul(), self, other if isinstance(other, Tensor) else self._lift(other)
         )
@@ -852,6 +871,7 @@ class Tensor:
         return _apply2(ops.MatMul(), self._lift(other), self)
 
     def __neg__(self) -> Tensor:
+        """−x, elementwise."""
         return _apply1(ops.Neg(), self)
 
     # In-place operators. A weight (a leaf that requires grad, or a module's Parameter,
@@ -861,6 +881,7 @@ class Tensor:
     # recorded, so it is refused. Any other tensor gets a new one, `a += b` meaning
     # `a = a + b`: a graph that saved the old value stays right.
     def __iadd__(self, other) -> Tensor:
+        """In place on a weight inside `no_grad()` (`p -= lr * p.grad`); else a new tensor."""
         return self._in_place(other, "+=", Tensor.__add__, operator.iadd)
 
     def __isub__(self, other) -> Tensor:
@@ -912,6 +933,7 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value) -> None:
+        """Refused (a TypeError saying what to write): an in-place write cannot be recorded."""
         raise TypeError(
             "Tensor does not support item assignment (an in-place write cannot be recorded "
             "for backward): build a new tensor instead, e.g. ts.where(mask, value, x) or "
@@ -922,6 +944,7 @@ class Tensor:
         )
 
     def __getitem__(self, index) -> Tensor:
+        """NumPy indexing (ints, slices, None, int and bool arrays); the gradient scatters back."""
         if index.__class__ is tuple and (  # z[:, :H], xs[:, t]: the hot path, two parts
             # tested one by one (a generator over them costs ~0.6 µs more)
             (len(index) == 2 and index[0].__class__ in _BASIC and index[1].__class__ in _BASIC)
@@ -971,6 +994,7 @@ class Tensor:
             raise kind(f"{name} of a tensor and {type(other).__name__}: {e}") from None
 
     def __lt__(self, other) -> Tensor:
+        """A boolean tensor, elementwise with broadcasting, outside the graph (no gradient)."""
         return self._compare(other, np.less)
 
     def __le__(self, other) -> Tensor:
@@ -1005,6 +1029,7 @@ class Tensor:
         return self._compare(other_data, op, symbol)
 
     def __and__(self, other) -> Tensor:
+        """Masks combined elementwise (boolean tensors only), outside the graph."""
         return self._mask_op(other, np.logical_and, "&")
 
     __rand__ = __and__
@@ -1020,11 +1045,13 @@ class Tensor:
     __rxor__ = __xor__
 
     def __invert__(self) -> Tensor:
+        """A boolean mask inverted (boolean tensors only), outside the graph."""
         if self.dtype.kind != "b":
             raise TypeError(f"~ inverts a boolean tensor (a mask), got {self.dtype}")
         return _leaf(backend.as_array(~self.data))
 
     def __abs__(self) -> Tensor:
+        """|x|, elementwise: `x.abs()`."""
         return self.abs()
 
     # -------------------------------------------------------------- elementwise methods
@@ -1069,9 +1096,10 @@ class Tensor:
         return _apply1(ops.Erf(), self)
 
     def gelu(self, approximate: str = "none") -> Tensor:
-        """GELU, x Φ(x), elementwise: exact (½ x (1 + erf(x/√2))) by default, or with
-        approximate="tanh" the form ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))), as PyTorch's
-        gelu; see ts.F.gelu."""
+        """GELU, x Φ(x), elementwise: exact by default, or the tanh approximation.
+
+        Exact (½ x (1 + erf(x/√2))) by default, or with approximate="tanh" the form ½ x (1 +
+        tanh(√(2/π) (x + 0.044715 x³))), as PyTorch's gelu; see ts.F.gelu."""
         return _apply1(_gelu_op(approximate), self)
 
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (NumPy's and PyTorch's names)
@@ -1100,8 +1128,9 @@ class Tensor:
     # (each takes NumPy's axis= and keepdims=; `misnamed` catches PyTorch's dim= and
     # keepdim= to say so: see _misnamed)
     def sum(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Sum over `axis` (all axes by default, giving a 0-d tensor); the sum over an
-        empty axis is 0."""
+        """Sum over `axis` (all axes by default, giving a 0-d tensor).
+
+        The sum over an empty axis is 0."""
         if misnamed:
             raise _misnamed("sum", misnamed)
         if keepdims is not False and keepdims is not True:
@@ -1109,8 +1138,9 @@ class Tensor:
         return _apply1(ops.Sum(_check_axis(axis, self.shape, "sum"), keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Mean over `axis` (all axes by default, giving a 0-d tensor). The mean over an
-        empty axis is a ValueError (NumPy's is nan, with a warning)."""
+        """Mean over `axis` (all axes by default, giving a 0-d tensor).
+
+        The mean over an empty axis is a ValueError (NumPy's is nan, with a warning)."""
         if misnamed:
             raise _misnamed("mean", misnamed)
         if keepdims is not False and keepdims is not True:
@@ -1123,8 +1153,9 @@ class Tensor:
         return _apply1(ops.Mean(axis, keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Max over `axis`; tied maxima share the gradient. The max over an empty axis is
-        a ValueError, as in NumPy."""
+        """Max over `axis`.
+
+        Tied maxima share the gradient. The max over an empty axis is a ValueError, as in NumPy."""
         if misnamed:
             raise _misnamed("max", misnamed)
         if keepdims is not False and keepdims is not True:
@@ -1135,8 +1166,9 @@ class Tensor:
         return _apply1(ops.Max(axis, keepdims), self)
 
     def min(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Min over `axis`, as −max(−x) (the graph shows those ops); tied minima share the
-        gradient. The min over an empty axis is a ValueError, as in NumPy."""
+        """Min over `axis`, as −max(−x) (the graph shows those ops).
+
+        Tied minima share the gradient. The min over an empty axis is a ValueError, as in NumPy."""
         if misnamed:
             raise _misnamed("min", misnamed)
         checked = _check_axis(axis, self.shape, "min")
@@ -1149,19 +1181,21 @@ class Tensor:
         return -((-self).max(axis, keepdims))
 
     def var(self, axis=None, keepdims: bool = False, correction: float = 0, **misnamed) -> Tensor:
-        """Variance over `axis`: Σ (x − mean(x))² / (n − correction), n the number of
-        elements reduced. `correction` 0 (the default) divides by n, as NumPy's var; 1
-        divides by n − 1, PyTorch's default (torch.var's `correction=1`, or NumPy's ddof=1,
-        which is taken too). Where n − correction ≤ 0 (one element with correction=1) it is
+        """Variance over `axis`: Σ (x − mean(x))² / (n − correction).
+
+        Here n is the number of elements reduced. `correction` 0 (the default) divides by n, as
+        NumPy's var; 1 divides by n − 1, PyTorch's default (torch.var's `correction=1`, or NumPy's
+        ddof=1, which is taken too). Where n − correction ≤ 0 (one element with correction=1) it is
         a ValueError, where PyTorch gives nan or inf with a warning; over an empty axis a
         ValueError, as the mean."""
         correction = _correction("var", correction, misnamed)
         return self._spread(ops.Var, "var", "the variance", axis, keepdims, correction)
 
     def std(self, axis=None, keepdims: bool = False, correction: float = 0, **misnamed) -> Tensor:
-        """Standard deviation over `axis`: √var(axis, keepdims, correction), var as in
-        `var` (the default divides by n, as NumPy's std; PyTorch's std by n − 1: pass
-        correction=1). Where all the elements reduced are equal it is 0 and so is its
+        """Standard deviation over `axis`: √var(axis, keepdims, correction).
+
+        The variance is as in `var` (the default divides by n, as NumPy's std; PyTorch's std by n −
+        1: pass correction=1). Where all the elements reduced are equal it is 0 and so is its
         gradient, as in PyTorch (not √'s 0 · ∞ = nan)."""
         correction = _correction("std", correction, misnamed)
         return self._spread(ops.Std, "std", "the standard deviation", axis, keepdims, correction)
@@ -1184,8 +1218,9 @@ class Tensor:
         return _apply1(op(axis, keepdims, correction), self)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False, **misnamed) -> Tensor:
-        """Index of the largest element (over the flattened tensor by default, as NumPy's;
-        `keepdims` keeps `axis` with size 1): an integer tensor without a gradient."""
+        """Index of the largest element, an integer tensor without a gradient.
+
+        Over the flattened tensor by default, as NumPy's; `keepdims` keeps `axis` with size 1."""
         if misnamed:
             raise _misnamed("argmax", misnamed)
         if isinstance(axis, tuple | list):  # (NumPy's argmax takes one axis)
@@ -1211,8 +1246,9 @@ class Tensor:
 
     # -------------------------------------------------------------- shape
     def unsqueeze(self, axis: int | None = None, **misnamed) -> Tensor:
-        """A new axis of size 1 at `axis` (negative counts from the end of the result), as
-        a reshape."""
+        """A new axis of size 1 at `axis`, as a reshape.
+
+        A negative `axis` counts from the end of the result."""
         if misnamed:  # (axis has a default only so that dim= gets this answer)
             raise _misnamed("unsqueeze", misnamed, takes=("axis",))
         if axis is None:
@@ -1265,10 +1301,11 @@ class Tensor:
             ) from None
         return _apply1(ops.Reshape(shape), self)
 
-    def flatten(self, *args, **kwargs) -> Tensor:
-        """Every axis in one, in C order (NumPy's flatten), as a reshape: shape (size,);
-        a 0-d tensor gives shape (1,)."""
-        if args or kwargs:  # (PyTorch's flatten(start_dim, end_dim) keeps the axes before)
+    def flatten(self, *misnamed_axes, **misnamed) -> Tensor:
+        """Every axis in one, in C order (NumPy's flatten), as a reshape: shape (size,).
+
+        A 0-d tensor gives shape (1,)."""
+        if misnamed_axes or misnamed:  # (PyTorch's flatten(start_dim, end_dim) keeps axes)
             raise TypeError(
                 "flatten() takes no arguments: it joins every axis into one, as NumPy's does; "
                 "to keep the first axis (PyTorch's flatten(1)), write x.reshape(x.shape[0], -1)"
@@ -1310,10 +1347,11 @@ class Tensor:
         return _apply1(ops.Transpose(tuple(a % self.ndim for a in axes) or None), self)
 
     def split(self, sizes, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
-        """Pieces along `axis`, as PyTorch's split: an int is each piece's size (the last
-        piece smaller when it does not divide the axis), a list the sizes themselves,
-        which must add up to the axis' length. (NumPy's split reads an int as a count of
-        pieces: that is `chunk`.)
+        """Pieces along `axis`, as PyTorch's split: of an int's size each, or of the listed sizes.
+
+        An int is each piece's size (the last piece smaller when it does not divide the axis), a
+        list the sizes themselves, which must add up to the axis' length. (NumPy's split reads an
+        int as a count of pieces: that is `chunk`.)
 
         x (..., n, ...) -> a tuple of (..., n_i, ...), Σ n_i = n. Each piece is a slice
         of x (a getitem node), so its gradient goes back into its own part of x, and a
@@ -1340,9 +1378,10 @@ class Tensor:
         return _slices(self, ax, sizes)
 
     def chunk(self, chunks: int, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
-        """`chunks` pieces along `axis` (NumPy's array_split count), as PyTorch's chunk:
-        each of ⌈n / chunks⌉ elements, the last smaller; so fewer pieces come back when
-        that size covers the axis sooner (5 elements in 4 chunks: sizes 2, 2, 1). An
+        """`chunks` pieces along `axis` (the last smaller), as PyTorch's chunk.
+
+        NumPy's array_split count: each of ⌈n / chunks⌉ elements, the last smaller; so fewer pieces
+        come back when that size covers the axis sooner (5 elements in 4 chunks: sizes 2, 2, 1). An
         empty axis gives `chunks` empty pieces.
 
         x (..., n, ...) -> a tuple of at most `chunks` slices (..., n_i, ...), Σ n_i = n.
@@ -1704,14 +1743,18 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, **misnamed) -> Tensor:
 
 
 def split(x: Tensor, sizes, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
-    """`x.split(sizes, axis)`: pieces of `sizes` elements (an int, the last piece smaller;
-    or a list of sizes) along `axis`, as PyTorch's torch.split."""
+    """`x.split(sizes, axis)`: pieces along `axis`, as PyTorch's torch.split.
+
+    Pieces of pieces of `sizes` elements (an int, the last piece smaller; or a list of sizes) along
+    `axis`, as PyTorch's torch.split."""
     return _tensor_arg(x, "split").split(sizes, axis, **misnamed)
 
 
 def chunk(x: Tensor, chunks: int, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
-    """`x.chunk(chunks, axis)`: at most `chunks` pieces of ⌈n / chunks⌉ elements along
-    `axis`, as PyTorch's torch.chunk."""
+    """`x.chunk(chunks, axis)`: at most `chunks` pieces, as PyTorch's torch.chunk.
+
+    At most at most `chunks` pieces of ⌈n / chunks⌉ elements along `axis`, as PyTorch's torch.chunk.
+    """
     return _tensor_arg(x, "chunk").chunk(chunks, axis, **misnamed)
 
 
@@ -1742,8 +1785,10 @@ def where(cond, a, b) -> Tensor:
 
 
 def maximum(a: Tensor, b) -> Tensor:
-    """Elementwise maximum; a tie sends the gradient to `a`. A number on either side takes
-    the tensor's dtype (maximum(0, x) stays float32 for a float32 x)."""
+    """Elementwise maximum of `a` and `b`, with broadcasting.
+
+    A tie sends the gradient to `a`. A number on either side takes the tensor's dtype (maximum(0, x)
+    stays float32 for a float32 x)."""
     if not isinstance(a, Tensor):
         a = b._lift(a) if isinstance(b, Tensor) else Tensor(a)
     return _apply2(ops.Maximum(), a, a._lift(b))
@@ -1819,14 +1864,18 @@ def _filled_like(like, value, dtype, requires_grad: bool, op: str) -> Tensor:
 
 
 def zeros_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros with the shape of `like` (a Tensor or an array), its dtype unless
-    `dtype` is given, on its backend (as NumPy's and PyTorch's zeros_like)."""
+    """A tensor of zeros with the shape, dtype and backend of `like`.
+
+    `like` is a Tensor or an array; the result has its dtype unless `dtype` is given, on its backend
+    (as NumPy's and PyTorch's zeros_like)."""
     return _filled_like(like, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(like, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones with the shape of `like` (a Tensor or an array), its dtype unless
-    `dtype` is given, on its backend (as NumPy's and PyTorch's ones_like)."""
+    """A tensor of ones with the shape, dtype and backend of `like`.
+
+    `like` is a Tensor or an array; the result has its dtype unless `dtype` is given, on its backend
+    (as NumPy's and PyTorch's ones_like)."""
     return _filled_like(like, 1, dtype, requires_grad, "ones_like")
 
 
@@ -1843,15 +1892,17 @@ def manual_seed(seed: int) -> None:
 
 
 def get_rng_state() -> dict:
-    """The state of the generator behind `randn`, `nn` initialisation and dropout: a dict
-    of plain values (a copy) that `set_rng_state` puts back, so a checkpoint resumed in a
-    new process draws the same dropout masks as the run it continues."""
+    """The state of the generator behind `randn`, `nn` initialisation and dropout.
+
+    It is a dict of plain values (a copy) that `set_rng_state` puts back, so a checkpoint resumed in
+    a new process draws the same dropout masks as the run it continues."""
     return copy.deepcopy(_rng.bit_generator.state)
 
 
 def set_rng_state(state: dict) -> None:
-    """Put back a state from `get_rng_state`: the draws that follow are those that followed
-    it. A state that is not one (another generator's, an edited one) is a ValueError."""
+    """Put back a state from `get_rng_state`: the draws that follow are those that followed it.
+
+    A state that is not one (another generator's, an edited one) is a ValueError."""
     global _rng
     if not isinstance(state, dict):
         raise TypeError(

@@ -62,6 +62,7 @@ class SequenceClassifier(Module):
         self.head = Linear(hidden_size, num_classes)
 
     def forward(self, ids, mask=None) -> Tensor:
+        """ids (B, T), mask (B, T) bool or None → logits (B, C) from the last real state."""
         xs = self.embed(ids)  # (B, T, e)
         _, last = self.rnn(xs, mask=mask)
         h_T = last[0] if isinstance(last, tuple) else last  # the LSTM returns (h_T, C_T)
@@ -69,8 +70,9 @@ class SequenceClassifier(Module):
 
 
 class BagOfWordsClassifier(Module):
-    """The seed's baseline: ids (B, T) → word counts (B, V) → MLP → logits (B, C). Order is
-    invisible (PAD is not counted; the mask is not needed)."""
+    """The seed's baseline: ids (B, T) → word counts (B, V) → MLP → logits (B, C).
+
+    Order is invisible (PAD is not counted; the mask is not needed)."""
 
     def __init__(self, vocab_size: int, num_classes: int, hidden_size: int = 32) -> None:
         super().__init__()
@@ -78,6 +80,7 @@ class BagOfWordsClassifier(Module):
         self.mlp = MLP([vocab_size, hidden_size, num_classes])
 
     def forward(self, ids, mask=None) -> Tensor:
+        """ids (B, T) → logits (B, C) from the word counts (PAD not counted)."""
         host_ids = backend.host(ids)
         counts = bag_of_words(host_ids, self.vocab_size, ignore_id=PAD)  # (B, V)
         like = self.mlp.layers[0].W.data
@@ -95,6 +98,7 @@ class TrainResult:
     seconds: float = 0.0
 
     def summary(self) -> dict[str, float]:
+        """The accuracies, the last loss and the time, as a dict of numbers (for JSON)."""
         return {
             "train_accuracy": self.train_accuracy,
             "test_accuracy": self.test_accuracy,
@@ -105,8 +109,10 @@ class TrainResult:
 
 
 def accuracy(model: Module, data: SequenceData, batch_size: int = 512) -> float:
-    """Fraction of `data` that `model` labels correctly (eval mode, no graph); NaN for no
-    data (there is nothing to be right or wrong about, and 0.0 would read as a failure)."""
+    """Fraction of `data` that `model` labels correctly (eval mode, no graph).
+
+    NaN for no data (there is nothing to be right or wrong about, and 0.0 would read as a failure).
+    """
     check_sizes("accuracy", batch_size=batch_size)
     correct = 0
     with no_grad(), evaluating(model):  # each submodule's own mode back, even after an error

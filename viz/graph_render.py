@@ -1221,8 +1221,9 @@ def _has_wasm() -> bool:
 
 
 def renderer_for(format: str = "svg", renderer: str = "auto") -> str:
-    """Name the program that renders `format` here, or raise RendererMissing saying what
-    to install. `renderer`: "auto" (system dot if present, else WebAssembly), "dot", "wasm".
+    """Name the program that renders `format` here, or raise RendererMissing saying what to install.
+
+    `renderer`: "auto" (system dot if present, else WebAssembly), "dot", "wasm".
     """
     if isinstance(format, str):
         format = format.lower()  # "PNG", as suffixes are read

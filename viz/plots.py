@@ -49,8 +49,10 @@ def new_figure(
 
 
 def save(fig, path: PathLike, dpi: int = 110) -> Path:
-    """Write the figure and return the path written: PNG, or the format its suffix names
-    (.svg, .pdf, ...); a path without a picture suffix gets .png added ("loss_lr=0.01")."""
+    """Write the figure and return the path written.
+
+    The format is PNG, or the format its suffix names (.svg, .pdf, ...); a path without a picture
+    suffix gets .png added ("loss_lr=0.01")."""
     path = Path(path)
     suffix = path.suffix.lstrip(".").lower()
     if suffix not in fig.canvas.get_supported_filetypes():
@@ -164,9 +166,11 @@ def complexity_figure(
     time_title: str = "Time (best of several runs)",
     note: str = "",
 ) -> Path:
-    """Time, counted work, peak memory and sequential depth against n, log-log, slopes
-    fitted (work and memory where the series hold them: "flops", "peak_bytes"). `note`, if
-    any, goes under the title (where this run's measurements contradict it)."""
+    """Time, counted work, peak memory and sequential depth against n, log-log.
+
+    Time, counted work, peak memory and sequential depth against n, log-log, slopes fitted (work and
+    memory where the series hold them: "flops", "peak_bytes"). `note`, if any, goes under the title
+    (where this run's measurements contradict it)."""
     get = lambda key: {m: s.get(key, []) for m, s in series.items()}  # noqa: E731
     panels = [
         ("time_s", "time", "forward + backward time (ms)", time_title, 1e3),
@@ -262,10 +266,12 @@ def fixed_size_figure(
     padded,
     ngram_windows=None,
 ) -> Path:
-    """Demo 1: identical BoW vectors; order-task accuracy and loss; windows (beside
-    `last_word`, the accuracy of a guess from the last word alone); n-grams, the distinct
-    ones in the corpus beside the word_vocab^n possible and (`ngram_windows`, if given) the
-    corpus's n-token windows, the most distinct ones it can hold; truncation vs padding."""
+    """Demo 1's figure: what fixed-size inputs lose (bag of words, windows, n-grams).
+
+    Identical BoW vectors; order-task accuracy and loss; windows (beside `last_word`, the
+    accuracy of a guess from the last word alone); n-grams, the distinct ones in the corpus
+    beside the word_vocab^n possible and (`ngram_windows`, if given) the corpus's n-token
+    windows, the most distinct ones it can hold; truncation vs padding."""
     fig, axes = new_figure(2, 3, size=(15, 8.4))
     ax = axes[0, 0]
     x = np.arange(len(words))
@@ -651,8 +657,10 @@ def gru_vs_lstm_figure(
     ops: dict[str, int],
     verdict: str = "",
 ) -> Path:
-    """Demo 4: parameters against hidden size; accuracy per delay; the GRU's cost over the
-    LSTM's per delay.
+    """Demo 4's figure: the GRU against the LSTM in parameters, accuracy and cost.
+
+    Parameters against hidden size; accuracy per delay; the GRU's cost over the LSTM's per
+    delay.
 
     `cost` is the demo's `measure_cost`: for each hidden size ("h=32": ...) the median of
     the paired CPU-time ratios GRU / LSTM per delay ("ratio_median"), its quartiles
@@ -786,8 +794,10 @@ def bottleneck_figure(
     chance: float,
     title: str = "Seq2seq: accuracy falls with input length; with attention it falls less",
 ) -> Path:
-    """Demo 5: token accuracy against source length, plain vs attention; training losses.
-    `title`: the figure's, what the run showed (the demo's `bottleneck_title`)."""
+    """Demo 5's figure: token accuracy against source length, plain vs attention.
+
+    Beside it the training losses. `title`: the figure's, what the run showed (the demo's
+    `bottleneck_title`)."""
     fig, (ax, ax2) = new_figure(1, 2, size=(12, 4.6))
     for label, a in acc.items():
         ax.plot(lengths, np.asarray(a) * 100, "o-", color=COLORS.get(label), lw=2, label=label)
@@ -863,8 +873,9 @@ def _step_list(steps: Sequence[int]) -> str:
 
 
 def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps: int) -> Path:
-    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) for t = 0..T, read from the recorded graphs; t as
-    the seed counts it: 0 is the initial state (the graphs' h0, C0), t the state after t
+    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) for t = 0..T, read from the recorded graphs.
+
+    t as the seed counts it: 0 is the initial state (the graphs' h0, C0), t the state after t
     inputs, which the graphs draw in their step t − 1.
 
     A norm the log axis cannot place is still drawn, as a hollow marker on the axes' frame:

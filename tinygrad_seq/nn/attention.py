@@ -346,8 +346,9 @@ class AdditiveAttention(_Attention):
         return Ua_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        """e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc): query (B, Tq, dq), projected keys
-        U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)."""
+        """e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc) for every query and key.
+
+        Shapes: query (B, Tq, dq), projected keys U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)."""
         B, Tq, _ = query.shape
         Tk = projected_keys.shape[1]
         Wa_s = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
@@ -372,8 +373,9 @@ class MultiplicativeAttention(_Attention):
         return Wa_h
 
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
-        """e_{t,i} = (h_t^dec)ᵀ W_a h_i^enc: query (B, Tq, dq), projected keys W_a h^enc
-        (B, Tk, dq) → e (B, Tq, Tk)."""
+        """e_{t,i} = (h_t^dec)ᵀ W_a h_i^enc for every query and key.
+
+        Shapes: query (B, Tq, dq), projected keys W_a h^enc (B, Tk, dq) → e (B, Tq, Tk)."""
         # e_{t,i} = (h_t^dec)ᵀ (W_a h_i^enc): (B, Tq, dq) @ (B, dq, Tk)
         return query @ projected_keys.transpose(0, 2, 1)
 
@@ -439,8 +441,10 @@ class MultiHeadAttention(Module):
     def forward(
         self, q: Tensor, k: Tensor, v: Tensor, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor]:
-        """q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or
-        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
+        """(out (B, Tq, d_model), weights (B, heads, Tq, Tk)) for queries q, keys k, values v.
+
+        Shapes: q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or (B, 1,
+        Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
 
         A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
         check_qkv("MultiHeadAttention", q, k, v)

@@ -55,6 +55,7 @@ class GRUCell(Module):
         self.b_h = uniform_init((h,), h, name="b_h") if bias else None
 
     def forward(self, x_t: Tensor, h_prev: Tensor | None = None) -> Tensor:
+        """x_t (B, d), h_prev (B, h) (None: zeros) → h_t (B, h)."""
         B = check_step_input(x_t, self.input_size, "GRUCell")
         h_prev = initial_state(h_prev, B, self.hidden_size, x_t, "GRUCell", "h_prev")
         return self.step(x_t, h_prev, self.weights_T())
@@ -100,6 +101,7 @@ class GRU(Module):
     def forward(
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor]:
+        """xs (B, T, d), h0 (B, h) or None, mask (B, T) bool or None → (hs (B, T, h), h_T)."""
         B, T = check_sequence(xs, self.input_size, "GRU")
         h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
         keep = step_masks(mask, B, T, xs, "GRU")

@@ -38,6 +38,7 @@ class Linear(Module):
         self.b = uniform_init((out_features,), in_features, name="b") if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (..., in) → y = x Wᵀ + b (..., out)."""
         check_last_axis(x, self.in_features, "Linear")
         y = x @ self.W.T
         return y + self.b if self.b is not None else y
@@ -56,6 +57,7 @@ class Embedding(Module):
         )
 
     def forward(self, ids: Ids) -> Tensor:
+        """Integer ids (...) → their rows of E (..., dim)."""
         return F.embedding(ids, self.E)
 
 
@@ -83,6 +85,7 @@ class MLP(Module):
         self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (..., sizes[0]) → y (..., sizes[-1]), through every layer."""
         h = x
         for i, layer in enumerate(self.layers):
             h = layer(h)
@@ -110,5 +113,6 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(dim, dtype=dt), name="bias")
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (..., dim) → gain ⊙ (x − mean) / √(var + eps) + bias over the last axis."""
         check_last_axis(x, self.dim, "LayerNorm")
         return F.layer_norm(x, self.gain, self.bias, self.eps)

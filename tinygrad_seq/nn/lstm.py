@@ -63,6 +63,7 @@ class LSTMCell(Module):
     def forward(
         self, x_t: Tensor, state: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
+        """x_t (B, d), (h_prev, C_prev) (B, h) each or None (zeros) → (h_t, C_t) (B, h) each."""
         B = check_step_input(x_t, self.input_size, "LSTMCell")
         h_prev, C_prev = _split_state(state, "LSTMCell", "state")
         h_prev = initial_state(h_prev, B, self.hidden_size, x_t, "LSTMCell", "h_prev")
@@ -117,6 +118,7 @@ class LSTM(Module):
     def forward(
         self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """xs (B, T, d), state0 (h0, C0) or None, mask (B, T) bool → (hs (B, T, h), (h_T, C_T))."""
         B, T = check_sequence(xs, self.input_size, "LSTM")
         h_t, C_t = _split_state(state0, "LSTM", "state0")
         h_t = initial_state(h_t, B, self.hidden_size, xs, "LSTM", "h0")

@@ -108,7 +108,9 @@ class Seq2Seq(Module):
     def encode(
         self, src: Ids, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
-        """src ids (B, T_in), mask (B, T_in) bool → (h^enc (B, T_in, h), the final state:
+        """The encoder: h^enc (B, T_in, h) and its final state, for src ids (B, T_in).
+
+        Shapes: src ids (B, T_in), mask (B, T_in) bool → (h^enc (B, T_in, h), the final state:
         h_T^enc (B, h), or (h_T, C_T) for an LSTM): c = h_T^enc."""
         with scope("encoder"):
             x = self.src_embedding(src)  # (B, T_in, emb)
@@ -178,8 +180,10 @@ class Seq2Seq(Module):
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
     ) -> Tensor:
-        """Teacher forcing: src (B, T_in), tgt_in (B, T_out) (BOS, y_1, ...) ids →
-        logits (B, T_out, tgt_vocab), the scores of y_1 ... y_{T_out}."""
+        """Teacher forcing: logits (B, T_out, tgt_vocab) for src and tgt_in ids.
+
+        src (B, T_in), tgt_in (B, T_out) (BOS, y_1, ...) ids → logits (B, T_out, tgt_vocab), the
+        scores of y_1 ... y_{T_out}."""
         src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
         tgt_in = ids_array(tgt_in, "Seq2Seq", "tgt_in")
         if tgt_in.shape[0] != src.shape[0]:
@@ -210,10 +214,11 @@ class Seq2Seq(Module):
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
     ) -> np.ndarray:
-        """Generate by feeding back the likeliest token, from `bos` until every row has
-        produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1) starting with
-        `bos`; after its first `eos` a row is filled with `eos` (`eos=None`: no stop token,
-        max_len tokens each). Runs in eval mode (the model's mode is given back)."""
+        """Generate by feeding back the likeliest token, from `bos`.
+
+        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len
+        + 1) starting with `bos`; after its first `eos` a row is filled with `eos` (`eos=None`: no
+        stop token, max_len tokens each). Runs in eval mode (the model's mode is given back)."""
         bos, eos = check_decode("Seq2Seq.greedy_decode", max_len, bos, eos, self.tgt_vocab)
         with no_grad(), evaluating(self):
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
@@ -249,7 +254,8 @@ class Seq2Seq(Module):
 
     @property
     def last_attention(self) -> np.ndarray | None:
-        """α (B, T_out, T_in) of the last forward or greedy_decode (None without attention):
-        row t is where the decoder looked while producing y_t."""
+        """α (B, T_out, T_in) of the last forward or greedy_decode (None without attention).
+
+        Row t is where the decoder looked while producing y_t."""
         last = self._last_attention
         return None if last is None else backend.to_numpy(last)

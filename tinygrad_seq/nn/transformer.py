@@ -80,6 +80,7 @@ class PositionalEncoding(Module):
         self._on_backend: dict = {}  # (array module, dtype) -> the table there, made once
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (B, T, d_model) → x + PE[:T], the same shape."""
         check_last_axis(x, self.d_model, "PositionalEncoding")
         if x.ndim < 2:
             raise ValueError(
@@ -171,8 +172,10 @@ class TransformerEncoderLayer(Module):
 
 
 class TransformerDecoderLayer(Module):
-    """One decoder block: masked self-attention, cross-attention to the encoder, FFN, each
-    followed by add & normalize. y (B, T_out, d), memory (B, T_in, d) → (B, T_out, d)."""
+    """One decoder block: masked self-attention, cross-attention, FFN, each with add & normalize.
+
+    Cross-attention reads the encoder's output; y (B, T_out, d), memory (B, T_in, d) → (B, T_out,
+    d)."""
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
@@ -192,8 +195,10 @@ class TransformerDecoderLayer(Module):
         tgt_mask: Mask | None = None,
         memory_mask: Mask | None = None,
     ) -> Tensor:
-        """y (B, T_out, d), memory = encoder output (B, T_in, d); tgt_mask defaults to the
-        causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source padding."""
+        """y (B, T_out, d), memory = encoder output (B, T_in, d).
+
+        tgt_mask defaults to the causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source
+        padding."""
         check_last_axis(y, self.d_model, "TransformerDecoderLayer")
         check_last_axis(memory, self.d_model, "TransformerDecoderLayer", "memory")
         if tgt_mask is None:
@@ -219,8 +224,10 @@ class TransformerDecoderLayer(Module):
 
 
 class Transformer(Module):
-    """Encoder-decoder Transformer: logits (B, T_out, tgt_vocab) for src (B, T_in) and the
-    shifted target tgt_in (B, T_out), trained with teacher forcing like Seq2Seq.
+    """Encoder-decoder Transformer: logits (B, T_out, tgt_vocab) for src and tgt_in ids.
+
+    Logits for src (B, T_in) and the shifted target tgt_in (B, T_out), trained with teacher forcing
+    like Seq2Seq.
 
     Token embeddings (one table each side) plus sinusoidal positions; `layers` encoder and
     `layers` decoder blocks; a Linear to the target vocabulary.
@@ -269,8 +276,10 @@ class Transformer(Module):
         return x
 
     def decode(self, tgt_in: Ids, memory: Tensor, src_mask: Mask | None = None) -> Tensor:
-        """tgt_in ids (B, T_out), encoder output (B, T_in, d), src_mask (B, T_in) bool →
-        logits (B, T_out, V)."""
+        """The decoder: logits (B, T_out, V) for tgt_in ids and the encoder's output.
+
+        Shapes: tgt_in ids (B, T_out), encoder output (B, T_in, d), src_mask (B, T_in) bool → logits
+        (B, T_out, V)."""
         tgt_in = ids_array(tgt_in, "Transformer", "tgt_in")
         if not isinstance(memory, Tensor):
             raise TypeError(
@@ -326,11 +335,12 @@ class Transformer(Module):
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
     ) -> np.ndarray:
-        """Generate by always taking the likeliest next token, from `bos` until every row
-        has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len + 1), starting
-        with `bos`; a finished row is filled with `eos` after its first `eos` (`eos=None`: no
-        stop token, max_len tokens each). Runs in eval mode (no dropout; the model's mode is
-        given back)."""
+        """Generate by always taking the likeliest next token, from `bos`.
+
+        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len
+        + 1), starting with `bos`; a finished row is filled with `eos` after its first `eos`
+        (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (no dropout; the model's
+        mode is given back)."""
         who = "Transformer.greedy_decode"
         bos, eos = check_decode(who, max_len, bos, eos, self.tgt_vocab)
         positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
@@ -361,8 +371,10 @@ class Transformer(Module):
 
     @property
     def last_attention(self) -> dict[str, list]:
-        """Weights of the last call, per layer: {"encoder": [(B, h, T_in, T_in)],
-        "decoder_self": [(B, h, T_out, T_out)], "cross": [(B, h, T_out, T_in)]}."""
+        """The attention weights of the last call, per layer.
+
+        {"encoder": [(B, h, T_in, T_in)], "decoder_self": [(B, h, T_out, T_out)], "cross": [(B, h,
+        T_out, T_in)]}."""
         return {
             "encoder": [layer.last_attention for layer in self.encoder_layers],
             "decoder_self": [layer.self_attention.last_attention for layer in self.decoder_layers],

@@ -33,14 +33,16 @@ def _modules(name: str | None):
 
 
 def derive(name: str | None = None) -> list[Derivation]:
-    """The identities of one model ("rnn", "lstm", "gru", "attention", "transformer"), or of
-    all."""
+    """The identities of one model, or of all, as Derivations.
+
+    Models: "rnn", "lstm", "gru", "attention", "transformer" (None: all of them)."""
     return [d for module in _modules(name) for d in module.derive()]
 
 
 def check(name: str | None = None, seed: int = 0) -> list[CheckResult]:
-    """Check the identities of one model, or of all; one CheckResult each. `seed` (an
-    integer ≥ 0) draws the random point of the numerical check."""
+    """Check the identities of one model, or of all.
+
+    One CheckResult each. `seed` (an integer ≥ 0) draws the random point of the numerical check."""
     seed = as_int(seed, "ts.symbolic.check: seed", "an integer ≥ 0")
     if seed < 0:
         raise ValueError(f"ts.symbolic.check: seed must be an integer ≥ 0, got {seed}")

@@ -327,11 +327,12 @@ class Derivation:
 
     @property
     def variables(self) -> tuple[sp.Symbol, ...]:
-        """Every free symbol of the derived and stated forms and the names' definitions, in a
-        fixed order; then any other input of the model's equations. (A gradient need not
-        depend on every input: with one key, softmax is constant and V drops out of it,
-        but the engine's side still needs a value for V. Put last, they leave the random
-        point of the others as it was.)"""
+        """Every free symbol of the forms and definitions, in a fixed order.
+
+        The free symbols of the derived and stated forms and the names' definitions come first; then
+        any other input of the model's equations. (A gradient need not depend on every input: with
+        one key, softmax is constant and V drops out of it, but the engine's side still needs a
+        value for V. Put last, they leave the random point of the others as it was.)"""
         free: set[sp.Symbol] = set()
         for b in self.blocks:
             free |= b.derived.free_symbols | b.stated.free_symbols
@@ -474,10 +475,12 @@ class CheckResult:
 
     @property
     def numeric_ok(self) -> bool:
+        """Whether the engine's gradients agree with SymPy's to `tol` (and are finite)."""
         return bool(np.isfinite(self.numeric_max_error) and self.numeric_max_error <= self.tol)
 
     @property
     def passed(self) -> bool:
+        """Symbolic check not failed, numeric check within `tol`, and every condition met."""
         return self.symbolic_ok is not False and self.numeric_ok and all(self.conditions.values())
 
     def __bool__(self) -> bool:
@@ -638,8 +641,10 @@ def check_identity(
     seed: int = 0,
     tol: float = TOLERANCE,
 ) -> CheckResult:
-    """Check one identity: (a) SymPy simplifies derived − stated to 0; (b) at a random
-    float64 point, derived, stated and the engine's backward agree to `tol`.
+    """Check one identity symbolically (SymPy) and numerically (the engine).
+
+    (a) SymPy simplifies derived − stated to 0; (b) at a random float64 point, derived, stated and
+    the engine's backward agree to `tol`.
 
     `stated` replaces the derivation's stated form for the named blocks (to show the
     checker failing on a wrong identity).

@@ -313,8 +313,9 @@ PARAMETER_GRADIENTS_LATEX = (
 
 @cache
 def parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
-    """∂L/∂(W_z, W_r, W_h, b_z, b_r, b_h, hₜ₋₁) for L = δhₜᵀ hₜ: SymPy's diff of L, per
-    element, against the closed forms of one GRU backward step."""
+    """∂L/∂(W_z, W_r, W_h, b_z, b_r, b_h, hₜ₋₁) for L = δhₜᵀ hₜ.
+
+    SymPy's diff of L, per element, against the closed forms of one GRU backward step."""
     s = _step(hidden, inputs)
     dh = vector("δhₜ,{}", r"\delta h_{{t,{}}}", hidden)  # upstream ∂L/∂hₜ
     L = (dh.T * s.h)[0, 0]

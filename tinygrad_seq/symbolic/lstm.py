@@ -365,8 +365,9 @@ def full_jacobian(hidden: int = 2, inputs: int = 1) -> Derivation:
 # ------------------------------------------------------------------ two steps
 @cache
 def two_steps(hidden: int = 2, inputs: int = 1) -> Derivation:
-    """∂Cₜ₊₁/∂Cₜ₋₁ over two steps: fₜ₊₁ fₜ plus the path through hₜ and the gates. h = 2 by
-    default: with h = 1 every block is 1 × 1, and a product in the wrong order or a
+    """∂Cₜ₊₁/∂Cₜ₋₁ over two steps: fₜ₊₁ fₜ plus the path through hₜ and the gates.
+
+    h = 2 by default: with h = 1 every block is 1 × 1, and a product in the wrong order or a
     transposed factor would pass."""
     h_prev, C_prev, x_t = _inputs(hidden, inputs)
     s1 = _step(hidden, inputs, h_prev, C_prev, x_t)

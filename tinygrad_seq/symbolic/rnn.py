@@ -321,8 +321,10 @@ BPTT_GRADIENTS_LATEX = (
 
 @cache
 def bptt_parameter_gradients(hidden: int = 2, inputs: int = 1) -> Derivation:
-    """∂L/∂(W_hh, W_xh, b_h, h₁) through two steps that share the weights: BPTT's sum over
-    time, Σₜ δaₜ hₜ₋₁ᵀ, derived by SymPy's diff of L and checked against the engine."""
+    """∂L/∂(W_hh, W_xh, b_h, h₁) through two steps that share the weights.
+
+    BPTT's sum over time, Σₜ δaₜ hₜ₋₁ᵀ, derived by SymPy's diff of L and checked against the engine.
+    """
     s = _two_steps(hidden, inputs)
     W_xh, W_hh, b_h, h_1, x_2, x_3 = s.W_xh, s.W_hh, s.b_h, s.h_1, s.x_2, s.x_3
     h_2_expr, h_3_expr = s.h_2, s.h_3

@@ -3,7 +3,8 @@
 For each gradient identity of the seed: the model's equations, SymPy's derivation, the
 stated closed form, and both checks (SymPy simplifies derived − stated to 0; the engine's
 backward agrees at a random float64 point). With no name, every model. `--latex FILE` also
-writes it all as a Markdown page with LaTeX math. Exit code 1 if any check fails.
+writes it all as a Markdown page with LaTeX math, in ASCII (the prose's symbols in inline
+math), so that pandoc + pdflatex typeset it as it is. Exit code 1 if any check fails.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class _Console:
     "latex_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also write the derivations and results to FILE as Markdown with LaTeX math.",
+    help="Also write the derivations and results to FILE as Markdown with LaTeX math "
+    "(ASCII: pandoc + pdflatex typeset it).",
 )
 @common_options
 def derive(name: str | None, latex_path: str | None, seed: int, backend: str) -> None:
@@ -90,7 +92,7 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
                 echo(str(derivation))
                 page.append(derivation.to_markdown())
             else:
-                page += [f"### {result.title}", ""]
+                page += [f"### {symbolic.latex_prose.prose(result.title)}", ""]
             echo(str(result))
             echo("")
             page.append(result.to_markdown())

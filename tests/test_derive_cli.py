@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from tinygrad_seq.demos.cli import main
 
+from tests.symbolic.test_latex_prose import assert_typesets
+
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
     try:
@@ -31,13 +33,20 @@ def test_derive_one_model_with_latex(capsys, tmp_path):
 
 
 @pytest.mark.numpy_only
-def test_derive_everything(capsys):
-    code, out, err = run(capsys)
+def test_derive_everything(capsys, tmp_path):
+    page = tmp_path / "all.md"
+    code, out, err = run(capsys, "--latex", str(page))
     assert code == 0, err
-    for model in ("rnn.", "lstm.", "gru.", "attention."):
+    for model in ("rnn.", "lstm.", "gru.", "attention.", "transformer."):
         assert f"[PASS] {model}" in out
     assert "[FAIL]" not in out
     assert "rnn.vanishing_bound" in out and "(0.9·0.3)^19" in out
+    assert "∂hₜ/∂hₜ₋₁" in out and "⊙" in out  # the terminal keeps the seed's symbols
+    # the page goes through pandoc + pdflatex as it is: ASCII, every formula balanced
+    text = page.read_text(encoding="utf-8")
+    assert_typesets(text)
+    assert r"### RNN: $\partial h_{t}/\partial h_{t-1} = " in text
+    assert r"$\|\partial h_T/\partial h_{1}\| \leq " in text  # the bound's heading
 
 
 def test_bad_name_is_one_line_exit_2(capsys):
@@ -50,7 +59,7 @@ def test_bad_name_is_one_line_exit_2(capsys):
 def test_latex_into_a_missing_folder_makes_it(capsys, tmp_path):
     code, _, err = run(capsys, "rnn", "--latex", str(tmp_path / "missing" / "x.md"))
     assert code == 0, err
-    assert "∂" in (tmp_path / "missing" / "x.md").read_text(encoding="utf-8")
+    assert r"\partial" in (tmp_path / "missing" / "x.md").read_text(encoding="utf-8")
 
 
 def test_latex_where_no_file_can_be_written_is_one_line_exit_2_before_any_work(capsys, tmp_path):

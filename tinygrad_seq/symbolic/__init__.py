@@ -18,7 +18,7 @@ first use).
 from __future__ import annotations
 
 from .._checks import as_int
-from . import attention, checker, gru, lstm, rnn, transformer
+from . import attention, checker, gru, latex_prose, lstm, rnn, transformer
 from .checker import CheckResult, Derivation, check_identity
 
 MODELS = {"rnn": rnn, "lstm": lstm, "gru": gru, "attention": attention, "transformer": transformer}
@@ -59,6 +59,7 @@ __all__ = [
     "checker",
     "derive",
     "gru",
+    "latex_prose",
     "lstm",
     "rnn",
     "transformer",

@@ -29,6 +29,8 @@ import sympy as sp
 
 import tinygrad_seq as ts
 
+from .latex_prose import prose
+
 TOLERANCE = 1e-10  # max |difference| allowed between derived, stated and engine Jacobians
 PRETTY_WIDTH = 100  # a matrix wider than this prints one entry per line
 
@@ -419,10 +421,11 @@ class Derivation:
         return "\n".join(out)
 
     def to_markdown(self) -> str:
-        """A Markdown section with the equations and derived forms in LaTeX."""
+        """A Markdown section with the equations and derived forms in LaTeX: ASCII, for
+        pandoc + pdflatex (the prose's symbols in inline math, see `latex_prose`)."""
         dims = ", ".join(f"${_latex_subscripts(k)} = {v}$" for k, v in self.dims.items())
         where = f" on {dims}" if dims else ""
-        out = [f"### {self.title}", "", f"`{self.name}`{where}.", "", "Model:", ""]
+        out = [f"### {prose(self.title)}", "", f"`{self.name}`{where}.", "", "Model:", ""]
         for eq in self.equations:
             out += ["$$", eq.latex, "$$", ""]
             elements = self._written_out(eq)
@@ -437,8 +440,8 @@ class Derivation:
                 ]
         out += ["Stated closed form:", "", "$$", self.statement_latex, "$$", ""]
         if self.seed_says:
-            out += [f"The seed writes: {self.seed_says}", ""]
-        out += [f"- {note}" for note in self.notes] + ([""] if self.notes else [])
+            out += [f"The seed writes: {prose(self.seed_says)}", ""]
+        out += [f"- {prose(note)}" for note in self.notes] + ([""] if self.notes else [])
         for b in self.blocks:
             out += [
                 f"Derived by SymPy, ${b.latex}$:",
@@ -524,17 +527,19 @@ class CheckResult:
         out = [
             f"**{head}** `{self.name}` ({self.seconds:.2f} s)",
             "",
-            f"- {self._symbolic_line()}",
-            f"- {self._numeric_line()}",
+            f"- {prose(self._symbolic_line())}",
+            f"- {prose(self._numeric_line())}",
         ]
-        out += [f"- {'ok' if ok else 'FAILED'}: {name}" for name, ok in self.conditions.items()]
-        out += [f"- {note}" for note in self.notes]
+        out += [
+            f"- {'ok' if ok else 'FAILED'}: {prose(name)}" for name, ok in self.conditions.items()
+        ]
+        out += [f"- {prose(note)}" for note in self.notes]
         out.append("")
         for label, exprs in self.expressions.items():
             residual = exprs.get("residual")
             if residual is not None and any(e != 0 for e in residual):
                 out += [
-                    f"Residual derived − stated for {label}:",
+                    prose(f"Residual derived − stated for {label}:"),
                     "",
                     "$$",
                     to_latex(residual),

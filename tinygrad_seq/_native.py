@@ -136,7 +136,7 @@ def rows_ok_with(g, y) -> bool:
 
 
 def layer_norm_forward(x, gain, bias, eps):
-    """(y, μ, 1/√(σ² + ε)), μ and 1/√(σ² + ε) one per row (shape x.shape[:-1])."""
+    """(y, μ, 1/√(var + ε)), μ and 1/√(var + ε) one per row (shape x.shape[:-1])."""
     y = np.empty_like(x)
     mean = np.empty(x.shape[:-1], x.dtype)
     rstd = np.empty(x.shape[:-1], x.dtype)
@@ -146,7 +146,7 @@ def layer_norm_forward(x, gain, bias, eps):
 
 def layer_norm_backward(g, x, mean, rstd, gain, want_gain: bool, want_bias: bool, out=None):
     """(∂L/∂x, ∂L/∂gain or None, ∂L/∂bias or None), x̂ made again from x, μ and
-    1/√(σ² + ε); ∂L/∂x into `out` (which may be g itself) or a new array."""
+    1/√(var + ε); ∂L/∂x into `out` (which may be g itself) or a new array."""
     gx = np.empty_like(g) if out is None else out
     g_gain = np.empty_like(gain) if want_gain else None
     g_bias = np.empty_like(gain) if want_bias else None

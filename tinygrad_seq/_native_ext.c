@@ -305,10 +305,10 @@ call_rows_2(const char *name, PyObject *const *args, Py_ssize_t nargs, int b_is_
 }
 
 /* --------------------------------------------------------------------- layer norm */
-/* y = gain ⊙ (x − μ)/√(σ² + ε) + bias over each row; also writes μ and 1/√(σ² + ε) per
- * row, from which backward makes x̂ = (x − μ)/√(σ² + ε) again (bit for bit: the same
+/* y = gain ⊙ (x − μ)/√(var + ε) + bias over each row; also writes μ and 1/√(var + ε) per
+ * row, from which backward makes x̂ = (x − μ)/√(var + ε) again (bit for bit: the same
  * operations), so the forward writes one array, not two. Sums in double: a float32 row of
- * many elements keeps its digits. Two passes for σ² (the mean first), as the NumPy path. */
+ * many elements keeps its digits. Two passes for var (the mean first), as the NumPy path. */
 #define LAYER_NORM_FORWARD(NAME, T)                                                        \
     KERNEL NAME(const T *x, const T *gain, const T *bias, double eps, T *y, T *mean,       \
                 T *rstd, Py_ssize_t rows, Py_ssize_t d)                                    \
@@ -339,7 +339,7 @@ call_rows_2(const char *name, PyObject *const *args, Py_ssize_t nargs, int b_is_
 LAYER_NORM_FORWARD(layer_norm_forward_f32, float)
 LAYER_NORM_FORWARD(layer_norm_forward_f64, double)
 
-/* ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε) with ĝ = g ⊙ gain, per row; and, if
+/* ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(var + ε) with ĝ = g ⊙ gain, per row; and, if
  * asked (`acc`: 2d doubles, zeroed), ∂L/∂gain = Σ over rows of g ⊙ x̂ and ∂L/∂bias = Σ
  * over rows of g in the same pass, into acc[0..d) and acc[d..2d), in double. gx may be
  * g itself: each element of a row is read before it is written. */

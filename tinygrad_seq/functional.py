@@ -445,7 +445,9 @@ def check_eps(eps, who: str) -> float:
     if eps.__class__ is not float and not isinstance(eps, _REAL):
         eps = as_float(eps, f"{who}: eps", "a real number ≥ 0")
     if not 0.0 <= eps < math.inf:
-        raise ValueError(f"{who}: eps must be a finite number ≥ 0 (added to σ²), got {eps}")
+        raise ValueError(
+            f"{who}: eps must be a finite number ≥ 0 (added to the variance), got {eps}"
+        )
     return float(eps)  # (a NumPy float64 would make a float32 layer's statistics float64)
 
 

@@ -1532,7 +1532,7 @@ def _row_dots(a, b):
 
 
 class LayerNorm(Function):
-    """y = gain ⊙ (x − μ)/√(σ² + ε) + bias over the last axis."""
+    """y = gain ⊙ (x − μ)/√(var + ε) + bias over the last axis."""
 
     __slots__ = ("eps",)
     op_name = "layer_norm"
@@ -1565,7 +1565,7 @@ class LayerNorm(Function):
         x_hat = x - mu
         var = _row_dots(x_hat, x_hat) * inv_d
         rstd = 1.0 / sqrt(var + self.eps)
-        x_hat *= rstd  # x̂ = (x − μ)/√(σ² + ε), in place
+        x_hat *= rstd  # x̂ = (x − μ)/√(var + ε), in place
         self.saved = (x_hat, rstd, gain)
         y = x_hat * gain
         if np.result_type(y, bias) != y.dtype:  # a wider bias: NumPy's promotion, as a
@@ -1574,7 +1574,7 @@ class LayerNorm(Function):
         return y
 
     def backward(self, g):
-        if len(self.saved) == 4:  # after the compiled forward: x, 1/√(σ² + ε), gain, μ
+        if len(self.saved) == 4:  # after the compiled forward: x, 1/√(var + ε), gain, μ
             return self._compiled_backward(g)
         return self._backward(g, *self.saved)
 
@@ -1584,7 +1584,7 @@ class LayerNorm(Function):
             # float32 x, is kept: its gain's gradient keeps float64's digits)
         px, pg, pb = self.parents
         gx = None
-        if px._requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(σ² + ε), ĝ = g ⊙ gain
+        if px._requires_grad:  # ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) / √(var + ε), ĝ = g ⊙ gain
             inv_d = 1.0 / g.shape[-1]
             gx = g * gain  # ĝ, then turned into ∂L/∂x in place
             mean_g_x = _row_dots(gx, x_hat) * inv_d

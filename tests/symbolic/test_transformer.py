@@ -43,12 +43,12 @@ def test_layer_norm_gradients_cover_x_gain_and_bias_and_x_sums_to_zero():
 
 @pytest.mark.parametrize(
     "slip",
-    ["no mean(δx̂) term", "no x̂·mean(δx̂ ⊙ x̂) term", "σ² for σ", "∂L/∂g without /σ"],
+    ["no mean(δx̂) term", "no x̂·mean(δx̂ ⊙ x̂) term", "var + ε for its root", "∂L/∂g without /sd"],
 )
 def test_plausible_layer_norm_slips_fail(slip):
     d = transformer.layer_norm_gradients()
     names = {str(k): v for k, v in d.names.items()}
-    sigma = names["σ"]
+    sd = names["√(var+ε)"]  # the standard deviation (σ is the sigmoid's name)
     x_hat = sp.Matrix([names[f"x̂{i}"] for i in "₁₂₃"])
     dy = sp.Matrix([sp.Symbol(f"δy{i}") for i in "₁₂₃"])
     g = sp.Matrix([sp.Symbol(f"g{i}") for i in "₁₂₃"])
@@ -57,10 +57,10 @@ def test_plausible_layer_norm_slips_fail(slip):
     mean_dx = sum(d_x_hat.multiply_elementwise(x_hat)) / 3
     ones = sp.ones(3, 1)
     wrong = {
-        "no mean(δx̂) term": (d_x_hat - x_hat * mean_dx) / sigma,
-        "no x̂·mean(δx̂ ⊙ x̂) term": (d_x_hat - ones * mean_d) / sigma,
-        "σ² for σ": (d_x_hat - ones * mean_d - x_hat * mean_dx) / sigma**2,
-        "∂L/∂g without /σ": dy.multiply_elementwise(x_hat * sigma),  # δy ⊙ (x − μ)
+        "no mean(δx̂) term": (d_x_hat - x_hat * mean_dx) / sd,
+        "no x̂·mean(δx̂ ⊙ x̂) term": (d_x_hat - ones * mean_d) / sd,
+        "var + ε for its root": (d_x_hat - ones * mean_d - x_hat * mean_dx) / sd**2,
+        "∂L/∂g without /sd": dy.multiply_elementwise(x_hat * sd),  # δy ⊙ (x − μ)
     }[slip]
     key = "gain" if "∂L/∂g" in slip else "x"
     result = d.with_stated({key: wrong}, name="transformer.layer_norm_slip").check()
@@ -77,10 +77,10 @@ def test_layer_norm_identity_holds_for_the_kernels_on_a_long_row():
     xt = ts.Tensor(x, requires_grad=True)
     gain, bias = ts.Tensor(g[0], requires_grad=True), ts.Tensor(b[0], requires_grad=True)
     (ts.functional.layer_norm(xt, gain, bias) * ts.Tensor(dy)).sum().backward()
-    sigma = np.sqrt(x.var() + 1e-5)
-    x_hat = (x - x.mean()) / sigma
+    sd = np.sqrt(x.var() + 1e-5)
+    x_hat = (x - x.mean()) / sd
     d_x_hat = g * dy
-    stated = (d_x_hat - d_x_hat.mean() - x_hat * (d_x_hat * x_hat).mean()) / sigma
+    stated = (d_x_hat - d_x_hat.mean() - x_hat * (d_x_hat * x_hat).mean()) / sd
     np.testing.assert_allclose(ts.backend.to_numpy(xt.grad), stated, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ts.backend.to_numpy(gain.grad), (dy * x_hat)[0], rtol=1e-9)
     np.testing.assert_allclose(ts.backend.to_numpy(bias.grad), dy[0])

@@ -99,7 +99,7 @@ class MLP(Module):
 class LayerNorm(Module):
     """Normalise the last axis to mean 0, variance 1, then scale by `gain`, shift by `bias`.
 
-    x (..., dim) → gain ⊙ (x − μ) / √(σ² + eps) + bias (..., dim), with μ and σ² the mean
+    x (..., dim) → gain ⊙ (x − μ) / √(var + eps) + bias (..., dim), with μ and var the mean
     and variance over the last axis (divided by dim, not dim − 1, as PyTorch's); gain (dim,)
     starts at 1, bias (dim,) at 0.
     """

@@ -6,9 +6,10 @@ z = x + Sublayer(x) (the residual connection), then LayerNorm(z).
 - `residual_jacobian`: for z = x + s, s = tanh(W x + c) (a sublayer), ∂z/∂x = I + diag(1 − s²) W.
   The identity matrix passes the gradient through unchanged whatever the sublayer does: the
   Transformer's gradient highway, as diag(fₜ) is the LSTM's and diag(1 − zₜ) the GRU's.
-- `layer_norm_gradients`: y = g ⊙ x̂ + b, x̂ = (x − μ)/σ, μ = mean(x), σ = √(mean((x − μ)²) + ε);
-  for L = δyᵀ y: ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / σ with δx̂ = g ⊙ δy,
-  ∂L/∂g = δy ⊙ x̂, ∂L/∂b = δy. Checked against the engine's fused layer norm.
+- `layer_norm_gradients`: y = g ⊙ x̂ + b, x̂ = (x − μ)/√(var + ε), μ = mean(x),
+  var = mean((x − μ)²); for L = δyᵀ y: ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / √(var + ε)
+  with δx̂ = g ⊙ δy, ∂L/∂g = δy ⊙ x̂, ∂L/∂b = δy. Checked against the engine's fused layer
+  norm. (The standard deviation is written √(var + ε), not σ: σ is the seed's sigmoid.)
 """
 
 from __future__ import annotations
@@ -90,15 +91,17 @@ def residual_jacobian(d_model: int = 2) -> Derivation:
 
 
 # ------------------------------------------------------------------ normalize
-LAYER_NORM_TEXT = """y = g ⊙ x̂ + b, x̂ = (x − μ)/σ; for L = δyᵀ y (δy: the upstream gradient):
+LAYER_NORM_TEXT = """y = g ⊙ x̂ + b, x̂ = (x − μ)/√(var + ε), var = mean((x − μ)²);
+    for L = δyᵀ y (δy: the upstream gradient):
       δx̂ = g ⊙ δy
-      ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / σ
+      ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / √(var + ε)
       ∂L/∂g = δy ⊙ x̂,   ∂L/∂b = δy"""
 
 LAYER_NORM_LATEX = (
     r"\begin{aligned}"
     r"\delta\hat x &= g \odot \delta y\\"
-    r"\frac{\partial L}{\partial x} &= \frac{1}{\sigma}\left(\delta\hat x - "
+    r"\frac{\partial L}{\partial x} &= \frac{1}{\sqrt{\operatorname{var} + \epsilon}}\left("
+    r"\delta\hat x - "
     r"\operatorname{mean}(\delta\hat x) - \hat x\,\operatorname{mean}(\delta\hat x \odot "
     r"\hat x)\right)\\"
     r"\frac{\partial L}{\partial g} &= \delta y \odot \hat x,\quad "
@@ -114,13 +117,15 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
     g = vector("g{}", "g_{{{}}}", d_model)  # the gain
     b = vector("b{}", "b_{{{}}}", d_model)  # the bias
     dy = vector("δy{}", r"\delta y_{{{}}}", d_model)  # upstream ∂L/∂y (free symbols)
-    mu_name, sigma_name = symbol("μ", r"\mu"), symbol("σ", r"\sigma")
+    mu_name = symbol("μ", r"\mu")
+    # the standard deviation, named as it is computed: σ is the seed's sigmoid
+    sd_name = symbol("√(var+ε)", r"\sqrt{\operatorname{var} + \epsilon}")
     x_hat = vector("x̂{}", r"\hat x_{{{}}}", d_model)
 
     mu = sum(x) / d_model
     variance_plus_eps = sum((e - mu) ** 2 for e in x) / d_model + EPS
-    sigma = sp.sqrt(variance_plus_eps)
-    x_hat_expr = (x - sp.ones(d_model, 1) * mu) / sigma
+    sd = sp.sqrt(variance_plus_eps)
+    x_hat_expr = (x - sp.ones(d_model, 1) * mu) / sd
     y = hadamard(g, x_hat_expr) + b
     L = (dy.T * y)[0, 0]
 
@@ -135,7 +140,7 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
         d_x_hat
         - sp.ones(d_model, 1) * mean(d_x_hat)
         - x_hat_expr * mean(hadamard(d_x_hat, x_hat_expr))
-    ) / sigma
+    ) / sd
     blocks = [
         Block("x", "∂L/∂x", r"\partial L / \partial x", grad(x), d_x),
         Block("gain", "∂L/∂g", r"\partial L / \partial g", grad(g), hadamard(dy, x_hat_expr)),
@@ -153,13 +158,13 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
         grads = {"x": xt.grad, "gain": gain.grad, "bias": bias.grad}
         return {k: ts.backend.to_numpy(v) for k, v in grads.items()}
 
-    def display(expr: sp.Expr) -> sp.Expr:  # (var + ε)^(k/2) → σᵏ: σ > 0, so invertible
+    def display(expr: sp.Expr) -> sp.Expr:  # (var + ε)^(k/2) → √(var + ε)ᵏ: > 0, invertible
         return expr.replace(
             lambda e: e.is_Pow and e.base == variance_plus_eps,
-            lambda e: sigma_name ** (2 * e.exp),
+            lambda e: sd_name ** (2 * e.exp),
         )
 
-    names = {mu_name: mu, sigma_name: sigma}
+    names = {mu_name: mu, sd_name: sd}
     names.update({x_hat[i]: x_hat_expr[i] for i in range(d_model)})
     return Derivation(
         name="transformer.layer_norm_gradients",
@@ -170,18 +175,18 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
                 "μ = mean(x)", r"\mu = \frac{1}{d_{model}}\sum_i x_i", "μ", r"\mu", sp.Matrix([mu])
             ),
             Equation(
-                "σ = √(mean((x − μ)²) + ε)",
-                r"\sigma = \sqrt{\tfrac{1}{d_{model}}{\textstyle\sum_i} (x_i - \mu)^2 + \epsilon}",
-                "σ",
-                r"\sigma",
-                sp.Matrix([sp.sqrt(sum((e - mu_name) ** 2 for e in x) / d_model + EPS)]),
+                "var = mean((x − μ)²)",
+                r"\operatorname{var} = \frac{1}{d_{model}}\sum_i (x_i - \mu)^2",
+                "var",
+                r"\operatorname{var}",
+                sp.Matrix([sum((e - mu_name) ** 2 for e in x) / d_model]),
             ),
             Equation(
-                "x̂ = (x − μ)/σ",
-                r"\hat x = \frac{x - \mu}{\sigma}",
+                "x̂ = (x − μ)/√(var + ε)",
+                r"\hat x = \frac{x - \mu}{\sqrt{\operatorname{var} + \epsilon}}",
                 "x̂",
                 r"\hat x",
-                (x - sp.ones(d_model, 1) * mu_name) / sigma_name,
+                (x - sp.ones(d_model, 1) * mu_name) / sd_name,
             ),
             Equation("y = g ⊙ x̂ + b", r"y = g \odot \hat x + b", "y", "y", hadamard(g, x_hat) + b),
         ],
@@ -194,11 +199,12 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
         seed_says="Add & normalize (no formula or gradient stated)",
         display=display,
         notes=[
-            "∂L/∂x is δx̂/σ with two directions taken out: the mean (shifting every xᵢ "
+            "∂L/∂x is δx̂/√(var + ε) with two directions taken out: the mean (shifting every xᵢ "
             "leaves x̂ as it was) and x̂ itself (scaling x − μ leaves x̂ as it was, up to ε). "
             "So the entries of ∂L/∂x sum to 0.",
             "δy is a free symbol, so the identity holds for every upstream gradient; ε is the "
-            "library's default 10⁻⁵, exactly.",
+            "library's default 10⁻⁵, exactly. √(var + ε) is the standard deviation (σ, in "
+            "the seed, is the sigmoid).",
         ],
     )
 

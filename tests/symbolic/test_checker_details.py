@@ -441,3 +441,32 @@ def test_an_identity_between_large_terms_is_not_taken_for_nonzero_by_its_roundin
     wrong = raw + 10**4  # off by far more than the rounding: found nonzero at once
     _, how = checker.simplify_to_zero(wrong, wrong, {x: 0.7})
     assert how == "cancel; nonzero at a random point"
+
+
+# ----------------------------------------------------------------- a large block's sample
+def test_a_long_entry_prints_its_leading_terms_and_how_many_there_are():
+    x = checker.vector("x{}", "x_{{{}}}", 12)
+    entry = sp.expand(sum(x) ** 2)  # 78 terms: far past ENTRY_CHARS
+    total = len(entry.as_ordered_terms())
+    text = checker.sample_entry(entry, "[1,1] = ")
+    flat = " ".join(text.split())  # as wrapped to the width
+    assert text.startswith("[1,1] = ") and flat.endswith(f"+ … ({total} terms in all)")
+    assert len(text) < checker.ENTRY_CHARS + 40
+    latex = checker.sample_entry_latex(entry, "E")
+    assert latex.startswith(r"\begin{aligned}") and r"+ \cdots" in latex
+    assert checker.sample_entry(x[0] + x[1], "[1,1] = ") == "[1,1] = x₁ + x₂"  # short: whole
+
+
+def test_a_block_with_a_formula_prints_it_and_a_replaced_block_drops_it():
+    from tinygrad_seq.symbolic import attention
+
+    d = attention.scaled_dot_product_gradients()
+    text = str(d)
+    assert "  ∂L/∂Q = δS K / √d_k" in text and "entry [1,1] of 6 (the check compares all 6)" in text
+    assert "  ∂L/∂V = Aᵀ δO" in text  # small: printed whole below its formula
+    assert "[2,1] =" not in text.split("  ∂L/∂Q = δS K")[1]  # one entry of ∂L/∂Q and ∂L/∂K
+    wrong = d.with_stated({"Q": d.blocks[0].stated * 2}, statement="∂L/∂Q doubled")
+    assert wrong.blocks[0].formula == "" and wrong.blocks[1].formula == d.blocks[1].formula
+    assert "∂L/∂Q = δS K / √d_k" not in str(wrong)  # it would say what is no longer stated
+    result = wrong.check()
+    assert not result.passed and result.symbolic_ok is False  # as strong as ever

@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 import tinygrad_seq as ts
+from tests.symbolic.test_latex_prose import assert_typesets
 from tinygrad_seq.symbolic import transformer
 
 
@@ -84,3 +85,23 @@ def test_layer_norm_identity_holds_for_the_kernels_on_a_long_row():
     np.testing.assert_allclose(ts.backend.to_numpy(xt.grad), stated, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ts.backend.to_numpy(gain.grad), (dy * x_hat)[0], rtol=1e-9)
     np.testing.assert_allclose(ts.backend.to_numpy(bias.grad), dy[0])
+
+
+def test_layer_norm_prints_its_closed_forms_and_one_entry_of_sympys():
+    """∂L/∂x, expanded by SymPy, filled a page: the identity comes first, then entry [1,1]
+    (whole, as it fits) as the evidence; the check still compares every entry."""
+    d = transformer.layer_norm_gradients()
+    text = str(d)
+    formula = "  ∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / √(var + ε),  δx̂ = g ⊙ δy\n"
+    x_block = text.split(formula)[1]
+    x_block = x_block.split("  ∂L/∂g = δy ⊙ x̂")[0]
+    assert "entry [1,1] of 3 (the check compares all 3)" in x_block
+    assert "[1,1] = δy₁·" in x_block and "[2,1] =" not in x_block
+    assert "/σ" not in text and "σ =" not in text  # √(var + ε): σ is the seed's sigmoid
+    md = d.to_markdown()
+    assert r"\frac{\partial L}{\partial x} = \frac{\delta\hat x" in md
+    assert r"\left[\partial L / \partial x\right]_{1,1}" in md
+    assert "its first" in md and r"\cdots" in md  # display math cannot wrap: cut short
+    assert_typesets(md)
+    residual = d.check(seed=1).expressions["∂L/∂x"]["residual"]
+    assert residual.shape == (3, 1) and all(e == 0 for e in residual)  # every entry checked

@@ -259,6 +259,19 @@ def scaled_dot_product_gradients(
         "K": ("∂L/∂K", r"\partial L / \partial K"),
         "V": ("∂L/∂V", r"\partial L / \partial V"),
     }
+    formulas = {  # each block's closed form, printed above one entry of SymPy's
+        "Q": (
+            "∂L/∂Q = δS K / √d_k,  row i of δS: (diag(αᵢ) − αᵢαᵢᵀ)(δO Vᵀ)ᵢ",
+            r"\frac{\partial L}{\partial Q} = \frac{\delta S\,K}{\sqrt{d_k}},\quad "
+            r"\delta S_i = (\operatorname{diag}(\alpha_i) - \alpha_i\alpha_i^\top)\,"
+            r"(\delta O\,V^\top)_i",
+        ),
+        "K": (
+            "∂L/∂K = δSᵀ Q / √d_k  (δS as for ∂L/∂Q)",
+            r"\frac{\partial L}{\partial K} = \frac{\delta S^\top Q}{\sqrt{d_k}}",
+        ),
+        "V": ("∂L/∂V = Aᵀ δO", r"\frac{\partial L}{\partial V} = A^\top \delta O"),
+    }
     inputs = {"Q": Q, "K": K, "V": V}
 
     def engine(point):
@@ -287,7 +300,7 @@ def scaled_dot_product_gradients(
         ],
         statement=SDPA_TEXT,
         statement_latex=SDPA_LATEX,
-        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in "QKV"],
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x], *formulas[x]) for x in "QKV"],
         names=names,
         engine=engine,
         engine_source=(
@@ -577,6 +590,26 @@ def multi_head_gradients(
         key: (f"∂L/∂{key.replace('_', '^')}", rf"\partial L / \partial {key.replace('_', '^')}")
         for key in inputs
     }
+    blocks_of = {d: (f"[δ{d}_1 … δ{d}_h]", rf"[\delta {d}_1 \cdots \delta {d}_h]") for d in "QKV"}
+    Qs, Ks, Vs = blocks_of["Q"], blocks_of["K"], blocks_of["V"]
+    formulas = {  # each head's δQ_i, δK_i, δV_i by its own scaled dot-product backward
+        "W_Q": (f"Xᵀ {Qs[0]}", rf"X^\top {Qs[1]}"),
+        "W_K": (f"Mᵀ {Ks[0]}", rf"M^\top {Ks[1]}"),
+        "W_V": (f"Mᵀ {Vs[0]}", rf"M^\top {Vs[1]}"),
+        "W_O": ("Cᵀ δO", r"C^\top \delta O"),
+        "X": (f"{Qs[0]} W^Qᵀ", rf"{Qs[1]}\,W^{{Q\top}}"),
+        "M": (
+            f"{Ks[0]} W^Kᵀ + {Vs[0]} W^Vᵀ",
+            rf"{Ks[1]}\,W^{{K\top}} + {Vs[1]}\,W^{{V\top}}",
+        ),
+    }
+    formulas = {
+        key: (
+            f"{labels[key][0]} = {text}",
+            rf"\frac{{\partial L}}{{\partial {key.replace('_', '^')}}} = {latex}",
+        )
+        for key, (text, latex) in formulas.items()
+    }
 
     def engine(point):
         weights = {f"W_{w}": float64_values(W[w], point) for w in "QKVO"}
@@ -610,7 +643,7 @@ def multi_head_gradients(
         ],
         statement=MULTI_HEAD_TEXT,
         statement_latex=MULTI_HEAD_LATEX,
-        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x]) for x in inputs],
+        blocks=[Block(x, *labels[x], grad(inputs[x]), stated[x], *formulas[x]) for x in inputs],
         names=names,
         engine=engine,
         engine_source="ts.nn.MultiHeadAttention(bias=False) (float64), one backward of L",

@@ -33,6 +33,14 @@ from .latex_prose import prose
 
 TOLERANCE = 1e-10  # max |difference| allowed between derived, stated and engine Jacobians
 PRETTY_WIDTH = 100  # a matrix wider than this prints one entry per line
+# A block with a closed form of its own (Block.formula) whose derived matrix takes more lines
+# than this prints that form and one entry of SymPy's matrix, and that entry, if its text is
+# longer than ENTRY_CHARS, as the leading terms of its expansion that fit CUT_CHARS: a page,
+# not pages
+LISTING_LINES = 8
+ENTRY_CHARS = 270
+CUT_CHARS = 180
+LATEX_ROW_CHARS = 70  # terms per row of a long entry's LaTeX, counted in plain-text characters
 
 _SUBSCRIPTS = str.maketrans("0123456789-+t", "₀₁₂₃₄₅₆₇₈₉₋₊ₜ")
 
@@ -179,6 +187,67 @@ def _labelled(label: str, expr: Any, drawn: bool = True) -> str:
     return "\n".join((label if k == 0 else " " * len(label)) + r for k, r in enumerate(rows))
 
 
+def _entry_terms(expr: sp.Expr, term_chars: int | None = None) -> tuple[list[sp.Expr], int]:
+    """The terms of one entry to print, and how many its expansion has (0 if it is not cut):
+    its own terms if its text fits ENTRY_CHARS (and each term `term_chars`, for a page whose
+    display math cannot wrap a line), else the leading terms of its expansion that fit
+    CUT_CHARS."""
+    own = list(sp.Add.make_args(expr)) if expr.is_Add else [expr]
+    if len(_linear(expr)) <= ENTRY_CHARS and (
+        term_chars is None or all(len(_linear(t)) <= term_chars for t in own)
+    ):
+        return own, 0
+    terms = sp.expand(expr).as_ordered_terms()
+    shown, width = [terms[0]], len(_linear(terms[0]))
+    for term in terms[1:]:
+        width += len(_linear(term)) + 3
+        if width > CUT_CHARS:
+            break
+        shown.append(term)
+    return shown, len(terms)
+
+
+def _signed_sum(parts: Sequence[str]) -> str:
+    """Terms' texts joined with + or − as their own signs say ("a", "-b" → "a - b")."""
+    out = parts[0]
+    for part in parts[1:]:
+        out += f" - {part[1:].lstrip()}" if part.startswith("-") else f" + {part}"
+    return out
+
+
+def sample_entry(expr: sp.Expr, label: str) -> str:
+    """One entry of a large matrix for the terminal, after `label`: whole if its text fits
+    ENTRY_CHARS (drawn as `to_pretty` draws it), else its expansion's leading terms, "+ …"
+    and how many terms there are."""
+    shown, total = _entry_terms(expr)
+    if not total:
+        return _labelled(label, expr)
+    text = f"{_signed_sum([_linear(t) for t in shown])} + … ({total} terms in all)"
+    rows = textwrap.wrap(text, PRETTY_WIDTH - len(label), break_on_hyphens=False)
+    return "\n".join((label if k == 0 else " " * len(label)) + r for k, r in enumerate(rows))
+
+
+def sample_entry_latex(expr: sp.Expr, label: str) -> str:
+    """The same entry in LaTeX, after `label`: an aligned block, its terms in rows about
+    LATEX_ROW_CHARS wide, ending in + \\cdots if it is cut short (as it is also when one of
+    its terms is wider than a row)."""
+    shown, total = _entry_terms(expr, LATEX_ROW_CHARS)
+    rows: list[list[sp.Expr]] = [[]]
+    width = 0
+    for term in shown:
+        width += len(_linear(term))
+        if rows[-1] and width > LATEX_ROW_CHARS:
+            rows.append([])
+            width = len(_linear(term))
+        rows[-1].append(term)
+    lines = [_signed_sum([to_latex(t) for t in row]) for row in rows]
+    lines = [lines[0]] + [line if line.startswith("-") else f"+ {line}" for line in lines[1:]]
+    if total:
+        lines[-1] += r" + \cdots"
+    body = " \\\\\n&\\quad ".join(lines)
+    return f"\\begin{{aligned}}\n{label} = {{}} & {body}\n\\end{{aligned}}"
+
+
 def _wrap(text: str, indent: str, width: int = PRETTY_WIDTH) -> list[str]:
     """A long line of prose wrapped to `width`, continuation lines indented under it."""
     return textwrap.wrap(
@@ -297,6 +366,10 @@ class Block:
     latex: str  # r"\partial h_t / \partial h_{t-1}"
     derived: sp.Matrix  # SymPy's own jacobian/diff of the model equations
     stated: sp.Matrix  # the closed form
+    # the closed form as the identity writes it, for the page ("∂L/∂Q = δS K / √d_k"); with
+    # one, a large derived matrix prints as one sample entry below it
+    formula: str = ""
+    formula_latex: str = ""
 
 
 @dataclass(frozen=True)
@@ -373,7 +446,10 @@ class Derivation:
                 f"with_stated({self.name}): no block named {sorted(unknown)}; blocks are "
                 f"{[b.key for b in self.blocks]}"
             )
-        blocks = [replace(b, stated=stated.get(b.key, b.stated)) for b in self.blocks]
+        blocks = [  # a replaced block's formula no longer says what it states
+            replace(b, stated=stated[b.key], formula="", formula_latex="") if b.key in stated else b
+            for b in self.blocks
+        ]
         return replace(
             self,
             blocks=blocks,
@@ -416,9 +492,33 @@ class Derivation:
         for note in self.notes:
             out += _wrap(note, "  note: ")
         for b in self.blocks:
-            out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
-            out.append(_indent(to_pretty(self._derived(b)), "    "))
+            derived = self._derived(b)
+            if not b.formula:
+                out.append(f"  {b.label}, derived by SymPy (written with the seed's names):")
+                out.append(_indent(to_pretty(derived), "    "))
+                continue
+            out.append(f"  {b.formula}")  # the identity first, then SymPy's evidence
+            if not self._large(b, derived):
+                out.append("    derived by SymPy (written with the seed's names):")
+                out.append(_indent(to_pretty(derived), "      "))
+                continue
+            out += _wrap(f"derived by SymPy (seed's names), {self._sample(b)}:", "    ")
+            out.append(_indent(sample_entry(derived[0, 0], "[1,1] = "), "      "))
         return "\n".join(out)
+
+    @staticmethod
+    def _large(b: Block, derived: Any) -> bool:
+        """Whether a block prints its formula and one sample entry, not its whole matrix."""
+        return (
+            bool(b.formula)
+            and isinstance(derived, sp.MatrixBase)
+            and to_pretty(derived).count("\n") >= LISTING_LINES
+        )
+
+    def _sample(self, b: Block) -> str:
+        """Which entry a block's sample is: "entry [1,1] of 6 (the check compares all 6)"."""
+        n = b.derived.rows * b.derived.cols
+        return f"entry [1,1] of {n} (the check compares all {n})"
 
     def to_markdown(self) -> str:
         """A Markdown section with the equations and derived forms in LaTeX: ASCII, for
@@ -443,11 +543,20 @@ class Derivation:
             out += [f"The seed writes: {prose(self.seed_says)}", ""]
         out += [f"- {prose(note)}" for note in self.notes] + ([""] if self.notes else [])
         for b in self.blocks:
+            derived = self._derived(b)
+            if b.formula_latex:
+                out += ["$$", b.formula_latex, "$$", ""]
+            if not self._large(b, derived):
+                out += [f"Derived by SymPy, ${b.latex}$:", "", "$$", to_latex(derived), "$$", ""]
+                continue
+            label = rf"\left[{b.latex}\right]_{{1,1}}"
+            shown, total = _entry_terms(derived[0, 0], LATEX_ROW_CHARS)
+            cut = f", its first {len(shown)} of {total} terms" if total else ""
             out += [
-                f"Derived by SymPy, ${b.latex}$:",
+                f"Derived by SymPy, ${b.latex}$: {prose(self._sample(b))}{cut}:",
                 "",
                 "$$",
-                to_latex(self._derived(b)),
+                sample_entry_latex(derived[0, 0], label),
                 "$$",
                 "",
             ]

@@ -142,9 +142,36 @@ def layer_norm_gradients(d_model: int = 3) -> Derivation:
         - x_hat_expr * mean(hadamard(d_x_hat, x_hat_expr))
     ) / sd
     blocks = [
-        Block("x", "∂L/∂x", r"\partial L / \partial x", grad(x), d_x),
-        Block("gain", "∂L/∂g", r"\partial L / \partial g", grad(g), hadamard(dy, x_hat_expr)),
-        Block("bias", "∂L/∂b", r"\partial L / \partial b", grad(b), dy),
+        Block(
+            "x",
+            "∂L/∂x",
+            r"\partial L / \partial x",
+            grad(x),
+            d_x,
+            "∂L/∂x = (δx̂ − mean(δx̂) − x̂ · mean(δx̂ ⊙ x̂)) / √(var + ε),  δx̂ = g ⊙ δy",
+            r"\frac{\partial L}{\partial x} = \frac{\delta\hat x"
+            r" - \operatorname{mean}(\delta\hat x)"
+            r" - \hat x\,\operatorname{mean}(\delta\hat x \odot \hat x)}"
+            r"{\sqrt{\operatorname{var} + \epsilon}},\quad \delta\hat x = g \odot \delta y",
+        ),
+        Block(
+            "gain",
+            "∂L/∂g",
+            r"\partial L / \partial g",
+            grad(g),
+            hadamard(dy, x_hat_expr),
+            "∂L/∂g = δy ⊙ x̂",
+            r"\frac{\partial L}{\partial g} = \delta y \odot \hat x",
+        ),
+        Block(
+            "bias",
+            "∂L/∂b",
+            r"\partial L / \partial b",
+            grad(b),
+            dy,
+            "∂L/∂b = δy",
+            r"\frac{\partial L}{\partial b} = \delta y",
+        ),
     ]
 
     def engine(point):

@@ -521,8 +521,10 @@ class Derivation:
         return f"entry [1,1] of {n} (the check compares all {n})"
 
     def to_markdown(self) -> str:
-        """A Markdown section with the equations and derived forms in LaTeX: ASCII, for
-        pandoc + pdflatex (the prose's symbols in inline math, see `latex_prose`)."""
+        """A Markdown section with the equations and derived forms in LaTeX.
+
+        All ASCII, for pandoc + pdflatex: the prose's symbols go in inline math (see
+        `latex_prose`)."""
         dims = ", ".join(f"${_latex_subscripts(k)} = {v}$" for k, v in self.dims.items())
         where = f" on {dims}" if dims else ""
         out = [f"### {prose(self.title)}", "", f"`{self.name}`{where}.", "", "Model:", ""]

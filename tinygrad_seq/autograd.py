@@ -147,11 +147,11 @@ class Function:
     def carries_infs(self, out, inputs) -> bool:
         """Whether every inf in `out` was carried in by an input (for detect_anomaly()).
 
-        Under detect_anomaly(), this says whether every inf in `out`, this op's forward output, was
-        carried in by the input arrays (some hold an inf). An `elementwise` op carries one only
-        where an input held one (after broadcasting); an op that moves elements (reshape, transpose,
-        indexing) whenever any input held one. Reductions, matmul, log_softmax and cross-entropy say
-        more precisely (see their classes in ops.py)."""
+        `out` is this op's forward output, and some of the input arrays hold an inf. An
+        `elementwise` op carries one only where an input held one (after broadcasting); an op
+        that moves elements (reshape, transpose, indexing) whenever any input held one.
+        Reductions, matmul, log_softmax and cross-entropy say more precisely (see their classes
+        in ops.py)."""
         xp = backend.array_module(out)
         if not self.elementwise:
             return True

@@ -284,9 +284,9 @@ def pad_or_truncate(
 class SequenceData(NamedTuple):
     """A sequence-classification data set: ids, mask, labels, vocabulary and classes.
 
-    ids (N, L) int64 padded with PAD, mask (N, L) bool (True = real token), labels (N,) int64 in [0,
-    classes), the vocabulary, and the number of classes the task has (None: unknown, counted from
-    the labels).
+    ids (N, L) int64 padded with PAD, mask (N, L) bool (True = real token), labels (N,) int64
+    in [0, classes), the vocabulary, and the number of classes the task has (None: unknown,
+    counted from the labels).
 
     `len(data)` counts the examples (N), while indexing and unpacking go over the fields,
     as for any named tuple (`ids, mask, labels, vocab, classes = data`): pick examples

@@ -415,7 +415,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
 def layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     """gain ⊙ (x − mean) / sqrt(var + eps) + bias over the last axis.
 
-    ( one fused op; var divides by D, not D − 1, as PyTorch's).
+    One fused op; var divides by D, not D − 1, as PyTorch's.
 
     x (..., D), gain (D,), bias (D,) → (..., D).
     """

@@ -92,8 +92,9 @@ class Graph:
     def scopes(self) -> list[str]:
         """Every scope that holds a node, in order of first appearance in the trace.
 
-        Each op comes after its inputs, counting ops before leaves: a constant made inside step t =
-        2 (the 1 of 1 − zₜ) is traced before step 0's ops, which would list t = 2 first."""
+        Each op comes after its inputs, counting ops before leaves: a constant made inside
+        step t = 2 (the 1 of 1 − zₜ) is traced before step 0's ops, which would list t = 2
+        first."""
         seen: dict[str, None] = {}
         for n in sorted(self.nodes, key=lambda n: n.is_leaf):  # (stable: ops, then leaves)
             if n.scope:
@@ -105,8 +106,8 @@ class Graph:
     def in_scope(self, prefix: str) -> list[Node]:
         """Nodes whose scope is `prefix` or nested inside it.
 
-        ( "encoder" or "encoder/": the encoder's nodes; "": every node, as every scope is nested in
-        the top one)."""
+        "encoder" or "encoder/" gives the encoder's nodes; "" every node, as every scope is
+        nested in the top one."""
         prefix = prefix.rstrip("/")
         if not prefix:
             return list(self.nodes)
@@ -166,8 +167,8 @@ def _grad_norm(t: Tensor, shown) -> float | None:
 def trace(tensor: Tensor) -> Graph:
     """The graph that computed `tensor`, as plain data.
 
-    ( with the gradient norms of the last backward from `tensor`, where it ran inside
-    record_grad_norms())."""
+    It holds the gradient norms of the last backward from `tensor`, where that ran inside
+    record_grad_norms()."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"trace: expected a Tensor, got {type(tensor).__name__}")
     own = getattr(tensor._ctx, "norms", None) if tensor._ctx is not None else None

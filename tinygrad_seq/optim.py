@@ -129,8 +129,8 @@ class Optimizer:
         """Take the settings and per-weight state of `state_dict()`; returns the optimizer.
 
         The state must come from an optimizer of the same class over weights of the same number and
-        shapes (each checked first: a bad state leaves this one untouched); returns the optimizer.
-        Each weight's state goes to that weight's backend."""
+        shapes (each checked first: a bad state leaves this one untouched). Each weight's state
+        goes to that weight's backend."""
         who = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict) or "optimizer" not in state:
             raise TypeError(f"{who}: expected the dict of an optimizer's state_dict()")
@@ -485,8 +485,8 @@ class LRScheduler:
     def get_last_lr(self) -> list[float]:
         """The lr the last `step()` set, in a list as PyTorch's.
 
-        ( one entry per parameter group; these optimizers have one): `scheduler.get_last_lr()[0]`.
-        """
+        One entry per parameter group, and these optimizers have one:
+        `scheduler.get_last_lr()[0]`."""
         return [self._last_lr]
 
     def state_dict(self) -> dict:

@@ -881,7 +881,7 @@ class Tensor:
     # recorded, so it is refused. Any other tensor gets a new one, `a += b` meaning
     # `a = a + b`: a graph that saved the old value stays right.
     def __iadd__(self, other) -> Tensor:
-        """In place on a weight inside `no_grad()` (`p -= lr * p.grad`); else a new tensor."""
+        """In place on a weight under `no_grad()` (an update step); else a new tensor, a = a + b."""
         return self._in_place(other, "+=", Tensor.__add__, operator.iadd)
 
     def __isub__(self, other) -> Tensor:
@@ -1194,9 +1194,9 @@ class Tensor:
     def std(self, axis=None, keepdims: bool = False, correction: float = 0, **misnamed) -> Tensor:
         """Standard deviation over `axis`: √var(axis, keepdims, correction).
 
-        The variance is as in `var` (the default divides by n, as NumPy's std; PyTorch's std by n −
-        1: pass correction=1). Where all the elements reduced are equal it is 0 and so is its
-        gradient, as in PyTorch (not √'s 0 · ∞ = nan)."""
+        The variance is as in `var` (the default divides by n, as NumPy's std; PyTorch's std
+        by n − 1: pass correction=1). Where all the elements reduced are equal it is 0 and so
+        is its gradient, as in PyTorch (not √'s 0 · ∞ = nan)."""
         correction = _correction("std", correction, misnamed)
         return self._spread(ops.Std, "std", "the standard deviation", axis, keepdims, correction)
 
@@ -1745,16 +1745,16 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, **misnamed) -> Tensor:
 def split(x: Tensor, sizes, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
     """`x.split(sizes, axis)`: pieces along `axis`, as PyTorch's torch.split.
 
-    Pieces of pieces of `sizes` elements (an int, the last piece smaller; or a list of sizes) along
-    `axis`, as PyTorch's torch.split."""
+    An int `sizes` is each piece's size (the last piece smaller), a list the sizes
+    themselves."""
     return _tensor_arg(x, "split").split(sizes, axis, **misnamed)
 
 
 def chunk(x: Tensor, chunks: int, axis: int = 0, **misnamed) -> tuple[Tensor, ...]:
     """`x.chunk(chunks, axis)`: at most `chunks` pieces, as PyTorch's torch.chunk.
 
-    At most at most `chunks` pieces of ⌈n / chunks⌉ elements along `axis`, as PyTorch's torch.chunk.
-    """
+    The pieces have ⌈n / chunks⌉ elements along `axis` (n the axis' length), the last
+    smaller."""
     return _tensor_arg(x, "chunk").chunk(chunks, axis, **misnamed)
 
 

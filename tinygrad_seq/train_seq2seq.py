@@ -107,10 +107,10 @@ def train_pairs(
 ) -> list[float]:
     """Teacher-forced training of `model` on `data`; returns the loss at every step.
 
-    Teacher-forced training: L = −Σ_t log p(y_t^truth | y_{<t}^truth, x), averaged over the real
-    (non-PAD) target tokens. Gradients are clipped to norm `max_norm` (None: no clipping). Returns
-    the loss at every step, and leaves the model in eval mode, ready to decode (call `model.train()`
-    to train it further with dropout)."""
+    The loss is L = −Σ_t log p(y_t^truth | y_{<t}^truth, x), averaged over the real (non-PAD)
+    target tokens. Gradients are clipped to norm `max_norm` (None: no clipping). Training leaves
+    the model in eval mode, ready to decode (call `model.train()` to train it further with
+    dropout)."""
     check_sizes("train_pairs", at_least=0, steps=steps)
     check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)
@@ -142,9 +142,9 @@ def _decode(model: Module, data: PairData) -> np.ndarray:
 def accuracy_by_length(
     model: Module, data: PairData, batch_size: int = 512
 ) -> tuple[dict[int, float], float]:
-    """Greedy-decode `data`.
+    """Greedy-decode `data`: token accuracy by source length, and the share decoded exactly.
 
-    Return ({source length: fraction of target tokens, EOS included, predicted right at their
+    Returns ({source length: fraction of target tokens, EOS included, predicted right at their
     position}, fraction of pairs decoded exactly). Only what was generated up to and including the
     first EOS counts."""
     check_sizes("accuracy_by_length", batch_size=batch_size)
@@ -178,12 +178,12 @@ def accuracy_by_length(
 def antidiagonal_weight(model: Seq2Seq, data: PairData, offset: int = 0) -> float:
     """Reversal: the share of attention on the token each output step must produce.
 
-    The share of attention that output step t puts on source position n−1−t (the anti-diagonal: the
-    token it must produce), averaged over the n real output tokens of every pair. With `offset`, on
-    position n−1−t+offset instead (+1: the position after it, whose left-to-right encoder state read
-    that token one step before), averaged over the same n steps, a step without such a position
-    counting 0: so the shares at two offsets are parts of the same attention and add up to at most
-    1.
+    The share of attention that output step t puts on source position n−1−t (the anti-diagonal:
+    the token it must produce), averaged over the n real output tokens of every pair. With
+    `offset`, on position n−1−t+offset instead (+1: the position after it, whose left-to-right
+    encoder state read that token one step before), averaged over the same n steps, a step
+    without such a position counting 0: so the shares at two offsets are parts of the same
+    attention and add up to at most 1.
 
     Measured under teacher forcing, so every row is scored on the true prefix. A uniform
     alignment over the n source tokens would give 1/n. Runs in eval mode without recording
@@ -232,8 +232,8 @@ def run_reversal(
 ) -> PairResult:
     """Train a model to reverse random symbol strings; measure accuracy by length.
 
-    Train a Seq2Seq (or, with model="transformer", a Transformer) to reverse random symbol strings,
-    then measure accuracy by source length on fresh pairs.
+    The model is a Seq2Seq (or, with model="transformer", a Transformer); the accuracy is
+    measured by source length on fresh pairs.
 
     `sizes` override QUICK / FULL: min_len, max_len, num_symbols, emb, hidden, steps,
     batch, lr. The test set holds about 40 (quick) or 200 pairs of each length (lengths

@@ -168,9 +168,8 @@ def complexity_figure(
 ) -> Path:
     """Time, counted work, peak memory and sequential depth against n, log-log.
 
-    Time, counted work, peak memory and sequential depth against n, log-log, slopes fitted (work and
-    memory where the series hold them: "flops", "peak_bytes"). `note`, if any, goes under the title
-    (where this run's measurements contradict it)."""
+    Slopes are fitted (work and memory where the series hold them: "flops", "peak_bytes").
+    `note`, if any, goes under the title (where this run's measurements contradict it)."""
     get = lambda key: {m: s.get(key, []) for m, s in series.items()}  # noqa: E731
     panels = [
         ("time_s", "time", "forward + backward time (ms)", time_title, 1e3),

@@ -443,8 +443,8 @@ class MultiHeadAttention(Module):
     ) -> tuple[Tensor, Tensor]:
         """(out (B, Tq, d_model), weights (B, heads, Tq, Tk)) for queries q, keys k, values v.
 
-        Shapes: q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or (B, 1,
-        Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
+        Shapes: q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or
+        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
 
         A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
         check_qkv("MultiHeadAttention", q, k, v)

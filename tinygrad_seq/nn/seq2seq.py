@@ -216,9 +216,10 @@ class Seq2Seq(Module):
     ) -> np.ndarray:
         """Generate by feeding back the likeliest token, from `bos`.
 
-        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len
-        + 1) starting with `bos`; after its first `eos` a row is filled with `eos` (`eos=None`: no
-        stop token, max_len tokens each). Runs in eval mode (the model's mode is given back)."""
+        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64
+        (B, ≤ max_len + 1) starting with `bos`; after its first `eos` a row is filled with `eos`
+        (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (the model's mode
+        is given back)."""
         bos, eos = check_decode("Seq2Seq.greedy_decode", max_len, bos, eos, self.tgt_vocab)
         with no_grad(), evaluating(self):
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)

@@ -174,8 +174,8 @@ class TransformerEncoderLayer(Module):
 class TransformerDecoderLayer(Module):
     """One decoder block: masked self-attention, cross-attention, FFN, each with add & normalize.
 
-    Cross-attention reads the encoder's output; y (B, T_out, d), memory (B, T_in, d) → (B, T_out,
-    d)."""
+    Cross-attention reads the encoder's output; y (B, T_out, d), memory (B, T_in, d) →
+    (B, T_out, d)."""
 
     def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float = 0.0) -> None:
         super().__init__()
@@ -337,10 +337,10 @@ class Transformer(Module):
     ) -> np.ndarray:
         """Generate by always taking the likeliest next token, from `bos`.
 
-        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64 (B, ≤ max_len
-        + 1), starting with `bos`; a finished row is filled with `eos` after its first `eos`
-        (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (no dropout; the model's
-        mode is given back)."""
+        It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64
+        (B, ≤ max_len + 1), starting with `bos`; a finished row is filled with `eos` after its
+        first `eos` (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (no
+        dropout; the model's mode is given back)."""
         who = "Transformer.greedy_decode"
         bos, eos = check_decode(who, max_len, bos, eos, self.tgt_vocab)
         positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
@@ -373,8 +373,8 @@ class Transformer(Module):
     def last_attention(self) -> dict[str, list]:
         """The attention weights of the last call, per layer.
 
-        {"encoder": [(B, h, T_in, T_in)], "decoder_self": [(B, h, T_out, T_out)], "cross": [(B, h,
-        T_out, T_in)]}."""
+        {"encoder": [(B, h, T_in, T_in)], "decoder_self": [(B, h, T_out, T_out)],
+        "cross": [(B, h, T_out, T_in)]}."""
         return {
             "encoder": [layer.last_attention for layer in self.encoder_layers],
             "decoder_self": [layer.self_attention.last_attention for layer in self.decoder_layers],

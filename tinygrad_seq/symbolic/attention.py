@@ -131,11 +131,11 @@ def softmax_wrong_sign(n: int = 3) -> Derivation:
 def softmax_cross_entropy(n: int = 3, target: int = 1) -> Derivation:
     """∂L/∂oᵢ = pᵢ − δᵢᵧ for L = −log p_y, p = softmax(o), o the logits.
 
-    ∂L/∂oᵢ = pᵢ − δᵢᵧ for L = −log p_y, p = softmax(o), o = W_o hₜ^dec + b_o the logits: the
-    gradient every model's output layer starts backpropagation with (the seed's cross-entropy over
-    p(y_t | y_<t, x)). It sits here beside the softmax Jacobian it simplifies. `target` is the class
-    index counted from 0 (as the engine takes it); the printed y counts from 1, as the element names
-    p₁, p₂, ... do."""
+    The logits are o = W_o hₜ^dec + b_o, and pᵢ − δᵢᵧ is the gradient every model's output
+    layer starts backpropagation with (the seed's cross-entropy over p(y_t | y_<t, x)). It
+    sits here beside the softmax Jacobian it simplifies. `target` is the class index counted
+    from 0 (as the engine takes it); the printed y counts from 1, as the element names p₁,
+    p₂, ... do."""
     if not 0 <= target < n:
         raise ValueError(f"softmax_cross_entropy: target must be in [0, {n}), got {target}")
     o = vector("o{}", "o_{{{}}}", n)
@@ -500,10 +500,10 @@ def multi_head_gradients(
 ) -> Derivation:
     """∂L/∂(W^Q, W^K, W^V, W^O, X, M) of multi-head attention (no biases).
 
-    ∂L/∂(W^Q, W^K, W^V, W^O, X, M) of multi-head attention (no biases) for L = Σ δO ⊙ O: queries
-    from X (n_q, d_model), keys and values from M (n_k, d_model), as the decoder's cross-attention
-    reads the encoder's states. The stated form runs each head's own scaled dot-product backward and
-    assembles the weight gradients block by block: the heads meet only in W^O."""
+    L = Σ δO ⊙ O, with queries from X (n_q, d_model), keys and values from M (n_k, d_model), as
+    the decoder's cross-attention reads the encoder's states. The stated form runs each head's
+    own scaled dot-product backward and assembles the weight gradients block by block: the
+    heads meet only in W^O."""
     if num_heads < 1 or d_model % num_heads:
         raise ValueError(
             f"multi_head_gradients: num_heads must divide d_model; got d_model={d_model}, "

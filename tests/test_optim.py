@@ -668,6 +668,12 @@ def test_a_checkpoint_from_before_weight_decay_loads_as_no_decay():
     step()
     old = {k: v for k, v in opt.state_dict().items() if k != "weight_decay"}
     assert opt.load_state_dict(old).weight_decay == 0.0 and opt.momentum == 0.9
+    adamw = AdamW(opt.params)  # (AdamW never lacked it: its state must hold it)
+    old = {k: v for k, v in adamw.state_dict().items() if k != "weight_decay"}
+    with pytest.raises(ValueError, match="the state holds"):
+        adamw.load_state_dict(old)
+    with pytest.raises(TypeError, match="^AdamW.load_state_dict: the state is Adam's, not"):
+        adamw.load_state_dict(Adam(opt.params).state_dict())
 
 
 def test_an_sgd_checkpoint_from_before_dampening_and_nesterov_loads_as_plain_momentum():
@@ -714,12 +720,6 @@ def test_sgd_dampening_and_nesterov_are_checked():
     assert (opt.momentum, opt.dampening, opt.nesterov) == (0.5, 0.25, False)
     assert type(opt.momentum) is float and type(opt.dampening) is float  # (NumPy's: floats)
     assert SGD([p], lr=0.1, momentum=0.9, nesterov=np.bool_(True)).nesterov is True
-    adamw = AdamW(opt.params)  # (AdamW never lacked it: its state must hold it)
-    old = {k: v for k, v in adamw.state_dict().items() if k != "weight_decay"}
-    with pytest.raises(ValueError, match="the state holds"):
-        adamw.load_state_dict(old)
-    with pytest.raises(TypeError, match="^AdamW.load_state_dict: the state is Adam's, not"):
-        adamw.load_state_dict(Adam(opt.params).state_dict())
 
 
 @pytest.mark.parametrize("who", ["optimizer", "module", "tensor"])

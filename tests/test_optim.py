@@ -776,3 +776,26 @@ def test_a_numpy_number_lr_becomes_a_python_float(lr):
         opt.step()
     assert w.dtype == np.float32 and opt.velocity[0].dtype == np.float32
     np.testing.assert_array_equal(np_of(w), np.full(3, 1 - 0.5 - 0.5 * 1.5, np.float32))
+
+
+def test_numpy_number_settings_of_an_older_checkpoint_load_as_python_floats():
+    """A checkpoint written when settings were kept as given may hold a NumPy float64 lr or
+    momentum (or a 0-d array lr): loaded, they are Python floats, so a float32 weight's
+    momentum stays float32, as for an optimizer made with them."""
+    w = ts.nn.Parameter(np.ones(3, np.float32))
+    opt = SGD([w], lr=0.1, momentum=0.9)
+    old = opt.state_dict()
+    old.update(lr=np.array(0.5), momentum=np.float64(0.5))
+    opt.load_state_dict(old)
+    assert type(opt.lr) is float and type(opt.momentum) is float
+    for _ in range(2):
+        w.grad = ts.backend.array_module(w.data).ones(3, np.float32)
+        opt.step()
+    assert opt.velocity[0].dtype == np.float32
+    np.testing.assert_array_equal(np_of(w), np.full(3, 1 - 0.5 - 0.5 * 1.5, np.float32))
+    adam = Adam([w])
+    old = adam.state_dict()
+    old.update(betas=(np.float64(0.8), np.float32(0.9)), eps=np.float64(1e-6))
+    adam.load_state_dict(old)
+    assert adam.betas == (0.8, float(np.float32(0.9))) and type(adam.eps) is float
+    assert all(type(b) is float for b in adam.betas)

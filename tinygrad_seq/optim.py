@@ -161,7 +161,7 @@ class Optimizer:
                     for k, (v, c, p) in enumerate(zip(value, current, self.params, strict=True))
                 ]
             else:
-                loaded[key] = _copied(value, lambda a: a.copy())
+                loaded[key] = _plain_numbers(_copied(value, lambda a: a.copy()))
         vars(self).update(loaded)
         return self
 
@@ -335,6 +335,17 @@ def _copied(value, copy_array):
     if isinstance(value, dict):
         return {k: _copied(v, copy_array) for k, v in value.items()}
     return copy.deepcopy(value)
+
+
+def _plain_numbers(value):
+    """A setting with NumPy numbers (a checkpoint written before settings were read as Python
+    floats may hold a float64 lr or momentum, or a 0-d array lr) made Python numbers, also
+    inside a tuple (betas): a NumPy float64 would make a float32 weight's state float64."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(_plain_numbers(v) for v in value)
+    return value
 
 
 def _loaded_entry(value, current, weight: Tensor, where: str):

@@ -31,7 +31,7 @@ from . import _mkl, _native, backend
 
 
 def _apply_op(op: Function, *inputs):
-    """Run op `op` on Tensors and record it in the graph; returns the output Tensor.
+    """Run this op on the Tensors `inputs` and record it in the graph; returns its output.
 
     One object is one node of the graph (it keeps its inputs and saved arrays), so each call
     needs a new one. (`tinygrad_seq.tensor.apply(op, *inputs)`, the built-in ops' way, does

@@ -79,7 +79,9 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """GELU, elementwise (the same as x.gelu()), one fused node, as PyTorch's gelu:
+    """GELU, x Φ(x), elementwise (the same as x.gelu()): exact, or the tanh approximation.
+
+    One fused node, as PyTorch's gelu:
 
         approximate="none" (default)  gelu(x) = x Φ(x) = ½ x (1 + erf(x/√2))
         approximate="tanh"            gelu(x) ≈ ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))

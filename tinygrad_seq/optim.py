@@ -484,7 +484,7 @@ class LRScheduler:
         optimizer.initial_lr = self.base_lr  # (after the step: a bad lr_lambda changes nothing)
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
-        """The schedule's lr at `epoch` (0: the optimizer's lr when the schedule was made)."""
+        """The schedule's lr at `epoch`, a closed form in `base_lr` (as PyTorch's)."""
         raise NotImplementedError
 
     def step(self) -> None:

@@ -195,7 +195,7 @@ class TransformerDecoderLayer(Module):
         tgt_mask: Mask | None = None,
         memory_mask: Mask | None = None,
     ) -> Tensor:
-        """y (B, T_out, d), memory = encoder output (B, T_in, d).
+        """y (B, T_out, d), memory = encoder output (B, T_in, d) → (B, T_out, d).
 
         tgt_mask defaults to the causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source
         padding."""

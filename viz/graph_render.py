@@ -381,12 +381,15 @@ def _slots(plan: _Plan) -> dict[str, tuple[str, int]]:
     return slot_of
 
 
-def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[str, str]]:
-    """Invisible edges that put step t+1 to the right of step t (time runs left to right).
+def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[str, str, str]]:
+    """Invisible edges (tail, head, weight) that put step t+1 to the right of step t (time
+    runs left to right), and the initial state (h_0, C_0) left of step 0.
 
     A step's inputs made inside it (x_t, Wᵀ) would otherwise sit at the left edge, and the
     steps would stack up in a staircase. Each edge goes from an output of one step (a node
     nobody in its step uses) to an input of the next (a node with no parent in its step).
+    The initial state, left free, shared its rank with step 0's first nodes and was drawn
+    above or below that step, between it and the lanes: step 0 sat lower than the others.
     """
     has_parent_inside: set[str] = set()
     has_consumer_inside: set[str] = set()
@@ -397,14 +400,50 @@ def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[
     slots: dict[str, dict[int, list[str]]] = {}
     for dot_id, (group, t) in slot_of.items():
         slots.setdefault(group, {}).setdefault(t, []).append(dot_id)
+    starts = _starts(plan, slot_of)
     edges = []
-    for by_step in slots.values():
+    for group, by_step in slots.items():
         order = sorted(by_step)
+        ins = [d for d in by_step[order[0]] if d not in has_parent_inside]
+        # the initial state before the first step: weight 1, it sets their rank only
+        edges.extend((a, b, "1") for a in starts.get(group, ()) for b in ins)
         for t0, t1 in zip(order, order[1:], strict=False):
             outs = [d for d in by_step[t0] if d not in has_consumer_inside]
             ins = [d for d in by_step[t1] if d not in has_parent_inside]
-            edges.extend((a, b) for a in outs for b in ins)
+            edges.extend((a, b, TIME_WEIGHT) for a in outs for b in ins)
     return edges
+
+
+def _last_outputs(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
+    """{unroll: the drawn nodes of its last step that nobody in that step uses (h_T)}."""
+    last: dict[str, int] = {}
+    for group, t in slot_of.values():
+        last[group] = max(t, last.get(group, t))
+    used_inside = {a for a, b, *_ in plan.edges if a in slot_of and slot_of.get(b) == slot_of[a]}
+    outputs: dict[str, list[str]] = {group: [] for group in last}
+    for d, (group, t) in slot_of.items():
+        if t == last[group] and d not in used_inside:
+            outputs[group].append(d)
+    return outputs
+
+
+def _starts(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
+    """{unroll: the drawn nodes outside every step that feed its first step and nothing
+    else}: the initial state (h_0, C_0)."""
+    first = {}
+    for group, t in slot_of.values():
+        first[group] = min(t, first.get(group, t))
+    into: dict[str, set[tuple[str, int]]] = {}
+    for a, b, *_ in plan.edges:
+        if a not in slot_of:
+            into.setdefault(a, set()).add(slot_of.get(b, ("", -1)))
+    starts: dict[str, list[str]] = {}
+    for a, slots in into.items():
+        if len(slots) == 1:
+            ((group, t),) = slots
+            if first.get(group) == t:
+                starts.setdefault(group, []).append(a)
+    return starts
 
 
 def _step_parents(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
@@ -778,6 +817,8 @@ def _cluster_key(graph: Graph):
     return key
 
 
+LANE_LINE = ("color", "arrowhead", "penwidth")  # a lane's look, without its ranking
+BUS = "\x00bus"  # an unnamed cluster around the taps of an unroll's lanes (see _dot_source)
 UNROLL = "\x00unroll"  # an unnamed cluster around steps recorded outside any named scope
 
 
@@ -921,7 +962,7 @@ def _dot_source(
     def emit(path: str, container, depth: int) -> None:
         for child in sorted(children.get(path, ()), key=cluster_key):
             with container.subgraph(name=f"cluster_{next(counter)}") as sub:
-                if child == UNROLL:  # unnamed: it only holds the unroll together
+                if child == UNROLL or child.endswith(BUS):  # unnamed, invisible
                     sub.attr(label="", style="invis")
                     emit(child, sub, depth)
                     continue
@@ -969,16 +1010,31 @@ def _dot_source(
 
     lanes.sort(key=lane_order)
     # One column of weights, then one column of taps at the entrance of each step, all in
-    # the same order, so that the lanes run side by side. The taps are drawn in the
-    # cluster that holds the steps ("lstm", "decoder"). Each column is listed top to bottom.
+    # the same order, so that the lanes run side by side. Each column is listed top to
+    # bottom. The taps of an unroll are drawn in one invisible cluster (its bus) inside the
+    # cluster that holds the steps ("lstm", "decoder"), reaching past its last step's
+    # outputs. Loose in that cluster, each step's taps went above or below its box as
+    # Graphviz's crossing minimisation happened on it, rank by rank (`graph lstm --detail
+    # ops`: below t=3, above the others), and the lanes' climb to them lifted the row into
+    # a staircase. The bus is one box along the whole row: for a step to change sides, the
+    # edges from the step before would have to cross it, so the taps stay on one side of
+    # the row, in one line.
     columns: dict[str, list[list[str]]] = {}
-    taps_at: dict[tuple[str, int], list[str]] = {}
+    taps_at: dict[tuple[str, float], list[str]] = {}
+    summarised = {(s.group, s.hidden[0]) for s in plan.summaries}
+    bus_ends: dict[str, str] = {}  # unroll -> the invisible node that ends its bus
     for lane in lanes:
         weight_home = place(plan.home[int(lane.weight[1:])], int(lane.weight[1:]))
         columns.setdefault(weight_home, [[]])[0].append(lane.weight)
+        bus = f"{place(lane.group)}/{BUS}".lstrip("/")
+        if lane.group not in bus_ends:
+            children.setdefault(place(lane.group), set()).add(bus)
+            end = bus_ends[lane.group] = f"bus{len(bus_ends)}_end"
+            members.setdefault(bus, []).append(end)
+            attrs_of[end] = {"label": "", "shape": "plain", "style": "invis"}
         for tap, t in lane.taps:
-            members.setdefault(place(lane.group), []).append(tap)
-            taps_at.setdefault((place(lane.group), t), []).append(tap)
+            members.setdefault(bus, []).append(tap)
+            taps_at.setdefault((bus, t), []).append(tap)
             attrs_of[tap] = {
                 "label": "",
                 "shape": "point",
@@ -986,6 +1042,12 @@ def _dot_source(
                 "color": LANE,
                 "tooltip": _dot_text(f"{titles[lane.weight]} into t={t}"),
             }
+            if (lane.group, t) in summarised and tap != lane.taps[-1][0]:
+                # past a summary: the lane's own point at the summary's rank (see below)
+                members[bus].append(f"{tap}_past")
+                taps_at.setdefault((bus, t + 0.5), []).append(f"{tap}_past")
+                attrs_of[f"{tap}_past"] = {"label": "", "shape": "point", "width": "0.015"}
+                attrs_of[f"{tap}_past"].update(color=LANE, tooltip=attrs_of[tap]["tooltip"])
     for (group, _), column in sorted(taps_at.items()):
         columns.setdefault(group, []).append(column)
     where = {d: path for path, ids in members.items() for d in ids}
@@ -1009,16 +1071,27 @@ def _dot_source(
             if branch.tail == first_tap and branch.head in depth:
                 d = depth[branch.head]
                 entry_depth[lane.group] = min(d, entry_depth.get(lane.group, d))
+    starts = _starts(plan, slot_of)
+    for group in entry_depth:
+        if starts.get(group):
+            entry_depth[group] += 1
     for lane in lanes:
         tail = lane.weight
-        for tap, _ in lane.taps:  # the lane: a plain grey line along the unroll
-            line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}
+        for tap, t in lane.taps:  # the lane: a plain grey line along the unroll
+            line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}  # LANE_LINE
             if tail != lane.weight:  # the taps' ranks come from their branches alone
                 line["constraint"] = "false"
             elif entry_depth.get(lane.group, 1) > 1:
                 line["minlen"] = str(entry_depth[lane.group])
             edges.append((tail, tap, line))
             tail = tap
+            if (lane.group, t) in summarised and tap != lane.taps[-1][0]:
+                # The lane past a summary of collapsed steps runs through a point of its
+                # own at the summary's rank, in a column with the other lanes' points.
+                # Left to Graphviz, the lanes' bends there were ordered anew, and one lane
+                # dipped under the others between the summary and the next step.
+                edges.append((tap, f"{tap}_past", {k: line[k] for k in LANE_LINE}))
+                tail = f"{tap}_past"
         for branch in lane.branches:  # short: each tap just before its step
             edges.append((branch.tail, branch.head, {**_edge_attrs(branch, scale), "weight": "8"}))
     if cluster == "scope":
@@ -1029,8 +1102,12 @@ def _dot_source(
                 attrs.update(minlen=str(lengths[(a, b)]), weight="10")
     for a, b, attrs in edges:
         dot.edge(a, b, **attrs)
-    for a, b in _time_order(plan, slot_of):  # weighted: they also keep the steps level
-        dot.edge(a, b, style="invis", weight=TIME_WEIGHT)
+    for a, b, w in _time_order(plan, slot_of):  # weighted: they also keep the steps level
+        dot.edge(a, b, style="invis", weight=w)
+    last_outputs = _last_outputs(plan, slot_of)
+    for group, end in bus_ends.items():  # the bus reaches past the last step's outputs
+        for a in last_outputs[group]:
+            dot.edge(a, end, style="invis", minlen="0")
     if any(len(column) > 1 for cols in columns.values() for column in cols):
         # Graphviz's second pass of crossing minimisation, over the whole graph once the
         # clusters are laid out, ignores their columns' invisible edges: it drew the gates

@@ -207,27 +207,48 @@ def _step_centres(layout: dict) -> list[float]:
     return centres
 
 
-_CLIMBS = pytest.mark.xfail(
+_TALLER = pytest.mark.xfail(
     strict=True,
-    reason="the taps of one step fall under its box, those of the others above theirs; "
-    "the step is pushed up (or down) by the height of the lanes",
+    reason="level at the top, but t=0's box is 11 points taller than the others (its W_h "
+    "matmul sits in a lower row): its middle is 5.5 points off",
 )
 
 
+@pytest.mark.parametrize("steps", [4, 20])
 @pytest.mark.parametrize(
     "model, detail",
     [
         ("lstm", "symbols"),
-        pytest.param("lstm", "ops", marks=_CLIMBS),  # 178 points from t=0 to t=3
-        pytest.param("gru", "ops", marks=_CLIMBS),  # 18
-        pytest.param("rnn", "ops", marks=_CLIMBS),  # 25: t=0's taps below it
+        ("lstm", "ops"),  # was 178 points from t=0 to t=3
+        pytest.param("gru", "ops", marks=_TALLER),  # was 18
+        ("rnn", "ops"),  # was 25: t=0's taps below it
+        ("gru", "symbols"),  # was 18 (28 over the 6 drawn of 20)
+        ("rnn", "symbols"),
     ],
 )
-def test_the_steps_of_one_unroll_sit_level(model, detail):
+def test_the_steps_of_one_unroll_sit_level(model, detail, steps):
     """`graph lstm --detail ops` drew each step higher than the one before (t=3 178 points
     above t=0): the taps of t=3 fell under its box, where every other step has its taps
-    above, and the lanes' climb to them lifted the row. The steps' boxes must lie level."""
-    centres = _step_centres(_command_layout(model, 4, detail))
+    above, and the lanes' climb to them lifted the row. The taps of an unroll now share one
+    box (its bus) on one side of the row, and the steps' boxes lie level."""
+    centres = _step_centres(_command_layout(model, steps, detail))
+    assert len(centres) == (4 if steps == 4 else 6)  # 20 steps: 3 at each end drawn
+    assert max(centres) - min(centres) < 5, centres
+
+
+@pytest.mark.parametrize(
+    "model, detail", [("seq2seq", "ops"), ("seq2seq", "symbols"), ("attention", "symbols")]
+)
+def test_the_encoder_steps_sit_level(model, detail):
+    """The encoder's steps climbed as the RNN's did (seq2seq: 108 points at --detail ops, 56
+    at symbols; attention: 82 at symbols)."""
+    objs = _command_layout(model, 4, detail)["objects"]
+    (encoder,) = [o for o in objs if _name(o) == "encoder"]
+    centres = []
+    for i in encoder["subgraphs"]:
+        if re.fullmatch(r"t=\d+", _name(objs[i])):
+            _, y0, _, y1 = (float(v) for v in objs[i]["bb"].split(","))
+            centres.append((y0 + y1) / 2)
     assert len(centres) == 4
     assert max(centres) - min(centres) < 5, centres
 

@@ -525,7 +525,9 @@ def test_a_shared_weight_is_one_lane_with_a_tap_at_each_step(rng):
     dot = parse_dot(graph_to_dot(loss, detail="symbols"))
     taps = [n for n in dot.nodes if dot.is_tap(n)]
     assert len(taps) == 8 * T  # 8 weights, one tap at the entrance of each step
-    assert all(dot.cluster_path(n) == ["lstm"] for n in taps)  # beside the steps
+    # beside the steps, all in one unlabelled cluster (the bus) inside the unroll's
+    assert {tuple(dot.cluster_path(n)) for n in taps} == {("lstm", "")}
+    assert len({dot.where[n] for n in taps}) == 1
     for name in ("W_f", "b_f", "W_C"):
         (w,) = dot.named(name)
         out = [(d, a) for s, d, a in dot.visible_edges() if s == w]

@@ -526,18 +526,44 @@ class _Lane:
     Without lanes, a weight has one long edge per step; those edges pass beside the
     earlier steps, push them aside, and the steps climb in a staircase."""
 
-    weight: str  # its dot id
+    weight: str  # its dot id (or that of a decoder's shared input: see _lanes)
     group: str  # the scope that holds the steps ("lstm", "encoder")
     taps: list[tuple[str, int]]  # (junction dot id, step t), in time order
     branches: list[_Edge]  # from a tap into a node of its step
 
 
 def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane], set[int]]:
-    """The lanes to draw, and the indexes of the plan's edges that they replace."""
+    """The lanes to draw, and the indexes of the plan's edges that they replace.
+
+    A weight used by several steps of one unroll gets a lane. So does, in a decoder (an
+    unroll that reads a node of another unroll's steps), a node from outside it that
+    feeds several of its steps and nothing else: the targets y (embedded once, before the
+    steps) and the encoder's context c of `graph seq2seq`, U_a h^enc of `graph attention`.
+    Their plain edges ran from the left of the decoder to each of its steps, between the
+    steps and the bus, and pushed the steps apart (`graph seq2seq --detail ops`: 92
+    points from the lowest step to the highest). h^enc, also read by U_a h^enc before the
+    steps, keeps its plain edges."""
     params = {f"n{n.id}" for n in plan.nodes if n.is_param}
+    consumers: dict[str, list[str]] = {}
+    for a, b, *_ in plan.edges:
+        consumers.setdefault(a, []).append(b)
+    decoders = {
+        slot_of[b][0]
+        for a, b, *_ in plan.edges
+        if a in slot_of and b in slot_of and slot_of[a][0] != slot_of[b][0]
+    }
+
+    def shared_input(a: str, b: str) -> bool:
+        group = slot_of[b][0]
+        return (
+            group in decoders
+            and slot_of.get(a, ("",))[0] != group
+            and all(c in slot_of for c in consumers[a])
+        )
+
     uses: dict[str, list[int]] = {}
     for i, (a, b, *_) in enumerate(plan.edges):
-        if a in params and b in slot_of:
+        if b in slot_of and (a in params or shared_input(a, b)):
             uses.setdefault(a, []).append(i)
     lanes, replaced = [], set()
     for weight, idx in uses.items():
@@ -1005,7 +1031,7 @@ def _dot_source(
         return (
             min((depth[h] for h in heads), default=0),
             min((first_weight[h] for h in heads), default=math.inf),
-            weight_rank[lane.weight],
+            weight_rank.get(lane.weight, math.inf),
         )
 
     lanes.sort(key=lane_order)
@@ -1024,8 +1050,9 @@ def _dot_source(
     summarised = {(s.group, s.hidden[0]) for s in plan.summaries}
     bus_ends: dict[str, str] = {}  # unroll -> the invisible node that ends its bus
     for lane in lanes:
-        weight_home = place(plan.home[int(lane.weight[1:])], int(lane.weight[1:]))
-        columns.setdefault(weight_home, [[]])[0].append(lane.weight)
+        if lane.weight in weight_rank:  # a weight, not a decoder's shared input
+            weight_home = place(plan.home[int(lane.weight[1:])], int(lane.weight[1:]))
+            columns.setdefault(weight_home, [[]])[0].append(lane.weight)
         bus = f"{place(lane.group)}/{BUS}".lstrip("/")
         if lane.group not in bus_ends:
             children.setdefault(place(lane.group), set()).add(bus)
@@ -1081,7 +1108,7 @@ def _dot_source(
             line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}  # LANE_LINE
             if tail != lane.weight:  # the taps' ranks come from their branches alone
                 line["constraint"] = "false"
-            elif entry_depth.get(lane.group, 1) > 1:
+            elif entry_depth.get(lane.group, 1) > 1 and lane.weight in weight_rank:
                 line["minlen"] = str(entry_depth[lane.group])
             edges.append((tail, tap, line))
             tail = tap

@@ -236,20 +236,51 @@ def test_the_steps_of_one_unroll_sit_level(model, detail, steps):
     assert max(centres) - min(centres) < 5, centres
 
 
+def _unroll_centres(model: str, steps: int, detail: str, unroll: str) -> list[float]:
+    """The heights of the middles of the step boxes of one unroll ("encoder", "decoder")."""
+    objs = _command_layout(model, steps, detail)["objects"]
+    (cluster,) = [o for o in objs if _name(o) == unroll]
+    centres = []
+    for i in cluster["subgraphs"]:
+        if re.fullmatch(r"t=\d+", _name(objs[i])):
+            _, y0, _, y1 = (float(v) for v in objs[i]["bb"].split(","))
+            centres.append((y0 + y1) / 2)
+    assert len(centres) == steps
+    return centres
+
+
 @pytest.mark.parametrize(
     "model, detail", [("seq2seq", "ops"), ("seq2seq", "symbols"), ("attention", "symbols")]
 )
 def test_the_encoder_steps_sit_level(model, detail):
     """The encoder's steps climbed as the RNN's did (seq2seq: 108 points at --detail ops, 56
     at symbols; attention: 82 at symbols)."""
-    objs = _command_layout(model, 4, detail)["objects"]
-    (encoder,) = [o for o in objs if _name(o) == "encoder"]
-    centres = []
-    for i in encoder["subgraphs"]:
-        if re.fullmatch(r"t=\d+", _name(objs[i])):
-            _, y0, _, y1 = (float(v) for v in objs[i]["bb"].split(","))
-            centres.append((y0 + y1) / 2)
-    assert len(centres) == 4
+    centres = _unroll_centres(model, 4, detail, "encoder")
+    assert max(centres) - min(centres) < 5, centres
+
+
+_LAST_HIGHER = pytest.mark.xfail(
+    strict=True,
+    reason="the last step stands 10 points above the others (it was 358 before the bus, "
+    "0 with the bus but the targets' and the context's edges loose)",
+)
+
+
+@pytest.mark.parametrize(
+    "model, steps, detail",
+    [
+        ("seq2seq", 4, "ops"),  # 24 points before the bus, 92 with it: y's and c's edges
+        pytest.param("seq2seq", 4, "symbols", marks=_LAST_HIGHER),
+        ("attention", 3, "symbols"),  # 182 points, then 146
+        ("attention", 4, "symbols"),
+        ("attention", 4, "ops"),  # 228 points, then 126
+    ],
+)
+def test_the_decoder_steps_sit_level(model, steps, detail):
+    """The decoder's steps lie level too. The edges from the targets y and the encoder's
+    context c (U_a h^enc in the attention model), each into every step, ran between the
+    steps and their bus and pushed the steps apart; they are lanes in the bus now."""
+    centres = _unroll_centres(model, steps, detail, "decoder")
     assert max(centres) - min(centres) < 5, centres
 
 

@@ -907,6 +907,33 @@ def test_steps_in_no_named_scope_are_held_together_like_a_scopes_steps():
 
 
 @pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model, laned, loose",
+    [("seq2seq", ["y", "c"], []), ("attention", ["y", "U_a h_enc"], ["h_enc"])],
+)
+def test_a_decoder_reads_its_shared_inputs_from_lanes(model, laned, loose):
+    """An input made outside the decoder that feeds every one of its steps and nothing else
+    (the targets y, the encoder's context c, U_a h^enc) runs along the decoder's bus like a
+    weight: one lane with a tap at each step. h^enc, also read by U_a h^enc before the
+    steps, keeps its own edges; so does the encoder's input x (the encoder reads no other
+    unroll's steps)."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 4)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    for name in laned + loose + ["x"]:
+        (node,) = dot.named(name)
+        out = [d for s, d, _ in dot.visible_edges() if s == node]
+        if name in laned:
+            assert len(out) == 1 and dot.is_tap(out[0]), name
+            assert dot.cluster_path(out[0])[0] == "decoder", name
+            assert len(dot.out_edges(node)) >= 4, name  # through the taps into every step
+        else:
+            assert not any(dot.is_tap(d) for d in out), name
+
+
+@pytest.mark.numpy_only
 @pytest.mark.parametrize("model", ["seq2seq", "attention"])
 def test_decoder_weights_are_drawn_in_the_decoder(model):
     """The decoder's weights reach its steps through transposes made once at the top level

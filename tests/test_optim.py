@@ -228,6 +228,10 @@ def test_frozen_weights_are_kept_and_mistakes_are_named():
         ts.optim.Adam(model)
     with pytest.raises(TypeError, match="call it: model.parameters()"):
         ts.optim.Adam(model.parameters)
+    with pytest.raises(TypeError, match=r"\(name, weight\) pairs.*pass model.parameters\(\)"):
+        ts.optim.SGD(model.named_parameters(), 0.1)
+    with pytest.raises(TypeError, match="must be a Tensor, got tuple"):
+        ts.optim.SGD([(model.W,)], 0.1)  # a tuple that is not a pair gets the plain message
     with pytest.raises(TypeError, match="momentum must be a number"):
         ts.optim.SGD(model.parameters(), 0.1, momentum="0.9")
     with pytest.raises(TypeError, match="betas must be a pair"):

@@ -40,6 +40,11 @@ def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
     unique: dict[int, Tensor] = {}
     for p in params:
         if not isinstance(p, Tensor):
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], Tensor):
+                raise TypeError(  # (name, weight) pairs: PyTorch's param groups are not here
+                    f"{who}: got (name, weight) pairs, as model.named_parameters() gives; pass "
+                    "model.parameters() (the weights alone)"
+                )
             raise TypeError(f"{who}: every parameter must be a Tensor, got {type(p).__name__}")
         if p._ctx is not None:  # only leaves accumulate a gradient
             raise TypeError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from tinygrad_seq.demos.cli import main
 
-from tests.symbolic.test_latex_prose import assert_typesets
+from tests.symbolic.test_latex_prose import assert_fits, assert_typesets
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -45,6 +45,7 @@ def test_derive_everything(capsys, tmp_path):
     # the page goes through pandoc + pdflatex as it is: ASCII, every formula balanced
     text = page.read_text(encoding="utf-8")
     assert_typesets(text)
+    assert_fits(text)  # the matrices of SymPy's gradients broken into rows a page holds
     assert r"### RNN: $\partial h_{t}/\partial h_{t-1} = " in text
     assert r"$\|\partial h_T/\partial h_{1}\| \leq " in text  # the bound's heading
 

@@ -470,3 +470,18 @@ def test_a_block_with_a_formula_prints_it_and_a_replaced_block_drops_it():
     assert "∂L/∂Q = δS K / √d_k" not in str(wrong)  # it would say what is no longer stated
     result = wrong.check()
     assert not result.passed and result.symbolic_ok is False  # as strong as ever
+
+
+def test_a_long_residual_prints_a_few_entries_and_how_many_there_are():
+    from tests.symbolic.test_latex_prose import assert_fits, assert_typesets
+    from tinygrad_seq.symbolic import lstm
+
+    d = lstm.derive()[-1]
+    block = d.blocks[0]
+    result = d.with_stated({block.key: block.stated * 2}).check()
+    assert not result.passed and str(result).startswith("[FAIL]")  # as detectable as before
+    text, md = str(result), result.to_markdown()
+    assert "[1,3] = " in text and "[2,1] = " not in text and "… (6 entries, 6 nonzero)" in text
+    assert r"\Delta_{1,3}" in md and r"\Delta_{2,1}" not in md and "(6 entries, 6 nonzero)" in md
+    assert_typesets(md)
+    assert_fits(md)

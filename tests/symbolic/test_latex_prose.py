@@ -50,6 +50,30 @@ def balanced(tex: str) -> bool:
     )
 
 
+# a display row's width in glyphs (commands one glyph, sizing and layout none), over which it
+# runs off a page: pdflatex does not break display math
+DISPLAY_ROW_GLYPHS = 90
+
+
+def glyphs(row: str) -> int:
+    """About how many glyphs a row of display LaTeX sets (a fraction counted at full length)."""
+    text = re.sub(
+        r"\\(left|right|begin\{\w+\}|end\{\w+\}|operatorname|mathrm|text|textstyle|quad|,)",
+        "",
+        row,
+    )
+    return len(re.sub(r"[{}_^&\s]", "", re.sub(r"\\[A-Za-z]+", "x", text)))
+
+
+def assert_fits(page: str) -> None:
+    """No row of display math (a line, or a row of an aligned block) wider than
+    DISPLAY_ROW_GLYPHS."""
+    display, _, _ = markdown_math(page)
+    for tex in display:
+        for row in tex.split("\\\\"):
+            assert glyphs(row) <= DISPLAY_ROW_GLYPHS, f"{glyphs(row)} glyphs: {row}"
+
+
 def assert_typesets(page: str) -> None:
     """What pandoc + pdflatex need of a page: ASCII throughout (pdflatex has no glyph for
     ₜ, ⊙, σ, ...), and every formula closed and balanced, an inline one neither starting
@@ -126,3 +150,11 @@ def test_a_derivations_markdown_is_ascii_and_its_text_keeps_unicode():
     assert_typesets(result.to_markdown())
     assert r"$x + \tanh(x W^{\top} + c)$" in result.to_markdown()
     assert "x + tanh(x Wᵀ + c)" in str(result)
+
+
+def test_the_width_check_can_tell_a_line_that_runs_off_the_page():
+    page = rnn.bptt_parameter_gradients().to_markdown()
+    assert_fits(page)
+    wide = " + ".join(f"W_{{hh,{k}}} h_{{t,{k}}}" for k in range(40))
+    with pytest.raises(AssertionError, match="glyphs"):
+        assert_fits(f"$$\n{wide}\n$$")

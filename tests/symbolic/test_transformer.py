@@ -99,7 +99,7 @@ def test_layer_norm_prints_its_closed_forms_and_one_entry_of_sympys():
     assert "[1,1] = δy₁·" in x_block and "[2,1] =" not in x_block
     assert "/σ" not in text and "σ =" not in text  # √(var + ε): σ is the seed's sigmoid
     md = d.to_markdown()
-    assert r"\frac{\partial L}{\partial x} = \frac{\delta\hat x" in md
+    assert r"\frac{\partial L}{\partial x} &= \frac{\delta\hat x" in md
     assert r"\left[\partial L / \partial x\right]_{1,1}" in md
     assert "its first" in md and r"\cdots" in md  # display math cannot wrap: cut short
     assert_typesets(md)

@@ -41,6 +41,11 @@ LISTING_LINES = 8
 ENTRY_CHARS = 270
 CUT_CHARS = 180
 LATEX_ROW_CHARS = 70  # terms per row of a long entry's LaTeX, counted in plain-text characters
+# a display formula of the page (derive --latex) whose LaTeX is longer than this is broken into
+# rows: pdflatex does not break display math, and a wider line runs off the page
+DISPLAY_CHARS = 160
+# a failed check's residual (derived − stated) too long to list prints this many nonzero entries
+RESIDUAL_ENTRIES = 3
 
 _SUBSCRIPTS = str.maketrans("0123456789-+t", "₀₁₂₃₄₅₆₇₈₉₋₊ₜ")
 
@@ -227,25 +232,118 @@ def sample_entry(expr: sp.Expr, label: str) -> str:
     return "\n".join((label if k == 0 else " " * len(label)) + r for k, r in enumerate(rows))
 
 
-def sample_entry_latex(expr: sp.Expr, label: str) -> str:
-    """The same entry in LaTeX, after `label`: an aligned block, its terms in rows about
-    LATEX_ROW_CHARS wide, ending in + \\cdots if it is cut short (as it is also when one of
-    its terms is wider than a row)."""
-    shown, total = _entry_terms(expr, LATEX_ROW_CHARS)
+def _latex_rows(terms: Sequence[sp.Expr]) -> list[str]:
+    """Terms' LaTeX in rows about LATEX_ROW_CHARS wide, each row after the first starting
+    with its sign."""
     rows: list[list[sp.Expr]] = [[]]
     width = 0
-    for term in shown:
+    for term in terms:
         width += len(_linear(term))
         if rows[-1] and width > LATEX_ROW_CHARS:
             rows.append([])
             width = len(_linear(term))
         rows[-1].append(term)
     lines = [_signed_sum([to_latex(t) for t in row]) for row in rows]
-    lines = [lines[0]] + [line if line.startswith("-") else f"+ {line}" for line in lines[1:]]
+    return [lines[0]] + [line if line.startswith("-") else f"+ {line}" for line in lines[1:]]
+
+
+def sample_entry_latex(expr: sp.Expr, label: str) -> str:
+    """The same entry in LaTeX, after `label`: an aligned block, its terms in rows about
+    LATEX_ROW_CHARS wide, ending in + \\cdots if it is cut short (as it is also when one of
+    its terms is wider than a row)."""
+    shown, total = _entry_terms(expr, LATEX_ROW_CHARS)
+    lines = _latex_rows(shown)
     if total:
         lines[-1] += r" + \cdots"
     body = " \\\\\n&\\quad ".join(lines)
     return f"\\begin{{aligned}}\n{label} = {{}} & {body}\n\\end{{aligned}}"
+
+
+def _whole_terms(expr: sp.Expr, depth: int = 3) -> list[sp.Expr]:
+    """The terms of `expr` to write in rows, all of them (its value unchanged): a term wider
+    than a row that is a product with a sum in it multiplied out, one level at a time."""
+    out: list[sp.Expr] = []
+    for term in expr.as_ordered_terms() if expr.is_Add else [expr]:
+        expanded = sp.expand(term, deep=False) if depth else term
+        if len(_linear(term)) > LATEX_ROW_CHARS and expanded.is_Add:
+            out += _whole_terms(expanded, depth - 1)
+        else:
+            out.append(term)
+    return out
+
+
+def display_latex(expr: Any, lhs: str = "") -> str:
+    """`lhs = expr` (or `expr` alone) as display math for a page: as one line if its LaTeX
+    is at most DISPLAY_CHARS long, else an aligned block that a page can hold, a matrix one
+    entry to a row ("[lhs]_{i,j} = ..."), an entry's terms in rows about LATEX_ROW_CHARS
+    wide. Every term is written: the block is the whole expression, not a sample."""
+    whole = to_latex(expr)
+    if len(lhs) + len(whole) + 3 <= DISPLAY_CHARS:
+        return f"{lhs} = {whole}" if lhs else whole
+    if isinstance(expr, sp.MatrixBase):
+        base = rf"\left[{lhs}\right]" if lhs else r"\left[\,\cdot\,\right]"
+        entries = [
+            (f"{base}_{{{i + 1}}}" if expr.cols == 1 else f"{base}_{{{i + 1},{j + 1}}}", expr[i, j])
+            for i in range(expr.rows)
+            for j in range(expr.cols)
+        ]
+    else:
+        entries = [(lhs, expr)]
+    rows: list[str] = []
+    for label, entry in entries:
+        lines = _latex_rows(_whole_terms(entry))
+        rows.append(f"{label} &= {lines[0]}" if label else f"& {lines[0]}")
+        rows += [f"&\\quad {line}" for line in lines[1:]]
+    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+
+def display_rows(tex: str) -> str:
+    """Hand-written display LaTeX laid out for a page: an aligned block one row to a line,
+    and a row that states several equations (a = ...,\\quad b = ...) one equation to a row."""
+    if not tex.startswith(r"\begin{aligned}"):
+        if len(tex) <= DISPLAY_CHARS or _top_level_eq(tex) is None:
+            return tex
+        tex = rf"\begin{{aligned}}{_top_level_eq(tex)}\end{{aligned}}"
+    body = tex.removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
+    rows: list[str] = []
+    for row in body.split("\\\\"):
+        parts = row.strip().split(r",\quad ")
+        if len(parts) > 1 and all(_top_level_eq(p) for p in parts[1:]):
+            rows.append(parts[0])
+            rows += [_top_level_eq(p) for p in parts[1:]]  # type: ignore[misc]
+        else:
+            rows.append(row.strip())
+    rows = [piece for row in rows for piece in _split_sum(row)]
+    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+
+def _split_sum(row: str) -> list[str]:
+    """A row longer than DISPLAY_CHARS / 2 broken before the + of its sum (outside braces and
+    brackets) into rows about that long, each after the first starting "&\\quad +"."""
+    limit = DISPLAY_CHARS // 2
+    if len(row) <= limit:
+        return [row]
+    pieces, depth, start = [], 0, 0
+    for k, c in enumerate(row):
+        depth += (c in "{([") - (c in "})]")
+        if depth == 0 and row.startswith(" + ", k) and k - start > limit:
+            pieces.append(row[start:k])
+            start = k + 1
+    pieces.append(row[start:])
+    return [pieces[0]] + [rf"&\quad {p}" for p in pieces[1:]]
+
+
+def _top_level_eq(part: str) -> str | None:
+    """`part` with its first = outside braces and brackets made the alignment point (&=),
+    or None if it has none (or already has an alignment point)."""
+    if "&" in part:
+        return None
+    depth = 0
+    for k, c in enumerate(part):
+        depth += (c in "{([") - (c in "})]")
+        if c == "=" and depth == 0:
+            return f"{part[:k].rstrip()} &= {part[k + 1 :].lstrip()}"
+    return None
 
 
 def _wrap(text: str, indent: str, width: int = PRETTY_WIDTH) -> list[str]:
@@ -529,27 +627,28 @@ class Derivation:
         where = f" on {dims}" if dims else ""
         out = [f"### {prose(self.title)}", "", f"`{self.name}`{where}.", "", "Model:", ""]
         for eq in self.equations:
-            out += ["$$", eq.latex, "$$", ""]
+            out += ["$$", display_rows(eq.latex), "$$", ""]
             elements = self._written_out(eq)
             if elements is not None:
                 out += [
                     "written out in elements, as SymPy differentiates it:",
                     "",
                     "$$",
-                    f"{eq.lhs_latex} = {to_latex(elements)}",
+                    display_latex(elements, eq.lhs_latex),
                     "$$",
                     "",
                 ]
-        out += ["Stated closed form:", "", "$$", self.statement_latex, "$$", ""]
+        out += ["Stated closed form:", "", "$$", display_rows(self.statement_latex), "$$", ""]
         if self.seed_says:
             out += [f"The seed writes: {prose(self.seed_says)}", ""]
         out += [f"- {prose(note)}" for note in self.notes] + ([""] if self.notes else [])
         for b in self.blocks:
             derived = self._derived(b)
             if b.formula_latex:
-                out += ["$$", b.formula_latex, "$$", ""]
+                out += ["$$", display_rows(b.formula_latex), "$$", ""]
             if not self._large(b, derived):
-                out += [f"Derived by SymPy, ${b.latex}$:", "", "$$", to_latex(derived), "$$", ""]
+                out += [f"Derived by SymPy, ${b.latex}$:", "", "$$"]
+                out += [display_latex(derived, b.latex), "$$", ""]
                 continue
             label = rf"\left[{b.latex}\right]_{{1,1}}"
             shown, total = _entry_terms(derived[0, 0], LATEX_ROW_CHARS)
@@ -623,11 +722,15 @@ class CheckResult:
         ]
         for name, ok in self.conditions.items():
             out.append(f"  {'ok' if ok else 'FAILED'}: {name}")
-        for label, exprs in self.expressions.items():
-            residual = exprs.get("residual")
-            if residual is not None and any(e != 0 for e in residual):
-                out.append(f"  {label}: derived − stated =")
+        for label, residual in self._residuals():
+            out.append(f"  {label}: derived − stated =")
+            shown, more = _residual_sample(residual)
+            if not shown:
                 out.append(_indent(to_pretty(residual), "    "))
+                continue
+            for (i, j), entry in shown:
+                out.append(_indent(sample_entry(entry, f"[{i},{j}] = "), "    "))
+            out.append(f"    {more}")
         for note in self.notes:
             out += _wrap(note, "  ")
         return "\n".join(out)
@@ -646,18 +749,41 @@ class CheckResult:
         ]
         out += [f"- {prose(note)}" for note in self.notes]
         out.append("")
+        for label, residual in self._residuals():
+            out += [prose(f"Residual Δ = derived − stated for {label}:"), ""]
+            shown, more = _residual_sample(residual)
+            if not shown:
+                out += ["$$", display_latex(residual, r"\Delta"), "$$", ""]
+                continue
+            for (i, j), entry in shown:
+                out += ["$$", sample_entry_latex(entry, rf"\Delta_{{{i},{j}}}"), "$$", ""]
+            out += [prose(more), ""]
+        return "\n".join(out)
+
+    def _residuals(self) -> list[tuple[str, Any]]:
+        """(block label, residual) of each block whose residual is not zero."""
+        out = []
         for label, exprs in self.expressions.items():
             residual = exprs.get("residual")
             if residual is not None and any(e != 0 for e in residual):
-                out += [
-                    prose(f"Residual derived − stated for {label}:"),
-                    "",
-                    "$$",
-                    to_latex(residual),
-                    "$$",
-                    "",
-                ]
-        return "\n".join(out)
+                out.append((label, residual))
+        return out
+
+
+def _residual_sample(residual: Any) -> tuple[list[tuple[tuple[int, int], sp.Expr]], str]:
+    """A residual too long to list whole (as `Derivation` lists a large gradient: more than
+    LISTING_LINES lines): its first RESIDUAL_ENTRIES nonzero entries, numbered from 1, and the
+    line that says how many there are ("… (16 entries, 12 nonzero)"); else ([], "")."""
+    if not isinstance(residual, sp.MatrixBase) or to_pretty(residual).count("\n") < LISTING_LINES:
+        return [], ""
+    nonzero = [
+        ((i + 1, j + 1), residual[i, j])
+        for i in range(residual.rows)
+        for j in range(residual.cols)
+        if residual[i, j] != 0
+    ]
+    n = residual.rows * residual.cols
+    return nonzero[:RESIDUAL_ENTRIES], f"… ({n} entries, {len(nonzero)} nonzero)"
 
 
 # ------------------------------------------------------------------ checking

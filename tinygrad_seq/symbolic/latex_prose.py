@@ -60,9 +60,11 @@ ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar"}
 _FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(tanh|exp|log|max|min)(?![A-Za-z])")
 _OPERATORS = re.compile(r"(?<![\\A-Za-z{])(diag|mean|softmax|var|Concat|Attention)(?![A-Za-z])")
 # W_hh, d_k, h_t^dec, J_T, W^O: a short name with a subscript or superscript reads as math
+# (and head_i, y_<t); tanh' alone is the derivative's name
 _NAME = re.compile(
-    r"(?<![A-Za-z0-9_.])[A-Za-z]{1,2}"
-    r"(_[A-Za-z0-9]{1,3}(\^[A-Za-z0-9]{1,3})?|\^[A-Za-z0-9]{1,3})(?![A-Za-z0-9_])"
+    r"(?<![A-Za-z0-9_.])([A-Za-z]{1,2}|head)"
+    r"(_<?[A-Za-z0-9]{1,3}(\^[A-Za-z0-9]{1,3})?|\^[A-Za-z0-9]{1,3})(?![A-Za-z0-9_])"
+    r"|^(tanh|exp|log)'$"
 )
 # ASCII words that are math beside math: "=", "+", "0.15", "(1", "x", "tanh'(x)", "diag(1"
 _FORMULA = re.compile(
@@ -157,6 +159,8 @@ def _fallback(char: str) -> str:
 def math(text: str) -> str:
     """One formula of the printout, in Unicode, as ASCII LaTeX (no $ around it)."""
     text = _OPERATORS.sub(r"\\operatorname{\1}", _FUNCTIONS.sub(r"\\\1", _sqrt(text)))
+    text = re.sub(r"(?<![A-Za-z])head_", r"\\mathrm{head}_", text)  # head_i
+    text = re.sub(r"_<([A-Za-z0-9]+)", r"_{<\1}", text)  # y_<t → y_{<t}
     text = re.sub(r"([_^])([A-Za-z0-9]{2,})", r"\1{\2}", text)  # W_hh → W_{hh}
     text = re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", text)  # ^(T−1) → ^{(T−1)}
     out: list[str] = []

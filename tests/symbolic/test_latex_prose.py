@@ -114,6 +114,17 @@ def assert_typesets(page: str) -> None:
         # quotes and the punctuation after a formula are text; a prime is math
         ("the seed's 'W_hh ⊙ tanh'(·)' is", r"the seed's '$W_{hh} \odot \tanh'(\cdot)$' is"),
         ("ε is 10⁻⁵, exactly.", r"$\epsilon$ is $10^{-5}$, exactly."),
+        # y_<t, head_i, an ellipsis in a list and a bare tanh' are math too
+        (
+            "p(y_t | y_<t, x) = softmax(W_o h_t^dec)",
+            r"$p(y_t | y_{<t}, x) = \operatorname{softmax}(W_o h_t^{dec})$",
+        ),
+        (
+            "C = Concat(head_1, ..., head_h) W^O, head_i",
+            r"$C = \operatorname{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h) W^O$, "
+            r"$\mathrm{head}_i$",
+        ),
+        ("and tanh' once per step", r"and $\tanh'$ once per step"),
         # code names and plain words stay as they are; TeX's specials are escaped
         ("see two_steps and rnn.bptt_wrong_order()", "see two_steps and rnn.bptt_wrong_order()"),
         ("costs $5, a \\ b", "costs \\$5, a \\\\ b"),

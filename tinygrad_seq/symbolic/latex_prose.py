@@ -58,7 +58,9 @@ ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar"}
 
 # names typeset upright in math, as LaTeX does sin: \tanh, \operatorname{diag}
 _FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(tanh|exp|log|max|min)(?![A-Za-z])")
-_OPERATORS = re.compile(r"(?<![\\A-Za-z{])(diag|mean|softmax|var|Concat|Attention)(?![A-Za-z])")
+_OPERATORS = re.compile(
+    r"(?<![\\A-Za-z{])(diag|mean|softmax|var|Concat|Attention|MultiHead)(?![A-Za-z])"
+)
 # W_hh, d_k, h_t^dec, J_T, W^O: a short name with a subscript or superscript reads as math
 # (and head_i, y_<t); tanh' alone is the derivative's name
 _NAME = re.compile(
@@ -69,7 +71,8 @@ _NAME = re.compile(
 # ASCII words that are math beside math: "=", "+", "0.15", "(1", "x", "tanh'(x)", "diag(1"
 _FORMULA = re.compile(
     r"[-+=<>*/|]"
-    r"|[(\[]*(\d+(\.\d+)?|[b-zA-Z]|(tanh|exp|log|diag|mean|softmax|max|min|var)'?"
+    r"|\.\.\.|[(\[]*(\d+(\.\d+)?|[b-zA-Z]"
+    r"|(tanh|exp|log|diag|mean|softmax|max|min|var|Concat|Attention|MultiHead)'?"
     r"(\([A-Za-z0-9]*\)?)?)[)\]]*"
 )
 _OPERATOR = re.compile(r"[-+=<>*/|−]")  # at either end of a formula, they stay text
@@ -91,6 +94,8 @@ def _split(word: str) -> tuple[str, str, str]:
     start = 0
     while start < len(word) and word[start] in _LEADING:
         start += 1
+    if re.fullmatch(r"\.\.\.[,;:]?", word[start:]):  # an ellipsis in a list: "h_1, ..., h_n"
+        return word[:start], "...", word[start + 3 :]
     end = len(word)
     while end > start and word[end - 1] in _TRAILING:
         if word[end - 1] == "'" and end - 2 >= start and word[end - 2].isalpha():
@@ -159,6 +164,7 @@ def _fallback(char: str) -> str:
 def math(text: str) -> str:
     """One formula of the printout, in Unicode, as ASCII LaTeX (no $ around it)."""
     text = _OPERATORS.sub(r"\\operatorname{\1}", _FUNCTIONS.sub(r"\\\1", _sqrt(text)))
+    text = text.replace("...", "…")
     text = re.sub(r"(?<![A-Za-z])head_", r"\\mathrm{head}_", text)  # head_i
     text = re.sub(r"_<([A-Za-z0-9]+)", r"_{<\1}", text)  # y_<t → y_{<t}
     text = re.sub(r"([_^])([A-Za-z0-9]{2,})", r"\1{\2}", text)  # W_hh → W_{hh}

@@ -1075,6 +1075,19 @@ def _dot_source(
                 taps_at.setdefault((bus, t + 0.5), []).append(f"{tap}_past")
                 attrs_of[f"{tap}_past"] = {"label": "", "shape": "point", "width": "0.015"}
                 attrs_of[f"{tap}_past"].update(color=LANE, tooltip=attrs_of[tap]["tooltip"])
+    # Between two columns of taps, the lanes ran in the reverse of the columns' order: each
+    # pair crossed on leaving a column and again on reaching the next, at every step (`graph
+    # lstm --detail ops`: all 28 pairs of its 8 lanes, 6 times each over 4 steps). The
+    # lanes' bends between the columns seem to keep the order in which Graphviz first meets
+    # the taps, reversed in a left-to-right graph, not the columns' (their invisible edges).
+    # Declared last to first, the taps leave the bends in the columns' order, and the lanes
+    # run straight from one column to the next (measured, not read in Graphviz). Not in a
+    # decoder: there it lifts the steps off their row (`graph seq2seq --detail ops`: the
+    # decoder's steps 579 points apart, where they lie level with the taps declared first
+    # to last), and its lanes still cross between the steps.
+    decoders = {lane.group for lane in lanes if lane.weight not in weight_rank}
+    for group in bus_ends.keys() - decoders:
+        members[f"{place(group)}/{BUS}".lstrip("/")].reverse()
     for (group, _), column in sorted(taps_at.items()):
         columns.setdefault(group, []).append(column)
     where = {d: path for path, ids in members.items() for d in ids}

@@ -134,7 +134,7 @@ def cross_entropy(
     ignore_index: int | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
-    weight=None,
+    weight: Tensor | np.ndarray | list[float] | None = None,
 ) -> Tensor:
     """Mean (or sum, or each) over non-ignored positions of −log softmax(logits)[target].
 
@@ -243,7 +243,7 @@ def nll_loss(
     targets,
     ignore_index: int | None = None,
     reduction: str = "mean",
-    weight=None,
+    weight: Tensor | np.ndarray | list[float] | None = None,
 ) -> Tensor:
     """Mean (or sum, or each) over non-ignored positions of −log_probs[target], as PyTorch's.
 

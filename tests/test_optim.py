@@ -803,3 +803,94 @@ def test_numpy_number_settings_of_an_older_checkpoint_load_as_python_floats():
     adam.load_state_dict(old)
     assert adam.betas == (0.8, float(np.float32(0.9))) and type(adam.eps) is float
     assert all(type(b) is float for b in adam.betas)
+
+
+@pytest.mark.parametrize(
+    "lr", [np.float64(0.25), np.float32(0.25), np.array(0.25), np.int64(1), 0.25, 0]
+)
+def test_an_lr_set_by_hand_is_a_python_float_as_the_constructors(lr):
+    """opt.lr = np.float64(...) (a value read off a NumPy schedule) is read as a Python
+    float, as the constructor reads it: a float64 lr would make a float32 weight's momentum
+    float64. An lr of 0 is allowed here (a cosine schedule ends there)."""
+    w = ts.nn.Parameter(np.ones(3, np.float32))
+    opt = SGD([w], lr=0.1, momentum=0.5)
+    opt.lr = lr
+    assert type(opt.lr) is float and opt.lr == float(lr)
+    assert type(opt.state_dict()["lr"]) is float
+    for _ in range(2):
+        w.grad = ts.backend.array_module(w.data).ones(3, np.float32)
+        opt.step()
+    assert w.dtype == np.float32 and opt.velocity[0].dtype == np.float32
+    expected = 1 - float(lr) - float(lr) * 1.5  # v = g, then v = 0.5 v + g
+    np.testing.assert_allclose(np_of(w), np.full(3, expected, np.float32), rtol=1e-6)
+
+
+def test_an_lr_set_by_hand_from_a_tensor_is_its_number():
+    opt = Adam([param([1.0])])
+    opt.lr = ts.Tensor(np.float64(0.5))
+    assert type(opt.lr) is float and opt.lr == 0.5
+
+
+def test_bad_settings_set_by_hand_are_refused_as_the_constructors_and_change_nothing():
+    p = param([1.0])
+    sgd = SGD([p], lr=0.1, momentum=0.5, dampening=0.25)
+    adam = AdamW([p], lr=0.2, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)
+    before = (sgd.state_dict(), adam.state_dict())
+    bad_values = [
+        (sgd, "lr", "0.1", TypeError, r"^SGD: lr must be a number, got str '0\.1'$"),
+        (sgd, "lr", None, TypeError, r"^SGD: lr must be a number, got NoneType"),
+        (sgd, "lr", True, TypeError, r"^SGD: lr must be a number, got bool"),
+        (sgd, "lr", -0.1, ValueError, r"^SGD: lr must be a finite number >= 0, got -0\.1$"),
+        (sgd, "lr", float("nan"), ValueError, r"^SGD: lr must be a finite number >= 0, got nan"),
+        (adam, "lr", math.inf, ValueError, r"^AdamW: lr must be a finite number >= 0, got inf"),
+        (adam, "lr", ts.Tensor([0.1, 0.2]), TypeError, r"^AdamW: lr must be a number, got Tensor"),
+        (sgd, "momentum", 1.0, ValueError, r"^SGD: momentum must be in \[0, 1\), got 1\.0$"),
+        (sgd, "momentum", "0.9", TypeError, r"^SGD: momentum must be a number"),
+        (sgd, "dampening", 2, ValueError, r"^SGD: dampening must be in \[0, 1\]"),
+        (sgd, "nesterov", "yes", TypeError, r"^SGD: nesterov must be True or False"),
+        (sgd, "weight_decay", -1, ValueError, r"^SGD: weight_decay must be a finite number >= 0"),
+        (adam, "betas", 0.9, TypeError, r"^AdamW: betas must be a pair \(β1, β2\)"),
+        (adam, "betas", (0.9, 1.0), ValueError, r"^AdamW: betas must be in \[0, 1\)"),
+        (adam, "eps", 0.0, ValueError, r"^AdamW: eps must be a finite number > 0"),
+        (adam, "weight_decay", math.nan, ValueError, r"^AdamW: weight_decay must be a finite"),
+        (adam, "initial_lr", -1.0, ValueError, r"^AdamW: initial_lr must be a finite"),
+    ]
+    for opt, name, value, error, message in bad_values:
+        with pytest.raises(error, match=message):
+            setattr(opt, name, value)
+    assert (sgd.state_dict(), adam.state_dict()) == before  # nothing changed
+
+
+def test_settings_set_by_hand_are_python_numbers_that_step_and_save_by_their_names():
+    w = ts.nn.Parameter(np.ones(2, np.float32))
+    opt = Adam([w], lr=0.1)
+    opt.betas, opt.eps, opt.weight_decay = [np.float64(0.5), np.float32(0.25)], np.array(1e-3), 1
+    assert opt.betas == (0.5, 0.25) and type(opt.eps) is float and opt.weight_decay == 1.0
+    assert all(type(b) is float for b in opt.betas) and type(opt.weight_decay) is float
+    w.grad = ts.backend.array_module(w.data).full(2, 2.0, np.float32)
+    opt.step()  # g = 2 + 1·1 = 3; m̂ = g, v̂ = g²: a step of lr · 3 / (3 + eps)
+    assert opt.m[0].dtype == np.float32
+    np.testing.assert_allclose(np_of(w), np.full(2, 1 - 0.1 * 3 / (3 + 1e-3)), rtol=1e-6)
+    state = opt.state_dict()
+    assert {"lr", "betas", "eps", "weight_decay", "initial_lr"} <= set(state)
+    assert not any(key.startswith("_") for key in state)
+    fresh = Adam([ts.nn.Parameter(np.ones(2, np.float32))]).load_state_dict(state)
+    assert (fresh.lr, fresh.betas, fresh.eps, fresh.weight_decay) == (0.1, (0.5, 0.25), 1e-3, 1.0)
+    sgd = SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+    sgd.nesterov, sgd.momentum, sgd.dampening = np.bool_(False), np.float64(0.5), 0.5
+    assert (sgd.nesterov, sgd.momentum, sgd.dampening) == (False, 0.5, 0.5)
+    assert type(sgd.momentum) is float and sgd.nesterov is False
+
+
+def test_a_state_with_a_bad_setting_is_refused_and_leaves_the_optimizer_untouched():
+    """load_state_dict checks each setting as setting it by hand does, before taking any."""
+    _, _, opt, step = _training(lambda ps: SGD(ps, lr=0.1, momentum=0.9))
+    step()
+    good = opt.state_dict()
+    velocity = opt.velocity
+    for key, bad, error in (("lr", -0.5, ValueError), ("momentum", "0.9", TypeError)):
+        with pytest.raises(error, match=rf"^SGD: {key} must be"):
+            opt.load_state_dict({**good, key: bad, "velocity": [None] * len(opt.params)})
+        assert opt.velocity is velocity and (opt.lr, opt.momentum) == (0.1, 0.9)
+    schedule_end = {**good, "lr": 0.0}  # (an lr of 0, as a cosine schedule leaves it)
+    assert opt.load_state_dict(schedule_end).lr == 0.0

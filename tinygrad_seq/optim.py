@@ -82,6 +82,69 @@ def _checked_weight_decay(value, who: str) -> float:
     return decay
 
 
+def _checked_lr(value, who: str, name: str = "lr") -> float:
+    """`value` as a learning rate set after the optimizer was made (by hand or by a
+    schedule): a Python float >= 0 (0, where a cosine schedule ends, freezes the weights),
+    or a ValueError (a TypeError unless a number)."""
+    lr = as_float(value, f"{who}: {name}")
+    if not 0.0 <= lr < math.inf:
+        raise ValueError(f"{who}: {name} must be a finite number >= 0, got {value}")
+    return lr
+
+
+def _checked_initial_lr(value, who: str) -> float | None:
+    """`value` as the starting lr of the optimizer's schedules: None (no schedule yet) or a
+    learning rate."""
+    return None if value is None else _checked_lr(value, who, "initial_lr")
+
+
+def _checked_momentum(value, who: str) -> float:
+    """`value` as SGD's momentum: a float in [0, 1)."""
+    momentum = as_float(value, f"{who}: momentum")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"{who}: momentum must be in [0, 1), got {value}")
+    return momentum
+
+
+def _checked_dampening(value, who: str) -> float:
+    """`value` as SGD's dampening: a float in [0, 1]."""
+    dampening = as_float(value, f"{who}: dampening")
+    if not 0.0 <= dampening <= 1.0:
+        raise ValueError(
+            f"{who}: dampening must be in [0, 1] (the share of each gradient kept out of "
+            f"the momentum; 0 for none), got {value}"
+        )
+    return dampening
+
+
+def _checked_betas(value, who: str) -> tuple[float, float]:
+    """`value` as Adam's betas: a pair of floats in [0, 1)."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{who}: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {value!r}")
+    b1, b2 = (as_float(b, f"{who}: each of betas") for b in value)
+    if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+        raise ValueError(f"{who}: betas must be in [0, 1), got {value}")
+    return b1, b2
+
+
+def _setting(name: str, check: Callable, doc: str) -> property:
+    """An optimizer setting read and set as an attribute (`opt.lr = 1e-4`, as PyTorch's
+    `param_groups[0]["lr"] = 1e-4`), each value set checked by `check(value, class name)`
+    and kept, as Python numbers, in the slot `_name`, which `step()` reads (so a check costs
+    nothing there). `state_dict()` saves it under `name`."""
+    slot = "_" + name
+
+    def get(self):
+        return getattr(self, slot)
+
+    def set_(self, value) -> None:  # (setattr, not __dict__[...], which would make CPython
+        # keep the attributes in a plain dict, and every read of them in step() slower)
+        setattr(self, slot, check(value, type(self).__name__))
+
+    get.__doc__ = doc
+    return property(get, set_, doc=doc)
+
+
 class Optimizer:
     """Holds the parameters; `zero_grad()` clears their gradients."""
 
@@ -89,13 +152,25 @@ class Optimizer:
     # that an older checkpoint, which lacks them, meant
     _added_settings: dict = {}
 
+    lr = _setting(
+        "lr",
+        _checked_lr,
+        'The learning rate (PyTorch\'s `param_groups[0]["lr"]`): set by hand or by a schedule, '
+        "it is checked (a number >= 0) and kept as a Python float, as the constructor's.",
+    )
+    initial_lr = _setting(
+        "initial_lr",
+        _checked_initial_lr,
+        "The lr the last new schedule made on the optimizer started from (PyTorch's "
+        '`"initial_lr"`), where a schedule resumed with last_epoch= starts; None before any.',
+    )
+
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         lr = _positive(lr, f"{type(self).__name__}: learning rate")
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
-        # the lr the last new schedule started from (PyTorch's param_groups[0]["initial_lr"]),
-        # saved with the optimizer so that a schedule can resume from it with last_epoch=
-        self.initial_lr: float | None = None
+        # saved with the optimizer, so that a schedule can resume from it with last_epoch=
+        self.initial_lr = None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient before the next backward.
@@ -127,8 +202,17 @@ class Optimizer:
         state = {"optimizer": type(self).__name__}
         for key, value in vars(self).items():
             if key != "params":
-                state[key] = _copied(value, to_numpy)
+                state[self._saved_name(key)] = _copied(value, to_numpy)
         return state
+
+    def _saved_name(self, key: str) -> str:
+        """The name an attribute is saved under: a setting's, not its slot's (`lr`, not `_lr`)."""
+        name = key[1:]
+        return (
+            name
+            if key[:1] == "_" and isinstance(getattr(type(self), name, None), property)
+            else key
+        )
 
     def load_state_dict(self, state: dict) -> Optimizer:
         """Take the settings and per-weight state of `state_dict()`; returns the optimizer.
@@ -143,31 +227,32 @@ class Optimizer:
             raise TypeError(
                 f"{who}: the state is {state['optimizer']}'s, not {type(self).__name__}'s"
             )
+        mine = {self._saved_name(key) for key in vars(self) if key != "params"}
         added = self._added_settings
-        if "initial_lr" in vars(self):  # (older checkpoints: no schedule's starting lr)
+        if "initial_lr" in mine:  # (older checkpoints: no schedule's starting lr)
             added = {"initial_lr": None, **added}
         state = {**added, **state}
-        mine = {key for key in vars(self) if key != "params"}
         theirs = set(state) - {"optimizer"}
         if mine != theirs:
             raise ValueError(
                 f"{who}: the state holds {sorted(theirs)}, this optimizer {sorted(mine)}"
             )
         n = len(self.params)
-        loaded = {}
+        loaded = copy.copy(self)  # (set first on a copy: a bad state leaves this one untouched)
         for key in sorted(mine):
             value, current = state[key], getattr(self, key)
             if isinstance(current, list) and len(current) == n:  # per-weight state
                 if not isinstance(value, list) or len(value) != n:
                     size = len(value) if isinstance(value, list) else type(value).__name__
                     raise ValueError(f"{who}: {key!r} holds {size} entries, for {n} weights")
-                loaded[key] = [
+                value = [
                     _loaded_entry(v, c, p, f"{who}: {key}[{k}]")
                     for k, (v, c, p) in enumerate(zip(value, current, self.params, strict=True))
                 ]
             else:
-                loaded[key] = _plain_numbers(_copied(value, lambda a: a.copy()))
-        vars(self).update(loaded)
+                value = _plain_numbers(_copied(value, lambda a: a.copy()))
+            setattr(loaded, key, value)  # (a setting is checked as when set by hand)
+        vars(self).update(vars(loaded))
         return self
 
 
@@ -184,6 +269,20 @@ class SGD(Optimizer):
 
     # (checkpoints written before these settings hold none of them: plain momentum)
     _added_settings = {"weight_decay": 0.0, "dampening": 0.0, "nesterov": False}
+    # (set by hand, each is checked alone, as the constructor checks it; nesterov's need of
+    # momentum > 0 and dampening 0 is the constructor's, as PyTorch's)
+    momentum = _setting("momentum", _checked_momentum, "The momentum, in [0, 1).")
+    dampening = _setting(
+        "dampening", _checked_dampening, "The share of each gradient kept out of v, in [0, 1]."
+    )
+    nesterov = _setting(
+        "nesterov",
+        lambda value, who: as_bool(value, f"{who}: nesterov"),
+        "Whether the step looks ahead along v (True or False).",
+    )
+    weight_decay = _setting(
+        "weight_decay", _checked_weight_decay, "The L2 penalty λ added as λθ to the gradient."
+    )
 
     def __init__(
         self,
@@ -195,15 +294,8 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        momentum = as_float(momentum, "SGD: momentum")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        dampening = as_float(dampening, "SGD: dampening")
-        if not 0.0 <= dampening <= 1.0:
-            raise ValueError(
-                f"SGD: dampening must be in [0, 1] (the share of each gradient kept out of "
-                f"the momentum; 0 for none), got {dampening}"
-            )
+        momentum = _checked_momentum(momentum, "SGD")
+        dampening = _checked_dampening(dampening, "SGD")
         nesterov = as_bool(nesterov, "SGD: nesterov")
         if nesterov and (momentum <= 0.0 or dampening != 0.0):
             raise ValueError(
@@ -212,12 +304,13 @@ class SGD(Optimizer):
                 "leave nesterov off"
             )
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
-        self.weight_decay = _checked_weight_decay(weight_decay, "SGD")
+        self.weight_decay = weight_decay  # (checked as it is set)
         self.velocity: list = [None] * len(self.params)
 
     def step(self) -> None:
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
-        lr, momentum, weight_decay = self.lr, self.momentum, self.weight_decay
+        lr, momentum, weight_decay = self._lr, self._momentum, self._weight_decay
+        dampening, nesterov = self._dampening, self._nesterov
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -228,12 +321,12 @@ class SGD(Optimizer):
                 v = _on_backend_of(self.velocity[k], p.data)
                 if v is None:  # (the first step: v = g, undamped, as PyTorch's)
                     v = g.copy()
-                elif self.dampening:
-                    v = v * momentum + (1 - self.dampening) * g
+                elif dampening:
+                    v = v * momentum + (1 - dampening) * g
                 else:
                     v = v * momentum + g
                 self.velocity[k] = v
-                g = g + momentum * v if self.nesterov else v
+                g = g + momentum * v if nesterov else v
             p.data -= lr * g
             changed_in_place(p)
 
@@ -249,6 +342,17 @@ class Adam(Optimizer):
     """
 
     _added_settings = {"weight_decay": 0.0}
+    betas = _setting("betas", _checked_betas, "The running means' decays (β1, β2), each in [0, 1).")
+    eps = _setting(  # (eps = 0 divides 0 by 0 for a zero gradient)
+        "eps",
+        lambda value, who: _positive(value, f"{who}: eps"),
+        "The term added to √v̂ in the step's denominator, > 0.",
+    )
+    weight_decay = _setting(
+        "weight_decay",
+        _checked_weight_decay,
+        "λ: Adam adds λθ to the gradient, AdamW shrinks θ by lr · λ at each step.",
+    )
     # AdamW: the decay shrinks θ itself, apart from the running means (a class setting, so
     # that a state_dict names the class, not a flag)
     decoupled_weight_decay = False
@@ -262,25 +366,15 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        who = type(self).__name__
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise TypeError(
-                f"{who}: betas must be a pair (β1, β2), e.g. (0.9, 0.999), got {betas!r}"
-            )
-        b1, b2 = (as_float(b, f"{who}: each of betas") for b in betas)
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"{who}: betas must be in [0, 1), got {betas}")
-        eps = _positive(eps, f"{who}: eps")  # (eps = 0 divides 0 by 0 for a zero gradient)
-        self.betas, self.eps = (b1, b2), eps
-        self.weight_decay = _checked_weight_decay(weight_decay, who)
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay  # (each checked)
         self.m: list = [None] * len(self.params)
         self.v: list = [None] * len(self.params)
         self.steps = [0] * len(self.params)  # per parameter: the steps it had a gradient
 
     def step(self) -> None:
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
-        who, (b1, b2), lr = type(self).__name__, self.betas, self.lr
-        weight_decay, decoupled = self.weight_decay, self.decoupled_weight_decay
+        who, (b1, b2), lr, eps = type(self).__name__, self._betas, self._lr, self._eps
+        weight_decay, decoupled = self._weight_decay, self.decoupled_weight_decay
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -302,7 +396,7 @@ class Adam(Optimizer):
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
-            step = (lr / correction1) * m / ((v / correction2) ** 0.5 + self.eps)
+            step = (lr / correction1) * m / ((v / correction2) ** 0.5 + eps)
             if weight_decay and decoupled:  # θ ← θ (1 − lr λ), then Adam's step
                 p.data *= 1 - lr * weight_decay
             p.data -= step.astype(p.data.dtype, copy=False)
@@ -472,9 +566,9 @@ class LRScheduler:
                 f"(>= 0, to resume), got {last_epoch}"
             )
         if last_epoch == -1:
-            self.base_lr = float(optimizer.lr)
+            self.base_lr = optimizer.lr
         else:
-            initial_lr = getattr(optimizer, "initial_lr", None)
+            initial_lr = optimizer.initial_lr
             if initial_lr is None:
                 raise ValueError(
                     f"{who}: last_epoch={last_epoch} resumes a schedule from the lr it "
@@ -482,7 +576,7 @@ class LRScheduler:
                     "schedule was made on it); load the optimizer's state_dict() saved during "
                     "the schedule first, or set opt.initial_lr to the schedule's starting lr"
                 )
-            self.base_lr = float(initial_lr)
+            self.base_lr = initial_lr
         self.optimizer = optimizer
         self.last_epoch = last_epoch
         self.step()
@@ -494,9 +588,10 @@ class LRScheduler:
 
     def step(self) -> None:
         """Count one epoch and set the optimizer's lr to the schedule's for it."""
-        lr = self.lr_at(self.last_epoch + 1)  # (first: a bad lr_lambda leaves all as it was)
+        # (the lr first, checked as it is set: a bad lr_lambda leaves all as it was)
+        self.optimizer.lr = self.lr_at(self.last_epoch + 1)
         self.last_epoch += 1
-        self._last_lr = self.optimizer.lr = lr
+        self._last_lr = self.optimizer.lr
 
     def get_last_lr(self) -> list[float]:
         """The lr the last `step()` set, in a list as PyTorch's.

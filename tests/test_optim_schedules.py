@@ -368,9 +368,8 @@ def test_last_epoch_needs_the_optimizers_starting_lr_and_is_checked():
             LambdaLR(opt, _warm_up, last_epoch=bad)
     StepLR(opt, step_size=2, gamma=0.5)  # a new schedule records where it started
     assert opt.initial_lr == 0.1 and opt.state_dict()["initial_lr"] == 0.1
-    opt.lr = 0.3  # set by hand before another new schedule: that one starts there
-    StepLR(opt, step_size=2, gamma=0.5)
-    assert opt.initial_lr == 0.3
+    opt.initial_lr = np.float64(0.3)  # set by hand (a Python float), a resume starts there
+    assert type(opt.initial_lr) is float
     resumed = StepLR(opt, step_size=2, gamma=0.5, last_epoch=np.int64(2))  # (NumPy's int)
     assert resumed.base_lr == 0.3 and opt.lr == 0.3 * 0.5 and resumed.last_epoch == 3
 
@@ -385,3 +384,122 @@ def test_an_optimizer_checkpoint_from_before_initial_lr_still_loads():
     assert fresh.load_state_dict(old).initial_lr is None and fresh.lr == 0.2
     with pytest.raises(ValueError, match="lacks"):  # (no starting lr to resume from)
         StepLR(fresh, step_size=1, last_epoch=4)
+
+
+def _second_schedule(lib, first, second, done, epochs, lr=0.1, by_hand=None):
+    """The lrs of a schedule `second` made on an optimizer after `done` epochs of a schedule
+    `first` (and after `opt.lr = by_hand`, if given): (initial_lr, base_lr, lrs), the lr
+    after making it and after each of `epochs` steps. `lib` is ts or torch."""
+    is_torch = lib is not ts
+    weight = lib.zeros(1, requires_grad=True) if is_torch else ts.nn.Parameter(np.zeros(1))
+    opt = lib.optim.SGD([weight], lr=lr)
+    schedules = lib.optim.lr_scheduler if is_torch else lib.optim
+    scheduler = getattr(schedules, first[0])(opt, **first[1])
+    for _ in range(done):
+        opt.step()
+        scheduler.step()
+    if by_hand is not None:
+        if is_torch:
+            opt.param_groups[0]["lr"] = by_hand
+        else:
+            opt.lr = by_hand
+    scheduler = getattr(schedules, second[0])(opt, **second[1])
+    lrs = [scheduler.get_last_lr()[0]]
+    for _ in range(epochs):
+        opt.step()
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr()[0])
+    if is_torch:
+        return opt.param_groups[0]["initial_lr"], scheduler.base_lrs[0], lrs
+    return opt.initial_lr, scheduler.base_lr, lrs
+
+
+SECOND_SCHEDULES = [
+    ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("CosineAnnealingLR", {"T_max": 4}),
+    ("LambdaLR", {"lr_lambda": _warm_up}),
+]
+
+
+@pytest.mark.parametrize("second", SECOND_SCHEDULES, ids=[n for n, _ in SECOND_SCHEDULES])
+@pytest.mark.parametrize("by_hand", [None, 0.3], ids=["after-a-schedule", "lr-set-by-hand"])
+def test_a_second_schedule_keeps_the_first_ones_initial_lr_as_pytorchs(second, by_hand):
+    """PyTorch records initial_lr once (setdefault) and every schedule on the optimizer takes
+    it as base_lrs: so do these, new or resumed. PyTorch's LambdaLR gives the same lrs; its
+    recursive StepLR and CosineAnnealingLR start from the lr of the moment instead (as the
+    docstring says): StepLR goes on scaling that lr, the cosine joins the closed form at
+    epoch T_max."""
+    torch = pytest.importorskip("torch")
+    first = ("StepLR", {"step_size": 1, "gamma": 0.5})
+    initial, base, ours = _second_schedule(ts, first, second, 5, 9, by_hand=by_hand)
+    t_initial, t_base, theirs = _second_schedule(torch, first, second, 5, 9, by_hand=by_hand)
+    assert initial == base == t_initial == t_base == 0.1
+    name, kwargs = second
+    closed_form = _torch_lrs(torch, name, kwargs, lr=0.1, epochs=9)  # (a first schedule's)
+    np.testing.assert_allclose(ours, closed_form, rtol=1e-12, atol=1e-15)
+    the_moment = 0.1 * 0.5**5 if by_hand is None else by_hand
+    if name == "LambdaLR":
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    elif name == "StepLR":
+        expected = [the_moment * 0.5 ** (epoch // 2) for epoch in range(10)]
+        np.testing.assert_allclose(theirs, expected, rtol=1e-12)
+        assert ours[0] == 0.1 != theirs[0]
+    else:
+        assert theirs[0] == the_moment != ours[0]
+        np.testing.assert_allclose(ours[4:], theirs[4:], rtol=1e-12, atol=1e-15)
+
+
+def test_schedules_made_together_share_the_optimizers_starting_lr():
+    """A warm-up and a decay made one after the other (PyTorch's usual pair) both start
+    from the optimizer's lr, as PyTorch's base_lrs: not the decay from the warm-up's first
+    lr. Stepped together, the last one stepped sets the lr (they do not compose)."""
+    torch = pytest.importorskip("torch")
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    factor = lambda epoch: min(1.0, (epoch + 1) / 3)  # noqa: E731
+    warm_up = LambdaLR(opt, factor)
+    assert opt.lr == pytest.approx(0.1 / 3)
+    decay = CosineAnnealingLR(opt, T_max=6)
+    t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    t_warm_up = torch.optim.lr_scheduler.LambdaLR(t_opt, factor)
+    t_decay = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, T_max=6)
+    assert warm_up.base_lr == decay.base_lr == opt.initial_lr == 0.1
+    assert t_warm_up.base_lrs == t_decay.base_lrs == [0.1]
+    warm_up.step()
+    decay.step()
+    assert opt.lr == decay.lr_at(1) == pytest.approx(0.05 * (1 + math.cos(math.pi / 6)))
+
+
+def test_a_new_schedule_starts_from_the_lr_of_the_moment_once_initial_lr_is_cleared():
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    first = StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        first.step()
+    opt.initial_lr = None  # as deleting PyTorch's param_groups[0]["initial_lr"]
+    second = StepLR(opt, step_size=1, gamma=0.5)
+    assert second.base_lr == opt.initial_lr == opt.lr == 0.0125
+    second.step()
+    assert opt.lr == 0.00625
+
+
+def test_a_second_schedule_resumed_with_last_epoch_goes_on_as_the_saved_run():
+    """The optimizer's state holds the first schedule's starting lr, the base of the second
+    too: resumed from it, the second goes on as it did."""
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.1)
+    first = StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        first.step()
+    second = CosineAnnealingLR(opt, T_max=5)
+    for _ in range(2):
+        second.step()
+    saved = pickle.loads(pickle.dumps(opt.state_dict()))
+    went_on = []
+    for _ in range(4):
+        second.step()
+        went_on.append(opt.lr)
+    fresh = SGD([ts.nn.Parameter(np.zeros(1))], lr=0.7).load_state_dict(saved)
+    resumed = CosineAnnealingLR(fresh, T_max=5, last_epoch=2)
+    lrs = [fresh.lr]
+    for _ in range(3):
+        resumed.step()
+        lrs.append(fresh.lr)
+    assert lrs == went_on and fresh.initial_lr == 0.1

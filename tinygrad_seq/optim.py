@@ -161,8 +161,8 @@ class Optimizer:
     initial_lr = _setting(
         "initial_lr",
         _checked_initial_lr,
-        "The lr the last new schedule made on the optimizer started from (PyTorch's "
-        '`"initial_lr"`), where a schedule resumed with last_epoch= starts; None before any.',
+        "The lr the first schedule made on the optimizer started from (PyTorch's "
+        '`"initial_lr"`), the base of every later one; None before any.',
     )
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
@@ -537,15 +537,26 @@ class LRScheduler:
 
     A subclass gives `lr_at(epoch)`, the learning rate of an epoch as a function of
     `base_lr`: PyTorch's closed forms. As in PyTorch, making a scheduler steps it once: a
-    new one (`last_epoch=-1`) sets the lr of epoch 0 at once, from `base_lr` = the
-    optimizer's lr, which it records as the optimizer's `initial_lr` (saved in the
-    optimizer's `state_dict()`). `last_epoch=k` resumes a schedule after epoch k, as
-    PyTorch's: `base_lr` is the optimizer's `initial_lr` (load the optimizer's state first),
-    and the lr is set for epoch k + 1 (`last_epoch` becomes k + 1), so the schedule goes on
-    as the run that was saved did. (PyTorch's CosineAnnealingLR, worked out recursively
-    from the optimizer's lr, keeps the loaded lr on that step and lags an epoch behind.)
-    Unlike PyTorch's, a new schedule made on an optimizer that had one before starts from
-    the optimizer's lr of the moment, not from the first schedule's starting lr.
+    new one (`last_epoch=-1`) sets the lr of epoch 0 at once.
+
+    `base_lr` is the optimizer's `initial_lr` (PyTorch's `param_groups[0]["initial_lr"]`,
+    saved in the optimizer's `state_dict()`): the first schedule made on an optimizer records
+    there the optimizer's lr of the moment, and every later one starts from it too, as
+    PyTorch's `base_lrs` do. So a warm-up and a decay made together share one base, and a
+    schedule made after another starts from the first one's starting lr, not from where the
+    first left the lr nor from an lr set by hand since; set `opt.initial_lr = None` before
+    making it to start from the lr of the moment. (PyTorch's LambdaLR does as this one; its
+    StepLR and CosineAnnealingLR, worked out recursively from the optimizer's lr, keep the lr
+    of the moment at epoch 0 there, StepLR scaling it by gamma from then on, the cosine
+    joining the closed form from epoch T_max on.) Schedules do not compose: each step sets
+    the lr from its own closed form, so of two stepped together the last one's holds
+    (PyTorch's recursive ones multiply); write a product of factors as one LambdaLR.
+
+    `last_epoch=k` resumes a schedule after epoch k, as PyTorch's: from the optimizer's
+    `initial_lr` (load the optimizer's state first), setting the lr of epoch k + 1
+    (`last_epoch` becomes k + 1), so the schedule goes on as the run that was saved did.
+    (PyTorch's CosineAnnealingLR, worked out recursively from the optimizer's lr, keeps the
+    loaded lr on that step and lags an epoch behind.)
     """
 
     _not_saved: tuple[str, ...] = ("optimizer",)
@@ -565,10 +576,10 @@ class LRScheduler:
                 f"{who}: last_epoch must be -1 (a new schedule) or the last epoch done "
                 f"(>= 0, to resume), got {last_epoch}"
             )
-        if last_epoch == -1:
-            self.base_lr = optimizer.lr
+        initial_lr = optimizer.initial_lr
+        if last_epoch == -1:  # (the first schedule's starting lr, once there was one)
+            self.base_lr = optimizer.lr if initial_lr is None else initial_lr
         else:
-            initial_lr = optimizer.initial_lr
             if initial_lr is None:
                 raise ValueError(
                     f"{who}: last_epoch={last_epoch} resumes a schedule from the lr it "
@@ -580,7 +591,8 @@ class LRScheduler:
         self.optimizer = optimizer
         self.last_epoch = last_epoch
         self.step()
-        optimizer.initial_lr = self.base_lr  # (after the step: a bad lr_lambda changes nothing)
+        if initial_lr is None:  # (after the step: a bad lr_lambda changes nothing)
+            optimizer.initial_lr = self.base_lr
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
         """The schedule's lr at `epoch`, a closed form in `base_lr` (as PyTorch's)."""

@@ -379,10 +379,27 @@ def test_a_plain_list_does_what_pytorchs_module_list_does():
 def test_pytorchs_module_methods_are_answered_with_what_to_write(name, says):
     layer = ts.nn.Linear(2, 2)
     with pytest.raises(
-        AttributeError, match=rf"^Module has no '{name}' \(a PyTorch name\): .*{says}"
+        AttributeError,
+        match=rf"^Linear \(a ts\.nn\.Module\) has no '{name}' \(a PyTorch name\): .*{says}",
     ):
         getattr(layer, name)
     assert not hasattr(layer, name)
+    assert getattr(layer, name, None) is None
+
+
+def test_the_module_hints_name_the_models_own_class():
+    class MyNet(ts.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = ts.nn.Linear(2, 2)
+
+    for owner in (MyNet(), MyNet):  # on a model and on its class
+        with pytest.raises(
+            AttributeError, match=r"^MyNet \(a ts\.nn\.Module\) has no 'cuda' .*to\('cupy'\)"
+        ):
+            owner.cuda()
+    with pytest.raises(AttributeError, match=r"^Module has no 'children' \(a PyTorch name\)"):
+        ts.nn.Module.children  # noqa: B018
 
 
 def test_a_models_own_attribute_with_a_pytorch_name_is_its_own():

@@ -707,13 +707,15 @@ class _PyTorchName:
     """A Module attribute that PyTorch has and ts.nn spells otherwise: reading it is an
     AttributeError (hasattr is False) that says what to write. A class attribute, not a
     __getattr__ (which would slow every attribute read of a model's forward); a subclass's
-    own attribute of that name wins."""
+    own attribute of that name wins. The message names the model's own class."""
 
     def __init__(self, name: str, hint: str) -> None:
         self.name, self.hint = name, hint
 
     def __get__(self, instance, owner=None):
-        raise AttributeError(f"Module has no {self.name!r} (a PyTorch name): {self.hint}")
+        cls = owner if owner is not None else type(instance)
+        who = "Module" if cls is Module else f"{cls.__name__} (a ts.nn.Module)"
+        raise AttributeError(f"{who} has no {self.name!r} (a PyTorch name): {self.hint}")
 
 
 _DTYPE_HINT = (

@@ -353,6 +353,37 @@ def test_pytorchs_nn_names_are_answered_with_what_to_write(name, says):
         ts.nn.Nonexistent  # noqa: B018
 
 
+def test_importing_a_pytorch_nn_name_carries_the_hint():
+    """`from tinygrad_seq.nn import ModuleList` says what to write too, as an ImportError
+    (what that statement raises for a missing name), while hasattr stays False."""
+
+    def import_module_list():
+        from tinygrad_seq.nn import ModuleList  # noqa: F401
+
+    with pytest.raises(ImportError, match=r"^tinygrad_seq\.nn has no 'ModuleList' .*plain list"):
+        import_module_list()
+    with pytest.raises(ImportError, match=r"^tinygrad_seq\.nn has no 'ReLU' .*ts\.F\.relu"):
+        exec("from tinygrad_seq.nn import Linear, ReLU", {})  # (at a module's top level)
+    with pytest.raises(ImportError, match=r"^tinygrad_seq\.optim has no 'clip_grad_norm_'"):
+        exec("from tinygrad_seq.optim import clip_grad_norm_", {})
+    # a statement whose name table is long (IMPORT_FROM after an EXTENDED_ARG)
+    many = "".join(f"n{i} = {i}\n" for i in range(300)) + "from tinygrad_seq.nn import Dropout\n"
+    with pytest.raises(ImportError, match=r"^tinygrad_seq\.nn has no 'Dropout' .*F\.dropout"):
+        exec(many, {})
+    with pytest.raises(ImportError, match=r"^cannot import name 'Nonexistent' from"):
+        exec("from tinygrad_seq.nn import Nonexistent", {})  # (no hint: Python's own)
+    for asked in (
+        lambda: getattr(ts.nn, "ModuleList"),  # noqa: B009 (the call, not the attribute)
+        lambda: ts.nn.ModuleList,
+        lambda: ts.optim.clip_grad_norm_,
+    ):
+        with pytest.raises(AttributeError, match="PyTorch") as caught:
+            asked()
+        assert not isinstance(caught.value, ImportError)
+    assert not hasattr(ts.nn, "ModuleList") and getattr(ts.nn, "ModuleList", None) is None
+    assert __import__("tinygrad_seq.nn", fromlist=["ModuleList"]) is ts.nn  # (as Python's)
+
+
 def test_a_plain_list_does_what_pytorchs_module_list_does():
     class Stack(ts.nn.Module):  # the hint's own example, with a Parameter list beside it
         def __init__(self, d, n):

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import backend
 from ._checks import as_bool, as_float, as_int
+from ._hints import missing_name
 from .autograd import changed_in_place
 from .backend import array_module, backend_of, to_backend, to_numpy
 from .tensor import Tensor, clear_grads
@@ -720,9 +721,10 @@ class LambdaLR(LRScheduler):
 
 def __getattr__(name: str):
     """PyTorch's in-place spelling of clip_grad_norm gets the name to write."""
-    if name == "clip_grad_norm_":
-        raise AttributeError(
+    if name == "clip_grad_norm_":  # (from tinygrad_seq.optim import clip_grad_norm_ too)
+        raise missing_name(
+            __name__,
             "tinygrad_seq.optim has no 'clip_grad_norm_', PyTorch's name: write "
-            "ts.optim.clip_grad_norm(params, max_norm) (it also clips in place)"
+            "ts.optim.clip_grad_norm(params, max_norm) (it also clips in place)",
         )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

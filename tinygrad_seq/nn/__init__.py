@@ -6,6 +6,7 @@ its feed-forward W_1, W_2 are (in, out) and multiply from the right, as the seed
 Q = X W^Q.
 """
 
+from .._hints import missing_name
 from .attention import (
     AdditiveAttention,
     MultiHeadAttention,
@@ -47,9 +48,9 @@ _PYTORCH_NAMES = {
 
 def __getattr__(name: str):
     """PyTorch's nn names that are not ts.nn's get the name or spelling to write."""
-    if name in _PYTORCH_NAMES:
-        raise AttributeError(
-            f"tinygrad_seq.nn has no {name!r} (a PyTorch name): {_PYTORCH_NAMES[name]}"
+    if name in _PYTORCH_NAMES:  # (from tinygrad_seq.nn import ModuleList: an ImportError)
+        raise missing_name(
+            __name__, f"tinygrad_seq.nn has no {name!r} (a PyTorch name): {_PYTORCH_NAMES[name]}"
         )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

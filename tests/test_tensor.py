@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -493,6 +494,27 @@ def test_with_a_dtype_none_and_strings_are_still_refused_and_object_arrays_cast(
         ts.Tensor([1, None])
     cast = ts.Tensor(np.array([1.0, 2.0], dtype=object), dtype=np.float32)
     assert cast.dtype == np.float32 and cast.numpy().tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("abc", "from str 'abc': expected numbers"),  # not "str holding NoneType"
+        (None, "from None: expected numbers"),
+        ({"a": 1}, "from dict {'a': 1}: expected numbers"),
+        (["the", "cat"], "from list holding str: expected numbers"),
+    ],
+)
+def test_data_that_is_no_numbers_is_named_as_given(data, message):
+    with pytest.raises(TypeError, match=re.escape(message)) as info:
+        ts.Tensor(data)
+    assert "NoneType" not in str(info.value)
+    assert ("ts.data.Vocab" in str(info.value)) == isinstance(data, str | list)
+
+
+def test_rows_of_different_lengths_are_named_with_what_to_do():
+    with pytest.raises(ValueError, match=r"rows have different lengths.*pad_or_truncate"):
+        ts.Tensor([[1.0, 2.0], [3.0]])
 
 
 def test_creation_arguments_are_checked():

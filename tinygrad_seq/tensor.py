@@ -213,6 +213,12 @@ def _to_array(data, dtype=None):
         try:
             arr = np.asarray(data)
         except ValueError as e:
+            if "inhomogeneous" in str(e):  # NumPy's words for rows of different lengths
+                raise ValueError(
+                    f"cannot make a tensor from {type(data).__name__}: its rows have different "
+                    "lengths (a tensor is rectangular); pad them to one length, e.g. "
+                    "ts.data.pad_or_truncate for token ids"
+                ) from None
             raise ValueError(f"cannot make a tensor from {type(data).__name__}: {e}") from None
         except TypeError as e:  # e.g. a list holding CuPy arrays: NumPy may not read them
             hint = (
@@ -227,13 +233,7 @@ def _to_array(data, dtype=None):
                 "int64 range (use a float for huge values)"
             )
         if arr.dtype.kind in _NOT_NUMBERS:  # None, strings, ...: refused, dtype or not
-            # (a Decimal or a Fraction is a number, but not one NumPy holds as such)
-            odd = next((v for v in arr.flat if not isinstance(v, int | float | np.generic)), None)
-            raise TypeError(
-                f"cannot make a tensor from {type(data).__name__} holding "
-                f"{type(odd).__name__ if arr.size else 'nothing'}: expected numbers, "
-                "nested lists of numbers, or an array"
-            )
+            raise TypeError(_not_numbers(data, arr))
         if dtype is None and arr.dtype.kind == "f":
             arr = arr.astype(_default_dtype)  # Python floats follow the default dtype
         if backend.xp is not np:
@@ -246,6 +246,27 @@ def _to_array(data, dtype=None):
             _check_fits(arr, dt, data)
             arr = _cast(arr, dt)
     return arr
+
+
+def _not_numbers(data, arr) -> str:
+    """The message for data NumPy read as no numbers: what was given, and what is wanted."""
+    # (np.str_ is an np.generic but no number; a Decimal or a Fraction is a number, but not
+    # one NumPy holds as such)
+    odd = next((v for v in arr.flat if not isinstance(v, int | float | np.number | np.bool_)), 0)
+    if data is None:
+        given = "None"
+    elif arr.ndim == 0:  # the data itself: Tensor("abc"), Tensor({...})
+        given = f"{type(data).__name__} {data!r}"[:80]
+    else:
+        odd_kind = "str" if isinstance(odd, str) else type(odd).__name__
+        given = f"{type(data).__name__} holding {odd_kind if arr.size else 'nothing'}"
+    hint = ""
+    if isinstance(odd, str):
+        hint = " (words become integer ids through a vocabulary: ts.data.Vocab(words).encode(text))"
+    return (
+        f"cannot make a tensor from {given}: expected numbers, nested lists of numbers, "
+        f"or an array{hint}"
+    )
 
 
 _COMPLEX = (

@@ -368,6 +368,27 @@ def test_losses_refuse_a_broadcast_naming_both_shapes(name):
         LOSSES[name](ts.randn(3), 0.0)
 
 
+def test_a_learners_usual_target_mistakes_get_what_to_do():
+    logits = ts.randn(2, 3)
+    one_hot = np.eye(3)[[0, 2]]
+    with pytest.raises(TypeError, match=r"^cross_entropy: expected logits .* first .*swap them"):
+        F.cross_entropy(np.array([0, 2]), logits)  # (targets, logits): swapped
+    with pytest.raises(TypeError, match=r"^nll_loss: expected log_probs .* first"):
+        F.nll_loss(np.array([0, 2]), logits.log_softmax())
+    with pytest.raises(TypeError, match=r"^cross_entropy: targets must be integers.*argmax"):
+        F.cross_entropy(logits, one_hot)  # float one-hot rows
+    with pytest.raises(ValueError, match=r"\(2, 3\) \(one-hot rows\? .*argmax\(axis=-1\)\)$"):
+        F.cross_entropy(logits, one_hot.astype(int))  # integer one-hot rows
+    with pytest.raises(ValueError, match=r"one-hot rows\?"):
+        F.nll_loss(logits.log_softmax(), one_hot.astype(int))
+    with pytest.raises(ValueError, match=r"\(3,\)$"):  # not one-hot: no hint
+        F.cross_entropy(logits, np.array([0, 1, 2]))
+    with pytest.raises(TypeError, match=r"^embedding: ids must be integers.*astype\('int64'\)"):
+        F.embedding(np.array([0.0, 1.0]), ts.randn(4, 2))
+    expected = F.cross_entropy(logits, np.array([0, 2])).item()  # what the hints lead to
+    assert F.cross_entropy(logits, one_hot.argmax(axis=-1)).item() == expected
+
+
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_losses_check_their_operands(name):
     loss = LOSSES[name]
@@ -583,7 +604,7 @@ def test_nll_loss_checks_its_operands():
         F.nll_loss(np.zeros((2, 3)), [0, 1])
     with pytest.raises(TypeError, match=r"^nll_loss: expected a float tensor .*int64"):
         F.nll_loss(ts.Tensor(np.zeros((2, 3), int)), [0, 1])
-    with pytest.raises(TypeError, match=r"^nll_loss: ids/targets must be integers"):
+    with pytest.raises(TypeError, match=r"^nll_loss: targets must be integers.*astype"):
         F.nll_loss(ts.randn(2, 3), [0.0, 1.0])
     with pytest.raises(ValueError, match=r"^nll_loss: expected log_probs \(N, V\) .*\(2, 3\)"):
         F.nll_loss(ts.randn(2, 3), [0, 1, 2])

@@ -42,6 +42,16 @@ def as_bool(value: Any, what: str) -> bool:
     raise TypeError(f"{what} must be True or False, got {type(value).__name__} {value!r}")
 
 
+def wrap_hint(value: Any) -> str:
+    """What to do with an array, a list or a number given where a Tensor is expected: the
+    text to append to the TypeError that names it ("" for anything else)."""
+    if isinstance(value, list | int | float | np.ndarray | np.generic) or hasattr(
+        value, "__cuda_array_interface__"
+    ):
+        return " (wrap it in a Tensor first: ts.Tensor(x))"
+    return ""
+
+
 def as_id_array(data: Any, ragged: str) -> Any:
     """Token ids as an array: an array as it is, a (nested) list read by NumPy; rows of
     different lengths are a ValueError saying `ragged` (not NumPy's "inhomogeneous shape")."""

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from . import backend, ops
-from ._checks import as_bool, as_float, as_id_array, as_int
+from ._checks import as_bool, as_float, as_id_array, as_int, wrap_hint
 from .autograd import OpError
 from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng, where
 
@@ -43,7 +43,7 @@ _REAL = (float, int, np.floating, np.integer)  # float first: the usual p
 def _tensor(x, name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}{wrap_hint(x)}")
 
 
 def softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
@@ -110,6 +110,22 @@ def rnn_step(h: Tensor, x: Tensor, W: Tensor, U: Tensor, b: Tensor) -> Tensor:
     return apply(ops.RNNStep(), *args)
 
 
+def _not_swapped(scores, targets, op: str, what: str) -> None:
+    """A TypeError for targets passed first and the float scores second."""
+    if not isinstance(scores, Tensor) and isinstance(targets, Tensor) and targets.dtype.kind == "f":
+        raise TypeError(
+            f"{op}: expected {what} (a float Tensor) first and the integer targets second, "
+            f"{op}({what}, targets); got {type(scores).__name__} and a float Tensor: swap them"
+        )
+
+
+def _one_hot_hint(targets, scores: Tensor) -> str:
+    """The hint for targets of the scores' own shape: one-hot rows, not class ids."""
+    if tuple(targets.shape) == tuple(scores.shape) and scores.ndim >= 2:
+        return " (one-hot rows? pass the class ids, targets.argmax(axis=-1))"
+    return ""
+
+
 def _ids(ids, op: str, like: Tensor):
     """Integer ids (Tensor, NumPy or CuPy array, list) as an array on `like`'s backend."""
     data = ids.data if isinstance(ids, Tensor) else ids
@@ -124,7 +140,16 @@ def _ids(ids, op: str, like: Tensor):
         if data.size == 0:  # np.asarray([]) is float64, but no ids is still integer ids
             data = data.astype(np.intp)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: ids/targets must be integers, got dtype {data.dtype}")
+        if op == "embedding":
+            todo = "convert them: ids.astype('int64'), or ts.Tensor(ids, dtype='int64')"
+        else:  # a loss: one-hot rows, probabilities, or whole numbers stored as floats
+            todo = (
+                "they are class ids, one per position; for one-hot rows pass "
+                "targets.argmax(axis=-1), for whole numbers stored as floats "
+                "targets.astype('int64')"
+            )
+        noun = "ids" if op == "embedding" else "targets"
+        raise TypeError(f"{op}: {noun} must be integers, got dtype {data.dtype} ({todo})")
     return backend.own_copy(xp.asarray(data), given)  # (backward reads it later)
 
 
@@ -156,6 +181,7 @@ def cross_entropy(
     ε = 0 it is a weighted mean of −log p_target). If that total weight is 0 the mean is
     0 with a zero gradient, as when every position is ignored (PyTorch's gives NaN).
     """
+    _not_swapped(logits, targets, "cross_entropy", "logits")
     logits = _tensor(logits, "cross_entropy")
     reduction = _reduction(reduction, "cross_entropy")
     if label_smoothing.__class__ is not float or not 0.0 <= label_smoothing <= 1.0:
@@ -171,7 +197,7 @@ def cross_entropy(
         raise ValueError(
             f"cross_entropy: expected logits (N, V) with targets (N,), or logits (B, T, V) "
             f"with targets (B, T); got logits {tuple(logits.shape)} and targets "
-            f"{tuple(t.shape)}"
+            f"{tuple(t.shape)}{_one_hot_hint(t, logits)}"
         )
     if logits.shape[-1] == 0:  # (no class to score: NumPy's max over it failed deep inside)
         raise ValueError(
@@ -258,6 +284,7 @@ def nll_loss(
     as for cross_entropy).
     """
     op = "nll_loss"
+    _not_swapped(log_probs, targets, op, "log_probs")
     log_probs = _tensor(log_probs, op)
     reduction = _reduction(reduction, op)
     if log_probs.dtype.kind != "f":
@@ -276,6 +303,7 @@ def nll_loss(
         raise ValueError(
             f"{op}: expected log_probs (N, V) with targets (N,), or log_probs (B, T, V) with "
             f"targets (B, T); got log_probs {shape} and targets {tuple(t.shape)}"
+            f"{_one_hot_hint(t, log_probs)}"
         )
     xp = backend.array_module(log_probs.data)
     ids = t.reshape(-1)

@@ -240,5 +240,11 @@ def test_errors_name_expected_and_received_shapes(rng):
         cell(f64(rng, 3))
     with pytest.raises(ValueError, match=r"RNNCell.*h_prev.*\(2, 4\).*\(3, 4\)"):
         cell(f64(rng, 2, D), f64(rng, 3, H))
-    with pytest.raises(TypeError, match="RNN: expected xs as a Tensor"):
+    with pytest.raises(TypeError, match=r"RNN: expected xs as a Tensor.*ndarray \(wrap it in a"):
         rnn(np.zeros((2, 3, D)))
+    with pytest.raises(TypeError, match=r"RNNCell: expected x_t as a Tensor.*list \(wrap it in a"):
+        cell([[0.0] * D])
+    with pytest.raises(TypeError, match=r"RNN: expected h0 as a Tensor.*ndarray \(wrap it in a"):
+        rnn(f64(rng, 2, 3, D), np.zeros((2, H)))
+    with pytest.raises(TypeError, match=r"RNN: expected h0 as a Tensor.*got tuple$"):
+        rnn(f64(rng, 2, 3, D), (f64(rng, 2, H), f64(rng, 2, H)))  # an LSTM's (h, C): no hint

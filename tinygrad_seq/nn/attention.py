@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, ops
-from .._checks import as_bool, as_id_array
+from .._checks import as_bool, as_id_array, wrap_hint
 from ..functional import padding_mask
 from ..tensor import Tensor, _leaf, apply, where  # (_leaf: an array kept on its backend)
 from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
@@ -77,7 +77,7 @@ def _shape(x) -> tuple[int, ...]:
 
 def _check_tensor(x, who: str, what: str, ndim: int = 3) -> None:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: {what} must be a Tensor, got {type(x).__name__}")
+        raise TypeError(f"{who}: {what} must be a Tensor, got {type(x).__name__}{wrap_hint(x)}")
     check_float(x, who, what)
     if x.ndim != ndim:
         raise ValueError(f"{who}: {what} must have {ndim} axes (B, T, d), got shape {_shape(x)}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional as F
-from .._checks import as_bool
+from .._checks import as_bool, wrap_hint
 from ..tensor import Tensor, get_default_dtype, rng
 from .module import Ids, Module, Parameter, check_float, check_sizes, uniform_init
 
@@ -18,7 +18,7 @@ def check_last_axis(x: Tensor, expected: int, who: str, what: str = "input") -> 
     """Raise a ValueError naming the shapes if x's last axis is not `expected` wide (and a
     TypeError if x is not a float Tensor)."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: expected a Tensor {what}, got {type(x).__name__}")
+        raise TypeError(f"{who}: expected a Tensor {what}, got {type(x).__name__}{wrap_hint(x)}")
     check_float(x, who, what)
     if x.ndim == 0 or x.shape[-1] != expected:
         raise ValueError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import backend
+from .._checks import wrap_hint
 from ..autograd import scope
 from ..tensor import Tensor, _leaf, stack, where
 from .module import Mask, Module, check_float, check_sizes, uniform_init
@@ -31,7 +32,8 @@ def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
     """Check that x_t is (B, input_size); return B."""
     if not isinstance(x_t, Tensor):
         raise TypeError(
-            f"{who}: expected x_t as a Tensor of shape (B, {input_size}), got {type(x_t).__name__}"
+            f"{who}: expected x_t as a Tensor of shape (B, {input_size}), got "
+            f"{type(x_t).__name__}{wrap_hint(x_t)}"
         )
     check_float(x_t, who, "x_t")
     if x_t.ndim != 2 or x_t.shape[1] != input_size:
@@ -46,7 +48,8 @@ def check_sequence(xs: Tensor, input_size: int, who: str) -> tuple[int, int]:
     """Check that xs is (B, T, input_size) with T >= 1; return (B, T)."""
     if not isinstance(xs, Tensor):
         raise TypeError(
-            f"{who}: expected xs as a Tensor of shape (B, T, {input_size}), got {type(xs).__name__}"
+            f"{who}: expected xs as a Tensor of shape (B, T, {input_size}), got "
+            f"{type(xs).__name__}{wrap_hint(xs)}"
         )
     check_float(xs, who, "sequence xs")
     if xs.ndim != 3 or xs.shape[2] != input_size:
@@ -70,7 +73,7 @@ def initial_state(
     if not isinstance(state, Tensor):
         raise TypeError(
             f"{who}: expected {what} as a Tensor of shape ({batch}, {hidden}), "
-            f"got {type(state).__name__}"
+            f"got {type(state).__name__}{wrap_hint(state)}"
         )
     if tuple(state.shape) != (batch, hidden):
         raise ValueError(

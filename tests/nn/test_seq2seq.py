@@ -323,6 +323,13 @@ def test_bad_inputs(rng):
         model(src, tgt_in, src_lengths=[5, 1])
     with pytest.raises(TypeError, match=r"src_lengths must be integers.*float64"):
         model(src, tgt_in, src_lengths=[2.5, 2, 1])  # not rounded to 3 real tokens
+    # an id past a vocabulary is named as src or tgt_in, not as the table it would reach
+    with pytest.raises(ValueError, match=rf"^Seq2Seq: src ids .*\(src_vocab={SRC_V}\).*{SRC_V} to"):
+        model(np.full_like(src, SRC_V), tgt_in)
+    with pytest.raises(ValueError, match=rf"^Seq2Seq: tgt_in ids .*\(tgt_vocab={TGT_V}\)"):
+        model(src, np.full_like(tgt_in, TGT_V))
+    with pytest.raises(ValueError, match=r"^Seq2Seq: src ids .* from -1 to"):
+        model.greedy_decode(np.full_like(src, -1), 3, bos=1, eos=2)
     with pytest.raises(ValueError, match=r"src_mask must be boolean of shape.*\(3, 5\).*\(3, 4\)"):
         model(src, tgt_in, src_mask=np.ones((3, 4), dtype=bool))
     with pytest.raises(TypeError, match=r"src_mask must be boolean.*int64"):

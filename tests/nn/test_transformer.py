@@ -330,6 +330,12 @@ def test_bad_ids_and_batches(rng):
         model.encode(rng.integers(0, 5, (2, 3)), np.array([[False] * 3, [True] * 3]))
     with pytest.raises(TypeError, match=r"src_lengths must be integers"):
         model(rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 2)), src_lengths=[2.5, 2])
+    with pytest.raises(ValueError, match=r"^Transformer: src ids .*\(src_vocab=5\).* 5 to 5"):
+        model(np.full((2, 3), 5), rng.integers(0, 5, (2, 2)))
+    with pytest.raises(ValueError, match=r"^Transformer: tgt_in ids .*\(tgt_vocab=5\)"):
+        model(rng.integers(0, 5, (2, 3)), np.full((2, 2), 5))
+    with pytest.raises(ValueError, match=r"^Transformer: src ids"):
+        model.greedy_decode(np.full((2, 3), 5), 2, bos=1, eos=2)
 
 
 def test_gradcheck_feed_forward(rng):

@@ -165,11 +165,13 @@ def scaled_dot_product_attention(
 
 
 # ------------------------------------------------------------------ token masks
-def ids_array(ids: Ids, who: str, what: str) -> Any:
+def ids_array(ids: Ids, who: str, what: str, vocab: int | None = None) -> Any:
     """Token ids (integer Tensor, NumPy/CuPy array or nested list) as an array (B, T).
 
     Ids that are not integers are a TypeError; a shape other than (B, T) with T >= 1 is a
-    ValueError (a model has nothing to read or write in an empty sequence).
+    ValueError (a model has nothing to read or write in an empty sequence), and so, with
+    `vocab`, is an id outside [0, vocab), named as `what` (src or tgt_in), not as the
+    embedding table it would have reached.
     """
     data = as_id_array(
         ids.data if isinstance(ids, Tensor) else ids,
@@ -191,6 +193,15 @@ def ids_array(ids: Ids, who: str, what: str) -> Any:
             f"{who}: {what} has no tokens (shape {tuple(data.shape)}); each row needs at "
             "least one, T >= 1"
         )
+    if vocab is not None:
+        low, high = int(data.min()), int(data.max())
+        if low < 0 or high >= vocab:
+            side = "tgt_vocab" if what.startswith("tgt") else "src_vocab"
+            raise ValueError(
+                f"{who}: {what} ids must lie in [0, {vocab}) ({side}={vocab}), got ids from "
+                f"{low} to {high}; build the model with a larger {side}, or map the ids "
+                "through the vocabulary it was built for"
+            )
     return data
 
 

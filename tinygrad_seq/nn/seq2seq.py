@@ -121,7 +121,7 @@ class Seq2Seq(Module):
 
     def _start(self, src: Ids, src_lengths: Lengths | None, src_mask: Mask | None):
         """Encode and set up everything the decoder steps share."""
-        src = ids_array(src, "Seq2Seq", "src")
+        src = ids_array(src, "Seq2Seq", "src", self.src_vocab)
         mask = source_mask(src, src_lengths, src_mask, "Seq2Seq")
         h_enc, state = self.encode(src, mask)
         h_T = state[0] if self.cell == "lstm" else state  # c = h_T^enc
@@ -185,7 +185,7 @@ class Seq2Seq(Module):
         src (B, T_in), tgt_in (B, T_out) (BOS, y_1, ...) ids → logits (B, T_out, tgt_vocab), the
         scores of y_1 ... y_{T_out}."""
         src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
-        tgt_in = ids_array(tgt_in, "Seq2Seq", "tgt_in")
+        tgt_in = ids_array(tgt_in, "Seq2Seq", "tgt_in", self.tgt_vocab)
         if tgt_in.shape[0] != src.shape[0]:
             raise ValueError(
                 f"Seq2Seq: src and tgt_in must share the batch size; got src "

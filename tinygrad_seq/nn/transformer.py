@@ -262,7 +262,7 @@ class Transformer(Module):
 
     def encode(self, src: Ids, src_mask: Mask | None = None) -> Tensor:
         """src ids (B, T_in) → encoder output (B, T_in, d_model); src_mask (B, T_in) bool."""
-        src = ids_array(src, "Transformer", "src")
+        src = ids_array(src, "Transformer", "src", self.src_vocab)
         B, T_in = src.shape
         key_mask = None  # src_mask (B, T_in) as key padding (B, 1, T_in), checked as in forward
         if src_mask is not None:
@@ -280,7 +280,7 @@ class Transformer(Module):
 
         Shapes: tgt_in ids (B, T_out), encoder output (B, T_in, d), src_mask (B, T_in) bool → logits
         (B, T_out, V)."""
-        tgt_in = ids_array(tgt_in, "Transformer", "tgt_in")
+        tgt_in = ids_array(tgt_in, "Transformer", "tgt_in", self.tgt_vocab)
         if not isinstance(memory, Tensor):
             raise TypeError(
                 f"Transformer: memory must be the encoder output, a Tensor (B, T_in, "

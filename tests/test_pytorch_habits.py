@@ -384,6 +384,42 @@ def test_importing_a_pytorch_nn_name_carries_the_hint():
     assert __import__("tinygrad_seq.nn", fromlist=["ModuleList"]) is ts.nn  # (as Python's)
 
 
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("from_numpy", r"ts\.Tensor\(array\), which on the NumPy backend shares"),
+        ("float32", r"dtypes are NumPy's: dtype='float32'"),
+        ("device", r"ts\.backend\.set_backend\('cupy'\)"),
+        ("softmax", r"x\.softmax\(\.\.\.\), or ts\.F\.softmax"),
+        ("max", r"ts\.maximum\(a, b\) is the elementwise one"),
+        ("min", r"x\.min\(axis=\.\.\.\) reduces .*ts\.where\(a < b, a, b\)"),
+        ("clamp", r"x\.clip\(low, high\)"),
+        ("matmul", r"a @ b"),
+    ],
+)
+def test_pytorchs_top_level_names_are_answered_with_what_to_write(name, says):
+    with pytest.raises(AttributeError, match=rf"^tinygrad_seq has no '{name}' .*{says}"):
+        getattr(ts, name)
+    assert not hasattr(ts, name)
+    with pytest.raises(AttributeError, match=r"has no attribute 'Nonexistent'$"):
+        ts.Nonexistent  # noqa: B018
+    assert ts.nn is ts.__getattr__("nn")  # the lazy subpackages still load
+    with pytest.raises(ImportError, match=rf"^tinygrad_seq has no '{name}' .*{says}"):
+        exec(f"from tinygrad_seq import {name}", {})
+
+
+def test_what_the_top_level_hints_say_to_write_runs():
+    a, b = ts.Tensor([1.0, 5.0]), ts.Tensor([3.0, 2.0])
+    assert ts.maximum(a, b).numpy().tolist() == [3.0, 5.0]
+    assert ts.where(a < b, a, b).numpy().tolist() == [1.0, 2.0]
+    assert a.clip(0.0, 2.0).numpy().tolist() == [1.0, 2.0]
+    assert np.allclose(ts.F.softmax(a).numpy(), a.softmax().numpy())
+    if ts.backend.get_backend() == "numpy":  # shares the memory, as torch.from_numpy
+        array = np.zeros(2, dtype=np.float32)
+        ts.Tensor(array).data[0] = 7.0
+        assert array[0] == 7.0
+
+
 def test_a_plain_list_does_what_pytorchs_module_list_does():
     class Stack(ts.nn.Module):  # the hint's own example, with a Parameter list beside it
         def __init__(self, d, n):

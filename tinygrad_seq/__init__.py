@@ -65,10 +65,47 @@ __version__ = "0.1.0"
 _LAZY = ("nn", "optim", "data", "train", "train_seq2seq", "symbolic", "viz", "demos")
 
 
+# PyTorch's top-level names that ts spells otherwise, with what to write instead
+_PYTORCH_NAMES = {
+    "from_numpy": "ts.Tensor(array), which on the NumPy backend shares the array's memory as "
+    "torch.from_numpy does",
+    "as_tensor": "write ts.Tensor(data)",
+    **dict.fromkeys(
+        ("float32", "float64", "float16", "int64", "int32", "long", "bool"),
+        "dtypes are NumPy's: dtype='float32' or np.float32 (ts.set_default_dtype sets the default)",
+    ),
+    "device": "ts has backends, not devices: ts.backend.set_backend('cupy'), x.to('cupy')",
+    "rand": "ts.randn(*shape) draws normal numbers; for uniform ones, "
+    "ts.Tensor(np.random.default_rng(seed).random(shape))",
+    "randint": "token ids are NumPy integer arrays: np.random.default_rng(seed).integers(low, "
+    "high, size)",
+    **{
+        name: f"call the tensor's method, x.{name}(...), or ts.F.{name}"
+        for name in ("softmax", "log_softmax", "relu", "sigmoid", "tanh")
+    },
+    **{
+        name: f"call the tensor's method: x.{name}(...)"
+        for name in ("exp", "log", "sqrt", "abs", "sum", "mean")
+    },
+    "max": "x.max(axis=...) reduces a tensor; ts.maximum(a, b) is the elementwise one",
+    "min": "x.min(axis=...) reduces a tensor; ts.where(a < b, a, b) is the elementwise one",
+    "clamp": "call the tensor's method x.clip(low, high), NumPy's name",
+    "matmul": "write a @ b",
+    "cross_entropy": "call ts.F.cross_entropy(logits, targets)",
+}
+
+
 def __getattr__(name: str):
-    """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...)."""
+    """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...); a
+    PyTorch name that ts spells otherwise gets the spelling to write."""
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
+    if name in _PYTORCH_NAMES:  # (from tinygrad_seq import softmax: an ImportError)
+        from ._hints import missing_name
+
+        raise missing_name(
+            __name__, f"tinygrad_seq has no {name!r} (a PyTorch name): {_PYTORCH_NAMES[name]}"
+        )
     raise AttributeError(f"module 'tinygrad_seq' has no attribute {name!r}")
 
 

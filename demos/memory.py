@@ -33,10 +33,11 @@ from .common import DemoContext, demo_command, require
 # Ollivier's "chrono" initialisation sets b_f from the delays to bridge).
 KINDS = (
     ("rnn", "RNN", None),
-    ("lstm", "LSTM", 1.0),
+    ("lstm", "LSTM, b_f = 1", 1.0),
     ("lstm", "LSTM, b_f = 3", 3.0),
     ("gru", "GRU", None),
 )
+LSTM_DEFAULT, LSTM_CHRONO = KINDS[1][1], KINDS[2][1]  # the two LSTMs' labels
 GRU_UPDATE_BIAS = -1.0
 RUN_SEED_STRIDE = 7919  # run r uses seed + r·7919 (its data and its initial weights)
 LEARNED = 0.9  # test accuracy from which a run counts as having learned the delay
@@ -170,8 +171,8 @@ def _gates_verdict(best_after: float, best_before: float, steps: int) -> tuple[s
 
 
 GATED = {
-    "LSTM": "the LSTM at its default b_f = 1",
-    "LSTM, b_f = 3": "the LSTM started at b_f = 3",
+    LSTM_DEFAULT: "the LSTM at its default b_f = 1",
+    LSTM_CHRONO: "the LSTM started at b_f = 3",
     "GRU": "the GRU",
 }
 
@@ -228,9 +229,9 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     # The forget gates of the LSTM (b_f = 1) at the longest delay a run of it learned (else
     # the longest), from its best run there
     longest = delays[-1]
-    learned = [d for d, k in zip(delays, learned_runs["LSTM"], strict=True) if k]
+    learned = [d for d, k in zip(delays, learned_runs[LSTM_DEFAULT], strict=True) if k]
     gate_delay = learned[-1] if learned else longest
-    gate_runs = records[("LSTM", gate_delay)]
+    gate_runs = records[(LSTM_DEFAULT, gate_delay)]
     gate_run = max(range(n_runs), key=lambda r: gate_runs[r]["test_accuracy"])
     lstm = gate_runs[gate_run]
     test = lstm["test"]
@@ -266,7 +267,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         stopped=cfg["stop_when_learned"],
     )
     T = f_trained.shape[1]
-    chrono = "LSTM, b_f = 3"
+    default, chrono = LSTM_DEFAULT, LSTM_CHRONO
 
     def result(label: str, k: int) -> str:  # "66% (2 of 3)": the runs that learned it
         if n_runs == 1:
@@ -291,7 +292,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         )
         + ": "
         + "; ".join(
-            f"D = {d}: RNN {result('RNN', k)}, LSTM {result('LSTM', k)}, the LSTM started at "
+            f"D = {d}: RNN {result('RNN', k)}, LSTM {result(default, k)}, the LSTM started at "
             f"b_f = 3 {result(chrono, k)}, GRU {result('GRU', k)}"
             for k, d in enumerate(delays)
         )
@@ -306,13 +307,13 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"best unit after training{f_note} against {float(prod_init.max()):.2g} for the best "
         f"unit before{verdict}"
     )
-    short = [k for k, n in enumerate(learned_runs["LSTM"]) if n < n_runs]  # not every run
+    short = [k for k, n in enumerate(learned_runs[LSTM_DEFAULT]) if n < n_runs]  # not every run
     if short:
         k = short[-1]  # the longest such delay
         d = delays[k]
         measured += (
             f" Within this budget the LSTM started at b_f = 1 learned D = {d} in "
-            f"{learned_runs['LSTM'][k]} of {n_runs} runs: its forget gates start near 0.73, so "
+            f"{learned_runs[default][k]} of {n_runs} runs: its forget gates start near 0.73, so "
             f"the cell path passes about 0.73^D of the gradient ({0.73**d:.0e} at D = {d}), "
             f"too little for a run to count on to learn to hold them open. Started at b_f = 3 "
             f"(f_t ≈ 0.95, "
@@ -347,15 +348,15 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     )
     mean_of = f"mean of {n_runs} runs" if n_runs > 1 else "one run"
     return {
-        "headline": f"D={longest}: RNN {acc['RNN'][-1]:.0%}, LSTM {acc['LSTM'][-1]:.0%} (b_f = "
+        "headline": f"D={longest}: RNN {acc['RNN'][-1]:.0%}, LSTM {acc[default][-1]:.0%} (b_f = "
         f"3: {acc[chrono][-1]:.0%}), GRU {acc['GRU'][-1]:.0%} ({mean_of}; chance 25%); "
         f"best-unit Π f_t {float(prod_trained[top]):.2g} at D={gate_delay}",
         "measured": measured,
         "figures": [f"img/{fig.name}"],
         "key": {
             **{
-                f"test accuracy at D={d}, {mean_of} (runs that learned it): RNN / LSTM / "
-                "LSTM (b_f = 3) / GRU": " / ".join(
+                f"test accuracy at D={d}, {mean_of} (runs that learned it): RNN / "
+                "LSTM (b_f = 1) / LSTM (b_f = 3) / GRU": " / ".join(
                     f"{acc[label][k]:.0%} ({learned_runs[label][k]})" for _, label, _ in KINDS
                 )
                 for k, d in enumerate(delays)

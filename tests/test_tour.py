@@ -96,7 +96,7 @@ def test_vanishing_gradients(tour):
 def test_lstm_memory_and_forget_gates(tour):
     n = numbers(tour, "memory")
     acc = n["test_accuracy"]
-    for model in ("LSTM", "LSTM, b_f = 3", "GRU"):
+    for model in ("LSTM, b_f = 1", "LSTM, b_f = 3", "GRU"):
         assert min(acc[model]) >= 0.9, (model, acc)  # gated models hold every delay
     assert acc["RNN"][0] >= 0.5  # the short one is learnable by the RNN too (chance 25%)
     # (at this size even the longest delay is short enough for the RNN, so the gated models
@@ -320,11 +320,22 @@ def test_the_bottleneck_demo_titles_its_figure_and_words_a_plain_model_that_did_
     assert titles[0].endswith("with attention it holds") and "did not fall" in titles[1]
 
 
+def test_the_memory_demo_names_each_lstm_by_its_real_forget_bias():
+    from tinygrad_seq.demos.memory import KINDS
+
+    lstms = [(label, bias) for kind, label, bias in KINDS if kind == "lstm"]
+    assert [label for label, _ in lstms] == ["LSTM, b_f = 1", "LSTM, b_f = 3"]
+    for label, bias in lstms:
+        assert label == f"LSTM, b_f = {bias:g}"
+    # the first is the library's default start, as its label and the demo's text say
+    assert np.all(ts.nn.LSTM(3, 4).cell.b_f.numpy() == lstms[0][1])
+
+
 def test_the_memory_verdict_counts_runs_against_the_rnns():
     from tinygrad_seq.demos.memory import gated_verdict
 
     def verdict(rnn, lstm, chrono, gru):
-        learned = {"RNN": [rnn], "LSTM": [lstm], "LSTM, b_f = 3": [chrono], "GRU": [gru]}
+        learned = {"RNN": [rnn], "LSTM, b_f = 1": [lstm], "LSTM, b_f = 3": [chrono], "GRU": [gru]}
         return gated_verdict(learned, [30], 3)
 
     assert verdict(0, 1, 3, 3) == (
@@ -342,7 +353,7 @@ def test_the_memory_verdict_counts_runs_against_the_rnns():
     )
     assert "the RNN learned it in every run (3 of 3)" in verdict(3, 3, 3, 3)
     # the longest delay is the one judged, for the RNN and the gated models alike
-    learned = {"RNN": [3, 0], "LSTM": [0, 2], "LSTM, b_f = 3": [0, 3], "GRU": [1, 0]}
+    learned = {"RNN": [3, 0], "LSTM, b_f = 1": [0, 2], "LSTM, b_f = 3": [0, 3], "GRU": [1, 0]}
     assert gated_verdict(learned, [10, 30], 3) == (
         "held at D = 30 for the LSTM at its default b_f = 1 (2 of 3), the LSTM started at "
         "b_f = 3 (3 of 3), against the RNN's 0 of 3; not for the GRU (0 of 3, as many as the RNN)"

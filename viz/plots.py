@@ -26,6 +26,7 @@ COLORS = {
     "BoW MLP": "#7f7f7f",
     "RNN": "#d62728",
     "LSTM": "#1f77b4",
+    "LSTM, b_f = 1": "#1f77b4",  # (the memory demo's two LSTMs: the library's default b_f)
     "LSTM, b_f = 3": "#17becf",
     "GRU": "#2ca02c",
     "seq2seq": "#d62728",
@@ -515,6 +516,7 @@ def memory_figure(
     # visible on the others, the widest drawn first. (line style, width, marker, size, fill)
     styles = {
         "LSTM": ("-", 5.0, "s", 13, "white"),
+        "LSTM, b_f = 1": ("-", 5.0, "s", 13, "white"),
         "LSTM, b_f = 3": ((0, (1, 1)), 3.5, "D", 10, "white"),
         "GRU": ((0, (4, 2)), 2.5, "^", 8, None),
         "RNN": ("-", 1.2, "o", 4, None),

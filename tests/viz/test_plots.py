@@ -577,7 +577,11 @@ def test_the_memory_figure_shows_every_run_beside_the_mean(tmp_path, figures):
 
 
 def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_path, figures):
+    from tinygrad_seq.demos.memory import KINDS
     from tinygrad_seq.viz import plots
+
+    MEMORY_LABELS = [label for _, label, _ in KINDS]  # the demo's, in its order
+    assert MEMORY_LABELS == ["RNN", "LSTM, b_f = 1", "LSTM, b_f = 3", "GRU"]
 
     steps = 20
     norms = {"RNN ‖∂L/∂h_t‖": {t: 10.0 ** (t - steps) for t in range(steps)}}
@@ -586,9 +590,9 @@ def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_p
     plots.memory_figure(
         tmp_path / "m.png",
         [5, 15, 30],
-        {"RNN": [1.0, 1.0, 0.5], "LSTM": [1.0, 1.0, 1.0], "GRU": [1.0, 1.0, 1.0]},
+        {label: [1.0, 1.0, 0.5 if label == "RNN" else 1.0] for label in MEMORY_LABELS},
         0.25,
-        {"RNN": [1.4, 0.9], "LSTM": [1.4, 0.0], "GRU": [1.4, 0.0]},
+        {label: [1.4, 0.9 if label == "RNN" else 0.0] for label in MEMORY_LABELS},
         30,
         rng.random((12, 8)),
         30,
@@ -605,13 +609,20 @@ def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_p
     assert {"each unit before training", "each unit after training"} <= set(key)
     # curves that coincide (all at 100 %) stay visible: nested markers, widest drawn first
     acc = {line.get_label(): line for line in memory[0].get_lines() if line.get_marker()}
-    sizes = [acc[name].get_markersize() for name in ("LSTM", "GRU", "RNN")]
-    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
+    widest_first = ("LSTM, b_f = 1", "LSTM, b_f = 3", "GRU", "RNN")
+    sizes = [acc[name].get_markersize() for name in widest_first]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 4
     drawn = [line.get_label() for line in memory[0].get_lines()]
-    assert drawn.index("LSTM") < drawn.index("GRU") < drawn.index("RNN")
-    # while the key lists the models in the data's order, the chance line after them
+    assert [drawn.index(name) for name in widest_first] == sorted(
+        drawn.index(name) for name in widest_first
+    )
+    # the two LSTMs apart by colour too
+    assert acc["LSTM, b_f = 1"].get_color() != acc["LSTM, b_f = 3"].get_color()
+    # while the key lists the models in the data's order, the chance line after them; each
+    # LSTM is named by its forget-gate bias (a bare "LSTM" beside "LSTM, b_f = 3" reads as
+    # an LSTM without one)
     key = [text.get_text() for text in memory[0].get_legend().get_texts()]
-    assert key == ["RNN", "LSTM", "GRU", "chance 25%"]
+    assert key == [*MEMORY_LABELS, "chance 25%"]
 
 
 def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figures):

@@ -959,6 +959,9 @@ def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: fl
     """
     n = len(identities)
     fig, ax = new_figure(1, 1, size=(11, 0.42 * n + 1.6))
+    # the identities' names run to the left edge: a margin there (constrained layout's
+    # default, 3 pt, has the longest touch it)
+    fig.get_layout_engine().set(w_pad=0.15)
     floor = 1e-19
     errors = [max(float(d["numeric_max_error"]), floor) for d in identities]
     colours = [
@@ -1005,7 +1008,7 @@ def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: fl
         fontsize=8,
         loc="lower right",
     )
-    ax.set_title(
+    fig.suptitle(  # over the whole figure: the names at the left are half of it
         "The seed's gradient identities, derived with SymPy and checked against the engine",
         fontsize=11,
     )

@@ -92,3 +92,29 @@ def test_a_long_bar_title_wraps_onto_two_lines_and_only_then_is_cut(tmp_path, fi
     assert ticks[1].count("\n") == 1 and ticks[1].replace("\n", " ") == two_lines  # all of it
     first, second = ticks[2].split("\n")
     assert longer.startswith(first) and second.endswith(" …") and len(second) <= 64
+
+
+def test_the_derivations_figure_keeps_its_names_off_the_edge_and_its_title_centred(
+    tmp_path, figures
+):
+    from tinygrad_seq.viz import plots
+
+    ids = [  # the tour's longest names: wrapped, their first line runs to the left edge
+        {
+            "title": "multi-head attention: ∂L/∂(W^Q, W^K, W^V, W^O, X, M), head by head",
+            "symbolic_ok": True,
+            "numeric_max_error": 1e-16,
+        },
+        {"title": "tanh'(x) = 1 − tanh²(x)", "symbolic_ok": True, "numeric_max_error": 1e-16},
+    ]
+    plots.derivations_figure(tmp_path / "d.png", ids, 1e-10)
+    fig = figures["d.png"]
+    fig.canvas.draw()  # (laid out at the figure's own dpi)
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    names = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+    margin = 0.1 * fig.dpi  # a tenth of an inch at least (3 pt, the default, reads as touching)
+    assert min(box.x0 for box in names) >= margin
+    assert fig._suptitle is not None and not ax.get_title()  # the title is the figure's,
+    box = fig._suptitle.get_window_extent(renderer)
+    assert (box.x0 + box.x1) / 2 == pytest.approx(fig.bbox.width / 2, abs=1)  # centred on it

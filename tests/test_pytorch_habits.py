@@ -500,3 +500,148 @@ def test_freezing_as_the_hint_says_leaves_the_frozen_weights_alone():
     assert all(p.grad is None for p in frozen)
     for p, was in zip(frozen, before, strict=True):
         np.testing.assert_array_equal(p.numpy(), was)
+
+
+@pytest.mark.parametrize(
+    "build, says, write",
+    [
+        (
+            lambda: ts.nn.LSTM(input_size=8, hidden_size=16),
+            "ts.nn.LSTM: input_size= and hidden_size= are PyTorch's names for input= and hidden=",
+            "ts.nn.LSTM(input=8, hidden=16)",
+        ),
+        (
+            lambda: ts.nn.GRU(8, hidden_size=16, batch_first=True),
+            "ts.nn.GRU: hidden_size= is PyTorch's name for hidden=; it takes no batch_first= "
+            "(PyTorch's): its inputs are always batch-first, (B, T, d); for time-first xs "
+            "(T, B, d) pass xs.transpose(1, 0, 2)",
+            "ts.nn.GRU(8, hidden=16)",
+        ),
+        (
+            lambda: ts.nn.LSTM(8, 16, bias=False),
+            "ts.nn.LSTM: it takes no bias= (PyTorch's): it always has its biases, as the seed's "
+            "equations do (ts.nn.GRU takes bias=False)",
+            "ts.nn.LSTM(8, 16)",
+        ),
+        (
+            lambda: ts.nn.Embedding(num_embeddings=10, embedding_dim=4),
+            "ts.nn.Embedding: num_embeddings= and embedding_dim= are PyTorch's names for vocab= "
+            "and dim=",
+            "ts.nn.Embedding(vocab=10, dim=4)",
+        ),
+        (
+            lambda: ts.nn.Linear(in_features=3, out_features=2, device="cpu"),
+            "ts.nn.Linear: it takes no device= (PyTorch's): build it, then move it: "
+            "model.to('cupy')",
+            "ts.nn.Linear(in_features=3, out_features=2)",
+        ),
+        (
+            lambda: ts.nn.MultiHeadAttention(embed_dim=16, num_heads=4),
+            "ts.nn.MultiHeadAttention: embed_dim= is PyTorch's name for d_model=",
+            "ts.nn.MultiHeadAttention(d_model=16, num_heads=4)",
+        ),
+        (
+            lambda: ts.nn.TransformerEncoderLayer(16, nhead=4, dim_feedforward=32),
+            "ts.nn.TransformerEncoderLayer: nhead= and dim_feedforward= are PyTorch's names for "
+            "heads= and d_ff=",
+            "ts.nn.TransformerEncoderLayer(16, heads=4, d_ff=32)",
+        ),
+        (
+            lambda: ts.nn.LayerNorm(normalized_shape=8, elementwise_affine=True),
+            "ts.nn.LayerNorm: normalized_shape= is PyTorch's name for dim=; it takes no "
+            "elementwise_affine= (PyTorch's): it always has its gain and bias",
+            "ts.nn.LayerNorm(dim=8)",
+        ),
+    ],
+)
+def test_pytorchs_constructor_keywords_are_answered_with_what_to_write(build, says, write):
+    with pytest.raises(TypeError) as info:
+        build()
+    message = str(info.value)
+    assert message.startswith(says) and message.endswith(f". Write {write}"), message
+    model = eval(write, {"ts": ts})  # what the message says to write builds the model
+    assert isinstance(model, ts.nn.Module) and model.num_parameters() > 0
+
+
+def test_a_pytorch_keyword_with_an_argument_missing_gets_the_names_alone():
+    names_alone = r"^ts\.nn\.LSTM: input_size= is PyTorch's name for input=$"
+    with pytest.raises(TypeError, match=names_alone):
+        ts.nn.LSTM(input_size=8)  # (hidden missing: no call to write)
+    with pytest.raises(TypeError, match=r"it takes no num_encoder_layers= .*layers= is the"):
+        ts.nn.Transformer(10, 10, 16, 4, 32, num_encoder_layers=2)
+
+
+def test_a_typo_keeps_pythons_message_even_beside_a_pytorch_keyword():
+    pythons = r"^LSTM\.__init__\(\) got an unexpected keyword argument "
+    with pytest.raises(TypeError, match=pythons + "'hiden'$"):
+        ts.nn.LSTM(8, hiden=16)
+    with pytest.raises(TypeError, match=pythons + "'hiden_size'$"):
+        ts.nn.LSTM(input_size=8, hiden_size=16)  # the typo named, not input_size
+
+
+def test_a_models_own_constructor_gets_only_the_hints_that_fit_it():
+    class Net(ts.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.layer = ts.nn.Linear(n, n)
+
+    with pytest.raises(
+        TypeError, match=r"^Net: it takes no device= \(PyTorch's\).* Write Net\(n=3\)$"
+    ):
+        Net(n=3, device="cuda")
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'input_size'"):
+        Net(input_size=3)  # (LSTM's names are not Net's)
+
+    class Stacked(ts.nn.LSTM):  # LSTM's constructor: LSTM's hints, the subclass named
+        pass
+
+    with pytest.raises(
+        TypeError, match=r"^Stacked: input_size= .* Write Stacked\(input=3, hidden=4\)$"
+    ):
+        Stacked(input_size=3, hidden_size=4)
+
+
+def test_the_constructors_keep_their_own_signatures():
+    import inspect
+
+    from tinygrad_seq.nn._pytorch_keywords import KEYWORDS
+
+    for name in KEYWORDS:
+        params = inspect.signature(getattr(ts.nn, name)).parameters
+        assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), name
+    assert list(inspect.signature(ts.nn.LSTM).parameters) == ["input", "hidden", "forget_bias"]
+
+
+def test_the_keyword_hints_name_pytorchs_keywords_and_ts_nns_parameters():
+    import inspect
+
+    from tinygrad_seq.nn._pytorch_keywords import ANY_MODULE, KEYWORDS
+
+    torch = pytest.importorskip("torch")
+    torch_name = {"MultiHeadAttention": "MultiheadAttention"}
+    for name, hints in KEYWORDS.items():
+        ours = inspect.signature(getattr(ts.nn, name)).parameters
+        cls = getattr(torch.nn, torch_name.get(name, name))
+        # (torch.nn.LSTM's own __init__ takes *args, **kwargs: its base's names them, and
+        # RNN's nonlinearity= is in its documented arguments)
+        theirs = {p for c in cls.__mro__ for p in inspect.signature(c.__init__).parameters}
+        for keyword, hint in {**ANY_MODULE, **hints}.items():
+            assert keyword not in ours, (name, keyword)  # (else never asked for)
+            assert keyword in theirs or f"{keyword}:" in cls.__doc__, (name, keyword)
+            if hint.isidentifier():
+                assert hint in ours, (name, keyword, hint)
+
+
+def test_the_bidirectional_hint_runs():
+    from tinygrad_seq.nn._pytorch_keywords import KEYWORDS
+
+    assert "ts.cat([hs, hs_back[:, ::-1]], axis=-1)" in KEYWORDS["LSTM"]["bidirectional"]
+    xs = ts.randn(2, 5, 3)
+    forward, back = ts.nn.LSTM(3, 4), ts.nn.LSTM(3, 4)
+    hs, _ = forward(xs)
+    hs_back, _ = back(xs[:, ::-1])
+    both = ts.cat([hs, hs_back[:, ::-1]], axis=-1)
+    assert both.shape == (2, 5, 8)
+    # the backward half at step t has read x_t .. x_T: its last step saw only x_T
+    last, _ = back(xs[:, 4:5])
+    np.testing.assert_allclose(both.numpy()[:, 4, 4:], last.numpy()[:, 0], rtol=1e-5, atol=1e-6)

@@ -48,6 +48,7 @@ from ..tensor import (
     rng,
     set_default_dtype,
 )
+from . import _pytorch_keywords
 
 # Type hints for the models' inputs (each model checks them at run time): token ids as an
 # integer Tensor, NumPy (or CuPy) array or nested list; masks as a bool Tensor or array.
@@ -249,9 +250,11 @@ def _plain(value: Any) -> Any:
 _NOT_PLAIN = object()
 
 
-def _recording_arguments(init):
-    """`init` that first notes the arguments the model is built with (the outermost
-    constructor's only: a subclass's super().__init__(...) is part of building it)."""
+def _recording_arguments(init, owner: type):
+    """`init` (`owner`'s) that first notes the arguments the model is built with (the
+    outermost constructor's only: a subclass's super().__init__(...) is part of building
+    it). Arguments that do not bind get Python's error, or, for PyTorch's keywords
+    (`input_size=`), one that says what to write."""
     signature = inspect.signature(init)
     kinds = {p.kind for p in list(signature.parameters.values())[1:]}
     # rebuilt as Class(**arguments): not for *args, **kwargs or positional-only parameters
@@ -271,6 +274,9 @@ def _recording_arguments(init):
         try:
             bound = signature.bind(self, *args, **kwargs)
         except TypeError:
+            pytorchs = _pytorch_keywords.keywords_error(type(self), owner, signature, args, kwargs)
+            if pytorchs is not None:
+                raise pytorchs from None
             bound = None  # init raises the same error, with its own message
         if bound is not None and by_name:
             bound.apply_defaults()
@@ -381,7 +387,7 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:  # note what each model is built with, for load
-            cls.__init__ = _recording_arguments(cls.__dict__["__init__"])
+            cls.__init__ = _recording_arguments(cls.__dict__["__init__"], cls)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         """The model's computation; every subclass defines it, and `model(...)` calls it."""
@@ -747,4 +753,4 @@ del _name, _hint
 
 # A model class with no __init__ of its own is built with Module's (or a base's): noted too,
 # so `Class.load(path)` can rebuild it with no arguments
-Module.__init__ = _recording_arguments(Module.__init__)  # type: ignore[method-assign]
+Module.__init__ = _recording_arguments(Module.__init__, Module)  # type: ignore[method-assign]

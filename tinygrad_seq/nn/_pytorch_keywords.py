@@ -1,0 +1,133 @@
+"""PyTorch's constructor keywords that ts.nn spells otherwise or does without, and the
+TypeError that says what to write (`ts.nn.LSTM(input_size=8, hidden_size=16)`: write
+`ts.nn.LSTM(input=8, hidden=16)`).
+
+Consulted only once a constructor's arguments have failed to bind (Module's recording
+wrapper binds them anyway), so building a model costs nothing more; the constructors keep
+their own signatures, with no **kwargs that would swallow a typo. A keyword not in these
+tables (a typo) gets Python's own "unexpected keyword argument".
+"""
+
+from __future__ import annotations
+
+import inspect
+import reprlib
+
+# A hint that is a parameter name is a rename ("input_size" -> "input"); any other says
+# what to do instead, after "ts.nn.LSTM: it takes no bias= (PyTorch's): ".
+_BATCH_FIRST = (
+    "its inputs are always batch-first, (B, T, d); for time-first xs (T, B, d) pass "
+    "xs.transpose(1, 0, 2)"
+)
+_ALWAYS_BIASED = "it always has its biases, as the seed's equations do (ts.nn.GRU takes bias=False)"
+_ONE_LAYER = (
+    "it is one layer: stack layers by feeding one's hs to the next, hs, _ = second(first(xs)[0])"
+)
+_RECURRENT = {
+    "input_size": "input",
+    "hidden_size": "hidden",
+    "batch_first": _BATCH_FIRST,
+    "num_layers": _ONE_LAYER,
+    "dropout": _ONE_LAYER + ", with ts.F.dropout(hs, p, self.training) between them",
+    "bidirectional": "run a second layer on the reversed sequence, hs_back, _ = "
+    "back(xs[:, ::-1]), and join the two: ts.cat([hs, hs_back[:, ::-1]], axis=-1)",
+}
+_CELL = {"input_size": "input", "hidden_size": "hidden"}
+_TANH = "its step is the seed's h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h), tanh only"
+_TRANSFORMER_LAYER = {
+    "nhead": "heads",
+    "dim_feedforward": "d_ff",
+    "batch_first": _BATCH_FIRST,
+    "norm_first": "its layers are post-LN, LayerNorm(x + Sublayer(x)) as the seed's Add & "
+    "normalize; there is no pre-LN form",
+    "activation": "its feed-forward is the seed's max(0, x W_1 + b_1) W_2 + b_2 (ReLU)",
+    "layer_norm_eps": "its LayerNorms use eps = 1e-5",
+}
+_LAYERS = "layers= is the number of encoder layers and of decoder layers, one for both"
+
+KEYWORDS: dict[str, dict[str, str]] = {  # class name -> {PyTorch's keyword: hint}
+    "Embedding": {
+        "num_embeddings": "vocab",
+        "embedding_dim": "dim",
+        "padding_idx": "every row of its table trains; leave padded targets out of the loss "
+        "with ts.F.cross_entropy(logits, targets, ignore_index=pad_id)",
+    },
+    "LayerNorm": {
+        "normalized_shape": "dim",
+        "elementwise_affine": "it always has its gain and bias (1 and 0 at the start)",
+    },
+    "RNNCell": {**_CELL, "bias": _ALWAYS_BIASED, "nonlinearity": _TANH},
+    "RNN": {**_RECURRENT, "bias": _ALWAYS_BIASED, "nonlinearity": _TANH},
+    "LSTMCell": {**_CELL, "bias": _ALWAYS_BIASED},
+    "LSTM": {
+        **_RECURRENT,
+        "bias": _ALWAYS_BIASED,
+        "proj_size": "it has no projection: put a ts.nn.Linear(hidden, proj_size) on hs",
+    },
+    "GRUCell": _CELL,
+    "GRU": _RECURRENT,
+    "MultiHeadAttention": {
+        "embed_dim": "d_model",
+        "batch_first": _BATCH_FIRST,
+        "dropout": "it has no dropout on its attention weights",
+        "kdim": "queries, keys and values all have d_model features",
+        "vdim": "queries, keys and values all have d_model features",
+    },
+    "TransformerEncoderLayer": _TRANSFORMER_LAYER,
+    "TransformerDecoderLayer": _TRANSFORMER_LAYER,
+    "Transformer": {
+        **_TRANSFORMER_LAYER,
+        "num_encoder_layers": _LAYERS,
+        "num_decoder_layers": _LAYERS,
+    },
+}
+ANY_MODULE = {  # (any model's constructor, ts.nn's or a subclass's, that lacks them)
+    "device": "build it, then move it: model.to('cupy') (or ts.backend.set_backend('cupy') "
+    "before building)",
+    "dtype": "build it after ts.set_default_dtype('float64') (or 'float32')",
+}
+
+
+def _ours(cls: type) -> bool:
+    """Whether `cls` is one of ts.nn's own models."""
+    return cls.__module__.startswith(__package__ + ".")
+
+
+def keywords_error(
+    cls: type, owner: type, signature: inspect.Signature, args: tuple, kwargs: dict
+) -> TypeError | None:
+    """The TypeError for `cls(*args, **kwargs)`, whose constructor is `owner`'s (signature
+    `signature`, with self), where the keywords it does not take are PyTorch's; Python's
+    own for the first that is not (a typo beside them); None where none is PyTorch's."""
+    params = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    unknown = [k for k in kwargs if k not in params]
+    table = {**ANY_MODULE, **(KEYWORDS.get(owner.__name__, {}) if _ours(owner) else {})}
+    if not unknown or not any(k in table for k in unknown):
+        return None
+    typos = [k for k in unknown if k not in table]
+    if typos:  # Python's error, for the keyword that is not PyTorch's (Python names the first)
+        return TypeError(
+            f"{owner.__qualname__}.__init__() got an unexpected keyword argument {typos[0]!r}"
+        )
+    renamed = {k: table[k] for k in unknown if table[k].isidentifier()}
+    if any(name not in params for name in renamed.values()):
+        return None
+    who = f"ts.nn.{cls.__name__}" if _ours(cls) else cls.__name__
+    parts = []
+    if renamed:
+        ours = " and ".join(f"{k}=" for k in renamed)
+        theirs = " and ".join(f"{v}=" for v in renamed.values())
+        are = "are PyTorch's names" if len(renamed) > 1 else "is PyTorch's name"
+        parts.append(f"{ours} {are} for {theirs}")
+    parts += [f"it takes no {k}= (PyTorch's): {table[k]}" for k in unknown if k not in renamed]
+    message = f"{who}: " + "; ".join(parts)
+    # the call to write, where it binds: keywords renamed, the ones it does without left out
+    write = {renamed.get(k, k): v for k, v in kwargs.items() if k in params or k in renamed}
+    try:
+        signature.bind(None, *args, **write)
+    except TypeError:  # (an argument missing, or given twice: the names alone, then)
+        return TypeError(message)
+    shown = [reprlib.repr(a) for a in args] + [f"{k}={reprlib.repr(v)}" for k, v in write.items()]
+    return TypeError(f"{message}. Write {who}({', '.join(shown)})")

@@ -441,6 +441,7 @@ def test_a_plain_list_does_what_pytorchs_module_list_does():
         ("add_module", r"assign it: self\.name = module"),
         ("cuda", r"model\.to\('cupy'\)"),
         ("double", r"set_default_dtype\('float64'\)"),
+        ("half", r"set_default_dtype\('float16'\)"),
     ],
 )
 def test_pytorchs_module_methods_are_answered_with_what_to_write(name, says):

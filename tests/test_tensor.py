@@ -144,6 +144,57 @@ def test_default_dtype_float64():
         ts.set_default_dtype(np.int32)
 
 
+def test_default_dtype_takes_the_three_float_dtypes_and_names_them_otherwise():
+    for name in ("float16", "float32", "float64"):
+        ts.set_default_dtype(name)  # (the backend fixture restores float32 afterwards)
+        assert ts.get_default_dtype() == np.dtype(name) and ts.randn(2).dtype == np.dtype(name)
+    for other, says in (
+        (np.longdouble, "An array of another dtype keeps it"),
+        ("complex64", "An array of another dtype keeps it"),
+        (np.int64, r"Integer token ids keep their own dtype"),
+        (bool, r"Integer token ids keep their own dtype"),
+    ):
+        if np.dtype(other).name == "float64":  # (a platform whose long double is a double)
+            continue
+        three = r"float32 \(the default\), float64 \(for gradcheck\) or float16\. "
+        with pytest.raises(TypeError, match=rf"^set_default_dtype: got .*; .*{three}{says}"):
+            ts.set_default_dtype(other)
+        assert ts.get_default_dtype() == np.float64  # unchanged by the refusal
+
+
+def test_a_float16_lstm_runs_forward_and_backward_as_the_float64_one_does():
+    """float16 (set_default_dtype's third dtype): an LSTM, softmax and cross_entropy agree
+    with the same weights in float64 to float16's precision, every gradient float16."""
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((2, 6, 3))
+    targets = np.array([[0, 1, 2, 3, 4, 0], [4, 3, 2, 1, 0, 1]])
+
+    def run(dtype, weights=None):
+        ts.set_default_dtype(dtype)
+        lstm, head = ts.nn.LSTM(3, 4), ts.nn.Linear(4, 5)
+        params = lstm.parameters() + head.parameters()
+        if weights is not None:  # the float16 model's weights, exactly, in float64
+            for p, w in zip(params, weights, strict=True):
+                p.data[...] = w.astype(p.data.dtype)
+        hs, _ = lstm(ts.Tensor(xs.astype(dtype)))
+        logits = head(hs)  # (B, T, 5)
+        probs = logits.softmax(axis=-1)
+        loss = ts.F.cross_entropy(logits, targets)
+        loss.backward()
+        assert probs.dtype == loss.dtype == np.dtype(dtype)
+        assert all(p.grad.dtype == np.dtype(dtype) for p in params)
+        return [p.data for p in params], probs.numpy(), loss.item(), [p.grad for p in params]
+
+    weights, probs16, loss16, grads16 = run("float16")
+    _, probs64, loss64, grads64 = run("float64", weights)
+    ts.set_default_dtype("float32")
+    assert loss16 == pytest.approx(loss64, rel=2e-3)  # (float16 keeps ~3 digits)
+    np.testing.assert_allclose(probs16, probs64, atol=2e-3)
+    for g16, g64 in zip(grads16, grads64, strict=True):
+        g16, g64 = np_of(g16).astype(np.float64), np_of(g64)
+        np.testing.assert_allclose(g16, g64, atol=1e-2 * np.abs(g64).max())
+
+
 def test_numpy_arrays_keep_their_dtype():
     assert ts.Tensor(np.ones(3)).dtype == np.float64
     assert ts.Tensor(np.ones(3, np.float32)).dtype == np.float32

@@ -28,18 +28,38 @@ _ndarray = np.ndarray
 _default_dtype = np.dtype(np.float32)
 
 
+_DEFAULT_DTYPES = ("float32", "float64", "float16")
+
+
 def set_default_dtype(dtype) -> None:
-    """Set the float dtype of new tensors (float32, the default, or float64).
+    """Set the float dtype of new tensors: float32 (the default), float64 or float16.
 
     It is what Python floats and lists become, and the dtype of `randn`, `zeros`, `ones` and every
-    new `ts.nn` weight (float32, the default, or float64; float16 works too, at its precision). Call
-    it before building a model: for a float64 model (what `gradcheck` wants),
-    `ts.set_default_dtype("float64")` first. A NumPy array keeps its own dtype."""
+    new `ts.nn` weight. Call it before building a model: for a float64 model (what `gradcheck`
+    wants), `ts.set_default_dtype("float64")` first. float16 models train too, at its precision
+    (about 3 significant digits; softmax, layer norm, var and the losses work in float32 and
+    round back, so their long sums do not overflow at float16's 65504).
+    A NumPy array keeps its own dtype."""
     global _default_dtype
     dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"the default dtype must be a float dtype, got {dt}")
+    if dt.name not in _DEFAULT_DTYPES:
+        raise TypeError(
+            f"set_default_dtype: got {dt}; the default dtype is float32 (the default), float64 "
+            "(for gradcheck) or float16. "
+            + (
+                "Integer token ids keep their own dtype without it: ts.Tensor(np.array(ids))"
+                if dt.kind in "iub"
+                else "An array of another dtype keeps it: ts.Tensor(array)"
+            )
+        )
     _default_dtype = dt
+
+
+def _use_default_dtype(dtype: np.dtype) -> None:
+    """Set the default dtype unchecked: `Module.load` builds a model in its file's widest
+    float dtype, whichever that is (a weight made from a long double array, say)."""
+    global _default_dtype
+    _default_dtype = np.dtype(dtype)
 
 
 def get_default_dtype() -> np.dtype:

@@ -593,6 +593,24 @@ def test_load_on_the_class_keeps_each_weight_in_its_saved_dtype(tmp_path):
     np.testing.assert_array_equal(again.lin.W.numpy(), model.lin.W.numpy())  # not rounded
 
 
+class _LongDouble(Module):
+    def __init__(self, n: int = 2) -> None:
+        super().__init__()
+        self.W = Parameter(np.full((n, n), 1 / 3, np.longdouble))
+        self.lin = Linear(n, n)
+
+
+@pytest.mark.numpy_only
+def test_load_on_the_class_builds_in_a_dtype_set_default_dtype_refuses(tmp_path):
+    if np.dtype(np.longdouble).itemsize <= 8:
+        pytest.skip("long double is a double here")
+    model = _LongDouble()
+    model.save(tmp_path / "m.npz")
+    again = _LongDouble.load(tmp_path / "m.npz")
+    assert again.W.dtype == np.longdouble and ts.get_default_dtype() == np.float32
+    np.testing.assert_array_equal(again.W.numpy(), model.W.numpy())  # not rounded
+
+
 def test_load_into_a_model_casts_to_its_dtype_as_load_state_dict_does(tmp_path):
     # the two forms of load agree with load_state_dict on what a dtype is: a weight takes
     # the dtype of the model it goes into, and Class.load builds the model the file holds

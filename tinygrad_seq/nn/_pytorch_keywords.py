@@ -84,7 +84,7 @@ KEYWORDS: dict[str, dict[str, str]] = {  # class name -> {PyTorch's keyword: hin
 ANY_MODULE = {  # (any model's constructor, ts.nn's or a subclass's, that lacks them)
     "device": "build it, then move it: model.to('cupy') (or ts.backend.set_backend('cupy') "
     "before building)",
-    "dtype": "build it after ts.set_default_dtype('float64') (or 'float32')",
+    "dtype": "build it after ts.set_default_dtype('float64') (or 'float32', 'float16')",
 }
 
 

@@ -43,10 +43,10 @@ from ..tensor import (
     Tensor,
     _check_grad_dtype,
     _to_array,
+    _use_default_dtype,
     clear_grads,
     get_default_dtype,
     rng,
-    set_default_dtype,
 )
 from . import _pytorch_keywords
 
@@ -669,14 +669,14 @@ class Module:
         dtype = get_default_dtype()
         try:  # built in the widest of the weights' float dtypes, so none is rounded on
             if floats:  # the way in
-                set_default_dtype(max(floats, key=lambda d: d.itemsize))
+                _use_default_dtype(max(floats, key=lambda d: d.itemsize))
             model = saved(**arguments)
         except TypeError as e:  # the class changed since the file was saved
             raise TypeError(
                 f"{who}: cannot build {qualname} from the saved arguments {arguments}: {e}"
             ) from None
         finally:
-            set_default_dtype(dtype)
+            _use_default_dtype(dtype)
         model.load_state_dict(state)
         for name, p in model.named_parameters():  # and each weight in its saved dtype
             kept = state.get(name)
@@ -744,7 +744,8 @@ _MODULE_PYTORCH_NAMES = {
     "cpu": "write model.to('numpy')",
     "double": _DTYPE_HINT,
     "float": _DTYPE_HINT,
-    "half": _DTYPE_HINT,
+    "half": "build the model after ts.set_default_dtype('float16'), or load saved weights "
+    "into one built so",
 }
 for _name, _hint in _MODULE_PYTORCH_NAMES.items():
     setattr(Module, _name, _PyTorchName(_name, _hint))

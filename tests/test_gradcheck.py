@@ -214,6 +214,29 @@ def test_usage_errors(rng):
         ts.gradcheck(lambda a: 3.0, f64(rng, 2))
 
 
+def test_inputs_that_are_not_tensors_are_told_to_be_wrapped(rng):
+    a = rng.standard_normal(3)
+    wrap = r"; wrap each one to check: ts\.Tensor\(x, requires_grad=True\)"
+    ndarray = r"^gradcheck: inputs must be Tensors \(input 0 is a numpy\.ndarray\)"
+    with pytest.raises(TypeError, match=ndarray + wrap):
+        ts.gradcheck(lambda x: x.sum(), a)
+    with pytest.raises(TypeError, match=r"\(input 0 is a list of numpy\.ndarray\)" + wrap):
+        ts.gradcheck(lambda x: x.sum(), [a])
+    with pytest.raises(TypeError, match=r"\(input 0 is a float, input 1 is a list of float\)"):
+        ts.gradcheck(lambda x, y: x * y, 2.0, [1.0])
+    with pytest.raises(TypeError, match=r"^gradcheck: no inputs given"):
+        ts.gradcheck(lambda: ts.Tensor(1.0))
+    # PyTorch's gradcheck(fn, (x, y)): the Tensors one by one
+    x, y = f64(rng, 3), f64(rng, 3)
+    with pytest.raises(TypeError, match=r"input 0 is a tuple of Tensors: pass them one by one"):
+        ts.gradcheck(lambda p, q: (p * q).sum(), (x, y))
+    assert ts.gradcheck(lambda p, q: (p * q).sum(), x, y)  # as the message says
+    assert ts.gradcheck(lambda p: p.sum(), ts.Tensor(a, requires_grad=True))  # and wrapped
+    # Tensors, none of them requiring grad: the ValueError says how to make one
+    with pytest.raises(ValueError, match=r"no input has requires_grad=True.*ts\.Tensor\(x, "):
+        ts.gradcheck(lambda p: p.sum(), ts.Tensor(a))
+
+
 def test_an_error_inside_fn_leaves_the_input_unshifted(rng):
     x = f64(rng, 3)
     before = x.numpy()

@@ -63,6 +63,37 @@ def _check_deterministic(fn, inputs, out: Tensor, eps: float, atol: float) -> No
         )
 
 
+def _kind(x: object) -> str:
+    """What `x` is, for a message: "numpy.ndarray", "float", "list of numpy.ndarray"."""
+    cls = type(x)
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    if isinstance(x, list | tuple) and x:
+        return f"{name} of {_kind(x[0])}"
+    return name
+
+
+def _nothing_to_check(inputs: tuple) -> Exception:
+    """The error for a gradcheck none of whose inputs is a Tensor that requires grad: what
+    was given instead (arrays, PyTorch's tuple of inputs, no inputs, constant Tensors)."""
+    wrap = "wrap each one to check: ts.Tensor(x, requires_grad=True) (float64, as gradcheck wants)"
+    if not inputs:
+        return TypeError(f"gradcheck: no inputs given: gradcheck(fn, *inputs); {wrap}")
+    for k, x in enumerate(inputs):
+        if isinstance(x, list | tuple) and any(isinstance(t, Tensor) for t in x):
+            return TypeError(
+                f"gradcheck: input {k} is a {type(x).__name__} of Tensors: pass them one by "
+                "one, gradcheck(fn, x, y), not in a list or tuple (PyTorch's gradcheck(fn, "
+                "(x, y))); fn is called as fn(x, y)"
+            )
+    if not any(isinstance(x, Tensor) for x in inputs):  # arrays, numbers, lists of them
+        given = ", ".join(f"input {k} is a {_kind(x)}" for k, x in enumerate(inputs))
+        return TypeError(f"gradcheck: inputs must be Tensors ({given}); {wrap}")
+    return ValueError(
+        "gradcheck: no input has requires_grad=True; nothing to check: make the inputs to "
+        "check with ts.Tensor(x, requires_grad=True) (a Tensor without it is held constant)"
+    )
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     *inputs: Tensor,
@@ -98,7 +129,7 @@ def gradcheck(
         )
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True; nothing to check")
+        raise _nothing_to_check(inputs)
     _check_number("eps", eps, positive=True)
     eps = float(eps)  # (a 0-d NumPy array would not combine with a CuPy element)
     _check_number("atol", atol, positive=False)

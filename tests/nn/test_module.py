@@ -4,6 +4,7 @@ and loading weights (a bad file is a clear error and leaves the model untouched)
 from __future__ import annotations
 
 import copy
+import errno
 import pickle
 import sys
 import warnings
@@ -340,6 +341,27 @@ def test_loading_a_file_that_is_not_a_weights_file_says_so(tmp_path, kind):
     with pytest.raises(ValueError, match="not a weights file written by Module.save"):
         lin.load(path)
     assert _unchanged(lin, before)
+
+
+def test_loading_a_missing_file_names_it_and_what_writes_one(tmp_path):
+    missing = tmp_path / "model.npz"
+    lin = Linear(2, 2)
+    before = lin.state_dict()
+    for load, who in ((lin.load, "Linear"), (Linear.load, "Linear"), (Module.load, "Module")):
+        with pytest.raises(FileNotFoundError) as error:  # (still what except OSError catches)
+            load(missing)
+        assert error.value.errno == errno.ENOENT and error.value.filename == str(missing)
+        assert str(error.value) == (
+            f"[Errno 2] {who}.load: no such file (model.save(path) writes a weights file "
+            f"there): '{missing}'"
+        )
+    assert _unchanged(lin, before)
+    # np.savez's habit: it adds .npz to a name without one, which model.save does not
+    np.savez(tmp_path / "weights", W=np.ones((2, 2)))
+    with pytest.raises(FileNotFoundError, match=r"there is a '.*weights\.npz': np\.savez adds"):
+        lin.load(tmp_path / "weights")
+    lin.save(tmp_path / "saved")  # what the message says writes one: written where it says
+    assert Linear.load(tmp_path / "saved").W.shape == (2, 2)
 
 
 def test_load_state_dict_accepts_tensors(rng):

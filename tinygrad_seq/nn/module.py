@@ -304,7 +304,8 @@ _building = threading.local()
 
 
 def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
-    """{name: array} of a file written by Module.save; a clear ValueError for another."""
+    """{name: array} of a file written by Module.save; a clear ValueError for another, and
+    a FileNotFoundError naming the path where there is none."""
     not_weights = ValueError(
         f"{who}.load: {os.fspath(path)!r} is not a weights file written by Module.save (an "
         ".npz archive of named arrays)"
@@ -313,6 +314,16 @@ def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
         data = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile):  # not an .npz (or .npy) file
         raise not_weights from None
+    except FileNotFoundError:  # (the same type, with the path and what writes such a file)
+        given = os.fspath(path)
+        also = ""
+        if not given.endswith(".npz") and os.path.exists(given + ".npz"):
+            also = f"; there is a {given + '.npz'!r}: np.savez adds .npz, model.save does not"
+        raise FileNotFoundError(  # ("[Errno 2] Linear.load: no such file (...): 'path'")
+            errno.ENOENT,
+            f"{who}.load: no such file (model.save(path) writes a weights file there{also})",
+            given,
+        ) from None
     if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
         raise not_weights
     with data:

@@ -646,3 +646,26 @@ def test_the_bidirectional_hint_runs():
     # the backward half at step t has read x_t .. x_T: its last step saw only x_T
     last, _ = back(xs[:, 4:5])
     np.testing.assert_allclose(both.numpy()[:, 4, 4:], last.numpy()[:, 0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_pytorchs_num_layers_as_third_positional_is_refused_not_read_as_an_option(cls):
+    """`nn.LSTM(8, 16, 2)` is two layers in PyTorch; ts.nn's options are keyword-only, so
+    the 2 is not quietly taken as forget_bias (LSTM), output (RNN) or bias (GRU)."""
+    with pytest.raises(TypeError, match=rf"^ts\.nn\.{cls} takes 2 positional .*num_layers"):
+        getattr(ts.nn, cls)(8, 16, 2)
+    option = {"RNN": "output", "LSTM": "forget_bias", "GRU": "update_bias"}[cls]
+    with pytest.raises(TypeError, match=rf"keywords only: .*{option}="):
+        getattr(ts.nn, cls)(8, 16, 2)
+    model = getattr(ts.nn, cls)(8, 16, **{option: 2.0 if cls != "RNN" else 2})
+    xs = ts.randn(1, 3, 8)
+    hs = model(xs)[0]
+    assert hs.shape == (1, 3, 16)
+    if cls == "RNN":  # the readout layer: y_t = W_hy h_t + b_y, 2 wide
+        assert model.output(hs).shape == (1, 3, 2)
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_a_cells_options_are_keyword_only(cls):
+    with pytest.raises(TypeError, match=rf"^ts\.nn\.{cls} takes 2 positional arguments"):
+        getattr(ts.nn, cls)(8, 16, True)

@@ -88,6 +88,40 @@ ANY_MODULE = {  # (any model's constructor, ts.nn's or a subclass's, that lacks 
 }
 
 
+# PyTorch's recurrent layers take num_layers as their third positional argument (GRU/LSTM/
+# RNN(8, 16, 2)); ts.nn's take their options by keyword only, so that call fails to bind
+_THIRD_POSITIONAL = {
+    "RNN": "num_layers",
+    "LSTM": "num_layers",
+    "GRU": "num_layers",
+    "RNNCell": "bias",
+    "LSTMCell": "bias",
+    "GRUCell": "bias",
+}
+
+
+def positional_error(cls: type, owner: type, signature: inspect.Signature, args: tuple):
+    """The TypeError for one of ts.nn's recurrent models given PyTorch's third positional
+    argument (`ts.nn.LSTM(8, 16, 2)`, PyTorch's num_layers=2); None for any other call."""
+    name = owner.__name__
+    positional = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if not _ours(owner) or name not in _THIRD_POSITIONAL or len(args) + 1 <= len(positional):
+        return None
+    theirs = _THIRD_POSITIONAL[name]
+    options = [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    who = f"ts.nn.{cls.__name__}" if _ours(cls) else cls.__name__
+    said = f"takes {len(positional) - 1} positional arguments (input, hidden), got {len(args)}"
+    hint = KEYWORDS[name].get(theirs, "")
+    if hint and not hint.isidentifier():
+        hint = f"; PyTorch's third argument is {theirs}, and {hint}"
+    keywords = ", ".join(f"{o}=" for o in options)
+    return TypeError(f"{who} {said}{hint}; its options are keywords only: {keywords}")
+
+
 def _ours(cls: type) -> bool:
     """Whether `cls` is one of ts.nn's own models."""
     return cls.__module__.startswith(__package__ + ".")

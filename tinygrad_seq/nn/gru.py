@@ -37,7 +37,7 @@ class GRUCell(Module):
     """
 
     def __init__(
-        self, input: int, hidden: int, bias: bool = True, update_bias: float | None = None
+        self, input: int, hidden: int, *, bias: bool = True, update_bias: float | None = None
     ) -> None:
         super().__init__()
         check_sizes("GRUCell", input=input, hidden=hidden)
@@ -90,13 +90,13 @@ class GRU(Module):
     """
 
     def __init__(
-        self, input: int, hidden: int, bias: bool = True, update_bias: float | None = None
+        self, input: int, hidden: int, *, bias: bool = True, update_bias: float | None = None
     ) -> None:
         super().__init__()
         check_sizes("GRU", input=input, hidden=hidden)
         _checked_update_bias(update_bias, as_bool(bias, "GRU: bias"), "GRU")
         self.input_size, self.hidden_size = input, hidden
-        self.cell = GRUCell(input, hidden, bias, update_bias)
+        self.cell = GRUCell(input, hidden, bias=bias, update_bias=update_bias)
 
     def forward(
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None

@@ -41,7 +41,7 @@ class LSTMCell(Module):
     σ(1)⁴⁰ ≈ 4·10⁻⁶, while b_f = 3 gives σ(3)⁴⁰ = 0.9526⁴⁰ ≈ 0.14 (see `train.run_delay_task`).
     """
 
-    def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
+    def __init__(self, input: int, hidden: int, *, forget_bias: float = 1.0) -> None:
         super().__init__()
         check_sizes("LSTMCell", input=input, hidden=hidden)
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
@@ -109,11 +109,11 @@ class LSTM(Module):
     (padded inputs must be finite, as for RNN).
     """
 
-    def __init__(self, input: int, hidden: int, forget_bias: float = 1.0) -> None:
+    def __init__(self, input: int, hidden: int, *, forget_bias: float = 1.0) -> None:
         super().__init__()
         check_sizes("LSTM", input=input, hidden=hidden)
         self.input_size, self.hidden_size = input, hidden
-        self.cell = LSTMCell(input, hidden, forget_bias)
+        self.cell = LSTMCell(input, hidden, forget_bias=forget_bias)
 
     def forward(
         self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None

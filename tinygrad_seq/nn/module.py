@@ -274,7 +274,9 @@ def _recording_arguments(init, owner: type):
         try:
             bound = signature.bind(self, *args, **kwargs)
         except TypeError:
-            pytorchs = _pytorch_keywords.keywords_error(type(self), owner, signature, args, kwargs)
+            pytorchs = _pytorch_keywords.keywords_error(
+                type(self), owner, signature, args, kwargs
+            ) or _pytorch_keywords.positional_error(type(self), owner, signature, args)
             if pytorchs is not None:
                 raise pytorchs from None
             bound = None  # init raises the same error, with its own message

@@ -179,7 +179,7 @@ class RNN(Module):
     weights' gradients as 0 · NaN.
     """
 
-    def __init__(self, input: int, hidden: int, output: int | None = None) -> None:
+    def __init__(self, input: int, hidden: int, *, output: int | None = None) -> None:
         super().__init__()
         check_sizes("RNN", input=input, hidden=hidden)
         if output is not None:

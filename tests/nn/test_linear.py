@@ -157,3 +157,24 @@ def test_mlp_is_tanh_by_default():
     (W1, b1), (W2, b2) = ((layer.W.numpy(), layer.b.numpy()) for layer in mlp.layers)
     expected = np.tanh(x @ W1.T + b1) @ W2.T + b2
     np.testing.assert_allclose(np_of(mlp(ts.Tensor(x)).data), expected, rtol=1e-5)
+
+
+def test_linear_weight_bound_comes_from_the_inputs_as_in_pytorch():
+    """W ~ U(−1/√in, 1/√in): for Linear(400, 4) every |W| ≤ 0.05 (not 1/√4 = 0.5)."""
+    W = np.abs(Linear(400, 4).W.numpy())
+    assert W.max() <= 0.05 and W.max() > 0.045
+
+
+def test_linear_and_layer_norm_refuse_a_0d_input():
+    for module, who in [(Linear(3, 2), "Linear"), (LayerNorm(3), "LayerNorm")]:
+        expected = rf"{who}: expected input with last axis 3, got shape \(\)"
+        with pytest.raises(ValueError, match=expected):
+            module(ts.Tensor(np.float64(1.0)))
+
+
+def test_mlp_names_its_hidden_layers_from_one(rng):
+    """h(1), h(2) as the seed numbers them (h⁽⁰⁾ is the input), then y."""
+    y = MLP([3, 5, 4, 2])(f64(rng, 6, 3))
+    names = [t.name for t in ts.graph.trace(y).tensors if t.op is not None]
+    assert "h(1)" in names and "h(2)" in names and "h(0)" not in names and "h(3)" not in names
+    assert y.name == "y"

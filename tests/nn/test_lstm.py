@@ -216,3 +216,20 @@ def test_padded_steps_repeat_the_last_real_state_in_every_output(rng):
     """hs, not only h_T: at a padded step the output is h of the last real token."""
     xs = ts.Tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
     assert_padding_repeats_the_last_real_state(LSTM(3, 4), xs, [2, 5])
+
+
+def test_a_state_that_is_not_a_pair_is_refused(rng):
+    h = f64(rng, 2, H)
+    for state in [(h, h, h), (h,)]:
+        with pytest.raises(TypeError, match=r"LSTM: expected state0 as a pair \(h, C\)"):
+            LSTM(D, H)(f64(rng, 2, 3, D), state)
+        with pytest.raises(TypeError, match=r"LSTMCell: expected state as a pair \(h, C\)"):
+            LSTMCell(D, H)(f64(rng, 2, D), state)
+
+
+@pytest.mark.parametrize("bad", [True, "1.0", None])
+def test_forget_bias_must_be_a_number(bad):
+    with pytest.raises(TypeError, match="LSTMCell: forget_bias must be a number"):
+        LSTMCell(D, H, forget_bias=bad)
+    with pytest.raises(TypeError, match="LSTMCell: forget_bias must be a number"):
+        LSTM(D, H, forget_bias=bad)

@@ -248,3 +248,31 @@ def test_errors_name_expected_and_received_shapes(rng):
         rnn(f64(rng, 2, 3, D), np.zeros((2, H)))
     with pytest.raises(TypeError, match=r"RNN: expected h0 as a Tensor.*got tuple$"):
         rnn(f64(rng, 2, 3, D), (f64(rng, 2, H), f64(rng, 2, H)))  # an LSTM's (h, C): no hint
+
+
+def test_output_layer_starts_in_the_bounds_of_its_input_the_hidden_state():
+    """W_hy (o, h) and b_y (o,) ~ U(−1/√h, 1/√h), as a Linear(h, o): with h = 16, o = 400
+    every entry is within 0.25 (not 1/√400 = 0.05, the bound of the output's width)."""
+    rnn = RNN(2, 16, output=400)
+    for p in (rnn.W_hy, rnn.b_y):
+        a = np.abs(np_of(p))
+        assert a.max() <= 0.25 and a.max() > 0.2
+
+
+def test_output_layer_names_the_width_it_expects(rng):
+    rnn = RNN(D, H, output=2)
+    with pytest.raises(ValueError, match=r"RNN.output: expected .*\(\.\.\., 4\), got \(2, 5\)"):
+        rnn.output(f64(rng, 2, H + 1))
+    with pytest.raises(ValueError, match=r"RNN.output: .*got \(\)"):
+        rnn.output(ts.Tensor(np.float64(1.0)))
+
+
+@pytest.mark.parametrize("model", [RNN, RNNCell])
+def test_an_integer_initial_state_is_refused(rng, model):
+    """An int64 h0 would turn a float32 model's outputs float64 by NumPy's promotion."""
+    net = model(D, H)
+    h0 = ts.Tensor(np.zeros((2, H), dtype=np.int64))
+    x = f64(rng, 2, 3, D) if model is RNN else f64(rng, 2, D)
+    expected = r"RNN(Cell)?: expected a float h(0|_prev), got dtype int64"
+    with pytest.raises(TypeError, match=expected):
+        net(x, h0)

@@ -91,3 +91,14 @@ def test_sigmoid_derivative_checks_the_rule_sympy_uses(monkeypatch):
         assert not lstm.sigmoid_derivative().check().passed
     finally:
         lstm.sigmoid_derivative.cache_clear()  # (monkeypatch restores the rule itself)
+
+
+def test_derive_lists_every_lstm_identity():
+    """`tinygrad-seq derive lstm` prints what derive() returns: each identity once, in order."""
+    assert [d.name for d in lstm.derive()] == [
+        "lstm.sigmoid_derivative",
+        "lstm.cell_path",
+        "lstm.full_jacobian",
+        "lstm.two_steps",
+        "lstm.parameter_gradients",
+    ]

@@ -156,3 +156,60 @@ def test_the_seed_example_note_keeps_the_seeds_numbers_for_any_run():
     note = next(n for n in rnn.vanishing_bound(steps=5, norm_W=0.5).notes if "worked" in n)
     assert "(0.9·0.3)^19" in note and "1.5700e-11" in note
     assert rnn.worked_example(0.9, 0.3)["exact"] == rnn.worked_example()["exact"]  # floats too
+
+
+def test_the_bound_is_exact_for_one_hidden_unit():
+    """With h = 1 every factor is a scalar: |∂h_T/∂h₁| = |w|^(T−1) Π|tanh'(aₜ)| exactly, so
+    the bound's ratio is 1 (an exponent or a step off would make it 0.9 or 1/0.9). (Not
+    `passed`: at equality, saturated steps' rounding of 1 − h² can exceed the check's 1e-12.)"""
+    import re
+
+    result = rnn.vanishing_bound(steps=7, hidden=1, trials=2, seed=3)
+    ratios = [float(re.search(r"ratio ([0-9.e+-]+)\)", n).group(1)) for n in result.notes[:2]]
+    assert ratios == [1.0, 1.0]
+    assert "T = 7, h = 1" in result.title
+
+
+def test_the_trials_weights_have_the_spectral_norm_asked_for(monkeypatch):
+    """‖W_hh‖₂ = norm_W (the 2-norm, not the Frobenius norm, which is larger for h > 1)."""
+    import numpy as np
+
+    seen = []
+    float64_module = rnn.float64_module
+
+    def spy(make, weights):
+        seen.append(weights["W_hh"].copy())
+        return float64_module(make, weights)
+
+    monkeypatch.setattr(rnn, "float64_module", spy)
+    rnn.vanishing_bound(steps=4, hidden=4, trials=2, norm_W=0.7, seed=0)
+    assert len(seen) == 2
+    for W in seen:
+        assert np.linalg.norm(W, 2) == pytest.approx(0.7, rel=1e-12)
+        assert np.linalg.norm(W) > 0.75  # so a Frobenius normalisation would be caught
+
+
+def test_the_engine_error_is_relative_to_the_product(monkeypatch):
+    """An engine 0.1 % off J_T ⋯ J₂ reports 1e-3, however small the product has vanished to
+    (an absolute error would read ~1e-3 · 0.9¹⁹ Π tanh' and pass)."""
+    engine_jacobian = rnn.engine_jacobian
+    monkeypatch.setattr(
+        rnn, "engine_jacobian", lambda *a, **k: [1.001 * j for j in engine_jacobian(*a, **k)]
+    )
+    result = rnn.vanishing_bound(steps=20, hidden=3, trials=1, seed=0)
+    assert result.numeric_max_error == pytest.approx(1e-3, rel=1e-6)
+    assert not result.passed
+
+
+def test_check_passes_its_seed_to_the_bound(monkeypatch):
+    seeds = []
+    monkeypatch.setattr(rnn, "derive", lambda: [])
+    monkeypatch.setattr(rnn, "vanishing_bound", lambda seed=0: seeds.append(seed) or "bound")
+    assert rnn.check(seed=7) == ["bound"] and seeds == [7]
+
+
+def test_worked_example_relative_difference_is_the_seeds_error_over_the_exact_value():
+    ex = rnn.worked_example()
+    exact = 1.5700428990820816e-11  # (0.9·0.3)^19
+    assert ex["relative_difference"] == pytest.approx((1.5e-11 - exact) / exact, rel=1e-9)
+    assert ex["relative_difference"] == pytest.approx(-0.04461, abs=1e-5)

@@ -183,6 +183,37 @@ def test_simplify_to_zero_says_nonzero_when_no_simplifier_reaches_zero():
     assert residual != 0 and how == "cancel, simplify: not zero"
 
 
+def test_simplify_to_zero_tries_its_other_points_before_the_slow_simplifiers():
+    a = sp.Symbol("a")
+    half = a - sp.Rational(1, 2)  # zero at the first point, not at the second
+    residual, how = simplify_to_zero(half, half, {a: 0.5}, [{a: 0.5}, {a: 0.75}])
+    assert sp.expand(residual - half) == 0 and how == "cancel; nonzero at a random point"
+    assert simplify_to_zero(half, half, {a: 0.5}, [{a: 0.5}])[1] == "cancel, simplify: not zero"
+
+
+def test_a_wrong_form_whose_residual_is_tiny_at_the_point_fails_fast():
+    """At seed 3, ∂L/∂W_hh without the earlier step's δa₂ h₁ᵀ leaves a residual whose first
+    row is ~1e-10 at the point (a saturated tanh makes δa₂,₁ tiny there): one point alone
+    sent it to SymPy's simplify for many minutes; the checker's other points find it."""
+    import signal
+
+    from tinygrad_seq.symbolic import rnn
+    from tinygrad_seq.symbolic.checker import hadamard
+
+    d = rnn.bptt_parameter_gradients()
+    s = rnn._two_steps(2, 1)
+    dh_3 = vector("δh₃,{}", r"\delta h_{{3,{}}}", 2)
+    da_3 = hadamard(dh_3, rnn._tanh_prime(s.h_3))
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the check took over 60 s"))
+    signal.alarm(60)
+    try:
+        result = d.with_stated({"W_hh": da_3 * s.h_2.T}).check(seed=3)
+    finally:
+        signal.alarm(0)
+    assert result.symbolic_ok is False and not result.passed
+    assert "nonzero at a random point" in result.proof and "simplify" not in result.proof
+
+
 def test_simplify_to_zero_uses_full_simplify_last():
     a = sp.Symbol("a")
     expr = sp.gamma(a + 1) - a * sp.gamma(a)  # neither cancel nor exponentials see it

@@ -830,9 +830,10 @@ def evaluate(
 
 
 def random_point(
-    variables: Sequence[sp.Symbol], seed: int = 0, scale: float = 1.0
+    variables: Sequence[sp.Symbol], seed: int | Sequence[int] = 0, scale: float = 1.0
 ) -> dict[sp.Symbol, float]:
-    """A seeded N(0, scale²) float64 value for every symbol."""
+    """A seeded N(0, scale²) float64 value for every symbol (`seed` as NumPy's default_rng
+    takes it: an int, or a list of ints for a stream of its own)."""
     values = np.random.default_rng(seed).normal(0.0, scale, size=len(variables))
     return {v: float(x) for v, x in zip(variables, values, strict=True)}
 
@@ -843,7 +844,10 @@ def _tidy(residual: sp.Expr, max_ops: int = 60) -> sp.Expr:
 
 
 def simplify_to_zero(
-    named: sp.Expr, raw: sp.Expr, point: Mapping[sp.Symbol, float]
+    named: sp.Expr,
+    raw: sp.Expr,
+    point: Mapping[sp.Symbol, float],
+    also_at: Sequence[Mapping[sp.Symbol, float]] = (),
 ) -> tuple[sp.Expr, str]:
     """Simplify one entry of derived − stated; return (simplified, how SymPy got there).
 
@@ -853,21 +857,24 @@ def simplify_to_zero(
     zero. If that leaves something, and `raw` is not zero at the random `point` either
     (beyond 1e-9 of the size of its terms: an identity between terms of 1e12 rounds to
     about 1e-4), it is not an identity: return the cancelled `named` residual at once.
-    Otherwise `cancel` `raw`, then rewrite it in exponentials (exp(a)·exp(b) = exp(a + b)
-    relations), then SymPy's full `simplify`.
+    The points of `also_at` are tried too: at one point a wrong residual can come out tiny
+    (a factor 1 − h² of a saturated tanh), and SymPy's simplifiers can then take many
+    minutes to say it is not zero. Otherwise `cancel` `raw`, then rewrite it in exponentials
+    (exp(a)·exp(b) = exp(a + b) relations), then SymPy's full `simplify`.
     """
     cancelled = sp.cancel(named)
     if cancelled == 0:
         return cancelled, "cancel"
     terms = raw.args if raw.is_Add else (raw,)
-    try:
-        values = evaluate(sp.Matrix([terms]), list(point), point)[0]
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        values = np.array([complex(t.evalf(subs=dict(point))) for t in terms])
-    value, scale = abs(values.sum()), float(np.abs(values).sum())
-    # certainly not zero (beyond the rounding of terms this large): no slow simplifiers
-    if not value <= 1e-9 * max(1.0, scale):
-        return _tidy(cancelled), "cancel; nonzero at a random point"
+    for at in (point, *also_at):
+        try:
+            values = evaluate(sp.Matrix([terms]), list(at), at)[0]
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            values = np.array([complex(t.evalf(subs=dict(at))) for t in terms])
+        value, scale = abs(values.sum()), float(np.abs(values).sum())
+        # certainly not zero (beyond the rounding of terms this large): no slow simplifiers
+        if not value <= 1e-9 * max(1.0, scale):
+            return _tidy(cancelled), "cancel; nonzero at a random point"
     if sp.cancel(raw) == 0:
         return sp.S.Zero, "cancel"
     if sp.cancel(sp.expand(raw.rewrite(sp.exp), power_exp=True)) == 0:
@@ -895,6 +902,8 @@ def check_identity(
     d = derivation.with_stated(stated, name=derivation.name) if stated else derivation
     variables = d.variables
     point = random_point(variables, seed, d.scale)
+    # two more points, only to find a wrong residual fast (see simplify_to_zero)
+    probes = [random_point(variables, [seed, k], d.scale) for k in (1, 2)]
 
     # (a) symbolic: derived − stated, written with the seed's names, simplified entry by entry
     symbolic_ok, how, expressions = True, set(), {}
@@ -908,7 +917,7 @@ def check_identity(
         for i in range(b.derived.rows):
             for j in range(b.derived.cols):
                 raw = b.derived[i, j] - b.stated[i, j]
-                residual[i, j], method = simplify_to_zero(d.show(raw), raw, point)
+                residual[i, j], method = simplify_to_zero(d.show(raw), raw, point, probes)
                 how.add(method)
         symbolic_ok = symbolic_ok and all(e == 0 for e in residual)
         expressions[b.label] = {

@@ -91,6 +91,14 @@ def test_vanishing_gradients(tour):
     ends = [sweep["norms"][f"ρ = {r:g}"][-1] for r in sweep["rho"]]
     assert np.all(np.diff(ends) > 0)
     assert ends[0] < 1e-6 and ends[-1] > 10  # vanishing below ρ = 1, exploding above
+    # the reference curves start at T = 1 with the identity: (0.9·x)^(T−1)
+    T = np.array(n["T"])
+    np.testing.assert_allclose(n["rnn_typical"], (0.9 * n["rnn_mean_tanh_prime"]) ** (T - 1))
+    np.testing.assert_allclose(n["seed_line"], 0.27 ** (T - 1))
+    assert n["seed_line"][19] == pytest.approx(n["seed_example_T20"], rel=1e-12)
+    # "orders of magnitude" are decades
+    ratio = at["lstm_cell_path"] / at["rnn"]
+    assert at["lstm_over_rnn_orders"] == pytest.approx(np.log10(ratio), rel=1e-12)
 
 
 def test_lstm_memory_and_forget_gates(tour):

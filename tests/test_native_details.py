@@ -243,6 +243,56 @@ def test_a_long_float32_softmax_row_is_summed_in_double(compiled, rng):
     assert np.abs(y / want - 1).max() < 2e-6
 
 
+# ------------------------------------------------- rows added at repeated indices
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("shape", [(64, 32), (7,), (3, 4, 2), (0,)])
+def test_scatter_add_rows_gives_add_at_bit_for_bit(compiled, rng, dtype, index_dtype, shape):
+    """The compiled add.at along the first axis: repeated and negative ids, rows of one
+    number or of a (2, 3) block, each the same bits as NumPy's (the same additions in the
+    same order)."""
+    for row in [(8,), (), (2, 3)]:
+        table = rng.standard_normal((13, *row)).astype(dtype)
+        ids = rng.integers(-13, 13, shape).astype(index_dtype)
+        values = rng.standard_normal((*shape, *row)).astype(dtype)
+        want, got = table.copy(), table.copy()
+        np.add.at(want, ids, values)
+        assert _native.scatter_add_rows(got, ids, values)
+        assert got.tobytes() == want.tobytes()
+
+
+@needs_native
+def test_scatter_add_rows_leaves_other_arrays_to_add_at(compiled):
+    """Arrays the loop does not take come back False with nothing written: an id out of
+    range (add.at then raises NumPy's IndexError), values of another shape or dtype, values
+    that overlap the table, 16-bit ids, a strided or read-only table, a tuple of indices."""
+    table = np.zeros((3, 2), np.float32)
+    ids, ones = np.array([0, 2]), np.ones((2, 2), np.float32)
+    read_only = np.zeros((3, 2), np.float32)
+    read_only.flags.writeable = False
+    refused = {
+        "id past the end": (table, np.array([0, 3]), ones),
+        "id before the start": (table, np.array([-4, 0]), ones),
+        "values too wide": (table, ids, np.ones((2, 3), np.float32)),
+        "values float64": (table, ids, ones.astype(np.float64)),
+        "values overlap": (table, ids, table[:2]),
+        "int16 ids": (table, ids.astype(np.int16), ones),
+        "strided table": (np.zeros((3, 4), np.float32)[:, ::2], ids, ones),
+        "read-only table": (read_only, ids, ones),
+        "a tuple of indices": (table, (ids, np.array([0, 1])), np.ones(2, np.float32)),
+        "a list of ids": (table, [0, 2], ones),
+    }
+    for name, (buffer, index, values) in refused.items():
+        assert _native.scatter_add_rows(buffer, index, values) is False, name
+        assert not buffer.any(), name
+    with pytest.raises(IndexError):  # the engine's gradient of an out-of-range id: NumPy's
+        ts.autograd.IndexedGrad((3, 2), np.float32, np.array([0, 3]), ones, False).add_to(table)
+    _native.set_enabled(False)
+    assert _native.scatter_add_rows(table, ids, ones) is False  # the kernels off: add.at's
+    assert not table.any()
+
+
 # ------------------------------------------------------------- the switch's default
 @pytest.mark.skipif(not LOADABLE, reason=f"not compiled here: {_native.status()}")
 def test_the_kernels_are_on_unless_switched_off():

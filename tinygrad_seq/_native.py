@@ -60,7 +60,7 @@ except ImportError as error:  # not built: no C compiler when it was installed (
 
 # the version of _native_ext.c's functions this module calls (its ABI_VERSION): one built
 # from another version of the source (a checkout updated but not rebuilt) is not used
-ABI_VERSION = 3
+ABI_VERSION = 4
 if _ext is not None and getattr(_ext, "ABI_VERSION", 1) != ABI_VERSION:
     _reason = (
         f"built from another version of _native_ext.c (ABI {getattr(_ext, 'ABI_VERSION', 1)}, "
@@ -214,6 +214,18 @@ def sum_squares(x) -> float | None:
 
 # a @ b through the CBLAS product _mkl.py hands over (MKL's), or None (see _native_ext.c)
 gemm = getattr(_ext, "gemm", _not_taken)
+
+
+_scatter_add_rows = getattr(_ext, "scatter_add_rows", _not_taken)
+
+
+def scatter_add_rows(buffer, index, values) -> bool:
+    """buffer[index[i]] += values[i] along buffer's first axis, for each i in order: NumPy's
+    `add.at(buffer, index, values)` (the same additions in the same order, so the same
+    bits), one C call where add.at takes ~80 ns an index (an embedding's gradient). True
+    if done; False, having written nothing, for arrays the kernel does not take (see
+    `scatter_add_rows` in _native_ext.c) or with the kernels off: then call add.at."""
+    return enabled and _scatter_add_rows(buffer, index, values) is not None
 
 
 # below this many elements NumPy's broadcast add is as fast (the call costs the same)

@@ -293,7 +293,9 @@ class IndexedGrad:
         """buffer += this gradient, in place."""
         if self.basic:  # each element picked at most once
             buffer[self.index] += self.values
-        else:  # repeated indices must accumulate
+        elif not _native.scatter_add_rows(buffer, self.index, self.values):
+            # repeated indices must accumulate: add.at, where the compiled loop (rows
+            # picked by an array of ids, as an embedding's) does not take the arrays
             backend.array_module(buffer).add.at(buffer, self.index, self.values)
 
     def dense(self):

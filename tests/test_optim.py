@@ -3,6 +3,7 @@ quadratic, weight decay (SGD, Adam, AdamW) against PyTorch, and gradient-norm cl
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -523,6 +524,33 @@ def test_a_subclass_state_comes_along():
     readout2.load_state_dict(saved[1])
     opt2.load_state_dict(saved[2])
     assert [step2() for _ in range(2)] == went_on
+
+
+def test_saving_and_loading_leave_the_attributes_out_of_a_dict(monkeypatch):
+    """state_dict and load_state_dict go through the attribute names the optimizer noted,
+    never vars(self) or copy.copy (each reads the instance's __dict__, which on CPython
+    3.11 leaves every later attribute read in step() slower); what they save is what
+    vars() would give: a subclass's attributes, not a deleted one, a copy's own."""
+    _, _, opt, step = _training(lambda ps: Adam(ps, lr=1e-2))
+    step()
+    opt.extra = [1.0]
+    opt.gone = 2.0
+    del opt.gone
+    expected = {opt._saved_name(k) for k in vars(Adam(opt.params))} - {"params", "_names"}
+
+    def refused(*args):
+        raise AssertionError("read the instance's __dict__")
+
+    monkeypatch.setattr(ts.optim, "vars", refused, raising=False)
+    monkeypatch.setattr(ts.optim.copy, "copy", refused)
+    state = opt.state_dict()
+    assert set(state) == expected | {"optimizer", "extra"}
+    opt.load_state_dict(state)
+    assert opt.steps[0] == 1 and opt.extra == [1.0] and not hasattr(opt, "gone")
+    monkeypatch.undo()
+    twin = copy.copy(opt)
+    twin.only_here = 3
+    assert "only_here" not in opt.state_dict() and twin.state_dict()["only_here"] == 3
 
 
 def _arrays(value):

@@ -10,11 +10,20 @@ import pytest
 import tinygrad_seq as ts
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+BENCHMARKS_README = README.parent / "benchmarks" / "README.md"
+RESULTS = README.parent / "benchmarks" / "RESULTS.md"
 
 
 def python_blocks() -> list[str]:
     text = README.read_text()
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def recorded_runs_section() -> str:
+    """benchmarks/README.md's account of the recorded runs (the README's "Speed" in full)."""
+    text = BENCHMARKS_README.read_text()
+    start = text.index("## The recorded runs, read")
+    return text[start : text.index("\n## Profiling", start)]
 
 
 def test_readme_has_examples():
@@ -48,12 +57,13 @@ def test_lstm_excerpt_matches_the_source():
 
 def test_every_python_dash_m_command_in_the_readme_works_where_it_says():
     """`python -m benchmarks` only imports from the repository root (pip installs the suite as
-    `tinygrad_seq.benchmarks`), so the README must say so wherever it names it; the installed
-    names it gives must exist."""
+    `tinygrad_seq.benchmarks`), so the README must say so wherever it names it, and so must
+    the account of the recorded runs that moved from it into benchmarks/README.md; the
+    installed names they give must exist."""
     import importlib.util
     import tomllib
 
-    text = README.read_text()
+    text = README.read_text() + "\n" + recorded_runs_section()
     flat = " ".join(text.split())  # the README wraps its lines
     pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
     installed = pyproject["tool"]["setuptools"]["packages"]
@@ -121,3 +131,35 @@ def test_the_own_cell_identity_example_prints_what_its_comments_say(capsys):
     (block,) = [b for b in python_blocks() if "forget-only cell" in b]
     exec(compile(block, "README own-cell block", "exec"), {})
     assert capsys.readouterr().out.split() == ["True", "False", "True"]
+
+
+def test_the_speed_headline_is_the_recorded_run():
+    """README's "Speed" table quotes benchmarks/RESULTS.md's paired ratios (engine ÷ floor,
+    engine ÷ PyTorch) and names its commit; its memory sentence quotes the targets table."""
+    speed = README.read_text().split("## Speed", 1)[1].split("\n## ", 1)[0]
+    results = RESULTS.read_text()
+    paired = results.split("## Paired", 1)[1].split("\n## ", 1)[0]
+    recorded = {
+        row[0]: (row[4], row[5])
+        for row in (
+            [cell.strip() for cell in line.strip("|").split("|")] for line in paired.splitlines()
+        )
+        if len(row) > 5 and row[1] == "tinygrad_seq"
+    }
+    quoted = {}
+    for line in speed.splitlines():
+        cells = [cell.strip().strip("*") for cell in line.strip("|").split("|")]
+        if line.startswith("| W"):
+            quoted[re.match(r"W\d(-fused)?", cells[0]).group(0)] = (cells[1], cells[2])
+    assert set(quoted) == {"W1", "W2", "W3", "W4", "W5", "W4-fused"}
+    for workload, ratios in quoted.items():
+        assert recorded[workload] == ratios, workload
+    commit = re.search(r"tinygrad_seq \S+ at commit (\w+)", results).group(1)
+    assert f"commit {commit}," in " ".join(speed.split())
+    peak = re.search(r"\| W4: graph's peak memory[^|]*\| ([\d.]+)×", results).group(1)
+    fused = re.search(r"\| W4-fused: graph's peak memory[^|]*\| ([\d.]+)×", results).group(1)
+    flat = " ".join(speed.split())
+    assert f"W4's holds {float(peak):.1f}× the floor's at its peak" in flat
+    assert f"the fused step's holds {fused}×" in flat
+    for page in ("benchmarks/README.md", "benchmarks/RESULTS.md", "benchmarks/PEERS.md"):
+        assert f"]({page})" in speed, page

@@ -198,6 +198,39 @@ def test_softmax_rows_with_infinities_and_nan(counted, softmax_kind, dtype):
     np.testing.assert_allclose(y[5], numpy_softmax(x[5].astype(np.float64)), rtol=1e-5)
 
 
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [10, 64, 100])
+def test_softmax_masked_rows(counted, softmax_kind, rng, dtype, d):
+    """Rows filled with the dtype's lowest number, as masks fill them (nn/attention.py),
+    which the one-pass kernel sends through its second loop (lanes whose exp would be 0
+    kept off the C library's slow path): exactly 0 there, NumPy's path's values elsewhere,
+    and its NaN where a row has one."""
+    info = np.finfo(dtype)
+    x = (rng.standard_normal((3 * d, d)) * 4).astype(dtype)
+    x[:d][np.triu(np.ones((d, d), bool), 1)] = info.min  # causal
+    x[d : 2 * d, d // 2 :] = info.min  # padded keys
+    x[2 * d, :] = info.min  # a row masked throughout: uniform, as NumPy's path gives
+    x[2 * d + 1, ::3] = -np.inf
+    x[2 * d + 2, 1::2] = info.min
+    x[2 * d + 2, 0] = np.nan  # NaN spreads over its masked entries too
+    low = -100.0 if dtype == np.float32 else -740.0  # exp subnormal: the slow path stays
+    x[2 * d + 3, 1:] = np.linspace(low, -1.0, d - 1)
+    x[2 * d + 3, :2] = [0.0, info.min]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    compiled, numpy_path = both_paths(lambda: softmax_run(x, g))
+    assert counted["softmax"] == 1
+    assert_same(compiled, numpy_path, dtype)
+    y = compiled[0]
+    masked = (x == info.min) | (x == -np.inf)
+    masked[2 * d] = False
+    assert (y[masked & ~np.isnan(y)] == 0).all() and np.isnan(y[2 * d + 2]).all()
+    rest = np.ones(len(x), bool)
+    rest[2 * d + 2] = False
+    np.testing.assert_allclose(y[rest].sum(-1), 1, rtol=1e-5)
+    np.testing.assert_allclose(y[2 * d], 1 / d, rtol=1e-6)
+
+
 def numpy_softmax(x):
     e = np.exp(x - x.max())
     return e / e.sum()

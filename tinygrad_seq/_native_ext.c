@@ -495,21 +495,58 @@ SOFTMAX_SHIFT(softmax_shift_f64, double)
 /* softmax_forward: the whole of softmax in one pass a row, where the C library has
  * vector exponentials (glibc's libmvec on x86-64, which setup.py links when it finds it:
  * TGS_VECTOR_EXP). Elsewhere a scalar exp would be slower than NumPy's SIMD one, and
- * softmax_shift / NumPy's exp / softmax_normalize run instead. */
+ * softmax_shift / NumPy's exp / softmax_normalize run instead.
+ *
+ * libmvec's exp leaves its fast path for a vector with any lane whose exponential is
+ * subnormal or 0 (x − m below about −87.3 in float32, −708.4 in float64) and works those
+ * lanes out one at a time: 5-10 times slower, and every masked row has such lanes (masks
+ * fill with the dtype's lowest number, nn/attention.py). So a row whose x − m goes below
+ * ZERO, where exp is exactly 0 (about −103.97 and −745.13), takes a second loop: those
+ * lanes go to exp as FAST (on the fast path), come out as 0, and the rest as before.
+ * The results are the first loop's, bit for bit in every row tried: the exp loop has the
+ * first one's shape, so each lane gets the same exp (the vector one, or the scalar one at
+ * a row's end) and the sum the same order, and FAST's exp (~1e-38, ~3e-308) is lost in a
+ * sum of at least 1. Lanes between ZERO and FAST keep their x − m (rare: subnormal
+ * results, on the slow path as before). */
 #if defined(TGS_VECTOR_EXP)
 #pragma omp declare simd notinbranch
 extern float expf(float);
 #pragma omp declare simd notinbranch
 extern double exp(double);
 
-#define SOFTMAX_FORWARD(NAME, T, EXP)                                                      \
+#define SOFTMAX_FORWARD(NAME, T, EXP, ZERO, FAST)                                          \
     KERNEL NAME(const T *x, T *y, Py_ssize_t rows, Py_ssize_t d)                           \
     {                                                                                      \
         for (Py_ssize_t i = 0; i < rows; i++) {                                            \
             const T *xi = x + i * d;                                                       \
             T *yi = y + i * d;                                                             \
-            ROW_MAX(T, xi, d, m);                                                          \
+            T m = xi[0], lo = xi[0]; /* (a NaN in m or lo: the first loop) */              \
+            SIMD(reduction(max : m) reduction(min : lo))                                   \
+            for (Py_ssize_t j = 0; j < d; j++) {                                           \
+                m = xi[j] > m ? xi[j] : m;                                                 \
+                lo = xi[j] < lo ? xi[j] : lo;                                              \
+            }                                                                              \
             double s = 0.0;                                                                \
+            if (__builtin_expect(lo - m < (ZERO), 0)) { /* a mask, or a NaN or inf */      \
+                SIMD()                                                                     \
+                for (Py_ssize_t j = 0; j < d; j++) {                                       \
+                    const T z = xi[j] - m;                                                 \
+                    yi[j] = z < (ZERO) ? (FAST) : z; /* (NaN stays NaN) */                 \
+                }                                                                          \
+                SIMD(reduction(+ : s))                                                     \
+                for (Py_ssize_t j = 0; j < d; j++) {                                       \
+                    const T e = EXP(yi[j]);                                                \
+                    yi[j] = e;                                                             \
+                    s += e;                                                                \
+                }                                                                          \
+                const T inv = (T)(1.0 / s);                                                \
+                SIMD() /* 0 · inv: a NaN row stays NaN at its masked lanes too */          \
+                for (Py_ssize_t j = 0; j < d; j++) {                                       \
+                    const T e = yi[j];                                                     \
+                    yi[j] = (xi[j] - m < (ZERO) ? (T)0 : e) * inv;                         \
+                }                                                                          \
+                continue;                                                                  \
+            }                                                                              \
             SIMD(reduction(+ : s))                                                         \
             for (Py_ssize_t j = 0; j < d; j++) {                                           \
                 const T e = EXP(xi[j] - m);                                                \
@@ -522,8 +559,8 @@ extern double exp(double);
                 yi[j] *= inv;                                                              \
         }                                                                                  \
     }
-SOFTMAX_FORWARD(softmax_forward_f32, float, expf)
-SOFTMAX_FORWARD(softmax_forward_f64, double, exp)
+SOFTMAX_FORWARD(softmax_forward_f32, float, expf, -104.0f, -87.0f)
+SOFTMAX_FORWARD(softmax_forward_f64, double, exp, -746.0, -708.0)
 
 #endif
 

@@ -29,6 +29,8 @@ class BuildNative(build_ext):
                 if _vector_exp():  # glibc's vector exponentials: a one-pass softmax
                     ext.define_macros = [("TGS_VECTOR_EXP", "1")]
                     ext.libraries = ["mvec"]
+                    if _vector_erfc():  # and erfc (glibc 2.35 on): the exact gelu
+                        ext.define_macros.append(("TGS_VECTOR_ERFC", "1"))
         super().build_extensions()
 
 
@@ -43,6 +45,17 @@ def _vector_exp() -> bool:
         and platform.libc_ver()[0] == "glibc"
         and ctypes.util.find_library("mvec") is not None
     )
+
+
+def _vector_erfc() -> bool:
+    """Whether that libmvec has erfc too (glibc 2.35 on): 4 doubles at once with AVX2."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return hasattr(ctypes.CDLL(ctypes.util.find_library("mvec")), "_ZGVdN4v_erfc")
+    except OSError:
+        return False
 
 
 setup(

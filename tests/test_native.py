@@ -1,13 +1,14 @@
 """The optional compiled helpers (tinygrad_seq/_native_ext.c, through _native.py): the same
 results as the NumPy path, to rounding, for everything they take (layer norm, softmax,
-relu's backward, a bias added to every row, σ and its backward, tanh's backward), the
-NumPy path for what they do not take, gradients checked in float64 both ways, clear errors
-for bad arguments, and NumPy's large array blocks aligned to 64 bytes. Tests of the
-compiled path skip where it was not built.
+relu's backward, a bias added to every row, σ and its backward, tanh's backward; the exact
+gelu against math.erfc and PyTorch too), the NumPy path for what they do not take,
+gradients checked in float64 both ways, clear errors for bad arguments, and NumPy's large
+array blocks aligned to 64 bytes. Tests of the compiled path skip where it was not built.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import subprocess
@@ -717,3 +718,143 @@ def test_sum_squares_takes_float_rows_and_answers_none_for_the_rest(kernels):
     assert _native.sum_squares(np.array([np.inf, 1.0], np.float32)) == np.inf
     _native.set_enabled(False)
     assert _native.sum_squares(x) is None  # kernels off: NumPy's path
+
+
+# ------------------------------------------------------------- the exact gelu, compiled
+GELU_BUILT = _native.gelu is not _native._not_taken
+needs_gelu = pytest.mark.skipif(not GELU_BUILT, reason="compiled gelu not built (no vector erfc)")
+
+
+def _gelu_points(n=20_000, seed=0):
+    """float64 points over Cody's ranges and the libmvec erfc's, the left tail into Φ's
+    subnormals (x < −37.5), huge magnitudes, and the edges."""
+    rng = np.random.default_rng(seed)
+    huge = 10.0 ** rng.uniform(-310, 308, n) * np.where(rng.random(n) < 0.5, -1, 1)
+    edges = [0.0, -0.0, 0.6629, -0.6629, 5.657, -5.657, -0.7518, -37.5, -38.4, 38.5]
+    edges += [5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308]
+    parts = [rng.uniform(-0.8, 0.8, n), rng.uniform(-7, 7, n), rng.uniform(-40, 40, n)]
+    parts += [np.linspace(-38.6, -30, n), rng.standard_normal(n), huge, np.array(edges)]
+    return np.concatenate(parts)
+
+
+def _gelu_reference(x):
+    """x Φ(x) and Φ(x) + x φ(x) in float64 from math.erfc (−x/√2 rounded as the engine
+    rounds it), for finite float64 x, and the scale of the slope's two terms."""
+    cdf = np.array([0.5 * math.erfc(-v * math.sqrt(0.5)) for v in x])
+    with np.errstate(over="ignore", under="ignore"):
+        x_pdf = x * (np.exp(-0.5 * (x * x)) / math.sqrt(2 * math.pi))
+    return x * cdf, cdf + x_pdf, np.maximum(cdf, np.abs(x_pdf))
+
+
+@needs_gelu
+def test_compiled_gelu_in_float64_is_within_a_few_ulp_of_math_erfc(kernels):
+    x = _gelu_points()
+    y, slope = _native.gelu(x, True)
+    assert y.dtype == slope.dtype == np.float64
+    np.testing.assert_array_equal(_native.gelu(x, False), y)  # (the same y without the slope)
+    y_ref, slope_ref, scale = _gelu_reference(x)
+    tiny = np.finfo(np.float64).tiny
+    finite = np.isfinite(y_ref)
+    assert np.array_equal(y[~finite], y_ref[~finite])  # (±inf · Φ: x Φ(x) past the range)
+    normal = finite & (np.abs(y_ref) >= tiny * np.maximum(np.abs(x), 1))  # Φ(x) ≥ tiny
+    with np.errstate(over="ignore"):  # (the spacing past the largest double: inf)
+        ulps = np.abs(y - y_ref)[normal] / np.spacing(np.abs(y_ref[normal]))
+    assert ulps.max() <= 4, f"{ulps.max()} ulp at x = {x[normal][ulps.argmax()]!r}"
+    # subnormal Φ(x) (x < −37.5), of few digits: within a few of its last place, times x
+    far = finite & ~normal
+    assert (np.abs(y - y_ref)[far] <= 4 * 5e-324 * np.maximum(np.abs(x[far]), 1)).all()
+    assert np.array_equal(np.signbit(y), np.signbit(y_ref))  # −0 for x ≤ −38.5 and x = −0
+    # the slope: within a few ulp of its larger term (the two cancel near x ≈ −0.7518)
+    err = np.abs(slope - slope_ref) / np.spacing(np.maximum(scale, tiny))
+    assert err.max() <= 8, f"{err.max()} ulp at x = {x[err.argmax()]!r}"
+
+
+@needs_gelu
+def test_compiled_gelu_in_float32_is_float64s_rounded(kernels):
+    x = np.clip(_gelu_points(seed=1), -3e38, 3e38).astype(np.float32)
+    y, slope = _native.gelu(x, True)
+    assert y.dtype == slope.dtype == np.float32
+    y_ref, slope_ref, _ = _gelu_reference(x.astype(np.float64))
+    with np.errstate(over="ignore"):  # (x Φ(x) past float32's range: inf, as rounded)
+        y_ref, slope_ref = y_ref.astype(np.float32), slope_ref.astype(np.float32)
+    # within a unit of float32's last place (0 measured here: the double result is within
+    # a few of its own last place, 2⁻²⁹ of float32's), the slope near its zero included
+    for got, want in ((y, y_ref), (slope, slope_ref)):
+        ulps = np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want))
+        assert ulps.max() <= 1, f"{ulps.max()} ulp at x = {x[ulps.argmax()]!r}"
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@needs_gelu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_gelu_at_infinities_nan_and_zeros(kernels, dtype):
+    x = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0, -1e30, 1e30], dtype)
+    y, slope = _native.gelu(x, True)
+    np.testing.assert_array_equal(y, np.array([-0.0, np.inf, np.nan, -0.0, 0.0, -0.0, 1e30], dtype))
+    np.testing.assert_array_equal(np.signbit(y), [True, False, False, True, False, True, False])
+    np.testing.assert_array_equal(slope, np.array([0.0, 1.0, np.nan, 0.5, 0.5, 0.0, 1.0], dtype))
+
+
+@needs_gelu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_gelu_agrees_with_the_numpy_path_and_pytorch(kernels, rng, dtype):
+    torch = pytest.importorskip("torch")
+    x = (rng.standard_normal((64, 33)) * 3).astype(dtype)
+    x[0, :4] = [-9.0, -30.0, 9.0, 30.0]
+    g = rng.standard_normal(x.shape).astype(dtype)
+
+    def run():
+        t = ts.Tensor(x, requires_grad=True)
+        y = t.gelu()
+        y.backward(g)
+        return y.numpy(), t.grad.copy()
+
+    compiled, numpy_path = both_paths(run)
+    assert all(a.dtype == dtype for a in compiled)
+    eps = float(np.finfo(dtype).eps)
+    for ours, theirs in zip(compiled, numpy_path, strict=True):  # to rounding, tails too
+        np.testing.assert_allclose(ours, theirs, rtol=8 * eps, atol=8 * eps * np.abs(g).max())
+    ref = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.gelu(ref)  # (PyTorch's exact form, in x's dtype)
+    expected.backward(torch.tensor(g))
+    # PyTorch's ½ x (1 + erf) in x's dtype cancels where x < 0 (0 at −30, where ours is
+    # −30 · 4.9e-198): absolute slack there, a few roundings of x's dtype times |x| (|g x|)
+    slack = 8 * eps * (1 + np.abs(x))
+    theirs = expected.detach().numpy()
+    assert (np.abs(compiled[0] - theirs) <= 4 * eps * np.abs(theirs) + slack).all()
+    theirs = ref.grad.numpy()
+    assert (np.abs(compiled[1] - theirs) <= 8 * eps * np.abs(theirs) + slack * np.abs(g)).all()
+
+
+@needs_gelu
+def test_compiled_gelu_gradchecks_and_keeps_no_slope_without_grad(kernels, rng):
+    x = ts.Tensor(rng.standard_normal((3, 7)) * 3, requires_grad=True)
+    assert ts.gradcheck(lambda x: x.gelu(), x)
+    assert ts.gradcheck(lambda x: (x * 0.2 - 0.75).gelu(), x)  # around the slope's zero
+    with ts.no_grad():
+        y = x.gelu()
+    np.testing.assert_array_equal(y.numpy(), x.gelu().numpy())
+
+
+@needs_gelu
+def test_compiled_gelu_takes_float_arrays_in_order_only(kernels, rng):
+    """Others (float16, a transposed view, non-arrays) get None: NumPy's path runs, and the
+    op's results agree; a broadcast gradient (a sum's) is taken by the saved slope."""
+    x = rng.standard_normal((5, 6))
+    assert _native.gelu(x.T, True) is None and _native.gelu(x.astype(np.float16), True) is None
+    assert _native.gelu([1.0], False) is None and _native.gelu(x.astype(np.int64), False) is None
+    assert _native.gelu(np.zeros((0, 3)), True)[0].shape == (0, 3)
+    y0 = _native.gelu(np.array(-1.5), False)
+    assert y0.shape == () and y0 == pytest.approx(-1.5 * 0.5 * math.erfc(1.5 / math.sqrt(2)))
+    with pytest.raises(TypeError, match="gelu takes 2 arguments"):
+        _native.gelu(x)
+    for data in (x.T, x.astype(np.float16), np.array(0.75)):
+        t = ts.Tensor(data, requires_grad=True)
+        t.gelu().sum().backward()
+        compiled_grad = t.grad.copy()
+        with_numpy = ts.Tensor(data, requires_grad=True)
+        _native.set_enabled(False)
+        with_numpy.gelu().sum().backward()
+        _native.set_enabled(True)
+        tol = 1e-3 if data.dtype == np.float16 else 1e-14
+        np.testing.assert_allclose(compiled_grad, with_numpy.grad, rtol=tol, atol=tol)

@@ -146,3 +146,35 @@ def test_multi_head_with_two_columns_a_head_checks_the_scale_and_the_split():
     assert d.dims["d_k"] == 2
     result = d.check(seed=1)
     assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("num_heads", [0, -1])
+def test_multi_head_refuses_no_heads_and_a_negative_count(num_heads):
+    # 2 % -1 == 0, and 2 % 0 divides by zero: the count is checked before it divides
+    with pytest.raises(ValueError, match="num_heads must divide d_model"):
+        attention.multi_head_gradients(1, 2, 2, num_heads)
+
+
+def test_derive_lists_every_identity_and_check_passes_its_seed(monkeypatch):
+    names = [d.name.split(".")[1] for d in attention.derive()]
+    assert names == [
+        "softmax_jacobian",
+        "softmax_cross_entropy",
+        "scaled_dot_product_gradients",
+        "additive_score_gradients",
+        "multiplicative_score_gradients",
+        "multi_head_gradients",
+    ]
+
+    class Recorder:
+        def __init__(self):
+            self.seeds = []
+
+        def check(self, seed=0):
+            self.seeds.append(seed)
+            return seed
+
+    fakes = [Recorder(), Recorder()]
+    monkeypatch.setattr(attention, "derive", lambda: fakes)
+    assert attention.check(seed=7) == [7, 7]
+    assert [f.seeds for f in fakes] == [[7], [7]]

@@ -105,3 +105,29 @@ def test_layer_norm_prints_its_closed_forms_and_one_entry_of_sympys():
     assert_typesets(md)
     residual = d.check(seed=1).expressions["∂L/∂x"]["residual"]
     assert residual.shape == (3, 1) and all(e == 0 for e in residual)  # every entry checked
+
+
+def test_derive_lists_both_identities_and_check_passes_its_seed(monkeypatch):
+    assert [d.name for d in transformer.derive()] == [
+        "transformer.residual_jacobian",
+        "transformer.layer_norm_gradients",
+    ]
+    seeds = []
+
+    class Recorder:
+        def check(self, seed=0):
+            seeds.append(seed)
+            return seed
+
+    monkeypatch.setattr(transformer, "derive", lambda: [Recorder(), Recorder()])
+    assert transformer.check(seed=9) == [9, 9] and seeds == [9, 9]
+
+
+def test_the_derivations_eps_is_the_librarys_default_exactly():
+    """The engine is called with eps=EPS, so any EPS would check: it must be the default the
+    library's layer norm uses (the derivation says so), as an exact rational."""
+    import inspect
+
+    default = inspect.signature(ts.functional.layer_norm).parameters["eps"].default
+    assert transformer.EPS == sp.Rational(1, 10**5) and float(transformer.EPS) == default
+    assert ts.nn.LayerNorm(3).eps == default

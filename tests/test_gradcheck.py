@@ -301,3 +301,49 @@ def test_the_default_tolerances_catch_a_truncation_error_of_a_third_of_a_percent
     with pytest.raises(AssertionError, match="analytic"):
         ts.gradcheck(lambda t: 0.01 * t**3, a, eps=0.1)
     assert ts.gradcheck(lambda t: 0.01 * t**3, a, eps=1e-6)
+
+
+def test_the_error_names_the_worst_input_not_the_first_that_fails():
+    small = ts.Tensor(np.array([0.1, -0.2]), requires_grad=True, name="small")
+    large = ts.Tensor(np.array([3.0, 1.0]), requires_grad=True, name="large")
+    with pytest.raises(ts.GradcheckError, match=r"^gradcheck failed for large .*\(0,\)"):
+        ts.gradcheck(
+            lambda p, q: (apply(WrongSquare(), p) + apply(WrongSquare(), q)).sum(), small, large
+        )
+
+
+def test_an_unnamed_input_is_named_by_its_position_among_all_inputs(rng):
+    constant, x = ts.Tensor(np.array([2.0, 2.0])), f64(rng, 2)  # only x is checked
+    with pytest.raises(ts.GradcheckError, match=r"^gradcheck failed for input 1 "):
+        ts.gradcheck(lambda c, a: (c * apply(WrongSquare(), a)).sum(), constant, x)
+
+
+def test_several_float32_inputs_warn_once(rng):
+    a, b = (ts.Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True) for _ in "ab")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ts.gradcheck(lambda p, q: (p * q).sum(), a, b, eps=1e-2, atol=1e-2)
+    assert [str(w.message)[:25] for w in caught] == ["gradcheck on a float32 in"]
+
+
+def test_each_element_is_put_back_before_the_next_is_moved():
+    """∂(c·x₀x₁)/∂x₁ = c·x₀ = 0 at x₀ = 0; measured with x₀ still moved by −ε it would read
+    −c·ε = −1e-3, past atol."""
+    x = ts.Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    assert ts.gradcheck(lambda a: 1e3 * a[0] * a[1], x)
+
+
+def test_the_seed_picks_the_projections(rng, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("tinygrad_seq.gradcheck")
+    monkeypatch.setattr(module, "FULL_JACOBIAN_OUTPUTS", 4)
+    x = f64(rng, 2, 3)
+
+    def message(seed):
+        with pytest.raises(ts.GradcheckError, match="random projection") as info:
+            ts.gradcheck(lambda a: apply(WrongSquare(), a), x, seed=seed)
+        return str(info.value)
+
+    assert message(0) == message(0)  # the same projections for the same seed
+    assert message(0) != message(1)

@@ -60,3 +60,20 @@ def test_the_same_inf_or_nan_twice_is_the_same_result():
     _check_deterministic(lambda x: ts.Tensor(values.copy()), (x,), out, 1e-6, 1e-5)
     with pytest.raises(ValueError, match="differ by up to inf"):
         _check_deterministic(lambda x: ts.Tensor(np.zeros(3)), (x,), out, 1e-6, 1e-5)
+
+
+def test_a_drift_just_past_what_atol_allows_is_refused():
+    # 1e-10 moves a numeric derivative by 1e-10 / 2ε = 5e-5, past atol = 1e-5
+    x = ts.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    with pytest.raises(ValueError, match=r"differ by up to 1e-10"):
+        _check_deterministic(_drifting(1e-10), (x,), x * 1.0, 1e-6, 1e-5)
+
+
+def test_a_float32_outputs_rounding_is_not_noise():
+    """Two float32 results one rounding (~6e-8 here) apart, as a reordered sum gives, are
+    far above 2·ε·atol = 2e-11 but within the output dtype's rounding."""
+    x = ts.Tensor(np.array([0.5, -1.0], dtype=np.float32), requires_grad=True)
+    out = x * 1.0
+    nudged = np.float32(1 + 2**-23)
+    assert (out * nudged).numpy()[0] != out.numpy()[0]
+    _check_deterministic(lambda x: x * nudged, (x,), out, 1e-6, 1e-5)  # no raise

@@ -208,3 +208,9 @@ def test_sequential_load_has_its_own_docstring_and_module_load_keeps_its():
     assert ts.nn.Sequential.load.__doc__.startswith("Read weights saved by `save` into this Seq")
     assert ts.nn.Linear(2, 3).load.__doc__ == ts.nn.Module.load.__doc__
     assert "build the saved model" in ts.nn.Module.load.__doc__.splitlines()[0]
+
+
+def test_repr_ends_with_the_number_of_weights_not_of_tensors():
+    assert repr(_mlp()).endswith(")  # 32 parameters")  # 3·5 + 5 + 5·2 + 2
+    wide = Sequential(Linear(100, 100), ts.Tensor.tanh)
+    assert repr(wide).endswith(")  # 10,100 parameters")

@@ -394,3 +394,46 @@ def test_graph_takes_the_model_name_as_the_seed_writes_it(capsys, tmp_path):
     code, stdout, err = run_cli(capsys, "graph", "LSTM", "--steps", "2", "--out", str(out))
     assert code == 0, err
     assert "C_t" in out.read_text()  # the LSTM's, not another model's
+
+
+def test_help_lists_every_command_with_its_line(capsys):
+    import re
+
+    code, out, _ = run_cli(capsys, "--help")
+    commands = out.split("Commands:")[1]
+    for name, (_, _, help_) in COMMANDS.items():  # ("tour" is in the usage text too)
+        assert re.search(rf"^  {name} +{re.escape(help_[:20])}", commands, re.M), name
+
+
+@pytest.mark.parametrize(
+    "error, code, says",
+    [
+        (KeyboardInterrupt(), 1, "tinygrad-seq: aborted"),  # click makes it an Abort
+        (TypeError("fn must be a Tensor\nmore"), 2, "tinygrad-seq: error: fn must be a Tensor"),
+    ],
+)
+def test_an_interrupt_and_a_library_type_error_end_without_a_traceback(
+    capsys, monkeypatch, error, code, says
+):
+    from tinygrad_seq.demos import common
+
+    def fail(seed, backend):
+        raise error
+
+    monkeypatch.setattr(common, "setup", fail)
+    monkeypatch.delenv("TINYGRAD_SEQ_DEBUG", raising=False)
+    got, out, err = run_cli(capsys, "derive", "rnn")
+    assert got == code and "Traceback" not in err + out
+    assert err.strip().splitlines()[-1].startswith(says)
+
+
+def test_no_grads_draws_the_graph_without_gradient_norms(capsys, tmp_path):
+    drawn = {}
+    for flags in ([], ["--no-grads"]):
+        path = tmp_path / f"g{len(flags)}.dot"
+        argv = ["graph", "rnn", "--format", "dot", "--out", str(path), *flags]
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 0, err
+        drawn[bool(flags)] = path.read_text(encoding="utf-8")
+    assert "‖g‖" in drawn[False] and "log10 of the gradient norm" in drawn[False]
+    assert "‖g‖" not in drawn[True] and "gradient norm" not in drawn[True]

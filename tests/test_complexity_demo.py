@@ -192,3 +192,38 @@ def test_the_figure_shows_the_counted_work_and_any_contradiction(tmp_path, monke
     assert "The seed: recurrence is O(n)" in fig._suptitle.get_text()
     plots.complexity_figure(tmp_path / "d.png", ns, _series(ns), slopes, 64, 32)
     assert "\n" not in drawn[-1]._suptitle.get_text()  # no contradiction, no second line
+
+
+def test_each_cases_time_is_the_least_of_its_runs(monkeypatch, tmp_path):
+    """Other work only ever adds time: the first run of each case here is twice as slow."""
+    seen = set()
+
+    def seconds(model, n):
+        first = (model, n) not in seen
+        seen.add((model, n))
+        return 1e-4 * n * (2 if first else 1)
+
+    result, _, _ = _fake_run(monkeypatch, tmp_path, seconds)
+    for model, series in result["numbers"]["series"].items():
+        ns = np.array(result["numbers"]["n"], float)
+        np.testing.assert_allclose(series["time_s"], 1e-4 * ns, err_msg=model)
+
+
+def _slopes(attention_time):
+    slopes = {m: {"time": 1.0, "work": 1.0} for m in complexity.RECURRENT}
+    slopes["self-attention"] = {"time": attention_time, "work": 2.0}
+    return slopes
+
+
+def test_the_time_caveats_say_only_what_the_run_showed():
+    ns = [256, 512]
+    rnn_slower = {"RNN": {"time_s": [2e-3, 4e-3]}, "self-attention": {"time_s": [1e-3, 3e-3]}}
+    rnn_faster = {"RNN": {"time_s": [2e-3, 4e-3]}, "self-attention": {"time_s": [3e-3, 9e-3]}}
+    flat = complexity._time_caveat(ns, rnn_faster, _slopes(1.2))
+    assert "Attention's time slope (1.20) is below 2 at these n" in flat
+    assert "(the default run, up to n = 2048, comes closer to 2)" in flat
+    assert "still faster" not in flat
+    steep = complexity._time_caveat(ns, rnn_slower, _slopes(1.9))
+    assert "below 2" not in steep
+    assert "At n = 512 self-attention is still faster than the RNN (3.0 against 4.0 ms)" in steep
+    assert complexity._time_caveat(ns, rnn_faster, _slopes(1.9)) == ""

@@ -71,6 +71,32 @@ def test_fixed_size_inputs(tour):
     assert np.all(np.diff(cut) <= 0) and np.all(np.diff(padded) >= 0)
 
 
+def test_fixed_size_truncation_padding_and_ngrams_are_the_corpus(tour):
+    """The shares and counts against the demo's corpus (seed 0), counted here by hand."""
+    from tinygrad_seq import data
+
+    n = numbers(tour, "fixed-size")
+    pairs = data.translation_task(2000, max_clauses=4, seed=0)
+    lengths = pairs.src_lengths
+    sentences = [tuple(row[:k]) for row, k in zip(pairs.src, lengths, strict=True)]
+    total, count, longest = int(lengths.sum()), len(lengths), int(lengths.max())
+    pt = n["pad_truncate"]
+    cut, padded = np.array(pt["fraction_cut"]), np.array(pt["fraction_padded"])
+    assert list(pt["L"]) == list(range(1, longest + 1))
+    # L = 1 keeps one token a sentence; L = longest pads every sentence up to it
+    assert cut[0] == pytest.approx(1 - count / total) and cut[-1] == 0
+    assert padded[0] == 0 and padded[-1] == pytest.approx(1 - total / (longest * count))
+    gaps = np.abs(cut - padded)
+    assert gaps[pt["equal_loss_L"] - 1] == gaps.min()  # the L where the two are nearest
+    ng = n["ngrams"]
+    assert ng["word_vocab"] == len(pairs.src_vocab) - len(data.SPECIALS)
+    for k, size in enumerate(ng["n"]):
+        grams = {s[i : i + size] for s in sentences for i in range(len(s) - size + 1)}
+        assert ng["distinct"][k] == len(grams), size
+        assert ng["windows_in_corpus"][k] == sum(max(0, len(s) - size + 1) for s in sentences)
+    assert ng["windows_in_corpus"][0] == total  # every token is a window of one
+
+
 def test_vanishing_gradients(tour):
     n = numbers(tour, "vanishing")
     at = n["at_T_values"]
@@ -411,6 +437,16 @@ def test_learned_alignments(tour):
     assert all(v > 0.3 for v in mass.values()), mass
     table = np.array(n["seed_table"]["alpha"])
     assert table.shape == (7, 6) and np.allclose(table.sum(axis=1), 1.0)
+    assert np.array_equal(n["seed_table"]["row_sums"], table.sum(axis=1))  # one per row
+    _, summary = tour
+    assert summary["demos"]["alignments"]["key"]["best score function here"] == max(
+        mass, key=mass.get
+    )
+    # the example: each colour after its noun, and row t of α the one producing word t
+    assert n["example"]["target"] == "le chat noir chasse un rat blanc".split()
+    gold = [0, 2, 1, 3, 4, 6, 5]
+    best = np.array(n["results"][max(mass, key=mass.get)]["example_alpha"])
+    assert np.mean([best[t, i] for t, i in enumerate(gold)]) > 0.5
 
 
 def test_transformer_positions(tour):

@@ -1,0 +1,137 @@
+"""The bottleneck, alignments and fixed-size demos in detail: their helpers, and what a run
+reports, with the training replaced by stand-ins (the tour tests train for real)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from tinygrad_seq.demos import alignments, bottleneck, fixed_size
+from tinygrad_seq.demos.common import DemoContext
+from tinygrad_seq.viz import plots
+
+from tinygrad_seq import data
+from tinygrad_seq.nn import Module
+
+pytestmark = pytest.mark.numpy_only  # demos' bookkeeping; the backends are tested elsewhere
+
+
+# ------------------------------------------------------------------ bottleneck
+def _reversal_run(losses, antidiagonal, after):
+    return SimpleNamespace(
+        accuracy_by_length={2: 0.9, 12: 0.3},
+        losses=losses,
+        sequence_accuracy=0.4,
+        antidiagonal=antidiagonal,
+        after_antidiagonal=after,
+        seconds=1.0,
+    )
+
+
+def test_the_bottleneck_run_reports_its_two_models(tmp_path, monkeypatch):
+    runs = {
+        None: _reversal_run([5.0] * 10 + [1.0] * 10, 0.1, 0.2),
+        "additive": _reversal_run([4.0] * 10 + [0.5] * 10, 0.9, 0.05),
+    }
+    trained, drawn = [], []
+    monkeypatch.setattr(
+        bottleneck, "train_reversal", lambda ctx, attn: trained.append(attn) or runs[attn]
+    )
+    monkeypatch.setattr(plots, "bottleneck_figure", lambda path, *a: drawn.append(a) or path)
+    n = bottleneck.run(DemoContext(out=tmp_path, size="tiny"))["numbers"]
+    assert trained == [None, "additive"]  # the plain model, then additive attention
+    lengths, _, _, hidden, chance, _ = drawn[0]
+    assert lengths == [2, 12] and hidden == 32 and chance == 1 / 8  # 8 symbols: chance 1/8
+    assert n["final_loss"] == {"seq2seq": 1.0, "seq2seq + attention": 0.5}  # the last 10
+    assert n["antidiagonal_weight"] == 0.9 and n["after_antidiagonal_weight"] == 0.05
+
+
+def test_a_fall_of_exactly_ten_points_is_no_fall():
+    # as bottleneck_title counts it (0.33 − 0.23 is 0.1 in floats)
+    assert bottleneck.attention_falls_note([0.33, 0.23], [0.3, 0.1], [2, 12]) == ""
+    assert bottleneck.attention_falls_note([0.34, 0.23], [0.3, 0.1], [2, 12]) != ""
+
+
+# ------------------------------------------------------------------ alignments
+def test_the_kth_repeated_target_word_aligns_with_the_kth_source_word():
+    src = "the cat sees the dog".split()
+    tgt = [data.TRANSLATION_DICTIONARY[w] for w in src]
+    assert alignments.gold_alignment(src, tgt, data.TRANSLATION_DICTIONARY) == [0, 1, 2, 3, 4]
+
+
+def test_the_first_row_note_is_for_a_first_word_that_looks_at_the_last_source_word():
+    src, tgt = alignments.EXAMPLE.split(), "le chat noir chasse un rat blanc".split()
+    last, first = np.eye(7)[[6, 2, 1, 3, 4, 6, 5]], np.eye(7)[[0, 2, 1, 3, 4, 6, 5]]
+    note = alignments._first_row_note({"scaled dot-product": {"example_alpha": last}}, src, tgt)
+    assert note.startswith('The scaled dot-product model\'s first word "le" looks at the last')
+    assert 'source word "rat" (1.00)' in note
+    looks_first = {"scaled dot-product": {"example_alpha": first}}
+    assert alignments._first_row_note(looks_first, src, tgt) == ""
+
+
+def test_alignments_are_scored_on_fresh_pairs(tmp_path, monkeypatch):
+    from tinygrad_seq import train_seq2seq
+
+    seeds = []
+    translation_task = data.translation_task
+
+    def recorded(n, **kwargs):
+        seeds.append(kwargs["seed"])
+        return translation_task(n, **kwargs)
+
+    monkeypatch.setattr(data, "translation_task", recorded)
+    monkeypatch.setattr(train_seq2seq, "train_pairs", lambda *a, **k: [1.0])  # untrained
+    monkeypatch.setattr(plots, "alignments_figure", lambda path, *a: path)
+    alignments.run(DemoContext(out=tmp_path, size="tiny", seed=3))
+    assert seeds == [3, 10_003]  # training pairs, then test pairs from another seed
+
+
+# ------------------------------------------------------------------ fixed size
+def test_the_window_holds_the_last_n_tokens_left_padded():
+    net = fixed_size._window_classifier(6, 3, 4)
+    seen = []
+
+    class Spy(Module):  # in place of the MLP: what it would be given
+        def forward(self, x):
+            seen.append(x.numpy())
+            return x
+
+    net.mlp = Spy()
+    ids = np.array([[1, 2, 3, 4], [2, 5, 0, 0]])
+    net(ids, mask=ids > 0)
+    window = seen[0].reshape(2, 3, 6).argmax(axis=-1)
+    assert window.tolist() == [[2, 3, 4], [data.PAD, 2, 5]]
+
+
+def test_the_order_tasks_windows_are_scored_on_pairs_not_seen_in_training(tmp_path, monkeypatch):
+    from tinygrad_seq import train
+
+    scored = []
+
+    def classifier(net, train_set, test_set, *args, **kwargs):
+        scored.append((train_set, test_set))
+        return SimpleNamespace(test_accuracy=0.5)
+
+    monkeypatch.setattr(
+        train, "run_order_task", lambda *a, **k: SimpleNamespace(test_accuracy=0.5, losses=[1.0])
+    )
+    monkeypatch.setattr(train, "train_classifier", classifier)
+    monkeypatch.setattr(plots, "fixed_size_figure", lambda path, *a: path)
+    fixed_size.run(DemoContext(out=tmp_path, size="tiny"))
+    train_set, test_set = scored[0]
+    seen = {row.tobytes() for row in train_set.ids}
+    assert len(test_set.ids) > 0 and len(test_set.ids) % 2 == 0  # whole pairs kept
+    assert not any(row.tobytes() in seen for row in test_set.ids)
+    fresh = data.order_task(200, seed=10_000)
+    assert len(test_set.ids) < len(fresh.ids)  # some pairs had a sentence seen in training
+
+
+def test_a_test_pair_with_either_sentence_seen_in_training_is_dropped():
+    vocab = data.Vocab("the cat dog".split())
+    ids = np.array([[4, 5], [4, 6], [5, 6], [6, 5], [5, 5], [6, 6]])
+    mask, labels = np.ones_like(ids, bool), np.array([0, 1, 0, 1, 0, 1])
+    test = data.SequenceData(ids, mask, labels, vocab)
+    train = data.SequenceData(ids[:1], mask[:1], labels[:1], vocab)  # the first sentence only
+    kept = fixed_size._unseen(test, train)
+    assert kept.ids.tolist() == ids[2:].tolist() and kept.labels.tolist() == [0, 1, 0, 1]

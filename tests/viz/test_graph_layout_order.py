@@ -320,16 +320,20 @@ def test_a_decoders_lanes_run_side_by_side(model, steps, detail):
 
 
 def _unroll_centres(model: str, steps: int, detail: str, unroll: str) -> list[float]:
-    """The heights of the middles of the step boxes of one unroll ("encoder", "decoder")."""
+    """The heights of the middles of the step boxes of one unroll ("encoder", "decoder"), in
+    time order; its steps may lie in an unnamed cluster inside it (a decoder's row)."""
     objs = _command_layout(model, steps, detail)["objects"]
     (cluster,) = [o for o in objs if _name(o) == unroll]
-    centres = []
-    for i in cluster["subgraphs"]:
-        if re.fullmatch(r"t=\d+", _name(objs[i])):
-            _, y0, _, y1 = (float(v) for v in objs[i]["bb"].split(","))
-            centres.append((y0 + y1) / 2)
-    assert len(centres) == steps
-    return centres
+    found, todo = [], list(cluster["subgraphs"])
+    while todo:
+        sub = objs[todo.pop()]
+        if re.fullmatch(r"t=\d+", _name(sub)):
+            _, y0, _, y1 = (float(v) for v in sub["bb"].split(","))
+            found.append((int(_name(sub)[2:]), (y0 + y1) / 2))
+        elif not _name(sub):
+            todo.extend(sub.get("subgraphs", ()))
+    assert len(found) == (steps if steps <= 12 else 6)  # past 12, 3 at each end drawn
+    return [centre for _, centre in sorted(found)]
 
 
 @pytest.mark.parametrize(
@@ -342,27 +346,26 @@ def test_the_encoder_steps_sit_level(model, detail):
     assert max(centres) - min(centres) < 5, centres
 
 
-_LAST_HIGHER = pytest.mark.xfail(
-    strict=True,
-    reason="the last step stands 10 points above the others (it was 358 before the bus, "
-    "0 with the bus but the targets' and the context's edges loose)",
-)
-
-
 @pytest.mark.parametrize(
     "model, steps, detail",
     [
         ("seq2seq", 4, "ops"),  # 24 points before the bus, 92 with it: y's and c's edges
-        pytest.param("seq2seq", 4, "symbols", marks=_LAST_HIGHER),
+        ("seq2seq", 3, "ops"),  # 62 before the row
+        ("seq2seq", 4, "symbols"),  # 358 before the bus, 10 before the row
         ("attention", 3, "symbols"),  # 182 points, then 146
         ("attention", 4, "symbols"),
+        ("attention", 5, "symbols"),  # 56 before the row
         ("attention", 4, "ops"),  # 228 points, then 126
+        ("attention", 8, "ops"),  # 37 before the row
     ],
 )
 def test_the_decoder_steps_sit_level(model, steps, detail):
     """The decoder's steps lie level too. The edges from the targets y and the encoder's
     context c (U_a h^enc in the attention model), each into every step, ran between the
-    steps and their bus and pushed the steps apart; they are lanes in the bus now."""
+    steps and their bus and pushed the steps apart; they are lanes in the bus now. The
+    edges from each step to the logits ran between a later step and the bus (`graph seq2seq
+    --detail symbols`: t=3 10 points above the others); the steps and their bus are one
+    invisible cluster now, and those edges pass outside it."""
     centres = _unroll_centres(model, steps, detail, "decoder")
     assert max(centres) - min(centres) < 5, centres
 

@@ -373,3 +373,10 @@ def test_seq2seq_defaults_to_an_lstm_and_additive_attention_of_the_hidden_size()
     assert model.cell == "lstm" and isinstance(model.encoder, ts.nn.LSTM)
     attentive = Seq2Seq(5, 6, 4, 8, attention="additive")
     assert attentive.attention.v_a.shape == (8,)  # attn_dim = hidden, not emb
+
+
+def test_an_empty_batch_passes_the_vocabulary_check():
+    # B = 0 has no id to check against the vocabulary (min() of an empty array would raise)
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")
+    logits = model(np.zeros((0, 4), dtype=np.int64), np.zeros((0, 3), dtype=np.int64))
+    assert logits.shape == (0, 3, TGT_V)

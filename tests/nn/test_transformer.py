@@ -479,3 +479,10 @@ def test_source_and_target_have_their_own_embeddings_even_for_one_vocabulary():
 def test_positions_default_to_512_of_them():
     assert PositionalEncoding(4).max_len == 512
     assert Transformer(7, 7, 8, 2, 16, 1).positions.max_len == 512
+
+
+def test_an_empty_batch_passes_the_vocabulary_check():
+    # B = 0 has no id to check against the vocabulary (min() of an empty array would raise)
+    model = Transformer(5, 6, 8, 2, 16, 1)
+    logits = model(np.zeros((0, 3), dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
+    assert logits.shape == (0, 2, 6)

@@ -193,7 +193,7 @@ def ids_array(ids: Ids, who: str, what: str, vocab: int | None = None) -> Any:
             f"{who}: {what} has no tokens (shape {tuple(data.shape)}); each row needs at "
             "least one, T >= 1"
         )
-    if vocab is not None:
+    if vocab is not None and data.size:  # (an empty batch, B = 0, has no id to check)
         low, high = int(data.min()), int(data.max())
         if low < 0 or high >= vocab:
             side = "tgt_vocab" if what.startswith("tgt") else "src_vocab"

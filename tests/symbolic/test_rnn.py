@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -239,3 +240,16 @@ def test_worked_example_relative_difference_is_the_seeds_error_over_the_exact_va
     exact = 1.5700428990820816e-11  # (0.9·0.3)^19
     assert ex["relative_difference"] == pytest.approx((1.5e-11 - exact) / exact, rel=1e-9)
     assert ex["relative_difference"] == pytest.approx(-0.04461, abs=1e-5)
+
+
+def test_a_unit_saturated_to_exactly_one_has_no_rounding_allowance():
+    """A unit with hₜ = ±1 exactly (tanh saturated in float64) has 1 − hₜ² = 0 in the
+    engine and the check alike: the rounding allowance skips it rather than dividing by 0
+    (a ZeroDivisionError ended vanishing_bound(norm_W=30))."""
+    hs = [np.array([1.0, 0.5]), np.array([-1.0, 0.0])]
+    eps = float(np.finfo(np.float64).eps)
+    expected = eps * (2 / 0.75 + 2 + 2) + eps * (2 / 1.0 + 2 + 2)
+    assert rnn._product_rounding(hs, 2) == pytest.approx(expected)
+    assert rnn._product_rounding([np.array([1.0, -1.0])], 2) == pytest.approx(eps * 4)
+    result = rnn.vanishing_bound(steps=5, hidden=4, trials=1, norm_W=30.0, seed=0)
+    assert result.conditions == {"bound holds in all 1 trials": True}

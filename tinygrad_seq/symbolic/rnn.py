@@ -421,10 +421,16 @@ def _product_rounding(hs: list[np.ndarray], hidden: int) -> float:
     to 1 − hₜ² is ε hₜ²/(1 − hₜ²), large where tanh saturates (1 − hₜ² ≈ 1e-7 gives ~2e-9);
     two roundings more, and the `hidden`-term sums of the product with W_hh, add ε each.
     Over T − 1 steps the relative errors add. A true violation of the bound or an engine
-    error larger than this cannot hide in it.
+    error larger than this cannot hide in it. A unit saturated to hₜ = ±1 exactly has
+    1 − hₜ² = 0 on both sides, no rounding: only the others count.
     """
     eps = float(np.finfo(np.float64).eps)
-    return sum(eps * (2 / float(np.min(1 - h**2)) + hidden + 2) for h in hs)
+    total = 0.0
+    for h in hs:
+        slopes = 1 - h**2
+        slopes = slopes[slopes > 0]
+        total += eps * ((2 / float(np.min(slopes)) if slopes.size else 0.0) + hidden + 2)
+    return total
 
 
 def vanishing_bound(

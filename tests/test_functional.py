@@ -375,6 +375,14 @@ def test_a_learners_usual_target_mistakes_get_what_to_do():
         F.cross_entropy(np.array([0, 2]), logits)  # (targets, logits): swapped
     with pytest.raises(TypeError, match=r"^nll_loss: expected log_probs .* first"):
         F.nll_loss(np.array([0, 2]), logits.log_softmax())
+    with pytest.raises(TypeError, match=r"^cross_entropy: .*got an integer Tensor and .*swap"):
+        F.cross_entropy(ts.Tensor(np.array([0, 2])), logits)  # both Tensors, swapped
+    with pytest.raises(TypeError, match=r"^cross_entropy: .*got list and a float Tensor: swap"):
+        F.cross_entropy([0, 2], logits)
+    # float logits given as an array, with one-hot float targets: not swapped, so no "swap
+    # them"; the logits are to be wrapped in a Tensor
+    with pytest.raises(TypeError, match=r"^cross_entropy: expected a Tensor, got ndarray \(wrap"):
+        F.cross_entropy(logits.numpy(), ts.Tensor(one_hot))
     with pytest.raises(TypeError, match=r"^cross_entropy: targets must be integers.*argmax"):
         F.cross_entropy(logits, one_hot)  # float one-hot rows
     with pytest.raises(ValueError, match=r"\(2, 3\) \(one-hot rows\? .*argmax\(axis=-1\)\)$"):

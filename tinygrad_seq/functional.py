@@ -111,12 +111,25 @@ def rnn_step(h: Tensor, x: Tensor, W: Tensor, U: Tensor, b: Tensor) -> Tensor:
 
 
 def _not_swapped(scores, targets, op: str, what: str) -> None:
-    """A TypeError for targets passed first and the float scores second."""
-    if not isinstance(scores, Tensor) and isinstance(targets, Tensor) and targets.dtype.kind == "f":
-        raise TypeError(
-            f"{op}: expected {what} (a float Tensor) first and the integer targets second, "
-            f"{op}({what}, targets); got {type(scores).__name__} and a float Tensor: swap them"
-        )
+    """A TypeError for integer targets passed first (an array, a list or a Tensor) and the
+    float scores second. (Float scores given as an array are not swapped: the TypeError
+    for a non-Tensor says to wrap them.)"""
+    if not (isinstance(targets, Tensor) and targets.dtype.kind == "f"):
+        return
+    data = scores.data if isinstance(scores, Tensor) else scores
+    dtype = getattr(data, "dtype", None)
+    if dtype is None and isinstance(data, list | tuple | int):
+        try:
+            dtype = np.asarray(data).dtype
+        except (TypeError, ValueError):  # (ragged lists: not targets to name here)
+            return
+    if dtype is None or dtype.kind not in "iu":
+        return
+    given = "an integer Tensor" if isinstance(scores, Tensor) else type(scores).__name__
+    raise TypeError(
+        f"{op}: expected {what} (a float Tensor) first and the integer targets second, "
+        f"{op}({what}, targets); got {given} and a float Tensor: swap them"
+    )
 
 
 def _one_hot_hint(targets, scores: Tensor) -> str:

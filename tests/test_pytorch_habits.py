@@ -669,3 +669,11 @@ def test_pytorchs_num_layers_as_third_positional_is_refused_not_read_as_an_optio
 def test_a_cells_options_are_keyword_only(cls):
     with pytest.raises(TypeError, match=rf"^ts\.nn\.{cls} takes 2 positional arguments"):
         getattr(ts.nn, cls)(8, 16, True)
+
+
+def test_rnncell_given_a_third_positional_says_it_takes_nothing_more():
+    """RNNCell has no options: its error says so, not 'its options are keywords only: '
+    followed by an empty list."""
+    with pytest.raises(TypeError, match=r"bias.*; it takes no other arguments$") as caught:
+        ts.nn.RNNCell(8, 16, True)
+    assert "keywords only" not in str(caught.value)

@@ -118,6 +118,8 @@ def positional_error(cls: type, owner: type, signature: inspect.Signature, args:
     hint = KEYWORDS[name].get(theirs, "")
     if hint and not hint.isidentifier():
         hint = f"; PyTorch's third argument is {theirs}, and {hint}"
+    if not options:  # (RNNCell: no options at all)
+        return TypeError(f"{who} {said}{hint}; it takes no other arguments")
     keywords = ", ".join(f"{o}=" for o in options)
     return TypeError(f"{who} {said}{hint}; its options are keywords only: {keywords}")
 

@@ -162,6 +162,16 @@ def test_default_dtype_takes_the_three_float_dtypes_and_names_them_otherwise():
         assert ts.get_default_dtype() == np.float64  # unchanged by the refusal
 
 
+def test_a_byte_swapped_default_dtype_is_taken_in_the_machines_byte_order():
+    """'>f4' (or '<f8' on a big-endian machine) names float32 too: new tensors get the
+    native dtype, so the compiled kernels (native byte order only) keep taking them."""
+    swapped = np.dtype(np.float32).newbyteorder("S")
+    ts.set_default_dtype(swapped)  # (the backend fixture restores float32 afterwards)
+    assert ts.get_default_dtype() == np.dtype(np.float32)
+    assert ts.get_default_dtype().isnative and ts.Tensor([1.0]).data.dtype.isnative
+    assert ts.nn.Linear(2, 3).W.data.dtype.isnative
+
+
 def test_a_float16_lstm_runs_forward_and_backward_as_the_float64_one_does():
     """float16 (set_default_dtype's third dtype): an LSTM, softmax and cross_entropy agree
     with the same weights in float64 to float16's precision, every gradient float16."""

@@ -52,7 +52,7 @@ def set_default_dtype(dtype) -> None:
                 else "An array of another dtype keeps it: ts.Tensor(array)"
             )
         )
-    _default_dtype = dt
+    _default_dtype = np.dtype(dt.name)  # in the machine's byte order ('>f4' is float32 too)
 
 
 def _use_default_dtype(dtype: np.dtype) -> None:

@@ -45,6 +45,8 @@ def as_bool(value: Any, what: str) -> bool:
 def wrap_hint(value: Any) -> str:
     """What to do with an array, a list or a number given where a Tensor is expected: the
     text to append to the TypeError that names it ("" for anything else)."""
+    if value.__class__ is bool or isinstance(value, np.bool_):  # (a flag, not data)
+        return ""
     if isinstance(value, list | int | float | np.ndarray | np.generic) or hasattr(
         value, "__cuda_array_interface__"
     ):

@@ -276,3 +276,14 @@ def test_an_integer_initial_state_is_refused(rng, model):
     expected = r"RNN(Cell)?: expected a float h(0|_prev), got dtype int64"
     with pytest.raises(TypeError, match=expected):
         net(x, h0)
+
+
+def test_a_flag_where_a_tensor_is_expected_is_not_told_to_wrap_it(rng):
+    """True or np.True_ is a flag passed in the wrong place, not data: no "wrap it" advice,
+    which an array or a list gets."""
+    rnn = RNN(D, H)
+    for flag in (True, np.True_):
+        with pytest.raises(TypeError, match=r"RNN: expected xs as a Tensor.*got (bool|bool_)$"):
+            rnn(flag)
+    with pytest.raises(TypeError, match=r"got list \(wrap it in a Tensor first"):
+        rnn([[[0.0] * D]])

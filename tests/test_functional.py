@@ -379,6 +379,13 @@ def test_a_learners_usual_target_mistakes_get_what_to_do():
         F.cross_entropy(ts.Tensor(np.array([0, 2])), logits)  # both Tensors, swapped
     with pytest.raises(TypeError, match=r"^cross_entropy: .*got list and a float Tensor: swap"):
         F.cross_entropy([0, 2], logits)
+    with pytest.raises(TypeError, match=r"^cross_entropy: .*got int and a float Tensor: swap"):
+        F.cross_entropy(2, ts.randn(3))  # one target, swapped with its logits
+    with pytest.raises(TypeError, match=r"^cross_entropy: .*got ndarray and a float Tensor: swap"):
+        F.cross_entropy(np.array([0, 2], np.uint8), logits)  # unsigned ids are ids too
+    # both given as arrays: the logits are to be wrapped (the targets are no float Tensor)
+    with pytest.raises(TypeError, match=r"^cross_entropy: expected a Tensor, got ndarray \(wrap"):
+        F.cross_entropy(np.array([0, 2]), logits.numpy())
     # float logits given as an array, with one-hot float targets: not swapped, so no "swap
     # them"; the logits are to be wrapped in a Tensor
     with pytest.raises(TypeError, match=r"^cross_entropy: expected a Tensor, got ndarray \(wrap"):
@@ -391,10 +398,34 @@ def test_a_learners_usual_target_mistakes_get_what_to_do():
         F.nll_loss(logits.log_softmax(), one_hot.astype(int))
     with pytest.raises(ValueError, match=r"\(3,\)$"):  # not one-hot: no hint
         F.cross_entropy(logits, np.array([0, 1, 2]))
-    with pytest.raises(TypeError, match=r"^embedding: ids must be integers.*astype\('int64'\)"):
+    with pytest.raises(ValueError, match=r"targets \(3,\)$"):  # 1-D logits: argmax gives ()
+        F.cross_entropy(ts.randn(3), np.array([0, 1, 0]))
+    with pytest.raises(
+        TypeError, match=r"^embedding: ids must be integers.*\(convert them: ids\.astype"
+    ):
         F.embedding(np.array([0.0, 1.0]), ts.randn(4, 2))
     expected = F.cross_entropy(logits, np.array([0, 2])).item()  # what the hints lead to
     assert F.cross_entropy(logits, one_hot.argmax(axis=-1)).item() == expected
+
+
+def test_a_number_or_an_array_given_for_a_tensor_is_told_to_wrap_it():
+    class DeviceArray:  # (what CuPy's arrays have)
+        __cuda_array_interface__ = {"shape": (2,), "typestr": "<f4", "version": 3}
+
+    wrap = r" \(wrap it in a Tensor first: ts\.Tensor\(x\)\)$"
+    given = [
+        (np.float32(1.0), "float32"),
+        (np.int64(1), "int64"),
+        (2, "int"),
+        ([1.0], "list"),
+        (np.ones(2), "ndarray"),
+        (DeviceArray(), "DeviceArray"),
+    ]
+    for value, kind in given:
+        with pytest.raises(TypeError, match=rf"^tanh: expected a Tensor, got {kind}{wrap}"):
+            F.tanh(value)
+    with pytest.raises(TypeError, match=r"^tanh: expected a Tensor, got dict$"):  # no hint
+        F.tanh({"x": 1.0})
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))

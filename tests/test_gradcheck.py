@@ -235,6 +235,14 @@ def test_inputs_that_are_not_tensors_are_told_to_be_wrapped(rng):
     # Tensors, none of them requiring grad: the ValueError says how to make one
     with pytest.raises(ValueError, match=r"no input has requires_grad=True.*ts\.Tensor\(x, "):
         ts.gradcheck(lambda p: p.sum(), ts.Tensor(a))
+    # ... also beside an array: the Tensor given is one, and it is told how to make it count
+    with pytest.raises(ValueError, match=r"no input has requires_grad=True"):
+        ts.gradcheck(lambda p, q: p.sum(), ts.Tensor(a), a)
+    with pytest.raises(TypeError, match=r"\(input 0 is a list, input 1 is a tuple\)" + wrap):
+        ts.gradcheck(lambda p, q: p, [], ())  # (empty: nothing inside to name)
+    # a tuple holding a Tensor beside a number: still PyTorch's tuple of inputs
+    with pytest.raises(TypeError, match=r"input 0 is a tuple of Tensors: pass them one by one"):
+        ts.gradcheck(lambda p, q: (p * q).sum(), (x, 2.0))
 
 
 def test_an_error_inside_fn_leaves_the_input_unshifted(rng):

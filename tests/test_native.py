@@ -46,7 +46,7 @@ def counted(kernels, monkeypatch):
     calls = dict.fromkeys(
         ("layer_norm_forward", "layer_norm_backward", "softmax", "softmax_shift",
          "softmax_backward", "relu_backward", "add_rows", "sigmoid", "sigmoid_backward",
-         "tanh_backward"), 0)  # fmt: skip
+         "tanh_backward", "gelu", "scatter_add_rows"), 0)  # fmt: skip
     for name in calls:
         original = getattr(_native, name)
 
@@ -834,6 +834,33 @@ def test_compiled_gelu_gradchecks_and_keeps_no_slope_without_grad(kernels, rng):
     with ts.no_grad():
         y = x.gelu()
     np.testing.assert_array_equal(y.numpy(), x.gelu().numpy())
+
+
+@needs_gelu
+def test_gelu_takes_the_compiled_path_and_its_slope(counted, rng):
+    """With the kernels on, gelu is the compiled one (the bits of _native.gelu, which in
+    float32 differ from NumPy's float32 erfc in the last place here and there) and its
+    backward multiplies by the slope that call made."""
+    x = (rng.standard_normal((40, 50)) * 3).astype(np.float32)
+    t = ts.Tensor(x, requires_grad=True)
+    y = t.gelu()
+    y.backward(np.ones_like(x))
+    assert counted["gelu"] == 1
+    out, slope = _native.gelu(x, True)
+    assert y.numpy().tobytes() == out.tobytes() and t.grad.tobytes() == slope.tobytes()
+
+
+@needs_native
+def test_repeated_ids_gradients_take_the_compiled_loop(counted, rng):
+    """An embedding's gradient, ids repeating: the compiled add.at (the same bits)."""
+    table = ts.Tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    ids = np.array([[0, 3, 3], [1, 0, 3]])
+    g = rng.standard_normal((2, 3, 4))
+    ts.F.embedding(ids, table).backward(g)
+    assert counted["scatter_add_rows"] == 1
+    want = np.zeros((5, 4))
+    np.add.at(want, ids, g)
+    assert table.grad.tobytes() == want.tobytes()
 
 
 @needs_gelu

@@ -526,6 +526,22 @@ def test_a_subclass_state_comes_along():
     assert [step2() for _ in range(2)] == went_on
 
 
+def test_a_subclass_numpy_number_setting_of_a_checkpoint_loads_as_a_python_number():
+    """As the built-in settings: a subclass's own NumPy float (a float64 one would make a
+    float32 weight's state float64), also inside a tuple, loads as a Python float."""
+
+    class Scaled(SGD):
+        def __init__(self, params, lr=0.1, scale=1.0, pair=(1.0, 2.0)):
+            super().__init__(params, lr)
+            self.scale, self.pair = scale, pair
+
+    opt = Scaled([ts.nn.Parameter(np.ones(2, np.float32))])
+    old = {**opt.state_dict(), "scale": np.float64(0.5), "pair": (np.float32(0.25), 3)}
+    opt.load_state_dict(old)
+    assert type(opt.scale) is float and opt.scale == 0.5
+    assert opt.pair == (0.25, 3) and [type(v) for v in opt.pair] == [float, int]
+
+
 def test_saving_and_loading_leave_the_attributes_out_of_a_dict(monkeypatch):
     """state_dict and load_state_dict go through the attribute names the optimizer noted,
     never vars(self) or copy.copy (each reads the instance's __dict__, which on CPython
@@ -878,6 +894,7 @@ def test_bad_settings_set_by_hand_are_refused_as_the_constructors_and_change_not
         (sgd, "nesterov", "yes", TypeError, r"^SGD: nesterov must be True or False"),
         (sgd, "weight_decay", -1, ValueError, r"^SGD: weight_decay must be a finite number >= 0"),
         (adam, "betas", 0.9, TypeError, r"^AdamW: betas must be a pair \(β1, β2\)"),
+        (adam, "betas", (0.9, 0.99, 0.5), TypeError, r"^AdamW: betas must be a pair"),
         (adam, "betas", (0.9, 1.0), ValueError, r"^AdamW: betas must be in \[0, 1\)"),
         (adam, "eps", 0.0, ValueError, r"^AdamW: eps must be a finite number > 0"),
         (adam, "weight_decay", math.nan, ValueError, r"^AdamW: weight_decay must be a finite"),

@@ -253,6 +253,7 @@ def test_bad_schedule_arguments_are_clear_errors():
         LambdaLR(opt, [_warm_up])
     with pytest.raises(ValueError, match=r"LambdaLR: lr_lambda\(0\) returned -1"):
         LambdaLR(opt, lambda epoch: -1)
+    assert opt.initial_lr is None  # (a schedule that failed is no first schedule)
     schedule = LambdaLR(opt, lambda epoch: 1.0 if epoch < 1 else "0.5")
     with pytest.raises(TypeError, match=r"lr_lambda\(1\) must be a number"):
         schedule.step()
@@ -289,6 +290,25 @@ def test_get_last_lr_is_the_schedules_even_after_the_lr_is_set_by_hand():
     t_scheduler.step()
     opt.lr = t_opt.param_groups[0]["lr"] = 0.3
     assert scheduler.get_last_lr() == t_scheduler.get_last_lr() == [0.5]
+
+
+def test_lr_lambda_is_called_once_an_epoch_as_pytorchs():
+    """get_last_lr() is the lr the step set, not lr_lambda asked again (it may count, or
+    draw)."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = [], []
+    opt = SGD([ts.nn.Parameter(np.zeros(1))], lr=1.0)
+    scheduler = LambdaLR(opt, lambda epoch: ours.append(epoch) or 0.5**epoch)
+    t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    t_scheduler = torch.optim.lr_scheduler.LambdaLR(
+        t_opt, lambda epoch: theirs.append(epoch) or 0.5**epoch
+    )
+    for _ in range(3):
+        t_opt.step()
+        scheduler.step()
+        t_scheduler.step()
+        assert scheduler.get_last_lr() == t_scheduler.get_last_lr() == [opt.lr]
+    assert ours == theirs == [0, 1, 2, 3]
 
 
 def test_a_numpy_float32_lr_gives_python_float_lrs_in_float64():

@@ -382,6 +382,11 @@ def test_importing_a_pytorch_nn_name_carries_the_hint():
         assert not isinstance(caught.value, ImportError)
     assert not hasattr(ts.nn, "ModuleList") and getattr(ts.nn, "ModuleList", None) is None
     assert __import__("tinygrad_seq.nn", fromlist=["ModuleList"]) is ts.nn  # (as Python's)
+    # the ImportError names the module asked, as Python's own "cannot import name" does
+    for module, name in (("tinygrad_seq.nn", "ModuleList"), ("tinygrad_seq", "softmax")):
+        with pytest.raises(ImportError) as caught:
+            exec(f"from {module} import {name}", {})
+        assert caught.value.name == module
 
 
 @pytest.mark.parametrize(
@@ -406,6 +411,16 @@ def test_pytorchs_top_level_names_are_answered_with_what_to_write(name, says):
     assert ts.nn is ts.__getattr__("nn")  # the lazy subpackages still load
     with pytest.raises(ImportError, match=rf"^tinygrad_seq has no '{name}' .*{says}"):
         exec(f"from tinygrad_seq import {name}", {})
+
+
+def test_the_top_level_hints_are_for_names_ts_lacks_and_name_what_it_has():
+    """A hint for a name ts has would never be read; each ts.F function a hint names exists."""
+    import re
+
+    for name, hint in ts._PYTORCH_NAMES.items():
+        assert name not in vars(ts), name
+        for function in re.findall(r"ts\.F\.(\w+)", hint):
+            assert callable(getattr(ts.F, function)), (name, function)
 
 
 def test_what_the_top_level_hints_say_to_write_runs():
@@ -600,6 +615,47 @@ def test_a_models_own_constructor_gets_only_the_hints_that_fit_it():
         TypeError, match=r"^Stacked: input_size= .* Write Stacked\(input=3, hidden=4\)$"
     ):
         Stacked(input_size=3, hidden_size=4)
+
+
+def test_a_models_own_class_named_as_ts_nns_gets_pythons_messages():
+    """The tables are ts.nn's classes': a model of one's own called LSTM keeps Python's
+    errors for PyTorch's keywords and a third positional argument."""
+
+    class LSTM(ts.nn.Module):
+        def __init__(self, input, hidden):
+            super().__init__()
+            self.cell = ts.nn.LSTMCell(input, hidden)
+
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'num_layers'$"):
+        LSTM(8, 16, num_layers=2)
+    with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given$"):
+        LSTM(8, 16, 2)
+
+
+def test_a_constructor_taking_any_keyword_gets_pythons_message_for_what_is_missing():
+    class Net(ts.nn.Module):
+        def __init__(self, n, **options):
+            super().__init__()
+            self.layer = ts.nn.Linear(n, n)
+
+    with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'n'$"):
+        Net(device="cuda")  # (device= would be taken: n is what is missing)
+    assert isinstance(Net(2, device="cuda").layer, ts.nn.Linear)
+
+
+def test_too_many_positional_arguments_elsewhere_keep_pythons_message():
+    with pytest.raises(TypeError, match=r"takes from 3 to 4 positional arguments but 5 were"):
+        ts.nn.Linear(2, 3, True, 5)
+    with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given$"):
+        ts.nn.Embedding(10, 4, 0)
+
+
+def test_the_call_to_write_shortens_a_long_argument_and_hides_the_binding_error():
+    with pytest.raises(TypeError) as caught:
+        ts.nn.Embedding("a" * 200, embedding_dim=4)
+    message = str(caught.value)
+    assert message.endswith("...aaaaaaaaaaaaa', dim=4)") and len(message) < 150, message
+    assert caught.value.__suppress_context__  # (no "During handling of ..." traceback)
 
 
 def test_the_constructors_keep_their_own_signatures():

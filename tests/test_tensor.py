@@ -573,6 +573,12 @@ def test_data_that_is_no_numbers_is_named_as_given(data, message):
     assert ("ts.data.Vocab" in str(info.value)) == isinstance(data, str | list)
 
 
+def test_long_data_that_is_no_numbers_is_named_in_a_line():
+    with pytest.raises(TypeError, match=r"^cannot make a tensor from str 'aaa+: expected") as info:
+        ts.Tensor("a" * 1000)
+    assert len(str(info.value)) < 250
+
+
 def test_rows_of_different_lengths_are_named_with_what_to_do():
     with pytest.raises(ValueError, match=r"rows have different lengths.*pad_or_truncate"):
         ts.Tensor([[1.0, 2.0], [3.0]])

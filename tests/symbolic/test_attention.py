@@ -9,18 +9,18 @@ import sympy as sp
 from tinygrad_seq.symbolic import attention
 from tinygrad_seq.symbolic.checker import matrix, vector
 
+# every identity of ts.symbolic.attention, in the order derive() gives them
+IDENTITIES = [
+    "softmax_jacobian",
+    "softmax_cross_entropy",
+    "scaled_dot_product_gradients",
+    "additive_score_gradients",
+    "multiplicative_score_gradients",
+    "multi_head_gradients",
+]
 
-@pytest.mark.parametrize(
-    "derivation",
-    [
-        "softmax_jacobian",
-        "softmax_cross_entropy",
-        "scaled_dot_product_gradients",
-        "additive_score_gradients",
-        "multiplicative_score_gradients",
-        "multi_head_gradients",
-    ],
-)
+
+@pytest.mark.parametrize("derivation", IDENTITIES)
 def test_identity_checks(derivation):
     result = getattr(attention, derivation)().check(seed=11)
     assert result.symbolic_ok is True, str(result)
@@ -157,14 +157,7 @@ def test_multi_head_refuses_no_heads_and_a_negative_count(num_heads):
 
 def test_derive_lists_every_identity_and_check_passes_its_seed(monkeypatch):
     names = [d.name.split(".")[1] for d in attention.derive()]
-    assert names == [
-        "softmax_jacobian",
-        "softmax_cross_entropy",
-        "scaled_dot_product_gradients",
-        "additive_score_gradients",
-        "multiplicative_score_gradients",
-        "multi_head_gradients",
-    ]
+    assert names == IDENTITIES
 
     class Recorder:
         def __init__(self):

@@ -126,3 +126,80 @@ def test_a_read_only_weight_says_so():
     weight = ts.Tensor(np.broadcast_to(np.ones(3, np.float32), (2, 3)), requires_grad=True)
     with ts.no_grad(), pytest.raises(ValueError, match=r"read-only.*p\.data = p\.data\.copy"):
         weight += 1.0
+
+
+def test_item_assignment_writes_a_weight_in_place_inside_no_grad():
+    emb = ts.nn.Embedding(5, 3)
+    table = emb.E.data  # the same array afterwards: written, not replaced
+    before = emb.E.numpy().copy()
+    with ts.no_grad():
+        emb.E[0] = 0.0  # PyTorch's idiom for a padding row
+        emb.E[ts.Tensor(np.array([2, 4]))] = ts.Tensor(np.full(3, 7.0, np.float32))
+        emb.E[1, :2] = [1.5, 2.5]
+    expected = before.copy()
+    expected[0] = 0.0
+    expected[[2, 4]] = 7.0
+    expected[1, :2] = [1.5, 2.5]
+    assert emb.E.data is table and emb.E.dtype == np.float32
+    np.testing.assert_array_equal(emb.E.numpy(), expected)
+    assert [name for name, _ in emb.named_parameters()] == ["E"]
+
+
+def test_item_assignment_matches_pytorch_with_a_boolean_mask():
+    torch = pytest.importorskip("torch")
+    values = np.arange(12.0).reshape(3, 4) - 5.0
+    ours = ts.Tensor(values.copy(), requires_grad=True)
+    theirs = torch.tensor(values.copy(), requires_grad=True)
+    with ts.no_grad():
+        ours[ours.data > 0] = -1.0
+        ours[:, 1] = ts.Tensor(np.array([9.0, 8.0, 7.0]))
+    with torch.no_grad():
+        theirs[theirs > 0] = -1.0
+        theirs[:, 1] = torch.tensor([9.0, 8.0, 7.0], dtype=torch.float64)
+    np.testing.assert_array_equal(ts.backend.to_numpy(ours.data), theirs.detach().numpy())
+
+
+def test_item_assignment_is_noted_so_an_earlier_graph_refuses_its_backward():
+    w = ts.Tensor(np.ones((2, 2)), requires_grad=True, name="w")
+    loss = (w * w).sum()
+    with ts.no_grad():
+        w[0, 0] = 3.0
+    with pytest.raises(RuntimeError, match=r"'w' before it was changed in place.*p\[i\] = "):
+        loss.backward()
+    (w * w).sum().backward()  # a graph recorded after the write uses the new value
+    np.testing.assert_allclose(ts.backend.to_numpy(w.grad), [[6.0, 2.0], [2.0, 2.0]])
+
+
+def test_item_assignment_on_a_weight_outside_no_grad_is_refused():
+    w = ts.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"item assignment on a weight of shape \(3,\).*no_grad"):
+        w[0] = 2.0
+    np.testing.assert_array_equal(ts.backend.to_numpy(w.data), [1.0, 1.0, 1.0])
+
+
+def test_item_assignment_on_a_frozen_parameter_needs_no_no_grad():
+    layer = ts.nn.Linear(2, 2)
+    layer.b.requires_grad = False
+    layer.b[1] = 4.0  # nothing to record for a frozen weight, as `layer.W *= 2.0`
+    assert layer.b.numpy()[1] == 4.0
+
+
+@pytest.mark.parametrize(
+    "computed", [lambda w: w * 2.0, lambda w: ts.Tensor(np.ones(3))], ids=["node", "constant"]
+)
+def test_item_assignment_on_a_tensor_that_is_not_a_weight_is_refused(computed):
+    w = ts.Tensor(np.ones(3), requires_grad=True)
+    t = computed(w)
+    with ts.no_grad(), pytest.raises(TypeError, match=r"ts\.where.*inside `with ts\.no_grad"):
+        t[0] = 5.0
+    np.testing.assert_array_equal(t.numpy(), np.ones(3) * (2.0 if t._ctx else 1.0))
+
+
+def test_item_assignment_errors_name_the_weight_and_keep_numpys_reason():
+    w = ts.Tensor(np.zeros((2, 2)), requires_grad=True, name="W_hh")
+    with ts.no_grad():
+        with pytest.raises(IndexError, match=r"on 'W_hh' \(shape \(2, 2\), dtype float64\).*5"):
+            w[5] = 1.0
+        with pytest.raises(ValueError, match=r"on 'W_hh'.*broadcast.*\(3,\)"):
+            w[0] = np.ones(3)
+    np.testing.assert_array_equal(ts.backend.to_numpy(w.data), np.zeros((2, 2)))

@@ -519,7 +519,7 @@ def _changed_error(t, p) -> RuntimeError:
     what = f"'{p.name}'" if p.name else f"a weight of shape {tuple(p.data.shape)}"
     return RuntimeError(
         f"backward through op '{t._ctx.op_name}', which used {what} before it was changed "
-        "in place (an optimizer step, or p -= ... under no_grad): the op saved that "
+        "in place (an optimizer step, or p -= ... or p[i] = ... under no_grad): the op saved that "
         "weight's array for its gradients, and the array now holds the new values, so "
         "the gradients would be wrong. Call backward before updating the weights, or run "
         "the forward again after the update. The nodes this backward ran before it got "

@@ -937,17 +937,39 @@ class Tensor:
     def __ipow__(self, other) -> Tensor:
         return self._in_place(other, "**=", Tensor.__pow__, operator.ipow)
 
+    def _is_weight(self) -> bool:
+        """A leaf that requires grad, or a Parameter (a subclass) whatever its flag."""
+        return self._ctx is None and (self._requires_grad or self.__class__ is not Tensor)
+
     def _in_place(self, other, symbol: str, out_of_place, in_place) -> Tensor:
-        # a weight: a leaf that requires grad, or a Parameter (a subclass) whatever its flag
-        if self._ctx is not None or not (self._requires_grad or self.__class__ is not Tensor):
+        if not self._is_weight():
             return out_of_place(self, other)
+        what, value = self._write_checks(
+            symbol, other, "p -= lr * p.grad", f"p = p {symbol[:-1]} ..."
+        )
+        data = self.data
+        try:
+            data = in_place(data, value)  # the array itself (a NumPy scalar: a new one)
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"{symbol} on {what}: cannot update it in place with a value of shape "
+                f"{tuple(getattr(value, 'shape', ()))} (the result must keep the shape "
+                f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
+            ) from None
+        self.data = data
+        autograd.changed_in_place(self)
+        return self
+
+    def _write_checks(self, symbol: str, other, update: str, instead: str):
+        """For an in-place write into this weight: a name for it in messages and `other`
+        as an array on its backend; errors for a write that cannot be done or recorded."""
         what = f"'{self.name}'" if self.name else f"a weight of shape {tuple(self.shape)}"
         if state.grad_enabled and self._requires_grad:
             raise RuntimeError(
                 f"{symbol} on {what}, a leaf that requires grad: an in-place change of a weight "
                 f"cannot be recorded for backward. For an update step, do it inside "
-                f"`with ts.no_grad():` (p -= lr * p.grad) or use ts.optim; for a new tensor "
-                f"write p = p {symbol[:-1]} ..."
+                f"`with ts.no_grad():` ({update}) or use ts.optim; for a new tensor "
+                f"write {instead}"
             )
         value = other.data if isinstance(other, Tensor) else self._lift(other).data
         data = self.data
@@ -961,28 +983,39 @@ class Tensor:
                 f"{symbol} on {what}: its array is read-only (a broadcast view, or a "
                 f"read-only NumPy array): give it a writable copy first, p.data = p.data.copy()"
             )
-        try:
-            data = in_place(data, value)  # the array itself (a NumPy scalar: a new one)
-        except (ValueError, TypeError) as e:
-            raise ValueError(
-                f"{symbol} on {what}: cannot update it in place with a value of shape "
-                f"{tuple(getattr(value, 'shape', ()))} (the result must keep the shape "
-                f"{tuple(self.shape)} and dtype {self.dtype}): {e}"
-            ) from None
-        self.data = data
-        autograd.changed_in_place(self)
-        return self
+        return what, value
 
     def __setitem__(self, index, value) -> None:
-        """Refused (a TypeError saying what to write): an in-place write cannot be recorded."""
-        raise TypeError(
-            "Tensor does not support item assignment (an in-place write cannot be recorded "
-            "for backward): build a new tensor instead, e.g. ts.where(mask, value, x) or "
-            "ts.cat([...]); to change a weight's numbers outside the graph, write to its "
-            "array after backward: x.data[index] = value, then "
-            "ts.autograd.changed_in_place(x) (a graph recorded before the write then refuses "
-            "its backward, which would otherwise use the new values)"
+        """Write into a weight in place inside `no_grad()` (`emb.E[0] = 0`), as in PyTorch.
+
+        The write is noted, so that a graph recorded before it refuses its backward. Refused on
+        any other tensor (a TypeError saying what to write): a computed tensor's write
+        could not be recorded for backward."""
+        if not self._is_weight():
+            raise TypeError(
+                "Tensor does not support item assignment (an in-place write cannot be "
+                "recorded for backward): build a new tensor instead, e.g. "
+                "ts.where(mask, value, x) or ts.cat([...]); a weight (a leaf that requires "
+                "grad, or a module's parameter) can be written inside `with ts.no_grad():` "
+                "(w[index] = value); to change other numbers outside the graph, write to "
+                "the array after backward: x.data[index] = value, then "
+                "ts.autograd.changed_in_place(x) (a graph recorded before the write then "
+                "refuses its backward, which would otherwise use the new values)"
+            )
+        what, value = self._write_checks(
+            "item assignment", value, "w[index] = value", "ts.where(mask, value, w)"
         )
+        data = self.data
+        if isinstance(data, np.generic):
+            raise TypeError(f"item assignment on {what}: it holds a NumPy scalar, not an array")
+        try:
+            data[_unwrap_index(index, data)] = value
+        except (ValueError, TypeError, IndexError) as e:
+            shape = f"shape {tuple(self.shape)}, " if self.name else ""
+            raise e.__class__(
+                f"item assignment on {what} ({shape}dtype {self.dtype}): {e}"
+            ) from None
+        autograd.changed_in_place(self)
 
     def __getitem__(self, index) -> Tensor:
         """NumPy indexing (ints, slices, None, int and bool arrays); the gradient scatters back."""

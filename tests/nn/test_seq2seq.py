@@ -380,3 +380,25 @@ def test_an_empty_batch_passes_the_vocabulary_check():
     model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")
     logits = model(np.zeros((0, 4), dtype=np.int64), np.zeros((0, 3), dtype=np.int64))
     assert logits.shape == (0, 3, TGT_V)
+
+
+@pytest.mark.parametrize("lengths", [np.zeros(0, dtype=np.int64), []])
+def test_an_empty_batch_may_come_with_its_lengths(lengths):
+    # B = 0 lengths have no minimum or maximum to check (and [] is float64 to NumPy)
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", "dot")
+    src = np.zeros((0, 4), dtype=np.int64)
+    logits = model(src, np.zeros((0, 3), dtype=np.int64), src_lengths=lengths)
+    assert logits.shape == (0, 3, TGT_V) and model.last_attention.shape == (0, 3, 4)
+    assert model.greedy_decode(src, 3, bos=1, eos=2, src_lengths=lengths).shape[0] == 0
+
+
+def test_source_and_target_have_their_own_embeddings_even_for_one_vocabulary(rng):
+    model = Seq2Seq(SRC_V, SRC_V, EMB, HID, "gru")
+    assert model.src_embedding is not model.tgt_embedding
+    names = [name for name, _ in model.named_parameters()]
+    assert "src_embedding.E" in names and "tgt_embedding.E" in names
+    src, lengths, tgt_in = batch(rng)
+    model(src, np.minimum(tgt_in, SRC_V - 1), src_lengths=lengths).sum().backward()
+    # each table learns from its own side only: a target-only id moves no source row
+    src_rows = np.abs(model.src_embedding.E.grad).sum(axis=1)
+    assert (src_rows[np.setdiff1d(np.arange(SRC_V), src)] == 0).all()

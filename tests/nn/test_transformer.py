@@ -486,3 +486,29 @@ def test_an_empty_batch_passes_the_vocabulary_check():
     model = Transformer(5, 6, 8, 2, 16, 1)
     logits = model(np.zeros((0, 3), dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
     assert logits.shape == (0, 2, 6)
+
+
+@pytest.mark.parametrize("lengths", [np.zeros(0, dtype=np.int64), []])
+def test_an_empty_batch_may_come_with_its_lengths(lengths):
+    # B = 0 lengths have no minimum or maximum to check (and [] is float64 to NumPy)
+    model = Transformer(5, 6, 8, 2, 16, 1)
+    src = np.zeros((0, 3), dtype=np.int64)
+    logits = model(src, np.zeros((0, 2), dtype=np.int64), src_lengths=lengths)
+    assert logits.shape == (0, 2, 6)
+    assert model.greedy_decode(src, 3, bos=1, eos=2, src_lengths=lengths).shape[0] == 0
+
+
+def test_last_attention_holds_every_layers_weights(rng):
+    model = Transformer(7, 7, 8, 2, 16, layers=2)
+    src, tgt_in = rng.integers(0, 7, (3, 5)), rng.integers(0, 7, (3, 4))
+    model(src, tgt_in)
+    weights = model.last_attention
+    shapes = {"encoder": (3, 2, 5, 5), "decoder_self": (3, 2, 4, 4), "cross": (3, 2, 4, 5)}
+    for kind, shape in shapes.items():
+        assert len(weights[kind]) == 2 and all(w.shape == shape for w in weights[kind])
+    for i in range(2):
+        encoder, decoder = model.encoder_layers[i], model.decoder_layers[i]
+        np.testing.assert_array_equal(weights["encoder"][i], encoder.last_attention)
+        np.testing.assert_array_equal(weights["decoder_self"][i], decoder.last_attention["self"])
+        np.testing.assert_array_equal(weights["cross"][i], decoder.last_attention["cross"])
+    assert not np.allclose(weights["encoder"][0], weights["encoder"][1])  # two layers' own

@@ -245,7 +245,8 @@ def source_mask(
         raise ValueError(f"{who}: give src_lengths or src_mask, not both")
     if src_lengths is not None:
         lengths = backend.host(src_lengths)
-        if lengths.dtype.kind not in "iu":  # 2.5 real tokens is no length (nor is True)
+        # 2.5 real tokens is no length (nor is True); an empty batch's [] is float64 to NumPy
+        if lengths.size and lengths.dtype.kind not in "iu":
             raise TypeError(
                 f"{who}: src_lengths must be integers (token counts), got {lengths.dtype}"
             )

@@ -3,7 +3,7 @@ properties each task exists to show."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
@@ -41,6 +41,10 @@ def test_vocab_decodes_a_batch_row_by_row():
     assert vocab.decode([np.array([4, 5]), [6, 7]]) == ["the cat", "sat on"]
     with pytest.raises(ValueError, match=r"Vocab.decode: expected ids of shape \(L,\) or \(B, L\)"):
         vocab.decode([[[4]], [[5]]])
+    # rows and single ids mixed in one list: named as such, not as NumPy's "inhomogeneous shape"
+    for mixed in ([[4, 5], 6], [4, [5, 6]], (np.array([4]), 5)):
+        with pytest.raises(ValueError, match=r"\(B, L\); this list mixes rows with single ids"):
+            vocab.decode(mixed)
 
 
 def test_vocab_refuses_float_ids_and_a_bare_string():
@@ -228,6 +232,16 @@ def test_translation_is_word_by_word_with_colours_after_nouns():
     # French as it is written: every noun takes "le" and "un" before it, none elides to "l'"
     nouns = [data.TRANSLATION_DICTIONARY[w] for w in data._NOUNS]
     assert all(noun[0] not in "aeiouhy" for noun in nouns)
+
+
+def test_translation_uses_its_whole_dictionary_and_translates_each_word_as_often():
+    pairs = data.translation_task(300, max_clauses=2, seed=0)
+    source = Counter(w for row in pairs.src_vocab.decode(pairs.src) for w in row.split())
+    target = Counter(w for row in pairs.tgt_vocab.decode(pairs.tgt) for w in row.split())
+    # every word is drawn (both determiners, every colour, noun and verb, and "and")
+    assert set(source) == set(data.TRANSLATION_DICTIONARY)
+    assert {w: target[data.TRANSLATION_DICTIONARY[w]] for w in source} == source
+    assert min(source[w] for w in ("the", "a")) > 0.3 * (source["the"] + source["a"])
 
 
 def test_pairs_have_bos_eos_padding_and_lengths():

@@ -157,7 +157,12 @@ class Vocab:
         ids (L,) -> one string; a batch (B, L), such as greedy_decode's output, -> a list
         of B strings, one per row.
         """
-        if isinstance(ids, list | tuple) and ids and all(map(_is_sequence, ids)):
+        if isinstance(ids, list | tuple) and ids and any(map(_is_sequence, ids)):
+            if not all(map(_is_sequence, ids)):  # (NumPy would say "inhomogeneous shape")
+                raise ValueError(
+                    "Vocab.decode: expected ids of shape (L,) or (B, L); this list mixes rows "
+                    "with single ids: pass one row of ids, or a list of rows"
+                )
             # a batch as a list of rows, which may differ in length: one row at a time
             rows = [self.decode(row, skip_special) for row in ids]
             if not all(isinstance(row, str) for row in rows):

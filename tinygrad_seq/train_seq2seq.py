@@ -108,9 +108,9 @@ def train_pairs(
     """Teacher-forced training of `model` on `data`; returns the loss at every step.
 
     The loss is L = −Σ_t log p(y_t^truth | y_{<t}^truth, x), averaged over the real (non-PAD)
-    target tokens. Gradients are clipped to norm `max_norm` (None: no clipping). Training leaves
-    the model in eval mode, ready to decode (call `model.train()` to train it further with
-    dropout)."""
+    target tokens. Gradients are clipped to norm `max_norm` (None: no clipping). `progress(step,
+    loss)`, if given, runs after every step (step counted from 0). Training leaves the model in
+    eval mode, ready to decode (call `model.train()` to train it further with dropout)."""
     check_sizes("train_pairs", at_least=0, steps=steps)
     check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)

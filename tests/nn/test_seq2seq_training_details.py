@@ -13,7 +13,7 @@ from tests.helpers import spy_on_clipping, watch_modes
 from tinygrad_seq import functional as F
 from tinygrad_seq import train_seq2seq as s2s_module
 from tinygrad_seq.data import PAD, reverse_task
-from tinygrad_seq.nn import Seq2Seq
+from tinygrad_seq.nn import Seq2Seq, Transformer
 from tinygrad_seq.train_seq2seq import PairResult, batches, run_reversal, train_pairs
 
 pytestmark = pytest.mark.numpy_only  # training is the same math on every backend
@@ -74,6 +74,13 @@ def test_the_seed_orders_the_batches_and_the_same_seed_repeats_the_run():
     assert losses(1) != first
 
 
+def test_progress_hears_every_step_counted_from_zero_with_its_loss():
+    data, model = _data_and_model()
+    heard = []
+    losses = train_pairs(model, data, steps=3, batch_size=4, progress=lambda *a: heard.append(a))
+    assert heard == list(enumerate(losses)) and len(heard) == 3
+
+
 def test_the_loss_ignores_the_padding_of_the_targets():
     data, model = _data_and_model()
     batch = next(batches(data, 8, 0))  # train_pairs' first batch, with seed 0
@@ -124,6 +131,41 @@ def test_run_reversal_tests_on_pairs_apart_from_its_training_pairs(monkeypatch):
 def test_zero_steps_is_the_untrained_model_not_the_default():
     result = run_reversal(None, "gru", seed=0, steps=0, **SMALL)
     assert result.losses == [] and result.config["steps"] == 0
+
+
+def test_sizes_left_as_none_keep_the_defaults_and_unknown_ones_are_refused():
+    result = run_reversal(None, "gru", seed=0, steps=0, **{**SMALL, "hidden": None})
+    assert result.config["hidden"] == s2s_module.QUICK["hidden"] == result.model.hidden
+    assert result.config["emb"] == SMALL["emb"] == result.model.emb
+    with pytest.raises(ValueError, match=r"unknown sizes \['hiden'\]; known: \[.*'hidden'"):
+        run_reversal(None, "gru", seed=0, steps=0, hiden=8)
+
+
+def test_the_config_records_the_run_and_model_picks_the_architecture():
+    result = run_reversal("dot", "rnn", seed=3, steps=0, **SMALL)
+    assert isinstance(result.model, Seq2Seq) and result.model.cell == "rnn"
+    picked = {k: result.config[k] for k in ("cell", "attention", "model", "seed")}
+    assert picked == {"cell": "rnn", "attention": "dot", "model": "seq2seq", "seed": 3}
+    result = run_reversal(None, seed=0, steps=0, model="transformer", **SMALL)
+    assert isinstance(result.model, Transformer) and result.model.d_model == SMALL["hidden"]
+    assert result.config["model"] == "transformer" and result.antidiagonal is None
+
+
+def test_run_reversal_measures_the_antidiagonal_and_the_position_after_it(monkeypatch):
+    calls = []
+    measure = s2s_module.antidiagonal_weight
+
+    def spy(model, data, offset=0):
+        calls.append((data, offset))
+        return measure(model, data, offset)
+
+    monkeypatch.setattr(s2s_module, "antidiagonal_weight", spy)
+    result = run_reversal("dot", "gru", seed=0, steps=0, **SMALL)
+    assert [offset for _, offset in calls] == [0, 1]
+    test = calls[0][0]
+    assert result.antidiagonal == measure(result.model, test, 0)
+    assert result.after_antidiagonal == measure(result.model, test, 1)
+    assert result.antidiagonal != result.after_antidiagonal
 
 
 def test_token_accuracy_is_the_mean_of_the_accuracies_per_length():

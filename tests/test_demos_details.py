@@ -87,6 +87,41 @@ def test_alignments_are_scored_on_fresh_pairs(tmp_path, monkeypatch):
     assert seeds == [3, 10_003]  # training pairs, then test pairs from another seed
 
 
+class _LooksAtTheFirstWord(Module):
+    """A stand-in Seq2Seq whose every α_t puts all its weight on the first source word."""
+
+    def __init__(self, *args):
+        super().__init__()
+
+    def forward(self, src, tgt_in, src_lengths=None):
+        self.last_attention = np.zeros((len(src), tgt_in.shape[1], src.shape[1]))
+        self.last_attention[:, :, 0] = 1.0
+        return None
+
+    def greedy_decode(self, src, max_len, bos, eos, src_lengths=None):
+        return np.full((len(src), max_len + 1), eos)  # an empty translation for every pair
+
+
+def test_alignments_score_every_target_word_of_every_pair(tmp_path, monkeypatch):
+    """Word for word, each source word is translated once, and every pair's first target
+    word ("le", "un") translates its first source word: α all on that word puts it on the
+    right word for one target word a pair, pairs / words of the 300 test pairs."""
+    from tinygrad_seq import nn, train_seq2seq
+
+    monkeypatch.setattr(nn, "Seq2Seq", _LooksAtTheFirstWord)
+    monkeypatch.setattr(train_seq2seq, "train_pairs", lambda *a, **k: [1.0])
+    monkeypatch.setattr(plots, "alignments_figure", lambda path, *a: path)
+    results = alignments.run(DemoContext(out=tmp_path, size="tiny", seed=3))["numbers"]["results"]
+    test = data.translation_task(300, max_clauses=1, seed=10_003)
+    expected = 300 / int(test.src_lengths.sum())  # (about 1/6: 5 to 7 words a pair)
+    assert len(results) == len(alignments.KINDS) == 3
+    for r in results.values():
+        assert r["mass_on_gold"] == pytest.approx(expected, rel=1e-12)
+        assert r["argmax_on_gold"] == pytest.approx(expected, rel=1e-12)
+        assert r["exact_translations"] == 0.0
+        assert np.array_equal(r["example_alpha"], np.eye(7)[[0] * 7])  # the example's 7 rows
+
+
 # ------------------------------------------------------------------ fixed size
 def test_the_window_holds_the_last_n_tokens_left_padded():
     net = fixed_size._window_classifier(6, 3, 4)

@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tinygrad_seq.demos import common, derivations_demo, graphs_demo, vanishing
 from tinygrad_seq.demos.common import DemoContext, progress
@@ -195,6 +196,110 @@ def test_the_index_keeps_demos_this_version_does_not_know_after_the_others(tmp_p
     assert "<section id='retired-demo'><h2>An old demo" in html and "an old claim" in html
     assert html.index("<section id='vanishing'>") < html.index("<section id='retired-demo'>")
     assert "retired-demo" not in DEMOS
+
+
+def test_the_index_sets_each_tables_header_apart_and_notes_only_drawings(tmp_path):
+    html = index_of(
+        tmp_path,
+        {
+            "vanishing": {"status": "ok", "figures": ["img/v.png"], "key": {"a": "1"}},
+            "bptt-graphs": {"status": "ok", "figures": ["img/b.svg", "img/b.png"]},
+        },
+    )
+    assert "<tr><th>quantity</th><th>value</th></tr><tr><td>a</td><td>1</td></tr>" in html
+    vanishing, bptt = html.split("<section id='bptt-graphs'>")
+    assert "click one to open it at full size" in bptt and "full size" not in vanishing
+
+
+def test_a_demo_that_changes_the_default_dtype_leaves_the_next_one_float32(
+    capsys, tmp_path, monkeypatch
+):
+    import tinygrad_seq as ts
+
+    seen = []
+
+    def float64_demo(ctx):
+        ts.set_default_dtype("float64")
+        raise RuntimeError("broke in float64")
+
+    monkeypatch.setattr(vanishing, "run", float64_demo)
+    monkeypatch.setattr(
+        derivations_demo, "run", lambda ctx: seen.append(ts.get_default_dtype()) or dict(STUB)
+    )
+    argv = ["tour", "--only", "vanishing,derivations", "--out", str(tmp_path), "--size", "tiny"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 1 and "failed: vanishing" in err
+    assert seen == [np.float32] and ts.get_default_dtype() == np.float32
+
+
+def test_a_demo_named_twice_runs_once(capsys, tmp_path, monkeypatch):
+    seen: list = []
+    monkeypatch.setattr(vanishing, "run", recording_demo(seen))
+    argv = ["tour", "--only", "vanishing, vanishing", "--out", str(tmp_path), "--size", "tiny"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    assert len(seen) == 1 and "(1 ok, 0 skipped, 0 failed;" in err
+
+
+def test_the_summary_says_mixed_when_the_folders_demos_ran_on_other_backends(
+    capsys, tmp_path, monkeypatch
+):
+    earlier = {"status": "ok", "size": "tiny", "seed": 0, "backend": "cupy"}
+    (tmp_path / "summary.json").write_text(json.dumps({"demos": {"memory": earlier}}))
+    monkeypatch.setattr(vanishing, "run", lambda ctx: dict(STUB))
+    code, _, err = run_cli(capsys, "vanishing", "--out", str(tmp_path), "--size", "tiny")
+    assert code == 0, err
+    meta = json.loads((tmp_path / "summary.json").read_text())["meta"]
+    assert meta["backend"] == "mixed (see each section)"
+    assert (meta["size"], meta["seed"]) == ("tiny", 0)
+
+
+def test_each_demo_is_timed_alone_and_the_tour_as_a_whole(capsys, tmp_path, monkeypatch):
+    import time
+
+    def busy(ctx):  # 0.3 s of CPU time, and of wall time
+        start = time.process_time()
+        while time.process_time() - start < 0.3:
+            pass
+        return dict(STUB)
+
+    monkeypatch.setattr(vanishing, "run", busy)
+    monkeypatch.setattr(derivations_demo, "run", lambda ctx: dict(STUB))
+    argv = ["tour", "--only", "vanishing,derivations", "--out", str(tmp_path), "--size", "tiny"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    first, second = summary["demos"]["vanishing"], summary["demos"]["derivations"]
+    assert first["cpu_seconds"] >= 0.3 and first["seconds"] >= 0.3
+    assert second["cpu_seconds"] < 0.25  # its own CPU time, not the first demo's too
+    assert summary["meta"]["seconds"] >= 0.3 and summary["meta"]["cpu_seconds"] >= 0.3
+
+
+def test_the_tour_says_how_each_demo_ended_as_it_goes(capsys, tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from tinygrad_seq.demos import tour
+
+    @contextmanager
+    def blas():
+        yield "as the test set it"
+
+    monkeypatch.setattr(tour, "single_threaded_blas", blas)
+    stub_three_demos(monkeypatch)
+    only = "vanishing,bptt-graphs,derivations"
+    code, _, err = run_cli(capsys, "tour", "--only", only, "--out", str(tmp_path), "--size", "tiny")
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert [line.split(" (")[0] for line in lines] == [
+        "[1/3] vanishing",
+        "[2/3] bptt-graphs",
+        "[3/3] derivations",
+    ]
+    assert lines[0].endswith("s): skipped: needs a part that is not there")
+    assert lines[1].endswith("s): failed: RuntimeError: something broke")
+    assert lines[2].endswith("s): stub")  # an ok demo: its headline
+    meta = json.loads((tmp_path / "summary.json").read_text())["meta"]
+    assert meta["blas_threads"] == "as the test set it"
 
 
 # ----------------------------------------------------------------------------- cli.py, derive

@@ -18,7 +18,7 @@ from types import ModuleType
 
 import click
 
-from .common import common_options
+from .common import FloatRange, IntRange, common_options
 
 
 def load_suite() -> ModuleType:
@@ -79,13 +79,13 @@ def _check_something_to_time(runner: ModuleType, workloads: str | None, engines:
 )
 @click.option(
     "--rounds",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=None,
     help="Fresh processes per cell (default 3; 1 with --quick).",
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatRange(min=0, min_open=True),
     default=None,
     help="Seconds of timed repetitions per process (default 2; 0.3 with --quick).",
 )

@@ -20,10 +20,24 @@ import tinygrad_seq as ts
 T = TypeVar("T")
 
 
+class IntRange(click.IntRange):
+    """click's IntRange, named for what it takes: a value that is no number reads "'abc' is
+    not a valid integer." (click's own "... integer range." asks for a range), and the help
+    shows INTEGER beside the bounds."""
+
+    name = "integer"
+
+
+class FloatRange(click.FloatRange):
+    """click's FloatRange, named for what it takes (see IntRange)."""
+
+    name = "number"
+
+
 def seed_option(f: Callable) -> Callable:
     return click.option(
         "--seed",
-        type=click.IntRange(min=0),
+        type=IntRange(min=0),
         default=0,
         show_default=True,
         help="Random seed (data and weights).",

@@ -21,7 +21,7 @@ import numpy as np
 
 import tinygrad_seq as ts
 
-from .common import common_options, output_file
+from .common import IntRange, common_options, output_file
 
 BATCH, INPUT, HIDDEN, CLASSES, VOCAB = 2, 3, 4, 3, 6
 AUTO_COLLAPSE, AUTO_COLLAPSE_AFTER = 3, 12  # long unrolls: unreadable, and slow to lay out
@@ -165,7 +165,7 @@ def build(model: str, steps: int) -> Built:
 @click.option(
     "--steps",
     "-T",
-    type=click.IntRange(1, 500),
+    type=IntRange(1, 500),
     default=4,
     show_default=True,
     help="Sequence length: the steps an RNN, LSTM or GRU unrolls, the input (and output) "
@@ -190,7 +190,7 @@ def build(model: str, steps: int) -> Built:
 )
 @click.option(
     "--collapse",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     default=None,
     help="Keep the first and last K steps and summarise the middle ones; 0 draws every "
     f"step.  [default: {AUTO_COLLAPSE} when --steps > {AUTO_COLLAPSE_AFTER}]",

@@ -437,3 +437,23 @@ def test_no_grads_draws_the_graph_without_gradient_norms(capsys, tmp_path):
         drawn[bool(flags)] = path.read_text(encoding="utf-8")
     assert "‖g‖" in drawn[False] and "log10 of the gradient norm" in drawn[False]
     assert "‖g‖" not in drawn[True] and "gradient norm" not in drawn[True]
+
+
+@pytest.mark.parametrize(
+    "argv, option, kind",
+    [
+        (["vanishing", "--seed", "abc"], "--seed", "integer"),
+        (["graph", "rnn", "--steps", "3.5"], "--steps", "integer"),
+        (["graph", "rnn", "--collapse", "x"], "--collapse", "integer"),
+        (["bench", "--rounds", "two"], "--rounds", "integer"),
+        (["bench", "--budget", "abc"], "--budget", "number"),
+    ],
+)
+def test_a_number_option_given_no_number_asks_for_a_number_not_a_range(capsys, argv, option, kind):
+    """click's ranged types call themselves "integer range": a value that is no number was
+    answered "'abc' is not a valid integer range", as if a range (1-5?) were wanted."""
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert option in err and f"is not a valid {kind}." in err and "range" not in err, err
+    code, out, _ = run_cli(capsys, argv[0], "--help")
+    assert "INTEGER RANGE" not in out and "FLOAT RANGE" not in out

@@ -1,10 +1,11 @@
-"""`tinygrad-seq derive [rnn|lstm|gru|attention|transformer] [--latex FILE]`.
+"""`tinygrad-seq derive [rnn|lstm|gru|attention|transformer|all] [--latex FILE]`.
 
 For each gradient identity of the seed: the model's equations, SymPy's derivation, the
 stated closed form, and both checks (SymPy simplifies derived − stated to 0; the engine's
-backward agrees at a random float64 point). With no name, every model. `--latex FILE` also
-writes it all as a Markdown page with LaTeX math, in ASCII (the prose's symbols in inline
-math), so that pandoc + pdflatex typeset it as it is. Exit code 1 if any check fails.
+backward agrees at a random float64 point). With no name, or `all`, every model. `--latex
+FILE` also writes it all as a Markdown page with LaTeX math, in ASCII (the prose's symbols in
+inline math), so that pandoc + pdflatex typeset it as it is (a FILE named .tex or .pdf is
+refused: it would hold Markdown). Exit code 1 if any check fails.
 """
 
 from __future__ import annotations
@@ -52,23 +53,30 @@ class _Console:
 
 
 @click.command(name="derive")
-@click.argument("name", required=False, type=click.Choice(MODELS, case_sensitive=False))
+@click.argument("name", required=False, type=click.Choice((*MODELS, "all"), case_sensitive=False))
 @click.option(
     "--latex",
     "latex_path",
     type=click.Path(dir_okay=False),
     default=None,
     help="Also write the derivations and results to FILE as Markdown with LaTeX math "
-    "(ASCII: pandoc + pdflatex typeset it).",
+    "(ASCII: pandoc + pdflatex typeset it): name it .md, then `pandoc FILE.md -o slides.pdf`.",
 )
 @common_options
 def derive(name: str | None, latex_path: str | None, seed: int, backend: str) -> None:
     """Derive the seed's gradient identities with SymPy and check them against the engine.
 
-    NAME is one of rnn, lstm, gru, attention, transformer (default: all). --seed picks the
-    random point of the numeric check; --backend the engine's arrays.
+    NAME is one of rnn, lstm, gru, attention, transformer, or all (the default). --seed picks
+    the random point of the numeric check; --backend the engine's arrays.
     """
     if latex_path is not None:
+        suffix = Path(latex_path).suffix.lower()
+        if suffix in (".tex", ".pdf"):  # Markdown there: pdflatex (or a PDF reader) chokes
+            raise click.BadParameter(
+                f"{latex_path!r} ends in {suffix}, but the page written is Markdown with LaTeX "
+                f"math: name it .md, then `pandoc {Path(latex_path).stem}.md -o slides.pdf`",
+                param_hint="--latex",
+            )
         output_file(latex_path, "--latex")  # before the derivations, not after them
     from tinygrad_seq import symbolic  # imports SymPy: only when this command runs
 
@@ -81,7 +89,7 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
         "",
     ]
     summary: list[tuple[str, bool, float]] = []
-    for model in (name,) if name else MODELS:
+    for model in (name,) if name and name != "all" else MODELS:
         module = symbolic.MODELS[model]
         echo(f"{'=' * 30} {TITLES[model]} {'=' * 30}")
         page += [f"## {TITLES[model]}", ""]

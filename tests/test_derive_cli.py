@@ -85,3 +85,28 @@ def test_a_model_name_in_capitals_is_taken_as_the_seed_writes_it(capsys):
     code, out, err = run(capsys, "RNN")  # the seed writes RNN, LSTM, GRU
     assert code == 0, err
     assert "[PASS] rnn." in out and "[FAIL]" not in out
+
+
+@pytest.mark.parametrize("name", ["slides.tex", "slides.TEX", "slides.pdf"])
+def test_latex_into_a_tex_or_pdf_file_is_refused_before_any_work(capsys, tmp_path, name):
+    """--latex writes Markdown (with LaTeX math) for pandoc: a .tex file of Markdown would
+    make pdflatex fail on its first line, and a .pdf file of it opens as no PDF at all."""
+    code, out, err = run(capsys, "rnn", "--latex", str(tmp_path / name))
+    assert code == 2 and err.count("\n") == 1 and "--latex" in err, err
+    assert "Markdown" in err and ".md" in err and "pandoc" in err
+    assert out == "" and not (tmp_path / name).exists()
+
+
+def test_all_names_every_model_as_the_help_says(capsys, monkeypatch):
+    """The help says "(default: all)", so `derive all` is what a reader types."""
+    from tinygrad_seq import symbolic
+
+    seen = []
+    for model, module in symbolic.MODELS.items():
+        monkeypatch.setattr(module, "derive", lambda: [])
+        monkeypatch.setattr(module, "check", lambda seed, model=model: seen.append(model) or [])
+    code, out, err = run(capsys, "all")
+    assert code == 0, err
+    assert seen == list(symbolic.MODELS)
+    code, _, err = run(capsys, "ALL")
+    assert code == 0, err

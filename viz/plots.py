@@ -83,10 +83,32 @@ def heatmap(
     cmap: str = "viridis",
     colorbar: bool = True,
 ):
-    """Draw `matrix` (rows = ylabels, columns = xlabels) on `ax`; numbers in cells if small."""
+    """Draw `matrix` (rows = ylabels, columns = xlabels) on `ax`; numbers in cells if small.
+
+    `matrix` is 2-D, (rows, cols): an array or a Tensor (its data is drawn), such as one
+    row's attention weights `weights[0]` (Tq, Tk); a label list has one label per row or
+    column."""
+    from tinygrad_seq.tensor import Tensor
+
+    if isinstance(matrix, Tensor):  # its data: np.asarray would warn that it leaves the graph
+        matrix = matrix.numpy()
     matrix = np.asarray(matrix, dtype=float)
-    im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    if matrix.ndim != 2:
+        raise ValueError(
+            f"heatmap: expected a 2-D matrix (rows, columns), got shape {matrix.shape}; draw "
+            "one 2-D slice of it, e.g. weights[0] of attention weights (B, Tq, Tk)"
+        )
     rows, cols = matrix.shape
+    for labels, count, name, what in (
+        (xlabels, cols, "xlabels", "column"),
+        (ylabels, rows, "ylabels", "row"),
+    ):
+        if labels is not None and len(labels) != count:
+            raise ValueError(
+                f"heatmap: {len(labels)} {name} for a matrix of {count} {what}s; "
+                f"give one label per {what}"
+            )
+    im = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     many = 12  # past this many columns, labels stand upright and small (past twice as many
     # rows, small): no overlaps
     if xlabels is not None:

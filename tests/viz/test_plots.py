@@ -727,3 +727,26 @@ def test_bptt_demo_ratios_survive_a_zero_norm():
     assert _ratio(1e-3, 0.1) == pytest.approx(1e-2)
     assert _ratio(0.5, 0.0) == math.inf
     assert math.isnan(_ratio(0.0, 0.0))
+
+
+def test_heatmap_says_what_it_expected_of_its_matrix_and_labels(tmp_path):
+    """A teacher's first heatmap is often a model's attention weights as they come, (B, Tq, Tk)
+    and a Tensor, with a label list of the wrong length: each gets the heatmap's own error,
+    not matplotlib's ("Invalid shape (1, 5, 7) for image data", "FixedLocator locations")."""
+    from tinygrad_seq.viz import plots
+
+    import tinygrad_seq as ts
+
+    weights = ts.Tensor(np.full((1, 2, 3), 1 / 3), requires_grad=True)  # (B, Tq, Tk)
+    fig, ax = plots.new_figure()
+    with pytest.raises(ValueError, match=r"heatmap: .*2-D.*\(1, 2, 3\).*\[0\]"):
+        plots.heatmap(ax, weights)
+    with pytest.raises(ValueError, match=r"heatmap: 2 xlabels for a matrix of 3 columns"):
+        plots.heatmap(ax, weights[0], xlabels=["a", "b"])
+    with pytest.raises(ValueError, match=r"heatmap: 3 ylabels for a matrix of 2 rows"):
+        plots.heatmap(ax, weights[0], ylabels=["x", "y", "z"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Tensor is drawn from its data, without a warning
+        plots.heatmap(ax, weights[0], xlabels=["a", "b", "c"], ylabels=["x", "y"])
+    assert sorted(t.get_text() for t in ax.texts) == [".33"] * 6
+    _png(plots.save(fig, tmp_path / "h.png"))

@@ -265,6 +265,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         batch=cfg["batch"],
         per_run=per_run,
         stopped=cfg["stop_when_learned"],
+        gate_model=LSTM_DEFAULT,  # the lower panels' LSTM: the upper ones show two
     )
     T = f_trained.shape[1]
     default, chrono = LSTM_DEFAULT, LSTM_CHRONO

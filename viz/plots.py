@@ -521,6 +521,7 @@ def memory_figure(
     batch: int = 32,
     per_run: dict[str, list[list[float]]] | None = None,
     stopped: bool = False,
+    gate_model: str = "LSTM",
 ) -> Path:
     """Demo 3: accuracy vs delay; losses; forget gates over time; Π f_t along the cell path.
 
@@ -528,7 +529,8 @@ def memory_figure(
     as dots beside the mean; `losses` one curve per model, or a list of curves (one per run).
     `stopped`: the runs stopped once they had learned. The losses' axis says so (a curve
     that ends early would look cut off), and their key goes above the plateau: below it,
-    where it goes otherwise, a run solved late ends.
+    where it goes otherwise, a run solved late ends. `gate_model` names the model whose
+    forget gates the lower panels show ("LSTM, b_f = 1"): the upper ones may show two LSTMs.
     """
     from matplotlib.lines import Line2D
 
@@ -632,7 +634,7 @@ def memory_figure(
     _whole_ticks(ax.yaxis)
     ax.set_xlabel("time step t (1 = the symbol to remember)")
     ax.set_ylabel("LSTM unit")
-    ax.set_title(f"Trained LSTM (D = {gate_delay}): forget gates f_t", fontsize=10)
+    ax.set_title(f"Trained {gate_model} (D = {gate_delay}): forget gates f_t", fontsize=10)
 
     ax = axes[1, 1]
     steps = np.arange(2, cum_trained.shape[0] + 2)
@@ -656,7 +658,7 @@ def memory_figure(
     ax.set_xlabel("T (time step)")
     _whole_ticks(ax.xaxis)
     ax.set_ylabel("Π f_t over t = 2..T  (= ∂C_T/∂C_1 per unit, log scale)")
-    ax.set_title("The cell path's gradient: thin lines = every unit", fontsize=10)
+    ax.set_title(f"The cell path's gradient ({gate_model}): thin lines = every unit", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
     thin = [  # the thin lines, one per unit, have no label of their own

@@ -623,6 +623,15 @@ def test_time_steps_get_whole_ticks_and_the_memory_key_explains_every_line(tmp_p
     # an LSTM without one)
     key = [text.get_text() for text in memory[0].get_legend().get_texts()]
     assert key == [*MEMORY_LABELS, "chance 25%"]
+    # the lower panels show one of the two LSTMs of the upper ones: their titles say which
+    plots.memory_figure(
+        tmp_path / "g.png", [5, 30], {"RNN": [1.0, 0.5]}, 0.25, {"RNN": [1.4, 0.9]}, 30,
+        rng.random((12, 8)), 30, rng.random((11, 8)), rng.random((11, 8)) * 0.1, 3,
+        gate_model="LSTM, b_f = 1",
+    )  # fmt: skip
+    heat, cells = figures["g.png"].axes[2], figures["g.png"].axes[3]
+    assert heat.get_title() == "Trained LSTM, b_f = 1 (D = 30): forget gates f_t"
+    assert cells.get_title().startswith("The cell path's gradient (LSTM, b_f = 1)")
 
 
 def test_derivations_figure_says_which_bar_is_not_against_sympy(tmp_path, figures):

@@ -306,6 +306,32 @@ def test_bad_arguments():
         Seq2Seq(5, 5, 2, 3, attention="bahdanau")
 
 
+@pytest.mark.parametrize(
+    "kwargs, hint",
+    [
+        ({"attention": "bahdanau"}, "Bahdanau's score is attention='additive'"),
+        ({"attention": "Bahdanau"}, "Bahdanau's score is attention='additive'"),
+        ({"attention": "concat"}, "Luong's 'concat' score is attention='additive'"),
+        ({"attention": "luong"}, "'general' score, sᵀ W_a h, is attention='multiplicative'"),
+        ({"attention": "general"}, "Luong's 'general' score is attention='multiplicative'"),
+        ({"attention": "scaled_dot"}, "the scaled dot-product score is attention='dot'"),
+        ({"attention": "Additive"}, "attention='additive'"),
+        ({"cell": "LSTM"}, "cell='lstm'"),
+        ({"cell": "transformer"}, "ts.nn.Transformer"),
+    ],
+)
+def test_a_name_from_the_papers_or_in_capitals_is_answered_with_the_one_to_write(kwargs, hint):
+    """A lecture says "Bahdanau attention" and "Luong's general score", and the seed writes
+    LSTM and GRU in capitals: the error names the argument that means it."""
+    with pytest.raises(ValueError, match="must be one of") as error:
+        Seq2Seq(5, 5, 2, 3, **kwargs)
+    assert hint in str(error.value)
+    with pytest.raises(ValueError, match=r"got 'rnnn'$"):  # no hint where none fits
+        Seq2Seq(5, 5, 2, 3, cell="rnnn")
+    with pytest.raises(ValueError, match=r"got 3$"):
+        Seq2Seq(5, 5, 2, 3, attention=3)
+
+
 def test_bad_inputs(rng):
     model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "gru", "additive")
     src, lengths, tgt_in = batch(rng)

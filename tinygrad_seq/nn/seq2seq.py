@@ -57,6 +57,29 @@ __all__ = ["Seq2Seq"]
 
 CELLS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)}
 ATTENTIONS = (None, "additive", "multiplicative", "dot")
+# the papers' names for the scores, answered with the argument that means each
+_ATTENTION_NAMES = {
+    "bahdanau": "Bahdanau's score is attention='additive'",
+    "concat": "Luong's 'concat' score is attention='additive'",
+    "luong": "Luong's 'general' score, sᵀ W_a h, is attention='multiplicative'",
+    "general": "Luong's 'general' score is attention='multiplicative'",
+    "scaled": "the scaled dot-product score is attention='dot'",
+    "scaled_dot": "the scaled dot-product score is attention='dot'",
+    "scaled-dot": "the scaled dot-product score is attention='dot'",
+}
+
+
+def _hint(argument: str, value: object, names: tuple) -> str:
+    """What to write instead of `value`: the same name in lower case, or the paper's name's."""
+    if not isinstance(value, str):
+        return ""
+    if value.lower() in names:
+        return f" (names are lower case: {argument}={value.lower()!r})"
+    if argument == "attention" and value.lower() in _ATTENTION_NAMES:
+        return f" ({_ATTENTION_NAMES[value.lower()]})"
+    if argument == "cell" and value.lower() == "transformer":
+        return " (a Transformer is a model of its own: ts.nn.Transformer)"
+    return ""
 
 
 class Seq2Seq(Module):
@@ -81,9 +104,15 @@ class Seq2Seq(Module):
         super().__init__()
         check_sizes("Seq2Seq", src_vocab=src_vocab, tgt_vocab=tgt_vocab, emb=emb, hidden=hidden)
         if cell not in CELLS:
-            raise ValueError(f"Seq2Seq: cell must be one of {tuple(CELLS)}, got {cell!r}")
+            raise ValueError(
+                f"Seq2Seq: cell must be one of {tuple(CELLS)}, got {cell!r}"
+                + _hint("cell", cell, tuple(CELLS))
+            )
         if attention not in ATTENTIONS:
-            raise ValueError(f"Seq2Seq: attention must be one of {ATTENTIONS}, got {attention!r}")
+            raise ValueError(
+                f"Seq2Seq: attention must be one of {ATTENTIONS}, got {attention!r}"
+                + _hint("attention", attention, ATTENTIONS)
+            )
         self.src_vocab, self.tgt_vocab, self.emb, self.hidden = src_vocab, tgt_vocab, emb, hidden
         self.cell, self.attention_kind = cell, attention
         Encoder, DecoderCell = CELLS[cell]

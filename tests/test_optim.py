@@ -99,6 +99,69 @@ def test_adam_counts_each_parameters_own_steps(rng):
     np.testing.assert_allclose(b.numpy(), [1.0 - 0.1, 1.0 + 0.1], rtol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: Adam(ps, lr=0.05),
+        lambda ps: Adam(ps, lr=0.05, weight_decay=0.1),
+        lambda ps: AdamW(ps, lr=0.05, weight_decay=0.1),
+    ],
+    ids=["adam", "adam-decay", "adamw"],
+)
+def test_adam_steps_weights_together_bit_for_bit_as_each_alone(backend, make, dtype, rng):
+    """Weights alike are stepped together, over one flat array of all their numbers: each
+    weight and its running means come out bit for bit as when it is stepped alone, also
+    after a weight sat a step out (its step count then differs: stepped apart)."""
+    shapes = [(3, 4), (4,), (), (2, 1, 3)]
+    xp = ts.backend.xp
+    values = [np.asarray(rng.standard_normal(shape), dtype=dtype) for shape in shapes]
+    together = [ts.nn.Parameter(xp.array(v)) for v in values]  # (copies: arrays apart)
+    alone = [ts.nn.Parameter(xp.array(v)) for v in values]
+    opt, opts = make(together), [make([p]) for p in alone]
+    for step in range(5):
+        for k, shape in enumerate(shapes):
+            g = np.asarray(rng.standard_normal(shape), dtype=dtype)
+            sits_out = step == 3 and k == 1
+            together[k].grad = None if sits_out else xp.array(g)
+            alone[k].grad = None if sits_out else xp.array(g)
+        opt.step()
+        for each in opts:
+            each.step()
+        if step == 0:
+            assert opt._flat is not None  # (stepped together indeed)
+        for k in range(len(shapes)):
+            assert together[k].dtype == dtype
+            assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
+            for mine, its in ((opt.m[k], opts[k].m[0]), (opt.v[k], opts[k].v[0])):
+                assert ts.backend.to_numpy(mine).tobytes() == ts.backend.to_numpy(its).tobytes()
+
+
+def test_a_copy_of_adam_steps_and_shows_its_own_running_means(backend, rng):
+    """Weights stepped together keep their running means in shared flat arrays, each
+    weight's entry of m and v a view of them: a deep copy, whose entries are arrays of
+    their own, must step those (and a state_dict show them), not copied flat arrays."""
+    xp = ts.backend.xp
+    opt = Adam([ts.nn.Parameter(rng.standard_normal(shape)) for shape in [(2, 3), (3,)]])
+    grads = [[xp.asarray(rng.standard_normal(p.shape)) for p in opt.params] for _ in range(3)]
+
+    def step(o, gs):
+        for p, g in zip(o.params, gs, strict=True):
+            p.grad = g.copy()
+        o.step()
+
+    step(opt, grads[0])
+    twin = copy.deepcopy(opt)  # (its own weights too)
+    for gs in grads[1:]:
+        step(opt, gs)
+        step(twin, gs)
+    mine, its = opt.state_dict(), twin.state_dict()
+    for k in range(2):
+        assert np_of(twin.params[k]).tobytes() == np_of(opt.params[k]).tobytes()
+        assert its["m"][k].tobytes() == mine["m"][k].tobytes()
+        assert its["v"][k].tobytes() == mine["v"][k].tobytes()
+
+
 def test_parameters_without_gradients_are_left_alone():
     used, unused = param([1.0]), param([2.0])
     for opt in (SGD([used, unused], lr=0.1, momentum=0.5), Adam([used, unused], lr=0.1)):

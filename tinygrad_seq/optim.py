@@ -379,6 +379,8 @@ class Adam(Optimizer):
     # AdamW: the decay shrinks θ itself, apart from the running means (a class setting, so
     # that a state_dict names the class, not a flag)
     decoupled_weight_decay = False
+    # the running means of the weights stepped together, as flat arrays (see _flat_state)
+    _flat: _FlatState | None = None
 
     def __init__(
         self,
@@ -395,15 +397,22 @@ class Adam(Optimizer):
         self.steps = [0] * len(self.params)  # per parameter: the steps it had a gradient
 
     def step(self) -> None:
-        """One update of every parameter from its `.grad` (parameters without one are skipped)."""
-        who, (b1, b2), lr, eps = type(self).__name__, self._betas, self._lr, self._eps
+        """One update of every parameter from its `.grad` (parameters without one are skipped).
+
+        Weights alike (one dtype, one backend, the same count of steps: every weight of a model
+        trained from the start) are updated together, over one flat array holding all their
+        numbers: one pass of NumPy calls, not one per weight (for the dozen small weights of
+        a demo's LSTM, 0.4x the time), with the same arithmetic on each number."""
+        who, lr = type(self).__name__, self._lr
         weight_decay, decoupled = self._weight_decay, self.decoupled_weight_decay
-        for k, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            g = _checked_grad(p, who)
+        live = [k for k, p in enumerate(self.params) if p.grad is not None]
+        grads = [_checked_grad(self.params[k], who) for k in live]  # (all before any moves)
+        for i, k in enumerate(live):
+            p = self.params[k]
             if weight_decay and not decoupled:  # ∇(½ λ‖θ‖²) = λθ, into the running means
-                g = g + weight_decay * p.data  # (a new array: .grad stays the loss's)
+                # (a new array: .grad stays the loss's; an array, where NumPy gives a 0-d sum
+                # as a scalar)
+                grads[i] = array_module(p.data).asarray(grads[i] + weight_decay * p.data)
             if self.m[k] is None:
                 xp = array_module(p.data)
                 self.m[k] = xp.zeros_like(p.data)
@@ -412,18 +421,106 @@ class Adam(Optimizer):
                 self.m[k] = _on_backend_of(self.m[k], p.data)
                 self.v[k] = _on_backend_of(self.v[k], p.data)
             self.steps[k] += 1
-            t = self.steps[k]
-            correction1, correction2 = 1 - b1**t, 1 - b2**t
-            m, v = self.m[k], self.v[k]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            step = (lr / correction1) * m / ((v / correction2) ** 0.5 + eps)
+        flat = self._flat_state(live, grads)
+        if flat is not None:  # one update over the flat arrays, each weight's share a view
+            xp = array_module(flat.m)
+            step = self._step_of(
+                flat.m, flat.v, xp.concatenate(grads, axis=None), self.steps[live[0]]
+            )
+            steps = [step[span].reshape(shape) for span, shape in flat.shares]
+        else:
+            steps = [
+                self._step_of(self.m[k], self.v[k], g, self.steps[k])
+                for k, g in zip(live, grads, strict=True)
+            ]
+        for k, step in zip(live, steps, strict=True):
+            p = self.params[k]
             if weight_decay and decoupled:  # θ ← θ (1 − lr λ), then Adam's step
                 p.data *= 1 - lr * weight_decay
             p.data -= step.astype(p.data.dtype, copy=False)
             changed_in_place(p)
+
+    def _step_of(self, m, v, g, t: int):
+        """Adam's step (lr / (1 − β1ᵗ)) m / (√(v / (1 − β2ᵗ)) + eps) for gradient g at the
+        weight's step t, after the running means m and v take g in (in place)."""
+        (b1, b2), lr, eps = self._betas, self._lr, self._eps
+        correction1, correction2 = 1 - b1**t, 1 - b2**t
+        m *= b1
+        m += (1 - b1) * g  # m ← β1 m + (1 − β1) g
+        v *= b2
+        v += (1 - b2) * (g * g)  # v ← β2 v + (1 − β2) g²
+        return (lr / correction1) * m / ((v / correction2) ** 0.5 + eps)
+
+    def _alike(self, live: list[int], grads: list) -> bool:
+        """Whether the weights `live` (two or more) and their gradients, running means and
+        step counts let one flat update do each one's arithmetic: one array class and dtype
+        (no number computed in another precision), one step count."""
+        if len(live) < 2:
+            return False
+        first = grads[0]
+        cls, dtype, t = first.__class__, first.dtype, self.steps[live[0]]
+        for k, g in zip(live, grads, strict=True):
+            m, v = self.m[k], self.v[k]
+            if self.steps[k] != t or m.shape != g.shape or v.shape != g.shape:
+                return False
+            for a in (self.params[k].data, g, m, v):
+                if a.__class__ is not cls or a.dtype != dtype:
+                    return False
+        return True
+
+    def _flat_state(self, live: list[int], grads: list) -> _FlatState | None:
+        """The running means of the weights `live` as one flat array each (every weight's
+        entry of `m` and `v` a view into them), or None unless the weights are `_alike`.
+
+        The last step's arrays serve again while every entry is still their view; otherwise
+        new ones are made from the running means so far (after a `load_state_dict`, say)."""
+        if not self._alike(live, grads):
+            return None
+        flat = self._flat
+        if (
+            flat is not None
+            and flat.live == live
+            and all(self.m[k] is view for k, view in zip(live, flat.m_views, strict=True))
+            and all(self.v[k] is view for k, view in zip(live, flat.v_views, strict=True))
+        ):
+            return flat
+        xp = array_module(grads[0])
+        flat = _FlatState(
+            live,
+            xp.concatenate([self.m[k] for k in live], axis=None),
+            xp.concatenate([self.v[k] for k in live], axis=None),
+        )
+        start = 0
+        for k in live:  # each weight's share of the flat arrays, in its shape
+            span, shape = slice(start, start + self.m[k].size), self.m[k].shape
+            self.m[k], self.v[k] = flat.m[span].reshape(shape), flat.v[span].reshape(shape)
+            flat.m_views.append(self.m[k])
+            flat.v_views.append(self.v[k])
+            flat.shares.append((span, shape))
+            start = span.stop
+        object.__setattr__(self, "_flat", flat)  # (not noted: not a setting nor saved state)
+        return flat
+
+    def __getstate__(self) -> dict:
+        # A copy (copy.deepcopy, pickle) of the views of the flat running means would be arrays
+        # of their own, apart from the copied flat arrays: it makes its own from them instead.
+        state = self.__dict__.copy()
+        state.pop("_flat", None)
+        return state
+
+
+class _FlatState:
+    """Adam's running means of weights alike, as one flat array each (`m`, `v`): `live` (the
+    weights' indices), each weight's view of them (`m_views`, `v_views`: its entries of
+    Adam's `m` and `v`) and its share of them (`shares`: a slice and the weight's shape)."""
+
+    __slots__ = ("live", "m", "v", "m_views", "v_views", "shares")
+
+    def __init__(self, live: list[int], m, v) -> None:
+        self.live, self.m, self.v = live, m, v
+        self.m_views: list = []
+        self.v_views: list = []
+        self.shares: list[tuple[slice, tuple[int, ...]]] = []
 
 
 class AdamW(Adam):

@@ -64,8 +64,9 @@ class SequenceClassifier(Module):
     def forward(self, ids, mask=None) -> Tensor:
         """ids (B, T), mask (B, T) bool or None → logits (B, C) from the last real state."""
         xs = self.embed(ids)  # (B, T, e)
-        _, last = self.rnn(xs, mask=mask)
-        h_T = last[0] if isinstance(last, tuple) else last  # the LSTM returns (h_T, C_T)
+        # h_T alone: the RNN's stack of every h_t would go unused (copied in the forward,
+        # and counted again by every backward)
+        h_T = self.rnn._last_state(xs, mask=mask)  # (B, h)
         return self.head(h_T)  # (B, C)
 
 

@@ -48,6 +48,41 @@ def test_lstm_remembers_across_a_delay_where_the_rnn_cannot():
     assert rnn.test_accuracy <= 0.35  # chance is 0.25 (500 test examples)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_classifier_reads_h_T_without_a_stack_of_every_h_t(cell, monkeypatch):
+    """The classifier asks its RNN for h_T alone: the stack of every h_t (and the LSTM's
+    masked C_T), which nothing would use, would be copied in the forward and make every
+    backward count the graph again (autograd's _recount). Its logits and gradients are
+    those through the RNN's forward, bit for bit."""
+    ids = np.array([[5, 6, 7, 2], [5, 6, 0, 0]])  # 0 is PAD
+    labels = np.array([0, 2])
+    model = SequenceClassifier(10, 3, embed_dim=4, hidden_size=5, cell=cell)
+
+    def through_forward(mask):
+        _, last = model.rnn(model.embed(ids), mask=mask)
+        return model.head(last[0] if cell == "lstm" else last)  # (the LSTM's (h_T, C_T))
+
+    def logits_and_grads(run, mask):
+        model.zero_grad()
+        logits = run(mask)
+        ts.F.cross_entropy(logits, labels).backward()
+        return [np_of(logits)] + [np_of(p.grad) for p in model.parameters()]
+
+    recount = ts.autograd._recount
+
+    def refused(waiting, push):  # (called at the end of every pass too, to push nothing)
+        if recount(waiting, push):
+            raise AssertionError("backward counted the graph again: a node went unused")
+        return False
+
+    for mask in (ids != 0, None):
+        want = logits_and_grads(through_forward, mask)
+        with monkeypatch.context() as patched:
+            patched.setattr(ts.autograd, "_recount", refused)
+            got = logits_and_grads(lambda mask: model(ids, mask), mask)
+        assert [a.tobytes() for a in got] == [a.tobytes() for a in want]
+
+
 def test_training_is_deterministic_for_a_seed():
     a = run_order_task("gru", quick=True, seed=3, steps=4)
     b = run_order_task("gru", quick=True, seed=3, steps=4)

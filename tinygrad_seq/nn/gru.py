@@ -19,7 +19,7 @@ import math
 import numbers
 
 from .._checks import as_bool
-from ..tensor import Tensor, cat
+from ..tensor import Tensor, cat, stack
 from .module import Mask, Module, check_sizes, uniform_init
 from .rnn import check_sequence, check_step_input, initial_state, step_masks, unroll
 
@@ -102,10 +102,19 @@ class GRU(Module):
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor]:
         """xs (B, T, d), h0 (B, h) or None, mask (B, T) bool or None → (hs (B, T, h), h_T)."""
+        hs: list[Tensor] = []
+        h_T = self._last_state(xs, h0, mask, hs)
+        return stack(hs, axis=1), h_T  # (B, T, h), (B, h)
+
+    def _last_state(
+        self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None, hs: list | None = None
+    ) -> Tensor:
+        """h_T (B, h) alone, as RNN._last_state: no stack of every h_t (each appended to `hs`
+        when given)."""
         B, T = check_sequence(xs, self.input_size, "GRU")
         h_t = initial_state(h0, B, self.hidden_size, xs, "GRU", "h0")
         keep = step_masks(mask, B, T, xs, "GRU")
-        return unroll(self.cell, xs, h_t, keep)
+        return unroll(self.cell, xs, h_t, keep, hs)
 
 
 def _checked_update_bias(update_bias, bias: bool, who: str) -> float | None:

@@ -119,13 +119,33 @@ class LSTM(Module):
         self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """xs (B, T, d), state0 (h0, C0) or None, mask (B, T) bool → (hs (B, T, h), (h_T, C_T))."""
+        hs: list[Tensor] = []
+        h_T, C_T = self._unroll(xs, state0, mask, hs)
+        return stack(hs, axis=1), (h_T, C_T)  # (B, T, h), ((B, h), (B, h))
+
+    def _last_state(
+        self, xs: Tensor, state0: tuple[Tensor, Tensor] | None = None, mask: Mask | None = None
+    ) -> Tensor:
+        """h_T (B, h) alone, as RNN._last_state: no stack of every h_t, and no C_T."""
+        return self._unroll(xs, state0, mask, cell_state=False)[0]
+
+    def _unroll(
+        self,
+        xs: Tensor,
+        state0: tuple[Tensor, Tensor] | None,
+        mask: Mask | None,
+        hs: list | None = None,
+        cell_state: bool = True,
+    ) -> tuple[Tensor, Tensor | None]:
+        """(h_T, C_T) (B, h) each for forward's arguments, every h_t appended to `hs` when
+        given. Without `cell_state`, C_T is None: the last step's padding mask is not applied
+        to C, whose result nothing would use (backward would count the graph again)."""
         B, T = check_sequence(xs, self.input_size, "LSTM")
         h_t, C_t = _split_state(state0, "LSTM", "state0")
         h_t = initial_state(h_t, B, self.hidden_size, xs, "LSTM", "h0")
         C_t = initial_state(C_t, B, self.hidden_size, xs, "LSTM", "C0")
         keep = step_masks(mask, B, T, xs, "LSTM")
         cell, weights_T = self.cell, self.cell.weights_T()
-        hs = []
         for t in range(T):
             with scope(f"t={t}"):
                 x_t = xs[:, t]  # (B, d)
@@ -133,11 +153,14 @@ class LSTM(Module):
                 h_new, C_new = cell.step(x_t, h_t, C_t, weights_T)  # (B, h) each
                 if keep[t] is not None:  # padding: keep h_{t-1} and C_{t-1}
                     h_new = where(keep[t], h_new, h_t)
-                    C_new = where(keep[t], C_new, C_t)
-                    h_new.name, C_new.name = "h_t (masked)", "C_t (masked)"
+                    h_new.name = "h_t (masked)"
+                    if cell_state or t < T - 1:
+                        C_new = where(keep[t], C_new, C_t)
+                        C_new.name = "C_t (masked)"
                 h_t, C_t = h_new, C_new
-            hs.append(h_t)
-        return stack(hs, axis=1), (h_t, C_t)  # (B, T, h), ((B, h), (B, h))
+            if hs is not None:
+                hs.append(h_t)
+        return h_t, (C_t if cell_state else None)  # (B, h), (B, h) or None
 
 
 def _split_state(state, who: str, what: str) -> tuple[Tensor | None, Tensor | None]:

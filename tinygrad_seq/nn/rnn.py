@@ -110,14 +110,16 @@ def step_masks(mask: Mask | None, batch: int, steps: int, like: Tensor, who: str
     return [None if full[t] else cond[:, t] for t in range(steps)]
 
 
-def unroll(cell: RNNCell | GRUCell, xs: Tensor, h_t: Tensor, keep: list) -> tuple[Tensor, Tensor]:
+def unroll(
+    cell: RNNCell | GRUCell, xs: Tensor, h_t: Tensor, keep: list, hs: list | None = None
+) -> Tensor:
     """Backpropagation through time's forward half: `cell.step` over xs (B, T, d), one step
     per ts.scope("t=…"), carrying h from step to step. A step whose `keep` mask (from
     step_masks) is False for a row leaves that row's h unchanged (padding).
-    Returns (hs (B, T, h), h_T (B, h)). Used by RNN and GRU, whose state is h alone.
+    Returns h_T (B, h), and appends every h_t (B, h) to `hs` when given (the caller stacks
+    them). Used by RNN and GRU, whose state is h alone.
     """
     weights_T = cell.weights_T()  # transposed once, shared by every step
-    hs = []
     for t in range(xs.shape[1]):
         with scope(f"t={t}"):
             x_t = xs[:, t]  # (B, d)
@@ -127,8 +129,9 @@ def unroll(cell: RNNCell | GRUCell, xs: Tensor, h_t: Tensor, keep: list) -> tupl
                 h_new = where(keep[t], h_new, h_t)
                 h_new.name = "h_t (masked)"
             h_t = h_new
-        hs.append(h_t)
-    return stack(hs, axis=1), h_t  # (B, T, h), (B, h)
+        if hs is not None:
+            hs.append(h_t)
+    return h_t  # (B, h)
 
 
 # --------------------------------------------------------------------------- the model
@@ -194,10 +197,21 @@ class RNN(Module):
         self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor]:
         """xs (B, T, d), h0 (B, h) or None, mask (B, T) bool or None → (hs (B, T, h), h_T)."""
+        hs: list[Tensor] = []
+        h_T = self._last_state(xs, h0, mask, hs)
+        return stack(hs, axis=1), h_T  # (B, T, h), (B, h)
+
+    def _last_state(
+        self, xs: Tensor, h0: Tensor | None = None, mask: Mask | None = None, hs: list | None = None
+    ) -> Tensor:
+        """h_T (B, h) alone, for xs (B, T, d), h0 and mask as forward's; each h_t is appended to
+        `hs` when given. A model that reads h_T alone calls this, not forward: the stack of
+        every h_t, unused, would be copied in the forward and make backward count the graph
+        again (autograd's _recount)."""
         B, T = check_sequence(xs, self.input_size, "RNN")
         h_t = initial_state(h0, B, self.hidden_size, xs, "RNN", "h0")
         keep = step_masks(mask, B, T, xs, "RNN")
-        return unroll(self.cell, xs, h_t, keep)
+        return unroll(self.cell, xs, h_t, keep, hs)
 
     def output(self, h: Tensor) -> Tensor:
         """y_t = W_hy h_t + b_y for every h_t at once: h (..., h) -> y (..., o)."""

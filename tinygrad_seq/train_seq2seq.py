@@ -115,6 +115,7 @@ def train_pairs(
     check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)
     opt = Adam(model.parameters(), lr=lr)
+    params = opt.params  # (not model.parameters() at every step: ~0.2 ms for a Transformer)
     losses = []
     model.train()
     for step, batch in zip(range(steps), batches(data, batch_size, rng), strict=False):
@@ -123,7 +124,7 @@ def train_pairs(
         opt.zero_grad()
         loss.backward()
         if max_norm is not None:
-            clip_grad_norm(model.parameters(), max_norm)
+            clip_grad_norm(params, max_norm)
         opt.step()
         losses.append(loss.item())
         del logits, loss  # the graph's values go now, not after the next forward builds one

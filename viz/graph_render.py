@@ -9,7 +9,9 @@ What the picture shows:
 
 - one cluster per scope, nested as the scopes nest ("encoder" > "t=3"); time runs left to
   right, one cluster per step t=0..T-1, the steps side by side in one row; a scope that
-  reads the unroll (the readout) follows it in the same row;
+  reads the unroll (the readout) follows it in the same row; a decoder in a scope of its
+  own (seq2seq's) has its row below its encoder's, starting where it starts (the picture
+  is about as wide as that row), and the edges from the encoder (c, h^enc) run down into it;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
   edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
@@ -587,6 +589,38 @@ def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane
     return lanes, replaced
 
 
+def _stacked_rows(
+    plan: _Plan, slot_of: dict[str, tuple[str, int]], where: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(upper, lower) for each decoder drawn in another top-level cluster than the unroll
+    it reads (seq2seq's "decoder" reading the "encoder"): the first input of the encoder's
+    first step and that of the decoder's, which `_dot_source` puts at the same rank, so
+    that the decoder's row starts below the encoder's and runs in the same time order.
+
+    Left after the encoder (the edges from its last state ranked the decoder after it), the
+    decoder's row doubled the picture's width: `graph seq2seq` 5769 points wide and 1419
+    high, `graph attention` 8160 by 1127 (3198 by 1451 and 5520 by 1661 stacked)."""
+    pairs = set()
+    for a, b, *_ in plan.edges:
+        if a in slot_of and b in slot_of and slot_of[a][0] != slot_of[b][0]:
+            if _top(where[a]) != _top(where[b]):
+                pairs.add((slot_of[a][0], slot_of[b][0]))
+    if not pairs:
+        return []
+    has_parent_inside = {
+        b for a, b, *_ in plan.edges if a in slot_of and slot_of.get(b) == slot_of[a]
+    }
+    first: dict[str, int] = {}
+    for group, t in slot_of.values():
+        first[group] = min(t, first.get(group, t))
+    first_input: dict[str, str] = {}
+    for d in sorted(slot_of, key=_trace_index):
+        group, t = slot_of[d]
+        if t == first[group] and d not in has_parent_inside:
+            first_input.setdefault(group, d)
+    return [(first_input[up], first_input[down]) for up, down in sorted(pairs)]
+
+
 def _top(path: str) -> str:
     return path.split("/", 1)[0]
 
@@ -1138,6 +1172,18 @@ def _dot_source(
     for row in _rows(slot_of, depth, where, first_weight) if cluster == "scope" else []:
         columns.setdefault(where[row[0]], []).append(row)
 
+    # A decoder in its own top-level cluster goes below its encoder (see _stacked_rows):
+    # the two rows share ranks, and Graphviz's crossing minimisation sets which is on top.
+    # With the encoder's cluster declared first, it put the decoder on top in every
+    # picture; declared second, on top in `graph seq2seq` and below in `graph attention`;
+    # an invisible edge between the two rows' first nodes, either way, changed neither. An
+    # invisible node declared before both, with an edge into the encoder's row only, puts
+    # the encoder on top in every model, detail and length the command draws (measured,
+    # not read in Graphviz).
+    stacked = _stacked_rows(plan, slot_of, where) if cluster == "scope" else []
+    for k, (upper, _) in enumerate(stacked):
+        dot.node(f"above{k}", label="", shape="point", width="0", style="invis")
+        dot.edge(f"above{k}", upper, style="invis")
     emit("", dot, 0)
     edges: list[tuple[str, str, dict[str, str]]] = []
     for i, edge in enumerate(plan.edges):
@@ -1179,6 +1225,12 @@ def _dot_source(
         for branch in lane.branches:  # short: each tap just before its step
             edges.append((branch.tail, branch.head, {**_edge_attrs(branch, scale), "weight": "8"}))
     if cluster == "scope":
+        # the edges from an encoder down into its decoder run back to the row's start (c
+        # into t=0): ranked, they would put the decoder after the encoder again
+        down = {(_top(where[upper]), _top(where[lower])) for upper, lower in stacked}
+        for a, b, attrs in edges:
+            if (_top(where.get(a, "")), _top(where.get(b, ""))) in down:
+                attrs["constraint"] = "false"
         ranked = [(a, b) for a, b, attrs in edges if attrs.get("constraint") != "false"]
         lengths = _entry_lengths(where, ranked)
         for a, b, attrs in edges:
@@ -1188,6 +1240,11 @@ def _dot_source(
         dot.edge(a, b, **attrs)
     for a, b, w in _time_order(plan, slot_of):  # weighted: they also keep the steps level
         dot.edge(a, b, style="invis", weight=w)
+    for upper, lower in stacked:  # the decoder's row starts where its encoder's does
+        with dot.subgraph() as same:
+            same.attr(rank="same")
+            same.node(upper)
+            same.node(lower)
     last_outputs = _last_outputs(plan, slot_of)
     for group, end in bus_ends.items():  # the bus reaches past the last step's outputs
         for a in last_outputs[group]:

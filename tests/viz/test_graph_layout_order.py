@@ -370,6 +370,49 @@ def test_the_decoder_steps_sit_level(model, steps, detail):
     assert max(centres) - min(centres) < 5, centres
 
 
+@pytest.mark.parametrize(
+    "model, steps, detail",
+    [
+        ("seq2seq", 1, "symbols"),
+        ("seq2seq", 4, "symbols"),  # was 5769 points wide, the decoder right of the encoder
+        ("seq2seq", 4, "ops"),
+        ("seq2seq", 20, "symbols"),  # (the middle steps summarised)
+        ("attention", 2, "ops"),
+        ("attention", 4, "symbols"),  # was 8160 points wide
+        ("attention", 20, "ops"),
+    ],
+)
+def test_a_decoders_row_runs_below_its_encoders(model, steps, detail):
+    """The decoder's row came after the encoder's, side by side (`graph seq2seq`: 5769 points
+    wide, 4.1 times its height; `graph attention`: 8160, 7.2 times), so that a picture
+    shrunk to a slide's width had unreadably small labels. It now runs below the encoder's,
+    starting where it starts, and the picture is about as wide as the wider row."""
+    layout = _command_layout(model, steps, detail)
+    objs = layout["objects"]
+    box = {_name(o): [float(v) for v in o["bb"].split(",")] for o in objs if _name(o)}
+    encoder, decoder = box["encoder"], box["decoder"]
+    assert decoder[3] < encoder[1]  # wholly below: y grows upwards
+    # the two t=0 boxes start within a step's width of each other
+    (enc0,) = [o for o in objs if _name(o) == "t=0" and o["_gvid"] in _inside(objs, "encoder")]
+    (dec0,) = [o for o in objs if _name(o) == "t=0" and o["_gvid"] in _inside(objs, "decoder")]
+    (e0, _, e1, _), (d0, _, _, _) = [[float(v) for v in o["bb"].split(",")] for o in (enc0, dec0)]
+    assert abs(d0 - e0) < e1 - e0, (e0, d0)
+    width = float(layout["bb"].split(",")[2])
+    rows = (encoder[2] - encoder[0]) + (decoder[2] - decoder[0])
+    assert width < 0.8 * rows, (width, rows)
+
+
+def _inside(objs: list[dict], name: str) -> set[int]:
+    """The _gvid of every cluster nested (at any depth) in the cluster named `name`."""
+    (cluster,) = [o for o in objs if _name(o) == name]
+    found, todo = set(), list(cluster.get("subgraphs", ()))
+    while todo:
+        g = todo.pop()
+        found.add(g)
+        todo.extend(objs[g].get("subgraphs", ()))
+    return found
+
+
 @pytest.mark.parametrize("steps", [4, 20])  # (20: the middle steps summarised)
 @pytest.mark.parametrize("detail", ["symbols", "ops"])
 @pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])

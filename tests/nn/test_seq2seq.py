@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tests.helpers import watch_modes
+from tests.helpers import np_of, watch_modes
 from tinygrad_seq.nn import Seq2Seq
 
 CELLS = ("rnn", "lstm", "gru")
@@ -160,6 +160,44 @@ def test_every_parameter_gets_a_gradient(rng, cell, attention):
     ts.F.cross_entropy(model(src, tgt_in, src_lengths=lengths), tgt_in).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and np.abs(ts.backend.to_numpy(p.grad)).sum() > 0, name
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_without_attention_the_encoder_builds_no_stack_of_every_h_enc(rng, cell, monkeypatch):
+    """Without attention the decoder reads c = h_T^enc alone, so the encoder builds no stack
+    of every h_t^enc: unused, it was copied in the forward and made every backward count the
+    graph again (autograd's _recount). Logits, gradients and greedy decoding are those of
+    the encoder that builds it, bit for bit, with and without source padding."""
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, cell)
+    src, lengths, tgt_in = batch(rng)
+    gaps = np.array([[True, False, True, True, False]] * 3)  # not only a padded tail
+    encode = Seq2Seq._encode
+
+    def with_the_stack(self, src, mask, every_state):  # the encoder as before
+        return encode(self, src, mask, every_state=True)
+
+    def run(padding):
+        model.zero_grad()
+        logits = model(src, tgt_in, **padding)
+        ts.F.cross_entropy(logits, tgt_in).backward()
+        decoded = model.greedy_decode(src, 4, bos=1, eos=2, **padding)
+        return [np_of(logits), decoded] + [np_of(p.grad) for p in model.parameters()]
+
+    recount = ts.autograd._recount
+
+    def refused(waiting, push):  # (called at the end of every pass too, to push nothing)
+        if recount(waiting, push):
+            raise AssertionError("backward counted the graph again: a node went unused")
+        return False
+
+    for padding in ({}, {"src_lengths": lengths}, {"src_mask": gaps}):
+        with monkeypatch.context() as patched:
+            patched.setattr(Seq2Seq, "_encode", with_the_stack)
+            want = run(padding)
+        with monkeypatch.context() as patched:
+            patched.setattr(ts.autograd, "_recount", refused)
+            got = run(padding)
+        assert [a.tobytes() for a in got] == [a.tobytes() for a in want], padding
 
 
 # ------------------------------------------------------------------ padding and attention

@@ -141,18 +141,36 @@ class Seq2Seq(Module):
 
         Shapes: src ids (B, T_in), mask (B, T_in) bool → (h^enc (B, T_in, h), the final state:
         h_T^enc (B, h), or (h_T, C_T) for an LSTM): c = h_T^enc."""
+        return self._encode(src, mask, every_state=True)
+
+    def _encode(
+        self, src: Ids, mask: Mask | None, every_state: bool
+    ) -> tuple[Tensor | None, Tensor | tuple[Tensor, Tensor]]:
+        """encode's (h^enc, final state), or (None, final state) without `every_state`.
+
+        Without attention the decoder reads c = h_T^enc alone: a stack of every h_t^enc would
+        be copied in the forward for nothing, and since it never sends a gradient, every
+        backward would count the graph again (autograd's _recount)."""
+        hs = None
         with scope("encoder"):
             x = self.src_embedding(src)  # (B, T_in, emb)
             x.name = "x"
-            hs, final = self.encoder(x, None, mask)  # each step in scope "encoder/t=..."
-            hs.name = "h_enc"
+            # each step in scope "encoder/t=..."
+            if every_state:
+                hs, final = self.encoder(x, None, mask)  # h^enc (B, T_in, h), final state
+                hs.name = "h_enc"
+            elif self.cell == "lstm":
+                final = self.encoder._unroll(x, None, mask)  # (h_T, C_T): the decoder's start
+            else:
+                final = self.encoder._last_state(x, None, mask)  # h_T (B, h)
         return hs, final
 
     def _start(self, src: Ids, src_lengths: Lengths | None, src_mask: Mask | None):
         """Encode and set up everything the decoder steps share."""
         src = ids_array(src, "Seq2Seq", "src", self.src_vocab)
         mask = source_mask(src, src_lengths, src_mask, "Seq2Seq")
-        h_enc, state = self.encode(src, mask)
+        # every h_t^enc where attention reads them; without, c = h_T^enc alone
+        h_enc, state = self._encode(src, mask, every_state=self.attention is not None)
         h_T = state[0] if self.cell == "lstm" else state  # c = h_T^enc
         h_T.name = "c"
         memory = None

@@ -162,6 +162,39 @@ def test_a_copy_of_adam_steps_and_shows_its_own_running_means(backend, rng):
         assert its["v"][k].tobytes() == mine["v"][k].tobytes()
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: Adam(ps, lr=0.1),
+        lambda ps: AdamW(ps, lr=0.1),
+    ],
+    ids=["sgd-momentum", "adam", "adamw"],
+)
+@pytest.mark.numpy_only  # (read-only arrays are NumPy's)
+def test_a_read_only_weight_stops_the_step_before_anything_changes(make):
+    """A step that cannot write one weight must not leave the others half stepped: Adam moved
+    every weight's running means and step count on before writing any weight, so after the
+    error the weights after the read-only one kept their values with their state a step on."""
+    first, second = param([1.0, 2.0]), param([3.0, 4.0])
+    frozen = np.array([5.0, 6.0])
+    frozen.flags.writeable = False  # (np.frombuffer's arrays, np.broadcast_to's views)
+    stuck = ts.Tensor(frozen, requires_grad=True, name="W_stuck")
+    opt = make([first, stuck, second])
+    for p in opt.params:
+        p.grad = np.ones(2)
+    before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(ValueError, match=r"step: 'W_stuck' has a read-only array.*\.copy\(\)"):
+        opt.step()
+    after = opt.state_dict()
+    for key, value in before.items():
+        assert repr(after[key]) == repr(value), key
+    assert first.numpy().tolist() == [1.0, 2.0] and second.numpy().tolist() == [3.0, 4.0]
+    stuck.data = stuck.data.copy()  # the fix the message names: the step then goes through
+    opt.step()
+    assert stuck.numpy()[0] < 5.0 and first.numpy()[0] < 1.0 and second.numpy()[0] < 3.0
+
+
 def test_parameters_without_gradients_are_left_alone():
     used, unused = param([1.0]), param([2.0])
     for opt in (SGD([used, unused], lr=0.1, momentum=0.5), Adam([used, unused], lr=0.1)):

@@ -334,6 +334,7 @@ class SGD(Optimizer):
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
         lr, momentum, weight_decay = self._lr, self._momentum, self._weight_decay
         dampening, nesterov = self._dampening, self._nesterov
+        _check_writable([p for p in self.params if p.grad is not None], "SGD")
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -407,6 +408,7 @@ class Adam(Optimizer):
         weight_decay, decoupled = self._weight_decay, self.decoupled_weight_decay
         live = [k for k, p in enumerate(self.params) if p.grad is not None]
         grads = [_checked_grad(self.params[k], who) for k in live]  # (all before any moves)
+        _check_writable([self.params[k] for k in live], who)
         for i, k in enumerate(live):
             p = self.params[k]
             if weight_decay and not decoupled:  # ∇(½ λ‖θ‖²) = λθ, into the running means
@@ -588,6 +590,21 @@ def _on_backend_of(state, data):
     if state is None or state.__class__ is data.__class__:  # (the common case, cheaply)
         return state
     return to_backend(state, backend_of(data))
+
+
+def _check_writable(params: list[Tensor], who: str) -> None:
+    """A ValueError, before any weight or state changes, for a weight whose array is read-only
+    (a broadcast view, np.frombuffer's): the step could not write it, and would stop midway,
+    the weights before it updated and the running state of others moved on."""
+    for p in params:
+        data = p.data  # (a NumPy scalar, replaced rather than written, and CuPy: no flag)
+        if not isinstance(data, np.generic) and not getattr(data.flags, "writeable", True):
+            name = f"'{p.name}'" if p.name else f"a weight of shape {tuple(data.shape)}"
+            raise ValueError(
+                f"{who}.step: {name} has a read-only array (a broadcast view, or a read-only "
+                "NumPy array), which the step cannot write: give it a writable copy first, "
+                "p.data = p.data.copy()"
+            )
 
 
 def _checked_grad(p: Tensor, who: str):

@@ -72,9 +72,11 @@ def derive(name: str | None, latex_path: str | None, seed: int, backend: str) ->
     if latex_path is not None:
         suffix = Path(latex_path).suffix.lower()
         if suffix in (".tex", ".pdf"):  # Markdown there: pdflatex (or a PDF reader) chokes
+            page_md = Path(latex_path).with_suffix(".md")  # (in the folder given)
             raise click.BadParameter(
                 f"{latex_path!r} ends in {suffix}, but the page written is Markdown with LaTeX "
-                f"math: name it .md, then `pandoc {Path(latex_path).stem}.md -o slides.pdf`",
+                f"math: write it to {str(page_md)!r}, then `pandoc {page_md} -o "
+                f"{page_md.with_suffix('.pdf')}`",
                 param_hint="--latex",
             )
         output_file(latex_path, "--latex")  # before the derivations, not after them

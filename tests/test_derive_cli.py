@@ -95,6 +95,9 @@ def test_latex_into_a_tex_or_pdf_file_is_refused_before_any_work(capsys, tmp_pat
     assert code == 2 and err.count("\n") == 1 and "--latex" in err, err
     assert "Markdown" in err and ".md" in err and "pandoc" in err
     assert out == "" and not (tmp_path / name).exists()
+    # the page to write in the folder given, not in the current one
+    page = tmp_path / "slides.md"
+    assert f"write it to '{page}', then `pandoc {page} -o {tmp_path / 'slides.pdf'}`" in err
 
 
 def test_all_names_every_model_as_the_help_says(capsys, monkeypatch):

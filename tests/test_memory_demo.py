@@ -208,6 +208,7 @@ def test_the_forget_gates_are_read_from_the_best_run_at_the_longest_delay_learne
     np.testing.assert_allclose(cum_init[-1], prod_init, rtol=1e-4)
     assert cum_trained.shape == (steps, 32) and top == g["best_unit"]
     assert kwargs["batch"] == 64 and kwargs["stopped"] is True
+    assert kwargs["gate_model"] == "LSTM, b_f = 1"  # the lower panels' LSTM, of the two
     assert kwargs["per_run"] == result["numbers"]["test_accuracy_per_run"]
 
 

@@ -289,7 +289,36 @@ def run_and_report(names: list[str], out: str, size: str, seed: int, backend: st
         raise SystemExit(1)  # (click's ctx.exit is swallowed by main's standalone_mode=False)
 
 
+class _TourCommand(click.Command):
+    """The tour's command: demo names left over after its options (`--only vanishing memory`,
+    a space where a comma belongs) are answered with the --only to write."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        allowed, ctx.allow_extra_args = ctx.allow_extra_args, True  # see the leftovers first
+        try:
+            rest = super().parse_args(ctx, args)
+        finally:
+            ctx.allow_extra_args = allowed
+        if rest and not allowed and not ctx.resilient_parsing:
+            s = "s" if len(rest) > 1 else ""
+            message = f"Got unexpected extra argument{s} ({' '.join(rest)})"  # (click's words)
+            extra = [n.strip() for a in rest for n in a.split(",") if n.strip()]
+            if extra and all(n in DEMOS for n in extra):  # demo names: say how to pass them
+                only = ctx.params.get("only")
+                named = [n.strip() for n in (only or "").split(",") if n.strip()]
+                wanted = ",".join(dict.fromkeys(named + extra))
+                how = (
+                    "--only takes one comma-separated list, without spaces"
+                    if only is not None
+                    else "to run only these demos, write"
+                )
+                message += f"; {how}: --only {wanted}"
+            ctx.fail(message)
+        return rest
+
+
 @click.command(
+    cls=_TourCommand,
     name="tour",
     help="Run every demo of the seed's claims; write OUT/index.html, OUT/summary.json and "
     "the figures in OUT/img/. --quick takes about a minute on 2 CPU cores.",

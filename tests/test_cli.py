@@ -72,6 +72,29 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
         assert w in lines[0]
 
 
+@pytest.mark.parametrize(
+    "argv, wanted",
+    [
+        (["--only", "vanishing", "memory"], "--only vanishing,memory"),
+        (["--only", "vanishing,", "memory,alignments"], "--only vanishing,memory,alignments"),
+        (["vanishing", "memory"], "--only vanishing,memory"),
+    ],
+)
+def test_tour_demo_names_after_a_space_are_answered_with_the_only_to_write(
+    capsys, tmp_path, argv, wanted
+):
+    code, _, err = run_cli(capsys, "tour", *argv, "--out", str(tmp_path / "t"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "unexpected extra argument" in err and err.strip().endswith(wanted), err
+    if argv[0] == "--only":
+        assert "--only takes one comma-separated list" in err
+    assert not (tmp_path / "t").exists()  # refused before any work
+    # other leftovers keep click's own words, with no --only to copy
+    code, _, err = run_cli(capsys, "tour", "--only", "vanishing", "memory", "nope")
+    assert code == 2 and "Got unexpected extra arguments (memory nope)" in err
+    assert "--only vanishing" not in err
+
+
 def test_the_bare_command_shows_the_help(capsys):
     code, out, err = run_cli(capsys)
     assert code == 0 and err == ""

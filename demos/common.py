@@ -385,4 +385,9 @@ def demo_command(name: str) -> click.Command:
     if name == "derivations":  # it draws no data or weights, only the points it checks at
         seed = next(p for p in command.params if p.name == "seed")
         seed.help = "Random seed: the point at which each identity is checked numerically."
+        quick = next(p for p in command.params if p.name == "quick")
+        quick.help = (
+            "Accepted as by every demo, but the derivations are the same either way: "
+            "--quick only marks the run as quick in summary.json."
+        )
     return command

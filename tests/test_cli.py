@@ -48,6 +48,29 @@ def test_each_command_takes_seed_backend_out_and_quick(capsys, name):
     assert "--size" not in out  # the tests' sizing knob stays hidden
 
 
+@pytest.mark.parametrize("name", ["tour", *DEMOS])
+def test_quick_says_what_it_does_for_each_command(capsys, name):
+    code, out, _ = run_cli(capsys, name, "--help")
+    words = " ".join(out.split())  # (click wraps the help to the terminal's width)
+    assert code == 0
+    if name == "derivations":  # no size to shrink: the help must not promise one
+        assert "Small sizes" not in words
+        assert "the derivations are the same either way" in words
+        assert "--quick only marks the run as quick in summary.json" in words
+    else:
+        assert "--quick Small sizes and short runs" in words
+
+
+def test_the_derivations_demo_reads_no_run_size():
+    """What its --quick help says: the demo itself does the same work at every size."""
+    import inspect
+
+    from tinygrad_seq.demos import derivations_demo
+
+    source = inspect.getsource(derivations_demo)
+    assert "ctx.size" not in source and "ctx.pick" not in source
+
+
 @pytest.mark.parametrize(
     "argv, words",
     [

@@ -152,7 +152,8 @@ def test_graph_shows_every_step_and_the_seeds_symbols(rng):
 # ----------------------------------------------------------------- errors
 def test_errors_name_expected_and_received_shapes(rng):
     gru = GRU(D, H)
-    with pytest.raises(ValueError, match=r"GRU.*\(B, T, 3\).*\(2, 3, 4\)"):
+    built_with = r"\(B, T, 3\), where 3 is the input= width this GRU was built with; got shape"
+    with pytest.raises(ValueError, match=rf"GRU: .*{built_with} \(2, 3, 4\).* input=4\)$"):
         gru(f64(rng, 2, 3, 4))
     with pytest.raises(ValueError, match=r"GRU.*\(B, T, 3\).*\(2, 3, 3, 3\)"):
         gru(f64(rng, 2, 3, 3, 3))

@@ -195,7 +195,8 @@ def test_graph_shows_every_step_and_the_seeds_symbols(rng):
 # ----------------------------------------------------------------- errors
 def test_errors_name_expected_and_received_shapes(rng):
     lstm = LSTM(D, H)
-    with pytest.raises(ValueError, match=r"LSTM.*\(B, T, 3\).*\(2, 3, 2\)"):
+    built_with = r"\(B, T, 3\), where 3 is the input= width this LSTM was built with; got shape"
+    with pytest.raises(ValueError, match=rf"LSTM: .*{built_with} \(2, 3, 2\).* input=2\)$"):
         lstm(f64(rng, 2, 3, 2))
     with pytest.raises(ValueError, match=r"LSTM.*\(B, T, 3\).*\(3,\)"):
         lstm(f64(rng, 3))

@@ -219,8 +219,9 @@ def test_scopes_nest_under_an_outer_scope(rng):
 # ----------------------------------------------------------------- errors
 def test_errors_name_expected_and_received_shapes(rng):
     rnn = RNN(D, H)
-    with pytest.raises(ValueError, match=r"RNN.*\(B, T, 3\).*\(2, 3, 5\)"):
-        rnn(f64(rng, 2, 3, 5))  # wrong input width
+    built_with = r"\(B, T, 3\), where 3 is the input= width this RNN was built with; got shape"
+    with pytest.raises(ValueError, match=rf"RNN: .*{built_with} \(2, 3, 5\).* input=5\)$"):
+        rnn(f64(rng, 2, 3, 5))  # wrong input width: the model's input= and the way out
     with pytest.raises(ValueError, match=r"RNN.*\(B, T, 3\).*\(2, 3\)"):
         rnn(f64(rng, 2, 3))  # wrong rank
     with pytest.raises(ValueError, match=r"RNN.*h0.*\(2, 4\).*\(2, 5\)"):
@@ -234,7 +235,7 @@ def test_errors_name_expected_and_received_shapes(rng):
     with pytest.raises(ValueError, match="no output layer"):
         rnn.output(f64(rng, 2, H))
     cell = RNNCell(D, H)
-    with pytest.raises(ValueError, match=r"RNNCell.*\(B, 3\).*\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"RNNCell.*\(B, 3\).*3 is the input= width.*\(2, 4\)"):
         cell(f64(rng, 2, 4))
     with pytest.raises(ValueError, match=r"RNNCell.*\(B, 3\).*\(3,\)"):
         cell(f64(rng, 3))

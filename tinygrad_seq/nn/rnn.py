@@ -28,6 +28,19 @@ if TYPE_CHECKING:  # for a type hint only: gru.py imports this file
 # Shared by every recurrent module (RNN, LSTM, GRU): clear errors before any arithmetic.
 
 
+def _built_with(input_size: int, who: str) -> str:
+    """Where a step's expected width comes from: the model's own input= size."""
+    return f"where {input_size} is the input= width this {who} was built with"
+
+
+def _width_hint(x: Tensor, ndim: int, input_size: int) -> str:
+    """For an input of the right rank but the wrong width: the two ways to make them agree."""
+    if x.ndim != ndim:
+        return ""
+    width = x.shape[-1]
+    return f" (give it {input_size} features per step, or build the model with input={width})"
+
+
 def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
     """Check that x_t is (B, input_size); return B."""
     if not isinstance(x_t, Tensor):
@@ -38,8 +51,9 @@ def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
     check_float(x_t, who, "x_t")
     if x_t.ndim != 2 or x_t.shape[1] != input_size:
         raise ValueError(
-            f"{who}: expected x_t of shape (B, {input_size}) (one step of a batch), got shape "
-            f"{tuple(x_t.shape)}"
+            f"{who}: expected x_t of shape (B, {input_size}) (one step of a batch), "
+            f"{_built_with(input_size, who)}; got shape {tuple(x_t.shape)}"
+            f"{_width_hint(x_t, 2, input_size)}"
         )
     return x_t.shape[0]
 
@@ -55,8 +69,9 @@ def check_sequence(xs: Tensor, input_size: int, who: str) -> tuple[int, int]:
     if xs.ndim != 3 or xs.shape[2] != input_size:
         hint = " (a single sequence? add a batch axis: xs.reshape(1, T, d))" if xs.ndim == 2 else ""
         raise ValueError(
-            f"{who}: expected a batch-first sequence xs of shape (B, T, {input_size}), got "
-            f"shape {tuple(xs.shape)}{hint}"
+            f"{who}: expected a batch-first sequence xs of shape (B, T, {input_size}), "
+            f"{_built_with(input_size, who)}; got shape {tuple(xs.shape)}"
+            f"{hint or _width_hint(xs, 3, input_size)}"
         )
     if xs.shape[1] == 0:
         raise ValueError(f"{who}: the sequence has no steps (xs of shape {tuple(xs.shape)})")

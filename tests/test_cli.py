@@ -118,6 +118,36 @@ def test_tour_demo_names_after_a_space_are_answered_with_the_only_to_write(
     assert "--only vanishing" not in err
 
 
+@pytest.mark.parametrize(
+    "argv, words, wanted",
+    [
+        (["--only", "vanishing", "memory"], "argument (memory)", "--only vanishing,memory"),
+        (["vanishing,", "memory"], "arguments (vanishing, memory)", "--only vanishing,memory"),
+        (["--only", "vanishing", "vanishing"], "argument (vanishing)", "--only vanishing"),
+    ],
+    ids=["one-left-over", "a-trailing-comma", "named-twice"],
+)
+def test_tour_leftover_demo_names_are_counted_and_listed_once(capsys, argv, words, wanted):
+    code, _, err = run_cli(capsys, "tour", *argv, "--out", "unused")
+    assert code == 2 and f"Got unexpected extra {words}" in err, err
+    assert err.strip().endswith(f": {wanted}"), err
+
+
+def test_tour_leftovers_without_a_demo_name_get_no_only_to_write(capsys):
+    code, _, err = run_cli(capsys, "tour", ",", "--out", "unused")
+    assert code == 2 and "Got unexpected extra argument (,)" in err, err
+    assert "--only" not in err
+
+
+def test_tour_leftovers_are_not_refused_while_completing_the_command_line():
+    """Shell completion parses resiliently (click's resilient_parsing): half-typed
+    arguments are no error there, as for any click command."""
+    from tinygrad_seq.demos.tour import tour
+
+    ctx = tour.make_context("tour", ["--only", "vanishing", "memory"], resilient_parsing=True)
+    assert ctx.params["only"] == "vanishing"
+
+
 def test_the_bare_command_shows_the_help(capsys):
     code, out, err = run_cli(capsys)
     assert code == 0 and err == ""

@@ -203,3 +203,45 @@ def test_item_assignment_errors_name_the_weight_and_keep_numpys_reason():
         with pytest.raises(ValueError, match=r"on 'W_hh'.*broadcast.*\(3,\)"):
             w[0] = np.ones(3)
     np.testing.assert_array_equal(ts.backend.to_numpy(w.data), np.zeros((2, 2)))
+
+
+def test_item_assignment_outside_no_grad_names_the_item_assignment_to_write():
+    w = ts.Tensor(np.ones(3), requires_grad=True, name="w")
+    with pytest.raises(RuntimeError) as caught:
+        w[0] = 2.0
+    message = str(caught.value)
+    assert "`with ts.no_grad():` (w[index] = value)" in message, message
+    assert message.endswith("for a new tensor write ts.where(mask, value, w)"), message
+
+
+def test_item_assignment_takes_tensors_as_index_and_mask():
+    """A Tensor of ids or a boolean Tensor (a comparison's result) as the index, as PyTorch's
+    `w[w < 0] = 0`: on CuPy, whose arrays take no Tensor, it is the Tensor's array."""
+    w = ts.Tensor(np.array([-1.0, 2.0, -3.0, 4.0]), requires_grad=True)
+    with ts.no_grad():
+        w[w < 0] = 0.0
+        w[ts.Tensor(np.array([1, 3]))] = ts.Tensor(np.array([7.0, 8.0]))
+    np.testing.assert_array_equal(w.numpy(), [0.0, 7.0, 0.0, 8.0])
+
+
+@pytest.mark.numpy_only
+def test_item_assignment_into_a_weight_held_as_a_numpy_scalar_says_so():
+    weight = ts.Tensor(2.0, requires_grad=True)
+    weight.data = weight.data * np.float32(0.5)  # by hand: a NumPy scalar, not an array
+    with ts.no_grad(), pytest.raises(TypeError, match=r"holds a NumPy scalar, not an array"):
+        weight[()] = 3.0
+    assert weight.item() == 1.0
+
+
+@pytest.mark.numpy_only  # (the weight on NumPy, the value on the other backend)
+@pytest.mark.skipif("cupy" not in ts.backend.available(), reason="needs CuPy (or its stand-in)")
+def test_a_write_from_another_backend_names_both_and_changes_nothing():
+    w = ts.Tensor(np.ones(2), requires_grad=True, name="w")
+    with ts.backend.using("cupy"):
+        value = ts.Tensor(np.array([5.0, 6.0]))
+    with ts.no_grad():
+        with pytest.raises(ValueError, match=r"item assignment on 'w'.*'cupy'.*'numpy'.*\.to"):
+            w[:] = value
+        with pytest.raises(ValueError, match=r"-= on 'w'.*'cupy'.*'numpy'.*\.to"):
+            w -= value
+    np.testing.assert_array_equal(w.numpy(), [1.0, 1.0])

@@ -137,6 +137,86 @@ def test_adam_steps_weights_together_bit_for_bit_as_each_alone(backend, make, dt
                 assert ts.backend.to_numpy(mine).tobytes() == ts.backend.to_numpy(its).tobytes()
 
 
+def test_adam_steps_weights_of_two_dtypes_each_in_its_own_precision(backend, rng):
+    """A float32 and a float64 weight in one Adam are not alike: stepped together over one
+    flat float64 array, the float32 weight's running means would turn float64 and its step
+    be computed in float64. Each comes out bit for bit as when stepped alone."""
+    xp = ts.backend.xp
+    values = [rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal(4)]
+    together = [ts.nn.Parameter(xp.array(v)) for v in values]
+    alone = [ts.nn.Parameter(xp.array(v)) for v in values]
+    opt, opts = Adam(together, lr=0.05), [Adam([p], lr=0.05) for p in alone]
+    for _ in range(3):
+        for k, v in enumerate(values):
+            g = rng.standard_normal(v.shape).astype(v.dtype)
+            together[k].grad, alone[k].grad = xp.array(g), xp.array(g)
+        opt.step()
+        for each in opts:
+            each.step()
+    for k, v in enumerate(values):
+        assert opt.m[k].dtype == opt.v[k].dtype == v.dtype
+        assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
+        assert np_of(opt.v[k]).tobytes() == np_of(opts[k].v[0]).tobytes()
+
+
+@pytest.mark.numpy_only  # (one weight on NumPy, the other on CuPy)
+@pytest.mark.skipif("cupy" not in ts.backend.available(), reason="needs CuPy (or its stand-in)")
+def test_adam_steps_weights_on_two_backends_each_on_its_own(rng):
+    """Weights of one dtype on two backends are not alike: no flat array holds both."""
+    values = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
+    together = [ts.nn.Parameter(v.copy()) for v in values]
+    alone = [ts.nn.Parameter(v.copy()) for v in values]
+    together[1], alone[1] = together[1].to("cupy"), alone[1].to("cupy")
+    opt, opts = Adam(together, lr=0.05), [Adam([p], lr=0.05) for p in alone]
+    for _ in range(2):
+        for k, v in enumerate(values):
+            g = rng.standard_normal(v.shape)
+            xp = ts.backend.array_module(together[k].data)
+            together[k].grad, alone[k].grad = xp.asarray(g), xp.asarray(g)
+        opt.step()
+        for each in opts:
+            each.step()
+    assert ts.backend.backend_of(together[1].data) == "cupy"
+    for k in range(len(values)):
+        assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
+
+
+def test_adam_steps_on_when_the_last_weight_sits_a_step_out(backend, rng):
+    """The weights stepped together change when one has no gradient: the flat running
+    means of the last step, which hold that weight's too, must not serve again (the last
+    weight sitting out left the others' entries matching them, one short)."""
+    xp = ts.backend.xp
+    shapes = [(2,), (3,), (2, 2)]
+    together = [ts.nn.Parameter(rng.standard_normal(s)) for s in shapes]
+    alone = [ts.nn.Parameter(np_of(p).copy()) for p in together]
+    opt, opts = Adam(together, lr=0.1), [Adam([p], lr=0.1) for p in alone]
+    for step in range(2):
+        for k, shape in enumerate(shapes):
+            g = None if (step == 1 and k == 2) else rng.standard_normal(shape)
+            together[k].grad = None if g is None else xp.asarray(g)
+            alone[k].grad = None if g is None else xp.asarray(g)
+        opt.step()
+        for each in opts:
+            each.step()
+    assert opt.steps == [2, 2, 1]
+    for k in range(len(shapes)):
+        assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.5, momentum=0.9), lambda ps: Adam(ps)])
+@pytest.mark.numpy_only  # (a weight held as a NumPy scalar: NumPy's)
+def test_a_weight_held_as_a_numpy_scalar_is_stepped_not_called_read_only(make):
+    """A NumPy scalar's flags say it is not writeable, but the step replaces it rather than
+    write into it: it is no read-only array."""
+    weight = ts.Tensor(2.0, requires_grad=True, dtype=np.float64, name="w")
+    weight.data = weight.data * np.float64(1.0)  # by hand: a NumPy scalar, not an array
+    assert isinstance(weight.data, np.generic)
+    opt = make([weight])
+    weight.grad = np.float64(1.0)
+    opt.step()
+    assert weight.item() < 2.0
+
+
 def test_a_copy_of_adam_steps_and_shows_its_own_running_means(backend, rng):
     """Weights stepped together keep their running means in shared flat arrays, each
     weight's entry of m and v a view of them: a deep copy, whose entries are arrays of

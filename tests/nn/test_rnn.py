@@ -235,7 +235,8 @@ def test_errors_name_expected_and_received_shapes(rng):
     with pytest.raises(ValueError, match="no output layer"):
         rnn.output(f64(rng, 2, H))
     cell = RNNCell(D, H)
-    with pytest.raises(ValueError, match=r"RNNCell.*\(B, 3\).*3 is the input= width.*\(2, 4\)"):
+    way_out = r"\(2, 4\) \(give it 3 features per step, or build the model with input=4\)$"
+    with pytest.raises(ValueError, match=rf"RNNCell.*\(B, 3\).*3 is the input= width.*{way_out}"):
         cell(f64(rng, 2, 4))
     with pytest.raises(ValueError, match=r"RNNCell.*\(B, 3\).*\(3,\)"):
         cell(f64(rng, 3))

@@ -75,7 +75,9 @@ def test_the_classifier_reads_h_T_without_a_stack_of_every_h_t(cell, monkeypatch
             raise AssertionError("backward counted the graph again: a node went unused")
         return False
 
-    for mask in (ids != 0, None):
+    # padding before a real token too (the LSTM's C_t kept at every such step but the last)
+    gaps = np.array([[False, True, True, True], [True, True, False, True]])
+    for mask in (ids != 0, None, gaps):
         want = logits_and_grads(through_forward, mask)
         with monkeypatch.context() as patched:
             patched.setattr(ts.autograd, "_recount", refused)

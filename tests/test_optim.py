@@ -129,7 +129,7 @@ def test_adam_steps_weights_together_bit_for_bit_as_each_alone(backend, make, dt
         for each in opts:
             each.step()
         if step == 0:
-            assert opt._flat is not None  # (stepped together indeed)
+            assert opt._flat  # (stepped together indeed)
         for k in range(len(shapes)):
             assert together[k].dtype == dtype
             assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
@@ -201,6 +201,185 @@ def test_adam_steps_on_when_the_last_weight_sits_a_step_out(backend, rng):
     assert opt.steps == [2, 2, 1]
     for k in range(len(shapes)):
         assert np_of(together[k]).tobytes() == np_of(alone[k]).tobytes()
+
+
+def _assert_adam_as_each_alone(opt, opts) -> None:
+    """Every weight of `opt`, and its running means and step count in a state_dict, byte for
+    byte as those of its own one-weight optimizer in `opts`."""
+    state = opt.state_dict()
+    for k, each in enumerate(opts):
+        assert np_of(opt.params[k]).tobytes() == np_of(each.params[0]).tobytes()
+        its = each.state_dict()
+        assert state["steps"][k] == its["steps"][0]
+        for key in ("m", "v"):
+            mine, theirs = state[key][k], its[key][0]
+            assert (mine is None) == (theirs is None)
+            if mine is not None:
+                assert mine.dtype == theirs.dtype == opt.params[k].dtype
+                assert mine.tobytes() == theirs.tobytes()
+
+
+def _one_weights_state(state: dict, k: int) -> dict:
+    """The state_dict of a one-weight optimizer over weight k, cut from a state_dict."""
+    return {**state, "m": [state["m"][k]], "v": [state["v"][k]], "steps": [state["steps"][k]]}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_adam_in_random_scenarios_steps_bit_for_bit_as_each_weight_alone(backend, seed):
+    """Weights sitting out random steps (their step counts then differ), float16, float32 and
+    float64 weights together, weight decay, AdamW, lr changes, state loaded both ways, deep
+    copies and pickles: every weight and the state_dict come out byte for byte as stepping
+    each weight with its own optimizer, after every step, whichever weights are stepped
+    together over flat arrays."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    xp = ts.backend.xp
+    kind = ["adam", "adam-decay", "adamw"][seed % 3]
+
+    def make(ps):
+        if kind == "adam":
+            return Adam(ps, lr=0.05)
+        return (Adam if kind == "adam-decay" else AdamW)(ps, lr=0.05, weight_decay=0.1)
+
+    shapes = [tuple(rng.integers(1, 4, size=rng.integers(0, 3))) for _ in range(rng.integers(3, 8))]
+    dtypes = [rng.choice([np.float16, np.float32, np.float64]) for _ in shapes]
+    if seed % 2:  # (half the scenarios: one dtype, so that all may go together)
+        dtypes = [dtypes[0]] * len(shapes)
+    values = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes, strict=True)]
+    opt = make([ts.nn.Parameter(xp.array(v)) for v in values])
+    opts = [make([ts.nn.Parameter(xp.array(v))]) for v in values]
+    stepped_together = 0
+    for _ in range(10):
+        for k, (shape, dtype) in enumerate(zip(shapes, dtypes, strict=True)):
+            g = None if rng.random() < 0.3 else rng.standard_normal(shape).astype(dtype)
+            opt.params[k].grad = None if g is None else xp.array(g)
+            opts[k].params[0].grad = None if g is None else xp.array(g)
+        if rng.random() < 0.3:
+            lr = float(rng.uniform(0.001, 0.1))
+            opt.lr = lr
+            for each in opts:
+                each.lr = lr
+        opt.step()
+        for each in opts:
+            each.step()
+        stepped_together += len(opt._flat) > 0
+        _assert_adam_as_each_alone(opt, opts)
+        change = rng.integers(6)
+        if change == 0:  # a checkpoint loaded into a new optimizer over the same weights
+            opt = make(opt.params).load_state_dict(opt.state_dict())
+        elif change == 1:  # the one-weight optimizers' states loaded into this one, and back
+            state = opt.state_dict()
+            theirs = [each.state_dict() for each in opts]
+            for key in ("m", "v", "steps"):
+                state[key] = [its[key][0] for its in theirs]
+            opt.load_state_dict(state)
+            for k, each in enumerate(opts):
+                each.load_state_dict(_one_weights_state(opt.state_dict(), k))
+        elif change == 2:  # (with its own weights)
+            opt = copy.deepcopy(opt)
+        elif change == 3:
+            opt = pickle.loads(pickle.dumps(opt))
+        _assert_adam_as_each_alone(opt, opts)
+    if len(set(dtypes)) == 1:
+        assert stepped_together  # (the flat path was taken)
+
+
+def test_running_means_loaded_in_another_dtype_are_stepped_in_it(backend, rng):
+    """A checkpoint may hold running means of another dtype than the weights' (float64 ones
+    for float32 weights): such a weight's arithmetic is its own, not the flat float32 one."""
+    xp = ts.backend.xp
+    values = [rng.standard_normal(s).astype(np.float32) for s in [(3,), (2, 2), (2,)]]
+    opt = Adam([ts.nn.Parameter(xp.array(v)) for v in values], lr=0.1)
+    opts = [Adam([ts.nn.Parameter(xp.array(v))], lr=0.1) for v in values]
+    for step in range(4):
+        for k, v in enumerate(values):
+            g = rng.standard_normal(v.shape).astype(np.float32)
+            opt.params[k].grad, opts[k].params[0].grad = xp.array(g), xp.array(g)
+        opt.step()
+        for each in opts:
+            each.step()
+        if step == 1:  # weight 0's m (alone) and weight 1's v (alone) saved as float64
+            state = opt.state_dict()
+            state["m"][0] = state["m"][0].astype(np.float64)
+            state["v"][1] = state["v"][1].astype(np.float64)
+            opt.load_state_dict(state)
+            for k, each in enumerate(opts):
+                each.load_state_dict(_one_weights_state(state, k))
+        for k, each in enumerate(opts):
+            assert np_of(opt.params[k]).tobytes() == np_of(each.params[0]).tobytes()
+            for mine, its in ((opt.m[k], each.m[0]), (opt.v[k], each.v[0])):
+                assert mine.dtype == its.dtype
+                assert np_of(mine).tobytes() == np_of(its).tobytes()
+    assert opt.m[0].dtype == opt.v[1].dtype == np.float64
+
+
+def test_after_a_weight_sits_out_the_rest_step_on_together(backend, rng):
+    """A weight that sat a step out counts a step fewer than the others from then on: the
+    others go on over flat arrays of their own (not each alone), and so do weights sharing
+    a step count, in groups, while each weight comes out as stepped alone."""
+    xp = ts.backend.xp
+    shapes = [(2, 3), (3,), (2, 2), (4,), (1,)]
+    opt = Adam([ts.nn.Parameter(rng.standard_normal(s)) for s in shapes], lr=0.1)
+    opts = [Adam([ts.nn.Parameter(np_of(p).copy())], lr=0.1) for p in opt.params]
+    sits_out = {1: {1}, 2: {3}, 4: {1, 3}}  # step: the weights without a gradient
+    for step in range(6):
+        for k, shape in enumerate(shapes):
+            g = None if k in sits_out.get(step, ()) else xp.asarray(rng.standard_normal(shape))
+            opt.params[k].grad = None if g is None else g.copy()
+            opts[k].params[0].grad = None if g is None else g.copy()
+        opt.step()
+        for each in opts:
+            each.step()
+        _assert_adam_as_each_alone(opt, opts)
+    assert opt.steps == [6, 4, 6, 4, 6]
+    # weights 0, 2 and 4 go together, and so do 1 and 3: no weight alone
+    assert sorted(flat.live for flat in opt._flat) == [(0, 2, 4), (1, 3)]
+    for flat in opt._flat:  # (each weight's running means: views of its group's arrays)
+        assert all(opt.m[k] is view for k, view in zip(flat.live, flat.m_views, strict=True))
+
+
+def test_the_same_groups_step_on_over_the_same_flat_arrays(backend, rng):
+    """While the same weights have gradients, the flat running means are made once, not
+    copied again at every step; after one sat out they are made once more, then kept."""
+    xp = ts.backend.xp
+    opt = Adam([ts.nn.Parameter(rng.standard_normal(s)) for s in [(3,), (2, 2), (2,)]])
+    made = []
+    for step in range(5):
+        for p in opt.params:
+            p.grad = xp.asarray(rng.standard_normal(p.shape))
+        if step == 2:
+            opt.params[0].grad = None
+        opt.step()
+        made.append(tuple(flat.m for flat in opt._flat))
+    assert made[0][0] is made[1][0]  # (steps 0 and 1: all three, the same arrays)
+    assert made[2][0] is not made[1][0]  # (step 2: weights 1 and 2 alone, new arrays)
+    assert len(made[3]) == len(made[4]) == 1  # (then 1 and 2 together, weight 0 alone)
+    assert made[2][0] is made[3][0] is made[4][0]
+
+
+@pytest.mark.numpy_only  # (NumPy frees an array once no view of it is left)
+def test_flat_running_means_no_group_steps_are_freed(rng):
+    """Once a weight sits a step out, the flat arrays that held every weight's running means
+    are replaced; no weight may keep a view of them (holding them all in memory): the weight
+    that sat out gets a compact copy of its own."""
+    import weakref
+
+    opt = Adam([ts.nn.Parameter(rng.standard_normal(s)) for s in [(50,), (20,), (30,)]])
+    for step in range(3):
+        for p in opt.params:
+            p.grad = rng.standard_normal(p.shape)
+        if step == 0:
+            old = [weakref.ref(opt._flat[0].m), weakref.ref(opt._flat[0].v)] if opt._flat else []
+        if step == 1:
+            old = [weakref.ref(opt._flat[0].m), weakref.ref(opt._flat[0].v)]
+            opt.params[2].grad = None
+        opt.step()
+    assert [ref() for ref in old] == [None, None]
+    assert opt.m[2].base is None and opt.v[2].base is None  # (a compact copy)
+    assert opt.m[2].shape == (30,)
+    (flat,) = opt._flat
+    assert flat.live == (0, 1) and flat.m.size == 70
 
 
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.5, momentum=0.9), lambda ps: Adam(ps)])

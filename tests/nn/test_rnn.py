@@ -252,6 +252,28 @@ def test_errors_name_expected_and_received_shapes(rng):
         rnn(f64(rng, 2, 3, D), (f64(rng, 2, H), f64(rng, 2, H)))  # an LSTM's (h, C): no hint
 
 
+@pytest.mark.parametrize("model", [ts.nn.RNN, ts.nn.LSTM, ts.nn.GRU])
+def test_a_sequence_without_its_batch_axis_is_told_each_change_it_needs(model, rng):
+    """A 2-D xs (T, d) of the right width needs a batch axis alone; of the wrong width, a
+    batch axis and then the width, in that order (the width alone would not do)."""
+    recurrent = model(D, H)
+    name = model.__name__
+    ours = rf"{name}: .*\(B, T, 3\), where 3 is the input= width this {name} was built with"
+    alone = r"got shape \(5, 3\) \(a single sequence\? add a batch axis: xs.reshape\(1, 5, 3\)\)$"
+    with pytest.raises(ValueError, match=rf"{ours}; {alone}") as right_width:
+        recurrent(f64(rng, 5, D))
+    assert "features per step" not in str(right_width.value)  # the width is right
+    both = (
+        r"got shape \(5, 6\) \(a single sequence\? it needs two changes: a batch axis, "
+        r"xs.reshape\(1, 5, 6\), and 3 features per step, not 6 \(or a model built with "
+        r"input=6\)\)$"
+    )
+    with pytest.raises(ValueError, match=rf"{ours}; {both}"):
+        recurrent(f64(rng, 5, 6))
+    hs, _ = recurrent(f64(rng, 5, D).reshape(1, 5, D))  # the first hint's way out runs
+    assert hs.shape == (1, 5, H)
+
+
 def test_output_layer_starts_in_the_bounds_of_its_input_the_hidden_state():
     """W_hy (o, h) and b_y (o,) ~ U(−1/√h, 1/√h), as a Linear(h, o): with h = 16, o = 400
     every entry is within 0.25 (not 1/√400 = 0.05, the bound of the output's width)."""

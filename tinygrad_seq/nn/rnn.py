@@ -41,6 +41,21 @@ def _width_hint(x: Tensor, ndim: int, input_size: int) -> str:
     return f" (give it {input_size} features per step, or build the model with input={width})"
 
 
+def _missing_batch_hint(xs: Tensor, input_size: int) -> str:
+    """For a 2-D xs (T, width), read as one sequence without its batch axis: that axis to
+    add, and then, where the width is wrong too, the second change it needs."""
+    if xs.ndim != 2:
+        return ""
+    steps, width = xs.shape
+    if width == input_size:
+        return f" (a single sequence? add a batch axis: xs.reshape(1, {steps}, {width}))"
+    return (
+        f" (a single sequence? it needs two changes: a batch axis, xs.reshape(1, {steps}, "
+        f"{width}), and {input_size} features per step, not {width} (or a model built with "
+        f"input={width}))"
+    )
+
+
 def check_step_input(x_t: Tensor, input_size: int, who: str) -> int:
     """Check that x_t is (B, input_size); return B."""
     if not isinstance(x_t, Tensor):
@@ -67,11 +82,10 @@ def check_sequence(xs: Tensor, input_size: int, who: str) -> tuple[int, int]:
         )
     check_float(xs, who, "sequence xs")
     if xs.ndim != 3 or xs.shape[2] != input_size:
-        hint = " (a single sequence? add a batch axis: xs.reshape(1, T, d))" if xs.ndim == 2 else ""
         raise ValueError(
             f"{who}: expected a batch-first sequence xs of shape (B, T, {input_size}), "
             f"{_built_with(input_size, who)}; got shape {tuple(xs.shape)}"
-            f"{hint or _width_hint(xs, 3, input_size)}"
+            f"{_missing_batch_hint(xs, input_size) or _width_hint(xs, 3, input_size)}"
         )
     if xs.shape[1] == 0:
         raise ValueError(f"{who}: the sequence has no steps (xs of shape {tuple(xs.shape)})")

@@ -85,14 +85,14 @@ def heatmap(
 ):
     """Draw `matrix` (rows = ylabels, columns = xlabels) on `ax`; numbers in cells if small.
 
-    `matrix` is 2-D, (rows, cols): an array or a Tensor (its data is drawn), such as one
-    row's attention weights `weights[0]` (Tq, Tk); a label list has one label per row or
-    column."""
-    from tinygrad_seq.tensor import Tensor
+    `matrix` is 2-D, (rows, cols): a NumPy or CuPy array or a Tensor (its data is drawn),
+    such as one row's attention weights `weights[0]` (Tq, Tk); a label list has one label per
+    row or column."""
+    from tinygrad_seq import backend
 
-    if isinstance(matrix, Tensor):  # its data: np.asarray would warn that it leaves the graph
-        matrix = matrix.numpy()
-    matrix = np.asarray(matrix, dtype=float)
+    # copied to the host: a Tensor's data (np.asarray would warn that it leaves the graph),
+    # a CuPy array (which refuses np.asarray)
+    matrix = np.asarray(backend.host(matrix), dtype=float)
     if matrix.ndim != 2:
         raise ValueError(
             f"heatmap: expected a 2-D matrix (rows, columns), got shape {matrix.shape}; draw "

@@ -759,3 +759,21 @@ def test_heatmap_says_what_it_expected_of_its_matrix_and_labels(tmp_path):
         plots.heatmap(ax, weights[0], xlabels=["a", "b", "c"], ylabels=["x", "y"])
     assert sorted(t.get_text() for t in ax.texts) == [".33"] * 6
     _png(plots.save(fig, tmp_path / "h.png"))
+
+
+@pytest.mark.parametrize("name", ["numpy", "cupy"])
+def test_heatmap_draws_an_array_of_either_backend_from_host_memory(name):
+    """A raw array of either backend (a CuPy one refuses np.asarray) is drawn as a Tensor is:
+    copied to the host, its numbers in the cells."""
+    from tinygrad_seq.viz import plots
+
+    import tinygrad_seq as ts
+
+    reason = ts.backend.unavailable_reason(name)
+    if reason is not None:
+        pytest.skip(f"backend {name!r} unavailable: {reason}")
+    xp = ts.backend.module(name)
+    fig, ax = plots.new_figure()
+    image = plots.heatmap(ax, xp.asarray(np.array([[0.25, 0.75]])), ["a", "b"], ["r"])
+    np.testing.assert_array_equal(np.asarray(image.get_array()), [[0.25, 0.75]])
+    assert [t.get_text() for t in ax.texts] == [".25", ".75"]

@@ -307,6 +307,23 @@ def test_greedy_decode_fills_finished_rows_with_eos_and_stops_when_all_are_done(
         assert model.last_attention.shape == (2, 4, src.shape[1])
 
 
+@pytest.mark.parametrize("attention", [None, "dot"])
+def test_greedy_decode_of_an_empty_batch_is_the_bos_column_alone(attention):
+    """No row to wait for: every row has ended before the first step, as a batch whose rows
+    all end at step t stops there. With eos=None each row has max_len tokens, none here."""
+    model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", attention)
+    steps = []
+    real_logits = model._logits
+    model._logits = lambda features: steps.append(features.shape) or real_logits(features)
+    empty = np.zeros((0, 5), dtype=np.int64)
+    out = model.greedy_decode(empty, max_len=4, bos=1, eos=2)
+    assert out.shape == (0, 1) and out.dtype == np.int64 and steps == []
+    if attention is not None:  # no step decoded: no row of weights
+        assert model.last_attention.shape == (0, 0, 5)
+    out = model.greedy_decode(empty, max_len=4, bos=1, eos=None)
+    assert out.shape == (0, 5) and len(steps) == 4
+
+
 # ------------------------------------------------------------------ graphs
 def test_steps_run_inside_scopes_with_the_seed_symbols(rng):
     model = Seq2Seq(SRC_V, TGT_V, EMB, HID, "lstm", "additive")

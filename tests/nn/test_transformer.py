@@ -430,6 +430,20 @@ def test_greedy_decode_checks_its_arguments_before_decoding():
         model.greedy_decode(src, 3, 0, 99)
 
 
+def test_greedy_decode_of_an_empty_batch_is_the_bos_column_alone():
+    """No row to wait for: every row has ended before the first step, as a batch whose rows
+    all end at step t stops there. With eos=None each row has max_len tokens, none here."""
+    model = Transformer(10, 6, 8, 2, 16, 1)
+    prefixes = []
+    real_decode = model.decode
+    model.decode = lambda tgt_in, *rest: prefixes.append(tgt_in.shape) or real_decode(tgt_in, *rest)
+    empty = np.zeros((0, 5), dtype=np.int64)
+    out = model.greedy_decode(empty, max_len=4, bos=0, eos=1)
+    assert out.shape == (0, 1) and out.dtype == np.int64 and prefixes == []
+    out = model.greedy_decode(empty, max_len=4, bos=0, eos=None)
+    assert out.shape == (0, 5) and prefixes == [(0, 1), (0, 2), (0, 3), (0, 4)]
+
+
 def test_greedy_decode_of_nothing_leaves_no_stale_decoder_weights():
     model = Transformer(10, 6, 8, 2, 16, 1)
     model(np.ones((3, 4), dtype=np.int64), np.ones((3, 2), dtype=np.int64))

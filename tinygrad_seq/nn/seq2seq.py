@@ -265,8 +265,9 @@ class Seq2Seq(Module):
 
         It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64
         (B, ≤ max_len + 1) starting with `bos`; after its first `eos` a row is filled with `eos`
-        (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (the model's mode
-        is given back)."""
+        (`eos=None`: no stop token, max_len tokens each). An empty batch (B = 0) has no row to
+        wait for: (0, 1), the `bos` column alone ((0, max_len + 1) with `eos=None`). Runs in
+        eval mode (the model's mode is given back)."""
         bos, eos = check_decode("Seq2Seq.greedy_decode", max_len, bos, eos, self.tgt_vocab)
         with no_grad(), evaluating(self):
             src, state, c, memory, weights_T = self._start(src, src_lengths, src_mask)
@@ -276,6 +277,8 @@ class Seq2Seq(Module):
             alphas = []
             with scope("decoder"):
                 for t in range(max_len):
+                    if eos >= 0 and done.all():  # every row has ended (an empty batch: at once)
+                        break
                     with scope(f"t={t}"):
                         y_prev = self.tgt_embedding(out[-1])  # (B, emb)
                         state, out_t, alpha_t = self._step(y_prev, state, c, memory, weights_T)
@@ -285,8 +288,6 @@ class Seq2Seq(Module):
                     next_ids[done] = eos
                     out.append(next_ids)
                     done |= next_ids == eos
-                    if done.all():
-                        break
         self._keep_attention(alphas, tuple(src.shape))
         return np.stack(out, axis=1)
 

@@ -339,8 +339,9 @@ class Transformer(Module):
 
         It runs until every row has produced `eos` or `max_len` tokens. → NumPy int64
         (B, ≤ max_len + 1), starting with `bos`; a finished row is filled with `eos` after its
-        first `eos` (`eos=None`: no stop token, max_len tokens each). Runs in eval mode (no
-        dropout; the model's mode is given back)."""
+        first `eos` (`eos=None`: no stop token, max_len tokens each). An empty batch (B = 0)
+        has no row to wait for: (0, 1), the `bos` column alone ((0, max_len + 1) with
+        `eos=None`). Runs in eval mode (no dropout; the model's mode is given back)."""
         who = "Transformer.greedy_decode"
         bos, eos = check_decode(who, max_len, bos, eos, self.tgt_vocab)
         positions = getattr(self.positions, "max_len", None)  # (None: positions replaced)
@@ -360,13 +361,13 @@ class Transformer(Module):
         with no_grad(), evaluating(self):
             memory = self.encode(src, mask)
             for _ in range(max_len):
+                if eos >= 0 and done.all():  # every row has ended (an empty batch: at once)
+                    break
                 logits = self.decode(out, memory, mask)  # (B, t, V): the whole prefix again
                 next_ids = backend.to_numpy(logits.data[:, -1].argmax(axis=-1)).astype(np.int64)
                 next_ids[done] = eos
                 out = np.concatenate([out, next_ids[:, None]], axis=1)
                 done |= next_ids == eos
-                if done.all():
-                    break
         return out
 
     @property

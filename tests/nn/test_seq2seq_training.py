@@ -4,6 +4,8 @@ learned alignment (the anti-diagonal). Also the metrics themselves, on oracle mo
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,30 @@ def test_a_batch_larger_than_the_data_uses_all_of_it():
         assert len(batch.src) == len(data)
         got = {tuple(row[:n]) for row, n in zip(batch.src, batch.src_lengths, strict=True)}
         assert got == every_pair
+
+
+class _CountedShuffles(np.random.Generator):
+    """A Generator that counts its shuffles and refuses the 51st: a batches() stream that
+    shuffles epoch after epoch without yielding a batch fails a test, rather than hangs it."""
+
+    shuffles = 0
+
+    def permutation(self, x):
+        self.shuffles += 1
+        if self.shuffles > 50:
+            raise AssertionError("batches() shuffled 50 epochs without yielding 50 batches")
+        return super().permutation(x)
+
+
+@pytest.mark.parametrize("batch_size", [11, 12, 13, 1000])
+def test_batches_of_any_size_yield_at_once_and_use_every_pair(batch_size):
+    """12 pairs: a batch size of the data's size or more yields the whole data every time,
+    one shuffle each; 11 leaves one pair over at each epoch's end."""
+    data, _, _ = _small_reversal()
+    rng = _CountedShuffles(np.random.PCG64(0))
+    taken = list(itertools.islice(batches(data, batch_size, rng), 5))
+    assert len(taken) == 5 and rng.shuffles == 5
+    assert {len(b.src) for b in taken} == {min(batch_size, len(data))}
 
 
 def test_a_batch_smaller_than_the_data_takes_each_pair_once_an_epoch():

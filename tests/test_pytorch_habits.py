@@ -617,6 +617,73 @@ def test_a_models_own_constructor_gets_only_the_hints_that_fit_it():
         Stacked(input_size=3, hidden_size=4)
 
 
+def test_arguments_to_modules_own_constructor_are_answered_with_what_to_write():
+    """Module.__init__ takes none: sizes given to super().__init__ belong to the layers the
+    model builds (PyTorch's names among them are named); a class with no __init__ of its own
+    is told to write one. The signature shown stays Module()."""
+    import inspect
+
+    class Net(ts.nn.Module):
+        def __init__(self):
+            super().__init__(input_size=8, hidden_size=16)
+
+    with pytest.raises(TypeError) as caught:
+        Net()
+    assert str(caught.value) == (
+        "Net: super().__init__(input_size=8, hidden_size=16): Module.__init__ takes no "
+        "arguments. Call super().__init__() first, then give the sizes to the layers the model "
+        "builds, e.g. self.lstm = ts.nn.LSTM(input=8, hidden=16) (input_size= is PyTorch's "
+        "name for input=; hidden_size= is PyTorch's name for hidden=)"
+    )
+
+    class Sized(ts.nn.Module):
+        def __init__(self, n):
+            super().__init__(n)
+
+    with pytest.raises(
+        TypeError, match=r"^Sized: super\(\).__init__\(3\): Module.__init__ .*16\)$"
+    ):
+        Sized(3)
+
+    class Bare(ts.nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(
+        TypeError, match=r"^Bare\(3, n=4\): Bare defines no __init__ of its own, .*give Bare an"
+    ):
+        Bare(3, n=4)
+    assert Bare()(5) == 5 and Bare().training  # with none, it builds as before
+    assert str(inspect.signature(ts.nn.Module)) == "() -> None"
+
+
+def test_pytorchs_keywords_in_a_subclass_of_ts_nns_layer_are_answered_with_the_super_call():
+    class MyLSTM(ts.nn.LSTM):
+        def __init__(self, input_size):
+            super().__init__(input_size=input_size, hidden_size=16)
+
+    with pytest.raises(
+        TypeError,
+        match=r"^ts\.nn\.LSTM: input_size= and hidden_size= are PyTorch's names for input= and "
+        r"hidden=\. Write super\(\)\.__init__\(input=8, hidden=16\)$",
+    ):
+        MyLSTM(8)
+
+    class Deep(ts.nn.GRU):
+        def __init__(self):
+            super().__init__(8, 16, 2)  # PyTorch's num_layers
+
+    with pytest.raises(TypeError, match=r"^ts\.nn\.GRU takes 2 positional .* num_layers"):
+        Deep()
+
+    class Typo(ts.nn.LSTM):
+        def __init__(self):
+            super().__init__(8, hiden=16)
+
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'hiden'$"):
+        Typo()  # (a typo keeps Python's message)
+
+
 def test_a_models_own_class_named_as_ts_nns_gets_pythons_messages():
     """The tables are ts.nn's classes': a model of one's own called LSTM keeps Python's
     errors for PyTorch's keywords and a third positional argument."""

@@ -130,11 +130,18 @@ def _ours(cls: type) -> bool:
 
 
 def keywords_error(
-    cls: type, owner: type, signature: inspect.Signature, args: tuple, kwargs: dict
+    cls: type,
+    owner: type,
+    signature: inspect.Signature,
+    args: tuple,
+    kwargs: dict,
+    call: str | None = None,
 ) -> TypeError | None:
     """The TypeError for `cls(*args, **kwargs)`, whose constructor is `owner`'s (signature
     `signature`, with self), where the keywords it does not take are PyTorch's; Python's
-    own for the first that is not (a typo beside them); None where none is PyTorch's."""
+    own for the first that is not (a typo beside them); None where none is PyTorch's.
+    `call` is what the call to write starts with (default: the class's name; a subclass's
+    constructor writes "super().__init__")."""
     params = signature.parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return None
@@ -166,4 +173,27 @@ def keywords_error(
     except TypeError:  # (an argument missing, or given twice: the names alone, then)
         return TypeError(message)
     shown = [reprlib.repr(a) for a in args] + [f"{k}={reprlib.repr(v)}" for k, v in write.items()]
-    return TypeError(f"{message}. Write {who}({', '.join(shown)})")
+    return TypeError(f"{message}. Write {call or who}({', '.join(shown)})")
+
+
+def module_init_error(cls: type, base: type, args: tuple, kwargs: dict) -> TypeError:
+    """The TypeError for arguments given to Module's constructor (`base`'s), which takes
+    none: from a subclass's `super().__init__(input_size=8)` (sizes belong to the layers the
+    model builds), or from building a subclass `cls` that has no constructor of its own."""
+    given = [reprlib.repr(a) for a in args] + [f"{k}={reprlib.repr(v)}" for k, v in kwargs.items()]
+    shown = ", ".join(given)
+    name = cls.__name__
+    if cls.__init__ is base.__init__:  # (no class between cls and Module defines one)
+        return TypeError(
+            f"{name}({shown}): {name} defines no __init__ of its own, and Module's takes no "
+            f"arguments: give {name} an __init__ that takes them, calls super().__init__() "
+            "and builds its layers from them"
+        )
+    renames = {k: v for table in KEYWORDS.values() for k, v in table.items() if v.isidentifier()}
+    pytorchs = [f"{k}= is PyTorch's name for {renames[k]}=" for k in kwargs if k in renames]
+    also = f" ({'; '.join(pytorchs)})" if pytorchs else ""
+    return TypeError(
+        f"{name}: super().__init__({shown}): Module.__init__ takes no arguments. Call "
+        "super().__init__() first, then give the sizes to the layers the model builds, e.g. "
+        f"self.lstm = ts.nn.LSTM(input=8, hidden=16){also}"
+    )

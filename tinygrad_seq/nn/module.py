@@ -268,6 +268,14 @@ def _recording_arguments(init, owner: type):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         building = _building.__dict__.setdefault("ids", set())  # (this thread's)
         if id(self) in building:  # a super().__init__(...) inside the outermost
+            try:
+                signature.bind(self, *args, **kwargs)
+            except TypeError:  # (PyTorch's keywords: named as owner's, the call to write)
+                pytorchs = _pytorch_keywords.keywords_error(
+                    owner, owner, signature, args, kwargs, call="super().__init__"
+                ) or _pytorch_keywords.positional_error(owner, owner, signature, args)
+                if pytorchs is not None:
+                    raise pytorchs from None
             init(self, *args, **kwargs)
             return
         arguments = None  # (None: the file gets the weights only; Class.load says why)
@@ -394,8 +402,17 @@ class _ModelOrClassMethod:
 class Module:
     """Base class of every model: parameters, train/eval, saving and loading."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # (it takes no arguments, as its signature below says: any given are answered with
+        # what to write instead of Python's "unexpected keyword argument")
+        if args or kwargs:
+            raise _pytorch_keywords.module_init_error(type(self), Module, args, kwargs)
         self.training = True
+
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)],
+        return_annotation=None,
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

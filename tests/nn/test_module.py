@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import io
 import pickle
 import sys
 import warnings
@@ -362,6 +363,60 @@ def test_loading_a_missing_file_names_it_and_what_writes_one(tmp_path):
         lin.load(tmp_path / "weights")
     lin.save(tmp_path / "saved")  # what the message says writes one: written where it says
     assert Linear.load(tmp_path / "saved").W.shape == (2, 2)
+
+
+def test_save_and_load_go_through_a_binary_file_object_too(tmp_path):
+    """As np.savez and np.load do (and torch.save / torch.load): written where the file
+    stands and read from where it stands, each left open; the archive is the same one a
+    path gets."""
+    model = MLP([2, 3, 1])
+    buffer = io.BytesIO()
+    model.save(buffer)
+    assert not buffer.closed and buffer.tell() == len(buffer.getvalue()) > 0
+    with pytest.raises(ValueError, match=r"MLP.load: the BytesIO holds no weights file .*seek"):
+        MLP.load(buffer)  # at its end, where save left it
+    buffer.seek(0)
+    again = MLP.load(buffer)  # built from the file object, as from a path
+    assert not buffer.closed
+    for (name, p), (_, q) in zip(model.named_parameters(), again.named_parameters(), strict=True):
+        np.testing.assert_array_equal(np_of(p), np_of(q), err_msg=name)
+    buffer.seek(0)
+    built = MLP([2, 3, 1])
+    assert built.load(buffer) is built
+    np.testing.assert_array_equal(np_of(built.layers[0].W), np_of(model.layers[0].W))
+    model.save(tmp_path / "by_path.npz")
+    with open(tmp_path / "by_path.npz", "rb") as f:
+        by_path = dict(np.load(f))
+    buffer.seek(0)
+    by_file = dict(np.load(buffer))
+    assert by_file.keys() == by_path.keys()
+    for name in by_path:
+        np.testing.assert_array_equal(by_file[name], by_path[name], err_msg=name)
+    with open(tmp_path / "opened.npz", "wb") as f:  # an open file, then read by its path
+        model.save(f)
+    assert MLP.load(tmp_path / "opened.npz").layers[0].W.shape == (3, 2)
+
+
+def test_save_and_load_refuse_bytes_and_text_files_saying_what_to_give(tmp_path):
+    model = Linear(2, 3)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    contents = buffer.getvalue()
+    for load in (model.load, Linear.load):
+        with pytest.raises(TypeError, match=rf"^Linear.load takes a path .* got {len(contents)} "):
+            load(contents)
+        with pytest.raises(
+            TypeError, match=r"a weights file's contents\? give io.BytesIO\(data\)\)$"
+        ):
+            load(contents)
+    assert Linear.load(io.BytesIO(contents)).W.shape == (3, 2)  # as the message says
+    with pytest.raises(TypeError, match=r"^Linear.save takes a path .*give an io.BytesIO\(\)\)$"):
+        model.save(b"weights.npz")
+    with pytest.raises(TypeError, match=r"^Linear.load takes the path .* got \[1, 2\]$"):
+        Linear.load([1, 2])
+    with open(tmp_path / "w.npz", "w") as text:
+        with pytest.raises(TypeError, match=r"^Linear.save: the file is open in text mode"):
+            model.save(text)
 
 
 def test_load_state_dict_accepts_tensors(rng):

@@ -21,10 +21,12 @@ import contextlib
 import errno
 import functools
 import inspect
+import io
 import json
 import math
 import numbers
 import os
+import reprlib
 import secrets
 import shutil
 import sys
@@ -313,17 +315,55 @@ def _recording_arguments(init, owner: type):
 _building = threading.local()
 
 
-def _read_weights(path: str | os.PathLike, who: str) -> dict[str, np.ndarray]:
+def _check_file(target: Any, who: str, method: str) -> None:
+    """A TypeError unless `target` is a path (str or os.PathLike) or a binary file object
+    with `method` ("read" to load, "write" to save)."""
+    if isinstance(target, str | os.PathLike):
+        return
+    if isinstance(target, io.TextIOBase):  # (NumPy's archive is bytes)
+        raise TypeError(f"{who}: the file is open in text mode; open it in binary mode ('b')")
+    if callable(getattr(target, method, None)):
+        return
+    if isinstance(target, bytes | bytearray | memoryview):
+        instead = (
+            "a weights file's contents? give io.BytesIO(data)"
+            if method == "read"
+            else "to keep the file in memory, give an io.BytesIO()"
+        )
+        raise TypeError(
+            f"{who} takes a path (str or os.PathLike) or a binary file object, got "
+            f"{len(target)} bytes ({instead})"
+        )
+    raise TypeError(
+        f"{who} takes the path of a weights file or a file object, got {reprlib.repr(target)}"
+    )
+
+
+def _shown(target: str | os.PathLike | io.IOBase) -> str:
+    """A weights file as messages name it: its path, or the file object."""
+    if isinstance(target, str | os.PathLike):
+        return repr(os.fspath(target))
+    name = getattr(target, "name", None)  # (an open file's path)
+    return f"the file object {name!r}" if isinstance(name, str) else f"the {type(target).__name__}"
+
+
+def _read_weights(path: str | os.PathLike | io.IOBase, who: str) -> dict[str, np.ndarray]:
     """{name: array} of a file written by Module.save; a clear ValueError for another, and
-    a FileNotFoundError naming the path where there is none."""
+    a FileNotFoundError naming the path where there is none. A file object is read from
+    where it stands, and left open."""
     not_weights = ValueError(
-        f"{who}.load: {os.fspath(path)!r} is not a weights file written by Module.save (an "
+        f"{who}.load: {_shown(path)} is not a weights file written by Module.save (an "
         ".npz archive of named arrays)"
     )
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile):  # not an .npz (or .npy) file
-        raise not_weights from None
+        if isinstance(path, str | os.PathLike):
+            raise not_weights from None
+        raise ValueError(  # (most often: written, then read without going back to its start)
+            f"{who}.load: {_shown(path)} holds no weights file written by Module.save from "
+            "its current position on (after model.save(f), call f.seek(0) before loading f)"
+        ) from None
     except FileNotFoundError:  # (the same type, with the path and what writes such a file)
         given = os.fspath(path)
         also = ""
@@ -349,7 +389,7 @@ def _saved_class(module_name: str, qualname: str, name: str, who: str, path) -> 
     saved = sys.modules.get(module_name)
     if saved is None:
         raise TypeError(
-            f"{who}: {os.fspath(path)!r} holds a {qualname} from module {module_name}, "
+            f"{who}: {_shown(path)} holds a {qualname} from module {module_name}, "
             "which is not imported: import it first, or build the model and call "
             "model.load(path)"
         )
@@ -367,7 +407,7 @@ def _saved_class(module_name: str, qualname: str, name: str, who: str, path) -> 
                 f"the class itself, imported from the script, or {hint}"
             )
         raise TypeError(
-            f"{who}: {os.fspath(path)!r} names {name}, which is not a model class (a "
+            f"{who}: {_shown(path)} names {name}, which is not a model class (a "
             f"Module) defined under that name in that module: {hint}"
         )
     return saved
@@ -381,6 +421,16 @@ def _with_doc(fn, doc: str):
     copy.__kwdefaults__, copy.__annotations__ = fn.__kwdefaults__, fn.__annotations__
     copy.__qualname__, copy.__doc__ = fn.__qualname__, doc
     return copy
+
+
+def _write_archive(f: Any, state: dict[str, np.ndarray]) -> None:
+    """`state` written into the binary file object `f`, as np.savez writes an .npz: one .npy
+    member per weight (the names not passed as keyword arguments, where a weight named
+    "file" would clash with them). `f` is left open."""
+    with zipfile.ZipFile(f, "w") as archive:
+        for name, array in state.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 class _ModelOrClassMethod:
@@ -599,7 +649,7 @@ class Module:
             p.grad = None
         return self
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike | io.IOBase) -> None:
         """Write the weights, and how to build the model, to a NumPy .npz file.
 
         The file is written at `path` exactly (no suffix added), with its class and the arguments it
@@ -607,13 +657,19 @@ class Module:
         rebuild it.
 
         The file is written beside `path` under another name, then moved over it: an
-        error or an interrupt midway leaves any earlier file at `path` as it was."""
+        error or an interrupt midway leaves any earlier file at `path` as it was. `path` may
+        also be a binary file object (io.BytesIO, open(..., "wb")): the archive is written
+        into it where it stands (seek(0) before loading from it), and it is left open."""
+        _check_file(path, f"{type(self).__name__}.save", "write")
         state = self.state_dict()
         built_with = self.__dict__.get("_built_with")
         if built_with is not None:
             cls = type(self)
             build = {"class": f"{cls.__module__}:{cls.__qualname__}", "arguments": built_with}
             state[_BUILD] = np.array(json.dumps(build))  # (a string array: no pickle)
+        if not isinstance(path, str | os.PathLike):  # a file object
+            _write_archive(path, state)
+            return
         given = os.fspath(path)
         path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
         if os.path.isdir(path):  # (os.replace would name the hidden partial file)
@@ -629,12 +685,8 @@ class Module:
         except OSError as e:  # a missing or read-only folder: name the file asked for
             raise type(e)(e.errno, e.strerror, given) from None
         try:
-            with f, zipfile.ZipFile(f, "w") as archive:
-                # what np.savez writes, one .npy member per weight, without passing the
-                # names as keyword arguments (a weight named "file" would clash with them)
-                for name, array in state.items():
-                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, array, allow_pickle=False)
+            with f:
+                _write_archive(f, state)
             if os.path.exists(path):
                 shutil.copymode(path, partial)
             os.replace(partial, path)
@@ -643,7 +695,7 @@ class Module:
                 os.remove(partial)
             raise
 
-    def _load_into(self, path: str | os.PathLike | None = None, *rest: Any) -> Module:
+    def _load_into(self, path: str | os.PathLike | io.IOBase | None = None, *rest: Any) -> Module:
         """Read weights saved by `save` into this built model (checked first); returns it."""
         if rest:
             raise TypeError(
@@ -652,11 +704,12 @@ class Module:
             )
         if path is None:
             raise TypeError(f"{type(self).__name__}.load needs the path of a weights file")
+        _check_file(path, f"{type(self).__name__}.load", "read")
         state = _read_weights(path, type(self).__name__)
         state.pop(_BUILD, None)
         return self.load_state_dict(state)
 
-    def _build_from(cls, path: str | os.PathLike | None = None, *rest: Any) -> Module:
+    def _build_from(cls, path: str | os.PathLike | io.IOBase | None = None, *rest: Any) -> Module:
         """Build the model saved at `path` (its class and arguments, as `save` wrote
         them) and read its weights into it; `cls` is the class asked for (Module: any)."""
         if isinstance(path, Module):  # Module.load(model, path): the method called unbound
@@ -666,12 +719,13 @@ class Module:
             raise TypeError(
                 f"{who} takes the path of a weights file only, got {len(rest) + 1} arguments"
             )
-        if path is None or not isinstance(path, str | os.PathLike):
-            raise TypeError(f"{who} needs the path of a weights file, got {path!r}")
+        if path is None:
+            raise TypeError(f"{who} needs the path of a weights file, got None")
+        _check_file(path, who, "read")
         state = _read_weights(path, cls.__name__)
         if _BUILD not in state:
             raise TypeError(
-                f"{who}: {os.fspath(path)!r} holds weights only, not how to build the model "
+                f"{who}: {_shown(path)} holds weights only, not how to build the model "
                 "(its constructor takes *args or **kwargs, which Class(**arguments) cannot "
                 "rebuild; or it was built with arguments a file cannot hold, such as an "
                 "array or a module; or an older version saved it): build the model first, "
@@ -683,7 +737,7 @@ class Module:
             arguments = dict(build["arguments"])
         except (ValueError, TypeError, KeyError, AttributeError):
             raise ValueError(
-                f"{who}: {os.fspath(path)!r} says how to build the model in a form this "
+                f"{who}: {_shown(path)} says how to build the model in a form this "
                 "version cannot read: build the model and call model.load(path)"
             ) from None
         from_script = module_name == "__main__"  # saved by a script run as `python x.py`
@@ -694,7 +748,7 @@ class Module:
         else:
             saved = _saved_class(module_name, qualname, build["class"], who, path)
         if not issubclass(saved, cls):
-            raise TypeError(f"{who}: {os.fspath(path)!r} holds a {qualname}, not a {cls.__name__}")
+            raise TypeError(f"{who}: {_shown(path)} holds a {qualname}, not a {cls.__name__}")
         floats = [a.dtype for a in state.values() if a.dtype.kind == "f"]
         dtype = get_default_dtype()
         try:  # built in the widest of the weights' float dtypes, so none is rounded on
@@ -728,7 +782,8 @@ class Module:
         with, then read its weights into it, each in the dtype it was saved in (a
         float64 model comes back float64 whatever the default dtype: the file says what
         the model is); returns it. (The file also says how big a model to build: load
-        files you trust, as with any model file.)""",
+        files you trust, as with any model file.) `path` may also be a binary file object
+        (io.BytesIO, open(..., "rb")), read from where it stands and left open.""",
     )
 
     def __repr__(self) -> str:

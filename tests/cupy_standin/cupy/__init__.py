@@ -145,8 +145,8 @@ class ndarray:
     def __array_ufunc__(self, uf, method, *inputs, **kwargs):
         _log("UFUNC", f"np.{uf.__name__}.{method}")
         cp = _UFUNCS.get(uf.__name__)
-        if cp is None:
-            return NotImplemented
+        if cp is None or [x for x in inputs if _foreign(x)]:  # (CuPy: NotImplemented for
+            return NotImplemented  # an operand of a type its kernels do not take, a Tensor)
         if "out" in kwargs:
             out = kwargs["out"]
             kwargs["out"] = out[0] if isinstance(out, tuple) else out
@@ -247,9 +247,24 @@ class ndarray:
             self._a[_index(i)] = _arg(v, "setitem")
 
 
+def _foreign(x):
+    """Whether `x` is another library's array-like (it has an __array_ufunc__, as a Tensor
+    does): CuPy's kernels do not take it, and NumPy's dispatch may ask it instead."""
+    return not isinstance(x, (ndarray, _np.ndarray, _np.generic)) and hasattr(
+        type(x), "__array_ufunc__"
+    )
+
+
 def _binop(name, reflected=False, inplace=False):
     def op(self, other):
         uf = _UFUNCS[name]
+        if not reflected and not inplace and _foreign(other):
+            # CuPy's _should_use_rop: an operand whose __array_ufunc__ is None gets to answer
+            # with its reflected operator; one with an __array_ufunc__ of its own, NumPy's
+            # ufunc, which asks CuPy's __array_ufunc__ (NotImplemented), then the operand's
+            if other.__array_ufunc__ is None:
+                return NotImplemented
+            return getattr(_np, name)(self, other)
         if inplace:
             return uf(self, other, out=self)
         return uf(other, self) if reflected else uf(self, other)

@@ -296,8 +296,8 @@ def graph(
     )
     fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
     used = renderer_for(fmt_used, renderer)
-    hidden = [
-        f"{group + ' ' if group else ''}t={steps[0]}..{steps[-1]}"
+    hidden = [  # numbered as the picture titles its steps: from 1, as the seed counts
+        f"{group + ' ' if group else ''}t={steps[0] + 1}..{steps[-1] + 1}"
         for group, steps in collapsed_steps(graph_view, collapse).items()
     ]
     # the weights the picture draws: not the differentiated h0, C0 (drawn as inputs)

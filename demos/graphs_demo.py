@@ -10,8 +10,9 @@ the RNN and hold along the LSTM's cell path.
 
 The states are counted as the seed counts them: h_0 = 0 is the initial state (C_0 = 0 the
 LSTM's), drawn as the `h0` (`C0`) box the graph command gives a gradient to, and h_t the
-state after t inputs, so the step the pictures draw as t=k (the models' scope, counted from
-0) outputs h_{k+1}, and the last one h_T. The ratios compare the initial state with the last
+state after t inputs, which the pictures draw in their step t (numbered from 1, as the
+seed numbers them; the models' scope t=k, counted from 0, is drawn as t=k+1), the last
+one h_T. The ratios compare the initial state with the last
 output: ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖, all the way back through the T steps.
 """
 
@@ -114,8 +115,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"{collapse} steps drawn, the middle summarised) and the LSTM over {lstm_steps} steps, "
         f"each node coloured by log10 of the gradient norm that reached it. The states are "
         f"counted as in the seed: h_0 = 0 is the initial state (drawn as the h0 box, and the "
-        f"LSTM's C_0 = 0 as C0) and h_t is the state after t inputs, so the step drawn as "
-        f"t = k outputs h_(k+1): the last, t = {T - 1}, outputs h_{T} = h_T, which the loss "
+        f"LSTM's C_0 = 0 as C0) and h_t is the state after t inputs, drawn in the step "
+        f"titled t = 1 … T: the last, t = {T}, outputs h_{T} = h_T, which the loss "
         f"reads. Read from the recorded graphs over T = {T} steps (the drawn RNN's, and the "
         f"same LSTM's unrolled {T} steps): from the last output h_{T} back to the initial "
         f"state h_0, ‖∂L/∂h_t‖ of the RNN falls by {decay['RNN ‖∂L/∂h_t‖']:.1e}×, the LSTM's "
@@ -149,7 +150,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "lstm_render_steps": lstm_steps,
             "collapse": collapse,
             "renderer": renderer,
-            # by t as the seed counts: "0" the initial state h0 (C0), "k" what step t=k−1 outputs
+            # by t as the seed and the pictures count: "0" the initial state h0 (C0), "k" what
+            # the step drawn as t=k (scope t=k−1) outputs
             "grad_norms": {k: {str(t): v for t, v in c.items()} for k, c in curves.items()},
             "first_over_last": first_over_last,
             "lstm_C0_over_rnn_h0": c0_over_rnn,

@@ -374,7 +374,7 @@ def step_clusters(dot: str) -> list[int]:
 
 
 def test_graph_draws_every_step_up_to_12_and_collapses_from_13(capsys, tmp_path):
-    for steps, drawn in [(12, list(range(12))), (13, [0, 1, 2, 10, 11, 12])]:
+    for steps, drawn in [(12, list(range(1, 13))), (13, [1, 2, 3, 11, 12, 13])]:  # from 1
         out = tmp_path / f"rnn{steps}.dot"
         code, _, err = run_cli(capsys, "graph", "rnn", "--steps", str(steps), "--out", str(out))
         assert code == 0, err
@@ -390,7 +390,7 @@ def test_graph_defaults_to_4_steps_of_named_symbols(capsys, tmp_path):
     assert code == 0, err
     dot = default.read_text()
     assert dot == explicit.read_text()
-    assert step_clusters(dot) == [0, 1, 2, 3]
+    assert step_clusters(dot) == [1, 2, 3, 4]
     assert 'label="matmul' not in dot  # the ops are folded into the symbols
 
 
@@ -436,11 +436,12 @@ def test_bench_forwards_seed_and_quick_and_the_runners_failure(capsys, tmp_path,
 def test_graph_says_which_steps_it_summarised(capsys, tmp_path):
     out = str(tmp_path / "g.dot")
     for argv, said in (
-        (["rnn", "--steps", "20"], "(rnn t=3..16 summarised)"),
-        (["rnn", "--steps", "8", "--collapse", "2"], "(rnn t=2..5 summarised)"),
+        # numbered as the picture numbers its steps, from 1 (the scopes t=3..16)
+        (["rnn", "--steps", "20"], "(rnn t=4..17 summarised)"),
+        (["rnn", "--steps", "8", "--collapse", "2"], "(rnn t=3..6 summarised)"),
         (["rnn", "--steps", "7", "--collapse", "3"], None),  # one hidden step: drawn
         (["rnn", "--steps", "20", "--collapse", "0"], None),
-        (["attention", "--steps", "9", "--collapse", "3"], "(encoder t=3..5, decoder t=3..5"),
+        (["attention", "--steps", "9", "--collapse", "3"], "(encoder t=4..6, decoder t=4..6"),
         (["transformer", "--steps", "20"], None),  # positions, not steps: nothing hidden
     ):
         code, printed, err = run_cli(capsys, "graph", *argv, "--out", out)

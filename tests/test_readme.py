@@ -98,22 +98,23 @@ def test_the_bptt_numbers_are_what_the_named_commands_draw():
         (box,) = [n for n in ts.graph.trace(loss).nodes if n.name == name]
         return box.grad_norm
 
-    # h_0 is the initial state, as in the seed; the step drawn as t = k outputs h_{k+1}
+    # h_0 is the initial state, as in the seed; the scope t=k (drawn as t = k + 1, as the
+    # seed counts) outputs h_{k+1}
     rnn, h0 = norms("rnn", 20, "h_t"), initial("rnn", 20, "h0")
     said = (
-        f"‖∂L/∂h_20‖ is {e(rnn[19])} (step t = 19), ‖∂L/∂h_11‖ is {e(rnn[10])} (t = 10), "
-        f"‖∂L/∂h_1‖ is {e(rnn[0])} (t = 0) and ‖∂L/∂h_0‖ is {e(h0)}"
+        f"‖∂L/∂h_20‖ is {e(rnn[19])}, ‖∂L/∂h_11‖ is {e(rnn[10])}, "
+        f"‖∂L/∂h_1‖ is {e(rnn[0])} and ‖∂L/∂h_0‖ is {e(h0)}"
     )
     assert said in flat
     assert f"about {round(rnn[19] / h0, -3):,.0f} over the 20 steps" in flat
     c4 = norms("lstm", 4, "C_t")
     said = (
-        f"goes from {e(c4[3])} at C_4 (step t = 3) to {e(c4[2])}, {e(c4[1])} and {e(c4[0])} "
-        f"at C_1 (t = 0), and {e(initial('lstm', 4, 'C0'))} at the initial state C_0"
+        f"goes from {e(c4[3])} at C_4 (step t = 4) to {e(c4[2])}, {e(c4[1])} and {e(c4[0])} "
+        f"at C_1 (t = 1), and {e(initial('lstm', 4, 'C0'))} at the initial state C_0"
     )
     assert said in flat
     c20, c0 = norms("lstm", 20, "C_t"), initial("lstm", 20, "C0")
-    assert f"falls from {e(c20[19])} at C_20 (step t = 19) to {e(c0)} at the initial" in flat
+    assert f"falls from {e(c20[19])} at C_20 (step t = 20) to {e(c0)} at the initial" in flat
     assert f"a factor of about {round(c20[19] / c0, -1):.0f}" in flat
     assert f"C_0 gets about {round(c0 / h0, -1):.0f} times the gradient the RNN's h_0" in flat
 

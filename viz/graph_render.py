@@ -8,7 +8,9 @@ share, and how much gradient reached each node.
 What the picture shows:
 
 - one cluster per scope, nested as the scopes nest ("encoder" > "t=3"); time runs left to
-  right, one cluster per step t=0..T-1, the steps side by side in one row; a scope that
+  right, one cluster per step, the steps side by side in one row, titled t=1..T as the seed
+  counts them (the model's scope t=k is drawn as t=k+1: it reads x_t and makes h_t, from
+  h_{t-1}, where h_0 is the initial state, drawn outside the steps); a scope that
   reads the unroll (the readout) follows it in the same row; a decoder in a scope of its
   own (seq2seq's) has its row below its encoder's, starting where it starts (the picture
   is about as wide as that row), and the edges from the encoder (c, h^enc) run down into it;
@@ -179,7 +181,8 @@ class _Summary:
 
     def label(self, show_grads: bool) -> str:
         n = len(self.hidden)
-        text = f"… {n} step{'s' if n != 1 else ''} …\\nt={self.hidden[0]} … t={self.hidden[-1]}"
+        first, last = self.hidden[0] + 1, self.hidden[-1] + 1  # as the seed counts (_step_title)
+        text = f"… {n} step{'s' if n != 1 else ''} …\\nt={first} … t={last}"
         grads = [v for v in self.norms if v > 0]
         if grads and show_grads:
             text += f"\\n‖g‖ {min(grads):.1e} … {max(grads):.1e}"
@@ -676,6 +679,19 @@ def _dot_text(text: str) -> str:
     return graphviz.nohtml(text)
 
 
+def _step_title(part: str) -> str:
+    """A scope's name as the picture titles it: a time step "t=k", which the models count
+    from 0 as Python's range does, as the seed counts it, "t=k+1" (h_t is the state after t
+    inputs, h_0 the initial one); any other name as it is."""
+    step = step_of(part)
+    return f"t={step[1] + 1}" if step is not None else part
+
+
+def _drawn_scope(path: str) -> str:
+    """A scope path with each time step as the picture titles it ("rnn/t=0" -> "rnn/t=1")."""
+    return "/".join(_step_title(part) for part in path.split("/"))
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 
@@ -739,7 +755,7 @@ def _node_attrs(
         lines.append(f"‖g‖ {node.grad_norm:.1e}")
     attrs = {
         "label": graphviz.nohtml("\\n".join(lines)),
-        "tooltip": _dot_text(f"{node.scope or '(top)'}: {title}"),
+        "tooltip": _dot_text(f"{_drawn_scope(node.scope) or '(top)'}: {title}"),
     }
 
     if node.is_input or differentiated:  # an input: dashed, coloured if it has a gradient
@@ -1075,7 +1091,7 @@ def _dot_source(
                 # (Times'), so a centred name stuck out of its cluster on both sides
                 end = "\\r" if is_step else "\\l"
                 sub.attr(
-                    label=graphviz.nohtml(_dot_text(last) + end),
+                    label=graphviz.nohtml(_dot_text(_step_title(last)) + end),
                     style="rounded,filled",
                     color="#8a93a8",
                     fillcolor=STEP_FILL if is_step else CLUSTER_FILL[min(depth, 2)],
@@ -1158,7 +1174,7 @@ def _dot_source(
                 "shape": "point",
                 "width": "0.06",
                 "color": LANE,
-                "tooltip": _dot_text(f"{titles[lane.weight]} into t={t}"),
+                "tooltip": _dot_text(f"{titles[lane.weight]} into t={t + 1}"),
             }
             if (lane.group, t) in summarised and tap != lane.taps[-1][0]:
                 # past a summary: the lane's own point at the summary's rank (see below)

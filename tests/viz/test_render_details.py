@@ -287,7 +287,7 @@ def test_the_transpose_of_a_named_tensor_that_is_no_weight_is_titled_with_a_t():
 def test_a_weight_used_in_a_single_step_is_drawn_outside_that_step(rng):
     loss, _, _ = unrolled_rnn(rng, T=1)
     dot = parse_dot(graph_to_dot(backward_with_norms(loss)))
-    assert list(dot.step_clusters()) == ["t=0"]
+    assert list(dot.step_clusters()) == ["t=1"]  # the scope t=0, as the seed counts it
     for name in ("W_xh", "W_hh", "b_h"):
         (w,) = dot.named(name)
         assert dot.cluster_path(w) == ["rnn"], name
@@ -306,7 +306,7 @@ def test_symbols_never_fold_an_op_into_a_node_of_another_step():
     loss = backward_with_norms((h * h).sum())
     dot = parse_dot(graph_to_dot(loss, detail="symbols"))
     steps = dot.step_clusters()
-    assert sorted(steps) == [f"t={t}" for t in range(T)]
+    assert sorted(steps) == [f"t={t}" for t in range(1, T + 1)]  # drawn counted from 1
     for label, cluster in steps.items():
         assert [dot.title(n) for n in cluster.nodes] == ["tanh"], label
         (node,) = cluster.nodes
@@ -317,7 +317,7 @@ def test_twelve_step_clusters_appear_in_time_order(rng):
     loss, _, _ = unrolled_rnn(rng, T=12)
     source = graph_to_dot(backward_with_norms(loss))
     labels = re.findall(r'label="(t=\d+)\\r"', source)  # (set from the right edge)
-    assert labels == [f"t={t}" for t in range(12)]  # t=2 before t=10
+    assert labels == [f"t={t}" for t in range(1, 13)]  # t=2 before t=10
 
 
 # ------------------------------------------------------------------ the PNG painter

@@ -733,17 +733,19 @@ def _node_attrs(
     scale: _Scale | None,
     show_grads: bool,
     is_root: bool,
-    folded: int,
+    folded: list[str],
     constant: bool = False,
     differentiated: bool = False,
 ) -> dict[str, str]:
     import graphviz
 
     lines = [_dot_text(title)]
-    # the op, unless the title already says it ("sum", "Wᵀ"); the ops folded in, always
+    # the op, unless the title already says it ("sum", "Wᵀ"); the ops folded in, always, in
+    # words ("tanh and 4 more ops, 2×4"; "+4 ops" read as jargon), named in the tooltip
     op = "" if title == node.op or title.endswith("ᵀ") else node.op or ""
     if folded:
-        op = f"{op} +{folded} op{'s' if folded > 1 else ''}".lstrip()
+        more = f"and {len(folded)} more op{'s' if len(folded) > 1 else ''},"
+        op = f"{op} {more}".lstrip()
     if constant:  # titled by its value: say what it is
         lines.append("constant" if not node.shape else f"constant {_shape_text(node.shape)}")
     elif op:
@@ -753,10 +755,10 @@ def _node_attrs(
     graded = show_grads and scale is not None and node.requires_grad
     if graded and node.grad_norm is not None:
         lines.append(f"‖g‖ {node.grad_norm:.1e}")
-    attrs = {
-        "label": graphviz.nohtml("\\n".join(lines)),
-        "tooltip": _dot_text(f"{_drawn_scope(node.scope) or '(top)'}: {title}"),
-    }
+    tooltip = f"{_drawn_scope(node.scope) or '(top)'}: {title}"
+    if folded:
+        tooltip += f" (drawn with the ops that make it: {', '.join(folded)})"
+    attrs = {"label": graphviz.nohtml("\\n".join(lines)), "tooltip": _dot_text(tooltip)}
 
     if node.is_input or differentiated:  # an input: dashed, coloured if it has a gradient
         fill = scale.colour(node.grad_norm) if graded else PLAIN["input"]
@@ -1059,7 +1061,8 @@ def _dot_source(
     for n in plan.nodes:
         tensor = graph.tensors[n.id] if graph.tensors else None
         title = titles[f"n{n.id}"] = _title(n, parents.get(n.id, []), names, tensor)
-        folded = 0 if n.is_leaf else len(plan.folded.get(n.id, ()))  # a weight's Wᵀ: not news
+        # the ops drawn inside it, as the trace ran them (a weight's Wᵀ: not news)
+        folded = [] if n.is_leaf else [f.op for f in plan.folded.get(n.id, ())]
         constant = title == _constant_text(n, tensor)
         attrs_of[f"n{n.id}"] = _node_attrs(
             n, title, scale, show_grads, n.id == root_id, folded, constant, n.id in differentiated

@@ -736,7 +736,10 @@ def _node_attrs(
     folded: list[str],
     constant: bool = False,
     differentiated: bool = False,
+    times_zero: str = "",
 ) -> dict[str, str]:
+    """`times_zero`: the names of the tensors of zeros that make the node's gradient exactly
+    zero (see _times_zero), said beside its ‖g‖ 0."""
     import graphviz
 
     lines = [_dot_text(title)]
@@ -753,9 +756,13 @@ def _node_attrs(
     else:
         lines.append(_shape_text(node.shape))
     graded = show_grads and scale is not None and node.requires_grad
-    if graded and node.grad_norm is not None:
+    if graded and node.grad_norm == 0.0 and times_zero:  # grey: say why, not just "0"
+        lines.append(f"‖g‖ 0: multiplies {times_zero} = 0")
+    elif graded and node.grad_norm is not None:
         lines.append(f"‖g‖ {node.grad_norm:.1e}")
     tooltip = f"{_drawn_scope(node.scope) or '(top)'}: {title}"
+    if graded and node.grad_norm == 0.0 and times_zero:
+        tooltip += f"; ∂L/∂{title} = 0 exactly: each of its uses multiplies {times_zero} = 0"
     if folded:
         tooltip += f" (drawn with the ops that make it: {', '.join(folded)})"
     attrs = {"label": graphviz.nohtml("\\n".join(lines)), "tooltip": _dot_text(tooltip)}
@@ -837,6 +844,32 @@ def _differentiated_inputs(graph: Graph, module) -> set[int]:
         return set()
     weights = {id(p) for p in module.parameters()}
     return {n.id for n in graph.nodes if n.is_param and id(graph.tensors[n.id]) not in weights}
+
+
+def _times_zero(graph: Graph, node: Node) -> list[int]:
+    """The tensors of zeros that make `node`'s gradient exactly zero: when every use of it
+    (looking through an unnamed transpose, Wᵀ) is a product (mul, matmul) whose other input
+    holds only zeros, the ids of those inputs; else []. W_hh in a one-step RNN (h_0 W_hhᵀ,
+    h_0 = 0), the LSTM's first f_t (f_t ⊙ C_0, C_0 = 0)."""
+    if not graph.tensors:
+        return []
+    consumers, parents = graph.consumers(), {}
+    for src, dst in graph.edges:
+        parents.setdefault(dst, []).append(src)
+    uses, zeros = [(node.id, u) for u in consumers[node.id]], []
+    while uses:
+        src, use = uses.pop()
+        user = graph.nodes[use]
+        if user.op == "transpose" and not user.name:  # Wᵀ: drawn as W, its uses are W's
+            uses.extend((use, u) for u in consumers[use])
+            continue
+        others = [p for p in parents.get(use, ()) if p != src]
+        if user.op not in ("mul", "matmul") or len(others) != 1:
+            return []
+        if bool((graph.tensors[others[0]].data != 0).any()):
+            return []
+        zeros.append(others[0])
+    return sorted(set(zeros))
 
 
 def _param_names(graph: Graph, plan: _Plan, module) -> dict[int, str]:
@@ -1057,16 +1090,23 @@ def _dot_source(
     for src, dst in graph.edges:
         parents.setdefault(dst, []).append(graph.nodes[src])
     attrs_of: dict[str, dict[str, str]] = {}
-    titles: dict[str, str] = {}
+    tensor_of = {n.id: graph.tensors[n.id] if graph.tensors else None for n in plan.nodes}
+    titles = {
+        f"n{n.id}": _title(n, parents.get(n.id, []), names, tensor_of[n.id]) for n in plan.nodes
+    }
     for n in plan.nodes:
-        tensor = graph.tensors[n.id] if graph.tensors else None
-        title = titles[f"n{n.id}"] = _title(n, parents.get(n.id, []), names, tensor)
+        title = titles[f"n{n.id}"]
         # the ops drawn inside it, as the trace ran them (a weight's Wᵀ: not news)
         folded = [] if n.is_leaf else [f.op for f in plan.folded.get(n.id, ())]
-        constant = title == _constant_text(n, tensor)
+        constant = title == _constant_text(n, tensor_of[n.id])
+        # a gradient exactly zero because the node only multiplies zeros (drawn ones: named)
+        zeros = _times_zero(graph, n) if n.grad_norm == 0.0 and scale is not None else []
+        named = all(f"n{z}" in titles for z in zeros)
+        times_zero = ", ".join(titles[f"n{z}"] for z in zeros) if named else ""
         attrs_of[f"n{n.id}"] = _node_attrs(
-            n, title, scale, show_grads, n.id == root_id, folded, constant, n.id in differentiated
-        )
+            n, title, scale, show_grads, n.id == root_id, folded, constant,
+            n.id in differentiated, times_zero,
+        )  # fmt: skip
     for s in plan.summaries:
         attrs_of[s.dot_id] = {
             "label": s.label(scale is not None),

@@ -346,6 +346,43 @@ def test_colours_follow_the_recorded_gradient_norms(rng):
     assert len(into_step2) == 1 and into_step2[0]["color"] != ZERO_GRAD
 
 
+@pytest.mark.numpy_only
+def test_a_gradient_zero_because_it_multiplies_zeros_says_so():
+    """`graph rnn --steps 1` drew W_hh grey (‖g‖ 0.0e+00) with nothing saying why: its one
+    use is h_0 W_hhᵀ, and h_0 = 0. Its box now says so, as does the LSTM's first f_t
+    (f_1 ⊙ C_0); a weight with a gradient, or one zero for another reason, keeps its norm."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("rnn", 1)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    (W_hh,) = dot.named("W_hh")
+    assert dot.nodes[W_hh]["label"].split("\\n")[2] == "‖g‖ 0: multiplies h0 = 0"
+    assert "∂L/∂W_hh = 0 exactly" in dot.nodes[W_hh]["tooltip"]
+    assert dot.nodes[W_hh]["fillcolor"] == ZERO_GRAD
+    assert not np.any(built.model.body.cell.W_hh.grad)  # what the box says: exactly 0
+    (W_xh,) = dot.named("W_xh")
+    assert "multiplies" not in dot.nodes[W_xh]["label"]
+    ts.manual_seed(0)
+    built = build("rnn", 2)  # from the second step on, W_hh multiplies h_1 ≠ 0
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    assert not any("multiplies" in a.get("label", "") for a in dot.nodes.values())
+    ts.manual_seed(0)
+    built = build("lstm", 3)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    notes = {dot.cluster_path(n)[-1]: dot.nodes[n]["label"] for n in dot.named("f_t")}
+    assert notes["t=1"].endswith("‖g‖ 0: multiplies C0 = 0")
+    assert "multiplies" not in notes["t=2"] + notes["t=3"]
+    # zero for another reason (a ReLU that is off everywhere): only the norm, no reason
+    W = ts.Tensor(np.full((2, 2), -1.0), requires_grad=True, name="W")
+    x = ts.Tensor(np.ones((1, 2)), name="x")
+    loss = backward_with_norms((x @ W).relu().sum())
+    assert not np.any(W.grad)
+    dot = parse_dot(graph_to_dot(loss))
+    (w,) = dot.named("W")
+    assert dot.nodes[w]["label"].endswith("‖g‖ 0.0e+00")
+
+
 def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
     """With detail="symbols" the ops a named tensor is made of are drawn inside it, and one
     edge can stand for several uses of its tail. The gradient along it is their sum: the

@@ -743,18 +743,17 @@ def _node_attrs(
     import graphviz
 
     lines = [_dot_text(title)]
-    # the op, unless the title already says it ("sum", "Wᵀ"); the ops folded in, always, in
-    # words ("tanh and 4 more ops, 2×4"; "+4 ops" read as jargon), named in the tooltip
+    # the op, unless the title already says it ("sum", "Wᵀ")
     op = "" if title == node.op or title.endswith("ᵀ") else node.op or ""
-    if folded:
-        more = f"and {len(folded)} more op{'s' if len(folded) > 1 else ''},"
-        op = f"{op} {more}".lstrip()
     if constant:  # titled by its value: say what it is
         lines.append("constant" if not node.shape else f"constant {_shape_text(node.shape)}")
     elif op:
         lines.append(f"{op} {_shape_text(node.shape)}")
     else:
         lines.append(_shape_text(node.shape))
+    if folded:  # the ops folded in, always, in words on a line of their own ("+4 ops" read
+        # as jargon, and beside the op it widened every gate's box): named in the tooltip
+        lines.append(f"and {len(folded)} more op{'s' if len(folded) > 1 else ''}")
     graded = show_grads and scale is not None and node.requires_grad
     if graded and node.grad_norm == 0.0 and times_zero:  # grey: say why, not just "0"
         lines.append(f"‖g‖ 0: multiplies {times_zero} = 0")

@@ -258,29 +258,30 @@ def test_detail_symbols_shows_the_seeds_named_tensors(rng):
 
 def test_ops_folded_into_an_unnamed_node_are_counted():
     """An unnamed node is titled by its op ("sum"); the ops drawn inside it were not
-    mentioned at all, where a named node says "and 3 more ops". The tooltip names them."""
+    mentioned at all, where a named node says "and 3 more ops" (under its op and shape, on
+    a line of its own). The tooltip names them."""
     x = ts.Tensor(np.ones((2, 3)), requires_grad=True, name="x")
     for loss, note, ops in (
-        (((x * 3).exp() ** 2).sum(), "and 3 more ops, scalar", "mul, exp, pow"),
-        (x.exp().sum(), "and 1 more op, scalar", "exp"),
+        (((x * 3).exp() ** 2).sum(), "and 3 more ops", "mul, exp, pow"),
+        (x.exp().sum(), "and 1 more op", "exp"),
     ):
         backward_with_norms(loss)
         dot = parse_dot(graph_to_dot(loss, detail="symbols"))
         root = f"n{ts.graph.trace(loss).root.id}"
-        assert dot.nodes[root]["label"].split("\\n")[:2] == ["sum", note]
+        assert dot.nodes[root]["label"].split("\\n")[:3] == ["sum", "scalar", note]
         assert dot.nodes[root]["tooltip"] == f"(top): sum (drawn with the ops that make it: {ops})"
 
 
 def test_ops_folded_into_a_named_node_are_said_in_words():
-    """A student read "tanh +4 ops 2×4" as jargon: the RNN's h_t says "tanh and 4 more
-    ops, 2×4", and its tooltip names the four (the two matmuls and two adds inside it)."""
+    """A student read "tanh +4 ops 2×4" as jargon: the RNN's h_t says "tanh 2×4" and,
+    below, "and 4 more ops"; its tooltip names the four (the two matmuls and two adds)."""
     from tinygrad_seq.demos.graph_cmd import build
 
     ts.manual_seed(0)
     built = build("rnn", 2)
     dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
     for node in dot.named("h_t"):
-        assert dot.nodes[node]["label"].split("\\n")[1] == "tanh and 4 more ops, 2×4"
+        assert dot.nodes[node]["label"].split("\\n")[1:3] == ["tanh 2×4", "and 4 more ops"]
         tooltip = dot.nodes[node]["tooltip"]
         assert sorted(tooltip.split(": ")[-1].rstrip(")").split(", ")) == [
             "add",
@@ -290,7 +291,7 @@ def test_ops_folded_into_a_named_node_are_said_in_words():
         ], tooltip
     assert not re.search(r"\+\d+ op", " ".join(a.get("label", "") for a in dot.nodes.values()))
     (y,) = dot.named("y_T")
-    assert dot.nodes[y]["label"].split("\\n")[1] == "add and 1 more op, 2×3"
+    assert dot.nodes[y]["label"].split("\\n")[1:3] == ["add 2×3", "and 1 more op"]
 
 
 def test_weight_names_clashing_in_one_cluster_get_module_paths(rng):

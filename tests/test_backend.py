@@ -374,6 +374,72 @@ def test_the_cupy_stand_in_runs_the_models_as_numpy_does():
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
 
 
+STANDIN_DIFFERENCES = """
+import numpy as np
+import cupy
+
+assert "stand-in" in cupy.__doc__
+a = cupy.arange(5.0)
+# an index array past the axis wraps around (NumPy raises)
+assert a[cupy.asarray([1, 7])].tolist() == [1.0, 2.0] and a[[-6]].tolist() == [4.0]
+b = cupy.zeros((2, 3))
+b[:, [0, 4]] = 1.0
+assert b.tolist() == [[1.0, 1.0, 0.0]] * 2
+assert a.take(cupy.asarray([5])).tolist() == [0.0]
+# two writes of different values to one element: undefined on CuPy, refused here
+try:
+    b[[0, 0]] = cupy.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+except cupy.UndefinedOnGPU as e:
+    assert "element 0 of shape (2, 3)" in str(e), e
+else:
+    raise AssertionError("a repeated index with different values was taken")
+b[[1, 1]] = 7.0  # the same value twice is defined
+b[[0, 1], [2, 2]] = cupy.asarray([8.0, 9.0])  # different elements
+assert b.tolist() == [[1.0, 1.0, 8.0], [7.0, 7.0, 9.0]]
+# a float cast to an integer type saturates, NaN to 0
+c = cupy.asarray([-1.0, np.inf, np.nan, 300.0, 2.7]).astype(np.uint8)
+assert c.tolist() == [0, 255, 0, 255, 2], c
+assert cupy.asarray([np.inf, -np.inf]).astype(np.int64).tolist() == [2**63 - 1, -(2**63)]
+# add.at through index arrays takes atomicAdd's dtypes only
+for dtype, ok in (("float32", True), ("float64", True), ("int64", False), ("bool", False)):
+    try:
+        cupy.add.at(cupy.zeros(3, dtype=dtype), cupy.asarray([0, 0]), 1)
+    except TypeError as e:
+        assert not ok and "scatter_add only supports" in str(e), (dtype, e)
+    else:
+        assert ok, dtype
+counts = cupy.zeros(3, dtype="float32")
+cupy.add.at(counts, cupy.asarray([0, 0, 4]), 1.0)  # (repeats add up; 4 wraps to 1)
+assert counts.tolist() == [2.0, 1.0, 0.0]
+# read-only flags, 0-d reductions, no implicit conversion
+try:
+    a.flags.writeable = False
+except AttributeError:
+    pass
+else:
+    raise AssertionError("a flag was set")
+assert type(a.sum()) is cupy.ndarray and a.sum().ndim == 0
+try:
+    np.asarray(a)
+except TypeError:
+    pass
+else:
+    raise AssertionError("implicit conversion to NumPy")
+assert cupy.get_array_module(np.zeros(1)) is np and cupy.get_array_module(a) is cupy
+print("ok")
+"""
+
+
+@pytest.mark.numpy_only
+def test_the_cupy_stand_in_gives_cupys_documented_differences_from_numpy():
+    """The stand-in wraps indices past an axis around, saturates float-to-integer casts and
+    limits add.at's dtypes as CuPy does, and refuses a write CuPy leaves undefined, so
+    that code relying on NumPy's behaviour there fails on it as it would on a GPU."""
+    standin = os.path.join(os.path.dirname(__file__), "cupy_standin")
+    result = run_python(STANDIN_DIFFERENCES, PYTHONPATH=standin)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
 def test_using_restores_the_backend_when_its_block_raises(monkeypatch):
     from tinygrad_seq import backend
 

@@ -6,13 +6,23 @@ catches is the engine treating a GPU array as a NumPy one: its ``ndarray`` is no
 ``numpy.ndarray`` (it wraps one), refuses implicit conversion (``__array__`` raises
 TypeError, as CuPy's does), refuses NumPy arrays as operands of its ufuncs and functions
 (CuPy: "Unsupported type numpy.ndarray"), returns 0-d arrays, never scalars, from
-reductions, has no ``.ctypes`` and only three ``flags``. Functions NumPy dispatches to it
-(``__array_function__``, ``__array_ufunc__``) run where CuPy has them. Every refusal and
-dispatch is logged in ``LOG``. Run the real thing where a GPU is at hand.
+reductions, has no ``.ctypes`` and only three read-only ``flags``. Functions NumPy
+dispatches to it (``__array_function__``, ``__array_ufunc__``) run where CuPy has them.
+
+Where CuPy's documented results differ from NumPy's ("Differences between CuPy and NumPy"
+in its user guide), it gives CuPy's: integer-array indices past an axis wrap around
+(NumPy raises IndexError); a float cast to an integer type saturates (-1.0 to uint8 is 0,
+inf to int32 its maximum, NaN 0); ``add.at``/``subtract.at`` with index arrays take only
+the dtypes CUDA's atomicAdd does. Where CuPy's result is undefined, it refuses (a
+RuntimeError, UndefinedOnGPU): an assignment through integer arrays that reach one
+element twice with different values (CuPy stores either one).
+
+Every refusal and dispatch is logged in ``LOG``. Run the real thing where a GPU is at hand.
 """
 
 from __future__ import annotations
 
+import builtins
 import sys
 import traceback
 import types
@@ -40,6 +50,16 @@ def _refuse(msg):
     _log("REFUSED", msg)
     if STRICT:
         raise TypeError(msg)
+
+
+class UndefinedOnGPU(RuntimeError):
+    """What CuPy computes here is undefined (it may differ run to run)."""
+
+
+def _undefined(msg):
+    _log("UNDEFINED", msg)
+    if STRICT:
+        raise UndefinedOnGPU(msg)
 
 
 USED = set()
@@ -88,11 +108,108 @@ def _index(i):
     return i
 
 
+def _wrap_around(shape, index):
+    """`index` with its integer-array parts taken modulo their axis's length, as CuPy takes
+    them (an index past the axis wraps around; NumPy raises IndexError)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(
+        _np.asarray(p) if isinstance(p, list) and p and not _holds_cupy(p) else p for p in parts
+    )
+
+    def spans(p):  # the axes an index part consumes
+        if p is None or p is Ellipsis:
+            return 0
+        if isinstance(p, _np.ndarray) and p.dtype == bool:
+            return p.ndim
+        return 1
+
+    used = builtins.sum(spans(p) for p in parts)
+    out, axis, wrapped = [], 0, False
+    for p in parts:
+        if p is Ellipsis:
+            axis += len(shape) - used
+        elif (
+            isinstance(p, _np.ndarray)
+            and p.dtype.kind in "iu"
+            and p.size
+            and axis < len(shape)
+            and shape[axis]
+        ):
+            n = shape[axis]
+            if (p >= n).any() or (p < -n).any():
+                wrapped = True
+                p = p % n
+        out.append(p)
+        axis += spans(p)
+    if wrapped:
+        _log("NOTE", f"out-of-bounds index array wrapped around (shape {shape})")
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _has_index_array(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return builtins.any(isinstance(p, (_np.ndarray, list)) for p in parts)
+
+
+def _check_unique_writes(a, index, value):
+    """UndefinedOnGPU where index arrays reach one element of `a` twice with different
+    values: CuPy stores any one of them (NumPy the last)."""
+    where = _np.arange(a.size).reshape(a.shape)[index].ravel()
+    if where.size < 2:
+        return
+    order = _np.argsort(where, kind="stable")
+    where = where[order]
+    repeat = where[1:] == where[:-1]
+    if not repeat.any():
+        return
+    values = _np.broadcast_to(_np.asarray(value, dtype=a.dtype), a[index].shape).ravel()[order]
+    first, second = values[:-1][repeat], values[1:][repeat]
+    same = first == second
+    if first.dtype.kind in "fc":
+        same |= _np.isnan(first) & _np.isnan(second)
+    if not same.all():
+        _undefined(
+            "assignment through index arrays that reach one element twice with different "
+            f"values (element {int(where[1:][repeat][~same][0])} of shape {a.shape}): "
+            "CuPy stores either value"
+        )
+
+
+def _saturating_cast(a, dtype):
+    """a.astype(dtype) as a GPU converts a float to an integer: clamped to the integer's
+    range, NaN to 0 (NumPy's result there depends on the CPU)."""
+    dtype = _np.dtype(dtype)
+    if a.dtype.kind != "f" or dtype.kind not in "iu":
+        return None
+    info = _np.iinfo(dtype)
+    with _np.errstate(invalid="ignore"):
+        clamped = _np.clip(_np.nan_to_num(a, nan=0.0), info.min, info.max)
+        out = clamped.astype(dtype)
+    # the float nearest a 64-bit maximum rounds past it: saturate that too
+    out[clamped >= float(info.max)] = info.max
+    return out
+
+
+# the dtypes CUDA's atomicAdd takes, and so CuPy's add.at with index arrays
+_ATOMIC_ADD = tuple(
+    _np.dtype(t) for t in ("int32", "uint32", "uint64", "float16", "float32", "float64")
+)
+
+
 class _Flags:
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")  # read-only in CuPy
+
     def __init__(self, a):
-        self.c_contiguous = a.flags.c_contiguous
-        self.f_contiguous = a.flags.f_contiguous
-        self.owndata = a.flags.owndata
+        for name, value in (
+            ("c_contiguous", a.flags.c_contiguous),
+            ("f_contiguous", a.flags.f_contiguous),
+            ("owndata", a.flags.owndata),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        _log("REFUSED", f"cupy.ndarray.flags.{name} set (CuPy's flags are read-only)")
+        raise AttributeError(f"attribute '{name}' of 'cupy._core.flags.Flags' is not writable")
 
 
 _METHODS_WRAP = {
@@ -105,7 +222,6 @@ _METHODS_WRAP = {
     "reshape",
     "transpose",
     "swapaxes",
-    "astype",
     "copy",
     "ravel",
     "squeeze",
@@ -115,7 +231,6 @@ _METHODS_WRAP = {
     "cumsum",
     "clip",
     "repeat",
-    "take",
     "var",
     "std",
     "prod",
@@ -209,6 +324,23 @@ class ndarray:
     def __repr__(self):
         return f"cupy.{self._a!r}"
 
+    def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
+        _used("ndarray.astype")
+        saturated = _saturating_cast(self._a, dtype)
+        if saturated is not None:
+            return ndarray(saturated)
+        if not copy and _np.dtype(dtype) == self.dtype:
+            return self
+        return ndarray(self._a.astype(dtype))
+
+    def take(self, indices, axis=None, out=None, mode=None):
+        _used("ndarray.take")
+        n = self.size if axis is None else self.shape[axis]
+        i = _np.asarray(indices._a if isinstance(indices, ndarray) else indices)
+        if i.dtype.kind in "iu" and n:
+            i = i % n  # CuPy's take wraps around
+        return _wrap(self._a.take(i, axis=axis))
+
     def dot(self, b, out=None):
         _used("ndarray.dot")
         return ndarray(_np.asarray(self._a.dot(_arg(b, "ndarray.dot"))))
@@ -237,14 +369,21 @@ class ndarray:
 
     # ---- indexing
     def __getitem__(self, i):
-        return _wrap(self._a[_index(i)])
+        i = _index(i)
+        if _has_index_array(i):
+            i = _wrap_around(self.shape, i)
+        return _wrap(self._a[i])
 
     def __setitem__(self, i, v):
+        i = _index(i)
         if isinstance(v, _np.ndarray):
             _log("NOTE", "numpy array assigned into a cupy array (host-to-device copy)")
-            self._a[_index(i)] = v
         else:
-            self._a[_index(i)] = _arg(v, "setitem")
+            v = _arg(v, "setitem")
+        if _has_index_array(i):
+            i = _wrap_around(self.shape, i)
+            _check_unique_writes(self._a, i, v)
+        self._a[i] = v
 
 
 def _foreign(x):
@@ -306,6 +445,18 @@ ndarray.__module__ = "cupy"
 ndarray.__qualname__ = ndarray.__name__ = "ndarray"
 
 
+def _note_scalar_promotion(name, args):
+    """Note a NumPy scalar wider than the float array it meets: NumPy 2 (NEP 50) widens
+    the result to the scalar's dtype, CuPy before NEP 50 (v13) keeps the array's."""
+    widest = builtins.max(
+        (x.dtype.itemsize for x in args if isinstance(x, ndarray) and x.dtype.kind == "f"),
+        default=None,
+    )
+    for x in args:
+        if widest is not None and isinstance(x, _np.floating) and x.dtype.itemsize > widest:
+            _log("NOTE", f"cupy.{name}: a NumPy {x.dtype} scalar meets a narrower float array")
+
+
 class ufunc:
     def __init__(self, u):
         self._u = u
@@ -314,6 +465,7 @@ class ufunc:
     def __call__(self, *args, out=None, **kwargs):
         _used(f"ufunc cupy.{self.__name__}", tuple(kwargs) + (("out",) if out is not None else ()))
         a = [_arg(x, f"cupy.{self.__name__}") for x in args]
+        _note_scalar_promotion(self.__name__, args)
         for k, v in list(kwargs.items()):
             if isinstance(v, (ndarray, _np.ndarray)):
                 kwargs[k] = _arg(v, f"cupy.{self.__name__}")
@@ -341,12 +493,18 @@ class ufunc:
         ):
             raise NotImplementedError(f"cupy.{self.__name__}.at")
         if isinstance(indices, _np.generic) or (
-            isinstance(indices, tuple) and any(isinstance(i, _np.generic) for i in indices)
+            isinstance(indices, tuple) and builtins.any(isinstance(i, _np.generic) for i in indices)
         ):
             _log("NOTE", f"cupy.{self.__name__}.at with a NumPy scalar in the index: {indices!r}")
-        self._u.at(
-            a._a, _index(indices), _arg(b, f"cupy.{self.__name__}.at") if b is not None else None
-        )
+        indices = _index(indices)
+        if _has_index_array(indices):
+            indices = _wrap_around(a.shape, indices)
+            if self.__name__ in ("add", "subtract") and a.dtype not in _ATOMIC_ADD:
+                raise TypeError(
+                    f"cupy.{self.__name__}.at: scatter_add only supports int32, float16, "
+                    f"float32, float64, uint32, uint64, as data type (got {a.dtype})"
+                )
+        self._u.at(a._a, indices, _arg(b, f"cupy.{self.__name__}.at") if b is not None else None)
 
     def reduce(self, a, axis=0, dtype=None, out=None, keepdims=False):
         return _wrap(self._u.reduce(_arg(a, "reduce"), axis=axis, dtype=dtype, keepdims=keepdims))
@@ -360,7 +518,7 @@ abs = _UFUNCS["absolute"]  # noqa: A001
 
 # ---- creation
 def _holds_cupy(a):
-    return any(
+    return builtins.any(
         isinstance(x, ndarray) or (isinstance(x, (list, tuple)) and _holds_cupy(x)) for x in a
     )
 
@@ -444,7 +602,7 @@ def _generic(name):
             if (
                 isinstance(x, (list, tuple))
                 and x
-                and all(isinstance(y, (ndarray, _np.ndarray)) for y in x)
+                and builtins.any(isinstance(y, (ndarray, _np.ndarray)) for y in x)
             ):
                 return [_arg(y, f"cupy.{name}") for y in x]
             if isinstance(x, (ndarray, _np.ndarray)):
@@ -471,6 +629,7 @@ for _n in (
     "max",
     "min",
     "argsort",
+    "unravel_index",
     "sign",
     "reshape",
     "transpose",
@@ -521,7 +680,7 @@ def isscalar(x):
 
 
 def get_array_module(*args):
-    return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else _np
+    return sys.modules[__name__] if builtins.any(isinstance(a, ndarray) for a in args) else _np
 
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
@@ -531,7 +690,10 @@ iinfo, finfo, errstate = _np.iinfo, _np.finfo, _np.errstate
 
 linalg = types.ModuleType("cupy.linalg")
 linalg.norm = lambda x, *a, **k: _wrap(_np.linalg.norm(_arg(x, "linalg.norm"), *a, **k))
-cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+cuda = types.SimpleNamespace(
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    Stream=types.SimpleNamespace(null=types.SimpleNamespace(synchronize=lambda: None)),
+)
 
 
 def __getattr__(name):

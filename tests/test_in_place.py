@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_seq as ts
+from tests.helpers import np_of
 
 
 def _trained_linear():
@@ -203,6 +204,54 @@ def test_item_assignment_errors_name_the_weight_and_keep_numpys_reason():
         with pytest.raises(ValueError, match=r"on 'W_hh'.*broadcast.*\(3,\)"):
             w[0] = np.ones(3)
     np.testing.assert_array_equal(ts.backend.to_numpy(w.data), np.zeros((2, 2)))
+
+
+def test_item_assignment_past_an_axis_is_an_index_error_on_every_backend():
+    """NumPy raises for an index array past the axis; CuPy wraps it around (w[[0, 3]] on
+    3 elements would write w[0] twice), so the engine checks first, as for reading."""
+    xp = ts.backend.xp
+    w = ts.Tensor(np.zeros((2, 3)), requires_grad=True, name="w")
+    with ts.no_grad():
+        with pytest.raises(IndexError, match=r"on 'w'.*index 3 is out of bounds for axis 1"):
+            w[:, [0, 3]] = 1.0
+        with pytest.raises(IndexError, match=r"on 'w'.*index -3 is out of bounds for axis 0"):
+            w[xp.asarray([-3]), xp.asarray([0])] = ts.Tensor([1.0])
+        w[[-1], [-3]] = 4.0  # (from the end, within the axis: taken)
+    np.testing.assert_array_equal(np_of(w.data), [[0.0, 0.0, 0.0], [4.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("index", "value"),
+    [
+        ([0, 0, 2], np.arange(12.0).reshape(3, 4)),
+        ((slice(None), [1, 3, 1]), np.array([[7.0, 8.0, 9.0]])),
+        (([1, 1, 1], [3, 3, 0]), np.array([5.0, 6.0, 2.0])),
+        ((np.array([[0, 2], [0, 2]]), 0), np.array([[-1.0, -2.0], [-3.0, -4.0]])),
+        ([2, 2], 3.0),  # one value for both: the same either way
+    ],
+    ids=["rows", "columns", "pairs", "2-D ids", "a scalar"],
+)
+def test_item_assignment_through_a_repeated_index_keeps_the_last_value(index, value):
+    """NumPy's result (the last of the values meant for an element) on every backend: CuPy
+    leaves which one it stores undefined, so the engine writes each element once."""
+    expected = np.zeros((3, 4))
+    expected[index] = value
+    w = ts.Tensor(np.zeros((3, 4)), requires_grad=True)
+    with ts.no_grad():
+        w[index] = ts.Tensor(value) if isinstance(value, np.ndarray) else value
+    np.testing.assert_array_equal(np_of(w.data), expected)
+
+
+def test_item_assignment_with_a_mask_of_the_wrong_length_is_an_index_error():
+    """As reading through it is (NumPy's own check): turned into index arrays first, a mask
+    shorter than its axis wrote the elements it reached and said nothing."""
+    w = ts.Tensor(np.zeros(3), requires_grad=True, name="w")
+    with ts.no_grad():
+        for mask in (np.array([True, False]), ts.Tensor(np.array([False, True, True, True]))):
+            with pytest.raises(IndexError, match=r"on 'w'.*boolean index did not match"):
+                w[mask] = 1.0
+        w[np.array([False, True, True])] = 2.0
+    np.testing.assert_array_equal(np_of(w.data), [0.0, 2.0, 2.0])
 
 
 def test_item_assignment_outside_no_grad_names_the_item_assignment_to_write():

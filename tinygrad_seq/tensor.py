@@ -1009,7 +1009,13 @@ class Tensor:
         if isinstance(data, np.generic):
             raise TypeError(f"item assignment on {what}: it holds a NumPy scalar, not an array")
         try:
-            data[_unwrap_index(index, data)] = value
+            if _has_mask(index):  # (as index arrays below, a mask of the wrong length
+                _check_masks(index, data.shape)  # would pass unchecked)
+            unwrapped = _unwrap_index(index, data)
+            if data.__class__ is not _ndarray:  # CuPy: see _check_index_bounds, _last_writes
+                _check_index_bounds(unwrapped, data.shape)
+                unwrapped, value = _last_writes(data, unwrapped, value)
+            data[unwrapped] = value
         except (ValueError, TypeError, IndexError) as e:
             shape = f"shape {tuple(self.shape)}, " if self.name else ""
             raise e.__class__(
@@ -1758,6 +1764,33 @@ def _check_index_bounds(index, shape) -> None:
                 bad = hi if hi >= n else lo
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
         axis += 1
+
+
+def _last_writes(data, index, value):
+    """(index, value) for `data[index] = value` with each element written once, with the
+    last of the values meant for it: NumPy's result where index arrays reach an element
+    twice (w[[0, 0]] = [1, 2] leaves 2), which CuPy leaves undefined (any one of them).
+
+    Only for an index holding arrays; the element numbers are worked out on the device,
+    without waiting for it: index a (data.size,) range by `index`, order the numbers
+    (each made unique by its position, so the sort need not be stable), and keep each
+    number's last position."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(p.__class__ in backend.ARRAY_TYPES for p in parts):
+        return index, value  # ints and slices reach each element once
+    xp = backend.array_module(data)
+    picked = xp.arange(data.size).reshape(data.shape)[index]  # the elements' numbers
+    n = picked.size
+    if n < 2:
+        return index, value
+    values = xp.broadcast_to(xp.asarray(value, dtype=data.dtype), picked.shape)
+    where = picked.reshape(-1)
+    order = xp.argsort(where * n + xp.arange(n))  # by number, then by position
+    ordered = where[order]
+    last = xp.ones(n, dtype=bool)
+    last[:-1] = ordered[1:] != ordered[:-1]
+    keep = order[last]  # the position of each number's last write
+    return xp.unravel_index(where[keep], data.shape), values.reshape(-1)[keep]
 
 
 def clear_grads(tensors, set_to_none, who: str) -> None:

@@ -739,6 +739,20 @@ def test_getitem_2d_bool_mask_inside_a_tuple(as_tensor, rng):
         assert ts.gradcheck(lambda t, i=index: t[i], x)
 
 
+def test_a_numpy_mask_becomes_index_arrays_of_the_tensors_backend(rng):
+    """A k-D NumPy mask turns into k index arrays on the host; on CuPy each is moved to the
+    GPU once, where the forward and the backward's add.at both use it (kept on the host,
+    CuPy copied them over at each of the two)."""
+    x = f64(rng, 3, 4)
+    for mask in (np.arange(12).reshape(3, 4) % 3 == 0, np.array([True, False, True])):
+        out = x[mask]
+        index = out._ctx.index
+        parts = index if isinstance(index, tuple) else (index,)
+        assert len(parts) == mask.ndim
+        assert all(ts.backend.backend_of(p) == x.backend for p in parts), parts
+        np.testing.assert_array_equal(out.numpy(), x.numpy()[mask])
+
+
 def test_getitem_with_an_integer_tensor_index(rng):
     x = f64(rng, 4, 2)
     idx = ts.Tensor(np.array([3, 1, 3]))

@@ -1733,6 +1733,8 @@ def _unwrap_index(index, data):
             index = index.astype(np.intp)
     if isinstance(index, np.ndarray) and index.dtype == bool:
         index = index.nonzero()  # masks become index arrays, which add.at accepts
+        if backend.array_module(data) is not np:  # (a k-D mask: k arrays, each moved)
+            index = tuple(backend.array_module(data).asarray(i) for i in index)
         index = index[0] if len(index) == 1 else index
     elif hasattr(index, "dtype") and index.dtype == bool:
         index = index.nonzero()

@@ -27,6 +27,25 @@ BATCH, INPUT, HIDDEN, CLASSES, VOCAB = 2, 3, 4, 3, 6
 AUTO_COLLAPSE, AUTO_COLLAPSE_AFTER = 3, 12  # long unrolls: unreadable, and slow to lay out
 
 
+class WrapSteps(click.ParamType):
+    """--wrap: "auto", or how many steps at most on one line (0: one row)."""
+
+    name = "auto|integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        if value.strip().lower() == "auto":
+            return "auto"
+        try:
+            steps = int(value)
+        except ValueError:
+            steps = -1
+        if steps < 0:
+            self.fail(f"{value!r} is neither auto nor a whole number of steps (0 or more)")
+        return steps
+
+
 @dataclass
 class Built:
     """A model's loss after a forward pass, the model, and a heading for the picture."""
@@ -203,6 +222,16 @@ def build(model: str, steps: int) -> Built:
     help="symbols: the seed's named tensors (h_t, C_t), unnamed ops folded into them; "
     "ops: every recorded op.",
 )
+@click.option(
+    "--wrap",
+    type=WrapSteps(),
+    default="auto",
+    show_default=True,
+    help="The most steps on one line: a longer unroll goes on over several lines, one "
+    "below the other, its lanes running back from the end of each line to the start of the "
+    "next, as does the state edge h_t. auto: as many lines as keep the picture about twice "
+    "as wide as high, past 4 drawn steps; 0: one row.",
+)
 @click.option("--no-grads", is_flag=True, help="Draw the graph without gradient colours.")
 @click.option(
     "--renderer",
@@ -219,6 +248,7 @@ def graph(
     fmt: str | None,
     collapse: int | None,
     detail: str,
+    wrap: int | str,
     no_grads: bool,
     renderer: str,
     seed: int,
@@ -293,6 +323,7 @@ def graph(
         module=built.model,
         detail=detail,
         renderer=renderer,
+        wrap=wrap,
     )
     fmt_used = path.rsplit(".", 1)[-1].lower()  # (out.SVG is an SVG too)
     used = renderer_for(fmt_used, renderer)

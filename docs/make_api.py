@@ -301,12 +301,29 @@ def documented_callables() -> list[tuple[str, object]]:
 
 
 # ------------------------------------------------------------------ classes
+def _own_vars(cls: type) -> dict[str, object]:
+    """The attributes a class defines itself, with those of the private bases it stands on
+    (`_Attention` under AdditiveAttention: their `forward` is the public class's own call,
+    documented nowhere else), each at its first definition's place, the class's own
+    definition winning."""
+    chain = [cls]
+    for base in cls.__mro__[1:]:
+        if not base.__name__.startswith("_"):
+            break
+        chain.append(base)
+    found: dict[str, object] = {}
+    for klass in reversed(chain):
+        found.update(vars(klass))
+    return found
+
+
 def members(cls: type) -> list[tuple[str, object, str]]:
     """(name, function, kind) for the public methods and properties a class defines itself
-    (not those it inherits), in source order; kind is "method", "bound" (a function that
-    takes no self), "property" or "attribute" (a documented slot)."""
+    or takes from a private base (not those of a public base, documented there), in source
+    order; kind is "method", "bound" (a function that takes no self), "property" or
+    "attribute" (a documented slot)."""
     out = []
-    for name, value in vars(cls).items():
+    for name, value in _own_vars(cls).items():
         if name.startswith("_") or _is_pytorch_hint(value):
             continue
         if isinstance(value, property):
@@ -530,7 +547,7 @@ def render_entry(qualified: str, obj, out: list[str]) -> None:
 
 
 def _takes_self(cls: type, member: str) -> bool:
-    return not isinstance(vars(cls)[member], staticmethod)
+    return not isinstance(_own_vars(cls)[member], staticmethod)
 
 
 def render_tensor_extras(cls: type, out: list[str]) -> None:

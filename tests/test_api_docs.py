@@ -67,3 +67,21 @@ def test_every_documented_name_has_a_one_line_summary(make_api):
             run_on.append(f"{name}: {lines[0]!r}")
     assert not missing, "no docstring: " + ", ".join(missing)
     assert not run_on, "first line runs on into the next:\n" + "\n".join(run_on)
+
+
+def test_a_class_built_on_a_private_base_documents_the_calls_it_takes_from_it(make_api):
+    # AdditiveAttention's forward (its call, attn(query, keys, values, mask)), attend and
+    # last_attention are written once in the private _Attention: the reference shows them
+    # under each public class, where the class's own definitions win (project_keys, scores)
+    text = make_api.render()
+    for cls in ("AdditiveAttention", "MultiplicativeAttention", "ScaledDotProductAttention"):
+        section = text.split(f"### `ts.nn.{cls}`")[1].split("\n### ")[0]
+        for member in ("project_keys", "scores", "attend", "forward"):
+            assert f"#### `{cls}.{member}`" in section, (cls, member)
+        assert "| `last_attention` |" in section
+        assert "_Attention" not in section
+    section = text.split("### `ts.nn.AdditiveAttention`")[1].split("\n### ")[0]
+    assert "U_a h_i^enc for every key" in section  # its own project_keys, not the base's
+    # a public base's members stay documented under that base alone
+    linear = text.split("### `ts.nn.Linear`")[1].split("\n### ")[0]
+    assert "Linear.state_dict" not in linear and "Linear.forward" in linear

@@ -302,7 +302,9 @@ class _Attention(Module):
     ) -> tuple[Tensor, Tensor]:
         """(c (B, Tq, dv), α (B, Tq, Tk)) from keys already through `project_keys`.
 
-        `mask` must already be a backend array from `as_mask` (or None); no checks here.
+        The step a recurrent decoder takes once per query, after one `project_keys` per
+        sequence. Nothing is checked here: `mask` (True = may attend) is None or a boolean
+        array of the backend's, (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
         """
         e = self.scores(query, projected_keys)  # (B, Tq, Tk)
         e.name = "e_t"
@@ -316,10 +318,12 @@ class _Attention(Module):
     def forward(
         self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask: Mask | None = None
     ) -> tuple[Tensor, Tensor]:
-        """query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys), mask
-        boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk) → (context (B, Tq, dv), α (B, Tq, Tk)).
+        """(context c (B, Tq, dv), weights α (B, Tq, Tk)) of each query over the keys.
 
-        A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
+        Shapes: query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys),
+        mask boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk), True = may attend. A 2-D mask is
+        always (Tq, Tk); key padding must be (B, 1, Tk): `ts.F.padding_mask(lengths,
+        Tk)[:, None, :]`. A query with no allowed key gets all-zero weights."""
         values = keys if values is None else values
         who = type(self).__name__
         check_qkv(who, query, keys, values)

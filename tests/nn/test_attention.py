@@ -397,6 +397,21 @@ def test_mask_of_the_wrong_shape(rng):
             attn(q, k, v, np.ones((TK, TQ), dtype=bool))
 
 
+def test_a_padding_mask_as_padding_mask_gives_it_is_told_to_get_a_query_axis(rng):
+    # ts.F.padding_mask(lengths, Tk) is (B, Tk): passed as it comes, the error says how to
+    # make it the key padding (B, 1, Tk), which then works
+    q, k, v = qkv(rng, DK, DK, DK)
+    pad = ts.F.padding_mask([TK, 2], TK)  # (B, Tk) = (2, 4)
+    for attn in [*all_attentions(), MultiHeadAttention(DK, 2)]:
+        with pytest.raises(ValueError, match=r"mask of shape \(2, 4\).*pass mask\[:, None, :\]"):
+            attn(q, k, v, pad)
+        _, weights = attn(q, k, v, pad[:, None, :])
+        assert np.all(np_of(weights)[1, ..., 2:] == 0) and np.all(np_of(weights)[0] > 0)
+    with pytest.raises(ValueError, match=r"mask of shape \(4, 3\)") as caught:
+        all_attentions()[0](q, k, v, np.ones((TK, TQ), dtype=bool))
+    assert "padding_mask" not in str(caught.value)  # a shape that is not (B, Tk): no hint
+
+
 def test_mask_must_be_boolean(rng):
     q, k, v = qkv(rng, DK, DK, DV)
     with pytest.raises(TypeError, match="boolean"):

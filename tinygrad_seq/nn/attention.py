@@ -119,10 +119,17 @@ def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Te
     if shape == (t_query, t_key):
         data = data.reshape(1, t_query, t_key)
     elif shape not in ((batch, t_query, t_key), (batch, 1, t_key)):
+        hint = ""
+        if shape == (batch, t_key):  # ts.F.padding_mask's (B, T), given as it comes
+            hint = (
+                "; a key padding mask (B, Tk), as ts.F.padding_mask gives, needs a query "
+                "axis: pass mask[:, None, :]"
+            )
         raise ValueError(
             f"{who}: mask of shape {shape} does not fit {t_query} queries and {t_key} keys "
             f"in a batch of {batch}: expected (B, Tq, Tk) = {(batch, t_query, t_key)}, "
             f"(Tq, Tk) = {(t_query, t_key)}, or key padding (B, 1, Tk) = {(batch, 1, t_key)}"
+            f"{hint}"
         )
     return backend.array_module(like.data).asarray(data)
 

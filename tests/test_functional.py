@@ -168,6 +168,41 @@ def test_cross_entropy_ignore_index_outside_vocab(rng):
     assert ts.gradcheck(lambda t: F.cross_entropy(t, targets, ignore_index=-100), logits)
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_padding_ids_out_of_range_are_told_to_be_ignored(rng, loss):
+    # PyTorch pads targets with -100, its default ignore_index; here the default is None,
+    # so the error names the ignore_index to pass (and the engine's and PyTorch's defaults)
+    fn = getattr(F, loss)
+    for logits in (f64(rng, 4, 3), f64(rng, 2, 2, 3)):
+        scores = logits if loss == "cross_entropy" else logits.log_softmax(axis=-1)
+        padded = np.array([0, -100, 2, -100]).reshape(logits.shape[:-1])
+        with pytest.raises(ValueError, match=r"pass ignore_index=-100 \(the default, None"):
+            fn(scores, padded)
+        expected = np_cross_entropy(logits.numpy().reshape(4, 3), padded.ravel(), -100)
+        assert fn(scores, padded, ignore_index=-100).item() == pytest.approx(expected)
+        high = np.array([0, 3, 2, 3]).reshape(logits.shape[:-1])  # id V as the padding
+        with pytest.raises(ValueError, match=r"got ids from 0 to 3; if 3 marks padding, pass "):
+            fn(scores, high)
+        # an id out of range beside an ignore_index given is a plain mistake: no hint
+        with pytest.raises(ValueError, match=r"got ids from -100 to 2( \(logits .*\))?$"):
+            fn(scores, padded, ignore_index=-1)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_scores_in_pytorchs_sequence_layout_are_told_to_put_the_classes_last(rng, loss):
+    # PyTorch's cross_entropy takes a sequence's logits as (B, V, T); this one as (B, T, V)
+    fn = getattr(F, loss)
+    scores, targets = f64(rng, 2, 5, 3), rng.integers(0, 5, size=(2, 3))  # (B, V, T)
+    with pytest.raises(ValueError, match=r"PyTorch's layout .* x\.transpose\(0, 2, 1\)\)$"):
+        fn(scores, targets)
+    expected = np_cross_entropy(scores.numpy().transpose(0, 2, 1).reshape(6, 5), targets.ravel())
+    if loss == "cross_entropy":
+        assert fn(scores.transpose(0, 2, 1), targets).item() == pytest.approx(expected)
+    with pytest.raises(ValueError) as caught:  # (B, T, V) beside targets of another shape
+        fn(f64(rng, 2, 3, 5), targets[:, :2])
+    assert "PyTorch's layout" not in str(caught.value)
+
+
 def test_cross_entropy_all_ignored_is_zero_with_zero_gradient(rng):
     logits = f64(rng, 3, 4)
     loss = F.cross_entropy(logits, np.full(3, 7), ignore_index=7)

@@ -133,9 +133,15 @@ def _not_swapped(scores, targets, op: str, what: str) -> None:
 
 
 def _one_hot_hint(targets, scores: Tensor) -> str:
-    """The hint for targets of the scores' own shape: one-hot rows, not class ids."""
+    """The hint for targets of the scores' own shape (one-hot rows, not class ids), or for
+    scores (B, V, T) beside targets (B, T) (PyTorch's layout for a sequence)."""
     if tuple(targets.shape) == tuple(scores.shape) and scores.ndim >= 2:
         return " (one-hot rows? pass the class ids, targets.argmax(axis=-1))"
+    if targets.ndim == 2 and scores.ndim == 3 and scores.shape[::2] == targets.shape:
+        return (
+            " ((B, V, T), PyTorch's layout for a sequence? this one takes (B, T, V), the "
+            "classes last: pass x.transpose(0, 2, 1))"
+        )
     return ""
 
 
@@ -327,7 +333,8 @@ def nll_loss(
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= v):
         raise ValueError(
             f"{op}: target ids must lie in [0, {v}) for log_probs of shape {shape}; got ids "
-            f"from {int(ids.min())} to {int(ids.max())} (pass ignore_index for padding)"
+            f"from {int(ids.min())} to {int(ids.max())}"
+            f"{ops.padding_hint(int(ids.min()), int(ids.max()), v, ignore_index)}"
         )
     losses = -log_probs.reshape(-1, v)[xp.arange(ids.size), ids]
     if keep is not None:  # (where, not × keep: an ignored −inf log-probability is no NaN)

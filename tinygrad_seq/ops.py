@@ -1289,6 +1289,22 @@ class LogSoftmax(Function):
         return (g - exp(out) * g.sum(axis=self.axis, keepdims=True),)
 
 
+def padding_hint(lowest: int, highest: int, classes: int, ignore_index: int | None) -> str:
+    """What to add to a loss's "target ids must lie in [0, V)" when nothing is ignored: the
+    id out of range may be padding. PyTorch pads targets with −100, its default
+    ignore_index, where this engine's default (None) ignores nothing."""
+    if ignore_index is not None:
+        return ""
+    if lowest < 0:
+        return (
+            f"; if {lowest} marks padding, pass ignore_index={lowest} (the default, None, "
+            "ignores nothing; PyTorch's is -100)"
+        )
+    if highest >= classes:
+        return f"; if {highest} marks padding, pass ignore_index={highest}"
+    return ""
+
+
 class SoftmaxCrossEntropy(Function):
     """−log softmax(logits)[target] of each counted row: their mean (`reduction` "mean"),
     their sum ("sum"), or each row's own ("none": shape (N,), 0 at an ignored row);
@@ -1334,6 +1350,7 @@ class SoftmaxCrossEntropy(Function):
             raise OpError(
                 f"cross_entropy: target ids must lie in [0, {v}) for logits of shape "
                 f"{tuple(logits.shape)}; got ids from {int(t.min())} to {int(t.max())}"
+                f"{padding_hint(int(t.min()), int(t.max()), v, self.ignore_index)}"
             )
         shift = logits.max(axis=1, keepdims=True)
         if keep is None:

@@ -772,6 +772,31 @@ def test_the_bidirectional_hint_runs():
 
 
 @pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_the_bidirectional_hint_with_padding_reads_each_row_from_its_last_real_token(cls):
+    # reversed, a padded row starts with its padding: with the mask reversed too, those
+    # steps keep the zero state, so the backward half at a real token t has read exactly
+    # x_{L-1} .. x_t, as the row run alone, unpadded, gives
+    from tinygrad_seq.nn._pytorch_keywords import KEYWORDS
+
+    assert "back(xs[:, ::-1], mask=mask[:, ::-1])" in KEYWORDS[cls]["bidirectional"]
+    ts.set_default_dtype("float64")
+    lengths = np.array([5, 2, 3])
+    xs, mask = ts.randn(3, 5, 3), ts.F.padding_mask(lengths, 5)
+    forward, back = getattr(ts.nn, cls)(3, 4), getattr(ts.nn, cls)(3, 4)
+    hs, _ = forward(xs, mask=mask)
+    hs_back, _ = back(xs[:, ::-1], mask=mask[:, ::-1])
+    both = ts.cat([hs, hs_back[:, ::-1]], axis=-1).numpy()
+    for row, length in enumerate(lengths):
+        alone, _ = back(xs[row : row + 1, :length][:, ::-1])
+        np.testing.assert_allclose(both[row, :length, 4:], alone.numpy()[0, ::-1], atol=1e-12)
+        unpadded, _ = forward(xs[row : row + 1, :length])
+        np.testing.assert_allclose(both[row, :length, :4], unpadded.numpy()[0], atol=1e-12)
+    # without the mask the padding is read first, and the real steps differ
+    unmasked, _ = back(xs[:, ::-1])
+    assert not np.allclose(unmasked[:, ::-1].numpy()[1, :2], both[1, :2, 4:])
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
 def test_pytorchs_num_layers_as_third_positional_is_refused_not_read_as_an_option(cls):
     """`nn.LSTM(8, 16, 2)` is two layers in PyTorch; ts.nn's options are keyword-only, so
     the 2 is not quietly taken as forget_bias (LSTM), output (RNN) or bias (GRU)."""

@@ -30,7 +30,9 @@ _RECURRENT = {
     "num_layers": _ONE_LAYER,
     "dropout": _ONE_LAYER + ", with ts.F.dropout(hs, p, self.training) between them",
     "bidirectional": "run a second layer on the reversed sequence, hs_back, _ = "
-    "back(xs[:, ::-1]), and join the two: ts.cat([hs, hs_back[:, ::-1]], axis=-1)",
+    "back(xs[:, ::-1]) (with padding, reverse the mask too: back(xs[:, ::-1], "
+    "mask=mask[:, ::-1]), so each row starts at its last real token), and join the two: "
+    "ts.cat([hs, hs_back[:, ::-1]], axis=-1)",
 }
 _CELL = {"input_size": "input", "hidden_size": "hidden"}
 _TANH = "its step is the seed's h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h), tanh only"

@@ -301,6 +301,7 @@ def test_the_warning_points_past_the_librarys_own_files_at_the_users_line():
         ("cuda", r"x\.to\('cupy'\)"),
         ("add_", r"no in-place methods.*x = x \+ y.*ts\.no_grad\(\), p -= lr \* p\.grad"),
         ("zero_", r"no in-place methods"),
+        ("flip", r"x\.flip\(1\) is x\[:, ::-1\]"),
     ],
 )
 def test_pytorchs_tensor_names_are_answered_with_what_to_write(name, says):
@@ -400,6 +401,7 @@ def test_importing_a_pytorch_nn_name_carries_the_hint():
         ("min", r"x\.min\(axis=\.\.\.\) reduces .*ts\.where\(a < b, a, b\)"),
         ("clamp", r"x\.clip\(low, high\)"),
         ("matmul", r"a @ b"),
+        ("flip", r"torch\.flip\(x, \[1\]\) is x\[:, ::-1\]"),
     ],
 )
 def test_pytorchs_top_level_names_are_answered_with_what_to_write(name, says):
@@ -457,6 +459,7 @@ def test_a_plain_list_does_what_pytorchs_module_list_does():
         ("cuda", r"model\.to\('cupy'\)"),
         ("double", r"set_default_dtype\('float64'\)"),
         ("half", r"set_default_dtype\('float16'\)"),
+        ("apply", r"for m in model\.modules\(\): fn\(m\)"),
     ],
 )
 def test_pytorchs_module_methods_are_answered_with_what_to_write(name, says):
@@ -825,3 +828,19 @@ def test_rnncell_given_a_third_positional_says_it_takes_nothing_more():
     with pytest.raises(TypeError, match=r"bias.*; it takes no other arguments$") as caught:
         ts.nn.RNNCell(8, 16, True)
     assert "keywords only" not in str(caught.value)
+
+
+def test_what_the_flip_and_apply_hints_say_to_write_runs():
+    # x.flip(1) (PyTorch) is x[:, ::-1]: reversed along axis 1, its gradient reversed back
+    data = np.arange(6.0).reshape(2, 3)
+    x = ts.Tensor(data.copy(), requires_grad=True)
+    flipped = x[:, ::-1]
+    np.testing.assert_array_equal(flipped.numpy(), np.flip(data, 1))
+    (flipped * ts.Tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    np.testing.assert_array_equal(ts.backend.to_numpy(x.grad), [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]])
+    # model.apply(fn) (PyTorch) is a loop over model.modules(): the model and each layer
+    model = ts.nn.Sequential(ts.nn.Linear(2, 3), ts.Tensor.tanh, ts.nn.Linear(3, 1))
+    seen = []
+    for m in model.modules():
+        seen.append(type(m).__name__)
+    assert seen == ["Sequential", "Linear", "Linear"]

@@ -92,6 +92,7 @@ _PYTORCH_NAMES = {
     "clamp": "call the tensor's method x.clip(low, high), NumPy's name",
     "matmul": "write a @ b",
     "cross_entropy": "call ts.F.cross_entropy(logits, targets)",
+    "flip": "index with a step of -1 on each axis to reverse: torch.flip(x, [1]) is x[:, ::-1]",
 }
 
 

@@ -387,6 +387,8 @@ _PYTORCH_NAMES = {
     "bool": "write x.astype(bool)",
     "type": "write x.astype(dtype); x.dtype is its dtype",
     "norm": "write (x * x).sum().sqrt() (the 2-norm)",
+    "flip": "index with a step of -1 on each axis to reverse, as NumPy's slicing does: "
+    "x.flip(1) is x[:, ::-1] (the gradient flows back reversed)",
 }
 _IN_PLACE = (  # PyTorch's in-place methods (a trailing _) that learners reach for
     "add_ sub_ mul_ div_ pow_ neg_ exp_ log_ tanh_ sigmoid_ relu_ sqrt_ abs_ clamp_ clip_ "

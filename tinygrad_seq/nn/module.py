@@ -817,6 +817,8 @@ _MODULE_PYTORCH_NAMES = {
     "children": "model.modules() is this module and every submodule",
     "named_modules": "model.modules() is this module and every submodule",
     "named_children": "model.modules() is this module and every submodule",
+    "apply": "write for m in model.modules(): fn(m) (this module and every submodule, as "
+    "PyTorch's apply visits them; an init of the weights: for p in model.parameters())",
     "requires_grad_": "freeze weights with: for p in model.parameters(): p.requires_grad = False",
     "register_parameter": "assign it: self.name = ts.nn.Parameter(...) (setattr for a computed "
     "name); a list or dict attribute of Parameters registers them too",

@@ -674,3 +674,47 @@ def test_clip_grad_norm_matches_pytorch_up_to_its_epsilon(max_norm):
     for m, r, g in zip(mine, ref, grads, strict=True):
         np.testing.assert_allclose(m.grad, g * scale, rtol=1e-14)  # ours: norm + 1e-12
         np.testing.assert_allclose(m.grad, r.grad.numpy(), rtol=2e-6 / norm)  # PyTorch's 1e-6
+
+
+def test_the_readmes_lstm_weight_map_trains_as_pytorchs_with_one_bias_per_gate():
+    # README, "Recurrent weights, beside PyTorch's": W_f = [weight_hh[f], weight_ih[f]],
+    # b_f = bias_ih[f] + bias_hh[f]; with bias_hh frozen, Adam steps agree; trained too,
+    # PyTorch's summed bias moves twice as far and the runs part
+    rng = np.random.default_rng(5)
+    d, h, B, T = 3, 4, 2, 5
+    ts.set_default_dtype(np.float64)
+    model = ts.nn.LSTM(d, h)
+    xs = rng.normal(size=(B, T, d))
+
+    def to_torch(freeze_bias_hh):
+        ref = torch.nn.LSTM(d, h, batch_first=True).double()
+        W = {g: getattr(model.cell, f"W_{g}").numpy() for g in "ifCo"}
+        with torch.no_grad():
+            ref.weight_ih_l0.copy_(torch.tensor(np.concatenate([W[g][:, h:] for g in "ifCo"])))
+            ref.weight_hh_l0.copy_(torch.tensor(np.concatenate([W[g][:, :h] for g in "ifCo"])))
+            b = np.concatenate([getattr(model.cell, f"b_{g}").numpy() for g in "ifCo"])
+            ref.bias_ih_l0.copy_(torch.tensor(b / 2))  # split between the two: their sum is b
+            ref.bias_hh_l0.copy_(torch.tensor(b / 2))
+        ref.bias_hh_l0.requires_grad_(not freeze_bias_hh)
+        return ref
+
+    def adam_steps_pytorch(ref, steps):
+        opt = torch.optim.Adam([p for p in ref.parameters() if p.requires_grad], lr=0.05)
+        for _ in range(steps):
+            opt.zero_grad()
+            (ref(torch.tensor(xs))[0] ** 2).sum().backward()
+            opt.step()
+        return ref(torch.tensor(xs))[0].detach().numpy()
+
+    frozen, trained = to_torch(True), to_torch(False)
+    np.testing.assert_allclose(
+        frozen(torch.tensor(xs))[0].detach().numpy(), model(ts.Tensor(xs))[0].numpy(), atol=1e-12
+    )
+    opt = ts.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(4):
+        opt.zero_grad()
+        (model(ts.Tensor(xs))[0] ** 2).sum().backward()
+        opt.step()
+    ours = model(ts.Tensor(xs))[0].numpy()
+    np.testing.assert_allclose(adam_steps_pytorch(frozen, 4), ours, atol=1e-10)
+    assert np.abs(adam_steps_pytorch(trained, 4) - ours).max() > 1e-3

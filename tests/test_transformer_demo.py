@@ -38,6 +38,11 @@ def test_the_permutation_test_compares_an_encoder_layers_outputs_reordered():
     assert without["scale"] == pytest.approx(np.abs(za).mean(), rel=1e-6)
     assert without["permuted_outputs"] < 1e-5 < with_pe["permuted_outputs"]
     np.testing.assert_allclose(za[reorder], zb, atol=1e-5)
+    # the rounding level the figure draws: float32's ε times the largest output
+    assert without["rounding"] == pytest.approx(np.finfo(np.float32).eps * np.abs(za).max())
+    assert with_pe["rounding"] == pytest.approx(np.finfo(np.float32).eps * np.abs(ya).max())
+    assert without["permuted_outputs"] < 16 * without["rounding"]  # equal but for rounding
+    assert with_pe["permuted_outputs"] > 1e4 * with_pe["rounding"]
 
 
 def test_the_budgets_differ_when_the_batch_does():
@@ -105,6 +110,8 @@ def test_a_run_reads_the_first_encoder_layer_and_the_last_cross_attention(tmp_pa
     assert f"{cfg['layers']} encoder + 2 decoder layers, {steps} Adam steps." in result["measured"]
     assert "(exact sequences 40%)" in result["measured"] and "(exact 10%)" in result["measured"]
     assert result["key"]["exact sequences: with / without positions"] == "40% / 10%"
+    level = n["permutation"]["without_positions"]["rounding"]
+    assert f"ε × max |output| = {level:.1e}, the figure's dashed line" in result["measured"]
 
     # the trained model's attention on the longest test source (12 symbols), recomputed
     row = int(np.argmax(test.src_lengths))

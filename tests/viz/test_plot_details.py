@@ -264,9 +264,36 @@ def test_the_transformer_figure_labels_its_bars_and_heads(tmp_path, figures):
     acc_ax, perm_ax = axes[1], axes[2]
     assert acc_ax.get_ylim() == (0, 105)  # a curve at 100 % is not cut by the frame
     # a difference of 0 on the floor, tiny ones in powers of ten, the others in hundredths
-    assert [t.get_text() for t in perm_ax.texts] == ["1e-07", "1e-17", "2.00", "0.05"]
+    assert [t.get_text() for t in perm_ax.texts] == ["1e-07", "0", "2.00", "0.05"]
+    assert perm_ax.get_ylim()[0] == pytest.approx(1e-17)  # no rounding level given
+    assert not [line for line in perm_ax.get_lines() if line.get_linestyle() == "--"]
     head_axes = [ax for ax in axes if ax.get_title().startswith("encoder head")]
     assert [ax.get_ylabel() for ax in head_axes] == ["query position", "", ""]
+
+
+def test_the_permutation_bars_stand_three_decades_below_the_rounding_line(tmp_path, figures):
+    """A float32 difference of 4e-07 is rounding: on a floor of 1e-17 its bar stood half as
+    tall as a real difference of 2. Given the rounding level, the floor sits three decades
+    under it and a dashed line marks it, so the rounding bar ends at the line."""
+    from tinygrad_seq.viz import plots
+
+    perm = {
+        "without_positions": {"permuted_outputs": 4e-7, "mean_pooled": 1e-7, "rounding": 3e-7},
+        "with_positions": {"permuted_outputs": 2.0, "mean_pooled": 0.1, "rounding": 3e-7},
+    }
+    plots.transformer_figure(
+        tmp_path / "t.png", np.zeros((4, 4)), [2, 3], {"Transformer": [1.0, 1.0]}, perm,
+        np.full((2, 2, 2), 0.5), np.full((3, 2), 0.5), ["s0", "s1"], 0.125,
+    )  # fmt: skip
+    perm_ax = figures["t.png"].axes[2]
+    assert perm_ax.get_ylim()[0] == pytest.approx(1e-10)  # 10^(floor(log10 3e-7) − 3)
+    (line,) = [line for line in perm_ax.get_lines() if line.get_linestyle() == "--"]
+    assert list(line.get_ydata()) == [3e-7, 3e-7]
+    keys = [t.get_text() for t in perm_ax.get_legend().get_texts()]
+    assert sorted(keys) == ["rounding (ε × max |output|)", "with positions", "without positions"]
+    heights = [bar.get_height() for bar in perm_ax.patches]
+    assert heights == pytest.approx([4e-7, 1e-7, 2.0, 0.1], abs=0)
+    assert [t.get_text() for t in perm_ax.texts] == ["4e-07", "1e-07", "2.00", "0.10"]
 
 
 def test_the_transformer_attention_panels_share_one_colour_scale(tmp_path, figures):

@@ -973,6 +973,27 @@ def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps
 SYMPY_COMPARISON = "max |engine backward − SymPy derivative|"
 
 
+def _two_lines(text: str, width: int) -> str:
+    """`text` as it is when it fits `width` characters, else broken once at the space that
+    reads best: outside brackets, after a colon, else after a comma, else where the two lines
+    are nearest in length (filling the first line broke "diag(1 − zₜ)" and left "Cₜ₋₁" alone
+    on the second); a text that two lines of `width` cannot hold is cut with " …"."""
+    if len(text) <= width:
+        return text
+    depth, best, best_key = 0, None, None
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char != " " or i > width or len(text) - i - 1 > width:
+            continue
+        before = text[i - 1]
+        key = (depth > 0, before != ":", before != ",", abs(2 * i + 1 - len(text)))
+        if best_key is None or key < best_key:
+            best, best_key = i, key
+    if best is None:
+        return "\n".join(textwrap.wrap(text, width, max_lines=2, placeholder=" …"))
+    return text[:best] + "\n" + text[best + 1 :]
+
+
 def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: float) -> Path:
     """Demo 10: each identity's engine error (log scale) against the tolerance.
 
@@ -1005,9 +1026,7 @@ def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: fl
         va="top",
     )
     # a long title on two lines rather than cut: its end often names what is checked
-    labels = [
-        "\n".join(textwrap.wrap(d["title"], 64, max_lines=2, placeholder=" …")) for d in identities
-    ]
+    labels = [_two_lines(d["title"], 64) for d in identities]
     ax.set_yticks(y, labels=labels, fontsize=8)
     footnotes: dict[str, str] = {}  # comparison -> its mark, for bars not against SymPy
     for yi, d, e in zip(y, identities, errors, strict=True):

@@ -95,6 +95,27 @@ def test_a_long_bar_title_wraps_onto_two_lines_and_only_then_is_cut(tmp_path, fi
     assert longer.startswith(first) and second.endswith(" …") and len(second) <= 64
 
 
+def test_a_bar_title_breaks_after_its_colon_and_never_inside_brackets():
+    """Filling the first line to 64 characters broke the tour's titles mid-formula
+    ("diag(1" over "− zₜ)") or left one word alone ("hₜ₋₁ and" over "Cₜ₋₁")."""
+    from tinygrad_seq.viz.plots import _two_lines
+
+    gru = "GRU direct term: ∂hₜ/∂hₜ₋₁ = diag(1 − zₜ) with zₜ, rₜ, h̃ₜ held fixed"
+    assert _two_lines(gru, 64) == gru.replace(": ", ":\n", 1)
+    additive = "additive (Bahdanau) score e = v_aᵀ tanh(W_a s + U_a h): ∂e/∂(s, h, W_a, U_a, v_a)"
+    assert _two_lines(additive, 64).split("\n") == [
+        "additive (Bahdanau) score e = v_aᵀ tanh(W_a s + U_a h):",
+        "∂e/∂(s, h, W_a, U_a, v_a)",
+    ]
+    no_colon = "the gradients of W_z, W_r and W_h, of the three biases and of the last state hₜ₋₁"
+    first, second = _two_lines(no_colon, 64).split("\n")
+    assert first.endswith(",") and abs(len(first) - len(second)) < 30  # after a comma
+    plain = "word " * 20  # no colon, no comma: two lines of about equal length
+    first, second = _two_lines(plain.strip(), 64).split("\n")
+    assert abs(len(first) - len(second)) <= 5
+    assert _two_lines("short", 64) == "short"
+
+
 def test_the_derivations_figure_keeps_its_names_off_the_edge_and_its_title_centred(
     tmp_path, figures
 ):

@@ -157,3 +157,36 @@ def test_the_speed_headline_is_the_recorded_run():
     assert f"the fused step's holds {fused}×" in flat
     for page in ("benchmarks/README.md", "benchmarks/RESULTS.md", "benchmarks/PEERS.md"):
         assert f"]({page})" in speed, page
+
+
+def test_every_demo_of_the_tour_has_its_picture_in_the_readme():
+    """Each demo the tour runs shows its figure in the README (from `tour --quick --seed 0`,
+    copied into docs/img/; the transformer demo's as transformer_demo.png, since
+    transformer.png is the graph picture), every picture shown is there, and every file
+    there is named in the README (a PNG beside an SVG of the same name is its PNG version)."""
+    from tinygrad_seq.demos.tour import DEMOS
+
+    text = README.read_text()
+    shown = re.findall(r"!\[[^\]]*\]\((docs/img/[^)\s]+)\)", text)
+    pictures = {
+        "fixed-size": "fixed_size.png",
+        "vanishing": "vanishing.png",
+        "memory": "memory.png",
+        "gru-vs-lstm": "gru_vs_lstm.png",
+        "bottleneck": "bottleneck.png",
+        "alignments": "alignments.png",
+        "transformer": "transformer_demo.png",
+        "complexity": "complexity.png",
+        "bptt-graphs": "bptt_norms.png",
+        "derivations": "derivations.png",
+    }
+    assert set(pictures) == set(DEMOS)  # a new demo needs its picture here and in the README
+    for demo, name in pictures.items():
+        assert f"docs/img/{name}" in shown, demo
+    folder = README.parent / "docs" / "img"
+    for path in shown:
+        assert (README.parent / path).is_file(), path
+    for file in folder.iterdir():
+        if file.suffix == ".png" and file.with_suffix(".svg").exists():
+            continue  # "PNG versions of the pictures are next to the SVGs"
+        assert file.name in text, f"{file.name} is in docs/img but not in the README"

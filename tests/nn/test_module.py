@@ -419,6 +419,26 @@ def test_save_and_load_refuse_bytes_and_text_files_saying_what_to_give(tmp_path)
             model.save(text)
 
 
+def test_save_and_load_refuse_an_object_they_cannot_write_or_read():
+    """A file object must have the method the call needs, and the error says which: save
+    writes, load reads."""
+
+    class ReadsOnly:
+        def read(self, size=-1):
+            return b""
+
+    class WritesOnly:
+        def write(self, data):
+            return len(data)
+
+    model = Linear(2, 3)
+    with pytest.raises(TypeError, match=r"^Linear.save takes .* has a write\(\) method, got <"):
+        model.save(ReadsOnly())
+    for load in (model.load, Linear.load):
+        with pytest.raises(TypeError, match=r"^Linear.load takes .* has a read\(\) method, got <"):
+            load(WritesOnly())
+
+
 def test_load_state_dict_accepts_tensors(rng):
     lin = Linear(2, 2)
     W = rng.standard_normal((2, 2)).astype(np.float32)

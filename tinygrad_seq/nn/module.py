@@ -335,7 +335,8 @@ def _check_file(target: Any, who: str, method: str) -> None:
             f"{len(target)} bytes ({instead})"
         )
     raise TypeError(
-        f"{who} takes the path of a weights file or a file object, got {reprlib.repr(target)}"
+        f"{who} takes the path of a weights file or a binary file object, which has a "
+        f"{method}() method, got {reprlib.repr(target)}"
     )
 
 

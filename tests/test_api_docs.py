@@ -85,3 +85,31 @@ def test_a_class_built_on_a_private_base_documents_the_calls_it_takes_from_it(ma
     # a public base's members stay documented under that base alone
     linear = text.split("### `ts.nn.Linear`")[1].split("\n### ")[0]
     assert "Linear.state_dict" not in linear and "Linear.forward" in linear
+
+
+def test_a_private_base_lends_its_members_only_to_the_public_classes_just_above_it(make_api):
+    # the rule, on classes of its own: Middle documents what it takes from _Root (a method,
+    # and a static method shown with all its parameters, as there is no self to drop); Leaf,
+    # built on the public Middle, documents only what it defines itself
+    class _Root:
+        def shared(self, x):
+            """Shared by whoever stands on the root."""
+
+        @staticmethod
+        def tool(a, b):
+            """A static method: its first parameter is no self."""
+
+    class Middle(_Root):
+        def own(self, y):
+            """Middle's own."""
+
+    class Leaf(Middle):
+        def leaf(self, z):
+            """Leaf's own."""
+
+    assert [name for name, _, _ in make_api.members(Middle)] == ["shared", "tool", "own"]
+    assert [name for name, _, _ in make_api.members(Leaf)] == ["leaf"]
+    out: list[str] = []
+    make_api.render_entry("Middle", Middle, out)
+    text = "\n".join(out)
+    assert "tool(a, b)" in text and "shared(x)" in text

@@ -228,8 +228,9 @@ def test_item_assignment_past_an_axis_is_an_index_error_on_every_backend():
         (([1, 1, 1], [3, 3, 0]), np.array([5.0, 6.0, 2.0])),
         ((np.array([[0, 2], [0, 2]]), 0), np.array([[-1.0, -2.0], [-3.0, -4.0]])),
         ([2, 2], 3.0),  # one value for both: the same either way
+        (([1, 1], [2, 2]), np.array([5.0, 6.0])),  # (the fewest writes that can clash)
     ],
-    ids=["rows", "columns", "pairs", "2-D ids", "a scalar"],
+    ids=["rows", "columns", "pairs", "2-D ids", "a scalar", "one element twice"],
 )
 def test_item_assignment_through_a_repeated_index_keeps_the_last_value(index, value):
     """NumPy's result (the last of the values meant for an element) on every backend: CuPy

@@ -358,6 +358,29 @@ def test_the_same_groups_step_on_over_the_same_flat_arrays(backend, rng):
     assert made[2][0] is made[3][0] is made[4][0]
 
 
+@pytest.mark.parametrize("moment", ["m", "v"])
+def test_a_running_mean_set_by_hand_is_the_one_stepped(backend, rng, moment):
+    """An entry of m or v replaced by hand (here v alone, or m alone: a reset of one
+    weight's second or first moment) is no longer a view of the flat arrays: the next step
+    takes it in, as a one-weight optimizer given the same entry does, not the flat copy."""
+    xp = ts.backend.xp
+    values = [rng.standard_normal(s) for s in [(3,), (2, 2), (2,)]]
+    opt = Adam([ts.nn.Parameter(xp.asarray(v)) for v in values], lr=0.1)
+    opts = [Adam([ts.nn.Parameter(xp.asarray(v))], lr=0.1) for v in values]
+    for step in range(3):
+        for k, v in enumerate(values):
+            g = rng.standard_normal(v.shape)
+            opt.params[k].grad, opts[k].params[0].grad = xp.asarray(g), xp.asarray(g)
+        opt.step()
+        for each in opts:
+            each.step()
+        if step == 0:  # (after one step together: every entry a view of the flat arrays)
+            assert len(opt._flat) == 1
+            getattr(opt, moment)[1] = xp.full((2, 2), 0.5)
+            getattr(opts[1], moment)[0] = xp.full((2, 2), 0.5)
+        _assert_adam_as_each_alone(opt, opts)
+
+
 @pytest.mark.numpy_only  # (NumPy frees an array once no view of it is left)
 def test_flat_running_means_no_group_steps_are_freed(rng):
     """Once a weight sits a step out, the flat arrays that held every weight's running means

@@ -639,6 +639,16 @@ def test_arguments_to_modules_own_constructor_are_answered_with_what_to_write():
         "name for input=; hidden_size= is PyTorch's name for hidden=)"
     )
 
+    class Tall(ts.nn.Module):  # (batch_first= has no name here: it is not said to have one)
+        def __init__(self):
+            super().__init__(input_size=8, batch_first=True)
+
+    with pytest.raises(TypeError) as caught:
+        Tall()
+    assert str(caught.value).endswith(
+        "ts.nn.LSTM(input=8, hidden=16) (input_size= is PyTorch's name for input=)"
+    )
+
     class Sized(ts.nn.Module):
         def __init__(self, n):
             super().__init__(n)

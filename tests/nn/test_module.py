@@ -439,6 +439,21 @@ def test_save_and_load_refuse_an_object_they_cannot_write_or_read():
             load(WritesOnly())
 
 
+def test_a_file_object_that_holds_no_weights_is_named_in_the_error(tmp_path):
+    """An open file is named by its path, as a path is; a BytesIO, which has none, by its
+    class."""
+    (tmp_path / "notes.txt").write_bytes(b"not a weights file")
+    for load in (Linear(2, 3).load, Linear.load):
+        with open(tmp_path / "notes.txt", "rb") as f:
+            with pytest.raises(ValueError) as caught:
+                load(f)
+        assert str(caught.value).startswith(
+            f"Linear.load: the file object {str(tmp_path / 'notes.txt')!r} holds no weights"
+        )
+        with pytest.raises(ValueError, match=r"^Linear.load: the BytesIO holds no weights"):
+            load(io.BytesIO(b"not a weights file"))
+
+
 def test_load_state_dict_accepts_tensors(rng):
     lin = Linear(2, 2)
     W = rng.standard_normal((2, 2)).astype(np.float32)

@@ -230,7 +230,7 @@ def build(model: str, steps: int) -> Built:
     help="The most steps on one line: a longer unroll goes on over several lines, one "
     "below the other, its lanes running back from the end of each line to the start of the "
     "next, as does the state edge h_t. auto: as many lines as keep the picture about twice "
-    "as wide as high, past 4 drawn steps; 0: one row.",
+    "as wide as high, past 4 drawn steps or a row 7 times as wide as high; 0: one row.",
 )
 @click.option("--no-grads", is_flag=True, help="Draw the graph without gradient colours.")
 @click.option(

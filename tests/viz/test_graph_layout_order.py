@@ -490,6 +490,9 @@ def _lines(layout: dict) -> list[list[tuple[int, list[float]]]]:
 @pytest.mark.parametrize(
     "model, steps, detail, aspect",
     [  # the aspect drawn in one row in the comment
+        ("rnn", 4, "ops", 2.7),  # 7.9 (4 steps, but far too wide for one row)
+        ("lstm", 4, "ops", 2.4),  # 7.6
+        ("gru", 4, "ops", 3.9),  # 13.4 (2 steps a line at least)
         ("rnn", 8, "ops", 2.5),  # 13.8
         ("rnn", 12, "symbols", 2.5),  # 8.2
         ("rnn", 20, "symbols", 2.5),  # 5.0

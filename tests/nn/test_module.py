@@ -439,6 +439,32 @@ def test_save_and_load_refuse_an_object_they_cannot_write_or_read():
             load(WritesOnly())
 
 
+def test_save_and_load_refuse_a_file_opened_the_other_way_saying_how_to_open_it(tmp_path):
+    """A file opened 'rb' has a write() method too, which raises io.UnsupportedOperation
+    midway: save says to open it with 'wb' before writing anything (and load of a file
+    opened 'wb', to open it with 'rb'); the file is left as it was."""
+    model = Linear(2, 3)
+    path = tmp_path / "w.npz"
+    model.save(path)
+    before = path.read_bytes()
+    with open(path, "rb") as f:
+        with pytest.raises(TypeError) as caught:
+            model.save(f)
+    assert str(caught.value) == (
+        f"Linear.save: the file object {str(path)!r} (opened 'rb') is not open for writing: "
+        "open it with 'wb'"
+    )
+    assert path.read_bytes() == before
+    for load in (model.load, Linear.load):
+        with open(tmp_path / "new.npz", "wb") as f:
+            with pytest.raises(TypeError, match=r"\(opened 'wb'\) is not open for reading: .*'rb'"):
+                load(f)
+    with open(path, "r+b") as f:  # (both ways: each works)
+        assert Linear.load(f).W.shape == (3, 2)
+        f.seek(0)
+        model.save(f)
+
+
 def test_a_file_object_that_holds_no_weights_is_named_in_the_error(tmp_path):
     """An open file is named by its path, as a path is; a BytesIO, which has none, by its
     class."""

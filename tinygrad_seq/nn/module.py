@@ -323,6 +323,17 @@ def _check_file(target: Any, who: str, method: str) -> None:
     if isinstance(target, io.TextIOBase):  # (NumPy's archive is bytes)
         raise TypeError(f"{who}: the file is open in text mode; open it in binary mode ('b')")
     if callable(getattr(target, method, None)):
+        # an open file has both methods, the one its mode does not allow raising
+        # io.UnsupportedOperation: asked first, readable() or writable() says which it allows
+        able = getattr(target, "writable" if method == "write" else "readable", None)
+        if callable(able) and not getattr(target, "closed", False) and not able():
+            mode = getattr(target, "mode", None)
+            opened = f" (opened {mode!r})" if isinstance(mode, str) else ""
+            wanted = "'wb'" if method == "write" else "'rb'"
+            raise TypeError(
+                f"{who}: {_shown(target)}{opened} is not open for "
+                f"{'writing' if method == 'write' else 'reading'}: open it with {wanted}"
+            )
         return
     if isinstance(target, bytes | bytearray | memoryview):
         instead = (

@@ -477,6 +477,51 @@ def test_a_read_only_weight_stops_the_step_before_anything_changes(make):
     assert stuck.numpy()[0] < 5.0 and first.numpy()[0] < 1.0 and second.numpy()[0] < 3.0
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: Adam(ps, lr=0.1),
+        lambda ps: AdamW(ps, lr=0.1, weight_decay=0.1),
+    ],
+    ids=["sgd-momentum", "adam", "adamw"],
+)
+@pytest.mark.parametrize("old, new", [((3,), (2, 3)), ((2, 3), (3,)), ((2, 3), (3, 2))])
+def test_a_weight_resized_after_a_step_is_named_before_anything_changes(backend, make, old, new):
+    """A weight whose .data is replaced by an array of another shape after a step no longer
+    fits its momentum or running means: they were broadcast into the update (SGD's (3,)
+    momentum into a (2, 3) weight, silently) or NumPy failed midway ("non-broadcastable
+    output operand", Adam's step counts already moved on). The step names the weight and
+    both shapes, and changes nothing."""
+    xp = ts.backend.xp
+    first = ts.nn.Parameter(xp.ones(2))
+    resized = ts.nn.Parameter(xp.ones(old))
+    resized.name = "W_hh"
+    opt = make([first, resized])
+    first.grad, resized.grad = xp.ones(2), xp.ones(old)
+    opt.step()
+    resized.data = xp.ones(new)
+    first.grad, resized.grad = xp.ones(2), xp.ones(new)
+    before = copy.deepcopy(opt.state_dict())
+    weights = [np_of(p).copy() for p in opt.params]
+    what = "momentum (velocity)" if isinstance(opt, SGD) else "running means (m, v)"
+    with pytest.raises(ValueError) as caught:
+        opt.step()
+    assert str(caught.value).startswith(
+        f"{type(opt).__name__}.step: parameter 1 ('W_hh') has shape {new}, its {what} shape "
+        f"{old}: its .data was replaced by an array of another shape after a step. Give it "
+        f"back an array of shape {old}, or start its state afresh with a new optimizer"
+    )
+    after = opt.state_dict()
+    for key, value in before.items():
+        assert repr(after[key]) == repr(value), key
+    for p, w in zip(opt.params, weights, strict=True):
+        assert np_of(p).tobytes() == w.tobytes()
+    fresh = make(opt.params)  # (what the message says: a new optimizer steps it)
+    fresh.step()
+    assert resized.shape == new and float(np_of(resized).max()) < 1.0
+
+
 def test_parameters_without_gradients_are_left_alone():
     used, unused = param([1.0]), param([2.0])
     for opt in (SGD([used, unused], lr=0.1, momentum=0.5), Adam([used, unused], lr=0.1)):

@@ -335,7 +335,8 @@ class SGD(Optimizer):
         """One update of every parameter from its `.grad` (parameters without one are skipped)."""
         lr, momentum, weight_decay = self._lr, self._momentum, self._weight_decay
         dampening, nesterov = self._dampening, self._nesterov
-        _check_writable([p for p in self.params if p.grad is not None], "SGD")
+        live = [k for k, p in enumerate(self.params) if p.grad is not None]
+        _check_steppable(self.params, live, self.velocity, "momentum (velocity)", "SGD")
         for k, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -411,7 +412,7 @@ class Adam(Optimizer):
         weight_decay, decoupled = self._weight_decay, self.decoupled_weight_decay
         live = [k for k, p in enumerate(self.params) if p.grad is not None]
         grads = [_checked_grad(self.params[k], who) for k in live]  # (all before any moves)
-        _check_writable([self.params[k] for k in live], who)
+        _check_steppable(self.params, live, self.m, "running means (m, v)", who)
         for i, k in enumerate(live):
             p = self.params[k]
             if weight_decay and not decoupled:  # ∇(½ λ‖θ‖²) = λθ, into the running means
@@ -647,18 +648,32 @@ def _on_backend_of(state, data):
     return to_backend(state, backend_of(data))
 
 
-def _check_writable(params: list[Tensor], who: str) -> None:
-    """A ValueError, before any weight or state changes, for a weight whose array is read-only
-    (a broadcast view, np.frombuffer's): the step could not write it, and would stop midway,
-    the weights before it updated and the running state of others moved on."""
-    for p in params:
-        data = p.data  # (a NumPy scalar, replaced rather than written, and CuPy: no flag)
+def _check_steppable(params: list[Tensor], live: list[int], state: list, what: str, who: str):
+    """A ValueError, before any weight or state changes, for a weight `params[k]` (k in
+    `live`) that the step cannot update: its array is read-only (a broadcast view,
+    np.frombuffer's), or no longer has the shape of its entry of `state` (SGD's momentum,
+    Adam's m, named `what`; Adam's v is made and loaded with m): its .data was replaced by an
+    array of another shape after a step. The step would stop midway, the weights before it
+    updated and the running state of others moved on, or broadcast the old state into the
+    update. (One loop for both checks: ~0.1 µs a weight.)"""
+    for k in live:
+        data = params[k].data  # (a NumPy scalar, replaced rather than written, and CuPy: no flag)
         if not isinstance(data, np.generic) and not getattr(data.flags, "writeable", True):
-            name = f"'{p.name}'" if p.name else f"a weight of shape {tuple(data.shape)}"
+            name = params[k].name
+            name = f"'{name}'" if name else f"a weight of shape {tuple(data.shape)}"
             raise ValueError(
                 f"{who}.step: {name} has a read-only array (a broadcast view, or a read-only "
                 "NumPy array), which the step cannot write: give it a writable copy first, "
                 "p.data = p.data.copy()"
+            )
+        entry = state[k]
+        if entry is not None and entry.shape != data.shape:
+            name = f" ('{params[k].name}')" if params[k].name else ""
+            raise ValueError(
+                f"{who}.step: parameter {k}{name} has shape {tuple(data.shape)}, its {what} "
+                f"shape {tuple(entry.shape)}: its .data was replaced by an array of another "
+                f"shape after a step. Give it back an array of shape {tuple(entry.shape)}, or "
+                f"start its state afresh with a new optimizer ({who}(model.parameters(), ...))"
             )
 
 

@@ -695,6 +695,8 @@ def _steps_per_line(
         one_row = (AUTO_FRAME + len(order) * width) / height
         if len(order) <= AUTO_WRAP_AFTER and one_row <= AUTO_WRAP_WIDER * WRAP_ASPECT:
             continue  # short, and not much too wide: one row
+        if len(order) < 4:  # (two lines of two steps at least: fewer steps stay in one row)
+            continue
         for lines in range(1, len(order) // 2 + 1):  # two steps a line at least
             most = math.ceil(len(order) / lines)
             if (AUTO_FRAME + most * width) / (lines * height) <= WRAP_ASPECT:

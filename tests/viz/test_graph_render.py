@@ -1252,6 +1252,22 @@ def test_four_steps_of_every_op_are_wrapped_onto_two_lines(model):
 
 
 @pytest.mark.numpy_only
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_fewer_than_four_steps_far_too_wide_stay_in_one_row(steps):
+    """Steps of a long chain of ops each (one column per op: a row estimated ~30 times as
+    wide as high) cannot make two lines of two steps: drawn in one row, as wrap=0 draws
+    them. (One such step raised UnboundLocalError in the line count.)"""
+    h = ts.Tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    for t in range(steps):
+        with ts.scope(f"t={t}"):
+            for _ in range(30):
+                h = h.tanh()
+    loss = h.sum()
+    loss.backward()
+    assert graph_to_dot(loss) == graph_to_dot(loss, wrap=0)
+
+
+@pytest.mark.numpy_only
 def test_wrap_sets_the_most_steps_a_line_and_balances_the_lines(rng):
     loss, _, _ = unrolled_rnn(rng, T=7)
     dot = parse_dot(graph_to_dot(loss, wrap=3))  # 7 at 3 a line: 2, 2, 3 (the last longest)

@@ -243,6 +243,34 @@ def test_item_assignment_through_a_repeated_index_keeps_the_last_value(index, va
     np.testing.assert_array_equal(np_of(w.data), expected)
 
 
+def test_item_assignment_through_random_repeated_arrays_matches_numpy():
+    """Index arrays over the leading axes (numbered by entry of those axes alone: an
+    embedding's rows), broadcast against each other, negative, beside the axes they leave
+    whole, or mixed with an int or a slice: NumPy's result, the last value of each element,
+    on every backend."""
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 4)))
+        k = int(rng.integers(1, len(shape) + 1))
+        length = int(rng.integers(1, 6))
+        arrays = [rng.integers(-shape[a], shape[a], size=length) for a in range(k)]
+        if k > 1 and case % 3 == 0:  # broadcast: one array a column
+            arrays[0] = arrays[0][:, None]
+        index = tuple(arrays) if k > 1 or case % 2 else arrays[0]
+        if case % 5 == 0 and len(shape) > k:  # an int after the arrays: every element numbered
+            index = (*arrays, int(rng.integers(0, shape[k])))
+        if case % 7 == 0 and len(shape) > k:  # a slice before them
+            axes = range(1, min(k + 1, len(shape)))
+            index = (slice(None), *[rng.integers(-shape[a], shape[a], size=length) for a in axes])
+        expected = np.zeros(shape)
+        value = rng.standard_normal(expected[index].shape)
+        expected[index] = value
+        w = ts.Tensor(np.zeros(shape), requires_grad=True)
+        with ts.no_grad():
+            w[index] = ts.Tensor(value)
+        np.testing.assert_array_equal(np_of(w.data), expected, err_msg=f"{shape} {index}")
+
+
 def test_item_assignment_with_a_mask_of_the_wrong_length_is_an_index_error():
     """As reading through it is (NumPy's own check): turned into index arrays first, a mask
     shorter than its axis wrote the elements it reached and said nothing."""

@@ -1776,25 +1776,32 @@ def _last_writes(data, index, value):
     twice (w[[0, 0]] = [1, 2] leaves 2), which CuPy leaves undefined (any one of them).
 
     Only for an index holding arrays; the element numbers are worked out on the device,
-    without waiting for it: index a (data.size,) range by `index`, order the numbers
-    (each made unique by its position, so the sort need not be stable), and keep each
-    number's last position."""
+    without waiting for it: index a range by `index`, order the numbers (each made unique
+    by its position, so the sort need not be stable), and keep each number's last position.
+    An index of arrays alone (`E[ids] = 0`, `w[rows, cols]`) numbers only the entries of
+    the axes it indexes (the rows of an embedding, not each of its numbers); any other
+    numbers every element."""
     parts = index if isinstance(index, tuple) else (index,)
     if not any(p.__class__ in backend.ARRAY_TYPES for p in parts):
         return index, value  # ints and slices reach each element once
     xp = backend.array_module(data)
-    picked = xp.arange(data.size).reshape(data.shape)[index]  # the elements' numbers
+    if all(p.__class__ in backend.ARRAY_TYPES for p in parts) and len(parts) <= data.ndim:
+        indexed = data.shape[: len(parts)]  # the axes the arrays index; the rest go whole
+    else:
+        indexed = data.shape
+    rest = data.shape[len(indexed) :]
+    picked = xp.arange(math.prod(indexed)).reshape(indexed)[index]  # the entries' numbers
     n = picked.size
     if n < 2:
         return index, value
-    values = xp.broadcast_to(xp.asarray(value, dtype=data.dtype), picked.shape)
+    values = xp.broadcast_to(xp.asarray(value, dtype=data.dtype), picked.shape + rest)
     where = picked.reshape(-1)
     order = xp.argsort(where * n + xp.arange(n))  # by number, then by position
     ordered = where[order]
     last = xp.ones(n, dtype=bool)
     last[:-1] = ordered[1:] != ordered[:-1]
     keep = order[last]  # the position of each number's last write
-    return xp.unravel_index(where[keep], data.shape), values.reshape(-1)[keep]
+    return xp.unravel_index(where[keep], indexed), values.reshape((n, *rest))[keep]
 
 
 def clear_grads(tensors, set_to_none, who: str) -> None:

@@ -1,5 +1,6 @@
-"""The bottleneck, alignments and fixed-size demos in detail: their helpers, and what a run
-reports, with the training replaced by stand-ins (the tour tests train for real)."""
+"""The bottleneck, alignments, fixed-size and bptt-graphs demos in detail: their helpers,
+and what a run reports, with the training (the layout) replaced by stand-ins (the tour
+tests run them for real)."""
 
 from __future__ import annotations
 
@@ -170,3 +171,29 @@ def test_a_test_pair_with_either_sentence_seen_in_training_is_dropped():
     train = data.SequenceData(ids[:1], mask[:1], labels[:1], vocab)  # the first sentence only
     kept = fixed_size._unseen(test, train)
     assert kept.ids.tolist() == ids[2:].tolist() and kept.labels.tolist() == [0, 1, 0, 1]
+
+
+# ------------------------------------------------------------------ bptt-graphs
+def test_the_bptt_graphs_text_numbers_the_steps_as_its_pictures_do(tmp_path, monkeypatch):
+    """The text says the last step is titled t = T, as the RNN picture titles it (counted
+    from 1, as the seed counts the states), with the T steps of its numbers."""
+    import tinygrad_seq.viz
+    from tinygrad_seq.demos import graphs_demo
+    from tinygrad_seq.viz.graph_render import graph_to_dot
+
+    from tests.viz.test_graph_render import parse_dot
+
+    drawn = {}
+
+    def as_dot(loss, path, **options):  # the DOT source only: no layout, quick
+        drawn[path.stem] = parse_dot(graph_to_dot(loss, **options))
+        return path
+
+    monkeypatch.setattr(tinygrad_seq.viz, "render_graph", as_dot)
+    monkeypatch.setattr(plots, "bptt_norms_figure", lambda path, curves, steps: path)
+    result = graphs_demo.run(DemoContext(tmp_path, size="tiny", seed=0))
+    T = result["numbers"]["steps"]
+    last = max(int(label[2:]) for label in drawn["bptt_rnn"].step_clusters())
+    assert last == T
+    said = " ".join(result["measured"].split())
+    assert f"titled t = 1 … T: the last, t = {T}, outputs h_{T} = h_T" in said

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from tinygrad_seq.viz import graph_render
-from tinygrad_seq.viz.graph_render import NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to_dot
+from tinygrad_seq.viz.graph_render import LANE, NAN_GRAD, VIRIDIS, ZERO_GRAD, graph_to_dot
 
 import tinygrad_seq as ts
 from tests.test_graph import unrolled_rnn
@@ -267,6 +267,7 @@ def test_ops_folded_into_an_unnamed_node_are_counted():
     for loss, note, ops in (
         (((x * 3).exp() ** 2).sum(), "and 3 more ops", "mul, exp, pow"),
         (x.exp().sum(), "and 1 more op", "exp"),
+        ((x * 3).exp().sum(), "and 2 more ops", "mul, exp"),  # plural from two on
     ):
         backward_with_norms(loss)
         dot = parse_dot(graph_to_dot(loss, detail="symbols"))
@@ -385,6 +386,76 @@ def test_a_gradient_zero_because_it_multiplies_zeros_says_so():
     dot = parse_dot(graph_to_dot(loss))
     (w,) = dot.named("W")
     assert dot.nodes[w]["label"].endswith("‖g‖ 0.0e+00")
+
+
+def _zero_note(loss: ts.Tensor, *names: str, **kwargs) -> list[tuple[str, str]]:
+    """(last label line, tooltip) of each node titled in `names`, after one backward with
+    the gradient norms recorded (graph_to_dot's options in `kwargs`)."""
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), **kwargs))
+    notes = []
+    for name in names:
+        (node,) = dot.named(name)
+        notes.append((dot.nodes[node]["label"].split("\\n")[-1], dot.nodes[node]["tooltip"]))
+    return notes
+
+
+@pytest.mark.numpy_only
+def test_the_zero_gradient_note_only_where_each_use_multiplies_zeros_it_draws():
+    """The note "multiplies Z = 0" is said only when it is true of the box as drawn: every
+    use a product whose other factor holds only zeros, with the gradient colours shown.
+    Other exact zeros keep the bare norm."""
+    W = ts.Tensor(np.full((2, 2), -1.0), requires_grad=True, name="W")
+    x = ts.Tensor(np.ones((1, 2)), name="x")
+    zeros = ts.Tensor(np.zeros((1, 2)), name="z")
+    # one use multiplies zeros, the other a ReLU that is off: the zeros are not the reason
+    for first_zeros in (False, True):
+        uses = [(x @ W).relu().sum(), (zeros @ W).sum()]
+        loss = uses[1] + uses[0] if first_zeros else uses[0] + uses[1]
+        W.zero_grad()
+        assert _zero_note(loss, "W")[0][0] == "‖g‖ 0.0e+00"
+        assert not np.any(W.grad)
+    # a factor only partly zero (the ReLU is off again)
+    partly = ts.Tensor(np.array([[0.0, 1.0]]), name="p")
+    assert _zero_note((partly @ W).relu().sum(), "W")[0][0] == "‖g‖ 0.0e+00"
+    # v ⊙ v at v = 0 (2v = 0: no other factor), and a zero numerator over y (no product)
+    v = ts.Tensor(np.zeros((2, 2)), requires_grad=True, name="v")
+    assert _zero_note((v * v).sum(), "v")[0][0] == "‖g‖ 0.0e+00"
+    y = ts.Tensor(np.ones((1, 2)), requires_grad=True, name="y")
+    assert _zero_note((zeros / y).sum(), "y")[0][0] == "‖g‖ 0.0e+00"
+    # a named transpose is drawn: the note is its own (it multiplies h0), not its weight's
+    W_hh = ts.Tensor(np.ones((2, 2)), requires_grad=True, name="W_hh")
+    h0 = ts.Tensor(np.zeros((1, 2)), name="h0")
+    Wt = W_hh.T
+    Wt.name = "W_hh_T"
+    (transposed, _), (weight, _) = _zero_note((h0 @ Wt).tanh().sum(), "W_hh_T", "W_hh")
+    assert (transposed, weight) == ("‖g‖ 0: multiplies h0 = 0", "‖g‖ 0.0e+00")
+    # without the gradient colours the box says no norm, nor does its tooltip explain one
+    ((label, tooltip),) = _zero_note((h0 @ W_hh.T).tanh().sum(), "W_hh", show_grads=False)
+    assert "‖g‖" not in label and "exactly" not in tooltip
+    ((label, tooltip),) = _zero_note((h0 @ W_hh.T).tanh().sum(), "W_hh")
+    assert label == "‖g‖ 0: multiplies h0 = 0" and "∂L/∂W_hh = 0 exactly" in tooltip
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("collapse", [2, 0])
+def test_the_zero_gradient_note_names_every_zero_or_none(collapse):
+    """A weight that multiplies zeros in every step of an unroll: collapsed, the zeros of
+    the hidden steps are not drawn, so the box cannot name them all and keeps the bare
+    norm; drawn in full, it names them."""
+    W = ts.Tensor(np.ones((2, 2)), requires_grad=True, name="W")
+    h = ts.Tensor(np.ones((1, 2)), requires_grad=True, name="h0")
+    with ts.scope("rnn"):
+        for t in range(9):
+            with ts.scope(f"t={t}"):
+                z = ts.Tensor(np.zeros((1, 2)), name="z")
+                h = h + z @ W.T
+                h.name = "h_t"
+    ((label, tooltip),) = _zero_note(h.sum(), "W", collapse=collapse, wrap=0)
+    if collapse:
+        assert label == "‖g‖ 0.0e+00" and "exactly" not in tooltip
+    else:
+        assert label == "‖g‖ 0: multiplies " + ", ".join(["z"] * 9) + " = 0"
+        assert "∂L/∂W = 0 exactly" in tooltip
 
 
 def test_an_edge_for_several_uses_of_its_tail_carries_their_sum(rng):
@@ -1279,10 +1350,60 @@ def test_wrap_sets_the_most_steps_a_line_and_balances_the_lines(rng):
             graph_to_dot(loss, wrap=bad)
 
 
+@pytest.mark.numpy_only
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+def test_five_steps_of_the_seeds_symbols_are_wrapped(model):
+    """One drawn step past AUTO_WRAP_AFTER (4) wraps, though the row of 5 steps of the
+    seed's symbols is not far too wide: two lines, the last the longer."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, 5)
+    dot = parse_dot(graph_to_dot(built.loss, module=built.model, detail="symbols"))
+    assert _lines_of(dot) == [["t=1", "t=2"], ["t=3", "t=4", "t=5"]]
+
+
+def test_lines_are_declared_in_time_order_past_ten(rng):
+    """The line clusters are declared in time order, the tenth line after the ninth (not
+    sorted as the strings "…row10" < "…row2" sort)."""
+    loss, _, _ = unrolled_rnn(rng, T=12)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), wrap=1))
+    assert _lines_of(dot) == [[f"t={t}"] for t in range(1, 13)]
+
+
+def test_a_summary_of_collapsed_steps_sits_in_its_line(rng):
+    """14 steps, 3 kept at each end: t=1..3, the summary, t=12..14; at 4 a line, the
+    summary starts the second line, in the same unnamed cluster as the steps after it."""
+    loss, _, _ = unrolled_rnn(rng, T=14)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), collapse=3, wrap=4))
+    assert _lines_of(dot) == [["t=1", "t=2", "t=3"], ["t=12", "t=13", "t=14"]]
+    (summary,) = [n for n in dot.nodes if dot.title(n).startswith("…")]
+    line = dot.where[summary]
+    assert not dot.clusters[line].label
+    steps = {c.label for c in dot.clusters.values() if c.parent == line and c.label}
+    assert steps == {"t=12", "t=13", "t=14"}  # (and its bus, unnamed)
+
+
+def test_the_wrap_points_look_like_the_lanes(rng):
+    """The points where a wrapped bus leaves a line and enters the next are drawn in the
+    lanes' grey and say what they are."""
+    loss, _, _ = unrolled_rnn(rng, T=6)
+    dot = parse_dot(graph_to_dot(backward_with_norms(loss), wrap=3))
+    points = [n for n in dot.nodes if n.endswith(("_in", "_out", "_out_bus"))]
+    assert len(points) == 3
+    for n in points:
+        attrs = dot.nodes[n]
+        assert (attrs["shape"], attrs["color"], attrs["tooltip"]) == (
+            "point",
+            LANE,
+            "the lanes, wrapped",
+        ), n
+
+
 def test_graph_command_wrap(tmp_path, capsys):
     from tinygrad_seq.demos.cli import main
 
-    for wrap, lines in (("auto", 2), ("0", 0), ("2", 3)):
+    for wrap, lines in (("auto", 2), ("0", 0), ("2", 3), ("AUTO", 2), (" Auto ", 2)):
         out = tmp_path / f"rnn{wrap}.dot"
         main(["graph", "rnn", "--steps", "6", "--wrap", wrap, "--out", str(out)])
         assert len(_lines_of(parse_dot(out.read_text()))) == lines, wrap

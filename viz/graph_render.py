@@ -654,6 +654,9 @@ def _stacked_rows(
     return [(first_input[up], first_input[down]) for up, down in sorted(pairs)]
 
 
+MOST_AUTO_LINES = 3  # (see _steps_per_line)
+
+
 def _steps_per_line(
     slot_of: dict[str, tuple[str, int]],
     depth: dict[str, int],
@@ -697,7 +700,10 @@ def _steps_per_line(
             continue  # short, and not much too wide: one row
         if len(order) < 4:  # (two lines of two steps at least: fewer steps stay in one row)
             continue
-        for lines in range(1, len(order) // 2 + 1):  # two steps a line at least
+        # two steps a line at least, and three lines at most: Graphviz stacked four or more
+        # lines out of time order (12 steps of rnn ops in 4 lines: 1-3, 4-6, 10-12, 7-9),
+        # whatever the invisible nodes and flat edges tried (measured, not read in Graphviz)
+        for lines in range(1, min(len(order) // 2, MOST_AUTO_LINES) + 1):
             most = math.ceil(len(order) / lines)
             if (AUTO_FRAME + most * width) / (lines * height) <= WRAP_ASPECT:
                 break

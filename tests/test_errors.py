@@ -96,6 +96,40 @@ def test_a_numpy_type_error_is_reported_with_the_op_and_its_cause():
         ts.Tensor(np.ones(3)) + "s"
 
 
+class _ProjectionWithABug(ts.Function):
+    """x W, whose forward multiplies the wrong way round."""
+
+    def forward(self, x, W):
+        self.saved = (x, W)
+        return W @ x  # the bug: the traceback must reach this line
+
+    def backward(self, g):  # pragma: no cover - the forward fails
+        x, W = self.saved
+        return (g @ W.T, x.T @ g)
+
+
+def test_an_error_in_a_users_forward_keeps_the_traceback_down_to_its_line(rng):
+    import traceback
+
+    x, W = f64(rng, 2, 3), f64(rng, 3, 5)
+    with pytest.raises(ValueError, match=names("_ProjectionWithABug on shapes", (2, 3), (3, 5))):
+        _ProjectionWithABug.apply(x, W)  # the engine's message, naming the op and shapes
+    try:
+        _ProjectionWithABug.apply(x, W)
+    except ValueError as e:
+        frames = traceback.extract_tb(e.__traceback__)
+    # (the array library's own frames may follow, as the CuPy stand-in's do)
+    assert any(
+        frame.name == "forward"
+        and frame.line == "return W @ x  # the bug: the traceback must reach this line"
+        for frame in frames
+    )
+    # the engine's own ops keep their short traceback: NumPy's internals are not the user's
+    with pytest.raises(ValueError) as caught:
+        x @ x
+    assert traceback.extract_tb(caught.value.__traceback__)[-1].filename.endswith("tensor.py")
+
+
 @pytest.mark.parametrize("data", ["abc", ["a", "b"], [b"x"]])
 def test_a_tensor_of_text_is_a_type_error(data):
     with pytest.raises(TypeError, match="expected numbers"):

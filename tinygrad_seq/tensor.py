@@ -138,6 +138,7 @@ def _wrap(out, fn: autograd.Function, parents: tuple[Tensor, ...], wants_grad: b
         t._requires_grad = False
         t._ctx = None
     if state.anomaly:
+        fn.site = autograd.call_site()  # for a NaN found later, in backward
         autograd.check_finite(out, f"forward of '{fn.op_name}'", fn, parents)
     return t
 
@@ -149,7 +150,12 @@ def apply(fn: autograd.Function, *inputs: Tensor) -> Tensor:
     except OpError:
         raise
     except (ValueError, TypeError, IndexError, OverflowError) as e:
-        raise _op_error(fn, inputs, e) from None
+        error = _op_error(fn, inputs, e)
+        if not type(fn).__module__.startswith(f"{__package__}."):
+            # an op of the user's own (Function.apply): the traceback goes on down to the
+            # line of its forward that failed, which is theirs to fix
+            raise error.with_traceback(e.__traceback__.tb_next) from None
+        raise error from None
     return _wrap(out, fn, inputs, any(x._requires_grad for x in inputs))
 
 
@@ -196,6 +202,7 @@ def _apply2(fn: autograd.Function, x: Tensor, y: Tensor) -> Tensor:
         t._requires_grad = False
         t._ctx = None
     if state.anomaly:
+        fn.site = autograd.call_site()  # for a NaN found later, in backward
         autograd.check_finite(out, f"forward of '{fn.op_name}'", fn, (x, y))
     return t
 

@@ -5,6 +5,8 @@ retain_graph, detect_anomaly.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -705,6 +707,67 @@ def test_detect_anomaly_in_backward():
         with pytest.raises(ts.AnomalyError, match=r"backward of 'sqrt'.*inf"):
             y.backward()
     assert isinstance(ts.AnomalyError("x"), FloatingPointError)
+
+
+class _SqrtOfItsOwn(ts.Function):
+    """y = √x written as a user would: its gradient 1 / (2√x) is inf at 0."""
+
+    def forward(self, x):
+        self.saved = ts.backend.array_module(x).sqrt(x)
+        return self.saved
+
+    def backward(self, g):
+        return (g / (2 * self.saved),)
+
+
+def _model_with_a_sqrt(x):
+    h = x * 2.0
+    y = _SqrtOfItsOwn.apply(h)  # the line the anomaly message must point at
+    return y.sum()
+
+
+def _line_of(function, text: str) -> int:
+    """The file line number of the line of `function`'s source holding `text`."""
+    import inspect
+
+    lines, first = inspect.getsourcelines(function)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_detect_anomaly_in_backward_names_the_users_line_that_made_the_op():
+    # the backward pass runs far from the code that built the graph: the message says
+    # where the op was made (the first line outside the engine), as PyTorch's anomaly mode
+    # prints the forward's traceback
+    x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    line = _line_of(_model_with_a_sqrt, "_SqrtOfItsOwn.apply(h)")
+    with np.errstate(divide="ignore"), ts.detect_anomaly():
+        loss = _model_with_a_sqrt(x)
+        with pytest.raises(ts.AnomalyError) as caught:
+            loss.backward()
+    message = str(caught.value)
+    assert message.startswith("backward of '_SqrtOfItsOwn' produced 0 NaN and 1 inf")
+    assert f"test_autograd.py:{line} in _model_with_a_sqrt: `y = _SqrtOfItsOwn.apply(h)" in (
+        message
+    )
+    # a built-in op made inside a ts.nn model: the user's line, then the model's own
+    model = ts.nn.Linear(2, 2)
+    model.W.data[...] = 10.0
+    model_x = ts.Tensor(np.array([[1e308, 1e308]]))
+    with np.errstate(over="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError) as caught:
+            model(model_x)  # overflows inside Linear.forward's product
+    message = str(caught.value)
+    assert message.startswith("forward of 'matmul' produced 0 NaN and 2 inf")
+    assert re.search(r"made at \S*test_autograd\.py:\d+ in test_\w+: `model\(model_x\)", message)
+    assert re.search(r", through \S*linear\.py:\d+ in forward: `y = x @ self\.W\.T`", message)
+
+
+def test_detect_anomaly_in_backward_of_an_op_made_outside_it_says_so():
+    x = ts.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    loss = x.sqrt().sum()  # recorded without detect_anomaly(): where is not known
+    with np.errstate(divide="ignore"), ts.detect_anomaly():
+        with pytest.raises(ts.AnomalyError, match=r"'sqrt' \(made outside detect_anomaly\(\)"):
+            loss.backward()
 
 
 def test_without_detect_anomaly_nan_passes_silently():

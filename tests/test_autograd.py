@@ -1516,6 +1516,11 @@ def test_a_function_applies_itself_to_tensors(rng):
         square.apply(x)
     with pytest.raises(TypeError, match="Square.apply: input 0 must be a Tensor, got ndarray"):
         Square().apply(np.ones(3))
+    # a number is a setting more often than an input: the message says where settings go
+    with pytest.raises(TypeError, match=r"input 1 .* got float .*constructor.*Square\(0\.5\)"):
+        Square.apply(x, 0.5)
+    with pytest.raises(TypeError, match=r"^square: .*forward\(\) missing 1 required"):
+        Square.apply()  # no inputs: no "on shapes :" with nothing after it
 
     class Scale(ts.Function):
         def __init__(self, k):

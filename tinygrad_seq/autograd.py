@@ -54,9 +54,15 @@ def _apply_op(op: Function, *inputs):
         )
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
+            hint = "wrap arrays in ts.Tensor"
+            if isinstance(x, numbers.Number):  # a setting such as a scale or a slope
+                hint = (
+                    f"a setting that gets no gradient goes to the op's constructor, kept "
+                    f"as self.<name> for forward and backward: {who}({x!r}).apply(...); "
+                    f"or wrap it in ts.Tensor to make it an input"
+                )
             raise TypeError(
-                f"{who}.apply: input {i} must be a Tensor, got {type(x).__name__} (wrap "
-                "arrays in ts.Tensor)"
+                f"{who}.apply: input {i} must be a Tensor, got {type(x).__name__} ({hint})"
             )
     out = apply(op, *inputs)
     if out._requires_grad and out.data.dtype.kind not in "fc":

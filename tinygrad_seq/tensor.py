@@ -94,7 +94,7 @@ def _op_error(fn: autograd.Function, inputs: Sequence[Tensor], error: Exception)
     kind = next(
         k for k in (IndexError, TypeError, ValueError, OverflowError) if isinstance(error, k)
     )
-    return kind(f"{fn.op_name} on shapes {shown}: {error}")
+    return kind(f"{fn.op_name} on shapes {shown}: {error}" if shapes else f"{fn.op_name}: {error}")
 
 
 def _as_output(out, fn: autograd.Function):

@@ -473,6 +473,41 @@ def test_pytorchs_module_methods_are_answered_with_what_to_write(name, says):
     assert getattr(layer, name, None) is None
 
 
+@pytest.mark.parametrize(
+    ("layer", "name", "ours"),
+    [
+        (lambda: ts.nn.Linear(2, 3), "weight", "W"),
+        (lambda: ts.nn.Linear(2, 3), "bias", "b"),
+        (lambda: ts.nn.Embedding(5, 3), "weight", "E"),
+        (lambda: ts.nn.LayerNorm(3), "weight", "gain"),
+    ],
+)
+def test_pytorchs_weight_names_of_a_layer_say_which_weight_to_read(layer, name, ours):
+    # tying an output layer to the embedding, PyTorch's way: emb.weight
+    layer = layer()
+    who = type(layer).__name__
+    with pytest.raises(
+        AttributeError, match=rf"^{who} \(a ts\.nn\.Module\) has no '{name}'.*write \.{ours}\b"
+    ):
+        getattr(layer, name)
+    assert getattr(layer, ours) is dict(layer.named_parameters())[ours]
+    assert not hasattr(layer, name)
+
+
+def test_a_layers_own_weight_or_bias_attribute_wins_over_the_hint():
+    norm = ts.nn.LayerNorm(3)  # its bias is the seed's and PyTorch's name alike
+    assert norm.bias is dict(norm.named_parameters())["bias"]
+
+    class Scaled(ts.nn.Linear):
+        def __init__(self, n):
+            super().__init__(n, n)
+            self.weight = ts.nn.Parameter(np.ones(n))  # a subclass's own weight
+
+    scaled = Scaled(2)
+    assert scaled.weight.shape == (2,)
+    assert sorted(name for name, _ in scaled.named_parameters()) == ["W", "b", "weight"]
+
+
 def test_the_module_hints_name_the_models_own_class():
     class MyNet(ts.nn.Module):
         def __init__(self):

@@ -9,7 +9,15 @@ import numpy as np
 from .. import functional as F
 from .._checks import as_bool, wrap_hint
 from ..tensor import Tensor, get_default_dtype, rng
-from .module import Ids, Module, Parameter, check_float, check_sizes, uniform_init
+from .module import (
+    Ids,
+    Module,
+    Parameter,
+    _PyTorchName,
+    check_float,
+    check_sizes,
+    uniform_init,
+)
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
@@ -116,3 +124,15 @@ class LayerNorm(Module):
         """x (..., dim) → gain ⊙ (x − mean) / √(var + eps) + bias over the last axis."""
         check_last_axis(x, self.dim, "LayerNorm")
         return F.layer_norm(x, self.gain, self.bias, self.eps)
+
+
+# PyTorch's names of these layers' weights, answered with the seed's (as Module answers
+# PyTorch's methods): a tied output layer reads `emb.E`, where PyTorch reads `emb.weight`
+for _layer, _names in (
+    (Linear, {"weight": "write .W, the weight (out, in), as PyTorch's", "bias": "write .b (out,)"}),
+    (Embedding, {"weight": "write .E, the table (vocab, dim), as PyTorch's weight"}),
+    (LayerNorm, {"weight": "write .gain (dim,), the scale PyTorch names weight"}),
+):
+    for _name, _hint in _names.items():
+        setattr(_layer, _name, _PyTorchName(_name, _hint))
+del _layer, _names, _name, _hint

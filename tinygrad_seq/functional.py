@@ -547,7 +547,9 @@ def causal_mask(n: int) -> np.ndarray:
 def padding_mask(lengths, max_len: int) -> np.ndarray:
     """(B, max_len) boolean mask, True at real positions, False at padding.
 
-    lengths (B,): integer token counts in [0, max_len]; max_len an int ≥ 0.
+    lengths (B,): integer token counts in [0, max_len]; max_len an int ≥ 0. It is what
+    attention's key_mask= takes (and a recurrent layer's mask=); PyTorch's
+    key_padding_mask is its negation (True at padding).
     """
     if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 0:
         raise ValueError(f"padding_mask: max_len must be a length (an int ≥ 0), got {max_len!r}")

@@ -4,6 +4,7 @@ and on masks, weights as distributions, and bad input."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -386,8 +387,12 @@ def test_key_value_length_mismatch(rng):
 
 def test_batch_mismatch(rng):
     q, k, v = qkv(rng, DK, DK, DV)
-    with pytest.raises(ValueError, match="batch size"):
-        ScaledDotProductAttention()(q, k[:1], v[:1])
+    k3, v3 = f64(rng, 3, TK, DK), f64(rng, 3, TK, DV)
+    for attn in [*all_attentions(), MultiHeadAttention(DK, 2)]:
+        with pytest.raises(ValueError, match=r"batch size \(a batch of 1 is broadcast"):
+            attn(q, k3, v3 if not isinstance(attn, MultiHeadAttention) else f64(rng, 3, TK, DK))
+    with pytest.raises(ValueError, match=r"batch size.*values \(3, 4, 3\)"):
+        ScaledDotProductAttention()(q, k, v3)  # keys and values differ too
 
 
 def test_mask_of_the_wrong_shape(rng):
@@ -460,3 +465,239 @@ def test_attention_over_no_keys_is_a_clear_error():
 
     with pytest.raises(ValueError, match="at least one key"):
         ScaledDotProductAttention()(ts.Tensor(np.ones((1, 2, 4))), ts.Tensor(np.ones((1, 0, 4))))
+
+
+# ------------------------------------------------------------------ key_mask: key padding
+def four_attentions(d=DK):
+    """The three seed attentions and multi-head attention, all on width d."""
+    return [
+        AdditiveAttention(d, d, A),
+        MultiplicativeAttention(d, d),
+        ScaledDotProductAttention(),
+        MultiHeadAttention(d, 2),
+    ]
+
+
+def reference(attn, q, k, v, mask):
+    """(context, weights) from the NumPy references above, for a mask broadcast to
+    (B, Tq, Tk) (or None)."""
+    q, k, v = np_of(q), np_of(k), np_of(v)
+    if isinstance(attn, AdditiveAttention):
+        return np_additive(q, k, v, attn.W_a.numpy(), attn.U_a.numpy(), attn.v_a.numpy(), mask)
+    if isinstance(attn, MultiplicativeAttention):
+        return np_multiplicative(q, k, v, attn.W_a.numpy(), mask)
+    if isinstance(attn, ScaledDotProductAttention):
+        return np_dot(q, k, v, mask)
+    W = [p.numpy() for p in (attn.W_Q, attn.W_K, attn.W_V, attn.W_O)]
+    b = [p.numpy() for p in (attn.b_Q, attn.b_K, attn.b_V, attn.b_O)]
+    return np_multihead(q, k, v, *W, b, attn.num_heads, mask)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_key_mask_hides_each_rows_padding_where_a_2d_mask_is_read_as_tq_tk(rng, which):
+    # batch 3 of 3 queries: a (B, Tk) padding mask passed as `mask` fits (Tq, Tk) and is
+    # read so (query t sees row t's keys, in every batch row); as key_mask it hides each
+    # batch row's own padding from all of its queries
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK, tq=3, tk=TK, b=3)
+    lengths = [4, 2, 1]
+    key_mask = ts.F.padding_mask(lengths, TK)  # (B, Tk) = (3, 4), True at real keys
+    c, alpha = attn(q, k, v, key_mask=key_mask)
+    full = np.broadcast_to(key_mask[:, None, :], (3, 3, TK))
+    c_ref, a_ref = reference(attn, q, k, v, full)
+    np.testing.assert_allclose(c.numpy(), c_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(alpha.numpy(), a_ref, rtol=1e-10, atol=1e-12)
+    a = alpha.numpy() if which < 3 else alpha.numpy().transpose(1, 0, 2, 3)  # (.., B, Tq, Tk)
+    for b, n in enumerate(lengths):
+        assert np.all(a[..., b, :, n:] == 0) and np.all(a[..., b, :, :n] > 0)
+    # the same mask given as `mask` is the (Tq, Tk) reading: a different result
+    _, misread = attn(q, k, v, key_mask)
+    assert not np.allclose(misread.numpy(), alpha.numpy())
+    # a bool Tensor and the (B, 1, Tk) mask give the same as key_mask, bit for bit
+    for same in (attn(q, k, v, key_mask=ts.Tensor(key_mask)), attn(q, k, v, key_mask[:, None])):
+        np.testing.assert_array_equal(same[1].numpy(), alpha.numpy())
+        np.testing.assert_array_equal(same[0].numpy(), c.numpy())
+
+
+@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize("mask_shape", [(TQ, TK), (B, TQ, TK), (B, 1, TK)])
+def test_key_mask_and_mask_both_must_allow(rng, which, mask_shape):
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK)
+    mask = random_mask(rng, mask_shape)
+    key_mask = rng.random((B, TK)) < 0.6
+    key_mask[0] = True
+    key_mask[1, 0] = False  # key 0 of row 1 is padding, though `mask` allows it everywhere
+    c, alpha = attn(q, k, v, mask, key_mask=key_mask)
+    both = np.broadcast_to(mask & key_mask[:, None, :], (B, TQ, TK))
+    c_ref, a_ref = reference(attn, q, k, v, both)
+    np.testing.assert_allclose(c.numpy(), c_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(alpha.numpy(), a_ref, rtol=1e-10, atol=1e-12)
+    a = alpha.numpy() if which < 3 else alpha.numpy()[:, 0]
+    assert np.all(a[~both] == 0)
+    np.testing.assert_array_equal(a[1, :, 0], 0.0)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_gradcheck_with_key_mask_and_mask(rng, which):
+    attn = [
+        AdditiveAttention(3, 3, 2),
+        MultiplicativeAttention(3, 3),
+        ScaledDotProductAttention(),
+        MultiHeadAttention(4, 2),
+    ][which]
+    d = 4 if which == 3 else 3
+    q, k, v = qkv(rng, d, d, d, tq=2, tk=3)
+    causal = np.tril(np.ones((2, 3), dtype=bool))
+    key_mask = np.array([[True, True, True], [True, False, True]])
+    params = list(attn.parameters())
+    assert ts.gradcheck(lambda *_: attn(q, k, v, causal, key_mask=key_mask)[0], q, k, v, *params)
+    assert ts.gradcheck(lambda *_: attn(q, k, v, key_mask=key_mask)[1], q, k, *params)
+    # a padded key's value gets no gradient: no query reads it
+    (c, _), q.grad, k.grad, v.grad = attn(q, k, v, key_mask=key_mask), None, None, None
+    c.sum().backward()
+    np.testing.assert_array_equal(np_of(v.grad)[1, 1], 0.0)
+    assert np.all(np_of(v.grad)[0] != 0)
+
+
+def test_a_key_mask_that_hides_every_key_gives_zero_weights_and_context(rng):
+    q, k, v = qkv(rng, DK, DK, DK)
+    key_mask = np.array([[True, False, True, True], [False] * TK])  # row 1: no real key
+    for attn in four_attentions():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            c, alpha = attn(q, k, v, key_mask=key_mask)
+        np.testing.assert_array_equal(alpha.numpy()[1], 0.0)
+        if not isinstance(attn, MultiHeadAttention):  # (its output adds b_O to zero heads)
+            np.testing.assert_array_equal(c.numpy()[1], 0.0)
+        assert np.all(np.isfinite(c.numpy()))
+
+
+def test_key_mask_must_be_boolean_and_b_by_tk(rng):
+    q, k, v = qkv(rng, DK, DK, DK)
+    for attn in four_attentions():
+        name = type(attn).__name__
+        with pytest.raises(TypeError, match=rf"{name}: key_mask must be boolean, True at real"):
+            attn(q, k, v, key_mask=np.ones((B, TK)))  # 0/1: which polarity?
+        with pytest.raises(TypeError, match=r"got dtype int64"):
+            attn(q, k, v, key_mask=ts.Tensor(np.ones((B, TK), dtype=np.int64)))
+        for shape in [(B, 1, TK), (TK,), (TK, B), (B, TQ, TK)]:
+            with pytest.raises(
+                ValueError,
+                match=rf"key_mask must have shape \(B, Tk\) = \(2, 4\).*got shape "
+                rf"{re.escape(str(shape))}; a mask over queries and keys goes in mask=",
+            ):
+                attn(q, k, v, key_mask=np.ones(shape, dtype=bool))
+
+
+def test_a_padding_mask_given_as_mask_is_told_about_key_mask(rng):
+    q, k, v = qkv(rng, DK, DK, DK)
+    pad = ts.F.padding_mask([TK, 2], TK)  # (B, Tk) = (2, 4), not (Tq, Tk) = (3, 4)
+    for attn in four_attentions():
+        with pytest.raises(
+            ValueError, match=r"goes in key_mask= \(PyTorch's key_padding_mask, True = ignore, "
+        ):
+            attn(q, k, v, pad)
+        np.testing.assert_array_equal(
+            attn(q, k, v, key_mask=pad)[1].numpy(), attn(q, k, v, pad[:, None, :])[1].numpy()
+        )
+
+
+PYTORCH_MASK_KEYWORDS = [
+    (
+        "key_padding_mask",
+        r"key_padding_mask is True where attention may not look; key_mask= "
+        r"here is True at real keys.*write key_mask=~key_padding_mask",
+    ),
+    (
+        "attn_mask",
+        r"attn_mask is True where attention may not look; mask= here is True "
+        r"where a query may attend: write mask=~attn_mask",
+    ),
+    ("is_causal", r"mask=ts.F.causal_mask\(T\)"),
+]
+
+
+@pytest.mark.parametrize(("keyword", "says"), PYTORCH_MASK_KEYWORDS)
+def test_pytorchs_mask_keywords_are_refused_with_the_negation_to_write(rng, keyword, says):
+    # PyTorch's key_padding_mask is True at padding: taken here as it is, it would hide
+    # the real keys; refused by name, with the negation to write
+    q, k, v = qkv(rng, DK, DK, DK)
+    pad = ~ts.F.padding_mask([TK, 2], TK)  # PyTorch's polarity: True = ignore
+    for attn in four_attentions():
+        name = type(attn).__name__
+        with pytest.raises(
+            TypeError,
+            match=rf"ts.nn.{name}: it takes no {keyword}= "
+            rf"\(PyTorch's\): .*{says}",
+        ):
+            attn(q, k, v, **{keyword: pad})
+    # what the message says to write runs, and hides row 1's last two keys
+    _, alpha = MultiHeadAttention(DK, 2)(q, k, v, key_mask=~pad)
+    assert np.all(alpha.numpy()[1, ..., 2:] == 0) and np.all(alpha.numpy()[0] > 0)
+
+
+def test_other_unknown_forward_keywords_get_pythons_message(rng):
+    q, k, v = qkv(rng, DK, DK, DK)
+    for attn in four_attentions():
+        name = type(attn).__name__
+        with pytest.raises(
+            TypeError, match=rf"^{name}.forward\(\) got an unexpected keyword argument 'kee_mask'$"
+        ):
+            attn(q, k, v, kee_mask=np.ones((B, TK), bool), key_padding_mask=None)
+
+    class Mine(MultiHeadAttention):  # a subclass keeps the hints, under its own name
+        pass
+
+    with pytest.raises(TypeError, match=r"^Mine: it takes no key_padding_mask= \(PyTorch's\)"):
+        Mine(DK, 2)(q, k, v, key_padding_mask=np.ones((B, TK), bool))
+
+
+# ------------------------------------------------------------------ a batch of 1, broadcast
+@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize("single", ["query", "keys and values"])
+def test_a_batch_of_one_broadcasts_against_the_others(rng, which, single):
+    """One learned query (1, Tq, d) read against B key sequences gives what the query
+    repeated B times gives, and its gradient is the sum of the repeated copies'; likewise
+    one key sequence shared by B queries."""
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK)  # B = 2
+    if single == "query":
+        q = f64(rng, 1, TQ, DK)
+    else:
+        k, v = f64(rng, 1, TK, DK), f64(rng, 1, TK, DK)
+    args = (q, k, v)
+    # each input repeated to batch B, a leaf of its own (so no gradient is shared)
+    tiled = [ts.Tensor(np.repeat(t.numpy(), B // t.shape[0], axis=0), True) for t in args]
+    key_mask = np.array([[True, True, True, False], [True, False, True, True]])
+    causal = np.tril(np.ones((TQ, TK), dtype=bool))
+    c, alpha = attn(*args, causal, key_mask=key_mask)
+    c_ref, a_ref = reference(attn, *tiled, causal & key_mask[:, None])
+    assert c.shape == (B, TQ, DK) and alpha.shape[0] == B
+    np.testing.assert_allclose(c.numpy(), c_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(alpha.numpy(), a_ref, rtol=1e-10, atol=1e-12)
+    w = rng.standard_normal(c_ref.shape)
+    (c * w).sum().backward()
+    (attn(*tiled, causal, key_mask=key_mask)[0] * w).sum().backward()
+    for mine, copies in zip(args, tiled, strict=True):
+        assert mine.grad.shape == mine.shape
+        want = np_of(copies.grad).sum(axis=0, keepdims=True) if len(mine) == 1 else copies.grad
+        np.testing.assert_allclose(np_of(mine.grad), np_of(want), rtol=1e-10, atol=1e-12)
+    assert np.abs(np_of(args[0 if single == "query" else 2].grad)).max() > 1e-3  # (not trivial)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_gradcheck_a_broadcast_query(rng, which):
+    attn = [
+        AdditiveAttention(3, 3, 2),
+        MultiplicativeAttention(3, 3),
+        ScaledDotProductAttention(),
+        MultiHeadAttention(4, 2),
+    ][which]
+    d = 4 if which == 3 else 3
+    q = f64(rng, 1, 2, d)  # one query sequence for a batch of 3
+    k, v = f64(rng, 3, 3, d), f64(rng, 3, 3, d)
+    key_mask = np.array([[True, True, False], [True, True, True], [False, True, True]])
+    params = list(attn.parameters())
+    assert ts.gradcheck(lambda *_: attn(q, k, v, key_mask=key_mask)[0], q, k, v, *params)
+    assert ts.gradcheck(lambda *_: attn(k, q, q)[0], q, k, *params)  # keys and values of 1

@@ -199,3 +199,75 @@ def module_init_error(cls: type, base: type, args: tuple, kwargs: dict) -> TypeE
         "super().__init__() first, then give the sizes to the layers the model builds, e.g. "
         f"self.lstm = ts.nn.LSTM(input=8, hidden=16){also}"
     )
+
+
+# PyTorch's keywords for the masks of attention's forward. Its boolean masks say where
+# attention may NOT look (True = ignore); every mask here says where it may (True = may
+# attend, True = a real key), so each hint says to negate: the opposite read silently is
+# the mistake these names exist to stop.
+def _negate(theirs: str, ours: str, what: str) -> str:
+    return (
+        f"PyTorch's boolean {theirs} is True where attention may not look; {ours}= here is "
+        f"True {what}: write {ours}=~{theirs}"
+    )
+
+
+_REAL_KEY = "at real keys, those that may be attended (as ts.F.padding_mask(lengths, Tk) gives)"
+_MAY_ATTEND = "where a query may attend"
+_CAUSAL = "pass the causal mask itself: {ours}=ts.F.causal_mask(T)"
+_ATTENTION_FORWARD = {
+    "key_padding_mask": _negate("key_padding_mask", "key_mask", _REAL_KEY),
+    "attn_mask": _negate("attn_mask", "mask", _MAY_ATTEND),
+    "is_causal": _CAUSAL.format(ours="mask"),
+}
+FORWARD_KEYWORDS: dict[str, dict[str, str]] = {  # class name -> {PyTorch's keyword: hint}
+    "AdditiveAttention": _ATTENTION_FORWARD,
+    "MultiplicativeAttention": _ATTENTION_FORWARD,
+    "ScaledDotProductAttention": _ATTENTION_FORWARD,
+    "MultiHeadAttention": _ATTENTION_FORWARD,
+    "TransformerEncoderLayer": {
+        "src_key_padding_mask": _negate("src_key_padding_mask", "key_mask", _REAL_KEY),
+        "src_mask": _negate("src_mask", "mask", _MAY_ATTEND),
+        "is_causal": _CAUSAL.format(ours="mask"),
+    },
+    "TransformerDecoderLayer": {
+        "tgt_key_padding_mask": _negate("tgt_key_padding_mask", "tgt_key_mask", _REAL_KEY),
+        "memory_key_padding_mask": _negate("memory_key_padding_mask", "memory_key_mask", _REAL_KEY),
+        "tgt_is_causal": "tgt_mask defaults to the causal mask ts.F.causal_mask(T_out)",
+        "memory_is_causal": _CAUSAL.format(ours="memory_mask"),
+    },
+    "Transformer": {
+        "src_key_padding_mask": _negate(
+            "src_key_padding_mask", "src_mask", "at real source tokens, shape (B, T_in)"
+        )
+        + " (or give src_lengths=)",
+        "memory_key_padding_mask": _negate(
+            "memory_key_padding_mask", "src_mask", "at real source tokens, shape (B, T_in)"
+        )
+        + " (the decoder's cross-attention hides the same source padding)",
+        "tgt_key_padding_mask": "causal self-attention never lets a real target position "
+        "see a later padded one; leave padded targets out of the loss with "
+        "ts.F.cross_entropy(logits, targets, ignore_index=pad_id)",
+    },
+}
+
+
+def forward_keywords_error(module: object, given: dict) -> TypeError:
+    """The TypeError for keywords that a model's forward does not take: PyTorch's mask
+    keywords (`key_padding_mask=`, `attn_mask=`, ...) with what to write here, any other
+    (a typo) as Python says it."""
+    name = type(module).__name__
+    table = next(  # (a subclass of one of ts.nn's models gets its hints too)
+        (
+            FORWARD_KEYWORDS[cls.__name__]
+            for cls in type(module).__mro__
+            if _ours(cls) and cls.__name__ in FORWARD_KEYWORDS
+        ),
+        {},
+    )
+    for keyword in given:
+        if keyword not in table:
+            return TypeError(f"{name}.forward() got an unexpected keyword argument {keyword!r}")
+    hints = "; ".join(f"it takes no {k}= (PyTorch's): {table[k]}" for k in given)
+    who = f"ts.nn.{name}" if _ours(type(module)) else name
+    return TypeError(f"{who}: {hints}")

@@ -11,11 +11,20 @@ with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).
 
 Every attention takes a batch of queries at once: query (B, Tq, dq), keys (B, Tk, dk),
 values (B, Tk, dv) (the keys themselves when None), and returns the contexts (B, Tq, dv)
-and the weights (B, Tq, Tk). Masks are boolean, True where a query may attend to a key:
-(B, Tq, Tk), (Tq, Tk), or (B, 1, Tk) for key padding. A 2-D mask is always (Tq, Tk), the
-same for every batch row: a key-padding mask (B, Tk) must be reshaped to (B, 1, Tk). A
-query that may attend to nothing (a padding query) gets all-zero weights and a zero
-context, as PyTorch's F.scaled_dot_product_attention gives, never NaN.
+and the weights (B, Tq, Tk). A batch of 1 is broadcast against the others' B, as
+torch.matmul and F.scaled_dot_product_attention broadcast: one learned query (1, Tq, dq)
+reads each of B key sequences (its gradient sums over them).
+
+Two masks, both boolean and both True where attention may look; a key counts only where
+both allow it:
+    mask       (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk): True where query t may attend to key i.
+               A 2-D mask is always (Tq, Tk), the same for every batch row.
+    key_mask   (B, Tk), keyword only: True at the real keys, False at padding, as
+               ts.F.padding_mask(lengths, Tk) gives. PyTorch's key_padding_mask is the
+               opposite (True = ignore) and is refused by name: write key_mask=~it.
+Key padding belongs in key_mask, never in a 2-D mask, which would be read as (Tq, Tk)
+whenever B == Tq. A query that may attend to nothing (a padding query) gets all-zero
+weights and a zero context, as PyTorch's F.scaled_dot_product_attention gives, never NaN.
 
 As in the rest of ts.nn, vectors are rows: the seed's W_a h (a weight times a column
 vector) is computed for a whole batch of rows as h @ W_aᵀ.
@@ -32,6 +41,7 @@ from .. import backend, ops
 from .._checks import as_bool, as_id_array, wrap_hint
 from ..functional import padding_mask
 from ..tensor import Tensor, _leaf, apply, where  # (_leaf: an array kept on its backend)
+from ._pytorch_keywords import forward_keywords_error
 from .module import Ids, Mask, Module, check_float, check_sizes, uniform_init
 
 __all__ = [
@@ -83,15 +93,18 @@ def _check_tensor(x, who: str, what: str, ndim: int = 3) -> None:
         raise ValueError(f"{who}: {what} must have {ndim} axes (B, T, d), got shape {_shape(x)}")
 
 
-def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> None:
-    """Check query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) agree on B and Tk."""
+def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> int:
+    """Check query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) agree on B and Tk;
+    → B. A batch of 1 broadcasts against the others' B, as torch.matmul's batch axes do."""
     _check_tensor(query, who, "query")
     _check_tensor(keys, who, "keys")
     _check_tensor(values, who, "values")
-    if not query.shape[0] == keys.shape[0] == values.shape[0]:
+    batches = {query.shape[0], keys.shape[0], values.shape[0]}
+    if len(batches - {1}) > 1:
         raise ValueError(
-            f"{who}: query, keys and values must share the batch size; got query "
-            f"{_shape(query)}, keys {_shape(keys)}, values {_shape(values)}"
+            f"{who}: query, keys and values must share the batch size (a batch of 1 is "
+            f"broadcast to the others'); got query {_shape(query)}, keys {_shape(keys)}, "
+            f"values {_shape(values)}"
         )
     if keys.shape[1] != values.shape[1]:
         raise ValueError(
@@ -100,15 +113,16 @@ def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> None:
         )
     if keys.shape[1] == 0:  # softmax over nothing: no weights that sum to 1
         raise ValueError(f"{who}: there must be at least one key, got keys {_shape(keys)}")
+    return max(batches - {1}, default=1)
 
 
 def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor) -> Any:
     """A boolean mask as a backend array of shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
 
     Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk).
-    A 2-D mask is always (Tq, Tk), shared by the batch, even when B == Tq: key padding must
-    be given as (B, 1, Tk). A mask that is not boolean is a TypeError; any other shape is a
-    ValueError naming the shapes that would fit.
+    A 2-D mask is always (Tq, Tk), shared by the batch, even when B == Tq: key padding (B,
+    Tk) goes in key_mask= (`as_key_mask`), or here as (B, 1, Tk). A mask that is not
+    boolean is a TypeError; any other shape is a ValueError naming the shapes that would fit.
     """
     data = mask.data if isinstance(mask, Tensor) else mask
     if not hasattr(data, "dtype"):
@@ -122,8 +136,9 @@ def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Te
         hint = ""
         if shape == (batch, t_key):  # ts.F.padding_mask's (B, T), given as it comes
             hint = (
-                "; a key padding mask (B, Tk), as ts.F.padding_mask gives, needs a query "
-                "axis: pass mask[:, None, :]"
+                "; a key padding mask (B, Tk), as ts.F.padding_mask gives (True = real key), "
+                "goes in key_mask= (PyTorch's key_padding_mask, True = ignore, is key_mask="
+                "~key_padding_mask), or give it a query axis: pass mask[:, None, :]"
             )
         raise ValueError(
             f"{who}: mask of shape {shape} does not fit {t_query} queries and {t_key} keys "
@@ -132,6 +147,50 @@ def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Te
             f"{hint}"
         )
     return backend.array_module(like.data).asarray(data)
+
+
+def as_key_mask(key_mask: Mask, batch: int, t_key: int, who: str, like: Tensor) -> Any:
+    """A key padding mask (B, Tk), True at real keys, as a backend array (B, 1, Tk).
+
+    Accepts a bool Tensor, NumPy or CuPy array of shape exactly (B, Tk); one that is not
+    boolean is a TypeError (a 0/1 mask could mean either polarity), any other shape a
+    ValueError.
+    """
+    data = key_mask.data if isinstance(key_mask, Tensor) else key_mask
+    if not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    if data.dtype != bool:
+        raise TypeError(
+            f"{who}: key_mask must be boolean, True at real keys (those that may be "
+            f"attended), False at padding, as ts.F.padding_mask(lengths, Tk) gives; got dtype "
+            f"{data.dtype}"
+        )
+    if _shape(data) != (batch, t_key):
+        raise ValueError(
+            f"{who}: key_mask must have shape (B, Tk) = {(batch, t_key)}, one flag per key of "
+            f"each batch row, got shape {_shape(data)}; a mask over queries and keys goes in "
+            "mask="
+        )
+    return backend.array_module(like.data).asarray(data).reshape(batch, 1, t_key)
+
+
+def attention_mask(
+    mask: Mask | None,
+    key_mask: Mask | None,
+    batch: int,
+    t_query: int,
+    t_key: int,
+    who: str,
+    like: Tensor,
+) -> Any:
+    """mask and key_mask checked and joined, True where both allow: a backend array of
+    shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk), or None when both are None."""
+    if mask is not None:
+        mask = as_mask(mask, batch, t_query, t_key, who, like)
+    if key_mask is None:
+        return mask
+    key_mask = as_key_mask(key_mask, batch, t_key, who, like)  # (B, 1, Tk)
+    return key_mask if mask is None else mask & key_mask
 
 
 def masked_softmax(e: Tensor, mask: Any = None) -> Tensor:
@@ -323,21 +382,31 @@ class _Attention(Module):
         return context, alpha
 
     def forward(
-        self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask: Mask | None = None
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor | None = None,
+        mask: Mask | None = None,
+        *,
+        key_mask: Mask | None = None,
+        **misnamed,
     ) -> tuple[Tensor, Tensor]:
         """(context c (B, Tq, dv), weights α (B, Tq, Tk)) of each query over the keys.
 
-        Shapes: query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys),
-        mask boolean (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk), True = may attend. A 2-D mask is
-        always (Tq, Tk); key padding must be (B, 1, Tk): `ts.F.padding_mask(lengths,
-        Tk)[:, None, :]`. A query with no allowed key gets all-zero weights."""
+        Shapes: query (B, Tq, dq), keys (B, Tk, dk), values (B, Tk, dv) or None (= keys);
+        a batch of 1 is broadcast to the others' B. mask boolean (B, Tq, Tk), (Tq, Tk) or
+        (B, 1, Tk), True = may attend; a 2-D mask is always (Tq, Tk). key_mask boolean
+        (B, Tk), True = a real key, False = padding (`ts.F.padding_mask(lengths, Tk)`;
+        PyTorch's key_padding_mask is its negation). A key counts where both allow it; a
+        query with no allowed key gets all-zero weights."""
+        if misnamed:
+            raise forward_keywords_error(self, misnamed)
         values = keys if values is None else values
         who = type(self).__name__
-        check_qkv(who, query, keys, values)
+        B = check_qkv(who, query, keys, values)
         self._check_widths(query, keys)
-        B, Tq, Tk = query.shape[0], query.shape[1], keys.shape[1]
-        if mask is not None:
-            mask = as_mask(mask, B, Tq, Tk, who, query)
+        Tq, Tk = query.shape[1], keys.shape[1]
+        mask = attention_mask(mask, key_mask, B, Tq, Tk, who, query)
         return self.attend(query, self.project_keys(keys), values, mask)
 
     @property
@@ -371,11 +440,12 @@ class AdditiveAttention(_Attention):
     def scores(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         """e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc) for every query and key.
 
-        Shapes: query (B, Tq, dq), projected keys U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)."""
-        B, Tq, _ = query.shape
-        Tk = projected_keys.shape[1]
-        Wa_s = matmul(query, self.W_a.T).reshape(B, Tq, 1, self.attn_dim)  # W_a h_t^dec
-        Ua_h = projected_keys.reshape(B, 1, Tk, self.attn_dim)  # U_a h_i^enc
+        Shapes: query (B, Tq, dq), projected keys U_a h^enc (B, Tk, attn_dim) → e (B, Tq, Tk)
+        (either B may be 1, broadcast to the other's)."""
+        B_q, Tq, _ = query.shape
+        B_k, Tk, _ = projected_keys.shape
+        Wa_s = matmul(query, self.W_a.T).reshape(B_q, Tq, 1, self.attn_dim)  # W_a h_t^dec
+        Ua_h = projected_keys.reshape(B_k, 1, Tk, self.attn_dim)  # U_a h_i^enc
         hidden = (Wa_s + Ua_h).tanh()  # (B, Tq, Tk, attn_dim): every (t, i) pair
         return matmul(hidden, self.v_a)  # v_aᵀ tanh(...): (B, Tq, Tk)
 
@@ -462,15 +532,27 @@ class MultiHeadAttention(Module):
         return X.reshape(B, T, self.num_heads, self.d_k).transpose(0, 2, 1, 3)
 
     def forward(
-        self, q: Tensor, k: Tensor, v: Tensor, mask: Mask | None = None
+        self,
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        mask: Mask | None = None,
+        *,
+        key_mask: Mask | None = None,
+        **misnamed,
     ) -> tuple[Tensor, Tensor]:
         """(out (B, Tq, d_model), weights (B, heads, Tq, Tk)) for queries q, keys k, values v.
 
-        Shapes: q (B, Tq, d_model), k and v (B, Tk, d_model), mask (Tq, Tk), (B, Tq, Tk) or
-        (B, 1, Tk) → (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
+        Shapes: q (B, Tq, d_model), k and v (B, Tk, d_model) (a batch of 1 is broadcast to
+        the others' B), mask (Tq, Tk), (B, Tq, Tk) or (B, 1, Tk), key_mask (B, Tk) →
+        (out (B, Tq, d_model), weights (B, heads, Tq, Tk)).
 
-        A 2-D mask is always (Tq, Tk); key padding must be (B, 1, Tk)."""
-        check_qkv("MultiHeadAttention", q, k, v)
+        Both masks are boolean, True where attention may look, and broadcast over heads: mask
+        True = query t may attend to key i (a 2-D mask is always (Tq, Tk)); key_mask True =
+        a real key, False = padding (PyTorch's key_padding_mask is its negation)."""
+        if misnamed:
+            raise forward_keywords_error(self, misnamed)
+        B = check_qkv("MultiHeadAttention", q, k, v)
         for what, x in (("query", q), ("keys", k), ("values", v)):
             if x.shape[-1] != self.d_model:
                 raise ValueError(
@@ -478,9 +560,9 @@ class MultiHeadAttention(Module):
                     f"{self.d_model}, got {_shape(x)} (query {_shape(q)}, keys {_shape(k)}, "
                     f"values {_shape(v)})"
                 )
-        B, Tq, Tk = q.shape[0], q.shape[1], k.shape[1]
+        Tq, Tk = q.shape[1], k.shape[1]
+        mask = attention_mask(mask, key_mask, B, Tq, Tk, "MultiHeadAttention", q)
         if mask is not None:
-            mask = as_mask(mask, B, Tq, Tk, "MultiHeadAttention", q)
             mask = mask.reshape(mask.shape[0], 1, mask.shape[1], Tk)  # broadcast over heads
 
         Q = matmul(q, self.W_Q)  # Q = X W^Q: (B, Tq, d_model)

@@ -407,6 +407,60 @@ def test_multi_head_attention_matches_pytorch(bias, mask_name, dtype):
     _not_trivial(mha, exempt=("b_K",))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("query_batch", [3, 1], ids=["query_B", "query_1"])
+@pytest.mark.parametrize("kind", ["additive", "multiplicative", "scaled_dot", "multi_head"])
+def test_key_mask_and_a_broadcast_query_match_pytorch(kind, query_batch, dtype):
+    """key_mask (B, Tk), True at real keys, is PyTorch's key_padding_mask negated, and it
+    joins a causal mask (both must allow); batch 3 of 3 queries, where a (B, Tk) mask
+    passed as `mask` would be read as (Tq, Tk). A query of batch 1 is broadcast to B, as
+    F.scaled_dot_product_attention broadcasts (nn.MultiheadAttention: the query expanded)."""
+    rng = np.random.default_rng(8)
+    B, Tq, Tk, d, heads = 3, 3, 4, 4, 2
+    make = {
+        "additive": lambda: ts.nn.AdditiveAttention(d, d, 5),
+        "multiplicative": lambda: ts.nn.MultiplicativeAttention(d, d),
+        "scaled_dot": lambda: ts.nn.ScaledDotProductAttention(),
+        "multi_head": lambda: ts.nn.MultiHeadAttention(d, heads),
+    }[kind]
+    attn = _build(dtype, make, rng)
+    key_mask = np.arange(Tk)[None, :] < np.array([[4], [2], [3]])  # lengths 4, 2, 3
+    causal = np.tril(np.ones((Tq, Tk), bool))
+    inp = _inputs(rng, dtype, q=(query_batch, Tq, d), k=(B, Tk, d), v=(B, Tk, d))
+    mine_leaves = {**_params(attn), **inp}
+    R = _leaves(mine_leaves)
+    q, k, v = R["q"], R["k"], R["v"]
+
+    mine = attn(inp["q"], inp["k"], inp["v"], causal, key_mask=key_mask)
+    both = causal & key_mask[:, None, :]  # (B, Tq, Tk)
+    if kind == "multi_head":
+        ref_mha = torch.nn.MultiheadAttention(d, heads, batch_first=True).double()
+        kw = {
+            "key_padding_mask": torch.tensor(~key_mask),
+            "attn_mask": torch.tensor(~causal),
+            "need_weights": True,
+            "average_attn_weights": False,
+        }
+        args = (q.expand(B, Tq, d), k, v)  # (its query must have the keys' batch)
+        ref = functional_call(ref_mha, _torch_mha_params(R), args, kw)
+    else:
+        if kind == "additive":
+            hidden = torch.tanh((q @ R["W_a"].T)[:, :, None] + (k @ R["U_a"].T)[:, None])
+            e = hidden @ R["v_a"]
+        elif kind == "multiplicative":
+            e = q @ R["W_a"] @ k.transpose(1, 2)
+        else:
+            e = q @ k.transpose(1, 2) / math.sqrt(d)
+        alpha = _torch_masked_softmax(e, both)
+        ref = [alpha @ v, alpha]
+        if kind == "scaled_dot":  # PyTorch's own broadcasts the query's batch of 1 too
+            ref[0] = TF.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(both))
+    assert tuple(mine[0].shape) == (B, Tq, d)
+    _compare(list(mine), list(ref), mine_leaves, R, dtype, rng)
+    weights = mine[1].numpy() if kind != "multi_head" else mine[1].numpy()[:, 0]
+    assert np.all(weights[~both] == 0) and np.all(weights[both] > 0)
+
+
 # ------------------------------------------------------------------ Transformer
 def _torch_positions(n, d):
     """The seed's PE written again in PyTorch: sin(pos / 10000^{2i/d}) on column 2i, cos
@@ -471,6 +525,10 @@ def test_transformer_layers_match_pytorch(padded, dtype):
 
     memory = enc(inp["x"], key_mask)
     out = dec(inp["y"], memory, memory_mask=key_mask)  # tgt_mask: causal by default
+    if src_mask is not None:  # the same, as key_mask= (B, T_in): bit for bit
+        np.testing.assert_array_equal(enc(inp["x"], key_mask=src_mask).numpy(), memory.numpy())
+        again = dec(inp["y"], memory, memory_key_mask=src_mask)
+        np.testing.assert_array_equal(again.numpy(), out.numpy())
 
     ref_enc, ref_dec = _torch_layers(d, heads, d_ff)
     pad = {} if src_mask is None else {"src_key_padding_mask": torch.tensor(~src_mask)}
@@ -484,6 +542,45 @@ def test_transformer_layers_match_pytorch(padded, dtype):
     _compare([memory, out], [ref_memory, ref_out], mine_leaves, R, dtype, rng)
     _not_trivial(enc, exempt=("b_K",))
     _not_trivial(dec, exempt=("b_K",))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transformer_layers_key_masks_match_pytorchs_key_padding_masks(dtype):
+    """The layers' key masks (True at real tokens) against PyTorch's *_key_padding_mask
+    (True at padding): encoder key_mask with a causal mask beside it, decoder tgt_key_mask
+    beside its default causal mask, and memory_key_mask."""
+    rng = np.random.default_rng(9)
+    B, T_in, T_out, d, heads, d_ff = 3, 5, 4, 8, 2, 12
+    enc = _build(dtype, lambda: ts.nn.TransformerEncoderLayer(d, heads, d_ff), rng)
+    dec = _build(dtype, lambda: ts.nn.TransformerDecoderLayer(d, heads, d_ff), rng)
+    inp = _inputs(rng, dtype, x=(B, T_in, d), y=(B, T_out, d))
+    src_real = np.arange(T_in)[None, :] < np.array([[5], [3], [4]])
+    tgt_real = np.arange(T_out)[None, :] < np.array([[4], [2], [3]])
+    causal_in = np.tril(np.ones((T_in, T_in), bool))
+    mine_leaves = {
+        **{f"enc.{n}": p for n, p in enc.named_parameters()},
+        **{f"dec.{n}": p for n, p in dec.named_parameters()},
+        **inp,
+    }
+    R = _leaves(mine_leaves)
+
+    memory = enc(inp["x"], causal_in, key_mask=src_real)
+    out = dec(inp["y"], memory, tgt_key_mask=tgt_real, memory_key_mask=src_real)
+
+    ref_enc, ref_dec = _torch_layers(d, heads, d_ff)
+    enc_kw = {"src_mask": torch.tensor(~causal_in), "src_key_padding_mask": torch.tensor(~src_real)}
+    ref_memory = functional_call(ref_enc, _torch_layer_params(R, "enc.", False), (R["x"],), enc_kw)
+    dec_kw = {
+        "tgt_mask": torch.tensor(~np.tril(np.ones((T_out, T_out), bool))),
+        "tgt_key_padding_mask": torch.tensor(~tgt_real),
+        "memory_key_padding_mask": torch.tensor(~src_real),
+    }
+    ref_out = functional_call(
+        ref_dec, _torch_layer_params(R, "dec.", True), (R["y"], ref_memory), dec_kw
+    )
+    _compare([memory, out], [ref_memory, ref_out], mine_leaves, R, dtype, rng)
+    assert np.all(dec.self_attention.last_attention[1, :, :, 2:] == 0)  # target padding
+    assert np.all(dec.cross_attention.last_attention[1, :, :, 3:] == 0)  # source padding
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -175,6 +175,58 @@ def test_gradcheck_decoder_layer_with_a_memory_mask(rng):
     )
 
 
+def test_gradcheck_layers_with_key_masks(rng):
+    # the layers' key masks (B, T), True at real tokens, beside a causal mask: T = B = 3, so
+    # the same (B, T) array passed as `mask` would be read as (T, T)
+    enc, dec = TransformerEncoderLayer(4, 2, 6), TransformerDecoderLayer(4, 2, 6)
+    x, y = f64(rng, 3, 3, 4), f64(rng, 3, 3, 4)
+    real = np.array([[True, True, True], [True, True, False], [True, False, False]])
+    causal = ts.F.causal_mask(3)
+    assert ts.gradcheck(lambda *_: enc(x, causal, key_mask=real), x, *enc.parameters())
+    assert ts.gradcheck(
+        lambda *_: dec(y, x, tgt_key_mask=real, memory_key_mask=real[::-1].copy()),
+        y,
+        x,
+        *dec.parameters(),
+    )
+    expected = np_encoder_layer(enc, x.numpy(), causal & real[:, None, :])
+    np.testing.assert_allclose(enc(x, causal, key_mask=real).numpy(), expected, atol=1e-12)
+    assert not np.allclose(enc(x, real).numpy(), expected)  # read as (T, T): not the same
+
+
+@pytest.mark.parametrize(
+    ("build", "keyword", "write"),
+    [
+        (lambda: TransformerEncoderLayer(4, 2, 6), "src_key_padding_mask", "key_mask="),
+        (lambda: TransformerEncoderLayer(4, 2, 6), "src_mask", "mask=~src_mask"),
+        (lambda: TransformerDecoderLayer(4, 2, 6), "tgt_key_padding_mask", "tgt_key_mask="),
+        (lambda: TransformerDecoderLayer(4, 2, 6), "memory_key_padding_mask", "memory_key_mask="),
+        (lambda: TransformerDecoderLayer(4, 2, 6), "tgt_is_causal", "defaults to the causal"),
+    ],
+)
+def test_layers_refuse_pytorchs_mask_keywords_with_what_to_write(rng, build, keyword, write):
+    layer = build()
+    x = f64(rng, 2, 3, 4)
+    args = (x,) if isinstance(layer, TransformerEncoderLayer) else (x, x)
+    name = type(layer).__name__
+    with pytest.raises(TypeError, match=rf"^ts.nn.{name}: it takes no {keyword}= .*{write}"):
+        layer(*args, **{keyword: np.zeros((2, 3), bool)})
+    with pytest.raises(TypeError, match=rf"^{name}.forward\(\) got an unexpected keyword"):
+        layer(*args, key_padding_mask_=None)
+
+
+def test_transformer_refuses_pytorchs_source_padding_mask_with_the_negation(rng):
+    model = Transformer(5, 6, d_model=4, heads=2, d_ff=6, layers=1)
+    src, tgt_in = rng.integers(1, 5, (2, 3)), rng.integers(1, 6, (2, 2))
+    pad = np.array([[False, False, False], [False, False, True]])  # PyTorch's: True = pad
+    with pytest.raises(TypeError, match=r"write src_mask=~src_key_padding_mask \(or give src_l"):
+        model(src, tgt_in, src_key_padding_mask=pad)
+    with pytest.raises(TypeError, match=r"it takes no tgt_key_padding_mask=.*ignore_index"):
+        model(src, tgt_in, tgt_key_padding_mask=pad[:, :2])
+    logits = model(src, tgt_in, src_mask=~pad)  # what it says to write
+    np.testing.assert_array_equal(logits.numpy(), model(src, tgt_in, src_lengths=[3, 2]).numpy())
+
+
 # ------------------------------------------------------------------ structure
 def test_encoder_without_positions_is_permutation_equivariant(rng):
     layers = [TransformerEncoderLayer(8, 2, 16) for _ in range(2)]

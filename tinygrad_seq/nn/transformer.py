@@ -23,6 +23,7 @@ from .. import functional as F
 from .._checks import as_float
 from ..autograd import no_grad, scope
 from ..tensor import Tensor, _leaf
+from ._pytorch_keywords import forward_keywords_error
 from .attention import (
     Lengths,
     MultiHeadAttention,
@@ -155,11 +156,19 @@ class TransformerEncoderLayer(Module):
         self.ffn = FeedForward(d_model, d_ff)
         self.norm_2 = LayerNorm(d_model)
 
-    def forward(self, x: Tensor, mask: Mask | None = None) -> Tensor:
-        """x (B, T, d_model), mask (B, 1, T) key padding or (T, T)/(B, T, T) → (B, T, d)."""
+    def forward(
+        self, x: Tensor, mask: Mask | None = None, *, key_mask: Mask | None = None, **misnamed
+    ) -> Tensor:
+        """x (B, T, d_model) → (B, T, d_model).
+
+        mask (T, T), (B, T, T) or (B, 1, T), True where position t may attend to i; key_mask
+        (B, T), True at real tokens, False at padding (PyTorch's src_key_padding_mask is its
+        negation). Self-attention looks where both allow."""
+        if misnamed:
+            raise forward_keywords_error(self, misnamed)
         check_last_axis(x, self.d_model, "TransformerEncoderLayer")
         with scope("self_attention"):
-            a, _ = self.self_attention(x, x, x, mask)
+            a, _ = self.self_attention(x, x, x, mask, key_mask=key_mask)
             x = self.norm_1(x + F.dropout(a, self.dropout, self.training))  # add & normalize
         with scope("ffn"):
             x = self.norm_2(x + F.dropout(self.ffn(x), self.dropout, self.training))
@@ -194,21 +203,30 @@ class TransformerDecoderLayer(Module):
         memory: Tensor,
         tgt_mask: Mask | None = None,
         memory_mask: Mask | None = None,
+        *,
+        tgt_key_mask: Mask | None = None,
+        memory_key_mask: Mask | None = None,
+        **misnamed,
     ) -> Tensor:
         """y (B, T_out, d), memory = encoder output (B, T_in, d) → (B, T_out, d).
 
-        tgt_mask defaults to the causal mask (T_out, T_out); memory_mask (B, 1, T_in) hides source
-        padding."""
+        Every mask is boolean, True where attention may look (PyTorch's boolean masks are
+        the opposite). tgt_mask (T_out, T_out) or (B, T_out, T_out) defaults to the causal
+        mask; memory_mask (T_out, T_in), (B, T_out, T_in) or (B, 1, T_in). tgt_key_mask
+        (B, T_out) and memory_key_mask (B, T_in): True at real tokens, False at padding
+        (the negations of PyTorch's tgt_key_padding_mask and memory_key_padding_mask)."""
+        if misnamed:
+            raise forward_keywords_error(self, misnamed)
         check_last_axis(y, self.d_model, "TransformerDecoderLayer")
         check_last_axis(memory, self.d_model, "TransformerDecoderLayer", "memory")
         if tgt_mask is None:
             tgt_mask = F.causal_mask(y.shape[1])  # position t sees targets ≤ t only
         p, training = self.dropout, self.training
         with scope("self_attention"):
-            a, _ = self.self_attention(y, y, y, tgt_mask)
+            a, _ = self.self_attention(y, y, y, tgt_mask, key_mask=tgt_key_mask)
             y = self.norm_1(y + F.dropout(a, p, training))
         with scope("cross_attention"):
-            a, _ = self.cross_attention(y, memory, memory, memory_mask)
+            a, _ = self.cross_attention(y, memory, memory, memory_mask, key_mask=memory_key_mask)
             y = self.norm_2(y + F.dropout(a, p, training))
         with scope("ffn"):
             y = self.norm_3(y + F.dropout(self.ffn(y), p, training))
@@ -264,14 +282,14 @@ class Transformer(Module):
         """src ids (B, T_in) → encoder output (B, T_in, d_model); src_mask (B, T_in) bool."""
         src = ids_array(src, "Transformer", "src", self.src_vocab)
         B, T_in = src.shape
-        key_mask = None  # src_mask (B, T_in) as key padding (B, 1, T_in), checked as in forward
+        key_mask = None  # src_mask (B, T_in), True at real tokens: the keys' padding mask
         if src_mask is not None:
-            key_mask = check_src_mask(src_mask, B, T_in, "Transformer").reshape(B, 1, T_in)
+            key_mask = check_src_mask(src_mask, B, T_in, "Transformer")
         with scope("encoder"):
             x = self.positions(self.src_embedding(src))  # (B, T_in, d_model)
             for i, layer in enumerate(self.encoder_layers):
                 with scope(f"layer={i}"):
-                    x = layer(x, key_mask)
+                    x = layer(x, key_mask=key_mask)
                     x.name = "h_enc"
         return x
 
@@ -297,15 +315,15 @@ class Transformer(Module):
                 f"{tuple(tgt_in.shape)} for encoder output {tuple(memory.shape)}"
             )
         B, T_in = memory.shape[0], memory.shape[1]
-        key_mask = None  # src_mask (B, T_in) as key padding (B, 1, T_in), checked as in forward
+        key_mask = None  # src_mask (B, T_in), True at real tokens: the memory's padding mask
         if src_mask is not None:
-            key_mask = check_src_mask(src_mask, B, T_in, "Transformer").reshape(B, 1, T_in)
+            key_mask = check_src_mask(src_mask, B, T_in, "Transformer")
         with scope("decoder"):
             y = self.positions(self.tgt_embedding(tgt_in))  # (B, T_out, d_model)
             causal = F.causal_mask(tgt_in.shape[1])
             for i, layer in enumerate(self.decoder_layers):
                 with scope(f"layer={i}"):
-                    y = layer(y, memory, causal, key_mask)
+                    y = layer(y, memory, causal, memory_key_mask=key_mask)
                     y.name = "h_dec"
             logits = self.out(y)  # (B, T_out, tgt_vocab)
             logits.name = "logits"
@@ -317,11 +335,15 @@ class Transformer(Module):
         tgt_in: Ids,
         src_lengths: Lengths | None = None,
         src_mask: Mask | None = None,
+        **misnamed,
     ) -> Tensor:
         """src (B, T_in), tgt_in (B, T_out) ids → logits (B, T_out, tgt_vocab).
 
-        Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in).
+        Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in),
+        True at real tokens (PyTorch's src_key_padding_mask is its negation).
         """
+        if misnamed:
+            raise forward_keywords_error(self, misnamed)
         src = ids_array(src, "Transformer", "src")
         mask = source_mask(src, src_lengths, src_mask, "Transformer")
         return self.decode(tgt_in, self.encode(src, mask), mask)

@@ -108,8 +108,10 @@ LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, wa
 # high (a slide is 1.78) is wrapped onto as few lines as keep it at most that, two steps a
 # line at least, when it has more than AUTO_WRAP_AFTER drawn steps, or, whatever its
 # length, when its row is more than AUTO_WRAP_WIDER times too wide: `graph rnn --steps 4
-# --detail ops` (estimated 7.3 to 1, drawn 7.9), while the 4 steps of `--detail symbols`
-# (the GRU's the widest: 6.9, drawn 6.9) stay in one row, as they were. The estimate, in
+# --detail ops` (estimated 7.3 to 1, drawn 8.0), while the 4 steps of `--detail symbols`
+# (the GRU's the widest: 6.9, drawn 6.9) stay in one row, as they were ("drawn": width over
+# height of Graphviz's layout, its bounding box without the files' margins, as the tests
+# measure it). The estimate, in
 # points, is fitted to the command's RNN, LSTM and GRU at 12 steps: a step as wide as
 # AUTO_RANK per column, the frame (weights, readout, key) AUTO_FRAME, a line as high as
 # AUTO_ROW + AUTO_NODE per node in a step's tallest column + AUTO_LANE per lane.

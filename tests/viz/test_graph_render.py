@@ -1311,9 +1311,9 @@ def test_short_unrolls_and_encoder_decoder_rows_are_not_wrapped(model):
 @pytest.mark.numpy_only
 @pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
 def test_four_steps_of_every_op_are_wrapped_onto_two_lines(model):
-    """`graph rnn --steps 4 --detail ops` was one row 7.8 times as wide as high (LSTM 7.6,
-    GRU 13): unreadable at a page's width. wrap="auto" wraps any unroll whose row would be
-    far too wide, short or long, here onto two lines of two steps."""
+    """`graph rnn --steps 4 --detail ops` was one row 8.0 times as wide as high (LSTM 7.6,
+    GRU 13.4; Graphviz's bounding box): unreadable at a page's width. wrap="auto" wraps any
+    unroll whose row would be far too wide, short or long, here onto two lines of two steps."""
     from tinygrad_seq.demos.graph_cmd import build
 
     ts.manual_seed(0)

@@ -96,6 +96,20 @@ def _small_python_bytes(forward) -> int:
     )
 
 
+def _array_bytes(forward) -> int:
+    """Bytes of NumPy array values (the buffers, without the array objects) that the
+    forward's result holds, as NumPy reports them to tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        kept = forward()
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    del kept
+    return sum(t.size for t in snapshot.traces if t.domain == TRACEMALLOC_NUMPY_DOMAIN)
+
+
 def _malloc_bytes(forward, in_use) -> int:
     """Bytes malloc handed out for what the forward's result holds."""
     gc.collect()
@@ -108,7 +122,8 @@ def _malloc_bytes(forward, in_use) -> int:
 
 def measure(engine: str, workload: str, tiny: bool = False) -> dict:
     """Bytes the forward of `workload` in `engine` holds: its Python objects (pymalloc),
-    its malloc blocks and their sum, in total and per time step (medians of REPEATS)."""
+    its malloc blocks and their sum, in total and per time step, and the NumPy array values
+    among them (medians of REPEATS)."""
     from . import workloads
 
     in_use = _malloc_counter()
@@ -121,6 +136,7 @@ def measure(engine: str, workload: str, tiny: bool = False) -> dict:
     step()
     small = statistics.median(_small_python_bytes(step.forward) for _ in range(REPEATS))
     big = statistics.median(_malloc_bytes(step.forward, in_use) for _ in range(REPEATS))
+    arrays = statistics.median(_array_bytes(step.forward) for _ in range(REPEATS))
     steps = workloads.spec(workload).size(tiny)["T"]
     return {
         "status": "ok",
@@ -129,6 +145,7 @@ def measure(engine: str, workload: str, tiny: bool = False) -> dict:
         "total": small + big,
         "steps": steps,
         "per_step": (small + big) / steps,
+        "array_values_per_step": arrays / steps,
     }
 
 
@@ -172,6 +189,38 @@ def table(results: dict[str, list[tuple[str, dict]]]) -> list[str]:
     return lines
 
 
+def values_note(results: dict[str, list[tuple[str, dict]]], tiny: bool = False) -> list[str]:
+    """Why W4's op-by-op graph cannot meet the design's memory target (at most 2× the
+    floor's), from the measured bytes: the array values it must hold, against the floor's
+    bytes in all. [] when W4's floor or engine row did not run."""
+    from . import workloads
+
+    rows = dict(results.get("W4", ()))
+    floor, ops = rows.get("numpy-floor"), rows.get("tinygrad_seq")
+    fused = rows.get("tinygrad_seq, F.rnn_step")
+    if not floor or not ops or floor["status"] != "ok" or ops["status"] != "ok":
+        return []
+    s = workloads.spec("W4").size(tiny)
+    each = s["B"] * s["H"] * 4  # one (B, H) float32 array's values
+    values = ops["array_values_per_step"]
+    n = round(values / each)
+    note = (
+        f"Why W4's op-by-op graph cannot meet the design's target (at most 2× the floor's): "
+        f"the API gives every recorded tensor `.data` and `.parents`, so the graph keeps "
+        f"the values of each step's {n} recorded tensors (h W, x_t U, two adds, tanh), "
+        f"({s['B']}, {s['H']}) float32 each: {n} × {each} = {n * each} B a step "
+        f"(measured: {values:.0f} B of NumPy buffers a step), against the floor's "
+        f"{floor['per_step']:.0f} B a step in all (its h_t, array object and buffer): "
+        f"{values / floor['per_step']:.2f}× before a byte of bookkeeping."
+    )
+    if fused and fused["status"] == "ok":
+        note += (
+            f" One fused node a step, `F.rnn_step`, keeps one such array: "
+            f"{fused['per_step'] / floor['per_step']:.2f}× in all."
+        )
+    return [note]
+
+
 def _torch_available() -> bool:
     try:
         import torch  # noqa: F401
@@ -208,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                 r = _run_cell(engine, workload, args.tiny)
             results[w].append((label, r))
     lines = table(results)
+    note = values_note(results, args.tiny)
+    if note:
+        lines += ["", *note]
     print("\n".join(lines))
     if args.out:
         _write(args.out, lines, argv)

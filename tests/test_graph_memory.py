@@ -68,6 +68,27 @@ def test_the_engine_s_unrolled_rnn_holds_more_than_its_fused_step_and_the_floor(
     assert floor["per_step"] < fused["per_step"] < ops["per_step"]  # 5 nodes a step vs 1
     assert ops["total"] == ops["python_objects"] + ops["malloc"]
     assert ops["per_step"] == pytest.approx(ops["total"] / 6)  # tiny W4: T = 6
+    # array values: five (2, 4) float32 arrays a step (32 B each), and the loss's (2, 4)
+    # square and 0-d sum once; the floor keeps h_0 ... h_6, the fused step one array a step
+    assert ops["array_values_per_step"] == pytest.approx((6 * 5 * 32 + 32 + 4) / 6)
+    assert floor["array_values_per_step"] == pytest.approx(7 * 32 / 6)
+    assert fused["array_values_per_step"] == pytest.approx((6 * 32 + 32 + 4) / 6)
+
+
+def test_the_note_says_what_the_unrolled_rnn_s_values_alone_cost():
+    row = {"status": "ok", "steps": 1000}
+    results = {
+        "W4": [
+            ("numpy-floor", dict(row, per_step=327.0, array_values_per_step=128.1)),
+            ("tinygrad_seq", dict(row, per_step=2911.0, array_values_per_step=640.1)),
+            ("tinygrad_seq, F.rnn_step", dict(row, per_step=583.0, array_values_per_step=128.1)),
+        ]
+    }
+    (note,) = graph_memory.values_note(results)
+    assert "5 recorded tensors" in note and "(1, 32) float32" in note
+    assert "5 × 128 = 640 B a step" in note and "327 B a step in all" in note
+    assert "1.96× before a byte of bookkeeping" in note and "1.78× in all" in note
+    assert graph_memory.values_note({"W4": results["W4"][1:]}) == []  # no floor: no note
 
 
 def test_the_table_gives_bytes_per_step_and_the_ratio_to_the_floor():
@@ -93,6 +114,7 @@ def test_the_command_writes_memory_md(tmp_path, capsys):
     assert graph_memory.main(["--tiny", "--workloads", "W4", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "MEMORY.md").read_text(encoding="utf-8")
     assert "| W4 | tinygrad_seq, F.rnn_step |" in text
+    assert "5 × 32 = 160 B a step" in text  # the note, at the tiny sizes: (2, 4) float32
     assert "python -m benchmarks.graph_memory --tiny --workloads W4" in text
     assert "| W4 | numpy-floor |" in capsys.readouterr().out
 
@@ -146,6 +168,7 @@ def test_measure_warms_up_twice_and_takes_the_median_of_the_forwards(monkeypatch
     monkeypatch.setattr(workloads, "make", lambda engine, workload, tiny: step)
     monkeypatch.setattr(graph_memory, "_malloc_counter", lambda: lambda: 0)
     small, big = iter([100, 700, 300]), iter([5000, 1000, 3000])
+    values = iter([60, 120, 600])
 
     def small_bytes(forward):
         assert forward() == "kept"  # the forward alone, not the whole step
@@ -155,12 +178,18 @@ def test_measure_warms_up_twice_and_takes_the_median_of_the_forwards(monkeypatch
         assert forward() == "kept"
         return next(big)
 
+    def array_bytes(forward):
+        assert forward() == "kept"
+        return next(values)
+
     monkeypatch.setattr(graph_memory, "_small_python_bytes", small_bytes)
     monkeypatch.setattr(graph_memory, "_malloc_bytes", malloc_bytes)
+    monkeypatch.setattr(graph_memory, "_array_bytes", array_bytes)
     r = graph_memory.measure("tinygrad_seq", "W4", tiny=True)
-    assert (step.runs, step.forwards) == (2, 2 * graph_memory.REPEATS)
+    assert (step.runs, step.forwards) == (2, 3 * graph_memory.REPEATS)
     assert (r["python_objects"], r["malloc"], r["total"]) == (300, 3000, 3300)  # medians
     assert r["steps"] == 6 and r["per_step"] == 550.0
+    assert r["array_values_per_step"] == 20.0  # the median, 120 B, over 6 steps
 
 
 def test_measure_refuses_a_version_without_a_forward_and_skips_off_glibc(monkeypatch):

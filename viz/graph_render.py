@@ -17,13 +17,13 @@ What the picture shows:
 - a long unroll wrapped onto lines, like text (``wrap``; by default one of more than 4
   drawn steps, or a shorter one whose row is estimated more than 7 times as wide as high,
   onto as many lines as keep the picture about twice as wide as high, two steps a line at
-  least): each line below the one before, starting where it starts, its steps in time
-  order; every lane of a line ends in one point past its last step, the lanes run back
-  together as one thick grey line to a point before the next line's first step and fan
-  out from it into that line's bus, in the same order; the state edges (h_t, C_t) run
-  from the end of one line to the start of the next; what follows the unroll (the
-  readout) follows its last line, which is never shorter than the others. An encoder and
-  its decoder stay in their two rows;
+  least and three lines at most): each line below the one before, starting where it
+  starts, its steps in time order; every lane of a line ends in one point past its last
+  step, the lanes run back together as one thick grey line to a point before the next
+  line's first step and fan out from it into that line's bus, in the same order; the state
+  edges (h_t, C_t) run from the end of one line to the start of the next; what follows the
+  unroll (the readout) follows its last line, which is never shorter than the others. An
+  encoder and its decoder stay in their two rows;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
   edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
@@ -1863,8 +1863,9 @@ def render_graph(
     runs; also logged at INFO).
     wrap: the most steps on one line of an unroll; a longer unroll goes on over several
     lines, one below the other, like text ("auto": as many lines as keep the picture about
-    twice as wide as high, two steps a line at least, for an unroll of more than 4 drawn
-    steps or one whose row would be more than 7 times as wide as high; None or 0: one row).
+    twice as wide as high, two steps a line at least and three lines at most, for an unroll
+    of more than 4 drawn steps or one whose row would be more than 7 times as wide as high;
+    None or 0: one row).
     """
     if not os.fspath(path):  # Path("") would be the current directory
         raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")

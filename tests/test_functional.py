@@ -1,7 +1,8 @@
 """ts.functional (ts.F): softmax, log_softmax, cross_entropy, mse_loss,
 binary_cross_entropy_with_logits (each loss's reduction= against PyTorch), layer_norm,
-dropout, embedding, masks. Gradients checked in float64; stability checked at logits of ±1e4
-with NumPy's floating-point warnings turned into errors.
+dropout, embedding, masks (logsumexp is tested with the ops, in test_ops.py).
+Gradients checked in float64; stability checked at logits of ±1e4 with NumPy's
+floating-point warnings turned into errors.
 """
 
 from __future__ import annotations

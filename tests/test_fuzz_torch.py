@@ -3,10 +3,10 @@ engines run each one.
 
 A program is a DAG of 2-12 ops over 1-3 float64 leaves of small random shapes, drawn from
 the public ops (+ - * / ** @, unary -, exp expm1 log log1p tanh sigmoid relu sqrt abs erf,
-gelu (exact and "tanh"), sum mean max min with random axes and keepdims, var and std with
-a correction of 0, 1 or 0.5 too, reshape transpose .T flatten, indexing with ints, slices
-and int arrays with repeats (lists, NumPy arrays or integer Tensors), split and chunk (one
-piece, or several joined or multiplied), astype to float64, softmax and log_softmax,
+gelu (exact and "tanh"), sum mean max min logsumexp with random axes and keepdims, var and
+std with a correction of 0, 1 or 0.5 too, reshape transpose .T flatten, indexing with ints,
+slices and int arrays with repeats (lists, NumPy arrays or integer Tensors), split and chunk
+(one piece, or several joined or multiplied), astype to float64, softmax and log_softmax,
 ts.cat ts.stack ts.where ts.maximum, clip (min > max too), the losses F.mse_loss,
 F.binary_cross_entropy_with_logits and F.cross_entropy with each reduction (constant
 targets; mse's may be a node, and cross_entropy may ignore a class and weigh the classes
@@ -147,6 +147,10 @@ def _reduce(lib, xs, p):
         kw = {} if c is None else {"correction": c}
         return getattr(x, name)(axis=axis, keepdims=keep, **kw)
     fn = {"max": torch.amax, "min": torch.amin, "sum": torch.sum, "mean": torch.mean}.get(name)
+    if name == "logsumexp":  # (its dim is required: all axes as one, for None)
+        fn = lambda v, dim=None, **kw: torch.logsumexp(  # noqa: E731
+            v if dim is not None else v.reshape(-1), 0 if dim is None else dim, **kw
+        )
     if name in ("var", "std"):  # (÷ n − c; PyTorch's default c is 1, NumPy's 0)
         fn = lambda v, **kw: getattr(torch, name)(v, correction=c or 0, **kw)  # noqa: E731
     if axis is None:
@@ -337,7 +341,7 @@ def run(prog: Program, lib: str):
 
 
 # ------------------------------------------------------------------ drawing programs
-REDUCTIONS = ("sum", "mean", "max", "min", "var", "std")  # (each as often as another op)
+REDUCTIONS = ("sum", "mean", "max", "min", "var", "std", "logsumexp")  # (each as often as one op)
 LOSSES = ("mse", "bce", "cross_entropy")
 CHOICES = [op for op in OPS if op not in ("reduce", "pieces", "loss")]
 CHOICES += list(REDUCTIONS) + ["split", "chunk"] + list(LOSSES)

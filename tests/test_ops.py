@@ -161,14 +161,25 @@ def test_matmul_with_an_empty_inner_axis_gives_zeros():
 def test_reductions_take_a_list_of_axes_and_0d_tensors_any_axis(rng):
     x = f64(rng, 2, 3)
     assert x.sum(axis=[0, 1]).item() == pytest.approx(x.numpy().sum())
-    for method in ("sum", "mean", "max"):
+    for method in ("sum", "mean", "max", "logsumexp"):
         for axis in (0, -1, None):
             assert getattr(ts.Tensor(2.5), method)(axis=axis).item() == 2.5
 
 
 @pytest.mark.parametrize(
     "method",
-    ["sigmoid", "softmax", "tanh", "exp", "log_softmax", "log1p", "expm1", "erf", "gelu"],
+    [
+        "sigmoid",
+        "softmax",
+        "tanh",
+        "exp",
+        "log_softmax",
+        "log1p",
+        "expm1",
+        "erf",
+        "gelu",
+        "logsumexp",
+    ],
 )
 def test_elementwise_and_softmax_on_0d_tensors(method):
     # NumPy returns 0-d results as scalars, which an op must not try to write into
@@ -180,7 +191,18 @@ def test_elementwise_and_softmax_on_0d_tensors(method):
 
 @pytest.mark.parametrize(
     "method",
-    ["sigmoid", "softmax", "tanh", "exp", "log_softmax", "log1p", "expm1", "erf", "gelu"],
+    [
+        "sigmoid",
+        "softmax",
+        "tanh",
+        "exp",
+        "log_softmax",
+        "log1p",
+        "expm1",
+        "erf",
+        "gelu",
+        "logsumexp",
+    ],
 )
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.bool_])
 def test_float_ops_on_integer_tensors_give_numpys_float(method, dtype):
@@ -200,6 +222,7 @@ def test_float_ops_on_integer_tensors_give_numpys_float(method, dtype):
         "expm1": np.expm1(float_data),
         "erf": _erf(float_data),
         "gelu": _gelu(float_data),
+        "logsumexp": np.log(np.exp(float_data).sum()),  # (over every axis, by default)
     }[method]
     assert y.dtype == np.exp(data).dtype
     np.testing.assert_allclose(np_of(y), expected, rtol=1e-2 if y.dtype == np.float16 else 1e-7)
@@ -663,6 +686,78 @@ def test_max_of_byte_swapped_data(dtype):
     np.testing.assert_array_equal(np_of(x.grad), [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
 
 
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (1, -1), (0, 1, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_matches_pytorch_and_its_gradient_is_the_softmax(axis, keepdims, rng):
+    torch = pytest.importorskip("torch")
+    x = f64(rng, 2, 3, 4)
+    out = x.logsumexp(axis=axis, keepdims=keepdims)
+    dims = tuple(range(3)) if axis is None else axis
+    ref = torch.logsumexp(torch.tensor(x.numpy()), dim=dims, keepdim=keepdims)
+    assert out.shape == tuple(ref.shape) and out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-14)
+    assert ts.gradcheck(lambda t: t.logsumexp(axis=axis, keepdims=keepdims), x)
+    out.sum().backward()  # ∂/∂x Σ lse = softmax over the reduced axes
+    kept = x.numpy().max(axis=axis, keepdims=True)
+    e = np.exp(x.numpy() - kept)
+    np.testing.assert_allclose(np_of(x.grad), e / e.sum(axis=axis, keepdims=True), rtol=1e-13)
+    assert np.array_equal(
+        ts.F.logsumexp(x, axis, keepdims).numpy(), out.numpy()
+    )  # (the function is the method)
+
+
+def test_logsumexp_is_exact_for_large_logits_in_every_float_dtype():
+    for dtype, big in ((np.float64, 1e4), (np.float32, 1e4), (np.float16, 6e4)):
+        x = ts.Tensor(np.array([[big, big], [-big, -big]], dtype), requires_grad=True)
+        out = x.logsumexp(axis=1)
+        assert out.dtype == dtype
+        # big + log 2, rounded to the dtype (in float16, 60000.69 rounds to 60000)
+        expected = np.array([big, -big], np.float64) + np.log(2.0)
+        np.testing.assert_allclose(np_of(out), expected.astype(dtype), rtol=0)
+        out.sum().backward()
+        assert x.grad.dtype == dtype
+        np.testing.assert_allclose(np_of(x.grad), 0.5)
+    n = 70_000  # a float16 row summed past 65504: worked out in float32
+    x = ts.Tensor(np.zeros(n, np.float16))
+    assert x.logsumexp().item() == pytest.approx(np.log(n), rel=1e-3)
+
+
+def test_logsumexp_of_infinite_and_empty_rows_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    inf = np.inf
+    data = np.array([[-inf, -inf], [1.0, 2.0], [inf, 1.0], [-inf, 0.0]])
+    x = ts.Tensor(data, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no "invalid value" or "divide by zero" warnings)
+        out = x.logsumexp(axis=1)
+        out.backward(np.ones(4))
+    ref = torch.tensor(data, requires_grad=True)
+    ref_out = torch.logsumexp(ref, dim=1)
+    ref_out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), ref_out.detach().numpy())  # −inf, ., inf, 0
+    assert out.numpy()[0] == -inf and out.numpy()[2] == inf
+    # nan where torch's is (assert_allclose holds nan equal to nan)
+    np.testing.assert_allclose(np_of(x.grad), ref.grad.numpy(), rtol=1e-15)
+    for shape, axis in (((0, 3), 0), ((2, 0), 1), ((0,), None)):
+        empty = ts.Tensor(np.zeros(shape))
+        expected = torch.logsumexp(torch.zeros(shape), dim=axis if axis is not None else 0)
+        np.testing.assert_array_equal(empty.logsumexp(axis).numpy(), expected.numpy())
+
+
+def test_logsumexp_refuses_pytorchs_names_and_bad_axes_clearly(rng):
+    x = f64(rng, 2, 3)
+    with pytest.raises(TypeError, match=r"logsumexp: dim= is PyTorch's name for NumPy's axis="):
+        x.logsumexp(dim=1)
+    with pytest.raises(TypeError, match=r"keepdim= is PyTorch's name for NumPy's keepdims="):
+        ts.F.logsumexp(x, 1, keepdim=True)
+    with pytest.raises(ValueError, match=r"logsumexp: axis 2 is out of range .* \(2, 3\)"):
+        x.logsumexp(axis=2)
+    with pytest.raises(TypeError, match="logsumexp: keepdims must be"):
+        x.logsumexp(axis=1, keepdims="yes")
+    with pytest.raises(TypeError, match=r"logsumexp: expected a Tensor, got ndarray"):
+        ts.F.logsumexp(x.numpy())
+
+
 # ------------------------------------------------------------------ shape ops
 def test_reshape(rng):
     x = f64(rng, 2, 3, 4)
@@ -860,7 +955,7 @@ def test_softmax_and_log_softmax_methods(axis, rng):
     assert ts.gradcheck(lambda t: t.log_softmax(axis), x)
 
 
-@pytest.mark.parametrize("method", ["sum", "mean", "max", "softmax", "log_softmax"])
+@pytest.mark.parametrize("method", ["sum", "mean", "max", "softmax", "log_softmax", "logsumexp"])
 def test_numpy_integer_axis(method, rng):
     x = f64(rng, 2, 3)
     axis = np.int64(1)
@@ -890,6 +985,8 @@ UNCHECKED = {
     "mean": lambda x: x.mean(axis=(0, 2)),
     "max": lambda x: x.max(axis=1),
     "max_all": lambda x: x.max(),
+    "logsumexp": lambda x: x.logsumexp(axis=(0, 2), keepdims=True),
+    "logsumexp_all": lambda x: x.logsumexp(),
     "softmax": lambda x: x.softmax(axis=-1),
     "log_softmax": lambda x: x.log_softmax(axis=1),
     "reshape": lambda x: x.reshape(6, 5),

@@ -1,8 +1,8 @@
-"""Functions of tensors: softmax, log_softmax, cross-entropy, binary cross-entropy with
-logits and layer norm (each one fused, gradient-checked op in ops.py), nll_loss, mse_loss
-and l1_loss (written with the primitives), dropout, embedding, masks, the
-relu/sigmoid/tanh aliases, gelu and the fused rnn_step. Imported as ``ts.functional`` and
-``ts.F``.
+"""Functions of tensors: softmax, log_softmax, logsumexp, cross-entropy, binary
+cross-entropy with logits and layer norm (each one fused, gradient-checked op in ops.py),
+nll_loss, mse_loss and l1_loss (written with the primitives), dropout, embedding,
+masks, the relu/sigmoid/tanh aliases, gelu and the fused rnn_step. Imported as
+``ts.functional`` and ``ts.F``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng, where
 __all__ = [
     "softmax",
     "log_softmax",
+    "logsumexp",
     "cross_entropy",
     "nll_loss",
     "mse_loss",
@@ -61,6 +62,15 @@ def log_softmax(x: Tensor, axis: int = -1, **misnamed) -> Tensor:
     Exact even for logits of ±1e4. (PyTorch's dim= is refused with NumPy's spelling, as the Tensor
     methods do.)"""
     return _tensor(x, "log_softmax").log_softmax(axis, **misnamed)
+
+
+def logsumexp(x: Tensor, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
+    """log Σ exp(x) over `axis` (all axes by default), computed stably (x.logsumexp).
+
+    x (..., n, ...) → (..., ...), or (..., 1, ...) with `keepdims`. Worked out as m + log Σ
+    exp(x − m), m the max; its gradient is softmax(x). A row of −inf gives −inf, as PyTorch's
+    torch.logsumexp (whose dim= and keepdim= are refused with NumPy's spelling)."""
+    return _tensor(x, "logsumexp").logsumexp(axis, keepdims, **misnamed)
 
 
 def relu(x: Tensor) -> Tensor:

@@ -1002,6 +1002,53 @@ class Max(Function):
         return (gx if gx.dtype == g.dtype else gx.astype(g.dtype),)
 
 
+class LogSumExp(Function):
+    """log Σ e^x over `axis` (all axes if None), shifted by the max for safety; keeping the
+    axes as size-1 axes if `keepdims`. Its gradient is the softmax of x over those axes."""
+
+    __slots__ = ("axis", "keepdims")
+    op_name = "logsumexp"
+    may_broadcast = False
+    fresh_grads = True  # backward's e^(x − lse) is a new array
+
+    def __init__(self, axis=None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    carries_infs = _reduced_infs  # (under detect_anomaly)
+
+    def forward(self, x):
+        x = _as_float(x)
+        wide = x.astype(np.float32) if x.dtype.itemsize < 4 else x  # float16: Σ e^x overflows
+        # lse = m + log Σ e^(x − m), m the max, so no e^x overflows. A max of ±inf or nan is
+        # not shifted by (inf − inf is nan): a row of −infs gives log 0 = −inf, a +inf gives
+        # +inf, as PyTorch's; no elements at all give log 0 = −inf too
+        with np.errstate(divide="ignore", over="ignore"):
+            if wide.size:
+                m = wide.max(axis=self.axis, keepdims=True)
+                m = array_module(wide).where(array_module(m).isfinite(m), m, m.dtype.type(0))
+                log_sum = log(exp(wide - m).sum(axis=self.axis, keepdims=True))
+            else:
+                m, log_sum = 0, log(wide.sum(axis=self.axis, keepdims=True))
+        self.saved = (wide, m, log_sum)
+        kept = log_sum + m
+        if self.keepdims:
+            out = kept
+        else:
+            out = kept.reshape(()) if self.axis is None else kept.squeeze(axis=self.axis)
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):  # ∂ lse/∂x_i = e^(x_i − lse) = softmax(x)_i
+        wide, m, log_sum = self.saved
+        # as e^((x − m) − log Σ e^(x − m)): exact, where e^(x − lse) with lse = m + log Σ
+        # rounded (to ~1e4 in float32, say) would be off by its rounding error
+        gx = array_module(wide).asarray(wide - m)  # (a 0-d x gives a scalar, made an array)
+        with np.errstate(invalid="ignore"):  # a row of −infs: nan, as PyTorch's
+            gx -= log_sum
+        exp(gx, out=gx)
+        gx *= g.reshape(log_sum.shape)
+        return (gx.astype(g.dtype, copy=False),)
+
+
 # ------------------------------------------------------------------ shape ops
 class Reshape(Function):
     """x with a new shape of the same number of elements (a view where NumPy can)."""

@@ -1306,6 +1306,20 @@ class Tensor:
             )
         return _apply1(op(axis, keepdims, correction), self)
 
+    def logsumexp(self, axis=None, keepdims: bool = False, **misnamed) -> Tensor:
+        """log Σ exp(x) over `axis` (all axes by default, giving a 0-d tensor), computed stably.
+
+        x (..., n, ...) → (..., ...), or (..., 1, ...) with `keepdims`, as `sum`. Worked out
+        as m + log Σ exp(x − m), m the max, so logits of ±1e4 give exact results; its
+        gradient is softmax(x) over `axis`. As PyTorch's torch.logsumexp: a row of −inf gives
+        −inf (its gradient nan), a +inf gives +inf, an empty axis −inf (log 0); float16 is
+        summed in float32."""
+        if misnamed:
+            raise _misnamed("logsumexp", misnamed)
+        if keepdims is not False and keepdims is not True:
+            keepdims = as_bool(keepdims, "logsumexp: keepdims")
+        return _apply1(ops.LogSumExp(_check_axis(axis, self.shape, "logsumexp"), keepdims), self)
+
     def argmax(self, axis: int | None = None, keepdims: bool = False, **misnamed) -> Tensor:
         """Index of the largest element, an integer tensor without a gradient.
 

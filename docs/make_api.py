@@ -82,7 +82,7 @@ SECTIONS = (
     _s(
         "Functions of tensors: ts.F",
         "tinygrad_seq.functional",
-        "softmax log_softmax logsumexp cross_entropy nll_loss mse_loss l1_loss "
+        "softmax log_softmax logsumexp one_hot cross_entropy nll_loss mse_loss l1_loss "
         "binary_cross_entropy_with_logits layer_norm dropout embedding causal_mask "
         "padding_mask relu sigmoid tanh gelu rnn_step",
         "`ts.F` is `ts.functional`.",

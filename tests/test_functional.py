@@ -1,6 +1,6 @@
 """ts.functional (ts.F): softmax, log_softmax, cross_entropy, mse_loss,
 binary_cross_entropy_with_logits (each loss's reduction= against PyTorch), layer_norm,
-dropout, embedding, masks (logsumexp is tested with the ops, in test_ops.py).
+dropout, embedding, one_hot, masks (logsumexp is tested with the ops, in test_ops.py).
 Gradients checked in float64; stability checked at logits of ±1e4 with NumPy's
 floating-point warnings turned into errors.
 """
@@ -1035,6 +1035,56 @@ def test_embedding_errors(rng):
         F.embedding(np.array([0, 4]), table)
     with pytest.raises(TypeError, match="embedding.*float"):
         F.embedding(np.array([0.0, 1.0]), table)
+
+
+# ------------------------------------------------------------------ one_hot
+@pytest.mark.parametrize("num_classes", [None, -1, 6])
+def test_one_hot_is_pytorchs_as_floats_on_the_ids_backend(num_classes, xp):
+    torch = pytest.importorskip("torch")
+    ids = np.array([[1, 4, 1], [0, 2, 4]])
+    ref = torch.nn.functional.one_hot(torch.tensor(ids), -1 if num_classes is None else num_classes)
+    for given in (ids, ts.Tensor(ids), ids.tolist(), xp.asarray(ids.astype(np.uint8))):
+        out = F.one_hot(given, num_classes)
+        assert out.dtype == np.float32 and not out.requires_grad and out.op is None
+        assert ts.backend.array_module(out.data) is xp
+        np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    as_long = F.one_hot(ids, num_classes, dtype="int64")  # (PyTorch's dtype)
+    assert as_long.dtype == np.int64
+    np.testing.assert_array_equal(as_long.numpy(), ref.numpy())
+
+
+def test_one_hot_follows_the_default_dtype_and_mixes_with_float_tensors(rng):
+    ts.set_default_dtype("float64")  # (the fixture restores it)
+    logits = f64(rng, 3, 4)
+    picked = (logits * F.one_hot([2, 0, 3], 4)).sum(axis=-1)
+    assert picked.dtype == np.float64
+    np.testing.assert_array_equal(picked.numpy(), logits.numpy()[[0, 1, 2], [2, 0, 3]])
+    assert F.one_hot([], 3).shape == (0, 3)
+
+
+def test_one_hot_refuses_ids_out_of_range_and_bad_arguments_clearly():
+    with pytest.raises(
+        ValueError,
+        match=r"ids must lie in \[0, 3\) for num_classes=3; got ids up "
+        r"to 3 \(pass num_classes=4 or more\)",
+    ):
+        F.one_hot([0, 3], 3)
+    with pytest.raises(
+        ValueError, match=r"one_hot: ids must be class indices >= 0, got ids from -1"
+    ):
+        F.one_hot(np.array([0, -1]), 5)
+    with pytest.raises(ValueError, match=r"one_hot: no ids to count the classes from: pass num_cl"):
+        F.one_hot([])
+    with pytest.raises(ValueError, match=r"one_hot: num_classes must be >= 1 .*got 0"):
+        F.one_hot([0], 0)
+    with pytest.raises(TypeError, match=r"one_hot: num_classes must be an int >= 1 .*float 2.0"):
+        F.one_hot([0], 2.0)
+    with pytest.raises(TypeError, match=r"one_hot: ids must be integers, got dtype float64 \(con"):
+        F.one_hot(np.array([0.0, 1.0]), 2)
+    with pytest.raises(TypeError, match=r"one_hot: dtype must be a NumPy dtype .* got 'floaty'"):
+        F.one_hot([0], 2, dtype="floaty")
+    with pytest.raises(ValueError, match="one_hot: the rows of ids have different lengths"):
+        F.one_hot([[0, 1], [1]], 2)
 
 
 # ------------------------------------------------------------------ masks

@@ -1,6 +1,6 @@
 """Functions of tensors: softmax, log_softmax, logsumexp, cross-entropy, binary
 cross-entropy with logits and layer norm (each one fused, gradient-checked op in ops.py),
-nll_loss, mse_loss and l1_loss (written with the primitives), dropout, embedding,
+nll_loss, mse_loss and l1_loss (written with the primitives), dropout, embedding, one_hot,
 masks, the relu/sigmoid/tanh aliases, gelu and the fused rnn_step. Imported as
 ``ts.functional`` and ``ts.F``.
 """
@@ -14,12 +14,13 @@ import numpy as np
 from . import backend, ops
 from ._checks import as_bool, as_float, as_id_array, as_int, wrap_hint
 from .autograd import OpError
-from .tensor import Tensor, _apply1, _apply2, _leaf, apply, rng, where
+from .tensor import Tensor, _apply1, _apply2, _leaf, apply, get_default_dtype, rng, where
 
 __all__ = [
     "softmax",
     "log_softmax",
     "logsumexp",
+    "one_hot",
     "cross_entropy",
     "nll_loss",
     "mse_loss",
@@ -545,6 +546,64 @@ def embedding(ids, table: Tensor) -> Tensor:
             f"{tuple(table.shape)}; got ids from {int(idx.min())} to {int(idx.max())}"
         )
     return table[idx]
+
+
+def one_hot(ids, num_classes: int | None = None, dtype=None) -> Tensor:
+    """Integer `ids` (...) → one-hot rows (..., num_classes): 1 at each id, 0 elsewhere.
+
+    `ids` is an integer Tensor, NumPy or CuPy array or a (nested) list; the result is on
+    their backend (a list's: the active one) and carries no gradient. `num_classes` defaults
+    to max(ids) + 1 (PyTorch's -1 means the same); every id must lie in [0, num_classes).
+    `dtype` defaults to the default float dtype (float32, see `ts.set_default_dtype`), ready
+    to multiply with float tensors; PyTorch's one_hot gives int64: pass dtype="int64"."""
+    data = ids.data if isinstance(ids, Tensor) else ids
+    if hasattr(data, "dtype"):
+        backend.notice_cupy(data)
+        xp = backend.array_module(data)
+    else:
+        data = as_id_array(
+            data,
+            "one_hot: the rows of ids have different lengths; pad them to one length "
+            "(data.pad_or_truncate)",
+        )
+        xp = backend.xp
+        if data.size == 0:  # np.asarray([]) is float64, but no ids is still integer ids
+            data = data.astype(np.intp)
+    if data.dtype.kind not in "iu":
+        raise TypeError(
+            f"one_hot: ids must be integers, got dtype {data.dtype} (convert them: "
+            "ids.astype('int64'))"
+        )
+    try:
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"one_hot: dtype must be a NumPy dtype such as 'float32' or 'int64', got {dtype!r}"
+        ) from None
+    if data.size and int(data.min()) < 0:
+        raise ValueError(
+            f"one_hot: ids must be class indices >= 0, got ids from {int(data.min())} to "
+            f"{int(data.max())} (map the negative ones to a class first)"
+        )
+    if num_classes is not None:
+        num_classes = as_int(num_classes, "one_hot: num_classes", "an int >= 1 (or None)")
+    if num_classes is None or num_classes == -1:  # (-1: PyTorch's default)
+        if data.size == 0:
+            raise ValueError(
+                "one_hot: no ids to count the classes from: pass num_classes= (the row length)"
+            )
+        num_classes = int(data.max()) + 1
+    if num_classes < 1:
+        raise ValueError(
+            f"one_hot: num_classes must be >= 1 (or None: max(ids) + 1), got {num_classes}"
+        )
+    if data.size and int(data.max()) >= num_classes:
+        raise ValueError(
+            f"one_hot: ids must lie in [0, {num_classes}) for num_classes={num_classes}; got "
+            f"ids up to {int(data.max())} (pass num_classes={int(data.max()) + 1} or more)"
+        )
+    rows = xp.asarray(data)[..., None] == xp.arange(num_classes)  # (..., num_classes)
+    return Tensor(rows.astype(dtype))
 
 
 def causal_mask(n: int) -> np.ndarray:

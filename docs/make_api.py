@@ -115,7 +115,8 @@ SECTIONS = (
     _s(
         "Optimizers and schedules: ts.optim",
         "tinygrad_seq.optim",
-        "Optimizer SGD Adam AdamW clip_grad_norm LRScheduler StepLR CosineAnnealingLR LambdaLR",
+        "Optimizer SGD Adam AdamW clip_grad_norm clip_grad_value LRScheduler StepLR "
+        "CosineAnnealingLR LambdaLR",
     ),
     _s(
         "Gradient derivations: ts.symbolic",

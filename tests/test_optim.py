@@ -11,7 +11,7 @@ import pytest
 
 import tinygrad_seq as ts
 from tests.helpers import np_of
-from tinygrad_seq.optim import SGD, Adam, AdamW, clip_grad_norm
+from tinygrad_seq.optim import SGD, Adam, AdamW, clip_grad_norm, clip_grad_value
 
 
 def param(values) -> ts.Tensor:
@@ -569,6 +569,43 @@ def test_clip_grad_norm_leaves_small_gradients_and_skips_missing_ones():
     assert clip_grad_norm([a, b], max_norm=1.0) == pytest.approx(0.5)
     np.testing.assert_allclose(np_of(a.grad), [0.5])
     assert b.grad is None
+
+
+def test_clip_grad_value_clips_each_element_in_place_as_pytorch_and_skips_missing_ones(rng):
+    torch = pytest.importorskip("torch")
+    grads = [rng.standard_normal((3, 4)) * 3, rng.standard_normal(5), np.array(7.5)]
+    grads[1][2] = np.nan  # (nan stays nan, as torch's clamp keeps it)
+    params = [param(np.zeros(g.shape)) for g in grads] + [param([1.0])]  # (the last: no grad)
+    xp = ts.backend.array_module(params[0].data)
+    for p, g in zip(params, grads, strict=False):
+        p.grad = xp.asarray(g)
+    arrays = [p.grad for p in params[:3]]
+    twins = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for t, g in zip(twins, grads, strict=True):
+        t.grad = torch.tensor(g)
+    assert clip_grad_value(params, clip_value=1.25) is None
+    torch.nn.utils.clip_grad_value_(twins, clip_value=1.25)
+    for p, array, t in zip(params, arrays, twins, strict=False):
+        assert p.grad is array  # in place: an array kept from before sees the clipped values
+        np.testing.assert_array_equal(np_of(p.grad), t.grad.numpy())
+    assert np.abs(np_of(params[0].grad)).max() == 1.25 and np_of(params[2].grad) == 1.25
+    assert params[3].grad is None
+
+
+def test_clip_grad_value_keeps_float32_and_refuses_bad_values_clearly():
+    w = ts.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    w.grad = ts.backend.array_module(w.data).asarray(np.array([-4.0, 0.5, 4.0], np.float32))
+    clip_grad_value([w], np.float64(2.0))  # (a NumPy float does not widen it)
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(np_of(w.grad), [-2.0, 0.5, 2.0])
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"clip_grad_value: clip_value must be a number > 0"):
+            clip_grad_value([w], bad)
+    with pytest.raises(TypeError, match=r"clip_grad_value: clip_value must be a number > 0, got"):
+        clip_grad_value([w], "1.0")
+    with pytest.raises(TypeError, match=r"clip_grad_value: expected an iterable of parameters"):
+        clip_grad_value(w, 1.0)
+    np.testing.assert_array_equal(np_of(w.grad), [-2.0, 0.5, 2.0])  # (untouched by those)
 
 
 def test_bad_arguments_are_clear_errors():
@@ -1222,6 +1259,8 @@ def test_pytorchs_param_groups_and_clip_grad_norm__say_what_to_write():
     assert "param_groups" not in opt.state_dict()
     with pytest.raises(AttributeError, match=r"write ts\.optim\.clip_grad_norm\(params, max_norm"):
         ts.optim.clip_grad_norm_  # noqa: B018
+    with pytest.raises(AttributeError, match=r"write ts\.optim\.clip_grad_value\(params, clip_v"):
+        ts.optim.clip_grad_value_  # noqa: B018
     with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
         ts.optim.nothing_here  # noqa: B018
 

@@ -1,6 +1,6 @@
-"""Optimisers: SGD (with momentum, dampening, Nesterov), Adam, AdamW, gradient-norm
-clipping, and learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR), each with
-PyTorch's semantics.
+"""Optimisers: SGD (with momentum, dampening, Nesterov), Adam, AdamW, gradient clipping (by
+norm and by value), and learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR), each
+with PyTorch's semantics.
 
 Updates run in place on each parameter's array, outside the graph. `state_dict()` and
 `load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
@@ -736,6 +736,24 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     return total
 
 
+def clip_grad_value(params: Iterable[Tensor], clip_value: float) -> None:
+    """Clip every gradient element into [−clip_value, clip_value], in place.
+
+    PyTorch's torch.nn.utils.clip_grad_value_ (named without its trailing _, as
+    clip_grad_norm): each parameter's `.grad` (any shape) is clipped where it is, so the
+    optimizer's next step uses the clipped values; parameters without a gradient are
+    skipped, and nan stays nan. Unlike clip_grad_norm it can turn the gradient's direction."""
+    what = "clip_grad_value: clip_value"
+    if not as_float(clip_value, what, "a number > 0") > 0:  # (NaN fails too)
+        raise ValueError(f"{what} must be a number > 0, got {clip_value}")
+    clip_value = float(clip_value)
+    for p in _param_list(params, "clip_grad_value"):
+        if p.grad is None:
+            continue
+        p.grad = _checked_grad(p, "clip_grad_value")  # (a number by hand: as an array)
+        p.grad.clip(-clip_value, clip_value, out=p.grad)
+
+
 class LRScheduler:
     """Sets its optimizer's `lr` from the number of `step()` calls so far.
 
@@ -925,12 +943,18 @@ class LambdaLR(LRScheduler):
         return self.base_lr * float(factor)
 
 
+_PYTORCH_NAMES = {  # PyTorch's in-place spellings -> the call to write
+    "clip_grad_norm_": "clip_grad_norm(params, max_norm)",
+    "clip_grad_value_": "clip_grad_value(params, clip_value)",
+}
+
+
 def __getattr__(name: str):
-    """PyTorch's in-place spelling of clip_grad_norm gets the name to write."""
-    if name == "clip_grad_norm_":  # (from tinygrad_seq.optim import clip_grad_norm_ too)
+    """PyTorch's in-place spellings (clip_grad_norm_, clip_grad_value_) get the name to write."""
+    if name in _PYTORCH_NAMES:  # (from tinygrad_seq.optim import clip_grad_norm_ too)
         raise missing_name(
             __name__,
-            "tinygrad_seq.optim has no 'clip_grad_norm_', PyTorch's name: write "
-            "ts.optim.clip_grad_norm(params, max_norm) (it also clips in place)",
+            f"tinygrad_seq.optim has no {name!r}, PyTorch's name: write "
+            f"ts.optim.{_PYTORCH_NAMES[name]} (it also clips in place)",
         )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

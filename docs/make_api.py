@@ -115,7 +115,7 @@ SECTIONS = (
     _s(
         "Optimizers and schedules: ts.optim",
         "tinygrad_seq.optim",
-        "Optimizer SGD Adam AdamW clip_grad_norm clip_grad_value LRScheduler StepLR "
+        "Optimizer SGD Adam AdamW clip_grad_norm clip_grad_value LRScheduler StepLR ExponentialLR "
         "CosineAnnealingLR LambdaLR",
     ),
     _s(

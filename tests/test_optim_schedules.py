@@ -1,6 +1,6 @@
-"""Learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR): the lr of every epoch
-against torch.optim.lr_scheduler's, training with one against torch.optim, and a
-checkpoint that resumes the schedule exactly (dropout too, with the generator's state)."""
+"""Learning-rate schedules (StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR): the lr of
+every epoch against torch.optim.lr_scheduler's, training with one against torch.optim, and
+a checkpoint that resumes the schedule exactly (dropout too, with the generator's state)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import tinygrad_seq as ts
 from tests.helpers import np_of
-from tinygrad_seq.optim import SGD, AdamW, CosineAnnealingLR, LambdaLR, StepLR
+from tinygrad_seq.optim import SGD, AdamW, CosineAnnealingLR, ExponentialLR, LambdaLR, StepLR
 
 
 def _warm_up(epoch):
@@ -23,6 +23,7 @@ def _warm_up(epoch):
 SCHEDULES = [
     ("StepLR", {"step_size": 3}),  # gamma 0.1
     ("StepLR", {"step_size": 1, "gamma": 0.7}),
+    ("ExponentialLR", {"gamma": 0.9}),
     ("CosineAnnealingLR", {"T_max": 7}),  # down to 0 at epoch 7, then back up
     ("CosineAnnealingLR", {"T_max": 5, "eta_min": 1e-3}),
     ("LambdaLR", {"lr_lambda": _warm_up}),
@@ -83,8 +84,12 @@ def lib_schedules(lib):
             lambda lib, ps: lib.optim.Adam(ps, lr=0.05, weight_decay=0.1),
             lambda lib, opt: lib_schedules(lib).LambdaLR(opt, _warm_up),
         ),
+        (
+            lambda lib, ps: lib.optim.SGD(ps, lr=0.3, momentum=0.5),
+            lambda lib, opt: lib_schedules(lib).ExponentialLR(opt, gamma=0.8),
+        ),
     ],
-    ids=["sgd-steplr", "adamw-cosine", "adam-lambda"],
+    ids=["sgd-steplr", "adamw-cosine", "adam-lambda", "sgd-exponential"],
 )
 def test_training_with_a_schedule_steps_as_pytorch(make_opt, make_scheduler, rng):
     """Ten epochs of new gradients: the weights after each, on this test's backend, where
@@ -110,10 +115,11 @@ def test_training_with_a_schedule_steps_as_pytorch(make_opt, make_scheduler, rng
     "make_scheduler",
     [
         lambda opt: StepLR(opt, step_size=2, gamma=0.5),
+        lambda opt: ExponentialLR(opt, gamma=0.7),
         lambda opt: CosineAnnealingLR(opt, T_max=5, eta_min=1e-3),
         lambda opt: LambdaLR(opt, lambda epoch: 1 / (1 + epoch)),  # a lambda: not pickled
     ],
-    ids=["step", "cosine", "lambda"],
+    ids=["step", "exponential", "cosine", "lambda"],
 )
 def test_a_checkpointed_schedule_resumes_training_exactly(make_scheduler, rng):
     """Saved after three epochs with the model's and the optimizer's state, loaded into a
@@ -244,6 +250,13 @@ def test_bad_schedule_arguments_are_clear_errors():
     for bad in (0.0, -0.5, float("nan")):
         with pytest.raises(ValueError, match="StepLR: gamma must be a finite number > 0"):
             StepLR(opt, 2, gamma=bad)
+    for bad in (0.0, -0.5, float("inf")):
+        with pytest.raises(ValueError, match="ExponentialLR: gamma must be a finite number > 0"):
+            ExponentialLR(opt, gamma=bad)
+    with pytest.raises(TypeError, match="ExponentialLR: gamma must be a number, got str"):
+        ExponentialLR(opt, "0.9")
+    with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'gamma'"):
+        ExponentialLR(opt)  # (no default, as PyTorch's)
     with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be at least 1 epoch"):
         CosineAnnealingLR(opt, T_max=0)
     for bad in (-1e-3, math.inf):
@@ -362,15 +375,18 @@ def test_a_schedule_resumed_with_last_epoch_goes_on_as_pytorchs(name, kwargs):
     lr), then make the schedule with last_epoch: it sets the lr of the next epoch, from the
     starting lr, not from the optimizer's lr of the moment. The same lrs as the run that
     went on (bit for bit: the closed forms), which are PyTorch's; PyTorch's resumed StepLR
-    and LambdaLR give them too. Its resumed CosineAnnealingLR does not: its recursive form
-    keeps the loaded lr on the resuming step, and so lags an epoch (from eta_min it stays
-    there until the next period)."""
+    and LambdaLR give them too. Its resumed ExponentialLR and CosineAnnealingLR do not: their
+    recursive forms keep the loaded lr on the resuming step, and so lag an epoch (the cosine
+    from eta_min stays there until the next period)."""
     torch = pytest.importorskip("torch")
     ours, went_on = _resumed_lrs(ts, name, kwargs, done=5, epochs=12)
     assert ours == went_on and len(set(ours)) > 2
     theirs_resumed, theirs_went_on = _resumed_lrs(torch, name, kwargs, done=5, epochs=12)
     np.testing.assert_allclose(ours, theirs_went_on, rtol=1e-12, atol=1e-15)
-    if name != "CosineAnnealingLR":
+    if name == "ExponentialLR":  # theirs an epoch behind: the loaded lr, then ours
+        assert theirs_resumed[0] == pytest.approx(0.1 * kwargs["gamma"] ** 5)
+        np.testing.assert_allclose(theirs_resumed[1:], ours[:-1], rtol=1e-12, atol=1e-15)
+    elif name != "CosineAnnealingLR":
         np.testing.assert_allclose(ours, theirs_resumed, rtol=1e-12, atol=1e-15)
 
 
@@ -436,6 +452,7 @@ def _second_schedule(lib, first, second, done, epochs, lr=0.1, by_hand=None):
 
 SECOND_SCHEDULES = [
     ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("ExponentialLR", {"gamma": 0.8}),
     ("CosineAnnealingLR", {"T_max": 4}),
     ("LambdaLR", {"lr_lambda": _warm_up}),
 ]
@@ -446,9 +463,9 @@ SECOND_SCHEDULES = [
 def test_a_second_schedule_keeps_the_first_ones_initial_lr_as_pytorchs(second, by_hand):
     """PyTorch records initial_lr once (setdefault) and every schedule on the optimizer takes
     it as base_lrs: so do these, new or resumed. PyTorch's LambdaLR gives the same lrs; its
-    recursive StepLR and CosineAnnealingLR start from the lr of the moment instead (as the
-    docstring says): StepLR goes on scaling that lr, the cosine joins the closed form at
-    epoch T_max."""
+    recursive StepLR, ExponentialLR and CosineAnnealingLR start from the lr of the moment
+    instead (as the docstring says): StepLR and ExponentialLR go on scaling that lr, the
+    cosine joins the closed form at epoch T_max."""
     torch = pytest.importorskip("torch")
     first = ("StepLR", {"step_size": 1, "gamma": 0.5})
     initial, base, ours = _second_schedule(ts, first, second, 5, 9, by_hand=by_hand)
@@ -460,8 +477,9 @@ def test_a_second_schedule_keeps_the_first_ones_initial_lr_as_pytorchs(second, b
     the_moment = 0.1 * 0.5**5 if by_hand is None else by_hand
     if name == "LambdaLR":
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
-    elif name == "StepLR":
-        expected = [the_moment * 0.5 ** (epoch // 2) for epoch in range(10)]
+    elif name in ("StepLR", "ExponentialLR"):
+        factor = (lambda e: 0.5 ** (e // 2)) if name == "StepLR" else (lambda e: 0.8**e)
+        expected = [the_moment * factor(epoch) for epoch in range(10)]
         np.testing.assert_allclose(theirs, expected, rtol=1e-12)
         assert ours[0] == 0.1 != theirs[0]
     else:

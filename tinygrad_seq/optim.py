@@ -1,6 +1,6 @@
 """Optimisers: SGD (with momentum, dampening, Nesterov), Adam, AdamW, gradient clipping (by
-norm and by value), and learning-rate schedules (StepLR, CosineAnnealingLR, LambdaLR), each
-with PyTorch's semantics.
+norm and by value), and learning-rate schedules (StepLR, ExponentialLR, CosineAnnealingLR,
+LambdaLR), each with PyTorch's semantics.
 
 Updates run in place on each parameter's array, outside the graph. `state_dict()` and
 `load_state_dict()` carry an optimizer's settings and per-weight state (momentum, running
@@ -771,17 +771,18 @@ class LRScheduler:
     schedule made after another starts from the first one's starting lr, not from where the
     first left the lr nor from an lr set by hand since; set `opt.initial_lr = None` before
     making it to start from the lr of the moment. (PyTorch's LambdaLR does as this one; its
-    StepLR and CosineAnnealingLR, worked out recursively from the optimizer's lr, keep the lr
-    of the moment at epoch 0 there, StepLR scaling it by gamma from then on, the cosine
-    joining the closed form from epoch T_max on.) Schedules do not compose: each step sets
-    the lr from its own closed form, so of two stepped together the last one's holds
-    (PyTorch's recursive ones multiply); write a product of factors as one LambdaLR.
+    StepLR, ExponentialLR and CosineAnnealingLR, worked out recursively from the optimizer's
+    lr, keep the lr of the moment at epoch 0 there, StepLR and ExponentialLR scaling it by
+    gamma from then on, the cosine joining the closed form from epoch T_max on.) Schedules do
+    not compose: each step sets the lr from its own closed form, so of two stepped together
+    the last one's holds (PyTorch's recursive ones multiply); write a product of factors as
+    one LambdaLR.
 
     `last_epoch=k` resumes a schedule after epoch k, as PyTorch's: from the optimizer's
     `initial_lr` (load the optimizer's state first), setting the lr of epoch k + 1
     (`last_epoch` becomes k + 1), so the schedule goes on as the run that was saved did.
-    (PyTorch's CosineAnnealingLR, worked out recursively from the optimizer's lr, keeps the
-    loaded lr on that step and lags an epoch behind.)
+    (PyTorch's ExponentialLR and CosineAnnealingLR, worked out recursively from the
+    optimizer's lr, keep the loaded lr on that step and lag an epoch behind.)
     """
 
     _not_saved: tuple[str, ...] = ("optimizer",)
@@ -887,6 +888,21 @@ class StepLR(LRScheduler):
     def lr_at(self, epoch: int) -> float:
         """base_lr · gamma^⌊epoch / step_size⌋."""
         return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr · gamma^epoch.
+
+    The lr is multiplied by `gamma` every epoch (torch.optim.lr_scheduler.ExponentialLR),
+    from the optimizer's starting lr as every schedule here (see LRScheduler)."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = _positive(gamma, "ExponentialLR: gamma")
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        """base_lr · gamma^epoch."""
+        return self.base_lr * self.gamma**epoch
 
 
 class CosineAnnealingLR(LRScheduler):

@@ -534,8 +534,11 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     return x * _leaf(backend.array_module(x.data).asarray(scale))  # on x's backend
 
 
-def embedding(ids, table: Tensor) -> Tensor:
-    """Rows of `table` (V, D) picked by integer `ids` (any shape) → (*ids.shape, D)."""
+def embedding(ids, table: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `table` (V, D) picked by integer `ids` (any shape) → (*ids.shape, D).
+
+    With `padding_idx` (an id; a negative one counts from the end), as PyTorch's: the
+    positions holding it get table[padding_idx] as it is, but send it no gradient."""
     table = _tensor(table, "embedding")
     if table.ndim != 2:
         raise ValueError(f"embedding: table must be (vocab, dim), got {tuple(table.shape)}")
@@ -545,7 +548,27 @@ def embedding(ids, table: Tensor) -> Tensor:
             f"embedding: ids must lie in [0, {table.shape[0]}) for a table of shape "
             f"{tuple(table.shape)}; got ids from {int(idx.min())} to {int(idx.max())}"
         )
-    return table[idx]
+    vectors = table[idx]
+    if padding_idx is None:
+        return vectors
+    pad = check_padding_idx(padding_idx, table.shape[0], "embedding")
+    pad_row = _leaf(table.data[pad].copy())  # (D,): its value, as a constant
+    return where((idx == pad)[..., None], pad_row, vectors)
+
+
+def check_padding_idx(padding_idx, vocab: int, who: str) -> int | None:
+    """`padding_idx` as an id in [0, vocab) (a negative one counted from the end, as
+    PyTorch's), or None; a TypeError or ValueError naming `who` otherwise."""
+    if padding_idx is None:
+        return None
+    what = f"{who}: padding_idx"
+    padding_idx = as_int(padding_idx, what, "an int (the padding id) or None")
+    if not -vocab <= padding_idx < vocab:
+        raise ValueError(
+            f"{what} must lie in [-{vocab}, {vocab}) for a vocabulary of {vocab} (a negative "
+            f"one counts from the end, -1 the last id), got {padding_idx}"
+        )
+    return padding_idx % vocab
 
 
 def one_hot(ids, num_classes: int | None = None, dtype=None) -> Tensor:

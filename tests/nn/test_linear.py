@@ -80,6 +80,82 @@ def test_embedding_gradcheck(rng):
     assert ts.gradcheck(lambda *_: emb(ids), emb.E)
 
 
+@pytest.mark.parametrize("padding_idx", [0, 3, -1, -5])
+def test_embedding_padding_idx_is_pytorchs_zero_row_that_never_trains(padding_idx, rng):
+    torch = pytest.importorskip("torch")
+    ts.manual_seed(3)
+    plain = Embedding(5, 3)
+    ts.manual_seed(3)
+    emb = Embedding(5, 3, padding_idx=padding_idx)
+    pad = padding_idx % 5  # (a negative one counts from the end, as PyTorch's)
+    assert emb.padding_idx == pad and plain.padding_idx is None
+    np.testing.assert_array_equal(np_of(emb.E)[pad], 0.0)
+    others = np.arange(5) != pad  # drawn as without a padding_idx
+    np.testing.assert_array_equal(np_of(emb.E)[others], np_of(plain.E)[others])
+    ref = torch.nn.Embedding(5, 3, padding_idx=padding_idx, dtype=torch.float64)
+    assert ref.padding_idx == pad
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(np_of(emb.E)))
+    ids = np.array([[pad, 1, pad], [0, 2, 4], [pad, pad, 3]])
+    g = rng.standard_normal((3, 3, 3))
+    out, ref_out = emb(ids), ref(torch.tensor(ids))
+    out.backward(g)
+    ref_out.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.numpy(), ref_out.detach().numpy())
+    np.testing.assert_allclose(np_of(emb.E.grad), ref.weight.grad.numpy(), rtol=1e-15)
+    np.testing.assert_array_equal(np_of(emb.E.grad)[pad], 0.0)  # the row gets no gradient
+    # The other rows' gradients against finite differences, with the padding row held fixed
+    # (a nudge to it moves the output, which its zero gradient says nothing of, by design)
+    others = ts.Tensor(np.delete(np_of(emb.E), pad, axis=0), requires_grad=True)
+
+    def lookup(others):
+        table = ts.cat([others[:pad], ts.zeros(1, 3), others[pad:]], axis=0)
+        return ts.F.embedding(ids, table, padding_idx=padding_idx)
+
+    assert ts.gradcheck(lookup, others)
+
+
+def test_embedding_padding_row_stays_put_through_training_and_a_save(rng, tmp_path):
+    emb = Embedding(6, 4, padding_idx=2)
+    with ts.no_grad():
+        emb.E[2] = 0.5  # another padding vector, set by hand: looked up as it is
+    ids = np.array([[2, 1, 5], [2, 2, 0]])
+    np.testing.assert_array_equal(emb(ids).numpy()[1, :2], 0.5)
+    opt = ts.optim.Adam(emb.parameters(), lr=0.1)
+    before = np_of(emb.E)
+    for _ in range(3):
+        opt.zero_grad()
+        (emb(ids) ** 2).sum().backward()
+        opt.step()
+    after = np_of(emb.E)
+    np.testing.assert_array_equal(after[2], 0.5)  # never trains
+    assert np.all(after[[0, 1, 5]] != before[[0, 1, 5]])  # the rows looked up do
+    np.testing.assert_array_equal(after[[3, 4]], before[[3, 4]])  # (the others get 0)
+    emb.save(tmp_path / "emb.npz")
+    loaded = Embedding.load(tmp_path / "emb.npz")
+    assert loaded.padding_idx == 2
+    np.testing.assert_array_equal(np_of(loaded.E), after)
+    functional = ts.F.embedding(ids, loaded.E, padding_idx=-4)  # (2, counted from the end)
+    np.testing.assert_array_equal(functional.numpy(), loaded(ids).numpy())
+
+
+def test_embedding_padding_idx_out_of_range_or_not_an_int_is_refused_clearly():
+    for bad in (5, -6, 100):
+        with pytest.raises(ValueError, match=r"^Embedding: padding_idx must lie in \[-5, 5\) for"):
+            Embedding(5, 2, padding_idx=bad)
+    for bad in (1.0, True, "0"):
+        with pytest.raises(TypeError, match=r"^Embedding: padding_idx must be an int \(the pad"):
+            Embedding(5, 2, padding_idx=bad)
+    table = ts.Tensor(np.ones((3, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"^embedding: padding_idx must lie in \[-3, 3\)"):
+        ts.F.embedding([0], table, padding_idx=3)
+    # PyTorch's other names still get ours, the padding id carried into the call to write
+    with pytest.raises(
+        TypeError, match=r"Write ts\.nn\.Embedding\(vocab=9, dim=4, padding_idx=0\)$"
+    ):
+        ts.nn.Embedding(num_embeddings=9, embedding_dim=4, padding_idx=0)
+
+
 def test_mlp_is_the_seeds_stack_without_a_last_activation(rng):
     mlp = MLP([3, 5, 4, 2], activation="tanh")
     x = f64(rng, 6, 3)

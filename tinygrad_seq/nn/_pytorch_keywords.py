@@ -48,12 +48,7 @@ _TRANSFORMER_LAYER = {
 _LAYERS = "layers= is the number of encoder layers and of decoder layers, one for both"
 
 KEYWORDS: dict[str, dict[str, str]] = {  # class name -> {PyTorch's keyword: hint}
-    "Embedding": {
-        "num_embeddings": "vocab",
-        "embedding_dim": "dim",
-        "padding_idx": "every row of its table trains; leave padded targets out of the loss "
-        "with ts.F.cross_entropy(logits, targets, ignore_index=pad_id)",
-    },
+    "Embedding": {"num_embeddings": "vocab", "embedding_dim": "dim"},
     "LayerNorm": {
         "normalized_shape": "dim",
         "elementwise_affine": "it always has its gain and bias (1 and 0 at the start)",

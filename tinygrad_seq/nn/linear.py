@@ -53,20 +53,26 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A lookup table E (vocab, dim): ids (...) → vectors (..., dim)."""
+    """A lookup table E (vocab, dim): ids (...) → vectors (..., dim).
 
-    def __init__(self, vocab: int, dim: int) -> None:
+    With `padding_idx` (an id; a negative one counts from the end), as PyTorch's: that row
+    of E starts at zeros and gets no gradient from a lookup, so it never trains (set it by
+    hand for another padding vector)."""
+
+    def __init__(self, vocab: int, dim: int, padding_idx: int | None = None) -> None:
         super().__init__()
         check_sizes("Embedding", vocab=vocab, dim=dim)
         self.vocab_size, self.dim = vocab, dim
+        self.padding_idx = F.check_padding_idx(padding_idx, vocab, "Embedding")
         # N(0, 1) rows, as PyTorch's nn.Embedding
-        self.E = Parameter(
-            rng().standard_normal((vocab, dim)).astype(get_default_dtype()), name="E"
-        )
+        table = rng().standard_normal((vocab, dim)).astype(get_default_dtype())
+        if self.padding_idx is not None:
+            table[self.padding_idx] = 0
+        self.E = Parameter(table, name="E")
 
     def forward(self, ids: Ids) -> Tensor:
-        """Integer ids (...) → their rows of E (..., dim)."""
-        return F.embedding(ids, self.E)
+        """Integer ids (...) → their rows of E (..., dim); padding_idx's send E no gradient."""
+        return F.embedding(ids, self.E, self.padding_idx)
 
 
 class MLP(Module):

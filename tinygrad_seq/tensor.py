@@ -1335,6 +1335,69 @@ class Tensor:
         xp = backend.array_module(self.data)
         return Tensor(xp.asarray(xp.argmax(self.data, axis=axis, keepdims=keepdims)))
 
+    def topk(
+        self, k: int, axis: int = -1, largest: bool = True, **misnamed
+    ) -> tuple[Tensor, Tensor]:
+        """The `k` largest (or smallest) elements along `axis`, and where they are.
+
+        x (..., n, ...) → (values (..., k, ...), indices (..., k, ...)), `axis` keeping its
+        place, as torch.topk: values from the largest down (with `largest=False`, the k
+        smallest, from the smallest up), indices an int64 tensor without a gradient, each
+        value's position along `axis`. Ties are broken by position: of equal values, the one
+        met first along `axis` comes first (PyTorch leaves their order unspecified); nan
+        counts as larger than any number, as in PyTorch. The values' gradient flows back to
+        the positions they were taken from; every other element gets 0. `0 <= k <= n`."""
+        if misnamed:
+            raise _misnamed("topk", misnamed, takes=("axis",))
+        return self._ordered("topk", k, axis, as_bool(largest, "topk: largest"))
+
+    def sort(self, axis: int = -1, descending: bool = False, **misnamed) -> tuple[Tensor, Tensor]:
+        """The elements sorted along `axis`, and the positions they came from.
+
+        x (..., n, ...) → (values, indices), both of x's shape, as torch.sort with
+        `stable=True`: ascending (or with `descending=True`, from the largest down), equal
+        values keeping their order, nan counted as the largest number. Indices are an int64
+        tensor without a gradient; the values' gradient flows back to where each came from.
+        It is `x.topk(n, axis, largest=descending)`."""
+        if misnamed:
+            raise _misnamed("sort", misnamed, takes=("axis",))
+        descending = as_bool(descending, "sort: descending")
+        if self.ndim == 0:
+            raise ValueError("sort: a 0-d tensor has no axis to sort along; reshape it to (1,)")
+        n = self.shape[_check_axis(as_int(axis, "sort: axis"), self.shape, "sort")]
+        return self._ordered("sort", n, axis, descending)
+
+    def _ordered(self, op: str, k, axis, largest: bool) -> tuple[Tensor, Tensor]:
+        """topk's and sort's work: the first `k` positions in order along `axis`, and the
+        values there, taken by indexing (whose backward scatters the gradient back)."""
+        k = as_int(k, f"{op}: k", "an int (how many elements to keep)")
+        if self.ndim == 0:
+            raise ValueError(f"{op}: a 0-d tensor has no axis to pick along; reshape it to (1,)")
+        axis = _check_axis(as_int(axis, f"{op}: axis"), self.shape, op) % self.ndim
+        n = self.shape[axis]
+        if not 0 <= k <= n:
+            raise ValueError(
+                f"{op}: k={k} is out of range for the {n} elements along axis {axis} of a "
+                f"tensor of shape {tuple(self.shape)}: give 0 <= k <= {n}"
+            )
+        xp = backend.array_module(self.data)
+        last = self.data.swapaxes(axis, -1)  # (ordered along the last axis, then put back)
+        if largest:  # the stable ascending order of the reversed row, reversed: largest
+            # first, equal values by position (nan, sorted last, comes first)
+            order = (n - 1) - xp.argsort(last[..., ::-1], axis=-1, kind="stable")[..., ::-1]
+        else:
+            order = xp.argsort(last, axis=-1, kind="stable")
+        indices = order[..., :k].swapaxes(axis, -1).astype(np.int64, copy=False)
+        # the values are x[i0, i1, ..., indices, ...], each other axis indexed by its range
+        shape = indices.shape
+        index = tuple(
+            indices
+            if a == axis
+            else xp.arange(size).reshape([size if b == a else 1 for b in range(len(shape))])
+            for a, size in enumerate(shape)
+        )
+        return _apply1(ops.GetItem(index, False), self), Tensor(indices)
+
     def softmax(self, axis: int = -1, **misnamed) -> Tensor:
         """exp(x) / Σ exp(x) along `axis`, computed stably."""
         if misnamed:

@@ -63,9 +63,9 @@ SECTIONS = (
         "zeros ones zeros_like ones_like randn arange cat stack split chunk where maximum",
     ),
     _s(
-        "Dtypes and random state",
+        "Dtypes, random state and sampling",
         "tinygrad_seq",
-        "get_default_dtype set_default_dtype manual_seed get_rng_state set_rng_state",
+        "get_default_dtype set_default_dtype manual_seed get_rng_state set_rng_state multinomial",
     ),
     _s(
         "Recording, scopes and anomalies",
@@ -84,7 +84,7 @@ SECTIONS = (
         "tinygrad_seq.functional",
         "softmax log_softmax logsumexp one_hot cross_entropy nll_loss mse_loss l1_loss "
         "binary_cross_entropy_with_logits layer_norm dropout embedding causal_mask "
-        "padding_mask relu sigmoid tanh gelu rnn_step",
+        "padding_mask relu sigmoid tanh gelu rnn_step sample_logits",
         "`ts.F` is `ts.functional`.",
     ),
     _s(

@@ -1,8 +1,8 @@
 """Functions of tensors: softmax, log_softmax, logsumexp, cross-entropy, binary
 cross-entropy with logits and layer norm (each one fused, gradient-checked op in ops.py),
 nll_loss, mse_loss and l1_loss (written with the primitives), dropout, embedding, one_hot,
-masks, the relu/sigmoid/tanh aliases, gelu and the fused rnn_step. Imported as
-``ts.functional`` and ``ts.F``.
+masks, the relu/sigmoid/tanh aliases, gelu, the fused rnn_step and sample_logits (a
+language model's next token). Imported as ``ts.functional`` and ``ts.F``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,18 @@ import numpy as np
 
 from . import backend, ops
 from ._checks import as_bool, as_float, as_id_array, as_int, wrap_hint
-from .autograd import OpError
-from .tensor import Tensor, _apply1, _apply2, _leaf, apply, get_default_dtype, rng, where
+from .autograd import OpError, no_grad
+from .tensor import (
+    Tensor,
+    _apply1,
+    _apply2,
+    _leaf,
+    apply,
+    get_default_dtype,
+    multinomial,
+    rng,
+    where,
+)
 
 __all__ = [
     "softmax",
@@ -36,6 +46,7 @@ __all__ = [
     "tanh",
     "gelu",
     "rnn_step",
+    "sample_logits",
 ]
 
 
@@ -661,3 +672,38 @@ def padding_mask(lengths, max_len: int) -> np.ndarray:
             f"{lengths.min()} to {lengths.max()}"
         )
     return np.arange(max_len)[None, :] < lengths[:, None]
+
+
+def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
+    """Draw one id per row from softmax(logits / temperature): a language model's next token.
+
+    logits (V,) or (B, V) → int64 ids (1,) or (B, 1), ready to append to the ids (B, T) of
+    a generate loop, drawn by `ts.multinomial` (the generator behind `randn` and dropout, so
+    `ts.manual_seed` replays a sample). A `temperature` below 1 sharpens the distribution,
+    above 1 flattens it; with `top_k`, only the k largest logits of each row can be drawn
+    (logits tied with the k-th largest too, as nanoGPT's generate). No gradient is recorded.
+    For greedy decoding, take `logits.argmax(-1)` instead."""
+    logits = _tensor(logits, "sample_logits")
+    temperature = as_float(temperature, "sample_logits: temperature", "a number > 0")
+    if not 0.0 < temperature < math.inf:
+        raise ValueError(
+            f"sample_logits: temperature must be a finite number > 0, got {temperature} (for "
+            "the most likely id, take logits.argmax(-1))"
+        )
+    if logits.ndim not in (1, 2) or logits.dtype.kind != "f":
+        raise ValueError(
+            f"sample_logits: logits must be float scores (V,) or (B, V), got shape "
+            f"{tuple(logits.shape)} of {logits.dtype}"
+        )
+    with no_grad():
+        scaled = logits.detach() / temperature
+        if top_k is not None:
+            top_k = as_int(top_k, "sample_logits: top_k", "an int >= 1 or None")
+            if not 1 <= top_k <= logits.shape[-1]:
+                raise ValueError(
+                    f"sample_logits: top_k must be in [1, {logits.shape[-1]}] (the number "
+                    f"of logits in a row), got {top_k}"
+                )
+            kth = scaled.topk(top_k)[0][..., -1:]  # (B, 1): the k-th largest of each row
+            scaled = where(scaled < kth, -math.inf, scaled)
+        return multinomial(scaled.softmax(-1), 1)

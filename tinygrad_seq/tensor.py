@@ -2140,6 +2140,75 @@ def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
+def multinomial(probs, num_samples: int = 1, replacement: bool = False) -> Tensor:
+    """Draw category ids from rows of weights, with the generator behind `randn` and dropout.
+
+    probs (V,) or (B, V) → int64 ids (num_samples,) or (B, num_samples), as torch.multinomial:
+    each row holds weights >= 0 (any positive total, not necessarily 1), id j drawn with
+    probability w_j / Σ w. Without replacement (the default, PyTorch's) a row's draws are
+    distinct, made one after another, each from the ids not drawn yet (num_samples at most
+    the row's number of nonzero weights); with `replacement=True` they are independent. A
+    negative, nan or infinite weight, or a row of zeros, is a ValueError. Drawn on the host,
+    as randn's numbers are, so every backend gets the same ids (returned on `probs`'s
+    backend), and `ts.manual_seed` or `ts.set_rng_state` replays them."""
+    who = "multinomial"
+    data = probs.data if isinstance(probs, Tensor) else probs
+    if isinstance(data, list | tuple):
+        data = np.asarray(data)
+    if not isinstance(data, backend.ARRAY_TYPES):
+        raise TypeError(
+            f"{who}: probs must be a Tensor or an array of weights (V,) or (B, V), got "
+            f"{type(probs).__name__}"
+        )
+    weights = backend.to_numpy(data)
+    if weights.dtype.kind not in "iuf":
+        raise TypeError(f"{who}: probs must hold numbers (weights), got dtype {weights.dtype}")
+    if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
+        raise ValueError(
+            f"{who}: probs must be weights (V,) or rows of weights (B, V) with V >= 1, got "
+            f"shape {weights.shape}"
+        )
+    num_samples = as_int(num_samples, f"{who}: num_samples", "an int >= 1")
+    replacement = as_bool(replacement, f"{who}: replacement")
+    if num_samples < 1:
+        raise ValueError(f"{who}: num_samples must be at least 1, got {num_samples}")
+    rows = weights.reshape(-1, weights.shape[-1]).astype(np.float64)  # (B, V)
+    bad = ~np.isfinite(rows) | (rows < 0)
+    if bad.any():
+        b, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{who}: the weights must be finite numbers >= 0, but row {b} holds {rows[b, j]} "
+            f"at {j} (ts.F.softmax(logits) gives valid probabilities)"
+        )
+    nonzero = (rows > 0).sum(axis=1)
+    if (nonzero == 0).any():
+        raise ValueError(
+            f"{who}: row {int(np.argmin(nonzero))} of the weights is all zeros: nothing to draw"
+        )
+    if not replacement and num_samples > nonzero.min():
+        b = int(np.argmin(nonzero))
+        raise ValueError(
+            f"{who}: {num_samples} draws without replacement, but row {b} has only "
+            f"{nonzero[b]} nonzero weight{'s' if nonzero[b] > 1 else ''}: ask for fewer, or "
+            "pass replacement=True"
+        )
+    if replacement:  # the first j whose cumulative weight passes u · Σ w, u uniform in [0, 1)
+        cumulative = np.cumsum(rows, axis=1)
+        u = _rng.random((len(rows), num_samples)) * cumulative[:, -1:]
+        ids = np.stack(
+            [np.searchsorted(c, v, side="right") for c, v in zip(cumulative, u, strict=True)]
+        )
+        # (u · Σ w rounded up to Σ w would give V: the last nonzero weight's id instead)
+        last = rows.shape[1] - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)
+        ids = np.minimum(ids, last[:, None])
+    else:  # w_j / E_j, E_j ~ Exp(1): the largest is id j with probability w_j / Σ w, and
+        # the order of the rest is that of drawing again from those left (exponential races)
+        keys = rows / _rng.standard_exponential(rows.shape)
+        ids = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    ids = ids.astype(np.int64).reshape((*weights.shape[:-1], num_samples))
+    return Tensor(backend.to_backend(ids, backend.backend_of(data)))  # (on probs's backend)
+
+
 def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     """Evenly spaced values, as NumPy's arange (integers stay integer)."""
     if stop is None:

@@ -119,6 +119,13 @@ SECTIONS = (
         "CosineAnnealingLR LambdaLR",
     ),
     _s(
+        "Checkpoints",
+        "tinygrad_seq",
+        "save_checkpoint load_checkpoint",
+        "A model's weights, its optimizer's and schedule's state, the random generator's and "
+        "values of your own in one .npz file, to resume training exactly.",
+    ),
+    _s(
         "Gradient derivations: ts.symbolic",
         "tinygrad_seq.symbolic",
         "derive check check_identity Derivation CheckResult MODELS",

@@ -64,6 +64,8 @@ F = functional
 __version__ = "0.1.0"
 
 _LAZY = ("nn", "optim", "data", "train", "train_seq2seq", "symbolic", "viz", "demos")
+# functions of modules that import ts.nn and ts.optim, imported with them on first use
+_LAZY_FUNCTIONS = {"save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint"}
 
 
 # PyTorch's top-level names that ts spells otherwise, with what to write instead
@@ -98,10 +100,15 @@ _PYTORCH_NAMES = {
 
 
 def __getattr__(name: str):
-    """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...); a
+    """Import the heavier subpackages on first use (ts.nn, ts.viz, ts.symbolic, ...), and
+    ts.save_checkpoint and ts.load_checkpoint with theirs; a
     PyTorch name that ts spells otherwise gets the spelling to write."""
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_FUNCTIONS:
+        function = getattr(_importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+        globals()[name] = function  # (found directly from now on)
+        return function
     if name in _PYTORCH_NAMES:  # (from tinygrad_seq import softmax: an ImportError)
         from ._hints import missing_name
 
@@ -112,8 +119,8 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    """The loaded names and the lazy subpackages, so tab completion offers ts.nn."""
-    return sorted(set(globals()) | set(_LAZY))
+    """The loaded names and the lazy ones, so tab completion offers ts.nn."""
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_FUNCTIONS))
 
 
 __all__ = [
@@ -149,5 +156,6 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
+    *_LAZY_FUNCTIONS,
     *_LAZY,
 ]

@@ -445,6 +445,39 @@ def _write_archive(f: Any, state: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
+def _save_archive(path: str | os.PathLike | io.IOBase, state: dict[str, np.ndarray]) -> None:
+    """`state` written as an .npz archive (`_write_archive`) to `path`, or into a binary file
+    object where it stands (left open). A path is written beside it under another name, then
+    moved over it: an error or an interrupt midway leaves any earlier file there as it was."""
+    if not isinstance(path, str | os.PathLike):  # a file object
+        _write_archive(path, state)
+        return
+    given = os.fspath(path)
+    path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
+    if os.path.isdir(path):  # (os.replace would name the hidden partial file)
+        raise IsADirectoryError(
+            errno.EISDIR, "a folder, not a file: give the weights file's path", given
+        )
+    folder, name = os.path.split(path)
+    # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode,
+    # or the old file's)
+    partial = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        f = open(partial, "xb")  # (closed by the with below)
+    except OSError as e:  # a missing or read-only folder: name the file asked for
+        raise type(e)(e.errno, e.strerror, given) from None
+    try:
+        with f:
+            _write_archive(f, state)
+        if os.path.exists(path):
+            shutil.copymode(path, partial)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
+
+
 class _ModelOrClassMethod:
     """A method that runs on the model when called on one (`model.load(path)`) and on the
     class when called on it (`Seq2Seq.load(path)`)."""
@@ -679,33 +712,7 @@ class Module:
             cls = type(self)
             build = {"class": f"{cls.__module__}:{cls.__qualname__}", "arguments": built_with}
             state[_BUILD] = np.array(json.dumps(build))  # (a string array: no pickle)
-        if not isinstance(path, str | os.PathLike):  # a file object
-            _write_archive(path, state)
-            return
-        given = os.fspath(path)
-        path = os.path.realpath(given)  # a symlink's target is written, not the link replaced
-        if os.path.isdir(path):  # (os.replace would name the hidden partial file)
-            raise IsADirectoryError(
-                errno.EISDIR, "a folder, not a file: give the weights file's path", given
-            )
-        folder, name = os.path.split(path)
-        # (not tempfile.mkstemp: its files are private, 0600; this one gets the umask's mode,
-        # or the old file's)
-        partial = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-        try:
-            f = open(partial, "xb")  # (closed by the with below)
-        except OSError as e:  # a missing or read-only folder: name the file asked for
-            raise type(e)(e.errno, e.strerror, given) from None
-        try:
-            with f:
-                _write_archive(f, state)
-            if os.path.exists(path):
-                shutil.copymode(path, partial)
-            os.replace(partial, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(partial)
-            raise
+        _save_archive(path, state)
 
     def _load_into(self, path: str | os.PathLike | io.IOBase | None = None, *rest: Any) -> Module:
         """Read weights saved by `save` into this built model (checked first); returns it."""

@@ -10,7 +10,7 @@ import tinygrad_seq as ts
 from tests.helpers import np_of
 
 # chi-square with 4 degrees of freedom exceeds 30 with probability ~5e-6 (and with 11 about
-# 1.5e-3 for 32): far above the statistic of a right sampler, far below a wrong one's
+# 8e-4 for 32): far above the statistic of a right sampler, far below a wrong one's
 CHI2_LIMIT = {4: 30.0, 11: 32.0}
 
 

@@ -69,6 +69,33 @@ def _unseen(test, train):
     return type(test)(test.ids[rows], test.mask[rows], test.labels[rows], test.vocab)
 
 
+def seed_examples(data) -> dict[str, Any]:
+    """The seed's three worked examples of fixed-size inputs, computed with `data`'s tools.
+
+    - "The cat sat on the mat" as bag-of-words counts (the seed: the 2, cat 1, ...);
+    - trigrams: the seed lists "The cat sat", "cat sat on", "sat on the" as the trigrams
+      "from 'The cat sat'", but those three words make one trigram: the three listed are the
+      first three of "The cat sat on the mat" (all of "The cat sat on the");
+    - "Hello world" padded to length 10: two words and eight PAD slots.
+    """
+    vocab = data.Vocab("the cat sat on mat".split())
+    counts = data.bag_of_words(vocab.encode("the cat sat on the mat"), len(vocab))
+
+    def trigrams(sentence: str) -> list[str]:
+        windows = data.ngram_windows(vocab.encode(sentence), 3)
+        return [" ".join(vocab.itos[i] for i in w) for w in windows]
+
+    hello = data.Vocab(["Hello", "world"])
+    padded, mask = data.pad_or_truncate([hello.encode("Hello world")], 10)
+    return {
+        "counts": {w: int(counts[vocab.stoi[w]]) for w in vocab.itos[len(data.SPECIALS) :]},
+        "trigrams_of_the_cat_sat": trigrams("the cat sat"),
+        "trigrams_of_the_cat_sat_on_the_mat": trigrams("the cat sat on the mat"),
+        "padded_hello_world": hello.decode(padded[0], skip_special=False).split(),
+        "padded_share": float(1 - mask.mean()),
+    }
+
+
 def _scores(accuracy: dict[str, float]) -> str:
     """ "the RNN scores 100%, the LSTM 98% and the GRU 100%": a clause with its verb."""
     parts = [f"the {k} {v:.0%}" for k, v in accuracy.items()]
@@ -92,9 +119,8 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     bow_equal = bool(np.array_equal(v1, v2))
     words = vocab.itos[len(data.SPECIALS) :]
     v1, v2 = v1[len(data.SPECIALS) :], v2[len(data.SPECIALS) :]  # (the specials count 0)
-    seed_vocab = Vocab("the cat sat on mat".split())
-    v3 = bag_of_words(seed_vocab.encode("the cat sat on the mat"), len(seed_vocab))
-    counts_example = {w: int(v3[seed_vocab.stoi[w]]) for w in seed_vocab.itos[4:]}
+    examples = seed_examples(data)
+    counts_example = examples["counts"]
 
     # 2. The order task: BoW MLP vs RNN / LSTM / GRU, and fixed windows of n tokens.
     steps = ctx.pick(tiny=100, quick=150, full=600)
@@ -121,10 +147,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         )
         window_acc.append(r.test_accuracy)
     last_word = _last_word_baseline(train, test)
-    trigrams = [
-        " ".join(seed_vocab.itos[i] for i in w)
-        for w in data.ngram_windows(seed_vocab.encode("the cat sat on the mat"), 3)
-    ]
+    trigrams = examples["trigrams_of_the_cat_sat_on_the_mat"]
 
     # 3. n-grams and truncation/padding on a corpus of the toy language (1 to 4 clauses)
     pairs = data.translation_task(2000, max_clauses=4, seed=ctx.seed)
@@ -184,8 +207,11 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"{distinct[0]} (n=1) to {distinct[-1]:,} (n={ngram_n[-1]}), ever more slowly: the "
         f"corpus has only {ngram_windows[-1]:,} windows of {ngram_n[-1]} tokens, the most "
         "distinct ones it could hold, so most possible n-grams never occur in it. "
-        f'Trigrams of "the cat sat on the mat": {trigrams}. For '
-        f"the lengths of that corpus ({lengths.min()}–{lengths.max()} words, "
+        f'Trigrams of "the cat sat on the mat": {trigrams}; the seed lists the first three '
+        'as the trigrams "from The cat sat", whose three words make one trigram, '
+        f'{examples["trigrams_of_the_cat_sat"]}. The seed\'s "Hello world" padded to length '
+        f"10 is {examples['padded_hello_world']}: {examples['padded_share']:.0%} of its slots "
+        f"are padding. For the lengths of that corpus ({lengths.min()}–{lengths.max()} words, "
         f"median {median_len}), truncating to L = {median_len} cuts "
         f"{cut[median_len - 1]:.0%} of all tokens and pads {padded[median_len - 1]:.0%} of the"
         f" slots; the two losses are equal near L = {cross}, and no L avoids both."
@@ -235,8 +261,11 @@ def run(ctx: DemoContext) -> dict[str, Any]:
                 "word_vocab": word_vocab,
                 "sentences": len(sentences),
                 "trigrams_example": trigrams,
+                "trigrams_of_the_cat_sat": examples["trigrams_of_the_cat_sat"],
             },
             "pad_truncate": {
+                "seed_example": examples["padded_hello_world"],
+                "seed_example_padded_share": examples["padded_share"],
                 "lengths_min": int(lengths.min()),
                 "lengths_max": int(lengths.max()),
                 "median": median_len,

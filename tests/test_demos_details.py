@@ -163,6 +163,19 @@ def test_the_order_tasks_windows_are_scored_on_pairs_not_seen_in_training(tmp_pa
     assert len(test_set.ids) < len(fresh.ids)  # some pairs had a sentence seen in training
 
 
+def test_the_seeds_fixed_size_examples_come_out_as_the_seed_gives_them():
+    ex = fixed_size.seed_examples(data)
+    assert ex["counts"] == {"the": 2, "cat": 1, "sat": 1, "on": 1, "mat": 1}
+    # the seed's three trigrams "from 'The cat sat'" are the first three of the whole sentence;
+    # "The cat sat" alone is one trigram
+    seed_list = ["the cat sat", "cat sat on", "sat on the"]
+    assert ex["trigrams_of_the_cat_sat_on_the_mat"] == [*seed_list, "on the mat"]
+    assert ex["trigrams_of_the_cat_sat"] == ["the cat sat"]
+    pad = data.SPECIALS[data.PAD]
+    assert ex["padded_hello_world"] == ["Hello", "world"] + [pad] * 8
+    assert ex["padded_share"] == 0.8
+
+
 def test_a_test_pair_with_either_sentence_seen_in_training_is_dropped():
     vocab = data.Vocab("the cat dog".split())
     ids = np.array([[4, 5], [4, 6], [5, 6], [6, 5], [5, 5], [6, 6]])

@@ -58,6 +58,9 @@ def test_fixed_size_inputs(tour):
     assert n["bow"]["equal"] is True
     assert n["bow"]["vectors"][0] == n["bow"]["vectors"][1]
     assert n["bow"]["the_cat_sat_on_the_mat"]["the"] == 2
+    assert n["ngrams"]["trigrams_of_the_cat_sat"] == ["the cat sat"]  # the seed's slip
+    assert n["pad_truncate"]["seed_example"][:2] == ["Hello", "world"]
+    assert n["pad_truncate"]["seed_example_padded_share"] == 0.8
     acc = n["order_task"]["test_accuracy"]
     assert acc["BoW MLP"] == pytest.approx(0.5, abs=0.02)  # exactly chance by construction
     for model in ("RNN", "LSTM", "GRU"):

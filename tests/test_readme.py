@@ -48,6 +48,29 @@ def test_lstm_excerpt_matches_the_source():
         assert line.strip() in source, line
 
 
+# each model's paper and year, as the seed's timeline gives them: in the nn file's docstring
+# (the first) and in the README's table of models (all but Bahdanau's short form)
+SEED_TIMELINE = {
+    "rnn.py": ["Elman, 1990"],
+    "lstm.py": ["Hochreiter & Schmidhuber, 1997"],
+    "gru.py": ["Cho et al., 2014"],
+    "seq2seq.py": ["Sutskever et al., 2014", "Bahdanau et al., 2014"],
+    "attention.py": ["Bahdanau, 2014", "Luong, 2015", "Vaswani et al., 2017"],
+    "transformer.py": ["Vaswani et al., 2017"],
+}
+
+
+def test_the_models_table_and_each_models_file_give_the_seeds_papers_and_years():
+    table = README.read_text().split("| seed section |", 1)[1].split("\n\n", 1)[0]
+    for file, papers in SEED_TIMELINE.items():
+        doc = (README.parent / "tinygrad_seq" / "nn" / file).read_text().split('"""', 2)[1]
+        for paper in papers:
+            assert paper in doc, (file, paper)
+            if "et al." in paper or "&" in paper or file == "rnn.py":
+                assert paper in table, (file, paper)
+    assert "Luong et al., 2015" in table  # attention.py's short form, in full
+
+
 def test_every_python_dash_m_command_in_the_readme_works_where_it_says():
     """`python -m benchmarks` only imports from the repository root (pip installs the suite as
     `tinygrad_seq.benchmarks`), so the README must say so wherever it names it, and so must

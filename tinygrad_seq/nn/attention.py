@@ -1,13 +1,13 @@
 """Attention as the seed writes it: scores e, weights α = softmax(e), context c = Σ α h.
 
-    additive (Bahdanau)       e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc)
-    multiplicative (Luong)    e_{t,i} = h_t^dec W_a h_i^enc, i.e. (h_t^dec)ᵀ (W_a h_i^enc)
-    scaled dot-product        e_{t,i} = h_t^dec · h_i^enc / √d
-    weights                   α_{t,i} = exp(e_{t,i}) / Σ_j exp(e_{t,j})
-    context                   c_t = Σ_i α_{t,i} h_i^enc
+    additive (Bahdanau, 2014)     e_{t,i} = v_aᵀ tanh(W_a h_t^dec + U_a h_i^enc)
+    multiplicative (Luong, 2015)  e_{t,i} = h_t^dec W_a h_i^enc, i.e. (h_t^dec)ᵀ (W_a h_i^enc)
+    scaled dot-product (Vaswani)  e_{t,i} = h_t^dec · h_i^enc / √d
+    weights                       α_{t,i} = exp(e_{t,i}) / Σ_j exp(e_{t,j})
+    context                       c_t = Σ_i α_{t,i} h_i^enc
 
-and the Transformer's multi-head attention, MultiHead(Q, K, V) = Concat(head_1..head_h) W^O
-with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).
+and the Transformer's multi-head attention (Vaswani et al., 2017),
+MultiHead(Q, K, V) = Concat(head_1..head_h) W^O with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).
 
 Every attention takes a batch of queries at once: query (B, Tq, dq), keys (B, Tk, dk),
 values (B, Tk, dv) (the keys themselves when None), and returns the contexts (B, Tq, dv)

@@ -1,10 +1,10 @@
-"""Seq2Seq: an encoder RNN reads the source, a decoder RNN writes the target.
+"""Seq2Seq (Sutskever et al., 2014): an encoder RNN reads the source, a decoder writes the target.
 
     encoder     h_t^enc = f_enc(x_t, h_{t-1}^enc),      c = h_T^enc
     decoder     h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c)
     output      p(y_t | y_{<t}, x) = softmax(W_o h_t^dec + b_o)
 
-and with attention (Bahdanau et al.), a fresh context at every decoder step:
+and with attention (Bahdanau et al., 2014), a fresh context at every decoder step:
 
     e_{t,i} = a(h_{t-1}^dec, h_i^enc),   α_t = softmax(e_t),   c_t = Σ_i α_{t,i} h_i^enc
     h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec, c_t)

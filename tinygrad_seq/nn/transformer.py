@@ -1,4 +1,4 @@
-"""The Transformer: attention only, no recurrence ("Attention Is All You Need").
+"""The Transformer (Vaswani et al., 2017, "Attention Is All You Need"): no recurrence.
 
     input     = token_embedding + positional_encoding
     PE_{pos,2i}   = sin(pos / 10000^{2i/d_model})

@@ -72,9 +72,9 @@ DEMOS: dict[str, DemoSpec] = {
     "memory": DemoSpec(
         "memory",
         "3. Long-range memory: RNN vs LSTM vs GRU",
-        'Vanilla RNNs learn patterns spanning only a few steps; gated networks "can model '
-        'dependencies spanning hundreds of time steps" because the forget gates learn to '
-        "stay close to 1, so Π f_t along the cell path does not vanish.",
+        'Vanilla RNNs "can only learn patterns spanning a few time steps (typically 5-10)"; '
+        'gated networks "can model dependencies spanning hundreds of time steps" because the '
+        "forget gates learn to stay close to 1, so Π f_t along the cell path does not vanish.",
     ),
     "gru-vs-lstm": DemoSpec(
         "gru_vs_lstm",

@@ -231,6 +231,17 @@ def test_the_text_says_which_delay_the_default_lstm_missed_and_how_often_the_rnn
     assert "Within this budget" not in every  # the default LSTM learned every delay every run
 
 
+def test_the_text_sets_the_delays_beside_the_seeds_two_scales(tmp_path, monkeypatch):
+    result = run_memory(tmp_path, monkeypatch, SHORT_ONLY)[0]
+    measured, passed = result["measured"], result["numbers"]["cell_path_over_200_steps"]
+    assert '"a few time steps (typically 5-10)"' in measured
+    assert "the delays here, D = 5 to 15, test the first and stop short of the second" in measured
+    sigmoid = {b: 1 / (1 + np.exp(-b)) for b in (3, 5)}  # f_t held at σ(b_f), 200 steps
+    assert passed["b_f=3"] == pytest.approx(sigmoid[3] ** 200, rel=1e-12)  # 6.0e-05
+    assert passed["b_f=5"] == pytest.approx(sigmoid[5] ** 200, rel=1e-12)  # 0.26
+    assert "σ(3)^200 = 6e-05 of the gradient from gates at b_f = 3, and σ(5)^200 = 0.26" in measured
+
+
 def test_the_full_size_spends_every_runs_whole_budget(tmp_path, monkeypatch):
     cfg = memory.settings(DemoContext(out=tmp_path, size="full"))
     assert cfg["stop_when_learned"] is False and cfg["steps"] == 1200

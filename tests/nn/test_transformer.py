@@ -297,6 +297,21 @@ def test_layers_run_inside_scopes(rng):
         assert s in scopes
 
 
+def test_each_sublayer_ends_in_the_seeds_add_and_normalize(rng):
+    """Graphs name each sublayer's LayerNorm(x + Sublayer(x)) as the seed's blocks list it:
+    the encoder block's two, the decoder block's three, each in its sublayer's scope."""
+    x, memory = ts.randn(2, 3, 4), ts.randn(2, 5, 4)
+    encoded = TransformerEncoderLayer(4, 2, 8)(x)
+    decoded = TransformerDecoderLayer(4, 2, 8)(x, memory)
+    for out, sublayers in (
+        (encoded, ["self_attention", "ffn"]),
+        (decoded, ["self_attention", "cross_attention", "ffn"]),
+    ):
+        named = [n for n in ts.graph.trace(out.sum()).nodes if n.name == "Add & normalize"]
+        assert [n.op for n in named] == ["layer_norm"] * len(sublayers)
+        assert sorted(n.scope for n in named) == sorted(sublayers)
+
+
 def test_greedy_decode_agrees_with_teacher_forcing_on_its_own_output(rng):
     model = Transformer(6, 7, d_model=8, heads=2, d_ff=16, layers=1)
     src = rng.integers(0, 6, (4, 5))

@@ -126,6 +126,10 @@ class FeedForward(Module):
         return out
 
 
+# each sublayer's x = LayerNorm(x + Sublayer(x)), named as the seed's blocks list it
+ADD_NORM = "Add & normalize"
+
+
 def _check_layer_sizes(who: str, d_model: int, heads: int, d_ff: int, dropout: float) -> float:
     """The sizes checked; returns dropout as a float (a 0-d array or a Fraction works)."""
     check_sizes(who, d_model=d_model, heads=heads, d_ff=d_ff)
@@ -170,8 +174,10 @@ class TransformerEncoderLayer(Module):
         with scope("self_attention"):
             a, _ = self.self_attention(x, x, x, mask, key_mask=key_mask)
             x = self.norm_1(x + F.dropout(a, self.dropout, self.training))  # add & normalize
+            x.name = ADD_NORM
         with scope("ffn"):
             x = self.norm_2(x + F.dropout(self.ffn(x), self.dropout, self.training))
+            x.name = ADD_NORM
         return x
 
     @property
@@ -225,11 +231,14 @@ class TransformerDecoderLayer(Module):
         with scope("self_attention"):
             a, _ = self.self_attention(y, y, y, tgt_mask, key_mask=tgt_key_mask)
             y = self.norm_1(y + F.dropout(a, p, training))
+            y.name = ADD_NORM
         with scope("cross_attention"):
             a, _ = self.cross_attention(y, memory, memory, memory_mask, key_mask=memory_key_mask)
             y = self.norm_2(y + F.dropout(a, p, training))
+            y.name = ADD_NORM
         with scope("ffn"):
             y = self.norm_3(y + F.dropout(self.ffn(y), p, training))
+            y.name = ADD_NORM
         return y
 
     @property

@@ -246,7 +246,9 @@ def test_gradcheck_multihead_heads_biases_and_masks(rng, heads, bias, mask):
 
 def test_gradcheck_through_a_fully_masked_row(rng):
     mha = MultiHeadAttention(4, 2)
-    q, k, v = qkv(rng, 4, 4, 4, tq=2, tk=3)
+    # batch 3 of 2 queries: with B == Tq a (Tq, Tk) mask with an empty query row reads as
+    # PyTorch's key_padding_mask and is refused (test_pytorch_polarity_... below)
+    q, k, v = qkv(rng, 4, 4, 4, tq=2, tk=3, b=3)
     mask = np.array([[True, True, False], [False, False, False]])
     assert ts.gradcheck(lambda *_: mha(q, k, v, mask)[0], q, k, v, mha.W_Q, mha.W_O)
 
@@ -701,3 +703,203 @@ def test_gradcheck_a_broadcast_query(rng, which):
     params = list(attn.parameters())
     assert ts.gradcheck(lambda *_: attn(q, k, v, key_mask=key_mask)[0], q, k, v, *params)
     assert ts.gradcheck(lambda *_: attn(k, q, q)[0], q, k, *params)  # keys and values of 1
+
+
+# ------------------------------------------------------------------ PyTorch's polarity
+# PyTorch's boolean masks are True where attention may NOT look. The masks that read so,
+# and would make no sense read this way, are refused with what to write; every mask that
+# lets each query attend somewhere passes, as does any 3-D mask.
+def pytorch_causal(T):
+    """PyTorch's causal attn_mask, torch.triu(torch.ones(T, T), 1).bool(): True above the
+    diagonal (the future, hidden), False on it."""
+    return np.triu(np.ones((T, T), dtype=bool), 1)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_pytorchs_causal_mask_in_self_attention_is_refused(rng, which, xp):
+    attn = four_attentions()[which]
+    name = type(attn).__name__
+    x = f64(rng, B, 4, DK)
+    theirs = pytorch_causal(4)
+    # read as True = may attend: no position sees itself, the last sees nothing
+    for given in (theirs, ts.Tensor(theirs), xp.asarray(theirs)):
+        with pytest.raises(
+            ValueError,
+            match=rf"^{name}: mask lets no position attend to itself and the last to nothing.*"
+            r"PyTorch's causal mask torch.triu\(torch.ones\(T, T\), 1\).bool\(\).*write "
+            r"mask=ts.F.causal_mask\(4\) for the causal mask; mask=~m for another",
+        ):
+            attn(x, x, x, given)
+    # what it says to write: the causal mask, which ~theirs is
+    c, alpha = attn(x, x, x, ~theirs)
+    c_ref, a_ref = reference(attn, x, x, x, ts.F.causal_mask(4))
+    np.testing.assert_allclose(alpha.numpy(), a_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.numpy(), c_ref, rtol=1e-10, atol=1e-12)
+    # only self-attention is known to want the diagonal: keys of their own pass it
+    k = f64(rng, B, 4, DK)
+    _, alpha = attn(x, k, k, theirs)
+    np.testing.assert_allclose(alpha.numpy(), reference(attn, x, k, k, theirs)[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_a_2d_mask_false_everywhere_is_refused_a_3d_one_taken(rng, which):
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK)
+    # PyTorch's "no masking", torch.zeros(T, T, dtype=torch.bool): here it hides every key
+    with pytest.raises(
+        ValueError,
+        match=rf"^{type(attn).__name__}: mask is False everywhere: no query may attend to any "
+        r"key.*means no masking: leave mask out, or negate a PyTorch mask m: mask=~m$",
+    ):
+        attn(q, k, v, np.zeros((TQ, TK), dtype=bool))
+    _, alpha = attn(q, k, v, np.zeros((B, TQ, TK), dtype=bool))  # per batch row: as given
+    np.testing.assert_array_equal(alpha.numpy(), 0.0)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_a_key_padding_mask_as_the_4th_argument_is_refused_when_b_equals_tq(rng, which):
+    # PyTorch's nn.MultiheadAttention(q, k, v, key_padding_mask): (B, Tk), True at padding,
+    # fits (Tq, Tk) when B == Tq, and its row without padding allows no key
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK, tq=3, b=3)
+    theirs = ~ts.F.padding_mask([4, 2, 3], TK)  # (B, Tk) = (3, 4), row 0 all False
+    with pytest.raises(
+        ValueError,
+        match=r"mask of shape \(3, 4\), read as \(Tq, Tk\) for every batch row, lets query 0 "
+        r"attend to no key\. With B == Tq = 3 .*key padding goes in key_mask=, True at real "
+        r"keys: key_mask=~key_padding_mask\. A \(Tq, Tk\) mask meant so goes as \(B, Tq, Tk\): "
+        r"np.broadcast_to\(mask, \(3, 3, 4\)\)$",
+    ):
+        attn(q, k, v, theirs)
+    c, alpha = attn(q, k, v, key_mask=~theirs)  # what it says to write
+    c_ref, a_ref = reference(attn, q, k, v, np.broadcast_to(~theirs[:, None, :], (3, 3, TK)))
+    np.testing.assert_allclose(alpha.numpy(), a_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.numpy(), c_ref, rtol=1e-10, atol=1e-12)
+    # a (Tq, Tk) mask meant as read, given per batch row: taken as it is
+    meant = np.broadcast_to(theirs, (3, 3, TK))
+    np.testing.assert_allclose(
+        attn(q, k, v, meant)[1].numpy(), reference(attn, q, k, v, meant)[1], atol=1e-12
+    )
+    # B != Tq: the same 2-D mask with an empty row is a (Tq, Tk) mask, taken as it is
+    q2, k2, v2 = qkv(rng, DK, DK, DK, tq=3, b=2)
+    _, alpha = attn(q2, k2, v2, theirs)
+    np.testing.assert_allclose(alpha.numpy(), reference(attn, q2, k2, v2, theirs)[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_a_key_padding_mask_given_as_key_mask_is_refused(rng, which):
+    attn = four_attentions()[which]
+    q, k, v = qkv(rng, DK, DK, DK, tq=3, b=3)
+    for lengths in ([4, 2, 3], [4, 4, 4]):  # padded to the longest; no padding at all
+        theirs = ~ts.F.padding_mask(lengths, TK)  # True at padding: the longest row all False
+        with pytest.raises(
+            ValueError,
+            match=r"key_mask row 0 has no real key and no row has real keys only.*PyTorch's "
+            r"key_padding_mask.*write key_mask=~key_padding_mask \(a batch that does hold an "
+            r"empty sequence can give it as mask=key_mask\[:, None, :\]\)$",
+        ):
+            attn(q, k, v, key_mask=theirs)
+    # left padding, read as PyTorch's, is refused too; the escape is taken as it is
+    theirs = ~ts.F.padding_mask([4, 2, 3], TK)[:, ::-1]
+    with pytest.raises(ValueError, match=r"key_mask row 0 has no real key"):
+        attn(q, k, v, key_mask=theirs)
+    _, alpha = attn(q, k, v, theirs[:, None, :])
+    a = alpha.numpy() if which < 3 else alpha.numpy()[:, 0]
+    np.testing.assert_array_equal(a[0], 0.0)  # row 0 read as it says: no real key
+    np.testing.assert_allclose(a[1:].sum(axis=-1), 1.0)
+
+
+def valid_masks(rng, b, tq, tk):
+    """Masks that are right under True = may attend and must pass: the library's own, and
+    random ones in which every query may attend somewhere (2-D and 3-D), or with empty
+    rows where that is plausible."""
+    masks = []
+    for _ in range(20):
+        m = rng.random((tq, tk)) < rng.uniform(0.1, 0.9)
+        m[np.arange(tq), rng.integers(0, tk, tq)] = True  # each query sees some key
+        masks.append(m)
+        masks.append(rng.random((b, tq, tk)) < 0.5)  # per batch row: anything, empty rows too
+    masks.append(np.zeros((b, 1, tk), dtype=bool))
+    if tq == tk:
+        masks += [
+            ts.F.causal_mask(tq),
+            ts.F.causal_mask(tq).T.copy(),  # anti-causal
+            ~np.eye(tq, dtype=bool),  # no position sees itself, every one sees others
+            np.ones((tq, tq), dtype=bool),
+            np.eye(tq, dtype=bool),
+        ]
+        if b != tq:
+            masks.append(np.tril(np.ones((tq, tq), dtype=bool), -1))  # strictly causal
+    return masks
+
+
+def valid_key_masks(rng, b, tk):
+    """Key masks right under True = real key: ts.F.padding_mask's, left padded, an empty
+    row beside a full one, holes; and random ones."""
+    lengths = rng.integers(1, tk + 1, b)
+    lengths[0] = tk
+    masks = [ts.F.padding_mask(lengths, tk), ts.F.padding_mask(lengths, tk)[:, ::-1].copy()]
+    with_empty = ts.F.padding_mask(np.r_[tk, np.zeros(b - 1, int)], tk)
+    masks += [with_empty, with_empty[:, ::-1].copy()]
+    masks.append(np.array([[True, False, True, True], [False] * 4, [False, True, False, False]]))
+    for _ in range(20):
+        m = rng.random((b, tk)) < 0.5
+        m[np.arange(b), rng.integers(0, tk, b)] = True
+        masks.append(m)
+    return masks
+
+
+@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize(("b", "tq"), [(3, 4), (4, 4), (2, 4)], ids=["B<Tq", "B=Tq", "B<<Tq"])
+def test_masks_right_under_our_polarity_all_pass(rng, which, b, tq):
+    attn = four_attentions()[which]
+    x = f64(rng, b, tq, DK)
+    for mask in valid_masks(rng, b, tq, tq):  # self-attention: queries are the keys
+        _, alpha = attn(x, x, x, mask)
+        np.testing.assert_allclose(
+            alpha.numpy(), reference(attn, x, x, x, mask)[1], rtol=1e-10, atol=1e-12
+        )
+    q, k = f64(rng, b, tq, DK), f64(rng, b, TK, DK)
+    for mask in valid_masks(rng, b, tq, TK):
+        attn(q, k, k, mask)
+    for key_mask in valid_key_masks(rng, 3, TK):
+        q3, k3 = f64(rng, 3, tq, DK), f64(rng, 3, TK, DK)
+        _, alpha = attn(q3, k3, k3, key_mask=key_mask)
+        full = np.broadcast_to(key_mask[:, None, :], (3, tq, TK))
+        np.testing.assert_allclose(
+            alpha.numpy(), reference(attn, q3, k3, k3, full)[1], rtol=1e-10, atol=1e-12
+        )
+
+
+def test_pytorchs_float_masks_and_torch_tensors_get_what_to_write(rng):
+    torch = pytest.importorskip("torch")
+    x = f64(rng, B, 4, DK)
+    additive = torch.nn.Transformer.generate_square_subsequent_mask(4)  # 0 and -inf
+    for attn in four_attentions():
+        name = type(attn).__name__
+        for given in (additive.numpy(), ts.Tensor(additive.numpy().astype(np.float64))):
+            with pytest.raises(
+                TypeError,
+                match=rf"^{name}: mask must be boolean \(True = may attend\), got dtype float"
+                r"(32|64); it holds 0 and negatives, as PyTorch's additive float masks do.*"
+                r"write mask=\(m == 0\)$",
+            ):
+                attn(x, x, x, given)
+        with pytest.raises(TypeError, match=r"a 0/1 mask could mean either: mask is True where"):
+            attn(x, x, x, np.tril(np.ones((4, 4))))
+        with pytest.raises(TypeError, match=r"key_mask is True at real keys, so write key_m"):
+            attn(x, x, x, key_mask=np.ones((B, 4), dtype=np.int64))
+        for given in (additive, additive == 0):
+            with pytest.raises(
+                TypeError,
+                match=rf"^{name}: mask is a torch tensor; pass a NumPy array of booleans.*"
+                r"mask=~m.numpy\(\) for PyTorch's boolean masks.*mask=\(m == 0\).numpy\(\)",
+            ):
+                attn(x, x, x, given)
+        with pytest.raises(TypeError, match=rf"^{name}: key_mask is a torch tensor"):
+            attn(x, x, x, key_mask=torch.zeros(B, 4, dtype=torch.bool))
+        # what the message says to write is the causal mask
+        np.testing.assert_array_equal(
+            attn(x, x, x, (additive == 0).numpy())[1].numpy(),
+            attn(x, x, x, ts.F.causal_mask(4))[1].numpy(),
+        )

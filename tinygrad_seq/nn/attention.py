@@ -23,8 +23,10 @@ both allow it:
                ts.F.padding_mask(lengths, Tk) gives. PyTorch's key_padding_mask is the
                opposite (True = ignore) and is refused by name: write key_mask=~it.
 Key padding belongs in key_mask, never in a 2-D mask, which would be read as (Tq, Tk)
-whenever B == Tq. A query that may attend to nothing (a padding query) gets all-zero
-weights and a zero context, as PyTorch's F.scaled_dot_product_attention gives, never NaN.
+whenever B == Tq. A mask copied from PyTorch code, True where attention may NOT look, is
+refused where it reads so (see "PyTorch's polarity" below), saying what to write. A query
+that may attend to nothing (a padding query) gets all-zero weights and a zero context, as
+PyTorch's F.scaled_dot_product_attention gives, never NaN.
 
 As in the rest of ts.nn, vectors are rows: the seed's W_a h (a weight times a column
 vector) is computed for a whole batch of rows as h @ W_aᵀ.
@@ -116,61 +118,256 @@ def check_qkv(who: str, query: Tensor, keys: Tensor, values: Tensor) -> int:
     return max(batches - {1}, default=1)
 
 
-def as_mask(mask: Mask, batch: int, t_query: int, t_key: int, who: str, like: Tensor) -> Any:
-    """A boolean mask as a backend array of shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
+# ------------------------------------------------------------------ PyTorch's polarity
+# PyTorch's boolean masks are True where attention may NOT look (attn_mask, key_padding_mask,
+# nn.Transformer's src_mask, tgt_mask, memory_mask); every mask here is True where it may.
+# One copied from PyTorch code fits every shape and dtype check and would be read inverted
+# without a word, so a mask is refused where, read this way, it makes no sense and looks
+# just like one of PyTorch's:
+#  - a (Tq, Tk) mask False everywhere: no query may attend to any key. PyTorch's "no
+#    masking", torch.zeros(T, T, dtype=torch.bool).
+#  - in self-attention, a (T, T) mask under which no position may attend to itself and the
+#    last to nothing (each would see only later ones): PyTorch's causal mask,
+#    torch.triu(torch.ones(T, T), 1).bool(). A mask without the diagonal (~eye) or a
+#    strictly causal one (tril(-1), whose first query sees nothing) still passes.
+#  - when B == Tq, a (Tq, Tk) mask with a query that may attend to no key: a (B, Tk)
+#    key_padding_mask (nn.MultiheadAttention's 4th argument, where the 4th here is mask)
+#    fits that shape, and its rows without padding are all False.
+#  - a key mask (B, Tk) with a row of no real key, no row of real keys only, and every row
+#    padded on the same side: PyTorch's key_padding_mask of a batch padded to its longest
+#    sequence. Read this way: a batch padded past its longest sequence holding an empty one.
+# Of the masks over queries and keys only the 2-D one, shared by the batch, is looked at (the
+# form PyTorch's attn_mask is mostly written in): one per batch row, (B, Tq, Tk) or (B, 1,
+# Tk), is taken as it is, which is how to give any of the above meant as read:
+# np.broadcast_to(mask, (B, Tq, Tk)). Each check is a reduction or two over the mask.
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.partition(".")[0] == "torch"
 
-    Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk).
-    A 2-D mask is always (Tq, Tk), shared by the batch, even when B == Tq: key padding (B,
-    Tk) goes in key_mask= (`as_key_mask`), or here as (B, 1, Tk). A mask that is not
-    boolean is a TypeError; any other shape is a ValueError naming the shapes that would fit.
-    """
+
+def _key_mask_name(what: str) -> str:
+    """The key mask's keyword beside a mask's: mask → key_mask, tgt_mask → tgt_key_mask."""
+    return what[: -len("mask")] + "key_mask"
+
+
+def _pytorch_name(key_what: str) -> str:
+    """PyTorch's name for a key mask's: key_mask → key_padding_mask, tgt_key_mask →
+    tgt_key_padding_mask."""
+    return key_what.replace("key_mask", "key_padding_mask")
+
+
+def _mask_array(mask: Mask, who: str, what: str) -> Any:
+    """A mask's array (NumPy or CuPy; a nested list read by NumPy); a torch tensor is a
+    TypeError that says what to pass (its polarity is most likely PyTorch's)."""
     data = mask.data if isinstance(mask, Tensor) else mask
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data)
+    if _is_torch(data):
+        raise TypeError(
+            f"{who}: {what} is a torch tensor; pass a NumPy array of booleans, True where "
+            f"attention may look: {what}=~m.numpy() for PyTorch's boolean masks (True where "
+            f"it may not), {what}=(m == 0).numpy() for its float masks (-inf where it may not)"
+        )
+    return data if hasattr(data, "dtype") else np.asarray(data)
+
+
+def dtype_hint(data: Any, what: str, true_at: str = "where attention may look") -> str:
+    """What to write for a mask that is not boolean (appended to the TypeError): PyTorch's
+    additive float mask (0 and -inf) becomes (m == 0); a 0/1 mask could mean either.
+    `true_at` says where the mask is True ("at real tokens")."""
+    values = backend.to_numpy(data)  # (the error path only)
+    if values.dtype.kind not in "fiu" or not values.size:
+        return ""
+    if ((values == 0) | (values == 1)).all():
+        return (
+            f"; a 0/1 mask could mean either: {what} is True {true_at}, so write "
+            f"{what}=(m == 1) if 1 marks those, {what}=(m == 0) if 1 marks what to hide "
+            "(PyTorch's polarity)"
+        )
+    if values.dtype.kind == "f" and (values <= 0).all():
+        return (
+            f"; it holds 0 and negatives, as PyTorch's additive float masks do (0 where "
+            f"attention may look, -inf where it may not, as nn.Transformer."
+            f"generate_square_subsequent_mask(T) gives): write {what}=(m == 0)"
+        )
+    return ""
+
+
+def polarity_error(
+    data: Any, batch: int, who: str, what: str = "mask", self_attention: bool = False
+) -> ValueError | None:
+    """The ValueError for a boolean attention mask that reads as one of PyTorch's (True =
+    may not attend), None for any other: data (Tq, Tk), (B, Tq, Tk) or (B, 1, Tk). Only a
+    2-D mask, shared by the batch, is looked at: one per batch row is taken as it is."""
+    if data.ndim != 2 or not data.size:
+        return None
+    t_query, t_key = data.shape
+    # each rule needs a query that may attend to nothing, the last one for the first two: one
+    # look at the last row (its last key, for causal and full masks) passes unless B == Tq
+    if batch != t_query and (data[-1, -1] or data[-1].any()):
+        return None
+    if not data.any():
+        return ValueError(
+            f"{who}: {what} is False everywhere: no query may attend to any key. Here True = "
+            "may attend; PyTorch's boolean masks are True where attention may not look, and "
+            f"an all-False one there (torch.zeros(T, T, dtype=torch.bool)) means no masking: "
+            f"leave {what} out, or negate a PyTorch mask m: {what}=~m"
+        )
+    if (
+        self_attention
+        and t_query == t_key > 1
+        and not data[-1].any()
+        and not data.ravel()[:: t_key + 1].any()  # the diagonal: no position sees itself
+    ):
+        default = ", or leave it out (the default)" if what == "tgt_mask" else ""
+        return ValueError(
+            f"{who}: {what} lets no position attend to itself and the last to nothing, so "
+            "each would see only later ones: that is PyTorch's causal mask torch.triu(torch."
+            "ones(T, T), 1).bool(), True where attention may not look. Here True = may "
+            f"attend: write {what}=ts.F.causal_mask({t_query}) for the causal mask{default}; "
+            f"{what}=~m for another PyTorch mask m"
+        )
+    if batch == t_query > 1:
+        can_attend = data.any(axis=1)
+        if not can_attend.all():
+            row = int(backend.to_numpy(~can_attend).argmax())
+            key = _key_mask_name(what)
+            where = ", where the 4th here is mask" if what == "mask" else ""
+            return ValueError(
+                f"{who}: {what} of shape {(t_query, t_key)}, read as (Tq, Tk) for every batch "
+                f"row, lets query {row} attend to no key. With B == Tq = {batch} a (B, Tk) key "
+                "padding mask fits that shape too, and PyTorch's key_padding_mask (True at "
+                f"padding; nn.MultiheadAttention's 4th argument{where}) is all False on each "
+                "row without padding: key padding goes in "
+                f"{key}=, True at real keys: {key}=~{_pytorch_name(key)}. A (Tq, Tk) mask meant "
+                f"so goes as (B, Tq, Tk): np.broadcast_to({what}, {(batch, t_query, t_key)})"
+            )
+    return None
+
+
+def key_mask_polarity_error(data: Any, who: str, what: str = "key_mask") -> ValueError | None:
+    """The ValueError for a boolean key mask (B, Tk) that reads as PyTorch's
+    key_padding_mask (True at padding), None for any other."""
+    if not data.size or data[:, 0].all() or data[:, -1].all():
+        return None  # (every row has a real key, first or last: the padding masks in use)
+    has_real = data.any(axis=1)  # (B,)
+    if has_real.all() or data.all(axis=1).any():
+        return None
+    suffix = not (data[:, :-1] & ~data[:, 1:]).any()  # real keys last in every row
+    prefix = not (~data[:, :-1] & data[:, 1:]).any()  # real keys first in every row
+    if not (suffix or prefix):
+        return None
+    row = int(backend.to_numpy(~has_real).argmax())
+    mask = what[: -len("key_mask")] + "mask"  # key_mask → mask, tgt_key_mask → tgt_mask
+    as_mask = f"{mask}={what}[:, None, :]"
+    if mask == "tgt_mask":  # (in place of the causal default: keep it)
+        as_mask = f"tgt_mask=ts.F.causal_mask(T) & {what}[:, None, :]"
+    return ValueError(
+        f"{who}: {what} row {row} has no real key and no row has real keys only, each row "
+        "padded on one side: that is PyTorch's key_padding_mask, True at padding, whose "
+        f"rows without padding are all False. Here {what} is True at real keys, as "
+        f"ts.F.padding_mask(lengths, Tk) gives: write {what}=~{_pytorch_name(what)} (a "
+        f"batch that does hold an empty sequence can give it as {as_mask})"
+    )
+
+
+def check_mask(
+    mask: Mask,
+    batch: int,
+    t_query: int,
+    t_key: int,
+    who: str,
+    *,
+    what: str = "mask",
+    self_attention: bool = False,
+) -> Any:
+    """A boolean mask checked for dtype, shape and PyTorch's polarity; returned as an
+    array of the shape it came in, (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk), on its own backend.
+
+    A mask that is not boolean is a TypeError (with what to write for PyTorch's float
+    masks); any other shape is a ValueError naming the shapes that would fit; so is a mask
+    that reads as one of PyTorch's, True where attention may not look (`polarity_error`).
+    `what` names the argument in messages; `self_attention`: queries and keys are one
+    sequence, so query t and key t are the same position.
+    """
+    data = _mask_array(mask, who, what)
     if data.dtype != bool:
-        raise TypeError(f"{who}: mask must be boolean (True = may attend), got dtype {data.dtype}")
+        raise TypeError(
+            f"{who}: {what} must be boolean (True = may attend), got dtype {data.dtype}"
+            f"{dtype_hint(data, what)}"
+        )
     shape = _shape(data)
-    if shape == (t_query, t_key):
-        data = data.reshape(1, t_query, t_key)
-    elif shape not in ((batch, t_query, t_key), (batch, 1, t_key)):
+    if shape not in ((t_query, t_key), (batch, t_query, t_key), (batch, 1, t_key)):
         hint = ""
         if shape == (batch, t_key):  # ts.F.padding_mask's (B, T), given as it comes
             hint = (
                 "; a key padding mask (B, Tk), as ts.F.padding_mask gives (True = real key), "
-                "goes in key_mask= (PyTorch's key_padding_mask, True = ignore, is key_mask="
-                "~key_padding_mask), or give it a query axis: pass mask[:, None, :]"
+                f"goes in {_key_mask_name(what)}= (PyTorch's key_padding_mask, True = ignore, "
+                f"is {_key_mask_name(what)}=~key_padding_mask), or give it a query axis: pass "
+                f"{what}[:, None, :]"
             )
         raise ValueError(
-            f"{who}: mask of shape {shape} does not fit {t_query} queries and {t_key} keys "
+            f"{who}: {what} of shape {shape} does not fit {t_query} queries and {t_key} keys "
             f"in a batch of {batch}: expected (B, Tq, Tk) = {(batch, t_query, t_key)}, "
             f"(Tq, Tk) = {(t_query, t_key)}, or key padding (B, 1, Tk) = {(batch, 1, t_key)}"
             f"{hint}"
         )
+    error = polarity_error(data, batch, who, what, self_attention)
+    if error is not None:
+        raise error
+    return data
+
+
+def as_mask(
+    mask: Mask,
+    batch: int,
+    t_query: int,
+    t_key: int,
+    who: str,
+    like: Tensor,
+    *,
+    what: str = "mask",
+    self_attention: bool = False,
+) -> Any:
+    """A boolean mask as a backend array of shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk).
+
+    Accepts a bool Tensor, NumPy or CuPy array of shape (B, Tq, Tk), (Tq, Tk) or (B, 1, Tk),
+    checked by `check_mask`. A 2-D mask is always (Tq, Tk), shared by the batch, even when
+    B == Tq: key padding (B, Tk) goes in key_mask= (`as_key_mask`), or here as (B, 1, Tk).
+    """
+    data = check_mask(mask, batch, t_query, t_key, who, what=what, self_attention=self_attention)
+    if data.ndim == 2:
+        data = data.reshape(1, t_query, t_key)
     return backend.array_module(like.data).asarray(data)
+
+
+def check_key_mask(key_mask: Mask, batch: int, t_key: int, who: str, what: str = "key_mask"):
+    """A key padding mask checked: boolean (a TypeError if not: a 0/1 mask could mean
+    either polarity) of shape exactly (B, Tk) (a ValueError if not), and not one that reads
+    as PyTorch's key_padding_mask (`key_mask_polarity_error`); returned as its array."""
+    data = _mask_array(key_mask, who, what)
+    if data.dtype != bool:
+        raise TypeError(
+            f"{who}: {what} must be boolean, True at real keys (those that may be "
+            f"attended), False at padding, as ts.F.padding_mask(lengths, Tk) gives; got dtype "
+            f"{data.dtype}{dtype_hint(data, what, 'at real keys')}"
+        )
+    if _shape(data) != (batch, t_key):
+        raise ValueError(
+            f"{who}: {what} must have shape (B, Tk) = {(batch, t_key)}, one flag per key of "
+            f"each batch row, got shape {_shape(data)}; a mask over queries and keys goes in "
+            "mask="
+        )
+    error = key_mask_polarity_error(data, who, what)
+    if error is not None:
+        raise error
+    return data
 
 
 def as_key_mask(key_mask: Mask, batch: int, t_key: int, who: str, like: Tensor) -> Any:
     """A key padding mask (B, Tk), True at real keys, as a backend array (B, 1, Tk).
 
-    Accepts a bool Tensor, NumPy or CuPy array of shape exactly (B, Tk); one that is not
-    boolean is a TypeError (a 0/1 mask could mean either polarity), any other shape a
-    ValueError.
+    Accepts a bool Tensor, NumPy or CuPy array of shape exactly (B, Tk), checked by
+    `check_key_mask`.
     """
-    data = key_mask.data if isinstance(key_mask, Tensor) else key_mask
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data)
-    if data.dtype != bool:
-        raise TypeError(
-            f"{who}: key_mask must be boolean, True at real keys (those that may be "
-            f"attended), False at padding, as ts.F.padding_mask(lengths, Tk) gives; got dtype "
-            f"{data.dtype}"
-        )
-    if _shape(data) != (batch, t_key):
-        raise ValueError(
-            f"{who}: key_mask must have shape (B, Tk) = {(batch, t_key)}, one flag per key of "
-            f"each batch row, got shape {_shape(data)}; a mask over queries and keys goes in "
-            "mask="
-        )
+    data = check_key_mask(key_mask, batch, t_key, who)
     return backend.array_module(like.data).asarray(data).reshape(batch, 1, t_key)
 
 
@@ -182,11 +379,13 @@ def attention_mask(
     t_key: int,
     who: str,
     like: Tensor,
+    self_attention: bool = False,
 ) -> Any:
     """mask and key_mask checked and joined, True where both allow: a backend array of
-    shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk), or None when both are None."""
+    shape (B, Tq, Tk), (1, Tq, Tk) or (B, 1, Tk), or None when both are None.
+    `self_attention`: queries and keys are one sequence (see `polarity_error`)."""
     if mask is not None:
-        mask = as_mask(mask, batch, t_query, t_key, who, like)
+        mask = as_mask(mask, batch, t_query, t_key, who, like, self_attention=self_attention)
     if key_mask is None:
         return mask
     key_mask = as_key_mask(key_mask, batch, t_key, who, like)  # (B, 1, Tk)
@@ -274,25 +473,35 @@ def ids_array(ids: Ids, who: str, what: str, vocab: int | None = None) -> Any:
 def check_src_mask(src_mask: Mask, batch: int, t_in: int, who: str) -> Any:
     """`src_mask` checked to be boolean (a TypeError if not) of shape (B, T_in) with a
     True in every row (a ValueError if not: as src_lengths >= 1, every source needs a real
-    token); returned as an array."""
-    mask = src_mask.data if isinstance(src_mask, Tensor) else src_mask
-    if not hasattr(mask, "dtype"):
-        mask = np.asarray(mask)
+    token); returned as an array. The messages say what to write for PyTorch's masks: its
+    src_key_padding_mask is the negation (True at padding, so a row without padding has no
+    True), and nn.Transformer's src_mask is an (S, S) attention mask."""
+    mask = _mask_array(src_mask, who, "src_mask")
+    negate = "PyTorch's src_key_padding_mask (True at padding) is src_mask=~src_key_padding_mask"
     if mask.dtype != bool:
         raise TypeError(
             f"{who}: src_mask must be boolean (True = real token) of shape (B, T_in) = "
             f"{(batch, t_in)}, got dtype {mask.dtype}"
+            f"{dtype_hint(mask, 'src_mask', 'at real tokens')}"
         )
     if tuple(mask.shape) != (batch, t_in):
+        square = ""
+        if tuple(mask.shape) == (t_in, t_in):
+            square = (
+                "; an (S, S) mask over source positions is PyTorch's nn.Transformer src_mask, "
+                "which this model does without (every real source token sees every other): "
+                f"leave it out, and give padding as src_lengths= or src_mask; {negate}"
+            )
         raise ValueError(
-            f"{who}: src_mask must be boolean of shape (B, T_in) = {(batch, t_in)}, got "
-            f"shape {tuple(mask.shape)}"
+            f"{who}: src_mask must be boolean of shape (B, T_in) = {(batch, t_in)}, True at "
+            f"real tokens, got shape {tuple(mask.shape)}{square}"
         )
     if t_in and not bool(mask.any(axis=1).all()):
         row = int(backend.to_numpy(~mask.any(axis=1)).argmax())
         raise ValueError(
             f"{who}: src_mask row {row} has no True (real token); every source needs at "
-            "least one, as src_lengths must be >= 1"
+            f"least one, as src_lengths must be >= 1. src_mask is True at real tokens: "
+            f"{negate}, whose rows without padding are all False"
         )
     return mask
 
@@ -398,7 +607,8 @@ class _Attention(Module):
         (B, 1, Tk), True = may attend; a 2-D mask is always (Tq, Tk). key_mask boolean
         (B, Tk), True = a real key, False = padding (`ts.F.padding_mask(lengths, Tk)`;
         PyTorch's key_padding_mask is its negation). A key counts where both allow it; a
-        query with no allowed key gets all-zero weights."""
+        query with no allowed key gets all-zero weights. Masks that read as PyTorch's (True =
+        may not attend) are refused, as by MultiHeadAttention."""
         if misnamed:
             raise forward_keywords_error(self, misnamed)
         values = keys if values is None else values
@@ -406,7 +616,7 @@ class _Attention(Module):
         B = check_qkv(who, query, keys, values)
         self._check_widths(query, keys)
         Tq, Tk = query.shape[1], keys.shape[1]
-        mask = attention_mask(mask, key_mask, B, Tq, Tk, who, query)
+        mask = attention_mask(mask, key_mask, B, Tq, Tk, who, query, query is keys)
         return self.attend(query, self.project_keys(keys), values, mask)
 
     @property
@@ -549,7 +759,20 @@ class MultiHeadAttention(Module):
 
         Both masks are boolean, True where attention may look, and broadcast over heads: mask
         True = query t may attend to key i (a 2-D mask is always (Tq, Tk)); key_mask True =
-        a real key, False = padding (PyTorch's key_padding_mask is its negation)."""
+        a real key, False = padding (PyTorch's key_padding_mask is its negation). The 4th
+        argument is mask, where nn.MultiheadAttention's is key_padding_mask: key padding goes
+        in key_mask=.
+
+        A mask that reads as one of PyTorch's (True where attention may not look) is refused
+        with what to write: a 2-D mask False everywhere (torch.zeros(T, T, dtype=torch.bool),
+        no masking there); in self-attention (q is k), a 2-D mask under which no position may
+        attend to itself and the last to nothing (the causal torch.triu(ones, 1).bool()); when
+        B == Tq, a 2-D mask with a query that may attend to nothing (a (B, Tk)
+        key_padding_mask fits (Tq, Tk) then); a key_mask with a row of no real key, none of
+        real keys only, each padded on one side (a key_padding_mask). A float mask (PyTorch's
+        additive -inf/0) is a TypeError saying to write (m == 0), a torch tensor one saying to
+        pass m.numpy(). A 3-D mask is taken as it is: a 2-D one meant as read goes as
+        np.broadcast_to(mask, (B, Tq, Tk))."""
         if misnamed:
             raise forward_keywords_error(self, misnamed)
         B = check_qkv("MultiHeadAttention", q, k, v)
@@ -561,7 +784,7 @@ class MultiHeadAttention(Module):
                     f"values {_shape(v)})"
                 )
         Tq, Tk = q.shape[1], k.shape[1]
-        mask = attention_mask(mask, key_mask, B, Tq, Tk, "MultiHeadAttention", q)
+        mask = attention_mask(mask, key_mask, B, Tq, Tk, "MultiHeadAttention", q, q is k)
         if mask is not None:
             mask = mask.reshape(mask.shape[0], 1, mask.shape[1], Tk)  # broadcast over heads
 

@@ -584,6 +584,81 @@ def test_transformer_layers_key_masks_match_pytorchs_key_padding_masks(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_pytorchs_masks_are_refused_and_their_negations_match_pytorch(dtype):
+    """The masks a PyTorch decoder layer takes (True = may NOT attend: the causal tgt_mask,
+    key padding masks of batches padded to their longest sequence), passed to ours as they
+    are, are refused; negated, as the messages say, ours equals PyTorch's given them as
+    they are. Likewise nn.MultiheadAttention's 4th argument, key_padding_mask, with
+    B == Tq: refused as our 4th, mask; equal as key_mask=~it."""
+    rng = np.random.default_rng(11)
+    B, T_in, T_out, d, heads, d_ff = 3, 5, 3, 8, 2, 12
+    dec = _build(dtype, lambda: ts.nn.TransformerDecoderLayer(d, heads, d_ff), rng)
+    inp = _inputs(rng, dtype, y=(B, T_out, d), memory=(B, T_in, d))
+    tgt_mask = torch.triu(torch.ones(T_out, T_out), 1).bool()  # PyTorch's causal mask
+    memory_mask = torch.tensor(rng.random((T_out, T_in)) < 0.4)
+    memory_mask[:, 0] = False  # (each query sees a key: PyTorch gives NaN otherwise)
+    tgt_pad = torch.tensor(~(np.arange(T_out) < np.array([[3], [1], [2]])))
+    memory_pad = torch.tensor(~(np.arange(T_in) < np.array([[5], [2], [4]])))
+    y, memory = inp["y"], inp["memory"]
+    refused = [
+        ({"tgt_mask": tgt_mask.numpy()}, "tgt_mask lets no position attend to itself"),
+        ({"tgt_key_mask": tgt_pad.numpy()}, "tgt_key_mask=~tgt_key_padding_mask"),
+        ({"memory_key_mask": memory_pad.numpy()}, "memory_key_mask=~memory_key_padding_mask"),
+        ({"memory_mask": np.zeros((T_out, T_in), bool)}, "memory_mask is False everywhere"),
+    ]
+    for given, says in refused:
+        with pytest.raises(ValueError, match=rf"^TransformerDecoderLayer: .*{says}"):
+            dec(y, memory, **given)
+    float_mask = torch.nn.Transformer.generate_square_subsequent_mask(T_out).numpy()
+    with pytest.raises(TypeError, match=r"tgt_mask must be boolean.*write tgt_mask=\(m == 0\)"):
+        dec(y, memory, float_mask)
+
+    mine_leaves = {**{f"dec.{n}": p for n, p in dec.named_parameters()}, **inp}
+    R = _leaves(mine_leaves)
+    out = dec(
+        y,
+        memory,
+        ~tgt_mask.numpy(),
+        ~memory_mask.numpy(),
+        tgt_key_mask=~tgt_pad.numpy(),
+        memory_key_mask=~memory_pad.numpy(),
+    )
+    np.testing.assert_array_equal(
+        dec(y, memory, float_mask == 0, ~memory_mask.numpy()).numpy(),
+        dec(y, memory, None, ~memory_mask.numpy()).numpy(),
+    )
+    _, ref_dec = _torch_layers(d, heads, d_ff)
+    kw = {
+        "tgt_mask": tgt_mask,
+        "memory_mask": memory_mask,
+        "tgt_key_padding_mask": tgt_pad,
+        "memory_key_padding_mask": memory_pad,
+    }
+    params = _torch_layer_params(R, "dec.", True)
+    ref_out = functional_call(ref_dec, params, (R["y"], R["memory"]), kw)
+
+    # nn.MultiheadAttention(x, x, x, key_padding_mask), B == T: our 4th argument is mask
+    mha = dec.self_attention
+    x = _inputs(rng, dtype, x=(B, B, d))["x"]
+    pad = ~(np.arange(B) < np.array([[B], [2], [1]]))  # True at padding; row 0 all False
+    with pytest.raises(ValueError, match=r"lets query 0 attend to no key\. With B == Tq = 3"):
+        mha(x, x, x, pad)
+    mine_attention = mha(x, x, x, key_mask=~pad)
+    R["x"] = _leaves({"x": x})["x"]
+    mine_leaves["x"] = x
+    ref_attention = functional_call(
+        torch.nn.MultiheadAttention(d, heads, batch_first=True).double(),
+        _torch_mha_params(R, "dec.self_attention."),
+        (R["x"], R["x"], R["x"]),
+        {"key_padding_mask": torch.tensor(pad), "need_weights": True},
+    )
+    ref_weights = ref_attention[1]  # (averaged over heads)
+    mine = [out, mine_attention[0], mine_attention[1].mean(axis=1)]
+    _compare(mine, [ref_out, ref_attention[0], ref_weights], mine_leaves, R, dtype, rng)
+    _not_trivial(dec, exempt=("b_K",))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_transformer_and_padded_cross_entropy_match_pytorch(dtype):
     """The whole encoder-decoder (embeddings, sinusoidal positions, two layers each side,
     output layer) and the cross-entropy that ignores padded targets, with source

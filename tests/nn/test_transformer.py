@@ -227,6 +227,93 @@ def test_transformer_refuses_pytorchs_source_padding_mask_with_the_negation(rng)
     np.testing.assert_array_equal(logits.numpy(), model(src, tgt_in, src_lengths=[3, 2]).numpy())
 
 
+# PyTorch's masks under the layers' names (tgt_mask, memory_mask) say where attention may
+# NOT look: the ones that read so are refused, named as the layer's arguments
+def test_the_layers_refuse_masks_that_read_as_pytorchs_naming_their_arguments(rng):
+    enc, dec = TransformerEncoderLayer(4, 2, 6), TransformerDecoderLayer(4, 2, 6)
+    x, y = f64(rng, 2, 5, 4), f64(rng, 2, 3, 4)  # B = 2, T_in = 5, T_out = 3
+    torch_causal = np.triu(np.ones((3, 3), dtype=bool), 1)  # torch.triu(ones, 1).bool()
+    right = ts.F.padding_mask([3, 2], 3)
+    cases = [
+        (
+            lambda: dec(y, x, torch_causal),
+            r"^TransformerDecoderLayer: tgt_mask lets no position attend to itself and the "
+            r"last to nothing.*write tgt_mask=ts.F.causal_mask\(3\) for the causal mask, or "
+            r"leave it out \(the default\); tgt_mask=~m",
+        ),
+        (
+            lambda: dec(y, x, None, np.zeros((3, 5), dtype=bool)),
+            r"^TransformerDecoderLayer: memory_mask is False everywhere.*leave memory_mask out",
+        ),
+        (
+            lambda: dec(y, x, tgt_key_mask=~right),
+            r"^TransformerDecoderLayer: tgt_key_mask row 0 has no real key.*write "
+            r"tgt_key_mask=~tgt_key_padding_mask \(a batch that does hold an empty sequence "
+            r"can give it as tgt_mask=ts.F.causal_mask\(T\) & tgt_key_mask\[:, None, :\]\)$",
+        ),
+        (
+            lambda: dec(y, x, memory_key_mask=~ts.F.padding_mask([5, 3], 5)),
+            r"^TransformerDecoderLayer: memory_key_mask row 0 .*write "
+            r"memory_key_mask=~memory_key_padding_mask \(.* as memory_mask=memory_key_mask",
+        ),
+        (
+            lambda: enc(x, np.triu(np.ones((5, 5), dtype=bool), 1)),
+            r"^TransformerEncoderLayer: mask lets no position attend to itself.*"
+            r"mask=ts.F.causal_mask\(5\)",
+        ),
+        (
+            lambda: enc(x, key_mask=np.zeros((2, 5), dtype=bool)),
+            r"^TransformerEncoderLayer: key_mask row 0 has no real key",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(
+        TypeError,
+        match=r"^TransformerDecoderLayer: tgt_mask must be boolean \(True = may attend\), got "
+        r"dtype float64; it holds 0 and negatives.*write tgt_mask=\(m == 0\)$",
+    ):
+        dec(y, x, np.where(ts.F.causal_mask(3), 0.0, -np.inf))  # PyTorch's additive mask
+    # what the messages say to write gives the layer's own default and padding
+    np.testing.assert_array_equal(dec(y, x, ~torch_causal).numpy(), dec(y, x).numpy())
+    np.testing.assert_array_equal(
+        dec(y, x, tgt_key_mask=right).numpy(),
+        dec(y, x, ts.F.causal_mask(3) & right[:, None, :]).numpy(),
+    )
+    # an error of the attention's that is not a mask's keeps its own words
+    with pytest.raises(ValueError, match=r"^MultiHeadAttention: query, keys and values must"):
+        dec(y, f64(rng, 3, 5, 4))
+
+
+def test_transformer_src_mask_that_reads_as_pytorchs_says_what_to_write(rng):
+    model = Transformer(5, 6, d_model=4, heads=2, d_ff=6, layers=1)
+    src, tgt_in = rng.integers(1, 5, (2, 3)), rng.integers(1, 6, (2, 2))
+    pad = np.array([[False, False, False], [False, False, True]])  # PyTorch's: True = pad
+    with pytest.raises(
+        ValueError,
+        match=r"^Transformer: src_mask row 0 has no True \(real token\).*PyTorch's "
+        r"src_key_padding_mask \(True at padding\) is src_mask=~src_key_padding_mask, whose "
+        r"rows without padding are all False$",
+    ):
+        model(src, tgt_in, src_mask=pad)
+    # nn.Transformer's src_mask is an (S, S) attention mask: no masking is all False
+    with pytest.raises(
+        ValueError,
+        match=r"got shape \(3, 3\); an \(S, S\) mask over source positions is PyTorch's "
+        r"nn.Transformer src_mask, which this model does without",
+    ):
+        model(src, tgt_in, src_mask=np.zeros((3, 3), dtype=bool))
+    with pytest.raises(ValueError, match=r"src_mask row 0 has no True"):  # B == S: (2, 2)
+        model(src[:, :2], tgt_in, src_mask=np.zeros((2, 2), dtype=bool))
+    with pytest.raises(TypeError, match=r"src_mask is True at real tokens, so write src_mask="):
+        model(src, tgt_in, src_mask=(~pad).astype(np.float32))
+    with pytest.raises(ValueError, match=r"^Seq2Seq: src_mask row 0 has no True.*~src_key_pad"):
+        ts.nn.Seq2Seq(5, 6, 4, 4)(src, tgt_in, src_mask=pad)
+    logits = model(src, tgt_in, src_mask=~pad)  # what it says to write
+    np.testing.assert_array_equal(logits.numpy(), model(src, tgt_in, src_lengths=[3, 2]).numpy())
+
+
 # ------------------------------------------------------------------ structure
 def test_encoder_without_positions_is_permutation_equivariant(rng):
     layers = [TransformerEncoderLayer(8, 2, 16) for _ in range(2)]

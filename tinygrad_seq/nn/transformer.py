@@ -27,6 +27,8 @@ from ._pytorch_keywords import forward_keywords_error
 from .attention import (
     Lengths,
     MultiHeadAttention,
+    check_key_mask,
+    check_mask,
     check_src_mask,
     ids_array,
     matmul,
@@ -148,6 +150,18 @@ def _check_heads(d_model: int, heads: int, who: str) -> None:
         )
 
 
+def _named(error: Exception, checks) -> Exception:
+    """The error to raise for one a layer's attention raised: the first a layer's own checks
+    of its masks raise (naming the layer and its argument: tgt_mask, not MultiHeadAttention's
+    mask), else the attention's. Run only on the way out of a failed call, so the masks are
+    checked once per call, by the attention."""
+    try:
+        checks()
+    except (TypeError, ValueError) as named:
+        return named
+    return error
+
+
 class TransformerEncoderLayer(Module):
     """One encoder block: x = LN(x + MultiHead(x, x, x)); x = LN(x + FFN(x)). (B, T, d)."""
 
@@ -165,14 +179,30 @@ class TransformerEncoderLayer(Module):
     ) -> Tensor:
         """x (B, T, d_model) → (B, T, d_model).
 
-        mask (T, T), (B, T, T) or (B, 1, T), True where position t may attend to i; key_mask
-        (B, T), True at real tokens, False at padding (PyTorch's src_key_padding_mask is its
-        negation). Self-attention looks where both allow."""
+        mask (T, T), (B, T, T) or (B, 1, T), True where position t may attend to i (PyTorch's
+        boolean src_mask is its negation); key_mask (B, T), True at real tokens, False at
+        padding (PyTorch's src_key_padding_mask is its negation). Self-attention looks where
+        both allow. A mask that reads as one of PyTorch's is refused, saying what to write:
+        all False (torch.zeros(T, T, dtype=torch.bool), no masking there), the causal mask
+        torch.triu(ones, 1).bool() (no position sees itself, the last sees nothing), a
+        key_mask that is a key_padding_mask (see ts.nn.MultiHeadAttention)."""
         if misnamed:
             raise forward_keywords_error(self, misnamed)
-        check_last_axis(x, self.d_model, "TransformerEncoderLayer")
+        who = "TransformerEncoderLayer"
+        check_last_axis(x, self.d_model, who)
+
+        def checks():  # the masks, named as this layer's arguments
+            B, T = x.shape[0], x.shape[-2]
+            if mask is not None:
+                check_mask(mask, B, T, T, who, self_attention=True)
+            if key_mask is not None:
+                check_key_mask(key_mask, B, T, who)
+
         with scope("self_attention"):
-            a, _ = self.self_attention(x, x, x, mask, key_mask=key_mask)
+            try:  # (attention checks the masks; on an error, `checks` names the one at fault)
+                a, _ = self.self_attention(x, x, x, mask, key_mask=key_mask)
+            except (TypeError, ValueError) as error:
+                raise _named(error, checks) from None
             x = self.norm_1(x + F.dropout(a, self.dropout, self.training))  # add & normalize
             x.name = ADD_NORM
         with scope("ffn"):
@@ -216,26 +246,52 @@ class TransformerDecoderLayer(Module):
     ) -> Tensor:
         """y (B, T_out, d), memory = encoder output (B, T_in, d) → (B, T_out, d).
 
-        Every mask is boolean, True where attention may look (PyTorch's boolean masks are
-        the opposite). tgt_mask (T_out, T_out) or (B, T_out, T_out) defaults to the causal
-        mask; memory_mask (T_out, T_in), (B, T_out, T_in) or (B, 1, T_in). tgt_key_mask
-        (B, T_out) and memory_key_mask (B, T_in): True at real tokens, False at padding
-        (the negations of PyTorch's tgt_key_padding_mask and memory_key_padding_mask)."""
+        Every mask is boolean, True where attention may look: PyTorch's tgt_mask and
+        memory_mask, under the same names, are the opposite (True where it may not), and so
+        are its key padding masks. tgt_mask (T_out, T_out) or (B, T_out, T_out) defaults to
+        the causal mask ts.F.causal_mask(T_out); memory_mask (T_out, T_in), (B, T_out, T_in)
+        or (B, 1, T_in). tgt_key_mask (B, T_out) and memory_key_mask (B, T_in): True at real
+        tokens, False at padding (the negations of PyTorch's tgt_key_padding_mask and
+        memory_key_padding_mask). A mask that reads as one of PyTorch's is refused, saying
+        what to write: all False (no masking there), a tgt_mask under which no position sees
+        itself and the last sees nothing (PyTorch's causal torch.triu(ones, 1).bool()), a key
+        mask that is a key padding mask (see ts.nn.MultiHeadAttention); a float mask (PyTorch's
+        -inf/0, as nn.Transformer.generate_square_subsequent_mask gives) is a TypeError."""
         if misnamed:
             raise forward_keywords_error(self, misnamed)
-        check_last_axis(y, self.d_model, "TransformerDecoderLayer")
-        check_last_axis(memory, self.d_model, "TransformerDecoderLayer", "memory")
+        who = "TransformerDecoderLayer"
+        check_last_axis(y, self.d_model, who)
+        check_last_axis(memory, self.d_model, who, "memory")
+        given_tgt_mask = tgt_mask
         if tgt_mask is None:
             tgt_mask = F.causal_mask(y.shape[1])  # position t sees targets ≤ t only
+
+        def checks():  # the masks, named as this layer's arguments
+            B, T_out, T_in = y.shape[0], y.shape[-2], memory.shape[-2]
+            B_memory = max(B, memory.shape[0])  # (a batch of 1 is broadcast)
+            if given_tgt_mask is not None:
+                check_mask(tgt_mask, B, T_out, T_out, who, what="tgt_mask", self_attention=True)
+            if tgt_key_mask is not None:
+                check_key_mask(tgt_key_mask, B, T_out, who, "tgt_key_mask")
+            if memory_mask is not None:
+                check_mask(memory_mask, B_memory, T_out, T_in, who, what="memory_mask")
+            if memory_key_mask is not None:
+                check_key_mask(memory_key_mask, B_memory, T_in, who, "memory_key_mask")
+
         p, training = self.dropout, self.training
-        with scope("self_attention"):
-            a, _ = self.self_attention(y, y, y, tgt_mask, key_mask=tgt_key_mask)
-            y = self.norm_1(y + F.dropout(a, p, training))
-            y.name = ADD_NORM
-        with scope("cross_attention"):
-            a, _ = self.cross_attention(y, memory, memory, memory_mask, key_mask=memory_key_mask)
-            y = self.norm_2(y + F.dropout(a, p, training))
-            y.name = ADD_NORM
+        try:  # (attention checks the masks; on an error, `checks` names the one at fault)
+            with scope("self_attention"):
+                a, _ = self.self_attention(y, y, y, tgt_mask, key_mask=tgt_key_mask)
+                y = self.norm_1(y + F.dropout(a, p, training))
+                y.name = ADD_NORM
+            with scope("cross_attention"):
+                a, _ = self.cross_attention(
+                    y, memory, memory, memory_mask, key_mask=memory_key_mask
+                )
+                y = self.norm_2(y + F.dropout(a, p, training))
+                y.name = ADD_NORM
+        except (TypeError, ValueError) as error:
+            raise _named(error, checks) from None
         with scope("ffn"):
             y = self.norm_3(y + F.dropout(self.ffn(y), p, training))
             y.name = ADD_NORM
@@ -349,7 +405,11 @@ class Transformer(Module):
         """src (B, T_in), tgt_in (B, T_out) ids → logits (B, T_out, tgt_vocab).
 
         Source padding is hidden from attention by src_lengths (B,) or src_mask (B, T_in),
-        True at real tokens (PyTorch's src_key_padding_mask is its negation).
+        True at real tokens: PyTorch's src_key_padding_mask is its negation, and its
+        nn.Transformer's src_mask, an (S, S) attention mask with True where attention may not
+        look, is another thing under the same name, which this model does without. A src_mask
+        with a row of no True (a key padding mask's row without padding) or of shape (S, S) is
+        refused, saying what to write.
         """
         if misnamed:
             raise forward_keywords_error(self, misnamed)

@@ -315,7 +315,7 @@ def test_symbols_never_fold_an_op_into_a_node_of_another_step():
 
 def test_twelve_step_clusters_appear_in_time_order(rng):
     loss, _, _ = unrolled_rnn(rng, T=12)
-    source = graph_to_dot(backward_with_norms(loss))
+    source = graph_to_dot(backward_with_norms(loss), wrap=0)  # (lines: last to first)
     labels = re.findall(r'label="(t=\d+)\\r"', source)  # (set from the right edge)
     assert labels == [f"t={t}" for t in range(1, 13)]  # t=2 before t=10
 

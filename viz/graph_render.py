@@ -17,13 +17,13 @@ What the picture shows:
 - a long unroll wrapped onto lines, like text (``wrap``; by default one of more than 4
   drawn steps, or a shorter one whose row is estimated more than 7 times as wide as high,
   onto as many lines as keep the picture about twice as wide as high, two steps a line at
-  least and three lines at most): each line below the one before, starting where it
-  starts, its steps in time order; every lane of a line ends in one point past its last
-  step, the lanes run back together as one thick grey line to a point before the next
-  line's first step and fan out from it into that line's bus, in the same order; the state
-  edges (h_t, C_t) run from the end of one line to the start of the next; what follows the
-  unroll (the readout) follows its last line, which is never shorter than the others. An
-  encoder and its decoder stay in their two rows;
+  least): each line below the one before, starting where it starts, its steps in time
+  order; every lane of a line ends in one point past its last step, the lanes run back
+  together as one thick grey line to a point before the next line's first step and fan
+  out from it into that line's bus, in the same order; the state edges (h_t, C_t) run
+  from the end of one line to the start of the next; what follows the unroll (the
+  readout) follows its last line, which is never shorter than the others. An encoder and
+  its decoder stay in their two rows;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
   edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
@@ -104,18 +104,20 @@ CLUSTER_FILL = ("#eef1f7", "#f8f9fc", "#ffffff")  # by nesting depth
 STEP_FILL = "#f4f6fb"
 LANE = "#9aa2b4"  # a shared weight's line past the steps (its taps' branches carry colour)
 LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, warn
-# wrap="auto": an unroll whose one row is estimated more than WRAP_ASPECT times as wide as
-# high (a slide is 1.78) is wrapped onto as few lines as keep it at most that, two steps a
-# line at least, when it has more than AUTO_WRAP_AFTER drawn steps, or, whatever its
-# length, when its row is more than AUTO_WRAP_WIDER times too wide: `graph rnn --steps 4
-# --detail ops` (estimated 7.3 to 1, drawn 8.0), while the 4 steps of `--detail symbols`
-# (the GRU's the widest: 6.9, drawn 6.9) stay in one row, as they were ("drawn": width over
-# height of Graphviz's layout, its bounding box without the files' margins, as the tests
-# measure it). The estimate, in
-# points, is fitted to the command's RNN, LSTM and GRU at 12 steps: a step as wide as
+# wrap="auto": an unroll of more than AUTO_WRAP_AFTER drawn steps, or a shorter one whose
+# one row is estimated more than WIDEST_SHORT_ROW times as wide as high (`graph rnn --steps
+# 4 --detail ops`: estimated 7.3 to 1, drawn 8.0; the 4 steps of `--detail symbols`, the
+# GRU's the widest at 6.9, stay in one row), is wrapped onto the number of lines, two
+# steps a line at least, whose picture is estimated nearest WRAP_ASPECT times as wide as
+# high (a slide is 1.78). Over the command's RNN, LSTM and GRU at 4 to 20 steps the drawn
+# pictures came out 1.5 to 3.8 times as wide as high but where two steps a line leave no
+# choice (`graph gru --steps 5 --detail ops`: two lines, 5.2). ("Drawn": width over height
+# of Graphviz's layout, its bounding box without the files' margins, as the tests measure
+# it.) The estimate, in points, is fitted to those models at 12 steps: a step as wide as
 # AUTO_RANK per column, the frame (weights, readout, key) AUTO_FRAME, a line as high as
-# AUTO_ROW + AUTO_NODE per node in a step's tallest column + AUTO_LANE per lane.
-AUTO_WRAP_AFTER, WRAP_ASPECT, AUTO_WRAP_WIDER = 4, 2.4, 3
+# AUTO_ROW + AUTO_NODE per node in a step's tallest column + AUTO_LANE per lane; it runs
+# up to a fifth under the drawn aspect.
+AUTO_WRAP_AFTER, WRAP_ASPECT, WIDEST_SHORT_ROW = 4, 2.2, 7.2
 AUTO_RANK, AUTO_FRAME, AUTO_ROW, AUTO_NODE, AUTO_LANE = 115, 700, 250, 35, 30
 # The weight of the invisible edges from each step to the next (see _time_order): more than
 # a step's tap branches together (8 each), or they pull each step up towards its taps, the
@@ -656,7 +658,10 @@ def _stacked_rows(
     return [(first_input[up], first_input[down]) for up, down in sorted(pairs)]
 
 
-MOST_AUTO_LINES = 3  # (see _steps_per_line)
+def _estimated_aspect(steps: int, most: int, width: float, height: float) -> float:
+    """How many times as wide as high the picture of an unroll of `steps` drawn steps, each
+    `width` points wide, is estimated to be at `most` steps a line of `height` points."""
+    return (AUTO_FRAME + most * width) / (math.ceil(steps / most) * height)
 
 
 def _steps_per_line(
@@ -667,10 +672,10 @@ def _steps_per_line(
     paired: set[str],
 ) -> dict[str, int]:
     """{unroll: the most drawn steps on one of its lines}: `wrap` for every unroll, or for
-    wrap="auto" as many as keep the picture about WRAP_ASPECT times as wide as it is high,
-    estimated before any layout (see AUTO_* above) for each unroll of more than
-    AUTO_WRAP_AFTER drawn steps, and for a shorter one whose row would be more than
-    AUTO_WRAP_WIDER times too wide; None or 0: none wrapped.
+    wrap="auto" as many as bring the picture nearest WRAP_ASPECT times as wide as it is
+    high, estimated before any layout (see AUTO_* above), for each unroll of more than
+    AUTO_WRAP_AFTER drawn steps and for a shorter one whose row would be more than
+    WIDEST_SHORT_ROW times as wide as high; None or 0: none wrapped.
 
     An encoder and the decoder that reads it (seq2seq's) are never wrapped: their two rows,
     one below the other, wrapped at 4 steps a line, came out with the lines of each in the
@@ -697,18 +702,15 @@ def _steps_per_line(
         width = AUTO_RANK * max(len(ranks[(group, t)]) for t in order)  # one step's
         height = AUTO_ROW + AUTO_NODE * tallest[group]
         height += AUTO_LANE * sum(lane.group == group for lane in lanes)
-        one_row = (AUTO_FRAME + len(order) * width) / height
-        if len(order) <= AUTO_WRAP_AFTER and one_row <= AUTO_WRAP_WIDER * WRAP_ASPECT:
+        n = len(order)
+        if n <= AUTO_WRAP_AFTER and _estimated_aspect(n, n, width, height) <= WIDEST_SHORT_ROW:
             continue  # short, and not much too wide: one row
-        if len(order) < 4:  # (two lines of two steps at least: fewer steps stay in one row)
-            continue
-        # two steps a line at least, and three lines at most (held to three while Graphviz
-        # stacked four or more lines out of time order: see _cluster_key)
-        for lines in range(1, min(len(order) // 2, MOST_AUTO_LINES) + 1):
-            most = math.ceil(len(order) / lines)
-            if (AUTO_FRAME + most * width) / (lines * height) <= WRAP_ASPECT:
-                break
-        if lines > 1:
+        # k lines of two steps at least, as even as they can be (see _wrapped): at most
+        # ceil(n / k) steps a line; of two as near WRAP_ASPECT, the fewer lines
+        fits = sorted({math.ceil(n / lines) for lines in range(1, n // 2 + 1)}, reverse=True)
+        off = {m: abs(math.log(_estimated_aspect(n, m, width, height) / WRAP_ASPECT)) for m in fits}
+        most = min(fits, key=off.__getitem__, default=n)
+        if most < n:
             per_line[group] = most
     return per_line
 
@@ -1864,9 +1866,8 @@ def render_graph(
     runs; also logged at INFO).
     wrap: the most steps on one line of an unroll; a longer unroll goes on over several
     lines, one below the other, like text ("auto": as many lines as keep the picture about
-    twice as wide as high, two steps a line at least and three lines at most, for an unroll
-    of more than 4 drawn steps or one whose row would be more than 7 times as wide as high;
-    None or 0: one row).
+    twice as wide as high, two steps a line at least, for an unroll of more than 4 drawn
+    steps or one whose row would be more than 7 times as wide as high; None or 0: one row).
     """
     if not os.fspath(path):  # Path("") would be the current directory
         raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")

@@ -1,9 +1,12 @@
 """Demo 8: O(n) recurrence against O(n²) self-attention, measured on this machine.
 
 For sequence lengths n from 16 up, one forward + backward pass (batch 1, width d = 32) of
-  - a vanilla RNN layer and an LSTM layer (n sequential steps of O(d²) work each), and
+  - a vanilla RNN layer and an LSTM layer (n sequential steps of O(d²) work each),
   - a self-attention layer (single-head MultiHeadAttention: Q = X W^Q, ..., softmax(QKᵀ/√d) V,
-    whose n×n score and weight matrices are the O(n²) the seed warns about),
+    whose n×n score and weight matrices are the O(n²) the seed warns about), and
+  - a position-wise MLP (d → d → d, tanh, the same weights applied to each of the n
+    positions at once: the seed's table's MLP row, O(n × d²) time, O(d²) space, fully
+    parallel),
 measuring four things:
   - time: the least CPU time of this process over several runs of forward + backward, in
     blocks of back-to-back runs (on a shared machine, wall time also counts the time the
@@ -38,8 +41,8 @@ D_MODEL = 32
 FIT_FROM = 256  # fit slopes over n >= this
 MAX_RUNS = 30  # timed runs per (model, n) at most, the first one included
 ROUNDS = 5  # sweeps over every (model, n), each timing a share of its runs back to back
-ORDER = ("self-attention", "RNN", "LSTM")
-RECURRENT = ("RNN", "LSTM")
+ORDER = ("self-attention", "RNN", "LSTM", "MLP")
+LINEAR = ("RNN", "LSTM", "MLP")  # the seed's O(n × d²) rows, set against attention's O(n² × d)
 MOVES = frozenset({"reshape", "transpose", "getitem", "cat", "stack"})  # no arithmetic
 
 
@@ -50,12 +53,14 @@ def _sync() -> None:
 
 def _layers() -> dict[str, Any]:
     RNN, LSTM = nn_class("RNN", "rnn"), nn_class("LSTM", "lstm")
-    MHA = nn_class("MultiHeadAttention", "attention")
+    MHA, MLP = nn_class("MultiHeadAttention", "attention"), nn_class("MLP", "linear")
     rnn, lstm, mha = RNN(D_MODEL, D_MODEL), LSTM(D_MODEL, D_MODEL), MHA(D_MODEL, 1)
+    mlp = MLP([D_MODEL, D_MODEL, D_MODEL])  # (1, n, d) → (1, n, d), each position alone
     return {
         "RNN": lambda x: rnn(x)[0],
         "LSTM": lambda x: lstm(x)[0],
         "self-attention": lambda x: mha(x, x, x)[0],
+        "MLP": mlp,
     }
 
 
@@ -147,10 +152,45 @@ def _time(layer, x: ts.Tensor) -> float:
 
 
 def _contradiction(slopes: dict[str, dict[str, float]], what: str) -> list[str]:
-    """The recurrent layers whose `what` slope is not below self-attention's: where this
-    run's measurement contradicts the seed's O(n) against O(n²)."""
+    """The O(n) layers (recurrent, and the MLP) whose `what` slope is not below
+    self-attention's: where this run's measurement contradicts the seed's O(n) against
+    O(n²)."""
     att = slopes["self-attention"][what]
-    return [m for m in RECURRENT if slopes[m][what] >= att]
+    return [m for m in LINEAR if slopes[m][what] >= att]
+
+
+def _mlp_sentence(ns, series, slopes: dict[str, dict[str, float]], track_memory: bool) -> str:
+    """What the position-wise MLP shows beside the seed's MLP row (O(n × d²) time, O(d²)
+    space, full parallelization): the RNN's kind of work without its chain of steps."""
+    mlp, rnn = series["MLP"], series["RNN"]
+    sl = slopes["MLP"]
+    same = mlp["flops"] == rnn["flops"]
+    text = (
+        f" The position-wise MLP (d → d → d, tanh: the seed's MLP row, O(n × d²)) has a work "
+        f"slope of {sl['work']:z.2f}"
+        + (
+            ", and counts exactly the RNN's work at every n (two d × d products a position, "
+            "as an RNN step has)"
+            if same
+            else ""
+        )
+        + f", but it runs every position at once: its depth stays at {mlp['depth'][-1]} ops "
+        f'for every n (the seed\'s "Full" parallelization), and at n = {ns[-1]} it took '
+        f"{1e3 * mlp['time_s'][-1]:.2f} ms to the RNN's {1e3 * rnn['time_s'][-1]:.1f}"
+        + (" for the same arithmetic." if same else ".")
+    )
+    if sl["time"] < 0.9:
+        text += (
+            f" Its time slope ({sl['time']:z.2f}) is below 1 at these n: its few ops' fixed "
+            "cost still weighs against its n·d² arithmetic."
+        )
+    if track_memory:
+        text += (
+            f" The seed's O(d²) space is its weights, the same at every n; training keeps "
+            f"each position's activations, so its measured memory grows as n (slope "
+            f"{sl['memory']:z.2f}), as the recurrent layers' does."
+        )
+    return text
 
 
 def _time_caveat(ns, series, slopes: dict[str, dict[str, float]]) -> str:
@@ -167,7 +207,7 @@ def _time_caveat(ns, series, slopes: dict[str, dict[str, float]]) -> str:
             "work on the machine evicting the caches, the processor's clock speed changing "
             "between sizes): rerun it. The counted work, which no clock disturbs, grows as "
             "the seed says: "
-            + ", ".join(f"{m} {slopes[m]['work']:z.2f}" for m in RECURRENT)
+            + ", ".join(f"{m} {slopes[m]['work']:z.2f}" for m in LINEAR)
             + f" against self-attention's {att_work:z.2f}."
         )
     if att_slope < 1.7:
@@ -187,7 +227,10 @@ def _time_caveat(ns, series, slopes: dict[str, dict[str, float]]) -> str:
     return note
 
 
-def _triple(slopes: dict[str, dict[str, float]], what: str) -> str:
+MODELS = " / ".join(ORDER)  # how the key names the order of its values
+
+
+def _per_model(slopes: dict[str, dict[str, float]], what: str) -> str:
     return " / ".join(f"{slopes[m][what]:z.2f}" for m in ORDER)
 
 
@@ -199,7 +242,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     )
     repeats = ctx.pick(tiny=2, quick=3, full=5)
     track_memory = ts.backend.get_backend() == "numpy"
-    layers = _layers()  # ordered: RNN, LSTM, self-attention
+    layers = _layers()  # ordered: RNN, LSTM, self-attention, MLP
     series: dict[str, dict[str, list[float]]] = {
         m: {"time_s": [], "flops": [], "peak_bytes": [], "depth": []} for m in layers
     }
@@ -247,6 +290,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
     clock = _clock()[0]
     against = _contradiction(slopes, "time")
     att, rnn, lstm = slopes["self-attention"], slopes["RNN"], slopes["LSTM"]
+    mlp = slopes["MLP"]
     from tinygrad_seq.viz import plots
 
     fig = plots.complexity_figure(
@@ -270,6 +314,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "RNN": ("O(n × d²)", "O(d)", "None (sequential)"),
         "LSTM": ("O(n × d²)", "O(d)", "None (sequential)"),
         "self-attention": ("O(n² × d)", "O(n²)", "Full"),
+        "MLP": ("O(n × d²)", "O(d²)", "Full"),
     }
     rows = []
     for model, (t_seed, s_seed, p_seed) in seed_rows.items():
@@ -281,7 +326,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         )
     mem_note = (
         f"Peak memory slopes: attention {att['memory']:z.2f}, RNN {rnn['memory']:z.2f}, "
-        f"LSTM {lstm['memory']:z.2f}. "
+        f"LSTM {lstm['memory']:z.2f}, MLP {mlp['memory']:z.2f}. "
         if track_memory
         else "Peak memory is measured with tracemalloc on the NumPy backend only. "
     )
@@ -298,11 +343,12 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"{ROUNDS} sweeps through every case; within a sweep a case's runs go back to back, "
         "so that they find the caches warm (a run right after another case's pays for cold "
         "caches, the same cost at every n, which flattens a slope). Time slopes: "
-        f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}. "
+        f"self-attention {att['time']:z.2f}, RNN {rnn['time']:z.2f}, LSTM {lstm['time']:z.2f}, "
+        f"MLP {mlp['time']:z.2f}. "
         "Work, the forward pass's arithmetic counted from its graph (a product of m × k by "
         "k × p matrices counts 2mkp, other ops one per element; no clock, so the same on "
-        f"every run), has slopes {att['work']:z.2f}, {rnn['work']:z.2f} and "
-        f"{lstm['work']:z.2f}: attention's n×n products and softmax grow as n², but at "
+        f"every run), has slopes {att['work']:z.2f}, {rnn['work']:z.2f}, {lstm['work']:z.2f} "
+        f"and {mlp['work']:z.2f}: attention's n×n products and softmax grow as n², but at "
         f"d = {D_MODEL} its four projections (n × d by d × d) add work that grows as n, "
         "so at these n even its counted exponent is below 2. "
         + mem_note
@@ -313,6 +359,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "run in parallel. Note the seed's O(d) space for the RNN is the state carried at "
         "inference; training by backpropagation through time keeps every step, so its memory "
         "grows as n (slope 1), still one power of n below attention's n×n matrices."
+        + _mlp_sentence(ns, series, slopes, track_memory)
         + _time_caveat(ns, series, slopes)
     )
     return {
@@ -328,25 +375,21 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         ),
         "measured": measured,
         "figures": [f"img/{fig.name}"],
-        "key": {  # every triple is ordered self-attention / RNN / LSTM
-            f"fitted time exponent ({clock}): self-attention / RNN / LSTM": _triple(slopes, "time"),
-            "fitted work exponent (counted): self-attention / RNN / LSTM": _triple(slopes, "work"),
+        "key": {  # every entry is ordered as ORDER: self-attention / RNN / LSTM / MLP
+            f"fitted time exponent ({clock}): {MODELS}": _per_model(slopes, "time"),
+            f"fitted work exponent (counted): {MODELS}": _per_model(slopes, "work"),
             **(
-                {
-                    "fitted peak-memory exponent: self-attention / RNN / LSTM": _triple(
-                        slopes, "memory"
-                    )
-                }
+                {f"fitted peak-memory exponent: {MODELS}": _per_model(slopes, "memory")}
                 if track_memory
                 else {}
             ),
-            f"time at n={ns[-1]}: self-attention / RNN / LSTM (ms)": " / ".join(
+            f"time at n={ns[-1]}: {MODELS} (ms)": " / ".join(
                 f"{series[m]['time_s'][-1] * 1e3:.1f}" for m in ORDER
             ),
-            f"forward work at n={ns[-1]}: self-attention / RNN / LSTM (MFLOP)": " / ".join(
+            f"forward work at n={ns[-1]}: {MODELS} (MFLOP)": " / ".join(
                 f"{series[m]['flops'][-1] / 1e6:.1f}" for m in ORDER
             ),
-            f"sequential depth at n={ns[-1]}: self-attention / RNN / LSTM": " / ".join(
+            f"sequential depth at n={ns[-1]}: {MODELS}": " / ".join(
                 str(series[m]["depth"][-1]) for m in ORDER
             ),
         },

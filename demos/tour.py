@@ -107,10 +107,10 @@ DEMOS: dict[str, DemoSpec] = {
     ),
     "complexity": DemoSpec(
         "complexity",
-        "8. O(n) vs O(n²): recurrence against self-attention",
-        "RNN/LSTM: time O(n × d²), space O(d), no parallelism across time. Attention: time "
-        'O(n² × d), space O(n²). "Transformers trade space complexity (O(n²) attention '
-        'matrix) for parallelization".',
+        "8. O(n) vs O(n²): recurrence and an MLP against self-attention",
+        "MLP: time O(n × d²), space O(d²), full parallelization. RNN/LSTM: time O(n × d²), "
+        "space O(d), no parallelism across time. Attention: time O(n² × d), space O(n²). "
+        '"Transformers trade space complexity (O(n²) attention matrix) for parallelization".',
     ),
     "bptt-graphs": DemoSpec(
         "graphs_demo",

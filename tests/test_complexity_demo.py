@@ -1,5 +1,6 @@
-"""The complexity demo's measurements: counted work, the clock, the timing order, and the
-page saying so when a run's time slopes contradict the seed's O(n) against O(n²)."""
+"""The complexity demo's measurements: counted work, the clock, the timing order, the
+position-wise MLP beside the seed's MLP row, and the page saying so when a run's time slopes
+contradict the seed's O(n) against O(n²)."""
 
 import gc
 import itertools
@@ -40,6 +41,42 @@ def test_self_attentions_work_is_its_products_and_softmax_over_n_by_n():
     # each), the 1/√d scale and the softmax (n² each)
     expected = [4 * (2 * n * d * d + n * d) + 2 * (2 * n * n * d) + 2 * n * n for n in (8, 16)]
     assert [_work("self-attention", n) for n in (8, 16)] == expected
+
+
+def test_the_mlps_work_is_the_rnns_and_its_depth_does_not_grow():
+    """The seed's MLP row: O(n × d²) work, as the RNN's, but every position at once."""
+    d = complexity.D_MODEL
+    # two n×d by d×d products (2nd² each) with their biases (nd each), and tanh between
+    expected = [2 * (2 * n * d * d + n * d) + n * d for n in (8, 16, 64)]
+    assert [_work("MLP", n) for n in (8, 16, 64)] == expected
+    assert [_work("RNN", n) for n in (8, 16, 64)] == expected  # two d×d products a step too
+    layers = complexity._layers()
+
+    def depth(model: str, n: int) -> int:
+        return complexity._depth(ts.graph.trace(layers[model](complexity._input(n))))
+
+    assert depth("MLP", 8) == depth("MLP", 64) > 0
+    assert depth("RNN", 64) > 7 * depth("RNN", 8)
+
+
+def test_the_mlp_sentence_says_only_what_the_run_showed():
+    ns = [256, 512]
+    series = {
+        "MLP": {"flops": [10, 20], "time_s": [1e-4, 1.5e-4], "depth": [6, 6]},
+        "RNN": {"flops": [10, 20], "time_s": [5e-3, 1e-2], "depth": [514, 1026]},
+    }
+    slopes = {"MLP": {"time": 0.58, "work": 1.0, "memory": 0.97}}
+    text = complexity._mlp_sentence(ns, series, slopes, track_memory=True)
+    assert "counts exactly the RNN's work at every n" in text
+    assert "its depth stays at 6 ops for every n" in text
+    assert "at n = 512 it took 0.15 ms to the RNN's 10.0 for the same arithmetic." in text
+    assert "Its time slope (0.58) is below 1 at these n" in text
+    assert "(slope 0.97)" in text
+    series["RNN"]["flops"] = [12, 24]
+    slopes["MLP"]["time"] = 0.95
+    text = complexity._mlp_sentence(ns, series, slopes, track_memory=False)
+    assert "exactly" not in text and "same arithmetic" not in text
+    assert "below 1" not in text and "memory" not in text
 
 
 def test_time_is_cpu_time_not_the_wait_for_a_core():
@@ -87,6 +124,8 @@ def _fake_run(monkeypatch, tmp_path, seconds, size="tiny"):
         n = x.shape[1]
         if layer == "self-attention":
             return {"depth": 16, "flops": n * n, "peak_bytes": float(n * n)}
+        if layer == "MLP":
+            return {"depth": 6, "flops": n, "peak_bytes": float(n)}
         return {"depth": 4 * n, "flops": n, "peak_bytes": float(n)}
 
     def figure(path, *args, **kwargs):
@@ -94,7 +133,7 @@ def _fake_run(monkeypatch, tmp_path, seconds, size="tiny"):
         return path
 
     monkeypatch.setattr(
-        complexity, "_layers", lambda: {m: m for m in ("RNN", "LSTM", "self-attention")}
+        complexity, "_layers", lambda: {m: m for m in ("RNN", "LSTM", "self-attention", "MLP")}
     )
     monkeypatch.setattr(complexity, "_time", fake_time)
     monkeypatch.setattr(complexity, "_counts_and_memory", counts)
@@ -126,10 +165,11 @@ def test_a_run_whose_time_slopes_contradict_the_claim_says_so(monkeypatch, tmp_p
     assert "In this run the time slopes contradict the seed's claim" in result["measured"]
     assert "the RNN's (2.00)" in result["measured"] and "(1.00)" in result["measured"]
     assert "contradicts the claim" in result["headline"]
-    assert result["numbers"]["time_contradicts_claim"] == ["RNN", "LSTM"]  # LSTM: 1.00 too
+    # the LSTM and the MLP: 1.00, not below attention's 1.00 either
+    assert result["numbers"]["time_contradicts_claim"] == ["RNN", "LSTM", "MLP"]
     assert drawn["note"].startswith("This run's time slopes contradict it: RNN 2.00, LSTM 1.00")
     # the counted work (no clock) is quoted beside it
-    assert "RNN 1.00, LSTM 1.00 against self-attention's 2.00" in result["measured"]
+    assert "RNN 1.00, LSTM 1.00, MLP 1.00 against self-attention's 2.00" in result["measured"]
 
 
 def test_a_run_that_bears_the_claim_out_claims_no_contradiction(monkeypatch, tmp_path):
@@ -147,8 +187,12 @@ def test_the_page_names_the_clock_and_the_work(monkeypatch, tmp_path):
     assert "Time is the process's CPU time" in result["measured"]
     assert drawn["time_title"] == "Time (least CPU time of several runs)"
     assert "work slope 2.00 vs 1.00" in result["headline"]
-    key = result["key"]["fitted work exponent (counted): self-attention / RNN / LSTM"]
-    assert key == "2.00 / 1.00 / 1.00"
+    key = result["key"]["fitted work exponent (counted): self-attention / RNN / LSTM / MLP"]
+    assert key == "2.00 / 1.00 / 1.00 / 1.00"
+    depth = result["key"]["sequential depth at n=512: self-attention / RNN / LSTM / MLP"]
+    assert depth == "16 / 2048 / 2048 / 6"
+    (table,) = result["tables"]
+    assert table["rows"][-1][:2] == ["MLP", "O(n × d²)"] and table["rows"][-1][4] == "O(d²)"
 
 
 def _series(ns):
@@ -189,7 +233,7 @@ def test_the_figure_shows_the_counted_work_and_any_contradiction(tmp_path, monke
     np.testing.assert_allclose(attention.get_ydata(), 130e-6 * np.array(ns, float) ** 2)
     assert "Sequential depth" in depth_ax.get_title() and "memory" in memory_ax.get_ylabel()
     assert fig._suptitle.get_text().endswith("\n" + note)
-    assert "The seed: recurrence is O(n)" in fig._suptitle.get_text()
+    assert "The seed: RNN, LSTM and MLP are O(n)" in fig._suptitle.get_text()
     plots.complexity_figure(tmp_path / "d.png", ns, _series(ns), slopes, 64, 32)
     assert "\n" not in drawn[-1]._suptitle.get_text()  # no contradiction, no second line
 
@@ -210,7 +254,7 @@ def test_each_cases_time_is_the_least_of_its_runs(monkeypatch, tmp_path):
 
 
 def _slopes(attention_time):
-    slopes = {m: {"time": 1.0, "work": 1.0} for m in complexity.RECURRENT}
+    slopes = {m: {"time": 1.0, "work": 1.0} for m in complexity.LINEAR}
     slopes["self-attention"] = {"time": attention_time, "work": 2.0}
     return slopes
 

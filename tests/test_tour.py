@@ -485,6 +485,14 @@ def test_complexity_slopes(tour):
     assert 0.8 < slopes["RNN"]["memory"] < 1.2 and 0.8 < slopes["LSTM"]["memory"] < 1.2
     assert 0.95 < slopes["RNN"]["depth"] < 1.05
     assert abs(slopes["self-attention"]["depth"]) < 0.05
+    # the position-wise MLP (the seed's MLP row): O(n) work and memory, attention's depth
+    assert slopes["MLP"]["work"] == pytest.approx(1)
+    assert slopes["MLP"]["work"] < slopes["self-attention"]["work"]
+    assert 0.8 < slopes["MLP"]["memory"] < 1.2 < slopes["self-attention"]["memory"]
+    assert abs(slopes["MLP"]["depth"]) < 0.05 < slopes["RNN"]["depth"]
+    series = n["series"]
+    assert series["MLP"]["flops"] == series["RNN"]["flops"]  # the same arithmetic, and
+    assert series["MLP"]["depth"][-1] < series["RNN"]["depth"][-1] / 100  # not one step a time
 
 
 def test_bptt_graphs(tour):

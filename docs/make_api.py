@@ -176,8 +176,8 @@ SECTIONS = (
     _s(
         "Training loops: ts.train_seq2seq",
         "tinygrad_seq.train_seq2seq",
-        "PairResult batches train_pairs accuracy_by_length antidiagonal_weight run_reversal "
-        "compare_attention",
+        "PairResult batches train_pairs train_step teacher_forced_loss accuracy_by_length "
+        "antidiagonal_weight run_reversal compare_attention",
     ),
     _s(
         "Graph pictures: ts.viz",

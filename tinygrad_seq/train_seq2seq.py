@@ -1,6 +1,7 @@
 """Training and measuring encoder-decoder models on the toy pair tasks, reusable at any size.
 
-- `train_pairs`: Adam on the seed's teacher-forced cross-entropy, with gradient clipping.
+- `train_pairs`: Adam on the seed's teacher-forced cross-entropy, with gradient clipping;
+  `train_step`: one step of it.
 - `accuracy_by_length`: greedy decoding, scored token by token, per source length.
 - `antidiagonal_weight`: on the reversal task, how much attention lies where it should
   (output step t on source position n−1−t).
@@ -24,12 +25,14 @@ from .data import BOS, EOS, PAD, SPECIALS, PairData, as_generator, reverse_task
 from .nn import Module, Seq2Seq, Transformer
 from .nn.module import check_sizes, evaluating
 from .optim import Adam, clip_grad_norm
-from .tensor import manual_seed
+from .tensor import Tensor, manual_seed
 
 __all__ = [
     "PairResult",
     "batches",
     "train_pairs",
+    "train_step",
+    "teacher_forced_loss",
     "accuracy_by_length",
     "antidiagonal_weight",
     "run_reversal",
@@ -115,23 +118,38 @@ def train_pairs(
     check_sizes("train_pairs", batch_size=batch_size)
     rng = np.random.default_rng(seed)
     opt = Adam(model.parameters(), lr=lr)
-    params = opt.params  # (not model.parameters() at every step: ~0.2 ms for a Transformer)
     losses = []
     model.train()
     for step, batch in zip(range(steps), batches(data, batch_size, rng), strict=False):
-        logits = model(batch.src, batch.tgt_in, src_lengths=batch.src_lengths)  # (B, T, V)
-        loss = F.cross_entropy(logits, batch.tgt_out, ignore_index=PAD)
-        opt.zero_grad()
-        loss.backward()
-        if max_norm is not None:
-            clip_grad_norm(params, max_norm)
-        opt.step()
-        losses.append(loss.item())
-        del logits, loss  # the graph's values go now, not after the next forward builds one
+        losses.append(train_step(model, batch, opt, max_norm))
         if progress is not None:
             progress(step, losses[-1])
     model.eval()
     return losses
+
+
+def teacher_forced_loss(model: Module, batch: PairData) -> Tensor:
+    """The seed's teacher-forced cross-entropy of `model` on `batch` (a 0-d Tensor).
+
+    The mean of −log p(y_t^truth | y_{<t}^truth, x) over the batch's real (non-PAD) target
+    tokens; the logits are (B, T, V)."""
+    logits = model(batch.src, batch.tgt_in, src_lengths=batch.src_lengths)  # (B, T, V)
+    return F.cross_entropy(logits, batch.tgt_out, ignore_index=PAD)
+
+
+def train_step(model: Module, batch: PairData, opt: Adam, max_norm: float | None = 1.0) -> float:
+    """One step of `train_pairs` on `batch`; returns its loss (a float).
+
+    The teacher-forced loss, its gradients (clipped to norm `max_norm`; None: no clipping)
+    and an update of `opt`'s parameters."""
+    loss = teacher_forced_loss(model, batch)
+    opt.zero_grad()
+    loss.backward()
+    if max_norm is not None:
+        # opt.params, not model.parameters(), at every step: ~0.2 ms for a Transformer
+        clip_grad_norm(opt.params, max_norm)
+    opt.step()
+    return loss.item()  # the graph goes with `loss` on return
 
 
 def _decode(model: Module, data: PairData) -> np.ndarray:

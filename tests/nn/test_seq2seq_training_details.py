@@ -64,6 +64,34 @@ def test_the_learning_rate_sets_the_size_of_the_steps():
         assert 0.5 * lr < moved <= 1.01 * lr  # (float32 rounding: ~1e-7)
 
 
+def test_train_step_is_one_step_of_train_pairs():
+    """The same batches through train_step give train_pairs' losses and weights: the step
+    the bottleneck demo times is the one that trains."""
+    data, model = _data_and_model()
+    losses = train_pairs(model, data, steps=3, batch_size=4, lr=0.02, seed=5)
+    data, again = _data_and_model()
+    opt = ts.optim.Adam(again.parameters(), lr=0.02)
+    again.train()
+    stream = batches(data, 4, np.random.default_rng(5))
+    stepped = [s2s_module.train_step(again, next(stream), opt) for _ in range(3)]
+    assert stepped == losses
+    for name, w in model.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[name], w, err_msg=name)
+
+
+def test_the_teacher_forced_loss_is_the_mean_over_real_target_tokens():
+    data, model = _data_and_model()
+    batch = next(batches(data, 5, 0))
+    logits = model(batch.src, batch.tgt_in, src_lengths=batch.src_lengths).numpy()
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    real = batch.tgt_out != PAD
+    picked = np.take_along_axis(p, batch.tgt_out[..., None], -1)[..., 0]
+    expected = -np.log(picked[real]).mean()
+    loss = s2s_module.teacher_forced_loss(model, batch)
+    assert loss.shape == () and loss.item() == pytest.approx(expected, rel=1e-5)
+
+
 def test_the_seed_orders_the_batches_and_the_same_seed_repeats_the_run():
     def losses(seed):
         data, model = _data_and_model()

@@ -5,15 +5,24 @@ same reversal pairs ([s3 s1 s7] -> s7 s1 s3, lengths mixed) with the seed's teac
 cross-entropy: the plain one must squeeze every source into its context vector
 c = h_T^enc; the other attends over every encoder state (additive attention). Both are then
 greedy-decoded on fresh pairs, and scored token by token for each source length.
+
+The seed also says attention "adds computational overhead": two fresh models of the same
+sizes take training steps in turns on the same batches, and the demo reports the CPU time of
+a step (median of the steps) and the forward pass's counted work and recorded ops, with
+attention over without, all measured in the same run on this machine.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+import tinygrad_seq as ts
+
 from .common import DemoContext, demo_command, require
+from .complexity import _clock, _flops, time_calls
 
 
 def sizes(ctx: DemoContext) -> dict[str, Any]:
@@ -52,6 +61,97 @@ def train_reversal(ctx: DemoContext, attention: str | None):
 
 def reversal_key(ctx: DemoContext, attention: str | None) -> tuple:
     return ("reversal", attention, CELL, tuple(sorted(sizes(ctx).items())))
+
+
+MODELS = {"seq2seq": None, "seq2seq + attention": "additive"}
+
+
+def measure_overhead(ctx: DemoContext, cfg: dict[str, Any]) -> dict[str, Any]:
+    """What attention adds to a training step, measured in this run on this machine.
+
+    Two fresh Seq2Seq models of the demo's sizes (the plain one and the attentive one; the
+    weights, which do not change the cost, are the seed's), each with its own Adam, take
+    `rounds` training steps (`train_seq2seq.train_step`: teacher-forced loss, backward,
+    clipping, update) in turns, both on the same batch of reversal pairs in each round, the
+    one that goes first alternating, so that whatever else the machine does in that moment
+    falls on both. Each step is timed on the complexity demo's clock (the process's CPU time;
+    wall time on the GPU), the garbage collector paused; the median of each model's steps
+    counts, and the time ratio is the attentive median over the plain one. Work and ops are
+    those of the forward pass (loss included) on the first batch, counted from its graph as
+    the complexity demo counts them. Each model first takes one untimed step (the warm-up)."""
+    s2s = require("tinygrad_seq.train_seq2seq")
+    data_mod = require("tinygrad_seq.data")
+    Seq2Seq = require("tinygrad_seq.nn", "Seq2Seq")
+    Adam = require("tinygrad_seq.optim", "Adam")
+    rounds = ctx.pick(tiny=9, quick=21, full=41)
+    data = data_mod.reverse_task(
+        (rounds + 1) * cfg["batch"],
+        cfg["min_len"],
+        cfg["max_len"],
+        cfg["num_symbols"],
+        seed=ctx.seed,
+    )
+    stream = s2s.batches(data, cfg["batch"], ctx.seed)
+    first = next(stream)
+    vocab = len(data.src_vocab)
+    models, opts, flops, ops = {}, {}, {}, {}
+    for label, attention in MODELS.items():
+        ts.manual_seed(ctx.seed)
+        model = Seq2Seq(vocab, vocab, cfg["emb"], cfg["hidden"], CELL, attention)
+        model.train()
+        graph = ts.graph.trace(s2s.teacher_forced_loss(model, first))
+        flops[label] = _flops(graph)
+        ops[label] = sum(1 for node in graph.nodes if not node.is_leaf)
+        del graph
+        models[label], opts[label] = model, Adam(model.parameters(), lr=cfg["lr"])
+        s2s.train_step(model, first, opts[label])  # the warm-up
+    steps: dict[str, list[float]] = {label: [] for label in MODELS}
+    labels = list(MODELS)
+    for r in ctx.progress(range(rounds), "bottleneck: step time", total=rounds):
+        batch = next(stream)
+        for label in labels if r % 2 == 0 else labels[::-1]:
+            step = partial(s2s.train_step, models[label], batch, opts[label])
+            steps[label].append(time_calls(step))
+    median = {label: float(np.median(t)) for label, t in steps.items()}
+    plain, attn = labels
+    return {
+        "clock": _clock()[0],
+        "rounds": rounds,
+        "step_s": steps,
+        "median_step_s": median,
+        "time_ratio": median[attn] / median[plain],
+        "forward_flops": flops,
+        "work_ratio": flops[attn] / flops[plain],
+        "recorded_ops": ops,
+        "ops_ratio": ops[attn] / ops[plain],
+        "first_batch_lengths": {"source": first.src.shape[1], "target": first.tgt.shape[1]},
+        "what": "step_s: the process's CPU time (wall time on the GPU) of each training step "
+        "(teacher-forced loss, backward, clipping, Adam), the two models taking turns on "
+        "the same batches; time_ratio: the attentive model's median over the plain one's; "
+        "forward_flops and recorded_ops: the forward pass with its loss on the first batch, "
+        "counted from its graph",
+    }
+
+
+def overhead_sentence(o: dict[str, Any]) -> str:
+    """The measured paragraph's account of the seed's "attention adds computational
+    overhead", from `measure_overhead`'s numbers."""
+    (plain, attn), t = list(MODELS), o["median_step_s"]
+    text = (
+        f' The seed\'s "attention adds computational overhead", measured here: a training '
+        f"step took {1e3 * t[attn]:.1f} ms with attention against {1e3 * t[plain]:.1f} ms "
+        f"without, {o['time_ratio']:.2f}× the time (median of {o['rounds']} steps each, the "
+        f"two models taking turns on the same batches; the process's {o['clock']} on this "
+        "machine: another machine or load gives other times)."
+    )
+    if o["time_ratio"] <= 1:
+        text += " In this run attention's step was no slower, against the seed's claim."
+    return text + (
+        f" Its forward pass records {o['recorded_ops'][attn]} ops to the plain model's "
+        f"{o['recorded_ops'][plain]} ({o['ops_ratio']:.2f}×) and counts "
+        f"{o['forward_flops'][attn] / 1e6:.2f} MFLOP to {o['forward_flops'][plain] / 1e6:.2f} "
+        f"({o['work_ratio']:.2f}×): these counts are the same on every machine."
+    )
 
 
 def attention_falls_note(attention, plain, lengths) -> str:
@@ -103,6 +203,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         "seq2seq + attention": [attn.accuracy_by_length[n] for n in lengths],
     }
     losses = {"seq2seq": plain.losses, "seq2seq + attention": attn.losses}
+    overhead = measure_overhead(ctx, cfg)
 
     from tinygrad_seq.viz import plots
 
@@ -134,10 +235,12 @@ def run(ctx: DemoContext) -> dict[str, Any]:
         f"{attn.after_antidiagonal:.0%} on the position after it, whose left-to-right "
         "encoder state read that token one step before: the alignment is the reversal's."
     )
-    measured += attention_falls_note(a, p, lengths)
+    measured += attention_falls_note(a, p, lengths) + overhead_sentence(overhead)
+    t = overhead["median_step_s"]
     return {
         "headline": f"length {longest}: plain {p[-1]:.0%} vs attention {a[-1]:.0%} "
-        f"(length {short}: {p[0]:.0%} vs {a[0]:.0%})",
+        f"(length {short}: {p[0]:.0%} vs {a[0]:.0%}); a step with attention "
+        f"{overhead['time_ratio']:.2f}× the time",
         "measured": measured,
         "figures": [f"img/{fig.name}"],
         "key": {
@@ -148,6 +251,16 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             ),
             "attention mass on the anti-diagonal / the position after it": (
                 f"{attn.antidiagonal:.0%} / {attn.after_antidiagonal:.0%}"
+            ),
+            f"training step, median {overhead['clock']}: plain / attention (ms)": (
+                f"{1e3 * t['seq2seq']:.1f} / {1e3 * t['seq2seq + attention']:.1f} "
+                f"({overhead['time_ratio']:.2f}×, this machine)"
+            ),
+            "forward pass, counted: plain / attention (MFLOP; ops)": (
+                f"{overhead['forward_flops']['seq2seq'] / 1e6:.2f} / "
+                f"{overhead['forward_flops']['seq2seq + attention'] / 1e6:.2f} "
+                f"({overhead['work_ratio']:.2f}×); {overhead['recorded_ops']['seq2seq']} / "
+                f"{overhead['recorded_ops']['seq2seq + attention']} ({overhead['ops_ratio']:.2f}×)"
             ),
         },
         "numbers": {
@@ -163,6 +276,7 @@ def run(ctx: DemoContext) -> dict[str, Any]:
             "after_antidiagonal_weight": attn.after_antidiagonal,
             "final_loss": {k: float(np.mean(v[-10:])) for k, v in losses.items()},
             "seconds": {"seq2seq": plain.seconds, "seq2seq + attention": attn.seconds},
+            "overhead": overhead,
         },
     }
 

@@ -46,6 +46,67 @@ def test_the_bottleneck_run_reports_its_two_models(tmp_path, monkeypatch):
     assert lengths == [2, 12] and hidden == 32 and chance == 1 / 8  # 8 symbols: chance 1/8
     assert n["final_loss"] == {"seq2seq": 1.0, "seq2seq + attention": 0.5}  # the last 10
     assert n["antidiagonal_weight"] == 0.9 and n["after_antidiagonal_weight"] == 0.05
+    assert set(n["overhead"]) >= {"median_step_s", "time_ratio", "forward_flops", "work_ratio"}
+
+
+def test_the_overhead_is_measured_in_turns_on_the_same_batches(tmp_path, monkeypatch):
+    """Both models step on each round's batch, the first alternating; each step is timed
+    alone; the medians and ratios are those of the recorded numbers."""
+    from tinygrad_seq import train_seq2seq
+
+    ctx = DemoContext(out=tmp_path, size="tiny")
+    cfg = bottleneck.sizes(ctx)
+    calls, timed = [], []
+    real_step = train_seq2seq.train_step
+    monkeypatch.setattr(
+        train_seq2seq,
+        "train_step",
+        lambda model, batch, opt: (
+            calls.append((model.attention is not None, batch)) or real_step(model, batch, opt)
+        ),
+    )
+    real_time = bottleneck.time_calls
+    monkeypatch.setattr(bottleneck, "time_calls", lambda f: timed.append(f) or real_time(f))
+    o = bottleneck.measure_overhead(ctx, cfg)
+    rounds = o["rounds"]
+    assert len(timed) == 2 * rounds and len(calls) == 2 + 2 * rounds  # (one warm-up each)
+    turns = calls[2:]
+    for r in range(rounds):
+        first, second = turns[2 * r], turns[2 * r + 1]
+        assert first[1] is second[1]  # the same batch
+        assert first[0] == (r % 2 == 1) and second[0] != first[0]  # who goes first alternates
+    assert len({id(batch) for _, batch in turns}) == rounds  # a fresh batch each round
+    for label, steps in o["step_s"].items():
+        assert len(steps) == rounds and o["median_step_s"][label] == np.median(steps)
+    plain, attention = "seq2seq", "seq2seq + attention"
+    t, f, n = o["median_step_s"], o["forward_flops"], o["recorded_ops"]
+    assert o["time_ratio"] == t[attention] / t[plain]
+    assert o["work_ratio"] == f[attention] / f[plain] > 1
+    assert o["ops_ratio"] == n[attention] / n[plain] > 1
+    assert o["clock"] == "CPU time"
+
+
+def test_the_overhead_sentence_says_what_the_run_measured():
+    o = {
+        "median_step_s": {"seq2seq": 0.0071, "seq2seq + attention": 0.0132},
+        "time_ratio": 1.859,
+        "rounds": 21,
+        "clock": "CPU time",
+        "recorded_ops": {"seq2seq": 464, "seq2seq + attention": 690},
+        "ops_ratio": 1.487,
+        "forward_flops": {"seq2seq": 31.6e6, "seq2seq + attention": 40.4e6},
+        "work_ratio": 1.278,
+    }
+    text = bottleneck.overhead_sentence(o)
+    assert "a training step took 13.2 ms with attention against 7.1 ms without, 1.86× " in text
+    assert "median of 21 steps each" in text and "CPU time on this machine" in text
+    assert "records 690 ops to the plain model's 464 (1.49×)" in text
+    assert "counts 40.40 MFLOP to 31.60 (1.28×)" in text
+    assert "no slower" not in text
+    o["time_ratio"] = 0.98
+    assert "In this run attention's step was no slower, against the seed's claim." in (
+        bottleneck.overhead_sentence(o)
+    )
 
 
 def test_a_fall_of_exactly_ten_points_is_no_fall():

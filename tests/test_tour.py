@@ -433,6 +433,21 @@ def test_attention_eases_the_bottleneck(tour):
     assert plain[0] > plain[-1] + 0.2  # the plain model falls as inputs grow
 
 
+def test_attention_adds_computational_overhead(tour):
+    _, summary = tour
+    o = numbers(tour, "bottleneck")["overhead"]
+    models = ["seq2seq", "seq2seq + attention"]
+    assert list(o["step_s"]) == list(o["median_step_s"]) == models
+    for label, steps in o["step_s"].items():
+        assert len(steps) == o["rounds"] and o["median_step_s"][label] == np.median(steps)
+    t, f, ops = o["median_step_s"], o["forward_flops"], o["recorded_ops"]
+    assert o["time_ratio"] == t[models[1]] / t[models[0]] > 1
+    assert o["work_ratio"] == f[models[1]] / f[models[0]] > 1
+    assert o["ops_ratio"] == ops[models[1]] / ops[models[0]] > 1
+    entry = summary["demos"]["bottleneck"]
+    assert f"{o['time_ratio']:.2f}× the time" in entry["measured"] + entry["headline"]
+
+
 def test_learned_alignments(tour):
     n = numbers(tour, "alignments")
     mass = {label: r["mass_on_gold"] for label, r in n["results"].items()}

@@ -238,6 +238,25 @@ def test_the_figure_shows_the_counted_work_and_any_contradiction(tmp_path, monke
     assert "\n" not in drawn[-1]._suptitle.get_text()  # no contradiction, no second line
 
 
+def test_the_mlps_line_is_dashed_so_the_rnns_shows_beneath_it(tmp_path, monkeypatch):
+    """The two count the same work: drawn alike, the MLP's line would hide the RNN's."""
+    from tinygrad_seq.viz import plots
+
+    ns = [16, 32, 64, 128, 256]
+    series = _series(ns)
+    series["MLP"] = {**series["RNN"], "depth": [6] * len(ns)}
+    slopes = {m: {"time": 1.0, "work": 1.0, "memory": 1.0, "depth": 1.0} for m in series}
+    drawn = []
+    save = plots.save
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    plots.complexity_figure(tmp_path / "c.png", ns, series, slopes, 64, 32)
+    work_ax = drawn[0].axes[1]
+    lines = {line.get_label().split(":")[0]: line for line in work_ax.get_lines()}
+    np.testing.assert_array_equal(lines["MLP"].get_ydata(), lines["RNN"].get_ydata())
+    assert lines["MLP"].get_linestyle() == "--" and lines["RNN"].get_linestyle() == "-"
+    assert lines["MLP"].get_label() == "MLP: slope 1.00"
+
+
 def test_each_cases_time_is_the_least_of_its_runs(monkeypatch, tmp_path):
     """Other work only ever adds time: the first run of each case here is twice as slow."""
     seen = set()

@@ -146,6 +146,10 @@ def heatmap(
     return im
 
 
+# the MLP counts exactly the RNN's work: dashed, so that the RNN's line shows where they meet
+LOGLOG_STYLES = {"MLP": "s--"}
+
+
 def _loglog_panel(
     ax,
     ns,
@@ -166,7 +170,8 @@ def _loglog_panel(
         if model in slopes:
             k = slopes[model]
             label = f"{model}: slope {abs(k) if abs(k) < 5e-3 else k:.2f}"  # no "-0.00"
-        ax.loglog(ns, y, "o-", color=COLORS.get(model), label=label, lw=1.8, ms=4)
+        style = LOGLOG_STYLES.get(model, "o-")
+        ax.loglog(ns, y, style, color=COLORS.get(model), label=label, lw=1.8, ms=4)
         fit = ns >= fit_from
         if fit.sum() >= 2:  # the fitted line, drawn over the fitted range
             k, c = np.polyfit(np.log(ns[fit]), np.log(y[fit]), 1)

@@ -102,3 +102,30 @@ def test_a_retained_0d_gradient_is_an_array():
     (s * 3.0).backward()
     assert isinstance(s.grad, ts.backend.ARRAY_TYPES) and s.grad.shape == ()
     assert float(s.grad) == 6.0
+
+
+@pytest.mark.parametrize("op", ["relu", "softmax"])
+def test_a_node_that_writes_into_its_own_gradient_keeps_the_one_it_got(op, rng):
+    # t's one use (a matrix product) hands it a gradient of its own, which t's backward
+    # may overwrite with its result (relu zeroes it where t is 0): t.grad must be ∂L/∂t
+    # as it arrived, not what backward left in that array
+    a = ts.Tensor(rng.standard_normal((8, 6)), requires_grad=True)
+    v = ts.Tensor(rng.standard_normal((6, 3)))
+    t = a.relu() if op == "relu" else a.softmax(axis=-1)
+    t.retain_grad()
+    (t @ v).sum().backward()
+    expected = np.ones((8, 3)) @ np_of(v.data).T  # ∂L/∂t = 1 vᵀ, in every entry
+    np.testing.assert_allclose(np_of(t.grad), expected, rtol=1e-12)
+
+
+def test_a_float32_node_added_to_a_float64_one_keeps_a_float32_gradient():
+    # a + y is float64, and so is the gradient the addition hands back; a's share is cast
+    # to a's dtype on the way (as PyTorch's a.grad is float32), not passed down as float64
+    x = ts.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = ts.Tensor(np.array([0.5, 0.25]), requires_grad=True)
+    a = x * 2.0
+    a.retain_grad()
+    ((a + y) * 3.0).sum().backward()
+    assert a.grad.dtype == np.float32 and y.grad.dtype == np.float64
+    np.testing.assert_array_equal(np_of(a.grad), [3.0, 3.0])
+    np.testing.assert_array_equal(np_of(x.grad), [6.0, 6.0])

@@ -487,6 +487,47 @@ def test_requires_grad_set_false_on_a_computed_tensor_stops_the_gradient_there(r
     np.testing.assert_allclose(np_of(x.grad), 12 * np_of(x.data), rtol=1e-12)
 
 
+def test_counting_again_skips_a_computed_tensor_set_to_require_no_gradient(rng):
+    """A node counted again (a use that never sends: a logged sum) whose walk meets an input
+    set to requires_grad=False: that input never runs, so the nodes below it must not be
+    counted as waiting for it (they would wait for good, their leaves left without a
+    gradient)."""
+    x = f64(rng, 3)
+    q = x * 2.0
+    p = q * 5.0
+    p.requires_grad = False
+    both = q * p  # ∂/∂q with p held fixed: p = 10 x, so ∂/∂x = 2 · 10 x
+    _logged = both.sum()  # a second use of `both` that never sends
+    (both * 1.0).sum().backward()
+    assert x.grad is not None, "the node below the input that needs no gradient never ran"
+    np.testing.assert_allclose(np_of(x.grad), 20 * np_of(x.data), rtol=1e-12)
+
+
+def test_a_pass_whose_every_use_sends_walks_the_graph_once(monkeypatch):
+    """The uses counted as the graph was built are exact when every one sends: no node waits
+    for a use it has not got, so the pass never counts the graph again to go on (_recount
+    finds nothing left to run; it is for uses that never send)."""
+    from tinygrad_seq import autograd
+
+    pushed = []
+    recount = autograd._recount
+
+    def recording(*args):
+        pushed.append(recount(*args))
+        return pushed[-1]
+
+    monkeypatch.setattr(autograd, "_recount", recording)
+    x = ts.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h = x.tanh()
+    (h * 2.0 + h * 3.0 + h).sum().backward()  # h used three times, each sending
+    np.testing.assert_allclose(np_of(x.grad), 6 * (1 - np.tanh(np_of(x.data)) ** 2))
+    assert True not in pushed
+    h = x.tanh()
+    _logged = h.sum()  # a use that never sends: the pass goes on by counting again, once
+    (h * 2.0).sum().backward()
+    assert pushed.count(True) == 1
+
+
 def test_requires_grad_set_true_on_integer_data_is_refused_at_once():
     i = ts.Tensor([1, 2])
     with pytest.raises(TypeError, match=r"^requires_grad: only float tensors.*holds int64"):

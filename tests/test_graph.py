@@ -367,3 +367,23 @@ def test_recording_goes_on_in_the_outer_block_after_an_inner_one_closes():
     assert graph.root.grad_norm == 1.0
     (leaf,) = [n for n in graph.nodes if n.is_param]
     assert leaf.grad_norm == pytest.approx(2.0 * np.sqrt(3.0))
+
+
+def test_a_broadcast_inputs_edge_norm_is_that_of_its_summed_gradient(rng):
+    # a bias (4,) added to a batch (2, 4) at each step: its share of the gradient is the
+    # batch's gradient summed over the rows, as backward adds it into .grad, so its edge
+    # shows ‖Σ_rows c_t‖, not the norm of the (2, 4) gradient before summing
+    b = ts.Tensor(rng.standard_normal(4), requires_grad=True)
+    h = ts.Tensor(rng.standard_normal((2, 4)))
+    c = [rng.standard_normal((2, 4)) for _ in range(3)]
+    with ts.graph.record_grad_norms():
+        loss = sum(((h + b) * c[t]).sum() for t in range(3))
+        loss.backward()
+    g = ts.graph.trace(loss)
+    ids = {id(t): i for i, t in enumerate(g.tensors)}
+    consumers = g.consumers()[ids[id(b)]]
+    assert len(consumers) == 3
+    for t, dst in enumerate(consumers):
+        expected = np.linalg.norm(c[t].sum(axis=0))
+        assert g.edge_norms[(ids[id(b)], dst)] == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(np_of(b.grad), sum(c).sum(axis=0), rtol=1e-12)

@@ -71,6 +71,32 @@ def test_float16_reductions_and_cross_entropy_hand_back_float16_gradients(xp):
     np.testing.assert_allclose(np_of(gl), expected, rtol=1e-3)
 
 
+def test_float16_log_softmax_gradient_sums_each_row_alone(xp):
+    # worked out in float32, g − softmax(x) Σ g over each row (the axis), not over all
+    # rows: rows whose gradients differ show it
+    data = np.array([[0.0, 1.0, -1.0], [2.0, 0.5, 0.0]])
+    g = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, -3.0]])
+    x = ts.Tensor(data.astype(np.float16), requires_grad=True)
+    (gx,) = x.log_softmax(axis=1)._ctx.backward(xp.asarray(g, dtype=xp.float16))
+    assert gx.dtype == np.float16
+    p = np.exp(data) / np.exp(data).sum(axis=1, keepdims=True)
+    expected = g - p * g.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np_of(gx).astype(np.float64), expected, atol=2e-3)
+
+
+def test_concat_applied_with_a_negative_axis_sends_each_input_its_slab(rng):
+    # ts.cat hands Concat a normalised axis; the op made directly keeps its −1
+    from tinygrad_seq import ops
+
+    a = ts.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    b = ts.Tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    out = ops.Concat(-1).apply(a, b)
+    c = rng.standard_normal((2, 5))
+    (out * ts.Tensor(c)).sum().backward()
+    np.testing.assert_array_equal(np_of(a.grad), c[:, :3])
+    np.testing.assert_array_equal(np_of(b.grad), c[:, 3:])
+
+
 # ------------------------------------------------------------------ detect_anomaly
 def test_detect_anomaly_lets_reductions_over_an_axis_carry_a_masked_row():
     # row 0 holds −inf (a mask); row 1 is finite: its own −inf is carried, nothing new

@@ -164,7 +164,8 @@ SECTIONS = (
         "Toy tasks: ts.data",
         "tinygrad_seq.data",
         "PAD BOS EOS UNK Vocab bag_of_words ngram_windows pad_or_truncate SequenceData "
-        "PairData order_task ORDER_ANIMALS delay_task translation_task "
+        "PairData order_task ORDER_ANIMALS delay_task agreement_task agreement_clause "
+        "AGREEMENT_SUBJECTS AGREEMENT_VERBS AGREEMENT_PRONOUNS translation_task "
         "TRANSLATION_DICTIONARY reverse_task copy_task as_generator",
     ),
     _s(

@@ -198,6 +198,64 @@ def test_delay_task_asks_for_the_first_token(delay):
     assert np.bincount(task.labels, minlength=4).min() > 30
 
 
+# ----------------------------------------------------------------- the agreement task
+def test_agreement_task_asks_for_the_verb_of_the_first_subject():
+    task = data.agreement_task(300, [0, 4, 9], seed=0)
+    assert task.ids.shape == (300, 12) and task.num_classes == 2
+    lengths = task.mask.sum(axis=1)
+    assert set(lengths) == {3, 7, 12} and (task.ids[~task.mask] == PAD).all()
+    singular = {noun for noun, _ in data.AGREEMENT_SUBJECTS}
+    plural = {nouns for _, nouns in data.AGREEMENT_SUBJECTS}
+    for ids, label in zip(task.ids, task.labels, strict=True):
+        words = task.vocab.decode(ids).split()
+        assert words[0] == "the" and words[-1] == "?" and words.count("?") == 1
+        assert words[1] in (plural if label else singular)
+        assert data.AGREEMENT_VERBS[label] == ("were" if words[1] in plural else "was")
+        clause = words[2:-1]
+        assert not clause or clause[0] == "that"
+    # the clauses bring subjects of their own, of both numbers: the last noun is no answer
+    last_noun_agrees = []
+    for ids, label in zip(task.ids, task.labels, strict=True):
+        nouns = [w for w in task.vocab.decode(ids).split() if w in singular | plural]
+        if len(nouns) > 1:
+            last_noun_agrees.append((nouns[-1] in plural) == bool(label))
+    assert 0.35 < np.mean(last_noun_agrees) < 0.65 and len(last_noun_agrees) > 100
+    assert 0.4 < task.labels.mean() < 0.6  # chance 50%
+
+
+def test_the_seeds_clause_is_an_agreement_clause():
+    words = data.agreement_clause(40, seed=1)
+    assert len(words) == 40 and words[0] == "that" and "and" in words
+    for k in range(5):  # any length, exactly
+        assert len(data.agreement_clause(k, seed=2)) == k
+    vocab = data.agreement_task(1, 0).vocab  # the seed's clause is in its words
+    assert all(w in vocab.stoi for w in "the cat that I saw yesterday ?".split())
+    assert data.agreement_clause(3, seed=1, begin="and")[0] == "and"
+    # every part: begin/"and", a subject (a pronoun or "the" noun), a verb, an adverb
+    parts, part = [], []
+    for w in words:
+        if w in ("that", "and") and part:
+            parts.append(part)
+            part = []
+        part.append(w)
+    assert len(parts) >= 8
+    for p in parts:
+        assert len(p) in (4, 5) and (len(p) == 4 or p[1] == "the"), p
+
+
+def test_agreement_task_refuses_what_it_cannot_make():
+    with pytest.raises(ValueError, match="agreement_task: clause_lengths is empty"):
+        data.agreement_task(5, [])
+    with pytest.raises(ValueError, match="agreement_task: each clause length must be an integer"):
+        data.agreement_task(5, [3, -1])
+    with pytest.raises(TypeError, match="agreement_task: each clause length must be an integer"):
+        data.agreement_task(5, 2.5)
+    with pytest.raises(TypeError, match="agreement_clause: begin must be a word"):
+        data.agreement_clause(3, begin=None)
+    a, b = data.agreement_task(20, 6, seed=3), data.agreement_task(20, [6], seed=3)
+    np.testing.assert_array_equal(a.ids, b.ids)  # one length, or a list of one
+
+
 def test_num_classes_is_the_tasks_not_the_samples():
     # 3 samples of 10 symbols cannot show every label: the count comes from the task
     task = data.delay_task(3, 5, num_symbols=10, seed=0)

@@ -10,6 +10,9 @@ and comes back as NumPy arrays, so the same seed gives the same data on every ma
 - `delay_task`: remember the first token across D distractor steps (chance 1/num_symbols):
   hard for a vanilla RNN (vanishing gradients); a gated cell can carry it (an LSTM started
   at forget bias 3 learns D = 40, see `train.run_delay_task`).
+- `agreement_task`: the seed's "The cat that I saw yesterday was black": a subject, singular
+  or plural, then a relative clause of k words, then the verb, which must agree with the
+  subject ("was" or "were", chance 50%); the clause has subjects of its own ("I", "the dogs").
 - `translation_task`, `reverse_task`, `copy_task`: source/target pairs with BOS/EOS/PAD for
   the encoder-decoder models.
 
@@ -43,6 +46,11 @@ __all__ = [
     "order_task",
     "ORDER_ANIMALS",
     "delay_task",
+    "agreement_task",
+    "agreement_clause",
+    "AGREEMENT_SUBJECTS",
+    "AGREEMENT_VERBS",
+    "AGREEMENT_PRONOUNS",
     "translation_task",
     "TRANSLATION_DICTIONARY",
     "reverse_task",
@@ -392,6 +400,92 @@ def delay_task(
     ids[:, -1] = vocab.stoi["?"]
     mask = np.ones(ids.shape, dtype=bool)
     return SequenceData(ids, mask, labels.astype(np.int64), vocab, classes=num_symbols)
+
+
+# The agreement task's words. Each subject comes singular and plural; the clause's own
+# subjects are pronouns of either number ("you" of both) or "the" with a subject noun, so
+# the last subject before the verb is not the one it agrees with.
+AGREEMENT_SUBJECTS = (("cat", "cats"), ("dog", "dogs"), ("bird", "birds"), ("fox", "foxes"))
+AGREEMENT_VERBS = ("was", "were")  # the answer: label 0 singular, 1 plural
+AGREEMENT_PRONOUNS = ("I", "you", "he", "she", "we", "they")
+_CLAUSE_VERBS = ("saw", "fed", "met", "liked", "heard")
+_CLAUSE_ADVERBS = ("yesterday", "today", "there", "again", "twice")
+_AGREEMENT_VOCAB = Vocab(
+    [
+        "the",
+        *(word for pair in AGREEMENT_SUBJECTS for word in pair),
+        "that",
+        "and",
+        *AGREEMENT_PRONOUNS,
+        *_CLAUSE_VERBS,
+        *_CLAUSE_ADVERBS,
+        "?",
+    ]
+)
+
+
+def agreement_clause(
+    length: int, seed: int | np.random.Generator = 0, begin: str = "that"
+) -> list[str]:
+    """A relative clause of exactly `length` words, as the agreement task's.
+
+    "that I saw yesterday and the dogs fed there and ...", cut off after `length` words
+    (0: no clause).
+    Each part is `begin` (then "and"), a subject of the clause (a pronoun, or "the" and a
+    singular or plural noun, each half the time), a verb and an adverb. The seed's clause
+    "that I saw yesterday" is one such clause of length 4."""
+    who = "agreement_clause"
+    length = _positive(length, "length", who, minimum=0)
+    if not isinstance(begin, str):
+        raise TypeError(f"{who}: begin must be a word (str), got {type(begin).__name__}")
+    rng = as_generator(seed)
+    words: list[str] = []
+    while len(words) < length:
+        words.append("and" if words else begin)
+        if rng.random() < 0.5:
+            words.append(AGREEMENT_PRONOUNS[rng.integers(len(AGREEMENT_PRONOUNS))])
+        else:
+            pair = AGREEMENT_SUBJECTS[rng.integers(len(AGREEMENT_SUBJECTS))]
+            words += ["the", pair[rng.integers(2)]]
+        words.append(_CLAUSE_VERBS[rng.integers(len(_CLAUSE_VERBS))])
+        words.append(_CLAUSE_ADVERBS[rng.integers(len(_CLAUSE_ADVERBS))])
+    return words[:length]
+
+
+def agreement_task(
+    num_samples: int,
+    clause_lengths: int | Sequence[int],
+    seed: int | np.random.Generator = 0,
+) -> SequenceData:
+    """Subject-verb agreement across a relative clause of k words (chance 50%).
+
+    "the cat that I saw yesterday ?" -> "was", "the cats that I saw yesterday ?" -> "were".
+    Each sentence is "the", a subject noun (singular or plural, label 0 or 1: the index of
+    its verb in AGREEMENT_VERBS), a clause of k words (`agreement_clause`) and "?", the
+    place of the verb. k is `clause_lengths` (an int), or drawn evenly from it (a list of
+    ints). The answer's only trace is the subject k + 1 steps back, and the clause brings
+    subjects of its own, of either number, so "the number of the last noun" is no answer.
+    Chance is 50%.
+
+    Returns ids (N, K + 3) padded with PAD (K the longest k), mask (N, K + 3), labels (N,).
+    """
+    who = "agreement_task"
+    num_samples = _positive(num_samples, "num_samples", who)
+    if isinstance(clause_lengths, str) or not _is_sequence(clause_lengths):
+        clause_lengths = [clause_lengths]
+    lengths = [_positive(k, "each clause length", who, minimum=0) for k in clause_lengths]
+    if not lengths:
+        raise ValueError(f"{who}: clause_lengths is empty; give one length k or a list of them")
+    rng = as_generator(seed)
+    vocab = _AGREEMENT_VOCAB
+    labels = rng.integers(2, size=num_samples)
+    sentences = []
+    for label in labels:
+        k = lengths[rng.integers(len(lengths))]
+        subject = AGREEMENT_SUBJECTS[rng.integers(len(AGREEMENT_SUBJECTS))][label]
+        sentences.append(vocab.encode(["the", subject, *agreement_clause(k, rng), "?"]))
+    ids, mask = pad_or_truncate(sentences, max(lengths) + 3)
+    return SequenceData(ids, mask, labels.astype(np.int64), vocab, classes=2)
 
 
 # --------------------------------------------------------------------------- sequence pairs

@@ -1,4 +1,4 @@
-"""Demo 6: what attention looks at — α for additive, multiplicative and scaled dot-product.
+"""Demo 7: what attention looks at — α for additive, multiplicative and scaled dot-product.
 
 Three Seq2Seq models (GRU cells) with the seed's three score functions are trained on the
 toy translation pairs (`data.translation_task`: "the red cat sees a dog" -> "le chat rouge

@@ -1,4 +1,4 @@
-"""Demo 5: the seq2seq bottleneck — accuracy against input length, without and with attention.
+"""Demo 6: the seq2seq bottleneck — accuracy against input length, without and with attention.
 
 Two encoder-decoder models of the same size (`nn.Seq2Seq`, GRU cells) are trained on the
 same reversal pairs ([s3 s1 s7] -> s7 s1 s3, lengths mixed) with the seed's teacher-forced

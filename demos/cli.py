@@ -35,40 +35,45 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "command",
         "Demo 3: the long-delay task, RNN vs LSTM vs GRU.",
     ),
+    "agreement": (
+        "tinygrad_seq.demos.agreement",
+        "command",
+        "Demo 4: was or were? An LSTM's gates along the seed's sentence.",
+    ),
     "gru-vs-lstm": (
         "tinygrad_seq.demos.gru_vs_lstm",
         "command",
-        "Demo 4: GRU vs LSTM parameters, accuracy and cost.",
+        "Demo 5: GRU vs LSTM parameters, accuracy and cost.",
     ),
     "bottleneck": (
         "tinygrad_seq.demos.bottleneck",
         "command",
-        "Demo 5: seq2seq accuracy vs length, with and without attention.",
+        "Demo 6: seq2seq accuracy vs length, with and without attention.",
     ),
     "alignments": (
         "tinygrad_seq.demos.alignments",
         "command",
-        "Demo 6: attention weights as heatmaps, three scores.",
+        "Demo 7: attention weights as heatmaps, three scores.",
     ),
     "transformer": (
         "tinygrad_seq.demos.transformer_demo",
         "command",
-        "Demo 7: Transformer, positional encodings, heads.",
+        "Demo 8: Transformer, positional encodings, heads.",
     ),
     "complexity": (
         "tinygrad_seq.demos.complexity",
         "command",
-        "Demo 8: O(n) recurrence vs O(n²) self-attention, measured.",
+        "Demo 9: O(n) recurrence vs O(n²) self-attention, measured.",
     ),
     "bptt-graphs": (
         "tinygrad_seq.demos.graphs_demo",
         "command",
-        "Demo 9: unrolled BPTT graphs with gradient colours.",
+        "Demo 10: unrolled BPTT graphs with gradient colours.",
     ),
     "derivations": (
         "tinygrad_seq.demos.derivations_demo",
         "command",
-        "Demo 10: the gradient identities, derived and checked.",
+        "Demo 11: the gradient identities, derived and checked.",
     ),
     "graph": (
         "tinygrad_seq.demos.graph_cmd",

@@ -1,4 +1,4 @@
-"""Demo 8: O(n) recurrence against O(n²) self-attention, measured on this machine.
+"""Demo 9: O(n) recurrence against O(n²) self-attention, measured on this machine.
 
 For sequence lengths n from 16 up, one forward + backward pass (batch 1, width d = 32) of
   - a vanilla RNN layer and an LSTM layer (n sequential steps of O(d²) work each),

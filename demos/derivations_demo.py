@@ -1,4 +1,4 @@
-"""Demo 10: the seed's gradient identities, derived with SymPy and checked against the engine.
+"""Demo 11: the seed's gradient identities, derived with SymPy and checked against the engine.
 
 Runs `ts.symbolic.check()` for every model (RNN, LSTM, GRU, attention, the Transformer's
 Add & normalize): each identity is

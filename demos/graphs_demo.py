@@ -1,4 +1,4 @@
-"""Demo 9: backpropagation through time, drawn.
+"""Demo 10: backpropagation through time, drawn.
 
 A vanilla RNN and an LSTM (3 inputs, 4 units, batch 2) are unrolled, a loss is taken on the
 last step only, and the backward pass runs with `ts.graph.record_grad_norms()`. Their graphs

@@ -1,4 +1,4 @@
-"""Demo 4: the GRU against the LSTM — parameters, accuracy, cost.
+"""Demo 5: the GRU against the LSTM — parameters, accuracy, cost.
 
 - Parameter counts of one layer for several sizes: the LSTM has four weight matrices
   (h, h+d) (W_f, W_i, W_C, W_o), the GRU three (W_z, W_r, W_h): the seed's "fewer

@@ -76,22 +76,32 @@ DEMOS: dict[str, DemoSpec] = {
         'gated networks "can model dependencies spanning hundreds of time steps" because the '
         "forget gates learn to stay close to 1, so Π f_t along the cell path does not vanish.",
     ),
+    "agreement": DemoSpec(
+        "agreement",
+        '4. "The cat that I saw yesterday was black": the LSTM\'s gates along a sentence',
+        'Processing "The cat that I saw yesterday was black", the LSTM remembers "cat" as the '
+        'main subject, keeps it through "that I saw yesterday" ("new subject in clause, but '
+        'don\'t forget main subject") and at "was" remembers "cat" is the subject: "The LSTM '
+        'can maintain "cat" in its cell state across the entire subordinate clause." The '
+        "input gate decides how much of C̃_t to add, the forget gate set near 1 preserves it, "
+        "the output gate decides what is relevant for the current prediction.",
+    ),
     "gru-vs-lstm": DemoSpec(
         "gru_vs_lstm",
-        "4. GRU vs LSTM: parameters, accuracy and cost",
+        "5. GRU vs LSTM: parameters, accuracy and cost",
         'The GRU has "fewer parameters (2 gates vs 3 gates)" and "often performs '
         'comparably to LSTM with less computational cost".',
     ),
     "bottleneck": DemoSpec(
         "bottleneck",
-        "5. The seq2seq bottleneck, and attention easing it",
+        "6. The seq2seq bottleneck, and attention easing it",
         '"All information about the input sequence must pass through a single fixed-size '
         'context vector c": quality decreases with input length. With attention, '
         '"performance doesn\'t degrade with input length".',
     ),
     "alignments": DemoSpec(
         "alignments",
-        "6. Attention alignments: additive, multiplicative, scaled dot-product",
+        "7. Attention alignments: additive, multiplicative, scaled dot-product",
         "Attention weights α_{t,i} are distributions over the input that show what the "
         'model is "looking at"; attention "automatically learns input-output '
         'correspondences" (the seed\'s table for "The cat sat on the mat" → '
@@ -99,7 +109,7 @@ DEMOS: dict[str, DemoSpec] = {
     ),
     "transformer": DemoSpec(
         "transformer_demo",
-        "7. The Transformer: self-attention, positions, heads",
+        "8. The Transformer: self-attention, positions, heads",
         'Attention "is permutation-invariant": without positional encodings "cat sat on '
         'mat" and "mat on sat cat" are processed identically; sinusoidal encodings '
         "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(…) fix that. "
@@ -107,21 +117,21 @@ DEMOS: dict[str, DemoSpec] = {
     ),
     "complexity": DemoSpec(
         "complexity",
-        "8. O(n) vs O(n²): recurrence and an MLP against self-attention",
+        "9. O(n) vs O(n²): recurrence and an MLP against self-attention",
         "MLP: time O(n × d²), space O(d²), full parallelization. RNN/LSTM: time O(n × d²), "
         "space O(d), no parallelism across time. Attention: time O(n² × d), space O(n²). "
         '"Transformers trade space complexity (O(n²) attention matrix) for parallelization".',
     ),
     "bptt-graphs": DemoSpec(
         "graphs_demo",
-        "9. Backpropagation through time, drawn",
+        "10. Backpropagation through time, drawn",
         'BPTT "unrolls" the recurrent network across time; gradients must flow backward '
         "through all intermediate steps, and in a vanilla RNN they shrink at every step "
         "while the LSTM's additive cell path carries them.",
     ),
     "derivations": DemoSpec(
         "derivations_demo",
-        "10. The gradient identities, derived and checked",
+        "11. The gradient identities, derived and checked",
         "∂h_t/∂h_{t−1} = W_hh ⊙ tanh′(·), ∂C_t/∂C_{t−1} = f_t, the softmax's "
         "attention weights, ... — each identity of the seed derived with SymPy and checked "
         "against the engine's own backward.",

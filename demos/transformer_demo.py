@@ -1,4 +1,4 @@
-"""Demo 7: the Transformer — the same reversal task, positions, permutations, heads.
+"""Demo 8: the Transformer — the same reversal task, positions, permutations, heads.
 
 - A Transformer (`nn.Transformer`: post-LN encoder and decoder layers, sinusoidal positions)
   is trained on the bottleneck demo's reversal pairs, and a copy of it without positional

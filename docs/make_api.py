@@ -191,7 +191,7 @@ SECTIONS = (
         "Plots: ts.viz.plots",
         "tinygrad_seq.viz.plots",
         "new_figure save heatmap complexity_figure fixed_size_figure vanishing_figure "
-        "memory_figure gru_vs_lstm_figure bottleneck_figure alignments_figure "
+        "memory_figure agreement_figure gru_vs_lstm_figure bottleneck_figure alignments_figure "
         "bptt_norms_figure derivations_figure transformer_figure",
         "matplotlib is imported when a function here is called.",
     ),

@@ -169,6 +169,21 @@ def test_lstm_memory_and_forget_gates(tour):
     assert float(f_t.group(1)) == pytest.approx(best_after ** (1 / steps), abs=0.005)
 
 
+def test_agreement_across_a_clause(tour):
+    n = numbers(tour, "agreement")
+    ks, acc = n["clause_lengths"], n["test_accuracy"]
+    assert ks == [4, 8] and all(len(a) == len(ks) for a in acc.values())
+    assert min(acc["LSTM"]) >= 0.9  # the LSTM learns the verb's number across the clause
+    unit = n["lstm_unit"]
+    assert unit["r_at_verb"] >= 0.9  # its unit's C_t tells it at the verb
+    # the part of C at the verb written at the subject is a share, and the text gives it
+    assert 0 <= unit["share_of_C_written_at_subject"] <= 1.5
+    _, summary = tour
+    entry = summary["demos"]["agreement"]
+    assert f"{unit['share_of_C_written_at_subject']:.0%} is what was written" in entry["measured"]
+    assert n["example"]["sentence"][:6] == "the cat that I saw yesterday".split()
+
+
 def test_gru_has_three_quarters_of_the_lstm_parameters(tour):
     n = numbers(tour, "gru-vs-lstm")
     assert n["gru_over_lstm"] == pytest.approx([0.75] * len(n["hidden_sizes"]))

@@ -676,6 +676,117 @@ def memory_figure(
     return save(fig, path)
 
 
+def _sentence_axis(ax, words: Sequence[str]) -> None:
+    """Tokens written out along the x axis (the last, "?", marked as the verb's place), the
+    subject's and the verb's columns shaded."""
+    ticks = [*words[:-1], f"{words[-1]} (verb)"]
+    ax.set_xticks(range(len(words)), ticks, rotation=60, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, len(words) - 0.4)
+    ax.axvspan(0.5, 1.5, color="#fff2b3", zorder=0)  # the subject
+    ax.axvspan(len(words) - 1.5, len(words) - 0.5, color="#dff2df", zorder=0)  # the verb
+
+
+def agreement_figure(
+    path: PathLike,
+    sentence: Sequence[str],
+    lstm: dict[str, np.ndarray],
+    lstm_unit: int,
+    rnn_h: np.ndarray,
+    rnn_unit: int,
+    answers: dict[str, list[str]],
+    clause_lengths: Sequence[int],
+    acc: dict[str, list[float]],
+    lstm_numbers: dict[str, Any],
+    rnn_numbers: dict[str, Any],
+) -> Path:
+    """Demo 4: an LSTM unit's C_t and gates, an RNN unit's h_t, accuracy against k.
+
+    The two units along the seed's sentence, and accuracy against the clause length k.
+
+    `sentence`: its T words ("the cat that I saw yesterday ... ?"). `lstm` holds, for the
+    LSTM's carrying unit, "C" and "write" (i_t ⊙ C̃_t) as (2, T) arrays, row 0 the sentence
+    with "cat" and row 1 with "cats", and "f", "i", "o" (2, T) (row 0 drawn); `rnn_h` (2, T)
+    the RNN unit's h_t on the same two. `answers[model]`: its verb for the two. `acc[label]`:
+    accuracy per clause length. `lstm_numbers`, `rnn_numbers`: the demo's numbers of the two
+    units (the titles quote them).
+    """
+    fig, axes = new_figure(2, 2, size=(12, 8.6))
+    steps = np.arange(len(sentence))
+    plural = [sentence[0], "cats", *sentence[2:]]
+    blue, red = COLORS["LSTM"], COLORS["RNN"]
+
+    ax = axes[0, 0]
+    _sentence_axis(ax, sentence)
+    ax.bar(steps, lstm["write"][0], width=0.6, color=blue, alpha=0.25,
+           label='written at step t, i_t ⊙ C̃_t ("cat")')  # fmt: skip
+    ax.plot(steps, lstm["C"][0], color=blue, lw=2.5, marker="o", ms=4,
+            label=f'C_t, "{" ".join(sentence[:2])} ..." → {answers["LSTM"][0]}')  # fmt: skip
+    ax.plot(steps, lstm["C"][1], color=blue, lw=1.5, ls="--", marker="o", ms=3, mfc="white",
+            label=f'C_t, "{" ".join(plural[:2])} ..." → {answers["LSTM"][1]}')  # fmt: skip
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylabel(f"cell state C_t of unit {lstm_unit}")
+    ax.set_title(
+        f"LSTM unit {lstm_unit}: {lstm_numbers['share_of_C_written_at_subject']:.0%} of C_t at "
+        "the verb was written at the subject",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="best")
+
+    ax = axes[1, 0]
+    _sentence_axis(ax, sentence)
+    for name, label, style in (
+        ("f", "forget gate f_t", dict(color=blue, lw=2.5, marker="s", ms=4)),
+        ("i", "input gate i_t", dict(color="#ff7f0e", lw=2, marker="^", ms=4)),
+        ("o", "output gate o_t", dict(color="#7f7f7f", lw=1.2, ls=":", marker=".", ms=5)),
+    ):
+        ax.plot(steps, lstm[name][0], label=label, **style)
+    ax.axhline(1, color="black", lw=0.6, ls="--")
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel(f"gates of unit {lstm_unit}")
+    ax.set_title(f'Its gates along "{" ".join(sentence[:6])} ..."', fontsize=10)
+    ax.legend(fontsize=8, loc="lower left", ncol=3)
+
+    ax = axes[0, 1]
+    _sentence_axis(ax, sentence)
+    ax.plot(steps, rnn_h[0], color=red, lw=2.5, marker="o", ms=4,
+            label=f'h_t, "{" ".join(sentence[:2])} ..." → {answers["RNN"][0]}')  # fmt: skip
+    ax.plot(steps, rnn_h[1], color=red, lw=1.5, ls="--", marker="o", ms=3, mfc="white",
+            label=f'h_t, "{" ".join(plural[:2])} ..." → {answers["RNN"][1]}')  # fmt: skip
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylim(-1.08, 1.08)
+    ax.set_ylabel(f"hidden state h_t of unit {rnn_unit}")
+    ax.set_title(
+        f"Vanilla RNN (k = {clause_lengths[-1]}), unit {rnn_unit}: |r| "
+        f"{rnn_numbers['r_at_subject']:.2f} at the subject, {rnn_numbers['r_at_verb']:.2f} at "
+        "the verb",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="lower left")
+
+    ax = axes[1, 1]
+    styles = {
+        "LSTM": dict(color=blue, lw=4, marker="s", ms=11, mfc="white", mew=2),
+        "RNN": dict(color=red, lw=1.5, marker="o", ms=5),
+    }
+    for label, values in acc.items():
+        style = styles.get(label, dict(color=red, lw=1.5, ls="--", marker="o", ms=7, mfc="white"))
+        ax.plot(clause_lengths, np.asarray(values) * 100, label=label, **style)
+    _chance(ax, 50.0)
+    ax.set_ylim(0, 105)
+    ax.set_xticks(list(clause_lengths))
+    ax.set_xlabel("clause length k (words between the subject and the verb)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Was or were? One model per k (the dashed line: one RNN for every k)",
+                 fontsize=10)  # fmt: skip
+    ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle(
+        '"The cat that I saw yesterday was ...": what an LSTM and a vanilla RNN keep of the '
+        "subject",
+        fontsize=12,
+    )
+    return save(fig, path)
+
+
 def gru_vs_lstm_figure(
     path: PathLike,
     sizes,
@@ -687,7 +798,7 @@ def gru_vs_lstm_figure(
     ops: dict[str, int],
     verdict: str = "",
 ) -> Path:
-    """Demo 4's figure: the GRU against the LSTM in parameters, accuracy and cost.
+    """Demo 5's figure: the GRU against the LSTM in parameters, accuracy and cost.
 
     Parameters against hidden size; accuracy per delay; the GRU's cost over the LSTM's per
     delay.
@@ -824,7 +935,7 @@ def bottleneck_figure(
     chance: float,
     title: str = "Seq2seq: accuracy falls with input length; with attention it falls less",
 ) -> Path:
-    """Demo 5's figure: token accuracy against source length, plain vs attention.
+    """Demo 6's figure: token accuracy against source length, plain vs attention.
 
     Beside it the training losses. `title`: the figure's, what the run showed (the demo's
     `bottleneck_title`)."""
@@ -858,7 +969,7 @@ def alignments_figure(
     src_words,
     tgt_words,
 ) -> Path:
-    """Demo 6: the seed's α table as a heatmap, beside the learned α of each score."""
+    """Demo 7: the seed's α table as a heatmap, beside the learned α of each score."""
     n = 1 + len(learned)
     fig, axes = new_figure(1, n, size=(4.3 * n, 4.6))
     heatmap(
@@ -903,7 +1014,7 @@ def _step_list(steps: Sequence[int]) -> str:
 
 
 def bptt_norms_figure(path: PathLike, curves: dict[str, dict[int, float]], steps: int) -> Path:
-    """Demo 9: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) for t = 0..T, read from the recorded graphs.
+    """Demo 10: ‖∂L/∂h_t‖ (and ‖∂L/∂C_t‖) for t = 0..T, read from the recorded graphs.
 
     t as the seed counts it: 0 is the initial state (the graphs' h0, C0), t the state after t
     inputs, which the graphs draw in their step t (the models' scope t − 1).
@@ -1000,7 +1111,7 @@ def _two_lines(text: str, width: int) -> str:
 
 
 def derivations_figure(path: PathLike, identities: list[dict[str, Any]], tol: float) -> Path:
-    """Demo 10: each identity's engine error (log scale) against the tolerance.
+    """Demo 11: each identity's engine error (log scale) against the tolerance.
 
     An identity's bar is `SYMPY_COMPARISON` unless its dict says otherwise under "compared"
     (the vanishing-gradient inequality has no SymPy derivative: its bar is the engine's
@@ -1075,7 +1186,7 @@ def transformer_figure(
     budgets: dict[str, str] | None = None,
     same_budget: bool = True,
 ) -> Path:
-    """Demo 7: PE image; accuracy by length; permutation test; heads and cross-attention.
+    """Demo 8: PE image; accuracy by length; permutation test; heads and cross-attention.
 
     `enc_heads` (heads, n, n) and `cross` (n + 1, n) are drawn on one colour scale, 0 to
     the largest weight among them, with one colourbar. `budgets` adds to each accuracy

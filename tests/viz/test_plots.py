@@ -174,6 +174,50 @@ def test_vanishing_figure(tmp_path, figures):
         _plotted(sweep_lines[label], Ts, norms)
 
 
+def test_agreement_figure(tmp_path, figures):
+    from tinygrad_seq.viz import plots
+
+    rng = np.random.default_rng(0)
+    sentence = "the cat that I saw yesterday ?".split()
+    T = len(sentence)
+    lstm = {name: rng.random((2, T)) for name in ("C", "f", "i", "o", "write")}
+    rnn_h = rng.random((2, T)) * 2 - 1
+    answers = {"LSTM": ["was", "were"], "RNN": ["was", "was"]}
+    acc = {"LSTM": [1.0, 1.0], "RNN": [1.0, 0.5], "RNN, every k at once": [1.0, 0.95]}
+    lstm_numbers = {"share_of_C_written_at_subject": 0.12}
+    rnn_numbers = {"r_at_subject": 0.8, "r_at_verb": 0.05}
+    _png(
+        plots.agreement_figure(
+            tmp_path / "a.png",
+            sentence,
+            lstm,
+            3,
+            rnn_h,
+            5,
+            answers,
+            [4, 8],
+            acc,
+            lstm_numbers,
+            rnn_numbers,
+        )  # fmt: skip
+    )
+    cell, rnn, gates, accuracy = figures["a.png"].axes[:4]
+    # the words along the x axis, the verb's place named
+    assert _ticks(cell.get_xticklabels()) == [*sentence[:-1], "? (verb)"]
+    lines = _lines(cell)
+    _plotted(lines['C_t, "the cat ..." → was'], range(T), lstm["C"][0])
+    _plotted(lines['C_t, "the cats ..." → were'], range(T), lstm["C"][1])
+    np.testing.assert_allclose(_heights(cell)[-T:], lstm["write"][0])
+    assert "12% of C_t at the verb was written at the subject" in cell.get_title()
+    for name, gate in (("f", "forget"), ("i", "input"), ("o", "output")):
+        label = f"{gate} gate {name}_t"
+        _plotted(_lines(gates)[label], range(T), lstm[name][0])
+    _plotted(_lines(rnn)['h_t, "the cats ..." → was'], range(T), rnn_h[1])
+    assert "0.80 at the subject, 0.05 at the verb" in rnn.get_title()
+    for label, a in acc.items():
+        _plotted(_lines(accuracy)[label], [4, 8], np.array(a) * 100)
+
+
 def test_training_figures(tmp_path, figures):
     from tinygrad_seq.viz import plots
 

@@ -195,6 +195,7 @@ def test_every_demo_of_the_tour_has_its_picture_in_the_readme():
         "fixed-size": "fixed_size.png",
         "vanishing": "vanishing.png",
         "memory": "memory.png",
+        "agreement": "agreement.png",
         "gru-vs-lstm": "gru_vs_lstm.png",
         "bottleneck": "bottleneck.png",
         "alignments": "alignments.png",

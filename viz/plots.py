@@ -712,7 +712,12 @@ def agreement_figure(
     """
     fig, axes = new_figure(2, 2, size=(12, 8.6))
     steps = np.arange(len(sentence))
+
+    def _said(answer: str, right: str) -> str:  # the model's verb, marked where it is wrong
+        return f"says {answer}" if answer == right else f"says {answer}, not {right}"
+
     plural = [sentence[0], "cats", *sentence[2:]]
+    cat, cats = " ".join(sentence[:2]), " ".join(plural[:2])  # "the cat", "the cats"
     blue, red = COLORS["LSTM"], COLORS["RNN"]
 
     ax = axes[0, 0]
@@ -720,9 +725,9 @@ def agreement_figure(
     ax.bar(steps, lstm["write"][0], width=0.6, color=blue, alpha=0.25,
            label='written at step t, i_t ⊙ C̃_t ("cat")')  # fmt: skip
     ax.plot(steps, lstm["C"][0], color=blue, lw=2.5, marker="o", ms=4,
-            label=f'C_t, "{" ".join(sentence[:2])} ..." → {answers["LSTM"][0]}')  # fmt: skip
+            label=f'C_t, "{cat} ..." → {_said(answers["LSTM"][0], "was")}')  # fmt: skip
     ax.plot(steps, lstm["C"][1], color=blue, lw=1.5, ls="--", marker="o", ms=3, mfc="white",
-            label=f'C_t, "{" ".join(plural[:2])} ..." → {answers["LSTM"][1]}')  # fmt: skip
+            label=f'C_t, "{cats} ..." → {_said(answers["LSTM"][1], "were")}')  # fmt: skip
     ax.axhline(0, color="black", lw=0.6)
     ax.set_ylabel(f"cell state C_t of unit {lstm_unit}")
     ax.set_title(
@@ -749,9 +754,9 @@ def agreement_figure(
     ax = axes[0, 1]
     _sentence_axis(ax, sentence)
     ax.plot(steps, rnn_h[0], color=red, lw=2.5, marker="o", ms=4,
-            label=f'h_t, "{" ".join(sentence[:2])} ..." → {answers["RNN"][0]}')  # fmt: skip
+            label=f'h_t, "{cat} ..." → {_said(answers["RNN"][0], "was")}')  # fmt: skip
     ax.plot(steps, rnn_h[1], color=red, lw=1.5, ls="--", marker="o", ms=3, mfc="white",
-            label=f'h_t, "{" ".join(plural[:2])} ..." → {answers["RNN"][1]}')  # fmt: skip
+            label=f'h_t, "{cats} ..." → {_said(answers["RNN"][1], "were")}')  # fmt: skip
     ax.axhline(0, color="black", lw=0.6)
     ax.set_ylim(-1.08, 1.08)
     ax.set_ylabel(f"hidden state h_t of unit {rnn_unit}")

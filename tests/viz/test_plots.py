@@ -205,14 +205,15 @@ def test_agreement_figure(tmp_path, figures):
     # the words along the x axis, the verb's place named
     assert _ticks(cell.get_xticklabels()) == [*sentence[:-1], "? (verb)"]
     lines = _lines(cell)
-    _plotted(lines['C_t, "the cat ..." → was'], range(T), lstm["C"][0])
-    _plotted(lines['C_t, "the cats ..." → were'], range(T), lstm["C"][1])
+    _plotted(lines['C_t, "the cat ..." → says was'], range(T), lstm["C"][0])
+    _plotted(lines['C_t, "the cats ..." → says were'], range(T), lstm["C"][1])
     np.testing.assert_allclose(_heights(cell)[-T:], lstm["write"][0])
     assert "12% of C_t at the verb was written at the subject" in cell.get_title()
     for name, gate in (("f", "forget"), ("i", "input"), ("o", "output")):
         label = f"{gate} gate {name}_t"
         _plotted(_lines(gates)[label], range(T), lstm[name][0])
-    _plotted(_lines(rnn)['h_t, "the cats ..." → was'], range(T), rnn_h[1])
+    wrong = 'h_t, "the cats ..." → says was, not were'  # a wrong verb is marked so
+    _plotted(_lines(rnn)[wrong], range(T), rnn_h[1])
     assert "0.80 at the subject, 0.05 at the verb" in rnn.get_title()
     for label, a in acc.items():
         _plotted(_lines(accuracy)[label], [4, 8], np.array(a) * 100)

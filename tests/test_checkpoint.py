@@ -91,6 +91,19 @@ def test_extras_come_back_as_they_were_saved_and_a_file_object_works():
     assert back["matrix"].dtype == np.float16 and (back["matrix"] == np.eye(2)).all()
 
 
+def test_numpy_float64_extras_come_back_as_numpy_float64_infinite_ones_too():
+    # np.float64 is a Python float too, whose repr in NumPy 2 ("np.float64(inf)") float()
+    # cannot read: a best loss of np.min(...) = inf was saved but could not be loaded
+    extra = {"best": np.float64(np.inf), "worst": np.float64(-np.inf), "mean": np.float64(2.5)}
+    f = io.BytesIO()
+    ts.save_checkpoint(f, CharModel(), nan=np.float64(np.nan), **extra)
+    f.seek(0)
+    back = ts.load_checkpoint(f, CharModel())
+    for key, value in extra.items():
+        assert back[key] == value and type(back[key]) is np.float64
+    assert np.isnan(back["nan"]) and type(back["nan"]) is np.float64
+
+
 def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path):
     model, optimizer, scheduler = make_run(0)
     train(model, optimizer, scheduler, range(2))

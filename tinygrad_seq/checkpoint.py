@@ -203,7 +203,9 @@ class _Encoder:
     def encode(self, value, where: str):
         if value is None or isinstance(value, bool | int | str):
             return value
-        if isinstance(value, float):
+        # (a NumPy scalar before float: np.float64 is a float whose repr, "np.float64(inf)",
+        # float() cannot read back; as an array it comes back as the np.float64 it was)
+        if isinstance(value, float) and not isinstance(value, np.generic):
             return value if math.isfinite(value) else {"float": repr(value)}
         if isinstance(value, Tensor):
             raise TypeError(f"{self.who}: {where} holds a Tensor: give its values, tensor.numpy()")

@@ -54,6 +54,24 @@ def test_draws_without_replacement_are_sequential_draws_from_what_is_left():
     assert sorted(full[0]) == [1, 2, 3]
 
 
+def test_weights_near_the_largest_float_are_drawn_as_their_proportions():
+    # finite weights whose sum (with replacement's cumulative sums) or whose w / E (without
+    # replacement's races) overflows float64: the draws came out all the last id, or
+    # favoured the first ones
+    big = np.finfo(np.float64).max
+    weights = np.array([big / 2, big, big / 2, 0.0])
+    p = np.array([0.25, 0.5, 0.25, 0.0])  # (weights / Σ weights, which overflows)
+    ts.manual_seed(3)
+    ids = np_of(ts.multinomial(weights, 40_000, replacement=True))
+    counts = np.bincount(ids, minlength=4)
+    assert counts[3] == 0
+    assert chi_square(counts[:3], p[:3]) < CHI2_LIMIT[4]
+    firsts = np_of(ts.multinomial(np.tile(weights, (40_000, 1)), 1))[:, 0]
+    counts = np.bincount(firsts, minlength=4)
+    assert counts[3] == 0
+    assert chi_square(counts[:3], p[:3]) < CHI2_LIMIT[4]
+
+
 def test_the_draws_replay_with_the_generators_state_and_come_back_on_probs_backend(backend):
     probs = ts.Tensor([[0.2, 0.3, 0.5], [1.0, 1.0, 1.0]])
     state = ts.get_rng_state()

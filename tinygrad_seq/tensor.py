@@ -2192,6 +2192,9 @@ def multinomial(probs, num_samples: int = 1, replacement: bool = False) -> Tenso
             f"{nonzero[b]} nonzero weight{'s' if nonzero[b] > 1 else ''}: ask for fewer, or "
             "pass replacement=True"
         )
+    # each row over its largest weight (> 0: no row is all zeros), the same distribution:
+    # weights near the float64 maximum would overflow the cumulative sums and w / E to inf
+    rows = rows / rows.max(axis=1, keepdims=True)
     if replacement:  # the first j whose cumulative weight passes u · Σ w, u uniform in [0, 1)
         cumulative = np.cumsum(rows, axis=1)
         u = _rng.random((len(rows), num_samples)) * cumulative[:, -1:]

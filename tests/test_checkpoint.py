@@ -159,3 +159,33 @@ def test_checkpoints_refuse_what_they_cannot_hold_and_files_they_did_not_write(t
         ts.load_checkpoint(path, model)
     with pytest.raises(FileNotFoundError, match=r"load_checkpoint: no such file"):
         ts.load_checkpoint(tmp_path / "missing.npz", model)
+
+
+def test_any_error_while_loading_puts_everything_back(tmp_path, monkeypatch):
+    # an error of another kind (a hand-edited schedule state raising KeyError, say) after the
+    # weights and the optimizer are loaded: they are put back, and the error is not renamed
+    model, optimizer, scheduler = make_run(0)
+    train(model, optimizer, scheduler, range(2))
+    path = tmp_path / "run.npz"
+    ts.save_checkpoint(path, model, optimizer, scheduler)
+    other, other_optimizer, other_scheduler = make_run(1)
+    weights = {n: a.copy() for n, a in other.state_dict().items()}
+    lr, rng = other_optimizer.lr, ts.get_rng_state()
+
+    real, calls = other_scheduler.load_state_dict, []
+
+    def broken(state):  # fails once, on the saved state; putting back works
+        calls.append(state)
+        if len(calls) == 1:
+            raise KeyError("last_epoch")
+        return real(state)
+
+    monkeypatch.setattr(other_scheduler, "load_state_dict", broken, raising=False)
+    with pytest.raises(KeyError, match="last_epoch"):
+        ts.load_checkpoint(path, other, other_optimizer, other_scheduler)
+    monkeypatch.undo()
+    assert len(calls) == 2  # the saved state, then the schedule's own put back
+    for name, array in other.state_dict().items():
+        np.testing.assert_array_equal(array, weights[name])
+    assert other_optimizer.lr == lr and ts.get_rng_state() == rng
+    assert not any(np.any(m) for m in other_optimizer.state_dict()["m"])  # no saved moments

@@ -115,7 +115,7 @@ def load_checkpoint(
         if scheduler is not None:
             scheduler.load_state_dict(saved["scheduler"])
         set_rng_state(rng_state)
-    except (TypeError, ValueError) as e:
+    except Exception as e:  # (any error: a hand-edited file may raise a KeyError, say)
         for p, data, grad in kept:
             p.data, p.grad = data, grad
         if scheduler is not None:  # (before the optimizer: loading a schedule sets its lr)
@@ -123,6 +123,8 @@ def load_checkpoint(
         if optimizer is not None:
             optimizer.load_state_dict(kept_optimizer)
         set_rng_state(kept_rng)
+        if not isinstance(e, (TypeError, ValueError)):
+            raise
         saved_model = header.get("model")
         of = f" (saved from a {saved_model})" if saved_model != type(model).__name__ else ""
         raise type(e)(f"{who}: {_shown(path)}{of} does not fit, nothing was loaded: {e}") from None

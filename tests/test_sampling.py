@@ -81,6 +81,8 @@ def test_the_draws_replay_with_the_generators_state_and_come_back_on_probs_backe
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert ts.backend.backend_of(ts.multinomial(probs, 1).data) == backend
+    # a list has no backend: its ids come on the active one, as ts.F.one_hot's do
+    assert ts.backend.backend_of(ts.multinomial([0.5, 0.5]).data) == backend
 
 
 def test_multinomial_refuses_what_is_not_a_distribution_clearly():

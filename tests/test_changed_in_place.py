@@ -272,7 +272,7 @@ def test_a_new_array_made_from_the_weight_is_not_its_view():
 
 
 def test_a_write_into_data_followed_by_changed_in_place_is_caught():
-    # what the Tensor docstring, the README and the item-assignment error say to do after
+    # what the Tensor docstring, docs/pytorch.md and the item-assignment error say to do after
     # writing into .data, which no check sees by itself
     W = _weight()
     loss = (_x() @ W).tanh().sum()

@@ -1,4 +1,6 @@
-"""The README's Python examples run as written (the learner's first contact must work)."""
+"""The README's Python examples run as written (the learner's first contact must work), and
+so do those of docs/pytorch.md, its "Coming from PyTorch" page; the links of both lead
+somewhere."""
 
 from __future__ import annotations
 
@@ -12,28 +14,83 @@ import tinygrad_seq as ts
 README = Path(__file__).resolve().parents[1] / "README.md"
 BENCHMARKS_README = README.parent / "benchmarks" / "README.md"
 RESULTS = README.parent / "benchmarks" / "RESULTS.md"
+PYTORCH_PAGE = README.parent / "docs" / "pytorch.md"
+PAGES = (README, PYTORCH_PAGE)  # the pages whose examples run and whose links are checked
 
 
-def python_blocks() -> list[str]:
-    text = README.read_text()
+def python_blocks(page: Path = README) -> list[str]:
+    text = page.read_text(encoding="utf-8")
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
 def test_readme_has_examples():
     assert len(python_blocks()) >= 3
+    assert len(python_blocks(PYTORCH_PAGE)) >= 2  # conveniences, checkpoints
+
+
+EXAMPLES = [(page, index) for page in PAGES for index in range(len(python_blocks(page)))]
 
 
 @pytest.mark.numpy_only
-@pytest.mark.parametrize("index", range(len(python_blocks())))
-def test_readme_example_runs(index, tmp_path, monkeypatch):
-    code = python_blocks()[index]
+@pytest.mark.parametrize(
+    "page, index", EXAMPLES, ids=[f"{page.name}-{index}" for page, index in EXAMPLES]
+)
+def test_readme_example_runs(page, index, tmp_path, monkeypatch):
+    code = python_blocks(page)[index]
     if "f_t = (hx @ W_f_T" in code:  # an excerpt of a module, shown for reading
         pytest.skip("excerpt of nn/lstm.py; checked against the file below")
     if "cupy" in code and ts.backend.unavailable_reason("cupy"):
         pytest.skip(f"needs CuPy: {ts.backend.unavailable_reason('cupy')}")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     namespace: dict = {}  # (no __name__: classes defined here get __module__ None)
-    exec(compile(code, f"README block {index}", "exec"), namespace)
+    exec(compile(code, f"{page.name} block {index}", "exec"), namespace)
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation but - and _
+    dropped, spaces made -, a repeated heading numbered -1, -2, ...; code blocks skipped."""
+    anchors: set[str] = set()
+    prose = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    for heading in re.findall(r"^#{1,6} (.+)$", prose, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        repeat = 0
+        while (f"{slug}-{repeat}" if repeat else slug) in anchors:
+            repeat += 1
+        anchors.add(f"{slug}-{repeat}" if repeat else slug)
+    return anchors
+
+
+def test_heading_anchors_are_githubs():
+    anchors = heading_anchors(README)
+    assert {"set-up-two-commands", "the-seeds-claims-measured", "gpu-cupy"} <= anchors
+    assert "coming-from-pytorch" in heading_anchors(PYTORCH_PAGE)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_every_link_leads_to_a_file_and_heading_that_exist(page):
+    """Links are relative to the page's own folder: from docs/, a picture is img/x.png and
+    the README is ../README.md; an #anchor must name a heading of the page it points to."""
+    prose = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    targets = re.findall(r"\]\(([^)\s]+)\)", prose)
+    assert targets, page.name
+    for target in targets:
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address: not checked here
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path) if path else page
+        assert file.is_file(), f"{page.name} links to {target}: no such file"
+        if anchor:
+            assert file.suffix == ".md", f"{page.name} links to {target}: not a page"
+            assert anchor in heading_anchors(file), f"{page.name} links to {target}: no heading"
+
+
+def test_the_readme_keeps_a_short_pytorch_section_that_links_the_page():
+    section = README.read_text(encoding="utf-8").split("## Coming from PyTorch\n", 1)[1]
+    section = section.split("\n## ", 1)[0].strip()
+    assert len(section.splitlines()) <= 24, "the README's part is the five first differences"
+    assert "](docs/pytorch.md)" in section
+    assert "](#coming-from-pytorch)" in README.read_text(encoding="utf-8")  # in Contents
+    assert "](../README.md#coming-from-pytorch)" in PYTORCH_PAGE.read_text(encoding="utf-8")
 
 
 def test_only_the_lstm_excerpt_is_skipped():
@@ -79,7 +136,7 @@ def test_every_python_dash_m_command_in_the_readme_works_where_it_says():
     import importlib.util
     import tomllib
 
-    text = README.read_text() + "\n" + BENCHMARKS_README.read_text()
+    text = "\n".join(page.read_text() for page in (README, BENCHMARKS_README, PYTORCH_PAGE))
     flat = " ".join(text.split())  # the README wraps its lines
     pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
     installed = pyproject["tool"]["setuptools"]["packages"]

@@ -1647,7 +1647,7 @@ def _clip_bound(bound, name: str, dtype: np.dtype):
     return dtype.type(value) if dtype.kind == "f" else value
 
 
-# PyTorch's names for NumPy's keywords, which the engine takes (the README's "NumPy's names")
+# PyTorch's names for NumPy's keywords, which the engine takes (docs/pytorch.md, "NumPy's names")
 _NUMPY_NAME = {"dim": "axis", "keepdim": "keepdims"}
 
 

@@ -849,7 +849,7 @@ def test_clip_grad_norm_matches_pytorch_up_to_its_epsilon(max_norm):
 
 
 def test_the_readmes_lstm_weight_map_trains_as_pytorchs_with_one_bias_per_gate():
-    # README, "Recurrent weights, beside PyTorch's": W_f = [weight_hh[f], weight_ih[f]],
+    # docs/pytorch.md, "Recurrent weights, beside PyTorch's": W_f = [weight_hh[f], weight_ih[f]],
     # b_f = bias_ih[f] + bias_hh[f]; with bias_hh frozen, Adam steps agree; trained too,
     # PyTorch's summed bias moves twice as far and the runs part
     rng = np.random.default_rng(5)

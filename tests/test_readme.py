@@ -25,7 +25,7 @@ def python_blocks(page: Path = README) -> list[str]:
 
 def test_readme_has_examples():
     assert len(python_blocks()) >= 3
-    assert len(python_blocks(PYTORCH_PAGE)) >= 2  # conveniences, checkpoints
+    assert len(python_blocks(PYTORCH_PAGE)) >= 3  # conveniences, masks, checkpoints
 
 
 EXAMPLES = [(page, index) for page in PAGES for index in range(len(python_blocks(page)))]

@@ -23,7 +23,9 @@ What the picture shows:
   out from it into that line's bus, in the same order; the state edges (h_t, C_t) run
   from the end of one line to the start of the next; what follows the unroll (the
   readout) follows its last line, which is never shorter than the others. An encoder and
-  its decoder stay in their two rows;
+  its decoder without attention (seq2seq's) wrap too, their lines chosen together, each
+  line of the encoder above the decoder's, the encoder's input x a lane; with attention,
+  or with collapsed steps, they stay in their two rows;
 - each weight (a leaf that requires grad) drawn once, outside the step clusters, with an
   edge into every step that uses it: the sharing that makes an RNN an RNN. A weight used
   by several steps is drawn as a bus: one grey lane from the weight along the row, a tap
@@ -119,6 +121,13 @@ LARGE = 150  # drawn nodes: past this, cap Graphviz's layout passes; past 4x, wa
 # up to a fifth under the drawn aspect.
 AUTO_WRAP_AFTER, WRAP_ASPECT, WIDEST_SHORT_ROW = 4, 2.2, 7.2
 AUTO_RANK, AUTO_FRAME, AUTO_ROW, AUTO_NODE, AUTO_LANE = 115, 700, 250, 35, 30
+# wrap="auto" for an encoder and its decoder without attention (see _stacked_per_line): the
+# lines of both, chosen together, that bring the picture within STACKED_ASPECT (2 to 3 times
+# as wide as high), or nearest it; each of their lines is estimated AUTO_STACKED_STEP points
+# higher per step on it (the edges that leave the steps for another row pass above or below
+# theirs). `graph seq2seq --detail ops` at 5 to 12 steps, 5.1 to 8.9 times as wide as high
+# in two rows, came out 2.2 to 3.2.
+STACKED_ASPECT, AUTO_STACKED_STEP = (2.0, 3.0), 18
 # The weight of the invisible edges from each step to the next (see _time_order): more than
 # a step's tap branches together (8 each), or they pull each step up towards its taps, the
 # next step starts level with that, and the row climbs in a staircase.
@@ -581,7 +590,27 @@ def _decoders(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> set[str]:
     }
 
 
-def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane], set[int]]:
+def _attending(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> set[str]:
+    """The decoders with attention: the unrolls whose steps read a node from outside every
+    step that is made from several steps of another unroll (h^enc of `graph attention`,
+    every encoder state stacked), where seq2seq's decoder reads its encoder's last state
+    alone (c)."""
+    made_from: dict[str, set[tuple[str, int]]] = {}  # a node outside the steps -> its steps
+    for a, b, *_ in plan.edges:
+        if a in slot_of and b not in slot_of:
+            made_from.setdefault(b, set()).add(slot_of[a])
+    return {
+        slot_of[b][0]
+        for a, b, *_ in plan.edges
+        if b in slot_of
+        and a not in slot_of
+        and len({slot for slot in made_from.get(a, ()) if slot[0] != slot_of[b][0]}) > 1
+    }
+
+
+def _lanes(
+    plan: _Plan, slot_of: dict[str, tuple[str, int]], wrapped: frozenset[str] = frozenset()
+) -> tuple[list[_Lane], set[int]]:
     """The lanes to draw, and the indexes of the plan's edges that they replace.
 
     A weight used by several steps of one unroll gets a lane. So does, in a decoder (an
@@ -591,7 +620,13 @@ def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane
     Their plain edges ran from the left of the decoder to each of its steps, between the
     steps and the bus, and pushed the steps apart (`graph seq2seq --detail ops`: 92
     points from the lowest step to the highest). h^enc, also read by U_a h^enc before the
-    steps, keeps its plain edges."""
+    steps, keeps its plain edges.
+
+    In a `wrapped` encoder or decoder (see _stacked_per_line), a node from outside it that
+    feeds several of its steps gets a lane whatever else reads it (its edges into the
+    steps only): the encoder's embedded x of `graph seq2seq`. As plain edges into every
+    step, x's threw the encoder's lines out of time order (t=5..6, 3..4, 1..2 from the
+    top)."""
     params = {f"n{n.id}" for n in plan.nodes if n.is_param}
     consumers: dict[str, list[str]] = {}
     for a, b, *_ in plan.edges:
@@ -600,11 +635,11 @@ def _lanes(plan: _Plan, slot_of: dict[str, tuple[str, int]]) -> tuple[list[_Lane
 
     def shared_input(a: str, b: str) -> bool:
         group = slot_of[b][0]
-        return (
-            group in decoders
-            and slot_of.get(a, ("",))[0] != group
-            and all(c in slot_of for c in consumers[a])
-        )
+        if slot_of.get(a, ("",))[0] == group:
+            return False
+        if group in wrapped:
+            return True
+        return group in decoders and all(c in slot_of for c in consumers[a])
 
     uses: dict[str, list[int]] = {}
     for i, (a, b, *_) in enumerate(plan.edges):
@@ -669,7 +704,8 @@ def _steps_per_line(
     depth: dict[str, int],
     lanes: list[_Lane],
     wrap: int | str | None,
-    paired: set[str],
+    pairs: list[tuple[str, str]] = (),
+    unwrapped: set[str] = frozenset(),
 ) -> dict[str, int]:
     """{unroll: the most drawn steps on one of its lines}: `wrap` for every unroll, or for
     wrap="auto" as many as bring the picture nearest WRAP_ASPECT times as wide as it is
@@ -677,13 +713,17 @@ def _steps_per_line(
     AUTO_WRAP_AFTER drawn steps and for a shorter one whose row would be more than
     WIDEST_SHORT_ROW times as wide as high; None or 0: none wrapped.
 
-    An encoder and the decoder that reads it (seq2seq's) are never wrapped: their two rows,
-    one below the other, wrapped at 4 steps a line, came out with the lines of each in the
-    wrong order and their lanes crossing (measured, not read in Graphviz)."""
+    `pairs`: (encoder, decoder) drawn one above the other (see _stacked_rows), wrapped
+    together for wrap="auto" (see _stacked_per_line). The unrolls in `unwrapped` (an
+    encoder and its decoder with attention, or with a summary of collapsed steps) are
+    never wrapped: wrapped as seq2seq's are, the lanes of `graph attention` crossed 2 to
+    14 times between taps and its steps left their lines' level, one by 650 points; the
+    lanes of `graph seq2seq --steps 20 --detail ops` crossed 16 times beside the summary
+    (measured, not read in Graphviz)."""
     steps: dict[str, set[int]] = {}
     for group, t in slot_of.values():
         steps.setdefault(group, set()).add(t)
-    for group in paired:
+    for group in unwrapped:
         steps.pop(group, None)
     if wrap != "auto":
         return {group: wrap for group in steps} if wrap else {}
@@ -697,11 +737,18 @@ def _steps_per_line(
     tallest: dict[str, int] = {}
     for (group, _, _), n in column.items():
         tallest[group] = max(n, tallest.get(group, 0))
-    per_line = {}
+    size: dict[str, tuple[float, float]] = {}  # unroll -> (a step's width, a line's height)
     for group, order in steps.items():
         width = AUTO_RANK * max(len(ranks[(group, t)]) for t in order)  # one step's
         height = AUTO_ROW + AUTO_NODE * tallest[group]
         height += AUTO_LANE * sum(lane.group == group for lane in lanes)
+        size[group] = (width, height)
+    paired = {group for pair in pairs for group in pair}
+    per_line = {}
+    for group, order in steps.items():
+        if group in paired:
+            continue
+        width, height = size[group]
         n = len(order)
         if n <= AUTO_WRAP_AFTER and _estimated_aspect(n, n, width, height) <= WIDEST_SHORT_ROW:
             continue  # short, and not much too wide: one row
@@ -712,7 +759,64 @@ def _steps_per_line(
         most = min(fits, key=off.__getitem__, default=n)
         if most < n:
             per_line[group] = most
+    for pair in pairs:
+        if all(group in steps for group in pair):
+            counts = {group: len(steps[group]) for group in pair}
+            per_line.update(_stacked_per_line(counts, size))
     return per_line
+
+
+def _stacked_per_line(
+    counts: dict[str, int], size: dict[str, tuple[float, float]]
+) -> dict[str, int]:
+    """wrap="auto" for an encoder and its decoder, whose rows are drawn one above the other
+    (`counts`: each one's drawn steps; `size`: a step's width and a line's height, in
+    points): {unroll: the most steps on one of its lines} for those wrapped.
+
+    The picture is as wide as its widest line and as high as the lines of both together.
+    Each candidate sets the widest line (k lines of one of the two, two steps a line at
+    least), and the other takes as few lines as keep its own no wider, so that the
+    narrower row is not wrapped for height alone (`graph seq2seq --steps 5 --detail ops`:
+    the encoder in one line above the decoder's two); of the candidates, the one estimated
+    within STACKED_ASPECT, or nearest it, of two as near, the fewer lines. As an unroll
+    alone, two rows of at most AUTO_WRAP_AFTER steps stay as they are unless estimated more
+    than WIDEST_SHORT_ROW times as wide as high."""
+
+    def lines_of(n: int) -> list[int]:  # the most steps a line, for 1, 2, ... lines
+        return sorted({math.ceil(n / k) for k in range(1, max(n // 2, 1) + 1)}, reverse=True)
+
+    def aspect(most: dict[str, int]) -> float:
+        width = AUTO_FRAME + max(most[g] * size[g][0] for g in counts)
+        lines = {g: math.ceil(counts[g] / most[g]) for g in counts}
+        height = sum(k * (size[g][1] + AUTO_STACKED_STEP * most[g]) for g, k in lines.items())
+        return width / height
+
+    one_row = dict(counts)
+    if max(counts.values()) <= AUTO_WRAP_AFTER and aspect(one_row) <= WIDEST_SHORT_ROW:
+        return {}
+
+    def fitted(widest: float) -> dict[str, int]:  # each as few lines as fit `widest`
+        most = {}
+        for group, n in counts.items():
+            fits = [m for m in lines_of(n) if m * size[group][0] <= widest]
+            most[group] = max(fits) if fits else min(lines_of(n))
+        return most
+
+    candidates = [one_row]
+    for group, n in counts.items():
+        for most in lines_of(n):
+            candidate = fitted(most * size[group][0])
+            # a row that cannot be as narrow sets the width: the other fills it
+            candidates.append(fitted(max(m * size[g][0] for g, m in candidate.items())))
+
+    def rank(most: dict[str, int]) -> tuple[float, int]:
+        lines = sum(math.ceil(counts[g] / most[g]) for g in counts)
+        low, high = STACKED_ASPECT
+        off = max(0.0, math.log(low / aspect(most)), math.log(aspect(most) / high))
+        return round(off, 9), lines
+
+    best = min(candidates, key=rank)
+    return {g: most for g, most in best.items() if most < counts[g]}
 
 
 def _wrapped(
@@ -1247,17 +1351,30 @@ def _dot_source(
     step_parents = _step_parents(plan, slot_of)
     depth = _depths(slot_of, step_parents)
     lanes, replaced = _lanes(plan, slot_of) if cluster == "scope" else ([], set())
-    paired = {  # an encoder and its decoder: not wrapped (see _steps_per_line)
-        slot_of[end][0]
-        for a, b, *_ in plan.edges
-        if a in slot_of and b in slot_of and slot_of[a][0] != slot_of[b][0]
-        for end in (a, b)
-    }
+    pairs = sorted(  # (encoder, decoder): their rows one above the other (see _stacked_rows)
+        {
+            (slot_of[a][0], slot_of[b][0])
+            for a, b, *_ in plan.edges
+            if a in slot_of and b in slot_of and slot_of[a][0] != slot_of[b][0]
+        }
+    )
+    # never wrapped (see _steps_per_line): an encoder and its decoder with attention, or
+    # with the middle steps collapsed into a summary
+    odd = _attending(plan, slot_of) | {s.group for s in plan.summaries}
+    unwrapped = {group for pair in pairs if odd & set(pair) for group in pair}
+    pairs = [pair for pair in pairs if not unwrapped & set(pair)]
     if cluster == "scope":
-        per_line = _steps_per_line(slot_of, depth, lanes, wrap, paired)
+        per_line = _steps_per_line(slot_of, depth, lanes, wrap, pairs, unwrapped)
     else:
         per_line = {}
     line_of = _wrapped(slot_of, per_line)
+    # A wrapped encoder or decoder draws each input from outside its steps that feeds
+    # several of them as a lane (the encoder's x), which wraps with the weights' lanes (see
+    # _lanes).
+    wrapped = {group for group, _ in line_of}
+    wrapped_pairs = frozenset(group for pair in pairs for group in pair if group in wrapped)
+    if wrapped_pairs:
+        lanes, replaced = _lanes(plan, slot_of, wrapped_pairs)
     rows = _decoders(plan, slot_of) - {s.group for s in plan.summaries}
     place, row = _row_placer(place, rows if cluster == "scope" else set(), line_of)
     members: dict[str, list[str]] = {}
@@ -1868,6 +1985,9 @@ def render_graph(
     lines, one below the other, like text ("auto": as many lines as keep the picture about
     twice as wide as high, two steps a line at least, for an unroll of more than 4 drawn
     steps or one whose row would be more than 7 times as wide as high; None or 0: one row).
+    An encoder and its decoder without attention (seq2seq's) are wrapped too, "auto"
+    choosing their lines together (the picture 2 to 3 times as wide as high); with
+    attention, or with collapsed steps, they keep their two rows whatever `wrap` says.
     """
     if not os.fspath(path):  # Path("") would be the current directory
         raise ValueError("render_graph: path is empty; pass a file name such as 'graph.svg'")

@@ -561,6 +561,69 @@ def test_any_number_of_lines_keeps_time_order(model, steps, detail, wrap, count)
         assert max(box[3] for _, box in lower) < min(box[1] for _, box in upper)
 
 
+def _unroll_lines(layout: dict, unroll: str) -> list[list[tuple[int, list[float]]]]:
+    """The steps (t, bounding box) of each line of one unroll ("encoder", "decoder"), the
+    lines top to bottom, each line's steps in time order: one line where not wrapped."""
+    objs = layout["objects"]
+    (top,) = [o["_gvid"] for o in objs if _name(o) == unroll]
+    lines = []
+    for g in _inside(objs, unroll) | {top}:
+        inside = [objs[i] for i in objs[g].get("subgraphs", ())]
+        steps = [o for o in inside if re.fullmatch(r"t=\d+", _name(o))]
+        if steps:
+            boxes = [(int(_name(o)[2:]), [float(v) for v in o["bb"].split(",")]) for o in steps]
+            lines.append(sorted(boxes))
+    return sorted(lines, key=lambda line: -line[0][1][3])
+
+
+@pytest.mark.parametrize(
+    "steps, detail, lines, crossed",
+    [  # in the comment, the aspect of the two rows `--wrap 0` draws, and wrapped (encoder's
+        # lines, decoder's: their aspect)
+        (5, "ops", (1, 2), 0),  # 5.1; 1, 2 (2.8)
+        (6, "ops", (1, 2), 2),  # 5.8; 1, 2 (3.2; two lanes cross once between two taps)
+        (8, "ops", (2, 2), 0),  # 7.1; 2, 2 (2.2)
+        (10, "ops", (2, 2), 0),  # 8.0; 2, 2 (2.5)
+        (12, "ops", (2, 2), 0),  # 8.9; 2, 2 (2.9)
+        (20, "ops", (1, 1), 0),  # 5.0: the middle steps summarised, not wrapped
+        (13, "symbols", (1, 1), 0),  # 2.4, as for 20 steps
+    ],
+)
+def test_an_encoder_and_its_decoder_wrap_onto_lines_together(steps, detail, lines, crossed):
+    """`graph seq2seq --steps 12 --detail ops` was two rows 8.9 times as wide as high. The
+    encoder's lines and the decoder's are chosen together: the picture about 2 to 3 times
+    as wide as high, each line below the one before, its steps level and in time order,
+    every encoder line above the decoder's, and their lanes side by side between taps (but
+    for one pair at 6 steps). A seq2seq with its middle steps summarised keeps its rows."""
+    layout = _command_layout("seq2seq", steps, detail, wrap="auto")
+    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+    if steps <= 12:
+        assert 2.0 < (x1 - x0) / (y1 - y0) < 3.3
+    encoder, decoder = _unroll_lines(layout, "encoder"), _unroll_lines(layout, "decoder")
+    assert (len(encoder), len(decoder)) == lines
+    for unroll in (encoder, decoder):
+        drawn = [t for line in unroll for t, _ in line]
+        assert drawn == sorted(drawn)  # time order, line after line
+        assert len(drawn) == (steps if steps <= 12 else 6)  # (past 12, 3 at each end)
+        for upper, lower in zip(unroll, unroll[1:], strict=False):
+            assert max(box[3] for _, box in lower) < min(box[1] for _, box in upper)
+        for line in unroll:
+            assert all(a[2] < b[0] for (_, a), (_, b) in zip(line, line[1:], strict=False))
+            if detail == "ops":  # (13 symbols: a decoder step 74 points off, as before)
+                centres = [(box[1] + box[3]) / 2 for _, box in line]
+                assert max(centres) - min(centres) < 5, centres
+    lowest_encoder = min(box[1] for line in encoder for _, box in line)
+    assert max(box[3] for line in decoder for _, box in line) < lowest_encoder
+    wraps = {
+        round(float(o["pos"].split(",")[0]), 1)
+        for o in layout["objects"]
+        if o.get("shape") == "point" and o.get("name", "").endswith(("_in", "_out_bus"))
+    }
+    crossings = lane_crossings(layout)
+    between_taps = {k: v for k, v in crossings.items() if not {round(x, 1) for x in k} & wraps}
+    assert between_taps and sum(between_taps.values()) <= crossed, crossings
+
+
 def test_reordered_finds_a_swap():
     """The check above can fail: two nodes that swap rows between steps are found."""
     columns = {"t=0": [["x()"], ["f()", "i()"]], "t=1": [["x()"], ["i()", "f()"]]}

@@ -1296,7 +1296,9 @@ def test_short_unrolls_and_encoder_decoder_rows_are_not_wrapped(model):
     """wrap="auto" leaves an unroll of at most 4 drawn steps in one row unless that row is
     far too wide (the pictures of at most 4 steps of the seed's symbols, docs/img/lstm_t4
     among them, are drawn as before; so are 3 steps of every op, which cannot make two
-    lines of two), and never wraps an encoder and its decoder."""
+    lines of two); nor, of seq2seq and attention, 4 steps of every op or 8 of the seed's
+    symbols (seq2seq's two rows estimated near enough twice as wide as high; attention's
+    never wrapped)."""
     from tinygrad_seq.demos.graph_cmd import build
 
     cases = [(t, "symbols") for t in (1, 2, 3, 4)] + [(3, "ops")]
@@ -1400,6 +1402,138 @@ def test_the_wrap_points_look_like_the_lanes(rng):
             LANE,
             "the lanes, wrapped",
         ), n
+
+
+def _unroll_lines(dot: Dot, unroll: str) -> list[list[str]]:
+    """The lines of one unroll ("encoder", "decoder"), each its steps' labels in time
+    order, the lines in time order: one line where it is not wrapped."""
+    lines: dict[str | None, list[str]] = {}
+    for cluster in dot.clusters.values():
+        top = cluster
+        while top.parent is not None:
+            top = dot.clusters[top.parent]
+        if re.fullmatch(r"t=\d+", cluster.label) and top.label == unroll:
+            lines.setdefault(cluster.parent, []).append(cluster.label)
+    ordered = [sorted(steps, key=lambda s: int(s[2:])) for steps in lines.values()]
+    return sorted(ordered, key=lambda steps: int(steps[0][2:]))
+
+
+def _steps(*runs: range) -> list[list[str]]:
+    return [[f"t={t}" for t in run] for run in runs]
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "steps, detail, wrap, encoder, decoder",
+    [
+        (8, "ops", "auto", _steps(range(1, 5), range(5, 9)), _steps(range(1, 5), range(5, 9))),
+        # the encoder's steps are narrower: its one line is no wider than the decoder's two
+        (5, "ops", "auto", _steps(range(1, 6)), _steps(range(1, 3), range(3, 6))),
+        (8, "symbols", 3, *[_steps(range(1, 3), range(3, 6), range(6, 9))] * 2),
+        (4, "ops", 1, *[_steps(*(range(t, t + 1) for t in range(1, 5)))] * 2),
+    ],
+)
+def test_an_encoder_and_its_decoder_are_wrapped_together(steps, detail, wrap, encoder, decoder):
+    """wrap="auto" chooses the lines of seq2seq's encoder and decoder together, and an
+    explicit wrap applies to both; the encoder's input x, read by every step, runs as a
+    lane along a wrapped encoder's lines (as plain edges it threw them out of time order).
+    """
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build("seq2seq", steps)
+    source = graph_to_dot(built.loss, module=built.model, detail=detail, wrap=wrap)
+    dot = parse_dot(source)
+    assert _unroll_lines(dot, "encoder") == encoder
+    assert _unroll_lines(dot, "decoder") == decoder
+    (x,) = dot.named("x")
+    out = [d for s, d, _ in dot.visible_edges() if s == x]
+    if len(encoder) > 1:
+        assert len(out) == 1 and dot.is_tap(out[0]), out
+        assert dot.cluster_path(out[0])[0] == "encoder"
+        assert len(dot.out_edges(x)) >= steps  # through the taps into every step
+    else:  # one line: x's plain edges, as wrap=0 draws them
+        assert len(out) >= steps and not any(dot.is_tap(d) for d in out)
+    unwrapped = parse_dot(graph_to_dot(built.loss, module=built.model, detail=detail, wrap=0))
+    assert _unroll_lines(unwrapped, "encoder") == _steps(range(1, steps + 1))
+    assert not any(dot.is_tap(d) for s, d, _ in unwrapped.visible_edges() if s == x)
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model, steps",
+    [
+        ("attention", 2),
+        ("attention", 5),
+        ("attention", 8),
+        ("attention", 20),  # (the middle steps summarised)
+        ("transformer", 8),
+        ("seq2seq", 13),  # summarised: wrapped, its lanes crossed beside the summary
+        ("seq2seq", 20),
+    ],
+)
+def test_attention_and_collapsed_encoder_decoders_are_never_wrapped(model, steps):
+    """Wrapped as seq2seq's are, the attention model's lanes crossed and its steps left
+    their lines; a seq2seq with its middle steps summarised crossed its lanes too. Their
+    pictures stay one row each, whatever the wrap: the same DOT as wrap=0."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    ts.manual_seed(0)
+    built = build(model, steps)
+    collapse = 3 if steps > 12 else None
+    for detail in ("symbols", "ops"):
+        kwargs = dict(module=built.model, detail=detail, title=built.title, collapse=collapse)
+        one_row = graph_to_dot(built.loss, wrap=0, **kwargs)
+        if model != "transformer":
+            assert len(_unroll_lines(parse_dot(one_row), "decoder")) == 1
+        for wrap in ("auto", 1, 2, 3):
+            assert graph_to_dot(built.loss, wrap=wrap, **kwargs) == one_row, (detail, wrap)
+
+
+@pytest.mark.numpy_only
+@pytest.mark.parametrize(
+    "model, steps, wraps",
+    [
+        ("rnn", 8, ("auto", 0, 3)),
+        ("lstm", 20, ("auto", 2)),
+        ("gru", 5, ("auto", 0)),
+        ("attention", 8, ("auto", 3)),
+        ("transformer", 4, ("auto", 2)),
+        ("seq2seq", 8, (0, None)),
+        ("seq2seq", 20, ("auto", 3)),
+    ],
+)
+def test_only_seq2seq_takes_the_encoder_decoder_wrapping(monkeypatch, model, steps, wraps):
+    """The pictures of one unroll (RNN, LSTM, GRU), of attention and the Transformer, of a
+    collapsed seq2seq and of any seq2seq at wrap=0 are drawn as before encoders and
+    decoders were wrapped: they never reach its code (the lines chosen together, the
+    lanes of a wrapped encoder's inputs)."""
+    from tinygrad_seq.demos.graph_cmd import build
+
+    lanes = graph_render._lanes
+
+    def unwrapped_lanes(plan, slot_of, wrapped=frozenset()):
+        assert not wrapped, f"wrapped: {sorted(wrapped)}"
+        return lanes(plan, slot_of)
+
+    def no_stacked_lines(*args):
+        raise AssertionError("the lines of an encoder and its decoder were chosen")
+
+    monkeypatch.setattr(graph_render, "_lanes", unwrapped_lanes)
+    monkeypatch.setattr(graph_render, "_stacked_per_line", no_stacked_lines)
+    ts.manual_seed(0)
+    built = build(model, steps)
+    collapse = 3 if steps > 12 else None
+    for detail in ("symbols", "ops"):
+        for wrap in wraps:
+            graph_to_dot(
+                built.loss, module=built.model, detail=detail, wrap=wrap, collapse=collapse
+            )
+    monkeypatch.undo()
+    if model == "seq2seq" and not collapse:  # (the check can fail)
+        with pytest.raises(AssertionError, match="wrapped"):
+            monkeypatch.setattr(graph_render, "_lanes", unwrapped_lanes)
+            graph_to_dot(built.loss, module=built.model, detail="ops", wrap=2)
 
 
 def test_graph_command_wrap(tmp_path, capsys):

@@ -231,7 +231,9 @@ def build(model: str, steps: int) -> Built:
     "below the other, its lanes running back from the end of each line to the start of the "
     "next, as does the state edge h_t. auto: past 4 drawn steps, or for a row more than "
     "about 7 times as wide as high, as many lines as keep the picture about twice as wide "
-    "as high (two steps a line at least); 0: one row.",
+    "as high (two steps a line at least); 0: one row. seq2seq's encoder and decoder wrap "
+    "together (auto: 2 to 3 times as wide as high); attention's, and seq2seq's with "
+    "collapsed steps (past 12 by default), keep their two rows whatever --wrap says.",
 )
 @click.option("--no-grads", is_flag=True, help="Draw the graph without gradient colours.")
 @click.option(

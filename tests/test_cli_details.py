@@ -459,6 +459,9 @@ def test_graph_help_says_what_each_model_is(capsys):
     flat = " ".join(printed.split())
     assert "attention the same seq2seq with additive (Bahdanau) attention" in flat
     assert "the tokens of the Transformer" in flat
+    # which encoder-decoders --wrap wraps, and which keep their two rows
+    assert "seq2seq's encoder and decoder wrap together" in flat
+    assert "attention's, and seq2seq's with collapsed steps" in flat
 
 
 def test_the_closing_line_says_when_the_page_keeps_earlier_runs_demos(

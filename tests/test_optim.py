@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -606,6 +607,21 @@ def test_clip_grad_value_keeps_float32_and_refuses_bad_values_clearly():
     with pytest.raises(TypeError, match=r"clip_grad_value: expected an iterable of parameters"):
         clip_grad_value(w, 1.0)
     np.testing.assert_array_equal(np_of(w.grad), [-2.0, 0.5, 2.0])  # (untouched by those)
+
+
+def test_clip_grad_value_past_float16s_range_leaves_its_gradient_as_it_is_without_warning():
+    # 1e5 is past float16's largest number (65504): every finite gradient is inside, and the
+    # bound cast to float16 would overflow (NumPy warns)
+    w = ts.Tensor(np.zeros(4, np.float16), requires_grad=True)
+    grad = np.array([-np.inf, -6e4, 1.5, np.inf], np.float16)
+    w.grad = ts.backend.array_module(w.data).asarray(grad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clip_grad_value([w], 1e5)
+    assert w.grad.dtype == np.float16
+    np.testing.assert_array_equal(np_of(w.grad), grad)
+    clip_grad_value([w], 6e4)  # inside float16's range: clipped as ever
+    np.testing.assert_array_equal(np_of(w.grad), np.array([-6e4, -6e4, 1.5, 6e4], np.float16))
 
 
 def test_bad_arguments_are_clear_errors():

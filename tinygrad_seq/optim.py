@@ -742,7 +742,9 @@ def clip_grad_value(params: Iterable[Tensor], clip_value: float) -> None:
     PyTorch's torch.nn.utils.clip_grad_value_ (named without its trailing _, as
     clip_grad_norm): each parameter's `.grad` (any shape) is clipped where it is, so the
     optimizer's next step uses the clipped values; parameters without a gradient are
-    skipped, and nan stays nan. Unlike clip_grad_norm it can turn the gradient's direction."""
+    skipped, and nan stays nan; a clip_value past a gradient dtype's largest number (65504
+    for float16) leaves that gradient as it is. Unlike clip_grad_norm it can turn the
+    gradient's direction."""
     what = "clip_grad_value: clip_value"
     if not as_float(clip_value, what, "a number > 0") > 0:  # (NaN fails too)
         raise ValueError(f"{what} must be a number > 0, got {clip_value}")
@@ -751,6 +753,8 @@ def clip_grad_value(params: Iterable[Tensor], clip_value: float) -> None:
         if p.grad is None:
             continue
         p.grad = _checked_grad(p, "clip_grad_value")  # (a number by hand: as an array)
+        if p.grad.dtype.kind == "f" and clip_value >= float(np.finfo(p.grad.dtype).max):
+            continue  # (every finite value is inside; ±inf clipped would round back to ±inf)
         p.grad.clip(-clip_value, clip_value, out=p.grad)
 
 

@@ -13,7 +13,8 @@ Every attention takes a batch of queries at once: query (B, Tq, dq), keys (B, Tk
 values (B, Tk, dv) (the keys themselves when None), and returns the contexts (B, Tq, dv)
 and the weights (B, Tq, Tk). A batch of 1 is broadcast against the others' B, as
 torch.matmul and F.scaled_dot_product_attention broadcast: one learned query (1, Tq, dq)
-reads each of B key sequences (its gradient sums over them).
+reads each of B key sequences (its gradient sums over them). The weights α take the batch
+of query and keys: (1, Tq, Tk) where only the values have B.
 
 Two masks, both boolean and both True where attention may look; a key counts only where
 both allow it:

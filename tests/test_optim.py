@@ -861,8 +861,8 @@ def _update_the_array_and_say_so(p, delta):
 @pytest.mark.parametrize(
     "update", [_update_with_the_operator, _update_the_array_and_say_so], ids=["p -=", "p.data -="]
 )
-def test_an_optimizer_of_your_own_as_the_readme_writes_it_is_checked_like_ts_optim(update):
-    # README, "An optimizer of your own": either way, a graph recorded before the step
+def test_an_optimizer_of_your_own_as_docs_extending_writes_it_is_checked_like_ts_optim(update):
+    # docs/extending.md, "Your own optimizer": either way, a graph recorded before the step
     # (through W.T, as the models use their weights) refuses its backward
     W = param([[1.0, 2.0], [3.0, 4.0]])
     x = ts.Tensor(np.array([[0.5, -1.0]]))
@@ -976,7 +976,7 @@ def test_a_bad_state_is_refused_and_leaves_the_optimizer_untouched():
 
 
 def test_a_subclass_state_comes_along():
-    class RMSprop(ts.optim.Optimizer):  # as in the README
+    class RMSprop(ts.optim.Optimizer):  # as in docs/extending.md
         def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
             super().__init__(params, lr)
             self.alpha, self.eps = alpha, eps

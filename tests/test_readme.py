@@ -1,6 +1,6 @@
 """The README's Python examples run as written (the learner's first contact must work), and
-so do those of docs/pytorch.md, its "Coming from PyTorch" page; the links of both lead
-somewhere."""
+so do those of docs/pytorch.md, its "Coming from PyTorch" page, and docs/extending.md, its
+"Your own op, model or optimizer" page; the links of all three lead somewhere."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 BENCHMARKS_README = README.parent / "benchmarks" / "README.md"
 RESULTS = README.parent / "benchmarks" / "RESULTS.md"
 PYTORCH_PAGE = README.parent / "docs" / "pytorch.md"
-PAGES = (README, PYTORCH_PAGE)  # the pages whose examples run and whose links are checked
+EXTENDING_PAGE = README.parent / "docs" / "extending.md"
+# the pages whose examples run and whose links are checked
+PAGES = (README, PYTORCH_PAGE, EXTENDING_PAGE)
 
 
 def python_blocks(page: Path = README) -> list[str]:
@@ -26,6 +28,7 @@ def python_blocks(page: Path = README) -> list[str]:
 def test_readme_has_examples():
     assert len(python_blocks()) >= 3
     assert len(python_blocks(PYTORCH_PAGE)) >= 3  # conveniences, masks, checkpoints
+    assert len(python_blocks(EXTENDING_PAGE)) >= 4  # two ops, model, optimizer
 
 
 EXAMPLES = [(page, index) for page in PAGES for index in range(len(python_blocks(page)))]
@@ -64,6 +67,10 @@ def test_heading_anchors_are_githubs():
     anchors = heading_anchors(README)
     assert {"set-up-two-commands", "the-seeds-claims-measured", "gpu-cupy"} <= anchors
     assert "coming-from-pytorch" in heading_anchors(PYTORCH_PAGE)
+    assert {
+        "your-own-op-model-or-optimizer",
+        "checking-it-gradcheck-detect_anomaly-graph-pictures",  # "_" kept, ":" and "," dropped
+    } <= heading_anchors(EXTENDING_PAGE)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
@@ -91,6 +98,20 @@ def test_the_readme_keeps_a_short_pytorch_section_that_links_the_page():
     assert "](docs/pytorch.md)" in section
     assert "](#coming-from-pytorch)" in README.read_text(encoding="utf-8")  # in Contents
     assert "](../README.md#coming-from-pytorch)" in PYTORCH_PAGE.read_text(encoding="utf-8")
+
+
+def test_the_readme_keeps_a_short_own_op_section_that_links_the_page():
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("## Your own op, model or optimizer\n", 1)[1]
+    section = section.split("\n## ", 1)[0].strip()
+    assert len(section.splitlines()) <= 25, "the README's part is one op and its gradcheck"
+    assert "](docs/extending.md)" in section
+    assert "](#your-own-op-model-or-optimizer)" in readme  # in Contents
+    page = EXTENDING_PAGE.read_text(encoding="utf-8")
+    assert "](../README.md#your-own-op-model-or-optimizer)" in page
+    # the README's example is the page's first, as written there
+    (cube,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert "class Cube(ts.Function)" in cube and cube == python_blocks(EXTENDING_PAGE)[0]
 
 
 def test_only_the_lstm_excerpt_is_skipped():
@@ -136,7 +157,7 @@ def test_every_python_dash_m_command_in_the_readme_works_where_it_says():
     import importlib.util
     import tomllib
 
-    text = "\n".join(page.read_text() for page in (README, BENCHMARKS_README, PYTORCH_PAGE))
+    text = "\n".join(page.read_text() for page in (*PAGES, BENCHMARKS_README))
     flat = " ".join(text.split())  # the README wraps its lines
     pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
     installed = pyproject["tool"]["setuptools"]["packages"]

@@ -85,7 +85,7 @@ def test_forgetting_super_init_is_a_clear_error():
 
 
 def test_a_plain_tensor_that_requires_grad_is_not_a_parameter(tmp_path):
-    # as README's "A model of your own" says, and as in PyTorch: only Parameters register
+    # as docs/extending.md's "Your own model" says, and as in PyTorch: only Parameters register
     class Half(Module):
         def __init__(self) -> None:
             super().__init__()

@@ -28,7 +28,7 @@ def python_blocks(page: Path = README) -> list[str]:
 def test_readme_has_examples():
     assert len(python_blocks()) >= 3
     assert len(python_blocks(PYTORCH_PAGE)) >= 3  # conveniences, masks, checkpoints
-    assert len(python_blocks(EXTENDING_PAGE)) >= 4  # two ops, model, optimizer
+    assert len(python_blocks(EXTENDING_PAGE)) >= 6  # two ops, promises, model, optimizer, checks
 
 
 EXAMPLES = [(page, index) for page in PAGES for index in range(len(python_blocks(page)))]
@@ -226,6 +226,25 @@ def test_the_own_cell_identity_example_prints_what_its_comments_say(capsys):
     (block,) = [b for b in python_blocks() if "forget-only cell" in b]
     exec(compile(block, "README own-cell block", "exec"), {})
     assert capsys.readouterr().out.split() == ["True", "False", "True"]
+
+
+@pytest.mark.numpy_only
+def test_the_extending_pages_checks_print_what_their_comments_say(capsys):
+    # the promises' example backpropagates twice through Scale; the checks' example is
+    # caught by gradcheck (the 3 missing: 4 against 12 at x = 2) and by detect_anomaly
+    # (log 0 = -inf, at the line of the block that made it)
+    blocks = python_blocks(EXTENDING_PAGE)
+    (scale,) = [b for b in blocks if "class Scale(" in b]
+    exec(compile(scale, "extending.md Scale block", "exec"), {})
+    assert capsys.readouterr().out.split() == ["[10.", "10.", "10.]"]
+    (checks,) = [b for b in blocks if "class CubeWrong(" in b]
+    exec(compile(checks, "extending.md checks block", "exec"), {})
+    gradcheck_said, anomaly_said = capsys.readouterr().out.splitlines()
+    assert gradcheck_said.startswith("gradcheck failed for input 0 (shape (3,)) at index (2,)")
+    assert "analytic 4, numeric 12 " in gradcheck_said
+    assert anomaly_said.startswith("forward of 'Log' produced 0 NaN and 1 inf values")
+    line = checks.splitlines().index("        Log.apply(ts.Tensor(np.array([1.0, 0.0])))") + 1
+    assert f"made at extending.md checks block:{line} " in anomaly_said
 
 
 def test_the_speed_headline_is_the_recorded_run():

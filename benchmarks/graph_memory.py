@@ -79,8 +79,8 @@ def _malloc_counter():
     return in_use
 
 
-def _small_python_bytes(forward) -> int:
-    """Bytes of Python objects of at most 512 B that the forward's result holds."""
+def _traces_kept(forward) -> list:
+    """tracemalloc's traces of the blocks that the forward's result holds."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -89,9 +89,14 @@ def _small_python_bytes(forward) -> int:
     finally:
         tracemalloc.stop()
     del kept
+    return snapshot.traces
+
+
+def _small_python_bytes(forward) -> int:
+    """Bytes of Python objects of at most 512 B that the forward's result holds."""
     return sum(
         t.size
-        for t in snapshot.traces
+        for t in _traces_kept(forward)
         if t.domain != TRACEMALLOC_NUMPY_DOMAIN and t.size <= PYMALLOC_LIMIT
     )
 
@@ -99,15 +104,7 @@ def _small_python_bytes(forward) -> int:
 def _array_bytes(forward) -> int:
     """Bytes of NumPy array values (the buffers, without the array objects) that the
     forward's result holds, as NumPy reports them to tracemalloc."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        kept = forward()
-        snapshot = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    del kept
-    return sum(t.size for t in snapshot.traces if t.domain == TRACEMALLOC_NUMPY_DOMAIN)
+    return sum(t.size for t in _traces_kept(forward) if t.domain == TRACEMALLOC_NUMPY_DOMAIN)
 
 
 def _malloc_bytes(forward, in_use) -> int:

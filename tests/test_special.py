@@ -4,6 +4,7 @@ units in the last place (ulp), over every range of Cody's approximations and the
 from __future__ import annotations
 
 import math
+import types
 import warnings
 
 import numpy as np
@@ -109,3 +110,46 @@ def test_on_a_gpu_array_no_range_is_asked_about_nor_selected(backend, xp, monkey
     monkeypatch.undo()
     for name, values in got.items():  # the same numbers as the NumPy path's
         np.testing.assert_array_equal(ts.backend.to_numpy(values), getattr(_special, name)(x))
+
+
+class _NotNumPy(types.ModuleType):
+    """NumPy under another module object, so that `array_module(x) is not np` and
+    _special.py takes its GPU branches on NumPy arrays; records the names it is asked."""
+
+    def __init__(self):
+        super().__init__("not_numpy")
+        self.asked = set()
+
+    def __getattr__(self, name):
+        self.asked.add(name)
+        return getattr(np, name)
+
+
+@pytest.mark.numpy_only
+def test_the_gpu_branches_run_on_numpy_arrays_give_the_numpy_paths_numbers(monkeypatch):
+    """The GPU-only code (every range computed and merged by `where`: _erfc_positive's far
+    range, _may_hold's yes) checked without a GPU or the CuPy stand-in: on NumPy arrays
+    seen as another module's, within a few ulp of math.erf/erfc and bit for bit the NumPy
+    path's numbers."""
+    x = _points(5_000, seed=3)
+    numpy_path = {name: getattr(_special, name)(x) for name in ("erf", "erfc", "normal_cdf")}
+    not_numpy = _NotNumPy()
+    monkeypatch.setattr(_special, "array_module", lambda array: not_numpy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warning on this path
+        gpu_branch = {name: getattr(_special, name)(x) for name in numpy_path}
+    assert {"where", "maximum"} <= not_numpy.asked  # (the merge by where was taken)
+    references = {
+        "erf": (math.erf, 6),
+        "erfc": (math.erfc, 8),
+        "normal_cdf": (lambda v: 0.5 * math.erfc(-v * math.sqrt(0.5)), 8),
+    }
+    for name, (reference, max_ulps) in references.items():
+        got = gpu_branch[name]
+        expected = np.array([reference(v) for v in x])
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+        ulps = _ulps(got, expected)
+        assert ulps.max() <= max_ulps, f"{name}: {ulps.max()} ulp at x = {x[ulps.argmax()]!r}"
+        np.testing.assert_array_equal(got, numpy_path[name])
+    far = np.abs(x) > 4
+    assert 1_000 < far.sum() < x.size  # the far range is among those checked

@@ -941,6 +941,50 @@ def test_layer_norm_with_constant_gain_and_bias(rng):
     assert gain.grad is None and bias.grad is None
 
 
+@pytest.mark.parametrize("wants", ["x", "gain", "bias", "x,bias", "gain,bias", "x,gain,bias"])
+def test_layer_norm_gradients_match_pytorch_for_the_inputs_that_want_one(kernels, rng, wants):
+    """Each input's gradient against PyTorch's layer_norm in float64, and gradient-checked,
+    for every mix of inputs that ask for one (the others get none), on the NumPy path and
+    the compiled one; x also as a Fortran-ordered view, which the kernel leaves to NumPy."""
+    torch = pytest.importorskip("torch")
+    data, gain, bias = (
+        rng.standard_normal((6, 7)) * 2 + 1,
+        rng.standard_normal(7),
+        rng.standard_normal(7),
+    )
+    g = rng.standard_normal((6, 7))
+    for x_data in (data, np.asfortranarray(data)):
+        ours = {
+            "x": ts.Tensor(x_data, requires_grad="x" in wants),
+            "gain": ts.Tensor(gain, requires_grad="gain" in wants),
+            "bias": ts.Tensor(bias, requires_grad="bias" in wants),
+        }
+        theirs = {
+            name: torch.tensor(a, requires_grad=name in wants)
+            for name, a in (("x", data), ("gain", gain), ("bias", bias))
+        }
+        out = F.layer_norm(ours["x"], ours["gain"], ours["bias"], eps=1e-5)
+        expected = torch.nn.functional.layer_norm(
+            theirs["x"], (7,), theirs["gain"], theirs["bias"], eps=1e-5
+        )
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-13)
+        out.backward(g)
+        expected.backward(torch.tensor(g))
+        for name in ("x", "gain", "bias"):
+            if name in wants:
+                want = theirs[name].grad.numpy()
+                np.testing.assert_allclose(np_of(ours[name].grad), want, rtol=1e-11, atol=1e-12)
+            else:
+                assert ours[name].grad is None, name
+    variables = [ours[name] for name in ("x", "gain", "bias") if name in wants]
+
+    def fn(*tensors):
+        given = dict(zip([n for n in ("x", "gain", "bias") if n in wants], tensors, strict=True))
+        return F.layer_norm(*(given.get(n, ours[n]) for n in ("x", "gain", "bias")))
+
+    assert ts.gradcheck(fn, *variables)
+
+
 def test_layer_norm_rejects_wrong_gain_shape(rng):
     x = f64(rng, 3, 4)
     with pytest.raises(ValueError, match=r"layer_norm.*\(4,\).*\(3, 4\).*\(5,\)"):
@@ -1343,6 +1387,27 @@ def test_gelu_is_x_times_the_normal_cdf_by_default_and_gradchecks_on_broadcast_i
     np.testing.assert_array_equal(x.gelu().numpy(), ts.F.gelu(x, approximate="none").numpy())
     assert ts.gradcheck(lambda x, s: ts.F.gelu(x + s), x, shift)
     assert ts.gradcheck(lambda x, s: (x * s).erf(), x, shift)
+
+
+def test_gelu_and_its_gradient_match_pytorch_in_float64_on_each_path(kernels, rng):
+    """x Φ(x) and the gradient g (Φ(x) + x φ(x)) against PyTorch's exact gelu in float64,
+    and gradient-checked, on the NumPy path (GeluErf's own backward) and the compiled one;
+    also as a transposed view, which the kernel leaves to NumPy."""
+    torch = pytest.importorskip("torch")
+    data = np.concatenate([rng.standard_normal(203) * 3, np.linspace(-9, 9, 37)]).reshape(12, 20)
+    for view in (data, data.T):
+        x = ts.Tensor(view, requires_grad=True)
+        g = rng.standard_normal(view.shape)
+        out = ts.F.gelu(x)
+        out.backward(g)
+        ref = torch.tensor(view, requires_grad=True)
+        expected = torch.nn.functional.gelu(ref)
+        expected.backward(torch.tensor(g))
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(np_of(x.grad), ref.grad.numpy(), rtol=1e-13, atol=1e-15)
+    small = ts.Tensor(rng.standard_normal((3, 4)) * 2, requires_grad=True)
+    assert ts.gradcheck(lambda t: ts.F.gelu(t), small)
+    assert ts.gradcheck(lambda t: ts.F.gelu(t.T), small)
 
 
 def test_gelu_tanh_form_is_the_tanh_formula_and_gradchecks_on_broadcast_inputs(rng):

@@ -9,6 +9,7 @@ mutation of the kernels or of _native.py that every other test let through.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -154,6 +155,152 @@ def test_ops_on_a_zero_dim_tensor(kernels, op):
     y.backward()
     assert float(y.item()) == (2.5 if op == "relu" else 1.0)
     assert float(np.asarray(t.grad)) == (1.0 if op == "relu" else 0.0)
+
+
+def _laid_out(a, layout):
+    """A copy of `a`'s values in the given memory layout: "C", "Fortran" (column-major),
+    "reversed" (negative strides on every axis) or "unaligned" (C order, one byte off)."""
+    if layout == "C":
+        return a.copy()
+    if layout == "Fortran":
+        return np.asfortranarray(a)
+    if layout == "reversed":
+        flipped = (slice(None, None, -1),) * a.ndim
+        return a[flipped].copy()[flipped]
+    out = np.frombuffer(bytearray(a.nbytes + 1), a.dtype, offset=1).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _layout_cases(x, gain, bias):
+    """(op on Tensors, its output, ∂L/∂inputs for upstream g) per native path, in NumPy."""
+    inv = 1 / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    x_hat = (x - x.mean(-1, keepdims=True)) * inv
+    s, t, y = 1 / (1 + np.exp(-x)), np.tanh(x), reference_softmax(x)
+    cdf, pdf = 0.5 * (1 + _erf(x / math.sqrt(2))), np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+    def layer_norm_grads(g):
+        gh = g * gain
+        gx = inv * (gh - gh.mean(-1, keepdims=True) - x_hat * (gh * x_hat).mean(-1, keepdims=True))
+        return gx, (g * x_hat).sum(0), g.sum(0)
+
+    return {
+        "softmax": (lambda a: a.softmax(-1), y, lambda g: (softmax_grad(y, g),)),
+        "layer_norm": (
+            lambda a, w, b: ts.F.layer_norm(a, w, b),
+            gain * x_hat + bias,
+            layer_norm_grads,
+        ),
+        "relu": (lambda a: a.relu(), np.maximum(x, 0), lambda g: (np.where(x > 0, g, 0.0),)),
+        "sigmoid": (lambda a: a.sigmoid(), s, lambda g: (g * s * (1 - s),)),
+        "tanh": (lambda a: a.tanh(), t, lambda g: (g * (1 - t * t),)),
+        "gelu": (lambda a: a.gelu(), x * cdf, lambda g: (g * (cdf + x * pdf),)),
+        "bias_rows": (lambda a, b: a + b, x + bias, lambda g: (g, g.sum(0))),
+    }
+
+
+@pytest.mark.parametrize("layout", ["C", "Fortran", "reversed", "unaligned"])
+@pytest.mark.parametrize(
+    "op", ["softmax", "layer_norm", "relu", "sigmoid", "tanh", "gelu", "bias_rows"]
+)
+def test_every_native_path_on_each_layout_gives_the_numpy_formula(kernels, rng, op, layout):
+    """Inputs and upstream gradient Fortran-ordered, with negative strides, or unaligned
+    (which the kernels' checks leave to NumPy) and C-ordered (which they take), through
+    each op the kernels serve, on both paths: the forward and every gradient as the NumPy
+    formula's (the bias add: a bias (d,) on a matrix past MIN_ROW_ADD elements)."""
+    x = rng.standard_normal((40, 32)) * 2
+    gain, bias, g = (
+        1 + rng.standard_normal(32) / 4,
+        rng.standard_normal(32),
+        rng.standard_normal((40, 32)),
+    )
+    assert x.size >= _native.MIN_ROW_ADD
+    fn, want_out, want_grads = _layout_cases(x, gain, bias)[op]
+    inputs = {"layer_norm": (x, gain, bias), "bias_rows": (x, bias)}.get(op, (x,))
+    # (the bias add: the bias laid out, on a C-ordered x, so that the bias's layout alone
+    # decides; a Fortran-ordered vector is C-ordered, so there x is the Fortran one)
+    laid = [op != "bias_rows" or (a.ndim == 1) != (layout == "Fortran") for a in inputs]
+    tensors = [
+        ts.Tensor(_laid_out(a, layout if lay else "C"), requires_grad=True)
+        for a, lay in zip(inputs, laid, strict=True)
+    ]
+    if layout != "C":  # (the layout reached the op: a Tensor keeps its array's)
+        assert not all(t.data.flags.c_contiguous and t.data.flags.aligned for t in tensors)
+    out = fn(*tensors)
+    np.testing.assert_allclose(out.numpy(), want_out, rtol=1e-12, atol=1e-13)
+    out.backward(_laid_out(g, layout))
+    for tensor, want in zip(tensors, want_grads(g), strict=True):
+        np.testing.assert_allclose(np.asarray(tensor.grad), want, rtol=1e-10, atol=1e-12)
+
+
+@needs_native
+def test_the_dispatch_checks_refuse_what_the_kernels_cannot_take(compiled, rng):
+    """rows_ok_with (relu's and softmax's backward) and can_add_rows (the bias add) answer
+    no for a pair the kernels cannot pair element for element: another dtype (the kernel
+    would raise), another shape of the same size (it checks sizes only, and would pair
+    the wrong rows), not C-ordered or unaligned (it would raise), an ndarray subclass (a
+    masked array's mask would be ignored); yes for a fitting pair, whose results are the
+    NumPy formula's. The engine fits each gradient to its node's shape and dtype and keeps
+    exact ndarrays, so only these direct calls reach the refused pairs."""
+    g, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    assert _native.rows_ok_with(g, y) and _native.rows_ok_with(y, g)
+    np.testing.assert_array_equal(_native.relu_backward(g, y), np.where(y > 0, g, 0.0))
+    s = reference_softmax(y)
+    np.testing.assert_allclose(_native.softmax_backward(g, s), softmax_grad(s, g), rtol=1e-12)
+    others = {
+        "float32": y.astype(np.float32),
+        "another shape": y.reshape(6, 4),
+        "Fortran": _laid_out(y, "Fortran"),
+        "reversed": _laid_out(y, "reversed"),
+        "unaligned": _laid_out(y, "unaligned"),
+        "every other column": np.repeat(y, 2, axis=1)[:, ::2],
+    }
+    for name, other in others.items():
+        assert not _native.rows_ok_with(g, other), name
+        assert not _native.rows_ok_with(other, g), name
+    x, b = rng.standard_normal((64, 32)), rng.standard_normal(32)
+    assert _native.can_add_rows(x, b)
+    np.testing.assert_array_equal(_native.add_rows(x, b), x + b)
+    biases = {
+        "float32": b.astype(np.float32),
+        "another length": rng.standard_normal(16),
+        "reversed": _laid_out(b, "reversed"),
+        "unaligned": _laid_out(b, "unaligned"),
+        "a masked array": np.ma.masked_array(b, mask=b > 0),
+    }
+    for name, other in biases.items():
+        assert not _native.can_add_rows(x, other), name
+    for name, other in {"Fortran": _laid_out(x, "Fortran"), "a vector": x[0]}.items():
+        assert not _native.can_add_rows(other, x[0]), name
+
+
+@needs_native
+def test_backward_kernels_write_into_the_gradient_they_are_given(compiled, rng):
+    """Given out=g (a gradient that is the node's own, autograd.grad_is_yours), relu's,
+    softmax's and layer norm's backward write ∂L/∂x into g itself, no new array."""
+    x, g = rng.standard_normal((5, 7)), rng.standard_normal((5, 7))
+    y = np.maximum(x, 0)
+    want = np.where(y > 0, g, 0.0)
+    given = g.copy()
+    assert _native.relu_backward(given, y, out=given) is given
+    np.testing.assert_array_equal(given, want)
+    s = reference_softmax(x)
+    given = g.copy()
+    assert _native.softmax_backward(given, s, out=given) is given
+    np.testing.assert_allclose(given, softmax_grad(s, g), rtol=1e-12)
+    gain, bias = 1 + rng.standard_normal(7) / 4, rng.standard_normal(7)
+    _, mean, rstd = _native.layer_norm_forward(x, gain, bias, 1e-5)
+    given = g.copy()
+    gx, g_gain, g_bias = _native.layer_norm_backward(
+        given, x, mean, rstd, gain, True, True, out=given
+    )
+    assert gx is given
+    expected = _layout_cases(x, gain, bias)["layer_norm"][2](g)
+    for got, want in zip((gx, g_gain, g_bias), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------ a gradient shared by two ops

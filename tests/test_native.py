@@ -553,17 +553,21 @@ def test_other_threads_keep_numpys_allocator():
     assert _native._ext.install_allocator(_native.MIN_ALIGNED_BYTES)  # again: still ours
 
 
-def test_switched_off_by_the_environment():
+@pytest.mark.parametrize("value", ["0", " 0\n"])  # (as a shell script or a .env file may set it)
+def test_switched_off_by_the_environment(value):
+    """TINYGRAD_SEQ_NATIVE=0, spaces around it or not: NumPy's allocator and NumPy's code,
+    which set_enabled(True) cannot switch to kernels that were not loaded."""
     code = (
         "import numpy as np, tinygrad_seq as ts\n"
         "from tinygrad_seq import _native\n"
         "try:\n    from numpy._core.multiarray import get_handler_name\n"
         "except ImportError:\n    from numpy.core.multiarray import get_handler_name\n"
         "print(_native.status()); print(get_handler_name(np.empty(100_000)))\n"
+        "_native.set_enabled(True); print(_native.enabled)\n"
         "x = ts.Tensor(np.ones((2, 3)), requires_grad=True)\n"
         "print(float(ts.functional.layer_norm(x, ts.ones(3), ts.zeros(3)).sum().item()))\n"
     )
-    env = dict(os.environ, TINYGRAD_SEQ_NATIVE="0")
+    env = dict(os.environ, TINYGRAD_SEQ_NATIVE=value)
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
@@ -571,7 +575,8 @@ def test_switched_off_by_the_environment():
     if BUILT:  # (elsewhere it says it was not built)
         assert "TINYGRAD_SEQ_NATIVE=0" in out[0]
     assert out[1] == "default_allocator"
-    assert float(out[2]) == 0.0
+    assert out[2] == "False"
+    assert float(out[3]) == 0.0
 
 
 @needs_native

@@ -1,9 +1,11 @@
 """Details of the compiled helpers (tinygrad_seq/_native_ext.c, through _native.py) that
 tests/test_native.py leaves open: the kernels' own argument checks (sizes, byte order),
-the layouts left to the NumPy path (transposed outputs, a strided bias, 0-d tensors),
-gradients shared between two ops, σ on 3-D views, MKL on transposed views, a float32
-softmax's sum in double, and the environment switch's default. Each was found by a
-mutation of the kernels or of _native.py that every other test let through.
+the layouts left to the NumPy path (transposed outputs, a strided bias, 0-d tensors;
+Fortran-ordered, reversed and unaligned arrays through every native path), the dispatch
+checks themselves, ∂L/∂x written into the gradient given as out=, gradients shared
+between two ops, σ on 3-D views, MKL on transposed views, a float32 softmax's sum in
+double, and the environment switch's default. Each was found by a mutation of the
+kernels or of _native.py that every other test let through.
 """
 
 from __future__ import annotations
@@ -238,14 +240,23 @@ def test_every_native_path_on_each_layout_gives_the_numpy_formula(kernels, rng, 
 
 @needs_native
 def test_the_dispatch_checks_refuse_what_the_kernels_cannot_take(compiled, rng):
-    """rows_ok_with (relu's and softmax's backward) and can_add_rows (the bias add) answer
-    no for a pair the kernels cannot pair element for element: another dtype (the kernel
-    would raise), another shape of the same size (it checks sizes only, and would pair
-    the wrong rows), not C-ordered or unaligned (it would raise), an ndarray subclass (a
-    masked array's mask would be ignored); yes for a fitting pair, whose results are the
-    NumPy formula's. The engine fits each gradient to its node's shape and dtype and keeps
-    exact ndarrays, so only these direct calls reach the refused pairs."""
+    """rows_ok (softmax, layer norm) answers no for what is not a float32/float64 ndarray of at
+    least one axis; rows_ok_with (relu's and softmax's backward) and can_add_rows (the bias add)
+    no for a pair the kernels cannot pair element for element: another dtype (the kernel would
+    raise), another shape of the same size (it checks sizes only, and would pair the wrong
+    rows), not C-ordered or unaligned (it would raise), an ndarray subclass (a masked array's
+    mask would be ignored); yes for a fitting pair, whose results are the NumPy formula's. The
+    engine fits each gradient to its node's shape and dtype and keeps exact ndarrays, so only
+    these direct calls reach the refused pairs."""
     g, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    assert _native.rows_ok(y) and _native.rows_ok(y.astype(np.float32))
+    for name, other in {
+        "float16": y.astype(np.float16),
+        "0-d": np.array(1.0),
+        "a masked array": np.ma.masked_array(y, mask=y > 0),
+        "a list": [1.0, 2.0],
+    }.items():
+        assert not _native.rows_ok(other), name
     assert _native.rows_ok_with(g, y) and _native.rows_ok_with(y, g)
     np.testing.assert_array_equal(_native.relu_backward(g, y), np.where(y > 0, g, 0.0))
     s = reference_softmax(y)

@@ -781,7 +781,7 @@ def agreement_figure(
     ax.set_xticks(list(clause_lengths))
     ax.set_xlabel("clause length k (words between the subject and the verb)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Was or were? One model per k (the dashed line: one RNN for every k)",
+    ax.set_title("Was or were? One model per k (open circles: one RNN for every k)",
                  fontsize=10)  # fmt: skip
     ax.legend(fontsize=8, loc="lower left")
     fig.suptitle(

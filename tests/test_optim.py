@@ -624,6 +624,32 @@ def test_clip_grad_value_past_float16s_range_leaves_its_gradient_as_it_is_withou
     np.testing.assert_array_equal(np_of(w.grad), np.array([-6e4, -6e4, 1.5, 6e4], np.float16))
 
 
+def test_clip_grad_value_at_float16s_largest_number_clips_infinities_to_it_as_pytorch():
+    # 65504 is float16's largest number, not past it: ±inf is clipped to ±65504, as torch's
+    w = ts.Tensor(np.zeros(3, np.float16), requires_grad=True)
+    w.grad = ts.backend.array_module(w.data).asarray(np.array([-np.inf, 1.5, np.inf], np.float16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (the bound is a float16 number: no overflow in a cast)
+        clip_grad_value([w], 65504.0)
+    assert w.grad.dtype == np.float16
+    np.testing.assert_array_equal(np_of(w.grad), np.array([-65504, 1.5, 65504], np.float16))
+    torch = pytest.importorskip("torch")
+    twin = torch.zeros(3, dtype=torch.float16, requires_grad=True)
+    twin.grad = torch.tensor([-np.inf, 1.5, np.inf], dtype=torch.float16)
+    torch.nn.utils.clip_grad_value_([twin], 65504.0)
+    np.testing.assert_array_equal(np_of(w.grad), twin.grad.numpy())
+
+
+def test_clip_grad_value_clips_a_gradient_set_by_hand_as_a_number():
+    # a number set as .grad by hand stands for that number everywhere (as the optimizers read
+    # it): clipped, it becomes an array of the weight's shape
+    w = ts.Tensor(np.zeros((2, 3)), requires_grad=True)
+    w.grad = 5.0
+    clip_grad_value([w], 2.0)
+    assert w.grad.shape == (2, 3)
+    np.testing.assert_array_equal(np_of(w.grad), np.full((2, 3), 2.0))
+
+
 def test_bad_arguments_are_clear_errors():
     p = param([1.0])
     with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):

@@ -753,7 +753,7 @@ def clip_grad_value(params: Iterable[Tensor], clip_value: float) -> None:
         if p.grad is None:
             continue
         p.grad = _checked_grad(p, "clip_grad_value")  # (a number by hand: as an array)
-        if p.grad.dtype.kind == "f" and clip_value >= float(np.finfo(p.grad.dtype).max):
+        if p.grad.dtype.kind == "f" and clip_value > float(np.finfo(p.grad.dtype).max):
             continue  # (every finite value is inside; ±inf clipped would round back to ±inf)
         p.grad.clip(-clip_value, clip_value, out=p.grad)
 

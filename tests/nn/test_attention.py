@@ -830,6 +830,11 @@ def valid_masks(rng, b, tq, tk):
         ]
         if b != tq:
             masks.append(np.tril(np.ones((tq, tq), dtype=bool), -1))  # strictly causal
+            # every query but the last sees key 1 alone (position 1 sees itself), the last
+            # none: no query sees key 0, but the diagonal is not empty
+            only_one = np.zeros((tq, tq), dtype=bool)
+            only_one[:-1, 1] = True
+            masks.append(only_one)
     return masks
 
 

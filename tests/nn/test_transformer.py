@@ -256,6 +256,11 @@ def test_the_layers_refuse_masks_that_read_as_pytorchs_naming_their_arguments(rn
             r"^TransformerDecoderLayer: memory_key_mask row 0 .*write "
             r"memory_key_mask=~memory_key_padding_mask \(.* as memory_mask=memory_key_mask",
         ),
+        (  # one target sequence (B = 1) read against the memory of each of 2 sources
+            lambda: dec(y[:1], x, memory_key_mask=~ts.F.padding_mask([5, 3], 5)),
+            r"^TransformerDecoderLayer: memory_key_mask row 0 has no real key.*write "
+            r"memory_key_mask=~memory_key_padding_mask",
+        ),
         (
             lambda: enc(x, np.triu(np.ones((5, 5), dtype=bool), 1)),
             r"^TransformerEncoderLayer: mask lets no position attend to itself.*"

@@ -744,6 +744,21 @@ def test_logsumexp_of_infinite_and_empty_rows_is_pytorchs():
         np.testing.assert_array_equal(empty.logsumexp(axis).numpy(), expected.numpy())
 
 
+def test_logsumexp_under_detect_anomaly_passes_the_infs_its_rows_held_not_one_made_elsewhere(xp):
+    from tinygrad_seq.ops import LogSumExp
+
+    inf = np.inf
+    data = np.array([[1.0, 2.0], [-inf, -inf], [inf, 0.0]])
+    with ts.detect_anomaly():  # a row of −inf gives −inf, a +inf +inf: carried, not made
+        out = ts.Tensor(data).logsumexp(axis=1)
+    assert out.numpy()[1] == -inf and out.numpy()[2] == inf
+    # an inf in row 0, whose elements held none (an overflow), is not explained by row 1's
+    fn, x = LogSumExp(axis=1), xp.asarray(data[:2])
+    assert fn.carries_infs(xp.asarray([2.3, -inf]), [x])
+    assert not fn.carries_infs(xp.asarray([inf, -inf]), [x])
+    assert not LogSumExp(axis=1, keepdims=True).carries_infs(xp.asarray([[inf], [-inf]]), [x])
+
+
 def test_logsumexp_refuses_pytorchs_names_and_bad_axes_clearly(rng):
     x = f64(rng, 2, 3)
     with pytest.raises(TypeError, match=r"logsumexp: dim= is PyTorch's name for NumPy's axis="):

@@ -83,6 +83,8 @@ def test_the_draws_replay_with_the_generators_state_and_come_back_on_probs_backe
     assert ts.backend.backend_of(ts.multinomial(probs, 1).data) == backend
     # a list has no backend: its ids come on the active one, as ts.F.one_hot's do
     assert ts.backend.backend_of(ts.multinomial([0.5, 0.5]).data) == backend
+    with ts.backend.using("numpy"):  # probs's backend, not the active one
+        assert ts.backend.backend_of(ts.multinomial(probs, 1).data) == backend
 
 
 def test_multinomial_refuses_what_is_not_a_distribution_clearly():
@@ -96,6 +98,8 @@ def test_multinomial_refuses_what_is_not_a_distribution_clearly():
         ts.multinomial(np.array([[1.0, 0.0], [0.0, 0.0]]))
     with pytest.raises(ValueError, match=r"3 draws without replacement, but row 0 has only 2"):
         ts.multinomial(np.array([0.0, 1.0, 1.0]), 3)
+    with pytest.raises(ValueError, match=r"2 draws without replacement, but row 1 has only 1 "):
+        ts.multinomial(np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 1.0]]), 2)  # (the row with fewest)
     with pytest.raises(ValueError, match=r"num_samples must be at least 1, got 0"):
         ts.multinomial(np.array([1.0, 1.0]), 0)
     with pytest.raises(ValueError, match=r"weights \(V,\) or rows of weights \(B, V\)"):
@@ -117,6 +121,10 @@ def test_sample_logits_draws_from_the_tempered_softmax_of_the_top_k(backend):
     counts = np.bincount(top, minlength=4)
     assert counts[:2].sum() == 0
     assert chi_square(counts[2:], np.array([3, 4]) / 7) < CHI2_LIMIT[4]
+    state = ts.get_rng_state()  # top_k = V keeps every id: the same draws as without it
+    every = np_of(ts.F.sample_logits(rows[:100], top_k=4))
+    ts.set_rng_state(state)
+    np.testing.assert_array_equal(every, np_of(ts.F.sample_logits(rows[:100])))
     one = ts.F.sample_logits(ts.Tensor(logits))  # one row: one id
     assert one.shape == (1,)
     # it records nothing, and leaves the logits as they were
@@ -131,6 +139,10 @@ def test_sample_logits_refuses_bad_settings_clearly():
         ts.F.sample_logits(logits, temperature=0)
     with pytest.raises(ValueError, match=r"top_k must be in \[1, 3\] .* got 4"):
         ts.F.sample_logits(logits, top_k=4)
+    with pytest.raises(ValueError, match=r"temperature must be a finite number > 0, got inf"):
+        ts.F.sample_logits(logits, temperature=float("inf"))  # (every id as likely)
+    with pytest.raises(ValueError, match=r"logits must be float scores .* got shape \(3,\) of int"):
+        ts.F.sample_logits(ts.Tensor([0, 1, 2]))  # (ids, not scores)
     with pytest.raises(ValueError, match=r"logits must be float scores \(V,\) or \(B, V\)"):
         ts.F.sample_logits(ts.Tensor(np.zeros((1, 2, 3))))
     with pytest.raises(TypeError, match=r"sample_logits: expected a Tensor"):

@@ -4,6 +4,8 @@ goes on bit for bit as one never stopped; a checkpoint that does not fit changes
 from __future__ import annotations
 
 import io
+import json
+import math
 
 import numpy as np
 import pytest
@@ -104,6 +106,24 @@ def test_numpy_float64_extras_come_back_as_numpy_float64_infinite_ones_too():
     assert np.isnan(back["nan"]) and type(back["nan"]) is np.float64
 
 
+def test_infinite_and_nan_python_floats_round_trip_and_the_header_stays_strict_json():
+    # JSON has no Infinity or NaN (Python's json writes them, other readers refuse them)
+    f = io.BytesIO()
+    ts.save_checkpoint(f, CharModel(), best=float("inf"), low=-math.inf, nan=math.nan, lr=0.5)
+    f.seek(0)
+    with np.load(f, allow_pickle=False) as archive:
+        header = str(archive["checkpoint"])
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    json.loads(header, parse_constant=refuse)
+    f.seek(0)
+    back = ts.load_checkpoint(f, CharModel())
+    assert back["best"] == math.inf and back["low"] == -math.inf and back["lr"] == 0.5
+    assert math.isnan(back["nan"]) and type(back["nan"]) is float
+
+
 def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path):
     model, optimizer, scheduler = make_run(0)
     train(model, optimizer, scheduler, range(2))
@@ -114,12 +134,15 @@ def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path):
     train(other, other_optimizer, ts.optim.StepLR(other_optimizer, 3), range(1))
     wrong_schedule = ts.optim.ExponentialLR(other_optimizer, gamma=0.9)
     weights = {n: a.copy() for n, a in other.state_dict().items()}
+    grads = [p.grad for p in other.parameters()]  # (loading weights sets them to None)
+    assert all(g is not None for g in grads)
     state = other_optimizer.state_dict()
     rng = ts.get_rng_state()
     with pytest.raises(TypeError, match=r"load_checkpoint: .* nothing was loaded: .*StepLR's"):
         ts.load_checkpoint(path, other, other_optimizer, wrong_schedule)
     for name, array in other.state_dict().items():
         np.testing.assert_array_equal(array, weights[name])
+    assert all(p.grad is g for p, g in zip(other.parameters(), grads, strict=True))
     assert other_optimizer.lr == state["lr"]
     for a, b in zip(other_optimizer.state_dict()["m"], state["m"], strict=True):
         np.testing.assert_array_equal(a, b)
@@ -170,6 +193,7 @@ def test_any_error_while_loading_puts_everything_back(tmp_path, monkeypatch):
     ts.save_checkpoint(path, model, optimizer, scheduler)
     other, other_optimizer, other_scheduler = make_run(1)
     weights = {n: a.copy() for n, a in other.state_dict().items()}
+    other_optimizer.lr = 0.02  # set by hand, not the schedule's: the one put back
     lr, rng = other_optimizer.lr, ts.get_rng_state()
 
     real, calls = other_scheduler.load_state_dict, []
@@ -181,8 +205,9 @@ def test_any_error_while_loading_puts_everything_back(tmp_path, monkeypatch):
         return real(state)
 
     monkeypatch.setattr(other_scheduler, "load_state_dict", broken, raising=False)
-    with pytest.raises(KeyError, match="last_epoch"):
+    with pytest.raises(KeyError) as raised:
         ts.load_checkpoint(path, other, other_optimizer, other_scheduler)
+    assert raised.value.args == ("last_epoch",)  # its own message, not one wrapped around it
     monkeypatch.undo()
     assert len(calls) == 2  # the saved state, then the schedule's own put back
     for name, array in other.state_dict().items():

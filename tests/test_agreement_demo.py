@@ -137,11 +137,20 @@ def quick_run(tmp_path_factory):
     """The demo at its --quick size, seed 0 (a few seconds)."""
     out = tmp_path_factory.mktemp("agreement")
     ts.manual_seed(0)
-    return out, agreement.run(DemoContext(out=out, size="quick", seed=0))
+    read, real = [], agreement.lstm_states  # (the states the run reads, for recounting)
+
+    def reading(model, ids):
+        read.append((ids, real(model, ids)))
+        return read[-1][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(agreement, "lstm_states", reading)
+        result = agreement.run(DemoContext(out=out, size="quick", seed=0))
+    return out, result, read
 
 
 def test_the_quick_run_writes_its_figure_and_numbers(quick_run):
-    out, result = quick_run
+    out, result, _ = quick_run
     assert result["figures"] == ["img/agreement.png"]
     assert (out / "img" / "agreement.png").stat().st_size > 5_000
     n = result["numbers"]
@@ -164,7 +173,7 @@ def test_the_quick_run_writes_its_figure_and_numbers(quick_run):
 
 
 def test_the_quick_runs_claims_follow_its_own_numbers(quick_run):
-    _, result = quick_run
+    _, result, _ = quick_run
     n, text = result["numbers"], result["measured"]
     acc, ks, u = n["test_accuracy"], n["clause_lengths"], n["lstm_unit"]
     for j, k in enumerate(ks):
@@ -200,3 +209,27 @@ def test_the_quick_runs_claims_follow_its_own_numbers(quick_run):
         for j in range(len(ks))
     ]
     assert re.search(r"k=16: LSTM \d+%, RNN \d+%", result["headline"])
+
+
+def test_the_quick_runs_unit_numbers_are_the_seeds_steps_read_off_its_states(quick_run):
+    # recounted from the LSTM's states on the test sentences (the run's first reading):
+    # "the" at t = 0, the subject at t = 1, the clause at 2 .. T − 2, the verb's place T − 1
+    _, result, read = quick_run
+    ids, states = read[0]
+    u = result["numbers"]["lstm_unit"]
+    words = np.array(data.agreement_task(1, 0).vocab.itos)[ids]  # (B, T)
+    plural = [pair[1] for pair in data.AGREEMENT_SUBJECTS]
+    labels = np.isin(words[:, 1], plural).astype(int)
+    assert agreement.carrier(states["C"], labels)[0] == u["unit"]
+    f, i, o = (states[name][..., u["unit"]] for name in ("f", "i", "o"))
+    write, C = states["write"][..., u["unit"]], states["C"][..., u["unit"]]
+    assert u["i_at_subject"] == pytest.approx(i[:, 1].mean())
+    assert u["i_over_clause"] == pytest.approx(i[:, 2:-1].mean())
+    assert u["f_over_clause"] == pytest.approx(f[:, 2:].mean())  # (Π f_t's steps: the verb's too)
+    assert u["o_at_verb"] == pytest.approx(o[:, -1].mean())
+    kept = write[:, 1] * np.prod(f[:, 2:], axis=1)  # the subject's write, as it reaches the verb
+    share = np.abs(kept).mean() / np.abs(C[:, -1]).mean()
+    assert u["share_of_C_written_at_subject"] == pytest.approx(share)
+    nouns = [noun for pair in data.AGREEMENT_SUBJECTS for noun in pair]
+    own = np.isin(words[:, 2:], [*data.AGREEMENT_PRONOUNS, *nouns])  # the clause's subjects
+    assert u["f_at_clause_subjects"] == pytest.approx(f[:, 2:][own].mean())

@@ -241,6 +241,13 @@ def test_the_seeds_clause_is_an_agreement_clause():
     assert len(parts) >= 8
     for p in parts:
         assert len(p) in (4, 5) and (len(p) == 4 or p[1] == "the"), p
+    # the clause's own subjects come in both numbers, so the last noun is no answer
+    words = data.agreement_clause(400, seed=3)
+    singular = {pair[0] for pair in data.AGREEMENT_SUBJECTS}
+    plural = {pair[1] for pair in data.AGREEMENT_SUBJECTS}
+    nouns = [b for a, b in zip(words, words[1:], strict=False) if a == "the"]
+    assert singular & set(nouns) and plural & set(nouns)
+    assert set(nouns) <= singular | plural and set(words) & set(data.AGREEMENT_PRONOUNS)
 
 
 def test_agreement_task_refuses_what_it_cannot_make():

@@ -12,6 +12,7 @@ from tinygrad_seq.demos import alignments, bottleneck, fixed_size
 from tinygrad_seq.demos.common import DemoContext
 from tinygrad_seq.viz import plots
 
+import tinygrad_seq as ts
 from tinygrad_seq import data
 from tinygrad_seq.nn import Module
 
@@ -67,6 +68,8 @@ def test_the_overhead_is_measured_in_turns_on_the_same_batches(tmp_path, monkeyp
     )
     real_time = bottleneck.time_calls
     monkeypatch.setattr(bottleneck, "time_calls", lambda f: timed.append(f) or real_time(f))
+    traced, real_trace = [], ts.graph.trace
+    monkeypatch.setattr(ts.graph, "trace", lambda t: traced.append(real_trace(t)) or traced[-1])
     o = bottleneck.measure_overhead(ctx, cfg)
     rounds = o["rounds"]
     assert len(timed) == 2 * rounds and len(calls) == 2 + 2 * rounds  # (one warm-up each)
@@ -83,6 +86,8 @@ def test_the_overhead_is_measured_in_turns_on_the_same_batches(tmp_path, monkeyp
     assert o["time_ratio"] == t[attention] / t[plain]
     assert o["work_ratio"] == f[attention] / f[plain] > 1
     assert o["ops_ratio"] == n[attention] / n[plain] > 1
+    for label, graph in zip((plain, attention), traced, strict=True):  # ops, not leaves
+        assert n[label] == sum(not node.is_leaf for node in graph.nodes) < len(graph.nodes)
     assert o["clock"] == "CPU time"
 
 
@@ -103,10 +108,11 @@ def test_the_overhead_sentence_says_what_the_run_measured():
     assert "records 690 ops to the plain model's 464 (1.49×)" in text
     assert "counts 40.40 MFLOP to 31.60 (1.28×)" in text
     assert "no slower" not in text
-    o["time_ratio"] = 0.98
-    assert "In this run attention's step was no slower, against the seed's claim." in (
-        bottleneck.overhead_sentence(o)
-    )
+    for ratio in (0.98, 1.0):  # (the same time is no overhead either)
+        o["time_ratio"] = ratio
+        assert "In this run attention's step was no slower, against the seed's claim." in (
+            bottleneck.overhead_sentence(o)
+        )
 
 
 def test_a_fall_of_exactly_ten_points_is_no_fall():

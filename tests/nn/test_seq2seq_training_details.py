@@ -79,6 +79,24 @@ def test_train_step_is_one_step_of_train_pairs():
         np.testing.assert_array_equal(again.state_dict()[name], w, err_msg=name)
 
 
+def test_train_step_clips_as_train_pairs_by_default_and_starts_from_fresh_gradients(monkeypatch):
+    data, model = _data_and_model()
+    norms = spy_on_clipping(monkeypatch, s2s_module, model)
+    opt = ts.optim.Adam(model.parameters(), lr=0.02)
+    batch = next(batches(data, 4, np.random.default_rng(0)))
+    s2s_module.train_step(model, batch, opt)
+    assert norms == [1.0]  # train_pairs' max_norm
+    # a second step's gradients are those of the loss at the weights it starts from alone,
+    # not added to the first step's
+    _, twin = _data_and_model()
+    twin.load_state_dict(model.state_dict())
+    twin.train()
+    s2s_module.teacher_forced_loss(twin, batch).backward()
+    s2s_module.train_step(model, batch, opt, max_norm=None)
+    for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
 def test_the_teacher_forced_loss_is_the_mean_over_real_target_tokens():
     data, model = _data_and_model()
     batch = next(batches(data, 5, 0))

@@ -540,15 +540,20 @@ def test_key_mask_and_mask_both_must_allow(rng, which, mask_shape):
     np.testing.assert_array_equal(a[1, :, 0], 0.0)
 
 
-@pytest.mark.parametrize("which", range(4))
-def test_gradcheck_with_key_mask_and_mask(rng, which):
+def attention_and_width(which: int):
+    """One of the four attentions, small, and the width its query, keys and values take."""
     attn = [
         AdditiveAttention(3, 3, 2),
         MultiplicativeAttention(3, 3),
         ScaledDotProductAttention(),
         MultiHeadAttention(4, 2),
     ][which]
-    d = 4 if which == 3 else 3
+    return attn, 4 if which == 3 else 3
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_gradcheck_with_key_mask_and_mask(rng, which):
+    attn, d = attention_and_width(which)
     q, k, v = qkv(rng, d, d, d, tq=2, tk=3)
     causal = np.tril(np.ones((2, 3), dtype=bool))
     key_mask = np.array([[True, True, True], [True, False, True]])
@@ -690,13 +695,7 @@ def test_a_batch_of_one_broadcasts_against_the_others(rng, which, single):
 
 @pytest.mark.parametrize("which", range(4))
 def test_gradcheck_a_broadcast_query(rng, which):
-    attn = [
-        AdditiveAttention(3, 3, 2),
-        MultiplicativeAttention(3, 3),
-        ScaledDotProductAttention(),
-        MultiHeadAttention(4, 2),
-    ][which]
-    d = 4 if which == 3 else 3
+    attn, d = attention_and_width(which)
     q = f64(rng, 1, 2, d)  # one query sequence for a batch of 3
     k, v = f64(rng, 3, 3, d), f64(rng, 3, 3, d)
     key_mask = np.array([[True, True, False], [True, True, True], [False, True, True]])

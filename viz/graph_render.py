@@ -693,6 +693,12 @@ def _stacked_rows(
     return [(first_input[up], first_input[down]) for up, down in sorted(pairs)]
 
 
+def _line_lengths(steps: int) -> list[int]:
+    """The most steps a line of an unroll of `steps` drawn steps on 1, 2, ... lines of two
+    steps at least (one line for fewer than 4 steps), longest first, each once."""
+    return sorted({math.ceil(steps / k) for k in range(1, max(steps // 2, 1) + 1)}, reverse=True)
+
+
 def _estimated_aspect(steps: int, most: int, width: float, height: float) -> float:
     """How many times as wide as high the picture of an unroll of `steps` drawn steps, each
     `width` points wide, is estimated to be at `most` steps a line of `height` points."""
@@ -754,9 +760,9 @@ def _steps_per_line(
             continue  # short, and not much too wide: one row
         # k lines of two steps at least, as even as they can be (see _wrapped): at most
         # ceil(n / k) steps a line; of two as near WRAP_ASPECT, the fewer lines
-        fits = sorted({math.ceil(n / lines) for lines in range(1, n // 2 + 1)}, reverse=True)
+        fits = _line_lengths(n)
         off = {m: abs(math.log(_estimated_aspect(n, m, width, height) / WRAP_ASPECT)) for m in fits}
-        most = min(fits, key=off.__getitem__, default=n)
+        most = min(fits, key=off.__getitem__)
         if most < n:
             per_line[group] = most
     for pair in pairs:
@@ -782,9 +788,6 @@ def _stacked_per_line(
     alone, two rows of at most AUTO_WRAP_AFTER steps stay as they are unless estimated more
     than WIDEST_SHORT_ROW times as wide as high."""
 
-    def lines_of(n: int) -> list[int]:  # the most steps a line, for 1, 2, ... lines
-        return sorted({math.ceil(n / k) for k in range(1, max(n // 2, 1) + 1)}, reverse=True)
-
     def aspect(most: dict[str, int]) -> float:
         width = AUTO_FRAME + max(most[g] * size[g][0] for g in counts)
         lines = {g: math.ceil(counts[g] / most[g]) for g in counts}
@@ -798,13 +801,13 @@ def _stacked_per_line(
     def fitted(widest: float) -> dict[str, int]:  # each as few lines as fit `widest`
         most = {}
         for group, n in counts.items():
-            fits = [m for m in lines_of(n) if m * size[group][0] <= widest]
-            most[group] = max(fits) if fits else min(lines_of(n))
+            fits = [m for m in _line_lengths(n) if m * size[group][0] <= widest]
+            most[group] = max(fits) if fits else min(_line_lengths(n))
         return most
 
     candidates = [one_row]
     for group, n in counts.items():
-        for most in lines_of(n):
+        for most in _line_lengths(n):
             candidate = fitted(most * size[group][0])
             # a row that cannot be as narrow sets the width: the other fills it
             candidates.append(fitted(max(m * size[g][0] for g, m in candidate.items())))
